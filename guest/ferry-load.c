@@ -1,0 +1,244 @@
+/*
+ * ferry-load: the workload of ferry's test guests.
+ *
+ * Touches N MiB of memory, then sweeps it at R MiB/s, incrementing a
+ * generation counter in every page it writes and printing a heartbeat on the
+ * console. It is also the oracle for memory integrity across a migration:
+ * the sweep keeps the invariant "pages before the cursor hold gen+1, pages
+ * from the cursor on hold gen", and every page is checked against it before it
+ * is written and by a background scrubber. A page that a migration failed to
+ * transfer holds an older generation and is reported as CORRUPT; the guest
+ * then panics (so pvpanic tells the host).
+ *
+ * Parameters come from the kernel command line:
+ *   ferry.touch=MiB   memory to touch (default 64)
+ *   ferry.dirty=MiB/s rate at which touched memory is rewritten (default 0)
+ *   ferry.hb=ms       heartbeat interval (default 100)
+ *   ferry.scrub=MiB/s rate of the integrity scrubber (default 16)
+ *   ferry.acpi=ignore ignore the ACPI power button (default: power off)
+ *   ferry.panic=0     do not panic on corruption (default 1)
+ *
+ * It runs as PID 1 of the test initramfs: it also handles the power button
+ * (KEY_POWER from /dev/input/event*) by powering the guest off.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/input.h>
+#include <linux/reboot.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/reboot.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE 4096u
+#define TAG 0x6665727279000000ull /* "ferry" */
+#define MAX_INPUTS 16
+
+struct params {
+  long touch_mib, dirty_mibs, hb_ms, scrub_mibs;
+  int acpi_ignore, panic;
+};
+
+struct state {
+  uint8_t *mem;
+  size_t pages, cursor, scrub_pos;
+  uint64_t gen, errors, written, scrubbed;
+  double dirty_credit, scrub_credit;
+};
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long param(const char *cmdline, const char *key, long fallback) {
+  const char *p = cmdline;
+  size_t n = strlen(key);
+  while ((p = strstr(p, key)) != NULL) {
+    if ((p == cmdline || p[-1] == ' ') && p[n] == '=') return strtol(p + n + 1, NULL, 10);
+    p += n;
+  }
+  return fallback;
+}
+
+static int flag(const char *cmdline, const char *kv) {
+  const char *p = strstr(cmdline, kv);
+  size_t n = strlen(kv);
+  return p && (p == cmdline || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == 0);
+}
+
+static void read_params(struct params *pr) {
+  char buf[4096] = {0};
+  int fd = open("/proc/cmdline", O_RDONLY);
+  if (fd >= 0) {
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    (void)r;
+    close(fd);
+  }
+  pr->touch_mib = param(buf, "ferry.touch", 64);
+  pr->dirty_mibs = param(buf, "ferry.dirty", 0);
+  pr->hb_ms = param(buf, "ferry.hb", 100);
+  pr->scrub_mibs = param(buf, "ferry.scrub", 16);
+  pr->acpi_ignore = flag(buf, "ferry.acpi=ignore");
+  pr->panic = param(buf, "ferry.panic", 1) != 0;
+  if (pr->hb_ms < 10) pr->hb_ms = 10;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    ssize_t w = write(1, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+    (void)w;
+  }
+}
+
+static void panic_guest(void) {
+  int fd = open("/proc/sysrq-trigger", O_WRONLY);
+  if (fd >= 0) {
+    ssize_t w = write(fd, "c", 1);
+    (void)w;
+  }
+}
+
+static uint64_t *page_words(struct state *s, size_t i) { return (uint64_t *)(s->mem + i * PAGE); }
+
+static void fill_page(struct state *s, size_t i, uint64_t gen) {
+  uint64_t *w = page_words(s, i);
+  w[0] = gen;
+  w[1] = TAG | i;
+  w[PAGE / 8 - 1] = gen;
+}
+
+/* What page i must hold right now, given the sweep's cursor. */
+static uint64_t expected_gen(const struct state *s, size_t i) { return i < s->cursor ? s->gen + 1 : s->gen; }
+
+static void check_page(struct state *s, const struct params *pr, size_t i, const char *who) {
+  uint64_t *w = page_words(s, i);
+  uint64_t want = expected_gen(s, i);
+  if (w[0] == want && w[1] == (TAG | i) && w[PAGE / 8 - 1] == want) return;
+  s->errors++;
+  say("ferry-load: CORRUPT page=%zu by=%s expected=%llu found=%llu/%llu tag=%llx\n", i, who,
+      (unsigned long long)want, (unsigned long long)w[0], (unsigned long long)w[PAGE / 8 - 1],
+      (unsigned long long)w[1]);
+  if (pr->panic) panic_guest();
+  fill_page(s, i, want); /* report each bad page once */
+}
+
+static void dirty_pages(struct state *s, const struct params *pr, size_t n) {
+  while (n-- > 0) {
+    check_page(s, pr, s->cursor, "writer");
+    fill_page(s, s->cursor, s->gen + 1);
+    s->written++;
+    if (++s->cursor == s->pages) {
+      s->cursor = 0;
+      s->gen++;
+    }
+  }
+}
+
+static void scrub_pages(struct state *s, const struct params *pr, size_t n) {
+  if (n > s->pages) n = s->pages;
+  while (n-- > 0) {
+    check_page(s, pr, s->scrub_pos, "scrubber");
+    s->scrubbed++;
+    if (++s->scrub_pos == s->pages) s->scrub_pos = 0;
+  }
+}
+
+static int open_inputs(struct pollfd *fds) {
+  int n = 0;
+  DIR *d = opendir("/dev/input");
+  if (!d) return 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL && n < MAX_INPUTS) {
+    if (strncmp(e->d_name, "event", 5) != 0) continue;
+    char path[300];
+    snprintf(path, sizeof path, "/dev/input/%s", e->d_name);
+    int fd = open(path, O_RDONLY | O_NONBLOCK);
+    if (fd >= 0) fds[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+  }
+  closedir(d);
+  return n;
+}
+
+static int power_pressed(int fd) {
+  struct input_event ev[16];
+  ssize_t r = read(fd, ev, sizeof ev);
+  for (ssize_t i = 0; r > 0 && i < r / (ssize_t)sizeof ev[0]; i++)
+    if (ev[i].type == EV_KEY && ev[i].code == KEY_POWER && ev[i].value == 1) return 1;
+  return 0;
+}
+
+int main(void) {
+  struct params pr;
+  struct state s = {0};
+  struct pollfd inputs[MAX_INPUTS];
+  read_params(&pr);
+
+  s.pages = (size_t)pr.touch_mib * (1024 * 1024 / PAGE);
+  if (s.pages > 0) {
+    s.mem = mmap(NULL, s.pages * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (s.mem == MAP_FAILED) {
+      say("ferry-load: cannot map %ld MiB\n", pr.touch_mib);
+      s.pages = 0;
+    }
+  }
+  for (size_t i = 0; i < s.pages; i++) fill_page(&s, i, 0);
+  int ninputs = open_inputs(inputs);
+  say("ferry-load: ready touch=%ldMiB dirty=%ldMiB/s hb=%ldms scrub=%ldMiB/s inputs=%d\n", pr.touch_mib,
+      pr.dirty_mibs, pr.hb_ms, pr.scrub_mibs, ninputs);
+
+  double start = now_s(), last = start, next_hb = start;
+  double pages_per_mib = 1024.0 * 1024.0 / PAGE;
+  uint64_t seq = 0;
+  int busy = s.pages > 0 && (pr.dirty_mibs > 0 || pr.scrub_mibs > 0);
+  for (;;) {
+    double t = now_s();
+    double dt = t - last;
+    last = t;
+    if (dt > 1.0) dt = 1.0; /* after a long pause (a migration's stop), don't burst */
+    if (s.pages > 0) {
+      s.dirty_credit += dt * pr.dirty_mibs * pages_per_mib;
+      s.scrub_credit += dt * pr.scrub_mibs * pages_per_mib;
+      size_t nd = (size_t)s.dirty_credit, ns = (size_t)s.scrub_credit;
+      s.dirty_credit -= nd;
+      s.scrub_credit -= ns;
+      dirty_pages(&s, &pr, nd);
+      scrub_pages(&s, &pr, ns);
+    }
+    if (t >= next_hb) {
+      say("ferry-load: hb seq=%llu t=%.3f gen=%llu cursor=%zu written=%llu scrubbed=%llu errors=%llu\n",
+          (unsigned long long)seq++, t - start, (unsigned long long)s.gen, s.cursor,
+          (unsigned long long)s.written, (unsigned long long)s.scrubbed, (unsigned long long)s.errors);
+      next_hb += pr.hb_ms / 1000.0;
+      if (next_hb < t) next_hb = t + pr.hb_ms / 1000.0;
+    }
+    int wait_ms = busy ? 5 : (int)((next_hb - now_s()) * 1000) + 1;
+    if (wait_ms < 0) wait_ms = 0;
+    if (poll(inputs, ninputs, wait_ms) > 0) {
+      for (int i = 0; i < ninputs; i++) {
+        if (!(inputs[i].revents & POLLIN) || !power_pressed(inputs[i].fd)) continue;
+        if (pr.acpi_ignore) {
+          say("ferry-load: power button ignored\n");
+          continue;
+        }
+        say("ferry-load: power button, powering off\n");
+        sync();
+        reboot(LINUX_REBOOT_CMD_POWER_OFF);
+      }
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { FerryError } from '../errors/ferry-error.js';
+import { parseDomainXml } from './parse-domain-xml.js';
+import { renderDomainXml } from './render-domain-xml.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/domains/${name}`, import.meta.url), 'utf8');
+
+function rejectsWith(xml: string, code: string, pattern: RegExp): void {
+  assert.throws(
+    () => parseDomainXml(xml),
+    (err: unknown) => {
+      assert.ok(err instanceof FerryError, `expected FerryError, got ${String(err)}`);
+      assert.equal(err.code, code);
+      assert.match(err.message, pattern);
+      return true;
+    },
+  );
+}
+
+const wrap = (inner: string, devices = ''): string =>
+  `<domain type='kvm'><name>v</name><memory unit='MiB'>256</memory><os><type>hvm</type></os>${inner}<devices>${devices}</devices></domain>`;
+
+describe('parseDomainXml()', () => {
+  it('reads every supported element of a full definition', () => {
+    const d = parseDomainXml(fixture('full.xml'));
+    assert.equal(d.name, 'MasteringKVM01');
+    assert.equal(d.uuid, '6f0a2b1c-3d4e-4f50-8a61-72b83c94d0e5');
+    assert.equal(d.memoryKiB, 4 * 1024 * 1024);
+    assert.equal(d.currentMemoryKiB, 3072 * 1024);
+    assert.equal(d.vcpus, 4);
+    assert.equal(d.os.machine, 'pc-q35-10.0');
+    assert.deepEqual(d.os.boot, ['hd', 'network']);
+    assert.equal(d.cpu?.model, 'Skylake-Server');
+    assert.deepEqual(d.cpu?.topology, { sockets: 1, dies: 1, cores: 2, threads: 2 });
+    assert.equal(d.onCrash, 'preserve');
+    assert.equal(d.description, "The seed's example VM & friends");
+    assert.equal(d.devices.disks.length, 7);
+    const [vda, sdb, vdc, vdd, vde, vdf, sda] = d.devices.disks;
+    assert.equal(vda?.cache, 'none');
+    assert.equal(vda?.io, 'native');
+    assert.equal(vda?.format, 'qcow2');
+    assert.equal(sdb?.type, 'block');
+    assert.equal(sdb?.device, 'lun');
+    assert.equal(sdb?.shareable, true);
+    assert.equal(vdc?.source.protocol, 'iscsi');
+    assert.deepEqual(vdc?.source.hosts, [{ name: '192.0.2.10', port: 3260 }]);
+    assert.equal(vdd?.source.protocol, 'nbd');
+    assert.equal(vdd?.readonly, true);
+    assert.equal(vde?.source.protocol, 'gluster');
+    assert.deepEqual({ pool: vdf?.source.pool, volume: vdf?.source.volume }, { pool: 'testvms', volume: 'data2.qcow2' });
+    assert.equal(sda?.device, 'cdrom');
+    assert.equal(sda?.readonly, true);
+    assert.deepEqual(
+      d.devices.interfaces.map((i) => [i.type, i.source.bridge ?? i.source.network ?? '', i.model]),
+      [['bridge', 'br1', 'virtio'], ['network', 'default', 'e1000e'], ['user', '', 'virtio']],
+    );
+    assert.equal(d.devices.serials[0]?.logFile, '/var/log/ferry/MasteringKVM01-serial0.log');
+    assert.equal(d.devices.hostdevs[0]?.address, '0000:03:00.1');
+    assert.deepEqual(d.devices.panics, [{ model: 'isa' }]);
+    assert.deepEqual(d.devices.extras.map((e) => e.name), ['controller', 'input', 'graphics', 'video', 'memballoon']);
+    assert.deepEqual(d.extras.map((e) => e.name), ['metadata', 'features', 'clock']);
+  });
+
+  it('fills defaults the way libvirt does', () => {
+    const d = parseDomainXml(fixture('minimal.xml'));
+    assert.equal(d.currentMemoryKiB, 131072);
+    assert.equal(d.vcpus, 1);
+    assert.match(d.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(d.onPoweroff, 'destroy');
+    assert.equal(d.onReboot, 'restart');
+    assert.equal(d.onCrash, 'destroy');
+  });
+
+  it('generates a stable MAC in 52:54:00 for an interface without one', () => {
+    const xml = wrap("<uuid>00000000-0000-0000-0000-000000000001</uuid>", "<interface type='user'/>");
+    const a = parseDomainXml(xml).devices.interfaces[0]?.mac;
+    assert.match(a ?? '', /^52:54:00(:[0-9a-f]{2}){3}$/);
+    assert.equal(parseDomainXml(xml).devices.interfaces[0]?.mac, a);
+  });
+
+  it('dumpxml of a parsed definition parses back to the same definition', () => {
+    for (const name of ['full.xml', 'minimal.xml']) {
+      const first = parseDomainXml(fixture(name));
+      const rendered = renderDomainXml(first);
+      assert.deepEqual(parseDomainXml(rendered), first, name);
+      assert.equal(renderDomainXml(parseDomainXml(rendered)), rendered, `${name} renders stably`);
+    }
+  });
+
+  it('keeps unknown-but-harmless elements verbatim', () => {
+    const out = renderDomainXml(parseDomainXml(fixture('full.xml')));
+    assert.match(out, /<app:info xmlns:app='http:\/\/example.org\/app'>keep me<\/app:info>/);
+    assert.match(out, /<graphics type='vnc' port='-1' autoport='yes'\/>/);
+    assert.match(out, /<timer name='rtc' tickpolicy='catchup'\/>/);
+  });
+
+  it('rejects malformed XML with its line', () => {
+    rejectsWith("<domain type='kvm'><name>x</nam></domain>", 'XML_MALFORMED', /XML error: .*line 1/);
+  });
+
+  it('names the element that is missing or invalid', () => {
+    rejectsWith("<domain><name>v</name></domain>", 'XML_INVALID', /missing domain type attribute/);
+    rejectsWith("<domain type='kvm'><memory>1</memory><os><type>hvm</type></os></domain>", 'XML_INVALID', /missing <name> in <domain>/);
+    rejectsWith("<domain type='kvm'><name>v</name><os><type>hvm</type></os></domain>", 'XML_INVALID', /missing <memory>/);
+    rejectsWith(wrap("<uuid>not-a-uuid</uuid>"), 'XML_INVALID', /malformed uuid 'not-a-uuid' in <uuid>/);
+    rejectsWith(wrap("<vcpu>0</vcpu>"), 'XML_INVALID', /in <vcpu>/);
+    rejectsWith(wrap("<currentMemory unit='GiB'>1</currentMemory>"), 'XML_INVALID', /current memory exceeds maximum memory/);
+    rejectsWith(wrap('', "<disk type='file'><source file='/x'/></disk>"), 'XML_INVALID', /missing <target dev=...> in <disk>/);
+    rejectsWith(wrap('', "<disk type='file'><driver name='qemu' cache='fast'/><source file='/x'/><target dev='vda'/></disk>"), 'XML_INVALID', /unknown cache 'fast'.* in <driver>/);
+    rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/></disk><disk type='file'><source file='/y'/><target dev='vda'/></disk>"), 'XML_INVALID', /target 'vda' duplicated/);
+    rejectsWith(wrap('', "<interface type='bridge'><mac address='zz'/><source bridge='br1'/></interface>"), 'XML_INVALID', /unable to parse mac address 'zz'/);
+    rejectsWith(wrap('', "<interface type='bridge'/>"), 'XML_INVALID', /needs <source bridge=...>/);
+    rejectsWith("<network><name>n</name></network>", 'XML_INVALID', /expected root element <domain>/);
+  });
+
+  it('refuses elements that matter but ferry does not support', () => {
+    rejectsWith(wrap('<memoryBacking><hugepages/></memoryBacking>'), 'XML_UNSUPPORTED', /<memoryBacking>/);
+    rejectsWith(wrap('', "<filesystem type='mount'/>"), 'XML_UNSUPPORTED', /<devices\/filesystem>/);
+    rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<devices\/tpm>/);
+    rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk\/iotune>/);
+    rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /domain type='xen'/);
+    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<os\/loader>/);
+  });
+});
