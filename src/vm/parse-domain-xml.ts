@@ -72,7 +72,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
 
   const name = requiredText(root, 'name', 'domain');
   if (name.includes('/')) throw xmlInvalid('name', `name '${name}' cannot contain '/'`);
-  if (!/^[A-Za-z0-9_.+:@-][A-Za-z0-9_.+:@ -]*$/.test(name)) throw xmlInvalid('name', `invalid domain name '${name}'`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f]/.test(name) || name.length > 200) throw xmlInvalid('name', `invalid domain name '${name}'`);
   const uuidText = child(root, 'uuid')?.text;
   const uuid = uuidText ? normalizeUuid(uuidText) : randomUUID();
   if (uuid === undefined) throw xmlInvalid('uuid', `malformed uuid '${uuidText}'`);
@@ -305,6 +306,9 @@ function parseDisk(disk: XmlElement): DiskDefinition {
     }
   }
   if (device === 'cdrom') result.readonly = true;
+  if (result.io === 'native' && result.cache !== 'none' && result.cache !== 'directsync') {
+    throw xmlInvalid('driver', `disk '${dev}': native I/O needs either no disk cache or directsync cache mode`);
+  }
   const needsSource = device !== 'cdrom';
   if (needsSource && Object.keys(result.source).length === 0) throw xmlInvalid('disk', `disk '${dev}' has no <source>`);
   return result;

@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { buildQemuArgv, cacheFlags, type QemuArgvInput } from './argv.js';
+
+const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/domains/${name}`, import.meta.url), 'utf8');
+
+function input(xml: string, over: Partial<QemuArgvInput> = {}): QemuArgvInput {
+  const def = parseDomainXml(xml);
+  return {
+    def,
+    accel: 'tcg',
+    machine: 'pc-q35-10.0',
+    qmpSocket: '/run/ferry/qemu/x/qmp.sock',
+    pidfile: '/run/ferry/qemu/x/qemu.pid',
+    resolveDisk: (d) =>
+      d.type === 'file' ? (d.source.file ? { kind: 'file', path: d.source.file } : { kind: 'empty' })
+      : d.type === 'block' ? { kind: 'block', path: d.source.dev ?? '' }
+      : d.type === 'volume' ? { kind: 'file', path: `/pools/${d.source.pool}/${d.source.volume}` }
+      : { kind: 'network', disk: d },
+    tapNames: def.devices.interfaces.map((i, n) => (i.type === 'user' ? undefined : `fe-tap${n}`)),
+    ...over,
+  };
+}
+
+/** The values that follow each occurrence of an option. */
+function values(argv: string[], option: string): string[] {
+  return argv.flatMap((a, i) => (a === option ? [argv[i + 1] as string] : []));
+}
+
+const guest = `<domain type='kvm'><name>g,1</name><uuid>11111111-2222-3333-4444-555555555555</uuid>
+  <memory unit='MiB'>512</memory><vcpu>2</vcpu>
+  <os><type>hvm</type><kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0 ferry.dirty=8</cmdline></os>
+  <cpu mode='host-passthrough'/>
+  <devices><disk type='file'><driver name='qemu' type='qcow2' cache='none' io='native'/><source file='/img/a.qcow2'/><target dev='vda'/></disk>
+  <serial type='pty'><log file='/log/g.log' append='on'/></serial><panic model='isa'/></devices></domain>`;
+
+describe('buildQemuArgv()', () => {
+  it('starts paused with QMP as a server socket, a pidfile and no defaults', () => {
+    const argv = buildQemuArgv(input(guest));
+    assert.ok(argv.includes('-S'));
+    assert.ok(argv.includes('-nodefaults'));
+    assert.ok(argv.includes('-no-shutdown'));
+    assert.deepEqual(values(argv, '-chardev')[0], 'socket,id=charmonitor,path=/run/ferry/qemu/x/qmp.sock,server=on,wait=off');
+    assert.deepEqual(values(argv, '-mon'), ['chardev=charmonitor,id=monitor,mode=control']);
+    assert.deepEqual(values(argv, '-pidfile'), ['/run/ferry/qemu/x/qemu.pid']);
+    assert.deepEqual(values(argv, '-action'), ['panic=pause']);
+  });
+
+  it('escapes commas in the name and sets uuid, memory, vCPUs, machine and kernel', () => {
+    const argv = buildQemuArgv(input(guest));
+    assert.deepEqual(values(argv, '-name'), ['guest=g,,1,debug-threads=on']);
+    assert.deepEqual(values(argv, '-uuid'), ['11111111-2222-3333-4444-555555555555']);
+    assert.deepEqual(values(argv, '-m'), ['size=524288k']);
+    assert.deepEqual(values(argv, '-smp'), ['2']);
+    assert.deepEqual(values(argv, '-machine'), ['pc-q35-10.0,usb=off,dump-guest-core=off']);
+    assert.deepEqual(values(argv, '-append'), ['console=ttyS0 ferry.dirty=8']);
+    assert.deepEqual(values(argv, '-kernel'), ['/k']);
+  });
+
+  it('maps host-passthrough to host under KVM and to max under TCG', () => {
+    assert.deepEqual(values(buildQemuArgv(input(guest)), '-cpu'), ['max']);
+    assert.deepEqual(values(buildQemuArgv(input(guest, { accel: 'kvm' })), '-accel'), ['kvm']);
+    assert.deepEqual(values(buildQemuArgv(input(guest, { accel: 'kvm' })), '-cpu'), ['host']);
+  });
+
+  it('builds -blockdev nodes with cache.direct for cache=none and aio=native', () => {
+    const argv = buildQemuArgv(input(guest));
+    const [file, fmt] = values(argv, '-blockdev').map((j) => JSON.parse(j));
+    assert.deepEqual(file, {
+      driver: 'file', filename: '/img/a.qcow2', 'node-name': 'file-vda', 'read-only': false,
+      cache: { direct: true, 'no-flush': false }, aio: 'native',
+    });
+    assert.equal(fmt.driver, 'qcow2');
+    assert.equal(fmt.file, 'file-vda');
+    assert.equal(fmt['node-name'], 'fmt-vda');
+    assert.ok(values(argv, '-device').includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on'));
+  });
+
+  it('maps every cache mode the way libvirt does', () => {
+    assert.deepEqual(cacheFlags('none'), { direct: true, noFlush: false, writeCache: true });
+    assert.deepEqual(cacheFlags('directsync'), { direct: true, noFlush: false, writeCache: false });
+    assert.deepEqual(cacheFlags('writethrough'), { direct: false, noFlush: false, writeCache: false });
+    assert.deepEqual(cacheFlags('writeback'), { direct: false, noFlush: false, writeCache: true });
+    assert.deepEqual(cacheFlags('unsafe'), { direct: false, noFlush: true, writeCache: true });
+    assert.deepEqual(cacheFlags(undefined), cacheFlags('writeback'));
+  });
+
+  it('logs the serial console and adds the pvpanic device', () => {
+    const argv = buildQemuArgv(input(guest));
+    assert.ok(values(argv, '-chardev').includes('pty,id=charserial0,logfile=/log/g.log,logappend=on'));
+    assert.ok(values(argv, '-device').includes('isa-serial,chardev=charserial0,id=serial0,index=0'));
+    assert.ok(values(argv, '-device').includes('pvpanic'));
+  });
+
+  it('covers block, network, volume, cdrom, NIC and hostdev devices of a full definition', () => {
+    const argv = buildQemuArgv(input(fixture('full.xml')));
+    const blockdevs = values(argv, '-blockdev').map((j) => JSON.parse(j));
+    const byNode = (n: string): Record<string, unknown> => blockdevs.find((b) => b['node-name'] === n);
+    assert.equal(byNode('file-sdb').driver, 'host_device');
+    assert.deepEqual(
+      { driver: byNode('file-vdc').driver, portal: byNode('file-vdc').portal, target: byNode('file-vdc').target, lun: byNode('file-vdc').lun },
+      { driver: 'iscsi', portal: '192.0.2.10:3260', target: 'iqn.2024-01.org.example:storage', lun: 1 },
+    );
+    assert.deepEqual(byNode('file-vdd').server, { type: 'inet', host: 'nbd.example', port: '10809' });
+    assert.equal(byNode('file-vdd')['read-only'], true);
+    assert.deepEqual(
+      { volume: byNode('file-vde').volume, path: byNode('file-vde').path },
+      { volume: 'gv0', path: 'images/data.qcow2' },
+    );
+    assert.equal(byNode('file-vdf').filename, '/pools/testvms/data2.qcow2');
+    const devices = values(argv, '-device');
+    assert.ok(devices.includes('virtio-scsi-pci,id=scsi0'));
+    assert.ok(devices.some((d) => d.startsWith('scsi-block,bus=scsi0.0,drive=fmt-sdb,id=disk-sdb,share-rw=on')));
+    assert.ok(devices.some((d) => d.startsWith('ide-cd,bus=ide.0,drive=fmt-sda,id=disk-sda')));
+    assert.ok(devices.includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bootindex=1'));
+    assert.ok(devices.includes('virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:6b:3c:58,bootindex=2'));
+    assert.deepEqual(values(argv, '-netdev'), [
+      'tap,id=net0,ifname=fe-tap0,script=no,downscript=no',
+      'tap,id=net1,ifname=fe-tap1,script=no,downscript=no',
+      'user,id=net2',
+    ]);
+    assert.ok(devices.includes('vfio-pci,host=0000:03:00.1,id=hostdev0'));
+    assert.deepEqual(values(argv, '-cpu'), ['Skylake-Server,-hle']);
+    assert.deepEqual(values(argv, '-smp'), ['4,sockets=1,dies=1,cores=2,threads=2']);
+  });
+
+  it('waits for an incoming migration with -incoming defer', () => {
+    assert.deepEqual(values(buildQemuArgv(input(guest, { incoming: true })), '-incoming'), ['defer']);
+    assert.deepEqual(values(buildQemuArgv(input(guest)), '-incoming'), []);
+  });
+
+  it('is pure: the same input gives the same argv', () => {
+    const i = input(fixture('full.xml'));
+    assert.deepEqual(buildQemuArgv(i), buildQemuArgv(i));
+  });
+});

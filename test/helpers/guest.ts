@@ -1,0 +1,69 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (tests run from dist/test/..., sources live two levels up). */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+export interface GuestImages {
+  kernel: string;
+  initrd: string;
+}
+
+/** The test guest built by scripts/build-guest.sh; fails loudly when it was not built. */
+export function testGuest(): GuestImages {
+  const dir = process.env.FERRY_GUEST_DIR ?? `${REPO_ROOT}.cache/guest`;
+  const kernel = `${dir}/vmlinuz`;
+  const initrd = `${dir}/initrd.img`;
+  if (!existsSync(kernel) || !existsSync(initrd)) {
+    throw new Error(`test guest missing in ${dir}: run scripts/build-guest.sh first`);
+  }
+  return { kernel, initrd };
+}
+
+export const QEMU_BINARY = process.env.FERRY_QEMU_BINARY ?? 'qemu-system-x86_64';
+
+export interface GuestXmlOptions {
+  name: string;
+  uuid?: string;
+  memoryMiB?: number;
+  vcpus?: number;
+  touchMiB?: number;
+  dirtyMiBs?: number;
+  hbMs?: number;
+  extraCmdline?: string;
+  disks?: string;
+  devices?: string;
+  onCrash?: string;
+  type?: 'kvm' | 'qemu';
+}
+
+/** Domain XML for the test guest: Debian's kernel, the busybox initramfs and ferry-load. */
+export function guestXml(o: GuestXmlOptions): string {
+  const g = testGuest();
+  const cmdline = [
+    'console=ttyS0', 'quiet', 'panic=-1',
+    `ferry.touch=${o.touchMiB ?? 16}`, `ferry.dirty=${o.dirtyMiBs ?? 0}`, `ferry.hb=${o.hbMs ?? 100}`,
+    o.extraCmdline ?? '',
+  ].filter(Boolean).join(' ');
+  return `<domain type='${o.type ?? 'kvm'}'>
+  <name>${o.name}</name>
+  ${o.uuid ? `<uuid>${o.uuid}</uuid>` : ''}
+  <memory unit='MiB'>${o.memoryMiB ?? 128}</memory>
+  <vcpu>${o.vcpus ?? 1}</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>${g.kernel}</kernel>
+    <initrd>${g.initrd}</initrd>
+    <cmdline>${cmdline}</cmdline>
+  </os>
+  <on_crash>${o.onCrash ?? 'preserve'}</on_crash>
+  <devices>
+    ${o.disks ?? ''}
+    <serial type='pty'/>
+    <console type='pty'><target type='serial' port='0'/></console>
+    <panic model='isa'/>
+    ${o.devices ?? ''}
+  </devices>
+</domain>
+`;
+}
