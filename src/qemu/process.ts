@@ -138,7 +138,6 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
         resolve(true);
       };
       this.once('exit', onExit);
-      if (!this.poller && !this.exited && !isAlive(this.pid)) this.markExited({ code: null, signal: null });
     });
   }
 
