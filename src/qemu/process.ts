@@ -3,7 +3,8 @@ import { EventEmitter } from 'node:events';
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { FerryError } from '../errors/ferry-error.js';
-import { connectQmpSocket, type QmpSocketTransport } from '../qmp/transport.js';
+import { connectQmpSocket } from '../qmp/transport.js';
+import { QemuMonitor } from './monitor.js';
 
 export interface ExitInfo {
   /** Exit code, when ferryd is QEMU's parent and saw it exit. */
@@ -54,7 +55,7 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
    * Spawns QEMU and connects to its QMP socket. A QEMU that exits before the
    * socket answers fails the launch with QEMU_LAUNCH_FAILED and the tail of its log.
    */
-  static async launch(options: LaunchOptions): Promise<{ process: QemuProcess; transport: QmpSocketTransport }> {
+  static async launch(options: LaunchOptions): Promise<{ process: QemuProcess; monitor: QemuMonitor }> {
     const logOffset = appendLogHeader(options.logPath, options.binary, options.argv);
     const fd = openSync(options.logPath, 'a');
     let child: ChildProcess;
@@ -68,6 +69,8 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
       closeSync(fd);
     }
     const early = new AbortController();
+    // QEMU creates its monitor socket before it parses the rest of its options, so
+    // a connection can succeed and QEMU still exit: its exit always wins the race.
     const failure = new Promise<never>((_, reject) => {
       child.once('error', (err: NodeJS.ErrnoException) => {
         early.abort();
@@ -91,18 +94,22 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
     failure.catch(() => undefined);
     const proc = child.pid === undefined ? undefined : new QemuProcess(child.pid, child);
     child.unref();
+    const timeoutMs = options.startTimeoutMs ?? 30_000;
+    const connect = async (): Promise<QemuMonitor> => {
+      const transport = await connectQmpSocket(options.qmpSocket, { timeoutMs, signal: early.signal });
+      return QemuMonitor.open(transport, { timeoutMs });
+    };
     try {
-      const transport = await Promise.race([
-        connectQmpSocket(options.qmpSocket, { timeoutMs: options.startTimeoutMs ?? 30_000, signal: early.signal }),
-        failure,
-      ]);
+      const monitor = await Promise.race([connect(), failure]);
       if (!proc) throw new FerryError('QEMU_LAUNCH_FAILED', `failed to run ${options.binary}`);
-      return { process: proc, transport };
+      return { process: proc, monitor };
     } catch (err) {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      if (err instanceof FerryError) throw err;
+      if (proc && !(await proc.waitExit(1000)) && !early.signal.aborted) {
+        proc.signal('SIGKILL');
+      }
       if (early.signal.aborted) return failure;
-      throw new FerryError('QEMU_LAUNCH_FAILED', `QEMU did not open its monitor socket: ${(err as Error).message}`, { cause: err });
+      if (err instanceof FerryError && err.code !== 'QMP_DISCONNECTED') throw err;
+      throw new FerryError('QEMU_LAUNCH_FAILED', `QEMU did not open its monitor: ${(err as Error).message}`, { cause: err });
     }
   }
 

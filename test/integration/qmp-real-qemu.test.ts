@@ -25,7 +25,7 @@ describe('QMP against a real QEMU', () => {
       qmpSocket,
     });
     proc = launched.process;
-    launched.transport.close();
+    launched.monitor.close();
   });
 
   after(async () => {
@@ -76,14 +76,13 @@ describe('QMP against a real QEMU', () => {
   it('two clients can take turns; a pending call fails when QEMU goes away', async () => {
     const other = tempDir('ferry-qmp2-');
     const sock = `${other.path}/q.sock`;
-    const { process: p, transport } = await QemuProcess.launch({
+    const { process: p, monitor } = await QemuProcess.launch({
       binary: QEMU_BINARY,
       argv: ['-machine', 'none', '-display', 'none', '-nodefaults', '-S',
         '-chardev', `socket,id=mon,path=${sock},server=on,wait=off`, '-mon', 'chardev=mon,mode=control'],
       logPath: `${other.path}/qemu.log`,
       qmpSocket: sock,
     });
-    const monitor = await QemuMonitor.open(transport);
     const disconnected = new Promise<void>((resolve) => monitor.onDisconnect(() => resolve()));
     p.signal('SIGKILL');
     await disconnected;
