@@ -46,6 +46,12 @@ export const ERROR_CODES = {
   QMP_DISCONNECTED: { status: 502, hint: 'The monitor connection to QEMU closed; QEMU may have exited' },
   QMP_TIMEOUT: { status: 504, hint: 'QEMU did not answer in time; it may be overloaded or stuck' },
   QMP_PROTOCOL: { status: 502, hint: 'QEMU sent something ferry does not understand; this is a bug worth reporting' },
+  // networking
+  NET_BRIDGE_MISSING: { status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
+  NET_TAP_FAILED: { status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
+  NET_NETWORK_MISSING: { status: 409, hint: 'Virtual networks arrive with a later release; use <interface type=\'bridge\'> for now' },
+  // storage
+  POOL_NOT_FOUND: { status: 404, hint: 'List the storage pools with "ferry pool-list --all"' },
   // daemon / store
   CONFIG_INVALID: { status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
   STORE_FAILED: { status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },

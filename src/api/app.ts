@@ -1,0 +1,25 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { HostService } from '../host/host-service.js';
+import { ferryErrorHandler } from './error-handler.js';
+import { domainRoutes } from './routes/domains.js';
+import { eventRoutes } from './routes/events.js';
+import { nodeRoutes } from './routes/node.js';
+
+export interface AppDeps {
+  service: HostService;
+  log: Logger;
+}
+
+/** Builds the HTTP API (not listening): tests call app.inject(), the daemon listens on its socket. */
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+  app.setErrorHandler(ferryErrorHandler(deps.log));
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
+  });
+  void app.register(domainRoutes(deps.service), { prefix: '/v1' });
+  void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
+  void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  return app;
+}

@@ -1,0 +1,145 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { HostService } from '../../host/host-service.js';
+import type { DiskEdit } from '../../vm/disk-edit.js';
+import { describeDiskSource } from '../../vm/definition.js';
+
+const refParams = {
+  type: 'object',
+  required: ['ref'],
+  properties: { ref: { type: 'string', minLength: 1 } },
+} as const;
+
+const xmlBody = {
+  type: 'object',
+  required: ['xml'],
+  properties: { xml: { type: 'string', minLength: 1 }, paused: { type: 'boolean' } },
+  additionalProperties: false,
+} as const;
+
+const ACTIONS = ['start', 'shutdown', 'destroy', 'reboot', 'reset', 'suspend', 'resume', 'inject-nmi'] as const;
+type Action = (typeof ACTIONS)[number];
+
+/** Domain resources: the HTTP side only parses and calls HostService. */
+export function domainRoutes(service: HostService): FastifyPluginAsync {
+  return async function domainRoutesPlugin(app) {
+    app.get<{ Querystring: { all?: boolean; inactive?: boolean } }>(
+      '/domains',
+      { schema: { querystring: { type: 'object', properties: { all: { type: 'boolean' }, inactive: { type: 'boolean' } } } } },
+      async (req) => ({ domains: service.list(req.query) }),
+    );
+
+    app.post<{ Body: { xml: string } }>('/domains', { schema: { body: xmlBody } }, async (req) => {
+      const rec = await service.define(req.body.xml);
+      return { domain: { name: rec.name, uuid: rec.uuid } };
+    });
+
+    app.post<{ Body: { xml: string; paused?: boolean } }>('/domains/create', { schema: { body: xmlBody } }, async (req) => {
+      const rec = await service.create(req.body.xml, req.body.paused === undefined ? {} : { paused: req.body.paused });
+      return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId } };
+    });
+
+    app.get<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => ({
+      domain: service.info(req.params.ref),
+    }));
+
+    app.get<{ Params: { ref: string } }>('/domains/:ref/state', { schema: { params: refParams } }, async (req) => {
+      const rec = service.lookup(req.params.ref);
+      return { name: rec.name, state: rec.state, reason: rec.reason };
+    });
+
+    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
+      '/domains/:ref/xml',
+      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      async (req) => ({ xml: service.dumpXml(req.params.ref, req.query) }),
+    );
+
+    app.delete<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => {
+      const rec = await service.undefine(req.params.ref);
+      return { domain: { name: rec.name, uuid: rec.uuid } };
+    });
+
+    app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean } | undefined }>(
+      '/domains/:ref/:action',
+      {
+        schema: {
+          params: { type: 'object', required: ['ref', 'action'], properties: { ref: { type: 'string' }, action: { type: 'string', enum: [...ACTIONS] } } },
+          body: { type: ['object', 'null'], properties: { paused: { type: 'boolean' } } },
+        },
+      },
+      async (req) => {
+        const ref = req.params.ref;
+        switch (req.params.action) {
+          case 'start': {
+            const rec = await service.start(ref, { paused: req.body?.paused ?? false });
+            return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId, state: rec.state } };
+          }
+          case 'shutdown':
+            await service.shutdown(ref);
+            break;
+          case 'destroy':
+            await service.destroy(ref);
+            break;
+          case 'reboot':
+            await service.reboot(ref);
+            break;
+          case 'reset':
+            await service.reset(ref);
+            break;
+          case 'suspend':
+            await service.suspend(ref);
+            break;
+          case 'resume':
+            await service.resume(ref);
+            break;
+          case 'inject-nmi':
+            await service.injectNmi(ref);
+            break;
+        }
+        const rec = service.lookup(ref);
+        return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId, state: rec.state } };
+      },
+    );
+
+    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
+      '/domains/:ref/disks',
+      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      async (req) => ({
+        disks: service.definition(req.params.ref, req.query).devices.disks.map((d) => ({
+          target: d.target.dev, bus: d.target.bus, type: d.type, device: d.device, source: describeDiskSource(d),
+          format: d.format, cache: d.cache ?? 'default', io: d.io ?? null, readonly: d.readonly, shareable: d.shareable,
+        })),
+      }),
+    );
+
+    app.patch<{ Params: { ref: string; target: string }; Body: DiskEdit }>(
+      '/domains/:ref/disks/:target',
+      {
+        schema: {
+          params: { type: 'object', required: ['ref', 'target'], properties: { ref: { type: 'string' }, target: { type: 'string' } } },
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              cache: { type: 'string' }, io: { type: 'string' }, readonly: { type: 'boolean' },
+              shareable: { type: 'boolean' }, source: { type: 'string', minLength: 1 },
+            },
+          },
+        },
+      },
+      async (req) => {
+        const { record, active } = await service.editDisk(req.params.ref, req.params.target, req.body);
+        return { domain: { name: record.name, uuid: record.uuid }, active };
+      },
+    );
+
+    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
+      '/domains/:ref/interfaces',
+      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      async (req) => ({
+        interfaces: service.definition(req.params.ref, req.query).devices.interfaces.map((i) => ({
+          interface: i.targetDev ?? '-', type: i.type, source: i.source.bridge ?? i.source.network ?? '-', model: i.model, mac: i.mac,
+        })),
+      }),
+    );
+  };
+}

@@ -1,0 +1,9 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { HostService } from '../../host/host-service.js';
+
+export function nodeRoutes(service: HostService): FastifyPluginAsync {
+  return async function nodeRoutesPlugin(app) {
+    app.get('/node', async () => ({ node: service.nodeInfo() }));
+    app.get('/version', async () => ({ version: await service.version() }));
+  };
+}

@@ -1,0 +1,75 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { FerryError } from '../../errors/ferry-error.js';
+import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
+
+function readXml(file: string): string {
+  try {
+    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new CliFailure([`Failed to open file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`]);
+  }
+}
+
+async function failingAs<T>(failure: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof FerryError && err.code !== 'CONNECT_FAILED') throw new CliFailure([failure, err.message], err.hint, err.code);
+    throw err;
+  }
+}
+
+export function registerDefine(program: Command, ctx: CliContext): void {
+  program
+    .command('define')
+    .description('define (but don\'t start) a domain from an XML file')
+    .argument('<file>', 'file containing an XML domain description (- for stdin)')
+    .option('--validate', 'validate the XML (ferry always does)')
+    .action(async (file: string) => {
+      const xml = readXml(file);
+      const r = await failingAs(`Failed to define domain from ${file}`, () =>
+        ctx.client().post<{ domain: { name: string } }>('/v1/domains', { xml }),
+      );
+      ctx.say(`Domain '${r.domain.name}' defined from ${file}\n`);
+    });
+
+  program
+    .command('create')
+    .description('create (start) a transient domain from an XML file')
+    .argument('<file>', 'file containing an XML domain description (- for stdin)')
+    .option('--paused', 'leave the guest paused after it is created')
+    .action(async (file: string, opts: { paused?: boolean }) => {
+      const xml = readXml(file);
+      const r = await failingAs(`Failed to create domain from ${file}`, () =>
+        ctx.client().post<{ domain: { name: string } }>('/v1/domains/create', { xml, paused: opts.paused ?? false }),
+      );
+      ctx.say(`Domain '${r.domain.name}' created from ${file}\n`);
+    });
+
+  program
+    .command('undefine')
+    .description('undefine a domain; a running one becomes transient and disappears when it stops')
+    .argument('[domain]', 'domain name, id or uuid')
+    .option('--domain <domain>', 'domain name, id or uuid')
+    .action(async (positional: string | undefined, opts: { domain?: string }) => {
+      const ref = domainArg(positional, opts);
+      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}`));
+      ctx.say(`Domain '${ref}' has been undefined\n`);
+    });
+
+  program
+    .command('dumpxml')
+    .description('domain information in XML')
+    .argument('[domain]', 'domain name, id or uuid')
+    .option('--domain <domain>', 'domain name, id or uuid')
+    .option('--inactive', 'show the persistent definition instead of the running one')
+    .option('--security-info', 'accepted for compatibility (ferry keeps no secrets in domain XML)')
+    .action(async (positional: string | undefined, opts: { domain?: string; inactive?: boolean }) => {
+      const ref = domainArg(positional, opts);
+      const r = await domainOp(ref, undefined, () =>
+        ctx.client().get<{ xml: string }>(`/v1/domains/${enc(ref)}/xml${opts.inactive ? '?inactive=true' : ''}`),
+      );
+      ctx.print(r.xml);
+    });
+}

@@ -1,0 +1,79 @@
+import { Command, CommanderError } from 'commander';
+import { FerryError, fromUnknown } from '../errors/ferry-error.js';
+import { FERRY_VERSION } from '../host/host-service.js';
+import { registerDefine } from './commands/define.js';
+import { registerDiskEdit } from './commands/disk-edit.js';
+import { registerEvent } from './commands/event.js';
+import { registerInfo } from './commands/info.js';
+import { registerLifecycle } from './commands/lifecycle.js';
+import { registerList } from './commands/list.js';
+import { registerNode } from './commands/node.js';
+import { CliContext, CliFailure } from './context.js';
+import { formatError, type Output, processOutput } from './format.js';
+
+/** Builds the `ferry` program: virsh's verbs, flags and output. */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('ferry')
+    .description('move KVM/QEMU virtual machines between hosts: a virsh-compatible CLI for ferryd')
+    .version(FERRY_VERSION, '-v, --version', 'print ferry\'s version')
+    .option('-c, --connect <uri>', 'hypervisor connection URI (ferry:///system, qemu:///system, ...; default $FERRY_DEFAULT_URI)')
+    .option('-r, --readonly', 'connect read-only')
+    .option('-q, --quiet', 'quiet mode: no informational messages')
+    .showHelpAfterError(false)
+    .configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) })
+    .exitOverride()
+    .addHelpText('after', '\nEvery command takes --help. Domains can be named by name, id or uuid.\nexit status: 0 on success, 1 on failure (as virsh).\n');
+  program.hook('preAction', (thisCommand) => {
+    const o = thisCommand.opts<{ connect?: string; readonly?: boolean; quiet?: boolean }>();
+    if (o.connect) ctx.connectUri = o.connect;
+    ctx.quiet = o.quiet ?? false;
+    ctx.readonly = o.readonly ?? false;
+  });
+  registerDefine(program, ctx);
+  registerLifecycle(program, ctx);
+  registerList(program, ctx);
+  registerInfo(program, ctx);
+  registerNode(program, ctx);
+  registerDiskEdit(program, ctx);
+  registerEvent(program, ctx);
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
+  return program;
+}
+
+/** Runs the CLI; returns the exit status (0 success, 1 failure, as virsh). */
+export async function runCli(argv: string[], output: Output = processOutput, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const ctx = new CliContext(output, env);
+  const program = buildProgram(ctx);
+  if (argv.length <= 2) {
+    program.outputHelp();
+    return 0;
+  }
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 1; // commander already printed "error: ..."
+    }
+    if (err instanceof CliFailure) {
+      output.err(formatError(err.messages, err.hint, err.code));
+    } else if (err instanceof FerryError) {
+      output.err(formatError([err.message], err.hint, err.code));
+    } else {
+      const e = fromUnknown(err);
+      output.err(formatError([e.message], e.hint, e.code));
+    }
+    return 1;
+  }
+}
+
+runCli(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,105 @@
+import { mkdirSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { dirname } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApp } from '../api/app.js';
+import { FerryError } from '../errors/ferry-error.js';
+import { DomainLauncher } from '../host/domain-launcher.js';
+import { HostPaths } from '../host/host-paths.js';
+import { HostService } from '../host/host-service.js';
+import { QemuCapabilities } from '../host/qemu-capabilities.js';
+import { reattachDomains } from '../host/reattach.js';
+import { openDatabase, type FerryDatabase } from '../store/database.js';
+import { DomainStore } from '../store/domain-store.js';
+import { readOrCreateHostId } from '../store/host-identity.js';
+import { DomainJobs } from '../vm/jobs.js';
+import type { DaemonConfig } from './config.js';
+
+export interface RunningDaemon {
+  config: DaemonConfig;
+  service: HostService;
+  app: FastifyInstance;
+  hostId: string;
+  log: Logger;
+  /** Stops serving; running VMs keep running. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: the only place where real implementations are wired
+ * together. Everything below takes its collaborators as arguments, so a test
+ * process can run two daemons side by side.
+ */
+export async function startDaemon(config: DaemonConfig, options: { log?: Logger } = {}): Promise<RunningDaemon> {
+  const log = options.log ?? pino({ level: config.logLevel, base: { host: os.hostname() } }, pino.destination(2));
+  const paths = new HostPaths(config.stateDir);
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o755 });
+  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.logDir, { recursive: true });
+  await claimSocket(config.socket);
+
+  const db: FerryDatabase = openDatabase(paths.database);
+  const hostId = readOrCreateHostId(db);
+  const store = new DomainStore(db);
+  const caps = new QemuCapabilities({ accel: config.accel, log });
+  void caps.accel(config.qemuBinary).catch(() => undefined); // probe early, in the background
+  const launcher = new DomainLauncher({ paths, caps, qemuBinary: config.qemuBinary, hostId, log });
+  const service = new HostService({
+    store,
+    jobs: new DomainJobs(config.jobWaitTimeout * 1000),
+    launcher,
+    caps,
+    qemuBinary: config.qemuBinary,
+    hostname: os.hostname(),
+    log,
+  });
+
+  const { reattached, lost } = await reattachDomains({ store, paths, service, launcher, log });
+  if (reattached.length + lost.length > 0) log.info({ reattached, lost }, 'reattached to running domains');
+
+  const app = buildApp({ service, log });
+  mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
+  await app.listen({ path: config.socket });
+  await import('node:fs/promises').then((fs) => fs.chmod(config.socket, 0o660));
+  log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
+
+  let closed = false;
+  return {
+    config,
+    service,
+    app,
+    hostId,
+    log,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await app.close();
+      service.detachAll();
+      db.close();
+    },
+  };
+}
+
+/** Refuses to start when another ferryd answers on the socket; removes a stale socket file. */
+async function claimSocket(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = net.createConnection({ path });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (alive) {
+    throw new FerryError('CONFIG_INVALID', `another ferryd is already listening on ${path}`, {
+      hint: 'Stop it first, or give this one its own --socket and --state-dir',
+    });
+  }
+  try {
+    unlinkSync(path);
+  } catch {
+    // no stale socket
+  }
+}

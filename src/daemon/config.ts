@@ -1,0 +1,82 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { FerryError } from '../errors/ferry-error.js';
+import type { AccelSetting } from '../host/qemu-capabilities.js';
+import { type ConfValue, parseConfFile } from './config-file.js';
+
+/** ferryd's settings: defaults ← ferryd.conf ← command line. docs/configuration.md lists them. */
+export interface DaemonConfig {
+  stateDir: string;
+  socket: string;
+  /** host:port for the peer API (migration); empty: none. */
+  listen: string;
+  qemuBinary: string;
+  accel: AccelSetting;
+  logLevel: string;
+  /** How long a job waits for another job on the same domain, in seconds. */
+  jobWaitTimeout: number;
+}
+
+export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
+
+export function defaultConfig(): DaemonConfig {
+  return {
+    stateDir: '/var/lib/ferry',
+    socket: '/run/ferry/ferryd.sock',
+    listen: '',
+    qemuBinary: '/usr/bin/qemu-system-x86_64',
+    accel: 'auto',
+    logLevel: 'info',
+    jobWaitTimeout: 30,
+  };
+}
+
+type Setter = (c: DaemonConfig, v: ConfValue, where: string) => void;
+
+const str = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (typeof v !== 'string') throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a string`);
+  (c as unknown as Record<string, unknown>)[key] = v;
+};
+
+const SETTINGS: Record<string, Setter> = {
+  state_dir: str('stateDir'),
+  socket: str('socket'),
+  listen: str('listen'),
+  qemu_binary: str('qemuBinary'),
+  log_level: (c, v, where) => {
+    if (typeof v !== 'string' || !['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(v)) {
+      throw new FerryError('CONFIG_INVALID', `${where}: log_level must be one of fatal, error, warn, info, debug, trace`);
+    }
+    c.logLevel = v;
+  },
+  accel: (c, v, where) => {
+    if (v !== 'auto' && v !== 'kvm' && v !== 'tcg') throw new FerryError('CONFIG_INVALID', `${where}: accel must be "auto", "kvm" or "tcg"`);
+    c.accel = v;
+  },
+  job_wait_timeout: (c, v, where) => {
+    if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);
+    c.jobWaitTimeout = v;
+  },
+};
+
+/** Reads ferryd.conf; unknown keys and bad values are refused with the file and line. */
+export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}): DaemonConfig {
+  const config = defaultConfig();
+  const file = path ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new FerryError('CONFIG_INVALID', `cannot read configuration file ${file}: ${(err as Error).message}`, { cause: err });
+    }
+    for (const [key, { value, line }] of parseConfFile(text, file)) {
+      const set = SETTINGS[key];
+      if (!set) throw new FerryError('CONFIG_INVALID', `${file}:${line}: unknown setting '${key}'`);
+      set(config, value, `${file}:${line}`);
+    }
+  }
+  for (const [k, v] of Object.entries(overrides)) {
+    if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
+  }
+  return config;
+}

@@ -1,0 +1,12 @@
+import type { DomainState } from '../vm/domain-state.js';
+
+/** What ferryd tells its API listeners about domains (server-sent events). */
+export type DomainEvent =
+  | { type: 'domain.defined'; uuid: string; name: string; at: number }
+  | { type: 'domain.undefined'; uuid: string; name: string; at: number }
+  | { type: 'domain.lifecycle'; uuid: string; name: string; state: DomainState; reason: string; at: number }
+  | { type: 'domain.panicked'; uuid: string; name: string; info: Record<string, unknown> | undefined; at: number };
+
+export interface HostEvents {
+  domain: [event: DomainEvent];
+}

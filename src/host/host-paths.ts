@@ -1,0 +1,50 @@
+import { join } from 'node:path';
+import { FerryError } from '../errors/ferry-error.js';
+
+/** Unix socket paths are limited to 107 bytes (sun_path). */
+const SUN_PATH_MAX = 107;
+
+/** Where a ferryd keeps its files, all under one state directory. */
+export class HostPaths {
+  constructor(readonly stateDir: string) {
+    const longest = this.qmpSocket('00000000-0000-0000-0000-000000000000');
+    if (Buffer.byteLength(longest) > SUN_PATH_MAX) {
+      throw new FerryError('CONFIG_INVALID', `state directory '${stateDir}' is too long for QEMU's monitor sockets (${longest.length} > ${SUN_PATH_MAX} bytes)`);
+    }
+  }
+
+  get database(): string {
+    return join(this.stateDir, 'ferry.db');
+  }
+
+  get logDir(): string {
+    return join(this.stateDir, 'log');
+  }
+
+  get runDir(): string {
+    return join(this.stateDir, 'run');
+  }
+
+  /** Per running domain: QMP socket and pidfile. */
+  domainRunDir(uuid: string): string {
+    return join(this.runDir, uuid);
+  }
+
+  qmpSocket(uuid: string): string {
+    return join(this.domainRunDir(uuid), 'qmp.sock');
+  }
+
+  pidfile(uuid: string): string {
+    return join(this.domainRunDir(uuid), 'qemu.pid');
+  }
+
+  /** The domain log (QEMU's command line and messages), like /var/log/libvirt/qemu/NAME.log. */
+  domainLog(name: string): string {
+    return join(this.logDir, `${name}.log`);
+  }
+
+  /** The default copy of serial port N's output. */
+  serialLog(name: string, port: number): string {
+    return join(this.logDir, `${name}-serial${port}.log`);
+  }
+}

@@ -1,0 +1,390 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import { FerryError } from '../errors/ferry-error.js';
+import { formatVersion, resolveMachineType } from '../qemu/binary.js';
+import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
+import type { DomainDefinition } from '../vm/definition.js';
+import { type DomainStatus, isActiveState } from '../vm/domain-state.js';
+import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
+import { classifyDomainRef } from '../vm/identifiers.js';
+import type { DomainJobs } from '../vm/jobs.js';
+import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { renderDomainXml } from '../vm/render-domain-xml.js';
+import type { DomainLauncher } from './domain-launcher.js';
+import type { DomainEvent, HostEvents } from './domain-events.js';
+import { processCpuSeconds, readNodeInfo, type NodeInfo } from './node-info.js';
+import type { QemuCapabilities } from './qemu-capabilities.js';
+import { RunningDomain } from './running-domain.js';
+
+export const FERRY_VERSION = '0.1.0';
+
+export interface HostServiceDeps {
+  store: DomainStore;
+  jobs: DomainJobs;
+  launcher: DomainLauncher;
+  caps: QemuCapabilities;
+  qemuBinary: string;
+  hostname: string;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface DomainInfo {
+  id: number | null;
+  name: string;
+  uuid: string;
+  osType: 'hvm';
+  state: DomainStatus['state'];
+  reason: string;
+  vcpus: number;
+  cpuTimeSeconds: number | null;
+  maxMemoryKiB: number;
+  usedMemoryKiB: number;
+  persistent: boolean;
+  autostart: boolean;
+}
+
+export interface VersionInfo {
+  ferry: string;
+  qemu: string | null;
+  qemuPackage: string | null;
+  qemuBinary: string;
+  accel: 'kvm' | 'tcg' | null;
+  accelReason: string;
+  hostname: string;
+}
+
+/**
+ * The one entry to a host's core: every API route and, later, the migration
+ * code go through here. It owns the running domains and keeps the store in step.
+ */
+export class HostService extends EventEmitter<HostEvents> {
+  private readonly running = new Map<string, RunningDomain>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: HostServiceDeps) {
+    super();
+    this.now = deps.now ?? Date.now;
+  }
+
+  // ---- lookup ----
+
+  /** Finds a domain by id, uuid or name, in virsh's order. */
+  lookup(ref: string): DomainRecord {
+    const { store } = this.deps;
+    const c = classifyDomainRef(ref);
+    const found =
+      (c.kind === 'id' ? store.findById(c.id) : undefined) ??
+      (c.kind === 'uuid' ? store.get(c.uuid) : undefined) ??
+      store.findByName(ref);
+    if (!found) {
+      throw new FerryError('DOMAIN_NOT_FOUND', `Domain not found: no domain with matching name '${ref}'`, { details: { domain: ref } });
+    }
+    return found;
+  }
+
+  list(options: { all?: boolean; inactive?: boolean } = {}): DomainSummary[] {
+    const all = this.deps.store.list();
+    if (options.inactive) return all.filter((d) => !isActiveState(d.state));
+    return options.all ? all : all.filter((d) => isActiveState(d.state));
+  }
+
+  runningDomain(uuid: string): RunningDomain | undefined {
+    return this.running.get(uuid);
+  }
+
+  // ---- definitions ----
+
+  /** Defines (or redefines) a persistent domain from XML. */
+  async define(xml: string): Promise<DomainRecord> {
+    const def = await this.canonical(parseDomainXml(xml));
+    return this.deps.jobs.run(def.uuid, 'define', async () => {
+      const rec = this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: renderDomainXml(def) });
+      this.publish({ type: 'domain.defined', uuid: rec.uuid, name: rec.name, at: this.now() });
+      return rec;
+    });
+  }
+
+  /** Undefines a domain; a running one becomes transient and goes away when it stops. */
+  async undefine(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'undefine', async () => {
+      if (rec.persistentXml === null) {
+        throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot undefine transient domain');
+      }
+      this.deps.store.undefine(rec.uuid);
+      this.publish({ type: 'domain.undefined', uuid: rec.uuid, name: rec.name, at: this.now() });
+      return rec;
+    });
+  }
+
+  /** Starts a transient domain from XML (virsh create). */
+  async create(xml: string, options: { paused?: boolean } = {}): Promise<DomainRecord> {
+    const def = await this.canonical(parseDomainXml(xml));
+    if (this.deps.store.get(def.uuid) || this.deps.store.findByName(def.name)) {
+      const other = this.deps.store.findByName(def.name) ?? this.deps.store.get(def.uuid);
+      throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${other?.name}' already exists with uuid ${other?.uuid}`);
+    }
+    return this.deps.jobs.run(def.uuid, 'create', async () => {
+      this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
+      try {
+        await this.launch(def, options.paused ?? false);
+      } catch (err) {
+        this.deps.store.markStopped(def.uuid, 'failed');
+        throw err;
+      }
+      return this.lookup(def.uuid);
+    });
+  }
+
+  dumpXml(ref: string, options: { inactive?: boolean } = {}): string {
+    const rec = this.lookup(ref);
+    if (rec.liveXml !== null && !options.inactive) {
+      return renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId });
+    }
+    return rec.persistentXml ?? (rec.liveXml as string);
+  }
+
+  /** The seed's `virt-xml VM --edit --disk target=vda,cache=none`: edits the persistent definition. */
+  async editDisk(ref: string, target: string, edit: DiskEdit): Promise<{ record: DomainRecord; active: boolean }> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'disk-edit', async () => {
+      if (rec.persistentXml === null) {
+        throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: transient domains do not have any persistent config');
+      }
+      const def = applyDiskEdit(parseDomainXml(rec.persistentXml), target, edit);
+      const record = this.deps.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: renderDomainXml(def) });
+      return { record, active: rec.liveXml !== null };
+    });
+  }
+
+  definition(ref: string, options: { inactive?: boolean } = {}): DomainDefinition {
+    const rec = this.lookup(ref);
+    const xml = options.inactive ? rec.persistentXml ?? rec.liveXml : rec.liveXml ?? rec.persistentXml;
+    return parseDomainXml(xml as string);
+  }
+
+  // ---- lifecycle ----
+
+  async start(ref: string, options: { paused?: boolean } = {}): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'start', async () => {
+      const current = this.lookup(rec.uuid);
+      if (current.liveXml !== null) {
+        throw new FerryError('DOMAIN_ALREADY_RUNNING', 'Requested operation is not valid: domain is already running');
+      }
+      await this.launch(parseDomainXml(current.persistentXml as string), options.paused ?? false);
+      return this.lookup(rec.uuid);
+    });
+  }
+
+  /** Sends the ACPI power button; the domain shuts off when the guest powers down. */
+  async shutdown(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'shutdown', async () => {
+      const vm = this.requireRunning(rec);
+      await vm.monitor.systemPowerdown();
+      return rec;
+    });
+  }
+
+  async destroy(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    // destroy may interrupt any job but a migration's critical section (libvirt's destroy is not a normal job).
+    const vm = this.requireRunning(rec);
+    await vm.destroy('destroyed');
+    return rec;
+  }
+
+  async reboot(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'reboot', async () => {
+      await this.requireRunning(rec).reboot();
+      return rec;
+    });
+  }
+
+  async reset(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'reset', async () => {
+      await this.requireRunning(rec).monitor.systemReset();
+      return rec;
+    });
+  }
+
+  async suspend(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'suspend', async () => {
+      const vm = this.requireRunning(rec);
+      if (vm.status.state !== 'paused') {
+        const stopped = vm.monitor.listen(['STOP']);
+        try {
+          vm.expectStop('user');
+          await vm.monitor.stop();
+          await stopped.next({ timeoutMs: 10_000 });
+        } finally {
+          stopped.close();
+        }
+      }
+      return this.lookup(rec.uuid);
+    });
+  }
+
+  async resume(ref: string): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'resume', async () => {
+      const vm = this.requireRunning(rec);
+      if (vm.status.state === 'paused' || vm.status.state === 'crashed') {
+        const resumed = vm.monitor.listen(['RESUME']);
+        try {
+          vm.expectResume('unpaused');
+          await vm.monitor.cont();
+          await resumed.next({ timeoutMs: 10_000 });
+        } finally {
+          resumed.close();
+        }
+      }
+      return this.lookup(rec.uuid);
+    });
+  }
+
+  async injectNmi(ref: string): Promise<void> {
+    const rec = this.lookup(ref);
+    await this.requireRunning(rec).monitor.injectNmi();
+  }
+
+  // ---- queries ----
+
+  info(ref: string): DomainInfo {
+    const rec = this.lookup(ref);
+    const def = parseDomainXml((rec.liveXml ?? rec.persistentXml) as string);
+    const vm = this.running.get(rec.uuid);
+    return {
+      id: rec.domainId,
+      name: rec.name,
+      uuid: rec.uuid,
+      osType: 'hvm',
+      state: rec.state,
+      reason: rec.reason,
+      vcpus: def.vcpus,
+      cpuTimeSeconds: vm ? processCpuSeconds(vm.pid) ?? null : null,
+      maxMemoryKiB: def.memoryKiB,
+      usedMemoryKiB: vm ? def.currentMemoryKiB : def.currentMemoryKiB,
+      persistent: rec.persistentXml !== null,
+      autostart: rec.autostart,
+    };
+  }
+
+  nodeInfo(): NodeInfo {
+    return readNodeInfo();
+  }
+
+  async version(): Promise<VersionInfo> {
+    const path = this.deps.qemuBinary;
+    const base = { ferry: FERRY_VERSION, qemuBinary: path, hostname: this.deps.hostname };
+    try {
+      const [info, accel] = await Promise.all([this.deps.caps.binary(path), this.deps.caps.accel(path)]);
+      return { ...base, qemu: formatVersion(info.version), qemuPackage: info.package, accel: accel.accel, accelReason: accel.reason };
+    } catch (err) {
+      return { ...base, qemu: null, qemuPackage: null, accel: null, accelReason: (err as Error).message };
+    }
+  }
+
+  // ---- running domains ----
+
+  /** Takes over a QEMU found running after a ferryd restart. */
+  adopt(vm: RunningDomain): void {
+    this.track(vm, () => undefined);
+  }
+
+  /** Stops following every QEMU; they keep running (ferryd shutting down). */
+  detachAll(): void {
+    for (const vm of this.running.values()) vm.detach();
+    this.running.clear();
+  }
+
+  private async launch(def: DomainDefinition, paused: boolean): Promise<void> {
+    const launched = await this.deps.launcher.launch(def);
+    const log = this.deps.log.child({ vm: def.name });
+    const vm = new RunningDomain({
+      uuid: def.uuid,
+      name: def.name,
+      def: launched.live,
+      process: launched.process,
+      monitor: launched.monitor,
+      status: { state: 'paused', reason: 'starting up' },
+      log,
+    });
+    try {
+      this.deps.store.markRunning(def.uuid, {
+        liveXml: renderDomainXml(launched.live),
+        pid: launched.process.pid,
+        state: 'paused',
+        reason: 'starting up',
+        startedAt: this.now(),
+      });
+    } catch (err) {
+      await launched.process.terminate();
+      await this.deps.launcher.cleanup(launched.live);
+      throw err;
+    }
+    this.track(vm, () => this.deps.launcher.cleanup(launched.live));
+    if (paused) {
+      vm.setStatus({ state: 'paused', reason: 'user' });
+    } else {
+      try {
+        vm.expectResume('booted');
+        await vm.monitor.cont();
+        vm.setStatus({ state: 'running', reason: 'booted' });
+      } catch (err) {
+        await vm.destroy('failed');
+        throw err;
+      }
+    }
+    log.info({ pid: vm.pid, accel: launched.accel, qemu: formatVersion(launched.binary.version) }, 'domain started');
+  }
+
+  private track(vm: RunningDomain, cleanup: () => Promise<void> | void): void {
+    this.running.set(vm.uuid, vm);
+    vm.on('status', (s) => {
+      if (this.running.get(vm.uuid) !== vm) return;
+      this.deps.store.setState(vm.uuid, s.state, s.reason);
+      this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: s.state, reason: s.reason, at: this.now() });
+    });
+    vm.on('panicked', (info) => this.publish({ type: 'domain.panicked', uuid: vm.uuid, name: vm.name, info, at: this.now() }));
+    vm.on('stopped', ({ reason, restart }) => {
+      if (this.running.get(vm.uuid) === vm) this.running.delete(vm.uuid);
+      void Promise.resolve(cleanup()).catch((err) => this.deps.log.warn({ err, vm: vm.name }, 'cleanup after stop failed'));
+      this.deps.store.markStopped(vm.uuid, reason);
+      this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: 'shutoff', reason, at: this.now() });
+      if (restart) {
+        void this.start(vm.uuid).catch((err) => this.deps.log.error({ err, vm: vm.name }, 'restart after crash failed'));
+      }
+    });
+  }
+
+  private requireRunning(rec: DomainRecord): RunningDomain {
+    const vm = this.running.get(rec.uuid);
+    if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
+    return vm;
+  }
+
+  /** Expands the machine alias (q35 → pc-q35-10.0) when the QEMU binary can be asked. */
+  private async canonical(def: DomainDefinition): Promise<DomainDefinition> {
+    try {
+      const info = await this.deps.caps.binary(def.devices.emulator ?? this.deps.qemuBinary);
+      const machine = resolveMachineType(info, def.os.machine);
+      if (machine === undefined) {
+        throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${info.path}' does not support machine type '${def.os.machine}'`);
+      }
+      return { ...def, os: { ...def.os, machine } };
+    } catch (err) {
+      if (err instanceof FerryError && err.code === 'XML_UNSUPPORTED') throw err;
+      return def; // QEMU missing here: keep the definition as written; start will say what is wrong.
+    }
+  }
+
+  private publish(event: DomainEvent): void {
+    this.emit('domain', event);
+  }
+}

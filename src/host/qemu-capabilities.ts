@@ -1,0 +1,49 @@
+import { statSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { type AccelProbeResult, probeAccelerator } from '../qemu/accel-probe.js';
+import { type QemuBinaryInfo, probeQemuBinary } from '../qemu/binary.js';
+
+export type AccelSetting = 'auto' | 'kvm' | 'tcg';
+
+/**
+ * What the host's QEMU can do, asked once and remembered: version and machine
+ * types per binary (asked again when the binary changes), and whether KVM works.
+ */
+export class QemuCapabilities {
+  private readonly binaries = new Map<string, { stamp: string; info: Promise<QemuBinaryInfo> }>();
+  private readonly accels = new Map<string, Promise<AccelProbeResult>>();
+
+  constructor(private readonly options: { accel: AccelSetting; log: Logger; probeTimeoutMs?: number }) {}
+
+  binary(path: string): Promise<QemuBinaryInfo> {
+    const stamp = stampOf(path);
+    const cached = this.binaries.get(path);
+    if (cached && cached.stamp === stamp) return cached.info;
+    const info = probeQemuBinary(path);
+    this.binaries.set(path, { stamp, info });
+    info.catch(() => this.binaries.delete(path));
+    return info;
+  }
+
+  /** KVM or TCG for this binary: forced by the accel setting, else probed once. */
+  accel(path: string): Promise<AccelProbeResult> {
+    if (this.options.accel === 'tcg') return Promise.resolve({ accel: 'tcg', reason: 'accel = "tcg" in ferryd.conf' });
+    if (this.options.accel === 'kvm') return Promise.resolve({ accel: 'kvm', reason: 'accel = "kvm" in ferryd.conf' });
+    let result = this.accels.get(path);
+    if (!result) {
+      result = probeAccelerator({ binary: path, ...(this.options.probeTimeoutMs ? { timeoutMs: this.options.probeTimeoutMs } : {}) });
+      void result.then((r) => this.options.log.info({ binary: path, ...r }, `accelerator: ${r.accel}`));
+      this.accels.set(path, result);
+    }
+    return result;
+  }
+}
+
+function stampOf(path: string): string {
+  try {
+    const s = statSync(path);
+    return `${s.size}/${s.mtimeMs}`;
+  } catch {
+    return 'unresolved';
+  }
+}

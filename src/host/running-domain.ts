@@ -1,0 +1,198 @@
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { QemuMonitor } from '../qemu/monitor.js';
+import type { QemuProcess } from '../qemu/process.js';
+import type { QmpEvent } from '../qmp/events.js';
+import type { DomainDefinition } from '../vm/definition.js';
+import type { DomainStatus, StateReason } from '../vm/domain-state.js';
+
+export interface RunningDomainEvents {
+  /** The state changed; the host persists it. */
+  status: [status: DomainStatus];
+  /** QEMU is gone. `restart` asks the host to start the domain again (on_crash / on_poweroff = restart). */
+  stopped: [info: { reason: 'shutdown' | 'destroyed' | 'crashed' | 'failed' | 'migrated' | 'unknown'; restart: boolean }];
+  /** The guest reported a panic through pvpanic. */
+  panicked: [info: Record<string, unknown> | undefined];
+}
+
+export interface RunningDomainInit {
+  uuid: string;
+  name: string;
+  def: DomainDefinition;
+  process: QemuProcess;
+  monitor: QemuMonitor;
+  status: DomainStatus;
+  log: Logger;
+}
+
+/**
+ * A domain whose QEMU runs: it follows QEMU's events and keeps the domain's
+ * state in libvirt's terms, applies on_poweroff / on_crash, and reports when
+ * QEMU is gone. The host tells it what a STOP or RESUME it causes means.
+ */
+export class RunningDomain extends EventEmitter<RunningDomainEvents> {
+  readonly uuid: string;
+  readonly name: string;
+  readonly def: DomainDefinition;
+  readonly process: QemuProcess;
+  private monitor_: QemuMonitor;
+  private status_: DomainStatus;
+  private readonly log: Logger;
+  private nextStopReason: StateReason<'paused'> | undefined;
+  private nextResumeReason: StateReason<'running'> | undefined;
+  private fakeReboot = false;
+  private ending: RunningDomainEvents['stopped'][0] | undefined;
+  private detachMonitor: Array<() => void> = [];
+  private gone = false;
+
+  constructor(init: RunningDomainInit) {
+    super();
+    this.uuid = init.uuid;
+    this.name = init.name;
+    this.def = init.def;
+    this.process = init.process;
+    this.monitor_ = init.monitor;
+    this.status_ = init.status;
+    this.log = init.log;
+    this.attachMonitor(init.monitor);
+    this.process.once('exit', (info) => this.onExit(info.code, info.signal));
+  }
+
+  get status(): DomainStatus {
+    return this.status_;
+  }
+
+  get monitor(): QemuMonitor {
+    return this.monitor_;
+  }
+
+  get pid(): number {
+    return this.process.pid;
+  }
+
+  /** The next STOP event was caused by ferry for this reason (user, migrating, ...). */
+  expectStop(reason: StateReason<'paused'>): void {
+    this.nextStopReason = reason;
+  }
+
+  /** The next RESUME event was caused by ferry for this reason (booted, unpaused, migrated, ...). */
+  expectResume(reason: StateReason<'running'>): void {
+    this.nextResumeReason = reason;
+  }
+
+  /** Reboot the libvirt way: ACPI power-off, then reset and continue instead of exiting. */
+  async reboot(): Promise<void> {
+    this.fakeReboot = true;
+    try {
+      await this.monitor_.systemPowerdown();
+    } catch (err) {
+      this.fakeReboot = false;
+      throw err;
+    }
+  }
+
+  /** Ends QEMU (quit, SIGTERM, SIGKILL) and waits until it is gone. */
+  async destroy(reason: 'destroyed' | 'shutdown' | 'crashed' | 'failed' | 'migrated' = 'destroyed', restart = false): Promise<void> {
+    this.ending ??= { reason, restart };
+    const monitor = this.monitor_;
+    await this.process.terminate(monitor.connected ? { quit: () => monitor.quit({ timeoutMs: 2000 }), graceMs: 3000 } : {});
+    await this.stoppedPromise();
+  }
+
+  /** Stops following QEMU (ferryd shutting down); QEMU keeps running. */
+  detach(): void {
+    for (const off of this.detachMonitor) off();
+    this.detachMonitor = [];
+    this.monitor_.close();
+    this.process.detach();
+    this.gone = true;
+  }
+
+  setStatus(status: DomainStatus): void {
+    if (this.status_.state === status.state && this.status_.reason === status.reason) return;
+    this.status_ = status;
+    this.emit('status', status);
+  }
+
+  private stoppedPromise(): Promise<void> {
+    if (this.gone) return Promise.resolve();
+    return new Promise((resolve) => this.once('stopped', () => resolve()));
+  }
+
+  private attachMonitor(monitor: QemuMonitor): void {
+    this.detachMonitor.push(monitor.onEvent((e) => this.onEvent(e)));
+    this.detachMonitor.push(monitor.onDisconnect(() => this.onMonitorLost()));
+  }
+
+  private onEvent(e: QmpEvent): void {
+    switch (e.event) {
+      case 'STOP':
+        if (this.status_.state === 'crashed' || this.ending || this.status_.reason === 'shutting down') return;
+        this.setStatus({ state: 'paused', reason: this.nextStopReason ?? 'unknown' });
+        this.nextStopReason = undefined;
+        return;
+      case 'RESUME':
+        this.setStatus({ state: 'running', reason: this.nextResumeReason ?? 'unpaused' });
+        this.nextResumeReason = undefined;
+        return;
+      case 'SHUTDOWN':
+        void this.onShutdown(Boolean((e.data as { guest?: boolean }).guest));
+        return;
+      case 'GUEST_PANICKED':
+        void this.onPanic((e.data as { info?: Record<string, unknown> }).info);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async onShutdown(byGuest: boolean): Promise<void> {
+    if (this.fakeReboot || (byGuest && this.def.onPoweroff === 'restart')) {
+      this.fakeReboot = false;
+      this.log.info({ event: 'reboot' }, 'guest powered off for a reboot: resetting');
+      try {
+        await this.monitor_.systemReset();
+        this.expectResume('booted');
+        await this.monitor_.cont();
+      } catch (err) {
+        this.log.error({ err }, 'reset after a reboot failed');
+      }
+      return;
+    }
+    if (this.def.onPoweroff === 'preserve') {
+      this.setStatus({ state: 'paused', reason: 'shutting down' });
+      return;
+    }
+    this.log.info({ byGuest }, 'guest shut down: stopping QEMU');
+    this.setStatus({ state: 'shutdown', reason: 'user' });
+    await this.destroy('shutdown').catch((err) => this.log.error({ err }, 'stopping QEMU after shutdown failed'));
+  }
+
+  private async onPanic(info: Record<string, unknown> | undefined): Promise<void> {
+    this.log.warn({ info }, 'guest panicked');
+    this.emit('panicked', info);
+    this.setStatus({ state: 'crashed', reason: 'panicked' });
+    const action = this.def.onCrash;
+    if (action === 'preserve') return;
+    const restart = action === 'restart' || action === 'rename-restart' || action === 'coredump-restart';
+    await this.destroy('crashed', restart).catch((err) => this.log.error({ err }, 'stopping QEMU after a panic failed'));
+  }
+
+  private onMonitorLost(): void {
+    if (this.gone || this.ending) return;
+    // QEMU closes the monitor when it exits; give the exit a moment to be seen.
+    void this.process.waitExit(5000).then((exited) => {
+      if (!exited && !this.gone) this.log.error({ pid: this.pid }, 'QEMU monitor closed but the process is still alive');
+    });
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.gone) return;
+    this.gone = true;
+    for (const off of this.detachMonitor) off();
+    this.monitor_.close();
+    const info = this.ending ?? { reason: 'crashed' as const, restart: false };
+    if (!this.ending) this.log.error({ code, signal }, 'QEMU exited unexpectedly');
+    this.emit('stopped', info);
+  }
+}

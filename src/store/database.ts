@@ -1,0 +1,51 @@
+import Database from 'better-sqlite3';
+import { FerryError } from '../errors/ferry-error.js';
+
+/** Schema migrations, applied in order; the index + 1 is the schema version. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+   CREATE TABLE domains (
+     uuid TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     persistent_xml TEXT,
+     live_xml TEXT,
+     domain_id INTEGER UNIQUE,
+     state TEXT NOT NULL DEFAULT 'shutoff',
+     reason TEXT NOT NULL DEFAULT 'unknown',
+     autostart INTEGER NOT NULL DEFAULT 0,
+     pid INTEGER,
+     started_at INTEGER,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   INSERT INTO meta (key, value) VALUES ('next_domain_id', '1');`,
+];
+
+export type FerryDatabase = Database.Database;
+
+/** Opens (and creates or upgrades) the state database in WAL mode. */
+export function openDatabase(path: string): FerryDatabase {
+  let db: FerryDatabase;
+  try {
+    db = new Database(path);
+  } catch (err) {
+    throw new FerryError('STORE_FAILED', `cannot open the state database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    db.close();
+    throw new FerryError('STORE_FAILED', `the state database ${path} has schema ${version}, newer than this ferryd (${MIGRATIONS.length})`);
+  }
+  const upgrade = db.transaction(() => {
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+  });
+  upgrade();
+  return db;
+}
