@@ -44,7 +44,7 @@ mods=$work/kernel/lib/modules/$kver/kernel
 for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci_modern_dev.ko \
          drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko \
          net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko \
-         drivers/misc/pvpanic/pvpanic-mmio.ko drivers/misc/pvpanic/pvpanic-pci.ko \
+         drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko drivers/misc/pvpanic/pvpanic-pci.ko \
          drivers/acpi/button.ko drivers/input/evdev.ko; do
   f=$mods/$m
   if [ -f "$f" ]; then cp "$f" "$rd/lib/modules/"; elif [ -f "$f.xz" ]; then xz -dc "$f.xz" > "$rd/lib/modules/$(basename "$m")"; fi

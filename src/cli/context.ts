@@ -46,6 +46,7 @@ export class CliContext {
 }
 
 export function connectionFailure(err: unknown): CliFailure {
+  if (err instanceof CliFailure) return err;
   const e = err instanceof FerryError ? err : new FerryError('CONNECT_FAILED', String(err));
   return new CliFailure(['failed to connect to the hypervisor', e.message], e.hint, e.code);
 }

@@ -7,6 +7,7 @@ import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerList } from './commands/list.js';
+import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerNode } from './commands/node.js';
 import { CliContext, CliFailure } from './context.js';
 import { formatError, type Output, processOutput } from './format.js';
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNode(program, ctx);
   registerDiskEdit(program, ctx);
   registerEvent(program, ctx);
+  registerMonitorCommand(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

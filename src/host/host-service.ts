@@ -248,6 +248,12 @@ export class HostService extends EventEmitter<HostEvents> {
     });
   }
 
+  /** virsh qemu-monitor-command: one QMP command passed through to the domain's QEMU. */
+  async monitorCommand(ref: string, command: { execute: string; arguments?: Record<string, unknown> }): Promise<unknown> {
+    const rec = this.lookup(ref);
+    return this.requireRunning(rec).monitor.call(command.execute, command.arguments);
+  }
+
   async injectNmi(ref: string): Promise<void> {
     const rec = this.lookup(ref);
     await this.requireRunning(rec).monitor.injectNmi();

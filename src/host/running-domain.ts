@@ -147,6 +147,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   }
 
   private async onShutdown(byGuest: boolean): Promise<void> {
+    if (this.ending) return; // our own quit
     if (this.fakeReboot || (byGuest && this.def.onPoweroff === 'restart')) {
       this.fakeReboot = false;
       this.log.info({ event: 'reboot' }, 'guest powered off for a reboot: resetting');

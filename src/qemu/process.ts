@@ -220,7 +220,7 @@ async function logTail(logPath: string, fromOffset: number): Promise<string> {
     const text = (await readFile(logPath)).subarray(fromOffset).toString('utf8');
     return text
       .split('\n')
-      .filter((l) => l.trim() !== '')
+      .filter((l) => l.trim() !== '' && !/char device redirected to/.test(l))
       .slice(-5)
       .join('\n');
   } catch {

@@ -68,6 +68,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
       async (req) => {
         const ref = req.params.ref;
+        const before = service.lookup(ref);
         switch (req.params.action) {
           case 'start': {
             const rec = await service.start(ref, { paused: req.body?.paused ?? false });
@@ -95,7 +96,13 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
             await service.injectNmi(ref);
             break;
         }
-        const rec = service.lookup(ref);
+        // A transient domain is gone once it stops: answer with what it was.
+        let rec = before;
+        try {
+          rec = service.lookup(before.uuid);
+        } catch {
+          return { domain: { name: before.name, uuid: before.uuid, id: null, state: 'shutoff' } };
+        }
         return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId, state: rec.state } };
       },
     );
@@ -130,6 +137,17 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
         const { record, active } = await service.editDisk(req.params.ref, req.params.target, req.body);
         return { domain: { name: record.name, uuid: record.uuid }, active };
       },
+    );
+
+    app.post<{ Params: { ref: string }; Body: { execute: string; arguments?: Record<string, unknown> } }>(
+      '/domains/:ref/qemu-monitor-command',
+      {
+        schema: {
+          params: refParams,
+          body: { type: 'object', required: ['execute'], properties: { execute: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } },
+        },
+      },
+      async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body)) ?? {} }),
     );
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { FerrydHost } from '../helpers/ferryd.js';
+import { guestXml } from '../helpers/guest.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** Bad input gets a coded error in virsh's words, and nothing is half-applied. */
+describe('bad input', () => {
+  const dir = tempDir('ferry-bad-');
+  const host = new FerrydHost({ dir: `${dir.path}/a` });
+  const file = (name: string, text: string): string => {
+    const f = `${dir.path}/${name}`;
+    writeFileSync(f, text);
+    return f;
+  };
+
+  before(async () => {
+    await host.start();
+  });
+  after(async () => {
+    await host.kill();
+    dir.cleanup();
+  });
+
+  it('malformed XML is refused with the line and nothing is defined', async () => {
+    const f = file('bad.xml', "<domain type='kvm'>\n  <name>x</name>\n  <memory>1024</memory\n</domain>\n");
+    const r = await host.ferry('define', f);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error: Failed to define domain from ${f}\nerror: XML error: .*line \\d+.*\nhint: .*\\[XML_MALFORMED\\]\n$`));
+    assert.equal((await host.ok('list', '--all', '--name')).trim(), '');
+  });
+
+  it('an element that matters but is unsupported is named', async () => {
+    const f = file('hugepages.xml', guestXml({ name: 'hp' }).replace('<vcpu>', '<memoryBacking><hugepages/></memoryBacking><vcpu>'));
+    const r = await host.ferry('define', f);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /error: unsupported configuration: <memoryBacking> is not supported by ferry\nhint: .*\[XML_UNSUPPORTED\]/);
+  });
+
+  it('a missing file is reported as virsh does', async () => {
+    const r = await host.ferry('define', `${dir.path}/nope.xml`);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: Failed to open file '.*nope.xml': No such file or directory\n/);
+  });
+
+  it('a duplicate name or uuid is refused', async () => {
+    const uuid = '5a1e5a1e-0000-4000-8000-000000000001';
+    await host.ok('define', file('d1.xml', guestXml({ name: 'dup', uuid })));
+    const sameName = await host.ferry('define', file('d2.xml', guestXml({ name: 'dup', uuid: '5a1e5a1e-0000-4000-8000-000000000002' })));
+    assert.equal(sameName.code, 1);
+    assert.match(sameName.stderr, new RegExp(`error: operation failed: domain 'dup' already exists with uuid ${uuid}\nhint: .*\\[DOMAIN_EXISTS\\]`));
+    const sameUuid = await host.ferry('define', file('d3.xml', guestXml({ name: 'dup2', uuid })));
+    assert.equal(sameUuid.code, 1);
+    assert.match(sameUuid.stderr, new RegExp(`error: operation failed: domain 'dup' already exists with uuid ${uuid}`));
+    assert.deepEqual((await host.ok('list', '--all', '--name')).trim().split('\n'), ['dup']);
+  });
+
+  it('a missing QEMU binary fails the start and leaves the domain shut off', async () => {
+    const xml = guestXml({ name: 'noqemu' }).replace('<devices>', '<devices>\n    <emulator>/nonexistent/qemu-system-x86_64</emulator>');
+    await host.ok('define', file('noqemu.xml', xml));
+    const before = await host.ok('dumpxml', 'noqemu');
+    const r = await host.ferry('start', 'noqemu');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: Failed to start domain 'noqemu'\nerror: Cannot find QEMU binary \/nonexistent\/qemu-system-x86_64: No such file or directory\nhint: .*\[QEMU_BINARY_MISSING\]/);
+    assert.equal(await host.state('noqemu'), 'shut off (unknown)');
+    assert.equal(await host.ok('dumpxml', 'noqemu'), before);
+  });
+
+  it('QEMU exiting at start shows the tail of QEMU\'s own stderr', async () => {
+    const disk = "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='/nonexistent/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>";
+    await host.ok('define', file('nodisk.xml', guestXml({ name: 'nodisk', disks: disk })));
+    const r = await host.ferry('start', 'nodisk');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: Failed to start domain 'nodisk'\nerror: internal error: QEMU unexpectedly closed the monitor \(exit 1\): [\s\S]*Could not open '\/nonexistent\/disk.qcow2': No such file or directory/);
+    assert.match(r.stderr, /\[QEMU_LAUNCH_FAILED\]/);
+    assert.match(await host.ok('list', '--all'), / -    nodisk +shut off/);
+    const log = (await import('node:fs')).readFileSync(`${host.stateDir}/log/nodisk.log`, 'utf8');
+    assert.match(log, /starting up\n.*qemu-system-x86_64/, 'the domain log has the command line');
+  });
+
+  it('operations on a domain in the wrong state are refused with virsh\'s words', async () => {
+    const r = await host.ferry('suspend', 'dup');
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), "error: Failed to suspend domain 'dup'\nerror: Requested operation is not valid: domain is not running");
+    const u = await host.ferry('undefine', 'nosuch');
+    assert.match(u.stderr, /^error: failed to get domain 'nosuch'\n/);
+  });
+
+  it('an unreachable daemon is reported as virsh does', async () => {
+    const r = await host.ferry('-c', `ferry:///system?socket=${dir.path}/none.sock`, 'list');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`^error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${dir.path}/none.sock': No such file or directory\nhint: .*\\[CONNECT_FAILED\\]`));
+    const bad = await host.ferry('-c', 'xen:///system', 'list');
+    assert.match(bad.stderr, /error: unsupported connection URI 'xen:\/\/\/system'/);
+  });
+});

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { FerrydHost } from '../helpers/ferryd.js';
+import { guestXml } from '../helpers/guest.js';
+import { parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** The base lifecycle with a real ferryd, the real CLI and real QEMU (TCG). */
+describe('domain lifecycle on real QEMU', () => {
+  const dir = tempDir('ferry-life-');
+  const host = new FerrydHost({ dir: `${dir.path}/a` });
+  const xmlFile = (name: string, xml: string): string => {
+    const f = `${dir.path}/${name}.xml`;
+    writeFileSync(f, xml);
+    return f;
+  };
+
+  before(async () => {
+    await host.start();
+  });
+  after(async () => {
+    for (const name of ['vm1', 'stubborn', 'panicky', 'tmp1']) await host.ferry('destroy', name);
+    await host.kill();
+    dir.cleanup();
+  });
+
+  it('define → start → list → suspend/resume (QMP agrees) → ACPI shutdown', async () => {
+    const file = xmlFile('vm1', guestXml({ name: 'vm1', touchMiB: 16, dirtyMiBs: 2, hbMs: 100 }));
+    assert.equal(await host.ok('define', file), `Domain 'vm1' defined from ${file}\n\n`);
+    assert.match(await host.ok('list', '--all'), /^ Id   Name   State\n-+\n -    vm1    shut off\n\n$/);
+    assert.equal(await host.ok('start', 'vm1'), "Domain 'vm1' started\n\n");
+    assert.match(await host.ok('list'), / 1 +vm1 +running\n/);
+    assert.equal(await host.state('vm1'), 'running (booted)');
+    await waitHeartbeats(() => host.serialLog('vm1'), 3);
+
+    assert.equal(await host.ok('suspend', 'vm1'), "Domain 'vm1' suspended\n\n");
+    assert.equal(await host.state('vm1'), 'paused (user)');
+    const paused = JSON.parse(await host.ok('qemu-monitor-command', 'vm1', '{"execute":"query-status"}'));
+    assert.deepEqual([paused.return.status, paused.return.running], ['paused', false]);
+    const seqWhilePaused = parseHeartbeats(host.serialLog('vm1')).at(-1)?.seq ?? -1;
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal(parseHeartbeats(host.serialLog('vm1')).at(-1)?.seq ?? -1, seqWhilePaused, 'no heartbeat while paused');
+
+    assert.equal(await host.ok('resume', 'vm1'), "Domain 'vm1' resumed\n\n");
+    assert.equal(await host.state('vm1'), 'running (unpaused)');
+    const running = JSON.parse(await host.ok('qemu-monitor-command', 'vm1', '{"execute":"query-status"}'));
+    assert.deepEqual([running.return.status, running.return.running], ['running', true]);
+    await waitHeartbeats(() => host.serialLog('vm1'), 2, { afterSeq: seqWhilePaused });
+
+    assert.equal(await host.ok('shutdown', 'vm1'), "Domain 'vm1' is being shutdown\n\n");
+    assert.equal(await host.waitState('vm1', 'shut off (shutdown)', 20_000), 'shut off (shutdown)');
+    assert.match(host.serialLog('vm1'), /power button, powering off/);
+    assert.match(await host.ok('list', '--all'), / -    vm1    shut off/);
+    assert.equal(await host.ok('list'), ' Id   Name   State\n--------------------\n\n');
+  });
+
+  it('shutdown --timeout destroys a guest that ignores the power button', async () => {
+    await host.ok('define', xmlFile('stubborn', guestXml({ name: 'stubborn', extraCmdline: 'ferry.acpi=ignore' })));
+    await host.ok('start', 'stubborn');
+    await waitHeartbeats(() => host.serialLog('stubborn'), 1);
+    const out = await host.ok('shutdown', 'stubborn', '--timeout', '3');
+    assert.match(out, /did not shut down within 3 seconds: destroying it\nDomain 'stubborn' destroyed/);
+    assert.match(host.serialLog('stubborn'), /power button ignored/);
+    assert.equal(await host.state('stubborn'), 'shut off (destroyed)');
+  });
+
+  it('reboot powers the guest off and boots it again in the same QEMU', async () => {
+    await host.ok('start', 'vm1');
+    const id = (await host.ok('domid', 'vm1')).trim();
+    const before = host.serialLog('vm1').length;
+    await waitHeartbeats(() => host.serialLog('vm1').slice(before), 1);
+    assert.equal(await host.ok('reboot', 'vm1'), "Domain 'vm1' is being rebooted\n\n");
+    const after = () => host.serialLog('vm1').slice(before);
+    await waitHeartbeats(() => after().split('powering off').slice(1).join(''), 1);
+    assert.equal((await host.ok('domid', 'vm1')).trim(), id, 'same domain id: QEMU was not restarted');
+    assert.equal(await host.state('vm1'), 'running (booted)');
+  });
+
+  it('ferryd killed with SIGKILL and restarted: the VM keeps running and is reattached', async () => {
+    const pid = (await host.api<{ domain: { id: number } }>('/v1/domains/vm1')).domain.id;
+    const beforeKill = parseHeartbeats(host.serialLog('vm1')).at(-1)?.seq ?? 0;
+    await host.kill('SIGKILL');
+    await waitHeartbeats(() => host.serialLog('vm1'), 3, { afterSeq: beforeKill });
+    await host.start();
+    assert.match(await host.ok('list'), new RegExp(` ${pid} +vm1 +running`));
+    assert.equal(await host.state('vm1'), 'running (booted)');
+    assert.equal(await host.ok('suspend', 'vm1'), "Domain 'vm1' suspended\n\n", 'the reattached monitor works');
+    await host.kill('SIGKILL');
+    await host.start();
+    assert.equal(await host.state('vm1'), 'paused (user)', 'state survives a second restart');
+    await host.ok('resume', 'vm1');
+    await host.ok('destroy', 'vm1');
+    assert.equal(await host.state('vm1'), 'shut off (destroyed)');
+  });
+
+  it('a guest panic shows as crashed (panicked) and is announced as an event', async () => {
+    await host.ok('define', xmlFile('panicky', guestXml({ name: 'panicky', extraCmdline: 'unknown_nmi_panic=1', onCrash: 'preserve' })));
+    await host.ok('start', 'panicky');
+    await waitHeartbeats(() => host.serialLog('panicky'), 1);
+    const events = host.ferry('event', '--domain', 'panicky', '--loop', '--timeout', '15');
+    await new Promise((r) => setTimeout(r, 300));
+    await host.ok('inject-nmi', 'panicky');
+    assert.equal(await host.waitState('panicky', 'crashed (panicked)', 15_000), 'crashed (panicked)');
+    const ev = await events;
+    assert.match(ev.stdout, /event 'lifecycle' for domain 'panicky': Crashed Panicked/);
+    await host.ok('destroy', 'panicky');
+  });
+
+  it('undefine of a running domain makes it transient; it disappears when destroyed', async () => {
+    await host.ok('create', xmlFile('tmp1', guestXml({ name: 'tmp1' })));
+    assert.match(await host.ok('dominfo', 'tmp1'), /Persistent: +no/);
+    await host.ok('define', xmlFile('tmp1-def', guestXml({ name: 'tmp1' }).replace('<name>tmp1</name>', `<name>tmp1</name><uuid>${(await host.ok('domuuid', 'tmp1')).trim()}</uuid>`)));
+    assert.match(await host.ok('dominfo', 'tmp1'), /Persistent: +yes/);
+    assert.equal(await host.ok('undefine', 'tmp1'), "Domain 'tmp1' has been undefined\n\n");
+    assert.match(await host.ok('dominfo', 'tmp1'), /State: +running\n[\s\S]*Persistent: +no/);
+    await host.ok('destroy', 'tmp1');
+    const gone = await host.ferry('dominfo', 'tmp1');
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /^error: failed to get domain 'tmp1'\n/);
+  });
+});
