@@ -5,57 +5,60 @@
  */
 export const ERROR_CODES = {
   // generic
-  INVALID_ARGUMENT: { status: 400, hint: 'Check the command line against "ferry help <command>"' },
-  OPERATION_INVALID: { status: 409, hint: 'Check the domain\'s state with "ferry domstate <domain> --reason"' },
+  INVALID_ARGUMENT: { summary: 'A request or command line is malformed', status: 400, hint: 'Check the command line against "ferry help <command>"' },
+  OPERATION_INVALID: { summary: 'The operation does not fit the domain\'s current state', status: 409, hint: 'Check the domain\'s state with "ferry domstate <domain> --reason"' },
   OPERATION_IN_PROGRESS: {
+    summary: 'Another job holds the domain and did not finish in time',
     status: 409,
     hint: 'Another job holds this domain; wait for it ("ferry domjobinfo <domain>") or abort it ("ferry domjobabort <domain>")',
   },
-  OPERATION_TIMEOUT: { status: 504, hint: 'The operation did not finish in time; check the domain log under the state directory' },
-  NOT_SUPPORTED: { status: 501, hint: 'This operation is not supported by this version of ferry' },
-  INTERNAL_ERROR: { status: 500, hint: 'This is a bug in ferry; the daemon log has the details' },
+  OPERATION_TIMEOUT: { summary: 'An operation did not finish before its deadline', status: 504, hint: 'The operation did not finish in time; check the domain log under the state directory' },
+  NOT_SUPPORTED: { summary: 'The operation exists in virsh but not (yet) in ferry', status: 501, hint: 'This operation is not supported by this version of ferry' },
+  INTERNAL_ERROR: { summary: 'An unexpected failure inside ferry', status: 500, hint: 'This is a bug in ferry; the daemon log has the details' },
   // connection (CLI side)
   CONNECT_FAILED: {
+    summary: 'The CLI could not reach ferryd',
     status: 503,
     hint: 'Is ferryd running? Start it with "ferryd" (or check --connect / FERRY_DEFAULT_URI)',
   },
-  URI_INVALID: { status: 400, hint: 'Use ferry:///system, ferry:///session or ferry:///system?socket=/path (qemu:// works too)' },
-  TRANSPORT_UNSUPPORTED: { status: 501, hint: 'Connect through the local socket (ferry:///system) for now' },
+  URI_INVALID: { summary: 'The connection URI is not one ferry understands', status: 400, hint: 'Use ferry:///system, ferry:///session or ferry:///system?socket=/path (qemu:// works too)' },
+  TRANSPORT_UNSUPPORTED: { summary: 'The URI names a transport this release does not have', status: 501, hint: 'Connect through the local socket (ferry:///system) for now' },
   // domains
-  DOMAIN_NOT_FOUND: { status: 404, hint: 'List the defined domains with "ferry list --all"' },
-  DOMAIN_EXISTS: { status: 409, hint: 'Pick another name or uuid, or undefine the existing domain first' },
-  DOMAIN_ALREADY_RUNNING: { status: 409, hint: 'Stop it first with "ferry shutdown <domain>" or "ferry destroy <domain>"' },
-  DOMAIN_NOT_RUNNING: { status: 409, hint: 'Start it first with "ferry start <domain>"' },
-  DOMAIN_NOT_PAUSED: { status: 409, hint: 'Only a paused domain can be resumed; see "ferry domstate <domain>"' },
-  DOMAIN_SHUTDOWN_TIMEOUT: { status: 504, hint: 'The guest ignored the ACPI power button; use "ferry destroy <domain>"' },
-  DISK_NOT_FOUND: { status: 404, hint: 'List the domain\'s disks with "ferry domblklist <domain>"' },
+  DOMAIN_NOT_FOUND: { summary: 'No domain has that name, id or uuid', status: 404, hint: 'List the defined domains with "ferry list --all"' },
+  DOMAIN_EXISTS: { summary: 'Another domain already has that name or uuid', status: 409, hint: 'Pick another name or uuid, or undefine the existing domain first' },
+  DOMAIN_ALREADY_RUNNING: { summary: 'The domain is already running', status: 409, hint: 'Stop it first with "ferry shutdown <domain>" or "ferry destroy <domain>"' },
+  DOMAIN_NOT_RUNNING: { summary: 'The domain is shut off', status: 409, hint: 'Start it first with "ferry start <domain>"' },
+  DOMAIN_NOT_PAUSED: { summary: 'The domain is not paused', status: 409, hint: 'Only a paused domain can be resumed; see "ferry domstate <domain>"' },
+  DOMAIN_SHUTDOWN_TIMEOUT: { summary: 'The guest did not power off in time', status: 504, hint: 'The guest ignored the ACPI power button; use "ferry destroy <domain>"' },
+  DISK_NOT_FOUND: { summary: 'The domain has no disk with that target', status: 404, hint: 'List the domain\'s disks with "ferry domblklist <domain>"' },
   // domain XML
-  XML_MALFORMED: { status: 400, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' },
-  XML_INVALID: { status: 400, hint: 'Fix the element named in the message (docs/domain-xml.md lists what ferry reads)' },
-  XML_UNSUPPORTED: { status: 400, hint: 'Remove the element or change it to a supported form (docs/domain-xml.md)' },
+  XML_MALFORMED: { summary: 'The domain XML is not well-formed', status: 400, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' },
+  XML_INVALID: { summary: 'An element or attribute of the domain XML is missing or wrong', status: 400, hint: 'Fix the element named in the message (docs/domain-xml.md lists what ferry reads)' },
+  XML_UNSUPPORTED: { summary: 'The domain XML uses something ferry cannot run', status: 400, hint: 'Remove the element or change it to a supported form (docs/domain-xml.md)' },
   // QEMU
   QEMU_BINARY_MISSING: {
+    summary: 'The QEMU binary does not exist',
     status: 503,
     hint: 'Install QEMU 10.0: apt-get install -t bookworm-backports qemu-system-x86 (or set qemu_binary in ferryd.conf)',
   },
-  QEMU_VERSION_UNSUPPORTED: { status: 503, hint: 'ferry needs QEMU 7.2 or later; install 10.0 from bookworm-backports' },
-  QEMU_LAUNCH_FAILED: { status: 500, hint: 'QEMU refused to start; its own message is above and in the domain log' },
-  QEMU_EXITED: { status: 500, hint: 'QEMU exited unexpectedly; the domain log has its last words' },
+  QEMU_VERSION_UNSUPPORTED: { summary: 'The QEMU binary is older than 7.2', status: 503, hint: 'ferry needs QEMU 7.2 or later; install 10.0 from bookworm-backports' },
+  QEMU_LAUNCH_FAILED: { summary: 'QEMU exited or failed while starting', status: 500, hint: 'QEMU refused to start; its own message is above and in the domain log' },
+  QEMU_EXITED: { summary: 'QEMU exited while ferry needed it', status: 500, hint: 'QEMU exited unexpectedly; the domain log has its last words' },
   // QMP
-  QMP_COMMAND_FAILED: { status: 500, hint: 'QEMU rejected a command; the message is QEMU\'s own' },
-  QMP_DISCONNECTED: { status: 502, hint: 'The monitor connection to QEMU closed; QEMU may have exited' },
-  QMP_TIMEOUT: { status: 504, hint: 'QEMU did not answer in time; it may be overloaded or stuck' },
-  QMP_PROTOCOL: { status: 502, hint: 'QEMU sent something ferry does not understand; this is a bug worth reporting' },
+  QMP_COMMAND_FAILED: { summary: 'QEMU refused a monitor command', status: 500, hint: 'QEMU rejected a command; the message is QEMU\'s own' },
+  QMP_DISCONNECTED: { summary: 'The monitor connection to QEMU is gone', status: 502, hint: 'The monitor connection to QEMU closed; QEMU may have exited' },
+  QMP_TIMEOUT: { summary: 'QEMU did not answer a monitor command in time', status: 504, hint: 'QEMU did not answer in time; it may be overloaded or stuck' },
+  QMP_PROTOCOL: { summary: 'QEMU sent a message ferry could not parse', status: 502, hint: 'QEMU sent something ferry does not understand; this is a bug worth reporting' },
   // networking
-  NET_BRIDGE_MISSING: { status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
-  NET_TAP_FAILED: { status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
-  NET_NETWORK_MISSING: { status: 409, hint: 'Virtual networks arrive with a later release; use <interface type=\'bridge\'> for now' },
+  NET_BRIDGE_MISSING: { summary: 'The bridge an interface uses does not exist on this host', status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
+  NET_TAP_FAILED: { summary: 'ferryd could not create a tap device', status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
+  NET_NETWORK_MISSING: { summary: 'The virtual network an interface uses does not exist', status: 409, hint: 'Virtual networks arrive with a later release; use <interface type=\'bridge\'> for now' },
   // storage
-  POOL_NOT_FOUND: { status: 404, hint: 'List the storage pools with "ferry pool-list --all"' },
+  POOL_NOT_FOUND: { summary: 'No storage pool has that name', status: 404, hint: 'List the storage pools with "ferry pool-list --all"' },
   // daemon / store
-  CONFIG_INVALID: { status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
-  STORE_FAILED: { status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },
-} as const satisfies Record<string, { status: number; hint: string }>;
+  CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
+  STORE_FAILED: { summary: 'The state database could not be read or written', status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },
+} as const satisfies Record<string, { summary: string; status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Installs what ferry needs on Debian 12 (run as root), then builds ferry and the test guest.
+# Idempotent: packages already installed are not fetched again.
+#
+#   QEMU 10.0 and qemu-utils from bookworm-backports (bookworm's own 7.2 corrupts TCG guests
+#   that write memory during a live migration), busybox-static, cpio and gcc for the test
+#   guest, iproute2 for tap devices; then `npm ci`, `tsc` and scripts/build-guest.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "setup: ferry needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "       Install it from https://nodejs.org or NodeSource, then run this again." >&2
+  exit 1
+fi
+
+need_pkgs=()
+have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
+for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils; do have "$p" || need_pkgs+=("$p"); done
+qemu_ok=0
+if command -v qemu-system-x86_64 >/dev/null; then
+  v=$(qemu-system-x86_64 -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
+  [ "${v:-0}" -ge 10 ] && have qemu-utils && qemu_ok=1
+fi
+
+if [ "${#need_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" = 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: missing packages (${need_pkgs[*]} ${qemu_ok/1/}); run as root to install them" >&2
+    exit 1
+  fi
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    log "adding bookworm-backports to apt's sources"
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list
+  fi
+  log "apt-get update"
+  apt-get update -qq
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$qemu_ok" = 0 ]; then
+    log "installing QEMU 10.0 from bookworm-backports"
+    apt-get install -y -qq -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
+  fi
+  if [ "${#need_pkgs[@]}" -gt 0 ]; then
+    log "installing ${need_pkgs[*]}"
+    apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  fi
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+node -e "require('better-sqlite3')(':memory:').close()" 2>/dev/null || {
+  log "rebuilding better-sqlite3 (its install script did not run)"
+  npm rebuild better-sqlite3 --loglevel=error
+}
+
+log "building ferry (tsc)"
+npx tsc -p tsconfig.json
+
+if [ ! -f .cache/guest/initrd.img ] || [ guest/ferry-load.c -nt .cache/guest/initrd.img ] || [ guest/init -nt .cache/guest/initrd.img ] || [ scripts/build-guest.sh -nt .cache/guest/initrd.img ]; then
+  log "building the test guest (Debian kernel + busybox initramfs + ferry-load)"
+  bash scripts/build-guest.sh >/dev/null
+fi
+log "ready: $(qemu-system-x86_64 -version | head -1)"

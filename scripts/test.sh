@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: unit tests (beside the code), integration tests (real ferryd, real QEMU)
+# and e2e tests. Installs what is missing first (scripts/setup.sh).
+#
+#   npm test                 # everything
+#   npm test -- unit         # only the unit tests (no QEMU needed)
+#   npm test -- integration  # only test/integration
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+which=${1:-all}
+files=()
+case "$which" in
+  unit) mapfile -t files < <(find dist/src -name '*.test.js' | sort) ;;
+  integration) mapfile -t files < <(find dist/test/integration -name '*.test.js' | sort) ;;
+  e2e) mapfile -t files < <(find dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ;;
+  all) mapfile -t files < <( (find dist/src -name '*.test.js' | sort; find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ) ;;
+  *) mapfile -t files < <(find dist -path "*$which*" -name '*.test.js' | sort) ;;
+esac
+[ "${#files[@]}" -gt 0 ] || { echo "test: no test files for '$which'" >&2; exit 1; }
+
+# QEMU guests are CPU-heavy under TCG: one test file at a time keeps timings honest on 2 cores.
+exec node --test --test-concurrency=1 --test-timeout=900000 "${files[@]}"
