@@ -1,13 +1,17 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { HostService } from '../host/host-service.js';
+import type { MigrationService } from '../migration/migration-service.js';
+import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
+import { migrationRoutes } from './routes/migration.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
 
 export interface AppDeps {
   service: HostService;
+  migrations?: MigrationService;
   log: Logger;
 }
 
@@ -21,5 +25,17 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  if (deps.migrations) {
+    void app.register(migrationRoutes(deps.migrations), { prefix: '/v1' });
+    void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
+  }
+  return app;
+}
+
+/** The peer API alone, for the TCP listener other ferryds reach (--listen). */
+export function buildPeerApp(deps: { migrations: MigrationService; log: Logger }): FastifyInstance {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'peer-api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+  app.setErrorHandler(ferryErrorHandler(deps.log));
+  void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
   return app;
 }

@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
-import { FERRY_VERSION } from '../host/host-service.js';
+import { FERRY_VERSION } from '../shared/version.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerNode } from './commands/node.js';
 import { CliContext, CliFailure } from './context.js';
@@ -38,6 +40,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerDiskEdit(program, ctx);
   registerEvent(program, ctx);
   registerMonitorCommand(program, ctx);
+  registerMigrate(program, ctx);
+  registerJobControl(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

@@ -4,13 +4,16 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApp } from '../api/app.js';
+import { buildApp, buildPeerApp } from '../api/app.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
 import { HostPaths } from '../host/host-paths.js';
 import { HostService } from '../host/host-service.js';
 import { QemuCapabilities } from '../host/qemu-capabilities.js';
 import { reattachDomains } from '../host/reattach.js';
+import { MigrationService } from '../migration/migration-service.js';
+import { PortAllocator } from '../migration/port-allocator.js';
+import { MigrationStore } from '../store/migration-store.js';
 import { openDatabase, type FerryDatabase } from '../store/database.js';
 import { DomainStore } from '../store/domain-store.js';
 import { readOrCreateHostId } from '../store/host-identity.js';
@@ -20,6 +23,7 @@ import type { DaemonConfig } from './config.js';
 export interface RunningDaemon {
   config: DaemonConfig;
   service: HostService;
+  migrations: MigrationService;
   app: FastifyInstance;
   hostId: string;
   log: Logger;
@@ -59,9 +63,27 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const { reattached, lost } = await reattachDomains({ store, paths, service, launcher, log });
   if (reattached.length + lost.length > 0) log.info({ reattached, lost }, 'reattached to running domains');
 
-  const app = buildApp({ service, log });
+  const migrations = new MigrationService({
+    host: service,
+    migrations: new MigrationStore(db),
+    ports: new PortAllocator(config.migrationPortMin, config.migrationPortMax),
+    hostId,
+    hostname: os.hostname(),
+    migrationAddress: config.migrationAddress,
+    selfPeerUri: config.listen ? `ferry+tcp://${config.listen}/system` : `ferry:///system?socket=${config.socket}`,
+    log,
+  });
+
+  const app = buildApp({ service, migrations, log });
   mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
   await app.listen({ path: config.socket });
+  let peerApp: FastifyInstance | undefined;
+  if (config.listen) {
+    const { host, port } = splitListen(config.listen);
+    peerApp = buildPeerApp({ migrations, log });
+    await peerApp.listen({ host, port });
+    log.info({ listen: config.listen }, 'peer API listening');
+  }
   await import('node:fs/promises').then((fs) => fs.chmod(config.socket, 0o660));
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
 
@@ -69,6 +91,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   return {
     config,
     service,
+    migrations,
     app,
     hostId,
     log,
@@ -76,6 +99,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
       if (closed) return;
       closed = true;
       await app.close();
+      await peerApp?.close();
       service.detachAll();
       db.close();
     },
@@ -102,4 +126,10 @@ async function claimSocket(path: string): Promise<void> {
   } catch {
     // no stale socket
   }
+}
+
+function splitListen(listen: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
+  if (!m) throw new FerryError('CONFIG_INVALID', `listen must be host:port, not '${listen}'`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }

@@ -14,6 +14,10 @@ export interface DaemonConfig {
   logLevel: string;
   /** How long a job waits for another job on the same domain, in seconds. */
   jobWaitTimeout: number;
+  /** Where incoming migration streams are accepted (libvirt's migration_address). */
+  migrationAddress: string;
+  migrationPortMin: number;
+  migrationPortMax: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
@@ -27,6 +31,9 @@ export function defaultConfig(): DaemonConfig {
     accel: 'auto',
     logLevel: 'info',
     jobWaitTimeout: 30,
+    migrationAddress: '0.0.0.0',
+    migrationPortMin: 49152,
+    migrationPortMax: 49215,
   };
 }
 
@@ -51,6 +58,15 @@ const SETTINGS: Record<string, Setter> = {
   accel: (c, v, where) => {
     if (v !== 'auto' && v !== 'kvm' && v !== 'tcg') throw new FerryError('CONFIG_INVALID', `${where}: accel must be "auto", "kvm" or "tcg"`);
     c.accel = v;
+  },
+  migration_address: str('migrationAddress'),
+  migration_port_min: (c, v, where) => {
+    if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_min must be a port number`);
+    c.migrationPortMin = v;
+  },
+  migration_port_max: (c, v, where) => {
+    if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_max must be a port number`);
+    c.migrationPortMax = v;
   },
   job_wait_timeout: (c, v, where) => {
     if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);

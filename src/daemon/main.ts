@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
-import { FERRY_VERSION } from '../host/host-service.js';
+import { FERRY_VERSION } from '../shared/version.js';
 import { loadConfig } from './config.js';
 import { startDaemon } from './compose.js';
 

@@ -55,6 +55,22 @@ export const ERROR_CODES = {
   NET_NETWORK_MISSING: { summary: 'The virtual network an interface uses does not exist', status: 409, hint: 'Virtual networks arrive with a later release; use <interface type=\'bridge\'> for now' },
   // storage
   POOL_NOT_FOUND: { summary: 'No storage pool has that name', status: 404, hint: 'List the storage pools with "ferry pool-list --all"' },
+  // migration
+  MIG_UNSAFE: {
+    summary: 'A writable disk uses a cache mode that can lose data in a migration',
+    status: 409,
+    hint: 'Set the cache to none ("ferry disk-edit <domain> <disk> --cache none", then restart the domain), or accept the risk with --unsafe',
+  },
+  MIG_PHASE_INVALID: { summary: 'A migration step came out of order', status: 409, hint: 'This is a bug in ferry; the daemon logs of both hosts have the details' },
+  MIG_NOT_FOUND: { summary: 'No such migration on this host', status: 404, hint: 'The migration may have finished; see "ferry domjobinfo <domain> --completed"' },
+  MIG_NO_JOB: { summary: 'The domain has no migration running', status: 409, hint: 'Start one with "ferry migrate"; see "ferry domjobinfo <domain>"' },
+  MIG_PEER_UNREACHABLE: { summary: 'The destination ferryd could not be reached', status: 502, hint: 'Check the destination URI, that ferryd runs there with --listen, and the network between the hosts' },
+  MIG_PEER_REFUSED: { summary: 'The destination refused the migration', status: 409, hint: 'The destination\'s own message says why' },
+  MIG_FAILED: { summary: 'QEMU reported the migration as failed', status: 500, hint: 'The VM keeps running on the source; QEMU\'s message and the domain logs say why' },
+  MIG_CANCELLED: { summary: 'The migration was aborted', status: 409, hint: 'The VM keeps running on the source' },
+  MIG_TIMEOUT: { summary: 'The migration did not finish within --timeout', status: 504, hint: 'Raise --bandwidth or the downtime, or add --auto-converge, --timeout-suspend or --postcopy with --timeout-postcopy' },
+  MIG_UNSUPPORTED_DEVICE: { summary: 'The domain has a device that cannot be migrated live', status: 409, hint: 'Migrate it offline (--offline --persistent after shutting it down), or detach the device' },
+  MIG_POSTCOPY_FAILED: { summary: 'A post-copy migration failed after the switch', status: 500, hint: 'The VM is paused on the destination and cannot resume on the source; see the destination\'s domain log' },
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
   STORE_FAILED: { summary: 'The state database could not be read or written', status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },

@@ -1,3 +1,4 @@
+import type { JobInfo } from '../migration/job-info.js';
 import type { DomainState } from '../vm/domain-state.js';
 
 /** What ferryd tells its API listeners about domains (server-sent events). */
@@ -5,7 +6,9 @@ export type DomainEvent =
   | { type: 'domain.defined'; uuid: string; name: string; at: number }
   | { type: 'domain.undefined'; uuid: string; name: string; at: number }
   | { type: 'domain.lifecycle'; uuid: string; name: string; state: DomainState; reason: string; at: number }
-  | { type: 'domain.panicked'; uuid: string; name: string; info: Record<string, unknown> | undefined; at: number };
+  | { type: 'domain.panicked'; uuid: string; name: string; info: Record<string, unknown> | undefined; at: number }
+  | { type: 'migration.phase'; id: string; uuid: string; name: string; side: 'source' | 'destination'; from: string; to: string; at: number }
+  | { type: 'migration.progress'; id: string; uuid: string; name: string; job: JobInfo; at: number };
 
 export interface HostEvents {
   domain: [event: DomainEvent];

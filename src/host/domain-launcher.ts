@@ -8,7 +8,7 @@ import { QemuProcess } from '../qemu/process.js';
 import { createTap, deleteTap, tapName } from '../network/tap.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import type { HostPaths } from './host-paths.js';
-import { liveDefinition } from './live-definition.js';
+import { liveDefinition, portableDefinition } from './live-definition.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 
 export interface LaunchedDomain {
@@ -92,6 +92,14 @@ export class DomainLauncher {
       rmSync(runDir, { recursive: true, force: true });
       throw err;
     }
+  }
+
+  /** Undoes liveDefinition(): what travels to another host in a migration. */
+  portable(live: DomainDefinition): DomainDefinition {
+    return portableDefinition(live, {
+      serialLog: (port) => this.deps.paths.serialLog(live.name, port),
+      tapName: (i) => tapName(this.deps.hostId, live.uuid, i),
+    });
   }
 
   /** Removes what a launch created, once QEMU is gone. */

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import { formatVersion, resolveMachineType } from '../qemu/binary.js';
+import { formatVersion, type QemuVersion, resolveMachineType } from '../qemu/binary.js';
 import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { type DomainStatus, isActiveState } from '../vm/domain-state.js';
@@ -16,7 +16,8 @@ import { processCpuSeconds, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
 
-export const FERRY_VERSION = '0.1.0';
+export { FERRY_VERSION } from '../shared/version.js';
+import { FERRY_VERSION } from '../shared/version.js';
 
 export interface HostServiceDeps {
   store: DomainStore;
@@ -310,7 +311,27 @@ export class HostService extends EventEmitter<HostEvents> {
   }
 
   private async launch(def: DomainDefinition, paused: boolean): Promise<void> {
-    const launched = await this.deps.launcher.launch(def);
+    const vm = await this.launchDomain(def, { status: { state: 'paused', reason: 'starting up' } });
+    if (paused) {
+      vm.setStatus({ state: 'paused', reason: 'user' });
+      return;
+    }
+    try {
+      vm.expectResume('booted');
+      await vm.monitor.cont();
+      vm.setStatus({ state: 'running', reason: 'booted' });
+    } catch (err) {
+      await vm.destroy('failed');
+      throw err;
+    }
+  }
+
+  /**
+   * Launches QEMU for a definition (paused, -S), records the domain as running
+   * with the given status and follows it. With `incoming`, QEMU waits for a migration.
+   */
+  async launchDomain(def: DomainDefinition, options: { status: DomainStatus; incoming?: boolean }): Promise<RunningDomain> {
+    const launched = await this.deps.launcher.launch(def, options.incoming ? { incoming: true } : {});
     const log = this.deps.log.child({ vm: def.name });
     const vm = new RunningDomain({
       uuid: def.uuid,
@@ -318,15 +339,15 @@ export class HostService extends EventEmitter<HostEvents> {
       def: launched.live,
       process: launched.process,
       monitor: launched.monitor,
-      status: { state: 'paused', reason: 'starting up' },
+      status: options.status,
       log,
     });
     try {
       this.deps.store.markRunning(def.uuid, {
         liveXml: renderDomainXml(launched.live),
         pid: launched.process.pid,
-        state: 'paused',
-        reason: 'starting up',
+        state: options.status.state,
+        reason: options.status.reason,
         startedAt: this.now(),
       });
     } catch (err) {
@@ -335,19 +356,38 @@ export class HostService extends EventEmitter<HostEvents> {
       throw err;
     }
     this.track(vm, () => this.deps.launcher.cleanup(launched.live));
-    if (paused) {
-      vm.setStatus({ state: 'paused', reason: 'user' });
-    } else {
-      try {
-        vm.expectResume('booted');
-        await vm.monitor.cont();
-        vm.setStatus({ state: 'running', reason: 'booted' });
-      } catch (err) {
-        await vm.destroy('failed');
-        throw err;
-      }
-    }
-    log.info({ pid: vm.pid, accel: launched.accel, qemu: formatVersion(launched.binary.version) }, 'domain started');
+    log.info({ pid: vm.pid, accel: launched.accel, qemu: formatVersion(launched.binary.version), incoming: options.incoming ?? false }, 'QEMU launched');
+    return vm;
+  }
+
+  /** The definition as it travels to another host: without this host's log paths and tap names. */
+  portableDefinition(uuid: string): DomainDefinition {
+    const vm = this.running.get(uuid);
+    const rec = this.deps.store.get(uuid);
+    const live = vm?.def ?? parseDomainXml((rec?.liveXml ?? rec?.persistentXml) as string);
+    return this.deps.launcher.portable(live);
+  }
+
+  /** The version of the QEMU binary a domain runs with (as the binary reports it). */
+  async qemuVersion(uuid: string): Promise<QemuVersion> {
+    const def = this.definition(uuid);
+    return (await this.deps.caps.binary(this.deps.launcher.binaryFor(def))).version;
+  }
+
+  /** The accelerator a domain runs (or would run) with. */
+  async domainAccel(uuid: string): Promise<'kvm' | 'tcg'> {
+    const def = this.definition(uuid);
+    if (def.type === 'qemu') return 'tcg';
+    return (await this.deps.caps.accel(this.deps.launcher.binaryFor(def))).accel;
+  }
+
+  /** The store, for the migration code that records domains arriving and leaving. */
+  get store(): DomainStore {
+    return this.deps.store;
+  }
+
+  get jobs(): DomainJobs {
+    return this.deps.jobs;
   }
 
   private track(vm: RunningDomain, cleanup: () => Promise<void> | void): void {
@@ -390,7 +430,7 @@ export class HostService extends EventEmitter<HostEvents> {
     }
   }
 
-  private publish(event: DomainEvent): void {
+  publish(event: DomainEvent): void {
     this.emit('domain', event);
   }
 }

@@ -25,3 +25,22 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
   );
   return live;
 }
+
+/**
+ * The inverse of liveDefinition(): the definition without what this host added
+ * at start (its serial log paths and tap names), as it travels to another host.
+ */
+export function portableDefinition(live: DomainDefinition, input: Omit<LiveDefinitionInput, 'machine'>): DomainDefinition {
+  const def: DomainDefinition = structuredClone(live);
+  def.devices.serials = def.devices.serials.map((s) => {
+    if (s.logFile !== input.serialLog(s.port)) return s;
+    const { logFile: _f, logAppend: _a, ...rest } = s;
+    return rest;
+  });
+  def.devices.interfaces = def.devices.interfaces.map((iface, i) => {
+    if (iface.targetDev !== input.tapName(i)) return iface;
+    const { targetDev: _t, ...rest } = iface;
+    return rest;
+  });
+  return def;
+}

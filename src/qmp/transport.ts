@@ -84,7 +84,7 @@ export interface ConnectOptions {
 export async function connectQmpSocket(path: string, options: ConnectOptions = {}): Promise<QmpSocketTransport> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
-  let interval = options.retryIntervalMs ?? 2;
+  const interval = options.retryIntervalMs ?? 3;
   for (;;) {
     options.signal?.throwIfAborted();
     try {
@@ -95,7 +95,6 @@ export async function connectQmpSocket(path: string, options: ConnectOptions = {
       if (code !== 'ENOENT' && code !== 'ECONNREFUSED') throw err;
       if (Date.now() >= deadline) throw new QmpTimeoutError(`connecting to QMP socket ${path}`, timeoutMs);
       await new Promise((resolve) => setTimeout(resolve, interval));
-      interval = Math.min(interval * 2, 50);
     }
   }
 }

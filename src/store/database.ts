@@ -19,6 +19,29 @@ const MIGRATIONS: readonly string[] = [
      updated_at INTEGER NOT NULL
    );
    INSERT INTO meta (key, value) VALUES ('next_domain_id', '1');`,
+  `CREATE TABLE migrations (
+     id TEXT NOT NULL,
+     side TEXT NOT NULL,
+     uuid TEXT NOT NULL,
+     name TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     peer TEXT NOT NULL,
+     options TEXT NOT NULL,
+     data TEXT NOT NULL DEFAULT '{}',
+     error TEXT,
+     stats TEXT,
+     cleanup_done INTEGER NOT NULL DEFAULT 0,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (id, side)
+   );
+   CREATE INDEX migrations_by_domain ON migrations (uuid, started_at);
+   CREATE TABLE migration_phases (
+     id TEXT NOT NULL,
+     side TEXT NOT NULL,
+     phase TEXT NOT NULL,
+     at INTEGER NOT NULL
+   );`,
 ];
 
 export type FerryDatabase = Database.Database;

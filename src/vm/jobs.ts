@@ -38,6 +38,26 @@ export class DomainJobs {
     }
   }
 
+  /**
+   * Takes the domain for a job that spans several requests (an incoming
+   * migration between Prepare and Finish); call the returned release() once.
+   */
+  async begin(uuid: string, job: JobName, options: { waitMs?: number; async?: AsyncJobInfo } = {}): Promise<() => void> {
+    await this.acquire(uuid, { job, since: this.now(), ...(options.async ? { async: options.async } : {}) }, options.waitMs ?? this.defaultWaitMs);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.release(uuid);
+    };
+  }
+
+  /** True when `job` may run now beside the domain's async job (or nothing holds the domain). */
+  allows(uuid: string, job: JobName): boolean {
+    const h = this.holders.get(uuid);
+    return !h || (h.async?.allowed.has(job) ?? false);
+  }
+
   /** The job holding the domain, if any. */
   current(uuid: string): { job: JobName; since: number; async: boolean } | undefined {
     const h = this.holders.get(uuid);

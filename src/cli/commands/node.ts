@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { NodeInfo } from '../../host/node-info.js';
 import type { VersionInfo } from '../../host/host-service.js';
-import { FERRY_VERSION } from '../../host/host-service.js';
+import { FERRY_VERSION } from '../../shared/version.js';
 import { type CliContext, connectionFailure } from '../context.js';
 import { formatFields } from '../format.js';
 

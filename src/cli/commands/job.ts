@@ -1,0 +1,121 @@
+import type { Command } from 'commander';
+import type { JobInfo } from '../../migration/job-info.js';
+import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
+
+/** virsh's vshPrettyCapacity: the value in the largest binary unit below it, 3 decimals. */
+export function prettyBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(3)} ${units[i]}`;
+}
+
+/** domjobinfo's lines, in virsh's layout. */
+export function formatJobInfo(j: JobInfo): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string): void => void lines.push(`${label.padEnd(17)} ${value}`);
+  const n = (v: number, unit: string): string => `${String(v).padEnd(12)} ${unit}`.trimEnd();
+  row('Job type:', j.type);
+  if (j.type === 'None') return `${lines.join('\n')}\n\n`;
+  row('Operation:', j.operation);
+  if (j.phase) row('Phase:', j.phase);
+  row('Time elapsed:', n(j.timeElapsedMs, 'ms'));
+  if (j.dataProcessed !== undefined) row('Data processed:', prettyBytes(j.dataProcessed));
+  if (j.dataRemaining !== undefined) row('Data remaining:', prettyBytes(j.dataRemaining));
+  if (j.dataTotal !== undefined) row('Data total:', prettyBytes(j.dataTotal));
+  if (j.dataProcessed !== undefined) row('Memory processed:', prettyBytes(j.dataProcessed));
+  if (j.dataRemaining !== undefined) row('Memory remaining:', prettyBytes(j.dataRemaining));
+  if (j.dataTotal !== undefined) row('Memory total:', prettyBytes(j.dataTotal));
+  if (j.memoryBandwidth !== undefined) row('Memory bandwidth:', `${prettyBytes(j.memoryBandwidth)}/s`);
+  if (j.dirtyRate !== undefined) row('Dirty rate:', n(j.dirtyRate, 'pages/s'));
+  if (j.pageSize !== undefined) row('Page size:', n(j.pageSize, 'bytes'));
+  if (j.iteration !== undefined) row('Iteration:', String(j.iteration));
+  if (j.postcopyRequests !== undefined) row('Postcopy requests:', String(j.postcopyRequests));
+  if (j.constantPages !== undefined) row('Constant pages:', String(j.constantPages));
+  if (j.normalPages !== undefined) row('Normal pages:', String(j.normalPages));
+  if (j.normalData !== undefined) row('Normal data:', prettyBytes(j.normalData));
+  if (j.type === 'Unbounded' && j.expectedDowntimeMs !== undefined) row('Expected downtime:', n(j.expectedDowntimeMs, 'ms'));
+  if (j.downtimeMs !== undefined) row('Total downtime:', n(j.downtimeMs, 'ms'));
+  if (j.setupTimeMs !== undefined) row('Setup time:', n(j.setupTimeMs, 'ms'));
+  if (j.qemuTotalTimeMs !== undefined) row('QEMU total time:', n(j.qemuTotalTimeMs, 'ms'));
+  if (j.cpuThrottlePercent !== undefined && j.cpuThrottlePercent > 0) row('Auto converge throttle:', String(j.cpuThrottlePercent));
+  if (j.error) row('Error message:', j.error);
+  return `${lines.join('\n')}\n\n`;
+}
+
+function withDomain(cmd: Command): Command {
+  return cmd.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid');
+}
+
+export function registerJobControl(program: Command, ctx: CliContext): void {
+  withDomain(program.command('domjobinfo').description('domain job information: a running migration\'s progress, or the last one with --completed'))
+    .option('--completed', 'information about the last completed job')
+    .option('--keep-completed', 'accepted for compatibility (ferry keeps completed job statistics)')
+    .action(async (positional: string | undefined, opts: { domain?: string; completed?: boolean }) => {
+      const ref = domainArg(positional, opts);
+      const { job } = await domainOp(ref, undefined, () => ctx.client().get<{ job: JobInfo }>(`/v1/domains/${enc(ref)}/job${opts.completed ? '?completed=true' : ''}`));
+      ctx.print(formatJobInfo(job));
+    });
+
+  withDomain(program.command('domjobabort').description('abort the domain\'s active job (a migration; the domain stays on the source)'))
+    .option('--postcopy', 'accepted for compatibility: a post-copy migration cannot be aborted')
+    .action(async (positional: string | undefined, opts: { domain?: string }) => {
+      const ref = domainArg(positional, opts);
+      await domainOp(ref, undefined, () => ctx.client().post(`/v1/domains/${enc(ref)}/job/abort`));
+    });
+
+  withDomain(program.command('migrate-postcopy').description('switch a running migration from pre-copy to post-copy')).action(
+    async (positional: string | undefined, opts: { domain?: string }) => {
+      const ref = domainArg(positional, opts);
+      await domainOp(ref, undefined, () => ctx.client().post(`/v1/domains/${enc(ref)}/job/postcopy`));
+    },
+  );
+
+  withDomain(program.command('migrate-setmaxdowntime').description('set the maximum tolerable downtime of a migration (applies to a running one too)'))
+    .argument('[downtime]', 'maximum tolerable downtime in milliseconds')
+    .option('--downtime <ms>', 'maximum tolerable downtime in milliseconds')
+    .action(async (positional: string | undefined, posDowntime: string | undefined, opts: { domain?: string; downtime?: string }) => {
+      const ref = domainArg(positional, opts);
+      const raw = posDowntime ?? opts.downtime;
+      const ms = Number(raw);
+      if (raw === undefined || !Number.isInteger(ms) || ms < 1) {
+        throw new CliFailure([`migrate-setmaxdowntime: Invalid downtime`], 'Give the downtime in milliseconds, e.g. 500', 'INVALID_ARGUMENT');
+      }
+      await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/migration/max-downtime`, { downtime: ms }));
+    });
+
+  withDomain(program.command('migrate-getmaxdowntime').description('get the maximum tolerable downtime of a migration')).action(
+    async (positional: string | undefined, opts: { domain?: string }) => {
+      const ref = domainArg(positional, opts);
+      const r = await domainOp(ref, undefined, () => ctx.client().get<{ downtime: number }>(`/v1/domains/${enc(ref)}/migration/max-downtime`));
+      ctx.print(`${r.downtime}\n\n`);
+    },
+  );
+
+  withDomain(program.command('migrate-setspeed').description('set the maximum migration bandwidth in MiB/s (applies to a running migration too)'))
+    .argument('[bandwidth]', 'migration bandwidth limit in MiB/s (0: unlimited)')
+    .option('--bandwidth <MiB/s>', 'migration bandwidth limit in MiB/s')
+    .option('--postcopy', 'not supported: post-copy bandwidth is unlimited')
+    .action(async (positional: string | undefined, posBw: string | undefined, opts: { domain?: string; bandwidth?: string; postcopy?: boolean }) => {
+      const ref = domainArg(positional, opts);
+      if (opts.postcopy) throw new CliFailure(['migrate-setspeed: --postcopy is not supported'], undefined, 'NOT_SUPPORTED');
+      const raw = posBw ?? opts.bandwidth;
+      const bw = Number(raw);
+      if (raw === undefined || !Number.isFinite(bw) || bw < 0) {
+        throw new CliFailure([`Numeric value '${raw ?? ''}' for <bandwidth> option is malformed or out of range`], undefined, 'INVALID_ARGUMENT');
+      }
+      await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/migration/speed`, { bandwidth: bw }));
+    });
+
+  withDomain(program.command('migrate-getspeed').description('get the maximum migration bandwidth in MiB/s')).option('--postcopy', 'not supported').action(
+    async (positional: string | undefined, opts: { domain?: string }) => {
+      const ref = domainArg(positional, opts);
+      const r = await domainOp(ref, undefined, () => ctx.client().get<{ bandwidth: number }>(`/v1/domains/${enc(ref)}/migration/speed`));
+      ctx.print(`${r.bandwidth}\n\n`);
+    },
+  );
+}

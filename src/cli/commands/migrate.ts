@@ -1,0 +1,204 @@
+import type { Command } from 'commander';
+import type { DomainEvent } from '../../host/domain-events.js';
+import type { MigrationResult } from '../../migration/source.js';
+import type { CompressionMethod, MigrationOptions } from '../../migration/options.js';
+import { CliFailure, type CliContext, domainFailure, enc } from '../context.js';
+
+interface MigrateFlags {
+  domain?: string;
+  desturi?: string;
+  live?: boolean;
+  offline?: boolean;
+  p2p?: boolean;
+  direct?: boolean;
+  tunnelled?: boolean;
+  persistent?: boolean;
+  undefinesource?: boolean;
+  suspend?: boolean;
+  copyStorageAll?: boolean;
+  copyStorageInc?: boolean;
+  unsafe?: boolean;
+  verbose?: boolean;
+  compressed?: boolean;
+  compMethods?: string;
+  abortOnError?: boolean;
+  autoConverge?: boolean;
+  postcopy?: boolean;
+  postcopyAfterPrecopy?: boolean;
+  parallel?: boolean;
+  parallelConnections?: string;
+  bandwidth?: string;
+  timeout?: string;
+  timeoutSuspend?: boolean;
+  timeoutPostcopy?: boolean;
+  listenAddress?: string;
+  migrateuri?: string;
+  tls?: boolean;
+  dname?: string;
+}
+
+function num(name: string, value: string | undefined, integer = false): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
+    throw new CliFailure([`Numeric value '${value}' for <${name}> option is malformed or out of range`], undefined, 'INVALID_ARGUMENT');
+  }
+  return n;
+}
+
+/** Translates virsh migrate's flags into the API's options, refusing the combinations virsh refuses. */
+export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions> {
+  if (f.offline && !f.persistent) {
+    throw new CliFailure(["invalid argument: flag VIR_MIGRATE_OFFLINE requires VIR_MIGRATE_PERSIST_DEST"], 'Add --persistent: an offline migration moves the definition', 'INVALID_ARGUMENT');
+  }
+  if (f.offline && f.live) throw new CliFailure(['Options --live and --offline are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+  if ((f.timeoutSuspend || f.timeoutPostcopy) && f.timeout === undefined) {
+    throw new CliFailure(['migrate: --timeout-suspend and --timeout-postcopy need --timeout'], undefined, 'INVALID_ARGUMENT');
+  }
+  if (f.timeoutSuspend && f.timeoutPostcopy) throw new CliFailure(['Options --timeout-suspend and --timeout-postcopy are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+  if (f.timeoutPostcopy && !f.postcopy) throw new CliFailure(['migrate: --timeout-postcopy requires --postcopy'], undefined, 'INVALID_ARGUMENT');
+  if (f.timeout !== undefined && !f.live) throw new CliFailure(['migrate: Unexpected timeout for offline migration'], 'A --timeout only makes sense with --live', 'INVALID_ARGUMENT');
+  if (f.tunnelled) throw new CliFailure(['migrate: --tunnelled is not supported: ferry always migrates peer to peer over its own data connection'], undefined, 'NOT_SUPPORTED');
+  if (f.copyStorageAll || f.copyStorageInc) {
+    throw new CliFailure(['this function is not supported by the connection driver: storage migration arrives with the storage release'], undefined, 'NOT_SUPPORTED');
+  }
+  if (f.tls) throw new CliFailure(['this function is not supported by the connection driver: --tls arrives with the transports release'], undefined, 'NOT_SUPPORTED');
+  if (f.dname) throw new CliFailure(['migrate: renaming a domain while migrating (--dname) is not supported'], undefined, 'NOT_SUPPORTED');
+  const methods = f.compMethods ? f.compMethods.split(',').map((m) => m.trim()) : [];
+  for (const m of methods) {
+    if (!['xbzrle', 'zlib', 'zstd'].includes(m)) {
+      throw new CliFailure([`Unsupported compression method '${m}'`], 'QEMU 10 supports xbzrle, zlib and zstd', 'INVALID_ARGUMENT');
+    }
+  }
+  const o: Partial<MigrationOptions> = {
+    live: f.live ?? false,
+    offline: f.offline ?? false,
+    persistent: f.persistent ?? false,
+    undefineSource: f.undefinesource ?? false,
+    suspend: f.suspend ?? false,
+    compressed: f.compressed ?? false,
+    compMethods: methods as CompressionMethod[],
+    abortOnError: f.abortOnError ?? false,
+    unsafe: f.unsafe ?? false,
+    autoConverge: f.autoConverge ?? false,
+    postcopy: f.postcopy ?? false,
+    postcopyAfterPrecopy: f.postcopyAfterPrecopy ?? false,
+    timeoutAction: f.timeoutPostcopy ? 'postcopy' : f.timeoutSuspend ? 'suspend' : 'abort',
+  };
+  if (f.parallel) o.parallel = true;
+  const pc = num('parallel-connections', f.parallelConnections, true);
+  if (pc !== undefined) {
+    if (!f.parallel) throw new CliFailure(['migrate: --parallel-connections requires --parallel'], undefined, 'INVALID_ARGUMENT');
+    o.parallelConnections = pc;
+  }
+  const bw = num('bandwidth', f.bandwidth);
+  if (bw !== undefined) o.bandwidth = bw;
+  const t = num('timeout', f.timeout);
+  if (t !== undefined) {
+    if (t <= 0) throw new CliFailure(['migrate: Invalid timeout'], undefined, 'INVALID_ARGUMENT');
+    o.timeout = t;
+  }
+  if (f.listenAddress) o.listenAddress = f.listenAddress;
+  if (f.migrateuri) o.migrateUri = f.migrateuri;
+  return o;
+}
+
+export function registerMigrate(program: Command, ctx: CliContext): void {
+  program
+    .command('migrate')
+    .description('migrate a domain to another host (peer to peer: this host\'s ferryd drives the destination)')
+    .argument('[domain]', 'domain name, id or uuid')
+    .argument('[desturi]', 'destination: ferry+tcp://HOST:PORT/system, or ferry:///system?socket=PATH for a ferryd on this machine')
+    .argument('[migrateuri]', 'migration data URI, tcp://HOST[:PORT] (default: the destination host, a port it picks)')
+    .argument('[graphicsuri]', 'accepted for compatibility; ferry has no graphics to move')
+    .argument('[listen-address]', 'address the destination QEMU listens on for the migration data')
+    .option('--domain <domain>', 'domain name, id or uuid')
+    .option('--desturi <uri>', 'destination URI')
+    .option('--live', 'live migration: the guest keeps running during the copy (default: paused for the whole copy, as virsh)')
+    .option('--offline', 'offline migration: move the definition of a shut-off domain (needs --persistent)')
+    .option('--p2p', 'peer-to-peer migration (ferry always migrates peer to peer)')
+    .option('--direct', 'accepted for compatibility (ferry always migrates peer to peer)')
+    .option('--tunnelled', 'not supported: ferry sends migration data on its own connection')
+    .option('--persistent', 'persist the domain on the destination')
+    .option('--undefinesource', 'undefine the domain on the source after success')
+    .option('--suspend', 'leave the domain paused on the destination')
+    .option('--copy-storage-all', 'copy all disks to the destination (storage release)')
+    .option('--copy-storage-inc', 'copy disks incrementally (storage release)')
+    .option('--change-protection', 'accepted for compatibility (ferry always protects the domain while it migrates)')
+    .option('--unsafe', 'force the migration even if it may be unsafe (a disk cache other than none)')
+    .option('--verbose', 'display the progress of the migration')
+    .option('--compressed', 'compress memory pages (xbzrle unless --comp-methods says otherwise)')
+    .option('--comp-methods <list>', 'comma-separated compression methods: xbzrle, zlib, zstd (zlib/zstd use parallel channels)')
+    .option('--abort-on-error', 'abort the migration if the domain hits a disk I/O error')
+    .option('--auto-converge', 'throttle the guest\'s vCPUs when it dirties memory faster than it can be sent')
+    .option('--postcopy', 'enable post-copy migration (switch with migrate-postcopy or --timeout-postcopy)')
+    .option('--postcopy-after-precopy', 'switch to post-copy after the first pre-copy pass')
+    .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')
+    .option('--parallel-connections <n>', 'number of parallel connections (default 2)')
+    .option('--bandwidth <MiB/s>', 'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)')
+    .option('--timeout <seconds>', 'act when the live migration takes longer: abort it (default), or see --timeout-suspend/--timeout-postcopy')
+    .option('--timeout-suspend', 'at --timeout, pause the domain so the migration completes')
+    .option('--timeout-postcopy', 'at --timeout, switch to post-copy (needs --postcopy)')
+    .option('--listen-address <address>', 'address the destination QEMU listens on for the migration data')
+    .option('--migrateuri <uri>', 'migration data URI, tcp://HOST[:PORT]')
+    .option('--tls', 'encrypt the migration data (transports release)')
+    .option('--dname <name>', 'rename the domain on the destination (not supported)')
+    .addHelpText('after', `
+Examples:
+  ferry migrate --live --persistent --verbose vm1 ferry+tcp://host-b:16520/system
+  ferry migrate --live --auto-converge --timeout 60 vm1 ferry+tcp://host-b:16520/system
+  ferry migrate --live --postcopy --timeout 30 --timeout-postcopy vm1 ferry+tcp://host-b:16520/system
+
+Differences from virsh: --timeout alone aborts the migration (the domain keeps running on
+the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is sent over
+two parallel connections by default (QEMU multifd), except with --postcopy or xbzrle.
+`)
+    .action(async (posDomain: string | undefined, posDest: string | undefined, posMigrateUri: string | undefined, _g: string | undefined, posListen: string | undefined, flags: MigrateFlags) => {
+      const ref = posDomain ?? flags.domain;
+      const dest = posDest ?? flags.desturi;
+      if (!ref) throw new CliFailure(["command 'migrate' requires <domain> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
+      if (!dest) throw new CliFailure(["command 'migrate' requires <desturi> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
+      const options = migrationOptionsFrom({
+        ...flags,
+        ...(posMigrateUri && !flags.migrateuri ? { migrateuri: posMigrateUri } : {}),
+        ...(posListen && !flags.listenAddress ? { listenAddress: posListen } : {}),
+      });
+      const client = ctx.client();
+      const progress = flags.verbose ? new AbortController() : undefined;
+      let last = -1;
+      const show = (percent: number): void => {
+        if (percent === last) return;
+        last = percent;
+        ctx.output.err(`\rMigration: [${String(percent).padStart(3)} %]`);
+      };
+      let stream: Promise<void> | undefined;
+      if (progress) {
+        stream = client.events((raw) => {
+          const e = raw as unknown as DomainEvent;
+          if (e.type === 'migration.progress' && (e.name === ref || e.uuid === ref)) show(Math.min(99, e.job.percent));
+        }, progress.signal).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      let result: MigrationResult;
+      try {
+        ({ migration: result } = await client.post<{ migration: MigrationResult }>(`/v1/domains/${enc(ref)}/migrate`, { destUri: dest, options }));
+      } catch (err) {
+        if (progress && last >= 0) ctx.output.err('\n');
+        throw domainFailure(err, ref);
+      } finally {
+        progress?.abort();
+        await stream;
+      }
+      for (const w of result.warnings) ctx.output.err(`warning: ${w}\n`);
+      if (flags.verbose) {
+        show(100);
+        ctx.output.err('\n');
+        const j = result.job;
+        ctx.say(
+          `Migration of '${result.name}' completed in ${(result.wallMs / 1000).toFixed(2)} s` +
+            `${j.qemuTotalTimeMs !== undefined ? ` (QEMU ${(j.qemuTotalTimeMs / 1000).toFixed(2)} s)` : ''}` +
+            `${j.downtimeMs !== undefined ? `, downtime ${j.downtimeMs} ms` : ''}`,
+        );
+      }
+    });
+}

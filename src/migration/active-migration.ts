@@ -1,0 +1,59 @@
+import type { JobInfo } from './job-info.js';
+import type { Phase, Side } from './phases.js';
+
+/**
+ * A migration in flight on this host, as job control sees it: its phase and
+ * latest statistics, and the requests (abort, post-copy) other ferry
+ * invocations make while it runs. The wait loop is woken on each request.
+ */
+export class ActiveMigration {
+  phase: Phase;
+  job: JobInfo;
+  abortRequested = false;
+  postcopyRequested = false;
+  postcopyStarted = false;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly id: string,
+    readonly uuid: string,
+    readonly name: string,
+    readonly side: Side,
+    readonly startedAt: number,
+  ) {
+    this.phase = side === 'source' ? 'Begin' : 'Prepare';
+    this.job = {
+      type: 'Unbounded',
+      operation: side === 'source' ? 'Outgoing migration' : 'Incoming migration',
+      phase: this.phase,
+      timeElapsedMs: 0,
+      percent: 0,
+    };
+  }
+
+  requestAbort(): void {
+    this.abortRequested = true;
+    this.wake();
+  }
+
+  requestPostcopy(): void {
+    this.postcopyRequested = true;
+    this.wake();
+  }
+
+  /** Resolves on the next request (abort, post-copy, parameter change). */
+  nextRequest(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      this.waiters.push(done);
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+}

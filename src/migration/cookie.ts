@@ -1,0 +1,52 @@
+import { FerryError } from '../errors/ferry-error.js';
+import type { MigrationOptions } from './options.js';
+
+/** Sections a receiver must understand before it accepts a migration (libvirt's flagsMandatory). */
+export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning'] as const;
+export type CookieSection = (typeof KNOWN_COOKIE_SECTIONS)[number] | 'lockstate' | 'nbd';
+
+/** What the source hands the destination in Prepare: a typed, versioned record. */
+export interface MigrationCookie {
+  version: 1;
+  migrationId: string;
+  mandatory: CookieSection[];
+  domain: {
+    name: string;
+    uuid: string;
+    /** The running definition, without the source host's log paths and tap names. */
+    xml: string;
+    /** The persistent definition, when the source has one. */
+    persistentXml: string | null;
+  };
+  source: {
+    hostId: string;
+    hostname: string;
+    qemuVersion: string;
+    accel: 'kvm' | 'tcg';
+    /** Where the destination can ask the source about this migration (recovery). */
+    peerUri?: string;
+  };
+  flags: Pick<MigrationOptions, 'live' | 'suspend' | 'persistent' | 'undefineSource' | 'postcopy'> & { sourceWasRunning: boolean };
+  tuning: {
+    capabilities: Record<string, boolean>;
+    sharedParameters: Record<string, unknown>;
+  };
+  /** Where the destination QEMU should listen (--listen-address / --migrateuri). */
+  listen?: { address?: string; port?: number };
+}
+
+/** The destination's check of a cookie: a version and sections it knows. */
+export function validateCookie(value: unknown): MigrationCookie {
+  const c = value as Partial<MigrationCookie> | null;
+  if (!c || typeof c !== 'object' || c.version !== 1) {
+    throw new FerryError('MIG_PEER_REFUSED', 'operation failed: unsupported migration cookie version');
+  }
+  const unknown = (c.mandatory ?? []).filter((s) => !(KNOWN_COOKIE_SECTIONS as readonly string[]).includes(s));
+  if (unknown.length > 0) {
+    throw new FerryError('MIG_PEER_REFUSED', `operation failed: this ferryd does not understand the mandatory migration cookie sections: ${unknown.join(', ')}`);
+  }
+  if (!c.domain?.xml || !c.domain.uuid || !c.migrationId || !c.source || !c.flags || !c.tuning) {
+    throw new FerryError('MIG_PEER_REFUSED', 'operation failed: incomplete migration cookie');
+  }
+  return c as MigrationCookie;
+}

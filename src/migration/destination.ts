@@ -1,0 +1,209 @@
+import type { Logger } from 'pino';
+import { FerryError } from '../errors/ferry-error.js';
+import type { HostService } from '../host/host-service.js';
+import type { RunningDomain } from '../host/running-domain.js';
+import { MigrationMonitor } from '../qemu/migration-monitor.js';
+import type { MigrationStore } from '../store/migration-store.js';
+import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { validateCookie } from './cookie.js';
+import { assertTransition, type Phase } from './phases.js';
+import type { PortAllocator } from './port-allocator.js';
+
+export interface PrepareResult {
+  migrationId: string;
+  port: number;
+  /** The address QEMU listens on ('0.0.0.0' means any). */
+  address: string;
+  host: { hostId: string; hostname: string };
+}
+
+export interface FinishRequest {
+  resume: boolean;
+  persistentXml: string | null;
+  /** The destination resumes while post-copy still pulls pages. */
+  postcopy: boolean;
+  stats?: Record<string, unknown>;
+}
+
+export interface DestinationDeps {
+  host: HostService;
+  migrations: MigrationStore;
+  ports: PortAllocator;
+  hostId: string;
+  hostname: string;
+  /** Where incoming migration streams are accepted unless the source asks otherwise. */
+  migrationAddress: string;
+  log: Logger;
+  now?: () => number;
+}
+
+interface Incoming {
+  vm: RunningDomain;
+  port: number;
+  release: () => void;
+}
+
+/**
+ * The destination side of a migration: Prepare starts QEMU waiting for the
+ * stream, Finish resumes it (or leaves it paused), Abort removes it. Each
+ * step is recorded before it acts; Finish and Abort exclude each other, so the
+ * VM is either resumed here or discarded, never both.
+ */
+export class MigrationDestination {
+  private readonly incoming = new Map<string, Incoming>();
+
+  constructor(private readonly deps: DestinationDeps) {}
+
+  async prepare(cookieValue: unknown): Promise<PrepareResult> {
+    const cookie = validateCookie(cookieValue);
+    const { host, migrations } = this.deps;
+    const def = parseDomainXml(cookie.domain.xml);
+    if (def.uuid !== cookie.domain.uuid || def.name !== cookie.domain.name) {
+      throw new FerryError('MIG_PEER_REFUSED', 'operation failed: migration cookie does not match the domain definition');
+    }
+    const log = this.deps.log.child({ vm: def.name, migration: cookie.migrationId, side: 'destination' });
+    const release = await host.jobs.begin(def.uuid, 'migration in', {
+      waitMs: 0,
+      async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) },
+    });
+    migrations.create({
+      id: cookie.migrationId, side: 'destination', uuid: def.uuid, name: def.name, phase: 'Prepare',
+      peer: cookie.source.peerUri ?? cookie.source.hostname, options: { ...cookie.flags }, data: { sourceHostId: cookie.source.hostId },
+    });
+    let vm: RunningDomain | undefined;
+    let port: number | undefined;
+    const address = cookie.listen?.address ?? this.deps.migrationAddress;
+    try {
+      const existing = host.store.get(def.uuid);
+      const sameName = host.store.findByName(def.name);
+      if (sameName && sameName.uuid !== def.uuid) {
+        throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${def.name}' already exists with uuid ${sameName.uuid}`);
+      }
+      if (existing?.liveXml) throw new FerryError('DOMAIN_ALREADY_RUNNING', `operation failed: domain '${def.name}' is already active`);
+      if (!existing) host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
+      vm = await host.launchDomain(def, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
+      const mm = new MigrationMonitor(vm.monitor);
+      await mm.setCapabilities(cookie.tuning.capabilities);
+      await mm.setParameters(cookie.tuning.sharedParameters);
+      port = await this.deps.ports.acquire(address, cookie.listen?.port);
+      await mm.incoming(`tcp:${address.includes(':') ? `[${address}]` : address}:${port}`);
+      migrations.updateData(cookie.migrationId, 'destination', { port, address });
+      this.incoming.set(cookie.migrationId, { vm, port, release });
+      log.info({ port, address }, 'incoming migration prepared');
+      return { migrationId: cookie.migrationId, port, address, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
+    } catch (err) {
+      log.warn({ err }, 'prepare failed');
+      if (port !== undefined) this.deps.ports.release(port);
+      await this.discard(def.uuid, vm);
+      this.setPhase(cookie.migrationId, 'Prepare', 'Failed', { error: (err as Error).message });
+      migrations.markCleanupDone(cookie.migrationId, 'destination');
+      release();
+      throw err;
+    }
+  }
+
+  /** Resumes (or keeps paused) the arrived VM; idempotent once it succeeded. */
+  async finish(id: string, req: FinishRequest): Promise<{ state: string; domainId: number | null }> {
+    const rec = this.deps.migrations.get(id, 'destination');
+    if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
+    if (rec.phase === 'Succeeded') return this.domainState(rec.uuid);
+    if (rec.phase !== 'Prepare' && rec.phase !== 'Finish') {
+      throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} was already ${rec.phase.toLowerCase()} on the destination`);
+    }
+    const inc = this.incoming.get(id);
+    const vm = inc?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    if (!vm) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: the incoming QEMU is gone');
+    const log = this.deps.log.child({ vm: rec.name, migration: id, side: 'destination' });
+    this.setPhase(id, rec.phase as Phase, 'Finish');
+    try {
+      const mm = new MigrationMonitor(vm.monitor);
+      const info = await mm.query();
+      const ok = info.status === 'completed' || (req.postcopy && info.status?.startsWith('postcopy'));
+      if (!ok) throw new FerryError('MIG_FAILED', `operation failed: incoming migration is '${info.status}'${info['error-desc'] ? `: ${info['error-desc']}` : ''}`);
+      if (req.resume) {
+        const resumed = vm.monitor.listen(['RESUME']);
+        try {
+          vm.expectResume(req.postcopy ? 'post-copy' : 'migrated');
+          await vm.monitor.cont();
+          await resumed.next({ timeoutMs: 10_000 });
+        } finally {
+          resumed.close();
+        }
+      }
+    } catch (err) {
+      // Not resumed: the source may safely take the VM back.
+      log.warn({ err }, 'finish failed; discarding the incoming VM');
+      await this.discard(rec.uuid, vm);
+      this.setPhase(id, 'Finish', 'Failed', { error: (err as Error).message });
+      this.done(id);
+      throw err;
+    }
+    // From here on the VM runs here: nothing below may report a failure to the source.
+    if (!req.resume) vm.setStatus({ state: 'paused', reason: 'user' });
+    else if (!req.postcopy) vm.setStatus({ state: 'running', reason: 'migrated' });
+    void new MigrationMonitor(vm.monitor).announceSelf().catch((err) => log.warn({ err }, 'announce-self failed'));
+    try {
+      if (req.persistentXml) this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: req.persistentXml });
+    } catch (err) {
+      log.error({ err }, 'the domain runs here but its persistent definition could not be saved');
+    }
+    this.setPhase(id, 'Finish', 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Incoming migration', phase: 'Succeeded' } } : {});
+    this.done(id);
+    log.info({ resumed: req.resume }, 'incoming migration finished');
+    return this.domainState(rec.uuid);
+  }
+
+  /** Discards the incoming VM; refused once Finish has resumed it. */
+  async abort(id: string, reason = 'cancelled by the source'): Promise<void> {
+    const rec = this.deps.migrations.get(id, 'destination');
+    if (!rec) return;
+    if (rec.phase === 'Failed' || rec.phase === 'Cancelled') return;
+    if (rec.phase === 'Succeeded' || rec.phase === 'Finish') {
+      throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} already finished on the destination`);
+    }
+    this.setPhase(id, 'Prepare', 'Cancelled', { error: reason });
+    const vm = this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    await this.discard(rec.uuid, vm);
+    this.done(id);
+    this.deps.migrations.markCleanupDone(id, 'destination');
+  }
+
+  status(id: string): { phase: string; state: string | null } {
+    const rec = this.deps.migrations.get(id, 'destination');
+    if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
+    const dom = this.deps.host.store.get(rec.uuid);
+    return { phase: rec.phase, state: dom?.state ?? null };
+  }
+
+  /** Re-registers an incoming migration found after a restart (its QEMU was reattached). */
+  adopt(id: string, vm: RunningDomain, port: number, release: () => void): void {
+    this.incoming.set(id, { vm, port, release });
+  }
+
+  private done(id: string): void {
+    const inc = this.incoming.get(id);
+    if (!inc) return;
+    this.incoming.delete(id);
+    this.deps.ports.release(inc.port);
+    inc.release();
+  }
+
+  private async discard(uuid: string, vm: RunningDomain | undefined): Promise<void> {
+    if (vm) await vm.destroy('failed').catch((err) => this.deps.log.error({ err }, 'cannot stop the incoming QEMU'));
+    else if (this.deps.host.store.get(uuid)?.persistentXml === null && !this.deps.host.store.get(uuid)?.liveXml) {
+      this.deps.host.store.markStopped(uuid, 'failed');
+    }
+  }
+
+  private setPhase(id: string, from: Phase, to: Phase, patch: { error?: string; stats?: Record<string, unknown> } = {}): void {
+    assertTransition('destination', from, to);
+    this.deps.migrations.setPhase(id, 'destination', to, patch);
+    const rec = this.deps.migrations.get(id, 'destination');
+    if (rec) this.deps.host.publish({ type: 'migration.phase', id, uuid: rec.uuid, name: rec.name, side: 'destination', from, to, at: Date.now() });
+  }
+
+  private domainState(uuid: string): { state: string; domainId: number | null } {
+    const d = this.deps.host.store.get(uuid);
+    return { state: d?.state ?? 'shutoff', domainId: d?.domainId ?? null };
+  }
+}

@@ -1,0 +1,128 @@
+import { FerryError } from '../errors/ferry-error.js';
+import type { RunningDomain } from '../host/running-domain.js';
+import type { MigrationMonitor, QemuMigrationInfo } from '../qemu/migration-monitor.js';
+import type { QmpEventListener } from '../qmp/events.js';
+import type { ActiveMigration } from './active-migration.js';
+import { jobInfoFromQemu } from './job-info.js';
+import type { MigrationOptions } from './options.js';
+
+export interface FollowArgs {
+  mm: MigrationMonitor;
+  vm: RunningDomain;
+  active: ActiveMigration;
+  options: MigrationOptions;
+  /** MIGRATION events, registered before `migrate` was sent. */
+  events: QmpEventListener;
+  /** When Perform started (ferry's clock), for --timeout. */
+  performStartedAt: number;
+  onProgress: () => void;
+  now: () => number;
+  pollMs?: number;
+  /** Keep following after post-copy started (until QEMU says completed). */
+  throughPostcopy?: boolean;
+}
+
+export interface FollowResult {
+  info: QemuMigrationInfo;
+  /** True when the migration switched to post-copy and this call returned at the switch. */
+  postcopy: boolean;
+}
+
+/**
+ * Follows a running migration on the source until QEMU completes it (or,
+ * for post-copy, until the switch). Applies job control as it goes: abort,
+ * a switch to post-copy, and the --timeout action (abort, suspend or
+ * post-copy). MIGRATION events wake it at once; query-migrate fills in the
+ * statistics between them.
+ */
+export async function followMigration(a: FollowArgs): Promise<FollowResult> {
+  const pollMs = a.pollMs ?? 100;
+  let timeoutFired = false;
+  let cancelSent = false;
+  let cancelReason: 'user' | 'timeout' | 'io-error' | undefined;
+  for (;;) {
+    const info = await a.mm.query();
+    a.active.job = jobInfoFromQemu(info, {
+      operation: 'Outgoing migration', phase: a.active.phase, startedAt: a.active.startedAt, now: a.now(),
+    });
+    a.onProgress();
+    switch (info.status) {
+      case 'completed':
+        return { info, postcopy: a.active.postcopyStarted };
+      case 'failed':
+        if (a.active.postcopyStarted) throw postcopyFailed(info);
+        throw new FerryError('MIG_FAILED', `operation failed: migration failed: ${info['error-desc'] ?? 'QEMU did not say why'}`);
+      case 'cancelled':
+        throw cancelled(cancelReason, a.options);
+      case 'postcopy-active':
+        if (!a.active.postcopyStarted) {
+          a.active.postcopyStarted = true;
+          if (!a.throughPostcopy) return { info, postcopy: true };
+        }
+        break;
+      case 'postcopy-paused':
+      case 'postcopy-recover':
+        throw postcopyFailed(info);
+      default:
+        break;
+    }
+
+    if (!a.active.postcopyStarted) {
+      if (a.active.abortRequested && !cancelSent) {
+        cancelReason = 'user';
+        cancelSent = true;
+        await a.mm.cancel();
+      }
+      if (a.options.abortOnError && !cancelSent && a.vm.status.state === 'paused' && a.vm.status.reason === 'I/O error') {
+        cancelReason = 'io-error';
+        cancelSent = true;
+        await a.mm.cancel();
+      }
+      if (a.options.timeout !== undefined && !timeoutFired && a.now() - a.performStartedAt >= a.options.timeout * 1000) {
+        timeoutFired = true;
+        if (a.options.timeoutAction === 'abort' && !cancelSent) {
+          cancelReason = 'timeout';
+          cancelSent = true;
+          await a.mm.cancel();
+        } else if (a.options.timeoutAction === 'suspend' && a.vm.status.state === 'running') {
+          a.vm.expectStop('migrating');
+          await a.vm.monitor.stop();
+        } else if (a.options.timeoutAction === 'postcopy') {
+          a.active.postcopyRequested = true;
+        }
+      }
+      if (a.active.postcopyRequested && !cancelSent && info.status === 'active') {
+        a.active.postcopyRequested = false;
+        await a.mm.startPostcopy();
+        continue;
+      }
+    }
+
+    const wait = new AbortController();
+    const timer = setTimeout(() => wait.abort(), pollMs);
+    try {
+      await Promise.race([
+        a.events.next({ signal: wait.signal }).catch(() => undefined),
+        a.active.nextRequest(wait.signal),
+        new Promise<void>((r) => wait.signal.addEventListener('abort', () => r(), { once: true })),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      wait.abort();
+    }
+  }
+}
+
+function cancelled(reason: 'user' | 'timeout' | 'io-error' | undefined, o: MigrationOptions): FerryError {
+  if (reason === 'timeout') {
+    return new FerryError('MIG_TIMEOUT', `operation aborted: migration did not complete within --timeout ${o.timeout} s; the domain keeps running on the source`);
+  }
+  if (reason === 'io-error') {
+    return new FerryError('MIG_FAILED', 'operation aborted: migration out: the domain hit an I/O error and --abort-on-error was given');
+  }
+  return new FerryError('MIG_CANCELLED', 'operation aborted: migration out: canceled by client');
+}
+
+function postcopyFailed(info: QemuMigrationInfo): FerryError {
+  return new FerryError('MIG_POSTCOPY_FAILED', `operation failed: post-copy migration failed (${info.status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}); the domain is paused on the destination and cannot run on the source`);
+}

@@ -1,0 +1,169 @@
+import type { Logger } from 'pino';
+import { FerryError } from '../errors/ferry-error.js';
+import type { HostService } from '../host/host-service.js';
+import { MigrationMonitor } from '../qemu/migration-monitor.js';
+import type { MigrationStore } from '../store/migration-store.js';
+import { ActiveMigration } from './active-migration.js';
+import { type FinishRequest, MigrationDestination, type PrepareResult } from './destination.js';
+import type { JobInfo } from './job-info.js';
+import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
+import type { PortAllocator } from './port-allocator.js';
+import { MigrationSource, type MigrationResult } from './source.js';
+
+export interface MigrationServiceDeps {
+  host: HostService;
+  migrations: MigrationStore;
+  ports: PortAllocator;
+  hostId: string;
+  hostname: string;
+  migrationAddress: string;
+  selfPeerUri?: string;
+  log: Logger;
+}
+
+/**
+ * Migrations on this host, both directions, and job control while they run:
+ * what the API's migrate, domjobinfo, domjobabort, migrate-setspeed and friends and
+ * migrate-postcopy routes and the peer API call.
+ */
+export class MigrationService {
+  readonly active = new Map<string, ActiveMigration>();
+  private readonly settings = new Map<string, { bandwidthMiBs?: number; downtimeMs?: number }>();
+  readonly source: MigrationSource;
+  readonly destination: MigrationDestination;
+
+  constructor(private readonly deps: MigrationServiceDeps) {
+    this.source = new MigrationSource({
+      host: deps.host,
+      migrations: deps.migrations,
+      hostId: deps.hostId,
+      hostname: deps.hostname,
+      ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
+      settings: (uuid) => ({
+        bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
+        downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,
+      }),
+      active: this.active,
+      log: deps.log,
+    });
+    this.destination = new MigrationDestination({
+      host: deps.host,
+      migrations: deps.migrations,
+      ports: deps.ports,
+      hostId: deps.hostId,
+      hostname: deps.hostname,
+      migrationAddress: deps.migrationAddress,
+      log: deps.log,
+    });
+  }
+
+  migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
+    return this.source.migrate(ref, destUri, options);
+  }
+
+  // ---- peer side ----
+
+  async prepareIncoming(cookie: unknown): Promise<PrepareResult> {
+    const r = await this.destination.prepare(cookie);
+    const rec = this.deps.migrations.get(r.migrationId, 'destination');
+    if (rec) this.active.set(rec.uuid, new ActiveMigration(r.migrationId, rec.uuid, rec.name, 'destination', rec.startedAt));
+    return r;
+  }
+
+  async finishIncoming(id: string, req: FinishRequest): Promise<{ state: string; domainId: number | null }> {
+    try {
+      return await this.destination.finish(id, req);
+    } finally {
+      this.forget(id);
+    }
+  }
+
+  async abortIncoming(id: string): Promise<void> {
+    try {
+      await this.destination.abort(id);
+    } finally {
+      this.forget(id);
+    }
+  }
+
+  // ---- job control ----
+
+  jobInfo(ref: string, options: { completed?: boolean } = {}): JobInfo {
+    const rec = this.deps.host.lookup(ref);
+    if (options.completed) {
+      const last = this.deps.migrations.lastFinished(rec.uuid);
+      if (!last?.stats) return { type: 'None', operation: 'Outgoing migration', timeElapsedMs: 0, percent: 0 };
+      return last.stats as unknown as JobInfo;
+    }
+    const a = this.active.get(rec.uuid);
+    if (!a) return { type: 'None', operation: 'Outgoing migration', timeElapsedMs: 0, percent: 0 };
+    return { ...a.job, phase: a.phase, timeElapsedMs: Date.now() - a.startedAt };
+  }
+
+  async abort(ref: string): Promise<void> {
+    const rec = this.deps.host.lookup(ref);
+    const a = this.active.get(rec.uuid);
+    if (!a) throw new FerryError('MIG_NO_JOB', 'Requested operation is not valid: no job is active on the domain');
+    if (a.postcopyStarted) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot abort migration in post-copy mode');
+    if (a.side === 'destination') {
+      await this.abortIncoming(a.id);
+      return;
+    }
+    a.requestAbort();
+  }
+
+  async startPostcopy(ref: string): Promise<void> {
+    const rec = this.deps.host.lookup(ref);
+    const a = this.active.get(rec.uuid);
+    if (!a || a.side !== 'source') throw new FerryError('MIG_NO_JOB', 'Requested operation is not valid: no migration is running on this domain');
+    const vm = this.deps.host.runningDomain(rec.uuid);
+    const caps = vm ? await new MigrationMonitor(vm.monitor).queryCapabilities() : {};
+    if (!caps['postcopy-ram']) {
+      throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: switching to post-copy requires migration to be started with --postcopy');
+    }
+    a.requestPostcopy();
+  }
+
+  async setSpeed(ref: string, mibs: number): Promise<void> {
+    if (!Number.isFinite(mibs) || mibs < 0) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: bandwidth must be a number of MiB/s');
+    const rec = this.deps.host.lookup(ref);
+    const value = mibs === 0 ? UNLIMITED_BANDWIDTH_MIBS : mibs;
+    this.update(rec.uuid, { bandwidthMiBs: value });
+    const vm = this.deps.host.runningDomain(rec.uuid);
+    if (vm) await new MigrationMonitor(vm.monitor).setParameters({ 'max-bandwidth': mibsToBytes(value) });
+    this.active.get(rec.uuid)?.wake();
+  }
+
+  async getSpeed(ref: string): Promise<number> {
+    const rec = this.deps.host.lookup(ref);
+    const a = this.active.get(rec.uuid);
+    const vm = this.deps.host.runningDomain(rec.uuid);
+    if (a && vm) return bytesToMibs(Number((await new MigrationMonitor(vm.monitor).queryParameters())['max-bandwidth']));
+    return this.settings.get(rec.uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS;
+  }
+
+  async setMaxDowntime(ref: string, ms: number): Promise<void> {
+    if (!Number.isInteger(ms) || ms <= 0 || ms > 2_000_000) {
+      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: migrate-setmaxdowntime needs a downtime in ms between 1 and 2000000');
+    }
+    const rec = this.deps.host.lookup(ref);
+    this.update(rec.uuid, { downtimeMs: ms });
+    const vm = this.deps.host.runningDomain(rec.uuid);
+    if (vm) await new MigrationMonitor(vm.monitor).setParameters({ 'downtime-limit': ms });
+  }
+
+  async getMaxDowntime(ref: string): Promise<number> {
+    const rec = this.deps.host.lookup(ref);
+    const vm = this.deps.host.runningDomain(rec.uuid);
+    if (vm) return Number((await new MigrationMonitor(vm.monitor).queryParameters())['downtime-limit']);
+    return this.settings.get(rec.uuid)?.downtimeMs ?? 300;
+  }
+
+  private update(uuid: string, patch: { bandwidthMiBs?: number; downtimeMs?: number }): void {
+    this.settings.set(uuid, { ...this.settings.get(uuid), ...patch });
+  }
+
+  private forget(id: string): void {
+    for (const [uuid, a] of this.active) if (a.id === id && a.side === 'destination') this.active.delete(uuid);
+  }
+}

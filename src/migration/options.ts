@@ -1,0 +1,110 @@
+import { FerryError } from '../errors/ferry-error.js';
+
+/** libvirt's "unlimited" migration bandwidth: INT64_MAX bytes/s expressed in MiB/s. */
+export const UNLIMITED_BANDWIDTH_MIBS = 8796093022207;
+export const DEFAULT_PARALLEL_CONNECTIONS = 2;
+
+export type TimeoutAction = 'abort' | 'suspend' | 'postcopy';
+export type CompressionMethod = 'xbzrle' | 'zlib' | 'zstd';
+
+/** What `ferry migrate` was asked to do (virsh migrate's flags). */
+export interface MigrationOptions {
+  live: boolean;
+  offline: boolean;
+  persistent: boolean;
+  undefineSource: boolean;
+  suspend: boolean;
+  compressed: boolean;
+  compMethods: CompressionMethod[];
+  abortOnError: boolean;
+  unsafe: boolean;
+  autoConverge: boolean;
+  postcopy: boolean;
+  postcopyAfterPrecopy: boolean;
+  /** undefined: ferry's default (multifd with 2 channels unless post-copy or xbzrle is asked for). */
+  parallel?: boolean;
+  parallelConnections?: number;
+  /** MiB/s; undefined keeps the domain's migrate-setspeed value (unlimited by default). */
+  bandwidth?: number;
+  /** Seconds after which timeoutAction applies. */
+  timeout?: number;
+  timeoutAction: TimeoutAction;
+  listenAddress?: string;
+  migrateUri?: string;
+  /** ms; undefined keeps the domain's migrate-setmaxdowntime value. */
+  maxDowntime?: number;
+}
+
+export function defaultMigrationOptions(): MigrationOptions {
+  return {
+    live: false, offline: false, persistent: false, undefineSource: false, suspend: false, compressed: false,
+    compMethods: [], abortOnError: false, unsafe: false, autoConverge: false, postcopy: false,
+    postcopyAfterPrecopy: false, timeoutAction: 'abort',
+  };
+}
+
+/** The capabilities and parameters both QEMUs get for a migration. */
+export interface MigrationTuning {
+  capabilities: Record<string, boolean>;
+  /** Parameters set on both sides (multifd channels and compression must match). */
+  sharedParameters: Record<string, unknown>;
+  /** Parameters only the source needs. */
+  sourceParameters: Record<string, unknown>;
+  multifd: boolean;
+}
+
+/**
+ * Turns the options into QEMU migration capabilities and parameters. Multifd
+ * with two channels is the default (it halves the time of a large transfer
+ * on QEMU 10), except where QEMU refuses to combine it: post-copy and xbzrle.
+ */
+export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: number; downtimeMs: number }): MigrationTuning {
+  let methods = o.compMethods;
+  if (o.compressed && methods.length === 0) {
+    if (o.parallel) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --parallel --compressed needs --comp-methods zlib or zstd');
+    methods = ['xbzrle'];
+  }
+  if (!o.compressed && methods.length > 0) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --comp-methods needs --compressed');
+  const multifdCompression = methods.filter((m) => m === 'zlib' || m === 'zstd');
+  if (multifdCompression.length > 1) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: only one of zlib and zstd can be used');
+  const xbzrle = methods.includes('xbzrle');
+  if (o.parallel && (o.postcopy || xbzrle)) {
+    throw new FerryError('INVALID_ARGUMENT', `invalid argument: QEMU cannot combine --parallel with ${o.postcopy ? '--postcopy' : 'xbzrle compression'}`);
+  }
+  if (multifdCompression.length > 0 && (o.postcopy || xbzrle || o.parallel === false)) {
+    throw new FerryError('INVALID_ARGUMENT', 'invalid argument: zlib and zstd compression need parallel (multifd) migration, which cannot be combined with --postcopy or xbzrle');
+  }
+  const multifd = o.parallel ?? (!o.postcopy && !xbzrle);
+  const channels = o.parallelConnections ?? DEFAULT_PARALLEL_CONNECTIONS;
+  if (!Number.isInteger(channels) || channels < 1 || channels > 255) {
+    throw new FerryError('INVALID_ARGUMENT', `invalid argument: --parallel-connections must be between 1 and 255`);
+  }
+  const capabilities: Record<string, boolean> = {
+    events: true,
+    multifd,
+    xbzrle,
+    'auto-converge': o.autoConverge,
+    'postcopy-ram': o.postcopy,
+  };
+  const sharedParameters: Record<string, unknown> = {};
+  if (multifd) {
+    sharedParameters['multifd-channels'] = channels;
+    sharedParameters['multifd-compression'] = multifdCompression[0] ?? 'none';
+  }
+  const bandwidth = o.bandwidth ?? current.bandwidthMiBs;
+  const sourceParameters: Record<string, unknown> = {
+    'max-bandwidth': mibsToBytes(bandwidth),
+    'downtime-limit': o.maxDowntime ?? current.downtimeMs,
+  };
+  return { capabilities, sharedParameters, sourceParameters, multifd };
+}
+
+export function mibsToBytes(mibs: number): number {
+  if (mibs >= UNLIMITED_BANDWIDTH_MIBS) return Number.MAX_SAFE_INTEGER;
+  return Math.round(mibs * 1024 * 1024);
+}
+
+export function bytesToMibs(bytes: number): number {
+  if (bytes >= Number.MAX_SAFE_INTEGER) return UNLIMITED_BANDWIDTH_MIBS;
+  return Math.round(bytes / 1024 / 1024);
+}

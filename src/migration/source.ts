@@ -1,0 +1,356 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { FerryError } from '../errors/ferry-error.js';
+import type { HostService } from '../host/host-service.js';
+import type { RunningDomain } from '../host/running-domain.js';
+import { compareVersions, formatVersion } from '../qemu/binary.js';
+import { MigrationMonitor } from '../qemu/migration-monitor.js';
+import { notDelivered, PeerClient } from '../peer/peer-client.js';
+import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import type { MigrationStore } from '../store/migration-store.js';
+import { isWritableDisk } from '../vm/definition.js';
+import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { ActiveMigration } from './active-migration.js';
+import type { MigrationCookie } from './cookie.js';
+import type { FinishRequest, PrepareResult } from './destination.js';
+import { followMigration } from './follow-migration.js';
+import type { JobInfo } from './job-info.js';
+import { migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
+import { assertTransition, type Phase } from './phases.js';
+
+/** QEMU's TCG dirty tracking lost writes during migration before 9.0 (commit 03bfc2188f, "physmem: Fix migration dirty bitmap coherency with TCG memory access"). */
+export const TCG_MIGRATION_FIX = { major: 9, minor: 0, micro: 0 };
+
+export interface SourceDeps {
+  host: HostService;
+  migrations: MigrationStore;
+  hostId: string;
+  hostname: string;
+  /** How the destination can reach this ferryd (recovery), if it listens. */
+  selfPeerUri?: string;
+  /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
+  settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number };
+  active: Map<string, ActiveMigration>;
+  log: Logger;
+  now?: () => number;
+}
+
+export interface MigrationResult {
+  id: string;
+  name: string;
+  dest: string;
+  job: JobInfo;
+  warnings: string[];
+  /** ferry's wall time from Begin to the end of Confirm. */
+  wallMs: number;
+}
+
+/** Checks that refuse a migration before anything moves (the unsafe cache check, live-blocking devices). */
+export function checkMigratable(vm: RunningDomain, o: MigrationOptions): void {
+  if (o.live && vm.def.devices.hostdevs.length > 0) {
+    const h = vm.def.devices.hostdevs[0];
+    throw new FerryError('MIG_UNSUPPORTED_DEVICE', `Requested operation is not valid: domain has an assigned ${h?.type.toUpperCase()} host device (${h?.address}) and cannot be migrated live`);
+  }
+  if (!o.unsafe) {
+    const unsafe = vm.def.devices.disks.find((d) => isWritableDisk(d) && d.cache !== 'none' && d.cache !== 'directsync' && !d.shareable);
+    if (unsafe) {
+      throw new FerryError('MIG_UNSAFE', 'Unsafe migration: Migration may lead to data corruption if disks use cache != none', {
+        details: { disk: unsafe.target.dev, cache: unsafe.cache ?? 'default' },
+        hint: `Disk ${unsafe.target.dev} uses cache=${unsafe.cache ?? 'default'}: "ferry disk-edit ${vm.name} ${unsafe.target.dev} --cache none" and restart the domain, or pass --unsafe`,
+      });
+    }
+  }
+}
+
+/**
+ * The source side of a peer-to-peer migration (libvirt's v3 protocol, driven
+ * by this ferryd): Begin, Prepare on the destination, Perform, Finish on the
+ * destination, Confirm. Every phase is recorded before it acts; any failure
+ * before the destination resumes the VM rolls back to the source.
+ */
+export class MigrationSource {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: SourceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  async migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
+    const { host } = this.deps;
+    const rec = host.lookup(ref);
+    const vm = host.runningDomain(rec.uuid);
+    if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
+    const peer = new PeerClient(parsePeerUri(destUri));
+    checkMigratable(vm, options);
+    const tuning = migrationTuning(options, this.deps.settings(vm.uuid));
+    const warnings = await this.warnings(vm, options);
+
+    const release = await host.jobs.begin(vm.uuid, 'migration out', {
+      waitMs: 0,
+      async: { name: 'migration out', allowed: new Set(['query', 'abort', 'setSpeed', 'setMaxDowntime', 'postcopy']) },
+    });
+    const id = randomUUID();
+    const startedAt = this.now();
+    const active = new ActiveMigration(id, vm.uuid, vm.name, 'source', startedAt);
+    this.deps.active.set(vm.uuid, active);
+    const log = this.deps.log.child({ vm: vm.name, migration: id, side: 'source' });
+    const sourceWasRunning = vm.status.state === 'running';
+    this.deps.migrations.create({
+      id, side: 'source', uuid: vm.uuid, name: vm.name, phase: 'Begin', peer: destUri,
+      options: { ...options }, data: { sourceWasRunning },
+    });
+    this.publishPhase(active, 'Begin', 'Begin');
+    try {
+      const cookie = this.buildCookie(id, vm, options, tuning, sourceWasRunning);
+      this.setPhase(active, 'Prepare');
+      if (active.abortRequested) throw cancelledEarly();
+      const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie }).catch((err) => {
+        throw err instanceof FerryError && err.code !== 'MIG_PEER_UNREACHABLE'
+          ? new FerryError(err.code, err.message, { hint: err.hint, details: { ...err.details, side: 'destination' } })
+          : err;
+      });
+      this.setPhase(active, 'Perform', { port: prepared.port, destHostId: prepared.host.hostId });
+      if (active.abortRequested) throw cancelledEarly();
+      const performStartedAt = this.now();
+      const result = await this.perform(vm, active, options, tuning, migrationUriFor(options, peer.address, prepared.port), performStartedAt, sourceWasRunning);
+      await this.finish(vm, active, peer, options, result.postcopy, sourceWasRunning, log);
+      const finalInfo = result.postcopy
+        ? (await followMigration({ ...this.followArgs(vm, active, options, performStartedAt), events: vm.monitor.listen(['MIGRATION']), throughPostcopy: true })).info
+        : result.info;
+      active.job = { ...active.job, ...this.completedJob(active, finalInfo) };
+      this.setPhase(active, 'Confirm');
+      await this.confirm(vm, options);
+      const wallMs = this.now() - startedAt;
+      active.job = { ...active.job, type: 'Completed', phase: 'Succeeded', timeElapsedMs: wallMs, percent: 100 };
+      this.setPhase(active, 'Succeeded', {}, { ...active.job });
+      this.deps.migrations.markCleanupDone(id, 'source');
+      log.info({ wallMs, qemuTotalMs: active.job.qemuTotalTimeMs, downtimeMs: active.job.downtimeMs }, 'migration succeeded');
+      return { id, name: vm.name, dest: destUri, job: active.job, warnings, wallMs };
+    } catch (err) {
+      log.warn({ err, phase: active.phase }, 'migration failed; rolling back');
+      await this.rollback(vm, active, peer, sourceWasRunning, err, log);
+      throw err;
+    } finally {
+      this.deps.active.delete(vm.uuid);
+      release();
+    }
+  }
+
+  private async perform(
+    vm: RunningDomain,
+    active: ActiveMigration,
+    options: MigrationOptions,
+    tuning: MigrationTuning,
+    uri: string,
+    performStartedAt: number,
+    sourceWasRunning: boolean,
+  ): Promise<{ info: import('../qemu/migration-monitor.js').QemuMigrationInfo; postcopy: boolean }> {
+    const mm = new MigrationMonitor(vm.monitor);
+    await mm.setCapabilities(tuning.capabilities);
+    await mm.setParameters({ ...tuning.sharedParameters, ...tuning.sourceParameters });
+    if (!options.live && sourceWasRunning) {
+      vm.expectStop('migrating');
+      await vm.monitor.stop();
+    }
+    const events = vm.monitor.listen(['MIGRATION']);
+    try {
+      vm.expectStop('migrating');
+      await mm.migrate(uri);
+      return await followMigration({ ...this.followArgs(vm, active, options, performStartedAt), events });
+    } finally {
+      events.close();
+    }
+  }
+
+  private followArgs(vm: RunningDomain, active: ActiveMigration, options: MigrationOptions, performStartedAt: number) {
+    return {
+      mm: new MigrationMonitor(vm.monitor),
+      vm,
+      active,
+      options,
+      performStartedAt,
+      now: this.now,
+      onProgress: () =>
+        this.deps.host.publish({ type: 'migration.progress', id: active.id, uuid: active.uuid, name: active.name, job: active.job, at: this.now() }),
+    };
+  }
+
+  /** Asks the destination to take over. A definite "no" rolls back; an unclear answer is resolved before the source may resume. */
+  private async finish(vm: RunningDomain, active: ActiveMigration, peer: PeerClient, options: MigrationOptions, postcopy: boolean, sourceWasRunning: boolean, log: Logger): Promise<void> {
+    this.setPhase(active, 'Finish');
+    const rec = this.deps.host.store.get(vm.uuid);
+    const request: FinishRequest = {
+      resume: sourceWasRunning && !options.suspend,
+      persistentXml: options.persistent ? rec?.persistentXml ?? renderDomainXml(this.deps.host.portableDefinition(vm.uuid)) : null,
+      postcopy,
+      stats: { ...active.job },
+    };
+    try {
+      await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
+    } catch (err) {
+      if (postcopy) throw err; // the VM is on the destination either way; never resume here
+      if (notDelivered(err) || (err instanceof FerryError && err.code !== 'MIG_PEER_UNREACHABLE')) throw err;
+      // The request may have reached the destination: ask what happened before doing anything.
+      const outcome = await this.askDestination(peer, active.id, log);
+      if (outcome === 'resumed') return;
+      throw err;
+    }
+  }
+
+  private async askDestination(peer: PeerClient, id: string, log: Logger): Promise<'resumed' | 'not-resumed'> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const s = await peer.get<{ phase: string }>(`/peer/v1/migrations/${id}`, { timeoutMs: 5000 });
+        if (s.phase === 'Succeeded') return 'resumed';
+        if (s.phase === 'Failed' || s.phase === 'Cancelled') return 'not-resumed';
+        if (s.phase === 'Prepare') {
+          await peer.post(`/peer/v1/migrations/${id}/abort`, {}, { timeoutMs: 5000 });
+          return 'not-resumed';
+        }
+      } catch (err) {
+        if (err instanceof FerryError && err.code === 'MIG_NOT_FOUND') return 'not-resumed';
+        log.warn({ err, attempt }, 'cannot learn whether the destination resumed the domain; it stays paused here until it answers');
+      }
+      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
+    }
+  }
+
+  private async confirm(vm: RunningDomain, options: MigrationOptions): Promise<void> {
+    await vm.destroy('migrated');
+    if (options.undefineSource) {
+      const rec = this.deps.host.store.get(vm.uuid);
+      if (rec?.persistentXml) this.deps.host.store.undefine(vm.uuid);
+    }
+  }
+
+  private async rollback(vm: RunningDomain, active: ActiveMigration, peer: PeerClient, sourceWasRunning: boolean, err: unknown, log: Logger): Promise<void> {
+    const outcome: Phase = err instanceof FerryError && (err.code === 'MIG_CANCELLED' || err.code === 'MIG_TIMEOUT') ? 'Cancelled' : 'Failed';
+    const message = err instanceof Error ? err.message : String(err);
+    if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
+      // After the switch the source must never resume (invariant 4).
+      this.setPhase(active, outcome, {}, undefined, message);
+      this.deps.migrations.markCleanupDone(active.id, 'source');
+      return;
+    }
+    this.setPhase(active, outcome, {}, undefined, message);
+    const mm = new MigrationMonitor(vm.monitor);
+    try {
+      const info = await mm.query();
+      if (info.status === 'active' || info.status === 'setup' || info.status === 'device' || info.status === 'pre-switchover') {
+        await mm.cancel();
+        for (let i = 0; i < 100; i++) {
+          const s = (await mm.query()).status;
+          if (s !== 'cancelling' && s !== 'active' && s !== 'setup' && s !== 'device') break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    } catch (e) {
+      log.warn({ err: e }, 'cannot cancel the QEMU migration');
+    }
+    await peer.post(`/peer/v1/migrations/${active.id}/abort`, {}, { timeoutMs: 10_000 }).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
+    try {
+      const status = await vm.monitor.queryStatus();
+      if (sourceWasRunning && !status.running) {
+        vm.expectResume('migration canceled');
+        await vm.monitor.cont();
+      } else if (sourceWasRunning) {
+        vm.setStatus({ state: 'running', reason: 'migration canceled' });
+      } else {
+        vm.setStatus({ state: 'paused', reason: 'user' });
+      }
+      this.deps.migrations.markCleanupDone(active.id, 'source');
+    } catch (e) {
+      log.error({ err: e }, 'cannot resume the domain on the source after a failed migration');
+    }
+  }
+
+  private buildCookie(id: string, vm: RunningDomain, o: MigrationOptions, tuning: MigrationTuning, sourceWasRunning: boolean): MigrationCookie {
+    const rec = this.deps.host.store.get(vm.uuid);
+    const cookie: MigrationCookie = {
+      version: 1,
+      migrationId: id,
+      mandatory: ['domain', 'flags', 'tuning'],
+      domain: { name: vm.name, uuid: vm.uuid, xml: renderDomainXml(this.deps.host.portableDefinition(vm.uuid)), persistentXml: rec?.persistentXml ?? null },
+      source: {
+        hostId: this.deps.hostId,
+        hostname: this.deps.hostname,
+        qemuVersion: vm.monitor.version ? formatVersion(vm.monitor.version) : 'unknown',
+        accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm',
+        ...(this.deps.selfPeerUri ? { peerUri: this.deps.selfPeerUri } : {}),
+      },
+      flags: { live: o.live, suspend: o.suspend, persistent: o.persistent, undefineSource: o.undefineSource, postcopy: o.postcopy, sourceWasRunning },
+      tuning: { capabilities: tuning.capabilities, sharedParameters: tuning.sharedParameters },
+    };
+    const listen = listenFor(o);
+    if (listen) cookie.listen = listen;
+    return cookie;
+  }
+
+  /** Pre-flight warnings that do not stop the migration. */
+  private async warnings(vm: RunningDomain, o: MigrationOptions): Promise<string[]> {
+    const out: string[] = [];
+    const v = vm.monitor.version;
+    const version = await this.deps.host.qemuVersion(vm.uuid).catch(() => v);
+    const accel = await this.deps.host.domainAccel(vm.uuid).catch(() => undefined);
+    if (o.live && accel === 'tcg' && version && compareVersions(version, TCG_MIGRATION_FIX) < 0) {
+      out.push(
+        `QEMU ${formatVersion(version)} under TCG can lose guest memory writes during a live migration (fixed in QEMU 9.0 by commit 03bfc2188f); ` +
+          'install QEMU 10.0 from bookworm-backports, or migrate without --live',
+      );
+    }
+    return out;
+  }
+
+  private completedJob(active: ActiveMigration, info: import('../qemu/migration-monitor.js').QemuMigrationInfo): Partial<JobInfo> {
+    const j: Partial<JobInfo> = { type: 'Completed', status: info.status ?? 'completed', percent: 100 };
+    if (info.downtime !== undefined) j.downtimeMs = info.downtime;
+    if (info['total-time'] !== undefined) j.qemuTotalTimeMs = info['total-time'];
+    if (info.ram) {
+      j.dataProcessed = info.ram.transferred;
+      j.dataRemaining = info.ram.remaining;
+      j.dataTotal = info.ram.total;
+      j.iteration = info.ram['dirty-sync-count'];
+      j.memoryBandwidth = Math.round((info.ram.mbps * 1e6) / 8);
+    }
+    if (info['setup-time'] !== undefined) j.setupTimeMs = info['setup-time'];
+    j.timeElapsedMs = this.now() - active.startedAt;
+    return j;
+  }
+
+  private setPhase(active: ActiveMigration, to: Phase, data: Record<string, unknown> = {}, stats?: Record<string, unknown>, error?: string): void {
+    const from = active.phase;
+    assertTransition('source', from, to);
+    this.deps.migrations.setPhase(active.id, 'source', to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
+    active.phase = to;
+    active.job = { ...active.job, phase: to };
+    this.publishPhase(active, from, to);
+  }
+
+  private publishPhase(active: ActiveMigration, from: Phase, to: Phase): void {
+    this.deps.host.publish({ type: 'migration.phase', id: active.id, uuid: active.uuid, name: active.name, side: 'source', from, to, at: this.now() });
+  }
+}
+
+function cancelledEarly(): FerryError {
+  return new FerryError('MIG_CANCELLED', 'operation aborted: migration out: canceled by client');
+}
+
+/** The QEMU migration URI on the source: --migrateuri wins, else the destination host and the port it chose. */
+export function migrationUriFor(o: MigrationOptions, peer: import('../peer/peer-address.js').PeerAddress, port: number): string {
+  if (o.migrateUri) {
+    const m = /^tcp:(?:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(o.migrateUri);
+    if (!m) throw new FerryError('INVALID_ARGUMENT', `invalid argument: unsupported migration URI '${o.migrateUri}' (use tcp://host[:port])`);
+    return `tcp:${m[1]}:${m[2] ?? port}`;
+  }
+  return `tcp:${migrationHostOf(peer)}:${port}`;
+}
+
+function listenFor(o: MigrationOptions): MigrationCookie['listen'] | undefined {
+  const listen: NonNullable<MigrationCookie['listen']> = {};
+  if (o.listenAddress) listen.address = o.listenAddress;
+  if (o.migrateUri) {
+    const m = /^tcp:(?:\/\/)?(?:\[[^\]]+\]|[^:/]+):(\d+)/.exec(o.migrateUri);
+    if (m) listen.port = Number(m[1]);
+  }
+  return Object.keys(listen).length > 0 ? listen : undefined;
+}
