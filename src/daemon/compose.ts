@@ -86,6 +86,8 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   }
   await import('node:fs/promises').then((fs) => fs.chmod(config.socket, 0o660));
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
+  // Migrations a restart interrupted: finish or roll back, in the background (peers may be slow to answer).
+  void migrations.recovery.recoverAll();
 
   let closed = false;
   return {
@@ -100,6 +102,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
       closed = true;
       await app.close();
       await peerApp?.close();
+      migrations.recovery.close();
       service.detachAll();
       db.close();
     },

@@ -168,11 +168,16 @@ export class MigrationDestination {
     this.deps.migrations.markCleanupDone(id, 'destination');
   }
 
-  status(id: string): { phase: string; state: string | null } {
+  /** The destination's view of a migration, including the incoming QEMU's own status when it still runs. */
+  async status(id: string): Promise<{ side: 'destination'; phase: string; state: string | null; incoming: string | null }> {
     const rec = this.deps.migrations.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
     const dom = this.deps.host.store.get(rec.uuid);
-    return { phase: rec.phase, state: dom?.state ?? null };
+    const vm = this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    const incoming = vm && (rec.phase === 'Prepare' || rec.phase === 'Finish')
+      ? (await new MigrationMonitor(vm.monitor).query().catch(() => ({ status: undefined }))).status ?? null
+      : null;
+    return { side: 'destination', phase: rec.phase, state: dom?.state ?? null, incoming };
   }
 
   /** Re-registers an incoming migration found after a restart (its QEMU was reattached). */

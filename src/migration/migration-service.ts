@@ -8,6 +8,7 @@ import { type FinishRequest, MigrationDestination, type PrepareResult } from './
 import type { JobInfo } from './job-info.js';
 import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
 import type { PortAllocator } from './port-allocator.js';
+import { MigrationRecovery } from './recovery.js';
 import { MigrationSource, type MigrationResult } from './source.js';
 
 export interface MigrationServiceDeps {
@@ -31,6 +32,7 @@ export class MigrationService {
   private readonly settings = new Map<string, { bandwidthMiBs?: number; downtimeMs?: number }>();
   readonly source: MigrationSource;
   readonly destination: MigrationDestination;
+  readonly recovery: MigrationRecovery;
 
   constructor(private readonly deps: MigrationServiceDeps) {
     this.source = new MigrationSource({
@@ -44,6 +46,7 @@ export class MigrationService {
         downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,
       }),
       active: this.active,
+      onUnresolved: (id) => this.recovery.retryLater(id, 'source'),
       log: deps.log,
     });
     this.destination = new MigrationDestination({
@@ -55,6 +58,7 @@ export class MigrationService {
       migrationAddress: deps.migrationAddress,
       log: deps.log,
     });
+    this.recovery = new MigrationRecovery({ host: deps.host, migrations: deps.migrations, destination: this.destination, log: deps.log });
   }
 
   migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
@@ -84,6 +88,13 @@ export class MigrationService {
     } finally {
       this.forget(id);
     }
+  }
+
+  /** GET /peer/v1/migrations/:id: this host's record of a migration, whichever side it played. */
+  async peerStatus(id: string): Promise<{ side: 'source' | 'destination'; phase: string; state: string | null; incoming?: string | null }> {
+    const src = this.deps.migrations.get(id, 'source');
+    if (src) return { side: 'source', phase: src.phase, state: this.deps.host.store.get(src.uuid)?.state ?? null };
+    return this.destination.status(id);
   }
 
   // ---- job control ----

@@ -14,6 +14,7 @@ import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
 import type { FinishRequest, PrepareResult } from './destination.js';
 import { followMigration } from './follow-migration.js';
+import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 import type { JobInfo } from './job-info.js';
 import { migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
 import { assertTransition, type Phase } from './phases.js';
@@ -31,6 +32,8 @@ export interface SourceDeps {
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
   settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number };
   active: Map<string, ActiveMigration>;
+  /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
+  onUnresolved?: (id: string) => void;
   log: Logger;
   now?: () => number;
 }
@@ -193,26 +196,16 @@ export class MigrationSource {
       // The request may have reached the destination: ask what happened before doing anything.
       const outcome = await this.askDestination(peer, active.id, log);
       if (outcome === 'resumed') return;
+      if (outcome === 'unknown') {
+        throw new FerryError('MIG_OUTCOME_UNKNOWN', `operation failed: the destination did not say whether it resumed the domain; it stays paused here until it does (${(err as Error).message})`);
+      }
       throw err;
     }
   }
 
-  private async askDestination(peer: PeerClient, id: string, log: Logger): Promise<'resumed' | 'not-resumed'> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const s = await peer.get<{ phase: string }>(`/peer/v1/migrations/${id}`, { timeoutMs: 5000 });
-        if (s.phase === 'Succeeded') return 'resumed';
-        if (s.phase === 'Failed' || s.phase === 'Cancelled') return 'not-resumed';
-        if (s.phase === 'Prepare') {
-          await peer.post(`/peer/v1/migrations/${id}/abort`, {}, { timeoutMs: 5000 });
-          return 'not-resumed';
-        }
-      } catch (err) {
-        if (err instanceof FerryError && err.code === 'MIG_NOT_FOUND') return 'not-resumed';
-        log.warn({ err, attempt }, 'cannot learn whether the destination resumed the domain; it stays paused here until it answers');
-      }
-      await new Promise((r) => setTimeout(r, Math.min(5000, 200 * 2 ** attempt)));
-    }
+  private async askDestination(peer: PeerClient, id: string, log: Logger): Promise<'resumed' | 'not-resumed' | 'unknown'> {
+    const outcome = await askDestinationOutcome(peer, id, { maxMs: 30_000, log });
+    return outcome;
   }
 
   private async confirm(vm: RunningDomain, options: MigrationOptions): Promise<void> {
@@ -226,41 +219,19 @@ export class MigrationSource {
   private async rollback(vm: RunningDomain, active: ActiveMigration, peer: PeerClient, sourceWasRunning: boolean, err: unknown, log: Logger): Promise<void> {
     const outcome: Phase = err instanceof FerryError && (err.code === 'MIG_CANCELLED' || err.code === 'MIG_TIMEOUT') ? 'Cancelled' : 'Failed';
     const message = err instanceof Error ? err.message : String(err);
-    if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
-      // After the switch the source must never resume (invariant 4).
-      this.setPhase(active, outcome, {}, undefined, message);
-      this.deps.migrations.markCleanupDone(active.id, 'source');
+    if (err instanceof FerryError && err.code === 'MIG_OUTCOME_UNKNOWN') {
+      // Neither side may resume until the destination answers; recovery keeps asking.
+      this.deps.onUnresolved?.(active.id);
       return;
     }
     this.setPhase(active, outcome, {}, undefined, message);
-    const mm = new MigrationMonitor(vm.monitor);
-    try {
-      const info = await mm.query();
-      if (info.status === 'active' || info.status === 'setup' || info.status === 'device' || info.status === 'pre-switchover') {
-        await mm.cancel();
-        for (let i = 0; i < 100; i++) {
-          const s = (await mm.query()).status;
-          if (s !== 'cancelling' && s !== 'active' && s !== 'setup' && s !== 'device') break;
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      }
-    } catch (e) {
-      log.warn({ err: e }, 'cannot cancel the QEMU migration');
-    }
-    await peer.post(`/peer/v1/migrations/${active.id}/abort`, {}, { timeoutMs: 10_000 }).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
-    try {
-      const status = await vm.monitor.queryStatus();
-      if (sourceWasRunning && !status.running) {
-        vm.expectResume('migration canceled');
-        await vm.monitor.cont();
-      } else if (sourceWasRunning) {
-        vm.setStatus({ state: 'running', reason: 'migration canceled' });
-      } else {
-        vm.setStatus({ state: 'paused', reason: 'user' });
-      }
+    if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
+      // After the switch the source must never resume (invariant 4).
       this.deps.migrations.markCleanupDone(active.id, 'source');
-    } catch (e) {
-      log.error({ err: e }, 'cannot resume the domain on the source after a failed migration');
+      return;
+    }
+    if (await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log })) {
+      this.deps.migrations.markCleanupDone(active.id, 'source');
     }
   }
 

@@ -34,7 +34,7 @@ export function peerRoutes(migrations: MigrationService): FastifyPluginAsync {
     });
 
     app.get<{ Params: { id: string } }>('/migrations/:id', { schema: { params: idParams } }, async (req) =>
-      migrations.destination.status(req.params.id),
+      migrations.peerStatus(req.params.id),
     );
   };
 }

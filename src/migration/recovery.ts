@@ -1,0 +1,199 @@
+import type { Logger } from 'pino';
+import { FerryError } from '../errors/ferry-error.js';
+import type { HostService } from '../host/host-service.js';
+import { MigrationMonitor } from '../qemu/migration-monitor.js';
+import { PeerClient } from '../peer/peer-client.js';
+import { parsePeerUri } from '../peer/peer-address.js';
+import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
+import type { MigrationDestination } from './destination.js';
+import { type Phase } from './phases.js';
+import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
+
+export interface RecoveryDeps {
+  host: HostService;
+  migrations: MigrationStore;
+  destination: MigrationDestination;
+  log: Logger;
+  /** How long the destination waits for a silent source before it discards an incoming VM. */
+  orphanTimeoutMs?: number;
+}
+
+/**
+ * Finishes or rolls back migrations that a ferryd restart (or a lost peer)
+ * left in flight, keeping the invariants: the VM runs on exactly one host;
+ * after the switch the source never resumes; the destination is cleaned up.
+ */
+export class MigrationRecovery {
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private closed = false;
+
+  constructor(private readonly deps: RecoveryDeps) {}
+
+  /** Looks at every unfinished migration once (at start-up). */
+  async recoverAll(): Promise<void> {
+    for (const rec of this.deps.migrations.unfinished()) {
+      await this.recover(rec).catch((err) => this.deps.log.error({ err, migration: rec.id }, 'migration recovery failed'));
+    }
+  }
+
+  /** Tries again in a while (a peer that did not answer). */
+  retryLater(id: string, side: 'source' | 'destination', delayMs = 2000): void {
+    if (this.closed || this.pending.has(`${id}/${side}`)) return;
+    const t = setTimeout(() => {
+      this.pending.delete(`${id}/${side}`);
+      const rec = this.deps.migrations.get(id, side);
+      if (rec) void this.recover(rec).catch((err) => this.deps.log.error({ err, migration: id }, 'migration recovery failed'));
+    }, delayMs);
+    t.unref();
+    this.pending.set(`${id}/${side}`, t);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.pending.values()) clearTimeout(t);
+    this.pending.clear();
+  }
+
+  private async recover(rec: MigrationRecord): Promise<void> {
+    if (rec.side === 'source') await this.recoverSource(rec);
+    else await this.recoverDestination(rec);
+  }
+
+  private async recoverSource(rec: MigrationRecord): Promise<void> {
+    const { host, migrations } = this.deps;
+    const log = this.deps.log.child({ vm: rec.name, migration: rec.id, side: 'source', recovery: true });
+    const vm = host.runningDomain(rec.uuid);
+    const sourceWasRunning = rec.data.sourceWasRunning === true;
+    let peer: PeerClient | undefined;
+    try {
+      peer = new PeerClient(parsePeerUri(rec.peer), 10_000);
+    } catch {
+      peer = undefined;
+    }
+    const fail = async (phase: Phase, why: string): Promise<void> => {
+      if (rec.phase !== phase && !isFinalPhase(rec.phase)) migrations.setPhase(rec.id, 'source', phase, { error: why });
+      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log }))) migrations.markCleanupDone(rec.id, 'source');
+      log.warn({ why }, 'migration rolled back by recovery');
+    };
+
+    switch (rec.phase) {
+      case 'Begin':
+      case 'Prepare':
+        return fail('Failed', `ferryd restarted during ${rec.phase}`);
+      case 'Failed':
+      case 'Cancelled':
+        return fail(rec.phase, rec.error ?? 'rolled back');
+      case 'Succeeded':
+      case 'Confirm':
+        await this.confirmSource(rec, log);
+        return;
+      case 'Perform':
+      case 'Finish': {
+        const qemu = vm ? (await new MigrationMonitor(vm.monitor).query().catch(() => ({ status: undefined }))).status : undefined;
+        if (rec.phase === 'Perform' && vm && qemu !== 'completed' && !qemu?.startsWith('postcopy')) {
+          return fail('Failed', `ferryd restarted during Perform (QEMU migration ${qemu ?? 'unknown'})`);
+        }
+        // QEMU finished sending (or the source QEMU is gone): the destination decides.
+        if (!peer) return fail('Failed', 'destination URI unusable');
+        if (rec.phase === 'Perform') migrations.setPhase(rec.id, 'source', 'Finish');
+        const state = await peer.get<{ phase: string; incoming?: string | null }>(`/peer/v1/migrations/${rec.id}`).catch((err: unknown) => err);
+        if (state instanceof FerryError && state.code === 'MIG_NOT_FOUND') return fail('Failed', 'the destination does not know the migration');
+        if (state instanceof Error) {
+          log.warn({ err: state }, 'destination unreachable; the domain stays paused until it answers');
+          this.retryLater(rec.id, 'source');
+          return;
+        }
+        const s = state as { phase: string; incoming?: string | null };
+        if (s.phase === 'Succeeded') return this.confirmSource(rec, log);
+        if (s.phase === 'Failed' || s.phase === 'Cancelled') return fail('Failed', 'the destination discarded the domain');
+        const postcopy = qemu?.startsWith('postcopy') ?? false;
+        if (s.incoming === 'completed' || postcopy || (s.phase === 'Finish')) {
+          try {
+            await peer.post(`/peer/v1/migrations/${rec.id}/finish`, {
+              resume: sourceWasRunning && rec.options.suspend !== true,
+              persistentXml: rec.options.persistent ? host.store.get(rec.uuid)?.persistentXml ?? null : null,
+              postcopy,
+            });
+            return this.confirmSource(rec, log);
+          } catch (err) {
+            const outcome = await askDestinationOutcome(peer, rec.id, { maxMs: 10_000, log });
+            if (outcome === 'resumed') return this.confirmSource(rec, log);
+            if (outcome === 'not-resumed' && vm) return fail('Failed', (err as Error).message);
+            this.retryLater(rec.id, 'source');
+            return;
+          }
+        }
+        return fail('Failed', `the destination had not received the whole domain (${s.incoming ?? 'unknown'})`);
+      }
+      default:
+        return;
+    }
+  }
+
+  private async confirmSource(rec: MigrationRecord, log: Logger): Promise<void> {
+    const { host, migrations } = this.deps;
+    if (rec.phase !== 'Confirm' && rec.phase !== 'Succeeded') migrations.setPhase(rec.id, 'source', 'Confirm');
+    const vm = host.runningDomain(rec.uuid);
+    // After the switch the source never resumes: kill whatever is left of it (invariant 4).
+    if (vm) await vm.destroy('migrated');
+    if (rec.options.undefineSource && host.store.get(rec.uuid)?.persistentXml) host.store.undefine(rec.uuid);
+    if (rec.phase !== 'Succeeded') migrations.setPhase(rec.id, 'source', 'Succeeded');
+    migrations.markCleanupDone(rec.id, 'source');
+    log.info('migration completed by recovery');
+  }
+
+  private async recoverDestination(rec: MigrationRecord): Promise<void> {
+    const { host, migrations, destination } = this.deps;
+    const log = this.deps.log.child({ vm: rec.name, migration: rec.id, side: 'destination', recovery: true });
+    const vm = host.runningDomain(rec.uuid);
+    if (rec.phase === 'Succeeded' || rec.phase === 'Failed' || rec.phase === 'Cancelled') {
+      migrations.markCleanupDone(rec.id, 'destination');
+      return;
+    }
+    if (!vm) {
+      migrations.setPhase(rec.id, 'destination', 'Failed', { error: 'the incoming QEMU is gone' });
+      migrations.markCleanupDone(rec.id, 'destination');
+      return;
+    }
+    if (rec.phase === 'Finish') {
+      // Only a source that asked for Finish gets here; it waits paused. Complete what was asked.
+      const status = await vm.monitor.queryStatus();
+      if (status.running) {
+        migrations.setPhase(rec.id, 'destination', 'Succeeded');
+        migrations.markCleanupDone(rec.id, 'destination');
+        return;
+      }
+    }
+    destination.adopt(rec.id, vm, Number(rec.data.port ?? 0), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+    // Ask the source what became of it.
+    let peer: PeerClient | undefined;
+    try {
+      peer = new PeerClient(parsePeerUri(rec.peer), 5000);
+    } catch {
+      peer = undefined;
+    }
+    const source = peer ? await peer.get<{ side: string; phase: string }>(`/peer/v1/migrations/${rec.id}`).catch((err: unknown) => err) : undefined;
+    if (source instanceof FerryError && source.code === 'MIG_NOT_FOUND') return this.discardIncoming(rec, 'the source does not know the migration', log);
+    if (!source || source instanceof Error) {
+      const age = Date.now() - rec.startedAt;
+      if (age > (this.deps.orphanTimeoutMs ?? 10 * 60_000)) return this.discardIncoming(rec, 'the source stayed silent', log);
+      this.retryLater(rec.id, 'destination', 5000);
+      return;
+    }
+    const s = source as { phase: string };
+    if (s.phase === 'Failed' || s.phase === 'Cancelled' || s.phase === 'Begin' || s.phase === 'Prepare') {
+      return this.discardIncoming(rec, `the source's migration is ${s.phase}`, log);
+    }
+    // Perform / Finish / Confirm on the source: it will call finish or abort; wait.
+    this.retryLater(rec.id, 'destination', 5000);
+  }
+
+  private async discardIncoming(rec: MigrationRecord, why: string, log: Logger): Promise<void> {
+    log.warn({ why }, 'discarding an incoming migration left behind');
+    await this.deps.destination.abort(rec.id, why).catch((err) => log.error({ err }, 'cannot discard the incoming VM'));
+  }
+}
+
+function isFinalPhase(p: string): boolean {
+  return p === 'Succeeded' || p === 'Failed' || p === 'Cancelled';
+}
