@@ -209,7 +209,9 @@ int main(void) {
     double t = now_s();
     double dt = t - last;
     last = t;
-    if (dt > 1.0) dt = 1.0; /* after a long pause (a migration's stop), don't burst */
+    /* Never catch up on time the vCPU did not run (a migration's stop, auto-converge's
+     * throttle): like a real workload, dirtying needs CPU time. */
+    if (dt > 0.05) dt = 0.05;
     if (s.pages > 0) {
       s.dirty_credit += dt * pr.dirty_mibs * pages_per_mib;
       s.scrub_credit += dt * pr.scrub_mibs * pages_per_mib;

@@ -19,6 +19,9 @@ export interface MigrationOptions {
   abortOnError: boolean;
   unsafe: boolean;
   autoConverge: boolean;
+  /** --auto-converge-initial / --auto-converge-increment: vCPU throttle in percent. */
+  autoConvergeInitial?: number;
+  autoConvergeIncrement?: number;
   postcopy: boolean;
   postcopyAfterPrecopy: boolean;
   /** undefined: ferry's default (multifd with 2 channels unless post-copy or xbzrle is asked for). */
@@ -96,6 +99,14 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
     'max-bandwidth': mibsToBytes(bandwidth),
     'downtime-limit': o.maxDowntime ?? current.downtimeMs,
   };
+  if (o.autoConvergeInitial !== undefined || o.autoConvergeIncrement !== undefined) {
+    if (!o.autoConverge) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --auto-converge-initial and --auto-converge-increment need --auto-converge');
+    for (const v of [o.autoConvergeInitial, o.autoConvergeIncrement]) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 99)) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: auto-converge percentages are between 1 and 99');
+    }
+    if (o.autoConvergeInitial !== undefined) sourceParameters['cpu-throttle-initial'] = o.autoConvergeInitial;
+    if (o.autoConvergeIncrement !== undefined) sourceParameters['cpu-throttle-increment'] = o.autoConvergeIncrement;
+  }
   return { capabilities, sharedParameters, sourceParameters, multifd };
 }
 

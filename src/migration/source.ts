@@ -224,7 +224,8 @@ export class MigrationSource {
       this.deps.onUnresolved?.(active.id);
       return;
     }
-    this.setPhase(active, outcome, {}, undefined, message);
+    active.job = { ...active.job, type: outcome === 'Cancelled' ? 'Cancelled' : 'Failed', phase: outcome, error: message, timeElapsedMs: this.now() - active.startedAt };
+    this.setPhase(active, outcome, {}, { ...active.job }, message);
     if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
       // After the switch the source must never resume (invariant 4).
       this.deps.migrations.markCleanupDone(active.id, 'source');

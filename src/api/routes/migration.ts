@@ -13,6 +13,7 @@ const optionsSchema = {
     suspend: { type: 'boolean' }, compressed: { type: 'boolean' },
     compMethods: { type: 'array', items: { type: 'string', enum: ['xbzrle', 'zlib', 'zstd'] } },
     abortOnError: { type: 'boolean' }, unsafe: { type: 'boolean' }, autoConverge: { type: 'boolean' }, postcopy: { type: 'boolean' },
+    autoConvergeInitial: { type: 'integer', minimum: 1, maximum: 99 }, autoConvergeIncrement: { type: 'integer', minimum: 1, maximum: 99 },
     postcopyAfterPrecopy: { type: 'boolean' }, parallel: { type: 'boolean' },
     parallelConnections: { type: 'integer', minimum: 1, maximum: 255 },
     bandwidth: { type: 'number', minimum: 0 }, timeout: { type: 'number', exclusiveMinimum: 0 },

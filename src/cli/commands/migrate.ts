@@ -23,6 +23,8 @@ interface MigrateFlags {
   compMethods?: string;
   abortOnError?: boolean;
   autoConverge?: boolean;
+  autoConvergeInitial?: string;
+  autoConvergeIncrement?: string;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
   parallel?: boolean;
@@ -91,6 +93,10 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
     if (!f.parallel) throw new CliFailure(['migrate: --parallel-connections requires --parallel'], undefined, 'INVALID_ARGUMENT');
     o.parallelConnections = pc;
   }
+  const aci = num('auto-converge-initial', f.autoConvergeInitial, true);
+  if (aci !== undefined) o.autoConvergeInitial = aci;
+  const acr = num('auto-converge-increment', f.autoConvergeIncrement, true);
+  if (acr !== undefined) o.autoConvergeIncrement = acr;
   const bw = num('bandwidth', f.bandwidth);
   if (bw !== undefined) o.bandwidth = bw;
   const t = num('timeout', f.timeout);
@@ -131,6 +137,8 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--comp-methods <list>', 'comma-separated compression methods: xbzrle, zlib, zstd (zlib/zstd use parallel channels)')
     .option('--abort-on-error', 'abort the migration if the domain hits a disk I/O error')
     .option('--auto-converge', 'throttle the guest\'s vCPUs when it dirties memory faster than it can be sent')
+    .option('--auto-converge-initial <percent>', 'initial vCPU throttle for --auto-converge (QEMU default 20)')
+    .option('--auto-converge-increment <percent>', 'throttle increment per pass for --auto-converge (QEMU default 10)')
     .option('--postcopy', 'enable post-copy migration (switch with migrate-postcopy or --timeout-postcopy)')
     .option('--postcopy-after-precopy', 'switch to post-copy after the first pre-copy pass')
     .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')

@@ -1,0 +1,69 @@
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { FerrydHost } from './ferryd.js';
+import { guestXml, type GuestXmlOptions } from './guest.js';
+import { waitHeartbeats } from './heartbeat.js';
+import { tempDir } from './tmp.js';
+
+/** A free TCP port on loopback. */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, host, () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Two hosts on this machine: ferryd A and ferryd B, each with its own state
+ * and socket and a peer API on loopback, as the migration tests need.
+ */
+export class TwoHosts {
+  readonly dir = tempDir('ferry-mig-');
+  a!: FerrydHost;
+  b!: FerrydHost;
+  aPeer = '';
+  bPeer = '';
+
+  async start(options: { extraConfigB?: string } = {}): Promise<this> {
+    const [pa, pb] = [await freePort(), await freePort()];
+    let configB: string | undefined;
+    if (options.extraConfigB) {
+      configB = `${this.dir.path}/b.conf`;
+      writeFileSync(configB, options.extraConfigB);
+    }
+    this.a = new FerrydHost({ dir: `${this.dir.path}/a`, listen: `127.0.0.1:${pa}` });
+    this.b = new FerrydHost({ dir: `${this.dir.path}/b`, listen: `127.0.0.1:${pb}`, ...(configB ? { config: configB } : {}) });
+    this.aPeer = `ferry+tcp://127.0.0.1:${pa}/system`;
+    this.bPeer = `ferry+tcp://127.0.0.1:${pb}/system`;
+    await Promise.all([this.a.start(), this.b.start()]);
+    return this;
+  }
+
+  /** Defines and starts a test guest on A and waits for its first heartbeats. */
+  async bootOnA(o: GuestXmlOptions): Promise<void> {
+    const file = `${this.dir.path}/${o.name}.xml`;
+    writeFileSync(file, guestXml(o));
+    await this.a.ok('define', file);
+    await this.a.ok('start', o.name);
+    await waitHeartbeats(() => this.a.serialLog(o.name), 2, { timeoutMs: 40_000 });
+  }
+
+  /** The serial output of a guest on both hosts together (it moves between them). */
+  serial(name: string): string {
+    return this.a.serialLog(name) + this.b.serialLog(name);
+  }
+
+  async stop(): Promise<void> {
+    for (const h of [this.a, this.b]) {
+      if (!h) continue;
+      const names = (await h.ferry('list', '--name')).stdout.split('\n').filter(Boolean);
+      for (const n of names) await h.ferry('destroy', n);
+      await h.kill();
+    }
+    this.dir.cleanup();
+  }
+}
