@@ -115,4 +115,26 @@ describe('live migration', () => {
     assert.equal(await hosts.b.state('unsafe'), 'running (migrated)');
     await hosts.b.ok('destroy', 'unsafe');
   });
+
+  it('warns before a live migration of a TCG guest by a QEMU older than 9.0 (the dirty-tracking fix)', async () => {
+    const { chmodSync, writeFileSync } = await import('node:fs');
+    const wrapper = `${hosts.dir.path}/qemu-7.2`;
+    writeFileSync(wrapper, '#!/bin/sh\nif [ "$1" = "-version" ]; then echo "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"; exit 0; fi\nexec qemu-system-x86_64 "$@"\n');
+    chmodSync(wrapper, 0o755);
+    await hosts.bootOnA({ name: 'oldqemu', devices: '', disks: '' , extraCmdline: ''});
+    // Point the domain at the wrapper for its next start.
+    const xml = (await hosts.a.ok('dumpxml', 'oldqemu', '--inactive')).replace('<devices>', `<devices>\n    <emulator>${wrapper}</emulator>`);
+    writeFileSync(`${hosts.dir.path}/oldqemu.xml`, xml);
+    await hosts.a.ok('destroy', 'oldqemu');
+    await hosts.a.ok('define', `${hosts.dir.path}/oldqemu.xml`);
+    await hosts.a.ok('start', 'oldqemu');
+    await waitHeartbeats(() => hosts.a.serialLog('oldqemu'), 1);
+    const r = await hosts.a.ferry('migrate', '--live', 'oldqemu', hosts.bPeer);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: QEMU 7\.2\.19 under TCG can lose guest memory writes during a live migration \(fixed in QEMU 9\.0 by commit 03bfc2188f\)/);
+    const offline = await hosts.b.ferry('migrate', 'oldqemu', hosts.aPeer);
+    assert.equal(offline.code, 0, offline.stderr);
+    assert.doesNotMatch(offline.stderr, /warning/, 'a non-live migration is not affected');
+    await hosts.a.ok('destroy', 'oldqemu');
+  });
 });

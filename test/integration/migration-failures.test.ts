@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { CuttingProxy } from '../helpers/cutting-proxy.js';
+import { HeartbeatWatch } from '../helpers/heartbeat-watch.js';
+import { guestCorrupted, waitHeartbeats } from '../helpers/heartbeat.js';
+import { eventually, pidsMatching } from '../helpers/processes.js';
+import { freePort, TwoHosts } from '../helpers/two-hosts.js';
+
+/**
+ * Failures during the transfer. In each, the VM keeps running on the source,
+ * its heartbeat never stops for longer than a downtime, and the destination
+ * is left clean: no QEMU, no definition.
+ */
+describe('migration failures', () => {
+  const hosts = new TwoHosts();
+  let uuid = '';
+  const name = 'victim';
+  const serial = () => [`${hosts.a.stateDir}/log/${name}-serial0.log`, `${hosts.b.stateDir}/log/${name}-serial0.log`];
+
+  before(async () => {
+    await hosts.start();
+    await hosts.bootOnA({ name, memoryMiB: 256, touchMiB: 96, dirtyMiBs: 4, hbMs: 50 });
+    uuid = (await hosts.a.ok('domuuid', name)).trim();
+  });
+  after(async () => {
+    await hosts.stop();
+  });
+  beforeEach(async () => {
+    // Each case starts with the VM running on A.
+    if ((await hosts.a.state(name)) !== 'running (migration canceled)' && !(await hosts.a.state(name)).startsWith('running')) {
+      throw new Error(`VM not running on A: ${await hosts.a.state(name)}`);
+    }
+  });
+
+  async function assertCleanOnB(): Promise<void> {
+    await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'no QEMU left on B');
+    await eventually(async () => (await hosts.b.ok('list', '--all', '--name')).trim() === '', 'no definition left on B');
+  }
+
+  async function assertRunsOnA(watch: HeartbeatWatch, since: number): Promise<void> {
+    assert.match(await hosts.a.state(name), /^running/);
+    await waitHeartbeats(() => hosts.a.serialLog(name), 3, { afterSeq: watch.lastSeq() });
+    watch.stop();
+    assert.ok(watch.maxGapMs(since) < 1500, `the heartbeat stopped for ${watch.maxGapMs(since)} ms`);
+    assert.equal(guestCorrupted(hosts.serial(name)), false);
+  }
+
+  it('the destination QEMU killed during the transfer', async () => {
+    const watch = new HeartbeatWatch(serial).start();
+    const since = Date.now();
+    const migrating = hosts.a.ferry('migrate', '--live', '--bandwidth', '16', name, hosts.bPeer);
+    await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 1, 'the incoming QEMU runs on B');
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const pid of pidsMatching(`${hosts.b.stateDir}/run/${uuid}`)) process.kill(pid, 'SIGKILL');
+    const r = await migrating;
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: operation failed: migration failed: /);
+    await assertRunsOnA(watch, since);
+    await assertCleanOnB();
+  });
+
+  it('the connection to the destination cut during the transfer (a proxy in the path closes)', async () => {
+    const port = await freePort('127.0.0.1');
+    const proxy = new CuttingProxy({ host: '127.0.0.1', port }, 20 * 1024 * 1024);
+    await proxy.listen('127.0.0.2', port);
+    const watch = new HeartbeatWatch(serial).start();
+    const since = Date.now();
+    const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--listen-address', '127.0.0.1', '--migrateuri', `tcp://127.0.0.2:${port}`, name, hosts.bPeer);
+    await proxy.close();
+    assert.ok(proxy.cut, 'the proxy cut the stream');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: operation failed: migration failed: /);
+    await assertRunsOnA(watch, since);
+    await assertCleanOnB();
+  });
+
+  it('the destination ferryd killed during the transfer; it cleans up when it comes back', async () => {
+    const watch = new HeartbeatWatch(serial).start();
+    const since = Date.now();
+    const migrating = hosts.a.ferry('migrate', '--live', '--bandwidth', '32', name, hosts.bPeer);
+    await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 1, 'the incoming QEMU runs on B');
+    await new Promise((r) => setTimeout(r, 1000));
+    await hosts.b.kill('SIGKILL');
+    const r = await migrating;
+    assert.equal(r.code, 1, `migrate should fail: ${r.stdout}`);
+    assert.match(r.stderr, /cannot talk to the destination ferryd/);
+    await assertRunsOnA(watch, since);
+    await hosts.b.start();
+    await assertCleanOnB();
+  });
+
+  it('the source ferryd killed during Perform and restarted: completed or rolled back, on exactly one host', async () => {
+    const migrating = hosts.a.ferry('migrate', '--live', '--bandwidth', '24', name, hosts.bPeer);
+    await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 1, 'the incoming QEMU runs on B');
+    await new Promise((r) => setTimeout(r, 1500));
+    await hosts.a.kill('SIGKILL');
+    const r = await migrating;
+    assert.equal(r.code, 1, 'the CLI lost its daemon');
+    await new Promise((r2) => setTimeout(r2, 500));
+    await hosts.a.start();
+    let where = '';
+    await eventually(async () => {
+      const onA = /^running/.test(await hosts.a.state(name));
+      const bState = await hosts.b.ferry('domstate', name, '--reason');
+      const onB = bState.code === 0 && /^running/.test(bState.stdout.trim());
+      const qemuA = pidsMatching(`${hosts.a.stateDir}/run/${uuid}`).length;
+      const qemuB = pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length;
+      where = `A running=${onA} qemu=${qemuA}; B running=${onB} qemu=${qemuB}`;
+      return (onA && !onB && qemuA === 1 && qemuB === 0) || (onB && !onA && qemuB === 1 && qemuA === 0);
+    }, 'the VM runs on exactly one host', 30_000);
+    const host = /^A running=true/.test(where) ? hosts.a : hosts.b;
+    const before = host.serialLog(name).length;
+    await waitHeartbeats(() => host.serialLog(name).slice(before), 3);
+    assert.equal(guestCorrupted(hosts.serial(name)), false);
+    if (host === hosts.b) {
+      // Completed: bring it back so the next tests start on A.
+      await hosts.b.ok('migrate', '--live', '--persistent', '--undefinesource', name, hosts.aPeer);
+    }
+  });
+});
