@@ -340,6 +340,8 @@ export class HostService extends EventEmitter<HostEvents> {
       process: launched.process,
       monitor: launched.monitor,
       status: options.status,
+      accel: launched.accel,
+      qemuVersion: launched.binary.version,
       log,
     });
     try {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { QemuMonitor } from '../qemu/monitor.js';
-import { QemuProcess } from '../qemu/process.js';
+import { commandLine, QemuProcess } from '../qemu/process.js';
 import { connectQmpSocket } from '../qmp/transport.js';
 import type { DomainRecord, DomainStore } from '../store/domain-store.js';
 import type { DomainStatus } from '../vm/domain-state.js';
@@ -60,7 +60,12 @@ async function reattachOne(rec: DomainRecord, deps: ReattachDeps, log: Logger): 
     return false;
   }
   const status = statusFromQemu(qemu.status, rec);
-  const vm = new RunningDomain({ uuid: rec.uuid, name: rec.name, def: live, process: proc, monitor, status, log });
+  const argv = commandLine(proc.pid);
+  const accel = argv[argv.indexOf('-accel') + 1]?.startsWith('kvm') ? 'kvm' : 'tcg';
+  const vm = new RunningDomain({
+    uuid: rec.uuid, name: rec.name, def: live, process: proc, monitor, status, log, accel,
+    ...(monitor.version ? { qemuVersion: monitor.version } : {}),
+  });
   deps.service.adopt(vm);
   if (status.state !== rec.state || status.reason !== rec.reason) deps.store.setState(rec.uuid, status.state, status.reason);
   log.info({ pid: proc.pid, state: status.state }, 'reattached to running QEMU');

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import type { QemuVersion } from '../qemu/binary.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import type { QemuProcess } from '../qemu/process.js';
 import type { QmpEvent } from '../qmp/events.js';
@@ -19,6 +20,9 @@ export interface RunningDomainInit {
   uuid: string;
   name: string;
   def: DomainDefinition;
+  /** How QEMU runs it, as decided at launch. */
+  accel?: 'kvm' | 'tcg';
+  qemuVersion?: QemuVersion;
   process: QemuProcess;
   monitor: QemuMonitor;
   status: DomainStatus;
@@ -35,6 +39,8 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   readonly name: string;
   readonly def: DomainDefinition;
   readonly process: QemuProcess;
+  readonly accel: 'kvm' | 'tcg' | undefined;
+  readonly qemuVersion: QemuVersion | undefined;
   private monitor_: QemuMonitor;
   private status_: DomainStatus;
   private readonly log: Logger;
@@ -51,6 +57,8 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     this.name = init.name;
     this.def = init.def;
     this.process = init.process;
+    this.accel = init.accel;
+    this.qemuVersion = init.qemuVersion;
     this.monitor_ = init.monitor;
     this.status_ = init.status;
     this.log = init.log;

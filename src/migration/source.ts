@@ -261,9 +261,8 @@ export class MigrationSource {
   /** Pre-flight warnings that do not stop the migration. */
   private async warnings(vm: RunningDomain, o: MigrationOptions): Promise<string[]> {
     const out: string[] = [];
-    const v = vm.monitor.version;
-    const version = await this.deps.host.qemuVersion(vm.uuid).catch(() => v);
-    const accel = await this.deps.host.domainAccel(vm.uuid).catch(() => undefined);
+    const version = vm.qemuVersion ?? (await this.deps.host.qemuVersion(vm.uuid).catch(() => vm.monitor.version));
+    const accel = vm.accel ?? (await this.deps.host.domainAccel(vm.uuid).catch(() => undefined));
     if (o.live && accel === 'tcg' && version && compareVersions(version, TCG_MIGRATION_FIX) < 0) {
       out.push(
         `QEMU ${formatVersion(version)} under TCG can lose guest memory writes during a live migration (fixed in QEMU 9.0 by commit 03bfc2188f); ` +

@@ -191,6 +191,15 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
   }
 }
 
+/** A process's command line, or [] when it is gone. */
+export function commandLine(pid: number): string[] {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  } catch {
+    return [];
+  }
+}
+
 /** True while the pid exists and is not a zombie. */
 export function isAlive(pid: number): boolean {
   try {

@@ -27,6 +27,7 @@ interface MigrateFlags {
   autoConvergeIncrement?: string;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
+  /** true: --parallel; false: --no-parallel; undefined: ferry's default (parallel). */
   parallel?: boolean;
   parallelConnections?: string;
   bandwidth?: string;
@@ -87,7 +88,7 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
     postcopyAfterPrecopy: f.postcopyAfterPrecopy ?? false,
     timeoutAction: f.timeoutPostcopy ? 'postcopy' : f.timeoutSuspend ? 'suspend' : 'abort',
   };
-  if (f.parallel) o.parallel = true;
+  if (f.parallel !== undefined) o.parallel = f.parallel;
   const pc = num('parallel-connections', f.parallelConnections, true);
   if (pc !== undefined) {
     if (!f.parallel) throw new CliFailure(['migrate: --parallel-connections requires --parallel'], undefined, 'INVALID_ARGUMENT');
@@ -143,6 +144,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--postcopy-after-precopy', 'switch to post-copy after the first pre-copy pass')
     .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')
     .option('--parallel-connections <n>', 'number of parallel connections (default 2)')
+    .option('--no-parallel', 'send memory over one connection (ferry\'s default is two)')
     .option('--bandwidth <MiB/s>', 'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)')
     .option('--timeout <seconds>', 'act when the live migration takes longer: abort it (default), or see --timeout-suspend/--timeout-postcopy')
     .option('--timeout-suspend', 'at --timeout, pause the domain so the migration completes')

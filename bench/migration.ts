@@ -1,0 +1,97 @@
+/**
+ * Migration benchmark: two ferryd on this machine, the test guest, live
+ * migrations back and forth. Prints one JSON line per migration:
+ *
+ *   ferryWallMs    wall time of the `ferry migrate` command (node start-up included)
+ *   daemonWallMs   the source ferryd's own time from Begin to the end of Confirm
+ *   qemuTotalMs    QEMU's total-time (from `migrate` to completion)
+ *   overheadMs     ferryWallMs - qemuTotalMs (ferry's control-plane overhead)
+ *   daemonOverheadMs daemonWallMs - qemuTotalMs
+ *   downtimeMs, bytes, passes
+ *
+ * Usage: node dist/bench/migration.js [--vm MiB] [--touch MiB] [--dirty MiB/s]
+ *          [--bandwidth MiB/s] [--runs N] [--channels N | --single-channel]
+ */
+import { parseArgs } from 'node:util';
+import { FerrydHost } from '../test/helpers/ferryd.js';
+import { TwoHosts } from '../test/helpers/two-hosts.js';
+
+const { values } = parseArgs({
+  options: {
+    vm: { type: 'string', default: '512' },
+    touch: { type: 'string', default: '128' },
+    dirty: { type: 'string', default: '0' },
+    bandwidth: { type: 'string', default: '0' },
+    runs: { type: 'string', default: '5' },
+    channels: { type: 'string' },
+    'single-channel': { type: 'boolean', default: false },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+interface Completed {
+  qemuTotalTimeMs?: number;
+  downtimeMs?: number;
+  dataProcessed?: number;
+  iteration?: number;
+  timeElapsedMs: number;
+}
+
+async function main(): Promise<void> {
+  const hosts = await new TwoHosts().start();
+  try {
+    const name = 'bench';
+    await hosts.bootOnA({
+      name,
+      memoryMiB: Number(values.vm),
+      touchMiB: Number(values.touch),
+      dirtyMiBs: Number(values.dirty),
+      hbMs: 500,
+    });
+    // Let ferry-load finish touching its memory.
+    await new Promise((r) => setTimeout(r, 2000 + Number(values.touch) * 10));
+    const flags = ['--live'];
+    if (Number(values.bandwidth) > 0) flags.push('--bandwidth', String(values.bandwidth));
+    if (values.channels) flags.push('--parallel', '--parallel-connections', String(values.channels));
+    const channels = values['single-channel'] ? 1 : Number(values.channels ?? 2);
+    if (values['single-channel']) flags.push('--no-parallel');
+    let from: FerrydHost = hosts.a;
+    let to: FerrydHost = hosts.b;
+    for (let run = 1; run <= Number(values.runs); run++) {
+      const dest = to === hosts.b ? hosts.bPeer : hosts.aPeer;
+      const t0 = performance.now();
+      const r = await from.ferry('migrate', ...flags, name, dest);
+      const ferryWallMs = Math.round(performance.now() - t0);
+      if (r.code !== 0) throw new Error(`migration failed: ${r.stderr}`);
+      const { job } = await to.api<{ job: Completed }>(`/v1/domains/${name}/job?completed=true`);
+      const qemu = job.qemuTotalTimeMs ?? NaN;
+      process.stdout.write(
+        `${JSON.stringify({
+          run,
+          vmMiB: Number(values.vm),
+          touchMiB: Number(values.touch),
+          dirtyMiBs: Number(values.dirty),
+          bandwidthMiBs: Number(values.bandwidth) || 'unlimited',
+          channels,
+          ferryWallMs,
+          daemonWallMs: job.timeElapsedMs,
+          qemuTotalMs: qemu,
+          overheadMs: ferryWallMs - qemu,
+          daemonOverheadMs: job.timeElapsedMs - qemu,
+          downtimeMs: job.downtimeMs,
+          bytes: job.dataProcessed,
+          passes: job.iteration,
+        })}\n`,
+      );
+      [from, to] = [to, from];
+      await new Promise((r2) => setTimeout(r2, 300));
+    }
+  } finally {
+    await hosts.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
