@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: two local hosts (two ferryd, each with its own state directory and socket),
-# a VM booted on the first and shown running, its guest's heartbeat on the console.
+# a VM booted on the first, migrated live to the second and back with progress, with the
+# total time and the downtime of each migration; the guest's heartbeat goes on throughout.
 #
 #   npm run demo            # sets everything up, runs the demo, cleans up
 #   npm run demo -- --keep  # leaves both hosts and the VM running afterwards
@@ -44,7 +45,8 @@ rm -rf "$demo" && mkdir -p "$demo/a" "$demo/b"
 
 step "starting two hosts on this machine: ferryd A and ferryd B"
 for h in a b; do
-  "$root/bin/ferryd" --state-dir "$demo/$h/state" --socket "$demo/$h/ferryd.sock" >"$demo/$h/ferryd.log" 2>&1 &
+  port=16520; [ "$h" = b ] && port=16521
+  "$root/bin/ferryd" --state-dir "$demo/$h/state" --socket "$demo/$h/ferryd.sock" --listen "127.0.0.1:$port" >"$demo/$h/ferryd.log" 2>&1 &
   echo $! > "$demo/$h/ferryd.pid"
 done
 for h in a b; do
@@ -83,6 +85,24 @@ for _ in $(seq 200); do grep -q 'ferry-load: hb' "$log" 2>/dev/null && break; sl
 sleep 1.5
 tail -n 3 "$log"
 on host-a ferry dominfo demo-vm
+
+step "live migration A → B while the guest keeps dirtying memory"
+on host-a ferry migrate --live --persistent --verbose demo-vm ferry+tcp://127.0.0.1:16521/system
+on host-b ferry list
+on host-b ferry domjobinfo demo-vm --completed
+on host-a ferry list --all
+
+step "and back B → A"
+on host-b ferry migrate --live --persistent --undefinesource --verbose demo-vm ferry+tcp://127.0.0.1:16520/system
+on host-a ferry list
+
+step "the guest's heartbeat went on across both migrations (the last lines of its console, on A)"
+sleep 1
+tail -n 3 "$log"
+if grep -q 'ferry-load: CORRUPT\|Kernel panic' "$demo"/*/state/log/demo-vm-serial0.log; then
+  echo "demo: the guest reported memory corruption" >&2
+  exit 1
+fi
 
 if [ "$keep" = 1 ]; then
   step "left running: ferry -c '$A' list"

@@ -73,13 +73,3 @@ export async function runCli(argv: string[], output: Output = processOutput, env
     return 1;
   }
 }
-
-runCli(process.argv).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`error: ${String(err)}\n`);
-    process.exitCode = 1;
-  },
-);

@@ -146,6 +146,9 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
       case 'SHUTDOWN':
         void this.onShutdown(Boolean((e.data as { guest?: boolean }).guest));
         return;
+      case 'BLOCK_IO_ERROR':
+        if ((e.data as { action?: string }).action === 'stop') this.nextStopReason = 'I/O error';
+        return;
       case 'GUEST_PANICKED':
         void this.onPanic((e.data as { info?: Record<string, unknown> }).info);
         return;

@@ -91,6 +91,9 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
           a.active.postcopyRequested = true;
         }
       }
+      if (a.options.postcopyAfterPrecopy && !cancelSent && info.status === 'active' && (info.ram?.['dirty-sync-count'] ?? 0) >= 2) {
+        a.active.postcopyRequested = true;
+      }
       if (a.active.postcopyRequested && !cancelSent && info.status === 'active') {
         a.active.postcopyRequested = false;
         await a.mm.startPostcopy();

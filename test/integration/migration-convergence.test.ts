@@ -45,4 +45,13 @@ describe('migration convergence', () => {
     assert.equal(guestCorrupted(hosts.serial('hot')), false, 'the guest\'s oracle saw every page it wrote');
     await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'the source QEMU is gone');
   });
+
+  it('switches to post-copy by itself after the first pass with --postcopy-after-precopy', async () => {
+    const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--postcopy', '--postcopy-after-precopy', 'hot', hosts.bPeer);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await hosts.b.state('hot'), 'running (post-copy)');
+    const before = hosts.b.serialLog('hot').length;
+    await waitHeartbeats(() => hosts.b.serialLog('hot').slice(before), 5);
+    assert.equal(guestCorrupted(hosts.serial('hot')), false);
+  });
 });

@@ -60,6 +60,7 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   }
   if (f.timeoutSuspend && f.timeoutPostcopy) throw new CliFailure(['Options --timeout-suspend and --timeout-postcopy are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
   if (f.timeoutPostcopy && !f.postcopy) throw new CliFailure(['migrate: --timeout-postcopy requires --postcopy'], undefined, 'INVALID_ARGUMENT');
+  if (f.postcopyAfterPrecopy && !f.postcopy) throw new CliFailure(['migrate: --postcopy-after-precopy requires --postcopy'], undefined, 'INVALID_ARGUMENT');
   if (f.timeout !== undefined && !f.live) throw new CliFailure(['migrate: Unexpected timeout for offline migration'], 'A --timeout only makes sense with --live', 'INVALID_ARGUMENT');
   if (f.tunnelled) throw new CliFailure(['migrate: --tunnelled is not supported: ferry always migrates peer to peer over its own data connection'], undefined, 'NOT_SUPPORTED');
   if (f.copyStorageAll || f.copyStorageInc) {
@@ -141,7 +142,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--auto-converge-initial <percent>', 'initial vCPU throttle for --auto-converge (QEMU default 20)')
     .option('--auto-converge-increment <percent>', 'throttle increment per pass for --auto-converge (QEMU default 10)')
     .option('--postcopy', 'enable post-copy migration (switch with migrate-postcopy or --timeout-postcopy)')
-    .option('--postcopy-after-precopy', 'switch to post-copy after the first pre-copy pass')
+    .option('--postcopy-after-precopy', 'switch to post-copy automatically after the first pre-copy pass (needs --postcopy)')
     .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')
     .option('--parallel-connections <n>', 'number of parallel connections (default 2)')
     .option('--no-parallel', 'send memory over one connection (ferry\'s default is two)')
