@@ -17,6 +17,10 @@
  *   ferry.scrub=MiB/s rate of the integrity scrubber (default 16)
  *   ferry.acpi=ignore ignore the ACPI power button (default: power off)
  *   ferry.panic=0     do not panic on corruption (default 1)
+ *   ferry.disk=/dev/vda  also sweep a disk region with the same oracle (O_DIRECT)
+ *   ferry.diskmb=MiB  size of that region (default 32)
+ *   ferry.diskrate=MiB/s  disk rewrite rate (default 1)
+ *   ferry.diskscrub=MiB/s disk verification rate (default 4)
  *
  * It runs as PID 1 of the test initramfs: it also handles the power button
  * (KEY_POWER from /dev/input/event*) by powering the guest off.
@@ -44,6 +48,19 @@
 struct params {
   long touch_mib, dirty_mibs, hb_ms, scrub_mibs;
   int acpi_ignore, panic;
+  char disk[64];
+  long disk_mib, disk_rate, disk_scrub;
+};
+
+/* The disk oracle: the same sweep as memory, one generation per 4 KiB block,
+ * every word of a block derived from (block, generation) so torn or stale
+ * blocks show. Reads and writes bypass the guest's page cache (O_DIRECT). */
+struct disk {
+  int fd;
+  uint64_t *buf;
+  size_t blocks, cursor, scrub_pos;
+  uint64_t gen, errors, written, scrubbed;
+  double write_credit, scrub_credit;
 };
 
 struct state {
@@ -88,6 +105,18 @@ static void read_params(struct params *pr) {
   pr->hb_ms = param(buf, "ferry.hb", 100);
   pr->scrub_mibs = param(buf, "ferry.scrub", 16);
   pr->acpi_ignore = flag(buf, "ferry.acpi=ignore");
+  pr->disk[0] = 0;
+  const char *d = strstr(buf, "ferry.disk=");
+  if (d && (d == buf || d[-1] == ' ')) {
+    d += strlen("ferry.disk=");
+    size_t n = strcspn(d, " \n");
+    if (n >= sizeof pr->disk) n = sizeof pr->disk - 1;
+    memcpy(pr->disk, d, n);
+    pr->disk[n] = 0;
+  }
+  pr->disk_mib = param(buf, "ferry.diskmb", 32);
+  pr->disk_rate = param(buf, "ferry.diskrate", 1);
+  pr->disk_scrub = param(buf, "ferry.diskscrub", 4);
   pr->panic = param(buf, "ferry.panic", 1) != 0;
   if (pr->hb_ms < 10) pr->hb_ms = 10;
 }
@@ -158,6 +187,87 @@ static void scrub_pages(struct state *s, const struct params *pr, size_t n) {
   }
 }
 
+
+static uint64_t word_of(size_t block, uint64_t gen, size_t i) {
+  uint64_t x = (block * 0x9E3779B97F4A7C15ull) ^ (gen * 0xC2B2AE3D27D4EB4Full) ^ (i * 0x165667B19E3779F9ull);
+  x ^= x >> 31;
+  x *= 0xD6E8FEB86659FD93ull;
+  return x ^ (x >> 29);
+}
+
+static int disk_write(struct disk *dk, size_t block, uint64_t gen) {
+  for (size_t i = 0; i < PAGE / 8; i++) dk->buf[i] = word_of(block, gen, i);
+  dk->buf[0] = TAG | block;
+  dk->buf[1] = gen;
+  return pwrite(dk->fd, dk->buf, PAGE, (off_t)block * PAGE) == PAGE ? 0 : -1;
+}
+
+static void disk_check(struct disk *dk, const struct params *pr, size_t block, const char *who) {
+  uint64_t want = block < dk->cursor ? dk->gen + 1 : dk->gen;
+  if (pread(dk->fd, dk->buf, PAGE, (off_t)block * PAGE) != PAGE) {
+    dk->errors++;
+    say("ferry-load: DISK-CORRUPT block=%zu by=%s read failed\n", block, who);
+    return;
+  }
+  int ok = dk->buf[0] == (TAG | block) && dk->buf[1] == want;
+  for (size_t i = 2; ok && i < PAGE / 8; i++) ok = dk->buf[i] == word_of(block, want, i);
+  if (ok) return;
+  dk->errors++;
+  say("ferry-load: DISK-CORRUPT block=%zu by=%s expected=%llu found=%llu tag=%llx\n", block, who,
+      (unsigned long long)want, (unsigned long long)dk->buf[1], (unsigned long long)dk->buf[0]);
+  if (pr->panic) panic_guest();
+  disk_write(dk, block, want); /* report each bad block once */
+}
+
+static int disk_open(struct disk *dk, const struct params *pr) {
+  dk->fd = -1;
+  if (!pr->disk[0]) return 0;
+  for (int tries = 0; tries < 50 && dk->fd < 0; tries++) {
+    dk->fd = open(pr->disk, O_RDWR | O_DIRECT);
+    if (dk->fd < 0) usleep(100000);
+  }
+  if (dk->fd < 0) {
+    say("ferry-load: cannot open %s\n", pr->disk);
+    return -1;
+  }
+  if (posix_memalign((void **)&dk->buf, PAGE, PAGE) != 0) return -1;
+  dk->blocks = (size_t)pr->disk_mib * (1024 * 1024 / PAGE);
+  for (size_t b = 0; b < dk->blocks; b++) {
+    if (disk_write(dk, b, 0) != 0) {
+      say("ferry-load: cannot write %s block %zu\n", pr->disk, b);
+      dk->blocks = b;
+      break;
+    }
+  }
+  fdatasync(dk->fd);
+  return 0;
+}
+
+static void disk_step(struct disk *dk, const struct params *pr, double dt) {
+  if (dk->fd < 0 || dk->blocks == 0) return;
+  double per_mib = 1024.0 * 1024.0 / PAGE;
+  dk->write_credit += dt * pr->disk_rate * per_mib;
+  dk->scrub_credit += dt * pr->disk_scrub * per_mib;
+  size_t nw = (size_t)dk->write_credit, ns = (size_t)dk->scrub_credit;
+  dk->write_credit -= nw;
+  dk->scrub_credit -= ns;
+  while (nw-- > 0) {
+    disk_check(dk, pr, dk->cursor, "writer");
+    disk_write(dk, dk->cursor, dk->gen + 1);
+    dk->written++;
+    if (++dk->cursor == dk->blocks) {
+      dk->cursor = 0;
+      dk->gen++;
+    }
+  }
+  if (ns > dk->blocks) ns = dk->blocks;
+  while (ns-- > 0) {
+    disk_check(dk, pr, dk->scrub_pos, "scrubber");
+    dk->scrubbed++;
+    if (++dk->scrub_pos == dk->blocks) dk->scrub_pos = 0;
+  }
+}
+
 static int open_inputs(struct pollfd *fds) {
   int n = 0;
   DIR *d = opendir("/dev/input");
@@ -197,14 +307,16 @@ int main(void) {
     }
   }
   for (size_t i = 0; i < s.pages; i++) fill_page(&s, i, 0);
+  struct disk dk = {0};
+  disk_open(&dk, &pr);
   int ninputs = open_inputs(inputs);
-  say("ferry-load: ready touch=%ldMiB dirty=%ldMiB/s hb=%ldms scrub=%ldMiB/s inputs=%d\n", pr.touch_mib,
-      pr.dirty_mibs, pr.hb_ms, pr.scrub_mibs, ninputs);
+  say("ferry-load: ready touch=%ldMiB dirty=%ldMiB/s hb=%ldms scrub=%ldMiB/s inputs=%d disk=%s blocks=%zu\n", pr.touch_mib,
+      pr.dirty_mibs, pr.hb_ms, pr.scrub_mibs, ninputs, dk.fd >= 0 ? pr.disk : "-", dk.blocks);
 
   double start = now_s(), last = start, next_hb = start;
   double pages_per_mib = 1024.0 * 1024.0 / PAGE;
   uint64_t seq = 0;
-  int busy = s.pages > 0 && (pr.dirty_mibs > 0 || pr.scrub_mibs > 0);
+  int busy = (s.pages > 0 && (pr.dirty_mibs > 0 || pr.scrub_mibs > 0)) || (dk.fd >= 0 && dk.blocks > 0);
   for (;;) {
     double t = now_s();
     double dt = t - last;
@@ -221,10 +333,13 @@ int main(void) {
       dirty_pages(&s, &pr, nd);
       scrub_pages(&s, &pr, ns);
     }
+    disk_step(&dk, &pr, dt);
     if (t >= next_hb) {
-      say("ferry-load: hb seq=%llu t=%.3f gen=%llu cursor=%zu written=%llu scrubbed=%llu errors=%llu\n",
+      say("ferry-load: hb seq=%llu t=%.3f gen=%llu cursor=%zu written=%llu scrubbed=%llu errors=%llu dgen=%llu dwritten=%llu dscrubbed=%llu derrors=%llu\n",
           (unsigned long long)seq++, t - start, (unsigned long long)s.gen, s.cursor,
-          (unsigned long long)s.written, (unsigned long long)s.scrubbed, (unsigned long long)s.errors);
+          (unsigned long long)s.written, (unsigned long long)s.scrubbed, (unsigned long long)s.errors,
+          (unsigned long long)dk.gen, (unsigned long long)dk.written, (unsigned long long)dk.scrubbed,
+          (unsigned long long)dk.errors);
       next_hb += pr.hb_ms / 1000.0;
       if (next_hb < t) next_hb = t + pr.hb_ms / 1000.0;
     }

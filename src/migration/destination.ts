@@ -116,10 +116,7 @@ export class MigrationDestination {
     const log = this.deps.log.child({ vm: rec.name, migration: id, side: 'destination' });
     this.setPhase(id, rec.phase as Phase, 'Finish');
     try {
-      const mm = new MigrationMonitor(vm.monitor);
-      const info = await mm.query();
-      const ok = info.status === 'completed' || (req.postcopy && info.status?.startsWith('postcopy'));
-      if (!ok) throw new FerryError('MIG_FAILED', `operation failed: incoming migration is '${info.status}'${info['error-desc'] ? `: ${info['error-desc']}` : ''}`);
+      await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
       if (req.resume) {
         const resumed = vm.monitor.listen(['RESUME']);
         try {
@@ -210,5 +207,27 @@ export class MigrationDestination {
   private domainState(uuid: string): { state: string; domainId: number | null } {
     const d = this.deps.host.store.get(uuid);
     return { state: d?.state ?? 'shutoff', domainId: d?.domainId ?? null };
+  }
+}
+
+/**
+ * Waits for the incoming side to finish loading: the source reports
+ * "completed" once everything is sent, the destination a moment later.
+ */
+async function waitIncoming(mm: MigrationMonitor, vm: RunningDomain, postcopy: boolean, timeoutMs = 30_000): Promise<void> {
+  const events = vm.monitor.listen(['MIGRATION']);
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const info = await mm.query();
+      const status = info.status ?? 'none';
+      if (status === 'completed' || (postcopy && status.startsWith('postcopy'))) return;
+      if (status === 'failed' || status === 'cancelled' || status === 'none' || Date.now() > deadline) {
+        throw new FerryError('MIG_FAILED', `operation failed: incoming migration is '${status}'${info['error-desc'] ? `: ${info['error-desc']}` : ''}`);
+      }
+      await events.next({ timeoutMs: 50 }).catch(() => undefined);
+    }
+  } finally {
+    events.close();
   }
 }

@@ -4,12 +4,20 @@ export interface Heartbeat {
   t: number;
   gen: number;
   errors: number;
+  /** The disk oracle (ferry.disk=...): blocks written and verified, and errors found. */
+  diskWritten: number;
+  diskScrubbed: number;
+  diskErrors: number;
 }
 
 export function parseHeartbeats(log: string): Heartbeat[] {
   const out: Heartbeat[] = [];
-  for (const m of log.matchAll(/ferry-load: hb seq=(\d+) t=([\d.]+) gen=(\d+) .*errors=(\d+)/g)) {
-    out.push({ seq: Number(m[1]), t: Number(m[2]), gen: Number(m[3]), errors: Number(m[4]) });
+  const re = /ferry-load: hb seq=(\d+) t=([\d.]+) gen=(\d+) .* errors=(\d+)(?: dgen=\d+ dwritten=(\d+) dscrubbed=(\d+) derrors=(\d+))?/g;
+  for (const m of log.matchAll(re)) {
+    out.push({
+      seq: Number(m[1]), t: Number(m[2]), gen: Number(m[3]), errors: Number(m[4]),
+      diskWritten: Number(m[5] ?? 0), diskScrubbed: Number(m[6] ?? 0), diskErrors: Number(m[7] ?? 0),
+    });
   }
   return out;
 }
@@ -27,5 +35,5 @@ export async function waitHeartbeats(read: () => string, count: number, options:
 
 /** True when the guest reported memory corruption or panicked. */
 export function guestCorrupted(log: string): boolean {
-  return /ferry-load: CORRUPT|Kernel panic/.test(log);
+  return /ferry-load: (DISK-)?CORRUPT|Kernel panic/.test(log);
 }

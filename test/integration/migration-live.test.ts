@@ -137,4 +137,18 @@ describe('live migration', () => {
     assert.doesNotMatch(offline.stderr, /warning/, 'a non-live migration is not affected');
     await hosts.a.ok('destroy', 'oldqemu');
   });
+
+  it('--compressed works with xbzrle (one connection) and with zstd over parallel connections', async () => {
+    await hosts.bootOnA({ name: 'squeeze', memoryMiB: 256, touchMiB: 64, dirtyMiBs: 8 });
+    const x = await hosts.a.ferry('migrate', '--live', '--compressed', 'squeeze', hosts.bPeer);
+    assert.equal(x.code, 0, x.stderr);
+    const z = await hosts.b.ferry('migrate', '--live', '--compressed', '--comp-methods', 'zstd', '--parallel', '--parallel-connections', '3', 'squeeze', hosts.aPeer);
+    assert.equal(z.code, 0, z.stderr);
+    const caps = JSON.parse(await hosts.a.ok('qemu-monitor-command', 'squeeze', '{"execute":"query-migrate-parameters"}'));
+    assert.equal(caps.return['multifd-compression'], 'zstd', 'the destination QEMU was set up for zstd');
+    assert.equal(caps.return['multifd-channels'], 3);
+    await waitHeartbeats(() => hosts.a.serialLog('squeeze'), 2);
+    assert.equal(guestCorrupted(hosts.serial('squeeze')), false);
+    await hosts.a.ok('destroy', 'squeeze');
+  });
 });
