@@ -6,12 +6,15 @@ import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
 import { migrationRoutes } from './routes/migration.js';
+import { storageRoutes } from './routes/storage.js';
+import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
 
 export interface AppDeps {
   service: HostService;
   migrations?: MigrationService;
+  storage?: StorageService;
   log: Logger;
 }
 
@@ -25,6 +28,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.migrations) {
     void app.register(migrationRoutes(deps.migrations), { prefix: '/v1' });
     void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });

@@ -11,6 +11,8 @@ import { registerList } from './commands/list.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerNode } from './commands/node.js';
+import { registerPool } from './commands/pool.js';
+import { registerVol } from './commands/vol.js';
 import { CliContext, CliFailure } from './context.js';
 import { formatError, type Output, processOutput } from './format.js';
 
@@ -42,6 +44,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerMonitorCommand(program, ctx);
   registerMigrate(program, ctx);
   registerJobControl(program, ctx);
+  registerPool(program, ctx);
+  registerVol(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

@@ -18,11 +18,20 @@ import { openDatabase, type FerryDatabase } from '../store/database.js';
 import { DomainStore } from '../store/domain-store.js';
 import { readOrCreateHostId } from '../store/host-identity.js';
 import { DomainJobs } from '../vm/jobs.js';
+import { DirBackend } from '../storage/backends/dir-backend.js';
+import { IscsiBackend } from '../storage/backends/iscsi-backend.js';
+import { LogicalBackend } from '../storage/backends/logical-backend.js';
+import { MountBackend } from '../storage/backends/mount-backend.js';
+import { runCommand } from '../storage/command-runner.js';
+import { PoolStore } from '../storage/pool-store.js';
+import { QemuImg } from '../storage/qemu-img.js';
+import { StorageService } from '../storage/storage-service.js';
 import type { DaemonConfig } from './config.js';
 
 export interface RunningDaemon {
   config: DaemonConfig;
   service: HostService;
+  storage: StorageService;
   migrations: MigrationService;
   app: FastifyInstance;
   hostId: string;
@@ -49,7 +58,26 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const store = new DomainStore(db);
   const caps = new QemuCapabilities({ accel: config.accel, log });
   void caps.accel(config.qemuBinary).catch(() => undefined); // probe early, in the background
-  const launcher = new DomainLauncher({ paths, caps, qemuBinary: config.qemuBinary, hostId, log });
+  const qemuImg = new QemuImg(runCommand);
+  const mountBackend = new MountBackend(qemuImg, runCommand);
+  const storage = new StorageService({
+    store: new PoolStore(db),
+    backends: {
+      dir: new DirBackend(qemuImg),
+      netfs: mountBackend,
+      fs: mountBackend,
+      gluster: mountBackend,
+      logical: new LogicalBackend(runCommand),
+      iscsi: new IscsiBackend(runCommand),
+    },
+    jobs: new DomainJobs(config.jobWaitTimeout * 1000),
+    log,
+  });
+  await storage.autostartAll();
+  const launcher = new DomainLauncher({
+    paths, caps, qemuBinary: config.qemuBinary, hostId, log,
+    resolveVolume: (pool, volume) => storage.resolve(pool, volume),
+  });
   const service = new HostService({
     store,
     jobs: new DomainJobs(config.jobWaitTimeout * 1000),
@@ -74,7 +102,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     log,
   });
 
-  const app = buildApp({ service, migrations, log });
+  const app = buildApp({ service, migrations, storage, log });
   mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
   await app.listen({ path: config.socket });
   let peerApp: FastifyInstance | undefined;
@@ -93,6 +121,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   return {
     config,
     service,
+    storage,
     migrations,
     app,
     hostId,

@@ -55,6 +55,14 @@ export const ERROR_CODES = {
   NET_NETWORK_MISSING: { summary: 'The virtual network an interface uses does not exist', status: 409, hint: 'Virtual networks arrive with a later release; use <interface type=\'bridge\'> for now' },
   // storage
   POOL_NOT_FOUND: { summary: 'No storage pool has that name', status: 404, hint: 'List the storage pools with "ferry pool-list --all"' },
+  POOL_EXISTS: { summary: 'Another pool already has that name or uuid', status: 409, hint: 'Pick another name, or undefine the existing pool first' },
+  POOL_NOT_ACTIVE: { summary: 'The storage pool is not started', status: 409, hint: 'Start it with "ferry pool-start <pool>"' },
+  POOL_ACTIVE: { summary: 'The storage pool is started', status: 409, hint: 'Stop it first with "ferry pool-destroy <pool>"' },
+  POOL_START_FAILED: { summary: 'The storage pool could not be started', status: 500, hint: 'Check the pool\'s source and target ("ferry pool-dumpxml <pool>") on this host' },
+  POOL_COMMAND_FAILED: { summary: 'A storage tool (mount, qemu-img, lvm, iscsiadm) failed', status: 500, hint: 'The tool\'s own message is above; install it if it is missing' },
+  POOL_NO_SPACE: { summary: 'The storage pool has not enough free space', status: 507, hint: 'Free space in the pool, or use another pool' },
+  VOL_NOT_FOUND: { summary: 'No storage volume has that name, key or path', status: 404, hint: 'List the volumes with "ferry vol-list <pool>"' },
+  VOL_EXISTS: { summary: 'The storage volume exists already', status: 409, hint: 'Pick another name, or delete the volume first ("ferry vol-delete")' },
   // migration
   MIG_UNSAFE: {
     summary: 'A writable disk uses a cache mode that can lose data in a migration',

@@ -21,6 +21,8 @@ export interface LaunchedDomain {
 
 export interface DomainLauncherDeps {
   paths: HostPaths;
+  /** Finds the file or device behind a pool volume (disks of type='volume'). */
+  resolveVolume?: (pool: string, volume: string) => { kind: 'file' | 'block'; path: string };
   caps: QemuCapabilities;
   qemuBinary: string;
   hostId: string;
@@ -116,8 +118,12 @@ export class DomainLauncher {
         return { kind: 'block', path: disk.source.dev as string };
       case 'network':
         return { kind: 'network', disk };
-      case 'volume':
-        throw new FerryError('POOL_NOT_FOUND', `Storage pool not found: no storage pool with matching name '${disk.source.pool}'`);
+      case 'volume': {
+        if (!this.deps.resolveVolume) {
+          throw new FerryError('POOL_NOT_FOUND', `Storage pool not found: no storage pool with matching name '${disk.source.pool}'`);
+        }
+        return this.deps.resolveVolume(disk.source.pool as string, disk.source.volume as string);
+      }
     }
   }
 }

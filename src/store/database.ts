@@ -42,6 +42,13 @@ const MIGRATIONS: readonly string[] = [
      phase TEXT NOT NULL,
      at INTEGER NOT NULL
    );`,
+  `CREATE TABLE pools (
+     uuid TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     xml TEXT NOT NULL,
+     active INTEGER NOT NULL DEFAULT 0,
+     autostart INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 export type FerryDatabase = Database.Database;
