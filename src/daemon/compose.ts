@@ -94,6 +94,10 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const migrations = new MigrationService({
     host: service,
     migrations: new MigrationStore(db),
+    storage,
+    qemuImg,
+    run: runCommand,
+    runDir: paths.runDir,
     ports: new PortAllocator(config.migrationPortMin, config.migrationPortMax),
     hostId,
     hostname: os.hostname(),

@@ -12,6 +12,8 @@ export class ActiveMigration {
   abortRequested = false;
   postcopyRequested = false;
   postcopyStarted = false;
+  /** Block jobs mirroring disks to the destination (live storage migration). */
+  mirrors: string[] = [];
   private waiters: Array<() => void> = [];
 
   constructor(

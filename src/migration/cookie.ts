@@ -1,9 +1,10 @@
 import { FerryError } from '../errors/ferry-error.js';
+import type { DiskCopy } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
 
 /** Sections a receiver must understand before it accepts a migration (libvirt's flagsMandatory). */
-export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning'] as const;
-export type CookieSection = (typeof KNOWN_COOKIE_SECTIONS)[number] | 'lockstate' | 'nbd';
+export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage'] as const;
+export type CookieSection = (typeof KNOWN_COOKIE_SECTIONS)[number] | 'lockstate';
 
 /** What the source hands the destination in Prepare: a typed, versioned record. */
 export interface MigrationCookie {
@@ -26,7 +27,9 @@ export interface MigrationCookie {
     /** Where the destination can ask the source about this migration (recovery). */
     peerUri?: string;
   };
-  flags: Pick<MigrationOptions, 'live' | 'suspend' | 'persistent' | 'undefineSource' | 'postcopy'> & { sourceWasRunning: boolean };
+  flags: Pick<MigrationOptions, 'live' | 'offline' | 'suspend' | 'persistent' | 'undefineSource' | 'postcopy'> & { sourceWasRunning: boolean };
+  /** Disks copied with the migration (--copy-storage-*): the destination creates them and serves them over NBD. */
+  storage?: { mode: 'all' | 'inc'; disks: DiskCopy[] };
   tuning: {
     capabilities: Record<string, boolean>;
     sharedParameters: Record<string, unknown>;

@@ -3,15 +3,25 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
-import type { MigrationStore } from '../store/migration-store.js';
+import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { validateCookie } from './cookie.js';
+import type { CommandRunner } from '../storage/command-runner.js';
+import { nbdUri, startNbdServer } from '../storage/nbd-copy.js';
+import type { QemuImg } from '../storage/qemu-img.js';
+import type { StorageService } from '../storage/storage-service.js';
+import { BlockMonitor } from '../qemu/block-monitor.js';
+import { type MigrationCookie, validateCookie } from './cookie.js';
+import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { assertTransition, type Phase } from './phases.js';
 import type { PortAllocator } from './port-allocator.js';
 
 export interface PrepareResult {
   migrationId: string;
+  /** The QEMU migration port (live), 0 for an offline migration. */
   port: number;
+  /** Live storage copy: the incoming QEMU's NBD server port. Offline: one qemu-nbd port per disk. */
+  nbdPort?: number;
+  nbd?: Array<{ dev: string; port: number; export: string }>;
   /** The address QEMU listens on ('0.0.0.0' means any). */
   address: string;
   host: { hostId: string; hostname: string };
@@ -27,6 +37,11 @@ export interface FinishRequest {
 
 export interface DestinationDeps {
   host: HostService;
+  storage: StorageService;
+  qemuImg: QemuImg;
+  run: CommandRunner;
+  /** Where qemu-nbd pid files go (offline storage copies). */
+  runDir: string;
   migrations: MigrationStore;
   ports: PortAllocator;
   hostId: string;
@@ -38,8 +53,8 @@ export interface DestinationDeps {
 }
 
 interface Incoming {
-  vm: RunningDomain;
-  port: number;
+  vm: RunningDomain | undefined;
+  ports: number[];
   release: () => void;
 }
 
@@ -71,7 +86,9 @@ export class MigrationDestination {
       peer: cookie.source.peerUri ?? cookie.source.hostname, options: { ...cookie.flags }, data: { sourceHostId: cookie.source.hostId },
     });
     let vm: RunningDomain | undefined;
-    let port: number | undefined;
+    const ports: number[] = [];
+    let created: string[] = [];
+    const nbdPids: number[] = [];
     const address = cookie.listen?.address ?? this.deps.migrationAddress;
     try {
       const existing = host.store.get(def.uuid);
@@ -80,26 +97,68 @@ export class MigrationDestination {
         throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${def.name}' already exists with uuid ${sameName.uuid}`);
       }
       if (existing?.liveXml) throw new FerryError('DOMAIN_ALREADY_RUNNING', `operation failed: domain '${def.name}' is already active`);
+      // Disks copied with the migration are created before anything else, so a missing pool fails first.
+      if (cookie.storage) {
+        created = await createDiskTargets(cookie.storage.disks, { storage: this.deps.storage, qemuImg: this.deps.qemuImg });
+        migrations.updateData(cookie.migrationId, 'destination', { created });
+      }
+      if (cookie.flags.offline) {
+        const nbd = await this.serveOffline(cookie, created, address, ports, nbdPids);
+        this.incoming.set(cookie.migrationId, { vm: undefined, ports, release });
+        log.info({ disks: nbd.length }, 'offline migration prepared');
+        return { migrationId: cookie.migrationId, port: 0, address, nbd, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
+      }
       if (!existing) host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(def, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
       const mm = new MigrationMonitor(vm.monitor);
       await mm.setCapabilities(cookie.tuning.capabilities);
       await mm.setParameters(cookie.tuning.sharedParameters);
-      port = await this.deps.ports.acquire(address, cookie.listen?.port);
+      const port = await this.deps.ports.acquire(address, cookie.listen?.port);
+      ports.push(port);
+      let nbdPort: number | undefined;
+      if (cookie.storage) {
+        nbdPort = await this.deps.ports.acquire(address);
+        ports.push(nbdPort);
+        const blk = new BlockMonitor(vm.monitor);
+        await blk.nbdServerStart(address, nbdPort);
+        for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
+      }
       await mm.incoming(`tcp:${address.includes(':') ? `[${address}]` : address}:${port}`);
-      migrations.updateData(cookie.migrationId, 'destination', { port, address });
-      this.incoming.set(cookie.migrationId, { vm, port, release });
-      log.info({ port, address }, 'incoming migration prepared');
-      return { migrationId: cookie.migrationId, port, address, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
+      migrations.updateData(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}) });
+      this.incoming.set(cookie.migrationId, { vm, ports, release });
+      log.info({ port, address, nbdPort }, 'incoming migration prepared');
+      return {
+        migrationId: cookie.migrationId, port, address, ...(nbdPort ? { nbdPort } : {}),
+        host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
+      };
     } catch (err) {
       log.warn({ err }, 'prepare failed');
-      if (port !== undefined) this.deps.ports.release(port);
+      for (const p of ports) this.deps.ports.release(p);
+      stopPids(nbdPids);
       await this.discard(def.uuid, vm);
+      removeFiles(created);
       this.setPhase(cookie.migrationId, 'Prepare', 'Failed', { error: (err as Error).message });
       migrations.markCleanupDone(cookie.migrationId, 'destination');
       release();
       throw err;
     }
+  }
+
+  /** Offline storage copy: one qemu-nbd per created disk, for the source's qemu-img to write into. */
+  private async serveOffline(cookie: MigrationCookie, created: string[], address: string, ports: number[], pids: number[]): Promise<Array<{ dev: string; port: number; export: string }>> {
+    const out: Array<{ dev: string; port: number; export: string }> = [];
+    for (const [i, d] of (cookie.storage?.disks ?? []).entries()) {
+      const port = await this.deps.ports.acquire(address);
+      ports.push(port);
+      const server = await startNbdServer({
+        run: this.deps.run, path: created[i] as string, format: d.format, address, port, exportName: d.dev,
+        pidFile: `${this.deps.runDir}/nbd-${cookie.migrationId}-${d.dev}.pid`,
+      });
+      pids.push(server.pid);
+      out.push({ dev: d.dev, port, export: d.dev });
+    }
+    this.deps.migrations.updateData(cookie.migrationId, 'destination', { nbdPids: pids, ports });
+    return out;
   }
 
   /** Resumes (or keeps paused) the arrived VM; idempotent once it succeeded. */
@@ -110,13 +169,15 @@ export class MigrationDestination {
     if (rec.phase !== 'Prepare' && rec.phase !== 'Finish') {
       throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} was already ${rec.phase.toLowerCase()} on the destination`);
     }
+    const log = this.deps.log.child({ vm: rec.name, migration: id, side: 'destination' });
+    if (rec.options.offline) return this.finishOffline(id, rec, req, log);
     const inc = this.incoming.get(id);
     const vm = inc?.vm ?? this.deps.host.runningDomain(rec.uuid);
     if (!vm) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: the incoming QEMU is gone');
-    const log = this.deps.log.child({ vm: rec.name, migration: id, side: 'destination' });
     this.setPhase(id, rec.phase as Phase, 'Finish');
     try {
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
+      if (rec.data.nbdPort) await new BlockMonitor(vm.monitor).nbdServerStop().catch((err) => log.warn({ err }, 'nbd-server-stop failed'));
       if (req.resume) {
         const resumed = vm.monitor.listen(['RESUME']);
         try {
@@ -131,6 +192,7 @@ export class MigrationDestination {
       // Not resumed: the source may safely take the VM back.
       log.warn({ err }, 'finish failed; discarding the incoming VM');
       await this.discard(rec.uuid, vm);
+      removeFiles((rec.data.created as string[] | undefined) ?? []);
       this.setPhase(id, 'Finish', 'Failed', { error: (err as Error).message });
       this.done(id);
       throw err;
@@ -159,8 +221,10 @@ export class MigrationDestination {
       throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} already finished on the destination`);
     }
     this.setPhase(id, 'Prepare', 'Cancelled', { error: reason });
-    const vm = this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    stopPids((rec.data.nbdPids as number[] | undefined) ?? []);
+    const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
     await this.discard(rec.uuid, vm);
+    removeFiles((rec.data.created as string[] | undefined) ?? []);
     this.done(id);
     this.deps.migrations.markCleanupDone(id, 'destination');
   }
@@ -170,7 +234,7 @@ export class MigrationDestination {
     const rec = this.deps.migrations.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
     const dom = this.deps.host.store.get(rec.uuid);
-    const vm = this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
     const incoming = vm && (rec.phase === 'Prepare' || rec.phase === 'Finish')
       ? (await new MigrationMonitor(vm.monitor).query().catch(() => ({ status: undefined }))).status ?? null
       : null;
@@ -178,15 +242,36 @@ export class MigrationDestination {
   }
 
   /** Re-registers an incoming migration found after a restart (its QEMU was reattached). */
-  adopt(id: string, vm: RunningDomain, port: number, release: () => void): void {
-    this.incoming.set(id, { vm, port, release });
+  adopt(id: string, vm: RunningDomain | undefined, ports: number[], release: () => void): void {
+    this.incoming.set(id, { vm, ports, release });
+  }
+
+  /** Offline: the copies arrived (the source verified them); keep the definition. */
+  private async finishOffline(id: string, rec: MigrationRecord, req: FinishRequest, log: Logger): Promise<{ state: string; domainId: number | null }> {
+    this.setPhase(id, rec.phase as Phase, 'Finish');
+    stopPids((rec.data.nbdPids as number[] | undefined) ?? []);
+    try {
+      if (!req.persistentXml) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: an offline migration needs the persistent definition');
+      const def = parseDomainXml(req.persistentXml);
+      this.deps.host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: req.persistentXml });
+    } catch (err) {
+      removeFiles((rec.data.created as string[] | undefined) ?? []);
+      this.setPhase(id, 'Finish', 'Failed', { error: (err as Error).message });
+      this.done(id);
+      throw err;
+    }
+    this.setPhase(id, 'Finish', 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Offline migration', phase: 'Succeeded' } } : {});
+    this.done(id);
+    log.info('offline migration finished');
+    this.deps.host.publish({ type: 'domain.defined', uuid: rec.uuid, name: rec.name, at: Date.now() });
+    return this.domainState(rec.uuid);
   }
 
   private done(id: string): void {
     const inc = this.incoming.get(id);
     if (!inc) return;
     this.incoming.delete(id);
-    this.deps.ports.release(inc.port);
+    for (const p of inc.ports) this.deps.ports.release(p);
     inc.release();
   }
 
@@ -231,3 +316,15 @@ async function waitIncoming(mm: MigrationMonitor, vm: RunningDomain, postcopy: b
     events.close();
   }
 }
+
+function stopPids(pids: number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // gone
+    }
+  }
+}
+
+export { nbdUri };

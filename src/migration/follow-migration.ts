@@ -20,6 +20,8 @@ export interface FollowArgs {
   pollMs?: number;
   /** Keep following after post-copy started (until QEMU says completed). */
   throughPostcopy?: boolean;
+  /** With pause-before-switchover: runs while the source is stopped, then QEMU is told to continue. */
+  onPreSwitchover?: () => Promise<void>;
 }
 
 export interface FollowResult {
@@ -42,9 +44,13 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
   let cancelReason: 'user' | 'timeout' | 'io-error' | undefined;
   for (;;) {
     const info = await a.mm.query();
+    const disk = a.active.job;
     a.active.job = jobInfoFromQemu(info, {
       operation: 'Outgoing migration', phase: a.active.phase, startedAt: a.active.startedAt, now: a.now(),
     });
+    if (disk.diskTotal !== undefined) {
+      a.active.job = { ...a.active.job, diskTotal: disk.diskTotal, diskProcessed: disk.diskTotal, diskRemaining: 0 };
+    }
     a.onProgress();
     switch (info.status) {
       case 'completed':
@@ -60,6 +66,10 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
           if (!a.throughPostcopy) return { info, postcopy: true };
         }
         break;
+      case 'pre-switchover':
+        if (a.onPreSwitchover) await a.onPreSwitchover();
+        await a.mm.continueFromPreSwitchover();
+        continue;
       case 'postcopy-paused':
       case 'postcopy-recover':
         throw postcopyFailed(info);

@@ -14,6 +14,10 @@ export interface JobInfo {
   dataProcessed?: number;
   dataRemaining?: number;
   dataTotal?: number;
+  /** Disks copied with the migration (live storage migration): bytes mirrored so far and in all. */
+  diskProcessed?: number;
+  diskRemaining?: number;
+  diskTotal?: number;
   memoryBandwidth?: number;
   dirtyRate?: number;
   pageSize?: number;

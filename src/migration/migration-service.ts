@@ -3,6 +3,9 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationStore } from '../store/migration-store.js';
+import type { CommandRunner } from '../storage/command-runner.js';
+import type { QemuImg } from '../storage/qemu-img.js';
+import type { StorageService } from '../storage/storage-service.js';
 import { ActiveMigration } from './active-migration.js';
 import { type FinishRequest, MigrationDestination, type PrepareResult } from './destination.js';
 import type { JobInfo } from './job-info.js';
@@ -14,6 +17,10 @@ import { MigrationSource, type MigrationResult } from './source.js';
 export interface MigrationServiceDeps {
   host: HostService;
   migrations: MigrationStore;
+  storage: StorageService;
+  qemuImg: QemuImg;
+  run: CommandRunner;
+  runDir: string;
   ports: PortAllocator;
   hostId: string;
   hostname: string;
@@ -38,6 +45,9 @@ export class MigrationService {
     this.source = new MigrationSource({
       host: deps.host,
       migrations: deps.migrations,
+      storage: deps.storage,
+      qemuImg: deps.qemuImg,
+      run: deps.run,
       hostId: deps.hostId,
       hostname: deps.hostname,
       ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
@@ -52,6 +62,10 @@ export class MigrationService {
     this.destination = new MigrationDestination({
       host: deps.host,
       migrations: deps.migrations,
+      storage: deps.storage,
+      qemuImg: deps.qemuImg,
+      run: deps.run,
+      runDir: deps.runDir,
       ports: deps.ports,
       hostId: deps.hostId,
       hostname: deps.hostname,

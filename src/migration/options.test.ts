@@ -10,7 +10,7 @@ describe('migrationTuning()', () => {
   it('uses two multifd channels by default, unlimited bandwidth and the domain\'s downtime', () => {
     const t = tune({});
     assert.equal(t.multifd, true);
-    assert.deepEqual(t.capabilities, { events: true, multifd: true, xbzrle: false, 'auto-converge': false, 'postcopy-ram': false });
+    assert.deepEqual(t.capabilities, { events: true, 'pause-before-switchover': false, multifd: true, xbzrle: false, 'auto-converge': false, 'postcopy-ram': false });
     assert.deepEqual(t.sharedParameters, { 'multifd-channels': 2, 'multifd-compression': 'none' });
     assert.equal(t.sourceParameters['max-bandwidth'], Number.MAX_SAFE_INTEGER);
     assert.equal(t.sourceParameters['downtime-limit'], 300);

@@ -34,6 +34,12 @@ export interface MigrationOptions {
   timeoutAction: TimeoutAction;
   listenAddress?: string;
   migrateUri?: string;
+  /** --copy-storage-all / --copy-storage-inc: copy local disks to the destination. */
+  copyStorage: 'none' | 'all' | 'inc';
+  /** --migrate-disks: only these disks are copied. */
+  migrateDisks?: string[];
+  /** --copy-storage-synchronous-writes: guest writes wait for the copy (converges under heavy writes). */
+  copyStorageSynchronousWrites: boolean;
   /** ms; undefined keeps the domain's migrate-setmaxdowntime value. */
   maxDowntime?: number;
 }
@@ -42,7 +48,7 @@ export function defaultMigrationOptions(): MigrationOptions {
   return {
     live: false, offline: false, persistent: false, undefineSource: false, suspend: false, compressed: false,
     compMethods: [], abortOnError: false, unsafe: false, autoConverge: false, postcopy: false,
-    postcopyAfterPrecopy: false, timeoutAction: 'abort',
+    postcopyAfterPrecopy: false, timeoutAction: 'abort', copyStorage: 'none', copyStorageSynchronousWrites: false,
   };
 }
 
@@ -84,6 +90,8 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
   }
   const capabilities: Record<string, boolean> = {
     events: true,
+    // With disks mirrored alongside, QEMU stops before the switch so the mirrors can be completed first.
+    'pause-before-switchover': o.copyStorage !== 'none' && !o.offline,
     multifd,
     xbzrle,
     'auto-converge': o.autoConverge,

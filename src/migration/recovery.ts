@@ -150,12 +150,12 @@ export class MigrationRecovery {
       migrations.markCleanupDone(rec.id, 'destination');
       return;
     }
-    if (!vm) {
+    if (!vm && !rec.options.offline) {
       migrations.setPhase(rec.id, 'destination', 'Failed', { error: 'the incoming QEMU is gone' });
       migrations.markCleanupDone(rec.id, 'destination');
       return;
     }
-    if (rec.phase === 'Finish') {
+    if (rec.phase === 'Finish' && vm) {
       // Only a source that asked for Finish gets here; it waits paused. Complete what was asked.
       const status = await vm.monitor.queryStatus();
       if (status.running) {
@@ -164,7 +164,7 @@ export class MigrationRecovery {
         return;
       }
     }
-    destination.adopt(rec.id, vm, Number(rec.data.port ?? 0), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+    destination.adopt(rec.id, vm, ((rec.data.ports as number[] | undefined) ?? []), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
     // Ask the source what became of it.
     let peer: PeerClient | undefined;
     try {

@@ -4,7 +4,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { compareVersions, formatVersion } from '../qemu/binary.js';
-import { MigrationMonitor } from '../qemu/migration-monitor.js';
+import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-monitor.js';
 import { notDelivered, PeerClient } from '../peer/peer-client.js';
 import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
 import type { MigrationStore } from '../store/migration-store.js';
@@ -15,9 +15,16 @@ import type { MigrationCookie } from './cookie.js';
 import type { FinishRequest, PrepareResult } from './destination.js';
 import { followMigration } from './follow-migration.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
+import type { CommandRunner } from '../storage/command-runner.js';
+import type { QemuImg } from '../storage/qemu-img.js';
+import type { StorageService } from '../storage/storage-service.js';
+import { type DiskCopy, planDiskCopies } from './disk-plan.js';
+import { cancelMirrors, startMirrors, waitMirrorsReady } from './disk-mirror.js';
+import { migrateOffline } from './offline-source.js';
 import type { JobInfo } from './job-info.js';
 import { migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
-import { assertTransition, type Phase } from './phases.js';
+import type { Phase } from './phases.js';
+import { recordSourcePhase } from './phase-recorder.js';
 
 /** QEMU's TCG dirty tracking lost writes during migration before 9.0 (commit 03bfc2188f, "physmem: Fix migration dirty bitmap coherency with TCG memory access"). */
 export const TCG_MIGRATION_FIX = { major: 9, minor: 0, micro: 0 };
@@ -25,6 +32,9 @@ export const TCG_MIGRATION_FIX = { major: 9, minor: 0, micro: 0 };
 export interface SourceDeps {
   host: HostService;
   migrations: MigrationStore;
+  storage: StorageService;
+  qemuImg: QemuImg;
+  run: CommandRunner;
   hostId: string;
   hostname: string;
   /** How the destination can reach this ferryd (recovery), if it listens. */
@@ -79,6 +89,7 @@ export class MigrationSource {
   }
 
   async migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
+    if (options.offline) return migrateOffline({ ...this.deps, now: this.now }, ref, destUri, options);
     const { host } = this.deps;
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
@@ -87,6 +98,10 @@ export class MigrationSource {
     checkMigratable(vm, options);
     const tuning = migrationTuning(options, this.deps.settings(vm.uuid));
     const warnings = await this.warnings(vm, options);
+    const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(this.deps.host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
+    if (options.copyStorage !== 'none' && disks.length === 0) {
+      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --copy-storage-* given, but the domain has no local writable disk to copy');
+    }
 
     const release = await host.jobs.begin(vm.uuid, 'migration out', {
       waitMs: 0,
@@ -104,7 +119,7 @@ export class MigrationSource {
     });
     this.publishPhase(active, 'Begin', 'Begin');
     try {
-      const cookie = this.buildCookie(id, vm, options, tuning, sourceWasRunning);
+      const cookie = this.buildCookie(id, vm, options, tuning, sourceWasRunning, disks);
       this.setPhase(active, 'Prepare');
       if (active.abortRequested) throw cancelledEarly();
       const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie }).catch((err) => {
@@ -115,7 +130,9 @@ export class MigrationSource {
       this.setPhase(active, 'Perform', { port: prepared.port, destHostId: prepared.host.hostId });
       if (active.abortRequested) throw cancelledEarly();
       const performStartedAt = this.now();
-      const result = await this.perform(vm, active, options, tuning, migrationUriFor(options, peer.address, prepared.port), performStartedAt, sourceWasRunning);
+      const result = await this.perform(vm, active, options, tuning, migrationUriFor(options, peer.address, prepared.port), performStartedAt, sourceWasRunning, {
+        disks, nbdHost: migrationHostOf(peer.address), nbdPort: prepared.nbdPort ?? 0,
+      });
       await this.finish(vm, active, peer, options, result.postcopy, sourceWasRunning, log);
       const finalInfo = result.postcopy
         ? (await followMigration({ ...this.followArgs(vm, active, options, performStartedAt), events: vm.monitor.listen(['MIGRATION']), throughPostcopy: true })).info
@@ -147,8 +164,17 @@ export class MigrationSource {
     uri: string,
     performStartedAt: number,
     sourceWasRunning: boolean,
-  ): Promise<{ info: import('../qemu/migration-monitor.js').QemuMigrationInfo; postcopy: boolean }> {
+    storage: { disks: DiskCopy[]; nbdHost: string; nbdPort: number },
+  ): Promise<{ info: QemuMigrationInfo; postcopy: boolean }> {
     const mm = new MigrationMonitor(vm.monitor);
+    const progress = this.followArgs(vm, active, options, performStartedAt).onProgress;
+    let mirrors: string[] = [];
+    if (storage.disks.length > 0) {
+      // Storage first: mirror every disk into the destination's NBD exports until they are in step.
+      mirrors = await startMirrors(vm, storage.disks, { host: storage.nbdHost, port: storage.nbdPort, mode: options.copyStorage === 'inc' ? 'inc' : 'all', synchronous: options.copyStorageSynchronousWrites });
+      active.mirrors = mirrors;
+      await waitMirrorsReady(vm, mirrors, active, progress);
+    }
     await mm.setCapabilities(tuning.capabilities);
     await mm.setParameters({ ...tuning.sharedParameters, ...tuning.sourceParameters });
     if (!options.live && sourceWasRunning) {
@@ -159,7 +185,12 @@ export class MigrationSource {
     try {
       vm.expectStop('migrating');
       await mm.migrate(uri);
-      return await followMigration({ ...this.followArgs(vm, active, options, performStartedAt), events });
+      return await followMigration({
+        ...this.followArgs(vm, active, options, performStartedAt),
+        events,
+        // The source is stopped here: finish the disk mirrors (they are in step), then let QEMU switch over.
+        ...(mirrors.length > 0 ? { onPreSwitchover: async () => { await cancelMirrors(vm, mirrors, { force: false }); active.mirrors = []; } } : {}),
+      });
     } finally {
       events.close();
     }
@@ -231,17 +262,21 @@ export class MigrationSource {
       this.deps.migrations.markCleanupDone(active.id, 'source');
       return;
     }
+    if (active.mirrors.length > 0) {
+      await cancelMirrors(vm, active.mirrors, { force: true }).catch((e: unknown) => log.warn({ err: e }, 'cannot cancel the disk mirrors'));
+      active.mirrors = [];
+    }
     if (await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log })) {
       this.deps.migrations.markCleanupDone(active.id, 'source');
     }
   }
 
-  private buildCookie(id: string, vm: RunningDomain, o: MigrationOptions, tuning: MigrationTuning, sourceWasRunning: boolean): MigrationCookie {
+  private buildCookie(id: string, vm: RunningDomain, o: MigrationOptions, tuning: MigrationTuning, sourceWasRunning: boolean, disks: DiskCopy[]): MigrationCookie {
     const rec = this.deps.host.store.get(vm.uuid);
     const cookie: MigrationCookie = {
       version: 1,
       migrationId: id,
-      mandatory: ['domain', 'flags', 'tuning'],
+      mandatory: disks.length > 0 ? ['domain', 'flags', 'tuning', 'storage'] : ['domain', 'flags', 'tuning'],
       domain: { name: vm.name, uuid: vm.uuid, xml: renderDomainXml(this.deps.host.portableDefinition(vm.uuid)), persistentXml: rec?.persistentXml ?? null },
       source: {
         hostId: this.deps.hostId,
@@ -250,8 +285,9 @@ export class MigrationSource {
         accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm',
         ...(this.deps.selfPeerUri ? { peerUri: this.deps.selfPeerUri } : {}),
       },
-      flags: { live: o.live, suspend: o.suspend, persistent: o.persistent, undefineSource: o.undefineSource, postcopy: o.postcopy, sourceWasRunning },
+      flags: { live: o.live, offline: false, suspend: o.suspend, persistent: o.persistent, undefineSource: o.undefineSource, postcopy: o.postcopy, sourceWasRunning },
       tuning: { capabilities: tuning.capabilities, sharedParameters: tuning.sharedParameters },
+      ...(disks.length > 0 ? { storage: { mode: o.copyStorage === 'inc' ? 'inc' as const : 'all' as const, disks } } : {}),
     };
     const listen = listenFor(o);
     if (listen) cookie.listen = listen;
@@ -289,12 +325,7 @@ export class MigrationSource {
   }
 
   private setPhase(active: ActiveMigration, to: Phase, data: Record<string, unknown> = {}, stats?: Record<string, unknown>, error?: string): void {
-    const from = active.phase;
-    assertTransition('source', from, to);
-    this.deps.migrations.setPhase(active.id, 'source', to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
-    active.phase = to;
-    active.job = { ...active.job, phase: to };
-    this.publishPhase(active, from, to);
+    recordSourcePhase({ host: this.deps.host, migrations: this.deps.migrations, now: this.now }, active, to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
   }
 
   private publishPhase(active: ActiveMigration, from: Phase, to: Phase): void {

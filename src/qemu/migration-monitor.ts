@@ -73,6 +73,11 @@ export class MigrationMonitor {
     await this.monitor.call('migrate_cancel');
   }
 
+  /** Lets a migration paused by pause-before-switchover go on to the switch. */
+  async continueFromPreSwitchover(): Promise<void> {
+    await this.monitor.call('migrate-continue', { state: 'pre-switchover' });
+  }
+
   async startPostcopy(): Promise<void> {
     await this.monitor.call('migrate-start-postcopy');
   }

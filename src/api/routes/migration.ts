@@ -20,6 +20,9 @@ const optionsSchema = {
     timeoutAction: { type: 'string', enum: ['abort', 'suspend', 'postcopy'] },
     listenAddress: { type: 'string', minLength: 1 }, migrateUri: { type: 'string', minLength: 1 },
     maxDowntime: { type: 'integer', minimum: 1 },
+    copyStorage: { type: 'string', enum: ['none', 'all', 'inc'] },
+    migrateDisks: { type: 'array', items: { type: 'string', minLength: 1 } },
+    copyStorageSynchronousWrites: { type: 'boolean' },
   },
 } as const;
 
@@ -36,8 +39,8 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
       },
       async (req) => {
         const options: MigrationOptions = { ...defaultMigrationOptions(), ...(req.body.options ?? {}) };
-        if (options.offline) {
-          throw new FerryError('NOT_SUPPORTED', 'this function is not supported by the connection driver: offline migration arrives with the storage release');
+        if (options.offline && !options.persistent) {
+          throw new FerryError('INVALID_ARGUMENT', 'invalid argument: flag VIR_MIGRATE_OFFLINE requires VIR_MIGRATE_PERSIST_DEST');
         }
         return { migration: await migrations.migrate(req.params.ref, req.body.destUri, options) };
       },

@@ -27,6 +27,11 @@ export function formatJobInfo(j: JobInfo): string {
   if (j.dataProcessed !== undefined) row('Data processed:', prettyBytes(j.dataProcessed));
   if (j.dataRemaining !== undefined) row('Data remaining:', prettyBytes(j.dataRemaining));
   if (j.dataTotal !== undefined) row('Data total:', prettyBytes(j.dataTotal));
+  if (j.diskTotal !== undefined) {
+    row('File processed:', prettyBytes(j.diskProcessed ?? 0));
+    row('File remaining:', prettyBytes(j.diskRemaining ?? 0));
+    row('File total:', prettyBytes(j.diskTotal));
+  }
   if (j.dataProcessed !== undefined) row('Memory processed:', prettyBytes(j.dataProcessed));
   if (j.dataRemaining !== undefined) row('Memory remaining:', prettyBytes(j.dataRemaining));
   if (j.dataTotal !== undefined) row('Memory total:', prettyBytes(j.dataTotal));

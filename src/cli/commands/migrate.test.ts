@@ -26,5 +26,7 @@ describe('migrationOptionsFrom()', () => {
     refuses({ compressed: true, compMethods: 'mt' }, /Unsupported compression method 'mt'/);
     refuses({ live: true, bandwidth: 'fast' }, /Numeric value 'fast' for <bandwidth> option is malformed/);
     refuses({ parallelConnections: '3' }, /requires --parallel/);
+    refuses({ live: true, migrateDisks: 'vda' }, /need --copy-storage-all/);
+    refuses({ live: true, copyStorageAll: true, copyStorageInc: true }, /mutually exclusive/);
   });
 });

@@ -17,6 +17,8 @@ interface MigrateFlags {
   suspend?: boolean;
   copyStorageAll?: boolean;
   copyStorageInc?: boolean;
+  migrateDisks?: string;
+  copyStorageSynchronousWrites?: boolean;
   unsafe?: boolean;
   verbose?: boolean;
   compressed?: boolean;
@@ -63,8 +65,9 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   if (f.postcopyAfterPrecopy && !f.postcopy) throw new CliFailure(['migrate: --postcopy-after-precopy requires --postcopy'], undefined, 'INVALID_ARGUMENT');
   if (f.timeout !== undefined && !f.live) throw new CliFailure(['migrate: Unexpected timeout for offline migration'], 'A --timeout only makes sense with --live', 'INVALID_ARGUMENT');
   if (f.tunnelled) throw new CliFailure(['migrate: --tunnelled is not supported: ferry always migrates peer to peer over its own data connection'], undefined, 'NOT_SUPPORTED');
-  if (f.copyStorageAll || f.copyStorageInc) {
-    throw new CliFailure(['this function is not supported by the connection driver: storage migration arrives with the storage release'], undefined, 'NOT_SUPPORTED');
+  if (f.copyStorageAll && f.copyStorageInc) throw new CliFailure(['Options --copy-storage-all and --copy-storage-inc are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+  if ((f.migrateDisks || f.copyStorageSynchronousWrites) && !f.copyStorageAll && !f.copyStorageInc) {
+    throw new CliFailure(['migrate: --migrate-disks and --copy-storage-synchronous-writes need --copy-storage-all or --copy-storage-inc'], undefined, 'INVALID_ARGUMENT');
   }
   if (f.tls) throw new CliFailure(['this function is not supported by the connection driver: --tls arrives with the transports release'], undefined, 'NOT_SUPPORTED');
   if (f.dname) throw new CliFailure(['migrate: renaming a domain while migrating (--dname) is not supported'], undefined, 'NOT_SUPPORTED');
@@ -88,7 +91,10 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
     postcopy: f.postcopy ?? false,
     postcopyAfterPrecopy: f.postcopyAfterPrecopy ?? false,
     timeoutAction: f.timeoutPostcopy ? 'postcopy' : f.timeoutSuspend ? 'suspend' : 'abort',
+    copyStorage: f.copyStorageAll ? 'all' : f.copyStorageInc ? 'inc' : 'none',
+    copyStorageSynchronousWrites: f.copyStorageSynchronousWrites ?? false,
   };
+  if (f.migrateDisks) o.migrateDisks = f.migrateDisks.split(',').map((d) => d.trim()).filter(Boolean);
   if (f.parallel !== undefined) o.parallel = f.parallel;
   const pc = num('parallel-connections', f.parallelConnections, true);
   if (pc !== undefined) {
@@ -130,8 +136,10 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--persistent', 'persist the domain on the destination')
     .option('--undefinesource', 'undefine the domain on the source after success')
     .option('--suspend', 'leave the domain paused on the destination')
-    .option('--copy-storage-all', 'copy all disks to the destination (storage release)')
-    .option('--copy-storage-inc', 'copy disks incrementally (storage release)')
+    .option('--copy-storage-all', 'migration without shared storage: copy the local disks to the same pool (or path) on the destination')
+    .option('--copy-storage-inc', 'like --copy-storage-all, copying only the top image (backing files must exist on the destination)')
+    .option('--migrate-disks <list>', 'comma-separated disk targets to copy (e.g. vda,vdb); the others must be shared')
+    .option('--copy-storage-synchronous-writes', 'guest writes wait for the copy, so a busy disk still converges')
     .option('--change-protection', 'accepted for compatibility (ferry always protects the domain while it migrates)')
     .option('--unsafe', 'force the migration even if it may be unsafe (a disk cache other than none)')
     .option('--verbose', 'display the progress of the migration')
@@ -159,6 +167,9 @@ Examples:
   ferry migrate --live --persistent --verbose vm1 ferry+tcp://host-b:16520/system
   ferry migrate --live --auto-converge --timeout 60 vm1 ferry+tcp://host-b:16520/system
   ferry migrate --live --postcopy --timeout 30 --timeout-postcopy vm1 ferry+tcp://host-b:16520/system
+  ferry migrate --live --copy-storage-all --persistent vm1 ferry+tcp://host-b:16520/system
+  ferry migrate --offline --persistent --verbose vm1 ferry+tcp://host-b:16520/system       (the seed's offline migration)
+  ferry migrate --offline --persistent --copy-storage-all vm1 ferry+tcp://host-b:16520/system (disks of a shut-off VM too)
 
 Differences from virsh: --timeout alone aborts the migration (the domain keeps running on
 the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is sent over

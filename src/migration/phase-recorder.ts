@@ -1,0 +1,22 @@
+import type { HostService } from '../host/host-service.js';
+import type { MigrationStore } from '../store/migration-store.js';
+import type { ActiveMigration } from './active-migration.js';
+import { assertTransition, type Phase } from './phases.js';
+
+/**
+ * Moves a source-side migration to its next phase: checks the transition,
+ * writes it to the store before anything acts on it, and announces it.
+ */
+export function recordSourcePhase(
+  deps: { host: HostService; migrations: MigrationStore; now: () => number },
+  active: ActiveMigration,
+  to: Phase,
+  patch: { data?: Record<string, unknown>; stats?: Record<string, unknown>; error?: string } = {},
+): void {
+  const from = active.phase;
+  assertTransition('source', from, to);
+  deps.migrations.setPhase(active.id, 'source', to, patch);
+  active.phase = to;
+  active.job = { ...active.job, phase: to };
+  deps.host.publish({ type: 'migration.phase', id: active.id, uuid: active.uuid, name: active.name, side: 'source', from, to, at: deps.now() });
+}
