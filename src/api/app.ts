@@ -7,6 +7,8 @@ import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
 import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
+import { blockJobRoutes } from './routes/block-jobs.js';
+import type { BlockCopyService } from '../host/block-copy.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
@@ -15,6 +17,7 @@ export interface AppDeps {
   service: HostService;
   migrations?: MigrationService;
   storage?: StorageService;
+  blockCopies?: BlockCopyService;
   log: Logger;
 }
 
@@ -29,6 +32,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
+  if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });
   if (deps.migrations) {
     void app.register(migrationRoutes(deps.migrations), { prefix: '/v1' });
     void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
+import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerEvent } from './commands/event.js';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerJobControl(program, ctx);
   registerPool(program, ctx);
   registerVol(program, ctx);
+  registerBlockCopy(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

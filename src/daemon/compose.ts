@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApp, buildPeerApp } from '../api/app.js';
 import { FerryError } from '../errors/ferry-error.js';
+import { BlockCopyService } from '../host/block-copy.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
 import { HostPaths } from '../host/host-paths.js';
 import { HostService } from '../host/host-service.js';
@@ -106,7 +107,8 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     log,
   });
 
-  const app = buildApp({ service, migrations, storage, log });
+  const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
+  const app = buildApp({ service, migrations, storage, blockCopies, log });
   mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
   await app.listen({ path: config.socket });
   let peerApp: FastifyInstance | undefined;

@@ -37,7 +37,7 @@ export interface RunningDomainInit {
 export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   readonly uuid: string;
   readonly name: string;
-  readonly def: DomainDefinition;
+  private def_: DomainDefinition;
   readonly process: QemuProcess;
   readonly accel: 'kvm' | 'tcg' | undefined;
   readonly qemuVersion: QemuVersion | undefined;
@@ -55,7 +55,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     super();
     this.uuid = init.uuid;
     this.name = init.name;
-    this.def = init.def;
+    this.def_ = init.def;
     this.process = init.process;
     this.accel = init.accel;
     this.qemuVersion = init.qemuVersion;
@@ -68,6 +68,15 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
 
   get status(): DomainStatus {
     return this.status_;
+  }
+
+  /** The definition QEMU runs with (it changes when a block copy pivots a disk). */
+  get def(): DomainDefinition {
+    return this.def_;
+  }
+
+  updateDefinition(def: DomainDefinition): void {
+    this.def_ = def;
   }
 
   get monitor(): QemuMonitor {
