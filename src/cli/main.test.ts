@@ -16,7 +16,9 @@ describe('ferry CLI', () => {
     const verbs = program.commands.map((c) => c.name());
     for (const v of ['define', 'undefine', 'start', 'shutdown', 'destroy', 'reboot', 'suspend', 'resume', 'list', 'dominfo', 'domstate', 'dumpxml',
       'nodeinfo', 'version', 'disk-edit', 'migrate', 'domjobinfo', 'domjobabort', 'migrate-setmaxdowntime', 'migrate-getmaxdowntime',
-      'migrate-setspeed', 'migrate-getspeed', 'migrate-postcopy']) {
+      'migrate-setspeed', 'migrate-getspeed', 'migrate-postcopy', 'pool-define-as', 'pool-define', 'pool-start', 'pool-destroy', 'pool-undefine',
+      'pool-autostart', 'pool-list', 'pool-info', 'pool-refresh', 'pool-build', 'vol-list', 'vol-create-as', 'vol-delete', 'vol-info', 'vol-path',
+      'blockcopy', 'blockjob']) {
       assert.ok(verbs.includes(v), `missing verb ${v}`);
     }
     for (const v of verbs) {

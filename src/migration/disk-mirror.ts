@@ -12,7 +12,7 @@ import type { DiskCopy } from './disk-plan.js';
 export async function startMirrors(
   vm: RunningDomain,
   disks: DiskCopy[],
-  o: { host: string; port: number; mode: 'all' | 'inc'; synchronous: boolean },
+  o: { host: string; port: number; mode: 'all' | 'inc'; synchronous: boolean; speed?: number },
 ): Promise<string[]> {
   const blk = new BlockMonitor(vm.monitor);
   const started: string[] = [];
@@ -21,7 +21,7 @@ export async function startMirrors(
       const id = `mig-${d.dev}`;
       await blk.add({ driver: 'nbd', 'node-name': id, server: { type: 'inet', host: o.host, port: String(o.port) }, export: d.dev });
       started.push(id);
-      await blk.mirror({ jobId: id, device: await blk.currentNode(d.dev), target: id, sync: o.mode === 'inc' ? 'top' : 'full', copyMode: o.synchronous ? 'write-blocking' : 'background' });
+      await blk.mirror({ jobId: id, device: await blk.currentNode(d.dev), target: id, sync: o.mode === 'inc' ? 'top' : 'full', copyMode: o.synchronous ? 'write-blocking' : 'background', ...(o.speed ? { speed: o.speed } : {}) });
     }
     return started;
   } catch (err) {

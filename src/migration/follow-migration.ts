@@ -41,6 +41,7 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
   const pollMs = a.pollMs ?? 100;
   let timeoutFired = false;
   let cancelSent = false;
+  let switchedOver = false;
   let cancelReason: 'user' | 'timeout' | 'io-error' | undefined;
   for (;;) {
     const info = await a.mm.query();
@@ -67,9 +68,14 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
         }
         break;
       case 'pre-switchover':
-        if (a.onPreSwitchover) await a.onPreSwitchover();
-        await a.mm.continueFromPreSwitchover();
-        continue;
+        // QEMU leaves this state a moment after migrate-continue: act on it once.
+        if (!switchedOver) {
+          switchedOver = true;
+          if (a.onPreSwitchover) await a.onPreSwitchover();
+          await a.mm.continueFromPreSwitchover();
+          continue;
+        }
+        break;
       case 'postcopy-paused':
       case 'postcopy-recover':
         throw postcopyFailed(info);

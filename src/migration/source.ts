@@ -22,7 +22,7 @@ import { type DiskCopy, planDiskCopies } from './disk-plan.js';
 import { cancelMirrors, startMirrors, waitMirrorsReady } from './disk-mirror.js';
 import { migrateOffline } from './offline-source.js';
 import type { JobInfo } from './job-info.js';
-import { migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
+import { mibsToBytes, migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
 import type { Phase } from './phases.js';
 import { recordSourcePhase } from './phase-recorder.js';
 
@@ -171,7 +171,8 @@ export class MigrationSource {
     let mirrors: string[] = [];
     if (storage.disks.length > 0) {
       // Storage first: mirror every disk into the destination's NBD exports until they are in step.
-      mirrors = await startMirrors(vm, storage.disks, { host: storage.nbdHost, port: storage.nbdPort, mode: options.copyStorage === 'inc' ? 'inc' : 'all', synchronous: options.copyStorageSynchronousWrites });
+      mirrors = await startMirrors(vm, storage.disks, { host: storage.nbdHost, port: storage.nbdPort, mode: options.copyStorage === 'inc' ? 'inc' : 'all', synchronous: options.copyStorageSynchronousWrites,
+        ...(options.bandwidth ? { speed: mibsToBytes(options.bandwidth) } : {}) });
       active.mirrors = mirrors;
       await waitMirrorsReady(vm, mirrors, active, progress);
     }
