@@ -11,6 +11,10 @@ import { openDatabase } from '../store/database.js';
 import { DomainStore } from '../store/domain-store.js';
 import { DomainJobs } from '../vm/jobs.js';
 import { buildApp } from './app.js';
+import { NopLockDriver } from '../locking/lock-driver.js';
+import { VmLocks } from '../locking/vm-locks.js';
+import { VolumeUuids } from '../locking/volume-uuid.js';
+import { runCommand } from '../storage/command-runner.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/domains/${name}`, import.meta.url), 'utf8');
 
@@ -22,10 +26,12 @@ describe('buildApp()', () => {
   const paths = new HostPaths(dir.path);
   const caps = new QemuCapabilities({ accel: 'tcg', log });
   const qemuBinary = '/nonexistent/qemu';
+  const launcher = new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log });
   const service = new HostService({
     store: new DomainStore(db),
+    locks: new VmLocks({ driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand), diskPath: (d) => launcher.diskPath(d), log }),
     jobs: new DomainJobs(100),
-    launcher: new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log }),
+    launcher,
     caps,
     qemuBinary,
     hostname: 'test',

@@ -20,6 +20,11 @@ import { DomainStore } from '../store/domain-store.js';
 import { readOrCreateHostId } from '../store/host-identity.js';
 import { DomainJobs } from '../vm/jobs.js';
 import { DirBackend } from '../storage/backends/dir-backend.js';
+import { LockdClient } from '../locking/lockd-client.js';
+import { type LockDriver, NopLockDriver } from '../locking/lock-driver.js';
+import { VmLocks } from '../locking/vm-locks.js';
+import { VolumeUuids } from '../locking/volume-uuid.js';
+import { fileURLToPath } from 'node:url';
 import { IscsiBackend } from '../storage/backends/iscsi-backend.js';
 import { LogicalBackend } from '../storage/backends/logical-backend.js';
 import { MountBackend } from '../storage/backends/mount-backend.js';
@@ -79,8 +84,25 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     paths, caps, qemuBinary: config.qemuBinary, hostId, log,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
   });
+  const locks = new VmLocks({
+    driver: lockDriver(config, paths, log),
+    config: {
+      autoDiskLeases: config.autoDiskLeases,
+      requireLeaseForDisks: config.requireLeaseForDisks ?? !config.autoDiskLeases,
+      ...(config.fileLockspaceDir ? { fileLockspaceDir: config.fileLockspaceDir } : {}),
+      ...(config.lvmLockspaceDir ? { lvmLockspaceDir: config.lvmLockspaceDir } : {}),
+      ...(config.scsiLockspaceDir ? { scsiLockspaceDir: config.scsiLockspaceDir } : {}),
+    },
+    uuids: new VolumeUuids(runCommand),
+    diskPath: (disk) => launcher.diskPath(disk),
+    log,
+  });
+  if (locks.driver instanceof LockdClient) {
+    await locks.driver.ensureRunning().catch((err) => log.error({ err }, 'ferry-lockd is not available: domains with disks cannot start'));
+  }
   const service = new HostService({
     store,
+    locks,
     jobs: new DomainJobs(config.jobWaitTimeout * 1000),
     launcher,
     caps,
@@ -170,4 +192,16 @@ function splitListen(listen: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
   if (!m) throw new FerryError('CONFIG_INVALID', `listen must be host:port, not '${listen}'`);
   return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+/** lock_manager: nop, or lockd (ferry-lockd beside ferryd's socket, started on demand and left running). */
+function lockDriver(config: DaemonConfig, paths: HostPaths, log: Logger): LockDriver {
+  if (config.lockManager === 'nop') return new NopLockDriver();
+  const socket = config.lockdSocket || `${dirname(config.socket)}/ferry-lockd.sock`;
+  const bin = fileURLToPath(new URL('../../../bin/ferry-lockd', import.meta.url));
+  const args = [bin, '--socket', socket, '--backend', config.lockdBackend, '--log-level', config.logLevel];
+  if (config.lockdBackend === 'etcd') {
+    args.push('--etcd-endpoints', config.etcdEndpoints.join(','), '--etcd-prefix', config.etcdPrefix, '--lease-ttl', String(config.leaseTtl), '--host-id', os.hostname() + ':' + paths.stateDir);
+  }
+  return new LockdClient({ socket, spawn: { command: process.execPath, args, logFile: `${paths.logDir}/ferry-lockd.log` }, log });
 }

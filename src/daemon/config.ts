@@ -18,6 +18,22 @@ export interface DaemonConfig {
   migrationAddress: string;
   migrationPortMin: number;
   migrationPortMax: number;
+  /** "lockd" (ferry-lockd holds disk leases; the default) or "nop". */
+  lockManager: 'lockd' | 'nop';
+  /** ferry-lockd's socket; empty: ferry-lockd.sock beside ferryd's socket. */
+  lockdSocket: string;
+  lockdBackend: 'fcntl' | 'etcd';
+  etcdEndpoints: string[];
+  etcdPrefix: string;
+  leaseTtl: number;
+  autoDiskLeases: boolean;
+  /** Default: the opposite of auto_disk_leases (libvirt's). */
+  requireLeaseForDisks: boolean | undefined;
+  fileLockspaceDir: string;
+  lvmLockspaceDir: string;
+  scsiLockspaceDir: string;
+  /** Other ferryd hosts (URIs), asked by lock-clear whether they run the domain. */
+  peers: string[];
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
@@ -34,6 +50,18 @@ export function defaultConfig(): DaemonConfig {
     migrationAddress: '0.0.0.0',
     migrationPortMin: 49152,
     migrationPortMax: 49215,
+    lockManager: 'lockd',
+    lockdSocket: '',
+    lockdBackend: 'fcntl',
+    etcdEndpoints: ['http://127.0.0.1:2379'],
+    etcdPrefix: '/ferry',
+    leaseTtl: 10,
+    autoDiskLeases: true,
+    requireLeaseForDisks: undefined,
+    fileLockspaceDir: '',
+    lvmLockspaceDir: '',
+    scsiLockspaceDir: '',
+    peers: [],
   };
 }
 
@@ -42,6 +70,17 @@ type Setter = (c: DaemonConfig, v: ConfValue, where: string) => void;
 const str = (key: keyof DaemonConfig): Setter => (c, v, where) => {
   if (typeof v !== 'string') throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a string`);
   (c as unknown as Record<string, unknown>)[key] = v;
+};
+
+const list = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (!Array.isArray(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a list of strings`);
+  (c as unknown as Record<string, unknown>)[key] = v;
+};
+
+/** libvirt's 0/1 booleans. */
+const flag = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (v !== 0 && v !== 1) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be 0 or 1`);
+  (c as unknown as Record<string, unknown>)[key] = v === 1;
 };
 
 const SETTINGS: Record<string, Setter> = {
@@ -68,6 +107,27 @@ const SETTINGS: Record<string, Setter> = {
     if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_max must be a port number`);
     c.migrationPortMax = v;
   },
+  lock_manager: (c, v, where) => {
+    if (v !== 'lockd' && v !== 'nop') throw new FerryError('CONFIG_INVALID', `${where}: lock_manager must be "lockd" or "nop"`);
+    c.lockManager = v;
+  },
+  lockd_socket: str('lockdSocket'),
+  lockd_backend: (c, v, where) => {
+    if (v !== 'fcntl' && v !== 'etcd') throw new FerryError('CONFIG_INVALID', `${where}: lockd_backend must be "fcntl" or "etcd"`);
+    c.lockdBackend = v;
+  },
+  etcd_endpoints: list('etcdEndpoints'),
+  etcd_prefix: str('etcdPrefix'),
+  lease_ttl: (c, v, where) => {
+    if (typeof v !== 'number' || v < 2) throw new FerryError('CONFIG_INVALID', `${where}: lease_ttl must be at least 2 seconds`);
+    c.leaseTtl = v;
+  },
+  auto_disk_leases: flag('autoDiskLeases'),
+  require_lease_for_disks: flag('requireLeaseForDisks'),
+  file_lockspace_dir: str('fileLockspaceDir'),
+  lvm_lockspace_dir: str('lvmLockspaceDir'),
+  scsi_lockspace_dir: str('scsiLockspaceDir'),
+  peers: list('peers'),
   job_wait_timeout: (c, v, where) => {
     if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);
     c.jobWaitTimeout = v;

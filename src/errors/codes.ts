@@ -80,6 +80,15 @@ export const ERROR_CODES = {
   MIG_UNSUPPORTED_DEVICE: { summary: 'The domain has a device that cannot be migrated live', status: 409, hint: 'Migrate it offline (--offline --persistent after shutting it down), or detach the device' },
   MIG_OUTCOME_UNKNOWN: { summary: 'The destination did not say whether it resumed the VM', status: 504, hint: 'The domain stays paused on the source; ferryd keeps asking the destination and finishes or rolls back on its own' },
   MIG_POSTCOPY_FAILED: { summary: 'A post-copy migration failed after the switch', status: 500, hint: 'The VM is paused on the destination and cannot resume on the source; see the destination\'s domain log' },
+  // locking
+  LOCK_HELD: {
+    summary: 'A disk lease is held by another domain, here or on another host',
+    status: 409,
+    hint: 'The domain (or one sharing its disk) runs elsewhere: "ferry lock-list" shows who holds what; "ferry lock-clear" removes a stale lock safely',
+  },
+  LOCK_CONFIG: { summary: 'The lock manager settings do not allow this domain', status: 400, hint: 'Check auto_disk_leases and require_lease_for_disks in ferryd.conf (docs/locking.md)' },
+  LOCKD_UNAVAILABLE: { summary: 'ferry-lockd cannot be reached', status: 503, hint: 'Start ferry-lockd (ferryd starts it itself), or check lockd_socket in ferryd.conf' },
+  LOCK_IN_USE: { summary: 'The lock is not stale: a reachable host holds it or runs the domain', status: 409, hint: 'Stop the domain where it runs; lock-clear is only for locks nobody holds' },
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
   STORE_FAILED: { summary: 'The state database could not be read or written', status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },

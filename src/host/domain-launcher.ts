@@ -96,6 +96,12 @@ export class DomainLauncher {
     }
   }
 
+  /** The path of a disk's data on this host; undefined for an empty drive or a network disk. */
+  diskPath(disk: DiskDefinition): string | undefined {
+    const r = this.resolveDisk(disk);
+    return r.kind === 'file' || r.kind === 'block' ? r.path : undefined;
+  }
+
   /** Undoes liveDefinition(): what travels to another host in a migration. */
   portable(live: DomainDefinition): DomainDefinition {
     return portableDefinition(live, {

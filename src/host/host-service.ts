@@ -15,12 +15,14 @@ import type { DomainEvent, HostEvents } from './domain-events.js';
 import { processCpuSeconds, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
+import type { VmLocks } from '../locking/vm-locks.js';
 
 export { FERRY_VERSION } from '../shared/version.js';
 import { FERRY_VERSION } from '../shared/version.js';
 
 export interface HostServiceDeps {
   store: DomainStore;
+  locks: VmLocks;
   jobs: DomainJobs;
   launcher: DomainLauncher;
   caps: QemuCapabilities;
@@ -331,7 +333,17 @@ export class HostService extends EventEmitter<HostEvents> {
    * with the given status and follows it. With `incoming`, QEMU waits for a migration.
    */
   async launchDomain(def: DomainDefinition, options: { status: DomainStatus; incoming?: boolean }): Promise<RunningDomain> {
-    const launched = await this.deps.launcher.launch(def, options.incoming ? { incoming: true } : {});
+    const { locks } = this.deps;
+    // The leases come first, held for ferryd until QEMU exists (an incoming domain gets them at Finish).
+    if (!options.incoming) await locks.acquire(def, process.pid);
+    let launched: Awaited<ReturnType<DomainLauncher['launch']>>;
+    try {
+      launched = await this.deps.launcher.launch(def, options.incoming ? { incoming: true } : {});
+      if (!options.incoming) await locks.setPid(def.uuid, launched.process.pid);
+    } catch (err) {
+      if (!options.incoming) await locks.release(def.uuid);
+      throw err;
+    }
     const log = this.deps.log.child({ vm: def.name });
     const vm = new RunningDomain({
       uuid: def.uuid,
@@ -392,6 +404,10 @@ export class HostService extends EventEmitter<HostEvents> {
     return this.deps.jobs;
   }
 
+  get locks(): VmLocks {
+    return this.deps.locks;
+  }
+
   private track(vm: RunningDomain, cleanup: () => Promise<void> | void): void {
     this.running.set(vm.uuid, vm);
     vm.on('status', (s) => {
@@ -402,6 +418,7 @@ export class HostService extends EventEmitter<HostEvents> {
     vm.on('panicked', (info) => this.publish({ type: 'domain.panicked', uuid: vm.uuid, name: vm.name, info, at: this.now() }));
     vm.on('stopped', ({ reason, restart }) => {
       if (this.running.get(vm.uuid) === vm) this.running.delete(vm.uuid);
+      void this.deps.locks.release(vm.uuid);
       void Promise.resolve(cleanup()).catch((err) => this.deps.log.warn({ err, vm: vm.name }, 'cleanup after stop failed'));
       this.deps.store.markStopped(vm.uuid, reason);
       this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: 'shutoff', reason, at: this.now() });

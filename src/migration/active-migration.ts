@@ -1,3 +1,4 @@
+import type { Lease } from '../locking/lease.js';
 import type { JobInfo } from './job-info.js';
 import type { Phase, Side } from './phases.js';
 
@@ -14,6 +15,8 @@ export class ActiveMigration {
   postcopyStarted = false;
   /** Block jobs mirroring disks to the destination (live storage migration). */
   mirrors: string[] = [];
+  /** Disk leases the source released at the switch (handed to the destination). */
+  lockState: Lease[] | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(

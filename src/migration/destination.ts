@@ -4,6 +4,7 @@ import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
+import type { Lease } from '../locking/lease.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import type { CommandRunner } from '../storage/command-runner.js';
 import { nbdUri, startNbdServer } from '../storage/nbd-copy.js';
@@ -29,6 +30,8 @@ export interface PrepareResult {
 
 export interface FinishRequest {
   resume: boolean;
+  /** The disk leases the source gave up at the switch: taken here before the vCPUs run. */
+  leases?: Lease[];
   persistentXml: string | null;
   /** The destination resumes while post-copy still pulls pages. */
   postcopy: boolean;
@@ -177,6 +180,11 @@ export class MigrationDestination {
     this.setPhase(id, rec.phase as Phase, 'Finish');
     try {
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
+      // The leases move with the VM: take them before its vCPUs run here (failure: the source takes the VM back).
+      if (this.deps.host.locks.enabled) {
+        const leases = req.leases && req.leases.length > 0 ? req.leases : await this.deps.host.locks.leases(vm.def);
+        await this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases);
+      }
       if (rec.data.nbdPort) await new BlockMonitor(vm.monitor).nbdServerStop().catch((err) => log.warn({ err }, 'nbd-server-stop failed'));
       if (req.resume) {
         const resumed = vm.monitor.listen(['RESUME']);

@@ -67,7 +67,7 @@ export interface MigrationTuning {
  * with two channels is the default (it halves the time of a large transfer
  * on QEMU 10), except where QEMU refuses to combine it: post-copy and xbzrle.
  */
-export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: number; downtimeMs: number }): MigrationTuning {
+export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: number; downtimeMs: number }, extra: { leaseHandover?: boolean } = {}): MigrationTuning {
   let methods = o.compMethods;
   if (o.compressed && methods.length === 0) {
     if (o.parallel) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --parallel --compressed needs --comp-methods zlib or zstd');
@@ -90,8 +90,8 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
   }
   const capabilities: Record<string, boolean> = {
     events: true,
-    // With disks mirrored alongside, QEMU stops before the switch so the mirrors can be completed first.
-    'pause-before-switchover': o.copyStorage !== 'none' && !o.offline,
+    // QEMU stops before the switch so disk mirrors can be completed and disk leases handed over first.
+    'pause-before-switchover': (o.copyStorage !== 'none' || (extra.leaseHandover ?? false)) && !o.offline,
     multifd,
     xbzrle,
     'auto-converge': o.autoConverge,

@@ -7,6 +7,7 @@ import { parsePeerUri } from '../peer/peer-address.js';
 import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
 import type { MigrationDestination } from './destination.js';
 import { type Phase } from './phases.js';
+import type { Lease } from '../locking/lease.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 
 export interface RecoveryDeps {
@@ -70,9 +71,11 @@ export class MigrationRecovery {
     } catch {
       peer = undefined;
     }
+    const lockState = (rec.data.lockState as Lease[] | undefined) ?? [];
     const fail = async (phase: Phase, why: string): Promise<void> => {
       if (rec.phase !== phase && !isFinalPhase(rec.phase)) migrations.setPhase(rec.id, 'source', phase, { error: why });
-      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log }))) migrations.markCleanupDone(rec.id, 'source');
+      const reacquire = vm && lockState.length > 0 ? () => host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
+      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) }))) migrations.markCleanupDone(rec.id, 'source');
       log.warn({ why }, 'migration rolled back by recovery');
     };
 
@@ -113,6 +116,7 @@ export class MigrationRecovery {
               resume: sourceWasRunning && rec.options.suspend !== true,
               persistentXml: rec.options.persistent ? host.store.get(rec.uuid)?.persistentXml ?? null : null,
               postcopy,
+              leases: lockState,
             });
             return this.confirmSource(rec, log);
           } catch (err) {

@@ -12,7 +12,15 @@ const IN_FLIGHT = new Set(['setup', 'active', 'device', 'pre-switchover', 'wait-
  * copy, and resumes the source vCPUs if they ran before. Resolves true once
  * the source is whole again.
  */
-export async function rollbackSource(a: { vm: RunningDomain; peer: PeerClient | undefined; id: string; sourceWasRunning: boolean; log: Logger }): Promise<boolean> {
+export async function rollbackSource(a: {
+  vm: RunningDomain;
+  peer: PeerClient | undefined;
+  id: string;
+  sourceWasRunning: boolean;
+  log: Logger;
+  /** Takes back the disk leases released at the switch; the vCPUs only resume if it succeeds. */
+  reacquire?: () => Promise<void>;
+}): Promise<boolean> {
   const mm = new MigrationMonitor(a.vm.monitor);
   try {
     const info = await mm.query();
@@ -29,6 +37,12 @@ export async function rollbackSource(a: { vm: RunningDomain; peer: PeerClient | 
   }
   if (a.peer) {
     await a.peer.post(`/peer/v1/migrations/${a.id}/abort`, {}, { timeoutMs: 10_000 }).catch((err) => a.log.warn({ err }, 'cannot tell the destination to abort; it cleans up when it next asks'));
+  }
+  try {
+    if (a.reacquire) await a.reacquire();
+  } catch (err) {
+    a.log.error({ err }, 'cannot take the disk leases back: the domain stays paused on the source');
+    return false;
   }
   try {
     const status = await a.vm.monitor.queryStatus();

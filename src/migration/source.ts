@@ -96,7 +96,7 @@ export class MigrationSource {
     if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
     const peer = new PeerClient(parsePeerUri(destUri));
     checkMigratable(vm, options);
-    const tuning = migrationTuning(options, this.deps.settings(vm.uuid));
+    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.locks.enabled });
     const warnings = await this.warnings(vm, options);
     const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(this.deps.host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
     if (options.copyStorage !== 'none' && disks.length === 0) {
@@ -189,8 +189,18 @@ export class MigrationSource {
       return await followMigration({
         ...this.followArgs(vm, active, options, performStartedAt),
         events,
-        // The source is stopped here: finish the disk mirrors (they are in step), then let QEMU switch over.
-        ...(mirrors.length > 0 ? { onPreSwitchover: async () => { await cancelMirrors(vm, mirrors, { force: false }); active.mirrors = []; } } : {}),
+        // The source is stopped here: finish the disk mirrors (they are in step) and give up the
+        // disk leases for the destination, then let QEMU switch over.
+        onPreSwitchover: async () => {
+          if (mirrors.length > 0) {
+            await cancelMirrors(vm, mirrors, { force: false });
+            active.mirrors = [];
+          }
+          if (this.deps.host.locks.enabled) {
+            active.lockState = await this.deps.host.locks.release(vm.uuid);
+            this.deps.migrations.updateData(active.id, 'source', { lockState: active.lockState });
+          }
+        },
       });
     } finally {
       events.close();
@@ -219,6 +229,7 @@ export class MigrationSource {
       persistentXml: options.persistent ? rec?.persistentXml ?? renderDomainXml(this.deps.host.portableDefinition(vm.uuid)) : null,
       postcopy,
       stats: { ...active.job },
+      leases: active.lockState ?? [],
     };
     try {
       await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
@@ -267,7 +278,11 @@ export class MigrationSource {
       await cancelMirrors(vm, active.mirrors, { force: true }).catch((e: unknown) => log.warn({ err: e }, 'cannot cancel the disk mirrors'));
       active.mirrors = [];
     }
-    if (await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log })) {
+    const lockState = active.lockState;
+    const reacquire = lockState && lockState.length > 0
+      ? () => this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
+      : undefined;
+    if (await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) })) {
       this.deps.migrations.markCleanupDone(active.id, 'source');
     }
   }

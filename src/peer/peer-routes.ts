@@ -21,7 +21,7 @@ export function peerRoutes(migrations: MigrationService): FastifyPluginAsync {
           body: {
             type: 'object',
             required: ['resume', 'postcopy'],
-            properties: { resume: { type: 'boolean' }, postcopy: { type: 'boolean' }, persistentXml: { type: ['string', 'null'] }, stats: { type: 'object' } },
+            properties: { resume: { type: 'boolean' }, postcopy: { type: 'boolean' }, persistentXml: { type: ['string', 'null'] }, stats: { type: 'object' }, leases: { type: 'array', items: { type: 'object' } } },
           },
         },
       },

@@ -3,6 +3,7 @@ import { mkdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:f
 import http from 'node:http';
 import { join } from 'node:path';
 import { REPO_ROOT } from './guest.js';
+import { pidsMatching } from './processes.js';
 
 export interface CliResult {
   code: number;
@@ -77,6 +78,23 @@ export class FerrydHost {
     child.kill(signal);
     await done;
     this.child = undefined;
+  }
+
+  /** ferry-lockd's socket: ferryd starts a lockd there (beside its own socket) when it needs one. */
+  get lockdSocket(): string {
+    return join(this.options.dir, 'ferry-lockd.sock');
+  }
+
+  /** Stops ferryd and the ferry-lockd it started (test cleanup). */
+  async stopAll(): Promise<void> {
+    await this.kill();
+    for (const pid of pidsMatching(`--socket ${this.lockdSocket}`)) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+    }
   }
 
   async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

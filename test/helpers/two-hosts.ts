@@ -62,7 +62,7 @@ export class TwoHosts {
       if (!h) continue;
       const names = (await h.ferry('list', '--name')).stdout.split('\n').filter(Boolean);
       for (const n of names) await h.ferry('destroy', n);
-      await h.kill();
+      await h.stopAll();
     }
     this.dir.cleanup();
   }

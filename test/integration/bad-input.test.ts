@@ -19,7 +19,7 @@ describe('bad input', () => {
     await host.start();
   });
   after(async () => {
-    await host.kill();
+    await host.stopAll();
     dir.cleanup();
   });
 

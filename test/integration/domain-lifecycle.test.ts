@@ -21,7 +21,7 @@ describe('domain lifecycle on real QEMU', () => {
   });
   after(async () => {
     for (const name of ['vm1', 'stubborn', 'panicky', 'tmp1']) await host.ferry('destroy', name);
-    await host.kill();
+    await host.stopAll();
     dir.cleanup();
   });
 

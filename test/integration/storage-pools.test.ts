@@ -19,7 +19,7 @@ describe('storage pools and volumes', () => {
   });
   after(async () => {
     await host.ferry('destroy', 'voldisk');
-    await host.kill();
+    await host.stopAll();
     try {
       execFileSync('umount', [`${dir.path}/nfs-target`]);
     } catch {

@@ -1,0 +1,16 @@
+import type { HeldLease, Lease, LeaseOwner } from '../locking/lease.js';
+
+/** ferryd → ferry-lockd requests, one JSON object per line. */
+export type LockdRequest =
+  | { id: number; op: 'acquire'; owner: LeaseOwner; leases: Lease[] }
+  | { id: number; op: 'setpid'; uuid: string; pid: number }
+  | { id: number; op: 'release'; uuid: string; resources?: string[] }
+  | { id: number; op: 'list' }
+  | { id: number; op: 'held'; resource: string }
+  | { id: number; op: 'clear'; resource: string; inLockspace: boolean };
+
+/** ferry-lockd → ferryd replies. `instance` changes when lockd restarts (and has lost every lease). */
+export type LockdReply = { id: number; instance: string } & (
+  | { ok: true; released?: Lease[]; leases?: HeldLease[]; here?: LeaseOwner; anywhere?: boolean }
+  | { ok: false; error: { code: string; message: string; resource?: string } }
+);

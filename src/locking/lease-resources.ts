@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { FerryError } from '../errors/ferry-error.js';
+import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
+import type { Lease } from './lease.js';
+import type { VolumeUuids } from './volume-uuid.js';
+
+/** libvirt's qemu-lockd.conf settings, with its names and meanings (docs/locking.md). */
+export interface LockspaceConfig {
+  autoDiskLeases: boolean;
+  requireLeaseForDisks: boolean;
+  /** Indirect leases: DIR/<sha256 of the disk path>, for disks that have no file to lock on shared storage. */
+  fileLockspaceDir?: string;
+  /** LVM volumes: DIR/<LV uuid>. */
+  lvmLockspaceDir?: string;
+  /** SCSI devices: DIR/<SCSI wwid>. */
+  scsiLockspaceDir?: string;
+}
+
+/** The sha256 of a path, as libvirt's indirect lockspace names lock files. */
+export function pathHash(path: string): string {
+  return createHash('sha256').update(path).digest('hex');
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function isBlock(path: string): boolean {
+  try {
+    return statSync(path).isBlockDevice();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The leases a domain needs: one per local disk (network disks have none),
+ * shared for read-only and shareable disks, exclusive otherwise. The
+ * resource is the image itself, or a file in a lockspace directory named
+ * by the volume's uuid (LVM, SCSI) or the path's hash.
+ */
+export async function leasesFor(
+  def: DomainDefinition,
+  config: LockspaceConfig,
+  deps: { uuids: VolumeUuids; resolveDisk: (disk: DiskDefinition) => string | undefined },
+): Promise<Lease[]> {
+  const leases: Lease[] = [];
+  const writable = def.devices.disks.filter((d) => !d.readonly && !d.shareable && d.type !== 'network');
+  if (!config.autoDiskLeases) {
+    if (config.requireLeaseForDisks && writable.length > 0) {
+      throw new FerryError('LOCK_CONFIG', 'unsupported configuration: Read/write, exclusive access, disks were present, but no leases specified');
+    }
+    return leases;
+  }
+  for (const disk of def.devices.disks) {
+    if (disk.type === 'network') continue;
+    const raw = deps.resolveDisk(disk);
+    if (!raw) continue; // an empty cdrom
+    const path = canonical(raw);
+    const mode = disk.readonly || disk.shareable ? 'shared' : 'exclusive';
+    let resource = path;
+    let label = path;
+    const block = isBlock(path);
+    const lvm = block && config.lvmLockspaceDir ? await deps.uuids.lvm(path) : undefined;
+    const scsi = block && !lvm && config.scsiLockspaceDir ? deps.uuids.scsi(path) : undefined;
+    if (lvm && config.lvmLockspaceDir) {
+      resource = join(config.lvmLockspaceDir, lvm);
+      label = lvm;
+    } else if (scsi && config.scsiLockspaceDir) {
+      resource = join(config.scsiLockspaceDir, scsi);
+      label = scsi;
+    } else if (config.fileLockspaceDir) {
+      label = pathHash(path);
+      resource = join(config.fileLockspaceDir, label);
+    }
+    leases.push({ resource, label, mode, disk: disk.target.dev, path });
+  }
+  return leases;
+}
