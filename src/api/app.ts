@@ -8,6 +8,8 @@ import { domainRoutes } from './routes/domains.js';
 import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
 import { blockJobRoutes } from './routes/block-jobs.js';
+import { lockRoutes, peerLockRoutes } from './routes/locks.js';
+import type { LockService } from '../locking/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
@@ -18,6 +20,7 @@ export interface AppDeps {
   migrations?: MigrationService;
   storage?: StorageService;
   blockCopies?: BlockCopyService;
+  locks?: LockService;
   log: Logger;
 }
 
@@ -33,6 +36,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });
+  if (deps.locks) {
+    void app.register(lockRoutes(deps.locks), { prefix: '/v1' });
+    void app.register(peerLockRoutes(deps.locks), { prefix: '/peer/v1' });
+  }
   if (deps.migrations) {
     void app.register(migrationRoutes(deps.migrations), { prefix: '/v1' });
     void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
@@ -41,9 +48,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 }
 
 /** The peer API alone, for the TCP listener other ferryds reach (--listen). */
-export function buildPeerApp(deps: { migrations: MigrationService; log: Logger }): FastifyInstance {
+export function buildPeerApp(deps: { migrations: MigrationService; locks?: LockService; log: Logger }): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'peer-api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
   app.setErrorHandler(ferryErrorHandler(deps.log));
   void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
+  if (deps.locks) void app.register(peerLockRoutes(deps.locks), { prefix: '/peer/v1' });
   return app;
 }

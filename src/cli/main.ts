@@ -9,6 +9,7 @@ import { registerInfo } from './commands/info.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
+import { registerLock } from './commands/lock.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerNode } from './commands/node.js';
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPool(program, ctx);
   registerVol(program, ctx);
   registerBlockCopy(program, ctx);
+  registerLock(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

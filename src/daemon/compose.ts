@@ -23,6 +23,7 @@ import { DirBackend } from '../storage/backends/dir-backend.js';
 import { LockdClient } from '../locking/lockd-client.js';
 import { type LockDriver, NopLockDriver } from '../locking/lock-driver.js';
 import { VmLocks } from '../locking/vm-locks.js';
+import { LockService } from '../locking/lock-service.js';
 import { VolumeUuids } from '../locking/volume-uuid.js';
 import { fileURLToPath } from 'node:url';
 import { IscsiBackend } from '../storage/backends/iscsi-backend.js';
@@ -130,13 +131,14 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   });
 
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
-  const app = buildApp({ service, migrations, storage, blockCopies, log });
+  const lockService = new LockService({ host: service, hostname: os.hostname(), peers: config.peers });
+  const app = buildApp({ service, migrations, storage, blockCopies, locks: lockService, log });
   mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
   await app.listen({ path: config.socket });
   let peerApp: FastifyInstance | undefined;
   if (config.listen) {
     const { host, port } = splitListen(config.listen);
-    peerApp = buildPeerApp({ migrations, log });
+    peerApp = buildPeerApp({ migrations, locks: lockService, log });
     await peerApp.listen({ host, port });
     log.info({ listen: config.listen }, 'peer API listening');
   }

@@ -26,7 +26,8 @@ export class VolumeUuids {
   scsi(path: string): string | undefined {
     try {
       if (!statSync(path).isBlockDevice()) return undefined;
-      const dev = basename(realpathSync(path)).replace(/\d+$/, '');
+      const name = basename(realpathSync(path));
+      const dev = /^sd[a-z]+\d+$/.test(name) ? name.replace(/\d+$/, '') : name; // a partition's disk
       const wwid = readFileSync(`${this.sysfs}/block/${dev}/device/wwid`, 'utf8').trim();
       return wwid === '' ? undefined : wwid.replace(/\s+/g, '_');
     } catch {

@@ -88,7 +88,7 @@ export class FerrydHost {
   /** Stops ferryd and the ferry-lockd it started (test cleanup). */
   async stopAll(): Promise<void> {
     await this.kill();
-    for (const pid of pidsMatching(`--socket ${this.lockdSocket}`)) {
+    for (const pid of pidsMatching(this.lockdSocket)) {
       try {
         process.kill(pid, 'SIGTERM');
       } catch {

@@ -28,14 +28,20 @@ export class TwoHosts {
   aPeer = '';
   bPeer = '';
 
-  async start(options: { extraConfigB?: string } = {}): Promise<this> {
+  /** Starts both hosts; `config` is ferryd.conf text for both, `extraConfigB` is added for B only. */
+  async start(options: { config?: string; extraConfigB?: string } = {}): Promise<this> {
     const [pa, pb] = [await freePort(), await freePort()];
+    let configA: string | undefined;
     let configB: string | undefined;
-    if (options.extraConfigB) {
-      configB = `${this.dir.path}/b.conf`;
-      writeFileSync(configB, options.extraConfigB);
+    if (options.config) {
+      configA = `${this.dir.path}/a.conf`;
+      writeFileSync(configA, options.config);
     }
-    this.a = new FerrydHost({ dir: `${this.dir.path}/a`, listen: `127.0.0.1:${pa}` });
+    if (options.config || options.extraConfigB) {
+      configB = `${this.dir.path}/b.conf`;
+      writeFileSync(configB, `${options.config ?? ''}\n${options.extraConfigB ?? ''}\n`);
+    }
+    this.a = new FerrydHost({ dir: `${this.dir.path}/a`, listen: `127.0.0.1:${pa}`, ...(configA ? { config: configA } : {}) });
     this.b = new FerrydHost({ dir: `${this.dir.path}/b`, listen: `127.0.0.1:${pb}`, ...(configB ? { config: configB } : {}) });
     this.aPeer = `ferry+tcp://127.0.0.1:${pa}/system`;
     this.bPeer = `ferry+tcp://127.0.0.1:${pb}/system`;

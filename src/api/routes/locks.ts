@@ -1,0 +1,33 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type { LockService } from '../../locking/lock-service.js';
+
+/** lock-list and lock-clear for the CLI. */
+export function lockRoutes(locks: LockService): FastifyPluginAsync {
+  return async function lockRoutesPlugin(app) {
+    app.get('/locks', async () => ({ leases: await locks.list() }));
+    app.post<{ Body: { resource: string; peers?: string[]; force?: boolean } }>(
+      '/locks/clear',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            required: ['resource'],
+            properties: { resource: { type: 'string', minLength: 1 }, peers: { type: 'array', items: { type: 'string' } }, force: { type: 'boolean' } },
+          },
+        },
+      },
+      async (req) => locks.clear(req.body.resource, { ...(req.body.peers ? { peers: req.body.peers } : {}), force: req.body.force ?? false }),
+    );
+  };
+}
+
+/** The peer API's question: does this host hold a resource, or run a domain whose disk it protects? */
+export function peerLockRoutes(locks: LockService): FastifyPluginAsync {
+  return async function peerLockRoutesPlugin(app) {
+    app.get<{ Querystring: { resource: string } }>(
+      '/locks/holder',
+      { schema: { querystring: { type: 'object', required: ['resource'], properties: { resource: { type: 'string', minLength: 1 } } } } },
+      async (req) => locks.holder(req.query.resource),
+    );
+  };
+}

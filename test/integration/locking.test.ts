@@ -1,0 +1,187 @@
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { EtcdServer } from '../helpers/etcd.js';
+import { guestXml } from '../helpers/guest.js';
+import { waitHeartbeats } from '../helpers/heartbeat.js';
+import { eventually, pidsMatching } from '../helpers/processes.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
+
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
+const fileDisk = (path: string, extra = ''): string =>
+  `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${path}'/><target dev='vda' bus='virtio'/>${extra}</disk>`;
+
+/** The same scenarios on each lease backend: OFD locks in a shared lockspace directory, and etcd. */
+function lockScenarios(backend: 'fcntl' | 'etcd'): void {
+  describe(`lock manager (${backend})`, () => {
+    const hosts = new TwoHosts();
+    const shared = `${hosts.dir.path}/shared`;
+    const lockspace = `${shared}/lockspace`;
+    let etcd: EtcdServer | undefined;
+    let loop = '';
+    const xml = (name: string, disks: string, uuid?: string): string => {
+      const f = `${hosts.dir.path}/${name}-${Math.random().toString(36).slice(2)}.xml`;
+      writeFileSync(f, guestXml({ name, disks, ...(uuid ? { uuid } : {}) }));
+      return f;
+    };
+    const defineBoth = async (name: string, disks: string): Promise<void> => {
+      const uuid = crypto.randomUUID();
+      await hosts.a.ok('define', xml(name, disks, uuid));
+      await hosts.b.ok('define', xml(name, disks, uuid));
+    };
+
+    before(async () => {
+      mkdirSync(lockspace, { recursive: true });
+      let config = `file_lockspace_dir = "${lockspace}"\n`;
+      if (backend === 'etcd') {
+        etcd = await new EtcdServer(`${hosts.dir.path}/etcd`).start();
+        config += `lockd_backend = "etcd"\netcd_endpoints = [ "${etcd.endpoint}" ]\nlease_ttl = 3\n`;
+      }
+      await hosts.start({ config });
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${shared}/vm.qcow2`, '64M']);
+      execFileSync('qemu-img', ['create', '-q', '-f', 'raw', `${shared}/lun.raw`, '64M']);
+      loop = execFileSync('losetup', ['--find', '--show', `${shared}/lun.raw`], { encoding: 'utf8' }).trim();
+    });
+    after(async () => {
+      await hosts.stop();
+      if (loop) execFileSync('losetup', ['-d', loop]);
+      etcd?.stop();
+    });
+
+    it('a second start on another host fails with the seed\'s message; after destroy it starts there', async () => {
+      await defineBoth('guarded', fileDisk(`${shared}/vm.qcow2`));
+      await hosts.a.ok('start', 'guarded');
+      const r = await hosts.b.ferry('start', 'guarded');
+      assert.equal(r.code, 1);
+      const hash = sha256(realpathSync(`${shared}/vm.qcow2`));
+      assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'guarded'\nerror: resource busy: Lockspace resource '${hash}' is locked`);
+      assert.match(r.stderr, /\[LOCK_HELD\]/);
+      assert.match(await hosts.a.ok('lock-list'), new RegExp(`${hash} \\(${lockspace}/${hash}\\) +exclusive +guarded +vda`));
+      await hosts.a.ok('destroy', 'guarded');
+      assert.equal(await hosts.b.ok('start', 'guarded'), "Domain 'guarded' started\n\n");
+      await hosts.b.ok('destroy', 'guarded');
+    });
+
+    it('a live migration moves the lease: B holds it, A does not', async () => {
+      await hosts.a.ok('start', 'guarded');
+      await waitHeartbeats(() => hosts.a.serialLog('guarded'), 1);
+      await hosts.a.ok('migrate', '--live', 'guarded', hosts.bPeer);
+      assert.match(await hosts.b.ok('lock-list'), / exclusive +guarded +vda /);
+      assert.doesNotMatch(await hosts.a.ok('lock-list'), /guarded/);
+      const again = await hosts.a.ferry('start', 'guarded');
+      assert.match(again.stderr, /resource busy: Lockspace resource '[0-9a-f]{64}' is locked/, 'A cannot start it while it runs on B');
+    });
+
+    it('SIGKILL of ferryd keeps the lease; SIGKILL of QEMU releases it', async () => {
+      await hosts.b.kill('SIGKILL');
+      assert.match((await hosts.a.ferry('start', 'guarded')).stderr, /is locked/, 'the lease outlives ferryd');
+      await hosts.b.start();
+      assert.match(await hosts.b.ok('lock-list'), / guarded +vda /);
+      const uuid = (await hosts.b.ok('domuuid', 'guarded')).trim();
+      for (const pid of pidsMatching(`${hosts.b.stateDir}/run/${uuid}`)) process.kill(pid, 'SIGKILL');
+      await eventually(async () => (await hosts.a.ferry('start', 'guarded')).code === 0, 'A can start it once QEMU on B is dead', 20_000);
+      assert.doesNotMatch(await hosts.b.ok('lock-list'), /guarded/);
+      await hosts.a.ok('destroy', 'guarded');
+    });
+
+    it('a block device gets a lease named by the hash of its path, and two paths to one volume collide', async () => {
+      const link = `${hosts.dir.path}/lun-by-another-name`;
+      if (!existsSync(link)) symlinkSync(loop, link);
+      const blockDisk = (dev: string): string => `<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none'/><source dev='${dev}'/><target dev='vda' bus='virtio'/></disk>`;
+      await hosts.a.ok('define', xml('lun-a', blockDisk(loop)));
+      await hosts.b.ok('define', xml('lun-b', blockDisk(link)));
+      await hosts.a.ok('start', 'lun-a');
+      const r = await hosts.b.ferry('start', 'lun-b');
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, new RegExp(`^error: Failed to start domain 'lun-b'\\nerror: resource busy: Lockspace resource '${sha256(loop)}' is locked`));
+      await hosts.a.ok('destroy', 'lun-a');
+      await hosts.b.ok('start', 'lun-b');
+      await hosts.b.ok('destroy', 'lun-b');
+    });
+
+    it('read-only and shareable disks take shared leases', async () => {
+      execFileSync('qemu-img', ['create', '-q', '-f', 'raw', `${shared}/iso.raw`, '16M']);
+      const ro = `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${shared}/iso.raw'/><target dev='vdb' bus='virtio'/><readonly/></disk>`;
+      await hosts.a.ok('define', xml('reader-a', ro));
+      await hosts.b.ok('define', xml('reader-b', ro));
+      await hosts.a.ok('start', 'reader-a');
+      await hosts.b.ok('start', 'reader-b');
+      assert.match(await hosts.a.ok('lock-list'), / shared +reader-a +vdb /);
+      assert.match(await hosts.b.ok('lock-list'), / shared +reader-b +vdb /);
+      const rw = `<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='${shared}/iso.raw'/><target dev='vdb' bus='virtio'/></disk>`;
+      await hosts.a.ok('define', xml('writer', rw));
+      const w = await hosts.a.ferry('start', 'writer');
+      assert.match(w.stderr, /resource busy: Lockspace resource '[0-9a-f]{64}' is locked/, 'a writer is kept out while readers hold it');
+      await hosts.a.ok('destroy', 'reader-a');
+      await hosts.b.ok('destroy', 'reader-b');
+    });
+
+    it('lock-clear refuses while a reachable host runs the domain, and needs --force for a holder nobody knows', async () => {
+      await hosts.a.ok('start', 'guarded');
+      const hash = sha256(realpathSync(`${shared}/vm.qcow2`));
+      const resource = `${lockspace}/${hash}`;
+      const busy = await hosts.b.ferry('lock-clear', resource, '--peer', hosts.aPeer);
+      assert.equal(busy.code, 1);
+      assert.match(busy.stderr, /error: Failed to clear lock .*\nerror: Requested operation is not valid: domain 'guarded' runs on host \S+ with/);
+      await hosts.a.ok('destroy', 'guarded');
+      if (backend === 'fcntl') {
+        // A holder ferry cannot see (another host, down): a process keeping an OFD lock on the lockspace file.
+        const holder = spawn(process.execPath, ['-e', `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});setInterval(()=>{},1000)})`], { stdio: 'ignore' });
+        try {
+          await eventually(async () => (await hosts.b.ferry('start', 'guarded')).code === 1, 'the unknown holder blocks B');
+          const stale = await hosts.b.ferry('lock-clear', resource, '--peer', hosts.aPeer);
+          assert.match(stale.stderr, /still locked by a holder none of the reachable hosts .* knows\nhint: .*--force/);
+          assert.match(await hosts.b.ok('lock-clear', resource, '--peer', hosts.aPeer, '--force'), /^Lock on '.*' cleared \(checked: /);
+          assert.equal(existsSync(resource), false, 'the lock file is gone; the next holder locks a fresh one');
+          assert.equal(await hosts.b.ok('start', 'guarded'), "Domain 'guarded' started\n\n");
+          await hosts.b.ok('destroy', 'guarded');
+        } finally {
+          holder.kill('SIGKILL');
+        }
+      }
+    });
+
+    if (backend === 'etcd') {
+      it('a lease is lost when its holder (ferry-lockd) dies: etcd drops it after the TTL', async () => {
+        await hosts.a.ok('start', 'guarded');
+        assert.equal((await hosts.b.ferry('start', 'guarded')).code, 1);
+        const keys = (): string => execFileSync('etcdctl', ['--endpoints', etcd?.endpoint ?? '', 'get', '--prefix', '/ferry/leases/', '--keys-only'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+        assert.match(keys(), /exclusive\/.*:[0-9a-f-]{36}/, 'the lease is a key in etcd');
+        for (const pid of pidsMatching(hosts.a.lockdSocket)) process.kill(pid, 'SIGKILL');
+        await eventually(() => keys().trim() === '', 'etcd dropped the dead holder\'s lease (TTL 3 s)', 20_000);
+        // No lease blocks B any more; on this one machine QEMU's own image locking still keeps the second QEMU out.
+        const r = await hosts.b.ferry('start', 'guarded');
+        assert.doesNotMatch(r.stderr, /Lockspace resource/);
+        await hosts.a.ok('destroy', 'guarded');
+      });
+    }
+  });
+}
+
+describe('lock manager defaults', () => {
+  const hosts = new TwoHosts();
+  before(async () => {
+    await hosts.start();
+  });
+  after(async () => {
+    await hosts.stop();
+  });
+
+  it('without a lockspace directory the image itself is locked (the seed\'s first message)', async () => {
+    const img = `${hosts.dir.path}/MasteringKVM01.qcow2`;
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', img, '64M']);
+    const f = `${hosts.dir.path}/m.xml`;
+    writeFileSync(f, guestXml({ name: 'MasteringKVM01', disks: fileDisk(img) }));
+    await hosts.a.ok('define', f);
+    await hosts.b.ok('define', f);
+    assert.equal(await hosts.b.ok('start', 'MasteringKVM01'), "Domain 'MasteringKVM01' started\n\n");
+    const r = await hosts.a.ferry('start', 'MasteringKVM01');
+    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'MasteringKVM01'\nerror: resource busy: Lockspace resource '${img}' is locked`);
+    await hosts.b.ok('destroy', 'MasteringKVM01');
+  });
+});
+
+lockScenarios('fcntl');
+lockScenarios('etcd');
