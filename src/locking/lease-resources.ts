@@ -31,6 +31,15 @@ function canonical(path: string): string {
   }
 }
 
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isBlock(path: string): boolean {
   try {
     return statSync(path).isBlockDevice();
@@ -79,6 +88,8 @@ export async function leasesFor(
       label = pathHash(path);
       resource = join(config.fileLockspaceDir, label);
     }
+    // An image that does not exist has nothing to protect yet (QEMU will say it is missing).
+    if (resource === path && !exists(path)) continue;
     leases.push({ resource, label, mode, disk: disk.target.dev, path });
   }
   return leases;
