@@ -4,7 +4,8 @@
 #
 #   QEMU 10.0 and qemu-utils from bookworm-backports (bookworm's own 7.2 corrupts TCG guests
 #   that write memory during a live migration), busybox-static, cpio and gcc for the test
-#   guest, iproute2 for tap devices, etcd (the lock manager's etcd backend and its tests);
+#   guest, iproute2 for tap devices, etcd (the lock manager's etcd backend and its tests),
+#   dnsmasq (a DNS server for the name-resolution checks' tests);
 #   then `npm ci`, `tsc` and scripts/build-guest.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,7 @@ fi
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3; do have "$p" || need_pkgs+=("$p"); done
+for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base; do have "$p" || need_pkgs+=("$p"); done
 qemu_ok=0
 if command -v qemu-system-x86_64 >/dev/null; then
   v=$(qemu-system-x86_64 -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)

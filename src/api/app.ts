@@ -9,6 +9,9 @@ import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
 import { blockJobRoutes } from './routes/block-jobs.js';
 import { lockRoutes, peerLockRoutes } from './routes/locks.js';
+import { peerPreflightRoutes, preflightRoutes } from './routes/preflight.js';
+import type { PreflightService } from '../preflight/preflight-service.js';
+import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
 import type { LockService } from '../locking/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
 import type { StorageService } from '../storage/storage-service.js';
@@ -21,6 +24,7 @@ export interface AppDeps {
   storage?: StorageService;
   blockCopies?: BlockCopyService;
   locks?: LockService;
+  preflight?: { service: PreflightService; destination: DestinationCheckDeps };
   log: Logger;
 }
 
@@ -36,6 +40,10 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });
+  if (deps.preflight) {
+    void app.register(preflightRoutes(deps.preflight.service), { prefix: '/v1' });
+    void app.register(peerPreflightRoutes(deps.preflight.destination), { prefix: '/peer/v1' });
+  }
   if (deps.locks) {
     void app.register(lockRoutes(deps.locks), { prefix: '/v1' });
     void app.register(peerLockRoutes(deps.locks), { prefix: '/peer/v1' });
@@ -48,10 +56,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 }
 
 /** The peer API alone, for the TCP listener other ferryds reach (--listen). */
-export function buildPeerApp(deps: { migrations: MigrationService; locks?: LockService; log: Logger }): FastifyInstance {
+export function buildPeerApp(deps: { migrations: MigrationService; locks?: LockService; preflight?: DestinationCheckDeps; log: Logger }): FastifyInstance {
   const app = Fastify({ loggerInstance: deps.log.child({ component: 'peer-api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
   app.setErrorHandler(ferryErrorHandler(deps.log));
   void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
   if (deps.locks) void app.register(peerLockRoutes(deps.locks), { prefix: '/peer/v1' });
+  if (deps.preflight) void app.register(peerPreflightRoutes(deps.preflight), { prefix: '/peer/v1' });
   return app;
 }

@@ -10,7 +10,7 @@ import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
 import { registerLock } from './commands/lock.js';
-import { registerMigrate } from './commands/migrate.js';
+import { registerMigrate, registerMigrateCheck } from './commands/migrate.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerNode } from './commands/node.js';
 import { registerPool } from './commands/pool.js';
@@ -45,6 +45,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerEvent(program, ctx);
   registerMonitorCommand(program, ctx);
   registerMigrate(program, ctx);
+  registerMigrateCheck(program, ctx);
   registerJobControl(program, ctx);
   registerPool(program, ctx);
   registerVol(program, ctx);

@@ -24,6 +24,7 @@ import { LockdClient } from '../locking/lockd-client.js';
 import { type LockDriver, NopLockDriver } from '../locking/lock-driver.js';
 import { VmLocks } from '../locking/vm-locks.js';
 import { LockService } from '../locking/lock-service.js';
+import { PreflightService } from '../preflight/preflight-service.js';
 import { VolumeUuids } from '../locking/volume-uuid.js';
 import { fileURLToPath } from 'node:url';
 import { IscsiBackend } from '../storage/backends/iscsi-backend.js';
@@ -115,14 +116,24 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const { reattached, lost } = await reattachDomains({ store, paths, service, launcher, log });
   if (reattached.length + lost.length > 0) log.info({ reattached, lost }, 'reattached to running domains');
 
+  const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
+  const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
+  const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
+  const preflight = new PreflightService({
+    host: service, storage, hostname: config.hostname || os.hostname(), dnsServers: config.dnsServers, maxClockOffsetMs: config.maxClockOffset,
+    busy: (uuid) => ({ migrating: active.has(uuid), blockJob: blockCopies.hasJob(uuid) }),
+    log,
+  });
   const migrations = new MigrationService({
     host: service,
+    active,
+    preflight,
     migrations: new MigrationStore(db),
     storage,
     qemuImg,
     run: runCommand,
     runDir: paths.runDir,
-    ports: new PortAllocator(config.migrationPortMin, config.migrationPortMax),
+    ports,
     hostId,
     hostname: os.hostname(),
     migrationAddress: config.migrationAddress,
@@ -130,15 +141,20 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     log,
   });
 
-  const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
-  const lockService = new LockService({ host: service, hostname: os.hostname(), peers: config.peers });
-  const app = buildApp({ service, migrations, storage, blockCopies, locks: lockService, log });
+  const hostname = config.hostname || os.hostname();
+  const lockService = new LockService({ host: service, hostname, peers: config.peers });
+  const preflightDestination = {
+    host: service, storage, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress,
+    memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
+    dnsServers: config.dnsServers,
+  };
+  const app = buildApp({ service, migrations, storage, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
   mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
   await app.listen({ path: config.socket });
   let peerApp: FastifyInstance | undefined;
   if (config.listen) {
     const { host, port } = splitListen(config.listen);
-    peerApp = buildPeerApp({ migrations, locks: lockService, log });
+    peerApp = buildPeerApp({ migrations, locks: lockService, preflight: preflightDestination, log });
     await peerApp.listen({ host, port });
     log.info({ listen: config.listen }, 'peer API listening');
   }

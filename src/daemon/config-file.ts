@@ -50,6 +50,6 @@ function parseValue(raw: string, where: string): ConfValue {
       return v;
     });
   }
-  if (/^-?\d+$/.test(raw)) return Number(raw);
+  if (/^-?\d+(\.\d+)?$/.test(raw)) return Number(raw);
   throw new FerryError('CONFIG_INVALID', `${where}: cannot parse value ${raw} (strings need double quotes)`);
 }

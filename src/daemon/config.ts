@@ -34,6 +34,16 @@ export interface DaemonConfig {
   scsiLockspaceDir: string;
   /** Other ferryd hosts (URIs), asked by lock-clear whether they run the domain. */
   peers: string[];
+  /** This host's name as other hosts should resolve it (default: the system host name). */
+  hostname: string;
+  /** DNS servers for the pre-flight name checks; empty: /etc/resolv.conf. */
+  dnsServers: string[];
+  /** The largest clock offset between hosts the pre-flight check accepts, in ms. */
+  maxClockOffset: number;
+  memoryOvercommit: number;
+  cpuOvercommit: number;
+  /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
+  testClockOffsetMs: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
@@ -62,6 +72,12 @@ export function defaultConfig(): DaemonConfig {
     lvmLockspaceDir: '',
     scsiLockspaceDir: '',
     peers: [],
+    hostname: '',
+    dnsServers: [],
+    maxClockOffset: 500,
+    memoryOvercommit: 1.0,
+    cpuOvercommit: 4.0,
+    testClockOffsetMs: 0,
   };
 }
 
@@ -75,6 +91,11 @@ const str = (key: keyof DaemonConfig): Setter => (c, v, where) => {
 const list = (key: keyof DaemonConfig): Setter => (c, v, where) => {
   if (!Array.isArray(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a list of strings`);
   (c as unknown as Record<string, unknown>)[key] = v;
+};
+
+const num = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (typeof v !== 'number' && !(typeof v === 'string' && /^\d+(\.\d+)?$/.test(v))) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a number`);
+  (c as unknown as Record<string, unknown>)[key] = Number(v);
 };
 
 /** libvirt's 0/1 booleans. */
@@ -128,6 +149,15 @@ const SETTINGS: Record<string, Setter> = {
   lvm_lockspace_dir: str('lvmLockspaceDir'),
   scsi_lockspace_dir: str('scsiLockspaceDir'),
   peers: list('peers'),
+  hostname: str('hostname'),
+  dns_servers: list('dnsServers'),
+  max_clock_offset: num('maxClockOffset'),
+  memory_overcommit: num('memoryOvercommit'),
+  cpu_overcommit: num('cpuOvercommit'),
+  test_clock_offset_ms: (c, v, where) => {
+    if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
+    c.testClockOffsetMs = v;
+  },
   job_wait_timeout: (c, v, where) => {
     if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);
     c.jobWaitTimeout = v;

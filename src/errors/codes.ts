@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   MIG_CANCELLED: { summary: 'The migration was aborted', status: 409, hint: 'The VM keeps running on the source' },
   MIG_TIMEOUT: { summary: 'The migration did not finish within --timeout', status: 504, hint: 'Raise --bandwidth or the downtime, or add --auto-converge, --timeout-suspend or --postcopy with --timeout-postcopy' },
   MIG_UNSUPPORTED_DEVICE: { summary: 'The domain has a device that cannot be migrated live', status: 409, hint: 'Migrate it offline (--offline --persistent after shutting it down), or detach the device' },
+  MIG_PREFLIGHT_FAILED: { summary: 'A requirement of the migration is not met', status: 409, hint: 'The table lists every failed check with how to fix it; "ferry migrate-check" runs the checks alone' },
   MIG_OUTCOME_UNKNOWN: { summary: 'The destination did not say whether it resumed the VM', status: 504, hint: 'The domain stays paused on the source; ferryd keeps asking the destination and finishes or rolls back on its own' },
   MIG_POSTCOPY_FAILED: { summary: 'A post-copy migration failed after the switch', status: 500, hint: 'The VM is paused on the destination and cannot resume on the source; see the destination\'s domain log' },
   // locking

@@ -119,6 +119,11 @@ export class BlockCopyService {
     return { disk: dev, kind: 'copy', offset: 1, len: 1, ready: true, percent: 100 };
   }
 
+  /** Does a block copy run on the domain? (pre-flight refuses a migration then) */
+  hasJob(uuid: string): boolean {
+    return [...this.jobs.keys()].some((k) => k.startsWith(`${uuid}/`));
+  }
+
   async info(ref: string, dev: string): Promise<BlockJobStatus> {
     const job = this.job(ref, dev);
     const j = await this.qemuJob(job);

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import { formatVersion, type QemuVersion, resolveMachineType } from '../qemu/binary.js';
 import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
-import type { DomainDefinition } from '../vm/definition.js';
+import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import { type DomainStatus, isActiveState } from '../vm/domain-state.js';
 import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
@@ -380,6 +380,11 @@ export class HostService extends EventEmitter<HostEvents> {
     const rec = this.deps.store.get(uuid);
     const live = vm?.def ?? parseDomainXml((rec?.liveXml ?? rec?.persistentXml) as string);
     return this.deps.launcher.portable(live);
+  }
+
+  /** The path of a disk's data on this host (volumes resolved through their pool). */
+  diskPath(disk: DiskDefinition): string | undefined {
+    return this.deps.launcher.diskPath(disk);
   }
 
   /** The version of the QEMU binary a domain runs with (as the binary reports it). */

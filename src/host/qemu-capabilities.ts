@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type AccelProbeResult, probeAccelerator } from '../qemu/accel-probe.js';
-import { type QemuBinaryInfo, probeQemuBinary } from '../qemu/binary.js';
+import { probeCpuModels, type QemuBinaryInfo, probeQemuBinary } from '../qemu/binary.js';
 
 export type AccelSetting = 'auto' | 'kvm' | 'tcg';
 
@@ -12,6 +12,7 @@ export type AccelSetting = 'auto' | 'kvm' | 'tcg';
 export class QemuCapabilities {
   private readonly binaries = new Map<string, { stamp: string; info: Promise<QemuBinaryInfo> }>();
   private readonly accels = new Map<string, Promise<AccelProbeResult>>();
+  private readonly cpuModelLists = new Map<string, Promise<string[]>>();
 
   constructor(private readonly options: { accel: AccelSetting; log: Logger; probeTimeoutMs?: number }) {}
 
@@ -23,6 +24,17 @@ export class QemuCapabilities {
     this.binaries.set(path, { stamp, info });
     info.catch(() => this.binaries.delete(path));
     return info;
+  }
+
+  /** The named CPU models of a binary, asked once. */
+  cpuModels(path: string): Promise<string[]> {
+    let models = this.cpuModelLists.get(path);
+    if (!models) {
+      models = probeCpuModels(path);
+      models.catch(() => this.cpuModelLists.delete(path));
+      this.cpuModelLists.set(path, models);
+    }
+    return models;
   }
 
   /** KVM or TCG for this binary: forced by the accel setting, else probed once. */

@@ -12,10 +12,14 @@ import type { JobInfo } from './job-info.js';
 import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
 import type { PortAllocator } from './port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
+import type { PreflightService } from '../preflight/preflight-service.js';
 import { MigrationSource, type MigrationResult } from './source.js';
 
 export interface MigrationServiceDeps {
   host: HostService;
+  /** Migrations in flight on this host, shared with the pre-flight checks. */
+  active: Map<string, ActiveMigration>;
+  preflight: PreflightService;
   migrations: MigrationStore;
   storage: StorageService;
   qemuImg: QemuImg;
@@ -35,14 +39,16 @@ export interface MigrationServiceDeps {
  * migrate-postcopy routes and the peer API call.
  */
 export class MigrationService {
-  readonly active = new Map<string, ActiveMigration>();
+  readonly active: Map<string, ActiveMigration>;
   private readonly settings = new Map<string, { bandwidthMiBs?: number; downtimeMs?: number }>();
   readonly source: MigrationSource;
   readonly destination: MigrationDestination;
   readonly recovery: MigrationRecovery;
 
   constructor(private readonly deps: MigrationServiceDeps) {
+    this.active = deps.active;
     this.source = new MigrationSource({
+      preflight: deps.preflight,
       host: deps.host,
       migrations: deps.migrations,
       storage: deps.storage,

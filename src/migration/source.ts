@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
-import { compareVersions, formatVersion } from '../qemu/binary.js';
+import { formatVersion } from '../qemu/binary.js';
 import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-monitor.js';
 import { notDelivered, PeerClient } from '../peer/peer-client.js';
 import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
@@ -21,16 +21,16 @@ import type { StorageService } from '../storage/storage-service.js';
 import { type DiskCopy, planDiskCopies } from './disk-plan.js';
 import { cancelMirrors, startMirrors, waitMirrorsReady } from './disk-mirror.js';
 import { migrateOffline } from './offline-source.js';
+import { PreflightService } from '../preflight/preflight-service.js';
 import type { JobInfo } from './job-info.js';
 import { mibsToBytes, migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
 import type { Phase } from './phases.js';
 import { recordSourcePhase } from './phase-recorder.js';
 
-/** QEMU's TCG dirty tracking lost writes during migration before 9.0 (commit 03bfc2188f, "physmem: Fix migration dirty bitmap coherency with TCG memory access"). */
-export const TCG_MIGRATION_FIX = { major: 9, minor: 0, micro: 0 };
 
 export interface SourceDeps {
   host: HostService;
+  preflight: PreflightService;
   migrations: MigrationStore;
   storage: StorageService;
   qemuImg: QemuImg;
@@ -89,15 +89,23 @@ export class MigrationSource {
   }
 
   async migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
-    if (options.offline) return migrateOffline({ ...this.deps, now: this.now }, ref, destUri, options);
+    if (options.offline) {
+      const report = await this.deps.preflight.run(ref, destUri, options);
+      PreflightService.assertPassed(report);
+      const r = await migrateOffline({ ...this.deps, now: this.now }, ref, destUri, options);
+      return { ...r, warnings: [...report.warnings.map((w) => w.reason), ...r.warnings] };
+    }
     const { host } = this.deps;
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
     if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
     const peer = new PeerClient(parsePeerUri(destUri));
     checkMigratable(vm, options);
+    // Every requirement, checked before anything moves; all failures at once.
+    const report = await this.deps.preflight.run(ref, destUri, options);
+    PreflightService.assertPassed(report);
     const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.locks.enabled });
-    const warnings = await this.warnings(vm, options);
+    const warnings = report.warnings.map((w) => w.reason);
     const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(this.deps.host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
     if (options.copyStorage !== 'none' && disks.length === 0) {
       throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --copy-storage-* given, but the domain has no local writable disk to copy');
@@ -308,20 +316,6 @@ export class MigrationSource {
     const listen = listenFor(o);
     if (listen) cookie.listen = listen;
     return cookie;
-  }
-
-  /** Pre-flight warnings that do not stop the migration. */
-  private async warnings(vm: RunningDomain, o: MigrationOptions): Promise<string[]> {
-    const out: string[] = [];
-    const version = vm.qemuVersion ?? (await this.deps.host.qemuVersion(vm.uuid).catch(() => vm.monitor.version));
-    const accel = vm.accel ?? (await this.deps.host.domainAccel(vm.uuid).catch(() => undefined));
-    if (o.live && accel === 'tcg' && version && compareVersions(version, TCG_MIGRATION_FIX) < 0) {
-      out.push(
-        `QEMU ${formatVersion(version)} under TCG can lose guest memory writes during a live migration (fixed in QEMU 9.0 by commit 03bfc2188f); ` +
-          'install QEMU 10.0 from bookworm-backports, or migrate without --live',
-      );
-    }
-    return out;
   }
 
   private completedJob(active: ActiveMigration, info: import('../qemu/migration-monitor.js').QemuMigrationInfo): Partial<JobInfo> {

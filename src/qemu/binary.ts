@@ -96,3 +96,14 @@ export function resolveMachineType(info: QemuBinaryInfo, requested: string | und
   if (!m) return undefined;
   return m.aliasOf ?? m.name;
 }
+
+/** The named CPU models a QEMU binary knows (`-cpu help`). */
+export async function probeCpuModels(path: string): Promise<string[]> {
+  const { stdout } = await run(path, ['-cpu', 'help'], { timeout: 10_000 });
+  const models: string[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^x86\s+(\S+)/.exec(line.trim());
+    if (m) models.push(m[1] as string);
+  }
+  return models;
+}

@@ -19,6 +19,8 @@ export interface FerrydOptions {
   listen?: string;
   extraArgs?: string[];
   config?: string;
+  /** Run ferryd inside this network namespace (ip netns exec): a host with its own network stack. */
+  netns?: string;
 }
 
 /**
@@ -59,7 +61,9 @@ export class FerrydHost {
       ...(this.options.extraArgs ?? []),
     ];
     const fd = openSync(this.logFile, 'a');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    const child = this.options.netns
+      ? spawn('ip', ['netns', 'exec', this.options.netns, process.execPath, ...args], { stdio: ['ignore', fd, fd] })
+      : spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.child = child;
     const exited = new Promise<never>((_, reject) =>

@@ -2,7 +2,10 @@ import type { Command } from 'commander';
 import type { DomainEvent } from '../../host/domain-events.js';
 import type { MigrationResult } from '../../migration/source.js';
 import type { CompressionMethod, MigrationOptions } from '../../migration/options.js';
-import { CliFailure, type CliContext, domainFailure, enc } from '../context.js';
+import { FerryError } from '../../errors/ferry-error.js';
+import type { CheckResult } from '../../preflight/check-result.js';
+import { CliFailure, type CliContext, domainFailure, domainOp, enc } from '../context.js';
+import { formatPreflight } from './preflight-table.js';
 
 interface MigrateFlags {
   domain?: string;
@@ -40,6 +43,8 @@ interface MigrateFlags {
   migrateuri?: string;
   tls?: boolean;
   dname?: string;
+  dryRun?: boolean;
+  json?: boolean;
 }
 
 function num(name: string, value: string | undefined, integer = false): number | undefined {
@@ -162,6 +167,8 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--migrateuri <uri>', 'migration data URI, tcp://HOST[:PORT]')
     .option('--tls', 'encrypt the migration data (transports release)')
     .option('--dname <name>', 'rename the domain on the destination (not supported)')
+    .option('--dry-run', 'run the pre-flight checks only and print their table')
+    .option('--json', 'with --dry-run: print the checks as JSON')
     .addHelpText('after', `
 Examples:
   ferry migrate --live --persistent --verbose vm1 ferry+tcp://host-b:16520/system
@@ -186,6 +193,10 @@ two parallel connections by default (QEMU multifd), except with --postcopy or xb
         ...(posListen && !flags.listenAddress ? { listenAddress: posListen } : {}),
       });
       const client = ctx.client();
+      if (flags.dryRun) {
+        await printChecks(ctx, ref, dest, options, flags.json ?? false);
+        return;
+      }
       const progress = flags.verbose ? new AbortController() : undefined;
       let last = -1;
       const show = (percent: number): void => {
@@ -206,6 +217,9 @@ two parallel connections by default (QEMU multifd), except with --postcopy or xb
         ({ migration: result } = await client.post<{ migration: MigrationResult }>(`/v1/domains/${enc(ref)}/migrate`, { destUri: dest, options }));
       } catch (err) {
         if (progress && last >= 0) ctx.output.err('\n');
+        if (err instanceof FerryError && err.code === 'MIG_PREFLIGHT_FAILED' && Array.isArray(err.details.results)) {
+          ctx.output.err(formatPreflight(err.details.results as CheckResult[]));
+        }
         throw domainFailure(err, ref);
       } finally {
         progress?.abort();
@@ -222,5 +236,37 @@ two parallel connections by default (QEMU multifd), except with --postcopy or xb
             `${j.downtimeMs !== undefined ? `, downtime ${j.downtimeMs} ms` : ''}`,
         );
       }
+    });
+}
+
+/** Runs the pre-flight checks alone and prints them (migrate --dry-run, migrate-check). Exit status 1 if any failed. */
+async function printChecks(ctx: CliContext, ref: string, dest: string, options: Partial<MigrationOptions>, json: boolean): Promise<void> {
+  const report = await domainOp(ref, undefined, () =>
+    ctx.client().post<{ results: CheckResult[]; failed: CheckResult[] }>(`/v1/domains/${enc(ref)}/migrate-check`, { destUri: dest, options }),
+  );
+  ctx.print(json ? `${JSON.stringify(report.results, null, 2)}\n` : formatPreflight(report.results));
+  if (report.failed.length > 0) {
+    throw new CliFailure([`pre-flight checks failed: ${report.failed.map((r) => r.id).join(', ')}`], report.failed[0]?.hint, 'MIG_PREFLIGHT_FAILED');
+  }
+}
+
+export function registerMigrateCheck(program: Command, ctx: CliContext): void {
+  program
+    .command('migrate-check')
+    .description('check every requirement of migrating a domain to a destination, without migrating')
+    .argument('<domain>', 'domain name, id or uuid')
+    .argument('<desturi>', 'destination URI, as for migrate')
+    .option('--live', 'check for a live migration (the default for a running domain)')
+    .option('--offline', 'check for an offline migration')
+    .option('--copy-storage-all', 'the disks would be copied')
+    .option('--copy-storage-inc', 'the top images would be copied')
+    .option('--migrate-disks <list>', 'only these disks would be copied')
+    .option('--listen-address <address>', 'where the destination would listen')
+    .option('--unsafe', 'report overridable failures as warnings, as migrate --unsafe would allow them')
+    .option('--json', 'print the checks as JSON')
+    .addHelpText('after', '\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU\'s own blockers, and the TCG dirty-tracking fix. Exit status 1 when any fails.\n')
+    .action(async (ref: string, dest: string, f: MigrateFlags & { json?: boolean }) => {
+      const options = migrationOptionsFrom({ live: !f.offline, persistent: true, ...f });
+      await printChecks(ctx, ref, dest, options, f.json ?? false);
     });
 }

@@ -1,0 +1,289 @@
+import { existsSync, statfsSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import type { HostService } from '../host/host-service.js';
+import type { QemuCapabilities } from '../host/qemu-capabilities.js';
+import type { PortAllocator } from '../migration/port-allocator.js';
+import { compareVersions, formatVersion, parseVersionOutput, resolveMachineType } from '../qemu/binary.js';
+import type { StorageService } from '../storage/storage-service.js';
+import { prettyCapacity } from '../storage/volume.js';
+import { type CheckResult, fail, pass, warn } from './check-result.js';
+import { blockDeviceSize, cpuFlags, hostAddresses } from './host-facts.js';
+import { resolveName } from './name-resolution.js';
+import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
+
+export interface DestinationCheckDeps {
+  host: HostService;
+  storage: StorageService;
+  caps: QemuCapabilities;
+  ports: PortAllocator;
+  qemuBinary: string;
+  hostname: string;
+  migrationAddress: string;
+  memoryOvercommit: number;
+  cpuOvercommit: number;
+  /** Test-only: this host's clock reads this much ahead. */
+  clockOffsetMs: number;
+  /** DNS servers for the name checks (dns_servers); empty: /etc/resolv.conf. */
+  dnsServers: string[];
+}
+
+/** The destination's half of the pre-flight checks, run on the destination. */
+export async function runDestinationChecks(req: PreflightRequest, d: DestinationCheckDeps): Promise<PreflightReply> {
+  const t1 = Date.now() + d.clockOffsetMs;
+  const results: CheckResult[] = [];
+  results.push(...storage(req, d));
+  results.push(await unmanaged(req, d));
+  results.push(networks(req, d));
+  results.push(...(await qemu(req, d)));
+  results.push(await cpu(req, d));
+  results.push(resources(req, d));
+  results.push(await leases(req, d));
+  results.push(await reverseResolution(req, d));
+  const ports = await migrationPorts(req, d);
+  results.push(ports.result);
+  return {
+    results,
+    hostname: d.hostname,
+    addresses: hostAddresses(),
+    t1,
+    t2: Date.now() + d.clockOffsetMs,
+    ...(ports.probe ? { probe: ports.probe } : {}),
+  };
+}
+
+function storage(req: PreflightRequest, d: DestinationCheckDeps): CheckResult[] {
+  const out: string[] = [];
+  const problems: CheckResult[] = [];
+  const room = new Map<string, number>();
+  for (const disk of req.disks.filter((x) => x.type === 'file' || x.type === 'volume')) {
+    const where = disk.pool ? `pool '${disk.pool}'` : disk.path ?? '';
+    if (disk.pool) {
+      let pool;
+      try {
+        pool = d.storage.lookup(disk.pool);
+      } catch {
+        problems.push(fail('storage', `${disk.dev}: storage pool '${disk.pool}' does not exist on ${d.hostname}`, `Define and start pool '${disk.pool}' on ${d.hostname} with the same target as on the source (${disk.poolTarget ?? 'see pool-dumpxml'})`));
+        continue;
+      }
+      if (!pool.rec.active) {
+        problems.push(fail('storage', `${disk.dev}: storage pool '${disk.pool}' is not active on ${d.hostname}`, `Start it: ferry pool-start ${disk.pool} (on ${d.hostname})`));
+        continue;
+      }
+      if (!disk.copied && disk.poolTarget && pool.def.target.path !== disk.poolTarget) {
+        problems.push(fail('storage', `${disk.dev}: pool '${disk.pool}' has target ${pool.def.target.path} on ${d.hostname}, ${disk.poolTarget} on the source`, 'Give the pool the same target path on both hosts (the seed\'s requirement)'));
+        continue;
+      }
+    }
+    if (disk.copied) {
+      if (disk.pool) room.set(disk.pool, (room.get(disk.pool) ?? 0) + (disk.allocation ?? 0));
+      out.push(`${disk.dev} will be copied to ${where}`);
+      continue;
+    }
+    const path = disk.path as string;
+    if (!existsSync(path)) {
+      problems.push(fail('storage', `${disk.dev}: ${path} is not visible on ${d.hostname}`, 'Put the disk on storage both hosts share (same path), or migrate with --copy-storage-all'));
+      continue;
+    }
+    const size = statSync(path).size;
+    if (!disk.readonly && disk.size !== undefined && size !== disk.size) {
+      problems.push(fail('storage', `${disk.dev}: ${path} is ${size} bytes on ${d.hostname}, ${disk.size} on the source: not the same disk`, 'The path must name the same shared image on both hosts; check the mount'));
+      continue;
+    }
+    out.push(`${disk.dev}: ${path} (${prettyCapacity(size)})`);
+  }
+  for (const [pool, needed] of room) {
+    const stats = (() => {
+      try {
+        const { def } = d.storage.active(pool);
+        return statfsAvailable(def.target.path);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (stats !== undefined && needed > stats) {
+      problems.push(fail('storage', `pool '${pool}' on ${d.hostname} has ${prettyCapacity(stats)} free, the copied disks need ${prettyCapacity(needed)}`, 'Free space in the pool on the destination, or copy to another pool'));
+    }
+  }
+  if (problems.length > 0) return problems;
+  return [pass('storage', out.length > 0 ? out.join('; ') : 'no file disks')];
+}
+
+function statfsAvailable(path: string): number | undefined {
+  try {
+    const s = statfsSync(path);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+async function unmanaged(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
+  const seen: string[] = [];
+  for (const disk of req.disks) {
+    if (disk.type === 'block' && !disk.copied) {
+      const size = blockDeviceSize(disk.path as string);
+      if (size === undefined) {
+        return fail('unmanaged-storage', `${disk.dev}: block device ${disk.path} does not exist on ${d.hostname}`, 'Make the same LUN or volume visible on the destination (iSCSI login, FC zoning, LVM activation) under the same path');
+      }
+      if (disk.size !== undefined && size !== disk.size) {
+        return fail('unmanaged-storage', `${disk.dev}: ${disk.path} is ${size} bytes on ${d.hostname}, ${disk.size} on the source`, 'The path names a different device on the destination');
+      }
+      seen.push(`${disk.dev}: ${disk.path}`);
+    }
+    if (disk.type === 'network' && disk.network) {
+      const ok = await canConnect(disk.network.host, disk.network.port, 2000);
+      if (!ok) {
+        return fail('unmanaged-storage', `${disk.dev}: ${disk.network.protocol} server ${disk.network.host}:${disk.network.port} is not reachable from ${d.hostname}`, 'Open the storage network to the destination');
+      }
+      seen.push(`${disk.dev}: ${disk.network.protocol}://${disk.network.host}:${disk.network.port}`);
+    }
+  }
+  return pass('unmanaged-storage', seen.length > 0 ? `reachable: ${seen.join('; ')}` : 'none');
+}
+
+function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createConnection({ host, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(false);
+    }, timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+  });
+}
+
+function networks(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {
+  const ok: string[] = [];
+  for (const i of req.interfaces) {
+    if (i.type === 'bridge') {
+      if (!existsSync(`/sys/class/net/${i.bridge}/bridge`)) {
+        return fail('networks', `interface ${i.mac}: bridge '${i.bridge}' does not exist on ${d.hostname}`, `Create it on ${d.hostname} (ip link add ${i.bridge} type bridge && ip link set ${i.bridge} up) and attach its uplink, as on the source`);
+      }
+      ok.push(i.bridge as string);
+    } else if (i.type === 'network') {
+      return fail('networks', `interface ${i.mac}: virtual network '${i.network}' does not exist on ${d.hostname}`, 'Virtual networks arrive with a later release; use a bridge interface');
+    }
+  }
+  return pass('networks', ok.length > 0 ? `bridges present: ${[...new Set(ok)].join(', ')}` : 'no bridged interfaces');
+}
+
+async function qemu(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult[]> {
+  let info;
+  try {
+    info = await d.caps.binary(d.qemuBinary);
+  } catch (err) {
+    return [fail('qemu-version', `QEMU on ${d.hostname}: ${(err as Error).message}`, 'Install QEMU 10.0 from bookworm-backports on the destination')];
+  }
+  const out: CheckResult[] = [];
+  const src = parseVersionOutput(`QEMU emulator version ${req.source.qemuVersion}`)?.version;
+  const dst = formatVersion(info.version);
+  if (src && compareVersions(info.version, src) < 0) {
+    out.push(fail('qemu-version', `the destination runs QEMU ${dst}, older than the source's ${req.source.qemuVersion}: migrating to an older QEMU is refused`, `Upgrade QEMU on ${d.hostname} to ${req.source.qemuVersion} or later`));
+  } else {
+    out.push(pass('qemu-version', `source ${req.source.qemuVersion}, destination ${dst}`));
+  }
+  const machine = req.domain.machine;
+  if (machine && !resolveMachineType(info, machine)) {
+    out.push(fail('machine-type', `machine type '${machine}' is not supported by QEMU ${dst} on ${d.hostname}`, 'Use a machine type both QEMUs know (a versioned one the older QEMU has)'));
+  } else {
+    out.push(pass('machine-type', `${machine ?? 'default'} is supported`));
+  }
+  return out;
+}
+
+async function cpu(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
+  const { mode, model } = req.domain.cpu;
+  if (mode === 'custom' && model) {
+    const models = await d.caps.cpuModels(d.qemuBinary).catch(() => [] as string[]);
+    if (models.length > 0 && !models.includes(model)) {
+      return fail('cpu', `CPU model '${model}' is not supported by QEMU on ${d.hostname}`, 'Choose a CPU model both hosts support ("qemu-system-x86_64 -cpu help")');
+    }
+    return pass('cpu', `model ${model} is supported`);
+  }
+  if ((mode === 'host-passthrough' || mode === 'host-model') && req.domain.accel === 'kvm') {
+    const here = new Set(cpuFlags());
+    const missing = req.source.cpuFlags.filter((f) => !here.has(f));
+    if (missing.length > 0) {
+      const text = `${mode}: the destination CPU lacks ${missing.slice(0, 8).join(' ')}${missing.length > 8 ? ` (+${missing.length - 8} more)` : ''}`;
+      return mode === 'host-passthrough'
+        ? fail('cpu', text, 'Use a named CPU model both hosts support (cpu mode=\'custom\'), or migrate between identical CPUs', true)
+        : warn('cpu', text, 'host-model expands to what the destination offers; the guest may lose features', true);
+    }
+    return pass('cpu', `${mode}: same CPU flags on both hosts`);
+  }
+  return pass('cpu', req.domain.accel === 'tcg' ? `TCG emulates the CPU (${mode})` : `${mode}`);
+}
+
+function resources(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {
+  let usedKiB = 0;
+  let usedCpus = 0;
+  for (const s of d.host.list()) {
+    if (s.uuid === req.domain.uuid) continue;
+    const vm = d.host.runningDomain(s.uuid);
+    if (!vm) continue;
+    usedKiB += vm.def.memoryKiB;
+    usedCpus += vm.def.vcpus;
+  }
+  const capKiB = (os.totalmem() / 1024) * d.memoryOvercommit;
+  const capCpus = os.cpus().length * d.cpuOvercommit;
+  const needKiB = req.domain.memoryKiB;
+  if (usedKiB + needKiB > capKiB) {
+    return fail('resources', `${d.hostname} has room for ${prettyCapacity(Math.max(0, capKiB - usedKiB) * 1024)} of guest memory (overcommit ${d.memoryOvercommit}), the domain needs ${prettyCapacity(needKiB * 1024)}`, 'Migrate to a host with more free memory, free some there, or raise memory_overcommit', true);
+  }
+  if (usedCpus + req.domain.vcpus > capCpus) {
+    return fail('resources', `${d.hostname} has ${Math.max(0, capCpus - usedCpus)} vCPUs left (cpu_overcommit ${d.cpuOvercommit}), the domain needs ${req.domain.vcpus}`, 'Migrate to a host with more CPUs, or raise cpu_overcommit', true);
+  }
+  return pass('resources', `${prettyCapacity(needKiB * 1024)} and ${req.domain.vcpus} vCPU fit (${prettyCapacity((capKiB - usedKiB) * 1024)} free)`);
+}
+
+async function leases(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
+  const here = d.host.store.get(req.domain.uuid);
+  if (here?.liveXml) return fail('leases', `domain '${req.domain.name}' is already running on ${d.hostname}`, 'It runs on both hosts? Stop one copy; never resume both');
+  for (const r of req.leases) {
+    const h = await d.host.locks.driver.held(r).catch(() => ({ anywhere: false }) as { here?: { name: string }; anywhere: boolean });
+    if ('here' in h && h.here) {
+      return fail('leases', `${d.hostname} holds the lease on '${r}' for domain '${h.here.name}'`, 'Another domain on the destination uses this disk; stop it first');
+    }
+  }
+  return pass('leases', `no lease of the domain is held on ${d.hostname}`);
+}
+
+async function reverseResolution(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
+  const r = await resolveName(req.source.hostname, { servers: d.dnsServers });
+  if (r.addresses.length === 0) {
+    return fail('name-resolution', `${d.hostname} cannot resolve the source's name '${req.source.hostname}'`, `Add ${req.source.hostname} to DNS (the seed: "/etc/hosts will not work")`, true);
+  }
+  if (!r.dns) {
+    return warn('name-resolution', `${d.hostname} resolves '${req.source.hostname}' only through /etc/hosts`, 'Use DNS for host names, as the seed advises; /etc/hosts drifts between hosts', true);
+  }
+  return pass('name-resolution', `${d.hostname} resolves '${req.source.hostname}'`, true);
+}
+
+async function migrationPorts(req: PreflightRequest, d: DestinationCheckDeps): Promise<{ result: CheckResult; probe?: { address: string; port: number } }> {
+  const address = req.listenAddress ?? d.migrationAddress;
+  let port: number;
+  try {
+    port = await d.ports.acquire(address);
+  } catch (err) {
+    return { result: fail('migration-ports', `${d.hostname}: ${(err as Error).message.replace(/^operation failed: /, '')}`, 'Free a port of the range, or widen migration_port_min / migration_port_max in ferryd.conf') };
+  }
+  // Listen for a moment so the source can check it reaches the port.
+  const server = net.createServer((s) => s.destroy());
+  await new Promise<void>((resolve) => server.listen(port, address, () => resolve()));
+  setTimeout(() => {
+    server.close();
+    d.ports.release(port);
+  }, 5000).unref();
+  return { result: pass('migration-ports', `${address}:${port} is free on ${d.hostname}`), probe: { address, port } };
+}
+
+export type { PreflightDisk };

@@ -1,0 +1,56 @@
+/** What the source tells the destination for its half of the pre-flight checks. */
+export interface PreflightRequest {
+  live: boolean;
+  domain: {
+    name: string;
+    uuid: string;
+    memoryKiB: number;
+    vcpus: number;
+    machine: string | undefined;
+    cpu: { mode: string; model?: string };
+    accel: 'kvm' | 'tcg';
+  };
+  disks: PreflightDisk[];
+  interfaces: Array<{ mac: string; type: string; bridge?: string; network?: string }>;
+  source: {
+    hostname: string;
+    qemuVersion: string;
+    cpuFlags: string[];
+    /** The source's clock when it sent this request (NTP-style offset measurement). */
+    t0: number;
+  };
+  /** Where the destination QEMU will listen (--listen-address), if given. */
+  listenAddress?: string;
+  /** Leases the domain needs, by resource name. */
+  leases: string[];
+}
+
+export interface PreflightDisk {
+  dev: string;
+  type: 'file' | 'block' | 'network' | 'volume';
+  readonly: boolean;
+  /** Copied by this migration (--copy-storage-*): the destination needs room, not the disk. */
+  copied: boolean;
+  path?: string;
+  pool?: string;
+  volume?: string;
+  /** The source pool's target directory, to compare with the destination's. */
+  poolTarget?: string;
+  /** File length or device size in bytes on the source. */
+  size?: number;
+  /** Bytes the image uses (copies need this much room). */
+  allocation?: number;
+  network?: { protocol: string; host: string; port: number };
+}
+
+/** The destination's answer: its checks and the facts the source needs for its own. */
+export interface PreflightReply {
+  results: import('./check-result.js').CheckResult[];
+  hostname: string;
+  addresses: string[];
+  /** When the request arrived and when the reply left, on the destination's clock. */
+  t1: number;
+  t2: number;
+  /** A port the destination listens on for a moment, for the source to try. */
+  probe?: { address: string; port: number };
+}

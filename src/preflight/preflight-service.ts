@@ -1,0 +1,153 @@
+import { statSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { FerryError } from '../errors/ferry-error.js';
+import type { HostService } from '../host/host-service.js';
+import type { MigrationOptions } from '../migration/options.js';
+import { PeerClient } from '../peer/peer-client.js';
+import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import { formatVersion } from '../qemu/binary.js';
+import type { StorageService } from '../storage/storage-service.js';
+import type { DomainDefinition } from '../vm/definition.js';
+import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from './check-result.js';
+import { blockDeviceSize, cpuFlags } from './host-facts.js';
+import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
+import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck } from './source-checks.js';
+
+const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007 };
+/** Checks that mean nothing for an offline migration (no QEMU moves). */
+const LIVE_ONLY = new Set<CheckId>(['clock', 'name-resolution', 'cache-mode', 'cpu', 'migration-ports', 'qemu-blockers', 'tcg-dirty-tracking', 'resources', 'qemu-version']);
+
+export interface PreflightDeps {
+  host: HostService;
+  storage: StorageService;
+  hostname: string;
+  dnsServers: string[];
+  maxClockOffsetMs: number;
+  /** Is a migration or a block job running on the domain? */
+  busy: (uuid: string) => { migrating: boolean; blockJob: boolean };
+  log: Logger;
+}
+
+export interface PreflightReport {
+  results: CheckResult[];
+  failed: CheckResult[];
+  warnings: CheckResult[];
+}
+
+/**
+ * Every requirement of a migration, checked before anything moves: the
+ * source asks the destination for its half (storage, bridges, QEMU, CPU,
+ * room, ports, leases), measures the clock offset on that round trip, and
+ * adds its own (cache modes, host devices, names, reachability, jobs,
+ * QEMU's blockers). Every failure is reported at once, with its fix.
+ */
+export class PreflightService {
+  constructor(private readonly d: PreflightDeps) {}
+
+  async run(ref: string, destUri: string, o: MigrationOptions): Promise<PreflightReport> {
+    const { host } = this.d;
+    const rec = host.lookup(ref);
+    const vm = host.runningDomain(rec.uuid);
+    const def = vm?.def ?? parseDomainXml((rec.persistentXml ?? rec.liveXml) as string);
+    const peer = new PeerClient(parsePeerUri(destUri), 15_000);
+    const memoryMoves = !o.offline;
+    const accel = vm?.accel ?? (await host.domainAccel(rec.uuid).catch(() => 'tcg' as const));
+    const version = vm?.qemuVersion ?? (await host.qemuVersion(rec.uuid).catch(() => undefined));
+    const request: PreflightRequest = {
+      live: memoryMoves,
+      domain: {
+        name: def.name, uuid: def.uuid, memoryKiB: def.memoryKiB, vcpus: def.vcpus, machine: def.os.machine,
+        cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
+      },
+      disks: this.disks(def, o),
+      interfaces: def.devices.interfaces.map((i) => ({ mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}) })),
+      source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
+      ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
+      leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
+    };
+    const t0 = Date.now();
+    request.source.t0 = t0;
+    const reply = await peer.post<PreflightReply>('/peer/v1/preflight', { request });
+    const t3 = Date.now();
+    const busy = this.d.busy(rec.uuid);
+    const mine = [
+      cacheModeCheck(def),
+      hostDeviceCheck(def, memoryMoves),
+      clockCheck(reply, t0, t3, this.d.maxClockOffsetMs),
+      await nameCheck(reply, this.d.dnsServers),
+      await portReachable(reply, migrationHostOf(peer.address)),
+      await jobsCheck(vm, busy.migrating, busy.blockJob),
+      await blockersCheck(vm),
+      tcgCheck(o.live, accel, version),
+    ].filter((r): r is CheckResult => r !== undefined);
+    let results = merge([...mine, ...reply.results]);
+    if (!memoryMoves) results = results.filter((r) => !LIVE_ONLY.has(r.id));
+    results = sortResults(applyUnsafe(results, o.unsafe));
+    return { results, failed: results.filter((r) => r.outcome === 'fail'), warnings: results.filter((r) => r.outcome === 'warn') };
+  }
+
+  /** Throws MIG_PREFLIGHT_FAILED naming every failed check (the CLI prints the whole table). */
+  static assertPassed(report: PreflightReport): void {
+    if (report.failed.length === 0) return;
+    throw new FerryError('MIG_PREFLIGHT_FAILED', `pre-flight checks failed: ${report.failed.map((r) => CHECKS[r.id]).join(', ')}`, {
+      details: { results: report.results },
+      hint: report.failed[0]?.hint ?? 'See the table above',
+    });
+  }
+
+  private disks(def: DomainDefinition, o: MigrationOptions): PreflightDisk[] {
+    const { host, storage } = this.d;
+    return def.devices.disks.map((disk) => {
+      const copied = o.copyStorage !== 'none' && (o.migrateDisks ? o.migrateDisks.includes(disk.target.dev) : !disk.readonly && disk.device !== 'cdrom' && !disk.shareable);
+      const base: PreflightDisk = { dev: disk.target.dev, type: disk.type, readonly: disk.readonly, copied };
+      if (disk.type === 'network') {
+        const h = disk.source.hosts?.[0];
+        if (h?.name) base.network = { protocol: disk.source.protocol as string, host: h.name, port: h.port ?? NETWORK_PORTS[disk.source.protocol as string] ?? 0 };
+        return base;
+      }
+      let path: string | undefined;
+      try {
+        path = host.diskPath(disk);
+      } catch {
+        path = undefined;
+      }
+      if (path) base.path = path;
+      if (disk.type === 'volume') {
+        base.pool = disk.source.pool as string;
+        base.volume = disk.source.volume as string;
+      } else if (path) {
+        const p = storage.poolOfPath(path);
+        if (p) base.pool = p.name;
+      }
+      if (base.pool) {
+        try {
+          base.poolTarget = storage.lookup(base.pool).def.target.path;
+        } catch {
+          // the pool is missing here too
+        }
+      }
+      if (path) {
+        try {
+          const st = statSync(path);
+          base.size = st.isBlockDevice() ? blockDeviceSize(path) ?? 0 : st.size;
+          base.allocation = st.isBlockDevice() ? base.size : st.blocks * 512;
+        } catch {
+          // missing on the source: QEMU would not run it either
+        }
+      }
+      return base;
+    });
+  }
+}
+
+/** One result per check: the worst of what the two sides found. */
+function merge(results: CheckResult[]): CheckResult[] {
+  const rank = { pass: 0, warn: 1, fail: 2 } as const;
+  const by = new Map<CheckId, CheckResult>();
+  for (const r of results) {
+    const cur = by.get(r.id);
+    if (!cur || rank[r.outcome] > rank[cur.outcome]) by.set(r.id, r);
+  }
+  return [...by.values()];
+}
