@@ -50,6 +50,11 @@ export class PreflightService {
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
     const def = vm?.def ?? parseDomainXml((rec.persistentXml ?? rec.liveXml) as string);
+    for (const dev of o.migrateDisks ?? []) {
+      if (!def.devices.disks.some((disk) => disk.target.dev === dev)) {
+        throw new FerryError('DISK_NOT_FOUND', `invalid argument: disk '${dev}' given in --migrate-disks is not a disk of domain '${def.name}'`);
+      }
+    }
     const peer = new PeerClient(parsePeerUri(destUri), 15_000);
     const memoryMoves = !o.offline;
     const accel = vm?.accel ?? (await host.domainAccel(rec.uuid).catch(() => 'tcg' as const));

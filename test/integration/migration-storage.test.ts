@@ -109,7 +109,9 @@ describe('offline, suspended and storage migration', () => {
     await hosts.a.ok('define', xmlFile('lonely', guestXml({ name: 'lonely', disks: diskXml('onlyA', 'lonely.qcow2') })));
     const r = await hosts.a.ferry('migrate', '--offline', '--persistent', '--copy-storage-all', 'lonely', hosts.bPeer);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Storage pool not found: no storage pool with matching name 'onlyA' \(on the destination, for disk vda\)\nhint: Define and start pool 'onlyA' on the destination/);
+    assert.match(r.stderr, / Storage +fail +vda: storage pool 'onlyA' does not exist on \S+\n/);
+    assert.match(r.stderr, /Storage: Define and start pool 'onlyA' on \S+ with the same target as on the source/);
+    assert.match(r.stderr, /error: pre-flight checks failed: Storage\n/);
     assert.equal((await hosts.b.ferry('dominfo', 'lonely')).code, 1, 'nothing defined on B');
   });
 
@@ -126,7 +128,8 @@ describe('offline, suspended and storage migration', () => {
     await hosts.a.ok('define', xmlFile('big', guestXml({ name: 'big', disks: diskXml('tiny', 'big.qcow2') })));
     const r = await hosts.a.ferry('migrate', '--offline', '--persistent', '--copy-storage-all', 'big', hosts.bPeer);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Not enough space in pool 'tiny' on the destination: the disks need \d+ bytes, \d+ are available\n.*\[POOL_NO_SPACE\]/);
+    assert.match(r.stderr, / Storage +fail +pool 'tiny' on \S+ has [\d.]+ \w+ free, the copied disks need [\d.]+ MiB\n/);
+    assert.match(r.stderr, /error: pre-flight checks failed: Storage\n/);
     assert.equal(existsSync(`${tiny}/big.qcow2`), false);
     assert.equal((await hosts.b.ferry('dominfo', 'big')).code, 1);
   });
