@@ -25,6 +25,7 @@ import { type LockDriver, NopLockDriver } from '../locking/lock-driver.js';
 import { VmLocks } from '../locking/vm-locks.js';
 import { LockService } from '../locking/lock-service.js';
 import { PreflightService } from '../preflight/preflight-service.js';
+import { CachedResolver } from '../preflight/name-resolution.js';
 import { VolumeUuids } from '../locking/volume-uuid.js';
 import { fileURLToPath } from 'node:url';
 import { IscsiBackend } from '../storage/backends/iscsi-backend.js';
@@ -119,8 +120,9 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
+  const resolver = new CachedResolver(config.dnsServers);
   const preflight = new PreflightService({
-    host: service, storage, hostname: config.hostname || os.hostname(), dnsServers: config.dnsServers, maxClockOffsetMs: config.maxClockOffset,
+    host: service, storage, hostname: config.hostname || os.hostname(), resolver, maxClockOffsetMs: config.maxClockOffset,
     busy: (uuid) => ({ migrating: active.has(uuid), blockJob: blockCopies.hasJob(uuid) }),
     log,
   });
@@ -146,7 +148,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const preflightDestination = {
     host: service, storage, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
-    dnsServers: config.dnsServers,
+    resolver,
   };
   const app = buildApp({ service, migrations, storage, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
   mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });

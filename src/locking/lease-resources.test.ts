@@ -17,13 +17,15 @@ describe('leasesFor()', () => {
   const dir = tempDir('ferry-leases-');
   const img = `${dir.path}/vm.qcow2`;
   writeFileSync(img, '');
+  writeFileSync(`${img}.iso`, '');
   const disks = `<disk type='file'><source file='${img}'/><target dev='vda'/></disk>
     <disk type='file'><source file='${img}.iso'/><target dev='sda' bus='sata'/><readonly/></disk>
-    <disk type='network'><source protocol='nbd' name='x'><host name='h'/></source><target dev='vdc'/></disk>`;
+    <disk type='network'><source protocol='nbd' name='x'><host name='h'/></source><target dev='vdc'/></disk>
+    <disk type='file'><source file='${dir.path}/not-created-yet.qcow2'/><target dev='vdd'/></disk>`;
   const resolve = (d: { source: { file?: string } }) => d.source.file;
   const uuids = new VolumeUuids(noLvm);
 
-  it('locks the image itself by default: exclusive for writable disks, shared for read-only, none for network', async () => {
+  it('locks the image itself by default: exclusive for writable disks, shared for read-only, none for network or missing images', async () => {
     const leases = await leasesFor(def(disks), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve });
     assert.deepEqual(leases.map((l) => [l.disk, l.mode, l.resource === l.path, l.label]), [['vda', 'exclusive', true, img], ['sda', 'shared', true, `${img}.iso`]]);
   });

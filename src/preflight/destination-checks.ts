@@ -9,7 +9,7 @@ import type { StorageService } from '../storage/storage-service.js';
 import { prettyCapacity } from '../storage/volume.js';
 import { type CheckResult, fail, pass, warn } from './check-result.js';
 import { blockDeviceSize, cpuFlags, hostAddresses } from './host-facts.js';
-import { resolveName } from './name-resolution.js';
+import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 
 export interface DestinationCheckDeps {
@@ -24,24 +24,18 @@ export interface DestinationCheckDeps {
   cpuOvercommit: number;
   /** Test-only: this host's clock reads this much ahead. */
   clockOffsetMs: number;
-  /** DNS servers for the name checks (dns_servers); empty: /etc/resolv.conf. */
-  dnsServers: string[];
+  /** Name lookups for the checks (dns_servers, cached for a minute). */
+  resolver: CachedResolver;
 }
 
 /** The destination's half of the pre-flight checks, run on the destination. */
 export async function runDestinationChecks(req: PreflightRequest, d: DestinationCheckDeps): Promise<PreflightReply> {
   const t1 = Date.now() + d.clockOffsetMs;
-  const results: CheckResult[] = [];
-  results.push(...storage(req, d));
-  results.push(await unmanaged(req, d));
-  results.push(networks(req, d));
-  results.push(...(await qemu(req, d)));
-  results.push(await cpu(req, d));
-  results.push(resources(req, d));
-  results.push(await leases(req, d));
-  results.push(await reverseResolution(req, d));
-  const ports = await migrationPorts(req, d);
-  results.push(ports.result);
+  // The checks that wait on something (QEMU, DNS, sockets, lockd) run side by side.
+  const [unmanagedR, qemuR, cpuR, leasesR, namesR, ports] = await Promise.all([
+    unmanaged(req, d), qemu(req, d), cpu(req, d), leases(req, d), reverseResolution(req, d), migrationPorts(req, d),
+  ]);
+  const results: CheckResult[] = [...storage(req, d), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
   return {
     results,
     hostname: d.hostname,
@@ -258,7 +252,7 @@ async function leases(req: PreflightRequest, d: DestinationCheckDeps): Promise<C
 }
 
 async function reverseResolution(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
-  const r = await resolveName(req.source.hostname, { servers: d.dnsServers });
+  const r = await d.resolver.resolve(req.source.hostname);
   if (r.addresses.length === 0) {
     return fail('name-resolution', `${d.hostname} cannot resolve the source's name '${req.source.hostname}'`, `Add ${req.source.hostname} to DNS (the seed: "/etc/hosts will not work")`, true);
   }

@@ -41,3 +41,18 @@ function hostsFileAddresses(name: string, path: string): string[] {
 export function isOwnAddress(address: string, own: string[]): boolean {
   return own.includes(address) || (address.startsWith('127.') && own.some((a) => a.startsWith('127.'))) || (address === '::1' && own.includes('::1'));
 }
+
+/** resolveName() with a short memory: a name asked again within a minute is answered at once. */
+export class CachedResolver {
+  private readonly cache = new Map<string, { at: number; result: Promise<Resolution> }>();
+
+  constructor(private readonly servers: string[], private readonly ttlMs = 60_000) {}
+
+  resolve(name: string): Promise<Resolution> {
+    const hit = this.cache.get(name);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.result;
+    const result = resolveName(name, { servers: this.servers });
+    this.cache.set(name, { at: Date.now(), result });
+    return result;
+  }
+}

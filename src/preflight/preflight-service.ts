@@ -12,6 +12,7 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from './check-result.js';
 import { blockDeviceSize, cpuFlags } from './host-facts.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
+import type { CachedResolver } from './name-resolution.js';
 import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck } from './source-checks.js';
 
 const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007 };
@@ -22,7 +23,7 @@ export interface PreflightDeps {
   host: HostService;
   storage: StorageService;
   hostname: string;
-  dnsServers: string[];
+  resolver: CachedResolver;
   maxClockOffsetMs: number;
   /** Is a migration or a block job running on the domain? */
   busy: (uuid: string) => { migrating: boolean; blockJob: boolean };
@@ -71,19 +72,22 @@ export class PreflightService {
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
       leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
     };
+    // The source's own checks that need no answer from the destination run during the round trip.
+    const busy = this.d.busy(rec.uuid);
+    const local = Promise.all([jobsCheck(vm, busy.migrating, busy.blockJob), blockersCheck(vm)]);
     const t0 = Date.now();
     request.source.t0 = t0;
     const reply = await peer.post<PreflightReply>('/peer/v1/preflight', { request });
     const t3 = Date.now();
-    const busy = this.d.busy(rec.uuid);
+    const [names, ports, [jobs, blockers]] = await Promise.all([nameCheck(reply, this.d.resolver), portReachable(reply, migrationHostOf(peer.address)), local]);
     const mine = [
       cacheModeCheck(def),
       hostDeviceCheck(def, memoryMoves),
       clockCheck(reply, t0, t3, this.d.maxClockOffsetMs),
-      await nameCheck(reply, this.d.dnsServers),
-      await portReachable(reply, migrationHostOf(peer.address)),
-      await jobsCheck(vm, busy.migrating, busy.blockJob),
-      await blockersCheck(vm),
+      names,
+      ports,
+      jobs,
+      blockers,
       tcgCheck(o.live, accel, version),
     ].filter((r): r is CheckResult => r !== undefined);
     let results = merge([...mine, ...reply.results]);

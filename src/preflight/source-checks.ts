@@ -5,7 +5,7 @@ import { compareVersions, formatVersion, type QemuVersion } from '../qemu/binary
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { type DomainDefinition, isWritableDisk } from '../vm/definition.js';
 import { type CheckResult, fail, pass, warn } from './check-result.js';
-import { isOwnAddress, resolveName } from './name-resolution.js';
+import { type CachedResolver, isOwnAddress } from './name-resolution.js';
 import type { PreflightReply } from './preflight-request.js';
 
 /** QEMU's TCG dirty tracking lost writes during migration before 9.0 (commit 03bfc2188f). */
@@ -41,8 +41,8 @@ export function clockCheck(reply: PreflightReply, t0: number, t3: number, maxOff
   return pass('clock', text, true);
 }
 
-export async function nameCheck(reply: PreflightReply, dnsServers: string[]): Promise<CheckResult> {
-  const r = await resolveName(reply.hostname, { servers: dnsServers });
+export async function nameCheck(reply: PreflightReply, resolver: CachedResolver): Promise<CheckResult> {
+  const r = await resolver.resolve(reply.hostname);
   if (r.addresses.length === 0) {
     return fail('name-resolution', `the destination's name '${reply.hostname}' does not resolve on this host`, `Add ${reply.hostname} to DNS; check with "host ${reply.hostname}"`, true);
   }
