@@ -5,7 +5,8 @@
  *   ferryWallMs    wall time of the `ferry migrate` command (node start-up included)
  *   daemonWallMs   the source ferryd's own time from Begin to the end of Confirm
  *   qemuTotalMs    QEMU's total-time (from `migrate` to completion)
- *   overheadMs     ferryWallMs - qemuTotalMs (ferry's control-plane overhead)
+ *   preflightMs    the pre-flight checks alone (one API call to migrate-check, both hosts' checks)
+ *   overheadMs     ferryWallMs - qemuTotalMs (ferry's control-plane overhead, pre-flight included)
  *   daemonOverheadMs daemonWallMs - qemuTotalMs
  *   downtimeMs, bytes, passes
  *
@@ -59,6 +60,11 @@ async function main(): Promise<void> {
     let to: FerrydHost = hosts.b;
     for (let run = 1; run <= Number(values.runs); run++) {
       const dest = to === hosts.b ? hosts.bPeer : hosts.aPeer;
+      // The pre-flight checks alone, as `ferry migrate` runs them first (API call, no CLI start-up).
+      const p0 = performance.now();
+      const check = await from.apiPost<{ failed: unknown[] }>(`/v1/domains/${name}/migrate-check`, { destUri: dest, options: { live: true } });
+      const preflightMs = Math.round(performance.now() - p0);
+      if (check.status !== 200 || check.body.failed.length > 0) throw new Error(`pre-flight failed: ${JSON.stringify(check.body)}`);
       const t0 = performance.now();
       const r = await from.ferry('migrate', ...flags, name, dest);
       const ferryWallMs = Math.round(performance.now() - t0);
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
           ferryWallMs,
           daemonWallMs: job.timeElapsedMs,
           qemuTotalMs: qemu,
+          preflightMs,
           overheadMs: ferryWallMs - qemu,
           daemonOverheadMs: job.timeElapsedMs - qemu,
           downtimeMs: job.downtimeMs,

@@ -1,4 +1,4 @@
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname } from 'node:path';
@@ -8,6 +8,7 @@ import { buildApp, buildPeerApp } from '../api/app.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { BlockCopyService } from '../host/block-copy.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
+import { ensureDirectory } from './state-directories.js';
 import { HostPaths } from '../host/host-paths.js';
 import { HostService } from '../host/host-service.js';
 import { QemuCapabilities } from '../host/qemu-capabilities.js';
@@ -57,9 +58,9 @@ export interface RunningDaemon {
 export async function startDaemon(config: DaemonConfig, options: { log?: Logger } = {}): Promise<RunningDaemon> {
   const log = options.log ?? pino({ level: config.logLevel, base: { host: os.hostname() } }, pino.destination(2));
   const paths = new HostPaths(config.stateDir);
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o755 });
-  mkdirSync(paths.runDir, { recursive: true, mode: 0o700 });
-  mkdirSync(paths.logDir, { recursive: true });
+  ensureDirectory(config.stateDir, 'state directory', 0o755);
+  ensureDirectory(paths.runDir, 'run directory', 0o700);
+  ensureDirectory(paths.logDir, 'log directory');
   await claimSocket(config.socket);
 
   const db: FerryDatabase = openDatabase(paths.database);
@@ -151,7 +152,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     resolver,
   };
   const app = buildApp({ service, migrations, storage, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
-  mkdirSync(dirname(config.socket), { recursive: true, mode: 0o755 });
+  ensureDirectory(dirname(config.socket), 'socket directory', 0o755);
   await app.listen({ path: config.socket });
   let peerApp: FastifyInstance | undefined;
   if (config.listen) {

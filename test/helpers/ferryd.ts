@@ -137,6 +137,29 @@ export class FerrydHost {
     });
   }
 
+  /** POST on the API with a JSON body; resolves with the status and the parsed reply. */
+  apiPost<T>(path: string, body: unknown): Promise<{ status: number; body: T }> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        { socketPath: this.socket, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => {
+            try {
+              resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as T });
+            } catch (err) {
+              reject(err);
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
   /** The domain's state as `domstate --reason` prints it, e.g. "running (booted)". */
   async state(domain: string): Promise<string> {
     return (await this.ok('domstate', domain, '--reason')).trim();
