@@ -42,6 +42,15 @@ export interface DaemonConfig {
   maxClockOffset: number;
   memoryOvercommit: number;
   cpuOvercommit: number;
+  /**
+   * This host's certificates (docs/security.md): ca-cert.pem, server-cert.pem,
+   * server-key.pem, client-cert.pem, client-key.pem, the file names QEMU's
+   * tls-creds-x509 expects, so the same directory serves the TLS listener, the
+   * peer client and migrations with --tls.
+   */
+  tlsDir: string;
+  /** Every migration is encrypted, as if --tls were given (libvirt's migrate_tls_force). */
+  migrateTlsForce: boolean;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
 }
@@ -77,6 +86,8 @@ export function defaultConfig(): DaemonConfig {
     maxClockOffset: 500,
     memoryOvercommit: 1.0,
     cpuOvercommit: 4.0,
+    tlsDir: '/etc/pki/ferry',
+    migrateTlsForce: false,
     testClockOffsetMs: 0,
   };
 }
@@ -154,6 +165,8 @@ const SETTINGS: Record<string, Setter> = {
   max_clock_offset: num('maxClockOffset'),
   memory_overcommit: num('memoryOvercommit'),
   cpu_overcommit: num('cpuOvercommit'),
+  tls_dir: str('tlsDir'),
+  migrate_tls_force: flag('migrateTlsForce'),
   test_clock_offset_ms: (c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
     c.testClockOffsetMs = v;
