@@ -140,6 +140,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     hostId,
     hostname: os.hostname(),
     migrationAddress: config.migrationAddress,
+    migrationHost: config.migrationHost,
     selfPeerUri: config.listen ? `ferry+tcp://${config.listen}/system` : `ferry:///system?socket=${config.socket}`,
     log,
   });
@@ -147,7 +148,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const hostname = config.hostname || os.hostname();
   const lockService = new LockService({ host: service, hostname, peers: config.peers });
   const preflightDestination = {
-    host: service, storage, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress,
+    host: service, storage, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
     resolver,
   };

@@ -16,6 +16,8 @@ export interface DaemonConfig {
   jobWaitTimeout: number;
   /** Where incoming migration streams are accepted (libvirt's migration_address). */
   migrationAddress: string;
+  /** The host name or address sources send migration data to (libvirt's migration_host); empty: see docs/configuration.md. */
+  migrationHost: string;
   migrationPortMin: number;
   migrationPortMax: number;
   /** "lockd" (ferry-lockd holds disk leases; the default) or "nop". */
@@ -67,6 +69,7 @@ export function defaultConfig(): DaemonConfig {
     logLevel: 'info',
     jobWaitTimeout: 30,
     migrationAddress: '0.0.0.0',
+    migrationHost: '',
     migrationPortMin: 49152,
     migrationPortMax: 49215,
     lockManager: 'lockd',
@@ -131,6 +134,7 @@ const SETTINGS: Record<string, Setter> = {
     c.accel = v;
   },
   migration_address: str('migrationAddress'),
+  migration_host: str('migrationHost'),
   migration_port_min: (c, v, where) => {
     if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_min must be a port number`);
     c.migrationPortMin = v;

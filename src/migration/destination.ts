@@ -12,6 +12,7 @@ import type { QemuImg } from '../storage/qemu-img.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { BlockMonitor } from '../qemu/block-monitor.js';
 import { type MigrationCookie, validateCookie } from './cookie.js';
+import { advertisedDataHost } from './data-host.js';
 import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { assertTransition, type Phase } from './phases.js';
 import type { PortAllocator } from './port-allocator.js';
@@ -25,6 +26,8 @@ export interface PrepareResult {
   nbd?: Array<{ dev: string; port: number; export: string }>;
   /** The address QEMU listens on ('0.0.0.0' means any). */
   address: string;
+  /** Where the source should send the data (migration_host, or a specific listen address); absent: the URI's host. */
+  connectHost?: string;
   host: { hostId: string; hostname: string };
 }
 
@@ -51,6 +54,8 @@ export interface DestinationDeps {
   hostname: string;
   /** Where incoming migration streams are accepted unless the source asks otherwise. */
   migrationAddress: string;
+  /** The host sources are told to send migration data to (libvirt's migration_host); empty: see advertisedDataHost(). */
+  migrationHost?: string;
   log: Logger;
   now?: () => number;
 }
@@ -93,6 +98,8 @@ export class MigrationDestination {
     let created: string[] = [];
     const nbdPids: number[] = [];
     const address = cookie.listen?.address ?? this.deps.migrationAddress;
+    const connectHost = advertisedDataHost(this.deps.migrationHost ?? '', address);
+    const advertised = connectHost ? { connectHost } : {};
     try {
       const existing = host.store.get(def.uuid);
       const sameName = host.store.findByName(def.name);
@@ -109,7 +116,7 @@ export class MigrationDestination {
         const nbd = await this.serveOffline(cookie, created, address, ports, nbdPids);
         this.incoming.set(cookie.migrationId, { vm: undefined, ports, release });
         log.info({ disks: nbd.length }, 'offline migration prepared');
-        return { migrationId: cookie.migrationId, port: 0, address, nbd, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
+        return { migrationId: cookie.migrationId, port: 0, address, ...advertised, nbd, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
       }
       if (!existing) host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(def, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
@@ -131,7 +138,7 @@ export class MigrationDestination {
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
-        migrationId: cookie.migrationId, port, address, ...(nbdPort ? { nbdPort } : {}),
+        migrationId: cookie.migrationId, port, address, ...advertised, ...(nbdPort ? { nbdPort } : {}),
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
       };
     } catch (err) {

@@ -29,6 +29,7 @@ export interface MigrationServiceDeps {
   hostId: string;
   hostname: string;
   migrationAddress: string;
+  migrationHost?: string;
   selfPeerUri?: string;
   log: Logger;
 }
@@ -76,6 +77,7 @@ export class MigrationService {
       hostId: deps.hostId,
       hostname: deps.hostname,
       migrationAddress: deps.migrationAddress,
+      ...(deps.migrationHost ? { migrationHost: deps.migrationHost } : {}),
       log: deps.log,
     });
     this.recovery = new MigrationRecovery({ host: deps.host, migrations: deps.migrations, destination: this.destination, log: deps.log });

@@ -4,6 +4,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { notDelivered, PeerClient } from '../peer/peer-client.js';
 import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import { migrationDataHost } from './data-host.js';
 import type { CommandRunner } from '../storage/command-runner.js';
 import { copyToNbd, nbdUri, sameContents } from '../storage/nbd-copy.js';
 import type { QemuImg } from '../storage/qemu-img.js';
@@ -83,7 +84,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     phase('Prepare');
     const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie });
     phase('Perform');
-    const nbdHost = migrationHostOf(peer.address);
+    const nbdHost = migrationDataHost(o, prepared.connectHost, migrationHostOf(peer.address));
     const abort = new AbortController();
     const watchAbort = (): void => {
       void active.nextRequest(abort.signal).then(() => {

@@ -7,6 +7,7 @@ import { formatVersion } from '../qemu/binary.js';
 import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-monitor.js';
 import { notDelivered, PeerClient } from '../peer/peer-client.js';
 import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import { migrationDataHost } from './data-host.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import { isWritableDisk } from '../vm/definition.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
@@ -138,8 +139,9 @@ export class MigrationSource {
       this.setPhase(active, 'Perform', { port: prepared.port, destHostId: prepared.host.hostId });
       if (active.abortRequested) throw cancelledEarly();
       const performStartedAt = this.now();
-      const result = await this.perform(vm, active, options, tuning, migrationUriFor(options, peer.address, prepared.port), performStartedAt, sourceWasRunning, {
-        disks, nbdHost: migrationHostOf(peer.address), nbdPort: prepared.nbdPort ?? 0,
+      const dataHost = migrationDataHost(options, prepared.connectHost, migrationHostOf(peer.address));
+      const result = await this.perform(vm, active, options, tuning, migrationUriFor(options, dataHost, prepared.port), performStartedAt, sourceWasRunning, {
+        disks, nbdHost: dataHost, nbdPort: prepared.nbdPort ?? 0,
       });
       await this.finish(vm, active, peer, options, result.postcopy, sourceWasRunning, log);
       const finalInfo = result.postcopy
@@ -347,14 +349,14 @@ function cancelledEarly(): FerryError {
   return new FerryError('MIG_CANCELLED', 'operation aborted: migration out: canceled by client');
 }
 
-/** The QEMU migration URI on the source: --migrateuri wins, else the destination host and the port it chose. */
-export function migrationUriFor(o: MigrationOptions, peer: import('../peer/peer-address.js').PeerAddress, port: number): string {
+/** The QEMU migration URI on the source: --migrateuri wins, else the data host (migrationDataHost()) and the port the destination chose. */
+export function migrationUriFor(o: MigrationOptions, dataHost: string, port: number): string {
   if (o.migrateUri) {
     const m = /^tcp:(?:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?/.exec(o.migrateUri);
     if (!m) throw new FerryError('INVALID_ARGUMENT', `invalid argument: unsupported migration URI '${o.migrateUri}' (use tcp://host[:port])`);
     return `tcp:${m[1]}:${m[2] ?? port}`;
   }
-  return `tcp:${migrationHostOf(peer)}:${port}`;
+  return `tcp:${dataHost.includes(':') ? `[${dataHost}]` : dataHost}:${port}`;
 }
 
 function listenFor(o: MigrationOptions): MigrationCookie['listen'] | undefined {

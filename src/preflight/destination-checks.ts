@@ -1,4 +1,5 @@
 import { existsSync, statfsSync, statSync } from 'node:fs';
+import { advertisedDataHost } from '../migration/data-host.js';
 import net from 'node:net';
 import os from 'node:os';
 import type { HostService } from '../host/host-service.js';
@@ -20,6 +21,8 @@ export interface DestinationCheckDeps {
   qemuBinary: string;
   hostname: string;
   migrationAddress: string;
+  /** libvirt's migration_host: where sources send migration data. */
+  migrationHost?: string;
   memoryOvercommit: number;
   cpuOvercommit: number;
   /** Test-only: this host's clock reads this much ahead. */
@@ -262,7 +265,7 @@ async function reverseResolution(req: PreflightRequest, d: DestinationCheckDeps)
   return pass('name-resolution', `${d.hostname} resolves '${req.source.hostname}'`, true);
 }
 
-async function migrationPorts(req: PreflightRequest, d: DestinationCheckDeps): Promise<{ result: CheckResult; probe?: { address: string; port: number } }> {
+async function migrationPorts(req: PreflightRequest, d: DestinationCheckDeps): Promise<{ result: CheckResult; probe?: { address: string; port: number; connectHost?: string } }> {
   const address = req.listenAddress ?? d.migrationAddress;
   let port: number;
   try {
@@ -277,7 +280,8 @@ async function migrationPorts(req: PreflightRequest, d: DestinationCheckDeps): P
     server.close();
     d.ports.release(port);
   }, 5000).unref();
-  return { result: pass('migration-ports', `${address}:${port} is free on ${d.hostname}`), probe: { address, port } };
+  const connectHost = advertisedDataHost(d.migrationHost ?? '', address);
+  return { result: pass('migration-ports', `${address}:${port} is free on ${d.hostname}`), probe: { address, port, ...(connectHost ? { connectHost } : {}) } };
 }
 
 export type { PreflightDisk };

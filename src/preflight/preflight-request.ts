@@ -52,5 +52,5 @@ export interface PreflightReply {
   t1: number;
   t2: number;
   /** A port the destination listens on for a moment, for the source to try. */
-  probe?: { address: string; port: number };
+  probe?: { address: string; port: number; connectHost?: string };
 }

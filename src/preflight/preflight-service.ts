@@ -5,6 +5,7 @@ import type { HostService } from '../host/host-service.js';
 import type { MigrationOptions } from '../migration/options.js';
 import { PeerClient } from '../peer/peer-client.js';
 import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import { migrationDataHost } from '../migration/data-host.js';
 import { formatVersion } from '../qemu/binary.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { DomainDefinition } from '../vm/definition.js';
@@ -79,7 +80,7 @@ export class PreflightService {
     request.source.t0 = t0;
     const reply = await peer.post<PreflightReply>('/peer/v1/preflight', { request });
     const t3 = Date.now();
-    const [names, ports, [jobs, blockers]] = await Promise.all([nameCheck(reply, this.d.resolver), portReachable(reply, migrationHostOf(peer.address)), local]);
+    const [names, ports, [jobs, blockers]] = await Promise.all([nameCheck(reply, this.d.resolver), portReachable(reply, (advertised) => migrationDataHost(o, advertised, migrationHostOf(peer.address))), local]);
     const mine = [
       cacheModeCheck(def),
       hostDeviceCheck(def, memoryMoves),

@@ -56,9 +56,10 @@ export async function nameCheck(reply: PreflightReply, resolver: CachedResolver)
 }
 
 /** Can this host reach the port the destination opened? (Without one, the destination's own check says why.) */
-export async function portReachable(reply: PreflightReply, peerHost: string): Promise<CheckResult | undefined> {
+/** Can this host open the destination's migration port, at the host the data will go to (migrationDataHost())? */
+export async function portReachable(reply: PreflightReply, dataHost: (advertised: string | undefined) => string): Promise<CheckResult | undefined> {
   if (!reply.probe) return undefined;
-  const host = reply.probe.address === '0.0.0.0' || reply.probe.address === '::' ? peerHost : reply.probe.address;
+  const host = dataHost(reply.probe.connectHost);
   const ok = await new Promise<boolean>((resolve) => {
     const s = net.createConnection({ host, port: reply.probe?.port as number });
     const t = setTimeout(() => {
