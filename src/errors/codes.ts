@@ -52,7 +52,16 @@ export const ERROR_CODES = {
   // networking
   NET_BRIDGE_MISSING: { summary: 'The bridge an interface uses does not exist on this host', status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
   NET_TAP_FAILED: { summary: 'ferryd could not create a tap device', status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
-  NET_NETWORK_MISSING: { summary: 'The virtual network an interface uses does not exist', status: 409, hint: 'Virtual networks arrive with a later release; use <interface type=\'bridge\'> for now' },
+  NET_NOT_FOUND: { summary: 'No virtual network has that name or uuid', status: 404, hint: 'List the networks with "ferry net-list --all"; define one with "ferry net-define <file>"' },
+  NET_EXISTS: { summary: 'Another network already has that name, uuid or bridge', status: 409, hint: 'Pick another name or bridge, or undefine the existing network first' },
+  NET_NOT_ACTIVE: { summary: 'The virtual network is not started', status: 409, hint: 'Start it with "ferry net-start <network>"' },
+  NET_ACTIVE: { summary: 'The virtual network is started', status: 409, hint: 'Stop it first with "ferry net-destroy <network>"' },
+  NET_START_FAILED: { summary: 'The bridge of an isolated network could not be created', status: 500, hint: 'ip\'s own message is above; ferryd needs CAP_NET_ADMIN, and the bridge name must be free' },
+  NET_FORWARD_UNSUPPORTED: {
+    summary: 'The network XML uses a forward mode ferry does not run',
+    status: 400,
+    hint: 'Forward modes nat, route, open, ... are not in this release; use <forward mode=\'bridge\'/> with a host bridge (<bridge name=\'br1\'/>), or no <forward> for an isolated network',
+  },
   // storage
   POOL_NOT_FOUND: { summary: 'No storage pool has that name', status: 404, hint: 'List the storage pools with "ferry pool-list --all"' },
   POOL_EXISTS: { summary: 'Another pool already has that name or uuid', status: 409, hint: 'Pick another name, or undefine the existing pool first' },

@@ -23,6 +23,8 @@ export interface DomainLauncherDeps {
   paths: HostPaths;
   /** Finds the file or device behind a pool volume (disks of type='volume'). */
   resolveVolume?: (pool: string, volume: string) => { kind: 'file' | 'block'; path: string };
+  /** Finds the bridge of an active virtual network (interfaces of type='network'). */
+  resolveNetwork?: (network: string) => string;
   caps: QemuCapabilities;
   qemuBinary: string;
   hostId: string;
@@ -54,6 +56,7 @@ export class DomainLauncher {
       machine,
       serialLog: (port) => paths.serialLog(def.name, port),
       tapName: (i) => tapName(this.deps.hostId, def.uuid, i),
+      networkBridge: (network) => this.networkBridge(network),
     });
     const runDir = paths.domainRunDir(def.uuid);
     rmSync(runDir, { recursive: true, force: true });
@@ -64,9 +67,6 @@ export class DomainLauncher {
     try {
       for (const iface of live.devices.interfaces) {
         if (iface.type === 'user') continue;
-        if (iface.type === 'network') {
-          throw new FerryError('NET_NETWORK_MISSING', `Network not found: no network with matching name '${iface.source.network}'`);
-        }
         const name = iface.targetDev as string;
         await createTap(name, iface.source.bridge as string);
         taps.push(name);
@@ -114,6 +114,11 @@ export class DomainLauncher {
   async cleanup(live: DomainDefinition): Promise<void> {
     await Promise.all(live.devices.interfaces.filter((i) => i.type !== 'user' && i.targetDev).map((i) => deleteTap(i.targetDev as string)));
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
+  }
+
+  private networkBridge(network: string): string {
+    if (!this.deps.resolveNetwork) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
+    return this.deps.resolveNetwork(network);
   }
 
   private resolveDisk(disk: DiskDefinition): ResolvedDiskSource {

@@ -440,7 +440,10 @@ export class HostService extends EventEmitter<HostEvents> {
   }
 
   /** Expands the machine alias (q35 → pc-q35-10.0) when the QEMU binary can be asked. */
-  private async canonical(def: DomainDefinition): Promise<DomainDefinition> {
+  private async canonical(written: DomainDefinition): Promise<DomainDefinition> {
+    // A network's bridge is decided on each host at start (libvirt ignores bridge= of type='network' when defining).
+    const interfaces = written.devices.interfaces.map((i) => (i.type === 'network' ? { ...i, source: { network: i.source.network as string } } : i));
+    const def: DomainDefinition = { ...written, devices: { ...written.devices, interfaces } };
     try {
       const info = await this.deps.caps.binary(def.devices.emulator ?? this.deps.qemuBinary);
       const machine = resolveMachineType(info, def.os.machine);

@@ -1,20 +1,26 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { renderDomainXml } from '../vm/render-domain-xml.js';
 import { liveDefinition, portableDefinition } from './live-definition.js';
 
 const xml = `<domain type='kvm'><name>v</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>
   <interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='br1'/></interface>
   <interface type='bridge'><mac address='52:54:00:00:00:02'/><source bridge='br1'/><target dev='mytap'/></interface>
+  <interface type='network'><mac address='52:54:00:00:00:03'/><source network='vmnet'/></interface>
   <serial type='pty'/><serial type='pty'><log file='/mine.log' append='off'/></serial></devices></domain>`;
 
 describe('liveDefinition() / portableDefinition()', () => {
-  const input = { machine: 'pc-q35-10.0', serialLog: (p: number) => `/state/log/v-serial${p}.log`, tapName: (i: number) => `fetap${i}` };
+  const input = {
+    machine: 'pc-q35-10.0', serialLog: (p: number) => `/state/log/v-serial${p}.log`, tapName: (i: number) => `fetap${i}`,
+    networkBridge: (n: string) => `br-of-${n}`,
+  };
 
   it('adds the host\'s machine, tap names and serial logs without touching what the user set', () => {
     const live = liveDefinition(parseDomainXml(xml), input);
     assert.equal(live.os.machine, 'pc-q35-10.0');
-    assert.deepEqual(live.devices.interfaces.map((i) => i.targetDev), ['fetap0', 'mytap']);
+    assert.deepEqual(live.devices.interfaces.map((i) => i.targetDev), ['fetap0', 'mytap', 'fetap2']);
+    assert.deepEqual(live.devices.interfaces.map((i) => i.source), [{ bridge: 'br1' }, { bridge: 'br1' }, { network: 'vmnet', bridge: 'br-of-vmnet' }]);
     assert.deepEqual(live.devices.serials.map((s) => s.logFile), ['/state/log/v-serial0.log', '/mine.log']);
   });
 
@@ -22,5 +28,17 @@ describe('liveDefinition() / portableDefinition()', () => {
     const def = parseDomainXml(xml);
     const portable = portableDefinition(liveDefinition(def, input), input);
     assert.deepEqual(portable, { ...def, os: { ...def.os, machine: 'pc-q35-10.0' } });
+  });
+
+  it('the bridge a network resolved to on this host stays out of the portable definition and its XML', () => {
+    const live = liveDefinition(parseDomainXml(xml), input);
+    const liveXml = renderDomainXml(live);
+    assert.match(liveXml, /<interface type='network'>\n +<mac address='52:54:00:00:00:03'\/>\n +<source network='vmnet' bridge='br-of-vmnet'\/>/);
+    const travelling = renderDomainXml(portableDefinition(parseDomainXml(liveXml), input));
+    assert.match(travelling, /<interface type='network'>\n +<mac address='52:54:00:00:00:03'\/>\n +<source network='vmnet'\/>/);
+    assert.doesNotMatch(travelling, /br-of-vmnet|fetap2/);
+    // Another host resolves the same network to its own bridge.
+    const there = liveDefinition(parseDomainXml(travelling), { ...input, networkBridge: () => 'br-elsewhere' });
+    assert.equal(there.devices.interfaces[2]?.source.bridge, 'br-elsewhere');
   });
 });

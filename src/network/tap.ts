@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { FerryError } from '../errors/ferry-error.js';
 
@@ -10,10 +11,14 @@ export function tapName(hostId: string, uuid: string, index: number): string {
   return `fe${createHash('sha256').update(`${hostId}/${uuid}`).digest('hex').slice(0, 10)}n${index}`;
 }
 
-/** Creates a tap device, attaches it to a bridge and brings it up (what libvirt does for type='bridge'). */
+/**
+ * Creates a tap device with the bridge's MTU, attaches it to the bridge and
+ * brings it up (what libvirt does for type='bridge' and type='network').
+ */
 export async function createTap(name: string, bridge: string): Promise<void> {
+  let mtu: string;
   try {
-    await run('ip', ['link', 'show', 'dev', bridge]);
+    mtu = (await readFile(`/sys/class/net/${bridge}/mtu`, 'utf8')).trim();
   } catch {
     throw new FerryError('NET_BRIDGE_MISSING', `Cannot get interface MTU on '${bridge}': No such device`, {
       details: { bridge },
@@ -21,6 +26,7 @@ export async function createTap(name: string, bridge: string): Promise<void> {
   }
   try {
     await run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap']);
+    await run('ip', ['link', 'set', 'dev', name, 'mtu', mtu]);
     await run('ip', ['link', 'set', 'dev', name, 'master', bridge]);
     await run('ip', ['link', 'set', 'dev', name, 'up']);
   } catch (err) {

@@ -49,6 +49,16 @@ const MIGRATIONS: readonly string[] = [
      active INTEGER NOT NULL DEFAULT 0,
      autostart INTEGER NOT NULL DEFAULT 0
    );`,
+  `CREATE TABLE networks (
+     uuid TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     xml TEXT NOT NULL,
+     active INTEGER NOT NULL DEFAULT 0,
+     autostart INTEGER NOT NULL DEFAULT 0,
+     persistent INTEGER NOT NULL DEFAULT 1,
+     bridge TEXT,
+     bridge_created INTEGER NOT NULL DEFAULT 0
+   );`,
 ];
 
 export type FerryDatabase = Database.Database;

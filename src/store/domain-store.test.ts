@@ -26,7 +26,7 @@ describe('DomainStore (real SQLite)', () => {
   it('openDatabase() uses WAL and is idempotent', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const again = openDatabase(`${dir.path}/state.db`);
-    assert.equal(again.pragma('user_version', { simple: true }), 3);
+    assert.equal(again.pragma('user_version', { simple: true }), 4);
     again.close();
   });
 

@@ -371,7 +371,8 @@ function parseInterface(iface: XmlElement): InterfaceDefinition {
           result.source = { bridge: c.attrs.bridge };
         } else if (type === 'network') {
           if (!c.attrs.network) throw xmlInvalid('source', "interface type='network' needs network=");
-          result.source = { network: c.attrs.network };
+          // bridge= is the live XML's record of the bridge the network gave this host (libvirt shows it too).
+          result.source = { network: c.attrs.network, ...(c.attrs.bridge ? { bridge: c.attrs.bridge } : {}) };
         }
         break;
       case 'model':

@@ -101,7 +101,7 @@ export function renderDisk(disk: DiskDefinition): XmlElement {
 function renderInterface(iface: InterfaceDefinition): XmlElement {
   return el('interface', { type: iface.type }, [
     el('mac', { address: iface.mac }),
-    iface.type === 'user' ? undefined : el('source', { bridge: iface.source.bridge, network: iface.source.network }),
+    iface.type === 'user' ? undefined : el('source', iface.type === 'network' ? { network: iface.source.network, bridge: iface.source.bridge } : { bridge: iface.source.bridge }),
     iface.targetDev === undefined ? undefined : el('target', { dev: iface.targetDev }),
     el('model', { type: iface.model }),
     iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),

@@ -155,7 +155,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
       async (req) => ({
         interfaces: service.definition(req.params.ref, req.query).devices.interfaces.map((i) => ({
-          interface: i.targetDev ?? '-', type: i.type, source: i.source.bridge ?? i.source.network ?? '-', model: i.model, mac: i.mac,
+          interface: i.targetDev ?? '-', type: i.type, source: (i.type === 'network' ? i.source.network : i.source.bridge) ?? '-', model: i.model, mac: i.mac,
         })),
       }),
     );
