@@ -7,6 +7,8 @@ import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
 import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
+import { networkRoutes } from './routes/networks.js';
+import type { NetworkService } from '../network/network-service.js';
 import { blockJobRoutes } from './routes/block-jobs.js';
 import { lockRoutes, peerLockRoutes } from './routes/locks.js';
 import { peerPreflightRoutes, preflightRoutes } from './routes/preflight.js';
@@ -22,6 +24,7 @@ export interface AppDeps {
   service: HostService;
   migrations?: MigrationService;
   storage?: StorageService;
+  networks?: NetworkService;
   blockCopies?: BlockCopyService;
   locks?: LockService;
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
@@ -39,6 +42,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
+  if (deps.networks) void app.register(networkRoutes(deps.networks), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });
   if (deps.preflight) {
     void app.register(preflightRoutes(deps.preflight.service), { prefix: '/v1' });

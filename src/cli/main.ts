@@ -12,6 +12,8 @@ import { registerList } from './commands/list.js';
 import { registerLock } from './commands/lock.js';
 import { registerMigrate, registerMigrateCheck } from './commands/migrate.js';
 import { registerMonitorCommand } from './commands/monitor-command.js';
+import { registerNetLifecycle } from './commands/net-lifecycle.js';
+import { registerNetQuery } from './commands/net-query.js';
 import { registerNode } from './commands/node.js';
 import { registerPool } from './commands/pool.js';
 import { registerVol } from './commands/vol.js';
@@ -49,6 +51,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerJobControl(program, ctx);
   registerPool(program, ctx);
   registerVol(program, ctx);
+  registerNetLifecycle(program, ctx);
+  registerNetQuery(program, ctx);
   registerBlockCopy(program, ctx);
   registerLock(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });

@@ -36,6 +36,9 @@ import { runCommand } from '../storage/command-runner.js';
 import { PoolStore } from '../storage/pool-store.js';
 import { QemuImg } from '../storage/qemu-img.js';
 import { StorageService } from '../storage/storage-service.js';
+import { LinuxBridges, runIp } from '../network/host-bridges.js';
+import { NetworkService } from '../network/network-service.js';
+import { NetworkStore } from '../network/network-store.js';
 import type { DaemonConfig } from './config.js';
 
 export interface RunningDaemon {
@@ -84,9 +87,14 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     log,
   });
   await storage.autostartAll();
+  const networks = new NetworkService({
+    store: new NetworkStore(db), bridges: new LinuxBridges({ run: runIp }), jobs: new DomainJobs(config.jobWaitTimeout * 1000), log,
+  });
+  await networks.startAtBoot();
   const launcher = new DomainLauncher({
     paths, caps, qemuBinary: config.qemuBinary, hostId, log,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
+    resolveNetwork: (network) => networks.bridgeOf(network),
   });
   const locks = new VmLocks({
     driver: lockDriver(config, paths, log),
@@ -148,11 +156,11 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const hostname = config.hostname || os.hostname();
   const lockService = new LockService({ host: service, hostname, peers: config.peers });
   const preflightDestination = {
-    host: service, storage, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
+    host: service, storage, networks, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
     resolver,
   };
-  const app = buildApp({ service, migrations, storage, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
+  const app = buildApp({ service, migrations, storage, networks, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
   ensureDirectory(dirname(config.socket), 'socket directory', 0o755);
   await app.listen({ path: config.socket });
   let peerApp: FastifyInstance | undefined;
