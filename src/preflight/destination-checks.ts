@@ -6,6 +6,7 @@ import type { HostService } from '../host/host-service.js';
 import type { QemuCapabilities } from '../host/qemu-capabilities.js';
 import type { PortAllocator } from '../migration/port-allocator.js';
 import { compareVersions, formatVersion, parseVersionOutput, resolveMachineType } from '../qemu/binary.js';
+import type { NetworkService } from '../network/network-service.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { prettyCapacity } from '../storage/volume.js';
 import { type CheckResult, fail, pass, warn } from './check-result.js';
@@ -16,6 +17,7 @@ import type { PreflightDisk, PreflightReply, PreflightRequest } from './prefligh
 export interface DestinationCheckDeps {
   host: HostService;
   storage: StorageService;
+  networks: NetworkService;
   caps: QemuCapabilities;
   ports: PortAllocator;
   qemuBinary: string;
@@ -160,6 +162,7 @@ function canConnect(host: string, port: number, timeoutMs: number): Promise<bool
 
 function networks(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {
   const ok: string[] = [];
+  const nets: string[] = [];
   for (const i of req.interfaces) {
     if (i.type === 'bridge') {
       if (!existsSync(`/sys/class/net/${i.bridge}/bridge`)) {
@@ -167,10 +170,39 @@ function networks(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {
       }
       ok.push(i.bridge as string);
     } else if (i.type === 'network') {
-      return fail('networks', `interface ${i.mac}: virtual network '${i.network}' does not exist on ${d.hostname}`, 'Virtual networks arrive with a later release; use a bridge interface');
+      const problem = virtualNetwork(i.mac, i.network as string, d);
+      if (typeof problem !== 'string') return problem;
+      nets.push(problem);
     }
   }
-  return pass('networks', ok.length > 0 ? `bridges present: ${[...new Set(ok)].join(', ')}` : 'no bridged interfaces');
+  const parts = [
+    ...(ok.length > 0 ? [`bridges present: ${[...new Set(ok)].join(', ')}`] : []),
+    ...(nets.length > 0 ? [`networks active: ${[...new Set(nets)].join(', ')}`] : []),
+  ];
+  return pass('networks', parts.length > 0 ? parts.join('; ') : 'no bridged interfaces');
+}
+
+/** A type='network' interface: the network is defined and active on this host and its bridge exists. */
+function virtualNetwork(mac: string, network: string, d: DestinationCheckDeps): CheckResult | string {
+  const on = `on ${d.hostname}`;
+  let found;
+  try {
+    found = d.networks.lookup(network);
+  } catch {
+    return fail('networks', `interface ${mac}: network '${network}' does not exist ${on}`, `Define it ${on}, naming that host's bridge (<forward mode='bridge'/><bridge name=...>): ferry net-define FILE && ferry net-start ${network} && ferry net-autostart ${network}`);
+  }
+  const { rec, def } = found;
+  if (!rec.active || !rec.bridge) {
+    const why = rec.autostart ? ' (it is marked autostart but is not running)' : '';
+    return fail('networks', `interface ${mac}: network '${network}' is not active ${on}${why}`, `Start it ${on}: ferry net-start ${network}${rec.autostart ? '' : ` (and ferry net-autostart ${network} so it starts with ferryd)`}`);
+  }
+  if (!existsSync(`/sys/class/net/${rec.bridge}/bridge`)) {
+    const fix = def.forward === 'bridge'
+      ? `Create it ${on} (ip link add ${rec.bridge} type bridge && ip link set ${rec.bridge} up) and attach its uplink`
+      : `Restart the network ${on}: ferry net-destroy ${network} && ferry net-start ${network}`;
+    return fail('networks', `interface ${mac}: bridge '${rec.bridge}' of network '${network}' does not exist ${on}`, fix);
+  }
+  return `${network} (bridge ${rec.bridge})`;
 }
 
 async function qemu(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult[]> {
