@@ -10,6 +10,14 @@ import { createBridge, deleteLink } from '../helpers/netns.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const sysfs = (path: string): string => readFileSync(`/sys/class/net/${path}`, 'utf8').trim();
+/** What `ip link` says about an interface, or undefined when it does not know it. */
+function ipLink(name: string): string | undefined {
+  try {
+    return execFileSync('ip', ['-d', 'link', 'show', 'dev', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
 /** The bridge a tap device is a port of. */
 const masterOf = (tap: string): string => basename(readlinkSync(`/sys/class/net/${tap}/master`));
 /** The tap of each interface, from domiflist: [tap, type, source]. */
@@ -88,14 +96,14 @@ describe('virtual networks', () => {
     const xml = file('iso.xml', `<network><name>iso</name><bridge name='${br}'/><mtu size='9000'/><ip address='${subnet}.1' netmask='255.255.255.0'/></network>`);
     await host.ok('net-define', xml);
     assert.equal(await host.ok('net-dumpxml', 'iso'), `<network>\n  <name>iso</name>\n  <uuid>${(await host.ok('net-uuid', 'iso')).trim()}</uuid>\n  <bridge name='${br}' stp='on' delay='0'/>\n  <mtu size='9000'/>\n  <ip address='${subnet}.1' netmask='255.255.255.0'/>\n</network>\n`);
-    assert.equal(existsSync(`/sys/class/net/${br}`), false);
+    assert.equal(ipLink(br), undefined);
     assert.equal(await host.ok('net-start', 'iso'), 'Network iso started\n\n');
-    assert.ok(existsSync(`/sys/class/net/${br}/bridge`), `${br} is a bridge`);
+    assert.match(ipLink(br) ?? '', new RegExp(`^\\d+: ${br}: <[^>]*\\bUP\\b[^>]*> mtu 9000 [\\s\\S]*\\n +bridge forward_delay \\d+ .*stp_state 1 `), 'ip link shows the bridge, up, with its MTU and STP');
     assert.deepEqual([sysfs(`${br}/mtu`), sysfs(`${br}/bridge/stp_state`)], ['9000', '1']);
     assert.match(execFileSync('ip', ['-br', 'addr', 'show', 'dev', br], { encoding: 'utf8' }), new RegExp(` ${subnet.replace(/\./g, '\\.')}\\.1/24`));
     assert.match(await host.ok('net-info', 'iso'), new RegExp(`Active: +yes\\n[\\s\\S]*Bridge: +${br}\\n`));
     assert.equal(await host.ok('net-destroy', 'iso'), 'Network iso destroyed\n\n');
-    assert.equal(existsSync(`/sys/class/net/${br}`), false, 'the bridge ferry created is gone');
+    assert.equal(ipLink(br), undefined, 'the bridge ferry created is gone');
     const twice = await host.ferry('net-destroy', 'iso');
     assert.match(twice.stderr, /^error: Failed to destroy network iso\nerror: Requested operation is not valid: network 'iso' is not active\n/);
     // A bridge name someone else's interface already has: refused, and that interface is left alone.
