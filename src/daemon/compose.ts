@@ -130,9 +130,11 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
   const resolver = new CachedResolver(config.dnsServers);
+  const migrationTls = { dir: config.tlsDir, force: config.migrateTlsForce };
   const preflight = new PreflightService({
     host: service, storage, hostname: config.hostname || os.hostname(), resolver, maxClockOffsetMs: config.maxClockOffset,
     busy: (uuid) => ({ migrating: active.has(uuid), blockJob: blockCopies.hasJob(uuid) }),
+    tls: migrationTls,
     log,
   });
   const migrations = new MigrationService({
@@ -150,6 +152,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     migrationAddress: config.migrationAddress,
     migrationHost: config.migrationHost,
     selfPeerUri: config.listen ? `ferry+tcp://${config.listen}/system` : `ferry:///system?socket=${config.socket}`,
+    tls: migrationTls,
     log,
   });
 
@@ -158,7 +161,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const preflightDestination = {
     host: service, storage, networks, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
-    resolver,
+    resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce,
   };
   const app = buildApp({ service, migrations, storage, networks, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
   ensureDirectory(dirname(config.socket), 'socket directory', 0o755);

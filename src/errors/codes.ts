@@ -90,6 +90,21 @@ export const ERROR_CODES = {
   MIG_PREFLIGHT_FAILED: { summary: 'A requirement of the migration is not met', status: 409, hint: 'The table lists every failed check with how to fix it; "ferry migrate-check" runs the checks alone' },
   MIG_OUTCOME_UNKNOWN: { summary: 'The destination did not say whether it resumed the VM', status: 504, hint: 'The domain stays paused on the source; ferryd keeps asking the destination and finishes or rolls back on its own' },
   MIG_POSTCOPY_FAILED: { summary: 'A post-copy migration failed after the switch', status: 500, hint: 'The VM is paused on the destination and cannot resume on the source; see the destination\'s domain log' },
+  MIG_TLS_REQUIRED: {
+    summary: 'The destination accepts only encrypted migrations (migrate_tls_force)',
+    status: 409,
+    hint: 'Add --tls (both hosts need certificates in their tls_dir; "ferry migrate-check --tls <domain> <desturi>" checks them)',
+  },
+  MIG_TLS_CREDS: {
+    summary: 'QEMU could not load this host\'s TLS certificates',
+    status: 500,
+    hint: 'Check ca-cert.pem and the server-*/client-*.pem files in tls_dir (ferryd.conf); "ferry migrate-check --tls <domain> <desturi>" names what is wrong',
+  },
+  MIG_TLS_HANDSHAKE: {
+    summary: 'The TLS handshake between the two QEMUs failed',
+    status: 502,
+    hint: 'Both hosts need certificates from the same CA, and the destination\'s certificate must name the host the source connects to (or pass --tls-destination NAME); "ferry migrate-check --tls" checks both',
+  },
   // locking
   LOCK_HELD: {
     summary: 'A disk lease is held by another domain, here or on another host',

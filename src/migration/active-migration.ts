@@ -17,6 +17,8 @@ export class ActiveMigration {
   mirrors: string[] = [];
   /** Disk leases the source released at the switch (handed to the destination). */
   lockState: Lease[] | undefined;
+  /** QEMU encrypts this migration (--tls or migrate_tls_force): its credentials are removed if it fails. */
+  tls = false;
   private waiters: Array<() => void> = [];
 
   constructor(

@@ -3,7 +3,7 @@ import type { DiskCopy } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
 
 /** Sections a receiver must understand before it accepts a migration (libvirt's flagsMandatory). */
-export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage'] as const;
+export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage', 'tls'] as const;
 export type CookieSection = (typeof KNOWN_COOKIE_SECTIONS)[number] | 'lockstate';
 
 /** What the source hands the destination in Prepare: a typed, versioned record. */
@@ -34,6 +34,11 @@ export interface MigrationCookie {
     capabilities: Record<string, boolean>;
     sharedParameters: Record<string, unknown>;
   };
+  /**
+   * Present when the migration is encrypted (--tls or the source's migrate_tls_force), and then
+   * mandatory: the destination gives its QEMU server credentials, for the stream and the NBD exports.
+   */
+  tls?: { storage: boolean };
   /** Where the destination QEMU should listen (--listen-address / --migrateuri). */
   listen?: { address?: string; port?: number };
 }

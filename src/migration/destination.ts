@@ -14,6 +14,7 @@ import { BlockMonitor } from '../qemu/block-monitor.js';
 import { type MigrationCookie, validateCookie } from './cookie.js';
 import { advertisedDataHost } from './data-host.js';
 import { createDiskTargets, removeFiles } from './disk-plan.js';
+import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
 import { assertTransition, type Phase } from './phases.js';
 import type { PortAllocator } from './port-allocator.js';
 
@@ -56,6 +57,8 @@ export interface DestinationDeps {
   migrationAddress: string;
   /** The host sources are told to send migration data to (libvirt's migration_host); empty: see advertisedDataHost(). */
   migrationHost?: string;
+  /** tls_dir (the incoming QEMU's server credentials) and migrate_tls_force (plain migrations refused). */
+  tls: MigrationTlsConfig;
   log: Logger;
   now?: () => number;
 }
@@ -84,6 +87,7 @@ export class MigrationDestination {
     if (def.uuid !== cookie.domain.uuid || def.name !== cookie.domain.name) {
       throw new FerryError('MIG_PEER_REFUSED', 'operation failed: migration cookie does not match the domain definition');
     }
+    assertTlsAllowed(cookie, this.deps.tls, this.deps.hostname);
     const log = this.deps.log.child({ vm: def.name, migration: cookie.migrationId, side: 'destination' });
     const release = await host.jobs.begin(def.uuid, 'migration in', {
       waitMs: 0,
@@ -123,6 +127,9 @@ export class MigrationDestination {
       const mm = new MigrationMonitor(vm.monitor);
       await mm.setCapabilities(cookie.tuning.capabilities);
       await mm.setParameters(cookie.tuning.sharedParameters);
+      // TLS: server credentials for the stream, its multifd channels and the NBD exports; the source's certificate is verified.
+      const tlsCreds = cookie.tls ? await addMigrationTlsCreds(vm.monitor, { endpoint: 'server', dir: this.deps.tls.dir, host: this.deps.hostname }) : undefined;
+      if (tlsCreds) await mm.setParameters(tlsParameters({ creds: tlsCreds }));
       const port = await this.deps.ports.acquire(address, cookie.listen?.port);
       ports.push(port);
       let nbdPort: number | undefined;
@@ -130,11 +137,11 @@ export class MigrationDestination {
         nbdPort = await this.deps.ports.acquire(address);
         ports.push(nbdPort);
         const blk = new BlockMonitor(vm.monitor);
-        await blk.nbdServerStart(address, nbdPort);
+        await blk.nbdServerStart(address, nbdPort, tlsCreds);
         for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
       }
       await mm.incoming(`tcp:${address.includes(':') ? `[${address}]` : address}:${port}`);
-      migrations.updateData(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}) });
+      migrations.updateData(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tlsCreds ? { tls: true } : {}) });
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
@@ -216,6 +223,8 @@ export class MigrationDestination {
     if (!req.resume) vm.setStatus({ state: 'paused', reason: 'user' });
     else if (!req.postcopy) vm.setStatus({ state: 'running', reason: 'migrated' });
     void new MigrationMonitor(vm.monitor).announceSelf().catch((err) => log.warn({ err }, 'announce-self failed'));
+    // The stream is done (post-copy still pulls pages: then the next migration replaces the credentials).
+    if (rec.data.tls && !req.postcopy) void removeMigrationTlsCreds(vm.monitor).catch((err) => log.warn({ err }, 'cannot remove the TLS credentials'));
     try {
       if (req.persistentXml) this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: req.persistentXml });
     } catch (err) {

@@ -6,20 +6,25 @@ import type { DiskCopy } from './disk-plan.js';
 
 /**
  * Live storage migration, source side: each disk is mirrored (blockdev-mirror)
- * into the NBD export the destination's incoming QEMU serves for it. Returns
- * the block job ids (mig-DEV, which are also the NBD client node names).
+ * into the NBD export the destination's incoming QEMU serves for it, over TLS
+ * when `tls` names the credential object and the name the server's
+ * certificate must carry. Returns the block job ids (mig-DEV, which are also
+ * the NBD client node names).
  */
 export async function startMirrors(
   vm: RunningDomain,
   disks: DiskCopy[],
-  o: { host: string; port: number; mode: 'all' | 'inc'; synchronous: boolean; speed?: number },
+  o: { host: string; port: number; mode: 'all' | 'inc'; synchronous: boolean; speed?: number; tls?: { creds: string; hostname: string } },
 ): Promise<string[]> {
   const blk = new BlockMonitor(vm.monitor);
   const started: string[] = [];
   try {
     for (const d of disks) {
       const id = `mig-${d.dev}`;
-      await blk.add({ driver: 'nbd', 'node-name': id, server: { type: 'inet', host: o.host, port: String(o.port) }, export: d.dev });
+      await blk.add({
+        driver: 'nbd', 'node-name': id, server: { type: 'inet', host: o.host, port: String(o.port) }, export: d.dev,
+        ...(o.tls ? { 'tls-creds': o.tls.creds, 'tls-hostname': o.tls.hostname } : {}),
+      });
       started.push(id);
       await blk.mirror({ jobId: id, device: await blk.currentNode(d.dev), target: id, sync: o.mode === 'inc' ? 'top' : 'full', copyMode: o.synchronous ? 'write-blocking' : 'background', ...(o.speed ? { speed: o.speed } : {}) });
     }

@@ -14,6 +14,7 @@ import type { PortAllocator } from './port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
 import type { PreflightService } from '../preflight/preflight-service.js';
 import { MigrationSource, type MigrationResult } from './source.js';
+import type { MigrationTlsConfig } from './migration-tls.js';
 
 export interface MigrationServiceDeps {
   host: HostService;
@@ -31,6 +32,8 @@ export interface MigrationServiceDeps {
   migrationAddress: string;
   migrationHost?: string;
   selfPeerUri?: string;
+  /** tls_dir and migrate_tls_force, for both directions. */
+  tls: MigrationTlsConfig;
   log: Logger;
 }
 
@@ -58,6 +61,7 @@ export class MigrationService {
       hostId: deps.hostId,
       hostname: deps.hostname,
       ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
+      tls: deps.tls,
       settings: (uuid) => ({
         bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
         downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,
@@ -78,6 +82,7 @@ export class MigrationService {
       hostname: deps.hostname,
       migrationAddress: deps.migrationAddress,
       ...(deps.migrationHost ? { migrationHost: deps.migrationHost } : {}),
+      tls: deps.tls,
       log: deps.log,
     });
     this.recovery = new MigrationRecovery({ host: deps.host, migrations: deps.migrations, destination: this.destination, log: deps.log });

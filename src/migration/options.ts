@@ -42,13 +42,17 @@ export interface MigrationOptions {
   copyStorageSynchronousWrites: boolean;
   /** ms; undefined keeps the domain's migrate-setmaxdowntime value. */
   maxDowntime?: number;
+  /** --tls: QEMU encrypts the migration stream and the NBD storage copy (migrate_tls_force makes every migration so). */
+  tls: boolean;
+  /** --tls-destination: the name the destination's certificate must carry, when not the host the data goes to. */
+  tlsDestination?: string;
 }
 
 export function defaultMigrationOptions(): MigrationOptions {
   return {
     live: false, offline: false, persistent: false, undefineSource: false, suspend: false, compressed: false,
     compMethods: [], abortOnError: false, unsafe: false, autoConverge: false, postcopy: false,
-    postcopyAfterPrecopy: false, timeoutAction: 'abort', copyStorage: 'none', copyStorageSynchronousWrites: false,
+    postcopyAfterPrecopy: false, timeoutAction: 'abort', copyStorage: 'none', copyStorageSynchronousWrites: false, tls: false,
   };
 }
 

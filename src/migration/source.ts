@@ -22,6 +22,7 @@ import type { StorageService } from '../storage/storage-service.js';
 import { type DiskCopy, planDiskCopies } from './disk-plan.js';
 import { cancelMirrors, startMirrors, waitMirrorsReady } from './disk-mirror.js';
 import { migrateOffline } from './offline-source.js';
+import { addMigrationTlsCreds, asTlsHandshakeError, type MigrationTlsConfig, removeMigrationTlsCreds, tlsHostnameFor, tlsParameters, tlsWanted } from './migration-tls.js';
 import { PreflightService } from '../preflight/preflight-service.js';
 import type { JobInfo } from './job-info.js';
 import { mibsToBytes, migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
@@ -40,6 +41,8 @@ export interface SourceDeps {
   hostname: string;
   /** How the destination can reach this ferryd (recovery), if it listens. */
   selfPeerUri?: string;
+  /** tls_dir and migrate_tls_force. */
+  tls: MigrationTlsConfig;
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
   settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number };
   active: Map<string, ActiveMigration>;
@@ -91,6 +94,11 @@ export class MigrationSource {
 
   async migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
     if (options.offline) {
+      if (tlsWanted(options, this.deps.tls) && options.copyStorage !== 'none') {
+        throw new FerryError('NOT_SUPPORTED', 'this function is not supported by the connection driver: an offline disk copy cannot be encrypted (--tls or migrate_tls_force)', {
+          hint: 'Copy the disks live instead (start the domain, then "ferry migrate --live --copy-storage-all --tls"), or put them on storage both hosts share',
+        });
+      }
       const report = await this.deps.preflight.run(ref, destUri, options);
       PreflightService.assertPassed(report);
       const r = await migrateOffline({ ...this.deps, now: this.now }, ref, destUri, options);
@@ -119,6 +127,7 @@ export class MigrationSource {
     const id = randomUUID();
     const startedAt = this.now();
     const active = new ActiveMigration(id, vm.uuid, vm.name, 'source', startedAt);
+    active.tls = tlsWanted(options, this.deps.tls);
     this.deps.active.set(vm.uuid, active);
     const log = this.deps.log.child({ vm: vm.name, migration: id, side: 'source' });
     const sourceWasRunning = vm.status.state === 'running';
@@ -129,6 +138,10 @@ export class MigrationSource {
     this.publishPhase(active, 'Begin', 'Begin');
     try {
       const cookie = this.buildCookie(id, vm, options, tuning, sourceWasRunning, disks);
+      if (active.tls) {
+        cookie.tls = { storage: disks.length > 0 };
+        cookie.mandatory.push('tls');
+      }
       this.setPhase(active, 'Prepare');
       if (active.abortRequested) throw cancelledEarly();
       const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie }).catch((err) => {
@@ -156,7 +169,8 @@ export class MigrationSource {
       this.deps.migrations.markCleanupDone(id, 'source');
       log.info({ wallMs, qemuTotalMs: active.job.qemuTotalTimeMs, downtimeMs: active.job.downtimeMs }, 'migration succeeded');
       return { id, name: vm.name, dest: destUri, job: active.job, warnings, wallMs };
-    } catch (err) {
+    } catch (caught) {
+      const err = active.tls ? asTlsHandshakeError(caught) : caught;
       log.warn({ err, phase: active.phase }, 'migration failed; rolling back');
       await this.rollback(vm, active, peer, sourceWasRunning, err, log);
       throw err;
@@ -179,15 +193,19 @@ export class MigrationSource {
     const mm = new MigrationMonitor(vm.monitor);
     const progress = this.followArgs(vm, active, options, performStartedAt).onProgress;
     let mirrors: string[] = [];
+    // TLS: this host's client credentials, for the stream, its multifd channels and the NBD connections.
+    const tls = active.tls
+      ? { creds: await addMigrationTlsCreds(vm.monitor, { endpoint: 'client', dir: this.deps.tls.dir, host: this.deps.hostname }), hostname: tlsHostnameFor(options, uri) }
+      : undefined;
     if (storage.disks.length > 0) {
       // Storage first: mirror every disk into the destination's NBD exports until they are in step.
       mirrors = await startMirrors(vm, storage.disks, { host: storage.nbdHost, port: storage.nbdPort, mode: options.copyStorage === 'inc' ? 'inc' : 'all', synchronous: options.copyStorageSynchronousWrites,
-        ...(options.bandwidth ? { speed: mibsToBytes(options.bandwidth) } : {}) });
+        ...(options.bandwidth ? { speed: mibsToBytes(options.bandwidth) } : {}), ...(tls ? { tls } : {}) });
       active.mirrors = mirrors;
       await waitMirrorsReady(vm, mirrors, active, progress);
     }
     await mm.setCapabilities(tuning.capabilities);
-    await mm.setParameters({ ...tuning.sharedParameters, ...tuning.sourceParameters });
+    await mm.setParameters({ ...tuning.sharedParameters, ...tuning.sourceParameters, ...tlsParameters(tls) });
     if (!options.live && sourceWasRunning) {
       vm.expectStop('migrating');
       await vm.monitor.stop();
@@ -292,9 +310,10 @@ export class MigrationSource {
     const reacquire = lockState && lockState.length > 0
       ? () => this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
       : undefined;
-    if (await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) })) {
-      this.deps.migrations.markCleanupDone(active.id, 'source');
-    }
+    const whole = await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) });
+    // The migration is cancelled: the credentials go, so the next migration of this QEMU starts clean.
+    if (active.tls) await removeMigrationTlsCreds(vm.monitor).catch((e: unknown) => log.warn({ err: e }, 'cannot remove the TLS credentials'));
+    if (whole) this.deps.migrations.markCleanupDone(active.id, 'source');
   }
 
   private buildCookie(id: string, vm: RunningDomain, o: MigrationOptions, tuning: MigrationTuning, sourceWasRunning: boolean, disks: DiskCopy[]): MigrationCookie {

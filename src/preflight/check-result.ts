@@ -12,6 +12,7 @@ export const CHECKS = {
   cpu: 'CPU',
   resources: 'Memory and vCPUs',
   'migration-ports': 'Migration ports',
+  tls: 'TLS certificates',
   leases: 'Leases and jobs',
   'qemu-blockers': 'QEMU migration blockers',
   'tcg-dirty-tracking': 'TCG dirty tracking',

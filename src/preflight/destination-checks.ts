@@ -13,6 +13,7 @@ import { type CheckResult, fail, pass, warn } from './check-result.js';
 import { blockDeviceSize, cpuFlags, hostAddresses } from './host-facts.js';
 import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
+import { destinationTlsCheck } from './tls-check.js';
 
 export interface DestinationCheckDeps {
   host: HostService;
@@ -31,6 +32,9 @@ export interface DestinationCheckDeps {
   clockOffsetMs: number;
   /** Name lookups for the checks (dns_servers, cached for a minute). */
   resolver: CachedResolver;
+  /** This host's certificates (tls_dir) and whether it accepts only encrypted migrations (migrate_tls_force). */
+  tlsDir: string;
+  migrateTlsForce: boolean;
 }
 
 /** The destination's half of the pre-flight checks, run on the destination. */
@@ -41,6 +45,8 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
     unmanaged(req, d), qemu(req, d), cpu(req, d), leases(req, d), reverseResolution(req, d), migrationPorts(req, d),
   ]);
   const results: CheckResult[] = [...storage(req, d), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
+  const tls = destinationTlsCheck(req, d);
+  if (tls) results.push(tls.result);
   return {
     results,
     hostname: d.hostname,
@@ -48,6 +54,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
     t1,
     t2: Date.now() + d.clockOffsetMs,
     ...(ports.probe ? { probe: ports.probe } : {}),
+    ...(tls?.certPem ? { tls: { serverCert: tls.certPem } } : {}),
   };
 }
 

@@ -23,6 +23,8 @@ export interface PreflightRequest {
   listenAddress?: string;
   /** Leases the domain needs, by resource name. */
   leases: string[];
+  /** The migration is encrypted (--tls or the source's migrate_tls_force): check the server certificates. */
+  tls?: boolean;
 }
 
 export interface PreflightDisk {
@@ -53,4 +55,6 @@ export interface PreflightReply {
   t2: number;
   /** A port the destination listens on for a moment, for the source to try. */
   probe?: { address: string; port: number; connectHost?: string };
+  /** For an encrypted migration: the destination's server certificate (PEM), for the source's hostname check. */
+  tls?: { serverCert: string };
 }

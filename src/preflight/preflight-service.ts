@@ -15,10 +15,12 @@ import { blockDeviceSize, cpuFlags } from './host-facts.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import type { CachedResolver } from './name-resolution.js';
 import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck } from './source-checks.js';
+import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
+import { sourceTlsCheck } from './tls-check.js';
 
 const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007 };
 /** Checks that mean nothing for an offline migration (no QEMU moves). */
-const LIVE_ONLY = new Set<CheckId>(['clock', 'name-resolution', 'cache-mode', 'cpu', 'migration-ports', 'qemu-blockers', 'tcg-dirty-tracking', 'resources', 'qemu-version']);
+const LIVE_ONLY = new Set<CheckId>(['clock', 'name-resolution', 'cache-mode', 'cpu', 'migration-ports', 'qemu-blockers', 'tcg-dirty-tracking', 'resources', 'qemu-version', 'tls']);
 
 export interface PreflightDeps {
   host: HostService;
@@ -28,6 +30,8 @@ export interface PreflightDeps {
   maxClockOffsetMs: number;
   /** Is a migration or a block job running on the domain? */
   busy: (uuid: string) => { migrating: boolean; blockJob: boolean };
+  /** tls_dir and migrate_tls_force: an encrypted migration checks the certificates. */
+  tls: MigrationTlsConfig;
   log: Logger;
 }
 
@@ -72,6 +76,7 @@ export class PreflightService {
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
       leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
+      ...(tlsWanted(o, this.d.tls) ? { tls: true } : {}),
     };
     // The source's own checks that need no answer from the destination run during the round trip.
     const busy = this.d.busy(rec.uuid);
@@ -90,6 +95,10 @@ export class PreflightService {
       jobs,
       blockers,
       tcgCheck(o.live, accel, version),
+      request.tls ? sourceTlsCheck({
+        dir: this.d.tls.dir, host: this.d.hostname, serverCertPem: reply.tls?.serverCert, destination: reply.hostname,
+        hostname: o.tlsDestination ?? migrationDataHost(o, reply.probe?.connectHost, migrationHostOf(peer.address)),
+      }) : undefined,
     ].filter((r): r is CheckResult => r !== undefined);
     let results = merge([...mine, ...reply.results]);
     if (!memoryMoves) results = results.filter((r) => !LIVE_ONLY.has(r.id));

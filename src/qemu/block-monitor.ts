@@ -62,8 +62,9 @@ export class BlockMonitor {
     return node;
   }
 
-  async nbdServerStart(host: string, port: number): Promise<void> {
-    await this.monitor.call('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(port) } } });
+  /** With `tlsCreds` (a tls-creds object, endpoint server) clients must negotiate TLS first. */
+  async nbdServerStart(host: string, port: number, tlsCreds?: string): Promise<void> {
+    await this.monitor.call('nbd-server-start', { addr: { type: 'inet', data: { host, port: String(port) } }, ...(tlsCreds ? { 'tls-creds': tlsCreds } : {}) });
   }
 
   async nbdServerStop(): Promise<void> {

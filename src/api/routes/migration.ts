@@ -23,6 +23,7 @@ const optionsSchema = {
     copyStorage: { type: 'string', enum: ['none', 'all', 'inc'] },
     migrateDisks: { type: 'array', items: { type: 'string', minLength: 1 } },
     copyStorageSynchronousWrites: { type: 'boolean' },
+    tls: { type: 'boolean' }, tlsDestination: { type: 'string', minLength: 1 },
   },
 } as const;
 

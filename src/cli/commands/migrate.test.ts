@@ -12,6 +12,9 @@ describe('migrationOptionsFrom()', () => {
     );
     assert.equal(migrationOptionsFrom({ live: true, timeout: '5' }).timeoutAction, 'abort', '--timeout alone aborts');
     assert.equal(migrationOptionsFrom({ parallel: false }).parallel, false, '--no-parallel');
+    const tls = migrationOptionsFrom({ live: true, tls: true, tlsDestination: 'host-b.example' });
+    assert.deepEqual({ tls: tls.tls, tlsDestination: tls.tlsDestination }, { tls: true, tlsDestination: 'host-b.example' });
+    assert.equal(migrationOptionsFrom({ live: true }).tls, false, 'plain unless --tls (or migrate_tls_force on the source)');
   });
 
   it('refuses what virsh refuses', () => {

@@ -42,6 +42,7 @@ interface MigrateFlags {
   listenAddress?: string;
   migrateuri?: string;
   tls?: boolean;
+  tlsDestination?: string;
   dname?: string;
   dryRun?: boolean;
   json?: boolean;
@@ -74,7 +75,6 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   if ((f.migrateDisks || f.copyStorageSynchronousWrites) && !f.copyStorageAll && !f.copyStorageInc) {
     throw new CliFailure(['migrate: --migrate-disks and --copy-storage-synchronous-writes need --copy-storage-all or --copy-storage-inc'], undefined, 'INVALID_ARGUMENT');
   }
-  if (f.tls) throw new CliFailure(['this function is not supported by the connection driver: --tls arrives with the transports release'], undefined, 'NOT_SUPPORTED');
   if (f.dname) throw new CliFailure(['migrate: renaming a domain while migrating (--dname) is not supported'], undefined, 'NOT_SUPPORTED');
   const methods = f.compMethods ? f.compMethods.split(',').map((m) => m.trim()) : [];
   for (const m of methods) {
@@ -98,7 +98,9 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
     timeoutAction: f.timeoutPostcopy ? 'postcopy' : f.timeoutSuspend ? 'suspend' : 'abort',
     copyStorage: f.copyStorageAll ? 'all' : f.copyStorageInc ? 'inc' : 'none',
     copyStorageSynchronousWrites: f.copyStorageSynchronousWrites ?? false,
+    tls: f.tls ?? false,
   };
+  if (f.tlsDestination) o.tlsDestination = f.tlsDestination;
   if (f.migrateDisks) o.migrateDisks = f.migrateDisks.split(',').map((d) => d.trim()).filter(Boolean);
   if (f.parallel !== undefined) o.parallel = f.parallel;
   const pc = num('parallel-connections', f.parallelConnections, true);
@@ -165,7 +167,8 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--timeout-postcopy', 'at --timeout, switch to post-copy (needs --postcopy)')
     .option('--listen-address <address>', 'address the destination QEMU listens on for the migration data')
     .option('--migrateuri <uri>', 'migration data URI, tcp://HOST[:PORT]')
-    .option('--tls', 'encrypt the migration data (transports release)')
+    .option('--tls', 'encrypt the migration data and the disk copy with TLS (QEMU\'s tls-creds-x509, certificates from tls_dir on both hosts)')
+    .option('--tls-destination <host>', 'with --tls: the name the destination\'s certificate must carry, when not the host the data goes to')
     .option('--dname <name>', 'rename the domain on the destination (not supported)')
     .option('--dry-run', 'run the pre-flight checks only and print their table')
     .option('--json', 'with --dry-run: print the checks as JSON')
@@ -175,12 +178,15 @@ Examples:
   ferry migrate --live --auto-converge --timeout 60 vm1 ferry+tcp://host-b:16520/system
   ferry migrate --live --postcopy --timeout 30 --timeout-postcopy vm1 ferry+tcp://host-b:16520/system
   ferry migrate --live --copy-storage-all --persistent vm1 ferry+tcp://host-b:16520/system
+  ferry migrate --live --tls --persistent vm1 ferry+tcp://host-b:16520/system           (encrypted: docs/migration.md)
   ferry migrate --offline --persistent --verbose vm1 ferry+tcp://host-b:16520/system       (the seed's offline migration)
   ferry migrate --offline --persistent --copy-storage-all vm1 ferry+tcp://host-b:16520/system (disks of a shut-off VM too)
 
 Differences from virsh: --timeout alone aborts the migration (the domain keeps running on
 the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is sent over
 two parallel connections by default (QEMU multifd), except with --postcopy or xbzrle.
+With --tls the stream, its parallel connections and the --copy-storage-* disk copy are encrypted;
+migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that host encrypted.
 `)
     .action(async (posDomain: string | undefined, posDest: string | undefined, posMigrateUri: string | undefined, _g: string | undefined, posListen: string | undefined, flags: MigrateFlags) => {
       const ref = posDomain ?? flags.domain;
@@ -262,9 +268,12 @@ export function registerMigrateCheck(program: Command, ctx: CliContext): void {
     .option('--copy-storage-inc', 'the top images would be copied')
     .option('--migrate-disks <list>', 'only these disks would be copied')
     .option('--listen-address <address>', 'where the destination would listen')
+    .option('--migrateuri <uri>', 'where the migration data would go, tcp://HOST[:PORT]')
+    .option('--tls', 'the migration would be encrypted: check both hosts\' certificates')
+    .option('--tls-destination <host>', 'the name the destination\'s certificate would have to carry')
     .option('--unsafe', 'report overridable failures as warnings, as migrate --unsafe would allow them')
     .option('--json', 'print the checks as JSON')
-    .addHelpText('after', '\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU\'s own blockers, and the TCG dirty-tracking fix. Exit status 1 when any fails.\n')
+    .addHelpText('after', '\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU\'s own blockers, the TCG dirty-tracking fix, and with --tls (or migrate_tls_force)\nboth hosts\' TLS certificates. Exit status 1 when any fails.\n')
     .action(async (ref: string, dest: string, f: MigrateFlags & { json?: boolean }) => {
       const options = migrationOptionsFrom({ live: !f.offline, persistent: true, ...f });
       await printChecks(ctx, ref, dest, options, f.json ?? false);
