@@ -7,6 +7,7 @@ import { FirstBytesProxy } from '../helpers/first-bytes-proxy.js';
 import { HeartbeatWatch } from '../helpers/heartbeat-watch.js';
 import { guestCorrupted, parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually, pidsMatching } from '../helpers/processes.js';
+import { guestXml } from '../helpers/guest.js';
 import { TestPki } from '../helpers/test-pki.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -191,6 +192,19 @@ describe('encrypted migration (--tls)', () => {
     await hosts.b.ok('destroy', vm);
     await hosts.b.ok('undefine', vm);
     await hosts.a.ok('undefine', vm);
+  });
+
+  it('--offline --copy-storage-all --tls is refused rather than copying the disks in clear', async () => {
+    const disk = `<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='local' volume='secret-disk.qcow2'/><target dev='vda' bus='virtio'/></disk>`;
+    const file = `${hosts.dir.path}/cold-disk.xml`;
+    writeFileSync(file, guestXml({ name: 'cold-disk', disks: disk }));
+    await hosts.a.ok('define', file);
+    const r = await hosts.a.ferry('migrate', '--offline', '--persistent', '--copy-storage-all', '--tls', 'cold-disk', hosts.bPeer);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: this function is not supported by the connection driver: an offline disk copy cannot be encrypted \(--tls or migrate_tls_force\)\nhint: Copy the disks live instead/);
+    assert.match(r.stderr, /\[NOT_SUPPORTED\]/);
+    assert.equal((await hosts.b.ferry('dominfo', 'cold-disk')).code, 1, 'nothing reached B');
+    await hosts.a.ok('undefine', 'cold-disk');
   });
 
   it('pre-flight names a missing certificate file, its host and the fix; migrate refuses before anything moves', async () => {
