@@ -1,4 +1,6 @@
+import type https from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { enforceAccess, type ListenerKind } from './access.js';
 import type { Logger } from 'pino';
 import type { HostService } from '../host/host-service.js';
 import type { MigrationService } from '../migration/migration-service.js';
@@ -31,9 +33,25 @@ export interface AppDeps {
   log: Logger;
 }
 
-/** Builds the HTTP API (not listening): tests call app.inject(), the daemon listens on its socket. */
-export function buildApp(deps: AppDeps): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
+/** How one listener serves the API: which kind of connection it takes (for access control), and TLS for the TLS listener. */
+export interface ListenerOptions {
+  kind: ListenerKind;
+  https?: https.ServerOptions;
+}
+
+/**
+ * Builds the HTTP API (not listening) for one listener: tests call
+ * app.inject(), the daemon listens on its sockets and its TLS address. Every
+ * listener serves the same routes; enforceAccess() decides who may use which.
+ */
+export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'unix' }): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.log.child({ component: 'api', listener: listener.kind }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 16 * 1024 * 1024,
+    ...(listener.https ? { https: listener.https } : {}),
+  }) as unknown as FastifyInstance;
+  enforceAccess(app, listener.kind, deps.log);
   app.setErrorHandler(ferryErrorHandler(deps.log));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
@@ -56,15 +74,5 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void app.register(migrationRoutes(deps.migrations), { prefix: '/v1' });
     void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
   }
-  return app;
-}
-
-/** The peer API alone, for the TCP listener other ferryds reach (--listen). */
-export function buildPeerApp(deps: { migrations: MigrationService; locks?: LockService; preflight?: DestinationCheckDeps; log: Logger }): FastifyInstance {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'peer-api' }) as FastifyBaseLogger, disableRequestLogging: true, bodyLimit: 16 * 1024 * 1024 });
-  app.setErrorHandler(ferryErrorHandler(deps.log));
-  void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
-  if (deps.locks) void app.register(peerLockRoutes(deps.locks), { prefix: '/peer/v1' });
-  if (deps.preflight) void app.register(peerPreflightRoutes(deps.preflight), { prefix: '/peer/v1' });
   return app;
 }

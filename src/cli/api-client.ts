@@ -1,17 +1,24 @@
-import http from 'node:http';
 import { FerryError } from '../errors/ferry-error.js';
-import type { ConnectionTarget } from './uri.js';
+import { READONLY_HEADER } from '../shared/protocol.js';
+import type { ConnectionTarget } from '../transport/connection-uri.js';
+import type { Endpoint } from '../transport/endpoint.js';
+import { explainTransportFailure, httpCall, httpEventStream, TransportFailure } from '../transport/http-call.js';
 
-/** The CLI's side of the HTTP API: JSON requests over the daemon's unix socket. */
+
+/** The CLI's side of the HTTP API: JSON requests to ferryd over the URI's transport (unix socket, ssh, TLS). */
 export class ApiClient {
-  constructor(private readonly target: ConnectionTarget) {
-    if (target.transport !== 'unix') {
-      throw new FerryError('TRANSPORT_UNSUPPORTED', `the ${target.transport} transport (${target.uri}) is not available in this release`);
-    }
+  private readonly headers: Record<string, string>;
+
+  constructor(private readonly endpoint: Endpoint, options: { readonly?: boolean } = {}) {
+    this.headers = options.readonly ? { [READONLY_HEADER]: '1' } : {};
   }
 
   get uri(): string {
-    return this.target.uri;
+    return this.endpoint.target.uri;
+  }
+
+  get target(): ConnectionTarget {
+    return this.endpoint.target;
   }
 
   get<T>(path: string): Promise<T> {
@@ -35,67 +42,60 @@ export class ApiClient {
   }
 
   /** Opens the server-sent event stream; `onEvent` gets each event's JSON. Resolves when the stream ends. */
-  events(onEvent: (event: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.target.socket, path: '/v1/events', method: 'GET', signal }, (res) => {
-        let buffer = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          buffer += chunk;
-          let sep: number;
-          while ((sep = buffer.indexOf('\n\n')) >= 0) {
-            const block = buffer.slice(0, sep);
-            buffer = buffer.slice(sep + 2);
-            const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-            if (data) onEvent(JSON.parse(data) as Record<string, unknown>);
-          }
-        });
-        res.on('end', () => resolve());
-        res.on('error', reject);
-      });
-      req.on('error', (err) => (signal?.aborted ? resolve() : reject(this.connectError(err))));
-      req.end();
-    });
+  async events(onEvent: (event: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
+    try {
+      await httpEventStream(this.endpoint, '/v1/events', (data) => onEvent(JSON.parse(data) as Record<string, unknown>), { headers: this.headers, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (signal?.aborted) return;
+      const body = (err as { body?: string }).body;
+      if (body !== undefined) throw errorFromBody(body, (err as { status?: number }).status ?? 500);
+      throw this.connectError(err);
+    }
   }
 
-  private request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise<T>((resolve, reject) => {
-      const req = http.request(
-        {
-          socketPath: this.target.socket,
-          path,
-          method,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            let json: unknown;
-            try {
-              json = text === '' ? {} : JSON.parse(text);
-            } catch {
-              reject(new FerryError('INTERNAL_ERROR', `the daemon sent a reply that is not JSON (HTTP ${res.statusCode})`));
-              return;
-            }
-            if ((res.statusCode ?? 500) >= 400) reject(FerryError.fromJSON((json as { error?: unknown }).error));
-            else resolve(json as T);
-          });
-        },
-      );
-      req.on('error', (err) => reject(this.connectError(err)));
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
+  /** Closes what the connection holds (an ssh tunnel). */
+  close(): void {
+    this.endpoint.close();
   }
 
-  private connectError(err: NodeJS.ErrnoException): FerryError {
-    const why = err.code === 'ENOENT' ? 'No such file or directory' : err.code === 'ECONNREFUSED' ? 'Connection refused' : err.code === 'EACCES' ? 'Permission denied' : err.message;
-    return new FerryError('CONNECT_FAILED', `Failed to connect socket to '${this.target.socket}': ${why}`, {
-      cause: err,
-      details: { uri: this.target.uri, socket: this.target.socket },
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let reply;
+    try {
+      reply = await httpCall(this.endpoint, { method, path, headers: this.headers, ...(body !== undefined ? { body } : {}) });
+    } catch (err) {
+      throw this.connectError(err);
+    }
+    let json: unknown;
+    try {
+      json = reply.text === '' ? {} : JSON.parse(reply.text);
+    } catch {
+      throw new FerryError('INTERNAL_ERROR', `the daemon sent a reply that is not JSON (HTTP ${reply.status})`);
+    }
+    if (reply.status >= 400) throw FerryError.fromJSON((json as { error?: unknown }).error);
+    return json as T;
+  }
+
+  private connectError(err: unknown): FerryError {
+    if (err instanceof FerryError) return err;
+    if (!(err instanceof TransportFailure)) return new FerryError('CONNECT_FAILED', String(err));
+    const t = this.endpoint.target;
+    const why = explainTransportFailure(err.cause);
+    const message = t.transport === 'unix' || t.transport === 'ssh'
+      ? `Failed to connect socket to '${t.socket}'${t.transport === 'ssh' ? ` on ${t.host}` : ''}: ${why}`
+      : `unable to connect to server at '${t.host}:${t.port}': ${why}`;
+    return new FerryError('CONNECT_FAILED', message, {
+      cause: err.cause,
+      details: { uri: t.uri },
+      ...(err.cause.code === 'EACCES' ? { hint: 'Run as root or as a member of the ferry group (usermod -aG ferry USER), or connect read-only with -r' } : {}),
+      ...(t.transport === 'tls' ? { hint: 'Check the certificates: the CA in ca-cert.pem must have signed both sides (docs/security.md)' } : {}),
     });
+  }
+}
+
+function errorFromBody(text: string, status: number): FerryError {
+  try {
+    return FerryError.fromJSON((JSON.parse(text) as { error?: unknown }).error);
+  } catch {
+    return new FerryError('INTERNAL_ERROR', `the daemon answered HTTP ${status}`);
   }
 }

@@ -1,4 +1,7 @@
 import { FerryError } from '../errors/ferry-error.js';
+import { readonlySocketOf } from '../transport/connection-uri.js';
+import { endpointFor } from '../transport/endpoint.js';
+import { defaultClientPkiDir, loadTlsMaterial } from '../transport/tls-material.js';
 import { ApiClient } from './api-client.js';
 import type { Output } from './format.js';
 import { defaultUri, parseUri } from './uri.js';
@@ -26,12 +29,21 @@ export class CliContext {
   client(): ApiClient {
     if (!this.client_) {
       try {
-        this.client_ = new ApiClient(parseUri(this.uri));
+        const target = parseUri(this.uri);
+        // -r without an explicit socket goes to the read-only socket, as virsh -r does.
+        if (this.readonly && (target.transport === 'unix' || target.transport === 'ssh') && !target.socketGiven) target.socket = readonlySocketOf(target.socket);
+        const pkiDir = target.pkiPath ?? defaultClientPkiDir(this.env);
+        this.client_ = new ApiClient(endpointFor(target, { tls: () => loadTlsMaterial(pkiDir, 'client') }), { readonly: this.readonly });
       } catch (err) {
         throw connectionFailure(err);
       }
     }
     return this.client_;
+  }
+
+  /** Closes the connection (an ssh tunnel), if one was made. */
+  close(): void {
+    this.client_?.close();
   }
 
   /** Prints a line on stdout, unless --quiet. */

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
 import { registerBlockCopy } from './commands/blockcopy.js';
+import { registerCert } from './commands/cert.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerEvent } from './commands/event.js';
@@ -55,6 +56,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerNetQuery(program, ctx);
   registerBlockCopy(program, ctx);
   registerLock(program, ctx);
+  registerCert(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }
@@ -84,5 +86,7 @@ export async function runCli(argv: string[], output: Output = processOutput, env
       output.err(formatError([e.message], e.hint, e.code));
     }
     return 1;
+  } finally {
+    ctx.close();
   }
 }

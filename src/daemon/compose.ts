@@ -1,11 +1,10 @@
-import { unlinkSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { buildApp, buildPeerApp } from '../api/app.js';
-import { FerryError } from '../errors/ferry-error.js';
+import { buildApp } from '../api/app.js';
+import { PeerConnector } from '../peer/peer-connector.js';
+import { openListeners } from './listeners.js';
 import { BlockCopyService } from '../host/block-copy.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
 import { ensureDirectory } from './state-directories.js';
@@ -64,7 +63,6 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   ensureDirectory(config.stateDir, 'state directory', 0o755);
   ensureDirectory(paths.runDir, 'run directory', 0o700);
   ensureDirectory(paths.logDir, 'log directory');
-  await claimSocket(config.socket);
 
   const db: FerryDatabase = openDatabase(paths.database);
   const hostId = readOrCreateHostId(db);
@@ -131,9 +129,12 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
   const resolver = new CachedResolver(config.dnsServers);
   const migrationTls = { dir: config.tlsDir, force: config.migrateTlsForce };
+  const hostname = config.hostname || os.hostname();
+  const peers = new PeerConnector({ tlsDir: config.tlsDir });
   const preflight = new PreflightService({
     host: service, storage, hostname: config.hostname || os.hostname(), resolver, maxClockOffsetMs: config.maxClockOffset,
     busy: (uuid) => ({ migrating: active.has(uuid), blockJob: blockCopies.hasJob(uuid) }),
+    peers,
     tls: migrationTls,
     log,
   });
@@ -151,29 +152,21 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     hostname: os.hostname(),
     migrationAddress: config.migrationAddress,
     migrationHost: config.migrationHost,
-    selfPeerUri: config.listen ? `ferry+tcp://${config.listen}/system` : `ferry:///system?socket=${config.socket}`,
+    selfPeerUri: selfPeerUri(config, hostname),
+    peers,
     tls: migrationTls,
     log,
   });
 
-  const hostname = config.hostname || os.hostname();
-  const lockService = new LockService({ host: service, hostname, peers: config.peers });
+  const lockService = new LockService({ host: service, hostname, peers: config.peers, connector: peers });
   const preflightDestination = {
     host: service, storage, networks, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
     resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce,
   };
-  const app = buildApp({ service, migrations, storage, networks, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log });
-  ensureDirectory(dirname(config.socket), 'socket directory', 0o755);
-  await app.listen({ path: config.socket });
-  let peerApp: FastifyInstance | undefined;
-  if (config.listen) {
-    const { host, port } = splitListen(config.listen);
-    peerApp = buildPeerApp({ migrations, locks: lockService, preflight: preflightDestination, log });
-    await peerApp.listen({ host, port });
-    log.info({ listen: config.listen }, 'peer API listening');
-  }
-  await import('node:fs/promises').then((fs) => fs.chmod(config.socket, 0o660));
+  const appDeps = { service, migrations, storage, networks, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log };
+  const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log);
+  const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
   // Migrations a restart interrupted: finish or roll back, in the background (peers may be slow to answer).
   void migrations.recovery.recoverAll();
@@ -190,41 +183,13 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     async close() {
       if (closed) return;
       closed = true;
-      await app.close();
-      await peerApp?.close();
+      await listeners.close();
+      peers.close();
       migrations.recovery.close();
       service.detachAll();
       db.close();
     },
   };
-}
-
-/** Refuses to start when another ferryd answers on the socket; removes a stale socket file. */
-async function claimSocket(path: string): Promise<void> {
-  const alive = await new Promise<boolean>((resolve) => {
-    const s = net.createConnection({ path });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-  if (alive) {
-    throw new FerryError('CONFIG_INVALID', `another ferryd is already listening on ${path}`, {
-      hint: 'Stop it first, or give this one its own --socket and --state-dir',
-    });
-  }
-  try {
-    unlinkSync(path);
-  } catch {
-    // no stale socket
-  }
-}
-
-function splitListen(listen: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
-  if (!m) throw new FerryError('CONFIG_INVALID', `listen must be host:port, not '${listen}'`);
-  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }
 
 /** lock_manager: nop, or lockd (ferry-lockd beside ferryd's socket, started on demand and left running). */
@@ -237,4 +202,11 @@ function lockDriver(config: DaemonConfig, paths: HostPaths, log: Logger): LockDr
     args.push('--etcd-endpoints', config.etcdEndpoints.join(','), '--etcd-prefix', config.etcdPrefix, '--lease-ttl', String(config.leaseTtl), '--host-id', os.hostname() + ':' + paths.stateDir);
   }
   return new LockdClient({ socket, spawn: { command: process.execPath, args, logFile: `${paths.logDir}/ferry-lockd.log` }, log });
+}
+
+/** How other ferryds reach this one (recorded in migrations for recovery): TLS if it listens, else plain TCP if enabled, else its socket. */
+function selfPeerUri(config: DaemonConfig, hostname: string): string {
+  if (config.listen) return `ferry+tls://${hostname}:${config.listen.replace(/^.*:/, '')}/system`;
+  if (config.listenTcp) return `ferry+tcp://${config.listenTcp}/system`;
+  return `ferry:///system?socket=${config.socket}`;
 }

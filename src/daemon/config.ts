@@ -7,8 +7,18 @@ import { type ConfValue, parseConfFile } from './config-file.js';
 export interface DaemonConfig {
   stateDir: string;
   socket: string;
-  /** host:port for the peer API (migration); empty: none. */
+  /** host:port of the TLS listener (ferry+tls://: the CLI from other machines, and the peer API); empty: none. */
   listen: string;
+  /** host:port of a plain-TCP listener with no authentication at all (ferry+tcp://); empty: none (the default). */
+  listenTcp: string;
+  /** The read-only socket (virsh -r); default: ferryd-ro.sock beside the socket. */
+  socketRo: string;
+  /** The group that may use the read-write socket (libvirt's unix_sock_group); "" or an unknown group: root only. */
+  unixSockGroup: string;
+  unixSockRwPerms: number;
+  unixSockRoPerms: number;
+  /** Glob patterns over client certificate DNs allowed on the TLS listener (libvirt's tls_allowed_dn_list); empty: any the CA signed. */
+  tlsAllowedDnList: string[];
   qemuBinary: string;
   accel: AccelSetting;
   logLevel: string;
@@ -64,6 +74,12 @@ export function defaultConfig(): DaemonConfig {
     stateDir: '/var/lib/ferry',
     socket: '/run/ferry/ferryd.sock',
     listen: '',
+    listenTcp: '',
+    socketRo: '',
+    unixSockGroup: 'ferry',
+    unixSockRwPerms: 0o660,
+    unixSockRoPerms: 0o666,
+    tlsAllowedDnList: [],
     qemuBinary: '/usr/bin/qemu-system-x86_64',
     accel: 'auto',
     logLevel: 'info',
@@ -112,6 +128,12 @@ const num = (key: keyof DaemonConfig): Setter => (c, v, where) => {
   (c as unknown as Record<string, unknown>)[key] = Number(v);
 };
 
+/** Octal permissions as a string ("0660"), as libvirtd.conf writes them. */
+const perms = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key === 'unixSockRwPerms' ? 'unix_sock_rw_perms' : 'unix_sock_ro_perms'} must be octal permissions such as "0660"`);
+  (c as unknown as Record<string, unknown>)[key] = parseInt(v, 8);
+};
+
 /** libvirt's 0/1 booleans. */
 const flag = (key: keyof DaemonConfig): Setter => (c, v, where) => {
   if (v !== 0 && v !== 1) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be 0 or 1`);
@@ -122,6 +144,12 @@ const SETTINGS: Record<string, Setter> = {
   state_dir: str('stateDir'),
   socket: str('socket'),
   listen: str('listen'),
+  listen_tcp: str('listenTcp'),
+  socket_ro: str('socketRo'),
+  unix_sock_group: str('unixSockGroup'),
+  unix_sock_rw_perms: perms('unixSockRwPerms'),
+  unix_sock_ro_perms: perms('unixSockRoPerms'),
+  tls_allowed_dn_list: list('tlsAllowedDnList'),
   qemu_binary: str('qemuBinary'),
   log_level: (c, v, where) => {
     if (typeof v !== 'string' || !['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(v)) {

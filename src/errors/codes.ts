@@ -22,7 +22,10 @@ export const ERROR_CODES = {
     hint: 'Is ferryd running? Start it with "ferryd" (or check --connect / FERRY_DEFAULT_URI)',
   },
   URI_INVALID: { summary: 'The connection URI is not one ferry understands', status: 400, hint: 'Use ferry:///system, ferry:///session or ferry:///system?socket=/path (qemu:// works too)' },
-  TRANSPORT_UNSUPPORTED: { summary: 'The URI names a transport this release does not have', status: 501, hint: 'Connect through the local socket (ferry:///system) for now' },
+  TRANSPORT_UNSUPPORTED: { summary: 'The URI names a transport this ferryd does not serve', status: 501, hint: 'Use ferry+tls:// (mutual TLS) or ferry+ssh://; ferry+tcp:// needs listen_tcp on the daemon' },
+  TLS_MATERIAL_MISSING: { summary: 'A certificate, key or CA file for TLS cannot be read', status: 500, hint: 'Create them with "ferry cert-ca-create", "ferry cert-host-create" and "ferry cert-client-create" (docs/security.md)' },
+  ACCESS_DENIED: { summary: 'The connection is not allowed to do this (read-only, or not a host certificate)', status: 403, hint: 'Connect without -r/--readonly, with a certificate that allows it, or as a member of the ferry group (docs/security.md)' },
+  PKI_FAILED: { summary: 'Creating a CA or a certificate failed', status: 500, hint: 'Check the CA directory and that openssl is installed (apt-get install openssl)' },
   // domains
   DOMAIN_NOT_FOUND: { summary: 'No domain has that name, id or uuid', status: 404, hint: 'List the defined domains with "ferry list --all"' },
   DOMAIN_EXISTS: { summary: 'Another domain already has that name or uuid', status: 409, hint: 'Pick another name or uuid, or undefine the existing domain first' },

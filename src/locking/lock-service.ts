@@ -1,7 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
-import { PeerClient } from '../peer/peer-client.js';
-import { parsePeerUri } from '../peer/peer-address.js';
+import type { PeerConnector } from '../peer/peer-connector.js';
 import type { HeldLease } from './lease.js';
 
 export interface HolderReport {
@@ -16,7 +15,7 @@ export interface HolderReport {
  * it or runs a domain whose disk it protects.
  */
 export class LockService {
-  constructor(private readonly o: { host: HostService; hostname: string; peers: string[] }) {}
+  constructor(private readonly o: { host: HostService; hostname: string; peers: string[]; connector: PeerConnector }) {}
 
   list(): Promise<HeldLease[]> {
     return this.o.host.locks.driver.list();
@@ -45,7 +44,7 @@ export class LockService {
     const unreachable: string[] = [];
     for (const uri of [...new Set([...this.o.peers, ...(o.peers ?? [])])]) {
       try {
-        const peer = new PeerClient(parsePeerUri(uri), 5000);
+        const peer = this.o.connector.client(uri, 5000);
         const r = await peer.get<HolderReport>(`/peer/v1/locks/holder?resource=${encodeURIComponent(resource)}`);
         if (r.domain) throw new FerryError('LOCK_IN_USE', `Requested operation is not valid: domain '${r.domain}' runs on host ${r.host} with '${resource}'`);
         checked.push(r.host);

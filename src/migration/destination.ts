@@ -193,11 +193,14 @@ export class MigrationDestination {
     if (!vm) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: the incoming QEMU is gone');
     this.setPhase(id, rec.phase as Phase, 'Finish');
     try {
+      log.debug('switchover: finish requested');
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
+      log.debug('switchover: incoming stream complete');
       // The leases move with the VM: take them before its vCPUs run here (failure: the source takes the VM back).
       if (this.deps.host.locks.enabled) {
         const leases = req.leases && req.leases.length > 0 ? req.leases : await this.deps.host.locks.leases(vm.def);
         await this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases);
+        log.debug({ leases: leases.length }, 'switchover: leases acquired');
       }
       if (rec.data.nbdPort) await new BlockMonitor(vm.monitor).nbdServerStop().catch((err) => log.warn({ err }, 'nbd-server-stop failed'));
       if (req.resume) {
@@ -206,6 +209,7 @@ export class MigrationDestination {
           vm.expectResume(req.postcopy ? 'post-copy' : 'migrated');
           await vm.monitor.cont();
           await resumed.next({ timeoutMs: 10_000 });
+          log.debug('switchover: vCPUs resumed');
         } finally {
           resumed.close();
         }

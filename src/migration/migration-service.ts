@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { PeerConnector } from '../peer/peer-connector.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
@@ -32,6 +33,8 @@ export interface MigrationServiceDeps {
   migrationAddress: string;
   migrationHost?: string;
   selfPeerUri?: string;
+  /** Clients for other ferryds' peer APIs. */
+  peers: PeerConnector;
   /** tls_dir and migrate_tls_force, for both directions. */
   tls: MigrationTlsConfig;
   log: Logger;
@@ -61,6 +64,7 @@ export class MigrationService {
       hostId: deps.hostId,
       hostname: deps.hostname,
       ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
+      peers: deps.peers,
       tls: deps.tls,
       settings: (uuid) => ({
         bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
@@ -85,7 +89,7 @@ export class MigrationService {
       tls: deps.tls,
       log: deps.log,
     });
-    this.recovery = new MigrationRecovery({ host: deps.host, migrations: deps.migrations, destination: this.destination, log: deps.log });
+    this.recovery = new MigrationRecovery({ host: deps.host, migrations: deps.migrations, destination: this.destination, peers: deps.peers, log: deps.log });
   }
 
   migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
-import { notDelivered, PeerClient } from '../peer/peer-client.js';
-import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import { notDelivered } from '../peer/peer-client.js';
+import type { PeerConnector } from '../peer/peer-connector.js';
+import { migrationHostOf } from '../peer/peer-address.js';
 import { migrationDataHost } from './data-host.js';
 import type { CommandRunner } from '../storage/command-runner.js';
 import { copyToNbd, nbdUri, sameContents } from '../storage/nbd-copy.js';
@@ -28,6 +29,7 @@ export interface OfflineDeps {
   hostId: string;
   hostname: string;
   selfPeerUri?: string;
+  peers: PeerConnector;
   active: Map<string, ActiveMigration>;
   log: Logger;
   now: () => number;
@@ -50,7 +52,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
   if (running && o.copyStorage !== 'none') {
     throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: domain is running: copying its disks offline needs it shut off (or migrate it --live --copy-storage-all)');
   }
-  const peer = new PeerClient(parsePeerUri(destUri));
+  const peer = deps.peers.client(destUri);
   const def = parseDomainXml(rec.persistentXml);
   const disks = o.copyStorage === 'none' ? [] : await planDiskCopies(def, o.migrateDisks ? { migrateDisks: o.migrateDisks } : {}, deps);
   const warnings = running ? ['the domain keeps running here: an offline migration copies only its definition'] : [];

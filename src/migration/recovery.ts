@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
-import { PeerClient } from '../peer/peer-client.js';
-import { parsePeerUri } from '../peer/peer-address.js';
+import type { PeerClient } from '../peer/peer-client.js';
+import type { PeerConnector } from '../peer/peer-connector.js';
 import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
 import type { MigrationDestination } from './destination.js';
 import { type Phase } from './phases.js';
@@ -14,6 +14,7 @@ export interface RecoveryDeps {
   host: HostService;
   migrations: MigrationStore;
   destination: MigrationDestination;
+  peers: PeerConnector;
   log: Logger;
   /** How long the destination waits for a silent source before it discards an incoming VM. */
   orphanTimeoutMs?: number;
@@ -67,7 +68,7 @@ export class MigrationRecovery {
     const sourceWasRunning = rec.data.sourceWasRunning === true;
     let peer: PeerClient | undefined;
     try {
-      peer = new PeerClient(parsePeerUri(rec.peer), 10_000);
+      peer = this.deps.peers.client(rec.peer, 10_000);
     } catch {
       peer = undefined;
     }
@@ -172,7 +173,7 @@ export class MigrationRecovery {
     // Ask the source what became of it.
     let peer: PeerClient | undefined;
     try {
-      peer = new PeerClient(parsePeerUri(rec.peer), 5000);
+      peer = this.deps.peers.client(rec.peer, 5000);
     } catch {
       peer = undefined;
     }

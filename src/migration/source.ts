@@ -5,8 +5,9 @@ import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { formatVersion } from '../qemu/binary.js';
 import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-monitor.js';
-import { notDelivered, PeerClient } from '../peer/peer-client.js';
-import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import { notDelivered, type PeerClient } from '../peer/peer-client.js';
+import type { PeerConnector } from '../peer/peer-connector.js';
+import { migrationHostOf } from '../peer/peer-address.js';
 import { migrationDataHost } from './data-host.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import { isWritableDisk } from '../vm/definition.js';
@@ -41,6 +42,8 @@ export interface SourceDeps {
   hostname: string;
   /** How the destination can reach this ferryd (recovery), if it listens. */
   selfPeerUri?: string;
+  /** Clients for the destination's peer API, over the DESTURI's transport. */
+  peers: PeerConnector;
   /** tls_dir and migrate_tls_force. */
   tls: MigrationTlsConfig;
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
@@ -108,7 +111,7 @@ export class MigrationSource {
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
     if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
-    const peer = new PeerClient(parsePeerUri(destUri));
+    const peer = this.deps.peers.client(destUri);
     checkMigratable(vm, options);
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.run(ref, destUri, options);
@@ -220,6 +223,7 @@ export class MigrationSource {
         // The source is stopped here: finish the disk mirrors (they are in step) and give up the
         // disk leases for the destination, then let QEMU switch over.
         onPreSwitchover: async () => {
+          this.deps.log.debug({ migration: active.id }, 'switchover: source paused at pre-switchover');
           if (mirrors.length > 0) {
             await cancelMirrors(vm, mirrors, { force: false });
             active.mirrors = [];
@@ -228,6 +232,7 @@ export class MigrationSource {
             active.lockState = await this.deps.host.locks.release(vm.uuid);
             this.deps.migrations.updateData(active.id, 'source', { lockState: active.lockState });
           }
+          this.deps.log.debug({ migration: active.id }, 'switchover: leases released, continuing');
         },
       });
     } finally {
@@ -260,7 +265,9 @@ export class MigrationSource {
       leases: active.lockState ?? [],
     };
     try {
+      log.debug('switchover: asking the destination to finish');
       await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
+      log.debug('switchover: the destination finished');
     } catch (err) {
       if (postcopy) throw err; // the VM is on the destination either way; never resume here
       if (notDelivered(err) || (err instanceof FerryError && err.code !== 'MIG_PEER_UNREACHABLE')) throw err;

@@ -1,14 +1,20 @@
-import http from 'node:http';
 import { FerryError } from '../errors/ferry-error.js';
+import type { Endpoint } from '../transport/endpoint.js';
+import { explainTransportFailure, httpCall, TransportFailure } from '../transport/http-call.js';
 import type { PeerAddress } from './peer-address.js';
 
 /**
  * The source ferryd's client for a destination ferryd's peer API. A failure
  * says whether the request can have reached the peer (`delivered`): a refused
- * connection cannot, a timeout or a reset after sending might have.
+ * connection or a failed TLS handshake cannot, a timeout or a reset after
+ * sending might have.
  */
 export class PeerClient {
-  constructor(readonly address: PeerAddress, private readonly defaultTimeoutMs = 120_000) {}
+  constructor(private readonly endpoint: Endpoint, private readonly defaultTimeoutMs = 120_000) {}
+
+  get address(): PeerAddress {
+    return this.endpoint.target;
+  }
 
   get<T>(path: string, options: { timeoutMs?: number } = {}): Promise<T> {
     return this.request<T>('GET', path, undefined, options.timeoutMs);
@@ -18,57 +24,35 @@ export class PeerClient {
     return this.request<T>('POST', path, body, options.timeoutMs);
   }
 
-  private request<T>(method: string, path: string, body: unknown, timeoutMs = this.defaultTimeoutMs): Promise<T> {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const a = this.address;
-    const target = a.kind === 'unix' ? { socketPath: a.socket } : { host: a.host, port: a.port };
-    return new Promise<T>((resolve, reject) => {
-      let sent = false;
-      const req = http.request(
-        {
-          ...target,
-          path,
-          method,
-          agent: false,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', (err) => reject(unreachable(a, err, 'unknown')));
-          res.on('end', () => {
-            clearTimeout(timer);
-            let json: unknown;
-            try {
-              json = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
-            } catch {
-              reject(new FerryError('MIG_PEER_REFUSED', `the destination sent a reply that is not JSON (HTTP ${res.statusCode})`));
-              return;
-            }
-            if ((res.statusCode ?? 500) >= 400) {
-              const e = FerryError.fromJSON((json as { error?: unknown }).error);
-              reject(e);
-            } else resolve(json as T);
-          });
-        },
-      );
-      const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      req.on('socket', (s) => s.once('connect', () => (sent = true)));
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(unreachable(a, err, sent ? 'unknown' : 'no'));
-      });
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
+  private async request<T>(method: string, path: string, body: unknown, timeoutMs = this.defaultTimeoutMs): Promise<T> {
+    let reply;
+    try {
+      reply = await httpCall(this.endpoint, { method, path, timeoutMs, ...(body !== undefined ? { body } : {}) });
+    } catch (err) {
+      if (err instanceof TransportFailure) throw unreachable(this.endpoint, err.cause, err.connected ? 'unknown' : 'no');
+      if (err instanceof FerryError) {
+        // The connection could not be set up (ssh, certificates): nothing was sent.
+        throw new FerryError('MIG_PEER_UNREACHABLE', `operation failed: cannot talk to the destination ferryd at ${this.endpoint.describe}: ${err.message}`, {
+          cause: err, hint: err.hint, details: { delivered: 'no', peer: this.endpoint.target.uri },
+        });
+      }
+      throw err;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(reply.text || '{}');
+    } catch {
+      throw new FerryError('MIG_PEER_REFUSED', `the destination sent a reply that is not JSON (HTTP ${reply.status})`);
+    }
+    if (reply.status >= 400) throw FerryError.fromJSON((json as { error?: unknown }).error);
+    return json as T;
   }
 }
 
-function unreachable(a: PeerAddress, err: NodeJS.ErrnoException, delivered: 'no' | 'unknown'): FerryError {
-  const where = a.kind === 'unix' ? a.socket : `${a.host}:${a.port}`;
-  return new FerryError('MIG_PEER_UNREACHABLE', `operation failed: cannot talk to the destination ferryd at ${where}: ${err.code ?? err.message}`, {
+function unreachable(endpoint: Endpoint, err: NodeJS.ErrnoException, delivered: 'no' | 'unknown'): FerryError {
+  return new FerryError('MIG_PEER_UNREACHABLE', `operation failed: cannot talk to the destination ferryd at ${endpoint.describe}: ${explainTransportFailure(err)}`, {
     cause: err,
-    details: { delivered, peer: a.uri },
+    details: { delivered, peer: endpoint.target.uri },
   });
 }
 

@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { MigrationOptions } from '../migration/options.js';
-import { PeerClient } from '../peer/peer-client.js';
-import { migrationHostOf, parsePeerUri } from '../peer/peer-address.js';
+import type { PeerConnector } from '../peer/peer-connector.js';
+import { migrationHostOf } from '../peer/peer-address.js';
 import { migrationDataHost } from '../migration/data-host.js';
 import { formatVersion } from '../qemu/binary.js';
 import type { StorageService } from '../storage/storage-service.js';
@@ -24,6 +24,8 @@ const LIVE_ONLY = new Set<CheckId>(['clock', 'name-resolution', 'cache-mode', 'c
 
 export interface PreflightDeps {
   host: HostService;
+  /** Clients for the destination's peer API. */
+  peers: PeerConnector;
   storage: StorageService;
   hostname: string;
   resolver: CachedResolver;
@@ -61,7 +63,7 @@ export class PreflightService {
         throw new FerryError('DISK_NOT_FOUND', `invalid argument: disk '${dev}' given in --migrate-disks is not a disk of domain '${def.name}'`);
       }
     }
-    const peer = new PeerClient(parsePeerUri(destUri), 15_000);
+    const peer = this.d.peers.client(destUri, 15_000);
     const memoryMoves = !o.offline;
     const accel = vm?.accel ?? (await host.domainAccel(rec.uuid).catch(() => 'tcg' as const));
     const version = vm?.qemuVersion ?? (await host.qemuVersion(rec.uuid).catch(() => undefined));

@@ -16,7 +16,10 @@ export interface FerrydOptions {
   dir: string;
   accel?: 'tcg' | 'kvm' | 'auto';
   qemuBinary?: string;
+  /** The TLS listener (--listen host:port; needs certificates in the config's tls_dir). */
   listen?: string;
+  /** The unauthenticated TCP listener (--listen-tcp host:port), for tests on loopback. */
+  listenTcp?: string;
   extraArgs?: string[];
   config?: string;
   /** Run ferryd inside this network namespace (ip netns exec): a host with its own network stack. */
@@ -57,6 +60,7 @@ export class FerrydHost {
       '--log-level', 'debug',
       ...(this.options.qemuBinary ? ['--qemu-binary', this.options.qemuBinary] : []),
       ...(this.options.listen ? ['--listen', this.options.listen] : []),
+      ...(this.options.listenTcp ? ['--listen-tcp', this.options.listenTcp] : []),
       ...(this.options.config ? ['--config', this.options.config] : []),
       ...(this.options.extraArgs ?? []),
     ];

@@ -41,8 +41,8 @@ export class TwoHosts {
       configB = `${this.dir.path}/b.conf`;
       writeFileSync(configB, `${options.config ?? ''}\n${options.extraConfigB ?? ''}\n`);
     }
-    this.a = new FerrydHost({ dir: `${this.dir.path}/a`, listen: `127.0.0.1:${pa}`, ...(configA ? { config: configA } : {}) });
-    this.b = new FerrydHost({ dir: `${this.dir.path}/b`, listen: `127.0.0.1:${pb}`, ...(configB ? { config: configB } : {}) });
+    this.a = new FerrydHost({ dir: `${this.dir.path}/a`, listenTcp: `127.0.0.1:${pa}`, ...(configA ? { config: configA } : {}) });
+    this.b = new FerrydHost({ dir: `${this.dir.path}/b`, listenTcp: `127.0.0.1:${pb}`, ...(configB ? { config: configB } : {}) });
     this.aPeer = `ferry+tcp://127.0.0.1:${pa}/system`;
     this.bPeer = `ferry+tcp://127.0.0.1:${pb}/system`;
     await Promise.all([this.a.start(), this.b.start()]);

@@ -55,7 +55,7 @@ describe('pre-flight checks', () => {
     bConfigBase = `hostname = "ferry-b.test"\ndns_servers = [ "10.77.7.1:${dnsPort}" ]\n`;
     writeFileSync(`${dir.path}/b.conf`, bConfigBase);
     (a.options as { config?: string }).config = `${dir.path}/a.conf`;
-    b = new FerrydHost({ dir: `${dir.path}/b`, netns: ns.name, listen: `10.77.7.2:${bPort}`, config: `${dir.path}/b.conf` });
+    b = new FerrydHost({ dir: `${dir.path}/b`, netns: ns.name, listenTcp: `10.77.7.2:${bPort}`, config: `${dir.path}/b.conf` });
     await Promise.all([a.start(), b.start()]);
     mkdirSync(shared, { recursive: true });
     for (const h of [a, b]) {
@@ -147,7 +147,7 @@ describe('pre-flight checks', () => {
   /** A's peer API, for migrating back from B (A listens on the veth address only when asked). */
   async function startAListener(): Promise<number> {
     const port = await freePort('10.77.7.1');
-    (a.options as { listen?: string }).listen = `10.77.7.1:${port}`;
+    (a.options as { listenTcp?: string }).listenTcp = `10.77.7.1:${port}`;
     await a.restart();
     return port;
   }

@@ -1,0 +1,91 @@
+import type http from 'node:http';
+import type https from 'node:https';
+import { type ConnectionTarget, describeTarget } from './connection-uri.js';
+import { SshTunnel } from './ssh-tunnel.js';
+import type { TlsMaterial } from './tls-material.js';
+
+/** How to open HTTP connections to one ferryd: the request options for node's http or https module. */
+export interface Endpoint {
+  readonly target: ConnectionTarget;
+  /** socket path or host:port, for messages. */
+  readonly describe: string;
+  requestOptions(): Promise<{ secure: boolean; options: http.RequestOptions & https.RequestOptions }>;
+  /** Releases what the endpoint holds (an ssh tunnel). */
+  close(): void;
+}
+
+export interface EndpointOptions {
+  /** The certificates to present over TLS; read only when a TLS connection is made. */
+  tls?: () => TlsMaterial;
+  /** The ssh client to run for ssh URIs. */
+  sshBinary?: string;
+}
+
+/** The endpoint for a parsed URI: unix socket, plain TCP, mutual TLS, or a unix socket reached through ssh. */
+export function endpointFor(target: ConnectionTarget, o: EndpointOptions = {}): Endpoint {
+  switch (target.transport) {
+    case 'unix':
+      return fixed(target, false, { socketPath: target.socket });
+    case 'tcp':
+      return fixed(target, false, { host: target.host as string, port: target.port as number });
+    case 'tls': {
+      const material = o.tls;
+      let cached: (http.RequestOptions & https.RequestOptions) | undefined;
+      return {
+        target,
+        describe: describeTarget(target),
+        async requestOptions() {
+          if (!material) throw new Error('no TLS certificates configured');
+          if (!cached) {
+            const m = material();
+            const sni = sniName(target.host as string);
+            cached = { host: target.host as string, port: target.port as number, ca: m.ca, cert: m.cert, key: m.key, ...(sni ? { servername: sni } : {}) };
+          }
+          return { secure: true, options: cached };
+        },
+        close() {},
+      };
+    }
+    case 'ssh':
+      return sshEndpoint(target, o.sshBinary);
+  }
+}
+
+function fixed(target: ConnectionTarget, secure: boolean, options: http.RequestOptions): Endpoint {
+  return { target, describe: describeTarget(target), requestOptions: async () => ({ secure, options }), close() {} };
+}
+
+/** One tunnel per endpoint, opened on first use and reopened if ssh went away. */
+function sshEndpoint(target: ConnectionTarget, sshBinary: string | undefined): Endpoint {
+  let tunnel: Promise<SshTunnel> | undefined;
+  return {
+    target,
+    describe: describeTarget(target),
+    async requestOptions() {
+      const current = tunnel ? await tunnel.catch(() => undefined) : undefined;
+      if (!current || !current.alive) {
+        tunnel = SshTunnel.open({
+          host: target.host as string,
+          remoteSocket: target.socket,
+          ...(target.port ? { port: target.port } : {}),
+          ...(target.user ? { user: target.user } : {}),
+          ...(target.keyFile ? { keyFile: target.keyFile } : {}),
+          ...(target.knownHosts ? { knownHosts: target.knownHosts } : {}),
+          ...(target.noVerify ? { noVerify: true } : {}),
+          ...(sshBinary ? { sshBinary } : {}),
+        });
+      }
+      const t = await (tunnel as Promise<SshTunnel>);
+      return { secure: false, options: { socketPath: t.localSocket } };
+    },
+    close() {
+      void tunnel?.then((t) => t.close()).catch(() => undefined);
+      tunnel = undefined;
+    },
+  };
+}
+
+/** SNI carries host names only, never addresses. */
+function sniName(host: string): string | undefined {
+  return /^[\d.]+$/.test(host) || host.includes(':') ? undefined : host;
+}

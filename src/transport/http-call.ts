@@ -1,0 +1,136 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Endpoint } from './endpoint.js';
+
+export interface HttpCall {
+  method: string;
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface HttpReply {
+  status: number;
+  text: string;
+}
+
+/**
+ * A request that did not get a reply. `connected` says whether the request
+ * can have reached the daemon: false when the connection (or the TLS
+ * handshake) never came up, true when it broke after that.
+ */
+export class TransportFailure extends Error {
+  constructor(override readonly cause: NodeJS.ErrnoException, readonly connected: boolean, readonly endpoint: string) {
+    super(cause.message);
+    this.name = 'TransportFailure';
+  }
+}
+
+/** One JSON request over the endpoint's transport; resolves with the status and body, whatever the status. */
+export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<HttpReply> {
+  // An ssh tunnel that cannot open or TLS files that cannot be read fail here, as FerryErrors.
+  const opts = await endpoint.requestOptions();
+  const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+  const mod = opts.secure ? https : http;
+  return new Promise<HttpReply>((resolve, reject) => {
+    let connected = false;
+    const headers: Record<string, string | number> = { ...(call.headers ?? {}) };
+    if (payload !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(payload);
+    }
+    const req = mod.request({ ...opts.options, path: call.path, method: call.method, agent: false, headers, ...(call.signal ? { signal: call.signal } : {}) }, (res) => {
+      connected = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (err: NodeJS.ErrnoException) => reject(new TransportFailure(err, true, endpoint.describe)));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    const timer = call.timeoutMs ? setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${call.timeoutMs} ms`), { code: 'ETIMEDOUT' })), call.timeoutMs) : undefined;
+    req.on('socket', (s) => s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true)));
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(new TransportFailure(err, connected, endpoint.describe));
+    });
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
+
+/** Opens a server-sent event stream; `onData` gets each event's data. Resolves when the stream ends or the signal aborts. */
+export async function httpEventStream(endpoint: Endpoint, path: string, onData: (data: string) => void, o: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<void> {
+  const opts = await endpoint.requestOptions();
+  const mod = opts.secure ? https : http;
+  return new Promise((resolve, reject) => {
+    let connected = false;
+    const req = mod.request({ ...opts.options, path, method: 'GET', agent: false, headers: o.headers ?? {}, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
+      connected = true;
+      if ((res.statusCode ?? 500) >= 400) {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => reject(Object.assign(new Error(text), { status: res.statusCode, body: text })));
+        return;
+      }
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let sep: number;
+        while ((sep = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, sep);
+          buffer = buffer.slice(sep + 2);
+          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data) onData(data);
+        }
+      });
+      res.on('end', () => resolve());
+      res.on('error', (err) => (o.signal?.aborted ? resolve() : reject(err)));
+    });
+    req.on('socket', (s) => s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true)));
+    req.on('error', (err: NodeJS.ErrnoException) => (o.signal?.aborted ? resolve() : reject(new TransportFailure(err, connected, endpoint.describe))));
+    req.end();
+  });
+}
+
+/** Words a transport failure for people: what went wrong with the socket, TCP or TLS. */
+export function explainTransportFailure(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? '';
+  switch (code) {
+    case 'ENOENT':
+      return 'No such file or directory';
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'EACCES':
+      return 'Permission denied';
+    case 'ETIMEDOUT':
+      return err.message;
+    case 'EHOSTUNREACH':
+      return 'No route to host';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `unable to resolve host name '${(err as { hostname?: string }).hostname ?? ''}'`;
+    case 'ECONNRESET':
+      return 'the connection was closed by the other side (for TLS: it refused this certificate, or none was given)';
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+      return `the server's certificate is not signed by our CA (${code})`;
+    case 'ERR_TLS_CERT_ALTNAME_INVALID':
+      return `the server's certificate is not for this host name: ${err.message}`;
+    case 'CERT_HAS_EXPIRED':
+      return 'the server\'s certificate has expired';
+    case 'CERT_NOT_YET_VALID':
+      return 'the server\'s certificate is not valid yet (check the clocks)';
+  }
+  if (/ALERT_UNKNOWN_CA|alert unknown ca/i.test(`${code} ${err.message}`)) return 'the server refused this certificate: it is not signed by the server\'s CA';
+  if (/CERTIFICATE_REQUIRED|alert certificate required|HANDSHAKE_FAILURE/i.test(`${code} ${err.message}`)) return 'the server requires a client certificate and none was accepted';
+  if (/ALERT_BAD_CERTIFICATE|CERTIFICATE_EXPIRED|alert bad certificate/i.test(`${code} ${err.message}`)) return 'the server refused this certificate';
+  if (/socket hang up/.test(err.message)) return 'the connection was closed before a reply (is ferryd running behind it?)';
+  return err.message;
+}
