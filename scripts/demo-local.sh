@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: two local hosts (two ferryd, each with its own state directory and socket),
+# The demo without root (scripts/demo.sh runs it when not root): two local hosts (two ferryd,
+# each with its own state directory and socket, reaching each other through their sockets),
 # a VM booted on the first, migrated live to the second and back with progress, with the
 # total time and the downtime of each migration; the guest's heartbeat goes on throughout.
 #
@@ -45,8 +46,7 @@ rm -rf "$demo" && mkdir -p "$demo/a" "$demo/b"
 
 step "starting two hosts on this machine: ferryd A and ferryd B"
 for h in a b; do
-  port=16520; [ "$h" = b ] && port=16521
-  "$root/bin/ferryd" --state-dir "$demo/$h/state" --socket "$demo/$h/ferryd.sock" --listen "127.0.0.1:$port" >"$demo/$h/ferryd.log" 2>&1 &
+  "$root/bin/ferryd" --state-dir "$demo/$h/state" --socket "$demo/$h/ferryd.sock" >"$demo/$h/ferryd.log" 2>&1 &
   echo $! > "$demo/$h/ferryd.pid"
 done
 for h in a b; do
@@ -87,13 +87,13 @@ tail -n 3 "$log"
 on host-a ferry dominfo demo-vm
 
 step "live migration A → B while the guest keeps dirtying memory"
-on host-a ferry migrate --live --persistent --verbose demo-vm ferry+tcp://127.0.0.1:16521/system
+on host-a ferry migrate --live --persistent --verbose demo-vm "$B"
 on host-b ferry list
 on host-b ferry domjobinfo demo-vm --completed
 on host-a ferry list --all
 
 step "and back B → A"
-on host-b ferry migrate --live --persistent --undefinesource --verbose demo-vm ferry+tcp://127.0.0.1:16520/system
+on host-b ferry migrate --live --persistent --undefinesource --verbose demo-vm "$A"
 on host-a ferry list
 
 step "the guest's heartbeat went on across both migrations (the last lines of its console, on A)"

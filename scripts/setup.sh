@@ -5,7 +5,9 @@
 #   QEMU 10.0 and qemu-utils from bookworm-backports (bookworm's own 7.2 corrupts TCG guests
 #   that write memory during a live migration), busybox-static, cpio and gcc for the test
 #   guest, iproute2 for tap devices, etcd (the lock manager's etcd backend and its tests),
-#   dnsmasq (a DNS server for the name-resolution checks' tests);
+#   dnsmasq (a DNS server for the name-resolution checks' tests and the lab), openssl (the
+#   cluster CA: ferry cert-*), openssh (the ssh transport and its tests), tcpdump and ping
+#   (the lab's ping-through-migration test); the `ferry` group (who may use ferryd's socket);
 #   then `npm ci`, `tsc` and scripts/build-guest.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,7 @@ fi
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base; do have "$p" || need_pkgs+=("$p"); done
+for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping; do have "$p" || need_pkgs+=("$p"); done
 qemu_ok=0
 if command -v qemu-system-x86_64 >/dev/null; then
   v=$(qemu-system-x86_64 -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
@@ -47,6 +49,12 @@ if [ "${#need_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" = 0 ]; then
     log "installing ${need_pkgs[*]}"
     apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
   fi
+fi
+
+# The seed's libvirt group: members may use ferryd's read-write socket (unix_sock_group).
+if [ "$(id -u)" = 0 ] && ! getent group ferry >/dev/null; then
+  log "creating the ferry group (members may use ferryd's socket)"
+  groupadd --system ferry
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -12,10 +12,10 @@ bash scripts/setup.sh
 which=${1:-all}
 files=()
 case "$which" in
-  unit) mapfile -t files < <(find dist/src -name '*.test.js' | sort) ;;
+  unit) mapfile -t files < <(find dist/src dist/lab -name '*.test.js' | sort) ;;
   integration) mapfile -t files < <(find dist/test/integration -name '*.test.js' | sort) ;;
   e2e) mapfile -t files < <(find dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ;;
-  all) mapfile -t files < <( (find dist/src -name '*.test.js' | sort; find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ) ;;
+  all) mapfile -t files < <( (find dist/src dist/lab -name '*.test.js' | sort; find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ) ;;
   *) mapfile -t files < <(find dist -path "*$which*" -name '*.test.js' | sort) ;;
 esac
 [ "${#files[@]}" -gt 0 ] || { echo "test: no test files for '$which'" >&2; exit 1; }

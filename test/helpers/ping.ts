@@ -1,0 +1,51 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+export interface PingSummary {
+  transmitted: number;
+  received: number;
+  lost: number;
+  /** icmp_seq numbers that got no reply. */
+  missing: number[];
+  output: string;
+}
+
+/**
+ * iputils ping, running inside a namespace until stop(): every echo request
+ * counted, and the sequence numbers of the lost ones.
+ */
+export class Ping {
+  private child: ChildProcess | undefined;
+  private out = '';
+
+  constructor(private readonly ns: string, private readonly target: string, private readonly intervalS = 0.1) {}
+
+  start(): this {
+    this.child = spawn('ip', ['netns', 'exec', this.ns, 'ping', '-n', '-i', String(this.intervalS), '-W', '2', this.target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
+    this.child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
+    return this;
+  }
+
+  /** Replies so far. */
+  replies(): number {
+    return (this.out.match(/bytes from/g) ?? []).length;
+  }
+
+  async stop(): Promise<PingSummary> {
+    const child = this.child;
+    if (!child) throw new Error('ping was not started');
+    // Let the last request's reply arrive, then ask ping for its statistics.
+    await new Promise((r) => setTimeout(r, 500));
+    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGINT');
+    await done;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(this.out);
+    if (!m) throw new Error(`no ping statistics in:\n${this.out}`);
+    const transmitted = Number(m[1]);
+    const received = Number(m[2]);
+    const answered = new Set([...this.out.matchAll(/icmp_seq=(\d+)/g)].map((x) => Number(x[1])));
+    const missing: number[] = [];
+    for (let seq = 1; seq <= transmitted; seq++) if (!answered.has(seq)) missing.push(seq);
+    return { transmitted, received, lost: transmitted - received, missing, output: this.out };
+  }
+}
