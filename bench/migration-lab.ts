@@ -1,0 +1,99 @@
+/**
+ * Live migration between lab hosts over a shaped link (tc tbf on the
+ * management and migration links), against the physical limit.
+ *
+ *   node dist/bench/migration-lab.js --rate 1gbit --vm 512 --touch 256 --runs 4 [--dirty 0] [--tls]
+ *
+ * Prints one JSON line per migration:
+ *   wallMs        the `ferry migrate` command, typed on the source host (node start-up included)
+ *   qemuTotalMs   QEMU's total-time
+ *   dataMiB       what QEMU moved
+ *   limitMs       the physical limit: dataMiB at the link rate
+ *   efficiency    limitMs / qemuTotalMs
+ *   downtimeMs    QEMU's downtime
+ */
+import { writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { parseArgs } from 'node:util';
+import { Lab } from '../lab/lab.js';
+import { linkBytes } from '../lab/network.js';
+import { guestXml } from '../test/helpers/guest.js';
+import { waitHeartbeats } from '../test/helpers/heartbeat.js';
+import { labSerialLog, okOnHost } from '../test/helpers/lab-cli.js';
+import { tempDir } from '../test/helpers/tmp.js';
+
+const { values } = parseArgs({
+  options: {
+    rate: { type: 'string', default: '1gbit' },
+    vm: { type: 'string', default: '512' },
+    touch: { type: 'string', default: '256' },
+    dirty: { type: 'string', default: '0' },
+    runs: { type: 'string', default: '4' },
+    tls: { type: 'boolean', default: false },
+  },
+});
+
+/** tc's rate words in bits per second. */
+function bitsPerSecond(rate: string): number {
+  const m = /^(\d+(?:\.\d+)?)(k|m|g)?bit$/i.exec(rate);
+  if (!m) throw new Error(`--rate like 1gbit or 500mbit, not ${rate}`);
+  return Number(m[1]) * ({ k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1);
+}
+
+interface CompletedJob {
+  qemuTotalTimeMs?: number;
+  dataProcessed?: number;
+  downtimeMs?: number;
+}
+
+/** The completed job record on a host, from its API socket. */
+function completedJob(socket: string, name: string): Promise<CompletedJob> {
+  return new Promise((resolve, reject) => {
+    http.get({ socketPath: socket, path: `/v1/domains/${name}/job?completed=true` }, (res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => (body += c.toString()));
+      res.on('end', () => resolve((JSON.parse(body) as { job: CompletedJob }).job));
+    }).on('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = tempDir('ferry-bench-lab-');
+  const lab = await Lab.up({ hosts: 2, dir: `${dir.path}/lab`, prefix: 'fbench', rate: values.rate as string });
+  try {
+    const xml = `${lab.plan.sharedDir}/bench.xml`;
+    writeFileSync(xml, guestXml({ name: 'bench', memoryMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty), hbMs: 500 }));
+    await okOnHost(lab, 'h1', 'define', xml);
+    await okOnHost(lab, 'h1', 'start', 'bench');
+    await waitHeartbeats(() => labSerialLog(lab, 'h1', 'bench'), 2, { timeoutMs: 60_000 });
+    await new Promise((r) => setTimeout(r, 2000 + Number(values.touch) * 10));
+    const bps = bitsPerSecond(values.rate as string);
+    let [from, to] = ['h1', 'h2'];
+    for (let run = 1; run <= Number(values.runs); run++) {
+      const before = linkBytes(lab.host(from).ns, 'eth1').tx;
+      const t0 = performance.now();
+      await okOnHost(lab, from, 'migrate', '--live', ...(values.tls ? ['--tls'] : []), 'bench', lab.peerUri(lab.host(to)));
+      const wallMs = Math.round(performance.now() - t0);
+      const sent = linkBytes(lab.host(from).ns, 'eth1').tx - before;
+      const job = await completedJob(lab.host(to).socket, 'bench');
+      const qemuTotalMs = job.qemuTotalTimeMs ?? NaN;
+      const dataMiB = Math.round(((job.dataProcessed ?? 0) / 2 ** 20) * 10) / 10;
+      const limitMs = Math.round(((sent * 8) / bps) * 1000);
+      process.stdout.write(`${JSON.stringify({
+        run, rate: values.rate, tls: values.tls, vmMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty),
+        wallMs, qemuTotalMs, dataMiB, wireMiB: Math.round((sent / 2 ** 20) * 10) / 10, limitMs,
+        efficiency: Math.round((limitMs / qemuTotalMs) * 100) / 100, downtimeMs: job.downtimeMs,
+      })}\n`);
+      [from, to] = [to, from];
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await lab.down();
+    dir.cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
