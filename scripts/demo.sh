@@ -39,7 +39,7 @@ trap cleanup EXIT
 
 step "building the lab: two hosts, a switch, DNS, sshd, a cluster CA, ferryd with mutual TLS on each"
 bash scripts/lab.sh down --dir "$dir" >/dev/null 2>&1 || true
-bash scripts/lab.sh up --hosts 2 --dir "$dir"
+bash scripts/lab.sh up --hosts 2 --dir "$dir" --prefix flab
 on h1 ferry version
 on h1 ferry nodeinfo
 
@@ -76,7 +76,9 @@ tail -n 2 "$log"
 on h1 ferry list --all
 
 step "pinging the VM from the switch every 0.2 s, through both migrations"
-lab switch ping -i 0.2 10.231.3.100 > "$dir/ping.log" 2>&1 &
+# Straight into the switch's namespace, so that $! is ping itself and its SIGINT summary works
+# (a background job of a script ignores SIGINT; ping installs its own handler).
+ip netns exec flab-sw ping -i 0.2 10.231.3.100 > "$dir/ping.log" 2>&1 &
 ping_pid=$!
 sleep 1
 
