@@ -21,6 +21,13 @@ export function migrateUriHost(uri: string | undefined): string | undefined {
   return m ? (m[1] as string).replace(/^\[|\]$/g, '') : undefined;
 }
 
+/** The port from a tcp:host:port / tcp://host:port migration URI, or undefined when it names none. */
+export function migrateUriPort(uri: string | undefined): number | undefined {
+  if (!uri) return undefined;
+  const m = /^tcp:(?:\/\/)?(?:\[[^\]]+\]|[^:/]+):(\d+)/.exec(uri);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Where the source sends migration data (and NBD traffic): --migrateuri, else what the destination advertised, else the URI's host. */
 export function migrationDataHost(o: { migrateUri?: string }, advertised: string | undefined, peerHost: string): string {
   return migrateUriHost(o.migrateUri) ?? advertised ?? peerHost;

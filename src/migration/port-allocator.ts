@@ -7,10 +7,14 @@ import { FerryError } from '../errors/ferry-error.js';
  */
 export class PortAllocator {
   private readonly reserved = new Set<number>();
+  /** Ports a pre-flight probe listens on, and how to end the probe. */
+  private readonly probes = new Map<number, () => Promise<void>>();
 
   constructor(private readonly min = 49152, private readonly max = 49215) {}
 
   async acquire(address: string, preferred?: number): Promise<number> {
+    // A migration that follows its own pre-flight wants the port the probe holds.
+    if (preferred !== undefined) await this.probes.get(preferred)?.();
     const candidates = preferred ? [preferred] : range(this.min, this.max);
     for (const port of candidates) {
       if (this.reserved.has(port)) continue;
@@ -25,6 +29,40 @@ export class PortAllocator {
 
   release(port: number): void {
     this.reserved.delete(port);
+  }
+
+  /**
+   * Listens on a reserved port so a source can check it reaches it. The probe
+   * ends (and the port is released) at the first connection, after `ttlMs`,
+   * or when a migration acquires that very port.
+   */
+  async probe(address: string, port: number, ttlMs = 5000): Promise<void> {
+    const server = net.createServer((s) => {
+      s.destroy();
+      void end();
+    });
+    let ended: Promise<void> | undefined;
+    const end = (): Promise<void> => {
+      ended ??= new Promise<void>((resolve) => {
+        clearTimeout(timer);
+        this.probes.delete(port);
+        server.close(() => {
+          this.release(port);
+          resolve();
+        });
+      });
+      return ended;
+    };
+    const timer = setTimeout(() => void end(), ttlMs);
+    timer.unref();
+    this.probes.set(port, end);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => resolve());
+    }).catch(async (err: unknown) => {
+      await end().catch(() => undefined);
+      throw err;
+    });
   }
 }
 

@@ -8,7 +8,7 @@ import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-moni
 import { notDelivered, type PeerClient } from '../peer/peer-client.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { migrationHostOf } from '../peer/peer-address.js';
-import { migrationDataHost } from './data-host.js';
+import { migrateUriPort, migrationDataHost } from './data-host.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import { isWritableDisk } from '../vm/definition.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
@@ -388,9 +388,7 @@ export function migrationUriFor(o: MigrationOptions, dataHost: string, port: num
 function listenFor(o: MigrationOptions): MigrationCookie['listen'] | undefined {
   const listen: NonNullable<MigrationCookie['listen']> = {};
   if (o.listenAddress) listen.address = o.listenAddress;
-  if (o.migrateUri) {
-    const m = /^tcp:(?:\/\/)?(?:\[[^\]]+\]|[^:/]+):(\d+)/.exec(o.migrateUri);
-    if (m) listen.port = Number(m[1]);
-  }
+  const port = migrateUriPort(o.migrateUri);
+  if (port !== undefined) listen.port = port;
   return Object.keys(listen).length > 0 ? listen : undefined;
 }

@@ -308,17 +308,15 @@ async function migrationPorts(req: PreflightRequest, d: DestinationCheckDeps): P
   const address = req.listenAddress ?? d.migrationAddress;
   let port: number;
   try {
-    port = await d.ports.acquire(address);
+    port = await d.ports.acquire(address, req.listenPort);
+    // Listen until the source has checked it reaches the port.
+    await d.ports.probe(address, port);
   } catch (err) {
-    return { result: fail('migration-ports', `${d.hostname}: ${(err as Error).message.replace(/^operation failed: /, '')}`, 'Free a port of the range, or widen migration_port_min / migration_port_max in ferryd.conf') };
+    const hint = req.listenPort !== undefined
+      ? `Free port ${req.listenPort} on ${address}, or name another port in --migrateuri`
+      : 'Free a port of the range, or widen migration_port_min / migration_port_max in ferryd.conf';
+    return { result: fail('migration-ports', `${d.hostname}: ${(err as Error).message.replace(/^operation failed: /, '')}`, hint) };
   }
-  // Listen for a moment so the source can check it reaches the port.
-  const server = net.createServer((s) => s.destroy());
-  await new Promise<void>((resolve) => server.listen(port, address, () => resolve()));
-  setTimeout(() => {
-    server.close();
-    d.ports.release(port);
-  }, 5000).unref();
   const connectHost = advertisedDataHost(d.migrationHost ?? '', address);
   return { result: pass('migration-ports', `${address}:${port} is free on ${d.hostname}`), probe: { address, port, ...(connectHost ? { connectHost } : {}) } };
 }

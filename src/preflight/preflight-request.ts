@@ -21,6 +21,8 @@ export interface PreflightRequest {
   };
   /** Where the destination QEMU will listen (--listen-address), if given. */
   listenAddress?: string;
+  /** The port --migrateuri names: the destination QEMU will listen on exactly this one. */
+  listenPort?: number;
   /** Leases the domain needs, by resource name. */
   leases: string[];
   /** The migration is encrypted (--tls or the source's migrate_tls_force): check the server certificates. */

@@ -5,7 +5,7 @@ import type { HostService } from '../host/host-service.js';
 import type { MigrationOptions } from '../migration/options.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { migrationHostOf } from '../peer/peer-address.js';
-import { migrationDataHost } from '../migration/data-host.js';
+import { migrateUriPort, migrationDataHost } from '../migration/data-host.js';
 import { formatVersion } from '../qemu/binary.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { DomainDefinition } from '../vm/definition.js';
@@ -77,6 +77,7 @@ export class PreflightService {
       interfaces: def.devices.interfaces.map((i) => ({ mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}) })),
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
+      ...(migrateUriPort(o.migrateUri) !== undefined ? { listenPort: migrateUriPort(o.migrateUri) } : {}),
       leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
       ...(tlsWanted(o, this.d.tls) ? { tls: true } : {}),
     };
