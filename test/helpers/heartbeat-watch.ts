@@ -25,6 +25,7 @@ export class HeartbeatWatch {
       this.offsets.set(f, size);
     }
     this.timer = setInterval(() => this.poll(), this.pollMs);
+    this.timer.unref();
     return this;
   }
 
