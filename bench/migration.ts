@@ -11,11 +11,16 @@
  *   downtimeMs, bytes, passes
  *
  * Usage: node dist/bench/migration.js [--vm MiB] [--touch MiB] [--dirty MiB/s]
- *          [--bandwidth MiB/s] [--runs N] [--channels N | --single-channel]
+ *          [--bandwidth MiB/s] [--runs N] [--channels N | --single-channel] [--prefault GiB]
+ *
+ * --prefault touches that much of the machine's memory before the VM boots
+ * (bench/prefault-memory.ts: on a nested VM, never-used memory is slow to
+ * fault in, and the first migration's destination QEMU lands on it).
  */
 import { parseArgs } from 'node:util';
 import { FerrydHost } from '../test/helpers/ferryd.js';
 import { TwoHosts } from '../test/helpers/two-hosts.js';
+import { prefaultMemory } from './prefault-memory.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     channels: { type: 'string' },
     'single-channel': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
+    prefault: { type: 'string', default: '0' },
   },
 });
 
@@ -39,6 +45,8 @@ interface Completed {
 }
 
 async function main(): Promise<void> {
+  const prefaultMs = prefaultMemory(Number(values.prefault));
+  if (prefaultMs > 0) process.stderr.write(`prefaulted ${values.prefault} GiB in ${prefaultMs} ms\n`);
   const hosts = await new TwoHosts().start();
   try {
     const name = 'bench';
@@ -79,6 +87,7 @@ async function main(): Promise<void> {
           dirtyMiBs: Number(values.dirty),
           bandwidthMiBs: Number(values.bandwidth) || 'unlimited',
           channels,
+          prefaultGiB: Number(values.prefault),
           ferryWallMs,
           daemonWallMs: job.timeElapsedMs,
           qemuTotalMs: qemu,
