@@ -20,6 +20,7 @@ import { DomainStore } from '../store/domain-store.js';
 import { readOrCreateHostId } from '../store/host-identity.js';
 import { DomainJobs } from '../vm/jobs.js';
 import { DirBackend } from '../storage/backends/dir-backend.js';
+import { LeaseKeeper } from '../locking/lease-keeper.js';
 import { LockdClient } from '../locking/lockd-client.js';
 import { type LockDriver, NopLockDriver } from '../locking/lock-driver.js';
 import { VmLocks } from '../locking/vm-locks.js';
@@ -169,7 +170,12 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
   // Migrations a restart interrupted: finish or roll back, in the background (peers may be slow to answer).
-  void migrations.recovery.recoverAll();
+  // Then the running domains' leases are checked (a ferry-lockd that ended while ferryd was down held them)
+  // and kept: a lockd that ends from now on is started again and the leases taken back.
+  const keeper = locks.driver instanceof LockdClient
+    ? new LeaseKeeper({ host: service, lockd: locks.driver, busy: (uuid) => active.has(uuid), log })
+    : undefined;
+  void migrations.recovery.recoverAll().finally(() => keeper?.start().catch((err: unknown) => log.error({ err }, 'lease check failed')));
 
   let closed = false;
   return {
@@ -183,6 +189,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     async close() {
       if (closed) return;
       closed = true;
+      keeper?.stop();
       await listeners.close();
       peers.close();
       migrations.recovery.close();

@@ -218,19 +218,18 @@ export class HostService extends EventEmitter<HostEvents> {
   async suspend(ref: string): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'suspend', async () => {
-      const vm = this.requireRunning(rec);
-      if (vm.status.state !== 'paused') {
-        const stopped = vm.monitor.listen(['STOP']);
-        try {
-          vm.expectStop('user');
-          await vm.monitor.stop();
-          await stopped.next({ timeoutMs: 10_000 });
-        } finally {
-          stopped.close();
-        }
-      }
+      await pauseVcpus(this.requireRunning(rec), 'user');
       return this.lookup(rec.uuid);
     });
+  }
+
+  /**
+   * on_lockfailure = pause: stops the vCPUs at once, whatever job runs (the
+   * domain lost a disk lease to another holder and must not write).
+   */
+  async pauseForLockFailure(uuid: string): Promise<void> {
+    const vm = this.runningDomain(uuid);
+    if (vm) await pauseVcpus(vm, 'lock failure');
   }
 
   async resume(ref: string): Promise<DomainRecord> {
@@ -238,6 +237,8 @@ export class HostService extends EventEmitter<HostEvents> {
     return this.deps.jobs.run(rec.uuid, 'resume', async () => {
       const vm = this.requireRunning(rec);
       if (vm.status.state === 'paused' || vm.status.state === 'crashed') {
+        // Its leases first: a domain paused because it lost one runs again only once it holds them all.
+        await this.deps.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, await this.deps.locks.leases(vm.def));
         const resumed = vm.monitor.listen(['RESUME']);
         try {
           vm.expectResume('unpaused');
@@ -459,5 +460,17 @@ export class HostService extends EventEmitter<HostEvents> {
 
   publish(event: DomainEvent): void {
     this.emit('domain', event);
+  }
+}
+
+async function pauseVcpus(vm: RunningDomain, reason: 'user' | 'lock failure'): Promise<void> {
+  if (vm.status.state === 'paused') return;
+  const stopped = vm.monitor.listen(['STOP']);
+  try {
+    vm.expectStop(reason);
+    await vm.monitor.stop();
+    await stopped.next({ timeoutMs: 10_000 });
+  } finally {
+    stopped.close();
   }
 }

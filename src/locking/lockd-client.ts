@@ -25,6 +25,7 @@ export class LockdClient implements LockDriver {
   private nextId = 1;
   private instance: string | undefined;
   private starting: Promise<void> | undefined;
+  private restartListener: (() => void) | undefined;
 
   constructor(private readonly o: LockdClientOptions) {}
 
@@ -53,6 +54,29 @@ export class LockdClient implements LockDriver {
     await this.call({ op: 'clear', resource, inLockspace });
   }
 
+  /**
+   * Calls `onLost` when ferry-lockd goes away: an idle connection to it
+   * closes when its process ends (or fails at once when nothing listens).
+   * Returns a function that stops watching.
+   */
+  watch(onLost: () => void): () => void {
+    let stopped = false;
+    const socket = net.createConnection({ path: this.o.socket });
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      if (!stopped) onLost();
+    });
+    return () => {
+      stopped = true;
+      socket.destroy();
+    };
+  }
+
+  /** `listener` runs when a reply shows a new ferry-lockd instance: the old one, and every lease it held, is gone. */
+  onRestart(listener: () => void): void {
+    this.restartListener = listener;
+  }
+
   /** Makes sure lockd answers, starting it when it does not. */
   async ensureRunning(): Promise<void> {
     await this.call({ op: 'list' });
@@ -70,10 +94,12 @@ export class LockdClient implements LockDriver {
       await this.start();
       reply = await this.send(body);
     }
-    if (this.instance && reply.instance !== this.instance) {
-      this.o.log.error({ socket: this.o.socket }, 'ferry-lockd restarted: the leases it held were released');
-    }
+    const restarted = this.instance !== undefined && reply.instance !== this.instance;
     this.instance = reply.instance;
+    if (restarted) {
+      this.o.log.error({ socket: this.o.socket }, 'ferry-lockd restarted: the leases it held were released');
+      this.restartListener?.();
+    }
     if (!reply.ok) {
       const code = reply.error.code === 'LOCK_HELD' || reply.error.code === 'LOCK_IN_USE' ? reply.error.code : 'LOCKD_UNAVAILABLE';
       throw new FerryError(code, reply.error.message, { details: { resource: reply.error.resource } });

@@ -21,6 +21,8 @@ export interface DomainDefinition {
   onPoweroff: LifecycleAction;
   onReboot: LifecycleAction;
   onCrash: CrashAction;
+  /** libvirt's on_lockfailure: what happens when the domain loses a disk lease it cannot take back (ferry's default: pause). */
+  onLockFailure?: LockFailureAction;
   devices: DeviceDefinitions;
   /** Top-level elements kept verbatim (metadata, features, pm, seclabel, ...). */
   extras: XmlElement[];
@@ -28,6 +30,7 @@ export interface DomainDefinition {
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
 export type CrashAction = LifecycleAction | 'coredump-destroy' | 'coredump-restart';
+export type LockFailureAction = 'poweroff' | 'restart' | 'pause' | 'ignore';
 
 export interface OsDefinition {
   arch: 'x86_64';

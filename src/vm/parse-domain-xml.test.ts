@@ -35,6 +35,7 @@ describe('parseDomainXml()', () => {
     assert.equal(d.cpu?.model, 'Skylake-Server');
     assert.deepEqual(d.cpu?.topology, { sockets: 1, dies: 1, cores: 2, threads: 2 });
     assert.equal(d.onCrash, 'preserve');
+    assert.equal(d.onLockFailure, 'poweroff');
     assert.equal(d.description, "The seed's example VM & friends");
     assert.equal(d.devices.disks.length, 7);
     const [vda, sdb, vdc, vdd, vde, vdf, sda] = d.devices.disks;
@@ -71,6 +72,11 @@ describe('parseDomainXml()', () => {
     assert.equal(d.onPoweroff, 'destroy');
     assert.equal(d.onReboot, 'restart');
     assert.equal(d.onCrash, 'destroy');
+    assert.equal(d.onLockFailure, undefined, 'no on_lockfailure: ferry\'s default (pause) applies');
+  });
+
+  it('refuses an on_lockfailure action libvirt does not know', () => {
+    assert.throws(() => parseDomainXml(wrap('<on_lockfailure>explode</on_lockfailure>')), /on_lockfailure/);
   });
 
   it('generates a stable MAC in 52:54:00 for an interface without one', () => {

@@ -107,6 +107,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
+  const lockFailure = child(root, 'on_lockfailure')?.text;
+  if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   def.devices.interfaces.forEach((iface, i) => {
@@ -117,7 +119,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
 
 const KNOWN_TOP_LEVEL = new Set([
   'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'os', 'cpu',
-  'on_poweroff', 'on_reboot', 'on_crash', 'devices',
+  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'devices',
 ]);
 
 function parseClockOffset(clock: XmlElement): DomainDefinition['clockOffset'] {

@@ -9,7 +9,7 @@ export interface RenderOptions {
 /** Libvirt's order of top-level elements; extras are slotted in by name. */
 const TOP_LEVEL_ORDER = [
   'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'iothreads',
-  'cputune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'pm',
+  'cputune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm',
   'devices', 'seclabel', 'keywrap',
 ];
 const DEVICE_ORDER = [
@@ -32,6 +32,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('on_poweroff', {}, def.onPoweroff),
     el('on_reboot', {}, def.onReboot),
     el('on_crash', {}, def.onCrash),
+    def.onLockFailure === undefined ? undefined : el('on_lockfailure', {}, def.onLockFailure),
     renderDevices(def),
     ...def.extras,
   ].filter((e): e is XmlElement => e !== undefined);

@@ -143,17 +143,72 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       }
     });
 
+    it('ferry-lockd killed: ferryd starts it again at once and takes the running domain\'s leases back', async () => {
+      await hosts.a.ok('start', 'guarded');
+      const before = await hosts.a.ok('lock-list');
+      assert.match(before, / exclusive +guarded +vda /);
+      const [lockd] = pidsMatching(hosts.a.lockdSocket);
+      assert.ok(lockd, 'ferry-lockd runs beside ferryd A');
+      process.kill(lockd, 'SIGKILL');
+      await eventually(async () => {
+        const pids = pidsMatching(hosts.a.lockdSocket);
+        return pids.length === 1 && pids[0] !== lockd && / exclusive +guarded +vda /.test(await hosts.a.ok('lock-list'));
+      }, 'a new ferry-lockd holds the lease again', 10_000);
+      assert.match(hosts.a.logTail(400), /leases taken back after ferry-lockd restarted/);
+      assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource '[^']+' is locked/, 'B is kept out again');
+      assert.match(await hosts.a.state('guarded'), /^running/);
+      await hosts.a.ok('destroy', 'guarded');
+    });
+
+    if (backend === 'fcntl') {
+      it('a lease another holder took while ferry-lockd was down: on_lockfailure pauses the domain; resume waits for the lease', async () => {
+        await hosts.a.ok('start', 'guarded');
+        const hash = sha256(realpathSync(`${shared}/vm.qcow2`));
+        const resource = `${lockspace}/${hash}`;
+        const ferrydA = hosts.a.pid as number;
+        // ferryd A cannot react while stopped; its lockd dies and another holder (a host ferry cannot see) takes the lease.
+        process.kill(ferrydA, 'SIGSTOP');
+        let holder: ReturnType<typeof spawn> | undefined;
+        try {
+          for (const pid of pidsMatching(hosts.a.lockdSocket)) process.kill(pid, 'SIGKILL');
+          await eventually(() => pidsMatching(hosts.a.lockdSocket).length === 0, 'ferry-lockd A is gone');
+          holder = spawn(process.execPath, ['-e', `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});console.log('locked');setInterval(()=>{},1000)})`], { stdio: ['ignore', 'pipe', 'ignore'] });
+          await new Promise<void>((resolve) => holder?.stdout?.once('data', () => resolve()));
+        } finally {
+          process.kill(ferrydA, 'SIGCONT');
+        }
+        try {
+          await eventually(async () => (await hosts.a.state('guarded')) === 'paused (lock failure)', 'A paused the domain (on_lockfailure default)', 10_000);
+          const r = await hosts.a.ferry('resume', 'guarded');
+          assert.equal(r.code, 1);
+          assert.match(r.stderr, new RegExp(`resource busy: Lockspace resource '${hash}' is locked`));
+          assert.equal(await hosts.a.state('guarded'), 'paused (lock failure)');
+        } finally {
+          holder?.kill('SIGKILL');
+        }
+        await eventually(async () => (await hosts.a.ferry('resume', 'guarded')).code === 0, 'resume works once the other holder is gone');
+        assert.match(await hosts.a.ok('lock-list'), / exclusive +guarded +vda /);
+        await hosts.a.ok('destroy', 'guarded');
+      });
+    }
+
     if (backend === 'etcd') {
-      it('a lease is lost when its holder (ferry-lockd) dies: etcd drops it after the TTL', async () => {
+      it('a lease is lost when its holder (ferry-lockd) dies: etcd drops it after the TTL; ferryd takes it back', async () => {
         await hosts.a.ok('start', 'guarded');
         assert.equal((await hosts.b.ferry('start', 'guarded')).code, 1);
         const keys = (): string => execFileSync('etcdctl', ['--endpoints', etcd?.endpoint ?? '', 'get', '--prefix', '/ferry/leases/', '--keys-only'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
         assert.match(keys(), /exclusive\/.*:[0-9a-f-]{36}/, 'the lease is a key in etcd');
-        for (const pid of pidsMatching(hosts.a.lockdSocket)) process.kill(pid, 'SIGKILL');
-        await eventually(() => keys().trim() === '', 'etcd dropped the dead holder\'s lease (TTL 3 s)', 20_000);
-        // No lease blocks B any more; on this one machine QEMU's own image locking still keeps the second QEMU out.
-        const r = await hosts.b.ferry('start', 'guarded');
-        assert.doesNotMatch(r.stderr, /Lockspace resource/);
+        // ferryd A stopped, so it cannot start lockd again while we watch etcd drop the dead holder's keys.
+        const ferrydA = hosts.a.pid as number;
+        process.kill(ferrydA, 'SIGSTOP');
+        try {
+          for (const pid of pidsMatching(hosts.a.lockdSocket)) process.kill(pid, 'SIGKILL');
+          await eventually(() => keys().trim() === '', 'etcd dropped the dead holder\'s lease (TTL 3 s)', 20_000);
+        } finally {
+          process.kill(ferrydA, 'SIGCONT');
+        }
+        await eventually(() => /exclusive\/.*:[0-9a-f-]{36}/.test(keys()), 'ferryd A started lockd again and took the lease back', 10_000);
+        assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource/);
         await hosts.a.ok('destroy', 'guarded');
       });
     }
