@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { OfdLocker } from '../locking/ofd-lock.js';
 import { FERRY_VERSION } from '../shared/version.js';
-import { EtcdBackend } from './etcd-backend.js';
 import { FcntlBackend } from './fcntl-backend.js';
 import { LeaseTable } from './lease-table.js';
 import type { LockBackend } from './lock-backend.js';
@@ -24,8 +23,9 @@ async function main(): Promise<void> {
     .parse(process.argv)
     .opts<{ socket: string; backend: string; etcdEndpoints: string; etcdPrefix: string; leaseTtl: string; hostId: string; logLevel: string }>();
   const log = pino({ level: o.logLevel, base: { host: os.hostname(), component: 'ferry-lockd' } }, pino.destination(2));
+  // etcd's client (gRPC) takes ~100 ms to load: only lockds on the etcd backend pay for it, so the fcntl one restarts fast.
   const backend: LockBackend = o.backend === 'etcd'
-    ? new EtcdBackend({ endpoints: o.etcdEndpoints.split(','), prefix: o.etcdPrefix, ttlSeconds: Number(o.leaseTtl), hostId: o.hostId, log })
+    ? new (await import('./etcd-backend.js')).EtcdBackend({ endpoints: o.etcdEndpoints.split(','), prefix: o.etcdPrefix, ttlSeconds: Number(o.leaseTtl), hostId: o.hostId, log })
     : new FcntlBackend(new OfdLocker());
   const table = new LeaseTable(backend, { host: o.hostId, log });
   const server = new LockdServer(table, backend, log);

@@ -150,7 +150,7 @@ export class LockdClient implements LockDriver {
           return;
         } catch (err) {
           if (Date.now() > deadline) throw new FerryError('LOCKD_UNAVAILABLE', `ferry-lockd did not start on ${this.o.socket}: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, 50));
+          await new Promise((r) => setTimeout(r, 10));
         }
       }
     })().finally(() => {
