@@ -2,7 +2,7 @@
  * Live migration between lab hosts over a shaped link (tc tbf on the
  * management and migration links), against the physical limit.
  *
- *   node dist/bench/migration-lab.js --rate 1gbit --vm 512 --touch 256 --runs 4 [--dirty 0] [--tls]
+ *   node dist/bench/migration-lab.js --rate 1gbit --vm 512 --touch 256 --runs 4 [--dirty 0] [--tls] [--ping 10]
  *
  * Prints one JSON line per migration:
  *   wallMs        the `ferry migrate` command, typed on the source host (node start-up included)
@@ -11,15 +11,16 @@
  *   limitMs       the physical limit: dataMiB at the link rate
  *   efficiency    limitMs / qemuTotalMs
  *   downtimeMs    QEMU's downtime
+ *   blackoutMs    with --ping MS: the longest time the switch got no ping reply from the VM
+ *                 (pinged every MS ms on br1), as a user on the VM network sees the switch-over
+ *   lost          with --ping: echo requests that got no reply during the migration
  */
-import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { Lab } from '../lab/lab.js';
 import { linkBytes } from '../lab/network.js';
-import { guestXml } from '../test/helpers/guest.js';
-import { waitHeartbeats } from '../test/helpers/heartbeat.js';
-import { labSerialLog, okOnHost } from '../test/helpers/lab-cli.js';
+import { bootLabGuest, okOnHost } from '../test/helpers/lab-cli.js';
+import { Ping } from '../test/helpers/ping.js';
 import { tempDir } from '../test/helpers/tmp.js';
 
 const { values } = parseArgs({
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     dirty: { type: 'string', default: '0' },
     runs: { type: 'string', default: '4' },
     tls: { type: 'boolean', default: false },
+    ping: { type: 'string', default: '0' },
   },
 });
 
@@ -61,19 +63,26 @@ async function main(): Promise<void> {
   const dir = tempDir('ferry-bench-lab-');
   const lab = await Lab.up({ hosts: 2, dir: `${dir.path}/lab`, prefix: 'fbench', rate: values.rate as string });
   try {
-    const xml = `${lab.plan.sharedDir}/bench.xml`;
-    writeFileSync(xml, guestXml({ name: 'bench', memoryMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty), hbMs: 500 }));
-    await okOnHost(lab, 'h1', 'define', xml);
-    await okOnHost(lab, 'h1', 'start', 'bench');
-    await waitHeartbeats(() => labSerialLog(lab, 'h1', 'bench'), 2, { timeoutMs: 60_000 });
+    // The guest has a virtio NIC on br1 with an address on the VM network, answering ping from the switch.
+    const ip = await bootLabGuest(lab, 'h1', 0, { name: 'bench', mac: '52:54:00:fe:0b:01', memoryMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty), hbMs: 500 });
+    const pingMs = Number(values.ping);
     await new Promise((r) => setTimeout(r, 2000 + Number(values.touch) * 10));
     const bps = bitsPerSecond(values.rate as string);
     let [from, to] = ['h1', 'h2'];
     for (let run = 1; run <= Number(values.runs); run++) {
       const before = linkBytes(lab.host(from).ns, 'eth1').tx;
+      const ping = pingMs > 0 ? new Ping(lab.plan.switchNs, ip, pingMs / 1000).start() : undefined;
+      if (ping) await new Promise((r) => setTimeout(r, 300));
+      const started = Date.now();
       const t0 = performance.now();
       await okOnHost(lab, from, 'migrate', '--live', ...(values.tls ? ['--tls'] : []), 'bench', lab.peerUri(lab.host(to)));
       const wallMs = Math.round(performance.now() - t0);
+      let pinged: { blackoutMs: number; lost: number } | undefined;
+      if (ping) {
+        await new Promise((r) => setTimeout(r, 300));
+        const blackoutMs = ping.longestGapMs(started - 300, Date.now());
+        pinged = { blackoutMs, lost: (await ping.stop()).lost };
+      }
       const sent = linkBytes(lab.host(from).ns, 'eth1').tx - before;
       const job = await completedJob(lab.host(to).socket, 'bench');
       const qemuTotalMs = job.qemuTotalTimeMs ?? NaN;
@@ -82,7 +91,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({
         run, rate: values.rate, tls: values.tls, vmMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty),
         wallMs, qemuTotalMs, dataMiB, wireMiB: Math.round((sent / 2 ** 20) * 10) / 10, limitMs,
-        efficiency: Math.round((limitMs / qemuTotalMs) * 100) / 100, downtimeMs: job.downtimeMs,
+        efficiency: Math.round((limitMs / qemuTotalMs) * 100) / 100, downtimeMs: job.downtimeMs, ...pinged,
       })}\n`);
       [from, to] = [to, from];
       await new Promise((r) => setTimeout(r, 500));

@@ -20,7 +20,8 @@ export class Ping {
   constructor(private readonly ns: string, private readonly target: string, private readonly intervalS = 0.1) {}
 
   start(): this {
-    this.child = spawn('ip', ['netns', 'exec', this.ns, 'ping', '-n', '-i', String(this.intervalS), '-W', '2', this.target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // -D: each reply carries the time it arrived (the blackout of a migration is the longest gap between them).
+    this.child = spawn('ip', ['netns', 'exec', this.ns, 'ping', '-n', '-D', '-i', String(this.intervalS), '-W', '2', this.target], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
     this.child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
     return this;
@@ -29,6 +30,19 @@ export class Ping {
   /** Replies so far. */
   replies(): number {
     return (this.out.match(/bytes from/g) ?? []).length;
+  }
+
+  /** When each reply so far arrived (ms since the epoch, from ping's -D stamps). */
+  replyTimes(): number[] {
+    return [...this.out.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Number(m[1]) * 1000);
+  }
+
+  /** The longest time between two replies that arrived in [from, to] (ms since the epoch). */
+  longestGapMs(from: number, to: number): number {
+    const times = this.replyTimes().filter((t) => t >= from && t <= to);
+    let longest = 0;
+    for (let i = 1; i < times.length; i++) longest = Math.max(longest, (times[i] as number) - (times[i - 1] as number));
+    return Math.round(longest);
   }
 
   async stop(): Promise<PingSummary> {
