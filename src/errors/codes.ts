@@ -116,6 +116,11 @@ export const ERROR_CODES = {
   },
   LOCK_CONFIG: { summary: 'The lock manager settings do not allow this domain', status: 400, hint: 'Check auto_disk_leases and require_lease_for_disks in ferryd.conf (docs/locking.md)' },
   LOCKD_UNAVAILABLE: { summary: 'ferry-lockd cannot be reached', status: 503, hint: 'Start ferry-lockd (ferryd starts it itself), or check lockd_socket in ferryd.conf' },
+  LOCK_BACKEND_FAILED: {
+    summary: 'ferry-lockd could not take or check a lease in its backend (etcd unreachable, lockspace unwritable)',
+    status: 503,
+    hint: 'Check that etcd answers from this host (etcd_endpoints) or that the lockspace directory is writable; "ferry resume" retries a domain paused for a lock failure',
+  },
   LOCK_IN_USE: { summary: 'The lock is not stale: a reachable host holds it or runs the domain', status: 409, hint: 'Stop the domain where it runs; lock-clear is only for locks nobody holds' },
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },

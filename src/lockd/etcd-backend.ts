@@ -8,31 +8,77 @@ import { type LockBackend, LockBusyError, type LockHandle } from './lock-backend
  * holder has one key per resource, attached to this lockd's etcd lease (TTL,
  * kept alive while lockd runs): when lockd (or its host) dies, etcd drops
  * its keys after the TTL. A per-resource mutex makes check-and-take atomic.
+ *
+ * A host cut off from etcd must stop counting on its keys before they
+ * expire, since another host may take them once they do: when no keepalive
+ * has succeeded for half the TTL, the session counts as lost (`onSessionLost`;
+ * ferry-lockd then exits and ferryd applies on_lockfailure to the domains
+ * that cannot get their leases back). An acquire that etcd does not answer
+ * within a sixth of the TTL (at least 0.5 s) fails. Keys expire one TTL after
+ * the last keepalive etcd saw: the domains pause before, after about
+ * TTL/2 + lockd's restart + TTL/6.
  */
 export class EtcdBackend implements LockBackend {
   private readonly client: Etcd3;
   private lease: EtcdLease | undefined;
+  private lastKeepalive = 0;
+  private readonly watchdog: NodeJS.Timeout;
 
-  constructor(private readonly o: { endpoints: string[]; prefix: string; ttlSeconds: number; hostId: string; log: Logger }) {
+  constructor(private readonly o: {
+    endpoints: string[]; prefix: string; ttlSeconds: number; hostId: string; log: Logger;
+    /** The session (and with it every key) is or may be gone. */
+    onSessionLost?: (reason: string) => void;
+  }) {
     this.client = new Etcd3({ hosts: o.endpoints, dialTimeout: 3000 });
+    this.watchdog = setInterval(() => {
+      if (this.lease && Date.now() - this.lastKeepalive > (o.ttlSeconds * 1000) / 2) {
+        this.sessionLost(`no etcd keepalive succeeded for ${Math.round((Date.now() - this.lastKeepalive) / 100) / 10} s (lease_ttl ${o.ttlSeconds} s)`);
+      }
+    }, 100);
+    this.watchdog.unref();
   }
 
   private session(): EtcdLease {
     if (!this.lease) {
-      this.lease = this.client.lease(this.o.ttlSeconds);
-      this.lease.on('lost', (err) => {
-        this.o.log.error({ err }, 'etcd lease lost: every lease this host held is gone');
-        this.lease = undefined;
-      });
+      const lease = this.client.lease(this.o.ttlSeconds);
+      this.lease = lease;
+      this.lastKeepalive = Date.now();
+      lease.on('keepaliveSucceeded', () => (this.lastKeepalive = Date.now()));
+      lease.on('lost', (err) => this.sessionLost(`etcd lease lost: ${err.message}`));
     }
     return this.lease;
+  }
+
+  private sessionLost(reason: string): void {
+    if (!this.lease) return;
+    this.lease.release(); // stop its keepalives; revoking needs the etcd we may not reach
+    this.lease = undefined;
+    this.o.log.error({ reason }, 'etcd session lost: every lease this host held is gone or about to go');
+    this.o.onSessionLost?.(reason);
+  }
+
+  /** Fails `work` when etcd does not answer within a sixth of the TTL (a host cut off from etcd). */
+  private async deadline<T>(what: string, work: Promise<T>): Promise<T> {
+    const ms = Math.round(Math.max(500, (this.o.ttlSeconds * 1000) / 6));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([work, new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`etcd did not answer ${what} within ${ms / 1000} s`)), ms);
+      })]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private base(resource: string): string {
     return `${this.o.prefix}/leases/${encodeURIComponent(resource)}/`;
   }
 
-  async acquire(lease: Lease, owner: LeaseOwner): Promise<LockHandle> {
+  acquire(lease: Lease, owner: LeaseOwner): Promise<LockHandle> {
+    return this.deadline(`a lease on '${lease.label}'`, this.take(lease, owner));
+  }
+
+  private async take(lease: Lease, owner: LeaseOwner): Promise<LockHandle> {
     const base = this.base(lease.resource);
     const key = `${base}${lease.mode}/${this.o.hostId}:${owner.uuid}`;
     const mutex = this.client.lock(`${this.o.prefix}/mutex/${encodeURIComponent(lease.resource)}`).ttl(this.o.ttlSeconds);
@@ -68,6 +114,7 @@ export class EtcdBackend implements LockBackend {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.watchdog);
     await this.lease?.revoke().catch(() => undefined);
     this.client.close();
   }

@@ -90,6 +90,9 @@ export class LockdServer {
     } catch (err) {
       if (err instanceof LockBusyError) return { ...base, ok: false, error: { code: 'LOCK_HELD', message: err.message, resource: err.lease.resource } };
       this.log.error({ err }, 'lockd request failed');
+      if (req.op === 'acquire') {
+        return { ...base, ok: false, error: { code: 'LEASE_BACKEND_FAILED', message: `cannot take the lease: ${(err as Error).message}`, resource: req.leases[0]?.resource ?? '' } };
+      }
       return { ...base, ok: false, error: { code: 'INTERNAL_ERROR', message: (err as Error).message } };
     }
   }

@@ -25,7 +25,15 @@ async function main(): Promise<void> {
   const log = pino({ level: o.logLevel, base: { host: os.hostname(), component: 'ferry-lockd' } }, pino.destination(2));
   // etcd's client (gRPC) takes ~100 ms to load: only lockds on the etcd backend pay for it, so the fcntl one restarts fast.
   const backend: LockBackend = o.backend === 'etcd'
-    ? new (await import('./etcd-backend.js')).EtcdBackend({ endpoints: o.etcdEndpoints.split(','), prefix: o.etcdPrefix, ttlSeconds: Number(o.leaseTtl), hostId: o.hostId, log })
+    ? new (await import('./etcd-backend.js')).EtcdBackend({
+      endpoints: o.etcdEndpoints.split(','), prefix: o.etcdPrefix, ttlSeconds: Number(o.leaseTtl), hostId: o.hostId, log,
+      // Leases this lockd thinks it holds may be someone else's soon: end, so ferryd takes them back or applies on_lockfailure.
+      onSessionLost: () => {
+        if (table.list().length === 0) return;
+        log.fatal('exiting: the leases it held can no longer be trusted');
+        process.exit(75);
+      },
+    })
     : new FcntlBackend(new OfdLocker());
   const table = new LeaseTable(backend, { host: o.hostId, log });
   const server = new LockdServer(table, backend, log);

@@ -31,9 +31,10 @@ export interface LeaseRepair {
  * lock or etcd lease it held, and the disks of running domains are no longer
  * protected. The keeper notices at once (an idle connection to lockd
  * closes), starts lockd again and takes each running domain's leases back.
- * A lease another host took in between cannot come back: the domain's
- * on_lockfailure says what happens (ferry's default, pause, stops its
- * writes; `ferry resume` retries the leases). The same repair runs when
+ * A lease another host took in between cannot come back, nor one lockd
+ * cannot check (etcd unreachable): the domain's on_lockfailure says what
+ * happens (ferry's default, pause, stops its writes; `ferry resume` retries
+ * the leases). The same repair runs when
  * ferryd starts, for a lockd that ended while ferryd was down.
  */
 export class LeaseKeeper {
@@ -103,7 +104,8 @@ export class LeaseKeeper {
         log.warn({ vm: vm.name, leases: missing.map((l) => l.resource) }, 'leases taken back after ferry-lockd restarted');
         repairs.push({ domain: vm.name, reacquired: missing.map((l) => l.resource) });
       } catch (err) {
-        if (!(err instanceof FerryError && err.code === 'LOCK_HELD')) {
+        // Held by another holder, or lockd cannot tell (etcd unreachable): either way the domain runs without its lease.
+        if (!(err instanceof FerryError && (err.code === 'LOCK_HELD' || err.code === 'LOCK_BACKEND_FAILED'))) {
           log.error({ err, vm: vm.name }, 'cannot take the domain\'s leases back');
           continue;
         }

@@ -33,6 +33,15 @@ export class EtcdServer {
     this.child?.kill('SIGTERM');
   }
 
+  /** A network partition, as its clients see it: etcd stops answering (SIGSTOP) but their connections stay open. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   private healthy(): Promise<boolean> {
     return new Promise((resolve) => {
       http.get(`${this.endpoint}/health`, (res) => {

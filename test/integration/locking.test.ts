@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { EtcdServer } from '../helpers/etcd.js';
 import { guestXml } from '../helpers/guest.js';
@@ -193,6 +193,29 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
     }
 
     if (backend === 'etcd') {
+      it('etcd unreachable: before its keys can expire the domain is paused (on_lockfailure); once etcd answers, resume', async (t) => {
+        await hosts.a.ok('start', 'guarded');
+        const frozenAt = Date.now();
+        etcd?.freeze();
+        let pausedAfter = 0;
+        try {
+          await eventually(async () => (await hosts.a.state('guarded')) === 'paused (lock failure)', 'A paused the domain', 15_000);
+          pausedAfter = Date.now() - frozenAt;
+          const r = await hosts.a.ferry('resume', 'guarded');
+          assert.equal(r.code, 1, 'no resume while etcd cannot confirm the lease');
+          assert.match(r.stderr, /cannot take the lease: etcd did not answer/);
+          assert.match(r.stderr, /\[LOCK_BACKEND_FAILED\]/);
+        } finally {
+          etcd?.thaw();
+        }
+        assert.match(readFileSync(`${hosts.a.stateDir}/log/ferry-lockd.log`, 'utf8'), /etcd session lost/, 'ferry-lockd saw its etcd session go and exited');
+        t.diagnostic(`paused ${pausedAfter} ms after etcd stopped answering (lease_ttl 3 s)`);
+        await eventually(async () => (await hosts.a.ferry('resume', 'guarded')).code === 0, 'resume works once etcd answers', 20_000);
+        assert.match(await hosts.a.ok('lock-list'), / exclusive +guarded +vda /);
+        assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource/);
+        await hosts.a.ok('destroy', 'guarded');
+      });
+
       it('a lease is lost when its holder (ferry-lockd) dies: etcd drops it after the TTL; ferryd takes it back', async () => {
         await hosts.a.ok('start', 'guarded');
         assert.equal((await hosts.b.ferry('start', 'guarded')).code, 1);
