@@ -8,7 +8,7 @@ import type { HeldLease, Lease, LeaseOwner } from './lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
 
 /** A host with running domains whose leases a fake lockd holds (or another holder has). */
-function fixture(o: { domains: Array<{ uuid: string; name: string; onLockFailure?: LockFailureAction }>; heldElsewhere?: string[]; busy?: string[] }) {
+function fixture(o: { domains: Array<{ uuid: string; name: string; onLockFailure?: LockFailureAction }>; heldElsewhere?: string[]; busy?: string[]; failWith?: 'LOCK_HELD' | 'LOCK_BACKEND_FAILED' | 'LOCKD_UNAVAILABLE' }) {
   const held: HeldLease[] = [];
   const calls: string[] = [];
   const lease = (uuid: string): Lease => ({ resource: `/locks/${uuid}`, path: `/img/${uuid}`, mode: 'exclusive', label: 'vda' } as Lease);
@@ -23,7 +23,7 @@ function fixture(o: { domains: Array<{ uuid: string; name: string; onLockFailure
       leases: async (def: { uuid: string }) => [lease(def.uuid)],
       acquireLeases: async (owner: LeaseOwner, leases: Lease[]) => {
         for (const l of leases) {
-          if (o.heldElsewhere?.includes(owner.uuid)) throw new FerryError('LOCK_HELD', `resource busy: Lockspace resource '${l.resource}' is locked`, { details: { resource: l.resource } });
+          if (o.heldElsewhere?.includes(owner.uuid)) throw new FerryError(o.failWith ?? 'LOCK_HELD', `cannot have '${l.resource}'`, { details: { resource: l.resource } });
         }
         calls.push(`acquire ${owner.name} pid=${owner.pid} ${leases.map((l) => l.resource).join(',')}`);
         for (const l of leases) held.push({ ...l, owner, host: 'h', since: 0 } as HeldLease);
@@ -66,6 +66,14 @@ describe('LeaseKeeper', () => {
       'event domain.lockfailure again restart', 'destroy again destroyed restart=true',
       'event domain.lockfailure brave ignore',
     ]);
+  });
+
+  it('a lease lockd cannot check (etcd unreachable) is a lock failure too; lockd itself unreachable is not', async () => {
+    const f = fixture({ domains: [{ uuid: 'u1', name: 'web' }], heldElsewhere: ['u1'], failWith: 'LOCK_BACKEND_FAILED' });
+    assert.deepEqual((await f.keeper.repair()).map((r) => r.lockFailure?.action), ['pause']);
+    const g = fixture({ domains: [{ uuid: 'u1', name: 'web' }], heldElsewhere: ['u1'], failWith: 'LOCKD_UNAVAILABLE' });
+    assert.deepEqual(await g.keeper.repair(), []);
+    assert.deepEqual(g.calls, [], 'nothing paused: ferryd keeps trying to start lockd');
   });
 
   it('repairs run one after another', async () => {
