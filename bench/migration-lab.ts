@@ -2,7 +2,7 @@
  * Live migration between lab hosts over a shaped link (tc tbf on the
  * management and migration links), against the physical limit.
  *
- *   node dist/bench/migration-lab.js --rate 1gbit --vm 512 --touch 256 --runs 4 [--dirty 0] [--tls] [--ping 10]
+ *   node dist/bench/migration-lab.js --rate 1gbit --vm 512 --touch 256 --runs 4 [--dirty 0] [--tls] [--ping 10] [--max-downtime MS]
  *
  * Prints one JSON line per migration:
  *   wallMs        the `ferry migrate` command, typed on the source host (node start-up included)
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '4' },
     tls: { type: 'boolean', default: false },
     ping: { type: 'string', default: '0' },
+    'max-downtime': { type: 'string', default: '0' },
   },
 });
 
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
     let [from, to] = ['h1', 'h2'];
     for (let run = 1; run <= Number(values.runs); run++) {
       const before = linkBytes(lab.host(from).ns, 'eth1').tx;
+      if (Number(values['max-downtime']) > 0) await okOnHost(lab, from, 'migrate-setmaxdowntime', 'bench', String(values['max-downtime']));
       const ping = pingMs > 0 ? new Ping(lab.plan.switchNs, ip, pingMs / 1000).start() : undefined;
       if (ping) await new Promise((r) => setTimeout(r, 300));
       const started = Date.now();

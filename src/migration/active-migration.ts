@@ -19,6 +19,8 @@ export class ActiveMigration {
   lockState: Lease[] | undefined;
   /** QEMU encrypts this migration (--tls or migrate_tls_force): its credentials are removed if it fails. */
   tls = false;
+  /** migrate-setmaxdowntime during the migration: the downtime schedule stops. */
+  downtimePinned = false;
   private waiters: Array<() => void> = [];
 
   constructor(

@@ -5,6 +5,7 @@ import type { QmpEventListener } from '../qmp/events.js';
 import type { ActiveMigration } from './active-migration.js';
 import { jobInfoFromQemu } from './job-info.js';
 import type { MigrationOptions } from './options.js';
+import { DowntimeSchedule } from './downtime-schedule.js';
 
 export interface FollowArgs {
   mm: MigrationMonitor;
@@ -22,6 +23,8 @@ export interface FollowArgs {
   throughPostcopy?: boolean;
   /** With pause-before-switchover: runs while the source is stopped, then QEMU is told to continue. */
   onPreSwitchover?: () => Promise<void>;
+  /** The downtime limit for each pass (MigrationTuning.downtimeSteps), raised as QEMU starts the next. */
+  downtimeSteps?: number[];
 }
 
 export interface FollowResult {
@@ -43,6 +46,7 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
   let cancelSent = false;
   let switchedOver = false;
   let cancelReason: 'user' | 'timeout' | 'io-error' | undefined;
+  const schedule = a.downtimeSteps ? new DowntimeSchedule(a.downtimeSteps) : undefined;
   for (;;) {
     const info = await a.mm.query();
     const disk = a.active.job;
@@ -81,6 +85,11 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
         throw postcopyFailed(info);
       default:
         break;
+    }
+
+    if (schedule && !a.active.downtimePinned && info.status === 'active') {
+      const raise = schedule.observe(info.ram?.['dirty-sync-count'] ?? 1, info.ram?.remaining ?? 0);
+      if (raise !== undefined) await a.mm.setParameters({ 'downtime-limit': raise });
     }
 
     if (!a.active.postcopyStarted) {

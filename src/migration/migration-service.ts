@@ -69,6 +69,7 @@ export class MigrationService {
       settings: (uuid) => ({
         bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
         downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,
+        downtimeExplicit: this.settings.get(uuid)?.downtimeMs !== undefined,
       }),
       active: this.active,
       onUnresolved: (id) => this.recovery.retryLater(id, 'source'),
@@ -190,6 +191,8 @@ export class MigrationService {
     }
     const rec = this.deps.host.lookup(ref);
     this.update(rec.uuid, { downtimeMs: ms });
+    const active = this.active.get(rec.uuid);
+    if (active) active.downtimePinned = true;
     const vm = this.deps.host.runningDomain(rec.uuid);
     if (vm) await new MigrationMonitor(vm.monitor).setParameters({ 'downtime-limit': ms });
   }

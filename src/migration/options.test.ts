@@ -7,13 +7,14 @@ const current = { bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS, downtimeMs: 300 };
 const tune = (o: Partial<MigrationOptions>) => migrationTuning({ ...defaultMigrationOptions(), live: true, ...o }, current);
 
 describe('migrationTuning()', () => {
-  it('uses two multifd channels by default, unlimited bandwidth and the domain\'s downtime', () => {
+  it('uses two multifd channels by default, unlimited bandwidth, and the downtime schedule up to the domain\'s limit', () => {
     const t = tune({});
     assert.equal(t.multifd, true);
     assert.deepEqual(t.capabilities, { events: true, 'pause-before-switchover': false, multifd: true, xbzrle: false, 'auto-converge': false, 'postcopy-ram': false });
     assert.deepEqual(t.sharedParameters, { 'multifd-channels': 2, 'multifd-compression': 'none' });
     assert.equal(t.sourceParameters['max-bandwidth'], Number.MAX_SAFE_INTEGER);
-    assert.equal(t.sourceParameters['downtime-limit'], 300);
+    assert.equal(t.sourceParameters['downtime-limit'], 50, 'the schedule\'s first step');
+    assert.equal(t.downtimeSteps?.at(-1), 300);
   });
 
   it('falls back to one channel for post-copy and xbzrle, which QEMU cannot combine with multifd', () => {

@@ -64,6 +64,21 @@ export interface MigrationTuning {
   /** Parameters only the source needs. */
   sourceParameters: Record<string, unknown>;
   multifd: boolean;
+  /** The downtime limit for each pass (the last one holds from then on); undefined: a fixed limit. */
+  downtimeSteps?: number[];
+}
+
+/**
+ * ferry's downtime schedule, in ms: a live migration starts with a 50 ms
+ * limit, raised a step for each pass that does not converge, up to the
+ * domain's max downtime (QEMU's 300 ms unless migrate-setmaxdowntime says
+ * otherwise). See DowntimeSchedule.
+ */
+export const DOWNTIME_STEPS_MS = [50, 100, 150, 200];
+
+/** The limits pass by pass up to `ceiling` (the domain's max downtime). */
+export function downtimeSteps(ceiling: number): number[] {
+  return [...DOWNTIME_STEPS_MS.filter((ms) => ms < ceiling), ceiling];
 }
 
 /**
@@ -71,7 +86,7 @@ export interface MigrationTuning {
  * with two channels is the default (it halves the time of a large transfer
  * on QEMU 10), except where QEMU refuses to combine it: post-copy and xbzrle.
  */
-export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: number; downtimeMs: number }, extra: { leaseHandover?: boolean } = {}): MigrationTuning {
+export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean }, extra: { leaseHandover?: boolean } = {}): MigrationTuning {
   let methods = o.compMethods;
   if (o.compressed && methods.length === 0) {
     if (o.parallel) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --parallel --compressed needs --comp-methods zlib or zstd');
@@ -107,9 +122,12 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
     sharedParameters['multifd-compression'] = multifdCompression[0] ?? 'none';
   }
   const bandwidth = o.bandwidth ?? current.bandwidthMiBs;
+  // A limit the operator chose (migrate-setmaxdowntime, or the API's maxDowntime) holds for the whole migration;
+  // otherwise a live migration follows ferry's schedule up to the domain's limit.
+  const steps = o.live && o.maxDowntime === undefined && !current.downtimeExplicit ? downtimeSteps(current.downtimeMs) : undefined;
   const sourceParameters: Record<string, unknown> = {
     'max-bandwidth': mibsToBytes(bandwidth),
-    'downtime-limit': o.maxDowntime ?? current.downtimeMs,
+    'downtime-limit': steps ? steps[0] : o.maxDowntime ?? current.downtimeMs,
   };
   if (o.autoConvergeInitial !== undefined || o.autoConvergeIncrement !== undefined) {
     if (!o.autoConverge) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --auto-converge-initial and --auto-converge-increment need --auto-converge');
@@ -119,7 +137,7 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
     if (o.autoConvergeInitial !== undefined) sourceParameters['cpu-throttle-initial'] = o.autoConvergeInitial;
     if (o.autoConvergeIncrement !== undefined) sourceParameters['cpu-throttle-increment'] = o.autoConvergeIncrement;
   }
-  return { capabilities, sharedParameters, sourceParameters, multifd };
+  return { capabilities, sharedParameters, sourceParameters, multifd, ...(steps ? { downtimeSteps: steps } : {}) };
 }
 
 export function mibsToBytes(mibs: number): number {

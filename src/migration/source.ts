@@ -47,7 +47,7 @@ export interface SourceDeps {
   /** tls_dir and migrate_tls_force. */
   tls: MigrationTlsConfig;
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
-  settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number };
+  settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean };
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
@@ -220,6 +220,7 @@ export class MigrationSource {
       return await followMigration({
         ...this.followArgs(vm, active, options, performStartedAt),
         events,
+        ...(tuning.downtimeSteps ? { downtimeSteps: tuning.downtimeSteps } : {}),
         // The source is stopped here: finish the disk mirrors (they are in step) and give up the
         // disk leases for the destination, then let QEMU switch over.
         onPreSwitchover: async () => {
@@ -235,6 +236,10 @@ export class MigrationSource {
           this.deps.log.debug({ migration: active.id }, 'switchover: leases released, continuing');
         },
       });
+    } catch (err) {
+      // The domain stays here: its limit goes back to the one migrate-getmaxdowntime reports.
+      if (tuning.downtimeSteps) await mm.setParameters({ 'downtime-limit': this.deps.settings(vm.uuid).downtimeMs }).catch(() => undefined);
+      throw err;
     } finally {
       events.close();
     }

@@ -83,6 +83,10 @@ export function registerJobControl(program: Command, ctx: CliContext): void {
   withDomain(program.command('migrate-setmaxdowntime').description('set the maximum tolerable downtime of a migration (applies to a running one too)'))
     .argument('[downtime]', 'maximum tolerable downtime in milliseconds')
     .option('--downtime <ms>', 'maximum tolerable downtime in milliseconds')
+    .addHelpText('after', `
+Without it a live migration follows ferry's downtime schedule: 50 ms first, raised a step
+(100, 150, 200) for each pass that does not converge, up to 300 ms. A value set here is used
+from the start to the end instead (docs/migration.md).`)
     .action(async (positional: string | undefined, posDowntime: string | undefined, opts: { domain?: string; downtime?: string }) => {
       const ref = domainArg(positional, opts);
       const raw = posDowntime ?? opts.downtime;
