@@ -129,7 +129,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .command('migrate')
     .description('migrate a domain to another host (peer to peer: this host\'s ferryd drives the destination)')
     .argument('[domain]', 'domain name, id or uuid')
-    .argument('[desturi]', 'destination: ferry+tcp://HOST:PORT/system, or ferry:///system?socket=PATH for a ferryd on this machine')
+    .argument('[desturi]', 'destination: qemu+ssh://HOST/system, ferry+tls://HOST/system, ferry+tcp://HOST:PORT/system (listen_tcp, labs), or ferry:///system?socket=PATH for a ferryd on this machine')
     .argument('[migrateuri]', 'migration data URI, tcp://HOST[:PORT] (default: the destination host, a port it picks)')
     .argument('[graphicsuri]', 'accepted for compatibility; ferry has no graphics to move')
     .argument('[listen-address]', 'address the destination QEMU listens on for the migration data')
@@ -174,13 +174,13 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--json', 'with --dry-run: print the checks as JSON')
     .addHelpText('after', `
 Examples:
-  ferry migrate --live --persistent --verbose vm1 ferry+tcp://host-b:16520/system
-  ferry migrate --live --auto-converge --timeout 60 vm1 ferry+tcp://host-b:16520/system
-  ferry migrate --live --postcopy --timeout 30 --timeout-postcopy vm1 ferry+tcp://host-b:16520/system
-  ferry migrate --live --copy-storage-all --persistent vm1 ferry+tcp://host-b:16520/system
-  ferry migrate --live --tls --persistent vm1 ferry+tcp://host-b:16520/system           (encrypted: docs/migration.md)
-  ferry migrate --offline --persistent --verbose vm1 ferry+tcp://host-b:16520/system       (the seed's offline migration)
-  ferry migrate --offline --persistent --copy-storage-all vm1 ferry+tcp://host-b:16520/system (disks of a shut-off VM too)
+  ferry migrate --live --persistent --verbose vm1 ferry+tls://host-b/system
+  ferry migrate --live --auto-converge --timeout 60 vm1 ferry+tls://host-b/system
+  ferry migrate --live --postcopy --timeout 30 --timeout-postcopy vm1 ferry+tls://host-b/system
+  ferry migrate --live --copy-storage-all --persistent vm1 ferry+tls://host-b/system
+  ferry migrate --live --tls --persistent vm1 ferry+tls://host-b/system           (encrypted: docs/migration.md)
+  ferry migrate --offline --persistent --verbose vm1 ferry+tls://host-b/system       (the seed's offline migration)
+  ferry migrate --offline --persistent --copy-storage-all vm1 ferry+tls://host-b/system (disks of a shut-off VM too)
 
 Differences from virsh: --timeout alone aborts the migration (the domain keeps running on
 the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is sent over
