@@ -31,7 +31,7 @@ describe('ferry CLI', () => {
   it('an unknown verb or option fails with exit status 1 and an error line', async () => {
     const o = capture();
     assert.equal(await runCli(['node', 'ferry', 'frobnicate'], o, {}), 1);
-    assert.match(o.stderr, /^error: unknown command 'frobnicate'/);
+    assert.match(o.stderr, /^error: unknown command: 'frobnicate'/, 'virsh\'s wording');
     const o2 = capture();
     assert.equal(await runCli(['node', 'ferry', 'list', '--bogus'], o2, {}), 1);
     assert.match(o2.stderr, /error: unknown option '--bogus'/);

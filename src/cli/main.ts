@@ -30,7 +30,12 @@ export function buildProgram(ctx: CliContext): Command {
     .option('-r, --readonly', 'connect read-only')
     .option('-q, --quiet', 'quiet mode: no informational messages')
     .showHelpAfterError(false)
-    .configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) })
+    .configureOutput({
+      writeOut: (s) => ctx.output.out(s),
+      writeErr: (s) => ctx.output.err(s),
+      // virsh's wording: "error: unknown command: 'x'"
+      outputError: (s, write) => write(s.replace(/^error: unknown command '/, "error: unknown command: '")),
+    })
     .exitOverride()
     .addHelpText('after', '\nEvery command takes --help. Domains can be named by name, id or uuid.\nexit status: 0 on success, 1 on failure (as virsh).\n');
   program.hook('preAction', (thisCommand) => {
