@@ -6,6 +6,7 @@
  *
  * Prints one JSON line per migration:
  *   wallMs        the `ferry migrate` command, typed on the source host (node start-up included)
+ *   daemonWallMs  the source ferryd's own time from Begin to the end of Confirm
  *   qemuTotalMs   QEMU's total-time
  *   dataMiB       what QEMU moved
  *   limitMs       the physical limit: dataMiB at the link rate
@@ -45,6 +46,7 @@ function bitsPerSecond(rate: string): number {
 
 interface CompletedJob {
   qemuTotalTimeMs?: number;
+  timeElapsedMs?: number;
   dataProcessed?: number;
   downtimeMs?: number;
 }
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
       const limitMs = Math.round(((sent * 8) / bps) * 1000);
       process.stdout.write(`${JSON.stringify({
         run, rate: values.rate, tls: values.tls, vmMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty),
-        wallMs, qemuTotalMs, dataMiB, wireMiB: Math.round((sent / 2 ** 20) * 10) / 10, limitMs,
+        wallMs, daemonWallMs: job.timeElapsedMs, qemuTotalMs, dataMiB, wireMiB: Math.round((sent / 2 ** 20) * 10) / 10, limitMs,
         efficiency: Math.round((limitMs / qemuTotalMs) * 100) / 100, downtimeMs: job.downtimeMs, ...pinged,
       })}\n`);
       [from, to] = [to, from];

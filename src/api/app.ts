@@ -1,5 +1,5 @@
 import type https from 'node:https';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { enforceAccess, type ListenerKind } from './access.js';
 import type { Logger } from 'pino';
 import type { HostService } from '../host/host-service.js';
@@ -47,7 +47,7 @@ export interface ListenerOptions {
 export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'unix' }): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api', listener: listener.kind }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024 * 1024,
     ...(listener.https ? { https: listener.https } : {}),
   }) as unknown as FastifyInstance;

@@ -11,10 +11,15 @@ export interface PeerConnectorOptions {
   idleMs?: number;
 }
 
+/** Idle connections to a peer close after 30 s, before fastify's 72 s keep-alive timeout can close them under a request. */
+const KEEP_ALIVE_MS = 30_000;
+
 /**
- * Makes the clients ferryd uses to call other ferryds, from their URIs. Over
- * ssh one tunnel per peer is kept while it is in use (a migration makes
- * several calls) and closed once idle.
+ * Makes the clients ferryd uses to call other ferryds, from their URIs. One
+ * endpoint per peer: its connections stay open between the calls of a
+ * migration (no TLS handshake for each) and close after 30 s idle. Over ssh
+ * the tunnel is kept while in use and closed once idle (it reopens when
+ * needed).
  */
 export class PeerConnector {
   private readonly endpoints = new Map<string, { endpoint: Endpoint; timer?: NodeJS.Timeout }>();
@@ -34,15 +39,20 @@ export class PeerConnector {
   }
 
   private endpoint(uri: string): Endpoint {
-    const target = parseConnectionUri(uri);
-    const make = (): Endpoint => endpointFor(target, { tls: () => loadTlsMaterial(this.o.tlsDir, 'client'), ...(this.o.sshBinary ? { sshBinary: this.o.sshBinary } : {}) });
-    if (target.transport !== 'ssh') return make();
     let entry = this.endpoints.get(uri);
     if (!entry) {
-      entry = { endpoint: make() };
+      const target = parseConnectionUri(uri);
+      entry = {
+        endpoint: endpointFor(target, {
+          tls: () => loadTlsMaterial(this.o.tlsDir, 'client'),
+          keepAliveMs: KEEP_ALIVE_MS,
+          ...(this.o.sshBinary ? { sshBinary: this.o.sshBinary } : {}),
+        }),
+      };
       this.endpoints.set(uri, entry);
     }
     const e = entry;
+    if (e.endpoint.target.transport !== 'ssh') return e.endpoint;
     clearTimeout(e.timer);
     e.timer = setTimeout(() => {
       e.endpoint.close();

@@ -1,5 +1,5 @@
-import type http from 'node:http';
-import type https from 'node:https';
+import http from 'node:http';
+import https from 'node:https';
 import { type ConnectionTarget, describeTarget } from './connection-uri.js';
 import { SshTunnel } from './ssh-tunnel.js';
 import type { TlsMaterial } from './tls-material.js';
@@ -19,36 +19,58 @@ export interface EndpointOptions {
   tls?: () => TlsMaterial;
   /** The ssh client to run for ssh URIs. */
   sshBinary?: string;
+  /**
+   * Keep connections open between requests (a daemon's peers: a migration
+   * makes several calls, and each TLS handshake costs milliseconds). Idle
+   * connections close after this many ms, well before the server's own
+   * keep-alive timeout (fastify: 72 s). Without it every request has its own
+   * connection (the CLI: one process, a few requests).
+   */
+  keepAliveMs?: number;
 }
 
 /** The endpoint for a parsed URI: unix socket, plain TCP, mutual TLS, or a unix socket reached through ssh. */
 export function endpointFor(target: ConnectionTarget, o: EndpointOptions = {}): Endpoint {
-  switch (target.transport) {
-    case 'unix':
-      return fixed(target, false, { socketPath: target.socket });
-    case 'tcp':
-      return fixed(target, false, { host: target.host as string, port: target.port as number });
-    case 'tls': {
-      const material = o.tls;
-      let cached: (http.RequestOptions & https.RequestOptions) | undefined;
-      return {
-        target,
-        describe: describeTarget(target),
-        async requestOptions() {
-          if (!material) throw new Error('no TLS certificates configured');
-          if (!cached) {
-            const m = material();
-            const sni = sniName(target.host as string);
-            cached = { host: target.host as string, port: target.port as number, ca: m.ca, cert: m.cert, key: m.key, ...(sni ? { servername: sni } : {}) };
-          }
-          return { secure: true, options: cached };
-        },
-        close() {},
-      };
+  const secure = target.transport === 'tls';
+  const agent = o.keepAliveMs ? new (secure ? https.Agent : http.Agent)({ keepAlive: true, timeout: o.keepAliveMs }) : undefined;
+  const withAgent = <T extends object>(options: T): T & { agent?: http.Agent } => (agent ? { ...options, agent } : options);
+  const base = ((): Endpoint => {
+    switch (target.transport) {
+      case 'unix':
+        return fixed(target, false, withAgent({ socketPath: target.socket }));
+      case 'tcp':
+        return fixed(target, false, withAgent({ host: target.host as string, port: target.port as number }));
+      case 'tls': {
+        const material = o.tls;
+        let cached: (http.RequestOptions & https.RequestOptions) | undefined;
+        return {
+          target,
+          describe: describeTarget(target),
+          async requestOptions() {
+            if (!material) throw new Error('no TLS certificates configured');
+            if (!cached) {
+              const m = material();
+              const sni = sniName(target.host as string);
+              cached = withAgent({ host: target.host as string, port: target.port as number, ca: m.ca, cert: m.cert, key: m.key, ...(sni ? { servername: sni } : {}) });
+            }
+            return { secure: true, options: cached };
+          },
+          close() {},
+        };
+      }
+      case 'ssh':
+        return sshEndpoint(target, o.sshBinary, withAgent);
     }
-    case 'ssh':
-      return sshEndpoint(target, o.sshBinary);
-  }
+  })();
+  if (!agent) return base;
+  return {
+    ...base,
+    requestOptions: () => base.requestOptions(),
+    close() {
+      agent.destroy();
+      base.close();
+    },
+  };
 }
 
 function fixed(target: ConnectionTarget, secure: boolean, options: http.RequestOptions): Endpoint {
@@ -56,7 +78,7 @@ function fixed(target: ConnectionTarget, secure: boolean, options: http.RequestO
 }
 
 /** One tunnel per endpoint, opened on first use and reopened if ssh went away. */
-function sshEndpoint(target: ConnectionTarget, sshBinary: string | undefined): Endpoint {
+function sshEndpoint(target: ConnectionTarget, sshBinary: string | undefined, withAgent: <T extends object>(o: T) => T): Endpoint {
   let tunnel: Promise<SshTunnel> | undefined;
   return {
     target,
@@ -76,7 +98,7 @@ function sshEndpoint(target: ConnectionTarget, sshBinary: string | undefined): E
         });
       }
       const t = await (tunnel as Promise<SshTunnel>);
-      return { secure: false, options: { socketPath: t.localSocket } };
+      return { secure: false, options: withAgent({ socketPath: t.localSocket }) };
     },
     close() {
       void tunnel?.then((t) => t.close()).catch(() => undefined);

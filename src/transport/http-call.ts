@@ -41,7 +41,8 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
       headers['content-type'] = 'application/json';
       headers['content-length'] = Buffer.byteLength(payload);
     }
-    const req = mod.request({ ...opts.options, path: call.path, method: call.method, agent: false, headers, ...(call.signal ? { signal: call.signal } : {}) }, (res) => {
+    // The endpoint's keep-alive agent (a daemon's peers), or a connection of its own.
+    const req = mod.request({ ...opts.options, path: call.path, method: call.method, agent: opts.options.agent ?? false, headers, ...(call.signal ? { signal: call.signal } : {}) }, (res) => {
       connected = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -52,7 +53,11 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
       });
     });
     const timer = call.timeoutMs ? setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${call.timeoutMs} ms`), { code: 'ETIMEDOUT' })), call.timeoutMs) : undefined;
-    req.on('socket', (s) => s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true)));
+    req.on('socket', (s) => {
+      // A kept-alive connection is up already: whatever fails now may have reached the daemon.
+      if (req.reusedSocket) connected = true;
+      else s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true));
+    });
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       reject(new TransportFailure(err, connected, endpoint.describe));
