@@ -42,18 +42,16 @@ export function endpointFor(target: ConnectionTarget, o: EndpointOptions = {}): 
         return fixed(target, false, withAgent({ host: target.host as string, port: target.port as number }));
       case 'tls': {
         const material = o.tls;
-        let cached: (http.RequestOptions & https.RequestOptions) | undefined;
         return {
           target,
           describe: describeTarget(target),
           async requestOptions() {
             if (!material) throw new Error('no TLS certificates configured');
-            if (!cached) {
-              const m = material();
-              const sni = sniName(target.host as string);
-              cached = withAgent({ host: target.host as string, port: target.port as number, ca: m.ca, cert: m.cert, key: m.key, ...(sni ? { servername: sni } : {}) });
-            }
-            return { secure: true, options: cached };
+            // Read for each request, so renewed certificates count at once; the agent keeps
+            // connections made with the same certificates together, so a renewal opens new ones.
+            const m = material();
+            const sni = sniName(target.host as string);
+            return { secure: true, options: withAgent({ host: target.host as string, port: target.port as number, ca: m.ca, cert: m.cert, key: m.key, ...(sni ? { servername: sni } : {}) }) };
           },
           close() {},
         };
