@@ -7,7 +7,9 @@
 #   guest, iproute2 for tap devices, etcd (the lock manager's etcd backend and its tests),
 #   dnsmasq (a DNS server for the name-resolution checks' tests and the lab), openssl (the
 #   cluster CA: ferry cert-*), openssh (the ssh transport and its tests), tcpdump and ping
-#   (the lab's ping-through-migration test); the `ferry` group (who may use ferryd's socket);
+#   (the lab's ping-through-migration test), GlusterFS from bookworm-backports (a real network
+#   filesystem for the gluster pool's e2e test; bookworm's 10.3 does not run beside the
+#   libglusterfs 11 that QEMU 10 brings); the `ferry` group (who may use ferryd's socket);
 #   then `npm ci`, `tsc` and scripts/build-guest.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,15 +25,18 @@ fi
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
 for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping; do have "$p" || need_pkgs+=("$p"); done
+# From bookworm-backports, like QEMU (whose libglusterfs0 they must match).
+bpo_pkgs=()
+for p in glusterfs-server glusterfs-client; do have "$p" || bpo_pkgs+=("$p"); done
 qemu_ok=0
 if command -v qemu-system-x86_64 >/dev/null; then
   v=$(qemu-system-x86_64 -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
   [ "${v:-0}" -ge 10 ] && have qemu-utils && qemu_ok=1
 fi
 
-if [ "${#need_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" = 0 ]; then
+if [ "${#need_pkgs[@]}" -gt 0 ] || [ "${#bpo_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" = 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: missing packages (${need_pkgs[*]} ${qemu_ok/1/}); run as root to install them" >&2
+    echo "setup: missing packages (${need_pkgs[*]} ${bpo_pkgs[*]} ${qemu_ok/1/}); run as root to install them" >&2
     exit 1
   fi
   if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
@@ -48,6 +53,10 @@ if [ "${#need_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" = 0 ]; then
   if [ "${#need_pkgs[@]}" -gt 0 ]; then
     log "installing ${need_pkgs[*]}"
     apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
+  fi
+  if [ "${#bpo_pkgs[@]}" -gt 0 ]; then
+    log "installing ${bpo_pkgs[*]} from bookworm-backports"
+    apt-get install -y -qq -t bookworm-backports "${bpo_pkgs[@]}" >/dev/null
   fi
 fi
 
