@@ -129,9 +129,10 @@ describe('live migration', () => {
     await hosts.a.ok('define', `${hosts.dir.path}/oldqemu.xml`);
     await hosts.a.ok('start', 'oldqemu');
     await waitHeartbeats(() => hosts.a.serialLog('oldqemu'), 1);
-    const r = await hosts.a.ferry('migrate', '--live', 'oldqemu', hosts.bPeer);
+    const r = await hosts.a.ferry('migrate', '--live', '--verbose', 'oldqemu', hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^warning: QEMU 7\.2\.19 under TCG can lose guest memory writes during a live migration \(fixed in QEMU 9\.0 by commit 03bfc2188f\)/m);
+    assert.match(r.stderr, /^warning: QEMU 7\.2\.19 under TCG can lose guest memory writes during a live migration \(fixed in QEMU 9\.0 by commit 03bfc2188f\)/m, 'on a line of its own, after the progress line');
+    assert.match(r.stderr, /Migration: \[100 %\]\nwarning: /);
     const offline = await hosts.b.ferry('migrate', 'oldqemu', hosts.aPeer);
     assert.equal(offline.code, 0, offline.stderr);
     assert.doesNotMatch(offline.stderr, /warning: QEMU 7/, 'a non-live migration is not affected');

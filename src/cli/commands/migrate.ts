@@ -231,10 +231,13 @@ migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that ho
         progress?.abort();
         await stream;
       }
-      for (const w of result.warnings) ctx.output.err(`warning: ${w}\n`);
       if (flags.verbose) {
         show(100);
         ctx.output.err('\n');
+      }
+      // After the progress line, so a warning never lands on it.
+      for (const w of result.warnings) ctx.output.err(`warning: ${w}\n`);
+      if (flags.verbose) {
         const j = result.job;
         ctx.say(
           `Migration of '${result.name}' completed in ${(result.wallMs / 1000).toFixed(2)} s` +
