@@ -1,6 +1,6 @@
 import { existsSync, statfsSync, statSync } from 'node:fs';
 import { advertisedDataHost } from '../migration/data-host.js';
-import net from 'node:net';
+import { canConnect } from './can-connect.js';
 import os from 'node:os';
 import type { HostService } from '../host/host-service.js';
 import type { QemuCapabilities } from '../host/qemu-capabilities.js';
@@ -146,25 +146,6 @@ async function unmanaged(req: PreflightRequest, d: DestinationCheckDeps): Promis
     }
   }
   return pass('unmanaged-storage', seen.length > 0 ? `reachable: ${seen.join('; ')}` : 'none');
-}
-
-function canConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createConnection({ host, port });
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => {
-      clearTimeout(timer);
-      resolve(false);
-    });
-  });
 }
 
 function networks(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {

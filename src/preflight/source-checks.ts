@@ -1,4 +1,4 @@
-import net from 'node:net';
+import { canConnect } from './can-connect.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { BlockMonitor } from '../qemu/block-monitor.js';
 import { compareVersions, formatVersion, type QemuVersion } from '../qemu/binary.js';
@@ -60,22 +60,7 @@ export async function nameCheck(reply: PreflightReply, resolver: CachedResolver)
 export async function portReachable(reply: PreflightReply, dataHost: (advertised: string | undefined) => string): Promise<CheckResult | undefined> {
   if (!reply.probe) return undefined;
   const host = dataHost(reply.probe.connectHost);
-  const ok = await new Promise<boolean>((resolve) => {
-    const s = net.createConnection({ host, port: reply.probe?.port as number });
-    const t = setTimeout(() => {
-      s.destroy();
-      resolve(false);
-    }, 3000);
-    s.once('connect', () => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => {
-      clearTimeout(t);
-      resolve(false);
-    });
-  });
+  const ok = await canConnect(host, reply.probe.port, 3000);
   if (!ok) return fail('migration-ports', `${host}:${reply.probe.port} on the destination is not reachable from this host`, 'Open the migration port range (49152-49215) in the destination\'s firewall, or use --listen-address/--migrateuri on a reachable network');
   return pass('migration-ports', `${host}:${reply.probe.port} is free and reachable`);
 }

@@ -78,7 +78,8 @@ export function checkTlsHostname(a: { certPem: string; hostname: string; destina
   return pass('tls', `the server certificate of ${a.destination} names '${a.hostname}'`);
 }
 
-function readCertificate(path: string): { x509: X509Certificate; pem: string } | { error: string } {
+/** A PEM file read and parsed, or why not: the file's error code, or `notWhat` when it does not parse. */
+function readPem<T>(path: string, parse: (pem: string) => T, notWhat: string): T | { error: string } {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
@@ -86,24 +87,18 @@ function readCertificate(path: string): { x509: X509Certificate; pem: string } |
     return { error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
   }
   try {
-    return { x509: new X509Certificate(pem), pem };
+    return parse(pem);
   } catch {
-    return { error: 'not a PEM certificate' };
+    return { error: notWhat };
   }
 }
 
+function readCertificate(path: string): { x509: X509Certificate; pem: string } | { error: string } {
+  return readPem(path, (pem) => ({ x509: new X509Certificate(pem), pem }), 'not a PEM certificate');
+}
+
 function readKey(path: string): { key: KeyObject } | { error: string } {
-  let pem: string;
-  try {
-    pem = readFileSync(path, 'utf8');
-  } catch (err) {
-    return { error: (err as NodeJS.ErrnoException).code ?? (err as Error).message };
-  }
-  try {
-    return { key: createPrivateKey(pem) };
-  } catch {
-    return { error: 'not an unencrypted PEM private key (QEMU cannot use a key with a passphrase here)' };
-  }
+  return readPem(path, (pem) => ({ key: createPrivateKey(pem) }), 'not an unencrypted PEM private key (QEMU cannot use a key with a passphrase here)');
 }
 
 /** Why a certificate is not valid at `now`, or undefined. */

@@ -8,15 +8,7 @@ import type { FerrydHost } from '../helpers/ferryd.js';
 import { waitHeartbeats, parseHeartbeats } from '../helpers/heartbeat.js';
 import { createBridge, deleteLink } from '../helpers/netns.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
-
-/** One row of the pre-flight table: its outcome and reason. */
-function row(table: string, check: string): { outcome: string; reason: string } {
-  const line = table.split('\n').find((l) => l.startsWith(` ${check} `));
-  assert.ok(line, `no row for ${check} in:\n${table}`);
-  const m = new RegExp(`^ ${check} +(pass|warn|fail) +(.*)$`).exec(line);
-  assert.ok(m, line);
-  return { outcome: m[1] as string, reason: (m[2] as string).trim() };
-}
+import { row } from '../helpers/preflight-table.js';
 
 /** The domain's tap (domiflist's first interface) and the bridge it is a port of. */
 async function tapOf(host: FerrydHost, domain: string): Promise<{ tap: string; bridge: string }> {

@@ -9,15 +9,7 @@ import { createBridge, deleteLink, NetnsPeer } from '../helpers/netns.js';
 import { eventually } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/two-hosts.js';
-
-/** One row of the pre-flight table: its outcome and reason. */
-function row(table: string, check: string): { outcome: string; reason: string } {
-  const line = table.split('\n').find((l) => l.startsWith(` ${check} `));
-  assert.ok(line, `no row for ${check} in:\n${table}`);
-  const m = new RegExp(`^ ${check} +(pass|warn|fail) +(.*)$`).exec(line);
-  assert.ok(m, line);
-  return { outcome: m[1] as string, reason: (m[2] as string).trim() };
-}
+import { row } from '../helpers/preflight-table.js';
 
 /**
  * Each pre-flight check made to fail for real, with its message and hint,
