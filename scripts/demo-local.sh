@@ -56,6 +56,7 @@ on host-a ferry version
 on host-a ferry nodeinfo
 
 step "defining a VM on host A: Debian's kernel, a busybox initramfs and ferry-load dirtying 8 MiB/s"
+guest=$(bash scripts/stage-guest.sh)   # where QEMU's unprivileged user can read the guest
 cat > "$demo/demo-vm.xml" <<XML
 <domain type='kvm'>
   <name>demo-vm</name>
@@ -63,8 +64,8 @@ cat > "$demo/demo-vm.xml" <<XML
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>$root/.cache/guest/vmlinuz</kernel>
-    <initrd>$root/.cache/guest/initrd.img</initrd>
+    <kernel>$guest/vmlinuz</kernel>
+    <initrd>$guest/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 ferry.touch=64 ferry.dirty=8 ferry.hb=500</cmdline>
   </os>
   <devices>

@@ -44,6 +44,7 @@ on h1 ferry version
 on h1 ferry nodeinfo
 
 step "a VM on h1: Debian's kernel, a busybox initramfs, virtio-net on br1 as 10.231.3.100, ferry-load dirtying 8 MiB/s"
+guest=$(bash scripts/stage-guest.sh)   # where QEMU's unprivileged user can read the guest
 cat > "$dir/shared/demo-vm.xml" <<XML
 <domain type='kvm'>
   <name>demo-vm</name>
@@ -51,8 +52,8 @@ cat > "$dir/shared/demo-vm.xml" <<XML
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>$(pwd)/.cache/guest/vmlinuz</kernel>
-    <initrd>$(pwd)/.cache/guest/initrd.img</initrd>
+    <kernel>$guest/vmlinuz</kernel>
+    <initrd>$guest/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 ferry.touch=64 ferry.dirty=8 ferry.hb=500 ferry.ip=10.231.3.100/24</cmdline>
   </os>
   <devices>

@@ -10,6 +10,7 @@
 #   (the lab's ping-through-migration test), GlusterFS from bookworm-backports (a real network
 #   filesystem for the gluster pool's e2e test; bookworm's 10.3 does not run beside the
 #   libglusterfs 11 that QEMU 10 brings); the `ferry` group (who may use ferryd's socket);
+#   the `ferry-qemu` user (QEMU runs as it);
 #   then `npm ci`, `tsc` and scripts/build-guest.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +65,16 @@ fi
 if [ "$(id -u)" = 0 ] && ! getent group ferry >/dev/null; then
   log "creating the ferry group (members may use ferryd's socket)"
   groupadd --system ferry
+fi
+
+# QEMU's own unprivileged user (ferryd.conf's user, as libvirt's libvirt-qemu); in kvm when
+# that group exists, so /dev/kvm opens for it.
+if [ "$(id -u)" = 0 ] && ! getent passwd ferry-qemu >/dev/null; then
+  log "creating the ferry-qemu user (QEMU runs as it)"
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ferry-qemu
+fi
+if [ "$(id -u)" = 0 ] && getent group kvm >/dev/null && ! id -nG ferry-qemu | grep -qw kvm; then
+  usermod -aG kvm ferry-qemu
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

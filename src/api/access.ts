@@ -76,10 +76,17 @@ function operationName(method: string, url: string): string {
   return `${method} ${path}`;
 }
 
+/** Who made a request (set for every request by enforceAccess), for the logs of what they did. */
+export function callerName(request: FastifyRequest): string {
+  return (request as FastifyRequest & { caller?: Caller | null }).caller?.who ?? 'unknown';
+}
+
 /** Adds the access checks to an app serving one listener: read-only callers may only query; only hosts may use the peer API. */
 export function enforceAccess(app: FastifyInstance, kind: ListenerKind, log: { warn: (o: object, m: string) => void }): void {
+  app.decorateRequest('caller', null);
   app.addHook('onRequest', async (request) => {
     const caller = callerOf(kind, request);
+    (request as FastifyRequest & { caller: Caller | null }).caller = caller;
     const url = request.url;
     if (url.startsWith('/peer/') && !caller.peer) {
       log.warn({ who: caller.who, url }, 'peer API refused');

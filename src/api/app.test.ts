@@ -15,6 +15,8 @@ import { NopLockDriver } from '../locking/lock-driver.js';
 import { VmLocks } from '../locking/vm-locks.js';
 import { VolumeUuids } from '../locking/volume-uuid.js';
 import { runCommand } from '../storage/command-runner.js';
+import { QemuFileAccess } from '../host/qemu-file-access.js';
+import { TapOpener } from '../system/tap-device.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/domains/${name}`, import.meta.url), 'utf8');
 
@@ -24,9 +26,10 @@ describe('buildApp()', () => {
   const log = pino({ level: 'silent' });
   const db = openDatabase(`${dir.path}/ferry.db`);
   const paths = new HostPaths(dir.path);
-  const caps = new QemuCapabilities({ accel: 'tcg', log });
+  const caps = new QemuCapabilities({ accel: 'tcg', log, probeDir: `${dir.path}/probe` });
   const qemuBinary = '/nonexistent/qemu';
-  const launcher = new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log });
+  const access = new QemuFileAccess({ account: undefined, dynamicOwnership: false });
+  const launcher = new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log, access, taps: new TapOpener(), sandbox: true });
   const service = new HostService({
     store: new DomainStore(db),
     locks: new VmLocks({ driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand), diskPath: (d) => launcher.diskPath(d), log }),

@@ -1,4 +1,4 @@
-import type https from 'node:https';
+import type http from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { enforceAccess, type ListenerKind } from './access.js';
 import type { Logger } from 'pino';
@@ -33,10 +33,11 @@ export interface AppDeps {
   log: Logger;
 }
 
-/** How one listener serves the API: which kind of connection it takes (for access control), and TLS for the TLS listener. */
+/** How one listener serves the API: which kind of connection it takes (for access control), and its server (TLS, limits). */
 export interface ListenerOptions {
   kind: ListenerKind;
-  https?: https.ServerOptions;
+  /** Makes the listener's HTTP(S) server (daemon/limited-server.ts); fastify's own plain server when absent (tests). */
+  serverFactory?: (handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) => http.Server;
 }
 
 /**
@@ -49,7 +50,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     loggerInstance: deps.log.child({ component: 'api', listener: listener.kind }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 16 * 1024 * 1024,
-    ...(listener.https ? { https: listener.https } : {}),
+    ...(listener.serverFactory ? { serverFactory: listener.serverFactory } : {}),
   }) as unknown as FastifyInstance;
   enforceAccess(app, listener.kind, deps.log);
   app.setErrorHandler(ferryErrorHandler(deps.log));

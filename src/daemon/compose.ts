@@ -7,11 +7,17 @@ import { PeerConnector } from '../peer/peer-connector.js';
 import { openListeners } from './listeners.js';
 import { BlockCopyService } from '../host/block-copy.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
-import { ensureDirectory } from './state-directories.js';
+import { ensureDirectory, tightenStateModes } from './state-directories.js';
+import { StateDirLock } from './state-lock.js';
+import { removeStartupLeftovers } from './startup-leftovers.js';
+import { QemuFileAccess } from '../host/qemu-file-access.js';
+import { TapOpener } from '../system/tap-device.js';
+import { type UnixAccount, unixAccount } from '../system/unix-user.js';
+import { FerryError } from '../errors/ferry-error.js';
 import { HostPaths } from '../host/host-paths.js';
 import { HostService } from '../host/host-service.js';
 import { QemuCapabilities } from '../host/qemu-capabilities.js';
-import { reattachDomains } from '../host/reattach.js';
+import { Reattacher } from '../host/reattach.js';
 import { MigrationService } from '../migration/migration-service.js';
 import { PortAllocator } from '../migration/port-allocator.js';
 import { MigrationStore } from '../store/migration-store.js';
@@ -61,14 +67,33 @@ export interface RunningDaemon {
 export async function startDaemon(config: DaemonConfig, options: { log?: Logger } = {}): Promise<RunningDaemon> {
   const log = options.log ?? pino({ level: config.logLevel, base: { host: os.hostname() } }, pino.destination(2));
   const paths = new HostPaths(config.stateDir);
-  ensureDirectory(config.stateDir, 'state directory', 0o755);
-  ensureDirectory(paths.runDir, 'run directory', 0o700);
-  ensureDirectory(paths.logDir, 'log directory');
+  ensureDirectory(config.stateDir, 'state directory', 0o711);
+  // One ferryd per state directory: a second one would take the running VMs for lost.
+  const stateLock = StateDirLock.acquire(config.stateDir);
+  try {
+    return await startLocked(config, { log, paths, stateLock });
+  } catch (err) {
+    stateLock.release();
+    throw err;
+  }
+}
+
+async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPaths; stateLock: StateDirLock }): Promise<RunningDaemon> {
+  const { log, paths, stateLock } = o;
+  ensureDirectory(paths.runDir, 'run directory', 0o711);
+  ensureDirectory(paths.logDir, 'log directory', 0o711);
+  tightenStateModes({ stateDir: config.stateDir, runDir: paths.runDir, logDir: paths.logDir, database: paths.database });
+  const probeDir = `${paths.runDir}/accel-probe`;
+  removeStartupLeftovers({ dir: probeDir, log });
+  const account = qemuAccount(config);
 
   const db: FerryDatabase = openDatabase(paths.database);
   const hostId = readOrCreateHostId(db);
   const store = new DomainStore(db);
-  const caps = new QemuCapabilities({ accel: config.accel, log });
+  const caps = new QemuCapabilities({
+    accel: config.accel, log, probeDir, account, probeTimeoutMs: config.testKvmProbeTimeoutMs,
+    ...(config.testKvmDevice ? { devKvm: config.testKvmDevice } : {}),
+  });
   void caps.accel(config.qemuBinary).catch(() => undefined); // probe early, in the background
   const qemuImg = new QemuImg(runCommand);
   const mountBackend = new MountBackend(qemuImg, runCommand);
@@ -90,8 +115,9 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     store: new NetworkStore(db), bridges: new LinuxBridges({ run: runIp }), jobs: new DomainJobs(config.jobWaitTimeout * 1000), log,
   });
   await networks.startAtBoot();
+  const access = new QemuFileAccess({ account, dynamicOwnership: config.dynamicOwnership });
   const launcher = new DomainLauncher({
-    paths, caps, qemuBinary: config.qemuBinary, hostId, log,
+    paths, caps, qemuBinary: config.qemuBinary, hostId, log, access, taps: new TapOpener(), sandbox: config.seccompSandbox,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
     resolveNetwork: (network) => networks.bridgeOf(network),
   });
@@ -122,8 +148,9 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     log,
   });
 
-  const { reattached, lost } = await reattachDomains({ store, paths, service, launcher, log });
-  if (reattached.length + lost.length > 0) log.info({ reattached, lost }, 'reattached to running domains');
+  const reattacher = new Reattacher({ store, paths, service, launcher, log });
+  const { reattached, lost, pending } = await reattacher.run();
+  if (reattached.length + lost.length + pending.length > 0) log.info({ reattached, lost, unreachable: pending }, 'reattached to running domains');
 
   const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
@@ -190,13 +217,28 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
       if (closed) return;
       closed = true;
       keeper?.stop();
+      reattacher.stop();
       await listeners.close();
       peers.close();
       migrations.recovery.close();
       service.detachAll();
       db.close();
+      stateLock.release();
     },
   };
+}
+
+/** The account QEMU runs as (user and group in ferryd.conf); undefined: as ferryd itself. */
+function qemuAccount(config: DaemonConfig): UnixAccount | undefined {
+  // A ferryd that is not root (the session daemon) runs QEMU as its own user, as libvirt's qemu:///session.
+  if (config.user === 'root' || config.user === '0' || process.getuid?.() !== 0) return undefined;
+  const account = unixAccount(config.user, config.group);
+  if (!account) {
+    throw new FerryError('CONFIG_INVALID', `QEMU's user '${config.user}'${config.group ? ` or group '${config.group}'` : ''} does not exist`, {
+      hint: `Create it (useradd --system --no-create-home --shell /usr/sbin/nologin ${config.user}; scripts/setup.sh does), or name another with user = "..." in ferryd.conf`,
+    });
+  }
+  return account;
 }
 
 /** lock_manager: nop, or lockd (ferry-lockd beside ferryd's socket, started on demand and left running). */

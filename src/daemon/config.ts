@@ -20,6 +20,20 @@ export interface DaemonConfig {
   /** Glob patterns over client certificate DNs allowed on the TLS listener (libvirt's tls_allowed_dn_list); empty: any the CA signed. */
   tlsAllowedDnList: string[];
   qemuBinary: string;
+  /** The user QEMU runs as (qemu.conf's user); "root" runs it as root (not recommended). */
+  user: string;
+  /** QEMU's primary group (qemu.conf's group); empty: the user's own. */
+  group: string;
+  /** chown each file a domain's QEMU must open to its user (qemu.conf's dynamic_ownership). */
+  dynamicOwnership: boolean;
+  /** QEMU's seccomp sandbox: no fork/exec, no privilege changes (qemu.conf's seccomp_sandbox). */
+  seccompSandbox: boolean;
+  /** Connections at once on the read-write socket and on the TLS listener, each (libvirt's max_clients). */
+  maxClients: number;
+  /** TLS connections at once that have not finished their handshake (libvirt's max_anonymous_clients). */
+  maxAnonymousClients: number;
+  /** Connections at once on the read-only socket, which any local user may open. */
+  maxReadonlyClients: number;
   accel: AccelSetting;
   logLevel: string;
   /** How long a job waits for another job on the same domain, in seconds. */
@@ -65,6 +79,10 @@ export interface DaemonConfig {
   migrateTlsForce: boolean;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
+  /** Test-only: the KVM device the accelerator probe looks at (default /dev/kvm). */
+  testKvmDevice: string;
+  /** Test-only: how long the KVM probe's test guest may take, in ms (default 1500). */
+  testKvmProbeTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
@@ -81,6 +99,13 @@ export function defaultConfig(): DaemonConfig {
     unixSockRoPerms: 0o666,
     tlsAllowedDnList: [],
     qemuBinary: '/usr/bin/qemu-system-x86_64',
+    user: 'ferry-qemu',
+    group: '',
+    dynamicOwnership: true,
+    seccompSandbox: true,
+    maxClients: 5000,
+    maxAnonymousClients: 20,
+    maxReadonlyClients: 100,
     accel: 'auto',
     logLevel: 'info',
     jobWaitTimeout: 30,
@@ -108,6 +133,8 @@ export function defaultConfig(): DaemonConfig {
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
     testClockOffsetMs: 0,
+    testKvmDevice: '',
+    testKvmProbeTimeoutMs: 1500,
   };
 }
 
@@ -126,6 +153,12 @@ const list = (key: keyof DaemonConfig): Setter => (c, v, where) => {
 const num = (key: keyof DaemonConfig): Setter => (c, v, where) => {
   if (typeof v !== 'number' && !(typeof v === 'string' && /^\d+(\.\d+)?$/.test(v))) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a number`);
   (c as unknown as Record<string, unknown>)[key] = Number(v);
+};
+
+/** A whole number of at least 1 (a count of connections). */
+const count = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a whole number of at least 1`);
+  (c as unknown as Record<string, unknown>)[key] = v;
 };
 
 /** Octal permissions as a string ("0660"), as libvirtd.conf writes them. */
@@ -151,6 +184,15 @@ const SETTINGS: Record<string, Setter> = {
   unix_sock_ro_perms: perms('unixSockRoPerms'),
   tls_allowed_dn_list: list('tlsAllowedDnList'),
   qemu_binary: str('qemuBinary'),
+  user: str('user'),
+  group: str('group'),
+  dynamic_ownership: flag('dynamicOwnership'),
+  seccomp_sandbox: flag('seccompSandbox'),
+  max_clients: count('maxClients'),
+  max_anonymous_clients: count('maxAnonymousClients'),
+  max_readonly_clients: count('maxReadonlyClients'),
+  test_kvm_device: str('testKvmDevice'),
+  test_kvm_probe_timeout_ms: count('testKvmProbeTimeoutMs'),
   log_level: (c, v, where) => {
     if (typeof v !== 'string' || !['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(v)) {
       throw new FerryError('CONFIG_INVALID', `${where}: log_level must be one of fatal, error, warn, info, debug, trace`);

@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, unlinkSync } from 'node:fs';
+import type https from 'node:https';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import type { TLSSocket } from 'node:tls';
@@ -11,7 +12,9 @@ import { readonlySocketOf } from '../transport/connection-uri.js';
 import { loadTlsMaterial } from '../transport/tls-material.js';
 import type { DaemonConfig } from './config.js';
 import { ensureDirectory } from './state-directories.js';
-import { groupId } from './unix-group.js';
+import { FdBudget } from './fd-budget.js';
+import { limitedServer } from './limited-server.js';
+import { groupId } from '../system/unix-group.js';
 
 export interface Listeners {
   /** The read-write unix socket's app (the one tests inject into). */
@@ -29,6 +32,12 @@ export interface Listeners {
  */
 export async function openListeners(config: DaemonConfig, build: (o: ListenerOptions) => FastifyInstance, log: Logger): Promise<Listeners> {
   const all: FastifyInstance[] = [];
+  const budget = new FdBudget();
+  const caps = connectionCaps(config, budget.limit);
+  log.info({ fdLimit: budget.limit, ...caps }, 'connection limits');
+  const timeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, handshakeTimeoutMs: 10_000 };
+  const serverFor = (name: string, limits: { maxClients: number; maxAnonymous?: number; reserveFds: number }, tls?: https.ServerOptions) =>
+    limitedServer({ name, limits: { ...timeouts, ...limits }, budget, log, ...(tls ? { tls } : {}) });
   const close = async (): Promise<void> => {
     await Promise.all(all.map((a) => a.close()));
   };
@@ -36,7 +45,7 @@ export async function openListeners(config: DaemonConfig, build: (o: ListenerOpt
     ensureDirectory(dirname(config.socket), 'socket directory', 0o755);
     await claimSocket(config.socket);
     const roPath = config.socketRo || readonlySocketOf(config.socket);
-    const ro = build({ kind: 'unix-ro' });
+    const ro = build({ kind: 'unix-ro', serverFactory: serverFor('unix-ro', { maxClients: caps.readonly, reserveFds: caps.reserve }) });
     all.push(ro);
     await claimSocket(roPath);
     await ro.listen({ path: roPath });
@@ -47,7 +56,8 @@ export async function openListeners(config: DaemonConfig, build: (o: ListenerOpt
       const m = loadTlsMaterial(config.tlsDir, 'server');
       const tls = build({
         kind: 'tls',
-        https: { key: m.key, cert: m.cert, ca: m.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+        serverFactory: serverFor('tls', { maxClients: caps.clients, maxAnonymous: caps.anonymous, reserveFds: caps.reserve },
+          { key: m.key, cert: m.cert, ca: m.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }),
       });
       all.push(tls);
       tls.server.on('secureConnection', (socket: TLSSocket) => {
@@ -64,13 +74,14 @@ export async function openListeners(config: DaemonConfig, build: (o: ListenerOpt
     }
     if (config.listenTcp) {
       const { host, port } = splitHostPort(config.listenTcp, 'listen_tcp');
-      const tcp = build({ kind: 'tcp' });
+      const tcp = build({ kind: 'tcp', serverFactory: serverFor('tcp', { maxClients: caps.clients, reserveFds: caps.reserve }) });
       all.push(tcp);
       await tcp.listen({ host, port });
       log.warn({ listenTcp: config.listenTcp }, 'plain TCP listener with NO authentication: anyone who reaches it controls this host');
     }
     // The read-write socket opens last: once it answers, every listener is up (tests and scripts wait on it).
-    const main = build({ kind: 'unix' });
+    // Root's socket keeps working after the others stop for want of descriptors: it needs only a few kept for QEMU.
+    const main = build({ kind: 'unix', serverFactory: serverFor('unix', { maxClients: caps.clients, reserveFds: caps.qemuReserve }) });
     all.push(main);
     await main.listen({ path: config.socket });
     secureSocket(config.socket, config.unixSockRwPerms, config.unixSockGroup, log);
@@ -80,6 +91,22 @@ export async function openListeners(config: DaemonConfig, build: (o: ListenerOpt
     await close();
     throw err;
   }
+}
+
+/**
+ * Each listener's client cap, within the descriptor limit: the read-only
+ * socket (anyone) and the TLS listener's unfinished handshakes (anyone on the
+ * network) are bounded first; descriptors beyond `reserve` stay for ferryd
+ * (QEMU's monitors, the store, logs, lockd, peers) and for root's socket,
+ * which may go down to `qemuReserve`.
+ */
+export function connectionCaps(config: Pick<DaemonConfig, 'maxClients' | 'maxAnonymousClients' | 'maxReadonlyClients'>, fdLimit: number) {
+  const reserve = Math.max(128, Math.floor(fdLimit / 8));
+  const budget = Math.max(16, fdLimit - reserve);
+  const readonly = Math.min(config.maxReadonlyClients, Math.max(1, Math.floor(budget / 4)));
+  const anonymous = Math.min(config.maxAnonymousClients, Math.max(1, Math.floor(budget / 16)));
+  const clients = Math.min(config.maxClients, Math.max(1, Math.floor((budget - readonly - anonymous) / 2)));
+  return { readonly, anonymous, clients, reserve, qemuReserve: 32 };
 }
 
 /** The read-write socket: root and, when the group exists, unix_sock_group (the seed's libvirt group). */

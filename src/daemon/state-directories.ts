@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 
 /**
@@ -14,5 +15,23 @@ export function ensureDirectory(path: string, purpose: string, mode?: number): v
       hint: 'Choose another --state-dir / --socket, or remove what is in the way',
       cause: err,
     });
+  }
+}
+
+/**
+ * The state directory's modes, fixed at every start (older ferryds left
+ * 0644 files): the directories let QEMU's user pass through to its own run
+ * directory and logs (0711) but list nothing; the store and every log are
+ * for root alone (0600). QEMU's serial logs belong to its user, still 0600.
+ */
+export function tightenStateModes(dirs: { stateDir: string; runDir: string; logDir: string; database: string }): void {
+  for (const d of [dirs.stateDir, dirs.runDir, dirs.logDir]) chmodSync(d, 0o711);
+  if (!existsSync(dirs.database)) closeSync(openSync(dirs.database, 'a', 0o600));
+  for (const f of [dirs.database, `${dirs.database}-wal`, `${dirs.database}-shm`]) {
+    if (existsSync(f)) chmodSync(f, 0o600);
+  }
+  for (const f of readdirSync(dirs.logDir)) {
+    const path = join(dirs.logDir, f);
+    if (statSync(path).isFile()) chmodSync(path, 0o600);
   }
 }

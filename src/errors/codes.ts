@@ -15,6 +15,11 @@ export const ERROR_CODES = {
   OPERATION_TIMEOUT: { summary: 'An operation did not finish before its deadline', status: 504, hint: 'The operation did not finish in time; check the domain log under the state directory' },
   NOT_SUPPORTED: { summary: 'The operation exists in virsh but not (yet) in ferry', status: 501, hint: 'This operation is not supported by this version of ferry' },
   INTERNAL_ERROR: { summary: 'An unexpected failure inside ferry', status: 500, hint: 'This is a bug in ferry; the daemon log has the details' },
+  STATE_DIR_LOCKED: {
+    summary: 'Another ferryd already uses this state directory',
+    status: 409,
+    hint: 'Stop the other ferryd first (its pid is in the message; systemctl stop ferryd), or give this one its own --state-dir and --socket',
+  },
   // connection (CLI side)
   CONNECT_FAILED: {
     summary: 'The CLI could not reach ferryd',
@@ -46,6 +51,16 @@ export const ERROR_CODES = {
   },
   QEMU_VERSION_UNSUPPORTED: { summary: 'The QEMU binary is older than 7.2', status: 503, hint: 'ferry needs QEMU 7.2 or later; install 10.0 from bookworm-backports' },
   QEMU_LAUNCH_FAILED: { summary: 'QEMU exited or failed while starting', status: 500, hint: 'QEMU refused to start; its own message is above and in the domain log' },
+  QEMU_ACCESS_DENIED: {
+    summary: 'QEMU\'s unprivileged user cannot reach a file the domain needs',
+    status: 403,
+    hint: 'QEMU runs as the user named by "user" in ferryd.conf (default ferry-qemu): let it pass through the directory named (chmod o+x DIR), keep images in a storage pool, or set dynamic_ownership = 1',
+  },
+  QEMU_UNREACHABLE: {
+    summary: 'The domain\'s QEMU runs but ferryd cannot reach its monitor (yet)',
+    status: 503,
+    hint: 'The VM keeps running and ferryd keeps trying to reconnect; see ferryd\'s log for why (e.g. out of file descriptors)',
+  },
   QEMU_EXITED: { summary: 'QEMU exited while ferry needed it', status: 500, hint: 'QEMU exited unexpectedly; the domain log has its last words' },
   // QMP
   QMP_COMMAND_FAILED: { summary: 'QEMU refused a monitor command', status: 500, hint: 'QEMU rejected a command; the message is QEMU\'s own' },

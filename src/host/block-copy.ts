@@ -94,6 +94,8 @@ export class BlockCopyService {
         await this.deps.qemuImg.create(path, format, info.virtualSize);
         created = true;
       }
+      // QEMU runs unprivileged: the copy's image must be its user's to write before QEMU opens it.
+      this.deps.host.grantToQemu([{ path, access: 'rw', what: `block copy target of disk ${dev}` }]);
       const oldFormat = await blk.currentNode(dev);
       const suffix = `${dev}-c${Date.now().toString(36)}`;
       const nodes = { format: `fmt-${suffix}`, file: `file-${suffix}` };

@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../qemu/argv.js';
@@ -7,9 +8,12 @@ import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
 import { createTap, deleteTap, tapName } from '../network/tap.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
+import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
 import { liveDefinition, portableDefinition } from './live-definition.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
+import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
+import { qemuFilesOf } from './qemu-files.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -28,6 +32,11 @@ export interface DomainLauncherDeps {
   caps: QemuCapabilities;
   qemuBinary: string;
   hostId: string;
+  /** What QEMU's unprivileged user may open, and how it is given (qemu.conf's user, group, dynamic_ownership). */
+  access: QemuFileAccess;
+  taps: TapOpener;
+  /** QEMU's seccomp sandbox (seccomp_sandbox in ferryd.conf). */
+  sandbox: boolean;
   log: Logger;
 }
 
@@ -60,16 +69,22 @@ export class DomainLauncher {
     });
     const runDir = paths.domainRunDir(def.uuid);
     rmSync(runDir, { recursive: true, force: true });
-    mkdirSync(runDir, { recursive: true, mode: 0o700 });
-    mkdirSync(paths.logDir, { recursive: true });
+    mkdirSync(paths.logDir, { recursive: true, mode: 0o711 });
 
     const taps: string[] = [];
+    const fds: number[] = [];
     try {
-      for (const iface of live.devices.interfaces) {
+      this.deps.access.privateDir(runDir);
+      this.deps.access.grant(qemuFilesOf(live, (disk) => this.resolveDisk(disk)));
+      // QEMU gets each tap as a descriptor (fd 3, 4, ...): it never opens /dev/net/tun itself.
+      const tapFds = live.devices.interfaces.map(() => undefined as number | undefined);
+      for (const [i, iface] of live.devices.interfaces.entries()) {
         if (iface.type === 'user') continue;
         const name = iface.targetDev as string;
         await createTap(name, iface.source.bridge as string);
         taps.push(name);
+        fds.push(this.openTap(name, iface.model === 'virtio'));
+        tapFds[i] = 2 + fds.length;
       }
       const argv = buildQemuArgv({
         def: live,
@@ -78,21 +93,26 @@ export class DomainLauncher {
         qmpSocket: paths.qmpSocket(def.uuid),
         pidfile: paths.pidfile(def.uuid),
         resolveDisk: (disk) => this.resolveDisk(disk),
-        tapNames: live.devices.interfaces.map((i) => i.targetDev),
+        tapFds,
+        sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),
       });
-      this.deps.log.debug({ vm: def.name, argv }, 'launching QEMU');
+      this.deps.log.debug({ vm: def.name, argv, user: this.deps.access.account?.name ?? 'root' }, 'launching QEMU');
       const { process, monitor } = await QemuProcess.launch({
         binary: binaryPath,
         argv,
         logPath: paths.domainLog(def.name),
         qmpSocket: paths.qmpSocket(def.uuid),
+        ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
+        fds,
       });
       return { live, process, monitor, accel, binary };
     } catch (err) {
       await Promise.all(taps.map(deleteTap));
       rmSync(runDir, { recursive: true, force: true });
       throw err;
+    } finally {
+      for (const fd of fds) closeSync(fd);
     }
   }
 
@@ -100,6 +120,20 @@ export class DomainLauncher {
   diskPath(disk: DiskDefinition): string | undefined {
     const r = this.resolveDisk(disk);
     return r.kind === 'file' || r.kind === 'block' ? r.path : undefined;
+  }
+
+  /** Copies files into a domain's run directory, readable by its QEMU; returns the directory. */
+  stage(uuid: string, name: string, files: string[]): string {
+    return this.deps.access.stage(files, join(this.deps.paths.domainRunDir(uuid), name));
+  }
+
+  /** Adds a line to the domain log (QEMU's output and ferry's notes about this domain), as libvirt's taint notes. */
+  appendToDomainLog(name: string, line: string): void {
+    appendFileSync(this.deps.paths.domainLog(name), `${new Date().toISOString()}: ${line}\n`, { mode: 0o600 });
+  }
+
+  grant(files: QemuFile[]): void {
+    this.deps.access.grant(files);
   }
 
   /** Undoes liveDefinition(): what travels to another host in a migration. */
@@ -114,6 +148,14 @@ export class DomainLauncher {
   async cleanup(live: DomainDefinition): Promise<void> {
     await Promise.all(live.devices.interfaces.filter((i) => i.type !== 'user' && i.targetDev).map((i) => deleteTap(i.targetDev as string)));
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
+  }
+
+  private openTap(name: string, vnetHdr: boolean): number {
+    try {
+      return this.deps.taps.open(name, { vnetHdr });
+    } catch (err) {
+      throw new FerryError('NET_TAP_FAILED', `Unable to open tap device ${name}: ${(err as Error).message}`, { cause: err });
+    }
   }
 
   private networkBridge(network: string): string {

@@ -12,9 +12,10 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
-import { processCpuSeconds, readNodeInfo, type NodeInfo } from './node-info.js';
+import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
+import type { QemuFile } from './qemu-file-access.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 
 export { FERRY_VERSION } from '../shared/version.js';
@@ -45,6 +46,10 @@ export interface DomainInfo {
   usedMemoryKiB: number;
   persistent: boolean;
   autostart: boolean;
+  /** The running QEMU's user and group as libvirt's DAC driver labels them (+UID:+GID); null when shut off. */
+  securityLabel: string | null;
+  /** libvirt's taint flags of this run: custom-monitor once qemu-monitor-command was used. */
+  taints: string[];
 }
 
 export interface VersionInfo {
@@ -252,10 +257,21 @@ export class HostService extends EventEmitter<HostEvents> {
     });
   }
 
-  /** virsh qemu-monitor-command: one QMP command passed through to the domain's QEMU. */
-  async monitorCommand(ref: string, command: { execute: string; arguments?: Record<string, unknown> }): Promise<unknown> {
+  /**
+   * virsh qemu-monitor-command: one QMP command passed through to the
+   * domain's QEMU. ferry cannot know what it changed, so the domain is
+   * tainted for the rest of this run (libvirt's custom-monitor: dominfo and
+   * the domain log say so), and every call is logged with who made it.
+   */
+  async monitorCommand(ref: string, command: { execute: string; arguments?: Record<string, unknown> }, caller: string): Promise<unknown> {
     const rec = this.lookup(ref);
-    return this.requireRunning(rec).monitor.call(command.execute, command.arguments);
+    const vm = this.requireRunning(rec);
+    const hmp = command.execute === 'human-monitor-command' ? String(command.arguments?.['command-line'] ?? '').trim().split(/\s+/)[0] : undefined;
+    this.deps.log.warn({ vm: rec.name, caller, execute: command.execute, ...(hmp ? { hmp } : {}) }, 'QEMU monitor passthrough (qemu-monitor-command)');
+    if (this.deps.store.taint(rec.uuid, 'custom-monitor')) {
+      this.deps.launcher.appendToDomainLog(rec.name, `Domain id=${rec.domainId ?? '?'} is tainted: custom-monitor (by ${caller})`);
+    }
+    return vm.monitor.call(command.execute, command.arguments);
   }
 
   async injectNmi(ref: string): Promise<void> {
@@ -282,6 +298,8 @@ export class HostService extends EventEmitter<HostEvents> {
       usedMemoryKiB: vm ? def.currentMemoryKiB : def.currentMemoryKiB,
       persistent: rec.persistentXml !== null,
       autostart: rec.autostart,
+      securityLabel: rec.pid !== null && rec.liveXml !== null ? processDacLabel(rec.pid) ?? null : null,
+      taints: rec.taints,
     };
   }
 
@@ -383,6 +401,16 @@ export class HostService extends EventEmitter<HostEvents> {
     return this.deps.launcher.portable(live);
   }
 
+  /** Copies files a running domain's QEMU must read (its unprivileged user cannot reach the originals) into its run directory; returns the copy's directory. */
+  stageForQemu(uuid: string, name: string, files: string[]): string {
+    return this.deps.launcher.stage(uuid, name, files);
+  }
+
+  /** Lets a running domain's QEMU open files it is about to be given (a block copy's target). */
+  grantToQemu(files: QemuFile[]): void {
+    this.deps.launcher.grant(files);
+  }
+
   /** The path of a disk's data on this host (volumes resolved through their pool). */
   diskPath(disk: DiskDefinition): string | undefined {
     return this.deps.launcher.diskPath(disk);
@@ -436,8 +464,14 @@ export class HostService extends EventEmitter<HostEvents> {
 
   private requireRunning(rec: DomainRecord): RunningDomain {
     const vm = this.running.get(rec.uuid);
-    if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
-    return vm;
+    if (vm) return vm;
+    const now = this.deps.store.get(rec.uuid);
+    if (now?.liveXml != null) {
+      throw new FerryError('QEMU_UNREACHABLE', `cannot reach the monitor of domain '${rec.name}': its QEMU (pid ${now.pid ?? '?'}) still runs, and ferryd keeps trying to reach it`, {
+        details: { domain: rec.name, pid: now.pid },
+      });
+    }
+    throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
   }
 
   /** Expands the machine alias (q35 → pc-q35-10.0) when the QEMU binary can be asked. */

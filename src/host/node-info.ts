@@ -56,3 +56,15 @@ export function processCpuSeconds(pid: number): number | undefined {
     return undefined;
   }
 }
+
+/** The real uid and gid a process runs as, libvirt's DAC label form (+UID:+GID), from the kernel; undefined when gone. */
+export function processDacLabel(pid: number): string | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const uid = /^Uid:\s+(\d+)/m.exec(status)?.[1];
+    const gid = /^Gid:\s+(\d+)/m.exec(status)?.[1];
+    return uid !== undefined && gid !== undefined ? `+${uid}:+${gid}` : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type AccelProbeResult, probeAccelerator } from '../qemu/accel-probe.js';
 import { probeCpuModels, type QemuBinaryInfo, probeQemuBinary } from '../qemu/binary.js';
+import type { UnixAccount } from '../system/unix-user.js';
 
 export type AccelSetting = 'auto' | 'kvm' | 'tcg';
 
@@ -14,7 +15,7 @@ export class QemuCapabilities {
   private readonly accels = new Map<string, Promise<AccelProbeResult>>();
   private readonly cpuModelLists = new Map<string, Promise<string[]>>();
 
-  constructor(private readonly options: { accel: AccelSetting; log: Logger; probeTimeoutMs?: number }) {}
+  constructor(private readonly options: { accel: AccelSetting; log: Logger; probeDir: string; account?: UnixAccount | undefined; devKvm?: string; probeTimeoutMs?: number }) {}
 
   binary(path: string): Promise<QemuBinaryInfo> {
     const stamp = stampOf(path);
@@ -43,7 +44,8 @@ export class QemuCapabilities {
     if (this.options.accel === 'kvm') return Promise.resolve({ accel: 'kvm', reason: 'accel = "kvm" in ferryd.conf' });
     let result = this.accels.get(path);
     if (!result) {
-      result = probeAccelerator({ binary: path, ...(this.options.probeTimeoutMs ? { timeoutMs: this.options.probeTimeoutMs } : {}) });
+      const dir = `${this.options.probeDir}/${this.accels.size}`;
+      result = probeAccelerator({ binary: path, dir, account: this.options.account, ...(this.options.devKvm ? { devKvm: this.options.devKvm } : {}), ...(this.options.probeTimeoutMs ? { timeoutMs: this.options.probeTimeoutMs } : {}) });
       void result.then((r) => this.options.log.info({ binary: path, ...r }, `accelerator: ${r.accel}`));
       this.accels.set(path, result);
     }

@@ -64,6 +64,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     this.log = init.log;
     this.attachMonitor(init.monitor);
     this.process.once('exit', (info) => this.onExit(info.code, info.signal));
+    this.process.on('unknown', (error) => this.log.warn({ pid: this.pid, error }, 'cannot tell whether QEMU still runs; assuming it does'));
   }
 
   get status(): DomainStatus {

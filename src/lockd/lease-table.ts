@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { HeldLease, Lease, LeaseOwner } from '../locking/lease.js';
+import { type Liveness, processLiveness } from '../system/process-liveness.js';
 import type { LockBackend, LockHandle } from './lock-backend.js';
 
 interface Held {
@@ -16,33 +16,32 @@ interface Owner {
   held: Map<string, Held>;
 }
 
-/** A process's start time from /proc (field 22 of /proc/PID/stat), or undefined when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
+/** A process's start time from /proc (field 22 of /proc/PID/stat), or undefined when it cannot be read. */
+export function processStartTime(pid: number, liveness: (pid: number) => Liveness = processLiveness): string | undefined {
+  const l = liveness(pid);
+  return l.state === 'alive' ? l.startTime : undefined;
 }
 
 /**
  * The leases this lockd holds, by owner. Acquire is all-or-nothing. An owner
  * whose process dies (QEMU killed, or ferryd before QEMU existed) loses its
- * leases: lockd watches the pids, so no stale lock outlives a crash.
+ * leases: lockd watches the pids, so no stale lock outlives a crash. Only the
+ * kernel's word counts as a death: a look that fails (lockd out of
+ * descriptors) releases nothing.
  */
 export class LeaseTable {
   private readonly owners = new Map<string, Owner>();
   private readonly watch: NodeJS.Timeout;
 
-  constructor(private readonly backend: LockBackend, private readonly o: { host: string; log: Logger; watchMs?: number }) {
+  private readonly liveness: (pid: number, startTime?: string) => Liveness;
+
+  constructor(private readonly backend: LockBackend, private readonly o: { host: string; log: Logger; watchMs?: number; liveness?: (pid: number, startTime?: string) => Liveness }) {
+    this.liveness = o.liveness ?? processLiveness;
     this.watch = setInterval(() => void this.reapDeadOwners(), o.watchMs ?? 250);
   }
 
   async acquire(owner: LeaseOwner, leases: Lease[]): Promise<void> {
-    const entry = this.owners.get(owner.uuid) ?? { owner, startTime: processStartTime(owner.pid), held: new Map<string, Held>() };
+    const entry = this.owners.get(owner.uuid) ?? { owner, startTime: processStartTime(owner.pid, this.liveness), held: new Map<string, Held>() };
     const taken: string[] = [];
     try {
       for (const lease of leases) {
@@ -69,7 +68,7 @@ export class LeaseTable {
     const e = this.owners.get(uuid);
     if (!e) return;
     e.owner = { ...e.owner, pid };
-    e.startTime = processStartTime(pid);
+    e.startTime = processStartTime(pid, this.liveness);
   }
 
   /** Releases the owner's leases (all, or those named) and returns what was released (the lock state). */
@@ -109,9 +108,13 @@ export class LeaseTable {
 
   private async reapDeadOwners(): Promise<void> {
     for (const [uuid, e] of this.owners) {
-      const now = processStartTime(e.owner.pid);
-      if (now !== undefined && now === e.startTime) continue;
-      this.o.log.warn({ owner: e.owner.name, pid: e.owner.pid }, 'lease owner died: releasing its leases');
+      const l = this.liveness(e.owner.pid, e.startTime);
+      if (l.state === 'alive') continue;
+      if (l.state === 'unknown') {
+        this.o.log.warn({ owner: e.owner.name, pid: e.owner.pid, error: l.error }, 'cannot tell whether the lease owner lives: keeping its leases');
+        continue;
+      }
+      this.o.log.warn({ owner: e.owner.name, pid: e.owner.pid, why: l.why }, 'lease owner died: releasing its leases');
       await this.release(uuid);
     }
   }

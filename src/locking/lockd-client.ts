@@ -140,7 +140,7 @@ export class LockdClient implements LockDriver {
       const spec = this.o.spawn as { command: string; args: string[]; logFile?: string };
       this.o.log.info({ socket: this.o.socket }, 'starting ferry-lockd');
       const { openSync, closeSync } = await import('node:fs');
-      const out = spec.logFile ? openSync(spec.logFile, 'a') : 'ignore';
+      const out = spec.logFile ? openSync(spec.logFile, 'a', 0o600) : 'ignore';
       const child = spawn(spec.command, spec.args, { detached: true, stdio: ['ignore', out, out] });
       if (typeof out === 'number') closeSync(out);
       child.unref();

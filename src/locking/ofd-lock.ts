@@ -18,14 +18,15 @@ interface Flock {
   l_pid: number;
 }
 
-/** libc's fcntl with a struct flock, bound once per process through koffi. */
+/** libc's fcntl with a struct flock, bound through koffi. */
 export class OfdLocker {
   private readonly fcntl: (fd: number, cmd: number, lk: Flock) => number;
 
   constructor() {
     const libc = koffi.load('libc.so.6');
-    koffi.struct('ferry_flock', { l_type: 'short', l_whence: 'short', l_start: 'int64', l_len: 'int64', l_pid: 'int32' });
-    this.fcntl = libc.func('int fcntl(int fd, int cmd, _Inout_ ferry_flock *lk)') as (fd: number, cmd: number, lk: Flock) => number;
+    // An anonymous struct type: koffi refuses a named type declared twice, and one process may hold several lockers.
+    const flock = koffi.struct({ l_type: 'short', l_whence: 'short', l_start: 'int64', l_len: 'int64', l_pid: 'int32' });
+    this.fcntl = libc.func('fcntl', 'int', ['int', 'int', koffi.inout(koffi.pointer(flock))]) as (fd: number, cmd: number, lk: Flock) => number;
   }
 
   /**

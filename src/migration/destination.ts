@@ -128,7 +128,7 @@ export class MigrationDestination {
       await mm.setCapabilities(cookie.tuning.capabilities);
       await mm.setParameters(cookie.tuning.sharedParameters);
       // TLS: server credentials for the stream, its multifd channels and the NBD exports; the source's certificate is verified.
-      const tlsCreds = cookie.tls ? await addMigrationTlsCreds(vm.monitor, { endpoint: 'server', dir: this.deps.tls.dir, host: this.deps.hostname }) : undefined;
+      const tlsCreds = cookie.tls ? await addMigrationTlsCreds(vm.monitor, { endpoint: 'server', dir: this.deps.tls.dir, host: this.deps.hostname, stage: (files) => this.deps.host.stageForQemu(def.uuid, 'tls', files) }) : undefined;
       if (tlsCreds) await mm.setParameters(tlsParameters({ creds: tlsCreds }));
       const port = await this.deps.ports.acquire(address, cookie.listen?.port);
       ports.push(port);

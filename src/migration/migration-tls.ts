@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
@@ -51,16 +53,22 @@ export function tlsParameters(tls: { creds: string; hostname?: string } | undefi
  * replaced. QEMU reads and checks the files here: a missing or bad file
  * fails as MIG_TLS_CREDS naming the directory.
  */
-export async function addMigrationTlsCreds(monitor: QemuMonitor, a: { endpoint: TlsEndpoint; dir: string; host: string }): Promise<string> {
+export async function addMigrationTlsCreds(
+  monitor: QemuMonitor,
+  a: { endpoint: TlsEndpoint; dir: string; host: string; stage: (files: string[]) => string },
+): Promise<string> {
   const objects = new ObjectMonitor(monitor);
   await objects.del(MIGRATION_TLS_OBJECT).catch(() => undefined);
   try {
-    await objects.addTlsCredsX509({ id: MIGRATION_TLS_OBJECT, dir: a.dir, endpoint: a.endpoint, verifyPeer: true });
+    // QEMU runs unprivileged and cannot read tls_dir's keys: it reads a copy in its own run directory.
+    const files = ['ca-cert.pem', `${a.endpoint}-cert.pem`, `${a.endpoint}-key.pem`, 'dh-params.pem'].map((f) => join(a.dir, f)).filter((f) => existsSync(f));
+    const dir = a.stage(files);
+    await objects.addTlsCredsX509({ id: MIGRATION_TLS_OBJECT, dir, endpoint: a.endpoint, verifyPeer: true });
   } catch (err) {
     throw new FerryError('MIG_TLS_CREDS', `operation failed: QEMU on ${a.host} cannot load the TLS ${a.endpoint} certificates in ${a.dir}: ${qemuReason(err)}`, {
       cause: err,
       details: { dir: a.dir, endpoint: a.endpoint, host: a.host },
-      hint: `Put ca-cert.pem, ${a.endpoint}-cert.pem and ${a.endpoint}-key.pem in ${a.dir} on ${a.host} (tls_dir in ferryd.conf), readable by ferryd and QEMU; "ferry migrate-check --tls" names what is wrong`,
+      hint: `Put ca-cert.pem, ${a.endpoint}-cert.pem and ${a.endpoint}-key.pem in ${a.dir} on ${a.host} (tls_dir in ferryd.conf), readable by ferryd (QEMU reads a copy in its run directory); "ferry migrate-check --tls" names what is wrong`,
     });
   }
   return MIGRATION_TLS_OBJECT;

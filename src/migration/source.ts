@@ -198,7 +198,7 @@ export class MigrationSource {
     let mirrors: string[] = [];
     // TLS: this host's client credentials, for the stream, its multifd channels and the NBD connections.
     const tls = active.tls
-      ? { creds: await addMigrationTlsCreds(vm.monitor, { endpoint: 'client', dir: this.deps.tls.dir, host: this.deps.hostname }), hostname: tlsHostnameFor(options, uri) }
+      ? { creds: await addMigrationTlsCreds(vm.monitor, { endpoint: 'client', dir: this.deps.tls.dir, host: this.deps.hostname, stage: (files) => this.deps.host.stageForQemu(vm.uuid, 'tls', files) }), hostname: tlsHostnameFor(options, uri) }
       : undefined;
     if (storage.disks.length > 0) {
       // Storage first: mirror every disk into the destination's NBD exports until they are in step.

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chownSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setprivCommand } from '../system/setpriv.js';
+import type { UnixAccount } from '../system/unix-user.js';
 
 export interface AccelProbeResult {
   accel: 'kvm' | 'tcg';
@@ -26,26 +27,44 @@ const EXPECTED_EXIT = 33;
  * hardware support runs guests orders of magnitude slower than TCG), so the
  * probe requires the test guest to finish within the deadline.
  */
-export async function probeAccelerator(options: { binary: string; timeoutMs?: number; devKvm?: string }): Promise<AccelProbeResult> {
+export interface AccelProbeOptions {
+  binary: string;
+  /** A directory of ferryd's own for the test guest's image (under its state directory, so a later ferryd finds what a killed one left). */
+  dir: string;
+  /** Probe as the user domains run as: /dev/kvm must open for it, not only for root. */
+  account?: UnixAccount | undefined;
+  timeoutMs?: number;
+  devKvm?: string;
+}
+
+export async function probeAccelerator(options: AccelProbeOptions): Promise<AccelProbeResult> {
   const devKvm = options.devKvm ?? '/dev/kvm';
   const timeoutMs = options.timeoutMs ?? 1500;
+  const who = options.account ?? { uid: 0, groups: [0], name: 'root' };
   try {
-    accessSync(devKvm, constants.R_OK | constants.W_OK);
+    const st = statSync(devKvm);
+    const bits = who.uid === 0 ? 6 : st.uid === who.uid ? (st.mode >> 6) & 6 : who.groups.includes(st.gid) ? (st.mode >> 3) & 6 : st.mode & 6;
+    if (bits !== 6) return { accel: 'tcg', reason: `${devKvm} is not readable and writable by ${who.name} (add it to the group of ${devKvm})` };
   } catch {
-    return { accel: 'tcg', reason: `${devKvm} is missing or not accessible` };
+    return { accel: 'tcg', reason: `${devKvm} is missing` };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-kvm-probe-'));
+  const dir = options.dir;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const image = join(dir, 'boot.img');
   writeFileSync(image, bootSector());
+  if (options.account) {
+    chownSync(dir, options.account.uid, options.account.gid);
+    chownSync(image, options.account.uid, options.account.gid);
+  }
   const started = Date.now();
   try {
     const result = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve) => {
-      const child = spawn(
-        options.binary,
-        ['-accel', 'kvm', '-machine', 'pc', '-display', 'none', '-nodefaults', '-no-user-config', '-m', '16',
-          '-device', 'isa-debug-exit,iobase=0xf4,iosize=1', '-drive', `file=${image},format=raw,if=floppy`, '-boot', 'a'],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
+      // The probe dies with ferryd (a KVM that hangs must not leave a QEMU behind when ferryd is killed meanwhile).
+      const cmd = setprivCommand(options.binary, ['-accel', 'kvm', '-machine', 'pc', '-display', 'none', '-nodefaults', '-no-user-config', '-m', '16',
+        '-device', 'isa-debug-exit,iobase=0xf4,iosize=1', '-drive', `file=${image},format=raw,if=floppy`, '-boot', 'a'],
+      { account: options.account, dieWithParent: true });
+      const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       let timedOut = false;
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -19,7 +19,7 @@ function input(xml: string, over: Partial<QemuArgvInput> = {}): QemuArgvInput {
       : d.type === 'block' ? { kind: 'block', path: d.source.dev ?? '' }
       : d.type === 'volume' ? { kind: 'file', path: `/pools/${d.source.pool}/${d.source.volume}` }
       : { kind: 'network', disk: d },
-    tapNames: def.devices.interfaces.map((i, n) => (i.type === 'user' ? undefined : `fe-tap${n}`)),
+    tapFds: def.devices.interfaces.map((i, n) => (i.type === 'user' ? undefined : 3 + n)),
     ...over,
   };
 }
@@ -117,8 +117,8 @@ describe('buildQemuArgv()', () => {
     assert.ok(devices.includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bootindex=1'));
     assert.ok(devices.includes('virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:6b:3c:58,bootindex=2'));
     assert.deepEqual(values(argv, '-netdev'), [
-      'tap,id=net0,ifname=fe-tap0,script=no,downscript=no',
-      'tap,id=net1,ifname=fe-tap1,script=no,downscript=no',
+      'tap,id=net0,fd=3',
+      'tap,id=net1,fd=4',
       'user,id=net2',
     ]);
     assert.ok(devices.includes('vfio-pci,host=0000:03:00.1,id=hostdev0'));

@@ -23,8 +23,10 @@ export interface QemuArgvInput {
   pidfile: string;
   /** Resolves a disk to its data; volume disks need the pool's help. */
   resolveDisk: (disk: DiskDefinition) => ResolvedDiskSource;
-  /** The tap device of each bridge/network interface, by its index in def.devices.interfaces. */
-  tapNames: readonly (string | undefined)[];
+  /** The descriptor (as QEMU will see it) of each bridge/network interface's tap, by its index in def.devices.interfaces. */
+  tapFds: readonly (number | undefined)[];
+  /** QEMU's seccomp sandbox (qemu.conf's seccomp_sandbox): no fork/exec, no privilege changes, no obsolete calls. */
+  sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
   incoming?: boolean;
 }
@@ -59,6 +61,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-chardev', `socket,id=charmonitor,path=${escapeOpt(input.qmpSocket)},server=on,wait=off`);
   push('-mon', 'chardev=charmonitor,id=monitor,mode=control');
   push('-pidfile', input.pidfile);
+  if (input.sandbox) push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
 
   const os = def.os;
   if (os.kernel) push('-kernel', os.kernel);
@@ -69,7 +72,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   const bootIndex = bootIndexes(def);
   const buses = { scsi: false, sata: 0 };
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), buses)));
-  def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapNames[i], bootIndex.get(iface))));
+  def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapFds[i], bootIndex.get(iface))));
   def.devices.serials.forEach((s, i) => args.push(...serialArgs(s, i)));
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   for (const p of def.devices.panics) {
@@ -247,13 +250,13 @@ const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
   rtl8139: 'rtl8139',
 };
 
-function nicArgs(iface: InterfaceDefinition, index: number, tap: string | undefined, bootindex: number | undefined): string[] {
+function nicArgs(iface: InterfaceDefinition, index: number, tapFd: number | undefined, bootindex: number | undefined): string[] {
   const id = `net${index}`;
   let netdev: string;
   if (iface.type === 'user') netdev = `user,id=${id}`;
   else {
-    if (!tap) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
-    netdev = `tap,id=${id},ifname=${tap},script=no,downscript=no`;
+    if (tapFd === undefined) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
+    netdev = `tap,id=${id},fd=${tapFd}`;
   }
   const props = [`${NIC_DEVICE[iface.model]}`, `netdev=${id}`, `id=nic${index}`, `mac=${iface.mac}`];
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);

@@ -4,6 +4,9 @@ import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
 import { readFile } from 'node:fs/promises';
 import { FerryError } from '../errors/ferry-error.js';
 import { connectQmpSocket } from '../qmp/transport.js';
+import { processCommandLine, processLiveness } from '../system/process-liveness.js';
+import { setprivCommand } from '../system/setpriv.js';
+import type { UnixAccount } from '../system/unix-user.js';
 import { QemuMonitor } from './monitor.js';
 
 export interface ExitInfo {
@@ -20,25 +23,42 @@ export interface LaunchOptions {
   qmpSocket: string;
   startTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** The unprivileged account QEMU runs as (qemu.conf's user and group); undefined: as ferryd (root). */
+  account?: UnixAccount;
+  /** Descriptors handed to QEMU as fd 3, 4, ... (tap devices); the caller closes its copies. */
+  fds?: readonly number[];
 }
+
+/** What looking for a QEMU after a ferryd restart found. */
+export type FoundQemu =
+  | { found: 'alive'; process: QemuProcess }
+  /** The kernel says it is gone (or its pid now belongs to another program). */
+  | { found: 'gone'; why: string }
+  /** It could not be told (ferryd out of descriptors, ...): nothing may be released on this. */
+  | { found: 'unknown'; why: string };
 
 /**
  * One QEMU process: spawned by this ferryd, or found again after a restart.
  * QEMU runs in its own session (detached), so it outlives ferryd; exit is seen
- * through the child handle when we spawned it, else by polling /proc.
+ * through the child handle when we spawned it, else by polling the kernel. Only
+ * the kernel's word ends a QEMU: a failed look (EMFILE, ...) is no exit.
  */
-export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
+export class QemuProcess extends EventEmitter<{ exit: [ExitInfo]; unknown: [error: string] }> {
   private exitInfo: ExitInfo | undefined;
   private poller: NodeJS.Timeout | undefined;
 
-  private constructor(readonly pid: number, child?: ChildProcess) {
+  private constructor(readonly pid: number, options: { child?: ChildProcess; startTime?: string; pollMs?: number } = {}) {
     super();
-    if (child) {
-      child.once('exit', (code, signal) => this.markExited({ code, signal }));
+    if (options.child) {
+      options.child.once('exit', (code, signal) => this.markExited({ code, signal }));
     } else {
+      let lastError: string | undefined;
       this.poller = setInterval(() => {
-        if (!isAlive(this.pid)) this.markExited({ code: null, signal: null });
-      }, 250);
+        const l = processLiveness(this.pid, options.startTime);
+        if (l.state === 'dead') this.markExited({ code: null, signal: null });
+        else if (l.state === 'unknown' && l.error !== lastError) this.emit('unknown', l.error);
+        lastError = l.state === 'unknown' ? l.error : undefined;
+      }, options.pollMs ?? 250);
       this.poller.unref();
     }
   }
@@ -57,12 +77,13 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
    */
   static async launch(options: LaunchOptions): Promise<{ process: QemuProcess; monitor: QemuMonitor }> {
     const logOffset = appendLogHeader(options.logPath, options.binary, options.argv);
-    const fd = openSync(options.logPath, 'a');
+    const fd = openSync(options.logPath, 'a', 0o600);
     let child: ChildProcess;
+    const cmd = setprivCommand(options.binary, options.argv, { account: options.account });
     try {
-      child = spawn(options.binary, options.argv, {
+      child = spawn(cmd.command, cmd.args, {
         detached: true,
-        stdio: ['ignore', fd, fd],
+        stdio: ['ignore', fd, fd, ...(options.fds ?? [])],
         env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
       });
     } finally {
@@ -84,7 +105,9 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
         early.abort();
         void logTail(options.logPath, logOffset).then((tail) =>
           reject(
-            new FerryError('QEMU_LAUNCH_FAILED', `internal error: QEMU unexpectedly closed the monitor (exit ${code ?? signal}): ${tail || 'no output'}`, {
+            code === 127 && /setpriv: failed to execute/.test(tail)
+              ? new FerryError('QEMU_BINARY_MISSING', `Cannot find QEMU binary ${options.binary}: No such file or directory`)
+              : new FerryError('QEMU_LAUNCH_FAILED', `internal error: QEMU unexpectedly closed the monitor (exit ${code ?? signal}): ${tail || 'no output'}`, {
               details: { exitCode: code, signal, argv: options.argv, logTail: tail },
             }),
           ),
@@ -92,7 +115,7 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
       });
     });
     failure.catch(() => undefined);
-    const proc = child.pid === undefined ? undefined : new QemuProcess(child.pid, child);
+    const proc = child.pid === undefined ? undefined : new QemuProcess(child.pid, { child });
     child.unref();
     const timeoutMs = options.startTimeoutMs ?? 30_000;
     const connect = async (): Promise<QemuMonitor> => {
@@ -113,23 +136,30 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
     }
   }
 
-  /** Finds a QEMU again after a ferryd restart; undefined when it is gone or the pid is reused. */
-  static attach(pidfile: string, uuid: string): QemuProcess | undefined {
-    let pid: number;
-    try {
-      pid = Number(readFileSync(pidfile, 'utf8').trim());
-    } catch {
-      return undefined;
+  /**
+   * Finds a QEMU again after a ferryd restart, by the pid ferryd recorded (or
+   * its pidfile): alive and running this domain (`-uuid`), gone, or unknown.
+   */
+  static find(o: { pid: number | null; pidfile: string; uuid: string; pollMs?: number }): FoundQemu {
+    let pid = o.pid ?? undefined;
+    if (pid === undefined) {
+      try {
+        pid = Number(readFileSync(o.pidfile, 'utf8').trim());
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // QEMU removes its pidfile when it exits.
+        return code === 'ENOENT' ? { found: 'gone', why: 'no pid recorded and no pidfile' } : { found: 'unknown', why: `${o.pidfile}: ${code}` };
+      }
     }
-    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const i = cmdline.indexOf('-uuid');
-      if (i < 0 || cmdline[i + 1] !== uuid) return undefined;
-    } catch {
-      return undefined;
-    }
-    return new QemuProcess(pid);
+    const l = processLiveness(pid);
+    if (l.state === 'dead') return { found: 'gone', why: `pid ${pid}: ${l.why}` };
+    if (l.state === 'unknown') return { found: 'unknown', why: l.error };
+    const argv = processCommandLine(pid);
+    if (argv === 'gone') return { found: 'gone', why: `pid ${pid}: no such process` };
+    if (argv === 'unknown') return { found: 'unknown', why: `cannot read /proc/${pid}/cmdline` };
+    const i = argv.indexOf('-uuid');
+    if (i < 0 || argv[i + 1] !== o.uuid) return { found: 'gone', why: `pid ${pid} is another program now` };
+    return { found: 'alive', process: new QemuProcess(pid, { startTime: l.startTime, ...(o.pollMs ? { pollMs: o.pollMs } : {}) }) };
   }
 
   /** Resolves true once the process has exited, false when the timeout passes first. */
@@ -191,29 +221,15 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo] }> {
   }
 }
 
-/** A process's command line, or [] when it is gone. */
+/** A process's command line, or [] when it cannot be read. */
 export function commandLine(pid: number): string[] {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return [];
-  }
-}
-
-/** True while the pid exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const argv = processCommandLine(pid);
+  return Array.isArray(argv) ? argv : [];
 }
 
 /** Appends "starting up" and the command line to the domain log; returns where QEMU's own output begins. */
 function appendLogHeader(logPath: string, binary: string, argv: string[]): number {
-  const fd = openSync(logPath, 'a');
+  const fd = openSync(logPath, 'a', 0o600);
   try {
     const quoted = argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(' \\\n');
     writeSync(fd, `${new Date().toISOString()}: starting up\n${binary} \\\n${quoted}\n`);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
+import { setprivCommand } from '../system/setpriv.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { CommandRunner } from './command-runner.js';
 
@@ -42,7 +43,8 @@ export function nbdUri(host: string, port: number, exportName: string): string {
  */
 export function copyToNbd(a: { source: string; format: string; target: string; onProgress: (percent: number) => void; signal?: AbortSignal }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('qemu-img', ['convert', '-n', '-p', '--target-is-zero', '-f', a.format, '-O', 'raw', a.source, a.target], {
+    const cmd = setprivCommand('qemu-img', ['convert', '-n', '-p', '--target-is-zero', '-f', a.format, '-O', 'raw', a.source, a.target], { dieWithParent: true });
+    const child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: a.signal,
     });

@@ -59,6 +59,8 @@ const MIGRATIONS: readonly string[] = [
      bridge TEXT,
      bridge_created INTEGER NOT NULL DEFAULT 0
    );`,
+  // libvirt's taint flags of a running domain (custom-monitor, ...), comma-separated; cleared when it stops.
+  `ALTER TABLE domains ADD COLUMN taints TEXT NOT NULL DEFAULT '';`,
 ];
 
 export type FerryDatabase = Database.Database;

@@ -16,6 +16,8 @@ export interface DomainRecord {
   autostart: boolean;
   pid: number | null;
   startedAt: number | null;
+  /** libvirt's taint flags of this run (custom-monitor: the monitor passthrough was used). */
+  taints: string[];
   createdAt: number;
   updatedAt: number;
 }
@@ -31,6 +33,7 @@ interface Row {
   autostart: number;
   pid: number | null;
   started_at: number | null;
+  taints: string;
   created_at: number;
   updated_at: number;
 }
@@ -135,12 +138,22 @@ export class DomainStore {
       this.db.prepare("UPDATE meta SET value = ? WHERE key = 'next_domain_id'").run(String(id + 1));
       const r = this.db
         .prepare(
-          `UPDATE domains SET live_xml = ?, domain_id = ?, pid = ?, state = ?, reason = ?, started_at = ?, updated_at = ?
+          `UPDATE domains SET live_xml = ?, domain_id = ?, pid = ?, state = ?, reason = ?, started_at = ?, taints = '', updated_at = ?
            WHERE uuid = ?`,
         )
         .run(update.liveXml, id, update.pid, update.state, update.reason, update.startedAt, this.now(), uuid);
       if (r.changes !== 1) throw new FerryError('DOMAIN_NOT_FOUND', `Domain not found: no domain with matching uuid '${uuid}'`);
       return id;
+    });
+  }
+
+  /** Adds a taint flag to a running domain; true when it is new. */
+  taint(uuid: string, flag: string): boolean {
+    return this.tx(() => {
+      const rec = this.get(uuid);
+      if (!rec || rec.liveXml === null || rec.taints.includes(flag)) return false;
+      this.db.prepare('UPDATE domains SET taints = ?, updated_at = ? WHERE uuid = ?').run([...rec.taints, flag].join(','), this.now(), uuid);
+      return true;
     });
   }
 
@@ -167,7 +180,7 @@ export class DomainStore {
       this.db
         .prepare(
           `UPDATE domains SET live_xml = NULL, domain_id = NULL, pid = NULL, state = 'shutoff', reason = ?,
-             started_at = NULL, updated_at = ? WHERE uuid = ?`,
+             started_at = NULL, taints = '', updated_at = ? WHERE uuid = ?`,
         )
         .run(reason, this.now(), uuid);
     });
@@ -213,6 +226,7 @@ function toRecord(row: Row): DomainRecord {
     autostart: row.autostart === 1,
     pid: row.pid,
     startedAt: row.started_at,
+    taints: row.taints ? row.taints.split(',') : [],
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -18,7 +18,7 @@ describe('the ssh transport', () => {
 
   it('reports ssh\'s own reason when ssh fails (here: an ssh that is not there)', async () => {
     await assert.rejects(SshTunnel.open({ host: 'h2', remoteSocket: '/s', sshBinary: '/nonexistent/ssh', timeoutMs: 2000 }), (e: unknown) =>
-      e instanceof FerryError && e.code === 'CONNECT_FAILED' && /Cannot connect to h2 with ssh: .*ENOENT/.test(e.message));
+      e instanceof FerryError && e.code === 'CONNECT_FAILED' && /Cannot connect to h2 with ssh: .*\/nonexistent\/ssh: No such file or directory/.test(e.message));
   });
 
   it('reports the exit of ssh with its last line and the matching hint', async () => {

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { setprivCommand } from '../system/setpriv.js';
 import { FerryError } from '../errors/ferry-error.js';
 
 export interface SshTunnelOptions {
@@ -37,7 +38,9 @@ export class SshTunnel {
     const local = join(dir, 'ferryd.sock');
     const args = sshArgs(o, local);
     const describe = `${o.user ? `${o.user}@` : ''}${o.host}${o.port ? `:${o.port}` : ''}`;
-    const child = spawn(o.sshBinary ?? process.env.FERRY_SSH ?? 'ssh', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The tunnel dies with its owner (the CLI, or ferryd when it carries a migration), even one killed by SIGKILL.
+    const cmd = setprivCommand(o.sshBinary ?? process.env.FERRY_SSH ?? 'ssh', args, { dieWithParent: true });
+    const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const onExit = (): void => {
@@ -100,5 +103,6 @@ export function sshArgs(o: SshTunnelOptions, localSocket: string): string[] {
 }
 
 function lastLine(text: string): string {
-  return text.trim().split('\n').filter((l) => !/^Warning: Permanently added/.test(l)).pop()?.trim() ?? '';
+  const line = text.trim().split('\n').filter((l) => !/^Warning: Permanently added/.test(l)).pop()?.trim() ?? '';
+  return line.replace(/^setpriv: failed to execute /, 'cannot run ');
 }

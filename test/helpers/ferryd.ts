@@ -14,6 +14,8 @@ export interface CliResult {
 export interface FerrydOptions {
   /** A directory of its own for this host: state/, ferryd.sock, ferryd.log. */
   dir: string;
+  /** Another state directory than dir/state (two ferryds on one, to test that the second is refused). */
+  stateDir?: string;
   accel?: 'tcg' | 'kvm' | 'auto';
   qemuBinary?: string;
   /** The TLS listener (--listen host:port; needs certificates in the config's tls_dir). */
@@ -24,6 +26,8 @@ export interface FerrydOptions {
   config?: string;
   /** Run ferryd inside this network namespace (ip netns exec): a host with its own network stack. */
   netns?: string;
+  /** ferryd's descriptor limit (soft and hard, as `ulimit -n N` sets them; systemd's default is 1024). */
+  nofile?: number;
 }
 
 /**
@@ -38,7 +42,7 @@ export class FerrydHost {
 
   constructor(readonly options: FerrydOptions) {
     mkdirSync(options.dir, { recursive: true });
-    this.stateDir = join(options.dir, 'state');
+    this.stateDir = options.stateDir ?? join(options.dir, 'state');
     this.socket = join(options.dir, 'ferryd.sock');
     this.logFile = join(options.dir, 'ferryd.log');
   }
@@ -52,6 +56,13 @@ export class FerrydHost {
   }
 
   async start(): Promise<this> {
+    const exited = this.spawn();
+    await Promise.race([this.waitReady(15_000), exited]);
+    return this;
+  }
+
+  /** Starts the ferryd process without waiting for it to serve; the promise rejects if it exits. */
+  spawn(): Promise<never> {
     const args = [
       join(REPO_ROOT, 'bin/ferryd'),
       '--state-dir', this.stateDir,
@@ -65,17 +76,16 @@ export class FerrydHost {
       ...(this.options.extraArgs ?? []),
     ];
     const fd = openSync(this.logFile, 'a');
-    const child = this.options.netns
-      ? spawn('ip', ['netns', 'exec', this.options.netns, process.execPath, ...args], { stdio: ['ignore', fd, fd] })
-      : spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
+    const node = this.options.nofile ? ['prlimit', `--nofile=${this.options.nofile}:${this.options.nofile}`, '--', process.execPath] : [process.execPath];
+    const argv = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, ...node, ...args] : [...node, ...args];
+    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.child = child;
     const exited = new Promise<never>((_, reject) =>
       child.once('exit', (code) => reject(new Error(`ferryd exited with ${code} during start:\n${this.logTail()}`))),
     );
     exited.catch(() => undefined);
-    await Promise.race([this.waitReady(15_000), exited]);
-    return this;
+    return exited;
   }
 
   /** Stops ferryd with a signal; SIGKILL models a crash. */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -9,15 +10,18 @@ export interface GuestImages {
   initrd: string;
 }
 
-/** The test guest built by scripts/build-guest.sh; fails loudly when it was not built. */
+/**
+ * The test guest built by scripts/build-guest.sh, staged by scripts/stage-guest.sh
+ * where QEMU's unprivileged user can read it (a checkout may live in a directory
+ * only root can pass, as CI's mktemp -d clone); fails loudly when it was not built.
+ */
 export function testGuest(): GuestImages {
-  const dir = process.env.FERRY_GUEST_DIR ?? `${REPO_ROOT}.cache/guest`;
-  const kernel = `${dir}/vmlinuz`;
-  const initrd = `${dir}/initrd.img`;
-  if (!existsSync(kernel) || !existsSync(initrd)) {
-    throw new Error(`test guest missing in ${dir}: run scripts/build-guest.sh first`);
+  const built = process.env.FERRY_GUEST_DIR ?? `${REPO_ROOT}.cache/guest`;
+  if (!existsSync(`${built}/vmlinuz`) || !existsSync(`${built}/initrd.img`)) {
+    throw new Error(`test guest missing in ${built}: run scripts/build-guest.sh first`);
   }
-  return { kernel, initrd };
+  const dir = execFileSync('bash', [`${REPO_ROOT}scripts/stage-guest.sh`, built], { encoding: 'utf8' }).trim();
+  return { kernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
 }
 
 export const QEMU_BINARY = process.env.FERRY_QEMU_BINARY ?? 'qemu-system-x86_64';

@@ -1,3 +1,4 @@
+import { callerName } from '../access.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { HostService } from '../../host/host-service.js';
 import type { DiskEdit } from '../../vm/disk-edit.js';
@@ -147,7 +148,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
           body: { type: 'object', required: ['execute'], properties: { execute: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } },
         },
       },
-      async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body)) ?? {} }),
+      async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body, callerName(req))) ?? {} }),
     );
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(

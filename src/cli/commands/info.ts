@@ -27,9 +27,11 @@ export function registerInfo(program: Command, ctx: CliContext): void {
       ['Persistent', d.persistent ? 'yes' : 'no'],
       ['Autostart', d.autostart ? 'enable' : 'disable'],
       ['Managed save', 'no'],
-      ['Security model', 'none'],
+      ['Security model', 'dac'],
       ['Security DOI', '0'],
     );
+    if (d.securityLabel) fields.push(['Security label', `${d.securityLabel} (enforcing)`]);
+    if (d.taints.length > 0) fields.push(['Tainted', d.taints.join(', ')]);
     ctx.print(`${formatFields(fields, 16)}\n`);
   });
 

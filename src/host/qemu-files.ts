@@ -1,0 +1,109 @@
+import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import type { ResolvedDiskSource } from '../qemu/argv.js';
+import type { DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
+import type { QemuFile } from './qemu-file-access.js';
+
+/**
+ * Every file QEMU opens for a (live) definition: kernel and initrd, each
+ * disk's image and its qcow2 backing chain, serial output and log files, a
+ * serial socket's directory, and the device nodes of passed-through hosts
+ * devices. What ferryd opens for QEMU (taps, the domain log) is not listed.
+ */
+export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefinition) => ResolvedDiskSource): QemuFile[] {
+  const files: QemuFile[] = [];
+  if (def.os.kernel) files.push({ path: def.os.kernel, access: 'r', what: 'kernel' });
+  if (def.os.initrd) files.push({ path: def.os.initrd, access: 'r', what: 'initrd' });
+  for (const disk of def.devices.disks) {
+    const src = resolveDisk(disk);
+    if (src.kind !== 'file' && src.kind !== 'block') continue;
+    const writable = !disk.readonly && disk.device !== 'cdrom';
+    files.push({ path: src.path, access: writable ? 'rw' : 'r', what: `storage file of disk ${disk.target.dev}` });
+    if (disk.format === 'qcow2') {
+      for (const backing of backingChain(src.path)) files.push({ path: backing, access: 'r', what: `backing file of disk ${disk.target.dev}` });
+    }
+  }
+  for (const s of def.devices.serials) {
+    if (s.type === 'file' && s.sourcePath) files.push({ path: s.sourcePath, access: 'rw', what: `serial${s.port} output file`, create: true });
+    if (s.type === 'unix' && s.sourcePath) {
+      files.push(s.sourceMode === 'connect'
+        ? { path: s.sourcePath, access: 'rw', what: `serial${s.port} socket` }
+        : { path: s.sourcePath, access: 'create-in-dir', what: `serial${s.port} socket` });
+    }
+    if (s.logFile) files.push({ path: s.logFile, access: 'rw', what: `serial${s.port} log file`, create: true });
+  }
+  for (const h of def.devices.hostdevs) {
+    for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });
+  }
+  return files;
+}
+
+/**
+ * The backing files of a qcow2 image, read from the qcow2 headers (no
+ * qemu-img run per start): a relative name is relative to the image's
+ * directory; protocol and json: names are not files and end the walk.
+ */
+export function backingChain(image: string, maxDepth = 16): string[] {
+  const chain: string[] = [];
+  let current = image;
+  for (let depth = 0; depth < maxDepth; depth++) {
+    const name = qcow2BackingName(current);
+    if (!name || name.startsWith('json:') || /^[a-z+]+:\/\//.test(name)) break;
+    current = isAbsolute(name) ? name : join(dirname(current), name);
+    chain.push(current);
+  }
+  return chain;
+}
+
+/** The backing file name in a qcow2 header (offset at byte 8, length at byte 16), or undefined. */
+function qcow2BackingName(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    const head = Buffer.alloc(20);
+    if (readSync(fd, head, 0, 20, 0) < 20 || head.readUInt32BE(0) !== 0x514649fb) return undefined;
+    const offset = head.readBigUInt64BE(8);
+    const size = head.readUInt32BE(16);
+    if (offset === 0n || size === 0 || size > 4096) return undefined;
+    const name = Buffer.alloc(size);
+    readSync(fd, name, 0, size, Number(offset));
+    return name.toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The /dev nodes QEMU opens for a host device: its VFIO group, or the USB device node. */
+function hostdevNodes(h: HostdevDefinition, sys = '/sys'): string[] {
+  try {
+    switch (h.type) {
+      case 'pci':
+        return [`/dev/vfio/${basename(readlinkSync(`${sys}/bus/pci/devices/${h.address}/iommu_group`))}`];
+      case 'mdev':
+        return [`/dev/vfio/${basename(readlinkSync(`${sys}/bus/mdev/devices/${h.address}/iommu_group`))}`];
+      case 'usb': {
+        const [vendor, product] = h.address.split(':');
+        for (const d of readdirSync(`${sys}/bus/usb/devices`)) {
+          const base = `${sys}/bus/usb/devices/${d}`;
+          const read = (f: string): string => readFileSync(`${base}/${f}`, 'utf8').trim();
+          try {
+            if (read('idVendor') === vendor && read('idProduct') === product) {
+              return [`/dev/bus/usb/${read('busnum').padStart(3, '0')}/${read('devnum').padStart(3, '0')}`];
+            }
+          } catch {
+            // an interface, not a device
+          }
+        }
+        return [];
+      }
+      case 'scsi':
+        return [];
+    }
+  } catch {
+    return []; // not present on this host: QEMU's own error names it
+  }
+}

@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { FerrydHost, runFerry } from '../helpers/ferryd.js';
+import { guestXml } from '../helpers/guest.js';
+import { waitHeartbeats } from '../helpers/heartbeat.js';
+import { eventually, pidsMatching } from '../helpers/processes.js';
+import { TestPki } from '../helpers/test-pki.js';
+import { freePort } from '../helpers/two-hosts.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/**
+ * A local user or a stranger on the network cannot take ferryd's descriptors
+ * (issue: 1100 connections under systemd's `ulimit -n 1024` made ferryd take a
+ * running, reattached VM for dead, release its leases, and let a second QEMU
+ * start). ferryd runs here with 1024 descriptors, as under systemd.
+ */
+describe('connection limits under ulimit -n 1024', () => {
+  const dir = tempDir('ferry-fds-');
+  const pki = new TestPki(`${dir.path}/pki`);
+  const tlsDir = pki.writeTlsDir(`${dir.path}/tls`, pki.issue('host'));
+  const client = pki.writeTlsDir(`${dir.path}/client`, pki.issue('operator'));
+  let port = 0;
+  let host: FerrydHost;
+  let uuid = '';
+  let qemu = 0;
+  let flood: ChildProcess | undefined;
+  const idle: net.Socket[] = [];
+
+  before(async () => {
+    port = await freePort();
+    writeFileSync(`${dir.path}/ferryd.conf`, `tls_dir = "${tlsDir}"\n`);
+    host = new FerrydHost({ dir: `${dir.path}/a`, nofile: 1024, listen: `127.0.0.1:${port}`, config: `${dir.path}/ferryd.conf` });
+    await host.start();
+    uuid = crypto.randomUUID();
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${dir.path}/vm.qcow2`, '32M']);
+    const disk = `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${dir.path}/vm.qcow2'/><target dev='vda' bus='virtio'/></disk>`;
+    writeFileSync(`${dir.path}/vm.xml`, guestXml({ name: 'busy', uuid, disks: disk }));
+    await host.ok('define', `${dir.path}/vm.xml`);
+    await host.ok('start', 'busy');
+    await waitHeartbeats(() => host.serialLog('busy'), 1);
+    // A reattached QEMU: ferryd follows it by asking the kernel, which is what ran out of descriptors.
+    await host.restart('SIGKILL');
+    [qemu] = pidsMatching(`${host.stateDir}/run/${uuid}`) as [number];
+  });
+  after(async () => {
+    flood?.kill('SIGKILL');
+    for (const s of idle) s.destroy();
+    await host.ferry('destroy', 'busy');
+    await host.stopAll();
+    dir.cleanup();
+  });
+
+  it('1100 event streams an unprivileged user opens on the read-only socket: at most max_readonly_clients are served, root\'s socket keeps answering, the VM keeps running', async () => {
+    // As nobody: the read-only socket is open to every local user.
+    const script = `
+      const http = require('node:http');
+      let served = 0, refused = 0;
+      const report = () => process.stdout.write(JSON.stringify({ served, refused }) + '\\n');
+      for (let i = 0; i < 1100; i++) {
+        const req = http.get({ socketPath: ${JSON.stringify(`${host.socket.replace(/\.sock$/, '-ro.sock')}`)}, path: '/v1/events', agent: false }, (res) => { served++; if (served + refused === 1100) report(); });
+        req.on('error', () => { refused++; if (served + refused === 1100) report(); });
+      }
+      process.stdin.resume();`;
+    flood = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const counts = await new Promise<{ served: number; refused: number }>((resolve) => flood?.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
+    assert.equal(counts.served + counts.refused, 1100);
+    assert.ok(counts.served <= 100, `at most max_readonly_clients (100) streams served, not ${counts.served}`);
+    assert.ok(counts.served > 0, 'the read-only socket still serves');
+    // While the streams stay open: root's socket answers, and the VM is the running one.
+    assert.match(await host.ok('list'), / busy +running/);
+    assert.match(await host.ok('dominfo', 'busy'), /State: +running/);
+    assert.match(await host.ok('lock-list'), / busy +vda/);
+    flood.kill('SIGKILL');
+  });
+
+  it('1100 idle connections to the TLS port: at most max_anonymous_clients wait for a handshake, and they are dropped within seconds', async () => {
+    let closed = 0;
+    for (let i = 0; i < 1100; i++) {
+      const s = net.connect(port, '127.0.0.1');
+      s.on('error', () => undefined);
+      s.on('close', () => closed++);
+      idle.push(s);
+    }
+    await eventually(() => closed >= 1100 - 20, 'all but max_anonymous_clients (20) are closed at once', 30_000);
+    await eventually(() => closed === 1100, 'the unfinished handshakes time out', 30_000);
+    const r = await runFerry(['-c', `ferry+tls://127.0.0.1:${port}/system?pkipath=${client}`, 'list']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, / busy +running/);
+  });
+
+  it('after both floods the VM was never taken for gone: the same QEMU runs, its leases held, and one start is refused', async () => {
+    assert.deepEqual(pidsMatching(`${host.stateDir}/run/${uuid}`), [qemu]);
+    assert.equal(await host.state('busy'), 'running (booted)');
+    assert.match(await host.ok('lock-list'), / busy +vda/);
+    assert.match((await host.ferry('start', 'busy')).stderr, /domain is already running/);
+    assert.doesNotMatch(host.logTail(2000), /QEMU exited unexpectedly|QEMU is gone|lease owner died/);
+  });
+});
