@@ -26,7 +26,7 @@ describe('DomainStore (real SQLite)', () => {
   it('openDatabase() uses WAL and is idempotent', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const again = openDatabase(`${dir.path}/state.db`);
-    assert.equal(again.pragma('user_version', { simple: true }), 4);
+    assert.equal(again.pragma('user_version', { simple: true }), 5);
     again.close();
   });
 
@@ -50,6 +50,18 @@ describe('DomainStore (real SQLite)', () => {
     const a = store.get(U1);
     assert.deepEqual([a?.state, a?.reason, a?.domainId, a?.liveXml], ['shutoff', 'shutdown', null, null]);
     assert.deepEqual(store.list().map((d) => d.name), ['b', 'a']);
+  });
+
+  it('taint() marks a running domain once; the next run starts clean', () => {
+    store.saveDefinition({ uuid: U1, name: 'a', persistentXml: '<p/>' });
+    assert.equal(store.taint(U1, 'custom-monitor'), false, 'a shut-off domain has no run to taint');
+    store.markRunning(U1, { liveXml: '<l/>', pid: 10, state: 'running', reason: 'booted', startedAt: 1 });
+    assert.equal(store.taint(U1, 'custom-monitor'), true);
+    assert.equal(store.taint(U1, 'custom-monitor'), false);
+    assert.deepEqual(store.get(U1)?.taints, ['custom-monitor']);
+    store.markStopped(U1, 'destroyed');
+    store.markRunning(U1, { liveXml: '<l/>', pid: 12, state: 'running', reason: 'booted', startedAt: 2 });
+    assert.deepEqual(store.get(U1)?.taints, []);
   });
 
   it('undefine() of a running domain makes it transient; it disappears when it stops', () => {

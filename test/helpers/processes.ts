@@ -27,3 +27,14 @@ export async function eventually(fn: () => boolean | Promise<boolean>, what: str
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
+
+/** SIGKILLs every live process whose command line contains `needle` (a test's own directory): what a failed test left running. */
+export function killMatching(needle: string): void {
+  for (const pid of pidsMatching(needle)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone meanwhile
+    }
+  }
+}

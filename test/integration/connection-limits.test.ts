@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { FerrydHost, runFerry } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
-import { eventually, pidsMatching } from '../helpers/processes.js';
+import { eventually, killMatching, pidsMatching } from '../helpers/processes.js';
 import { TestPki } from '../helpers/test-pki.js';
 import { freePort } from '../helpers/two-hosts.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -50,6 +50,7 @@ describe('connection limits under ulimit -n 1024', () => {
     for (const s of idle) s.destroy();
     await host.ferry('destroy', 'busy');
     await host.stopAll();
+    killMatching(dir.path);
     dir.cleanup();
   });
 

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
-import { eventually, pidsMatching } from '../helpers/processes.js';
+import { eventually, killMatching, pidsMatching } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -32,6 +32,7 @@ describe('a VM never runs twice', () => {
     await host.ferry('destroy', 'once');
     await stray.kill('SIGKILL');
     await host.stopAll();
+    killMatching(dir.path);
     dir.cleanup();
   });
 

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
-import { pidsMatching } from '../helpers/processes.js';
+import { killMatching, pidsMatching } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const idOf = (flag: '-u' | '-g', user: string): number => Number(execFileSync('id', [flag, user], { encoding: 'utf8' }).trim());
@@ -51,6 +51,7 @@ describe('QEMU confinement', () => {
   after(async () => {
     await host.ferry('destroy', 'confined');
     await host.stopAll();
+    killMatching(dir.path);
     execFileSync('ip', ['link', 'del', bridge]);
     dir.cleanup();
   });

@@ -4,7 +4,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { QEMU_BINARY } from '../helpers/guest.js';
-import { eventually, pidsMatching } from '../helpers/processes.js';
+import { eventually, killMatching, pidsMatching } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -24,11 +24,22 @@ describe('processes ferryd starts do not outlive it', () => {
   const hang = `exec python3 -c 'import time; time.sleep(3600)'`;
   writeFileSync(qemu, `#!/bin/sh\ncase " $* " in *" -accel kvm "*) ${hang} "$@" ;; esac\nexec ${QEMU_BINARY} "$@"\n`, { mode: 0o755 });
   writeFileSync(`${dir.path}/ferryd.conf`, `test_kvm_device = "${fakeKvm}"\ntest_kvm_probe_timeout_ms = 120000\n`);
-  const host = (name: string, accel: 'auto' | 'tcg' = 'auto'): FerrydHost =>
-    new FerrydHost({ dir: `${dir.path}/${name}`, accel, qemuBinary: qemu, config: `${dir.path}/ferryd.conf` });
+  const host = (name: string, accel: 'auto' | 'tcg' = 'auto'): FerrydHost => {
+    const h = new FerrydHost({ dir: `${dir.path}/${name}`, accel, qemuBinary: qemu, config: `${dir.path}/ferryd.conf` });
+    hosts.push(h);
+    return h;
+  };
   const probes = (h: FerrydHost): number[] => pidsMatching(`${h.stateDir}/run/accel-probe/`);
+  const hosts: FerrydHost[] = [];
 
-  after(() => dir.cleanup());
+  after(async () => {
+    // Whatever a failed test left: its ferryd, and any probe still running.
+    for (const h of hosts) {
+      await h.stopAll();
+    }
+    killMatching(dir.path);
+    dir.cleanup();
+  });
 
   for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     it(`${signal} to ferryd while its KVM probe hangs: the probe's QEMU dies with it`, async () => {
@@ -50,12 +61,7 @@ describe('processes ferryd starts do not outlive it', () => {
     orphan.unref();
     await eventually(() => probes(h).length === 1, 'the leftover probe runs');
     await h.start();
-    try {
-      await eventually(() => probes(h).length === 0, 'the leftover is killed');
-      assert.equal(existsSync(`${h.stateDir}/run/accel-probe`), false, 'its directory is removed');
-    } finally {
-      await h.stopAll();
-      if (probes(h).length > 0) orphan.kill('SIGKILL');
-    }
+    await eventually(() => probes(h).length === 0, 'the leftover is killed');
+    assert.equal(existsSync(`${h.stateDir}/run/accel-probe`), false, 'its directory is removed');
   });
 });
