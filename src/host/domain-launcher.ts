@@ -13,7 +13,7 @@ import type { HostPaths } from './host-paths.js';
 import { liveDefinition, portableDefinition } from './live-definition.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
-import { qemuFilesOf } from './qemu-files.js';
+import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -75,7 +75,7 @@ export class DomainLauncher {
     const fds: number[] = [];
     try {
       this.deps.access.privateDir(runDir);
-      this.deps.access.grant(qemuFilesOf(live, (disk) => this.resolveDisk(disk)));
+      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()]);
       // QEMU gets each tap as a descriptor (fd 3, 4, ...): it never opens /dev/net/tun itself.
       const tapFds = live.devices.interfaces.map(() => undefined as number | undefined);
       for (const [i, iface] of live.devices.interfaces.entries()) {

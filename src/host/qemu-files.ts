@@ -1,4 +1,4 @@
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
 import type { DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
@@ -36,6 +36,16 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
     for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });
   }
   return files;
+}
+
+/**
+ * Host devices every QEMU may need beyond its definition: /dev/userfaultfd,
+ * through which an unprivileged QEMU gets the userfaultfd post-copy migration
+ * needs (QEMU 8.1+ opens it when vm.unprivileged_userfaultfd is 0, as libvirt
+ * lets it).
+ */
+export function qemuHostDevices(exists: (path: string) => boolean = existsSync): QemuFile[] {
+  return exists('/dev/userfaultfd') ? [{ path: '/dev/userfaultfd', access: 'rw', what: 'userfaultfd device (post-copy migration)' }] : [];
 }
 
 /**
