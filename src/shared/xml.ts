@@ -1,4 +1,5 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { type XmlLimits, type XmlRefusal, scanXml } from './xml-scan.js';
 
 /** A plain XML element: what ferry's parsers read and its renderers write. */
 export interface XmlElement {
@@ -16,10 +17,26 @@ export class XmlSyntaxError extends SyntaxError {
   }
 }
 
+/** A document ferry does not read at all: over the size or element limit, or with a DTD (entity declarations). */
+export class XmlRefusedError extends Error {
+  constructor(readonly refusal: XmlRefusal) {
+    super(refusal.kind === 'doctype'
+      ? `${refusal.declaration} at line ${refusal.line}: ferry reads no DTD and expands no entities`
+      : `the document has ${refusal.found} ${refusal.what}, more than the ${refusal.limit} ferry reads`);
+    this.name = 'XmlRefusedError';
+  }
+}
+
 type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 
-/** Parses a document and returns its root element. Throws XmlSyntaxError when it is not well-formed. */
-export function parseXml(source: string): XmlElement {
+/**
+ * Parses a document and returns its root element. Throws XmlRefusedError for
+ * a document over the limits or with a DTD (checked first, in one cheap pass),
+ * XmlSyntaxError when it is not well-formed (an undefined entity included).
+ */
+export function parseXml(source: string, limits?: XmlLimits): XmlElement {
+  const refusal = scanXml(source, limits);
+  if (refusal) throw new XmlRefusedError(refusal);
   const valid = XMLValidator.validate(source);
   if (valid !== true) {
     const { msg, line, col } = valid.err;
@@ -35,7 +52,9 @@ export function parseXml(source: string): XmlElement {
     ignoreDeclaration: true,
     ignorePiTags: true,
     commentPropName: '#comment',
-    processEntities: true,
+    cdataPropName: '#cdata',
+    // References are decoded below, where an undefined one is an error (the parser would keep it verbatim).
+    processEntities: false,
   });
   const nodes = parser.parse(source) as OrderedNode[];
   const roots = nodes.map(toElement).filter((e): e is XmlElement => e !== undefined);
@@ -44,19 +63,41 @@ export function parseXml(source: string): XmlElement {
 }
 
 function toElement(node: OrderedNode): XmlElement | undefined {
-  const name = Object.keys(node).find((k) => k !== ':@' && k !== '#text' && k !== '#comment');
+  const name = Object.keys(node).find((k) => k !== ':@' && k !== '#text' && k !== '#comment' && k !== '#cdata');
   if (name === undefined) return undefined;
   const children: XmlElement[] = [];
   let text = '';
   for (const child of (node[name] as OrderedNode[]) ?? []) {
     if ('#text' in child) {
-      text += String(child['#text']);
+      text += decodeReferences(String(child['#text']));
+      continue;
+    }
+    if ('#cdata' in child) {
+      text += ((child['#cdata'] as OrderedNode[]) ?? []).map((t) => String(t['#text'] ?? '')).join('');
       continue;
     }
     const el = toElement(child);
     if (el) children.push(el);
   }
-  return { name, attrs: { ...(node[':@'] ?? {}) }, children, text: text.trim() };
+  const attrs: Record<string, string> = {};
+  for (const [k, v] of Object.entries(node[':@'] ?? {})) attrs[k] = decodeReferences(String(v));
+  return { name, attrs, children, text: text.trim() };
+}
+
+const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
+
+/** XML's five predefined entities and character references; any other reference is undefined (no DTD is read). */
+function decodeReferences(s: string): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&([^;&\s]*);?/g, (whole, ref: string) => {
+    if (!whole.endsWith(';')) throw new XmlSyntaxError(`'&' must start a reference such as &amp; (found '${whole.slice(0, 20)}')`);
+    const named = PREDEFINED[ref];
+    if (named !== undefined) return named;
+    const code = /^#x[0-9a-fA-F]+$/.test(ref) ? Number.parseInt(ref.slice(2), 16) : /^#[0-9]+$/.test(ref) ? Number.parseInt(ref.slice(1), 10) : undefined;
+    if (code === undefined) throw new XmlSyntaxError(`entity '${whole}' is not defined (ferry reads no DTD)`);
+    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new XmlSyntaxError(`'${whole}' is not a valid character`);
+    return String.fromCodePoint(code);
+  });
 }
 
 /** Builds an element; attributes whose value is undefined are left out. */
