@@ -14,6 +14,11 @@ export const ERROR_CODES = {
   },
   OPERATION_TIMEOUT: { summary: 'An operation did not finish before its deadline', status: 504, hint: 'The operation did not finish in time; check the domain log under the state directory' },
   NOT_SUPPORTED: { summary: 'The operation exists in virsh but not (yet) in ferry', status: 501, hint: 'This operation is not supported by this version of ferry' },
+  REQUEST_TOO_LARGE: {
+    summary: 'The request body is larger than ferryd accepts (4 MiB)',
+    status: 413,
+    hint: 'No domain, network or pool definition needs that much; domain XML is read up to 1 MiB (docs/domain-xml.md)',
+  },
   INTERNAL_ERROR: { summary: 'An unexpected failure inside ferry', status: 500, hint: 'This is a bug in ferry; the daemon log has the details' },
   // connection (CLI side)
   CONNECT_FAILED: {
@@ -37,6 +42,16 @@ export const ERROR_CODES = {
   // domain XML
   XML_MALFORMED: { summary: 'The domain XML is not well-formed', status: 400, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' },
   XML_INVALID: { summary: 'An element or attribute of the domain XML is missing or wrong', status: 400, hint: 'Fix the element named in the message (docs/domain-xml.md lists what ferry reads)' },
+  XML_DOCTYPE_REFUSED: {
+    summary: 'The XML has a DOCTYPE or entity declarations, which ferry never reads',
+    status: 400,
+    hint: 'Remove the <!DOCTYPE ...> declaration (libvirt\'s own XML has none); ferry expands only XML\'s five predefined entities (amp, lt, gt, apos, quot) and character references',
+  },
+  XML_TOO_LARGE: {
+    summary: 'The XML document is over 1 MiB or 20,000 elements, far beyond any real domain',
+    status: 413,
+    hint: 'Remove what the domain does not need (a real domain is a few KiB); docs/domain-xml.md gives the limits',
+  },
   XML_UNSUPPORTED: { summary: 'The domain XML uses something ferry cannot run', status: 400, hint: 'Remove the element or change it to a supported form (docs/domain-xml.md)' },
   // QEMU
   QEMU_BINARY_MISSING: {

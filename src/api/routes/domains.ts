@@ -2,19 +2,12 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { HostService } from '../../host/host-service.js';
 import type { DiskEdit } from '../../vm/disk-edit.js';
 import { describeDiskSource } from '../../vm/definition.js';
+import { bool, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
 
-const refParams = {
-  type: 'object',
-  required: ['ref'],
-  properties: { ref: { type: 'string', minLength: 1 } },
-} as const;
-
-const xmlBody = {
-  type: 'object',
-  required: ['xml'],
-  properties: { xml: { type: 'string', minLength: 1 }, paused: { type: 'boolean' } },
-  additionalProperties: false,
-} as const;
+const refParams = object({ ref: nonEmpty() }, ['ref']);
+const defineBody = object({ xml: nonEmpty() }, ['xml']);
+const createBody = object({ xml: nonEmpty(), paused: bool() }, ['xml']);
+const inactiveQuery = object({ inactive: bool() });
 
 const ACTIONS = ['start', 'shutdown', 'destroy', 'reboot', 'reset', 'suspend', 'resume', 'inject-nmi'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -24,16 +17,16 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
   return async function domainRoutesPlugin(app) {
     app.get<{ Querystring: { all?: boolean; inactive?: boolean } }>(
       '/domains',
-      { schema: { querystring: { type: 'object', properties: { all: { type: 'boolean' }, inactive: { type: 'boolean' } } } } },
+      { schema: { querystring: object({ all: bool(), inactive: bool() }) } },
       async (req) => ({ domains: service.list(req.query) }),
     );
 
-    app.post<{ Body: { xml: string } }>('/domains', { schema: { body: xmlBody } }, async (req) => {
+    app.post<{ Body: { xml: string } }>('/domains', { schema: { body: defineBody } }, async (req) => {
       const rec = await service.define(req.body.xml);
       return { domain: { name: rec.name, uuid: rec.uuid } };
     });
 
-    app.post<{ Body: { xml: string; paused?: boolean } }>('/domains/create', { schema: { body: xmlBody } }, async (req) => {
+    app.post<{ Body: { xml: string; paused?: boolean } }>('/domains/create', { schema: { body: createBody } }, async (req) => {
       const rec = await service.create(req.body.xml, req.body.paused === undefined ? {} : { paused: req.body.paused });
       return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId } };
     });
@@ -49,7 +42,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
       '/domains/:ref/xml',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      { schema: { params: refParams, querystring: inactiveQuery } },
       async (req) => ({ xml: service.dumpXml(req.params.ref, req.query) }),
     );
 
@@ -62,8 +55,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       '/domains/:ref/:action',
       {
         schema: {
-          params: { type: 'object', required: ['ref', 'action'], properties: { ref: { type: 'string' }, action: { type: 'string', enum: [...ACTIONS] } } },
-          body: { type: ['object', 'null'], properties: { paused: { type: 'boolean' } } },
+          params: object({ ref: nonEmpty(), action: oneOf(ACTIONS) }, ['ref', 'action']),
+          body: optionalObject({ paused: bool() }),
         },
       },
       async (req) => {
@@ -109,7 +102,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
       '/domains/:ref/disks',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      { schema: { params: refParams, querystring: inactiveQuery } },
       async (req) => ({
         disks: service.definition(req.params.ref, req.query).devices.disks.map((d) => ({
           target: d.target.dev, bus: d.target.bus, type: d.type, device: d.device, source: describeDiskSource(d),
@@ -122,15 +115,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       '/domains/:ref/disks/:target',
       {
         schema: {
-          params: { type: 'object', required: ['ref', 'target'], properties: { ref: { type: 'string' }, target: { type: 'string' } } },
-          body: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              cache: { type: 'string' }, io: { type: 'string' }, readonly: { type: 'boolean' },
-              shareable: { type: 'boolean' }, source: { type: 'string', minLength: 1 },
-            },
-          },
+          params: object({ ref: nonEmpty(), target: nonEmpty() }, ['ref', 'target']),
+          body: object({ cache: str(), io: str(), readonly: bool(), shareable: bool(), source: nonEmpty() }),
         },
       },
       async (req) => {
@@ -144,7 +130,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       {
         schema: {
           params: refParams,
-          body: { type: 'object', required: ['execute'], properties: { execute: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } },
+          // The arguments go to QEMU as they are: QEMU's own schema checks them.
+          body: object({ execute: nonEmpty(), arguments: openObject() }, ['execute']),
         },
       },
       async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body)) ?? {} }),
@@ -152,7 +139,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
       '/domains/:ref/interfaces',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      { schema: { params: refParams, querystring: inactiveQuery } },
       async (req) => ({
         interfaces: service.definition(req.params.ref, req.query).devices.interfaces.map((i) => ({
           interface: i.targetDev ?? '-', type: i.type, source: (i.type === 'network' ? i.source.network : i.source.bridge) ?? '-', model: i.model, mac: i.mac,
