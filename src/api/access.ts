@@ -6,6 +6,13 @@ import { CERT_ROLES, READONLY_HEADER } from '../shared/protocol.js';
 /** The ways into ferryd: the local socket, its read-only twin, mutual TLS, and the opt-in plain TCP listener. */
 export type ListenerKind = 'unix' | 'unix-ro' | 'tls' | 'tcp';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling and what they may do; set by enforceAccess() before any handler runs. */
+    ferryCaller: Caller;
+  }
+}
+
 /** What a connection may do. */
 export interface Caller {
   /** Only queries (GET): virsh -r, the read-only socket, an OU=ferry-readonly certificate. */
@@ -117,8 +124,10 @@ export function isPeerRequest(request: FastifyRequest): boolean {
  * or oddly spelled URL reaches a route only with that route's rules.
  */
 export function enforceAccess(app: FastifyInstance, kind: ListenerKind, log: { warn: (o: object, m: string) => void }): void {
+  app.decorateRequest('ferryCaller', null as unknown as Caller);
   app.addHook('onRequest', async (request) => {
     const caller = callerOf(kind, request);
+    request.ferryCaller = caller;
     const route = request.routeOptions.url;
     if (isPeerRequest(request) && !caller.peer) {
       log.warn({ who: caller.who, url: request.url, route }, 'peer API refused');

@@ -9,6 +9,7 @@ import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { withoutSecrets } from '../vm/secure-xml.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
@@ -140,12 +141,13 @@ export class HostService extends EventEmitter<HostEvents> {
     });
   }
 
-  dumpXml(ref: string, options: { inactive?: boolean } = {}): string {
+  /** virsh dumpxml: secrets (a <graphics> passwd) only with `secure` (--security-info), which the API allows read-write callers only. */
+  dumpXml(ref: string, options: { inactive?: boolean; secure?: boolean } = {}): string {
     const rec = this.lookup(ref);
-    if (rec.liveXml !== null && !options.inactive) {
-      return renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId });
-    }
-    return rec.persistentXml ?? (rec.liveXml as string);
+    const xml = rec.liveXml !== null && !options.inactive
+      ? renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId })
+      : rec.persistentXml ?? (rec.liveXml as string);
+    return options.secure ? xml : withoutSecrets(xml);
   }
 
   /** The seed's `virt-xml VM --edit --disk target=vda,cache=none`: edits the persistent definition. */

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { HostService } from '../../host/host-service.js';
 import type { DiskEdit } from '../../vm/disk-edit.js';
+import { FerryError } from '../../errors/ferry-error.js';
 import { describeDiskSource } from '../../vm/definition.js';
 import { bool, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
 
@@ -40,10 +41,18 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       return { name: rec.name, state: rec.state, reason: rec.reason };
     });
 
-    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
+    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean; secure?: boolean } }>(
       '/domains/:ref/xml',
-      { schema: { params: refParams, querystring: inactiveQuery } },
-      async (req) => ({ xml: service.dumpXml(req.params.ref, req.query) }),
+      { schema: { params: refParams, querystring: object({ inactive: bool(), secure: bool() }) } },
+      async (req) => {
+        // libvirt's VIR_DOMAIN_XML_SECURE: secrets only for callers who ask, and never over a read-only connection.
+        if (req.query.secure && req.ferryCaller.readonly) {
+          throw new FerryError('ACCESS_DENIED', 'operation forbidden: virDomainGetXMLDesc with secure flag', {
+            hint: 'Secrets (a graphics password) are only shown on a read-write connection; drop --security-info or connect without -r',
+          });
+        }
+        return { xml: service.dumpXml(req.params.ref, req.query) };
+      },
     );
 
     app.delete<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => {
