@@ -136,6 +136,11 @@ export const ERROR_CODES = {
     status: 503,
     hint: 'Check that etcd answers from this host (etcd_endpoints) or that the lockspace directory is writable; "ferry resume" retries a domain paused for a lock failure',
   },
+  LOCK_CLEAR_REFUSED: {
+    summary: 'lock-clear was given something that is not a lock file ferry made in a lockspace directory',
+    status: 400,
+    hint: 'lock-clear removes only lock files in file_lockspace_dir, lvm_lockspace_dir or scsi_lockspace_dir, as "ferry lock-list" names them; a lock on a disk image itself goes when its holder does',
+  },
   LOCK_IN_USE: { summary: 'The lock is not stale: a reachable host holds it or runs the domain', status: 409, hint: 'Stop the domain where it runs; lock-clear is only for locks nobody holds' },
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
