@@ -4,34 +4,12 @@ import type { FastifyInstance } from 'fastify';
 import { type RegisteredRoute, STUB_REACHED, stubApp } from '../../../test/helpers/stub-app.js';
 import { KNOWN_COOKIE_SECTIONS } from '../../migration/cookie.js';
 import { migrationCookieSchema } from './peer-schemas.js';
+import { sample, sampleUrl, type Schema } from '../../../test/helpers/schema-sample.js';
 
-type Schema = Record<string, unknown> & { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; enum?: string[]; items?: Schema; oneOf?: Schema[] };
-
-/** Object schemas that stay open on purpose: the cookie's top level (optional sections of newer sources), free-form maps for QEMU. */
+/** Object schemas that stay open on purpose: the cookie's top level (optional sections of newer sources). */
 const OPEN_ON_PURPOSE = new Set(['POST /peer/v1/migrations/prepare body.cookie']);
 
 const isObject = (s: Schema): boolean => s.type === 'object' || (Array.isArray(s.type) && s.type.includes('object'));
-
-/** A value the schema accepts: every property, required or not, so that every nested object is there to poke at. */
-function sample(s: Schema): unknown {
-  if (s.oneOf) return sample(s.oneOf[0] as Schema);
-  if (s.enum) return s.enum[0];
-  const type = Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;
-  switch (type) {
-    case 'object': {
-      const o: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(s.properties ?? {})) o[k] = sample(v);
-      if (s === (migrationCookieSchema as unknown as Schema)) o.version = 1;
-      return o;
-    }
-    case 'array': return [sample(s.items ?? { type: 'string' })];
-    case 'string': return 'x';
-    case 'boolean': return false;
-    case 'integer':
-    case 'number': return (s.minimum as number | undefined) ?? 1;
-    default: return null;
-  }
-}
 
 /** Every object node of a schema with its path ('' is the root), following the shapes sample() builds. */
 function objectNodes(s: Schema, path: string[] = []): Array<{ path: string[]; schema: Schema }> {
@@ -54,10 +32,7 @@ function numericNodes(s: Schema, path: string[] = []): Array<{ path: string[]; s
   return out;
 }
 
-function urlOf(route: RegisteredRoute): string {
-  const params = (route.schema?.params ?? {}) as Schema;
-  return route.url.replace(/:(\w+)/g, (_m, name: string) => String(sample(params.properties?.[name] ?? { type: 'string' })));
-}
+const urlOf = sampleUrl;
 
 function setAt(body: unknown, path: string[], value: unknown): void {
   let o = body as Record<string, unknown>;
