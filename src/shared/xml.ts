@@ -1,5 +1,7 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { readXml } from './xml-parser.js';
 import { type XmlLimits, type XmlRefusal, scanXml } from './xml-scan.js';
+
+export { XmlSyntaxError } from './xml-parser.js';
 
 /** A plain XML element: what ferry's parsers read and its renderers write. */
 export interface XmlElement {
@@ -8,13 +10,6 @@ export interface XmlElement {
   children: XmlElement[];
   /** Text content directly inside the element, trimmed. */
   text: string;
-}
-
-export class XmlSyntaxError extends SyntaxError {
-  constructor(message: string, readonly line?: number, readonly column?: number) {
-    super(message);
-    this.name = 'XmlSyntaxError';
-  }
 }
 
 /** A document ferry does not read at all: over the size or element limit, or with a DTD (entity declarations). */
@@ -27,8 +22,6 @@ export class XmlRefusedError extends Error {
   }
 }
 
-type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
-
 /**
  * Parses a document and returns its root element. Throws XmlRefusedError for
  * a document over the limits or with a DTD (checked first, in one cheap pass),
@@ -37,67 +30,7 @@ type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 export function parseXml(source: string, limits?: XmlLimits): XmlElement {
   const refusal = scanXml(source, limits);
   if (refusal) throw new XmlRefusedError(refusal);
-  const valid = XMLValidator.validate(source);
-  if (valid !== true) {
-    const { msg, line, col } = valid.err;
-    throw new XmlSyntaxError(`${msg} (line ${line}, column ${col})`, line, col);
-  }
-  const parser = new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: false,
-    attributeNamePrefix: '',
-    parseAttributeValue: false,
-    parseTagValue: false,
-    trimValues: true,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    commentPropName: '#comment',
-    cdataPropName: '#cdata',
-    // References are decoded below, where an undefined one is an error (the parser would keep it verbatim).
-    processEntities: false,
-  });
-  const nodes = parser.parse(source) as OrderedNode[];
-  const roots = nodes.map(toElement).filter((e): e is XmlElement => e !== undefined);
-  if (roots.length !== 1) throw new XmlSyntaxError(`expected one root element, found ${roots.length}`);
-  return roots[0] as XmlElement;
-}
-
-function toElement(node: OrderedNode): XmlElement | undefined {
-  const name = Object.keys(node).find((k) => k !== ':@' && k !== '#text' && k !== '#comment' && k !== '#cdata');
-  if (name === undefined) return undefined;
-  const children: XmlElement[] = [];
-  let text = '';
-  for (const child of (node[name] as OrderedNode[]) ?? []) {
-    if ('#text' in child) {
-      text += decodeReferences(String(child['#text']));
-      continue;
-    }
-    if ('#cdata' in child) {
-      text += ((child['#cdata'] as OrderedNode[]) ?? []).map((t) => String(t['#text'] ?? '')).join('');
-      continue;
-    }
-    const el = toElement(child);
-    if (el) children.push(el);
-  }
-  const attrs: Record<string, string> = {};
-  for (const [k, v] of Object.entries(node[':@'] ?? {})) attrs[k] = decodeReferences(String(v));
-  return { name, attrs, children, text: text.trim() };
-}
-
-const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
-
-/** XML's five predefined entities and character references; any other reference is undefined (no DTD is read). */
-function decodeReferences(s: string): string {
-  if (!s.includes('&')) return s;
-  return s.replace(/&([^;&\s]*);?/g, (whole, ref: string) => {
-    if (!whole.endsWith(';')) throw new XmlSyntaxError(`'&' must start a reference such as &amp; (found '${whole.slice(0, 20)}')`);
-    const named = PREDEFINED[ref];
-    if (named !== undefined) return named;
-    const code = /^#x[0-9a-fA-F]+$/.test(ref) ? Number.parseInt(ref.slice(2), 16) : /^#[0-9]+$/.test(ref) ? Number.parseInt(ref.slice(1), 10) : undefined;
-    if (code === undefined) throw new XmlSyntaxError(`entity '${whole}' is not defined (ferry reads no DTD)`);
-    if (code === 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw new XmlSyntaxError(`'${whole}' is not a valid character`);
-    return String.fromCodePoint(code);
-  });
+  return readXml(source);
 }
 
 /** Builds an element; attributes whose value is undefined are left out. */
@@ -114,21 +47,33 @@ export function el(
 
 /** Renders an element the way libvirt does: two-space indent, single-quoted attributes. */
 export function renderXml(root: XmlElement, indent = ''): string {
-  const attrs = Object.entries(root.attrs)
-    .map(([k, v]) => ` ${k}='${escapeAttr(v)}'`)
-    .join('');
-  if (root.children.length === 0 && root.text === '') return `${indent}<${root.name}${attrs}/>\n`;
-  if (root.children.length === 0) return `${indent}<${root.name}${attrs}>${escapeText(root.text)}</${root.name}>\n`;
-  const inner = root.children.map((c) => renderXml(c, `${indent}  `)).join('');
-  return `${indent}<${root.name}${attrs}>\n${inner}${indent}</${root.name}>\n`;
+  const parts: string[] = [];
+  renderInto(root, indent, parts);
+  return parts.join('');
 }
 
+function renderInto(e: XmlElement, indent: string, out: string[]): void {
+  let attrs = '';
+  for (const k in e.attrs) attrs += ` ${k}='${escapeAttr(e.attrs[k] as string)}'`;
+  if (e.children.length === 0) {
+    out.push(e.text === '' ? `${indent}<${e.name}${attrs}/>\n` : `${indent}<${e.name}${attrs}>${escapeText(e.text)}</${e.name}>\n`);
+    return;
+  }
+  out.push(`${indent}<${e.name}${attrs}>\n`);
+  const inner = `${indent}  `;
+  for (const c of e.children) renderInto(c, inner, out);
+  out.push(`${indent}</${e.name}>\n`);
+}
+
+const TEXT_SPECIAL = /[&<>]/;
+const ATTR_SPECIAL = /[&<>']/;
+
 function escapeText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return TEXT_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : s;
 }
 
 function escapeAttr(s: string): string {
-  return escapeText(s).replace(/'/g, '&apos;');
+  return ATTR_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;') : s;
 }
 
 export function child(parent: XmlElement, name: string): XmlElement | undefined {

@@ -19,8 +19,8 @@ export interface RawResponse {
  * //, /./ and /../ reach the server as written), as an attacker's client
  * would send it.
  */
-export function rawRequest(target: RawTarget, o: { method?: string; path: string; body?: unknown; headers?: Record<string, string> }): Promise<RawResponse> {
-  const payload = o.body === undefined ? undefined : JSON.stringify(o.body);
+export function rawRequest(target: RawTarget, o: { method?: string; path: string; body?: unknown; json?: string; headers?: Record<string, string> }): Promise<RawResponse> {
+  const payload = o.json ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
   const headers = { ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}), ...o.headers };
   return new Promise((resolve) => {
     const done = (res: http.IncomingMessage): void => {
