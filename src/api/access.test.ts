@@ -49,6 +49,18 @@ describe('access control', () => {
     assert.equal(dnAllowed('O=ferry.x,CN=a', ['O=ferry,CN=a']), false);
   });
 
+  it('a refusal names the libvirt API of the route that matched, its :action included', async () => {
+    const { app: a } = await stubApp({ kind: 'unix-ro' });
+    const names = [['POST', '/v1/domains/web/destroy', 'virDomainDestroy'], ['POST', '/v1/domains/web/start', 'virDomainCreate'], ['POST', '/v1/domains', 'virDomainDefineXML'],
+      ['DELETE', '/v1/domains/web', 'virDomainUndefine'], ['POST', '/v1/domains/web/migrate', 'virDomainMigratePerform3Params'], ['POST', '/v1/domains/web/job/abort', 'virDomainAbortJob'],
+      ['POST', '/v1/pools/p/start', 'POST /v1/pools/:pool/:action'], ['POST', '/v1/domains/create', 'virDomainCreateXML']];
+    for (const [method, url, api] of names) {
+      const res = await a.inject({ method: method as 'POST', url, payload: {} });
+      assert.equal(res.json().error.message, `operation forbidden: read only access prevents ${api}`, url);
+    }
+    await a.close();
+  });
+
   it('normalisedPath() reads a path as a decoding, normalising router would', () => {
     assert.equal(normalisedPath('/%70eer/v1/x'), '/peer/v1/x');
     assert.equal(normalisedPath('/%2570eer//v1/./a/../x?y=1'), '/peer/v1/x');

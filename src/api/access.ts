@@ -73,10 +73,11 @@ const LIBVIRT_API: Record<string, string> = {
   'migrate-check': 'virDomainMigrateBegin3Params', abort: 'virDomainAbortJob', create: 'virDomainCreateXML',
 };
 
-/** The operation a refused request stands for, named as libvirt's message would (from the route's pattern). */
-function operationName(method: string, route: string): string {
-  const last = route.split('/').filter(Boolean).pop() ?? '';
-  if (LIBVIRT_API[last]) return LIBVIRT_API[last] as string;
+/** The operation a refused request stands for, named as libvirt's message would (from the route's pattern and its parameters). */
+function operationName(method: string, route: string, params: Record<string, string>): string {
+  const tail = route.split('/').filter(Boolean).pop() ?? '';
+  const last = tail.startsWith(':') ? params[tail.slice(1)] ?? tail : tail;
+  if (route.startsWith('/v1/domains/') && LIBVIRT_API[last]) return LIBVIRT_API[last] as string;
   if (method === 'POST' && route === '/v1/domains') return 'virDomainDefineXML';
   if (method === 'DELETE' && route === '/v1/domains/:ref') return 'virDomainUndefine';
   return `${method} ${route}`;
@@ -136,7 +137,7 @@ export function enforceAccess(app: FastifyInstance, kind: ListenerKind, log: { w
       });
     }
     if (caller.readonly && request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new FerryError('ACCESS_DENIED', `operation forbidden: read only access prevents ${operationName(request.method, route ?? normalisedPath(request.url))}`, {
+      throw new FerryError('ACCESS_DENIED', `operation forbidden: read only access prevents ${operationName(request.method, route ?? normalisedPath(request.url), (request.params ?? {}) as Record<string, string>)}`, {
         hint: caller.who.startsWith('unix') ? 'Connect without -r/--readonly, as root or a member of the ferry group' : 'Use a certificate that is not read-only (ferry cert-client-create NAME without --readonly)',
       });
     }
