@@ -10,6 +10,7 @@ import { classifyDomainRef } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { withoutSecrets } from '../vm/secure-xml.js';
+import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
@@ -65,6 +66,7 @@ export interface VersionInfo {
 export class HostService extends EventEmitter<HostEvents> {
   private readonly running = new Map<string, RunningDomain>();
   private readonly now: () => number;
+  private readonly largeXml = new LargeXmlTurns();
 
   constructor(private readonly deps: HostServiceDeps) {
     super();
@@ -101,9 +103,15 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Defines (or redefines) a persistent domain from XML. */
   async define(xml: string): Promise<DomainRecord> {
-    const def = await this.canonical(parseDomainXml(xml));
+    // A large document is parsed and rendered in its turn, the event loop served between the steps.
+    const { def, rendered } = await this.largeXml.run(xml, async (step) => {
+      await step();
+      const parsed = await this.canonical(parseDomainXml(xml));
+      await step();
+      return { def: parsed, rendered: renderDomainXml(parsed) };
+    });
     return this.deps.jobs.run(def.uuid, 'define', async () => {
-      const rec = this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: renderDomainXml(def) });
+      const rec = this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: rendered });
       this.publish({ type: 'domain.defined', uuid: rec.uuid, name: rec.name, at: this.now() });
       return rec;
     });
@@ -124,7 +132,10 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Starts a transient domain from XML (virsh create). */
   async create(xml: string, options: { paused?: boolean } = {}): Promise<DomainRecord> {
-    const def = await this.canonical(parseDomainXml(xml));
+    const def = await this.largeXml.run(xml, async (step) => {
+      await step();
+      return this.canonical(parseDomainXml(xml));
+    });
     if (this.deps.store.get(def.uuid) || this.deps.store.findByName(def.name)) {
       const other = this.deps.store.findByName(def.name) ?? this.deps.store.get(def.uuid);
       throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${other?.name}' already exists with uuid ${other?.uuid}`);
