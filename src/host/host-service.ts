@@ -108,7 +108,9 @@ export class HostService extends EventEmitter<HostEvents> {
       await step();
       const parsed = await this.canonical(parseDomainXml(xml));
       await step();
-      return { def: parsed, rendered: renderDomainXml(parsed) };
+      const text = renderDomainXml(parsed);
+      await step();
+      return { def: parsed, rendered: text };
     });
     return this.deps.jobs.run(def.uuid, 'define', async () => {
       const rec = this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: rendered });
