@@ -48,7 +48,7 @@ export const ERROR_CODES = {
     hint: 'Remove the <!DOCTYPE ...> declaration (libvirt\'s own XML has none); ferry expands only XML\'s five predefined entities (amp, lt, gt, apos, quot) and character references',
   },
   XML_TOO_LARGE: {
-    summary: 'The XML document is over 1 MiB or 20,000 elements, far beyond any real domain',
+    summary: 'The XML document is over 1 MiB, 20,000 elements or 256 levels of nesting, far beyond any real domain',
     status: 413,
     hint: 'Remove what the domain does not need (a real domain is a few KiB); docs/domain-xml.md gives the limits',
   },

@@ -8,6 +8,14 @@ export class XmlSyntaxError extends SyntaxError {
   }
 }
 
+/** The document nests elements deeper than the reader goes. */
+export class XmlTooDeepError extends Error {
+  constructor(readonly limit: number) {
+    super(`elements nested more than ${limit} levels deep`);
+    this.name = 'XmlTooDeepError';
+  }
+}
+
 const NAME = /[A-Za-z_:\u00c0-\uffff][\w.:\u00b7\u00c0-\uffff-]*/y;
 const SPACE = /[ \t\r\n]*/y;
 const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "'", quot: '"' };
@@ -21,14 +29,15 @@ const PREDEFINED: Record<string, string> = { lt: '<', gt: '>', amp: '&', apos: "
  * element is trimmed piece by piece and joined; CDATA is kept as written.
  * Errors carry the line and column.
  */
-export function readXml(source: string): XmlElement {
-  return new Reader(source).document();
+export function readXml(source: string, maxDepth = 256): XmlElement {
+  return new Reader(source, maxDepth).document();
 }
 
 class Reader {
   private pos = 0;
+  private depth = 0;
 
-  constructor(private readonly s: string) {
+  constructor(private readonly s: string, private readonly maxDepth: number) {
     if (s.charCodeAt(0) === 0xfeff) this.pos = 1;
   }
 
@@ -53,6 +62,7 @@ class Reader {
 
   private element(): XmlElement {
     const start = this.pos;
+    if (++this.depth > this.maxDepth) throw new XmlTooDeepError(this.maxDepth);
     this.pos++; // <
     const name = this.name('an element name');
     const attrs: Record<string, string> = {};
@@ -81,11 +91,13 @@ class Reader {
     const el: XmlElement = { name, attrs, children: [], text: '' };
     if (this.s.startsWith('/>', this.pos)) {
       this.pos += 2;
+      this.depth--;
       return el;
     }
     if (this.s[this.pos] !== '>') throw this.error(`<${name}> is not closed`);
     this.pos++;
     this.content(el, start);
+    this.depth--;
     return el;
   }
 

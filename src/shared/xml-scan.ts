@@ -4,16 +4,19 @@ export const XML_LIMITS = {
   maxBytes: 1024 * 1024,
   /** Elements in the document (a domain with 100 disks and 100 NICs has about 2,000). */
   maxElements: 20_000,
+  /** Levels of nesting, libxml2's own default (a domain uses about 6). */
+  maxDepth: 256,
 } as const;
 
 export interface XmlLimits {
   maxBytes: number;
   maxElements: number;
+  maxDepth?: number;
 }
 
 /** Why a document was refused before it was parsed. */
 export type XmlRefusal =
-  | { kind: 'too-large'; what: 'bytes' | 'elements'; limit: number; found: number }
+  | { kind: 'too-large'; what: 'bytes' | 'elements' | 'levels of nesting'; limit: number; found: number }
   | { kind: 'doctype'; declaration: string; line: number };
 
 /**

@@ -35,11 +35,16 @@ describe('parseXml()', () => {
     assert.throws(() => parseXml(`<d>${'é'.repeat(600)}</d>`, { maxBytes: 1000, maxElements: 40 }), (e: unknown) =>
       e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && e.refusal.what === 'bytes' && e.refusal.found === 1207);
     assert.equal(parseXml(`<d>${'<e/>'.repeat(39)}</d>`, { maxBytes: 1 << 20, maxElements: 40 }).children.length, 39);
+    // Deep nesting, which would otherwise overflow the stack of a recursive reader: libxml2's 256 levels.
+    const deep = (n: number): string => `${'<e>'.repeat(n)}${'</e>'.repeat(n)}`;
+    assert.throws(() => parseXml(deep(257)), (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && /more than 256 levels deep/.test(e.message));
+    assert.throws(() => parseXml(deep(15_000)), XmlRefusedError);
+    assert.equal(parseXml(deep(256)).name, 'e');
   });
 
   it('scanXml() passes a real domain and names the limits it uses', () => {
     assert.equal(scanXml("<domain type='kvm'><name>a</name><!-- x --><devices/></domain>"), undefined);
-    assert.deepEqual(XML_LIMITS, { maxBytes: 1024 * 1024, maxElements: 20_000 });
+    assert.deepEqual(XML_LIMITS, { maxBytes: 1024 * 1024, maxElements: 20_000, maxDepth: 256 });
   });
 
   it('reads what libvirt writes: a declaration, comments and PIs around the root, a BOM, namespaces, CDATA, self-closing tags', () => {

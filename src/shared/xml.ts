@@ -1,5 +1,5 @@
-import { readXml } from './xml-parser.js';
-import { type XmlLimits, type XmlRefusal, scanXml } from './xml-scan.js';
+import { readXml, XmlTooDeepError } from './xml-parser.js';
+import { type XmlLimits, type XmlRefusal, scanXml, XML_LIMITS } from './xml-scan.js';
 
 export { XmlSyntaxError } from './xml-parser.js';
 
@@ -17,7 +17,9 @@ export class XmlRefusedError extends Error {
   constructor(readonly refusal: XmlRefusal) {
     super(refusal.kind === 'doctype'
       ? `${refusal.declaration} at line ${refusal.line}: ferry reads no DTD and expands no entities`
-      : `the document has ${refusal.found} ${refusal.what}, more than the ${refusal.limit} ferry reads`);
+      : refusal.what === 'levels of nesting'
+        ? `the document nests elements more than ${refusal.limit} levels deep, more than ferry reads`
+        : `the document has ${refusal.found} ${refusal.what}, more than the ${refusal.limit} ferry reads`);
     this.name = 'XmlRefusedError';
   }
 }
@@ -30,7 +32,13 @@ export class XmlRefusedError extends Error {
 export function parseXml(source: string, limits?: XmlLimits): XmlElement {
   const refusal = scanXml(source, limits);
   if (refusal) throw new XmlRefusedError(refusal);
-  return readXml(source);
+  const maxDepth = limits?.maxDepth ?? XML_LIMITS.maxDepth;
+  try {
+    return readXml(source, maxDepth);
+  } catch (err) {
+    if (err instanceof XmlTooDeepError) throw new XmlRefusedError({ kind: 'too-large', what: 'levels of nesting', limit: maxDepth, found: maxDepth + 1 });
+    throw err;
+  }
 }
 
 /** Builds an element; attributes whose value is undefined are left out. */

@@ -1,4 +1,3 @@
-import { KNOWN_COOKIE_SECTIONS } from '../../migration/cookie.js';
 import { arrayOf, bool, int, nonEmpty, object, oneOf, openObject, str } from './json-schema.js';
 
 const lease = object({
@@ -38,9 +37,6 @@ export const migrationCookieSchema = {
     listen: object({ address: nonEmpty(), port: int(1, 65535) }),
   },
 } as const;
-
-/** Sections the cookie schema types; kept in step with the cookie's own list by a unit test. */
-export const TYPED_COOKIE_SECTIONS = [...KNOWN_COOKIE_SECTIONS, 'version', 'migrationId', 'mandatory', 'listen'];
 
 /** FinishRequest: what the source tells the destination at the switch. */
 export const finishRequestSchema = object({
