@@ -48,10 +48,11 @@ function largeXml(name: string, elements: number): string {
 
 async function main(): Promise<void> {
   const dir = tempDir('ferry-bench-large-');
-  const host = await new FerrydHost({ dir: `${dir.path}/a` }).start();
+  const host = new FerrydHost({ dir: `${dir.path}/a` });
   const socket = { socketPath: host.socket };
   const elements = Number(values.elements);
   try {
+    await host.start();
     // The API probe runs on its own thread, so the load this process sends does not delay its clock.
     const probe = async (until: () => boolean): Promise<number[]> => {
       const worker = new Worker(PROBE, { eval: true, workerData: { socket: host.socket } });
