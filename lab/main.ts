@@ -4,9 +4,10 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { Lab } from './lab.js';
 import { LAB_BRIDGE, vmAddress } from './plan.js';
+import { DEFAULT_LAB_DIR, labUsage } from './usage.js';
 
 const FERRY = fileURLToPath(new URL('../../bin/ferry', import.meta.url));
-const DEFAULT_DIR = '/tmp/ferry-lab';
+const DEFAULT_DIR = DEFAULT_LAB_DIR;
 
 /** `ferry` on a host or the switch means this checkout's CLI. */
 function resolveCommand(cmd: string[]): string[] {
@@ -22,11 +23,8 @@ function describe(lab: Lab): string {
   for (const h of p.hosts) {
     lines.push(`  ${h.name} (${h.ns}): eth0 ${h.mgmtAddress} (management, ${lab.peerUri(h)}), eth1 ${h.migrationAddress} (migration), ${LAB_BRIDGE} for VMs; ferryd socket ${h.socket}`);
   }
-  lines.push('', 'Run commands on a host (its own /run/ferry, /etc/ferry, /etc/pki/ferry, /root/.ssh):',
-    `  scripts/lab.sh on h1 ferry list --all`,
-    `  scripts/lab.sh on h1 ferry migrate --live --verbose --persistent VM qemu+ssh://h2/system`,
-    `  scripts/lab.sh switch ping ${vmAddress(p, 0)}`,
-    `  scripts/lab.sh down`);
+  lines.push('', 'From this checkout, run commands on a host (its own /run/ferry, /etc/ferry, /etc/pki/ferry, /root/.ssh) or the switch:',
+    ...labUsage(p.dir, { firstHost: p.hosts[0]?.name ?? 'h1', ...(p.hosts[1] ? { secondHost: p.hosts[1].name } : {}), vmAddress: vmAddress(p, 0) }).map((l) => `  ${l}`));
   return lines.join('\n');
 }
 

@@ -106,5 +106,5 @@ if grep -q 'ferry-load: CORRUPT\|Kernel panic' "$demo"/*/state/log/demo-vm-seria
 fi
 
 if [ "$keep" = 1 ]; then
-  step "left running: ferry -c '$A' list"
+  step "left running: bin/ferry -c '$A' list --all (host B: '$B'); to stop: bin/ferry -c '$A' destroy demo-vm; kill \$(cat $demo/a/ferryd.pid $demo/b/ferryd.pid)"
 fi

@@ -108,5 +108,7 @@ if grep -q 'ferry-load: CORRUPT\|Kernel panic' "$dir"/h*/state/log/demo-vm-seria
   exit 1
 fi
 if [ "$keep" = 1 ]; then
-  step "left running: scripts/lab.sh on h1 ferry list; scripts/lab.sh down --dir $dir removes it all"
+  step "left running; from this checkout (the last line removes it all):"
+  # The lab prints the commands itself, each naming this lab's directory (a test runs them).
+  lab status | sed -n '/^From this checkout/,$p' | tail -n +2
 fi

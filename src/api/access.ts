@@ -6,6 +6,13 @@ import { CERT_ROLES, READONLY_HEADER } from '../shared/protocol.js';
 /** The ways into ferryd: the local socket, its read-only twin, mutual TLS, and the opt-in plain TCP listener. */
 export type ListenerKind = 'unix' | 'unix-ro' | 'tls' | 'tcp';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling and what they may do; set by enforceAccess() before any handler runs. */
+    ferryCaller: Caller;
+  }
+}
+
 /** What a connection may do. */
 export interface Caller {
   /** Only queries (GET): virsh -r, the read-only socket, an OU=ferry-readonly certificate. */
@@ -66,36 +73,76 @@ const LIBVIRT_API: Record<string, string> = {
   'migrate-check': 'virDomainMigrateBegin3Params', abort: 'virDomainAbortJob', create: 'virDomainCreateXML',
 };
 
-/** The operation a refused request stands for, named as libvirt's message would. */
-function operationName(method: string, url: string): string {
-  const path = url.split('?')[0] ?? url;
-  const last = path.split('/').filter(Boolean).pop() ?? '';
-  if (LIBVIRT_API[last]) return LIBVIRT_API[last] as string;
-  if (method === 'POST' && /\/v1\/domains$/.test(path)) return 'virDomainDefineXML';
-  if (method === 'DELETE' && /\/v1\/domains\/[^/]+$/.test(path)) return 'virDomainUndefine';
-  return `${method} ${path}`;
+/** The operation a refused request stands for, named as libvirt's message would (from the route's pattern and its parameters). */
+function operationName(method: string, route: string, params: Record<string, string>): string {
+  const tail = route.split('/').filter(Boolean).pop() ?? '';
+  const last = tail.startsWith(':') ? params[tail.slice(1)] ?? tail : tail;
+  if (route.startsWith('/v1/domains/') && LIBVIRT_API[last]) return LIBVIRT_API[last] as string;
+  if (method === 'POST' && route === '/v1/domains') return 'virDomainDefineXML';
+  if (method === 'DELETE' && route === '/v1/domains/:ref') return 'virDomainUndefine';
+  return `${method} ${route}`;
+}
+
+/**
+ * The path as a router that decodes and normalises would see it: percent-
+ * decoded (repeatedly), dot segments resolved, slashes collapsed, lower case.
+ * Only for requests no route matched, so that their answer (403 or 404)
+ * does not depend on which peer routes exist.
+ */
+export function normalisedPath(url: string): string {
+  let path = url.split('?')[0] ?? '';
+  for (let i = 0; i < 5; i++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(path);
+    } catch {
+      break;
+    }
+    if (next === path) break;
+    path = next;
+  }
+  const out: string[] = [];
+  for (const seg of path.replace(/\\/g, '/').split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') out.pop();
+    else out.push(seg.toLowerCase());
+  }
+  return `/${out.join('/')}`;
 }
 
 /** Who made a request (set for every request by enforceAccess), for the logs of what they did. */
 export function callerName(request: FastifyRequest): string {
-  return (request as FastifyRequest & { caller?: Caller | null }).caller?.who ?? 'unknown';
+  return request.ferryCaller?.who ?? 'unknown';
 }
 
-/** Adds the access checks to an app serving one listener: read-only callers may only query; only hosts may use the peer API. */
+/** Is this request for the peer API? Decided on the route the router matched, never on the raw URL. */
+export function isPeerRequest(request: FastifyRequest): boolean {
+  const route = request.routeOptions.url;
+  if (route !== undefined) return route === '/peer' || route.startsWith('/peer/');
+  const path = normalisedPath(request.url);
+  return path === '/peer' || path.startsWith('/peer/');
+}
+
+/**
+ * Adds the access checks to an app serving one listener: read-only callers
+ * may only query; only hosts may use the peer API. Both are decided on what
+ * the router matched (the registered pattern and the method), so an encoded
+ * or oddly spelled URL reaches a route only with that route's rules.
+ */
 export function enforceAccess(app: FastifyInstance, kind: ListenerKind, log: { warn: (o: object, m: string) => void }): void {
-  app.decorateRequest('caller', null);
+  app.decorateRequest('ferryCaller', null as unknown as Caller);
   app.addHook('onRequest', async (request) => {
     const caller = callerOf(kind, request);
-    (request as FastifyRequest & { caller: Caller | null }).caller = caller;
-    const url = request.url;
-    if (url.startsWith('/peer/') && !caller.peer) {
-      log.warn({ who: caller.who, url }, 'peer API refused');
+    request.ferryCaller = caller;
+    const route = request.routeOptions.url;
+    if (isPeerRequest(request) && !caller.peer) {
+      log.warn({ who: caller.who, url: request.url, route }, 'peer API refused');
       throw new FerryError('ACCESS_DENIED', `operation forbidden: the peer API is for ferry hosts, and this connection (${caller.who}) is not one`, {
         hint: 'Only ferryds with a host certificate (OU=ferry-host, "ferry cert-host-create") may call it',
       });
     }
     if (caller.readonly && request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new FerryError('ACCESS_DENIED', `operation forbidden: read only access prevents ${operationName(request.method, url)}`, {
+      throw new FerryError('ACCESS_DENIED', `operation forbidden: read only access prevents ${operationName(request.method, route ?? normalisedPath(request.url), (request.params ?? {}) as Record<string, string>)}`, {
         hint: caller.who.startsWith('unix') ? 'Connect without -r/--readonly, as root or a member of the ferry group' : 'Use a certificate that is not read-only (ferry cert-client-create NAME without --readonly)',
       });
     }

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import { enforceAccess, type ListenerKind } from './access.js';
 import type { Logger } from 'pino';
 import type { HostService } from '../host/host-service.js';
@@ -33,6 +33,9 @@ export interface AppDeps {
   log: Logger;
 }
 
+/** The largest request body: room for the largest domain XML ferry reads (1 MiB) JSON-escaped, inside a migration cookie. */
+export const API_BODY_LIMIT = 4 * 1024 * 1024;
+
 /** How one listener serves the API: which kind of connection it takes (for access control), and its server (TLS, limits). */
 export interface ListenerOptions {
   kind: ListenerKind;
@@ -45,15 +48,18 @@ export interface ListenerOptions {
  * app.inject(), the daemon listens on its sockets and its TLS address. Every
  * listener serves the same routes; enforceAccess() decides who may use which.
  */
-export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'unix' }): FastifyInstance {
+export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'unix' }, hooks: { onRoute?: (route: RouteOptions) => void } = {}): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api', listener: listener.kind }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 16 * 1024 * 1024,
+    bodyLimit: API_BODY_LIMIT,
+    // fastify's default drops unknown keys without a word ({"options":{"Live":true}} ran a non-live migration): refuse them instead.
+    ajv: { customOptions: { removeAdditional: false } },
     ...(listener.serverFactory ? { serverFactory: listener.serverFactory } : {}),
   }) as unknown as FastifyInstance;
+  if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
   enforceAccess(app, listener.kind, deps.log);
-  app.setErrorHandler(ferryErrorHandler(deps.log));
+  app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
   });

@@ -42,4 +42,14 @@ describe('ferry CLI', () => {
     assert.equal(await runCli(['node', 'ferry', '-c', 'ferry:///system?socket=/nonexistent.sock', 'list'], o, {}), 1);
     assert.match(o.stderr, /^error: failed to connect to the hypervisor\nerror: Failed to connect socket to '\/nonexistent.sock': No such file or directory\n/);
   });
+
+  it('bad option values are the caller\'s error with a code, never INTERNAL_ERROR (shutdown --mode)', async () => {
+    const unknown = capture();
+    assert.equal(await runCli(['node', 'ferry', '-c', 'ferry:///system?socket=/nonexistent.sock', 'shutdown', 'vm1', '--mode', 'bogus'], unknown, {}), 1);
+    assert.equal(unknown.stderr.split('\n')[0], "error: Unknown mode bogus value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'");
+    assert.match(unknown.stderr, /\[INVALID_ARGUMENT\]\n$/);
+    const agent = capture();
+    assert.equal(await runCli(['node', 'ferry', '-c', 'ferry:///system?socket=/nonexistent.sock', 'shutdown', 'vm1', '--mode', 'agent'], agent, {}), 1);
+    assert.match(agent.stderr, /^error: shutdown mode 'agent' is not supported by ferry\nhint: .*\[NOT_SUPPORTED\]\n$/);
+  });
 });

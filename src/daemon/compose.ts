@@ -186,7 +186,10 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     log,
   });
 
-  const lockService = new LockService({ host: service, hostname, peers: config.peers, connector: peers });
+  const lockService = new LockService({
+    host: service, hostname, peers: config.peers, connector: peers,
+    lockspaces: [config.fileLockspaceDir, config.lvmLockspaceDir, config.scsiLockspaceDir].filter((d) => d !== ''),
+  });
   const preflightDestination = {
     host: service, storage, networks, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,

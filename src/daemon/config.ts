@@ -253,23 +253,34 @@ const SETTINGS: Record<string, Setter> = {
 
 /** Reads ferryd.conf; unknown keys and bad values are refused with the file and line. */
 export function loadConfig(path: string | undefined, overrides: Partial<DaemonConfig> = {}): DaemonConfig {
-  const config = defaultConfig();
   const file = path ?? (existsSync(DEFAULT_CONFIG_PATH) ? DEFAULT_CONFIG_PATH : undefined);
+  let text = '';
   if (file) {
-    let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       throw new FerryError('CONFIG_INVALID', `cannot read configuration file ${file}: ${(err as Error).message}`, { cause: err });
     }
-    for (const [key, { value, line }] of parseConfFile(text, file)) {
-      const set = SETTINGS[key];
-      if (!set) throw new FerryError('CONFIG_INVALID', `${file}:${line}: unknown setting '${key}'`);
-      set(config, value, `${file}:${line}`);
-    }
   }
+  const config = configFromText(text, file ?? 'ferryd.conf');
   for (const [k, v] of Object.entries(overrides)) {
     if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   }
   return config;
+}
+
+/** The defaults with ferryd.conf text applied (`source` names it in errors). */
+export function configFromText(text: string, source: string): DaemonConfig {
+  const config = defaultConfig();
+  for (const [key, { value, line }] of parseConfFile(text, source)) {
+    const set = SETTINGS[key];
+    if (!set) throw new FerryError('CONFIG_INVALID', `${source}:${line}: unknown setting '${key}'`);
+    set(config, value, `${source}:${line}`);
+  }
+  return config;
+}
+
+/** The keys ferryd.conf may set. */
+export function configKeys(): string[] {
+  return Object.keys(SETTINGS);
 }

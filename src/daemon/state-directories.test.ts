@@ -10,6 +10,7 @@ describe('ensureDirectory()', () => {
     const dir = tempDir('ferry-dirs-');
     ensureDirectory(`${dir.path}/a/b`, 'run directory', 0o700);
     assert.equal(statSync(`${dir.path}/a/b`).mode & 0o777, 0o700);
+    dir.cleanup();
   });
 
   it('names the directory and the file in the way instead of failing as a bug', () => {
@@ -17,5 +18,6 @@ describe('ensureDirectory()', () => {
     writeFileSync(`${dir.path}/log`, '');
     assert.throws(() => ensureDirectory(`${dir.path}/log`, 'log directory'), (e: unknown) =>
       e instanceof FerryError && e.code === 'CONFIG_INVALID' && e.message === `cannot create the log directory '${dir.path}/log': a file that is not a directory is in the way`);
+    dir.cleanup();
   });
 });

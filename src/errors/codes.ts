@@ -14,6 +14,11 @@ export const ERROR_CODES = {
   },
   OPERATION_TIMEOUT: { summary: 'An operation did not finish before its deadline', status: 504, hint: 'The operation did not finish in time; check the domain log under the state directory' },
   NOT_SUPPORTED: { summary: 'The operation exists in virsh but not (yet) in ferry', status: 501, hint: 'This operation is not supported by this version of ferry' },
+  REQUEST_TOO_LARGE: {
+    summary: 'The request body is larger than ferryd accepts (4 MiB)',
+    status: 413,
+    hint: 'No domain, network or pool definition needs that much; domain XML is read up to 1 MiB (docs/domain-xml.md)',
+  },
   INTERNAL_ERROR: { summary: 'An unexpected failure inside ferry', status: 500, hint: 'This is a bug in ferry; the daemon log has the details' },
   STATE_DIR_LOCKED: {
     summary: 'Another ferryd already uses this state directory',
@@ -42,6 +47,16 @@ export const ERROR_CODES = {
   // domain XML
   XML_MALFORMED: { summary: 'The domain XML is not well-formed', status: 400, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' },
   XML_INVALID: { summary: 'An element or attribute of the domain XML is missing or wrong', status: 400, hint: 'Fix the element named in the message (docs/domain-xml.md lists what ferry reads)' },
+  XML_DOCTYPE_REFUSED: {
+    summary: 'The XML has a DOCTYPE or entity declarations, which ferry never reads',
+    status: 400,
+    hint: 'Remove the <!DOCTYPE ...> declaration (libvirt\'s own XML has none); ferry expands only XML\'s five predefined entities (amp, lt, gt, apos, quot) and character references',
+  },
+  XML_TOO_LARGE: {
+    summary: 'The XML document is over 1 MiB, 20,000 elements or 256 levels of nesting, far beyond any real domain',
+    status: 413,
+    hint: 'Remove what the domain does not need (a real domain is a few KiB); docs/domain-xml.md gives the limits',
+  },
   XML_UNSUPPORTED: { summary: 'The domain XML uses something ferry cannot run', status: 400, hint: 'Remove the element or change it to a supported form (docs/domain-xml.md)' },
   // QEMU
   QEMU_BINARY_MISSING: {
@@ -135,6 +150,11 @@ export const ERROR_CODES = {
     summary: 'ferry-lockd could not take or check a lease in its backend (etcd unreachable, lockspace unwritable)',
     status: 503,
     hint: 'Check that etcd answers from this host (etcd_endpoints) or that the lockspace directory is writable; "ferry resume" retries a domain paused for a lock failure',
+  },
+  LOCK_CLEAR_REFUSED: {
+    summary: 'lock-clear was given something that is not a lock file ferry made in a lockspace directory',
+    status: 400,
+    hint: 'lock-clear removes only lock files in file_lockspace_dir, lvm_lockspace_dir or scsi_lockspace_dir, as "ferry lock-list" names them; a lock on a disk image itself goes when its holder does',
   },
   LOCK_IN_USE: { summary: 'The lock is not stale: a reachable host holds it or runs the domain', status: 409, hint: 'Stop the domain where it runs; lock-clear is only for locks nobody holds' },
   // daemon / store

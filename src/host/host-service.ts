@@ -9,6 +9,8 @@ import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { withoutSecrets } from '../vm/secure-xml.js';
+import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
@@ -69,6 +71,7 @@ export interface VersionInfo {
 export class HostService extends EventEmitter<HostEvents> {
   private readonly running = new Map<string, RunningDomain>();
   private readonly now: () => number;
+  private readonly largeXml = new LargeXmlTurns();
 
   constructor(private readonly deps: HostServiceDeps) {
     super();
@@ -105,9 +108,17 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Defines (or redefines) a persistent domain from XML. */
   async define(xml: string): Promise<DomainRecord> {
-    const def = await this.canonical(parseDomainXml(xml));
+    // A large document is parsed and rendered in its turn, the event loop served between the steps.
+    const { def, rendered } = await this.largeXml.run(xml, async (step) => {
+      await step();
+      const parsed = await this.canonical(parseDomainXml(xml));
+      await step();
+      const text = renderDomainXml(parsed);
+      await step();
+      return { def: parsed, rendered: text };
+    });
     return this.deps.jobs.run(def.uuid, 'define', async () => {
-      const rec = this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: renderDomainXml(def) });
+      const rec = this.deps.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: rendered });
       this.publish({ type: 'domain.defined', uuid: rec.uuid, name: rec.name, at: this.now() });
       return rec;
     });
@@ -128,7 +139,10 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Starts a transient domain from XML (virsh create). */
   async create(xml: string, options: { paused?: boolean } = {}): Promise<DomainRecord> {
-    const def = await this.canonical(parseDomainXml(xml));
+    const def = await this.largeXml.run(xml, async (step) => {
+      await step();
+      return this.canonical(parseDomainXml(xml));
+    });
     if (this.deps.store.get(def.uuid) || this.deps.store.findByName(def.name)) {
       const other = this.deps.store.findByName(def.name) ?? this.deps.store.get(def.uuid);
       throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${other?.name}' already exists with uuid ${other?.uuid}`);
@@ -145,12 +159,13 @@ export class HostService extends EventEmitter<HostEvents> {
     });
   }
 
-  dumpXml(ref: string, options: { inactive?: boolean } = {}): string {
+  /** virsh dumpxml: secrets (a <graphics> passwd) only with `secure` (--security-info), which the API allows read-write callers only. */
+  dumpXml(ref: string, options: { inactive?: boolean; secure?: boolean } = {}): string {
     const rec = this.lookup(ref);
-    if (rec.liveXml !== null && !options.inactive) {
-      return renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId });
-    }
-    return rec.persistentXml ?? (rec.liveXml as string);
+    const xml = rec.liveXml !== null && !options.inactive
+      ? renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId })
+      : rec.persistentXml ?? (rec.liveXml as string);
+    return options.secure ? xml : withoutSecrets(xml);
   }
 
   /** The seed's `virt-xml VM --edit --disk target=vda,cache=none`: edits the persistent definition. */

@@ -109,7 +109,8 @@ export class EtcdBackend implements LockBackend {
     return Object.entries(all).map(([key, v]) => ({ key, value: JSON.parse(v) as Record<string, unknown> }));
   }
 
-  async clear(resource: string): Promise<void> {
+  /** Only keys go: nothing on disk is touched. */
+  async clear(resource: string, _lockspaces: string[]): Promise<void> {
     await this.client.delete().prefix(this.base(resource));
   }
 

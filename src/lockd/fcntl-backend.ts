@@ -1,8 +1,9 @@
-import { existsSync, mkdirSync, unlinkSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Lease, LeaseOwner } from '../locking/lease.js';
 import type { OfdLocker } from '../locking/ofd-lock.js';
-import { type LockBackend, LockBusyError, type LockHandle } from './lock-backend.js';
+import { type LockBackend, LockBusyError, LockClearRefusedError, type LockHandle } from './lock-backend.js';
+import { checkLockFile } from './lock-file-check.js';
 
 /**
  * Leases as OFD locks on byte 0 of a file: the disk image itself, or a
@@ -28,9 +29,11 @@ export class FcntlBackend implements LockBackend {
     return this.locker.isLocked(resource);
   }
 
-  async clear(resource: string): Promise<void> {
-    // A lock file in a lockspace is removed, so a new holder locks a fresh file (never an image: the caller checks).
-    if (existsSync(resource)) unlinkSync(resource);
+  async clear(resource: string, lockspaces: string[]): Promise<void> {
+    // A lock file in a lockspace is removed, so a new holder locks a fresh file; nothing else ever is.
+    const check = checkLockFile(resource, lockspaces);
+    if (!check.ok) throw new LockClearRefusedError(resource, check.reason);
+    if (check.path) unlinkSync(check.path);
   }
 
   async close(): Promise<void> {

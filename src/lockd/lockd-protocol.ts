@@ -7,7 +7,8 @@ export type LockdRequest =
   | { id: number; op: 'release'; uuid: string; resources?: string[] }
   | { id: number; op: 'list' }
   | { id: number; op: 'held'; resource: string }
-  | { id: number; op: 'clear'; resource: string; inLockspace: boolean };
+  /** Removes a stale lock; `lockspaces` are ferryd's configured lockspace directories, the only places a lock file is removed from. */
+  | { id: number; op: 'clear'; resource: string; lockspaces: string[] };
 
 /** ferry-lockd → ferryd replies. `instance` changes when lockd restarts (and has lost every lease). */
 export type LockdReply = { id: number; instance: string } & (

@@ -4,7 +4,7 @@ import net from 'node:net';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { LeaseTable } from './lease-table.js';
-import { LockBusyError, type LockBackend } from './lock-backend.js';
+import { LockBusyError, LockClearRefusedError, type LockBackend } from './lock-backend.js';
 import type { LockdReply, LockdRequest } from './lockd-protocol.js';
 
 /** Serves the lease table on a unix socket (0600: ferryd runs as root). */
@@ -78,16 +78,17 @@ export class LockdServer {
           if ((await this.table.held(req.resource)).here) {
             return { ...base, ok: false, error: { code: 'LOCK_IN_USE', message: `the lock on '${req.resource}' is held by a domain on this host` } };
           }
-          if (!req.inLockspace) {
-            return { ...base, ok: false, error: { code: 'LOCK_IN_USE', message: `the lock is on the disk image '${req.resource}' itself: it clears when its holder's lock goes (on NFS: when the server's lock manager releases it)` } };
-          }
-          await this.backend.clear(req.resource);
+          await this.backend.clear(req.resource, Array.isArray(req.lockspaces) ? req.lockspaces : []);
           this.log.warn({ resource: req.resource }, 'stale lock cleared');
           return { ...base, ok: true };
         default:
           return { ...base, ok: false, error: { code: 'INVALID_ARGUMENT', message: 'unknown operation' } };
       }
     } catch (err) {
+      if (err instanceof LockClearRefusedError) {
+        this.log.warn({ resource: err.resource, reason: err.reason }, 'lock-clear refused');
+        return { ...base, ok: false, error: { code: 'LOCK_CLEAR_REFUSED', message: err.message, resource: err.resource } };
+      }
       if (err instanceof LockBusyError) return { ...base, ok: false, error: { code: 'LOCK_HELD', message: err.message, resource: err.lease.resource } };
       this.log.error({ err }, 'lockd request failed');
       if (req.op === 'acquire') {

@@ -14,7 +14,8 @@ export interface LockDriver {
   release(uuid: string): Promise<Lease[]>;
   list(): Promise<HeldLease[]>;
   held(resource: string): Promise<{ here?: LeaseOwner; anywhere: boolean }>;
-  clear(resource: string, inLockspace: boolean): Promise<void>;
+  /** Removes a stale lock through ferry-lockd, which removes a file only if it is a lock file in one of `lockspaces`. */
+  clear(resource: string, lockspaces: string[]): Promise<void>;
 }
 
 /** lock_manager = "nop": no leases at all. */

@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
@@ -15,7 +17,14 @@ export interface HolderReport {
  * it or runs a domain whose disk it protects.
  */
 export class LockService {
-  constructor(private readonly o: { host: HostService; hostname: string; peers: string[]; connector: PeerConnector }) {}
+  constructor(private readonly o: {
+    host: HostService;
+    hostname: string;
+    peers: string[];
+    connector: PeerConnector;
+    /** The lockspace directories of ferryd.conf: lock-clear removes lock files there and nowhere else. */
+    lockspaces: string[];
+  }) {}
 
   list(): Promise<HeldLease[]> {
     return this.o.host.locks.driver.list();
@@ -36,6 +45,7 @@ export class LockService {
   }
 
   async clear(resource: string, o: { peers?: string[]; force?: boolean }): Promise<{ checked: string[]; unreachable: string[] }> {
+    await this.assertClearable(resource);
     const local = await this.holder(resource);
     if (local.domain) {
       throw new FerryError('LOCK_IN_USE', `Requested operation is not valid: domain '${local.domain}' on this host holds '${resource}'`);
@@ -59,9 +69,21 @@ export class LockService {
         hint: 'A host that is down or unreachable may still run the domain; once you know it does not, clear with --force',
       });
     }
-    const inLockspace = !(await this.isImagePath(resource));
-    await this.o.host.locks.driver.clear(resource, inLockspace);
+    // ferry-lockd checks again, on the file itself, before it removes anything.
+    await this.o.host.locks.driver.clear(resource, this.o.lockspaces);
     return { checked, unreachable };
+  }
+
+  /** Refuses at once, before asking any peer, what can never be a lock file ferry made in a lockspace. */
+  private async assertClearable(resource: string): Promise<void> {
+    const refuse = (why: string): FerryError => new FerryError('LOCK_CLEAR_REFUSED', `Requested operation is not valid: '${resource}' ${why}`, { details: { resource } });
+    if (await this.isImagePath(resource)) {
+      throw refuse('is a disk image locked in place: its lock goes when its holder\'s does (on NFS: when the server\'s lock manager releases it), and lock-clear never removes an image');
+    }
+    if (!isAbsolute(resource)) throw refuse('is not an absolute path to a lock file');
+    const spaces = this.o.lockspaces.filter((d) => d !== '').map(canonical);
+    if (spaces.length === 0) throw refuse('is not a lock file in a lockspace: this host has no lockspace directory (file_lockspace_dir, lvm_lockspace_dir, scsi_lockspace_dir)');
+    if (!spaces.includes(canonical(dirname(resource)))) throw refuse(`is not a lock file in a lockspace directory (${spaces.join(', ')})`);
   }
 
   private async isImagePath(resource: string): Promise<boolean> {
@@ -71,5 +93,13 @@ export class LockService {
       if (leases.some((l) => l.resource === resource && l.resource === l.path)) return true;
     }
     return false;
+  }
+}
+
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
   }
 }

@@ -50,8 +50,8 @@ export class LockdClient implements LockDriver {
     return { anywhere: r.anywhere ?? false, ...(r.here ? { here: r.here } : {}) };
   }
 
-  async clear(resource: string, inLockspace: boolean): Promise<void> {
-    await this.call({ op: 'clear', resource, inLockspace });
+  async clear(resource: string, lockspaces: string[]): Promise<void> {
+    await this.call({ op: 'clear', resource, lockspaces });
   }
 
   /**
@@ -101,7 +101,7 @@ export class LockdClient implements LockDriver {
       this.restartListener?.();
     }
     if (!reply.ok) {
-      const code = reply.error.code === 'LOCK_HELD' || reply.error.code === 'LOCK_IN_USE' ? reply.error.code
+      const code = reply.error.code === 'LOCK_HELD' || reply.error.code === 'LOCK_IN_USE' || reply.error.code === 'LOCK_CLEAR_REFUSED' ? reply.error.code
         : reply.error.code === 'LEASE_BACKEND_FAILED' ? 'LOCK_BACKEND_FAILED' : 'LOCKD_UNAVAILABLE';
       throw new FerryError(code, reply.error.message, { details: { resource: reply.error.resource } });
     }

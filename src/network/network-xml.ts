@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { FerryError } from '../errors/ferry-error.js';
-import { child, childrenNamed, el, parseXml, renderXml, XmlSyntaxError, type XmlElement } from '../shared/xml.js';
+import { child, childrenNamed, el, renderXml, type XmlElement } from '../shared/xml.js';
 import { normalizeMac, normalizeUuid } from '../vm/identifiers.js';
+import { parseXmlDocument } from '../vm/xml-errors.js';
 import { DEFAULT_BRIDGE_TEMPLATE, type NetworkDefinition, type NetworkIp } from './network-definition.js';
 
 const XML_HINT = 'Fix the element named in the message (docs/networking.md lists what ferry reads in network XML)';
@@ -31,13 +32,7 @@ function integer(text: string, element: string, attr: string, min: number, max: 
 
 /** Parses libvirt network XML (the subset in docs/networking.md); every problem names its element. */
 export function parseNetworkXml(source: string): NetworkDefinition {
-  let root: XmlElement;
-  try {
-    root = parseXml(source);
-  } catch (err) {
-    if (err instanceof XmlSyntaxError) throw new FerryError('XML_MALFORMED', `XML error: ${err.message}`, { cause: err, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' });
-    throw err;
-  }
+  const root = parseXmlDocument(source);
   if (root.name !== 'network') throw invalid(root.name, `expected root element <network>, found <${root.name}>`);
   const other = root.children.find((c) => !ELEMENTS.includes(c.name));
   if (other) throw unsupported(`network/${other.name}`, `is not supported by ferry (it reads ${ELEMENTS.map((e) => `<${e}>`).join(', ')})`);

@@ -2,14 +2,17 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { FinishRequest } from '../migration/destination.js';
 import type { MigrationService } from '../migration/migration-service.js';
 
-const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1 } } } as const;
+import { nonEmpty, object } from '../api/schemas/json-schema.js';
+import { finishRequestSchema, migrationCookieSchema } from '../api/schemas/peer-schemas.js';
+
+const idParams = object({ id: nonEmpty() }, ['id']);
 
 /** The peer API another ferryd calls to migrate a domain here (the destination side of the protocol). */
 export function peerRoutes(migrations: MigrationService): FastifyPluginAsync {
   return async function peerRoutesPlugin(app) {
     app.post<{ Body: { cookie: unknown } }>(
       '/migrations/prepare',
-      { schema: { body: { type: 'object', required: ['cookie'], properties: { cookie: { type: 'object' } } } } },
+      { schema: { body: object({ cookie: migrationCookieSchema }, ['cookie']) } },
       async (req) => migrations.prepareIncoming(req.body.cookie),
     );
 
@@ -18,11 +21,7 @@ export function peerRoutes(migrations: MigrationService): FastifyPluginAsync {
       {
         schema: {
           params: idParams,
-          body: {
-            type: 'object',
-            required: ['resume', 'postcopy'],
-            properties: { resume: { type: 'boolean' }, postcopy: { type: 'boolean' }, persistentXml: { type: ['string', 'null'] }, stats: { type: 'object' }, leases: { type: 'array', items: { type: 'object' } } },
-          },
+          body: finishRequestSchema,
         },
       },
       async (req) => migrations.finishIncoming(req.params.id, req.body),

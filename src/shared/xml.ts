@@ -1,4 +1,7 @@
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { readXml, XmlTooDeepError } from './xml-parser.js';
+import { type XmlLimits, type XmlRefusal, scanXml, XML_LIMITS } from './xml-scan.js';
+
+export { XmlSyntaxError } from './xml-parser.js';
 
 /** A plain XML element: what ferry's parsers read and its renderers write. */
 export interface XmlElement {
@@ -9,54 +12,33 @@ export interface XmlElement {
   text: string;
 }
 
-export class XmlSyntaxError extends SyntaxError {
-  constructor(message: string, readonly line?: number, readonly column?: number) {
-    super(message);
-    this.name = 'XmlSyntaxError';
+/** A document ferry does not read at all: over the size or element limit, or with a DTD (entity declarations). */
+export class XmlRefusedError extends Error {
+  constructor(readonly refusal: XmlRefusal) {
+    super(refusal.kind === 'doctype'
+      ? `${refusal.declaration} at line ${refusal.line}: ferry reads no DTD and expands no entities`
+      : refusal.what === 'levels of nesting'
+        ? `the document nests elements more than ${refusal.limit} levels deep, more than ferry reads`
+        : `the document has ${refusal.found} ${refusal.what}, more than the ${refusal.limit} ferry reads`);
+    this.name = 'XmlRefusedError';
   }
 }
 
-type OrderedNode = Record<string, unknown> & { ':@'?: Record<string, string> };
-
-/** Parses a document and returns its root element. Throws XmlSyntaxError when it is not well-formed. */
-export function parseXml(source: string): XmlElement {
-  const valid = XMLValidator.validate(source);
-  if (valid !== true) {
-    const { msg, line, col } = valid.err;
-    throw new XmlSyntaxError(`${msg} (line ${line}, column ${col})`, line, col);
+/**
+ * Parses a document and returns its root element. Throws XmlRefusedError for
+ * a document over the limits or with a DTD (checked first, in one cheap pass),
+ * XmlSyntaxError when it is not well-formed (an undefined entity included).
+ */
+export function parseXml(source: string, limits?: XmlLimits): XmlElement {
+  const refusal = scanXml(source, limits);
+  if (refusal) throw new XmlRefusedError(refusal);
+  const maxDepth = limits?.maxDepth ?? XML_LIMITS.maxDepth;
+  try {
+    return readXml(source, maxDepth);
+  } catch (err) {
+    if (err instanceof XmlTooDeepError) throw new XmlRefusedError({ kind: 'too-large', what: 'levels of nesting', limit: maxDepth, found: maxDepth + 1 });
+    throw err;
   }
-  const parser = new XMLParser({
-    preserveOrder: true,
-    ignoreAttributes: false,
-    attributeNamePrefix: '',
-    parseAttributeValue: false,
-    parseTagValue: false,
-    trimValues: true,
-    ignoreDeclaration: true,
-    ignorePiTags: true,
-    commentPropName: '#comment',
-    processEntities: true,
-  });
-  const nodes = parser.parse(source) as OrderedNode[];
-  const roots = nodes.map(toElement).filter((e): e is XmlElement => e !== undefined);
-  if (roots.length !== 1) throw new XmlSyntaxError(`expected one root element, found ${roots.length}`);
-  return roots[0] as XmlElement;
-}
-
-function toElement(node: OrderedNode): XmlElement | undefined {
-  const name = Object.keys(node).find((k) => k !== ':@' && k !== '#text' && k !== '#comment');
-  if (name === undefined) return undefined;
-  const children: XmlElement[] = [];
-  let text = '';
-  for (const child of (node[name] as OrderedNode[]) ?? []) {
-    if ('#text' in child) {
-      text += String(child['#text']);
-      continue;
-    }
-    const el = toElement(child);
-    if (el) children.push(el);
-  }
-  return { name, attrs: { ...(node[':@'] ?? {}) }, children, text: text.trim() };
 }
 
 /** Builds an element; attributes whose value is undefined are left out. */
@@ -73,21 +55,33 @@ export function el(
 
 /** Renders an element the way libvirt does: two-space indent, single-quoted attributes. */
 export function renderXml(root: XmlElement, indent = ''): string {
-  const attrs = Object.entries(root.attrs)
-    .map(([k, v]) => ` ${k}='${escapeAttr(v)}'`)
-    .join('');
-  if (root.children.length === 0 && root.text === '') return `${indent}<${root.name}${attrs}/>\n`;
-  if (root.children.length === 0) return `${indent}<${root.name}${attrs}>${escapeText(root.text)}</${root.name}>\n`;
-  const inner = root.children.map((c) => renderXml(c, `${indent}  `)).join('');
-  return `${indent}<${root.name}${attrs}>\n${inner}${indent}</${root.name}>\n`;
+  const parts: string[] = [];
+  renderInto(root, indent, parts);
+  return parts.join('');
 }
 
+function renderInto(e: XmlElement, indent: string, out: string[]): void {
+  let attrs = '';
+  for (const k in e.attrs) attrs += ` ${k}='${escapeAttr(e.attrs[k] as string)}'`;
+  if (e.children.length === 0) {
+    out.push(e.text === '' ? `${indent}<${e.name}${attrs}/>\n` : `${indent}<${e.name}${attrs}>${escapeText(e.text)}</${e.name}>\n`);
+    return;
+  }
+  out.push(`${indent}<${e.name}${attrs}>\n`);
+  const inner = `${indent}  `;
+  for (const c of e.children) renderInto(c, inner, out);
+  out.push(`${indent}</${e.name}>\n`);
+}
+
+const TEXT_SPECIAL = /[&<>]/;
+const ATTR_SPECIAL = /[&<>']/;
+
 function escapeText(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return TEXT_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;') : s;
 }
 
 function escapeAttr(s: string): string {
-  return escapeText(s).replace(/'/g, '&apos;');
+  return ATTR_SPECIAL.test(s) ? s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/'/g, '&apos;') : s;
 }
 
 export function child(parent: XmlElement, name: string): XmlElement | undefined {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { FerryError } from '../errors/ferry-error.js';
-import { child, el, parseXml, renderXml, XmlSyntaxError, type XmlElement } from '../shared/xml.js';
+import { child, el, renderXml } from '../shared/xml.js';
 import { normalizeUuid } from '../vm/identifiers.js';
+import { parseXmlDocument } from '../vm/xml-errors.js';
 import { POOL_TYPES, type PoolDefinition, type PoolType } from './pool-definition.js';
 
 function invalid(element: string, problem: string): FerryError {
@@ -10,13 +11,7 @@ function invalid(element: string, problem: string): FerryError {
 
 /** Parses libvirt storage pool XML. */
 export function parsePoolXml(source: string): PoolDefinition {
-  let root: XmlElement;
-  try {
-    root = parseXml(source);
-  } catch (err) {
-    if (err instanceof XmlSyntaxError) throw new FerryError('XML_MALFORMED', `XML error: ${err.message}`, { cause: err });
-    throw err;
-  }
+  const root = parseXmlDocument(source);
   if (root.name !== 'pool') throw invalid(root.name, `expected root element <pool>, found <${root.name}>`);
   const type = root.attrs.type;
   if (!type) throw invalid('pool', 'missing pool type attribute');

@@ -7,6 +7,7 @@ import type { PoolBackend } from './backends/pool-backend.js';
 import type { PoolDefinition, PoolType } from './pool-definition.js';
 import type { PoolRecord, PoolStore } from './pool-store.js';
 import { parsePoolXml, renderPoolXml, validatePool } from './pool-xml.js';
+import { assertVolumeName } from './volume-name.js';
 import type { PoolStats, VolumeInfo, VolumeSpec } from './volume.js';
 
 export interface PoolSummary {
@@ -138,7 +139,7 @@ export class StorageService {
 
   async createVolume(pool: string, spec: VolumeSpec): Promise<VolumeInfo> {
     const { def } = this.active(pool);
-    if (!/^[^/\0]+$/.test(spec.name) || spec.name === '.' || spec.name === '..') throw new FerryError('INVALID_ARGUMENT', `invalid volume name '${spec.name}'`);
+    assertVolumeName(spec.name);
     if (!Number.isSafeInteger(spec.capacity) || spec.capacity <= 0) throw new FerryError('INVALID_ARGUMENT', 'volume capacity must be a positive size');
     return this.locked(def, async () => {
       await this.backend(def).createVolume(def, spec);

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { FerryError } from '../errors/ferry-error.js';
-import { child, childrenNamed, parseXml, XmlSyntaxError, type XmlElement } from '../shared/xml.js';
+import { child, childrenNamed, type XmlElement } from '../shared/xml.js';
 import {
   type BootDevice,
   type ConsoleDefinition,
@@ -22,7 +21,7 @@ import {
 } from './definition.js';
 import { macFromUuid, normalizeMac, normalizeUuid } from './identifiers.js';
 import { toKiB } from './memory-units.js';
-import { xmlInvalid, xmlUnsupported } from './xml-errors.js';
+import { parseXmlDocument, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /** Top-level elements ferry keeps verbatim without acting on them. */
 const KEPT_TOP_LEVEL = new Set([
@@ -40,18 +39,7 @@ const KEPT_DEVICES = new Set([
  * with a coded error naming the element.
  */
 export function parseDomainXml(source: string): DomainDefinition {
-  let root: XmlElement;
-  try {
-    root = parseXml(source);
-  } catch (err) {
-    if (err instanceof XmlSyntaxError) {
-      throw new FerryError('XML_MALFORMED', `XML error: ${err.message}`, {
-        cause: err,
-        details: { line: err.line, column: err.column },
-      });
-    }
-    throw err;
-  }
+  const root = parseXmlDocument(source);
   if (root.name !== 'domain') throw xmlInvalid(root.name, `expected root element <domain>, found <${root.name}>`);
   return parseDomain(root);
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../lab/lab.js';
@@ -183,5 +183,25 @@ describe('transports and access control on lab hosts', () => {
     const rootRo = await ferryOnHost(lab, 'h2', '-r', 'migrate', '--live', 'idle', lab.peerUri(lab.host('h1')));
     assert.equal(rootRo.code, 1);
     assert.match(rootRo.stderr, /operation forbidden: read only access prevents virDomainMigratePerform3Params/);
+  });
+
+  it('the commands the lab prints for its users work as printed, for a lab outside the default directory (npm run demo -- --keep prints them)', () => {
+    const status = spawnSync('bash', ['scripts/lab.sh', 'status', '--dir', lab.plan.dir], { cwd: REPO_ROOT, encoding: 'utf8' });
+    assert.equal(status.status, 0, status.stderr);
+    const printed = status.stdout.split('\n').filter((l) => l.startsWith('  scripts/lab.sh ')).map((l) => l.trim());
+    assert.ok(printed.length >= 4, status.stdout);
+    for (const line of printed) assert.ok(line.includes(`--dir ${lab.plan.dir}`), `names the lab: ${line}`);
+    const run = (line: string | undefined): { status: number | null; stdout: string; stderr: string } => {
+      assert.ok(line, 'the line is printed');
+      return spawnSync('bash', ['-c', line], { cwd: REPO_ROOT, encoding: 'utf8' });
+    };
+    const list = run(printed.find((l) => l.endsWith(' h1 ferry list --all')));
+    assert.equal(list.status, 0, list.stderr);
+    assert.match(list.stdout, /^ Id +Name +State\n/);
+    const again = run(printed.find((l) => / status --dir /.test(l)));
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`ferry lab '${lab.plan.prefix}' in ${lab.plan.dir}`));
+    const h2 = run(printed.find((l) => l.endsWith(' h1 ferry list --all'))?.replace(' h1 ', ' h2 '));
+    assert.match(h2.stdout, /\bidle\b/, 'and on the other host, where the test defined a domain');
   });
 });

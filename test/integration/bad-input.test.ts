@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
+import { rawRequest } from '../helpers/raw-http.js';
+import { sample, sampleUrl, type Schema } from '../helpers/schema-sample.js';
+import { stubApp } from '../helpers/stub-app.js';
 import { guestXml } from '../helpers/guest.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -93,5 +96,64 @@ describe('bad input', () => {
     assert.match(r.stderr, new RegExp(`^error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${dir.path}/none.sock': No such file or directory\nhint: .*\\[CONNECT_FAILED\\]`));
     const bad = await host.ferry('-c', 'xen:///system', 'list');
     assert.match(bad.stderr, /error: unsupported connection URI 'xen:\/\/\/system'/);
+  });
+
+  it('XML with a DOCTYPE or entities is refused with XML_DOCTYPE_REFUSED, and no entity is expanded', async () => {
+    const bomb = `<?xml version="1.0"?>\n<!DOCTYPE domain [\n<!ENTITY a "aaaaaaaaaa">\n<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">\n]>\n`;
+    const files = {
+      define: file('dtd.xml', bomb + guestXml({ name: 'dtd' }).replace('<name>dtd</name>', '<name>&b;</name>')),
+      create: file('sys.xml', `<!DOCTYPE domain SYSTEM "file:///etc/passwd">\n${guestXml({ name: 'sys' })}`),
+      'net-define': file('net.xml', `${bomb}<network><name>&b;</name></network>`),
+      'pool-define': file('pool.xml', `${bomb}<pool type='dir'><name>&b;</name><target><path>/tmp/x</path></target></pool>`),
+    };
+    for (const [verb, f] of Object.entries(files)) {
+      const r = await host.ferry(verb, f);
+      assert.equal(r.code, 1, verb);
+      assert.match(r.stderr, /error: XML error: <!DOCTYPE at line \d: ferry reads no DTD and expands no entities\nhint: .*\[XML_DOCTYPE_REFUSED\]\n$/, `${verb}: ${r.stderr}`);
+    }
+    const undefinedEntity = await host.ferry('define', file('ent.xml', guestXml({ name: 'ent' }).replace('<name>ent</name>', '<name>&foo;</name>')));
+    assert.match(undefinedEntity.stderr, /error: XML error: entity '&foo;' is not defined \(ferry reads no DTD\) \(line 2, column 9\)\nhint: .*\[XML_MALFORMED\]/);
+    assert.doesNotMatch((await host.ok('list', '--all', '--name')), /aaaa|dtd|sys|ent/);
+  });
+
+  it('a body over the API limit is REQUEST_TOO_LARGE, and XML over 1 MiB or 20,000 elements is XML_TOO_LARGE; ferryd answers on', async () => {
+    const huge = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/v1/domains', body: { xml: 'x'.repeat(5 * 1024 * 1024) } });
+    assert.equal(huge.status, 413);
+    assert.equal(huge.code, 'REQUEST_TOO_LARGE');
+    assert.match(JSON.parse(huge.body).error.message, /larger than the 4 MiB ferryd accepts/);
+    const many = guestXml({ name: 'many' }).replace('<vcpu>', `<metadata>${'<x/>'.repeat(25_000)}</metadata><vcpu>`);
+    const r = await host.ferry('define', file('many.xml', many));
+    assert.match(r.stderr, /error: XML error: the document has \d+ elements, more than the 20000 ferry reads\nhint: .*\[XML_TOO_LARGE\]/);
+    const big = guestXml({ name: 'big' }).replace('<vcpu>', `<metadata><x>${'y'.repeat(1100 * 1024)}</x></metadata><vcpu>`);
+    const b = await host.ferry('define', file('big.xml', big));
+    assert.match(b.stderr, /error: XML error: the document has \d+ bytes, more than the 1048576 ferry reads\nhint: .*\[XML_TOO_LARGE\]/);
+    assert.equal((await host.ok('list', '--all', '--name')).includes('many'), false);
+  });
+
+  it('a malformed peer pre-flight request is INVALID_ARGUMENT naming the field (it was "req.disks is not iterable")', async () => {
+    const { app, routes } = await stubApp();
+    await app.close();
+    const route = routes.find((x) => x.url === '/peer/v1/preflight');
+    const request = sample((route?.schema?.body as Schema).properties?.request as Schema) as Record<string, unknown>;
+    request.disks = 5;
+    const res = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/peer/v1/preflight', body: { request } });
+    assert.equal(res.status, 400);
+    assert.equal(res.code, 'INVALID_ARGUMENT');
+    // ajv turns a lone value into a one-item list before it checks the item: either way the field is named.
+    assert.match(JSON.parse(res.body).error.message, /^invalid request: field 'request\.disks(\.0)?' of the request body must be (array|object)$/);
+  });
+
+  it('no route answers INTERNAL_ERROR to input its schema lets through: every route, with every field filled with junk', async () => {
+    const { app, routes } = await stubApp();
+    await app.close();
+    const internal: string[] = [];
+    for (const r of routes) {
+      if (r.url === '/v1/events') continue; // a stream, no input
+      const body = r.schema?.body ? sample(r.schema.body as Schema) : undefined;
+      const res = await rawRequest({ socketPath: host.socket }, { method: r.method, path: sampleUrl(r), ...(body === undefined ? {} : { body }) });
+      if (res.status === undefined || res.status >= 500 && res.code === 'INTERNAL_ERROR') internal.push(`${r.method} ${sampleUrl(r)}: ${res.status ?? res.error} ${res.body.slice(0, 200)}`);
+    }
+    assert.deepEqual(internal, []);
+    assert.equal((await host.ferry('list')).code, 0, 'ferryd still answers');
   });
 });

@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
+import { pidsMatching } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The base lifecycle with a real ferryd, the real CLI and real QEMU (TCG). */
@@ -59,6 +60,18 @@ describe('domain lifecycle on real QEMU', () => {
     await host.ok('define', xmlFile('stubborn', guestXml({ name: 'stubborn', extraCmdline: 'ferry.acpi=ignore' })));
     await host.ok('start', 'stubborn');
     await waitHeartbeats(() => host.serialLog('stubborn'), 1);
+    // A malformed number is refused before anything is sent (it used to skip the wait and destroy at once).
+    const qemu = (): number[] => pidsMatching(host.stateDir).filter((p) => pidsMatching('guest=stubborn,').includes(p));
+    const pids = qemu();
+    assert.equal(pids.length, 1);
+    const bad = await host.ferry('shutdown', 'stubborn', '--timeout', '1m');
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /^error: Numeric value '1m' for <timeout> option is malformed or out of range\nhint: .*\[INVALID_ARGUMENT\]\n$/);
+    assert.equal(await host.state('stubborn'), 'running (booted)');
+    assert.deepEqual(qemu(), pids, 'the same QEMU still runs');
+    const seen = parseHeartbeats(host.serialLog('stubborn')).at(-1)?.seq ?? -1;
+    await waitHeartbeats(() => host.serialLog('stubborn'), 1, { afterSeq: seen });
+    assert.doesNotMatch(host.serialLog('stubborn'), /power button/, 'the guest was not even asked to power off');
     const out = await host.ok('shutdown', 'stubborn', '--timeout', '3');
     assert.match(out, /did not shut down within 3 seconds: destroying it\nDomain 'stubborn' destroyed/);
     assert.match(host.serialLog('stubborn'), /power button ignored/);

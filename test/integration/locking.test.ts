@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import net from 'node:net';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -140,6 +141,49 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
         } finally {
           holder.kill('SIGKILL');
         }
+      }
+    });
+
+    it('lock-clear removes nothing but a lock file ferry made in a lockspace, and ferry-lockd checks it again itself', async () => {
+      const outside = `${hosts.dir.path}/somefile-${backend}`;
+      writeFileSync(outside, 'precious');
+      const named = `${lockspace}/${'e'.repeat(64)}`;
+      writeFileSync(named, 'not a lock file');
+      const link = `${lockspace}/${'f'.repeat(64)}`;
+      if (!existsSync(link)) symlinkSync(outside, link);
+      for (const [resource, why] of [
+        [outside, /is not a lock file in a lockspace directory/],
+        [`${lockspace}/../somefile-${backend}`, /is not a lock file in a lockspace directory/],
+        [named, backend === 'fcntl' ? /it is not empty/ : /./],
+        [link, backend === 'fcntl' ? /it is not a regular file/ : /./],
+      ] as const) {
+        for (const force of [[], ['--force']]) {
+          const r = await hosts.b.ferry('lock-clear', resource, ...force);
+          if (backend === 'etcd' && (resource === named || resource === link)) {
+            // The etcd backend clears keys, never files: the file is left alone either way.
+            assert.equal(readFileSync(resource, 'utf8'), resource === named ? 'not a lock file' : 'precious');
+            continue;
+          }
+          assert.equal(r.code, 1, `${resource} ${force.join(' ')}: ${r.stdout}`);
+          assert.match(r.stderr, new RegExp(`^error: Failed to clear lock '${resource.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}'\nerror: .*${why.source}`));
+          assert.match(r.stderr, /\[LOCK_CLEAR_REFUSED\]\n$/);
+        }
+      }
+      assert.equal(readFileSync(outside, 'utf8'), 'precious', 'the file outside the lockspace is untouched');
+      assert.equal(readFileSync(named, 'utf8'), 'not a lock file');
+      assert.equal(readFileSync(link, 'utf8'), 'precious', 'the symlink is still there');
+      if (backend === 'fcntl') {
+        // Asked directly, with this host's lockspace, ferry-lockd refuses too: the check is its own, not only ferryd's.
+        const reply = await new Promise<string>((resolve, reject) => {
+          const s = net.createConnection({ path: hosts.b.lockdSocket }, () => s.write(`${JSON.stringify({ id: 1, op: 'clear', resource: outside, lockspaces: [lockspace] })}\n`));
+          let buf = '';
+          s.on('data', (d) => (buf += d.toString()));
+          s.on('end', () => resolve(buf));
+          s.on('data', () => buf.includes('\n') && s.end());
+          s.on('error', reject);
+        });
+        assert.match(reply, /"code":"LOCK_CLEAR_REFUSED".*not in a lockspace directory/);
+        assert.equal(readFileSync(outside, 'utf8'), 'precious');
       }
     });
 

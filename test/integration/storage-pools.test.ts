@@ -64,6 +64,21 @@ describe('storage pools and volumes', () => {
     assert.match(bad.stderr, /Numeric value 'lots' for <capacity> option is malformed/);
   });
 
+  it('a volume named .hidden is created, listed and answers, as in libvirt\'s dir pool; names that are not one file name are refused', async () => {
+    assert.equal(await host.ok('vol-create-as', 'testvms', '.hidden', '1M'), 'Vol .hidden created\n\n');
+    assert.ok(existsSync(`${target}/.hidden`));
+    assert.match(await host.ok('vol-list', 'testvms'), new RegExp(` \\.hidden +${target}/\\.hidden\n`));
+    assert.match(await host.ok('vol-info', '.hidden', '--pool', 'testvms'), /^Name: +\.hidden\nType: +file\nCapacity: +1.00 MiB\n/);
+    assert.equal(await host.ok('vol-delete', '.hidden', '--pool', 'testvms'), 'Vol .hidden deleted\n\n');
+    assert.equal(existsSync(`${target}/.hidden`), false);
+    for (const [name, message] of [['..', "invalid volume name '..'"], ['a/b', "volume name 'a/b' cannot contain '/'"], ['bad\tname', "invalid volume name 'bad?name'"]]) {
+      const r = await host.ferry('vol-create-as', 'testvms', name as string, '1M');
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, new RegExp(`error: ${(message as string).replace(/[.?]/g, '\\$&')}\nhint: A volume name is a file name in the pool.*\\[INVALID_ARGUMENT\\]`), r.stderr);
+    }
+    assert.doesNotMatch(await host.ok('vol-list', 'testvms'), /bad|\ba\b/, 'nothing was created');
+  });
+
   it('a disk of type volume refers to pool and volume; the guest writes to it', async () => {
     await host.ok('vol-create-as', 'testvms', 'voldisk.qcow2', '64M', '--format', 'qcow2');
     const disk = "<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='testvms' volume='voldisk.qcow2'/><target dev='vda' bus='virtio'/></disk>";

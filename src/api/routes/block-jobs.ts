@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { BlockCopyService } from '../../host/block-copy.js';
+import { bool, int, nonEmpty, object, oneOf } from '../schemas/json-schema.js';
 
-const params = { type: 'object', required: ['ref', 'dev'], properties: { ref: { type: 'string', minLength: 1 }, dev: { type: 'string', minLength: 1 } } } as const;
+const params = object({ ref: nonEmpty(), dev: nonEmpty() }, ['ref', 'dev']);
 
 /** Live block copy (virsh blockcopy / blockjob). */
 export function blockJobRoutes(copies: BlockCopyService): FastifyPluginAsync {
@@ -11,14 +12,8 @@ export function blockJobRoutes(copies: BlockCopyService): FastifyPluginAsync {
       {
         schema: {
           params,
-          body: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              pool: { type: 'string', minLength: 1 }, dest: { type: 'string', minLength: 1 }, format: { type: 'string', enum: ['raw', 'qcow2'] },
-              bandwidth: { type: 'integer', minimum: 0 }, reuseExternal: { type: 'boolean' },
-            },
-          },
+          // bandwidth: bytes/s (the CLI converts MiB/s); QEMU's speed is an int64.
+          body: object({ pool: nonEmpty(), dest: nonEmpty(), format: oneOf(['raw', 'qcow2']), bandwidth: int(0), reuseExternal: bool() }),
         },
       },
       async (req) => ({ job: await copies.start(req.params.ref, req.params.dev, { ...req.body, wait: false }) }),
@@ -30,7 +25,7 @@ export function blockJobRoutes(copies: BlockCopyService): FastifyPluginAsync {
 
     app.post<{ Params: { ref: string; dev: string; action: 'pivot' | 'finish' | 'abort' } }>(
       '/domains/:ref/disks/:dev/job/:action',
-      { schema: { params: { ...params, required: ['ref', 'dev', 'action'], properties: { ...params.properties, action: { type: 'string', enum: ['pivot', 'finish', 'abort'] } } } } },
+      { schema: { params: object({ ref: nonEmpty(), dev: nonEmpty(), action: oneOf(['pivot', 'finish', 'abort']) }, ['ref', 'dev', 'action']) } },
       async (req) => {
         const { ref, dev, action } = req.params;
         if (action === 'pivot') await copies.pivot(ref, dev);

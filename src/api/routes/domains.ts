@@ -2,20 +2,14 @@ import { callerName } from '../access.js';
 import type { FastifyPluginAsync } from 'fastify';
 import type { HostService } from '../../host/host-service.js';
 import type { DiskEdit } from '../../vm/disk-edit.js';
+import { FerryError } from '../../errors/ferry-error.js';
 import { describeDiskSource } from '../../vm/definition.js';
+import { bool, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
 
-const refParams = {
-  type: 'object',
-  required: ['ref'],
-  properties: { ref: { type: 'string', minLength: 1 } },
-} as const;
-
-const xmlBody = {
-  type: 'object',
-  required: ['xml'],
-  properties: { xml: { type: 'string', minLength: 1 }, paused: { type: 'boolean' } },
-  additionalProperties: false,
-} as const;
+const refParams = object({ ref: nonEmpty() }, ['ref']);
+const defineBody = object({ xml: nonEmpty() }, ['xml']);
+const createBody = object({ xml: nonEmpty(), paused: bool() }, ['xml']);
+const inactiveQuery = object({ inactive: bool() });
 
 const ACTIONS = ['start', 'shutdown', 'destroy', 'reboot', 'reset', 'suspend', 'resume', 'inject-nmi'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -25,16 +19,16 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
   return async function domainRoutesPlugin(app) {
     app.get<{ Querystring: { all?: boolean; inactive?: boolean } }>(
       '/domains',
-      { schema: { querystring: { type: 'object', properties: { all: { type: 'boolean' }, inactive: { type: 'boolean' } } } } },
+      { schema: { querystring: object({ all: bool(), inactive: bool() }) } },
       async (req) => ({ domains: service.list(req.query) }),
     );
 
-    app.post<{ Body: { xml: string } }>('/domains', { schema: { body: xmlBody } }, async (req) => {
+    app.post<{ Body: { xml: string } }>('/domains', { schema: { body: defineBody } }, async (req) => {
       const rec = await service.define(req.body.xml);
       return { domain: { name: rec.name, uuid: rec.uuid } };
     });
 
-    app.post<{ Body: { xml: string; paused?: boolean } }>('/domains/create', { schema: { body: xmlBody } }, async (req) => {
+    app.post<{ Body: { xml: string; paused?: boolean } }>('/domains/create', { schema: { body: createBody } }, async (req) => {
       const rec = await service.create(req.body.xml, req.body.paused === undefined ? {} : { paused: req.body.paused });
       return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId } };
     });
@@ -48,10 +42,18 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       return { name: rec.name, state: rec.state, reason: rec.reason };
     });
 
-    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
+    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean; secure?: boolean } }>(
       '/domains/:ref/xml',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
-      async (req) => ({ xml: service.dumpXml(req.params.ref, req.query) }),
+      { schema: { params: refParams, querystring: object({ inactive: bool(), secure: bool() }) } },
+      async (req) => {
+        // libvirt's VIR_DOMAIN_XML_SECURE: secrets only for callers who ask, and never over a read-only connection.
+        if (req.query.secure && req.ferryCaller.readonly) {
+          throw new FerryError('ACCESS_DENIED', 'operation forbidden: virDomainGetXMLDesc with secure flag', {
+            hint: 'Secrets (a graphics password) are only shown on a read-write connection; drop --security-info or connect without -r',
+          });
+        }
+        return { xml: service.dumpXml(req.params.ref, req.query) };
+      },
     );
 
     app.delete<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => {
@@ -63,8 +65,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       '/domains/:ref/:action',
       {
         schema: {
-          params: { type: 'object', required: ['ref', 'action'], properties: { ref: { type: 'string' }, action: { type: 'string', enum: [...ACTIONS] } } },
-          body: { type: ['object', 'null'], properties: { paused: { type: 'boolean' } } },
+          params: object({ ref: nonEmpty(), action: oneOf(ACTIONS) }, ['ref', 'action']),
+          body: optionalObject({ paused: bool() }),
         },
       },
       async (req) => {
@@ -110,7 +112,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
       '/domains/:ref/disks',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      { schema: { params: refParams, querystring: inactiveQuery } },
       async (req) => ({
         disks: service.definition(req.params.ref, req.query).devices.disks.map((d) => ({
           target: d.target.dev, bus: d.target.bus, type: d.type, device: d.device, source: describeDiskSource(d),
@@ -123,15 +125,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       '/domains/:ref/disks/:target',
       {
         schema: {
-          params: { type: 'object', required: ['ref', 'target'], properties: { ref: { type: 'string' }, target: { type: 'string' } } },
-          body: {
-            type: 'object',
-            additionalProperties: false,
-            properties: {
-              cache: { type: 'string' }, io: { type: 'string' }, readonly: { type: 'boolean' },
-              shareable: { type: 'boolean' }, source: { type: 'string', minLength: 1 },
-            },
-          },
+          params: object({ ref: nonEmpty(), target: nonEmpty() }, ['ref', 'target']),
+          body: object({ cache: str(), io: str(), readonly: bool(), shareable: bool(), source: nonEmpty() }),
         },
       },
       async (req) => {
@@ -145,7 +140,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       {
         schema: {
           params: refParams,
-          body: { type: 'object', required: ['execute'], properties: { execute: { type: 'string', minLength: 1 }, arguments: { type: 'object' } } },
+          // The arguments go to QEMU as they are: QEMU's own schema checks them.
+          body: object({ execute: nonEmpty(), arguments: openObject() }, ['execute']),
         },
       },
       async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body, callerName(req))) ?? {} }),
@@ -153,7 +149,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
 
     app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
       '/domains/:ref/interfaces',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { inactive: { type: 'boolean' } } } } },
+      { schema: { params: refParams, querystring: inactiveQuery } },
       async (req) => ({
         interfaces: service.definition(req.params.ref, req.query).devices.interfaces.map((i) => ({
           interface: i.targetDev ?? '-', type: i.type, source: (i.type === 'network' ? i.source.network : i.source.bridge) ?? '-', model: i.model, mac: i.mac,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { LockService } from '../../locking/lock-service.js';
+import { arrayOf, bool, nonEmpty, object } from '../schemas/json-schema.js';
 
 /** lock-list and lock-clear for the CLI. */
 export function lockRoutes(locks: LockService): FastifyPluginAsync {
@@ -8,13 +9,7 @@ export function lockRoutes(locks: LockService): FastifyPluginAsync {
     app.post<{ Body: { resource: string; peers?: string[]; force?: boolean } }>(
       '/locks/clear',
       {
-        schema: {
-          body: {
-            type: 'object',
-            required: ['resource'],
-            properties: { resource: { type: 'string', minLength: 1 }, peers: { type: 'array', items: { type: 'string' } }, force: { type: 'boolean' } },
-          },
-        },
+        schema: { body: object({ resource: nonEmpty(), peers: arrayOf(nonEmpty()), force: bool() }, ['resource']) },
       },
       async (req) => locks.clear(req.body.resource, { ...(req.body.peers ? { peers: req.body.peers } : {}), force: req.body.force ?? false }),
     );
@@ -26,7 +21,7 @@ export function peerLockRoutes(locks: LockService): FastifyPluginAsync {
   return async function peerLockRoutesPlugin(app) {
     app.get<{ Querystring: { resource: string } }>(
       '/locks/holder',
-      { schema: { querystring: { type: 'object', required: ['resource'], properties: { resource: { type: 'string', minLength: 1 } } } } },
+      { schema: { querystring: object({ resource: nonEmpty() }, ['resource']) } },
       async (req) => locks.holder(req.query.resource),
     );
   };

@@ -3,29 +3,11 @@ import { FerryError } from '../../errors/ferry-error.js';
 import type { MigrationService } from '../../migration/migration-service.js';
 import { defaultMigrationOptions, type MigrationOptions } from '../../migration/options.js';
 
-const refParams = { type: 'object', required: ['ref'], properties: { ref: { type: 'string', minLength: 1 } } } as const;
+import { migrationOptionsSchema } from '../schemas/migration-options.js';
+import { bool, int, nonEmpty, object } from '../schemas/json-schema.js';
 
-const optionsSchema = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    live: { type: 'boolean' }, offline: { type: 'boolean' }, persistent: { type: 'boolean' }, undefineSource: { type: 'boolean' },
-    suspend: { type: 'boolean' }, compressed: { type: 'boolean' },
-    compMethods: { type: 'array', items: { type: 'string', enum: ['xbzrle', 'zlib', 'zstd'] } },
-    abortOnError: { type: 'boolean' }, unsafe: { type: 'boolean' }, autoConverge: { type: 'boolean' }, postcopy: { type: 'boolean' },
-    autoConvergeInitial: { type: 'integer', minimum: 1, maximum: 99 }, autoConvergeIncrement: { type: 'integer', minimum: 1, maximum: 99 },
-    postcopyAfterPrecopy: { type: 'boolean' }, parallel: { type: 'boolean' },
-    parallelConnections: { type: 'integer', minimum: 1, maximum: 255 },
-    bandwidth: { type: 'number', minimum: 0 }, timeout: { type: 'number', exclusiveMinimum: 0 },
-    timeoutAction: { type: 'string', enum: ['abort', 'suspend', 'postcopy'] },
-    listenAddress: { type: 'string', minLength: 1 }, migrateUri: { type: 'string', minLength: 1 },
-    maxDowntime: { type: 'integer', minimum: 1 },
-    copyStorage: { type: 'string', enum: ['none', 'all', 'inc'] },
-    migrateDisks: { type: 'array', items: { type: 'string', minLength: 1 } },
-    copyStorageSynchronousWrites: { type: 'boolean' },
-    tls: { type: 'boolean' }, tlsDestination: { type: 'string', minLength: 1 },
-  },
-} as const;
+const refParams = object({ ref: nonEmpty() }, ['ref']);
+
 
 /** Migration and job control: the HTTP side only parses and calls MigrationService. */
 export function migrationRoutes(migrations: MigrationService): FastifyPluginAsync {
@@ -35,7 +17,7 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
       {
         schema: {
           params: refParams,
-          body: { type: 'object', required: ['destUri'], properties: { destUri: { type: 'string', minLength: 1 }, options: optionsSchema } },
+          body: object({ destUri: nonEmpty(), options: migrationOptionsSchema }, ['destUri']),
         },
       },
       async (req) => {
@@ -49,7 +31,7 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
 
     app.get<{ Params: { ref: string }; Querystring: { completed?: boolean } }>(
       '/domains/:ref/job',
-      { schema: { params: refParams, querystring: { type: 'object', properties: { completed: { type: 'boolean' } } } } },
+      { schema: { params: refParams, querystring: object({ completed: bool() }) } },
       async (req) => ({ job: migrations.jobInfo(req.params.ref, req.query) }),
     );
 
@@ -69,7 +51,8 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
 
     app.put<{ Params: { ref: string }; Body: { bandwidth: number } }>(
       '/domains/:ref/migration/speed',
-      { schema: { params: refParams, body: { type: 'object', required: ['bandwidth'], properties: { bandwidth: { type: 'number', minimum: 0 } } } } },
+      // MiB/s, 0 for unlimited; QEMU's limit is INT64_MAX bytes/s.
+      { schema: { params: refParams, body: object({ bandwidth: int(0, 8796093022207) }, ['bandwidth']) } },
       async (req) => {
         await migrations.setSpeed(req.params.ref, req.body.bandwidth);
         return {};
@@ -82,7 +65,8 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
 
     app.put<{ Params: { ref: string }; Body: { downtime: number } }>(
       '/domains/:ref/migration/max-downtime',
-      { schema: { params: refParams, body: { type: 'object', required: ['downtime'], properties: { downtime: { type: 'integer' } } } } },
+      // ms; QEMU's downtime-limit is 0..2000 s, and virsh refuses 0 ("Invalid downtime").
+      { schema: { params: refParams, body: object({ downtime: int(1, 2_000_000) }, ['downtime']) } },
       async (req) => {
         await migrations.setMaxDowntime(req.params.ref, req.body.downtime);
         return {};

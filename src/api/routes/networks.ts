@@ -1,15 +1,17 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { NetworkService } from '../../network/network-service.js';
 
-const netParams = { type: 'object', required: ['net'], properties: { net: { type: 'string', minLength: 1 } } } as const;
-const xmlBody = { type: 'object', required: ['xml'], properties: { xml: { type: 'string', minLength: 1 } } } as const;
+import { bool, nonEmpty, object, oneOf, optionalObject } from '../schemas/json-schema.js';
+
+const netParams = object({ net: nonEmpty() }, ['net']);
+const xmlBody = object({ xml: nonEmpty() }, ['xml']);
 
 /** Virtual networks: the HTTP side only parses and calls NetworkService. */
 export function networkRoutes(networks: NetworkService): FastifyPluginAsync {
   return async function networkRoutesPlugin(app) {
     app.get<{ Querystring: { all?: boolean; inactive?: boolean } }>(
       '/networks',
-      { schema: { querystring: { type: 'object', properties: { all: { type: 'boolean' }, inactive: { type: 'boolean' } } } } },
+      { schema: { querystring: object({ all: bool(), inactive: bool() }) } },
       async (req) => ({ networks: networks.list(req.query) }),
     );
 
@@ -28,8 +30,8 @@ export function networkRoutes(networks: NetworkService): FastifyPluginAsync {
       '/networks/:net/:action',
       {
         schema: {
-          params: { type: 'object', required: ['net', 'action'], properties: { net: { type: 'string', minLength: 1 }, action: { type: 'string', enum: ['start', 'destroy', 'autostart'] } } },
-          body: { type: ['object', 'null'], properties: { enable: { type: 'boolean' } } },
+          params: object({ net: nonEmpty(), action: oneOf(['start', 'destroy', 'autostart']) }, ['net', 'action']),
+          body: optionalObject({ enable: bool() }),
         },
       },
       async (req) => {

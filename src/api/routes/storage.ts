@@ -2,8 +2,10 @@ import type { FastifyPluginAsync } from 'fastify';
 import { POOL_TYPES, type PoolType } from '../../storage/pool-definition.js';
 import type { StorageService } from '../../storage/storage-service.js';
 
-const nameParams = { type: 'object', required: ['pool'], properties: { pool: { type: 'string', minLength: 1 } } } as const;
-const volParams = { type: 'object', required: ['pool', 'vol'], properties: { pool: { type: 'string', minLength: 1 }, vol: { type: 'string', minLength: 1 } } } as const;
+import { bool, int, nonEmpty, object, oneOf, optionalObject, str } from '../schemas/json-schema.js';
+
+const nameParams = object({ pool: nonEmpty() }, ['pool']);
+const volParams = object({ pool: nonEmpty(), vol: nonEmpty() }, ['pool', 'vol']);
 
 interface DefineAsBody {
   name: string;
@@ -21,13 +23,13 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
   return async function storageRoutesPlugin(app) {
     app.get<{ Querystring: { all?: boolean; inactive?: boolean; details?: boolean } }>(
       '/pools',
-      { schema: { querystring: { type: 'object', properties: { all: { type: 'boolean' }, inactive: { type: 'boolean' }, details: { type: 'boolean' } } } } },
+      { schema: { querystring: object({ all: bool(), inactive: bool(), details: bool() }) } },
       async (req) => ({ pools: await storage.list(req.query) }),
     );
 
     app.post<{ Body: { xml: string } }>(
       '/pools',
-      { schema: { body: { type: 'object', required: ['xml'], properties: { xml: { type: 'string', minLength: 1 } } } } },
+      { schema: { body: object({ xml: nonEmpty() }, ['xml']) } },
       async (req) => ({ pool: storage.define(req.body.xml) }),
     );
 
@@ -35,16 +37,9 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       '/pools/define-as',
       {
         schema: {
-          body: {
-            type: 'object',
-            required: ['name', 'type'],
-            additionalProperties: false,
-            properties: {
-              name: { type: 'string', minLength: 1 }, type: { type: 'string', enum: [...POOL_TYPES] }, sourceHost: { type: 'string' },
-              sourcePath: { type: 'string' }, sourceDev: { type: 'string' }, sourceName: { type: 'string' }, sourceFormat: { type: 'string' },
-              target: { type: 'string' },
-            },
-          },
+          body: object({
+            name: nonEmpty(), type: oneOf(POOL_TYPES), sourceHost: str(), sourcePath: str(), sourceDev: str(), sourceName: str(), sourceFormat: str(), target: str(),
+          }, ['name', 'type']),
         },
       },
       async (req) => {
@@ -66,8 +61,8 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       '/pools/:pool/:action',
       {
         schema: {
-          params: { type: 'object', required: ['pool', 'action'], properties: { pool: { type: 'string' }, action: { type: 'string', enum: ['start', 'destroy', 'build', 'refresh', 'autostart'] } } },
-          body: { type: ['object', 'null'], properties: { build: { type: 'boolean' }, enable: { type: 'boolean' } } },
+          params: object({ pool: nonEmpty(), action: oneOf(['start', 'destroy', 'build', 'refresh', 'autostart']) }, ['pool', 'action']),
+          body: optionalObject({ build: bool(), enable: bool() }),
         },
       },
       async (req) => {
@@ -95,11 +90,8 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       {
         schema: {
           params: nameParams,
-          body: {
-            type: 'object',
-            required: ['name', 'capacity'],
-            properties: { name: { type: 'string', minLength: 1 }, capacity: { type: 'integer', minimum: 1 }, allocation: { type: 'integer', minimum: 0 }, format: { type: 'string', enum: ['raw', 'qcow2'] } },
-          },
+          // Bytes; qemu-img takes sizes up to INT64_MAX, and JSON carries integers exactly up to 2^53.
+          body: object({ name: nonEmpty(), capacity: int(1), allocation: int(0), format: oneOf(['raw', 'qcow2']) }, ['name', 'capacity']),
         },
       },
       async (req) => {
@@ -121,7 +113,7 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
 
     app.get<{ Querystring: { path: string } }>(
       '/volumes',
-      { schema: { querystring: { type: 'object', required: ['path'], properties: { path: { type: 'string', minLength: 1 } } } } },
+      { schema: { querystring: object({ path: nonEmpty() }, ['path']) } },
       async (req) => storage.volumeByPath(req.query.path),
     );
   };

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import type { BlockJobStatus } from '../../host/block-copy.js';
 import { CliFailure, type CliContext, domainOp, enc } from '../context.js';
+import { numeric } from '../numeric.js';
+
+/** The copy's speed goes to the API in bytes/s, which must stay an exact JSON integer. */
+const BLOCKCOPY_MAX_MIBS = Math.floor(Number.MAX_SAFE_INTEGER / (1024 * 1024));
 
 /** virsh names the disk by target (vda) or by source path; ferry's API wants the target. */
 async function diskTarget(ctx: CliContext, ref: string, path: string): Promise<string> {
@@ -28,15 +32,14 @@ export function registerBlockCopy(program: Command, ctx: CliContext): void {
     .option('--verbose', 'with --wait, show progress')
     .option('--pivot', 'once in step, switch the guest to the copy (its definition follows)')
     .option('--finish', 'once in step, stop copying and keep a consistent copy; the guest stays on its disk')
-    .option('--bandwidth <MiB/s>', 'copy bandwidth limit')
+    .option('--bandwidth <MiB/s>', 'copy bandwidth limit in MiB/s', numeric({ name: 'bandwidth', min: 0, max: BLOCKCOPY_MAX_MIBS }))
     .option('--reuse-external', 'copy into an existing image at the destination')
     .addHelpText('after', '\nExample (move vda to pool P2 while the guest runs):\n  ferry blockcopy vm1 vda --pool P2 --wait --verbose --pivot\n')
-    .action(async (ref: string, path: string, dest: string | undefined, o: { pool?: string; format?: string; wait?: boolean; verbose?: boolean; pivot?: boolean; finish?: boolean; bandwidth?: string; reuseExternal?: boolean }) => {
+    .action(async (ref: string, path: string, dest: string | undefined, o: { pool?: string; format?: string; wait?: boolean; verbose?: boolean; pivot?: boolean; finish?: boolean; bandwidth?: number; reuseExternal?: boolean }) => {
       if (o.pivot && o.finish) throw new CliFailure(['Options --pivot and --finish are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
       if (!dest && !o.pool) throw new CliFailure(["command 'blockcopy' requires <dest> or --pool"], undefined, 'INVALID_ARGUMENT');
       const dev = await diskTarget(ctx, ref, path);
-      const bandwidth = o.bandwidth === undefined ? undefined : Math.round(Number(o.bandwidth) * 1024 * 1024);
-      if (bandwidth !== undefined && (!Number.isFinite(bandwidth) || bandwidth < 0)) throw new CliFailure([`Numeric value '${o.bandwidth}' for <bandwidth> option is malformed or out of range`], undefined, 'INVALID_ARGUMENT');
+      const bandwidth = o.bandwidth === undefined ? undefined : o.bandwidth * 1024 * 1024;
       await domainOp(ref, 'copy', () =>
         ctx.client().post(`/v1/domains/${enc(ref)}/disks/${enc(dev)}/copy`, {
           ...(o.pool ? { pool: o.pool } : {}), ...(dest ? { dest } : {}), ...(o.format ? { format: o.format } : {}),

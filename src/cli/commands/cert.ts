@@ -1,20 +1,16 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { FerryError } from '../../errors/ferry-error.js';
 import { ClusterCa, type IssuedFiles } from '../../pki/cluster-ca.js';
 import type { CliContext } from '../context.js';
+import { numeric } from '../numeric.js';
 
 /** Where the CA lives unless --ca-dir says: /etc/pki/ferry-ca for root, ~/.pki/ferry-ca otherwise. */
 function defaultCaDir(): string {
   return process.getuid?.() === 0 ? '/etc/pki/ferry-ca' : join(os.homedir(), '.pki', 'ferry-ca');
 }
 
-const days = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 36500) throw new FerryError('INVALID_ARGUMENT', `invalid argument: --days must be a whole number of days (1-36500), not '${v}'`);
-  return n;
-};
+const days = numeric({ name: 'days', min: 1, max: 36500 });
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 

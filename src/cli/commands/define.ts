@@ -64,11 +64,12 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .argument('[domain]', 'domain name, id or uuid')
     .option('--domain <domain>', 'domain name, id or uuid')
     .option('--inactive', 'show the persistent definition instead of the running one')
-    .option('--security-info', 'accepted for compatibility (ferry keeps no secrets in domain XML)')
-    .action(async (positional: string | undefined, opts: { domain?: string; inactive?: boolean }) => {
+    .option('--security-info', 'include security sensitive information (a graphics passwd); refused on a read-only connection')
+    .action(async (positional: string | undefined, opts: { domain?: string; inactive?: boolean; securityInfo?: boolean }) => {
       const ref = domainArg(positional, opts);
+      const query = [opts.inactive ? 'inactive=true' : '', opts.securityInfo ? 'secure=true' : ''].filter(Boolean).join('&');
       const r = await domainOp(ref, undefined, () =>
-        ctx.client().get<{ xml: string }>(`/v1/domains/${enc(ref)}/xml${opts.inactive ? '?inactive=true' : ''}`),
+        ctx.client().get<{ xml: string }>(`/v1/domains/${enc(ref)}/xml${query ? `?${query}` : ''}`),
       );
       ctx.print(r.xml);
     });

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { DomainEvent } from '../../host/domain-events.js';
 import { type CliContext, connectionFailure } from '../context.js';
+import { LIMITS, numeric } from '../numeric.js';
 
 /** libvirt's lifecycle event names for a new state. */
 function lifecycleWords(e: Extract<DomainEvent, { type: 'domain.lifecycle' }>): string {
@@ -50,11 +51,11 @@ export function registerEvent(program: Command, ctx: CliContext): void {
     .option('--domain <domain>', 'only events of this domain')
     .option('--all', 'all event types: also lock failures, migration phases and iterations, block copies ready')
     .option('--loop', 'keep printing events until interrupted')
-    .option('--timeout <seconds>', 'stop after this many seconds')
+    .option('--timeout <seconds>', 'stop after this many seconds', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds }))
     .option('--timestamp', 'prefix each event with the time it happened')
-    .action(async (opts: { domain?: string; all?: boolean; loop?: boolean; timeout?: string; timestamp?: boolean }) => {
+    .action(async (opts: { domain?: string; all?: boolean; loop?: boolean; timeout?: number; timestamp?: boolean }) => {
       const ac = new AbortController();
-      if (opts.timeout) setTimeout(() => ac.abort(), Number(opts.timeout) * 1000).unref();
+      if (opts.timeout !== undefined) setTimeout(() => ac.abort(), opts.timeout * 1000).unref();
       process.once('SIGINT', () => ac.abort());
       let count = 0;
       const seen = new Map<string, number>();

@@ -1,6 +1,10 @@
 import type { Command } from 'commander';
 import type { JobInfo } from '../../migration/job-info.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
+import { LIMITS, numeric } from '../numeric.js';
+
+const downtimeParser = numeric({ name: 'downtime', min: 1, max: LIMITS.downtimeMs, belowMin: 'migrate: Invalid downtime' });
+const speedParser = numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond });
 
 /** virsh's vshPrettyCapacity: the value in the largest binary unit below it, 3 decimals. */
 export function prettyBytes(bytes: number): string {
@@ -81,19 +85,16 @@ export function registerJobControl(program: Command, ctx: CliContext): void {
   );
 
   withDomain(program.command('migrate-setmaxdowntime').description('set the maximum tolerable downtime of a migration (applies to a running one too)'))
-    .argument('[downtime]', 'maximum tolerable downtime in milliseconds')
-    .option('--downtime <ms>', 'maximum tolerable downtime in milliseconds')
+    .argument('[downtime]', 'maximum tolerable downtime in milliseconds', downtimeParser)
+    .option('--downtime <ms>', 'maximum tolerable downtime in milliseconds', downtimeParser)
     .addHelpText('after', `
 Without it a live migration follows ferry's downtime schedule: 50 ms first, raised a step
 (100, 150, 200) for each pass that does not converge, up to 300 ms. A value set here is used
 from the start to the end instead (docs/migration.md).`)
-    .action(async (positional: string | undefined, posDowntime: string | undefined, opts: { domain?: string; downtime?: string }) => {
+    .action(async (positional: string | undefined, posDowntime: number | undefined, opts: { domain?: string; downtime?: number }) => {
       const ref = domainArg(positional, opts);
-      const raw = posDowntime ?? opts.downtime;
-      const ms = Number(raw);
-      if (raw === undefined || !Number.isInteger(ms) || ms < 1) {
-        throw new CliFailure([`migrate-setmaxdowntime: Invalid downtime`], 'Give the downtime in milliseconds, e.g. 500', 'INVALID_ARGUMENT');
-      }
+      const ms = posDowntime ?? opts.downtime;
+      if (ms === undefined) throw new CliFailure(["command 'migrate-setmaxdowntime' requires <downtime> option"], 'Give the downtime in milliseconds, e.g. 500', 'INVALID_ARGUMENT');
       await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/migration/max-downtime`, { downtime: ms }));
     });
 
@@ -106,17 +107,14 @@ from the start to the end instead (docs/migration.md).`)
   );
 
   withDomain(program.command('migrate-setspeed').description('set the maximum migration bandwidth in MiB/s (applies to a running migration too)'))
-    .argument('[bandwidth]', 'migration bandwidth limit in MiB/s (0: unlimited)')
-    .option('--bandwidth <MiB/s>', 'migration bandwidth limit in MiB/s')
+    .argument('[bandwidth]', 'migration bandwidth limit in MiB/s (0: unlimited)', speedParser)
+    .option('--bandwidth <MiB/s>', 'migration bandwidth limit in MiB/s', speedParser)
     .option('--postcopy', 'not supported: post-copy bandwidth is unlimited')
-    .action(async (positional: string | undefined, posBw: string | undefined, opts: { domain?: string; bandwidth?: string; postcopy?: boolean }) => {
+    .action(async (positional: string | undefined, posBw: number | undefined, opts: { domain?: string; bandwidth?: number; postcopy?: boolean }) => {
       const ref = domainArg(positional, opts);
       if (opts.postcopy) throw new CliFailure(['migrate-setspeed: --postcopy is not supported'], undefined, 'NOT_SUPPORTED');
-      const raw = posBw ?? opts.bandwidth;
-      const bw = Number(raw);
-      if (raw === undefined || !Number.isFinite(bw) || bw < 0) {
-        throw new CliFailure([`Numeric value '${raw ?? ''}' for <bandwidth> option is malformed or out of range`], undefined, 'INVALID_ARGUMENT');
-      }
+      const bw = posBw ?? opts.bandwidth;
+      if (bw === undefined) throw new CliFailure(["command 'migrate-setspeed' requires <bandwidth> option"], 'Give the bandwidth in MiB/s, e.g. 100 (0: unlimited)', 'INVALID_ARGUMENT');
       await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/migration/speed`, { bandwidth: bw }));
     });
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type CliContext, domainArg, domainOp, enc } from '../context.js';
+import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
+import { LIMITS, numeric } from '../numeric.js';
 
 interface Simple {
   verb: string;
@@ -54,14 +55,17 @@ export function registerLifecycle(program: Command, ctx: CliContext): void {
     .argument('[domain]', 'domain name, id or uuid')
     .option('--domain <domain>', 'domain name, id or uuid')
     .option('--mode <mode>', 'shutdown mode: acpi (the only one ferry has)', 'acpi')
-    .option('--timeout <seconds>', 'wait for the domain to shut off, and destroy it if it does not within this time')
-    .action(async (positional: string | undefined, opts: { domain?: string; mode: string; timeout?: string }) => {
+    .option('--timeout <seconds>', 'wait for the domain to shut off, and destroy it if it does not within this many seconds', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds }))
+    .action(async (positional: string | undefined, opts: { domain?: string; mode: string; timeout?: number }) => {
       const ref = domainArg(positional, opts);
-      if (opts.mode !== 'acpi') throw new Error(`shutdown mode '${opts.mode}' is not supported (use acpi)`);
+      if (!['acpi', 'agent', 'initctl', 'signal', 'paravirt'].includes(opts.mode)) {
+        throw new CliFailure([`Unknown mode ${opts.mode} value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'`], 'ferry shuts down with the ACPI power button: --mode acpi', 'INVALID_ARGUMENT');
+      }
+      if (opts.mode !== 'acpi') throw new CliFailure([`shutdown mode '${opts.mode}' is not supported by ferry`], 'ferry shuts down with the ACPI power button: --mode acpi (the default)', 'NOT_SUPPORTED');
       await domainOp(ref, 'shutdown', () => ctx.client().post(`/v1/domains/${enc(ref)}/shutdown`));
       ctx.say(`Domain '${ref}' is being shutdown\n`);
       if (opts.timeout === undefined) return;
-      const seconds = Number(opts.timeout);
+      const seconds = opts.timeout;
       const deadline = Date.now() + seconds * 1000;
       while (Date.now() < deadline) {
         const st = await domainOp(ref, 'shutdown', () => ctx.client().get<{ state: string }>(`/v1/domains/${enc(ref)}/state`));

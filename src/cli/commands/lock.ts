@@ -25,7 +25,7 @@ export function registerLock(program: Command, ctx: CliContext): void {
     .argument('<resource>', 'the locked resource, as lock-list or the "is locked" error names it (a path, or a lockspace file)')
     .option('--peer <uri...>', 'other ferryd hosts to ask (besides the peers in ferryd.conf)')
     .option('--force', 'clear a lock that is still held by a holder no reachable host knows (a host that is down)')
-    .addHelpText('after', '\nThe seed\'s advice "make sure the VM is not running anywhere, then delete the lock files", done by ferry:\nit asks every reachable host, refuses while any of them runs the domain, and only then removes the lock file.\n')
+    .addHelpText('after', '\nThe seed\'s advice "make sure the VM is not running anywhere, then delete the lock files", done by ferry:\nit asks every reachable host, refuses while any of them runs the domain, and only then has ferry-lockd remove the lock file.\nOnly a lock file ferry made directly in a lockspace directory (file_lockspace_dir, lvm_lockspace_dir, scsi_lockspace_dir)\nis ever removed: any other path is refused (LOCK_CLEAR_REFUSED), a disk image included.\n')
     .action(async (resource: string, o: { peer?: string[]; force?: boolean }) => {
       try {
         const r = await ctx.client().post<{ checked: string[]; unreachable: string[] }>('/v1/locks/clear', { resource, ...(o.peer ? { peers: o.peer } : {}), force: o.force ?? false });

@@ -6,6 +6,7 @@ import { FerryError } from '../../errors/ferry-error.js';
 import type { CheckResult } from '../../preflight/check-result.js';
 import { CliFailure, type CliContext, domainFailure, domainOp, enc } from '../context.js';
 import { formatPreflight } from './preflight-table.js';
+import { LIMITS, numeric } from '../numeric.js';
 
 interface MigrateFlags {
   domain?: string;
@@ -28,15 +29,15 @@ interface MigrateFlags {
   compMethods?: string;
   abortOnError?: boolean;
   autoConverge?: boolean;
-  autoConvergeInitial?: string;
-  autoConvergeIncrement?: string;
+  autoConvergeInitial?: number;
+  autoConvergeIncrement?: number;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
   /** true: --parallel; false: --no-parallel; undefined: ferry's default (parallel). */
   parallel?: boolean;
-  parallelConnections?: string;
-  bandwidth?: string;
-  timeout?: string;
+  parallelConnections?: number;
+  bandwidth?: number;
+  timeout?: number;
   timeoutSuspend?: boolean;
   timeoutPostcopy?: boolean;
   listenAddress?: string;
@@ -46,15 +47,6 @@ interface MigrateFlags {
   dname?: string;
   dryRun?: boolean;
   json?: boolean;
-}
-
-function num(name: string, value: string | undefined, integer = false): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new CliFailure([`Numeric value '${value}' for <${name}> option is malformed or out of range`], undefined, 'INVALID_ARGUMENT');
-  }
-  return n;
 }
 
 /** Translates virsh migrate's flags into the API's options, refusing the combinations virsh refuses. */
@@ -103,22 +95,15 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   if (f.tlsDestination) o.tlsDestination = f.tlsDestination;
   if (f.migrateDisks) o.migrateDisks = f.migrateDisks.split(',').map((d) => d.trim()).filter(Boolean);
   if (f.parallel !== undefined) o.parallel = f.parallel;
-  const pc = num('parallel-connections', f.parallelConnections, true);
-  if (pc !== undefined) {
+  // The numbers were checked as the command line was read (numeric()).
+  if (f.parallelConnections !== undefined) {
     if (!f.parallel) throw new CliFailure(['migrate: --parallel-connections requires --parallel'], undefined, 'INVALID_ARGUMENT');
-    o.parallelConnections = pc;
+    o.parallelConnections = f.parallelConnections;
   }
-  const aci = num('auto-converge-initial', f.autoConvergeInitial, true);
-  if (aci !== undefined) o.autoConvergeInitial = aci;
-  const acr = num('auto-converge-increment', f.autoConvergeIncrement, true);
-  if (acr !== undefined) o.autoConvergeIncrement = acr;
-  const bw = num('bandwidth', f.bandwidth);
-  if (bw !== undefined) o.bandwidth = bw;
-  const t = num('timeout', f.timeout);
-  if (t !== undefined) {
-    if (t <= 0) throw new CliFailure(['migrate: Invalid timeout'], undefined, 'INVALID_ARGUMENT');
-    o.timeout = t;
-  }
+  if (f.autoConvergeInitial !== undefined) o.autoConvergeInitial = f.autoConvergeInitial;
+  if (f.autoConvergeIncrement !== undefined) o.autoConvergeIncrement = f.autoConvergeIncrement;
+  if (f.bandwidth !== undefined) o.bandwidth = f.bandwidth;
+  if (f.timeout !== undefined) o.timeout = f.timeout;
   if (f.listenAddress) o.listenAddress = f.listenAddress;
   if (f.migrateuri) o.migrateUri = f.migrateuri;
   return o;
@@ -154,15 +139,15 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--comp-methods <list>', 'comma-separated compression methods: xbzrle, zlib, zstd (zlib/zstd use parallel channels)')
     .option('--abort-on-error', 'abort the migration if the domain hits a disk I/O error')
     .option('--auto-converge', 'throttle the guest\'s vCPUs when it dirties memory faster than it can be sent')
-    .option('--auto-converge-initial <percent>', 'initial vCPU throttle for --auto-converge (QEMU default 20)')
-    .option('--auto-converge-increment <percent>', 'throttle increment per pass for --auto-converge (QEMU default 10)')
+    .option('--auto-converge-initial <percent>', 'initial vCPU throttle for --auto-converge, 1-99 (QEMU default 20)', numeric({ name: 'auto-converge-initial', min: 1, max: 99 }))
+    .option('--auto-converge-increment <percent>', 'throttle increment per pass for --auto-converge, 1-99 (QEMU default 10)', numeric({ name: 'auto-converge-increment', min: 1, max: 99 }))
     .option('--postcopy', 'enable post-copy migration (switch with migrate-postcopy or --timeout-postcopy)')
     .option('--postcopy-after-precopy', 'switch to post-copy automatically after the first pre-copy pass (needs --postcopy)')
     .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')
-    .option('--parallel-connections <n>', 'number of parallel connections (default 2)')
+    .option('--parallel-connections <n>', 'number of parallel connections, 1-255 (default 2)', numeric({ name: 'parallel-connections', min: 1, max: 255 }))
     .option('--no-parallel', 'send memory over one connection (ferry\'s default is two)')
-    .option('--bandwidth <MiB/s>', 'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)')
-    .option('--timeout <seconds>', 'act when the live migration takes longer: abort it (default), or see --timeout-suspend/--timeout-postcopy')
+    .option('--bandwidth <MiB/s>', 'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)', numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond }))
+    .option('--timeout <seconds>', 'act when the live migration takes longer: abort it (default), or see --timeout-suspend/--timeout-postcopy', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds, belowMin: 'migrate: Invalid timeout' }))
     .option('--timeout-suspend', 'at --timeout, pause the domain so the migration completes')
     .option('--timeout-postcopy', 'at --timeout, switch to post-copy (needs --postcopy)')
     .option('--listen-address <address>', 'address the destination QEMU listens on for the migration data')

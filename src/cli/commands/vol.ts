@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
-import { parseSize, prettyCapacity, type VolumeInfo } from '../../storage/volume.js';
+import { prettyCapacity, type VolumeInfo } from '../../storage/volume.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
+import { numeric } from '../numeric.js';
 import { formatFields, formatTable } from '../format.js';
 
 async function volOp<T>(what: string, verb: string | undefined, fn: () => Promise<T>): Promise<T> {
@@ -27,26 +28,18 @@ async function findVolume(ctx: CliContext, vol: string, pool: string | undefined
   return volOp(vol, undefined, () => ctx.client().get<{ pool: string; volume: VolumeInfo }>(`/v1/volumes?path=${enc(vol)}`));
 }
 
-function size(label: string, text: string | undefined): number | undefined {
-  if (text === undefined) return undefined;
-  const n = parseSize(text);
-  if (n === undefined) throw new CliFailure([`Numeric value '${text}' for <${label}> option is malformed or out of range`], 'Use a size like 10G, 512M or a number of bytes', 'INVALID_ARGUMENT');
-  return n;
-}
-
 export function registerVol(program: Command, ctx: CliContext): void {
   program
     .command('vol-create-as')
     .description('create a volume in a pool from a set of arguments')
     .argument('<pool>', 'pool name')
     .argument('<name>', 'name of the volume')
-    .argument('<capacity>', 'size of the volume, with optional suffix (k, M, G, T)')
-    .option('--allocation <size>', 'initial allocation size (raw: equal to capacity preallocates)')
+    .argument('<capacity>', 'size of the volume, with optional suffix (k, M, G, T)', numeric({ name: 'capacity', size: true, min: 1, max: Number.MAX_SAFE_INTEGER }))
+    .option('--allocation <size>', 'initial allocation size (raw: equal to capacity preallocates)', numeric({ name: 'allocation', size: true, min: 0, max: Number.MAX_SAFE_INTEGER }))
     .option('--format <format>', 'file format type: raw or qcow2', 'raw')
-    .action(async (pool: string, name: string, capacityText: string, opts: { allocation?: string; format: string }) => {
+    .action(async (pool: string, name: string, capacity: number, opts: { allocation?: number; format: string }) => {
       if (opts.format !== 'raw' && opts.format !== 'qcow2') throw new CliFailure([`unsupported volume format '${opts.format}'`], 'Use raw or qcow2', 'INVALID_ARGUMENT');
-      const capacity = size('capacity', capacityText) as number;
-      const allocation = size('allocation', opts.allocation);
+      const allocation = opts.allocation;
       await volOp(name, 'create', () => ctx.client().post(`/v1/pools/${enc(pool)}/volumes`, { name, capacity, format: opts.format, ...(allocation !== undefined ? { allocation } : {}) }));
       ctx.say(`Vol ${name} created\n`);
     });

@@ -3,6 +3,7 @@ import { mkdir, readdir, stat, statfs, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { PoolDefinition } from '../pool-definition.js';
+import { assertVolumeName, hasControlChars } from '../volume-name.js';
 import type { QemuImg } from '../qemu-img.js';
 import type { PoolStats, VolumeInfo, VolumeSpec } from '../volume.js';
 import type { PoolBackend } from './pool-backend.js';
@@ -40,7 +41,8 @@ export class DirBackend implements PoolBackend {
   async listVolumes(def: PoolDefinition): Promise<VolumeInfo[]> {
     const out: VolumeInfo[] = [];
     for (const name of (await readdir(def.target.path)).sort()) {
-      if (name.startsWith('.')) continue;
+      // As libvirt's dir pool: every regular file or block device is a volume, dot files included; names with control characters are skipped.
+      if (hasControlChars(name)) continue;
       const path = join(def.target.path, name);
       const st = await stat(path).catch(() => undefined);
       if (!st || !(st.isFile() || st.isBlockDevice())) continue;
@@ -68,7 +70,7 @@ export class DirBackend implements PoolBackend {
   }
 
   volumePath(def: PoolDefinition, name: string): string {
-    if (name.includes('/') || name === '.' || name === '..') throw new FerryError('INVALID_ARGUMENT', `invalid volume name '${name}'`);
+    assertVolumeName(name);
     return join(def.target.path, name);
   }
 }

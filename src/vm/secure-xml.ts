@@ -1,0 +1,31 @@
+import { parseXml, renderXml, type XmlElement } from '../shared/xml.js';
+
+/**
+ * Attributes that are secrets, by element: what libvirt formats only with
+ * VIR_DOMAIN_XML_SECURE (virsh dumpxml --security-info). ferry keeps
+ * <graphics> verbatim, so its passwd is the one it can hold.
+ */
+const SECRET_ATTRIBUTES: Record<string, readonly string[]> = { graphics: ['passwd'] };
+
+/**
+ * The domain XML without its secrets, for callers that did not ask for them
+ * (or may not: read-only connections). A document without any is returned
+ * as it is.
+ */
+export function withoutSecrets(xml: string): string {
+  if (!Object.values(SECRET_ATTRIBUTES).flat().some((a) => xml.includes(a))) return xml;
+  const root = parseXml(xml);
+  return strip(root) ? renderXml(root) : xml;
+}
+
+function strip(e: XmlElement): boolean {
+  let changed = false;
+  for (const a of SECRET_ATTRIBUTES[e.name] ?? []) {
+    if (a in e.attrs) {
+      delete e.attrs[a];
+      changed = true;
+    }
+  }
+  for (const c of e.children) changed = strip(c) || changed;
+  return changed;
+}
