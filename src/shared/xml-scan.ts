@@ -21,9 +21,10 @@ export type XmlRefusal =
 
 /**
  * One linear pass over a document before any parser sees it: counts its
- * elements and finds DTD markup (<!DOCTYPE, <!ENTITY, ...) outside comments
- * and CDATA. ferry never reads a DTD, so no entity is ever declared or
- * expanded. Returns the first reason to refuse the document, or undefined.
+ * elements and their nesting, and finds DTD markup (<!DOCTYPE, <!ENTITY, ...)
+ * outside comments and CDATA. ferry never reads a DTD, so no entity is ever
+ * declared or expanded, and the parser never meets a document deep enough to
+ * overflow its stack. Returns the first reason to refuse the document, or undefined.
  */
 export function scanXml(source: string, limits: XmlLimits = XML_LIMITS): XmlRefusal | undefined {
   // A UTF-8 byte is at least a UTF-16 unit's worth: only near the limit is the exact count needed.
@@ -31,6 +32,8 @@ export function scanXml(source: string, limits: XmlLimits = XML_LIMITS): XmlRefu
     return { kind: 'too-large', what: 'bytes', limit: limits.maxBytes, found: Buffer.byteLength(source, 'utf8') };
   }
   let elements = 0;
+  let depth = 0;
+  const maxDepth = limits.maxDepth ?? XML_LIMITS.maxDepth;
   let i = source.indexOf('<');
   while (i >= 0 && i < source.length) {
     if (source.startsWith('<!--', i)) {
@@ -42,15 +45,41 @@ export function scanXml(source: string, limits: XmlLimits = XML_LIMITS): XmlRefu
     } else if (source.startsWith('<!', i)) {
       const declaration = /^<![A-Za-z]*/.exec(source.slice(i, i + 12))?.[0] ?? '<!';
       return { kind: 'doctype', declaration, line: lineAt(source, i) };
+    } else if (source.charCodeAt(i + 1) === 47 /* '/' */) {
+      depth--;
+      i += 2;
     } else {
-      if (isNameStart(source.charCodeAt(i + 1)) && ++elements > limits.maxElements) {
-        return { kind: 'too-large', what: 'elements', limit: limits.maxElements, found: countElements(source, i, elements) };
+      if (isNameStart(source.charCodeAt(i + 1))) {
+        if (++elements > limits.maxElements) {
+          return { kind: 'too-large', what: 'elements', limit: limits.maxElements, found: countElements(source, i, elements) };
+        }
+        const end = tagEnd(source, i + 1);
+        if (source.charCodeAt(end - 1) !== 47 /* '/' */ && ++depth > maxDepth) {
+          return { kind: 'too-large', what: 'levels of nesting', limit: maxDepth, found: depth };
+        }
+        i = end;
       }
       i += 1;
     }
     i = source.indexOf('<', i);
   }
   return undefined;
+}
+
+/** Where a start tag ends (its '>'), past quoted attribute values, which may hold '>'. */
+function tagEnd(source: string, from: number): number {
+  let quote = 0;
+  for (let i = from; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (quote !== 0) {
+      if (c === quote) quote = 0;
+    } else if (c === 34 || c === 39) {
+      quote = c;
+    } else if (c === 62 /* '>' */) {
+      return i;
+    }
+  }
+  return source.length;
 }
 
 function skipPast(source: string, end: string, from: number): number {

@@ -112,7 +112,7 @@ describe('bad input', () => {
       assert.match(r.stderr, /error: XML error: <!DOCTYPE at line \d: ferry reads no DTD and expands no entities\nhint: .*\[XML_DOCTYPE_REFUSED\]\n$/, `${verb}: ${r.stderr}`);
     }
     const undefinedEntity = await host.ferry('define', file('ent.xml', guestXml({ name: 'ent' }).replace('<name>ent</name>', '<name>&foo;</name>')));
-    assert.match(undefinedEntity.stderr, /error: XML error: entity '&foo;' is not defined \(ferry reads no DTD\) \(line 2, column 9\)\nhint: .*\[XML_MALFORMED\]/);
+    assert.match(undefinedEntity.stderr, /error: XML error: entity '&foo;' is not defined \(ferry reads no DTD\)\nhint: .*\[XML_MALFORMED\]/);
     assert.doesNotMatch((await host.ok('list', '--all', '--name')), /aaaa|dtd|sys|ent/);
   });
 
