@@ -27,3 +27,11 @@ export async function eventually(fn: () => boolean | Promise<boolean>, what: str
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
+
+/**
+ * The QEMU processes that the ferryd with this state directory runs for a
+ * domain: their command line names the domain's run directory (QMP socket, pidfile).
+ */
+export function qemuPidsOf(stateDir: string, uuid: string): number[] {
+  return pidsMatching(`${stateDir}/run/${uuid}`);
+}
