@@ -9,9 +9,12 @@
  *   overheadMs     ferryWallMs - qemuTotalMs (ferry's control-plane overhead, pre-flight included)
  *   daemonOverheadMs daemonWallMs - qemuTotalMs
  *   downtimeMs, bytes, passes
+ *   hbGapMs        the longest time between two of the guest's heartbeats (one every --hb ms) as
+ *                  the host saw them appear on the serial consoles: the pause the guest itself
+ *                  lived through (with --non-live: the whole transfer)
  *
- * Usage: node dist/bench/migration.js [--vm MiB] [--touch MiB] [--dirty MiB/s]
- *          [--bandwidth MiB/s] [--runs N] [--channels N | --single-channel] [--prefault GiB]
+ * Usage: node dist/bench/migration.js [--vm MiB] [--touch MiB] [--dirty MiB/s] [--hb ms]
+ *          [--bandwidth MiB/s] [--runs N] [--channels N | --single-channel] [--prefault GiB] [--non-live]
  *
  * --prefault touches that much of the machine's memory before the VM boots
  * (bench/prefault-memory.ts: on a nested VM, never-used memory is slow to
@@ -19,6 +22,8 @@
  */
 import { parseArgs } from 'node:util';
 import { FerrydHost } from '../test/helpers/ferryd.js';
+import { HeartbeatWatch } from '../test/helpers/heartbeat-watch.js';
+import { lastSeq, waitHeartbeats } from '../test/helpers/heartbeat.js';
 import { TwoHosts } from '../test/helpers/two-hosts.js';
 import { prefaultMemory } from './prefault-memory.js';
 
@@ -33,6 +38,8 @@ const { values } = parseArgs({
     'single-channel': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     prefault: { type: 'string', default: '0' },
+    hb: { type: 'string', default: '50' },
+    'non-live': { type: 'boolean', default: false },
   },
 });
 
@@ -55,11 +62,11 @@ async function main(): Promise<void> {
       memoryMiB: Number(values.vm),
       touchMiB: Number(values.touch),
       dirtyMiBs: Number(values.dirty),
-      hbMs: 500,
+      hbMs: Number(values.hb),
     });
     // Let ferry-load finish touching its memory.
     await new Promise((r) => setTimeout(r, 2000 + Number(values.touch) * 10));
-    const flags = ['--live'];
+    const flags = values['non-live'] ? [] : ['--live'];
     if (Number(values.bandwidth) > 0) flags.push('--bandwidth', String(values.bandwidth));
     if (values.channels) flags.push('--parallel', '--parallel-connections', String(values.channels));
     const channels = values['single-channel'] ? 1 : Number(values.channels ?? 2);
@@ -70,13 +77,17 @@ async function main(): Promise<void> {
       const dest = to === hosts.b ? hosts.bPeer : hosts.aPeer;
       // The pre-flight checks alone, as `ferry migrate` runs them first (API call, no CLI start-up).
       const p0 = performance.now();
-      const check = await from.apiPost<{ failed: unknown[] }>(`/v1/domains/${name}/migrate-check`, { destUri: dest, options: { live: true } });
+      const check = await from.apiPost<{ failed: unknown[] }>(`/v1/domains/${name}/migrate-check`, { destUri: dest, options: { live: !values['non-live'] } });
       const preflightMs = Math.round(performance.now() - p0);
       if (check.status !== 200 || check.body.failed.length > 0) throw new Error(`pre-flight failed: ${JSON.stringify(check.body)}`);
+      const watch = new HeartbeatWatch(() => [`${hosts.a.stateDir}/log/${name}-serial0.log`, `${hosts.b.stateDir}/log/${name}-serial0.log`]).start();
+      const since = Date.now();
       const t0 = performance.now();
       const r = await from.ferry('migrate', ...flags, name, dest);
       const ferryWallMs = Math.round(performance.now() - t0);
       if (r.code !== 0) throw new Error(`migration failed: ${r.stderr}`);
+      await waitHeartbeats(() => to.serialLog(name), 3, { afterSeq: lastSeq(from.serialLog(name)) });
+      watch.stop();
       const { job } = await to.api<{ job: Completed }>(`/v1/domains/${name}/job?completed=true`);
       const qemu = job.qemuTotalTimeMs ?? NaN;
       process.stdout.write(
@@ -97,6 +108,8 @@ async function main(): Promise<void> {
           downtimeMs: job.downtimeMs,
           bytes: job.dataProcessed,
           passes: job.iteration,
+          hbGapMs: watch.maxGapMs(since),
+          live: !values['non-live'],
         })}\n`,
       );
       [from, to] = [to, from];

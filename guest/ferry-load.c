@@ -6,9 +6,12 @@
  * console. It is also the oracle for memory integrity across a migration:
  * the sweep keeps the invariant "pages before the cursor hold gen+1, pages
  * from the cursor on hold gen", and every page is checked against it before it
- * is written and by a background scrubber. A page that a migration failed to
- * transfer holds an older generation and is reported as CORRUPT; the guest
- * then panics (so pvpanic tells the host).
+ * is written and by a background scrubber. Every word of a page derives from
+ * (page, generation), and every word is checked, so a page that a migration
+ * failed to transfer (an older generation), a torn page or a single wrong word
+ * is reported as CORRUPT; the guest then panics (so pvpanic tells the host).
+ * The heartbeat's scrubbed= counts pages verified since boot: any `pages=`
+ * consecutive scrub steps are a full pass over memory.
  *
  * Parameters come from the kernel command line:
  *   ferry.touch=MiB   memory to touch (default 64)
@@ -16,6 +19,9 @@
  *   ferry.hb=ms       heartbeat interval (default 100)
  *   ferry.scrub=MiB/s rate of the integrity scrubber (default 16)
  *   ferry.acpi=ignore ignore the ACPI power button (default: power off)
+ *   ferry.acpi=corrupt the negative control of the oracle: the power button
+ *                     corrupts one word in the middle of the page the scrubber
+ *                     will reach last (it checked it last), instead of powering off
  *   ferry.panic=0     do not panic on corruption (default 1)
  *   ferry.disk=/dev/vda  also sweep a disk region with the same oracle (O_DIRECT)
  *   ferry.diskmb=MiB  size of that region (default 32)
@@ -47,7 +53,7 @@
 
 struct params {
   long touch_mib, dirty_mibs, hb_ms, scrub_mibs;
-  int acpi_ignore, panic;
+  int acpi_ignore, acpi_corrupt, panic;
   char disk[64];
   long disk_mib, disk_rate, disk_scrub;
 };
@@ -66,7 +72,7 @@ struct disk {
 struct state {
   uint8_t *mem;
   size_t pages, cursor, scrub_pos;
-  uint64_t gen, errors, written, scrubbed;
+  uint64_t gen, errors, written, scrubbed, seq;
   double dirty_credit, scrub_credit;
 };
 
@@ -105,6 +111,7 @@ static void read_params(struct params *pr) {
   pr->hb_ms = param(buf, "ferry.hb", 100);
   pr->scrub_mibs = param(buf, "ferry.scrub", 16);
   pr->acpi_ignore = flag(buf, "ferry.acpi=ignore");
+  pr->acpi_corrupt = flag(buf, "ferry.acpi=corrupt");
   pr->disk[0] = 0;
   const char *d = strstr(buf, "ferry.disk=");
   if (d && (d == buf || d[-1] == ' ')) {
@@ -144,26 +151,51 @@ static void panic_guest(void) {
 
 static uint64_t *page_words(struct state *s, size_t i) { return (uint64_t *)(s->mem + i * PAGE); }
 
+/* Page i at generation gen: w[0] = gen, w[1] = TAG | i, and every other word
+ * page_base(i, gen) + k * WORD_STEP, a sequence no other page or generation shares. */
+#define WORD_STEP 0x165667B19E3779F9ull
+static uint64_t page_base(size_t i, uint64_t gen) { return (i * 0x9E3779B97F4A7C15ull) ^ (gen * 0xC2B2AE3D27D4EB4Full); }
+
 static void fill_page(struct state *s, size_t i, uint64_t gen) {
   uint64_t *w = page_words(s, i);
+  uint64_t v = page_base(i, gen) + 2 * WORD_STEP;
   w[0] = gen;
   w[1] = TAG | i;
-  w[PAGE / 8 - 1] = gen;
+  for (size_t k = 2; k < PAGE / 8; k++, v += WORD_STEP) w[k] = v;
 }
 
 /* What page i must hold right now, given the sweep's cursor. */
 static uint64_t expected_gen(const struct state *s, size_t i) { return i < s->cursor ? s->gen + 1 : s->gen; }
 
+/* Checks every word of page i. */
 static void check_page(struct state *s, const struct params *pr, size_t i, const char *who) {
   uint64_t *w = page_words(s, i);
   uint64_t want = expected_gen(s, i);
-  if (w[0] == want && w[1] == (TAG | i) && w[PAGE / 8 - 1] == want) return;
+  uint64_t v = page_base(i, want) + 2 * WORD_STEP, diff = (w[0] ^ want) | (w[1] ^ (TAG | i));
+  for (size_t k = 2; k < PAGE / 8; k++, v += WORD_STEP) diff |= w[k] ^ v;
+  if (diff == 0) return;
+  size_t bad = 0, first = PAGE / 8;
+  v = page_base(i, want);
+  for (size_t k = 0; k < PAGE / 8; k++, v += WORD_STEP) {
+    uint64_t expect = k == 0 ? want : k == 1 ? (TAG | i) : v;
+    if (w[k] == expect) continue;
+    bad++;
+    if (first == PAGE / 8) first = k;
+  }
   s->errors++;
-  say("ferry-load: CORRUPT page=%zu by=%s expected=%llu found=%llu/%llu tag=%llx\n", i, who,
-      (unsigned long long)want, (unsigned long long)w[0], (unsigned long long)w[PAGE / 8 - 1],
-      (unsigned long long)w[1]);
+  say("ferry-load: CORRUPT page=%zu by=%s expected=%llu found=%llu tag=%llx badwords=%zu firstbad=%zu\n", i, who,
+      (unsigned long long)want, (unsigned long long)w[0], (unsigned long long)w[1], bad, first);
   if (pr->panic) panic_guest();
   fill_page(s, i, want); /* report each bad page once */
+}
+
+/* ferry.acpi=corrupt: one wrong word in the middle of the page the scrubber checked
+ * last, so only a full pass of the scrubber from now on finds it (or the writer). */
+static void corrupt_one_page(struct state *s) {
+  if (s->pages == 0) return;
+  size_t i = (s->scrub_pos + s->pages - 1) % s->pages, k = PAGE / 8 / 2 + 44;
+  page_words(s, i)[k] ^= 1;
+  say("ferry-load: negative control: corrupted page=%zu word=%zu before hb seq=%llu\n", i, k, (unsigned long long)s->seq);
 }
 
 static void dirty_pages(struct state *s, const struct params *pr, size_t n) {
@@ -308,6 +340,7 @@ int main(void) {
   struct params pr;
   struct state s = {0};
   struct pollfd inputs[MAX_INPUTS];
+  double launched = now_s();
   read_params(&pr);
 
   s.pages = (size_t)pr.touch_mib * (1024 * 1024 / PAGE);
@@ -322,12 +355,11 @@ int main(void) {
   struct disk dk = {0};
   disk_open(&dk, &pr);
   int ninputs = open_inputs(inputs);
-  say("ferry-load: ready touch=%ldMiB dirty=%ldMiB/s hb=%ldms scrub=%ldMiB/s inputs=%d disk=%s blocks=%zu\n", pr.touch_mib,
-      pr.dirty_mibs, pr.hb_ms, pr.scrub_mibs, ninputs, dk.fd >= 0 ? pr.disk : "-", dk.blocks);
+  say("ferry-load: ready touch=%ldMiB pages=%zu dirty=%ldMiB/s hb=%ldms scrub=%ldMiB/s inputs=%d disk=%s blocks=%zu in %.0fms\n", pr.touch_mib, s.pages,
+      pr.dirty_mibs, pr.hb_ms, pr.scrub_mibs, ninputs, dk.fd >= 0 ? pr.disk : "-", dk.blocks, (now_s() - launched) * 1000);
 
   double start = now_s(), last = start, next_hb = start;
   double pages_per_mib = 1024.0 * 1024.0 / PAGE;
-  uint64_t seq = 0;
   int busy = (s.pages > 0 && (pr.dirty_mibs > 0 || pr.scrub_mibs > 0)) || (dk.fd >= 0 && dk.blocks > 0);
   for (;;) {
     double t = now_s();
@@ -347,10 +379,10 @@ int main(void) {
     }
     disk_step(&dk, &pr, dt);
     if (t >= next_hb) {
-      say("ferry-load: hb seq=%llu t=%.3f gen=%llu cursor=%zu written=%llu scrubbed=%llu errors=%llu dgen=%llu dwritten=%llu dscrubbed=%llu derrors=%llu\n",
-          (unsigned long long)seq++, t - start, (unsigned long long)s.gen, s.cursor,
+      say("ferry-load: hb seq=%llu t=%.3f gen=%llu cursor=%zu pages=%zu written=%llu scrubbed=%llu errors=%llu dgen=%llu dblocks=%zu dwritten=%llu dscrubbed=%llu derrors=%llu\n",
+          (unsigned long long)s.seq++, t - start, (unsigned long long)s.gen, s.cursor, s.pages,
           (unsigned long long)s.written, (unsigned long long)s.scrubbed, (unsigned long long)s.errors,
-          (unsigned long long)dk.gen, (unsigned long long)dk.written, (unsigned long long)dk.scrubbed,
+          (unsigned long long)dk.gen, dk.blocks, (unsigned long long)dk.written, (unsigned long long)dk.scrubbed,
           (unsigned long long)dk.errors);
       next_hb += pr.hb_ms / 1000.0;
       if (next_hb < t) next_hb = t + pr.hb_ms / 1000.0;
@@ -362,6 +394,10 @@ int main(void) {
         if (!(inputs[i].revents & POLLIN) || !power_pressed(inputs[i].fd)) continue;
         if (pr.acpi_ignore) {
           say("ferry-load: power button ignored\n");
+          continue;
+        }
+        if (pr.acpi_corrupt) {
+          corrupt_one_page(&s);
           continue;
         }
         say("ferry-load: power button, powering off\n");

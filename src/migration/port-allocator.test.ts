@@ -17,6 +17,20 @@ function refused(port: number): Promise<boolean> {
   return connect(port).then(() => false, () => true);
 }
 
+/** Waits until nothing listens on the port any more: binding it works (a bind is not a connection the probe would answer). */
+async function waitUntilFree(port: number, timeoutMs = 5000): Promise<void> {
+  const bindable = (): Promise<boolean> => new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (!(await bindable())) {
+    if (Date.now() > deadline) throw new Error(`port ${port} still in use after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('PortAllocator', () => {
   it('hands out distinct free ports of its range and takes them back', async () => {
     const ports = new PortAllocator(47311, 47313);
@@ -42,7 +56,7 @@ describe('PortAllocator', () => {
     const port = await ports.acquire('127.0.0.1');
     await ports.probe('127.0.0.1', port);
     await connect(port);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntilFree(port);
     assert.equal(await refused(port), true, 'the probe stopped listening');
     assert.equal(await ports.acquire('127.0.0.1'), port, 'the port went back to the range');
   });
@@ -58,7 +72,7 @@ describe('PortAllocator', () => {
     const ports = new PortAllocator(47350, 47350);
     const port = await ports.acquire('127.0.0.1');
     await ports.probe('127.0.0.1', port, 100);
-    await new Promise((r) => setTimeout(r, 250));
+    await waitUntilFree(port);
     assert.equal(await refused(port), true);
   });
 });

@@ -26,13 +26,15 @@ describe('DomainJobs', () => {
 
   it('run() fails with libvirt\'s state change lock message when the holder outlasts the wait', async () => {
     const jobs = new DomainJobs();
-    const long = jobs.run('d1', 'migrate', () => tick(100));
+    let release!: () => void;
+    const long = jobs.run('d1', 'migrate', () => new Promise<void>((r) => (release = r)));
     await assert.rejects(jobs.run('d1', 'start', async () => 1, { waitMs: 20 }), (err: unknown) => {
       assert.ok(err instanceof FerryError);
       assert.equal(err.code, 'OPERATION_IN_PROGRESS');
       assert.equal(err.message, 'Timed out during operation: cannot acquire state change lock (held by migrate)');
       return true;
     });
+    release();
     await long;
   });
 
@@ -42,7 +44,7 @@ describe('DomainJobs', () => {
     const migrating = jobs.run('d1', 'migrate', () => new Promise<void>((r) => (release = r)), {
       async: { name: 'migrate', allowed: new Set(['query', 'abort']) },
     });
-    await tick(1);
+    while (jobs.current('d1')?.job !== 'migrate') await tick(1);
     assert.equal(await jobs.run('d1', 'query', async () => 'ok'), 'ok');
     await assert.rejects(jobs.run('d1', 'destroy', async () => 1, { waitMs: 10 }), /held by migrate/);
     assert.equal(jobs.current('d1')?.async, true);

@@ -6,7 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../lab/lab.js';
 import { bootLabGuest, ferryOnHost, labSerialLog, okOnHost } from '../helpers/lab-cli.js';
 import { guestCorrupted, waitHeartbeats } from '../helpers/heartbeat.js';
+import { qemuPidsOf } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
+
+const UUID = '6f1d1d0e-52a3-4c1e-9d55-0000000000db';
 
 /**
  * The seed's "what if I start the VM accidentally on both hypervisors?", on
@@ -25,7 +28,7 @@ describe('one VM, one host: leases between lab hosts that share storage and a lo
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '64M']);
     hash = createHash('sha256').update(realpathSync(image)).digest('hex');
     await bootLabGuest(lab, 'h1', 1, {
-      name: 'db', uuid: '6f1d1d0e-52a3-4c1e-9d55-0000000000db', mac: '52:54:00:fe:03:01', memoryMiB: 192, touchMiB: 16, hbMs: 200,
+      name: 'db', uuid: UUID, mac: '52:54:00:fe:03:01', memoryMiB: 192, touchMiB: 16, hbMs: 200,
       disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`,
     });
     // The operator defines the same VM on the second hypervisor too, as the seed does.
@@ -41,6 +44,8 @@ describe('one VM, one host: leases between lab hosts that share storage and a lo
     const r = await ferryOnHost(lab, 'h2', 'start', 'db');
     assert.equal(r.code, 1);
     assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'db'\nerror: resource busy: Lockspace resource '${hash}' is locked`);
+    assert.deepEqual(qemuPidsOf(lab.host('h2').stateDir, UUID), [], 'the refused start left no QEMU on h2');
+    assert.equal(qemuPidsOf(lab.host('h1').stateDir, UUID).length, 1, 'one QEMU of db, on h1');
     assert.match(await okOnHost(lab, 'h1', 'lock-list'), new RegExp(`${hash} .* exclusive +db +vda`));
     assert.doesNotMatch(await okOnHost(lab, 'h2', 'lock-list'), /\bdb\b/);
   });
@@ -59,6 +64,8 @@ describe('one VM, one host: leases between lab hosts that share storage and a lo
     await okOnHost(lab, 'h1', 'define', `${lab.plan.sharedDir}/db.xml`);
     const again = await ferryOnHost(lab, 'h1', 'start', 'db');
     assert.match(again.stderr, new RegExp(`resource busy: Lockspace resource '${hash}' is locked`));
+    assert.deepEqual(qemuPidsOf(lab.host('h1').stateDir, UUID), [], 'the refused start left no QEMU on h1');
+    assert.equal(qemuPidsOf(lab.host('h2').stateDir, UUID).length, 1, 'one QEMU of db, on h2');
     const before = labSerialLog(lab, 'h2', 'db').length;
     await waitHeartbeats(() => labSerialLog(lab, 'h2', 'db').slice(before), 2);
     assert.equal(guestCorrupted(labSerialLog(lab, 'h1', 'db') + labSerialLog(lab, 'h2', 'db')), false);

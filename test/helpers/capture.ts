@@ -5,12 +5,15 @@ export class Capture {
   private child: ChildProcess | undefined;
   private out = '';
   private err = '';
+  private closed: Promise<void> = Promise.resolve();
 
   constructor(private readonly ns: string, private readonly dev: string, private readonly filter: string, private readonly extraArgs: string[] = []) {}
 
   /** Resolves once tcpdump says it is listening. */
   async start(): Promise<this> {
-    const child = spawn('ip', ['netns', 'exec', this.ns, 'tcpdump', '-i', this.dev, '-n', '-e', '-l', '-U', ...this.extraArgs, ...this.filter.split(' ')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // --immediate-mode: each packet reaches tcpdump at once, not when the kernel's buffer block fills or times out.
+    const child = spawn('ip', ['netns', 'exec', this.ns, 'tcpdump', '--immediate-mode', '-i', this.dev, '-n', '-e', '-l', '-U', ...this.extraArgs, ...this.filter.split(' ')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     this.child = child;
     child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
     await new Promise<void>((resolve, reject) => {
@@ -28,14 +31,15 @@ export class Capture {
     return this;
   }
 
-  async stop(): Promise<string[]> {
-    const child = this.child;
-    if (child && child.exitCode === null) {
-      await new Promise((r) => setTimeout(r, 200));
-      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGINT');
-      await done;
-    }
+  /** The lines captured so far. */
+  lines(): string[] {
     return this.out.split('\n').filter(Boolean);
+  }
+
+  /** Stops tcpdump (unless it stopped by itself, -c) and returns every line it printed. */
+  async stop(): Promise<string[]> {
+    if (this.child && this.child.exitCode === null) this.child.kill('SIGINT');
+    await this.closed;
+    return this.lines();
   }
 }

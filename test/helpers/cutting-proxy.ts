@@ -9,6 +9,8 @@ export class CuttingProxy {
   private readonly sockets = new Set<net.Socket>();
   forwarded = 0;
   cut = false;
+  /** When it cut the connections (Date.now()). */
+  cutAt: number | undefined;
 
   constructor(private readonly target: { host: string; port: number }, private readonly cutAfterBytes: number) {
     this.server = net.createServer((client) => {
@@ -34,6 +36,7 @@ export class CuttingProxy {
   }
 
   cutAll(): void {
+    if (!this.cut) this.cutAt = Date.now();
     this.cut = true;
     for (const s of this.sockets) s.destroy();
   }

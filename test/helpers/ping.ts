@@ -48,9 +48,21 @@ export class Ping {
   async stop(): Promise<PingSummary> {
     const child = this.child;
     if (!child) throw new Error('ping was not started');
-    // Let the last request's reply arrive, then ask ping for its statistics.
-    await new Promise((r) => setTimeout(r, 500));
-    const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const done = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('close', () => resolve())));
+    // Stop right after a reply, so that no request is in flight (and counted lost) when ping stops;
+    // a VM that no longer answers gets two seconds.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(finish, 2000);
+      function onData(c: Buffer): void {
+        if (/bytes from/.test(c.toString())) finish();
+      }
+      function finish(): void {
+        clearTimeout(timer);
+        child?.stdout?.off('data', onData);
+        resolve();
+      }
+      child.stdout?.on('data', onData);
+    });
     child.kill('SIGINT');
     await done;
     const m = /(\d+) packets transmitted, (\d+) received/.exec(this.out);

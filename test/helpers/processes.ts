@@ -38,3 +38,11 @@ export function killMatching(needle: string): void {
     }
   }
 }
+
+/**
+ * The QEMU processes that the ferryd with this state directory runs for a
+ * domain: their command line names the domain's run directory (QMP socket, pidfile).
+ */
+export function qemuPidsOf(stateDir: string, uuid: string): number[] {
+  return pidsMatching(`${stateDir}/run/${uuid}`);
+}

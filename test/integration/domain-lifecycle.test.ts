@@ -3,8 +3,10 @@ import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
-import { parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
-import { pidsMatching } from '../helpers/processes.js';
+import { CliStream } from '../helpers/cli-stream.js';
+import { lastSeq, parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
+import { requestOverUnix } from '../helpers/http-unix.js';
+import { eventually, pidsMatching, qemuPidsOf } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** The base lifecycle with a real ferryd, the real CLI and real QEMU (TCG). */
@@ -37,11 +39,10 @@ describe('domain lifecycle on real QEMU', () => {
 
     assert.equal(await host.ok('suspend', 'vm1'), "Domain 'vm1' suspended\n\n");
     assert.equal(await host.state('vm1'), 'paused (user)');
+    const seqWhilePaused = lastSeq(host.serialLog('vm1'));
     const paused = JSON.parse(await host.ok('qemu-monitor-command', 'vm1', '{"execute":"query-status"}'));
     assert.deepEqual([paused.return.status, paused.return.running], ['paused', false]);
-    const seqWhilePaused = parseHeartbeats(host.serialLog('vm1')).at(-1)?.seq ?? -1;
-    await new Promise((r) => setTimeout(r, 500));
-    assert.equal(parseHeartbeats(host.serialLog('vm1')).at(-1)?.seq ?? -1, seqWhilePaused, 'no heartbeat while paused');
+    assert.equal(lastSeq(host.serialLog('vm1')), seqWhilePaused, 'no heartbeat while paused');
 
     assert.equal(await host.ok('resume', 'vm1'), "Domain 'vm1' resumed\n\n");
     assert.equal(await host.state('vm1'), 'running (unpaused)');
@@ -90,6 +91,46 @@ describe('domain lifecycle on real QEMU', () => {
     assert.equal(await host.state('vm1'), 'running (booted)');
   });
 
+  it('a second start of a running domain is refused and leaves its one QEMU alone', async () => {
+    const uuid = (await host.ok('domuuid', 'vm1')).trim();
+    const qemu = qemuPidsOf(host.stateDir, uuid);
+    assert.equal(qemu.length, 1, 'vm1 runs in one QEMU');
+    const r = await host.ferry('start', 'vm1');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /^error: Failed to start domain 'vm1'\nerror: Requested operation is not valid: domain is already running\nhint: .*\[DOMAIN_ALREADY_RUNNING\]/);
+    assert.deepEqual(qemuPidsOf(host.stateDir, uuid), qemu, 'no second QEMU, and the first one still runs');
+    assert.equal(await host.state('vm1'), 'running (booted)');
+  });
+
+  it('the read-only socket itself, with a plain HTTP client (no read-only header): queries work, changes and the peer API are refused', async () => {
+    const ro = host.socket.replace(/\.sock$/, '-ro.sock');
+    const listed = await requestOverUnix(ro, 'GET', '/v1/domains?all=true');
+    assert.equal(listed.status, 200, JSON.stringify(listed.body));
+    assert.ok((listed.body as { domains: Array<{ name: string }> }).domains.some((d) => d.name === 'vm1'));
+    const info = await requestOverUnix(ro, 'GET', '/v1/domains/vm1');
+    assert.equal(info.status, 200, JSON.stringify(info.body));
+    const refusals: Array<[string, string, string | undefined, RegExp]> = [
+      ['POST', '/v1/domains/vm1/destroy', undefined, /^operation forbidden: read only access prevents virDomainDestroy$/],
+      ['POST', '/v1/domains/vm1/suspend', undefined, /^operation forbidden: read only access prevents virDomainSuspend$/],
+      ['POST', '/v1/domains', JSON.stringify({ xml: guestXml({ name: 'intruder' }) }), /^operation forbidden: read only access prevents virDomainDefineXML$/],
+      ['DELETE', '/v1/domains/vm1', undefined, /^operation forbidden: read only access prevents virDomainUndefine$/],
+      ['PUT', '/v1/domains/vm1/migration/speed', JSON.stringify({ bandwidth: 1 }), /^operation forbidden: read only access prevents PUT /],
+      ['POST', '/v1/domains/vm1/qemu-monitor-command', JSON.stringify({ execute: 'stop' }), /^operation forbidden: read only access prevents POST /],
+      ['GET', '/peer/v1/migrations/x', undefined, /^operation forbidden: the peer API is for ferry hosts/],
+    ];
+    for (const [method, path, body, message] of refusals) {
+      const r = await requestOverUnix(ro, method, path, body === undefined ? {} : { body });
+      const error = (r.body as { error?: { code: string; message: string } }).error;
+      assert.equal(r.status, 403, `${method} ${path}: ${JSON.stringify(r.body)}`);
+      assert.equal(error?.code, 'ACCESS_DENIED', `${method} ${path}`);
+      assert.match(error?.message ?? '', message, `${method} ${path}`);
+    }
+    // Nothing of it happened: the VM runs on, defined as it was, and the refusals left no domain behind.
+    assert.equal(await host.state('vm1'), 'running (booted)');
+    assert.equal((await host.ferry('dominfo', 'intruder')).code, 1);
+    assert.match(await host.ok('migrate-getspeed', 'vm1'), /^8796093022207\n/);
+  });
+
   it('ferryd killed with SIGKILL and restarted: the VM keeps running and is reattached', async () => {
     const pid = (await host.api<{ domain: { id: number } }>('/v1/domains/vm1')).domain.id;
     const beforeKill = parseHeartbeats(host.serialLog('vm1')).at(-1)?.seq ?? 0;
@@ -111,12 +152,21 @@ describe('domain lifecycle on real QEMU', () => {
     await host.ok('define', xmlFile('panicky', guestXml({ name: 'panicky', extraCmdline: 'unknown_nmi_panic=1', onCrash: 'preserve' })));
     await host.ok('start', 'panicky');
     await waitHeartbeats(() => host.serialLog('panicky'), 1);
-    const events = host.ferry('event', '--domain', 'panicky', '--loop', '--timeout', '15');
-    await new Promise((r) => setTimeout(r, 300));
-    await host.ok('inject-nmi', 'panicky');
-    assert.equal(await host.waitState('panicky', 'crashed (panicked)', 15_000), 'crashed (panicked)');
-    const ev = await events;
-    assert.match(ev.stdout, /event 'lifecycle' for domain 'panicky': Crashed Panicked/);
+    const events = new CliStream(['event', '--domain', 'panicky', '--loop'], { FERRY_DEFAULT_URI: host.uri });
+    try {
+      // The stream listens once it shows a suspend and resume (repeated until it does: it may connect after the first).
+      await eventually(async () => {
+        if (/Resumed/.test(events.output())) return true;
+        await host.ok('suspend', 'panicky');
+        await host.ok('resume', 'panicky');
+        return false;
+      }, 'the event stream shows a suspend and resume');
+      await host.ok('inject-nmi', 'panicky');
+      assert.equal(await host.waitState('panicky', 'crashed (panicked)', 15_000), 'crashed (panicked)');
+      await events.waitFor(/event 'lifecycle' for domain 'panicky': Crashed Panicked\n/, 'the panic event');
+    } finally {
+      await events.stop();
+    }
     await host.ok('destroy', 'panicky');
   });
 

@@ -7,12 +7,25 @@ import { after, before, describe, it } from 'node:test';
 import { EtcdServer } from '../helpers/etcd.js';
 import { guestXml } from '../helpers/guest.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
-import { eventually, pidsMatching } from '../helpers/processes.js';
+import type { FerrydHost } from '../helpers/ferryd.js';
+import { eventually, pidsMatching, qemuPidsOf } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 const fileDisk = (path: string, extra = ''): string =>
   `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${path}'/><target dev='vda' bus='virtio'/>${extra}</disk>`;
+
+/**
+ * A refused start left nothing on the host that refused it: no QEMU of the
+ * domain (checked when the refusal is answered, not eventually), no lease of
+ * it, and the domain shut off.
+ */
+async function assertNothingStarted(host: FerrydHost, name: string): Promise<void> {
+  const uuid = (await host.ok('domuuid', name)).trim();
+  assert.deepEqual(qemuPidsOf(host.stateDir, uuid), [], `no QEMU of ${name} on the host that refused to start it`);
+  assert.match(await host.state(name), /^shut off/);
+  assert.doesNotMatch(await host.ok('lock-list'), new RegExp(` ${name} `), `no lease of ${name} there`);
+}
 
 /** The same scenarios on each lease backend: OFD locks in a shared lockspace directory, and etcd. */
 function lockScenarios(backend: 'fcntl' | 'etcd'): void {
@@ -59,6 +72,7 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       const hash = sha256(realpathSync(`${shared}/vm.qcow2`));
       assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'guarded'\nerror: resource busy: Lockspace resource '${hash}' is locked`);
       assert.match(r.stderr, /\[LOCK_HELD\]/);
+      await assertNothingStarted(hosts.b, 'guarded');
       assert.match(await hosts.a.ok('lock-list'), new RegExp(`${hash} \\(${lockspace}/${hash}\\) +exclusive +guarded +vda`));
       await hosts.a.ok('destroy', 'guarded');
       assert.equal(await hosts.b.ok('start', 'guarded'), "Domain 'guarded' started\n\n");
@@ -73,11 +87,13 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       assert.doesNotMatch(await hosts.a.ok('lock-list'), /guarded/);
       const again = await hosts.a.ferry('start', 'guarded');
       assert.match(again.stderr, /resource busy: Lockspace resource '[0-9a-f]{64}' is locked/, 'A cannot start it while it runs on B');
+      await assertNothingStarted(hosts.a, 'guarded');
     });
 
     it('SIGKILL of ferryd keeps the lease; SIGKILL of QEMU releases it', async () => {
       await hosts.b.kill('SIGKILL');
       assert.match((await hosts.a.ferry('start', 'guarded')).stderr, /is locked/, 'the lease outlives ferryd');
+      await assertNothingStarted(hosts.a, 'guarded');
       await hosts.b.start();
       assert.match(await hosts.b.ok('lock-list'), / guarded +vda /);
       const uuid = (await hosts.b.ok('domuuid', 'guarded')).trim();
@@ -97,6 +113,7 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       const r = await hosts.b.ferry('start', 'lun-b');
       assert.equal(r.code, 1);
       assert.match(r.stderr, new RegExp(`^error: Failed to start domain 'lun-b'\\nerror: resource busy: Lockspace resource '${sha256(loop)}' is locked`));
+      await assertNothingStarted(hosts.b, 'lun-b');
       await hosts.a.ok('destroy', 'lun-a');
       await hosts.b.ok('start', 'lun-b');
       await hosts.b.ok('destroy', 'lun-b');
@@ -115,6 +132,7 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       await hosts.a.ok('define', xml('writer', rw));
       const w = await hosts.a.ferry('start', 'writer');
       assert.match(w.stderr, /resource busy: Lockspace resource '[0-9a-f]{64}' is locked/, 'a writer is kept out while readers hold it');
+      await assertNothingStarted(hosts.a, 'writer');
       await hosts.a.ok('destroy', 'reader-a');
       await hosts.b.ok('destroy', 'reader-b');
     });
@@ -132,6 +150,7 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
         const holder = spawn(process.execPath, ['-e', `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});setInterval(()=>{},1000)})`], { stdio: 'ignore' });
         try {
           await eventually(async () => (await hosts.b.ferry('start', 'guarded')).code === 1, 'the unknown holder blocks B');
+          await assertNothingStarted(hosts.b, 'guarded');
           const stale = await hosts.b.ferry('lock-clear', resource, '--peer', hosts.aPeer);
           assert.match(stale.stderr, /still locked by a holder none of the reachable hosts .* knows\nhint: .*--force/);
           assert.match(await hosts.b.ok('lock-clear', resource, '--peer', hosts.aPeer, '--force'), /^Lock on '.*' cleared \(checked: /);
@@ -200,6 +219,7 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       }, 'a new ferry-lockd holds the lease again', 10_000);
       assert.match(hosts.a.logTail(400), /leases taken back after ferry-lockd restarted/);
       assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource '[^']+' is locked/, 'B is kept out again');
+      await assertNothingStarted(hosts.b, 'guarded');
       assert.match(await hosts.a.state('guarded'), /^running/);
       await hosts.a.ok('destroy', 'guarded');
     });
@@ -257,12 +277,14 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
         await eventually(async () => (await hosts.a.ferry('resume', 'guarded')).code === 0, 'resume works once etcd answers', 20_000);
         assert.match(await hosts.a.ok('lock-list'), / exclusive +guarded +vda /);
         assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource/);
+        await assertNothingStarted(hosts.b, 'guarded');
         await hosts.a.ok('destroy', 'guarded');
       });
 
       it('a lease is lost when its holder (ferry-lockd) dies: etcd drops it after the TTL; ferryd takes it back', async () => {
         await hosts.a.ok('start', 'guarded');
         assert.equal((await hosts.b.ferry('start', 'guarded')).code, 1);
+        await assertNothingStarted(hosts.b, 'guarded');
         const keys = (): string => execFileSync('etcdctl', ['--endpoints', etcd?.endpoint ?? '', 'get', '--prefix', '/ferry/leases/', '--keys-only'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
         assert.match(keys(), /exclusive\/.*:[0-9a-f-]{36}/, 'the lease is a key in etcd');
         // ferryd A stopped, so it cannot start lockd again while we watch etcd drop the dead holder's keys.
@@ -276,6 +298,7 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
         }
         await eventually(() => /exclusive\/.*:[0-9a-f-]{36}/.test(keys()), 'ferryd A started lockd again and took the lease back', 10_000);
         assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource/);
+        await assertNothingStarted(hosts.b, 'guarded');
         await hosts.a.ok('destroy', 'guarded');
       });
     }
@@ -301,6 +324,7 @@ describe('lock manager defaults', () => {
     assert.equal(await hosts.b.ok('start', 'MasteringKVM01'), "Domain 'MasteringKVM01' started\n\n");
     const r = await hosts.a.ferry('start', 'MasteringKVM01');
     assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'MasteringKVM01'\nerror: resource busy: Lockspace resource '${img}' is locked`);
+    await assertNothingStarted(hosts.a, 'MasteringKVM01');
     await hosts.b.ok('destroy', 'MasteringKVM01');
   });
 });

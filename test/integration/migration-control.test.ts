@@ -5,10 +5,16 @@ import { guestCorrupted, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually, pidsMatching } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
-/** Collects the API's server-sent events for a while. */
-function collectEvents(socket: string, ms: number): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve) => {
-    const events: Array<Record<string, unknown>> = [];
+type ApiEvent = Record<string, unknown>;
+
+/** Collects the API's server-sent events until `enough(events)` holds; fails after the timeout. */
+function collectEvents(socket: string, enough: (events: ApiEvent[]) => boolean, timeoutMs = 30_000): Promise<ApiEvent[]> {
+  return new Promise((resolve, reject) => {
+    const events: ApiEvent[] = [];
+    const timer = setTimeout(() => {
+      req.destroy();
+      reject(new Error(`after ${timeoutMs} ms the condition still does not hold for these events: ${JSON.stringify(events).slice(0, 2000)}`));
+    }, timeoutMs);
     const req = http.get({ socketPath: socket, path: '/v1/events' }, (res) => {
       let buf = '';
       res.on('data', (c) => {
@@ -19,12 +25,17 @@ function collectEvents(socket: string, ms: number): Promise<Array<Record<string,
           buf = buf.slice(i + 2);
           if (data) events.push(JSON.parse(data.slice(6)));
         }
+        if (enough(events)) {
+          clearTimeout(timer);
+          req.destroy();
+          resolve(events);
+        }
       });
     });
-    setTimeout(() => {
-      req.destroy();
-      resolve(events);
-    }, ms);
+    req.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
 }
 
@@ -52,7 +63,8 @@ describe('migration job control', () => {
 
   it('domjobinfo, set/get speed and downtime apply live; progress events flow; migrate-postcopy finishes it', async () => {
     const migrating = hosts.a.ferry('migrate', '--live', '--postcopy', '--bandwidth', '4', '--verbose', 'ctl', hosts.bPeer);
-    const events = collectEvents(hosts.a.socket, 2500);
+    const isProgress = (e: ApiEvent): boolean => e.type === 'migration.progress' && e.name === 'ctl';
+    const events = collectEvents(hosts.a.socket, (evs) => evs.filter(isProgress).length >= 3);
     await eventually(async () => /Data processed/.test(await hosts.a.ok('domjobinfo', 'ctl')), 'domjobinfo shows transfer statistics');
     const info = await hosts.a.ok('domjobinfo', 'ctl');
     for (const field of ['Job type: +Unbounded', 'Operation: +Outgoing migration', 'Time elapsed: +\\d+ +ms', 'Data processed: +[\\d.]+ \\w+', 'Data remaining: +[\\d.]+ \\w+', 'Data total: +[\\d.]+ \\w+', 'Memory bandwidth: +[\\d.]+ \\w+/s', 'Dirty rate: +\\d+ +pages/s', 'Iteration: +\\d+', 'Expected downtime: +\\d+ +ms']) {
@@ -65,8 +77,7 @@ describe('migration job control', () => {
     assert.equal(params.return['max-bandwidth'], 6 * 1024 * 1024, 'applied to QEMU while migrating');
     await hosts.a.ok('migrate-setmaxdowntime', 'ctl', '500');
     assert.equal(await hosts.a.ok('migrate-getmaxdowntime', 'ctl'), '500\n\n');
-    const progress = (await events).filter((e) => e.type === 'migration.progress' && e.name === 'ctl');
-    assert.ok(progress.length >= 3, `progress events: ${progress.length}`);
+    const progress = (await events).filter(isProgress);
     assert.ok(typeof (progress.at(-1)?.job as { percent: number }).percent === 'number');
     assert.equal(hosts.b.serialLog('ctl'), '', 'nothing runs on B yet');
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { guestCorrupted, waitHeartbeats } from '../helpers/heartbeat.js';
+import { assertIntactAfterSwitch, guestCorrupted, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually, pidsMatching } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -18,11 +18,9 @@ describe('migration convergence', () => {
   });
 
   it('does not converge by default and is cleanly aborted at --timeout', async () => {
-    const started = Date.now();
     const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--timeout', '4', 'hot', hosts.bPeer);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^error: operation aborted: migration did not complete within --timeout 4 s; the domain keeps running on the source\nhint: .*\[MIG_TIMEOUT\]/);
-    assert.ok(Date.now() - started < 15_000);
     assert.equal(await hosts.a.state('hot'), 'running (migration canceled)');
     assert.equal((await hosts.b.ok('list', '--all', '--name')).trim(), '', 'no definition left on B');
     await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'no QEMU left on B');
@@ -40,9 +38,8 @@ describe('migration convergence', () => {
     const r = await hosts.b.ferry('migrate', '--live', '--bandwidth', '16', '--postcopy', '--timeout', '3', '--timeout-postcopy', 'hot', hosts.aPeer);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.a.state('hot'), 'running (post-copy)');
-    const before = hosts.a.serialLog('hot').length;
-    await waitHeartbeats(() => hosts.a.serialLog('hot').slice(before), 10);
-    assert.equal(guestCorrupted(hosts.serial('hot')), false, 'the guest\'s oracle saw every page it wrote');
+    // The guest's oracle checks every word of every page it wrote, after post-copy pulled them all.
+    await assertIntactAfterSwitch(() => hosts.b.serialLog('hot'), () => hosts.a.serialLog('hot'));
     await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'the source QEMU is gone');
   });
 
@@ -50,8 +47,6 @@ describe('migration convergence', () => {
     const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--postcopy', '--postcopy-after-precopy', 'hot', hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.b.state('hot'), 'running (post-copy)');
-    const before = hosts.b.serialLog('hot').length;
-    await waitHeartbeats(() => hosts.b.serialLog('hot').slice(before), 5);
-    assert.equal(guestCorrupted(hosts.serial('hot')), false);
+    await assertIntactAfterSwitch(() => hosts.a.serialLog('hot'), () => hosts.b.serialLog('hot'));
   });
 });

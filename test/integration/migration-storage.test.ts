@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { guestXml } from '../helpers/guest.js';
-import { guestCorrupted, parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
+import { assertIntactAfterSwitch, guestCorrupted, lastSeq, parseHeartbeats, waitFullScrub, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually, pidsMatching } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -147,12 +147,9 @@ describe('offline, suspended and storage migration', () => {
     assert.equal(sameImages(src, dst), true, 'the destination disk equals the source disk at the switch');
     assert.match(await hosts.b.ok('domjobinfo', 'mover', '--completed'), /File total: +64\.\d+ MiB/);
     await hosts.b.ok('resume', 'mover');
-    const before = parseHeartbeats(hosts.b.serialLog('mover'));
-    const scrubbedAtSwitch = before.at(-1)?.diskScrubbed ?? 0;
-    // The guest checks every block it wrote: wait for a full scrub pass (16 MiB = 4096 blocks) on B.
-    await eventually(() => (parseHeartbeats(hosts.b.serialLog('mover')).at(-1)?.diskScrubbed ?? 0) > scrubbedAtSwitch + 4096, 'a full scrub of the disk on B', 40_000);
+    // The guest checks every block it wrote: a full scrub pass of its 16 MiB on B, begun after the switch.
+    await assertIntactAfterSwitch(() => hosts.a.serialLog('mover'), () => hosts.b.serialLog('mover'), { disk: true });
     assert.equal(guestCorrupted(hosts.serial('mover')), false);
-    assert.equal(parseHeartbeats(hosts.b.serialLog('mover')).at(-1)?.diskErrors, 0);
     await hosts.b.ok('destroy', 'mover');
   });
 
@@ -208,8 +205,8 @@ describe('offline, suspended and storage migration', () => {
     assert.match(piv.stdout, /Successfully pivoted/);
     assert.match(await hosts.a.ok('domblklist', 'copyme'), / vda +p2\/copyme.qcow2/);
     assert.match(await hosts.a.ok('dumpxml', 'copyme', '--inactive'), /<source pool='p2' volume='copyme.qcow2'\/>/);
-    const at = parseHeartbeats(hosts.a.serialLog('copyme')).at(-1)?.diskScrubbed ?? 0;
-    await eventually(() => (parseHeartbeats(hosts.a.serialLog('copyme')).at(-1)?.diskScrubbed ?? 0) > at + 4096, 'a full scrub after the pivot', 40_000);
+    // A full scrub of the disk region begun after the pivot (the next heartbeat may have been made before it).
+    await waitFullScrub(() => hosts.a.serialLog('copyme'), { afterSeq: lastSeq(hosts.a.serialLog('copyme')) + 1, disk: true });
     assert.equal(guestCorrupted(hosts.a.serialLog('copyme')), false);
     // And a live migration still finds the disk after the pivot.
     await hosts.b.ok('pool-define-as', '--name', 'p2', '--type', 'dir', '--target', poolDir('b', 'p2'));
