@@ -56,6 +56,8 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     // fastify's default drops unknown keys without a word ({"options":{"Live":true}} ran a non-live migration): refuse them instead.
     ajv: { customOptions: { removeAdditional: false } },
     ...(listener.serverFactory ? { serverFactory: listener.serverFactory } : {}),
+    // Closing ends every connection, event streams included: a client holding one open must not keep ferryd from stopping.
+    forceCloseConnections: true,
   }) as unknown as FastifyInstance;
   if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
   enforceAccess(app, listener.kind, deps.log);

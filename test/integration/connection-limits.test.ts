@@ -3,6 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
+import http from 'node:http';
 import { FerrydHost, runFerry } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
@@ -98,5 +99,20 @@ describe('connection limits under ulimit -n 1024', () => {
     assert.match(await host.ok('lock-list'), / busy +vda/);
     assert.match((await host.ferry('start', 'busy')).stderr, /domain is already running/);
     assert.doesNotMatch(host.logTail(2000), /QEMU exited unexpectedly|QEMU is gone|lease owner died/);
+  });
+
+  it('SIGTERM stops ferryd while a client holds an event stream open (it waited for the client before); the VM runs on', async () => {
+    const req = http.get({ socketPath: host.socket.replace(/\.sock$/, '-ro.sock'), path: '/v1/events', agent: false });
+    req.on('error', () => undefined);
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.once('response', resolve));
+    assert.equal(res.statusCode, 200, 'the stream is open');
+    try {
+      const stopped = await Promise.race([host.kill('SIGTERM').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 20_000))]);
+      assert.equal(stopped, true, 'ferryd exited');
+      assert.deepEqual(pidsMatching(`${host.stateDir}/run/${uuid}`), [qemu]);
+    } finally {
+      req.destroy();
+    }
+    await host.start();
   });
 });
