@@ -156,6 +156,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
     selfPeerUri: selfPeerUri(config, hostname),
     peers,
     tls: migrationTls,
+    orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
     log,
   });
 

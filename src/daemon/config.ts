@@ -65,6 +65,8 @@ export interface DaemonConfig {
   migrateTlsForce: boolean;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
+  /** Test-only: how long an incoming migration whose source stays silent is kept after a restart (default 10 minutes). */
+  testMigrationOrphanTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
@@ -108,6 +110,7 @@ export function defaultConfig(): DaemonConfig {
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
     testClockOffsetMs: 0,
+    testMigrationOrphanTimeoutMs: 10 * 60_000,
   };
 }
 
@@ -202,6 +205,10 @@ const SETTINGS: Record<string, Setter> = {
   test_clock_offset_ms: (c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
     c.testClockOffsetMs = v;
+  },
+  test_migration_orphan_timeout_ms: (c, v, where) => {
+    if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: test_migration_orphan_timeout_ms must be a number of milliseconds`);
+    c.testMigrationOrphanTimeoutMs = v;
   },
   job_wait_timeout: (c, v, where) => {
     if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);
