@@ -113,6 +113,7 @@ export class LeaseKeeper {
         repairs.push({ domain: vm.name, reacquired: [], lockFailure: { resource, action: await this.lockFailure(vm, resource) } });
       }
     }
+    log.info({ repairs: repairs.length }, 'lease check done');
     return repairs;
   }
 
