@@ -27,6 +27,8 @@ export interface RecoveryDeps {
  */
 export class MigrationRecovery {
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  /** Migrations still being settled (`id/side` → domain uuid): a retry is pending for each. */
+  private readonly resolving = new Map<string, string>();
   /** Incoming migrations whose source has not answered since this time (`id` → ms). */
   private readonly silentSince = new Map<string, number>();
   private closed = false;
@@ -58,13 +60,26 @@ export class MigrationRecovery {
     this.pending.clear();
   }
 
+  /**
+   * True while recovery still settles a migration of this domain: its leases
+   * are the migration's business (handed over, or not yet taken), so the
+   * lease check must not apply on_lockfailure to it.
+   */
+  resolves(uuid: string): boolean {
+    return [...this.resolving.values()].includes(uuid);
+  }
+
   private async recover(rec: MigrationRecord): Promise<void> {
     const key = `${rec.id}/${rec.side}`;
+    this.resolving.set(key, rec.uuid);
     try {
       if (rec.side === 'source') await this.recoverSource(rec);
       else await this.recoverDestination(rec);
     } finally {
-      if (!this.pending.has(key)) this.silentSince.delete(rec.id);
+      if (!this.pending.has(key)) {
+        this.resolving.delete(key);
+        this.silentSince.delete(rec.id);
+      }
     }
   }
 
