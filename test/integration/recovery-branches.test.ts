@@ -7,6 +7,7 @@ import { connectQmpSocket } from '../../src/qmp/transport.js';
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { guestCorrupted, parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
+import { killLeftovers } from '../helpers/leftovers.js';
 import { eventually, pidsMatching } from '../helpers/processes.js';
 import { ReplyLosingProxy } from '../helpers/reply-losing-proxy.js';
 import { StoreWatch, type StoredMigration } from '../helpers/store-watch.js';
@@ -51,7 +52,8 @@ describe('migration recovery, branch by branch', () => {
   after(async () => {
     storeA?.close();
     storeB?.close();
-    await hosts.stop();
+    await hosts.stop().catch(() => undefined);
+    killLeftovers(hosts.dir.path);
   });
 
   const qemus = (h: FerrydHost): number[] => pidsMatching(`${h.stateDir}/run/${uuid}`);
