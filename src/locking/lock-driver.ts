@@ -10,8 +10,8 @@ export interface LockDriver {
   acquire(owner: LeaseOwner, leases: Lease[]): Promise<void>;
   /** QEMU exists now: its death releases the leases. */
   setPid(uuid: string, pid: number): Promise<void>;
-  /** Releases and returns the lock state (what a migration destination must acquire). */
-  release(uuid: string): Promise<Lease[]>;
+  /** Releases and returns the lock state (what a migration destination must acquire); only `resources` when given. */
+  release(uuid: string, resources?: string[]): Promise<Lease[]>;
   list(): Promise<HeldLease[]>;
   held(resource: string): Promise<{ here?: LeaseOwner; anywhere: boolean }>;
   clear(resource: string, inLockspace: boolean): Promise<void>;
