@@ -24,6 +24,8 @@ export interface FerrydOptions {
   config?: string;
   /** Run ferryd inside this network namespace (ip netns exec): a host with its own network stack. */
   netns?: string;
+  /** A command that execs ferryd (its command line follows): e.g. unshare, for a host with its own mounts. */
+  launcher?: string[];
 }
 
 /**
@@ -65,7 +67,10 @@ export class FerrydHost {
       ...(this.options.extraArgs ?? []),
     ];
     const fd = openSync(this.logFile, 'a');
-    const child = this.options.netns
+    const launcher = this.options.launcher;
+    const child = launcher
+      ? spawn(launcher[0] as string, [...launcher.slice(1), process.execPath, ...args], { stdio: ['ignore', fd, fd] })
+      : this.options.netns
       ? spawn('ip', ['netns', 'exec', this.options.netns, process.execPath, ...args], { stdio: ['ignore', fd, fd] })
       : spawn(process.execPath, args, { stdio: ['ignore', fd, fd] });
     closeSync(fd);
