@@ -174,7 +174,7 @@ export async function startDaemon(config: DaemonConfig, options: { log?: Logger 
   // Then the running domains' leases are checked (a ferry-lockd that ended while ferryd was down held them)
   // and kept: a lockd that ends from now on is started again and the leases taken back.
   const keeper = locks.driver instanceof LockdClient
-    ? new LeaseKeeper({ host: service, lockd: locks.driver, busy: (uuid) => active.has(uuid) || migrations.recovery.resolves(uuid), log })
+    ? new LeaseKeeper({ host: service, lockd: locks.driver, busy: (uuid) => active.has(uuid) || migrations.recovery.resolves(uuid), fenceOnLoss: config.lockdBackend === 'etcd', log })
     : undefined;
   void migrations.recovery.recoverAll().finally(() => keeper?.start().catch((err: unknown) => log.error({ err }, 'lease check failed')));
 
