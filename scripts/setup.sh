@@ -9,7 +9,9 @@
 #   cluster CA: ferry cert-*), openssh (the ssh transport and its tests), tcpdump and ping
 #   (the lab's ping-through-migration test), GlusterFS from bookworm-backports (a real network
 #   filesystem for the gluster pool's e2e test; bookworm's 10.3 does not run beside the
-#   libglusterfs 11 that QEMU 10 brings); the `ferry` group (who may use ferryd's socket);
+#   libglusterfs 11 that QEMU 10 brings); qemu-block-extra (QEMU's iSCSI and GlusterFS block
+#   drivers, named so it comes even where apt skips recommended packages); tgt (a userspace iSCSI
+#   target) and lvm2, for the storage tests on real servers and loop devices; the `ferry` group (who may use ferryd's socket);
 #   the `ferry-qemu` user (QEMU runs as it);
 #   then `npm ci`, `tsc` and scripts/build-guest.sh.
 set -euo pipefail
@@ -25,14 +27,14 @@ fi
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping; do have "$p" || need_pkgs+=("$p"); done
+for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2; do have "$p" || need_pkgs+=("$p"); done
 # From bookworm-backports, like QEMU (whose libglusterfs0 they must match).
 bpo_pkgs=()
 for p in glusterfs-server glusterfs-client; do have "$p" || bpo_pkgs+=("$p"); done
 qemu_ok=0
 if command -v qemu-system-x86_64 >/dev/null; then
   v=$(qemu-system-x86_64 -version | sed -n 's/.*version \([0-9]*\)\..*/\1/p' | head -1)
-  [ "${v:-0}" -ge 10 ] && have qemu-utils && qemu_ok=1
+  [ "${v:-0}" -ge 10 ] && have qemu-utils && have qemu-block-extra && qemu_ok=1
 fi
 
 if [ "${#need_pkgs[@]}" -gt 0 ] || [ "${#bpo_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" = 0 ]; then
@@ -49,7 +51,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ] || [ "${#bpo_pkgs[@]}" -gt 0 ] || [ "$qemu_ok" =
   export DEBIAN_FRONTEND=noninteractive
   if [ "$qemu_ok" = 0 ]; then
     log "installing QEMU 10.0 from bookworm-backports"
-    apt-get install -y -qq -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
+    apt-get install -y -qq -t bookworm-backports qemu-system-x86 qemu-utils qemu-block-extra >/dev/null
   fi
   if [ "${#need_pkgs[@]}" -gt 0 ]; then
     log "installing ${need_pkgs[*]}"

@@ -183,6 +183,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     selfPeerUri: selfPeerUri(config, hostname),
     peers,
     tls: migrationTls,
+    orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
     log,
   });
 
@@ -203,7 +204,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   // Then the running domains' leases are checked (a ferry-lockd that ended while ferryd was down held them)
   // and kept: a lockd that ends from now on is started again and the leases taken back.
   const keeper = locks.driver instanceof LockdClient
-    ? new LeaseKeeper({ host: service, lockd: locks.driver, busy: (uuid) => active.has(uuid), log })
+    ? new LeaseKeeper({ host: service, lockd: locks.driver, busy: (uuid) => active.has(uuid) || migrations.recovery.resolves(uuid), fenceOnLoss: config.lockdBackend === 'etcd', log })
     : undefined;
   void migrations.recovery.recoverAll().finally(() => keeper?.start().catch((err: unknown) => log.error({ err }, 'lease check failed')));
 

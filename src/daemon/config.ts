@@ -83,6 +83,8 @@ export interface DaemonConfig {
   testKvmDevice: string;
   /** Test-only: how long the KVM probe's test guest may take, in ms (default 1500). */
   testKvmProbeTimeoutMs: number;
+  /** Test-only: how long an incoming migration whose source stays silent is kept after a restart (default 10 minutes). */
+  testMigrationOrphanTimeoutMs: number;
 }
 
 export const DEFAULT_CONFIG_PATH = '/etc/ferry/ferryd.conf';
@@ -135,6 +137,7 @@ export function defaultConfig(): DaemonConfig {
     testClockOffsetMs: 0,
     testKvmDevice: '',
     testKvmProbeTimeoutMs: 1500,
+    testMigrationOrphanTimeoutMs: 10 * 60_000,
   };
 }
 
@@ -244,6 +247,10 @@ const SETTINGS: Record<string, Setter> = {
   test_clock_offset_ms: (c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
     c.testClockOffsetMs = v;
+  },
+  test_migration_orphan_timeout_ms: (c, v, where) => {
+    if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: test_migration_orphan_timeout_ms must be a number of milliseconds`);
+    c.testMigrationOrphanTimeoutMs = v;
   },
   job_wait_timeout: (c, v, where) => {
     if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);

@@ -6,6 +6,7 @@ import { cacheFlags } from '../qemu/argv.js';
 import { BlockMonitor, type BlockJobInfo } from '../qemu/block-monitor.js';
 import type { QemuImg } from '../storage/qemu-img.js';
 import type { StorageService } from '../storage/storage-service.js';
+import type { Lease } from '../locking/lease.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
@@ -36,6 +37,8 @@ interface CopyJob {
   nodes: { format: string; file: string };
   oldNodes: { format: string; file: string };
   created: boolean;
+  /** The disk's leases before the copy, and the copy's (taken when the copy starts: QEMU writes it from then on). */
+  leases: { old: Lease[]; copy: Lease[] };
   release: () => void;
 }
 
@@ -71,6 +74,7 @@ export class BlockCopyService {
     const blk = new BlockMonitor(vm.monitor);
     let created = false;
     let path = '';
+    let copyLeases: Lease[] = [];
     try {
       const source = await this.sourcePath(disk);
       const format = req.format ?? disk.format;
@@ -94,6 +98,10 @@ export class BlockCopyService {
         await this.deps.qemuImg.create(path, format, info.virtualSize);
         created = true;
       }
+      // QEMU writes the copy from now on: lease it first (refused if another holder has it), as the disk is.
+      const leases = { old: await this.diskLeases(vm.def, dev), copy: await this.diskLeases(withDiskSource(vm.def, dev, target), dev) };
+      await host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases.copy);
+      copyLeases = leases.copy;
       // QEMU runs unprivileged: the copy's image must be its user's to write before QEMU opens it.
       this.deps.host.grantToQemu([{ path, access: 'rw', what: `block copy target of disk ${dev}` }]);
       const oldFormat = await blk.currentNode(dev);
@@ -106,10 +114,11 @@ export class BlockCopyService {
       const jobId = `copy-${dev}`;
       await blk.mirror({ jobId, device: oldFormat, target: nodes.format, sync: 'full', ...(req.bandwidth ? { speed: req.bandwidth } : {}) });
       this.jobs.set(key(vm.uuid, dev), {
-        vm, dev, jobId, path, target, nodes, oldNodes: { format: oldFormat, file: oldFormat.replace(/^fmt-/, 'file-') }, created, release,
+        vm, dev, jobId, path, target, nodes, oldNodes: { format: oldFormat, file: oldFormat.replace(/^fmt-/, 'file-') }, created, leases, release,
       });
       this.deps.log.info({ vm: vm.name, disk: dev, to: path }, 'block copy started');
     } catch (err) {
+      await host.locks.releaseLeases(vm.uuid, copyLeases);
       if (created) rmSync(path, { force: true });
       release();
       throw err;
@@ -158,6 +167,8 @@ export class BlockCopyService {
     await this.endJob(job, () => blk.complete(job.jobId));
     await blk.del(job.oldNodes.format).catch(() => undefined);
     await blk.del(job.oldNodes.file).catch(() => undefined);
+    // The guest writes only the copy now: the original's lease goes, the copy's stays.
+    await this.deps.host.locks.releaseLeases(job.vm.uuid, job.leases.old);
     this.retarget(job);
     this.forget(job);
     this.deps.log.info({ vm: job.vm.name, disk: dev, to: job.path }, 'block copy pivoted');
@@ -171,6 +182,7 @@ export class BlockCopyService {
     await this.endJob(job, () => blk.cancel(job.jobId));
     await blk.del(job.nodes.format).catch(() => undefined);
     await blk.del(job.nodes.file).catch(() => undefined);
+    await this.deps.host.locks.releaseLeases(job.vm.uuid, job.leases.copy);
     this.forget(job);
   }
 
@@ -181,6 +193,7 @@ export class BlockCopyService {
     await this.endJob(job, () => blk.cancel(job.jobId, true));
     await blk.del(job.nodes.format).catch(() => undefined);
     await blk.del(job.nodes.file).catch(() => undefined);
+    await this.deps.host.locks.releaseLeases(job.vm.uuid, job.leases.copy);
     if (job.created) rmSync(job.path, { force: true });
     this.forget(job);
   }
@@ -195,18 +208,15 @@ export class BlockCopyService {
     }
   }
 
+  /** The leases one disk of a definition needs. */
+  private async diskLeases(def: DomainDefinition, dev: string): Promise<Lease[]> {
+    return (await this.deps.host.locks.leases(def)).filter((l) => l.disk === dev);
+  }
+
   /** After a pivot, the running and the persistent definitions name the new image. */
   private retarget(job: CopyJob): void {
     const { host } = this.deps;
-    const move = (def: DomainDefinition): DomainDefinition => {
-      const next = structuredClone(def);
-      const d = next.devices.disks.find((x) => x.target.dev === job.dev);
-      if (d) {
-        d.type = job.target.type;
-        d.source = job.target.type === 'volume' ? { pool: job.target.pool as string, volume: job.target.volume as string } : { file: job.target.file as string };
-      }
-      return next;
-    };
+    const move = (def: DomainDefinition): DomainDefinition => withDiskSource(def, job.dev, job.target);
     const live = move(job.vm.def);
     job.vm.updateDefinition(live);
     host.store.setLiveXml(job.vm.uuid, renderDomainXml(live));
@@ -246,4 +256,15 @@ function key(uuid: string, dev: string): string {
 
 function status(dev: string, j: BlockJobInfo): BlockJobStatus {
   return { disk: dev, kind: 'copy', offset: j.offset, len: j.len, ready: j.ready, percent: j.len > 0 ? Math.floor((100 * j.offset) / j.len) : 0 };
+}
+
+/** A copy of `def` whose disk `dev` names `target` (the copy) instead of its image. */
+function withDiskSource(def: DomainDefinition, dev: string, target: CopyJob['target']): DomainDefinition {
+  const next = structuredClone(def);
+  const d = next.devices.disks.find((x) => x.target.dev === dev);
+  if (d) {
+    d.type = target.type;
+    d.source = target.type === 'volume' ? { pool: target.pool as string, volume: target.volume as string } : { file: target.file as string };
+  }
+  return next;
 }

@@ -252,6 +252,25 @@ export class HostService extends EventEmitter<HostEvents> {
     if (vm) await pauseVcpus(vm, 'lock failure');
   }
 
+  /**
+   * Undoes pauseForLockFailure once the leases are held again: resumes the
+   * vCPUs only if the domain is still paused for that reason (not by a user
+   * or an I/O error meanwhile).
+   */
+  async resumeAfterLockFailure(uuid: string): Promise<boolean> {
+    const vm = this.runningDomain(uuid);
+    if (!vm || vm.status.state !== 'paused' || vm.status.reason !== 'lock failure') return false;
+    const resumed = vm.monitor.listen(['RESUME']);
+    try {
+      vm.expectResume('unpaused');
+      await vm.monitor.cont();
+      await resumed.next({ timeoutMs: 10_000 });
+    } finally {
+      resumed.close();
+    }
+    return true;
+  }
+
   async resume(ref: string): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'resume', async () => {

@@ -147,6 +147,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
       case 'STOP':
         if (this.status_.state === 'crashed' || this.ending || this.status_.reason === 'shutting down') return;
         this.setStatus({ state: 'paused', reason: this.nextStopReason ?? 'unknown' });
+        if (this.nextStopReason === undefined) void this.stopReasonFromQemu();
         this.nextStopReason = undefined;
         return;
       case 'RESUME':
@@ -164,6 +165,23 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
         return;
       default:
         return;
+    }
+  }
+
+  /**
+   * A STOP nobody announced: QEMU's run state says why. An I/O error that
+   * repeats within a second (a resumed guest retrying a write that fails
+   * again) has its BLOCK_IO_ERROR event held back by QEMU's event rate limit,
+   * so the STOP comes first; query-status says 'io-error' all the same.
+   */
+  private async stopReasonFromQemu(): Promise<void> {
+    try {
+      const s = await this.monitor_.queryStatus();
+      if (s.status === 'io-error' && this.status_.state === 'paused' && this.status_.reason === 'unknown') {
+        this.setStatus({ state: 'paused', reason: 'I/O error' });
+      }
+    } catch {
+      // QEMU went away: its exit says what happened
     }
   }
 

@@ -15,8 +15,8 @@ import { type LockBackend, LockBusyError, type LockHandle } from './lock-backend
  * ferry-lockd then exits and ferryd applies on_lockfailure to the domains
  * that cannot get their leases back). An acquire that etcd does not answer
  * within a sixth of the TTL (at least 0.5 s) fails. Keys expire one TTL after
- * the last keepalive etcd saw: the domains pause before, after about
- * TTL/2 + lockd's restart + TTL/6.
+ * the last keepalive etcd saw: ferryd pauses the domains as soon as this
+ * lockd exits, about TTL/2 after that keepalive (LeaseKeeper's fence).
  */
 export class EtcdBackend implements LockBackend {
   private readonly client: Etcd3;

@@ -14,6 +14,12 @@ export interface LeaseKeeperDeps {
   log: Logger;
   /** Longest wait between attempts to bring ferry-lockd back. */
   maxRetryMs?: number;
+  /**
+   * Pause the domains holding leases as soon as ferry-lockd goes, before
+   * starting it again (etcd: a lockd that lost its session exits while its
+   * keys can still expire any moment; its restart must not be in that race).
+   */
+  fenceOnLoss?: boolean;
 }
 
 export interface LeaseRepair {
@@ -40,6 +46,8 @@ export interface LeaseRepair {
 export class LeaseKeeper {
   private stopWatching: (() => void) | undefined;
   private closed = false;
+  /** Domains fence() paused, to resume once their leases are held again. */
+  private readonly fenced = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: LeaseKeeperDeps) {}
@@ -65,6 +73,7 @@ export class LeaseKeeper {
   private async lost(): Promise<void> {
     if (this.closed) return;
     this.d.log.error('ferry-lockd went away and with it every lease it held: starting it again to take them back');
+    if (this.d.fenceOnLoss) await this.fence();
     for (let delay = 50; !this.closed; delay = Math.min(delay * 2, this.d.maxRetryMs ?? 2000)) {
       try {
         await this.d.lockd.ensureRunning();
@@ -77,6 +86,30 @@ export class LeaseKeeper {
     if (this.closed) return;
     this.stopWatching = this.d.lockd.watch(() => void this.lost());
     await this.repair();
+  }
+
+  /**
+   * Stops the vCPUs of every running domain that holds leases (on_lockfailure
+   * ignore excepted) at once: they write nothing until the leases are held
+   * again (repair resumes them) or on_lockfailure decides otherwise.
+   */
+  private async fence(): Promise<void> {
+    const { host, log } = this.d;
+    const paused: string[] = [];
+    await Promise.all(host.list().map(async (d) => {
+      const vm = host.runningDomain(d.uuid);
+      if (!vm || this.d.busy(vm.uuid) || vm.status.state !== 'running' || (vm.def.onLockFailure ?? 'pause') === 'ignore') return;
+      const leases = await host.locks.leases(vm.def).catch(() => [] as Lease[]);
+      if (leases.length === 0) return;
+      try {
+        await host.pauseForLockFailure(vm.uuid);
+        this.fenced.add(vm.uuid);
+        paused.push(vm.name);
+      } catch (err) {
+        log.error({ err, vm: vm.name }, 'cannot pause the domain while its leases are not held');
+      }
+    }));
+    if (paused.length > 0) log.warn({ domains: paused }, 'paused until their leases are held again');
   }
 
   private async repairOnce(): Promise<LeaseRepair[]> {
@@ -98,11 +131,15 @@ export class LeaseKeeper {
         return [] as Lease[];
       });
       const missing = leases.filter((l) => !held.has(`${vm.uuid} ${l.resource}`));
-      if (missing.length === 0) continue;
+      if (missing.length === 0) {
+        await this.unfence(vm);
+        continue;
+      }
       try {
         await host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, missing);
         log.warn({ vm: vm.name, leases: missing.map((l) => l.resource) }, 'leases taken back after ferry-lockd restarted');
         repairs.push({ domain: vm.name, reacquired: missing.map((l) => l.resource) });
+        await this.unfence(vm);
       } catch (err) {
         // Held by another holder, or lockd cannot tell (etcd unreachable): either way the domain runs without its lease.
         if (!(err instanceof FerryError && (err.code === 'LOCK_HELD' || err.code === 'LOCK_BACKEND_FAILED'))) {
@@ -110,10 +147,22 @@ export class LeaseKeeper {
           continue;
         }
         const resource = String(err.details.resource ?? missing[0]?.resource ?? '');
+        this.fenced.delete(vm.uuid);
         repairs.push({ domain: vm.name, reacquired: [], lockFailure: { resource, action: await this.lockFailure(vm, resource) } });
       }
     }
+    log.info({ repairs: repairs.length }, 'lease check done');
     return repairs;
+  }
+
+  /** Resumes a domain fence() paused, now that it holds its leases again. */
+  private async unfence(vm: RunningDomain): Promise<void> {
+    if (!this.fenced.delete(vm.uuid)) return;
+    try {
+      if (await this.d.host.resumeAfterLockFailure(vm.uuid)) this.d.log.warn({ vm: vm.name }, 'leases held again: domain resumed');
+    } catch (err) {
+      this.d.log.error({ err, vm: vm.name }, 'cannot resume the domain after its leases were taken back');
+    }
   }
 
   /** Applies on_lockfailure (libvirt's actions; ferry's default is pause). */

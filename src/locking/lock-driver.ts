@@ -10,8 +10,8 @@ export interface LockDriver {
   acquire(owner: LeaseOwner, leases: Lease[]): Promise<void>;
   /** QEMU exists now: its death releases the leases. */
   setPid(uuid: string, pid: number): Promise<void>;
-  /** Releases and returns the lock state (what a migration destination must acquire). */
-  release(uuid: string): Promise<Lease[]>;
+  /** Releases and returns the lock state (what a migration destination must acquire); only `resources` when given. */
+  release(uuid: string, resources?: string[]): Promise<Lease[]>;
   list(): Promise<HeldLease[]>;
   held(resource: string): Promise<{ here?: LeaseOwner; anywhere: boolean }>;
   /** Removes a stale lock through ferry-lockd, which removes a file only if it is a lock file in one of `lockspaces`. */

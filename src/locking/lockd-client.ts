@@ -37,8 +37,8 @@ export class LockdClient implements LockDriver {
     await this.call({ op: 'setpid', uuid, pid });
   }
 
-  async release(uuid: string): Promise<Lease[]> {
-    return (await this.call({ op: 'release', uuid })).released ?? [];
+  async release(uuid: string, resources?: string[]): Promise<Lease[]> {
+    return (await this.call({ op: 'release', uuid, ...(resources ? { resources } : {}) })).released ?? [];
   }
 
   async list(): Promise<HeldLease[]> {

@@ -54,6 +54,16 @@ export class VmLocks {
     if (this.enabled) await this.o.driver.setPid(uuid, pid);
   }
 
+  /** Gives up these leases of the domain (a disk it no longer uses); keeps the others. */
+  async releaseLeases(uuid: string, leases: Lease[]): Promise<void> {
+    if (!this.enabled || leases.length === 0) return;
+    try {
+      await this.o.driver.release(uuid, leases.map((l) => l.resource));
+    } catch (err) {
+      this.o.log.error({ err, uuid }, 'cannot release leases');
+    }
+  }
+
   /** Gives up every lease of the domain; returns them (a migration's lock state). */
   async release(uuid: string): Promise<Lease[]> {
     if (!this.enabled) return [];

@@ -269,6 +269,11 @@ export class MigrationDestination {
     return { side: 'destination', phase: rec.phase, state: dom?.state ?? null, incoming };
   }
 
+  /** True while this ferryd follows the incoming migration (prepared here, or adopted after a restart). */
+  tracks(id: string): boolean {
+    return this.incoming.has(id);
+  }
+
   /** Re-registers an incoming migration found after a restart (its QEMU was reattached). */
   adopt(id: string, vm: RunningDomain | undefined, ports: number[], release: () => void): void {
     this.incoming.set(id, { vm, ports, release });

@@ -37,6 +37,8 @@ export interface MigrationServiceDeps {
   peers: PeerConnector;
   /** tls_dir and migrate_tls_force, for both directions. */
   tls: MigrationTlsConfig;
+  /** How long recovery keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
+  orphanTimeoutMs?: number;
   log: Logger;
 }
 
@@ -90,7 +92,10 @@ export class MigrationService {
       tls: deps.tls,
       log: deps.log,
     });
-    this.recovery = new MigrationRecovery({ host: deps.host, migrations: deps.migrations, destination: this.destination, peers: deps.peers, log: deps.log });
+    this.recovery = new MigrationRecovery({
+      host: deps.host, migrations: deps.migrations, destination: this.destination, peers: deps.peers, log: deps.log,
+      ...(deps.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: deps.orphanTimeoutMs } : {}),
+    });
   }
 
   migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {

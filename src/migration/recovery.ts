@@ -27,6 +27,10 @@ export interface RecoveryDeps {
  */
 export class MigrationRecovery {
   private readonly pending = new Map<string, NodeJS.Timeout>();
+  /** Migrations still being settled (`id/side` → domain uuid): a retry is pending for each. */
+  private readonly resolving = new Map<string, string>();
+  /** Incoming migrations whose source has not answered since this time (`id` → ms). */
+  private readonly silentSince = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly deps: RecoveryDeps) {}
@@ -56,9 +60,27 @@ export class MigrationRecovery {
     this.pending.clear();
   }
 
+  /**
+   * True while recovery still settles a migration of this domain: its leases
+   * are the migration's business (handed over, or not yet taken), so the
+   * lease check must not apply on_lockfailure to it.
+   */
+  resolves(uuid: string): boolean {
+    return [...this.resolving.values()].includes(uuid);
+  }
+
   private async recover(rec: MigrationRecord): Promise<void> {
-    if (rec.side === 'source') await this.recoverSource(rec);
-    else await this.recoverDestination(rec);
+    const key = `${rec.id}/${rec.side}`;
+    this.resolving.set(key, rec.uuid);
+    try {
+      if (rec.side === 'source') await this.recoverSource(rec);
+      else await this.recoverDestination(rec);
+    } finally {
+      if (!this.pending.has(key)) {
+        this.resolving.delete(key);
+        this.silentSince.delete(rec.id);
+      }
+    }
   }
 
   private async recoverSource(rec: MigrationRecord): Promise<void> {
@@ -169,7 +191,10 @@ export class MigrationRecovery {
         return;
       }
     }
-    destination.adopt(rec.id, vm, ((rec.data.ports as number[] | undefined) ?? []), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+    // Adopted once (a retry finds it adopted already, with its job held).
+    if (!destination.tracks(rec.id)) {
+      destination.adopt(rec.id, vm, ((rec.data.ports as number[] | undefined) ?? []), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+    }
     // Ask the source what became of it.
     let peer: PeerClient | undefined;
     try {
@@ -180,11 +205,17 @@ export class MigrationRecovery {
     const source = peer ? await peer.get<{ side: string; phase: string }>(`/peer/v1/migrations/${rec.id}`).catch((err: unknown) => err) : undefined;
     if (source instanceof FerryError && source.code === 'MIG_NOT_FOUND') return this.discardIncoming(rec, 'the source does not know the migration', log);
     if (!source || source instanceof Error) {
-      const age = Date.now() - rec.startedAt;
-      if (age > (this.deps.orphanTimeoutMs ?? 10 * 60_000)) return this.discardIncoming(rec, 'the source stayed silent', log);
-      this.retryLater(rec.id, 'destination', 5000);
+      // "Without an answer" counts from the first question left unanswered, not from when the migration began.
+      const silentSince = this.silentSince.get(rec.id) ?? Date.now();
+      this.silentSince.set(rec.id, silentSince);
+      const keepUntil = silentSince + (this.deps.orphanTimeoutMs ?? 10 * 60_000);
+      if (Date.now() >= keepUntil) return this.discardIncoming(rec, 'the source stayed silent', log);
+      const until = new Date(keepUntil).toISOString();
+      log.warn({ err: source, silentSince: new Date(silentSince).toISOString(), keepUntil: until }, `the source does not answer; the incoming domain is kept until ${until}`);
+      this.retryLater(rec.id, 'destination', Math.max(100, Math.min(5000, keepUntil - Date.now())));
       return;
     }
+    this.silentSince.delete(rec.id);
     const s = source as { phase: string };
     if (s.phase === 'Failed' || s.phase === 'Cancelled' || s.phase === 'Begin' || s.phase === 'Prepare') {
       return this.discardIncoming(rec, `the source's migration is ${s.phase}`, log);

@@ -1,4 +1,4 @@
-import { existsSync, statfsSync, statSync } from 'node:fs';
+import { existsSync, statfsSync } from 'node:fs';
 import { advertisedDataHost } from '../migration/data-host.js';
 import { canConnect } from './can-connect.js';
 import os from 'node:os';
@@ -10,7 +10,7 @@ import type { NetworkService } from '../network/network-service.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { prettyCapacity } from '../storage/volume.js';
 import { type CheckResult, fail, pass, warn } from './check-result.js';
-import { blockDeviceSize, cpuFlags, hostAddresses } from './host-facts.js';
+import { blockDeviceSize, cpuFlags, diskSize, hostAddresses } from './host-facts.js';
 import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import { destinationTlsCheck } from './tls-check.js';
@@ -91,7 +91,7 @@ function storage(req: PreflightRequest, d: DestinationCheckDeps): CheckResult[] 
       problems.push(fail('storage', `${disk.dev}: ${path} is not visible on ${d.hostname}`, 'Put the disk on storage both hosts share (same path), or migrate with --copy-storage-all'));
       continue;
     }
-    const size = statSync(path).size;
+    const size = diskSize(path);
     if (!disk.readonly && disk.size !== undefined && size !== disk.size) {
       problems.push(fail('storage', `${disk.dev}: ${path} is ${size} bytes on ${d.hostname}, ${disk.size} on the source: not the same disk`, 'The path must name the same shared image on both hosts; check the mount'));
       continue;

@@ -40,7 +40,7 @@ export interface PreflightDisk {
   volume?: string;
   /** The source pool's target directory, to compare with the destination's. */
   poolTarget?: string;
-  /** File length or device size in bytes on the source. */
+  /** The disk's size on the source (diskSize(): a qcow2 image's virtual size, a raw file's length, a device's size). */
   size?: number;
   /** Bytes the image uses (copies need this much room). */
   allocation?: number;

@@ -11,7 +11,7 @@ import type { StorageService } from '../storage/storage-service.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from './check-result.js';
-import { blockDeviceSize, cpuFlags } from './host-facts.js';
+import { cpuFlags, diskSize } from './host-facts.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import type { CachedResolver } from './name-resolution.js';
 import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck } from './source-checks.js';
@@ -152,7 +152,7 @@ export class PreflightService {
       if (path) {
         try {
           const st = statSync(path);
-          base.size = st.isBlockDevice() ? blockDeviceSize(path) ?? 0 : st.size;
+          base.size = diskSize(path);
           base.allocation = st.isBlockDevice() ? base.size : st.blocks * 512;
         } catch {
           // missing on the source: QEMU would not run it either

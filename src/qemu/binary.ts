@@ -100,9 +100,25 @@ export function resolveMachineType(info: QemuBinaryInfo, requested: string | und
 /** The named CPU models a QEMU binary knows (`-cpu help`). */
 export async function probeCpuModels(path: string): Promise<string[]> {
   const { stdout } = await run(path, ['-cpu', 'help'], { timeout: 10_000 });
+  return parseCpuHelp(stdout);
+}
+
+/**
+ * Parses `-cpu help`: the model list under "Available CPUs:", up to the
+ * blank line before "Recognized CPUID flags:". QEMU 7.2 starts each model
+ * line with "x86 ", later versions indent it with two spaces.
+ */
+export function parseCpuHelp(stdout: string): string[] {
   const models: string[] = [];
+  let inList = false;
   for (const line of stdout.split('\n')) {
-    const m = /^x86\s+(\S+)/.exec(line.trim());
+    if (/^Available CPUs:/.test(line)) {
+      inList = true;
+      continue;
+    }
+    if (!inList) continue;
+    if (line.trim() === '' || /^\S.*:\s*$/.test(line)) break;
+    const m = /^(?:x86\s+|\s+)(\S+)/.exec(line);
     if (m) models.push(m[1] as string);
   }
   return models;

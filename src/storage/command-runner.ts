@@ -10,7 +10,9 @@ export type CommandRunner = (command: string, args: string[]) => Promise<{ stdou
 /** The real runner: a missing tool or a failure becomes a POOL_COMMAND_FAILED error with the tool's own words. */
 export const runCommand: CommandRunner = async (command, args) => {
   try {
-    return await run(command, args, { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000 });
+    // LVM_SUPPRESS_FD_WARNINGS: lvm's tools otherwise print a warning for each descriptor Node leaves open
+    // ("File descriptor 251 (pipe:...) leaked on lvcreate invocation") before their real error.
+    return await run(command, args, { maxBuffer: 16 * 1024 * 1024, timeout: 10 * 60_000, env: { ...process.env, LVM_SUPPRESS_FD_WARNINGS: '1' } });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { stderr?: string };
     if (e.code === 'ENOENT') {

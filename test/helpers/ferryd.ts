@@ -28,6 +28,8 @@ export interface FerrydOptions {
   netns?: string;
   /** ferryd's descriptor limit (soft and hard, as `ulimit -n N` sets them; systemd's default is 1024). */
   nofile?: number;
+  /** A command that execs ferryd (its command line follows): e.g. unshare, for a host with its own mounts. */
+  launcher?: string[];
 }
 
 /**
@@ -77,7 +79,8 @@ export class FerrydHost {
     ];
     const fd = openSync(this.logFile, 'a');
     const node = this.options.nofile ? ['prlimit', `--nofile=${this.options.nofile}:${this.options.nofile}`, '--', process.execPath] : [process.execPath];
-    const argv = this.options.netns ? ['ip', 'netns', 'exec', this.options.netns, ...node, ...args] : [...node, ...args];
+    const launcher = this.options.launcher ?? (this.options.netns ? ['ip', 'netns', 'exec', this.options.netns] : []);
+    const argv = [...launcher, ...node, ...args];
     const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.child = child;
