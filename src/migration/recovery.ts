@@ -224,11 +224,36 @@ export class MigrationRecovery {
     this.retryLater(rec.id, 'destination', 5000);
   }
 
+  /** What shows that the incoming QEMU already runs the VM (its run state or its post-copy migration), or undefined. */
+  private async incomingOwnsTheVm(rec: MigrationRecord): Promise<string | undefined> {
+    const vm = this.deps.host.runningDomain(rec.uuid);
+    if (!vm) return undefined;
+    try {
+      const [status, migration] = await Promise.all([vm.monitor.queryStatus(), new MigrationMonitor(vm.monitor).query()]);
+      if (status.running) return `running (${status.status})`;
+      if (migration.status && POSTCOPY_STATES.has(migration.status)) return `migration ${migration.status}`;
+      return undefined;
+    } catch (err) {
+      // Cannot tell: keep it rather than risk the only copy.
+      return `unknown (${(err as Error).message})`;
+    }
+  }
+
   private async discardIncoming(rec: MigrationRecord, why: string, log: Logger): Promise<void> {
+    // A destination whose vCPUs ran (post-copy) holds the only live copy of the VM: invariant 4 says
+    // the source never resumes, so discarding it would lose the VM. It stays, for the operator.
+    const owner = await this.incomingOwnsTheVm(rec);
+    if (owner) {
+      log.error({ why, qemu: owner }, 'an incoming migration left behind already runs the VM here (post-copy): keeping it; recover or destroy it by hand');
+      return;
+    }
     log.warn({ why }, 'discarding an incoming migration left behind');
     await this.deps.destination.abort(rec.id, why).catch((err) => log.error({ err }, 'cannot discard the incoming VM'));
   }
 }
+
+/** QEMU states in which an incoming VM has run its vCPUs here: the source's copy can never resume. */
+const POSTCOPY_STATES = new Set(['postcopy-active', 'postcopy-paused', 'postcopy-recover', 'postcopy-recover-setup']);
 
 function isFinalPhase(p: string): boolean {
   return p === 'Succeeded' || p === 'Failed' || p === 'Cancelled';
