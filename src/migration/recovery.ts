@@ -87,6 +87,7 @@ export class MigrationRecovery {
     const { host, migrations } = this.deps;
     const log = this.deps.log.child({ vm: rec.name, migration: rec.id, side: 'source', recovery: true });
     const vm = host.runningDomain(rec.uuid);
+    if (!vm && !isFinalPhase(rec.phase) && this.unreachable(rec, log)) return;
     const sourceWasRunning = rec.data.sourceWasRunning === true;
     let peer: PeerClient | undefined;
     try {
@@ -177,6 +178,7 @@ export class MigrationRecovery {
       migrations.markCleanupDone(rec.id, 'destination');
       return;
     }
+    if (!vm && !rec.options.offline && this.unreachable(rec, log)) return;
     if (!vm && !rec.options.offline) {
       migrations.setPhase(rec.id, 'destination', 'Failed', { error: 'the incoming QEMU is gone' });
       migrations.markCleanupDone(rec.id, 'destination');
@@ -222,6 +224,18 @@ export class MigrationRecovery {
     }
     // Perform / Finish / Confirm on the source: it will call finish or abort; wait.
     this.retryLater(rec.id, 'destination', 5000);
+  }
+
+  /**
+   * A domain whose QEMU runs but could not be reached yet (reattach keeps it
+   * live in the store, QEMU_UNREACHABLE) is neither rolled back nor taken for
+   * gone: recovery waits for it and tries again.
+   */
+  private unreachable(rec: MigrationRecord, log: Logger): boolean {
+    if (this.deps.host.store.get(rec.uuid)?.liveXml == null) return false;
+    log.warn('the domain\'s QEMU runs but cannot be reached yet: recovery waits for it');
+    this.retryLater(rec.id, rec.side as 'source' | 'destination', 5000);
+    return true;
   }
 
   /** What shows that the incoming QEMU already runs the VM (its run state or its post-copy migration), or undefined. */

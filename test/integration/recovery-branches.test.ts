@@ -245,6 +245,40 @@ describe('migration recovery, branch by branch', () => {
     await backToA();
   });
 
+  it('destination restarted in post-copy while the source is frozen: its QEMU, waiting for pages, is unreachable and kept (never taken for gone, never started twice); the migration completes once the source runs again', async () => {
+    // Post-copy slow enough to be caught in the middle: QEMU's own knob, which ferry leaves alone.
+    await hosts.a.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 2 * 1024 * 1024 } }));
+    const t0 = Date.now();
+    const migrating = hosts.a.ferry('migrate', '--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4', name, hosts.bPeer);
+    await storeA.waitFor((w) => newest(src(w), t0)?.phase === 'Perform', 'A records Perform');
+    await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', name)).stdout), 'memory is on its way');
+    await hosts.a.ok('migrate-postcopy', name);
+    await hosts.b.waitState(name, /^running/, 60_000); // the vCPUs run on B now; pages still come from A
+    // The source host freezes with the rest of the memory: its QEMU and its ferryd stop.
+    const [sourceQemu] = qemus(hosts.a) as [number];
+    process.kill(sourceQemu, 'SIGSTOP');
+    process.kill(hosts.a.pid as number, 'SIGSTOP');
+    try {
+      const incoming = qemus(hosts.b);
+      assert.equal(incoming.length, 1);
+      const from = statSync(hosts.b.logFile).size;
+      await crash(hosts.b);
+      await hosts.b.start();
+      await waitLogLine(hosts.b, from, 'cannot reach this running domain\'s QEMU yet');
+      assert.deepEqual(qemus(hosts.b), incoming, 'the incoming QEMU is kept');
+      assert.match(await hosts.b.ok('list', '--all'), new RegExp(` ${name} +running`), 'and still running, for ferry too');
+      assert.match((await hosts.b.ferry('start', name)).stderr, /domain is already running/);
+      assert.deepEqual(qemus(hosts.b), incoming);
+    } finally {
+      process.kill(sourceQemu, 'SIGCONT');
+      process.kill(hosts.a.pid as number, 'SIGCONT');
+    }
+    const r = await migrating;
+    assert.equal(r.code, 0, r.stderr);
+    await assertOnlyOn(hosts.b, /^running/);
+    await backToA();
+  });
+
   it('destination in Prepare whose source stays silent: kept, then discarded after the orphan timeout', async () => {
     const t0 = Date.now();
     const migrating = hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--bandwidth', '8', name, hosts.bPeer);
