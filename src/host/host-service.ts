@@ -260,14 +260,7 @@ export class HostService extends EventEmitter<HostEvents> {
   async resumeAfterLockFailure(uuid: string): Promise<boolean> {
     const vm = this.runningDomain(uuid);
     if (!vm || vm.status.state !== 'paused' || vm.status.reason !== 'lock failure') return false;
-    const resumed = vm.monitor.listen(['RESUME']);
-    try {
-      vm.expectResume('unpaused');
-      await vm.monitor.cont();
-      await resumed.next({ timeoutMs: 10_000 });
-    } finally {
-      resumed.close();
-    }
+    await resumeVcpus(vm);
     return true;
   }
 
@@ -278,14 +271,7 @@ export class HostService extends EventEmitter<HostEvents> {
       if (vm.status.state === 'paused' || vm.status.state === 'crashed') {
         // Its leases first: a domain paused because it lost one runs again only once it holds them all.
         await this.deps.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, await this.deps.locks.leases(vm.def));
-        const resumed = vm.monitor.listen(['RESUME']);
-        try {
-          vm.expectResume('unpaused');
-          await vm.monitor.cont();
-          await resumed.next({ timeoutMs: 10_000 });
-        } finally {
-          resumed.close();
-        }
+        await resumeVcpus(vm);
       }
       return this.lookup(rec.uuid);
     });
@@ -540,5 +526,17 @@ async function pauseVcpus(vm: RunningDomain, reason: 'user' | 'lock failure'): P
     await stopped.next({ timeoutMs: 10_000 });
   } finally {
     stopped.close();
+  }
+}
+
+/** Runs the vCPUs again and waits for QEMU's RESUME (the listener registered before the command). */
+async function resumeVcpus(vm: RunningDomain): Promise<void> {
+  const resumed = vm.monitor.listen(['RESUME']);
+  try {
+    vm.expectResume('unpaused');
+    await vm.monitor.cont();
+    await resumed.next({ timeoutMs: 10_000 });
+  } finally {
+    resumed.close();
   }
 }
