@@ -1,7 +1,7 @@
 import { chownSync, closeSync, copyFileSync, type Stats, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
-import type { UnixAccount } from '../system/unix-user.js';
+import { allows, type UnixAccount } from '../system/unix-user.js';
 
 /** A file QEMU opens, and how. */
 export interface QemuFile {
@@ -97,16 +97,6 @@ export class QemuFileAccess {
       }
     }
   }
-}
-
-/** Whether `account` has the `rwx` bits in `want` (octal 0-7) on a file, by its owner, group and mode. */
-export function allows(st: Pick<Stats, 'uid' | 'gid' | 'mode'>, account: Pick<UnixAccount, 'uid' | 'groups'>, want: number): boolean {
-  if (account.uid === 0) return true;
-  let bits: number;
-  if (st.uid === account.uid) bits = (st.mode >> 6) & 7;
-  else if (account.groups.includes(st.gid)) bits = (st.mode >> 3) & 7;
-  else bits = st.mode & 7;
-  return (bits & want) === want;
 }
 
 function denied(f: QemuFile, a: UnixAccount, path: string, why: string): FerryError {

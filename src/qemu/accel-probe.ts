@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { chownSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setprivCommand } from '../system/setpriv.js';
-import type { UnixAccount } from '../system/unix-user.js';
+import { allows, type UnixAccount } from '../system/unix-user.js';
 
 export interface AccelProbeResult {
   accel: 'kvm' | 'tcg';
@@ -40,11 +40,9 @@ export interface AccelProbeOptions {
 export async function probeAccelerator(options: AccelProbeOptions): Promise<AccelProbeResult> {
   const devKvm = options.devKvm ?? '/dev/kvm';
   const timeoutMs = options.timeoutMs ?? 1500;
-  const who = options.account ?? { uid: 0, groups: [0], name: 'root' };
+  const who = options.account ?? { uid: 0, gid: 0, groups: [0], name: 'root' };
   try {
-    const st = statSync(devKvm);
-    const bits = who.uid === 0 ? 6 : st.uid === who.uid ? (st.mode >> 6) & 6 : who.groups.includes(st.gid) ? (st.mode >> 3) & 6 : st.mode & 6;
-    if (bits !== 6) return { accel: 'tcg', reason: `${devKvm} is not readable and writable by ${who.name} (add it to the group of ${devKvm})` };
+    if (!allows(statSync(devKvm), who, 0o6)) return { accel: 'tcg', reason: `${devKvm} is not readable and writable by ${who.name} (add it to the group of ${devKvm})` };
   } catch {
     return { accel: 'tcg', reason: `${devKvm} is missing` };
   }

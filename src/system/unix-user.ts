@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, type Stats } from 'node:fs';
 import { groupId } from './unix-group.js';
 
 /** Who a process runs as: its user, primary group and every group it belongs to (for access checks). */
@@ -35,4 +35,14 @@ function readLines(path: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** Whether `account` has the `rwx` bits in `want` (octal 0-7) on a file, by its owner, group and mode. */
+export function allows(st: Pick<Stats, 'uid' | 'gid' | 'mode'>, account: Pick<UnixAccount, 'uid' | 'groups'>, want: number): boolean {
+  if (account.uid === 0) return true;
+  let bits: number;
+  if (st.uid === account.uid) bits = (st.mode >> 6) & 7;
+  else if (account.groups.includes(st.gid)) bits = (st.mode >> 3) & 7;
+  else bits = st.mode & 7;
+  return (bits & want) === want;
 }
