@@ -101,6 +101,15 @@ describe('migration recovery, branch by branch', () => {
     return found as Record<string, unknown>;
   }
 
+  /** Starts a migration A→B with these flags; once A records Perform and memory moves, gives its CLI run (still going) as `done`. */
+  async function migratingToB(...flags: string[]): Promise<{ done: Promise<{ code: number; stdout: string; stderr: string }> }> {
+    const t0 = Date.now();
+    const migrating = hosts.a.ferry('migrate', ...flags, name, hosts.bPeer);
+    await storeA.waitFor((w) => newest(src(w), t0)?.phase === 'Perform', 'A records Perform');
+    await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', name)).stdout), 'memory is on its way');
+    return { done: migrating };
+  }
+
   /** Brings the VM back to A for the next branch. */
   async function backToA(): Promise<void> {
     await hosts.b.ok('migrate', '--live', '--persistent', '--undefinesource', name, hosts.aPeer);
@@ -128,10 +137,7 @@ describe('migration recovery, branch by branch', () => {
   });
 
   it('source in Perform while QEMU still sends: cancelled and rolled back', async () => {
-    const t0 = Date.now();
-    const migrating = hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--bandwidth', '8', name, hosts.bPeer);
-    await storeA.waitFor((w) => newest(src(w), t0)?.phase === 'Perform', 'A records Perform');
-    await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', name)).stdout), 'memory is on its way');
+    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
     process.kill(hosts.a.pid as number, 'SIGSTOP');
     assert.equal(src(storeA)?.phase, 'Perform');
     await hosts.a.kill('SIGKILL');
@@ -218,10 +224,7 @@ describe('migration recovery, branch by branch', () => {
   });
 
   it('destination restarted while the source still sends: the incoming VM is kept and the migration completes', async () => {
-    const t0 = Date.now();
-    const migrating = hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--bandwidth', '8', name, hosts.bPeer);
-    await storeA.waitFor((w) => newest(src(w), t0)?.phase === 'Perform', 'A records Perform');
-    await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', name)).stdout), 'memory is on its way');
+    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
     // A is held still (its QEMU keeps sending, and stops at the switch-over) while B's ferryd crashes and comes back.
     process.kill(hosts.a.pid as number, 'SIGSTOP');
     try {
@@ -248,10 +251,7 @@ describe('migration recovery, branch by branch', () => {
   it('destination restarted in post-copy while the source is frozen: its QEMU, waiting for pages, is unreachable and kept (never taken for gone, never started twice); the migration completes once the source runs again', async () => {
     // Post-copy slow enough to be caught in the middle: QEMU's own knob, which ferry leaves alone.
     await hosts.a.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 2 * 1024 * 1024 } }));
-    const t0 = Date.now();
-    const migrating = hosts.a.ferry('migrate', '--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4', name, hosts.bPeer);
-    await storeA.waitFor((w) => newest(src(w), t0)?.phase === 'Perform', 'A records Perform');
-    await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', name)).stdout), 'memory is on its way');
+    const migrating = (await migratingToB('--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4')).done;
     await hosts.a.ok('migrate-postcopy', name);
     await hosts.b.waitState(name, /^running/, 60_000); // the vCPUs run on B now; pages still come from A
     // The source host freezes with the rest of the memory: its QEMU and its ferryd stop.
@@ -280,10 +280,7 @@ describe('migration recovery, branch by branch', () => {
   });
 
   it('destination in Prepare whose source stays silent: kept, then discarded after the orphan timeout', async () => {
-    const t0 = Date.now();
-    const migrating = hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--bandwidth', '8', name, hosts.bPeer);
-    await storeA.waitFor((w) => newest(src(w), t0)?.phase === 'Perform', 'A records Perform');
-    await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', name)).stdout), 'memory is on its way');
+    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
     // The source host goes silent for good (its ferryd dies and stays down) ...
     await crash(hosts.a);
     await migrating;
