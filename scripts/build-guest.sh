@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Builds ferry's test guest from Debian's packages: Debian's kernel (linux-image-amd64),
 # a busybox initramfs and ferry-load (guest/ferry-load.c), a static program that touches
-# and dirties memory and prints a heartbeat on the serial console.
+# and dirties memory and prints a heartbeat on the serial console. The initramfs also
+# carries Debian's qemu-guest-agent (qemu-ga with its shared libraries), the kernel
+# modules of the devices ferry's tests attach (resolved through modules.dep), and
+# guest/ferry-report, which prints the devices the guest sees (`ferry-guest:` lines).
 #
 #   scripts/build-guest.sh [OUT_DIR]      (default: .cache/guest)
 #
-# Produces OUT_DIR/vmlinuz and OUT_DIR/initrd.img. Needs: apt-get (for the kernel package),
-# busybox-static, cpio, gcc with static libc. Re-running reuses the downloaded kernel.
+# Produces OUT_DIR/vmlinuz and OUT_DIR/initrd.img. Needs: apt-get (for the kernel and
+# qemu-guest-agent packages), busybox-static, cpio, gcc with static libc, and the shared
+# libraries qemu-ga links (the host's, found with ldd: QEMU's own dependencies). Re-running
+# reuses the downloaded packages.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/.cache/guest}
@@ -29,6 +34,17 @@ if [ ! -f "$work/kernel.done" ]; then
   touch "$work/kernel.done"
 fi
 kver=$(ls "$work/kernel/lib/modules" | head -1)
+# The package ships no modules.dep (its postinst runs depmod): busybox's depmod writes one.
+[ -s "$work/kernel/lib/modules/$kver/modules.dep" ] || /bin/busybox depmod -b "$work/kernel" "$kver"
+
+# 1b. qemu-guest-agent, the same way.
+if [ ! -f "$work/qga.done" ]; then
+  rm -rf "$work/qga" && mkdir -p "$work/qga"
+  (cd "$work" && rm -f qemu-guest-agent_*.deb && apt-get download qemu-guest-agent 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+  dpkg-deb -x "$work"/qemu-guest-agent_*.deb "$work/qga"
+  rm -f "$work"/qemu-guest-agent_*.deb
+  touch "$work/qga.done"
+fi
 cp "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz"
 
 # 2. ferry-load, static.
@@ -36,18 +52,56 @@ gcc -static -O2 -Wall -Wextra -o "$work/ferry-load" "$root/guest/ferry-load.c"
 
 # 3. The initramfs.
 rd=$work/initramfs
-rm -rf "$rd" && mkdir -p "$rd"/{bin,dev,proc,sys,lib/modules,tmp}
+rm -rf "$rd" && mkdir -p "$rd"/{bin,sbin,dev,proc,sys,tmp,run,mnt,etc,lib/modules,lib64,var}
+ln -s ../run "$rd/var/run"
 cp /bin/busybox "$rd/bin/busybox"
 cp "$work/ferry-load" "$rd/bin/ferry-load"
 install -m 0755 "$root/guest/init" "$rd/init"
-mods=$work/kernel/lib/modules/$kver/kernel
-for m in drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci_modern_dev.ko \
-         drivers/virtio/virtio_pci_legacy_dev.ko drivers/virtio/virtio_pci.ko drivers/block/virtio_blk.ko \
-         net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko \
-         drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko drivers/misc/pvpanic/pvpanic-pci.ko \
-         drivers/acpi/button.ko drivers/input/evdev.ko; do
-  f=$mods/$m
-  if [ -f "$f" ]; then cp "$f" "$rd/lib/modules/"; elif [ -f "$f.xz" ]; then xz -dc "$f.xz" > "$rd/lib/modules/$(basename "$m")"; fi
+install -m 0755 "$root/guest/ferry-report" "$rd/bin/ferry-report"
+install -m 0755 "$root/guest/ferry-devices" "$rd/bin/ferry-devices"
+install -m 0755 "$root/guest/shutdown" "$rd/sbin/shutdown"
+ln -s ../bin/busybox "$rd/sbin/hwclock"
+printf 'PRETTY_NAME="ferry test guest"\nNAME="ferry test guest"\nID=ferry-guest\nVERSION_ID=1\n' > "$rd/etc/os-release"
+
+# Kernel modules: the ones init loads (guest/init names them) and everything they need, as
+# modules.dep says, under their own paths, with a modules.dep of their own for modprobe.
+mdir=$work/kernel/lib/modules/$kver
+want="virtio_pci virtio_blk virtio_net pvpanic-pci pvpanic-mmio button evdev
+      virtio_console virtio-rng virtio_balloon virtio_input virtio_scsi sd_mod sr_mod isofs
+      ahci ata_piix ata_generic xhci-pci ehci-pci uhci-hcd usbhid hid-generic
+      i6300esb iTCO_wdt lpc_ich floppy ext4 crc32c_generic"
+for m in $want; do
+  n=$(echo "$m" | tr - _)
+  line=$(awk -v n="$n" '{ f = $1; sub(/:$/, "", f); b = f; sub(/.*\//, "", b); sub(/\.ko.*$/, "", b); gsub(/-/, "_", b); if (b == n) { print; exit } }' "$mdir/modules.dep")
+  if [ -z "$line" ]; then
+    grep -q "/$m.ko\|/$n.ko" "$mdir/modules.builtin" && continue
+    echo "build-guest: no module $m in $kver" >&2; exit 1
+  fi
+  for f in $line; do
+    f=${f%:}
+    mkdir -p "$rd/lib/modules/$kver/$(dirname "$f")"
+    case "$f" in
+      # Uncompressed: busybox's modprobe would first hand a .ko.xz to finit_module,
+      # and the kernel logs "Invalid ELF header magic" on the console for each.
+      *.xz) xz -dc "$mdir/$f" > "$rd/lib/modules/$kver/${f%.xz}" ;;
+      *) cp "$mdir/$f" "$rd/lib/modules/$kver/$f" ;;
+    esac
+  done
+done
+/bin/busybox depmod -b "$rd" "$kver"
+
+# qemu-ga, its shared libraries and the dynamic loader, where ld.so looks without a cache.
+qga=$work/qga/usr/sbin/qemu-ga
+cp "$qga" "$rd/sbin/qemu-ga"
+mkdir -p "$rd/lib/x86_64-linux-gnu"
+if ldd "$qga" | grep -q 'not found'; then
+  echo "build-guest: qemu-ga needs libraries this host lacks:" >&2; ldd "$qga" | grep 'not found' >&2; exit 1
+fi
+ldd "$qga" | awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib; do
+  case "$lib" in
+    */ld-linux*) cp -L "$lib" "$rd/lib64/$(basename "$lib")" ;;
+    *) cp -L "$lib" "$rd/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
+  esac
 done
 (cd "$rd" && find . | sort | cpio -o -H newc --quiet) | gzip -1 > "$out/initrd.img"
 echo "$kver" > "$out/kernel-version"
