@@ -4,7 +4,8 @@
 #
 #   QEMU 10.0 and qemu-utils from bookworm-backports (bookworm's own 7.2 corrupts TCG guests
 #   that write memory during a live migration), busybox-static, cpio and gcc for the test
-#   guest, iproute2 for tap devices, etcd (the lock manager's etcd backend and its tests),
+#   guest, qemu-guest-agent (qemu-ga on the host for the agent client's tests; the guest's
+#   own copy comes from its package), iproute2 for tap devices, etcd (the lock manager's etcd backend and its tests),
 #   dnsmasq (a DNS server for the name-resolution checks' tests and the lab), openssl (the
 #   cluster CA: ferry cert-*), openssh (the ssh transport and its tests), tcpdump and ping
 #   (the lab's ping-through-migration test), GlusterFS from bookworm-backports (a real network
@@ -27,7 +28,7 @@ fi
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-for p in busybox-static cpio gcc libc6-dev iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2; do have "$p" || need_pkgs+=("$p"); done
+for p in busybox-static cpio gcc libc6-dev qemu-guest-agent iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2; do have "$p" || need_pkgs+=("$p"); done
 # From bookworm-backports, like QEMU (whose libglusterfs0 they must match).
 bpo_pkgs=()
 for p in glusterfs-server glusterfs-client; do have "$p" || bpo_pkgs+=("$p"); done
@@ -91,8 +92,8 @@ node -e "require('better-sqlite3')(':memory:').close()" 2>/dev/null || {
 log "building ferry (tsc)"
 npx tsc -p tsconfig.json
 
-if [ ! -f .cache/guest/initrd.img ] || [ guest/ferry-load.c -nt .cache/guest/initrd.img ] || [ guest/init -nt .cache/guest/initrd.img ] || [ scripts/build-guest.sh -nt .cache/guest/initrd.img ]; then
-  log "building the test guest (Debian kernel + busybox initramfs + ferry-load)"
+if [ ! -f .cache/guest/initrd.img ] || [ guest/ferry-load.c -nt .cache/guest/initrd.img ] || [ guest/init -nt .cache/guest/initrd.img ] || [ guest/ferry-devices -nt .cache/guest/initrd.img ] || [ guest/ferry-report -nt .cache/guest/initrd.img ] || [ guest/shutdown -nt .cache/guest/initrd.img ] || [ scripts/build-guest.sh -nt .cache/guest/initrd.img ]; then
+  log "building the test guest (Debian kernel + busybox initramfs + ferry-load + qemu-ga)"
   bash scripts/build-guest.sh >/dev/null
 fi
 log "ready: $(qemu-system-x86_64 -version | head -1)"
