@@ -82,6 +82,19 @@ export const ERROR_CODES = {
   QMP_DISCONNECTED: { summary: 'The monitor connection to QEMU is gone', status: 502, hint: 'The monitor connection to QEMU closed; QEMU may have exited' },
   QMP_TIMEOUT: { summary: 'QEMU did not answer a monitor command in time', status: 504, hint: 'QEMU did not answer in time; it may be overloaded or stuck' },
   QMP_PROTOCOL: { summary: 'QEMU sent a message ferry could not parse', status: 502, hint: 'QEMU sent something ferry does not understand; this is a bug worth reporting' },
+  // guest agent
+  AGENT_NOT_CONFIGURED: {
+    summary: 'The domain has no guest agent channel',
+    status: 400,
+    hint: 'Add <channel type=\'unix\'><target type=\'virtio\' name=\'org.qemu.guest_agent.0\'/></channel> to the domain (docs/guest-agent.md)',
+  },
+  AGENT_UNRESPONSIVE: {
+    summary: 'The guest agent is not connected or did not answer in time',
+    status: 503,
+    hint: 'Is qemu-guest-agent installed and running in the guest? It answers once the guest has booted; try again, or give the command a longer --timeout',
+  },
+  AGENT_COMMAND_FAILED: { summary: 'The guest agent refused or failed a command', status: 500, hint: 'The message is the agent\'s own; "ferry qemu-agent-command <domain> \'{"execute":"guest-info"}\'" lists the commands it has enabled' },
+  AGENT_PROTOCOL: { summary: 'The guest agent sent something that is not its JSON protocol', status: 502, hint: 'Is another program than qemu-ga on the guest\'s org.qemu.guest_agent.0 port?' },
   // networking
   NET_BRIDGE_MISSING: { summary: 'The bridge an interface uses does not exist on this host', status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
   NET_TAP_FAILED: { summary: 'ferryd could not create a tap device', status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
