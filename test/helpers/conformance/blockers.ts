@@ -1,4 +1,5 @@
 import { parseXml, renderXml, type XmlElement } from '../../../src/shared/xml.js';
+import { labelledDevices } from './device-label.js';
 import { type FerryOutcome, type Refusal, runFerry } from './ferry-adapter.js';
 import { namedElements, parseSpec, reasonKey, specTag } from './refusal-reason.js';
 
@@ -9,12 +10,16 @@ export interface Blocker {
   refusal: Refusal;
   /** The device (or top-level element) it was found in, as it reads in the XML. */
   example?: XmlElement;
+  /** The device's label in the original domain (device-label.ts), when the example is a device. */
+  label?: string;
 }
 
 export interface Blockers {
   blockers: Blocker[];
   /** true when, with all of them taken out, ferry accepted the rest: fixing exactly these accepts the domain. */
   complete: boolean;
+  /** The XML ferry accepted in the end, all of them taken out (when complete). */
+  remainder?: string;
 }
 
 /**
@@ -26,6 +31,7 @@ export interface Blockers {
  */
 export function findBlockers(xml: string, define: (xml: string) => FerryOutcome = runFerry, maxRounds = 60): Blockers {
   const root = parseXml(xml);
+  const labels = new Map(labelledDevices(root).map((d) => [d.device, d.label]));
   const blockers: Blocker[] = [];
   const removed = new Set<string>();
   let outcome = define(xml);
@@ -40,7 +46,8 @@ export function findBlockers(xml: string, define: (xml: string) => FerryOutcome 
         continue;
       }
       const { path, unit, parent, attrs } = hit;
-      blockers.push({ key: reasonKey(r, path), refusal: r, example: unit });
+      const label = labels.get(unit);
+      blockers.push({ key: reasonKey(r, path), refusal: r, example: copy(unit), ...(label === undefined ? {} : { label }) });
       if (attrs.length > 0) {
         // An attribute of an element outside <devices> (os firmware='efi', type arch='i686'): only the attribute goes.
         const { [attrs[0] as string]: _gone, ...rest } = unit.attrs;
@@ -54,7 +61,7 @@ export function findBlockers(xml: string, define: (xml: string) => FerryOutcome 
     if (!placed) return { blockers, complete: false };
     outcome = define(renderXml(root));
   }
-  return { blockers, complete: outcome.accepted };
+  return outcome.accepted ? { blockers, complete: true, remainder: renderXml(root) } : { blockers, complete: false };
 }
 
 interface Hit {
@@ -97,6 +104,10 @@ function locate(root: XmlElement, r: Refusal): Hit | undefined {
   const depth = inDevices ? 2 : chain.length - 1;
   const attrs = inDevices ? [] : filters.map(([k]) => k);
   return { path, unit: chain[depth] as XmlElement, parent: chain[depth - 1] as XmlElement, attrs };
+}
+
+function copy(e: XmlElement): XmlElement {
+  return { ...e, attrs: { ...e.attrs }, children: e.children.map(copy) };
 }
 
 function mentions(e: XmlElement, value: string): boolean {

@@ -57,6 +57,8 @@ function compareElement(want: XmlElement, have: XmlElement, path: string, out: L
 
 function compareAttrs(want: XmlElement, have: XmlElement, path: string, out: Loss[]): void {
   for (const [k, v] of Object.entries(want.attrs)) {
+    // Namespace declarations are syntax: <qemu:commandline> itself is compared where it is.
+    if (k === 'xmlns' || k.startsWith('xmlns:')) continue;
     const got = have.attrs[k];
     if (got === undefined) out.push({ path: `${path}/@${k}`, kind: 'lost', detail: v });
     else if (got !== v) out.push({ path: `${path}/@${k}`, kind: 'changed', detail: `'${v}' → '${got}'` });
