@@ -17,8 +17,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseXml } from '../../src/shared/xml.js';
+import { findBlockers } from '../helpers/conformance/blockers.js';
 import { shape } from '../helpers/conformance/device-label.js';
+import { devicesOnArgv } from '../helpers/conformance/devices-on-argv.js';
+import { deviceLosses } from '../helpers/conformance/dumpxml-losses.js';
+import type { FerryOutcome, Refusal } from '../helpers/conformance/ferry-adapter.js';
 import { loadLibvirtCases, loadVirtInstallCases } from '../helpers/conformance/fixture.js';
+import { readArgv } from '../helpers/conformance/qemu-args.js';
 import { CALIBRATION_EXCEPTIONS, type CaseResult, drops, runCase } from '../helpers/conformance/run-conformance.js';
 import { acceptance, acceptanceReport, deviceKind, firstFew, lossesReport, TARGET_SHARE } from '../helpers/conformance/summary.js';
 
@@ -88,4 +94,38 @@ describe("virt-install's own definitions (../shared/fixtures/virt-install): acce
       assert.ok(problems.length === 0, `${c.name}: ${problems.length} problems\n  ${problems.join('\n  ')}`);
     });
   }
+});
+
+describe('the conformance harness itself (so a green run means what it says)', () => {
+  const domain = (devices: string, os = '<os><type arch="x86_64" machine="q35">hvm</type></os>'): string =>
+    `<domain type='qemu'><name>h</name><memory>1024</memory>${os}<devices>${devices}</devices></domain>`;
+  const ideDisk = "<disk type='file' device='disk'><source file='/a'/><target dev='hda' bus='ide'/></disk>";
+  const vda = (dev: string, extra = ''): string => `<disk type='file' device='disk'><driver name='qemu' type='raw'${extra}/><source file='/${dev}'/><target dev='${dev}' bus='virtio'/></disk>`;
+
+  it('findBlockers() lists every reason of a domain, each placed in the XML, in the wording of today and of a refusal that names a path', () => {
+    // A stand-in for define: refuses an IDE disk (as a path with an attribute step), a <sound>, and os firmware='efi'.
+    const define = (xml: string): FerryOutcome => {
+      const refusals: Refusal[] = [];
+      if (xml.includes("bus='ide'")) refusals.push({ code: 'XML_UNSUPPORTED', element: 'devices/disk[hda]/target/@bus', message: "<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'" });
+      if (xml.includes('<sound')) refusals.push({ code: 'XML_UNSUPPORTED', element: 'devices/sound', message: 'unsupported configuration: <devices/sound> is not supported by ferry' });
+      if (xml.includes("firmware='efi'")) refusals.push({ code: 'XML_UNSUPPORTED', element: "os firmware='efi'", message: "unsupported configuration: <os firmware='efi'> is not supported by ferry" });
+      return refusals.length ? { accepted: false, refusals: refusals.slice(0, 1) } : { accepted: true, dumpxml: xml, argv: [] };
+    };
+    const b = findBlockers(domain(`${vda('vda')}${ideDisk}<sound model='ich9'/>`, "<os firmware='efi'><type arch='x86_64'>hvm</type></os>"), define);
+    assert.deepEqual(b.blockers.map((x) => x.key), ["devices/disk/target bus='ide'", 'devices/sound', "os firmware='efi'"]);
+    assert.equal(b.complete, true);
+    assert.equal(b.blockers[0]?.label, 'disk[hda]');
+  });
+
+  it('devicesOnArgv() wants one argument per device: two disks and one virtio-blk-pci leave one disk off', () => {
+    const dom = parseXml(domain(`${vda('vda')}${vda('vdb')}<memballoon model='none'/>`));
+    const m = devicesOnArgv(dom, readArgv(['-blockdev', '{"driver":"file","filename":"/vda","node-name":"f"}', '-device', 'virtio-blk-pci,drive=f,id=disk-vda']));
+    assert.deepEqual(m.missing.map((x) => `${x.label} ${x.expected}`), ['disk[vdb] -device virtio-blk-pci|virtio-blk-pci-non-transitional|virtio-blk-pci-transitional']);
+  });
+
+  it('deviceLosses() names what dumpxml dropped, as a path from the device', () => {
+    const defined = parseXml(domain(vda('vda', " error_policy='stop'")));
+    const dumped = parseXml(domain(vda('vda')));
+    assert.deepEqual(deviceLosses(defined, dumped), [{ path: 'disk[vda]/driver/@error_policy', kind: 'lost', detail: 'stop' }]);
+  });
 });

@@ -1,7 +1,7 @@
 import { parseXml, renderXml, type XmlElement } from '../../../src/shared/xml.js';
 import { labelledDevices } from './device-label.js';
 import { type FerryOutcome, type Refusal, runFerry } from './ferry-adapter.js';
-import { namedElements, parseSpec, reasonKey, specTag } from './refusal-reason.js';
+import { messageAttrs, namedElements, parseSpec, reasonKey, specTag } from './refusal-reason.js';
 
 /** One thing that keeps ferry from accepting a domain. */
 export interface Blocker {
@@ -82,14 +82,14 @@ function locate(root: XmlElement, r: Refusal): Hit | undefined {
   const tag = segments[segments.length - 1];
   if (tag === undefined) return undefined;
   const parentTag = segments.length > 1 ? segments[segments.length - 2] : undefined;
-  const filters = [...specAttrs, ...[...r.message.matchAll(/unknown (\S+) '([^']*)'/g)].map((m) => [m[1] as string, m[2] as string] as const)];
+  const filters = [...specAttrs, ...messageAttrs(r.message)];
   const quoted = [...r.message.matchAll(/'([^']+)'/g)].map((m) => m[1] as string);
 
   const found: Array<{ chain: XmlElement[]; score: number }> = [];
   const walk = (e: XmlElement, chain: XmlElement[]): void => {
     const here = [...chain, e];
     const parent = chain[chain.length - 1];
-    if (e.name === tag && chain.length > 0 && (parentTag === undefined || parent?.name === parentTag) && filters.every(([k, v]) => (e.attrs[k] ?? '') === v)) {
+    if (e.name === tag && chain.length > 0 && (parentTag === undefined || parent?.name === parentTag) && filters.every(([k, v]) => (v === undefined ? e.attrs[k] !== undefined : (e.attrs[k] ?? '') === v))) {
       found.push({ chain: here, score: quoted.filter((q) => mentions(e, q)).length });
     }
     e.children.forEach((c) => walk(c, here));

@@ -10,14 +10,28 @@ export function namedElements(r: Refusal): string[] {
 /** An element spec taken apart: `console target type='virtio'` → path [console, target], attrs [[type, virtio]]. */
 export interface ElementSpec {
   segments: string[];
-  attrs: Array<readonly [string, string]>;
+  /** Attributes the spec names, with the value it quotes ('' when it names only the attribute: `target/@bus`). */
+  attrs: Array<readonly [string, string | undefined]>;
 }
 
+/**
+ * Takes an element spec apart: `console target type='virtio'` → path [console, target], attrs [[type, virtio]];
+ * a path with an attribute step, `devices/disk[hda]/target/@bus`, → path [devices, disk, target], attrs [[bus]].
+ */
 export function parseSpec(spec: string): ElementSpec {
-  const attrs = [...spec.matchAll(/(\S+)='([^']*)'/g)].map((m) => [m[1] as string, m[2] as string] as const);
+  const attrs: Array<readonly [string, string | undefined]> = [...spec.matchAll(/(\S+)='([^']*)'/g)].map((m) => [m[1] as string, m[2] as string] as const);
   const path = spec.replace(/(\S+)='([^']*)'/g, ' ').trim();
-  const segments = path.split(/[\s/]+/).filter((x) => x !== '').map((x) => x.replace(/\[.*$/, ''));
+  const segments: string[] = [];
+  for (const part of path.split(/[\s/]+/).filter((x) => x !== '')) {
+    if (part.startsWith('@')) attrs.push([part.slice(1), undefined]);
+    else segments.push(part.replace(/\[.*$/, ''));
+  }
   return { segments, attrs };
+}
+
+/** Attribute values a refusal's message is about: `unknown bus 'ide'`, `bus 'ide' is not supported`. */
+export function messageAttrs(message: string): Array<readonly [string, string]> {
+  return [...message.matchAll(/unknown (\S+) '([^']*)'|(\w+) '([^']*)' is not supported/g)].map((m) => [(m[1] ?? m[3]) as string, (m[2] ?? m[4]) as string] as const);
 }
 
 /** The tag a spec names: the last path segment, before any attribute (`devices/disk type='dir'` → disk). */
@@ -48,9 +62,10 @@ export function reasonKey(r: Refusal, located?: string): string {
   const spec = r.element ?? namedElements(r)[0] ?? '';
   const parsed = parseSpec(spec);
   const where = located ?? parsed.segments.join('/');
-  const base = [where, ...parsed.attrs.map(([k, v]) => `${k}='${v}'`)].join(' ').trim();
-  const unknown = /unknown (\S+) '([^']*)'/.exec(r.message);
-  if (unknown) return `${base} ${unknown[1]}='${unknown[2]}'`;
+  const named = parsed.attrs.filter(([, v]) => v !== undefined);
+  const base = [where, ...named.map(([k, v]) => `${k}='${v}'`)].join(' ').trim();
+  const about = messageAttrs(r.message).filter(([k]) => !named.some(([n]) => n === k));
+  if (about.length > 0) return `${base} ${about.map(([k, v]) => `${k}='${v}'`).join(' ')}`;
   if (/is not supported/.test(r.message) && /='/.test(spec)) return base;
   if (/^unsupported configuration: <[^>]*> is not supported by ferry$/.test(r.message)) return base;
   const problem = r.message
