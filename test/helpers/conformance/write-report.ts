@@ -92,6 +92,8 @@ function gather(): Findings {
 
 const pct = (n: number, d: number): string => `${((n / d) * 100).toFixed(1)} %`;
 const code = (s: string): string => `\`${s.replace(/`/g, "'")}\``;
+/** A code span inside a table cell: GitHub's tables need its pipes escaped. */
+const cell = (s: string): string => code(s).replace(/\|/g, '\\|');
 const names = (list: string[], n = 3): string => list.slice(0, n).join(', ') + (list.length > n ? ', …' : '');
 
 function headline(f: Findings): string[] {
@@ -125,7 +127,7 @@ function rankedTable(f: Findings, prefix: string, title: string, issues: Map<str
     '',
     '| # | reason | domains | only reason for | e.g. |',
     '|---|---|---|---|---|',
-    ...rows.map(([k, r], i) => `| ${i + 1} | ${code(k.slice(prefix.length))} | ${r.domains.length} | ${sole(k)} | ${names(r.domains, 2)} |`),
+    ...rows.map(([k, r], i) => `| ${i + 1} | ${cell(k.slice(prefix.length))} | ${r.domains.length} | ${sole(k)} | ${names(r.domains, 2)} |`),
     '',
   ];
 }
@@ -136,7 +138,7 @@ function stepsTable(steps: WorkStep[], inScope: number, start: number): string[]
   const reached = steps.findIndex((s) => s.cumulative >= needed);
   const shown = reached < 0 ? steps : steps.slice(0, reached + 6);
   for (const [i, s] of shown.entries()) {
-    lines.push(`| ${i + 1} | ${code(s.key)} | ${s.domains} | ${s.unlocks} | ${s.cumulative} | ${pct(s.cumulative, inScope)}${s.cumulative >= needed && (steps[i - 1]?.cumulative ?? start) < needed ? ' ← 90 %' : ''} |`);
+    lines.push(`| ${i + 1} | ${cell(s.key)} | ${s.domains} | ${s.unlocks} | ${s.cumulative} | ${pct(s.cumulative, inScope)}${s.cumulative >= needed && (steps[i - 1]?.cumulative ?? start) < needed ? ' ← 90 %' : ''} |`);
   }
   if (reached < 0) lines.push(`| | (90 % not reached in ${steps.length} steps) | | | | |`);
   return [...lines, ''];
