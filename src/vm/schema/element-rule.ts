@@ -44,10 +44,12 @@ function walk(el: XmlElement, rule: ElementRule, path: string, device: string | 
     }
   }
   const seen = new Map<string, number>();
+  const total = new Map<string, number>();
+  for (const c of el.children) total.set(c.name, (total.get(c.name) ?? 0) + 1);
   el.children.forEach((c) => {
     const n = (seen.get(c.name) ?? 0) + 1;
     seen.set(c.name, n);
-    const childPath = `${path}/${c.name}[${n}]`;
+    const childPath = `${path}/${childStep(c.name, n - 1, total.get(c.name) ?? 1)}`;
     const childRule = rule.children?.[c.name];
     if (childRule === undefined) {
       here({ path: childPath, message: `<${c.name}> in <${el.name}> is not supported` });
@@ -61,4 +63,9 @@ function walk(el: XmlElement, rule: ElementRule, path: string, device: string | 
 /** The one-line form of a problem, as define reports it: "<disk> 'hda': bus 'ide' ...". */
 export function describeProblem(p: DefineProblem): string {
   return p.device === undefined ? p.message : `${p.device}: ${p.message}`;
+}
+
+/** One step of a problem's path: `disk[2]` when there are several disks (1-based, as XPath), `driver` when one. */
+export function childStep(name: string, index: number, count: number): string {
+  return count > 1 ? `${name}[${index + 1}]` : name;
 }

@@ -71,6 +71,7 @@ function refusalsOf(err: unknown): Refusal[] {
   return problems.map((p) => {
     const r: Refusal = { code: err.code, message: typeof p.message === 'string' ? p.message : err.message };
     if (typeof p.element === 'string') r.element = p.element;
+    else if (typeof p.path === 'string' && p.path !== '') r.element = p.path.replace(/^\/domain\/?/, '');
     return r;
   });
 }
