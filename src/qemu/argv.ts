@@ -74,7 +74,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   if (os.kernel) push('-kernel', os.kernel);
   if (os.initrd) push('-initrd', os.initrd);
   if (os.cmdline !== undefined && os.kernel) push('-append', os.cmdline);
-  push('-boot', 'strict=on');
+  push('-boot', bootOptions(def));
 
   push(...controllerArgs(def, q35));
   const bootIndex = bootIndexes(def);
@@ -89,6 +89,17 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...miscDeviceArgs(def, q35));
   if (input.incoming) push('-incoming', 'defer');
   return args;
+}
+
+/** -boot: the firmware's boot menu and reboot timeout, always strict (only the devices given a bootindex boot). */
+function bootOptions(def: DomainDefinition): string {
+  const opts: string[] = [];
+  const menu = def.os.bootMenu;
+  if (menu) opts.push(`menu=${menu.enable ? 'on' : 'off'}`);
+  if (menu?.enable && menu.timeout !== undefined) opts.push(`splash-time=${menu.timeout}`);
+  if (def.os.rebootTimeout !== undefined) opts.push(`reboot-timeout=${def.os.rebootTimeout}`);
+  opts.push('strict=on');
+  return opts.join(',');
 }
 
 function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {

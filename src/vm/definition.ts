@@ -44,6 +44,10 @@ export interface OsDefinition {
   initrd?: string;
   cmdline?: string;
   boot: BootDevice[];
+  /** <bootmenu enable= timeout=>: the firmware's boot menu (timeout in ms). */
+  bootMenu?: { enable: boolean; timeout?: number };
+  /** <bios rebootTimeout=>: ms before the firmware retries a failed boot; -1 never. */
+  rebootTimeout?: number;
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';

@@ -22,7 +22,7 @@ import { completeDefinition } from './device-topology.js';
 import { placementProblems } from './placement-rules.js';
 import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
-import { oneOf, positiveInt } from './xml-values.js';
+import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
@@ -144,6 +144,23 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
         boot.push(dev);
         break;
       }
+      case 'bootmenu': {
+        const enable = c.attrs.enable === 'yes';
+        result.bootMenu = { enable };
+        if (c.attrs.timeout !== undefined) {
+          const timeout = nonNegativeInt(c.attrs.timeout, 'bootmenu');
+          if (timeout > 65535) throw xmlInvalid('bootmenu', `timeout '${timeout}' is over 65535 ms`);
+          result.bootMenu.timeout = timeout;
+        }
+        break;
+      }
+      case 'bios':
+        if (c.attrs.rebootTimeout !== undefined) {
+          const t = Number(c.attrs.rebootTimeout);
+          if (!Number.isInteger(t) || t < -1 || t > 65535) throw xmlInvalid('bios', `invalid rebootTimeout '${c.attrs.rebootTimeout}' (-1 to 65535)`);
+          result.rebootTimeout = t;
+        }
+        break;
       default:
         break; // unsupportedParts() names it
     }

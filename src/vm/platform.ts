@@ -11,6 +11,17 @@ export interface PlatformDefinition {
   pae: boolean;
   vmport?: boolean;
   smm?: boolean;
+  /** <apic eoi='on|off'>: KVM's paravirtual end-of-interrupt. */
+  apicEoi?: boolean;
+  pvspinlock?: boolean;
+  pmu?: boolean;
+  vmcoreinfo?: boolean;
+  /** <ioapic driver='qemu'|'kvm'>: split or in-kernel irqchip. */
+  ioapic?: 'qemu' | 'kvm';
+  /** <kvm><hidden state='on'>: hide KVM's signature from the guest. */
+  kvmHidden?: boolean;
+  /** <ps2 state='off'>: no i8042 controller. */
+  ps2?: boolean;
   /** Hyper-V enlightenments by libvirt's name (relaxed, vapic, ...); spinlocks carries its retries. */
   hyperv?: { mode?: 'custom' | 'passthrough'; flags: Record<string, boolean>; spinlockRetries?: number };
   timers: TimerDefinition[];
@@ -35,9 +46,15 @@ const STATE = { attrs: { state: ['on', 'off'] } } as const;
 
 export const FEATURES_RULE: ElementRule = {
   children: {
-    acpi: {}, apic: {}, pae: {},
+    acpi: {}, apic: { attrs: { eoi: ['on', 'off'] } }, pae: {},
     vmport: STATE,
     smm: STATE,
+    pvspinlock: STATE,
+    pmu: STATE,
+    vmcoreinfo: STATE,
+    ps2: STATE,
+    ioapic: { attrs: { driver: ['qemu', 'kvm'] } },
+    kvm: { children: { hidden: STATE } },
     hyperv: {
       attrs: { mode: ['custom', 'passthrough'] },
       children: Object.fromEntries(Object.keys(HYPERV_FLAGS).map((k) => [k, k === 'spinlocks' ? { attrs: { state: ['on', 'off'], retries: true } } : STATE])),
@@ -57,12 +74,23 @@ const onOff = (e: XmlElement | undefined): boolean | undefined => (e?.attrs.stat
 
 export function parsePlatform(root: XmlElement): PlatformDefinition {
   const f = child(root, 'features');
-  const result: PlatformDefinition = { acpi: !!child(f ?? root, 'acpi') && !!f, apic: !!f && !!child(f, 'apic'), pae: !!f && !!child(f, 'pae'), timers: [] };
+  const result: PlatformDefinition = { acpi: !!f && !!child(f, 'acpi'), apic: !!f && !!child(f, 'apic'), pae: !!f && !!child(f, 'pae'), timers: [] };
   if (f) {
     const vmport = onOff(child(f, 'vmport'));
     if (vmport !== undefined) result.vmport = vmport;
     const smm = onOff(child(f, 'smm'));
     if (smm !== undefined) result.smm = smm;
+    const eoi = child(f, 'apic')?.attrs.eoi;
+    if (eoi !== undefined) result.apicEoi = eoi === 'on';
+    for (const k of ['pvspinlock', 'pmu', 'vmcoreinfo', 'ps2'] as const) {
+      const v = onOff(child(f, k));
+      if (v !== undefined) result[k] = v;
+    }
+    const ioapic = child(f, 'ioapic')?.attrs.driver;
+    if (ioapic === 'qemu' || ioapic === 'kvm') result.ioapic = ioapic;
+    const kvm = child(f, 'kvm');
+    const hidden = kvm ? onOff(child(kvm, 'hidden')) : undefined;
+    if (hidden !== undefined) result.kvmHidden = hidden;
     const hv = child(f, 'hyperv');
     if (hv) {
       const flags: Record<string, boolean> = {};
@@ -106,7 +134,7 @@ const state = (b: boolean): string => (b ? 'on' : 'off');
 export function renderPlatform(p: PlatformDefinition, clockOffset: string): XmlElement[] {
   const features: Array<XmlElement | undefined> = [
     p.acpi ? el('acpi') : undefined,
-    p.apic ? el('apic') : undefined,
+    p.apic || p.apicEoi !== undefined ? el('apic', { eoi: p.apicEoi === undefined ? undefined : state(p.apicEoi) }) : undefined,
     p.pae ? el('pae') : undefined,
     p.hyperv
       ? el('hyperv', { mode: p.hyperv.mode }, Object.entries(p.hyperv.flags).map(([k, on]) =>
@@ -114,6 +142,12 @@ export function renderPlatform(p: PlatformDefinition, clockOffset: string): XmlE
       : undefined,
     p.vmport === undefined ? undefined : el('vmport', { state: state(p.vmport) }),
     p.smm === undefined ? undefined : el('smm', { state: state(p.smm) }),
+    p.kvmHidden === undefined ? undefined : el('kvm', {}, [el('hidden', { state: state(p.kvmHidden) })]),
+    p.pvspinlock === undefined ? undefined : el('pvspinlock', { state: state(p.pvspinlock) }),
+    p.pmu === undefined ? undefined : el('pmu', { state: state(p.pmu) }),
+    p.vmcoreinfo === undefined ? undefined : el('vmcoreinfo', { state: state(p.vmcoreinfo) }),
+    p.ioapic === undefined ? undefined : el('ioapic', { driver: p.ioapic }),
+    p.ps2 === undefined ? undefined : el('ps2', { state: state(p.ps2) }),
   ];
   const out: XmlElement[] = [];
   if (features.some((x) => x)) out.push(el('features', {}, features));

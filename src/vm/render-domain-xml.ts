@@ -56,6 +56,8 @@ function renderOs(def: DomainDefinition): XmlElement {
     os.initrd === undefined ? undefined : el('initrd', {}, os.initrd),
     os.cmdline === undefined ? undefined : el('cmdline', {}, os.cmdline),
     ...os.boot.map((dev) => el('boot', { dev })),
+    os.bootMenu === undefined ? undefined : el('bootmenu', { enable: os.bootMenu.enable ? 'yes' : 'no', timeout: os.bootMenu.timeout }),
+    os.rebootTimeout === undefined ? undefined : el('bios', { rebootTimeout: os.rebootTimeout }),
   ]);
 }
 

@@ -58,6 +58,8 @@ export const DOMAIN_RULE: ElementRule = {
         initrd: {},
         cmdline: {},
         boot: { attrs: { dev: ['hd', 'cdrom', 'network', 'fd'] } },
+        bootmenu: { attrs: { enable: ['yes', 'no'], timeout: true } },
+        bios: { attrs: { rebootTimeout: true } },
       },
     },
     features: FEATURES_RULE,
