@@ -4,7 +4,7 @@ import type { MachineFamily } from './machine-family.js';
 /**
  * The devices libvirt adds to a definition at define time, added the same way
  * so dumpxml shows the whole machine: the root bus, the machine's built-in
- * disk controller, a USB controller, the virtio-serial controller channels
+ * disk controller (i440fx's IDE one when a disk is on it), a USB controller, the virtio-serial controller channels
  * need, the serial a serial console stands for, a video for graphics, an
  * audio backend for sound, the PS/2 mouse and keyboard an x86 machine always
  * has, and the default balloon.
@@ -15,7 +15,7 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   const add = (c: ControllerDefinition): void => void d.controllers.push(c);
   if (!has('pci')) d.controllers.unshift({ type: 'pci', index: 0, model: family === 'q35' ? 'pcie-root' : 'pci-root' });
   if (family === 'q35' && !has('sata')) add({ type: 'sata', index: 0 });
-  if (family === 'i440fx' && !has('ide')) add({ type: 'ide', index: 0 });
+  if (family === 'i440fx' && d.disks.some((k) => k.target.bus === 'ide') && !has('ide')) add({ type: 'ide', index: 0 });
   if (family === 'i440fx' && d.disks.some((k) => k.target.bus === 'sata') && !has('sata')) add({ type: 'sata', index: 0 });
   if (!d.controllers.some((c) => c.type === 'usb')) add({ type: 'usb', index: 0, model: family === 'q35' ? 'qemu-xhci' : 'piix3-uhci' });
   for (const c of d.controllers) if (c.type === 'usb' && c.index === 0 && c.model === undefined) c.model = family === 'q35' ? 'qemu-xhci' : 'piix3-uhci';
@@ -36,7 +36,9 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   }
   const firstAudio = d.audios[0];
   for (const s of d.sounds) if (s.audioId === undefined && firstAudio) s.audioId = firstAudio.id;
-  if (!d.inputs.some((i) => i.type === 'mouse' && i.bus === 'ps2')) d.inputs.push({ type: 'mouse', bus: 'ps2' });
-  if (!d.inputs.some((i) => i.type === 'keyboard' && i.bus === 'ps2')) d.inputs.push({ type: 'keyboard', bus: 'ps2' });
+  if (def.platform.ps2 !== false) {
+    if (!d.inputs.some((i) => i.type === 'mouse' && i.bus === 'ps2')) d.inputs.push({ type: 'mouse', bus: 'ps2' });
+    if (!d.inputs.some((i) => i.type === 'keyboard' && i.bus === 'ps2')) d.inputs.push({ type: 'keyboard', bus: 'ps2' });
+  }
   if (!d.memballoon) d.memballoon = { model: 'virtio' };
 }

@@ -103,6 +103,11 @@ export interface CharSource {
   /** tcp, udp */
   host?: string;
   service?: string;
+  /** <source tls='no'>: never TLS for this device (ferry has no chardev TLS; kept as written) */
+  tlsOff?: boolean;
+  /** udp: the local end (<source mode='bind'>); host/service are the remote end */
+  bindHost?: string;
+  bindService?: string;
   /** tcp: <protocol type='raw'|'telnet'> */
   protocol?: 'raw' | 'telnet';
   /** tcp/unix client: <reconnect enabled='yes' timeout=N> seconds */
@@ -131,6 +136,8 @@ export interface ControllerDefinition extends Placed {
   chassis?: number;
   port?: number;
   busNr?: number;
+  /** pci-bridge: <target chassisNr=> */
+  chassisNr?: number;
   hotplug?: boolean;
   modelName?: string;
   /** scsi/virtio-serial <driver queues= iothread= ...> */
@@ -307,6 +314,8 @@ export interface HostdevDefinition {
 
 export interface PanicDefinition extends Placed {
   model: 'isa' | 'pvpanic' | 'hyperv';
+  /** model='isa': <address type='isa' iobase=...> as written (QEMU's pvpanic is at 0x505). */
+  isaIobase?: string;
 }
 
 /** True when the disk can be written by the guest (and so needs a safe cache mode and a lease). */

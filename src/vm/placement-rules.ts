@@ -10,6 +10,9 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
   const family = machineFamily(def.os.machine);
   const machine = def.os.machine ?? 'pc';
   const out: DefineProblem[] = [];
+  if (def.os.machine !== undefined && !isPcOrQ35(def.os.machine)) {
+    out.push({ path: '/domain/os/type/@machine', message: `machine '${def.os.machine}' is not supported (ferry runs q35 and pc (i440fx) machines)` });
+  }
   def.devices.disks.forEach((d, i) => {
     if (d.target.bus === 'ide' && family === 'q35') {
       out.push({ path: `/domain/devices/${childStep('disk', i, def.devices.disks.length)}/target/@bus`, device: `<disk> '${d.target.dev}'`, message: `bus 'ide' is not supported on machine ${machine}; use 'sata'` });
@@ -28,4 +31,9 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
   });
   return out;
+}
+
+/** q35, pc, and their versioned names (pc-q35-10.0, pc-i440fx-9.2, pc-1.3). */
+function isPcOrQ35(machine: string): boolean {
+  return /^(q35|pc|pc-q35-[\d.]+|pc-i440fx-[\d.]+|pc-[\d.]+)$/.test(machine);
 }

@@ -23,7 +23,7 @@ export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): s
       spec = `socket,id=${id},host=${escapeOpt(s.host ?? (s.sourceMode === 'connect' ? '127.0.0.1' : '0.0.0.0'))},port=${s.service}${clientOrServer(s)}${s.protocol === 'telnet' ? ',telnet=on' : ''}`;
       break;
     case 'udp':
-      spec = `udp,id=${id},host=${escapeOpt(s.host ?? '127.0.0.1')},port=${s.service}`;
+      spec = `udp,id=${id},host=${escapeOpt(s.host ?? '')},port=${s.service},localaddr=${escapeOpt(s.bindHost ?? '')},localport=${s.bindService ?? 0}`;
       break;
     case 'null':
       spec = `null,id=${id}`;

@@ -43,7 +43,7 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
     case 'pcie-to-pci-bridge':
       return device('pcie-pci-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'pci-bridge':
-      return device('pci-bridge', [`chassis_nr=${c.chassis ?? c.index}`, `id=${c.alias}`, ...pciProps(c.address, q35)]);
+      return device('pci-bridge', [`chassis_nr=${c.chassisNr ?? c.index}`, `id=${c.alias}`, ...pciProps(c.address, q35)]);
     default:
       return [];
   }

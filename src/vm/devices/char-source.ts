@@ -25,12 +25,16 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
   if (!types.includes(type)) throw xmlInvalid(dev.name, `${label}: type '${type}' is not one of ${types.join(', ')}`);
   const result: CharSource = { type };
   const sources = childrenNamed(dev, 'source');
-  const source = sources.find((s) => s.attrs.mode !== 'bind') && type === 'udp' ? sources.find((s) => s.attrs.mode !== 'bind') : sources[0];
+  const source = type === 'udp' ? sources.find((s) => s.attrs.mode !== 'bind') : sources[0];
+  const bind = type === 'udp' ? sources.find((s) => s.attrs.mode === 'bind') : undefined;
+  if (bind?.attrs.host !== undefined) result.bindHost = bind.attrs.host;
+  if (bind?.attrs.service !== undefined) result.bindService = bind.attrs.service;
   if (source) {
     if (source.attrs.path !== undefined) result.sourcePath = source.attrs.path;
-    if (source.attrs.mode === 'bind' || source.attrs.mode === 'connect') result.sourceMode = source.attrs.mode;
+    if ((source.attrs.mode === 'bind' || source.attrs.mode === 'connect') && type !== 'udp') result.sourceMode = source.attrs.mode;
     if (source.attrs.append !== undefined) result.sourceAppend = source.attrs.append === 'on';
     if (source.attrs.host !== undefined) result.host = source.attrs.host;
+    if (source.attrs.tls === 'no') result.tlsOff = true;
     if (source.attrs.service !== undefined) result.service = source.attrs.service;
     const reconnect = child(source, 'reconnect');
     if (reconnect?.attrs.enabled === 'yes') result.reconnect = positiveInt(reconnect.attrs.timeout ?? '', 'reconnect');
@@ -53,13 +57,18 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
 
 /** <source>, <protocol> and <log> for a character device, as parseCharSource() reads them. */
 export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement | undefined> {
-  const hasSource = s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
+  const hasSource = s.tlsOff === true || s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
   const showPty = s.type === 'pty' && live && s.sourcePath !== undefined;
+  const udpBind = s.type === 'udp' && (s.bindHost !== undefined || s.bindService !== undefined)
+    ? el('source', { mode: 'bind', host: s.bindHost, service: s.bindService })
+    : undefined;
   return [
-    hasSource && (s.type !== 'pty' || showPty)
+    udpBind,
+    hasSource && s.type === 'udp' ? el('source', { mode: 'connect', host: s.host, service: s.service }) : undefined,
+    hasSource && s.type !== 'udp' && (s.type !== 'pty' || showPty)
       ? el('source', {
         mode: s.sourceMode, path: s.sourcePath, host: s.host, service: s.service,
-        append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off',
+        append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off', tls: s.tlsOff ? 'no' : undefined,
       }, s.reconnect === undefined ? [] : [el('reconnect', { enabled: 'yes', timeout: s.reconnect })])
       : undefined,
     s.protocol === undefined ? undefined : el('protocol', { type: s.protocol }),

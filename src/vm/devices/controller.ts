@@ -63,6 +63,7 @@ export function parseController(c: XmlElement): ControllerDefinition {
     if (target.attrs.chassis !== undefined) result.chassis = anyInt(target.attrs.chassis, 'target');
     if (target.attrs.port !== undefined) result.port = anyInt(target.attrs.port, 'target');
     if (target.attrs.busNr !== undefined) result.busNr = anyInt(target.attrs.busNr, 'target');
+    if (target.attrs.chassisNr !== undefined) result.chassisNr = anyInt(target.attrs.chassisNr, 'target');
     if (target.attrs.hotplug !== undefined) result.hotplug = target.attrs.hotplug === 'on';
   }
   const master = child(c, 'master');
@@ -76,12 +77,12 @@ export function parseController(c: XmlElement): ControllerDefinition {
 }
 
 export function renderController(c: ControllerDefinition, live: boolean): XmlElement {
-  const hasTarget = c.chassis !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined;
+  const hasTarget = c.chassis !== undefined || c.chassisNr !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined;
   return el('controller', { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors }, [
     c.modelName === undefined ? undefined : el('model', { name: c.modelName }),
     hasTarget
       ? el('target', {
-        chassis: c.chassis, port: c.port === undefined ? undefined : `0x${c.port.toString(16)}`, busNr: c.busNr,
+        chassisNr: c.chassisNr, chassis: c.chassis, port: c.port === undefined ? undefined : `0x${c.port.toString(16)}`, busNr: c.busNr,
         hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
       })
       : undefined,

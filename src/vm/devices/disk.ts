@@ -152,7 +152,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     source,
     el('target', { dev: disk.target.dev, bus: disk.target.bus }),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
-    disk.readonly && disk.device !== 'cdrom' ? el('readonly') : undefined,
+    disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
     ...renderPlacement(disk, live),

@@ -140,11 +140,12 @@ export function parsePanic(p: XmlElement): PanicDefinition {
     if (a.attrs.iobase !== undefined && a.attrs.iobase.toLowerCase() !== '0x505') {
       throw xmlInvalid('address', `<panic model='isa'>: iobase '${a.attrs.iobase}' is not supported (QEMU's pvpanic sits at 0x505)`);
     }
-    return { model };
+    return a.attrs.iobase === undefined ? { model } : { model, isaIobase: a.attrs.iobase };
   }
   return { model, ...parsePlacement(p, `<panic model='${model}'>`) };
 }
 
 export function renderPanic(p: PanicDefinition, live: boolean): XmlElement {
+  if (p.isaIobase !== undefined) return el('panic', { model: p.model }, [el('address', { type: 'isa', iobase: p.isaIobase })]);
   return el('panic', { model: p.model }, renderPlacement(p, live));
 }

@@ -21,7 +21,9 @@ export function parsePlacement(device: XmlElement, label: string): Placed {
 
 /** <alias> (live XML) and <address>, in libvirt's order at the end of a device. */
 export function renderPlacement(p: Placed, live: boolean): Array<XmlElement | undefined> {
-  return [live && p.alias ? el('alias', { name: p.alias }) : undefined, renderAddress(p.address)];
+  // A user alias (ua-...) is part of the definition, as in libvirt; ferry's own ids show only while running.
+  const shown = p.alias !== undefined && (live || p.alias.startsWith('ua-'));
+  return [shown ? el('alias', { name: p.alias }) : undefined, renderAddress(p.address)];
 }
 
 export const ALIAS_RULE = { attrs: { name: true } } as const;
