@@ -1,0 +1,39 @@
+import type { DomainDefinition } from './definition.js';
+import { machineFamily } from './machine-family.js';
+import { childStep, type DefineProblem } from './schema/element-rule.js';
+
+/**
+ * What a machine type cannot hold, named per device: an IDE disk on q35 (ICH9
+ * has no IDE; QEMU refuses it), PCIe controllers on i440fx, and so on.
+ */
+export function placementProblems(def: DomainDefinition): DefineProblem[] {
+  const family = machineFamily(def.os.machine);
+  const machine = def.os.machine ?? 'pc';
+  const out: DefineProblem[] = [];
+  if (def.os.machine !== undefined && !isPcOrQ35(def.os.machine)) {
+    out.push({ path: '/domain/os/type/@machine', message: `machine '${def.os.machine}' is not supported (ferry runs q35 and pc (i440fx) machines)` });
+  }
+  def.devices.disks.forEach((d, i) => {
+    if (d.target.bus === 'ide' && family === 'q35') {
+      out.push({ path: `/domain/devices/${childStep('disk', i, def.devices.disks.length)}/target/@bus`, device: `<disk> '${d.target.dev}'`, message: `bus 'ide' is not supported on machine ${machine}; use 'sata'` });
+    }
+  });
+  def.devices.controllers.forEach((c, i) => {
+    const device = `<controller type='${c.type}' index='${c.index}'>`;
+    const step = childStep('controller', i, def.devices.controllers.length);
+    const path = `/domain/devices/${step}/@model`;
+    if (family === 'i440fx' && (c.model === 'pcie-root' || c.model === 'pcie-root-port' || c.model === 'pcie-to-pci-bridge')) {
+      out.push({ path, device, message: `model '${c.model}' needs a PCIe machine (q35), not ${machine}` });
+    }
+    if (family === 'q35' && c.model === 'pci-root') out.push({ path, device, message: `model 'pci-root' is i440fx's root bus; q35 has 'pcie-root'` });
+    if (family === 'q35' && c.type === 'ide') out.push({ path: `/domain/devices/${step}`, device, message: `q35 has no IDE controller; use 'sata'` });
+    if (c.type === 'sata' && c.index > 0 && family === 'q35') out.push({ path, device, message: 'ferry runs the one built-in SATA controller of q35 (index 0)' });
+    if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
+  });
+  return out;
+}
+
+/** q35, pc, and their versioned names (pc-q35-10.0, pc-i440fx-9.2, pc-1.3). */
+function isPcOrQ35(machine: string): boolean {
+  return /^(q35|pc|pc-q35-[\d.]+|pc-i440fx-[\d.]+|pc-[\d.]+)$/.test(machine);
+}
