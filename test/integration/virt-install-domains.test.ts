@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { REPO_ROOT } from '../helpers/guest.js';
-import { qemuPidsOf } from '../helpers/processes.js';
+import { guestXml, REPO_ROOT } from '../helpers/guest.js';
+import { eventually, qemuPidsOf } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
 /** The -device drivers (and other options) of a running QEMU, from its command line. */
@@ -64,6 +64,26 @@ describe('virt-install definitions run and migrate as defined', () => {
       'usb-tablet': 1, 'ich9-intel-hda': 1, 'hda-duplex': 1, 'qxl-vga': 1, 'usb-redir': 2, 'virtio-balloon-pci': 1, 'isa-serial': 1,
     },
   };
+
+  it("a serial port's file with <source append='on'> keeps what the source wrote when the destination opens it", async () => {
+    const out = `${hosts.dir.path}/console-append.txt`;
+    // The guest's console (and so ferry-load's heartbeats) on the file serial port, ttyS1.
+    writeFileSync(`${hosts.dir.path}/appender.xml`, guestXml({
+      name: 'appender', memoryMiB: 128, hbMs: 100,
+      devices: `<serial type='file'><source path='${out}' append='on'/><target port='1'/></serial>`,
+      extraCmdline: 'console=ttyS1',
+    }));
+    await hosts.a.ok('define', `${hosts.dir.path}/appender.xml`);
+    await hosts.a.ok('start', 'appender');
+    await eventually(() => existsSync(out) && /ferry-load: hb seq=\d+/.test(readFileSync(out, 'utf8')), 'heartbeats in the file', 60_000);
+    const before = readFileSync(out, 'utf8');
+    await hosts.a.ok('migrate', '--live', 'appender', hosts.bPeer);
+    assert.equal(await hosts.b.state('appender'), 'running (migrated)');
+    const seq = Number(/ferry-load: hb seq=(\d+)/.exec(before.slice(before.lastIndexOf('hb seq=') - 11))?.[1]);
+    await eventually(() => readFileSync(out, 'utf8').includes(`hb seq=${seq + 5} `), 'the destination writes on');
+    assert.ok(readFileSync(out, 'utf8').startsWith(before), 'the destination appended: what the source wrote is still there');
+    await hosts.b.ok('destroy', 'appender');
+  });
 
   for (const [fixture, devices] of Object.entries(expected)) {
     it(`${fixture}: defines, starts with every device on QEMU's command line, and migrates live with all of them`, async () => {
