@@ -130,3 +130,51 @@ export function vcpuSlot(def: DomainDefinition, id: number): Record<string, numb
   const socket = Math.floor(id / (t.threads * t.cores * t.clusters * t.dies));
   return { 'socket-id': socket, ...(t.dies > 1 ? { 'die-id': die } : {}), 'core-id': core, 'thread-id': thread };
 }
+
+/**
+ * The definition after vCPUs `ids` came online (hot-plugged, in that order) or
+ * went offline: <vcpus> is kept from then on, as libvirt does once a vCPU was
+ * hot-plugged, so the destination of a migration boots the very same CPUs.
+ */
+export function withVcpusOnline(def: DomainDefinition, ids: readonly number[], online: boolean): DomainDefinition {
+  const states = vcpuStates(def).map((s) => ({ ...s }));
+  let order = Math.max(0, ...states.map((s) => s.order ?? 0), states.filter((s) => s.enabled && s.order === undefined).length);
+  for (const id of ids) {
+    const s = states[id];
+    if (!s) continue;
+    s.enabled = online;
+    if (online) s.order = ++order;
+    else delete s.order;
+  }
+  const current = states.filter((s) => s.enabled).length;
+  const next: DomainDefinition = { ...def, vcpuList: states };
+  if (current < def.vcpus) next.vcpuCurrent = current;
+  else delete next.vcpuCurrent;
+  return next;
+}
+
+/**
+ * The persistent definition with a new vCPU count (setvcpus --config): the
+ * current count, or with `maximum` the maximum (the current count follows it
+ * down; the topology must still add up, pins beyond it go).
+ */
+export function withVcpuCount(def: DomainDefinition, count: number, maximum: boolean): DomainDefinition {
+  const next: DomainDefinition = { ...def };
+  delete next.vcpuList;
+  if (maximum) {
+    const t = def.cpu?.topology;
+    if (t && t.sockets * t.dies * (t.clusters ?? 1) * t.cores * t.threads !== count) {
+      throw xmlInvalid('vcpu', `CPU topology doesn't match the desired vcpu count (${count}): change <topology> with the maximum`);
+    }
+    next.vcpus = count;
+    const current = Math.min(currentVcpus(def), count);
+    if (current < count) next.vcpuCurrent = current;
+    else delete next.vcpuCurrent;
+    if (def.cputune) next.cputune = { ...def.cputune, vcpupins: def.cputune.vcpupins.filter((p) => p.vcpu < count) };
+    return next;
+  }
+  if (count > def.vcpus) throw xmlInvalid('vcpu', `requested vcpus is greater than max allowable vcpus for the persistent domain: ${count} > ${def.vcpus}`);
+  if (count < def.vcpus) next.vcpuCurrent = count;
+  else delete next.vcpuCurrent;
+  return next;
+}
