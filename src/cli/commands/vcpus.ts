@@ -2,6 +2,11 @@ import type { Command } from 'commander';
 import type { VcpuCount, VcpuInfo } from '../../host/vcpu-control.js';
 import { type CliContext, CliFailure, domainArg, domainOp, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
+import { numeric } from '../numeric.js';
+
+/** libvirt's vCPU limits: at most 16384 vCPUs, ids from 0. */
+const vcpuCount = numeric({ name: 'count', min: 1, max: 16384 });
+const vcpuId = numeric({ name: 'vcpu', min: 0, max: 16383 });
 
 interface AffectOpts {
   domain?: string;
@@ -32,11 +37,6 @@ function query(o: { live?: boolean; config?: boolean }): string {
   return q ? `?${q}` : '';
 }
 
-function count(text: string, what: string): number {
-  if (!/^\d+$/.test(text)) throw new CliFailure([`Numeric value '${text}' for <${what}> option is malformed or out of range`]);
-  return Number(text);
-}
-
 /** The host CPUs a cpuset allows, as virsh's y/- string over the host's CPUs. */
 function affinityMap(cpuset: string, hostCpus: number): string {
   const allowed = new Set<number>();
@@ -48,16 +48,16 @@ function affinityMap(cpuset: string, hostCpus: number): string {
 }
 
 export function registerVcpus(program: Command, ctx: CliContext): void {
-  withAffect(withDomain(program.command('setvcpus').description('change number of virtual CPUs')).argument('[count]', 'number of virtual CPUs'), 'hot-plug or unplug vCPUs')
-    .option('--count <count>', 'number of virtual CPUs')
+  withAffect(withDomain(program.command('setvcpus').description('change number of virtual CPUs')).argument('[count]', 'number of virtual CPUs', vcpuCount), 'hot-plug or unplug vCPUs')
+    .option('--count <count>', 'number of virtual CPUs', vcpuCount)
     .option('--maximum', 'set the maximum number of vCPUs (with --config)')
     .option('--guest', 'change the vCPUs the guest uses, through its agent')
     .option('--hotpluggable', 'accepted for virsh compatibility: vCPUs ferry adds are always hot-pluggable')
-    .action(async (positional: string | undefined, countArg: string | undefined, o: AffectOpts & { count?: string; maximum?: boolean; guest?: boolean }) => {
+    .action(async (positional: string | undefined, countArg: number | undefined, o: AffectOpts & { count?: number; maximum?: boolean; guest?: boolean }) => {
       const ref = domainArg(positional, o);
-      const text = countArg ?? o.count;
-      if (text === undefined) throw new CliFailure(["command 'setvcpus' requires <count> option"]);
-      const body = { count: count(text, 'count'), ...affect(o), ...(o.maximum ? { maximum: true } : {}), ...(o.guest ? { guest: true } : {}) };
+      const n = countArg ?? o.count;
+      if (n === undefined) throw new CliFailure(["command 'setvcpus' requires <count> option"]);
+      const body = { count: n, ...affect(o), ...(o.maximum ? { maximum: true } : {}), ...(o.guest ? { guest: true } : {}) };
       await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/vcpus/count`, body));
       ctx.print('\n');
     });
@@ -109,23 +109,22 @@ export function registerVcpus(program: Command, ctx: CliContext): void {
     });
 
   withAffect(withDomain(program.command('vcpupin').description('control or query domain vcpu affinity')), 'pin')
-    .argument('[vcpu]', 'vCPU number')
+    .argument('[vcpu]', 'vCPU number', vcpuId)
     .argument('[cpulist]', 'host CPU list (0-3,^2)')
-    .option('--vcpu <vcpu>', 'vCPU number')
+    .option('--vcpu <vcpu>', 'vCPU number', vcpuId)
     .option('--cpulist <cpulist>', 'host CPU list (0-3,^2)')
-    .action(async (positional: string | undefined, vcpuArg: string | undefined, listArg: string | undefined, o: AffectOpts & { vcpu?: string; cpulist?: string }) => {
+    .action(async (positional: string | undefined, vcpuArg: number | undefined, listArg: string | undefined, o: AffectOpts & { vcpu?: number; cpulist?: string }) => {
       const ref = domainArg(positional, o);
-      const vcpuText = vcpuArg ?? o.vcpu;
+      const vcpu = vcpuArg ?? o.vcpu;
       const cpulist = listArg ?? o.cpulist;
       const flags = affect(o);
       if (cpulist === undefined) {
         const { pins } = await domainOp(ref, undefined, () => ctx.client().get<{ pins: Array<{ vcpu: number; cpuset: string }> }>(`/v1/domains/${enc(ref)}/vcpus/pins${query(flags)}`));
-        const shown = vcpuText === undefined ? pins : pins.filter((p) => p.vcpu === count(vcpuText, 'vcpu'));
+        const shown = vcpu === undefined ? pins : pins.filter((p) => p.vcpu === vcpu);
         ctx.print(`${formatTable(['VCPU', 'CPU Affinity'], shown.map((p) => [String(p.vcpu), p.cpuset]))}\n`);
         return;
       }
-      if (vcpuText === undefined) throw new CliFailure(['vcpupin: Missing vCPU number in pin mode.']);
-      const vcpu = count(vcpuText, 'vcpu');
+      if (vcpu === undefined) throw new CliFailure(['vcpupin: Missing vCPU number in pin mode.']);
       await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/vcpus/pins/${vcpu}`, { cpuset: cpulist, ...flags }));
       ctx.print('\n');
     });
