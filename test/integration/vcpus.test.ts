@@ -98,17 +98,13 @@ describe('vCPUs', () => {
     assert.match(await b.ok('dominfo', name), /CPU\(s\): +2\n/);
     assert.match(await b.ok('vcpucount', name), /current +config +1\ncurrent +live +2\n/);
 
-    // Unplug on B: QEMU asks the guest to eject the vCPU (ACPI). The test guest does not eject CPUs, so ferry says so
-    // and keeps both in the live definition, as QEMU still has both; a booted vCPU can never go.
+    // Unplug on B: QEMU asks the guest to eject the vCPU (ACPI) and the guest does. On a loaded machine it may take longer
+    // than setvcpus waits (then it says so); either way QEMU ends with one vCPU and the live definition follows it.
     const un = await b.ferry('setvcpus', name, '1', '--live');
-    if (un.code === 0) {
-      await eventually(async () => (await qemuCpus(b, name)).length === 1, 'QEMU has one vCPU again');
-      assert.match(await b.ok('dominfo', name), /CPU\(s\): +1\n/);
-    } else {
-      assert.match(un.stderr, /the guest did not release vcpu 1 within 15 s[\s\S]*VCPU_HOTPLUG_FAILED/);
-      assert.equal((await qemuCpus(b, name)).length, 2);
-      assert.match(await b.ok('dominfo', name), /CPU\(s\): +2\n/);
-    }
+    if (un.code !== 0) assert.match(un.stderr, /the guest did not release vcpu 1 within 15 s[\s\S]*VCPU_HOTPLUG_FAILED/);
+    await eventually(async () => (await qemuCpus(b, name)).length === 1, 'QEMU has one vCPU again', 120_000);
+    await eventually(async () => /CPU\(s\): +1\n/.test(await b.ok('dominfo', name)), 'dominfo shows one vCPU');
+    assert.match(await b.ok('dumpxml', name), /<vcpu id='1' enabled='no' hotpluggable='yes'\/>/);
     const r2 = await b.ferry('setvcpus', name, '0', '--live');
     assert.match(r2.stderr, /Numeric value '0' for <count> option is malformed or out of range/);
     await waitHeartbeats(() => b.serialLog(name), 2, { afterSeq: lastSeq(b.serialLog(name)), timeoutMs: 40_000 });
