@@ -7,6 +7,7 @@ import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
+import { registerVcpus } from './commands/vcpus.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLifecycle(program, ctx);
   registerList(program, ctx);
   registerInfo(program, ctx);
+  registerVcpus(program, ctx);
   registerNode(program, ctx);
   registerDiskEdit(program, ctx);
   registerEvent(program, ctx);

@@ -27,6 +27,10 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'cert-ca-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-host-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-client-create', flag: '--days', min: 1, max: 36500 },
+  { verb: 'setvcpus', flag: '<count>', min: 1, max: 16384 },
+  { verb: 'setvcpus', flag: '--count', min: 1, max: 16384 },
+  { verb: 'vcpupin', flag: '<vcpu>', min: 0, max: 16383 },
+  { verb: 'vcpupin', flag: '--vcpu', min: 0, max: 16383 },
 ];
 
 /** Value placeholders that name a number: an option with one of these must parse it as a number. */

@@ -174,6 +174,17 @@ export const ERROR_CODES = {
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
   STORE_FAILED: { summary: 'The state database could not be read or written', status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },
+  // vCPUs
+  VCPU_HOTPLUG_FAILED: {
+    summary: 'QEMU or the guest did not add or remove a vCPU',
+    status: 409,
+    hint: 'Adding vCPUs needs <vcpu current> below the maximum; removing one needs a guest that ejects CPUs (ACPI CPU hotplug): lower the count with --config and restart instead',
+  },
+  CPU_AFFINITY_FAILED: {
+    summary: 'A cpuset, vcpupin or emulatorpin names host CPUs this host does not have, or pinning a thread failed',
+    status: 409,
+    hint: 'Pin to CPUs of this host ("ferry nodeinfo" counts them; /sys/devices/system/cpu/online lists them)',
+  },
 } as const satisfies Record<string, { summary: string; status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -17,6 +17,8 @@ import type { DomainEvent, HostEvents } from './domain-events.js';
 import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
+import { VcpuControl } from './vcpu-control.js';
+import { currentVcpus } from '../vm/vcpus.js';
 import type { QemuFile } from './qemu-file-access.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 
@@ -72,6 +74,8 @@ export class HostService extends EventEmitter<HostEvents> {
   private readonly running = new Map<string, RunningDomain>();
   private readonly now: () => number;
   private readonly largeXml = new LargeXmlTurns();
+  /** vCPU hotplug, counts and pinning (setvcpus, vcpucount, vcpuinfo, vcpupin, emulatorpin). */
+  readonly vcpus = new VcpuControl(this);
 
   constructor(private readonly deps: HostServiceDeps) {
     super();
@@ -312,7 +316,7 @@ export class HostService extends EventEmitter<HostEvents> {
       osType: 'hvm',
       state: rec.state,
       reason: rec.reason,
-      vcpus: def.vcpus,
+      vcpus: currentVcpus(def),
       cpuTimeSeconds: vm ? processCpuSeconds(vm.pid) ?? null : null,
       maxMemoryKiB: def.memoryKiB,
       usedMemoryKiB: vm ? def.currentMemoryKiB : def.currentMemoryKiB,
@@ -409,6 +413,12 @@ export class HostService extends EventEmitter<HostEvents> {
       throw err;
     }
     this.track(vm, () => this.deps.launcher.cleanup(launched.live));
+    try {
+      await this.vcpus.applyPinning(vm);
+    } catch (err) {
+      await vm.destroy('failed');
+      throw err;
+    }
     log.info({ pid: vm.pid, accel: launched.accel, qemu: formatVersion(launched.binary.version), incoming: options.incoming ?? false }, 'QEMU launched');
     return vm;
   }

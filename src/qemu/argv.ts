@@ -13,6 +13,8 @@ import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop
 import { escapeOpt, pciProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
+import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
+import { cpuCacheFlags } from '../vm/cpu-model.js';
 
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
@@ -57,9 +59,10 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-uuid', def.uuid);
   push('-machine', [input.machine, ...machineOptions(def)].join(','));
   push('-accel', input.accel);
-  push('-cpu', cpuModel(def, input.accel));
+  const cpu = cpuModel(def, input.accel);
+  push('-cpu', cpu);
   push('-m', `size=${def.memoryKiB}k`);
-  push('-smp', smp(def));
+  push('-smp', smpArg(def));
   push(...platformArgs(def, q35));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
@@ -87,6 +90,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...videoArgs(def, q35));
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   push(...miscDeviceArgs(def, q35));
+  push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   if (input.incoming) push('-incoming', 'defer');
   return args;
 }
@@ -112,16 +116,12 @@ function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
     .filter((f) => f.policy !== 'optional')
     .map((f) => `${f.policy === 'disable' || f.policy === 'forbid' ? '-' : '+'}${f.name}`);
   if (cpu?.migratable === 'off' && model === 'host') flags.push('migratable=off');
+  if (cpu?.vendorId !== undefined) flags.push(`vendor=${escapeOpt(cpu.vendorId)}`);
+  flags.push(...cpuCacheFlags(cpu));
   if (cpu?.check === 'full') flags.push('enforce');
   flags.push(...platformCpuFlags(def));
   if (def.devices.panics.some((p) => p.model === 'hyperv')) flags.push('hv-crash=on');
   return [model, ...flags].join(',');
-}
-
-function smp(def: DomainDefinition): string {
-  const t = def.cpu?.topology;
-  if (!t) return String(def.vcpus);
-  return `${def.vcpus},sockets=${t.sockets},dies=${t.dies},cores=${t.cores},threads=${t.threads}`;
 }
 
 /** bootindex for each device: explicit <boot order=...> wins, else <os><boot dev=...> picks the first of its kind. */

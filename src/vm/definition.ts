@@ -16,7 +16,16 @@ export interface DomainDefinition {
   description?: string;
   memoryKiB: number;
   currentMemoryKiB: number;
+  /** <vcpu>: the maximum number of vCPUs. */
   vcpus: number;
+  /** <vcpu current=N>: how many of them are online (absent: all). */
+  vcpuCurrent?: number;
+  /** <vcpu cpuset=...>: the host CPUs the vCPUs and the emulator run on unless <cputune> pins them (canonical: 0-1,3). */
+  vcpuCpuset?: string;
+  /** <vcpus>: each vCPU's state, kept once written or once a vCPU was hot-plugged (libvirt's individual vCPUs). */
+  vcpuList?: VcpuState[];
+  /** <cputune>: vcpupin and emulatorpin. */
+  cputune?: CputuneDefinition;
   os: OsDefinition;
   cpu?: CpuDefinition;
   clockOffset?: 'utc' | 'localtime';
@@ -54,12 +63,33 @@ export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';
 
 export interface CpuDefinition {
   mode: 'host-passthrough' | 'host-model' | 'custom' | 'maximum';
+  /** <cpu match=...>: how the model is to be taken (ferry runs the model as given for all three; docs/domain-xml.md). */
+  match?: 'exact' | 'minimum' | 'strict';
   model?: string;
+  /** <model vendor_id=...>: the CPUID vendor string the guest sees (QEMU's vendor=). */
+  vendorId?: string;
+  /** <cache mode= level=>: passthrough (host's cache info), emulate (level 3: an emulated L3) or disable. */
+  cache?: { mode: 'passthrough' | 'emulate' | 'disable'; level?: number };
   fallback?: 'allow' | 'forbid';
   check?: string;
   migratable?: 'on' | 'off';
-  topology?: { sockets: number; dies: number; cores: number; threads: number };
+  topology?: { sockets: number; dies: number; clusters?: number; cores: number; threads: number };
   features: Array<{ policy: 'require' | 'disable' | 'force' | 'optional' | 'forbid'; name: string }>;
+}
+
+/** One vCPU of <vcpus>: online or not, hot-pluggable or not (then it is on -smp), and the order it came online in. */
+export interface VcpuState {
+  id: number;
+  enabled: boolean;
+  hotpluggable: boolean;
+  order?: number;
+}
+
+export interface CputuneDefinition {
+  /** <vcpupin vcpu= cpuset=>: canonical cpusets by vCPU id. */
+  vcpupins: Array<{ vcpu: number; cpuset: string }>;
+  /** <emulatorpin cpuset=>: QEMU's threads other than the vCPUs. */
+  emulatorpin?: string;
 }
 
 export interface DeviceDefinitions {

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { child, type XmlElement } from '../shared/xml.js';
 import {
   type BootDevice,
-  type CpuDefinition,
   type CrashAction,
   type DomainDefinition,
   type LifecycleAction,
@@ -18,11 +17,13 @@ import { parseMemballoon, parsePanic, parseRedirdev, parseRng, parseWatchdog } f
 import { parseConsole, parseSerial } from './devices/serial.js';
 import { macFromUuid, normalizeUuid } from './identifiers.js';
 import { parsePlatform } from './platform.js';
+import { parseCpu } from './cpu-model.js';
+import { parseVcpus } from './vcpus.js';
 import { completeDefinition } from './device-topology.js';
 import { placementProblems } from './placement-rules.js';
 import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
-import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
+import { nonNegativeInt, oneOf } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
@@ -74,8 +75,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   const currentMemoryKiB = currentEl ? toKiB(currentEl.text, currentEl.attrs.unit, 'currentMemory') : memoryKiB;
   if (currentMemoryKiB > memoryKiB) throw xmlInvalid('currentMemory', 'current memory exceeds maximum memory');
 
-  const vcpuEl = child(root, 'vcpu');
-  const vcpus = vcpuEl ? positiveInt(vcpuEl.text, 'vcpu') : 1;
+  const vcpuFields = parseVcpus(root);
+  const vcpus = vcpuFields.vcpus;
 
   const title = child(root, 'title')?.text;
   const description = child(root, 'description')?.text;
@@ -85,7 +86,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
     uuid,
     memoryKiB,
     currentMemoryKiB,
-    vcpus,
+    ...vcpuFields,
     os: parseOs(child(root, 'os')),
     onPoweroff: lifecycle(root, 'on_poweroff', 'destroy'),
     onReboot: lifecycle(root, 'on_reboot', 'restart'),
@@ -167,42 +168,6 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   }
   if (typeEl.attrs.machine) result.machine = typeEl.attrs.machine;
   if (os.attrs.firmware) throw xmlUnsupported(`os firmware='${os.attrs.firmware}'`);
-  return result;
-}
-
-function parseCpu(cpu: XmlElement, vcpus: number): CpuDefinition {
-  const model = child(cpu, 'model');
-  const mode = cpu.attrs.mode ?? (model ? 'custom' : 'host-model');
-  if (mode !== 'host-passthrough' && mode !== 'host-model' && mode !== 'custom' && mode !== 'maximum') {
-    throw xmlInvalid('cpu', `invalid cpu mode '${mode}'`);
-  }
-  if (mode === 'custom' && !model?.text) throw xmlInvalid('cpu', "mode='custom' needs a <model>");
-  const result: CpuDefinition = { mode, features: [] };
-  if (model?.text) result.model = model.text;
-  if (model?.attrs.fallback === 'allow' || model?.attrs.fallback === 'forbid') result.fallback = model.attrs.fallback;
-  if (cpu.attrs.check) result.check = cpu.attrs.check;
-  if (cpu.attrs.migratable === 'on' || cpu.attrs.migratable === 'off') result.migratable = cpu.attrs.migratable;
-  for (const c of cpu.children) {
-    if (c.name === 'model') continue;
-    if (c.name === 'topology') {
-      const t = {
-        sockets: positiveInt(c.attrs.sockets ?? '1', 'topology'),
-        dies: positiveInt(c.attrs.dies ?? '1', 'topology'),
-        cores: positiveInt(c.attrs.cores ?? '1', 'topology'),
-        threads: positiveInt(c.attrs.threads ?? '1', 'topology'),
-      };
-      if (t.sockets * t.dies * t.cores * t.threads !== vcpus) {
-        throw xmlInvalid('topology', `CPU topology doesn't match maximum vcpu count (${vcpus})`);
-      }
-      result.topology = t;
-    } else if (c.name === 'feature') {
-      const policy = c.attrs.policy ?? 'require';
-      if (!['require', 'disable', 'force', 'optional', 'forbid'].includes(policy) || !c.attrs.name) {
-        throw xmlInvalid('feature', `invalid CPU feature '${c.attrs.name ?? ''}' policy '${policy}'`);
-      }
-      result.features.push({ policy: policy as CpuDefinition['features'][number]['policy'], name: c.attrs.name });
-    }
-  }
   return result;
 }
 

@@ -8,6 +8,8 @@ import { renderInterface } from './devices/interface.js';
 import { renderMemballoon, renderPanic, renderRedirdev, renderRng, renderWatchdog } from './devices/misc-devices.js';
 import { renderConsole, renderSerial } from './devices/serial.js';
 import { renderPlatform } from './platform.js';
+import { renderCpu } from './cpu-model.js';
+import { renderVcpus } from './vcpus.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -20,7 +22,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'vcpus', 'cputune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
@@ -34,7 +36,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     def.metadata,
     el('memory', { unit: 'KiB' }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
-    el('vcpu', { placement: 'static' }, String(def.vcpus)),
+    ...renderVcpus(def),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu) : undefined,
     ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),
@@ -58,14 +60,6 @@ function renderOs(def: DomainDefinition): XmlElement {
     ...os.boot.map((dev) => el('boot', { dev })),
     os.bootMenu === undefined ? undefined : el('bootmenu', { enable: os.bootMenu.enable ? 'yes' : 'no', timeout: os.bootMenu.timeout }),
     os.rebootTimeout === undefined ? undefined : el('bios', { rebootTimeout: os.rebootTimeout }),
-  ]);
-}
-
-function renderCpu(cpu: NonNullable<DomainDefinition['cpu']>): XmlElement {
-  return el('cpu', { mode: cpu.mode, check: cpu.check, migratable: cpu.migratable }, [
-    cpu.model === undefined ? undefined : el('model', { fallback: cpu.fallback }, cpu.model),
-    cpu.topology ? el('topology', { ...cpu.topology }) : undefined,
-    ...cpu.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
   ]);
 }
 

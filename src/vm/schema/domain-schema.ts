@@ -8,6 +8,8 @@ import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, RNG_RULE, WATCHDOG_RULE } f
 import { CONSOLE_RULE, SERIAL_RULE } from '../devices/serial.js';
 import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
+import { CPU_RULE } from '../cpu-model.js';
+import { VCPU_RULES } from '../vcpus.js';
 
 const LIFECYCLE: ElementRule = {};
 const UNIT = { attrs: { unit: true } } as const;
@@ -50,7 +52,7 @@ export const DOMAIN_RULE: ElementRule = {
     metadata: { opaque: true },
     memory: UNIT,
     currentMemory: UNIT,
-    vcpu: { attrs: { placement: ['static'] } },
+    ...VCPU_RULES,
     os: {
       children: {
         type: { attrs: { arch: ['x86_64'], machine: true } },
@@ -63,14 +65,7 @@ export const DOMAIN_RULE: ElementRule = {
       },
     },
     features: FEATURES_RULE,
-    cpu: {
-      attrs: { mode: ['host-passthrough', 'host-model', 'custom', 'maximum'], match: ['exact', 'minimum', 'strict'], check: ['none', 'partial', 'full'], migratable: ['on', 'off'] },
-      children: {
-        model: { attrs: { fallback: ['allow', 'forbid'] } },
-        topology: { attrs: { sockets: true, dies: true, cores: true, threads: true } },
-        feature: { attrs: { policy: ['require', 'disable', 'force', 'optional', 'forbid'], name: true } },
-      },
-    },
+    cpu: CPU_RULE,
     clock: CLOCK_RULE,
     pm: PM_RULE,
     on_poweroff: LIFECYCLE,
