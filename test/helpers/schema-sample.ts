@@ -32,6 +32,7 @@ export function sampleUrl(route: RegisteredRoute): string {
   const params = (route.schema?.params ?? {}) as Schema;
   return route.url.replace(/:(\w+)/g, (_m, name: string) => {
     const p = params.properties?.[name];
-    return p?.enum ? String(p.enum[0]) : 'x1';
+    if (p?.enum) return String(p.enum[0]);
+    return p?.type === 'integer' || p?.type === 'number' ? '1' : 'x1';
   });
 }
