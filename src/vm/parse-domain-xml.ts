@@ -102,6 +102,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
+  const iothreads = child(root, 'iothreads');
+  if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
   def.devices.interfaces.forEach((iface, i) => {
     if (iface.mac === '') iface.mac = macFromUuid(uuid, i);
   });

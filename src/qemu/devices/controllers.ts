@@ -26,6 +26,9 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
         `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
         c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
       ]));
+    } else if (c.type === 'fdc' && q35) {
+      // i440fx's PIIX3 has its floppy controller; q35's ICH9 does not, so it is added on the ISA bus.
+      out.push(...device('isa-fdc', [`id=${c.alias}`]));
     } else if (c.type === 'sata' && !(q35 && c.index === 0)) {
       out.push(...device('ahci', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     }

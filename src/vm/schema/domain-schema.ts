@@ -51,6 +51,7 @@ export const DOMAIN_RULE: ElementRule = {
     memory: UNIT,
     currentMemory: UNIT,
     vcpu: { attrs: { placement: ['static'] } },
+    iothreads: {},
     os: {
       children: {
         type: { attrs: { arch: ['x86_64'], machine: true } },
