@@ -79,7 +79,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...controllerArgs(def, q35));
   const bootIndex = bootIndexes(def);
-  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35)));
+  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapFds[i], bootIndex.get(iface), q35)));
   push(...charDeviceArgs(def, q35));
   push(...inputArgs(def, q35));
@@ -165,6 +165,7 @@ function diskArgs(
   source: ResolvedDiskSource,
   bootindex: number | undefined,
   q35: boolean,
+  def: DomainDefinition,
 ): string[] {
   const names = diskNodeNames(disk.target.dev);
   const args: string[] = [];
@@ -195,7 +196,7 @@ function diskArgs(
   if (disk.device !== 'cdrom') props.push(`write-cache=${cache.writeCache ? 'on' : 'off'}`);
   if (disk.shareable) props.push('share-rw=on');
   if (disk.serial && bus !== 'fdc') props.push(`serial=${escapeOpt(disk.serial)}`);
-  if (disk.wwn) props.push(`wwn=0x${disk.wwn}`);
+  if (disk.wwn) props.push(`wwn=0x${disk.wwn.replace(/^0x/, '')}`);
   if (disk.rotationRate !== undefined) props.push(`rotation_rate=${disk.rotationRate}`);
   props.push(...errorPolicyProps(disk));
   const b = disk.blockio;
@@ -216,7 +217,10 @@ function diskArgs(
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;
-    args.push('-device', [model, `bus=scsi${at.controller}.0`, `channel=${at.bus}`, `scsi-id=${at.target}`, `lun=${at.unit}`, ...p].join(','));
+    // virtio-scsi addresses channel/target/lun; an LSI 53C895A has one bus of 7 targets, one LUN each.
+    const lsi = def.devices.controllers.some((c) => c.type === 'scsi' && c.index === at.controller && c.model === 'lsilogic');
+    const where = lsi ? [`scsi-id=${at.unit}`] : [`channel=${at.bus}`, `scsi-id=${at.target}`, `lun=${at.unit}`];
+    args.push('-device', [model, `bus=scsi${at.controller}.0`, ...where, ...p].join(','));
   } else if (bus === 'usb') {
     const removable = disk.removable === undefined ? [] : [`removable=${disk.removable ? 'on' : 'off'}`];
     args.push('-device', ['usb-storage', ...usbProps(a), ...props, ...removable].join(','));

@@ -31,7 +31,7 @@ const q35Disks = `
   <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='/i/f.img'/><target dev='fda' bus='fdc'/><blockio logical_block_size='512' physical_block_size='512'/></disk>
   <controller type='scsi' index='0' model='virtio-scsi'><driver queues='2' iothread='1'/></controller>`;
 
-describe('disks on QEMU\'s command line', () => {
+describe("disks on QEMU's command line", () => {
   it('puts each bus\'s front end on the command line with its driver attributes (q35)', () => {
     const args = argv(domain('q35', q35Disks, Q35), 'pc-q35-10.0');
     const dev = devices(args);
@@ -70,13 +70,17 @@ describe('disks on QEMU\'s command line', () => {
     const xml = domain('pc', `
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/i/hda.raw'/><target dev='hda' bus='ide'/></disk>
       <disk type='block' device='cdrom'><driver name='qemu' type='raw'/><source dev='/dev/sr0'/><target dev='hdc' bus='ide'/><readonly/></disk>
-      <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='/i/f.img'/><target dev='fdb' bus='fdc'/><boot order='1'/></disk>`);
+      <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='/i/f.img'/><target dev='fdb' bus='fdc'/><boot order='1'/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/i/sdb.raw'/><target dev='sdb' bus='scsi'/></disk>
+      <controller type='scsi' index='0' model='lsilogic'/>`);
     const args = argv(xml, 'pc-i440fx-10.0');
     const dev = devices(args);
     assert.ok(dev.includes('ide-hd,bus=ide.0,unit=0,drive=fmt-hda,id=disk-hda,write-cache=on'), dev.join('\n'));
     assert.ok(dev.includes('ide-cd,bus=ide.1,unit=0,drive=fmt-hdc,id=disk-hdc'), dev.join('\n'));
     assert.ok(dev.includes('floppy,unit=1,drive=fmt-fdb,id=disk-fdb,write-cache=on'), dev.join('\n'));
     assert.equal(dev.some((d) => d.startsWith('isa-fdc')), false, "i440fx's PIIX3 has its floppy controller");
+    assert.ok(dev.includes('scsi-hd,bus=scsi0.0,scsi-id=1,drive=fmt-sdb,id=disk-sdb,write-cache=on'), dev.join('\n'));
+    assert.ok(dev.some((d) => /^lsi,id=scsi0,bus=pci\.0,addr=0x[0-9a-f]+$/.test(d)), dev.join('\n'));
     assert.ok(args.join(' ').includes('-global isa-fdc.bootindexB=1'));
     assert.equal(blockdevs(args).find((n) => n['node-name'] === 'file-hdc')?.driver, 'host_cdrom');
     const out = renderDomainXml(parseDomainXml(xml));

@@ -91,7 +91,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         break;
       case 'wwn':
         if (!/^(0x)?[0-9a-fA-F]{16}$/.test(c.text)) throw xmlInvalid('wwn', `disk '${dev}': malformed wwn value '${c.text}' (16 hex digits)`);
-        result.wwn = c.text.replace(/^0x/, '').toLowerCase();
+        result.wwn = c.text;
         break;
       case 'blockio': {
         const b: NonNullable<DiskDefinition['blockio']> = {};
@@ -213,6 +213,14 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
     if (bus === 'fdc') at('driver/@error_policy', "QEMU's floppy drive has no error policy");
     if (d.device === 'lun') at('driver/@error_policy', 'a LUN passes errors to the guest as SCSI sense; it has no error policy');
+  });
+  def.devices.disks.forEach((d, i) => {
+    const a = d.address;
+    if (d.target.bus !== 'scsi' || a?.type !== 'drive') return;
+    const lsi = def.devices.controllers.some((c) => c.type === 'scsi' && c.index === a.controller && c.model === 'lsilogic');
+    if (lsi && (a.bus !== 0 || a.target !== 0 || a.unit > 6)) {
+      out.push({ path: `/domain/devices/disk[${i + 1}]/address`, device: `<disk> '${d.target.dev}'`, message: "an lsilogic controller has units 0-6 on bus 0, target 0" });
+    }
   });
   def.devices.controllers.forEach((c, i) => {
     if (c.iothread !== undefined && c.iothread > (def.iothreads ?? 0)) {
