@@ -170,25 +170,9 @@ function diskArgs(
   const names = diskNodeNames(disk.target.dev);
   const args: string[] = [];
   const cache = cacheFlags(disk.cache);
-  const common = {
-    'read-only': disk.readonly,
-    cache: { direct: cache.direct, 'no-flush': cache.noFlush },
-    ...(disk.discard ? { discard: disk.discard } : {}),
-  };
-  const hasMedium = source.kind !== 'empty';
-  let drive: string | undefined;
-  if (hasMedium) {
-    const protocol = protocolNode(disk, source);
-    const local = protocol.driver === 'file' || protocol.driver === 'host_device' || protocol.driver === 'host_cdrom';
-    const aio = disk.io && local ? { aio: disk.io } : {};
-    args.push('-blockdev', JSON.stringify({ ...protocol, 'node-name': names.file, ...common, ...aio }));
-    args.push('-blockdev', JSON.stringify({ driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk) }));
-    drive = names.format;
-    if (disk.copyOnRead) {
-      args.push('-blockdev', JSON.stringify({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) }));
-      drive = corNodeName(disk.target.dev);
-    }
-  }
+  const nodes = diskNodes(disk, source);
+  for (const n of nodes) args.push('-blockdev', JSON.stringify(n));
+  const drive = nodes.at(-1)?.['node-name'] as string | undefined;
   const bus = disk.target.bus;
   const props: string[] = [];
   if (drive) props.push(`drive=${drive}`);
@@ -236,6 +220,40 @@ function diskArgs(
     args.push('-device', [model, ...where, ...props].join(','));
   }
   return args;
+}
+
+/**
+ * The block nodes of a disk's medium, bottom up (protocol, format, then a
+ * copy-on-read filter when asked); the last one is what the device reads.
+ * None for an empty drive. Hotplug and change-media add the same nodes.
+ */
+export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Array<Record<string, unknown>> {
+  if (source.kind === 'empty') return [];
+  const names = diskNodeNames(disk.target.dev);
+  const cache = cacheFlags(disk.cache);
+  const common = {
+    'read-only': disk.readonly,
+    cache: { direct: cache.direct, 'no-flush': cache.noFlush },
+    ...(disk.discard ? { discard: disk.discard } : {}),
+  };
+  const protocol = protocolNode(disk, source);
+  const local = protocol.driver === 'file' || protocol.driver === 'host_device' || protocol.driver === 'host_cdrom';
+  const aio = disk.io && local ? { aio: disk.io } : {};
+  const nodes: Array<Record<string, unknown>> = [
+    { ...protocol, 'node-name': names.file, ...common, ...aio },
+    { driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk) },
+  ];
+  if (disk.copyOnRead) {
+    nodes.push({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) });
+  }
+  return nodes;
+}
+
+/** The -device argument of one disk (what device_add gets when it is hot-plugged). */
+export function diskDeviceArg(disk: DiskDefinition, source: ResolvedDiskSource, def: DomainDefinition, q35: boolean): string {
+  const args = diskArgs(disk, source, undefined, q35, def);
+  const i = args.indexOf('-device');
+  return args[i + 1] as string;
 }
 
 /** The node a copy_on_read disk's device reads through. */
