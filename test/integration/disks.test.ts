@@ -54,8 +54,8 @@ describe('disks and controllers on real QEMU', () => {
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw(`${d}/usb.raw`, '3M')}'/><target dev='sde' bus='usb'/></disk>`;
     const devices = `
       <controller type='scsi' index='0' model='virtio-scsi'><driver queues='2' iothread='1'/></controller>
-      <controller type='pci' model='pcie-root-port'/>
-      <controller type='pci' model='pcie-root-port'/>`;
+      ${"<controller type='pci' model='pcie-root-port'/>".repeat(6)}`;
+    // Six root ports: the endpoints take the first ones at define (as in libvirt), the spare ones take hot-plugged disks.
     const xml = guestXml({ name, disks, devices, extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=4' }).replace('<vcpu>', '<iothreads>1</iothreads><vcpu>');
     writeFileSync(`${d}/${name}.xml`, xml);
     await hosts.a.ok('define', `${d}/${name}.xml`);
@@ -117,6 +117,27 @@ describe('disks and controllers on real QEMU', () => {
     await hosts.b.ok('detach-disk', name, 'vdb', '--live');
     assert.equal((await queryBlock(hosts.b, name)).has('disk-vdb'), false);
     await hosts.b.ok('destroy', name);
+  });
+
+  it('runs an IDE disk, an IDE cdrom and a floppy on i440fx', async () => {
+    const d = hosts.dir.path;
+    const name = 'pc-ide';
+    const disks = `
+      <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hda.raw`, '9M')}'/><target dev='hda' bus='ide'/></disk>
+      <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hdc.iso`, '1M')}'/><target dev='hdc' bus='ide'/><readonly/></disk>
+      <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='${raw(`${d}/fda.img`, '1440K')}'/><target dev='fda' bus='fdc'/></disk>`;
+    writeFileSync(`${d}/${name}.xml`, guestXml({ name, disks }).replace("machine='q35'", "machine='pc'"));
+    await hosts.a.ok('define', `${d}/${name}.xml`);
+    await hosts.a.ok('start', name);
+    const blocks = await queryBlock(hosts.a, name);
+    assert.equal(blocks.get('disk-hda')?.inserted?.image['virtual-size'], 9 << 20);
+    assert.equal(blocks.get('disk-hdc')?.inserted?.ro, true);
+    assert.equal(blocks.get('disk-fda')?.inserted?.image['virtual-size'], 1440 << 10);
+    const xml = await hosts.a.ok('dumpxml', name);
+    assert.match(xml, /<controller type='ide' index='0'>/);
+    assert.match(xml, /<controller type='fdc' index='0'\/>/);
+    await waitHeartbeats(() => hosts.a.serialLog(name), 1, { timeoutMs: 60_000 });
+    await hosts.a.ok('destroy', name);
   });
 
   it("error_policy: 'report' gives a failed write to the guest, 'stop' pauses the domain (I/O error)", async () => {
