@@ -13,12 +13,14 @@ import { storageRoutes } from './routes/storage.js';
 import { networkRoutes } from './routes/networks.js';
 import type { NetworkService } from '../network/network-service.js';
 import { blockJobRoutes } from './routes/block-jobs.js';
+import { diskHotplugRoutes } from './routes/disk-hotplug.js';
 import { lockRoutes, peerLockRoutes } from './routes/locks.js';
 import { peerPreflightRoutes, preflightRoutes } from './routes/preflight.js';
 import type { PreflightService } from '../preflight/preflight-service.js';
 import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
 import type { LockService } from '../locking/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
+import type { DiskHotplugService } from '../host/disk-hotplug.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
@@ -29,6 +31,7 @@ export interface AppDeps {
   storage?: StorageService;
   networks?: NetworkService;
   blockCopies?: BlockCopyService;
+  diskHotplug?: DiskHotplugService;
   locks?: LockService;
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
   log: Logger;
@@ -73,6 +76,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.networks) void app.register(networkRoutes(deps.networks), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });
+  if (deps.diskHotplug) void app.register(diskHotplugRoutes(deps.diskHotplug), { prefix: '/v1' });
   if (deps.preflight) {
     void app.register(preflightRoutes(deps.preflight.service), { prefix: '/v1' });
     void app.register(peerPreflightRoutes(deps.preflight.destination), { prefix: '/peer/v1' });

@@ -18,7 +18,7 @@ describe('ferry CLI', () => {
       'nodeinfo', 'version', 'disk-edit', 'migrate', 'domjobinfo', 'domjobabort', 'migrate-setmaxdowntime', 'migrate-getmaxdowntime',
       'migrate-setspeed', 'migrate-getspeed', 'migrate-postcopy', 'pool-define-as', 'pool-define', 'pool-start', 'pool-destroy', 'pool-undefine',
       'pool-autostart', 'pool-list', 'pool-info', 'pool-refresh', 'pool-build', 'vol-list', 'vol-create-as', 'vol-delete', 'vol-info', 'vol-path',
-      'blockcopy', 'blockjob']) {
+      'blockcopy', 'blockjob', 'attach-disk', 'detach-disk', 'change-media']) {
       assert.ok(verbs.includes(v), `missing verb ${v}`);
     }
     for (const v of verbs) {

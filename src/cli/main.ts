@@ -5,6 +5,7 @@ import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
+import { registerDiskHotplug } from './commands/disk-hotplug.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerVcpus } from './commands/vcpus.js';
@@ -52,6 +53,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerVcpus(program, ctx);
   registerNode(program, ctx);
   registerDiskEdit(program, ctx);
+  registerDiskHotplug(program, ctx);
   registerEvent(program, ctx);
   registerMonitorCommand(program, ctx);
   registerMigrate(program, ctx);

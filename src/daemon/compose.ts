@@ -6,6 +6,7 @@ import { buildApp } from '../api/app.js';
 import { PeerConnector } from '../peer/peer-connector.js';
 import { openListeners } from './listeners.js';
 import { BlockCopyService } from '../host/block-copy.js';
+import { DiskHotplugService } from '../host/disk-hotplug.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
 import { ensureDirectory, tightenStateModes } from './state-directories.js';
 import { StateDirLock } from './state-lock.js';
@@ -157,6 +158,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
+  const diskHotplug = new DiskHotplugService({ host: service, log });
   const resolver = new CachedResolver(config.dnsServers);
   const migrationTls = { dir: config.tlsDir, force: config.migrateTlsForce };
   const hostname = config.hostname || os.hostname();
@@ -198,7 +200,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
     resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce,
   };
-  const appDeps = { service, migrations, storage, networks, blockCopies, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log };
+  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log };
   const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log);
   const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');

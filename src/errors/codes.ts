@@ -44,6 +44,16 @@ export const ERROR_CODES = {
   DOMAIN_NOT_PAUSED: { summary: 'The domain is not paused', status: 409, hint: 'Only a paused domain can be resumed; see "ferry domstate <domain>"' },
   DISPLAY_PORT_UNAVAILABLE: { summary: 'No free port for a VNC or SPICE display (autoport)', status: 503, hint: 'Stop a domain whose display holds a port, or give the <graphics> a fixed port= with autoport=\'no\'' },
   DOMAIN_SHUTDOWN_TIMEOUT: { summary: 'The guest did not power off in time', status: 504, hint: 'The guest ignored the ACPI power button; use "ferry destroy <domain>"' },
+  DISK_NO_HOTPLUG_SLOT: {
+    summary: 'A disk cannot be hot-plugged: no free slot for it on the running machine',
+    status: 409,
+    hint: 'On q35 a PCIe device needs a free pcie-root-port: define the domain with spare ones (<controller type=\'pci\' model=\'pcie-root-port\'/>, as virt-install does), or attach with --config and restart',
+  },
+  DISK_TRAY_LOCKED: {
+    summary: 'The guest has locked the tray of a cdrom or floppy',
+    status: 409,
+    hint: 'Unmount the medium in the guest, or pass --force to change it anyway',
+  },
   DISK_NOT_FOUND: { summary: 'The domain has no disk with that target', status: 404, hint: 'List the domain\'s disks with "ferry domblklist <domain>"' },
   // domain XML
   XML_MALFORMED: { summary: 'The domain XML is not well-formed', status: 400, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' },

@@ -69,6 +69,9 @@ export class BlockCopyService {
     if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
     const disk = vm.def.devices.disks.find((d) => d.target.dev === dev);
     if (!disk) throw new FerryError('DISK_NOT_FOUND', `invalid argument: disk '${dev}' not found in domain`);
+    if (disk.copyOnRead) {
+      throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: block copy of disk '${dev}', which reads through a copy-on-read filter (copy_on_read='on')`);
+    }
     if (this.jobs.has(key(vm.uuid, dev))) throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: disk '${dev}' already in active block job`);
     const release = await host.jobs.begin(vm.uuid, 'blockcopy', { waitMs: 0, async: { name: 'blockcopy', allowed: new Set(['query', 'blockjob']) } });
     const blk = new BlockMonitor(vm.monitor);

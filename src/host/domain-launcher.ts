@@ -135,6 +135,11 @@ export class DomainLauncher {
     }
   }
 
+  /** Where a disk's data is on this host (volumes resolved through their pool). */
+  resolve(disk: DiskDefinition): ResolvedDiskSource {
+    return this.resolveDisk(disk);
+  }
+
   /** The path of a disk's data on this host; undefined for an empty drive or a network disk. */
   diskPath(disk: DiskDefinition): string | undefined {
     const r = this.resolveDisk(disk);

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
+import { diskNodeNames, type ResolvedDiskSource } from '../qemu/argv.js';
 import { formatVersion, type QemuVersion, resolveMachineType } from '../qemu/binary.js';
 import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
@@ -357,6 +358,15 @@ export class HostService extends EventEmitter<HostEvents> {
 
   private async launch(def: DomainDefinition, paused: boolean): Promise<void> {
     const vm = await this.launchDomain(def, { status: { state: 'paused', reason: 'starting up' } });
+    try {
+      // A cdrom or floppy defined with <target tray='open'> starts with its tray open.
+      for (const d of vm.def.devices.disks) {
+        if (d.tray === 'open') await vm.monitor.call('blockdev-open-tray', { id: diskNodeNames(d.target.dev).device, force: true });
+      }
+    } catch (err) {
+      await vm.destroy('failed');
+      throw err;
+    }
     if (paused) {
       vm.setStatus({ state: 'paused', reason: 'user' });
       return;
@@ -439,6 +449,11 @@ export class HostService extends EventEmitter<HostEvents> {
   /** Lets a running domain's QEMU open files it is about to be given (a block copy's target). */
   grantToQemu(files: QemuFile[]): void {
     this.deps.launcher.grant(files);
+  }
+
+  /** Where a disk's data is on this host, as QEMU's command line gets it. */
+  resolveDisk(disk: DiskDefinition): ResolvedDiskSource {
+    return this.deps.launcher.resolve(disk);
   }
 
   /** The path of a disk's data on this host (volumes resolved through their pool). */

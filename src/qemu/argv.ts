@@ -10,7 +10,7 @@ import { machineFamily } from '../vm/machine-family.js';
 import { charDeviceArgs } from './devices/char-devices.js';
 import { controllerArgs } from './devices/controllers.js';
 import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop.js';
-import { escapeOpt, pciProps } from './devices/device-props.js';
+import { escapeOpt, pciProps, usbProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
@@ -79,9 +79,10 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   if (os.cmdline !== undefined && os.kernel) push('-append', os.cmdline);
   push('-boot', bootOptions(def));
 
+  for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...controllerArgs(def, q35));
   const bootIndex = bootIndexes(def);
-  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35)));
+  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapFds[i], bootIndex.get(iface), q35)));
   push(...charDeviceArgs(def, q35));
   push(...inputArgs(def, q35));
@@ -137,12 +138,12 @@ function bootIndexes(def: DomainDefinition): Map<DiskDefinition | InterfaceDefin
   for (const dev of def.os.boot.length > 0 ? def.os.boot : ['hd' as const]) {
     const target =
       dev === 'hd'
-        ? def.devices.disks.find((d) => d.device !== 'cdrom')
+        ? def.devices.disks.find((d) => d.device !== 'cdrom' && d.device !== 'floppy')
         : dev === 'cdrom'
           ? def.devices.disks.find((d) => d.device === 'cdrom')
           : dev === 'network'
             ? def.devices.interfaces[0]
-            : undefined;
+            : def.devices.disks.find((d) => d.device === 'floppy');
     if (target && !map.has(target)) map.set(target, index++);
   }
   return map;
@@ -175,53 +176,120 @@ function diskArgs(
   source: ResolvedDiskSource,
   bootindex: number | undefined,
   q35: boolean,
+  def: DomainDefinition,
 ): string[] {
   const names = diskNodeNames(disk.target.dev);
   const args: string[] = [];
+  const cache = cacheFlags(disk.cache);
+  const nodes = diskNodes(disk, source);
+  for (const n of nodes) args.push('-blockdev', JSON.stringify(n));
+  const drive = nodes.at(-1)?.['node-name'] as string | undefined;
+  const bus = disk.target.bus;
+  const props: string[] = [];
+  if (drive) props.push(`drive=${drive}`);
+  props.push(`id=${names.device}`);
+  if (disk.device !== 'cdrom') props.push(`write-cache=${cache.writeCache ? 'on' : 'off'}`);
+  if (disk.shareable) props.push('share-rw=on');
+  if (disk.serial && bus !== 'fdc') props.push(`serial=${escapeOpt(disk.serial)}`);
+  if (disk.wwn) props.push(`wwn=0x${disk.wwn.replace(/^0x/, '')}`);
+  if (disk.rotationRate !== undefined) props.push(`rotation_rate=${disk.rotationRate}`);
+  props.push(...errorPolicyProps(disk));
+  const b = disk.blockio;
+  if (b?.logicalBlockSize !== undefined) props.push(`logical_block_size=${b.logicalBlockSize}`);
+  if (b?.physicalBlockSize !== undefined) props.push(`physical_block_size=${b.physicalBlockSize}`);
+  if (b?.discardGranularity !== undefined) props.push(`discard_granularity=${b.discardGranularity}`);
+  if (bootindex !== undefined && bus !== 'fdc') props.push(`bootindex=${bootindex}`);
+
+  const a = disk.address;
+  const at = a?.type === 'drive' ? a : { controller: 0, bus: 0, target: 0, unit: 0 };
+  if (bus === 'virtio') {
+    const virtio = [
+      disk.queues === undefined ? undefined : `num-queues=${disk.queues}`,
+      disk.queueSize === undefined ? undefined : `queue-size=${disk.queueSize}`,
+      disk.iothread === undefined ? undefined : `iothread=iothread${disk.iothread}`,
+    ].filter((x): x is string => x !== undefined);
+    args.push('-device', ['virtio-blk-pci', ...virtio, ...props, ...pciProps(a, q35)].join(','));
+  } else if (bus === 'scsi') {
+    const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
+    const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;
+    // virtio-scsi addresses channel/target/lun; an LSI 53C895A has one bus of 7 targets, one LUN each.
+    const lsi = def.devices.controllers.some((c) => c.type === 'scsi' && c.index === at.controller && c.model === 'lsilogic');
+    const where = lsi ? [`scsi-id=${at.unit}`] : [`channel=${at.bus}`, `scsi-id=${at.target}`, `lun=${at.unit}`];
+    args.push('-device', [model, `bus=scsi${at.controller}.0`, ...where, ...p].join(','));
+  } else if (bus === 'usb') {
+    const removable = disk.removable === undefined ? [] : [`removable=${disk.removable ? 'on' : 'off'}`];
+    args.push('-device', ['usb-storage', ...usbProps(a), ...props, ...removable].join(','));
+  } else if (bus === 'fdc') {
+    // The floppy controller's drive A or B; its boot index is the controller's (isa-fdc.bootindexA/B).
+    args.push('-device', ['floppy', `unit=${at.unit}`, ...props].join(','));
+    if (bootindex !== undefined) args.push('-global', `isa-fdc.bootindex${at.unit === 0 ? 'A' : 'B'}=${bootindex}`);
+  } else {
+    // sata: the AHCI controller's ports (ide.N on q35's built-in one); ide: i440fx's two buses, two units each.
+    const model = disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd';
+    const where = bus === 'ide' ? [`bus=ide.${at.bus}`, `unit=${at.unit}`]
+      : [`bus=${q35 && at.controller === 0 ? 'ide' : `sata${at.controller}`}.${at.unit}`];
+    args.push('-device', [model, ...where, ...props].join(','));
+  }
+  return args;
+}
+
+/**
+ * The block nodes of a disk's medium, bottom up (protocol, format, then a
+ * copy-on-read filter when asked); the last one is what the device reads.
+ * None for an empty drive. Hotplug and change-media add the same nodes.
+ */
+export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Array<Record<string, unknown>> {
+  if (source.kind === 'empty') return [];
+  const names = diskNodeNames(disk.target.dev);
   const cache = cacheFlags(disk.cache);
   const common = {
     'read-only': disk.readonly,
     cache: { direct: cache.direct, 'no-flush': cache.noFlush },
     ...(disk.discard ? { discard: disk.discard } : {}),
   };
-  const hasMedium = source.kind !== 'empty';
-  if (hasMedium) {
-    const protocol = protocolNode(disk, source);
-    const local = protocol.driver === 'file' || protocol.driver === 'host_device';
-    const aio = disk.io && local ? { aio: disk.io } : {};
-    args.push('-blockdev', JSON.stringify({ ...protocol, 'node-name': names.file, ...common, ...aio }));
-    args.push('-blockdev', JSON.stringify({ driver: disk.format, file: names.file, 'node-name': names.format, ...common }));
+  const protocol = protocolNode(disk, source);
+  const local = protocol.driver === 'file' || protocol.driver === 'host_device' || protocol.driver === 'host_cdrom';
+  const aio = disk.io && local ? { aio: disk.io } : {};
+  const nodes: Array<Record<string, unknown>> = [
+    { ...protocol, 'node-name': names.file, ...common, ...aio },
+    { driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk) },
+  ];
+  if (disk.copyOnRead) {
+    nodes.push({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) });
   }
-  const props: string[] = [];
-  if (hasMedium) props.push(`drive=${names.format}`);
-  props.push(`id=${names.device}`);
-  if (disk.device !== 'cdrom') props.push(`write-cache=${cache.writeCache ? 'on' : 'off'}`);
-  if (disk.shareable) props.push('share-rw=on');
-  if (disk.serial) props.push(`serial=${escapeOpt(disk.serial)}`);
-  if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
+  return nodes;
+}
 
-  const a = disk.address;
-  if (disk.target.bus === 'virtio') {
-    args.push('-device', ['virtio-blk-pci', ...props, ...pciProps(a, q35)].join(','));
-  } else if (disk.target.bus === 'scsi') {
-    const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
-    const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;
-    const at = a?.type === 'drive' ? a : { controller: 0, bus: 0, target: 0, unit: 0 };
-    args.push('-device', [model, `bus=scsi${at.controller}.0`, `channel=${at.bus}`, `scsi-id=${at.target}`, `lun=${at.unit}`, ...p].join(','));
-  } else {
-    // sata: the AHCI controller's ports (ide.N on q35's built-in one); ide: i440fx's two buses, two units each.
-    const model = disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd';
-    const at = a?.type === 'drive' ? a : { controller: 0, bus: 0, target: 0, unit: 0 };
-    const bus = disk.target.bus === 'ide' ? [`bus=ide.${at.bus}`, `unit=${at.unit}`]
-      : [`bus=${q35 && at.controller === 0 ? 'ide' : `sata${at.controller}`}.${at.unit}`];
-    args.push('-device', [model, ...bus, ...props].join(','));
-  }
-  return args;
+/** The -device argument of one disk (what device_add gets when it is hot-plugged). */
+export function diskDeviceArg(disk: DiskDefinition, source: ResolvedDiskSource, def: DomainDefinition, q35: boolean): string {
+  const args = diskArgs(disk, source, undefined, q35, def);
+  const i = args.indexOf('-device');
+  return args[i + 1] as string;
+}
+
+/** The node a copy_on_read disk's device reads through. */
+export function corNodeName(dev: string): string {
+  return `cor-${dev}`;
+}
+
+/** detect_zeroes on the format node; 'unmap' only works with discard='unmap' (libvirt then asks for 'on'). */
+function detectZeroes(disk: DiskDefinition): Record<string, string> {
+  if (disk.detectZeroes === undefined) return {};
+  return { 'detect-zeroes': disk.detectZeroes === 'unmap' && disk.discard !== 'unmap' ? 'on' : disk.detectZeroes };
+}
+
+/** error_policy → werror (enospace is QEMU's enospc); rerror_policy, or error_policy when it has none, → rerror. */
+export function errorPolicyProps(disk: DiskDefinition): string[] {
+  const out: string[] = [];
+  if (disk.errorPolicy) out.push(`werror=${disk.errorPolicy === 'enospace' ? 'enospc' : disk.errorPolicy}`);
+  const rerror = disk.rerrorPolicy ?? (disk.errorPolicy === 'enospace' ? undefined : disk.errorPolicy);
+  if (rerror) out.push(`rerror=${rerror}`);
+  return out;
 }
 
 function protocolNode(disk: DiskDefinition, source: ResolvedDiskSource): Record<string, unknown> & { driver: string } {
   if (source.kind === 'file') return { driver: 'file', filename: source.path };
-  if (source.kind === 'block') return { driver: 'host_device', filename: source.path };
+  if (source.kind === 'block') return { driver: disk.device === 'cdrom' ? 'host_cdrom' : 'host_device', filename: source.path };
   const s = disk.source;
   const host = s.hosts?.[0] ?? { name: '' };
   switch (s.protocol) {

@@ -15,11 +15,15 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   const add = (c: ControllerDefinition): void => void d.controllers.push(c);
   if (!has('pci')) d.controllers.unshift({ type: 'pci', index: 0, model: family === 'q35' ? 'pcie-root' : 'pci-root' });
   if (family === 'q35' && !has('sata')) add({ type: 'sata', index: 0 });
-  if (family === 'i440fx' && d.disks.some((k) => k.target.bus === 'ide') && !has('ide')) add({ type: 'ide', index: 0 });
-  if (family === 'i440fx' && d.disks.some((k) => k.target.bus === 'sata') && !has('sata')) add({ type: 'sata', index: 0 });
+  // A disk controller appears with the first disk on it (libvirt's implicit controllers); q35's SATA is always there.
+  const driveControllers = (bus: string): number[] =>
+    [...new Set(d.disks.filter((k) => k.target.bus === bus).map((k) => (k.address?.type === 'drive' ? k.address.controller : 0)))].sort();
+  if (family === 'i440fx' && driveControllers('ide').length > 0 && !has('ide')) add({ type: 'ide', index: 0 });
+  if (family === 'i440fx') for (const i of driveControllers('sata')) if (!has('sata', i)) add({ type: 'sata', index: i });
+  if (driveControllers('fdc').length > 0 && !has('fdc')) add({ type: 'fdc', index: 0 });
   if (!d.controllers.some((c) => c.type === 'usb')) add({ type: 'usb', index: 0, model: family === 'q35' ? 'qemu-xhci' : 'piix3-uhci' });
   for (const c of d.controllers) if (c.type === 'usb' && c.index === 0 && c.model === undefined) c.model = family === 'q35' ? 'qemu-xhci' : 'piix3-uhci';
-  if (d.disks.some((k) => k.target.bus === 'scsi') && !has('scsi')) add({ type: 'scsi', index: 0, model: 'virtio-scsi' });
+  for (const i of driveControllers('scsi')) if (!has('scsi', i)) add({ type: 'scsi', index: i, model: 'virtio-scsi' });
   for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) c.model = 'virtio-scsi';
   const virtioSerialUsers = d.channels.length + d.consoles.filter((c) => c.targetType === 'virtio').length;
   if (virtioSerialUsers > 0 && !has('virtio-serial')) add({ type: 'virtio-serial', index: 0 });

@@ -39,6 +39,8 @@ export interface DomainDefinition {
   devices: DeviceDefinitions;
   /** <metadata>, kept as written: the one part of a definition ferry never looks into. */
   metadata?: XmlElement;
+  /** <iothreads>N</iothreads>: QEMU iothread objects iothread1..N that disks and SCSI controllers can use. */
+  iothreads?: number;
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
@@ -270,14 +272,14 @@ export const DISK_IO_MODES = ['threads', 'native', 'io_uring'] as const;
 export type DiskIoMode = (typeof DISK_IO_MODES)[number];
 export const DISK_FORMATS = ['raw', 'qcow2'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
-export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide'] as const;
+export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide', 'usb', 'fdc'] as const;
 export type DiskBus = (typeof DISK_BUSES)[number];
 export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster'] as const;
 export type NetworkDiskProtocol = (typeof NETWORK_DISK_PROTOCOLS)[number];
 
 export interface DiskDefinition extends Placed {
   type: 'file' | 'block' | 'network' | 'volume';
-  device: 'disk' | 'cdrom' | 'lun';
+  device: 'disk' | 'cdrom' | 'lun' | 'floppy';
   format: DiskFormat;
   cache?: DiskCacheMode;
   io?: DiskIoMode;
@@ -288,7 +290,33 @@ export interface DiskDefinition extends Placed {
   shareable: boolean;
   serial?: string;
   bootOrder?: number;
+  /** <driver error_policy=>: what a write error does (QEMU's werror; 'enospace' is enospc). */
+  errorPolicy?: DiskErrorPolicy;
+  /** <driver rerror_policy=>: what a read error does (QEMU's rerror). */
+  rerrorPolicy?: Exclude<DiskErrorPolicy, 'enospace'>;
+  /** <driver iothread=N>: the disk's I/O runs in the domain's iothread N (<iothreads>). */
+  iothread?: number;
+  /** <driver queues=N>: virtio-blk num-queues. */
+  queues?: number;
+  /** <driver queue_size=N>: virtio-blk queue-size. */
+  queueSize?: number;
+  detectZeroes?: 'off' | 'on' | 'unmap';
+  /** <driver copy_on_read='on'>: a copy-on-read filter node over the image. */
+  copyOnRead?: boolean;
+  /** <wwn>: the World Wide Name a SCSI/IDE/SATA disk reports (16 hex digits). */
+  wwn?: string;
+  /** <target tray=...>: a cdrom's or floppy's tray; 'open' starts with the medium ejected. */
+  tray?: 'open' | 'closed';
+  /** <target removable=...>: a USB disk's removable bit. */
+  removable?: boolean;
+  /** <target rotation_rate=N>: 1 for an SSD, else RPM (IDE/SATA/SCSI). */
+  rotationRate?: number;
+  /** <blockio>: block sizes the guest sees. */
+  blockio?: { logicalBlockSize?: number; physicalBlockSize?: number; discardGranularity?: number };
 }
+
+export const DISK_ERROR_POLICIES = ['stop', 'report', 'ignore', 'enospace'] as const;
+export type DiskErrorPolicy = (typeof DISK_ERROR_POLICIES)[number];
 
 export interface DiskSource {
   /** type='file' */

@@ -54,6 +54,7 @@ function assignDriveAddresses(def: DomainDefinition): void {
     if (disk.target.bus === 'ide') disk.address = { type: 'drive', controller: 0, bus: Math.floor(unit / 2), target: 0, unit: unit % 2 };
     else if (disk.target.bus === 'sata') disk.address = { type: 'drive', controller: Math.floor(unit / 6), bus: 0, target: 0, unit: unit % 6 };
     else if (disk.target.bus === 'scsi') disk.address = { type: 'drive', controller: 0, bus: 0, target: 0, unit };
+    else if (disk.target.bus === 'fdc') disk.address = { type: 'drive', controller: 0, bus: 0, target: 0, unit: unit % 2 };
   }
 }
 
@@ -88,7 +89,10 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
 
 function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
-  const usbDevices = [...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial')];
+  const usbDevices = [
+    ...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
+    ...d.disks.filter((k) => k.target.bus === 'usb'),
+  ];
   if (usbDevices.length === 0) return;
   if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {
     throw new FerryError('XML_UNSUPPORTED', "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>");

@@ -135,7 +135,7 @@ describe('parseDomainXml()', () => {
 
   it('lists every part it would not apply at once, each with its device and path', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
-      <disk type='file'><driver name='qemu' type='raw' iothread='1' copy_on_read='on'/><source file='/x'/><target dev='hda' bus='ide'/></disk>
+      <disk type='file'><driver name='qemu' type='raw' ioeventfd='on' event_idx='on'/><source file='/x'/><target dev='hda' bus='ide'/></disk>
       <interface type='user'><mtu size='9000'/></interface>
       <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
@@ -143,8 +143,8 @@ describe('parseDomainXml()', () => {
       assert.equal(err.code, 'XML_UNSUPPORTED');
       const problems = (err.details as { problems: Array<{ path: string; device?: string; message: string }> }).problems;
       assert.deepEqual(problems.map((p) => p.path), [
-        '/domain/devices/disk/driver/@iothread',
-        '/domain/devices/disk/driver/@copy_on_read',
+        '/domain/devices/disk/driver/@ioeventfd',
+        '/domain/devices/disk/driver/@event_idx',
         '/domain/devices/interface/mtu',
         '/domain/devices/shmem',
         '/domain/devices/disk/target/@bus',

@@ -23,7 +23,7 @@ import { completeDefinition } from './device-topology.js';
 import { placementProblems } from './placement-rules.js';
 import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
-import { nonNegativeInt, oneOf } from './xml-values.js';
+import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
@@ -103,6 +103,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
+  const iothreads = child(root, 'iothreads');
+  if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
   def.devices.interfaces.forEach((iface, i) => {
     if (iface.mac === '') iface.mac = macFromUuid(uuid, i);
   });

@@ -66,6 +66,7 @@ function controllerKind(c: ControllerDefinition, family: MachineFamily): PciKind
     case 'ide':
       return q35 ? undefined : { kind: 'builtin', slot: 1, function: 1 };
     case 'scsi':
+      return c.model === 'lsilogic' ? { kind: 'pci' } : { kind: 'pcie' };
     case 'virtio-serial':
       return { kind: 'pcie' };
     case 'fdc':

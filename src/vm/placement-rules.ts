@@ -1,6 +1,7 @@
 import type { DomainDefinition } from './definition.js';
 import { machineFamily } from './machine-family.js';
 import { childStep, type DefineProblem } from './schema/element-rule.js';
+import { diskProblems } from './devices/disk.js';
 
 /**
  * What a machine type cannot hold, named per device: an IDE disk on q35 (ICH9
@@ -9,7 +10,7 @@ import { childStep, type DefineProblem } from './schema/element-rule.js';
 export function placementProblems(def: DomainDefinition): DefineProblem[] {
   const family = machineFamily(def.os.machine);
   const machine = def.os.machine ?? 'pc';
-  const out: DefineProblem[] = [];
+  const out: DefineProblem[] = [...diskProblems(def)];
   if (def.os.machine !== undefined && !isPcOrQ35(def.os.machine)) {
     out.push({ path: '/domain/os/type/@machine', message: `machine '${def.os.machine}' is not supported (ferry runs q35 and pc (i440fx) machines)` });
   }
@@ -28,6 +29,7 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (family === 'q35' && c.model === 'pci-root') out.push({ path, device, message: `model 'pci-root' is i440fx's root bus; q35 has 'pcie-root'` });
     if (family === 'q35' && c.type === 'ide') out.push({ path: `/domain/devices/${step}`, device, message: `q35 has no IDE controller; use 'sata'` });
     if (c.type === 'sata' && c.index > 0 && family === 'q35') out.push({ path, device, message: 'ferry runs the one built-in SATA controller of q35 (index 0)' });
+    if (c.type === 'fdc' && c.index > 0) out.push({ path, device, message: 'an x86 machine has one floppy controller (index 0)' });
     if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
   });
   return out;

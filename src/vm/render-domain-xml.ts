@@ -22,7 +22,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'vcpus', 'cputune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
@@ -37,6 +37,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('memory', { unit: 'KiB' }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
+    def.iothreads === undefined ? undefined : el('iothreads', {}, String(def.iothreads)),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu) : undefined,
     ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),

@@ -16,7 +16,9 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
   for (const c of usb) out.push(...usbController(c, usb, q35));
   for (const c of def.devices.controllers) {
-    if (c.type === 'scsi') {
+    if (c.type === 'scsi' && c.model === 'lsilogic') {
+      out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
+    } else if (c.type === 'scsi') {
       out.push(...device('virtio-scsi-pci', [
         `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`,
         c.iothread === undefined ? undefined : `iothread=iothread${c.iothread}`, ...pciProps(c.address, q35),
@@ -26,6 +28,9 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
         `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
         c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
       ]));
+    } else if (c.type === 'fdc' && q35) {
+      // i440fx's PIIX3 has its floppy controller; q35's ICH9 does not, so it is added on the ISA bus.
+      out.push(...device('isa-fdc', [`id=${c.alias}`]));
     } else if (c.type === 'sata' && !(q35 && c.index === 0)) {
       out.push(...device('ahci', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     }

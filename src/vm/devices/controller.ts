@@ -11,7 +11,7 @@ export const PCI_CONTROLLER_MODELS = ['pci-root', 'pcie-root', 'pcie-root-port',
 export const USB_CONTROLLER_MODELS = [
   'qemu-xhci', 'nec-xhci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3', 'piix3-uhci', 'piix4-uhci', 'none',
 ] as const;
-export const SCSI_CONTROLLER_MODELS = ['virtio-scsi'] as const;
+export const SCSI_CONTROLLER_MODELS = ['virtio-scsi', 'lsilogic'] as const;
 /** The QEMU device of each PCI controller model (<model name=...> in libvirt's XML). */
 export const PCI_MODEL_NAMES: Record<string, string> = {
   'pcie-root-port': 'pcie-root-port', 'pcie-to-pci-bridge': 'pcie-pci-bridge', 'pci-bridge': 'pci-bridge',

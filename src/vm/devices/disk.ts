@@ -1,26 +1,35 @@
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  DISK_BUSES, DISK_CACHE_MODES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, NETWORK_DISK_PROTOCOLS,
+  DISK_BUSES, DISK_CACHE_MODES, DISK_ERROR_POLICIES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, type DomainDefinition,
+  NETWORK_DISK_PROTOCOLS,
 } from '../definition.js';
-import type { ElementRule } from '../schema/element-rule.js';
+import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
-import { oneOf, positiveInt } from '../xml-values.js';
+import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 export const DISK_RULE: ElementRule = {
-  attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun'] },
+  attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun', 'floppy'] },
   label: (e) => `<disk> '${child(e, 'target')?.attrs.dev ?? '?'}'`,
   children: {
-    driver: { attrs: { name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'] } },
+    driver: {
+      attrs: {
+        name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
+        error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
+        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'],
+      },
+    },
     source: {
       attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true },
       children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } } },
     },
-    target: { attrs: { dev: true, bus: DISK_BUSES } },
+    target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
     shareable: {},
     serial: {},
+    wwn: {},
+    blockio: { attrs: { logical_block_size: true, physical_block_size: true, discard_granularity: true } },
     boot: { attrs: { order: true } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
@@ -32,7 +41,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
   const type = disk.attrs.type ?? 'file';
   if (type !== 'file' && type !== 'block' && type !== 'network' && type !== 'volume') throw xmlUnsupported(`disk type='${type}'`);
   const device = disk.attrs.device ?? 'disk';
-  if (device !== 'disk' && device !== 'cdrom' && device !== 'lun') throw xmlUnsupported(`disk device='${device}'`);
+  if (device !== 'disk' && device !== 'cdrom' && device !== 'lun' && device !== 'floppy') throw xmlUnsupported(`disk device='${device}'`);
 
   const driver = child(disk, 'driver');
   if (driver && driver.attrs.name !== undefined && driver.attrs.name !== 'qemu') {
@@ -43,7 +52,10 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
   const dev = targetEl?.attrs.dev;
   if (!targetEl || !dev) throw xmlInvalid('disk', 'missing <target dev=...>');
   if (!/^[a-z]+[a-z0-9]*$/.test(dev)) throw xmlInvalid('target', `invalid target dev '${dev}'`);
-  const bus = oneOf(targetEl.attrs.bus ?? defaultBus(dev), DISK_BUSES, 'target', 'bus');
+  const bus = oneOf(targetEl.attrs.bus ?? defaultBus(dev, device), DISK_BUSES, 'target', 'bus');
+  if ((device === 'floppy') !== (bus === 'fdc')) {
+    throw xmlInvalid('target', `disk '${dev}': ${device === 'floppy' ? "a floppy needs bus='fdc'" : "bus 'fdc' holds only floppies (device='floppy')"}`);
+  }
 
   const result: DiskDefinition = {
     type,
@@ -57,6 +69,8 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
   if (driver?.attrs.cache) result.cache = oneOf(driver.attrs.cache, DISK_CACHE_MODES, 'driver', 'cache');
   if (driver?.attrs.io) result.io = oneOf(driver.attrs.io, DISK_IO_MODES, 'driver', 'io');
   if (driver?.attrs.discard) result.discard = oneOf(driver.attrs.discard, ['ignore', 'unmap'] as const, 'driver', 'discard');
+  parseDriverTuning(driver, result);
+  parseTargetExtras(targetEl, result);
 
   for (const c of disk.children) {
     switch (c.name) {
@@ -75,6 +89,21 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'serial':
         result.serial = c.text;
         break;
+      case 'wwn':
+        if (!/^(0x)?[0-9a-fA-F]{16}$/.test(c.text)) throw xmlInvalid('wwn', `disk '${dev}': malformed wwn value '${c.text}' (16 hex digits)`);
+        result.wwn = c.text;
+        break;
+      case 'blockio': {
+        const b: NonNullable<DiskDefinition['blockio']> = {};
+        const logical = optionalInt(c, 'logical_block_size', positiveInt);
+        const physical = optionalInt(c, 'physical_block_size', positiveInt);
+        const granularity = optionalInt(c, 'discard_granularity');
+        if (logical !== undefined) b.logicalBlockSize = logical;
+        if (physical !== undefined) b.physicalBlockSize = physical;
+        if (granularity !== undefined) b.discardGranularity = granularity;
+        result.blockio = b;
+        break;
+      }
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
         break;
@@ -88,15 +117,18 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
     }
   }
   if (device === 'cdrom') result.readonly = true;
+  if (result.tray !== undefined && device !== 'cdrom' && device !== 'floppy') throw xmlInvalid('target', `disk '${dev}': only a cdrom or floppy has a tray`);
   if (result.io === 'native' && result.cache !== 'none' && result.cache !== 'directsync') {
     throw xmlInvalid('driver', `disk '${dev}': native I/O needs either no disk cache or directsync cache mode`);
   }
-  const needsSource = device !== 'cdrom';
+  // A cdrom or floppy may be an empty drive (no medium in the tray).
+  const needsSource = device !== 'cdrom' && device !== 'floppy';
   if (needsSource && Object.keys(result.source).length === 0) throw xmlInvalid('disk', `disk '${dev}' has no <source>`);
   return result;
 }
 
-function defaultBus(dev: string): string {
+function defaultBus(dev: string, device: string): string {
+  if (dev.startsWith('fd') || device === 'floppy') return 'fdc';
   if (dev.startsWith('vd')) return 'virtio';
   if (dev.startsWith('sd')) return 'scsi';
   return 'sata';
@@ -133,6 +165,74 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
 }
 
 
+function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): void {
+  if (!driver) return;
+  const a = driver.attrs;
+  if (a.error_policy) d.errorPolicy = oneOf(a.error_policy, DISK_ERROR_POLICIES, 'driver', 'error_policy');
+  if (a.rerror_policy) d.rerrorPolicy = oneOf(a.rerror_policy, ['stop', 'report', 'ignore'] as const, 'driver', 'rerror_policy');
+  const iothread = optionalInt(driver, 'iothread', positiveInt);
+  if (iothread !== undefined) d.iothread = iothread;
+  const queues = optionalInt(driver, 'queues', positiveInt);
+  if (queues !== undefined) d.queues = queues;
+  const queueSize = optionalInt(driver, 'queue_size', positiveInt);
+  if (queueSize !== undefined) d.queueSize = queueSize;
+  if (a.detect_zeroes) d.detectZeroes = oneOf(a.detect_zeroes, ['off', 'on', 'unmap'] as const, 'driver', 'detect_zeroes');
+  if (a.copy_on_read) d.copyOnRead = a.copy_on_read === 'on';
+}
+
+function parseTargetExtras(target: XmlElement, d: DiskDefinition): void {
+  const a = target.attrs;
+  if (a.tray) d.tray = oneOf(a.tray, ['open', 'closed'] as const, 'target', 'tray');
+  if (a.removable) d.removable = a.removable === 'on';
+  const rotation = optionalInt(target, 'rotation_rate', positiveInt);
+  if (rotation !== undefined) d.rotationRate = rotation;
+}
+
+/**
+ * What a disk asks of the rest of the domain or of its bus, as libvirt checks
+ * it: an iothread the domain has, virtio-only knobs on virtio disks, wwn and
+ * rotation rate on the buses whose devices have them.
+ */
+export function diskProblems(def: DomainDefinition): DefineProblem[] {
+  const out: DefineProblem[] = [];
+  def.devices.disks.forEach((d, i) => {
+    const device = `<disk> '${d.target.dev}'`;
+    const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device, message });
+    const bus = d.target.bus;
+    if (d.iothread !== undefined && bus !== 'virtio') at('driver/@iothread', `iothreads are for virtio disks only, not bus '${bus}'`);
+    if (d.iothread !== undefined && d.iothread > (def.iothreads ?? 0)) {
+      at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
+    }
+    if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio') at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
+    if (d.wwn !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('wwn', `only ide, sata and scsi disks have a wwn, not bus '${bus}'`);
+    if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
+      at('target/@rotation_rate', `only ide, sata and scsi disks have a rotation rate, not bus '${bus}'`);
+    }
+    if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
+    if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
+    if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
+    if (bus === 'fdc') at('driver/@error_policy', "QEMU's floppy drive has no error policy");
+    if (d.device === 'lun') at('driver/@error_policy', 'a LUN passes errors to the guest as SCSI sense; it has no error policy');
+  });
+  def.devices.disks.forEach((d, i) => {
+    const a = d.address;
+    if (d.target.bus !== 'scsi' || a?.type !== 'drive') return;
+    const lsi = def.devices.controllers.some((c) => c.type === 'scsi' && c.index === a.controller && c.model === 'lsilogic');
+    if (lsi && (a.bus !== 0 || a.target !== 0 || a.unit > 6)) {
+      out.push({ path: `/domain/devices/disk[${i + 1}]/address`, device: `<disk> '${d.target.dev}'`, message: "an lsilogic controller has units 0-6 on bus 0, target 0" });
+    }
+  });
+  def.devices.controllers.forEach((c, i) => {
+    if (c.iothread !== undefined && c.iothread > (def.iothreads ?? 0)) {
+      out.push({
+        path: `/domain/devices/controller[${i + 1}]/driver/@iothread`, device: `<controller type='${c.type}' index='${c.index}'>`,
+        message: `iothread ${c.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`,
+      });
+    }
+  });
+  return out;
+}
+
 /** The disk as libvirt writes it; `live` adds its <alias>. */
 export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
   const s = disk.source;
@@ -147,14 +247,22 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
       (s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
     );
   }
+  const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
+  const b = disk.blockio;
   return el('disk', { type: disk.type, device: disk.device }, [
-    el('driver', { name: 'qemu', type: disk.format, cache: disk.cache, io: disk.io, discard: disk.discard }),
+    el('driver', {
+      name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
+      io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
+      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead),
+    }),
     source,
-    el('target', { dev: disk.target.dev, bus: disk.target.bus }),
+    b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
+    el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
+    disk.wwn === undefined ? undefined : el('wwn', {}, disk.wwn),
     ...renderPlacement(disk, live),
   ]);
 }

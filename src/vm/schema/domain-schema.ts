@@ -53,6 +53,7 @@ export const DOMAIN_RULE: ElementRule = {
     memory: UNIT,
     currentMemory: UNIT,
     ...VCPU_RULES,
+    iothreads: {},
     os: {
       children: {
         type: { attrs: { arch: ['x86_64'], machine: true } },
