@@ -59,7 +59,9 @@ export class FerrydHost {
 
   async start(): Promise<this> {
     const exited = this.spawn();
-    await Promise.race([this.waitReady(15_000), exited]);
+    // ferryd is ready in 1-3 s on an idle machine; on a loaded one (several QEMUs under TCG, a compiler) its
+    // start-up (KVM probe, listeners) has taken 12-19 s. A ferryd that dies is caught at once by `exited`.
+    await Promise.race([this.waitReady(60_000), exited]);
     return this;
   }
 
