@@ -18,6 +18,8 @@ import type { PreflightService } from '../preflight/preflight-service.js';
 import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
 import type { LockService } from '../locking/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
+import { InterfaceService } from '../host/interface-service.js';
+import { interfaceRoutes } from './routes/interfaces.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
@@ -66,6 +68,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
   });
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
+  void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });

@@ -5,6 +5,7 @@ import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
+import { registerDomif } from './commands/domif.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerLifecycle } from './commands/lifecycle.js';
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLifecycle(program, ctx);
   registerList(program, ctx);
   registerInfo(program, ctx);
+  registerDomif(program, ctx);
   registerNode(program, ctx);
   registerDiskEdit(program, ctx);
   registerEvent(program, ctx);

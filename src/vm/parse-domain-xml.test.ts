@@ -136,7 +136,7 @@ describe('parseDomainXml()', () => {
   it('lists every part it would not apply at once, each with its device and path', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
       <disk type='file'><driver name='qemu' type='raw' iothread='1' copy_on_read='on'/><source file='/x'/><target dev='hda' bus='ide'/></disk>
-      <interface type='user'><mtu size='9000'/></interface>
+      <interface type='user'><coalesce/></interface>
       <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
       assert.ok(err instanceof FerryError);
@@ -145,13 +145,13 @@ describe('parseDomainXml()', () => {
       assert.deepEqual(problems.map((p) => p.path), [
         '/domain/devices[1]/disk[1]/driver[1]/@iothread',
         '/domain/devices[1]/disk[1]/driver[1]/@copy_on_read',
-        '/domain/devices[1]/interface[1]/mtu[1]',
+        '/domain/devices[1]/interface[1]/coalesce[1]',
         '/domain/devices[1]/shmem[1]',
         '/domain/devices/disk[1]/target/@bus',
       ]);
       assert.match(err.message, /5 parts of this definition/);
       assert.match(err.message, /<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'/);
-      assert.match(err.message, /<interface type='user'> #0: <mtu> in <interface> is not supported/);
+      assert.match(err.message, /<interface type='user'> #0: <coalesce> in <interface> is not supported/);
       return true;
     });
   });
