@@ -27,6 +27,9 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     if (iface.mtu !== undefined && !tapBacked) push('/mtu', "<mtu> sets the tap's MTU; type='user' has no tap");
     if (iface.mtu !== undefined && (iface.mtu < 68 || iface.mtu > 65535)) push('/mtu/@size', `MTU ${iface.mtu} is outside 68..65535`);
     if (iface.bandwidth && !tapBacked) push('/bandwidth', "<bandwidth> is shaped with tc on the tap; type='user' has no tap");
+    // The host device's receive side is policed (average and burst), not shaped: a peak there would not be applied.
+    const policed = iface.type === 'direct' || iface.type === 'ethernet' ? 'inbound' : 'outbound';
+    if (iface.bandwidth?.[policed]?.peak !== undefined) push(`/bandwidth/${policed}/@peak`, `<${policed}> of type='${iface.type}' is policed on the host device's receive side, which has no peak rate (use average and burst)`);
     if ((iface.script !== undefined || iface.downscript !== undefined) && iface.type !== 'ethernet') push('/script', "<script> and <downscript> belong to type='ethernet'");
     if (iface.targetManaged === false && iface.type !== 'ethernet') push('/target/@managed', "managed='no' (a tap made beforehand) is for type='ethernet'");
     if (iface.targetManaged === false && iface.script !== undefined) push('/script', "a tap made beforehand (managed='no') is not set up by a script");
