@@ -66,7 +66,7 @@ describe('parseInterface()', () => {
       '/domain/devices/interface[4]/script',
       '/domain/devices/interface[5]/target/@dev',
     ]);
-    assert.match(found[0] ?? '', /driver name='vhost' is not supported: ferry runs virtio-net in QEMU/);
+    assert.match(found[0] ?? '', /<driver name='vhost'> is not supported: ferry runs virtio-net in QEMU/);
   });
 
   it('refuses unknown models and types with their paths', () => {
