@@ -21,6 +21,8 @@ import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
 import type { LockService } from '../locking/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
 import type { DiskHotplugService } from '../host/disk-hotplug.js';
+import { InterfaceService } from '../host/interface-service.js';
+import { interfaceRoutes } from './routes/interfaces.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
@@ -71,6 +73,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   });
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(vcpuRoutes(deps.service), { prefix: '/v1' });
+  void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });

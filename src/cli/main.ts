@@ -6,6 +6,7 @@ import { registerCert } from './commands/cert.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerDiskHotplug } from './commands/disk-hotplug.js';
+import { registerDomif } from './commands/domif.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerVcpus } from './commands/vcpus.js';
@@ -51,6 +52,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerList(program, ctx);
   registerInfo(program, ctx);
   registerVcpus(program, ctx);
+  registerDomif(program, ctx);
   registerNode(program, ctx);
   registerDiskEdit(program, ctx);
   registerDiskHotplug(program, ctx);

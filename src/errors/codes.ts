@@ -109,6 +109,22 @@ export const ERROR_CODES = {
   // networking
   NET_BRIDGE_MISSING: { summary: 'The bridge an interface uses does not exist on this host', status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
   NET_TAP_FAILED: { summary: 'ferryd could not create a tap device', status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
+  NET_IFACE_NOT_FOUND: { summary: 'The domain has no interface with that name or MAC', status: 404, hint: 'List the domain\'s interfaces with "ferry domiflist <domain>" (a tap name or a MAC address)' },
+  NET_MACVTAP_FAILED: {
+    summary: "ferryd could not create or open the macvtap of a type='direct' interface",
+    status: 500,
+    hint: "The <source dev> must exist on this host and the kernel needs macvtap; ferryd needs CAP_NET_ADMIN. ip's own message is above",
+  },
+  NET_SCRIPT_FAILED: {
+    summary: "The <script> of a type='ethernet' interface was refused or failed",
+    status: 500,
+    hint: 'The script must be an absolute path to an executable owned by root and writable by root only; it is run as root with the tap name as its argument, and must exit 0',
+  },
+  NET_BANDWIDTH_FAILED: {
+    summary: 'tc could not set an interface\'s <bandwidth> on its tap',
+    status: 500,
+    hint: "tc's own message is above: <inbound> needs the kernel's htb qdisc, <outbound> the ingress qdisc and the police action (act_police)",
+  },
   NET_NOT_FOUND: { summary: 'No virtual network has that name or uuid', status: 404, hint: 'List the networks with "ferry net-list --all"; define one with "ferry net-define <file>"' },
   NET_EXISTS: { summary: 'Another network already has that name, uuid or bridge', status: 409, hint: 'Pick another name or bridge, or undefine the existing network first' },
   NET_NOT_ACTIVE: { summary: 'The virtual network is not started', status: 409, hint: 'Start it with "ferry net-start <network>"' },

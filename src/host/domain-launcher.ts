@@ -6,10 +6,12 @@ import { buildQemuArgv, type ResolvedDiskSource } from '../qemu/argv.js';
 import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
-import { createTap, deleteTap, tapName } from '../network/tap.js';
+import { tapName } from '../network/tap.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
+import { applyLinkStates } from './link-state.js';
+import { NicBackends } from './nic-backends.js';
 import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
 import type { PortAllocator } from '../migration/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
@@ -53,7 +55,11 @@ export class DomainLauncher {
   /** The graphics ports each running domain was given, released when it stops. */
   private readonly chosenPorts = new Map<string, Array<{ port?: number; websocket?: number }>>();
 
-  constructor(private readonly deps: DomainLauncherDeps) {}
+  private readonly nics: NicBackends;
+
+  constructor(private readonly deps: DomainLauncherDeps) {
+    this.nics = new NicBackends(deps.taps);
+  }
 
   binaryFor(def: DomainDefinition): string {
     return def.devices.emulator ?? this.deps.qemuBinary;
@@ -89,21 +95,12 @@ export class DomainLauncher {
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(paths.logDir, { recursive: true, mode: 0o711 });
 
-    const taps: string[] = [];
     const fds: number[] = [];
     try {
       this.deps.access.privateDir(runDir);
       this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()]);
-      // QEMU gets each tap as a descriptor (fd 3, 4, ...): it never opens /dev/net/tun itself.
-      const tapFds = live.devices.interfaces.map(() => undefined as number | undefined);
-      for (const [i, iface] of live.devices.interfaces.entries()) {
-        if (iface.type === 'user') continue;
-        const name = iface.targetDev as string;
-        await createTap(name, iface.source.bridge as string);
-        taps.push(name);
-        fds.push(this.openTap(name, iface.model === 'virtio'));
-        tapFds[i] = 2 + fds.length;
-      }
+      // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
+      const tapFds = await this.nics.setUp(live, fds);
       const argv = buildQemuArgv({
         def: live,
         accel,
@@ -124,9 +121,15 @@ export class DomainLauncher {
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
         fds,
       });
+      try {
+        await applyLinkStates(monitor, live);
+      } catch (err) {
+        await process.terminate({ quit: () => monitor.quit() });
+        throw err;
+      }
       return { live, process, monitor, accel, binary };
     } catch (err) {
-      await Promise.all(taps.map(deleteTap));
+      await this.nics.tearDown(live);
       rmSync(runDir, { recursive: true, force: true });
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;
@@ -173,7 +176,7 @@ export class DomainLauncher {
   async cleanup(live: DomainDefinition): Promise<void> {
     this.releaseGraphicsPorts(this.chosenPorts.get(live.uuid) ?? []);
     this.chosenPorts.delete(live.uuid);
-    await Promise.all(live.devices.interfaces.filter((i) => i.type !== 'user' && i.targetDev).map((i) => deleteTap(i.targetDev as string)));
+    await this.nics.tearDown(live);
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
   }
 
@@ -200,14 +203,6 @@ export class DomainLauncher {
     for (const p of ports) {
       if (p.port !== undefined) this.deps.graphicsPorts.release(p.port);
       if (p.websocket !== undefined) this.deps.websocketPorts.release(p.websocket);
-    }
-  }
-
-  private openTap(name: string, vnetHdr: boolean): number {
-    try {
-      return this.deps.taps.open(name, { vnetHdr });
-    } catch (err) {
-      throw new FerryError('NET_TAP_FAILED', `Unable to open tap device ${name}: ${(err as Error).message}`, { cause: err });
     }
   }
 

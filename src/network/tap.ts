@@ -12,26 +12,33 @@ export function tapName(hostId: string, uuid: string, index: number): string {
 }
 
 /**
- * Creates a tap device with the bridge's MTU, attaches it to the bridge and
- * brings it up (what libvirt does for type='bridge' and type='network').
+ * Creates a tap device and brings it up (what libvirt does for type='bridge',
+ * 'network' and 'ethernet'): with `multiQueue` for a multiqueue NIC, the
+ * interface's <mtu> or else the bridge's MTU, attached to `bridge` if given.
  */
-export async function createTap(name: string, bridge: string): Promise<void> {
-  let mtu: string;
-  try {
-    mtu = (await readFile(`/sys/class/net/${bridge}/mtu`, 'utf8')).trim();
-  } catch {
-    throw new FerryError('NET_BRIDGE_MISSING', `Cannot get interface MTU on '${bridge}': No such device`, {
-      details: { bridge },
-    });
+export async function createTap(name: string, options: { bridge?: string; mtu?: number; multiQueue?: boolean } = {}): Promise<void> {
+  const { bridge } = options;
+  let mtu = options.mtu === undefined ? undefined : String(options.mtu);
+  if (bridge !== undefined) {
+    let bridgeMtu: string;
+    try {
+      bridgeMtu = (await readFile(`/sys/class/net/${bridge}/mtu`, 'utf8')).trim();
+    } catch {
+      throw new FerryError('NET_BRIDGE_MISSING', `Cannot get interface MTU on '${bridge}': No such device`, {
+        details: { bridge },
+      });
+    }
+    mtu ??= bridgeMtu;
   }
   try {
-    await run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap']);
-    await run('ip', ['link', 'set', 'dev', name, 'mtu', mtu]);
-    await run('ip', ['link', 'set', 'dev', name, 'master', bridge]);
+    await run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap', ...(options.multiQueue ? ['multi_queue'] : [])]);
+    if (mtu !== undefined) await run('ip', ['link', 'set', 'dev', name, 'mtu', mtu]);
+    if (bridge !== undefined) await run('ip', ['link', 'set', 'dev', name, 'master', bridge]);
     await run('ip', ['link', 'set', 'dev', name, 'up']);
   } catch (err) {
     await deleteTap(name);
-    throw new FerryError('NET_TAP_FAILED', `Unable to create tap device ${name} on bridge ${bridge}: ${stderrOf(err)}`, { cause: err });
+    const where = bridge === undefined ? '' : ` on bridge ${bridge}`;
+    throw new FerryError('NET_TAP_FAILED', `Unable to create tap device ${name}${where}: ${stderrOf(err)}`, { cause: err });
   }
 }
 
@@ -40,7 +47,7 @@ export async function deleteTap(name: string): Promise<void> {
   await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
 }
 
-function stderrOf(err: unknown): string {
+export function stderrOf(err: unknown): string {
   const e = err as { stderr?: string; message?: string };
   return (e.stderr ?? e.message ?? String(err)).trim();
 }

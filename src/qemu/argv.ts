@@ -12,6 +12,7 @@ import { controllerArgs } from './devices/controllers.js';
 import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop.js';
 import { escapeOpt, pciProps, usbProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
+import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags } from '../vm/cpu-model.js';
@@ -36,8 +37,8 @@ export interface QemuArgvInput {
   pidfile: string;
   /** Resolves a disk to its data; volume disks need the pool's help. */
   resolveDisk: (disk: DiskDefinition) => ResolvedDiskSource;
-  /** The descriptor (as QEMU will see it) of each bridge/network interface's tap, by its index in def.devices.interfaces. */
-  tapFds: readonly (number | undefined)[];
+  /** The descriptors (as QEMU will see them) of each tap-backed interface's tap, one per queue, by its index in def.devices.interfaces. */
+  tapFds: readonly (number | readonly number[] | undefined)[];
   /** QEMU's seccomp sandbox (qemu.conf's seccomp_sandbox): no fork/exec, no privilege changes, no obsolete calls. */
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
@@ -83,7 +84,10 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...controllerArgs(def, q35));
   const bootIndex = bootIndexes(def);
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
-  def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapFds[i], bootIndex.get(iface), q35)));
+  def.devices.interfaces.forEach((iface, index) => {
+    const fds = input.tapFds[index];
+    args.push(...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, bootindex: bootIndex.get(iface), q35 }));
+  });
   push(...charDeviceArgs(def, q35));
   push(...inputArgs(def, q35));
   push(...graphicsArgs(def));
@@ -324,27 +328,6 @@ function splitIscsiName(name: string): [string, number] {
   if (slash < 0) return [name, 0];
   const lun = Number(name.slice(slash + 1));
   return Number.isInteger(lun) ? [name.slice(0, slash), lun] : [name, 0];
-}
-
-const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
-  virtio: 'virtio-net-pci',
-  e1000: 'e1000',
-  e1000e: 'e1000e',
-  rtl8139: 'rtl8139',
-};
-
-function nicArgs(iface: InterfaceDefinition, index: number, tapFd: number | undefined, bootindex: number | undefined, q35: boolean): string[] {
-  const id = `hostnet${index}`;
-  let netdev: string;
-  if (iface.type === 'user') netdev = `user,id=${id}`;
-  else {
-    if (tapFd === undefined) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
-    netdev = `tap,id=${id},fd=${tapFd}`;
-  }
-  const props = [`${NIC_DEVICE[iface.model]}`, `netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`];
-  if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
-  props.push(...pciProps(iface.address, q35));
-  return ['-netdev', netdev, '-device', props.join(',')];
 }
 
 function hostdevArgs(hostdev: HostdevDefinition, index: number): string[] {

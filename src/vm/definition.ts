@@ -332,17 +332,54 @@ export interface DiskSource {
   volume?: string;
 }
 
-export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139'] as const;
+export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3'] as const;
 export type NicModel = (typeof NIC_MODELS)[number];
+/** libvirt's model for an x86 QEMU <interface> written without <model> (qemuDomainDefaultNetModel). */
+export const DEFAULT_NIC_MODEL: NicModel = 'rtl8139';
+export const NIC_TYPES = ['bridge', 'network', 'user', 'ethernet', 'direct'] as const;
+export const MACVTAP_MODES = ['bridge', 'vepa', 'private', 'passthrough'] as const;
+
+/** <bandwidth><inbound/> or <outbound/>: kilobytes per second, burst in kilobytes (libvirt's units). */
+export interface BandwidthRate {
+  average: number;
+  peak?: number;
+  burst?: number;
+}
+
+/** virtio-net's <driver>: the attributes QEMU's virtio-net-pci and tap take (see devices/nic-driver.ts). */
+export interface NicDriver {
+  /** 'qemu': virtio-net in QEMU's userspace. 'vhost' is parsed only to be refused with its reason (interfaceProblems()). */
+  name?: 'qemu' | 'vhost';
+  queues?: number;
+  txmode?: 'iothread' | 'timer';
+  rxQueueSize?: number;
+  txQueueSize?: number;
+  /** <host csum= gso= tso4= tso6= ecn= ufo= mrg_rxbuf=/>: on/off each. */
+  host?: Partial<Record<'csum' | 'gso' | 'tso4' | 'tso6' | 'ecn' | 'ufo' | 'mrg_rxbuf', boolean>>;
+  /** <guest csum= tso4= tso6= ecn= ufo=/> */
+  guest?: Partial<Record<'csum' | 'tso4' | 'tso6' | 'ecn' | 'ufo', boolean>>;
+}
 
 export interface InterfaceDefinition extends Placed {
-  type: 'bridge' | 'network' | 'user';
+  type: (typeof NIC_TYPES)[number];
   mac: string;
   model: NicModel;
-  source: { bridge?: string; network?: string };
+  /** bridge / network; direct: dev (the host interface) and mode (macvtap's). */
+  source: { bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number] };
   /** <target dev=...>: the tap device's name; generated at start when absent. */
   targetDev?: string;
+  /** <target managed='no'>: type='ethernet' uses an existing tap that ferry neither creates nor removes. */
+  targetManaged?: boolean;
+  /** type='ethernet': <script path>, run by ferryd with the tap's name once the tap exists; <downscript> once it is gone. */
+  script?: string;
+  downscript?: string;
   bootOrder?: number;
+  driver?: NicDriver;
+  /** <mtu size>: the tap's MTU and virtio-net's host_mtu. */
+  mtu?: number;
+  /** <link state>: 'down' starts the NIC with its link down (QMP set_link). */
+  linkState?: 'up' | 'down';
+  bandwidth?: { inbound?: BandwidthRate; outbound?: BandwidthRate };
 }
 
 export const SERIAL_TARGET_TYPES = ['isa-serial', 'pci-serial', 'usb-serial'] as const;

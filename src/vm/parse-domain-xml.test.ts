@@ -136,7 +136,7 @@ describe('parseDomainXml()', () => {
   it('lists every part it would not apply at once, each with its device and path', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
       <disk type='file'><driver name='qemu' type='raw' ioeventfd='on' event_idx='on'/><source file='/x'/><target dev='hda' bus='ide'/></disk>
-      <interface type='user'><mtu size='9000'/></interface>
+      <interface type='user'><coalesce/></interface>
       <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
       assert.ok(err instanceof FerryError);
@@ -145,13 +145,13 @@ describe('parseDomainXml()', () => {
       assert.deepEqual(problems.map((p) => p.path), [
         '/domain/devices/disk/driver/@ioeventfd',
         '/domain/devices/disk/driver/@event_idx',
-        '/domain/devices/interface/mtu',
+        '/domain/devices/interface/coalesce',
         '/domain/devices/shmem',
         '/domain/devices/disk/target/@bus',
       ]);
       assert.match(err.message, /5 parts of this definition/);
       assert.match(err.message, /<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'/);
-      assert.match(err.message, /<interface type='user'> #0: <mtu> in <interface> is not supported/);
+      assert.match(err.message, /<interface type='user'> #0: <coalesce> in <interface> is not supported/);
       return true;
     });
   });

@@ -13,6 +13,7 @@ import { parseAudio, parseGraphics, parseInput, parseSound, parseVideo } from '.
 import { parseDisk } from './devices/disk.js';
 import { parseHostdev } from './devices/hostdev.js';
 import { parseInterface } from './devices/interface.js';
+import { interfaceProblems } from './devices/interface-problems.js';
 import { parseMemballoon, parsePanic, parseRedirdev, parseRng, parseWatchdog } from './devices/misc-devices.js';
 import { parseConsole, parseSerial } from './devices/serial.js';
 import { macFromUuid, normalizeUuid } from './identifiers.js';
@@ -47,7 +48,7 @@ export function parseDomainXml(source: string): DomainDefinition {
     }
     throw err;
   }
-  problems.push(...placementProblems(def));
+  problems.push(...placementProblems(def), ...interfaceProblems(def));
   if (problems.length > 0) throw unsupportedConfiguration(problems);
   return completeDefinition(def);
 }

@@ -146,15 +146,5 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
       async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body, callerName(req))) ?? {} }),
     );
-
-    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
-      '/domains/:ref/interfaces',
-      { schema: { params: refParams, querystring: inactiveQuery } },
-      async (req) => ({
-        interfaces: service.definition(req.params.ref, req.query).devices.interfaces.map((i) => ({
-          interface: i.targetDev ?? '-', type: i.type, source: (i.type === 'network' ? i.source.network : i.source.bridge) ?? '-', model: i.model, mac: i.mac,
-        })),
-      }),
-    );
   };
 }

@@ -11,7 +11,7 @@ const USB_DRIVER: Record<string, string> = {
 export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
   // Parents before children: a root port before the bridge in it, a bridge before what it carries.
-  const pci = def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index);
+  const pci = parentsFirst(def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index));
   for (const c of pci) out.push(...pciController(c, q35));
   const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
   for (const c of usb) out.push(...usbController(c, usb, q35));
@@ -34,6 +34,26 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
     } else if (c.type === 'sata' && !(q35 && c.index === 0)) {
       out.push(...device('ahci', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     }
+  }
+  return out;
+}
+
+/**
+ * PCI controllers in an order QEMU can build: each after the controller whose
+ * bus it sits on (a pcie-to-pci-bridge may have a lower index than its root port).
+ */
+function parentsFirst(pci: ControllerDefinition[]): ControllerDefinition[] {
+  const out: ControllerDefinition[] = [];
+  const placed = new Set<number>([0]);
+  let rest = pci;
+  while (rest.length > 0) {
+    const ready = rest.filter((c) => c.address?.type !== 'pci' || placed.has(c.address.bus) || !rest.some((o) => o.index === (c.address as { bus: number }).bus));
+    if (ready.length === 0) return [...out, ...rest];
+    for (const c of ready) {
+      out.push(c);
+      placed.add(c.index);
+    }
+    rest = rest.filter((c) => !ready.includes(c));
   }
   return out;
 }

@@ -1,20 +1,27 @@
 import { el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
-import { type InterfaceDefinition, NIC_MODELS } from '../definition.js';
+import { DEFAULT_NIC_MODEL, type InterfaceDefinition, MACVTAP_MODES, NIC_MODELS, NIC_TYPES } from '../definition.js';
 import { normalizeMac } from '../identifiers.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
-import { oneOf, positiveInt } from '../xml-values.js';
+import { oneOf, positiveInt, yesNo } from '../xml-values.js';
+import { BANDWIDTH_RULE, NIC_DRIVER_RULE, parseBandwidth, parseNicDriver, renderBandwidth, renderNicDriver } from './nic-options.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 export const INTERFACE_RULE: ElementRule = {
-  attrs: { type: ['bridge', 'network', 'user'] },
+  attrs: { type: NIC_TYPES },
   label: (e, i) => `<interface type='${e.attrs.type ?? '?'}'> #${i}`,
   children: {
     mac: { attrs: { address: true } },
-    source: { attrs: { bridge: true, network: true } },
+    source: { attrs: { bridge: true, network: true, dev: true, mode: MACVTAP_MODES } },
     model: { attrs: { type: NIC_MODELS } },
-    target: { attrs: { dev: true } },
+    target: { attrs: { dev: true, managed: ['yes', 'no'] } },
+    script: { attrs: { path: true } },
+    downscript: { attrs: { path: true } },
+    driver: NIC_DRIVER_RULE,
+    mtu: { attrs: { size: true } },
+    link: { attrs: { state: ['up', 'down'] } },
+    bandwidth: BANDWIDTH_RULE,
     boot: { attrs: { order: true } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
@@ -23,10 +30,10 @@ export const INTERFACE_RULE: ElementRule = {
 
 export function parseInterface(iface: XmlElement): InterfaceDefinition {
   const type = iface.attrs.type;
-  if (type !== 'bridge' && type !== 'network' && type !== 'user') {
-    throw type === undefined ? xmlInvalid('interface', 'missing type attribute') : xmlUnsupported(`interface type='${type}'`);
-  }
-  const result: InterfaceDefinition = { type, mac: '', model: 'virtio', source: {} };
+  if (type === undefined) throw xmlInvalid('interface', 'missing type attribute');
+  if (!(NIC_TYPES as readonly string[]).includes(type)) throw xmlUnsupported(`interface type='${type}'`);
+  // libvirt's default model for x86 QEMU (qemuDomainDefaultNetModel), written into the definition as libvirt does.
+  const result: InterfaceDefinition = { type: type as InterfaceDefinition['type'], mac: '', model: DEFAULT_NIC_MODEL, source: {} };
   for (const c of iface.children) {
     switch (c.name) {
       case 'mac': {
@@ -36,20 +43,31 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
         break;
       }
       case 'source':
-        if (type === 'bridge') {
-          if (!c.attrs.bridge) throw xmlInvalid('source', "interface type='bridge' needs bridge=");
-          result.source = { bridge: c.attrs.bridge };
-        } else if (type === 'network') {
-          if (!c.attrs.network) throw xmlInvalid('source', "interface type='network' needs network=");
-          // bridge= is the live XML's record of the bridge the network gave this host (libvirt shows it too).
-          result.source = { network: c.attrs.network, ...(c.attrs.bridge ? { bridge: c.attrs.bridge } : {}) };
-        }
+        result.source = parseSource(result.type, c);
         break;
       case 'model':
         result.model = oneOf(c.attrs.type ?? '', NIC_MODELS, 'model', 'type');
         break;
       case 'target':
         if (c.attrs.dev) result.targetDev = c.attrs.dev;
+        if (c.attrs.managed !== undefined) result.targetManaged = yesNo(c.attrs.managed, 'target', 'managed') as boolean;
+        break;
+      case 'script':
+      case 'downscript':
+        if (!c.attrs.path) throw xmlInvalid(c.name, `<${c.name}> needs path=`);
+        result[c.name] = c.attrs.path;
+        break;
+      case 'driver':
+        result.driver = parseNicDriver(c);
+        break;
+      case 'mtu':
+        result.mtu = positiveInt(c.attrs.size ?? '', 'mtu');
+        break;
+      case 'link':
+        if (c.attrs.state === 'up' || c.attrs.state === 'down') result.linkState = c.attrs.state;
+        break;
+      case 'bandwidth':
+        result.bandwidth = parseBandwidth(c);
         break;
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
@@ -57,24 +75,61 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
       case 'address':
         Object.assign(result, parsePlacement(iface, '<interface>'));
         break;
-      case 'alias':
-        break;
       default:
-        break; // unsupportedParts() names it
+        break; // alias: parsePlacement; anything else: unsupportedParts() names it
     }
   }
   if (type === 'bridge' && !result.source.bridge) throw xmlInvalid('interface', "type='bridge' needs <source bridge=...>");
   if (type === 'network' && !result.source.network) throw xmlInvalid('interface', "type='network' needs <source network=...>");
+  if (type === 'direct' && !result.source.dev) throw xmlInvalid('interface', "type='direct' needs <source dev=...> (the host interface)");
+  if (result.targetManaged === false && !result.targetDev) throw xmlInvalid('target', "managed='no' needs dev= (the existing tap)");
   return result;
 }
 
+function parseSource(type: InterfaceDefinition['type'], c: XmlElement): InterfaceDefinition['source'] {
+  switch (type) {
+    case 'bridge':
+      if (!c.attrs.bridge) throw xmlInvalid('source', "interface type='bridge' needs bridge=");
+      return { bridge: c.attrs.bridge };
+    case 'network':
+      if (!c.attrs.network) throw xmlInvalid('source', "interface type='network' needs network=");
+      // bridge= is the live XML's record of the bridge the network gave this host (libvirt shows it too).
+      return { network: c.attrs.network, ...(c.attrs.bridge ? { bridge: c.attrs.bridge } : {}) };
+    case 'direct':
+      if (!c.attrs.dev) throw xmlInvalid('source', "interface type='direct' needs dev=");
+      // macvtap's mode: libvirt's default is 'vepa'.
+      return { dev: c.attrs.dev, mode: oneOf(c.attrs.mode ?? 'vepa', MACVTAP_MODES, 'source', 'mode') };
+    default:
+      return {};
+  }
+}
+
+function renderSource(iface: InterfaceDefinition): XmlElement | undefined {
+  switch (iface.type) {
+    case 'bridge':
+      return el('source', { bridge: iface.source.bridge });
+    case 'network':
+      return el('source', { network: iface.source.network, bridge: iface.source.bridge });
+    case 'direct':
+      return el('source', { dev: iface.source.dev, mode: iface.source.mode });
+    default:
+      return undefined;
+  }
+}
 
 export function renderInterface(iface: InterfaceDefinition, live = false): XmlElement {
+  const managed = iface.targetManaged === undefined ? undefined : iface.targetManaged ? 'yes' : 'no';
   return el('interface', { type: iface.type }, [
     el('mac', { address: iface.mac }),
-    iface.type === 'user' ? undefined : el('source', iface.type === 'network' ? { network: iface.source.network, bridge: iface.source.bridge } : { bridge: iface.source.bridge }),
-    iface.targetDev === undefined ? undefined : el('target', { dev: iface.targetDev }),
+    renderSource(iface),
+    iface.script === undefined ? undefined : el('script', { path: iface.script }),
+    iface.downscript === undefined ? undefined : el('downscript', { path: iface.downscript }),
+    iface.targetDev === undefined && managed === undefined ? undefined : el('target', { dev: iface.targetDev, managed }),
     el('model', { type: iface.model }),
+    renderNicDriver(iface.driver),
+    renderBandwidth(iface.bandwidth),
+    iface.linkState === undefined ? undefined : el('link', { state: iface.linkState }),
+    iface.mtu === undefined ? undefined : el('mtu', { size: iface.mtu }),
     iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),
     ...renderPlacement(iface, live),
   ]);

@@ -1,0 +1,100 @@
+import { closeSync } from 'node:fs';
+import { FerryError } from '../errors/ferry-error.js';
+import { clearBandwidth, setBandwidth } from '../network/bandwidth.js';
+import { runInterfaceScript } from '../network/ethernet-script.js';
+import { createMacvtap } from '../network/macvtap.js';
+import { createTap, deleteTap } from '../network/tap.js';
+import { nicQueues } from '../qemu/devices/nic.js';
+import type { TapOpener } from '../system/tap-device.js';
+import type { DomainDefinition, InterfaceDefinition } from '../vm/definition.js';
+
+/**
+ * The host side of a domain's interfaces, made before QEMU starts and undone
+ * after it is gone: taps (on a bridge, or alone for type='ethernet', run
+ * through its <script>), macvtaps for type='direct', one descriptor per queue
+ * for QEMU, each tap's MTU and its <bandwidth> (tc).
+ */
+export class NicBackends {
+  constructor(private readonly taps: TapOpener) {}
+
+  /**
+   * Makes every interface's device of a live definition and opens it for
+   * QEMU: the descriptors are appended to `fds` (QEMU sees fds[k] as k+3), and
+   * the result says which of them each interface gets. On failure the
+   * caller removes what was made with tearDown().
+   */
+  async setUp(live: DomainDefinition, fds: number[]): Promise<Array<number[] | undefined>> {
+    const result: Array<number[] | undefined> = [];
+    for (const iface of live.devices.interfaces) {
+      if (iface.type === 'user') {
+        result.push(undefined);
+        continue;
+      }
+      const opened = await this.open(iface);
+      result.push(opened.map((fd) => {
+        fds.push(fd);
+        return 2 + fds.length;
+      }));
+      if (iface.bandwidth) await setBandwidth(iface.targetDev as string, iface.bandwidth, !sharesHostView(iface));
+    }
+    return result;
+  }
+
+  /** Removes what setUp() made (missing devices are fine); runs type='ethernet' <downscript>s. */
+  async tearDown(live: DomainDefinition): Promise<void> {
+    for (const iface of live.devices.interfaces) {
+      const dev = iface.targetDev;
+      if (iface.type === 'user' || dev === undefined) continue;
+      if (iface.targetManaged === false) {
+        if (iface.bandwidth) await clearBandwidth(dev);
+      } else {
+        await deleteTap(dev);
+      }
+      if (iface.downscript !== undefined) await runInterfaceScript(iface.downscript, dev).catch(() => undefined);
+    }
+  }
+
+  private async open(iface: InterfaceDefinition): Promise<number[]> {
+    const name = iface.targetDev as string;
+    const queues = nicQueues(iface);
+    const vnetHdr = iface.model === 'virtio';
+    if (iface.type === 'direct') {
+      const ifindex = await createMacvtap({ name, parent: iface.source.dev as string, mode: iface.source.mode ?? 'vepa', mac: iface.mac, ...(iface.mtu ? { mtu: iface.mtu } : {}) });
+      return this.each(queues, name, () => this.taps.openMacvtap(ifindex, { vnetHdr }), 'NET_MACVTAP_FAILED');
+    }
+    if (iface.targetManaged !== false) {
+      await createTap(name, { ...(iface.type === 'ethernet' ? {} : { bridge: iface.source.bridge as string }), ...(iface.mtu ? { mtu: iface.mtu } : {}), multiQueue: queues > 1 });
+      if (iface.script !== undefined) await runInterfaceScript(iface.script, name);
+    }
+    return this.each(queues, name, () => this.taps.open(name, { vnetHdr, multiQueue: queues > 1 }), 'NET_TAP_FAILED');
+  }
+
+  /** Opens `n` descriptors (one per queue); closes them all if one fails. */
+  private each(n: number, name: string, openOne: () => number, code: 'NET_TAP_FAILED' | 'NET_MACVTAP_FAILED'): number[] {
+    const out: number[] = [];
+    try {
+      for (let q = 0; q < n; q++) out.push(openOne());
+    } catch (err) {
+      for (const fd of out) closeFd(fd);
+      throw new FerryError(code, `Unable to open tap device ${name}: ${(err as Error).message}`, { cause: err });
+    }
+    return out;
+  }
+}
+
+/**
+ * libvirt's virDomainNetTypeSharesHostView: for type='direct' and 'ethernet'
+ * the host device's receive side is the guest's receive side; for a tap on a
+ * bridge it is the reverse (what the guest sends, the tap receives).
+ */
+export function sharesHostView(iface: InterfaceDefinition): boolean {
+  return iface.type === 'direct' || iface.type === 'ethernet';
+}
+
+function closeFd(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}

@@ -1,0 +1,32 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { InterfaceDefinition } from '../../vm/definition.js';
+import { nicArgs, nicQueues } from './nic.js';
+
+const base: InterfaceDefinition = { type: 'bridge', mac: '52:54:00:00:00:01', model: 'virtio', source: { bridge: 'br0' }, alias: 'net0' };
+
+describe('nicArgs()', () => {
+  it('gives a multiqueue virtio NIC one tap descriptor per queue, mq=on and 2N+2 vectors', () => {
+    const iface: InterfaceDefinition = { ...base, driver: { queues: 3 } };
+    assert.equal(nicQueues(iface), 3);
+    const [, netdev, , device] = nicArgs({ iface, index: 0, tapFds: [3, 4, 5], bootindex: undefined, q35: true });
+    assert.equal(netdev, 'tap,id=hostnet0,fds=3:4:5');
+    assert.match(device ?? '', /^virtio-net-pci,mq=on,vectors=8,/);
+  });
+
+  it("puts virtio-net's <driver> settings and host_mtu on the device, as libvirt does", () => {
+    const iface: InterfaceDefinition = {
+      ...base, mtu: 9000, driver: { txmode: 'iothread', rxQueueSize: 512, txQueueSize: 1024, host: { csum: false, tso4: false }, guest: { ecn: false } },
+    };
+    const device = nicArgs({ iface, index: 0, tapFds: [3], bootindex: undefined, q35: true })[3] ?? '';
+    assert.equal(device.split(',netdev=')[0], 'virtio-net-pci,tx=bh,rx_queue_size=512,tx_queue_size=1024,csum=off,host_tso4=off,guest_ecn=off,host_mtu=9000');
+  });
+
+  it('names each model by its QEMU device; a user NIC has no tap', () => {
+    for (const [model, dev] of [['rtl8139', 'rtl8139'], ['vmxnet3', 'vmxnet3'], ['e1000e', 'e1000e']] as const) {
+      const args = nicArgs({ iface: { ...base, type: 'user', source: {}, model }, index: 1, tapFds: undefined, bootindex: undefined, q35: false });
+      assert.deepEqual(args.slice(0, 2), ['-netdev', 'user,id=hostnet1']);
+      assert.ok(args[3]?.startsWith(`${dev},netdev=hostnet1,`), args[3]);
+    }
+  });
+});

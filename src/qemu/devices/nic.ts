@@ -1,0 +1,66 @@
+import type { InterfaceDefinition, NicDriver } from '../../vm/definition.js';
+import { pciProps } from './device-props.js';
+
+const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
+  virtio: 'virtio-net-pci',
+  e1000: 'e1000',
+  e1000e: 'e1000e',
+  rtl8139: 'rtl8139',
+  vmxnet3: 'vmxnet3',
+};
+
+/** libvirt's <host>/<guest> offload names → virtio-net-pci's properties. */
+const HOST_PROP: Record<keyof NonNullable<NicDriver['host']>, string> = {
+  csum: 'csum', gso: 'gso', tso4: 'host_tso4', tso6: 'host_tso6', ecn: 'host_ecn', ufo: 'host_ufo', mrg_rxbuf: 'mrg_rxbuf',
+};
+const GUEST_PROP: Record<keyof NonNullable<NicDriver['guest']>, string> = {
+  csum: 'guest_csum', tso4: 'guest_tso4', tso6: 'guest_tso6', ecn: 'guest_ecn', ufo: 'guest_ufo',
+};
+
+export interface NicArgsInput {
+  iface: InterfaceDefinition;
+  index: number;
+  /** The tap's descriptors as QEMU sees them: one per queue (bridge, network, ethernet, direct). */
+  tapFds: readonly number[] | undefined;
+  bootindex: number | undefined;
+  q35: boolean;
+}
+
+/**
+ * -netdev and -device of one interface, as libvirt builds them: the tap as
+ * descriptors ferryd opened (fds=a:b:c for multiqueue, with mq=on and
+ * 2N+2 MSI-X vectors), virtio-net's <driver> settings and host_mtu.
+ */
+export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput): string[] {
+  const id = `hostnet${index}`;
+  let netdev: string;
+  if (iface.type === 'user') netdev = `user,id=${id}`;
+  else {
+    if (!tapFds || tapFds.length === 0) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
+    netdev = tapFds.length === 1 ? `tap,id=${id},fd=${tapFds[0]}` : `tap,id=${id},fds=${tapFds.join(':')}`;
+  }
+  const props = [NIC_DEVICE[iface.model]];
+  if (iface.model === 'virtio') props.push(...virtioNetProps(iface, tapFds?.length ?? 1));
+  props.push(`netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`);
+  if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
+  props.push(...pciProps(iface.address, q35));
+  return ['-netdev', netdev, '-device', props.join(',')];
+}
+
+function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
+  const d = iface.driver;
+  const props: string[] = [];
+  if (queues > 1) props.push('mq=on', `vectors=${2 * queues + 2}`);
+  if (d?.txmode) props.push(`tx=${d.txmode === 'iothread' ? 'bh' : 'timer'}`);
+  if (d?.rxQueueSize !== undefined) props.push(`rx_queue_size=${d.rxQueueSize}`);
+  if (d?.txQueueSize !== undefined) props.push(`tx_queue_size=${d.txQueueSize}`);
+  for (const [k, v] of Object.entries(d?.host ?? {})) props.push(`${HOST_PROP[k as keyof typeof HOST_PROP]}=${v ? 'on' : 'off'}`);
+  for (const [k, v] of Object.entries(d?.guest ?? {})) props.push(`${GUEST_PROP[k as keyof typeof GUEST_PROP]}=${v ? 'on' : 'off'}`);
+  if (iface.mtu !== undefined) props.push(`host_mtu=${iface.mtu}`);
+  return props;
+}
+
+/** How many descriptors (queues) an interface's tap is opened with. */
+export function nicQueues(iface: InterfaceDefinition): number {
+  return iface.model === 'virtio' && iface.type !== 'user' ? iface.driver?.queues ?? 1 : 1;
+}

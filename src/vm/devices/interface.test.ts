@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FerryError } from '../../errors/ferry-error.js';
+import { parseDomainXml } from '../parse-domain-xml.js';
+import { renderDomainXml } from '../render-domain-xml.js';
+
+const wrap = (devices: string): string =>
+  `<domain type='kvm'><name>v</name><memory unit='MiB'>256</memory><os><type machine='q35'>hvm</type></os><devices>${devices}</devices></domain>`;
+
+function problems(xml: string): string[] {
+  try {
+    parseDomainXml(xml);
+  } catch (err) {
+    assert.ok(err instanceof FerryError);
+    return ((err.details as { problems?: Array<{ path: string; message: string }> }).problems ?? []).map((p) => `${p.path}: ${p.message}`);
+  }
+  return [];
+}
+
+describe('parseInterface()', () => {
+  it("gives an interface without <model> libvirt's x86 default, rtl8139, and dumpxml shows it", () => {
+    const d = parseDomainXml(wrap("<interface type='user'/>"));
+    assert.equal(d.devices.interfaces[0]?.model, 'rtl8139');
+    assert.match(renderDomainXml(d), /<model type='rtl8139'\/>/);
+  });
+
+  it('keeps every interface setting through dumpxml (parse ∘ render is the identity)', () => {
+    const d = parseDomainXml(wrap(`
+      <interface type='bridge'><source bridge='br0'/><model type='virtio'/>
+        <driver name='qemu' queues='4' txmode='iothread' rx_queue_size='512' tx_queue_size='1024'>
+          <host csum='off' tso4='off' mrg_rxbuf='on'/><guest csum='off' ecn='off'/>
+        </driver>
+        <bandwidth><inbound average='1000' peak='4000' burst='1024'/><outbound average='128'/></bandwidth>
+        <link state='down'/><mtu size='9000'/>
+      </interface>
+      <interface type='ethernet'><target dev='mytap0' managed='no'/><model type='e1000e'/></interface>
+      <interface type='ethernet'><script path='/etc/qemu-ifup'/><downscript path='/etc/qemu-ifdown'/><model type='vmxnet3'/></interface>
+      <interface type='direct'><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>`));
+    const [br, eth, scripted, direct] = d.devices.interfaces;
+    assert.deepEqual(br?.driver, { name: 'qemu', queues: 4, txmode: 'iothread', rxQueueSize: 512, txQueueSize: 1024, host: { csum: false, tso4: false, mrg_rxbuf: true }, guest: { csum: false, ecn: false } });
+    assert.deepEqual(br?.bandwidth, { inbound: { average: 1000, peak: 4000, burst: 1024 }, outbound: { average: 128 } });
+    assert.deepEqual([br?.linkState, br?.mtu], ['down', 9000]);
+    assert.deepEqual([eth?.targetDev, eth?.targetManaged], ['mytap0', false]);
+    assert.deepEqual([scripted?.script, scripted?.downscript, scripted?.model], ['/etc/qemu-ifup', '/etc/qemu-ifdown', 'vmxnet3']);
+    assert.deepEqual(direct?.source, { dev: 'eth0', mode: 'bridge' });
+    assert.deepEqual(parseDomainXml(renderDomainXml(d)), d);
+  });
+
+  it("gives type='direct' libvirt's default mode, vepa", () => {
+    assert.equal(parseDomainXml(wrap("<interface type='direct'><source dev='eth0'/></interface>")).devices.interfaces[0]?.source.mode, 'vepa');
+  });
+
+  it("refuses what it would not apply, each with its reason: vhost, virtio settings on other models, multiqueue, MTU and bandwidth without a tap", () => {
+    const found = problems(wrap(`
+      <interface type='bridge'><source bridge='br0'/><model type='virtio'/><driver name='vhost'/></interface>
+      <interface type='bridge'><source bridge='br0'/><model type='e1000'/><driver queues='2'/></interface>
+      <interface type='user'><model type='virtio'/><driver queues='2'/><mtu size='9000'/><bandwidth><inbound average='10'/></bandwidth></interface>
+      <interface type='bridge'><source bridge='br0'/><script path='/x'/></interface>
+      <interface type='direct'><source dev='eth0'/><target dev='macvtap7'/></interface>`));
+    assert.deepEqual(found.map((p) => p.split(':')[0]), [
+      '/domain/devices/interface[1]/driver/@name',
+      '/domain/devices/interface[2]/driver',
+      '/domain/devices/interface[3]/driver/@queues',
+      '/domain/devices/interface[3]/mtu',
+      '/domain/devices/interface[3]/bandwidth',
+      '/domain/devices/interface[4]/script',
+      '/domain/devices/interface[5]/target/@dev',
+    ]);
+    assert.match(found[0] ?? '', /<driver name='vhost'> is not supported: ferry runs virtio-net in QEMU/);
+  });
+
+  it('refuses unknown models and types with their paths', () => {
+    const found = problems(wrap("<interface type='vhostuser'/><interface type='user'><model type='ne2k_pci'/></interface>"));
+    assert.ok(found.some((p) => p.startsWith("/domain/devices[1]/interface[1]/@type: <interface type='vhostuser'> is not supported")), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('/domain/devices[1]/interface[2]/model[1]/@type')), found.join('\n'));
+  });
+});
