@@ -13,6 +13,7 @@ import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop
 import { escapeOpt, pciProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
+import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
@@ -40,6 +41,8 @@ export interface QemuArgvInput {
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
   incoming?: boolean;
+  /** Where file-backed and hugepage guest RAM goes (the launcher resolves it; needed only when the definition asks for it). */
+  memoryPaths?: MemoryPaths;
 }
 
 /**
@@ -55,11 +58,12 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   push('-name', `guest=${escapeOpt(def.name)},debug-threads=on`);
   push('-uuid', def.uuid);
-  push('-machine', [input.machine, ...machineOptions(def)].join(','));
+  push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def)].join(','));
   push('-accel', input.accel);
   push('-cpu', cpuModel(def, input.accel));
-  push('-m', `size=${def.memoryKiB}k`);
+  push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smp(def));
+  push(...memoryLayoutArgs(def, input.memoryPaths));
   push(...platformArgs(def, q35));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
@@ -87,6 +91,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...videoArgs(def, q35));
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   push(...miscDeviceArgs(def, q35));
+  push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');
   return args;
 }

@@ -24,6 +24,8 @@ import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
 import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
+import { parseMemoryLayout } from './memory-layout.js';
+import { parseMemoryDevice } from './devices/memory.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -102,6 +104,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
+  const memoryLayout = parseMemoryLayout(root, vcpus);
+  if (memoryLayout) def.memoryLayout = memoryLayout;
   def.devices.interfaces.forEach((iface, i) => {
     if (iface.mac === '') iface.mac = macFromUuid(uuid, i);
   });
@@ -236,6 +240,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         break;
       case 'hostdev': d.hostdevs.push(parseHostdev(c)); break;
       case 'panic': d.panics.push(parsePanic(c)); break;
+      case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
       default: break; // unsupportedParts() names it
     }
   }

@@ -8,6 +8,8 @@ import { renderInterface } from './devices/interface.js';
 import { renderMemballoon, renderPanic, renderRedirdev, renderRng, renderWatchdog } from './devices/misc-devices.js';
 import { renderConsole, renderSerial } from './devices/serial.js';
 import { renderPlatform } from './platform.js';
+import { renderMemoryLayout, renderNuma } from './memory-layout.js';
+import { renderMemoryDevice } from './devices/memory.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -20,7 +22,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
@@ -35,8 +37,9 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('memory', { unit: 'KiB' }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     el('vcpu', { placement: 'static' }, String(def.vcpus)),
+    ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
-    def.cpu ? renderCpu(def.cpu) : undefined,
+    def.cpu ? renderCpu(def.cpu, def) : undefined,
     ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),
     el('on_poweroff', {}, def.onPoweroff),
     el('on_reboot', {}, def.onReboot),
@@ -61,11 +64,12 @@ function renderOs(def: DomainDefinition): XmlElement {
   ]);
 }
 
-function renderCpu(cpu: NonNullable<DomainDefinition['cpu']>): XmlElement {
+function renderCpu(cpu: NonNullable<DomainDefinition['cpu']>, def: DomainDefinition): XmlElement {
   return el('cpu', { mode: cpu.mode, check: cpu.check, migratable: cpu.migratable }, [
     cpu.model === undefined ? undefined : el('model', { fallback: cpu.fallback }, cpu.model),
     cpu.topology ? el('topology', { ...cpu.topology }) : undefined,
     ...cpu.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
+    renderNuma(def.memoryLayout),
   ]);
 }
 
@@ -91,6 +95,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),
     ...d.panics.map((x) => renderPanic(x, live)),
+    ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
   ]);
 }
 

@@ -8,6 +8,8 @@ import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, RNG_RULE, WATCHDOG_RULE } f
 import { CONSOLE_RULE, SERIAL_RULE } from '../devices/serial.js';
 import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
+import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
+import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMA_RULE, NUMATUNE_RULE } from '../memory-layout.js';
 
 const LIFECYCLE: ElementRule = {};
 const UNIT = { attrs: { unit: true } } as const;
@@ -32,6 +34,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   memballoon: MEMBALLOON_RULE,
   rng: RNG_RULE,
   panic: PANIC_RULE,
+  memory: MEMORY_DEVICE_RULE,
 };
 
 /**
@@ -50,6 +53,9 @@ export const DOMAIN_RULE: ElementRule = {
     metadata: { opaque: true },
     memory: UNIT,
     currentMemory: UNIT,
+    maxMemory: MAX_MEMORY_RULE,
+    memoryBacking: MEMORY_BACKING_RULE,
+    numatune: NUMATUNE_RULE,
     vcpu: { attrs: { placement: ['static'] } },
     os: {
       children: {
@@ -69,6 +75,7 @@ export const DOMAIN_RULE: ElementRule = {
         model: { attrs: { fallback: ['allow', 'forbid'] } },
         topology: { attrs: { sockets: true, dies: true, cores: true, threads: true } },
         feature: { attrs: { policy: ['require', 'disable', 'force', 'optional', 'forbid'], name: true } },
+        numa: NUMA_RULE,
       },
     },
     clock: CLOCK_RULE,
