@@ -14,7 +14,9 @@ import { liveDefinition, portableDefinition, portsToChoose } from './live-defini
 import type { PortAllocator } from '../migration/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
+import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
+import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -42,6 +44,8 @@ export interface DomainLauncherDeps {
   graphicsPorts: PortAllocator;
   websocketPorts: PortAllocator;
   log: Logger;
+  /** Host NUMA nodes, hugetlbfs mounts, limits (default: read from /proc and /sys). */
+  memoryHost?: () => MemoryHostFacts;
 }
 
 /**
@@ -104,6 +108,7 @@ export class DomainLauncher {
         fds.push(this.openTap(name, iface.model === 'virtio'));
         tapFds[i] = 2 + fds.length;
       }
+      const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
       const argv = buildQemuArgv({
         def: live,
         accel,
@@ -114,6 +119,7 @@ export class DomainLauncher {
         tapFds,
         sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),
+        ...(memoryPaths ? { memoryPaths } : {}),
       });
       this.deps.log.debug({ vm: def.name, argv, user: this.deps.access.account?.name ?? 'root' }, 'launching QEMU');
       const { process, monitor } = await QemuProcess.launch({
@@ -133,6 +139,21 @@ export class DomainLauncher {
     } finally {
       for (const fd of fds) closeSync(fd);
     }
+  }
+
+  /** Checks the host against the memory layout; hugepage RAM goes into a directory of QEMU's own on each mount. */
+  private memoryPaths(def: DomainDefinition, runDir: string): ReturnType<typeof resolveMemoryPaths> {
+    const resolved = resolveMemoryPaths(def, runDir, (this.deps.memoryHost ?? readMemoryHostFacts)());
+    const mounts: Record<number, string> = {};
+    for (const [size, dir] of Object.entries(resolved.hugepageMounts)) {
+      const own = join(dir, 'ferry', def.uuid);
+      mounts[Number(size)] = own;
+    }
+    for (const size of Object.keys(mounts)) {
+      if (!usedHugepageSize(def, Number(size), resolved.defaultHugepageKiB)) delete mounts[Number(size)];
+      else this.deps.access.privateDir(mounts[Number(size)]);
+    }
+    return { ...resolved, hugepageMounts: mounts };
   }
 
   /** The path of a disk's data on this host; undefined for an empty drive or a network disk. */
@@ -227,4 +248,8 @@ export class DomainLauncher {
       }
     }
   }
+}
+
+function usedHugepageSize(def: DomainDefinition, size: number, defaultKiB: number): boolean {
+  return hugepageSizesKiB(def, defaultKiB).includes(size);
 }

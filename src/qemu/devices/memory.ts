@@ -190,6 +190,11 @@ export function memoryLayoutArgs(def: DomainDefinition, paths: MemoryPaths | und
   return args;
 }
 
+/** libvirt aligns DIMM-like devices to 2 MiB on x86 (virtio-mem sizes are multiples of their block already). */
+function alignedKiB(m: MemoryDeviceDefinition): number {
+  return m.model === 'virtio-mem' ? m.sizeKiB : Math.ceil(m.sizeKiB / 2048) * 2048;
+}
+
 const DRIVER: Record<MemoryDeviceDefinition['model'], string> = { dimm: 'pc-dimm', nvdimm: 'nvdimm', 'virtio-mem': 'virtio-mem-pci', 'virtio-pmem': 'virtio-pmem-pci' };
 
 /** -object memory-backend-* + -device for each <memory> device, as libvirt builds them. */
@@ -209,7 +214,7 @@ export function memoryDeviceArgs(def: DomainDefinition, q35: boolean, paths: Mem
     if (m.model === 'virtio-mem') extra.reserve = false;
     if (m.alignsizeKiB !== undefined) extra.align = m.alignsizeKiB * 1024;
     if (m.pmem) extra.pmem = true;
-    const props = backend(def, { id: memdev, sizeBytes: m.sizeKiB * 1024, pageKiB, share, path: m.path, discard: m.discard, nodes, prealloc, extra }, paths);
+    const props = backend(def, { id: memdev, sizeBytes: alignedKiB(m) * 1024, pageKiB, share, path: m.path, discard: m.discard, nodes, prealloc, extra }, paths);
     // QEMU wants reserve before size; key order does not matter to QEMU, but keep libvirt's shape.
     args.push('-object', JSON.stringify(props));
     const dev: Record<string, unknown> = { driver: DRIVER[m.model] };
@@ -225,7 +230,8 @@ export function memoryDeviceArgs(def: DomainDefinition, q35: boolean, paths: Mem
     dev.id = alias;
     if (m.dimm?.slot !== undefined) dev.slot = m.dimm.slot;
     if (m.dimm?.base !== undefined) dev.addr = m.dimm.base;
-    const device = [Object.entries(dev).map(([k, v]) => `${k}=${v}`).join(','), ...(m.address ? pciProps(m.address, q35) : [])].join(',');
+    const { driver, ...rest } = dev;
+    const device = [String(driver), ...Object.entries(rest).map(([k, v]) => `${k}=${v}`), ...(m.address ? pciProps(m.address, q35) : [])].join(',');
     args.push('-device', device);
   });
   return args;
