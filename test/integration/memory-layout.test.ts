@@ -1,0 +1,94 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { guestXml } from '../helpers/guest.js';
+import { lastSeq, waitHeartbeats } from '../helpers/heartbeat.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
+
+interface Memdev { id?: string; size: number; share: boolean; 'host-nodes': number[]; policy: string }
+interface MemoryDevice { type: string; data: { id?: string; size: number; node: number; slot: number; memdev: string } }
+
+/**
+ * One VM with the memory layout libvirt's NUMA test domains use: two guest NUMA cells backed by shared memfd,
+ * bound to host node 0 through <numatune>, plus <maxMemory> with one DIMM. QEMU itself (query-memdev,
+ * query-memory-devices) must show each part, the guest must keep running, and after a live migration the
+ * destination must have built the same memory (same backends, so the RAM blocks match) and keep the guest running.
+ */
+describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs and migrates live', () => {
+  const hosts = new TwoHosts();
+  const name = 'numavm';
+  const uuid = randomUUID();
+
+  before(async () => {
+    await hosts.start();
+  });
+  after(async () => {
+    await hosts.stop();
+  });
+
+  const memdevs = async (h: TwoHosts['a']): Promise<Memdev[]> =>
+    (JSON.parse(await h.ok('qemu-monitor-command', name, '{"execute":"query-memdev"}')) as { return: Memdev[] }).return;
+  const dimms = async (h: TwoHosts['a']): Promise<MemoryDevice[]> =>
+    (JSON.parse(await h.ok('qemu-monitor-command', name, '{"execute":"query-memory-devices"}')) as { return: MemoryDevice[] }).return;
+
+  const check = async (h: TwoHosts['a']): Promise<void> => {
+    const devs = (await memdevs(h)).sort((x, y) => String(x.id).localeCompare(String(y.id)));
+    assert.deepEqual(devs.map((d) => [d.id, d.size, d.share, d['host-nodes'], d.policy]), [
+      ['memdimm0', 64 * 1024 * 1024, true, [0], 'bind'],
+      ['ram-node0', 64 * 1024 * 1024, true, [0], 'bind'],
+      ['ram-node1', 64 * 1024 * 1024, true, [0], 'preferred'],
+    ]);
+    const plugged = await dimms(h);
+    assert.equal(plugged.length, 1);
+    assert.equal(plugged[0]?.type, 'dimm');
+    assert.equal(plugged[0]?.data.memdev, '/objects/memdimm0');
+    assert.equal(plugged[0]?.data.node, 1);
+    assert.equal(plugged[0]?.data.slot, 0);
+    assert.equal(plugged[0]?.data.id, 'dimm0');
+  };
+
+  it('starts with two NUMA cells and a DIMM, shown by QEMU and in dumpxml, and keeps them through a live migration', async () => {
+    const xml = guestXml({ name, uuid, memoryMiB: 192, vcpus: 2, type: 'qemu' })
+      .replace(/<vcpu>2<\/vcpu>/, `<maxMemory slots='4' unit='MiB'>512</maxMemory>
+  <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
+  <vcpu>2</vcpu>
+  <numatune><memory mode='strict' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='0'/></numatune>`)
+      .replace('</features>', `</features>
+  <cpu mode='maximum'><numa><cell id='0' cpus='0' memory='64' unit='MiB'/><cell id='1' cpus='1' memory='64' unit='MiB'/></numa></cpu>`)
+      .replace('</devices>', `<memory model='dimm'><target><size unit='MiB'>64</size><node>1</node></target></memory>
+  </devices>`);
+    const file = `${hosts.dir.path}/${name}.xml`;
+    writeFileSync(file, xml);
+    await hosts.a.ok('define', file);
+    const defined = await hosts.a.ok('dumpxml', name);
+    for (const part of [/<maxMemory slots='4' unit='KiB'>524288<\/maxMemory>/, /<source type='memfd'\/>/, /<access mode='shared'\/>/,
+      /<memnode cellid='1' mode='preferred' nodeset='0'\/>/, /<cell id='1' cpus='1' memory='65536' unit='KiB'\/>/,
+      /<memory model='dimm'>[\s\S]*<node>1<\/node>[\s\S]*<address type='dimm' slot='0'\/>/]) {
+      assert.match(defined, part);
+    }
+    await hosts.a.ok('start', name);
+    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
+    await check(hosts.a);
+
+    const seq = lastSeq(hosts.serial(name));
+    const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', name, hosts.bPeer);
+    assert.equal(r.code, 0, r.stderr);
+    await check(hosts.b);
+    await waitHeartbeats(() => hosts.serial(name), 3, { afterSeq: seq, timeoutMs: 60_000 });
+    assert.match(await hosts.b.ok('dumpxml', name), /<memory model='dimm'>/);
+  });
+
+  it('refuses at start a nodeset naming a host NUMA node this host does not have (define accepts it)', async () => {
+    const other = 'numabad';
+    const xml = guestXml({ name: other, type: 'qemu' }).replace(/<vcpu>1<\/vcpu>/, "<vcpu>1</vcpu><numatune><memory mode='strict' nodeset='63'/></numatune>");
+    const file = `${hosts.dir.path}/${other}.xml`;
+    writeFileSync(file, xml);
+    await hosts.a.ok('define', file);
+    const r = await hosts.a.ferry('start', other);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /host NUMA node 63/);
+    assert.match(r.stderr, /\/sys\/devices\/system\/node\/online/);
+    await hosts.a.ok('undefine', other);
+  });
+});
