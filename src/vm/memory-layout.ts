@@ -33,6 +33,9 @@ export interface NumaCell {
 export const NUMATUNE_MODES = ['strict', 'preferred', 'interleave'] as const;
 export type NumatuneMode = (typeof NUMATUNE_MODES)[number];
 
+/** 'restrictive' is read only so that the rule walk alone reports it. */
+const PARSED_MODES = [...NUMATUNE_MODES, 'restrictive'] as const;
+
 export interface NumaTune {
   /** <memory mode nodeset>: the host nodes for all guest memory. */
   memory?: { mode: NumatuneMode; nodeset: string };
@@ -160,7 +163,9 @@ function parseNumatune(tune: XmlElement, cells: NumaCell[]): NumaTune {
   const result: NumaTune = { memnodes: [] };
   const mem = child(tune, 'memory');
   if (mem) {
-    const mode = oneOf(mem.attrs.mode ?? 'strict', NUMATUNE_MODES, 'numatune', 'mode');
+    const mode = oneOf(mem.attrs.mode ?? 'strict', PARSED_MODES, 'numatune', 'mode');
+    // The rule walk names placement='auto' and mode='restrictive'; nothing more to say about them here.
+    if (mode === 'restrictive' || (mem.attrs.nodeset === undefined && mem.attrs.placement !== undefined)) return result;
     if (mem.attrs.nodeset === undefined) throw xmlInvalid('numatune', "<memory> needs a nodeset (placement='auto' needs numad, which ferry does not run)");
     parseNodeset(mem.attrs.nodeset, 'numatune');
     result.memory = { mode, nodeset: mem.attrs.nodeset };
@@ -169,7 +174,8 @@ function parseNumatune(tune: XmlElement, cells: NumaCell[]): NumaTune {
     const cellid = nonNegativeInt(m.attrs.cellid ?? '', 'memnode');
     if (cellid >= cells.length) throw xmlInvalid('memnode', `cellid ${cellid} names no <cpu><numa> cell`);
     if (result.memnodes.some((x) => x.cellid === cellid)) throw xmlInvalid('memnode', `cellid ${cellid} is given twice`);
-    const mode = oneOf(m.attrs.mode ?? 'strict', NUMATUNE_MODES, 'memnode', 'mode');
+    const mode = oneOf(m.attrs.mode ?? 'strict', PARSED_MODES, 'memnode', 'mode');
+    if (mode === 'restrictive') continue;
     parseNodeset(m.attrs.nodeset ?? '', 'memnode');
     result.memnodes.push({ cellid, mode, nodeset: m.attrs.nodeset ?? '' });
   }

@@ -25,7 +25,7 @@ import { unsupportedParts } from './schema/element-rule.js';
 import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseMemoryLayout } from './memory-layout.js';
-import { parseMemoryDevice } from './devices/memory.js';
+import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -106,6 +106,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   const memoryLayout = parseMemoryLayout(root, vcpus);
   if (memoryLayout) def.memoryLayout = memoryLayout;
+  placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);
   def.devices.interfaces.forEach((iface, i) => {
     if (iface.mac === '') iface.mac = macFromUuid(uuid, i);
   });

@@ -155,3 +155,31 @@ export function renderMemoryDevice(d: MemoryDeviceDefinition, live: boolean): Xm
     source, target, live && d.alias ? el('alias', { name: d.alias }) : undefined, address,
   ]);
 }
+
+/**
+ * Checks the memory devices against <maxMemory> and gives each DIMM-like
+ * device without a slot the lowest free one, at define, so the machine (and a
+ * migration's destination) is fixed by the definition.
+ */
+export function placeMemoryDevices(memories: MemoryDeviceDefinition[] | undefined, maxMemory: { kib: number; slots?: number } | undefined): void {
+  if (!memories || memories.length === 0) return;
+  if (!maxMemory) throw xmlInvalid('memory', "memory devices need <maxMemory> (the hotplug ceiling)");
+  const dimms = memories.filter((m) => m.model === 'dimm' || m.model === 'nvdimm');
+  const slots = maxMemory.slots ?? 0;
+  if (dimms.length > slots) throw xmlInvalid('maxMemory', `${dimms.length} dimm/nvdimm devices need at least ${dimms.length} slots (<maxMemory slots='${slots}'>)`);
+  const used = new Set<number>();
+  for (const m of dimms) {
+    const slot = m.dimm?.slot;
+    if (slot === undefined) continue;
+    if (slot >= slots) throw xmlInvalid('address', `dimm slot ${slot} is beyond the ${slots} slots of <maxMemory>`);
+    if (used.has(slot)) throw xmlInvalid('address', `dimm slot ${slot} is used twice`);
+    used.add(slot);
+  }
+  for (const m of dimms) {
+    if (m.dimm?.slot !== undefined) continue;
+    let slot = 0;
+    while (used.has(slot)) slot++;
+    used.add(slot);
+    m.dimm = { ...m.dimm, slot };
+  }
+}
