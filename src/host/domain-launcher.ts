@@ -151,7 +151,11 @@ export class DomainLauncher {
     }
     for (const size of Object.keys(mounts)) {
       if (!usedHugepageSize(def, Number(size), resolved.defaultHugepageKiB)) delete mounts[Number(size)];
-      else this.deps.access.privateDir(mounts[Number(size)]);
+      else {
+        // The mount's own ferry/ directory only needs to be passed through; the domain's is QEMU's.
+        mkdirSync(join(resolved.hugepageMounts[Number(size)] as string, 'ferry'), { recursive: true, mode: 0o711 });
+        this.deps.access.privateDir(mounts[Number(size)] as string);
+      }
     }
     return { ...resolved, hugepageMounts: mounts };
   }

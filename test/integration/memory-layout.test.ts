@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { guestXml } from '../helpers/guest.js';
 import { lastSeq, waitHeartbeats } from '../helpers/heartbeat.js';
@@ -35,7 +36,7 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs
   const check = async (h: TwoHosts['a']): Promise<void> => {
     const devs = (await memdevs(h)).sort((x, y) => String(x.id).localeCompare(String(y.id)));
     assert.deepEqual(devs.map((d) => [d.id, d.size, d.share, d['host-nodes'], d.policy]), [
-      ['memdimm0', 64 * 1024 * 1024, true, [0], 'bind'],
+      ['memdimm0', 64 * 1024 * 1024, true, [0], 'preferred'],
       ['ram-node0', 64 * 1024 * 1024, true, [0], 'bind'],
       ['ram-node1', 64 * 1024 * 1024, true, [0], 'preferred'],
     ]);
@@ -90,5 +91,69 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs
     assert.match(r.stderr, /host NUMA node 63/);
     assert.match(r.stderr, /\/sys\/devices\/system\/node\/online/);
     await hosts.a.ok('undefine', other);
+  });
+});
+
+/**
+ * Hugepages on a real hugetlbfs, when this machine lets the test reserve pages (root, vm.nr_hugepages writable):
+ * the guest's RAM comes from the reserved pool (HugePages_Free drops by its size) through a mount the host has,
+ * and a size with no mount is refused at start. Restores vm.nr_hugepages and unmounts afterwards.
+ */
+describe('hugepages: guest RAM from a hugetlbfs mount, a missing size refused at start', () => {
+  const hosts = new TwoHosts();
+  const nrPath = '/proc/sys/vm/nr_hugepages';
+  let saved = '';
+  let mount = '';
+  const meminfo = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? -1);
+  let usable = false;
+
+  before(async () => {
+    try {
+      saved = readFileSync(nrPath, 'utf8').trim();
+      if (meminfo('Hugepagesize') === 2048 && !readFileSync('/proc/mounts', 'utf8').includes(' hugetlbfs ')) {
+        writeFileSync(nrPath, String(Number(saved) + 80));
+        usable = meminfo('HugePages_Free') >= 64;
+      }
+    } catch {
+      usable = false;
+    }
+    await hosts.start();
+    if (usable) {
+      mount = `${hosts.dir.path}/hugepages`;
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'hugetlbfs', '-o', 'pagesize=2M', 'none', mount]);
+    }
+  });
+  after(async () => {
+    if (mount) {
+      await hosts.a.ferry('destroy', 'hugevm');
+      execFileSync('umount', [mount]);
+    }
+    if (saved !== '') writeFileSync(nrPath, saved);
+    await hosts.stop();
+  });
+
+  it('backs the guest with 2 MiB pages from the mount and refuses 1 GiB pages the host has no mount for', async (t) => {
+    if (!usable) return t.skip('this machine does not let the test reserve 2 MiB hugepages');
+    const name = 'hugevm';
+    const file = `${hosts.dir.path}/${name}.xml`;
+    writeFileSync(file, guestXml({ name, memoryMiB: 128, type: 'qemu' })
+      .replace(/<vcpu>1<\/vcpu>/, "<memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages></memoryBacking><vcpu>1</vcpu>"));
+    await hosts.a.ok('define', file);
+    const free = meminfo('HugePages_Free');
+    await hosts.a.ok('start', name);
+    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
+    assert.equal(free - meminfo('HugePages_Free'), 64, 'the guest took its 128 MiB as 64 preallocated 2 MiB pages');
+    await hosts.a.ok('destroy', name);
+    assert.equal(meminfo('HugePages_Free'), free);
+
+    const big = 'hugebig';
+    writeFileSync(file, guestXml({ name: big, memoryMiB: 1024, type: 'qemu' })
+      .replace(/<vcpu>1<\/vcpu>/, "<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages></memoryBacking><vcpu>1</vcpu>"));
+    await hosts.a.ok('define', file);
+    const r = await hosts.a.ferry('start', big);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no hugetlbfs is mounted for 1048576 KiB pages/);
+    assert.match(r.stderr, /vm\.nr_hugepages/);
   });
 });
