@@ -37,8 +37,8 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs
     const devs = (await memdevs(h)).sort((x, y) => String(x.id).localeCompare(String(y.id)));
     assert.deepEqual(devs.map((d) => [d.id, d.size, d.share, d['host-nodes'], d.policy]), [
       ['memdimm0', 64 * 1024 * 1024, true, [0], 'preferred'],
-      ['ram-node0', 64 * 1024 * 1024, true, [0], 'bind'],
-      ['ram-node1', 64 * 1024 * 1024, true, [0], 'preferred'],
+      ['ram-node0', 128 * 1024 * 1024, true, [0], 'bind'],
+      ['ram-node1', 128 * 1024 * 1024, true, [0], 'preferred'],
     ]);
     const plugged = await dimms(h);
     assert.equal(plugged.length, 1);
@@ -50,13 +50,13 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs
   };
 
   it('starts with two NUMA cells and a DIMM, shown by QEMU and in dumpxml, and keeps them through a live migration', async () => {
-    const xml = guestXml({ name, uuid, memoryMiB: 192, vcpus: 2, type: 'qemu' })
+    const xml = guestXml({ name, uuid, memoryMiB: 320, vcpus: 2, type: 'qemu' })
       .replace(/<vcpu>2<\/vcpu>/, `<maxMemory slots='4' unit='MiB'>512</maxMemory>
   <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
   <vcpu>2</vcpu>
   <numatune><memory mode='strict' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='0'/></numatune>`)
       .replace('</features>', `</features>
-  <cpu mode='maximum'><numa><cell id='0' cpus='0' memory='64' unit='MiB'/><cell id='1' cpus='1' memory='64' unit='MiB'/></numa></cpu>`)
+  <cpu mode='maximum'><numa><cell id='0' cpus='0' memory='128' unit='MiB'/><cell id='1' cpus='1' memory='128' unit='MiB'/></numa></cpu>`)
       .replace('</devices>', `<memory model='dimm'><target><size unit='MiB'>64</size><node>1</node></target></memory>
   </devices>`);
     const file = `${hosts.dir.path}/${name}.xml`;
@@ -64,7 +64,7 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs
     await hosts.a.ok('define', file);
     const defined = await hosts.a.ok('dumpxml', name);
     for (const part of [/<maxMemory slots='4' unit='KiB'>524288<\/maxMemory>/, /<source type='memfd'\/>/, /<access mode='shared'\/>/,
-      /<memnode cellid='1' mode='preferred' nodeset='0'\/>/, /<cell id='1' cpus='1' memory='65536' unit='KiB'\/>/,
+      /<memnode cellid='1' mode='preferred' nodeset='0'\/>/, /<cell id='1' cpus='1' memory='131072' unit='KiB'\/>/,
       /<memory model='dimm'>[\s\S]*<node>1<\/node>[\s\S]*<address type='dimm' slot='0'\/>/]) {
       assert.match(defined, part);
     }
