@@ -15,16 +15,44 @@ interface MemoryDevice { type: string; data: { id?: string; size: number; node: 
  * bound to host node 0 through <numatune>, plus <maxMemory> with one DIMM. QEMU itself (query-memdev,
  * query-memory-devices) must show each part, the guest must keep running, and after a live migration the
  * destination must have built the same memory (same backends, so the RAM blocks match) and keep the guest running.
+ * Hugepages: the guest's RAM comes from the reserved pool (HugePages_Free drops by its size) through a mount the
+ * host has, and a size with no mount is refused at start.
  */
-describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs and migrates live', () => {
+describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, hugepages) runs and migrates live', () => {
   const hosts = new TwoHosts();
   const name = 'numavm';
   const uuid = randomUUID();
+  // Hugepages on a real hugetlbfs, when this machine lets the test reserve pages (root, vm.nr_hugepages
+  // writable): vm.nr_hugepages is restored and the mount removed afterwards.
+  const nrPath = '/proc/sys/vm/nr_hugepages';
+  let saved = '';
+  let mount = '';
+  let usable = false;
+  const meminfo = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? -1);
 
   before(async () => {
     await hosts.start();
+    try {
+      saved = readFileSync(nrPath, 'utf8').trim();
+      if (meminfo('Hugepagesize') === 2048 && !readFileSync('/proc/mounts', 'utf8').includes(' hugetlbfs ')) {
+        writeFileSync(nrPath, String(Number(saved) + 80));
+        usable = meminfo('HugePages_Free') >= 64;
+      }
+    } catch {
+      usable = false;
+    }
+    if (usable) {
+      mount = `${hosts.dir.path}/hugepages`;
+      mkdirSync(mount);
+      execFileSync('mount', ['-t', 'hugetlbfs', '-o', 'pagesize=2M', 'none', mount]);
+    }
   });
   after(async () => {
+    if (mount) {
+      await hosts.a.ferry('destroy', 'hugevm');
+      execFileSync('umount', [mount]);
+    }
+    if (saved !== '') writeFileSync(nrPath, saved);
     await hosts.stop();
   });
 
@@ -91,46 +119,6 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug) runs
     assert.match(r.stderr, /host NUMA node 63/);
     assert.match(r.stderr, /\/sys\/devices\/system\/node\/online/);
     await hosts.a.ok('undefine', other);
-  });
-});
-
-/**
- * Hugepages on a real hugetlbfs, when this machine lets the test reserve pages (root, vm.nr_hugepages writable):
- * the guest's RAM comes from the reserved pool (HugePages_Free drops by its size) through a mount the host has,
- * and a size with no mount is refused at start. Restores vm.nr_hugepages and unmounts afterwards.
- */
-describe('hugepages: guest RAM from a hugetlbfs mount, a missing size refused at start', () => {
-  const hosts = new TwoHosts();
-  const nrPath = '/proc/sys/vm/nr_hugepages';
-  let saved = '';
-  let mount = '';
-  const meminfo = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+)`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? -1);
-  let usable = false;
-
-  before(async () => {
-    try {
-      saved = readFileSync(nrPath, 'utf8').trim();
-      if (meminfo('Hugepagesize') === 2048 && !readFileSync('/proc/mounts', 'utf8').includes(' hugetlbfs ')) {
-        writeFileSync(nrPath, String(Number(saved) + 80));
-        usable = meminfo('HugePages_Free') >= 64;
-      }
-    } catch {
-      usable = false;
-    }
-    await hosts.start();
-    if (usable) {
-      mount = `${hosts.dir.path}/hugepages`;
-      mkdirSync(mount);
-      execFileSync('mount', ['-t', 'hugetlbfs', '-o', 'pagesize=2M', 'none', mount]);
-    }
-  });
-  after(async () => {
-    if (mount) {
-      await hosts.a.ferry('destroy', 'hugevm');
-      execFileSync('umount', [mount]);
-    }
-    if (saved !== '') writeFileSync(nrPath, saved);
-    await hosts.stop();
   });
 
   it('backs the guest with 2 MiB pages from the mount and refuses 1 GiB pages the host has no mount for', async (t) => {
