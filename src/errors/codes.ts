@@ -69,6 +69,21 @@ export const ERROR_CODES = {
     hint: 'Remove what the domain does not need (a real domain is a few KiB); docs/domain-xml.md gives the limits',
   },
   XML_UNSUPPORTED: { summary: 'The domain XML uses something ferry cannot run', status: 400, hint: 'Remove the element or change it to a supported form (docs/domain-xml.md)' },
+  HOST_NUMA_NODE_MISSING: {
+    summary: 'The domain binds its memory to a host NUMA node this host does not have',
+    status: 409,
+    hint: 'Change <numatune> nodeset / <memory><source><nodemask> to nodes listed in /sys/devices/system/node/online, or start the domain on a host that has them',
+  },
+  HOST_HUGEPAGES_UNAVAILABLE: {
+    summary: 'The domain asks for hugepages of a size this host has no hugetlbfs mount for',
+    status: 409,
+    hint: 'Reserve pages (sysctl vm.nr_hugepages=N, or /sys/kernel/mm/hugepages/hugepages-<size>kB/nr_hugepages) and mount hugetlbfs for that size (mount -t hugetlbfs -o pagesize=2M none /dev/hugepages), or remove <hugepages>',
+  },
+  HOST_MEMLOCK_LIMIT: {
+    summary: 'The domain asks for <memoryBacking><locked/> and QEMU may not lock that much memory',
+    status: 409,
+    hint: "Raise ferryd's locked-memory limit to at least the guest's memory plus 1 GiB (LimitMEMLOCK= in its systemd unit, or ulimit -l), or remove <locked/>",
+  },
   // QEMU
   QEMU_BINARY_MISSING: {
     summary: 'The QEMU binary does not exist',

@@ -16,7 +16,9 @@ import { liveDefinition, portableDefinition, portsToChoose } from './live-defini
 import type { PortAllocator } from '../migration/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
+import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
+import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -44,6 +46,8 @@ export interface DomainLauncherDeps {
   graphicsPorts: PortAllocator;
   websocketPorts: PortAllocator;
   log: Logger;
+  /** Host NUMA nodes, hugetlbfs mounts, limits (default: read from /proc and /sys). */
+  memoryHost?: () => MemoryHostFacts;
 }
 
 /**
@@ -101,6 +105,7 @@ export class DomainLauncher {
       this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()]);
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const tapFds = await this.nics.setUp(live, fds);
+      const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
       const argv = buildQemuArgv({
         def: live,
         accel,
@@ -111,6 +116,7 @@ export class DomainLauncher {
         tapFds,
         sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),
+        ...(memoryPaths ? { memoryPaths } : {}),
       });
       this.deps.log.debug({ vm: def.name, argv, user: this.deps.access.account?.name ?? 'root' }, 'launching QEMU');
       const { process, monitor } = await QemuProcess.launch({
@@ -141,6 +147,25 @@ export class DomainLauncher {
   /** Where a disk's data is on this host (volumes resolved through their pool). */
   resolve(disk: DiskDefinition): ResolvedDiskSource {
     return this.resolveDisk(disk);
+  }
+
+  /** Checks the host against the memory layout; hugepage RAM goes into a directory of QEMU's own on each mount. */
+  private memoryPaths(def: DomainDefinition, runDir: string): ReturnType<typeof resolveMemoryPaths> {
+    const resolved = resolveMemoryPaths(def, runDir, (this.deps.memoryHost ?? readMemoryHostFacts)());
+    const mounts: Record<number, string> = {};
+    for (const [size, dir] of Object.entries(resolved.hugepageMounts)) {
+      const own = join(dir, 'ferry', def.uuid);
+      mounts[Number(size)] = own;
+    }
+    for (const size of Object.keys(mounts)) {
+      if (!usedHugepageSize(def, Number(size), resolved.defaultHugepageKiB)) delete mounts[Number(size)];
+      else {
+        // The mount's own ferry/ directory only needs to be passed through; the domain's is QEMU's.
+        mkdirSync(join(resolved.hugepageMounts[Number(size)] as string, 'ferry'), { recursive: true, mode: 0o711 });
+        this.deps.access.privateDir(mounts[Number(size)] as string);
+      }
+    }
+    return { ...resolved, hugepageMounts: mounts };
   }
 
   /** The path of a disk's data on this host; undefined for an empty drive or a network disk. */
@@ -227,4 +252,8 @@ export class DomainLauncher {
       }
     }
   }
+}
+
+function usedHugepageSize(def: DomainDefinition, size: number, defaultKiB: number): boolean {
+  return hugepageSizesKiB(def, defaultKiB).includes(size);
 }

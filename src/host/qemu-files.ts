@@ -33,6 +33,9 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   ];
   for (const [s, what] of charDevices) files.push(...charFiles(s, what));
   for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
+  (d.memories ?? []).forEach((m, i) => {
+    if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });
+  });
   for (const h of def.devices.hostdevs) {
     for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });
   }

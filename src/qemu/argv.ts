@@ -16,6 +16,7 @@ import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags } from '../vm/cpu-model.js';
+import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
@@ -43,6 +44,8 @@ export interface QemuArgvInput {
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
   incoming?: boolean;
+  /** Where file-backed and hugepage guest RAM goes (the launcher resolves it; needed only when the definition asks for it). */
+  memoryPaths?: MemoryPaths;
 }
 
 /**
@@ -58,12 +61,13 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   push('-name', `guest=${escapeOpt(def.name)},debug-threads=on`);
   push('-uuid', def.uuid);
-  push('-machine', [input.machine, ...machineOptions(def)].join(','));
+  push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def)].join(','));
   push('-accel', input.accel);
   const cpu = cpuModel(def, input.accel);
   push('-cpu', cpu);
-  push('-m', `size=${def.memoryKiB}k`);
+  push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
+  push(...memoryLayoutArgs(def, input.memoryPaths));
   push(...platformArgs(def, q35));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
@@ -96,6 +100,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   push(...miscDeviceArgs(def, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
+  push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');
   return args;
 }

@@ -1,11 +1,12 @@
 import { el, type XmlElement } from '../shared/xml.js';
 import type { CpuDefinition } from './definition.js';
+import { NUMA_RULE } from './memory-layout.js';
 import { positiveInt } from './xml-values.js';
 import { xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 const FEATURE_POLICIES = ['require', 'disable', 'force', 'optional', 'forbid'] as const;
 
-/** What ferry applies of <cpu> (<numa>, <maxphysaddr> and <vendor> are refused: not named here). */
+/** What ferry applies of <cpu> (<numa> is the memory layout's, src/vm/memory-layout.ts; <maxphysaddr> and <vendor> are refused: not named here). */
 export const CPU_RULE = {
   attrs: { mode: ['host-passthrough', 'host-model', 'custom', 'maximum'], match: ['exact', 'minimum', 'strict'], check: ['none', 'partial', 'full'], migratable: ['on', 'off'] },
   children: {
@@ -13,6 +14,7 @@ export const CPU_RULE = {
     topology: { attrs: { sockets: true, dies: true, clusters: true, cores: true, threads: true } },
     cache: { attrs: { mode: ['passthrough', 'emulate', 'disable'], level: ['3'] } },
     feature: { attrs: { policy: [...FEATURE_POLICIES], name: true } },
+    numa: NUMA_RULE,
   },
 } as const;
 
@@ -79,13 +81,15 @@ function parseCache(c: XmlElement, mode: CpuDefinition['mode']): NonNullable<Cpu
   return level === undefined ? { mode: m } : { mode: m, level };
 }
 
-export function renderCpu(cpu: CpuDefinition): XmlElement {
+/** <cpu>; `numa` is the memory layout's <numa> element, which libvirt writes inside it. */
+export function renderCpu(cpu: CpuDefinition, numa?: XmlElement): XmlElement {
   const hasModel = cpu.model !== undefined || cpu.vendorId !== undefined;
   return el('cpu', { mode: cpu.mode, match: cpu.match, check: cpu.check, migratable: cpu.migratable }, [
     hasModel ? el('model', { fallback: cpu.fallback, vendor_id: cpu.vendorId }, cpu.model) : undefined,
     cpu.topology ? el('topology', { sockets: String(cpu.topology.sockets), dies: String(cpu.topology.dies), clusters: cpu.topology.clusters === undefined ? undefined : String(cpu.topology.clusters), cores: String(cpu.topology.cores), threads: String(cpu.topology.threads) }) : undefined,
     cpu.cache ? el('cache', { level: cpu.cache.level === undefined ? undefined : String(cpu.cache.level), mode: cpu.cache.mode }) : undefined,
     ...cpu.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
+    numa,
   ]);
 }
 

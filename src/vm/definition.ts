@@ -1,6 +1,8 @@
 import type { XmlElement } from '../shared/xml.js';
 import type { DeviceAddress } from './device-address.js';
 import type { PlatformDefinition } from './platform.js';
+import type { MemoryLayout } from './memory-layout.js';
+import type { MemoryDeviceDefinition } from './devices/memory.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -41,6 +43,8 @@ export interface DomainDefinition {
   metadata?: XmlElement;
   /** <iothreads>N</iothreads>: QEMU iothread objects iothread1..N that disks and SCSI controllers can use. */
   iothreads?: number;
+  /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
+  memoryLayout?: MemoryLayout;
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
@@ -114,6 +118,8 @@ export interface DeviceDefinitions {
   watchdogs: WatchdogDefinition[];
   /** <memballoon>: absent means libvirt's default (a virtio balloon); model 'none' means none. */
   memballoon?: MemballoonDefinition;
+  /** <memory model=dimm|nvdimm|virtio-mem|virtio-pmem>: absent when there are none. */
+  memories?: MemoryDeviceDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */

@@ -125,7 +125,7 @@ describe('parseDomainXml()', () => {
   });
 
   it('refuses elements that matter but ferry does not support', () => {
-    rejectsWith(wrap('<memoryBacking><hugepages/></memoryBacking>'), 'XML_UNSUPPORTED', /<memoryBacking> in <domain> is not supported/);
+    rejectsWith(wrap('<memtune><hard_limit>1</hard_limit></memtune>'), 'XML_UNSUPPORTED', /<memtune> in <domain> is not supported/);
     rejectsWith(wrap('', "<filesystem type='mount'/>"), 'XML_UNSUPPORTED', /<filesystem> in <devices>/);
     rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<tpm> in <devices>/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);

@@ -26,6 +26,8 @@ import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
 import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
+import { parseMemoryLayout } from './memory-layout.js';
+import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -106,6 +108,9 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   const iothreads = child(root, 'iothreads');
   if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
+  const memoryLayout = parseMemoryLayout(root, vcpus);
+  if (memoryLayout) def.memoryLayout = memoryLayout;
+  placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);
   def.devices.interfaces.forEach((iface, i) => {
     if (iface.mac === '') iface.mac = macFromUuid(uuid, i);
   });
@@ -204,6 +209,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         break;
       case 'hostdev': d.hostdevs.push(parseHostdev(c)); break;
       case 'panic': d.panics.push(parsePanic(c)); break;
+      case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
       default: break; // unsupportedParts() names it
     }
   }

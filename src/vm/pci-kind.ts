@@ -45,6 +45,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   d.rngs.forEach((r, i) => add(r, { kind: 'pcie' }, `<rng> #${i}`));
   d.watchdogs.forEach((w) => add(w, w.model === 'i6300esb' ? { kind: 'pci' } : undefined, `<watchdog model='${w.model}'>`));
   d.panics.forEach((p) => add(p, p.model === 'pvpanic' ? { kind: 'pci' } : undefined, `<panic model='${p.model}'>`));
+  (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }
 

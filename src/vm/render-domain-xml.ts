@@ -10,6 +10,8 @@ import { renderConsole, renderSerial } from './devices/serial.js';
 import { renderPlatform } from './platform.js';
 import { renderCpu } from './cpu-model.js';
 import { renderVcpus } from './vcpus.js';
+import { renderMemoryLayout, renderNuma } from './memory-layout.js';
+import { renderMemoryDevice } from './devices/memory.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -22,7 +24,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
@@ -38,8 +40,9 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
     def.iothreads === undefined ? undefined : el('iothreads', {}, String(def.iothreads)),
+    ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
-    def.cpu ? renderCpu(def.cpu) : undefined,
+    def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,
     ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),
     el('on_poweroff', {}, def.onPoweroff),
     el('on_reboot', {}, def.onReboot),
@@ -86,6 +89,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),
     ...d.panics.map((x) => renderPanic(x, live)),
+    ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
   ]);
 }
 

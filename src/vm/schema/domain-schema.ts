@@ -10,6 +10,8 @@ import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
+import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
+import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMATUNE_RULE } from '../memory-layout.js';
 
 const LIFECYCLE: ElementRule = {};
 const UNIT = { attrs: { unit: true } } as const;
@@ -34,6 +36,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   memballoon: MEMBALLOON_RULE,
   rng: RNG_RULE,
   panic: PANIC_RULE,
+  memory: MEMORY_DEVICE_RULE,
 };
 
 /**
@@ -54,6 +57,9 @@ export const DOMAIN_RULE: ElementRule = {
     currentMemory: UNIT,
     ...VCPU_RULES,
     iothreads: {},
+    maxMemory: MAX_MEMORY_RULE,
+    memoryBacking: MEMORY_BACKING_RULE,
+    numatune: NUMATUNE_RULE,
     os: {
       children: {
         type: { attrs: { arch: ['x86_64'], machine: true } },

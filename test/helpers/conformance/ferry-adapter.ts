@@ -47,6 +47,8 @@ export function runFerry(xml: string): FerryOutcome {
       pidfile: '/run/ferry/conformance/qemu.pid',
       resolveDisk: resolveWithoutFiles,
       tapFds: def.devices.interfaces.map((_, i) => 100 + i),
+      // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
+      memoryPaths: { fileDir: '/run/ferry/conformance/ram', hugepageMounts: { 2048: '/dev/hugepages2M/ferry', 1048576: '/dev/hugepages1G/ferry' }, defaultHugepageKiB: 2048 },
     });
     return { accepted: true, dumpxml, argv };
   } catch (err) {
