@@ -6,8 +6,10 @@ import { buildQemuArgv, type ResolvedDiskSource } from '../qemu/argv.js';
 import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
+import { applyDisplayPasswords } from '../qemu/display-monitor.js';
 import { createTap, deleteTap, tapName } from '../network/tap.js';
-import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
+import type { DiskDefinition, DomainDefinition, GraphicsDefinition } from '../vm/definition.js';
+import { resolveGraphicsListens } from './graphics-listens.js';
 import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
 import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
@@ -41,6 +43,10 @@ export interface DomainLauncherDeps {
   /** Ports for VNC and SPICE displays with autoport (libvirt's 5900–65535), and VNC websockets (5700–65535). */
   graphicsPorts: PortAllocator;
   websocketPorts: PortAllocator;
+  /** ferryd.conf's vnc_listen and spice_listen: where a display that names no address listens (default 127.0.0.1). */
+  displayListen?: { vnc: string; spice: string };
+  /** The address of an active virtual network on this host (<listen type='network'>). */
+  networkAddress?: (network: string) => string;
   log: Logger;
 }
 
@@ -68,12 +74,13 @@ export class DomainLauncher {
     if (!machine) {
       throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${binaryPath}' does not support machine type '${def.os.machine}'`);
     }
-    const graphicsPorts = await this.chooseGraphicsPorts(def);
+    const listening = { ...def, devices: { ...def.devices, graphics: this.resolveListens(def) } };
+    const graphicsPorts = await this.chooseGraphicsPorts(listening);
     this.releaseGraphicsPorts(this.chosenPorts.get(def.uuid) ?? []);
     this.chosenPorts.set(def.uuid, graphicsPorts);
     let live: DomainDefinition;
     try {
-      live = liveDefinition(def, {
+      live = liveDefinition(listening, {
         machine,
         serialLog: (port) => paths.serialLog(def.name, port),
         tapName: (i) => tapName(this.deps.hostId, def.uuid, i),
@@ -124,6 +131,13 @@ export class DomainLauncher {
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
         fds,
       });
+      try {
+        // Display passwords over QMP while QEMU is still paused (-S or incoming): never on the command line.
+        await applyDisplayPasswords(monitor, live.devices.graphics);
+      } catch (err) {
+        await process.terminate();
+        throw err;
+      }
       return { live, process, monitor, accel, binary };
     } catch (err) {
       await Promise.all(taps.map(deleteTap));
@@ -189,6 +203,19 @@ export class DomainLauncher {
       throw err;
     }
     return chosen;
+  }
+
+  /** Where each display listens here (resolveGraphicsListens): the configured default, a network's address, a socket in the run directory. */
+  private resolveListens(def: DomainDefinition): GraphicsDefinition[] {
+    return resolveGraphicsListens(def.devices.graphics, {
+      vncListen: this.deps.displayListen?.vnc ?? '127.0.0.1',
+      spiceListen: this.deps.displayListen?.spice ?? '127.0.0.1',
+      networkAddress: (network) => {
+        if (!this.deps.networkAddress) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
+        return this.deps.networkAddress(network);
+      },
+      socketPath: (type) => join(this.deps.paths.domainRunDir(def.uuid), `${type}.sock`),
+    });
   }
 
   private releaseGraphicsPorts(ports: ReadonlyArray<{ port?: number; websocket?: number }>): void {
