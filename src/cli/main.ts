@@ -5,6 +5,7 @@ import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
+import { registerDisplay } from './commands/display.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerLifecycle } from './commands/lifecycle.js';
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBlockCopy(program, ctx);
   registerLock(program, ctx);
   registerCert(program, ctx);
+  registerDisplay(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }
