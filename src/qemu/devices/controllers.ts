@@ -7,12 +7,32 @@ const USB_DRIVER: Record<string, string> = {
   'piix3-uhci': 'piix3-usb-uhci', 'piix4-uhci': 'piix4-usb-uhci',
 };
 
+/** PCI controllers ordered so each comes after the controller of the bus it sits on (bus 0 is the root). */
+function parentsFirst(pci: ControllerDefinition[]): ControllerDefinition[] {
+  const busOf = (c: ControllerDefinition): number => (c.address?.type === 'pci' ? c.address.bus : 0);
+  const placed = new Set<number>([0]);
+  const out: ControllerDefinition[] = [];
+  let rest = pci;
+  while (rest.length > 0) {
+    const ready = rest.filter((c) => placed.has(busOf(c)) || !rest.some((p) => p.index === busOf(c)));
+    if (ready.length === 0) return [...out, ...rest]; // a loop: QEMU names the bus it cannot find
+    for (const c of ready) {
+      out.push(c);
+      placed.add(c.index);
+    }
+    rest = rest.filter((c) => !ready.includes(c));
+  }
+  return out;
+}
+
 /** The controllers QEMU needs on its command line (the root bus and the built-in SATA/IDE/FDC are the machine's own). */
 export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
   // Parents before children: a root port before the bridge in it, a bridge before what it carries.
-  const pci = def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index);
-  for (const c of pci) out.push(...pciController(c, q35));
+  // Indexes need not say it (a pcie-to-pci-bridge added at define may be index 1 in root port 3), the buses do.
+  for (const c of parentsFirst(def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index))) {
+    out.push(...pciController(c, q35));
+  }
   const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
   for (const c of usb) out.push(...usbController(c, usb, q35));
   for (const c of def.devices.controllers) {
