@@ -175,7 +175,13 @@ export class DomainLauncher {
       serialLog: (port) => this.deps.paths.serialLog(live.name, port),
       tapName: (i) => tapName(this.deps.hostId, live.uuid, i),
       channelSocket: (name) => this.deps.paths.channelSocket(live.uuid, name),
+      graphicsSocket: (type) => this.graphicsSocket(live.uuid, type),
     });
+  }
+
+  /** Where a display with <listen type='socket'/> and no path listens: the domain's run directory. */
+  private graphicsSocket(uuid: string, type: 'vnc' | 'spice'): string {
+    return join(this.deps.paths.domainRunDir(uuid), `${type}.sock`);
   }
 
   /** Removes what a launch created, once QEMU is gone. */
@@ -214,7 +220,7 @@ export class DomainLauncher {
         if (!this.deps.networkAddress) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
         return this.deps.networkAddress(network);
       },
-      socketPath: (type) => join(this.deps.paths.domainRunDir(def.uuid), `${type}.sock`),
+      socketPath: (type) => this.graphicsSocket(def.uuid, type),
     });
   }
 

@@ -19,6 +19,12 @@ describe('resolveGraphicsListens()', () => {
     assert.deepEqual(sock[0]?.listens, [{ type: 'socket', socket: '/run/u/vnc.sock', generated: true }]);
   });
 
+  it('leaves a run-dir socket out of a migration even when read back from the live XML (the mark is lost)', () => {
+    const live = parseDomainXml(xml(`<graphics type='vnc'><listen type='socket' socket='/run/u/vnc.sock'/></graphics><graphics type='spice'><listen type='socket' socket='/mine.sock'/></graphics>`));
+    const portable = portableDefinition(live, { serialLog: () => '/l', tapName: () => 't', channelSocket: () => '/c', graphicsSocket: (t) => `/run/u/${t}.sock` });
+    assert.deepEqual(portable.devices.graphics.map((g) => g.listens), [[{ type: 'socket' }], [{ type: 'socket', socket: '/mine.sock' }]]);
+  });
+
   it('leaves what the host chose out of the definition a migration carries (ports, addresses, websocket -1)', () => {
     const def = parseDomainXml(xml(`<graphics type='vnc' websocket='-1'/><graphics type='spice' autoport='yes'><listen type='network' network='lan'/></graphics>`));
     const listening = { ...def, devices: { ...def.devices, graphics: resolveGraphicsListens(def.devices.graphics, defaults) } };

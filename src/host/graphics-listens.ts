@@ -37,8 +37,10 @@ function resolveListen(g: GraphicsDefinition, l: GraphicsListen | undefined, d: 
 }
 
 /** The inverse for a migration: what this host chose goes, so the destination resolves its own. */
-export function portableListens(g: GraphicsDefinition): GraphicsListen[] {
+export function portableListens(g: GraphicsDefinition, socketPath?: (type: GraphicsDefinition['type']) => string): GraphicsListen[] {
   return g.listens.flatMap((l): GraphicsListen[] => {
+    // A socket in this host's run directory is this host's choice even when the mark was lost (a live XML read back after a restart).
+    if (l.type === 'socket' && socketPath && l.socket === socketPath(g.type)) return [{ type: 'socket' }];
     if (l.type === 'network') {
       const { generated: _g, address: _a, ...rest } = l;
       return [rest];

@@ -61,7 +61,7 @@ export function portsToChoose(g: GraphicsDefinition): { port: boolean; websocket
  */
 export function portableDefinition(
   live: DomainDefinition,
-  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'>,
+  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
 ): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
   const d = def.devices;
@@ -101,7 +101,7 @@ export function portableDefinition(
       ...rest,
       ...(g.autoport || port === undefined ? {} : { port }),
       ...(websocketGenerated ? { websocket: -1 } : {}),
-      listens: portableListens(g),
+      listens: portableListens(g, input.graphicsSocket),
     };
   });
   return def;
