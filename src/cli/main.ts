@@ -7,6 +7,7 @@ import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerDiskHotplug } from './commands/disk-hotplug.js';
 import { registerDomif } from './commands/domif.js';
+import { registerDisplay } from './commands/display.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerVcpus } from './commands/vcpus.js';
@@ -68,6 +69,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBlockCopy(program, ctx);
   registerLock(program, ctx);
   registerCert(program, ctx);
+  registerDisplay(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

@@ -121,6 +121,8 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     paths, caps, qemuBinary: config.qemuBinary, hostId, log, access, taps: new TapOpener(), sandbox: config.seccompSandbox,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
     resolveNetwork: (network) => networks.bridgeOf(network),
+    networkAddress: (network) => networks.addressOf(network),
+    displayListen: { vnc: config.vncListen, spice: config.spiceListen },
     graphicsPorts: displayPorts(5900),
     websocketPorts: displayPorts(5700),
   });

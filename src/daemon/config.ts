@@ -38,6 +38,9 @@ export interface DaemonConfig {
   logLevel: string;
   /** How long a job waits for another job on the same domain, in seconds. */
   jobWaitTimeout: number;
+  /** Where VNC and SPICE displays that name no address listen (qemu.conf's vnc_listen, spice_listen). */
+  vncListen: string;
+  spiceListen: string;
   /** Where incoming migration streams are accepted (libvirt's migration_address). */
   migrationAddress: string;
   /** The host name or address sources send migration data to (libvirt's migration_host); empty: see docs/configuration.md. */
@@ -111,6 +114,8 @@ export function defaultConfig(): DaemonConfig {
     accel: 'auto',
     logLevel: 'info',
     jobWaitTimeout: 30,
+    vncListen: '127.0.0.1',
+    spiceListen: '127.0.0.1',
     migrationAddress: '0.0.0.0',
     migrationHost: '',
     migrationPortMin: 49152,
@@ -206,6 +211,8 @@ const SETTINGS: Record<string, Setter> = {
     if (v !== 'auto' && v !== 'kvm' && v !== 'tcg') throw new FerryError('CONFIG_INVALID', `${where}: accel must be "auto", "kvm" or "tcg"`);
     c.accel = v;
   },
+  vnc_listen: str('vncListen'),
+  spice_listen: str('spiceListen'),
   migration_address: str('migrationAddress'),
   migration_host: str('migrationHost'),
   migration_port_min: (c, v, where) => {

@@ -43,6 +43,9 @@ export const ERROR_CODES = {
   DOMAIN_NOT_RUNNING: { summary: 'The domain is shut off', status: 409, hint: 'Start it first with "ferry start <domain>"' },
   DOMAIN_NOT_PAUSED: { summary: 'The domain is not paused', status: 409, hint: 'Only a paused domain can be resumed; see "ferry domstate <domain>"' },
   DISPLAY_PORT_UNAVAILABLE: { summary: 'No free port for a VNC or SPICE display (autoport)', status: 503, hint: 'Stop a domain whose display holds a port, or give the <graphics> a fixed port= with autoport=\'no\'' },
+  DISPLAY_TLS_UNAVAILABLE: { summary: 'A SPICE display asks for TLS (tlsPort, defaultMode=\'secure\'), which ferry does not configure', status: 400, hint: 'Remove tlsPort (or set tlsPort=\'-1\') and defaultMode=\'secure\' from the <graphics type=\'spice\'>; reach the display over an SSH tunnel instead' },
+  DISPLAY_LISTEN_UNAVAILABLE: { summary: 'A display listens on a virtual network that has no address on this host', status: 409, hint: 'Give the network an <ip address=...> (isolated) or its host bridge an address (forward bridge), start it with "ferry net-start", or use <listen type=\'address\'>' },
+  DISPLAY_NOT_FOUND: { summary: 'The domain has no graphical display of the asked type', status: 404, hint: 'Add a <graphics type=\'vnc\'> or <graphics type=\'spice\'> to the domain, or drop --type' },
   DOMAIN_SHUTDOWN_TIMEOUT: { summary: 'The guest did not power off in time', status: 504, hint: 'The guest ignored the ACPI power button; use "ferry destroy <domain>"' },
   DISK_NO_HOTPLUG_SLOT: {
     summary: 'A disk cannot be hot-plugged: no free slot for it on the running machine',

@@ -7,7 +7,9 @@ import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
 import { tapName } from '../network/tap.js';
-import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
+import { applyDisplayPasswords } from '../qemu/display-monitor.js';
+import type { DiskDefinition, DomainDefinition, GraphicsDefinition } from '../vm/definition.js';
+import { resolveGraphicsListens } from './graphics-listens.js';
 import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
 import { applyLinkStates } from './link-state.js';
@@ -45,6 +47,10 @@ export interface DomainLauncherDeps {
   /** Ports for VNC and SPICE displays with autoport (libvirt's 5900–65535), and VNC websockets (5700–65535). */
   graphicsPorts: PortAllocator;
   websocketPorts: PortAllocator;
+  /** ferryd.conf's vnc_listen and spice_listen: where a display that names no address listens (default 127.0.0.1). */
+  displayListen?: { vnc: string; spice: string };
+  /** The address of an active virtual network on this host (<listen type='network'>). */
+  networkAddress?: (network: string) => string;
   log: Logger;
   /** Host NUMA nodes, hugetlbfs mounts, limits (default: read from /proc and /sys). */
   memoryHost?: () => MemoryHostFacts;
@@ -78,12 +84,13 @@ export class DomainLauncher {
     if (!machine) {
       throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${binaryPath}' does not support machine type '${def.os.machine}'`);
     }
-    const graphicsPorts = await this.chooseGraphicsPorts(def);
+    const listening = { ...def, devices: { ...def.devices, graphics: this.resolveListens(def) } };
+    const graphicsPorts = await this.chooseGraphicsPorts(listening);
     this.releaseGraphicsPorts(this.chosenPorts.get(def.uuid) ?? []);
     this.chosenPorts.set(def.uuid, graphicsPorts);
     let live: DomainDefinition;
     try {
-      live = liveDefinition(def, {
+      live = liveDefinition(listening, {
         machine,
         serialLog: (port) => paths.serialLog(def.name, port),
         tapName: (i) => tapName(this.deps.hostId, def.uuid, i),
@@ -129,6 +136,8 @@ export class DomainLauncher {
       });
       try {
         await applyLinkStates(monitor, live);
+        // Display passwords over QMP while QEMU is still paused (-S or incoming): never on the command line.
+        await applyDisplayPasswords(monitor, live.devices.graphics);
       } catch (err) {
         await process.terminate({ quit: () => monitor.quit() });
         throw err;
@@ -194,7 +203,13 @@ export class DomainLauncher {
       serialLog: (port) => this.deps.paths.serialLog(live.name, port),
       tapName: (i) => tapName(this.deps.hostId, live.uuid, i),
       channelSocket: (name) => this.deps.paths.channelSocket(live.uuid, name),
+      graphicsSocket: (type) => this.graphicsSocket(live.uuid, type),
     });
+  }
+
+  /** Where a display with <listen type='socket'/> and no path listens: the domain's run directory. */
+  private graphicsSocket(uuid: string, type: 'vnc' | 'spice'): string {
+    return join(this.deps.paths.domainRunDir(uuid), `${type}.sock`);
   }
 
   /** Removes what a launch created, once QEMU is gone. */
@@ -222,6 +237,19 @@ export class DomainLauncher {
       throw err;
     }
     return chosen;
+  }
+
+  /** Where each display listens here (resolveGraphicsListens): the configured default, a network's address, a socket in the run directory. */
+  private resolveListens(def: DomainDefinition): GraphicsDefinition[] {
+    return resolveGraphicsListens(def.devices.graphics, {
+      vncListen: this.deps.displayListen?.vnc ?? '127.0.0.1',
+      spiceListen: this.deps.displayListen?.spice ?? '127.0.0.1',
+      networkAddress: (network) => {
+        if (!this.deps.networkAddress) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
+        return this.deps.networkAddress(network);
+      },
+      socketPath: (type) => this.graphicsSocket(def.uuid, type),
+    });
   }
 
   private releaseGraphicsPorts(ports: ReadonlyArray<{ port?: number; websocket?: number }>): void {

@@ -14,6 +14,7 @@ import { withoutSecrets } from '../vm/secure-xml.js';
 import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
+import { type DisplayUri, displayUris, vncDisplay } from '../vm/display-uri.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
 import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
@@ -162,6 +163,21 @@ export class HostService extends EventEmitter<HostEvents> {
       }
       return this.lookup(def.uuid);
     });
+  }
+
+  /**
+   * virsh domdisplay / vncdisplay: the running domain's displays as URIs, from
+   * its live definition (the ports and addresses it got at start), passwords
+   * only with `password` (which the API allows read-write callers only).
+   */
+  displays(ref: string, options: { type?: 'vnc' | 'spice'; password?: boolean } = {}): { uris: DisplayUri[]; vnc?: string } {
+    const rec = this.lookup(ref);
+    if (rec.liveXml === null) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
+    const graphics = (this.running.get(rec.uuid)?.def ?? parseDomainXml(rec.liveXml)).devices.graphics.filter((g) => !options.type || g.type === options.type);
+    const uris = displayUris(graphics, { password: options.password ?? false });
+    if (uris.length === 0) throw new FerryError('DISPLAY_NOT_FOUND', 'No graphical display found');
+    const vnc = vncDisplay(graphics);
+    return { uris, ...(vnc === undefined ? {} : { vnc }) };
   }
 
   /** virsh dumpxml: secrets (a <graphics> passwd) only with `secure` (--security-info), which the API allows read-write callers only. */
@@ -344,6 +360,11 @@ export class HostService extends EventEmitter<HostEvents> {
   }
 
   // ---- running domains ----
+
+  /** A line in the domain's log (beside QEMU's own output), as libvirt notes events there. */
+  noteInDomainLog(name: string, line: string): void {
+    this.deps.launcher.appendToDomainLog(name, line);
+  }
 
   /** Takes over a QEMU found running after a ferryd restart. */
   adopt(vm: RunningDomain): void {

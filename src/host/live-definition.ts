@@ -1,6 +1,7 @@
 import type { DomainDefinition, GraphicsDefinition } from '../vm/definition.js';
 import { withAliases } from '../vm/device-aliases.js';
 import { machineFamily } from '../vm/machine-family.js';
+import { portableListens } from './graphics-listens.js';
 
 export interface LiveDefinitionInput {
   /** The versioned machine type to run. */
@@ -40,7 +41,7 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
   );
   live.devices.graphics = live.devices.graphics.map((g, i) => {
     const chosen = input.graphicsPorts[i] ?? {};
-    return { ...g, ...(chosen.port === undefined ? {} : { port: chosen.port }), ...(chosen.websocket === undefined ? {} : { websocket: chosen.websocket }) };
+    return { ...g, ...(chosen.port === undefined ? {} : { port: chosen.port }), ...(chosen.websocket === undefined ? {} : { websocket: chosen.websocket, websocketGenerated: true }) };
   });
   return live;
 }
@@ -60,7 +61,7 @@ export function portsToChoose(g: GraphicsDefinition): { port: boolean; websocket
  */
 export function portableDefinition(
   live: DomainDefinition,
-  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'>,
+  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
 ): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
   const d = def.devices;
@@ -93,11 +94,16 @@ export function portableDefinition(
     const { sourcePath: _p, ...noPath } = rest;
     return noPath;
   });
-  // An autoport display gets a port of its own on the destination. (A websocket='-1' chosen here travels as the port it got.)
+  // An autoport display gets a port of its own on the destination, and so does a websocket='-1'.
+  // Listen addresses and sockets this host chose (resolveGraphicsListens) are chosen again there.
   d.graphics = d.graphics.map((g) => {
-    if (!g.autoport) return g;
-    const { port: _p, ...rest } = g;
-    return rest;
+    const { websocketGenerated, port, ...rest } = g;
+    return {
+      ...rest,
+      ...(g.autoport || port === undefined ? {} : { port }),
+      ...(websocketGenerated ? { websocket: -1 } : {}),
+      listens: portableListens(g, input.graphicsSocket),
+    };
   });
   return def;
 }

@@ -17,6 +17,7 @@ import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
 import { assertTransition, type Phase } from './phases.js';
 import type { PortAllocator } from './port-allocator.js';
+import type { DestinationDisplay } from './graphics-uri.js';
 
 export interface PrepareResult {
   migrationId: string;
@@ -30,6 +31,8 @@ export interface PrepareResult {
   /** Where the source should send the data (migration_host, or a specific listen address); absent: the URI's host. */
   connectHost?: string;
   host: { hostId: string; hostname: string };
+  /** The incoming QEMU's displays (address, port it got): where SPICE clients are told to move. */
+  displays?: DestinationDisplay[];
 }
 
 export interface FinishRequest {
@@ -147,6 +150,9 @@ export class MigrationDestination {
       return {
         migrationId: cookie.migrationId, port, address, ...advertised, ...(nbdPort ? { nbdPort } : {}),
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
+        displays: vm.def.devices.graphics.map((g) => ({
+          type: g.type, ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }), ...(g.port === undefined ? {} : { port: g.port }),
+        })),
       };
     } catch (err) {
       log.warn({ err }, 'prepare failed');

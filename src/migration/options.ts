@@ -46,6 +46,8 @@ export interface MigrationOptions {
   tls: boolean;
   /** --tls-destination: the name the destination's certificate must carry, when not the host the data goes to. */
   tlsDestination?: string;
+  /** --graphicsuri: where SPICE clients reconnect (spice://HOST[:PORT][?tlsPort=N]); default: the destination display. */
+  graphicsUri?: string;
 }
 
 export function defaultMigrationOptions(): MigrationOptions {

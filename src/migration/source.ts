@@ -15,6 +15,8 @@ import { renderDomainXml } from '../vm/render-domain-xml.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
 import type { FinishRequest, PrepareResult } from './destination.js';
+import { DisplayMonitor } from '../qemu/display-monitor.js';
+import { type GraphicsTarget, parseGraphicsUri, spiceTarget } from './graphics-uri.js';
 import { followMigration } from './follow-migration.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 import type { CommandRunner } from '../storage/command-runner.js';
@@ -123,6 +125,7 @@ export class MigrationSource {
       throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --copy-storage-* given, but the domain has no local writable disk to copy');
     }
 
+    if (options.graphicsUri) parseGraphicsUri(options.graphicsUri); // refused before anything starts
     const release = await host.jobs.begin(vm.uuid, 'migration out', {
       waitMs: 0,
       async: { name: 'migration out', allowed: new Set(['query', 'abort', 'setSpeed', 'setMaxDowntime', 'postcopy']) },
@@ -154,6 +157,14 @@ export class MigrationSource {
       });
       this.setPhase(active, 'Perform', { port: prepared.port, destHostId: prepared.host.hostId });
       if (active.abortRequested) throw cancelledEarly();
+      const spice = vm.def.devices.graphics.some((g) => g.type === 'spice')
+        ? spiceTarget(prepared.displays, migrationHostOf(peer.address), options.graphicsUri ? parseGraphicsUri(options.graphicsUri) : undefined)
+        : undefined;
+      if (spice) {
+        // SPICE clients connect to the destination ahead of the switch (seamless migration), as libvirt's graphics relocation.
+        await new DisplayMonitor(vm.monitor).clientMigrateInfo(spice);
+        log.info({ spice }, 'SPICE clients told where the domain goes');
+      }
       const performStartedAt = this.now();
       const dataHost = migrationDataHost(options, prepared.connectHost, migrationHostOf(peer.address));
       const result = await this.perform(vm, active, options, tuning, migrationUriFor(options, dataHost, prepared.port), performStartedAt, sourceWasRunning, {
@@ -165,6 +176,7 @@ export class MigrationSource {
         : result.info;
       active.job = { ...active.job, ...this.completedJob(active, finalInfo) };
       this.setPhase(active, 'Confirm');
+      if (spice) await this.noteSpiceMoved(vm, spice, log);
       await this.confirm(vm, options);
       const wallMs = this.now() - startedAt;
       active.job = { ...active.job, type: 'Completed', phase: 'Succeeded', timeElapsedMs: wallMs, percent: 100 };
@@ -289,6 +301,16 @@ export class MigrationSource {
   private async askDestination(peer: PeerClient, id: string, log: Logger): Promise<'resumed' | 'not-resumed' | 'unknown'> {
     const outcome = await askDestinationOutcome(peer, id, { maxMs: 30_000, log });
     return outcome;
+  }
+
+  /** What the source's SPICE server says of its clients' move (query-spice 'migrated'), in the domain log. */
+  private async noteSpiceMoved(vm: RunningDomain, target: GraphicsTarget, log: Logger): Promise<void> {
+    try {
+      const info = await new DisplayMonitor(vm.monitor).query('spice');
+      this.deps.host.noteInDomainLog(vm.name, `SPICE migration to spice://${target.hostname}${target.port === undefined ? '' : `:${target.port}`} ${info.migrated ? 'completed' : 'not completed'} (query-spice migrated=${info.migrated === true})`);
+    } catch (err) {
+      log.warn({ err }, 'cannot query the SPICE server after the migration');
+    }
   }
 
   private async confirm(vm: RunningDomain, options: MigrationOptions): Promise<void> {

@@ -1,3 +1,4 @@
+import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import { normalizeUuid } from '../vm/identifiers.js';
@@ -124,6 +125,25 @@ export class NetworkService {
     if (!rec) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
     if (!rec.active || !rec.bridge) throw this.notActive(network);
     return rec.bridge;
+  }
+
+  /**
+   * The address a display listening on the network (<listen type='network'>)
+   * binds to, as libvirt picks it: the network's first IPv4 <ip> (else its first
+   * IPv6), or for a forward-bridge network the address of its host bridge here.
+   */
+  addressOf(network: string, interfaceAddresses: () => NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces): string {
+    const bridge = this.bridgeOf(network);
+    const rec = this.deps.store.findByName(network) as NetworkRecord;
+    const ips = parseNetworkXml(rec.xml).ips;
+    const fromXml = ips.find((ip) => ip.family === 'ipv4') ?? ips[0];
+    if (fromXml) return fromXml.address;
+    const onBridge = (interfaceAddresses()[bridge] ?? []).filter((a) => !a.internal);
+    const address = onBridge.find((a) => a.family === 'IPv4') ?? onBridge.find((a) => !a.address.startsWith('fe80:'));
+    if (!address) {
+      throw new FerryError('DISPLAY_LISTEN_UNAVAILABLE', `network-based listen isn't possible, network '${network}' has no addresses (bridge ${bridge})`, { details: { network, bridge } });
+    }
+    return address.address;
   }
 
   /**

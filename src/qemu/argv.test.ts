@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { resolveGraphicsListens } from '../host/graphics-listens.js';
 import { describe, it } from 'node:test';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { buildQemuArgv, cacheFlags, type QemuArgvInput } from './argv.js';
@@ -7,7 +8,12 @@ import { buildQemuArgv, cacheFlags, type QemuArgvInput } from './argv.js';
 const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/domains/${name}`, import.meta.url), 'utf8');
 
 function input(xml: string, over: Partial<QemuArgvInput> = {}): QemuArgvInput {
-  const def = parseDomainXml(xml);
+  const parsed = parseDomainXml(xml);
+  // Displays listen where ferryd would put them at start (the launcher resolves this before it builds the argv).
+  const graphics = resolveGraphicsListens(parsed.devices.graphics, {
+    vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.0.2.1', socketPath: (t) => `/run/ferry/qemu/x/${t}.sock`,
+  });
+  const def = { ...parsed, devices: { ...parsed.devices, graphics } };
   return {
     def,
     accel: 'tcg',

@@ -9,7 +9,7 @@ import {
 import { FerryError } from '../errors/ferry-error.js';
 import { parseChannel } from './devices/channel.js';
 import { parseController } from './devices/controller.js';
-import { parseAudio, parseGraphics, parseInput, parseSound, parseVideo } from './devices/desktop.js';
+import { orderVideos, parseAudio, parseGraphics, parseInput, parseSound, parseVideo } from './devices/desktop.js';
 import { parseDisk } from './devices/disk.js';
 import { parseHostdev } from './devices/hostdev.js';
 import { parseInterface } from './devices/interface.js';
@@ -212,6 +212,10 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
       default: break; // unsupportedParts() names it
     }
+  }
+  d.videos = orderVideos(d.videos);
+  for (const type of ['vnc', 'spice'] as const) {
+    if (d.graphics.filter((g) => g.type === type).length > 1) throw xmlUnsupported('graphics', `only 1 graphics device of each type (vnc, spice) is supported; this domain has more than one '${type}'`);
   }
   const targets = new Set<string>();
   for (const disk of d.disks) {

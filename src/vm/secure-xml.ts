@@ -2,8 +2,10 @@ import { parseXml, renderXml, type XmlElement } from '../shared/xml.js';
 
 /**
  * Attributes that are secrets, by element: what libvirt formats only with
- * VIR_DOMAIN_XML_SECURE (virsh dumpxml --security-info). ferry keeps
- * <graphics> verbatim, so its passwd is the one it can hold.
+ * VIR_DOMAIN_XML_SECURE (virsh dumpxml --security-info). The typed
+ * definition holds one, GraphicsDefinition.passwd (renderGraphics() leaves
+ * it out without `secrets`); this works on stored XML text, which is what
+ * dumpxml returns. QEMU never sees it on its command line (set_password).
  */
 const SECRET_ATTRIBUTES: Record<string, readonly string[]> = { graphics: ['passwd'] };
 

@@ -56,6 +56,20 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
+    app.get<{ Params: { ref: string }; Querystring: { type?: 'vnc' | 'spice'; password?: boolean } }>(
+      '/domains/:ref/displays',
+      { schema: { params: refParams, querystring: object({ type: oneOf(['vnc', 'spice']), password: bool() }) } },
+      async (req) => {
+        // virsh domdisplay --include-password reads the secure XML: refused on a read-only connection.
+        if (req.query.password && req.ferryCaller.readonly) {
+          throw new FerryError('ACCESS_DENIED', 'operation forbidden: virDomainGetXMLDesc with secure flag', {
+            hint: 'A display password is only shown on a read-write connection; drop --include-password or connect without -r',
+          });
+        }
+        return service.displays(req.params.ref, req.query);
+      },
+    );
+
     app.delete<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => {
       const rec = await service.undefine(req.params.ref);
       return { domain: { name: rec.name, uuid: rec.uuid } };

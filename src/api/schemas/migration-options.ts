@@ -20,5 +20,5 @@ export const migrationOptionsSchema = object({
   copyStorage: oneOf(['none', 'all', 'inc']),
   migrateDisks: arrayOf(nonEmpty()),
   copyStorageSynchronousWrites: bool(),
-  tls: bool(), tlsDestination: nonEmpty(),
+  tls: bool(), tlsDestination: nonEmpty(), graphicsUri: nonEmpty(),
 });

@@ -3,6 +3,7 @@ import type { DomainEvent } from '../../host/domain-events.js';
 import type { MigrationResult } from '../../migration/source.js';
 import type { CompressionMethod, MigrationOptions } from '../../migration/options.js';
 import { FerryError } from '../../errors/ferry-error.js';
+import { parseGraphicsUri } from '../../migration/graphics-uri.js';
 import type { CheckResult } from '../../preflight/check-result.js';
 import { CliFailure, type CliContext, domainFailure, domainOp, enc } from '../context.js';
 import { formatPreflight } from './preflight-table.js';
@@ -42,6 +43,7 @@ interface MigrateFlags {
   timeoutPostcopy?: boolean;
   listenAddress?: string;
   migrateuri?: string;
+  graphicsuri?: string;
   tls?: boolean;
   tlsDestination?: string;
   dname?: string;
@@ -106,6 +108,10 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   if (f.timeout !== undefined) o.timeout = f.timeout;
   if (f.listenAddress) o.listenAddress = f.listenAddress;
   if (f.migrateuri) o.migrateUri = f.migrateuri;
+  if (f.graphicsuri) {
+    parseGraphicsUri(f.graphicsuri);
+    o.graphicsUri = f.graphicsuri;
+  }
   return o;
 }
 
@@ -116,7 +122,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .argument('[domain]', 'domain name, id or uuid')
     .argument('[desturi]', 'destination: qemu+ssh://HOST/system, ferry+tls://HOST/system, ferry+tcp://HOST:PORT/system (listen_tcp, labs), or ferry:///system?socket=PATH for a ferryd on this machine')
     .argument('[migrateuri]', 'migration data URI, tcp://HOST[:PORT] (default: the destination host, a port it picks)')
-    .argument('[graphicsuri]', 'accepted for compatibility; ferry has no graphics to move')
+    .argument('[graphicsuri]', 'where SPICE clients reconnect, spice://HOST[:PORT][?tlsPort=N] (default: the destination display\'s address and port)')
     .argument('[listen-address]', 'address the destination QEMU listens on for the migration data')
     .option('--domain <domain>', 'domain name, id or uuid')
     .option('--desturi <uri>', 'destination URI')
@@ -152,6 +158,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--timeout-postcopy', 'at --timeout, switch to post-copy (needs --postcopy)')
     .option('--listen-address <address>', 'address the destination QEMU listens on for the migration data')
     .option('--migrateuri <uri>', 'migration data URI, tcp://HOST[:PORT]')
+    .option('--graphicsuri <uri>', 'where SPICE clients reconnect, spice://HOST[:PORT][?tlsPort=N] (default: the destination display\'s address and the port its QEMU got)')
     .option('--tls', 'encrypt the migration data and the disk copy with TLS (QEMU\'s tls-creds-x509, certificates from tls_dir on both hosts)')
     .option('--tls-destination <host>', 'with --tls: the name the destination\'s certificate must carry, when not the host the data goes to')
     .option('--dname <name>', 'rename the domain on the destination (not supported)')
@@ -173,7 +180,7 @@ two parallel connections by default (QEMU multifd), except with --postcopy or xb
 With --tls the stream, its parallel connections and the --copy-storage-* disk copy are encrypted;
 migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that host encrypted.
 `)
-    .action(async (posDomain: string | undefined, posDest: string | undefined, posMigrateUri: string | undefined, _g: string | undefined, posListen: string | undefined, flags: MigrateFlags) => {
+    .action(async (posDomain: string | undefined, posDest: string | undefined, posMigrateUri: string | undefined, posGraphicsUri: string | undefined, posListen: string | undefined, flags: MigrateFlags) => {
       const ref = posDomain ?? flags.domain;
       const dest = posDest ?? flags.desturi;
       if (!ref) throw new CliFailure(["command 'migrate' requires <domain> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
@@ -181,6 +188,7 @@ migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that ho
       const options = migrationOptionsFrom({
         ...flags,
         ...(posMigrateUri && !flags.migrateuri ? { migrateuri: posMigrateUri } : {}),
+        ...(posGraphicsUri && !flags.graphicsuri ? { graphicsuri: posGraphicsUri } : {}),
         ...(posListen && !flags.listenAddress ? { listenAddress: posListen } : {}),
       });
       const client = ctx.client();

@@ -7,6 +7,24 @@ const USB_DRIVER: Record<string, string> = {
   'piix3-uhci': 'piix3-usb-uhci', 'piix4-uhci': 'piix4-usb-uhci',
 };
 
+/** PCI controllers ordered so each comes after the controller of the bus it sits on (bus 0 is the root). */
+function parentsFirst(pci: ControllerDefinition[]): ControllerDefinition[] {
+  const busOf = (c: ControllerDefinition): number => (c.address?.type === 'pci' ? c.address.bus : 0);
+  const placed = new Set<number>([0]);
+  const out: ControllerDefinition[] = [];
+  let rest = pci;
+  while (rest.length > 0) {
+    const ready = rest.filter((c) => placed.has(busOf(c)) || !rest.some((p) => p.index === busOf(c)));
+    if (ready.length === 0) return [...out, ...rest]; // a loop: QEMU names the bus it cannot find
+    for (const c of ready) {
+      out.push(c);
+      placed.add(c.index);
+    }
+    rest = rest.filter((c) => !ready.includes(c));
+  }
+  return out;
+}
+
 /** The controllers QEMU needs on its command line (the root bus and the built-in SATA/IDE/FDC are the machine's own). */
 export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
@@ -34,26 +52,6 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
     } else if (c.type === 'sata' && !(q35 && c.index === 0)) {
       out.push(...device('ahci', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     }
-  }
-  return out;
-}
-
-/**
- * PCI controllers in an order QEMU can build: each after the controller whose
- * bus it sits on (a pcie-to-pci-bridge may have a lower index than its root port).
- */
-function parentsFirst(pci: ControllerDefinition[]): ControllerDefinition[] {
-  const out: ControllerDefinition[] = [];
-  const placed = new Set<number>([0]);
-  let rest = pci;
-  while (rest.length > 0) {
-    const ready = rest.filter((c) => c.address?.type !== 'pci' || placed.has(c.address.bus) || !rest.some((o) => o.index === (c.address as { bus: number }).bus));
-    if (ready.length === 0) return [...out, ...rest];
-    for (const c of ready) {
-      out.push(c);
-      placed.add(c.index);
-    }
-    rest = rest.filter((c) => !ready.includes(c));
   }
   return out;
 }

@@ -12,7 +12,12 @@ export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
   return out;
 }
 
-/** -vnc and -spice; no local window ever (-display none). Ports are the live definition's (chosen at start for autoport). */
+/**
+ * -vnc and -spice; no local window ever (-display none). Listen addresses,
+ * sockets and ports are the live definition's (resolved at start: ferryd.conf's
+ * vnc_listen/spice_listen, a network's address, autoport's port). Passwords are
+ * never on the command line: they are set over QMP before the guest runs.
+ */
 export function graphicsArgs(def: DomainDefinition): string[] {
   const out: string[] = ['-display', 'none'];
   for (const g of def.devices.graphics) out.push(...(g.type === 'vnc' ? vncArgs(g) : spiceArgs(g)));
@@ -21,12 +26,10 @@ export function graphicsArgs(def: DomainDefinition): string[] {
   return out;
 }
 
-function listenAddress(g: GraphicsDefinition): string | undefined {
+/** The address a display listens on; a definition that was not made live (no address resolved) is a programmer error. */
+function listenAddress(g: GraphicsDefinition): string {
   const l = g.listens[0];
-  if (!l) return '127.0.0.1';
-  if (l.type === 'none') return undefined;
-  if (l.type === 'socket') return undefined;
-  if (l.address === undefined) throw new TypeError(`graphics ${g.type}: listen type '${l.type}' has no address on this host`);
+  if (!l || l.address === undefined) throw new TypeError(`graphics ${g.type}: listen ${l?.type ?? '(none)'} has no address resolved (resolveGraphicsListens)`);
   return l.address;
 }
 
@@ -40,8 +43,8 @@ function vncArgs(g: GraphicsDefinition): string[] {
   if (l?.type === 'socket') spec = `unix:${escapeOpt(l.socket ?? '')}`;
   else if (l?.type === 'none') spec = 'none';
   else {
-    const host = hostPart(listenAddress(g) as string);
-    // autoport without a chosen port: QEMU takes the first free display from 5900 on (query-vnc tells which).
+    const host = hostPart(listenAddress(g));
+    // autoport without a chosen port (a definition not made live): QEMU takes the first free display from 5900 on.
     if (g.port === undefined) spec = `${host}:0,to=${65535 - 5900}`;
     else if (g.port < 5900) throw new TypeError(`VNC needs a port of 5900 or above (got ${g.port})`);
     else spec = `${host}:${g.port - 5900}`;
@@ -53,52 +56,56 @@ function vncArgs(g: GraphicsDefinition): string[] {
   return ['-vnc', opts.join(',')];
 }
 
-const SPICE_OPTION: Record<string, string> = {
-  image: 'image-compression', jpeg: 'jpeg-wan-compression', zlib: 'zlib-glz-wan-compression', playback: 'playback-compression',
-  streaming: 'streaming-video', clipboard: 'disable-copy-paste', mouse: 'agent-mouse', filetransfer: 'disable-agent-file-xfer',
+/** libvirt's SPICE sub-elements as QEMU 10's -spice options (qemu-system-x86_64 -spice help). */
+const SPICE_OPTION: Record<string, (v: string) => string> = {
+  image: (v) => `image-compression=${v}`,
+  jpeg: (v) => `jpeg-wan-compression=${v}`,
+  zlib: (v) => `zlib-glz-wan-compression=${v}`,
+  playback: (v) => `playback-compression=${v}`,
+  streaming: (v) => `streaming-video=${v}`,
+  clipboard: (v) => `disable-copy-paste=${v === 'no' ? 'on' : 'off'}`,
+  mouse: (v) => `agent-mouse=${v === 'client' ? 'on' : 'off'}`,
+  filetransfer: (v) => `disable-agent-file-xfer=${v === 'no' ? 'on' : 'off'}`,
+  gl: () => 'gl=off',
 };
 
 function spiceArgs(g: GraphicsDefinition): string[] {
   const opts: string[] = [];
-  const addr = listenAddress(g);
   const l = g.listens[0];
   if (l?.type === 'socket') opts.push(`unix=on,addr=${escapeOpt(l.socket ?? '')}`);
   else if (l?.type !== 'none') {
     if (g.port !== undefined && g.port !== -1) opts.push(`port=${g.port}`);
-    if (g.tlsPort !== undefined && g.tlsPort !== -1) opts.push(`tls-port=${g.tlsPort}`);
-    if (addr) opts.push(`addr=${addr}`);
+    opts.push(`addr=${listenAddress(g)}`);
   }
   // Without a password ticketing is off; a password is set over QMP after start (never on the command line).
   if (g.passwd === undefined) opts.push('disable-ticketing=on');
+  if (g.defaultMode === 'insecure') opts.push('plaintext-channel=default');
   for (const [k, v] of Object.entries(g.spice ?? {})) {
-    const name = SPICE_OPTION[k];
-    if (!name) continue;
-    if (k === 'clipboard' || k === 'filetransfer') opts.push(`${name}=${v === 'no' ? 'on' : 'off'}`);
-    else if (k === 'mouse') opts.push(`${name}=${v === 'client' ? 'on' : 'off'}`);
-    else if (k === 'playback') opts.push(`${name}=${v}`);
-    else opts.push(`${name}=${v}`);
+    const option = SPICE_OPTION[k];
+    if (!option) throw new TypeError(`graphics spice: <${k}> has no QEMU option`);
+    opts.push(option(v));
   }
   opts.push('seamless-migration=on');
   return ['-spice', opts.join(',')];
 }
 
-/** The video devices: the first is the primary (VGA-compatible) one. */
+/** The video devices: the first is the primary (VGA-compatible) one; secondaries are qxl or virtio (orderVideos()). */
 export function videoArgs(def: DomainDefinition, q35: boolean): string[] {
   return def.devices.videos.flatMap((v, i) => videoDevice(v, i === 0, q35));
 }
 
 function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string[] {
   const at = [`id=${v.alias}`, ...pciProps(v.address, q35)];
-  const mb = (kib: number | undefined): number | undefined => (kib === undefined ? undefined : Math.max(1, Math.round(kib / 1024)));
+  const mib = (kib: number | undefined): number | undefined => (kib === undefined ? undefined : Math.max(1, Math.round(kib / 1024)));
   switch (v.model) {
     case 'none':
       return [];
     case 'ramfb':
       return device('ramfb', [`id=${v.alias}`]);
     case 'vga':
-      return device('VGA', [...at, v.vram === undefined ? undefined : `vgamem_mb=${mb(v.vram)}`]);
+      return device('VGA', [...at, v.vram === undefined ? undefined : `vgamem_mb=${mib(v.vram)}`]);
     case 'cirrus':
-      return device('cirrus-vga', at);
+      return device('cirrus-vga', [...at, v.vram === undefined ? undefined : `vgamem_mb=${mib(v.vram)}`]);
     case 'bochs':
       return device('bochs-display', [...at, v.vram === undefined ? undefined : `vgamem=${v.vram * 1024}`]);
     case 'virtio':
@@ -108,8 +115,8 @@ function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string
         ...at,
         v.ram === undefined ? undefined : `ram_size=${v.ram * 1024}`,
         v.vram === undefined ? undefined : `vram_size=${v.vram * 1024}`,
-        v.vram64 === undefined ? undefined : `vram64_size_mb=${mb(v.vram64)}`,
-        v.vgamem === undefined ? undefined : `vgamem_mb=${mb(v.vgamem)}`,
+        v.vram64 === undefined ? undefined : `vram64_size_mb=${mib(v.vram64)}`,
+        v.vgamem === undefined ? undefined : `vgamem_mb=${mib(v.vgamem)}`,
         v.heads === undefined ? undefined : `max_outputs=${v.heads}`,
       ]);
   }

@@ -5,7 +5,8 @@ import {
   VIDEO_MODELS, type VideoDefinition,
 } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
-import { xmlInvalid } from '../xml-errors.js';
+import { FerryError } from '../../errors/ferry-error.js';
+import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { anyInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
@@ -61,35 +62,64 @@ function port(v: string | undefined, element: string): number | undefined {
   return n;
 }
 
+/** passwdValidTo as libvirt writes it: a UTC time, 2010-04-09T15:51:00. */
+const VALID_TO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
+
 export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition {
   const type = oneOf(g.attrs.type ?? '', ['vnc', 'spice'] as const, 'graphics', 'type');
   const label = `<graphics type='${type}'> #${index}`;
   const p = port(g.attrs.port, 'graphics');
   const autoport = yesNo(g.attrs.autoport, 'graphics', 'autoport') ?? (p === undefined || p === -1);
   const result: GraphicsDefinition = { type, autoport, listens: [] };
-  if (p !== undefined && p !== -1 && !autoport) result.port = p;
-  if (p !== undefined && p !== -1 && autoport) result.port = p; // a live definition's chosen port
+  // With autoport a port is the one a running domain was given (live XML); without, the fixed one.
+  if (p !== undefined && p !== -1) result.port = p;
+  if (type === 'vnc' && result.port !== undefined && !autoport && result.port < 5900) {
+    throw xmlInvalid('graphics', `${label}: VNC port ${result.port} is below 5900 (display :0)`);
+  }
   const tls = port(g.attrs.tlsPort, 'graphics');
-  if (tls !== undefined) result.tlsPort = tls;
   if (type === 'vnc') {
     if (g.attrs.tlsPort !== undefined) throw xmlInvalid('graphics', `${label}: tlsPort is a SPICE attribute`);
     const ws = port(g.attrs.websocket, 'graphics');
     if (ws !== undefined) result.websocket = ws;
-  } else if (g.attrs.websocket !== undefined) {
-    throw xmlInvalid('graphics', `${label}: websocket is a VNC attribute`);
+    if (g.attrs.defaultMode !== undefined) throw xmlInvalid('graphics', `${label}: defaultMode is a SPICE attribute`);
+  } else {
+    if (g.attrs.websocket !== undefined) throw xmlInvalid('graphics', `${label}: websocket is a VNC attribute`);
+    if (g.attrs.sharePolicy !== undefined) throw xmlInvalid('graphics', `${label}: sharePolicy is a VNC attribute`);
+    // ferry has no SPICE TLS (no certificates for it): a TLS port would be a port QEMU cannot open.
+    if (tls !== undefined && tls !== -1) {
+      throw spiceTlsUnsupported(`${label}: tlsPort='${tls}' needs SPICE TLS, which ferry does not configure; remove tlsPort or set it to -1`);
+    }
+    if (tls === -1) result.tlsPort = -1;
+    if (g.attrs.defaultMode === 'secure') throw spiceTlsUnsupported(`${label}: defaultMode='secure' needs SPICE TLS, which ferry does not configure`);
   }
   if (g.attrs.passwd !== undefined) result.passwd = g.attrs.passwd;
-  if (g.attrs.passwdValidTo !== undefined) result.passwdValidTo = g.attrs.passwdValidTo;
-  if (g.attrs.keymap !== undefined) result.keymap = g.attrs.keymap;
+  if (g.attrs.passwdValidTo !== undefined) {
+    if (!VALID_TO.test(g.attrs.passwdValidTo) || Number.isNaN(Date.parse(`${g.attrs.passwdValidTo}Z`))) {
+      throw xmlInvalid('graphics', `${label}: cannot parse password validity time '${g.attrs.passwdValidTo}', expect YYYY-MM-DDTHH:MM:SS`);
+    }
+    result.passwdValidTo = g.attrs.passwdValidTo;
+  }
+  if (g.attrs.connected !== undefined) {
+    const connected = g.attrs.connected as GraphicsDefinition['connected'];
+    if (type === 'vnc' && connected !== 'keep') throw xmlInvalid('graphics', `${label}: VNC only supports connected='keep'`);
+    result.connected = connected;
+  }
+  if (g.attrs.keymap !== undefined) {
+    if (!/^[a-z]{2}(-[a-z]+)*$/.test(g.attrs.keymap)) throw xmlInvalid('graphics', `${label}: invalid keymap '${g.attrs.keymap}'`);
+    result.keymap = g.attrs.keymap;
+  }
   if (g.attrs.sharePolicy !== undefined) result.sharePolicy = g.attrs.sharePolicy as GraphicsDefinition['sharePolicy'];
   if (g.attrs.defaultMode !== undefined) result.defaultMode = g.attrs.defaultMode as GraphicsDefinition['defaultMode'];
   for (const l of childrenNamed(g, 'listen')) {
     const lt = oneOf(l.attrs.type ?? 'address', ['address', 'network', 'none', 'socket'] as const, 'listen', 'type');
     const listen: GraphicsListen = { type: lt };
-    if (l.attrs.address !== undefined) listen.address = l.attrs.address;
+    if (l.attrs.address !== undefined && (lt === 'address' || lt === 'network')) listen.address = l.attrs.address;
     if (l.attrs.network !== undefined) listen.network = l.attrs.network;
     if (l.attrs.socket !== undefined) listen.socket = l.attrs.socket;
     if (lt === 'network' && !listen.network) throw xmlInvalid('listen', `${label}: type='network' needs network=`);
+    if (lt !== 'network' && l.attrs.network !== undefined) throw xmlInvalid('listen', `${label}: network= is for <listen type='network'>`);
+    if (lt !== 'socket' && l.attrs.socket !== undefined) throw xmlInvalid('listen', `${label}: socket= is for <listen type='socket'>`);
+    if ((lt === 'none' || lt === 'socket') && l.attrs.address !== undefined) throw xmlInvalid('listen', `${label}: address= is for <listen type='address'> or 'network'`);
     result.listens.push(listen);
   }
   if (g.attrs.listen !== undefined) {
@@ -97,14 +127,16 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     if (first && first.type === 'address' && first.address !== undefined && first.address !== g.attrs.listen) {
       throw xmlInvalid('graphics', `${label}: listen='${g.attrs.listen}' does not match <listen address='${first.address}'>`);
     }
+    if (first && first.type === 'address' && first.address === undefined) first.address = g.attrs.listen;
     if (!first) result.listens.push({ type: 'address', address: g.attrs.listen });
   }
-  if (result.listens.length > 1) throw xmlInvalid('graphics', `${label}: ferry supports one <listen>`);
+  if (result.listens.length > 1) throw xmlUnsupported('listen', `${label}: ferry supports one <listen> per display`);
   if (type === 'spice') {
     const spice: Record<string, string> = {};
     for (const n of SPICE_CHILDREN) {
       const c = child(g, n);
       const v = c?.attrs[SPICE_CHILD_ATTR[n].attr];
+      if (c && v === undefined) throw xmlInvalid(n, `${label}: <${n}> needs ${SPICE_CHILD_ATTR[n].attr}=`);
       if (v !== undefined) spice[n] = v;
     }
     if (Object.keys(spice).length > 0) result.spice = spice;
@@ -114,6 +146,11 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
   return result;
 }
 
+function spiceTlsUnsupported(message: string): FerryError {
+  return new FerryError('DISPLAY_TLS_UNAVAILABLE', `unsupported configuration: ${message}`, { details: { element: 'graphics' } });
+}
+
+/** A <graphics> as dumpxml shows it; `secrets`: its passwd too (dumpxml --security-info). */
 export function renderGraphics(g: GraphicsDefinition, secrets: boolean): XmlElement {
   const listen = g.listens[0];
   return el('graphics', {
@@ -122,12 +159,13 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean): XmlElem
     tlsPort: g.tlsPort,
     autoport: g.autoport ? 'yes' : 'no',
     websocket: g.websocket,
-    listen: listen?.type === 'address' ? listen.address : undefined,
+    listen: listen?.type === 'address' || listen?.type === 'network' ? listen.address : undefined,
     keymap: g.keymap,
     sharePolicy: g.sharePolicy,
     defaultMode: g.defaultMode,
     passwd: secrets ? g.passwd : undefined,
     passwdValidTo: g.passwdValidTo,
+    connected: g.connected,
   }, [
     ...g.listens.map((l) => el('listen', { type: l.type, address: l.address, network: l.network, socket: l.socket })),
     ...Object.entries(g.spice ?? {}).map(([n, v]) => el(n, { [SPICE_CHILD_ATTR[n as (typeof SPICE_CHILDREN)[number]].attr]: v })),
@@ -146,6 +184,17 @@ export const VIDEO_RULE: ElementRule = {
   },
 };
 
+/** The <model> sizes each video model applies (what QEMU's device has a property for); heads='1' is every model's default. */
+const VIDEO_SETTINGS: Record<VideoDefinition['model'], ReadonlyArray<'vram' | 'ram' | 'vgamem' | 'vram64' | 'heads'>> = {
+  qxl: ['vram', 'ram', 'vgamem', 'vram64', 'heads'],
+  virtio: ['heads'],
+  vga: ['vram'],
+  cirrus: ['vram'],
+  bochs: ['vram'],
+  ramfb: [],
+  none: [],
+};
+
 export function parseVideo(v: XmlElement, index: number): VideoDefinition {
   const label = `<video> #${index}`;
   const m = child(v, 'model');
@@ -153,12 +202,42 @@ export function parseVideo(v: XmlElement, index: number): VideoDefinition {
   const result: VideoDefinition = { model, ...parsePlacement(v, label) };
   for (const k of ['vram', 'ram', 'vgamem', 'vram64', 'heads'] as const) {
     const n = optionalInt(m, k, positiveInt);
-    if (n !== undefined) result[k] = n;
+    if (n === undefined) continue;
+    if (!VIDEO_SETTINGS[model].includes(k) && !(k === 'heads' && n === 1)) {
+      throw xmlUnsupported('model', `${label}: ${k}='${n}' is not applied to video model '${model}' (it applies ${VIDEO_SETTINGS[model].join(', ') || 'no sizes'})`);
+    }
+    result[k] = n;
+  }
+  if (model === 'cirrus' && result.vram !== undefined && ![4096, 8192, 16384].includes(result.vram)) {
+    throw xmlInvalid('model', `${label}: cirrus video memory must be 4096, 8192 or 16384 KiB (got ${result.vram})`);
+  }
+  if (result.vram !== undefined && model !== 'qxl' && result.vram % 1024 !== 0) {
+    throw xmlInvalid('model', `${label}: vram must be a whole number of MiB for video model '${model}'`);
   }
   const primary = yesNo(m?.attrs.primary, 'model', 'primary');
   if (primary !== undefined) result.primary = primary;
-  if ((result.ram !== undefined || result.vram64 !== undefined) && model !== 'qxl') throw xmlInvalid('model', `${label}: ram and vram64 are qxl settings`);
   return result;
+}
+
+/**
+ * The primary video is the first (libvirt moves a primary='yes' to the
+ * front); secondaries can only be qxl or virtio, as libvirt requires: any
+ * other model is VGA-compatible and would fight the primary over the legacy
+ * VGA ports, and 'none' stands alone.
+ */
+export function orderVideos(videos: VideoDefinition[]): VideoDefinition[] {
+  const primaries = videos.filter((v) => v.primary === true);
+  if (primaries.length > 1) throw xmlInvalid('video', 'only one primary video device is supported');
+  const ordered = primaries.length === 1 ? [primaries[0] as VideoDefinition, ...videos.filter((v) => v.primary !== true)] : videos;
+  if (ordered.some((v) => v.model === 'none') && ordered.length > 1) {
+    throw xmlInvalid('video', "a video of model 'none' must be the only <video>");
+  }
+  ordered.forEach((v, i) => {
+    if (i > 0 && v.model !== 'qxl' && v.model !== 'virtio') {
+      throw xmlUnsupported('video', `<video> #${i}: video type '${v.model}' is only valid as primary video device`);
+    }
+  });
+  return ordered;
 }
 
 export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {

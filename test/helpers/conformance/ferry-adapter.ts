@@ -1,4 +1,5 @@
 import { FerryError } from '../../../src/errors/ferry-error.js';
+import { resolveGraphicsListens } from '../../../src/host/graphics-listens.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../../../src/qemu/argv.js';
 import type { DiskDefinition } from '../../../src/vm/definition.js';
 import { parseDomainXml } from '../../../src/vm/parse-domain-xml.js';
@@ -39,8 +40,12 @@ export function runFerry(xml: string): FerryOutcome {
   const dumpxml = renderDomainXml(def);
   try {
     const requested = def.os.machine ?? 'pc';
+    // Displays listen where a host would put them: qemu.conf's default address, a made-up network address, a run-dir socket.
+    const graphics = resolveGraphicsListens(def.devices.graphics, {
+      vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.168.122.1', socketPath: (type) => `/run/ferry/conformance/${type}.sock`,
+    });
     const argv = buildQemuArgv({
-      def,
+      def: { ...def, devices: { ...def.devices, graphics } },
       accel: 'tcg',
       machine: MACHINE_ALIASES[requested] ?? requested,
       qmpSocket: '/run/ferry/conformance/qmp.sock',
