@@ -78,6 +78,8 @@ export interface DeviceDefinitions {
   watchdogs: WatchdogDefinition[];
   /** <memballoon>: absent means libvirt's default (a virtio balloon); model 'none' means none. */
   memballoon?: MemballoonDefinition;
+  /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
+  redirfilter?: UsbRedirFilterRule[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -199,6 +201,16 @@ export interface AudioDefinition {
 
 export interface RedirdevDefinition extends CharSource, Placed {
   bus: 'usb';
+}
+
+/** One <usbdev> of <redirfilter>: undefined fields match any device. */
+export interface UsbRedirFilterRule {
+  class?: number;
+  vendor?: number;
+  product?: number;
+  /** bcdDevice: "1.10" is 0x0110. */
+  version?: number;
+  allow: boolean;
 }
 
 export interface RngDefinition extends Placed {

@@ -1,5 +1,5 @@
 import type { DomainDefinition } from './definition.js';
-import { machineFamily } from './machine-family.js';
+import { type MachineFamily, machineFamily } from './machine-family.js';
 import type { DefineProblem } from './schema/element-rule.js';
 
 /**
@@ -27,6 +27,26 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
     if (c.model === 'ich9-ehci1' || c.model?.startsWith('ich9-uhci')) {
       // companions are placed with their EHCI master
+    }
+  });
+  out.push(...watchdogProblems(def, family, machine));
+  return out;
+}
+
+/** iTCO is part of q35's ICH9 (one, never on i440fx); every watchdog of a domain fires with one action (QEMU has one). */
+function watchdogProblems(def: DomainDefinition, family: MachineFamily, machine: string): DefineProblem[] {
+  const out: DefineProblem[] = [];
+  const first = def.devices.watchdogs[0];
+  def.devices.watchdogs.forEach((w, i) => {
+    const device = `<watchdog model='${w.model}'>`;
+    if (w.model === 'itco' && family !== 'q35') {
+      out.push({ path: `/domain/devices/watchdog[${i + 1}]/@model`, device, message: `model 'itco' is part of q35's ICH9 chipset, not of ${machine}; use 'i6300esb' or 'ib700'` });
+    }
+    if (w.model === 'itco' && def.devices.watchdogs.findIndex((x) => x.model === 'itco') !== i) {
+      out.push({ path: `/domain/devices/watchdog[${i + 1}]`, device, message: 'the machine has one iTCO watchdog' });
+    }
+    if (first && w.action !== first.action) {
+      out.push({ path: `/domain/devices/watchdog[${i + 1}]/@action`, device, message: `action '${w.action}' differs from the first watchdog's '${first.action}'; QEMU has one watchdog action` });
     }
   });
   return out;
