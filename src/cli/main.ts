@@ -7,6 +7,7 @@ import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
+import { registerMemory } from './commands/memory.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBlockCopy(program, ctx);
   registerLock(program, ctx);
   registerCert(program, ctx);
+  registerMemory(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

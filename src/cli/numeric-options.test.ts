@@ -27,6 +27,8 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'cert-ca-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-host-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-client-create', flag: '--days', min: 1, max: 36500 },
+  { verb: 'dommemstat', flag: '--period', min: 0, max: LIMITS.seconds },
+  { verb: 'setmem', flag: '<size>', min: 1, max: Number.MAX_SAFE_INTEGER, size: true },
 ];
 
 /** Value placeholders that name a number: an option with one of these must parse it as a number. */

@@ -14,6 +14,7 @@ import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
+import { applyBalloonSettings, type ChangeScope, type MemoryStat, memoryStats, setMemory, setStatsPeriod } from './memory-balloon.js';
 import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
@@ -299,6 +300,23 @@ export class HostService extends EventEmitter<HostEvents> {
     await this.requireRunning(rec).monitor.injectNmi();
   }
 
+  // ---- memory (the balloon) ----
+
+  /** `dommemstat`. */
+  async memoryStats(ref: string): Promise<MemoryStat[]> {
+    return memoryStats(this.requireRunning(this.lookup(ref)));
+  }
+
+  /** `dommemstat --period N`. */
+  async setMemoryStatsPeriod(ref: string, period: number, scope: ChangeScope): Promise<void> {
+    await setStatsPeriod(this, this.lookup(ref).uuid, period, scope);
+  }
+
+  /** `setmem`. */
+  async setMemory(ref: string, kib: number, scope: ChangeScope): Promise<void> {
+    await setMemory(this, this.lookup(ref).uuid, kib, scope);
+  }
+
   // ---- queries ----
 
   info(ref: string): DomainInfo {
@@ -409,6 +427,12 @@ export class HostService extends EventEmitter<HostEvents> {
       throw err;
     }
     this.track(vm, () => this.deps.launcher.cleanup(launched.live));
+    try {
+      await applyBalloonSettings(vm);
+    } catch (err) {
+      await vm.destroy('failed');
+      throw err;
+    }
     log.info({ pid: vm.pid, accel: launched.accel, qemu: formatVersion(launched.binary.version), incoming: options.incoming ?? false }, 'QEMU launched');
     return vm;
   }
@@ -470,6 +494,7 @@ export class HostService extends EventEmitter<HostEvents> {
       this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: s.state, reason: s.reason, at: this.now() });
     });
     vm.on('panicked', (info) => this.publish({ type: 'domain.panicked', uuid: vm.uuid, name: vm.name, info, at: this.now() }));
+    vm.on('watchdog', (action) => this.publish({ type: 'domain.watchdog', uuid: vm.uuid, name: vm.name, action, at: this.now() }));
     vm.on('stopped', ({ reason, restart }) => {
       if (this.running.get(vm.uuid) === vm) this.running.delete(vm.uuid);
       void this.deps.locks.release(vm.uuid);
