@@ -30,6 +30,11 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     }
   });
   out.push(...watchdogProblems(def, family, machine));
+  def.devices.audios.forEach((a, i) => {
+    if (a.type === 'spice' && !def.devices.graphics.some((g) => g.type === 'spice')) {
+      out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'spice' plays through SPICE graphics, and there is no <graphics type='spice'> (QEMU: Cannot use spice audio without -spice); use type 'none'" });
+    }
+  });
   return out;
 }
 
