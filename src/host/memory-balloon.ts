@@ -58,7 +58,8 @@ export async function memoryStats(vm: RunningDomain): Promise<MemoryStat[]> {
     const g = await balloon.guestStats();
     for (const [tag, name, divisor] of GUEST_STATS) {
       const raw = name === 'last-update' ? g['last-update'] : g.stats[name];
-      if (typeof raw === 'number' && raw >= 0) out.push({ tag, value: Math.floor(raw / divisor) });
+      // QEMU reports a stat the guest did not give as -1 (as a uint64: 2^64-1); virsh leaves those out.
+      if (typeof raw === 'number' && raw >= 0 && raw < 2 ** 63) out.push({ tag, value: Math.floor(raw / divisor) });
     }
   } else {
     out.push({ tag: 'actual', value: vm.def.currentMemoryKiB });

@@ -3,7 +3,7 @@ import type { QemuMonitor } from './monitor.js';
 /** The QOM path of the balloon libvirt and ferry name balloon0. */
 const BALLOON_PATH = '/machine/peripheral/balloon0';
 
-/** QEMU's guest-stats (virtio-balloon's QOM property): each stat, -1 when the guest did not report it. */
+/** QEMU's guest-stats (virtio-balloon's QOM property): each stat, 2^64-1 (uint64 -1) when the guest did not report it. */
 export interface BalloonGuestStats {
   stats: Record<string, number>;
   'last-update': number;

@@ -10,9 +10,7 @@ const USB_DRIVER: Record<string, string> = {
 /** The controllers QEMU needs on its command line (the root bus and the built-in SATA/IDE/FDC are the machine's own). */
 export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
-  // Parents before children: a root port before the bridge in it, a bridge before what it carries.
-  const pci = def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index);
-  for (const c of pci) out.push(...pciController(c, q35));
+  for (const c of parentsFirst(def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0))) out.push(...pciController(c, q35));
   const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
   for (const c of usb) out.push(...usbController(c, usb, q35));
   for (const c of def.devices.controllers) {
@@ -29,6 +27,24 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
     } else if (c.type === 'sata' && !(q35 && c.index === 0)) {
       out.push(...device('ahci', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     }
+  }
+  return out;
+}
+
+/**
+ * PCI controllers with each one after the bus it sits on (QEMU needs the bus
+ * first): a pcie-to-pci-bridge numbered 1 may sit in root port 3. Index order
+ * among siblings.
+ */
+function parentsFirst(pci: ControllerDefinition[]): ControllerDefinition[] {
+  const sorted = [...pci].sort((a, b) => a.index - b.index);
+  const out: ControllerDefinition[] = [];
+  const placed = new Set<number>([0]);
+  while (sorted.length > 0) {
+    const i = sorted.findIndex((c) => c.address?.type !== 'pci' || placed.has(c.address.bus) || !sorted.some((o) => o.index === (c.address as { bus: number }).bus));
+    const [next] = sorted.splice(i < 0 ? 0 : i, 1);
+    out.push(next as ControllerDefinition);
+    placed.add((next as ControllerDefinition).index);
   }
   return out;
 }
