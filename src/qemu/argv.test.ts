@@ -164,4 +164,17 @@ describe('buildQemuArgv()', () => {
     const argv = buildQemuArgv(input(guest.replace('<panic', "<controller type='usb' model='none'/><panic")));
     assert.deepEqual(values(argv, '-device').filter((d) => /usb|xhci|uhci/.test(d)), []);
   });
+
+  it('puts each PCI controller after the bus it sits on (conventional PCI on q35: a bridge in a root port)', () => {
+    const argv = buildQemuArgv(input(guest.replace('<panic', "<watchdog model='i6300esb'/><memballoon model='virtio'/><panic model='pvpanic'/><panic")));
+    const devices = values(argv, '-device');
+    const defined = new Set(['pcie.0']);
+    for (const d of devices) {
+      const bus = /(?:^|,)bus=([^,]+)/.exec(d)?.[1];
+      if (bus && !bus.startsWith('usb')) assert.ok(defined.has(bus), `${d}: bus ${bus} comes later in\n${devices.join('\n')}`);
+      const id = /(?:^|,)id=([^,]+)/.exec(d)?.[1];
+      if (id) defined.add(id);
+    }
+    assert.ok(devices.some((d) => d.startsWith('pcie-pci-bridge,')) && devices.some((d) => d.startsWith('i6300esb,')));
+  });
 });
