@@ -15,8 +15,8 @@ async function qmp<T>(host: FerrydHost, vm: string, execute: string, args?: Reco
 }
 
 /** The devices QEMU has, by id: `/machine/peripheral` (ids given) → their QEMU type. */
-async function peripherals(host: FerrydHost, vm: string, path = '/machine/peripheral'): Promise<Map<string, string>> {
-  const list = await qmp<Array<{ name: string; type: string }>>(host, vm, 'qom-list', { path });
+async function peripherals(host: FerrydHost, vm: string): Promise<Map<string, string>> {
+  const list = await qmp<Array<{ name: string; type: string }>>(host, vm, 'qom-list', { path: '/machine/peripheral' });
   return new Map(list.flatMap((p) => (p.type.startsWith('child<') ? [[p.name, p.type.slice(6, -1)] as [string, string]] : [])));
 }
 
@@ -79,7 +79,8 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     <rng model='virtio'><rate bytes='2048' period='1000'/><backend model='random'>/dev/urandom</backend></rng>
     <panic model='pvpanic'/>`;
     const file = `${hosts.dir.path}/${name}.xml`;
-    writeFileSync(file, guestXml({ name, uuid, type: 'qemu', devices }));
+    // Only the PCI pvpanic (the guest's other one, on ISA, is tested by domain-lifecycle): the panic at the end is its.
+    writeFileSync(file, guestXml({ name, uuid, type: 'qemu', devices, extraCmdline: 'unknown_nmi_panic=1' }).replace("<panic model='isa'/>", ''));
     await hosts.a.ok('define', file);
     await hosts.a.ok('start', name);
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
@@ -88,11 +89,9 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
       const p = await peripherals(host, name);
       const expected: Record<string, string> = {
         usb: 'qemu-xhci', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', sound0: 'ich9-intel-hda', 'sound0-codec0': 'hda-duplex',
-        redir0: 'usb-redir', rng0: 'virtio-rng-pci', watchdog0: 'i6300esb', balloon0: 'virtio-balloon-pci', panic1: 'pvpanic-pci',
+        redir0: 'usb-redir', rng0: 'virtio-rng-pci', watchdog0: 'i6300esb', balloon0: 'virtio-balloon-pci', panic0: 'pvpanic-pci',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
-      const anon = [...(await peripherals(host, name, '/machine/peripheral-anon')).values()];
-      assert.ok(anon.includes('pvpanic'), `${where}: the ISA pvpanic: ${anon.join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });
       assert.equal(await get('redir0', 'filter'), '0x08:0x15E1:-1:0x0110:1|-1:-1:-1:-1:0', `${where}: usb-redir's filter`);
       assert.equal(await get('rng0', 'max-bytes'), 2048, `${where}: rng rate`);
@@ -124,6 +123,9 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     assert.equal(await hosts.b.state(name), 'running (migrated)');
     await check(hosts.b, 'B');
     assert.match(await hosts.b.ok('dumpxml', name), /<currentMemory unit='KiB'>122880<\/currentMemory>/, 'the balloon target travelled');
+    // pvpanic-pci works on B: an NMI makes the guest panic (unknown_nmi_panic=1) and QEMU hears of it through the device.
+    await hosts.b.ok('inject-nmi', name);
+    await hosts.b.waitState(name, 'crashed (panicked)', 60_000);
     await hosts.b.ok('destroy', name);
     await hosts.b.ok('undefine', name);
   });
