@@ -99,7 +99,8 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
       assert.equal(await get('balloon0', 'guest-stats-polling-interval'), 2, `${where}: balloon stats period`);
       assert.equal(await get('balloon0', 'deflate-on-oom'), true, `${where}: autodeflate`);
       assert.equal(await get('balloon0', 'free-page-reporting'), true, `${where}: freePageReporting`);
-      assert.deepEqual(await qmp(host, name, 'query-audiodevs'), [{ id: 'audio1', driver: 'spice' }], `${where}: the SPICE audio backend libvirt adds`);
+      const audio = await qmp<Array<{ id: string; driver: string }>>(host, name, 'query-audiodevs');
+      assert.deepEqual(audio.map((x) => `${x.id} ${x.driver}`), ['audio1 spice'], `${where}: the SPICE audio backend libvirt adds`);
       const argv = qemuArgv(host.stateDir, uuid);
       assert.equal(argv[argv.indexOf('-watchdog-action') + 1], 'reset', `${where}: watchdog action`);
       const stats = dommemstat(await host.ok('dommemstat', name));
