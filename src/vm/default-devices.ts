@@ -17,7 +17,8 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   if (family === 'q35' && !has('sata')) add({ type: 'sata', index: 0 });
   if (family === 'i440fx' && !has('ide')) add({ type: 'ide', index: 0 });
   if (family === 'i440fx' && d.disks.some((k) => k.target.bus === 'sata') && !has('sata')) add({ type: 'sata', index: 0 });
-  if (!d.controllers.some((c) => c.type === 'usb')) add({ type: 'usb', index: 0, model: family === 'q35' ? 'qemu-xhci' : 'piix3-uhci' });
+  // isapc has no PCI bus, so no USB controller (libvirt adds none; QEMU: Bus 'pci.0' not found).
+  if (def.os.machine !== 'isapc' && !d.controllers.some((c) => c.type === 'usb')) add({ type: 'usb', index: 0, model: family === 'q35' ? 'qemu-xhci' : 'piix3-uhci' });
   for (const c of d.controllers) if (c.type === 'usb' && c.index === 0 && c.model === undefined) c.model = family === 'q35' ? 'qemu-xhci' : 'piix3-uhci';
   if (d.disks.some((k) => k.target.bus === 'scsi') && !has('scsi')) add({ type: 'scsi', index: 0, model: 'virtio-scsi' });
   for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) c.model = 'virtio-scsi';
