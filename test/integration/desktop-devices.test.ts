@@ -85,6 +85,7 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     await hosts.a.ok('start', name);
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
 
+    const actual = async (host: FerrydHost): Promise<number | undefined> => dommemstat(await host.ok('dommemstat', name)).get('actual');
     const check = async (host: FerrydHost, where: string): Promise<void> => {
       const p = await peripherals(host, name);
       const expected: Record<string, string> = {
@@ -104,14 +105,26 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
       const argv = qemuArgv(host.stateDir, uuid);
       assert.equal(argv[argv.indexOf('-watchdog-action') + 1], 'reset', `${where}: watchdog action`);
       const stats = dommemstat(await host.ok('dommemstat', name));
-      assert.equal(stats.get('actual'), 128 * 1024, `${where}: dommemstat actual`);
-      assert.ok((stats.get('rss') ?? 0) > 0, `${where}: dommemstat rss`);
+      assert.ok((stats.get('actual') ?? 0) > 0 && (stats.get('rss') ?? 0) > 0, `${where}: dommemstat actual and rss`);
     };
     await check(hosts.a, 'A');
+    assert.equal(await actual(hosts.a), 128 * 1024, 'the guest starts with all its memory');
+
+    // The guest sees its devices (its boot-time device report on the serial console, when the test guest has one).
+    await eventually(() => /ferry-guest: report done/.test(hosts.a.serialLog(name)), 'the guest device report', 120_000).catch(() => undefined);
+    const report = hosts.a.serialLog(name);
+    if (/ferry-guest: report done/.test(report)) {
+      assert.match(report, /ferry-guest: input name="[^"]*USB Tablet"/, 'the guest sees the tablet');
+      assert.match(report, /ferry-guest: pci \S+ 1b36:0011 class=\S+ driver=pvpanic-pci/, 'the guest drives the PCI pvpanic');
+      assert.match(report, /ferry-guest: input name="QEMU Virtio Keyboard"/, 'the guest sees the virtio keyboard');
+      assert.match(report, /ferry-guest: hwrng current=virtio_rng\.0 read=16/, 'the guest reads its RNG');
+      assert.match(report, /ferry-guest: watchdog watchdog0 identity="i6300ESB timer"/, 'the guest sees the watchdog');
+    }
 
     // setmem: the balloon's target in the live definition; --config changes the next start; more than <memory> is refused.
     await hosts.a.ok('setmem', name, '120M');
     assert.match(await hosts.a.ok('dumpxml', name), /<currentMemory unit='KiB'>122880<\/currentMemory>/);
+    await eventually(async () => (await actual(hosts.a)) === 120 * 1024, "the guest's balloon driver gives the memory back", 60_000);
     const tooBig = await hosts.a.ferry('setmem', name, '1G');
     assert.equal(tooBig.code, 1);
     assert.match(tooBig.stderr, /cannot set memory higher than max memory/);
@@ -124,6 +137,7 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     assert.equal(await hosts.b.state(name), 'running (migrated)');
     await check(hosts.b, 'B');
     assert.match(await hosts.b.ok('dumpxml', name), /<currentMemory unit='KiB'>122880<\/currentMemory>/, 'the balloon target travelled');
+    assert.equal(await actual(hosts.b), 120 * 1024, 'the balloon kept its size');
     // pvpanic-pci works on B: an NMI makes the guest panic (unknown_nmi_panic=1) and QEMU hears of it through the device.
     await hosts.b.ok('inject-nmi', name);
     await hosts.b.waitState(name, 'crashed (panicked)', 60_000);
