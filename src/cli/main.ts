@@ -11,6 +11,7 @@ import { registerDisplay } from './commands/display.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerVcpus } from './commands/vcpus.js';
+import { registerMemory } from './commands/memory.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
@@ -70,6 +71,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerLock(program, ctx);
   registerCert(program, ctx);
   registerDisplay(program, ctx);
+  registerMemory(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

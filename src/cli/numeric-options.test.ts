@@ -31,6 +31,8 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'setvcpus', flag: '--count', min: 1, max: 16384 },
   { verb: 'vcpupin', flag: '<vcpu>', min: 0, max: 16383 },
   { verb: 'vcpupin', flag: '--vcpu', min: 0, max: 16383 },
+  { verb: 'dommemstat', flag: '--period', min: 0, max: LIMITS.seconds },
+  { verb: 'setmem', flag: '<size>', min: 1, max: Number.MAX_SAFE_INTEGER, size: true },
 ];
 
 /** Value placeholders that name a number: an option with one of these must parse it as a number. */

@@ -9,6 +9,8 @@ export interface NumericSpec {
   max: number;
   /** A size with an optional unit suffix (10G, 512M, 4096), as vol-create-as takes. */
   size?: boolean;
+  /** A size whose plain number counts KiB (virsh setmem), returned in KiB; otherwise sizes are bytes. */
+  sizeInKiB?: boolean;
   /** virsh's own message for a well-formed value below `min` (migrate: Invalid timeout); otherwise the range message. */
   belowMin?: string;
 }
@@ -26,7 +28,7 @@ export type NumericParser = ((value: string) => number) & { [SPEC]: NumericSpec 
  */
 export function numeric(spec: NumericSpec): NumericParser {
   const parse = (value: string): number => {
-    const n = spec.size ? parseSize(value) : /^[+-]?\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
+    const n = spec.size ? sizeValue(value, spec) : /^[+-]?\d+$/.test(value.trim()) ? Number(value.trim()) : undefined;
     if (n === undefined || !Number.isSafeInteger(n) || n > spec.max || (n < spec.min && spec.belowMin === undefined)) {
       throw new CliFailure([`Numeric value '${value}' for <${spec.name}> option is malformed or out of range`], hintFor(spec), 'INVALID_ARGUMENT');
     }
@@ -36,7 +38,15 @@ export function numeric(spec: NumericSpec): NumericParser {
   return Object.assign(parse, { [SPEC]: spec });
 }
 
+function sizeValue(value: string, spec: NumericSpec): number | undefined {
+  if (!spec.sizeInKiB) return parseSize(value);
+  if (/^\s*\d+\s*$/.test(value)) return Number(value.trim());
+  const bytes = parseSize(value);
+  return bytes === undefined ? undefined : Math.ceil(bytes / 1024);
+}
+
 function hintFor(spec: NumericSpec): string {
+  if (spec.size && spec.sizeInKiB) return `Give <${spec.name}> as a number of KiB or with a unit, such as 512M or 1G`;
   return spec.size
     ? `Give <${spec.name}> as a number of bytes or with a unit, such as 10G or 512M`
     : `Give <${spec.name}> as a whole number from ${spec.min} to ${spec.max}`;

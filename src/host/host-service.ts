@@ -16,6 +16,7 @@ import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import { type DisplayUri, displayUris, vncDisplay } from '../vm/display-uri.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
+import { applyBalloonSettings, type ChangeScope, type MemoryStat, memoryStats, setMemory, setStatsPeriod } from './memory-balloon.js';
 import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
@@ -320,6 +321,23 @@ export class HostService extends EventEmitter<HostEvents> {
     await this.requireRunning(rec).monitor.injectNmi();
   }
 
+  // ---- memory (the balloon) ----
+
+  /** `dommemstat`. */
+  async memoryStats(ref: string): Promise<MemoryStat[]> {
+    return memoryStats(this.requireRunning(this.lookup(ref)));
+  }
+
+  /** `dommemstat --period N`. */
+  async setMemoryStatsPeriod(ref: string, period: number, scope: ChangeScope): Promise<void> {
+    await setStatsPeriod(this, this.lookup(ref).uuid, period, scope);
+  }
+
+  /** `setmem`. */
+  async setMemory(ref: string, kib: number, scope: ChangeScope): Promise<void> {
+    await setMemory(this, this.lookup(ref).uuid, kib, scope);
+  }
+
   // ---- queries ----
 
   info(ref: string): DomainInfo {
@@ -446,6 +464,7 @@ export class HostService extends EventEmitter<HostEvents> {
     this.track(vm, () => this.deps.launcher.cleanup(launched.live));
     try {
       await this.vcpus.applyPinning(vm);
+      await applyBalloonSettings(vm);
     } catch (err) {
       await vm.destroy('failed');
       throw err;
@@ -516,6 +535,7 @@ export class HostService extends EventEmitter<HostEvents> {
       this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: s.state, reason: s.reason, at: this.now() });
     });
     vm.on('panicked', (info) => this.publish({ type: 'domain.panicked', uuid: vm.uuid, name: vm.name, info, at: this.now() }));
+    vm.on('watchdog', (action) => this.publish({ type: 'domain.watchdog', uuid: vm.uuid, name: vm.name, action, at: this.now() }));
     vm.on('stopped', ({ reason, restart }) => {
       if (this.running.get(vm.uuid) === vm) this.running.delete(vm.uuid);
       void this.deps.locks.release(vm.uuid);

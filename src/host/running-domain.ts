@@ -14,6 +14,8 @@ export interface RunningDomainEvents {
   stopped: [info: { reason: 'shutdown' | 'destroyed' | 'crashed' | 'failed' | 'migrated' | 'unknown'; restart: boolean }];
   /** The guest reported a panic through pvpanic. */
   panicked: [info: Record<string, unknown> | undefined];
+  /** A watchdog device fired; QEMU takes `action` (the definition's <watchdog action>). */
+  watchdog: [action: string];
 }
 
 export interface RunningDomainInit {
@@ -163,6 +165,9 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
       case 'GUEST_PANICKED':
         void this.onPanic((e.data as { info?: Record<string, unknown> }).info);
         return;
+      case 'WATCHDOG':
+        this.onWatchdog(String((e.data as { action?: string }).action ?? 'none'));
+        return;
       default:
         return;
     }
@@ -177,9 +182,9 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   private async stopReasonFromQemu(): Promise<void> {
     try {
       const s = await this.monitor_.queryStatus();
-      if (s.status === 'io-error' && this.status_.state === 'paused' && this.status_.reason === 'unknown') {
-        this.setStatus({ state: 'paused', reason: 'I/O error' });
-      }
+      if (this.status_.state !== 'paused' || this.status_.reason !== 'unknown') return;
+      if (s.status === 'io-error') this.setStatus({ state: 'paused', reason: 'I/O error' });
+      if (s.status === 'watchdog') this.setStatus({ state: 'paused', reason: 'watchdog' });
     } catch {
       // QEMU went away: its exit says what happened
     }
@@ -216,6 +221,18 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     if (action === 'preserve') return;
     const restart = action === 'restart' || action === 'rename-restart' || action === 'coredump-restart';
     await this.destroy('crashed', restart).catch((err) => this.log.error({ err }, 'stopping QEMU after a panic failed'));
+  }
+
+  /**
+   * QEMU sends WATCHDOG before it acts: 'pause' stops the vCPUs next (paused,
+   * reason watchdog, as libvirt's), 'poweroff' makes QEMU exit at once, which
+   * libvirt reports as shut off (crashed): the guest stopped feeding its watchdog.
+   */
+  private onWatchdog(action: string): void {
+    this.log.warn({ action }, 'watchdog fired');
+    this.emit('watchdog', action);
+    if (action === 'pause') this.nextStopReason = 'watchdog';
+    if (action === 'poweroff') this.ending ??= { reason: 'crashed', restart: false };
   }
 
   private onMonitorLost(): void {

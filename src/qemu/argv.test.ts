@@ -144,4 +144,43 @@ describe('buildQemuArgv()', () => {
     const i = input(fixture('full.xml'));
     assert.deepEqual(buildQemuArgv(i), buildQemuArgv(i));
   });
+
+  it("puts USB controllers, redirection filters and the watchdog action on the command line as libvirt does (its own .args)", () => {
+    const libvirt = (name: string): string => readFileSync(new URL(`../../../test/fixtures/libvirt-qemuxml/${name}`, import.meta.url), 'utf8');
+    /** A -device as driver then its properties sorted, from libvirt's JSON or ferry's key=value. */
+    const norm = (d: string): string => {
+      if (!d.startsWith('{')) { const [drv, ...props] = d.split(','); return [drv, ...props.filter((p) => !p.startsWith('id=')).sort()].join(','); }
+      const o = JSON.parse(d) as Record<string, unknown>;
+      const props = Object.entries(o).filter(([k]) => k !== 'driver' && k !== 'id').map(([k, v]) => `${k}=${v === true ? 'on' : String(v)}`);
+      return [String(o.driver), ...props.sort()].join(',');
+    };
+    const pick = /usb|uhci|ehci|xhci|redir|i6300esb|ib700/;
+    for (const name of ['usb-controller-ich9-ehci-addr', 'usb-controller-ich9-companion', 'controller-usb-order', 'usb-redir-filter', 'usb-redir-filter-version', 'usb-controller-piix3', 'usb-controller-nec-xhci', 'usb-controller-qemu-xhci', 'input-usbmouse-addr', 'watchdog-device', 'watchdog-q35-multiple']) {
+      const args = libvirt(`${name}.x86_64-latest.args`).replace(/\\\n/g, ' ');
+      const theirs = [...args.matchAll(/-device '([^']+)'/g)].map((m) => m[1] as string).filter((d) => pick.test(d)).map(norm).sort();
+      const def = libvirt(`${name}.x86_64-latest.xml`);
+      const argv = buildQemuArgv(input(def, { machine: /machine='q35'/.test(def) ? 'pc-q35-10.0' : 'pc-i440fx-10.0' }));
+      const ours = values(argv, '-device').filter((d) => pick.test(d)).map(norm).sort();
+      assert.deepEqual(ours, theirs, name);
+      assert.deepEqual(values(argv, '-watchdog-action'), [...args.matchAll(/-watchdog-action (\S+)/g)].map((m) => m[1]), `${name}: watchdog action`);
+    }
+  });
+
+  it("<controller type='usb' model='none'>: no USB controller at all", () => {
+    const argv = buildQemuArgv(input(guest.replace('<panic', "<controller type='usb' model='none'/><panic")));
+    assert.deepEqual(values(argv, '-device').filter((d) => /usb|xhci|uhci/.test(d)), []);
+  });
+
+  it('puts each PCI controller after the bus it sits on (conventional PCI on q35: a bridge in a root port)', () => {
+    const argv = buildQemuArgv(input(guest.replace('<panic', "<watchdog model='i6300esb'/><memballoon model='virtio'/><panic model='pvpanic'/><panic")));
+    const devices = values(argv, '-device');
+    const defined = new Set(['pcie.0']);
+    for (const d of devices) {
+      const bus = /(?:^|,)bus=([^,]+)/.exec(d)?.[1];
+      if (bus && !bus.startsWith('usb')) assert.ok(defined.has(bus), `${d}: bus ${bus} comes later in\n${devices.join('\n')}`);
+      const id = /(?:^|,)id=([^,]+)/.exec(d)?.[1];
+      if (id) defined.add(id);
+    }
+    assert.ok(devices.some((d) => d.startsWith('pcie-pci-bridge,')) && devices.some((d) => d.startsWith('i6300esb,')));
+  });
 });

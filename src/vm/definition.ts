@@ -120,6 +120,8 @@ export interface DeviceDefinitions {
   memballoon?: MemballoonDefinition;
   /** <memory model=dimm|nvdimm|virtio-mem|virtio-pmem>: absent when there are none. */
   memories?: MemoryDeviceDefinition[];
+  /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
+  redirfilter?: UsbRedirFilterRule[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -260,6 +262,16 @@ export interface AudioDefinition {
 
 export interface RedirdevDefinition extends CharSource, Placed {
   bus: 'usb';
+}
+
+/** One <usbdev> of <redirfilter>: undefined fields match any device. */
+export interface UsbRedirFilterRule {
+  class?: number;
+  vendor?: number;
+  product?: number;
+  /** bcdDevice: "1.10" is 0x0110. */
+  version?: number;
+  allow: boolean;
 }
 
 export interface RngDefinition extends Placed {

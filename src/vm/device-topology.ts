@@ -87,6 +87,20 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
   }
 }
 
+/** How many ports a USB controller has, as libvirt counts them (an EHCI with its UHCI companions is one bus). */
+export function usbPortCount(c: ControllerDefinition): number {
+  if (c.ports !== undefined) return c.ports;
+  switch (c.model) {
+    case 'qemu-xhci':
+    case 'nec-xhci':
+      return 4;
+    case 'ich9-ehci1':
+      return 6;
+    default:
+      return 2; // piix3-uhci, piix4-uhci, a lone ich9-uhciN
+  }
+}
+
 function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
   const usbDevices = [
@@ -97,13 +111,32 @@ function assignUsbPorts(def: DomainDefinition): void {
   if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {
     throw new FerryError('XML_UNSUPPORTED', "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>");
   }
-  const used = new Set(usbDevices.flatMap((u) => (u.address?.type === 'usb' ? [`${u.address.bus}:${u.address.port}`] : [])));
+  // One bus per controller index; an EHCI's companions share its bus (and its ports).
+  const buses = new Map<number, { ports: number; model: string }>();
+  for (const c of d.controllers.filter((x) => x.type === 'usb' && x.model !== 'none').sort((a, b) => a.index - b.index)) {
+    const known = buses.get(c.index);
+    if (!known || c.model === 'ich9-ehci1') buses.set(c.index, { ports: usbPortCount(c), model: c.model ?? 'usb' });
+  }
+  const used = new Set<string>();
   for (const u of usbDevices) {
-    if (u.address) continue;
-    let port = 1;
-    while (used.has(`0:${port}`)) port++;
-    used.add(`0:${port}`);
-    u.address = { type: 'usb', bus: 0, port: String(port) };
+    if (u.address?.type !== 'usb') continue;
+    const bus = buses.get(u.address.bus);
+    const port = Number(u.address.port);
+    if (!bus) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`);
+    if (u.address.port !== undefined && u.address.port !== '' && !(Number.isInteger(port) && port >= 1 && port <= bus.ports)) {
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB port '${u.address.port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}; ferry supports no USB hubs)`);
+    }
+    if (u.address.port) used.add(`${u.address.bus}:${u.address.port}`);
+  }
+  for (const u of usbDevices) {
+    if (u.address?.type === 'usb' && u.address.port) continue;
+    const free = [...buses].flatMap(([bus, b]) => Array.from({ length: b.ports }, (_, i) => [bus, i + 1] as const)).find(([bus, port]) => !used.has(`${bus}:${port}`) && (u.address?.type !== 'usb' || u.address.bus === bus));
+    if (!free) {
+      const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}); ferry adds no USB hubs: give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`);
+    }
+    used.add(`${free[0]}:${free[1]}`);
+    u.address = { type: 'usb', bus: free[0], port: String(free[1]) };
   }
 }
 

@@ -21,7 +21,7 @@ export const STATE_REASONS = {
   nostate: ['unknown'],
   running: ['unknown', 'booted', 'migrated', 'unpaused', 'migration canceled', 'crashed', 'post-copy'],
   blocked: ['unknown'],
-  paused: ['unknown', 'user', 'migrating', 'shutting down', 'crashed', 'starting up', 'post-copy', 'post-copy failed', 'I/O error', 'lock failure'],
+  paused: ['unknown', 'user', 'migrating', 'shutting down', 'crashed', 'starting up', 'post-copy', 'post-copy failed', 'I/O error', 'lock failure', 'watchdog'],
   shutdown: ['unknown', 'user'],
   shutoff: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'failed', 'daemon'],
   crashed: ['unknown', 'panicked'],

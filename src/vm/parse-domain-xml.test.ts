@@ -90,8 +90,9 @@ describe('parseDomainXml()', () => {
   });
 
   it('dumpxml of a parsed definition parses back to the same definition', () => {
-    for (const name of ['full.xml', 'minimal.xml']) {
-      const first = parseDomainXml(fixture(name));
+    const desktop = fixture('full.xml').replace("<memballoon model='virtio'/>", "<redirfilter><usbdev class='0x08' vendor='0x15E1' product='0x2007' version='1.10' allow='yes'/><usbdev allow='no'/></redirfilter><memballoon model='virtio' autodeflate='on'><stats period='5'/></memballoon>");
+    for (const [name, xml] of [['full.xml', fixture('full.xml')], ['minimal.xml', fixture('minimal.xml')], ['full.xml with <redirfilter>', desktop]] as const) {
+      const first = parseDomainXml(xml);
       const rendered = renderDomainXml(first);
       assert.deepEqual(parseDomainXml(rendered), first, name);
       assert.equal(renderDomainXml(parseDomainXml(rendered)), rendered, `${name} renders stably`);

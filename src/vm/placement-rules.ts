@@ -1,5 +1,5 @@
 import type { DomainDefinition } from './definition.js';
-import { machineFamily } from './machine-family.js';
+import { type MachineFamily, machineFamily } from './machine-family.js';
 import { childStep, type DefineProblem } from './schema/element-rule.js';
 import { diskProblems } from './devices/disk.js';
 
@@ -31,6 +31,31 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (c.type === 'sata' && c.index > 0 && family === 'q35') out.push({ path, device, message: 'ferry runs the one built-in SATA controller of q35 (index 0)' });
     if (c.type === 'fdc' && c.index > 0) out.push({ path, device, message: 'an x86 machine has one floppy controller (index 0)' });
     if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
+  });
+  out.push(...watchdogProblems(def, family, machine));
+  def.devices.audios.forEach((a, i) => {
+    if (a.type === 'spice' && !def.devices.graphics.some((g) => g.type === 'spice')) {
+      out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'spice' plays through SPICE graphics, and there is no <graphics type='spice'> (QEMU: Cannot use spice audio without -spice); use type 'none'" });
+    }
+  });
+  return out;
+}
+
+/** iTCO is part of q35's ICH9 (one, never on i440fx); every watchdog of a domain fires with one action (QEMU has one). */
+function watchdogProblems(def: DomainDefinition, family: MachineFamily, machine: string): DefineProblem[] {
+  const out: DefineProblem[] = [];
+  const first = def.devices.watchdogs[0];
+  def.devices.watchdogs.forEach((w, i) => {
+    const device = `<watchdog model='${w.model}'>`;
+    if (w.model === 'itco' && family !== 'q35') {
+      out.push({ path: `/domain/devices/watchdog[${i + 1}]/@model`, device, message: `model 'itco' is part of q35's ICH9 chipset, not of ${machine}; use 'i6300esb' or 'ib700'` });
+    }
+    if (w.model === 'itco' && def.devices.watchdogs.findIndex((x) => x.model === 'itco') !== i) {
+      out.push({ path: `/domain/devices/watchdog[${i + 1}]`, device, message: 'the machine has one iTCO watchdog' });
+    }
+    if (first && w.action !== first.action) {
+      out.push({ path: `/domain/devices/watchdog[${i + 1}]/@action`, device, message: `action '${w.action}' differs from the first watchdog's '${first.action}'; QEMU has one watchdog action` });
+    }
   });
   return out;
 }

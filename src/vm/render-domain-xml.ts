@@ -5,7 +5,7 @@ import { renderController } from './devices/controller.js';
 import { renderAudio, renderGraphics, renderInput, renderSound, renderVideo } from './devices/desktop.js';
 import { renderDisk } from './devices/disk.js';
 import { renderInterface } from './devices/interface.js';
-import { renderMemballoon, renderPanic, renderRedirdev, renderRng, renderWatchdog } from './devices/misc-devices.js';
+import { renderMemballoon, renderPanic, renderRedirdev, renderRedirfilter, renderRng, renderWatchdog } from './devices/misc-devices.js';
 import { renderConsole, renderSerial } from './devices/serial.js';
 import { renderPlatform } from './platform.js';
 import { renderCpu } from './cpu-model.js';
@@ -85,6 +85,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     ...d.videos.map((x) => renderVideo(x, live)),
     ...d.hostdevs.map((h) => h.element),
     ...d.redirdevs.map((x) => renderRedirdev(x, live)),
+    d.redirfilter ? renderRedirfilter(d.redirfilter) : undefined,
     ...d.watchdogs.map((x) => renderWatchdog(x, live)),
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),

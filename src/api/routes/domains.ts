@@ -4,7 +4,7 @@ import type { HostService } from '../../host/host-service.js';
 import type { DiskEdit } from '../../vm/disk-edit.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { describeDiskSource } from '../../vm/definition.js';
-import { bool, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
+import { bool, int, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
 
 const refParams = object({ ref: nonEmpty() }, ['ref']);
 const defineBody = object({ xml: nonEmpty() }, ['xml']);
@@ -159,6 +159,28 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
         },
       },
       async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body, callerName(req))) ?? {} }),
+    );
+
+    app.get<{ Params: { ref: string } }>('/domains/:ref/memory-stats', { schema: { params: refParams } }, async (req) => ({
+      stats: await service.memoryStats(req.params.ref),
+    }));
+
+    app.put<{ Params: { ref: string }; Body: { period: number; live: boolean; config: boolean } }>(
+      '/domains/:ref/memory-stats-period',
+      { schema: { params: refParams, body: object({ period: int(0, 2 ** 31 - 1), live: bool(), config: bool() }, ['period', 'live', 'config']) } },
+      async (req) => {
+        await service.setMemoryStatsPeriod(req.params.ref, req.body.period, req.body);
+        return {};
+      },
+    );
+
+    app.put<{ Params: { ref: string }; Body: { kib: number; live: boolean; config: boolean } }>(
+      '/domains/:ref/memory',
+      { schema: { params: refParams, body: object({ kib: int(1, Number.MAX_SAFE_INTEGER), live: bool(), config: bool() }, ['kib', 'live', 'config']) } },
+      async (req) => {
+        await service.setMemory(req.params.ref, req.body.kib, req.body);
+        return {};
+      },
     );
   };
 }

@@ -34,4 +34,14 @@ describe('eventLine()', () => {
     const copy = (ready: boolean): DomainEvent => ({ type: 'blockjob.progress', ...base, disk: 'vda', kind: 'copy', offset: 1, len: 2, ready });
     assert.deepEqual([copy(false), copy(true), copy(true)].map((e) => eventLine(e, true, seen)).filter(Boolean), ["event 'block-job' for domain 'web': Block Copy for vda ready"]);
   });
+
+  it("--event NAME shows only that type, watchdogs included (virsh event --event watchdog)", () => {
+    const seen = new Map<string, number>();
+    const fired: DomainEvent = { type: 'domain.watchdog', ...base, action: 'pause' };
+    assert.equal(eventLine(fired, false, seen), undefined);
+    assert.equal(eventLine(fired, true, seen), "event 'watchdog' for domain 'web': pause");
+    assert.equal(eventLine(fired, false, seen, 'watchdog'), "event 'watchdog' for domain 'web': pause");
+    assert.equal(eventLine({ type: 'domain.lifecycle', ...base, state: 'paused', reason: 'watchdog' }, false, seen, 'watchdog'), undefined);
+    assert.equal(eventLine({ type: 'domain.lifecycle', ...base, state: 'paused', reason: 'watchdog' }, false, seen, 'lifecycle'), "event 'lifecycle' for domain 'web': Suspended Watchdog");
+  });
 });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DomainEvent } from '../../host/domain-events.js';
+import { FerryError } from '../../errors/ferry-error.js';
 import { type CliContext, connectionFailure } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';
 
@@ -15,7 +16,17 @@ function lifecycleWords(e: Extract<DomainEvent, { type: 'domain.lifecycle' }>): 
  * lifecycle events always, the others with --all (libvirt's event names where
  * it has one; a migration shows each new iteration, a block copy when it is ready).
  */
-export function eventLine(e: DomainEvent, all: boolean, seen: Map<string, number>): string | undefined {
+export function eventLine(e: DomainEvent, all: boolean, seen: Map<string, number>, only?: string): string | undefined {
+  const line = eventText(e, all || only !== undefined, seen);
+  if (line === undefined) return undefined;
+  const name = /^event '([^']+)'/.exec(line)?.[1];
+  return only === undefined || name === only ? line : undefined;
+}
+
+/** virsh's event names (`virsh event --list`) that ferry reports. */
+export const EVENT_NAMES = ['lifecycle', 'watchdog', 'lock-failure', 'migration-phase', 'migration-iteration', 'block-job'] as const;
+
+function eventText(e: DomainEvent, all: boolean, seen: Map<string, number>): string | undefined {
   const on = `for domain '${e.name}'`;
   switch (e.type) {
     case 'domain.lifecycle':
@@ -26,6 +37,8 @@ export function eventLine(e: DomainEvent, all: boolean, seen: Map<string, number
       return `event 'lifecycle' ${on}: Defined Added`;
     case 'domain.undefined':
       return `event 'lifecycle' ${on}: Undefined Removed`;
+    case 'domain.watchdog':
+      return all ? `event 'watchdog' ${on}: ${e.action}` : undefined;
     case 'domain.lockfailure':
       return all ? `event 'lock-failure' ${on}: resource '${e.resource}', action ${e.action}` : undefined;
     case 'migration.phase':
@@ -49,11 +62,15 @@ export function registerEvent(program: Command, ctx: CliContext): void {
     .command('event')
     .description('print domain events as they happen')
     .option('--domain <domain>', 'only events of this domain')
-    .option('--all', 'all event types: also lock failures, migration phases and iterations, block copies ready')
+    .option('--event <name>', `only events of this type (${EVENT_NAMES.join(', ')})`)
+    .option('--all', 'all event types: also watchdogs, lock failures, migration phases and iterations, block copies ready')
     .option('--loop', 'keep printing events until interrupted')
     .option('--timeout <seconds>', 'stop after this many seconds', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds }))
     .option('--timestamp', 'prefix each event with the time it happened')
-    .action(async (opts: { domain?: string; all?: boolean; loop?: boolean; timeout?: number; timestamp?: boolean }) => {
+    .action(async (opts: { domain?: string; event?: string; all?: boolean; loop?: boolean; timeout?: number; timestamp?: boolean }) => {
+      if (opts.event !== undefined && !(EVENT_NAMES as readonly string[]).includes(opts.event)) {
+        throw new FerryError('INVALID_ARGUMENT', `invalid argument: unknown event type ${opts.event}`);
+      }
       const ac = new AbortController();
       if (opts.timeout !== undefined) setTimeout(() => ac.abort(), opts.timeout * 1000).unref();
       process.once('SIGINT', () => ac.abort());
@@ -63,7 +80,7 @@ export function registerEvent(program: Command, ctx: CliContext): void {
         await ctx.client().events((raw) => {
           const e = raw as unknown as DomainEvent;
           if (opts.domain && e.name !== opts.domain && e.uuid !== opts.domain) return;
-          const what = eventLine(e, opts.all ?? false, seen);
+          const what = eventLine(e, opts.all ?? false, seen, opts.event);
           if (what === undefined) return;
           ctx.print(`${opts.timestamp ? `${new Date(e.at).toISOString()}: ` : ''}${what}\n`);
           count++;

@@ -1,4 +1,5 @@
 import type { DomainDefinition } from '../../vm/definition.js';
+import { usbRedirFilter } from '../../vm/devices/misc-devices.js';
 import { chardevArgs } from './chardev.js';
 import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
 
@@ -8,7 +9,8 @@ export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
   for (const r of d.redirdevs) {
     const id = `char${r.alias}`;
-    out.push(...chardevArgs(id, r, 'usbredir'), ...device('usb-redir', [`chardev=${id}`, `id=${r.alias}`, ...usbProps(r.address)]));
+    const filter = d.redirfilter && d.redirfilter.length > 0 ? `filter=${usbRedirFilter(d.redirfilter)}` : undefined;
+    out.push(...chardevArgs(id, r, 'usbredir'), ...device('usb-redir', [`chardev=${id}`, `id=${r.alias}`, filter, ...usbProps(r.address)]));
   }
   for (const r of d.rngs) {
     const obj = `obj${r.alias}`;
@@ -27,8 +29,10 @@ export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
     if (w.model === 'i6300esb') out.push(...device('i6300esb', [`id=${w.alias}`, ...pciProps(w.address, q35)]));
     else if (w.model === 'ib700') out.push(...device('ib700', [`id=${w.alias}`]));
     else out.push('-global', 'ICH9-LPC.noreboot=off'); // iTCO is part of ICH9; QEMU leaves it unable to reset unless told
-    out.push('-action', `watchdog=${w.action}`);
   }
+  // One action for every watchdog (define refuses watchdogs that differ), as libvirt passes it.
+  const action = d.watchdogs[0]?.action;
+  if (action !== undefined) out.push('-watchdog-action', action);
   const b = d.memballoon;
   if (b?.model === 'virtio') {
     out.push(...device('virtio-balloon-pci', [

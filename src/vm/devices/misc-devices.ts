@@ -1,8 +1,8 @@
 import { child, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  type MemballoonDefinition, type PanicDefinition, type RedirdevDefinition, type RngDefinition, WATCHDOG_ACTIONS,
-  type WatchdogDefinition,
+  type MemballoonDefinition, type PanicDefinition, type RedirdevDefinition, type RngDefinition, type UsbRedirFilterRule,
+  WATCHDOG_ACTIONS, type WatchdogDefinition,
 } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
@@ -26,6 +26,64 @@ export function parseRedirdev(r: XmlElement, index: number): RedirdevDefinition 
 
 export function renderRedirdev(r: RedirdevDefinition, live: boolean): XmlElement {
   return el('redirdev', { bus: r.bus, type: r.type }, [...renderCharSource(r, live), ...renderPlacement(r, live)]);
+}
+
+// ---- <redirfilter>
+export const REDIRFILTER_RULE: ElementRule = {
+  label: () => '<redirfilter>',
+  children: { usbdev: { attrs: { class: true, vendor: true, product: true, version: true, allow: ['yes', 'no'] } } },
+};
+
+/** A hex field of <usbdev> ("0x08"; "-1" or absent: any), at most `max`. */
+function filterField(v: string | undefined, name: string, max: number): number | undefined {
+  if (v === undefined || v === '-1') return undefined;
+  if (!/^(0x)?[0-9a-f]+$/i.test(v)) throw xmlInvalid('usbdev', `<redirfilter>: invalid ${name} '${v}'`);
+  const n = Number.parseInt(v.replace(/^0x/i, ''), 16);
+  if (n > max) throw xmlInvalid('usbdev', `<redirfilter>: ${name} '${v}' is out of range`);
+  return n;
+}
+
+/** "1.10" → 0x0110: major and minor are hex bytes, as libvirt reads them. */
+function filterVersion(v: string | undefined): number | undefined {
+  if (v === undefined || v === '-1') return undefined;
+  const m = /^([0-9a-f]{1,2})\.([0-9a-f]{1,2})$/i.exec(v);
+  if (!m) throw xmlInvalid('usbdev', `<redirfilter>: invalid version '${v}' (expected major.minor, as 1.10)`);
+  return (Number.parseInt(m[1] as string, 16) << 8) | Number.parseInt(m[2] as string, 16);
+}
+
+export function parseRedirfilter(f: XmlElement): UsbRedirFilterRule[] {
+  return f.children.filter((c) => c.name === 'usbdev').map((u) => {
+    const allow = yesNo(u.attrs.allow, 'usbdev', 'allow');
+    if (allow === undefined) throw xmlInvalid('usbdev', '<redirfilter>: <usbdev> needs allow=');
+    const rule: UsbRedirFilterRule = { allow };
+    const cls = filterField(u.attrs.class, 'class', 0xff);
+    if (cls !== undefined) rule.class = cls;
+    const vendor = filterField(u.attrs.vendor, 'vendor', 0xffff);
+    if (vendor !== undefined) rule.vendor = vendor;
+    const product = filterField(u.attrs.product, 'product', 0xffff);
+    if (product !== undefined) rule.product = product;
+    const version = filterVersion(u.attrs.version);
+    if (version !== undefined) rule.version = version;
+    return rule;
+  });
+}
+
+const hex = (n: number, digits: number): string => `0x${n.toString(16).toUpperCase().padStart(digits, '0')}`;
+
+export function renderRedirfilter(rules: UsbRedirFilterRule[]): XmlElement {
+  return el('redirfilter', {}, rules.map((r) => el('usbdev', {
+    class: r.class === undefined ? undefined : hex(r.class, 2),
+    vendor: r.vendor === undefined ? undefined : hex(r.vendor, 4),
+    product: r.product === undefined ? undefined : hex(r.product, 4),
+    version: r.version === undefined ? undefined : `${(r.version >> 8).toString(16)}.${(r.version & 0xff).toString(16).toUpperCase().padStart(2, '0')}`,
+    allow: r.allow ? 'yes' : 'no',
+  })));
+}
+
+/** usb-redir's filter property: class:vendor:product:version:allow rules, '|' between, -1 for any. */
+export function usbRedirFilter(rules: UsbRedirFilterRule[]): string {
+  const f = (n: number | undefined, digits: number): string => (n === undefined ? '-1' : hex(n, digits));
+  return rules.map((r) => `${f(r.class, 2)}:${f(r.vendor, 4)}:${f(r.product, 4)}:${f(r.version, 4)}:${r.allow ? 1 : 0}`).join('|');
 }
 
 // ---- <rng>

@@ -4,7 +4,7 @@ import { AUDIO_RULE, GRAPHICS_RULE, INPUT_RULE, SOUND_RULE, VIDEO_RULE } from '.
 import { DISK_RULE } from '../devices/disk.js';
 import { HOSTDEV_RULE } from '../devices/hostdev.js';
 import { INTERFACE_RULE } from '../devices/interface.js';
-import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, RNG_RULE, WATCHDOG_RULE } from '../devices/misc-devices.js';
+import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, REDIRFILTER_RULE, RNG_RULE, WATCHDOG_RULE } from '../devices/misc-devices.js';
 import { CONSOLE_RULE, SERIAL_RULE } from '../devices/serial.js';
 import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
@@ -32,6 +32,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   audio: AUDIO_RULE,
   hostdev: HOSTDEV_RULE,
   redirdev: REDIRDEV_RULE,
+  redirfilter: REDIRFILTER_RULE,
   watchdog: WATCHDOG_RULE,
   memballoon: MEMBALLOON_RULE,
   rng: RNG_RULE,
