@@ -21,6 +21,9 @@ import type { BlockCopyService } from '../host/block-copy.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
+import { consoleRoutes } from './routes/console.js';
+import type { ConsoleService } from '../console/console-service.js';
+import { routeUpgrades } from './upgrade.js';
 
 export interface AppDeps {
   service: HostService;
@@ -30,6 +33,7 @@ export interface AppDeps {
   blockCopies?: BlockCopyService;
   locks?: LockService;
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
+  consoles?: ConsoleService;
   log: Logger;
 }
 
@@ -61,6 +65,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   }) as unknown as FastifyInstance;
   if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
   enforceAccess(app, listener.kind, deps.log);
+  routeUpgrades(app);
   app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
@@ -68,6 +73,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  if (deps.consoles) void app.register(consoleRoutes(deps.consoles), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.networks) void app.register(networkRoutes(deps.networks), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });

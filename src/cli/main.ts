@@ -3,6 +3,7 @@ import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
 import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
+import { registerConsole } from './commands/console.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerEvent } from './commands/event.js';
@@ -52,6 +53,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDiskEdit(program, ctx);
   registerEvent(program, ctx);
   registerMonitorCommand(program, ctx);
+  registerConsole(program, ctx);
   registerMigrate(program, ctx);
   registerMigrateCheck(program, ctx);
   registerJobControl(program, ctx);
