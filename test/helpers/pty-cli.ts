@@ -24,9 +24,14 @@ export class PtyCli {
   private text = '';
   private readonly closed: Promise<void>;
 
-  constructor(args: string[], env: Record<string, string> = {}, wrap: string[] = []) {
-    const ferry = [...wrap, process.execPath, join(REPO_ROOT, 'bin/ferry'), ...args].map(quote).join(' ');
-    const shell = `${ferry}; echo "FERRY-EXIT=$?"; stty -a; echo FERRY-STTY-END`;
+  /** `ferry ARGS` on a terminal of its own. */
+  static ferry(args: string[], env: Record<string, string> = {}): PtyCli {
+    return new PtyCli([process.execPath, join(REPO_ROOT, 'bin/ferry'), ...args], env);
+  }
+
+  /** A command line (e.g. ferry run inside a lab host) on a terminal of its own. */
+  constructor(argv: string[], env: Record<string, string> = {}) {
+    const shell = `${argv.map(quote).join(' ')}; echo "FERRY-EXIT=$?"; stty -a; echo FERRY-STTY-END`;
     this.child = spawn('script', ['-qfec', shell, '/dev/null'], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout?.on('data', (c: Buffer) => (this.text += c.toString('latin1')));
     this.child.stderr?.on('data', (c: Buffer) => (this.text += c.toString('latin1')));

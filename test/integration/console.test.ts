@@ -28,7 +28,7 @@ describe('ferry console', () => {
   let tlsUri: (who: 'admin' | 'readonly') => string;
   const sessions: PtyCli[] = [];
   const open = (...args: string[]): PtyCli => {
-    const s = new PtyCli(['console', ...args], env);
+    const s = PtyCli.ferry(['console', ...args], env);
     sessions.push(s);
     return s;
   };
@@ -112,7 +112,7 @@ describe('ferry console', () => {
   });
 
   it('over ferry+tls:// with an operator certificate, on a unix socket device', async () => {
-    const s = new PtyCli(['-c', tlsUri('admin'), 'console', 'con', '--devname', 'serial2'], env);
+    const s = PtyCli.ferry(['-c', tlsUri('admin'), 'console', 'con', '--devname', 'serial2'], env);
     sessions.push(s);
     await s.waitFor(BANNER, 'the banner');
     s.type('echo tls-$((6*7))\r');
@@ -122,9 +122,12 @@ describe('ferry console', () => {
     assert.match(host.serialLog('con', 2), /\btls-42\r?\n/);
   });
 
-  it('the session ends with the domain; a shut-off domain has no console', async () => {
-    const s = open('con');
-    await s.waitFor(BANNER, 'the banner');
+  it('--resume resumes a paused domain once connected; the session ends with the domain; a shut-off domain has no console', async () => {
+    await host.ok('suspend', 'con');
+    const s = open('con', '--resume');
+    const at = await s.waitFor(BANNER, 'the banner');
+    await host.waitState('con', 'running (unpaused)');
+    await s.waitFor(/ferry-load: hb seq=\d+/, 'the heartbeat again', { from: at });
     await host.ok('destroy', 'con');
     const r = await s.result();
     assert.equal(r.code, 0, r.output);

@@ -29,7 +29,7 @@ describe('live migration', () => {
       [hosts.a, hosts.bPeer, hosts.b], [hosts.b, hosts.aPeer, hosts.a], [hosts.a, hosts.bPeer, hosts.b], [hosts.b, hosts.aPeer, hosts.a],
     ];
     // A console session on the source (a real terminal) lasts until the switch and then says where the console went.
-    const watching = new PtyCli(['console', 'pingpong'], { FERRY_DEFAULT_URI: hosts.a.uri });
+    const watching = PtyCli.ferry(['console', 'pingpong'], { FERRY_DEFAULT_URI: hosts.a.uri });
     await watching.waitFor(/ferry-load: hb seq=\d+/, 'the heartbeat on the console');
     for (const [i, [from, dest, to]] of route.entries()) {
       const r = await from.ferry('migrate', '--live', '--persistent', '--verbose', 'pingpong', dest);
