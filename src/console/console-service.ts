@@ -100,8 +100,13 @@ export class ConsoleService {
   private guestGone(entry: Entry, err?: Error): void {
     const vm = this.deps.host.runningDomain(entry.uuid);
     if (!vm) {
-      const rec = this.deps.host.lookup(entry.uuid);
-      this.endEntry(entry, stopEnd(entry.name, rec.reason));
+      let reason = 'unknown';
+      try {
+        reason = this.deps.host.lookup(entry.uuid).reason;
+      } catch {
+        // a transient domain is gone with its QEMU
+      }
+      this.endEntry(entry, stopEnd(entry.name, reason));
       return;
     }
     const timer = setTimeout(() => {
