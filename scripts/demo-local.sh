@@ -68,6 +68,7 @@ cat > "$demo/demo-vm.xml" <<XML
     <initrd>$guest/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 ferry.touch=64 ferry.dirty=8 ferry.hb=500</cmdline>
   </os>
+  <features><acpi/><apic/></features>
   <devices>
     <serial type='pty'/>
     <console type='pty'><target type='serial' port='0'/></console>

@@ -56,6 +56,7 @@ cat > "$dir/shared/demo-vm.xml" <<XML
     <initrd>$guest/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 ferry.touch=64 ferry.dirty=8 ferry.hb=500 ferry.ip=10.231.3.100/24</cmdline>
   </os>
+  <features><acpi/><apic/></features>
   <devices>
     <interface type='bridge'>
       <mac address='52:54:00:de:00:01'/>

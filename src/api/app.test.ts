@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { PortAllocator } from '../migration/port-allocator.js';
 import { pino } from 'pino';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { DomainLauncher } from '../host/domain-launcher.js';
@@ -29,7 +30,7 @@ describe('buildApp()', () => {
   const caps = new QemuCapabilities({ accel: 'tcg', log, probeDir: `${dir.path}/probe` });
   const qemuBinary = '/nonexistent/qemu';
   const access = new QemuFileAccess({ account: undefined, dynamicOwnership: false });
-  const launcher = new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log, access, taps: new TapOpener(), sandbox: true });
+  const launcher = new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log, access, taps: new TapOpener(), sandbox: true, graphicsPorts: new PortAllocator(5900, 65535), websocketPorts: new PortAllocator(5700, 65535) });
   const service = new HostService({
     store: new DomainStore(db),
     locks: new VmLocks({ driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand), diskPath: (d) => launcher.diskPath(d), log }),

@@ -121,6 +121,8 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     paths, caps, qemuBinary: config.qemuBinary, hostId, log, access, taps: new TapOpener(), sandbox: config.seccompSandbox,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
     resolveNetwork: (network) => networks.bridgeOf(network),
+    graphicsPorts: displayPorts(5900),
+    websocketPorts: displayPorts(5700),
   });
   const locks = new VmLocks({
     driver: lockDriver(config, paths, log),
@@ -266,4 +268,10 @@ function selfPeerUri(config: DaemonConfig, hostname: string): string {
   if (config.listen) return `ferry+tls://${hostname}:${config.listen.replace(/^.*:/, '')}/system`;
   if (config.listenTcp) return `ferry+tcp://${config.listenTcp}/system`;
   return `ferry:///system?socket=${config.socket}`;
+}
+
+/** The ports autoport displays take, from `min` up, as libvirt's remote_display_port_min and websocket ranges. */
+function displayPorts(min: number): PortAllocator {
+  return new PortAllocator(min, 65535, (address, lo, hi) =>
+    new FerryError('DISPLAY_PORT_UNAVAILABLE', `Unable to find an unused port for the display in range ${lo}-${hi} on ${address}`));
 }

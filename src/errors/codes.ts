@@ -42,6 +42,7 @@ export const ERROR_CODES = {
   DOMAIN_ALREADY_RUNNING: { summary: 'The domain is already running', status: 409, hint: 'Stop it first with "ferry shutdown <domain>" or "ferry destroy <domain>"' },
   DOMAIN_NOT_RUNNING: { summary: 'The domain is shut off', status: 409, hint: 'Start it first with "ferry start <domain>"' },
   DOMAIN_NOT_PAUSED: { summary: 'The domain is not paused', status: 409, hint: 'Only a paused domain can be resumed; see "ferry domstate <domain>"' },
+  DISPLAY_PORT_UNAVAILABLE: { summary: 'No free port for a VNC or SPICE display (autoport)', status: 503, hint: 'Stop a domain whose display holds a port, or give the <graphics> a fixed port= with autoport=\'no\'' },
   DOMAIN_SHUTDOWN_TIMEOUT: { summary: 'The guest did not power off in time', status: 504, hint: 'The guest ignored the ACPI power button; use "ferry destroy <domain>"' },
   DISK_NOT_FOUND: { summary: 'The domain has no disk with that target', status: 404, hint: 'List the domain\'s disks with "ferry domblklist <domain>"' },
   // consoles

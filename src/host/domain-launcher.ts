@@ -10,7 +10,8 @@ import { createTap, deleteTap, tapName } from '../network/tap.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
-import { liveDefinition, portableDefinition } from './live-definition.js';
+import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
+import type { PortAllocator } from '../migration/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
@@ -37,6 +38,9 @@ export interface DomainLauncherDeps {
   taps: TapOpener;
   /** QEMU's seccomp sandbox (seccomp_sandbox in ferryd.conf). */
   sandbox: boolean;
+  /** Ports for VNC and SPICE displays with autoport (libvirt's 5900–65535), and VNC websockets (5700–65535). */
+  graphicsPorts: PortAllocator;
+  websocketPorts: PortAllocator;
   log: Logger;
 }
 
@@ -46,6 +50,9 @@ export interface DomainLauncherDeps {
  * On any failure everything it created is removed again.
  */
 export class DomainLauncher {
+  /** The graphics ports each running domain was given, released when it stops. */
+  private readonly chosenPorts = new Map<string, Array<{ port?: number; websocket?: number }>>();
+
   constructor(private readonly deps: DomainLauncherDeps) {}
 
   binaryFor(def: DomainDefinition): string {
@@ -61,12 +68,23 @@ export class DomainLauncher {
     if (!machine) {
       throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${binaryPath}' does not support machine type '${def.os.machine}'`);
     }
-    const live = liveDefinition(def, {
-      machine,
-      serialLog: (port) => paths.serialLog(def.name, port),
-      tapName: (i) => tapName(this.deps.hostId, def.uuid, i),
-      networkBridge: (network) => this.networkBridge(network),
-    });
+    const graphicsPorts = await this.chooseGraphicsPorts(def);
+    this.releaseGraphicsPorts(this.chosenPorts.get(def.uuid) ?? []);
+    this.chosenPorts.set(def.uuid, graphicsPorts);
+    let live: DomainDefinition;
+    try {
+      live = liveDefinition(def, {
+        machine,
+        serialLog: (port) => paths.serialLog(def.name, port),
+        tapName: (i) => tapName(this.deps.hostId, def.uuid, i),
+        networkBridge: (network) => this.networkBridge(network),
+        channelSocket: (name) => paths.channelSocket(def.uuid, name),
+        graphicsPorts,
+      });
+    } catch (err) {
+      this.releaseGraphicsPorts(graphicsPorts);
+      throw err;
+    }
     const runDir = paths.domainRunDir(def.uuid);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(paths.logDir, { recursive: true, mode: 0o711 });
@@ -110,6 +128,7 @@ export class DomainLauncher {
     } catch (err) {
       await Promise.all(taps.map(deleteTap));
       rmSync(runDir, { recursive: true, force: true });
+      this.releaseGraphicsPorts(graphicsPorts);
       throw err;
     } finally {
       for (const fd of fds) closeSync(fd);
@@ -141,13 +160,42 @@ export class DomainLauncher {
     return portableDefinition(live, {
       serialLog: (port) => this.deps.paths.serialLog(live.name, port),
       tapName: (i) => tapName(this.deps.hostId, live.uuid, i),
+      channelSocket: (name) => this.deps.paths.channelSocket(live.uuid, name),
     });
   }
 
   /** Removes what a launch created, once QEMU is gone. */
   async cleanup(live: DomainDefinition): Promise<void> {
+    this.releaseGraphicsPorts(this.chosenPorts.get(live.uuid) ?? []);
+    this.chosenPorts.delete(live.uuid);
     await Promise.all(live.devices.interfaces.filter((i) => i.type !== 'user' && i.targetDev).map((i) => deleteTap(i.targetDev as string)));
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
+  }
+
+  /** Ports for autoport displays (5900 on, as libvirt's) and websocket='-1' (5700 on), on the address each listens on. */
+  private async chooseGraphicsPorts(def: DomainDefinition): Promise<Array<{ port?: number; websocket?: number }>> {
+    const chosen: Array<{ port?: number; websocket?: number }> = [];
+    try {
+      for (const g of def.devices.graphics) {
+        const want = portsToChoose(g);
+        const address = g.listens[0]?.address ?? '127.0.0.1';
+        const c: { port?: number; websocket?: number } = {};
+        chosen.push(c);
+        if (want.port) c.port = await this.deps.graphicsPorts.acquire(address);
+        if (want.websocket) c.websocket = await this.deps.websocketPorts.acquire(address);
+      }
+    } catch (err) {
+      this.releaseGraphicsPorts(chosen);
+      throw err;
+    }
+    return chosen;
+  }
+
+  private releaseGraphicsPorts(ports: ReadonlyArray<{ port?: number; websocket?: number }>): void {
+    for (const p of ports) {
+      if (p.port !== undefined) this.deps.graphicsPorts.release(p.port);
+      if (p.websocket !== undefined) this.deps.websocketPorts.release(p.websocket);
+    }
   }
 
   private openTap(name: string, vnetHdr: boolean): number {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 
@@ -32,6 +33,15 @@ export class HostPaths {
 
   qmpSocket(uuid: string): string {
     return join(this.domainRunDir(uuid), 'qmp.sock');
+  }
+
+  /**
+   * A unix channel's socket when its definition names none (the guest agent's
+   * as virt-install writes it): short names, so they fit wherever qmp.sock fits.
+   */
+  channelSocket(uuid: string, targetName: string): string {
+    const name = targetName === 'org.qemu.guest_agent.0' ? 'ga.sock' : `c-${createHash('sha256').update(targetName).digest('hex').slice(0, 6)}`;
+    return join(this.domainRunDir(uuid), name);
   }
 
   pidfile(uuid: string): string {

@@ -8,12 +8,16 @@ const xml = `<domain type='kvm'><name>v</name><memory>131072</memory><os><type m
   <interface type='bridge'><mac address='52:54:00:00:00:01'/><source bridge='br1'/></interface>
   <interface type='bridge'><mac address='52:54:00:00:00:02'/><source bridge='br1'/><target dev='mytap'/></interface>
   <interface type='network'><mac address='52:54:00:00:00:03'/><source network='vmnet'/></interface>
-  <serial type='pty'/><serial type='pty'><log file='/mine.log' append='off'/></serial></devices></domain>`;
+  <serial type='pty'/><serial type='pty'><log file='/mine.log' append='off'/></serial>
+  <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  <graphics type='vnc' autoport='yes'/><graphics type='spice' port='5999' autoport='no'/></devices></domain>`;
 
 describe('liveDefinition() / portableDefinition()', () => {
   const input = {
     machine: 'pc-q35-10.0', serialLog: (p: number) => `/state/log/v-serial${p}.log`, tapName: (i: number) => `fetap${i}`,
     networkBridge: (n: string) => `br-of-${n}`,
+    channelSocket: (n: string) => `/run/v/${n}.sock`,
+    graphicsPorts: [{ port: 5901 }, {}],
   };
 
   it('adds the host\'s machine, tap names and serial logs without touching what the user set', () => {
@@ -22,6 +26,9 @@ describe('liveDefinition() / portableDefinition()', () => {
     assert.deepEqual(live.devices.interfaces.map((i) => i.targetDev), ['fetap0', 'mytap', 'fetap2']);
     assert.deepEqual(live.devices.interfaces.map((i) => i.source), [{ bridge: 'br1' }, { bridge: 'br1' }, { network: 'vmnet', bridge: 'br-of-vmnet' }]);
     assert.deepEqual(live.devices.serials.map((s) => s.logFile), ['/state/log/v-serial0.log', '/mine.log']);
+    assert.equal(live.devices.channels[0]?.sourcePath, '/run/v/org.qemu.guest_agent.0.sock');
+    assert.deepEqual(live.devices.graphics.map((g) => g.port), [5901, 5999]);
+    assert.deepEqual(live.devices.serials.map((s) => s.alias), ['serial0', 'serial1']);
   });
 
   it('portableDefinition() removes exactly what liveDefinition() added', () => {

@@ -1,4 +1,6 @@
-import type { DomainDefinition } from '../vm/definition.js';
+import type { DomainDefinition, GraphicsDefinition } from '../vm/definition.js';
+import { withAliases } from '../vm/device-aliases.js';
+import { machineFamily } from '../vm/machine-family.js';
 
 export interface LiveDefinitionInput {
   /** The versioned machine type to run. */
@@ -9,16 +11,21 @@ export interface LiveDefinitionInput {
   tapName: (index: number) => string;
   /** The bridge of a virtual network on this host (interfaces of type='network'). */
   networkBridge: (network: string) => string;
+  /** The socket of a unix channel written without a path (the guest agent's, as virt-install writes it). */
+  channelSocket: (targetName: string) => string;
+  /** Ports chosen at start for graphics i with autoport (and websocket='-1'). */
+  graphicsPorts: ReadonlyArray<{ port?: number; websocket?: number }>;
 }
 
 /**
  * The definition a domain runs with: the persistent one plus what ferryd
  * decides at start (versioned machine, tap devices, serial log files, the
  * bridge of each virtual network, shown as libvirt shows it:
- * <source network='vmnet' bridge='br1'/>). dumpxml of a running domain shows this.
+ * <source network='vmnet' bridge='br1'/>; channel sockets, graphics ports and
+ * every device's QEMU id). dumpxml of a running domain shows this.
  */
 export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput): DomainDefinition {
-  const live: DomainDefinition = structuredClone(def);
+  const live: DomainDefinition = withAliases(def, machineFamily(input.machine) === 'q35');
   live.os.machine = input.machine;
   live.devices.serials = live.devices.serials.map((s) =>
     s.logFile ? s : { ...s, logFile: input.serialLog(s.port), logAppend: true },
@@ -28,25 +35,67 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
     const source = iface.type === 'network' ? { network: iface.source.network as string, bridge: input.networkBridge(iface.source.network as string) } : iface.source;
     return { ...iface, source, targetDev: iface.targetDev ?? input.tapName(i) };
   });
+  live.devices.channels = live.devices.channels.map((c) =>
+    c.type === 'unix' && c.sourcePath === undefined ? { ...c, sourcePath: input.channelSocket(c.targetName as string), sourceMode: 'bind' } : c,
+  );
+  live.devices.graphics = live.devices.graphics.map((g, i) => {
+    const chosen = input.graphicsPorts[i] ?? {};
+    return { ...g, ...(chosen.port === undefined ? {} : { port: chosen.port }), ...(chosen.websocket === undefined ? {} : { websocket: chosen.websocket }) };
+  });
   return live;
+}
+
+/** Which graphics ports start must choose: autoport's port, and a websocket of -1. */
+export function portsToChoose(g: GraphicsDefinition): { port: boolean; websocket: boolean } {
+  const listening = g.listens[0]?.type !== 'none' && g.listens[0]?.type !== 'socket';
+  return { port: listening && g.autoport && (g.port === undefined || g.port === -1), websocket: g.websocket === -1 };
 }
 
 /**
  * The inverse of liveDefinition(): the definition without what this host added
- * at start (its serial log paths, tap names and network bridges), as it travels
- * to another host, where the same network may use another bridge.
+ * at start (its serial log paths, tap names, network bridges, channel sockets,
+ * chosen graphics ports and QEMU ids), as it travels to another host, where the
+ * same network may use another bridge. Device addresses stay: the destination
+ * must build the very same machine.
  */
-export function portableDefinition(live: DomainDefinition, input: Omit<LiveDefinitionInput, 'machine' | 'networkBridge'>): DomainDefinition {
+export function portableDefinition(
+  live: DomainDefinition,
+  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'>,
+): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
-  def.devices.serials = def.devices.serials.map((s) => {
-    if (s.logFile !== input.serialLog(s.port)) return s;
-    const { logFile: _f, logAppend: _a, ...rest } = s;
+  const d = def.devices;
+  for (const list of [d.disks, d.interfaces, d.serials, d.consoles, d.channels, d.controllers, d.inputs, d.videos, d.sounds, d.redirdevs, d.rngs, d.watchdogs, d.panics]) {
+    for (const x of list as Array<{ alias?: string }>) delete x.alias;
+  }
+  if (d.memballoon) delete d.memballoon.alias;
+  d.serials = d.serials.map((s) => {
+    const { sourcePath: pty, ...noPty } = s;
+    const base = s.type === 'pty' && pty !== undefined ? noPty : s;
+    if (base.logFile !== input.serialLog(s.port)) return base;
+    const { logFile: _f, logAppend: _a, ...rest } = base;
     return rest;
   });
-  def.devices.interfaces = def.devices.interfaces.map((iface, i) => {
+  d.consoles = d.consoles.map((c) => {
+    if (c.type !== 'pty' || c.sourcePath === undefined) return c;
+    const { sourcePath: _p, ...rest } = c;
+    return rest;
+  });
+  d.interfaces = d.interfaces.map((iface, i) => {
     const portable = iface.type === 'network' ? { ...iface, source: { network: iface.source.network as string } } : iface;
     if (portable.targetDev !== input.tapName(i)) return portable;
     const { targetDev: _t, ...rest } = portable;
+    return rest;
+  });
+  d.channels = d.channels.map((c) => {
+    const { targetState: _s, ...rest } = c;
+    if (c.type !== 'unix' || c.sourcePath !== input.channelSocket(c.targetName as string)) return rest;
+    const { sourcePath: _p, ...noPath } = rest;
+    return noPath;
+  });
+  // An autoport display gets a port of its own on the destination. (A websocket='-1' chosen here travels as the port it got.)
+  d.graphics = d.graphics.map((g) => {
+    if (!g.autoport) return g;
+    const { port: _p, ...rest } = g;
     return rest;
   });
   return def;

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
-import type { DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
+import type { CharSource, DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
 import type { QemuFile } from './qemu-file-access.js';
 
 /**
@@ -23,18 +23,32 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
       for (const backing of backingChain(src.path)) files.push({ path: backing, access: 'r', what: `backing file of disk ${disk.target.dev}` });
     }
   }
-  for (const s of def.devices.serials) {
-    if (s.type === 'file' && s.sourcePath) files.push({ path: s.sourcePath, access: 'rw', what: `serial${s.port} output file`, create: true });
-    if (s.type === 'unix' && s.sourcePath) {
-      files.push(s.sourceMode === 'connect'
-        ? { path: s.sourcePath, access: 'rw', what: `serial${s.port} socket` }
-        : { path: s.sourcePath, access: 'create-in-dir', what: `serial${s.port} socket` });
-    }
-    if (s.logFile) files.push({ path: s.logFile, access: 'rw', what: `serial${s.port} log file`, create: true });
-  }
+  const d = def.devices;
+  const charDevices: Array<[CharSource, string]> = [
+    ...d.serials.map((s): [CharSource, string] => [s, `serial${s.port}`]),
+    ...d.consoles.filter((c) => c.targetType === 'virtio').map((c, i): [CharSource, string] => [c, `console${i}`]),
+    ...d.channels.map((c): [CharSource, string] => [c, `channel ${c.targetName ?? ''}`]),
+    ...d.redirdevs.map((r, i): [CharSource, string] => [r, `redirdev${i}`]),
+    ...d.rngs.flatMap((r, i): Array<[CharSource, string]> => (r.backend.model === 'egd' ? [[r.backend, `rng${i} egd`]] : [])),
+  ];
+  for (const [s, what] of charDevices) files.push(...charFiles(s, what));
+  for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
   for (const h of def.devices.hostdevs) {
     for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });
   }
+  return files;
+}
+
+/** The files a character device's host side opens: its output file, its socket, its log. */
+function charFiles(s: CharSource, what: string): QemuFile[] {
+  const files: QemuFile[] = [];
+  if (s.type === 'file' && s.sourcePath) files.push({ path: s.sourcePath, access: 'rw', what: `${what} output file`, create: true });
+  if (s.type === 'unix' && s.sourcePath) {
+    files.push(s.sourceMode === 'connect'
+      ? { path: s.sourcePath, access: 'rw', what: `${what} socket` }
+      : { path: s.sourcePath, access: 'create-in-dir', what: `${what} socket` });
+  }
+  if (s.logFile) files.push({ path: s.logFile, access: 'rw', what: `${what} log file`, create: true });
   return files;
 }
 

@@ -10,7 +10,12 @@ export class PortAllocator {
   /** Ports a pre-flight probe listens on, and how to end the probe. */
   private readonly probes = new Map<number, () => Promise<void>>();
 
-  constructor(private readonly min = 49152, private readonly max = 49215) {}
+  constructor(
+    private readonly min = 49152,
+    private readonly max = 49215,
+    private readonly exhausted: (address: string, min: number, max: number) => FerryError = (address, min, max) =>
+      new FerryError('MIG_PEER_REFUSED', `operation failed: no free port in the migration range ${min}-${max} on ${address}`),
+  ) {}
 
   async acquire(address: string, preferred?: number): Promise<number> {
     // A migration that follows its own pre-flight wants the port the probe holds.
@@ -22,9 +27,8 @@ export class PortAllocator {
       if (await canBind(address, port)) return port;
       this.reserved.delete(port);
     }
-    throw new FerryError('MIG_PEER_REFUSED', preferred
-      ? `operation failed: migration port ${preferred} on ${address} is in use`
-      : `operation failed: no free port in the migration range ${this.min}-${this.max} on ${address}`);
+    if (preferred) throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration port ${preferred} on ${address} is in use`);
+    throw this.exhausted(address, this.min, this.max);
   }
 
   release(port: number): void {

@@ -31,7 +31,7 @@ function values(argv: string[], option: string): string[] {
 
 const guest = `<domain type='kvm'><name>g,1</name><uuid>11111111-2222-3333-4444-555555555555</uuid>
   <memory unit='MiB'>512</memory><vcpu>2</vcpu>
-  <os><type>hvm</type><kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0 ferry.dirty=8</cmdline></os>
+  <os><type machine='q35'>hvm</type><kernel>/k</kernel><initrd>/i</initrd><cmdline>console=ttyS0 ferry.dirty=8</cmdline></os>
   <cpu mode='host-passthrough'/>
   <devices><disk type='file'><driver name='qemu' type='qcow2' cache='none' io='native'/><source file='/img/a.qcow2'/><target dev='vda'/></disk>
   <serial type='pty'><log file='/log/g.log' append='on'/></serial><panic model='isa'/></devices></domain>`;
@@ -54,7 +54,7 @@ describe('buildQemuArgv()', () => {
     assert.deepEqual(values(argv, '-uuid'), ['11111111-2222-3333-4444-555555555555']);
     assert.deepEqual(values(argv, '-m'), ['size=524288k']);
     assert.deepEqual(values(argv, '-smp'), ['2']);
-    assert.deepEqual(values(argv, '-machine'), ['pc-q35-10.0,usb=off,dump-guest-core=off']);
+    assert.deepEqual(values(argv, '-machine'), ['pc-q35-10.0,usb=off,dump-guest-core=off,acpi=off'], 'no <acpi/>: ACPI off, as libvirt runs it');
     assert.deepEqual(values(argv, '-append'), ['console=ttyS0 ferry.dirty=8']);
     assert.deepEqual(values(argv, '-kernel'), ['/k']);
   });
@@ -75,7 +75,7 @@ describe('buildQemuArgv()', () => {
     assert.equal(fmt.driver, 'qcow2');
     assert.equal(fmt.file, 'file-vda');
     assert.equal(fmt['node-name'], 'fmt-vda');
-    assert.ok(values(argv, '-device').includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on'));
+    assert.ok(values(argv, '-device').includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bus=pci.2,addr=0x0'), values(argv, '-device').join('\n'));
   });
 
   it('maps every cache mode the way libvirt does', () => {
@@ -111,16 +111,19 @@ describe('buildQemuArgv()', () => {
     );
     assert.equal(byNode('file-vdf').filename, '/pools/testvms/data2.qcow2');
     const devices = values(argv, '-device');
-    assert.ok(devices.includes('virtio-scsi-pci,id=scsi0'));
-    assert.ok(devices.some((d) => d.startsWith('scsi-block,bus=scsi0.0,drive=fmt-sdb,id=disk-sdb,share-rw=on')));
-    assert.ok(devices.some((d) => d.startsWith('ide-cd,bus=ide.0,drive=fmt-sda,id=disk-sda')));
-    assert.ok(devices.includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bootindex=1'));
-    assert.ok(devices.includes('virtio-net-pci,netdev=net0,id=nic0,mac=52:54:00:6b:3c:58,bootindex=2'));
+    const at = (prefix: string): string | undefined => devices.find((d) => d.startsWith(prefix));
+    assert.match(at('virtio-scsi-pci,id=scsi0,') ?? '', /bus=pci\.\d+,addr=0x0$/);
+    assert.ok(at('scsi-block,bus=scsi0.0,channel=0,scsi-id=0,lun=1,drive=fmt-sdb,id=disk-sdb,share-rw=on'), devices.join('\n'));
+    assert.ok(at('ide-cd,bus=ide.0,drive=fmt-sda,id=disk-sda'));
+    assert.ok(devices.includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bootindex=1,bus=pci.4,addr=0x0'), 'the address given is kept');
+    assert.match(at('virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:6b:3c:58,bootindex=2,') ?? '', /bus=pci\.\d+,addr=0x0$/);
     assert.deepEqual(values(argv, '-netdev'), [
-      'tap,id=net0,fd=3',
-      'tap,id=net1,fd=4',
-      'user,id=net2',
+      'tap,id=hostnet0,fd=3',
+      'tap,id=hostnet1,fd=4',
+      'user,id=hostnet2',
     ]);
+    assert.ok(at('pcie-root-port,port=0x10,chassis=4,id=pci.4,bus=pcie.0,multifunction=on,addr=0x2'), 'root ports from 00:02.0, the bus an address names first');
+    assert.ok(at('virtio-vga,id=video0,bus=pcie.0,addr=0x1'), 'the primary video at 00:01.0');
     assert.ok(devices.includes('vfio-pci,host=0000:03:00.1,id=hostdev0'));
     assert.deepEqual(values(argv, '-cpu'), ['Skylake-Server,-hle']);
     assert.deepEqual(values(argv, '-smp'), ['4,sockets=1,dies=1,cores=2,threads=2']);

@@ -4,8 +4,19 @@ import type {
   DomainDefinition,
   HostdevDefinition,
   InterfaceDefinition,
-  SerialDefinition,
 } from '../vm/definition.js';
+import { withAliases } from '../vm/device-aliases.js';
+import { machineFamily } from '../vm/machine-family.js';
+import { charDeviceArgs } from './devices/char-devices.js';
+import { controllerArgs } from './devices/controllers.js';
+import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop.js';
+import { escapeOpt, pciProps } from './devices/device-props.js';
+import { miscDeviceArgs } from './devices/misc-devices.js';
+import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
+
+export { diskNodeNames } from '../vm/device-aliases.js';
+export { escapeOpt } from './devices/device-props.js';
+import { diskNodeNames } from '../vm/device-aliases.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
 export type ResolvedDiskSource =
@@ -31,30 +42,26 @@ export interface QemuArgvInput {
   incoming?: boolean;
 }
 
-/** The node names and device ids ferry gives a disk, so QMP calls can find it. */
-export function diskNodeNames(dev: string): { file: string; format: string; device: string } {
-  return { file: `file-${dev}`, format: `fmt-${dev}`, device: `disk-${dev}` };
-}
-
 /**
  * Builds QEMU's command line (without the binary) from a definition. A pure
  * function: the same input gives the same argv, so it is unit-tested directly
  * and the destination of a migration gets the same machine as the source.
  */
 export function buildQemuArgv(input: QemuArgvInput): string[] {
-  const { def } = input;
+  const q35 = machineFamily(input.machine) === 'q35';
+  const def = withAliases(input.def, q35);
   const args: string[] = [];
   const push = (...a: string[]): void => void args.push(...a);
 
   push('-name', `guest=${escapeOpt(def.name)},debug-threads=on`);
   push('-uuid', def.uuid);
-  push('-machine', `${input.machine},usb=off,dump-guest-core=off`);
+  push('-machine', [input.machine, ...machineOptions(def)].join(','));
   push('-accel', input.accel);
   push('-cpu', cpuModel(def, input.accel));
   push('-m', `size=${def.memoryKiB}k`);
   push('-smp', smp(def));
-  push('-rtc', `base=${def.clockOffset ?? 'utc'}`);
-  push('-no-user-config', '-nodefaults', '-display', 'none', '-msg', 'timestamp=on');
+  push(...platformArgs(def, q35));
+  push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
   push('-no-shutdown', '-action', 'panic=pause');
   push('-S');
@@ -69,26 +76,19 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   if (os.cmdline !== undefined && os.kernel) push('-append', os.cmdline);
   push('-boot', 'strict=on');
 
+  push(...controllerArgs(def, q35));
   const bootIndex = bootIndexes(def);
-  const buses = { scsi: false, sata: 0 };
-  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), buses)));
-  def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapFds[i], bootIndex.get(iface))));
-  def.devices.serials.forEach((s, i) => args.push(...serialArgs(s, i)));
+  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35)));
+  def.devices.interfaces.forEach((iface, i) => args.push(...nicArgs(iface, i, input.tapFds[i], bootIndex.get(iface), q35)));
+  push(...charDeviceArgs(def, q35));
+  push(...inputArgs(def, q35));
+  push(...graphicsArgs(def));
+  push(...soundArgs(def, q35));
+  push(...videoArgs(def, q35));
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
-  for (const p of def.devices.panics) {
-    if (p.model === 'isa') push('-device', 'pvpanic');
-    if (p.model === 'pvpanic') push('-device', 'pvpanic-pci');
-  }
-  if (def.devices.extras.some((e) => e.name === 'memballoon' && e.attrs.model === 'virtio')) {
-    push('-device', 'virtio-balloon-pci,id=balloon0');
-  }
+  push(...miscDeviceArgs(def, q35));
   if (input.incoming) push('-incoming', 'defer');
   return args;
-}
-
-/** QEMU's option syntax doubles a comma inside a value. */
-export function escapeOpt(value: string): string {
-  return value.replace(/,/g, ',,');
 }
 
 function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
@@ -101,6 +101,8 @@ function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
     .filter((f) => f.policy !== 'optional')
     .map((f) => `${f.policy === 'disable' || f.policy === 'forbid' ? '-' : '+'}${f.name}`);
   if (cpu?.migratable === 'off' && model === 'host') flags.push('migratable=off');
+  if (cpu?.check === 'full') flags.push('enforce');
+  flags.push(...platformCpuFlags(def));
   if (def.devices.panics.some((p) => p.model === 'hyperv')) flags.push('hv-crash=on');
   return [model, ...flags].join(',');
 }
@@ -161,7 +163,7 @@ function diskArgs(
   disk: DiskDefinition,
   source: ResolvedDiskSource,
   bootindex: number | undefined,
-  buses: { scsi: boolean; sata: number },
+  q35: boolean,
 ): string[] {
   const names = diskNodeNames(disk.target.dev);
   const args: string[] = [];
@@ -187,19 +189,21 @@ function diskArgs(
   if (disk.serial) props.push(`serial=${escapeOpt(disk.serial)}`);
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
 
+  const a = disk.address;
   if (disk.target.bus === 'virtio') {
-    args.push('-device', `virtio-blk-pci,${props.join(',')}`);
+    args.push('-device', ['virtio-blk-pci', ...props, ...pciProps(a, q35)].join(','));
   } else if (disk.target.bus === 'scsi') {
-    if (!buses.scsi) {
-      args.push('-device', 'virtio-scsi-pci,id=scsi0');
-      buses.scsi = true;
-    }
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;
-    args.push('-device', `${model},bus=scsi0.0,${p.join(',')}`);
+    const at = a?.type === 'drive' ? a : { controller: 0, bus: 0, target: 0, unit: 0 };
+    args.push('-device', [model, `bus=scsi${at.controller}.0`, `channel=${at.bus}`, `scsi-id=${at.target}`, `lun=${at.unit}`, ...p].join(','));
   } else {
+    // sata: the AHCI controller's ports (ide.N on q35's built-in one); ide: i440fx's two buses, two units each.
     const model = disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd';
-    args.push('-device', `${model},bus=ide.${buses.sata++},${props.join(',')}`);
+    const at = a?.type === 'drive' ? a : { controller: 0, bus: 0, target: 0, unit: 0 };
+    const bus = disk.target.bus === 'ide' ? [`bus=ide.${at.bus}`, `unit=${at.unit}`]
+      : [`bus=${q35 && at.controller === 0 ? 'ide' : `sata${at.controller}`}.${at.unit}`];
+    args.push('-device', [model, ...bus, ...props].join(','));
   }
   return args;
 }
@@ -250,38 +254,18 @@ const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
   rtl8139: 'rtl8139',
 };
 
-function nicArgs(iface: InterfaceDefinition, index: number, tapFd: number | undefined, bootindex: number | undefined): string[] {
-  const id = `net${index}`;
+function nicArgs(iface: InterfaceDefinition, index: number, tapFd: number | undefined, bootindex: number | undefined, q35: boolean): string[] {
+  const id = `hostnet${index}`;
   let netdev: string;
   if (iface.type === 'user') netdev = `user,id=${id}`;
   else {
     if (tapFd === undefined) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
     netdev = `tap,id=${id},fd=${tapFd}`;
   }
-  const props = [`${NIC_DEVICE[iface.model]}`, `netdev=${id}`, `id=nic${index}`, `mac=${iface.mac}`];
+  const props = [`${NIC_DEVICE[iface.model]}`, `netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`];
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
+  props.push(...pciProps(iface.address, q35));
   return ['-netdev', netdev, '-device', props.join(',')];
-}
-
-function serialArgs(serial: SerialDefinition, index: number): string[] {
-  const id = `charserial${index}`;
-  const log = serial.logFile ? `,logfile=${escapeOpt(serial.logFile)},logappend=${serial.logAppend ? 'on' : 'off'}` : '';
-  let chardev: string;
-  switch (serial.type) {
-    case 'pty':
-      chardev = `pty,id=${id}`;
-      break;
-    case 'file':
-      chardev = `file,id=${id},path=${escapeOpt(serial.sourcePath ?? '')}`;
-      break;
-    case 'unix':
-      chardev = `socket,id=${id},path=${escapeOpt(serial.sourcePath ?? '')}${serial.sourceMode === 'connect' ? '' : ',server=on,wait=off'}`;
-      break;
-    case 'null':
-      chardev = `null,id=${id}`;
-      break;
-  }
-  return ['-chardev', `${chardev}${log}`, '-device', `isa-serial,chardev=${id},id=serial${index},index=${serial.port}`];
 }
 
 function hostdevArgs(hostdev: HostdevDefinition, index: number): string[] {

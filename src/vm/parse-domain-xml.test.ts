@@ -60,8 +60,11 @@ describe('parseDomainXml()', () => {
     assert.equal(d.devices.serials[0]?.logFile, '/var/log/ferry/MasteringKVM01-serial0.log');
     assert.equal(d.devices.hostdevs[0]?.address, '0000:03:00.1');
     assert.deepEqual(d.devices.panics, [{ model: 'isa' }]);
-    assert.deepEqual(d.devices.extras.map((e) => e.name), ['controller', 'input', 'graphics', 'video', 'memballoon']);
-    assert.deepEqual(d.extras.map((e) => e.name), ['metadata', 'features', 'clock']);
+    assert.equal(d.devices.graphics[0]?.type, 'vnc');
+    assert.equal(d.devices.videos.length, 1);
+    assert.equal(d.metadata?.name, 'metadata');
+    assert.equal(d.platform.acpi, true);
+    assert.deepEqual(d.platform.timers, [{ name: 'rtc', tickpolicy: 'catchup' }]);
   });
 
   it('fills defaults the way libvirt does', () => {
@@ -95,7 +98,7 @@ describe('parseDomainXml()', () => {
     }
   });
 
-  it('keeps unknown-but-harmless elements verbatim', () => {
+  it('keeps <metadata> verbatim and gives back every device it applies', () => {
     const out = renderDomainXml(parseDomainXml(fixture('full.xml')));
     assert.match(out, /<app:info xmlns:app='http:\/\/example.org\/app'>keep me<\/app:info>/);
     assert.match(out, /<graphics type='vnc' port='-1' autoport='yes'\/>/);
@@ -122,11 +125,55 @@ describe('parseDomainXml()', () => {
   });
 
   it('refuses elements that matter but ferry does not support', () => {
-    rejectsWith(wrap('<memoryBacking><hugepages/></memoryBacking>'), 'XML_UNSUPPORTED', /<memoryBacking>/);
-    rejectsWith(wrap('', "<filesystem type='mount'/>"), 'XML_UNSUPPORTED', /<devices\/filesystem>/);
-    rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<devices\/tpm>/);
-    rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk\/iotune>/);
-    rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /domain type='xen'/);
-    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<os\/loader>/);
+    rejectsWith(wrap('<memoryBacking><hugepages/></memoryBacking>'), 'XML_UNSUPPORTED', /<memoryBacking> in <domain> is not supported/);
+    rejectsWith(wrap('', "<filesystem type='mount'/>"), 'XML_UNSUPPORTED', /<filesystem> in <devices>/);
+    rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<tpm> in <devices>/);
+    rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);
+    rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
+    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<loader> in <os>/);
+  });
+
+  it('lists every part it would not apply at once, each with its device and path', () => {
+    const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
+      <disk type='file'><driver name='qemu' type='raw' iothread='1' copy_on_read='on'/><source file='/x'/><target dev='hda' bus='ide'/></disk>
+      <interface type='user'><mtu size='9000'/></interface>
+      <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
+    assert.throws(() => parseDomainXml(xml), (err: unknown) => {
+      assert.ok(err instanceof FerryError);
+      assert.equal(err.code, 'XML_UNSUPPORTED');
+      const problems = (err.details as { problems: Array<{ path: string; device?: string; message: string }> }).problems;
+      assert.deepEqual(problems.map((p) => p.path), [
+        '/domain/devices[1]/disk[1]/driver[1]/@iothread',
+        '/domain/devices[1]/disk[1]/driver[1]/@copy_on_read',
+        '/domain/devices[1]/interface[1]/mtu[1]',
+        '/domain/devices[1]/shmem[1]',
+        '/domain/devices/disk[1]/target/@bus',
+      ]);
+      assert.match(err.message, /5 parts of this definition/);
+      assert.match(err.message, /<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'/);
+      assert.match(err.message, /<interface type='user'> #0: <mtu> in <interface> is not supported/);
+      return true;
+    });
+  });
+
+  it('completes a definition as libvirt does: default devices and an address for each', () => {
+    const d = parseDomainXml(wrap("<os><type machine='q35'>hvm</type></os>", `
+      <disk type='file'><source file='/x'/><target dev='vda' bus='virtio'/></disk>
+      <interface type='user'><model type='e1000'/></interface>
+      <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+      <input type='tablet' bus='usb'/><graphics type='vnc'/>`).replace("<os><type>hvm</type></os>", ''));
+    const pci = (x: { address?: unknown }): string => JSON.stringify(x.address);
+    const models = d.devices.controllers.map((c) => `${c.type}:${c.model ?? ''}:${c.index}`);
+    assert.deepEqual(models, [
+      'pci:pcie-root:0', 'sata::0', 'usb:qemu-xhci:0', 'virtio-serial::0', 'pci:pcie-to-pci-bridge:1',
+      'pci:pcie-root-port:2', 'pci:pcie-root-port:3', 'pci:pcie-root-port:4', 'pci:pcie-root-port:5', 'pci:pcie-root-port:6',
+    ]);
+    assert.equal(pci(d.devices.videos[0] ?? {}), JSON.stringify({ type: 'pci', domain: 0, bus: 0, slot: 1, function: 0 }));
+    assert.equal(d.devices.interfaces[0]?.address?.type === 'pci' && d.devices.interfaces[0].address.bus, 1, 'e1000 is conventional PCI: on the pcie-to-pci-bridge');
+    assert.deepEqual(d.devices.channels[0]?.address, { type: 'virtio-serial', controller: 0, bus: 0, port: 1 });
+    assert.deepEqual(d.devices.inputs[0]?.address, { type: 'usb', bus: 0, port: '1' });
+    assert.equal(d.devices.memballoon?.model, 'virtio');
+    const again = parseDomainXml(renderDomainXml(d));
+    assert.deepEqual(again, d, 'completing a complete definition changes nothing');
   });
 });

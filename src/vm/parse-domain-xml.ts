@@ -1,37 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { child, childrenNamed, type XmlElement } from '../shared/xml.js';
+import { child, type XmlElement } from '../shared/xml.js';
 import {
   type BootDevice,
-  type ConsoleDefinition,
   type CpuDefinition,
   type CrashAction,
-  DISK_BUSES,
-  DISK_CACHE_MODES,
-  DISK_FORMATS,
-  DISK_IO_MODES,
-  type DiskDefinition,
   type DomainDefinition,
-  type HostdevDefinition,
-  type InterfaceDefinition,
   type LifecycleAction,
-  NETWORK_DISK_PROTOCOLS,
-  NIC_MODELS,
-  type PanicDefinition,
-  type SerialDefinition,
 } from './definition.js';
-import { macFromUuid, normalizeMac, normalizeUuid } from './identifiers.js';
+import { FerryError } from '../errors/ferry-error.js';
+import { parseChannel } from './devices/channel.js';
+import { parseController } from './devices/controller.js';
+import { parseAudio, parseGraphics, parseInput, parseSound, parseVideo } from './devices/desktop.js';
+import { parseDisk } from './devices/disk.js';
+import { parseHostdev } from './devices/hostdev.js';
+import { parseInterface } from './devices/interface.js';
+import { parseMemballoon, parsePanic, parseRedirdev, parseRng, parseWatchdog } from './devices/misc-devices.js';
+import { parseConsole, parseSerial } from './devices/serial.js';
+import { macFromUuid, normalizeUuid } from './identifiers.js';
+import { parsePlatform } from './platform.js';
+import { completeDefinition } from './device-topology.js';
+import { placementProblems } from './placement-rules.js';
+import { DOMAIN_RULE } from './schema/domain-schema.js';
+import { unsupportedParts } from './schema/element-rule.js';
+import { oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
-import { parseXmlDocument, xmlInvalid, xmlUnsupported } from './xml-errors.js';
-
-/** Top-level elements ferry keeps verbatim without acting on them. */
-const KEPT_TOP_LEVEL = new Set([
-  'metadata', 'features', 'clock', 'pm', 'seclabel', 'resource', 'sysinfo', 'iothreads', 'cputune', 'genid', 'keywrap',
-]);
-/** Device elements ferry keeps verbatim without acting on them. */
-const KEPT_DEVICES = new Set([
-  'controller', 'input', 'graphics', 'video', 'memballoon', 'channel', 'sound', 'audio', 'rng', 'watchdog',
-  'redirdev', 'redirfilter', 'parallel', 'hub',
-]);
+import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
  * Parses libvirt domain XML into a DomainDefinition. Malformed XML, invalid
@@ -41,7 +34,21 @@ const KEPT_DEVICES = new Set([
 export function parseDomainXml(source: string): DomainDefinition {
   const root = parseXmlDocument(source);
   if (root.name !== 'domain') throw xmlInvalid(root.name, `expected root element <domain>, found <${root.name}>`);
-  return parseDomain(root);
+  const problems = unsupportedParts(root, DOMAIN_RULE);
+  let def: DomainDefinition;
+  try {
+    def = parseDomain(root);
+  } catch (err) {
+    // The rule walk has named everything unsupported already; an invalid value is reported with it, so one pass shows all there is to fix.
+    if (problems.length > 0 && err instanceof FerryError) {
+      if (err.code === 'XML_UNSUPPORTED') throw unsupportedConfiguration(problems);
+      throw unsupportedConfiguration([{ path: '', message: err.message }, ...problems], err.code === 'XML_INVALID' ? 'XML_INVALID' : 'XML_UNSUPPORTED');
+    }
+    throw err;
+  }
+  problems.push(...placementProblems(def));
+  if (problems.length > 0) throw unsupportedConfiguration(problems);
+  return completeDefinition(def);
 }
 
 function parseDomain(root: XmlElement): DomainDefinition {
@@ -49,14 +56,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (type === undefined) throw xmlInvalid('domain', 'missing domain type attribute');
   if (type !== 'kvm' && type !== 'qemu') throw xmlUnsupported(`domain type='${type}'`, "is not supported (use 'kvm' or 'qemu')");
 
-  const extras: XmlElement[] = [];
-  let clockOffset: DomainDefinition['clockOffset'];
-  for (const c of root.children) {
-    if (KNOWN_TOP_LEVEL.has(c.name)) continue;
-    if (!KEPT_TOP_LEVEL.has(c.name)) throw xmlUnsupported(c.name);
-    extras.push(c);
-    if (c.name === 'clock') clockOffset = parseClockOffset(c);
-  }
+  const clock = child(root, 'clock');
+  const clockOffset = clock ? parseClockOffset(clock) : undefined;
 
   const name = requiredText(root, 'name', 'domain');
   if (name.includes('/')) throw xmlInvalid('name', `name '${name}' cannot contain '/'`);
@@ -89,9 +90,11 @@ function parseDomain(root: XmlElement): DomainDefinition {
     onPoweroff: lifecycle(root, 'on_poweroff', 'destroy'),
     onReboot: lifecycle(root, 'on_reboot', 'restart'),
     onCrash: crashAction(root),
+    platform: parsePlatform(root),
     devices: parseDevices(child(root, 'devices')),
-    extras,
   };
+  const metadata = child(root, 'metadata');
+  if (metadata) def.metadata = metadata;
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
@@ -104,11 +107,6 @@ function parseDomain(root: XmlElement): DomainDefinition {
   });
   return def;
 }
-
-const KNOWN_TOP_LEVEL = new Set([
-  'name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'os', 'cpu',
-  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'devices',
-]);
 
 function parseClockOffset(clock: XmlElement): DomainDefinition['clockOffset'] {
   const offset = clock.attrs.offset ?? 'utc';
@@ -147,7 +145,7 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
         break;
       }
       default:
-        throw xmlUnsupported(`os/${c.name}`);
+        break; // unsupportedParts() names it
     }
   }
   if (typeEl.attrs.machine) result.machine = typeEl.attrs.machine;
@@ -168,7 +166,7 @@ function parseCpu(cpu: XmlElement, vcpus: number): CpuDefinition {
   if (cpu.attrs.check) result.check = cpu.attrs.check;
   if (cpu.attrs.migratable === 'on' || cpu.attrs.migratable === 'off') result.migratable = cpu.attrs.migratable;
   for (const c of cpu.children) {
-    if (c.name === 'model' || c.name === 'vendor' || c.name === 'cache') continue;
+    if (c.name === 'model') continue;
     if (c.name === 'topology') {
       const t = {
         sockets: positiveInt(c.attrs.sockets ?? '1', 'topology'),
@@ -186,8 +184,6 @@ function parseCpu(cpu: XmlElement, vcpus: number): CpuDefinition {
         throw xmlInvalid('feature', `invalid CPU feature '${c.attrs.name ?? ''}' policy '${policy}'`);
       }
       result.features.push({ policy: policy as CpuDefinition['features'][number]['policy'], name: c.attrs.name });
-    } else {
-      throw xmlUnsupported(`cpu/${c.name}`);
     }
   }
   return result;
@@ -195,275 +191,43 @@ function parseCpu(cpu: XmlElement, vcpus: number): CpuDefinition {
 
 function parseDevices(devices: XmlElement | undefined): DomainDefinition['devices'] {
   const result: DomainDefinition['devices'] = {
-    disks: [], interfaces: [], serials: [], consoles: [], hostdevs: [], panics: [], extras: [],
+    disks: [], interfaces: [], serials: [], consoles: [], hostdevs: [], panics: [], controllers: [], channels: [], inputs: [],
+    graphics: [], videos: [], sounds: [], audios: [], redirdevs: [], rngs: [], watchdogs: [],
   };
   if (!devices) return result;
+  const d = result;
   for (const c of devices.children) {
     switch (c.name) {
-      case 'emulator':
-        result.emulator = nonEmpty(c, 'emulator');
+      case 'emulator': d.emulator = nonEmpty(c, 'emulator'); break;
+      case 'disk': d.disks.push(parseDisk(c)); break;
+      case 'interface': d.interfaces.push(parseInterface(c)); break;
+      case 'serial': d.serials.push(parseSerial(c, d.serials.length)); break;
+      case 'console': d.consoles.push(parseConsole(c, d.consoles.length)); break;
+      case 'channel': d.channels.push(parseChannel(c, d.channels.length)); break;
+      case 'controller': d.controllers.push(parseController(c)); break;
+      case 'input': d.inputs.push(parseInput(c, d.inputs.length)); break;
+      case 'graphics': d.graphics.push(parseGraphics(c, d.graphics.length)); break;
+      case 'video': d.videos.push(parseVideo(c, d.videos.length)); break;
+      case 'sound': d.sounds.push(parseSound(c, d.sounds.length)); break;
+      case 'audio': d.audios.push(parseAudio(c)); break;
+      case 'redirdev': d.redirdevs.push(parseRedirdev(c, d.redirdevs.length)); break;
+      case 'rng': d.rngs.push(parseRng(c, d.rngs.length)); break;
+      case 'watchdog': d.watchdogs.push(parseWatchdog(c)); break;
+      case 'memballoon':
+        if (d.memballoon) throw xmlInvalid('memballoon', 'only one <memballoon> is allowed');
+        d.memballoon = parseMemballoon(c);
         break;
-      case 'disk':
-        result.disks.push(parseDisk(c));
-        break;
-      case 'interface':
-        result.interfaces.push(parseInterface(c));
-        break;
-      case 'serial':
-        result.serials.push(parseSerial(c, result.serials.length));
-        break;
-      case 'console':
-        result.consoles.push(parseConsole(c));
-        break;
-      case 'hostdev':
-        result.hostdevs.push(parseHostdev(c));
-        break;
-      case 'panic':
-        result.panics.push(parsePanic(c));
-        break;
-      default:
-        if (!KEPT_DEVICES.has(c.name)) throw xmlUnsupported(`devices/${c.name}`);
-        result.extras.push(c);
+      case 'hostdev': d.hostdevs.push(parseHostdev(c)); break;
+      case 'panic': d.panics.push(parsePanic(c)); break;
+      default: break; // unsupportedParts() names it
     }
   }
   const targets = new Set<string>();
-  for (const d of result.disks) {
-    if (targets.has(d.target.dev)) throw xmlInvalid('target', `target '${d.target.dev}' duplicated for disk sources`);
-    targets.add(d.target.dev);
+  for (const disk of d.disks) {
+    if (targets.has(disk.target.dev)) throw xmlInvalid('target', `target '${disk.target.dev}' duplicated for disk sources`);
+    targets.add(disk.target.dev);
   }
   return result;
-}
-
-function parseDisk(disk: XmlElement): DiskDefinition {
-  const type = disk.attrs.type;
-  if (type !== 'file' && type !== 'block' && type !== 'network' && type !== 'volume') {
-    throw type === undefined ? xmlInvalid('disk', 'missing type attribute') : xmlUnsupported(`disk type='${type}'`);
-  }
-  const device = disk.attrs.device ?? 'disk';
-  if (device !== 'disk' && device !== 'cdrom' && device !== 'lun') throw xmlUnsupported(`disk device='${device}'`);
-
-  const driver = child(disk, 'driver');
-  if (driver && driver.attrs.name !== undefined && driver.attrs.name !== 'qemu') {
-    throw xmlUnsupported(`driver name='${driver.attrs.name}'`);
-  }
-  const format = oneOf(driver?.attrs.type ?? 'raw', DISK_FORMATS, 'driver', 'type');
-  const targetEl = child(disk, 'target');
-  const dev = targetEl?.attrs.dev;
-  if (!targetEl || !dev) throw xmlInvalid('disk', 'missing <target dev=...>');
-  if (!/^[a-z]+[a-z0-9]*$/.test(dev)) throw xmlInvalid('target', `invalid target dev '${dev}'`);
-  const bus = oneOf(targetEl.attrs.bus ?? defaultBus(dev), DISK_BUSES, 'target', 'bus');
-
-  const result: DiskDefinition = {
-    type,
-    device,
-    format,
-    source: {},
-    target: { dev, bus },
-    readonly: false,
-    shareable: false,
-  };
-  if (driver?.attrs.cache) result.cache = oneOf(driver.attrs.cache, DISK_CACHE_MODES, 'driver', 'cache');
-  if (driver?.attrs.io) result.io = oneOf(driver.attrs.io, DISK_IO_MODES, 'driver', 'io');
-  if (driver?.attrs.discard) result.discard = oneOf(driver.attrs.discard, ['ignore', 'unmap'] as const, 'driver', 'discard');
-
-  for (const c of disk.children) {
-    switch (c.name) {
-      case 'driver':
-      case 'target':
-        break;
-      case 'source':
-        result.source = parseDiskSource(type, c);
-        break;
-      case 'readonly':
-        result.readonly = true;
-        break;
-      case 'shareable':
-        result.shareable = true;
-        break;
-      case 'serial':
-        result.serial = c.text;
-        break;
-      case 'boot':
-        result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
-        break;
-      case 'address':
-        result.address = c;
-        break;
-      case 'alias':
-        break;
-      default:
-        throw xmlUnsupported(`disk/${c.name}`);
-    }
-  }
-  if (device === 'cdrom') result.readonly = true;
-  if (result.io === 'native' && result.cache !== 'none' && result.cache !== 'directsync') {
-    throw xmlInvalid('driver', `disk '${dev}': native I/O needs either no disk cache or directsync cache mode`);
-  }
-  const needsSource = device !== 'cdrom';
-  if (needsSource && Object.keys(result.source).length === 0) throw xmlInvalid('disk', `disk '${dev}' has no <source>`);
-  return result;
-}
-
-function defaultBus(dev: string): string {
-  if (dev.startsWith('vd')) return 'virtio';
-  if (dev.startsWith('sd')) return 'scsi';
-  return 'sata';
-}
-
-function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): DiskDefinition['source'] {
-  switch (type) {
-    case 'file':
-      if (!source.attrs.file) throw xmlInvalid('source', "disk type='file' needs file=");
-      return { file: source.attrs.file };
-    case 'block':
-      if (!source.attrs.dev) throw xmlInvalid('source', "disk type='block' needs dev=");
-      return { dev: source.attrs.dev };
-    case 'volume':
-      if (!source.attrs.pool || !source.attrs.volume) throw xmlInvalid('source', "disk type='volume' needs pool= and volume=");
-      return { pool: source.attrs.pool, volume: source.attrs.volume };
-    case 'network': {
-      const protocol = oneOf(source.attrs.protocol ?? '', NETWORK_DISK_PROTOCOLS, 'source', 'protocol');
-      const hosts = childrenNamed(source, 'host').map((h) => {
-        const host: NonNullable<DiskDefinition['source']['hosts']>[number] = { name: h.attrs.name ?? '' };
-        if (h.attrs.port) host.port = positiveInt(h.attrs.port, 'host');
-        if (h.attrs.transport === 'tcp' || h.attrs.transport === 'unix') host.transport = h.attrs.transport;
-        if (h.attrs.socket) host.socket = h.attrs.socket;
-        if (!host.name && !host.socket) throw xmlInvalid('host', 'missing name=');
-        return host;
-      });
-      if (hosts.length === 0) throw xmlInvalid('source', `network disk protocol '${protocol}' needs a <host>`);
-      const result: DiskDefinition['source'] = { protocol, hosts };
-      if (source.attrs.name) result.name = source.attrs.name;
-      if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
-      for (const c of source.children) if (c.name !== 'host') throw xmlUnsupported(`source/${c.name}`);
-      return result;
-    }
-  }
-}
-
-function parseInterface(iface: XmlElement): InterfaceDefinition {
-  const type = iface.attrs.type;
-  if (type !== 'bridge' && type !== 'network' && type !== 'user') {
-    throw type === undefined ? xmlInvalid('interface', 'missing type attribute') : xmlUnsupported(`interface type='${type}'`);
-  }
-  const result: InterfaceDefinition = { type, mac: '', model: 'virtio', source: {} };
-  for (const c of iface.children) {
-    switch (c.name) {
-      case 'mac': {
-        const mac = normalizeMac(c.attrs.address ?? '');
-        if (!mac) throw xmlInvalid('mac', `unable to parse mac address '${c.attrs.address ?? ''}'`);
-        result.mac = mac;
-        break;
-      }
-      case 'source':
-        if (type === 'bridge') {
-          if (!c.attrs.bridge) throw xmlInvalid('source', "interface type='bridge' needs bridge=");
-          result.source = { bridge: c.attrs.bridge };
-        } else if (type === 'network') {
-          if (!c.attrs.network) throw xmlInvalid('source', "interface type='network' needs network=");
-          // bridge= is the live XML's record of the bridge the network gave this host (libvirt shows it too).
-          result.source = { network: c.attrs.network, ...(c.attrs.bridge ? { bridge: c.attrs.bridge } : {}) };
-        }
-        break;
-      case 'model':
-        result.model = oneOf(c.attrs.type ?? '', NIC_MODELS, 'model', 'type');
-        break;
-      case 'target':
-        if (c.attrs.dev) result.targetDev = c.attrs.dev;
-        break;
-      case 'boot':
-        result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
-        break;
-      case 'address':
-        result.address = c;
-        break;
-      case 'alias':
-        break;
-      default:
-        throw xmlUnsupported(`interface/${c.name}`);
-    }
-  }
-  if (type === 'bridge' && !result.source.bridge) throw xmlInvalid('interface', "type='bridge' needs <source bridge=...>");
-  if (type === 'network' && !result.source.network) throw xmlInvalid('interface', "type='network' needs <source network=...>");
-  return result;
-}
-
-function parseSerial(serial: XmlElement, index: number): SerialDefinition {
-  const type = serial.attrs.type ?? 'pty';
-  if (type !== 'pty' && type !== 'file' && type !== 'unix' && type !== 'null') throw xmlUnsupported(`serial type='${type}'`);
-  const result: SerialDefinition = { type, port: index };
-  for (const c of serial.children) {
-    switch (c.name) {
-      case 'source':
-        if (c.attrs.path) result.sourcePath = c.attrs.path;
-        if (c.attrs.mode === 'bind' || c.attrs.mode === 'connect') result.sourceMode = c.attrs.mode;
-        break;
-      case 'target':
-        if (c.attrs.port !== undefined) result.port = nonNegativeInt(c.attrs.port, 'target');
-        break;
-      case 'log':
-        if (!c.attrs.file) throw xmlInvalid('log', 'missing file=');
-        result.logFile = c.attrs.file;
-        result.logAppend = c.attrs.append === 'on';
-        break;
-      case 'alias':
-      case 'address':
-        break;
-      default:
-        throw xmlUnsupported(`serial/${c.name}`);
-    }
-  }
-  if ((type === 'file' || type === 'unix') && !result.sourcePath) throw xmlInvalid('serial', `serial type='${type}' needs <source path=...>`);
-  return result;
-}
-
-function parseConsole(console: XmlElement): ConsoleDefinition {
-  const type = console.attrs.type ?? 'pty';
-  if (type !== 'pty' && type !== 'file' && type !== 'unix' && type !== 'null') throw xmlUnsupported(`console type='${type}'`);
-  const target = child(console, 'target');
-  const targetType = target?.attrs.type ?? 'serial';
-  if (targetType !== 'serial') throw xmlUnsupported(`console target type='${targetType}'`);
-  return { type, targetType, port: target?.attrs.port === undefined ? 0 : nonNegativeInt(target.attrs.port, 'target') };
-}
-
-function parseHostdev(hostdev: XmlElement): HostdevDefinition {
-  const mode = hostdev.attrs.mode ?? 'subsystem';
-  if (mode !== 'subsystem') throw xmlUnsupported(`hostdev mode='${mode}'`);
-  const type = hostdev.attrs.type;
-  if (type !== 'pci' && type !== 'usb' && type !== 'mdev' && type !== 'scsi') {
-    throw xmlUnsupported(`hostdev type='${type ?? ''}'`);
-  }
-  const source = child(hostdev, 'source');
-  if (!source) throw xmlInvalid('hostdev', 'missing <source>');
-  let address = '';
-  if (type === 'pci') {
-    const a = child(source, 'address');
-    if (!a) throw xmlInvalid('source', 'PCI hostdev needs <address domain= bus= slot= function=>');
-    const hex = (v: string | undefined, width: number): string => (v ? Number.parseInt(v, 16) : 0).toString(16).padStart(width, '0');
-    address = `${hex(a.attrs.domain, 4)}:${hex(a.attrs.bus, 2)}:${hex(a.attrs.slot, 2)}.${hex(a.attrs.function, 1)}`;
-  } else if (type === 'usb') {
-    const v = child(source, 'vendor')?.attrs.id;
-    const p = child(source, 'product')?.attrs.id;
-    const a = child(source, 'address');
-    address = v && p ? `${v}:${p}` : a ? `bus ${a.attrs.bus} device ${a.attrs.device}` : '';
-    if (!address) throw xmlInvalid('source', 'USB hostdev needs <vendor>/<product> or <address>');
-  } else if (type === 'mdev') {
-    address = child(source, 'address')?.attrs.uuid ?? '';
-    if (!address) throw xmlInvalid('source', 'mdev hostdev needs <address uuid=...>');
-  } else {
-    const a = child(source, 'adapter')?.attrs.name;
-    const addr = child(source, 'address');
-    address = `${a ?? '?'} ${addr?.attrs.bus ?? 0}:${addr?.attrs.target ?? 0}:${addr?.attrs.unit ?? 0}`;
-  }
-  const result: HostdevDefinition = { mode, type, managed: hostdev.attrs.managed === 'yes', address, element: hostdev };
-  if (hostdev.attrs.model) result.model = hostdev.attrs.model;
-  return result;
-}
-
-function parsePanic(panic: XmlElement): PanicDefinition {
-  const model = panic.attrs.model ?? 'isa';
-  if (model !== 'isa' && model !== 'pvpanic' && model !== 'hyperv') throw xmlUnsupported(`panic model='${model}'`);
-  return { model };
 }
 
 function lifecycle(root: XmlElement, name: string, fallback: LifecycleAction): LifecycleAction {
@@ -494,19 +258,3 @@ function nonEmpty(el: XmlElement, name: string): string {
   return el.text;
 }
 
-function positiveInt(value: string, element: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n <= 0) {
-    throw xmlInvalid(element, `invalid value '${value}' (expected a positive integer)`);
-  }
-  return n;
-}
-
-function nonNegativeInt(value: string, element: string): number {
-  return value.trim() === '0' ? 0 : positiveInt(value, element);
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], element: string, attr: string): T {
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw xmlInvalid(element, `unknown ${attr} '${value}' (expected one of ${allowed.join(', ')})`);
-}

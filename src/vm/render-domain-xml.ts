@@ -1,20 +1,27 @@
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
-import type { DiskDefinition, DomainDefinition, InterfaceDefinition, SerialDefinition } from './definition.js';
+import type { DomainDefinition } from './definition.js';
+import { renderChannel } from './devices/channel.js';
+import { renderController } from './devices/controller.js';
+import { renderAudio, renderGraphics, renderInput, renderSound, renderVideo } from './devices/desktop.js';
+import { renderDisk } from './devices/disk.js';
+import { renderInterface } from './devices/interface.js';
+import { renderMemballoon, renderPanic, renderRedirdev, renderRng, renderWatchdog } from './devices/misc-devices.js';
+import { renderConsole, renderSerial } from './devices/serial.js';
+import { renderPlatform } from './platform.js';
+
+export { renderDisk } from './devices/disk.js';
 
 export interface RenderOptions {
-  /** The running domain's id, shown as <domain id=...> (live XML only). */
+  /** The running domain's id, shown as <domain id=...>; a live definition also shows device aliases. */
   id?: number;
+  /** Show secrets (graphics passwords): dumpxml --security-info on a read-write connection. */
+  secrets?: boolean;
 }
 
-/** Libvirt's order of top-level elements; extras are slotted in by name. */
+/** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'iothreads',
-  'cputune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm',
-  'devices', 'seclabel', 'keywrap',
-];
-const DEVICE_ORDER = [
-  'emulator', 'disk', 'controller', 'interface', 'serial', 'parallel', 'console', 'channel', 'input', 'graphics',
-  'sound', 'audio', 'video', 'hostdev', 'redirdev', 'redirfilter', 'hub', 'watchdog', 'memballoon', 'rng', 'panic',
+  'name', 'uuid', 'title', 'description', 'metadata', 'memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock',
+  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
 /** Renders a definition as libvirt domain XML; parseDomainXml() of the result gives back the same definition. */
@@ -24,17 +31,18 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('uuid', {}, def.uuid),
     def.title === undefined ? undefined : el('title', {}, def.title),
     def.description === undefined ? undefined : el('description', {}, def.description),
+    def.metadata,
     el('memory', { unit: 'KiB' }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     el('vcpu', { placement: 'static' }, String(def.vcpus)),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu) : undefined,
+    ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),
     el('on_poweroff', {}, def.onPoweroff),
     el('on_reboot', {}, def.onReboot),
     el('on_crash', {}, def.onCrash),
     def.onLockFailure === undefined ? undefined : el('on_lockfailure', {}, def.onLockFailure),
-    renderDevices(def),
-    ...def.extras,
+    renderDevices(def, options.id !== undefined, options.secrets ?? true),
   ].filter((e): e is XmlElement => e !== undefined);
   const root = el('domain', { type: def.type, id: options.id }, sortBy(top, TOP_LEVEL_ORDER));
   return renderXml(root);
@@ -59,62 +67,28 @@ function renderCpu(cpu: NonNullable<DomainDefinition['cpu']>): XmlElement {
   ]);
 }
 
-function renderDevices(def: DomainDefinition): XmlElement {
+/** Devices in libvirt's order: each kind together, kinds in the order libvirt writes them. */
+function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): XmlElement {
   const d = def.devices;
-  const children: XmlElement[] = [
-    ...(d.emulator === undefined ? [] : [el('emulator', {}, d.emulator)]),
-    ...d.disks.map(renderDisk),
-    ...d.interfaces.map(renderInterface),
-    ...d.serials.map(renderSerial),
-    ...d.consoles.map((c) => el('console', { type: c.type }, [el('target', { type: c.targetType, port: c.port })])),
+  return el('devices', {}, [
+    d.emulator === undefined ? undefined : el('emulator', {}, d.emulator),
+    ...d.disks.map((x) => renderDisk(x, live)),
+    ...d.controllers.map((x) => renderController(x, live)),
+    ...d.interfaces.map((x) => renderInterface(x, live)),
+    ...d.serials.map((x) => renderSerial(x, live)),
+    ...d.consoles.map((x) => renderConsole(x, live)),
+    ...d.channels.map((x) => renderChannel(x, live)),
+    ...d.inputs.map((x) => renderInput(x, live)),
+    ...d.graphics.map((x) => renderGraphics(x, secrets)),
+    ...d.sounds.map((x) => renderSound(x, live)),
+    ...d.audios.map(renderAudio),
+    ...d.videos.map((x) => renderVideo(x, live)),
     ...d.hostdevs.map((h) => h.element),
-    ...d.panics.map((p) => el('panic', { model: p.model })),
-    ...d.extras,
-  ];
-  return el('devices', {}, sortBy(children, DEVICE_ORDER));
-}
-
-export function renderDisk(disk: DiskDefinition): XmlElement {
-  const s = disk.source;
-  let source: XmlElement | undefined;
-  if (disk.type === 'file' && s.file) source = el('source', { file: s.file });
-  if (disk.type === 'block' && s.dev) source = el('source', { dev: s.dev });
-  if (disk.type === 'volume') source = el('source', { pool: s.pool, volume: s.volume });
-  if (disk.type === 'network') {
-    source = el(
-      'source',
-      { protocol: s.protocol, name: s.name },
-      (s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
-    );
-  }
-  return el('disk', { type: disk.type, device: disk.device }, [
-    el('driver', { name: 'qemu', type: disk.format, cache: disk.cache, io: disk.io, discard: disk.discard }),
-    source,
-    el('target', { dev: disk.target.dev, bus: disk.target.bus }),
-    disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
-    disk.readonly && disk.device !== 'cdrom' ? el('readonly') : undefined,
-    disk.shareable ? el('shareable') : undefined,
-    disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
-    disk.address,
-  ]);
-}
-
-function renderInterface(iface: InterfaceDefinition): XmlElement {
-  return el('interface', { type: iface.type }, [
-    el('mac', { address: iface.mac }),
-    iface.type === 'user' ? undefined : el('source', iface.type === 'network' ? { network: iface.source.network, bridge: iface.source.bridge } : { bridge: iface.source.bridge }),
-    iface.targetDev === undefined ? undefined : el('target', { dev: iface.targetDev }),
-    el('model', { type: iface.model }),
-    iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),
-    iface.address,
-  ]);
-}
-
-function renderSerial(serial: SerialDefinition): XmlElement {
-  return el('serial', { type: serial.type }, [
-    serial.sourcePath === undefined ? undefined : el('source', { mode: serial.sourceMode, path: serial.sourcePath }),
-    serial.logFile === undefined ? undefined : el('log', { file: serial.logFile, append: serial.logAppend ? 'on' : 'off' }),
-    el('target', { port: serial.port }),
+    ...d.redirdevs.map((x) => renderRedirdev(x, live)),
+    ...d.watchdogs.map((x) => renderWatchdog(x, live)),
+    d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
+    ...d.rngs.map((x) => renderRng(x, live)),
+    ...d.panics.map((x) => renderPanic(x, live)),
   ]);
 }
 

@@ -1,5 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { parseXml, XmlRefusedError, XmlSyntaxError, type XmlElement } from '../shared/xml.js';
+import { type DefineProblem, describeProblem } from './schema/element-rule.js';
 
 /** "XML error: ..." as libvirt words it, naming the element at fault. */
 export function xmlInvalid(element: string, problem: string): FerryError {
@@ -32,4 +33,20 @@ export function parseXmlDocument(source: string): XmlElement {
     // The parser library throws plain errors for some malformed input: still the document's fault, not ferry's.
     throw new FerryError('XML_MALFORMED', `XML error: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * Everything of a definition ferry would not apply, in one error: each line
+ * names the device and the element or attribute ("<disk> 'hda': bus 'ide' is
+ * not supported on machine q35; use 'sata'"); details.problems has the paths.
+ */
+export function unsupportedConfiguration(problems: DefineProblem[], code: 'XML_UNSUPPORTED' | 'XML_INVALID' = 'XML_UNSUPPORTED'): FerryError {
+  const lines = problems.map(describeProblem);
+  const prefix = code === 'XML_INVALID' ? '' : 'unsupported configuration: ';
+  const message = lines.length === 1
+    ? `${prefix}${lines[0]}`
+    : `${prefix}${lines.length} parts of this definition cannot be run as defined:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
+  return new FerryError(code, message, {
+    details: { problems: problems.map((p) => ({ path: p.path, ...(p.device ? { device: p.device } : {}), message: p.message })) },
+  });
 }

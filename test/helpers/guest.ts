@@ -60,6 +60,7 @@ export function guestXml(o: GuestXmlOptions): string {
     <initrd>${g.initrd}</initrd>
     <cmdline>${cmdline}</cmdline>
   </os>
+  <features><acpi/><apic/></features>
   <on_crash>${o.onCrash ?? 'preserve'}</on_crash>
   <devices>
     ${o.disks ?? ''}

@@ -1,0 +1,33 @@
+import type { DomainDefinition } from '../../vm/definition.js';
+import { chardevArgs } from './chardev.js';
+import { device, pciProps, usbProps } from './device-props.js';
+
+/** Serial ports, virtio consoles and virtio-serial channels: a -chardev each, and the guest's device on it. */
+export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
+  const out: string[] = [];
+  const d = def.devices;
+  for (const s of d.serials) {
+    const id = `char${s.alias}`;
+    out.push(...chardevArgs(id, s));
+    if (s.targetType === 'isa-serial') out.push(...device('isa-serial', [`chardev=${id}`, `id=${s.alias}`, `index=${s.port}`]));
+    else if (s.targetType === 'pci-serial') out.push(...device('pci-serial', [`chardev=${id}`, `id=${s.alias}`, ...pciProps(s.address, q35)]));
+    else out.push(...device('usb-serial', [`chardev=${id}`, `id=${s.alias}`, ...usbProps(s.address)]));
+  }
+  for (const c of d.consoles) {
+    if (c.targetType !== 'virtio') continue; // a serial console is its serial port
+    const id = `char${c.alias}`;
+    out.push(...chardevArgs(id, c));
+    out.push(...device('virtconsole', [virtioSerialBus(c.address), `chardev=${id}`, `id=${c.alias}`]));
+  }
+  for (const ch of d.channels) {
+    const id = `char${ch.alias}`;
+    out.push(...chardevArgs(id, ch, 'vdagent'));
+    out.push(...device('virtserialport', [virtioSerialBus(ch.address), `chardev=${id}`, `id=${ch.alias}`, `name=${ch.targetName}`]));
+  }
+  return out;
+}
+
+function virtioSerialBus(address: DomainDefinition['devices']['channels'][number]['address']): string {
+  if (address?.type !== 'virtio-serial') return 'bus=virtio-serial0.0';
+  return `bus=virtio-serial${address.controller}.${address.bus},nr=${address.port}`;
+}

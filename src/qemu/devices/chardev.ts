@@ -1,0 +1,44 @@
+import type { CharSource } from '../../vm/definition.js';
+import { escapeOpt } from './device-props.js';
+
+/**
+ * The -chardev for a character device's host side. `spiceName` names a
+ * spicevmc channel (vdagent, usbredir). The log copy (<log file=>) rides on
+ * the chardev, so QEMU keeps writing it whoever is attached.
+ */
+export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): string[] {
+  const path = escapeOpt(s.sourcePath ?? '');
+  let spec: string;
+  switch (s.type) {
+    case 'pty':
+      spec = `pty,id=${id}`;
+      break;
+    case 'file':
+      spec = `file,id=${id},path=${path}${s.sourceAppend ? ',append=on' : ''}`;
+      break;
+    case 'unix':
+      spec = `socket,id=${id},path=${path}${clientOrServer(s)}`;
+      break;
+    case 'tcp':
+      spec = `socket,id=${id},host=${escapeOpt(s.host ?? (s.sourceMode === 'connect' ? '127.0.0.1' : '0.0.0.0'))},port=${s.service}${clientOrServer(s)}${s.protocol === 'telnet' ? ',telnet=on' : ''}`;
+      break;
+    case 'udp':
+      spec = `udp,id=${id},host=${escapeOpt(s.host ?? '127.0.0.1')},port=${s.service}`;
+      break;
+    case 'null':
+      spec = `null,id=${id}`;
+      break;
+    case 'spicevmc':
+      spec = `spicevmc,id=${id},name=${spiceName}`;
+      break;
+    case 'stdio':
+      throw new TypeError('a stdio character device has no terminal under ferryd');
+  }
+  const log = s.logFile ? `,logfile=${escapeOpt(s.logFile)},logappend=${s.logAppend ? 'on' : 'off'}` : '';
+  return ['-chardev', `${spec}${log}`];
+}
+
+function clientOrServer(s: CharSource): string {
+  if (s.sourceMode === 'connect') return s.reconnect ? `,reconnect-ms=${s.reconnect * 1000}` : '';
+  return ',server=on,wait=off';
+}

@@ -1,0 +1,59 @@
+import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
+import { device, pciProps } from './device-props.js';
+
+const USB_DRIVER: Record<string, string> = {
+  'qemu-xhci': 'qemu-xhci', 'nec-xhci': 'nec-usb-xhci', 'ich9-ehci1': 'ich9-usb-ehci1',
+  'ich9-uhci1': 'ich9-usb-uhci1', 'ich9-uhci2': 'ich9-usb-uhci2', 'ich9-uhci3': 'ich9-usb-uhci3',
+  'piix3-uhci': 'piix3-usb-uhci', 'piix4-uhci': 'piix4-usb-uhci',
+};
+
+/** The controllers QEMU needs on its command line (the root bus and the built-in SATA/IDE/FDC are the machine's own). */
+export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
+  const out: string[] = [];
+  // Parents before children: a root port before the bridge in it, a bridge before what it carries.
+  const pci = def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index);
+  for (const c of pci) out.push(...pciController(c, q35));
+  const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
+  for (const c of usb) out.push(...usbController(c, usb, q35));
+  for (const c of def.devices.controllers) {
+    if (c.type === 'scsi') {
+      out.push(...device('virtio-scsi-pci', [
+        `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`,
+        c.iothread === undefined ? undefined : `iothread=iothread${c.iothread}`, ...pciProps(c.address, q35),
+      ]));
+    } else if (c.type === 'virtio-serial') {
+      out.push(...device('virtio-serial-pci', [
+        `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
+        c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
+      ]));
+    } else if (c.type === 'sata' && !(q35 && c.index === 0)) {
+      out.push(...device('ahci', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
+    }
+  }
+  return out;
+}
+
+function pciController(c: ControllerDefinition, q35: boolean): string[] {
+  switch (c.model) {
+    case 'pcie-root-port':
+      return device(c.modelName === 'ioh3420' ? 'ioh3420' : 'pcie-root-port', [
+        c.port === undefined ? undefined : `port=0x${c.port.toString(16)}`, `chassis=${c.chassis ?? c.index}`, `id=${c.alias}`,
+        c.hotplug === false ? 'hotplug=off' : undefined, ...pciProps(c.address, q35),
+      ]);
+    case 'pcie-to-pci-bridge':
+      return device('pcie-pci-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
+    case 'pci-bridge':
+      return device('pci-bridge', [`chassis_nr=${c.chassis ?? c.index}`, `id=${c.alias}`, ...pciProps(c.address, q35)]);
+    default:
+      return [];
+  }
+}
+
+function usbController(c: ControllerDefinition, all: ControllerDefinition[], q35: boolean): string[] {
+  const driver = USB_DRIVER[c.model ?? ''];
+  if (!driver) return [];
+  const companion = c.model?.startsWith('ich9-uhci') ? all.find((m) => m.index === c.index && m.model === 'ich9-ehci1') : undefined;
+  const master = companion ? [`masterbus=${companion.alias}.0`, `firstport=${c.masterStartport ?? (Number(c.model?.slice(-1)) - 1) * 2}`] : [];
+  const ports = c.ports !== undefined && (c.model === 'qemu-xhci' || c.model === 'nec-xhci') ? [`p2=${c.ports}`, `p3=${c.ports}`] : [];
+  return device(driver, [...(companion ? [] : [`id=${c.alias}`]), ...master, ...ports, ...pciProps(c.address, q35)]);
+}

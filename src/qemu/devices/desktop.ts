@@ -1,0 +1,136 @@
+import type { DomainDefinition, GraphicsDefinition, VideoDefinition } from '../../vm/definition.js';
+import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
+
+/** Input devices: USB and virtio ones are devices; PS/2 mouse and keyboard are part of every x86 machine. */
+export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
+  const out: string[] = [];
+  for (const i of def.devices.inputs) {
+    if (i.bus === 'ps2') continue;
+    if (i.bus === 'usb') out.push(...device(i.type === 'tablet' ? 'usb-tablet' : i.type === 'mouse' ? 'usb-mouse' : 'usb-kbd', [`id=${i.alias}`, ...usbProps(i.address)]));
+    else out.push(...device(`virtio-${i.type}-pci`, [`id=${i.alias}`, ...pciProps(i.address, q35)]));
+  }
+  return out;
+}
+
+/** -vnc and -spice; no local window ever (-display none). Ports are the live definition's (chosen at start for autoport). */
+export function graphicsArgs(def: DomainDefinition): string[] {
+  const out: string[] = ['-display', 'none'];
+  for (const g of def.devices.graphics) out.push(...(g.type === 'vnc' ? vncArgs(g) : spiceArgs(g)));
+  const keymap = def.devices.graphics.find((g) => g.keymap)?.keymap;
+  if (keymap) out.push('-k', keymap);
+  return out;
+}
+
+function listenAddress(g: GraphicsDefinition): string | undefined {
+  const l = g.listens[0];
+  if (!l) return '127.0.0.1';
+  if (l.type === 'none') return undefined;
+  if (l.type === 'socket') return undefined;
+  if (l.address === undefined) throw new TypeError(`graphics ${g.type}: listen type '${l.type}' has no address on this host`);
+  return l.address;
+}
+
+function hostPart(addr: string): string {
+  return addr.includes(':') ? `[${addr}]` : addr;
+}
+
+function vncArgs(g: GraphicsDefinition): string[] {
+  const l = g.listens[0];
+  let spec: string;
+  if (l?.type === 'socket') spec = `unix:${escapeOpt(l.socket ?? '')}`;
+  else if (l?.type === 'none') spec = 'none';
+  else {
+    const host = hostPart(listenAddress(g) as string);
+    // autoport without a chosen port: QEMU takes the first free display from 5900 on (query-vnc tells which).
+    if (g.port === undefined) spec = `${host}:0,to=${65535 - 5900}`;
+    else if (g.port < 5900) throw new TypeError(`VNC needs a port of 5900 or above (got ${g.port})`);
+    else spec = `${host}:${g.port - 5900}`;
+  }
+  const opts = [spec];
+  if (g.websocket !== undefined && g.websocket !== -1) opts.push(`websocket=${g.websocket}`);
+  if (g.passwd !== undefined) opts.push('password=on');
+  if (g.sharePolicy) opts.push(`share=${g.sharePolicy}`);
+  return ['-vnc', opts.join(',')];
+}
+
+const SPICE_OPTION: Record<string, string> = {
+  image: 'image-compression', jpeg: 'jpeg-wan-compression', zlib: 'zlib-glz-wan-compression', playback: 'playback-compression',
+  streaming: 'streaming-video', clipboard: 'disable-copy-paste', mouse: 'agent-mouse', filetransfer: 'disable-agent-file-xfer',
+};
+
+function spiceArgs(g: GraphicsDefinition): string[] {
+  const opts: string[] = [];
+  const addr = listenAddress(g);
+  const l = g.listens[0];
+  if (l?.type === 'socket') opts.push(`unix=on,addr=${escapeOpt(l.socket ?? '')}`);
+  else if (l?.type !== 'none') {
+    if (g.port !== undefined && g.port !== -1) opts.push(`port=${g.port}`);
+    if (g.tlsPort !== undefined && g.tlsPort !== -1) opts.push(`tls-port=${g.tlsPort}`);
+    if (addr) opts.push(`addr=${addr}`);
+  }
+  // Without a password ticketing is off; a password is set over QMP after start (never on the command line).
+  if (g.passwd === undefined) opts.push('disable-ticketing=on');
+  for (const [k, v] of Object.entries(g.spice ?? {})) {
+    const name = SPICE_OPTION[k];
+    if (!name) continue;
+    if (k === 'clipboard' || k === 'filetransfer') opts.push(`${name}=${v === 'no' ? 'on' : 'off'}`);
+    else if (k === 'mouse') opts.push(`${name}=${v === 'client' ? 'on' : 'off'}`);
+    else if (k === 'playback') opts.push(`${name}=${v}`);
+    else opts.push(`${name}=${v}`);
+  }
+  opts.push('seamless-migration=on');
+  return ['-spice', opts.join(',')];
+}
+
+/** The video devices: the first is the primary (VGA-compatible) one. */
+export function videoArgs(def: DomainDefinition, q35: boolean): string[] {
+  return def.devices.videos.flatMap((v, i) => videoDevice(v, i === 0, q35));
+}
+
+function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string[] {
+  const at = [`id=${v.alias}`, ...pciProps(v.address, q35)];
+  const mb = (kib: number | undefined): number | undefined => (kib === undefined ? undefined : Math.max(1, Math.round(kib / 1024)));
+  switch (v.model) {
+    case 'none':
+      return [];
+    case 'ramfb':
+      return device('ramfb', [`id=${v.alias}`]);
+    case 'vga':
+      return device('VGA', [...at, v.vram === undefined ? undefined : `vgamem_mb=${mb(v.vram)}`]);
+    case 'cirrus':
+      return device('cirrus-vga', at);
+    case 'bochs':
+      return device('bochs-display', [...at, v.vram === undefined ? undefined : `vgamem=${v.vram * 1024}`]);
+    case 'virtio':
+      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`]);
+    case 'qxl':
+      return device(primary ? 'qxl-vga' : 'qxl', [
+        ...at,
+        v.ram === undefined ? undefined : `ram_size=${v.ram * 1024}`,
+        v.vram === undefined ? undefined : `vram_size=${v.vram * 1024}`,
+        v.vram64 === undefined ? undefined : `vram64_size_mb=${mb(v.vram64)}`,
+        v.vgamem === undefined ? undefined : `vgamem_mb=${mb(v.vgamem)}`,
+        v.heads === undefined ? undefined : `max_outputs=${v.heads}`,
+      ]);
+  }
+}
+
+const HDA_CODEC: Record<string, string> = { duplex: 'hda-duplex', micro: 'hda-micro', output: 'hda-output' };
+
+/** -audiodev backends and the sound cards that play to them. */
+export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
+  const out: string[] = [];
+  for (const a of def.devices.audios) out.push('-audiodev', `${a.type},id=audio${a.id}`);
+  for (const s of def.devices.sounds) {
+    const audiodev = s.audioId === undefined ? undefined : `audiodev=audio${s.audioId}`;
+    const at = [`id=${s.alias}`, ...pciProps(s.address, q35)];
+    if (s.model === 'ich9' || s.model === 'ich6') {
+      out.push(...device(s.model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda', at));
+      const codecs = s.codecs.length > 0 ? s.codecs : ['duplex' as const];
+      codecs.forEach((c, n) => out.push(...device(HDA_CODEC[c] as string, [`id=${s.alias}-codec${n}`, `bus=${s.alias}.0`, `cad=${n}`, audiodev])));
+    } else if (s.model === 'ac97') out.push(...device('AC97', [...at, audiodev]));
+    else if (s.model === 'es1370') out.push(...device('ES1370', [...at, audiodev]));
+    else out.push(...device('sb16', [`id=${s.alias}`, audiodev]));
+  }
+  return out;
+}

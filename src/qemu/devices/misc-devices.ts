@@ -1,0 +1,46 @@
+import type { DomainDefinition } from '../../vm/definition.js';
+import { chardevArgs } from './chardev.js';
+import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
+
+/** USB redirection, RNG, watchdog, balloon and panic devices. */
+export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
+  const d = def.devices;
+  const out: string[] = [];
+  for (const r of d.redirdevs) {
+    const id = `char${r.alias}`;
+    out.push(...chardevArgs(id, r, 'usbredir'), ...device('usb-redir', [`chardev=${id}`, `id=${r.alias}`, ...usbProps(r.address)]));
+  }
+  for (const r of d.rngs) {
+    const obj = `obj${r.alias}`;
+    const b = r.backend;
+    if (b.model === 'random') out.push('-object', `rng-random,id=${obj},filename=${escapeOpt(b.path)}`);
+    else if (b.model === 'builtin') out.push('-object', `rng-builtin,id=${obj}`);
+    else out.push(...chardevArgs(`char${r.alias}`, b), '-object', `rng-egd,id=${obj},chardev=char${r.alias}`);
+    out.push(...device('virtio-rng-pci', [
+      `rng=${obj}`, `id=${r.alias}`,
+      r.rateBytes === undefined ? undefined : `max-bytes=${r.rateBytes}`,
+      r.rateBytes === undefined ? undefined : `period=${r.ratePeriod ?? 1000}`,
+      ...pciProps(r.address, q35),
+    ]));
+  }
+  for (const w of d.watchdogs) {
+    if (w.model === 'i6300esb') out.push(...device('i6300esb', [`id=${w.alias}`, ...pciProps(w.address, q35)]));
+    else if (w.model === 'ib700') out.push(...device('ib700', [`id=${w.alias}`]));
+    else out.push('-global', 'ICH9-LPC.noreboot=off'); // iTCO is part of ICH9; QEMU leaves it unable to reset unless told
+    out.push('-action', `watchdog=${w.action}`);
+  }
+  const b = d.memballoon;
+  if (b?.model === 'virtio') {
+    out.push(...device('virtio-balloon-pci', [
+      `id=${b.alias}`,
+      b.autodeflate === undefined ? undefined : `deflate-on-oom=${b.autodeflate ? 'on' : 'off'}`,
+      b.freePageReporting === undefined ? undefined : `free-page-reporting=${b.freePageReporting ? 'on' : 'off'}`,
+      ...pciProps(b.address, q35),
+    ]));
+  }
+  for (const p of d.panics) {
+    if (p.model === 'isa') out.push(...device('pvpanic', []));
+    if (p.model === 'pvpanic') out.push(...device('pvpanic-pci', [`id=${p.alias}`, ...pciProps(p.address, q35)]));
+  }
+  return out;
+}

@@ -1,0 +1,45 @@
+import type { DomainDefinition } from '../../vm/definition.js';
+import { HYPERV_FLAGS } from '../../vm/platform.js';
+
+/** -machine's options from <features> and <clock> (after the machine type). */
+export function machineOptions(def: DomainDefinition): string[] {
+  const p = def.platform;
+  const opts = ['usb=off', 'dump-guest-core=off'];
+  if (!p.acpi) opts.push('acpi=off');
+  if (p.vmport !== undefined) opts.push(`vmport=${p.vmport ? 'on' : 'off'}`);
+  if (p.smm !== undefined) opts.push(`smm=${p.smm ? 'on' : 'off'}`);
+  const hpet = p.timers.find((t) => t.name === 'hpet');
+  if (hpet?.present !== undefined) opts.push(`hpet=${hpet.present ? 'on' : 'off'}`);
+  return opts;
+}
+
+/** The -cpu flags <features><hyperv> and the hypervclock/kvmclock timers stand for. */
+export function platformCpuFlags(def: DomainDefinition): string[] {
+  const p = def.platform;
+  const flags: string[] = [];
+  if (p.hyperv?.mode === 'passthrough') flags.push('hv-passthrough=on');
+  for (const [name, on] of Object.entries(p.hyperv?.flags ?? {})) {
+    const flag = HYPERV_FLAGS[name] as string;
+    if (name === 'spinlocks') flags.push(on ? `${flag}=0x${(p.hyperv?.spinlockRetries ?? 0x1fff).toString(16)}` : `${flag}=0xffffffff`);
+    else flags.push(`${flag}=${on ? 'on' : 'off'}`);
+  }
+  for (const t of p.timers) {
+    if (t.name === 'hypervclock' && t.present !== undefined) flags.push(`hv-time=${t.present ? 'on' : 'off'}`);
+    if (t.name === 'kvmclock' && t.present !== undefined) flags.push(`kvmclock=${t.present ? 'on' : 'off'}`);
+  }
+  return flags;
+}
+
+/** -rtc and the -global switches for timers' tick policies and the guest's sleep states. */
+export function platformArgs(def: DomainDefinition, q35: boolean): string[] {
+  const p = def.platform;
+  const rtc = p.timers.find((t) => t.name === 'rtc');
+  const out = ['-rtc', `base=${def.clockOffset ?? 'utc'}${rtc?.tickpolicy === 'catchup' ? ',driftfix=slew' : ''}`];
+  const pit = p.timers.find((t) => t.name === 'pit');
+  const policy = { delay: 'delay', catchup: 'slew', discard: 'discard', merge: undefined }[pit?.tickpolicy ?? 'merge'];
+  if (policy) out.push('-global', `kvm-pit.lost_tick_policy=${policy}`);
+  const pm = q35 ? 'ICH9-LPC' : 'PIIX4_PM';
+  if (p.suspendToMem !== undefined) out.push('-global', `${pm}.disable_s3=${p.suspendToMem ? 0 : 1}`);
+  if (p.suspendToDisk !== undefined) out.push('-global', `${pm}.disable_s4=${p.suspendToDisk ? 0 : 1}`);
+  return out;
+}

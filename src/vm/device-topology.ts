@@ -1,0 +1,262 @@
+import { FerryError } from '../errors/ferry-error.js';
+import { pciSlotName } from './device-address.js';
+import type { ControllerDefinition, DomainDefinition } from './definition.js';
+import { addDefaultDevices } from './default-devices.js';
+import { UNNUMBERED } from './devices/controller.js';
+import { type MachineFamily, machineFamily } from './machine-family.js';
+import { pciDevices } from './pci-kind.js';
+
+/**
+ * Completes a definition as libvirt does at define: adds the default devices
+ * and gives every device an address (PCI slot, drive unit, virtio-serial port,
+ * USB port), adding pcie-root-ports and a pcie-to-pci-bridge where q35 needs
+ * them. Addresses are stored with the definition and travel in a migration, so
+ * the destination builds the same machine and every device's state loads.
+ * Addresses already given are kept; calling it again changes nothing.
+ */
+export function completeDefinition(def: DomainDefinition): DomainDefinition {
+  const family = machineFamily(def.os.machine);
+  def.clockOffset ??= 'utc';
+  numberControllers(def);
+  addDefaultDevices(def, family);
+  assignDriveAddresses(def);
+  assignVirtioSerialPorts(def);
+  assignUsbPorts(def);
+  assignPciAddresses(def, family);
+  return def;
+}
+
+/**
+ * Controllers written without index= get one, as libvirt gives it: the root
+ * bus is PCI controller 0 and other PCI controllers follow in document order;
+ * any other controller takes the first index its type has free.
+ */
+function numberControllers(def: DomainDefinition): void {
+  const controllers = def.devices.controllers;
+  const used = (type: string): Set<number> => new Set(controllers.filter((c) => c.type === type && c.index !== UNNUMBERED).map((c) => c.index));
+  for (const c of controllers) {
+    if (c.index !== UNNUMBERED) continue;
+    const taken = used(c.type);
+    if (c.type === 'pci' && c.model !== 'pci-root' && c.model !== 'pcie-root') {
+      c.index = Math.max(0, ...taken) + 1;
+      continue;
+    }
+    let i = 0;
+    while (taken.has(i)) i++;
+    c.index = i;
+  }
+}
+
+function assignDriveAddresses(def: DomainDefinition): void {
+  for (const disk of def.devices.disks) {
+    if (disk.address || disk.target.bus === 'virtio') continue;
+    const unit = driveIndex(disk.target.dev);
+    if (disk.target.bus === 'ide') disk.address = { type: 'drive', controller: 0, bus: Math.floor(unit / 2), target: 0, unit: unit % 2 };
+    else if (disk.target.bus === 'sata') disk.address = { type: 'drive', controller: Math.floor(unit / 6), bus: 0, target: 0, unit: unit % 6 };
+    else if (disk.target.bus === 'scsi') disk.address = { type: 'drive', controller: 0, bus: 0, target: 0, unit };
+  }
+}
+
+/** sda → 0, sdb → 1, sdaa → 26: libvirt's index of a target name. */
+export function driveIndex(dev: string): number {
+  const letters = /^(?:sd|hd|vd|xvd|fd)([a-z]+)$/.exec(dev)?.[1] ?? 'a';
+  let n = 0;
+  for (const ch of letters) n = n * 26 + (ch.charCodeAt(0) - 96);
+  return n - 1;
+}
+
+function assignVirtioSerialPorts(def: DomainDefinition): void {
+  const used = new Set<number>();
+  const ports = [...def.devices.consoles.filter((c) => c.targetType === 'virtio'), ...def.devices.channels];
+  for (const p of ports) if (p.address?.type === 'virtio-serial') used.add(p.address.port);
+  // A virtio console is port 0 (hvc0, what the guest expects); channels start at 1.
+  for (const c of def.devices.consoles) {
+    if (c.targetType !== 'virtio' || c.address) continue;
+    let port = used.has(0) ? 1 : 0;
+    while (used.has(port)) port++;
+    used.add(port);
+    c.address = { type: 'virtio-serial', controller: 0, bus: 0, port };
+  }
+  for (const ch of def.devices.channels) {
+    if (ch.address) continue;
+    let port = 1;
+    while (used.has(port)) port++;
+    used.add(port);
+    ch.address = { type: 'virtio-serial', controller: 0, bus: 0, port };
+  }
+}
+
+function assignUsbPorts(def: DomainDefinition): void {
+  const d = def.devices;
+  const usbDevices = [...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial')];
+  if (usbDevices.length === 0) return;
+  if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {
+    throw new FerryError('XML_UNSUPPORTED', "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>");
+  }
+  const used = new Set(usbDevices.flatMap((u) => (u.address?.type === 'usb' ? [`${u.address.bus}:${u.address.port}`] : [])));
+  for (const u of usbDevices) {
+    if (u.address) continue;
+    let port = 1;
+    while (used.has(`0:${port}`)) port++;
+    used.add(`0:${port}`);
+    u.address = { type: 'usb', bus: 0, port: String(port) };
+  }
+}
+
+/** Which slots of which bus are taken. */
+class PciSlots {
+  private readonly taken = new Set<string>();
+  take(bus: number, slot: number, fn: number): boolean {
+    const key = pciSlotName({ bus, slot, function: fn });
+    if (this.taken.has(key)) return false;
+    this.taken.add(key);
+    return true;
+  }
+  isFree(bus: number, slot: number, fn = 0): boolean {
+    return !this.taken.has(pciSlotName({ bus, slot, function: fn }));
+  }
+  slotFree(bus: number, slot: number): boolean {
+    for (let f = 0; f < 8; f++) if (!this.isFree(bus, slot, f)) return false;
+    return true;
+  }
+}
+
+function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void {
+  const controllers = def.devices.controllers;
+  const slots = new PciSlots();
+  const q35 = family === 'q35';
+  // What the machine itself has: the host bridge, and PIIX3 (i440fx) or the ICH9 functions (q35).
+  slots.take(0, 0, 0);
+  if (q35) for (let f = 0; f < 8; f++) slots.take(0, 0x1f, f);
+  else for (let f = 0; f < 4; f++) slots.take(0, 1, f);
+
+  let devices = pciDevices(def, family);
+  // A bus an address names must exist: libvirt adds the controller that makes it (a root port on q35, a bridge on i440fx).
+  const named = new Set(devices.flatMap((p) => (p.device.address?.type === 'pci' && p.device.address.bus > 0 ? [p.device.address.bus] : [])));
+  for (const bus of [...named].sort((a, b) => a - b)) {
+    if (!controllers.some((c) => c.type === 'pci' && c.index === bus)) controllers.push({ type: 'pci', index: bus, model: q35 ? 'pcie-root-port' : 'pci-bridge' });
+  }
+  devices = pciDevices(def, family);
+  for (const p of devices) {
+    const a = p.device.address;
+    if (a?.type === 'pci' && p.pci.kind !== 'builtin' && !slots.take(a.bus, a.slot, a.function)) {
+      throw new FerryError('XML_INVALID', `XML error: ${p.label}: PCI address ${pciSlotName(a)} is already in use`, { details: { element: 'address' } });
+    }
+  }
+  for (const p of devices) {
+    if (p.pci.kind === 'builtin') p.device.address = { type: 'pci', domain: 0, bus: 0, slot: p.pci.slot, function: p.pci.function };
+    else if (p.pci.kind === 'integrated' && !p.device.address) {
+      if (slots.take(0, p.pci.slot, p.pci.function)) p.device.address = { type: 'pci', domain: 0, bus: 0, slot: p.pci.slot, function: p.pci.function };
+      else p.pci = { kind: q35 ? 'pcie' : 'pci' };
+    }
+  }
+  placeUsbCompanions(def, slots, family, () => conventionalBus(def, slots, family));
+
+  if (q35) {
+    // Conventional PCI devices need a pcie-to-pci-bridge, which itself needs a root port.
+    if (devices.some((p) => p.pci.kind === 'pci' && !p.device.address)) conventionalBus(def, slots, family);
+    devices = pciDevices(def, family);
+    const endpoints = devices.filter((p) => p.pci.kind === 'pcie' && !p.device.address);
+    const ports = rootPorts(controllers);
+    const freePorts = ports.filter((rp) => slots.isFree(rp.index, 0));
+    for (let n = freePorts.length; n < endpoints.length; n++) {
+      const rp: ControllerDefinition = { type: 'pci', index: nextPciIndex(controllers), model: 'pcie-root-port' };
+      controllers.push(rp);
+    }
+    placeRootPorts(controllers, slots);
+    for (const p of endpoints) {
+      const port = rootPorts(controllers).find((rp) => slots.isFree(rp.index, 0));
+      if (!port) throw new Error(`no free pcie-root-port for ${p.label}`);
+      slots.take(port.index, 0, 0);
+      p.device.address = { type: 'pci', domain: 0, bus: port.index, slot: 0, function: 0 };
+    }
+    for (const p of pciDevices(def, family).filter((x) => x.pci.kind === 'pci' && !x.device.address)) {
+      p.device.address = nextConventionalSlot(def, slots, family, p.label);
+    }
+  } else {
+    for (const p of devices.filter((x) => !x.device.address)) p.device.address = nextConventionalSlot(def, slots, family, p.label);
+  }
+}
+
+function rootPorts(controllers: ControllerDefinition[]): ControllerDefinition[] {
+  return controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port');
+}
+
+function nextPciIndex(controllers: ControllerDefinition[]): number {
+  return Math.max(0, ...controllers.filter((c) => c.type === 'pci').map((c) => c.index)) + 1;
+}
+
+/** Root ports go on pcie.0 from slot 2, eight functions to a slot, as libvirt lays them out; chassis = index, port = slot<<3|function. */
+function placeRootPorts(controllers: ControllerDefinition[], slots: PciSlots): void {
+  let slot = 1;
+  let fn = 8;
+  let first: ControllerDefinition | undefined;
+  for (const rp of rootPorts(controllers).filter((c) => !c.address)) {
+    if (fn === 8) {
+      do slot++; while (slot <= 0x1e && !slots.slotFree(0, slot));
+      if (slot > 0x1e) throw new FerryError('XML_UNSUPPORTED', 'unsupported configuration: no room on pcie.0 for more pcie-root-ports');
+      fn = 0;
+      first = rp;
+    }
+    slots.take(0, slot, fn);
+    rp.address = { type: 'pci', domain: 0, bus: 0, slot, function: fn };
+    if (fn > 0 && first?.address?.type === 'pci') first.address.multifunction = true;
+    fn++;
+  }
+  for (const rp of rootPorts(controllers)) {
+    rp.modelName ??= 'pcie-root-port';
+    rp.chassis ??= rp.index;
+    if (rp.port === undefined && rp.address?.type === 'pci') rp.port = (rp.address.slot << 3) | rp.address.function;
+  }
+}
+
+/** The bus conventional PCI devices go on: pci.0 on i440fx; a pcie-to-pci-bridge (added when absent) on q35. */
+function conventionalBus(def: DomainDefinition, slots: PciSlots, family: MachineFamily): number {
+  if (family === 'i440fx') return 0;
+  const controllers = def.devices.controllers;
+  const bridge = controllers.find((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || c.model === 'pci-bridge'));
+  if (bridge) return bridge.index;
+  const added: ControllerDefinition = { type: 'pci', index: nextPciIndex(controllers), model: 'pcie-to-pci-bridge', modelName: 'pcie-pci-bridge' };
+  controllers.push(added);
+  void slots;
+  return added.index;
+}
+
+function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: MachineFamily, label: string): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
+  const buses = family === 'i440fx'
+    ? [0, ...def.devices.controllers.filter((c) => c.type === 'pci' && c.model === 'pci-bridge').map((c) => c.index)]
+    : def.devices.controllers.filter((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || c.model === 'pci-bridge')).map((c) => c.index);
+  for (const bus of buses) {
+    for (let slot = bus === 0 ? 2 : 1; slot <= 0x1f; slot++) {
+      if (bus === 0 && family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')) continue;
+      if (slots.slotFree(bus, slot)) {
+        slots.take(bus, slot, 0);
+        return { type: 'pci', domain: 0, bus, slot, function: 0 };
+      }
+    }
+  }
+  throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${label}: no free PCI slot (add a <controller type='pci' model='pci-bridge'>)`);
+}
+
+/** An EHCI controller and its UHCI companions share one slot: EHCI at function 7, UHCI1-3 at 0-2. */
+function placeUsbCompanions(def: DomainDefinition, slots: PciSlots, family: MachineFamily, bus: () => number): void {
+  const usb = def.devices.controllers.filter((c) => c.type === 'usb');
+  const byIndex = new Map<number, ControllerDefinition[]>();
+  for (const c of usb) byIndex.set(c.index, [...(byIndex.get(c.index) ?? []), c]);
+  for (const group of byIndex.values()) {
+    const ehci = group.find((c) => c.model === 'ich9-ehci1');
+    const uhcis = group.filter((c) => c.model?.startsWith('ich9-uhci'));
+    if (!ehci || uhcis.length === 0 || group.some((c) => c.address)) continue;
+    // q35 has them where ICH9 has its USB, on the root bus at 1d; i440fx on pci.0.
+    const b = family === 'q35' ? 0 : bus();
+    let slot = family === 'q35' ? 0x1d : 3;
+    while (!slots.slotFree(b, slot)) slot++;
+    ehci.address = { type: 'pci', domain: 0, bus: b, slot, function: 7 };
+    slots.take(b, slot, 7);
+    for (const u of uhcis) {
+      const fn = Number(u.model?.slice(-1)) - 1;
+      u.address = { type: 'pci', domain: 0, bus: b, slot, function: fn, ...(fn === 0 ? { multifunction: true } : {}) };
+      slots.take(b, slot, fn);
+    }
+  }
+}

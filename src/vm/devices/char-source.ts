@@ -1,0 +1,68 @@
+import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
+import type { CharSource } from '../definition.js';
+import type { ElementRule } from '../schema/element-rule.js';
+import { xmlInvalid } from '../xml-errors.js';
+import { positiveInt } from '../xml-values.js';
+
+export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio'] as const;
+
+/** The parts of a character device ferry applies: <source>, <protocol>, <log>. */
+export const CHAR_SOURCE_CHILDREN: Record<string, ElementRule> = {
+  source: {
+    attrs: { path: true, mode: ['bind', 'connect'], append: ['on', 'off'], host: true, service: true, tls: ['no'] },
+    children: { reconnect: { attrs: { enabled: ['yes', 'no'], timeout: true } } },
+  },
+  protocol: { attrs: { type: ['raw', 'telnet'] } },
+  log: { attrs: { file: true, append: ['on', 'off'] } },
+};
+
+/**
+ * Reads a character device's host side. `types` are those the device accepts.
+ * A udp device has two <source>s (bind and connect); ferry applies the connect one's host and service.
+ */
+export function parseCharSource(dev: XmlElement, types: readonly CharSource['type'][], label: string): CharSource {
+  const type = (dev.attrs.type ?? 'pty') as CharSource['type'];
+  if (!types.includes(type)) throw xmlInvalid(dev.name, `${label}: type '${type}' is not one of ${types.join(', ')}`);
+  const result: CharSource = { type };
+  const sources = childrenNamed(dev, 'source');
+  const source = sources.find((s) => s.attrs.mode !== 'bind') && type === 'udp' ? sources.find((s) => s.attrs.mode !== 'bind') : sources[0];
+  if (source) {
+    if (source.attrs.path !== undefined) result.sourcePath = source.attrs.path;
+    if (source.attrs.mode === 'bind' || source.attrs.mode === 'connect') result.sourceMode = source.attrs.mode;
+    if (source.attrs.append !== undefined) result.sourceAppend = source.attrs.append === 'on';
+    if (source.attrs.host !== undefined) result.host = source.attrs.host;
+    if (source.attrs.service !== undefined) result.service = source.attrs.service;
+    const reconnect = child(source, 'reconnect');
+    if (reconnect?.attrs.enabled === 'yes') result.reconnect = positiveInt(reconnect.attrs.timeout ?? '', 'reconnect');
+  }
+  const protocol = child(dev, 'protocol')?.attrs.type;
+  if (protocol === 'raw' || protocol === 'telnet') result.protocol = protocol;
+  const log = child(dev, 'log');
+  if (log) {
+    if (!log.attrs.file) throw xmlInvalid('log', `${label}: missing file=`);
+    result.logFile = log.attrs.file;
+    result.logAppend = log.attrs.append === 'on';
+  }
+  if ((type === 'file' || type === 'unix') && !result.sourcePath && !(type === 'unix' && dev.name === 'channel')) {
+    throw xmlInvalid(dev.name, `${label}: type='${type}' needs <source path=...>`);
+  }
+  if (type === 'file' && result.sourceMode !== undefined) throw xmlInvalid('source', `${label}: a file has no mode`);
+  if ((type === 'tcp' || type === 'udp') && !result.service) throw xmlInvalid('source', `${label}: type='${type}' needs <source service=...>`);
+  return result;
+}
+
+/** <source>, <protocol> and <log> for a character device, as parseCharSource() reads them. */
+export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement | undefined> {
+  const hasSource = s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
+  const showPty = s.type === 'pty' && live && s.sourcePath !== undefined;
+  return [
+    hasSource && (s.type !== 'pty' || showPty)
+      ? el('source', {
+        mode: s.sourceMode, path: s.sourcePath, host: s.host, service: s.service,
+        append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off',
+      }, s.reconnect === undefined ? [] : [el('reconnect', { enabled: 'yes', timeout: s.reconnect })])
+      : undefined,
+    s.protocol === undefined ? undefined : el('protocol', { type: s.protocol }),
+    s.logFile === undefined ? undefined : el('log', { file: s.logFile, append: s.logAppend ? 'on' : 'off' }),
+  ];
+}

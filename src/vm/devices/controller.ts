@@ -1,0 +1,92 @@
+import { child, el, type XmlElement } from '../../shared/xml.js';
+import { ADDRESS_RULE } from '../device-address.js';
+import type { ControllerDefinition } from '../definition.js';
+import type { ElementRule } from '../schema/element-rule.js';
+import { xmlInvalid } from '../xml-errors.js';
+import { anyInt, nonNegativeInt, oneOf, optionalInt, positiveInt } from '../xml-values.js';
+import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+
+export const CONTROLLER_TYPES = ['pci', 'usb', 'sata', 'ide', 'scsi', 'virtio-serial', 'fdc'] as const;
+export const PCI_CONTROLLER_MODELS = ['pci-root', 'pcie-root', 'pcie-root-port', 'pcie-to-pci-bridge', 'pci-bridge'] as const;
+export const USB_CONTROLLER_MODELS = [
+  'qemu-xhci', 'nec-xhci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3', 'piix3-uhci', 'piix4-uhci', 'none',
+] as const;
+export const SCSI_CONTROLLER_MODELS = ['virtio-scsi'] as const;
+/** The QEMU device of each PCI controller model (<model name=...> in libvirt's XML). */
+export const PCI_MODEL_NAMES: Record<string, string> = {
+  'pcie-root-port': 'pcie-root-port', 'pcie-to-pci-bridge': 'pcie-pci-bridge', 'pci-bridge': 'pci-bridge',
+};
+
+/** The index of a controller written without one, until completeDefinition() numbers it. */
+export const UNNUMBERED = -1;
+
+export const CONTROLLER_RULE: ElementRule = {
+  attrs: {
+    type: CONTROLLER_TYPES, index: true,
+    model: [...PCI_CONTROLLER_MODELS, ...USB_CONTROLLER_MODELS, ...SCSI_CONTROLLER_MODELS, 'ahci', 'piix3', 'piix4', 'ich6'],
+    ports: true, vectors: true,
+  },
+  label: (e) => `<controller type='${e.attrs.type ?? '?'}' index='${e.attrs.index ?? '0'}'>`,
+  children: {
+    model: { attrs: { name: ['pcie-root-port', 'pcie-pci-bridge', 'pci-bridge', 'ioh3420'] } },
+    target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true } },
+    master: { attrs: { startport: true } },
+    driver: { attrs: { queues: true, iothread: true } },
+    alias: ALIAS_RULE,
+    address: ADDRESS_RULE,
+  },
+};
+
+export function parseController(c: XmlElement): ControllerDefinition {
+  const type = oneOf(c.attrs.type ?? '', CONTROLLER_TYPES, 'controller', 'type');
+  // Without index= the controller gets one at define (completeDefinition()), as libvirt numbers them.
+  const index = c.attrs.index === undefined ? UNNUMBERED : nonNegativeInt(c.attrs.index, 'controller');
+  const label = `<controller type='${type}'${index === UNNUMBERED ? '' : ` index='${index}'`}>`;
+  const result: ControllerDefinition = { type, index, ...parsePlacement(c, label) };
+  const model = c.attrs.model;
+  if (model !== undefined) {
+    const allowed: readonly string[] =
+      type === 'pci' ? PCI_CONTROLLER_MODELS : type === 'usb' ? USB_CONTROLLER_MODELS : type === 'scsi' ? SCSI_CONTROLLER_MODELS
+      : type === 'sata' ? ['ahci'] : type === 'ide' ? ['piix3', 'piix4', 'ich6'] : [];
+    if (!allowed.includes(model)) throw xmlInvalid('controller', `${label}: model '${model}' is not a ${type} controller model`);
+    result.model = model;
+  }
+  if (type === 'pci' && result.model === undefined) throw xmlInvalid('controller', `${label}: a pci controller needs model=`);
+  const ports = optionalInt(c, 'ports', positiveInt);
+  if (ports !== undefined) result.ports = ports;
+  const vectors = optionalInt(c, 'vectors');
+  if (vectors !== undefined) result.vectors = vectors;
+  const modelEl = child(c, 'model');
+  if (modelEl?.attrs.name) result.modelName = modelEl.attrs.name;
+  const target = child(c, 'target');
+  if (target) {
+    if (target.attrs.chassis !== undefined) result.chassis = anyInt(target.attrs.chassis, 'target');
+    if (target.attrs.port !== undefined) result.port = anyInt(target.attrs.port, 'target');
+    if (target.attrs.busNr !== undefined) result.busNr = anyInt(target.attrs.busNr, 'target');
+    if (target.attrs.hotplug !== undefined) result.hotplug = target.attrs.hotplug === 'on';
+  }
+  const master = child(c, 'master');
+  if (master) result.masterStartport = nonNegativeInt(master.attrs.startport ?? '0', 'master');
+  const driver = child(c, 'driver');
+  const queues = optionalInt(driver, 'queues', positiveInt);
+  if (queues !== undefined) result.queues = queues;
+  const iothread = optionalInt(driver, 'iothread', positiveInt);
+  if (iothread !== undefined) result.iothread = iothread;
+  return result;
+}
+
+export function renderController(c: ControllerDefinition, live: boolean): XmlElement {
+  const hasTarget = c.chassis !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined;
+  return el('controller', { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors }, [
+    c.modelName === undefined ? undefined : el('model', { name: c.modelName }),
+    hasTarget
+      ? el('target', {
+        chassis: c.chassis, port: c.port === undefined ? undefined : `0x${c.port.toString(16)}`, busNr: c.busNr,
+        hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
+      })
+      : undefined,
+    c.queues === undefined && c.iothread === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread }),
+    c.masterStartport === undefined ? undefined : el('master', { startport: c.masterStartport }),
+    ...renderPlacement(c, live),
+  ]);
+}

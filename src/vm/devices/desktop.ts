@@ -1,0 +1,214 @@
+import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
+import { ADDRESS_RULE } from '../device-address.js';
+import {
+  type AudioDefinition, type GraphicsDefinition, type GraphicsListen, type InputDefinition, type SoundDefinition,
+  VIDEO_MODELS, type VideoDefinition,
+} from '../definition.js';
+import type { ElementRule } from '../schema/element-rule.js';
+import { xmlInvalid } from '../xml-errors.js';
+import { anyInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
+import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+
+// ---- <input>
+export const INPUT_RULE: ElementRule = {
+  attrs: { type: ['tablet', 'mouse', 'keyboard'], bus: ['usb', 'ps2', 'virtio'] },
+  label: (e, i) => `<input type='${e.attrs.type ?? '?'}'> #${i}`,
+  children: { alias: ALIAS_RULE, address: ADDRESS_RULE },
+};
+
+export function parseInput(e: XmlElement, index: number): InputDefinition {
+  const type = oneOf(e.attrs.type ?? '', ['tablet', 'mouse', 'keyboard'] as const, 'input', 'type');
+  const bus = oneOf(e.attrs.bus ?? (type === 'tablet' ? 'usb' : 'ps2'), ['usb', 'ps2', 'virtio'] as const, 'input', 'bus');
+  if (type === 'tablet' && bus === 'ps2') throw xmlInvalid('input', `<input> #${index}: a tablet cannot be on ps2`);
+  return { type, bus, ...parsePlacement(e, `<input> #${index}`) };
+}
+
+export function renderInput(i: InputDefinition, live: boolean): XmlElement {
+  return el('input', { type: i.type, bus: i.bus }, renderPlacement(i, live));
+}
+
+// ---- <graphics>
+const SPICE_CHILDREN = ['image', 'jpeg', 'zlib', 'playback', 'streaming', 'clipboard', 'mouse', 'filetransfer', 'gl'] as const;
+const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; values: readonly string[] }> = {
+  image: { attr: 'compression', values: ['auto_glz', 'auto_lz', 'quic', 'glz', 'lz', 'off'] },
+  jpeg: { attr: 'compression', values: ['auto', 'never', 'always'] },
+  zlib: { attr: 'compression', values: ['auto', 'never', 'always'] },
+  playback: { attr: 'compression', values: ['on', 'off'] },
+  streaming: { attr: 'mode', values: ['filter', 'all', 'off'] },
+  clipboard: { attr: 'copypaste', values: ['yes', 'no'] },
+  mouse: { attr: 'mode', values: ['server', 'client'] },
+  filetransfer: { attr: 'enable', values: ['yes', 'no'] },
+  gl: { attr: 'enable', values: ['no'] },
+};
+
+export const GRAPHICS_RULE: ElementRule = {
+  attrs: {
+    type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true,
+    passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'],
+    defaultMode: ['any', 'secure', 'insecure'], connected: ['keep', 'disconnect', 'fail'],
+  },
+  label: (e, i) => `<graphics type='${e.attrs.type ?? '?'}'> #${i}`,
+  children: {
+    listen: { attrs: { type: ['address', 'network', 'none', 'socket'], address: true, network: true, socket: true } },
+    ...Object.fromEntries(SPICE_CHILDREN.map((n) => [n, { attrs: { [SPICE_CHILD_ATTR[n].attr]: SPICE_CHILD_ATTR[n].values } }])),
+  },
+};
+
+function port(v: string | undefined, element: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = anyInt(v, element);
+  if (n < -1 || n > 65535) throw xmlInvalid(element, `invalid port '${v}'`);
+  return n;
+}
+
+export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition {
+  const type = oneOf(g.attrs.type ?? '', ['vnc', 'spice'] as const, 'graphics', 'type');
+  const label = `<graphics type='${type}'> #${index}`;
+  const p = port(g.attrs.port, 'graphics');
+  const autoport = yesNo(g.attrs.autoport, 'graphics', 'autoport') ?? (p === undefined || p === -1);
+  const result: GraphicsDefinition = { type, autoport, listens: [] };
+  if (p !== undefined && p !== -1 && !autoport) result.port = p;
+  if (p !== undefined && p !== -1 && autoport) result.port = p; // a live definition's chosen port
+  const tls = port(g.attrs.tlsPort, 'graphics');
+  if (tls !== undefined) result.tlsPort = tls;
+  if (type === 'vnc') {
+    if (g.attrs.tlsPort !== undefined) throw xmlInvalid('graphics', `${label}: tlsPort is a SPICE attribute`);
+    const ws = port(g.attrs.websocket, 'graphics');
+    if (ws !== undefined) result.websocket = ws;
+  } else if (g.attrs.websocket !== undefined) {
+    throw xmlInvalid('graphics', `${label}: websocket is a VNC attribute`);
+  }
+  if (g.attrs.passwd !== undefined) result.passwd = g.attrs.passwd;
+  if (g.attrs.passwdValidTo !== undefined) result.passwdValidTo = g.attrs.passwdValidTo;
+  if (g.attrs.keymap !== undefined) result.keymap = g.attrs.keymap;
+  if (g.attrs.sharePolicy !== undefined) result.sharePolicy = g.attrs.sharePolicy as GraphicsDefinition['sharePolicy'];
+  if (g.attrs.defaultMode !== undefined) result.defaultMode = g.attrs.defaultMode as GraphicsDefinition['defaultMode'];
+  for (const l of childrenNamed(g, 'listen')) {
+    const lt = oneOf(l.attrs.type ?? 'address', ['address', 'network', 'none', 'socket'] as const, 'listen', 'type');
+    const listen: GraphicsListen = { type: lt };
+    if (l.attrs.address !== undefined) listen.address = l.attrs.address;
+    if (l.attrs.network !== undefined) listen.network = l.attrs.network;
+    if (l.attrs.socket !== undefined) listen.socket = l.attrs.socket;
+    if (lt === 'network' && !listen.network) throw xmlInvalid('listen', `${label}: type='network' needs network=`);
+    result.listens.push(listen);
+  }
+  if (g.attrs.listen !== undefined) {
+    const first = result.listens[0];
+    if (first && first.type === 'address' && first.address !== undefined && first.address !== g.attrs.listen) {
+      throw xmlInvalid('graphics', `${label}: listen='${g.attrs.listen}' does not match <listen address='${first.address}'>`);
+    }
+    if (!first) result.listens.push({ type: 'address', address: g.attrs.listen });
+  }
+  if (result.listens.length > 1) throw xmlInvalid('graphics', `${label}: ferry supports one <listen>`);
+  if (type === 'spice') {
+    const spice: Record<string, string> = {};
+    for (const n of SPICE_CHILDREN) {
+      const c = child(g, n);
+      const v = c?.attrs[SPICE_CHILD_ATTR[n].attr];
+      if (v !== undefined) spice[n] = v;
+    }
+    if (Object.keys(spice).length > 0) result.spice = spice;
+  } else if (SPICE_CHILDREN.some((n) => child(g, n))) {
+    throw xmlInvalid('graphics', `${label}: ${SPICE_CHILDREN.filter((n) => child(g, n)).map((n) => `<${n}>`).join(', ')} are SPICE settings`);
+  }
+  return result;
+}
+
+export function renderGraphics(g: GraphicsDefinition, secrets: boolean): XmlElement {
+  const listen = g.listens[0];
+  return el('graphics', {
+    type: g.type,
+    port: g.port ?? (g.autoport ? -1 : undefined),
+    tlsPort: g.tlsPort,
+    autoport: g.autoport ? 'yes' : 'no',
+    websocket: g.websocket,
+    listen: listen?.type === 'address' ? listen.address : undefined,
+    keymap: g.keymap,
+    sharePolicy: g.sharePolicy,
+    defaultMode: g.defaultMode,
+    passwd: secrets ? g.passwd : undefined,
+    passwdValidTo: g.passwdValidTo,
+  }, [
+    ...g.listens.map((l) => el('listen', { type: l.type, address: l.address, network: l.network, socket: l.socket })),
+    ...Object.entries(g.spice ?? {}).map(([n, v]) => el(n, { [SPICE_CHILD_ATTR[n as (typeof SPICE_CHILDREN)[number]].attr]: v })),
+  ]);
+}
+
+// ---- <video>
+export const VIDEO_RULE: ElementRule = {
+  label: (_e, i) => `<video> #${i}`,
+  children: {
+    model: {
+      attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'] },
+    },
+    alias: ALIAS_RULE,
+    address: ADDRESS_RULE,
+  },
+};
+
+export function parseVideo(v: XmlElement, index: number): VideoDefinition {
+  const label = `<video> #${index}`;
+  const m = child(v, 'model');
+  const model = oneOf(m?.attrs.type ?? 'vga', VIDEO_MODELS, 'model', 'type');
+  const result: VideoDefinition = { model, ...parsePlacement(v, label) };
+  for (const k of ['vram', 'ram', 'vgamem', 'vram64', 'heads'] as const) {
+    const n = optionalInt(m, k, positiveInt);
+    if (n !== undefined) result[k] = n;
+  }
+  const primary = yesNo(m?.attrs.primary, 'model', 'primary');
+  if (primary !== undefined) result.primary = primary;
+  if ((result.ram !== undefined || result.vram64 !== undefined) && model !== 'qxl') throw xmlInvalid('model', `${label}: ram and vram64 are qxl settings`);
+  return result;
+}
+
+export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
+  return el('video', {}, [
+    el('model', {
+      type: v.model, ram: v.ram, vram: v.vram, vram64: v.vram64, vgamem: v.vgamem, heads: v.heads,
+      primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no',
+    }),
+    ...renderPlacement(v, live),
+  ]);
+}
+
+// ---- <sound> and <audio>
+const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16'] as const;
+export const SOUND_RULE: ElementRule = {
+  attrs: { model: SOUND_MODELS },
+  label: (e, i) => `<sound model='${e.attrs.model ?? '?'}'> #${i}`,
+  children: {
+    codec: { attrs: { type: ['duplex', 'micro', 'output'] } },
+    audio: { attrs: { id: true } },
+    alias: ALIAS_RULE,
+    address: ADDRESS_RULE,
+  },
+};
+
+export function parseSound(s: XmlElement, index: number): SoundDefinition {
+  const model = oneOf(s.attrs.model ?? '', SOUND_MODELS, 'sound', 'model');
+  const codecs = childrenNamed(s, 'codec').map((c) => oneOf(c.attrs.type ?? '', ['duplex', 'micro', 'output'] as const, 'codec', 'type'));
+  if (codecs.length > 0 && model !== 'ich6' && model !== 'ich9') throw xmlInvalid('codec', `<sound model='${model}'>: codecs are for HDA (ich6, ich9)`);
+  const result: SoundDefinition = { model, codecs, ...parsePlacement(s, `<sound> #${index}`) };
+  const audio = child(s, 'audio');
+  if (audio) result.audioId = positiveInt(audio.attrs.id ?? '', 'audio');
+  return result;
+}
+
+export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
+  return el('sound', { model: s.model }, [
+    ...s.codecs.map((type) => el('codec', { type })),
+    s.audioId === undefined ? undefined : el('audio', { id: s.audioId }),
+    ...renderPlacement(s, live),
+  ]);
+}
+
+export const AUDIO_RULE: ElementRule = { attrs: { id: true, type: ['none', 'spice'] }, label: (e) => `<audio id='${e.attrs.id ?? '?'}'>` };
+
+export function parseAudio(a: XmlElement): AudioDefinition {
+  return { id: positiveInt(a.attrs.id ?? '', 'audio'), type: oneOf(a.attrs.type ?? '', ['none', 'spice'] as const, 'audio', 'type') };
+}
+
+export function renderAudio(a: AudioDefinition): XmlElement {
+  return el('audio', { id: a.id, type: a.type });
+}
+

@@ -1,0 +1,130 @@
+import { child, el, type XmlElement } from '../shared/xml.js';
+import type { ElementRule } from './schema/element-rule.js';
+import { xmlInvalid } from './xml-errors.js';
+import { oneOf, positiveInt } from './xml-values.js';
+
+/** <features>, <clock> and <pm>: the machine's platform, each part applied to QEMU's command line. */
+export interface PlatformDefinition {
+  /** <acpi/>: libvirt runs a domain without it with ACPI off. */
+  acpi: boolean;
+  apic: boolean;
+  pae: boolean;
+  vmport?: boolean;
+  smm?: boolean;
+  /** Hyper-V enlightenments by libvirt's name (relaxed, vapic, ...); spinlocks carries its retries. */
+  hyperv?: { mode?: 'custom' | 'passthrough'; flags: Record<string, boolean>; spinlockRetries?: number };
+  timers: TimerDefinition[];
+  suspendToMem?: boolean;
+  suspendToDisk?: boolean;
+}
+
+export const TIMER_NAMES = ['rtc', 'pit', 'hpet', 'hypervclock', 'kvmclock'] as const;
+export interface TimerDefinition {
+  name: (typeof TIMER_NAMES)[number];
+  present?: boolean;
+  tickpolicy?: 'delay' | 'catchup' | 'merge' | 'discard';
+}
+
+/** The Hyper-V enlightenments ferry applies, with QEMU's -cpu flag of each. */
+export const HYPERV_FLAGS: Record<string, string> = {
+  relaxed: 'hv-relaxed', vapic: 'hv-vapic', spinlocks: 'hv-spinlocks', vpindex: 'hv-vpindex', runtime: 'hv-runtime',
+  synic: 'hv-synic', stimer: 'hv-stimer', reset: 'hv-reset', frequencies: 'hv-frequencies', reenlightenment: 'hv-reenlightenment',
+  tlbflush: 'hv-tlbflush', ipi: 'hv-ipi', evmcs: 'hv-evmcs', avic: 'hv-avic',
+};
+const STATE = { attrs: { state: ['on', 'off'] } } as const;
+
+export const FEATURES_RULE: ElementRule = {
+  children: {
+    acpi: {}, apic: {}, pae: {},
+    vmport: STATE,
+    smm: STATE,
+    hyperv: {
+      attrs: { mode: ['custom', 'passthrough'] },
+      children: Object.fromEntries(Object.keys(HYPERV_FLAGS).map((k) => [k, k === 'spinlocks' ? { attrs: { state: ['on', 'off'], retries: true } } : STATE])),
+    },
+  },
+};
+
+export const CLOCK_RULE: ElementRule = {
+  attrs: { offset: ['utc', 'localtime'] },
+  children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'] } } },
+};
+
+const ENABLED = { attrs: { enabled: ['yes', 'no'] } } as const;
+export const PM_RULE: ElementRule = { children: { 'suspend-to-mem': ENABLED, 'suspend-to-disk': ENABLED } };
+
+const onOff = (e: XmlElement | undefined): boolean | undefined => (e?.attrs.state === undefined ? (e ? true : undefined) : e.attrs.state === 'on');
+
+export function parsePlatform(root: XmlElement): PlatformDefinition {
+  const f = child(root, 'features');
+  const result: PlatformDefinition = { acpi: !!child(f ?? root, 'acpi') && !!f, apic: !!f && !!child(f, 'apic'), pae: !!f && !!child(f, 'pae'), timers: [] };
+  if (f) {
+    const vmport = onOff(child(f, 'vmport'));
+    if (vmport !== undefined) result.vmport = vmport;
+    const smm = onOff(child(f, 'smm'));
+    if (smm !== undefined) result.smm = smm;
+    const hv = child(f, 'hyperv');
+    if (hv) {
+      const flags: Record<string, boolean> = {};
+      const hyperv: NonNullable<PlatformDefinition['hyperv']> = { flags };
+      if (hv.attrs.mode === 'custom' || hv.attrs.mode === 'passthrough') hyperv.mode = hv.attrs.mode;
+      for (const c of hv.children) {
+        flags[c.name] = c.attrs.state !== 'off';
+        if (c.name === 'spinlocks' && c.attrs.state !== 'off') {
+          const retries = positiveInt(c.attrs.retries ?? '', 'spinlocks');
+          if (retries < 4095) throw xmlInvalid('spinlocks', `retries '${retries}' must be at least 4095`);
+          hyperv.spinlockRetries = retries;
+        }
+      }
+      result.hyperv = hyperv;
+    }
+  }
+  const clock = child(root, 'clock');
+  for (const t of clock?.children ?? []) {
+    const timer: TimerDefinition = { name: oneOf(t.attrs.name ?? '', TIMER_NAMES, 'timer', 'name') };
+    if (t.attrs.present !== undefined) timer.present = t.attrs.present === 'yes';
+    if (t.attrs.tickpolicy !== undefined) timer.tickpolicy = oneOf(t.attrs.tickpolicy, ['delay', 'catchup', 'merge', 'discard'] as const, 'timer', 'tickpolicy');
+    if (timer.tickpolicy !== undefined && timer.name !== 'rtc' && timer.name !== 'pit') {
+      throw xmlInvalid('timer', `timer '${timer.name}' takes no tickpolicy`);
+    }
+    if (timer.name === 'rtc' && (timer.tickpolicy === 'merge' || timer.tickpolicy === 'discard')) throw xmlInvalid('timer', `rtc tickpolicy '${timer.tickpolicy}' is not supported by QEMU`);
+    if (timer.name === 'pit' && timer.tickpolicy === 'merge') throw xmlInvalid('timer', "pit tickpolicy 'merge' is not supported by QEMU");
+    if (timer.present === false && (timer.name === 'rtc' || timer.name === 'pit')) throw xmlInvalid('timer', `timer '${timer.name}' cannot be removed on x86`);
+    result.timers.push(timer);
+  }
+  const pm = child(root, 'pm');
+  const mem = pm ? child(pm, 'suspend-to-mem')?.attrs.enabled : undefined;
+  if (mem !== undefined) result.suspendToMem = mem === 'yes';
+  const disk = pm ? child(pm, 'suspend-to-disk')?.attrs.enabled : undefined;
+  if (disk !== undefined) result.suspendToDisk = disk === 'yes';
+  return result;
+}
+
+const state = (b: boolean): string => (b ? 'on' : 'off');
+
+/** <features>, <clock offset> and <pm>, as parsePlatform() reads them. */
+export function renderPlatform(p: PlatformDefinition, clockOffset: string): XmlElement[] {
+  const features: Array<XmlElement | undefined> = [
+    p.acpi ? el('acpi') : undefined,
+    p.apic ? el('apic') : undefined,
+    p.pae ? el('pae') : undefined,
+    p.hyperv
+      ? el('hyperv', { mode: p.hyperv.mode }, Object.entries(p.hyperv.flags).map(([k, on]) =>
+        el(k, { state: state(on), retries: k === 'spinlocks' && on ? p.hyperv?.spinlockRetries : undefined })))
+      : undefined,
+    p.vmport === undefined ? undefined : el('vmport', { state: state(p.vmport) }),
+    p.smm === undefined ? undefined : el('smm', { state: state(p.smm) }),
+  ];
+  const out: XmlElement[] = [];
+  if (features.some((x) => x)) out.push(el('features', {}, features));
+  out.push(el('clock', { offset: clockOffset }, p.timers.map((t) =>
+    el('timer', { name: t.name, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no' }))));
+  if (p.suspendToMem !== undefined || p.suspendToDisk !== undefined) {
+    const yn = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'yes' : 'no');
+    out.push(el('pm', {}, [
+      p.suspendToMem === undefined ? undefined : el('suspend-to-mem', { enabled: yn(p.suspendToMem) }),
+      p.suspendToDisk === undefined ? undefined : el('suspend-to-disk', { enabled: yn(p.suspendToDisk) }),
+    ]));
+  }
+  return out;
+}

@@ -1,0 +1,81 @@
+import { CHANNEL_RULE } from '../devices/channel.js';
+import { CONTROLLER_RULE } from '../devices/controller.js';
+import { AUDIO_RULE, GRAPHICS_RULE, INPUT_RULE, SOUND_RULE, VIDEO_RULE } from '../devices/desktop.js';
+import { DISK_RULE } from '../devices/disk.js';
+import { HOSTDEV_RULE } from '../devices/hostdev.js';
+import { INTERFACE_RULE } from '../devices/interface.js';
+import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, RNG_RULE, WATCHDOG_RULE } from '../devices/misc-devices.js';
+import { CONSOLE_RULE, SERIAL_RULE } from '../devices/serial.js';
+import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
+import type { ElementRule } from './element-rule.js';
+
+const LIFECYCLE: ElementRule = {};
+const UNIT = { attrs: { unit: true } } as const;
+
+/** Every device element ferry applies, by name (docs/domain-xml.md lists the same). */
+export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
+  emulator: {},
+  disk: DISK_RULE,
+  controller: CONTROLLER_RULE,
+  interface: INTERFACE_RULE,
+  serial: SERIAL_RULE,
+  console: CONSOLE_RULE,
+  channel: CHANNEL_RULE,
+  input: INPUT_RULE,
+  graphics: GRAPHICS_RULE,
+  video: VIDEO_RULE,
+  sound: SOUND_RULE,
+  audio: AUDIO_RULE,
+  hostdev: HOSTDEV_RULE,
+  redirdev: REDIRDEV_RULE,
+  watchdog: WATCHDOG_RULE,
+  memballoon: MEMBALLOON_RULE,
+  rng: RNG_RULE,
+  panic: PANIC_RULE,
+};
+
+/**
+ * What ferry applies of a domain definition. Anything not named here is
+ * refused at define, all of it listed at once (unsupportedParts()): a VM runs
+ * exactly as defined or not at all. <metadata> and <description> are the only
+ * parts kept without being looked into.
+ */
+export const DOMAIN_RULE: ElementRule = {
+  attrs: { type: ['kvm', 'qemu'], id: true },
+  children: {
+    name: {},
+    uuid: {},
+    title: {},
+    description: { opaque: true },
+    metadata: { opaque: true },
+    memory: UNIT,
+    currentMemory: UNIT,
+    vcpu: { attrs: { placement: ['static'] } },
+    os: {
+      children: {
+        type: { attrs: { arch: ['x86_64'], machine: true } },
+        kernel: {},
+        initrd: {},
+        cmdline: {},
+        boot: { attrs: { dev: ['hd', 'cdrom', 'network', 'fd'] } },
+      },
+    },
+    features: FEATURES_RULE,
+    cpu: {
+      attrs: { mode: ['host-passthrough', 'host-model', 'custom', 'maximum'], match: ['exact', 'minimum', 'strict'], check: ['none', 'partial', 'full'], migratable: ['on', 'off'] },
+      children: {
+        model: { attrs: { fallback: ['allow', 'forbid'] } },
+        topology: { attrs: { sockets: true, dies: true, cores: true, threads: true } },
+        feature: { attrs: { policy: ['require', 'disable', 'force', 'optional', 'forbid'], name: true } },
+      },
+    },
+    clock: CLOCK_RULE,
+    pm: PM_RULE,
+    on_poweroff: LIFECYCLE,
+    on_reboot: LIFECYCLE,
+    on_crash: LIFECYCLE,
+    on_lockfailure: LIFECYCLE,
+    devices: { children: DEVICE_RULES },
+    seclabel: { attrs: { type: ['dynamic'], model: ['dac'], relabel: ['yes'] }, children: { label: {}, imagelabel: {} } },
+  },
+};

@@ -1,0 +1,76 @@
+import { FerryError } from '../../../src/errors/ferry-error.js';
+import { buildQemuArgv, type ResolvedDiskSource } from '../../../src/qemu/argv.js';
+import type { DiskDefinition } from '../../../src/vm/definition.js';
+import { parseDomainXml } from '../../../src/vm/parse-domain-xml.js';
+import { renderDomainXml } from '../../../src/vm/render-domain-xml.js';
+
+/** One reason ferry gave for refusing a definition. */
+export interface Refusal {
+  /** The error code (XML_UNSUPPORTED, XML_INVALID, ...); 'CRASH' when ferry threw something other than a coded error. */
+  code: string;
+  message: string;
+  /** The element the refusal names, when ferry says it apart from the message (FerryError details.element). */
+  element?: string;
+}
+
+/** What ferry makes of one domain definition: refused with its reasons, or accepted with its dumpxml and QEMU command line. */
+export type FerryOutcome =
+  | { accepted: false; refusals: Refusal[] }
+  | { accepted: true; dumpxml: string; argv: string[] }
+  | { accepted: true; dumpxml: string; argvError: string };
+
+/** The versioned machine types of the QEMU ferry is tested on (10.0), for the aliases libvirt's test domains use. */
+const MACHINE_ALIASES: Record<string, string> = { pc: 'pc-i440fx-10.0', q35: 'pc-q35-10.0' };
+
+/**
+ * The only place the conformance harness touches ferry: define (parse), dumpxml
+ * (render) and the QEMU command line (argv) of one definition, with nothing on
+ * the host touched — disks resolve to their own paths, each tap interface gets
+ * a made-up descriptor. Change this function, and only this one, when those
+ * entry points change.
+ */
+export function runFerry(xml: string): FerryOutcome {
+  let def;
+  try {
+    def = parseDomainXml(xml);
+  } catch (err) {
+    return { accepted: false, refusals: refusalsOf(err) };
+  }
+  const dumpxml = renderDomainXml(def);
+  try {
+    const requested = def.os.machine ?? 'pc';
+    const argv = buildQemuArgv({
+      def,
+      accel: 'tcg',
+      machine: MACHINE_ALIASES[requested] ?? requested,
+      qmpSocket: '/run/ferry/conformance/qmp.sock',
+      pidfile: '/run/ferry/conformance/qemu.pid',
+      resolveDisk: resolveWithoutFiles,
+      tapFds: def.devices.interfaces.map((_, i) => 100 + i),
+    });
+    return { accepted: true, dumpxml, argv };
+  } catch (err) {
+    return { accepted: true, dumpxml, argvError: (err as Error).message };
+  }
+}
+
+function resolveWithoutFiles(disk: DiskDefinition): ResolvedDiskSource {
+  const s = disk.source;
+  if (disk.type === 'network') return { kind: 'network', disk };
+  if (s.file !== undefined) return { kind: 'file', path: s.file };
+  if (s.dev !== undefined) return { kind: 'block', path: s.dev };
+  if (s.pool !== undefined) return { kind: 'file', path: `/var/lib/ferry/pools/${s.pool}/${s.volume ?? ''}` };
+  return { kind: 'empty' };
+}
+
+/** A FerryError's reasons: one today; a list under details.problems (each {element, message}) once define reports every problem at once. */
+function refusalsOf(err: unknown): Refusal[] {
+  if (!(err instanceof FerryError)) return [{ code: 'CRASH', message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }];
+  const details = (err.details ?? {}) as Record<string, unknown>;
+  const problems = Array.isArray(details.problems) ? (details.problems as Array<Record<string, unknown>>) : [details];
+  return problems.map((p) => {
+    const r: Refusal = { code: err.code, message: typeof p.message === 'string' ? p.message : err.message };
+    if (typeof p.element === 'string') r.element = p.element;
+    return r;
+  });
+}

@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { REPO_ROOT } from '../helpers/guest.js';
+import { qemuPidsOf } from '../helpers/processes.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
+
+/** The -device drivers (and other options) of a running QEMU, from its command line. */
+function qemuArgv(stateDir: string, uuid: string): string[] {
+  const [pid] = qemuPidsOf(stateDir, uuid);
+  assert.ok(pid, 'a QEMU runs for the domain');
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+}
+
+function optionValues(argv: string[], option: string): string[] {
+  return argv.flatMap((a, i) => (a === option ? [argv[i + 1] as string] : []));
+}
+
+function driverCounts(argv: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const d of optionValues(argv, '-device')) {
+    const driver = d.startsWith('{') ? (JSON.parse(d) as { driver: string }).driver : (d.split(',')[0] as string);
+    counts.set(driver, (counts.get(driver) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The devices of a definition, kind by kind, as dumpxml lists them. */
+function deviceKinds(xml: string): string[] {
+  const devices = /<devices>([\s\S]*)<\/devices>/.exec(xml)?.[1] ?? '';
+  return [...devices.matchAll(/^ {4}<([a-z]+)[ >/]/gm)].map((m) => m[1] as string);
+}
+
+/**
+ * virt-install's own definitions (Debian 12's virtinst 4.1 writing for libvirt 9: Debian 11 on q35 and
+ * Windows 10 on q35), run unchanged on real QEMU: only the two host-specific names are replaced (the image
+ * path, with a fresh qcow2, and the bridge, with one this test creates). Every device they define must be on
+ * QEMU's command line, and a live migration must carry the whole machine (QEMU loads each device's state).
+ */
+describe('virt-install definitions run and migrate as defined', () => {
+  const hosts = new TwoHosts();
+  const bridge = `fvi${randomBytes(3).toString('hex')}`;
+
+  before(async () => {
+    execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    execFileSync('ip', ['link', 'set', bridge, 'up']);
+    await hosts.start();
+  });
+  after(async () => {
+    await hosts.stop();
+    execFileSync('ip', ['link', 'del', bridge]);
+  });
+
+  const expected: Record<string, Record<string, number>> = {
+    'debian11-q35.xml': {
+      'qemu-xhci': 1, 'pcie-root-port': 14, 'virtio-blk-pci': 1, 'virtio-net-pci': 1, 'virtio-serial-pci': 1, virtserialport: 2,
+      'usb-tablet': 1, 'ich9-intel-hda': 1, 'hda-duplex': 1, 'virtio-vga': 1, 'usb-redir': 2, 'virtio-balloon-pci': 1,
+      'virtio-rng-pci': 1, 'isa-serial': 1,
+    },
+    'win10-q35.xml': {
+      'qemu-xhci': 1, 'pcie-root-port': 14, 'ide-hd': 1, e1000e: 1, 'virtio-serial-pci': 1, virtserialport: 1,
+      'usb-tablet': 1, 'ich9-intel-hda': 1, 'hda-duplex': 1, 'qxl-vga': 1, 'usb-redir': 2, 'virtio-balloon-pci': 1, 'isa-serial': 1,
+    },
+  };
+
+  for (const [fixture, devices] of Object.entries(expected)) {
+    it(`${fixture}: defines, starts with every device on QEMU's command line, and migrates live with all of them`, async () => {
+      const original = readFileSync(`${REPO_ROOT}test/fixtures/virt-install/${fixture}`, 'utf8');
+      const name = /<name>([^<]+)<\/name>/.exec(original)?.[1] as string;
+      const uuid = /<uuid>([^<]+)<\/uuid>/.exec(original)?.[1] as string;
+      const image = `${hosts.dir.path}/${name}.qcow2`;
+      execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '1G']);
+      const xml = original
+        .replace(/<source file="\/var\/lib\/ferry\/images\/[^"]+"\/>/, `<source file="${image}"/>`)
+        .replace(/<source bridge="[^"]+"\/>/, `<source bridge="${bridge}"/>`);
+      const file = `${hosts.dir.path}/${fixture}`;
+      writeFileSync(file, xml);
+
+      await hosts.a.ok('define', file);
+      const defined = await hosts.a.ok('dumpxml', name);
+      // Every device virt-install wrote is in the definition, and each PCI device got its address at define.
+      const kinds = deviceKinds(defined);
+      for (const kind of deviceKinds(xml)) assert.ok(kinds.includes(kind), `dumpxml keeps <${kind}>`);
+      assert.equal(kinds.filter((k) => k === 'controller').length >= 16, true);
+      assert.equal((defined.match(/<address type='pci'/g) ?? []).length >= 14 + 6, true, 'root ports and endpoints have PCI addresses');
+
+      await hosts.a.ok('start', name);
+      const argv = qemuArgv(hosts.a.stateDir, uuid);
+      const counts = driverCounts(argv);
+      for (const [driver, n] of Object.entries(devices)) assert.equal(counts.get(driver) ?? 0, n, `${n} × -device ${driver} in ${optionValues(argv, '-device').join('\n')}`);
+      assert.equal(optionValues(argv, '-spice').length, 1, 'SPICE graphics');
+      assert.match(optionValues(argv, '-spice')[0] as string, /port=59\d\d,addr=127\.0\.0\.1,disable-ticketing=on/);
+      assert.deepEqual(optionValues(argv, '-audiodev'), ['spice,id=audio1']);
+      assert.match(optionValues(argv, '-machine')[0] as string, /^pc-q35-[\d.]+,usb=off,dump-guest-core=off,vmport=off,hpet=off$/);
+      assert.match(optionValues(argv, '-rtc')[0] as string, /driftfix=slew/);
+      assert.ok(optionValues(argv, '-global').includes('ICH9-LPC.disable_s3=1'));
+      if (fixture.startsWith('win10')) {
+        assert.match(optionValues(argv, '-cpu')[0] as string, /hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-time=on/);
+        assert.match(optionValues(argv, '-rtc')[0] as string, /^base=localtime/);
+      }
+      const liveBefore = await hosts.a.ok('dumpxml', name);
+
+      // virt-install leaves the disk cache at the default (writeback), which ferry, as libvirt, calls unsafe to migrate.
+      const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--unsafe', name, hosts.bPeer);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(await hosts.b.state(name), 'running (migrated)');
+      const after = qemuArgv(hosts.b.stateDir, uuid);
+      assert.deepEqual(driverCounts(after), counts, 'the destination runs the same devices');
+      const strip = (x: string): string => x.replace(/\/[ab]\/state\//g, '/H/state/').replace(/ id='\d+'/, '').replace(/port='59\d\d'/g, 'port=P').replace(/<target dev='[^']+'\/>/g, '');
+      assert.equal(strip(await hosts.b.ok('dumpxml', name)), strip(liveBefore), 'the destination runs the same machine');
+      await hosts.b.ok('destroy', name);
+      await hosts.b.ok('undefine', name);
+    });
+  }
+});
