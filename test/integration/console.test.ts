@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { ClusterCa } from '../../src/pki/cluster-ca.js';
 import { FerrydHost } from '../helpers/ferryd.js';
@@ -9,6 +9,7 @@ import { cookedTerminal, PtyCli } from '../helpers/pty-cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { freePort } from '../helpers/two-hosts.js';
 
+const readIfThere = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
 const BANNER = /Connected to domain 'con'\r\nEscape character is \^\] \(Ctrl \+ \]\)\r\n/;
 const ESCAPE = '\x1d';
 
@@ -48,13 +49,15 @@ describe('ferry console', () => {
     mkdirSync(`${dir.path}/sock`);
     chmodSync(`${dir.path}/sock`, 0o777);
     writeFileSync(`${dir.path}/con.xml`, guestXml({
-      name: 'con', extraCmdline: 'ferry.shells=ttyS1,ttyS2',
-      devices: `<serial type='pty'/><serial type='unix'><source mode='bind' path='${dir.path}/sock/con-ttyS2.sock'/></serial>`,
+      name: 'con', extraCmdline: 'ferry.shells=ttyS1,ttyS2,hvc0',
+      devices: `<serial type='pty'/><serial type='unix'><source mode='bind' path='${dir.path}/sock/con-ttyS2.sock'/></serial>
+        <console type='pty'><log file='${dir.path}/hvc0.log'/><target type='virtio'/></console>`,
     }));
     await host.ok('define', `${dir.path}/con.xml`);
     await host.ok('start', 'con');
     // The shells' prompts, in the log copies QEMU keeps of each port.
-    await eventually(() => /\/ # /.test(host.serialLog('con', 1)) && /\/ # /.test(host.serialLog('con', 2)), 'the guest\'s shells on ttyS1 and ttyS2', 60_000);
+    await eventually(() => /\/ # /.test(host.serialLog('con', 1)) && /\/ # /.test(host.serialLog('con', 2)) && /\/ # /.test(readIfThere(`${dir.path}/hvc0.log`)),
+      'the guest\'s shells on ttyS1, ttyS2 and hvc0', 60_000);
   });
 
   after(async () => {
@@ -120,6 +123,16 @@ describe('ferry console', () => {
     s.type(ESCAPE);
     assert.equal((await s.result()).code, 0);
     assert.match(host.serialLog('con', 2), /\btls-42\r?\n/);
+  });
+
+  it('a virtio console (hvc0 in the guest) is a device of its own: console1 here, the first console being serial0', async () => {
+    const s = open('con', '--devname', 'console1');
+    await s.waitFor(BANNER, 'the banner');
+    s.type('echo hvc-$((6*7))\r');
+    await s.waitFor(/\bhvc-42\r\n/, 'the shell on hvc0');
+    s.type(ESCAPE);
+    assert.equal((await s.result()).code, 0);
+    assert.match(readIfThere(`${dir.path}/hvc0.log`), /\bhvc-42\r?\n/, 'QEMU copies a virtio console\'s output to its <log> too');
   });
 
   it('--resume resumes a paused domain once connected; the session ends with the domain; a shut-off domain has no console', async () => {
