@@ -27,7 +27,12 @@ export function routeUpgrades(app: FastifyInstance): void {
     res.shouldKeepAlive = false;
     res.assignSocket(socket as import('node:net').Socket);
     res.once('finish', () => socket.end());
-    app.routing(req, res);
+    try {
+      app.routing(req, res);
+    } catch (err) {
+      app.log.warn({ err, url: req.url }, 'upgrade request failed');
+      socket.destroy();
+    }
   });
 }
 
