@@ -71,6 +71,7 @@ const LIBVIRT_API: Record<string, string> = {
   start: 'virDomainCreate', shutdown: 'virDomainShutdown', destroy: 'virDomainDestroy', reboot: 'virDomainReboot',
   suspend: 'virDomainSuspend', resume: 'virDomainResume', migrate: 'virDomainMigratePerform3Params',
   'migrate-check': 'virDomainMigrateBegin3Params', abort: 'virDomainAbortJob', create: 'virDomainCreateXML',
+  console: 'virDomainOpenConsole',
 };
 
 /** The operation a refused request stands for, named as libvirt's message would (from the route's pattern and its parameters). */

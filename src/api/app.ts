@@ -26,6 +26,9 @@ import { interfaceRoutes } from './routes/interfaces.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { eventRoutes } from './routes/events.js';
 import { nodeRoutes } from './routes/node.js';
+import { consoleRoutes } from './routes/console.js';
+import type { ConsoleService } from '../console/console-service.js';
+import { routeUpgrades } from './upgrade.js';
 
 export interface AppDeps {
   service: HostService;
@@ -36,6 +39,7 @@ export interface AppDeps {
   diskHotplug?: DiskHotplugService;
   locks?: LockService;
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
+  consoles?: ConsoleService;
   log: Logger;
 }
 
@@ -67,6 +71,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   }) as unknown as FastifyInstance;
   if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
   enforceAccess(app, listener.kind, deps.log);
+  routeUpgrades(app);
   app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
@@ -76,6 +81,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  if (deps.consoles) void app.register(consoleRoutes(deps.consoles), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.networks) void app.register(networkRoutes(deps.networks), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });

@@ -3,6 +3,7 @@ import { READONLY_HEADER } from '../shared/protocol.js';
 import type { ConnectionTarget } from '../transport/connection-uri.js';
 import type { Endpoint } from '../transport/endpoint.js';
 import { explainTransportFailure, httpCall, httpEventStream, TransportFailure } from '../transport/http-call.js';
+import { httpUpgrade, type UpgradedConnection, UpgradeRefused } from '../transport/http-upgrade.js';
 
 
 /** The CLI's side of the HTTP API: JSON requests to ferryd over the URI's transport (unix socket, ssh, TLS). */
@@ -49,6 +50,16 @@ export class ApiClient {
       if (signal?.aborted) return;
       const body = (err as { body?: string }).body;
       if (body !== undefined) throw errorFromBody(body, (err as { status?: number }).status ?? 500);
+      throw this.connectError(err);
+    }
+  }
+
+  /** POSTs to a route that upgrades the connection to `protocol` (the console stream); its errors as for any request. */
+  async upgrade(path: string, protocol: string): Promise<UpgradedConnection> {
+    try {
+      return await httpUpgrade(this.endpoint, { method: 'POST', path, protocol, headers: this.headers });
+    } catch (err) {
+      if (err instanceof UpgradeRefused) throw errorFromBody(err.body, err.status);
       throw this.connectError(err);
     }
   }

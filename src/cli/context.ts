@@ -3,7 +3,7 @@ import { readonlySocketOf } from '../transport/connection-uri.js';
 import { endpointFor } from '../transport/endpoint.js';
 import { defaultClientPkiDir, loadTlsMaterial } from '../transport/tls-material.js';
 import { ApiClient } from './api-client.js';
-import type { Output } from './format.js';
+import { type Output, processTerminal, type Terminal } from './format.js';
 import { defaultUri, parseUri } from './uri.js';
 
 /** A failure to report the virsh way: its "error:" lines, then ferry's hint. */
@@ -20,7 +20,7 @@ export class CliContext {
   quiet = false;
   readonly = false;
 
-  constructor(readonly output: Output, readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(readonly output: Output, readonly env: NodeJS.ProcessEnv = process.env, readonly terminal: Terminal = processTerminal) {}
 
   get uri(): string {
     return this.connectUri ?? defaultUri(this.env);

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+
 /**
  * Everything the CLI prints goes through here, in virsh's formats: its tables
  * (vshTable), its "Key:   value" blocks, and its "error: ..." lines.
@@ -10,6 +12,31 @@ export interface Output {
 export const processOutput: Output = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+};
+
+/** The terminal as the console uses it: keystrokes in, the guest's bytes out, raw mode when it is a TTY. */
+export interface Terminal {
+  input: NodeJS.ReadableStream;
+  output: NodeJS.WritableStream & { isTTY?: boolean };
+  /** Raw mode on or off; false when the input is not a terminal (nothing to change). Synchronous: it runs in exit handlers. */
+  setRaw(raw: boolean): boolean;
+}
+
+/**
+ * The process's terminal. Raw as virsh makes it (cfmakeraw): node's raw mode,
+ * plus output post-processing off (node keeps it, and a guest's "\n" would
+ * reach the screen as "\r\n", which full-screen programs do not expect).
+ * Turning it off restores the settings node saved before, all of them.
+ */
+export const processTerminal: Terminal = {
+  input: process.stdin,
+  output: process.stdout,
+  setRaw(raw: boolean): boolean {
+    if (!process.stdin.isTTY) return false;
+    process.stdin.setRawMode(raw);
+    if (raw) spawnSync('stty', ['-opost'], { stdio: [0, 'ignore', 'ignore'] });
+    return true;
+  },
 };
 
 /** virsh's table: a leading space per cell, columns padded with 3 spaces, a dashed rule under the header. */

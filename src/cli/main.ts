@@ -3,6 +3,7 @@ import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
 import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
+import { registerConsole } from './commands/console.js';
 import { registerDefine } from './commands/define.js';
 import { registerDiskEdit } from './commands/disk-edit.js';
 import { registerDiskHotplug } from './commands/disk-hotplug.js';
@@ -60,6 +61,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDiskHotplug(program, ctx);
   registerEvent(program, ctx);
   registerMonitorCommand(program, ctx);
+  registerConsole(program, ctx);
   registerMigrate(program, ctx);
   registerMigrateCheck(program, ctx);
   registerJobControl(program, ctx);

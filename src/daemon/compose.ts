@@ -47,6 +47,7 @@ import { LinuxBridges, runIp } from '../network/host-bridges.js';
 import { NetworkService } from '../network/network-service.js';
 import { NetworkStore } from '../network/network-store.js';
 import type { DaemonConfig } from './config.js';
+import { ConsoleService } from '../console/console-service.js';
 
 export interface RunningDaemon {
   config: DaemonConfig;
@@ -202,7 +203,8 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
     resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce,
   };
-  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, log };
+  const consoles = new ConsoleService({ host: service, log });
+  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, log };
   const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log);
   const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
@@ -228,6 +230,8 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
       closed = true;
       keeper?.stop();
       reattacher.stop();
+      // Console streams are upgraded connections the servers no longer track: they end first, or closing would wait for them.
+      consoles.close();
       await listeners.close();
       peers.close();
       migrations.recovery.close();

@@ -58,6 +58,27 @@ export const ERROR_CODES = {
     hint: 'Unmount the medium in the guest, or pass --force to change it anyway',
   },
   DISK_NOT_FOUND: { summary: 'The domain has no disk with that target', status: 404, hint: 'List the domain\'s disks with "ferry domblklist <domain>"' },
+  // consoles
+  CONSOLE_BUSY: {
+    summary: 'Another client has the console session of this device',
+    status: 409,
+    hint: 'Only one session per console device at a time: end the other one (its escape character, ^]), or take it over with "ferry console <domain> --force"',
+  },
+  CONSOLE_NOT_FOUND: {
+    summary: 'The domain has no console, serial port or channel by that name',
+    status: 404,
+    hint: 'Name one of its devices with --devname: serial0, serial1, ... or console0, ... as "ferry dumpxml <domain>" lists them; without --devname the first console or serial port is used',
+  },
+  CONSOLE_NOT_PTY: {
+    summary: 'The console device has no backend a session can attach to (it is not a pty or a unix socket QEMU listens on)',
+    status: 400,
+    hint: 'Give the device <serial type=\'pty\'> (or type=\'unix\' with <source mode=\'bind\'>) in its definition, or read its output where it goes (its file or log)',
+  },
+  CONSOLE_UPGRADE_REQUIRED: {
+    summary: 'The console API is a byte stream and needs an HTTP/1.1 upgrade',
+    status: 426,
+    hint: 'Use "ferry console <domain>", or send the request with "Connection: Upgrade" and "Upgrade: ferry-console"',
+  },
   // domain XML
   XML_MALFORMED: { summary: 'The domain XML is not well-formed', status: 400, hint: 'The file is not well-formed XML; check it with "xmllint --noout <file>"' },
   XML_INVALID: { summary: 'An element or attribute of the domain XML is missing or wrong', status: 400, hint: 'Fix the element named in the message (docs/domain-xml.md lists what ferry reads)' },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../lab/lab.js';
 import { labClientPkiDir } from '../../lab/pki.js';
@@ -8,6 +8,8 @@ import { ClusterCa } from '../../src/pki/cluster-ca.js';
 import type { CliResult } from '../helpers/ferryd.js';
 import { guestXml, REPO_ROOT } from '../helpers/guest.js';
 import { ferryOnHost, ferryOnSwitch, okOnHost } from '../helpers/lab-cli.js';
+import { eventually } from '../helpers/processes.js';
+import { cookedTerminal, PtyCli } from '../helpers/pty-cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const FERRY = `${REPO_ROOT}bin/ferry`;
@@ -68,7 +70,8 @@ describe('transports and access control on lab hosts', () => {
 
   before(async () => {
     lab = await Lab.up({ hosts: 2, dir: `${dir.path}/lab`, prefix: 'fe2etr' });
-    writeFileSync(`${dir.path}/idle.xml`, guestXml({ name: 'idle', memoryMiB: 128, touchMiB: 8 }));
+    // A shell on ttyS1 for the console over ssh.
+    writeFileSync(`${dir.path}/idle.xml`, guestXml({ name: 'idle', memoryMiB: 128, touchMiB: 8, extraCmdline: 'ferry.shells=ttyS1', devices: "<serial type='pty'/>" }));
     await okOnHost(lab, 'h2', 'define', `${dir.path}/idle.xml`);
   });
 
@@ -83,6 +86,26 @@ describe('transports and access control on lab hosts', () => {
     const r = await ferryOnSwitch(lab, '-c', lab.sshUri(lab.host('h2')), 'list', '--all');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /idle\s+shut off/);
+  });
+
+  it('ferry console over qemu+ssh:// from h1, on a real terminal: keystrokes reach the guest on h2, ^] leaves it', async () => {
+    await okOnHost(lab, 'h2', 'start', 'idle');
+    const shellLog = `${lab.host('h2').stateDir}/log/idle-serial1.log`;
+    await eventually(() => existsSync(shellLog) && /\/ # /.test(readFileSync(shellLog, 'utf8')), 'the guest\'s shell on ttyS1', 60_000);
+    const [cmd, argv] = lab.onHostArgv(lab.host('h1'), process.execPath, FERRY, '-c', 'qemu+ssh://h2/system', 'console', 'idle', '--devname', 'serial1');
+    const term = new PtyCli([cmd, ...argv]);
+    try {
+      await term.waitFor(/Connected to domain 'idle'\r\nEscape character is \^\] \(Ctrl \+ \]\)\r\n/, 'the banner');
+      term.type('echo ssh-$((6*7))\r');
+      await term.waitFor(/\bssh-42\r\n/, 'the shell\'s answer over ssh');
+      term.type('\x1d');
+      const r = await term.result();
+      assert.equal(r.code, 0, r.output);
+      assert.ok(cookedTerminal(r.stty), r.stty);
+    } finally {
+      term.kill();
+      await okOnHost(lab, 'h2', 'destroy', 'idle');
+    }
   });
 
   it('ssh without an authorized key fails with ssh\'s reason and the ssh-copy-id hint, never a password prompt', async () => {

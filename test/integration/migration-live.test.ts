@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { FerrydHost } from '../helpers/ferryd.js';
+import { type FerrydHost, runFerry } from '../helpers/ferryd.js';
 import { assertIntactAfterSwitch, guestCorrupted, lastSeq, waitFullScrub, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually } from '../helpers/processes.js';
+import { cookedTerminal, PtyCli } from '../helpers/pty-cli.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
 /** QEMU's own word on whether the vCPUs run (query-status). */
@@ -27,7 +28,10 @@ describe('live migration', () => {
     const route: Array<[typeof hosts.a, string, typeof hosts.b]> = [
       [hosts.a, hosts.bPeer, hosts.b], [hosts.b, hosts.aPeer, hosts.a], [hosts.a, hosts.bPeer, hosts.b], [hosts.b, hosts.aPeer, hosts.a],
     ];
-    for (const [from, dest, to] of route) {
+    // A console session on the source (a real terminal) lasts until the switch and then says where the console went.
+    const watching = PtyCli.ferry(['console', 'pingpong'], { FERRY_DEFAULT_URI: hosts.a.uri });
+    await watching.waitFor(/ferry-load: hb seq=\d+/, 'the heartbeat on the console');
+    for (const [i, [from, dest, to]] of route.entries()) {
       const r = await from.ferry('migrate', '--live', '--persistent', '--verbose', 'pingpong', dest);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /Migration: \[100 %\]\n(warning: .*\n)*$/, 'the finished progress line, then only warnings');
@@ -40,6 +44,16 @@ describe('live migration', () => {
       assert.match(await from.ok('domjobinfo', 'pingpong', '--completed'), /Operation: +Outgoing migration[\s\S]*Total downtime: +\d+ +ms/);
       // The guest's own oracle, on the destination: every word of every page checked after the switch.
       await assertIntactAfterSwitch(() => from.serialLog('pingpong'), () => to.serialLog('pingpong'));
+      if (i === 0) {
+        const ended = await watching.result();
+        assert.equal(ended.code, 0, ended.output);
+        assert.match(ended.output, /domain 'pingpong' migrated to another host: its console is there now/);
+        assert.ok(cookedTerminal(ended.stty), ended.stty);
+        // Its input at its end at once: the session opens on the destination and ends.
+        const there = await runFerry(['console', 'pingpong'], { FERRY_DEFAULT_URI: to.uri }, '');
+        assert.equal(there.code, 0, there.stderr);
+        assert.match(there.stdout, /^Connected to domain 'pingpong'\n/);
+      }
     }
     assert.equal(guestCorrupted(hosts.serial('pingpong')), false, 'ferry-load reported corruption or the guest panicked');
     assert.equal(await hosts.a.state('pingpong'), 'running (migrated)');

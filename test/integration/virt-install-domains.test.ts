@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { runFerry } from '../helpers/ferryd.js';
 import { guestXml, REPO_ROOT } from '../helpers/guest.js';
 import { eventually, qemuPidsOf } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
@@ -121,11 +122,19 @@ describe('virt-install definitions run and migrate as defined', () => {
         assert.match(optionValues(argv, '-rtc')[0] as string, /^base=localtime/);
       }
       const liveBefore = await hosts.a.ok('dumpxml', name);
+      // virt-install's lone <console type='pty'> is serial0's pty: a console session attaches (its input ends at once, and so does the session).
+      const consoleOn = async (host: typeof hosts.a): Promise<void> => {
+        const c = await runFerry(['console', name], { FERRY_DEFAULT_URI: host.uri }, '');
+        assert.equal(c.code, 0, c.stderr);
+        assert.match(c.stdout, new RegExp(`^Connected to domain '${name}'\n`));
+      };
+      await consoleOn(hosts.a);
 
       // virt-install leaves the disk cache at the default (writeback), which ferry, as libvirt, calls unsafe to migrate.
       const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--unsafe', name, hosts.bPeer);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await hosts.b.state(name), 'running (migrated)');
+      await consoleOn(hosts.b);
       const after = qemuArgv(hosts.b.stateDir, uuid);
       assert.deepEqual(driverCounts(after), counts, 'the destination runs the same devices');
       const strip = (x: string): string => x.replace(/\/[ab]\/state\//g, '/H/state/').replace(/ id='\d+'/, '').replace(/port='59\d\d'/g, 'port=P').replace(/<target dev='[^']+'\/>/g, '');
