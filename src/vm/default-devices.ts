@@ -27,7 +27,12 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   for (const i of driveControllers('scsi')) if (!has('scsi', i)) add({ type: 'scsi', index: i, model: 'virtio-scsi' });
   for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) c.model = 'virtio-scsi';
   const virtioSerialUsers = d.channels.length + d.consoles.filter((c) => c.targetType === 'virtio').length;
-  if (virtioSerialUsers > 0 && !has('virtio-serial')) add({ type: 'virtio-serial', index: 0 });
+  // A virtio-serial controller for each one a port names, or index 0 when there is none at all.
+  const ports = [...d.channels, ...d.consoles.filter((c) => c.targetType === 'virtio')];
+  for (const index of new Set(ports.flatMap((p) => (p.address?.type === 'virtio-serial' ? [p.address.controller] : [])))) {
+    if (!has('virtio-serial', index)) add({ type: 'virtio-serial', index });
+  }
+  if (virtioSerialUsers > 0 && !d.controllers.some((c) => c.type === 'virtio-serial')) add({ type: 'virtio-serial', index: 0 });
 
   // <console target type='serial'> is serial port N: libvirt adds the serial when there is none.
   for (const c of d.consoles) {

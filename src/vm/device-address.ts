@@ -3,7 +3,7 @@ import type { ElementRule } from './schema/element-rule.js';
 
 /** Where a device sits: libvirt's <address>, the kinds ferry places devices on. */
 export type DeviceAddress =
-  | { type: 'pci'; domain: number; bus: number; slot: number; function: number; multifunction?: boolean }
+  | { type: 'pci'; domain: number; bus: number; slot: number; function: number; /** as written: on, off, or absent */ multifunction?: boolean }
   | { type: 'drive'; controller: number; bus: number; target: number; unit: number }
   | { type: 'virtio-serial'; controller: number; bus: number; port: number }
   | { type: 'usb'; bus: number; port: string };
@@ -28,7 +28,7 @@ export function parseAddress(a: XmlElement): DeviceAddress | undefined {
   switch (a.attrs.type) {
     case 'pci':
       r = { type: 'pci', domain: num(a.attrs.domain), bus: num(a.attrs.bus), slot: num(a.attrs.slot), function: num(a.attrs.function) };
-      if (a.attrs.multifunction === 'on') r.multifunction = true;
+      if (a.attrs.multifunction === 'on' || a.attrs.multifunction === 'off') r.multifunction = a.attrs.multifunction === 'on';
       if (r.domain !== 0 || r.bus > 0xff || r.slot > 0x1f || r.function > 7) return undefined;
       break;
     case 'drive':
@@ -55,7 +55,7 @@ export function renderAddress(a: DeviceAddress | undefined): XmlElement | undefi
     case 'pci':
       return el('address', {
         type: 'pci', domain: hex(a.domain, 4), bus: hex(a.bus, 2), slot: hex(a.slot, 2), function: hex(a.function, 1),
-        multifunction: a.multifunction ? 'on' : undefined,
+        multifunction: a.multifunction === undefined ? undefined : a.multifunction ? 'on' : 'off',
       });
     case 'drive':
       return el('address', { type: 'drive', controller: a.controller, bus: a.bus, target: a.target, unit: a.unit });

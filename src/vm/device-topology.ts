@@ -67,23 +67,25 @@ export function driveIndex(dev: string): number {
 }
 
 function assignVirtioSerialPorts(def: DomainDefinition): void {
-  const used = new Set<number>();
+  // Unaddressed ports go on the first virtio-serial controller; ports are counted per controller.
+  const controller = Math.min(...def.devices.controllers.filter((c) => c.type === 'virtio-serial').map((c) => c.index));
+  const used = new Set<string>();
   const ports = [...def.devices.consoles.filter((c) => c.targetType === 'virtio'), ...def.devices.channels];
-  for (const p of ports) if (p.address?.type === 'virtio-serial') used.add(p.address.port);
+  for (const p of ports) if (p.address?.type === 'virtio-serial') used.add(`${p.address.controller}:${p.address.port}`);
+  const take = (first: number): number => {
+    let port = first;
+    while (used.has(`${controller}:${port}`)) port++;
+    used.add(`${controller}:${port}`);
+    return port;
+  };
   // A virtio console is port 0 (hvc0, what the guest expects); channels start at 1.
   for (const c of def.devices.consoles) {
     if (c.targetType !== 'virtio' || c.address) continue;
-    let port = used.has(0) ? 1 : 0;
-    while (used.has(port)) port++;
-    used.add(port);
-    c.address = { type: 'virtio-serial', controller: 0, bus: 0, port };
+    c.address = { type: 'virtio-serial', controller, bus: 0, port: take(0) };
   }
   for (const ch of def.devices.channels) {
     if (ch.address) continue;
-    let port = 1;
-    while (used.has(port)) port++;
-    used.add(port);
-    ch.address = { type: 'virtio-serial', controller: 0, bus: 0, port };
+    ch.address = { type: 'virtio-serial', controller, bus: 0, port: take(1) };
   }
 }
 
