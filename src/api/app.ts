@@ -7,6 +7,7 @@ import type { MigrationService } from '../migration/migration-service.js';
 import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
+import { agentRoutes } from './routes/agent.js';
 import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
 import { networkRoutes } from './routes/networks.js';
@@ -66,6 +67,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
   });
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
+  void app.register(agentRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });

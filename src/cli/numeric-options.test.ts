@@ -27,6 +27,8 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'cert-ca-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-host-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-client-create', flag: '--days', min: 1, max: 36500 },
+  { verb: 'qemu-agent-command', flag: '--timeout', min: 1, max: LIMITS.seconds },
+  { verb: 'domtime', flag: '--time', min: 0, max: Number.MAX_SAFE_INTEGER },
 ];
 
 /** Value placeholders that name a number: an option with one of these must parse it as a number. */
