@@ -5,7 +5,9 @@ import { GuestAgent } from '../agent/guest-agent.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import type { QmpEvent } from '../qmp/events.js';
 import type { ChannelDefinition, DomainDefinition } from '../vm/definition.js';
+import { withAliases } from '../vm/device-aliases.js';
 import { GUEST_AGENT_CHANNEL } from '../vm/devices/channel.js';
+import { machineFamily } from '../vm/machine-family.js';
 
 /**
  * The guest agent of one running QEMU: the unix socket of the domain's
@@ -25,7 +27,9 @@ export class DomainAgent {
   private closed = false;
 
   constructor(private readonly init: { def: DomainDefinition; monitor: QemuMonitor; log: Logger }) {
-    this.channel = init.def.devices.channels.find((c) => c.targetName === GUEST_AGENT_CHANNEL);
+    // A definition read back from the store has no aliases: QEMU's ids are libvirt's, assigned the same way again.
+    const def = withAliases(init.def, machineFamily(init.def.os.machine) === 'q35');
+    this.channel = def.devices.channels.find((c) => c.targetName === GUEST_AGENT_CHANNEL);
     this.offEvent = init.monitor.onEvent((e) => this.onEvent(e));
   }
 

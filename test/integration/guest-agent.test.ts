@@ -46,7 +46,7 @@ describe('the guest agent through ferryd', () => {
     await hosts.stop();
   });
 
-  it('answers qemu-agent-command, domifaddr --source agent, guestinfo and domfsfreeze on A', async () => {
+  it('answers qemu-agent-command, domifaddr --source agent, guestinfo and domfsfreeze on A, and again after ferryd restarts', async () => {
     const ping = await eventually('guest-ping', () => hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'));
     assert.equal(ping, '{"return":{}}\n');
 
@@ -69,6 +69,10 @@ describe('the guest agent through ferryd', () => {
     const status = await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-fsfreeze-status"}');
     assert.equal(status, '{"return":"frozen"}\n');
     assert.equal(await hosts.a.ok('domfsthaw', name), 'Thawed 1 filesystem(s)\n');
+
+    // A restarted ferryd finds the agent again (QEMU says the guest has the port open).
+    await hosts.a.restart();
+    assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-get-host-name"}'), '{"return":{"host-name":"ferry-guest"}}\n');
   });
 
   it('domtime reads and sets the guest clock, and resume sets it to the host\'s', async () => {
