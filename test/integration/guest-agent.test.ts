@@ -34,7 +34,7 @@ describe('the guest agent through ferryd', () => {
     execFileSync('qemu-img', ['create', '-q', '-f', 'raw', `${hosts.dir.path}/fs.img`, '16M']);
     await hosts.bootOnA({
       name, memoryMiB: 192, touchMiB: 16, hbMs: 200, extraCmdline: 'ferry.ip=10.0.2.15/24 ferry.mount=/dev/vda',
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${hosts.dir.path}/fs.img'/><target dev='vda' bus='virtio'/></disk>`,
+      disks: `<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='${hosts.dir.path}/fs.img'/><target dev='vda' bus='virtio'/></disk>`,
       devices: `<interface type='user'><mac address='52:54:00:a9:e1:11'/><model type='virtio'/></interface>
     <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>`,
     }).catch((err) => {
@@ -98,7 +98,7 @@ describe('the guest agent through ferryd', () => {
     });
     assert.match(await hosts.b.ok('domifaddr', name, '--source', 'agent'), /^ eth0 +52:54:00:a9:e1:11 +ipv4 +10\.0\.2\.15\/24$/m);
 
-    assert.equal(await hosts.b.ok('shutdown', name, '--mode', 'agent'), `Domain '${name}' is being shutdown\n`);
+    assert.equal(await hosts.b.ok('shutdown', name, '--mode', 'agent'), `Domain '${name}' is being shutdown\n\n`);
     await hosts.b.waitState(name, /^shut off/);
     assert.match(hosts.serial(name), /ferry-guest: shutdown poweroff/);
   });
