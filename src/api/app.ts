@@ -8,6 +8,7 @@ import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
 import { vcpuRoutes } from './routes/vcpus.js';
+import { agentRoutes } from './routes/agent.js';
 import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
 import { networkRoutes } from './routes/networks.js';
@@ -79,6 +80,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(vcpuRoutes(deps.service), { prefix: '/v1' });
   void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });
+  void app.register(agentRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.consoles) void app.register(consoleRoutes(deps.consoles), { prefix: '/v1' });

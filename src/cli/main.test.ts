@@ -48,8 +48,8 @@ describe('ferry CLI', () => {
     assert.equal(await runCli(['node', 'ferry', '-c', 'ferry:///system?socket=/nonexistent.sock', 'shutdown', 'vm1', '--mode', 'bogus'], unknown, {}), 1);
     assert.equal(unknown.stderr.split('\n')[0], "error: Unknown mode bogus value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'");
     assert.match(unknown.stderr, /\[INVALID_ARGUMENT\]\n$/);
-    const agent = capture();
-    assert.equal(await runCli(['node', 'ferry', '-c', 'ferry:///system?socket=/nonexistent.sock', 'shutdown', 'vm1', '--mode', 'agent'], agent, {}), 1);
-    assert.match(agent.stderr, /^error: shutdown mode 'agent' is not supported by ferry\nhint: .*\[NOT_SUPPORTED\]\n$/);
+    const initctl = capture();
+    assert.equal(await runCli(['node', 'ferry', '-c', 'ferry:///system?socket=/nonexistent.sock', 'shutdown', 'vm1', '--mode', 'initctl'], initctl, {}), 1);
+    assert.match(initctl.stderr, /^error: shutdown mode 'initctl' is not supported by ferry\nhint: .*\[NOT_SUPPORTED\]\n$/);
   });
 });

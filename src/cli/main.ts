@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
+import { registerAgent } from './commands/agent.js';
 import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
 import { registerConsole } from './commands/console.js';
@@ -62,6 +63,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerEvent(program, ctx);
   registerMonitorCommand(program, ctx);
   registerConsole(program, ctx);
+  registerAgent(program, ctx);
   registerMigrate(program, ctx);
   registerMigrateCheck(program, ctx);
   registerJobControl(program, ctx);

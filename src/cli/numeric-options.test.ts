@@ -33,6 +33,8 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'vcpupin', flag: '--vcpu', min: 0, max: 16383 },
   { verb: 'dommemstat', flag: '--period', min: 0, max: LIMITS.seconds },
   { verb: 'setmem', flag: '<size>', min: 1, max: Number.MAX_SAFE_INTEGER, size: true },
+  { verb: 'qemu-agent-command', flag: '--timeout', min: 1, max: LIMITS.seconds },
+  { verb: 'domtime', flag: '--time', min: 0, max: Number.MAX_SAFE_INTEGER },
 ];
 
 /** Value placeholders that name a number: an option with one of these must parse it as a number. */

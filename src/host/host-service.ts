@@ -22,6 +22,8 @@ import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
 import { VcpuControl } from './vcpu-control.js';
 import { currentVcpus } from '../vm/vcpus.js';
+import { syncGuestClock } from './guest-clock.js';
+import type { GuestAgent } from '../agent/guest-agent.js';
 import type { QemuFile } from './qemu-file-access.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 
@@ -223,14 +225,23 @@ export class HostService extends EventEmitter<HostEvents> {
     });
   }
 
-  /** Sends the ACPI power button; the domain shuts off when the guest powers down. */
-  async shutdown(ref: string): Promise<DomainRecord> {
+  /**
+   * Sends the ACPI power button (mode 'acpi'), or asks the guest agent to power down
+   * (mode 'agent'); the domain shuts off when the guest powers down.
+   */
+  async shutdown(ref: string, mode: 'acpi' | 'agent' = 'acpi'): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'shutdown', async () => {
       const vm = this.requireRunning(rec);
-      await vm.monitor.systemPowerdown();
+      if (mode === 'agent') await (await vm.agent.agent()).shutdown('powerdown');
+      else await vm.monitor.systemPowerdown();
       return rec;
     });
+  }
+
+  /** The running domain's guest agent: AGENT_NOT_CONFIGURED without a channel, AGENT_UNRESPONSIVE while the guest has it closed. */
+  async guestAgent(ref: string): Promise<GuestAgent> {
+    return this.requireRunning(this.lookup(ref)).agent.agent();
   }
 
   async destroy(ref: string): Promise<DomainRecord> {
@@ -294,6 +305,8 @@ export class HostService extends EventEmitter<HostEvents> {
         // Its leases first: a domain paused because it lost one runs again only once it holds them all.
         await this.deps.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, await this.deps.locks.leases(vm.def));
         await resumeVcpus(vm);
+        // The guest's clock stood still while it was paused (best effort, through the agent).
+        await syncGuestClock(vm, { log: this.deps.log, why: 'resumed', waitOpenMs: 0 });
       }
       return this.lookup(rec.uuid);
     });

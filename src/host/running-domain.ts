@@ -6,6 +6,7 @@ import type { QemuProcess } from '../qemu/process.js';
 import type { QmpEvent } from '../qmp/events.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import type { DomainStatus, StateReason } from '../vm/domain-state.js';
+import { DomainAgent } from './domain-agent.js';
 
 export interface RunningDomainEvents {
   /** The state changed; the host persists it. */
@@ -52,6 +53,8 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   private ending: RunningDomainEvents['stopped'][0] | undefined;
   private detachMonitor: Array<() => void> = [];
   private gone = false;
+  /** The guest agent's channel of this QEMU (not configured when the domain has none). */
+  readonly agent: DomainAgent;
 
   constructor(init: RunningDomainInit) {
     super();
@@ -65,6 +68,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     this.status_ = init.status;
     this.log = init.log;
     this.attachMonitor(init.monitor);
+    this.agent = new DomainAgent({ def: init.def, monitor: init.monitor, log: init.log.child({ component: 'agent' }) });
     this.process.once('exit', (info) => this.onExit(info.code, info.signal));
     this.process.on('unknown', (error) => this.log.warn({ pid: this.pid, error }, 'cannot tell whether QEMU still runs; assuming it does'));
   }
@@ -123,6 +127,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   detach(): void {
     for (const off of this.detachMonitor) off();
     this.detachMonitor = [];
+    this.agent.close();
     this.monitor_.close();
     this.process.detach();
     this.gone = true;
@@ -247,6 +252,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     if (this.gone) return;
     this.gone = true;
     for (const off of this.detachMonitor) off();
+    this.agent.close();
     this.monitor_.close();
     const info = this.ending ?? { reason: 'crashed' as const, restart: false };
     if (!this.ending) this.log.error({ code, signal }, 'QEMU exited unexpectedly');

@@ -1,3 +1,4 @@
+import { syncGuestClock } from '../host/guest-clock.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
@@ -233,6 +234,8 @@ export class MigrationDestination {
     if (!req.resume) vm.setStatus({ state: 'paused', reason: 'user' });
     else if (!req.postcopy) vm.setStatus({ state: 'running', reason: 'migrated' });
     void new MigrationMonitor(vm.monitor).announceSelf().catch((err) => log.warn({ err }, 'announce-self failed'));
+    // The guest's clock stood still during the switchover: set it once its agent is back (best effort).
+    if (req.resume) void syncGuestClock(vm, { log, why: 'migrated', waitOpenMs: 60_000 });
     // The stream is done (post-copy still pulls pages: then the next migration replaces the credentials).
     if (rec.data.tls && !req.postcopy) void removeMigrationTlsCreds(vm.monitor).catch((err) => log.warn({ err }, 'cannot remove the TLS credentials'));
     try {

@@ -75,12 +75,12 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       return { domain: { name: rec.name, uuid: rec.uuid } };
     });
 
-    app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean } | undefined }>(
+    app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean; mode?: 'acpi' | 'agent' } | undefined }>(
       '/domains/:ref/:action',
       {
         schema: {
           params: object({ ref: nonEmpty(), action: oneOf(ACTIONS) }, ['ref', 'action']),
-          body: optionalObject({ paused: bool() }),
+          body: optionalObject({ paused: bool(), mode: oneOf(['acpi', 'agent']) }),
         },
       },
       async (req) => {
@@ -92,7 +92,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
             return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId, state: rec.state } };
           }
           case 'shutdown':
-            await service.shutdown(ref);
+            await service.shutdown(ref, req.body?.mode ?? 'acpi');
             break;
           case 'destroy':
             await service.destroy(ref);

@@ -54,15 +54,17 @@ export function registerLifecycle(program: Command, ctx: CliContext): void {
     .description('gracefully shut down a domain (ACPI power button)')
     .argument('[domain]', 'domain name, id or uuid')
     .option('--domain <domain>', 'domain name, id or uuid')
-    .option('--mode <mode>', 'shutdown mode: acpi (the only one ferry has)', 'acpi')
+    .option('--mode <mode>', 'shutdown mode: acpi (the power button) or agent (the guest agent powers the guest down)', 'acpi')
     .option('--timeout <seconds>', 'wait for the domain to shut off, and destroy it if it does not within this many seconds', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds }))
     .action(async (positional: string | undefined, opts: { domain?: string; mode: string; timeout?: number }) => {
       const ref = domainArg(positional, opts);
       if (!['acpi', 'agent', 'initctl', 'signal', 'paravirt'].includes(opts.mode)) {
-        throw new CliFailure([`Unknown mode ${opts.mode} value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'`], 'ferry shuts down with the ACPI power button: --mode acpi', 'INVALID_ARGUMENT');
+        throw new CliFailure([`Unknown mode ${opts.mode} value, expecting 'acpi', 'agent', 'initctl', 'signal' or 'paravirt'`], 'ferry shuts down with --mode acpi (the default) or --mode agent', 'INVALID_ARGUMENT');
       }
-      if (opts.mode !== 'acpi') throw new CliFailure([`shutdown mode '${opts.mode}' is not supported by ferry`], 'ferry shuts down with the ACPI power button: --mode acpi (the default)', 'NOT_SUPPORTED');
-      await domainOp(ref, 'shutdown', () => ctx.client().post(`/v1/domains/${enc(ref)}/shutdown`));
+      if (opts.mode !== 'acpi' && opts.mode !== 'agent') {
+        throw new CliFailure([`shutdown mode '${opts.mode}' is not supported by ferry`], 'ferry shuts down with the ACPI power button (--mode acpi, the default) or the guest agent (--mode agent)', 'NOT_SUPPORTED');
+      }
+      await domainOp(ref, 'shutdown', () => ctx.client().post(`/v1/domains/${enc(ref)}/shutdown`, { mode: opts.mode }));
       ctx.say(`Domain '${ref}' is being shutdown\n`);
       if (opts.timeout === undefined) return;
       const seconds = opts.timeout;
