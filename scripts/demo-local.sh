@@ -72,6 +72,7 @@ cat > "$demo/demo-vm.xml" <<XML
   <devices>
     <serial type='pty'/>
     <console type='pty'><target type='serial' port='0'/></console>
+    <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <panic model='isa'/>
   </devices>
 </domain>
@@ -97,6 +98,10 @@ on host-a ferry list --all
 step "and back B → A"
 on host-b ferry migrate --live --persistent --undefinesource --verbose demo-vm "$A"
 on host-a ferry list
+
+step "the guest agent answers on A after the moves (this VM has no network: its host name and OS)"
+for _ in $(seq 150); do "$ferry" -c "$A" qemu-agent-command demo-vm '{"execute":"guest-ping"}' >/dev/null 2>&1 && break; sleep 0.2; done
+on host-a ferry guestinfo demo-vm --hostname --os
 
 step "the guest's heartbeat went on across both migrations (the last lines of its console, on A)"
 sleep 1

@@ -5,7 +5,7 @@
 # ferryd with mutual TLS on each. A VM with an address on br1 boots on h1 and is pinged from
 # the switch while it moves live to h2 with the seed's own command line (qemu+ssh://), then
 # back over ferry+tls:// with its memory encrypted (--tls). Progress, the completed job, the
-# pings lost and the guest's heartbeat are shown.
+# pings lost, the guest's heartbeat and the guest's addresses from its agent after each move are shown.
 #
 #   npm run demo            # sets everything up, runs the demo, cleans up
 #   npm run demo -- --keep  # leaves the lab and the VM running (scripts/lab.sh down removes it)
@@ -27,6 +27,16 @@ on() {
   local host=$1; shift
   printf '\033[2m[%s] # %s\033[0m\n' "$host" "$*"
   bash scripts/lab.sh on --dir "$dir" "$host" "$@"
+}
+# agent_up HOST: waits (up to 30 s) until the guest agent answers there: after a migration the guest
+# reopens its end of the channel on the destination.
+agent_up() {
+  for _ in $(seq 150); do
+    bash scripts/lab.sh on --dir "$dir" "$1" ferry qemu-agent-command demo-vm '{"execute":"guest-ping"}' >/dev/null 2>&1 && return 0
+    sleep 0.2
+  done
+  echo "demo: the guest agent did not answer on $1" >&2
+  return 1
 }
 
 cleanup() {
@@ -65,6 +75,7 @@ cat > "$dir/shared/demo-vm.xml" <<XML
     </interface>
     <serial type='pty'/>
     <console type='pty'><target type='serial' port='0'/></console>
+    <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <panic model='isa'/>
   </devices>
 </domain>
@@ -89,10 +100,16 @@ on h1 ferry migrate-check demo-vm qemu+ssh://h2/system
 on h1 ferry migrate --live demo-vm qemu+ssh://h2/system --verbose --persistent
 on h2 ferry list
 on h2 ferry domjobinfo demo-vm --completed
+agent_up h2
+on h2 ferry domifaddr demo-vm --source agent
 
 step "and back to h1 over mutual TLS, the memory itself encrypted (--tls)"
 on h2 ferry migrate --live --verbose --persistent --undefinesource --tls demo-vm ferry+tls://h1/system
 on h1 ferry list --all
+
+step "the guest agent, back on h1: the guest's own addresses"
+agent_up h1
+on h1 ferry domifaddr demo-vm --source agent
 
 sleep 1
 kill -INT "$ping_pid" 2>/dev/null || true
