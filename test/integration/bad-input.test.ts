@@ -34,11 +34,13 @@ describe('bad input', () => {
     assert.equal((await host.ok('list', '--all', '--name')).trim(), '');
   });
 
-  it('an element that matters but is unsupported is named', async () => {
-    const f = file('hugepages.xml', guestXml({ name: 'hp' }).replace('<vcpu>', '<memoryBacking><hugepages/></memoryBacking><vcpu>'));
-    const r = await host.ferry('define', f);
+  it('every element that matters but is unsupported is named, all at once, with its device', async () => {
+    const xml = guestXml({ name: 'hp', devices: "<filesystem type='mount'><source dir='/srv'/><target dir='srv'/></filesystem>" })
+      .replace('<vcpu>', '<memtune><hard_limit unit="MiB">512</hard_limit></memtune><vcpu>');
+    const r = await host.ferry('define', file('unsupported.xml', xml));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /error: unsupported configuration: <memoryBacking> is not supported by ferry\nhint: .*\[XML_UNSUPPORTED\]/);
+    assert.match(r.stderr, /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <memtune> in <domain> is not supported\n {2}- <filesystem> in <devices> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/);
+    assert.equal((await host.ok('list', '--all', '--name')).trim(), '', 'nothing was defined');
   });
 
   it('a missing file is reported as virsh does', async () => {
