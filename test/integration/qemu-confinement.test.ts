@@ -63,7 +63,7 @@ describe('QEMU confinement', () => {
     assert.match(status, /^Seccomp:\s+2$/m, 'a seccomp filter is active');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     assert.equal(argv[argv.indexOf('-sandbox') + 1], 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
-    assert.equal(argv[argv.indexOf('-netdev') + 1], 'tap,id=net0,fd=3');
+    assert.equal(argv[argv.indexOf('-netdev') + 1], 'tap,id=hostnet0,fd=3');
     assert.equal(readlinkSync(`/proc/${pid}/fd/3`), '/dev/net/tun');
     const info = await host.ok('dominfo', 'confined');
     assert.match(info, new RegExp(`Security model: +dac\\nSecurity DOI: +0\\nSecurity label: +\\+${uid}:\\+${gid} \\(enforcing\\)`));
