@@ -234,13 +234,36 @@ export class VcpuControl {
     }
   }
 
-  /** A guest that ejects the vCPU after setvcpus gave up waiting: the live definition follows QEMU's DEVICE_DELETED. */
+  /**
+   * A guest that ejects the vCPU after setvcpus gave up waiting: the live definition follows QEMU, on its
+   * DEVICE_DELETED or, should that be missed, on query-cpus-fast no longer listing the vCPU (checked each second
+   * for up to 10 minutes).
+   */
   private followLateUnplug(vm: RunningDomain, id: number): void {
-    const stop = vm.monitor.onEvent((e) => {
-      if (e.event !== 'DEVICE_DELETED' || (e.data as { device?: string } | undefined)?.device !== `vcpu${id}`) return;
+    let done = false;
+    const settle = (): void => {
+      if (done) return;
+      done = true;
       stop();
+      clearInterval(poll);
       if (this.host.runningDomain(vm.uuid) === vm) this.saveLive(vm, withVcpusOnline(vm.def, [id], false));
+    };
+    const stop = vm.monitor.onEvent((e) => {
+      if (e.event === 'DEVICE_DELETED' && (e.data as { device?: string } | undefined)?.device === `vcpu${id}`) settle();
     });
+    const started = Date.now();
+    const poll = setInterval(() => {
+      if (this.host.runningDomain(vm.uuid) !== vm || Date.now() - started > 600_000) {
+        done = true;
+        stop();
+        clearInterval(poll);
+        return;
+      }
+      new CpuMonitor(vm.monitor).cpus().then((cpus) => {
+        if (!cpus.some((c) => c['qom-path'] === `/machine/peripheral/vcpu${id}`)) settle();
+      }, () => undefined);
+    }, 1000);
+    poll.unref();
   }
 
   private saveLive(vm: RunningDomain, next: DomainDefinition): void {
