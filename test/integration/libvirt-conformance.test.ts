@@ -96,7 +96,7 @@ describe("libvirt's x86 test domains (tests/qemuxmlconfdata/*.x86_64-latest.xml)
   });
 });
 
-describe("virt-install's own definitions (../shared/fixtures/virt-install): accepted, nothing lost, every device on QEMU's command line", () => {
+describe("virt-install's own definitions (test/fixtures/virt-install): accepted, nothing lost, every device on QEMU's command line", () => {
   for (const c of loadVirtInstallCases()) {
     it(`${c.name}`, () => {
       const r = runCase(c);

@@ -44,8 +44,9 @@ export function loadLibvirtCases(dir = libvirtFixtureDir()): LibvirtCase[] {
 }
 
 /** The virt-install definitions of the shared fixtures (../shared beside the repository, or $FERRY_SHARED_DIR). */
+/** virt-install's own definitions, kept in the repository (test/fixtures/virt-install, copied from the team's shared fixtures). */
 export function virtInstallDir(): string {
-  return resolve(process.env.FERRY_SHARED_DIR ?? join(repoRoot(), '..', 'shared'), 'fixtures', 'virt-install');
+  return resolve(repoRoot(), 'test', 'fixtures', 'virt-install');
 }
 
 export function loadVirtInstallCases(dir = virtInstallDir()): LibvirtCase[] {
