@@ -35,6 +35,9 @@ export interface GuestXmlOptions {
   dirtyMiBs?: number;
   hbMs?: number;
   extraCmdline?: string;
+  /** The guest's console (where ferry-load's heartbeat goes), ttyS0 unless told: one console= only, as a
+   *  second one does not move /dev/console on every kernel (Debian's 6.1.192 keeps the first). */
+  console?: string;
   disks?: string;
   devices?: string;
   onCrash?: string;
@@ -45,7 +48,7 @@ export interface GuestXmlOptions {
 export function guestXml(o: GuestXmlOptions): string {
   const g = testGuest();
   const cmdline = [
-    'console=ttyS0', 'quiet', 'panic=-1',
+    `console=${o.console ?? 'ttyS0'}`, 'quiet', 'panic=-1',
     `ferry.touch=${o.touchMiB ?? 16}`, `ferry.dirty=${o.dirtyMiBs ?? 0}`, `ferry.hb=${o.hbMs ?? 100}`,
     o.extraCmdline ?? '',
   ].filter(Boolean).join(' ');

@@ -72,7 +72,7 @@ describe('virt-install definitions run and migrate as defined', () => {
     writeFileSync(`${hosts.dir.path}/appender.xml`, guestXml({
       name: 'appender', memoryMiB: 128, hbMs: 100,
       devices: `<serial type='file'><source path='${out}' append='on'/><target port='1'/></serial>`,
-      extraCmdline: 'console=ttyS1',
+      console: 'ttyS1',
     }));
     await hosts.a.ok('define', `${hosts.dir.path}/appender.xml`);
     await hosts.a.ok('start', 'appender');
@@ -80,7 +80,8 @@ describe('virt-install definitions run and migrate as defined', () => {
     const before = readFileSync(out, 'utf8');
     await hosts.a.ok('migrate', '--live', 'appender', hosts.bPeer);
     assert.equal(await hosts.b.state('appender'), 'running (migrated)');
-    const seq = Number(/ferry-load: hb seq=(\d+)/.exec(before.slice(before.lastIndexOf('hb seq=') - 11))?.[1]);
+    const seq = Number([...before.matchAll(/ferry-load: hb seq=(\d+) /g)].at(-1)?.[1]);
+    assert.ok(Number.isInteger(seq), 'the source wrote heartbeats');
     await eventually(() => readFileSync(out, 'utf8').includes(`hb seq=${seq + 5} `), 'the destination writes on');
     assert.ok(readFileSync(out, 'utf8').startsWith(before), 'the destination appended: what the source wrote is still there');
     await hosts.b.ok('destroy', 'appender');
