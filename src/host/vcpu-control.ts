@@ -127,7 +127,6 @@ export class VcpuControl {
   /** virsh vcpupin VM VCPU CPULIST: pins one vCPU, live and/or in the persistent definition. */
   async pin(ref: string, vcpu: number, cpuset: string, o: AffectFlags): Promise<void> {
     const rec = this.host.lookup(ref);
-    const { live, config } = this.affect(rec, o);
     const set = formatCpuset(parseCpuset(cpuset, 'vcpupin'));
     const withPin = (def: DomainDefinition): DomainDefinition => {
       if (vcpu >= def.vcpus) throw new FerryError('INVALID_ARGUMENT', `invalid argument: vcpu ${vcpu} is out of range of live cpu count ${def.vcpus}`);
@@ -136,17 +135,9 @@ export class VcpuControl {
       pins.sort((a, b) => a.vcpu - b.vcpu);
       return { ...def, cputune: { ...def.cputune, vcpupins: pins } };
     };
-    await this.host.jobs.run(rec.uuid, 'vcpupin', async () => {
-      const persistent = config ? withPin(parseDomainXml(rec.persistentXml as string)) : undefined;
-      if (live) {
-        const vm = this.running(rec);
-        const next = withPin(vm.def);
-        checkHostCpus(next);
-        const tid = (await this.vcpuThreads(vm)).get(vcpu);
-        if (tid !== undefined) this.setAffinity(tid, set);
-        this.saveLive(vm, next);
-      }
-      if (persistent) this.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: renderDomainXml(persistent) });
+    await this.repin(rec, 'vcpupin', o, withPin, async (vm) => {
+      const tid = (await this.vcpuThreads(vm)).get(vcpu);
+      if (tid !== undefined) this.setAffinity(tid, set);
     });
   }
 
@@ -165,17 +156,27 @@ export class VcpuControl {
   /** virsh emulatorpin VM CPULIST: pins QEMU's threads other than the vCPUs. */
   async setEmulatorPin(ref: string, cpuset: string, o: AffectFlags): Promise<void> {
     const rec = this.host.lookup(ref);
-    const { live, config } = this.affect(rec, o);
     const set = formatCpuset(parseCpuset(cpuset, 'emulatorpin'));
-    const withPin = (def: DomainDefinition): DomainDefinition => ({ ...def, cputune: { vcpupins: def.cputune?.vcpupins ?? [], emulatorpin: set } });
-    await this.host.jobs.run(rec.uuid, 'emulatorpin', async () => {
+    const withPin = (def: DomainDefinition): DomainDefinition => ({ ...def, cputune: { ...def.cputune, vcpupins: def.cputune?.vcpupins ?? [], emulatorpin: set } });
+    await this.repin(rec, 'emulatorpin', o, withPin, async (vm) => {
+      const vcpuTids = new Set((await this.vcpuThreads(vm)).values());
+      for (const tid of processThreads(vm.pid)) if (!vcpuTids.has(tid)) this.setAffinity(tid, set);
+    });
+  }
+
+  /**
+   * One pinning change, as a job: the live definition (after `applyLive` moved the threads) and/or the
+   * persistent one get `withPin`'s <cputune>, the live one checked against the host's CPUs first.
+   */
+  private async repin(rec: DomainRecord, job: string, o: AffectFlags, withPin: (def: DomainDefinition) => DomainDefinition, applyLive: (vm: RunningDomain) => Promise<void>): Promise<void> {
+    const { live, config } = this.affect(rec, o);
+    await this.host.jobs.run(rec.uuid, job, async () => {
       const persistent = config ? withPin(parseDomainXml(rec.persistentXml as string)) : undefined;
       if (live) {
         const vm = this.running(rec);
         const next = withPin(vm.def);
         checkHostCpus(next);
-        const vcpuTids = new Set((await this.vcpuThreads(vm)).values());
-        for (const tid of processThreads(vm.pid)) if (!vcpuTids.has(tid)) this.setAffinity(tid, set);
+        await applyLive(vm);
         this.saveLive(vm, next);
       }
       if (persistent) this.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: renderDomainXml(persistent) });
