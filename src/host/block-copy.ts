@@ -9,7 +9,7 @@ import type { StorageService } from '../storage/storage-service.js';
 import type { Lease } from '../locking/lease.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 
@@ -222,7 +222,7 @@ export class BlockCopyService {
     const move = (def: DomainDefinition): DomainDefinition => withDiskSource(def, job.dev, job.target);
     const live = move(job.vm.def);
     job.vm.updateDefinition(live);
-    host.store.setLiveXml(job.vm.uuid, renderDomainXml(live));
+    host.store.setLiveXml(job.vm.uuid, renderLiveXml(live));
     const rec = host.store.get(job.vm.uuid);
     if (rec?.persistentXml) host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: renderDomainXml(move(parseDomainXml(rec.persistentXml))) });
   }

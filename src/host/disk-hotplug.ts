@@ -11,7 +11,7 @@ import {
 } from '../vm/disk-hotplug.js';
 import { machineFamily } from '../vm/machine-family.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import { qemuFilesOf } from './qemu-files.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
@@ -232,7 +232,7 @@ export class DiskHotplugService {
 
   private setLive(vm: RunningDomain, def: DomainDefinition): void {
     vm.updateDefinition(def);
-    this.deps.host.store.setLiveXml(vm.uuid, renderDomainXml(def));
+    this.deps.host.store.setLiveXml(vm.uuid, renderLiveXml(def));
   }
 }
 

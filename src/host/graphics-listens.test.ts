@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import { liveDefinition, portableDefinition } from './live-definition.js';
 import { resolveGraphicsListens } from './graphics-listens.js';
 
@@ -23,6 +23,17 @@ describe('resolveGraphicsListens()', () => {
     const live = parseDomainXml(xml(`<graphics type='vnc'><listen type='socket' socket='/run/u/vnc.sock'/></graphics><graphics type='spice'><listen type='socket' socket='/mine.sock'/></graphics>`));
     const portable = portableDefinition(live, { serialLog: () => '/l', tapName: () => 't', channelSocket: () => '/c', graphicsSocket: (t) => `/run/u/${t}.sock` });
     assert.deepEqual(portable.devices.graphics.map((g) => g.listens), [[{ type: 'socket' }], [{ type: 'socket', socket: '/mine.sock' }]]);
+  });
+
+  it("keeps the mark on a chosen address through ferryd's own record (fromConfig='1'), never in dumpxml, so a migration after a restart still leaves it out", () => {
+    const def = parseDomainXml(xml(`<graphics type='vnc'/><graphics type='spice'><listen type='address' address='192.0.2.7'/></graphics>`));
+    const running = { ...def, devices: { ...def.devices, graphics: resolveGraphicsListens(def.devices.graphics, defaults) } };
+    const stored = renderLiveXml(running);
+    assert.match(stored, /<listen type='address' address='10\.9\.9\.9' fromConfig='1'\/>/);
+    assert.doesNotMatch(renderDomainXml(running, { id: 1 }), /fromConfig/);
+    const readBack = parseDomainXml(stored);
+    const portable = portableDefinition(readBack, { serialLog: () => '/l', tapName: () => 't', channelSocket: () => '/c', graphicsSocket: (t) => `/run/u/${t}.sock` });
+    assert.deepEqual(portable.devices.graphics.map((g) => g.listens), [[], [{ type: 'address', address: '192.0.2.7' }]]);
   });
 
   it('leaves what the host chose out of the definition a migration carries (ports, addresses, websocket -1)', () => {

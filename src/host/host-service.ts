@@ -12,7 +12,7 @@ import type { DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { withoutSecrets } from '../vm/secure-xml.js';
 import { LargeXmlTurns } from './large-xml-turns.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import { type DisplayUri, displayUris, vncDisplay } from '../vm/display-uri.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
@@ -463,7 +463,7 @@ export class HostService extends EventEmitter<HostEvents> {
     });
     try {
       this.deps.store.markRunning(def.uuid, {
-        liveXml: renderDomainXml(launched.live),
+        liveXml: renderLiveXml(launched.live),
         pid: launched.process.pid,
         state: options.status.state,
         reason: options.status.reason,

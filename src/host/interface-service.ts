@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { DomainDefinition, InterfaceDefinition } from '../vm/definition.js';
 import type { HostService } from './host-service.js';
 import { findInterface, setLink } from './link-state.js';
@@ -67,7 +67,7 @@ export class InterfaceService {
         await setLink(vm.monitor, target, state === 'up');
         target.linkState = state;
         vm.updateDefinition(next);
-        host.store.setLiveXml(rec.uuid, renderDomainXml(next));
+        host.store.setLiveXml(rec.uuid, renderLiveXml(next));
         return;
       }
       const current = host.lookup(rec.uuid);

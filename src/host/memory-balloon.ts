@@ -4,7 +4,7 @@ import { BalloonMonitor } from '../qemu/balloon-monitor.js';
 import type { DomainStore } from '../store/domain-store.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { RunningDomain } from './running-domain.js';
 
 /** One line of `virsh dommemstat`: a tag and its value (KiB, or a count, or seconds for last_update). */
@@ -106,7 +106,7 @@ async function changeDefinition(
     const live = change(vm.def);
     await applyLive(vm, live);
     vm.updateDefinition(live);
-    host.store.setLiveXml(uuid, renderDomainXml(live));
+    host.store.setLiveXml(uuid, renderLiveXml(live));
   }
   if (persistent) host.store.saveDefinition({ uuid, name: rec.name, persistentXml: renderDomainXml(persistent) });
 }

@@ -5,7 +5,7 @@ import type { DomainRecord } from '../store/domain-store.js';
 import { formatCpuset, parseCpuset } from '../vm/cpuset.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { renderDomainXml } from '../vm/render-domain-xml.js';
+import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import {
   currentVcpus, emulatorAffinity, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
 } from '../vm/vcpus.js';
@@ -269,7 +269,7 @@ export class VcpuControl {
 
   private saveLive(vm: RunningDomain, next: DomainDefinition): void {
     vm.updateDefinition(next);
-    this.host.store.setLiveXml(vm.uuid, renderDomainXml(next));
+    this.host.store.setLiveXml(vm.uuid, renderLiveXml(next));
   }
 
   /** vCPU id → its QEMU thread (query-cpus-fast's cpu-index is libvirt's vCPU id on x86). */

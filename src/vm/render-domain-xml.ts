@@ -20,6 +20,13 @@ export interface RenderOptions {
   id?: number;
   /** Show secrets (graphics passwords): dumpxml --security-info on a read-write connection. */
   secrets?: boolean;
+  /** ferryd's own record of a running domain (libvirt's status XML): also what this host chose at start (listen fromConfig). */
+  status?: boolean;
+}
+
+/** A running domain's definition as ferryd keeps it in its store (read back after a restart with every mark). */
+export function renderLiveXml(def: DomainDefinition): string {
+  return renderDomainXml(def, { status: true });
 }
 
 /** Libvirt's order of top-level elements. */
@@ -48,7 +55,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('on_reboot', {}, def.onReboot),
     el('on_crash', {}, def.onCrash),
     def.onLockFailure === undefined ? undefined : el('on_lockfailure', {}, def.onLockFailure),
-    renderDevices(def, options.id !== undefined, options.secrets ?? true),
+    renderDevices(def, options.id !== undefined, options.secrets ?? true, options.status ?? false),
   ].filter((e): e is XmlElement => e !== undefined);
   const root = el('domain', { type: def.type, id: options.id }, sortBy(top, TOP_LEVEL_ORDER));
   return renderXml(root);
@@ -68,7 +75,7 @@ function renderOs(def: DomainDefinition): XmlElement {
 }
 
 /** Devices in libvirt's order: each kind together, kinds in the order libvirt writes them. */
-function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): XmlElement {
+function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, status: boolean): XmlElement {
   const d = def.devices;
   return el('devices', {}, [
     d.emulator === undefined ? undefined : el('emulator', {}, d.emulator),
@@ -79,7 +86,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     ...d.consoles.map((x) => renderConsole(x, live)),
     ...d.channels.map((x) => renderChannel(x, live)),
     ...d.inputs.map((x) => renderInput(x, live)),
-    ...d.graphics.map((x) => renderGraphics(x, secrets)),
+    ...d.graphics.map((x) => renderGraphics(x, secrets, status)),
     ...d.sounds.map((x) => renderSound(x, live)),
     ...d.audios.map(renderAudio),
     ...d.videos.map((x) => renderVideo(x, live)),

@@ -50,7 +50,7 @@ export const GRAPHICS_RULE: ElementRule = {
   },
   label: (e, i) => `<graphics type='${e.attrs.type ?? '?'}'> #${i}`,
   children: {
-    listen: { attrs: { type: ['address', 'network', 'none', 'socket'], address: true, network: true, socket: true } },
+    listen: { attrs: { type: ['address', 'network', 'none', 'socket'], address: true, network: true, socket: true, fromConfig: ['0', '1'] } },
     ...Object.fromEntries(SPICE_CHILDREN.map((n) => [n, { attrs: { [SPICE_CHILD_ATTR[n].attr]: SPICE_CHILD_ATTR[n].values } }])),
   },
 };
@@ -116,6 +116,8 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     if (l.attrs.address !== undefined && (lt === 'address' || lt === 'network')) listen.address = l.attrs.address;
     if (l.attrs.network !== undefined) listen.network = l.attrs.network;
     if (l.attrs.socket !== undefined) listen.socket = l.attrs.socket;
+    // fromConfig='1' (libvirt's status XML): the address is this host's default, not the definition's.
+    if (l.attrs.fromConfig === '1' && lt === 'address' && listen.address !== undefined) listen.generated = true;
     if (lt === 'network' && !listen.network) throw xmlInvalid('listen', `${label}: type='network' needs network=`);
     if (lt !== 'network' && l.attrs.network !== undefined) throw xmlInvalid('listen', `${label}: network= is for <listen type='network'>`);
     if (lt !== 'socket' && l.attrs.socket !== undefined) throw xmlInvalid('listen', `${label}: socket= is for <listen type='socket'>`);
@@ -150,8 +152,11 @@ function spiceTlsUnsupported(message: string): FerryError {
   return new FerryError('DISPLAY_TLS_UNAVAILABLE', `unsupported configuration: ${message}`, { details: { element: 'graphics' } });
 }
 
-/** A <graphics> as dumpxml shows it; `secrets`: its passwd too (dumpxml --security-info). */
-export function renderGraphics(g: GraphicsDefinition, secrets: boolean): XmlElement {
+/**
+ * A <graphics> as dumpxml shows it; `secrets`: its passwd too (dumpxml --security-info); `status`: as ferryd
+ * keeps a running domain (libvirt's status XML), with fromConfig='1' on a listen address this host chose.
+ */
+export function renderGraphics(g: GraphicsDefinition, secrets: boolean, status = false): XmlElement {
   const listen = g.listens[0];
   return el('graphics', {
     type: g.type,
@@ -167,7 +172,7 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean): XmlElem
     passwdValidTo: g.passwdValidTo,
     connected: g.connected,
   }, [
-    ...g.listens.map((l) => el('listen', { type: l.type, address: l.address, network: l.network, socket: l.socket })),
+    ...g.listens.map((l) => el('listen', { type: l.type, address: l.address, network: l.network, socket: l.socket, fromConfig: status && l.type === 'address' && l.generated ? '1' : undefined })),
     ...Object.entries(g.spice ?? {}).map(([n, v]) => el(n, { [SPICE_CHILD_ATTR[n as (typeof SPICE_CHILDREN)[number]].attr]: v })),
   ]);
 }
