@@ -12,6 +12,7 @@ import { controllerArgs } from './devices/controllers.js';
 import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop.js';
 import { escapeOpt, pciProps, usbProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
+import { filesystemArgs } from './devices/filesystems.js';
 import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
@@ -86,6 +87,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...controllerArgs(def, q35));
+  push(...filesystemArgs(def, q35));
   const bootIndex = bootIndexes(def);
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {

@@ -122,6 +122,8 @@ export interface DeviceDefinitions {
   memories?: MemoryDeviceDefinition[];
   /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
   redirfilter?: UsbRedirFilterRule[];
+  /** <filesystem type='mount'>: host directories exported over virtio-9p; absent when there are none. */
+  filesystems?: FilesystemDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -463,4 +465,40 @@ export function describeDiskSource(disk: DiskDefinition): string {
       return `${s.protocol}://${h ? `${h.name}${h.port ? `:${h.port}` : ''}` : ''}/${s.name ?? ''}`;
     }
   }
+}
+
+/** <driver iommu= ats= packed= page_per_vq=> of a virtio device: QEMU's virtio-pci options (absent: QEMU's default). */
+export interface VirtioOptions {
+  iommu?: boolean;
+  ats?: boolean;
+  packed?: boolean;
+  pagePerVq?: boolean;
+}
+
+export const FS_ACCESS_MODES = ['passthrough', 'mapped', 'squash'] as const;
+export const FS_MULTIDEVS = ['default', 'remap', 'forbid', 'warn'] as const;
+export const FS_MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
+
+/**
+ * <filesystem type='mount'> with the 9p 'path' driver: a host directory the
+ * guest mounts by its tag (mount -t 9p -o trans=virtio TAG /mnt); QEMU's
+ * -fsdev local + virtio-9p-pci.
+ */
+export interface FilesystemDefinition extends Placed {
+  driver: 'path';
+  /** How guest file ownership maps to the host: QEMU's security_model (squash is QEMU's 'none'). */
+  accessmode: (typeof FS_ACCESS_MODES)[number];
+  model?: (typeof FS_MODELS)[number];
+  /** <source dir=>: the host directory, absolute. */
+  source: string;
+  /** <target dir=>: the mount tag the guest sees. */
+  target: string;
+  readonly?: boolean;
+  /** fmode= / dmode=: modes (0..0777) of files and directories the guest creates (mapped modes). */
+  fmode?: number;
+  dmode?: number;
+  multidevs?: (typeof FS_MULTIDEVS)[number];
+  /** <driver wrpolicy='immediate'>: QEMU's writeout=immediate. */
+  wrpolicy?: 'immediate';
+  virtio?: VirtioOptions;
 }
