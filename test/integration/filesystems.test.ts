@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { FerrydHost } from '../helpers/ferryd.js';
+import { eventually } from '../helpers/processes.js';
+import { PtyCli } from '../helpers/pty-cli.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
+
+const BANNER = /Escape character is \^\] \(Ctrl \+ \]\)\r\n/;
+
+/**
+ * <filesystem type='mount'> (virtio-9p) on real QEMU: the guest (a shell on
+ * ttyS1) mounts the export by its tag and reads what the host wrote; a
+ * read-only export refuses writes. QEMU blocks migration while the export is
+ * mounted: ferry's pre-flight refuses a live migration naming the filesystem;
+ * once the guest unmounts it, the domain migrates live and mounts it again on B.
+ */
+describe('<filesystem> (virtio-9p) on real QEMU', () => {
+  const hosts = new TwoHosts();
+  const exportDir = `${hosts.dir.path}/export`;
+  let n = 0;
+
+  /** Runs a shell command in the guest (ttyS1, through ferry console) and returns what it printed up to the marker. */
+  async function guestRun(host: FerrydHost, command: string): Promise<string> {
+    const marker = `done-${++n}-$((6*7))`;
+    const s = PtyCli.ferry(['console', 'fs9p', '--devname', 'serial1'], { FERRY_DEFAULT_URI: host.uri });
+    try {
+      const at = await s.waitFor(BANNER, 'the console banner');
+      s.type(`${command}; echo ${marker}\r`);
+      const end = await s.waitFor(new RegExp(`done-${n}-42\\r\\n`), `the guest running: ${command}`, { from: at, timeoutMs: 60_000 });
+      s.type('\x1d');
+      await s.result();
+      return s.screen.slice(at, end);
+    } finally {
+      s.kill();
+    }
+  }
+
+  before(async () => {
+    await hosts.start();
+    mkdirSync(exportDir);
+    writeFileSync(`${exportDir}/hello.txt`, 'written-by-the-host-42\n');
+    chmodSync(`${exportDir}/hello.txt`, 0o644);
+    await hosts.bootOnA({
+      name: 'fs9p', extraCmdline: 'ferry.shells=ttyS1',
+      devices: `<serial type='pty'/>
+        <filesystem type='mount' accessmode='passthrough'><source dir='${exportDir}'/><target dir='share'/><readonly/></filesystem>`,
+    });
+    await eventually(() => /\/ # /.test(hosts.a.serialLog('fs9p', 1)), 'the guest\'s shell on ttyS1', 60_000);
+  });
+
+  after(async () => {
+    await hosts.stop();
+  });
+
+  it('the guest mounts the export by its tag and reads the host\'s file; the read-only export refuses a write', async () => {
+    const xml = await hosts.a.ok('dumpxml', 'fs9p');
+    assert.match(xml, new RegExp(`<filesystem type='mount' accessmode='passthrough'>\\s*<driver type='path'/>\\s*<source dir='${exportDir}'/>\\s*<target dir='share'/>\\s*<readonly/>`));
+    const out = await guestRun(hosts.a, 'modprobe -a 9pnet_virtio 9p; mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt; echo x > /mnt/new; echo write=$?');
+    assert.match(out, /written-by-the-host-42/);
+    assert.match(out, /write=1/, out);
+    assert.equal(existsSync(`${exportDir}/new`), false, 'nothing written through a read-only export');
+  });
+
+  it('a live migration while the guest has it mounted is refused by the pre-flight, naming the filesystem, with a hint', async () => {
+    const r = await hosts.a.ferry('migrate', '--live', 'fs9p', hosts.bPeer);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /\[MIG_PREFLIGHT_FAILED\]/);
+    assert.match(r.stdout + r.stderr, /filesystem 'share' mounted/);
+    assert.match(r.stderr, /hint: Unmount it in the guest \(umount\) and migrate again, or shut the domain down and migrate it offline/);
+    assert.equal(await hosts.a.state('fs9p'), 'running (booted)');
+  });
+
+  it('unmounted, it migrates live; on B the guest mounts it again and reads the file', async () => {
+    await guestRun(hosts.a, 'umount /mnt');
+    await hosts.a.ok('migrate', '--live', 'fs9p', hosts.bPeer);
+    assert.equal(await hosts.b.state('fs9p'), 'running (migrated)');
+    const out = await guestRun(hosts.b, 'mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt');
+    assert.match(out, /written-by-the-host-42/);
+  });
+});
