@@ -62,6 +62,18 @@ describe('<filesystem> (virtio-9p) on real QEMU', () => {
     assert.equal(existsSync(`${exportDir}/new`), false, 'nothing written through a read-only export');
   });
 
+  it('a missing source directory: start fails with QEMU\'s own words, coded', async () => {
+    const xml = (await hosts.a.ok('dumpxml', '--inactive', 'fs9p'))
+      .replace(/<name>fs9p<\/name>/, '<name>fs-missing</name>').replace(/<uuid>[^<]*<\/uuid>/, '')
+      .replace(`<source dir='${exportDir}'/>`, `<source dir='${exportDir}-missing'/>`);
+    writeFileSync(`${hosts.dir.path}/fs-missing.xml`, xml);
+    await hosts.a.ok('define', `${hosts.dir.path}/fs-missing.xml`);
+    const r = await hosts.a.ferry('start', 'fs-missing');
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, new RegExp(`fsdev-fs0.*${exportDir}-missing[\\s\\S]*\\[QEMU_LAUNCH_FAILED\\]`));
+    await hosts.a.ok('undefine', 'fs-missing');
+  });
+
   it('a live migration while the guest has it mounted is refused by the pre-flight, naming the filesystem, with a hint', async () => {
     const r = await hosts.a.ferry('migrate', '--live', 'fs9p', hosts.bPeer);
     assert.equal(r.code, 1, r.stdout);
