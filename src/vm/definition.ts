@@ -198,6 +198,8 @@ export interface ChannelDefinition extends CharSource, Placed {
 export interface InputDefinition extends Placed {
   type: 'tablet' | 'mouse' | 'keyboard';
   bus: 'usb' | 'ps2' | 'virtio';
+  /** <driver iommu ats packed page_per_vq> of a virtio input. */
+  virtio?: VirtioOptions;
 }
 
 export interface GraphicsListen {
@@ -282,6 +284,8 @@ export interface RngDefinition extends Placed {
   /** <rate bytes= period=>: at most `bytes` per `period` ms */
   rateBytes?: number;
   ratePeriod?: number;
+  /** <driver iommu ats packed page_per_vq>. */
+  virtio?: VirtioOptions;
 }
 
 export const WATCHDOG_ACTIONS = ['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi'] as const;
@@ -296,6 +300,8 @@ export interface MemballoonDefinition extends Placed {
   freePageReporting?: boolean;
   /** <stats period=N>: seconds between guest memory statistics (dommemstat). */
   statsPeriod?: number;
+  /** <driver iommu ats packed page_per_vq>. */
+  virtio?: VirtioOptions;
 }
 
 export const DISK_CACHE_MODES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FerrydHost } from '../helpers/ferryd.js';
-import { eventually } from '../helpers/processes.js';
+import { eventually, qemuPidsOf } from '../helpers/processes.js';
 import { PtyCli } from '../helpers/pty-cli.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -44,7 +44,9 @@ describe('<filesystem> (virtio-9p) on real QEMU', () => {
     await hosts.bootOnA({
       name: 'fs9p', extraCmdline: 'ferry.shells=ttyS1',
       devices: `<serial type='pty'/>
-        <filesystem type='mount' accessmode='passthrough'><source dir='${exportDir}'/><target dir='share'/><readonly/></filesystem>`,
+        <filesystem type='mount' accessmode='passthrough'><driver type='path' packed='on'/><source dir='${exportDir}'/><target dir='share'/><readonly/></filesystem>
+        <rng model='virtio'><backend model='random'>/dev/urandom</backend><driver iommu='on' ats='on' packed='on'/></rng>
+        <input type='keyboard' bus='virtio'><driver packed='on'/></input>`,
     });
     await eventually(() => /\/ # /.test(hosts.a.serialLog('fs9p', 1)), 'the guest\'s shell on ttyS1', 60_000);
   });
@@ -55,11 +57,24 @@ describe('<filesystem> (virtio-9p) on real QEMU', () => {
 
   it('the guest mounts the export by its tag and reads the host\'s file; the read-only export refuses a write', async () => {
     const xml = await hosts.a.ok('dumpxml', 'fs9p');
-    assert.match(xml, new RegExp(`<filesystem type='mount' accessmode='passthrough'>\\s*<driver type='path'/>\\s*<source dir='${exportDir}'/>\\s*<target dir='share'/>\\s*<readonly/>`));
+    assert.match(xml, new RegExp(`<filesystem type='mount' accessmode='passthrough'>\\s*<driver type='path' packed='on'/>\\s*<source dir='${exportDir}'/>\\s*<target dir='share'/>\\s*<readonly/>`));
     const out = await guestRun(hosts.a, 'modprobe -a 9pnet_virtio 9p; mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt; echo x > /mnt/new; echo write=$?');
     assert.match(out, /written-by-the-host-42/);
     assert.match(out, /write=1/, out);
     assert.equal(existsSync(`${exportDir}/new`), false, 'nothing written through a read-only export');
+  });
+
+  it('QEMU runs the virtio options (packed ring, ATS, IOMMU platform) on the 9p, RNG and input devices; the guest uses the RNG', async () => {
+    const uuid = (await hosts.a.ok('domuuid', 'fs9p')).trim();
+    const [pid] = qemuPidsOf(hosts.a.stateDir, uuid);
+    assert.ok(pid, 'a QEMU runs for the domain');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const dev = (driver: string): string => argv.find((a) => a.startsWith(`${driver},`)) ?? '';
+    assert.match(dev('virtio-9p-pci'), /^virtio-9p-pci,packed=on,id=fs0,fsdev=fsdev-fs0,mount_tag=share,/);
+    assert.ok(argv.includes(`local,security_model=passthrough,id=fsdev-fs0,path=${exportDir},readonly=on`), argv.join(' '));
+    assert.match(dev('virtio-rng-pci'), /^virtio-rng-pci,iommu_platform=on,ats=on,packed=on,rng=objrng0,id=rng0,/);
+    assert.match(dev('virtio-keyboard-pci'), /^virtio-keyboard-pci,packed=on,id=input\d+,/);
+    await eventually(() => /ferry-guest: hwrng current=virtio_rng\.0 read=16/.test(hosts.a.serialLog('fs9p')), 'the guest reading its virtio RNG', 30_000);
   });
 
   it('a missing source directory: start fails with QEMU\'s own words, coded', async () => {
