@@ -13,6 +13,7 @@ import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop
 import { escapeOpt, pciProps, usbProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
 import { filesystemArgs } from './devices/filesystems.js';
+import { virtioOptionProps } from '../vm/devices/virtio-options.js';
 import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
@@ -219,7 +220,7 @@ function diskArgs(
       disk.queueSize === undefined ? undefined : `queue-size=${disk.queueSize}`,
       disk.iothread === undefined ? undefined : `iothread=iothread${disk.iothread}`,
     ].filter((x): x is string => x !== undefined);
-    args.push('-device', ['virtio-blk-pci', ...virtio, ...props, ...pciProps(a, q35)].join(','));
+    args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;

@@ -160,6 +160,8 @@ export interface CharSource {
 }
 
 export interface ControllerDefinition extends Placed {
+  /** <driver iommu ats packed page_per_vq> of a virtio-scsi or virtio-serial controller. */
+  virtio?: VirtioOptions;
   type: 'pci' | 'usb' | 'sata' | 'ide' | 'scsi' | 'virtio-serial' | 'fdc';
   index: number;
   /**
@@ -338,6 +340,8 @@ export interface DiskDefinition extends Placed {
   queues?: number;
   /** <driver queue_size=N>: virtio-blk queue-size. */
   queueSize?: number;
+  /** <driver iommu ats packed page_per_vq> of a virtio disk. */
+  virtio?: VirtioOptions;
   detectZeroes?: 'off' | 'on' | 'unmap';
   /** <driver copy_on_read='on'>: a copy-on-read filter node over the image. */
   copyOnRead?: boolean;
@@ -386,6 +390,8 @@ export interface BandwidthRate {
 
 /** virtio-net's <driver>: the attributes QEMU's virtio-net-pci and tap take (see devices/nic-driver.ts). */
 export interface NicDriver {
+  /** iommu ats packed page_per_vq: virtio-pci options of a virtio NIC. */
+  virtio?: VirtioOptions;
   /** 'qemu': virtio-net in QEMU's userspace. 'vhost' is parsed only to be refused with its reason (interfaceProblems()). */
   name?: 'qemu' | 'vhost';
   queues?: number;
