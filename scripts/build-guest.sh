@@ -69,7 +69,7 @@ mdir=$work/kernel/lib/modules/$kver
 want="virtio_pci virtio_blk virtio_net pvpanic-pci pvpanic-mmio button evdev
       virtio_console virtio-rng virtio_balloon virtio_input virtio_scsi sd_mod sr_mod isofs
       ahci ata_piix ata_generic xhci-pci ehci-pci uhci-hcd usbhid hid-generic
-      i6300esb iTCO_wdt lpc_ich floppy ext4 crc32c_generic"
+      i6300esb iTCO_wdt lpc_ich floppy ext4 crc32c_generic 9p 9pnet_virtio"
 for m in $want; do
   n=$(echo "$m" | tr - _)
   line=$(awk -v n="$n" '{ f = $1; sub(/:$/, "", f); b = f; sub(/.*\//, "", b); sub(/\.ko.*$/, "", b); gsub(/-/, "_", b); if (b == n) { print; exit } }' "$mdir/modules.dep")

@@ -70,6 +70,7 @@ export function portableDefinition(
   }
   if (d.memballoon) delete d.memballoon.alias;
   for (const m of d.memories ?? []) delete m.alias;
+  for (const f of d.filesystems ?? []) delete f.alias;
   d.serials = d.serials.map((s) => {
     const { sourcePath: pty, ...noPty } = s;
     const base = s.type === 'pty' && pty !== undefined ? noPty : s;

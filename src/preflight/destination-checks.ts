@@ -1,4 +1,4 @@
-import { existsSync, statfsSync } from 'node:fs';
+import { existsSync, statfsSync, statSync } from 'node:fs';
 import { advertisedDataHost } from '../migration/data-host.js';
 import { canConnect } from './can-connect.js';
 import os from 'node:os';
@@ -44,7 +44,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   const [unmanagedR, qemuR, cpuR, leasesR, namesR, ports] = await Promise.all([
     unmanaged(req, d), qemu(req, d), cpu(req, d), leases(req, d), reverseResolution(req, d), migrationPorts(req, d),
   ]);
-  const results: CheckResult[] = [...storage(req, d), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
+  const results: CheckResult[] = [...storage(req, d), ...filesystemDirs(req, d.hostname), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
   const tls = destinationTlsCheck(req, d);
   if (tls) results.push(tls.result);
   return {
@@ -56,6 +56,21 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
     ...(ports.probe ? { probe: ports.probe } : {}),
     ...(tls?.certPem ? { tls: { serverCert: tls.certPem } } : {}),
   };
+}
+
+/** Each <filesystem>'s host directory: the destination's QEMU exports its own copy at that path (9p reads the host it runs on). */
+export function filesystemDirs(req: Pick<PreflightRequest, 'filesystems'>, hostname: string): CheckResult[] {
+  return (req.filesystems ?? []).flatMap((f) => {
+    let dir = false;
+    try {
+      dir = statSync(f.dir).isDirectory();
+    } catch {
+      dir = false;
+    }
+    if (dir) return [];
+    return [fail('storage', `filesystem '${f.target}': source directory ${f.dir} does not exist on ${hostname}`,
+      `Create ${f.dir} on ${hostname} with the data the guest expects (or mount the same share there): after the move the guest's 9p export '${f.target}' reads that host's directory`)];
+  });
 }
 
 function storage(req: PreflightRequest, d: DestinationCheckDeps): CheckResult[] {

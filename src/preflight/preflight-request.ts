@@ -27,6 +27,8 @@ export interface PreflightRequest {
   leases: string[];
   /** The migration is encrypted (--tls or the source's migrate_tls_force): check the server certificates. */
   tls?: boolean;
+  /** The domain's <filesystem> exports: the destination's QEMU opens the same host directories. */
+  filesystems?: Array<{ target: string; dir: string }>;
 }
 
 export interface PreflightDisk {

@@ -80,6 +80,7 @@ export class PreflightService {
       ...(migrateUriPort(o.migrateUri) !== undefined ? { listenPort: migrateUriPort(o.migrateUri) } : {}),
       leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
       ...(tlsWanted(o, this.d.tls) ? { tls: true } : {}),
+      ...(def.devices.filesystems?.length ? { filesystems: def.devices.filesystems.map((f) => ({ target: f.target, dir: f.source })) } : {}),
     };
     // The source's own checks that need no answer from the destination run during the round trip.
     const busy = this.d.busy(rec.uuid);

@@ -79,6 +79,12 @@ export async function blockersCheck(vm: RunningDomain | undefined): Promise<Chec
   if (!vm) return pass('qemu-blockers', 'the domain is not running');
   const info = await new MigrationMonitor(vm.monitor).query().catch(() => undefined);
   const reasons = info?.['blocked-reasons'] ?? [];
+  // virtio-9p blocks migration while the guest has the export mounted (QEMU cannot move the guest's open files).
+  const tags = reasons.flatMap((r) => /VirtFS export path .* mount_tag '([^']*)'/.exec(r)?.[1] ?? []);
+  if (tags.length > 0) {
+    return fail('qemu-blockers', `the guest has filesystem ${tags.map((t) => `'${t}'`).join(', ')} mounted, and QEMU refuses to migrate a mounted 9p export: ${reasons.join('; ')}`,
+      `Unmount it in the guest (umount) and migrate again, or shut the domain down and migrate it offline (ferry migrate --offline --persistent)`);
+  }
   if (reasons.length > 0) return fail('qemu-blockers', `QEMU refuses to migrate: ${reasons.join('; ')}`, 'Remove the device or feature QEMU names');
   return pass('qemu-blockers', 'QEMU reports no migration blocker');
 }

@@ -12,6 +12,8 @@ import { controllerArgs } from './devices/controllers.js';
 import { graphicsArgs, inputArgs, soundArgs, videoArgs } from './devices/desktop.js';
 import { escapeOpt, pciProps, usbProps } from './devices/device-props.js';
 import { miscDeviceArgs } from './devices/misc-devices.js';
+import { filesystemArgs } from './devices/filesystems.js';
+import { virtioOptionProps } from '../vm/devices/virtio-options.js';
 import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
@@ -86,6 +88,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...controllerArgs(def, q35));
+  push(...filesystemArgs(def, q35));
   const bootIndex = bootIndexes(def);
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {
@@ -217,7 +220,7 @@ function diskArgs(
       disk.queueSize === undefined ? undefined : `queue-size=${disk.queueSize}`,
       disk.iothread === undefined ? undefined : `iothread=iothread${disk.iothread}`,
     ].filter((x): x is string => x !== undefined);
-    args.push('-device', ['virtio-blk-pci', ...virtio, ...props, ...pciProps(a, q35)].join(','));
+    args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;

@@ -122,6 +122,8 @@ export interface DeviceDefinitions {
   memories?: MemoryDeviceDefinition[];
   /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
   redirfilter?: UsbRedirFilterRule[];
+  /** <filesystem type='mount'>: host directories exported over virtio-9p; absent when there are none. */
+  filesystems?: FilesystemDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -158,6 +160,8 @@ export interface CharSource {
 }
 
 export interface ControllerDefinition extends Placed {
+  /** <driver iommu ats packed page_per_vq> of a virtio-scsi or virtio-serial controller. */
+  virtio?: VirtioOptions;
   type: 'pci' | 'usb' | 'sata' | 'ide' | 'scsi' | 'virtio-serial' | 'fdc';
   index: number;
   /**
@@ -196,6 +200,8 @@ export interface ChannelDefinition extends CharSource, Placed {
 export interface InputDefinition extends Placed {
   type: 'tablet' | 'mouse' | 'keyboard';
   bus: 'usb' | 'ps2' | 'virtio';
+  /** <driver iommu ats packed page_per_vq> of a virtio input. */
+  virtio?: VirtioOptions;
 }
 
 export interface GraphicsListen {
@@ -280,6 +286,8 @@ export interface RngDefinition extends Placed {
   /** <rate bytes= period=>: at most `bytes` per `period` ms */
   rateBytes?: number;
   ratePeriod?: number;
+  /** <driver iommu ats packed page_per_vq>. */
+  virtio?: VirtioOptions;
 }
 
 export const WATCHDOG_ACTIONS = ['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi'] as const;
@@ -294,6 +302,8 @@ export interface MemballoonDefinition extends Placed {
   freePageReporting?: boolean;
   /** <stats period=N>: seconds between guest memory statistics (dommemstat). */
   statsPeriod?: number;
+  /** <driver iommu ats packed page_per_vq>. */
+  virtio?: VirtioOptions;
 }
 
 export const DISK_CACHE_MODES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;
@@ -330,6 +340,8 @@ export interface DiskDefinition extends Placed {
   queues?: number;
   /** <driver queue_size=N>: virtio-blk queue-size. */
   queueSize?: number;
+  /** <driver iommu ats packed page_per_vq> of a virtio disk. */
+  virtio?: VirtioOptions;
   detectZeroes?: 'off' | 'on' | 'unmap';
   /** <driver copy_on_read='on'>: a copy-on-read filter node over the image. */
   copyOnRead?: boolean;
@@ -378,6 +390,8 @@ export interface BandwidthRate {
 
 /** virtio-net's <driver>: the attributes QEMU's virtio-net-pci and tap take (see devices/nic-driver.ts). */
 export interface NicDriver {
+  /** iommu ats packed page_per_vq: virtio-pci options of a virtio NIC. */
+  virtio?: VirtioOptions;
   /** 'qemu': virtio-net in QEMU's userspace. 'vhost' is parsed only to be refused with its reason (interfaceProblems()). */
   name?: 'qemu' | 'vhost';
   queues?: number;
@@ -463,4 +477,40 @@ export function describeDiskSource(disk: DiskDefinition): string {
       return `${s.protocol}://${h ? `${h.name}${h.port ? `:${h.port}` : ''}` : ''}/${s.name ?? ''}`;
     }
   }
+}
+
+/** <driver iommu= ats= packed= page_per_vq=> of a virtio device: QEMU's virtio-pci options (absent: QEMU's default). */
+export interface VirtioOptions {
+  iommu?: boolean;
+  ats?: boolean;
+  packed?: boolean;
+  pagePerVq?: boolean;
+}
+
+export const FS_ACCESS_MODES = ['passthrough', 'mapped', 'squash'] as const;
+export const FS_MULTIDEVS = ['default', 'remap', 'forbid', 'warn'] as const;
+export const FS_MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
+
+/**
+ * <filesystem type='mount'> with the 9p 'path' driver: a host directory the
+ * guest mounts by its tag (mount -t 9p -o trans=virtio TAG /mnt); QEMU's
+ * -fsdev local + virtio-9p-pci.
+ */
+export interface FilesystemDefinition extends Placed {
+  driver: 'path';
+  /** How guest file ownership maps to the host: QEMU's security_model (squash is QEMU's 'none'). */
+  accessmode: (typeof FS_ACCESS_MODES)[number];
+  model?: (typeof FS_MODELS)[number];
+  /** <source dir=>: the host directory, absolute. */
+  source: string;
+  /** <target dir=>: the mount tag the guest sees. */
+  target: string;
+  readonly?: boolean;
+  /** fmode= / dmode=: modes (0..0777) of files and directories the guest creates (mapped modes). */
+  fmode?: number;
+  dmode?: number;
+  multidevs?: (typeof FS_MULTIDEVS)[number];
+  /** <driver wrpolicy='immediate'>: QEMU's writeout=immediate. */
+  wrpolicy?: 'immediate';
+  virtio?: VirtioOptions;
 }

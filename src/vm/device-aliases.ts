@@ -35,6 +35,7 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   set(d.panics, (_x, i) => `panic${i}`);
   if (d.memballoon) d.memballoon.alias ??= 'balloon0';
   if (d.memories) set(d.memories, (x, i) => `${x.model.replace('-', '')}${i}`);
+  if (d.filesystems) set(d.filesystems, (_x, i) => `fs${i}`);
   for (const c of d.controllers) {
     c.alias ??= c.type === 'pci' ? pciBusAlias(c.index, q35)
       : c.type === 'usb' ? (c.index === 0 ? 'usb' : `usb${c.index}`)

@@ -127,7 +127,7 @@ describe('parseDomainXml()', () => {
 
   it('refuses elements that matter but ferry does not support', () => {
     rejectsWith(wrap('<memtune><hard_limit>1</hard_limit></memtune>'), 'XML_UNSUPPORTED', /<memtune> in <domain> is not supported/);
-    rejectsWith(wrap('', "<filesystem type='mount'/>"), 'XML_UNSUPPORTED', /<filesystem> in <devices>/);
+    rejectsWith(wrap('', "<filesystem type='mount'><driver type='virtiofs'/><source dir='/x'/><target dir='t'/></filesystem>"), 'XML_UNSUPPORTED', /<filesystem> 't': <driver type='virtiofs'> is not supported .*virtiofsd/);
     rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<tpm> in <devices>/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);

@@ -28,6 +28,7 @@ import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseMemoryLayout } from './memory-layout.js';
 import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
+import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -210,6 +211,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'hostdev': d.hostdevs.push(parseHostdev(c)); break;
       case 'panic': d.panics.push(parsePanic(c)); break;
       case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
+      case 'filesystem': (d.filesystems ??= []).push(parseFilesystem(c, d.filesystems?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);
@@ -218,6 +220,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
     }
   }
   d.videos = orderVideos(d.videos);
+  checkFilesystems(d.filesystems ?? []);
   for (const type of ['vnc', 'spice'] as const) {
     if (d.graphics.filter((g) => g.type === type).length > 1) throw xmlUnsupported('graphics', `only 1 graphics device of each type (vnc, spice) is supported; this domain has more than one '${type}'`);
   }

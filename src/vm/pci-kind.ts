@@ -28,6 +28,8 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
     if (pci) out.push({ device, pci, label });
   };
   for (const c of d.controllers) add(c, controllerKind(c, family), `<controller type='${c.type}' index='${c.index}'>`);
+  // libvirt places filesystems right after the controllers, before the network interfaces.
+  (d.filesystems ?? []).forEach((f) => add(f, f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`));
   d.interfaces.forEach((n, i) => add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`));
   d.sounds.forEach((s, i) => {
     if (s.model === 'sb16') return;

@@ -12,6 +12,7 @@ import { renderCpu } from './cpu-model.js';
 import { renderVcpus } from './vcpus.js';
 import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
+import { renderFilesystem } from './devices/filesystem.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -81,6 +82,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     d.emulator === undefined ? undefined : el('emulator', {}, d.emulator),
     ...d.disks.map((x) => renderDisk(x, live)),
     ...d.controllers.map((x) => renderController(x, live)),
+    ...(d.filesystems ?? []).map((x) => renderFilesystem(x, live)),
     ...d.interfaces.map((x) => renderInterface(x, live)),
     ...d.serials.map((x) => renderSerial(x, live)),
     ...d.consoles.map((x) => renderConsole(x, live)),

@@ -66,4 +66,5 @@ export const preflightRequestSchema = object({
   listenPort: int(1, 65535),
   leases: arrayOf(str()),
   tls: bool(),
+  filesystems: arrayOf(object({ target: nonEmpty(), dir: nonEmpty() }, ['target', 'dir'])),
 }, ['live', 'domain', 'disks', 'interfaces', 'source', 'leases']);

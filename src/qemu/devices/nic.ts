@@ -1,3 +1,4 @@
+import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import type { InterfaceDefinition, NicDriver } from '../../vm/definition.js';
 import { pciProps } from './device-props.js';
 
@@ -40,7 +41,7 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
     netdev = tapFds.length === 1 ? `tap,id=${id},fd=${tapFds[0]}` : `tap,id=${id},fds=${tapFds.join(':')}`;
   }
   const props = [NIC_DEVICE[iface.model]];
-  if (iface.model === 'virtio') props.push(...virtioNetProps(iface, tapFds?.length ?? 1));
+  if (iface.model === 'virtio') props.push(...virtioOptionProps(iface.driver?.virtio), ...virtioNetProps(iface, tapFds?.length ?? 1));
   props.push(`netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`);
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
   props.push(...pciProps(iface.address, q35));

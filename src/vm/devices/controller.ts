@@ -1,4 +1,5 @@
 import { child, el, type XmlElement } from '../../shared/xml.js';
+import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import type { ControllerDefinition } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
@@ -31,7 +32,7 @@ export const CONTROLLER_RULE: ElementRule = {
     model: { attrs: { name: ['pcie-root-port', 'pcie-pci-bridge', 'pci-bridge', 'ioh3420'] } },
     target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true } },
     master: { attrs: { startport: true } },
-    driver: { attrs: { queues: true, iothread: true } },
+    driver: { attrs: { queues: true, iothread: true, ...VIRTIO_OPTION_ATTRS } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -73,6 +74,13 @@ export function parseController(c: XmlElement): ControllerDefinition {
   if (queues !== undefined) result.queues = queues;
   const iothread = optionalInt(driver, 'iothread', positiveInt);
   if (iothread !== undefined) result.iothread = iothread;
+  const virtio = parseVirtioOptions(driver);
+  if (virtio) {
+    if (!(result.type === 'virtio-serial' || (result.type === 'scsi' && result.model === 'virtio-scsi'))) {
+      throw xmlInvalid('driver', `<controller type='${result.type}' index='${result.index}'>: virtio options (iommu, ats, packed, page_per_vq) are for virtio-scsi and virtio-serial controllers`);
+    }
+    result.virtio = virtio;
+  }
   return result;
 }
 
@@ -86,7 +94,7 @@ export function renderController(c: ControllerDefinition, live: boolean): XmlEle
         hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
       })
       : undefined,
-    c.queues === undefined && c.iothread === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread }),
+    c.queues === undefined && c.iothread === undefined && c.virtio === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread, ...renderVirtioOptions(c.virtio) }),
     c.masterStartport === undefined ? undefined : el('master', { startport: c.masterStartport }),
     ...renderPlacement(c, live),
   ]);

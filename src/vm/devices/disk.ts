@@ -8,6 +8,7 @@ import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 
 export const DISK_RULE: ElementRule = {
   attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun', 'floppy'] },
@@ -17,7 +18,7 @@ export const DISK_RULE: ElementRule = {
       attrs: {
         name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
         error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
-        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'],
+        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
       },
     },
     source: {
@@ -178,6 +179,8 @@ function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): v
   if (queueSize !== undefined) d.queueSize = queueSize;
   if (a.detect_zeroes) d.detectZeroes = oneOf(a.detect_zeroes, ['off', 'on', 'unmap'] as const, 'driver', 'detect_zeroes');
   if (a.copy_on_read) d.copyOnRead = a.copy_on_read === 'on';
+  const virtio = parseVirtioOptions(driver);
+  if (virtio) d.virtio = virtio;
 }
 
 function parseTargetExtras(target: XmlElement, d: DiskDefinition): void {
@@ -204,6 +207,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
     if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio') at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
+    if (d.virtio !== undefined && bus !== 'virtio') at('driver', `virtio options (iommu, ats, packed, page_per_vq) are for virtio disks only, not bus '${bus}'`);
     if (d.wwn !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('wwn', `only ide, sata and scsi disks have a wwn, not bus '${bus}'`);
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
       at('target/@rotation_rate', `only ide, sata and scsi disks have a rotation rate, not bus '${bus}'`);
@@ -253,7 +257,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     el('driver', {
       name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
-      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead),
+      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), ...renderVirtioOptions(disk.virtio),
     }),
     source,
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),

@@ -3,6 +3,7 @@ import type { BandwidthRate, InterfaceDefinition, NicDriver } from '../definitio
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { oneOf, positiveInt, yesNo } from '../xml-values.js';
+import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 
 const ON_OFF = ['on', 'off'] as const;
 const HOST_OFFLOADS = ['csum', 'gso', 'tso4', 'tso6', 'ecn', 'ufo', 'mrg_rxbuf'] as const;
@@ -14,7 +15,7 @@ const GUEST_OFFLOADS = ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] as const;
  * never hands QEMU a vhost-net descriptor).
  */
 export const NIC_DRIVER_RULE: ElementRule = {
-  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true },
+  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ...VIRTIO_OPTION_ATTRS },
   children: {
     host: { attrs: Object.fromEntries(HOST_OFFLOADS.map((k) => [k, ON_OFF])) },
     guest: { attrs: Object.fromEntries(GUEST_OFFLOADS.map((k) => [k, ON_OFF])) },
@@ -35,6 +36,8 @@ export function parseNicDriver(d: XmlElement): NicDriver {
   const guest = offloads(child(d, 'guest'), GUEST_OFFLOADS);
   if (host) driver.host = host;
   if (guest) driver.guest = guest;
+  const virtio = parseVirtioOptions(d);
+  if (virtio) driver.virtio = virtio;
   return driver;
 }
 
@@ -67,6 +70,7 @@ export function renderNicDriver(d: NicDriver | undefined): XmlElement | undefine
     txmode: d.txmode,
     rx_queue_size: d.rxQueueSize,
     tx_queue_size: d.txQueueSize,
+    ...renderVirtioOptions(d.virtio),
   }, [host ? el('host', host) : undefined, guest ? el('guest', guest) : undefined]);
 }
 

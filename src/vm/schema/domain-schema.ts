@@ -11,6 +11,7 @@ import type { ElementRule } from './element-rule.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
+import { FILESYSTEM_RULE } from '../devices/filesystem.js';
 import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMATUNE_RULE } from '../memory-layout.js';
 
 const LIFECYCLE: ElementRule = {};
@@ -38,6 +39,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   rng: RNG_RULE,
   panic: PANIC_RULE,
   memory: MEMORY_DEVICE_RULE,
+  filesystem: FILESYSTEM_RULE,
 };
 
 /**

@@ -8,6 +8,8 @@ export interface ElementRule {
   children?: Readonly<Record<string, ElementRule>>;
   /** Kept as written and never looked into (metadata, description). */
   opaque?: true;
+  /** Why a value ferry knows of is refused, by `attr=value`, added to the problem's message (a hint: what to do instead). */
+  refusedValues?: Readonly<Record<string, string>>;
   /** Names a device in messages: "<disk> 'vda'". Set on the elements under <devices>. */
   label?: (el: XmlElement, index: number) => string;
 }
@@ -40,7 +42,8 @@ function walk(el: XmlElement, rule: ElementRule, path: string, device: string | 
     const allowed = rule.attrs?.[name];
     if (allowed === undefined) here({ path: `${path}/@${name}`, message: `<${el.name}> attribute '${name}' is not supported` });
     else if (allowed !== true && !allowed.includes(value)) {
-      here({ path: `${path}/@${name}`, message: `<${el.name} ${name}='${value}'> is not supported (ferry supports ${allowed.map((v) => `'${v}'`).join(', ')})` });
+      const why = rule.refusedValues?.[`${name}=${value}`];
+      here({ path: `${path}/@${name}`, message: `<${el.name} ${name}='${value}'> is not supported (ferry supports ${allowed.map((v) => `'${v}'`).join(', ')})${why ? `: ${why}` : ''}` });
     }
   }
   const seen = new Map<string, number>();
