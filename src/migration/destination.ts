@@ -189,7 +189,11 @@ export class MigrationDestination {
   async finish(id: string, req: FinishRequest): Promise<{ state: string; domainId: number | null }> {
     const rec = this.deps.migrations.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
-    if (rec.phase === 'Succeeded') return this.domainState(rec.uuid);
+    if (rec.phase === 'Succeeded') {
+      // A Finish asked again (its first reply was lost, or recovery completed it after a restart): what it asks to keep is kept.
+      this.keepPersistent(rec, req);
+      return this.domainState(rec.uuid);
+    }
     if (rec.phase !== 'Prepare' && rec.phase !== 'Finish') {
       throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} was already ${rec.phase.toLowerCase()} on the destination`);
     }
@@ -197,7 +201,19 @@ export class MigrationDestination {
     if (rec.options.offline) return this.finishOffline(id, rec, req, log);
     const inc = this.incoming.get(id);
     const vm = inc?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    if (!vm && this.deps.host.store.get(rec.uuid)?.liveXml != null) {
+      // Its QEMU runs (a post-copy one waiting for pages does not answer its monitor) but this ferryd, restarted, cannot reach it yet.
+      throw new FerryError('QEMU_UNREACHABLE', `operation failed: the incoming QEMU of '${rec.name}' runs but cannot be reached yet; ask again`);
+    }
     if (!vm) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: the incoming QEMU is gone');
+    if (rec.phase === 'Finish' && (await vm.monitor.queryStatus()).running) {
+      // Finish asked again after its vCPUs already run here (post-copy, the first reply lost): nothing to redo but what it keeps.
+      this.keepPersistent(rec, req);
+      this.setPhase(id, 'Finish', 'Succeeded');
+      this.done(id);
+      log.info('incoming migration finished (Finish asked again)');
+      return this.domainState(rec.uuid);
+    }
     this.setPhase(id, rec.phase as Phase, 'Finish');
     try {
       log.debug('switchover: finish requested');
@@ -238,15 +254,21 @@ export class MigrationDestination {
     if (req.resume) void syncGuestClock(vm, { log, why: 'migrated', waitOpenMs: 60_000 });
     // The stream is done (post-copy still pulls pages: then the next migration replaces the credentials).
     if (rec.data.tls && !req.postcopy) void removeMigrationTlsCreds(vm.monitor).catch((err) => log.warn({ err }, 'cannot remove the TLS credentials'));
-    try {
-      if (req.persistentXml) this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: req.persistentXml });
-    } catch (err) {
-      log.error({ err }, 'the domain runs here but its persistent definition could not be saved');
-    }
+    this.keepPersistent(rec, req);
     this.setPhase(id, 'Finish', 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Incoming migration', phase: 'Succeeded' } } : {});
     this.done(id);
     log.info({ resumed: req.resume }, 'incoming migration finished');
     return this.domainState(rec.uuid);
+  }
+
+  /** The persistent definition the source hands over with Finish (--persistent), saved here; a failure is logged, never reported: the VM runs here. */
+  private keepPersistent(rec: MigrationRecord, req: FinishRequest): void {
+    if (!req.persistentXml) return;
+    try {
+      this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: req.persistentXml });
+    } catch (err) {
+      this.deps.log.error({ err, vm: rec.name, migration: rec.id }, 'the domain runs here but its persistent definition could not be saved');
+    }
   }
 
   /** Discards the incoming VM; refused once Finish has resumed it. */

@@ -286,7 +286,8 @@ export class MigrationSource {
       await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
       log.debug('switchover: the destination finished');
     } catch (err) {
-      if (postcopy) throw err; // the VM is on the destination either way; never resume here
+      // Post-copy: the VM runs on the destination either way and never resumes here; a lost reply is asked again.
+      if (postcopy) return this.finishPostcopyAgain(peer, active, request, err, log);
       if (notDelivered(err) || (err instanceof FerryError && err.code !== 'MIG_PEER_UNREACHABLE')) throw err;
       // The request may have reached the destination: ask what happened before doing anything.
       const outcome = await this.askDestination(peer, active.id, log);
@@ -295,6 +296,29 @@ export class MigrationSource {
         throw new FerryError('MIG_OUTCOME_UNKNOWN', `operation failed: the destination did not say whether it resumed the domain; it stays paused here until it does (${(err as Error).message})`);
       }
       throw err;
+    }
+  }
+
+  /**
+   * The post-copy Finish whose reply was lost (the destination's ferryd restarted, the network broke): asked
+   * again until the destination answers it, for as long as a restarted ferryd needs to come back and reach its
+   * QEMU (which answers only once this source serves its pages again). A definite refusal ends it.
+   */
+  private async finishPostcopyAgain(peer: PeerClient, active: ActiveMigration, request: FinishRequest, first: unknown, log: Logger, maxMs = 180_000): Promise<void> {
+    const deadline = this.now() + maxMs;
+    let last = first;
+    for (let attempt = 0; ; attempt++) {
+      const retryable = last instanceof FerryError && (last.code === 'MIG_PEER_UNREACHABLE' || last.code === 'QEMU_UNREACHABLE');
+      if (!retryable || this.now() >= deadline) throw last;
+      log.warn({ err: last, attempt }, 'post-copy: the destination did not answer Finish; asking again');
+      await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
+      try {
+        await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
+        log.info({ attempt }, 'post-copy: the destination finished on a repeated Finish');
+        return;
+      } catch (err) {
+        last = err;
+      }
     }
   }
 

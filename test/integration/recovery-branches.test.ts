@@ -279,6 +279,24 @@ describe('migration recovery, branch by branch', () => {
     await backToA();
   });
 
+  it("post-copy Finish whose reply is lost (the destination's ferryd dies with the request): the source asks again, the restarted destination resumes the VM, the migration completes", async () => {
+    await hosts.a.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 2 * 1024 * 1024 } }));
+    const migrating = (await migratingToB('--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4')).done;
+    // B's ferryd is held still, so A's Finish (sent once post-copy starts) can only wait for an answer ...
+    process.kill(hosts.b.pid as number, 'SIGSTOP');
+    const t0 = Date.now();
+    await hosts.a.ok('migrate-postcopy', name);
+    await storeA.waitFor((w) => (newest(src(w), t0 - 60_000)?.phase ?? '') === 'Finish', 'A records Finish');
+    // ... and B's ferryd dies with it unanswered; it comes back with the incoming QEMU in post-copy.
+    await hosts.b.kill('SIGKILL');
+    await hosts.b.start();
+    const r = await migrating;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(hosts.a.logTail(200), /post-copy: the destination finished on a repeated Finish/);
+    await assertOnlyOn(hosts.b, /^running/);
+    await backToA();
+  });
+
   it('destination in Prepare whose source stays silent: kept, then discarded after the orphan timeout', async () => {
     const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
     // The source host goes silent for good (its ferryd dies and stays down) ...
