@@ -122,6 +122,8 @@ export interface DeviceDefinitions {
   memories?: MemoryDeviceDefinition[];
   /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
   redirfilter?: UsbRedirFilterRule[];
+  /** <tpm>: at most one (x86 has one TPM interface). */
+  tpm?: TpmDefinition;
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -463,4 +465,26 @@ export function describeDiskSource(disk: DiskDefinition): string {
       return `${s.protocol}://${h ? `${h.name}${h.port ? `:${h.port}` : ''}` : ''}/${s.name ?? ''}`;
     }
   }
+}
+
+export const TPM_PCR_BANKS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
+export type TpmPcrBank = (typeof TPM_PCR_BANKS)[number];
+
+/** <tpm>: an emulated TPM (swtpm, run by ferryd for the VM) or an external swtpm's unix socket. */
+export interface TpmDefinition extends Placed {
+  model: 'tpm-tis' | 'tpm-crb';
+  backend:
+    | {
+      type: 'emulator';
+      version: '2.0' | '1.2';
+      /** persistent_state='yes': the state outlives the domain's undefine (and a transient domain's stop). */
+      persistentState?: boolean;
+      /** debug=N: swtpm's log level. */
+      debug?: number;
+      /** <active_pcr_banks>: the PCR banks swtpm_setup activates (TPM 2.0). */
+      activePcrBanks?: TpmPcrBank[];
+      /** <source type='dir'|'file' path=>: where the state lives instead of ferryd's per-VM directory. */
+      source?: { type: 'dir' | 'file'; path: string };
+    }
+    | { type: 'external'; socket: string };
 }
