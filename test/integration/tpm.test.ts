@@ -66,15 +66,13 @@ const comm = (pid: number): string => {
 /** The TPM response code of a hex response (bytes 6..10); '00000000' is success. */
 const responseCode = (hex: string): string => hex.trim().slice(12, 20);
 
-async function pcr16(host: FerrydHost, name: string): Promise<string> {
-  return (await guestSh(host, name, 'cat /sys/class/tpm/tpm0/pcr-sha256/16')).trim().toLowerCase();
+/** PCR 16 (sha256 bank, from the kernel's sysfs) and the response to NV_Read, in one guest-exec. */
+async function tpmState(host: FerrydHost, name: string): Promise<{ pcr16: string; nv: string }> {
+  const [pcr = '', nv = ''] = (await guestSh(host, name, `cat /sys/class/tpm/tpm0/pcr-sha256/16; ${tpmCommand(COMMANDS.readNv)}`)).trim().split('\n');
+  return { pcr16: pcr.trim().toLowerCase(), nv: nv.trim() };
 }
 
-async function readNv(host: FerrydHost, name: string): Promise<string> {
-  const r = await guestSh(host, name, tpmCommand(COMMANDS.readNv));
-  assert.equal(responseCode(r), '00000000', `NV_Read: ${r}`);
-  return r;
-}
+const NV_READ_OK = `0008${NV_DATA.toString('hex')}0000010000`;
 
 /**
  * An emulated TPM 2.0 (tpm-crb, swtpm run by ferryd) on real QEMU with the test
@@ -116,27 +114,27 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     assert.ok(argv.includes('{"driver":"tpm-crb","tpmdev":"tpm-tpm0","id":"tpm0"}'));
     assert.match(await hosts.a.ok('dumpxml', name), /<tpm model='tpm-crb'>\n\s*<backend type='emulator' version='2.0'\/>\n/);
 
-    assert.equal(await pcr16(hosts.a, name), '0'.repeat(64));
-    assert.equal(responseCode(await guestSh(hosts.a, name, tpmCommand(COMMANDS.extendPcr16))), '00000000');
-    assert.equal(responseCode(await guestSh(hosts.a, name, tpmCommand(COMMANDS.defineNv))), '00000000');
-    assert.equal(responseCode(await guestSh(hosts.a, name, tpmCommand(COMMANDS.writeNv))), '00000000');
-    assert.equal(await pcr16(hosts.a, name), PCR16_EXTENDED);
-    const nv = (await readNv(hosts.a, name)).trim();
-    assert.ok(nv.endsWith(`0008${NV_DATA.toString('hex')}0000010000`), nv);
+    assert.deepEqual(await tpmState(hosts.a, name), { pcr16: '0'.repeat(64), nv: '80010000000a0000028b' }, 'PCR 16 at its reset value, no NV index yet (TPM_RC_HANDLE)');
+    const rcs = (await guestSh(hosts.a, name, [COMMANDS.extendPcr16, COMMANDS.defineNv, COMMANDS.writeNv].map(tpmCommand).join('\n'))).trim().split('\n').map(responseCode);
+    assert.deepEqual(rcs, ['00000000', '00000000', '00000000'], 'PCR_Extend, NV_DefineSpace, NV_Write succeed');
+    const after = await tpmState(hosts.a, name);
+    assert.equal(after.pcr16, PCR16_EXTENDED);
+    assert.ok(after.nv.endsWith(NV_READ_OK) && responseCode(after.nv) === '00000000', after.nv);
   });
 
   it('keeps swtpm across a ferryd restart', async () => {
     const before = swtpmsOf(hosts.a);
     await hosts.a.restart();
     assert.deepEqual(swtpmsOf(hosts.a), before);
-    assert.equal(await pcr16(hosts.a, name), PCR16_EXTENDED);
+    assert.equal((await tpmState(hosts.a, name)).pcr16, PCR16_EXTENDED);
   });
 
   it('live migration: B reads the PCR and the NV index; A keeps no swtpm and, with --undefinesource, no state', async () => {
     await hosts.a.ok('migrate', '--live', '--persistent', '--undefinesource', name, hosts.bPeer);
     assert.match(await hosts.b.state(name), /^running/);
-    assert.equal(await pcr16(hosts.b, name), PCR16_EXTENDED);
-    assert.ok((await readNv(hosts.b, name)).includes(NV_DATA.toString('hex')));
+    const onB = await tpmState(hosts.b, name);
+    assert.equal(onB.pcr16, PCR16_EXTENDED, 'the PCR (volatile state) came in the migration stream');
+    assert.ok(onB.nv.endsWith(NV_READ_OK), onB.nv);
     assert.equal(swtpmsOf(hosts.b).length, 1);
     assert.deepEqual(swtpmsOf(hosts.a), []);
     assert.equal(existsSync(`${hosts.a.stateDir}/swtpm/${uuid}`), false, "A's TPM state went with the definition");
@@ -150,8 +148,9 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     assert.equal(existsSync(`${hosts.b.stateDir}/swtpm/${uuid}`), false);
     await hosts.a.ok('start', name);
     await eventually('qemu-ga on A', async () => assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'), '{"return":{}}\n'), 90_000);
-    assert.ok((await readNv(hosts.a, name)).includes(NV_DATA.toString('hex')), 'the NV index written before both migrations');
-    assert.equal(await pcr16(hosts.a, name), '0'.repeat(64), 'a new boot: PCRs start over');
+    const back = await tpmState(hosts.a, name);
+    assert.ok(back.nv.endsWith(NV_READ_OK), `the NV index written before both migrations: ${back.nv}`);
+    assert.equal(back.pcr16, '0'.repeat(64), 'a new boot: PCRs start over');
   });
 
   it('a start that fails leaves no swtpm; undefine removes the state, --keep-tpm keeps it', async () => {
