@@ -130,19 +130,23 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
   });
 
   it('live migration: B reads the PCR and the NV index; A keeps no swtpm and, with --undefinesource, no state', async () => {
+    const checks = JSON.parse(await hosts.a.ok('migrate-check', name, hosts.bPeer, '--json')) as Array<{ id: string; outcome: string; reason: string }>;
+    const tpmRow = checks.find((c) => c.id === 'tpm');
+    assert.equal(tpmRow?.outcome, 'pass', JSON.stringify(checks));
+    assert.match(tpmRow.reason, /^swtpm on .+ emulates a TPM 2\.0$/);
     await hosts.a.ok('migrate', '--live', '--persistent', '--undefinesource', name, hosts.bPeer);
     assert.match(await hosts.b.state(name), /^running/);
     const onB = await tpmState(hosts.b, name);
     assert.equal(onB.pcr16, PCR16_EXTENDED, 'the PCR (volatile state) came in the migration stream');
     assert.ok(onB.nv.endsWith(NV_READ_OK), onB.nv);
     assert.equal(swtpmsOf(hosts.b).length, 1);
-    assert.deepEqual(swtpmsOf(hosts.a), []);
+    await eventually("A's swtpm ends with its QEMU", async () => assert.deepEqual(swtpmsOf(hosts.a), []), 10_000);
     assert.equal(existsSync(`${hosts.a.stateDir}/swtpm/${uuid}`), false, "A's TPM state went with the definition");
   });
 
   it('offline migration back to A carries the state: after a fresh boot there the NV index is still written (the PCR reset)', async () => {
     await hosts.b.ok('destroy', name);
-    assert.deepEqual(swtpmsOf(hosts.b), [], 'destroy ends swtpm');
+    await eventually('destroy ends swtpm', async () => assert.deepEqual(swtpmsOf(hosts.b), []), 10_000);
     assert.ok(readdirSync(stateDir(hosts.b)).includes('tpm2-00.permall'), 'B keeps the state of its persistent domain');
     await hosts.b.ok('migrate', '--offline', '--persistent', '--undefinesource', name, hosts.aPeer);
     assert.equal(existsSync(`${hosts.b.stateDir}/swtpm/${uuid}`), false);
@@ -155,7 +159,7 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
 
   it('a start that fails leaves no swtpm; undefine removes the state, --keep-tpm keeps it', async () => {
     await hosts.a.ok('destroy', name);
-    assert.deepEqual(swtpmsOf(hosts.a), []);
+    await eventually('destroy ends swtpm', async () => assert.deepEqual(swtpmsOf(hosts.a), []), 10_000);
     await hosts.a.ok('undefine', '--keep-tpm', name);
     assert.ok(existsSync(stateDir(hosts.a)), '--keep-tpm');
 
@@ -167,7 +171,7 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /missing\.img/);
     assert.deepEqual(swtpmsOf(hosts.a), []);
-    assert.ok(readdirSync(stateDir(hosts.a)).includes('tpm2-00.permall'), 'the kept state is used, not made again');
+    assert.ok(readdirSync(stateDir(hosts.a)).includes('tpm2-00.permall'), 'the kept state is still there for the next start');
 
     await hosts.a.ok('undefine', name);
     assert.equal(existsSync(`${hosts.a.stateDir}/swtpm/${uuid}`), false);
