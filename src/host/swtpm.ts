@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -66,7 +66,7 @@ export class SwtpmRunner {
     const state = this.statePath(def, b);
     const log = this.deps.paths.swtpmLog(def.name);
     mkdirSync(this.deps.paths.logDir, { recursive: true, mode: 0o711 });
-    if (state.kind === 'dir') mkdirSync(state.path, { recursive: true, mode: 0o700 });
+    mkdirSync(state.kind === 'dir' ? state.path : dirname(state.path), { recursive: true, mode: 0o700 });
     if (!options.incoming && !hasState(state)) await this.setup(def, b, state, log);
     else if (!options.incoming && b.activePcrBanks && b.version === '2.0') {
       // As libvirt: an existing state gets the PCR banks the definition asks for now.
@@ -158,6 +158,7 @@ export class SwtpmRunner {
     const state = this.statePath(def, b);
     const write = (path: string, base64: string): void => writeFileSync(path, Buffer.from(base64, 'base64'), { mode: 0o600 });
     if (state.kind === 'file') {
+      mkdirSync(dirname(state.path), { recursive: true, mode: 0o700 });
       write(state.path, files[''] ?? '');
       return;
     }
