@@ -250,6 +250,11 @@ export const ERROR_CODES = {
     status: 409,
     hint: 'Pin to CPUs of this host ("ferry nodeinfo" counts them; /sys/devices/system/cpu/online lists them)',
   },
+  TPM_EMULATOR_FAILED: {
+    summary: 'swtpm, the emulated TPM of a domain with <tpm><backend type=\'emulator\'>, failed to set up or start',
+    status: 500,
+    hint: 'Install swtpm and swtpm-tools (apt-get install swtpm swtpm-tools); swtpm\'s own words are above and in the domain\'s swtpm log (log/NAME-swtpm.log under ferryd\'s state directory)',
+  },
 } as const satisfies Record<string, { summary: string; status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -20,6 +20,7 @@ import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
 import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
+import { SwtpmRunner } from './swtpm.js';
 import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
 
 export interface LaunchedDomain {
@@ -67,8 +68,12 @@ export class DomainLauncher {
 
   private readonly nics: NicBackends;
 
+  /** The swtpm of each domain with an emulated TPM. */
+  readonly swtpm: SwtpmRunner;
+
   constructor(private readonly deps: DomainLauncherDeps) {
     this.nics = new NicBackends(deps.taps);
+    this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log });
   }
 
   binaryFor(def: DomainDefinition): string {
@@ -112,6 +117,8 @@ export class DomainLauncher {
       this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()]);
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const tapFds = await this.nics.setUp(live, fds);
+      // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
+      const tpmSocket = await this.swtpm.start(live, options.incoming ? { incoming: true } : {});
       const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
       const argv = buildQemuArgv({
         def: live,
@@ -124,6 +131,7 @@ export class DomainLauncher {
         sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),
         ...(memoryPaths ? { memoryPaths } : {}),
+        ...(tpmSocket ? { tpmSocket } : {}),
       });
       this.deps.log.debug({ vm: def.name, argv, user: this.deps.access.account?.name ?? 'root' }, 'launching QEMU');
       const { process, monitor } = await QemuProcess.launch({
@@ -145,6 +153,7 @@ export class DomainLauncher {
       return { live, process, monitor, accel, binary };
     } catch (err) {
       await this.nics.tearDown(live);
+      await this.swtpm.stop(def.uuid);
       rmSync(runDir, { recursive: true, force: true });
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;
@@ -217,6 +226,7 @@ export class DomainLauncher {
     this.releaseGraphicsPorts(this.chosenPorts.get(live.uuid) ?? []);
     this.chosenPorts.delete(live.uuid);
     await this.nics.tearDown(live);
+    await this.swtpm.stop(live.uuid);
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
   }
 

@@ -53,6 +53,16 @@ export class HostPaths {
     return join(this.logDir, `${name}.log`);
   }
 
+  /** A domain's emulated TPM state (swtpm's state directory is tpm2/ or tpm1.2/ in it): kept across starts, removed at undefine. */
+  tpmStateDir(uuid: string): string {
+    return join(this.stateDir, 'swtpm', uuid);
+  }
+
+  /** swtpm's log for a domain (swtpm_setup's too), as libvirt's /var/log/swtpm/libvirt/qemu/NAME-swtpm.log. */
+  swtpmLog(name: string): string {
+    return join(this.logDir, `${name}-swtpm.log`);
+  }
+
   /** The default copy of serial port N's output. */
   serialLog(name: string, port: number): string {
     return join(this.logDir, `${name}-serial${port}.log`);

@@ -26,6 +26,10 @@ import { syncGuestClock } from './guest-clock.js';
 import type { GuestAgent } from '../agent/guest-agent.js';
 import type { QemuFile } from './qemu-file-access.js';
 import type { VmLocks } from '../locking/vm-locks.js';
+import { emulatedTpm } from './swtpm.js';
+
+/** What happens to an emulated TPM's state when its domain is undefined: virsh undefine --keep-tpm / --tpm. */
+export type TpmStatePolicy = 'keep' | 'remove';
 
 export { FERRY_VERSION } from '../shared/version.js';
 import { FERRY_VERSION } from '../shared/version.js';
@@ -77,6 +81,8 @@ export interface VersionInfo {
  */
 export class HostService extends EventEmitter<HostEvents> {
   private readonly running = new Map<string, RunningDomain>();
+  /** --keep-tpm / --tpm given when a running domain was undefined: applied when it stops. */
+  private readonly tpmOnStop = new Map<string, TpmStatePolicy>();
   private readonly now: () => number;
   private readonly largeXml = new LargeXmlTurns();
   /** vCPU hotplug, counts and pinning (setvcpus, vcpucount, vcpuinfo, vcpupin, emulatorpin). */
@@ -133,17 +139,59 @@ export class HostService extends EventEmitter<HostEvents> {
     });
   }
 
-  /** Undefines a domain; a running one becomes transient and goes away when it stops. */
-  async undefine(ref: string): Promise<DomainRecord> {
+  /**
+   * Undefines a domain; a running one becomes transient and goes away when it stops.
+   * An emulated TPM's state goes with the definition unless persistent_state='yes'
+   * (virsh undefine --keep-tpm keeps it, --tpm removes it regardless).
+   */
+  async undefine(ref: string, options: { tpm?: TpmStatePolicy } = {}): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'undefine', async () => {
       if (rec.persistentXml === null) {
         throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot undefine transient domain');
       }
-      this.deps.store.undefine(rec.uuid);
+      this.undefineRecord(rec.uuid, options.tpm);
       this.publish({ type: 'domain.undefined', uuid: rec.uuid, name: rec.name, at: this.now() });
       return rec;
     });
+  }
+
+  /**
+   * Removes a domain's persistent definition from the store (undefine, a
+   * migration's --undefinesource) and, once nothing of the domain is left
+   * here, its emulated TPM's state (the TPM policy of a running domain applies
+   * when it stops).
+   */
+  undefineRecord(uuid: string, tpm?: TpmStatePolicy): void {
+    const rec = this.deps.store.get(uuid);
+    const def = rec?.persistentXml ? parseDomainXml(rec.persistentXml) : undefined;
+    const outcome = this.deps.store.undefine(uuid);
+    if (outcome === 'transient') {
+      if (tpm) this.tpmOnStop.set(uuid, tpm);
+      return;
+    }
+    if (def) this.dropTpmState(def, tpm);
+  }
+
+  /** Removes a domain's emulated TPM state: asked (--tpm), or by default unless persistent_state='yes' or --keep-tpm. */
+  private dropTpmState(def: DomainDefinition, tpm: TpmStatePolicy | undefined): void {
+    const b = emulatedTpm(def);
+    if (!b || tpm === 'keep' || (tpm !== 'remove' && b.persistentState === true)) return;
+    try {
+      this.deps.launcher.swtpm.removeState(def);
+    } catch (err) {
+      this.deps.log.warn({ err, vm: def.name }, 'cannot remove the TPM state');
+    }
+  }
+
+  /** The emulated TPM state's files, for an offline migration. */
+  tpmState(def: DomainDefinition): Record<string, string> {
+    return this.deps.launcher.swtpm.readState(def);
+  }
+
+  /** Keeps the emulated TPM state an offline migration brought. */
+  receiveTpmState(def: DomainDefinition, files: Record<string, string>): void {
+    this.deps.launcher.swtpm.writeState(def, files);
   }
 
   /** Starts a transient domain from XML (virsh create). */
@@ -552,8 +600,16 @@ export class HostService extends EventEmitter<HostEvents> {
     vm.on('stopped', ({ reason, restart }) => {
       if (this.running.get(vm.uuid) === vm) this.running.delete(vm.uuid);
       void this.deps.locks.release(vm.uuid);
-      void Promise.resolve(cleanup()).catch((err) => this.deps.log.warn({ err, vm: vm.name }, 'cleanup after stop failed'));
+      const transient = this.deps.store.get(vm.uuid)?.persistentXml === null;
       this.deps.store.markStopped(vm.uuid, reason);
+      // A transient domain leaves nothing behind, its TPM state included (libvirt's persistent_state keeps it),
+      // once its swtpm is gone.
+      const tpm = this.tpmOnStop.get(vm.uuid);
+      this.tpmOnStop.delete(vm.uuid);
+      const gone = transient && this.deps.store.get(vm.uuid) === undefined;
+      void Promise.resolve(cleanup())
+        .catch((err) => this.deps.log.warn({ err, vm: vm.name }, 'cleanup after stop failed'))
+        .then(() => { if (gone && this.deps.store.get(vm.uuid) === undefined) this.dropTpmState(vm.def, tpm); });
       this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: 'shutoff', reason, at: this.now() });
       if (restart) {
         void this.start(vm.uuid).catch((err) => this.deps.log.error({ err, vm: vm.name }, 'restart after crash failed'));

@@ -69,6 +69,7 @@ export function portableDefinition(
     for (const x of list as Array<{ alias?: string }>) delete x.alias;
   }
   if (d.memballoon) delete d.memballoon.alias;
+  if (d.tpm) delete d.tpm.alias;
   for (const m of d.memories ?? []) delete m.alias;
   for (const f of d.filesystems ?? []) delete f.alias;
   d.serials = d.serials.map((s) => {

@@ -3,7 +3,7 @@ import type { DiskCopy } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
 
 /** Sections a receiver must understand before it accepts a migration (libvirt's flagsMandatory). */
-export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage', 'tls'] as const;
+export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage', 'tls', 'tpm'] as const;
 export type CookieSection = (typeof KNOWN_COOKIE_SECTIONS)[number] | 'lockstate';
 
 /** What the source hands the destination in Prepare: a typed, versioned record. */
@@ -39,6 +39,11 @@ export interface MigrationCookie {
    * mandatory: the destination gives its QEMU server credentials, for the stream and the NBD exports.
    */
   tls?: { storage: boolean };
+  /**
+   * An offline migration of a domain with an emulated TPM (mandatory then): its state's files
+   * come with Finish, and a receiver that cannot keep them must refuse rather than lose them.
+   */
+  tpm?: { files: number };
   /** Where the destination QEMU should listen (--listen-address / --migrateuri). */
   listen?: { address?: string; port?: number };
 }

@@ -44,6 +44,8 @@ export interface FinishRequest {
   /** The destination resumes while post-copy still pulls pages. */
   postcopy: boolean;
   stats?: Record<string, unknown>;
+  /** Offline: the emulated TPM's state files (name → base64), kept here with the definition. */
+  tpmState?: Record<string, string>;
 }
 
 export interface DestinationDeps {
@@ -317,6 +319,7 @@ export class MigrationDestination {
     try {
       if (!req.persistentXml) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: an offline migration needs the persistent definition');
       const def = parseDomainXml(req.persistentXml);
+      if (req.tpmState) this.deps.host.receiveTpmState(def, req.tpmState);
       this.deps.host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: req.persistentXml });
     } catch (err) {
       removeFiles((rec.data.created as string[] | undefined) ?? []);

@@ -12,6 +12,7 @@ import type { QemuImg } from '../storage/qemu-img.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { emulatedTpm } from '../host/swtpm.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
 import type { PrepareResult } from './destination.js';
@@ -56,6 +57,8 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
   const def = parseDomainXml(rec.persistentXml);
   const disks = o.copyStorage === 'none' ? [] : await planDiskCopies(def, o.migrateDisks ? { migrateDisks: o.migrateDisks } : {}, deps);
   const warnings = running ? ['the domain keeps running here: an offline migration copies only its definition'] : [];
+  // The emulated TPM's state (a few KiB of files) goes along, as a shut-off domain's NVRAM and disks would.
+  const tpmState = emulatedTpm(def) ? host.tpmState(def) : undefined;
 
   const release = await host.jobs.begin(rec.uuid, 'migration out', { waitMs: 0, async: { name: 'migration out', allowed: new Set(['query', 'abort']) } });
   const id = randomUUID();
@@ -76,12 +79,13 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     const cookie: MigrationCookie = {
       version: 1,
       migrationId: id,
-      mandatory: disks.length > 0 ? ['domain', 'flags', 'storage'] : ['domain', 'flags'],
+      mandatory: [...(disks.length > 0 ? ['domain', 'flags', 'storage'] as const : ['domain', 'flags'] as const), ...(tpmState ? ['tpm'] as const : [])],
       domain: { name: rec.name, uuid: rec.uuid, xml: rec.persistentXml, persistentXml: rec.persistentXml },
       source: { hostId: deps.hostId, hostname: deps.hostname, qemuVersion: 'n/a', accel: 'tcg', ...(deps.selfPeerUri ? { peerUri: deps.selfPeerUri } : {}) },
       flags: { live: false, offline: true, suspend: false, persistent: true, undefineSource: o.undefineSource, postcopy: false, sourceWasRunning: false },
       tuning: { capabilities: {}, sharedParameters: {} },
       ...(disks.length > 0 ? { storage: { mode: o.copyStorage === 'inc' ? 'inc' as const : 'all' as const, disks } } : {}),
+      ...(tpmState ? { tpm: { files: Object.keys(tpmState).length } } : {}),
     };
     phase('Prepare');
     const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie });
@@ -116,9 +120,9 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
       if (!abort.signal.aborted) abort.abort();
     }
     phase('Finish');
-    await peer.post(`/peer/v1/migrations/${id}/finish`, { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...active.job } });
+    await peer.post(`/peer/v1/migrations/${id}/finish`, { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...active.job }, ...(tpmState ? { tpmState } : {}) });
     phase('Confirm');
-    if (o.undefineSource && !running) host.store.undefine(rec.uuid);
+    if (o.undefineSource && !running) host.undefineRecord(rec.uuid);
     const wallMs = deps.now() - startedAt;
     active.job = { ...active.job, type: 'Completed', percent: 100, timeElapsedMs: wallMs, phase: 'Succeeded' };
     phase('Succeeded', { stats: { ...active.job } });

@@ -164,7 +164,7 @@ export class MigrationRecovery {
     const vm = host.runningDomain(rec.uuid);
     // After the switch the source never resumes: kill whatever is left of it (invariant 4).
     if (vm) await vm.destroy('migrated');
-    if (rec.options.undefineSource && host.store.get(rec.uuid)?.persistentXml) host.store.undefine(rec.uuid);
+    if (rec.options.undefineSource && host.store.get(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
     if (rec.phase !== 'Succeeded') migrations.setPhase(rec.id, 'source', 'Succeeded');
     migrations.markCleanupDone(rec.id, 'source');
     log.info('migration completed by recovery');

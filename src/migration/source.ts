@@ -341,7 +341,7 @@ export class MigrationSource {
     await vm.destroy('migrated');
     if (options.undefineSource) {
       const rec = this.deps.host.store.get(vm.uuid);
-      if (rec?.persistentXml) this.deps.host.store.undefine(vm.uuid);
+      if (rec?.persistentXml) this.deps.host.undefineRecord(vm.uuid);
     }
   }
 

@@ -16,6 +16,7 @@ export const CHECKS = {
   leases: 'Leases and jobs',
   'qemu-blockers': 'QEMU migration blockers',
   'tcg-dirty-tracking': 'TCG dirty tracking',
+  tpm: 'TPM emulator',
 } as const;
 
 export type CheckId = keyof typeof CHECKS;

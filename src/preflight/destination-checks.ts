@@ -14,6 +14,7 @@ import { blockDeviceSize, cpuFlags, diskSize, hostAddresses } from './host-facts
 import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import { destinationTlsCheck } from './tls-check.js';
+import { tpmCheck } from './tpm-check.js';
 
 export interface DestinationCheckDeps {
   host: HostService;
@@ -47,6 +48,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   const results: CheckResult[] = [...storage(req, d), ...filesystemDirs(req, d.hostname), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
   const tls = destinationTlsCheck(req, d);
   if (tls) results.push(tls.result);
+  if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
   return {
     results,
     hostname: d.hostname,

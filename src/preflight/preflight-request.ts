@@ -9,6 +9,8 @@ export interface PreflightRequest {
     machine: string | undefined;
     cpu: { mode: string; model?: string };
     accel: 'kvm' | 'tcg';
+    /** The version of its emulated TPM (swtpm), when it has one. */
+    tpm?: '2.0' | '1.2';
   };
   disks: PreflightDisk[];
   interfaces: Array<{ mac: string; type: string; bridge?: string; network?: string }>;

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { emulatedTpm } from '../host/swtpm.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
@@ -72,6 +73,7 @@ export class PreflightService {
       domain: {
         name: def.name, uuid: def.uuid, memoryKiB: def.memoryKiB, vcpus: def.vcpus, machine: def.os.machine,
         cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
+        ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
       },
       disks: this.disks(def, o),
       interfaces: def.devices.interfaces.map((i) => ({ mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}) })),

@@ -15,6 +15,7 @@ import { miscDeviceArgs } from './devices/misc-devices.js';
 import { filesystemArgs } from './devices/filesystems.js';
 import { virtioOptionProps } from '../vm/devices/virtio-options.js';
 import { nicArgs } from './devices/nic.js';
+import { tpmArgs } from './devices/tpm.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags } from '../vm/cpu-model.js';
@@ -48,6 +49,8 @@ export interface QemuArgvInput {
   incoming?: boolean;
   /** Where file-backed and hugepage guest RAM goes (the launcher resolves it; needed only when the definition asks for it). */
   memoryPaths?: MemoryPaths;
+  /** The data socket of the swtpm ferryd runs for an emulated <tpm> (needed only when the definition has one). */
+  tpmSocket?: string;
 }
 
 /**
@@ -102,6 +105,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...videoArgs(def, q35));
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   push(...miscDeviceArgs(def, q35));
+  push(...tpmArgs(def, input.tpmSocket));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');

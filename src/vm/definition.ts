@@ -124,6 +124,8 @@ export interface DeviceDefinitions {
   redirfilter?: UsbRedirFilterRule[];
   /** <filesystem type='mount'>: host directories exported over virtio-9p; absent when there are none. */
   filesystems?: FilesystemDefinition[];
+  /** <tpm>: at most one (x86 has one TPM interface). */
+  tpm?: TpmDefinition;
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -513,4 +515,26 @@ export interface FilesystemDefinition extends Placed {
   /** <driver wrpolicy='immediate'>: QEMU's writeout=immediate. */
   wrpolicy?: 'immediate';
   virtio?: VirtioOptions;
+}
+
+export const TPM_PCR_BANKS = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
+export type TpmPcrBank = (typeof TPM_PCR_BANKS)[number];
+
+/** <tpm>: an emulated TPM (swtpm, run by ferryd for the VM) or an external swtpm's unix socket. */
+export interface TpmDefinition extends Placed {
+  model: 'tpm-tis' | 'tpm-crb';
+  backend:
+    | {
+      type: 'emulator';
+      version: '2.0' | '1.2';
+      /** persistent_state='yes': the state outlives the domain's undefine (and a transient domain's stop). */
+      persistentState?: boolean;
+      /** debug=N: swtpm's log level. */
+      debug?: number;
+      /** <active_pcr_banks>: the PCR banks swtpm_setup activates (TPM 2.0). */
+      activePcrBanks?: TpmPcrBank[];
+      /** <source type='dir'|'file' path=>: where the state lives instead of ferryd's per-VM directory. */
+      source?: { type: 'dir' | 'file'; path: string };
+    }
+    | { type: 'external'; socket: string };
 }

@@ -34,6 +34,7 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   set(d.watchdogs, (_x, i) => `watchdog${i}`);
   set(d.panics, (_x, i) => `panic${i}`);
   if (d.memballoon) d.memballoon.alias ??= 'balloon0';
+  if (d.tpm) d.tpm.alias ??= 'tpm0';
   if (d.memories) set(d.memories, (x, i) => `${x.model.replace('-', '')}${i}`);
   if (d.filesystems) set(d.filesystems, (_x, i) => `fs${i}`);
   for (const c of d.controllers) {

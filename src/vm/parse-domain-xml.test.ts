@@ -128,7 +128,8 @@ describe('parseDomainXml()', () => {
   it('refuses elements that matter but ferry does not support', () => {
     rejectsWith(wrap('<memtune><hard_limit>1</hard_limit></memtune>'), 'XML_UNSUPPORTED', /<memtune> in <domain> is not supported/);
     rejectsWith(wrap('', "<filesystem type='mount'><driver type='virtiofs'/><source dir='/x'/><target dir='t'/></filesystem>"), 'XML_UNSUPPORTED', /<filesystem> 't': <driver type='virtiofs'> is not supported .*virtiofsd/);
-    rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<tpm> in <devices>/);
+    rejectsWith(wrap('', "<tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>"), 'XML_UNSUPPORTED', /<tpm model='tpm-crb'>: .*<backend type='passthrough'> is not supported/);
+    rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_UNSUPPORTED', /<encryption> in <backend> is not supported/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
     rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<loader> in <os>/);

@@ -14,6 +14,7 @@ import { parseDisk } from './devices/disk.js';
 import { parseHostdev } from './devices/hostdev.js';
 import { parseInterface } from './devices/interface.js';
 import { interfaceProblems } from './devices/interface-problems.js';
+import { parseTpm } from './devices/tpm.js';
 import { parseMemballoon, parsePanic, parseRedirdev, parseRedirfilter, parseRng, parseWatchdog } from './devices/misc-devices.js';
 import { parseConsole, parseSerial } from './devices/serial.js';
 import { macFromUuid, normalizeUuid } from './identifiers.js';
@@ -212,6 +213,10 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'panic': d.panics.push(parsePanic(c)); break;
       case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
       case 'filesystem': (d.filesystems ??= []).push(parseFilesystem(c, d.filesystems?.length ?? 0)); break;
+      case 'tpm':
+        if (d.tpm) throw xmlUnsupported('tpm', 'only one TPM device is supported on x86');
+        d.tpm = parseTpm(c);
+        break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);

@@ -5,6 +5,7 @@ import { renderController } from './devices/controller.js';
 import { renderAudio, renderGraphics, renderInput, renderSound, renderVideo } from './devices/desktop.js';
 import { renderDisk } from './devices/disk.js';
 import { renderInterface } from './devices/interface.js';
+import { renderTpm } from './devices/tpm.js';
 import { renderMemballoon, renderPanic, renderRedirdev, renderRedirfilter, renderRng, renderWatchdog } from './devices/misc-devices.js';
 import { renderConsole, renderSerial } from './devices/serial.js';
 import { renderPlatform } from './platform.js';
@@ -98,6 +99,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...d.watchdogs.map((x) => renderWatchdog(x, live)),
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),
+    d.tpm ? renderTpm(d.tpm, live) : undefined,
     ...d.panics.map((x) => renderPanic(x, live)),
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
   ]);

@@ -70,10 +70,15 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => {
-      const rec = await service.undefine(req.params.ref);
-      return { domain: { name: rec.name, uuid: rec.uuid } };
-    });
+    app.delete<{ Params: { ref: string }; Querystring: { tpm?: 'keep' | 'remove' } }>(
+      '/domains/:ref',
+      // tpm: what happens to an emulated TPM's state (virsh undefine --keep-tpm / --tpm); default: removed unless persistent_state='yes'.
+      { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']) }) } },
+      async (req) => {
+        const rec = await service.undefine(req.params.ref, req.query.tpm ? { tpm: req.query.tpm } : {});
+        return { domain: { name: rec.name, uuid: rec.uuid } };
+      },
+    );
 
     app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean; mode?: 'acpi' | 'agent' } | undefined }>(
       '/domains/:ref/:action',

@@ -34,6 +34,7 @@ export const migrationCookieSchema = {
     storage: object({ mode: oneOf(['all', 'inc']), disks: arrayOf(diskCopy) }, ['mode', 'disks']),
     tuning: object({ capabilities: { type: 'object', additionalProperties: { type: 'boolean' } }, sharedParameters: openObject() }, ['capabilities', 'sharedParameters']),
     tls: object({ storage: bool() }, ['storage']),
+    tpm: object({ files: int(0) }, ['files']),
     listen: object({ address: nonEmpty(), port: int(1, 65535) }),
   },
 } as const;
@@ -44,6 +45,8 @@ export const finishRequestSchema = object({
   /** The source's job statistics, kept for domjobinfo --completed. */
   stats: openObject(),
   leases: arrayOf(lease),
+  /** Offline: the emulated TPM's state files, name → base64 (a few KiB). */
+  tpmState: { type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 4 * 1024 * 1024 } },
 }, ['resume', 'postcopy']);
 
 const preflightDisk = object({
@@ -57,7 +60,7 @@ export const preflightRequestSchema = object({
   live: bool(),
   domain: object({
     name: nonEmpty(), uuid: nonEmpty(), memoryKiB: int(1), vcpus: int(1), machine: str(),
-    cpu: object({ mode: nonEmpty(), model: str() }, ['mode']), accel: oneOf(['kvm', 'tcg']),
+    cpu: object({ mode: nonEmpty(), model: str() }, ['mode']), accel: oneOf(['kvm', 'tcg']), tpm: oneOf(['2.0', '1.2']),
   }, ['name', 'uuid', 'memoryKiB', 'vcpus', 'cpu', 'accel']),
   disks: arrayOf(preflightDisk),
   interfaces: arrayOf(object({ mac: nonEmpty(), type: nonEmpty(), bridge: str(), network: str() }, ['mac', 'type'])),

@@ -52,9 +52,13 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .description('undefine a domain; a running one becomes transient and disappears when it stops')
     .argument('[domain]', 'domain name, id or uuid')
     .option('--domain <domain>', 'domain name, id or uuid')
-    .action(async (positional: string | undefined, opts: { domain?: string }) => {
+    .option('--keep-tpm', "keep the emulated TPM's state (by default it is removed unless the definition says persistent_state='yes')")
+    .option('--tpm', "remove the emulated TPM's state, even with persistent_state='yes'")
+    .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean }) => {
       const ref = domainArg(positional, opts);
-      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}`));
+      if (opts.keepTpm && opts.tpm) throw new CliFailure(['Options --keep-tpm and --tpm are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+      const tpm = opts.keepTpm ? '?tpm=keep' : opts.tpm ? '?tpm=remove' : '';
+      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}${tpm}`));
       ctx.say(`Domain '${ref}' has been undefined\n`);
     });
 

@@ -10,6 +10,7 @@ import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
+import { TPM_RULE } from '../devices/tpm.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
 import { FILESYSTEM_RULE } from '../devices/filesystem.js';
 import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMATUNE_RULE } from '../memory-layout.js';
@@ -40,6 +41,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   panic: PANIC_RULE,
   memory: MEMORY_DEVICE_RULE,
   filesystem: FILESYSTEM_RULE,
+  tpm: TPM_RULE,
 };
 
 /**

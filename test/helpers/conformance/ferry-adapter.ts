@@ -50,6 +50,7 @@ export function runFerry(xml: string): FerryOutcome {
       machine: MACHINE_ALIASES[requested] ?? requested,
       qmpSocket: '/run/ferry/conformance/qmp.sock',
       pidfile: '/run/ferry/conformance/qemu.pid',
+      tpmSocket: '/run/ferry/conformance/swtpm.sock',
       resolveDisk: resolveWithoutFiles,
       tapFds: def.devices.interfaces.map((_, i) => 100 + i),
       // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
