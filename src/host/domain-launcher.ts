@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../qemu/argv.js';
 import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
+import { qemuEnvironment } from '../vm/qemu-namespace.js';
+import { relabels } from '../vm/seclabel.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
 import { tapName } from '../network/tap.js';
@@ -109,7 +111,7 @@ export class DomainLauncher {
     const fds: number[] = [];
     try {
       this.deps.access.privateDir(runDir);
-      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()]);
+      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const tapFds = await this.nics.setUp(live, fds);
       const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
@@ -132,6 +134,7 @@ export class DomainLauncher {
         logPath: paths.domainLog(def.name),
         qmpSocket: paths.qmpSocket(def.uuid),
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
+        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' }),
         fds,
       });
       try {

@@ -462,13 +462,18 @@ export class HostService extends EventEmitter<HostEvents> {
       log,
     });
     try {
-      this.deps.store.markRunning(def.uuid, {
+      const domainId = this.deps.store.markRunning(def.uuid, {
         liveXml: renderDomainXml(launched.live),
         pid: launched.process.pid,
         state: options.status.state,
         reason: options.status.reason,
         startedAt: this.now(),
       });
+      // libvirt's custom-argv: QEMU runs <qemu:commandline> arguments or environment ferry cannot vouch for.
+      if (launched.live.qemuCommandline && this.deps.store.taint(def.uuid, 'custom-argv')) {
+        log.warn({ taint: 'custom-argv' }, 'domain is tainted: custom-argv (<qemu:commandline>)');
+        this.deps.launcher.appendToDomainLog(def.name, `Domain id=${domainId} is tainted: custom-argv`);
+      }
     } catch (err) {
       await launched.process.terminate();
       await this.deps.launcher.cleanup(launched.live);

@@ -102,6 +102,8 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');
+  // <qemu:commandline>: appended as written, after everything ferry builds (libvirt's place for them).
+  push(...(def.qemuCommandline?.args ?? []));
   return args;
 }
 

@@ -1,3 +1,5 @@
+import type { SeclabelDefinition } from './seclabel.js';
+import type { QemuCommandline } from './qemu-namespace.js';
 import type { XmlElement } from '../shared/xml.js';
 import type { DeviceAddress } from './device-address.js';
 import type { PlatformDefinition } from './platform.js';
@@ -45,6 +47,10 @@ export interface DomainDefinition {
   iothreads?: number;
   /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
   memoryLayout?: MemoryLayout;
+  /** <qemu:commandline>: extra QEMU arguments and environment (src/vm/qemu-namespace.ts). */
+  qemuCommandline?: QemuCommandline;
+  /** <seclabel>: the DAC (Unix ownership) and 'none' labels ferry honours (src/vm/seclabel.ts). */
+  seclabels?: SeclabelDefinition[];
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';

@@ -28,6 +28,8 @@ import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseMemoryLayout } from './memory-layout.js';
 import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
+import { parseQemuCommandline } from './qemu-namespace.js';
+import { parseSeclabels } from './seclabel.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -108,6 +110,10 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   const iothreads = child(root, 'iothreads');
   if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
+  const qemuCommandline = parseQemuCommandline(root);
+  if (qemuCommandline) def.qemuCommandline = qemuCommandline;
+  const seclabels = parseSeclabels(root);
+  if (seclabels) def.seclabels = seclabels;
   const memoryLayout = parseMemoryLayout(root, vcpus);
   if (memoryLayout) def.memoryLayout = memoryLayout;
   placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);

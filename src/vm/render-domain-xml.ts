@@ -12,6 +12,8 @@ import { renderCpu } from './cpu-model.js';
 import { renderVcpus } from './vcpus.js';
 import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
+import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
+import { renderSeclabel } from './seclabel.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -25,7 +27,7 @@ export interface RenderOptions {
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
   'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
-  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
+  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
 /** Renders a definition as libvirt domain XML; parseDomainXml() of the result gives back the same definition. */
@@ -49,8 +51,10 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('on_crash', {}, def.onCrash),
     def.onLockFailure === undefined ? undefined : el('on_lockfailure', {}, def.onLockFailure),
     renderDevices(def, options.id !== undefined, options.secrets ?? true),
+    ...(def.seclabels ?? []).map(renderSeclabel),
+    def.qemuCommandline ? renderQemuCommandline(def.qemuCommandline) : undefined,
   ].filter((e): e is XmlElement => e !== undefined);
-  const root = el('domain', { type: def.type, id: options.id }, sortBy(top, TOP_LEVEL_ORDER));
+  const root = el('domain', { type: def.type, id: options.id, 'xmlns:qemu': def.qemuCommandline ? QEMU_NAMESPACE : undefined }, sortBy(top, TOP_LEVEL_ORDER));
   return renderXml(root);
 }
 

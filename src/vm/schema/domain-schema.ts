@@ -8,6 +8,8 @@ import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, REDIRFILTER_RULE, RNG_RULE,
 import { CONSOLE_RULE, SERIAL_RULE } from '../devices/serial.js';
 import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
+import { QEMU_COMMANDLINE_RULE } from '../qemu-namespace.js';
+import { SECLABEL_RULE } from '../seclabel.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
@@ -47,7 +49,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
  * parts kept without being looked into.
  */
 export const DOMAIN_RULE: ElementRule = {
-  attrs: { type: ['kvm', 'qemu'], id: true },
+  attrs: { type: ['kvm', 'qemu'], id: true, 'xmlns:qemu': true },
   children: {
     name: {},
     uuid: {},
@@ -81,6 +83,7 @@ export const DOMAIN_RULE: ElementRule = {
     on_crash: LIFECYCLE,
     on_lockfailure: LIFECYCLE,
     devices: { children: DEVICE_RULES },
-    seclabel: { attrs: { type: ['dynamic'], model: ['dac'], relabel: ['yes'] }, children: { label: {}, imagelabel: {} } },
+    'qemu:commandline': QEMU_COMMANDLINE_RULE,
+    seclabel: SECLABEL_RULE,
   },
 };
