@@ -5,6 +5,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../qemu/argv.js';
 import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
 import { qemuEnvironment } from '../vm/qemu-namespace.js';
+import { emulatorFor } from '../qemu/emulator.js';
 import { relabels } from '../vm/seclabel.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
@@ -74,7 +75,7 @@ export class DomainLauncher {
   }
 
   binaryFor(def: DomainDefinition): string {
-    return def.devices.emulator ?? this.deps.qemuBinary;
+    return emulatorFor(def, this.deps.qemuBinary);
   }
 
   async launch(def: DomainDefinition, options: { incoming?: boolean } = {}): Promise<LaunchedDomain> {

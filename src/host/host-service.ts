@@ -584,7 +584,7 @@ export class HostService extends EventEmitter<HostEvents> {
     const interfaces = written.devices.interfaces.map((i) => (i.type === 'network' ? { ...i, source: { network: i.source.network as string } } : i));
     const def: DomainDefinition = { ...written, devices: { ...written.devices, interfaces } };
     try {
-      const info = await this.deps.caps.binary(def.devices.emulator ?? this.deps.qemuBinary);
+      const info = await this.deps.caps.binary(this.deps.launcher.binaryFor(def));
       const machine = resolveMachineType(info, def.os.machine);
       if (machine === undefined) {
         throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${info.path}' does not support machine type '${def.os.machine}'`);

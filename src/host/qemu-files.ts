@@ -14,6 +14,7 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   const files: QemuFile[] = [];
   if (def.os.kernel) files.push({ path: def.os.kernel, access: 'r', what: 'kernel' });
   if (def.os.initrd) files.push({ path: def.os.initrd, access: 'r', what: 'initrd' });
+  for (const t of def.os.acpiTables ?? []) files.push({ path: t.path, access: 'r', what: `ACPI table (${t.type})` });
   for (const disk of def.devices.disks) {
     const src = resolveDisk(disk);
     if (src.kind !== 'file' && src.kind !== 'block') continue;

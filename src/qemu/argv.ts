@@ -15,7 +15,7 @@ import { miscDeviceArgs } from './devices/misc-devices.js';
 import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
-import { cpuCacheFlags } from '../vm/cpu-model.js';
+import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
 export { diskNodeNames } from '../vm/device-aliases.js';
@@ -83,6 +83,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   if (os.initrd) push('-initrd', os.initrd);
   if (os.cmdline !== undefined && os.kernel) push('-append', os.cmdline);
   push('-boot', bootOptions(def));
+  for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
   for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...controllerArgs(def, q35));
@@ -130,6 +131,7 @@ function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
   if (cpu?.migratable === 'off' && model === 'host') flags.push('migratable=off');
   if (cpu?.vendorId !== undefined) flags.push(`vendor=${escapeOpt(cpu.vendorId)}`);
   flags.push(...cpuCacheFlags(cpu));
+  flags.push(...cpuPhysAddrFlags(cpu));
   if (cpu?.check === 'full') flags.push('enforce');
   flags.push(...platformCpuFlags(def));
   if (def.devices.panics.some((p) => p.model === 'hyperv')) flags.push('hv-crash=on');

@@ -51,6 +51,8 @@ export interface DomainDefinition {
   qemuCommandline?: QemuCommandline;
   /** <seclabel>: the DAC (Unix ownership) and 'none' labels ferry honours (src/vm/seclabel.ts). */
   seclabels?: SeclabelDefinition[];
+  /** <memory dumpCore=>: whether guest RAM goes into a QEMU core dump (QEMU's dump-guest-core; absent: off). */
+  dumpCore?: 'on' | 'off';
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
@@ -58,7 +60,8 @@ export type CrashAction = LifecycleAction | 'coredump-destroy' | 'coredump-resta
 export type LockFailureAction = 'poweroff' | 'restart' | 'pause' | 'ignore';
 
 export interface OsDefinition {
-  arch: 'x86_64';
+  /** <type arch=>: x86_64, or i686 (a 32-bit guest: qemu-system-i386 unless <emulator> says otherwise). */
+  arch: 'x86_64' | 'i686';
   /** The machine type as defined; ferry stores the versioned name (pc-q35-10.0) so migrations keep it. */
   machine?: string;
   kernel?: string;
@@ -69,6 +72,8 @@ export interface OsDefinition {
   bootMenu?: { enable: boolean; timeout?: number };
   /** <bios rebootTimeout=>: ms before the firmware retries a failed boot; -1 never. */
   rebootTimeout?: number;
+  /** <acpi><table type=>path</table></acpi>: extra ACPI tables the guest gets (QEMU's -acpitable). */
+  acpiTables?: Array<{ type: 'raw' | 'slic' | 'msdm'; path: string }>;
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';
@@ -87,6 +92,8 @@ export interface CpuDefinition {
   migratable?: 'on' | 'off';
   topology?: { sockets: number; dies: number; clusters?: number; cores: number; threads: number };
   features: Array<{ policy: 'require' | 'disable' | 'force' | 'optional' | 'forbid'; name: string }>;
+  /** <maxphysaddr>: the guest's physical address bits: the host's (passthrough, capped at limit) or a given number (emulate). */
+  maxphysaddr?: { mode: 'passthrough' | 'emulate'; bits?: number; limit?: number };
 }
 
 /** One vCPU of <vcpus>: online or not, hot-pluggable or not (then it is on -smp), and the order it came online in. */

@@ -4,6 +4,7 @@ import { buildQemuArgv } from '../qemu/argv.js';
 import { parseDomainXml } from './parse-domain-xml.js';
 import { renderDomainXml } from './render-domain-xml.js';
 import { qemuEnvironment } from './qemu-namespace.js';
+import { emulatorFor } from '../qemu/emulator.js';
 
 const domain = (extra: string, top = "<domain type='qemu'>", os = "<type arch='x86_64' machine='pc-q35-10.0'>hvm</type>"): string =>
   `${top}<name>t</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory>65536</memory><vcpu>1</vcpu><os>${os}</os>${extra}</domain>`;
@@ -34,4 +35,35 @@ test('<seclabel>: dac dynamic/none and none/none kept; selinux refused', () => {
     assert.ok(renderDomainXml(parseDomainXml(domain(s))).includes(s.replace(" relabel='yes'", " relabel='yes'")));
   }
   assert.throws(() => parseDomainXml(domain("<seclabel type='dynamic' model='selinux' relabel='yes'/>")), /model='selinux'/);
+});
+
+test('<cpu><maxphysaddr>: libvirt\'s -cpu flags for each mode, kept in dumpxml', () => {
+  const cases: Array<[string, string]> = [
+    ["<maxphysaddr mode='emulate' bits='42'/>", 'phys-bits=42'],
+    ["<maxphysaddr mode='emulate'/>", 'host-phys-bits=off'],
+    ["<maxphysaddr mode='passthrough'/>", 'host-phys-bits=on'],
+    ["<maxphysaddr mode='passthrough' limit='39'/>", 'host-phys-bits=on,host-phys-bits-limit=39'],
+  ];
+  for (const [m, flags] of cases) {
+    const xml = domain(`<cpu mode='custom'><model>qemu64</model>${m}</cpu>`);
+    roundTrip(xml);
+    const argv = argvOf(xml);
+    assert.equal(argv[argv.indexOf('-cpu') + 1], `qemu64,${flags}`);
+  }
+  assert.throws(() => parseDomainXml(domain("<cpu mode='custom'><model>qemu64</model><maxphysaddr mode='emulate' bits='60'/></cpu>")), /out of range/);
+});
+
+test('<memory dumpCore>, <os><acpi><table>, <type arch=i686>', () => {
+  const core = domain("<features><acpi/></features>").replace('<memory>', "<memory dumpCore='on'>");
+  roundTrip(core);
+  assert.match(argvOf(core).find((a) => a.startsWith('pc-q35')) ?? '', /dump-guest-core=on/);
+  const acpi = domain("<features><acpi/></features>", undefined, "<type arch='x86_64' machine='pc-q35-10.0'>hvm</type><acpi><table type='raw'>/a.dat</table><table type='slic'>/s.dat</table></acpi>");
+  roundTrip(acpi);
+  const argv = argvOf(acpi);
+  assert.deepEqual(argv.filter((_, i) => argv[i - 1] === '-acpitable'), ['file=/a.dat', 'sig=SLIC,file=/s.dat']);
+  assert.throws(() => parseDomainXml(acpi.replace('<features><acpi/></features>', '')), /ACPI tables need ACPI/);
+  const i686 = domain('', undefined, "<type arch='i686' machine='pc-q35-10.0'>hvm</type>");
+  roundTrip(i686);
+  assert.equal(emulatorFor(parseDomainXml(i686), '/usr/bin/qemu-system-x86_64'), '/usr/bin/qemu-system-i386');
+  assert.equal(emulatorFor(parseDomainXml(domain('')), '/usr/bin/qemu-system-x86_64'), '/usr/bin/qemu-system-x86_64');
 });

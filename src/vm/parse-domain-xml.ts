@@ -76,6 +76,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
   const memoryEl = child(root, 'memory');
   if (!memoryEl) throw xmlInvalid('domain', 'missing <memory>');
   const memoryKiB = toKiB(memoryEl.text, memoryEl.attrs.unit, 'memory');
+  const dumpCore = memoryEl.attrs.dumpCore;
   const currentEl = child(root, 'currentMemory');
   const currentMemoryKiB = currentEl ? toKiB(currentEl.text, currentEl.attrs.unit, 'currentMemory') : memoryKiB;
   if (currentMemoryKiB > memoryKiB) throw xmlInvalid('currentMemory', 'current memory exceeds maximum memory');
@@ -104,6 +105,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
+  if (dumpCore !== undefined) def.dumpCore = oneOf(dumpCore, ['on', 'off'] as const, 'memory', 'dumpCore');
+  if (def.os.acpiTables && !def.platform.acpi) throw xmlInvalid('acpi', 'ACPI tables need ACPI: add <features><acpi/></features>');
   const lockFailure = child(root, 'on_lockfailure')?.text;
   if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
@@ -135,7 +138,7 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   if (!typeEl) throw xmlInvalid('os', 'missing <type>');
   if (typeEl.text !== 'hvm') throw xmlUnsupported(`os type '${typeEl.text}'`, "is not supported (only 'hvm')");
   const arch = typeEl.attrs.arch ?? 'x86_64';
-  if (arch !== 'x86_64') throw xmlUnsupported(`type arch='${arch}'`, 'is not supported (only x86_64)');
+  if (arch !== 'x86_64' && arch !== 'i686') throw xmlUnsupported(`type arch='${arch}'`, 'is not supported (only x86_64 and i686)');
   const boot: BootDevice[] = [];
   const result: DomainDefinition['os'] = { arch, boot };
   for (const c of os.children) {
@@ -169,6 +172,13 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
         }
         break;
       }
+      case 'acpi':
+        for (const t of c.children) {
+          if (t.name !== 'table') continue;
+          const type = oneOf(t.attrs.type ?? '', ['raw', 'slic', 'msdm'] as const, 'table', 'type');
+          (result.acpiTables ??= []).push({ type, path: nonEmpty(t, 'table') });
+        }
+        break;
       case 'bios':
         if (c.attrs.rebootTimeout !== undefined) {
           const t = Number(c.attrs.rebootTimeout);

@@ -38,7 +38,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     def.title === undefined ? undefined : el('title', {}, def.title),
     def.description === undefined ? undefined : el('description', {}, def.description),
     def.metadata,
-    el('memory', { unit: 'KiB' }, String(def.memoryKiB)),
+    el('memory', { unit: 'KiB', dumpCore: def.dumpCore }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
     def.iothreads === undefined ? undefined : el('iothreads', {}, String(def.iothreads)),
@@ -68,6 +68,7 @@ function renderOs(def: DomainDefinition): XmlElement {
     ...os.boot.map((dev) => el('boot', { dev })),
     os.bootMenu === undefined ? undefined : el('bootmenu', { enable: os.bootMenu.enable ? 'yes' : 'no', timeout: os.bootMenu.timeout }),
     os.rebootTimeout === undefined ? undefined : el('bios', { rebootTimeout: os.rebootTimeout }),
+    os.acpiTables ? el('acpi', {}, os.acpiTables.map((t) => el('table', { type: t.type }, t.path))) : undefined,
   ]);
 }
 

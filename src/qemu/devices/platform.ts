@@ -4,7 +4,7 @@ import { HYPERV_FLAGS } from '../../vm/platform.js';
 /** -machine's options from <features> and <clock> (after the machine type). */
 export function machineOptions(def: DomainDefinition): string[] {
   const p = def.platform;
-  const opts = ['usb=off', 'dump-guest-core=off'];
+  const opts = ['usb=off', `dump-guest-core=${def.dumpCore ?? 'off'}`];
   if (!p.acpi) opts.push('acpi=off');
   if (p.vmport !== undefined) opts.push(`vmport=${p.vmport ? 'on' : 'off'}`);
   if (p.smm !== undefined) opts.push(`smm=${p.smm ? 'on' : 'off'}`);
