@@ -45,6 +45,8 @@ export interface DomainDefinition {
   metadata?: XmlElement;
   /** <iothreads>N</iothreads>: QEMU iothread objects iothread1..N that disks and SCSI controllers can use. */
   iothreads?: number;
+  /** <iothreadids>: the iothreads' ids (QEMU's iothread<ID>) when written; absent: 1..iothreads (src/vm/iothreads.ts). */
+  iothreadIds?: number[];
   /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
   memoryLayout?: MemoryLayout;
   /** <qemu:commandline>: extra QEMU arguments and environment (src/vm/qemu-namespace.ts). */
@@ -109,6 +111,8 @@ export interface CputuneDefinition {
   vcpupins: Array<{ vcpu: number; cpuset: string }>;
   /** <emulatorpin cpuset=>: QEMU's threads other than the vCPUs. */
   emulatorpin?: string;
+  /** <iothreadpin iothread= cpuset=>: canonical cpusets by iothread id. */
+  iothreadpins?: Array<{ iothread: number; cpuset: string }>;
 }
 
 export interface DeviceDefinitions {

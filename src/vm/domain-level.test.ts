@@ -67,3 +67,14 @@ test('<memory dumpCore>, <os><acpi><table>, <type arch=i686>', () => {
   assert.equal(emulatorFor(parseDomainXml(i686), '/usr/bin/qemu-system-x86_64'), '/usr/bin/qemu-system-i386');
   assert.equal(emulatorFor(parseDomainXml(domain('')), '/usr/bin/qemu-system-x86_64'), '/usr/bin/qemu-system-x86_64');
 });
+
+test('<iothreadids> and <cputune><iothreadpin>: objects by id, kept in dumpxml, unknown ids refused', () => {
+  const xml = domain("<iothreads>3</iothreads><iothreadids><iothread id='5'/><iothread id='2'/></iothreadids><cputune><iothreadpin iothread='5' cpuset='0'/></cputune>");
+  roundTrip(xml);
+  const def = parseDomainXml(xml);
+  assert.deepEqual(def.iothreadIds, [5, 2, 1]);
+  assert.deepEqual(def.cputune?.iothreadpins, [{ iothread: 5, cpuset: '0' }]);
+  const argv = argvOf(xml);
+  assert.deepEqual(argv.filter((a, i) => argv[i - 1] === '-object' && a.startsWith('iothread,')), ['iothread,id=iothread5', 'iothread,id=iothread2', 'iothread,id=iothread1']);
+  assert.throws(() => parseDomainXml(domain("<iothreads>1</iothreads><cputune><iothreadpin iothread='2' cpuset='0'/></cputune>")), /Cannot find 'iothread' : 2/);
+});

@@ -24,12 +24,13 @@ import { completeDefinition } from './device-topology.js';
 import { placementProblems } from './placement-rules.js';
 import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
-import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
+import { nonNegativeInt, oneOf } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseMemoryLayout } from './memory-layout.js';
 import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
+import { checkIothreadPins, parseIothreads } from './iothreads.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -111,8 +112,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
-  const iothreads = child(root, 'iothreads');
-  if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
+  Object.assign(def, parseIothreads(root));
+  checkIothreadPins(def);
   const qemuCommandline = parseQemuCommandline(root);
   if (qemuCommandline) def.qemuCommandline = qemuCommandline;
   const seclabels = parseSeclabels(root);

@@ -14,6 +14,7 @@ import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
 import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
 import { renderSeclabel } from './seclabel.js';
+import { renderIothreads } from './iothreads.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -26,7 +27,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
@@ -41,7 +42,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('memory', { unit: 'KiB', dumpCore: def.dumpCore }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
-    def.iothreads === undefined ? undefined : el('iothreads', {}, String(def.iothreads)),
+    ...renderIothreads(def),
     ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,

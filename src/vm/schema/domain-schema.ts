@@ -10,6 +10,7 @@ import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
 import { QEMU_COMMANDLINE_RULE } from '../qemu-namespace.js';
 import { SECLABEL_RULE } from '../seclabel.js';
+import { IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
@@ -60,6 +61,7 @@ export const DOMAIN_RULE: ElementRule = {
     currentMemory: UNIT,
     ...VCPU_RULES,
     iothreads: {},
+    iothreadids: IOTHREADIDS_RULE,
     maxMemory: MAX_MEMORY_RULE,
     memoryBacking: MEMORY_BACKING_RULE,
     numatune: NUMATUNE_RULE,
