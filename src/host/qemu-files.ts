@@ -33,6 +33,7 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
     ...d.rngs.flatMap((r, i): Array<[CharSource, string]> => (r.backend.model === 'egd' ? [[r.backend, `rng${i} egd`]] : [])),
   ];
   for (const [s, what] of charDevices) files.push(...charFiles(s, what));
+  for (const a of d.audios) if (a.type === 'file' && a.path?.startsWith('/')) files.push({ path: a.path, access: 'create-in-dir', what: `audio ${a.id} WAV file` });
   for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
   (d.memories ?? []).forEach((m, i) => {
     if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });

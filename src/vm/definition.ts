@@ -1,3 +1,4 @@
+import type { AudioStream } from './devices/audio.js';
 import type { SeclabelDefinition } from './seclabel.js';
 import type { QemuCommandline } from './qemu-namespace.js';
 import type { XmlElement } from '../shared/xml.js';
@@ -274,7 +275,14 @@ export interface SoundDefinition extends Placed {
 
 export interface AudioDefinition {
   id: number;
-  type: 'none' | 'spice';
+  /** none, spice, or file (QEMU's wav backend writing `path`). */
+  type: 'none' | 'spice' | 'file';
+  /** timerPeriod (µs) */
+  timerPeriod?: number;
+  /** type='file': the WAV file QEMU writes (relative: to QEMU's working directory, as libvirt). */
+  path?: string;
+  input?: AudioStream;
+  output?: AudioStream;
 }
 
 export interface RedirdevDefinition extends CharSource, Placed {

@@ -78,3 +78,11 @@ test('<iothreadids> and <cputune><iothreadpin>: objects by id, kept in dumpxml, 
   assert.deepEqual(argv.filter((a, i) => argv[i - 1] === '-object' && a.startsWith('iothread,')), ['iothread,id=iothread5', 'iothread,id=iothread2', 'iothread,id=iothread1']);
   assert.throws(() => parseDomainXml(domain("<iothreads>1</iothreads><cputune><iothreadpin iothread='2' cpuset='0'/></cputune>")), /Cannot find 'iothread' : 2/);
 });
+
+test('<audio type=file> with timerPeriod, path and <input>/<output> settings: libvirt\'s -audiodev, kept in dumpxml', () => {
+  const xml = domain("<devices><sound model='ich9'/><audio id='1' type='file' timerPeriod='50' path='/tmp/a.wav'><output voices='2' bufferLength='200'><settings frequency='22050' channels='4' format='f32'/></output></audio></devices>");
+  roundTrip(xml);
+  const argv = argvOf(xml);
+  assert.equal(argv[argv.indexOf('-audiodev') + 1], '{"id":"audio1","driver":"wav","timer-period":50,"path":"/tmp/a.wav","out":{"voices":2,"buffer-length":200,"frequency":22050,"channels":4,"format":"f32"}}');
+  assert.throws(() => parseDomainXml(domain("<devices><audio id='1' type='none' path='/x.wav'/></devices>")), /path is for type='file' only/);
+});

@@ -1,3 +1,4 @@
+import { audiodevArg } from '../../vm/devices/audio.js';
 import type { DomainDefinition, GraphicsDefinition, VideoDefinition } from '../../vm/definition.js';
 import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
 
@@ -127,7 +128,7 @@ const HDA_CODEC: Record<string, string> = { duplex: 'hda-duplex', micro: 'hda-mi
 /** -audiodev backends and the sound cards that play to them. */
 export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
-  for (const a of def.devices.audios) out.push('-audiodev', `${a.type},id=audio${a.id}`);
+  for (const a of def.devices.audios) out.push('-audiodev', audiodevArg(a));
   for (const s of def.devices.sounds) {
     const audiodev = s.audioId === undefined ? undefined : `audiodev=audio${s.audioId}`;
     const at = [`id=${s.alias}`, ...pciProps(s.address, q35)];

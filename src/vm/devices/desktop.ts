@@ -1,3 +1,4 @@
+import { AUDIO_ATTRS, AUDIO_CHILDREN, parseAudioExtras, renderAudioExtras } from './audio.js';
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
@@ -281,13 +282,15 @@ export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
   ]);
 }
 
-export const AUDIO_RULE: ElementRule = { attrs: { id: true, type: ['none', 'spice'] }, label: (e) => `<audio id='${e.attrs.id ?? '?'}'>` };
+export const AUDIO_RULE: ElementRule = { attrs: AUDIO_ATTRS, children: AUDIO_CHILDREN, label: (e) => `<audio id='${e.attrs.id ?? '?'}'>` };
 
 export function parseAudio(a: XmlElement): AudioDefinition {
-  return { id: positiveInt(a.attrs.id ?? '', 'audio'), type: oneOf(a.attrs.type ?? '', ['none', 'spice'] as const, 'audio', 'type') };
+  const type = oneOf(a.attrs.type ?? '', ['none', 'spice', 'file'] as const, 'audio', 'type');
+  return { id: positiveInt(a.attrs.id ?? '', 'audio'), type, ...parseAudioExtras(a, type) };
 }
 
 export function renderAudio(a: AudioDefinition): XmlElement {
-  return el('audio', { id: a.id, type: a.type });
+  const extras = renderAudioExtras(a);
+  return el('audio', { id: a.id, type: a.type, ...extras.attrs }, extras.children);
 }
 
