@@ -7,6 +7,7 @@ import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
 import { qemuEnvironment } from '../vm/qemu-namespace.js';
 import { emulatorFor } from '../qemu/emulator.js';
 import { relabels } from '../vm/seclabel.js';
+import { clockEnvironment } from '../vm/clock-offset.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
 import { tapName } from '../network/tap.js';
@@ -135,7 +136,7 @@ export class DomainLauncher {
         logPath: paths.domainLog(def.name),
         qmpSocket: paths.qmpSocket(def.uuid),
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
-        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' }),
+        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...clockEnvironment(live) }),
         fds,
       });
       try {

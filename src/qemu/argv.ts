@@ -45,6 +45,8 @@ export interface QemuArgvInput {
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
   incoming?: boolean;
+  /** The host's time the guest's RTC is reckoned from (<clock offset='variable'>); absent: now. */
+  now?: Date;
   /** Where file-backed and hugepage guest RAM goes (the launcher resolves it; needed only when the definition asks for it). */
   memoryPaths?: MemoryPaths;
 }
@@ -69,7 +71,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
   push(...memoryLayoutArgs(def, input.memoryPaths));
-  push(...platformArgs(def, q35));
+  push(...platformArgs(def, q35, input.now));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
   push('-no-shutdown', '-action', 'panic=pause');

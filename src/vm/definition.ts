@@ -1,3 +1,4 @@
+import type { ClockOffset } from './clock-offset.js';
 import type { AudioStream } from './devices/audio.js';
 import type { SeclabelDefinition } from './seclabel.js';
 import type { QemuCommandline } from './qemu-namespace.js';
@@ -34,6 +35,8 @@ export interface DomainDefinition {
   os: OsDefinition;
   cpu?: CpuDefinition;
   clockOffset?: 'utc' | 'localtime';
+  /** <clock offset='variable'|'absolute'|'timezone'> with its attributes (src/vm/clock-offset.ts); absent: clockOffset says it. */
+  clock?: ClockOffset;
   onPoweroff: LifecycleAction;
   onReboot: LifecycleAction;
   onCrash: CrashAction;

@@ -5,6 +5,7 @@ import { parseDomainXml } from './parse-domain-xml.js';
 import { renderDomainXml } from './render-domain-xml.js';
 import { qemuEnvironment } from './qemu-namespace.js';
 import { emulatorFor } from '../qemu/emulator.js';
+import { clockEnvironment } from './clock-offset.js';
 
 const domain = (extra: string, top = "<domain type='qemu'>", os = "<type arch='x86_64' machine='pc-q35-10.0'>hvm</type>"): string =>
   `${top}<name>t</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory>65536</memory><vcpu>1</vcpu><os>${os}</os>${extra}</domain>`;
@@ -85,4 +86,23 @@ test('<audio type=file> with timerPeriod, path and <input>/<output> settings: li
   const argv = argvOf(xml);
   assert.equal(argv[argv.indexOf('-audiodev') + 1], '{"id":"audio1","driver":"wav","timer-period":50,"path":"/tmp/a.wav","out":{"voices":2,"buffer-length":200,"frequency":22050,"channels":4,"format":"f32"}}');
   assert.throws(() => parseDomainXml(domain("<devices><audio id='1' type='none' path='/x.wav'/></devices>")), /path is for type='file' only/);
+});
+
+test('<clock offset=variable|absolute|timezone>: -rtc base as libvirt computes it, kept in dumpxml', () => {
+  const at = new Date(1234567890000);
+  const rtc = (clock: string): string => {
+    const def = parseDomainXml(domain(clock));
+    const argv = buildQemuArgv({ def, accel: 'tcg', machine: 'pc-q35-10.0', qmpSocket: '/q', pidfile: '/p', resolveDisk: () => ({ kind: 'empty' }), tapFds: [], now: at });
+    return argv[argv.indexOf('-rtc') + 1] as string;
+  };
+  for (const c of ["<clock offset='variable' adjustment='123456' basis='utc'/>", "<clock offset='absolute' start='253402300799'/>", "<clock offset='timezone' timezone='Europe/Paris'/>"]) {
+    roundTrip(domain(c));
+    assert.ok(renderDomainXml(parseDomainXml(domain(c))).includes(c));
+  }
+  assert.equal(rtc("<clock offset='variable' adjustment='123456' basis='utc'/>"), 'base=2009-02-15T09:49:06');
+  assert.equal(rtc("<clock offset='absolute' start='253402300799'/>"), 'base=9999-12-31T23:59:59');
+  assert.equal(rtc("<clock offset='timezone' timezone='Europe/Paris'/>"), 'base=localtime');
+  assert.deepEqual(clockEnvironment(parseDomainXml(domain("<clock offset='timezone' timezone='Europe/Paris'/>"))), { TZ: 'Europe/Paris' });
+  assert.throws(() => parseDomainXml(domain("<clock offset='timezone' timezone='../../etc/passwd'/>")), /invalid timezone name/);
+  assert.throws(() => parseDomainXml(domain("<clock offset='utc' adjustment='5'/>")), /adjustment is not allowed/);
 });

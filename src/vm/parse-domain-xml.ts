@@ -31,6 +31,7 @@ import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
 import { checkIothreadPins, parseIothreads } from './iothreads.js';
+import { parseClockOffset } from './clock-offset.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -64,7 +65,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (type !== 'kvm' && type !== 'qemu') throw xmlUnsupported(`domain type='${type}'`, "is not supported (use 'kvm' or 'qemu')");
 
   const clock = child(root, 'clock');
-  const clockOffset = clock ? parseClockOffset(clock) : undefined;
+  const clockParsed = clock ? parseClockOffset(clock) : undefined;
+  const clockOffset = clockParsed?.offset === 'utc' || clockParsed?.offset === 'localtime' ? clockParsed.offset : undefined;
 
   const name = requiredText(root, 'name', 'domain');
   if (name.includes('/')) throw xmlInvalid('name', `name '${name}' cannot contain '/'`);
@@ -106,6 +108,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
+  else if (clockParsed !== undefined) def.clock = clockParsed;
   if (dumpCore !== undefined) def.dumpCore = oneOf(dumpCore, ['on', 'off'] as const, 'memory', 'dumpCore');
   if (def.os.acpiTables && !def.platform.acpi) throw xmlInvalid('acpi', 'ACPI tables need ACPI: add <features><acpi/></features>');
   const lockFailure = child(root, 'on_lockfailure')?.text;
@@ -127,11 +130,6 @@ function parseDomain(root: XmlElement): DomainDefinition {
   return def;
 }
 
-function parseClockOffset(clock: XmlElement): DomainDefinition['clockOffset'] {
-  const offset = clock.attrs.offset ?? 'utc';
-  if (offset !== 'utc' && offset !== 'localtime') throw xmlUnsupported(`clock offset='${offset}'`);
-  return offset;
-}
 
 function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   if (!os) throw xmlInvalid('domain', 'missing <os>');

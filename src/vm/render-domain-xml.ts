@@ -15,6 +15,7 @@ import { renderMemoryDevice } from './devices/memory.js';
 import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
 import { renderSeclabel } from './seclabel.js';
 import { renderIothreads } from './iothreads.js';
+import { clockAttrs, clockOf } from './clock-offset.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -46,7 +47,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,
-    ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),
+    ...renderPlatform(def.platform, clockAttrs(clockOf(def))),
     el('on_poweroff', {}, def.onPoweroff),
     el('on_reboot', {}, def.onReboot),
     el('on_crash', {}, def.onCrash),
