@@ -106,3 +106,13 @@ test('<clock offset=variable|absolute|timezone>: -rtc base as libvirt computes i
   assert.throws(() => parseDomainXml(domain("<clock offset='timezone' timezone='../../etc/passwd'/>")), /invalid timezone name/);
   assert.throws(() => parseDomainXml(domain("<clock offset='utc' adjustment='5'/>")), /adjustment is not allowed/);
 });
+
+test("<graphics type='vnc' socket=>: libvirt's older form of <listen type='socket'>, written beside it; -vnc vnc=unix:PATH", () => {
+  const xml = domain("<devices><graphics type='vnc' socket='/tmp/foo=bar.sock'/></devices>");
+  roundTrip(xml);
+  const out = renderDomainXml(parseDomainXml(xml));
+  assert.match(out, /<graphics type='vnc' port='-1' autoport='yes' socket='\/tmp\/foo=bar.sock'>\s*<listen type='socket' socket='\/tmp\/foo=bar.sock'\/>/);
+  const argv = argvOf(xml);
+  assert.equal(argv[argv.indexOf('-vnc') + 1], 'vnc=unix:/tmp/foo=bar.sock');
+  assert.throws(() => parseDomainXml(domain("<devices><graphics type='vnc' socket='/a.sock'><listen type='address' address='127.0.0.1'/></graphics></devices>")), /does not match its <listen>/);
+});

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
@@ -122,7 +123,10 @@ describe('domain-level settings run on real QEMU and migrate', () => {
   it('an i686 guest starts on qemu-system-i386', async () => {
     const name = 'i686';
     const uuid = 'e7c0a000-0000-4000-8000-000000000686';
-    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64 }).replace("<type arch='x86_64'", "<type arch='i686'");
+    mkdirSync(`${hosts.dir.path}/vnc`);
+    chmodSync(`${hosts.dir.path}/vnc`, 0o1777);
+    const vnc = `${hosts.dir.path}/vnc/i686=vnc.sock`;
+    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64, devices: `<graphics type='vnc' socket='${vnc}'/>` }).replace("<type arch='x86_64'", "<type arch='i686'");
     const file = `${hosts.dir.path}/${name}.xml`;
     writeFileSync(file, xml);
     await hosts.a.ok('define', file);
@@ -131,6 +135,13 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     assert.equal(readlinkSync(`/proc/${pid}/exe`), '/usr/bin/qemu-system-i386');
     assert.equal((await qmp<{ arch: string }>(hosts.a, name, 'query-target')).arch, 'i386');
     assert.match(await hosts.a.ok('dumpxml', name), /<type arch='i686' machine='pc-q35-[\d.]+'>hvm<\/type>/);
+    // <graphics socket=> (a path with '=' in it): QEMU's VNC server answers on the unix socket.
+    const greeting = await new Promise<string>((resolve, reject) => {
+      const c = createConnection(vnc);
+      c.once('data', (d) => { resolve(d.toString()); c.destroy(); });
+      c.once('error', reject);
+    });
+    assert.match(greeting, /^RFB 003\.008\n/);
     await hosts.a.ok('destroy', name);
     await hosts.a.ok('undefine', name);
   });

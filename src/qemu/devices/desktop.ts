@@ -41,7 +41,8 @@ function hostPart(addr: string): string {
 function vncArgs(g: GraphicsDefinition): string[] {
   const l = g.listens[0];
   let spec: string;
-  if (l?.type === 'socket') spec = `unix:${escapeOpt(l.socket ?? '')}`;
+  // vnc= spelled out, as libvirt does: a socket path with '=' would otherwise read as an option.
+  if (l?.type === 'socket') spec = `vnc=unix:${escapeOpt(l.socket ?? '')}`;
   else if (l?.type === 'none') spec = 'none';
   else {
     const host = hostPart(listenAddress(g));

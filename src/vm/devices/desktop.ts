@@ -45,7 +45,7 @@ const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; 
 
 export const GRAPHICS_RULE: ElementRule = {
   attrs: {
-    type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true,
+    type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true, socket: true,
     passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'],
     defaultMode: ['any', 'secure', 'insecure'], connected: ['keep', 'disconnect', 'fail'],
   },
@@ -131,6 +131,16 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     if (first && first.type === 'address' && first.address === undefined) first.address = g.attrs.listen;
     if (!first) result.listens.push({ type: 'address', address: g.attrs.listen });
   }
+  if (g.attrs.socket !== undefined) {
+    // libvirt's older form of <listen type='socket' socket=...> (VNC), which it still writes beside it.
+    if (type !== 'vnc') throw xmlInvalid('graphics', `${label}: socket= is a VNC attribute (use <listen type='socket'>)`);
+    const first = result.listens[0];
+    if (first && (first.type !== 'socket' || (first.socket !== undefined && first.socket !== g.attrs.socket))) {
+      throw xmlInvalid('graphics', `${label}: socket='${g.attrs.socket}' does not match its <listen>`);
+    }
+    if (first) first.socket = g.attrs.socket;
+    else result.listens.push({ type: 'socket', socket: g.attrs.socket });
+  }
   if (result.listens.length > 1) throw xmlUnsupported('listen', `${label}: ferry supports one <listen> per display`);
   if (type === 'spice') {
     const spice: Record<string, string> = {};
@@ -161,6 +171,7 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean): XmlElem
     autoport: g.autoport ? 'yes' : 'no',
     websocket: g.websocket,
     listen: listen?.type === 'address' || listen?.type === 'network' ? listen.address : undefined,
+    socket: g.type === 'vnc' && listen?.type === 'socket' ? listen.socket : undefined,
     keymap: g.keymap,
     sharePolicy: g.sharePolicy,
     defaultMode: g.defaultMode,
