@@ -66,7 +66,8 @@ export class QemuFileAccess {
       if (real !== f.path) this.checkDirectories(f, dirname(real), false);
       if (allows(st, a, f.access === 'rw' ? 0o6 : 0o4)) continue;
       if (!this.o.dynamicOwnership) throw denied(f, a, f.path, 'dynamic_ownership is off');
-      if (options.relabel === false) throw denied(f, a, f.path, "the domain's <seclabel type='none' model='dac'> lets ferry change no owner");
+      // Files ferry makes for QEMU (its logs, memory files) are ferry's own to hand over; the definition's files are not.
+      if (options.relabel === false && !f.create) throw denied(f, a, f.path, "the domain's <seclabel type='none' model='dac'> lets ferry change no owner");
       chownSync(f.path, a.uid, a.gid);
       if (!allows(statSync(f.path), a, f.access === 'rw' ? 0o6 : 0o4)) throw denied(f, a, f.path, `its mode ${(st.mode & 0o777).toString(8)} gives the owner no ${f.access === 'rw' ? 'read and write' : 'read'} access`);
     }

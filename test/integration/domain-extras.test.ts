@@ -120,6 +120,22 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     await b.ok('destroy', name);
   });
 
+  it("<seclabel type='none' model='dac'>: ferry changes no file's owner, so a disk only root can read is refused at start, naming it", async () => {
+    const name = 'nolabel';
+    const image = `${hosts.dir.path}/root-only.img`;
+    writeFileSync(image, Buffer.alloc(1024 * 1024));
+    chmodSync(image, 0o600);
+    const disk = `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`;
+    const file = `${hosts.dir.path}/${name}.xml`;
+    writeFileSync(file, guestXml({ name, type: 'qemu', memoryMiB: 64, disks: disk }).replace('</devices>', "</devices><seclabel type='none' model='dac'/>"));
+    await hosts.a.ok('define', file);
+    const r = await hosts.a.ferry('start', name);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Cannot access storage file of disk vda '.*root-only\.img' \(as uid:\d+, gid:\d+\): Permission denied: the domain's <seclabel type='none' model='dac'> lets ferry change no owner/);
+    assert.equal(statSync(image).uid, 0, 'the image still belongs to root');
+    await hosts.a.ok('undefine', name);
+  });
+
   it('an i686 guest starts on qemu-system-i386', async () => {
     const name = 'i686';
     const uuid = 'e7c0a000-0000-4000-8000-000000000686';
