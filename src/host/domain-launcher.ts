@@ -4,6 +4,10 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../qemu/argv.js';
 import { type QemuBinaryInfo, resolveMachineType } from '../qemu/binary.js';
+import { qemuEnvironment } from '../vm/qemu-namespace.js';
+import { emulatorFor } from '../qemu/emulator.js';
+import { relabels } from '../vm/seclabel.js';
+import { clockEnvironment } from '../vm/clock-offset.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { QemuProcess } from '../qemu/process.js';
 import { tapName } from '../network/tap.js';
@@ -77,7 +81,7 @@ export class DomainLauncher {
   }
 
   binaryFor(def: DomainDefinition): string {
-    return def.devices.emulator ?? this.deps.qemuBinary;
+    return emulatorFor(def, this.deps.qemuBinary);
   }
 
   async launch(def: DomainDefinition, options: { incoming?: boolean } = {}): Promise<LaunchedDomain> {
@@ -114,7 +118,7 @@ export class DomainLauncher {
     const fds: number[] = [];
     try {
       this.deps.access.privateDir(runDir);
-      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()]);
+      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const tapFds = await this.nics.setUp(live, fds);
       // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
@@ -140,6 +144,7 @@ export class DomainLauncher {
         logPath: paths.domainLog(def.name),
         qmpSocket: paths.qmpSocket(def.uuid),
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
+        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...clockEnvironment(live) }),
         fds,
       });
       try {

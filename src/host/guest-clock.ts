@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { RunningDomain } from './running-domain.js';
+import { guestClockIsOwn } from '../vm/clock-offset.js';
 
 export interface GuestClockSync {
   log: Logger;
@@ -19,6 +20,10 @@ export interface GuestClockSync {
 export async function syncGuestClock(vm: RunningDomain, o: GuestClockSync): Promise<boolean> {
   if (!vm.agent.configured) return false;
   const log = o.log.child({ vm: vm.name, why: o.why });
+  if (guestClockIsOwn(vm.def)) {
+    log.info("the guest's clock runs at its own offset (<clock offset='variable'|'absolute'>): not set from the host's");
+    return false;
+  }
   try {
     if (!(await vm.agent.waitOpen(o.waitOpenMs))) {
       log.info('guest agent not connected: guest clock not set');

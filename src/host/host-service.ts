@@ -510,13 +510,18 @@ export class HostService extends EventEmitter<HostEvents> {
       log,
     });
     try {
-      this.deps.store.markRunning(def.uuid, {
+      const domainId = this.deps.store.markRunning(def.uuid, {
         liveXml: renderLiveXml(launched.live),
         pid: launched.process.pid,
         state: options.status.state,
         reason: options.status.reason,
         startedAt: this.now(),
       });
+      // libvirt's custom-argv: QEMU runs <qemu:commandline> arguments or environment ferry cannot vouch for.
+      if (launched.live.qemuCommandline && this.deps.store.taint(def.uuid, 'custom-argv')) {
+        log.warn({ taint: 'custom-argv' }, 'domain is tainted: custom-argv (<qemu:commandline>)');
+        this.deps.launcher.appendToDomainLog(def.name, `Domain id=${domainId} is tainted: custom-argv`);
+      }
     } catch (err) {
       await launched.process.terminate();
       await this.deps.launcher.cleanup(launched.live);
@@ -635,7 +640,7 @@ export class HostService extends EventEmitter<HostEvents> {
     const interfaces = written.devices.interfaces.map((i) => (i.type === 'network' ? { ...i, source: { network: i.source.network as string } } : i));
     const def: DomainDefinition = { ...written, devices: { ...written.devices, interfaces } };
     try {
-      const info = await this.deps.caps.binary(def.devices.emulator ?? this.deps.qemuBinary);
+      const info = await this.deps.caps.binary(this.deps.launcher.binaryFor(def));
       const machine = resolveMachineType(info, def.os.machine);
       if (machine === undefined) {
         throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${info.path}' does not support machine type '${def.os.machine}'`);

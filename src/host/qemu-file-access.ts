@@ -42,8 +42,11 @@ export class QemuFileAccess {
     if (a) chownSync(path, a.uid, a.gid);
   }
 
-  /** Makes every file usable by QEMU's user, or refuses naming the first that cannot be. */
-  grant(files: readonly QemuFile[]): void {
+  /**
+   * Makes every file usable by QEMU's user, or refuses naming the first that cannot be.
+   * relabel false (<seclabel type='none' model='dac'>): no owner is changed, only checked.
+   */
+  grant(files: readonly QemuFile[], options: { relabel?: boolean } = {}): void {
     const a = this.o.account;
     for (const f of files) {
       if (f.create) createIfMissing(f.path);
@@ -63,6 +66,8 @@ export class QemuFileAccess {
       if (real !== f.path) this.checkDirectories(f, dirname(real), false);
       if (allows(st, a, f.access === 'rw' ? 0o6 : 0o4)) continue;
       if (!this.o.dynamicOwnership) throw denied(f, a, f.path, 'dynamic_ownership is off');
+      // Files ferry makes for QEMU (its logs, memory files) are ferry's own to hand over; the definition's files are not.
+      if (options.relabel === false && !f.create) throw denied(f, a, f.path, "the domain's <seclabel type='none' model='dac'> lets ferry change no owner");
       chownSync(f.path, a.uid, a.gid);
       if (!allows(statSync(f.path), a, f.access === 'rw' ? 0o6 : 0o4)) throw denied(f, a, f.path, `its mode ${(st.mode & 0o777).toString(8)} gives the owner no ${f.access === 'rw' ? 'read and write' : 'read'} access`);
     }

@@ -14,6 +14,7 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   const files: QemuFile[] = [];
   if (def.os.kernel) files.push({ path: def.os.kernel, access: 'r', what: 'kernel' });
   if (def.os.initrd) files.push({ path: def.os.initrd, access: 'r', what: 'initrd' });
+  for (const t of def.os.acpiTables ?? []) files.push({ path: t.path, access: 'r', what: `ACPI table (${t.type})` });
   for (const disk of def.devices.disks) {
     const src = resolveDisk(disk);
     if (src.kind !== 'file' && src.kind !== 'block') continue;
@@ -32,6 +33,7 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
     ...d.rngs.flatMap((r, i): Array<[CharSource, string]> => (r.backend.model === 'egd' ? [[r.backend, `rng${i} egd`]] : [])),
   ];
   for (const [s, what] of charDevices) files.push(...charFiles(s, what));
+  for (const a of d.audios) if (a.type === 'file' && a.path?.startsWith('/')) files.push({ path: a.path, access: 'create-in-dir', what: `audio ${a.id} WAV file` });
   for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
   (d.memories ?? []).forEach((m, i) => {
     if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });

@@ -9,6 +9,7 @@ import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import {
   currentVcpus, emulatorAffinity, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
 } from '../vm/vcpus.js';
+import { iothreadAffinity } from '../vm/iothreads.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 
@@ -54,9 +55,19 @@ export class VcpuControl {
     checkHostCpus(def);
     const cpus = await new CpuMonitor(vm.monitor).cpus();
     const vcpuOf = new Map(cpus.map((c) => [c['thread-id'], c['cpu-index']]));
+    // <iothreadpin>: each iothread's thread, by query-iothreads (id 'iothread<N>').
+    const iothreadOf = new Map<number, number>();
+    if (def.cputune?.iothreadpins) {
+      const threads = (await vm.monitor.call('query-iothreads')) as Array<{ id: string; 'thread-id': number }>;
+      for (const t of threads) {
+        const n = /^iothread(\d+)$/.exec(t.id)?.[1];
+        if (n !== undefined) iothreadOf.set(t['thread-id'], Number(n));
+      }
+    }
     for (const tid of processThreads(vm.pid)) {
       const id = vcpuOf.get(tid);
-      const set = id === undefined ? emulatorAffinity(def) : vcpuAffinity(def, id);
+      const io = iothreadOf.get(tid);
+      const set = id !== undefined ? vcpuAffinity(def, id) : io !== undefined ? iothreadAffinity(def, io, emulatorAffinity(def)) : emulatorAffinity(def);
       if (set !== undefined) this.setAffinity(tid, set);
     }
   }
@@ -309,7 +320,7 @@ export class VcpuControl {
 /** Refuses pins naming host CPUs this host does not have (libvirt's cgroup would refuse them at start). */
 function checkHostCpus(def: DomainDefinition): void {
   const online = new Set(onlineHostCpus());
-  const sets = [def.vcpuCpuset, def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
+  const sets = [def.vcpuCpuset, def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []), ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
   for (const set of sets) {
     const missing = parseCpuset(set, 'cpuset').filter((c) => !online.has(c));
     if (missing.length > 0) {

@@ -18,7 +18,8 @@ import { nicArgs } from './devices/nic.js';
 import { tpmArgs } from './devices/tpm.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
-import { cpuCacheFlags } from '../vm/cpu-model.js';
+import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
+import { iothreadIdsOf } from '../vm/iothreads.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
 export { diskNodeNames } from '../vm/device-aliases.js';
@@ -47,6 +48,8 @@ export interface QemuArgvInput {
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
   incoming?: boolean;
+  /** The host's time the guest's RTC is reckoned from (<clock offset='variable'>); absent: now. */
+  now?: Date;
   /** Where file-backed and hugepage guest RAM goes (the launcher resolves it; needed only when the definition asks for it). */
   memoryPaths?: MemoryPaths;
   /** The data socket of the swtpm ferryd runs for an emulated <tpm> (needed only when the definition has one). */
@@ -73,7 +76,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
   push(...memoryLayoutArgs(def, input.memoryPaths));
-  push(...platformArgs(def, q35));
+  push(...platformArgs(def, q35, input.now));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
   push('-no-shutdown', '-action', 'panic=pause');
@@ -88,8 +91,9 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   if (os.initrd) push('-initrd', os.initrd);
   if (os.cmdline !== undefined && os.kernel) push('-append', os.cmdline);
   push('-boot', bootOptions(def));
+  for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
-  for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
+  for (const id of iothreadIdsOf(def)) push('-object', `iothread,id=iothread${id}`);
   push(...controllerArgs(def, q35));
   push(...filesystemArgs(def, q35));
   const bootIndex = bootIndexes(def);
@@ -109,6 +113,8 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');
+  // <qemu:commandline>: appended as written, after everything ferry builds (libvirt's place for them).
+  push(...(def.qemuCommandline?.args ?? []));
   return args;
 }
 
@@ -135,6 +141,7 @@ function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
   if (cpu?.migratable === 'off' && model === 'host') flags.push('migratable=off');
   if (cpu?.vendorId !== undefined) flags.push(`vendor=${escapeOpt(cpu.vendorId)}`);
   flags.push(...cpuCacheFlags(cpu));
+  flags.push(...cpuPhysAddrFlags(cpu));
   if (cpu?.check === 'full') flags.push('enforce');
   flags.push(...platformCpuFlags(def));
   if (def.devices.panics.some((p) => p.model === 'hyperv')) flags.push('hv-crash=on');

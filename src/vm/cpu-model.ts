@@ -15,6 +15,7 @@ export const CPU_RULE = {
     cache: { attrs: { mode: ['passthrough', 'emulate', 'disable'], level: ['3'] } },
     feature: { attrs: { policy: [...FEATURE_POLICIES], name: true } },
     numa: NUMA_RULE,
+    maxphysaddr: { attrs: { mode: ['passthrough', 'emulate'], bits: true, limit: true } },
   },
 } as const;
 
@@ -40,6 +41,7 @@ export function parseCpu(cpu: XmlElement, vcpus: number): CpuDefinition {
   for (const c of cpu.children) {
     if (c.name === 'topology') result.topology = parseTopology(c, vcpus);
     else if (c.name === 'cache') result.cache = parseCache(c, mode);
+    else if (c.name === 'maxphysaddr') result.maxphysaddr = parseMaxphysaddr(c);
     else if (c.name === 'feature') {
       const policy = c.attrs.policy ?? 'require';
       if (!(FEATURE_POLICIES as readonly string[]).includes(policy) || !c.attrs.name) {
@@ -81,6 +83,32 @@ function parseCache(c: XmlElement, mode: CpuDefinition['mode']): NonNullable<Cpu
   return level === undefined ? { mode: m } : { mode: m, level };
 }
 
+/** <maxphysaddr mode= bits= limit=>: the guest's physical address width (QEMU's phys-bits; x86 allows 32 to 52). */
+function parseMaxphysaddr(c: XmlElement): NonNullable<CpuDefinition['maxphysaddr']> {
+  const mode = c.attrs.mode;
+  if (mode !== 'passthrough' && mode !== 'emulate') throw xmlInvalid('maxphysaddr', `invalid maxphysaddr mode '${mode ?? ''}'`);
+  const width = (attr: 'bits' | 'limit'): number | undefined => {
+    const v = c.attrs[attr];
+    if (v === undefined) return undefined;
+    const n = positiveInt(v, 'maxphysaddr');
+    if (n < 32 || n > 52) throw xmlInvalid('maxphysaddr', `${attr} '${n}' is out of range (32 to 52)`);
+    return n;
+  };
+  const bits = width('bits');
+  const limit = width('limit');
+  if (mode === 'passthrough' && bits !== undefined) throw xmlInvalid('maxphysaddr', "mode='passthrough' takes no bits (use limit)");
+  if (mode === 'emulate' && limit !== undefined) throw xmlInvalid('maxphysaddr', "limit is only supported with mode='passthrough'");
+  return { mode, ...(bits === undefined ? {} : { bits }), ...(limit === undefined ? {} : { limit }) };
+}
+
+/** libvirt's -cpu flags for <maxphysaddr>: the host's width (optionally capped), a given width, or QEMU's own. */
+export function cpuPhysAddrFlags(cpu: CpuDefinition | undefined): string[] {
+  const m = cpu?.maxphysaddr;
+  if (!m) return [];
+  if (m.mode === 'passthrough') return ['host-phys-bits=on', ...(m.limit === undefined ? [] : [`host-phys-bits-limit=${m.limit}`])];
+  return m.bits === undefined ? ['host-phys-bits=off'] : [`phys-bits=${m.bits}`];
+}
+
 /** <cpu>; `numa` is the memory layout's <numa> element, which libvirt writes inside it. */
 export function renderCpu(cpu: CpuDefinition, numa?: XmlElement): XmlElement {
   const hasModel = cpu.model !== undefined || cpu.vendorId !== undefined;
@@ -88,6 +116,7 @@ export function renderCpu(cpu: CpuDefinition, numa?: XmlElement): XmlElement {
     hasModel ? el('model', { fallback: cpu.fallback, vendor_id: cpu.vendorId }, cpu.model) : undefined,
     cpu.topology ? el('topology', { sockets: String(cpu.topology.sockets), dies: String(cpu.topology.dies), clusters: cpu.topology.clusters === undefined ? undefined : String(cpu.topology.clusters), cores: String(cpu.topology.cores), threads: String(cpu.topology.threads) }) : undefined,
     cpu.cache ? el('cache', { level: cpu.cache.level === undefined ? undefined : String(cpu.cache.level), mode: cpu.cache.mode }) : undefined,
+    cpu.maxphysaddr ? el('maxphysaddr', { mode: cpu.maxphysaddr.mode, bits: cpu.maxphysaddr.bits, limit: cpu.maxphysaddr.limit }) : undefined,
     ...cpu.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
     numa,
   ]);

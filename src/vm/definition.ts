@@ -1,3 +1,7 @@
+import type { ClockOffset } from './clock-offset.js';
+import type { AudioStream } from './devices/audio.js';
+import type { SeclabelDefinition } from './seclabel.js';
+import type { QemuCommandline } from './qemu-namespace.js';
 import type { XmlElement } from '../shared/xml.js';
 import type { DeviceAddress } from './device-address.js';
 import type { PlatformDefinition } from './platform.js';
@@ -31,6 +35,8 @@ export interface DomainDefinition {
   os: OsDefinition;
   cpu?: CpuDefinition;
   clockOffset?: 'utc' | 'localtime';
+  /** <clock offset='variable'|'absolute'|'timezone'> with its attributes (src/vm/clock-offset.ts); absent: clockOffset says it. */
+  clock?: ClockOffset;
   onPoweroff: LifecycleAction;
   onReboot: LifecycleAction;
   onCrash: CrashAction;
@@ -43,8 +49,16 @@ export interface DomainDefinition {
   metadata?: XmlElement;
   /** <iothreads>N</iothreads>: QEMU iothread objects iothread1..N that disks and SCSI controllers can use. */
   iothreads?: number;
+  /** <iothreadids>: the iothreads' ids (QEMU's iothread<ID>) when written; absent: 1..iothreads (src/vm/iothreads.ts). */
+  iothreadIds?: number[];
   /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
   memoryLayout?: MemoryLayout;
+  /** <qemu:commandline>: extra QEMU arguments and environment (src/vm/qemu-namespace.ts). */
+  qemuCommandline?: QemuCommandline;
+  /** <seclabel>: the DAC (Unix ownership) and 'none' labels ferry honours (src/vm/seclabel.ts). */
+  seclabels?: SeclabelDefinition[];
+  /** <memory dumpCore=>: whether guest RAM goes into a QEMU core dump (QEMU's dump-guest-core; absent: off). */
+  dumpCore?: 'on' | 'off';
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
@@ -52,7 +66,8 @@ export type CrashAction = LifecycleAction | 'coredump-destroy' | 'coredump-resta
 export type LockFailureAction = 'poweroff' | 'restart' | 'pause' | 'ignore';
 
 export interface OsDefinition {
-  arch: 'x86_64';
+  /** <type arch=>: x86_64, or i686 (a 32-bit guest: qemu-system-i386 unless <emulator> says otherwise). */
+  arch: 'x86_64' | 'i686';
   /** The machine type as defined; ferry stores the versioned name (pc-q35-10.0) so migrations keep it. */
   machine?: string;
   kernel?: string;
@@ -63,6 +78,8 @@ export interface OsDefinition {
   bootMenu?: { enable: boolean; timeout?: number };
   /** <bios rebootTimeout=>: ms before the firmware retries a failed boot; -1 never. */
   rebootTimeout?: number;
+  /** <acpi><table type=>path</table></acpi>: extra ACPI tables the guest gets (QEMU's -acpitable). */
+  acpiTables?: Array<{ type: 'raw' | 'slic' | 'msdm'; path: string }>;
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';
@@ -81,6 +98,8 @@ export interface CpuDefinition {
   migratable?: 'on' | 'off';
   topology?: { sockets: number; dies: number; clusters?: number; cores: number; threads: number };
   features: Array<{ policy: 'require' | 'disable' | 'force' | 'optional' | 'forbid'; name: string }>;
+  /** <maxphysaddr>: the guest's physical address bits: the host's (passthrough, capped at limit) or a given number (emulate). */
+  maxphysaddr?: { mode: 'passthrough' | 'emulate'; bits?: number; limit?: number };
 }
 
 /** One vCPU of <vcpus>: online or not, hot-pluggable or not (then it is on -smp), and the order it came online in. */
@@ -96,6 +115,8 @@ export interface CputuneDefinition {
   vcpupins: Array<{ vcpu: number; cpuset: string }>;
   /** <emulatorpin cpuset=>: QEMU's threads other than the vCPUs. */
   emulatorpin?: string;
+  /** <iothreadpin iothread= cpuset=>: canonical cpusets by iothread id. */
+  iothreadpins?: Array<{ iothread: number; cpuset: string }>;
 }
 
 export interface DeviceDefinitions {
@@ -265,7 +286,14 @@ export interface SoundDefinition extends Placed {
 
 export interface AudioDefinition {
   id: number;
-  type: 'none' | 'spice';
+  /** none, spice, or file (QEMU's wav backend writing `path`). */
+  type: 'none' | 'spice' | 'file';
+  /** timerPeriod (µs) */
+  timerPeriod?: number;
+  /** type='file': the WAV file QEMU writes (relative: to QEMU's working directory, as libvirt). */
+  path?: string;
+  input?: AudioStream;
+  output?: AudioStream;
 }
 
 export interface RedirdevDefinition extends CharSource, Placed {

@@ -16,7 +16,7 @@ import { pciDevices } from './pci-kind.js';
  */
 export function completeDefinition(def: DomainDefinition): DomainDefinition {
   const family = machineFamily(def.os.machine);
-  def.clockOffset ??= 'utc';
+  if (!def.clock) def.clockOffset ??= 'utc';
   numberControllers(def);
   addDefaultDevices(def, family);
   assignDriveAddresses(def);

@@ -25,11 +25,15 @@ import { completeDefinition } from './device-topology.js';
 import { placementProblems } from './placement-rules.js';
 import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
-import { nonNegativeInt, oneOf, positiveInt } from './xml-values.js';
+import { nonNegativeInt, oneOf } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseMemoryLayout } from './memory-layout.js';
 import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
+import { parseQemuCommandline } from './qemu-namespace.js';
+import { parseSeclabels } from './seclabel.js';
+import { checkIothreadPins, parseIothreads } from './iothreads.js';
+import { parseClockOffset } from './clock-offset.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -63,7 +67,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (type !== 'kvm' && type !== 'qemu') throw xmlUnsupported(`domain type='${type}'`, "is not supported (use 'kvm' or 'qemu')");
 
   const clock = child(root, 'clock');
-  const clockOffset = clock ? parseClockOffset(clock) : undefined;
+  const clockParsed = clock ? parseClockOffset(clock) : undefined;
+  const clockOffset = clockParsed?.offset === 'utc' || clockParsed?.offset === 'localtime' ? clockParsed.offset : undefined;
 
   const name = requiredText(root, 'name', 'domain');
   if (name.includes('/')) throw xmlInvalid('name', `name '${name}' cannot contain '/'`);
@@ -76,6 +81,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
   const memoryEl = child(root, 'memory');
   if (!memoryEl) throw xmlInvalid('domain', 'missing <memory>');
   const memoryKiB = toKiB(memoryEl.text, memoryEl.attrs.unit, 'memory');
+  const dumpCore = memoryEl.attrs.dumpCore;
   const currentEl = child(root, 'currentMemory');
   const currentMemoryKiB = currentEl ? toKiB(currentEl.text, currentEl.attrs.unit, 'currentMemory') : memoryKiB;
   if (currentMemoryKiB > memoryKiB) throw xmlInvalid('currentMemory', 'current memory exceeds maximum memory');
@@ -104,12 +110,19 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
+  else if (clockParsed !== undefined) def.clock = clockParsed;
+  if (dumpCore !== undefined) def.dumpCore = oneOf(dumpCore, ['on', 'off'] as const, 'memory', 'dumpCore');
+  if (def.os.acpiTables && !def.platform.acpi) throw xmlInvalid('acpi', 'ACPI tables need ACPI: add <features><acpi/></features>');
   const lockFailure = child(root, 'on_lockfailure')?.text;
   if (lockFailure !== undefined) def.onLockFailure = oneOf(lockFailure, ['poweroff', 'restart', 'pause', 'ignore'] as const, 'on_lockfailure', 'value');
   const cpu = child(root, 'cpu');
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
-  const iothreads = child(root, 'iothreads');
-  if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
+  Object.assign(def, parseIothreads(root));
+  checkIothreadPins(def);
+  const qemuCommandline = parseQemuCommandline(root);
+  if (qemuCommandline) def.qemuCommandline = qemuCommandline;
+  const seclabels = parseSeclabels(root);
+  if (seclabels) def.seclabels = seclabels;
   const memoryLayout = parseMemoryLayout(root, vcpus);
   if (memoryLayout) def.memoryLayout = memoryLayout;
   placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);
@@ -119,11 +132,6 @@ function parseDomain(root: XmlElement): DomainDefinition {
   return def;
 }
 
-function parseClockOffset(clock: XmlElement): DomainDefinition['clockOffset'] {
-  const offset = clock.attrs.offset ?? 'utc';
-  if (offset !== 'utc' && offset !== 'localtime') throw xmlUnsupported(`clock offset='${offset}'`);
-  return offset;
-}
 
 function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   if (!os) throw xmlInvalid('domain', 'missing <os>');
@@ -131,7 +139,7 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   if (!typeEl) throw xmlInvalid('os', 'missing <type>');
   if (typeEl.text !== 'hvm') throw xmlUnsupported(`os type '${typeEl.text}'`, "is not supported (only 'hvm')");
   const arch = typeEl.attrs.arch ?? 'x86_64';
-  if (arch !== 'x86_64') throw xmlUnsupported(`type arch='${arch}'`, 'is not supported (only x86_64)');
+  if (arch !== 'x86_64' && arch !== 'i686') throw xmlUnsupported(`type arch='${arch}'`, 'is not supported (only x86_64 and i686)');
   const boot: BootDevice[] = [];
   const result: DomainDefinition['os'] = { arch, boot };
   for (const c of os.children) {
@@ -165,6 +173,13 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
         }
         break;
       }
+      case 'acpi':
+        for (const t of c.children) {
+          if (t.name !== 'table') continue;
+          const type = oneOf(t.attrs.type ?? '', ['raw', 'slic', 'msdm'] as const, 'table', 'type');
+          (result.acpiTables ??= []).push({ type, path: nonEmpty(t, 'table') });
+        }
+        break;
       case 'bios':
         if (c.attrs.rebootTimeout !== undefined) {
           const t = Number(c.attrs.rebootTimeout);

@@ -1,3 +1,4 @@
+import { CLOCK_ATTRS } from './clock-offset.js';
 import { child, el, type XmlElement } from '../shared/xml.js';
 import type { ElementRule } from './schema/element-rule.js';
 import { xmlInvalid } from './xml-errors.js';
@@ -63,7 +64,7 @@ export const FEATURES_RULE: ElementRule = {
 };
 
 export const CLOCK_RULE: ElementRule = {
-  attrs: { offset: ['utc', 'localtime'] },
+  attrs: CLOCK_ATTRS,
   children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'] } } },
 };
 
@@ -131,7 +132,7 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
 const state = (b: boolean): string => (b ? 'on' : 'off');
 
 /** <features>, <clock offset> and <pm>, as parsePlatform() reads them. */
-export function renderPlatform(p: PlatformDefinition, clockOffset: string): XmlElement[] {
+export function renderPlatform(p: PlatformDefinition, clock: Record<string, string | number | undefined>): XmlElement[] {
   const features: Array<XmlElement | undefined> = [
     p.acpi ? el('acpi') : undefined,
     p.apic || p.apicEoi !== undefined ? el('apic', { eoi: p.apicEoi === undefined ? undefined : state(p.apicEoi) }) : undefined,
@@ -151,7 +152,7 @@ export function renderPlatform(p: PlatformDefinition, clockOffset: string): XmlE
   ];
   const out: XmlElement[] = [];
   if (features.some((x) => x)) out.push(el('features', {}, features));
-  out.push(el('clock', { offset: clockOffset }, p.timers.map((t) =>
+  out.push(el('clock', clock, p.timers.map((t) =>
     el('timer', { name: t.name, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no' }))));
   if (p.suspendToMem !== undefined || p.suspendToDisk !== undefined) {
     const yn = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'yes' : 'no');

@@ -14,6 +14,10 @@ import { renderVcpus } from './vcpus.js';
 import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
 import { renderFilesystem } from './devices/filesystem.js';
+import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
+import { renderSeclabel } from './seclabel.js';
+import { renderIothreads } from './iothreads.js';
+import { clockAttrs, clockOf } from './clock-offset.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -33,8 +37,8 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
-  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
+  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
 /** Renders a definition as libvirt domain XML; parseDomainXml() of the result gives back the same definition. */
@@ -45,21 +49,23 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     def.title === undefined ? undefined : el('title', {}, def.title),
     def.description === undefined ? undefined : el('description', {}, def.description),
     def.metadata,
-    el('memory', { unit: 'KiB' }, String(def.memoryKiB)),
+    el('memory', { unit: 'KiB', dumpCore: def.dumpCore }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
-    def.iothreads === undefined ? undefined : el('iothreads', {}, String(def.iothreads)),
+    ...renderIothreads(def),
     ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,
-    ...renderPlatform(def.platform, def.clockOffset ?? 'utc'),
+    ...renderPlatform(def.platform, clockAttrs(clockOf(def))),
     el('on_poweroff', {}, def.onPoweroff),
     el('on_reboot', {}, def.onReboot),
     el('on_crash', {}, def.onCrash),
     def.onLockFailure === undefined ? undefined : el('on_lockfailure', {}, def.onLockFailure),
     renderDevices(def, options.id !== undefined, options.secrets ?? true, options.status ?? false),
+    ...(def.seclabels ?? []).map(renderSeclabel),
+    def.qemuCommandline ? renderQemuCommandline(def.qemuCommandline) : undefined,
   ].filter((e): e is XmlElement => e !== undefined);
-  const root = el('domain', { type: def.type, id: options.id }, sortBy(top, TOP_LEVEL_ORDER));
+  const root = el('domain', { type: def.type, id: options.id, 'xmlns:qemu': def.qemuCommandline ? QEMU_NAMESPACE : undefined }, sortBy(top, TOP_LEVEL_ORDER));
   return renderXml(root);
 }
 
@@ -73,6 +79,7 @@ function renderOs(def: DomainDefinition): XmlElement {
     ...os.boot.map((dev) => el('boot', { dev })),
     os.bootMenu === undefined ? undefined : el('bootmenu', { enable: os.bootMenu.enable ? 'yes' : 'no', timeout: os.bootMenu.timeout }),
     os.rebootTimeout === undefined ? undefined : el('bios', { rebootTimeout: os.rebootTimeout }),
+    os.acpiTables ? el('acpi', {}, os.acpiTables.map((t) => el('table', { type: t.type }, t.path))) : undefined,
   ]);
 }
 

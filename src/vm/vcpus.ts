@@ -3,12 +3,13 @@ import type { CputuneDefinition, DomainDefinition, VcpuState } from './definitio
 import { canonicalCpuset } from './cpuset.js';
 import { nonNegativeInt, positiveInt, yesNo } from './xml-values.js';
 import { xmlInvalid } from './xml-errors.js';
+import { IOTHREADPIN_RULE, parseIothreadPins } from './iothreads.js';
 
 /** What ferry applies of <vcpu>, <vcpus> and <cputune> (placement='auto' needs numad, <shares>/<period>/<quota> need cgroups: refused). */
 export const VCPU_RULES = {
   vcpu: { attrs: { placement: ['static'], current: true, cpuset: true } },
   vcpus: { children: { vcpu: { attrs: { id: true, enabled: ['yes', 'no'], hotpluggable: ['yes', 'no'], order: true } } } },
-  cputune: { children: { vcpupin: { attrs: { vcpu: true, cpuset: true } }, emulatorpin: { attrs: { cpuset: true } } } },
+  cputune: { children: { vcpupin: { attrs: { vcpu: true, cpuset: true } }, emulatorpin: { attrs: { cpuset: true } }, iothreadpin: IOTHREADPIN_RULE } },
 } as const;
 
 type VcpuFields = Pick<DomainDefinition, 'vcpus' | 'vcpuCurrent' | 'vcpuCpuset' | 'vcpuList' | 'cputune'>;
@@ -66,6 +67,8 @@ function parseCputune(tune: XmlElement, max: number): CputuneDefinition {
   out.vcpupins.sort((a, b) => a.vcpu - b.vcpu);
   const emulator = child(tune, 'emulatorpin');
   if (emulator) out.emulatorpin = canonicalCpuset(emulator.attrs.cpuset ?? '', 'emulatorpin');
+  const iothreadpins = parseIothreadPins(tune);
+  if (iothreadpins.length > 0) out.iothreadpins = iothreadpins;
   return out;
 }
 
@@ -80,10 +83,11 @@ export function renderVcpus(def: DomainDefinition): XmlElement[] {
     }))));
   }
   const t = def.cputune;
-  if (t && (t.vcpupins.length > 0 || t.emulatorpin !== undefined)) {
+  if (t && (t.vcpupins.length > 0 || t.emulatorpin !== undefined || t.iothreadpins !== undefined)) {
     out.push(el('cputune', {}, [
       ...t.vcpupins.map((p) => el('vcpupin', { vcpu: String(p.vcpu), cpuset: p.cpuset })),
       t.emulatorpin === undefined ? undefined : el('emulatorpin', { cpuset: t.emulatorpin }),
+      ...(t.iothreadpins ?? []).map((p) => el('iothreadpin', { iothread: String(p.iothread), cpuset: p.cpuset })),
     ]));
   }
   return out;

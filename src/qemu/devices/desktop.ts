@@ -1,3 +1,4 @@
+import { audiodevArg } from '../../vm/devices/audio.js';
 import type { DomainDefinition, GraphicsDefinition, VideoDefinition } from '../../vm/definition.js';
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
@@ -41,7 +42,8 @@ function hostPart(addr: string): string {
 function vncArgs(g: GraphicsDefinition): string[] {
   const l = g.listens[0];
   let spec: string;
-  if (l?.type === 'socket') spec = `unix:${escapeOpt(l.socket ?? '')}`;
+  // vnc= spelled out, as libvirt does: a socket path with '=' would otherwise read as an option.
+  if (l?.type === 'socket') spec = `vnc=unix:${escapeOpt(l.socket ?? '')}`;
   else if (l?.type === 'none') spec = 'none';
   else {
     const host = hostPart(listenAddress(g));
@@ -128,7 +130,7 @@ const HDA_CODEC: Record<string, string> = { duplex: 'hda-duplex', micro: 'hda-mi
 /** -audiodev backends and the sound cards that play to them. */
 export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
-  for (const a of def.devices.audios) out.push('-audiodev', `${a.type},id=audio${a.id}`);
+  for (const a of def.devices.audios) out.push('-audiodev', audiodevArg(a));
   for (const s of def.devices.sounds) {
     const audiodev = s.audioId === undefined ? undefined : `audiodev=audio${s.audioId}`;
     const at = [`id=${s.alias}`, ...pciProps(s.address, q35)];

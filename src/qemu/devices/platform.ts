@@ -1,10 +1,11 @@
+import { clockOf, rtcBase } from '../../vm/clock-offset.js';
 import type { DomainDefinition } from '../../vm/definition.js';
 import { HYPERV_FLAGS } from '../../vm/platform.js';
 
 /** -machine's options from <features> and <clock> (after the machine type). */
 export function machineOptions(def: DomainDefinition): string[] {
   const p = def.platform;
-  const opts = ['usb=off', 'dump-guest-core=off'];
+  const opts = ['usb=off', `dump-guest-core=${def.dumpCore ?? 'off'}`];
   if (!p.acpi) opts.push('acpi=off');
   if (p.vmport !== undefined) opts.push(`vmport=${p.vmport ? 'on' : 'off'}`);
   if (p.smm !== undefined) opts.push(`smm=${p.smm ? 'on' : 'off'}`);
@@ -37,10 +38,10 @@ export function platformCpuFlags(def: DomainDefinition): string[] {
 }
 
 /** -rtc and the -global switches for timers' tick policies and the guest's sleep states. */
-export function platformArgs(def: DomainDefinition, q35: boolean): string[] {
+export function platformArgs(def: DomainDefinition, q35: boolean, now: Date = new Date()): string[] {
   const p = def.platform;
   const rtc = p.timers.find((t) => t.name === 'rtc');
-  const out = ['-rtc', `base=${def.clockOffset ?? 'utc'}${rtc?.tickpolicy === 'catchup' ? ',driftfix=slew' : ''}`];
+  const out = ['-rtc', `base=${rtcBase(clockOf(def), now)}${rtc?.tickpolicy === 'catchup' ? ',driftfix=slew' : ''}`];
   const pit = p.timers.find((t) => t.name === 'pit');
   const policy = { delay: 'delay', catchup: 'slew', discard: 'discard', merge: undefined }[pit?.tickpolicy ?? 'merge'];
   if (policy) out.push('-global', `kvm-pit.lost_tick_policy=${policy}`);

@@ -1,5 +1,6 @@
 import type { DomainDefinition } from '../../vm/definition.js';
 import { effectiveTopology, vcpuSlot, vcpuStates } from '../../vm/vcpus.js';
+import { qemuTarget } from '../emulator.js';
 
 /**
  * -smp: the vCPUs booted with the machine (online, not hot-pluggable), the
@@ -21,9 +22,9 @@ export function smpArg(def: DomainDefinition): string {
   return parts.join(',');
 }
 
-/** QEMU's CPU device type for a -cpu model: max → max-x86_64-cpu. */
-export function vcpuDeviceType(cpuModel: string): string {
-  return `${cpuModel}-x86_64-cpu`;
+/** QEMU's CPU device type for a -cpu model: max → max-x86_64-cpu (max-i386-cpu on qemu-system-i386). */
+export function vcpuDeviceType(cpuModel: string, target: 'x86_64' | 'i386' = 'x86_64'): string {
+  return `${cpuModel}-${target}-cpu`;
 }
 
 /** The id a hot-plugged vCPU has in QEMU (libvirt's: vcpuN). */
@@ -33,7 +34,7 @@ export function vcpuDeviceId(id: number): string {
 
 /** The properties of vCPU `id`'s device: its id and its CPU slot. */
 export function vcpuDeviceProps(def: DomainDefinition, id: number, cpuModel: string): Record<string, string | number> {
-  return { driver: vcpuDeviceType(cpuModel), id: vcpuDeviceId(id), ...vcpuSlot(def, id) };
+  return { driver: vcpuDeviceType(cpuModel, qemuTarget(def)), id: vcpuDeviceId(id), ...vcpuSlot(def, id) };
 }
 
 /**

@@ -1,3 +1,4 @@
+import { AUDIO_ATTRS, AUDIO_CHILDREN, parseAudioExtras, renderAudioExtras } from './audio.js';
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
@@ -49,7 +50,7 @@ const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; 
 
 export const GRAPHICS_RULE: ElementRule = {
   attrs: {
-    type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true,
+    type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true, socket: true,
     passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'],
     defaultMode: ['any', 'secure', 'insecure'], connected: ['keep', 'disconnect', 'fail'],
   },
@@ -137,6 +138,16 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     if (first && first.type === 'address' && first.address === undefined) first.address = g.attrs.listen;
     if (!first) result.listens.push({ type: 'address', address: g.attrs.listen });
   }
+  if (g.attrs.socket !== undefined) {
+    // libvirt's older form of <listen type='socket' socket=...> (VNC), which it still writes beside it.
+    if (type !== 'vnc') throw xmlInvalid('graphics', `${label}: socket= is a VNC attribute (use <listen type='socket'>)`);
+    const first = result.listens[0];
+    if (first && (first.type !== 'socket' || (first.socket !== undefined && first.socket !== g.attrs.socket))) {
+      throw xmlInvalid('graphics', `${label}: socket='${g.attrs.socket}' does not match its <listen>`);
+    }
+    if (first) first.socket = g.attrs.socket;
+    else result.listens.push({ type: 'socket', socket: g.attrs.socket });
+  }
   if (result.listens.length > 1) throw xmlUnsupported('listen', `${label}: ferry supports one <listen> per display`);
   if (type === 'spice') {
     const spice: Record<string, string> = {};
@@ -170,6 +181,7 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean, status =
     autoport: g.autoport ? 'yes' : 'no',
     websocket: g.websocket,
     listen: listen?.type === 'address' || listen?.type === 'network' ? listen.address : undefined,
+    socket: g.type === 'vnc' && listen?.type === 'socket' ? listen.socket : undefined,
     keymap: g.keymap,
     sharePolicy: g.sharePolicy,
     defaultMode: g.defaultMode,
@@ -291,13 +303,15 @@ export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
   ]);
 }
 
-export const AUDIO_RULE: ElementRule = { attrs: { id: true, type: ['none', 'spice'] }, label: (e) => `<audio id='${e.attrs.id ?? '?'}'>` };
+export const AUDIO_RULE: ElementRule = { attrs: AUDIO_ATTRS, children: AUDIO_CHILDREN, label: (e) => `<audio id='${e.attrs.id ?? '?'}'>` };
 
 export function parseAudio(a: XmlElement): AudioDefinition {
-  return { id: positiveInt(a.attrs.id ?? '', 'audio'), type: oneOf(a.attrs.type ?? '', ['none', 'spice'] as const, 'audio', 'type') };
+  const type = oneOf(a.attrs.type ?? '', ['none', 'spice', 'file'] as const, 'audio', 'type');
+  return { id: positiveInt(a.attrs.id ?? '', 'audio'), type, ...parseAudioExtras(a, type) };
 }
 
 export function renderAudio(a: AudioDefinition): XmlElement {
-  return el('audio', { id: a.id, type: a.type });
+  const extras = renderAudioExtras(a);
+  return el('audio', { id: a.id, type: a.type, ...extras.attrs }, extras.children);
 }
 

@@ -9,6 +9,7 @@ import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
+import { iothreadIdsOf } from '../iothreads.js';
 
 export const DISK_RULE: ElementRule = {
   attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun', 'floppy'] },
@@ -203,7 +204,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device, message });
     const bus = d.target.bus;
     if (d.iothread !== undefined && bus !== 'virtio') at('driver/@iothread', `iothreads are for virtio disks only, not bus '${bus}'`);
-    if (d.iothread !== undefined && d.iothread > (def.iothreads ?? 0)) {
+    if (d.iothread !== undefined && !iothreadIdsOf(def).includes(d.iothread)) {
       at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
     if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio') at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
@@ -227,7 +228,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     }
   });
   def.devices.controllers.forEach((c, i) => {
-    if (c.iothread !== undefined && c.iothread > (def.iothreads ?? 0)) {
+    if (c.iothread !== undefined && !iothreadIdsOf(def).includes(c.iothread)) {
       out.push({
         path: `/domain/devices/controller[${i + 1}]/driver/@iothread`, device: `<controller type='${c.type}' index='${c.index}'>`,
         message: `iothread ${c.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`,

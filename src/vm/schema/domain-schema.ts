@@ -8,6 +8,9 @@ import { MEMBALLOON_RULE, PANIC_RULE, REDIRDEV_RULE, REDIRFILTER_RULE, RNG_RULE,
 import { CONSOLE_RULE, SERIAL_RULE } from '../devices/serial.js';
 import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
+import { QEMU_COMMANDLINE_RULE } from '../qemu-namespace.js';
+import { SECLABEL_RULE } from '../seclabel.js';
+import { IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { TPM_RULE } from '../devices/tpm.js';
@@ -51,29 +54,31 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
  * parts kept without being looked into.
  */
 export const DOMAIN_RULE: ElementRule = {
-  attrs: { type: ['kvm', 'qemu'], id: true },
+  attrs: { type: ['kvm', 'qemu'], id: true, 'xmlns:qemu': true },
   children: {
     name: {},
     uuid: {},
     title: {},
     description: { opaque: true },
     metadata: { opaque: true },
-    memory: UNIT,
+    memory: { attrs: { unit: true, dumpCore: ['on', 'off'] } },
     currentMemory: UNIT,
     ...VCPU_RULES,
     iothreads: {},
+    iothreadids: IOTHREADIDS_RULE,
     maxMemory: MAX_MEMORY_RULE,
     memoryBacking: MEMORY_BACKING_RULE,
     numatune: NUMATUNE_RULE,
     os: {
       children: {
-        type: { attrs: { arch: ['x86_64'], machine: true } },
+        type: { attrs: { arch: ['x86_64', 'i686'], machine: true } },
         kernel: {},
         initrd: {},
         cmdline: {},
         boot: { attrs: { dev: ['hd', 'cdrom', 'network', 'fd'] } },
         bootmenu: { attrs: { enable: ['yes', 'no'], timeout: true } },
         bios: { attrs: { rebootTimeout: true } },
+        acpi: { children: { table: { attrs: { type: ['raw', 'slic', 'msdm'] } } } },
       },
     },
     features: FEATURES_RULE,
@@ -85,6 +90,7 @@ export const DOMAIN_RULE: ElementRule = {
     on_crash: LIFECYCLE,
     on_lockfailure: LIFECYCLE,
     devices: { children: DEVICE_RULES },
-    seclabel: { attrs: { type: ['dynamic'], model: ['dac'], relabel: ['yes'] }, children: { label: {}, imagelabel: {} } },
+    'qemu:commandline': QEMU_COMMANDLINE_RULE,
+    seclabel: SECLABEL_RULE,
   },
 };
