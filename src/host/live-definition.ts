@@ -69,6 +69,8 @@ export function portableDefinition(
     for (const x of list as Array<{ alias?: string }>) delete x.alias;
   }
   if (d.memballoon) delete d.memballoon.alias;
+  if (d.iommu) delete d.iommu.alias;
+  for (const x of [...(d.hubs ?? []), ...(d.parallels ?? [])]) delete x.alias;
   for (const m of d.memories ?? []) delete m.alias;
   d.serials = d.serials.map((s) => {
     const { sourcePath: pty, ...noPty } = s;

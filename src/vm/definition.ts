@@ -14,6 +14,8 @@ export interface DomainDefinition {
   type: 'kvm' | 'qemu';
   name: string;
   uuid: string;
+  /** <genid>: the VM generation ID (QEMU's vmgenid device); kept across migration. */
+  genid?: string;
   title?: string;
   description?: string;
   memoryKiB: number;
@@ -122,6 +124,12 @@ export interface DeviceDefinitions {
   memories?: MemoryDeviceDefinition[];
   /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
   redirfilter?: UsbRedirFilterRule[];
+  /** <iommu model=intel|virtio>: at most one. */
+  iommu?: IommuDefinition;
+  /** <hub type='usb'>: USB hubs (usb-hub), each on a USB port with 8 ports of its own. */
+  hubs?: HubDefinition[];
+  /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
+  parallels?: ParallelDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -196,6 +204,8 @@ export interface ChannelDefinition extends CharSource, Placed {
 export interface InputDefinition extends Placed {
   type: 'tablet' | 'mouse' | 'keyboard';
   bus: 'usb' | 'ps2' | 'virtio';
+  /** bus='virtio': <driver iommu= ats= packed= page_per_vq=> */
+  virtio?: VirtioOptions;
 }
 
 export interface GraphicsListen {
@@ -280,6 +290,8 @@ export interface RngDefinition extends Placed {
   /** <rate bytes= period=>: at most `bytes` per `period` ms */
   rateBytes?: number;
   ratePeriod?: number;
+  /** <driver iommu= ats= packed= page_per_vq=> */
+  virtio?: VirtioOptions;
 }
 
 export const WATCHDOG_ACTIONS = ['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi'] as const;
@@ -294,6 +306,8 @@ export interface MemballoonDefinition extends Placed {
   freePageReporting?: boolean;
   /** <stats period=N>: seconds between guest memory statistics (dommemstat). */
   statsPeriod?: number;
+  /** <driver iommu= ats= packed= page_per_vq=> */
+  virtio?: VirtioOptions;
 }
 
 export const DISK_CACHE_MODES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;
@@ -463,4 +477,32 @@ export function describeDiskSource(disk: DiskDefinition): string {
       return `${s.protocol}://${h ? `${h.name}${h.port ? `:${h.port}` : ''}` : ''}/${s.name ?? ''}`;
     }
   }
+}
+
+/** A virtio device's transport options (<driver iommu= ats= packed= page_per_vq=>). */
+export interface VirtioOptions {
+  iommu?: boolean;
+  ats?: boolean;
+  packed?: boolean;
+  pagePerVq?: boolean;
+}
+
+/** <iommu model=...> with its <driver ...> options (intel-iommu's properties). */
+export interface IommuDefinition extends Placed {
+  model: 'intel' | 'virtio';
+  intremap?: boolean;
+  cachingMode?: boolean;
+  eim?: boolean;
+  iotlb?: boolean;
+  awBits?: number;
+  dmaTranslation?: boolean;
+}
+
+export interface HubDefinition extends Placed {
+  type: 'usb';
+}
+
+export interface ParallelDefinition extends Placed, CharSource {
+  /** <target port=N>: parallelN (default: its index). */
+  targetPort: number;
 }

@@ -34,6 +34,9 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   set(d.watchdogs, (_x, i) => `watchdog${i}`);
   set(d.panics, (_x, i) => `panic${i}`);
   if (d.memballoon) d.memballoon.alias ??= 'balloon0';
+  if (d.iommu) d.iommu.alias ??= 'iommu0';
+  if (d.hubs) set(d.hubs, (_x, i) => `hub${i}`);
+  if (d.parallels) set(d.parallels, (_x, i) => `parallel${i}`);
   if (d.memories) set(d.memories, (x, i) => `${x.model.replace('-', '')}${i}`);
   for (const c of d.controllers) {
     c.alias ??= c.type === 'pci' ? pciBusAlias(c.index, q35)

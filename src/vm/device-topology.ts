@@ -1,6 +1,7 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { pciSlotName } from './device-address.js';
-import type { ControllerDefinition, DomainDefinition } from './definition.js';
+import type { ControllerDefinition, DomainDefinition, Placed } from './definition.js';
+import { USB_HUB_PORTS } from './devices/hub.js';
 import { addDefaultDevices } from './default-devices.js';
 import { UNNUMBERED } from './devices/controller.js';
 import { type MachineFamily, machineFamily } from './machine-family.js';
@@ -105,11 +106,12 @@ export function usbPortCount(c: ControllerDefinition): number {
 
 function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
-  const usbDevices = [
+  const hubs = d.hubs ?? [];
+  const usbDevices: Placed[] = [
     ...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
     ...d.disks.filter((k) => k.target.bus === 'usb'),
   ];
-  if (usbDevices.length === 0) return;
+  if (usbDevices.length === 0 && hubs.length === 0) return;
   if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {
     throw new FerryError('XML_UNSUPPORTED', "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>");
   }
@@ -119,26 +121,47 @@ function assignUsbPorts(def: DomainDefinition): void {
     const known = buses.get(c.index);
     if (!known || c.model === 'ich9-ehci1') buses.set(c.index, { ports: usbPortCount(c), model: c.model ?? 'usb' });
   }
+  // Every port there is, in the order libvirt fills them: a bus's own ports, then its hubs' ports (port 1.1 ... 1.8).
+  const allPorts = (): Array<readonly [number, string]> => [...buses].flatMap(([bus, b]) => [
+    ...Array.from({ length: b.ports }, (_, i) => [bus, String(i + 1)] as const),
+    ...hubs.flatMap((h) => (h.address?.type === 'usb' && h.address.bus === bus && h.address.port
+      ? Array.from({ length: USB_HUB_PORTS }, (_, i) => [bus, `${h.address?.type === 'usb' ? h.address.port : ''}.${i + 1}`] as const) : [])),
+  ]);
   const used = new Set<string>();
-  for (const u of usbDevices) {
-    if (u.address?.type !== 'usb') continue;
+  const check = (u: Placed): void => {
+    if (u.address?.type !== 'usb') return;
     const bus = buses.get(u.address.bus);
-    const port = Number(u.address.port);
-    if (!bus) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`);
-    if (u.address.port !== undefined && u.address.port !== '' && !(Number.isInteger(port) && port >= 1 && port <= bus.ports)) {
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB port '${u.address.port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}; ferry supports no USB hubs)`);
+    if (!bus) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`, { details: { element: 'address' } });
+    const port = u.address.port;
+    if (port === undefined || port === '') return;
+    const busIndex = u.address.bus;
+    if (!allPorts().some(([b, p]) => b === busIndex && p === port)) {
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB port '${port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}) or of a <hub> on it (ports N.1-N.${USB_HUB_PORTS})`);
     }
-    if (u.address.port) used.add(`${u.address.bus}:${u.address.port}`);
-  }
-  for (const u of usbDevices) {
-    if (u.address?.type === 'usb' && u.address.port) continue;
-    const free = [...buses].flatMap(([bus, b]) => Array.from({ length: b.ports }, (_, i) => [bus, i + 1] as const)).find(([bus, port]) => !used.has(`${bus}:${port}`) && (u.address?.type !== 'usb' || u.address.bus === bus));
-    if (!free) {
-      const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}); ferry adds no USB hubs: give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`);
-    }
+    const key = `${u.address.bus}:${port}`;
+    if (used.has(key)) throw new FerryError('XML_INVALID', `XML error: USB address bus ${u.address.bus} port ${port} is already in use`, { details: { element: 'address' } });
+    used.add(key);
+  };
+  const place = (u: Placed): boolean => {
+    if (u.address?.type === 'usb' && u.address.port) return true;
+    const want = u.address?.type === 'usb' ? u.address.bus : undefined;
+    const free = allPorts().find(([bus, port]) => !used.has(`${bus}:${port}`) && (want === undefined || want === bus));
+    if (!free) return false;
     used.add(`${free[0]}:${free[1]}`);
-    u.address = { type: 'usb', bus: free[0], port: String(free[1]) };
+    u.address = { type: 'usb', bus: free[0], port: free[1] };
+    return true;
+  };
+  // Hubs first (their ports are ports for the rest): those with an address, then the others.
+  for (const h of hubs) check(h);
+  for (const h of hubs) if (!place(h)) throw new FerryError('XML_UNSUPPORTED', 'unsupported configuration: no free USB port for a <hub>');
+  for (const u of usbDevices) check(u);
+  // libvirt adds USB hubs at start when the ports run out; ferry places devices at define and stores the
+  // addresses, so it asks for the hub to be written (it would otherwise be a device the definition does not have).
+  for (const u of usbDevices) {
+    if (!place(u)) {
+      const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}): add a <hub type='usb'/> (8 more ports) or give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`);
+    }
   }
 }
 
@@ -190,6 +213,13 @@ function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void 
     }
   }
   placeUsbCompanions(def, slots, family, () => conventionalBus(def, slots, family));
+  for (const p of devices.filter((x) => x.pci.kind === 'root-bus' && !x.device.address)) {
+    let slot = 1;
+    while (slot <= 0x1f && !(slots.slotFree(0, slot) && !(family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')))) slot++;
+    if (slot > 0x1f) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${p.label}: no free slot on the root bus`);
+    slots.take(0, slot, 0);
+    p.device.address = { type: 'pci', domain: 0, bus: 0, slot, function: 0 };
+  }
 
   if (q35) {
     // Conventional PCI devices need a pcie-to-pci-bridge, which itself needs a root port.

@@ -1,3 +1,6 @@
+import { assertOneIommu, parseIommu } from './devices/iommu.js';
+import { parseHub } from './devices/hub.js';
+import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
 import { child, type XmlElement } from '../shared/xml.js';
 import {
@@ -99,6 +102,13 @@ function parseDomain(root: XmlElement): DomainDefinition {
   };
   const metadata = child(root, 'metadata');
   if (metadata) def.metadata = metadata;
+  const genid = child(root, 'genid');
+  if (genid) {
+    // An empty <genid/> asks for one: generated at define, as libvirt does, then kept.
+    const value = genid.text ? normalizeUuid(genid.text) : randomUUID();
+    if (value === undefined) throw xmlInvalid('genid', `malformed genid '${genid.text}'`);
+    def.genid = value;
+  }
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
@@ -210,6 +220,12 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'hostdev': d.hostdevs.push(parseHostdev(c)); break;
       case 'panic': d.panics.push(parsePanic(c)); break;
       case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
+      case 'iommu':
+        assertOneIommu(d.iommu);
+        d.iommu = parseIommu(c);
+        break;
+      case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
+      case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);

@@ -10,6 +10,8 @@ import type { MachineFamily } from './machine-family.js';
  */
 export type PciKind =
   | { kind: 'pcie' | 'pci' | 'root-port' }
+  /** On the root bus at the first free slot (virtio-iommu: QEMU wants it there). */
+  | { kind: 'root-bus' }
   | { kind: 'integrated' | 'builtin'; slot: number; function: number };
 
 export interface PciDevice {
@@ -45,6 +47,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   d.rngs.forEach((r, i) => add(r, { kind: 'pcie' }, `<rng> #${i}`));
   d.watchdogs.forEach((w) => add(w, w.model === 'i6300esb' ? { kind: 'pci' } : undefined, `<watchdog model='${w.model}'>`));
   d.panics.forEach((p) => add(p, p.model === 'pvpanic' ? { kind: 'pci' } : undefined, `<panic model='${p.model}'>`));
+  if (d.iommu?.model === 'virtio') add(d.iommu, { kind: 'root-bus' }, "<iommu model='virtio'>");
   (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }

@@ -2,6 +2,7 @@ import type { DomainDefinition } from './definition.js';
 import { type MachineFamily, machineFamily } from './machine-family.js';
 import { childStep, type DefineProblem } from './schema/element-rule.js';
 import { diskProblems } from './devices/disk.js';
+import { iommuProblems } from './devices/iommu.js';
 
 /**
  * What a machine type cannot hold, named per device: an IDE disk on q35 (ICH9
@@ -33,6 +34,10 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
   });
   out.push(...watchdogProblems(def, family, machine));
+  out.push(...iommuProblems(def, family));
+  (def.devices.parallels ?? []).forEach((x, i, all) => {
+    if (x.targetPort > 2) out.push({ path: `/domain/devices/${childStep('parallel', i, all.length)}/target/@port`, device: `<parallel> #${i}`, message: `port ${x.targetPort}: an x86 machine has 3 parallel ports (0-2)` });
+  });
   def.devices.audios.forEach((a, i) => {
     if (a.type === 'spice' && !def.devices.graphics.some((g) => g.type === 'spice')) {
       out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'spice' plays through SPICE graphics, and there is no <graphics type='spice'> (QEMU: Cannot use spice audio without -spice); use type 'none'" });

@@ -1,3 +1,6 @@
+import { renderIommu } from './devices/iommu.js';
+import { renderHub } from './devices/hub.js';
+import { renderParallel } from './devices/parallel.js';
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
 import type { DomainDefinition } from './definition.js';
 import { renderChannel } from './devices/channel.js';
@@ -24,7 +27,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
@@ -33,6 +36,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
   const top: XmlElement[] = [
     el('name', {}, def.name),
     el('uuid', {}, def.uuid),
+    def.genid === undefined ? undefined : el('genid', {}, def.genid),
     def.title === undefined ? undefined : el('title', {}, def.title),
     def.description === undefined ? undefined : el('description', {}, def.description),
     def.metadata,
@@ -76,6 +80,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     ...d.controllers.map((x) => renderController(x, live)),
     ...d.interfaces.map((x) => renderInterface(x, live)),
     ...d.serials.map((x) => renderSerial(x, live)),
+    ...(d.parallels ?? []).map((x) => renderParallel(x, live)),
     ...d.consoles.map((x) => renderConsole(x, live)),
     ...d.channels.map((x) => renderChannel(x, live)),
     ...d.inputs.map((x) => renderInput(x, live)),
@@ -86,11 +91,13 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     ...d.hostdevs.map((h) => h.element),
     ...d.redirdevs.map((x) => renderRedirdev(x, live)),
     d.redirfilter ? renderRedirfilter(d.redirfilter) : undefined,
+    ...(d.hubs ?? []).map((x) => renderHub(x, live)),
     ...d.watchdogs.map((x) => renderWatchdog(x, live)),
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),
     ...d.panics.map((x) => renderPanic(x, live)),
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
+    d.iommu ? renderIommu(d.iommu, live) : undefined,
   ]);
 }
 

@@ -13,6 +13,10 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
     else if (s.targetType === 'pci-serial') out.push(...device('pci-serial', [`chardev=${id}`, `id=${s.alias}`, ...pciProps(s.address, q35)]));
     else out.push(...device('usb-serial', [`chardev=${id}`, `id=${s.alias}`, ...usbProps(s.address)]));
   }
+  for (const p of d.parallels ?? []) {
+    const id = `char${p.alias}`;
+    out.push(...chardevArgs(id, p), ...device('isa-parallel', [`chardev=${id}`, `id=${p.alias}`, `index=${p.targetPort}`]));
+  }
   for (const c of d.consoles) {
     if (c.targetType !== 'virtio') continue; // a serial console is its serial port
     const id = `char${c.alias}`;

@@ -1,4 +1,5 @@
 import type { DomainDefinition, GraphicsDefinition, VideoDefinition } from '../../vm/definition.js';
+import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
 
 /** Input devices: USB and virtio ones are devices; PS/2 mouse and keyboard are part of every x86 machine. */
@@ -7,7 +8,7 @@ export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const i of def.devices.inputs) {
     if (i.bus === 'ps2') continue;
     if (i.bus === 'usb') out.push(...device(i.type === 'tablet' ? 'usb-tablet' : i.type === 'mouse' ? 'usb-mouse' : 'usb-kbd', [`id=${i.alias}`, ...usbProps(i.address)]));
-    else out.push(...device(`virtio-${i.type}-pci`, [`id=${i.alias}`, ...pciProps(i.address, q35)]));
+    else out.push(...device(`virtio-${i.type}-pci`, [...virtioOptionProps(i.virtio), `id=${i.alias}`, ...pciProps(i.address, q35)]));
   }
   return out;
 }

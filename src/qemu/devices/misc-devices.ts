@@ -1,5 +1,6 @@
 import type { DomainDefinition } from '../../vm/definition.js';
 import { usbRedirFilter } from '../../vm/devices/misc-devices.js';
+import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { chardevArgs } from './chardev.js';
 import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
 
@@ -19,7 +20,7 @@ export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
     else if (b.model === 'builtin') out.push('-object', `rng-builtin,id=${obj}`);
     else out.push(...chardevArgs(`char${r.alias}`, b), '-object', `rng-egd,id=${obj},chardev=char${r.alias}`);
     out.push(...device('virtio-rng-pci', [
-      `rng=${obj}`, `id=${r.alias}`,
+      ...virtioOptionProps(r.virtio), `rng=${obj}`, `id=${r.alias}`,
       r.rateBytes === undefined ? undefined : `max-bytes=${r.rateBytes}`,
       r.rateBytes === undefined ? undefined : `period=${r.ratePeriod ?? 1000}`,
       ...pciProps(r.address, q35),
@@ -36,7 +37,7 @@ export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
   const b = d.memballoon;
   if (b?.model === 'virtio') {
     out.push(...device('virtio-balloon-pci', [
-      `id=${b.alias}`,
+      ...virtioOptionProps(b.virtio), `id=${b.alias}`,
       b.autodeflate === undefined ? undefined : `deflate-on-oom=${b.autodeflate ? 'on' : 'off'}`,
       b.freePageReporting === undefined ? undefined : `free-page-reporting=${b.freePageReporting ? 'on' : 'off'}`,
       ...pciProps(b.address, q35),

@@ -8,24 +8,27 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { anyInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
+import { parseVirtioOptions, VIRTIO_DRIVER_ATTRS, virtioOptionAttrs } from './virtio-options.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 // ---- <input>
 export const INPUT_RULE: ElementRule = {
   attrs: { type: ['tablet', 'mouse', 'keyboard'], bus: ['usb', 'ps2', 'virtio'] },
   label: (e, i) => `<input type='${e.attrs.type ?? '?'}'> #${i}`,
-  children: { alias: ALIAS_RULE, address: ADDRESS_RULE },
+  children: { driver: { attrs: VIRTIO_DRIVER_ATTRS }, alias: ALIAS_RULE, address: ADDRESS_RULE },
 };
 
 export function parseInput(e: XmlElement, index: number): InputDefinition {
   const type = oneOf(e.attrs.type ?? '', ['tablet', 'mouse', 'keyboard'] as const, 'input', 'type');
   const bus = oneOf(e.attrs.bus ?? (type === 'tablet' ? 'usb' : 'ps2'), ['usb', 'ps2', 'virtio'] as const, 'input', 'bus');
   if (type === 'tablet' && bus === 'ps2') throw xmlInvalid('input', `<input> #${index}: a tablet cannot be on ps2`);
-  return { type, bus, ...parsePlacement(e, `<input> #${index}`) };
+  const virtio = parseVirtioOptions(e);
+  if (virtio && bus !== 'virtio') throw xmlInvalid('driver', `<input> #${index}: <driver> options are for virtio inputs (bus='virtio')`);
+  return { type, bus, ...(virtio ? { virtio } : {}), ...parsePlacement(e, `<input> #${index}`) };
 }
 
 export function renderInput(i: InputDefinition, live: boolean): XmlElement {
-  return el('input', { type: i.type, bus: i.bus }, renderPlacement(i, live));
+  return el('input', { type: i.type, bus: i.bus }, [i.virtio ? el('driver', virtioOptionAttrs(i.virtio)) : undefined, ...renderPlacement(i, live)]);
 }
 
 // ---- <graphics>

@@ -8,6 +8,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { nonNegativeInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-source.js';
+import { parseVirtioOptions, VIRTIO_DRIVER_ATTRS, virtioOptionAttrs } from './virtio-options.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 // ---- <redirdev>
@@ -93,6 +94,7 @@ export const RNG_RULE: ElementRule = {
   children: {
     backend: { attrs: { model: ['random', 'egd', 'builtin'], type: ['tcp', 'unix', 'udp'] }, children: CHAR_SOURCE_CHILDREN },
     rate: { attrs: { bytes: true, period: true } },
+    driver: { attrs: VIRTIO_DRIVER_ATTRS },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -117,6 +119,8 @@ export function parseRng(r: XmlElement, index: number): RngDefinition {
     backend = { model };
   }
   const result: RngDefinition = { model: 'virtio', backend, ...parsePlacement(r, label) };
+  const virtio = parseVirtioOptions(r);
+  if (virtio) result.virtio = virtio;
   const rate = child(r, 'rate');
   if (rate) {
     result.rateBytes = positiveInt(rate.attrs.bytes ?? '', 'rate');
@@ -134,6 +138,7 @@ export function renderRng(r: RngDefinition, live: boolean): XmlElement {
   return el('rng', { model: r.model }, [
     r.rateBytes === undefined ? undefined : el('rate', { bytes: r.rateBytes, period: r.ratePeriod }),
     backend,
+    r.virtio ? el('driver', virtioOptionAttrs(r.virtio)) : undefined,
     ...renderPlacement(r, live),
   ]);
 }
@@ -159,7 +164,7 @@ export function renderWatchdog(w: WatchdogDefinition, live: boolean): XmlElement
 export const MEMBALLOON_RULE: ElementRule = {
   attrs: { model: ['virtio', 'none'], autodeflate: ['on', 'off'], freePageReporting: ['on', 'off'] },
   label: () => '<memballoon>',
-  children: { stats: { attrs: { period: true } }, alias: ALIAS_RULE, address: ADDRESS_RULE },
+  children: { stats: { attrs: { period: true } }, driver: { attrs: VIRTIO_DRIVER_ATTRS }, alias: ALIAS_RULE, address: ADDRESS_RULE },
 };
 
 export function parseMemballoon(m: XmlElement): MemballoonDefinition {
@@ -171,7 +176,9 @@ export function parseMemballoon(m: XmlElement): MemballoonDefinition {
   if (fpr !== undefined) result.freePageReporting = fpr;
   const stats = child(m, 'stats');
   if (stats) result.statsPeriod = nonNegativeInt(stats.attrs.period ?? '', 'stats');
-  if (model === 'none' && (stats || autodeflate !== undefined || result.address)) throw xmlInvalid('memballoon', "model='none' takes no settings");
+  const virtio = parseVirtioOptions(m);
+  if (virtio) result.virtio = virtio;
+  if (model === 'none' && (stats || virtio || autodeflate !== undefined || result.address)) throw xmlInvalid('memballoon', "model='none' takes no settings");
   return result;
 }
 
@@ -180,6 +187,7 @@ export function renderMemballoon(m: MemballoonDefinition, live: boolean): XmlEle
   return el('memballoon', { model: m.model, autodeflate: onOff(m.autodeflate), freePageReporting: onOff(m.freePageReporting) }, [
     m.statsPeriod === undefined ? undefined : el('stats', { period: m.statsPeriod }),
     ...renderPlacement(m, live),
+    m.virtio ? el('driver', virtioOptionAttrs(m.virtio)) : undefined, // after <address>, as libvirt writes it
   ]);
 }
 

@@ -1,3 +1,6 @@
+import { IOMMU_RULE } from '../devices/iommu.js';
+import { HUB_RULE } from '../devices/hub.js';
+import { PARALLEL_RULE } from '../devices/parallel.js';
 import { CHANNEL_RULE } from '../devices/channel.js';
 import { CONTROLLER_RULE } from '../devices/controller.js';
 import { AUDIO_RULE, GRAPHICS_RULE, INPUT_RULE, SOUND_RULE, VIDEO_RULE } from '../devices/desktop.js';
@@ -38,6 +41,9 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   rng: RNG_RULE,
   panic: PANIC_RULE,
   memory: MEMORY_DEVICE_RULE,
+  iommu: IOMMU_RULE,
+  hub: HUB_RULE,
+  parallel: PARALLEL_RULE,
 };
 
 /**
@@ -51,6 +57,7 @@ export const DOMAIN_RULE: ElementRule = {
   children: {
     name: {},
     uuid: {},
+    genid: {},
     title: {},
     description: { opaque: true },
     metadata: { opaque: true },
