@@ -188,6 +188,10 @@ export interface ControllerDefinition extends Placed {
   chassisNr?: number;
   hotplug?: boolean;
   modelName?: string;
+  /** pci-expander-bus / pcie-expander-bus: <target><node>N</node></target>, the guest NUMA node of the bus. */
+  numaNode?: number;
+  /** pci-root / pcie-root: <pcihole64> in KiB (the host bridge's pci-hole64-size). */
+  pcihole64KiB?: number;
   /** scsi/virtio-serial <driver queues= iothread= ...> */
   queues?: number;
   iothread?: number;

@@ -3,7 +3,7 @@ import { pciSlotName } from './device-address.js';
 import type { ControllerDefinition, DomainDefinition, Placed } from './definition.js';
 import { USB_HUB_PORTS } from './devices/hub.js';
 import { addDefaultDevices } from './default-devices.js';
-import { UNNUMBERED } from './devices/controller.js';
+import { PCI_MODEL_NAMES, UNNUMBERED } from './devices/controller.js';
 import { type MachineFamily, machineFamily } from './machine-family.js';
 import { pciDevices } from './pci-kind.js';
 
@@ -240,10 +240,13 @@ function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void 
       p.device.address = { type: 'pci', domain: 0, bus: port.index, slot: 0, function: 0 };
     }
     for (const p of pciDevices(def, family).filter((x) => x.pci.kind === 'pci' && !x.device.address)) {
-      p.device.address = nextConventionalSlot(def, slots, family, p.label);
+      p.device.address = nextConventionalSlot(def, slots, family, p.label, p.device);
     }
+    placeSwitchPorts(def, slots);
+    for (const c of controllers) if (c.model === 'dmi-to-pci-bridge' || c.model === 'pcie-expander-bus') c.modelName ??= PCI_MODEL_NAMES[c.model];
   } else {
-    for (const p of devices.filter((x) => !x.device.address)) p.device.address = nextConventionalSlot(def, slots, family, p.label);
+    for (const c of controllers) if (c.model === 'pci-expander-bus') c.modelName ??= 'pxb';
+    for (const p of devices.filter((x) => !x.device.address)) p.device.address = nextConventionalSlot(def, slots, family, p.label, p.device);
   }
 }
 
@@ -283,7 +286,9 @@ function placeRootPorts(controllers: ControllerDefinition[], slots: PciSlots): v
 function conventionalBus(def: DomainDefinition, slots: PciSlots, family: MachineFamily): number {
   if (family === 'i440fx') return 0;
   const controllers = def.devices.controllers;
-  const bridge = controllers.find((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || c.model === 'pci-bridge'));
+  // A pci-bridge is a conventional bus once it has a place of its own: an address, or a DMI-to-PCI bridge to go on.
+  const hasDmi = controllers.some((c) => c.type === 'pci' && c.model === 'dmi-to-pci-bridge');
+  const bridge = controllers.find((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || (c.model === 'pci-bridge' && (c.address !== undefined || hasDmi))));
   if (bridge) return bridge.index;
   const added: ControllerDefinition = { type: 'pci', index: nextPciIndex(controllers), model: 'pcie-to-pci-bridge', modelName: 'pcie-pci-bridge' };
   controllers.push(added);
@@ -291,10 +296,12 @@ function conventionalBus(def: DomainDefinition, slots: PciSlots, family: Machine
   return added.index;
 }
 
-function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: MachineFamily, label: string): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
-  const buses = family === 'i440fx'
-    ? [0, ...def.devices.controllers.filter((c) => c.type === 'pci' && c.model === 'pci-bridge').map((c) => c.index)]
-    : def.devices.controllers.filter((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || c.model === 'pci-bridge')).map((c) => c.index);
+function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: MachineFamily, label: string, self?: Placed): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
+  // A bridge goes on a bus other than its own; only a bridge goes on a DMI-to-PCI bridge (its slots are not hot-pluggable, as libvirt keeps them).
+  const isBridge = (self as ControllerDefinition | undefined)?.model === 'pci-bridge';
+  const conventional = def.devices.controllers.filter((c) => c.type === 'pci' && c !== self
+    && (c.model === 'pci-bridge' || (family === 'q35' && c.model === 'pcie-to-pci-bridge') || (isBridge && c.model === 'dmi-to-pci-bridge')));
+  const buses = family === 'i440fx' ? [0, ...conventional.map((c) => c.index)] : conventional.map((c) => c.index);
   for (const bus of buses) {
     for (let slot = bus === 0 ? 2 : 1; slot <= 0x1f; slot++) {
       if (bus === 0 && family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')) continue;
@@ -305,6 +312,24 @@ function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: Ma
     }
   }
   throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${label}: no free PCI slot (add a <controller type='pci' model='pci-bridge'>)`);
+}
+
+/** pcie-switch-downstream-ports without an address: the first free slot of a switch's upstream port; port = slot, as libvirt numbers them. */
+function placeSwitchPorts(def: DomainDefinition, slots: PciSlots): void {
+  const controllers = def.devices.controllers;
+  const upstream = controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-switch-upstream-port');
+  for (const d of controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-switch-downstream-port')) {
+    if (!d.address) {
+      const free = upstream.flatMap((u) => Array.from({ length: 32 }, (_, slot) => [u.index, slot] as const)).find(([bus, slot]) => slots.slotFree(bus, slot));
+      if (!free) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: <controller type='pci' index='${d.index}'>: a pcie-switch-downstream-port needs a pcie-switch-upstream-port with a free slot`, { details: { element: 'controller' } });
+      slots.take(free[0], free[1], 0);
+      d.address = { type: 'pci', domain: 0, bus: free[0], slot: free[1], function: 0 };
+    }
+    d.modelName ??= 'xio3130-downstream';
+    d.chassis ??= d.index;
+    if (d.port === undefined && d.address.type === 'pci') d.port = d.address.slot;
+  }
+  for (const u of upstream) u.modelName ??= 'x3130-upstream';
 }
 
 /** An EHCI controller and its UHCI companions share one slot: EHCI at function 7, UHCI1-3 at 0-2. */

@@ -12,6 +12,8 @@ export type PciKind =
   | { kind: 'pcie' | 'pci' | 'root-port' }
   /** On the root bus at the first free slot (virtio-iommu: QEMU wants it there). */
   | { kind: 'root-bus' }
+  /** A pcie-switch-downstream-port: in a switch's upstream port, one per slot. */
+  | { kind: 'switch-port' }
   | { kind: 'integrated' | 'builtin'; slot: number; function: number };
 
 export interface PciDevice {
@@ -59,6 +61,11 @@ function controllerKind(c: ControllerDefinition, family: MachineFamily): PciKind
       if (c.model === 'pcie-root-port') return { kind: 'root-port' };
       if (c.model === 'pcie-to-pci-bridge') return { kind: 'pcie' };
       if (c.model === 'pci-bridge') return { kind: 'pci' };
+      // The DMI bridge sits on pcie.0, at 1e.0 where libvirt puts it (the ICH9's own slot for it).
+      if (c.model === 'dmi-to-pci-bridge') return { kind: 'integrated', slot: 0x1e, function: 0 };
+      if (c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') return { kind: 'root-bus' };
+      if (c.model === 'pcie-switch-upstream-port') return { kind: 'pcie' };
+      if (c.model === 'pcie-switch-downstream-port') return { kind: 'switch-port' };
       return undefined; // the root bus itself
     case 'usb':
       if (c.model === 'none') return undefined;

@@ -27,6 +27,15 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (family === 'i440fx' && (c.model === 'pcie-root' || c.model === 'pcie-root-port' || c.model === 'pcie-to-pci-bridge')) {
       out.push({ path, device, message: `model '${c.model}' needs a PCIe machine (q35), not ${machine}` });
     }
+    const q35Only = ['dmi-to-pci-bridge', 'pcie-expander-bus', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port'];
+    if (family === 'i440fx' && q35Only.includes(c.model ?? '')) out.push({ path, device, message: `model '${c.model}' needs a PCIe machine (q35), not ${machine}` });
+    if (family === 'q35' && c.model === 'pci-expander-bus') out.push({ path, device, message: `model 'pci-expander-bus' is for i440fx; q35 has 'pcie-expander-bus'` });
+    if ((c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') && c.busNr === undefined) {
+      out.push({ path: `/domain/devices/${step}/target`, device, message: "an expander bus needs its bus number: <target busNr='254'/> (the highest free, counting down)" });
+    }
+    if (c.numaNode !== undefined && c.model !== 'pci-expander-bus' && c.model !== 'pcie-expander-bus') {
+      out.push({ path: `/domain/devices/${step}/target/node`, device, message: '<node> is for expander buses (pci-expander-bus, pcie-expander-bus)' });
+    }
     if (family === 'q35' && c.model === 'pci-root') out.push({ path, device, message: `model 'pci-root' is i440fx's root bus; q35 has 'pcie-root'` });
     if (family === 'q35' && c.type === 'ide') out.push({ path: `/domain/devices/${step}`, device, message: `q35 has no IDE controller; use 'sata'` });
     if (c.type === 'sata' && c.index > 0 && family === 'q35') out.push({ path, device, message: 'ferry runs the one built-in SATA controller of q35 (index 0)' });
