@@ -303,7 +303,9 @@ function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: Ma
     && (c.model === 'pci-bridge' || (family === 'q35' && c.model === 'pcie-to-pci-bridge') || (isBridge && c.model === 'dmi-to-pci-bridge')));
   const buses = family === 'i440fx' ? [0, ...conventional.map((c) => c.index)] : conventional.map((c) => c.index);
   for (const bus of buses) {
-    for (let slot = bus === 0 ? 2 : 1; slot <= 0x1f; slot++) {
+    // Slot 0 of a bridge's bus is taken by nothing on a DMI-to-PCI bridge only (libvirt's minSlot); pci-bridges start at 1.
+    const minSlot = bus === 0 ? 2 : conventional.some((c) => c.index === bus && c.model === 'dmi-to-pci-bridge') ? 0 : 1;
+    for (let slot = minSlot; slot <= 0x1f; slot++) {
       if (bus === 0 && family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')) continue;
       if (slots.slotFree(bus, slot)) {
         slots.take(bus, slot, 0);

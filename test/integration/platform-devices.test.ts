@@ -13,6 +13,22 @@ async function qmp<T>(host: FerrydHost, vm: string, execute: string, args?: Reco
   return (JSON.parse(out) as { return: T }).return;
 }
 
+/** QEMU's PCI functions as vendor:device → the chain of bridges above it ("8086:244e>1b36:0001"), from query-pci. */
+async function pciPaths(host: FerrydHost, vm: string): Promise<Map<string, string>> {
+  interface Dev { id: { vendor: number; device: number }; pci_bridge?: { devices?: Dev[] } }
+  const buses = await qmp<Array<{ devices: Dev[] }>>(host, vm, 'query-pci');
+  const out = new Map<string, string>();
+  const walk = (devs: Dev[], above: string[]): void => {
+    for (const d of devs) {
+      const id = `${d.id.vendor.toString(16)}:${d.id.device.toString(16)}`;
+      out.set(id, above.join('>'));
+      if (d.pci_bridge?.devices) walk(d.pci_bridge.devices, [...above, id]);
+    }
+  };
+  for (const b of buses) walk(b.devices, []);
+  return out;
+}
+
 /** The devices QEMU has, by id (`/machine/peripheral`) → their QEMU type. */
 async function peripherals(host: FerrydHost, vm: string): Promise<Map<string, string>> {
   const list = await qmp<Array<{ name: string; type: string }>>(host, vm, 'qom-list', { path: '/machine/peripheral' });
@@ -40,6 +56,12 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
     const name = 'plat';
     const lpt = `${hosts.dir.path}/lpt0.out`;
     const devices = `
+    <controller type='pci' index='0' model='pcie-root'><pcihole64 unit='GiB'>2</pcihole64></controller>
+    <controller type='pci' model='dmi-to-pci-bridge'/>
+    <controller type='pci' model='pci-bridge'/>
+    <controller type='pci' model='pcie-switch-upstream-port'/>
+    <controller type='pci' model='pcie-switch-downstream-port'/>
+    <watchdog model='i6300esb' action='reset'/>
     <controller type='usb' model='qemu-xhci' ports='2'/>
     <hub type='usb'/>
     <input type='tablet' bus='usb'><address type='usb' bus='0' port='1.3'/></input>
@@ -60,6 +82,8 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
     // The hub takes the controller's first free port; the tablet sits on the hub's port 3.
     assert.match(defined, /<hub type='usb'>\s*<address type='usb' bus='0' port='1'\/>/);
     assert.match(defined, /<driver packed='on' page_per_vq='on'\/>/);
+    assert.match(defined, /<controller type='pci' index='1' model='dmi-to-pci-bridge'>\s*<model name='i82801b11-bridge'\/>\s*<address type='pci' domain='0x0000' bus='0x00' slot='0x1e' function='0x0'\/>/);
+    assert.match(defined, /<controller type='pci' index='2' model='pci-bridge'>[^]*?<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'\/>/);
     await hosts.a.ok('start', name);
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
 
@@ -68,6 +92,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       const expected: Record<string, string> = {
         iommu0: 'intel-iommu', hub0: 'usb-hub', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', parallel0: 'isa-parallel',
         vmgenid0: 'vmgenid', balloon0: 'virtio-balloon-pci', rng0: 'virtio-rng-pci',
+        'pci.1': 'i82801b11-bridge', 'pci.2': 'pci-bridge', 'pci.3': 'x3130-upstream', 'pci.4': 'xio3130-downstream',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });
@@ -78,6 +103,11 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       for (const id of ['input1', 'balloon0', 'rng0']) assert.equal(await get(id, 'packed'), true, `${where}: ${id} uses packed virtqueues`);
       assert.equal(await get('input1', 'page-per-vq'), true, `${where}: page_per_vq`);
       assert.equal(await get('rng0', 'ats'), false, `${where}: ats='off'`);
+      // The conventional watchdog sits on the pci-bridge, which sits on the DMI-to-PCI bridge at 00:1e.0.
+      const paths = await pciPaths(host, name);
+      assert.equal(paths.get('8086:25ab'), '8086:244e>1b36:1', `${where}: i6300esb behind pci-bridge behind the DMI bridge: ${[...paths].join(', ')}`);
+      assert.equal(paths.get('104c:8233'), '1b36:c>104c:8232', `${where}: the switch's downstream port behind its upstream port, in a root port`);
+      assert.equal(await qmp(host, name, 'qom-get', { path: '/machine/q35', property: 'pci-hole64-size' }), 2 * 1024 ** 3, `${where}: pcihole64`);
       const gen = await qmp<{ guid: string }>(host, name, 'query-vm-generation-id');
       assert.equal(gen.guid, genid, `${where}: the guest's generation ID is the defined one`);
       // The parallel port prints: a byte in the data register, then a strobe (as a printer driver does it).
