@@ -37,6 +37,9 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   (d.memories ?? []).forEach((m, i) => {
     if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });
   });
+  d.interfaces.forEach((n, i) => {
+    if (n.rom?.file) files.push({ path: n.rom.file, access: 'r', what: `option ROM of interface ${i}` });
+  });
   for (const h of def.devices.hostdevs) {
     for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });
   }

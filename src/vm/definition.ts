@@ -190,6 +190,8 @@ export interface ControllerDefinition extends Placed {
   modelName?: string;
   /** pci-expander-bus / pcie-expander-bus: <target><node>N</node></target>, the guest NUMA node of the bus. */
   numaNode?: number;
+  /** virtio-scsi / virtio-serial: <driver iommu= ats= packed= page_per_vq=> */
+  virtio?: VirtioOptions;
   /** pci-root / pcie-root: <pcihole64> in KiB (the host bridge's pci-hole64-size). */
   pcihole64KiB?: number;
   /** scsi/virtio-serial <driver queues= iothread= ...> */
@@ -428,6 +430,8 @@ export interface InterfaceDefinition extends Placed {
   /** <link state>: 'down' starts the NIC with its link down (QMP set_link). */
   linkState?: 'up' | 'down';
   bandwidth?: { inbound?: BandwidthRate; outbound?: BandwidthRate };
+  /** <rom bar= file= enabled=>: the NIC's option ROM (QEMU's rombar / romfile; enabled='no' is no ROM at all). */
+  rom?: { bar?: boolean; file?: string; enabled?: boolean };
 }
 
 export const SERIAL_TARGET_TYPES = ['isa-serial', 'pci-serial', 'usb-serial'] as const;

@@ -62,6 +62,8 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
     <controller type='pci' model='pcie-switch-upstream-port'/>
     <controller type='pci' model='pcie-switch-downstream-port'/>
     <watchdog model='i6300esb' action='reset'/>
+    <controller type='virtio-serial'><driver packed='on'/></controller>
+    <interface type='user'><model type='virtio'/><rom bar='off'/></interface>
     <controller type='usb' model='qemu-xhci' ports='2'/>
     <hub type='usb'/>
     <input type='tablet' bus='usb'><address type='usb' bus='0' port='1.3'/></input>
@@ -92,7 +94,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       const expected: Record<string, string> = {
         iommu0: 'intel-iommu', hub0: 'usb-hub', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', parallel0: 'isa-parallel',
         vmgenid0: 'vmgenid', balloon0: 'virtio-balloon-pci', rng0: 'virtio-rng-pci',
-        'pci.1': 'i82801b11-bridge', 'pci.2': 'pci-bridge', 'pci.3': 'x3130-upstream', 'pci.4': 'xio3130-downstream',
+        'virtio-serial0': 'virtio-serial-pci', net0: 'virtio-net-pci', 'pci.1': 'i82801b11-bridge', 'pci.2': 'pci-bridge', 'pci.3': 'x3130-upstream', 'pci.4': 'xio3130-downstream',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });
@@ -100,7 +102,8 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       assert.equal(await get('iommu0', 'caching-mode'), true, `${where}: caching mode`);
       assert.equal(await get('input0', 'port'), '1.3', `${where}: the tablet is on the hub's port 3`);
       assert.equal(await get('hub0', 'port'), '1', `${where}: the hub is on the controller's port 1`);
-      for (const id of ['input1', 'balloon0', 'rng0']) assert.equal(await get(id, 'packed'), true, `${where}: ${id} uses packed virtqueues`);
+      assert.equal(await get('net0', 'rombar'), 0, `${where}: <rom bar='off'>`);
+      for (const id of ['input1', 'balloon0', 'rng0', 'virtio-serial0']) assert.equal(await get(id, 'packed'), true, `${where}: ${id} uses packed virtqueues`);
       assert.equal(await get('input1', 'page-per-vq'), true, `${where}: page_per_vq`);
       assert.equal(await get('rng0', 'ats'), false, `${where}: ats='off'`);
       // The conventional watchdog sits on the pci-bridge, which sits on the DMI-to-PCI bridge at 00:1e.0.

@@ -1,4 +1,5 @@
 import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
+import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { device, pciProps } from './device-props.js';
 
 const USB_DRIVER: Record<string, string> = {
@@ -41,12 +42,12 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
       out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     } else if (c.type === 'scsi') {
       out.push(...device('virtio-scsi-pci', [
-        `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`,
+        ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`,
         c.iothread === undefined ? undefined : `iothread=iothread${c.iothread}`, ...pciProps(c.address, q35),
       ]));
     } else if (c.type === 'virtio-serial') {
       out.push(...device('virtio-serial-pci', [
-        `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
+        ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
         c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
       ]));
     } else if (c.type === 'fdc' && q35) {

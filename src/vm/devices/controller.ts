@@ -5,6 +5,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { anyInt, nonNegativeInt, oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { toKiB } from '../memory-units.js';
+import { parseVirtioOptions, VIRTIO_DRIVER_ATTRS, virtioOptionAttrs } from './virtio-options.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 export const CONTROLLER_TYPES = ['pci', 'usb', 'sata', 'ide', 'scsi', 'virtio-serial', 'fdc'] as const;
@@ -43,7 +44,7 @@ export const CONTROLLER_RULE: ElementRule = {
     target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true }, children: { node: {} } },
     pcihole64: { attrs: { unit: true } },
     master: { attrs: { startport: true } },
-    driver: { attrs: { queues: true, iothread: true } },
+    driver: { attrs: { queues: true, iothread: true, ...VIRTIO_DRIVER_ATTRS } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -96,6 +97,11 @@ export function parseController(c: XmlElement): ControllerDefinition {
   if (queues !== undefined) result.queues = queues;
   const iothread = optionalInt(driver, 'iothread', positiveInt);
   if (iothread !== undefined) result.iothread = iothread;
+  const virtio = parseVirtioOptions(c);
+  if (virtio) {
+    if (!(type === 'virtio-serial' || (type === 'scsi' && result.model !== 'lsilogic'))) throw xmlInvalid('driver', `${label}: iommu/ats/packed/page_per_vq are options of virtio controllers (virtio-scsi, virtio-serial)`);
+    result.virtio = virtio;
+  }
   return result;
 }
 
@@ -110,7 +116,7 @@ export function renderController(c: ControllerDefinition, live: boolean): XmlEle
         hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
       }, c.numaNode === undefined ? [] : [el('node', {}, String(c.numaNode))])
       : undefined,
-    c.queues === undefined && c.iothread === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread }),
+    c.queues === undefined && c.iothread === undefined && c.virtio === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread, ...virtioOptionAttrs(c.virtio) }),
     c.masterStartport === undefined ? undefined : el('master', { startport: c.masterStartport }),
     ...renderPlacement(c, live),
   ]);
