@@ -70,7 +70,7 @@ export function portableDefinition(
   }
   if (d.memballoon) delete d.memballoon.alias;
   if (d.iommu) delete d.iommu.alias;
-  for (const x of [...(d.hubs ?? []), ...(d.parallels ?? [])]) delete x.alias;
+  for (const x of [...(d.hubs ?? []), ...(d.parallels ?? []), ...(d.smartcards ?? [])]) delete x.alias;
   for (const m of d.memories ?? []) delete m.alias;
   d.serials = d.serials.map((s) => {
     const { sourcePath: pty, ...noPty } = s;

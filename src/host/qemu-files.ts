@@ -27,6 +27,7 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   const charDevices: Array<[CharSource, string]> = [
     ...d.serials.map((s): [CharSource, string] => [s, `serial${s.port}`]),
     ...(d.parallels ?? []).map((p): [CharSource, string] => [p, `parallel${p.targetPort}`]),
+    ...(d.smartcards ?? []).map((s, i): [CharSource, string] => [s, `smartcard${i}`]),
     ...d.consoles.filter((c) => c.targetType === 'virtio').map((c, i): [CharSource, string] => [c, `console${i}`]),
     ...d.channels.map((c): [CharSource, string] => [c, `channel ${c.targetName ?? ''}`]),
     ...d.redirdevs.map((r, i): [CharSource, string] => [r, `redirdev${i}`]),

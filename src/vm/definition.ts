@@ -130,6 +130,8 @@ export interface DeviceDefinitions {
   hubs?: HubDefinition[];
   /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
   parallels?: ParallelDefinition[];
+  /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
+  smartcards?: SmartcardDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -158,7 +160,7 @@ export interface CharSource {
   bindService?: string;
   /** tcp: <protocol type='raw'|'telnet'> */
   protocol?: 'raw' | 'telnet';
-  /** tcp/unix client: <reconnect enabled='yes' timeout=N> seconds */
+  /** tcp/unix client: <reconnect enabled='yes' timeout=N> seconds; 0: <reconnect enabled='no'> */
   reconnect?: number;
   /** <log file=... append=...>: a copy of everything the guest writes. */
   logFile?: string;
@@ -166,7 +168,7 @@ export interface CharSource {
 }
 
 export interface ControllerDefinition extends Placed {
-  type: 'pci' | 'usb' | 'sata' | 'ide' | 'scsi' | 'virtio-serial' | 'fdc';
+  type: 'pci' | 'usb' | 'sata' | 'ide' | 'scsi' | 'virtio-serial' | 'fdc' | 'ccid';
   index: number;
   /**
    * pci: pci-root, pcie-root, pcie-root-port, pcie-to-pci-bridge, pci-bridge;
@@ -513,4 +515,13 @@ export interface HubDefinition extends Placed {
 export interface ParallelDefinition extends Placed, CharSource {
   /** <target port=N>: parallelN (default: its index). */
   targetPort: number;
+}
+
+export interface SmartcardDefinition extends CharSource {
+  mode: 'passthrough';
+  /** <address type='ccid' controller= slot=>: the CCID controller (its index) and the slot on it. */
+  ccidController: number;
+  ccidSlot: number;
+  /** QEMU id (live XML only): smartcard0. */
+  alias?: string;
 }

@@ -37,6 +37,7 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   if (d.iommu) d.iommu.alias ??= 'iommu0';
   if (d.hubs) set(d.hubs, (_x, i) => `hub${i}`);
   if (d.parallels) set(d.parallels, (_x, i) => `parallel${i}`);
+  if (d.smartcards) set(d.smartcards, (_x, i) => `smartcard${i}`);
   if (d.memories) set(d.memories, (x, i) => `${x.model.replace('-', '')}${i}`);
   for (const c of d.controllers) {
     c.alias ??= c.type === 'pci' ? pciBusAlias(c.index, q35)

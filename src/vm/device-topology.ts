@@ -22,6 +22,7 @@ export function completeDefinition(def: DomainDefinition): DomainDefinition {
   addDefaultDevices(def, family);
   assignDriveAddresses(def);
   assignVirtioSerialPorts(def);
+  addCcidControllers(def);
   assignUsbPorts(def);
   assignPciAddresses(def, family);
   return def;
@@ -90,6 +91,13 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
   }
 }
 
+/** A smartcard needs a CCID controller: libvirt adds the one its address names (index 0 when none is named). */
+function addCcidControllers(def: DomainDefinition): void {
+  for (const s of def.devices.smartcards ?? []) {
+    if (!def.devices.controllers.some((c) => c.type === 'ccid' && c.index === s.ccidController)) def.devices.controllers.push({ type: 'ccid', index: s.ccidController });
+  }
+}
+
 /** How many ports a USB controller has, as libvirt counts them (an EHCI with its UHCI companions is one bus). */
 export function usbPortCount(c: ControllerDefinition): number {
   if (c.ports !== undefined) return c.ports;
@@ -109,7 +117,7 @@ function assignUsbPorts(def: DomainDefinition): void {
   const hubs = d.hubs ?? [];
   const usbDevices: Placed[] = [
     ...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
-    ...d.disks.filter((k) => k.target.bus === 'usb'),
+    ...d.disks.filter((k) => k.target.bus === 'usb'), ...d.controllers.filter((c) => c.type === 'ccid'),
   ];
   if (usbDevices.length === 0 && hubs.length === 0) return;
   if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {

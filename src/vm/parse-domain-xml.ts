@@ -1,3 +1,4 @@
+import { parseSmartcard } from './devices/smartcard.js';
 import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
 import { parseParallel } from './devices/parallel.js';
@@ -225,6 +226,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         d.iommu = parseIommu(c);
         break;
       case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
+      case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');

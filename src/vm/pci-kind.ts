@@ -80,6 +80,7 @@ function controllerKind(c: ControllerDefinition, family: MachineFamily): PciKind
       return c.model === 'lsilogic' ? { kind: 'pci' } : { kind: 'pcie' };
     case 'virtio-serial':
       return { kind: 'pcie' };
+    case 'ccid': // a USB device
     case 'fdc':
       return undefined;
   }

@@ -3,6 +3,7 @@ import { type MachineFamily, machineFamily } from './machine-family.js';
 import { childStep, type DefineProblem } from './schema/element-rule.js';
 import { diskProblems } from './devices/disk.js';
 import { iommuProblems } from './devices/iommu.js';
+import { smartcardProblems } from './devices/smartcard.js';
 
 /**
  * What a machine type cannot hold, named per device: an IDE disk on q35 (ICH9
@@ -44,6 +45,7 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
   });
   out.push(...watchdogProblems(def, family, machine));
   out.push(...iommuProblems(def, family));
+  out.push(...smartcardProblems(def));
   (def.devices.parallels ?? []).forEach((x, i, all) => {
     if (x.targetPort > 2) out.push({ path: `/domain/devices/${childStep('parallel', i, all.length)}/target/@port`, device: `<parallel> #${i}`, message: `port ${x.targetPort}: an x86 machine has 3 parallel ports (0-2)` });
   });

@@ -1,3 +1,4 @@
+import { renderSmartcard } from './devices/smartcard.js';
 import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
 import { renderParallel } from './devices/parallel.js';
@@ -79,6 +80,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean): 
     ...d.disks.map((x) => renderDisk(x, live)),
     ...d.controllers.map((x) => renderController(x, live)),
     ...d.interfaces.map((x) => renderInterface(x, live)),
+    ...(d.smartcards ?? []).map((x) => renderSmartcard(x, live)),
     ...d.serials.map((x) => renderSerial(x, live)),
     ...(d.parallels ?? []).map((x) => renderParallel(x, live)),
     ...d.consoles.map((x) => renderConsole(x, live)),

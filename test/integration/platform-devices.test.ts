@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
@@ -55,6 +55,10 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
   it('q35: each device is in QEMU as defined, before and after a live migration', async () => {
     const name = 'plat';
     const lpt = `${hosts.dir.path}/lpt0.out`;
+    // QEMU (another user) creates the smartcard's socket: a directory it may write in.
+    const sockets = `${hosts.dir.path}/sockets`;
+    mkdirSync(sockets);
+    chmodSync(sockets, 0o777);
     const devices = `
     <controller type='pci' index='0' model='pcie-root'><pcihole64 unit='GiB'>2</pcihole64></controller>
     <controller type='pci' model='dmi-to-pci-bridge'/>
@@ -68,6 +72,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
     <hub type='usb'/>
     <input type='tablet' bus='usb'><address type='usb' bus='0' port='1.3'/></input>
     <input type='keyboard' bus='virtio'><driver packed='on' page_per_vq='on'/></input>
+    <smartcard mode='passthrough' type='unix'><source mode='bind' path='${sockets}/card.sock'/></smartcard>
     <parallel type='file'><source path='${lpt}' append='on'/><target port='0'/></parallel>
     <memballoon model='virtio'><driver packed='on'/></memballoon>
     <rng model='virtio'><backend model='random'>/dev/urandom</backend><driver packed='on' ats='off'/></rng>
@@ -94,7 +99,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       const expected: Record<string, string> = {
         iommu0: 'intel-iommu', hub0: 'usb-hub', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', parallel0: 'isa-parallel',
         vmgenid0: 'vmgenid', balloon0: 'virtio-balloon-pci', rng0: 'virtio-rng-pci',
-        'virtio-serial0': 'virtio-serial-pci', net0: 'virtio-net-pci', 'pci.1': 'i82801b11-bridge', 'pci.2': 'pci-bridge', 'pci.3': 'x3130-upstream', 'pci.4': 'xio3130-downstream',
+        ccid0: 'usb-ccid', smartcard0: 'ccid-card-passthru', 'virtio-serial0': 'virtio-serial-pci', net0: 'virtio-net-pci', 'pci.1': 'i82801b11-bridge', 'pci.2': 'pci-bridge', 'pci.3': 'x3130-upstream', 'pci.4': 'xio3130-downstream',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });
@@ -102,6 +107,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       assert.equal(await get('iommu0', 'caching-mode'), true, `${where}: caching mode`);
       assert.equal(await get('input0', 'port'), '1.3', `${where}: the tablet is on the hub's port 3`);
       assert.equal(await get('hub0', 'port'), '1', `${where}: the hub is on the controller's port 1`);
+      assert.equal(await get('ccid0', 'port'), '2', `${where}: the CCID controller libvirt adds for the smartcard takes the next port`);
       assert.equal(await get('net0', 'rombar'), 0, `${where}: <rom bar='off'>`);
       for (const id of ['input1', 'balloon0', 'rng0', 'virtio-serial0']) assert.equal(await get(id, 'packed'), true, `${where}: ${id} uses packed virtqueues`);
       assert.equal(await get('input1', 'page-per-vq'), true, `${where}: page_per_vq`);

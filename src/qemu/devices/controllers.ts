@@ -1,6 +1,6 @@
 import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
-import { device, pciProps } from './device-props.js';
+import { device, pciProps, usbProps } from './device-props.js';
 
 const USB_DRIVER: Record<string, string> = {
   'qemu-xhci': 'qemu-xhci', 'nec-xhci': 'nec-usb-xhci', 'ich9-ehci1': 'ich9-usb-ehci1',
@@ -50,6 +50,8 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
         ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
         c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
       ]));
+    } else if (c.type === 'ccid') {
+      out.push(...device('usb-ccid', [`id=${c.alias}`, ...usbProps(c.address)]));
     } else if (c.type === 'fdc' && q35) {
       // i440fx's PIIX3 has its floppy controller; q35's ICH9 does not, so it is added on the ISA bus.
       out.push(...device('isa-fdc', [`id=${c.alias}`]));

@@ -8,7 +8,7 @@ import { toKiB } from '../memory-units.js';
 import { parseVirtioOptions, VIRTIO_DRIVER_ATTRS, virtioOptionAttrs } from './virtio-options.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
-export const CONTROLLER_TYPES = ['pci', 'usb', 'sata', 'ide', 'scsi', 'virtio-serial', 'fdc'] as const;
+export const CONTROLLER_TYPES = ['pci', 'usb', 'sata', 'ide', 'scsi', 'virtio-serial', 'fdc', 'ccid'] as const;
 export const PCI_CONTROLLER_MODELS = [
   'pci-root', 'pcie-root', 'pcie-root-port', 'pcie-to-pci-bridge', 'pci-bridge', 'dmi-to-pci-bridge',
   'pci-expander-bus', 'pcie-expander-bus', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port',

@@ -1,3 +1,4 @@
+import { SMARTCARD_RULE } from '../devices/smartcard.js';
 import { IOMMU_RULE } from '../devices/iommu.js';
 import { HUB_RULE } from '../devices/hub.js';
 import { PARALLEL_RULE } from '../devices/parallel.js';
@@ -44,6 +45,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   iommu: IOMMU_RULE,
   hub: HUB_RULE,
   parallel: PARALLEL_RULE,
+  smartcard: SMARTCARD_RULE,
 };
 
 /**
