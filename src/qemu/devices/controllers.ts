@@ -84,7 +84,7 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
       return device('x3130-upstream', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'pcie-switch-downstream-port':
       return device('xio3130-downstream', [
-        `port=0x${(c.port ?? 0).toString(16)}`, `chassis=${c.chassis ?? c.index}`, `id=${c.alias}`,
+        `port=${c.port ?? 0}`, `chassis=${c.chassis ?? c.index}`, `id=${c.alias}`,
         c.hotplug === false ? 'hotplug=off' : undefined, ...pciProps(c.address, q35),
       ]);
     default:
