@@ -1,4 +1,4 @@
-import { hubArgs, platformDeviceArgs } from './devices/platform-devices.js';
+import { platformDeviceArgs } from './devices/platform-devices.js';
 import type {
   DiskCacheMode,
   DiskDefinition,
@@ -88,7 +88,6 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));
-  push(...hubArgs(def));
   const bootIndex = bootIndexes(def);
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {

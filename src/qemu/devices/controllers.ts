@@ -1,6 +1,7 @@
 import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { device, pciProps, usbProps } from './device-props.js';
+import { hubArgs } from './platform-devices.js';
 
 const USB_DRIVER: Record<string, string> = {
   'qemu-xhci': 'qemu-xhci', 'nec-xhci': 'nec-usb-xhci', 'ich9-ehci1': 'ich9-usb-ehci1',
@@ -37,6 +38,8 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   if (root) out.push('-global', `${q35 ? 'q35-pcihost' : 'i440FX-pcihost'}.pci-hole64-size=${root.pcihole64KiB}K`);
   const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
   for (const c of usb) out.push(...usbController(c, usb, q35));
+  // Hubs right after the USB controllers: a CCID controller (below) may sit on a hub's port.
+  out.push(...hubArgs(def));
   for (const c of def.devices.controllers) {
     if (c.type === 'scsi' && c.model === 'lsilogic') {
       out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
