@@ -27,6 +27,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   const d = def.devices;
   const charDevices: Array<[CharSource, string]> = [
     ...d.serials.map((s): [CharSource, string] => [s, `serial${s.port}`]),
+    ...(d.parallels ?? []).map((p): [CharSource, string] => [p, `parallel${p.targetPort}`]),
+    ...(d.smartcards ?? []).map((s, i): [CharSource, string] => [s, `smartcard${i}`]),
     ...d.consoles.filter((c) => c.targetType === 'virtio').map((c, i): [CharSource, string] => [c, `console${i}`]),
     ...d.channels.map((c): [CharSource, string] => [c, `channel ${c.targetName ?? ''}`]),
     ...d.redirdevs.map((r, i): [CharSource, string] => [r, `redirdev${i}`]),
@@ -37,6 +39,9 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
   (d.memories ?? []).forEach((m, i) => {
     if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });
+  });
+  d.interfaces.forEach((n, i) => {
+    if (n.rom?.file) files.push({ path: n.rom.file, access: 'r', what: `option ROM of interface ${i}` });
   });
   for (const h of def.devices.hostdevs) {
     for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });

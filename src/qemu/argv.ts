@@ -1,3 +1,4 @@
+import { platformDeviceArgs } from './devices/platform-devices.js';
 import type {
   DiskCacheMode,
   DiskDefinition,
@@ -94,6 +95,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
   for (const id of iothreadIdsOf(def)) push('-object', `iothread,id=iothread${id}`);
+  push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));
   push(...filesystemArgs(def, q35));
   const bootIndex = bootIndexes(def);

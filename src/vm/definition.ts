@@ -18,6 +18,8 @@ export interface DomainDefinition {
   type: 'kvm' | 'qemu';
   name: string;
   uuid: string;
+  /** <genid>: the VM generation ID (QEMU's vmgenid device); kept across migration. */
+  genid?: string;
   title?: string;
   description?: string;
   memoryKiB: number;
@@ -147,6 +149,14 @@ export interface DeviceDefinitions {
   filesystems?: FilesystemDefinition[];
   /** <tpm>: at most one (x86 has one TPM interface). */
   tpm?: TpmDefinition;
+  /** <iommu model=intel|virtio>: at most one. */
+  iommu?: IommuDefinition;
+  /** <hub type='usb'>: USB hubs (usb-hub), each on a USB port with 8 ports of its own. */
+  hubs?: HubDefinition[];
+  /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
+  parallels?: ParallelDefinition[];
+  /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
+  smartcards?: SmartcardDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -175,7 +185,7 @@ export interface CharSource {
   bindService?: string;
   /** tcp: <protocol type='raw'|'telnet'> */
   protocol?: 'raw' | 'telnet';
-  /** tcp/unix client: <reconnect enabled='yes' timeout=N> seconds */
+  /** tcp/unix client: <reconnect enabled='yes' timeout=N> seconds; 0: <reconnect enabled='no'> */
   reconnect?: number;
   /** <log file=... append=...>: a copy of everything the guest writes. */
   logFile?: string;
@@ -183,9 +193,7 @@ export interface CharSource {
 }
 
 export interface ControllerDefinition extends Placed {
-  /** <driver iommu ats packed page_per_vq> of a virtio-scsi or virtio-serial controller. */
-  virtio?: VirtioOptions;
-  type: 'pci' | 'usb' | 'sata' | 'ide' | 'scsi' | 'virtio-serial' | 'fdc';
+  type: 'pci' | 'usb' | 'sata' | 'ide' | 'scsi' | 'virtio-serial' | 'fdc' | 'ccid';
   index: number;
   /**
    * pci: pci-root, pcie-root, pcie-root-port, pcie-to-pci-bridge, pci-bridge;
@@ -207,6 +215,12 @@ export interface ControllerDefinition extends Placed {
   chassisNr?: number;
   hotplug?: boolean;
   modelName?: string;
+  /** pci-expander-bus / pcie-expander-bus: <target><node>N</node></target>, the guest NUMA node of the bus. */
+  numaNode?: number;
+  /** virtio-scsi / virtio-serial: <driver iommu= ats= packed= page_per_vq=> */
+  virtio?: VirtioOptions;
+  /** pci-root / pcie-root: <pcihole64> in KiB (the host bridge's pci-hole64-size). */
+  pcihole64KiB?: number;
   /** scsi/virtio-serial <driver queues= iothread= ...> */
   queues?: number;
   iothread?: number;
@@ -454,6 +468,8 @@ export interface InterfaceDefinition extends Placed {
   /** <link state>: 'down' starts the NIC with its link down (QMP set_link). */
   linkState?: 'up' | 'down';
   bandwidth?: { inbound?: BandwidthRate; outbound?: BandwidthRate };
+  /** <rom bar= file= enabled=>: the NIC's option ROM (QEMU's rombar / romfile; enabled='no' is no ROM at all). */
+  rom?: { bar?: boolean; file?: string; enabled?: boolean };
 }
 
 export const SERIAL_TARGET_TYPES = ['isa-serial', 'pci-serial', 'usb-serial'] as const;
@@ -565,4 +581,33 @@ export interface TpmDefinition extends Placed {
       source?: { type: 'dir' | 'file'; path: string };
     }
     | { type: 'external'; socket: string };
+}
+
+/** <iommu model=...> with its <driver ...> options (intel-iommu's properties). */
+export interface IommuDefinition extends Placed {
+  model: 'intel' | 'virtio';
+  intremap?: boolean;
+  cachingMode?: boolean;
+  eim?: boolean;
+  iotlb?: boolean;
+  awBits?: number;
+  dmaTranslation?: boolean;
+}
+
+export interface HubDefinition extends Placed {
+  type: 'usb';
+}
+
+export interface ParallelDefinition extends Placed, CharSource {
+  /** <target port=N>: parallelN (default: its index). */
+  targetPort: number;
+}
+
+export interface SmartcardDefinition extends CharSource {
+  mode: 'passthrough';
+  /** <address type='ccid' controller= slot=>: the CCID controller (its index) and the slot on it. */
+  ccidController: number;
+  ccidSlot: number;
+  /** QEMU id (live XML only): smartcard0. */
+  alias?: string;
 }

@@ -35,6 +35,10 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   set(d.panics, (_x, i) => `panic${i}`);
   if (d.memballoon) d.memballoon.alias ??= 'balloon0';
   if (d.tpm) d.tpm.alias ??= 'tpm0';
+  if (d.iommu) d.iommu.alias ??= 'iommu0';
+  if (d.hubs) set(d.hubs, (_x, i) => `hub${i}`);
+  if (d.parallels) set(d.parallels, (_x, i) => `parallel${i}`);
+  if (d.smartcards) set(d.smartcards, (_x, i) => `smartcard${i}`);
   if (d.memories) set(d.memories, (x, i) => `${x.model.replace('-', '')}${i}`);
   if (d.filesystems) set(d.filesystems, (_x, i) => `fs${i}`);
   for (const c of d.controllers) {

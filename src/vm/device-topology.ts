@@ -1,8 +1,9 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { pciSlotName } from './device-address.js';
-import type { ControllerDefinition, DomainDefinition } from './definition.js';
+import type { ControllerDefinition, DomainDefinition, Placed } from './definition.js';
+import { USB_HUB_PORTS } from './devices/hub.js';
 import { addDefaultDevices } from './default-devices.js';
-import { UNNUMBERED } from './devices/controller.js';
+import { PCI_MODEL_NAMES, UNNUMBERED } from './devices/controller.js';
 import { type MachineFamily, machineFamily } from './machine-family.js';
 import { pciDevices } from './pci-kind.js';
 
@@ -21,6 +22,7 @@ export function completeDefinition(def: DomainDefinition): DomainDefinition {
   addDefaultDevices(def, family);
   assignDriveAddresses(def);
   assignVirtioSerialPorts(def);
+  addCcidControllers(def);
   assignUsbPorts(def);
   assignPciAddresses(def, family);
   return def;
@@ -89,6 +91,13 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
   }
 }
 
+/** A smartcard needs a CCID controller: libvirt adds the one its address names (index 0 when none is named). */
+function addCcidControllers(def: DomainDefinition): void {
+  for (const s of def.devices.smartcards ?? []) {
+    if (!def.devices.controllers.some((c) => c.type === 'ccid' && c.index === s.ccidController)) def.devices.controllers.push({ type: 'ccid', index: s.ccidController });
+  }
+}
+
 /** How many ports a USB controller has, as libvirt counts them (an EHCI with its UHCI companions is one bus). */
 export function usbPortCount(c: ControllerDefinition): number {
   if (c.ports !== undefined) return c.ports;
@@ -105,11 +114,12 @@ export function usbPortCount(c: ControllerDefinition): number {
 
 function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
-  const usbDevices = [
+  const hubs = d.hubs ?? [];
+  const usbDevices: Placed[] = [
     ...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
-    ...d.disks.filter((k) => k.target.bus === 'usb'),
+    ...d.disks.filter((k) => k.target.bus === 'usb'), ...d.controllers.filter((c) => c.type === 'ccid'),
   ];
-  if (usbDevices.length === 0) return;
+  if (usbDevices.length === 0 && hubs.length === 0) return;
   if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {
     throw new FerryError('XML_UNSUPPORTED', "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>");
   }
@@ -119,26 +129,47 @@ function assignUsbPorts(def: DomainDefinition): void {
     const known = buses.get(c.index);
     if (!known || c.model === 'ich9-ehci1') buses.set(c.index, { ports: usbPortCount(c), model: c.model ?? 'usb' });
   }
+  // Every port there is, in the order libvirt fills them: a bus's own ports, then its hubs' ports (port 1.1 ... 1.8).
+  const allPorts = (): Array<readonly [number, string]> => [...buses].flatMap(([bus, b]) => [
+    ...Array.from({ length: b.ports }, (_, i) => [bus, String(i + 1)] as const),
+    ...hubs.flatMap((h) => (h.address?.type === 'usb' && h.address.bus === bus && h.address.port
+      ? Array.from({ length: USB_HUB_PORTS }, (_, i) => [bus, `${h.address?.type === 'usb' ? h.address.port : ''}.${i + 1}`] as const) : [])),
+  ]);
   const used = new Set<string>();
-  for (const u of usbDevices) {
-    if (u.address?.type !== 'usb') continue;
+  const check = (u: Placed): void => {
+    if (u.address?.type !== 'usb') return;
     const bus = buses.get(u.address.bus);
-    const port = Number(u.address.port);
-    if (!bus) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`);
-    if (u.address.port !== undefined && u.address.port !== '' && !(Number.isInteger(port) && port >= 1 && port <= bus.ports)) {
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB port '${u.address.port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}; ferry supports no USB hubs)`);
+    if (!bus) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`, { details: { element: 'address' } });
+    const port = u.address.port;
+    if (port === undefined || port === '') return;
+    const busIndex = u.address.bus;
+    if (!allPorts().some(([b, p]) => b === busIndex && p === port)) {
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB port '${port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}) or of a <hub> on it (ports N.1-N.${USB_HUB_PORTS})`);
     }
-    if (u.address.port) used.add(`${u.address.bus}:${u.address.port}`);
-  }
-  for (const u of usbDevices) {
-    if (u.address?.type === 'usb' && u.address.port) continue;
-    const free = [...buses].flatMap(([bus, b]) => Array.from({ length: b.ports }, (_, i) => [bus, i + 1] as const)).find(([bus, port]) => !used.has(`${bus}:${port}`) && (u.address?.type !== 'usb' || u.address.bus === bus));
-    if (!free) {
-      const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}); ferry adds no USB hubs: give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`);
-    }
+    const key = `${u.address.bus}:${port}`;
+    if (used.has(key)) throw new FerryError('XML_INVALID', `XML error: USB address bus ${u.address.bus} port ${port} is already in use`, { details: { element: 'address' } });
+    used.add(key);
+  };
+  const place = (u: Placed): boolean => {
+    if (u.address?.type === 'usb' && u.address.port) return true;
+    const want = u.address?.type === 'usb' ? u.address.bus : undefined;
+    const free = allPorts().find(([bus, port]) => !used.has(`${bus}:${port}`) && (want === undefined || want === bus));
+    if (!free) return false;
     used.add(`${free[0]}:${free[1]}`);
-    u.address = { type: 'usb', bus: free[0], port: String(free[1]) };
+    u.address = { type: 'usb', bus: free[0], port: free[1] };
+    return true;
+  };
+  // Hubs first (their ports are ports for the rest): those with an address, then the others.
+  for (const h of hubs) check(h);
+  for (const h of hubs) if (!place(h)) throw new FerryError('XML_UNSUPPORTED', 'unsupported configuration: no free USB port for a <hub>');
+  for (const u of usbDevices) check(u);
+  // libvirt adds USB hubs at start when the ports run out; ferry places devices at define and stores the
+  // addresses, so it asks for the hub to be written (it would otherwise be a device the definition does not have).
+  for (const u of usbDevices) {
+    if (!place(u)) {
+      const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}): add a <hub type='usb'/> (8 more ports) or give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`);
+    }
   }
 }
 
@@ -190,6 +221,13 @@ function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void 
     }
   }
   placeUsbCompanions(def, slots, family, () => conventionalBus(def, slots, family));
+  for (const p of devices.filter((x) => x.pci.kind === 'root-bus' && !x.device.address)) {
+    let slot = 1;
+    while (slot <= 0x1f && !(slots.slotFree(0, slot) && !(family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')))) slot++;
+    if (slot > 0x1f) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${p.label}: no free slot on the root bus`);
+    slots.take(0, slot, 0);
+    p.device.address = { type: 'pci', domain: 0, bus: 0, slot, function: 0 };
+  }
 
   if (q35) {
     // Conventional PCI devices need a pcie-to-pci-bridge, which itself needs a root port.
@@ -210,10 +248,13 @@ function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void 
       p.device.address = { type: 'pci', domain: 0, bus: port.index, slot: 0, function: 0 };
     }
     for (const p of pciDevices(def, family).filter((x) => x.pci.kind === 'pci' && !x.device.address)) {
-      p.device.address = nextConventionalSlot(def, slots, family, p.label);
+      p.device.address = nextConventionalSlot(def, slots, family, p.label, p.device);
     }
+    placeSwitchPorts(def, slots);
+    for (const c of controllers) if (c.model === 'dmi-to-pci-bridge' || c.model === 'pcie-expander-bus') c.modelName ??= PCI_MODEL_NAMES[c.model];
   } else {
-    for (const p of devices.filter((x) => !x.device.address)) p.device.address = nextConventionalSlot(def, slots, family, p.label);
+    for (const c of controllers) if (c.model === 'pci-expander-bus') c.modelName ??= 'pxb';
+    for (const p of devices.filter((x) => !x.device.address)) p.device.address = nextConventionalSlot(def, slots, family, p.label, p.device);
   }
 }
 
@@ -253,7 +294,9 @@ function placeRootPorts(controllers: ControllerDefinition[], slots: PciSlots): v
 function conventionalBus(def: DomainDefinition, slots: PciSlots, family: MachineFamily): number {
   if (family === 'i440fx') return 0;
   const controllers = def.devices.controllers;
-  const bridge = controllers.find((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || c.model === 'pci-bridge'));
+  // A pci-bridge is a conventional bus once it has a place of its own: an address, or a DMI-to-PCI bridge to go on.
+  const hasDmi = controllers.some((c) => c.type === 'pci' && c.model === 'dmi-to-pci-bridge');
+  const bridge = controllers.find((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || (c.model === 'pci-bridge' && (c.address !== undefined || hasDmi))));
   if (bridge) return bridge.index;
   const added: ControllerDefinition = { type: 'pci', index: nextPciIndex(controllers), model: 'pcie-to-pci-bridge', modelName: 'pcie-pci-bridge' };
   controllers.push(added);
@@ -261,12 +304,16 @@ function conventionalBus(def: DomainDefinition, slots: PciSlots, family: Machine
   return added.index;
 }
 
-function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: MachineFamily, label: string): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
-  const buses = family === 'i440fx'
-    ? [0, ...def.devices.controllers.filter((c) => c.type === 'pci' && c.model === 'pci-bridge').map((c) => c.index)]
-    : def.devices.controllers.filter((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || c.model === 'pci-bridge')).map((c) => c.index);
+function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: MachineFamily, label: string, self?: Placed): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
+  // A bridge goes on a bus other than its own; only a bridge goes on a DMI-to-PCI bridge (its slots are not hot-pluggable, as libvirt keeps them).
+  const isBridge = (self as ControllerDefinition | undefined)?.model === 'pci-bridge';
+  const conventional = def.devices.controllers.filter((c) => c.type === 'pci' && c !== self
+    && (c.model === 'pci-bridge' || (family === 'q35' && c.model === 'pcie-to-pci-bridge') || (isBridge && c.model === 'dmi-to-pci-bridge')));
+  const buses = family === 'i440fx' ? [0, ...conventional.map((c) => c.index)] : conventional.map((c) => c.index);
   for (const bus of buses) {
-    for (let slot = bus === 0 ? 2 : 1; slot <= 0x1f; slot++) {
+    // Slot 0 of a bridge's bus is taken by nothing on a DMI-to-PCI bridge only (libvirt's minSlot); pci-bridges start at 1.
+    const minSlot = bus === 0 ? 2 : conventional.some((c) => c.index === bus && c.model === 'dmi-to-pci-bridge') ? 0 : 1;
+    for (let slot = minSlot; slot <= 0x1f; slot++) {
       if (bus === 0 && family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')) continue;
       if (slots.slotFree(bus, slot)) {
         slots.take(bus, slot, 0);
@@ -275,6 +322,24 @@ function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: Ma
     }
   }
   throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${label}: no free PCI slot (add a <controller type='pci' model='pci-bridge'>)`);
+}
+
+/** pcie-switch-downstream-ports without an address: the first free slot of a switch's upstream port; port = slot, as libvirt numbers them. */
+function placeSwitchPorts(def: DomainDefinition, slots: PciSlots): void {
+  const controllers = def.devices.controllers;
+  const upstream = controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-switch-upstream-port');
+  for (const d of controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-switch-downstream-port')) {
+    if (!d.address) {
+      const free = upstream.flatMap((u) => Array.from({ length: 32 }, (_, slot) => [u.index, slot] as const)).find(([bus, slot]) => slots.slotFree(bus, slot));
+      if (!free) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: <controller type='pci' index='${d.index}'>: a pcie-switch-downstream-port needs a pcie-switch-upstream-port with a free slot`, { details: { element: 'controller' } });
+      slots.take(free[0], free[1], 0);
+      d.address = { type: 'pci', domain: 0, bus: free[0], slot: free[1], function: 0 };
+    }
+    d.modelName ??= 'xio3130-downstream';
+    d.chassis ??= d.index;
+    if (d.port === undefined && d.address.type === 'pci') d.port = d.address.slot;
+  }
+  for (const u of upstream) u.modelName ??= 'x3130-upstream';
 }
 
 /** An EHCI controller and its UHCI companions share one slot: EHCI at function 7, UHCI1-3 at 0-2. */

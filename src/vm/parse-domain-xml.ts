@@ -1,3 +1,7 @@
+import { parseSmartcard } from './devices/smartcard.js';
+import { assertOneIommu, parseIommu } from './devices/iommu.js';
+import { parseHub } from './devices/hub.js';
+import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
 import { child, type XmlElement } from '../shared/xml.js';
 import {
@@ -107,6 +111,13 @@ function parseDomain(root: XmlElement): DomainDefinition {
   };
   const metadata = child(root, 'metadata');
   if (metadata) def.metadata = metadata;
+  const genid = child(root, 'genid');
+  if (genid) {
+    // An empty <genid/> asks for one: generated at define, as libvirt does, then kept.
+    const value = genid.text ? normalizeUuid(genid.text) : randomUUID();
+    if (value === undefined) throw xmlInvalid('genid', `malformed genid '${genid.text}'`);
+    def.genid = value;
+  }
   if (title !== undefined) def.title = title;
   if (description !== undefined) def.description = description;
   if (clockOffset !== undefined) def.clockOffset = clockOffset;
@@ -232,6 +243,13 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         if (d.tpm) throw xmlUnsupported('tpm', 'only one TPM device is supported on x86');
         d.tpm = parseTpm(c);
         break;
+      case 'iommu':
+        assertOneIommu(d.iommu);
+        d.iommu = parseIommu(c);
+        break;
+      case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
+      case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
+      case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);

@@ -10,6 +10,10 @@ import type { MachineFamily } from './machine-family.js';
  */
 export type PciKind =
   | { kind: 'pcie' | 'pci' | 'root-port' }
+  /** On the root bus at the first free slot (virtio-iommu: QEMU wants it there). */
+  | { kind: 'root-bus' }
+  /** A pcie-switch-downstream-port: in a switch's upstream port, one per slot. */
+  | { kind: 'switch-port' }
   | { kind: 'integrated' | 'builtin'; slot: number; function: number };
 
 export interface PciDevice {
@@ -47,6 +51,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   d.rngs.forEach((r, i) => add(r, { kind: 'pcie' }, `<rng> #${i}`));
   d.watchdogs.forEach((w) => add(w, w.model === 'i6300esb' ? { kind: 'pci' } : undefined, `<watchdog model='${w.model}'>`));
   d.panics.forEach((p) => add(p, p.model === 'pvpanic' ? { kind: 'pci' } : undefined, `<panic model='${p.model}'>`));
+  if (d.iommu?.model === 'virtio') add(d.iommu, { kind: 'root-bus' }, "<iommu model='virtio'>");
   (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }
@@ -58,6 +63,11 @@ function controllerKind(c: ControllerDefinition, family: MachineFamily): PciKind
       if (c.model === 'pcie-root-port') return { kind: 'root-port' };
       if (c.model === 'pcie-to-pci-bridge') return { kind: 'pcie' };
       if (c.model === 'pci-bridge') return { kind: 'pci' };
+      // The DMI bridge sits on pcie.0, at 1e.0 where libvirt puts it (the ICH9's own slot for it).
+      if (c.model === 'dmi-to-pci-bridge') return { kind: 'integrated', slot: 0x1e, function: 0 };
+      if (c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') return { kind: 'root-bus' };
+      if (c.model === 'pcie-switch-upstream-port') return { kind: 'pcie' };
+      if (c.model === 'pcie-switch-downstream-port') return { kind: 'switch-port' };
       return undefined; // the root bus itself
     case 'usb':
       if (c.model === 'none') return undefined;
@@ -72,6 +82,7 @@ function controllerKind(c: ControllerDefinition, family: MachineFamily): PciKind
       return c.model === 'lsilogic' ? { kind: 'pci' } : { kind: 'pcie' };
     case 'virtio-serial':
       return { kind: 'pcie' };
+    case 'ccid': // a USB device
     case 'fdc':
       return undefined;
   }

@@ -2,6 +2,8 @@ import type { DomainDefinition } from './definition.js';
 import { type MachineFamily, machineFamily } from './machine-family.js';
 import { childStep, type DefineProblem } from './schema/element-rule.js';
 import { diskProblems } from './devices/disk.js';
+import { iommuProblems } from './devices/iommu.js';
+import { smartcardProblems } from './devices/smartcard.js';
 
 /**
  * What a machine type cannot hold, named per device: an IDE disk on q35 (ICH9
@@ -26,6 +28,15 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (family === 'i440fx' && (c.model === 'pcie-root' || c.model === 'pcie-root-port' || c.model === 'pcie-to-pci-bridge')) {
       out.push({ path, device, message: `model '${c.model}' needs a PCIe machine (q35), not ${machine}` });
     }
+    const q35Only = ['dmi-to-pci-bridge', 'pcie-expander-bus', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port'];
+    if (family === 'i440fx' && q35Only.includes(c.model ?? '')) out.push({ path, device, message: `model '${c.model}' needs a PCIe machine (q35), not ${machine}` });
+    if (family === 'q35' && c.model === 'pci-expander-bus') out.push({ path, device, message: `model 'pci-expander-bus' is for i440fx; q35 has 'pcie-expander-bus'` });
+    if ((c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') && c.busNr === undefined) {
+      out.push({ path: `/domain/devices/${step}/target`, device, message: "an expander bus needs its bus number: <target busNr='254'/> (the highest free, counting down)" });
+    }
+    if (c.numaNode !== undefined && c.model !== 'pci-expander-bus' && c.model !== 'pcie-expander-bus') {
+      out.push({ path: `/domain/devices/${step}/target/node`, device, message: '<node> is for expander buses (pci-expander-bus, pcie-expander-bus)' });
+    }
     if (family === 'q35' && c.model === 'pci-root') out.push({ path, device, message: `model 'pci-root' is i440fx's root bus; q35 has 'pcie-root'` });
     if (family === 'q35' && c.type === 'ide') out.push({ path: `/domain/devices/${step}`, device, message: `q35 has no IDE controller; use 'sata'` });
     if (c.type === 'sata' && c.index > 0 && family === 'q35') out.push({ path, device, message: 'ferry runs the one built-in SATA controller of q35 (index 0)' });
@@ -33,6 +44,11 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
     if (c.type === 'ide' && c.index > 0) out.push({ path, device, message: "ferry runs the one built-in IDE controller of i440fx (index 0)" });
   });
   out.push(...watchdogProblems(def, family, machine));
+  out.push(...iommuProblems(def, family));
+  out.push(...smartcardProblems(def));
+  (def.devices.parallels ?? []).forEach((x, i, all) => {
+    if (x.targetPort > 2) out.push({ path: `/domain/devices/${childStep('parallel', i, all.length)}/target/@port`, device: `<parallel> #${i}`, message: `port ${x.targetPort}: an x86 machine has 3 parallel ports (0-2)` });
+  });
   def.devices.audios.forEach((a, i) => {
     if (a.type === 'spice' && !def.devices.graphics.some((g) => g.type === 'spice')) {
       out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'spice' plays through SPICE graphics, and there is no <graphics type='spice'> (QEMU: Cannot use spice audio without -spice); use type 'none'" });

@@ -1,3 +1,7 @@
+import { renderSmartcard } from './devices/smartcard.js';
+import { renderIommu } from './devices/iommu.js';
+import { renderHub } from './devices/hub.js';
+import { renderParallel } from './devices/parallel.js';
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
 import type { DomainDefinition } from './definition.js';
 import { renderChannel } from './devices/channel.js';
@@ -37,7 +41,7 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
@@ -46,6 +50,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
   const top: XmlElement[] = [
     el('name', {}, def.name),
     el('uuid', {}, def.uuid),
+    def.genid === undefined ? undefined : el('genid', {}, def.genid),
     def.title === undefined ? undefined : el('title', {}, def.title),
     def.description === undefined ? undefined : el('description', {}, def.description),
     def.metadata,
@@ -92,7 +97,9 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...d.controllers.map((x) => renderController(x, live)),
     ...(d.filesystems ?? []).map((x) => renderFilesystem(x, live)),
     ...d.interfaces.map((x) => renderInterface(x, live)),
+    ...(d.smartcards ?? []).map((x) => renderSmartcard(x, live)),
     ...d.serials.map((x) => renderSerial(x, live)),
+    ...(d.parallels ?? []).map((x) => renderParallel(x, live)),
     ...d.consoles.map((x) => renderConsole(x, live)),
     ...d.channels.map((x) => renderChannel(x, live)),
     ...d.inputs.map((x) => renderInput(x, live)),
@@ -103,12 +110,14 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...d.hostdevs.map((h) => h.element),
     ...d.redirdevs.map((x) => renderRedirdev(x, live)),
     d.redirfilter ? renderRedirfilter(d.redirfilter) : undefined,
+    ...(d.hubs ?? []).map((x) => renderHub(x, live)),
     ...d.watchdogs.map((x) => renderWatchdog(x, live)),
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),
     d.tpm ? renderTpm(d.tpm, live) : undefined,
     ...d.panics.map((x) => renderPanic(x, live)),
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
+    d.iommu ? renderIommu(d.iommu, live) : undefined,
   ]);
 }
 

@@ -13,6 +13,15 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
     else if (s.targetType === 'pci-serial') out.push(...device('pci-serial', [`chardev=${id}`, `id=${s.alias}`, ...pciProps(s.address, q35)]));
     else out.push(...device('usb-serial', [`chardev=${id}`, `id=${s.alias}`, ...usbProps(s.address)]));
   }
+  for (const p of d.parallels ?? []) {
+    const id = `char${p.alias}`;
+    out.push(...chardevArgs(id, p), ...device('isa-parallel', [`chardev=${id}`, `id=${p.alias}`, `index=${p.targetPort}`]));
+  }
+  for (const s of d.smartcards ?? []) {
+    const id = `char${s.alias}`;
+    const ccid = d.controllers.find((c) => c.type === 'ccid' && c.index === s.ccidController);
+    out.push(...chardevArgs(id, s, 'smartcard'), ...device('ccid-card-passthru', [`chardev=${id}`, `id=${s.alias}`, `bus=${ccid?.alias ?? `ccid${s.ccidController}`}.0`]));
+  }
   for (const c of d.consoles) {
     if (c.targetType !== 'virtio') continue; // a serial console is its serial port
     const id = `char${c.alias}`;

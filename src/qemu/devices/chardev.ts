@@ -39,6 +39,6 @@ export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): s
 }
 
 function clientOrServer(s: CharSource): string {
-  if (s.sourceMode === 'connect') return s.reconnect ? `,reconnect-ms=${s.reconnect * 1000}` : '';
+  if (s.sourceMode === 'connect') return s.reconnect !== undefined ? `,reconnect-ms=${s.reconnect * 1000}` : '';
   return ',server=on,wait=off';
 }

@@ -1,6 +1,7 @@
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
-import { device, pciProps } from './device-props.js';
+import { device, pciProps, usbProps } from './device-props.js';
+import { hubArgs } from './platform-devices.js';
 
 const USB_DRIVER: Record<string, string> = {
   'qemu-xhci': 'qemu-xhci', 'nec-xhci': 'nec-usb-xhci', 'ich9-ehci1': 'ich9-usb-ehci1',
@@ -32,8 +33,13 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   // Parents before children: a root port before the bridge in it, a bridge before what it carries.
   const pci = parentsFirst(def.devices.controllers.filter((c) => c.type === 'pci' && c.index > 0).sort((a, b) => a.index - b.index));
   for (const c of pci) out.push(...pciController(c, q35));
+  // <pcihole64> on the root bus: the host bridge's 64-bit PCI hole.
+  const root = def.devices.controllers.find((c) => c.type === 'pci' && c.index === 0 && c.pcihole64KiB !== undefined);
+  if (root) out.push('-global', `${q35 ? 'q35-pcihost' : 'i440FX-pcihost'}.pci-hole64-size=${root.pcihole64KiB}K`);
   const usb = def.devices.controllers.filter((c) => c.type === 'usb' && c.model !== 'none');
   for (const c of usb) out.push(...usbController(c, usb, q35));
+  // Hubs right after the USB controllers: a CCID controller (below) may sit on a hub's port.
+  out.push(...hubArgs(def));
   for (const c of def.devices.controllers) {
     if (c.type === 'scsi' && c.model === 'lsilogic') {
       out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
@@ -47,6 +53,8 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
         ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
         c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
       ]));
+    } else if (c.type === 'ccid') {
+      out.push(...device('usb-ccid', [`id=${c.alias}`, ...usbProps(c.address)]));
     } else if (c.type === 'fdc' && q35) {
       // i440fx's PIIX3 has its floppy controller; q35's ICH9 does not, so it is added on the ISA bus.
       out.push(...device('isa-fdc', [`id=${c.alias}`]));
@@ -68,6 +76,20 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
       return device('pcie-pci-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'pci-bridge':
       return device('pci-bridge', [`chassis_nr=${c.chassisNr ?? c.index}`, `id=${c.alias}`, ...pciProps(c.address, q35)]);
+    case 'dmi-to-pci-bridge':
+      return device('i82801b11-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
+    case 'pci-expander-bus':
+    case 'pcie-expander-bus':
+      return device(c.model === 'pci-expander-bus' ? 'pxb' : 'pxb-pcie', [
+        `bus_nr=${c.busNr}`, `id=${c.alias}`, c.numaNode === undefined ? undefined : `numa_node=${c.numaNode}`, ...pciProps(c.address, q35),
+      ]);
+    case 'pcie-switch-upstream-port':
+      return device('x3130-upstream', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
+    case 'pcie-switch-downstream-port':
+      return device('xio3130-downstream', [
+        `port=${c.port ?? 0}`, `chassis=${c.chassis ?? c.index}`, `id=${c.alias}`,
+        c.hotplug === false ? 'hotplug=off' : undefined, ...pciProps(c.address, q35),
+      ]);
     default:
       return [];
   }

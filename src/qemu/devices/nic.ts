@@ -1,6 +1,6 @@
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import type { InterfaceDefinition, NicDriver } from '../../vm/definition.js';
-import { pciProps } from './device-props.js';
+import { escapeOpt, pciProps } from './device-props.js';
 
 const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
   virtio: 'virtio-net-pci',
@@ -45,6 +45,13 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
   props.push(`netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`);
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
   props.push(...pciProps(iface.address, q35));
+  // The option ROM, after the address as libvirt writes it: enabled='no' is an empty romfile (no ROM).
+  const rom = iface.rom;
+  if (rom?.enabled === false) props.push('romfile=');
+  else {
+    if (rom?.bar !== undefined) props.push(`rombar=${rom.bar ? 1 : 0}`);
+    if (rom?.file !== undefined) props.push(`romfile=${escapeOpt(rom.file)}`);
+  }
   return ['-netdev', netdev, '-device', props.join(',')];
 }
 

@@ -38,6 +38,7 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
     if (source.attrs.service !== undefined) result.service = source.attrs.service;
     const reconnect = child(source, 'reconnect');
     if (reconnect?.attrs.enabled === 'yes') result.reconnect = positiveInt(reconnect.attrs.timeout ?? '', 'reconnect');
+    if (reconnect?.attrs.enabled === 'no') result.reconnect = 0; // written off: QEMU's reconnect-ms=0, as libvirt passes it
   }
   const protocol = child(dev, 'protocol')?.attrs.type;
   if (protocol === 'raw' || protocol === 'telnet') result.protocol = protocol;
@@ -69,7 +70,7 @@ export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement
       ? el('source', {
         mode: s.sourceMode, path: s.sourcePath, host: s.host, service: s.service,
         append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off', tls: s.tlsOff ? 'no' : undefined,
-      }, s.reconnect === undefined ? [] : [el('reconnect', { enabled: 'yes', timeout: s.reconnect })])
+      }, s.reconnect === undefined ? [] : [s.reconnect === 0 ? el('reconnect', { enabled: 'no' }) : el('reconnect', { enabled: 'yes', timeout: s.reconnect })])
       : undefined,
     s.protocol === undefined ? undefined : el('protocol', { type: s.protocol }),
     s.logFile === undefined ? undefined : el('log', { file: s.logFile, append: s.logAppend ? 'on' : 'off' }),

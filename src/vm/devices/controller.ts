@@ -5,10 +5,14 @@ import type { ControllerDefinition } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { anyInt, nonNegativeInt, oneOf, optionalInt, positiveInt } from '../xml-values.js';
+import { toKiB } from '../memory-units.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
-export const CONTROLLER_TYPES = ['pci', 'usb', 'sata', 'ide', 'scsi', 'virtio-serial', 'fdc'] as const;
-export const PCI_CONTROLLER_MODELS = ['pci-root', 'pcie-root', 'pcie-root-port', 'pcie-to-pci-bridge', 'pci-bridge'] as const;
+export const CONTROLLER_TYPES = ['pci', 'usb', 'sata', 'ide', 'scsi', 'virtio-serial', 'fdc', 'ccid'] as const;
+export const PCI_CONTROLLER_MODELS = [
+  'pci-root', 'pcie-root', 'pcie-root-port', 'pcie-to-pci-bridge', 'pci-bridge', 'dmi-to-pci-bridge',
+  'pci-expander-bus', 'pcie-expander-bus', 'pcie-switch-upstream-port', 'pcie-switch-downstream-port',
+] as const;
 export const USB_CONTROLLER_MODELS = [
   'qemu-xhci', 'nec-xhci', 'ich9-ehci1', 'ich9-uhci1', 'ich9-uhci2', 'ich9-uhci3', 'piix3-uhci', 'piix4-uhci', 'none',
 ] as const;
@@ -16,6 +20,13 @@ export const SCSI_CONTROLLER_MODELS = ['virtio-scsi', 'lsilogic'] as const;
 /** The QEMU device of each PCI controller model (<model name=...> in libvirt's XML). */
 export const PCI_MODEL_NAMES: Record<string, string> = {
   'pcie-root-port': 'pcie-root-port', 'pcie-to-pci-bridge': 'pcie-pci-bridge', 'pci-bridge': 'pci-bridge',
+  'dmi-to-pci-bridge': 'i82801b11-bridge', 'pci-expander-bus': 'pxb', 'pcie-expander-bus': 'pxb-pcie',
+  'pcie-switch-upstream-port': 'x3130-upstream', 'pcie-switch-downstream-port': 'xio3130-downstream',
+};
+/** The <model name=> each PCI controller model may have (a root port may be the older ioh3420). */
+const MODEL_NAMES_OF: Record<string, readonly string[]> = {
+  ...Object.fromEntries(Object.entries(PCI_MODEL_NAMES).map(([model, name]) => [model, [name]])),
+  'pcie-root-port': ['pcie-root-port', 'ioh3420'],
 };
 
 /** The index of a controller written without one, until completeDefinition() numbers it. */
@@ -29,8 +40,9 @@ export const CONTROLLER_RULE: ElementRule = {
   },
   label: (e) => `<controller type='${e.attrs.type ?? '?'}' index='${e.attrs.index ?? '0'}'>`,
   children: {
-    model: { attrs: { name: ['pcie-root-port', 'pcie-pci-bridge', 'pci-bridge', 'ioh3420'] } },
-    target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true } },
+    model: { attrs: { name: [...new Set([...Object.values(PCI_MODEL_NAMES), 'ioh3420'])] } },
+    target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true }, children: { node: {} } },
+    pcihole64: { attrs: { unit: true } },
     master: { attrs: { startport: true } },
     driver: { attrs: { queues: true, iothread: true, ...VIRTIO_OPTION_ATTRS } },
     alias: ALIAS_RULE,
@@ -58,7 +70,16 @@ export function parseController(c: XmlElement): ControllerDefinition {
   const vectors = optionalInt(c, 'vectors');
   if (vectors !== undefined) result.vectors = vectors;
   const modelEl = child(c, 'model');
-  if (modelEl?.attrs.name) result.modelName = modelEl.attrs.name;
+  if (modelEl?.attrs.name) {
+    const names = MODEL_NAMES_OF[result.model ?? ''] ?? [];
+    if (!names.includes(modelEl.attrs.name)) throw xmlInvalid('model', `${label}: <model name='${modelEl.attrs.name}'> is not a device of model '${result.model ?? type}'${names.length > 0 ? ` (it is ${names.map((n) => `'${n}'`).join(' or ')})` : ''}`);
+    result.modelName = modelEl.attrs.name;
+  }
+  const hole = child(c, 'pcihole64');
+  if (hole) {
+    if (result.model !== 'pci-root' && result.model !== 'pcie-root') throw xmlInvalid('pcihole64', `${label}: <pcihole64> is a setting of the root bus (pci-root, pcie-root)`);
+    result.pcihole64KiB = toKiB(hole.text, hole.attrs.unit, 'pcihole64');
+  }
   const target = child(c, 'target');
   if (target) {
     if (target.attrs.chassis !== undefined) result.chassis = anyInt(target.attrs.chassis, 'target');
@@ -66,6 +87,8 @@ export function parseController(c: XmlElement): ControllerDefinition {
     if (target.attrs.busNr !== undefined) result.busNr = anyInt(target.attrs.busNr, 'target');
     if (target.attrs.chassisNr !== undefined) result.chassisNr = anyInt(target.attrs.chassisNr, 'target');
     if (target.attrs.hotplug !== undefined) result.hotplug = target.attrs.hotplug === 'on';
+    const node = child(target, 'node');
+    if (node) result.numaNode = nonNegativeInt(node.text, 'node');
   }
   const master = child(c, 'master');
   if (master) result.masterStartport = nonNegativeInt(master.attrs.startport ?? '0', 'master');
@@ -85,14 +108,15 @@ export function parseController(c: XmlElement): ControllerDefinition {
 }
 
 export function renderController(c: ControllerDefinition, live: boolean): XmlElement {
-  const hasTarget = c.chassis !== undefined || c.chassisNr !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined;
+  const hasTarget = c.chassis !== undefined || c.chassisNr !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined || c.numaNode !== undefined;
   return el('controller', { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors }, [
     c.modelName === undefined ? undefined : el('model', { name: c.modelName }),
+    c.pcihole64KiB === undefined ? undefined : el('pcihole64', { unit: 'KiB' }, String(c.pcihole64KiB)),
     hasTarget
       ? el('target', {
         chassisNr: c.chassisNr, chassis: c.chassis, port: c.port === undefined ? undefined : `0x${c.port.toString(16)}`, busNr: c.busNr,
         hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
-      })
+      }, c.numaNode === undefined ? [] : [el('node', {}, String(c.numaNode))])
       : undefined,
     c.queues === undefined && c.iothread === undefined && c.virtio === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread, ...renderVirtioOptions(c.virtio) }),
     c.masterStartport === undefined ? undefined : el('master', { startport: c.masterStartport }),

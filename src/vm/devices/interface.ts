@@ -23,6 +23,7 @@ export const INTERFACE_RULE: ElementRule = {
     link: { attrs: { state: ['up', 'down'] } },
     bandwidth: BANDWIDTH_RULE,
     boot: { attrs: { order: true } },
+    rom: { attrs: { bar: ['on', 'off'], file: true, enabled: ['yes', 'no'] } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -72,6 +73,9 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
         break;
+      case 'rom':
+        result.rom = parseRom(c);
+        break;
       case 'address':
         Object.assign(result, parsePlacement(iface, '<interface>'));
         break;
@@ -84,6 +88,18 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
   if (type === 'direct' && !result.source.dev) throw xmlInvalid('interface', "type='direct' needs <source dev=...> (the host interface)");
   if (result.targetManaged === false && !result.targetDev) throw xmlInvalid('target', "managed='no' needs dev= (the existing tap)");
   return result;
+}
+
+/** <rom>: libvirt refuses bar= or file= with enabled='no' (there is no ROM to place). */
+function parseRom(c: XmlElement): NonNullable<InterfaceDefinition['rom']> {
+  const rom: NonNullable<InterfaceDefinition['rom']> = {};
+  const bar = yesNo(c.attrs.bar, 'rom', 'bar');
+  if (bar !== undefined) rom.bar = bar;
+  if (c.attrs.file !== undefined) rom.file = c.attrs.file;
+  const enabled = yesNo(c.attrs.enabled, 'rom', 'enabled');
+  if (enabled !== undefined) rom.enabled = enabled;
+  if (enabled === false && (bar !== undefined || rom.file !== undefined)) throw xmlInvalid('rom', "ROM tuning is not supported when ROM is disabled: <rom enabled='no'> takes no bar= or file=");
+  return rom;
 }
 
 function parseSource(type: InterfaceDefinition['type'], c: XmlElement): InterfaceDefinition['source'] {
@@ -131,6 +147,10 @@ export function renderInterface(iface: InterfaceDefinition, live = false): XmlEl
     iface.linkState === undefined ? undefined : el('link', { state: iface.linkState }),
     iface.mtu === undefined ? undefined : el('mtu', { size: iface.mtu }),
     iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),
+    iface.rom === undefined ? undefined : el('rom', {
+      enabled: iface.rom.enabled === undefined ? undefined : iface.rom.enabled ? 'yes' : 'no',
+      bar: iface.rom.bar === undefined ? undefined : iface.rom.bar ? 'on' : 'off', file: iface.rom.file,
+    }),
     ...renderPlacement(iface, live),
   ]);
 }

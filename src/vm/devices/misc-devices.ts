@@ -186,8 +186,8 @@ export function renderMemballoon(m: MemballoonDefinition, live: boolean): XmlEle
   const onOff = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'on' : 'off');
   return el('memballoon', { model: m.model, autodeflate: onOff(m.autodeflate), freePageReporting: onOff(m.freePageReporting) }, [
     m.statsPeriod === undefined ? undefined : el('stats', { period: m.statsPeriod }),
-    m.virtio ? el('driver', renderVirtioOptions(m.virtio)) : undefined,
     ...renderPlacement(m, live),
+    m.virtio ? el('driver', renderVirtioOptions(m.virtio)) : undefined, // after <address>, as libvirt writes it
   ]);
 }
 

@@ -1,3 +1,7 @@
+import { SMARTCARD_RULE } from '../devices/smartcard.js';
+import { IOMMU_RULE } from '../devices/iommu.js';
+import { HUB_RULE } from '../devices/hub.js';
+import { PARALLEL_RULE } from '../devices/parallel.js';
 import { CHANNEL_RULE } from '../devices/channel.js';
 import { CONTROLLER_RULE } from '../devices/controller.js';
 import { AUDIO_RULE, GRAPHICS_RULE, INPUT_RULE, SOUND_RULE, VIDEO_RULE } from '../devices/desktop.js';
@@ -45,6 +49,10 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   memory: MEMORY_DEVICE_RULE,
   filesystem: FILESYSTEM_RULE,
   tpm: TPM_RULE,
+  iommu: IOMMU_RULE,
+  hub: HUB_RULE,
+  parallel: PARALLEL_RULE,
+  smartcard: SMARTCARD_RULE,
 };
 
 /**
@@ -58,6 +66,7 @@ export const DOMAIN_RULE: ElementRule = {
   children: {
     name: {},
     uuid: {},
+    genid: {},
     title: {},
     description: { opaque: true },
     metadata: { opaque: true },
