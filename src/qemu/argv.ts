@@ -15,6 +15,7 @@ import { miscDeviceArgs } from './devices/misc-devices.js';
 import { nicArgs } from './devices/nic.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
+import { firmwareArgs } from './devices/firmware.js';
 import { cpuCacheFlags } from '../vm/cpu-model.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
@@ -61,10 +62,13 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   push('-name', `guest=${escapeOpt(def.name)},debug-threads=on`);
   push('-uuid', def.uuid);
-  push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def)].join(','));
+  const firmware = firmwareArgs(def);
+  for (const node of firmware.blockdevs) push('-blockdev', node);
+  push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def), ...firmware.machineOptions].join(','));
   push('-accel', input.accel);
   const cpu = cpuModel(def, input.accel);
   push('-cpu', cpu);
+  push(...firmware.globals);
   push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
   push(...memoryLayoutArgs(def, input.memoryPaths));

@@ -3,6 +3,7 @@ import type { DeviceAddress } from './device-address.js';
 import type { PlatformDefinition } from './platform.js';
 import type { MemoryLayout } from './memory-layout.js';
 import type { MemoryDeviceDefinition } from './devices/memory.js';
+import type { FirmwareDefinition } from './firmware.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -63,6 +64,8 @@ export interface OsDefinition {
   bootMenu?: { enable: boolean; timeout?: number };
   /** <bios rebootTimeout=>: ms before the firmware retries a failed boot; -1 never. */
   rebootTimeout?: number;
+  /** <os firmware=...>, <firmware>, <loader>, <nvram>: UEFI and its variable store (src/vm/firmware.ts). */
+  firmware?: FirmwareDefinition;
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';

@@ -131,7 +131,7 @@ describe('parseDomainXml()', () => {
     rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<tpm> in <devices>/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
-    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<loader> in <os>/);
+    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='network'><source protocol='nbd' name='v'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='network'> is not supported/);
   });
 
   it('lists every part it would not apply at once, each with its device and path', () => {

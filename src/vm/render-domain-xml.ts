@@ -12,6 +12,7 @@ import { renderCpu } from './cpu-model.js';
 import { renderVcpus } from './vcpus.js';
 import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
+import { firmwareOsAttrs, renderFirmware } from './firmware.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -56,8 +57,9 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
 
 function renderOs(def: DomainDefinition): XmlElement {
   const os = def.os;
-  return el('os', {}, [
+  return el('os', firmwareOsAttrs(os.firmware), [
     el('type', { arch: os.arch, machine: os.machine }, 'hvm'),
+    ...renderFirmware(os.firmware),
     os.kernel === undefined ? undefined : el('kernel', {}, os.kernel),
     os.initrd === undefined ? undefined : el('initrd', {}, os.initrd),
     os.cmdline === undefined ? undefined : el('cmdline', {}, os.cmdline),

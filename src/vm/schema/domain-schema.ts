@@ -11,6 +11,7 @@ import type { ElementRule } from './element-rule.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
+import { FIRMWARE_OS_ATTRS, FIRMWARE_OS_CHILDREN } from '../firmware.js';
 import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMATUNE_RULE } from '../memory-layout.js';
 
 const LIFECYCLE: ElementRule = {};
@@ -62,7 +63,9 @@ export const DOMAIN_RULE: ElementRule = {
     memoryBacking: MEMORY_BACKING_RULE,
     numatune: NUMATUNE_RULE,
     os: {
+      attrs: FIRMWARE_OS_ATTRS,
       children: {
+        ...FIRMWARE_OS_CHILDREN,
         type: { attrs: { arch: ['x86_64'], machine: true } },
         kernel: {},
         initrd: {},
