@@ -573,6 +573,11 @@ export class HostService extends EventEmitter<HostEvents> {
     throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
   }
 
+  /** Where a domain's NVRAM is kept on this host when its definition names no path (STATE_DIR/nvram/NAME_VARS.fd). */
+  defaultNvramPath(name: string, format: 'raw' | 'qcow2'): string {
+    return this.deps.launcher.defaultNvramPath(name, format);
+  }
+
   /** Expands the machine alias (q35 → pc-q35-10.0) when the QEMU binary can be asked. */
   private async canonical(written: DomainDefinition): Promise<DomainDefinition> {
     // A network's bridge is decided on each host at start (libvirt ignores bridge= of type='network' when defining).
@@ -584,9 +589,9 @@ export class HostService extends EventEmitter<HostEvents> {
       if (machine === undefined) {
         throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${info.path}' does not support machine type '${def.os.machine}'`);
       }
-      return { ...def, os: { ...def.os, machine } };
+      return this.deps.launcher.completeFirmware({ ...def, os: { ...def.os, machine } });
     } catch (err) {
-      if (err instanceof FerryError && err.code === 'XML_UNSUPPORTED') throw err;
+      if (err instanceof FerryError && (err.code === 'XML_UNSUPPORTED' || err.code.startsWith('FIRMWARE_'))) throw err;
       return def; // QEMU missing here: keep the definition as written; start will say what is wrong.
     }
   }

@@ -14,6 +14,7 @@ import type { MigrationStore } from '../store/migration-store.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
+import { type NvramSection, nvramSection, removeNvramProbe, removeSourceNvram } from './nvram-transfer.js';
 import type { PrepareResult } from './destination.js';
 import { planDiskCopies } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
@@ -72,6 +73,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     active.job = { ...active.job, dataProcessed: done, dataTotal: total, dataRemaining: total - done, percent: total === 0 ? 100 : Math.min(99, Math.floor((100 * done) / total)), timeElapsedMs: deps.now() - startedAt };
     host.publish({ type: 'migration.progress', id, uuid: rec.uuid, name: rec.name, job: active.job, at: deps.now() });
   };
+  let nvram: NvramSection | undefined;
   try {
     const cookie: MigrationCookie = {
       version: 1,
@@ -83,6 +85,12 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
       tuning: { capabilities: {}, sharedParameters: {} },
       ...(disks.length > 0 ? { storage: { mode: o.copyStorage === 'inc' ? 'inc' as const : 'all' as const, disks } } : {}),
     };
+    // The UEFI variable store goes with the definition (copied, unless the destination shares the file).
+    nvram = nvramSection(def, (format) => host.defaultNvramPath(rec.name, format), id);
+    if (nvram) {
+      cookie.nvram = nvram;
+      cookie.mandatory.push('nvram');
+    }
     phase('Prepare');
     const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie });
     phase('Perform');
@@ -118,7 +126,10 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     phase('Finish');
     await peer.post(`/peer/v1/migrations/${id}/finish`, { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...active.job } });
     phase('Confirm');
-    if (o.undefineSource && !running) host.store.undefine(rec.uuid);
+    if (o.undefineSource && !running) {
+      host.store.undefine(rec.uuid);
+      removeSourceNvram(nvram, prepared.nvramShared);
+    }
     const wallMs = deps.now() - startedAt;
     active.job = { ...active.job, type: 'Completed', percent: 100, timeElapsedMs: wallMs, phase: 'Succeeded' };
     phase('Succeeded', { stats: { ...active.job } });
@@ -135,6 +146,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     migrations.markCleanupDone(id, 'source');
     throw err;
   } finally {
+    removeNvramProbe(nvram);
     deps.active.delete(rec.uuid);
     release();
   }
