@@ -35,6 +35,7 @@ export const migrationCookieSchema = {
     tuning: object({ capabilities: { type: 'object', additionalProperties: { type: 'boolean' } }, sharedParameters: openObject() }, ['capabilities', 'sharedParameters']),
     tls: object({ storage: bool() }, ['storage']),
     listen: object({ address: nonEmpty(), port: int(1, 65535) }),
+    nvram: object({ path: nonEmpty(), auto: bool(), format: oneOf(['raw', 'qcow2']), data: str(), probe: nonEmpty() }, ['path', 'auto', 'format', 'data', 'probe']),
   },
 } as const;
 
