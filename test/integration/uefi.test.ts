@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { guestXml, REPO_ROOT, testGuest } from '../helpers/guest.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
@@ -164,6 +164,19 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
     assert.ok(existsSync(shared), 'the shared store stays');
     assert.ok((await hosts.b.ok('dumpxml', 'sharedefi')).includes(`>${shared}</nvram>`));
     assert.equal(existsSync(`${hosts.b.stateDir}/nvram/sharedefi_VARS.fd`), false);
+
+    // The pre-flight refuses a destination without the firmware the definition names (here: a copy of the code
+    // that is gone by the time of the migration, as on a host without the ovmf package).
+    const code = `${hosts.dir.path}/OVMF_CODE_gone.fd`;
+    copyFileSync('/usr/share/OVMF/OVMF_CODE_4M.fd', code);
+    const goneXml = xml.replace(`<name>${name}</name>`, '<name>goneefi</name>').replace(/<firmware>.*<\/firmware>/, `<loader readonly='yes' type='pflash'>${code}</loader>`).replace("<os firmware='efi'>", '<os>');
+    writeFileSync(`${hosts.dir.path}/gone.xml`, goneXml);
+    await hosts.a.ok('define', `${hosts.dir.path}/gone.xml`);
+    rmSync(code);
+    const g = await hosts.a.ferry('migrate', '--offline', '--persistent', 'goneefi', hosts.bPeer);
+    assert.notEqual(g.code, 0);
+    assert.match(g.stderr, /UEFI firmware/);
+    assert.ok(g.stderr.includes(`${code} is not on`), g.stderr);
   });
 });
 

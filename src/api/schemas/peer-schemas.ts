@@ -67,4 +67,5 @@ export const preflightRequestSchema = object({
   listenPort: int(1, 65535),
   leases: arrayOf(str()),
   tls: bool(),
+  firmware: object({ loader: nonEmpty(), nvramTemplate: nonEmpty() }),
 }, ['live', 'domain', 'disks', 'interfaces', 'source', 'leases']);
