@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -10,6 +11,7 @@ import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { nvramPathOf, removeNvram } from './nvram-store.js';
 import { withoutSecrets } from '../vm/secure-xml.js';
 import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
@@ -134,11 +136,19 @@ export class HostService extends EventEmitter<HostEvents> {
   }
 
   /** Undefines a domain; a running one becomes transient and goes away when it stops. */
-  async undefine(ref: string): Promise<DomainRecord> {
+  async undefine(ref: string, options: { nvram?: 'remove' | 'keep' } = {}): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'undefine', async () => {
       if (rec.persistentXml === null) {
         throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot undefine transient domain');
+      }
+      // As libvirt: a domain whose UEFI variable store exists is undefined only with --nvram (removed) or --keep-nvram.
+      const nvram = nvramPathOf(parseDomainXml(rec.persistentXml));
+      if (nvram !== undefined && existsSync(nvram)) {
+        if (options.nvram === undefined) {
+          throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: cannot undefine domain with nvram (${nvram}): use --nvram to remove it or --keep-nvram to keep it`);
+        }
+        if (options.nvram === 'remove' && !this.running.has(rec.uuid)) removeNvram(nvram);
       }
       this.deps.store.undefine(rec.uuid);
       this.publish({ type: 'domain.undefined', uuid: rec.uuid, name: rec.name, at: this.now() });

@@ -153,9 +153,16 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
     assert.equal(existsSync(varsB()), false);
     assert.ok((await hosts.a.ok('dumpxml', name)).includes(`>${varsA()}</nvram>`));
 
+    // undefine, as virsh: refused while the store exists, unless --nvram (removed) or --keep-nvram.
+    const u = await hosts.a.ferry('undefine', name);
+    assert.notEqual(u.code, 0);
+    assert.match(u.stderr, /cannot undefine domain with nvram/);
+    await hosts.a.ok('undefine', '--nvram', name);
+    assert.equal(existsSync(varsA()), false);
+
     // A store both hosts see at one path (here: the same file system) is neither copied nor removed.
     const shared = `${hosts.dir.path}/shared_VARS.fd`;
-    copyFileSync(varsA(), shared);
+    copyFileSync('/usr/share/OVMF/OVMF_VARS_4M.fd', shared);
     const sharedXml = xml.replace(`<name>${name}</name>`, '<name>sharedefi</name>').replace('</firmware>', `</firmware>\n    <nvram>${shared}</nvram>`);
     writeFileSync(`${hosts.dir.path}/shared.xml`, sharedXml);
     await hosts.a.ok('define', `${hosts.dir.path}/shared.xml`);

@@ -70,8 +70,8 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => {
-      const rec = await service.undefine(req.params.ref);
+    app.delete<{ Params: { ref: string }; Querystring: { nvram?: 'remove' | 'keep' } }>('/domains/:ref', { schema: { params: refParams, querystring: object({ nvram: oneOf(['remove', 'keep']) }) } }, async (req) => {
+      const rec = await service.undefine(req.params.ref, req.query.nvram === undefined ? {} : { nvram: req.query.nvram });
       return { domain: { name: rec.name, uuid: rec.uuid } };
     });
 

@@ -52,9 +52,13 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .description('undefine a domain; a running one becomes transient and disappears when it stops')
     .argument('[domain]', 'domain name, id or uuid')
     .option('--domain <domain>', 'domain name, id or uuid')
-    .action(async (positional: string | undefined, opts: { domain?: string }) => {
+    .option('--nvram', "remove the domain's UEFI variable store (NVRAM) too")
+    .option('--keep-nvram', "keep the domain's UEFI variable store (NVRAM) file")
+    .action(async (positional: string | undefined, opts: { domain?: string; nvram?: boolean; keepNvram?: boolean }) => {
       const ref = domainArg(positional, opts);
-      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}`));
+      if (opts.nvram && opts.keepNvram) throw new FerryError('INVALID_ARGUMENT', "Options --nvram and --keep-nvram are mutually exclusive");
+      const query = opts.nvram ? '?nvram=remove' : opts.keepNvram ? '?nvram=keep' : '';
+      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}${query}`));
       ctx.say(`Domain '${ref}' has been undefined\n`);
     });
 
