@@ -255,6 +255,22 @@ export const ERROR_CODES = {
     status: 500,
     hint: 'Install swtpm and swtpm-tools (apt-get install swtpm swtpm-tools); swtpm\'s own words are above and in the domain\'s swtpm log (log/NAME-swtpm.log under ferryd\'s state directory)',
   },
+  // firmware (UEFI)
+  FIRMWARE_CONFLICT: {
+    summary: 'The firmware settings of a definition contradict each other (Secure Boot without SMM, enrolled keys without Secure Boot, ...)',
+    status: 400,
+    hint: "Secure Boot needs <features><smm state='on'/> and a q35 machine; enrolled keys need Secure Boot; an NVRAM needs a read-only pflash loader (docs/domain-xml.md, UEFI)",
+  },
+  FIRMWARE_NOT_FOUND: {
+    summary: "No firmware descriptor of this host fits <os firmware='efi'> and its <firmware><feature> list",
+    status: 409,
+    hint: 'ferryd reads the descriptors of /usr/share/qemu/firmware and /etc/qemu/firmware (Debian: apt install ovmf); relax the <feature> list, or name the <loader> and <nvram template> yourself',
+  },
+  NVRAM_FAILED: {
+    summary: "The domain's UEFI variable store (NVRAM) could not be created from its template or copied",
+    status: 500,
+    hint: 'Check that the <nvram template=...> file exists and that the NVRAM directory (STATE_DIR/nvram, or the <nvram> path) is writable',
+  },
 } as const satisfies Record<string, { summary: string; status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -26,6 +26,9 @@ import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
 import { SwtpmRunner } from './swtpm.js';
 import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
+import { chooseFirmware } from '../vm/firmware-select.js';
+import { readFirmwareDescriptors } from './firmware-descriptors.js';
+import { ensureNvram } from './nvram-store.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -57,6 +60,8 @@ export interface DomainLauncherDeps {
   /** The address of an active virtual network on this host (<listen type='network'>). */
   networkAddress?: (network: string) => string;
   log: Logger;
+  /** Where the firmware descriptors are (default: /usr/share/qemu/firmware, /etc/qemu/firmware). */
+  firmwareDescriptorDirs?: readonly string[];
   /** Host NUMA nodes, hugetlbfs mounts, limits (default: read from /proc and /sys). */
   memoryHost?: () => MemoryHostFacts;
 }
@@ -84,8 +89,28 @@ export class DomainLauncher {
     return emulatorFor(def, this.deps.qemuBinary);
   }
 
-  async launch(def: DomainDefinition, options: { incoming?: boolean } = {}): Promise<LaunchedDomain> {
+  /**
+   * Completes <os firmware=...>, <loader> and <nvram> from this host's
+   * firmware descriptors and NVRAM directory (libvirt does it at define; a
+   * definition with nothing to choose comes back as it is).
+   */
+  completeFirmware(def: DomainDefinition): DomainDefinition {
+    if (!def.os.firmware) return def;
+    const descriptors = readFirmwareDescriptors(this.deps.firmwareDescriptorDirs);
+    const choice = chooseFirmware(def, descriptors, (format) => this.deps.paths.nvram(def.name, format));
+    if (!choice) return def;
+    const platform = choice.smm === undefined ? def.platform : { ...def.platform, smm: choice.smm };
+    return { ...def, os: { ...def.os, firmware: choice.firmware }, platform };
+  }
+
+  /** Where a domain's NVRAM is kept on this host when its definition names no path. */
+  defaultNvramPath(name: string, format: 'raw' | 'qcow2'): string {
+    return this.deps.paths.nvram(name, format);
+  }
+
+  async launch(written: DomainDefinition, options: { incoming?: boolean } = {}): Promise<LaunchedDomain> {
     const { paths } = this.deps;
+    const def = this.completeFirmware(written);
     const binaryPath = this.binaryFor(def);
     const binary = await this.deps.caps.binary(binaryPath);
     const accel = def.type === 'qemu' ? 'tcg' : (await this.deps.caps.accel(binaryPath)).accel;
@@ -118,6 +143,9 @@ export class DomainLauncher {
     const fds: number[] = [];
     try {
       this.deps.access.privateDir(runDir);
+      // The variable store exists before QEMU opens it: from its template at the first start (an incoming
+      // migration's was written in Prepare, or QEMU fills it from the stream when it resumes).
+      if (ensureNvram(live)) this.deps.log.info({ vm: def.name, nvram: live.os.firmware?.nvram?.path }, 'created the NVRAM from its template');
       this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const tapFds = await this.nics.setUp(live, fds);

@@ -48,6 +48,16 @@ export class HostPaths {
     return join(this.domainRunDir(uuid), 'qemu.pid');
   }
 
+  /** The domains' UEFI variable stores, like libvirt's /var/lib/libvirt/qemu/nvram. */
+  get nvramDir(): string {
+    return join(this.stateDir, 'nvram');
+  }
+
+  /** A domain's own NVRAM when its definition names none: NAME_VARS.fd (.qcow2 for a qcow2 store), as libvirt names it. */
+  nvram(name: string, format: 'raw' | 'qcow2'): string {
+    return join(this.nvramDir, `${name}_VARS.${format === 'qcow2' ? 'qcow2' : 'fd'}`);
+  }
+
   /** The domain log (QEMU's command line and messages), like /var/log/libvirt/qemu/NAME.log. */
   domainLog(name: string): string {
     return join(this.logDir, `${name}.log`);

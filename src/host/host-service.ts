@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -10,6 +11,7 @@ import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { nvramPathOf, removeNvram } from './nvram-store.js';
 import { withoutSecrets } from '../vm/secure-xml.js';
 import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
@@ -142,13 +144,22 @@ export class HostService extends EventEmitter<HostEvents> {
   /**
    * Undefines a domain; a running one becomes transient and goes away when it stops.
    * An emulated TPM's state goes with the definition unless persistent_state='yes'
-   * (virsh undefine --keep-tpm keeps it, --tpm removes it regardless).
+   * (virsh undefine --keep-tpm keeps it, --tpm removes it regardless). A UEFI variable store that exists
+   * must be named: --nvram removes it, --keep-nvram keeps it (libvirt's rule).
    */
-  async undefine(ref: string, options: { tpm?: TpmStatePolicy } = {}): Promise<DomainRecord> {
+  async undefine(ref: string, options: { tpm?: TpmStatePolicy; nvram?: 'remove' | 'keep' } = {}): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'undefine', async () => {
       if (rec.persistentXml === null) {
         throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot undefine transient domain');
+      }
+      // As libvirt: a domain whose UEFI variable store exists is undefined only with --nvram (removed) or --keep-nvram.
+      const nvram = nvramPathOf(parseDomainXml(rec.persistentXml));
+      if (nvram !== undefined && existsSync(nvram)) {
+        if (options.nvram === undefined) {
+          throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: cannot undefine domain with nvram (${nvram}): use --nvram to remove it or --keep-nvram to keep it`);
+        }
+        if (options.nvram === 'remove' && !this.running.has(rec.uuid)) removeNvram(nvram);
       }
       this.undefineRecord(rec.uuid, options.tpm);
       this.publish({ type: 'domain.undefined', uuid: rec.uuid, name: rec.name, at: this.now() });
@@ -634,6 +645,11 @@ export class HostService extends EventEmitter<HostEvents> {
     throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
   }
 
+  /** Where a domain's NVRAM is kept on this host when its definition names no path (STATE_DIR/nvram/NAME_VARS.fd). */
+  defaultNvramPath(name: string, format: 'raw' | 'qcow2'): string {
+    return this.deps.launcher.defaultNvramPath(name, format);
+  }
+
   /** Expands the machine alias (q35 → pc-q35-10.0) when the QEMU binary can be asked. */
   private async canonical(written: DomainDefinition): Promise<DomainDefinition> {
     // A network's bridge is decided on each host at start (libvirt ignores bridge= of type='network' when defining).
@@ -645,9 +661,9 @@ export class HostService extends EventEmitter<HostEvents> {
       if (machine === undefined) {
         throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${info.path}' does not support machine type '${def.os.machine}'`);
       }
-      return { ...def, os: { ...def.os, machine } };
+      return this.deps.launcher.completeFirmware({ ...def, os: { ...def.os, machine } });
     } catch (err) {
-      if (err instanceof FerryError && err.code === 'XML_UNSUPPORTED') throw err;
+      if (err instanceof FerryError && (err.code === 'XML_UNSUPPORTED' || err.code.startsWith('FIRMWARE_'))) throw err;
       return def; // QEMU missing here: keep the definition as written; start will say what is wrong.
     }
   }

@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
 import type { CharSource, DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
 import type { QemuFile } from './qemu-file-access.js';
+import { hasNvram } from '../vm/firmware.js';
 
 /**
  * Every file QEMU opens for a (live) definition: kernel and initrd, each
@@ -15,6 +16,9 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   if (def.os.kernel) files.push({ path: def.os.kernel, access: 'r', what: 'kernel' });
   if (def.os.initrd) files.push({ path: def.os.initrd, access: 'r', what: 'initrd' });
   for (const t of def.os.acpiTables ?? []) files.push({ path: t.path, access: 'r', what: `ACPI table (${t.type})` });
+  const fw = def.os.firmware;
+  if (fw?.loader?.path) files.push({ path: fw.loader.path, access: fw.loader.readonly === true || fw.loader.type === 'rom' ? 'r' : 'rw', what: 'firmware loader' });
+  if (fw?.nvram?.path && hasNvram(fw)) files.push({ path: fw.nvram.path, access: 'rw', what: 'UEFI variable store (NVRAM)' });
   for (const disk of def.devices.disks) {
     const src = resolveDisk(disk);
     if (src.kind !== 'file' && src.kind !== 'block') continue;

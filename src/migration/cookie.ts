@@ -1,9 +1,10 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { DiskCopy } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
+import type { NvramSection } from './nvram-transfer.js';
 
 /** Sections a receiver must understand before it accepts a migration (libvirt's flagsMandatory). */
-export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage', 'tls', 'tpm'] as const;
+export const KNOWN_COOKIE_SECTIONS = ['domain', 'source', 'flags', 'tuning', 'storage', 'tls', 'tpm', 'nvram'] as const;
 export type CookieSection = (typeof KNOWN_COOKIE_SECTIONS)[number] | 'lockstate';
 
 /** What the source hands the destination in Prepare: a typed, versioned record. */
@@ -44,6 +45,8 @@ export interface MigrationCookie {
    * come with Finish, and a receiver that cannot keep them must refuse rather than lose them.
    */
   tpm?: { files: number };
+  /** The domain's UEFI variable store (mandatory when present: a destination that ignored it would lose the guest's variables). */
+  nvram?: NvramSection;
   /** Where the destination QEMU should listen (--listen-address / --migrateuri). */
   listen?: { address?: string; port?: number };
 }

@@ -7,6 +7,7 @@ import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
 import type { Lease } from '../locking/lease.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
 import type { CommandRunner } from '../storage/command-runner.js';
 import { nbdUri, startNbdServer } from '../storage/nbd-copy.js';
 import type { QemuImg } from '../storage/qemu-img.js';
@@ -32,6 +33,8 @@ export interface PrepareResult {
   /** Where the source should send the data (migration_host, or a specific listen address); absent: the URI's host. */
   connectHost?: string;
   host: { hostId: string; hostname: string };
+  /** The NVRAM section arrived: true when this host shares the source's file (nothing was copied; the source keeps it). */
+  nvramShared?: boolean;
   /** The incoming QEMU's displays (address, port it got): where SPICE clients are told to move. */
   displays?: DestinationDisplay[];
 }
@@ -122,14 +125,25 @@ export class MigrationDestination {
         created = await createDiskTargets(cookie.storage.disks, { storage: this.deps.storage, qemuImg: this.deps.qemuImg });
         migrations.updateData(cookie.migrationId, 'destination', { created });
       }
+      // The UEFI variable store, at this host's path (its default when the source used its own default), before QEMU opens it.
+      let launchDef = def;
+      let nvramShared: { nvramShared: boolean } | Record<string, never> = {};
+      if (cookie.nvram) {
+        const arrived = receiveNvram(cookie.nvram, (format) => host.defaultNvramPath(def.name, format), cookie.migrationId);
+        if (arrived.created) created = [...created, arrived.path];
+        migrations.updateData(cookie.migrationId, 'destination', { created, nvramPath: arrived.path });
+        launchDef = withNvramPath(def, arrived.path);
+        nvramShared = { nvramShared: arrived.shared };
+        log.info({ nvram: arrived.path, shared: arrived.shared }, arrived.shared ? 'NVRAM on shared storage: nothing to copy' : 'NVRAM copied from the source');
+      }
       if (cookie.flags.offline) {
         const nbd = await this.serveOffline(cookie, created, address, ports, nbdPids);
         this.incoming.set(cookie.migrationId, { vm: undefined, ports, release });
         log.info({ disks: nbd.length }, 'offline migration prepared');
-        return { migrationId: cookie.migrationId, port: 0, address, ...advertised, nbd, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
+        return { migrationId: cookie.migrationId, port: 0, address, ...advertised, nbd, ...nvramShared, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
       }
       if (!existing) host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
-      vm = await host.launchDomain(def, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
+      vm = await host.launchDomain(launchDef, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
       const mm = new MigrationMonitor(vm.monitor);
       await mm.setCapabilities(cookie.tuning.capabilities);
       await mm.setParameters(cookie.tuning.sharedParameters);
@@ -151,7 +165,7 @@ export class MigrationDestination {
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
-        migrationId: cookie.migrationId, port, address, ...advertised, ...(nbdPort ? { nbdPort } : {}),
+        migrationId: cookie.migrationId, port, address, ...advertised, ...(nbdPort ? { nbdPort } : {}), ...nvramShared,
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
         displays: vm.def.devices.graphics.map((g) => ({
           type: g.type, ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }), ...(g.port === undefined ? {} : { port: g.port }),
@@ -267,7 +281,7 @@ export class MigrationDestination {
   private keepPersistent(rec: MigrationRecord, req: FinishRequest): void {
     if (!req.persistentXml) return;
     try {
-      this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: req.persistentXml });
+      this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: withNvramPathXml(req.persistentXml, rec.data.nvramPath as string | undefined) });
     } catch (err) {
       this.deps.log.error({ err, vm: rec.name, migration: rec.id }, 'the domain runs here but its persistent definition could not be saved');
     }
@@ -318,9 +332,10 @@ export class MigrationDestination {
     stopPids((rec.data.nbdPids as number[] | undefined) ?? []);
     try {
       if (!req.persistentXml) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: an offline migration needs the persistent definition');
-      const def = parseDomainXml(req.persistentXml);
+      const xml = withNvramPathXml(req.persistentXml, rec.data.nvramPath as string | undefined);
+      const def = parseDomainXml(xml);
       if (req.tpmState) this.deps.host.receiveTpmState(def, req.tpmState);
-      this.deps.host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: req.persistentXml });
+      this.deps.host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: xml });
     } catch (err) {
       removeFiles((rec.data.created as string[] | undefined) ?? []);
       this.setPhase(id, 'Finish', 'Failed', { error: (err as Error).message });

@@ -15,6 +15,7 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { emulatedTpm } from '../host/swtpm.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
+import { type NvramSection, nvramSection, removeNvramProbe, removeSourceNvram } from './nvram-transfer.js';
 import type { PrepareResult } from './destination.js';
 import { planDiskCopies } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
@@ -75,6 +76,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     active.job = { ...active.job, dataProcessed: done, dataTotal: total, dataRemaining: total - done, percent: total === 0 ? 100 : Math.min(99, Math.floor((100 * done) / total)), timeElapsedMs: deps.now() - startedAt };
     host.publish({ type: 'migration.progress', id, uuid: rec.uuid, name: rec.name, job: active.job, at: deps.now() });
   };
+  let nvram: NvramSection | undefined;
   try {
     const cookie: MigrationCookie = {
       version: 1,
@@ -87,6 +89,12 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
       ...(disks.length > 0 ? { storage: { mode: o.copyStorage === 'inc' ? 'inc' as const : 'all' as const, disks } } : {}),
       ...(tpmState ? { tpm: { files: Object.keys(tpmState).length } } : {}),
     };
+    // The UEFI variable store goes with the definition (copied, unless the destination shares the file).
+    nvram = nvramSection(def, (format) => host.defaultNvramPath(rec.name, format), id);
+    if (nvram) {
+      cookie.nvram = nvram;
+      cookie.mandatory.push('nvram');
+    }
     phase('Prepare');
     const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie });
     phase('Perform');
@@ -122,7 +130,10 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     phase('Finish');
     await peer.post(`/peer/v1/migrations/${id}/finish`, { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...active.job }, ...(tpmState ? { tpmState } : {}) });
     phase('Confirm');
-    if (o.undefineSource && !running) host.undefineRecord(rec.uuid);
+    if (o.undefineSource && !running) {
+      host.undefineRecord(rec.uuid);
+      removeSourceNvram(nvram, prepared.nvramShared);
+    }
     const wallMs = deps.now() - startedAt;
     active.job = { ...active.job, type: 'Completed', percent: 100, timeElapsedMs: wallMs, phase: 'Succeeded' };
     phase('Succeeded', { stats: { ...active.job } });
@@ -139,6 +150,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     migrations.markCleanupDone(id, 'source');
     throw err;
   } finally {
+    removeNvramProbe(nvram);
     deps.active.delete(rec.uuid);
     release();
   }

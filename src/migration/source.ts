@@ -14,6 +14,7 @@ import { isWritableDisk } from '../vm/definition.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
+import { type NvramSection, nvramSection, removeNvramProbe, removeSourceNvram } from './nvram-transfer.js';
 import type { FinishRequest, PrepareResult } from './destination.js';
 import { DisplayMonitor } from '../qemu/display-monitor.js';
 import { type GraphicsTarget, parseGraphicsUri, spiceTarget } from './graphics-uri.js';
@@ -142,8 +143,15 @@ export class MigrationSource {
       options: { ...options }, data: { sourceWasRunning },
     });
     this.publishPhase(active, 'Begin', 'Begin');
+    let nvram: NvramSection | undefined;
     try {
       const cookie = this.buildCookie(id, vm, options, tuning, sourceWasRunning, disks);
+      // The UEFI variable store goes along (QEMU also carries the flash contents in the stream and writes them back on the destination).
+      nvram = nvramSection(vm.def, (format) => this.deps.host.defaultNvramPath(vm.name, format), id);
+      if (nvram) {
+        cookie.nvram = nvram;
+        cookie.mandatory.push('nvram');
+      }
       if (active.tls) {
         cookie.tls = { storage: disks.length > 0 };
         cookie.mandatory.push('tls');
@@ -178,6 +186,7 @@ export class MigrationSource {
       this.setPhase(active, 'Confirm');
       if (spice) await this.noteSpiceMoved(vm, spice, log);
       await this.confirm(vm, options);
+      if (options.undefineSource) removeSourceNvram(nvram, prepared.nvramShared);
       const wallMs = this.now() - startedAt;
       active.job = { ...active.job, type: 'Completed', phase: 'Succeeded', timeElapsedMs: wallMs, percent: 100 };
       this.setPhase(active, 'Succeeded', {}, { ...active.job });
@@ -190,6 +199,7 @@ export class MigrationSource {
       await this.rollback(vm, active, peer, sourceWasRunning, err, log);
       throw err;
     } finally {
+      removeNvramProbe(nvram);
       this.deps.active.delete(vm.uuid);
       release();
     }

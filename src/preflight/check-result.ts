@@ -5,6 +5,7 @@ export const CHECKS = {
   networks: 'Networks and bridges',
   'qemu-version': 'QEMU version',
   'machine-type': 'Machine type',
+  firmware: 'UEFI firmware',
   clock: 'Clock',
   'name-resolution': 'Name resolution',
   'cache-mode': 'Disk cache mode',

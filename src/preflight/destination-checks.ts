@@ -46,6 +46,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
     unmanaged(req, d), qemu(req, d), cpu(req, d), leases(req, d), reverseResolution(req, d), migrationPorts(req, d),
   ]);
   const results: CheckResult[] = [...storage(req, d), ...filesystemDirs(req, d.hostname), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
+  if (req.firmware) results.push(firmware(req.firmware, d.hostname));
   const tls = destinationTlsCheck(req, d);
   if (tls) results.push(tls.result);
   if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
@@ -130,6 +131,15 @@ function storage(req: PreflightRequest, d: DestinationCheckDeps): CheckResult[] 
   }
   if (problems.length > 0) return problems;
   return [pass('storage', out.length > 0 ? out.join('; ') : 'no file disks')];
+}
+
+/** The UEFI code (and the NVRAM template) must be here at the same paths: the definition names them. */
+function firmware(f: NonNullable<PreflightRequest['firmware']>, hostname: string): CheckResult {
+  const missing = [f.loader, f.nvramTemplate].filter((p): p is string => p !== undefined && !existsSync(p));
+  if (missing.length > 0) {
+    return fail('firmware', `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not on ${hostname}`, `Install the same firmware on ${hostname} as on the source (Debian: apt install ovmf), so the paths the definition names exist there`);
+  }
+  return pass('firmware', [f.loader, f.nvramTemplate].filter(Boolean).join(', '));
 }
 
 function statfsAvailable(path: string): number | undefined {

@@ -27,6 +27,8 @@ export interface PreflightRequest {
   listenPort?: number;
   /** Leases the domain needs, by resource name. */
   leases: string[];
+  /** The firmware files the domain's QEMU opens (UEFI code, and the NVRAM template a first start needs). */
+  firmware?: { loader?: string; nvramTemplate?: string };
   /** The migration is encrypted (--tls or the source's migrate_tls_force): check the server certificates. */
   tls?: boolean;
   /** The domain's <filesystem> exports: the destination's QEMU opens the same host directories. */

@@ -83,6 +83,7 @@ export class PreflightService {
       leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
       ...(tlsWanted(o, this.d.tls) ? { tls: true } : {}),
       ...(def.devices.filesystems?.length ? { filesystems: def.devices.filesystems.map((f) => ({ target: f.target, dir: f.source })) } : {}),
+      ...firmwareFiles(def),
     };
     // The source's own checks that need no answer from the destination run during the round trip.
     const busy = this.d.busy(rec.uuid);
@@ -175,4 +176,11 @@ function merge(results: CheckResult[]): CheckResult[] {
     if (!cur || rank[r.outcome] > rank[cur.outcome]) by.set(r.id, r);
   }
   return [...by.values()];
+}
+
+/** The firmware files a domain needs on the destination: its UEFI code and its NVRAM template. */
+function firmwareFiles(def: DomainDefinition): { firmware?: { loader?: string; nvramTemplate?: string } } {
+  const fw = def.os.firmware;
+  if (!fw?.loader?.path) return {};
+  return { firmware: { loader: fw.loader.path, ...(fw.nvram?.template ? { nvramTemplate: fw.nvram.template } : {}) } };
 }

@@ -21,6 +21,7 @@ import { machineOptions, platformArgs, platformCpuFlags } from './devices/platfo
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
 import { iothreadIdsOf } from '../vm/iothreads.js';
+import { firmwareArgs } from './devices/firmware.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
 export { diskNodeNames } from '../vm/device-aliases.js';
@@ -70,10 +71,13 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   push('-name', `guest=${escapeOpt(def.name)},debug-threads=on`);
   push('-uuid', def.uuid);
-  push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def)].join(','));
+  const firmware = firmwareArgs(def);
+  for (const node of firmware.blockdevs) push('-blockdev', node);
+  push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def), ...firmware.machineOptions].join(','));
   push('-accel', input.accel);
   const cpu = cpuModel(def, input.accel);
   push('-cpu', cpu);
+  push(...firmware.globals);
   push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
   push(...memoryLayoutArgs(def, input.memoryPaths));

@@ -7,6 +7,7 @@ import type { DeviceAddress } from './device-address.js';
 import type { PlatformDefinition } from './platform.js';
 import type { MemoryLayout } from './memory-layout.js';
 import type { MemoryDeviceDefinition } from './devices/memory.js';
+import type { FirmwareDefinition } from './firmware.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -82,6 +83,8 @@ export interface OsDefinition {
   rebootTimeout?: number;
   /** <acpi><table type=>path</table></acpi>: extra ACPI tables the guest gets (QEMU's -acpitable). */
   acpiTables?: Array<{ type: 'raw' | 'slic' | 'msdm'; path: string }>;
+  /** <os firmware=...>, <firmware>, <loader>, <nvram>: UEFI and its variable store (src/vm/firmware.ts). */
+  firmware?: FirmwareDefinition;
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';

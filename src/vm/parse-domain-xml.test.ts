@@ -132,7 +132,7 @@ describe('parseDomainXml()', () => {
     rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_UNSUPPORTED', /<encryption> in <backend> is not supported/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
-    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<loader> in <os>/);
+    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='network'><source protocol='nbd' name='v'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='network'> is not supported/);
   });
 
   it('lists every part it would not apply at once, each with its device and path', () => {

@@ -38,6 +38,8 @@ import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
 import { checkIothreadPins, parseIothreads } from './iothreads.js';
 import { parseClockOffset } from './clock-offset.js';
+import { checkFirmware, parseFirmware } from './firmware.js';
+import { machineFamily } from './machine-family.js';
 import { parseXmlDocument, unsupportedConfiguration, xmlInvalid, xmlUnsupported } from './xml-errors.js';
 
 /**
@@ -109,6 +111,9 @@ function parseDomain(root: XmlElement): DomainDefinition {
     platform: parsePlatform(root),
     devices: parseDevices(child(root, 'devices')),
   };
+  checkFirmware(def.os.firmware, def.platform.smm, machineFamily(def.os.machine ?? 'pc') === 'q35');
+  // Secure boot needs SMM: libvirt turns it on when <features> does not say.
+  if (def.os.firmware?.loader?.secure === true && def.platform.smm === undefined) def.platform = { ...def.platform, smm: true };
   const metadata = child(root, 'metadata');
   if (metadata) def.metadata = metadata;
   const genid = child(root, 'genid');
@@ -156,7 +161,10 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   for (const c of os.children) {
     switch (c.name) {
       case 'type':
-        break;
+      case 'firmware':
+      case 'loader':
+      case 'nvram':
+        break; // parseFirmware()
       case 'kernel':
         result.kernel = nonEmpty(c, 'kernel');
         break;
@@ -203,7 +211,8 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
     }
   }
   if (typeEl.attrs.machine) result.machine = typeEl.attrs.machine;
-  if (os.attrs.firmware) throw xmlUnsupported(`os firmware='${os.attrs.firmware}'`);
+  const firmware = parseFirmware(os);
+  if (firmware) result.firmware = firmware;
   return result;
 }
 

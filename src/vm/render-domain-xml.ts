@@ -22,6 +22,7 @@ import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
 import { renderSeclabel } from './seclabel.js';
 import { renderIothreads } from './iothreads.js';
 import { clockAttrs, clockOf } from './clock-offset.js';
+import { firmwareOsAttrs, renderFirmware } from './firmware.js';
 
 export { renderDisk } from './devices/disk.js';
 
@@ -76,8 +77,9 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
 
 function renderOs(def: DomainDefinition): XmlElement {
   const os = def.os;
-  return el('os', {}, [
+  return el('os', firmwareOsAttrs(os.firmware), [
     el('type', { arch: os.arch, machine: os.machine }, 'hvm'),
+    ...renderFirmware(os.firmware),
     os.kernel === undefined ? undefined : el('kernel', {}, os.kernel),
     os.initrd === undefined ? undefined : el('initrd', {}, os.initrd),
     os.cmdline === undefined ? undefined : el('cmdline', {}, os.cmdline),

@@ -70,12 +70,13 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { ref: string }; Querystring: { tpm?: 'keep' | 'remove' } }>(
+    app.delete<{ Params: { ref: string }; Querystring: { tpm?: 'keep' | 'remove'; nvram?: 'remove' | 'keep' } }>(
       '/domains/:ref',
       // tpm: what happens to an emulated TPM's state (virsh undefine --keep-tpm / --tpm); default: removed unless persistent_state='yes'.
-      { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']) }) } },
+      // nvram: the UEFI variable store (virsh undefine --nvram / --keep-nvram); an existing one must be named.
+      { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']), nvram: oneOf(['remove', 'keep']) }) } },
       async (req) => {
-        const rec = await service.undefine(req.params.ref, req.query.tpm ? { tpm: req.query.tpm } : {});
+        const rec = await service.undefine(req.params.ref, { ...(req.query.tpm ? { tpm: req.query.tpm } : {}), ...(req.query.nvram ? { nvram: req.query.nvram } : {}) });
         return { domain: { name: rec.name, uuid: rec.uuid } };
       },
     );

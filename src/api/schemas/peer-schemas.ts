@@ -36,6 +36,7 @@ export const migrationCookieSchema = {
     tls: object({ storage: bool() }, ['storage']),
     tpm: object({ files: int(0) }, ['files']),
     listen: object({ address: nonEmpty(), port: int(1, 65535) }),
+    nvram: object({ path: nonEmpty(), auto: bool(), format: oneOf(['raw', 'qcow2']), data: str(), probe: nonEmpty() }, ['path', 'auto', 'format', 'data', 'probe']),
   },
 } as const;
 
@@ -70,4 +71,5 @@ export const preflightRequestSchema = object({
   leases: arrayOf(str()),
   tls: bool(),
   filesystems: arrayOf(object({ target: nonEmpty(), dir: nonEmpty() }, ['target', 'dir'])),
+  firmware: object({ loader: nonEmpty(), nvramTemplate: nonEmpty() }),
 }, ['live', 'domain', 'disks', 'interfaces', 'source', 'leases']);

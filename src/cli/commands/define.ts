@@ -54,11 +54,17 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .option('--domain <domain>', 'domain name, id or uuid')
     .option('--keep-tpm', "keep the emulated TPM's state (by default it is removed unless the definition says persistent_state='yes')")
     .option('--tpm', "remove the emulated TPM's state, even with persistent_state='yes'")
-    .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean }) => {
+    .option('--nvram', "remove the domain's UEFI variable store (NVRAM) too")
+    .option('--keep-nvram', "keep the domain's UEFI variable store (NVRAM) file")
+    .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean; nvram?: boolean; keepNvram?: boolean }) => {
       const ref = domainArg(positional, opts);
       if (opts.keepTpm && opts.tpm) throw new CliFailure(['Options --keep-tpm and --tpm are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
-      const tpm = opts.keepTpm ? '?tpm=keep' : opts.tpm ? '?tpm=remove' : '';
-      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}${tpm}`));
+      if (opts.nvram && opts.keepNvram) throw new CliFailure(['Options --nvram and --keep-nvram are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+      const query = new URLSearchParams();
+      if (opts.keepTpm || opts.tpm) query.set('tpm', opts.keepTpm ? 'keep' : 'remove');
+      if (opts.nvram || opts.keepNvram) query.set('nvram', opts.nvram ? 'remove' : 'keep');
+      const qs = query.size > 0 ? `?${query.toString()}` : '';
+      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}${qs}`));
       ctx.say(`Domain '${ref}' has been undefined\n`);
     });
 

@@ -20,6 +20,7 @@ import { VCPU_RULES } from '../vcpus.js';
 import { TPM_RULE } from '../devices/tpm.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
 import { FILESYSTEM_RULE } from '../devices/filesystem.js';
+import { FIRMWARE_OS_ATTRS, FIRMWARE_OS_CHILDREN } from '../firmware.js';
 import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMATUNE_RULE } from '../memory-layout.js';
 
 const LIFECYCLE: ElementRule = {};
@@ -79,7 +80,9 @@ export const DOMAIN_RULE: ElementRule = {
     memoryBacking: MEMORY_BACKING_RULE,
     numatune: NUMATUNE_RULE,
     os: {
+      attrs: FIRMWARE_OS_ATTRS,
       children: {
+        ...FIRMWARE_OS_CHILDREN,
         type: { attrs: { arch: ['x86_64', 'i686'], machine: true } },
         kernel: {},
         initrd: {},
