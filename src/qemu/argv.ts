@@ -18,6 +18,7 @@ import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags } from '../vm/cpu-model.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
+import { throttleGroupArgs, throttleNode, throttleNodeName } from './devices/disk-throttle.js';
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
@@ -86,6 +87,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
 
   for (let i = 1; i <= (def.iothreads ?? 0); i++) push('-object', `iothread,id=iothread${i}`);
   push(...controllerArgs(def, q35));
+  push(...throttleGroupArgs(def));
   const bootIndex = bootIndexes(def);
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {
@@ -266,6 +268,7 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
   if (disk.copyOnRead) {
     nodes.push({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) });
   }
+  if (disk.iotune) nodes.push(throttleNode(disk, nodes.at(-1)?.['node-name'] as string));
   return nodes;
 }
 
@@ -274,6 +277,16 @@ export function diskDeviceArg(disk: DiskDefinition, source: ResolvedDiskSource, 
   const args = diskArgs(disk, source, undefined, q35, def);
   const i = args.indexOf('-device');
   return args[i + 1] as string;
+}
+
+/**
+ * Every block node name a disk's medium may have, top down (throttle filter,
+ * copy-on-read, format, protocol): what blockdev-del takes away on unplug or
+ * a media change (deleting a name that was never added is harmless).
+ */
+export function diskNodeNamesTopDown(disk: DiskDefinition): string[] {
+  const dev = disk.target.dev;
+  return [throttleNodeName(dev), corNodeName(dev), diskNodeNames(dev).format, diskNodeNames(dev).file];
 }
 
 /** The node a copy_on_read disk's device reads through. */

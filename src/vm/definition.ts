@@ -343,6 +343,14 @@ export interface DiskDefinition extends Placed {
   rotationRate?: number;
   /** <blockio>: block sizes the guest sees. */
   blockio?: { logicalBlockSize?: number; physicalBlockSize?: number; discardGranularity?: number };
+  /** <iotune>: I/O limits, a QEMU throttle group (its group_name's, shared, or the disk's own) over the disk. */
+  iotune?: DiskIotune;
+}
+
+/** <iotune>: limits by libvirt's element name (total_bytes_sec, ...), and the group they belong to. */
+export interface DiskIotune {
+  limits: Partial<Record<import('./devices/disk-iotune.js').IotuneLimit, number>>;
+  group?: string;
 }
 
 export const DISK_ERROR_POLICIES = ['stop', 'report', 'ignore', 'enospace'] as const;

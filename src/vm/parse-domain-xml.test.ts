@@ -129,7 +129,7 @@ describe('parseDomainXml()', () => {
     rejectsWith(wrap('<memtune><hard_limit>1</hard_limit></memtune>'), 'XML_UNSUPPORTED', /<memtune> in <domain> is not supported/);
     rejectsWith(wrap('', "<filesystem type='mount'/>"), 'XML_UNSUPPORTED', /<filesystem> in <devices>/);
     rejectsWith(wrap('', "<tpm model='tpm-crb'/>"), 'XML_UNSUPPORTED', /<tpm> in <devices>/);
-    rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><iotune/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <iotune> in <disk>/);
+    rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><mirror/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <mirror> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
     rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os><type>hvm</type><loader>/x</loader></os></domain>", 'XML_UNSUPPORTED', /<loader> in <os>/);
   });

@@ -8,6 +8,7 @@ import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
 export const DISK_RULE: ElementRule = {
   attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun', 'floppy'] },
@@ -31,6 +32,7 @@ export const DISK_RULE: ElementRule = {
     wwn: {},
     blockio: { attrs: { logical_block_size: true, physical_block_size: true, discard_granularity: true } },
     boot: { attrs: { order: true } },
+    iotune: IOTUNE_RULE,
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -104,6 +106,9 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         result.blockio = b;
         break;
       }
+      case 'iotune':
+        result.iotune = parseIotune(c, dev);
+        break;
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
         break;
@@ -222,6 +227,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       out.push({ path: `/domain/devices/disk[${i + 1}]/address`, device: `<disk> '${d.target.dev}'`, message: "an lsilogic controller has units 0-6 on bus 0, target 0" });
     }
   });
+  out.push(...iotuneProblems(def));
   def.devices.controllers.forEach((c, i) => {
     if (c.iothread !== undefined && c.iothread > (def.iothreads ?? 0)) {
       out.push({
@@ -258,6 +264,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     source,
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
+    disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
