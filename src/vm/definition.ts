@@ -345,6 +345,20 @@ export interface DiskDefinition extends Placed {
   blockio?: { logicalBlockSize?: number; physicalBlockSize?: number; discardGranularity?: number };
   /** <iotune>: I/O limits, a QEMU throttle group (its group_name's, shared, or the disk's own) over the disk. */
   iotune?: DiskIotune;
+  /** <backingStore>: the explicit chain under the source; null is <backingStore/> (no backing). */
+  backingStore?: DiskBackingStore | null;
+}
+
+/**
+ * <backingStore>: one layer of a disk's explicit image chain. `backingStore`
+ * null is <backingStore/> (the chain ends: no backing file is opened);
+ * undefined leaves the layer's own backing to its image header.
+ */
+export interface DiskBackingStore {
+  type: 'file' | 'block' | 'network';
+  format: DiskFormat;
+  source: DiskSource;
+  backingStore?: DiskBackingStore | null;
 }
 
 /** <iotune>: limits by libvirt's element name (total_bytes_sec, ...), and the group they belong to. */

@@ -8,7 +8,13 @@ import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+import { backingStoreRule, parseBackingStore, renderBackingStore } from './disk-backing.js';
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
+
+const SOURCE_RULE: ElementRule = {
+  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true },
+  children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } } },
+};
 
 export const DISK_RULE: ElementRule = {
   attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun', 'floppy'] },
@@ -21,10 +27,8 @@ export const DISK_RULE: ElementRule = {
         queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'],
       },
     },
-    source: {
-      attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true },
-      children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } } },
-    },
+    source: SOURCE_RULE,
+    backingStore: backingStoreRule(SOURCE_RULE),
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
     shareable: {},
@@ -106,6 +110,9 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         result.blockio = b;
         break;
       }
+      case 'backingStore':
+        result.backingStore = parseBackingStore(c, dev, parseDiskSource);
+        break;
       case 'iotune':
         result.iotune = parseIotune(c, dev);
         break;
@@ -122,6 +129,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
     }
   }
   if (device === 'cdrom') result.readonly = true;
+  if (result.backingStore && result.format === 'raw') throw xmlInvalid('backingStore', `disk '${dev}': a raw image has no backing store (use <backingStore/> or format qcow2)`);
   if (result.tray !== undefined && device !== 'cdrom' && device !== 'floppy') throw xmlInvalid('target', `disk '${dev}': only a cdrom or floppy has a tray`);
   if (result.io === 'native' && result.cache !== 'none' && result.cache !== 'directsync') {
     throw xmlInvalid('driver', `disk '${dev}': native I/O needs either no disk cache or directsync cache mode`);
@@ -240,19 +248,22 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
 }
 
 /** The disk as libvirt writes it; `live` adds its <alias>. */
-export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
-  const s = disk.source;
-  let source: XmlElement | undefined;
-  if (disk.type === 'file' && s.file) source = el('source', { file: s.file });
-  if (disk.type === 'block' && s.dev) source = el('source', { dev: s.dev });
-  if (disk.type === 'volume') source = el('source', { pool: s.pool, volume: s.volume });
-  if (disk.type === 'network') {
-    source = el(
+function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source']): XmlElement | undefined {
+  if (type === 'file' && s.file) return el('source', { file: s.file });
+  if (type === 'block' && s.dev) return el('source', { dev: s.dev });
+  if (type === 'volume') return el('source', { pool: s.pool, volume: s.volume });
+  if (type === 'network') {
+    return el(
       'source',
       { protocol: s.protocol, name: s.name },
       (s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
     );
   }
+  return undefined;
+}
+
+export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
+  const source = renderDiskSource(disk.type, disk.source);
   const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
   const b = disk.blockio;
   return el('disk', { type: disk.type, device: disk.device }, [
@@ -262,6 +273,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
       detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead),
     }),
     source,
+    disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, renderDiskSource),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
     disk.iotune === undefined ? undefined : renderIotune(disk.iotune),

@@ -1,0 +1,38 @@
+import type { DiskSource } from '../../vm/definition.js';
+
+/** The protocol node (-blockdev) of a network disk source, as libvirt 11 builds it. */
+export function networkProtocolNode(s: DiskSource, dev: string): Record<string, unknown> & { driver: string } {
+  const host = s.hosts?.[0] ?? { name: '' };
+  switch (s.protocol) {
+    case 'nbd': {
+      const server = host.transport === 'unix' || host.socket
+        ? { type: 'unix', path: host.socket ?? '' }
+        : { type: 'inet', host: host.name, port: String(host.port ?? 10809) };
+      return { driver: 'nbd', server, ...(s.name ? { export: s.name } : {}) };
+    }
+    case 'iscsi': {
+      const [target, lun] = splitIscsiName(s.name ?? '');
+      return { driver: 'iscsi', transport: 'tcp', portal: `${host.name}:${host.port ?? 3260}`, target, lun };
+    }
+    case 'gluster': {
+      const name = s.name ?? '';
+      const slash = name.indexOf('/');
+      return {
+        driver: 'gluster',
+        volume: name.slice(0, slash),
+        path: name.slice(slash + 1),
+        server: (s.hosts ?? []).map((h) => ({ type: 'inet', host: h.name, port: String(h.port ?? 24007) })),
+      };
+    }
+    default:
+      throw new TypeError(`disk ${dev} has no usable source`);
+  }
+}
+
+/** libvirt writes an iSCSI LUN as "<iqn>/<lun>"; the LUN defaults to 0. */
+function splitIscsiName(name: string): [string, number] {
+  const slash = name.lastIndexOf('/');
+  if (slash < 0) return [name, 0];
+  const lun = Number(name.slice(slash + 1));
+  return Number.isInteger(lun) ? [name.slice(0, slash), lun] : [name, 0];
+}
