@@ -206,6 +206,8 @@ function diskArgs(
   if (disk.shareable) props.push('share-rw=on');
   if (disk.serial && bus !== 'fdc') props.push(`serial=${escapeOpt(disk.serial)}`);
   if (disk.wwn) props.push(`wwn=0x${disk.wwn.replace(/^0x/, '')}`);
+  if (disk.vendor !== undefined) props.push(`vendor=${escapeOpt(disk.vendor)}`);
+  if (disk.product !== undefined) props.push(`${bus === 'scsi' ? 'product' : 'model'}=${escapeOpt(disk.product)}`);
   if (disk.rotationRate !== undefined) props.push(`rotation_rate=${disk.rotationRate}`);
   props.push(...errorPolicyProps(disk));
   const b = disk.blockio;

@@ -347,6 +347,10 @@ export interface DiskDefinition extends Placed {
   iotune?: DiskIotune;
   /** <backingStore>: the explicit chain under the source; null is <backingStore/> (no backing). */
   backingStore?: DiskBackingStore | null;
+  /** <vendor>: a SCSI disk's vendor id (8 characters). */
+  vendor?: string;
+  /** <product>: a SCSI disk's product id (16 characters) or an IDE/SATA disk's model. */
+  product?: string;
 }
 
 /**
@@ -379,6 +383,8 @@ export interface DiskSource {
   protocol?: NetworkDiskProtocol;
   name?: string;
   hosts?: Array<{ name: string; port?: number; transport?: 'tcp' | 'unix'; socket?: string }>;
+  /** nbd <reconnect delay=N>: seconds QEMU keeps retrying a lost server before failing I/O. */
+  reconnectDelay?: number;
   /** type='volume' */
   pool?: string;
   volume?: string;

@@ -8,7 +8,7 @@ export function networkProtocolNode(s: DiskSource, dev: string): Record<string, 
       const server = host.transport === 'unix' || host.socket
         ? { type: 'unix', path: host.socket ?? '' }
         : { type: 'inet', host: host.name, port: String(host.port ?? 10809) };
-      return { driver: 'nbd', server, ...(s.name ? { export: s.name } : {}) };
+      return { driver: 'nbd', server, ...(s.name ? { export: s.name } : {}), ...(s.reconnectDelay === undefined ? {} : { 'reconnect-delay': s.reconnectDelay }) };
     }
     case 'iscsi': {
       const [target, lun] = splitIscsiName(s.name ?? '');

@@ -13,7 +13,7 @@ import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-i
 
 const SOURCE_RULE: ElementRule = {
   attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true },
-  children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } } },
+  children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } }, reconnect: { attrs: { delay: true } } },
 };
 
 export const DISK_RULE: ElementRule = {
@@ -34,6 +34,8 @@ export const DISK_RULE: ElementRule = {
     shareable: {},
     serial: {},
     wwn: {},
+    vendor: {},
+    product: {},
     blockio: { attrs: { logical_block_size: true, physical_block_size: true, discard_granularity: true } },
     boot: { attrs: { order: true } },
     iotune: IOTUNE_RULE,
@@ -95,6 +97,15 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'serial':
         result.serial = c.text;
         break;
+      case 'vendor':
+      case 'product': {
+        const max = c.name === 'vendor' ? 8 : 16;
+        if (!/^[\x20-\x7e]+$/.test(c.text) || c.text.length > max) {
+          throw xmlInvalid(c.name, `disk '${dev}': <${c.name}> must be at most ${max} printable ASCII characters`);
+        }
+        result[c.name] = c.text;
+        break;
+      }
       case 'wwn':
         if (!/^(0x)?[0-9a-fA-F]{16}$/.test(c.text)) throw xmlInvalid('wwn', `disk '${dev}': malformed wwn value '${c.text}' (16 hex digits)`);
         result.wwn = c.text;
@@ -172,6 +183,11 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
       const result: DiskDefinition['source'] = { protocol, hosts };
       if (source.attrs.name) result.name = source.attrs.name;
       if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
+      const reconnect = child(source, 'reconnect');
+      if (reconnect) {
+        if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
+        result.reconnectDelay = positiveInt(reconnect.attrs.delay ?? '', 'reconnect');
+      }
       return result;
     }
   }
@@ -221,6 +237,8 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
       at('target/@rotation_rate', `only ide, sata and scsi disks have a rotation rate, not bus '${bus}'`);
     }
+    if (d.vendor !== undefined && bus !== 'scsi') at('vendor', `only scsi disks have a vendor, not bus '${bus}'`);
+    if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
@@ -256,7 +274,10 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
     return el(
       'source',
       { protocol: s.protocol, name: s.name },
-      (s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
+      [
+        ...(s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
+        s.reconnectDelay === undefined ? undefined : el('reconnect', { delay: s.reconnectDelay }),
+      ],
     );
   }
   return undefined;
@@ -282,6 +303,8 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     disk.shareable ? el('shareable') : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
     disk.wwn === undefined ? undefined : el('wwn', {}, disk.wwn),
+    disk.vendor === undefined ? undefined : el('vendor', {}, disk.vendor),
+    disk.product === undefined ? undefined : el('product', {}, disk.product),
     ...renderPlacement(disk, live),
   ]);
 }
