@@ -304,7 +304,9 @@ export const DISK_FORMATS = ['raw', 'qcow2'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide', 'usb', 'fdc'] as const;
 export type DiskBus = (typeof DISK_BUSES)[number];
-export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster'] as const;
+export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps'] as const;
+/** The protocols QEMU's curl driver reads (read-only). */
+export const CURL_DISK_PROTOCOLS = ['http', 'https', 'ftp', 'ftps'] as const;
 export type NetworkDiskProtocol = (typeof NETWORK_DISK_PROTOCOLS)[number];
 
 export interface DiskDefinition extends Placed {
@@ -385,6 +387,14 @@ export interface DiskSource {
   hosts?: Array<{ name: string; port?: number; transport?: 'tcp' | 'unix'; socket?: string }>;
   /** nbd <reconnect delay=N>: seconds QEMU keeps retrying a lost server before failing I/O. */
   reconnectDelay?: number;
+  /** http/https query= (the URL's query string). */
+  query?: string;
+  /** curl <timeout seconds=N>: seconds a request may take. */
+  timeoutSeconds?: number;
+  /** curl <readahead size=N>: bytes read ahead of each request. */
+  readahead?: number;
+  /** https/ftps <ssl verify='no'>: false when the server's certificate is not checked. */
+  sslVerify?: boolean;
   /** type='volume' */
   pool?: string;
   volume?: string;

@@ -24,9 +24,35 @@ export function networkProtocolNode(s: DiskSource, dev: string): Record<string, 
         server: (s.hosts ?? []).map((h) => ({ type: 'inet', host: h.name, port: String(h.port ?? 24007) })),
       };
     }
+    case 'rbd':
+      return { driver: 'rbd', ...rbdImage(s.name ?? ''), server: (s.hosts ?? []).map((h) => ({ host: h.name, ...(h.port === undefined ? {} : { port: String(h.port) }) })) };
+    case 'http':
+    case 'https':
+    case 'ftp':
+    case 'ftps': {
+      const path = (s.name ?? '').startsWith('/') ? s.name : `/${s.name ?? ''}`;
+      const url = `${s.protocol}://${host.name}${host.port === undefined ? '' : `:${host.port}`}${path}${s.query ? `?${s.query}` : ''}`;
+      return {
+        driver: s.protocol, url,
+        ...(s.timeoutSeconds === undefined ? {} : { timeout: s.timeoutSeconds }),
+        ...(s.readahead === undefined ? {} : { readahead: s.readahead }),
+        ...(s.sslVerify === undefined ? {} : { sslverify: s.sslVerify }),
+      };
+    }
     default:
       throw new TypeError(`disk ${dev} has no usable source`);
   }
+}
+
+/** libvirt's rbd name: "pool/image", "pool/namespace/image", either with "@snapshot". */
+function rbdImage(name: string): Record<string, string> {
+  const [path, snapshot] = name.split('@', 2) as [string, string | undefined];
+  const parts = path.split('/');
+  const out: Record<string, string> = parts.length >= 3
+    ? { pool: parts[0] as string, namespace: parts[1] as string, image: parts.slice(2).join('/') }
+    : { pool: parts[0] as string, image: parts.slice(1).join('/') };
+  if (snapshot !== undefined) out.snapshot = snapshot;
+  return out;
 }
 
 /** libvirt writes an iSCSI LUN as "<iqn>/<lun>"; the LUN defaults to 0. */

@@ -1,8 +1,8 @@
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  DISK_BUSES, DISK_CACHE_MODES, DISK_ERROR_POLICIES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, type DomainDefinition,
-  NETWORK_DISK_PROTOCOLS,
+  CURL_DISK_PROTOCOLS, DISK_BUSES, DISK_CACHE_MODES, DISK_ERROR_POLICIES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, type DomainDefinition,
+  NETWORK_DISK_PROTOCOLS, type NetworkDiskProtocol,
 } from '../definition.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
@@ -12,8 +12,14 @@ import { backingStoreRule, parseBackingStore, renderBackingStore } from './disk-
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
 const SOURCE_RULE: ElementRule = {
-  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true },
-  children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } }, reconnect: { attrs: { delay: true } } },
+  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true, query: true },
+  children: {
+    host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } },
+    reconnect: { attrs: { delay: true } },
+    timeout: { attrs: { seconds: true } },
+    readahead: { attrs: { size: true } },
+    ssl: { attrs: { verify: ['yes', 'no'] } },
+  },
 };
 
 export const DISK_RULE: ElementRule = {
@@ -183,6 +189,7 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
       const result: DiskDefinition['source'] = { protocol, hosts };
       if (source.attrs.name) result.name = source.attrs.name;
       if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
+      parseCurlOptions(protocol, source, result);
       const reconnect = child(source, 'reconnect');
       if (reconnect) {
         if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
@@ -193,6 +200,33 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
   }
 }
 
+
+/** The curl driver's options of an http/https/ftp/ftps source: query, timeout, readahead, ssl verify. */
+function parseCurlOptions(protocol: NetworkDiskProtocol, source: XmlElement, out: DiskDefinition['source']): void {
+  const curl = (CURL_DISK_PROTOCOLS as readonly string[]).includes(protocol);
+  const only = (what: string, ok: boolean, which: string): void => {
+    if (!ok) throw xmlInvalid('source', `${what} is for ${which} disks only, not protocol '${protocol}'`);
+  };
+  if (source.attrs.query !== undefined) {
+    only('query=', protocol === 'http' || protocol === 'https', 'http and https');
+    out.query = source.attrs.query;
+  }
+  const timeout = child(source, 'timeout');
+  if (timeout) {
+    only('<timeout>', curl, 'http, https, ftp and ftps');
+    out.timeoutSeconds = positiveInt(timeout.attrs.seconds ?? '', 'timeout');
+  }
+  const readahead = child(source, 'readahead');
+  if (readahead) {
+    only('<readahead>', curl, 'http, https, ftp and ftps');
+    out.readahead = positiveInt(readahead.attrs.size ?? '', 'readahead');
+  }
+  const ssl = child(source, 'ssl');
+  if (ssl) {
+    only('<ssl>', protocol === 'https' || protocol === 'ftps', 'https and ftps');
+    out.sslVerify = oneOf(ssl.attrs.verify ?? '', ['yes', 'no'] as const, 'ssl', 'verify') === 'yes';
+  }
+}
 
 function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): void {
   if (!driver) return;
@@ -239,6 +273,9 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     }
     if (d.vendor !== undefined && bus !== 'scsi') at('vendor', `only scsi disks have a vendor, not bus '${bus}'`);
     if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
+    if (d.type === 'network' && (CURL_DISK_PROTOCOLS as readonly string[]).includes(d.source.protocol ?? '') && !d.readonly) {
+      at('readonly', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
+    }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
@@ -273,10 +310,13 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
   if (type === 'network') {
     return el(
       'source',
-      { protocol: s.protocol, name: s.name },
+      { protocol: s.protocol, name: s.name, query: s.query },
       [
         ...(s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
         s.reconnectDelay === undefined ? undefined : el('reconnect', { delay: s.reconnectDelay }),
+        s.sslVerify === undefined ? undefined : el('ssl', { verify: s.sslVerify ? 'yes' : 'no' }),
+        s.readahead === undefined ? undefined : el('readahead', { size: s.readahead }),
+        s.timeoutSeconds === undefined ? undefined : el('timeout', { seconds: s.timeoutSeconds }),
       ],
     );
   }
