@@ -274,7 +274,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.vendor !== undefined && bus !== 'scsi') at('vendor', `only scsi disks have a vendor, not bus '${bus}'`);
     if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
     if (d.type === 'network' && (CURL_DISK_PROTOCOLS as readonly string[]).includes(d.source.protocol ?? '') && !d.readonly) {
-      at('readonly', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
+      at('source/@protocol', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
     }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
