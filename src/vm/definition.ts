@@ -353,6 +353,12 @@ export interface DiskDefinition extends Placed {
   vendor?: string;
   /** <product>: a SCSI disk's product id (16 characters) or an IDE/SATA disk's model. */
   product?: string;
+  /**
+   * <source startupPolicy=>: what a start does when the source is missing:
+   * 'mandatory' fails, 'requisite' (cdrom/floppy) and 'optional' start without
+   * it (an empty drive; an optional disk is left out of the running domain).
+   */
+  startupPolicy?: 'mandatory' | 'requisite' | 'optional';
 }
 
 /**

@@ -181,13 +181,15 @@ describe('disks and controllers on real QEMU', () => {
     await hosts.b.ok('destroy', name);
   });
 
-  it('runs an IDE disk, an IDE cdrom and a floppy on i440fx', async () => {
+  it('runs an IDE disk, an IDE cdrom and a floppy on i440fx; a missing optional source is left out (startupPolicy)', async () => {
     const d = hosts.dir.path;
     const name = 'pc-ide';
     const disks = `
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hda.raw`, '9M')}'/><target dev='hda' bus='ide'/></disk>
       <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hdc.iso`, '1M')}'/><target dev='hdc' bus='ide'/><readonly/></disk>
-      <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='${raw(`${d}/fda.img`, '1440K')}'/><target dev='fda' bus='fdc'/></disk>`;
+      <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='${raw(`${d}/fda.img`, '1440K')}'/><target dev='fda' bus='fdc'/></disk>
+      <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${d}/missing.iso' startupPolicy='requisite'/><target dev='hdd' bus='ide'/><readonly/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${d}/missing.raw' startupPolicy='optional'/><target dev='vdb' bus='virtio'/></disk>`;
     writeFileSync(`${d}/${name}.xml`, guestXml({ name, disks }).replace("machine='q35'", "machine='pc'"));
     await hosts.a.ok('define', `${d}/${name}.xml`);
     await hosts.a.ok('start', name);
@@ -195,6 +197,11 @@ describe('disks and controllers on real QEMU', () => {
     assert.equal(blocks.get('disk-hda')?.inserted?.image['virtual-size'], 9 << 20);
     assert.equal(blocks.get('disk-hdc')?.inserted?.ro, true);
     assert.equal(blocks.get('disk-fda')?.inserted?.image['virtual-size'], 1440 << 10);
+    assert.ok(blocks.has('disk-hdd'), 'the requisite cdrom drive is there');
+    assert.equal(blocks.get('disk-hdd')?.inserted, undefined, 'without its missing medium');
+    assert.equal(blocks.has('disk-vdb'), false, 'the optional disk whose image is missing is left out');
+    assert.doesNotMatch(await hosts.a.ok('dumpxml', name), /dev='vdb'/);
+    assert.match(await hosts.a.ok('dumpxml', '--inactive', name), /<source file='[^']*missing\.raw' startupPolicy='optional'\/>/, 'the persistent definition keeps it');
     const xml = await hosts.a.ok('dumpxml', name);
     assert.match(xml, /<controller type='ide' index='0'>/);
     assert.match(xml, /<controller type='fdc' index='0'\/>/);

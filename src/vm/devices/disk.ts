@@ -12,7 +12,7 @@ import { backingStoreRule, parseBackingStore, renderBackingStore } from './disk-
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
 const SOURCE_RULE: ElementRule = {
-  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true, query: true },
+  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true, query: true, startupPolicy: ['mandatory', 'requisite', 'optional'] },
   children: {
     host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } },
     reconnect: { attrs: { delay: true } },
@@ -93,6 +93,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         break;
       case 'source':
         result.source = parseDiskSource(type, c);
+        if (c.attrs.startupPolicy !== undefined) result.startupPolicy = parseStartupPolicy(c, result);
         break;
       case 'readonly':
         result.readonly = true;
@@ -201,6 +202,16 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
 }
 
 
+/** libvirt's rules: a local source only; 'requisite' is for a cdrom or floppy. */
+function parseStartupPolicy(source: XmlElement, d: DiskDefinition): NonNullable<DiskDefinition['startupPolicy']> {
+  const policy = oneOf(source.attrs.startupPolicy ?? '', ['mandatory', 'requisite', 'optional'] as const, 'source', 'startupPolicy');
+  if (d.type === 'network') throw xmlInvalid('source', `disk '${d.target.dev}': startupPolicy is for file, block and volume disks, not network ones`);
+  if (policy === 'requisite' && d.device !== 'cdrom' && d.device !== 'floppy') {
+    throw xmlInvalid('source', `disk '${d.target.dev}': startupPolicy 'requisite' is for a cdrom or floppy only`);
+  }
+  return policy;
+}
+
 /** The curl driver's options of an http/https/ftp/ftps source: query, timeout, readahead, ssl verify. */
 function parseCurlOptions(protocol: NetworkDiskProtocol, source: XmlElement, out: DiskDefinition['source']): void {
   const curl = (CURL_DISK_PROTOCOLS as readonly string[]).includes(protocol);
@@ -303,10 +314,10 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
 }
 
 /** The disk as libvirt writes it; `live` adds its <alias>. */
-function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source']): XmlElement | undefined {
-  if (type === 'file' && s.file) return el('source', { file: s.file });
-  if (type === 'block' && s.dev) return el('source', { dev: s.dev });
-  if (type === 'volume') return el('source', { pool: s.pool, volume: s.volume });
+function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source'], startupPolicy?: string): XmlElement | undefined {
+  if (type === 'file' && s.file) return el('source', { file: s.file, startupPolicy });
+  if (type === 'block' && s.dev) return el('source', { dev: s.dev, startupPolicy });
+  if (type === 'volume') return el('source', { pool: s.pool, volume: s.volume, startupPolicy });
   if (type === 'network') {
     return el(
       'source',
@@ -324,7 +335,7 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
 }
 
 export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
-  const source = renderDiskSource(disk.type, disk.source);
+  const source = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
   const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
   const b = disk.blockio;
   return el('disk', { type: disk.type, device: disk.device }, [
@@ -334,7 +345,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
       detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead),
     }),
     source,
-    disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, renderDiskSource),
+    disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
     disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
