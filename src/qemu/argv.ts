@@ -207,6 +207,8 @@ function diskArgs(
   if (disk.serial && bus !== 'fdc') props.push(`serial=${escapeOpt(disk.serial)}`);
   if (disk.wwn) props.push(`wwn=0x${disk.wwn.replace(/^0x/, '')}`);
   if (disk.vendor !== undefined) props.push(`vendor=${escapeOpt(disk.vendor)}`);
+  const g = disk.geometry;
+  if (g) props.push(`cyls=${g.cyls}`, `heads=${g.heads}`, `secs=${g.secs}`, ...(g.trans === undefined ? [] : [`bios-chs-trans=${g.trans}`]));
   if (disk.product !== undefined) props.push(`${bus === 'scsi' ? 'product' : 'model'}=${escapeOpt(disk.product)}`);
   if (disk.rotationRate !== undefined) props.push(`rotation_rate=${disk.rotationRate}`);
   props.push(...errorPolicyProps(disk));
@@ -270,7 +272,11 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
   const nodes: Array<Record<string, unknown>> = [
     ...backing.nodes,
     { ...protocol, 'node-name': names.file, ...common, ...aio },
-    { driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top) },
+    {
+      driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
+      ...(disk.metadataCacheBytes === undefined ? {} : { 'cache-size': disk.metadataCacheBytes }),
+      ...(disk.discardNoUnref === undefined ? {} : { 'discard-no-unref': disk.discardNoUnref }),
+    },
   ];
   if (disk.copyOnRead) {
     nodes.push({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) });
@@ -340,7 +346,7 @@ function backingNodes(disk: DiskDefinition, common: Record<string, unknown>): { 
       ? { driver: 'file', filename: layer.source.file }
       : layer.type === 'block' ? { driver: 'host_device', filename: layer.source.dev } : networkProtocolNode(layer.source, dev);
     nodes.push({ ...protocol, 'node-name': n.file, ...common, 'read-only': true });
-    nodes.push({ driver: layer.format, file: n.file, 'node-name': n.format, ...common, 'read-only': true, ...backingRef(layer, i + 1 < layers.length ? backingNodeNames(dev, i + 2).format : undefined) });
+    nodes.push({ driver: layer.format, file: n.file, 'node-name': n.format, ...common, 'read-only': true, ...(layer.metadataCacheBytes === undefined ? {} : { 'cache-size': layer.metadataCacheBytes }), ...backingRef(layer, i + 1 < layers.length ? backingNodeNames(dev, i + 2).format : undefined) });
   }
   return layers.length === 0 ? { nodes } : { nodes, top: backingNodeNames(dev, 1).format };
 }

@@ -95,6 +95,20 @@ describe('disk sources on the command line, as libvirt 11 builds them (tests/qem
     assert.throws(() => argv(domain(`<disk type='file'><source file='/a'/><target dev='hda' bus='ide'/><iotune><total_bytes_sec>1</total_bytes_sec><read_bytes_sec>1</read_bytes_sec></iotune></disk>`)), /cannot be set at the same time/);
   });
 
+  it('<geometry>, <metadata_cache> (also of a backing layer) and discard_no_unref', () => {
+    const args = argv(domain(`
+      <disk type='file'><driver name='qemu' type='qcow2' discard_no_unref='on'><metadata_cache><max_size unit='bytes'>12345</max_size></metadata_cache></driver><source file='/a'/>
+        <backingStore type='file'><format type='qcow2'><metadata_cache><max_size unit='KiB'>1024</max_size></metadata_cache></format><source file='/b'/><backingStore/></backingStore>
+        <target dev='hda' bus='ide'/><geometry cyls='16383' heads='16' secs='63' trans='lba'/></disk>`));
+    const nodes = new Map(json(args, '-blockdev').map((n) => [n['node-name'], n]));
+    assert.equal(nodes.get('fmt-hda')?.['cache-size'], 12345);
+    assert.equal(nodes.get('fmt-hda')?.['discard-no-unref'], true);
+    assert.equal(nodes.get('fmt-hda-b1')?.['cache-size'], 1048576);
+    assert.match(args.find((a) => a.startsWith('ide-hd,')) ?? '', /cyls=16383,heads=16,secs=63,bios-chs-trans=lba/);
+    assert.throws(() => argv(domain(`<disk type='file'><driver name='qemu' type='raw' discard_no_unref='on'/><source file='/a'/><target dev='hda' bus='ide'/></disk>`)), /qcow2 images only/);
+    assert.throws(() => argv(domain(`<disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/><geometry cyls='1' heads='1' secs='1' trans='lba'/></disk>`)), /BIOS translation/);
+  });
+
   it('<vendor>/<product>: scsi vendor and product, the model of an ide/sata disk', () => {
     const args = argv(domain(`
       <controller type='scsi' model='virtio-scsi'/>

@@ -359,6 +359,12 @@ export interface DiskDefinition extends Placed {
    * it (an empty drive; an optional disk is left out of the running domain).
    */
   startupPolicy?: 'mandatory' | 'requisite' | 'optional';
+  /** <geometry cyls heads secs trans>: the BIOS geometry the drive reports. */
+  geometry?: { cyls: number; heads: number; secs: number; trans?: 'none' | 'lba' | 'auto' };
+  /** <driver><metadata_cache><max_size>: the qcow2 metadata cache, bytes (cache-size). */
+  metadataCacheBytes?: number;
+  /** <driver discard_no_unref='on'>: qcow2 keeps discarded clusters allocated (discard-no-unref). */
+  discardNoUnref?: boolean;
 }
 
 /**
@@ -369,6 +375,8 @@ export interface DiskDefinition extends Placed {
 export interface DiskBackingStore {
   type: 'file' | 'block' | 'network';
   format: DiskFormat;
+  /** <format><metadata_cache><max_size>: this layer's qcow2 cache-size, bytes. */
+  metadataCacheBytes?: number;
   source: DiskSource;
   backingStore?: DiskBackingStore | null;
 }

@@ -184,8 +184,10 @@ describe('disks and controllers on real QEMU', () => {
   it('runs an IDE disk, an IDE cdrom and a floppy on i440fx; a missing optional source is left out (startupPolicy)', async () => {
     const d = hosts.dir.path;
     const name = 'pc-ide';
+    qemuImg('create', '-f', 'qcow2', `${d}/hdb.qcow2`, '5M');
     const disks = `
-      <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hda.raw`, '9M')}'/><target dev='hda' bus='ide'/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hda.raw`, '9M')}'/><target dev='hda' bus='ide'/><geometry cyls='18' heads='16' secs='63' trans='lba'/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap' discard_no_unref='on'><metadata_cache><max_size unit='KiB'>512</max_size></metadata_cache></driver><source file='${d}/hdb.qcow2'/><target dev='hdb' bus='ide'/></disk>
       <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hdc.iso`, '1M')}'/><target dev='hdc' bus='ide'/><readonly/></disk>
       <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='${raw(`${d}/fda.img`, '1440K')}'/><target dev='fda' bus='fdc'/></disk>
       <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${d}/missing.iso' startupPolicy='requisite'/><target dev='hdd' bus='ide'/><readonly/></disk>
@@ -197,6 +199,9 @@ describe('disks and controllers on real QEMU', () => {
     assert.equal(blocks.get('disk-hda')?.inserted?.image['virtual-size'], 9 << 20);
     assert.equal(blocks.get('disk-hdc')?.inserted?.ro, true);
     assert.equal(blocks.get('disk-fda')?.inserted?.image['virtual-size'], 1440 << 10);
+    assert.equal(blocks.get('disk-hdb')?.inserted?.image['virtual-size'], 5 << 20, 'a qcow2 disk with metadata_cache and discard_no_unref');
+    const geometry = await Promise.all(['cyls', 'heads', 'secs', 'bios-chs-trans'].map((p) => qmp<number | string>(hosts.a, name, 'qom-get', { path: '/machine/peripheral/disk-hda', property: p })));
+    assert.deepEqual(geometry, [18, 16, 63, 'lba']);
     assert.ok(blocks.has('disk-hdd'), 'the requisite cdrom drive is there');
     assert.equal(blocks.get('disk-hdd')?.inserted, undefined, 'without its missing medium');
     assert.equal(blocks.has('disk-vdb'), false, 'the optional disk whose image is missing is left out');

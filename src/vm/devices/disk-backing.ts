@@ -3,6 +3,7 @@ import { DISK_FORMATS, type DiskBackingStore, type DiskDefinition } from '../def
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { oneOf } from '../xml-values.js';
+import { toBytes } from '../memory-units.js';
 
 /**
  * <backingStore>: the image chain under a disk's source, named layer by layer
@@ -13,7 +14,7 @@ import { oneOf } from '../xml-values.js';
 export function backingStoreRule(sourceRule: ElementRule): ElementRule {
   const rule: { attrs: ElementRule['attrs']; children: Record<string, ElementRule> } = {
     attrs: { type: ['file', 'block', 'network'] },
-    children: { format: { attrs: { type: DISK_FORMATS } }, source: sourceRule },
+    children: { format: { attrs: { type: DISK_FORMATS }, children: { metadata_cache: METADATA_CACHE_RULE } }, source: sourceRule },
   };
   rule.children.backingStore = rule;
   return rule;
@@ -30,6 +31,8 @@ export function parseBackingStore(
   const source = child(e, 'source');
   if (!source) throw xmlInvalid('backingStore', `disk '${dev}': a backing layer needs <source>`);
   const layer: DiskBackingStore = { type, format: oneOf(format, DISK_FORMATS, 'format', 'type'), source: parseSource(type, source) };
+  const cache = parseMetadataCache(child(e, 'format'), layer.format, dev);
+  if (cache !== undefined) layer.metadataCacheBytes = cache;
   const next = child(e, 'backingStore');
   if (next) layer.backingStore = parseBackingStore(next, dev, parseSource);
   if (layer.backingStore && layer.format === 'raw') throw xmlInvalid('backingStore', `disk '${dev}': a raw backing layer has no backing store of its own`);
@@ -39,10 +42,24 @@ export function parseBackingStore(
 export function renderBackingStore(b: DiskBackingStore | null, renderSource: (type: DiskBackingStore['type'], s: DiskBackingStore['source']) => XmlElement | undefined): XmlElement {
   if (b === null) return el('backingStore');
   return el('backingStore', { type: b.type }, [
-    el('format', { type: b.format }),
+    el('format', { type: b.format }, [renderMetadataCache(b.metadataCacheBytes)]),
     renderSource(b.type, b.source),
     b.backingStore === undefined ? undefined : renderBackingStore(b.backingStore, renderSource),
   ]);
+}
+
+export const METADATA_CACHE_RULE: ElementRule = { children: { max_size: { attrs: { unit: true } } } };
+
+/** <metadata_cache><max_size unit=>N</max_size></metadata_cache> in a <driver> or <format>: qcow2's cache-size, bytes. */
+export function parseMetadataCache(parent: XmlElement | undefined, format: string, dev: string): number | undefined {
+  const max = child(child(parent ?? el('x'), 'metadata_cache') ?? el('x'), 'max_size');
+  if (!max) return undefined;
+  if (format !== 'qcow2') throw xmlInvalid('metadata_cache', `disk '${dev}': <metadata_cache> is for qcow2 images only`);
+  return toBytes(max.text, max.attrs.unit, 'max_size');
+}
+
+export function renderMetadataCache(bytes: number | undefined): XmlElement | undefined {
+  return bytes === undefined ? undefined : el('metadata_cache', {}, [el('max_size', { unit: 'bytes' }, String(bytes))]);
 }
 
 /** The layers of a disk's explicit chain, top down. */

@@ -8,7 +8,7 @@ import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
-import { backingStoreRule, parseBackingStore, renderBackingStore } from './disk-backing.js';
+import { backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
 const SOURCE_RULE: ElementRule = {
@@ -30,9 +30,11 @@ export const DISK_RULE: ElementRule = {
       attrs: {
         name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
         error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
-        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'],
+        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'],
       },
+      children: { metadata_cache: METADATA_CACHE_RULE },
     },
+    geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
     source: SOURCE_RULE,
     backingStore: backingStoreRule(SOURCE_RULE),
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
@@ -84,6 +86,12 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
   if (driver?.attrs.io) result.io = oneOf(driver.attrs.io, DISK_IO_MODES, 'driver', 'io');
   if (driver?.attrs.discard) result.discard = oneOf(driver.attrs.discard, ['ignore', 'unmap'] as const, 'driver', 'discard');
   parseDriverTuning(driver, result);
+  const cache = parseMetadataCache(driver, format, dev);
+  if (cache !== undefined) result.metadataCacheBytes = cache;
+  if (driver?.attrs.discard_no_unref !== undefined) {
+    if (format !== 'qcow2') throw xmlInvalid('driver', `disk '${dev}': discard_no_unref is for qcow2 images only`);
+    result.discardNoUnref = driver.attrs.discard_no_unref === 'on';
+  }
   parseTargetExtras(targetEl, result);
 
   for (const c of disk.children) {
@@ -131,6 +139,14 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'backingStore':
         result.backingStore = parseBackingStore(c, dev, parseDiskSource);
         break;
+      case 'geometry': {
+        const g: NonNullable<DiskDefinition['geometry']> = {
+          cyls: positiveInt(c.attrs.cyls ?? '', 'geometry'), heads: positiveInt(c.attrs.heads ?? '', 'geometry'), secs: positiveInt(c.attrs.secs ?? '', 'geometry'),
+        };
+        if (c.attrs.trans) g.trans = oneOf(c.attrs.trans, ['none', 'lba', 'auto'] as const, 'geometry', 'trans');
+        result.geometry = g;
+        break;
+      }
       case 'iotune':
         result.iotune = parseIotune(c, dev);
         break;
@@ -282,6 +298,8 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
       at('target/@rotation_rate', `only ide, sata and scsi disks have a rotation rate, not bus '${bus}'`);
     }
+    if (d.geometry && bus !== 'ide' && bus !== 'sata' && bus !== 'scsi' && bus !== 'virtio') at('geometry', `a ${bus} drive has no geometry`);
+    if (d.geometry?.trans !== undefined && bus !== 'ide' && bus !== 'sata') at('geometry/@trans', `only ide and sata drives have a BIOS translation, not bus '${bus}'`);
     if (d.vendor !== undefined && bus !== 'scsi') at('vendor', `only scsi disks have a vendor, not bus '${bus}'`);
     if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
     if (d.type === 'network' && (CURL_DISK_PROTOCOLS as readonly string[]).includes(d.source.protocol ?? '') && !d.readonly) {
@@ -342,12 +360,13 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     el('driver', {
       name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
-      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead),
-    }),
+      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref),
+    }, [renderMetadataCache(disk.metadataCacheBytes)]),
     source,
     disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
+    disk.geometry === undefined ? undefined : el('geometry', { cyls: disk.geometry.cyls, heads: disk.geometry.heads, secs: disk.geometry.secs, trans: disk.geometry.trans }),
     disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
