@@ -21,7 +21,7 @@ import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOpti
 
 import { backingLayers } from '../vm/devices/disk-backing.js';
 import { networkProtocolNode } from './devices/disk-protocol.js';
-import { throttleGroupArgs, throttleNode, throttleNodeName } from './devices/disk-throttle.js';
+import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttleNode, throttleNodeName } from './devices/disk-throttle.js';
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
@@ -282,6 +282,7 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
     nodes.push({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) });
   }
   if (disk.iotune) nodes.push(throttleNode(disk, nodes.at(-1)?.['node-name'] as string));
+  nodes.push(...throttleFilterNodes(disk, nodes.at(-1)?.['node-name'] as string));
   return nodes;
 }
 
@@ -300,7 +301,8 @@ export function diskDeviceArg(disk: DiskDefinition, source: ResolvedDiskSource, 
 export function diskNodeNamesTopDown(disk: DiskDefinition): string[] {
   const dev = disk.target.dev;
   const layers = backingLayers(disk).flatMap((_, i) => [backingNodeNames(dev, i + 1).format, backingNodeNames(dev, i + 1).file]);
-  return [throttleNodeName(dev), corNodeName(dev), diskNodeNames(dev).format, diskNodeNames(dev).file, ...layers];
+  const filters = (disk.throttleFilters ?? []).map((_, i) => throttleFilterNodeName(dev, i + 1)).reverse();
+  return [...filters, throttleNodeName(dev), corNodeName(dev), diskNodeNames(dev).format, diskNodeNames(dev).file, ...layers];
 }
 
 /** The node a copy_on_read disk's device reads through. */

@@ -109,6 +109,24 @@ describe('disk sources on the command line, as libvirt 11 builds them (tests/qem
     assert.throws(() => argv(domain(`<disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/><geometry cyls='1' heads='1' secs='1' trans='lba'/></disk>`)), /BIOS translation/);
   });
 
+  it('<throttlegroups> and <throttlefilters>: a group object each, filters stacked in order', () => {
+    const xml = domain(`
+      <disk type='file'><driver name='qemu' type='raw'/><source file='/a'/><target dev='hda' bus='ide'/><throttlefilters><throttlefilter group='limit1'/><throttlefilter group='limit12'/></throttlefilters></disk>`)
+      .replace('<os>', `<throttlegroups><throttlegroup><read_bytes_sec>5000</read_bytes_sec><group_name>limit1</group_name></throttlegroup><throttlegroup><total_iops_sec>7000</total_iops_sec><group_name>limit12</group_name></throttlegroup></throttlegroups><os>`);
+    const args = argv(xml);
+    assert.deepEqual(json(args, '-object'), [
+      { 'qom-type': 'throttle-group', id: 'throttle-limit1', limits: { 'bps-read': 5000 } },
+      { 'qom-type': 'throttle-group', id: 'throttle-limit12', limits: { 'iops-total': 7000 } },
+    ]);
+    const nodes = json(args, '-blockdev').filter((n) => n.driver === 'throttle');
+    assert.deepEqual(nodes, [
+      { driver: 'throttle', 'node-name': 'thr-hda-1', 'throttle-group': 'throttle-limit1', file: 'fmt-hda' },
+      { driver: 'throttle', 'node-name': 'thr-hda-2', 'throttle-group': 'throttle-limit12', file: 'thr-hda-1' },
+    ]);
+    assert.match(args.find((a) => a.startsWith('ide-hd,')) ?? '', /drive=thr-hda-2/);
+    assert.throws(() => argv(domain(`<disk type='file'><source file='/a'/><target dev='hda' bus='ide'/><throttlefilters><throttlefilter group='nope'/></throttlefilters></disk>`)), /throttle group 'nope' is not defined/);
+  });
+
   it('<vendor>/<product>: scsi vendor and product, the model of an ide/sata disk', () => {
     const args = argv(domain(`
       <controller type='scsi' model='virtio-scsi'/>

@@ -43,6 +43,8 @@ export interface DomainDefinition {
   metadata?: XmlElement;
   /** <iothreads>N</iothreads>: QEMU iothread objects iothread1..N that disks and SCSI controllers can use. */
   iothreads?: number;
+  /** <throttlegroups>: named I/O limits (a QEMU throttle-group each) that disks' <throttlefilters> stack. */
+  throttleGroups?: Array<DiskIotune & { group: string }>;
   /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
   memoryLayout?: MemoryLayout;
 }
@@ -365,6 +367,8 @@ export interface DiskDefinition extends Placed {
   metadataCacheBytes?: number;
   /** <driver discard_no_unref='on'>: qcow2 keeps discarded clusters allocated (discard-no-unref). */
   discardNoUnref?: boolean;
+  /** <throttlefilters><throttlefilter group=>: throttle filter nodes over the disk, one per named <throttlegroup>, in order. */
+  throttleFilters?: string[];
 }
 
 /**

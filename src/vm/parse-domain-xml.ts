@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { parseThrottleGroups } from './devices/disk-iotune.js';
 import { child, type XmlElement } from '../shared/xml.js';
 import {
   type BootDevice,
@@ -108,6 +109,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   const iothreads = child(root, 'iothreads');
   if (iothreads) def.iothreads = positiveInt(iothreads.text, 'iothreads');
+  const throttleGroups = child(root, 'throttlegroups');
+  if (throttleGroups) def.throttleGroups = parseThrottleGroups(throttleGroups);
   const memoryLayout = parseMemoryLayout(root, vcpus);
   if (memoryLayout) def.memoryLayout = memoryLayout;
   placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);

@@ -1,4 +1,5 @@
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
+import { renderThrottleGroups } from './devices/disk-iotune.js';
 import type { DomainDefinition } from './definition.js';
 import { renderChannel } from './devices/channel.js';
 import { renderController } from './devices/controller.js';
@@ -24,7 +25,7 @@ export interface RenderOptions {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'throttlegroups', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel',
 ];
 
@@ -40,6 +41,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
     def.iothreads === undefined ? undefined : el('iothreads', {}, String(def.iothreads)),
+    renderThrottleGroups(def.throttleGroups),
     ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,

@@ -187,12 +187,16 @@ describe('disks and controllers on real QEMU', () => {
     qemuImg('create', '-f', 'qcow2', `${d}/hdb.qcow2`, '5M');
     const disks = `
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hda.raw`, '9M')}'/><target dev='hda' bus='ide'/><geometry cyls='18' heads='16' secs='63' trans='lba'/></disk>
-      <disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap' discard_no_unref='on'><metadata_cache><max_size unit='KiB'>512</max_size></metadata_cache></driver><source file='${d}/hdb.qcow2'/><target dev='hdb' bus='ide'/></disk>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2' discard='unmap' discard_no_unref='on'><metadata_cache><max_size unit='KiB'>512</max_size></metadata_cache></driver><source file='${d}/hdb.qcow2'/><target dev='hdb' bus='ide'/>
+        <throttlefilters><throttlefilter group='slow'/><throttlefilter group='shared'/></throttlefilters></disk>
       <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${raw(`${d}/hdc.iso`, '1M')}'/><target dev='hdc' bus='ide'/><readonly/></disk>
       <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='${raw(`${d}/fda.img`, '1440K')}'/><target dev='fda' bus='fdc'/></disk>
       <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='${d}/missing.iso' startupPolicy='requisite'/><target dev='hdd' bus='ide'/><readonly/></disk>
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${d}/missing.raw' startupPolicy='optional'/><target dev='vdb' bus='virtio'/></disk>`;
-    writeFileSync(`${d}/${name}.xml`, guestXml({ name, disks }).replace("machine='q35'", "machine='pc'"));
+    const groups = `<throttlegroups>
+      <throttlegroup><total_iops_sec>500</total_iops_sec><group_name>slow</group_name></throttlegroup>
+      <throttlegroup><read_bytes_sec>2000000</read_bytes_sec><group_name>shared</group_name></throttlegroup></throttlegroups>`;
+    writeFileSync(`${d}/${name}.xml`, guestXml({ name, disks }).replace("machine='q35'", "machine='pc'").replace('<vcpu>', `${groups}<vcpu>`));
     await hosts.a.ok('define', `${d}/${name}.xml`);
     await hosts.a.ok('start', name);
     const blocks = await queryBlock(hosts.a, name);
@@ -202,6 +206,12 @@ describe('disks and controllers on real QEMU', () => {
     assert.equal(blocks.get('disk-hdb')?.inserted?.image['virtual-size'], 5 << 20, 'a qcow2 disk with metadata_cache and discard_no_unref');
     const geometry = await Promise.all(['cyls', 'heads', 'secs', 'bios-chs-trans'].map((p) => qmp<number | string>(hosts.a, name, 'qom-get', { path: '/machine/peripheral/disk-hda', property: p })));
     assert.deepEqual(geometry, [18, 16, 63, 'lba']);
+    // <throttlefilters>: hdb reads through two throttle filters, each in its <throttlegroup>.
+    assert.equal(blocks.get('disk-hdb')?.inserted?.drv, 'throttle');
+    const groupLimits = await Promise.all(['slow', 'shared'].map((g) => qmp<Record<string, number>>(hosts.a, name, 'qom-get', { path: `/objects/throttle-${g}`, property: 'limits' })));
+    assert.deepEqual([groupLimits[0]?.['iops-total'], groupLimits[1]?.['bps-read']], [500, 2000000]);
+    const filters = (await qmp<Array<{ 'node-name': string; drv: string }>>(hosts.a, name, 'query-named-block-nodes')).filter((n) => n.drv === 'throttle').map((n) => n['node-name']).sort();
+    assert.deepEqual(filters, ['thr-hdb-1', 'thr-hdb-2']);
     assert.ok(blocks.has('disk-hdd'), 'the requisite cdrom drive is there');
     assert.equal(blocks.get('disk-hdd')?.inserted, undefined, 'without its missing medium');
     assert.equal(blocks.has('disk-vdb'), false, 'the optional disk whose image is missing is left out');

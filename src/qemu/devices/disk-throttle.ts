@@ -1,5 +1,5 @@
-import type { DiskDefinition, DomainDefinition } from '../../vm/definition.js';
-import { IOTUNE_LIMITS, type IotuneLimit, throttleGroupId } from '../../vm/devices/disk-iotune.js';
+import type { DiskDefinition, DiskIotune, DomainDefinition } from '../../vm/definition.js';
+import { IOTUNE_LIMITS, type IotuneLimit, namedThrottleGroupId, throttleGroupId } from '../../vm/devices/disk-iotune.js';
 
 /** The throttle filter node over a disk with <iotune>: the node its device reads. */
 export function throttleNodeName(dev: string): string {
@@ -9,15 +9,22 @@ export function throttleNodeName(dev: string): string {
 /** The throttle-group object of a disk's <iotune> (the props of -object and of object-add). */
 export function throttleGroupProps(disk: DiskDefinition): Record<string, unknown> | undefined {
   if (!disk.iotune) return undefined;
-  const limits: Record<string, number> = {};
-  for (const [key, value] of Object.entries(disk.iotune.limits) as Array<[IotuneLimit, number]>) limits[IOTUNE_LIMITS[key]] = value;
-  return { 'qom-type': 'throttle-group', id: throttleGroupId(disk), limits };
+  return { 'qom-type': 'throttle-group', id: throttleGroupId(disk), limits: limitsOf(disk.iotune) };
 }
 
-/** One -object throttle-group per group the disks name (a disk without group_name has its own). */
+function limitsOf(t: DiskIotune): Record<string, number> {
+  const limits: Record<string, number> = {};
+  for (const [key, value] of Object.entries(t.limits) as Array<[IotuneLimit, number]>) limits[IOTUNE_LIMITS[key]] = value;
+  return limits;
+}
+
+/** One -object throttle-group per <throttlegroup>, then one per <iotune> group (a disk without group_name has its own). */
 export function throttleGroupArgs(def: DomainDefinition): string[] {
   const seen = new Set<string>();
   const args: string[] = [];
+  for (const g of def.throttleGroups ?? []) {
+    args.push('-object', JSON.stringify({ 'qom-type': 'throttle-group', id: namedThrottleGroupId(g.group), limits: limitsOf(g) }));
+  }
   for (const disk of def.devices.disks) {
     const props = throttleGroupProps(disk);
     if (!props || seen.has(props.id as string)) continue;
@@ -25,6 +32,20 @@ export function throttleGroupArgs(def: DomainDefinition): string[] {
     args.push('-object', JSON.stringify(props));
   }
   return args;
+}
+
+/** The throttle filter nodes of a disk's <throttlefilters>, each over the one before, the first over `below`. */
+export function throttleFilterNodes(disk: DiskDefinition, below: string): Array<Record<string, unknown>> {
+  const nodes: Array<Record<string, unknown>> = [];
+  (disk.throttleFilters ?? []).forEach((group, i) => {
+    const file = (nodes.at(-1)?.['node-name'] as string | undefined) ?? below;
+    nodes.push({ driver: 'throttle', 'node-name': throttleFilterNodeName(disk.target.dev, i + 1), 'throttle-group': namedThrottleGroupId(group), file });
+  });
+  return nodes;
+}
+
+export function throttleFilterNodeName(dev: string, n: number): string {
+  return `thr-${dev}-${n}`;
 }
 
 /** The throttle filter node over `below`, for a disk with <iotune>. */

@@ -67,10 +67,42 @@ export function throttleGroupId(disk: DiskDefinition): string {
   return `throttle-${disk.iotune?.group ?? `disk-${disk.target.dev}`}`;
 }
 
+/** <throttlegroups>: each <throttlegroup> is <iotune>'s limits with a required group_name. */
+export const THROTTLEGROUPS_RULE: ElementRule = { children: { throttlegroup: IOTUNE_RULE } };
+
+export function parseThrottleGroups(e: XmlElement): NonNullable<DomainDefinition['throttleGroups']> {
+  const groups = e.children.filter((c) => c.name === 'throttlegroup').map((g) => {
+    const t = parseIotune(g, 'throttlegroup');
+    if (t.group === undefined) throw xmlInvalid('throttlegroup', 'a <throttlegroup> needs <group_name>');
+    return { ...t, group: t.group };
+  });
+  const names = groups.map((g) => g.group);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup !== undefined) throw xmlInvalid('throttlegroup', `throttle group '${dup}' is defined twice`);
+  return groups;
+}
+
+export function renderThrottleGroups(groups: DomainDefinition['throttleGroups']): XmlElement | undefined {
+  if (!groups) return undefined;
+  return el('throttlegroups', {}, groups.map((g) => ({ ...renderIotune(g), name: 'throttlegroup' })));
+}
+
+/** The QEMU throttle-group object of a <throttlegroup> (libvirt's id). */
+export function namedThrottleGroupId(name: string): string {
+  return `throttle-${name}`;
+}
+
 /** Disks naming one group_name share one QEMU throttle group, so they must ask for the same limits. */
 export function iotuneProblems(def: DomainDefinition): DefineProblem[] {
   const out: DefineProblem[] = [];
   const first = new Map<string, DiskDefinition>();
+  const named = new Set((def.throttleGroups ?? []).map((g) => g.group));
+  def.devices.disks.forEach((d, i) => {
+    const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device: `<disk> '${d.target.dev}'`, message });
+    if (d.iotune && d.throttleFilters) at('throttlefilters', 'a disk has either <iotune> or <throttlefilters>, not both');
+    if (d.iotune?.group !== undefined && named.has(d.iotune.group)) at('iotune/group_name', `group_name '${d.iotune.group}' is the name of a <throttlegroup>; <iotune> groups and throttle groups are separate`);
+    for (const f of d.throttleFilters ?? []) if (!named.has(f)) at('throttlefilters', `throttle group '${f}' is not defined in <throttlegroups>`);
+  });
   def.devices.disks.forEach((d, i) => {
     const g = d.iotune?.group;
     if (!d.iotune || g === undefined) return;

@@ -47,6 +47,7 @@ export const DISK_RULE: ElementRule = {
     blockio: { attrs: { logical_block_size: true, physical_block_size: true, discard_granularity: true } },
     boot: { attrs: { order: true } },
     iotune: IOTUNE_RULE,
+    throttlefilters: { children: { throttlefilter: { attrs: { group: true } } } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -149,6 +150,12 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       }
       case 'iotune':
         result.iotune = parseIotune(c, dev);
+        break;
+      case 'throttlefilters':
+        result.throttleFilters = childrenNamed(c, 'throttlefilter').map((f) => {
+          if (!f.attrs.group) throw xmlInvalid('throttlefilter', `disk '${dev}': a <throttlefilter> needs group=`);
+          return f.attrs.group;
+        });
         break;
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
@@ -368,6 +375,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
     disk.geometry === undefined ? undefined : el('geometry', { cyls: disk.geometry.cyls, heads: disk.geometry.heads, secs: disk.geometry.secs, trans: disk.geometry.trans }),
     disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
+    disk.throttleFilters === undefined ? undefined : el('throttlefilters', {}, disk.throttleFilters.map((g) => el('throttlefilter', { group: g }))),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,

@@ -1,4 +1,5 @@
 import { CHANNEL_RULE } from '../devices/channel.js';
+import { THROTTLEGROUPS_RULE } from '../devices/disk-iotune.js';
 import { CONTROLLER_RULE } from '../devices/controller.js';
 import { AUDIO_RULE, GRAPHICS_RULE, INPUT_RULE, SOUND_RULE, VIDEO_RULE } from '../devices/desktop.js';
 import { DISK_RULE } from '../devices/disk.js';
@@ -58,6 +59,7 @@ export const DOMAIN_RULE: ElementRule = {
     currentMemory: UNIT,
     ...VCPU_RULES,
     iothreads: {},
+    throttlegroups: THROTTLEGROUPS_RULE,
     maxMemory: MAX_MEMORY_RULE,
     memoryBacking: MEMORY_BACKING_RULE,
     numatune: NUMATUNE_RULE,
