@@ -10,7 +10,7 @@
 #   cluster CA: ferry cert-*), openssh (the ssh transport and its tests), tcpdump and ping
 #   (the lab's ping-through-migration test), GlusterFS from bookworm-backports (a real network
 #   filesystem for the gluster pool's e2e test; bookworm's 10.3 does not run beside the
-#   libglusterfs 11 that QEMU 10 brings); qemu-block-extra (QEMU's iSCSI and GlusterFS block
+#   libglusterfs 11 that QEMU 10 brings); qemu-block-extra (QEMU's iSCSI, GlusterFS, curl (http/https/ftp), rbd and ssh block
 #   drivers, named so it comes even where apt skips recommended packages); tgt (a userspace iSCSI
 #   target) and lvm2, for the storage tests on real servers and loop devices; swtpm and swtpm-tools (the emulated
 #   TPM of <tpm><backend type='emulator'>: swtpm and swtpm_setup); ovmf (UEFI firmware with its descriptors in

@@ -2,7 +2,9 @@ import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { Lease } from '../locking/lease.js';
-import { corNodeName, diskDeviceArg, diskNodeNames, diskNodes } from '../qemu/argv.js';
+import { diskDeviceArg, diskNodeNames, diskNodes, diskNodeNamesTopDown } from '../qemu/argv.js';
+import { throttleGroupProps } from '../qemu/devices/disk-throttle.js';
+import { throttleGroupId } from '../vm/devices/disk-iotune.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import type { DomainRecord } from '../store/domain-store.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
@@ -125,7 +127,11 @@ export class DiskHotplugService {
     const leases = await this.diskLeases(next, placed.target.dev);
     await host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases);
     const added: string[] = [];
+    // A throttle group is created with the first disk that names it and goes with the last.
+    const group = throttleGroupProps(placed);
+    const newGroup = group !== undefined && !vm.def.devices.disks.some((d) => d.iotune && throttleGroupId(d) === group.id);
     try {
+      if (newGroup) await vm.monitor.call('object-add', group);
       for (const node of diskNodes(placed, source)) {
         await vm.monitor.call('blockdev-add', node);
         added.push(node['node-name'] as string);
@@ -136,6 +142,7 @@ export class DiskHotplugService {
       if (typeof out === 'string' && out.trim() !== '') throw new FerryError('QMP_COMMAND_FAILED', `internal error: unable to execute QEMU command 'device_add': ${out.trim()}`);
     } catch (err) {
       for (const node of added.reverse()) await vm.monitor.call('blockdev-del', { 'node-name': node }).catch(() => undefined);
+      if (newGroup) await vm.monitor.call('object-del', { id: group.id }).catch(() => undefined);
       await host.locks.releaseLeases(vm.uuid, leases);
       throw err;
     }
@@ -165,8 +172,12 @@ export class DiskHotplugService {
       }
     })();
     const finish = async (): Promise<void> => {
-      for (const node of [corNodeName(target), diskNodeNames(target).format, diskNodeNames(target).file]) {
+      for (const node of diskNodeNamesTopDown(disk)) {
         await vm.monitor.call('blockdev-del', { 'node-name': node }).catch(() => undefined);
+      }
+      const rest = withoutDisk(vm.def, target);
+      if (disk.iotune && !rest.devices.disks.some((d) => d.iotune && throttleGroupId(d) === throttleGroupId(disk))) {
+        await vm.monitor.call('object-del', { id: throttleGroupId(disk) }).catch(() => undefined);
       }
       await this.deps.host.locks.releaseLeases(vm.uuid, leases);
       this.setLive(vm, withoutDisk(vm.def, target));
@@ -209,7 +220,7 @@ export class DiskHotplugService {
         }
         throw err;
       }
-      for (const node of [corNodeName(disk.target.dev), diskNodeNames(disk.target.dev).format, diskNodeNames(disk.target.dev).file]) {
+      for (const node of diskNodeNamesTopDown(disk)) {
         await vm.monitor.call('blockdev-del', { 'node-name': node }).catch(() => undefined);
       }
       if (source !== undefined) {

@@ -1,4 +1,4 @@
-import { appendFileSync, closeSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -25,6 +25,7 @@ import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
 import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
 import { SwtpmRunner } from './swtpm.js';
+import { withStartupPolicy } from './startup-policy.js';
 import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
 import { chooseFirmware } from '../vm/firmware-select.js';
 import { readFirmwareDescriptors } from './firmware-descriptors.js';
@@ -118,7 +119,8 @@ export class DomainLauncher {
     if (!machine) {
       throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: Emulator '${binaryPath}' does not support machine type '${def.os.machine}'`);
     }
-    const listening = { ...def, devices: { ...def.devices, graphics: this.resolveListens(def) } };
+    const started = options.incoming ? def : this.applyStartupPolicy(def);
+    const listening = { ...started, devices: { ...started.devices, graphics: this.resolveListens(started) } };
     const graphicsPorts = await this.chooseGraphicsPorts(listening);
     this.releaseGraphicsPorts(this.chosenPorts.get(def.uuid) ?? []);
     this.chosenPorts.set(def.uuid, graphicsPorts);
@@ -305,6 +307,21 @@ export class DomainLauncher {
   private networkBridge(network: string): string {
     if (!this.deps.resolveNetwork) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
     return this.deps.resolveNetwork(network);
+  }
+
+  /** <source startupPolicy>: a missing optional/requisite source is left out at a start (src/host/startup-policy.ts). */
+  private applyStartupPolicy(def: DomainDefinition): DomainDefinition {
+    const present = (disk: DiskDefinition): boolean => {
+      try {
+        const r = this.resolveDisk(disk);
+        return r.kind !== 'file' && r.kind !== 'block' ? true : existsSync(r.path);
+      } catch {
+        return false; // a volume whose pool is missing or inactive
+      }
+    };
+    const { def: started, dropped } = withStartupPolicy(def, present);
+    for (const d of dropped) this.deps.log.warn({ vm: def.name, disk: d.dev, dropped: d.what }, 'startupPolicy: the source is missing, started without it');
+    return started;
   }
 
   private resolveDisk(disk: DiskDefinition): ResolvedDiskSource {

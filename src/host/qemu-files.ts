@@ -1,7 +1,8 @@
 import { closeSync, existsSync, openSync, readdirSync, readFileSync, readlinkSync, readSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
-import type { CharSource, DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
+import type { CharSource, DiskBackingStore, DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
+import { backingLayers } from '../vm/devices/disk-backing.js';
 import type { QemuFile } from './qemu-file-access.js';
 import { hasNvram } from '../vm/firmware.js';
 
@@ -21,12 +22,11 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   if (fw?.nvram?.path && hasNvram(fw)) files.push({ path: fw.nvram.path, access: 'rw', what: 'UEFI variable store (NVRAM)' });
   for (const disk of def.devices.disks) {
     const src = resolveDisk(disk);
+    if (src.kind === 'network') files.push(...backingFiles(disk, undefined));
     if (src.kind !== 'file' && src.kind !== 'block') continue;
     const writable = !disk.readonly && disk.device !== 'cdrom';
     files.push({ path: src.path, access: writable ? 'rw' : 'r', what: `storage file of disk ${disk.target.dev}` });
-    if (disk.format === 'qcow2') {
-      for (const backing of backingChain(src.path)) files.push({ path: backing, access: 'r', what: `backing file of disk ${disk.target.dev}` });
-    }
+    files.push(...backingFiles(disk, src.path));
   }
   const d = def.devices;
   const charDevices: Array<[CharSource, string]> = [
@@ -49,6 +49,26 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   });
   for (const h of def.devices.hostdevs) {
     for (const node of hostdevNodes(h)) files.push({ path: node, access: 'rw', what: `host device ${h.address}` });
+  }
+  return files;
+}
+
+/**
+ * The backing files QEMU opens read-only under a disk: the layers its
+ * <backingStore> names, then (when the chain is not closed with an empty
+ * <backingStore/>) the chain the last qcow2 image's header names.
+ */
+function backingFiles(disk: DiskDefinition, top: string | undefined): QemuFile[] {
+  const what = `backing file of disk ${disk.target.dev}`;
+  const files: QemuFile[] = [];
+  let last: { format: string; path?: string; backingStore?: DiskBackingStore | null } = { format: disk.format, path: top, backingStore: disk.backingStore };
+  for (const layer of backingLayers(disk)) {
+    const path = layer.type === 'file' ? layer.source.file : layer.type === 'block' ? layer.source.dev : undefined;
+    if (path !== undefined) files.push({ path, access: 'r', what });
+    last = { format: layer.format, path, backingStore: layer.backingStore };
+  }
+  if (last.format === 'qcow2' && last.backingStore === undefined && last.path !== undefined) {
+    for (const backing of backingChain(last.path)) files.push({ path: backing, access: 'r', what });
   }
   return files;
 }

@@ -19,7 +19,7 @@ import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, 
 import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
 import { sourceTlsCheck } from './tls-check.js';
 
-const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007 };
+const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007, rbd: 6789, http: 80, https: 443, ftp: 21, ftps: 990 };
 /** Checks that mean nothing for an offline migration (no QEMU moves). */
 const LIVE_ONLY = new Set<CheckId>(['clock', 'name-resolution', 'cache-mode', 'cpu', 'migration-ports', 'qemu-blockers', 'tcg-dirty-tracking', 'resources', 'qemu-version', 'tls']);
 

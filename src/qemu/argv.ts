@@ -1,5 +1,6 @@
 import { platformDeviceArgs } from './devices/platform-devices.js';
 import type {
+  DiskBackingStore,
   DiskCacheMode,
   DiskDefinition,
   DomainDefinition,
@@ -24,6 +25,9 @@ import { iothreadIdsOf } from '../vm/iothreads.js';
 import { firmwareArgs } from './devices/firmware.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
+import { backingLayers } from '../vm/devices/disk-backing.js';
+import { networkProtocolNode } from './devices/disk-protocol.js';
+import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttleNode, throttleNodeName } from './devices/disk-throttle.js';
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
@@ -102,6 +106,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));
   push(...filesystemArgs(def, q35));
+  push(...throttleGroupArgs(def));
   const bootIndex = bootIndexes(def);
   def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {
@@ -221,6 +226,10 @@ function diskArgs(
   if (disk.shareable) props.push('share-rw=on');
   if (disk.serial && bus !== 'fdc') props.push(`serial=${escapeOpt(disk.serial)}`);
   if (disk.wwn) props.push(`wwn=0x${disk.wwn.replace(/^0x/, '')}`);
+  if (disk.vendor !== undefined) props.push(`vendor=${escapeOpt(disk.vendor)}`);
+  const g = disk.geometry;
+  if (g) props.push(`cyls=${g.cyls}`, `heads=${g.heads}`, `secs=${g.secs}`, ...(g.trans === undefined ? [] : [`bios-chs-trans=${g.trans}`]));
+  if (disk.product !== undefined) props.push(`${bus === 'scsi' ? 'product' : 'model'}=${escapeOpt(disk.product)}`);
   if (disk.rotationRate !== undefined) props.push(`rotation_rate=${disk.rotationRate}`);
   props.push(...errorPolicyProps(disk));
   const b = disk.blockio;
@@ -279,13 +288,21 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
   const protocol = protocolNode(disk, source);
   const local = protocol.driver === 'file' || protocol.driver === 'host_device' || protocol.driver === 'host_cdrom';
   const aio = disk.io && local ? { aio: disk.io } : {};
+  const backing = backingNodes(disk, { cache: common.cache });
   const nodes: Array<Record<string, unknown>> = [
+    ...backing.nodes,
     { ...protocol, 'node-name': names.file, ...common, ...aio },
-    { driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk) },
+    {
+      driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
+      ...(disk.metadataCacheBytes === undefined ? {} : { 'cache-size': disk.metadataCacheBytes }),
+      ...(disk.discardNoUnref === undefined ? {} : { 'discard-no-unref': disk.discardNoUnref }),
+    },
   ];
   if (disk.copyOnRead) {
     nodes.push({ driver: 'copy-on-read', file: names.format, 'node-name': corNodeName(disk.target.dev), ...(disk.discard ? { discard: disk.discard } : {}) });
   }
+  if (disk.iotune) nodes.push(throttleNode(disk, nodes.at(-1)?.['node-name'] as string));
+  nodes.push(...throttleFilterNodes(disk, nodes.at(-1)?.['node-name'] as string));
   return nodes;
 }
 
@@ -294,6 +311,18 @@ export function diskDeviceArg(disk: DiskDefinition, source: ResolvedDiskSource, 
   const args = diskArgs(disk, source, undefined, q35, def);
   const i = args.indexOf('-device');
   return args[i + 1] as string;
+}
+
+/**
+ * Every block node name a disk's medium may have, top down (throttle filter,
+ * copy-on-read, format, protocol): what blockdev-del takes away on unplug or
+ * a media change (deleting a name that was never added is harmless).
+ */
+export function diskNodeNamesTopDown(disk: DiskDefinition): string[] {
+  const dev = disk.target.dev;
+  const layers = backingLayers(disk).flatMap((_, i) => [backingNodeNames(dev, i + 1).format, backingNodeNames(dev, i + 1).file]);
+  const filters = (disk.throttleFilters ?? []).map((_, i) => throttleFilterNodeName(dev, i + 1)).reverse();
+  return [...filters, throttleNodeName(dev), corNodeName(dev), diskNodeNames(dev).format, diskNodeNames(dev).file, ...layers];
 }
 
 /** The node a copy_on_read disk's device reads through. */
@@ -319,40 +348,41 @@ export function errorPolicyProps(disk: DiskDefinition): string[] {
 function protocolNode(disk: DiskDefinition, source: ResolvedDiskSource): Record<string, unknown> & { driver: string } {
   if (source.kind === 'file') return { driver: 'file', filename: source.path };
   if (source.kind === 'block') return { driver: disk.device === 'cdrom' ? 'host_cdrom' : 'host_device', filename: source.path };
-  const s = disk.source;
-  const host = s.hosts?.[0] ?? { name: '' };
-  switch (s.protocol) {
-    case 'nbd': {
-      const server = host.transport === 'unix' || host.socket
-        ? { type: 'unix', path: host.socket ?? '' }
-        : { type: 'inet', host: host.name, port: String(host.port ?? 10809) };
-      return { driver: 'nbd', server, ...(s.name ? { export: s.name } : {}) };
-    }
-    case 'iscsi': {
-      const [target, lun] = splitIscsiName(s.name ?? '');
-      return { driver: 'iscsi', transport: 'tcp', portal: `${host.name}:${host.port ?? 3260}`, target, lun };
-    }
-    case 'gluster': {
-      const name = s.name ?? '';
-      const slash = name.indexOf('/');
-      return {
-        driver: 'gluster',
-        volume: name.slice(0, slash),
-        path: name.slice(slash + 1),
-        server: (s.hosts ?? []).map((h) => ({ type: 'inet', host: h.name, port: String(h.port ?? 24007) })),
-      };
-    }
-    default:
-      throw new TypeError(`disk ${disk.target.dev} has no usable source`);
-  }
+  if (source.kind === 'network') return networkProtocolNode(disk.source, disk.target.dev);
+  throw new TypeError(`disk ${disk.target.dev} has no usable source`);
 }
 
-/** libvirt writes an iSCSI LUN as "<iqn>/<lun>"; the LUN defaults to 0. */
-function splitIscsiName(name: string): [string, number] {
-  const slash = name.lastIndexOf('/');
-  if (slash < 0) return [name, 0];
-  const lun = Number(name.slice(slash + 1));
-  return Number.isInteger(lun) ? [name.slice(0, slash), lun] : [name, 0];
+/**
+ * The nodes of a disk's explicit backing chain (<backingStore>), bottom layer
+ * first so each exists before the layer above names it; every layer is
+ * read-only. Returns them with the name of the top layer's format node.
+ */
+function backingNodes(disk: DiskDefinition, common: Record<string, unknown>): { nodes: Array<Record<string, unknown>>; top?: string } {
+  const layers = backingLayers(disk);
+  const nodes: Array<Record<string, unknown>> = [];
+  const dev = disk.target.dev;
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const layer = layers[i] as DiskBackingStore;
+    const n = backingNodeNames(dev, i + 1);
+    const protocol = layer.type === 'file'
+      ? { driver: 'file', filename: layer.source.file }
+      : layer.type === 'block' ? { driver: 'host_device', filename: layer.source.dev } : networkProtocolNode(layer.source, dev);
+    nodes.push({ ...protocol, 'node-name': n.file, ...common, 'read-only': true });
+    nodes.push({ driver: layer.format, file: n.file, 'node-name': n.format, ...common, 'read-only': true, ...(layer.metadataCacheBytes === undefined ? {} : { 'cache-size': layer.metadataCacheBytes }), ...backingRef(layer, i + 1 < layers.length ? backingNodeNames(dev, i + 2).format : undefined) });
+  }
+  return layers.length === 0 ? { nodes } : { nodes, top: backingNodeNames(dev, 1).format };
+}
+
+/** A qcow2 layer's "backing": the next layer's node, null for <backingStore/> (none), left out to follow the image header. */
+function backingRef(layer: { format: string; backingStore?: DiskBackingStore | null }, next: string | undefined): Record<string, unknown> {
+  if (layer.format !== 'qcow2') return {};
+  if (next !== undefined) return { backing: next };
+  return layer.backingStore === null ? { backing: null } : {};
+}
+
+/** The node names of layer `depth` (1 = just under the disk's source) of a disk's backing chain. */
+export function backingNodeNames(dev: string, depth: number): { file: string; format: string } {
+  return { file: `file-${dev}-b${depth}`, format: `fmt-${dev}-b${depth}` };
 }
 
 function hostdevArgs(hostdev: HostdevDefinition, index: number): string[] {

@@ -54,6 +54,8 @@ export interface DomainDefinition {
   iothreads?: number;
   /** <iothreadids>: the iothreads' ids (QEMU's iothread<ID>) when written; absent: 1..iothreads (src/vm/iothreads.ts). */
   iothreadIds?: number[];
+  /** <throttlegroups>: named I/O limits (a QEMU throttle-group each) that disks' <throttlefilters> stack. */
+  throttleGroups?: Array<DiskIotune & { group: string }>;
   /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
   memoryLayout?: MemoryLayout;
   /** <qemu:commandline>: extra QEMU arguments and environment (src/vm/qemu-namespace.ts). */
@@ -361,7 +363,9 @@ export const DISK_FORMATS = ['raw', 'qcow2'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide', 'usb', 'fdc'] as const;
 export type DiskBus = (typeof DISK_BUSES)[number];
-export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster'] as const;
+export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps'] as const;
+/** The protocols QEMU's curl driver reads (read-only). */
+export const CURL_DISK_PROTOCOLS = ['http', 'https', 'ftp', 'ftps'] as const;
 export type NetworkDiskProtocol = (typeof NETWORK_DISK_PROTOCOLS)[number];
 
 export interface DiskDefinition extends Placed {
@@ -402,6 +406,48 @@ export interface DiskDefinition extends Placed {
   rotationRate?: number;
   /** <blockio>: block sizes the guest sees. */
   blockio?: { logicalBlockSize?: number; physicalBlockSize?: number; discardGranularity?: number };
+  /** <iotune>: I/O limits, a QEMU throttle group (its group_name's, shared, or the disk's own) over the disk. */
+  iotune?: DiskIotune;
+  /** <backingStore>: the explicit chain under the source; null is <backingStore/> (no backing). */
+  backingStore?: DiskBackingStore | null;
+  /** <vendor>: a SCSI disk's vendor id (8 characters). */
+  vendor?: string;
+  /** <product>: a SCSI disk's product id (16 characters) or an IDE/SATA disk's model. */
+  product?: string;
+  /**
+   * <source startupPolicy=>: what a start does when the source is missing:
+   * 'mandatory' fails, 'requisite' (cdrom/floppy) and 'optional' start without
+   * it (an empty drive; an optional disk is left out of the running domain).
+   */
+  startupPolicy?: 'mandatory' | 'requisite' | 'optional';
+  /** <geometry cyls heads secs trans>: the BIOS geometry the drive reports. */
+  geometry?: { cyls: number; heads: number; secs: number; trans?: 'none' | 'lba' | 'auto' };
+  /** <driver><metadata_cache><max_size>: the qcow2 metadata cache, bytes (cache-size). */
+  metadataCacheBytes?: number;
+  /** <driver discard_no_unref='on'>: qcow2 keeps discarded clusters allocated (discard-no-unref). */
+  discardNoUnref?: boolean;
+  /** <throttlefilters><throttlefilter group=>: throttle filter nodes over the disk, one per named <throttlegroup>, in order. */
+  throttleFilters?: string[];
+}
+
+/**
+ * <backingStore>: one layer of a disk's explicit image chain. `backingStore`
+ * null is <backingStore/> (the chain ends: no backing file is opened);
+ * undefined leaves the layer's own backing to its image header.
+ */
+export interface DiskBackingStore {
+  type: 'file' | 'block' | 'network';
+  format: DiskFormat;
+  /** <format><metadata_cache><max_size>: this layer's qcow2 cache-size, bytes. */
+  metadataCacheBytes?: number;
+  source: DiskSource;
+  backingStore?: DiskBackingStore | null;
+}
+
+/** <iotune>: limits by libvirt's element name (total_bytes_sec, ...), and the group they belong to. */
+export interface DiskIotune {
+  limits: Partial<Record<import('./devices/disk-iotune.js').IotuneLimit, number>>;
+  group?: string;
 }
 
 export const DISK_ERROR_POLICIES = ['stop', 'report', 'ignore', 'enospace'] as const;
@@ -416,6 +462,16 @@ export interface DiskSource {
   protocol?: NetworkDiskProtocol;
   name?: string;
   hosts?: Array<{ name: string; port?: number; transport?: 'tcp' | 'unix'; socket?: string }>;
+  /** nbd <reconnect delay=N>: seconds QEMU keeps retrying a lost server before failing I/O. */
+  reconnectDelay?: number;
+  /** http/https query= (the URL's query string). */
+  query?: string;
+  /** curl <timeout seconds=N>: seconds a request may take. */
+  timeoutSeconds?: number;
+  /** curl <readahead size=N>: bytes read ahead of each request. */
+  readahead?: number;
+  /** https/ftps <ssl verify='no'>: false when the server's certificate is not checked. */
+  sslVerify?: boolean;
   /** type='volume' */
   pool?: string;
   volume?: string;

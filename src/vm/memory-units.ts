@@ -26,3 +26,13 @@ export function toKiB(value: string, unit: string | undefined, element: string):
   if (!Number.isSafeInteger(kib) || kib <= 0) throw xmlInvalid(element, `value '${value}' is out of range`);
   return kib;
 }
+
+/** A scaled integer in bytes (`<max_size unit='KiB'>`); `defaultUnit` when unit= is absent. */
+export function toBytes(value: string, unit: string | undefined, element: string, defaultUnit = 'bytes'): number {
+  if (!/^\d+$/.test(value.trim())) throw xmlInvalid(element, `invalid value '${value}'`);
+  const factor = UNIT_BYTES[(unit ?? defaultUnit).toLowerCase()];
+  if (factor === undefined) throw xmlInvalid(element, `unknown unit '${unit}'`);
+  const bytes = Number(value) * factor;
+  if (!Number.isSafeInteger(bytes)) throw xmlInvalid(element, `value '${value}' is out of range`);
+  return bytes;
+}

@@ -3,6 +3,7 @@ import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
 import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
+import { parseThrottleGroups } from './devices/disk-iotune.js';
 import { child, type XmlElement } from '../shared/xml.js';
 import {
   type BootDevice,
@@ -139,6 +140,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (qemuCommandline) def.qemuCommandline = qemuCommandline;
   const seclabels = parseSeclabels(root);
   if (seclabels) def.seclabels = seclabels;
+  const throttleGroups = child(root, 'throttlegroups');
+  if (throttleGroups) def.throttleGroups = parseThrottleGroups(throttleGroups);
   const memoryLayout = parseMemoryLayout(root, vcpus);
   if (memoryLayout) def.memoryLayout = memoryLayout;
   placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);

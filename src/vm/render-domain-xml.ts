@@ -3,6 +3,7 @@ import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
 import { renderParallel } from './devices/parallel.js';
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
+import { renderThrottleGroups } from './devices/disk-iotune.js';
 import type { DomainDefinition } from './definition.js';
 import { renderChannel } from './devices/channel.js';
 import { renderController } from './devices/controller.js';
@@ -42,7 +43,7 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'throttlegroups', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
@@ -59,6 +60,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     ...renderVcpus(def),
     ...renderIothreads(def),
+    renderThrottleGroups(def.throttleGroups),
     ...renderMemoryLayout(def.memoryLayout),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,

@@ -1,8 +1,8 @@
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  DISK_BUSES, DISK_CACHE_MODES, DISK_ERROR_POLICIES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, type DomainDefinition,
-  NETWORK_DISK_PROTOCOLS,
+  CURL_DISK_PROTOCOLS, DISK_BUSES, DISK_CACHE_MODES, DISK_ERROR_POLICIES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, type DomainDefinition,
+  NETWORK_DISK_PROTOCOLS, type NetworkDiskProtocol,
 } from '../definition.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
@@ -10,6 +10,19 @@ import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
+import { backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
+import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
+
+const SOURCE_RULE: ElementRule = {
+  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true, query: true, startupPolicy: ['mandatory', 'requisite', 'optional'] },
+  children: {
+    host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } },
+    reconnect: { attrs: { delay: true } },
+    timeout: { attrs: { seconds: true } },
+    readahead: { attrs: { size: true } },
+    ssl: { attrs: { verify: ['yes', 'no'] } },
+  },
+};
 
 export const DISK_RULE: ElementRule = {
   attrs: { type: ['file', 'block', 'network', 'volume'], device: ['disk', 'cdrom', 'lun', 'floppy'] },
@@ -19,20 +32,24 @@ export const DISK_RULE: ElementRule = {
       attrs: {
         name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
         error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
-        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
+        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
       },
+      children: { metadata_cache: METADATA_CACHE_RULE },
     },
-    source: {
-      attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true },
-      children: { host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } } },
-    },
+    geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
+    source: SOURCE_RULE,
+    backingStore: backingStoreRule(SOURCE_RULE),
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
     shareable: {},
     serial: {},
     wwn: {},
+    vendor: {},
+    product: {},
     blockio: { attrs: { logical_block_size: true, physical_block_size: true, discard_granularity: true } },
     boot: { attrs: { order: true } },
+    iotune: IOTUNE_RULE,
+    throttlefilters: { children: { throttlefilter: { attrs: { group: true } } } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -72,6 +89,12 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
   if (driver?.attrs.io) result.io = oneOf(driver.attrs.io, DISK_IO_MODES, 'driver', 'io');
   if (driver?.attrs.discard) result.discard = oneOf(driver.attrs.discard, ['ignore', 'unmap'] as const, 'driver', 'discard');
   parseDriverTuning(driver, result);
+  const cache = parseMetadataCache(driver, format, dev);
+  if (cache !== undefined) result.metadataCacheBytes = cache;
+  if (driver?.attrs.discard_no_unref !== undefined) {
+    if (format !== 'qcow2') throw xmlInvalid('driver', `disk '${dev}': discard_no_unref is for qcow2 images only`);
+    result.discardNoUnref = driver.attrs.discard_no_unref === 'on';
+  }
   parseTargetExtras(targetEl, result);
 
   for (const c of disk.children) {
@@ -81,6 +104,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         break;
       case 'source':
         result.source = parseDiskSource(type, c);
+        if (c.attrs.startupPolicy !== undefined) result.startupPolicy = parseStartupPolicy(c, result);
         break;
       case 'readonly':
         result.readonly = true;
@@ -91,6 +115,15 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'serial':
         result.serial = c.text;
         break;
+      case 'vendor':
+      case 'product': {
+        const max = c.name === 'vendor' ? 8 : 16;
+        if (!/^[\x20-\x7e]+$/.test(c.text) || c.text.length > max) {
+          throw xmlInvalid(c.name, `disk '${dev}': <${c.name}> must be at most ${max} printable ASCII characters`);
+        }
+        result[c.name] = c.text;
+        break;
+      }
       case 'wwn':
         if (!/^(0x)?[0-9a-fA-F]{16}$/.test(c.text)) throw xmlInvalid('wwn', `disk '${dev}': malformed wwn value '${c.text}' (16 hex digits)`);
         result.wwn = c.text;
@@ -106,6 +139,26 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         result.blockio = b;
         break;
       }
+      case 'backingStore':
+        result.backingStore = parseBackingStore(c, dev, parseDiskSource);
+        break;
+      case 'geometry': {
+        const g: NonNullable<DiskDefinition['geometry']> = {
+          cyls: positiveInt(c.attrs.cyls ?? '', 'geometry'), heads: positiveInt(c.attrs.heads ?? '', 'geometry'), secs: positiveInt(c.attrs.secs ?? '', 'geometry'),
+        };
+        if (c.attrs.trans) g.trans = oneOf(c.attrs.trans, ['none', 'lba', 'auto'] as const, 'geometry', 'trans');
+        result.geometry = g;
+        break;
+      }
+      case 'iotune':
+        result.iotune = parseIotune(c, dev);
+        break;
+      case 'throttlefilters':
+        result.throttleFilters = childrenNamed(c, 'throttlefilter').map((f) => {
+          if (!f.attrs.group) throw xmlInvalid('throttlefilter', `disk '${dev}': a <throttlefilter> needs group=`);
+          return f.attrs.group;
+        });
+        break;
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
         break;
@@ -119,6 +172,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
     }
   }
   if (device === 'cdrom') result.readonly = true;
+  if (result.backingStore && result.format === 'raw') throw xmlInvalid('backingStore', `disk '${dev}': a raw image has no backing store (use <backingStore/> or format qcow2)`);
   if (result.tray !== undefined && device !== 'cdrom' && device !== 'floppy') throw xmlInvalid('target', `disk '${dev}': only a cdrom or floppy has a tray`);
   if (result.io === 'native' && result.cache !== 'none' && result.cache !== 'directsync') {
     throw xmlInvalid('driver', `disk '${dev}': native I/O needs either no disk cache or directsync cache mode`);
@@ -161,11 +215,54 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
       const result: DiskDefinition['source'] = { protocol, hosts };
       if (source.attrs.name) result.name = source.attrs.name;
       if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
+      parseCurlOptions(protocol, source, result);
+      const reconnect = child(source, 'reconnect');
+      if (reconnect) {
+        if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
+        result.reconnectDelay = positiveInt(reconnect.attrs.delay ?? '', 'reconnect');
+      }
       return result;
     }
   }
 }
 
+
+/** libvirt's rules: a local source only; 'requisite' is for a cdrom or floppy. */
+function parseStartupPolicy(source: XmlElement, d: DiskDefinition): NonNullable<DiskDefinition['startupPolicy']> {
+  const policy = oneOf(source.attrs.startupPolicy ?? '', ['mandatory', 'requisite', 'optional'] as const, 'source', 'startupPolicy');
+  if (d.type === 'network') throw xmlInvalid('source', `disk '${d.target.dev}': startupPolicy is for file, block and volume disks, not network ones`);
+  if (policy === 'requisite' && d.device !== 'cdrom' && d.device !== 'floppy') {
+    throw xmlInvalid('source', `disk '${d.target.dev}': startupPolicy 'requisite' is for a cdrom or floppy only`);
+  }
+  return policy;
+}
+
+/** The curl driver's options of an http/https/ftp/ftps source: query, timeout, readahead, ssl verify. */
+function parseCurlOptions(protocol: NetworkDiskProtocol, source: XmlElement, out: DiskDefinition['source']): void {
+  const curl = (CURL_DISK_PROTOCOLS as readonly string[]).includes(protocol);
+  const only = (what: string, ok: boolean, which: string): void => {
+    if (!ok) throw xmlInvalid('source', `${what} is for ${which} disks only, not protocol '${protocol}'`);
+  };
+  if (source.attrs.query !== undefined) {
+    only('query=', protocol === 'http' || protocol === 'https', 'http and https');
+    out.query = source.attrs.query;
+  }
+  const timeout = child(source, 'timeout');
+  if (timeout) {
+    only('<timeout>', curl, 'http, https, ftp and ftps');
+    out.timeoutSeconds = positiveInt(timeout.attrs.seconds ?? '', 'timeout');
+  }
+  const readahead = child(source, 'readahead');
+  if (readahead) {
+    only('<readahead>', curl, 'http, https, ftp and ftps');
+    out.readahead = positiveInt(readahead.attrs.size ?? '', 'readahead');
+  }
+  const ssl = child(source, 'ssl');
+  if (ssl) {
+    only('<ssl>', protocol === 'https' || protocol === 'ftps', 'https and ftps');
+    out.sslVerify = oneOf(ssl.attrs.verify ?? '', ['yes', 'no'] as const, 'ssl', 'verify') === 'yes';
+  }
+}
 
 function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): void {
   if (!driver) return;
@@ -213,6 +310,13 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
       at('target/@rotation_rate', `only ide, sata and scsi disks have a rotation rate, not bus '${bus}'`);
     }
+    if (d.geometry && bus !== 'ide' && bus !== 'sata' && bus !== 'scsi' && bus !== 'virtio') at('geometry', `a ${bus} drive has no geometry`);
+    if (d.geometry?.trans !== undefined && bus !== 'ide' && bus !== 'sata') at('geometry/@trans', `only ide and sata drives have a BIOS translation, not bus '${bus}'`);
+    if (d.vendor !== undefined && bus !== 'scsi') at('vendor', `only scsi disks have a vendor, not bus '${bus}'`);
+    if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
+    if (d.type === 'network' && (CURL_DISK_PROTOCOLS as readonly string[]).includes(d.source.protocol ?? '') && !d.readonly) {
+      at('source/@protocol', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
+    }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
@@ -227,6 +331,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       out.push({ path: `/domain/devices/disk[${i + 1}]/address`, device: `<disk> '${d.target.dev}'`, message: "an lsilogic controller has units 0-6 on bus 0, target 0" });
     }
   });
+  out.push(...iotuneProblems(def));
   def.devices.controllers.forEach((c, i) => {
     if (c.iothread !== undefined && !iothreadIdsOf(def).includes(c.iothread)) {
       out.push({
@@ -239,35 +344,50 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
 }
 
 /** The disk as libvirt writes it; `live` adds its <alias>. */
-export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
-  const s = disk.source;
-  let source: XmlElement | undefined;
-  if (disk.type === 'file' && s.file) source = el('source', { file: s.file });
-  if (disk.type === 'block' && s.dev) source = el('source', { dev: s.dev });
-  if (disk.type === 'volume') source = el('source', { pool: s.pool, volume: s.volume });
-  if (disk.type === 'network') {
-    source = el(
+function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source'], startupPolicy?: string): XmlElement | undefined {
+  if (type === 'file' && s.file) return el('source', { file: s.file, startupPolicy });
+  if (type === 'block' && s.dev) return el('source', { dev: s.dev, startupPolicy });
+  if (type === 'volume') return el('source', { pool: s.pool, volume: s.volume, startupPolicy });
+  if (type === 'network') {
+    return el(
       'source',
-      { protocol: s.protocol, name: s.name },
-      (s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
+      { protocol: s.protocol, name: s.name, query: s.query },
+      [
+        ...(s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
+        s.reconnectDelay === undefined ? undefined : el('reconnect', { delay: s.reconnectDelay }),
+        s.sslVerify === undefined ? undefined : el('ssl', { verify: s.sslVerify ? 'yes' : 'no' }),
+        s.readahead === undefined ? undefined : el('readahead', { size: s.readahead }),
+        s.timeoutSeconds === undefined ? undefined : el('timeout', { seconds: s.timeoutSeconds }),
+      ],
     );
   }
+  return undefined;
+}
+
+export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
+  const source = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
   const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
   const b = disk.blockio;
   return el('disk', { type: disk.type, device: disk.device }, [
     el('driver', {
       name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
-      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), ...renderVirtioOptions(disk.virtio),
-    }),
+      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ...renderVirtioOptions(disk.virtio),
+    }, [renderMetadataCache(disk.metadataCacheBytes)]),
     source,
+    disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
+    disk.geometry === undefined ? undefined : el('geometry', { cyls: disk.geometry.cyls, heads: disk.geometry.heads, secs: disk.geometry.secs, trans: disk.geometry.trans }),
+    disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
+    disk.throttleFilters === undefined ? undefined : el('throttlefilters', {}, disk.throttleFilters.map((g) => el('throttlefilter', { group: g }))),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
     disk.wwn === undefined ? undefined : el('wwn', {}, disk.wwn),
+    disk.vendor === undefined ? undefined : el('vendor', {}, disk.vendor),
+    disk.product === undefined ? undefined : el('product', {}, disk.product),
     ...renderPlacement(disk, live),
   ]);
 }

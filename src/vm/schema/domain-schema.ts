@@ -3,6 +3,7 @@ import { IOMMU_RULE } from '../devices/iommu.js';
 import { HUB_RULE } from '../devices/hub.js';
 import { PARALLEL_RULE } from '../devices/parallel.js';
 import { CHANNEL_RULE } from '../devices/channel.js';
+import { THROTTLEGROUPS_RULE } from '../devices/disk-iotune.js';
 import { CONTROLLER_RULE } from '../devices/controller.js';
 import { AUDIO_RULE, GRAPHICS_RULE, INPUT_RULE, SOUND_RULE, VIDEO_RULE } from '../devices/desktop.js';
 import { DISK_RULE } from '../devices/disk.js';
@@ -76,6 +77,7 @@ export const DOMAIN_RULE: ElementRule = {
     ...VCPU_RULES,
     iothreads: {},
     iothreadids: IOTHREADIDS_RULE,
+    throttlegroups: THROTTLEGROUPS_RULE,
     maxMemory: MAX_MEMORY_RULE,
     memoryBacking: MEMORY_BACKING_RULE,
     numatune: NUMATUNE_RULE,

@@ -26,11 +26,16 @@ export function renderDomainElementsDoc(): string {
   ].join('\n');
 }
 
-function walk(path: string, rule: ElementRule, rows: string[]): void {
+/** A rule that contains itself (<backingStore> in <backingStore>) is listed once, its nesting noted. */
+function walk(path: string, rule: ElementRule, rows: string[], ancestors: readonly ElementRule[] = []): void {
+  if (ancestors.includes(rule)) {
+    rows.push(`| \`${path}\` | (nests: as its parent) |`);
+    return;
+  }
   const attrs = Object.entries(rule.attrs ?? {})
     .map(([name, values]) => (values === true ? `\`${name}\`` : `\`${name}\` [${values.map((v) => `\`${v}\``).join(', ')}]`))
     .join(', ');
   rows.push(`| \`${path}\` | ${rule.opaque ? '(kept as written)' : attrs.replace(/\|/g, '\\|')} |`);
   if (rule.opaque) return;
-  for (const [name, child] of Object.entries(rule.children ?? {})) walk(`${path}/${name}`, child, rows);
+  for (const [name, child] of Object.entries(rule.children ?? {})) walk(`${path}/${name}`, child, rows, [...ancestors, rule]);
 }
