@@ -28,6 +28,19 @@ export async function eventually(fn: () => boolean | Promise<boolean>, what: str
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
 }
 
+/** Retries `check` until it stops throwing (a state to reach, not a time to wait); after the timeout, fails with its last error. */
+export async function untilPasses<T>(what: string, check: () => Promise<T>, timeoutMs = 60_000, stepMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, stepMs));
+    }
+  }
+}
+
 /** SIGKILLs every live process whose command line contains `needle` (a test's own directory): what a failed test left running. */
 export function killMatching(needle: string): void {
   for (const pid of pidsMatching(needle)) {

@@ -1,20 +1,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
+import { untilPasses } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
-
-/** Retries `check` until it stops throwing (a state to reach, not a time to wait), up to a deadline. */
-async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 const guestSeconds = (out: string): number => Number(/^Time: (\d+)$/m.exec(out)?.[1]);
 
@@ -40,14 +28,14 @@ describe('the guest agent through ferryd', () => {
     }).catch((err) => {
       throw new Error(`${(err as Error).message}\nserial:\n${hosts.a.serialLog(name).slice(-3000)}`);
     });
-    await eventually('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
+    await untilPasses('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
   });
   after(async () => {
     await hosts.stop();
   });
 
   it('answers qemu-agent-command, domifaddr --source agent, guestinfo and domfsfreeze on A, and again after ferryd restarts', async () => {
-    const ping = await eventually('guest-ping', () => hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'));
+    const ping = await untilPasses('guest-ping', () => hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'));
     assert.equal(ping, '{"return":{}}\n');
 
     const table = await hosts.a.ok('domifaddr', name, '--source', 'agent');
@@ -90,9 +78,9 @@ describe('the guest agent through ferryd', () => {
     await hosts.a.ok('domtime', name, '--time', '1000000000');
     const beforeMigration = Math.floor(Date.now() / 1000);
     await hosts.a.ok('migrate', '--live', '--persistent', name, hosts.bPeer);
-    const ping = await eventually('guest-ping on B', () => hosts.b.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'));
+    const ping = await untilPasses('guest-ping on B', () => hosts.b.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'));
     assert.equal(ping, '{"return":{}}\n');
-    await eventually('the guest clock set on B', async () => {
+    await untilPasses('the guest clock set on B', async () => {
       const t = guestSeconds(await hosts.b.ok('domtime', name));
       assert.ok(t >= beforeMigration, `guest clock ${t} before the host's ${beforeMigration}`);
     });

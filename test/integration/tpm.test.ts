@@ -4,21 +4,8 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
-import { pidsMatching } from '../helpers/processes.js';
+import { pidsMatching, untilPasses } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
-
-/** Retries `check` until it stops throwing (a state to reach), up to a deadline. */
-async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 // Raw TPM 2.0 commands (TPM2_PCR_Extend, NV_DefineSpace, NV_Write, NV_Read), each with the empty owner /
 // password session (TPM_RS_PW), as the guest writes them to /dev/tpm0: the test guest has no tpm2-tools.
@@ -45,7 +32,7 @@ function tpmCommand(hex: string): string {
 async function guestSh(host: FerrydHost, name: string, script: string): Promise<string> {
   const exec = { execute: 'guest-exec', arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true } };
   const started = JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(exec))) as { return: { pid: number } };
-  return eventually('guest-exec finishes', async () => {
+  return untilPasses('guest-exec finishes', async () => {
     const status = { execute: 'guest-exec-status', arguments: { pid: started.return.pid } };
     const r = (JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(status))) as { return: { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } }).return;
     if (!r.exited) throw new Error('still running');
@@ -98,7 +85,7 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     }).catch((err) => {
       throw new Error(`${(err as Error).message}\nserial:\n${hosts.a.serialLog(name).slice(-3000)}`);
     });
-    await eventually('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
+    await untilPasses('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
   });
   after(async () => {
     await hosts.stop();
@@ -140,18 +127,18 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     assert.equal(onB.pcr16, PCR16_EXTENDED, 'the PCR (volatile state) came in the migration stream');
     assert.ok(onB.nv.endsWith(NV_READ_OK), onB.nv);
     assert.equal(swtpmsOf(hosts.b).length, 1);
-    await eventually("A's swtpm ends with its QEMU", async () => assert.deepEqual(swtpmsOf(hosts.a), []), 10_000);
+    await untilPasses("A's swtpm ends with its QEMU", async () => assert.deepEqual(swtpmsOf(hosts.a), []), 10_000);
     assert.equal(existsSync(`${hosts.a.stateDir}/swtpm/${uuid}`), false, "A's TPM state went with the definition");
   });
 
   it('offline migration back to A carries the state: after a fresh boot there the NV index is still written (the PCR reset)', async () => {
     await hosts.b.ok('destroy', name);
-    await eventually('destroy ends swtpm', async () => assert.deepEqual(swtpmsOf(hosts.b), []), 10_000);
+    await untilPasses('destroy ends swtpm', async () => assert.deepEqual(swtpmsOf(hosts.b), []), 10_000);
     assert.ok(readdirSync(stateDir(hosts.b)).includes('tpm2-00.permall'), 'B keeps the state of its persistent domain');
     await hosts.b.ok('migrate', '--offline', '--persistent', '--undefinesource', name, hosts.aPeer);
     assert.equal(existsSync(`${hosts.b.stateDir}/swtpm/${uuid}`), false);
     await hosts.a.ok('start', name);
-    await eventually('qemu-ga on A', async () => assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'), '{"return":{}}\n'), 90_000);
+    await untilPasses('qemu-ga on A', async () => assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'), '{"return":{}}\n'), 90_000);
     const back = await tpmState(hosts.a, name);
     assert.ok(back.nv.endsWith(NV_READ_OK), `the NV index written before both migrations: ${back.nv}`);
     assert.equal(back.pcr16, '0'.repeat(64), 'a new boot: PCRs start over');
@@ -159,7 +146,7 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
 
   it('a start that fails leaves no swtpm; undefine removes the state, --keep-tpm keeps it', async () => {
     await hosts.a.ok('destroy', name);
-    await eventually('destroy ends swtpm', async () => assert.deepEqual(swtpmsOf(hosts.a), []), 10_000);
+    await untilPasses('destroy ends swtpm', async () => assert.deepEqual(swtpmsOf(hosts.a), []), 10_000);
     await hosts.a.ok('undefine', '--keep-tpm', name);
     assert.ok(existsSync(stateDir(hosts.a)), '--keep-tpm');
 

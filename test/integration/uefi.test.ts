@@ -5,20 +5,10 @@ import { after, before, describe, it } from 'node:test';
 import { guestXml, REPO_ROOT, testGuest } from '../helpers/guest.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 import type { FerrydHost } from '../helpers/ferryd.js';
-import { qemuPidsOf } from '../helpers/processes.js';
+import { qemuPidsOf, untilPasses } from '../helpers/processes.js';
 
-/** Retries `check` until it stops throwing (a state to reach, not a time to wait), up to a deadline. */
-async function eventually<T>(what: string, check: () => Promise<T>, timeoutMs = 180_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`${what}: still failing after ${timeoutMs} ms: ${(err as Error).message}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
+/** Retries `check` until it stops throwing, up to 3 minutes (OVMF under TCG is slow). */
+const eventually = <T>(what: string, check: () => Promise<T>, timeoutMs = 180_000): Promise<T> => untilPasses(what, check, timeoutMs, 500);
 
 /** Runs a shell script in the guest through its agent (guest-exec) and returns its output once it exited. */
 async function guestRun(h: FerrydHost, name: string, script: string): Promise<string> {
