@@ -61,6 +61,14 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // libvirt's taint flags of a running domain (custom-monitor, ...), comma-separated; cleared when it stops.
   `ALTER TABLE domains ADD COLUMN taints TEXT NOT NULL DEFAULT '';`,
+  // libvirt's secret objects (secret-define); value is the secret itself (never logged, never in dumpxml).
+  `CREATE TABLE secrets (
+     uuid TEXT PRIMARY KEY,
+     usage_type TEXT NOT NULL,
+     usage_id TEXT,
+     xml TEXT NOT NULL,
+     value BLOB
+   );`,
 ];
 
 export type FerryDatabase = Database.Database;
