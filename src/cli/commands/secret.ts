@@ -51,7 +51,7 @@ Values live in ferryd's state database (root only), never in logs or dumpxml (do
     .argument('[base64]', 'base64-encoded secret value')
     .option('--base64 <string>', 'base64-encoded secret value')
     .option('--file <filename>', 'read the value from a file (base64, or raw with --plain); - for stdin')
-    .option('--plain', "the --file or --interactive value is not base64-encoded")
+    .option('--plain', 'the --file value is raw, not base64-encoded')
     .option('--interactive', 'read the value from the terminal (stdin), as typed (raw)')
     .action(async (uuid: string, positional: string | undefined, opts: { base64?: string; file?: string; plain?: boolean; interactive?: boolean }) => {
       const given = [positional ?? opts.base64, opts.file, opts.interactive ? '' : undefined].filter((v) => v !== undefined);
@@ -61,8 +61,9 @@ Values live in ferryd's state database (root only), never in logs or dumpxml (do
         const raw = readInput(opts.file);
         value = opts.plain ? raw.toString('base64') : raw.toString('utf8').trim();
       } else if (opts.interactive) {
+        // As virsh: the passphrase as typed (one line), raw.
         const line = readInput('-').toString('utf8').replace(/\r?\n$/, '');
-        value = opts.plain === false ? line : Buffer.from(line, 'utf8').toString('base64');
+        value = Buffer.from(line, 'utf8').toString('base64');
       } else {
         value = (positional ?? opts.base64 ?? '').trim();
       }
