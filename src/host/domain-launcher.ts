@@ -86,7 +86,7 @@ export class DomainLauncher {
 
   constructor(private readonly deps: DomainLauncherDeps) {
     this.nics = new NicBackends(deps.taps);
-    this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log });
+    this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log, ...(deps.secrets ? { secrets: deps.secrets } : {}) });
   }
 
   binaryFor(def: DomainDefinition): string {

@@ -69,7 +69,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
 export function secretsCheck(secrets: NonNullable<PreflightRequest['secrets']>, d: Pick<DestinationCheckDeps, 'secrets' | 'hostname'>): CheckResult {
   const missing = secrets.filter((s) => !d.secrets?.has(s));
   if (missing.length === 0) return pass('secrets', `the ${secrets.length} secret(s) the disks name are defined on ${d.hostname}`);
-  const names = missing.map((s) => `disk '${s.disk}': secret ${s.uuid !== undefined ? `uuid '${s.uuid}'` : `usage '${s.usage ?? ''}'`}`);
+  const names = missing.map((s) => `${s.disk === 'tpm' ? '<tpm>' : `disk '${s.disk}'`}: secret ${s.uuid !== undefined ? `uuid '${s.uuid}'` : `usage '${s.usage ?? ''}'`}`);
   return fail('secrets', `${names.join(', ')} not defined (or without a value) on ${d.hostname}`,
     `Define the same secret on ${d.hostname} ("ferry secret-define FILE" with the same <uuid>/<usage>) and give it its value ("ferry secret-set-value UUID --file F") (docs/secrets.md)`);
 }

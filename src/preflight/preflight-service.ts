@@ -189,6 +189,8 @@ function firmwareFiles(def: DomainDefinition): { firmware?: { loader?: string; n
 
 /** The secrets the domain's disks name, for the destination to look up in its own store. */
 function secretsOf(def: DomainDefinition): Pick<PreflightRequest, 'secrets'> {
-  const secrets = domainSecretNeeds(def).flatMap((n) => (n.use ? [{ disk: n.disk, type: n.use.type, ...(n.use.uuid ? { uuid: n.use.uuid } : {}), ...(n.use.usage !== undefined ? { usage: n.use.usage } : {}) }] : []));
+  const secrets: NonNullable<PreflightRequest['secrets']> = domainSecretNeeds(def).flatMap((n) => (n.use ? [{ disk: n.disk, type: n.use.type, ...(n.use.uuid ? { uuid: n.use.uuid } : {}), ...(n.use.usage !== undefined ? { usage: n.use.usage } : {}) }] : []));
+  const tpmSecret = emulatedTpm(def)?.encryptionSecret;
+  if (tpmSecret) secrets.push({ disk: 'tpm', type: 'vtpm', uuid: tpmSecret });
   return secrets.length > 0 ? { secrets } : {};
 }

@@ -665,6 +665,8 @@ export interface TpmDefinition extends Placed {
       activePcrBanks?: TpmPcrBank[];
       /** <source type='dir'|'file' path=>: where the state lives instead of ferryd's per-VM directory. */
       source?: { type: 'dir' | 'file'; path: string };
+      /** <encryption secret='UUID'/>: swtpm encrypts the state (and its migration blobs) with that secret's passphrase. */
+      encryptionSecret?: string;
     }
     | { type: 'external'; socket: string };
 }

@@ -9,6 +9,7 @@ import { TwoHosts } from '../helpers/two-hosts.js';
 const PASS = 'correct-horse-battery-42';
 const UUID = '5f3a8f0e-3b1c-4e57-9d21-7c0c2a1b9e11';
 const PRIVATE_UUID = '5f3a8f0e-3b1c-4e57-9d21-7c0c2a1b9e12';
+const TPM_UUID = '5f3a8f0e-3b1c-4e57-9d21-7c0c2a1b9e13';
 
 async function qmp<T>(host: TwoHosts['a'], name: string, execute: string): Promise<T> {
   return (JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify({ execute }))) as { return: T }).return;
@@ -19,9 +20,10 @@ async function qmp<T>(host: TwoHosts['a'], name: string, execute: string): Promi
  * secret-define and secret-set-value opens a LUKS image (raw LUKS, and a
  * qcow2 with LUKS encryption) that qemu-img created; QEMU gets it only as a
  * secret object encrypted with the VM's master key. A private secret's value
- * cannot be read back; the value is in no dumpxml and no ferryd log. A domain
- * naming a missing secret, or one with a wrong passphrase, does not start;
- * a migration to a host without the secret is refused by the pre-flight.
+ * cannot be read back; the value is in no dumpxml and no ferryd log. The
+ * VM's emulated TPM keeps its state encrypted with a vtpm secret. A domain
+ * naming a missing secret, or one with a wrong passphrase (LUKS or TPM), does
+ * not start; a migration to a host without the secrets is refused by the pre-flight.
  */
 describe('secrets: a LUKS disk opened with a passphrase from the secret store', () => {
   const hosts = new TwoHosts();
@@ -38,6 +40,9 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     writeFileSync(`${dir}/pass.txt`, PASS);
     await hosts.a.ok('secret-define', `${dir}/secret.xml`);
     await hosts.a.ok('secret-define', `${dir}/private.xml`);
+    writeFileSync(`${dir}/tpm.xml`, `<secret ephemeral='no' private='yes'><uuid>${TPM_UUID}</uuid><usage type='vtpm'><name>luks-tpm</name></usage></secret>`);
+    await hosts.a.ok('secret-define', `${dir}/tpm.xml`);
+    await hosts.a.ok('secret-set-value', TPM_UUID, Buffer.from('tpm-state-key').toString('base64'));
     await hosts.a.ok('secret-set-value', UUID, '--file', `${dir}/pass.txt`, '--plain');
     await hosts.a.ok('secret-set-value', PRIVATE_UUID, Buffer.from(PASS).toString('base64'));
     // vdb names its secret by uuid in <source> (libvirt's place), vdc by usage in <disk> (the old place).
@@ -48,6 +53,7 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
           <target dev='vdb' bus='virtio'/></disk>
         <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/enc.qcow2'/><target dev='vdc' bus='virtio'/>
           <encryption format='luks'><secret type='passphrase' usage='${dir}/enc.qcow2'/></encryption></disk>`,
+      devices: `<tpm model='tpm-crb'><backend type='emulator' version='2.0'><encryption secret='${TPM_UUID}'/></backend></tpm>`,
     }));
     await hosts.a.ok('define', `${dir}/luks.xml`);
     await hosts.a.ok('start', 'luks');
@@ -79,7 +85,8 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     assert.equal(vdc?.inserted?.drv, 'qcow2');
     assert.equal(vdc?.inserted?.encrypted, true);
     const uuid = (await hosts.a.ok('domuuid', 'luks')).trim();
-    const [pid] = qemuPidsOf(hosts.a.stateDir, uuid);
+    // The swtpm's command line names the run directory too: QEMU is the one that is qemu-system.
+    const pid = qemuPidsOf(hosts.a.stateDir, uuid).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('qemu-system'));
     assert.ok(pid);
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const master = argv.find((a) => a.startsWith('secret,id=masterKey0,format=raw,file=')) ?? '';
@@ -90,6 +97,13 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     assert.ok(argv.some((a) => a.includes('"driver":"luks","key-secret":"fmt-vdb-encryption-secret0"')));
     assert.ok(argv.some((a) => a.includes('"encrypt":{"format":"luks","key-secret":"fmt-vdc-encryption-secret0"}')));
     assert.ok(!argv.join(' ').includes(PASS), 'the passphrase is not on the command line');
+    // The TPM's swtpm encrypts its state with the vtpm secret; the passphrase files are gone once read.
+    const runDir = `${hosts.a.stateDir}/run/${uuid}`;
+    const swtpm = readFileSync(`/proc/${readFileSync(`${runDir}/swtpm.pid`, 'utf8').trim()}/cmdline`, 'utf8').split('\0');
+    assert.ok(swtpm.includes(`pwdfile=${runDir}/swtpm-state.pwd,mode=aes-256-cbc,remove=true`), swtpm.join(' '));
+    assert.ok(swtpm.includes(`pwdfile=${runDir}/swtpm-migration.pwd,mode=aes-256-cbc,remove=true`));
+    for (const f of ['swtpm-setup.pwd', 'swtpm-state.pwd', 'swtpm-migration.pwd']) assert.equal(existsSync(`${runDir}/${f}`), false, f);
+    assert.match(await hosts.a.ok('dumpxml', 'luks'), new RegExp(`<encryption secret='${TPM_UUID}'/>`));
     // The guest names its virtio disks in probe order: vdb and vdc are its vda and vdb, 8 MiB each as qemu-img made them.
     await eventually(() => /ferry-guest: block vdb /.test(hosts.a.serialLog('luks')), 'the guest listing the encrypted disks', 120_000);
     assert.match(hosts.a.serialLog('luks'), /ferry-guest: block vda size=8388608 /);
@@ -107,6 +121,7 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     const r = await hosts.a.ferry('migrate-check', 'luks', hosts.bPeer);
     assert.match(r.stdout + r.stderr, new RegExp(`disk 'vdb': secret uuid '${UUID}'.*not defined`));
     assert.match(r.stdout + r.stderr, new RegExp(`disk 'vdc': secret usage '${dir}/enc.qcow2'`));
+    assert.match(r.stdout + r.stderr, new RegExp(`<tpm>: secret uuid '${TPM_UUID}'`));
   });
 
   it('a missing secret, one without a value, or a wrong passphrase: start refused, coded, with a hint', async () => {
@@ -125,5 +140,15 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Invalid password, cannot unlock any keyslot[\s\S]*\[QEMU_LAUNCH_FAILED\]/);
     assert.match(await hosts.a.state('luks'), /^shut off/);
+    // The right LUKS passphrase but another TPM passphrase: the state swtpm_setup encrypted cannot be read.
+    await hosts.a.ok('secret-set-value', PRIVATE_UUID, Buffer.from(PASS).toString('base64'));
+    await hosts.a.ok('secret-set-value', TPM_UUID, Buffer.from('another-key').toString('base64'));
+    r = await hosts.a.ferry('start', 'luks');
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stderr, /tpm-emulator: TPM result for CMD_INIT: 0x101 operation failed[\s\S]*\[QEMU_LAUNCH_FAILED\]/);
+    assert.match(await hosts.a.state('luks'), /^shut off/);
+    await hosts.a.ok('secret-set-value', TPM_UUID, Buffer.from('tpm-state-key').toString('base64'));
+    await hosts.a.ok('start', 'luks');
+    assert.match(await hosts.a.state('luks'), /^running/);
   });
 });
