@@ -30,6 +30,8 @@ import { nodeRoutes } from './routes/node.js';
 import { consoleRoutes } from './routes/console.js';
 import type { ConsoleService } from '../console/console-service.js';
 import { routeUpgrades } from './upgrade.js';
+import { secretRoutes } from './routes/secrets.js';
+import type { SecretService } from '../secrets/secret-service.js';
 
 export interface AppDeps {
   service: HostService;
@@ -41,6 +43,7 @@ export interface AppDeps {
   locks?: LockService;
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
   consoles?: ConsoleService;
+  secrets?: SecretService;
   log: Logger;
 }
 
@@ -84,6 +87,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
   if (deps.consoles) void app.register(consoleRoutes(deps.consoles), { prefix: '/v1' });
+  if (deps.secrets) void app.register(secretRoutes(deps.secrets), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });
   if (deps.networks) void app.register(networkRoutes(deps.networks), { prefix: '/v1' });
   if (deps.blockCopies) void app.register(blockJobRoutes(deps.blockCopies), { prefix: '/v1' });

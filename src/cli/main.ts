@@ -25,6 +25,7 @@ import { registerNetQuery } from './commands/net-query.js';
 import { registerNode } from './commands/node.js';
 import { registerPool } from './commands/pool.js';
 import { registerVol } from './commands/vol.js';
+import { registerSecret } from './commands/secret.js';
 import { CliContext, CliFailure } from './context.js';
 import { formatError, type Output, processOutput } from './format.js';
 
@@ -76,6 +77,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerCert(program, ctx);
   registerDisplay(program, ctx);
   registerMemory(program, ctx);
+  registerSecret(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

@@ -46,6 +46,8 @@ import { StorageService } from '../storage/storage-service.js';
 import { LinuxBridges, runIp } from '../network/host-bridges.js';
 import { NetworkService } from '../network/network-service.js';
 import { NetworkStore } from '../network/network-store.js';
+import { SecretService } from '../secrets/secret-service.js';
+import { SecretStore } from '../secrets/secret-store.js';
 import type { DaemonConfig } from './config.js';
 import { ConsoleService } from '../console/console-service.js';
 
@@ -117,12 +119,14 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     store: new NetworkStore(db), bridges: new LinuxBridges({ run: runIp }), jobs: new DomainJobs(config.jobWaitTimeout * 1000), log,
   });
   await networks.startAtBoot();
+  const secrets = new SecretService(new SecretStore(db));
   const access = new QemuFileAccess({ account, dynamicOwnership: config.dynamicOwnership });
   const launcher = new DomainLauncher({
     paths, caps, qemuBinary: config.qemuBinary, hostId, log, access, taps: new TapOpener(), sandbox: config.seccompSandbox,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
     resolveNetwork: (network) => networks.bridgeOf(network),
     networkAddress: (network) => networks.addressOf(network),
+    secrets,
     displayListen: { vnc: config.vncListen, spice: config.spiceListen },
     graphicsPorts: displayPorts(5900),
     websocketPorts: displayPorts(5700),
@@ -201,10 +205,10 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const preflightDestination = {
     host: service, storage, networks, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
     memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
-    resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce,
+    resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce, secrets,
   };
   const consoles = new ConsoleService({ host: service, log });
-  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, log };
+  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, log };
   const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log);
   const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');

@@ -271,6 +271,23 @@ export const ERROR_CODES = {
     status: 500,
     hint: 'Check that the <nvram template=...> file exists and that the NVRAM directory (STATE_DIR/nvram, or the <nvram> path) is writable',
   },
+  SECRET_NOT_FOUND: {
+    summary: 'No secret has that uuid or usage',
+    status: 404,
+    hint: 'List the secrets with "ferry secret-list"; define one with "ferry secret-define FILE" and give it a value with "ferry secret-set-value UUID --file F" (docs/secrets.md)',
+  },
+  SECRET_NO_VALUE: {
+    summary: 'The secret is defined but has no value',
+    status: 409,
+    hint: 'Give it a value with "ferry secret-set-value UUID --file F" (or --base64, --interactive) (docs/secrets.md)',
+  },
+  SECRET_EXISTS: { summary: 'Another secret already has that usage', status: 409, hint: 'Undefine the other secret ("ferry secret-undefine UUID") or pick another usage' },
+  SECRET_PRIVATE: {
+    summary: "The secret is private (private='yes'): its value cannot be read back",
+    status: 403,
+    hint: "A private secret's value only goes to QEMU; define it with private='no' to read it back with secret-get-value",
+  },
+  SECRET_INVALID: { summary: 'A secret definition (XML) or value is malformed', status: 400, hint: "Write <secret ephemeral='no' private='yes'><uuid>..</uuid><usage type='volume|ceph|iscsi|tls|vtpm'>..</usage></secret> (docs/secrets.md)" },
 } as const satisfies Record<string, { summary: string; status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { diskSecretNeeds } from '../qemu/devices/disk-secrets.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { Lease } from '../locking/lease.js';
 import { diskDeviceArg, diskNodeNames, diskNodes, diskNodeNamesTopDown } from '../qemu/argv.js';
@@ -122,6 +123,11 @@ export class DiskHotplugService {
     const next = withAddedDisk(vm.def, disk);
     const placed = next.devices.disks.find((d) => d.target.dev === disk.target.dev) as DiskDefinition;
     const source = host.resolveDisk(placed);
+    if (diskSecretNeeds(placed).length > 0) {
+      throw new FerryError('NOT_SUPPORTED', `this function is not supported: hot-plugging disk '${placed.target.dev}' with <auth>, <encryption> or <cookies>`, {
+        hint: 'Add the disk to the persistent definition (--config) and restart the domain: its secrets are handed to QEMU at start (docs/secrets.md)',
+      });
+    }
     host.grantToQemu(qemuFilesOf(onlyDisk(next, placed), (d) => host.resolveDisk(d)));
     // A writable disk is leased before QEMU opens it, as at start; a read-only or shareable one shares its lease.
     const leases = await this.diskLeases(next, placed.target.dev);

@@ -24,6 +24,7 @@ import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
 import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
+import { resolveDomainSecrets, secretArgs, type SecretSource } from './domain-secrets.js';
 import { SwtpmRunner } from './swtpm.js';
 import { withStartupPolicy } from './startup-policy.js';
 import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
@@ -63,6 +64,8 @@ export interface DomainLauncherDeps {
   log: Logger;
   /** Where the firmware descriptors are (default: /usr/share/qemu/firmware, /etc/qemu/firmware). */
   firmwareDescriptorDirs?: readonly string[];
+  /** The host's secrets (secret-define): disks' <auth>, <encryption> (absent: a domain naming a secret cannot start). */
+  secrets?: SecretSource;
   /** Host NUMA nodes, hugetlbfs mounts, limits (default: read from /proc and /sys). */
   memoryHost?: () => MemoryHostFacts;
 }
@@ -83,7 +86,7 @@ export class DomainLauncher {
 
   constructor(private readonly deps: DomainLauncherDeps) {
     this.nics = new NicBackends(deps.taps);
-    this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log });
+    this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log, ...(deps.secrets ? { secrets: deps.secrets } : {}) });
   }
 
   binaryFor(def: DomainDefinition): string {
@@ -138,6 +141,13 @@ export class DomainLauncher {
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;
     }
+    let secretValues: Map<string, Buffer>;
+    try {
+      secretValues = resolveDomainSecrets(live, this.deps.secrets);
+    } catch (err) {
+      this.releaseGraphicsPorts(graphicsPorts);
+      throw err;
+    }
     const runDir = paths.domainRunDir(def.uuid);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(paths.logDir, { recursive: true, mode: 0o711 });
@@ -154,6 +164,7 @@ export class DomainLauncher {
       // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
       const tpmSocket = await this.swtpm.start(live, options.incoming ? { incoming: true } : {});
       const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
+      const secrets = secretArgs(secretValues, runDir, (path, key) => this.deps.access.privateFile(path, key));
       const argv = buildQemuArgv({
         def: live,
         accel,
@@ -166,6 +177,7 @@ export class DomainLauncher {
         ...(options.incoming ? { incoming: true } : {}),
         ...(memoryPaths ? { memoryPaths } : {}),
         ...(tpmSocket ? { tpmSocket } : {}),
+        ...(secrets ? { secrets } : {}),
       });
       this.deps.log.debug({ vm: def.name, argv, user: this.deps.access.account?.name ?? 'root' }, 'launching QEMU');
       const { process, monitor } = await QemuProcess.launch({

@@ -1,4 +1,4 @@
-import { chownSync, closeSync, copyFileSync, type Stats, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
+import { chownSync, closeSync, copyFileSync, type Stats, mkdirSync, openSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import { allows, type UnixAccount } from '../system/unix-user.js';
@@ -38,6 +38,13 @@ export class QemuFileAccess {
   /** Creates a directory for one QEMU (its monitor socket, pidfile, staged certificates), owned by its user, mode 0700. */
   privateDir(path: string): void {
     mkdirSync(path, { recursive: true, mode: 0o700 });
+    const a = this.o.account;
+    if (a) chownSync(path, a.uid, a.gid);
+  }
+
+  /** Writes a file only QEMU's user (and root) may read, mode 0600: the master key of a VM's secrets. */
+  privateFile(path: string, data: Buffer): void {
+    writeFileSync(path, data, { mode: 0o600, flag: 'wx' });
     const a = this.o.account;
     if (a) chownSync(path, a.uid, a.gid);
   }

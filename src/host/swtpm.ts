@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import type { SecretSource } from './domain-secrets.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +20,8 @@ export interface SwtpmDeps {
   log: Logger;
   swtpm?: string;
   swtpmSetup?: string;
+  /** The host's secrets: the passphrase of a state with <encryption secret=UUID>. */
+  secrets?: SecretSource;
 }
 
 /** The emulated TPM of a domain that has one: its backend, else undefined. */
@@ -65,12 +68,17 @@ export class SwtpmRunner {
     if (!b) return undefined;
     const state = this.statePath(def, b);
     const log = this.deps.paths.swtpmLog(def.name);
+    const key = this.passphraseFiles(def, b);
     mkdirSync(this.deps.paths.logDir, { recursive: true, mode: 0o711 });
     mkdirSync(state.kind === 'dir' ? state.path : dirname(state.path), { recursive: true, mode: 0o700 });
-    if (!options.incoming && !hasState(state)) await this.setup(def, b, state, log);
-    else if (!options.incoming && b.activePcrBanks && b.version === '2.0') {
-      // As libvirt: an existing state gets the PCR banks the definition asks for now.
-      await this.setupTool(['--tpm2', '--tpm-state', uri(state), '--reconfigure', '--pcr-banks', b.activePcrBanks.join(','), '--logfile', log], def.name);
+    try {
+      if (!options.incoming && !hasState(state)) await this.setup(def, b, state, log, key?.setup);
+      else if (!options.incoming && b.activePcrBanks && b.version === '2.0') {
+        // As libvirt: an existing state gets the PCR banks the definition asks for now.
+        await this.setupTool(['--tpm2', '--tpm-state', uri(state), '--reconfigure', '--pcr-banks', b.activePcrBanks.join(','), '--logfile', log, ...(key ? ['--pwdfile', key.setup, '--cipher', 'aes-256-cbc'] : [])], def.name);
+      }
+    } finally {
+      if (key) rmSync(key.setup, { force: true });
     }
     const socket = this.socket(def.uuid);
     rmSync(socket, { force: true });
@@ -83,6 +91,8 @@ export class SwtpmRunner {
       '--pid', `file=${this.pidfile(def.uuid)}`,
       '--terminate',
       ...(b.version === '2.0' ? ['--tpm2'] : []),
+      // The state and its migration blobs encrypted with the secret's passphrase, as libvirt runs it; swtpm deletes the files once read.
+      ...(key ? ['--key', `pwdfile=${key.state},mode=aes-256-cbc,remove=true`, '--migration-key', `pwdfile=${key.migration},mode=aes-256-cbc,remove=true`] : []),
     ];
     this.deps.log.debug({ vm: def.name, args }, 'starting swtpm');
     const fd = openSync(log, 'a', 0o600);
@@ -105,6 +115,27 @@ export class SwtpmRunner {
       await new Promise((r) => setTimeout(r, 20));
     }
     return socket;
+  }
+
+  /**
+   * The passphrase of an encrypted state, written for swtpm_setup and swtpm
+   * (root's files, 0600, in the VM's run directory; swtpm removes its own once
+   * read). A missing secret refuses the start, naming it.
+   */
+  private passphraseFiles(def: DomainDefinition, b: EmulatorBackend): { setup: string; state: string; migration: string } | undefined {
+    if (!b.encryptionSecret) return undefined;
+    if (!this.deps.secrets) throw new FerryError('SECRET_NOT_FOUND', `<tpm> <encryption>: Secret not found: no secret with matching uuid '${b.encryptionSecret}'`);
+    let value: Buffer;
+    try {
+      value = this.deps.secrets.resolve({ type: 'vtpm', uuid: b.encryptionSecret }).value;
+    } catch (err) {
+      if (err instanceof FerryError) throw new FerryError(err.code, `<tpm> <encryption>: ${err.message}`, { details: err.details });
+      throw err;
+    }
+    const dir = this.deps.paths.domainRunDir(def.uuid);
+    const files = { setup: join(dir, 'swtpm-setup.pwd'), state: join(dir, 'swtpm-state.pwd'), migration: join(dir, 'swtpm-migration.pwd') };
+    for (const f of Object.values(files)) writeFileSync(f, value, { mode: 0o600 });
+    return files;
   }
 
   /** Ends the domain's swtpm if it still runs (QEMU never connected, or ferryd tidies up after QEMU). */
@@ -171,7 +202,7 @@ export class SwtpmRunner {
   }
 
   /** swtpm_setup as libvirt runs it at a TPM's first start: EK, its certificate and the platform certificate, NVRAM locked. */
-  private async setup(def: DomainDefinition, b: EmulatorBackend, state: { kind: 'dir' | 'file'; path: string }, log: string): Promise<void> {
+  private async setup(def: DomainDefinition, b: EmulatorBackend, state: { kind: 'dir' | 'file'; path: string }, log: string, pwdfile?: string): Promise<void> {
     const args = [
       ...(b.version === '2.0' ? ['--tpm2'] : []),
       '--tpm-state', uri(state),
@@ -179,6 +210,7 @@ export class SwtpmRunner {
       '--logfile', log,
       '--createek', '--create-ek-cert', '--create-platform-cert', '--lock-nvram', '--not-overwrite',
       ...(b.activePcrBanks && b.version === '2.0' ? ['--pcr-banks', b.activePcrBanks.join(',') || '-'] : []),
+      ...(pwdfile ? ['--pwdfile', pwdfile, '--cipher', 'aes-256-cbc'] : []),
     ];
     await this.setupTool(args, def.name);
   }

@@ -15,6 +15,7 @@ import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import { destinationTlsCheck } from './tls-check.js';
 import { tpmCheck } from './tpm-check.js';
+import type { SecretRef } from '../secrets/secret-service.js';
 
 export interface DestinationCheckDeps {
   host: HostService;
@@ -36,6 +37,8 @@ export interface DestinationCheckDeps {
   /** This host's certificates (tls_dir) and whether it accepts only encrypted migrations (migrate_tls_force). */
   tlsDir: string;
   migrateTlsForce: boolean;
+  /** This host's secret store (secret-define). */
+  secrets?: { has(ref: SecretRef): boolean };
 }
 
 /** The destination's half of the pre-flight checks, run on the destination. */
@@ -50,6 +53,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   const tls = destinationTlsCheck(req, d);
   if (tls) results.push(tls.result);
   if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
+  if (req.secrets?.length) results.push(secretsCheck(req.secrets, d));
   return {
     results,
     hostname: d.hostname,
@@ -59,6 +63,15 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
     ...(ports.probe ? { probe: ports.probe } : {}),
     ...(tls?.certPem ? { tls: { serverCert: tls.certPem } } : {}),
   };
+}
+
+/** Each secret the domain's disks name must be defined here, with a value: the destination's QEMU gets it from this host's store. */
+export function secretsCheck(secrets: NonNullable<PreflightRequest['secrets']>, d: Pick<DestinationCheckDeps, 'secrets' | 'hostname'>): CheckResult {
+  const missing = secrets.filter((s) => !d.secrets?.has(s));
+  if (missing.length === 0) return pass('secrets', `the ${secrets.length} secret(s) the disks name are defined on ${d.hostname}`);
+  const names = missing.map((s) => `${s.disk === 'tpm' ? '<tpm>' : `disk '${s.disk}'`}: secret ${s.uuid !== undefined ? `uuid '${s.uuid}'` : `usage '${s.usage ?? ''}'`}`);
+  return fail('secrets', `${names.join(', ')} not defined (or without a value) on ${d.hostname}`,
+    `Define the same secret on ${d.hostname} ("ferry secret-define FILE" with the same <uuid>/<usage>) and give it its value ("ferry secret-set-value UUID --file F") (docs/secrets.md)`);
 }
 
 /** Each <filesystem>'s host directory: the destination's QEMU exports its own copy at that path (9p reads the host it runs on). */

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { emulatedTpm } from '../host/swtpm.js';
+import { domainSecretNeeds } from '../qemu/devices/disk-secrets.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
@@ -84,6 +85,7 @@ export class PreflightService {
       ...(tlsWanted(o, this.d.tls) ? { tls: true } : {}),
       ...(def.devices.filesystems?.length ? { filesystems: def.devices.filesystems.map((f) => ({ target: f.target, dir: f.source })) } : {}),
       ...firmwareFiles(def),
+      ...secretsOf(def),
     };
     // The source's own checks that need no answer from the destination run during the round trip.
     const busy = this.d.busy(rec.uuid);
@@ -183,4 +185,12 @@ function firmwareFiles(def: DomainDefinition): { firmware?: { loader?: string; n
   const fw = def.os.firmware;
   if (!fw?.loader?.path) return {};
   return { firmware: { loader: fw.loader.path, ...(fw.nvram?.template ? { nvramTemplate: fw.nvram.template } : {}) } };
+}
+
+/** The secrets the domain's disks name, for the destination to look up in its own store. */
+function secretsOf(def: DomainDefinition): Pick<PreflightRequest, 'secrets'> {
+  const secrets: NonNullable<PreflightRequest['secrets']> = domainSecretNeeds(def).flatMap((n) => (n.use ? [{ disk: n.disk, type: n.use.type, ...(n.use.uuid ? { uuid: n.use.uuid } : {}), ...(n.use.usage !== undefined ? { usage: n.use.usage } : {}) }] : []));
+  const tpmSecret = emulatedTpm(def)?.encryptionSecret;
+  if (tpmSecret) secrets.push({ disk: 'tpm', type: 'vtpm', uuid: tpmSecret });
+  return secrets.length > 0 ? { secrets } : {};
 }

@@ -31,6 +31,7 @@ import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttl
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
+import { diskSecretArgs, formatSecretProps, masterKeyArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
 export type ResolvedDiskSource =
@@ -60,6 +61,8 @@ export interface QemuArgvInput {
   memoryPaths?: MemoryPaths;
   /** The data socket of the swtpm ferryd runs for an emulated <tpm> (needed only when the definition has one). */
   tpmSocket?: string;
+  /** The master key file and each disk secret's ciphertext (needed only when a disk has <auth>, <encryption> or <cookies>). */
+  secrets?: SecretArgs;
 }
 
 /**
@@ -102,13 +105,14 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-boot', bootOptions(def));
   for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
+  push(...masterKeyArgs(def, input.secrets));
   for (const id of iothreadIdsOf(def)) push('-object', `iothread,id=iothread${id}`);
   push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));
   push(...filesystemArgs(def, q35));
   push(...throttleGroupArgs(def));
   const bootIndex = bootIndexes(def);
-  def.devices.disks.forEach((disk) => args.push(...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
+  def.devices.disks.forEach((disk) => args.push(...diskSecretArgs(disk, input.secrets), ...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {
     const fds = input.tapFds[index];
     args.push(...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, bootindex: bootIndex.get(iface), q35 }));
@@ -291,9 +295,9 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
   const backing = backingNodes(disk, { cache: common.cache });
   const nodes: Array<Record<string, unknown>> = [
     ...backing.nodes,
-    { ...protocol, 'node-name': names.file, ...common, ...aio },
+    { ...protocol, ...protocolSecretProps(disk), 'node-name': names.file, ...common, ...aio },
     {
-      driver: disk.format, file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
+      driver: disk.format, ...formatSecretProps(disk), file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
       ...(disk.metadataCacheBytes === undefined ? {} : { 'cache-size': disk.metadataCacheBytes }),
       ...(disk.discardNoUnref === undefined ? {} : { 'discard-no-unref': disk.discardNoUnref }),
     },

@@ -1,3 +1,4 @@
+import { chmodSync, existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FerryError } from '../errors/ferry-error.js';
 
@@ -61,6 +62,14 @@ const MIGRATIONS: readonly string[] = [
    );`,
   // libvirt's taint flags of a running domain (custom-monitor, ...), comma-separated; cleared when it stops.
   `ALTER TABLE domains ADD COLUMN taints TEXT NOT NULL DEFAULT '';`,
+  // libvirt's secret objects (secret-define); value is the secret itself (never logged, never in dumpxml).
+  `CREATE TABLE secrets (
+     uuid TEXT PRIMARY KEY,
+     usage_type TEXT NOT NULL,
+     usage_id TEXT,
+     xml TEXT NOT NULL,
+     value BLOB
+   );`,
 ];
 
 export type FerryDatabase = Database.Database;
@@ -73,6 +82,8 @@ export function openDatabase(path: string): FerryDatabase {
   } catch (err) {
     throw new FerryError('STORE_FAILED', `cannot open the state database ${path}: ${(err as Error).message}`, { cause: err });
   }
+  // Root's alone: it holds secret values (SQLite gives its -wal and -shm files the database's mode).
+  for (const f of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');

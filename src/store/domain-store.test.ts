@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { FerryError } from '../errors/ferry-error.js';
@@ -26,8 +27,10 @@ describe('DomainStore (real SQLite)', () => {
   it('openDatabase() uses WAL and is idempotent', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const again = openDatabase(`${dir.path}/state.db`);
-    assert.equal(again.pragma('user_version', { simple: true }), 5);
+    assert.equal(again.pragma('user_version', { simple: true }), 6);
     again.close();
+    // It holds secret values: root's alone, and so are its WAL files.
+    for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) assert.equal(statSync(`${dir.path}/${f}`).mode & 0o777, 0o600, f);
   });
 
   it('saveDefinition() refuses a duplicate name with another uuid, and a rename of the same uuid', () => {

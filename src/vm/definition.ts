@@ -420,6 +420,12 @@ export interface DiskDefinition extends Placed {
    * it (an empty drive; an optional disk is left out of the running domain).
    */
   startupPolicy?: 'mandatory' | 'requisite' | 'optional';
+  /** <auth username=...><secret .../></auth> of a network source (ceph, iscsi, curl): the credentials, from the secret store at start. */
+  auth?: DiskAuth;
+  /** <encryption format='luks'>: the LUKS passphrase of the image, from the secret store at start. */
+  encryption?: DiskEncryption;
+  /** <cookies> of an http(s) source: sent with every request (QEMU gets them as a secret object). */
+  cookies?: Array<{ name: string; value: string }>;
   /** <geometry cyls heads secs trans>: the BIOS geometry the drive reports. */
   geometry?: { cyls: number; heads: number; secs: number; trans?: 'none' | 'lba' | 'auto' };
   /** <driver><metadata_cache><max_size>: the qcow2 metadata cache, bytes (cache-size). */
@@ -452,6 +458,27 @@ export interface DiskIotune {
 
 export const DISK_ERROR_POLICIES = ['stop', 'report', 'ignore', 'enospace'] as const;
 export type DiskErrorPolicy = (typeof DISK_ERROR_POLICIES)[number];
+
+/** How a domain names a secret (<secret type= uuid=|usage=>): looked up in the host's secret store at start. */
+export interface SecretUse {
+  type: 'ceph' | 'iscsi' | 'passphrase' | 'volume';
+  uuid?: string;
+  usage?: string;
+}
+
+export interface DiskAuth {
+  username: string;
+  secret: SecretUse;
+  /** Written in <disk> (libvirt's old place) rather than in <source>: rendered back where it was. */
+  inDisk?: true;
+}
+
+export interface DiskEncryption {
+  format: 'luks';
+  engine?: 'qemu';
+  secret: SecretUse;
+  inDisk?: true;
+}
 
 export interface DiskSource {
   /** type='file' */
@@ -638,6 +665,8 @@ export interface TpmDefinition extends Placed {
       activePcrBanks?: TpmPcrBank[];
       /** <source type='dir'|'file' path=>: where the state lives instead of ferryd's per-VM directory. */
       source?: { type: 'dir' | 'file'; path: string };
+      /** <encryption secret='UUID'/>: swtpm encrypts the state (and its migration blobs) with that secret's passphrase. */
+      encryptionSecret?: string;
     }
     | { type: 'external'; socket: string };
 }

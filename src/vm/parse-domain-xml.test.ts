@@ -129,7 +129,7 @@ describe('parseDomainXml()', () => {
     rejectsWith(wrap('<memtune><hard_limit>1</hard_limit></memtune>'), 'XML_UNSUPPORTED', /<memtune> in <domain> is not supported/);
     rejectsWith(wrap('', "<filesystem type='mount'><driver type='virtiofs'/><source dir='/x'/><target dir='t'/></filesystem>"), 'XML_UNSUPPORTED', /<filesystem> 't': <driver type='virtiofs'> is not supported .*virtiofsd/);
     rejectsWith(wrap('', "<tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>"), 'XML_UNSUPPORTED', /<tpm model='tpm-crb'>: .*<backend type='passthrough'> is not supported/);
-    rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='emulator' version='2.0'><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_UNSUPPORTED', /<encryption> in <backend> is not supported/);
+    rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='external'><source type='unix' mode='connect' path='/s'/><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_INVALID', /an external TPM encrypts its state itself/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><mirror/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <mirror> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
     rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='network'><source protocol='nbd' name='v'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='network'> is not supported/);

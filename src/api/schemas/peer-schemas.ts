@@ -71,5 +71,6 @@ export const preflightRequestSchema = object({
   leases: arrayOf(str()),
   tls: bool(),
   filesystems: arrayOf(object({ target: nonEmpty(), dir: nonEmpty() }, ['target', 'dir'])),
+  secrets: arrayOf(object({ disk: nonEmpty(), type: nonEmpty(), uuid: nonEmpty(), usage: str() }, ['disk', 'type'])),
   firmware: object({ loader: nonEmpty(), nvramTemplate: nonEmpty() }),
 }, ['live', 'domain', 'disks', 'interfaces', 'source', 'leases']);

@@ -11,6 +11,7 @@ import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
 import { backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
+import { AUTH_RULE, COOKIES_RULE, ENCRYPTION_RULE, parseDiskSecrets, renderAuth, renderEncryption, renderSourceSecrets } from './disk-secrets.js';
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
 const SOURCE_RULE: ElementRule = {
@@ -37,7 +38,10 @@ export const DISK_RULE: ElementRule = {
       children: { metadata_cache: METADATA_CACHE_RULE },
     },
     geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
-    source: SOURCE_RULE,
+    // The disk's own source also takes its credentials, LUKS passphrase and cookies (not its backing layers').
+    source: { ...SOURCE_RULE, children: { ...SOURCE_RULE.children, auth: AUTH_RULE, encryption: ENCRYPTION_RULE, cookies: COOKIES_RULE } },
+    auth: AUTH_RULE,
+    encryption: ENCRYPTION_RULE,
     backingStore: backingStoreRule(SOURCE_RULE),
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
@@ -171,6 +175,7 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         break; // unsupportedParts() names it
     }
   }
+  parseDiskSecrets(disk, result);
   if (device === 'cdrom') result.readonly = true;
   if (result.backingStore && result.format === 'raw') throw xmlInvalid('backingStore', `disk '${dev}': a raw image has no backing store (use <backingStore/> or format qcow2)`);
   if (result.tray !== undefined && device !== 'cdrom' && device !== 'floppy') throw xmlInvalid('target', `disk '${dev}': only a cdrom or floppy has a tray`);
@@ -365,7 +370,9 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
 }
 
 export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
-  const source = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
+  const plain = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
+  const secrets = renderSourceSecrets(disk);
+  const source = plain && secrets.length > 0 ? { ...plain, children: [...plain.children, ...secrets] } : plain;
   const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
   const b = disk.blockio;
   return el('disk', { type: disk.type, device: disk.device }, [
@@ -374,10 +381,12 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
       detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ...renderVirtioOptions(disk.virtio),
     }, [renderMetadataCache(disk.metadataCacheBytes)]),
+    disk.auth?.inDisk ? renderAuth(disk.auth) : undefined,
     source,
     disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
+    disk.encryption?.inDisk ? renderEncryption(disk.encryption) : undefined,
     disk.geometry === undefined ? undefined : el('geometry', { cyls: disk.geometry.cyls, heads: disk.geometry.heads, secs: disk.geometry.secs, trans: disk.geometry.trans }),
     disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
     disk.throttleFilters === undefined ? undefined : el('throttlefilters', {}, disk.throttleFilters.map((g) => el('throttlefilter', { group: g }))),

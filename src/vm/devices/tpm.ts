@@ -1,3 +1,4 @@
+import { normalizeUuid } from '../identifiers.js';
 import { child, el, type XmlElement } from '../../shared/xml.js';
 import { TPM_PCR_BANKS, type TpmDefinition, type TpmPcrBank } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
@@ -8,8 +9,7 @@ import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 /**
  * <tpm>: an emulated TPM (swtpm, started by ferryd per VM with its own state
  * directory) or an external swtpm's socket. Passthrough of the host's TPM,
- * state encryption (<encryption secret=>, needs libvirt's secrets) and swtpm
- * profiles (swtpm 0.10; Debian 12 ships 0.7) stay out of the rule: refused.
+ * and swtpm profiles (swtpm 0.10; Debian 12 ships 0.7) stay out of the rule: refused.
  */
 export const TPM_RULE: ElementRule = {
   attrs: { model: ['tpm-tis', 'tpm-crb'] },
@@ -20,6 +20,7 @@ export const TPM_RULE: ElementRule = {
       children: {
         active_pcr_banks: { children: Object.fromEntries(TPM_PCR_BANKS.map((b) => [b, {}])) },
         source: { attrs: { type: ['dir', 'file', 'unix'], path: true, mode: ['connect'] } },
+        encryption: { attrs: { secret: true } },
       },
     },
     alias: ALIAS_RULE,
@@ -41,6 +42,7 @@ export function parseTpm(t: XmlElement): TpmDefinition {
     if (source?.attrs.type !== 'unix' || !source.attrs.path) {
       throw xmlInvalid('source', `${label}: an external TPM needs <source type='unix' mode='connect' path='...'/>`);
     }
+    if (child(b, 'encryption')) throw xmlInvalid('encryption', `${label}: an external TPM encrypts its state itself; <encryption> is for an emulated one`);
     backend = { type, socket: source.attrs.path };
   } else {
     const version = oneOf(b.attrs.version ?? '2.0', ['2.0', '1.2'] as const, 'backend', 'version');
@@ -53,6 +55,12 @@ export function parseTpm(t: XmlElement): TpmDefinition {
     if (banks) {
       if (version !== '2.0') throw xmlInvalid('active_pcr_banks', `${label}: PCR banks are a TPM 2.0 setting`);
       e.activePcrBanks = TPM_PCR_BANKS.filter((n) => child(banks, n) !== undefined) as TpmPcrBank[];
+    }
+    const enc = child(b, 'encryption');
+    if (enc) {
+      const uuid = normalizeUuid(enc.attrs.secret ?? '');
+      if (!uuid) throw xmlInvalid('encryption', `${label}: <encryption secret=...> needs a secret's uuid, not '${enc.attrs.secret ?? ''}'`);
+      e.encryptionSecret = uuid;
     }
     if (source) {
       const st = oneOf(source.attrs.type ?? '', ['dir', 'file'] as const, 'source', 'type');
@@ -76,6 +84,7 @@ export function renderTpm(t: TpmDefinition, live: boolean): XmlElement {
     }, [
       b.activePcrBanks ? el('active_pcr_banks', {}, b.activePcrBanks.map((n) => el(n, {}))) : undefined,
       b.source ? el('source', { type: b.source.type, path: b.source.path }) : undefined,
+      b.encryptionSecret ? el('encryption', { secret: b.encryptionSecret }) : undefined,
     ]);
   return el('tpm', { model: t.model }, [backend, ...renderPlacement(t, live)]);
 }

@@ -3,6 +3,7 @@ import { resolveGraphicsListens } from '../../../src/host/graphics-listens.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../../../src/qemu/argv.js';
 import type { DiskDefinition } from '../../../src/vm/definition.js';
 import { parseDomainXml } from '../../../src/vm/parse-domain-xml.js';
+import { domainSecretNeeds } from '../../../src/qemu/devices/disk-secrets.js';
 import { renderDomainXml } from '../../../src/vm/render-domain-xml.js';
 
 /** One reason ferry gave for refusing a definition. */
@@ -52,6 +53,11 @@ export function runFerry(xml: string): FerryOutcome {
       pidfile: '/run/ferry/conformance/qemu.pid',
       tpmSocket: '/run/ferry/conformance/swtpm.sock',
       resolveDisk: resolveWithoutFiles,
+      // Secrets as a host that has them would give them: libvirt's test ciphertext (random per start on a real host).
+      secrets: {
+        masterKeyPath: '/run/ferry/conformance/master-key.aes',
+        values: new Map(domainSecretNeeds(def).map((n) => [n.id, { data: '9eao5F8qtkGt+seB1HYivWIxbtwUu6MQtg1zpj/oDtUsPr1q8wBYM91uEHCn6j/1', iv: 'AAECAwQFBgcICQoLDA0ODw==' }])),
+      },
       tapFds: def.devices.interfaces.map((_, i) => 100 + i),
       // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
       memoryPaths: { fileDir: '/run/ferry/conformance/ram', hugepageMounts: { 2048: '/dev/hugepages2M/ferry', 1048576: '/dev/hugepages1G/ferry' }, defaultHugepageKiB: 2048 },
