@@ -35,7 +35,7 @@ describe('<tpm>', () => {
     const refused = (tpm: string, re: RegExp): void => assert.throws(() => parseDomainXml(domain(tpm)), (e: Error) => re.test(e.message));
     refused("<tpm model='tpm-crb'><backend type='emulator' version='1.2'/></tpm>", /TPM version '1.2' is not supported by the CRB interface/);
     refused("<tpm><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>", /<backend type='passthrough'> is not supported/);
-    refused("<tpm><backend type='emulator'><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>", /<encryption> in <backend> is not supported/);
+    refused("<tpm><backend type='external'><source type='unix' mode='connect' path='/tmp/p.sock'/><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>", /encryption/);
     refused("<tpm><backend type='emulator'><profile name='default-v1'/></backend></tpm>", /<profile> in <backend> is not supported/);
     refused("<tpm><backend type='emulator'/></tpm><tpm><backend type='emulator'/></tpm>", /only one TPM/);
   });
