@@ -18,6 +18,7 @@ import { filesystemArgs } from './devices/filesystems.js';
 import { virtioOptionProps } from '../vm/devices/virtio-options.js';
 import { nicArgs } from './devices/nic.js';
 import { tpmArgs } from './devices/tpm.js';
+import { sysinfoArgs } from './devices/sysinfo.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
@@ -85,6 +86,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
   push(...memoryLayoutArgs(def, input.memoryPaths));
+  push(...sysinfoArgs(def));
   push(...platformArgs(def, q35, input.now));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.

@@ -1,6 +1,7 @@
 import type { ClockOffset } from './clock-offset.js';
 import type { AudioStream } from './devices/audio.js';
 import type { SeclabelDefinition } from './seclabel.js';
+import type { SysinfoDefinition } from './sysinfo.js';
 import type { QemuCommandline } from './qemu-namespace.js';
 import type { XmlElement } from '../shared/xml.js';
 import type { DeviceAddress } from './device-address.js';
@@ -64,6 +65,8 @@ export interface DomainDefinition {
   seclabels?: SeclabelDefinition[];
   /** <memory dumpCore=>: whether guest RAM goes into a QEMU core dump (QEMU's dump-guest-core; absent: off). */
   dumpCore?: 'on' | 'off';
+  /** <sysinfo type='smbios'|'fwcfg'>: SMBIOS strings and fw_cfg entries (src/vm/sysinfo.ts). */
+  sysinfo?: SysinfoDefinition;
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
@@ -87,6 +90,8 @@ export interface OsDefinition {
   acpiTables?: Array<{ type: 'raw' | 'slic' | 'msdm'; path: string }>;
   /** <os firmware=...>, <firmware>, <loader>, <nvram>: UEFI and its variable store (src/vm/firmware.ts). */
   firmware?: FirmwareDefinition;
+  /** <smbios mode=>: 'sysinfo' gives the guest <sysinfo type='smbios'>'s strings; 'emulate' (or absent) QEMU's own (src/vm/sysinfo.ts). */
+  smbiosMode?: 'sysinfo' | 'emulate';
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';
@@ -297,7 +302,8 @@ export interface VideoDefinition extends Placed {
 }
 
 export interface SoundDefinition extends Placed {
-  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16';
+  /** pcspk: the machine's PC speaker (no device of its own: -machine pcspk-audiodev=). */
+  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16' | 'pcspk';
   codecs: Array<'duplex' | 'micro' | 'output'>;
   /** <audio id=N/>: the <audio> backend it plays to. */
   audioId?: number;

@@ -37,6 +37,7 @@ import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
+import { parseOsSmbios, parseSysinfo } from './sysinfo.js';
 import { checkIothreadPins, parseIothreads } from './iothreads.js';
 import { parseClockOffset } from './clock-offset.js';
 import { checkFirmware, parseFirmware } from './firmware.js';
@@ -140,6 +141,9 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (qemuCommandline) def.qemuCommandline = qemuCommandline;
   const seclabels = parseSeclabels(root);
   if (seclabels) def.seclabels = seclabels;
+  const sysinfo = parseSysinfo(root, uuid);
+  if (sysinfo) def.sysinfo = sysinfo;
+  if (def.os.smbiosMode === 'sysinfo' && !sysinfo?.smbios) throw xmlInvalid('smbios', "mode='sysinfo' needs a <sysinfo type='smbios'>");
   const throttleGroups = child(root, 'throttlegroups');
   if (throttleGroups) def.throttleGroups = parseThrottleGroups(throttleGroups);
   const memoryLayout = parseMemoryLayout(root, vcpus);
@@ -214,6 +218,8 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
     }
   }
   if (typeEl.attrs.machine) result.machine = typeEl.attrs.machine;
+  const smbiosMode = parseOsSmbios(os);
+  if (smbiosMode) result.smbiosMode = smbiosMode;
   const firmware = parseFirmware(os);
   if (firmware) result.firmware = firmware;
   return result;
@@ -269,6 +275,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       default: break; // unsupportedParts() names it
     }
   }
+  if (d.sounds.filter((s) => s.model === 'pcspk').length > 1) throw xmlInvalid('sound', "a machine has one PC speaker: more than one <sound model='pcspk'>");
   d.videos = orderVideos(d.videos);
   checkFilesystems(d.filesystems ?? []);
   for (const type of ['vnc', 'spice'] as const) {

@@ -273,7 +273,7 @@ export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
 }
 
 // ---- <sound> and <audio>
-const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16'] as const;
+const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16', 'pcspk'] as const;
 export const SOUND_RULE: ElementRule = {
   attrs: { model: SOUND_MODELS },
   label: (e, i) => `<sound model='${e.attrs.model ?? '?'}'> #${i}`,
@@ -292,6 +292,8 @@ export function parseSound(s: XmlElement, index: number): SoundDefinition {
   const result: SoundDefinition = { model, codecs, ...parsePlacement(s, `<sound> #${index}`) };
   const audio = child(s, 'audio');
   if (audio) result.audioId = positiveInt(audio.attrs.id ?? '', 'audio');
+  // The PC speaker is the machine's own (QEMU's pcspk-audiodev= machine option): there is one, at no address.
+  if (model === 'pcspk' && result.address) throw xmlInvalid('address', "<sound model='pcspk'> is the machine's PC speaker: it takes no <address>");
   return result;
 }
 

@@ -15,6 +15,7 @@ import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
 import { QEMU_COMMANDLINE_RULE } from '../qemu-namespace.js';
 import { SECLABEL_RULE } from '../seclabel.js';
+import { OS_SMBIOS_RULE, SYSINFO_RULE } from '../sysinfo.js';
 import { IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
@@ -93,6 +94,7 @@ export const DOMAIN_RULE: ElementRule = {
         bootmenu: { attrs: { enable: ['yes', 'no'], timeout: true } },
         bios: { attrs: { rebootTimeout: true } },
         acpi: { children: { table: { attrs: { type: ['raw', 'slic', 'msdm'] } } } },
+        smbios: OS_SMBIOS_RULE,
       },
     },
     features: FEATURES_RULE,
@@ -106,5 +108,6 @@ export const DOMAIN_RULE: ElementRule = {
     devices: { children: DEVICE_RULES },
     'qemu:commandline': QEMU_COMMANDLINE_RULE,
     seclabel: SECLABEL_RULE,
+    sysinfo: SYSINFO_RULE,
   },
 };
