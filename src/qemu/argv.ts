@@ -19,6 +19,7 @@ import { virtioOptionProps } from '../vm/devices/virtio-options.js';
 import { nicArgs } from './devices/nic.js';
 import { tpmArgs } from './devices/tpm.js';
 import { sysinfoArgs } from './devices/sysinfo.js';
+import { cryptoArgs } from './devices/crypto.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
@@ -123,6 +124,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   push(...miscDeviceArgs(def, q35));
   push(...tpmArgs(def, input.tpmSocket));
+  push(...cryptoArgs(def, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');

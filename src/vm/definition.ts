@@ -2,6 +2,8 @@ import type { ClockOffset } from './clock-offset.js';
 import type { AudioStream } from './devices/audio.js';
 import type { SeclabelDefinition } from './seclabel.js';
 import type { SysinfoDefinition } from './sysinfo.js';
+import type { IothreadMapping } from './devices/iothread-mapping.js';
+import type { CryptoDefinition } from './devices/crypto.js';
 import type { QemuCommandline } from './qemu-namespace.js';
 import type { XmlElement } from '../shared/xml.js';
 import type { DeviceAddress } from './device-address.js';
@@ -163,6 +165,8 @@ export interface DeviceDefinitions {
   iommu?: IommuDefinition;
   /** <hub type='usb'>: USB hubs (usb-hub), each on a USB port with 8 ports of its own. */
   hubs?: HubDefinition[];
+  /** <crypto model='virtio' type='qemu'>: virtio-crypto-pci with QEMU's builtin backend (src/vm/devices/crypto.ts). */
+  cryptos?: CryptoDefinition[];
   /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
   parallels?: ParallelDefinition[];
   /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
@@ -234,6 +238,8 @@ export interface ControllerDefinition extends Placed {
   /** scsi/virtio-serial <driver queues= iothread= ...> */
   queues?: number;
   iothread?: number;
+  /** virtio-scsi <driver><iothreads>: the iothreads that serve its queues (src/vm/devices/iothread-mapping.ts). */
+  iothreadMapping?: IothreadMapping[];
 }
 
 export interface ChannelDefinition extends CharSource, Placed {

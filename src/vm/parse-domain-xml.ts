@@ -1,4 +1,5 @@
 import { parseSmartcard } from './devices/smartcard.js';
+import { parseCrypto } from './devices/crypto.js';
 import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
 import { parseParallel } from './devices/parallel.js';
@@ -38,7 +39,7 @@ import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
 import { parseOsSmbios, parseSysinfo } from './sysinfo.js';
-import { checkIothreadPins, parseIothreads } from './iothreads.js';
+import { checkIothreadPins, iothreadIdsOf, parseIothreads } from './iothreads.js';
 import { parseClockOffset } from './clock-offset.js';
 import { checkFirmware, parseFirmware } from './firmware.js';
 import { machineFamily } from './machine-family.js';
@@ -137,6 +138,10 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   Object.assign(def, parseIothreads(root));
   checkIothreadPins(def);
+  const iothreadIds = iothreadIdsOf(def);
+  for (const c of def.devices.controllers) {
+    for (const m of c.iothreadMapping ?? []) if (!iothreadIds.includes(m.iothread)) throw xmlInvalid('iothread', `<controller type='scsi' index='${c.index}'>: Cannot find 'iothread' : ${m.iothread}`);
+  }
   const qemuCommandline = parseQemuCommandline(root);
   if (qemuCommandline) def.qemuCommandline = qemuCommandline;
   const seclabels = parseSeclabels(root);
@@ -268,6 +273,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
       case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
+      case 'crypto': (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);

@@ -52,6 +52,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   d.watchdogs.forEach((w) => add(w, w.model === 'i6300esb' ? { kind: 'pci' } : undefined, `<watchdog model='${w.model}'>`));
   d.panics.forEach((p) => add(p, p.model === 'pvpanic' ? { kind: 'pci' } : undefined, `<panic model='${p.model}'>`));
   if (d.iommu?.model === 'virtio') add(d.iommu, { kind: 'root-bus' }, "<iommu model='virtio'>");
+  (d.cryptos ?? []).forEach((c, i) => add(c, { kind: 'pcie' }, `<crypto> #${i}`));
   (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }

@@ -1,4 +1,5 @@
 import { renderSmartcard } from './devices/smartcard.js';
+import { renderCrypto } from './devices/crypto.js';
 import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
 import { renderParallel } from './devices/parallel.js';
@@ -125,6 +126,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...d.panics.map((x) => renderPanic(x, live)),
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
     d.iommu ? renderIommu(d.iommu, live) : undefined,
+    ...(d.cryptos ?? []).map((x) => renderCrypto(x, live)),
   ]);
 }
 

@@ -1,6 +1,8 @@
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
 import { device, pciProps, usbProps } from './device-props.js';
+import { iothreadVqMapping } from '../../vm/devices/iothread-mapping.js';
+import { jsonDevice } from './json-device.js';
 import { hubArgs } from './platform-devices.js';
 
 const USB_DRIVER: Record<string, string> = {
@@ -43,6 +45,10 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const c of def.devices.controllers) {
     if (c.type === 'scsi' && c.model === 'lsilogic') {
       out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
+    } else if (c.type === 'scsi' && c.iothreadMapping) {
+      out.push('-device', jsonDevice('virtio-scsi-pci', [...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`], {
+        'iothread-vq-mapping': iothreadVqMapping(c.iothreadMapping),
+      }, pciProps(c.address, q35)));
     } else if (c.type === 'scsi') {
       out.push(...device('virtio-scsi-pci', [
         ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`,

@@ -1,3 +1,4 @@
+import { IOTHREADS_MAPPING_RULE, parseIothreadMapping, renderIothreadMapping } from './iothread-mapping.js';
 import { child, el, type XmlElement } from '../../shared/xml.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { ADDRESS_RULE } from '../device-address.js';
@@ -44,7 +45,7 @@ export const CONTROLLER_RULE: ElementRule = {
     target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true }, children: { node: {} } },
     pcihole64: { attrs: { unit: true } },
     master: { attrs: { startport: true } },
-    driver: { attrs: { queues: true, iothread: true, ...VIRTIO_OPTION_ATTRS } },
+    driver: { attrs: { queues: true, iothread: true, ...VIRTIO_OPTION_ATTRS }, children: { iothreads: IOTHREADS_MAPPING_RULE } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -97,6 +98,13 @@ export function parseController(c: XmlElement): ControllerDefinition {
   if (queues !== undefined) result.queues = queues;
   const iothread = optionalInt(driver, 'iothread', positiveInt);
   if (iothread !== undefined) result.iothread = iothread;
+  const mapping = driver ? child(driver, 'iothreads') : undefined;
+  if (mapping) {
+    const owner = `<controller type='${result.type}' index='${result.index}'>`;
+    if (!(result.type === 'scsi' && result.model === 'virtio-scsi')) throw xmlInvalid('iothreads', `${owner}: <iothreads> is for virtio-scsi controllers`);
+    if (iothread !== undefined) throw xmlInvalid('iothreads', `${owner}: <driver iothread=> and <iothreads> cannot be used together`);
+    result.iothreadMapping = parseIothreadMapping(mapping, owner, queues);
+  }
   const virtio = parseVirtioOptions(driver);
   if (virtio) {
     if (!(result.type === 'virtio-serial' || (result.type === 'scsi' && result.model === 'virtio-scsi'))) {
@@ -118,7 +126,9 @@ export function renderController(c: ControllerDefinition, live: boolean): XmlEle
         hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
       }, c.numaNode === undefined ? [] : [el('node', {}, String(c.numaNode))])
       : undefined,
-    c.queues === undefined && c.iothread === undefined && c.virtio === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread, ...renderVirtioOptions(c.virtio) }),
+    c.queues === undefined && c.iothread === undefined && c.virtio === undefined && c.iothreadMapping === undefined
+      ? undefined
+      : el('driver', { queues: c.queues, iothread: c.iothread, ...renderVirtioOptions(c.virtio) }, [renderIothreadMapping(c.iothreadMapping)]),
     c.masterStartport === undefined ? undefined : el('master', { startport: c.masterStartport }),
     ...renderPlacement(c, live),
   ]);

@@ -1,4 +1,5 @@
 import { SMARTCARD_RULE } from '../devices/smartcard.js';
+import { CRYPTO_RULE } from '../devices/crypto.js';
 import { IOMMU_RULE } from '../devices/iommu.js';
 import { HUB_RULE } from '../devices/hub.js';
 import { PARALLEL_RULE } from '../devices/parallel.js';
@@ -56,6 +57,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   hub: HUB_RULE,
   parallel: PARALLEL_RULE,
   smartcard: SMARTCARD_RULE,
+  crypto: CRYPTO_RULE,
 };
 
 /**

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDomainXml } from '../../vm/parse-domain-xml.js';
 import { renderDomainXml } from '../../vm/render-domain-xml.js';
 import { buildQemuArgv } from '../argv.js';
+import { machineFamily } from '../../vm/machine-family.js';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '../../../../test/fixtures/libvirt-qemuxml');
 
@@ -24,7 +25,7 @@ function ferryArgv(name: string, edit: (xml: string) => string = (x) => x): stri
   const def = parseDomainXml(edit(readFileSync(join(FIXTURES, `${name}.x86_64-latest.xml`), 'utf8')));
   assert.deepEqual(parseDomainXml(renderDomainXml(def)), def, `${name}: dumpxml round trip`);
   return buildQemuArgv({
-    def, accel: 'tcg', machine: def.os.machine === 'q35' ? 'pc-q35-10.0' : 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p',
+    def, accel: 'tcg', machine: machineFamily(def.os.machine ?? 'pc') === 'q35' ? 'pc-q35-10.0' : 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p',
     resolveDisk: () => ({ kind: 'empty' }), tapFds: def.devices.interfaces.map((_, i) => 100 + i), now: new Date(0),
   });
 }
@@ -61,4 +62,52 @@ describe("<sysinfo>, <os><smbios>, the PC speaker and the RTC's track: libvirt 1
       assert.ok(!argv.some((a) => a.includes('pcspk,') || a.startsWith('pcspk')), 'no -device of its own');
     });
   }
+});
+
+/** libvirt's JSON -device of one driver in a fixture's .args. */
+function libvirtJsonDevices(name: string, driver: string): Array<Record<string, unknown>> {
+  return libvirtOption(name, '-device').filter((v) => v.startsWith('{')).map((v) => JSON.parse(v) as Record<string, unknown>).filter((j) => j.driver === driver);
+}
+
+describe("virtio-scsi <driver><iothreads>: libvirt 11's iothread-vq-mapping", () => {
+  it('iothreads-virtio-scsi-mapping: both controllers, property for property', () => {
+    const argv = ferryArgv('iothreads-virtio-scsi-mapping');
+    const ours = ferryOption(argv, '-device').filter((v) => v.startsWith('{')).map((v) => JSON.parse(v) as Record<string, unknown>).filter((j) => j.driver === 'virtio-scsi-pci');
+    assert.deepEqual(ours, libvirtJsonDevices('iothreads-virtio-scsi-mapping', 'virtio-scsi-pci'));
+  });
+
+  it('refuses a mapping QEMU or libvirt would refuse', () => {
+    const xml = readFileSync(join(FIXTURES, 'iothreads-virtio-scsi-mapping.x86_64-latest.xml'), 'utf8');
+    assert.throws(() => parseDomainXml(xml.replace("<iothread id='4'>", "<iothread id='9'>")), /Cannot find 'iothread' : 9/);
+    assert.throws(() => parseDomainXml(xml.replace("<queue id='1'/>", "<queue id='0'/>")), /mapped more than once/);
+    assert.throws(() => parseDomainXml(xml.replace("<driver queues='2'>", "<driver queues='3'>")), /every queue/);
+  });
+});
+
+/** A key=value QEMU option as libvirt's JSON would type it (for comparing the two forms). */
+function asJson(v: string, typeKey: string): Record<string, unknown> {
+  if (v.startsWith('{')) return JSON.parse(v) as Record<string, unknown>;
+  const [first, ...rest] = v.split(',');
+  const obj: Record<string, unknown> = { [typeKey]: first };
+  for (const p of rest) {
+    const [k, val] = p.split('=') as [string, string];
+    obj[k] = /^\d+$/.test(val) ? Number(val) : val === 'on' ? true : val === 'off' ? false : val;
+  }
+  return obj;
+}
+
+describe("<crypto>: libvirt 11's backend object and virtio-crypto-pci", () => {
+  it('crypto-builtin', () => {
+    const argv = ferryArgv('crypto-builtin');
+    const objects = (a: string[]): unknown[] => a.map((v) => asJson(v, 'qom-type')).filter((o) => String((o as Record<string, unknown>)['qom-type']).startsWith('cryptodev'));
+    assert.deepEqual(objects(ferryOption(argv, '-object')), objects(libvirtOption('crypto-builtin', '-object')));
+    const devices = (a: string[]): unknown[] => a.map((v) => asJson(v, 'driver')).filter((o) => (o as Record<string, unknown>).driver === 'virtio-crypto-pci');
+    assert.deepEqual(devices(ferryOption(argv, '-device')), devices(libvirtOption('crypto-builtin', '-device')));
+    assert.equal(devices(ferryOption(argv, '-device')).length, 1);
+  });
+
+  it("refuses the lkcf backend with a hint", () => {
+    const xml = readFileSync(join(FIXTURES, 'crypto-builtin.x86_64-latest.xml'), 'utf8');
+    assert.throws(() => parseDomainXml(xml.replace("model='builtin'", "model='lkcf'")), /cryptodev-backend-lkcf/);
+  });
 });
