@@ -249,6 +249,8 @@ function diskArgs(
       disk.queues === undefined ? undefined : `num-queues=${disk.queues}`,
       disk.queueSize === undefined ? undefined : `queue-size=${disk.queueSize}`,
       disk.iothread === undefined ? undefined : `iothread=iothread${disk.iothread}`,
+      disk.ioeventfd === undefined ? undefined : `ioeventfd=${disk.ioeventfd ? 'on' : 'off'}`,
+      disk.eventIdx === undefined ? undefined : `event_idx=${disk.eventIdx ? 'on' : 'off'}`,
     ].filter((x): x is string => x !== undefined);
     args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
   } else if (bus === 'scsi') {

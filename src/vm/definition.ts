@@ -240,6 +240,10 @@ export interface ControllerDefinition extends Placed {
   iothread?: number;
   /** virtio-scsi <driver><iothreads>: the iothreads that serve its queues (src/vm/devices/iothread-mapping.ts). */
   iothreadMapping?: IothreadMapping[];
+  /** virtio-scsi <driver ioeventfd= cmd_per_lun= max_sectors=>. */
+  ioeventfd?: boolean;
+  cmdPerLun?: number;
+  maxSectors?: number;
 }
 
 export interface ChannelDefinition extends CharSource, Placed {
@@ -305,6 +309,8 @@ export interface VideoDefinition extends Placed {
   vram64?: number;
   heads?: number;
   primary?: boolean;
+  /** virtio <model blob='off'>: no blob resources (QEMU's blob=off; blob='on' needs the host's udmabuf and is refused). */
+  blob?: false;
 }
 
 export interface SoundDefinition extends Placed {
@@ -408,6 +414,9 @@ export interface DiskDefinition extends Placed {
   detectZeroes?: 'off' | 'on' | 'unmap';
   /** <driver copy_on_read='on'>: a copy-on-read filter node over the image. */
   copyOnRead?: boolean;
+  /** virtio-blk's ioeventfd= and event_idx= (<driver ioeventfd= event_idx=>, on/off). */
+  ioeventfd?: boolean;
+  eventIdx?: boolean;
   /** <wwn>: the World Wide Name a SCSI/IDE/SATA disk reports (16 hex digits). */
   wwn?: string;
   /** <target tray=...>: a cdrom's or floppy's tray; 'open' starts with the medium ejected. */
@@ -513,6 +522,9 @@ export interface NicDriver {
   txmode?: 'iothread' | 'timer';
   rxQueueSize?: number;
   txQueueSize?: number;
+  /** virtio-net's ioeventfd= and event_idx= (on/off). */
+  ioeventfd?: boolean;
+  eventIdx?: boolean;
   /** <host csum= gso= tso4= tso6= ecn= ufo= mrg_rxbuf=/>: on/off each. */
   host?: Partial<Record<'csum' | 'gso' | 'tso4' | 'tso6' | 'ecn' | 'ufo' | 'mrg_rxbuf', boolean>>;
   /** <guest csum= tso4= tso6= ecn= ufo=/> */

@@ -112,7 +112,7 @@ function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string
     case 'bochs':
       return device('bochs-display', [...at, v.vram === undefined ? undefined : `vgamem=${v.vram * 1024}`]);
     case 'virtio':
-      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`]);
+      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`, v.blob === false ? 'blob=off' : undefined]);
     case 'qxl':
       return device(primary ? 'qxl-vga' : 'qxl', [
         ...at,

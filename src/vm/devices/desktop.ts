@@ -199,7 +199,8 @@ export const VIDEO_RULE: ElementRule = {
   label: (_e, i) => `<video> #${i}`,
   children: {
     model: {
-      attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'] },
+      attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'], blob: ['off'] },
+      refusedValues: { 'blob=on': "virtio-gpu blob resources need the host's udmabuf driver (/dev/udmabuf), which ferry's hosts need not have (QEMU: need rutabaga or udmabuf for blob resources); use blob='off' or leave it out" },
     },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
@@ -238,6 +239,10 @@ export function parseVideo(v: XmlElement, index: number): VideoDefinition {
   }
   const primary = yesNo(m?.attrs.primary, 'model', 'primary');
   if (primary !== undefined) result.primary = primary;
+  if (m?.attrs.blob === 'off') {
+    if (model !== 'virtio') throw xmlInvalid('model', `${label}: blob is for video model 'virtio'`);
+    result.blob = false;
+  }
   return result;
 }
 
@@ -266,7 +271,7 @@ export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
   return el('video', {}, [
     el('model', {
       type: v.model, ram: v.ram, vram: v.vram, vram64: v.vram64, vgamem: v.vgamem, heads: v.heads,
-      primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no',
+      primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no', blob: v.blob === false ? 'off' : undefined,
     }),
     ...renderPlacement(v, live),
   ]);

@@ -6,7 +6,7 @@ import {
 } from '../definition.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
-import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
+import { oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
@@ -32,7 +32,7 @@ export const DISK_RULE: ElementRule = {
       attrs: {
         name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
         error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
-        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
+        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ioeventfd: ['on', 'off'], event_idx: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
       },
       children: { metadata_cache: METADATA_CACHE_RULE },
     },
@@ -277,6 +277,10 @@ function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): v
   if (queueSize !== undefined) d.queueSize = queueSize;
   if (a.detect_zeroes) d.detectZeroes = oneOf(a.detect_zeroes, ['off', 'on', 'unmap'] as const, 'driver', 'detect_zeroes');
   if (a.copy_on_read) d.copyOnRead = a.copy_on_read === 'on';
+  const ioeventfd = yesNo(a.ioeventfd, 'driver', 'ioeventfd');
+  if (ioeventfd !== undefined) d.ioeventfd = ioeventfd;
+  const eventIdx = yesNo(a.event_idx, 'driver', 'event_idx');
+  if (eventIdx !== undefined) d.eventIdx = eventIdx;
   const virtio = parseVirtioOptions(driver);
   if (virtio) d.virtio = virtio;
 }
@@ -305,6 +309,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
     if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio') at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
+    if ((d.ioeventfd !== undefined || d.eventIdx !== undefined) && bus !== 'virtio') at(d.ioeventfd !== undefined ? 'driver/@ioeventfd' : 'driver/@event_idx', `ioeventfd and event_idx are for virtio disks only, not bus '${bus}'`);
     if (d.virtio !== undefined && bus !== 'virtio') at('driver', `virtio options (iommu, ats, packed, page_per_vq) are for virtio disks only, not bus '${bus}'`);
     if (d.wwn !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('wwn', `only ide, sata and scsi disks have a wwn, not bus '${bus}'`);
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
@@ -372,7 +377,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     el('driver', {
       name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
-      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ...renderVirtioOptions(disk.virtio),
+      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ioeventfd: onOff(disk.ioeventfd), event_idx: onOff(disk.eventIdx), ...renderVirtioOptions(disk.virtio),
     }, [renderMetadataCache(disk.metadataCacheBytes)]),
     source,
     disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
