@@ -315,7 +315,9 @@ export interface VideoDefinition extends Placed {
 
 export interface SoundDefinition extends Placed {
   /** pcspk: the machine's PC speaker (no device of its own: -machine pcspk-audiodev=). */
-  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16' | 'pcspk';
+  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16' | 'pcspk' | 'usb';
+  /** usb: <sound multichannel=> (usb-audio's multi=). */
+  multichannel?: boolean;
   codecs: Array<'duplex' | 'micro' | 'output'>;
   /** <audio id=N/>: the <audio> backend it plays to. */
   audioId?: number;

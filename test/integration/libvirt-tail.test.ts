@@ -36,7 +36,7 @@ async function smbiosTable(host: FerrydHost, vm: string, scratch: string): Promi
 /**
  * The tail of issue 11's conformance refusals on real QEMU, one guest on one host (no migration):
  * SMBIOS strings from <sysinfo> (read back from the tables the firmware built in guest RAM), a fw_cfg entry, the PC
- * speaker's audiodev, the RTC's track, a virtio-scsi controller whose queues are mapped to iothreads,
+ * speaker's audiodev, a USB sound card, the RTC's track, a virtio-scsi controller whose queues are mapped to iothreads,
  * a virtio crypto device, virtio-gpu with blob='off', and ioeventfd/event_idx on a virtio disk and NIC.
  */
 describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventfd on real QEMU', () => {
@@ -65,6 +65,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     </controller>
     <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off'/></interface>
     <sound model='pcspk'/>
+    <sound model='usb' multichannel='yes'/>
     <audio id='1' type='none'/>
     <video><model type='virtio' heads='1' blob='off'/></video>
     <crypto model='virtio' type='qemu'><backend model='builtin' queues='1'/></crypto>`;
@@ -103,6 +104,9 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const list = await qmp<Array<{ name: string; type: string }>>(host, name, 'qom-list', { path: '/machine/peripheral' });
     const types = new Map(list.map((p) => [p.name, p.type]));
     assert.equal(types.get('crypto0'), 'child<virtio-crypto-pci>');
+    assert.equal(types.get('sound1'), 'child<usb-audio>');
+    assert.equal(await get('/machine/peripheral/sound1', 'multi'), true);
+    assert.equal(await get('/machine/peripheral/sound1', 'audiodev'), 'audio1');
     assert.equal(await get('/objects/objcrypto0', 'queues'), 1);
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
     for (const id of ['disk-vda', 'net0']) {

@@ -135,6 +135,10 @@ export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
     const audiodev = s.audioId === undefined ? undefined : `audiodev=audio${s.audioId}`;
     const at = [`id=${s.alias}`, ...pciProps(s.address, q35)];
     if (s.model === 'pcspk') continue; // machineOptions(): pcspk-audiodev=
+    if (s.model === 'usb') {
+      out.push(...device('usb-audio', [`id=${s.alias}`, audiodev, s.multichannel === undefined ? undefined : `multi=${s.multichannel ? 'on' : 'off'}`, ...usbProps(s.address)]));
+      continue;
+    }
     if (s.model === 'ich9' || s.model === 'ich6') {
       out.push(...device(s.model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda', at));
       const codecs = s.codecs.length > 0 ? s.codecs : ['duplex' as const];

@@ -278,9 +278,9 @@ export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
 }
 
 // ---- <sound> and <audio>
-const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16', 'pcspk'] as const;
+const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16', 'pcspk', 'usb'] as const;
 export const SOUND_RULE: ElementRule = {
-  attrs: { model: SOUND_MODELS },
+  attrs: { model: SOUND_MODELS, multichannel: ['yes', 'no'] },
   label: (e, i) => `<sound model='${e.attrs.model ?? '?'}'> #${i}`,
   children: {
     codec: { attrs: { type: ['duplex', 'micro', 'output'] } },
@@ -298,12 +298,17 @@ export function parseSound(s: XmlElement, index: number): SoundDefinition {
   const audio = child(s, 'audio');
   if (audio) result.audioId = positiveInt(audio.attrs.id ?? '', 'audio');
   // The PC speaker is the machine's own (QEMU's pcspk-audiodev= machine option): there is one, at no address.
+  const multichannel = yesNo(s.attrs.multichannel, 'sound', 'multichannel');
+  if (multichannel !== undefined) {
+    if (model !== 'usb') throw xmlInvalid('sound', `<sound model='${model}'>: multichannel is for model 'usb'`);
+    result.multichannel = multichannel;
+  }
   if (model === 'pcspk' && result.address) throw xmlInvalid('address', "<sound model='pcspk'> is the machine's PC speaker: it takes no <address>");
   return result;
 }
 
 export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
-  return el('sound', { model: s.model }, [
+  return el('sound', { model: s.model, multichannel: s.multichannel === undefined ? undefined : s.multichannel ? 'yes' : 'no' }, [
     ...s.codecs.map((type) => el('codec', { type })),
     s.audioId === undefined ? undefined : el('audio', { id: s.audioId }),
     ...renderPlacement(s, live),
