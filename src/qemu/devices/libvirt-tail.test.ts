@@ -136,3 +136,16 @@ describe("blob='off', ioeventfd, event_idx and virtio-scsi's tuning: libvirt 11'
     assert.throws(() => parseDomainXml(readFileSync(join(FIXTURES, 'video-virtio-blob-on.x86_64-latest.xml'), 'utf8')), /udmabuf/);
   });
 });
+
+describe('a virtio channel without a name: virtserialport without name=, as libvirt 11', () => {
+  it('channel-virtio-default', () => {
+    const argv = ferryArgv('channel-virtio-default');
+    const ports = (a: string[]): unknown[] => a.map((v) => asJson(v, 'driver')).filter((o) => o.driver === 'virtserialport').map((o) => ({ ...o, nr: undefined, bus: undefined }));
+    assert.deepEqual(ports(ferryOption(argv, '-device')), ports(libvirtOption('channel-virtio-default', '-device')));
+  });
+
+  it('a unix channel with neither a name nor a path is refused (its socket is named after its target)', () => {
+    const xml = readFileSync(join(FIXTURES, 'channel-virtio-unix.x86_64-latest.xml'), 'utf8');
+    assert.throws(() => parseDomainXml(xml), /a unix virtio channel needs name=/);
+  });
+});
