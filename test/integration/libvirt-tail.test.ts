@@ -108,6 +108,9 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.equal(await get('/machine/peripheral/sound1', 'multi'), true);
     assert.equal(await get('/machine/peripheral/sound1', 'audiodev'), 'audio1');
     assert.equal(await get('/objects/objcrypto0', 'queues'), 1);
+    // QEMU marks virtio-crypto unmigratable: the blocker ferry's migration preflight reports.
+    const migrate = await qmp<{ 'blocked-reasons'?: string[] }>(host, name, 'query-migrate');
+    assert.ok((migrate['blocked-reasons'] ?? []).some((r) => r.includes('virtio-crypto')), JSON.stringify(migrate));
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
     for (const id of ['disk-vda', 'net0']) {
       assert.equal(await get(`/machine/peripheral/${id}`, 'ioeventfd'), false, `${id} ioeventfd=off`);
