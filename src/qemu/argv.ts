@@ -20,6 +20,8 @@ import { nicArgs } from './devices/nic.js';
 import { tpmArgs } from './devices/tpm.js';
 import { sysinfoArgs } from './devices/sysinfo.js';
 import { cryptoArgs } from './devices/crypto.js';
+import { jsonDevice } from './devices/json-device.js';
+import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
@@ -252,7 +254,10 @@ function diskArgs(
       disk.ioeventfd === undefined ? undefined : `ioeventfd=${disk.ioeventfd ? 'on' : 'off'}`,
       disk.eventIdx === undefined ? undefined : `event_idx=${disk.eventIdx ? 'on' : 'off'}`,
     ].filter((x): x is string => x !== undefined);
-    args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
+    if (disk.iothreadMapping) {
+      // iothread-vq-mapping is a list: the device goes on the command line as JSON, as libvirt 11 writes it.
+      args.push('-device', jsonDevice('virtio-blk-pci', [...virtioOptionProps(disk.virtio), ...virtio], { 'iothread-vq-mapping': iothreadVqMapping(disk.iothreadMapping) }, [...props, ...pciProps(a, q35)]));
+    } else args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;

@@ -416,6 +416,8 @@ export interface DiskDefinition extends Placed {
   detectZeroes?: 'off' | 'on' | 'unmap';
   /** <driver copy_on_read='on'>: a copy-on-read filter node over the image. */
   copyOnRead?: boolean;
+  /** virtio <driver><iothreads>: the iothreads that serve its queues (src/vm/devices/iothread-mapping.ts). */
+  iothreadMapping?: IothreadMapping[];
   /** virtio-blk's ioeventfd= and event_idx= (<driver ioeventfd= event_idx=>, on/off). */
   ioeventfd?: boolean;
   eventIdx?: boolean;

@@ -37,7 +37,8 @@ async function smbiosTable(host: FerrydHost, vm: string, scratch: string): Promi
  * The tail of issue 11's conformance refusals on real QEMU, one guest on one host (no migration):
  * SMBIOS strings from <sysinfo> (read back from the tables the firmware built in guest RAM), a fw_cfg entry, the PC
  * speaker's audiodev, a USB sound card, the RTC's track, a virtio-scsi controller whose queues are mapped to iothreads,
- * a virtio crypto device, virtio-gpu with blob='off', and ioeventfd/event_idx on a virtio disk and NIC.
+ * a virtio crypto device, virtio-gpu with blob='off', and ioeventfd/event_idx on a virtio disk (its queues on
+ * iothreads too) and NIC.
  */
 describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventfd on real QEMU', () => {
   const dir = tempDir('ferry-tail-');
@@ -59,7 +60,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const disk = `${dir.path}/data.img`;
     execFileSync('qemu-img', ['create', '-q', '-f', 'raw', disk, '8M']);
     const devices = `
-    <disk type='file' device='disk'><driver name='qemu' type='raw' ioeventfd='off' event_idx='off'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='raw' queues='2' ioeventfd='on' event_idx='off'><iothreads><iothread id='1'/><iothread id='2'/></iothreads></driver><source file='${disk}'/><target dev='vda' bus='virtio'/><serial>0042</serial></disk>
     <controller type='scsi' index='0' model='virtio-scsi'>
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
@@ -87,7 +88,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
     for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "<timer name='rtc' track='guest'/>",
-      "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='off' event_idx='off'"]) {
+      "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='on' event_idx='off'"]) {
       assert.ok(defined.includes(part), `dumpxml keeps ${part}: ${defined}`);
     }
     await host.ok('start', name);
@@ -112,13 +113,14 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const migrate = await qmp<{ 'blocked-reasons'?: string[] }>(host, name, 'query-migrate');
     assert.ok((migrate['blocked-reasons'] ?? []).some((r) => r.includes('virtio-crypto')), JSON.stringify(migrate));
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
-    for (const id of ['disk-vda', 'net0']) {
-      assert.equal(await get(`/machine/peripheral/${id}`, 'ioeventfd'), false, `${id} ioeventfd=off`);
-      assert.equal(await get(`/machine/peripheral/${id}`, 'event_idx'), false, `${id} event_idx=off`);
-    }
+    assert.equal(await get('/machine/peripheral/net0', 'ioeventfd'), false, 'net0 ioeventfd=off');
+    assert.equal(await get('/machine/peripheral/disk-vda', 'ioeventfd'), true, 'disk-vda ioeventfd=on');
+    for (const id of ['disk-vda', 'net0']) assert.equal(await get(`/machine/peripheral/${id}`, 'event_idx'), false, `${id} event_idx=off`);
     assert.equal(await get('/machine/peripheral/scsi0', 'ioeventfd'), true);
     assert.equal(await get('/machine/peripheral/scsi0', 'cmd_per_lun'), 50);
     assert.equal(await get('/machine/peripheral/scsi0', 'max_sectors'), 512);
+    assert.deepEqual(await get('/machine/peripheral/disk-vda', 'iothread-vq-mapping'), [{ iothread: 'iothread1' }, { iothread: 'iothread2' }]);
+    assert.equal(await get('/machine/peripheral/disk-vda', 'serial'), '0042', 'a digits-only serial stays a string in the JSON -device');
     assert.deepEqual(await get('/machine/peripheral/scsi0', 'iothread-vq-mapping'), [{ iothread: 'iothread2', vqs: [0] }, { iothread: 'iothread1', vqs: [1] }]);
 
     // The tables the firmware built from -smbios, in guest RAM (SeaBIOS writes them before it boots the kernel).

@@ -75,11 +75,22 @@ describe("virtio-scsi <driver><iothreads>: libvirt 11's iothread-vq-mapping", ()
     assert.deepEqual(ours, libvirtJsonDevices('iothreads-virtio-scsi-mapping', 'virtio-scsi-pci'));
   });
 
+  it('iothreads-disk: virtio-blk with and without queue mapping (ferry names its drives and disks its own way)', () => {
+    const argv = ferryArgv('iothreads-disk');
+    const strip = (o: Record<string, unknown>): Record<string, unknown> => ({ ...o, drive: undefined, id: undefined, 'write-cache': undefined, bootindex: undefined });
+    const ours = ferryOption(argv, '-device').filter((v) => v.startsWith('{')).map((v) => JSON.parse(v) as Record<string, unknown>).filter((j) => j.driver === 'virtio-blk-pci').map(strip);
+    assert.equal(ours.length, 2);
+    assert.deepEqual(ours, libvirtJsonDevices('iothreads-disk', 'virtio-blk-pci').filter((j) => j['iothread-vq-mapping']).map(strip));
+  });
+
   it('refuses a mapping QEMU or libvirt would refuse', () => {
     const xml = readFileSync(join(FIXTURES, 'iothreads-virtio-scsi-mapping.x86_64-latest.xml'), 'utf8');
     assert.throws(() => parseDomainXml(xml.replace("<iothread id='4'>", "<iothread id='9'>")), /Cannot find 'iothread' : 9/);
     assert.throws(() => parseDomainXml(xml.replace("<queue id='1'/>", "<queue id='0'/>")), /mapped more than once/);
     assert.throws(() => parseDomainXml(xml.replace("<driver queues='2'>", "<driver queues='3'>")), /every queue/);
+    assert.throws(() => parseDomainXml(xml.replace("<driver queues='2'>", "<driver queues='2' ioeventfd='off'>")), /ioeventfd is required for iothread/);
+    const disk = readFileSync(join(FIXTURES, 'iothreads-disk.x86_64-latest.xml'), 'utf8');
+    assert.throws(() => parseDomainXml(disk.replace("<driver name='qemu' type='raw' queues='4'>", "<driver name='qemu' type='raw' queues='4' ioeventfd='off'>")), /ioeventfd is required for iothread/);
   });
 });
 

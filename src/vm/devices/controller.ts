@@ -106,6 +106,9 @@ export function parseController(c: XmlElement): ControllerDefinition {
   if (Object.values(scsiTuning).some((v) => v !== undefined)) {
     if (!(result.type === 'scsi' && result.model === 'virtio-scsi')) throw xmlInvalid('driver', `<controller type='${result.type}' index='${result.index}'>: ioeventfd, cmd_per_lun and max_sectors are for virtio-scsi controllers`);
     if (scsiTuning.ioeventfd !== undefined) result.ioeventfd = scsiTuning.ioeventfd;
+    if (scsiTuning.ioeventfd === false && (iothread !== undefined || (driver && child(driver, 'iothreads')))) {
+      throw xmlInvalid('driver', `<controller type='scsi' index='${result.index}'>: ioeventfd='off' cannot go with an iothread (QEMU: ioeventfd is required for iothread)`);
+    }
     if (scsiTuning.cmdPerLun !== undefined) result.cmdPerLun = scsiTuning.cmdPerLun;
     if (scsiTuning.maxSectors !== undefined) result.maxSectors = scsiTuning.maxSectors;
   }

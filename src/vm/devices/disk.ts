@@ -1,3 +1,4 @@
+import { IOTHREADS_MAPPING_RULE, parseIothreadMapping, renderIothreadMapping } from './iothread-mapping.js';
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
@@ -34,7 +35,7 @@ export const DISK_RULE: ElementRule = {
         error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
         queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ioeventfd: ['on', 'off'], event_idx: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
       },
-      children: { metadata_cache: METADATA_CACHE_RULE },
+      children: { metadata_cache: METADATA_CACHE_RULE, iothreads: IOTHREADS_MAPPING_RULE },
     },
     geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
     source: SOURCE_RULE,
@@ -271,6 +272,12 @@ function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): v
   if (a.rerror_policy) d.rerrorPolicy = oneOf(a.rerror_policy, ['stop', 'report', 'ignore'] as const, 'driver', 'rerror_policy');
   const iothread = optionalInt(driver, 'iothread', positiveInt);
   if (iothread !== undefined) d.iothread = iothread;
+  const mapping = child(driver, 'iothreads');
+  if (mapping) {
+    const owner = `<disk> '${d.target.dev}'`;
+    if (iothread !== undefined) throw xmlInvalid('iothreads', `${owner}: <driver iothread=> and <iothreads> cannot be used together`);
+    d.iothreadMapping = parseIothreadMapping(mapping, owner, optionalInt(driver, 'queues', positiveInt));
+  }
   const queues = optionalInt(driver, 'queues', positiveInt);
   if (queues !== undefined) d.queues = queues;
   const queueSize = optionalInt(driver, 'queue_size', positiveInt);
@@ -305,6 +312,11 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device, message });
     const bus = d.target.bus;
     if (d.iothread !== undefined && bus !== 'virtio') at('driver/@iothread', `iothreads are for virtio disks only, not bus '${bus}'`);
+    if (d.ioeventfd === false && (d.iothread !== undefined || d.iothreadMapping)) at('driver/@ioeventfd', "ioeventfd='off' cannot go with an iothread (QEMU: ioeventfd is required for iothread)");
+    if (d.iothreadMapping && bus !== 'virtio') at('driver/iothreads', `iothreads are for virtio disks only, not bus '${bus}'`);
+    for (const m of d.iothreadMapping ?? []) {
+      if (!iothreadIdsOf(def).includes(m.iothread)) at('driver/iothreads', `iothread ${m.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
+    }
     if (d.iothread !== undefined && !iothreadIdsOf(def).includes(d.iothread)) {
       at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
@@ -378,7 +390,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
       name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
       detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ioeventfd: onOff(disk.ioeventfd), event_idx: onOff(disk.eventIdx), ...renderVirtioOptions(disk.virtio),
-    }, [renderMetadataCache(disk.metadataCacheBytes)]),
+    }, [renderMetadataCache(disk.metadataCacheBytes), renderIothreadMapping(disk.iothreadMapping)]),
     source,
     disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
