@@ -38,7 +38,7 @@ import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
-import { parseOsSmbios, parseSysinfo } from './sysinfo.js';
+import { parseOsSmbios, parseSysinfo, sysinfoUuid } from './sysinfo.js';
 import { checkIothreadPins, iothreadIdsOf, parseIothreads } from './iothreads.js';
 import { parseClockOffset } from './clock-offset.js';
 import { checkFirmware, parseFirmware } from './firmware.js';
@@ -84,7 +84,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f]/.test(name) || name.length > 200) throw xmlInvalid('name', `invalid domain name '${name}'`);
   const uuidText = child(root, 'uuid')?.text;
-  const uuid = uuidText ? normalizeUuid(uuidText) : randomUUID();
+  // Without a <uuid>, libvirt takes <sysinfo type='smbios'>'s system uuid (the two must agree).
+  const uuid = uuidText ? normalizeUuid(uuidText) : normalizeUuid(sysinfoUuid(root) ?? '') ?? randomUUID();
   if (uuid === undefined) throw xmlInvalid('uuid', `malformed uuid '${uuidText}'`);
 
   const memoryEl = child(root, 'memory');

@@ -137,6 +137,13 @@ function parseFwcfg(s: XmlElement): FwcfgEntry[] {
   return result;
 }
 
+/** The system uuid <sysinfo type='smbios'> gives, as written. */
+export function sysinfoUuid(root: XmlElement): string | undefined {
+  const s = root.children.find((c) => c.name === 'sysinfo' && c.attrs.type === 'smbios');
+  const system = s ? child(s, 'system') : undefined;
+  return system?.children.find((e) => e.name === 'entry' && e.attrs.name === 'uuid')?.text;
+}
+
 export function parseOsSmbios(os: XmlElement): 'sysinfo' | 'emulate' | undefined {
   const mode = child(os, 'smbios')?.attrs.mode;
   if (mode === 'sysinfo' || mode === 'emulate') return mode;

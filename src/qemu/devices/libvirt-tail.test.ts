@@ -46,6 +46,8 @@ describe("<sysinfo>, <os><smbios>, the PC speaker and the RTC's track: libvirt 1
     assert.deepEqual(ferryOption(ferryArgv('smbios', (x) => x.replace("<smbios mode='sysinfo'/>", "<smbios mode='emulate'/>")), '-smbios'), []);
     assert.throws(() => parseDomainXml(xml.replace("<smbios mode='sysinfo'/>", "<smbios mode='host'/>")), /mode='host'.*migration/s);
     assert.throws(() => parseDomainXml(xml.replace('c7a5fdbd-edaf-9455-926a-d65c16db1809</entry>', '00000000-0000-0000-0000-000000000001</entry>')), /UUID mismatch/);
+    // Without a <uuid>, the domain takes the system uuid, as libvirt does.
+    assert.equal(parseDomainXml(xml.replace('<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>', '')).uuid, 'c7a5fdbd-edaf-9455-926a-d65c16db1809');
   });
 
   it('clock-realtime: -rtc clock=rt', () => {
