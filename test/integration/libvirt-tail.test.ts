@@ -37,7 +37,7 @@ async function smbiosTable(host: FerrydHost, vm: string, scratch: string): Promi
  * The tail of issue 11's conformance refusals on real QEMU, one guest on one host (no migration):
  * SMBIOS strings from <sysinfo> (read back from the tables the firmware built in guest RAM), a fw_cfg entry, the PC
  * speaker's audiodev, a USB sound card, the RTC's track, a virtio-scsi controller whose queues are mapped to iothreads,
- * a virtio crypto device, virtio-gpu with blob='off', and ioeventfd/event_idx on a virtio disk (its queues on
+ * a virtio crypto device, virtio-gpu with blob='off', NUMA nodes with an HMAT (a cache, latencies, a bandwidth), and ioeventfd/event_idx on a virtio disk (its queues on
  * iothreads too) and NIC.
  */
 describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventfd on real QEMU', () => {
@@ -83,7 +83,15 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 192, hbMs: 500, devices })
       .replace('<os>', `${sysinfo}\n  <os>`)
       .replace('</cmdline>', "</cmdline>\n    <smbios mode='sysinfo'/>")
-      .replace('<on_crash>', "<clock offset='utc'><timer name='rtc' track='guest'/></clock>\n  <on_crash>");
+      .replace('<on_crash>', `<cpu><numa>
+    <cell id='0' cpus='0' memory='128' unit='MiB'><cache level='1' associativity='direct' policy='writeback'><size value='10' unit='KiB'/><line value='8' unit='B'/></cache></cell>
+    <cell id='1' memory='64' unit='MiB'/>
+    <interconnects>
+      <latency initiator='0' target='0' type='access' value='5'/><latency initiator='0' target='0' cache='1' type='access' value='10'/><latency initiator='0' target='1' type='access' value='20'/>
+      <bandwidth initiator='0' target='0' type='access' value='204800' unit='KiB'/><bandwidth initiator='0' target='0' cache='1' type='access' value='208896' unit='KiB'/>
+    </interconnects>
+  </numa></cpu>
+  <clock offset='utc'><timer name='rtc' track='guest'/></clock>\n  <on_crash>`);
     writeFileSync(`${dir.path}/${name}.xml`, xml);
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
@@ -99,9 +107,13 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.ok(argv.includes('type=0,vendor=Ferry BIOS,, Inc.,version=1.2.3'), argv.join(' '));
     assert.ok(argv.includes('name=opt/ferry/tail,string=hello fw_cfg'));
     assert.ok(argv.includes('base=utc,clock=vm'), 'rtc track=guest: -rtc clock=vm');
+    // HMAT: the memory-only node's initiator is node 0; QEMU builds the table from these.
+    assert.ok(argv.includes('node,nodeid=1,initiator=0,memdev=ram-node1'), argv.join(' '));
+    assert.ok(argv.includes('hmat-cache,node-id=0,size=10K,level=1,associativity=direct,policy=write-back,line=8'));
 
     const get = (path: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path, property });
     assert.equal(await get('/machine', 'pcspk-audiodev'), 'audio1', 'the PC speaker plays to <audio id=1>');
+    assert.equal(await get('/machine', 'hmat'), true, '-machine hmat=on');
     const list = await qmp<Array<{ name: string; type: string }>>(host, name, 'qom-list', { path: '/machine/peripheral' });
     const types = new Map(list.map((p) => [p.name, p.type]));
     assert.equal(types.get('crypto0'), 'child<virtio-crypto-pci>');

@@ -162,3 +162,20 @@ describe('a virtio channel without a name: virtserialport without name=, as libv
     assert.throws(() => parseDomainXml(xml), /a unix virtio channel needs name=/);
   });
 });
+
+describe("<cpu><numa> HMAT (<cache>, <interconnects>): libvirt 11's -numa and hmat=on", () => {
+  for (const name of ['numatune-hmat', 'numatune-hmat-none']) {
+    it(`${name}: every -numa, node initiators included`, () => {
+      const argv = ferryArgv(name);
+      assert.deepEqual(ferryOption(argv, '-numa'), libvirtOption(name, '-numa'));
+      assert.ok((ferryOption(argv, '-machine')[0] as string).split(',').includes('hmat=on'));
+      assert.ok((libvirtOption(name, '-machine')[0] as string).split(',').includes('hmat=on'));
+    });
+  }
+
+  it('refuses an interconnect to a cache the target does not have, or from a node without vCPUs', () => {
+    const xml = readFileSync(join(FIXTURES, 'numatune-hmat.x86_64-latest.xml'), 'utf8');
+    assert.throws(() => parseDomainXml(xml.replace("cache='1' type='access' value='10'", "cache='2' type='access' value='10'")), /no cache level 2/);
+    assert.throws(() => parseDomainXml(xml.replace("<latency initiator='0' target='0' type='access' value='5'/>", "<latency initiator='3' target='0' type='access' value='5'/>")), /has no vCPUs/);
+  });
+});
