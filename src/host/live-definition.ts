@@ -94,7 +94,7 @@ export function portableDefinition(
   });
   d.channels = d.channels.map((c) => {
     const { targetState: _s, ...rest } = c;
-    if (c.type !== 'unix' || c.sourcePath !== input.channelSocket(c.targetName as string)) return rest;
+    if (c.type !== 'unix' || c.targetName === undefined || c.sourcePath !== input.channelSocket(c.targetName)) return rest;
     const { sourcePath: _p, ...noPath } = rest;
     return noPath;
   });

@@ -18,6 +18,10 @@ import { filesystemArgs } from './devices/filesystems.js';
 import { virtioOptionProps } from '../vm/devices/virtio-options.js';
 import { nicArgs } from './devices/nic.js';
 import { tpmArgs } from './devices/tpm.js';
+import { sysinfoArgs } from './devices/sysinfo.js';
+import { cryptoArgs } from './devices/crypto.js';
+import { jsonDevice } from './devices/json-device.js';
+import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
@@ -88,6 +92,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-m', def.memoryLayout || def.devices.memories ? memorySizeArg(def) : `size=${def.memoryKiB}k`);
   push('-smp', smpArg(def));
   push(...memoryLayoutArgs(def, input.memoryPaths));
+  push(...sysinfoArgs(def));
   push(...platformArgs(def, q35, input.now));
   push('-no-user-config', '-nodefaults', '-msg', 'timestamp=on');
   // The guest's power-off and panic stop the vCPUs; ferryd then applies on_poweroff / on_crash.
@@ -125,6 +130,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));
   push(...miscDeviceArgs(def, q35));
   push(...tpmArgs(def, input.tpmSocket));
+  push(...cryptoArgs(def, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');
@@ -249,8 +255,13 @@ function diskArgs(
       disk.queues === undefined ? undefined : `num-queues=${disk.queues}`,
       disk.queueSize === undefined ? undefined : `queue-size=${disk.queueSize}`,
       disk.iothread === undefined ? undefined : `iothread=iothread${disk.iothread}`,
+      disk.ioeventfd === undefined ? undefined : `ioeventfd=${disk.ioeventfd ? 'on' : 'off'}`,
+      disk.eventIdx === undefined ? undefined : `event_idx=${disk.eventIdx ? 'on' : 'off'}`,
     ].filter((x): x is string => x !== undefined);
-    args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
+    if (disk.iothreadMapping) {
+      // iothread-vq-mapping is a list: the device goes on the command line as JSON, as libvirt 11 writes it.
+      args.push('-device', jsonDevice('virtio-blk-pci', [...virtioOptionProps(disk.virtio), ...virtio], { 'iothread-vq-mapping': iothreadVqMapping(disk.iothreadMapping) }, [...props, ...pciProps(a, q35)]));
+    } else args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;

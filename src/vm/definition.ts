@@ -1,6 +1,9 @@
 import type { ClockOffset } from './clock-offset.js';
 import type { AudioStream } from './devices/audio.js';
 import type { SeclabelDefinition } from './seclabel.js';
+import type { SysinfoDefinition } from './sysinfo.js';
+import type { IothreadMapping } from './devices/iothread-mapping.js';
+import type { CryptoDefinition } from './devices/crypto.js';
 import type { QemuCommandline } from './qemu-namespace.js';
 import type { XmlElement } from '../shared/xml.js';
 import type { DeviceAddress } from './device-address.js';
@@ -64,6 +67,8 @@ export interface DomainDefinition {
   seclabels?: SeclabelDefinition[];
   /** <memory dumpCore=>: whether guest RAM goes into a QEMU core dump (QEMU's dump-guest-core; absent: off). */
   dumpCore?: 'on' | 'off';
+  /** <sysinfo type='smbios'|'fwcfg'>: SMBIOS strings and fw_cfg entries (src/vm/sysinfo.ts). */
+  sysinfo?: SysinfoDefinition;
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';
@@ -87,6 +92,8 @@ export interface OsDefinition {
   acpiTables?: Array<{ type: 'raw' | 'slic' | 'msdm'; path: string }>;
   /** <os firmware=...>, <firmware>, <loader>, <nvram>: UEFI and its variable store (src/vm/firmware.ts). */
   firmware?: FirmwareDefinition;
+  /** <smbios mode=>: 'sysinfo' gives the guest <sysinfo type='smbios'>'s strings; 'emulate' (or absent) QEMU's own (src/vm/sysinfo.ts). */
+  smbiosMode?: 'sysinfo' | 'emulate';
 }
 
 export type BootDevice = 'hd' | 'cdrom' | 'network' | 'fd';
@@ -158,6 +165,8 @@ export interface DeviceDefinitions {
   iommu?: IommuDefinition;
   /** <hub type='usb'>: USB hubs (usb-hub), each on a USB port with 8 ports of its own. */
   hubs?: HubDefinition[];
+  /** <crypto model='virtio' type='qemu'>: virtio-crypto-pci with QEMU's builtin backend (src/vm/devices/crypto.ts). */
+  cryptos?: CryptoDefinition[];
   /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
   parallels?: ParallelDefinition[];
   /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
@@ -229,6 +238,12 @@ export interface ControllerDefinition extends Placed {
   /** scsi/virtio-serial <driver queues= iothread= ...> */
   queues?: number;
   iothread?: number;
+  /** virtio-scsi <driver><iothreads>: the iothreads that serve its queues (src/vm/devices/iothread-mapping.ts). */
+  iothreadMapping?: IothreadMapping[];
+  /** virtio-scsi <driver ioeventfd= cmd_per_lun= max_sectors=>. */
+  ioeventfd?: boolean;
+  cmdPerLun?: number;
+  maxSectors?: number;
 }
 
 export interface ChannelDefinition extends CharSource, Placed {
@@ -294,10 +309,15 @@ export interface VideoDefinition extends Placed {
   vram64?: number;
   heads?: number;
   primary?: boolean;
+  /** virtio <model blob='off'>: no blob resources (QEMU's blob=off; blob='on' needs the host's udmabuf and is refused). */
+  blob?: false;
 }
 
 export interface SoundDefinition extends Placed {
-  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16';
+  /** pcspk: the machine's PC speaker (no device of its own: -machine pcspk-audiodev=). */
+  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16' | 'pcspk' | 'usb';
+  /** usb: <sound multichannel=> (usb-audio's multi=). */
+  multichannel?: boolean;
   codecs: Array<'duplex' | 'micro' | 'output'>;
   /** <audio id=N/>: the <audio> backend it plays to. */
   audioId?: number;
@@ -396,6 +416,11 @@ export interface DiskDefinition extends Placed {
   detectZeroes?: 'off' | 'on' | 'unmap';
   /** <driver copy_on_read='on'>: a copy-on-read filter node over the image. */
   copyOnRead?: boolean;
+  /** virtio <driver><iothreads>: the iothreads that serve its queues (src/vm/devices/iothread-mapping.ts). */
+  iothreadMapping?: IothreadMapping[];
+  /** virtio-blk's ioeventfd= and event_idx= (<driver ioeventfd= event_idx=>, on/off). */
+  ioeventfd?: boolean;
+  eventIdx?: boolean;
   /** <wwn>: the World Wide Name a SCSI/IDE/SATA disk reports (16 hex digits). */
   wwn?: string;
   /** <target tray=...>: a cdrom's or floppy's tray; 'open' starts with the medium ejected. */
@@ -528,6 +553,9 @@ export interface NicDriver {
   txmode?: 'iothread' | 'timer';
   rxQueueSize?: number;
   txQueueSize?: number;
+  /** virtio-net's ioeventfd= and event_idx= (on/off). */
+  ioeventfd?: boolean;
+  eventIdx?: boolean;
   /** <host csum= gso= tso4= tso6= ecn= ufo= mrg_rxbuf=/>: on/off each. */
   host?: Partial<Record<'csum' | 'gso' | 'tso4' | 'tso6' | 'ecn' | 'ufo' | 'mrg_rxbuf', boolean>>;
   /** <guest csum= tso4= tso6= ecn= ufo=/> */

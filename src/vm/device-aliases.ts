@@ -41,6 +41,7 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   if (d.smartcards) set(d.smartcards, (_x, i) => `smartcard${i}`);
   if (d.memories) set(d.memories, (x, i) => `${x.model.replace('-', '')}${i}`);
   if (d.filesystems) set(d.filesystems, (_x, i) => `fs${i}`);
+  if (d.cryptos) set(d.cryptos, (_x, i) => `crypto${i}`);
   for (const c of d.controllers) {
     c.alias ??= c.type === 'pci' ? pciBusAlias(c.index, q35)
       : c.type === 'usb' ? (c.index === 0 ? 'usb' : `usb${c.index}`)

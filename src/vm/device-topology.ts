@@ -116,7 +116,7 @@ function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
   const hubs = d.hubs ?? [];
   const usbDevices: Placed[] = [
-    ...d.inputs.filter((i) => i.bus === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
+    ...d.inputs.filter((i) => i.bus === 'usb'), ...d.sounds.filter((s) => s.model === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
     ...d.disks.filter((k) => k.target.bus === 'usb'), ...d.controllers.filter((c) => c.type === 'ccid'),
   ];
   if (usbDevices.length === 0 && hubs.length === 0) return;

@@ -1,3 +1,4 @@
+import { INTERCONNECTS_RULE, NUMA_CACHE_RULE, type NumaCache, type NumaInterconnect, parseInterconnects, parseNumaCaches, renderInterconnects, renderNumaCaches } from './numa-hmat.js';
 import { child, childrenNamed, el, type XmlElement } from '../shared/xml.js';
 import { toKiB } from './memory-units.js';
 import type { ElementRule } from './schema/element-rule.js';
@@ -15,6 +16,8 @@ export interface MemoryLayout {
   cells?: NumaCell[];
   numatune?: NumaTune;
   backing?: MemoryBacking;
+  /** <cpu><numa><interconnects>: HMAT latencies and bandwidths (src/vm/numa-hmat.ts). */
+  interconnects?: NumaInterconnect[];
   /** <maxMemory slots unit>: the hotplug ceiling (-m maxmem=, slots=). */
   maxMemory?: { kib: number; slots?: number };
 }
@@ -28,6 +31,8 @@ export interface NumaCell {
   discard?: boolean;
   /** <distances><sibling id value>: SLIT distances to other cells. */
   distances?: Array<{ id: number; value: number }>;
+  /** <cache level associativity policy>: memory-side caches (HMAT). */
+  caches?: NumaCache[];
 }
 
 export const NUMATUNE_MODES = ['strict', 'preferred', 'interleave'] as const;
@@ -62,8 +67,9 @@ export const NUMA_RULE: ElementRule = {
   children: {
     cell: {
       attrs: { id: true, cpus: true, memory: true, unit: true, memAccess: ['shared', 'private'], discard: ['yes', 'no'] },
-      children: { distances: { children: { sibling: { attrs: { id: true, value: true } } } } },
+      children: { distances: { children: { sibling: { attrs: { id: true, value: true } } } }, cache: NUMA_CACHE_RULE },
     },
+    interconnects: INTERCONNECTS_RULE,
   },
 };
 
@@ -112,6 +118,8 @@ export function parseMemoryLayout(root: XmlElement, vcpus: number): MemoryLayout
   const layout: MemoryLayout = {};
   const numa = child(root, 'cpu') ? child(child(root, 'cpu') as XmlElement, 'numa') : undefined;
   if (numa) layout.cells = parseCells(numa, vcpus);
+  const links = numa ? parseInterconnects(numa, layout.cells ?? []) : undefined;
+  if (links) layout.interconnects = links;
   const tune = child(root, 'numatune');
   if (tune) layout.numatune = parseNumatune(tune, layout.cells ?? []);
   const backing = child(root, 'memoryBacking');
@@ -145,6 +153,8 @@ function parseCells(numa: XmlElement, vcpus: number): NumaCell[] {
         value: positiveInt(s.attrs.value ?? '', 'sibling'),
       }));
     }
+    const caches = parseNumaCaches(c, id);
+    if (caches) cell.caches = caches;
     return cell;
   });
   cells.forEach((c, i) => {
@@ -219,7 +229,7 @@ export function renderNuma(layout: MemoryLayout | undefined): XmlElement | undef
   if (!layout?.cells) return undefined;
   return el('numa', {}, layout.cells.map((c) => el('cell', {
     id: c.id, cpus: c.cpus, memory: c.memoryKiB, unit: 'KiB', memAccess: c.memAccess, discard: c.discard === undefined ? undefined : c.discard ? 'yes' : 'no',
-  }, c.distances ? [el('distances', {}, c.distances.map((d) => el('sibling', { id: d.id, value: d.value })))] : [])));
+  }, [c.distances ? el('distances', {}, c.distances.map((d) => el('sibling', { id: d.id, value: d.value }))) : undefined, ...renderNumaCaches(c.caches)])).concat(renderInterconnects(layout.interconnects) ?? []));
 }
 
 /** <maxMemory>, <memoryBacking> and <numatune>: top-level elements, sorted by the caller. */

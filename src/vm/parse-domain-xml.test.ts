@@ -137,7 +137,7 @@ describe('parseDomainXml()', () => {
 
   it('lists every part it would not apply at once, each with its device and path', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
-      <disk type='file'><driver name='qemu' type='raw' ioeventfd='on' event_idx='on'/><source file='/x'/><target dev='hda' bus='ide'/></disk>
+      <disk type='file' snapshot='no'><driver name='qemu' type='raw'/><source file='/x'/><target dev='hda' bus='ide'/><transient/></disk>
       <interface type='user'><coalesce/></interface>
       <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
@@ -145,8 +145,8 @@ describe('parseDomainXml()', () => {
       assert.equal(err.code, 'XML_UNSUPPORTED');
       const problems = (err.details as { problems: Array<{ path: string; device?: string; message: string }> }).problems;
       assert.deepEqual(problems.map((p) => p.path), [
-        '/domain/devices/disk/driver/@ioeventfd',
-        '/domain/devices/disk/driver/@event_idx',
+        '/domain/devices/disk/@snapshot',
+        '/domain/devices/disk/transient',
         '/domain/devices/interface/coalesce',
         '/domain/devices/shmem',
         '/domain/devices/disk/target/@bus',

@@ -1,4 +1,5 @@
 import { parseSmartcard } from './devices/smartcard.js';
+import { parseCrypto } from './devices/crypto.js';
 import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
 import { parseParallel } from './devices/parallel.js';
@@ -37,7 +38,8 @@ import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
-import { checkIothreadPins, parseIothreads } from './iothreads.js';
+import { parseOsSmbios, parseSysinfo, sysinfoUuid } from './sysinfo.js';
+import { checkIothreadPins, iothreadIdsOf, parseIothreads } from './iothreads.js';
 import { parseClockOffset } from './clock-offset.js';
 import { checkFirmware, parseFirmware } from './firmware.js';
 import { machineFamily } from './machine-family.js';
@@ -82,7 +84,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f]/.test(name) || name.length > 200) throw xmlInvalid('name', `invalid domain name '${name}'`);
   const uuidText = child(root, 'uuid')?.text;
-  const uuid = uuidText ? normalizeUuid(uuidText) : randomUUID();
+  // Without a <uuid>, libvirt takes <sysinfo type='smbios'>'s system uuid (the two must agree).
+  const uuid = uuidText ? normalizeUuid(uuidText) : normalizeUuid(sysinfoUuid(root) ?? '') ?? randomUUID();
   if (uuid === undefined) throw xmlInvalid('uuid', `malformed uuid '${uuidText}'`);
 
   const memoryEl = child(root, 'memory');
@@ -136,10 +139,17 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   Object.assign(def, parseIothreads(root));
   checkIothreadPins(def);
+  const iothreadIds = iothreadIdsOf(def);
+  for (const c of def.devices.controllers) {
+    for (const m of c.iothreadMapping ?? []) if (!iothreadIds.includes(m.iothread)) throw xmlInvalid('iothread', `<controller type='scsi' index='${c.index}'>: Cannot find 'iothread' : ${m.iothread}`);
+  }
   const qemuCommandline = parseQemuCommandline(root);
   if (qemuCommandline) def.qemuCommandline = qemuCommandline;
   const seclabels = parseSeclabels(root);
   if (seclabels) def.seclabels = seclabels;
+  const sysinfo = parseSysinfo(root, uuid);
+  if (sysinfo) def.sysinfo = sysinfo;
+  if (def.os.smbiosMode === 'sysinfo' && !sysinfo?.smbios) throw xmlInvalid('smbios', "mode='sysinfo' needs a <sysinfo type='smbios'>");
   const throttleGroups = child(root, 'throttlegroups');
   if (throttleGroups) def.throttleGroups = parseThrottleGroups(throttleGroups);
   const memoryLayout = parseMemoryLayout(root, vcpus);
@@ -214,6 +224,8 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
     }
   }
   if (typeEl.attrs.machine) result.machine = typeEl.attrs.machine;
+  const smbiosMode = parseOsSmbios(os);
+  if (smbiosMode) result.smbiosMode = smbiosMode;
   const firmware = parseFirmware(os);
   if (firmware) result.firmware = firmware;
   return result;
@@ -262,6 +274,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
       case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
+      case 'crypto': (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);
@@ -269,6 +282,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       default: break; // unsupportedParts() names it
     }
   }
+  if (d.sounds.filter((s) => s.model === 'pcspk').length > 1) throw xmlInvalid('sound', "a machine has one PC speaker: more than one <sound model='pcspk'>");
   d.videos = orderVideos(d.videos);
   checkFilesystems(d.filesystems ?? []);
   for (const type of ['vnc', 'spice'] as const) {

@@ -36,7 +36,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   (d.filesystems ?? []).forEach((f) => add(f, f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`));
   d.interfaces.forEach((n, i) => add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`));
   d.sounds.forEach((s, i) => {
-    if (s.model === 'sb16') return;
+    if (s.model === 'sb16' || s.model === 'pcspk' || s.model === 'usb') return;
     add(s, q35 && s.model === 'ich9' && i === 0 ? { kind: 'integrated', slot: 0x1b, function: 0 } : { kind: 'pci' }, `<sound> #${i}`);
   });
   d.videos.forEach((v, i) => {
@@ -52,6 +52,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   d.watchdogs.forEach((w) => add(w, w.model === 'i6300esb' ? { kind: 'pci' } : undefined, `<watchdog model='${w.model}'>`));
   d.panics.forEach((p) => add(p, p.model === 'pvpanic' ? { kind: 'pci' } : undefined, `<panic model='${p.model}'>`));
   if (d.iommu?.model === 'virtio') add(d.iommu, { kind: 'root-bus' }, "<iommu model='virtio'>");
+  (d.cryptos ?? []).forEach((c, i) => add(c, { kind: 'pcie' }, `<crypto> #${i}`));
   (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }

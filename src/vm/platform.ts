@@ -35,6 +35,8 @@ export interface TimerDefinition {
   name: (typeof TIMER_NAMES)[number];
   present?: boolean;
   tickpolicy?: 'delay' | 'catchup' | 'merge' | 'discard';
+  /** rtc only: what the guest's RTC follows (QEMU's -rtc clock=: vm, host, rt). 'boot' is refused, as libvirt does. */
+  track?: 'guest' | 'wall' | 'realtime';
 }
 
 /** The Hyper-V enlightenments ferry applies, with QEMU's -cpu flag of each. */
@@ -65,7 +67,7 @@ export const FEATURES_RULE: ElementRule = {
 
 export const CLOCK_RULE: ElementRule = {
   attrs: CLOCK_ATTRS,
-  children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'] } } },
+  children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'], track: ['guest', 'wall', 'realtime'] } } },
 };
 
 const ENABLED = { attrs: { enabled: ['yes', 'no'] } } as const;
@@ -119,6 +121,10 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
     if (timer.name === 'rtc' && (timer.tickpolicy === 'merge' || timer.tickpolicy === 'discard')) throw xmlInvalid('timer', `rtc tickpolicy '${timer.tickpolicy}' is not supported by QEMU`);
     if (timer.name === 'pit' && timer.tickpolicy === 'merge') throw xmlInvalid('timer', "pit tickpolicy 'merge' is not supported by QEMU");
     if (timer.present === false && (timer.name === 'rtc' || timer.name === 'pit')) throw xmlInvalid('timer', `timer '${timer.name}' cannot be removed on x86`);
+    if (t.attrs.track !== undefined) {
+      if (timer.name !== 'rtc') throw xmlInvalid('timer', `timer '${timer.name}' takes no track (only rtc)`);
+      if (t.attrs.track === 'guest' || t.attrs.track === 'wall' || t.attrs.track === 'realtime') timer.track = t.attrs.track;
+    }
     result.timers.push(timer);
   }
   const pm = child(root, 'pm');
@@ -153,7 +159,7 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
   const out: XmlElement[] = [];
   if (features.some((x) => x)) out.push(el('features', {}, features));
   out.push(el('clock', clock, p.timers.map((t) =>
-    el('timer', { name: t.name, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no' }))));
+    el('timer', { name: t.name, track: t.track, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no' }))));
   if (p.suspendToMem !== undefined || p.suspendToDisk !== undefined) {
     const yn = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'yes' : 'no');
     out.push(el('pm', {}, [

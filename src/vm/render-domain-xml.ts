@@ -1,4 +1,5 @@
 import { renderSmartcard } from './devices/smartcard.js';
+import { renderCrypto } from './devices/crypto.js';
 import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
 import { renderParallel } from './devices/parallel.js';
@@ -21,6 +22,7 @@ import { renderMemoryDevice } from './devices/memory.js';
 import { renderFilesystem } from './devices/filesystem.js';
 import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
 import { renderSeclabel } from './seclabel.js';
+import { renderSysinfo } from './sysinfo.js';
 import { renderIothreads } from './iothreads.js';
 import { clockAttrs, clockOf } from './clock-offset.js';
 import { firmwareOsAttrs, renderFirmware } from './firmware.js';
@@ -43,7 +45,7 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'throttlegroups', 'cputune', 'numatune', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'throttlegroups', 'cputune', 'numatune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
@@ -62,6 +64,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     ...renderIothreads(def),
     renderThrottleGroups(def.throttleGroups),
     ...renderMemoryLayout(def.memoryLayout),
+    ...renderSysinfo(def.sysinfo),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,
     ...renderPlatform(def.platform, clockAttrs(clockOf(def))),
@@ -89,6 +92,7 @@ function renderOs(def: DomainDefinition): XmlElement {
     os.bootMenu === undefined ? undefined : el('bootmenu', { enable: os.bootMenu.enable ? 'yes' : 'no', timeout: os.bootMenu.timeout }),
     os.rebootTimeout === undefined ? undefined : el('bios', { rebootTimeout: os.rebootTimeout }),
     os.acpiTables ? el('acpi', {}, os.acpiTables.map((t) => el('table', { type: t.type }, t.path))) : undefined,
+    os.smbiosMode === undefined ? undefined : el('smbios', { mode: os.smbiosMode }),
   ]);
 }
 
@@ -122,6 +126,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...d.panics.map((x) => renderPanic(x, live)),
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
     d.iommu ? renderIommu(d.iommu, live) : undefined,
+    ...(d.cryptos ?? []).map((x) => renderCrypto(x, live)),
   ]);
 }
 

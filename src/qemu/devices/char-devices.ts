@@ -31,7 +31,7 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const ch of d.channels) {
     const id = `char${ch.alias}`;
     out.push(...chardevArgs(id, ch, 'vdagent'));
-    out.push(...device('virtserialport', [virtioSerialBus(ch.address), `chardev=${id}`, `id=${ch.alias}`, `name=${ch.targetName}`]));
+    out.push(...device('virtserialport', [virtioSerialBus(ch.address), `chardev=${id}`, `id=${ch.alias}`, ch.targetName === undefined ? undefined : `name=${ch.targetName}`]));
   }
   return out;
 }

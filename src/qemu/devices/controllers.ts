@@ -1,6 +1,8 @@
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import type { ControllerDefinition, DomainDefinition } from '../../vm/definition.js';
 import { device, pciProps, usbProps } from './device-props.js';
+import { iothreadVqMapping } from '../../vm/devices/iothread-mapping.js';
+import { jsonDevice } from './json-device.js';
 import { hubArgs } from './platform-devices.js';
 
 const USB_DRIVER: Record<string, string> = {
@@ -43,9 +45,13 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const c of def.devices.controllers) {
     if (c.type === 'scsi' && c.model === 'lsilogic') {
       out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
+    } else if (c.type === 'scsi' && c.iothreadMapping) {
+      out.push('-device', jsonDevice('virtio-scsi-pci', [...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`, ...scsiTuning(c)], {
+        'iothread-vq-mapping': iothreadVqMapping(c.iothreadMapping),
+      }, pciProps(c.address, q35)));
     } else if (c.type === 'scsi') {
       out.push(...device('virtio-scsi-pci', [
-        ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`,
+        ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`, ...scsiTuning(c),
         c.iothread === undefined ? undefined : `iothread=iothread${c.iothread}`, ...pciProps(c.address, q35),
       ]));
     } else if (c.type === 'virtio-serial') {
@@ -102,4 +108,13 @@ function usbController(c: ControllerDefinition, all: ControllerDefinition[], q35
   const master = companion ? [`masterbus=${companion.alias}.0`, `firstport=${c.masterStartport ?? (Number(c.model?.slice(-1)) - 1) * 2}`] : [];
   const ports = c.ports !== undefined && (c.model === 'qemu-xhci' || c.model === 'nec-xhci') ? [`p2=${c.ports}`, `p3=${c.ports}`] : [];
   return device(driver, [...(companion ? [] : [`id=${c.alias}`]), ...master, ...ports, ...pciProps(c.address, q35)]);
+}
+
+/** virtio-scsi's cmd_per_lun, max_sectors and ioeventfd (libvirt's <driver> names). */
+function scsiTuning(c: ControllerDefinition): string[] {
+  return [
+    c.cmdPerLun === undefined ? undefined : `cmd_per_lun=${c.cmdPerLun}`,
+    c.maxSectors === undefined ? undefined : `max_sectors=${c.maxSectors}`,
+    c.ioeventfd === undefined ? undefined : `ioeventfd=${c.ioeventfd ? 'on' : 'off'}`,
+  ].filter((x): x is string => x !== undefined);
 }

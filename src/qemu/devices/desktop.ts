@@ -112,7 +112,7 @@ function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string
     case 'bochs':
       return device('bochs-display', [...at, v.vram === undefined ? undefined : `vgamem=${v.vram * 1024}`]);
     case 'virtio':
-      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`]);
+      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`, v.blob === false ? 'blob=off' : undefined]);
     case 'qxl':
       return device(primary ? 'qxl-vga' : 'qxl', [
         ...at,
@@ -134,6 +134,11 @@ export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const s of def.devices.sounds) {
     const audiodev = s.audioId === undefined ? undefined : `audiodev=audio${s.audioId}`;
     const at = [`id=${s.alias}`, ...pciProps(s.address, q35)];
+    if (s.model === 'pcspk') continue; // machineOptions(): pcspk-audiodev=
+    if (s.model === 'usb') {
+      out.push(...device('usb-audio', [`id=${s.alias}`, audiodev, s.multichannel === undefined ? undefined : `multi=${s.multichannel ? 'on' : 'off'}`, ...usbProps(s.address)]));
+      continue;
+    }
     if (s.model === 'ich9' || s.model === 'ich6') {
       out.push(...device(s.model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda', at));
       const codecs = s.codecs.length > 0 ? s.codecs : ['duplex' as const];

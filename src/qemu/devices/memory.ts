@@ -1,3 +1,4 @@
+import { hasHmat, hmatArgs, nodeInitiator } from '../../vm/numa-hmat.js';
 import type { DomainDefinition } from '../../vm/definition.js';
 import type { MemoryDeviceDefinition } from '../../vm/devices/memory.js';
 import { type NumatuneMode, parseNodeset } from '../../vm/memory-layout.js';
@@ -72,6 +73,7 @@ export function memoryMachineOptions(def: DomainDefinition): string[] {
   if (def.memoryLayout?.backing?.nosharepages) opts.push('mem-merge=off');
   if ((def.devices.memories ?? []).some((m) => m.model === 'nvdimm')) opts.push('nvdimm=on');
   if (needsMachineBackend(def)) opts.push('memory-backend=pc.ram');
+  if (hasHmat(def.memoryLayout?.cells, def.memoryLayout?.interconnects)) opts.push('hmat=on');
   return opts;
 }
 
@@ -182,11 +184,13 @@ export function memoryLayoutArgs(def: DomainDefinition, paths: MemoryPaths | und
       id, sizeBytes: sizes[i] * 1024, pageKiB, share: access === undefined ? undefined : access === 'shared',
       discard: cell.discard ?? backing?.discard, nodes: nodesFor(def, cell.id), prealloc: preallocOf(def, pageKiB),
     }, paths)));
-    args.push('-numa', ['node', `nodeid=${cell.id}`, ...(cell.cpus ? cpuRanges(cell.cpus) : []), `memdev=${id}`].join(','));
+    const hmat = hasHmat(layout?.cells, layout?.interconnects) ? [`initiator=${nodeInitiator(layout?.cells ?? [], layout?.interconnects, cell.id)}`] : [];
+    args.push('-numa', ['node', `nodeid=${cell.id}`, ...(cell.cpus ? cpuRanges(cell.cpus) : []), ...hmat, `memdev=${id}`].join(','));
   });
   for (const cell of layout?.cells ?? []) {
     for (const d of cell.distances ?? []) args.push('-numa', `dist,src=${cell.id},dst=${d.id},val=${d.value}`);
   }
+  if (layout?.cells) args.push(...hmatArgs(layout.cells, layout.interconnects));
   return args;
 }
 

@@ -13,6 +13,9 @@ export function machineOptions(def: DomainDefinition): string[] {
   if (p.ps2 !== undefined) opts.push(`i8042=${p.ps2 ? 'on' : 'off'}`);
   const hpet = p.timers.find((t) => t.name === 'hpet');
   if (hpet?.present !== undefined) opts.push(`hpet=${hpet.present ? 'on' : 'off'}`);
+  // <sound model='pcspk'>: the machine's PC speaker plays to its <audio> (libvirt 11: pcspk-audiodev=audioN).
+  const pcspk = def.devices.sounds.find((s) => s.model === 'pcspk');
+  if (pcspk?.audioId !== undefined) opts.push(`pcspk-audiodev=audio${pcspk.audioId}`);
   return opts;
 }
 
@@ -41,7 +44,8 @@ export function platformCpuFlags(def: DomainDefinition): string[] {
 export function platformArgs(def: DomainDefinition, q35: boolean, now: Date = new Date()): string[] {
   const p = def.platform;
   const rtc = p.timers.find((t) => t.name === 'rtc');
-  const out = ['-rtc', `base=${rtcBase(clockOf(def), now)}${rtc?.tickpolicy === 'catchup' ? ',driftfix=slew' : ''}`];
+  const track = rtc?.track === undefined ? '' : `,clock=${{ guest: 'vm', wall: 'host', realtime: 'rt' }[rtc.track]}`;
+  const out = ['-rtc', `base=${rtcBase(clockOf(def), now)}${track}${rtc?.tickpolicy === 'catchup' ? ',driftfix=slew' : ''}`];
   const pit = p.timers.find((t) => t.name === 'pit');
   const policy = { delay: 'delay', catchup: 'slew', discard: 'discard', merge: undefined }[pit?.tickpolicy ?? 'merge'];
   if (policy) out.push('-global', `kvm-pit.lost_tick_policy=${policy}`);

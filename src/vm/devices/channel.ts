@@ -29,7 +29,8 @@ export function parseChannel(channel: XmlElement, index: number): ChannelDefinit
   const result: ChannelDefinition = { ...parseCharSource(channel, CHANNEL_TYPES, label), ...parsePlacement(channel, label), targetType: 'virtio' };
   if (target.attrs.name) result.targetName = target.attrs.name;
   if (result.type === 'spicevmc' && !result.targetName) result.targetName = 'com.redhat.spice.0';
-  if (!result.targetName) throw xmlInvalid('target', `${label}: a virtio channel needs name=`);
+  // An unnamed port is libvirt's too (virtserialport without name=); ferry names a unix channel's socket after its target, so that one needs a name or a path.
+  if (!result.targetName && result.type === 'unix' && result.sourcePath === undefined) throw xmlInvalid('target', `${label}: a unix virtio channel needs name= (or <source path=>)`);
   return result;
 }
 

@@ -1,10 +1,11 @@
+import { IOTHREADS_MAPPING_RULE, parseIothreadMapping, renderIothreadMapping } from './iothread-mapping.js';
 import { child, el, type XmlElement } from '../../shared/xml.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import type { ControllerDefinition } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
-import { anyInt, nonNegativeInt, oneOf, optionalInt, positiveInt } from '../xml-values.js';
+import { anyInt, nonNegativeInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { toKiB } from '../memory-units.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
@@ -44,7 +45,7 @@ export const CONTROLLER_RULE: ElementRule = {
     target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true }, children: { node: {} } },
     pcihole64: { attrs: { unit: true } },
     master: { attrs: { startport: true } },
-    driver: { attrs: { queues: true, iothread: true, ...VIRTIO_OPTION_ATTRS } },
+    driver: { attrs: { queues: true, iothread: true, ioeventfd: ['on', 'off'], cmd_per_lun: true, max_sectors: true, ...VIRTIO_OPTION_ATTRS }, children: { iothreads: IOTHREADS_MAPPING_RULE } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -97,6 +98,27 @@ export function parseController(c: XmlElement): ControllerDefinition {
   if (queues !== undefined) result.queues = queues;
   const iothread = optionalInt(driver, 'iothread', positiveInt);
   if (iothread !== undefined) result.iothread = iothread;
+  const scsiTuning = {
+    ioeventfd: yesNo(driver?.attrs.ioeventfd, 'driver', 'ioeventfd'),
+    cmdPerLun: optionalInt(driver, 'cmd_per_lun', positiveInt),
+    maxSectors: optionalInt(driver, 'max_sectors', positiveInt),
+  };
+  if (Object.values(scsiTuning).some((v) => v !== undefined)) {
+    if (!(result.type === 'scsi' && result.model === 'virtio-scsi')) throw xmlInvalid('driver', `<controller type='${result.type}' index='${result.index}'>: ioeventfd, cmd_per_lun and max_sectors are for virtio-scsi controllers`);
+    if (scsiTuning.ioeventfd !== undefined) result.ioeventfd = scsiTuning.ioeventfd;
+    if (scsiTuning.ioeventfd === false && (iothread !== undefined || (driver && child(driver, 'iothreads')))) {
+      throw xmlInvalid('driver', `<controller type='scsi' index='${result.index}'>: ioeventfd='off' cannot go with an iothread (QEMU: ioeventfd is required for iothread)`);
+    }
+    if (scsiTuning.cmdPerLun !== undefined) result.cmdPerLun = scsiTuning.cmdPerLun;
+    if (scsiTuning.maxSectors !== undefined) result.maxSectors = scsiTuning.maxSectors;
+  }
+  const mapping = driver ? child(driver, 'iothreads') : undefined;
+  if (mapping) {
+    const owner = `<controller type='${result.type}' index='${result.index}'>`;
+    if (!(result.type === 'scsi' && result.model === 'virtio-scsi')) throw xmlInvalid('iothreads', `${owner}: <iothreads> is for virtio-scsi controllers`);
+    if (iothread !== undefined) throw xmlInvalid('iothreads', `${owner}: <driver iothread=> and <iothreads> cannot be used together`);
+    result.iothreadMapping = parseIothreadMapping(mapping, owner, queues);
+  }
   const virtio = parseVirtioOptions(driver);
   if (virtio) {
     if (!(result.type === 'virtio-serial' || (result.type === 'scsi' && result.model === 'virtio-scsi'))) {
@@ -118,7 +140,11 @@ export function renderController(c: ControllerDefinition, live: boolean): XmlEle
         hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
       }, c.numaNode === undefined ? [] : [el('node', {}, String(c.numaNode))])
       : undefined,
-    c.queues === undefined && c.iothread === undefined && c.virtio === undefined ? undefined : el('driver', { queues: c.queues, iothread: c.iothread, ...renderVirtioOptions(c.virtio) }),
+    c.queues === undefined && c.iothread === undefined && c.virtio === undefined && c.iothreadMapping === undefined && c.ioeventfd === undefined && c.cmdPerLun === undefined && c.maxSectors === undefined
+      ? undefined
+      : el('driver', {
+        queues: c.queues, cmd_per_lun: c.cmdPerLun, max_sectors: c.maxSectors, ioeventfd: c.ioeventfd === undefined ? undefined : c.ioeventfd ? 'on' : 'off', iothread: c.iothread, ...renderVirtioOptions(c.virtio),
+      }, [renderIothreadMapping(c.iothreadMapping)]),
     c.masterStartport === undefined ? undefined : el('master', { startport: c.masterStartport }),
     ...renderPlacement(c, live),
   ]);

@@ -199,7 +199,8 @@ export const VIDEO_RULE: ElementRule = {
   label: (_e, i) => `<video> #${i}`,
   children: {
     model: {
-      attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'] },
+      attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'], blob: ['off'] },
+      refusedValues: { 'blob=on': "virtio-gpu blob resources need the host's udmabuf driver (/dev/udmabuf), which ferry's hosts need not have (QEMU: need rutabaga or udmabuf for blob resources); use blob='off' or leave it out" },
     },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
@@ -238,6 +239,10 @@ export function parseVideo(v: XmlElement, index: number): VideoDefinition {
   }
   const primary = yesNo(m?.attrs.primary, 'model', 'primary');
   if (primary !== undefined) result.primary = primary;
+  if (m?.attrs.blob === 'off') {
+    if (model !== 'virtio') throw xmlInvalid('model', `${label}: blob is for video model 'virtio'`);
+    result.blob = false;
+  }
   return result;
 }
 
@@ -266,16 +271,16 @@ export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
   return el('video', {}, [
     el('model', {
       type: v.model, ram: v.ram, vram: v.vram, vram64: v.vram64, vgamem: v.vgamem, heads: v.heads,
-      primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no',
+      primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no', blob: v.blob === false ? 'off' : undefined,
     }),
     ...renderPlacement(v, live),
   ]);
 }
 
 // ---- <sound> and <audio>
-const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16'] as const;
+const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16', 'pcspk', 'usb'] as const;
 export const SOUND_RULE: ElementRule = {
-  attrs: { model: SOUND_MODELS },
+  attrs: { model: SOUND_MODELS, multichannel: ['yes', 'no'] },
   label: (e, i) => `<sound model='${e.attrs.model ?? '?'}'> #${i}`,
   children: {
     codec: { attrs: { type: ['duplex', 'micro', 'output'] } },
@@ -292,11 +297,18 @@ export function parseSound(s: XmlElement, index: number): SoundDefinition {
   const result: SoundDefinition = { model, codecs, ...parsePlacement(s, `<sound> #${index}`) };
   const audio = child(s, 'audio');
   if (audio) result.audioId = positiveInt(audio.attrs.id ?? '', 'audio');
+  // The PC speaker is the machine's own (QEMU's pcspk-audiodev= machine option): there is one, at no address.
+  const multichannel = yesNo(s.attrs.multichannel, 'sound', 'multichannel');
+  if (multichannel !== undefined) {
+    if (model !== 'usb') throw xmlInvalid('sound', `<sound model='${model}'>: multichannel is for model 'usb'`);
+    result.multichannel = multichannel;
+  }
+  if (model === 'pcspk' && result.address) throw xmlInvalid('address', "<sound model='pcspk'> is the machine's PC speaker: it takes no <address>");
   return result;
 }
 
 export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
-  return el('sound', { model: s.model }, [
+  return el('sound', { model: s.model, multichannel: s.multichannel === undefined ? undefined : s.multichannel ? 'yes' : 'no' }, [
     ...s.codecs.map((type) => el('codec', { type })),
     s.audioId === undefined ? undefined : el('audio', { id: s.audioId }),
     ...renderPlacement(s, live),

@@ -1,3 +1,4 @@
+import { IOTHREADS_MAPPING_RULE, parseIothreadMapping, renderIothreadMapping } from './iothread-mapping.js';
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
@@ -6,7 +7,7 @@ import {
 } from '../definition.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
-import { oneOf, optionalInt, positiveInt } from '../xml-values.js';
+import { oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
@@ -33,9 +34,9 @@ export const DISK_RULE: ElementRule = {
       attrs: {
         name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
         error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
-        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
+        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ioeventfd: ['on', 'off'], event_idx: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
       },
-      children: { metadata_cache: METADATA_CACHE_RULE },
+      children: { metadata_cache: METADATA_CACHE_RULE, iothreads: IOTHREADS_MAPPING_RULE },
     },
     geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
     // The disk's own source also takes its credentials, LUKS passphrase and cookies (not its backing layers').
@@ -276,12 +277,22 @@ function parseDriverTuning(driver: XmlElement | undefined, d: DiskDefinition): v
   if (a.rerror_policy) d.rerrorPolicy = oneOf(a.rerror_policy, ['stop', 'report', 'ignore'] as const, 'driver', 'rerror_policy');
   const iothread = optionalInt(driver, 'iothread', positiveInt);
   if (iothread !== undefined) d.iothread = iothread;
+  const mapping = child(driver, 'iothreads');
+  if (mapping) {
+    const owner = `<disk> '${d.target.dev}'`;
+    if (iothread !== undefined) throw xmlInvalid('iothreads', `${owner}: <driver iothread=> and <iothreads> cannot be used together`);
+    d.iothreadMapping = parseIothreadMapping(mapping, owner, optionalInt(driver, 'queues', positiveInt));
+  }
   const queues = optionalInt(driver, 'queues', positiveInt);
   if (queues !== undefined) d.queues = queues;
   const queueSize = optionalInt(driver, 'queue_size', positiveInt);
   if (queueSize !== undefined) d.queueSize = queueSize;
   if (a.detect_zeroes) d.detectZeroes = oneOf(a.detect_zeroes, ['off', 'on', 'unmap'] as const, 'driver', 'detect_zeroes');
   if (a.copy_on_read) d.copyOnRead = a.copy_on_read === 'on';
+  const ioeventfd = yesNo(a.ioeventfd, 'driver', 'ioeventfd');
+  if (ioeventfd !== undefined) d.ioeventfd = ioeventfd;
+  const eventIdx = yesNo(a.event_idx, 'driver', 'event_idx');
+  if (eventIdx !== undefined) d.eventIdx = eventIdx;
   const virtio = parseVirtioOptions(driver);
   if (virtio) d.virtio = virtio;
 }
@@ -306,10 +317,16 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device, message });
     const bus = d.target.bus;
     if (d.iothread !== undefined && bus !== 'virtio') at('driver/@iothread', `iothreads are for virtio disks only, not bus '${bus}'`);
+    if (d.ioeventfd === false && (d.iothread !== undefined || d.iothreadMapping)) at('driver/@ioeventfd', "ioeventfd='off' cannot go with an iothread (QEMU: ioeventfd is required for iothread)");
+    if (d.iothreadMapping && bus !== 'virtio') at('driver/iothreads', `iothreads are for virtio disks only, not bus '${bus}'`);
+    for (const m of d.iothreadMapping ?? []) {
+      if (!iothreadIdsOf(def).includes(m.iothread)) at('driver/iothreads', `iothread ${m.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
+    }
     if (d.iothread !== undefined && !iothreadIdsOf(def).includes(d.iothread)) {
       at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
     if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio') at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
+    if ((d.ioeventfd !== undefined || d.eventIdx !== undefined) && bus !== 'virtio') at(d.ioeventfd !== undefined ? 'driver/@ioeventfd' : 'driver/@event_idx', `ioeventfd and event_idx are for virtio disks only, not bus '${bus}'`);
     if (d.virtio !== undefined && bus !== 'virtio') at('driver', `virtio options (iommu, ats, packed, page_per_vq) are for virtio disks only, not bus '${bus}'`);
     if (d.wwn !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('wwn', `only ide, sata and scsi disks have a wwn, not bus '${bus}'`);
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
@@ -379,8 +396,8 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     el('driver', {
       name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
       io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
-      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ...renderVirtioOptions(disk.virtio),
-    }, [renderMetadataCache(disk.metadataCacheBytes)]),
+      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ioeventfd: onOff(disk.ioeventfd), event_idx: onOff(disk.eventIdx), ...renderVirtioOptions(disk.virtio),
+    }, [renderMetadataCache(disk.metadataCacheBytes), renderIothreadMapping(disk.iothreadMapping)]),
     disk.auth?.inDisk ? renderAuth(disk.auth) : undefined,
     source,
     disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),

@@ -15,7 +15,7 @@ const GUEST_OFFLOADS = ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] as const;
  * never hands QEMU a vhost-net descriptor).
  */
 export const NIC_DRIVER_RULE: ElementRule = {
-  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ...VIRTIO_OPTION_ATTRS },
+  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ioeventfd: ON_OFF, event_idx: ON_OFF, ...VIRTIO_OPTION_ATTRS },
   children: {
     host: { attrs: Object.fromEntries(HOST_OFFLOADS.map((k) => [k, ON_OFF])) },
     guest: { attrs: Object.fromEntries(GUEST_OFFLOADS.map((k) => [k, ON_OFF])) },
@@ -32,6 +32,10 @@ export function parseNicDriver(d: XmlElement): NicDriver {
   if (d.attrs.txmode !== undefined) driver.txmode = oneOf(d.attrs.txmode, ['iothread', 'timer'] as const, 'driver', 'txmode');
   if (d.attrs.rx_queue_size !== undefined) driver.rxQueueSize = queueSize(d.attrs.rx_queue_size);
   if (d.attrs.tx_queue_size !== undefined) driver.txQueueSize = queueSize(d.attrs.tx_queue_size);
+  const ioeventfd = yesNo(d.attrs.ioeventfd, 'driver', 'ioeventfd');
+  if (ioeventfd !== undefined) driver.ioeventfd = ioeventfd;
+  const eventIdx = yesNo(d.attrs.event_idx, 'driver', 'event_idx');
+  if (eventIdx !== undefined) driver.eventIdx = eventIdx;
   const host = offloads(child(d, 'host'), HOST_OFFLOADS);
   const guest = offloads(child(d, 'guest'), GUEST_OFFLOADS);
   if (host) driver.host = host;
@@ -70,6 +74,8 @@ export function renderNicDriver(d: NicDriver | undefined): XmlElement | undefine
     txmode: d.txmode,
     rx_queue_size: d.rxQueueSize,
     tx_queue_size: d.txQueueSize,
+    ioeventfd: d.ioeventfd === undefined ? undefined : d.ioeventfd ? 'on' : 'off',
+    event_idx: d.eventIdx === undefined ? undefined : d.eventIdx ? 'on' : 'off',
     ...renderVirtioOptions(d.virtio),
   }, [host ? el('host', host) : undefined, guest ? el('guest', guest) : undefined]);
 }

@@ -1,4 +1,5 @@
 import { SMARTCARD_RULE } from '../devices/smartcard.js';
+import { CRYPTO_RULE } from '../devices/crypto.js';
 import { IOMMU_RULE } from '../devices/iommu.js';
 import { HUB_RULE } from '../devices/hub.js';
 import { PARALLEL_RULE } from '../devices/parallel.js';
@@ -15,6 +16,7 @@ import { CLOCK_RULE, FEATURES_RULE, PM_RULE } from '../platform.js';
 import type { ElementRule } from './element-rule.js';
 import { QEMU_COMMANDLINE_RULE } from '../qemu-namespace.js';
 import { SECLABEL_RULE } from '../seclabel.js';
+import { OS_SMBIOS_RULE, SYSINFO_RULE } from '../sysinfo.js';
 import { IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
@@ -55,6 +57,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   hub: HUB_RULE,
   parallel: PARALLEL_RULE,
   smartcard: SMARTCARD_RULE,
+  crypto: CRYPTO_RULE,
 };
 
 /**
@@ -93,6 +96,7 @@ export const DOMAIN_RULE: ElementRule = {
         bootmenu: { attrs: { enable: ['yes', 'no'], timeout: true } },
         bios: { attrs: { rebootTimeout: true } },
         acpi: { children: { table: { attrs: { type: ['raw', 'slic', 'msdm'] } } } },
+        smbios: OS_SMBIOS_RULE,
       },
     },
     features: FEATURES_RULE,
@@ -106,5 +110,6 @@ export const DOMAIN_RULE: ElementRule = {
     devices: { children: DEVICE_RULES },
     'qemu:commandline': QEMU_COMMANDLINE_RULE,
     seclabel: SECLABEL_RULE,
+    sysinfo: SYSINFO_RULE,
   },
 };
