@@ -1,15 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
-
-function readXml(file: string): string {
-  try {
-    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new CliFailure([`Failed to open file '${file}': ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`]);
-  }
-}
+import { readXmlFile } from '../input-file.js';
 
 async function failingAs<T>(failure: string, fn: () => Promise<T>): Promise<T> {
   try {
@@ -27,7 +19,7 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .argument('<file>', 'file containing an XML domain description (- for stdin)')
     .option('--validate', 'validate the XML (ferry always does)')
     .action(async (file: string) => {
-      const xml = readXml(file);
+      const xml = readXmlFile(file);
       const r = await failingAs(`Failed to define domain from ${file}`, () =>
         ctx.client().post<{ domain: { name: string } }>('/v1/domains', { xml }),
       );
@@ -40,7 +32,7 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .argument('<file>', 'file containing an XML domain description (- for stdin)')
     .option('--paused', 'leave the guest paused after it is created')
     .action(async (file: string, opts: { paused?: boolean }) => {
-      const xml = readXml(file);
+      const xml = readXmlFile(file);
       const r = await failingAs(`Failed to create domain from ${file}`, () =>
         ctx.client().post<{ domain: { name: string } }>('/v1/domains/create', { xml, paused: opts.paused ?? false }),
       );

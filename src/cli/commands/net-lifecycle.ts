@@ -1,16 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { NetworkSummary } from '../../network/network-service.js';
-import { CliFailure, type CliContext, enc } from '../context.js';
+import { type CliContext, enc } from '../context.js';
+import { readXmlFile } from '../input-file.js';
 import { netOp, networkArg, withNetwork } from './net-op.js';
-
-function readXml(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    throw new CliFailure([`Failed to open file '${file}': No such file or directory`], undefined, 'INVALID_ARGUMENT');
-  }
-}
 
 /** net-define, net-create, net-undefine, net-start, net-destroy, net-autostart: virsh's words. */
 export function registerNetLifecycle(program: Command, ctx: CliContext): void {
@@ -26,7 +18,7 @@ or is isolated: ferry creates the bridge at net-start (default virbrN) and delet
 Domains use it with <interface type='network'><source network='vmnet'/></interface>.
 `)
     .action(async (file: string) => {
-      const xml = readXml(file);
+      const xml = readXmlFile(file);
       const r = await netOp('', `Failed to define network from ${file}`, () => ctx.client().post<{ network: NetworkSummary }>('/v1/networks', { xml }));
       ctx.say(`Network ${r.network.name} defined from ${file}\n`);
     });
@@ -36,7 +28,7 @@ Domains use it with <interface type='network'><source network='vmnet'/></interfa
     .description('create (define and start) a transient network from an XML file; it goes away when destroyed')
     .argument('<file>', 'file containing an XML network description')
     .action(async (file: string) => {
-      const xml = readXml(file);
+      const xml = readXmlFile(file);
       const r = await netOp('', `Failed to create network from ${file}`, () => ctx.client().post<{ network: NetworkSummary }>('/v1/networks/create', { xml }));
       ctx.say(`Network ${r.network.name} created from ${file}\n`);
     });

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { PoolSummary } from '../../storage/storage-service.js';
 import { prettyCapacity } from '../../storage/volume.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
+import { readXmlFile } from '../input-file.js';
 import { formatFields, formatTable } from '../format.js';
 
 /** Words a pool operation's failure as virsh does ("failed to get pool", "Failed to start pool"). */
@@ -71,12 +71,7 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .description('define an inactive persistent storage pool from an XML file')
     .argument('<file>', 'file containing an XML pool description')
     .action(async (file: string) => {
-      let xml: string;
-      try {
-        xml = readFileSync(file, 'utf8');
-      } catch {
-        throw new CliFailure([`Failed to open file '${file}': No such file or directory`]);
-      }
+      const xml = readXmlFile(file);
       const r = await poolOp(file, undefined, () => ctx.client().post<{ pool: { name: string } }>('/v1/pools', { xml })).catch((e: CliFailure) => {
         throw new CliFailure([`Failed to define pool from ${file}`, ...e.messages], e.hint, e.code);
       });

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { SecretSummary } from '../../secrets/secret-service.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
+import { readInputFile } from '../input-file.js';
 import { formatTable } from '../format.js';
 
 /** Runs a secret operation and words its failure as virsh does ("Failed to set secret value" + the reason). */
@@ -15,14 +15,6 @@ async function secretOp<T>(failure: string | undefined, fn: () => Promise<T>): P
       throw new CliFailure(failure ? [failure, err.message] : [err.message], err.hint, err.code);
     }
     throw err;
-  }
-}
-
-function readInput(file: string): Buffer {
-  try {
-    return readFileSync(file === '-' ? 0 : file);
-  } catch {
-    throw new CliFailure([`Failed to open file '${file}': No such file or directory`], undefined, 'INVALID_ARGUMENT');
   }
 }
 
@@ -39,7 +31,7 @@ ceph/iscsi credentials: <usage type='ceph'><name>NAME</name></usage>, <usage typ
 Values live in ferryd's state database (root only), never in logs or dumpxml (docs/secrets.md).
 `)
     .action(async (file: string) => {
-      const xml = readInput(file).toString('utf8');
+      const xml = readInputFile(file).toString('utf8');
       const r = await secretOp(`Failed to set attributes from ${file}`, () => ctx.client().post<{ secret: SecretSummary }>('/v1/secrets', { xml }));
       ctx.say(`Secret ${r.secret.uuid} created\n`);
     });
@@ -58,11 +50,11 @@ Values live in ferryd's state database (root only), never in logs or dumpxml (do
       if (given.length !== 1) throw new CliFailure(['exactly one of --base64, --file and --interactive is needed'], 'ferry secret-set-value UUID --file F [--plain]', 'INVALID_ARGUMENT');
       let value: string;
       if (opts.file !== undefined) {
-        const raw = readInput(opts.file);
+        const raw = readInputFile(opts.file);
         value = opts.plain ? raw.toString('base64') : raw.toString('utf8').trim();
       } else if (opts.interactive) {
         // As virsh: the passphrase as typed (one line), raw.
-        const line = readInput('-').toString('utf8').replace(/\r?\n$/, '');
+        const line = readInputFile('-').toString('utf8').replace(/\r?\n$/, '');
         value = Buffer.from(line, 'utf8').toString('base64');
       } else {
         value = (positional ?? opts.base64 ?? '').trim();
