@@ -35,11 +35,11 @@ describe('bad input', () => {
   });
 
   it('every element that matters but is unsupported is named, all at once, with its device', async () => {
-    const xml = guestXml({ name: 'hp', devices: "<filesystem type='mount'><source dir='/srv'/><target dir='srv'/></filesystem>" })
+    const xml = guestXml({ name: 'hp', devices: "<vsock model='virtio'><cid auto='yes'/></vsock>" })
       .replace('<vcpu>', '<memtune><hard_limit unit="MiB">512</hard_limit></memtune><vcpu>');
     const r = await host.ferry('define', file('unsupported.xml', xml));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <memtune> in <domain> is not supported\n {2}- <filesystem> in <devices> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/);
+    assert.match(r.stderr, /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <memtune> in <domain> is not supported\n {2}- <vsock> in <devices> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/);
     assert.equal((await host.ok('list', '--all', '--name')).trim(), '', 'nothing was defined');
   });
 
@@ -119,7 +119,9 @@ describe('bad input', () => {
   });
 
   it('a body over the API limit is REQUEST_TOO_LARGE, and XML over 1 MiB or 20,000 elements is XML_TOO_LARGE; ferryd answers on', async () => {
-    const huge = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/v1/domains', body: { xml: 'x'.repeat(5 * 1024 * 1024) } });
+    // The body is announced, not sent: ferryd answers from Content-Length alone, and a client still writing 5 MiB
+    // when ferryd closes the connection would get a reset instead of the answer (a race of the client, not ferryd's).
+    const huge = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/v1/domains', json: '', headers: { 'content-type': 'application/json', 'content-length': String(5 * 1024 * 1024) } });
     assert.equal(huge.status, 413);
     assert.equal(huge.code, 'REQUEST_TOO_LARGE');
     assert.match(JSON.parse(huge.body).error.message, /larger than the 4 MiB ferryd accepts/);
