@@ -32,6 +32,8 @@ export type MediaAction = 'eject' | 'insert' | 'update';
 
 /** How long a guest gets to release a PCI disk after device_del (Linux's pciehp waits 5 s on the attention button). */
 const UNPLUG_WAIT_MS = 30_000;
+/** How long change-media waits for a guest to unlock a tray (libvirt's CHANGE_MEDIA_TIMEOUT). */
+const TRAY_WAIT_MS = 5_000;
 
 /**
  * Disks changed while a domain runs or in its persistent definition, with
@@ -207,6 +209,22 @@ export class DiskHotplugService {
     });
   }
 
+  /**
+   * Opens a cdrom's or floppy's tray. A guest holds the tray locked while it has the device open (Linux
+   * locks it on every open, even a moment's poll), and QEMU then leaves it shut: asked again for up to
+   * TRAY_WAIT_MS, as libvirt waits for the tray to move, before it is DISK_TRAY_LOCKED (--force opens it anyway).
+   */
+  private async openTray(vm: RunningDomain, id: string, force: boolean, dev: string): Promise<void> {
+    const deadline = Date.now() + TRAY_WAIT_MS;
+    for (;;) {
+      await vm.monitor.call('blockdev-open-tray', { id, force });
+      const blocks = (await vm.monitor.call('query-block')) as Array<{ qdev?: string; tray_open?: boolean }>;
+      if (blocks.some((b) => (b.qdev === id || b.qdev?.endsWith(`/${id}`) === true) && b.tray_open === true)) return;
+      if (Date.now() >= deadline) throw new FerryError('DISK_TRAY_LOCKED', `operation failed: the guest has locked the tray of '${dev}'`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   private async swapMedium(vm: RunningDomain, disk: DiskDefinition, source: string | undefined, force: boolean): Promise<void> {
     const { host } = this.deps;
     const id = diskNodeNames(disk.target.dev).device;
@@ -217,15 +235,8 @@ export class DiskHotplugService {
     if (source !== undefined) host.grantToQemu(qemuFilesOf(onlyDisk(next, nextDisk), (d) => host.resolveDisk(d)));
     await host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, newLeases);
     try {
-      await vm.monitor.call('blockdev-open-tray', { id, force });
-      try {
-        await vm.monitor.call('blockdev-remove-medium', { id });
-      } catch (err) {
-        if (/not open/i.test((err as Error).message)) {
-          throw new FerryError('DISK_TRAY_LOCKED', `operation failed: the guest has locked the tray of '${disk.target.dev}'`);
-        }
-        throw err;
-      }
+      await this.openTray(vm, id, force, disk.target.dev);
+      await vm.monitor.call('blockdev-remove-medium', { id });
       for (const node of diskNodeNamesTopDown(disk)) {
         await vm.monitor.call('blockdev-del', { 'node-name': node }).catch(() => undefined);
       }
