@@ -106,7 +106,7 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     await hosts.bootOnA({
       name, uuid,
       devices: `
-        <graphics type='vnc' autoport='yes' websocket='-1' passwd='${password}' sharePolicy='allow-exclusive'/>
+        <graphics type='vnc' autoport='yes' websocket='-1' passwd='${password}' sharePolicy='allow-exclusive' powerControl='yes'/>
         <graphics type='spice' autoport='yes'><image compression='auto_glz'/><streaming mode='filter'/><mouse mode='client'/></graphics>
         <video><model type='virtio' heads='1' primary='yes'/></video>
         <video><model type='qxl' ram='65536' vram='32768' vgamem='16384' heads='1'/></video>`,
@@ -114,7 +114,7 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     // The password is never on QEMU's command line: VNC asks for one, set over QMP.
     const argv = qemuCmdline(hosts.a.stateDir, uuid);
     assert.ok(!argv.join(' ').includes(password), 'no password on the command line');
-    assert.match(optionValue(argv, '-vnc'), /^127\.0\.0\.1:\d+,websocket=57\d\d,password=on,share=allow-exclusive$/);
+    assert.match(optionValue(argv, '-vnc'), /^127\.0\.0\.1:\d+,websocket=57\d\d,password=on,share=allow-exclusive,power-control=on$/);
     assert.match(optionValue(argv, '-spice'), /^port=59\d\d,addr=127\.0\.0\.1,disable-ticketing=on,image-compression=auto_glz,streaming-video=filter,agent-mouse=on,seamless-migration=on$/);
     assert.ok(argv.some((a) => /^qxl,id=video1,/.test(a)), `a secondary qxl: ${argv.filter((a) => a.includes('video')).join(' ')}`);
 
