@@ -563,6 +563,10 @@ export interface NicDriver {
   /** virtio-net's ioeventfd= and event_idx= (on/off). */
   ioeventfd?: boolean;
   eventIdx?: boolean;
+  /** rss='on': receive-side scaling across the queues (QEMU's software RSS: ferry loads no eBPF steering program). */
+  rss?: boolean;
+  /** rss_hash_report='on': the packet's hash in its virtio-net header (QEMU's hash=). */
+  rssHashReport?: boolean;
   /** <host csum= gso= tso4= tso6= ecn= ufo= mrg_rxbuf=/>: on/off each. */
   host?: Partial<Record<'csum' | 'gso' | 'tso4' | 'tso6' | 'ecn' | 'ufo' | 'mrg_rxbuf', boolean>>;
   /** <guest csum= tso4= tso6= ecn= ufo=/> */

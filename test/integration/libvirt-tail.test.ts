@@ -38,7 +38,7 @@ async function smbiosTable(host: FerrydHost, vm: string, scratch: string): Promi
  * SMBIOS strings from <sysinfo> (read back from the tables the firmware built in guest RAM), a fw_cfg entry, the PC
  * speaker's audiodev, a USB sound card, the RTC's track, a virtio-scsi controller whose queues are mapped to iothreads,
  * a virtio crypto device, virtio-gpu with blob='off', NUMA nodes with an HMAT (a cache, latencies, a bandwidth), and ioeventfd/event_idx on a virtio disk (its queues on
- * iothreads too) and NIC.
+ * iothreads too) and NIC (with RSS and hash reports).
  */
 describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventfd on real QEMU', () => {
   const dir = tempDir('ferry-tail-');
@@ -64,7 +64,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     <controller type='scsi' index='0' model='virtio-scsi'>
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
-    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off'/></interface>
+    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/></interface>
     <sound model='pcspk'/>
     <sound model='usb' multichannel='yes'/>
     <audio id='1' type='none'/>
@@ -95,7 +95,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     writeFileSync(`${dir.path}/${name}.xml`, xml);
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
-    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "<timer name='rtc' track='guest'/>",
+    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<timer name='rtc' track='guest'/>",
       "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='on' event_idx='off'"]) {
       assert.ok(defined.includes(part), `dumpxml keeps ${part}: ${defined}`);
     }
@@ -127,6 +127,8 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
     assert.equal(await get('/machine/peripheral/net0', 'ioeventfd'), false, 'net0 ioeventfd=off');
     assert.equal(await get('/machine/peripheral/disk-vda', 'ioeventfd'), true, 'disk-vda ioeventfd=on');
+    assert.equal(await get('/machine/peripheral/net0', 'rss'), true, 'net0 rss=on');
+    assert.equal(await get('/machine/peripheral/net0', 'hash'), true, 'net0 rss_hash_report=on: hash=on');
     for (const id of ['disk-vda', 'net0']) assert.equal(await get(`/machine/peripheral/${id}`, 'event_idx'), false, `${id} event_idx=off`);
     assert.equal(await get('/machine/peripheral/scsi0', 'ioeventfd'), true);
     assert.equal(await get('/machine/peripheral/scsi0', 'cmd_per_lun'), 50);
