@@ -232,6 +232,8 @@ export interface ControllerDefinition extends Placed {
   busNr?: number;
   /** pci-bridge: <target chassisNr=> */
   chassisNr?: number;
+  /** pci-bridge / pcie-root-port: <target memReserve=> KiB of memory window the firmware reserves for hot-plugged devices behind it (QEMU's mem-reserve, in bytes). */
+  memReserveKiB?: number;
   hotplug?: boolean;
   modelName?: string;
   /** pci-expander-bus / pcie-expander-bus: <target><node>N</node></target>, the guest NUMA node of the bus. */
