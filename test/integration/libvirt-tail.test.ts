@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
@@ -65,6 +65,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
     <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/></interface>
+    <channel type='unix'><target type='virtio'/></channel>
     <sound model='pcspk'/>
     <sound model='usb' multichannel='yes'/>
     <audio id='1' type='none'/>
@@ -117,6 +118,11 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const list = await qmp<Array<{ name: string; type: string }>>(host, name, 'qom-list', { path: '/machine/peripheral' });
     const types = new Map(list.map((p) => [p.name, p.type]));
     assert.equal(types.get('crypto0'), 'child<virtio-crypto-pci>');
+    // An unnamed unix channel: a virtserialport without a name, on a socket ferry made for it (the live XML names it).
+    assert.equal(types.get('channel0'), 'child<virtserialport>');
+    assert.equal(await get('/machine/peripheral/channel0', 'name'), '', 'no port name');
+    const socket = /<channel type='unix'>\s*<source mode='bind' path='([^']+)'\/>\s*<target type='virtio'\/>/.exec(await host.ok('dumpxml', name))?.[1];
+    assert.ok(socket && statSync(socket).isSocket(), `the channel's socket exists: ${socket}`);
     assert.equal(types.get('sound1'), 'child<usb-audio>');
     assert.equal(await get('/machine/peripheral/sound1', 'multi'), true);
     assert.equal(await get('/machine/peripheral/sound1', 'audiodev'), 'audio1');
