@@ -1,3 +1,4 @@
+import { FerryError } from '../errors/ferry-error.js';
 import { platformDeviceArgs } from './devices/platform-devices.js';
 import type {
   DiskBackingStore,
@@ -85,7 +86,14 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   const firmware = firmwareArgs(def);
   for (const node of firmware.blockdevs) push('-blockdev', node);
   push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def), ...firmware.machineOptions].join(','));
-  push('-accel', input.accel);
+  // KVM's paravirt CPUID bits: QEMU's TCG drops them from the guest's CPU (with a warning), so a guest would run without what it was defined with.
+  const kvmOnly = Object.entries(def.platform.kvmFeatures ?? {}).filter(([, on]) => on).map(([k]) => k);
+  if (input.accel === 'tcg' && kvmOnly.length > 0) {
+    throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: <features><kvm> ${kvmOnly.map((k) => `<${k} state='on'>`).join(', ')} needs KVM; this domain runs under TCG (type='qemu', or no usable /dev/kvm here), which has none of KVM's paravirt features`);
+  }
+  // KVM's dirty ring: under TCG (a type='kvm' domain on a host without KVM) QEMU tracks dirty pages itself; the guest sees no difference.
+  const ring = def.platform.dirtyRingSize;
+  push('-accel', input.accel === 'kvm' && ring ? `kvm,dirty-ring-size=${ring}` : input.accel);
   const cpu = cpuModel(def, input.accel);
   push('-cpu', cpu);
   push(...firmware.globals);

@@ -24,7 +24,17 @@ export interface PlatformDefinition {
   /** <ps2 state='off'>: no i8042 controller. */
   ps2?: boolean;
   /** Hyper-V enlightenments by libvirt's name (relaxed, vapic, ...); spinlocks carries its retries. */
-  hyperv?: { mode?: 'custom' | 'passthrough'; flags: Record<string, boolean>; spinlockRetries?: number };
+  hyperv?: {
+    mode?: 'custom' | 'passthrough'; flags: Record<string, boolean>; spinlockRetries?: number;
+    /** <vendor_id state='on' value=>: the Hyper-V vendor id the guest sees (hv-vendor-id=, at most 12 characters). */
+    vendorId?: string;
+    /** Sub-features by parent: { stimer: { direct: true }, tlbflush: { direct: true, extended: false } }. */
+    sub?: Record<string, Record<string, boolean>>;
+  };
+  /** <kvm><hint-dedicated>, <poll-control>, <pv-ipi>: KVM paravirt CPUID bits. */
+  kvmFeatures?: Partial<Record<KvmFeature, boolean>>;
+  /** <kvm><dirty-ring state='on' size=N>: KVM's dirty ring of N entries per vCPU (-accel kvm,dirty-ring-size=). */
+  dirtyRingSize?: number;
   timers: TimerDefinition[];
   suspendToMem?: boolean;
   suspendToDisk?: boolean;
@@ -45,9 +55,27 @@ export interface TimerDefinition {
 export const HYPERV_FLAGS: Record<string, string> = {
   relaxed: 'hv-relaxed', vapic: 'hv-vapic', spinlocks: 'hv-spinlocks', vpindex: 'hv-vpindex', runtime: 'hv-runtime',
   synic: 'hv-synic', stimer: 'hv-stimer', reset: 'hv-reset', frequencies: 'hv-frequencies', reenlightenment: 'hv-reenlightenment',
-  tlbflush: 'hv-tlbflush', ipi: 'hv-ipi', evmcs: 'hv-evmcs', avic: 'hv-avic',
+  tlbflush: 'hv-tlbflush', ipi: 'hv-ipi', evmcs: 'hv-evmcs', avic: 'hv-avic', vendor_id: 'hv-vendor-id',
+  emsr_bitmap: 'hv-emsr-bitmap', xmm_input: 'hv-xmm-input',
 };
+
+/** Sub-features of a Hyper-V enlightenment (<stimer><direct/>, <tlbflush><direct/><extended/>), with QEMU's flag. */
+export const HYPERV_SUBFLAGS: Record<string, Record<string, string>> = {
+  stimer: { direct: 'hv-stimer-direct' },
+  tlbflush: { direct: 'hv-tlbflush-direct', extended: 'hv-tlbflush-ext' },
+};
+
+/** <features><kvm> paravirt features (besides hidden), with QEMU's -cpu flag. */
+export const KVM_FEATURE_FLAGS = { 'hint-dedicated': 'kvm-hint-dedicated', 'poll-control': 'kvm-poll-control', 'pv-ipi': 'kvm-pv-ipi' } as const;
+export type KvmFeature = keyof typeof KVM_FEATURE_FLAGS;
 const STATE = { attrs: { state: ['on', 'off'] } } as const;
+
+function hypervRule(k: string): ElementRule {
+  if (k === 'spinlocks') return { attrs: { state: ['on', 'off'], retries: true } };
+  if (k === 'vendor_id') return { attrs: { state: ['on', 'off'], value: true } };
+  const sub = HYPERV_SUBFLAGS[k];
+  return sub ? { attrs: { state: ['on', 'off'] }, children: Object.fromEntries(Object.keys(sub).map((n) => [n, STATE])) } : STATE;
+}
 
 export const FEATURES_RULE: ElementRule = {
   children: {
@@ -59,10 +87,10 @@ export const FEATURES_RULE: ElementRule = {
     vmcoreinfo: STATE,
     ps2: STATE,
     ioapic: { attrs: { driver: ['qemu', 'kvm'] } },
-    kvm: { children: { hidden: STATE } },
+    kvm: { children: { hidden: STATE, 'hint-dedicated': STATE, 'poll-control': STATE, 'pv-ipi': STATE, 'dirty-ring': { attrs: { state: ['on', 'off'], size: true } } } },
     hyperv: {
       attrs: { mode: ['custom', 'passthrough'] },
-      children: Object.fromEntries(Object.keys(HYPERV_FLAGS).map((k) => [k, k === 'spinlocks' ? { attrs: { state: ['on', 'off'], retries: true } } : STATE])),
+      children: Object.fromEntries(Object.keys(HYPERV_FLAGS).map((k) => [k, hypervRule(k)])),
     },
   },
 };
@@ -96,6 +124,19 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
     const kvm = child(f, 'kvm');
     const hidden = kvm ? onOff(child(kvm, 'hidden')) : undefined;
     if (hidden !== undefined) result.kvmHidden = hidden;
+    const kvmFeatures: Partial<Record<KvmFeature, boolean>> = {};
+    for (const k of Object.keys(KVM_FEATURE_FLAGS) as KvmFeature[]) {
+      const v = kvm ? onOff(child(kvm, k)) : undefined;
+      if (v !== undefined) kvmFeatures[k] = v;
+    }
+    if (Object.keys(kvmFeatures).length > 0) result.kvmFeatures = kvmFeatures;
+    const ring = kvm ? child(kvm, 'dirty-ring') : undefined;
+    if (ring && ring.attrs.state !== 'off') {
+      const size = positiveInt(ring.attrs.size ?? '', 'dirty-ring');
+      // KVM takes a power of two from 1024 to 65536 entries, as libvirt checks.
+      if (size < 1024 || size > 65536 || (size & (size - 1)) !== 0) throw xmlInvalid('dirty-ring', `dirty ring size '${size}' must be a power of two between 1024 and 65536`);
+      result.dirtyRingSize = size;
+    } else if (ring) result.dirtyRingSize = 0;
     const hv = child(f, 'hyperv');
     if (hv) {
       const flags: Record<string, boolean> = {};
@@ -103,6 +144,20 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
       if (hv.attrs.mode === 'custom' || hv.attrs.mode === 'passthrough') hyperv.mode = hv.attrs.mode;
       for (const c of hv.children) {
         flags[c.name] = c.attrs.state !== 'off';
+        if (c.name === 'vendor_id' && c.attrs.state !== 'off') {
+          const value = c.attrs.value ?? '';
+          if (value === '' || value.length > 12 || value.includes(',')) throw xmlInvalid('vendor_id', `vendor_id value '${value}' must be 1 to 12 characters, without a comma`);
+          hyperv.vendorId = value;
+        }
+        const subs = HYPERV_SUBFLAGS[c.name];
+        if (subs) {
+          const sub: Record<string, boolean> = {};
+          for (const n of Object.keys(subs)) {
+            const v = onOff(child(c, n));
+            if (v !== undefined) sub[n] = v;
+          }
+          if (Object.keys(sub).length > 0) (hyperv.sub ??= {})[c.name] = sub;
+        }
         if (c.name === 'spinlocks' && c.attrs.state !== 'off') {
           const retries = positiveInt(c.attrs.retries ?? '', 'spinlocks');
           if (retries < 4095) throw xmlInvalid('spinlocks', `retries '${retries}' must be at least 4095`);
@@ -152,11 +207,16 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
     p.pae ? el('pae') : undefined,
     p.hyperv
       ? el('hyperv', { mode: p.hyperv.mode }, Object.entries(p.hyperv.flags).map(([k, on]) =>
-        el(k, { state: state(on), retries: k === 'spinlocks' && on ? p.hyperv?.spinlockRetries : undefined })))
+        el(k, { state: state(on), retries: k === 'spinlocks' && on ? p.hyperv?.spinlockRetries : undefined, value: k === 'vendor_id' && on ? p.hyperv?.vendorId : undefined },
+          Object.entries(p.hyperv?.sub?.[k] ?? {}).map(([n, v]) => el(n, { state: state(v) })))))
       : undefined,
     p.vmport === undefined ? undefined : el('vmport', { state: state(p.vmport) }),
     p.smm === undefined ? undefined : el('smm', { state: state(p.smm) }),
-    p.kvmHidden === undefined ? undefined : el('kvm', {}, [el('hidden', { state: state(p.kvmHidden) })]),
+    p.kvmHidden === undefined && p.kvmFeatures === undefined && p.dirtyRingSize === undefined ? undefined : el('kvm', {}, [
+      p.kvmHidden === undefined ? undefined : el('hidden', { state: state(p.kvmHidden) }),
+      ...Object.entries(p.kvmFeatures ?? {}).map(([k, v]) => el(k, { state: state(v) })),
+      p.dirtyRingSize === undefined ? undefined : el('dirty-ring', { state: state(p.dirtyRingSize > 0), size: p.dirtyRingSize || undefined }),
+    ]),
     p.pvspinlock === undefined ? undefined : el('pvspinlock', { state: state(p.pvspinlock) }),
     p.pmu === undefined ? undefined : el('pmu', { state: state(p.pmu) }),
     p.vmcoreinfo === undefined ? undefined : el('vmcoreinfo', { state: state(p.vmcoreinfo) }),

@@ -143,6 +143,39 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     await hosts.a.ok('undefine', name);
   });
 
+  it('Hyper-V vendor id, stimer direct, tlbflush direct/extended, emsr_bitmap, xmm_input and KVM paravirt features are the vCPU\'s properties', async () => {
+    const name = 'hv';
+    const uuid = 'e7c0a000-0000-4000-8000-0000000000f7';
+    const features = `<hyperv mode='custom'><vpindex state='on'/><synic state='on'/><stimer state='on'><direct state='on'/></stimer><vendor_id state='on' value='FerryHv'/>`
+      + `<tlbflush state='on'><direct state='on'/><extended state='on'/></tlbflush><emsr_bitmap state='on'/><xmm_input state='off'/></hyperv>`
+      + `<kvm><hint-dedicated state='off'/><pv-ipi state='off'/><dirty-ring state='on' size='4096'/></kvm>`;
+    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64 }).replace('</features>', `${features}</features>`);
+    const file = `${hosts.dir.path}/${name}.xml`;
+    writeFileSync(file, xml);
+    await hosts.a.ok('define', file);
+    const defined = await hosts.a.ok('dumpxml', name);
+    for (const kept of ["<vendor_id state='on' value='FerryHv'/>", "<stimer state='on'>", "<extended state='on'/>", "<xmm_input state='off'/>", "<pv-ipi state='off'/>", "<dirty-ring state='on' size='4096'/>"]) {
+      assert.ok(defined.includes(kept), `dumpxml keeps ${kept}`);
+    }
+    await hosts.a.ok('start', name);
+    const [cpu] = await qmp<Array<{ 'qom-path': string }>>(hosts.a, name, 'query-cpus-fast');
+    const get = (property: string): Promise<unknown> => qmp(hosts.a, name, 'qom-get', { path: cpu?.['qom-path'], property });
+    assert.equal(await get('hv-vendor-id'), 'FerryHv');
+    for (const p of ['hv-stimer-direct', 'hv-tlbflush-direct', 'hv-tlbflush-ext', 'hv-emsr-bitmap']) assert.equal(await get(p), true, `${p}=on`);
+    for (const p of ['hv-xmm-input', 'kvm-pv-ipi', 'kvm-hint-dedicated']) assert.equal(await get(p), false, `${p}=off`);
+    // The dirty ring is KVM's: a type='qemu' (TCG) domain runs without it, as QEMU's TCG tracks dirty pages itself.
+    const argv = readFileSync(`/proc/${qemuPid(hosts.a, uuid)}/cmdline`, 'utf8').split('\0');
+    assert.equal(argv[argv.indexOf('-accel') + 1], 'tcg');
+    await hosts.a.ok('destroy', name);
+    // KVM's paravirt bits are not in a TCG guest's CPU (QEMU drops them): such a domain is refused at start, naming them.
+    writeFileSync(file, xml.replace('<pv-ipi state=\'off\'/>', "<poll-control state='on'/>"));
+    await hosts.a.ok('define', file);
+    const r = await hosts.a.ferry('start', name);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /<poll-control state='on'> needs KVM; this domain runs under TCG/);
+    await hosts.a.ok('undefine', name);
+  });
+
   it('an i686 guest starts on qemu-system-i386', async () => {
     const name = 'i686';
     const uuid = 'e7c0a000-0000-4000-8000-000000000686';

@@ -1,6 +1,6 @@
 import { clockOf, rtcBase } from '../../vm/clock-offset.js';
 import type { DomainDefinition } from '../../vm/definition.js';
-import { HYPERV_FLAGS } from '../../vm/platform.js';
+import { HYPERV_FLAGS, HYPERV_SUBFLAGS, KVM_FEATURE_FLAGS, type KvmFeature } from '../../vm/platform.js';
 
 /** -machine's options from <features> and <clock> (after the machine type). */
 export function machineOptions(def: DomainDefinition): string[] {
@@ -27,12 +27,16 @@ export function platformCpuFlags(def: DomainDefinition): string[] {
   for (const [name, on] of Object.entries(p.hyperv?.flags ?? {})) {
     const flag = HYPERV_FLAGS[name] as string;
     if (name === 'spinlocks') flags.push(on ? `${flag}=0x${(p.hyperv?.spinlockRetries ?? 0x1fff).toString(16)}` : `${flag}=0xffffffff`);
+    // No vendor id is QEMU's default (an empty one); off writes none.
+    else if (name === 'vendor_id') { if (on) flags.push(`${flag}=${p.hyperv?.vendorId}`); }
     else flags.push(`${flag}=${on ? 'on' : 'off'}`);
+    for (const [sub, subOn] of Object.entries(p.hyperv?.sub?.[name] ?? {})) flags.push(`${HYPERV_SUBFLAGS[name]?.[sub]}=${subOn ? 'on' : 'off'}`);
   }
   if (p.apicEoi !== undefined) flags.push(`kvm-pv-eoi=${p.apicEoi ? 'on' : 'off'}`);
   if (p.pvspinlock !== undefined) flags.push(`kvm-pv-unhalt=${p.pvspinlock ? 'on' : 'off'}`);
   if (p.pmu !== undefined) flags.push(`pmu=${p.pmu ? 'on' : 'off'}`);
   if (p.kvmHidden !== undefined) flags.push(`kvm=${p.kvmHidden ? 'off' : 'on'}`);
+  for (const [k, on] of Object.entries(p.kvmFeatures ?? {})) flags.push(`${KVM_FEATURE_FLAGS[k as KvmFeature]}=${on ? 'on' : 'off'}`);
   for (const t of p.timers) {
     if (t.name === 'hypervclock' && t.present !== undefined) flags.push(`hv-time=${t.present ? 'on' : 'off'}`);
     if (t.name === 'kvmclock' && t.present !== undefined) flags.push(`kvmclock=${t.present ? 'on' : 'off'}`);

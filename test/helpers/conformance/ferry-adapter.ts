@@ -47,7 +47,8 @@ export function runFerry(xml: string): FerryOutcome {
     });
     const argv = buildQemuArgv({
       def: { ...def, devices: { ...def.devices, graphics } },
-      accel: 'tcg',
+      // As libvirt's tests: a type='kvm' domain runs on KVM (-accel kvm in its .args), a type='qemu' one on TCG.
+      accel: def.type === 'kvm' ? 'kvm' : 'tcg',
       machine: MACHINE_ALIASES[requested] ?? requested,
       qmpSocket: '/run/ferry/conformance/qmp.sock',
       pidfile: '/run/ferry/conformance/qemu.pid',
