@@ -7,7 +7,7 @@ import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import {
-  currentVcpus, emulatorAffinity, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
+  currentVcpus, emulatorAffinity, placedCpuset, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
 } from '../vm/vcpus.js';
 import { iothreadAffinity } from '../vm/iothreads.js';
 import type { HostService } from './host-service.js';
@@ -51,7 +51,7 @@ export class VcpuControl {
   /** Pins a freshly launched QEMU's threads as its definition says (before its vCPUs run). */
   async applyPinning(vm: RunningDomain): Promise<void> {
     const def = vm.def;
-    if (def.vcpuCpuset === undefined && def.cputune === undefined) return;
+    if (placedCpuset(def) === undefined && def.cputune === undefined) return;
     checkHostCpus(def);
     const cpus = await new CpuMonitor(vm.monitor).cpus();
     const vcpuOf = new Map(cpus.map((c) => [c['thread-id'], c['cpu-index']]));
@@ -320,7 +320,7 @@ export class VcpuControl {
 /** Refuses pins naming host CPUs this host does not have (libvirt's cgroup would refuse them at start). */
 function checkHostCpus(def: DomainDefinition): void {
   const online = new Set(onlineHostCpus());
-  const sets = [def.vcpuCpuset, def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []), ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
+  const sets = [placedCpuset(def), def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []), ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
   for (const set of sets) {
     const missing = parseCpuset(set, 'cpuset').filter((c) => !online.has(c));
     if (missing.length > 0) {
