@@ -4,6 +4,7 @@ import { buildQemuArgv } from '../qemu/argv.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import { emulatorAffinity, vcpuAffinity } from '../vm/vcpus.js';
+import { numatuneParameters } from '../vm/auto-placement.js';
 import { portableDefinition } from './live-definition.js';
 import { adviseNumaPlacement, withNumaAdvice } from './numa-placement.js';
 import type { HostNumaNode } from './numa-topology.js';
@@ -80,6 +81,8 @@ describe('automatic NUMA placement (placement=auto, numad\'s advice computed by 
     assert.match(liveXml, /<vcpu placement='auto' cpuset='2-3' current='1'>2<\/vcpu>/);
     assert.match(liveXml, /<memory mode='strict' placement='auto' nodeset='1'\/>/);
     assert.deepEqual(parseDomainXml(liveXml), live);
+    assert.deepEqual(numatuneParameters(live), { mode: 'strict', nodeset: '1' });
+    assert.deepEqual(numatuneParameters(def), { mode: 'strict', nodeset: '' });
     const portable = portableDefinition(live, { serialLog: () => '', tapName: () => '', channelSocket: () => '' });
     assert.equal(portable.numaAdvice, undefined);
     assert.doesNotMatch(renderDomainXml(portable), /nodeset|cpuset/);

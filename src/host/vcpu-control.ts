@@ -10,6 +10,7 @@ import {
   currentVcpus, emulatorAffinity, placedCpuset, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
 } from '../vm/vcpus.js';
 import { iothreadAffinity } from '../vm/iothreads.js';
+import { numatuneParameters } from '../vm/auto-placement.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 
@@ -162,6 +163,13 @@ export class VcpuControl {
       return threadAffinity(vm.pid, vm.pid) ?? emulatorAffinity(vm.def) ?? all;
     }
     return emulatorAffinity(parseDomainXml(rec.persistentXml as string)) ?? all;
+  }
+
+  /** virsh numatune without settings: the memory mode and host nodes (a running domain's placement='auto' advice, --live). */
+  numatune(ref: string, o: AffectFlags): { mode: string; nodeset: string } {
+    const rec = this.host.lookup(ref);
+    const { live } = this.affect(rec, o);
+    return numatuneParameters(parseDomainXml((live ? rec.liveXml : rec.persistentXml) as string));
   }
 
   /** virsh emulatorpin VM CPULIST: pins QEMU's threads other than the vCPUs. */

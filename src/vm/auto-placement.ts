@@ -26,3 +26,14 @@ export function memoryPlacedAutomatically(def: DomainDefinition): boolean {
 export function needsPlacementAdvice(def: DomainDefinition): boolean {
   return def.vcpuPlacement === 'auto' || memoryPlacedAutomatically(def);
 }
+
+/**
+ * virsh numatune's parameters of a definition: <numatune><memory>'s mode
+ * (libvirt's default 'strict' without one) and its nodeset; with
+ * placement='auto', the advice of a running domain (none in a persistent one).
+ */
+export function numatuneParameters(def: DomainDefinition): { mode: string; nodeset: string } {
+  const m = def.memoryLayout?.numatune?.memory;
+  if (!m) return { mode: 'strict', nodeset: '' };
+  return { mode: m.mode, nodeset: 'nodeset' in m ? m.nodeset : def.numaAdvice?.nodeset ?? '' };
+}

@@ -71,6 +71,8 @@ describe('automatic NUMA placement (placement=auto) on real QEMU', () => {
     assert.match(await host.ok('dumpxml', '--inactive', name), /<memory mode='strict' placement='auto'\/>/);
     assert.equal(await host.ok('vcpupin', name), ` VCPU   CPU Affinity\n----------------------\n 0      ${cpus}\n 1      ${cpus}\n\n`);
     assert.match(await host.ok('emulatorpin', name), new RegExp(`\\*: ${cpus}\\n`));
+    assert.equal(await host.ok('numatune', name), `numa_mode      : strict\nnuma_nodeset   : ${nodes}\n\n`);
+    assert.equal(await host.ok('numatune', name, '--config'), 'numa_mode      : strict\nnuma_nodeset   : \n\n', 'the persistent definition has no advice');
   });
 
   it('refuses to start with NUMA_PLACEMENT_UNFIT and a hint when no set of nodes has the memory free', async () => {
