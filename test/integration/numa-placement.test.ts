@@ -45,10 +45,10 @@ describe('automatic NUMA placement (placement=auto) on real QEMU', () => {
     assert.notEqual(cpus, '0', 'the advice spans more than ferryd\'s CPU 0 (else pinning would not show)');
     const file = `${dir.path}/${name}.xml`;
     writeFileSync(file, guestXml({ name, uuid, type: 'qemu', memoryMiB: 128 })
-      .replace(/<vcpu>\d+<\/vcpu>/, "<vcpu placement='auto'>2</vcpu><numatune><memory mode='strict'/></numatune>"));
+      .replace(/<vcpu>\d+<\/vcpu>/, "<vcpu placement='auto' cpuset='1'>2</vcpu><numatune><memory mode='strict'/></numatune>"));
     await host.ok('define', file);
     const inactive = await host.ok('dumpxml', name);
-    assert.match(inactive, /<vcpu placement='auto'>2<\/vcpu>/);
+    assert.match(inactive, /<vcpu placement='auto'>2<\/vcpu>/, 'a cpuset beside placement=auto is dropped at define, as libvirt ignores it');
     assert.match(inactive, /<memory mode='strict' placement='auto'\/>/);
 
     await host.ok('start', '--paused', name);
