@@ -43,6 +43,8 @@ describe('automatic NUMA placement (placement=auto, numad\'s advice computed by 
     const strictNoNodeset = parseDomainXml(domain("<vcpu placement='auto'>2</vcpu><numatune><memory mode='interleave'/></numatune>"));
     assert.deepEqual(strictNoNodeset.memoryLayout?.numatune?.memory, { mode: 'interleave', placement: 'auto' });
     assert.equal(parseDomainXml(domain("<vcpu>2</vcpu><numatune><memory placement='auto'/></numatune>")).vcpuPlacement, 'auto');
+    // libvirt's numad-auto-memory-vcpu-no-cpuset-and-placement: even a written placement='static' follows, without a cpuset.
+    assert.equal(parseDomainXml(domain("<vcpu placement='static'>2</vcpu><numatune><memory mode='interleave' placement='auto'/></numatune>")).vcpuPlacement, 'auto');
     const pinned = parseDomainXml(domain("<vcpu>2</vcpu><cputune><emulatorpin cpuset='1'/></cputune><numatune><memory placement='auto'/></numatune>"));
     assert.equal(pinned.vcpuPlacement, undefined);
     assert.equal(parseDomainXml(domain("<vcpu cpuset='0-1'>2</vcpu><numatune><memory placement='auto'/></numatune>")).vcpuPlacement, undefined);
