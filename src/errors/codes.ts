@@ -98,6 +98,11 @@ export const ERROR_CODES = {
     status: 409,
     hint: 'Change <numatune> nodeset / <memory><source><nodemask> to nodes listed in /sys/devices/system/node/online, or start the domain on a host that has them',
   },
+  NUMA_PLACEMENT_UNFIT: {
+    summary: "placement='auto' found no set of host NUMA nodes with enough free memory for the domain",
+    status: 409,
+    hint: "Free memory on the host (ferry nodeinfo; /sys/devices/system/node/node*/meminfo), lower <memory>, or pin the domain yourself: <vcpu placement='static' cpuset=...> and <numatune><memory nodeset=...>",
+  },
   HOST_HUGEPAGES_UNAVAILABLE: {
     summary: 'The domain asks for hugepages of a size this host has no hugetlbfs mount for',
     status: 409,

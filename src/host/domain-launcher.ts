@@ -31,6 +31,8 @@ import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from '.
 import { chooseFirmware } from '../vm/firmware-select.js';
 import { readFirmwareDescriptors } from './firmware-descriptors.js';
 import { ensureNvram } from './nvram-store.js';
+import { withNumaAdvice } from './numa-placement.js';
+import { type HostNumaNode, readHostNumaTopology } from './numa-topology.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -68,6 +70,8 @@ export interface DomainLauncherDeps {
   secrets?: SecretSource;
   /** Host NUMA nodes, hugetlbfs mounts, limits (default: read from /proc and /sys). */
   memoryHost?: () => MemoryHostFacts;
+  /** The host's NUMA nodes for placement='auto' (default: read from /sys/devices/system/node). */
+  numaTopology?: () => HostNumaNode[];
 }
 
 /**
@@ -137,6 +141,8 @@ export class DomainLauncher {
         channelSocket: (name) => paths.channelSocket(def.uuid, name),
         graphicsPorts,
       });
+      // placement='auto': the nodes and CPUs libvirt would ask numad for, from this host's topology now.
+      live = withNumaAdvice(live, (this.deps.numaTopology ?? readHostNumaTopology)());
     } catch (err) {
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;

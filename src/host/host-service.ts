@@ -655,6 +655,8 @@ export class HostService extends EventEmitter<HostEvents> {
     // A network's bridge is decided on each host at start (libvirt ignores bridge= of type='network' when defining).
     const interfaces = written.devices.interfaces.map((i) => (i.type === 'network' ? { ...i, source: { network: i.source.network as string } } : i));
     const def: DomainDefinition = { ...written, devices: { ...written.devices, interfaces } };
+    // placement='auto' is advised at each start (libvirt ignores a nodeset/cpuset beside it when defining).
+    delete def.numaAdvice;
     try {
       const info = await this.deps.caps.binary(this.deps.launcher.binaryFor(def));
       const machine = resolveMachineType(info, def.os.machine);

@@ -65,6 +65,8 @@ export function portableDefinition(
   input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
 ): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
+  // placement='auto' is advised again by the host that starts it.
+  delete def.numaAdvice;
   const d = def.devices;
   for (const list of [d.disks, d.interfaces, d.serials, d.consoles, d.channels, d.controllers, d.inputs, d.videos, d.sounds, d.redirdevs, d.rngs, d.watchdogs, d.panics]) {
     for (const x of list as Array<{ alias?: string }>) delete x.alias;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { hugepageSizesKiB, type MemoryPaths } from '../qemu/devices/memory.js';
 import type { DomainDefinition } from '../vm/definition.js';
-import { parseNodeset } from '../vm/memory-layout.js';
+import { numatuneMemoryNodeset, parseNodeset } from '../vm/memory-layout.js';
 
 /** The host facts the memory layout depends on; read from /proc and /sys, injectable for tests. */
 export interface MemoryHostFacts {
@@ -50,7 +50,8 @@ export function resolveMemoryPaths(def: DomainDefinition, fileDir: string, facts
   const online = new Set(parseNodeset(facts.onlineNodes || '0', 'node'));
   const wanted: Array<[string, string]> = [];
   const t = def.memoryLayout?.numatune;
-  if (t?.memory) wanted.push(['<numatune><memory>', t.memory.nodeset]);
+  const memoryNodes = t?.memory ? numatuneMemoryNodeset(t.memory, def.numaAdvice) : undefined;
+  if (memoryNodes !== undefined) wanted.push(['<numatune><memory>', memoryNodes]);
   for (const m of t?.memnodes ?? []) wanted.push([`<numatune><memnode cellid='${m.cellid}'>`, m.nodeset]);
   (def.devices.memories ?? []).forEach((m, i) => {
     if (m.nodemask !== undefined) wanted.push([`<memory model='${m.model}'> #${i} <nodemask>`, m.nodemask]);

@@ -7,9 +7,10 @@ import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import {
-  currentVcpus, emulatorAffinity, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
+  currentVcpus, emulatorAffinity, placedCpuset, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
 } from '../vm/vcpus.js';
 import { iothreadAffinity } from '../vm/iothreads.js';
+import { numatuneParameters } from '../vm/auto-placement.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 
@@ -51,7 +52,7 @@ export class VcpuControl {
   /** Pins a freshly launched QEMU's threads as its definition says (before its vCPUs run). */
   async applyPinning(vm: RunningDomain): Promise<void> {
     const def = vm.def;
-    if (def.vcpuCpuset === undefined && def.cputune === undefined) return;
+    if (placedCpuset(def) === undefined && def.cputune === undefined) return;
     checkHostCpus(def);
     const cpus = await new CpuMonitor(vm.monitor).cpus();
     const vcpuOf = new Map(cpus.map((c) => [c['thread-id'], c['cpu-index']]));
@@ -162,6 +163,13 @@ export class VcpuControl {
       return threadAffinity(vm.pid, vm.pid) ?? emulatorAffinity(vm.def) ?? all;
     }
     return emulatorAffinity(parseDomainXml(rec.persistentXml as string)) ?? all;
+  }
+
+  /** virsh numatune without settings: the memory mode and host nodes (a running domain's placement='auto' advice, --live). */
+  numatune(ref: string, o: AffectFlags): { mode: string; nodeset: string } {
+    const rec = this.host.lookup(ref);
+    const { live } = this.affect(rec, o);
+    return numatuneParameters(parseDomainXml((live ? rec.liveXml : rec.persistentXml) as string));
   }
 
   /** virsh emulatorpin VM CPULIST: pins QEMU's threads other than the vCPUs. */
@@ -320,7 +328,7 @@ export class VcpuControl {
 /** Refuses pins naming host CPUs this host does not have (libvirt's cgroup would refuse them at start). */
 function checkHostCpus(def: DomainDefinition): void {
   const online = new Set(onlineHostCpus());
-  const sets = [def.vcpuCpuset, def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []), ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
+  const sets = [placedCpuset(def), def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []), ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
   for (const set of sets) {
     const missing = parseCpuset(set, 'cpuset').filter((c) => !online.has(c));
     if (missing.length > 0) {

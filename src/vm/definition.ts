@@ -74,6 +74,14 @@ export interface DomainDefinition {
   dumpCore?: 'on' | 'off';
   /** <sysinfo type='smbios'|'fwcfg'>: SMBIOS strings and fw_cfg entries (src/vm/sysinfo.ts). */
   sysinfo?: SysinfoDefinition;
+  /** <vcpu placement='auto'>: the vCPUs and the emulator run on the CPUs of the nodes ferry advises at start (src/host/numa-placement.ts). */
+  vcpuPlacement?: 'auto';
+  /**
+   * A running domain's automatic NUMA placement advice (libvirt asks numad; ferry computes it):
+   * the host nodes of <numatune><memory placement='auto'> and the host CPUs of <vcpu placement='auto'>.
+   * Set by the launcher on the live definition only; shown in the live XML as nodeset=/cpuset= beside placement='auto'.
+   */
+  numaAdvice?: { nodeset?: string; cpuset?: string };
 }
 
 export type LifecycleAction = 'destroy' | 'restart' | 'preserve' | 'rename-restart';

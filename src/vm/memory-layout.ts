@@ -42,8 +42,11 @@ export type NumatuneMode = (typeof NUMATUNE_MODES)[number];
 const PARSED_MODES = [...NUMATUNE_MODES, 'restrictive'] as const;
 
 export interface NumaTune {
-  /** <memory mode nodeset>: the host nodes for all guest memory. */
-  memory?: { mode: NumatuneMode; nodeset: string };
+  /**
+   * <memory mode nodeset>: the host nodes for all guest memory; or <memory mode placement='auto'>:
+   * the nodes ferry advises at start (DomainDefinition.numaAdvice; src/host/numa-placement.ts).
+   */
+  memory?: { mode: NumatuneMode; nodeset: string } | { mode: NumatuneMode; placement: 'auto' };
   /** <memnode cellid mode nodeset>: per guest cell. */
   memnodes: Array<{ cellid: number; mode: NumatuneMode; nodeset: string }>;
 }
@@ -73,10 +76,10 @@ export const NUMA_RULE: ElementRule = {
   },
 };
 
-/** <numatune>: placement 'auto' needs numad, 'restrictive' needs cgroups; ferry applies neither. */
+/** <numatune>: mode 'restrictive' needs cgroups, which ferry does not apply. */
 export const NUMATUNE_RULE: ElementRule = {
   children: {
-    memory: { attrs: { ...NODESET.attrs, placement: ['static'] } },
+    memory: { attrs: { ...NODESET.attrs, placement: ['static', 'auto'] } },
     memnode: { attrs: { cellid: true, ...NODESET.attrs } },
   },
 };
@@ -113,15 +116,25 @@ export function parseNodeset(text: string, element: string): number[] {
   return result;
 }
 
-/** Reads the memory layout of a <domain>; undefined when it has none of it. */
-export function parseMemoryLayout(root: XmlElement, vcpus: number): MemoryLayout | undefined {
+/**
+ * Reads the memory layout of a <domain>; undefined when it has none of it.
+ * With <vcpu placement='auto'> (`vcpuAuto`) and no <numatune><memory>, the
+ * memory is placed automatically too (mode 'strict'), as libvirt does.
+ * `advisedNodeset`: a running domain's advice, read from its live XML.
+ */
+export function parseMemoryLayout(root: XmlElement, vcpus: number, vcpuAuto = false): (MemoryLayout & { advisedNodeset?: string }) | undefined {
   const layout: MemoryLayout = {};
   const numa = child(root, 'cpu') ? child(child(root, 'cpu') as XmlElement, 'numa') : undefined;
   if (numa) layout.cells = parseCells(numa, vcpus);
   const links = numa ? parseInterconnects(numa, layout.cells ?? []) : undefined;
   if (links) layout.interconnects = links;
   const tune = child(root, 'numatune');
-  if (tune) layout.numatune = parseNumatune(tune, layout.cells ?? []);
+  const parsedTune = tune ? parseNumatune(tune, layout.cells ?? [], vcpuAuto) : undefined;
+  if (parsedTune) layout.numatune = parsedTune.tune;
+  if (vcpuAuto && !layout.numatune?.memory) layout.numatune = { ...(layout.numatune ?? { memnodes: [] }), memory: { mode: 'strict', placement: 'auto' } };
+  if (vcpuAuto && layout.numatune?.memnodes.length && 'placement' in (layout.numatune.memory ?? {})) {
+    throw xmlInvalid('memnode', 'Per-node binding is not compatible with automatic NUMA placement.');
+  }
   const backing = child(root, 'memoryBacking');
   if (backing) layout.backing = parseBacking(backing, layout.cells ?? []);
   const max = child(root, 'maxMemory');
@@ -130,7 +143,8 @@ export function parseMemoryLayout(root: XmlElement, vcpus: number): MemoryLayout
     if (max.attrs.slots !== undefined) layout.maxMemory.slots = nonNegativeInt(max.attrs.slots, 'maxMemory');
     if ((layout.maxMemory.slots ?? 0) > 255) throw xmlInvalid('maxMemory', `slots '${layout.maxMemory.slots}' is over 255`);
   }
-  return Object.keys(layout).length === 0 ? undefined : layout;
+  if (Object.keys(layout).length === 0) return undefined;
+  return parsedTune?.advisedNodeset === undefined ? layout : { ...layout, advisedNodeset: parsedTune.advisedNodeset };
 }
 
 function parseCells(numa: XmlElement, vcpus: number): NumaCell[] {
@@ -169,18 +183,42 @@ function parseCells(numa: XmlElement, vcpus: number): NumaCell[] {
   return cells;
 }
 
-function parseNumatune(tune: XmlElement, cells: NumaCell[]): NumaTune {
+/** The host nodes <numatune><memory> names: its nodeset, or with placement='auto' the advice (undefined before one is given). */
+export function numatuneMemoryNodeset(memory: NonNullable<NumaTune['memory']>, advice: { nodeset?: string } | undefined): string | undefined {
+  return 'nodeset' in memory ? memory.nodeset : advice?.nodeset;
+}
+
+/**
+ * <numatune>, as libvirt reads it: <memory> without placement is 'static' with
+ * a nodeset, else 'auto' when <vcpu placement='auto'> (libvirt wants a nodeset
+ * otherwise); beside placement='auto', a nodeset is the advice of a running
+ * domain (its live XML). <memnode> cannot go with placement='auto'.
+ */
+function parseNumatune(tune: XmlElement, cells: NumaCell[], vcpuAuto: boolean): { tune: NumaTune; advisedNodeset?: string } {
   const result: NumaTune = { memnodes: [] };
+  let advisedNodeset: string | undefined;
   const mem = child(tune, 'memory');
   if (mem) {
     const mode = oneOf(mem.attrs.mode ?? 'strict', PARSED_MODES, 'numatune', 'mode');
-    // The rule walk names placement='auto' and mode='restrictive'; nothing more to say about them here.
-    if (mode === 'restrictive' || (mem.attrs.nodeset === undefined && mem.attrs.placement !== undefined)) return result;
-    if (mem.attrs.nodeset === undefined) throw xmlInvalid('numatune', "<memory> needs a nodeset (placement='auto' needs numad, which ferry does not run)");
-    parseNodeset(mem.attrs.nodeset, 'numatune');
-    result.memory = { mode, nodeset: mem.attrs.nodeset };
+    const placement = mem.attrs.placement === undefined ? undefined : oneOf(mem.attrs.placement, ['static', 'auto'] as const, 'numatune', 'placement');
+    // The rule walk names mode='restrictive'; nothing more to say about it here.
+    if (mode === 'restrictive') return { tune: result };
+    if (mem.attrs.nodeset !== undefined) parseNodeset(mem.attrs.nodeset, 'numatune');
+    if (placement === 'auto' || (placement === undefined && mem.attrs.nodeset === undefined && vcpuAuto)) {
+      result.memory = { mode, placement: 'auto' };
+      advisedNodeset = mem.attrs.nodeset;
+    } else {
+      if (mem.attrs.nodeset === undefined) {
+        throw xmlInvalid('numatune', "nodeset for NUMA memory tuning must be set if 'placement' is 'static' (or use placement='auto')");
+      }
+      result.memory = { mode, nodeset: mem.attrs.nodeset };
+    }
   }
-  for (const m of childrenNamed(tune, 'memnode')) {
+  const memnodes = childrenNamed(tune, 'memnode');
+  if (memnodes.length > 0 && result.memory && 'placement' in result.memory) {
+    throw xmlInvalid('memnode', 'Per-node binding is not compatible with automatic NUMA placement.');
+  }
+  for (const m of memnodes) {
     const cellid = nonNegativeInt(m.attrs.cellid ?? '', 'memnode');
     if (cellid >= cells.length) throw xmlInvalid('memnode', `cellid ${cellid} names no <cpu><numa> cell`);
     if (result.memnodes.some((x) => x.cellid === cellid)) throw xmlInvalid('memnode', `cellid ${cellid} is given twice`);
@@ -189,7 +227,7 @@ function parseNumatune(tune: XmlElement, cells: NumaCell[]): NumaTune {
     parseNodeset(m.attrs.nodeset ?? '', 'memnode');
     result.memnodes.push({ cellid, mode, nodeset: m.attrs.nodeset ?? '' });
   }
-  return result;
+  return advisedNodeset === undefined ? { tune: result } : { tune: result, advisedNodeset };
 }
 
 function parseBacking(b: XmlElement, cells: NumaCell[]): MemoryBacking {
@@ -232,8 +270,8 @@ export function renderNuma(layout: MemoryLayout | undefined): XmlElement | undef
   }, [c.distances ? el('distances', {}, c.distances.map((d) => el('sibling', { id: d.id, value: d.value }))) : undefined, ...renderNumaCaches(c.caches)])).concat(renderInterconnects(layout.interconnects) ?? []));
 }
 
-/** <maxMemory>, <memoryBacking> and <numatune>: top-level elements, sorted by the caller. */
-export function renderMemoryLayout(layout: MemoryLayout | undefined): XmlElement[] {
+/** <maxMemory>, <memoryBacking> and <numatune>: top-level elements, sorted by the caller (`advisedNodeset`: a running domain's advice). */
+export function renderMemoryLayout(layout: MemoryLayout | undefined, advisedNodeset?: string): XmlElement[] {
   if (!layout) return [];
   const out: XmlElement[] = [];
   if (layout.maxMemory) out.push(el('maxMemory', { slots: layout.maxMemory.slots, unit: 'KiB' }, String(layout.maxMemory.kib)));
@@ -252,7 +290,7 @@ export function renderMemoryLayout(layout: MemoryLayout | undefined): XmlElement
   const t = layout.numatune;
   if (t) {
     out.push(el('numatune', {}, [
-      t.memory ? el('memory', { mode: t.memory.mode, nodeset: t.memory.nodeset }) : undefined,
+      t.memory ? el('memory', 'nodeset' in t.memory ? { mode: t.memory.mode, nodeset: t.memory.nodeset } : { mode: t.memory.mode, placement: 'auto', nodeset: advisedNodeset }) : undefined,
       ...t.memnodes.map((m) => el('memnode', { cellid: m.cellid, mode: m.mode, nodeset: m.nodeset })),
     ]));
   }

@@ -34,6 +34,7 @@ import { unsupportedParts } from './schema/element-rule.js';
 import { nonNegativeInt, oneOf } from './xml-values.js';
 import { toKiB } from './memory-units.js';
 import { parseMemoryLayout } from './memory-layout.js';
+import { settleAutoPlacement } from './auto-placement.js';
 import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
@@ -152,9 +153,11 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (def.os.smbiosMode === 'sysinfo' && !sysinfo?.smbios) throw xmlInvalid('smbios', "mode='sysinfo' needs a <sysinfo type='smbios'>");
   const throttleGroups = child(root, 'throttlegroups');
   if (throttleGroups) def.throttleGroups = parseThrottleGroups(throttleGroups);
-  const memoryLayout = parseMemoryLayout(root, vcpus);
-  if (memoryLayout) def.memoryLayout = memoryLayout;
-  placeMemoryDevices(def.devices.memories, memoryLayout?.maxMemory);
+  const parsedLayout = parseMemoryLayout(root, vcpus, def.vcpuPlacement === 'auto');
+  const { advisedNodeset, ...memoryLayout } = parsedLayout ?? {};
+  if (parsedLayout) def.memoryLayout = memoryLayout;
+  settleAutoPlacement(def, advisedNodeset);
+  placeMemoryDevices(def.devices.memories, memoryLayout.maxMemory);
   def.devices.interfaces.forEach((iface, i) => {
     if (iface.mac === '') iface.mac = macFromUuid(uuid, i);
   });

@@ -63,7 +63,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     ...renderVcpus(def),
     ...renderIothreads(def),
     renderThrottleGroups(def.throttleGroups),
-    ...renderMemoryLayout(def.memoryLayout),
+    ...renderMemoryLayout(def.memoryLayout, def.numaAdvice?.nodeset),
     ...renderSysinfo(def.sysinfo),
     renderOs(def),
     def.cpu ? renderCpu(def.cpu, renderNuma(def.memoryLayout)) : undefined,

@@ -71,7 +71,7 @@ describe('vCPUs in the definition', () => {
 
   it('refuses what QEMU or ferry cannot run, naming it', () => {
     refuses(domain(`<vcpu current='3'>2</vcpu>`), /maxvcpus must not be less than current vcpus/);
-    refuses(domain(`<vcpu placement='auto'>2</vcpu>`), /placement='auto'/);
+    refuses(domain(`<vcpu placement='numad'>2</vcpu>`), /placement='numad'/);
     refuses(domain(`<vcpu>2</vcpu><cputune><shares>2048</shares></cputune>`), /<shares> in <cputune>/);
     refuses(domain(`<vcpu>2</vcpu><cputune><vcpupin vcpu='2' cpuset='0'/></cputune>`), /out of range/);
     refuses(domain(`<vcpu current='1'>2</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='yes'/><vcpu id='1' enabled='no' hotpluggable='yes'/></vcpus>`), /can't be hotpluggable/);

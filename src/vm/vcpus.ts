@@ -5,14 +5,14 @@ import { nonNegativeInt, positiveInt, yesNo } from './xml-values.js';
 import { xmlInvalid } from './xml-errors.js';
 import { IOTHREADPIN_RULE, parseIothreadPins } from './iothreads.js';
 
-/** What ferry applies of <vcpu>, <vcpus> and <cputune> (placement='auto' needs numad, <shares>/<period>/<quota> need cgroups: refused). */
+/** What ferry applies of <vcpu>, <vcpus> and <cputune> (<shares>/<period>/<quota> need cgroups: refused). */
 export const VCPU_RULES = {
-  vcpu: { attrs: { placement: ['static'], current: true, cpuset: true } },
+  vcpu: { attrs: { placement: ['static', 'auto'], current: true, cpuset: true } },
   vcpus: { children: { vcpu: { attrs: { id: true, enabled: ['yes', 'no'], hotpluggable: ['yes', 'no'], order: true } } } },
   cputune: { children: { vcpupin: { attrs: { vcpu: true, cpuset: true } }, emulatorpin: { attrs: { cpuset: true } }, iothreadpin: IOTHREADPIN_RULE } },
 } as const;
 
-type VcpuFields = Pick<DomainDefinition, 'vcpus' | 'vcpuCurrent' | 'vcpuCpuset' | 'vcpuList' | 'cputune'>;
+type VcpuFields = Pick<DomainDefinition, 'vcpus' | 'vcpuCurrent' | 'vcpuCpuset' | 'vcpuList' | 'cputune' | 'vcpuPlacement' | 'numaAdvice'>;
 
 /** Reads <vcpu>, <vcpus> and <cputune> of a <domain>. */
 export function parseVcpus(root: XmlElement): VcpuFields {
@@ -25,7 +25,13 @@ export function parseVcpus(root: XmlElement): VcpuFields {
     if (n > max) throw xmlInvalid('vcpu', `maxvcpus must not be less than current vcpus (${max} < ${n})`);
     if (n < max) out.vcpuCurrent = n;
   }
-  if (vcpuEl?.attrs.cpuset !== undefined) out.vcpuCpuset = canonicalCpuset(vcpuEl.attrs.cpuset, 'vcpu');
+  const placement = vcpuEl?.attrs.placement;
+  if (placement !== undefined && placement !== 'static' && placement !== 'auto') throw xmlInvalid('vcpu', `unsupported CPU placement mode '${placement}'`);
+  if (placement === 'auto') {
+    out.vcpuPlacement = 'auto';
+    // Beside placement='auto', cpuset is the advice a running domain was given (its live XML); libvirt ignores it in a definition.
+    if (vcpuEl?.attrs.cpuset !== undefined) out.numaAdvice = { cpuset: canonicalCpuset(vcpuEl.attrs.cpuset, 'vcpu') };
+  } else if (vcpuEl?.attrs.cpuset !== undefined) out.vcpuCpuset = canonicalCpuset(vcpuEl.attrs.cpuset, 'vcpu');
   const list = child(root, 'vcpus');
   if (list) out.vcpuList = parseVcpuList(list, max, out.vcpuCurrent ?? max);
   const tune = child(root, 'cputune');
@@ -75,7 +81,7 @@ function parseCputune(tune: XmlElement, max: number): CputuneDefinition {
 /** <vcpu>, <vcpus> (when kept) and <cputune> as libvirt writes them. */
 export function renderVcpus(def: DomainDefinition): XmlElement[] {
   const out: XmlElement[] = [
-    el('vcpu', { placement: 'static', cpuset: def.vcpuCpuset, current: def.vcpuCurrent === undefined ? undefined : String(def.vcpuCurrent) }, String(def.vcpus)),
+    el('vcpu', { placement: def.vcpuPlacement ?? 'static', cpuset: def.vcpuPlacement === 'auto' ? def.numaAdvice?.cpuset : def.vcpuCpuset, current: def.vcpuCurrent === undefined ? undefined : String(def.vcpuCurrent) }, String(def.vcpus)),
   ];
   if (def.vcpuList) {
     out.push(el('vcpus', {}, def.vcpuList.map((v) => el('vcpu', {
@@ -108,14 +114,19 @@ export function vcpuStates(def: DomainDefinition): VcpuState[] {
   return Array.from({ length: def.vcpus }, (_, id) => ({ id, enabled: id < current, hotpluggable: id >= current }));
 }
 
-/** The host CPUs vCPU `id` may run on by its definition: its <vcpupin>, else <vcpu cpuset>, else any (undefined). */
+/** The host CPUs vCPU `id` may run on by its definition: its <vcpupin>, else <vcpu cpuset> (or placement='auto''s advice), else any (undefined). */
 export function vcpuAffinity(def: DomainDefinition, id: number): string | undefined {
-  return def.cputune?.vcpupins.find((p) => p.vcpu === id)?.cpuset ?? def.vcpuCpuset;
+  return def.cputune?.vcpupins.find((p) => p.vcpu === id)?.cpuset ?? placedCpuset(def);
 }
 
-/** The host CPUs QEMU's other threads may run on: <emulatorpin>, else <vcpu cpuset>, else any. */
+/** The host CPUs QEMU's other threads may run on: <emulatorpin>, else <vcpu cpuset> (or placement='auto''s advice), else any. */
 export function emulatorAffinity(def: DomainDefinition): string | undefined {
-  return def.cputune?.emulatorpin ?? def.vcpuCpuset;
+  return def.cputune?.emulatorpin ?? placedCpuset(def);
+}
+
+/** <vcpu cpuset>, or with placement='auto' the CPUs of the advised nodes (a running domain's only). */
+export function placedCpuset(def: DomainDefinition): string | undefined {
+  return def.vcpuPlacement === 'auto' ? def.numaAdvice?.cpuset : def.vcpuCpuset;
 }
 
 /** The CPU topology QEMU gets: as defined, else libvirt's default (one socket per vCPU). */

@@ -49,6 +49,12 @@ export function vcpuRoutes(service: HostService): FastifyPluginAsync {
       async (req) => ({ cpuset: await service.vcpus.emulatorPin(req.params.ref, req.query) }),
     );
 
+    app.get<{ Params: { ref: string }; Querystring: { live?: boolean; config?: boolean } }>(
+      '/domains/:ref/numatune',
+      { schema: { params: refParams, querystring: affectQuery } },
+      async (req) => ({ numatune: service.vcpus.numatune(req.params.ref, req.query) }),
+    );
+
     app.put<{ Params: { ref: string }; Body: { cpuset: string; live?: boolean; config?: boolean } }>(
       '/domains/:ref/emulatorpin',
       { schema: { params: refParams, body: object({ cpuset: nonEmpty(), ...affect }, ['cpuset']) } },

@@ -129,6 +129,14 @@ export function registerVcpus(program: Command, ctx: CliContext): void {
       ctx.print('\n');
     });
 
+  withAffect(withDomain(program.command('numatune').description('query NUMA parameters: the memory mode and host nodes (placement=auto: the nodes advised at start)')), 'query')
+    .action(async (positional: string | undefined, o: AffectOpts) => {
+      const ref = domainArg(positional, o);
+      const flags = affect(o);
+      const { numatune } = await domainOp(ref, undefined, () => ctx.client().get<{ numatune: { mode: string; nodeset: string } }>(`/v1/domains/${enc(ref)}/numatune${query(flags)}`));
+      ctx.print(`${'numa_mode'.padEnd(15)}: ${numatune.mode}\n${'numa_nodeset'.padEnd(15)}: ${numatune.nodeset}\n\n`);
+    });
+
   withAffect(withDomain(program.command('emulatorpin').description('control or query domain emulator affinity')), 'pin')
     .argument('[cpulist]', 'host CPU list (0-3,^2)')
     .option('--cpulist <cpulist>', 'host CPU list (0-3,^2)')

@@ -73,8 +73,15 @@ describe('memory layout argv (libvirt .args as the reference)', () => {
     ]);
   });
 
-  it('parseDomainXml() refuses what ferry cannot apply: placement auto, restrictive mode, HMAT caches', () => {
-    assert.throws(() => parseDomainXml(domain(`<memory unit='KiB'>1048576</memory><numatune><memory mode='strict' placement='auto'/></numatune>`, '')), /placement='auto'/);
+  it('binds the RAM of a guest without NUMA cells to <numatune><memory nodeset> (numatune-system-memory: pc.ram)', () => {
+    const a = argvOf(domain(`<memory unit='KiB'>219136</memory><numatune><memory mode='strict' nodeset='0'/></numatune>`, ''));
+    assert.ok(opt(a, '-machine')[0]?.includes('memory-backend=pc.ram'));
+    assert.deepEqual(objects(a), [{ 'qom-type': 'memory-backend-ram', id: 'pc.ram', size: 224395264, 'host-nodes': [0], policy: 'bind' }]);
+  });
+
+  it('parseDomainXml() refuses what ferry cannot apply: a static <memory> without nodeset, memnode with placement auto, restrictive mode, HMAT caches', () => {
+    assert.throws(() => parseDomainXml(domain(`<memory unit='KiB'>1048576</memory><numatune><memory mode='strict'/></numatune>`, '')), /nodeset for NUMA memory tuning must be set/);
+    assert.throws(() => parseDomainXml(domain(`<memory unit='KiB'>1048576</memory><numatune><memory mode='strict' placement='auto'/><memnode cellid='0' nodeset='0'/></numatune>`, `<numa><cell id='0' cpus='0-3' memory='1048576' unit='KiB'/></numa>`)), /Per-node binding is not compatible with automatic NUMA placement/);
     assert.throws(() => parseDomainXml(domain(`<memory unit='KiB'>1048576</memory><numatune><memory mode='restrictive' nodeset='0'/></numatune>`, '')), /restrictive/);
     assert.throws(() => parseDomainXml(domain(`<memory unit='KiB'>1048576</memory>`, `<numa><cell id='0' cpus='0-3' memory='1048576' unit='KiB'><cache level='1' associativity='direct' policy='writeback'/></cell></numa>`)), /cache/);
   });

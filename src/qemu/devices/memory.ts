@@ -1,7 +1,7 @@
 import { hasHmat, hmatArgs, nodeInitiator } from '../../vm/numa-hmat.js';
 import type { DomainDefinition } from '../../vm/definition.js';
 import type { MemoryDeviceDefinition } from '../../vm/devices/memory.js';
-import { type NumatuneMode, parseNodeset } from '../../vm/memory-layout.js';
+import { type NumatuneMode, numatuneMemoryNodeset, parseNodeset } from '../../vm/memory-layout.js';
 import { pciProps } from './device-props.js';
 
 /** Where file-backed guest RAM goes on this host, resolved by the launcher before the argv is built. */
@@ -60,10 +60,12 @@ function devicePageKiB(def: DomainDefinition, m: MemoryDeviceDefinition, default
   return size === SYSTEM_PAGE_KIB ? undefined : size;
 }
 
-/** Does the machine's RAM need an explicit backend without NUMA cells (-machine memory-backend=pc.ram)? */
+/** Does the machine's RAM need an explicit backend without NUMA cells (-machine memory-backend=pc.ram)? <numatune><memory> binds it. */
 function needsMachineBackend(def: DomainDefinition): boolean {
   const b = def.memoryLayout?.backing;
-  if (!b || (def.memoryLayout?.cells?.length ?? 0) > 0) return false;
+  if ((def.memoryLayout?.cells?.length ?? 0) > 0) return false;
+  if (def.memoryLayout?.numatune?.memory) return true;
+  if (!b) return false;
   return b.hugepages !== undefined || b.source !== undefined || b.access !== undefined || b.allocation !== undefined || b.discard === true;
 }
 
@@ -144,7 +146,13 @@ function preallocOf(def: DomainDefinition, pageKiB: number | undefined): boolean
 function nodesFor(def: DomainDefinition, cell: number | undefined): BackendInput['nodes'] {
   const t = def.memoryLayout?.numatune;
   if (!t) return undefined;
-  return (cell === undefined ? undefined : t.memnodes.find((m) => m.cellid === cell)) ?? t.memory;
+  const node = cell === undefined ? undefined : t.memnodes.find((m) => m.cellid === cell);
+  if (node) return node;
+  if (!t.memory) return undefined;
+  const nodeset = numatuneMemoryNodeset(t.memory, def.numaAdvice);
+  // placement='auto' is settled at start (src/host/numa-placement.ts): an argv without the advice would leave the memory unbound.
+  if (nodeset === undefined) throw new TypeError("<numatune><memory placement='auto'> needs the placement advice before the argv is built");
+  return { mode: t.memory.mode, nodeset };
 }
 
 /** Splits "0-3,8-11" into QEMU's repeated cpus= ranges. */

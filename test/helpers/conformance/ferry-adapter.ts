@@ -1,5 +1,6 @@
 import { FerryError } from '../../../src/errors/ferry-error.js';
 import { resolveGraphicsListens } from '../../../src/host/graphics-listens.js';
+import { withNumaAdvice } from '../../../src/host/numa-placement.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../../../src/qemu/argv.js';
 import type { DiskDefinition } from '../../../src/vm/definition.js';
 import { parseDomainXml } from '../../../src/vm/parse-domain-xml.js';
@@ -20,6 +21,8 @@ export type FerryOutcome =
   | { accepted: false; refusals: Refusal[] }
   | { accepted: true; dumpxml: string; argv: string[] }
   | { accepted: true; dumpxml: string; argvError: string };
+
+const FAKE_NUMA_HOST = [0, 1, 2, 3].map((id) => ({ id, cpus: [2 * id, 2 * id + 1], memTotalKiB: 8 << 20, memFreeKiB: 8 << 20 }));
 
 /** The versioned machine types of the QEMU ferry is tested on (10.0), for the aliases libvirt's test domains use. */
 const MACHINE_ALIASES: Record<string, string> = { pc: 'pc-i440fx-10.0', q35: 'pc-q35-10.0' };
@@ -45,8 +48,10 @@ export function runFerry(xml: string): FerryOutcome {
     const graphics = resolveGraphicsListens(def.devices.graphics, {
       vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.168.122.1', socketPath: (type) => `/run/ferry/conformance/${type}.sock`,
     });
+    // placement='auto' on the fake host of libvirt's tests: 4 NUMA nodes (2 CPUs, 8 GiB free each); libvirt fakes numad's answer.
+    const placed = withNumaAdvice(def, FAKE_NUMA_HOST);
     const argv = buildQemuArgv({
-      def: { ...def, devices: { ...def.devices, graphics } },
+      def: { ...placed, devices: { ...placed.devices, graphics } },
       // As libvirt's tests: a type='kvm' domain runs on KVM (-accel kvm in its .args), a type='qemu' one on TCG.
       accel: def.type === 'kvm' ? 'kvm' : 'tcg',
       machine: MACHINE_ALIASES[requested] ?? requested,
