@@ -56,6 +56,8 @@ describe('SPICE TLS (tlsPort, <channel>, defaultMode) and NBD disks over TLS', (
     const onlyTls = { ...def, devices: { ...def.devices, graphics: [spice({ tlsPort: 5904, defaultMode: 'insecure' })] } };
     assert.match(code(() => graphicsArgs(onlyTls, '/x')), /^XML_UNSUPPORTED: .*spice defaultMode insecure requested in XML configuration, but plaintext connection is not available/);
     assert.equal(code(() => graphicsArgs({ ...def, devices: { ...def.devices, graphics: [spice({ tlsPort: 5904, channels: { main: 'secure' } })] } }, '/x')), 'accepted');
+    const xml = fixture('graphics-spice-compression', 'xml');
+    assert.throws(() => parseDomainXml(xml.replace(/<graphics type='spice'[^>]*>[\s\S]*?<\/graphics>/, "<graphics type='spice' tlsPort='5904'><listen type='none'/></graphics>")), /tlsPort='5904' needs a display that listens on an address, not <listen type='none'>/);
   });
 
   it("chooses a TLS port for autoport by libvirt's rule, and refuses one without spice_tls", () => {

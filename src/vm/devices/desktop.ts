@@ -149,6 +149,10 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     else result.listens.push({ type: 'socket', socket: g.attrs.socket });
   }
   if (result.listens.length > 1) throw xmlUnsupported('listen', `${label}: ferry supports one <listen> per display`);
+  const lt = result.listens[0]?.type;
+  if (result.tlsPort !== undefined && result.tlsPort > 0 && (lt === 'socket' || lt === 'none')) {
+    throw xmlUnsupported('graphics', `${label}: tlsPort='${result.tlsPort}' needs a display that listens on an address, not <listen type='${lt}'>`);
+  }
   if (type === 'spice') {
     const spice: Record<string, string> = {};
     for (const n of SPICE_CHILDREN) {
