@@ -10,6 +10,7 @@ const xml = `<domain type='kvm'><name>v</name><memory>131072</memory><os><type m
   <interface type='network'><mac address='52:54:00:00:00:03'/><source network='vmnet'/></interface>
   <serial type='pty'/><serial type='pty'><log file='/mine.log' append='off'/></serial>
   <channel type='unix'><source mode='bind'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+  <channel type='unix'><source mode='bind'/><target type='virtio'/></channel>
   <graphics type='vnc' autoport='yes'/><graphics type='spice' port='5999' autoport='no'/></devices></domain>`;
 
 describe('liveDefinition() / portableDefinition()', () => {
@@ -27,6 +28,8 @@ describe('liveDefinition() / portableDefinition()', () => {
     assert.deepEqual(live.devices.interfaces.map((i) => i.source), [{ bridge: 'br1' }, { bridge: 'br1' }, { network: 'vmnet', bridge: 'br-of-vmnet' }]);
     assert.deepEqual(live.devices.serials.map((s) => s.logFile), ['/state/log/v-serial0.log', '/mine.log']);
     assert.equal(live.devices.channels[0]?.sourcePath, '/run/v/org.qemu.guest_agent.0.sock');
+    // An unnamed port's socket is named after its virtio-serial address, as libvirt's vioser-CC-BB-PP.sock.
+    assert.equal(live.devices.channels[1]?.sourcePath, '/run/v/vioser-00-00-02.sock');
     assert.deepEqual(live.devices.graphics.map((g) => g.port), [5901, 5999]);
     assert.deepEqual(live.devices.serials.map((s) => s.alias), ['serial0', 'serial1']);
   });

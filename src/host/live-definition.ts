@@ -1,6 +1,7 @@
 import type { DomainDefinition, GraphicsDefinition } from '../vm/definition.js';
 import { withAliases } from '../vm/device-aliases.js';
 import { machineFamily } from '../vm/machine-family.js';
+import { channelSocketKey } from '../vm/devices/channel.js';
 import { portableListens } from './graphics-listens.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { spiceNeedsTlsPort } from '../qemu/devices/spice-tls.js';
@@ -39,7 +40,7 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
     return { ...iface, source, targetDev: iface.targetDev ?? input.tapName(i) };
   });
   live.devices.channels = live.devices.channels.map((c) =>
-    c.type === 'unix' && c.sourcePath === undefined ? { ...c, sourcePath: input.channelSocket(c.targetName as string), sourceMode: 'bind' } : c,
+    c.type === 'unix' && c.sourcePath === undefined ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' } : c,
   );
   live.devices.graphics = live.devices.graphics.map((g, i) => {
     const chosen = input.graphicsPorts[i] ?? {};
@@ -111,7 +112,7 @@ export function portableDefinition(
   });
   d.channels = d.channels.map((c) => {
     const { targetState: _s, ...rest } = c;
-    if (c.type !== 'unix' || c.targetName === undefined || c.sourcePath !== input.channelSocket(c.targetName)) return rest;
+    if (c.type !== 'unix' || c.sourcePath !== input.channelSocket(channelSocketKey(c))) return rest;
     const { sourcePath: _p, ...noPath } = rest;
     return noPath;
   });

@@ -25,7 +25,7 @@ import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
 import { smpArg, vcpuDeviceArgs } from './devices/vcpus.js';
 import { cpuCacheFlags, cpuPhysAddrFlags } from '../vm/cpu-model.js';
-import { iothreadIdsOf } from '../vm/iothreads.js';
+import { iothreadObjects } from '../vm/iothreads.js';
 import { firmwareArgs } from './devices/firmware.js';
 import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOptions, memorySizeArg } from './devices/memory.js';
 
@@ -117,7 +117,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
   push(...masterKeyArgs(def, input.secrets));
-  for (const id of iothreadIdsOf(def)) push('-object', `iothread,id=iothread${id}`);
+  push(...iothreadObjects(def));
   push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));
   push(...filesystemArgs(def, q35));

@@ -11,6 +11,7 @@ import type { PlatformDefinition } from './platform.js';
 import type { MemoryLayout } from './memory-layout.js';
 import type { MemoryDeviceDefinition } from './devices/memory.js';
 import type { FirmwareDefinition } from './firmware.js';
+import type { IothreadSettings } from './iothreads.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -57,6 +58,10 @@ export interface DomainDefinition {
   iothreads?: number;
   /** <iothreadids>: the iothreads' ids (QEMU's iothread<ID>) when written; absent: 1..iothreads (src/vm/iothreads.ts). */
   iothreadIds?: number[];
+  /** <iothread thread_pool_min/max> and <poll>, by iothread id (only those that set any). */
+  iothreadSettings?: Record<number, IothreadSettings>;
+  /** <defaultiothread thread_pool_min/max>: the main loop's worker pool. */
+  defaultIothread?: IothreadSettings;
   /** <throttlegroups>: named I/O limits (a QEMU throttle-group each) that disks' <throttlefilters> stack. */
   throttleGroups?: Array<DiskIotune & { group: string }>;
   /** <cpu><numa>, <numatune>, <memoryBacking>, <maxMemory> (src/vm/memory-layout.ts). */
@@ -227,6 +232,8 @@ export interface ControllerDefinition extends Placed {
   busNr?: number;
   /** pci-bridge: <target chassisNr=> */
   chassisNr?: number;
+  /** pci-bridge / pcie-root-port: <target memReserve=> KiB of memory window the firmware reserves for hot-plugged devices behind it (QEMU's mem-reserve, in bytes). */
+  memReserveKiB?: number;
   hotplug?: boolean;
   modelName?: string;
   /** pci-expander-bus / pcie-expander-bus: <target><node>N</node></target>, the guest NUMA node of the bus. */
@@ -295,6 +302,8 @@ export interface GraphicsDefinition {
   passwdValidTo?: string;
   keymap?: string;
   sharePolicy?: 'allow-exclusive' | 'force-shared' | 'ignore';
+  /** VNC powerControl='yes': clients may shut down, reboot or reset the guest (RFB's XVP extension; QEMU's power-control=on). */
+  powerControl?: boolean;
   defaultMode?: 'any' | 'secure' | 'insecure';
   /** What a password change does to connected clients (SPICE: keep, disconnect, fail; VNC: keep). */
   connected?: 'keep' | 'disconnect' | 'fail';
@@ -570,6 +579,10 @@ export interface NicDriver {
   /** virtio-net's ioeventfd= and event_idx= (on/off). */
   ioeventfd?: boolean;
   eventIdx?: boolean;
+  /** rss='on': receive-side scaling across the queues (QEMU's software RSS: ferry loads no eBPF steering program). */
+  rss?: boolean;
+  /** rss_hash_report='on': the packet's hash in its virtio-net header (QEMU's hash=). */
+  rssHashReport?: boolean;
   /** <host csum= gso= tso4= tso6= ecn= ufo= mrg_rxbuf=/>: on/off each. */
   host?: Partial<Record<'csum' | 'gso' | 'tso4' | 'tso6' | 'ecn' | 'ufo' | 'mrg_rxbuf', boolean>>;
   /** <guest csum= tso4= tso6= ecn= ufo=/> */

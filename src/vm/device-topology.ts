@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { pciSlotName } from './device-address.js';
-import type { ControllerDefinition, DomainDefinition, Placed } from './definition.js';
+import type { ControllerDefinition, DomainDefinition, HubDefinition, Placed } from './definition.js';
 import { USB_HUB_PORTS } from './devices/hub.js';
 import { addDefaultDevices } from './default-devices.js';
 import { PCI_MODEL_NAMES, UNNUMBERED } from './devices/controller.js';
@@ -129,12 +129,14 @@ function assignUsbPorts(def: DomainDefinition): void {
     const known = buses.get(c.index);
     if (!known || c.model === 'ich9-ehci1') buses.set(c.index, { ports: usbPortCount(c), model: c.model ?? 'usb' });
   }
-  // Every port there is, in the order libvirt fills them: a bus's own ports, then its hubs' ports (port 1.1 ... 1.8).
-  const allPorts = (): Array<readonly [number, string]> => [...buses].flatMap(([bus, b]) => [
-    ...Array.from({ length: b.ports }, (_, i) => [bus, String(i + 1)] as const),
-    ...hubs.flatMap((h) => (h.address?.type === 'usb' && h.address.bus === bus && h.address.port
-      ? Array.from({ length: USB_HUB_PORTS }, (_, i) => [bus, `${h.address?.type === 'usb' ? h.address.port : ''}.${i + 1}`] as const) : [])),
-  ]);
+  // Every port there is, in the order libvirt fills them (its virDomainUSBAddressFindFreePort): a bus's or
+  // hub's own ports first (1, 2; 1.1 ... 1.8), then, port by port, those of the hubs plugged into them.
+  const portsBelow = (bus: number, at: string | undefined, count: number): Array<readonly [number, string]> => {
+    const own = Array.from({ length: count }, (_, i) => [bus, at === undefined ? String(i + 1) : `${at}.${i + 1}`] as const);
+    const below = own.flatMap(([, p]) => hubs.filter((h) => h.address?.type === 'usb' && h.address.bus === bus && h.address.port === p).flatMap(() => portsBelow(bus, p, USB_HUB_PORTS)));
+    return [...own, ...below];
+  };
+  const allPorts = (): Array<readonly [number, string]> => [...buses].flatMap(([bus, b]) => portsBelow(bus, undefined, b.ports));
   const used = new Set<string>();
   const check = (u: Placed): void => {
     if (u.address?.type !== 'usb') return;
@@ -163,8 +165,20 @@ function assignUsbPorts(def: DomainDefinition): void {
   for (const h of hubs) check(h);
   for (const h of hubs) if (!place(h)) throw new FerryError('XML_UNSUPPORTED', 'unsupported configuration: no free USB port for a <hub>');
   for (const u of usbDevices) check(u);
-  // libvirt adds USB hubs at start when the ports run out; ferry places devices at define and stores the
-  // addresses, so it asks for the hub to be written (it would otherwise be a device the definition does not have).
+  // Too few ports on a domain's one USB bus: libvirt adds hubs (qemuDomainUSBAddressAddHubs), as many as
+  // make room with a port to spare. ferry does it at define, where it places USB devices, so the hubs are
+  // in the stored definition (dumpxml shows them) and a destination builds the same tree.
+  const unplaced = usbDevices.filter((u) => !(u.address?.type === 'usb' && u.address.port));
+  const free = allPorts().filter(([b, p]) => !used.has(`${b}:${p}`)).length;
+  if (buses.size === 1 && unplaced.length > free) {
+    const needed = Math.ceil((unplaced.length - free + 1) / (USB_HUB_PORTS - 1));
+    for (let i = 0; i < needed; i++) {
+      const hub: HubDefinition = { type: 'usb' };
+      hubs.push(hub);
+      d.hubs = hubs;
+      if (!place(hub)) throw new FerryError('XML_UNSUPPORTED', 'unsupported configuration: no free USB port for a <hub>');
+    }
+  }
   for (const u of usbDevices) {
     if (!place(u)) {
       const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');

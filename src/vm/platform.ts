@@ -30,13 +30,15 @@ export interface PlatformDefinition {
   suspendToDisk?: boolean;
 }
 
-export const TIMER_NAMES = ['rtc', 'pit', 'hpet', 'hypervclock', 'kvmclock'] as const;
+export const TIMER_NAMES = ['rtc', 'pit', 'hpet', 'hypervclock', 'kvmclock', 'tsc'] as const;
 export interface TimerDefinition {
   name: (typeof TIMER_NAMES)[number];
   present?: boolean;
   tickpolicy?: 'delay' | 'catchup' | 'merge' | 'discard';
   /** rtc only: what the guest's RTC follows (QEMU's -rtc clock=: vm, host, rt). 'boot' is refused, as libvirt does. */
   track?: 'guest' | 'wall' | 'realtime';
+  /** tsc only: the TSC frequency in Hz the guest sees (QEMU's -cpu tsc-frequency=); a migration keeps it. */
+  frequency?: number;
 }
 
 /** The Hyper-V enlightenments ferry applies, with QEMU's -cpu flag of each. */
@@ -67,7 +69,7 @@ export const FEATURES_RULE: ElementRule = {
 
 export const CLOCK_RULE: ElementRule = {
   attrs: CLOCK_ATTRS,
-  children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'], track: ['guest', 'wall', 'realtime'] } } },
+  children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'], track: ['guest', 'wall', 'realtime'], frequency: true } } },
 };
 
 const ENABLED = { attrs: { enabled: ['yes', 'no'] } } as const;
@@ -125,6 +127,11 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
       if (timer.name !== 'rtc') throw xmlInvalid('timer', `timer '${timer.name}' takes no track (only rtc)`);
       if (t.attrs.track === 'guest' || t.attrs.track === 'wall' || t.attrs.track === 'realtime') timer.track = t.attrs.track;
     }
+    if (timer.name === 'tsc' && timer.present !== undefined) throw xmlInvalid('timer', "timer 'tsc' takes no present= (QEMU always gives an x86 guest its TSC); set its frequency= only");
+    if (t.attrs.frequency !== undefined) {
+      if (timer.name !== 'tsc') throw xmlInvalid('timer', `timer '${timer.name}' takes no frequency (only tsc)`);
+      timer.frequency = positiveInt(t.attrs.frequency, 'timer frequency');
+    }
     result.timers.push(timer);
   }
   const pm = child(root, 'pm');
@@ -159,7 +166,7 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
   const out: XmlElement[] = [];
   if (features.some((x) => x)) out.push(el('features', {}, features));
   out.push(el('clock', clock, p.timers.map((t) =>
-    el('timer', { name: t.name, track: t.track, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no' }))));
+    el('timer', { name: t.name, track: t.track, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no', frequency: t.frequency?.toString() }))));
   if (p.suspendToMem !== undefined || p.suspendToDisk !== undefined) {
     const yn = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'yes' : 'no');
     out.push(el('pm', {}, [

@@ -45,7 +45,7 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'throttlegroups', 'cputune', 'numatune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread', 'throttlegroups', 'cputune', 'numatune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 

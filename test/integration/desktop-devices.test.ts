@@ -228,6 +228,24 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     await refuse("<watchdog model='itco'/>", 'pc', /model 'itco' is part of q35's ICH9 chipset/);
     await refuse("<sound model='ich9'/><audio id='1' type='pulseaudio'/>", 'q35', /pulseaudio/);
     await refuse("<sound model='ich9'/><audio id='1' type='spice'/>", 'q35', /there is no <graphics type='spice'>/);
-    await refuse("<controller type='usb' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/>", 'pc', /do not fit the USB controllers' ports \(piix3-uhci has 2\)/);
+    // Two USB buses: libvirt adds hubs only where a domain has one, so ferry asks for them.
+    await refuse("<controller type='usb' index='0' model='piix3-uhci'/><controller type='usb' index='1' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/>", 'pc', /do not fit the USB controllers' ports \(piix3-uhci has 2, piix3-uhci has 2\)/);
+  });
+
+  it('adds a USB hub where the one USB bus runs out of ports, as libvirt does, and QEMU has it', async () => {
+    const name = 'hubbed';
+    const file = `${hosts.dir.path}/${name}.xml`;
+    writeFileSync(file, guestXml({ name, type: 'qemu', memoryMiB: 64, devices: "<controller type='usb' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/>" }).replace("machine='q35'", "machine='pc'"));
+    await hosts.a.ok('define', file);
+    // The hub is in the stored definition, on port 1; the devices fill port 2, then the hub's ports.
+    const defined = await hosts.a.ok('dumpxml', name);
+    assert.match(defined, /<hub type='usb'>\s*<address type='usb' bus='0' port='1'\/>/);
+    assert.deepEqual([...defined.matchAll(/<input type='\w+' bus='usb'>\s*<address type='usb' bus='0' port='([\d.]+)'\/>/g)].map((m) => m[1]), ['2', '1.1', '1.2']);
+    await hosts.a.ok('start', name);
+    const p = await peripherals(hosts.a, name);
+    assert.equal(p.get('hub0'), 'usb-hub');
+    assert.equal(await qmp(hosts.a, name, 'qom-get', { path: '/machine/peripheral/input2', property: 'port' }), '1.2', 'the keyboard is on the hub');
+    await hosts.a.ok('destroy', name);
+    await hosts.a.ok('undefine', name);
   });
 });

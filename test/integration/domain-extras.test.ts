@@ -42,10 +42,17 @@ async function checkQemu(host: FerrydHost, name: string, uuid: string): Promise<
   // <memory dumpCore='on'>.
   assert.equal(await qmp<boolean>(host, name, 'qom-get', { path: '/machine', property: 'dump-guest-core' }), true);
   // <iothreadids> 3 and 7; <iothreadpin iothread='7' cpuset='0'>.
-  const threads = await qmp<Array<{ id: string; 'thread-id': number }>>(host, name, 'query-iothreads');
+  const threads = await qmp<Array<{ id: string; 'thread-id': number; 'poll-max-ns': number; 'poll-grow': number; 'poll-shrink': number }>>(host, name, 'query-iothreads');
   assert.deepEqual(threads.map((t) => t.id).sort(), ['iothread3', 'iothread7']);
   const seven = threads.find((t) => t.id === 'iothread7');
   assert.equal(allowed(pid, seven?.['thread-id'] as number), '0', 'iothreadpin → host CPU 0');
+  // Its <poll> and thread pool, and <defaultiothread>'s pool on QEMU's main loop.
+  assert.deepEqual([seven?.['poll-max-ns'], seven?.['poll-grow'], seven?.['poll-shrink']], [32768, 2, 4]);
+  assert.equal(await qmp<number>(host, name, 'qom-get', { path: '/objects/iothread7', property: 'thread-pool-max' }), 4);
+  assert.equal(await qmp<number>(host, name, 'qom-get', { path: '/objects/iothread7', property: 'thread-pool-min' }), 1);
+  assert.equal(await qmp<number>(host, name, 'qom-get', { path: '/objects/main-loop', property: 'thread-pool-max' }), 16);
+  // <timer name='tsc' frequency=>: the vCPU's TSC frequency (a migration keeps it).
+  assert.equal(await qmp<number>(host, name, 'qom-get', { path: cpu?.['qom-path'], property: 'tsc-frequency' }), 2_500_000_000);
   // <clock offset='variable' adjustment='-86400'>: the guest's RTC runs a day behind the host's.
   const rtc = await qmp<{ tm_year: number; tm_mon: number; tm_mday: number; tm_hour: number; tm_min: number; tm_sec: number }>(host, name, 'qom-get', { path: '/machine', property: 'rtc-time' });
   const guest = Date.UTC(rtc.tm_year + 1900, rtc.tm_mon, rtc.tm_mday, rtc.tm_hour, rtc.tm_min, rtc.tm_sec);
@@ -69,7 +76,7 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     await hosts.stop();
   });
 
-  it('qemu:commandline, maxphysaddr, dumpCore, acpi table, iothreadids + iothreadpin, clock variable and a WAV audio file, before and after a live migration', async () => {
+  it('qemu:commandline, maxphysaddr, dumpCore, acpi table, iothreadids (pools, polling) + iothreadpin + defaultiothread, clock variable with a TSC frequency and a WAV audio file, before and after a live migration', async () => {
     const name = 'extras';
     const uuid = 'e7c0a000-0000-4000-8000-000000000011';
     const dir = hosts.dir.path;
@@ -86,9 +93,9 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 128, touchMiB: 8 })
       .replace("<domain type='qemu'>", "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>")
       .replace("<memory unit='MiB'>128</memory>", "<memory unit='MiB' dumpCore='on'>128</memory>")
-      .replace(/<vcpu>1<\/vcpu>/, "<vcpu>1</vcpu><iothreads>2</iothreads><iothreadids><iothread id='3'/><iothread id='7'/></iothreadids><cputune><iothreadpin iothread='7' cpuset='0'/></cputune>")
+      .replace(/<vcpu>1<\/vcpu>/, "<vcpu>1</vcpu><iothreads>2</iothreads><iothreadids><iothread id='3'/><iothread id='7' thread_pool_min='1' thread_pool_max='4'><poll max='32768' grow='2' shrink='4'/></iothread></iothreadids><defaultiothread thread_pool_max='16'/><cputune><iothreadpin iothread='7' cpuset='0'/></cputune>")
       .replace('</cmdline>', `</cmdline><acpi><table type='slic'>${slic}</table></acpi>`)
-      .replace('</features>', "</features><cpu mode='custom'><model>qemu64</model><maxphysaddr mode='emulate' bits='42'/></cpu><clock offset='variable' adjustment='-86400' basis='utc'/>")
+      .replace('</features>', "</features><cpu mode='custom'><model>qemu64</model><maxphysaddr mode='emulate' bits='42'/></cpu><clock offset='variable' adjustment='-86400' basis='utc'><timer name='tsc' frequency='2500000000'/></clock>")
       .replace('</devices>', `<sound model='ich9'/><audio id='1' type='file' path='${wav}'><output voices='1'><settings frequency='22050' channels='2' format='s16'/></output></audio></devices>
   <seclabel type='none' model='none'/>
   <qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ferry/extras,string=from-qemu-arg'/><qemu:env name='FERRY_EXTRA_ENV' value='42'/></qemu:commandline>`);
@@ -98,7 +105,7 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     await a.ok('define', file);
     const defined = await a.ok('dumpxml', '--inactive', name);
     for (const kept of ["xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'", "<qemu:arg value='-fw_cfg'/>", "<qemu:env name='FERRY_EXTRA_ENV' value='42'/>", "<seclabel type='none' model='none'/>",
-      "<maxphysaddr mode='emulate' bits='42'/>", "dumpCore='on'", "<iothread id='7'/>", "<iothreadpin iothread='7' cpuset='0'/>", "<clock offset='variable' adjustment='-86400' basis='utc'", `<table type='slic'>${slic}</table>`,
+      "<maxphysaddr mode='emulate' bits='42'/>", "dumpCore='on'", `<iothread id='7' thread_pool_min='1' thread_pool_max='4'>`, "<poll max='32768' grow='2' shrink='4'/>", "<defaultiothread thread_pool_max='16'/>", "<timer name='tsc' frequency='2500000000'/>", "<iothreadpin iothread='7' cpuset='0'/>", "<clock offset='variable' adjustment='-86400' basis='utc'", `<table type='slic'>${slic}</table>`,
       `<audio id='1' type='file' path='${wav}'>`]) {
       assert.ok(defined.includes(kept), `dumpxml keeps ${kept}`);
     }

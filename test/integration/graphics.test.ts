@@ -156,7 +156,7 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
       name, uuid,
       disks: `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/><source protocol='nbd' name='tlsexp' tls='yes' tlsHostname='localhost'><host name='127.0.0.1' port='${nbdPort}'/></source><target dev='vdt' bus='virtio'/></disk>`,
       devices: `
-        <graphics type='vnc' autoport='yes' websocket='-1' passwd='${password}' sharePolicy='allow-exclusive'/>
+        <graphics type='vnc' autoport='yes' websocket='-1' passwd='${password}' sharePolicy='allow-exclusive' powerControl='yes'/>
         <graphics type='spice' autoport='yes'><channel name='main' mode='secure'/><channel name='inputs' mode='insecure'/><image compression='auto_glz'/><streaming mode='filter'/><mouse mode='client'/></graphics>
         <video><model type='virtio' heads='1' primary='yes'/></video>
         <video><model type='qxl' ram='65536' vram='32768' vgamem='16384' heads='1'/></video>`,
@@ -164,7 +164,7 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     // The password is never on QEMU's command line: VNC asks for one, set over QMP.
     const argv = qemuCmdline(hosts.a.stateDir, uuid);
     assert.ok(!argv.join(' ').includes(password), 'no password on the command line');
-    assert.match(optionValue(argv, '-vnc'), /^127\.0\.0\.1:\d+,websocket=57\d\d,password=on,share=allow-exclusive$/);
+    assert.match(optionValue(argv, '-vnc'), /^127\.0\.0\.1:\d+,websocket=57\d\d,password=on,share=allow-exclusive,power-control=on$/);
     // spice_tls: autoport gives SPICE a TLS port too; QEMU reads a copy of the host's certificates in its run directory.
     assert.equal(optionValue(argv, '-spice').replace(/=59\d\d/g, '=N'),
       `port=N,tls-port=N,addr=127.0.0.1,disable-ticketing=on,x509-dir=${hosts.a.stateDir}/run/${uuid}/spice-tls,tls-channel=main,plaintext-channel=inputs,image-compression=auto_glz,streaming-video=filter,agent-mouse=on,seamless-migration=on`);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
@@ -38,7 +38,7 @@ async function smbiosTable(host: FerrydHost, vm: string, scratch: string): Promi
  * SMBIOS strings from <sysinfo> (read back from the tables the firmware built in guest RAM), a fw_cfg entry, the PC
  * speaker's audiodev, a USB sound card, the RTC's track, a virtio-scsi controller whose queues are mapped to iothreads,
  * a virtio crypto device, virtio-gpu with blob='off', NUMA nodes with an HMAT (a cache, latencies, a bandwidth), and ioeventfd/event_idx on a virtio disk (its queues on
- * iothreads too) and NIC.
+ * iothreads too) and NIC (with RSS and hash reports).
  */
 describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventfd on real QEMU', () => {
   const dir = tempDir('ferry-tail-');
@@ -64,7 +64,8 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     <controller type='scsi' index='0' model='virtio-scsi'>
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
-    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off'/></interface>
+    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/></interface>
+    <channel type='unix'><target type='virtio'/></channel>
     <sound model='pcspk'/>
     <sound model='usb' multichannel='yes'/>
     <audio id='1' type='none'/>
@@ -95,7 +96,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     writeFileSync(`${dir.path}/${name}.xml`, xml);
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
-    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "<timer name='rtc' track='guest'/>",
+    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<timer name='rtc' track='guest'/>",
       "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='on' event_idx='off'"]) {
       assert.ok(defined.includes(part), `dumpxml keeps ${part}: ${defined}`);
     }
@@ -117,6 +118,11 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const list = await qmp<Array<{ name: string; type: string }>>(host, name, 'qom-list', { path: '/machine/peripheral' });
     const types = new Map(list.map((p) => [p.name, p.type]));
     assert.equal(types.get('crypto0'), 'child<virtio-crypto-pci>');
+    // An unnamed unix channel: a virtserialport without a name, on a socket ferry made for it (the live XML names it).
+    assert.equal(types.get('channel0'), 'child<virtserialport>');
+    assert.equal(await get('/machine/peripheral/channel0', 'name'), '', 'no port name');
+    const socket = /<channel type='unix'>\s*<source mode='bind' path='([^']+)'\/>\s*<target type='virtio'\/>/.exec(await host.ok('dumpxml', name))?.[1];
+    assert.ok(socket && statSync(socket).isSocket(), `the channel's socket exists: ${socket}`);
     assert.equal(types.get('sound1'), 'child<usb-audio>');
     assert.equal(await get('/machine/peripheral/sound1', 'multi'), true);
     assert.equal(await get('/machine/peripheral/sound1', 'audiodev'), 'audio1');
@@ -127,6 +133,8 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
     assert.equal(await get('/machine/peripheral/net0', 'ioeventfd'), false, 'net0 ioeventfd=off');
     assert.equal(await get('/machine/peripheral/disk-vda', 'ioeventfd'), true, 'disk-vda ioeventfd=on');
+    assert.equal(await get('/machine/peripheral/net0', 'rss'), true, 'net0 rss=on');
+    assert.equal(await get('/machine/peripheral/net0', 'hash'), true, 'net0 rss_hash_report=on: hash=on');
     for (const id of ['disk-vda', 'net0']) assert.equal(await get(`/machine/peripheral/${id}`, 'event_idx'), false, `${id} event_idx=off`);
     assert.equal(await get('/machine/peripheral/scsi0', 'ioeventfd'), true);
     assert.equal(await get('/machine/peripheral/scsi0', 'cmd_per_lun'), 50);

@@ -62,7 +62,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
     const devices = `
     <controller type='pci' index='0' model='pcie-root'><pcihole64 unit='GiB'>2</pcihole64></controller>
     <controller type='pci' model='dmi-to-pci-bridge'/>
-    <controller type='pci' model='pci-bridge'/>
+    <controller type='pci' model='pci-bridge'><target memReserve='8196'/></controller>
     <controller type='pci' model='pcie-switch-upstream-port'/>
     <controller type='pci' model='pcie-switch-downstream-port'/>
     <watchdog model='i6300esb' action='reset'/>
@@ -109,6 +109,7 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
       assert.equal(await get('hub0', 'port'), '1', `${where}: the hub is on the controller's port 1`);
       assert.equal(await get('ccid0', 'port'), '2', `${where}: the CCID controller libvirt adds for the smartcard takes the next port`);
       assert.equal(await get('net0', 'rombar'), 0, `${where}: <rom bar='off'>`);
+      assert.equal(await get('pci.2', 'mem-reserve'), 8196 * 1024, `${where}: the pci-bridge's <target memReserve='8196'> (KiB)`);
       for (const id of ['input1', 'balloon0', 'rng0', 'virtio-serial0']) assert.equal(await get(id, 'packed'), true, `${where}: ${id} uses packed virtqueues`);
       assert.equal(await get('input1', 'page-per-vq'), true, `${where}: page_per_vq`);
       assert.equal(await get('rng0', 'ats'), false, `${where}: ats='off'`);

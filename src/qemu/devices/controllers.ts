@@ -75,13 +75,13 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
   switch (c.model) {
     case 'pcie-root-port':
       return device(c.modelName === 'ioh3420' ? 'ioh3420' : 'pcie-root-port', [
-        c.port === undefined ? undefined : `port=0x${c.port.toString(16)}`, `chassis=${c.chassis ?? c.index}`, `id=${c.alias}`,
+        c.port === undefined ? undefined : `port=0x${c.port.toString(16)}`, `chassis=${c.chassis ?? c.index}`, memReserve(c), `id=${c.alias}`,
         c.hotplug === false ? 'hotplug=off' : undefined, ...pciProps(c.address, q35),
       ]);
     case 'pcie-to-pci-bridge':
       return device('pcie-pci-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'pci-bridge':
-      return device('pci-bridge', [`chassis_nr=${c.chassisNr ?? c.index}`, `id=${c.alias}`, ...pciProps(c.address, q35)]);
+      return device('pci-bridge', [`chassis_nr=${c.chassisNr ?? c.index}`, memReserve(c), `id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'dmi-to-pci-bridge':
       return device('i82801b11-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'pci-expander-bus':
@@ -99,6 +99,11 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
     default:
       return [];
   }
+}
+
+/** <target memReserve=> (KiB) as QEMU's mem-reserve (bytes). */
+function memReserve(c: ControllerDefinition): string | undefined {
+  return c.memReserveKiB === undefined ? undefined : `mem-reserve=${c.memReserveKiB * 1024}`;
 }
 
 function usbController(c: ControllerDefinition, all: ControllerDefinition[], q35: boolean): string[] {

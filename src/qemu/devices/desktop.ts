@@ -57,6 +57,7 @@ function vncArgs(g: GraphicsDefinition): string[] {
   if (g.websocket !== undefined && g.websocket !== -1) opts.push(`websocket=${g.websocket}`);
   if (g.passwd !== undefined) opts.push('password=on');
   if (g.sharePolicy) opts.push(`share=${g.sharePolicy}`);
+  if (g.powerControl) opts.push('power-control=on');
   return ['-vnc', opts.join(',')];
 }
 

@@ -62,6 +62,8 @@ function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
   if (d?.txmode) props.push(`tx=${d.txmode === 'iothread' ? 'bh' : 'timer'}`);
   if (d?.ioeventfd !== undefined) props.push(`ioeventfd=${d.ioeventfd ? 'on' : 'off'}`);
   if (d?.eventIdx !== undefined) props.push(`event_idx=${d.eventIdx ? 'on' : 'off'}`);
+  if (d?.rss !== undefined) props.push(`rss=${d.rss ? 'on' : 'off'}`);
+  if (d?.rssHashReport !== undefined) props.push(`hash=${d.rssHashReport ? 'on' : 'off'}`);
   if (d?.rxQueueSize !== undefined) props.push(`rx_queue_size=${d.rxQueueSize}`);
   if (d?.txQueueSize !== undefined) props.push(`tx_queue_size=${d.txQueueSize}`);
   for (const [k, v] of Object.entries(d?.host ?? {})) props.push(`${HOST_PROP[k as keyof typeof HOST_PROP]}=${v ? 'on' : 'off'}`);

@@ -39,6 +39,9 @@ describe("platform devices' QEMU arguments are libvirt 11's", () => {
     ['pci-rom', 'virtio-net-pci'], ['pci-rom-disabled', 'virtio-net-pci'], ['virtio-options-memballoon-packed', 'virtio-balloon-pci'],
     ['virtio-options-rng-iommu', 'virtio-rng-pci'], ['virtio-options-input-ats', 'virtio-keyboard-pci'], ['virtio-options-input-ats', 'virtio-mouse-pci'], ['virtio-options-controller-packed', 'virtio-serial-pci'],
     ['virtio-options-controller-packed', 'virtio-scsi-pci'],
+    // Hubs added when the ports run out, where libvirt puts them, and the devices on their ports (nested hubs too).
+    ['usb-hub-autoadd', 'usb-hub'], ['usb-hub-autoadd', 'usb-mouse'], ['usb-hub-autoadd', 'usb-tablet'],
+    ['usb-hub-autoadd-deluxe', 'usb-hub'], ['usb-hub-autoadd-deluxe', 'usb-mouse'], ['usb-hub-autoadd-deluxe', 'usb-tablet'],
   ];
   for (const [name, driver] of cases) {
     it(`${name}: ${driver}`, () => {

@@ -36,6 +36,7 @@ export function platformCpuFlags(def: DomainDefinition): string[] {
   for (const t of p.timers) {
     if (t.name === 'hypervclock' && t.present !== undefined) flags.push(`hv-time=${t.present ? 'on' : 'off'}`);
     if (t.name === 'kvmclock' && t.present !== undefined) flags.push(`kvmclock=${t.present ? 'on' : 'off'}`);
+    if (t.name === 'tsc' && t.frequency !== undefined) flags.push(`tsc-frequency=${t.frequency}`);
   }
   return flags;
 }

@@ -29,9 +29,20 @@ export function parseChannel(channel: XmlElement, index: number): ChannelDefinit
   const result: ChannelDefinition = { ...parseCharSource(channel, CHANNEL_TYPES, label), ...parsePlacement(channel, label), targetType: 'virtio' };
   if (target.attrs.name) result.targetName = target.attrs.name;
   if (result.type === 'spicevmc' && !result.targetName) result.targetName = 'com.redhat.spice.0';
-  // An unnamed port is libvirt's too (virtserialport without name=); ferry names a unix channel's socket after its target, so that one needs a name or a path.
-  if (!result.targetName && result.type === 'unix' && result.sourcePath === undefined) throw xmlInvalid('target', `${label}: a unix virtio channel needs name= (or <source path=>)`);
   return result;
+}
+
+/**
+ * What names a unix channel's socket when the definition gives no path: its
+ * target name, or for an unnamed port its virtio-serial address, as libvirt's
+ * vioser-CC-BB-PP.sock (addresses are assigned at define, so it is stable).
+ */
+export function channelSocketKey(c: ChannelDefinition): string {
+  if (c.targetName !== undefined) return c.targetName;
+  const a = c.address;
+  if (a?.type !== 'virtio-serial') throw new TypeError('an unnamed virtio channel has no virtio-serial address');
+  const two = (n: number): string => String(n).padStart(2, '0');
+  return `vioser-${two(a.controller)}-${two(a.bus)}-${two(a.port)}`;
 }
 
 export function renderChannel(c: ChannelDefinition, live: boolean): XmlElement {

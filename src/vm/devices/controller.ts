@@ -42,7 +42,7 @@ export const CONTROLLER_RULE: ElementRule = {
   label: (e) => `<controller type='${e.attrs.type ?? '?'}' index='${e.attrs.index ?? '0'}'>`,
   children: {
     model: { attrs: { name: [...new Set([...Object.values(PCI_MODEL_NAMES), 'ioh3420'])] } },
-    target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true }, children: { node: {} } },
+    target: { attrs: { chassis: true, port: true, busNr: true, hotplug: ['on', 'off'], chassisNr: true, memReserve: true }, children: { node: {} } },
     pcihole64: { attrs: { unit: true } },
     master: { attrs: { startport: true } },
     driver: { attrs: { queues: true, iothread: true, ioeventfd: ['on', 'off'], cmd_per_lun: true, max_sectors: true, ...VIRTIO_OPTION_ATTRS }, children: { iothreads: IOTHREADS_MAPPING_RULE } },
@@ -88,6 +88,10 @@ export function parseController(c: XmlElement): ControllerDefinition {
     if (target.attrs.busNr !== undefined) result.busNr = anyInt(target.attrs.busNr, 'target');
     if (target.attrs.chassisNr !== undefined) result.chassisNr = anyInt(target.attrs.chassisNr, 'target');
     if (target.attrs.hotplug !== undefined) result.hotplug = target.attrs.hotplug === 'on';
+    if (target.attrs.memReserve !== undefined) {
+      if (result.model !== 'pci-bridge' && result.model !== 'pcie-root-port') throw xmlInvalid('target', `${label}: memReserve is a setting of pci-bridge and pcie-root-port controllers`);
+      result.memReserveKiB = positiveInt(target.attrs.memReserve, 'target');
+    }
     const node = child(target, 'node');
     if (node) result.numaNode = nonNegativeInt(node.text, 'node');
   }
@@ -130,14 +134,14 @@ export function parseController(c: XmlElement): ControllerDefinition {
 }
 
 export function renderController(c: ControllerDefinition, live: boolean): XmlElement {
-  const hasTarget = c.chassis !== undefined || c.chassisNr !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined || c.numaNode !== undefined;
+  const hasTarget = c.chassis !== undefined || c.chassisNr !== undefined || c.port !== undefined || c.busNr !== undefined || c.hotplug !== undefined || c.numaNode !== undefined || c.memReserveKiB !== undefined;
   return el('controller', { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors }, [
     c.modelName === undefined ? undefined : el('model', { name: c.modelName }),
     c.pcihole64KiB === undefined ? undefined : el('pcihole64', { unit: 'KiB' }, String(c.pcihole64KiB)),
     hasTarget
       ? el('target', {
         chassisNr: c.chassisNr, chassis: c.chassis, port: c.port === undefined ? undefined : `0x${c.port.toString(16)}`, busNr: c.busNr,
-        hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off',
+        hotplug: c.hotplug === undefined ? undefined : c.hotplug ? 'on' : 'off', memReserve: c.memReserveKiB,
       }, c.numaNode === undefined ? [] : [el('node', {}, String(c.numaNode))])
       : undefined,
     c.queues === undefined && c.iothread === undefined && c.virtio === undefined && c.iothreadMapping === undefined && c.ioeventfd === undefined && c.cmdPerLun === undefined && c.maxSectors === undefined

@@ -51,7 +51,7 @@ const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; 
 export const GRAPHICS_RULE: ElementRule = {
   attrs: {
     type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true, socket: true,
-    passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'],
+    passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'], powerControl: ['yes', 'no'],
     defaultMode: ['any', 'secure', 'insecure'], connected: ['keep', 'disconnect', 'fail'],
   },
   label: (e, i) => `<graphics type='${e.attrs.type ?? '?'}'> #${i}`,
@@ -89,7 +89,10 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     const ws = port(g.attrs.websocket, 'graphics');
     if (ws !== undefined) result.websocket = ws;
     if (g.attrs.defaultMode !== undefined) throw xmlInvalid('graphics', `${label}: defaultMode is a SPICE attribute`);
+    const power = yesNo(g.attrs.powerControl, 'graphics', 'powerControl');
+    if (power !== undefined) result.powerControl = power;
   } else {
+    if (g.attrs.powerControl !== undefined) throw xmlInvalid('graphics', `${label}: powerControl is a VNC attribute`);
     if (g.attrs.websocket !== undefined) throw xmlInvalid('graphics', `${label}: websocket is a VNC attribute`);
     if (g.attrs.sharePolicy !== undefined) throw xmlInvalid('graphics', `${label}: sharePolicy is a VNC attribute`);
     // A TLS port is served with the host's SPICE certificates (ferryd.conf spice_tls); 0 is none.
@@ -196,6 +199,7 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean, status =
     socket: g.type === 'vnc' && listen?.type === 'socket' ? listen.socket : undefined,
     keymap: g.keymap,
     sharePolicy: g.sharePolicy,
+    powerControl: g.powerControl === undefined ? undefined : g.powerControl ? 'yes' : 'no',
     defaultMode: g.defaultMode,
     passwd: secrets ? g.passwd : undefined,
     passwdValidTo: g.passwdValidTo,

@@ -19,8 +19,8 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     if (d?.name === 'vhost') {
       push('/driver/@name', "<driver name='vhost'> is not supported: ferry runs virtio-net in QEMU (its QEMU is unprivileged and ferryd does not hand it a vhost-net descriptor); use name='qemu' or leave name out");
     }
-    if (d && iface.model !== 'virtio' && (d.queues !== undefined || d.txmode || d.rxQueueSize || d.txQueueSize || d.host || d.guest || d.virtio || d.ioeventfd !== undefined || d.eventIdx !== undefined)) {
-      push('/driver', `<driver> queues, txmode, queue sizes, ioeventfd, event_idx, offloads and virtio options are virtio-net settings; model '${iface.model}' has none`);
+    if (d && iface.model !== 'virtio' && (d.queues !== undefined || d.txmode || d.rxQueueSize || d.txQueueSize || d.host || d.guest || d.virtio || d.ioeventfd !== undefined || d.eventIdx !== undefined || d.rss !== undefined || d.rssHashReport !== undefined)) {
+      push('/driver', `<driver> queues, txmode, queue sizes, ioeventfd, event_idx, rss, offloads and virtio options are virtio-net settings; model '${iface.model}' has none`);
     }
     if (d?.queues !== undefined && d.queues > 1 && !tapBacked) push('/driver/@queues', "<driver queues> above 1 (multiqueue) needs a tap (type='bridge', 'network', 'ethernet' or 'direct'); type='user' has one queue");
     if (d?.queues !== undefined && d.queues > MAX_NIC_QUEUES) push('/driver/@queues', `<driver queues='${d.queues}'>: at most ${MAX_NIC_QUEUES} queues`);

@@ -15,7 +15,7 @@ const GUEST_OFFLOADS = ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] as const;
  * never hands QEMU a vhost-net descriptor).
  */
 export const NIC_DRIVER_RULE: ElementRule = {
-  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ioeventfd: ON_OFF, event_idx: ON_OFF, ...VIRTIO_OPTION_ATTRS },
+  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ioeventfd: ON_OFF, event_idx: ON_OFF, rss: ON_OFF, rss_hash_report: ON_OFF, ...VIRTIO_OPTION_ATTRS },
   children: {
     host: { attrs: Object.fromEntries(HOST_OFFLOADS.map((k) => [k, ON_OFF])) },
     guest: { attrs: Object.fromEntries(GUEST_OFFLOADS.map((k) => [k, ON_OFF])) },
@@ -36,6 +36,10 @@ export function parseNicDriver(d: XmlElement): NicDriver {
   if (ioeventfd !== undefined) driver.ioeventfd = ioeventfd;
   const eventIdx = yesNo(d.attrs.event_idx, 'driver', 'event_idx');
   if (eventIdx !== undefined) driver.eventIdx = eventIdx;
+  const rss = yesNo(d.attrs.rss, 'driver', 'rss');
+  if (rss !== undefined) driver.rss = rss;
+  const hashReport = yesNo(d.attrs.rss_hash_report, 'driver', 'rss_hash_report');
+  if (hashReport !== undefined) driver.rssHashReport = hashReport;
   const host = offloads(child(d, 'host'), HOST_OFFLOADS);
   const guest = offloads(child(d, 'guest'), GUEST_OFFLOADS);
   if (host) driver.host = host;
@@ -76,6 +80,8 @@ export function renderNicDriver(d: NicDriver | undefined): XmlElement | undefine
     tx_queue_size: d.txQueueSize,
     ioeventfd: d.ioeventfd === undefined ? undefined : d.ioeventfd ? 'on' : 'off',
     event_idx: d.eventIdx === undefined ? undefined : d.eventIdx ? 'on' : 'off',
+    rss: d.rss === undefined ? undefined : d.rss ? 'on' : 'off',
+    rss_hash_report: d.rssHashReport === undefined ? undefined : d.rssHashReport ? 'on' : 'off',
     ...renderVirtioOptions(d.virtio),
   }, [host ? el('host', host) : undefined, guest ? el('guest', guest) : undefined]);
 }

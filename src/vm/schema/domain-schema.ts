@@ -17,7 +17,7 @@ import type { ElementRule } from './element-rule.js';
 import { QEMU_COMMANDLINE_RULE } from '../qemu-namespace.js';
 import { SECLABEL_RULE } from '../seclabel.js';
 import { OS_SMBIOS_RULE, SYSINFO_RULE } from '../sysinfo.js';
-import { IOTHREADIDS_RULE } from '../iothreads.js';
+import { DEFAULTIOTHREAD_RULE, IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { TPM_RULE } from '../devices/tpm.js';
@@ -80,6 +80,7 @@ export const DOMAIN_RULE: ElementRule = {
     ...VCPU_RULES,
     iothreads: {},
     iothreadids: IOTHREADIDS_RULE,
+    defaultiothread: DEFAULTIOTHREAD_RULE,
     throttlegroups: THROTTLEGROUPS_RULE,
     maxMemory: MAX_MEMORY_RULE,
     memoryBacking: MEMORY_BACKING_RULE,
