@@ -130,6 +130,10 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     displayListen: { vnc: config.vncListen, spice: config.spiceListen },
     graphicsPorts: displayPorts(5900),
     websocketPorts: displayPorts(5700),
+    qemuTls: {
+      ...(config.spiceTls ? { spiceDir: config.spiceTlsX509CertDir || config.tlsDir } : {}),
+      nbdDir: config.nbdTlsX509CertDir || config.tlsDir,
+    },
   });
   const locks = new VmLocks({
     driver: lockDriver(config, paths, log),

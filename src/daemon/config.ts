@@ -80,6 +80,12 @@ export interface DaemonConfig {
   tlsDir: string;
   /** Every migration is encrypted, as if --tls were given (libvirt's migrate_tls_force). */
   migrateTlsForce: boolean;
+  /** SPICE displays may have a TLS port (qemu.conf's spice_tls); autoport ones get one. */
+  spiceTls: boolean;
+  /** The server certificates SPICE presents (qemu.conf's spice_tls_x509_cert_dir); empty: tlsDir. */
+  spiceTlsX509CertDir: string;
+  /** The client certificates of NBD disks with tls='yes' (qemu.conf's nbd_tls_x509_cert_dir); empty: tlsDir. */
+  nbdTlsX509CertDir: string;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
   /** Test-only: the KVM device the accelerator probe looks at (default /dev/kvm). */
@@ -139,6 +145,9 @@ export function defaultConfig(): DaemonConfig {
     cpuOvercommit: 4.0,
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
+    spiceTls: false,
+    spiceTlsX509CertDir: '',
+    nbdTlsX509CertDir: '',
     testClockOffsetMs: 0,
     testKvmDevice: '',
     testKvmProbeTimeoutMs: 1500,
@@ -251,6 +260,9 @@ const SETTINGS: Record<string, Setter> = {
   cpu_overcommit: num('cpuOvercommit'),
   tls_dir: str('tlsDir'),
   migrate_tls_force: flag('migrateTlsForce'),
+  spice_tls: flag('spiceTls'),
+  spice_tls_x509_cert_dir: str('spiceTlsX509CertDir'),
+  nbd_tls_x509_cert_dir: str('nbdTlsX509CertDir'),
   test_clock_offset_ms: (c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
     c.testClockOffsetMs = v;

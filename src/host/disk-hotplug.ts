@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { diskSecretNeeds } from '../qemu/devices/disk-secrets.js';
+import { usesNbdTls } from '../qemu/devices/nbd-tls.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { Lease } from '../locking/lease.js';
 import { diskDeviceArg, diskNodeNames, diskNodes, diskNodeNamesTopDown } from '../qemu/argv.js';
@@ -128,6 +129,11 @@ export class DiskHotplugService {
     if (diskSecretNeeds(placed).length > 0) {
       throw new FerryError('NOT_SUPPORTED', `this function is not supported: hot-plugging disk '${placed.target.dev}' with <auth>, <encryption> or <cookies>`, {
         hint: 'Add the disk to the persistent definition (--config) and restart the domain: its secrets are handed to QEMU at start (docs/secrets.md)',
+      });
+    }
+    if (usesNbdTls(placed)) {
+      throw new FerryError('NOT_SUPPORTED', `this function is not supported: hot-plugging disk '${placed.target.dev}' with <source protocol='nbd' tls='yes'>`, {
+        hint: 'Add the disk to the persistent definition (--config) and restart the domain: its TLS credentials are handed to QEMU at start',
       });
     }
     host.grantToQemu(qemuFilesOf(onlyDisk(next, placed), (d) => host.resolveDisk(d)));

@@ -33,6 +33,7 @@ import { readFirmwareDescriptors } from './firmware-descriptors.js';
 import { ensureNvram } from './nvram-store.js';
 import { withNumaAdvice } from './numa-placement.js';
 import { type HostNumaNode, readHostNumaTopology } from './numa-topology.js';
+import { type QemuTlsConfig, stageQemuTls } from './qemu-tls-dirs.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -72,6 +73,8 @@ export interface DomainLauncherDeps {
   memoryHost?: () => MemoryHostFacts;
   /** The host's NUMA nodes for placement='auto' (default: read from /sys/devices/system/node). */
   numaTopology?: () => HostNumaNode[];
+  /** The x509 directories for SPICE TLS (spice_tls) and NBD disks over TLS (absent: no SPICE TLS, NBD from /etc/pki/ferry). */
+  qemuTls?: QemuTlsConfig;
 }
 
 /**
@@ -81,7 +84,7 @@ export interface DomainLauncherDeps {
  */
 export class DomainLauncher {
   /** The graphics ports each running domain was given, released when it stops. */
-  private readonly chosenPorts = new Map<string, Array<{ port?: number; websocket?: number }>>();
+  private readonly chosenPorts = new Map<string, Array<{ port?: number; websocket?: number; tlsPort?: number }>>();
 
   private readonly nics: NicBackends;
 
@@ -171,6 +174,7 @@ export class DomainLauncher {
       const tpmSocket = await this.swtpm.start(live, options.incoming ? { incoming: true } : {});
       const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
       const secrets = secretArgs(secretValues, runDir, (path, key) => this.deps.access.privateFile(path, key));
+      const tls = stageQemuTls(live, this.deps.qemuTls, (name, files) => this.stage(def.uuid, name, files));
       const argv = buildQemuArgv({
         def: live,
         accel,
@@ -184,6 +188,7 @@ export class DomainLauncher {
         ...(memoryPaths ? { memoryPaths } : {}),
         ...(tpmSocket ? { tpmSocket } : {}),
         ...(secrets ? { secrets } : {}),
+        tls,
       });
       this.deps.log.debug({ vm: def.name, argv, user: this.deps.access.account?.name ?? 'root' }, 'launching QEMU');
       const { process, monitor } = await QemuProcess.launch({
@@ -284,15 +289,16 @@ export class DomainLauncher {
   }
 
   /** Ports for autoport displays (5900 on, as libvirt's) and websocket='-1' (5700 on), on the address each listens on. */
-  private async chooseGraphicsPorts(def: DomainDefinition): Promise<Array<{ port?: number; websocket?: number }>> {
-    const chosen: Array<{ port?: number; websocket?: number }> = [];
+  private async chooseGraphicsPorts(def: DomainDefinition): Promise<Array<{ port?: number; websocket?: number; tlsPort?: number }>> {
+    const chosen: Array<{ port?: number; websocket?: number; tlsPort?: number }> = [];
     try {
       for (const g of def.devices.graphics) {
-        const want = portsToChoose(g);
+        const want = portsToChoose(g, this.deps.qemuTls?.spiceDir !== undefined);
         const address = g.listens[0]?.address ?? '127.0.0.1';
-        const c: { port?: number; websocket?: number } = {};
+        const c: { port?: number; websocket?: number; tlsPort?: number } = {};
         chosen.push(c);
         if (want.port) c.port = await this.deps.graphicsPorts.acquire(address);
+        if (want.tlsPort) c.tlsPort = await this.deps.graphicsPorts.acquire(address);
         if (want.websocket) c.websocket = await this.deps.websocketPorts.acquire(address);
       }
     } catch (err) {
@@ -315,9 +321,10 @@ export class DomainLauncher {
     });
   }
 
-  private releaseGraphicsPorts(ports: ReadonlyArray<{ port?: number; websocket?: number }>): void {
+  private releaseGraphicsPorts(ports: ReadonlyArray<{ port?: number; websocket?: number; tlsPort?: number }>): void {
     for (const p of ports) {
       if (p.port !== undefined) this.deps.graphicsPorts.release(p.port);
+      if (p.tlsPort !== undefined) this.deps.graphicsPorts.release(p.tlsPort);
       if (p.websocket !== undefined) this.deps.websocketPorts.release(p.websocket);
     }
   }

@@ -52,3 +52,22 @@ describe('liveDefinition() / portableDefinition()', () => {
     assert.equal(there.devices.interfaces[2]?.source.bridge, 'br-elsewhere');
   });
 });
+
+describe('SPICE TLS ports chosen at start', () => {
+  const domain = (graphics: string): string => `<domain type='kvm'><name>v</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>${graphics}</devices></domain>`;
+  const input = (chosen: { port?: number; tlsPort?: number }) => ({
+    machine: 'pc-q35-10.0', serialLog: (p: number) => `/s${p}.log`, tapName: (i: number) => `t${i}`, networkBridge: (n: string) => n,
+    channelSocket: (n: string) => `/run/v/${n}.sock`, graphicsPorts: [chosen],
+  });
+
+  it('shows them in the live XML and leaves them out of what migrates (autoport: none, tlsPort=-1: -1 again)', () => {
+    const auto = parseDomainXml(domain("<graphics type='spice' autoport='yes'><channel name='main' mode='secure'/></graphics>"));
+    const autoLive = liveDefinition(auto, input({ port: 5901, tlsPort: 5902 }));
+    assert.match(renderDomainXml(autoLive), /<graphics type='spice' port='5901' tlsPort='5902' autoport='yes'>/);
+    assert.deepEqual(portableDefinition(autoLive, input({})).devices.graphics, auto.devices.graphics);
+    const fixed = parseDomainXml(domain("<graphics type='spice' port='5990' tlsPort='-1' autoport='no'/>"));
+    const fixedLive = liveDefinition(fixed, input({ tlsPort: 5903 }));
+    assert.deepEqual(fixedLive.devices.graphics.map((g) => [g.port, g.tlsPort]), [[5990, 5903]]);
+    assert.deepEqual(portableDefinition(fixedLive, input({})).devices.graphics, fixed.devices.graphics);
+  });
+});

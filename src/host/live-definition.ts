@@ -3,6 +3,8 @@ import { withAliases } from '../vm/device-aliases.js';
 import { machineFamily } from '../vm/machine-family.js';
 import { channelSocketKey } from '../vm/devices/channel.js';
 import { portableListens } from './graphics-listens.js';
+import { FerryError } from '../errors/ferry-error.js';
+import { spiceNeedsTlsPort } from '../qemu/devices/spice-tls.js';
 
 export interface LiveDefinitionInput {
   /** The versioned machine type to run. */
@@ -15,8 +17,8 @@ export interface LiveDefinitionInput {
   networkBridge: (network: string) => string;
   /** The socket of a unix channel written without a path (the guest agent's, as virt-install writes it). */
   channelSocket: (targetName: string) => string;
-  /** Ports chosen at start for graphics i with autoport (and websocket='-1'). */
-  graphicsPorts: ReadonlyArray<{ port?: number; websocket?: number }>;
+  /** Ports chosen at start for graphics i with autoport (and websocket='-1', SPICE's TLS port). */
+  graphicsPorts: ReadonlyArray<{ port?: number; websocket?: number; tlsPort?: number }>;
 }
 
 /**
@@ -42,15 +44,30 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
   );
   live.devices.graphics = live.devices.graphics.map((g, i) => {
     const chosen = input.graphicsPorts[i] ?? {};
-    return { ...g, ...(chosen.port === undefined ? {} : { port: chosen.port }), ...(chosen.websocket === undefined ? {} : { websocket: chosen.websocket, websocketGenerated: true }) };
+    return {
+      ...g,
+      ...(chosen.port === undefined ? {} : { port: chosen.port }),
+      ...(chosen.websocket === undefined ? {} : { websocket: chosen.websocket, websocketGenerated: true }),
+      ...(chosen.tlsPort === undefined ? {} : { tlsPort: chosen.tlsPort, ...(g.autoport ? {} : { tlsPortGenerated: true }) }),
+    };
   });
   return live;
 }
 
-/** Which graphics ports start must choose: autoport's port, and a websocket of -1. */
-export function portsToChoose(g: GraphicsDefinition): { port: boolean; websocket: boolean } {
+/**
+ * Which graphics ports start must choose: autoport's port, a websocket of -1,
+ * and SPICE's TLS port (tlsPort='-1', or autoport by libvirt's rule,
+ * spiceNeedsTlsPort). `spiceTls`: the host has SPICE TLS (spice_tls); a TLS
+ * port to choose without it is refused, as libvirt refuses it.
+ */
+export function portsToChoose(g: GraphicsDefinition, spiceTls = false): { port: boolean; websocket: boolean; tlsPort: boolean } {
   const listening = g.listens[0]?.type !== 'none' && g.listens[0]?.type !== 'socket';
-  return { port: listening && g.autoport && (g.port === undefined || g.port === -1), websocket: g.websocket === -1 };
+  const unset = g.tlsPort === undefined || g.tlsPort === -1;
+  const tlsPort = g.type === 'spice' && listening && unset && (g.autoport ? spiceNeedsTlsPort(g, spiceTls) : g.tlsPort === -1);
+  if (tlsPort && !spiceTls) {
+    throw new FerryError('DISPLAY_TLS_UNAVAILABLE', 'unsupported configuration: Auto allocation of spice TLS port requested but spice TLS is disabled in ferryd.conf (spice_tls)', { details: { element: 'graphics' } });
+  }
+  return { port: listening && g.autoport && (g.port === undefined || g.port === -1), websocket: g.websocket === -1, tlsPort };
 }
 
 /**
@@ -104,10 +121,11 @@ export function portableDefinition(
   // An autoport display gets a port of its own on the destination, and so does a websocket='-1'.
   // Listen addresses and sockets this host chose (resolveGraphicsListens) are chosen again there.
   d.graphics = d.graphics.map((g) => {
-    const { websocketGenerated, port, ...rest } = g;
+    const { websocketGenerated, port, tlsPort, tlsPortGenerated, ...rest } = g;
     return {
       ...rest,
       ...(g.autoport || port === undefined ? {} : { port }),
+      ...(g.autoport || tlsPort === undefined ? {} : { tlsPort: tlsPortGenerated ? -1 : tlsPort }),
       ...(websocketGenerated ? { websocket: -1 } : {}),
       listens: portableListens(g, input.graphicsSocket),
     };

@@ -169,6 +169,7 @@ export class MigrationDestination {
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
         displays: vm.def.devices.graphics.map((g) => ({
           type: g.type, ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }), ...(g.port === undefined ? {} : { port: g.port }),
+          ...(g.tlsPort !== undefined && g.tlsPort > 0 ? { tlsPort: g.tlsPort } : {}),
         })),
       };
     } catch (err) {

@@ -13,6 +13,8 @@ export interface DestinationDisplay {
   type: GraphicsDefinition['type'];
   address?: string;
   port?: number;
+  /** SPICE's TLS port there. */
+  tlsPort?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export function parseGraphicsUri(uri: string): GraphicsTarget {
 /**
  * libvirt's default for client_migrate_info: the destination display's own
  * address, unless it listens on every address (then the host the migration
- * goes to), and the port its QEMU got; --graphicsuri overrides any part.
+ * goes to), and the ports its QEMU got (plain and TLS); --graphicsuri overrides any part.
  */
 export function spiceTarget(dest: readonly DestinationDisplay[] | undefined, destHost: string, override?: GraphicsTarget): GraphicsTarget | undefined {
   const spice = dest?.find((d) => d.type === 'spice');
@@ -52,5 +54,6 @@ export function spiceTarget(dest: readonly DestinationDisplay[] | undefined, des
   const wildcard = !spice?.address || spice.address === '0.0.0.0' || spice.address === '::';
   const hostname = override?.hostname ?? (wildcard ? destHost : (spice?.address as string));
   const port = override?.port ?? spice?.port;
-  return { hostname, ...(port === undefined ? {} : { port }), ...(override?.tlsPort === undefined ? {} : { tlsPort: override.tlsPort }) };
+  const tlsPort = override?.tlsPort ?? spice?.tlsPort;
+  return { hostname, ...(port === undefined ? {} : { port }), ...(tlsPort === undefined ? {} : { tlsPort }) };
 }

@@ -341,7 +341,7 @@ export class MigrationSource {
   private async noteSpiceMoved(vm: RunningDomain, target: GraphicsTarget, log: Logger): Promise<void> {
     try {
       const info = await new DisplayMonitor(vm.monitor).query('spice');
-      this.deps.host.noteInDomainLog(vm.name, `SPICE migration to spice://${target.hostname}${target.port === undefined ? '' : `:${target.port}`} ${info.migrated ? 'completed' : 'not completed'} (query-spice migrated=${info.migrated === true})`);
+      this.deps.host.noteInDomainLog(vm.name, `SPICE migration to spice://${target.hostname}${target.port === undefined ? '' : `:${target.port}`}${target.tlsPort === undefined ? '' : `?tls-port=${target.tlsPort}`} ${info.migrated ? 'completed' : 'not completed'} (query-spice migrated=${info.migrated === true})`);
     } catch (err) {
       log.warn({ err }, 'cannot query the SPICE server after the migration');
     }

@@ -37,6 +37,7 @@ export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
 import { diskSecretArgs, formatSecretProps, masterKeyArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
+import { nbdTlsArgs } from './devices/nbd-tls.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
 export type ResolvedDiskSource =
@@ -68,6 +69,11 @@ export interface QemuArgvInput {
   tpmSocket?: string;
   /** The master key file and each disk secret's ciphertext (needed only when a disk has <auth>, <encryption> or <cookies>). */
   secrets?: SecretArgs;
+  /**
+   * The x509 directories QEMU reads (copies in its run directory): SPICE's server certificates
+   * (absent: the host has no SPICE TLS, spice_tls), and the client certificates of NBD disks with tls='yes'.
+   */
+  tls?: { spiceX509Dir?: string; nbdX509Dir?: string };
 }
 
 /**
@@ -125,14 +131,14 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...filesystemArgs(def, q35));
   push(...throttleGroupArgs(def));
   const bootIndex = bootIndexes(def);
-  def.devices.disks.forEach((disk) => args.push(...diskSecretArgs(disk, input.secrets), ...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
+  def.devices.disks.forEach((disk) => args.push(...diskSecretArgs(disk, input.secrets), ...nbdTlsArgs(disk, input.tls?.nbdX509Dir), ...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {
     const fds = input.tapFds[index];
     args.push(...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, bootindex: bootIndex.get(iface), q35 }));
   });
   push(...charDeviceArgs(def, q35));
   push(...inputArgs(def, q35));
-  push(...graphicsArgs(def));
+  push(...graphicsArgs(def, input.tls?.spiceX509Dir));
   push(...soundArgs(def, q35));
   push(...videoArgs(def, q35));
   def.devices.hostdevs.forEach((h, i) => args.push(...hostdevArgs(h, i)));

@@ -295,7 +295,10 @@ export interface GraphicsDefinition {
   type: 'vnc' | 'spice';
   /** -1 or absent with autoport: chosen at start (live XML shows it). */
   port?: number;
+  /** SPICE's TLS port (-1 or absent with autoport: chosen at start when the host has spice_tls and a channel may use TLS). */
   tlsPort?: number;
+  /** The TLS port was chosen at start for tlsPort='-1' without autoport (never in XML; a migration sends -1 again). */
+  tlsPortGenerated?: boolean;
   autoport: boolean;
   /** VNC's websocket port (-1: chosen at start). */
   websocket?: number;
@@ -314,7 +317,14 @@ export interface GraphicsDefinition {
   connected?: 'keep' | 'disconnect' | 'fail';
   /** SPICE's sub-elements as written: image, jpeg, zlib, playback, streaming, clipboard, mouse, filetransfer, gl. */
   spice?: Record<string, string>;
+  /** SPICE's <channel name= mode=>: which channels must (secure) or must not (insecure) use the TLS port. */
+  channels?: Partial<Record<SpiceChannelName, SpiceChannelMode>>;
 }
+
+/** libvirt's SPICE channel names, in its order (the order QEMU's tls-channel=/plaintext-channel= options get). */
+export const SPICE_CHANNELS = ['main', 'display', 'inputs', 'cursor', 'playback', 'record', 'smartcard', 'usbredir'] as const;
+export type SpiceChannelName = (typeof SPICE_CHANNELS)[number];
+export type SpiceChannelMode = 'secure' | 'insecure' | 'any';
 
 export const VIDEO_MODELS = ['virtio', 'qxl', 'vga', 'bochs', 'cirrus', 'ramfb', 'none'] as const;
 export interface VideoDefinition extends Placed {
@@ -541,6 +551,10 @@ export interface DiskSource {
   readahead?: number;
   /** https/ftps <ssl verify='no'>: false when the server's certificate is not checked. */
   sslVerify?: boolean;
+  /** nbd tls='yes'|'no': the connection is TLS with this host's client certificate (nbd_tls_x509_cert_dir), or never. */
+  tls?: boolean;
+  /** nbd tlsHostname=: the name the server's certificate must carry (default: the host connected to). */
+  tlsHostname?: string;
   /** type='volume' */
   pool?: string;
   volume?: string;

@@ -29,9 +29,12 @@ export function displayUris(graphics: readonly GraphicsDefinition[], options: { 
       if (l.socket !== undefined) out.push({ type: g.type, uri: `${g.type}+unix://${auth}${l.socket}` });
       continue;
     }
+    const tls = g.type === 'spice' && g.tlsPort !== undefined && g.tlsPort > 0 ? `?tls-port=${g.tlsPort}` : '';
+    // A SPICE display with only a TLS port: spice://HOST?tls-port=N, as virsh writes it.
+    if ((g.port === undefined || g.port === -1) && tls) out.push({ type: 'spice', uri: `spice://${auth}${host(l?.address)}${tls}` });
     if (g.port === undefined || g.port === -1) continue;
     if (g.type === 'vnc') out.push({ type: 'vnc', uri: `vnc://${auth}${host(l?.address)}:${g.port - 5900}` });
-    else out.push({ type: 'spice', uri: `spice://${auth}${host(l?.address)}:${g.port}${g.tlsPort !== undefined && g.tlsPort > 0 ? `?tls-port=${g.tlsPort}` : ''}` });
+    else out.push({ type: 'spice', uri: `spice://${auth}${host(l?.address)}:${g.port}${tls}` });
   }
   return out;
 }

@@ -22,10 +22,14 @@ export async function serveFileOverHttp(path: string): Promise<{ server: Server;
   return { server, port: (server.address() as AddressInfo).port };
 }
 
-/** qemu-nbd serving a raw image as export `name` on a loopback port, to several clients (a migration's two QEMUs), until killed. */
-export async function serveFileOverNbd(path: string, name: string): Promise<{ proc: ChildProcess; port: number }> {
+/**
+ * qemu-nbd serving a raw image as export `name` on a loopback port, to several clients (a migration's two QEMUs), until killed.
+ * `tlsDir`: only over TLS, with the server certificate there (ca-cert.pem, server-cert.pem, server-key.pem), clients' certificates verified.
+ */
+export async function serveFileOverNbd(path: string, name: string, o: { tlsDir?: string } = {}): Promise<{ proc: ChildProcess; port: number }> {
   const port = await freePort();
-  const proc = spawn('qemu-nbd', ['-f', 'raw', '-b', '127.0.0.1', '-p', String(port), '-t', '-e', '4', '-x', name, path], { stdio: 'ignore' });
+  const tls = o.tlsDir === undefined ? [] : ['--object', `tls-creds-x509,id=tls0,dir=${o.tlsDir},endpoint=server,verify-peer=on`, '--tls-creds', 'tls0'];
+  const proc = spawn('qemu-nbd', [...tls, '-f', 'raw', '-b', '127.0.0.1', '-p', String(port), '-t', '-e', '4', '-x', name, path], { stdio: 'ignore' });
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`qemu-nbd exited (${proc.exitCode})`);
     if (await canConnect(port)) return { proc, port };

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { createCipheriv } from 'node:crypto';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { createCipheriv, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
+import { ClusterCa } from '../../src/pki/cluster-ca.js';
+import { qemuImg, serveFileOverNbd } from '../helpers/disk-servers.js';
 import { guestXml } from '../helpers/guest.js';
 import { qemuPidsOf } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
@@ -82,11 +86,36 @@ function optionValue(argv: string[], option: string): string {
   return argv[i + 1] as string;
 }
 
-/** A URI's host and port: vnc://H:DISPLAY → 5900+DISPLAY, spice://H:PORT. */
-function endpoint(uri: string): { host: string; port: number } {
-  const m = /^(vnc|spice):\/\/(?:[^@]*@)?([^:/]+):(\d+)$/.exec(uri);
+/** A URI's host and port: vnc://H:DISPLAY → 5900+DISPLAY, spice://H:PORT, and SPICE's ?tls-port=N. */
+function endpoint(uri: string): { host: string; port: number; tlsPort?: number } {
+  const m = /^(vnc|spice):\/\/(?:[^@]*@)?([^:/?]+):(\d+)(?:\?tls-port=(\d+))?$/.exec(uri);
   assert.ok(m, `a display URI: ${uri}`);
-  return { host: m[2] as string, port: Number(m[3]) + (m[1] === 'vnc' ? 5900 : 0) };
+  return { host: m[2] as string, port: Number(m[3]) + (m[1] === 'vnc' ? 5900 : 0), ...(m[4] === undefined ? {} : { tlsPort: Number(m[4]) }) };
+}
+
+/** A TLS handshake with a SPICE server's TLS port, trusting only `ca`: the certificate it presents, once the chain to `ca` is verified. */
+function spiceTlsHandshake(port: number, ca: Buffer): Promise<tls.PeerCertificate> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' }, () => {
+      const cert = s.getPeerCertificate();
+      s.destroy();
+      resolve(cert);
+    });
+    s.setTimeout(20_000, () => s.destroy(new Error(`no TLS handshake from 127.0.0.1:${port}`)));
+    s.on('error', reject);
+  });
+}
+
+/** The NBD-over-TLS disk as QEMU has it: attached (query-block), its nbd node with the TLS credentials (query-named-block-nodes). */
+async function checkNbdTlsDisk(host: TwoHosts['a'], name: string, port: number, where: string): Promise<void> {
+  const qmp = async <T>(execute: string): Promise<T> => (JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify({ execute }))) as { return: T }).return;
+  const blocks = await qmp<Array<{ qdev?: string; inserted?: { file: string; image: { 'virtual-size': number } } }>>('query-block');
+  const vdt = blocks.find((b) => (b.qdev ?? '').includes('disk-vdt'))?.inserted;
+  assert.equal(vdt?.image['virtual-size'], 5 << 20, `the NBD-over-TLS disk is attached on ${where}`);
+  const nodes = await qmp<Array<{ 'node-name': string; drv: string; file: string }>>('query-named-block-nodes');
+  const node = nodes.find((n) => n['node-name'] === 'file-vdt');
+  assert.equal(node?.drv, 'nbd', `on ${where}`);
+  assert.match(node?.file ?? '', new RegExp(`nbd://127\\.0\\.0\\.1:${port}/tlsexp`), `on ${where}`);
 }
 
 describe('graphics: VNC and SPICE displays, passwords, video models, and their move in a live migration', () => {
@@ -94,20 +123,41 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
   const name = 'gfx';
   const uuid = '5b7c1e0a-3f1d-4c1e-9a55-0f0e6a7d9b11';
   const password = 'pw-s3crt'; // VNC uses 8 characters
+  // The hosts' certificates from a cluster CA (as "ferry cert-host-create localhost --ip 127.0.0.1" writes them):
+  // SPICE's TLS port presents them, and NBD disks with tls='yes' connect with them to a qemu-nbd that only speaks TLS.
+  const pki = `${hosts.dir.path}/pki`;
+  let nbd: ChildProcess | undefined;
+  let nbdPort = 0;
 
   before(async () => {
-    await hosts.start();
+    const ca = new ClusterCa(`${pki}/ca`);
+    await ca.create({ name: 'graphics test CA', days: 2 });
+    await ca.issueHost({ hostname: 'localhost', addresses: ['127.0.0.1'], dnsNames: [], out: `${pki}/host`, days: 2 });
+    qemuImg('create', '-f', 'raw', `${hosts.dir.path}/nbd-tls.raw`, '5M');
+    const server = await serveFileOverNbd(`${hosts.dir.path}/nbd-tls.raw`, 'tlsexp', { tlsDir: `${pki}/host` });
+    nbd = server.proc;
+    nbdPort = server.port;
+    await hosts.start({ config: `spice_tls = 1\nspice_tls_x509_cert_dir = "${pki}/host"\nnbd_tls_x509_cert_dir = "${pki}/host"\n` });
   });
   after(async () => {
     await hosts.stop();
+    nbd?.kill();
   });
 
-  it('serves VNC (password over QMP, websocket) and SPICE on the ports domdisplay names, on A and after a live migration on B', async () => {
+  it('serves VNC (password over QMP, websocket) and SPICE (plain and TLS ports) on the ports domdisplay names, with an NBD disk over TLS, on A and after a live migration on B', async () => {
+    const caCert = readFileSync(`${pki}/ca/ca-cert.pem`);
+    const hostCert = new X509Certificate(readFileSync(`${pki}/host/server-cert.pem`));
+    // A client without TLS is refused by the NBD server the VM's disk uses.
+    assert.throws(() => execFileSync('qemu-img', ['info', '--image-opts', `driver=nbd,host=127.0.0.1,port=${nbdPort},export=tlsexp`], { stdio: 'pipe' }), (err: { stderr?: Buffer }) => {
+      assert.match(String(err.stderr), /TLS/, String(err.stderr));
+      return true;
+    });
     await hosts.bootOnA({
       name, uuid,
+      disks: `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/><source protocol='nbd' name='tlsexp' tls='yes' tlsHostname='localhost'><host name='127.0.0.1' port='${nbdPort}'/></source><target dev='vdt' bus='virtio'/></disk>`,
       devices: `
         <graphics type='vnc' autoport='yes' websocket='-1' passwd='${password}' sharePolicy='allow-exclusive' powerControl='yes'/>
-        <graphics type='spice' autoport='yes'><image compression='auto_glz'/><streaming mode='filter'/><mouse mode='client'/></graphics>
+        <graphics type='spice' autoport='yes'><channel name='main' mode='secure'/><channel name='inputs' mode='insecure'/><image compression='auto_glz'/><streaming mode='filter'/><mouse mode='client'/></graphics>
         <video><model type='virtio' heads='1' primary='yes'/></video>
         <video><model type='qxl' ram='65536' vram='32768' vgamem='16384' heads='1'/></video>`,
     });
@@ -115,12 +165,19 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     const argv = qemuCmdline(hosts.a.stateDir, uuid);
     assert.ok(!argv.join(' ').includes(password), 'no password on the command line');
     assert.match(optionValue(argv, '-vnc'), /^127\.0\.0\.1:\d+,websocket=57\d\d,password=on,share=allow-exclusive,power-control=on$/);
-    assert.match(optionValue(argv, '-spice'), /^port=59\d\d,addr=127\.0\.0\.1,disable-ticketing=on,image-compression=auto_glz,streaming-video=filter,agent-mouse=on,seamless-migration=on$/);
+    // spice_tls: autoport gives SPICE a TLS port too; QEMU reads a copy of the host's certificates in its run directory.
+    assert.equal(optionValue(argv, '-spice').replace(/=59\d\d/g, '=N'),
+      `port=N,tls-port=N,addr=127.0.0.1,disable-ticketing=on,x509-dir=${hosts.a.stateDir}/run/${uuid}/spice-tls,tls-channel=main,plaintext-channel=inputs,image-compression=auto_glz,streaming-video=filter,agent-mouse=on,seamless-migration=on`);
+    assert.ok(argv.includes(JSON.stringify({ 'qom-type': 'tls-creds-x509', id: 'objfile-vdt_tls0', dir: `${hosts.a.stateDir}/run/${uuid}/nbd-tls`, endpoint: 'client', 'verify-peer': true })), argv.join(' '));
+    assert.ok(argv.some((a) => a.startsWith('{"driver":"nbd",') && a.includes('"tls-creds":"objfile-vdt_tls0","tls-hostname":"localhost"')), argv.join(' '));
     assert.ok(argv.some((a) => /^qxl,id=video1,/.test(a)), `a secondary qxl: ${argv.filter((a) => a.includes('video')).join(' ')}`);
 
     const [vncA, spiceA] = (await hosts.a.ok('domdisplay', '--all', name)).trim().split('\n') as [string, string];
     assert.match(vncA, /^vnc:\/\/127\.0\.0\.1:\d+$/);
-    assert.match(spiceA, /^spice:\/\/127\.0\.0\.1:59\d\d$/);
+    assert.match(spiceA, /^spice:\/\/127\.0\.0\.1:59\d\d\?tls-port=59\d\d$/);
+    // The TLS port completes a handshake whose certificate chains to the cluster CA: the host's own certificate.
+    assert.equal((await spiceTlsHandshake(endpoint(spiceA).tlsPort as number, caCert)).fingerprint256, hostCert.fingerprint256);
+    await checkNbdTlsDisk(hosts.a, name, nbdPort, 'A');
     assert.equal((await hosts.a.ok('vncdisplay', name)).trim(), vncA.replace('vnc://', ''));
     assert.equal((await hosts.a.ok('domdisplay', '--type', 'spice', name)).trim(), spiceA);
     assert.match((await hosts.a.ok('domdisplay', '--include-password', name)).trim(), new RegExp(`^vnc://:${password}@127\\.0\\.0\\.1:\\d+$`));
@@ -142,7 +199,9 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     assert.notEqual(endpoint(vncB).port, endpoint(vncA).port);
     const liveB = await hosts.b.ok('dumpxml', name);
     assert.ok(liveB.includes(`<graphics type='vnc' port='${endpoint(vncB).port}'`), liveB);
-    assert.ok(liveB.includes(`<graphics type='spice' port='${endpoint(spiceB).port}'`), liveB);
+    assert.ok(liveB.includes(`<graphics type='spice' port='${endpoint(spiceB).port}' tlsPort='${endpoint(spiceB).tlsPort}'`), liveB);
+    assert.equal((await spiceTlsHandshake(endpoint(spiceB).tlsPort as number, caCert)).fingerprint256, hostCert.fingerprint256, "B's TLS port");
+    await checkNbdTlsDisk(hosts.b, name, nbdPort, 'B');
     assert.deepEqual(await vncHandshake('127.0.0.1', endpoint(vncB).port, password), { types: [2], result: 0 }, 'the password was set on the destination too');
     // SPICE clients were told where to go: the source's SPICE server finished its part of the move (query-spice migrated).
     const logA = readFileSync(`${hosts.a.stateDir}/log/${name}.log`, 'utf8');
@@ -211,9 +270,12 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     const refused = await hosts.a.ferry('define', bad);
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /video type 'cirrus' is only valid as primary video device/);
-    writeFileSync(bad, guestXml({ name: 'video-bad', devices: "<graphics type='spice' tlsPort='5901'/>" }));
-    const tls = await hosts.a.ferry('define', bad);
-    assert.notEqual(tls.code, 0);
-    assert.match(tls.stderr, /tlsPort='5901' needs SPICE TLS/);
+    // A secure channel needs a TLS port: a display with a fixed plain port only is refused at start, in libvirt's words.
+    writeFileSync(bad, guestXml({ name: 'spice-bad', devices: "<graphics type='spice' port='5990' autoport='no'><channel name='main' mode='secure'/></graphics>" }));
+    await hosts.a.ok('define', bad);
+    const secure = await hosts.a.ferry('start', 'spice-bad');
+    assert.notEqual(secure.code, 0);
+    assert.match(secure.stderr, /spice secure channels set in XML configuration, but TLS connection is not available[\s\S]*\[DISPLAY_TLS_UNAVAILABLE\]/);
+    await hosts.a.ok('undefine', 'spice-bad');
   });
 });

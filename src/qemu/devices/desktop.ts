@@ -2,6 +2,7 @@ import { audiodevArg } from '../../vm/devices/audio.js';
 import type { DomainDefinition, GraphicsDefinition, VideoDefinition } from '../../vm/definition.js';
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
+import { spiceTlsOptions } from './spice-tls.js';
 
 /** Input devices: USB and virtio ones are devices; PS/2 mouse and keyboard are part of every x86 machine. */
 export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
@@ -20,9 +21,9 @@ export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
  * vnc_listen/spice_listen, a network's address, autoport's port). Passwords are
  * never on the command line: they are set over QMP before the guest runs.
  */
-export function graphicsArgs(def: DomainDefinition): string[] {
+export function graphicsArgs(def: DomainDefinition, spiceX509Dir?: string): string[] {
   const out: string[] = ['-display', 'none'];
-  for (const g of def.devices.graphics) out.push(...(g.type === 'vnc' ? vncArgs(g) : spiceArgs(g)));
+  for (const g of def.devices.graphics) out.push(...(g.type === 'vnc' ? vncArgs(g) : spiceArgs(g, spiceX509Dir)));
   const keymap = def.devices.graphics.find((g) => g.keymap)?.keymap;
   if (keymap) out.push('-k', keymap);
   return out;
@@ -73,17 +74,18 @@ const SPICE_OPTION: Record<string, (v: string) => string> = {
   gl: () => 'gl=off',
 };
 
-function spiceArgs(g: GraphicsDefinition): string[] {
+function spiceArgs(g: GraphicsDefinition, x509Dir: string | undefined): string[] {
   const opts: string[] = [];
   const l = g.listens[0];
   if (l?.type === 'socket') opts.push(`unix=on,addr=${escapeOpt(l.socket ?? '')}`);
   else if (l?.type !== 'none') {
     if (g.port !== undefined && g.port !== -1) opts.push(`port=${g.port}`);
+    if (g.tlsPort !== undefined && g.tlsPort > 0) opts.push(`tls-port=${g.tlsPort}`);
     opts.push(`addr=${listenAddress(g)}`);
   }
   // Without a password ticketing is off; a password is set over QMP after start (never on the command line).
   if (g.passwd === undefined) opts.push('disable-ticketing=on');
-  if (g.defaultMode === 'insecure') opts.push('plaintext-channel=default');
+  opts.push(...spiceTlsOptions(g, x509Dir));
   for (const [k, v] of Object.entries(g.spice ?? {})) {
     const option = SPICE_OPTION[k];
     if (!option) throw new TypeError(`graphics spice: <${k}> has no QEMU option`);

@@ -1,4 +1,5 @@
 import type { DiskSource } from '../../vm/definition.js';
+import { nbdTlsProps } from './nbd-tls.js';
 
 /** The protocol node (-blockdev) of a network disk source, as libvirt 11 builds it. */
 export function networkProtocolNode(s: DiskSource, dev: string): Record<string, unknown> & { driver: string } {
@@ -8,7 +9,10 @@ export function networkProtocolNode(s: DiskSource, dev: string): Record<string, 
       const server = host.transport === 'unix' || host.socket
         ? { type: 'unix', path: host.socket ?? '' }
         : { type: 'inet', host: host.name, port: String(host.port ?? 10809) };
-      return { driver: 'nbd', server, ...(s.name ? { export: s.name } : {}), ...(s.reconnectDelay === undefined ? {} : { 'reconnect-delay': s.reconnectDelay }) };
+      return {
+        driver: 'nbd', server, ...(s.name ? { export: s.name } : {}), ...nbdTlsProps(s, dev),
+        ...(s.reconnectDelay === undefined ? {} : { 'reconnect-delay': s.reconnectDelay }),
+      };
     }
     case 'iscsi': {
       const [target, lun] = splitIscsiName(s.name ?? '');

@@ -3,10 +3,9 @@ import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
   type AudioDefinition, type GraphicsDefinition, type GraphicsListen, type InputDefinition, type SoundDefinition,
-  VIDEO_MODELS, type VideoDefinition,
+  SPICE_CHANNELS, VIDEO_MODELS, type VideoDefinition,
 } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
-import { FerryError } from '../../errors/ferry-error.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { anyInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
@@ -35,6 +34,7 @@ export function renderInput(i: InputDefinition, live: boolean): XmlElement {
 }
 
 // ---- <graphics>
+const SPICE_CHANNEL_MODES = ['secure', 'insecure', 'any'] as const;
 const SPICE_CHILDREN = ['image', 'jpeg', 'zlib', 'playback', 'streaming', 'clipboard', 'mouse', 'filetransfer', 'gl'] as const;
 const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; values: readonly string[] }> = {
   image: { attr: 'compression', values: ['auto_glz', 'auto_lz', 'quic', 'glz', 'lz', 'off'] },
@@ -57,6 +57,7 @@ export const GRAPHICS_RULE: ElementRule = {
   label: (e, i) => `<graphics type='${e.attrs.type ?? '?'}'> #${i}`,
   children: {
     listen: { attrs: { type: ['address', 'network', 'none', 'socket'], address: true, network: true, socket: true, fromConfig: ['0', '1'] } },
+    channel: { attrs: { name: SPICE_CHANNELS, mode: SPICE_CHANNEL_MODES } },
     ...Object.fromEntries(SPICE_CHILDREN.map((n) => [n, { attrs: { [SPICE_CHILD_ATTR[n].attr]: SPICE_CHILD_ATTR[n].values } }])),
   },
 };
@@ -94,13 +95,12 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     if (g.attrs.powerControl !== undefined) throw xmlInvalid('graphics', `${label}: powerControl is a VNC attribute`);
     if (g.attrs.websocket !== undefined) throw xmlInvalid('graphics', `${label}: websocket is a VNC attribute`);
     if (g.attrs.sharePolicy !== undefined) throw xmlInvalid('graphics', `${label}: sharePolicy is a VNC attribute`);
-    // ferry has no SPICE TLS (no certificates for it): a TLS port would be a port QEMU cannot open.
-    if (tls !== undefined && tls !== -1) {
-      throw spiceTlsUnsupported(`${label}: tlsPort='${tls}' needs SPICE TLS, which ferry does not configure; remove tlsPort or set it to -1`);
-    }
-    if (tls === -1) result.tlsPort = -1;
-    if (g.attrs.defaultMode === 'secure') throw spiceTlsUnsupported(`${label}: defaultMode='secure' needs SPICE TLS, which ferry does not configure`);
+    // A TLS port is served with the host's SPICE certificates (ferryd.conf spice_tls); 0 is none.
+    if (tls !== undefined && tls !== 0) result.tlsPort = tls;
+    const channels = parseSpiceChannels(g, label);
+    if (channels) result.channels = channels;
   }
+  if (type === 'vnc' && childrenNamed(g, 'channel').length > 0) throw xmlInvalid('channel', `${label}: <channel> is a SPICE setting`);
   if (g.attrs.passwd !== undefined) result.passwd = g.attrs.passwd;
   if (g.attrs.passwdValidTo !== undefined) {
     if (!VALID_TO.test(g.attrs.passwdValidTo) || Number.isNaN(Date.parse(`${g.attrs.passwdValidTo}Z`))) {
@@ -152,6 +152,10 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     else result.listens.push({ type: 'socket', socket: g.attrs.socket });
   }
   if (result.listens.length > 1) throw xmlUnsupported('listen', `${label}: ferry supports one <listen> per display`);
+  const lt = result.listens[0]?.type;
+  if (result.tlsPort !== undefined && result.tlsPort > 0 && (lt === 'socket' || lt === 'none')) {
+    throw xmlUnsupported('graphics', `${label}: tlsPort='${result.tlsPort}' needs a display that listens on an address, not <listen type='${lt}'>`);
+  }
   if (type === 'spice') {
     const spice: Record<string, string> = {};
     for (const n of SPICE_CHILDREN) {
@@ -167,8 +171,16 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
   return result;
 }
 
-function spiceTlsUnsupported(message: string): FerryError {
-  return new FerryError('DISPLAY_TLS_UNAVAILABLE', `unsupported configuration: ${message}`, { details: { element: 'graphics' } });
+/** SPICE's <channel name= mode=/> list: each name once. */
+function parseSpiceChannels(g: XmlElement, label: string): GraphicsDefinition['channels'] {
+  const out: NonNullable<GraphicsDefinition['channels']> = {};
+  for (const c of childrenNamed(g, 'channel')) {
+    const name = oneOf(c.attrs.name ?? '', SPICE_CHANNELS, 'channel', 'name');
+    const mode = oneOf(c.attrs.mode ?? '', SPICE_CHANNEL_MODES, 'channel', 'mode');
+    if (out[name] !== undefined) throw xmlInvalid('channel', `${label}: <channel name='${name}'> is given twice`);
+    out[name] = mode;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
 }
 
 /**
@@ -194,6 +206,7 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean, status =
     connected: g.connected,
   }, [
     ...g.listens.map((l) => el('listen', { type: l.type, address: l.address, network: l.network, socket: l.socket, fromConfig: status && l.type === 'address' && l.generated ? '1' : undefined })),
+    ...SPICE_CHANNELS.filter((n) => g.channels?.[n] !== undefined).map((n) => el('channel', { name: n, mode: g.channels?.[n] })),
     ...Object.entries(g.spice ?? {}).map(([n, v]) => el(n, { [SPICE_CHILD_ATTR[n as (typeof SPICE_CHILDREN)[number]].attr]: v })),
   ]);
 }

@@ -40,7 +40,8 @@ export const DISK_RULE: ElementRule = {
     },
     geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
     // The disk's own source also takes its credentials, LUKS passphrase and cookies (not its backing layers').
-    source: { ...SOURCE_RULE, children: { ...SOURCE_RULE.children, auth: AUTH_RULE, encryption: ENCRYPTION_RULE, cookies: COOKIES_RULE } },
+    // (and, for nbd, TLS with this host's client certificate: tls, tlsHostname).
+    source: { ...SOURCE_RULE, attrs: { ...SOURCE_RULE.attrs, tls: ['yes', 'no'], tlsHostname: true }, children: { ...SOURCE_RULE.children, auth: AUTH_RULE, encryption: ENCRYPTION_RULE, cookies: COOKIES_RULE } },
     auth: AUTH_RULE,
     encryption: ENCRYPTION_RULE,
     backingStore: backingStoreRule(SOURCE_RULE),
@@ -222,6 +223,7 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
       if (source.attrs.name) result.name = source.attrs.name;
       if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
       parseCurlOptions(protocol, source, result);
+      parseNbdTls(protocol, source, result);
       const reconnect = child(source, 'reconnect');
       if (reconnect) {
         if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
@@ -232,6 +234,18 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
   }
 }
 
+
+/** nbd's tls='yes'|'no' and tlsHostname= (the name the server's certificate must carry). */
+function parseNbdTls(protocol: NetworkDiskProtocol, source: XmlElement, out: DiskDefinition['source']): void {
+  const tls = yesNo(source.attrs.tls, 'source', 'tls');
+  if (tls === undefined && source.attrs.tlsHostname === undefined) return;
+  if (protocol !== 'nbd') throw xmlUnsupported('source', `tls= and tlsHostname= are supported for nbd disks only, not protocol '${protocol}'`);
+  if (tls !== undefined) out.tls = tls;
+  if (source.attrs.tlsHostname !== undefined) {
+    if (tls !== true) throw xmlInvalid('source', "tlsHostname= needs tls='yes'");
+    out.tlsHostname = source.attrs.tlsHostname;
+  }
+}
 
 /** libvirt's rules: a local source only; 'requisite' is for a cdrom or floppy. */
 function parseStartupPolicy(source: XmlElement, d: DiskDefinition): NonNullable<DiskDefinition['startupPolicy']> {
@@ -373,7 +387,7 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
   if (type === 'network') {
     return el(
       'source',
-      { protocol: s.protocol, name: s.name, query: s.query },
+      { protocol: s.protocol, name: s.name, query: s.query, tls: s.tls === undefined ? undefined : s.tls ? 'yes' : 'no', tlsHostname: s.tlsHostname },
       [
         ...(s.hosts ?? []).map((h) => el('host', { name: h.name || undefined, port: h.port, transport: h.transport, socket: h.socket })),
         s.reconnectDelay === undefined ? undefined : el('reconnect', { delay: s.reconnectDelay }),

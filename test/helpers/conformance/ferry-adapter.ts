@@ -66,6 +66,8 @@ export function runFerry(xml: string): FerryOutcome {
       },
       tapFds: def.devices.interfaces.map((_, i) => 100 + i),
       // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
+      // As libvirt's test qemu.conf: SPICE TLS on, and the x509 directories it names.
+      tls: { spiceX509Dir: '/etc/pki/libvirt-spice', nbdX509Dir: '/etc/pki/libvirt-nbd' },
       memoryPaths: { fileDir: '/run/ferry/conformance/ram', hugepageMounts: { 2048: '/dev/hugepages2M/ferry', 1048576: '/dev/hugepages1G/ferry' }, defaultHugepageKiB: 2048 },
     });
     return { accepted: true, dumpxml, argv };
