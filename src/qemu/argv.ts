@@ -274,8 +274,8 @@ function diskArgs(
     ].filter((x): x is string => x !== undefined);
     if (disk.iothreadMapping) {
       // iothread-vq-mapping is a list: the device goes on the command line as JSON, as libvirt 11 writes it.
-      args.push('-device', jsonDevice('virtio-blk-pci', [...virtioOptionProps(disk.virtio), ...virtio], { 'iothread-vq-mapping': iothreadVqMapping(disk.iothreadMapping) }, [...props, ...pciProps(a, q35)]));
-    } else args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35)].join(','));
+      args.push('-device', jsonDevice('virtio-blk-pci', [...virtioOptionProps(disk.virtio), ...virtio], { 'iothread-vq-mapping': iothreadVqMapping(disk.iothreadMapping) }, [...props, ...pciProps(a, q35, disk.acpiIndex)]));
+    } else args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35, disk.acpiIndex)].join(','));
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
     const p = model === 'scsi-block' ? props.filter((x) => !x.startsWith('write-cache') && !x.startsWith('serial')) : props;

@@ -189,6 +189,8 @@ export interface DeviceDefinitions {
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
 export interface Placed {
   address?: DeviceAddress;
+  /** <acpi index=N>: the device's ACPI index (QEMU's acpi-index; a guest names the NIC eno<N>). Disks, NICs, video only. */
+  acpiIndex?: number;
   /** The device's QEMU id, shown as <alias name=...> in the live XML. */
   alias?: string;
 }

@@ -28,6 +28,7 @@ import { parsePlatform } from './platform.js';
 import { parseCpu } from './cpu-model.js';
 import { parseVcpus } from './vcpus.js';
 import { completeDefinition } from './device-topology.js';
+import { checkAcpiIndexes } from './devices/placement.js';
 import { placementProblems } from './placement-rules.js';
 import { DOMAIN_RULE } from './schema/domain-schema.js';
 import { unsupportedParts } from './schema/element-rule.js';
@@ -68,7 +69,14 @@ export function parseDomainXml(source: string): DomainDefinition {
   }
   problems.push(...placementProblems(def), ...interfaceProblems(def));
   if (problems.length > 0) throw unsupportedConfiguration(problems);
-  return completeDefinition(def);
+  const complete = completeDefinition(def);
+  const d = complete.devices;
+  checkAcpiIndexes([
+    ...d.disks.map((x) => ({ label: `disk '${x.target.dev}'`, placed: x })),
+    ...d.interfaces.map((x, i) => ({ label: `<interface> #${i}`, placed: x })),
+    ...d.videos.map((x, i) => ({ label: `<video> #${i}`, placed: x })),
+  ]);
+  return complete;
 }
 
 function parseDomain(root: XmlElement): DomainDefinition {

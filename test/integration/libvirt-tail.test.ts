@@ -60,11 +60,11 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const disk = `${dir.path}/data.img`;
     execFileSync('qemu-img', ['create', '-q', '-f', 'raw', disk, '8M']);
     const devices = `
-    <disk type='file' device='disk'><driver name='qemu' type='raw' queues='2' ioeventfd='on' event_idx='off'><iothreads><iothread id='1'/><iothread id='2'/></iothreads></driver><source file='${disk}'/><target dev='vda' bus='virtio'/><serial>0042</serial></disk>
+    <disk type='file' device='disk'><driver name='qemu' type='raw' queues='2' ioeventfd='on' event_idx='off'><iothreads><iothread id='1'/><iothread id='2'/></iothreads></driver><source file='${disk}'/><target dev='vda' bus='virtio'/><serial>0042</serial><acpi index='7'/></disk>
     <controller type='scsi' index='0' model='virtio-scsi'>
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
-    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/></interface>
+    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/><acpi index='100'/></interface>
     <channel type='unix'><target type='virtio'/></channel>
     <sound model='pcspk'/>
     <sound model='usb' multichannel='yes'/>
@@ -96,7 +96,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     writeFileSync(`${dir.path}/${name}.xml`, xml);
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
-    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<timer name='rtc' track='guest'/>",
+    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<acpi index='100'/>", "<acpi index='7'/>", "<timer name='rtc' track='guest'/>",
       "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='on' event_idx='off'"]) {
       assert.ok(defined.includes(part), `dumpxml keeps ${part}: ${defined}`);
     }
@@ -134,6 +134,8 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.equal(await get('/machine/peripheral/net0', 'ioeventfd'), false, 'net0 ioeventfd=off');
     assert.equal(await get('/machine/peripheral/disk-vda', 'ioeventfd'), true, 'disk-vda ioeventfd=on');
     assert.equal(await get('/machine/peripheral/net0', 'rss'), true, 'net0 rss=on');
+    assert.equal(await get('/machine/peripheral/net0', 'acpi-index'), 100, "the NIC's <acpi index='100'>");
+    assert.equal(await get('/machine/peripheral/disk-vda', 'acpi-index'), 7, "the disk's <acpi index='7'>");
     assert.equal(await get('/machine/peripheral/net0', 'hash'), true, 'net0 rss_hash_report=on: hash=on');
     for (const id of ['disk-vda', 'net0']) assert.equal(await get(`/machine/peripheral/${id}`, 'event_idx'), false, `${id} event_idx=off`);
     assert.equal(await get('/machine/peripheral/scsi0', 'ioeventfd'), true);

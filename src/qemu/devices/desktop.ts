@@ -101,7 +101,7 @@ export function videoArgs(def: DomainDefinition, q35: boolean): string[] {
 }
 
 function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string[] {
-  const at = [`id=${v.alias}`, ...pciProps(v.address, q35)];
+  const at = [`id=${v.alias}`, ...pciProps(v.address, q35, v.acpiIndex)];
   const mib = (kib: number | undefined): number | undefined => (kib === undefined ? undefined : Math.max(1, Math.round(kib / 1024)));
   switch (v.model) {
     case 'none':

@@ -44,7 +44,7 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
   if (iface.model === 'virtio') props.push(...virtioOptionProps(iface.driver?.virtio), ...virtioNetProps(iface, tapFds?.length ?? 1));
   props.push(`netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`);
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
-  props.push(...pciProps(iface.address, q35));
+  props.push(...pciProps(iface.address, q35, iface.acpiIndex));
   // The option ROM, after the address as libvirt writes it: enabled='no' is an empty romfile (no ROM).
   const rom = iface.rom;
   if (rom?.enabled === false) props.push('romfile=');

@@ -9,7 +9,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { anyInt, oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
-import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+import { ACPI_RULE, ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 // ---- <input>
 export const INPUT_RULE: ElementRule = {
@@ -219,6 +219,7 @@ export const VIDEO_RULE: ElementRule = {
       attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'], blob: ['off'] },
       refusedValues: { 'blob=on': "virtio-gpu blob resources need the host's udmabuf driver (/dev/udmabuf), which ferry's hosts need not have (QEMU: need rutabaga or udmabuf for blob resources); use blob='off' or leave it out" },
     },
+    acpi: ACPI_RULE,
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },

@@ -8,7 +8,7 @@ import {
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
-import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+import { ACPI_RULE, ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
 import { backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
@@ -57,6 +57,7 @@ export const DISK_RULE: ElementRule = {
     iotune: IOTUNE_RULE,
     throttlefilters: { children: { throttlefilter: { attrs: { group: true } } } },
     alias: ALIAS_RULE,
+    acpi: ACPI_RULE,
     address: ADDRESS_RULE,
   },
 };
@@ -168,15 +169,11 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
         break;
-      case 'address':
-        Object.assign(result, parsePlacement(disk, `<disk> '${dev}'`));
-        break;
-      case 'alias':
-        break;
       default:
-        break; // unsupportedParts() names it
+        break; // address, alias, acpi: parsePlacement; anything else: unsupportedParts() names it
     }
   }
+  Object.assign(result, parsePlacement(disk, `<disk> '${dev}'`));
   parseDiskSecrets(disk, result);
   if (device === 'cdrom') result.readonly = true;
   if (result.backingStore && result.format === 'raw') throw xmlInvalid('backingStore', `disk '${dev}': a raw image has no backing store (use <backingStore/> or format qcow2)`);

@@ -6,7 +6,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, positiveInt, yesNo } from '../xml-values.js';
 import { BANDWIDTH_RULE, NIC_DRIVER_RULE, parseBandwidth, parseNicDriver, renderBandwidth, renderNicDriver } from './nic-options.js';
-import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
+import { ACPI_RULE, ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 export const INTERFACE_RULE: ElementRule = {
   attrs: { type: NIC_TYPES },
@@ -25,6 +25,7 @@ export const INTERFACE_RULE: ElementRule = {
     boot: { attrs: { order: true } },
     rom: { attrs: { bar: ['on', 'off'], file: true, enabled: ['yes', 'no'] } },
     alias: ALIAS_RULE,
+    acpi: ACPI_RULE,
     address: ADDRESS_RULE,
   },
 };
@@ -76,13 +77,11 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
       case 'rom':
         result.rom = parseRom(c);
         break;
-      case 'address':
-        Object.assign(result, parsePlacement(iface, '<interface>'));
-        break;
       default:
-        break; // alias: parsePlacement; anything else: unsupportedParts() names it
+        break; // address, alias, acpi: parsePlacement; anything else: unsupportedParts() names it
     }
   }
+  Object.assign(result, parsePlacement(iface, '<interface>'));
   if (type === 'bridge' && !result.source.bridge) throw xmlInvalid('interface', "type='bridge' needs <source bridge=...>");
   if (type === 'network' && !result.source.network) throw xmlInvalid('interface', "type='network' needs <source network=...>");
   if (type === 'direct' && !result.source.dev) throw xmlInvalid('interface', "type='direct' needs <source dev=...> (the host interface)");
