@@ -533,7 +533,13 @@ export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3'] as
 export type NicModel = (typeof NIC_MODELS)[number];
 /** libvirt's model for an x86 QEMU <interface> written without <model> (qemuDomainDefaultNetModel). */
 export const DEFAULT_NIC_MODEL: NicModel = 'rtl8139';
-export const NIC_TYPES = ['bridge', 'network', 'user', 'ethernet', 'direct'] as const;
+export const NIC_TYPES = ['bridge', 'network', 'user', 'ethernet', 'direct', 'server', 'client', 'mcast', 'udp'] as const;
+/** Interfaces QEMU connects itself, through -netdev socket (a TCP listen/connect, a multicast group, a UDP peer): no host device. */
+export const SOCKET_NIC_TYPES = ['server', 'client', 'mcast', 'udp'] as const;
+/** True when the interface has a host device (a tap or macvtap) that ferryd makes: not type='user' nor a socket. */
+export function hasHostDevice(iface: { type: (typeof NIC_TYPES)[number] }): boolean {
+  return iface.type !== 'user' && !(SOCKET_NIC_TYPES as readonly string[]).includes(iface.type);
+}
 export const MACVTAP_MODES = ['bridge', 'vepa', 'private', 'passthrough'] as const;
 
 /** <bandwidth><inbound/> or <outbound/>: kilobytes per second, burst in kilobytes (libvirt's units). */
@@ -562,12 +568,19 @@ export interface NicDriver {
   guest?: Partial<Record<'csum' | 'tso4' | 'tso6' | 'ecn' | 'ufo', boolean>>;
 }
 
+/** type server/client/mcast/udp: <source address= port=> (the peer, or for server what to listen on); udp: <local address= port=>. */
+export interface NicSocket {
+  address?: string;
+  port: number;
+  local?: { address: string; port: number };
+}
+
 export interface InterfaceDefinition extends Placed {
   type: (typeof NIC_TYPES)[number];
   mac: string;
   model: NicModel;
   /** bridge / network; direct: dev (the host interface) and mode (macvtap's). */
-  source: { bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number] };
+  source: { bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number]; socket?: NicSocket };
   /** <target dev=...>: the tap device's name; generated at start when absent. */
   targetDev?: string;
   /** <target managed='no'>: type='ethernet' uses an existing tap that ferry neither creates nor removes. */
