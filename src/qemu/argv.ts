@@ -173,7 +173,8 @@ function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
 function bootIndexes(def: DomainDefinition): Map<DiskDefinition | InterfaceDefinition, number> {
   const map = new Map<DiskDefinition | InterfaceDefinition, number>();
   const explicit = [...def.devices.disks, ...def.devices.interfaces].filter((d) => d.bootOrder !== undefined);
-  if (explicit.length > 0) {
+  // A redirected USB device's <boot order> (usb-redir's bootindex, set where it is built) is explicit too.
+  if (explicit.length > 0 || def.devices.redirdevs.some((r) => r.bootOrder !== undefined)) {
     for (const d of explicit) map.set(d, d.bootOrder as number);
     return map;
   }

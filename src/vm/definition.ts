@@ -182,7 +182,9 @@ export interface Placed {
 
 /** A character device's host side: serial, console, channel, redirdev, rng egd. */
 export interface CharSource {
-  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio';
+  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport';
+  /** spiceport: <source channel=...>, the SPICE port's name a client opens (org.qemu.console.serial.0) */
+  channel?: string;
   /** file, unix, pty (the pty QEMU made, live XML only) */
   sourcePath?: string;
   /** unix, tcp: who listens */
@@ -337,6 +339,8 @@ export interface AudioDefinition {
 
 export interface RedirdevDefinition extends CharSource, Placed {
   bus: 'usb';
+  /** <boot order=N>: usb-redir's bootindex (the firmware boots from the redirected device). */
+  bootOrder?: number;
 }
 
 /** One <usbdev> of <redirfilter>: undefined fields match any device. */
