@@ -41,7 +41,7 @@ import { diskSecretArgs, formatSecretProps, masterKeyArgs, protocolSecretProps, 
 export type ResolvedDiskSource =
   | { kind: 'file'; path: string }
   | { kind: 'block'; path: string }
-  | { kind: 'network'; disk: DiskDefinition }
+  | { kind: 'network'; disk: DiskDefinition; sshHostKey?: string }
   | { kind: 'empty' };
 
 export interface QemuArgvInput {
@@ -364,7 +364,7 @@ export function errorPolicyProps(disk: DiskDefinition): string[] {
 function protocolNode(disk: DiskDefinition, source: ResolvedDiskSource): Record<string, unknown> & { driver: string } {
   if (source.kind === 'file') return { driver: 'file', filename: source.path };
   if (source.kind === 'block') return { driver: disk.device === 'cdrom' ? 'host_cdrom' : 'host_device', filename: source.path };
-  if (source.kind === 'network') return networkProtocolNode(disk.source, disk.target.dev);
+  if (source.kind === 'network') return networkProtocolNode(disk.source, disk.target.dev, source.sshHostKey);
   throw new TypeError(`disk ${disk.target.dev} has no usable source`);
 }
 

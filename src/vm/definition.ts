@@ -387,7 +387,7 @@ export const DISK_FORMATS = ['raw', 'qcow2'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide', 'usb', 'fdc'] as const;
 export type DiskBus = (typeof DISK_BUSES)[number];
-export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps'] as const;
+export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps', 'ssh'] as const;
 /** The protocols QEMU's curl driver reads (read-only). */
 export const CURL_DISK_PROTOCOLS = ['http', 'https', 'ftp', 'ftps'] as const;
 export type NetworkDiskProtocol = (typeof NETWORK_DISK_PROTOCOLS)[number];
@@ -528,6 +528,10 @@ export interface DiskSource {
   readahead?: number;
   /** https/ftps <ssl verify='no'>: false when the server's certificate is not checked. */
   sslVerify?: boolean;
+  /** ssh <knownHosts path=>: the known_hosts file (on the host) holding the server's key; checked at each start. */
+  knownHosts?: string;
+  /** ssh <identity username= agentsock=>: the login, and the ssh-agent socket QEMU authenticates through. */
+  identity?: { username?: string; agentsock?: string };
   /** type='volume' */
   pool?: string;
   volume?: string;
