@@ -116,6 +116,10 @@ describe('socket interfaces (server, client, udp)', () => {
     assert.ok(argv.includes(`socket,id=hostnet0,udp=127.0.0.1:${ports.peer},localaddr=127.0.0.1:${ports.local}`), argv.join(' '));
     assert.ok(argv.includes(`socket,id=hostnet1,connect=127.0.0.1:${ports.tcp}`), argv.join(' '));
     await eventually(() => accepted.length === 1, "A's QEMU connects to the client NIC's peer");
+    const rows = (await hosts.a.ok('domiflist', 'socknet')).split('\n').slice(2).filter((l) => l.trim()).map((l) => l.trim().split(/ +/));
+    assert.deepEqual(rows.map((r) => r.slice(0, 3)), [['-', 'udp', '-'], ['-', 'client', '-']]);
+    const stat = await hosts.a.ferry('domifstat', 'socknet', GUEST_MAC);
+    assert.match(stat.stderr, /interface '52:54:00:5c:00:01' of type='udp' has no host device to count on/);
     await guestAnswers("the guest answers ARP through A's udp netdev");
 
     const r = await hosts.a.ferry('migrate', '--live', '--persistent', 'socknet', hosts.bPeer);
