@@ -58,6 +58,11 @@ export const ERROR_CODES = {
     hint: 'Unmount the medium in the guest, or pass --force to change it anyway',
   },
   DISK_NOT_FOUND: { summary: 'The domain has no disk with that target', status: 404, hint: 'List the domain\'s disks with "ferry domblklist <domain>"' },
+  DISK_SSH_HOST_UNKNOWN: {
+    summary: 'An ssh disk\'s <knownHosts> file has no usable key for its server on this host',
+    status: 409,
+    hint: 'Add the server\'s key to the file on this host (ssh-keyscan -p PORT HOST >> FILE; "[host]:port" for a port other than 22), or fix <knownHosts path=...>',
+  },
   // consoles
   CONSOLE_BUSY: {
     summary: 'Another client has the console session of this device',

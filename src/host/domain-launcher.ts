@@ -34,6 +34,8 @@ import { ensureNvram } from './nvram-store.js';
 import { withNumaAdvice } from './numa-placement.js';
 import { type HostNumaNode, readHostNumaTopology } from './numa-topology.js';
 import { type QemuTlsConfig, stageQemuTls } from './qemu-tls-dirs.js';
+import { knownHostKeyHash } from './ssh-known-hosts.js';
+import { agentSockets } from '../vm/devices/disk.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -197,7 +199,7 @@ export class DomainLauncher {
         logPath: paths.domainLog(def.name),
         qmpSocket: paths.qmpSocket(def.uuid),
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
-        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...clockEnvironment(live) }),
+        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...clockEnvironment(live), ...sshAgentEnvironment(live) }),
         fds,
       });
       try {
@@ -355,8 +357,12 @@ export class DomainLauncher {
         return disk.source.file ? { kind: 'file', path: disk.source.file } : { kind: 'empty' };
       case 'block':
         return { kind: 'block', path: disk.source.dev as string };
-      case 'network':
-        return { kind: 'network', disk };
+      case 'network': {
+        const s = disk.source;
+        // An ssh disk's server key: read from <knownHosts> on this host at each start (a destination reads its own).
+        if (s.protocol !== 'ssh' || s.knownHosts === undefined) return { kind: 'network', disk };
+        return { kind: 'network', disk, sshHostKey: knownHostKeyHash(s.knownHosts, s.hosts?.[0]?.name ?? '', s.hosts?.[0]?.port ?? 22) };
+      }
       case 'volume': {
         if (!this.deps.resolveVolume) {
           throw new FerryError('POOL_NOT_FOUND', `Storage pool not found: no storage pool with matching name '${disk.source.pool}'`);
@@ -369,4 +375,10 @@ export class DomainLauncher {
 
 function usedHugepageSize(def: DomainDefinition, size: number, defaultKiB: number): boolean {
   return hugepageSizesKiB(def, defaultKiB).includes(size);
+}
+
+/** QEMU's ssh driver authenticates through the ssh-agent of SSH_AUTH_SOCK: the one its ssh disks' <identity agentsock> names. */
+function sshAgentEnvironment(def: DomainDefinition): Record<string, string> {
+  const [sock] = agentSockets(def);
+  return sock === undefined ? {} : { SSH_AUTH_SOCK: sock };
 }

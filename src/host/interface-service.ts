@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
-import type { DomainDefinition, InterfaceDefinition } from '../vm/definition.js';
+import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '../vm/definition.js';
 import type { HostService } from './host-service.js';
 import { findInterface, setLink } from './link-state.js';
 import { sharesHostView } from './nic-backends.js';
@@ -93,8 +93,8 @@ export class InterfaceService {
     const vm = this.deps.host.runningDomain(rec.uuid);
     if (!vm) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: domain is not running');
     const found = this.find(vm.def, iface);
-    if (found.type === 'user' || !found.targetDev) {
-      throw new FerryError('NOT_SUPPORTED', `Operation not supported: interface '${iface}' of type='user' has no host device to count on`);
+    if (!hasHostDevice(found) || !found.targetDev) {
+      throw new FerryError('NOT_SUPPORTED', `Operation not supported: interface '${iface}' of type='${found.type}' has no host device to count on`);
     }
     const dev = found.targetDev;
     const read = (name: string): number => Number(readFileSync(`/sys/class/net/${dev}/statistics/${name}`, 'utf8').trim());

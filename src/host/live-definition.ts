@@ -1,4 +1,4 @@
-import type { DomainDefinition, GraphicsDefinition } from '../vm/definition.js';
+import { type DomainDefinition, type GraphicsDefinition, hasHostDevice } from '../vm/definition.js';
 import { withAliases } from '../vm/device-aliases.js';
 import { machineFamily } from '../vm/machine-family.js';
 import { channelSocketKey } from '../vm/devices/channel.js';
@@ -35,7 +35,7 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
     s.logFile ? s : { ...s, logFile: input.serialLog(s.port), logAppend: true },
   );
   live.devices.interfaces = live.devices.interfaces.map((iface, i) => {
-    if (iface.type === 'user') return iface;
+    if (!hasHostDevice(iface)) return iface;
     const source = iface.type === 'network' ? { network: iface.source.network as string, bridge: input.networkBridge(iface.source.network as string) } : iface.source;
     return { ...iface, source, targetDev: iface.targetDev ?? input.tapName(i) };
   });

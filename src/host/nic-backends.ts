@@ -6,7 +6,7 @@ import { createMacvtap } from '../network/macvtap.js';
 import { createTap, deleteTap } from '../network/tap.js';
 import { nicQueues } from '../qemu/devices/nic.js';
 import type { TapOpener } from '../system/tap-device.js';
-import type { DomainDefinition, InterfaceDefinition } from '../vm/definition.js';
+import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '../vm/definition.js';
 
 /**
  * The host side of a domain's interfaces, made before QEMU starts and undone
@@ -26,7 +26,7 @@ export class NicBackends {
   async setUp(live: DomainDefinition, fds: number[]): Promise<Array<number[] | undefined>> {
     const result: Array<number[] | undefined> = [];
     for (const iface of live.devices.interfaces) {
-      if (iface.type === 'user') {
+      if (!hasHostDevice(iface)) {
         result.push(undefined);
         continue;
       }
@@ -44,7 +44,7 @@ export class NicBackends {
   async tearDown(live: DomainDefinition): Promise<void> {
     for (const iface of live.devices.interfaces) {
       const dev = iface.targetDev;
-      if (iface.type === 'user' || dev === undefined) continue;
+      if (!hasHostDevice(iface) || dev === undefined) continue;
       if (iface.targetManaged === false) {
         if (iface.bandwidth) await clearBandwidth(dev);
       } else {

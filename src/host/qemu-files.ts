@@ -3,6 +3,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
 import type { CharSource, DiskBackingStore, DiskDefinition, DomainDefinition, HostdevDefinition } from '../vm/definition.js';
 import { backingLayers } from '../vm/devices/disk-backing.js';
+import { agentSockets } from '../vm/devices/disk.js';
 import type { QemuFile } from './qemu-file-access.js';
 import { hasNvram } from '../vm/firmware.js';
 
@@ -28,6 +29,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
     files.push({ path: src.path, access: writable ? 'rw' : 'r', what: `storage file of disk ${disk.target.dev}` });
     files.push(...backingFiles(disk, src.path));
   }
+  // QEMU's ssh disks talk to the ssh-agent of <identity agentsock>: its user must be able to connect to the socket.
+  for (const sock of agentSockets(def)) files.push({ path: sock, access: 'rw', what: 'ssh-agent socket of an ssh disk' });
   const d = def.devices;
   const charDevices: Array<[CharSource, string]> = [
     ...d.serials.map((s): [CharSource, string] => [s, `serial${s.port}`]),

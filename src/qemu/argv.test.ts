@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { resolveGraphicsListens } from '../host/graphics-listens.js';
 import { describe, it } from 'node:test';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
+import { renderDomainXml } from '../vm/render-domain-xml.js';
 import { buildQemuArgv, cacheFlags, type QemuArgvInput } from './argv.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/domains/${name}`, import.meta.url), 'utf8');
@@ -155,7 +156,7 @@ describe('buildQemuArgv()', () => {
       return [String(o.driver), ...props.sort()].join(',');
     };
     const pick = /usb|uhci|ehci|xhci|redir|i6300esb|ib700/;
-    for (const name of ['usb-controller-ich9-ehci-addr', 'usb-controller-ich9-companion', 'controller-usb-order', 'usb-redir-filter', 'usb-redir-filter-version', 'usb-controller-piix3', 'usb-controller-nec-xhci', 'usb-controller-qemu-xhci', 'input-usbmouse-addr', 'watchdog-device', 'watchdog-q35-multiple']) {
+    for (const name of ['usb-controller-ich9-ehci-addr', 'usb-controller-ich9-companion', 'controller-usb-order', 'usb-redir-filter', 'usb-redir-filter-version', 'usb-redir-unix', 'usb-redir-boot', 'usb-controller-piix3', 'usb-controller-nec-xhci', 'usb-controller-qemu-xhci', 'input-usbmouse-addr', 'watchdog-device', 'watchdog-q35-multiple']) {
       const args = libvirt(`${name}.x86_64-latest.args`).replace(/\\\n/g, ' ');
       const theirs = [...args.matchAll(/-device '([^']+)'/g)].map((m) => m[1] as string).filter((d) => pick.test(d)).map(norm).sort();
       const def = libvirt(`${name}.x86_64-latest.xml`);
@@ -164,6 +165,24 @@ describe('buildQemuArgv()', () => {
       assert.deepEqual(ours, theirs, name);
       assert.deepEqual(values(argv, '-watchdog-action'), [...args.matchAll(/-watchdog-action (\S+)/g)].map((m) => m[1]), `${name}: watchdog action`);
     }
+  });
+
+  it("gives unix redirdevs, tcp ones and SPICE ports (<source channel>) libvirt's -chardev", () => {
+    const libvirt = (name: string, ext: string): string => readFileSync(new URL(`../../../test/fixtures/libvirt-qemuxml/${name}.x86_64-latest.${ext}`, import.meta.url), 'utf8');
+    const chardevs = (xml: string): string[] => values(buildQemuArgv(input(xml, { machine: 'pc-i440fx-10.0' })), '-chardev').filter((c) => /redir|serial/.test(c));
+    assert.deepEqual(chardevs(libvirt('usb-redir-unix', 'xml')), ['socket,id=charredir0,path=/tmp/connect.socket', 'socket,id=charredir1,path=/tmp/listen.socket,server=on,wait=off']);
+    assert.deepEqual(chardevs(libvirt('usb-redir-boot', 'xml')), ['socket,id=charredir0,host=localhost,port=4000', 'spicevmc,id=charredir1,name=usbredir']);
+    // serial-spiceport without its tlsPort (SPICE TLS is refused apart): the port's name is the channel, as in libvirt's .args.
+    const spiceport = chardevs(libvirt('serial-spiceport', 'xml').replace(" tlsPort='5904'", ''));
+    assert.equal(spiceport[0]?.split(',logfile=')[0], 'spiceport,id=charserial0,name=org.qemu.console.serial.0');
+    assert.match(libvirt('serial-spiceport', 'args'), /-chardev spiceport,id=charserial0,name=org\.qemu\.console\.serial\.0 /);
+    for (const d of [parseDomainXml(libvirt('usb-redir-boot', 'xml')), parseDomainXml(libvirt('serial-spiceport', 'xml').replace(" tlsPort='5904'", ''))]) {
+      assert.deepEqual(parseDomainXml(renderDomainXml(d)), d, 'dumpxml keeps <boot order> of a redirdev and <source channel>');
+    }
+    assert.equal(parseDomainXml(libvirt('usb-redir-boot', 'xml')).devices.redirdevs[0]?.bootOrder, 1);
+    assert.throws(() => parseDomainXml(guest.replace('<panic', "<serial type='spiceport'><target port='1'/></serial><panic")), /needs <source channel=/);
+    assert.throws(() => parseDomainXml(guest.replace('<panic', "<serial type='pty'><source channel='x'/><target port='1'/></serial><panic")), /for type='spiceport'/);
+    assert.throws(() => parseDomainXml(guest.replace('<panic', "<serial type='spiceport'><source channel='x'/><target port='1'/></serial><panic")), /no <graphics type='spice'>/);
   });
 
   it("<controller type='usb' model='none'>: no USB controller at all", () => {

@@ -43,7 +43,7 @@ import { nbdTlsArgs } from './devices/nbd-tls.js';
 export type ResolvedDiskSource =
   | { kind: 'file'; path: string }
   | { kind: 'block'; path: string }
-  | { kind: 'network'; disk: DiskDefinition }
+  | { kind: 'network'; disk: DiskDefinition; sshHostKey?: string }
   | { kind: 'empty' };
 
 export interface QemuArgvInput {
@@ -187,7 +187,8 @@ function cpuModel(def: DomainDefinition, accel: 'kvm' | 'tcg'): string {
 function bootIndexes(def: DomainDefinition): Map<DiskDefinition | InterfaceDefinition, number> {
   const map = new Map<DiskDefinition | InterfaceDefinition, number>();
   const explicit = [...def.devices.disks, ...def.devices.interfaces].filter((d) => d.bootOrder !== undefined);
-  if (explicit.length > 0) {
+  // A redirected USB device's <boot order> (usb-redir's bootindex, set where it is built) is explicit too.
+  if (explicit.length > 0 || def.devices.redirdevs.some((r) => r.bootOrder !== undefined)) {
     for (const d of explicit) map.set(d, d.bootOrder as number);
     return map;
   }
@@ -377,7 +378,7 @@ export function errorPolicyProps(disk: DiskDefinition): string[] {
 function protocolNode(disk: DiskDefinition, source: ResolvedDiskSource): Record<string, unknown> & { driver: string } {
   if (source.kind === 'file') return { driver: 'file', filename: source.path };
   if (source.kind === 'block') return { driver: disk.device === 'cdrom' ? 'host_cdrom' : 'host_device', filename: source.path };
-  if (source.kind === 'network') return networkProtocolNode(disk.source, disk.target.dev);
+  if (source.kind === 'network') return networkProtocolNode(disk.source, disk.target.dev, source.sshHostKey);
   throw new TypeError(`disk ${disk.target.dev} has no usable source`);
 }
 

@@ -136,4 +136,21 @@ describe('disk sources on the command line, as libvirt 11 builds them (tests/qem
     assert.match(args.find((a) => a.startsWith('ide-hd,')) ?? '', /model=WD10EZEX-00BN5A0/);
     assert.throws(() => argv(domain(`<disk type='file'><source file='/a'/><target dev='vda' bus='virtio'/><vendor>X</vendor></disk>`)), /only scsi disks have a vendor/);
   });
+
+  it("ssh through QEMU's ssh driver: path, server, user, and the <knownHosts> key as host-key-check hash (no key file, no password)", () => {
+    const ssh = (extra: string): string => domain(`<disk type='network' device='disk'><driver name='qemu' type='raw'/><source protocol='ssh' name='/img/test.img'><host name='example.org' port='2222'/>${extra}</source><target dev='vda' bus='virtio'/></disk>`);
+    const node = (xml: string, hash?: string): Record<string, unknown> => {
+      const def = parseDomainXml(xml);
+      assert.deepEqual(parseDomainXml(renderDomainXml(def)), def, 'dumpxml round trip');
+      const args = buildQemuArgv({ def, accel: 'tcg', machine: 'pc', qmpSocket: '/q', pidfile: '/p', tapFds: [], resolveDisk: (d) => ({ kind: 'network', disk: d, ...(hash ? { sshHostKey: hash } : {}) }) });
+      return strip(json(args, '-blockdev').find((n) => n.driver === 'ssh'));
+    };
+    assert.deepEqual(node(ssh('')), { driver: 'ssh', path: '/img/test.img', server: { host: 'example.org', port: '2222' } });
+    assert.deepEqual(node(ssh("<knownHosts path='/etc/kh'/><identity username='me' agentsock='/run/agent.sock'/>"), 'ab12'), {
+      driver: 'ssh', path: '/img/test.img', server: { host: 'example.org', port: '2222' }, user: 'me', 'host-key-check': { mode: 'hash', type: 'sha256', hash: 'ab12' },
+    });
+    assert.throws(() => parseDomainXml(ssh("<identity username='me' keyfile='/k'/>")), /keyfile/);
+    assert.throws(() => parseDomainXml(ssh("<auth username='me'><secret type='iscsi' usage='u'/></auth>")), /not protocol 'ssh'/);
+    assert.throws(() => parseDomainXml(ssh('').replace("</disk>", "</disk><disk type='network' device='disk'><source protocol='ssh' name='b'><host name='h'/><identity agentsock='/a2'/></source><target dev='vdb' bus='virtio'/></disk>").replace('<host name=\'example.org\' port=\'2222\'/>', "<host name='example.org' port='2222'/><identity agentsock='/a1'/>")), /share one ssh-agent/);
+  });
 });

@@ -197,7 +197,9 @@ export interface Placed {
 
 /** A character device's host side: serial, console, channel, redirdev, rng egd. */
 export interface CharSource {
-  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio';
+  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport';
+  /** spiceport: <source channel=...>, the SPICE port's name a client opens (org.qemu.console.serial.0) */
+  channel?: string;
   /** file, unix, pty (the pty QEMU made, live XML only) */
   sourcePath?: string;
   /** unix, tcp: who listens */
@@ -366,6 +368,8 @@ export interface AudioDefinition {
 
 export interface RedirdevDefinition extends CharSource, Placed {
   bus: 'usb';
+  /** <boot order=N>: usb-redir's bootindex (the firmware boots from the redirected device). */
+  bootOrder?: number;
 }
 
 /** One <usbdev> of <redirfilter>: undefined fields match any device. */
@@ -412,7 +416,7 @@ export const DISK_FORMATS = ['raw', 'qcow2'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
 export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide', 'usb', 'fdc'] as const;
 export type DiskBus = (typeof DISK_BUSES)[number];
-export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps'] as const;
+export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps', 'ssh'] as const;
 /** The protocols QEMU's curl driver reads (read-only). */
 export const CURL_DISK_PROTOCOLS = ['http', 'https', 'ftp', 'ftps'] as const;
 export type NetworkDiskProtocol = (typeof NETWORK_DISK_PROTOCOLS)[number];
@@ -557,6 +561,10 @@ export interface DiskSource {
   tls?: boolean;
   /** nbd tlsHostname=: the name the server's certificate must carry (default: the host connected to). */
   tlsHostname?: string;
+  /** ssh <knownHosts path=>: the known_hosts file (on the host) holding the server's key; checked at each start. */
+  knownHosts?: string;
+  /** ssh <identity username= agentsock=>: the login, and the ssh-agent socket QEMU authenticates through. */
+  identity?: { username?: string; agentsock?: string };
   /** type='volume' */
   pool?: string;
   volume?: string;
@@ -566,7 +574,13 @@ export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3'] as
 export type NicModel = (typeof NIC_MODELS)[number];
 /** libvirt's model for an x86 QEMU <interface> written without <model> (qemuDomainDefaultNetModel). */
 export const DEFAULT_NIC_MODEL: NicModel = 'rtl8139';
-export const NIC_TYPES = ['bridge', 'network', 'user', 'ethernet', 'direct'] as const;
+export const NIC_TYPES = ['bridge', 'network', 'user', 'ethernet', 'direct', 'server', 'client', 'mcast', 'udp'] as const;
+/** Interfaces QEMU connects itself, through -netdev socket (a TCP listen/connect, a multicast group, a UDP peer): no host device. */
+export const SOCKET_NIC_TYPES = ['server', 'client', 'mcast', 'udp'] as const;
+/** True when the interface has a host device (a tap or macvtap) that ferryd makes: not type='user' nor a socket. */
+export function hasHostDevice(iface: { type: (typeof NIC_TYPES)[number] }): boolean {
+  return iface.type !== 'user' && !(SOCKET_NIC_TYPES as readonly string[]).includes(iface.type);
+}
 export const MACVTAP_MODES = ['bridge', 'vepa', 'private', 'passthrough'] as const;
 
 /** <bandwidth><inbound/> or <outbound/>: kilobytes per second, burst in kilobytes (libvirt's units). */
@@ -599,12 +613,19 @@ export interface NicDriver {
   guest?: Partial<Record<'csum' | 'tso4' | 'tso6' | 'ecn' | 'ufo', boolean>>;
 }
 
+/** type server/client/mcast/udp: <source address= port=> (the peer, or for server what to listen on); udp: <local address= port=>. */
+export interface NicSocket {
+  address?: string;
+  port: number;
+  local?: { address: string; port: number };
+}
+
 export interface InterfaceDefinition extends Placed {
   type: (typeof NIC_TYPES)[number];
   mac: string;
   model: NicModel;
   /** bridge / network; direct: dev (the host interface) and mode (macvtap's). */
-  source: { bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number] };
+  source: { bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number]; socket?: NicSocket };
   /** <target dev=...>: the tap device's name; generated at start when absent. */
   targetDev?: string;
   /** <target managed='no'>: type='ethernet' uses an existing tap that ferry neither creates nor removes. */

@@ -49,6 +49,14 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
   (def.devices.parallels ?? []).forEach((x, i, all) => {
     if (x.targetPort > 2) out.push({ path: `/domain/devices/${childStep('parallel', i, all.length)}/target/@port`, device: `<parallel> #${i}`, message: `port ${x.targetPort}: an x86 machine has 3 parallel ports (0-2)` });
   });
+  // A SPICE port (<serial>/<console type='spiceport'>) is opened by a SPICE client: QEMU needs -spice for it.
+  for (const [name, list] of [['serial', def.devices.serials], ['console', def.devices.consoles]] as const) {
+    list.forEach((c, i) => {
+      if (c.type === 'spiceport' && !def.devices.graphics.some((g) => g.type === 'spice')) {
+        out.push({ path: `/domain/devices/${childStep(name, i, list.length)}/@type`, device: `<${name}> #${i}`, message: "type 'spiceport' is a port SPICE clients open, and there is no <graphics type='spice'>; add one or use type 'pty' or 'unix'" });
+      }
+    });
+  }
   def.devices.audios.forEach((a, i) => {
     if (a.type === 'spice' && !def.devices.graphics.some((g) => g.type === 'spice')) {
       out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'spice' plays through SPICE graphics, and there is no <graphics type='spice'> (QEMU: Cannot use spice audio without -spice); use type 'none'" });

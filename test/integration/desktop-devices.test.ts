@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CliStream } from '../helpers/cli-stream.js';
 import type { FerrydHost } from '../helpers/ferryd.js';
@@ -73,12 +73,16 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     <graphics type='spice' autoport='yes'/>
     <sound model='ich9'/>
     <redirdev bus='usb' type='spicevmc'/>
+    <redirdev bus='usb' type='unix'><source mode='bind' path='${hosts.dir.path}/redir/redir.sock'/><boot order='1'/></redirdev>
+    <serial type='spiceport'><source channel='org.qemu.console.serial.1'/><target port='1'/></serial>
     <redirfilter><usbdev class='0x08' vendor='0x15E1' version='1.10' allow='yes'/><usbdev allow='no'/></redirfilter>
     <watchdog model='i6300esb' action='reset'/>
     <memballoon model='virtio' autodeflate='on' freePageReporting='on'><stats period='2'/></memballoon>
     <rng model='virtio'><rate bytes='2048' period='1000'/><backend model='random'>/dev/urandom</backend></rng>
     <panic model='pvpanic'/>`;
     const file = `${hosts.dir.path}/${name}.xml`;
+    mkdirSync(`${hosts.dir.path}/redir`);
+    chmodSync(`${hosts.dir.path}/redir`, 0o1777); // QEMU's user makes the redirdev's socket there
     // Only the PCI pvpanic (the guest's other one, on ISA, is tested by domain-lifecycle): the panic at the end is its.
     writeFileSync(file, guestXml({ name, uuid, type: 'qemu', devices, extraCmdline: 'unknown_nmi_panic=1' }).replace("<panic model='isa'/>", ''));
     await hosts.a.ok('define', file);
@@ -90,11 +94,16 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
       const p = await peripherals(host, name);
       const expected: Record<string, string> = {
         usb: 'qemu-xhci', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', sound0: 'ich9-intel-hda', 'sound0-codec0': 'hda-duplex',
-        redir0: 'usb-redir', rng0: 'virtio-rng-pci', watchdog0: 'i6300esb', balloon0: 'virtio-balloon-pci', panic0: 'pvpanic-pci',
+        redir0: 'usb-redir', redir1: 'usb-redir', rng0: 'virtio-rng-pci', watchdog0: 'i6300esb', balloon0: 'virtio-balloon-pci', panic0: 'pvpanic-pci',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });
       assert.equal(await get('redir0', 'filter'), '0x08:0x15E1:-1:0x0110:1|-1:-1:-1:-1:0', `${where}: usb-redir's filter`);
+      assert.equal(await get('redir1', 'bootindex'), 1, `${where}: the unix redirdev's <boot order>`);
+      const chardevs = new Map((await qmp<Array<{ label: string; filename: string }>>(host, name, 'query-chardev')).map((c) => [c.label, c.filename]));
+      assert.equal(chardevs.get('charredir1'), `disconnected:unix:${hosts.dir.path}/redir/redir.sock,server=on`, `${where}: the unix redirdev listens on its socket (no client yet)`);
+      assert.equal(chardevs.get('charserial1'), 'spiceport', `${where}: serial1 is a SPICE port`);
+      assert.ok(qemuArgv(host.stateDir, uuid).some((a) => a.startsWith('spiceport,id=charserial1,name=org.qemu.console.serial.1')), `${where}: the SPICE port's name`);
       assert.equal(await get('rng0', 'max-bytes'), 2048, `${where}: rng rate`);
       assert.equal(await get('rng0', 'period'), 1000, `${where}: rng period`);
       assert.equal(await get('balloon0', 'guest-stats-polling-interval'), 2, `${where}: balloon stats period`);

@@ -31,6 +31,9 @@ export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): s
     case 'spicevmc':
       spec = `spicevmc,id=${id},name=${spiceName}`;
       break;
+    case 'spiceport':
+      spec = `spiceport,id=${id},name=${escapeOpt(s.channel ?? '')}`;
+      break;
     case 'stdio':
       throw new TypeError('a stdio character device has no terminal under ferryd');
   }

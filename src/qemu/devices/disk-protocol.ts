@@ -1,8 +1,11 @@
 import type { DiskSource } from '../../vm/definition.js';
 import { nbdTlsProps } from './nbd-tls.js';
 
-/** The protocol node (-blockdev) of a network disk source, as libvirt 11 builds it. */
-export function networkProtocolNode(s: DiskSource, dev: string): Record<string, unknown> & { driver: string } {
+/**
+ * The protocol node (-blockdev) of a network disk source, as libvirt 11 builds it.
+ * `sshHostKey`: the SHA-256 (hex) of the ssh server's key, read from <knownHosts> on this host.
+ */
+export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: string): Record<string, unknown> & { driver: string } {
   const host = s.hosts?.[0] ?? { name: '' };
   switch (s.protocol) {
     case 'nbd': {
@@ -41,6 +44,16 @@ export function networkProtocolNode(s: DiskSource, dev: string): Record<string, 
         ...(s.timeoutSeconds === undefined ? {} : { timeout: s.timeoutSeconds }),
         ...(s.readahead === undefined ? {} : { readahead: s.readahead }),
         ...(s.sslVerify === undefined ? {} : { sslverify: s.sslVerify }),
+      };
+    }
+    case 'ssh': {
+      // QEMU's ssh driver: the login's user, and the server's key checked against the hash of <knownHosts>'s entry
+      // (QEMU cannot read another known_hosts file; without <knownHosts> it checks its user's own, as with libvirt).
+      if (s.knownHosts !== undefined && sshHostKey === undefined) throw new TypeError(`disk ${dev}: the ssh host key from ${s.knownHosts} was not resolved`);
+      return {
+        driver: 'ssh', path: s.name, server: { host: host.name, port: String(host.port ?? 22) },
+        ...(s.identity?.username === undefined ? {} : { user: s.identity.username }),
+        ...(sshHostKey === undefined ? {} : { 'host-key-check': { mode: 'hash', type: 'sha256', hash: sshHostKey } }),
       };
     }
     default:

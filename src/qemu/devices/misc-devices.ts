@@ -11,7 +11,7 @@ export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const r of d.redirdevs) {
     const id = `char${r.alias}`;
     const filter = d.redirfilter && d.redirfilter.length > 0 ? `filter=${usbRedirFilter(d.redirfilter)}` : undefined;
-    out.push(...chardevArgs(id, r, 'usbredir'), ...device('usb-redir', [`chardev=${id}`, `id=${r.alias}`, filter, ...usbProps(r.address)]));
+    out.push(...chardevArgs(id, r, 'usbredir'), ...device('usb-redir', [`chardev=${id}`, `id=${r.alias}`, r.bootOrder === undefined ? undefined : `bootindex=${r.bootOrder}`, filter, ...usbProps(r.address)]));
   }
   for (const r of d.rngs) {
     const obj = `obj${r.alias}`;

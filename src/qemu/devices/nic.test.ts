@@ -29,4 +29,14 @@ describe('nicArgs()', () => {
       assert.ok(args[3]?.startsWith(`${dev},netdev=hostnet1,`), args[3]);
     }
   });
+
+  it('connects a socket interface through -netdev socket as libvirt 11 does (listen, connect, mcast, udp + localaddr), with no tap', () => {
+    const sock = (type: InterfaceDefinition['type'], socket: NonNullable<InterfaceDefinition['source']['socket']>): string =>
+      nicArgs({ iface: { ...base, type, source: { socket }, driver: { queues: 4 } }, index: 2, tapFds: undefined, bootindex: undefined, q35: true })[1] ?? '';
+    assert.equal(sock('server', { port: 5558 }), 'socket,id=hostnet2,listen=:5558');
+    assert.equal(sock('client', { address: '192.168.0.1', port: 5558 }), 'socket,id=hostnet2,connect=192.168.0.1:5558');
+    assert.equal(sock('mcast', { address: '230.0.0.1', port: 5558 }), 'socket,id=hostnet2,mcast=230.0.0.1:5558');
+    assert.equal(sock('udp', { address: '192.168.10.1', port: 5555, local: { address: '192.168.10.1', port: 5556 } }), 'socket,id=hostnet2,udp=192.168.10.1:5555,localaddr=192.168.10.1:5556');
+    assert.equal(nicQueues({ ...base, type: 'udp', driver: { queues: 4 } }), 1);
+  });
 });

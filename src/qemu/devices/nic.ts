@@ -1,5 +1,5 @@
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
-import type { InterfaceDefinition, NicDriver } from '../../vm/definition.js';
+import { hasHostDevice, type InterfaceDefinition, type NicDriver, type NicSocket } from '../../vm/definition.js';
 import { escapeOpt, pciProps } from './device-props.js';
 
 const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
@@ -36,6 +36,7 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
   const id = `hostnet${index}`;
   let netdev: string;
   if (iface.type === 'user') netdev = `user,id=${id}`;
+  else if (!hasHostDevice(iface)) netdev = socketNetdev(iface, id);
   else {
     if (!tapFds || tapFds.length === 0) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
     netdev = tapFds.length === 1 ? `tap,id=${id},fd=${tapFds[0]}` : `tap,id=${id},fds=${tapFds.join(':')}`;
@@ -53,6 +54,19 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
     if (rom?.file !== undefined) props.push(`romfile=${escapeOpt(rom.file)}`);
   }
   return ['-netdev', netdev, '-device', props.join(',')];
+}
+
+/**
+ * QEMU's socket netdev, as libvirt 11 writes it: server listens on
+ * address:port (every address when none is given), client connects there,
+ * mcast joins the group, udp sends to the peer from its <local> address.
+ */
+function socketNetdev(iface: InterfaceDefinition, id: string): string {
+  const s = iface.source.socket as NicSocket;
+  const at = (address: string | undefined, port: number): string => `${address ?? ''}:${port}`;
+  const key = { server: 'listen', client: 'connect', mcast: 'mcast', udp: 'udp' }[iface.type as 'server' | 'client' | 'mcast' | 'udp'];
+  const local = s.local === undefined ? '' : `,localaddr=${at(s.local.address, s.local.port)}`;
+  return `socket,id=${id},${key}=${at(s.address, s.port)}${local}`;
 }
 
 function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
@@ -74,5 +88,5 @@ function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
 
 /** How many descriptors (queues) an interface's tap is opened with. */
 export function nicQueues(iface: InterfaceDefinition): number {
-  return iface.model === 'virtio' && iface.type !== 'user' ? iface.driver?.queues ?? 1 : 1;
+  return iface.model === 'virtio' && hasHostDevice(iface) ? iface.driver?.queues ?? 1 : 1;
 }

@@ -4,12 +4,12 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { positiveInt } from '../xml-values.js';
 
-export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio'] as const;
+export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport'] as const;
 
 /** The parts of a character device ferry applies: <source>, <protocol>, <log>. */
 export const CHAR_SOURCE_CHILDREN: Record<string, ElementRule> = {
   source: {
-    attrs: { path: true, mode: ['bind', 'connect'], append: ['on', 'off'], host: true, service: true, tls: ['no'] },
+    attrs: { path: true, mode: ['bind', 'connect'], append: ['on', 'off'], host: true, service: true, tls: ['no'], channel: true },
     children: { reconnect: { attrs: { enabled: ['yes', 'no'], timeout: true } } },
   },
   protocol: { attrs: { type: ['raw', 'telnet'] } },
@@ -36,6 +36,10 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
     if (source.attrs.host !== undefined) result.host = source.attrs.host;
     if (source.attrs.tls === 'no') result.tlsOff = true;
     if (source.attrs.service !== undefined) result.service = source.attrs.service;
+    if (source.attrs.channel !== undefined) {
+      if (type !== 'spiceport') throw xmlInvalid('source', `${label}: <source channel=> names a SPICE port, for type='spiceport'`);
+      result.channel = source.attrs.channel;
+    }
     const reconnect = child(source, 'reconnect');
     if (reconnect?.attrs.enabled === 'yes') result.reconnect = positiveInt(reconnect.attrs.timeout ?? '', 'reconnect');
     if (reconnect?.attrs.enabled === 'no') result.reconnect = 0; // written off: QEMU's reconnect-ms=0, as libvirt passes it
@@ -51,6 +55,7 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
   if ((type === 'file' || type === 'unix') && !result.sourcePath && !(type === 'unix' && dev.name === 'channel')) {
     throw xmlInvalid(dev.name, `${label}: type='${type}' needs <source path=...>`);
   }
+  if (type === 'spiceport' && !result.channel) throw xmlInvalid('source', `${label}: Missing source channel attribute for char device (type='spiceport' needs <source channel=...>)`);
   if (type === 'file' && result.sourceMode !== undefined) throw xmlInvalid('source', `${label}: a file has no mode`);
   if ((type === 'tcp' || type === 'udp') && !result.service) throw xmlInvalid('source', `${label}: type='${type}' needs <source service=...>`);
   return result;
@@ -58,7 +63,7 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
 
 /** <source>, <protocol> and <log> for a character device, as parseCharSource() reads them. */
 export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement | undefined> {
-  const hasSource = s.tlsOff === true || s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
+  const hasSource = s.channel !== undefined || s.tlsOff === true || s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
   const showPty = s.type === 'pty' && live && s.sourcePath !== undefined;
   const udpBind = s.type === 'udp' && (s.bindHost !== undefined || s.bindService !== undefined)
     ? el('source', { mode: 'bind', host: s.bindHost, service: s.bindService })
@@ -69,7 +74,7 @@ export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement
     hasSource && s.type !== 'udp' && (s.type !== 'pty' || showPty)
       ? el('source', {
         mode: s.sourceMode, path: s.sourcePath, host: s.host, service: s.service,
-        append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off', tls: s.tlsOff ? 'no' : undefined,
+        append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off', tls: s.tlsOff ? 'no' : undefined, channel: s.channel,
       }, s.reconnect === undefined ? [] : [s.reconnect === 0 ? el('reconnect', { enabled: 'no' }) : el('reconnect', { enabled: 'yes', timeout: s.reconnect })])
       : undefined,
     s.protocol === undefined ? undefined : el('protocol', { type: s.protocol }),

@@ -11,7 +11,7 @@ import { oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { ACPI_RULE, ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
-import { backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
+import { backingLayers, backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
 import { AUTH_RULE, COOKIES_RULE, ENCRYPTION_RULE, parseDiskSecrets, renderAuth, renderEncryption, renderSourceSecrets } from './disk-secrets.js';
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
@@ -23,6 +23,9 @@ const SOURCE_RULE: ElementRule = {
     timeout: { attrs: { seconds: true } },
     readahead: { attrs: { size: true } },
     ssl: { attrs: { verify: ['yes', 'no'] } },
+    // ssh: no keyfile= (QEMU's ssh driver authenticates through an ssh-agent only; libvirt runs nbdkit for a key file).
+    knownHosts: { attrs: { path: true } },
+    identity: { attrs: { username: true, agentsock: true } },
   },
 };
 
@@ -221,6 +224,7 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
       if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
       parseCurlOptions(protocol, source, result);
       parseNbdTls(protocol, source, result);
+      parseSshOptions(protocol, source, result);
       const reconnect = child(source, 'reconnect');
       if (reconnect) {
         if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
@@ -241,6 +245,29 @@ function parseNbdTls(protocol: NetworkDiskProtocol, source: XmlElement, out: Dis
   if (source.attrs.tlsHostname !== undefined) {
     if (tls !== true) throw xmlInvalid('source', "tlsHostname= needs tls='yes'");
     out.tlsHostname = source.attrs.tlsHostname;
+  }
+}
+
+/** ssh <knownHosts path> and <identity username agentsock>; anything else's. */
+function parseSshOptions(protocol: NetworkDiskProtocol, source: XmlElement, out: DiskDefinition['source']): void {
+  const known = child(source, 'knownHosts');
+  const identity = child(source, 'identity');
+  if (protocol !== 'ssh') {
+    if (known || identity) throw xmlInvalid(known ? 'knownHosts' : 'identity', `<${known ? 'knownHosts' : 'identity'}> is for ssh disks only, not protocol '${protocol}'`);
+    return;
+  }
+  if (known) {
+    if (!known.attrs.path?.startsWith('/')) throw xmlInvalid('knownHosts', '<knownHosts> needs an absolute path=');
+    out.knownHosts = known.attrs.path;
+  }
+  if (identity) {
+    const id: NonNullable<DiskDefinition['source']['identity']> = {};
+    if (identity.attrs.username !== undefined) id.username = identity.attrs.username;
+    if (identity.attrs.agentsock !== undefined) {
+      if (!identity.attrs.agentsock.startsWith('/')) throw xmlInvalid('identity', '<identity agentsock=> needs an absolute path');
+      id.agentsock = identity.attrs.agentsock;
+    }
+    out.identity = id;
   }
 }
 
@@ -350,6 +377,10 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.type === 'network' && (CURL_DISK_PROTOCOLS as readonly string[]).includes(d.source.protocol ?? '') && !d.readonly) {
       at('source/@protocol', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
     }
+    if (backingLayers(d).some((l) => l.type === 'network' && l.source.protocol === 'ssh')) at('backingStore', 'an ssh layer under a disk is not supported (its host key is checked for the top source only); copy the layer locally');
+    if (d.type === 'network' && d.source.protocol === 'ssh' && d.source.identity?.agentsock !== undefined && agentSockets(def).length > 1) {
+      at('source/identity/@agentsock', `QEMU's ssh disks share one ssh-agent (its SSH_AUTH_SOCK); this domain names ${agentSockets(def).length}: ${agentSockets(def).join(', ')}`);
+    }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
@@ -391,6 +422,8 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
         s.sslVerify === undefined ? undefined : el('ssl', { verify: s.sslVerify ? 'yes' : 'no' }),
         s.readahead === undefined ? undefined : el('readahead', { size: s.readahead }),
         s.timeoutSeconds === undefined ? undefined : el('timeout', { seconds: s.timeoutSeconds }),
+        s.knownHosts === undefined ? undefined : el('knownHosts', { path: s.knownHosts }),
+        s.identity === undefined ? undefined : el('identity', { username: s.identity.username, agentsock: s.identity.agentsock }),
       ],
     );
   }
@@ -427,4 +460,9 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     disk.product === undefined ? undefined : el('product', {}, disk.product),
     ...renderPlacement(disk, live),
   ]);
+}
+
+/** The ssh-agent sockets a domain's ssh disks name (QEMU runs with one SSH_AUTH_SOCK). */
+export function agentSockets(def: DomainDefinition): string[] {
+  return [...new Set(def.devices.disks.flatMap((d) => (d.type === 'network' && d.source.protocol === 'ssh' && d.source.identity?.agentsock ? [d.source.identity.agentsock] : [])))];
 }

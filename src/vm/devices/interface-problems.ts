@@ -1,4 +1,4 @@
-import type { DomainDefinition, InterfaceDefinition } from '../definition.js';
+import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '../definition.js';
 import type { DefineProblem } from '../schema/element-rule.js';
 
 /** Queues a virtio-net multiqueue NIC may have: QEMU's limit is 1024 queue pairs; a tap's is 256. */
@@ -14,7 +14,7 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     const device = `<interface type='${iface.type}'> #${i}`;
     const at = (rest: string): string => `/domain/devices/interface[${i + 1}]${rest}`;
     const push = (path: string, message: string): void => void out.push({ path: at(path), device, message });
-    const tapBacked = iface.type !== 'user';
+    const tapBacked = hasHostDevice(iface);
     const d = iface.driver;
     if (d?.name === 'vhost') {
       push('/driver/@name', "<driver name='vhost'> is not supported: ferry runs virtio-net in QEMU (its QEMU is unprivileged and ferryd does not hand it a vhost-net descriptor); use name='qemu' or leave name out");
@@ -22,11 +22,11 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     if (d && iface.model !== 'virtio' && (d.queues !== undefined || d.txmode || d.rxQueueSize || d.txQueueSize || d.host || d.guest || d.virtio || d.ioeventfd !== undefined || d.eventIdx !== undefined || d.rss !== undefined || d.rssHashReport !== undefined)) {
       push('/driver', `<driver> queues, txmode, queue sizes, ioeventfd, event_idx, rss, offloads and virtio options are virtio-net settings; model '${iface.model}' has none`);
     }
-    if (d?.queues !== undefined && d.queues > 1 && !tapBacked) push('/driver/@queues', "<driver queues> above 1 (multiqueue) needs a tap (type='bridge', 'network', 'ethernet' or 'direct'); type='user' has one queue");
+    if (d?.queues !== undefined && d.queues > 1 && !tapBacked) push('/driver/@queues', `<driver queues> above 1 (multiqueue) needs a tap (type='bridge', 'network', 'ethernet' or 'direct'); type='${iface.type}' has one queue`);
     if (d?.queues !== undefined && d.queues > MAX_NIC_QUEUES) push('/driver/@queues', `<driver queues='${d.queues}'>: at most ${MAX_NIC_QUEUES} queues`);
-    if (iface.mtu !== undefined && !tapBacked) push('/mtu', "<mtu> sets the tap's MTU; type='user' has no tap");
+    if (iface.mtu !== undefined && !tapBacked) push('/mtu', `<mtu> sets the tap's MTU; type='${iface.type}' has no tap`);
     if (iface.mtu !== undefined && (iface.mtu < 68 || iface.mtu > 65535)) push('/mtu/@size', `<mtu size='${iface.mtu}'> is outside 68..65535`);
-    if (iface.bandwidth && !tapBacked) push('/bandwidth', "<bandwidth> is shaped with tc on the tap; type='user' has no tap");
+    if (iface.bandwidth && !tapBacked) push('/bandwidth', `<bandwidth> is shaped with tc on the tap; type='${iface.type}' has no tap`);
     // The host device's receive side is policed (average and burst), not shaped: a peak there would not be applied.
     const policed = iface.type === 'direct' || iface.type === 'ethernet' ? 'inbound' : 'outbound';
     if (iface.bandwidth?.[policed]?.peak !== undefined) push(`/bandwidth/${policed}/@peak`, `<${policed}> of type='${iface.type}' is policed on the host device's receive side, which has no peak rate (use average and burst)`);

@@ -74,4 +74,33 @@ describe('parseInterface()', () => {
     assert.ok(found.some((p) => p.startsWith("/domain/devices/interface[1]/@type: <interface type='vhostuser'> is not supported")), found.join('\n'));
     assert.ok(found.some((p) => p.startsWith('/domain/devices/interface[2]/model/@type')), found.join('\n'));
   });
+
+  it('keeps socket interfaces (server, client, mcast, udp with <local>) through dumpxml, and refuses them without a port or peer', () => {
+    const d = parseDomainXml(wrap(`
+      <interface type='server'><source port='5558'/><model type='virtio'/></interface>
+      <interface type='client'><source address='127.0.0.1' port='5558'/></interface>
+      <interface type='mcast'><source address='230.0.0.1' port='5559'/></interface>
+      <interface type='udp'><source address='127.0.0.1' port='5555'><local address='127.0.0.1' port='5556'/></source></interface>`));
+    assert.deepEqual(d.devices.interfaces.map((i) => i.source.socket), [
+      { port: 5558 }, { address: '127.0.0.1', port: 5558 }, { address: '230.0.0.1', port: 5559 },
+      { address: '127.0.0.1', port: 5555, local: { address: '127.0.0.1', port: 5556 } },
+    ]);
+    assert.match(renderDomainXml(d), /<source address='127.0.0.1' port='5555'>\s*<local address='127.0.0.1' port='5556'\/>\s*<\/source>/);
+    assert.deepEqual(parseDomainXml(renderDomainXml(d)), d);
+    const refused = (xml: string): string => {
+      try {
+        parseDomainXml(wrap(xml));
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return 'accepted';
+    };
+    assert.match(refused("<interface type='client'><source port='1'/></interface>"), /No <source> 'address' attribute/);
+    assert.match(refused("<interface type='server'><source address='127.0.0.1'/></interface>"), /No <source> 'port' attribute/);
+    assert.match(refused("<interface type='udp'><source address='127.0.0.1' port='5'/></interface>"), /No <local> 'address' attribute/);
+    assert.match(refused("<interface type='client'/>"), /needs <source address= port=>/);
+    assert.match(refused("<interface type='bridge'><source bridge='br0' port='5'/></interface>"), /belong to interface type 'server'/);
+    assert.match(refused("<interface type='client'><source address='h' port='70000'/></interface>"), /outside 1..65535/);
+    assert.deepEqual(problems(wrap("<interface type='udp'><source address='a' port='1'><local address='b' port='2'/></source><mtu size='1400'/></interface>")).map((p) => p.split(':')[0]), ['/domain/devices/interface[1]/mtu']);
+  });
 });

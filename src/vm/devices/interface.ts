@@ -1,6 +1,6 @@
 import { el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
-import { DEFAULT_NIC_MODEL, type InterfaceDefinition, MACVTAP_MODES, NIC_MODELS, NIC_TYPES } from '../definition.js';
+import { DEFAULT_NIC_MODEL, type InterfaceDefinition, MACVTAP_MODES, NIC_MODELS, NIC_TYPES, type NicSocket, SOCKET_NIC_TYPES } from '../definition.js';
 import { normalizeMac } from '../identifiers.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
@@ -13,7 +13,7 @@ export const INTERFACE_RULE: ElementRule = {
   label: (e, i) => `<interface type='${e.attrs.type ?? '?'}'> #${i}`,
   children: {
     mac: { attrs: { address: true } },
-    source: { attrs: { bridge: true, network: true, dev: true, mode: MACVTAP_MODES } },
+    source: { attrs: { bridge: true, network: true, dev: true, mode: MACVTAP_MODES, address: true, port: true }, children: { local: { attrs: { address: true, port: true } } } },
     model: { attrs: { type: NIC_MODELS } },
     target: { attrs: { dev: true, managed: ['yes', 'no'] } },
     script: { attrs: { path: true } },
@@ -84,6 +84,7 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
   Object.assign(result, parsePlacement(iface, '<interface>'));
   if (type === 'bridge' && !result.source.bridge) throw xmlInvalid('interface', "type='bridge' needs <source bridge=...>");
   if (type === 'network' && !result.source.network) throw xmlInvalid('interface', "type='network' needs <source network=...>");
+  if ((SOCKET_NIC_TYPES as readonly string[]).includes(type) && !result.source.socket) throw xmlInvalid('interface', `type='${type}' needs <source address= port=>`);
   if (type === 'direct' && !result.source.dev) throw xmlInvalid('interface', "type='direct' needs <source dev=...> (the host interface)");
   if (result.targetManaged === false && !result.targetDev) throw xmlInvalid('target', "managed='no' needs dev= (the existing tap)");
   return result;
@@ -102,6 +103,10 @@ function parseRom(c: XmlElement): NonNullable<InterfaceDefinition['rom']> {
 }
 
 function parseSource(type: InterfaceDefinition['type'], c: XmlElement): InterfaceDefinition['source'] {
+  const socketParts = c.attrs.address !== undefined || c.attrs.port !== undefined || c.children.some((x) => x.name === 'local');
+  if (socketParts && !(SOCKET_NIC_TYPES as readonly string[]).includes(type)) {
+    throw xmlInvalid('source', `<source address= port=> and <local> belong to interface type ${SOCKET_NIC_TYPES.map((t) => `'${t}'`).join(', ')}, not '${type}'`);
+  }
   switch (type) {
     case 'bridge':
       if (!c.attrs.bridge) throw xmlInvalid('source', "interface type='bridge' needs bridge=");
@@ -114,9 +119,40 @@ function parseSource(type: InterfaceDefinition['type'], c: XmlElement): Interfac
       if (!c.attrs.dev) throw xmlInvalid('source', "interface type='direct' needs dev=");
       // macvtap's mode: libvirt's default is 'vepa'.
       return { dev: c.attrs.dev, mode: oneOf(c.attrs.mode ?? 'vepa', MACVTAP_MODES, 'source', 'mode') };
+    case 'server':
+    case 'client':
+    case 'mcast':
+    case 'udp':
+      return { socket: parseSocket(type, c) };
     default:
       return {};
   }
+}
+
+/**
+ * <source address= port=> of a socket interface, as libvirt requires it: a
+ * port always, an address except for type='server' (which then listens on
+ * every address), and for type='udp' a <local address= port=> to bind.
+ */
+function parseSocket(type: InterfaceDefinition['type'], c: XmlElement): NicSocket {
+  const port = socketPort(c.attrs.port, 'source');
+  if (c.attrs.address === undefined && type !== 'server') throw xmlInvalid('source', "No <source> 'address' attribute specified with socket interface");
+  const socket: NicSocket = { ...(c.attrs.address === undefined ? {} : { address: c.attrs.address }), port };
+  const local = c.children.find((x) => x.name === 'local');
+  if (type === 'udp') {
+    if (!local?.attrs.address) throw xmlInvalid('local', "No <local> 'address' attribute specified with UDP socket interface");
+    socket.local = { address: local.attrs.address, port: socketPort(local.attrs.port, 'local') };
+  } else if (local) {
+    throw xmlInvalid('local', "<local> (the address to bind) belongs to interface type='udp'");
+  }
+  return socket;
+}
+
+function socketPort(value: string | undefined, element: string): number {
+  if (value === undefined) throw xmlInvalid(element, `No <${element}> 'port' attribute specified with socket interface`);
+  const port = positiveInt(value, element);
+  if (port > 65535) throw xmlInvalid(element, `port '${value}' is outside 1..65535`);
+  return port;
 }
 
 function renderSource(iface: InterfaceDefinition): XmlElement | undefined {
@@ -127,6 +163,13 @@ function renderSource(iface: InterfaceDefinition): XmlElement | undefined {
       return el('source', { network: iface.source.network, bridge: iface.source.bridge });
     case 'direct':
       return el('source', { dev: iface.source.dev, mode: iface.source.mode });
+    case 'server':
+    case 'client':
+    case 'mcast':
+    case 'udp': {
+      const s = iface.source.socket;
+      return el('source', { address: s?.address, port: s?.port }, [s?.local === undefined ? undefined : el('local', { address: s.local.address, port: s.local.port })]);
+    }
     default:
       return undefined;
   }

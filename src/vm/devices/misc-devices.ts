@@ -13,7 +13,7 @@ import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './
 
 // ---- <redirdev>
 export const REDIRDEV_RULE: ElementRule = {
-  attrs: { bus: ['usb'], type: ['spicevmc', 'tcp'] },
+  attrs: { bus: ['usb'], type: ['spicevmc', 'tcp', 'unix'] },
   label: (e, i) => `<redirdev type='${e.attrs.type ?? '?'}'> #${i}`,
   children: { ...CHAR_SOURCE_CHILDREN, boot: { attrs: { order: true } }, alias: ALIAS_RULE, address: ADDRESS_RULE },
 };
@@ -21,12 +21,17 @@ export const REDIRDEV_RULE: ElementRule = {
 export function parseRedirdev(r: XmlElement, index: number): RedirdevDefinition {
   const label = `<redirdev> #${index}`;
   oneOf(r.attrs.bus ?? 'usb', ['usb'] as const, 'redirdev', 'bus');
-  if (child(r, 'boot')) throw xmlInvalid('boot', `${label}: boot order on a redirected USB device is not supported`);
-  return { bus: 'usb', ...parseCharSource(r, ['spicevmc', 'tcp'], label), ...parsePlacement(r, label) };
+  const boot = child(r, 'boot');
+  return {
+    bus: 'usb', ...parseCharSource(r, ['spicevmc', 'tcp', 'unix'], label), ...parsePlacement(r, label),
+    ...(boot ? { bootOrder: positiveInt(boot.attrs.order ?? '', 'boot') } : {}),
+  };
 }
 
 export function renderRedirdev(r: RedirdevDefinition, live: boolean): XmlElement {
-  return el('redirdev', { bus: r.bus, type: r.type }, [...renderCharSource(r, live), ...renderPlacement(r, live)]);
+  return el('redirdev', { bus: r.bus, type: r.type }, [
+    ...renderCharSource(r, live), r.bootOrder === undefined ? undefined : el('boot', { order: r.bootOrder }), ...renderPlacement(r, live),
+  ]);
 }
 
 // ---- <redirfilter>

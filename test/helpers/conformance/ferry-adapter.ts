@@ -78,7 +78,8 @@ export function runFerry(xml: string): FerryOutcome {
 
 function resolveWithoutFiles(disk: DiskDefinition): ResolvedDiskSource {
   const s = disk.source;
-  if (disk.type === 'network') return { kind: 'network', disk };
+  // An ssh disk's <knownHosts> is read on the host at start: a stand-in key hash here (the file does not exist).
+  if (disk.type === 'network') return { kind: 'network', disk, ...(s.knownHosts === undefined ? {} : { sshHostKey: '0'.repeat(64) }) };
   if (s.file !== undefined) return { kind: 'file', path: s.file };
   if (s.dev !== undefined) return { kind: 'block', path: s.dev };
   if (s.pool !== undefined) return { kind: 'file', path: `/var/lib/ferry/pools/${s.pool}/${s.volume ?? ''}` };
