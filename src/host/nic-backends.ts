@@ -63,7 +63,10 @@ export class NicBackends {
       return this.each(queues, name, () => this.taps.openMacvtap(ifindex, { vnetHdr }), 'NET_MACVTAP_FAILED');
     }
     if (iface.targetManaged !== false) {
-      await createTap(name, { ...(iface.type === 'ethernet' ? {} : { bridge: iface.source.bridge as string }), ...(iface.mtu ? { mtu: iface.mtu } : {}), multiQueue: queues > 1 });
+      await createTap(name, {
+        ...(iface.type === 'ethernet' ? {} : { bridge: iface.source.bridge as string }), ...(iface.mtu ? { mtu: iface.mtu } : {}), multiQueue: queues > 1,
+        ...(iface.portIsolated ? { isolated: true } : {}),
+      });
       if (iface.script !== undefined) await runInterfaceScript(iface.script, name);
     }
     return this.each(queues, name, () => this.taps.open(name, { vnetHdr, multiQueue: queues > 1 }), 'NET_TAP_FAILED');

@@ -16,7 +16,7 @@ export function tapName(hostId: string, uuid: string, index: number): string {
  * 'network' and 'ethernet'): with `multiQueue` for a multiqueue NIC, the
  * interface's <mtu> or else the bridge's MTU, attached to `bridge` if given.
  */
-export async function createTap(name: string, options: { bridge?: string; mtu?: number; multiQueue?: boolean } = {}): Promise<void> {
+export async function createTap(name: string, options: { bridge?: string; mtu?: number; multiQueue?: boolean; isolated?: boolean } = {}): Promise<void> {
   const { bridge } = options;
   let mtu = options.mtu === undefined ? undefined : String(options.mtu);
   if (bridge !== undefined) {
@@ -34,6 +34,8 @@ export async function createTap(name: string, options: { bridge?: string; mtu?: 
     await run('ip', ['tuntap', 'add', 'dev', name, 'mode', 'tap', ...(options.multiQueue ? ['multi_queue'] : [])]);
     if (mtu !== undefined) await run('ip', ['link', 'set', 'dev', name, 'mtu', mtu]);
     if (bridge !== undefined) await run('ip', ['link', 'set', 'dev', name, 'master', bridge]);
+    // <port isolated='yes'>: the bridge forwards between this port and non-isolated ones only (the kernel's BR_ISOLATED).
+    if (bridge !== undefined && options.isolated) await run('ip', ['link', 'set', 'dev', name, 'type', 'bridge_slave', 'isolated', 'on']);
     await run('ip', ['link', 'set', 'dev', name, 'up']);
   } catch (err) {
     await deleteTap(name);

@@ -197,7 +197,11 @@ export interface Placed {
 
 /** A character device's host side: serial, console, channel, redirdev, rng egd. */
 export interface CharSource {
-  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport';
+  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport' | 'qemu-vdagent';
+  /** qemu-vdagent <source><clipboard copypaste=>: QEMU's own agent shares the clipboard (clipboard=). */
+  vdagentClipboard?: boolean;
+  /** qemu-vdagent <source><mouse mode=>: 'client' sends absolute positions through the agent (mouse=on). */
+  vdagentMouse?: 'client' | 'server';
   /** spiceport: <source channel=...>, the SPICE port's name a client opens (org.qemu.console.serial.0) */
   channel?: string;
   /** file, unix, pty (the pty QEMU made, live XML only) */
@@ -630,6 +634,12 @@ export interface InterfaceDefinition extends Placed {
   targetDev?: string;
   /** <target managed='no'>: type='ethernet' uses an existing tap that ferry neither creates nor removes. */
   targetManaged?: boolean;
+  /** type='user' <ip address family prefix>: the networks QEMU's user-mode stack serves (net=, ipv6-prefix=). */
+  userNet?: Array<{ address: string; family: 'ipv4' | 'ipv6'; prefix?: number }>;
+  /** <tune><sndbuf>: the tap's send buffer in bytes (QEMU's sndbuf=; 0: unlimited). */
+  sndbuf?: number;
+  /** <port isolated='yes'>: the tap's bridge port is isolated (it talks only to non-isolated ports: the uplink). */
+  portIsolated?: boolean;
   /** type='ethernet': <script path>, run by ferryd with the tap's name once the tap exists; <downscript> once it is gone. */
   script?: string;
   downscript?: string;

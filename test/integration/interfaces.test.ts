@@ -95,7 +95,7 @@ describe('interfaces (issue 11, part 7)', () => {
       extraCmdline: `ferry.ip=${guestIp}/24`,
       devices: `
         <interface type='bridge'><source bridge='${bridge}'/><mac address='52:54:00:7e:00:01'/>
-          <bandwidth><inbound average='1000' peak='2000' burst='256'/></bandwidth></interface>
+          <bandwidth><inbound average='1000' peak='2000' burst='256'/></bandwidth><tune><sndbuf>1600</sndbuf></tune><port isolated='yes'/></interface>
         <interface type='bridge'><source bridge='${bridge}'/><mac address='${macVirtio}'/><model type='virtio'/>
           <driver name='qemu' queues='2'/><mtu size='1400'/><link state='down'/></interface>`,
     });
@@ -107,6 +107,7 @@ describe('interfaces (issue 11, part 7)', () => {
       const argv = (await qemuArgv(host, 'nics')).join(' ');
       assert.match(argv, /-device rtl8139,netdev=hostnet0,id=net0,mac=52:54:00:7e:00:01/, `${where}: the NIC without <model> is libvirt's default, rtl8139`);
       assert.match(argv, /-netdev tap,id=hostnet1,fds=\d+:\d+ /, `${where}: two descriptors for two queues`);
+      assert.match(argv, /-netdev tap,id=hostnet0,fd=\d+,sndbuf=1600 /, `${where}: <tune><sndbuf>`);
       assert.match(argv, /-device virtio-net-pci,mq=on,vectors=6,host_mtu=1400,netdev=hostnet1/, where);
       const [tap0, tap1] = (await iflist(host, 'nics')).map((r) => r[0] as string);
       // Both queues are attached; a guest with one vCPU enables one, and QEMU detaches the other (numdisabled).
@@ -114,11 +115,14 @@ describe('interfaces (issue 11, part 7)', () => {
       assert.equal(Number(mq?.[1]) + Number(mq?.[2]), 2, `${where}: the tap is multiqueue with two queues attached`);
       assert.equal(readFileSync(`/sys/class/net/${tap1}/mtu`, 'utf8').trim(), '1400');
       assert.equal(basename(readlinkSync(`/sys/class/net/${tap0}/master`)), bridge);
+      assert.match(sh('ip', '-d', 'link', 'show', tap0 as string), /bridge_slave .*isolated on/, `${where}: <port isolated='yes'>: the tap's bridge port is isolated`);
+      assert.doesNotMatch(sh('ip', '-d', 'link', 'show', tap1 as string), /isolated on/, `${where}: the other NIC's port is not`);
       assert.match(sh('tc', 'qdisc', 'show', 'dev', tap0 as string), /qdisc htb 1: root/, `${where}: <inbound> shapes the tap's egress`);
       assert.match(sh('tc', 'class', 'show', 'dev', tap0 as string), /class htb 1:1 root .*rate 8Mbit ceil 16Mbit burst 256Kb/, where);
       const dumpxml = await host.ok('dumpxml', 'nics');
       assert.match(dumpxml, /<model type='rtl8139'\/>/);
       assert.match(dumpxml, /<driver name='qemu' queues='2'\/>/);
+      assert.match(dumpxml, /<tune>\n +<sndbuf>1600<\/sndbuf>\n +<\/tune>\n +<port isolated='yes'\/>/);
       assert.match(dumpxml, /<bandwidth>\n +<inbound average='1000' peak='2000' burst='256'\/>/);
     };
     await checkHost(hosts.a, 'A');

@@ -64,7 +64,8 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     <controller type='scsi' index='0' model='virtio-scsi'>
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
-    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/><acpi index='100'/></interface>
+    <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/><ip address='10.9.0.0' family='ipv4' prefix='24'/><acpi index='100'/></interface>
+    <channel type='qemu-vdagent'><source><clipboard copypaste='yes'/><mouse mode='client'/></source><target type='virtio' name='com.redhat.spice.0'/></channel>
     <channel type='unix'><target type='virtio'/></channel>
     <sound model='pcspk'/>
     <sound model='usb' multichannel='yes'/>
@@ -96,7 +97,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     writeFileSync(`${dir.path}/${name}.xml`, xml);
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
-    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<acpi index='100'/>", "<acpi index='7'/>", "<timer name='rtc' track='guest'/>",
+    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<ip address='10.9.0.0' family='ipv4' prefix='24'/>", "<clipboard copypaste='yes'/>", "<mouse mode='client'/>", "<acpi index='100'/>", "<acpi index='7'/>", "<timer name='rtc' track='guest'/>",
       "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='on' event_idx='off'"]) {
       assert.ok(defined.includes(part), `dumpxml keeps ${part}: ${defined}`);
     }
@@ -108,6 +109,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.ok(argv.includes('type=0,vendor=Ferry BIOS,, Inc.,version=1.2.3'), argv.join(' '));
     assert.ok(argv.includes('name=opt/ferry/tail,string=hello fw_cfg'));
     assert.ok(argv.includes('base=utc,clock=vm'), 'rtc track=guest: -rtc clock=vm');
+    assert.ok(argv.some((a) => /^user,net=10\.9\.0\.0\/24,id=hostnet0$/.test(a)), "the user NIC's <ip>: QEMU's net=");
     // HMAT: the memory-only node's initiator is node 0; QEMU builds the table from these.
     assert.ok(argv.includes('node,nodeid=1,initiator=0,memdev=ram-node1'), argv.join(' '));
     assert.ok(argv.includes('hmat-cache,node-id=0,size=10K,level=1,associativity=direct,policy=write-back,line=8'));
@@ -119,8 +121,12 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const types = new Map(list.map((p) => [p.name, p.type]));
     assert.equal(types.get('crypto0'), 'child<virtio-crypto-pci>');
     // An unnamed unix channel: a virtserialport without a name, on a socket ferry made for it (the live XML names it).
-    assert.equal(types.get('channel0'), 'child<virtserialport>');
-    assert.equal(await get('/machine/peripheral/channel0', 'name'), '', 'no port name');
+    assert.equal(types.get('channel1'), 'child<virtserialport>');
+    assert.equal(await get('/machine/peripheral/channel1', 'name'), '', 'no port name');
+    // QEMU's own vdagent on the first port, with clipboard sharing and the client mouse.
+    assert.equal(await get('/machine/peripheral/channel0', 'name'), 'com.redhat.spice.0');
+    const chardevs = await qmp<Array<{ label: string; filename: string }>>(host, name, 'query-chardev');
+    assert.ok(chardevs.some((c) => c.label === 'charchannel0' && /vdagent/.test(c.filename)), JSON.stringify(chardevs));
     const socket = /<channel type='unix'>\s*<source mode='bind' path='([^']+)'\/>\s*<target type='virtio'\/>/.exec(await host.ok('dumpxml', name))?.[1];
     assert.ok(socket && statSync(socket).isSocket(), `the channel's socket exists: ${socket}`);
     assert.equal(types.get('sound1'), 'child<usb-audio>');

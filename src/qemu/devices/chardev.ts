@@ -31,6 +31,10 @@ export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): s
     case 'spicevmc':
       spec = `spicevmc,id=${id},name=${spiceName}`;
       break;
+    case 'qemu-vdagent':
+      // QEMU's own spice-vdagent protocol on the port (no SPICE server): clipboard and absolute mouse for any display.
+      spec = `qemu-vdagent,id=${id},name=vdagent${s.vdagentClipboard === undefined ? '' : `,clipboard=${s.vdagentClipboard ? 'on' : 'off'}`}${s.vdagentMouse === undefined ? '' : `,mouse=${s.vdagentMouse === 'client' ? 'on' : 'off'}`}`;
+      break;
     case 'spiceport':
       spec = `spiceport,id=${id},name=${escapeOpt(s.channel ?? '')}`;
       break;

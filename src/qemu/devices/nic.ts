@@ -35,11 +35,12 @@ export interface NicArgsInput {
 export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput): string[] {
   const id = `hostnet${index}`;
   let netdev: string;
-  if (iface.type === 'user') netdev = `user,id=${id}`;
+  if (iface.type === 'user') netdev = `user,${userNetOptions(iface)}id=${id}`;
   else if (!hasHostDevice(iface)) netdev = socketNetdev(iface, id);
   else {
     if (!tapFds || tapFds.length === 0) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
     netdev = tapFds.length === 1 ? `tap,id=${id},fd=${tapFds[0]}` : `tap,id=${id},fds=${tapFds.join(':')}`;
+    if (iface.sndbuf !== undefined) netdev += `,sndbuf=${iface.sndbuf}`;
   }
   const props = [NIC_DEVICE[iface.model]];
   if (iface.model === 'virtio') props.push(...virtioOptionProps(iface.driver?.virtio), ...virtioNetProps(iface, tapFds?.length ?? 1));
@@ -67,6 +68,13 @@ function socketNetdev(iface: InterfaceDefinition, id: string): string {
   const key = { server: 'listen', client: 'connect', mcast: 'mcast', udp: 'udp' }[iface.type as 'server' | 'client' | 'mcast' | 'udp'];
   const local = s.local === undefined ? '' : `,localaddr=${at(s.local.address, s.local.port)}`;
   return `socket,id=${id},${key}=${at(s.address, s.port)}${local}`;
+}
+
+/** QEMU user networking's net= and ipv6-prefix= from <ip> (libvirt's order), each followed by a comma. */
+function userNetOptions(iface: InterfaceDefinition): string {
+  return (iface.userNet ?? []).map((n) => (n.family === 'ipv4'
+    ? `net=${n.address}${n.prefix === undefined ? '' : `/${n.prefix}`},`
+    : `ipv6-prefix=${n.address},${n.prefix === undefined ? '' : `ipv6-prefixlen=${n.prefix},`}`)).join('');
 }
 
 function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {

@@ -6,7 +6,7 @@ import { xmlInvalid } from '../xml-errors.js';
 import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-source.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
-const CHANNEL_TYPES = ['unix', 'pty', 'spicevmc', 'file', 'tcp', 'null'] as const;
+const CHANNEL_TYPES = ['unix', 'pty', 'spicevmc', 'file', 'tcp', 'null', 'qemu-vdagent'] as const;
 
 export const CHANNEL_RULE: ElementRule = {
   attrs: { type: CHANNEL_TYPES },
@@ -28,7 +28,7 @@ export function parseChannel(channel: XmlElement, index: number): ChannelDefinit
   if (!target) throw xmlInvalid('channel', `${label}: missing <target type='virtio' name=...>`);
   const result: ChannelDefinition = { ...parseCharSource(channel, CHANNEL_TYPES, label), ...parsePlacement(channel, label), targetType: 'virtio' };
   if (target.attrs.name) result.targetName = target.attrs.name;
-  if (result.type === 'spicevmc' && !result.targetName) result.targetName = 'com.redhat.spice.0';
+  if ((result.type === 'spicevmc' || result.type === 'qemu-vdagent') && !result.targetName) result.targetName = 'com.redhat.spice.0';
   return result;
 }
 

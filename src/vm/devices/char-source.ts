@@ -4,13 +4,13 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { positiveInt } from '../xml-values.js';
 
-export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport'] as const;
+export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport', 'qemu-vdagent'] as const;
 
 /** The parts of a character device ferry applies: <source>, <protocol>, <log>. */
 export const CHAR_SOURCE_CHILDREN: Record<string, ElementRule> = {
   source: {
     attrs: { path: true, mode: ['bind', 'connect'], append: ['on', 'off'], host: true, service: true, tls: ['no'], channel: true },
-    children: { reconnect: { attrs: { enabled: ['yes', 'no'], timeout: true } } },
+    children: { reconnect: { attrs: { enabled: ['yes', 'no'], timeout: true } }, clipboard: { attrs: { copypaste: ['yes', 'no'] } }, mouse: { attrs: { mode: ['client', 'server'] } } },
   },
   protocol: { attrs: { type: ['raw', 'telnet'] } },
   log: { attrs: { file: true, append: ['on', 'off'] } },
@@ -40,6 +40,11 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
       if (type !== 'spiceport') throw xmlInvalid('source', `${label}: <source channel=> names a SPICE port, for type='spiceport'`);
       result.channel = source.attrs.channel;
     }
+    const clipboard = child(source, 'clipboard');
+    const mouse = child(source, 'mouse');
+    if ((clipboard || mouse) && type !== 'qemu-vdagent') throw xmlInvalid(clipboard ? 'clipboard' : 'mouse', `${label}: <${clipboard ? 'clipboard' : 'mouse'}> in <source> is for type='qemu-vdagent'`);
+    if (clipboard?.attrs.copypaste !== undefined) result.vdagentClipboard = clipboard.attrs.copypaste === 'yes';
+    if (mouse?.attrs.mode === 'client' || mouse?.attrs.mode === 'server') result.vdagentMouse = mouse.attrs.mode;
     const reconnect = child(source, 'reconnect');
     if (reconnect?.attrs.enabled === 'yes') result.reconnect = positiveInt(reconnect.attrs.timeout ?? '', 'reconnect');
     if (reconnect?.attrs.enabled === 'no') result.reconnect = 0; // written off: QEMU's reconnect-ms=0, as libvirt passes it
@@ -63,7 +68,7 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
 
 /** <source>, <protocol> and <log> for a character device, as parseCharSource() reads them. */
 export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement | undefined> {
-  const hasSource = s.channel !== undefined || s.tlsOff === true || s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
+  const hasSource = s.vdagentClipboard !== undefined || s.vdagentMouse !== undefined || s.channel !== undefined || s.tlsOff === true || s.sourcePath !== undefined || s.host !== undefined || s.service !== undefined || s.sourceMode !== undefined || s.sourceAppend !== undefined;
   const showPty = s.type === 'pty' && live && s.sourcePath !== undefined;
   const udpBind = s.type === 'udp' && (s.bindHost !== undefined || s.bindService !== undefined)
     ? el('source', { mode: 'bind', host: s.bindHost, service: s.bindService })
@@ -75,7 +80,11 @@ export function renderCharSource(s: CharSource, live: boolean): Array<XmlElement
       ? el('source', {
         mode: s.sourceMode, path: s.sourcePath, host: s.host, service: s.service,
         append: s.sourceAppend === undefined ? undefined : s.sourceAppend ? 'on' : 'off', tls: s.tlsOff ? 'no' : undefined, channel: s.channel,
-      }, s.reconnect === undefined ? [] : [s.reconnect === 0 ? el('reconnect', { enabled: 'no' }) : el('reconnect', { enabled: 'yes', timeout: s.reconnect })])
+      }, [
+        s.reconnect === undefined ? undefined : s.reconnect === 0 ? el('reconnect', { enabled: 'no' }) : el('reconnect', { enabled: 'yes', timeout: s.reconnect }),
+        s.vdagentClipboard === undefined ? undefined : el('clipboard', { copypaste: s.vdagentClipboard ? 'yes' : 'no' }),
+        s.vdagentMouse === undefined ? undefined : el('mouse', { mode: s.vdagentMouse }),
+      ])
       : undefined,
     s.protocol === undefined ? undefined : el('protocol', { type: s.protocol }),
     s.logFile === undefined ? undefined : el('log', { file: s.logFile, append: s.logAppend ? 'on' : 'off' }),

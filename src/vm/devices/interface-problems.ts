@@ -30,6 +30,11 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     // The host device's receive side is policed (average and burst), not shaped: a peak there would not be applied.
     const policed = iface.type === 'direct' || iface.type === 'ethernet' ? 'inbound' : 'outbound';
     if (iface.bandwidth?.[policed]?.peak !== undefined) push(`/bandwidth/${policed}/@peak`, `<${policed}> of type='${iface.type}' is policed on the host device's receive side, which has no peak rate (use average and burst)`);
+    if (iface.userNet && iface.type !== 'user') push('/ip', `<ip> on an interface is the network of type='user' (QEMU's user-mode stack); type='${iface.type}' takes its addresses from its network`);
+    if (iface.userNet && iface.userNet.filter((n) => n.family === 'ipv4').length > 1) push('/ip', 'only one IPv4 <ip> is allowed on a user-mode interface');
+    if (iface.userNet && iface.userNet.filter((n) => n.family === 'ipv6').length > 1) push('/ip', 'only one IPv6 <ip> is allowed on a user-mode interface');
+    if (iface.sndbuf !== undefined && !tapBacked) push('/tune/sndbuf', `<tune><sndbuf> is the tap's send buffer; type='${iface.type}' has no tap`);
+    if (iface.portIsolated !== undefined && iface.type !== 'bridge' && iface.type !== 'network') push('/port', `<port isolated> is a setting of the tap's bridge port; type='${iface.type}' is on no bridge`);
     if ((iface.script !== undefined || iface.downscript !== undefined) && iface.type !== 'ethernet') push('/script', "<script> and <downscript> belong to type='ethernet'");
     if (iface.targetManaged === false && iface.type !== 'ethernet') push('/target/@managed', "<target managed='no'> (a tap made beforehand) is for type='ethernet'");
     if (iface.targetManaged === false && iface.script !== undefined) push('/script', "a tap made beforehand (<target managed='no'>) is not set up by a <script>");

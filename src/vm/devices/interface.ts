@@ -1,10 +1,10 @@
-import { el, type XmlElement } from '../../shared/xml.js';
+import { child, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import { DEFAULT_NIC_MODEL, type InterfaceDefinition, MACVTAP_MODES, NIC_MODELS, NIC_TYPES, type NicSocket, SOCKET_NIC_TYPES } from '../definition.js';
 import { normalizeMac } from '../identifiers.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
-import { oneOf, positiveInt, yesNo } from '../xml-values.js';
+import { nonNegativeInt, oneOf, positiveInt, yesNo } from '../xml-values.js';
 import { BANDWIDTH_RULE, NIC_DRIVER_RULE, parseBandwidth, parseNicDriver, renderBandwidth, renderNicDriver } from './nic-options.js';
 import { ACPI_RULE, ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
@@ -20,6 +20,9 @@ export const INTERFACE_RULE: ElementRule = {
     downscript: { attrs: { path: true } },
     driver: NIC_DRIVER_RULE,
     mtu: { attrs: { size: true } },
+    ip: { attrs: { address: true, family: ['ipv4', 'ipv6'], prefix: true } },
+    tune: { children: { sndbuf: {} } },
+    port: { attrs: { isolated: ['yes', 'no'] } },
     link: { attrs: { state: ['up', 'down'] } },
     bandwidth: BANDWIDTH_RULE,
     boot: { attrs: { order: true } },
@@ -64,6 +67,17 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
         break;
       case 'mtu':
         result.mtu = positiveInt(c.attrs.size ?? '', 'mtu');
+        break;
+      case 'ip':
+        (result.userNet ??= []).push(parseUserNet(c));
+        break;
+      case 'tune': {
+        const sndbuf = child(c, 'sndbuf');
+        if (sndbuf) result.sndbuf = nonNegativeInt(sndbuf.text, 'sndbuf');
+        break;
+      }
+      case 'port':
+        if (c.attrs.isolated !== undefined) result.portIsolated = c.attrs.isolated === 'yes';
         break;
       case 'link':
         if (c.attrs.state === 'up' || c.attrs.state === 'down') result.linkState = c.attrs.state;
@@ -129,6 +143,18 @@ function parseSource(type: InterfaceDefinition['type'], c: XmlElement): Interfac
   }
 }
 
+/** <ip address= family= prefix=> of a type='user' interface: the network QEMU's user-mode stack hands out (net=, ipv6-prefix=). */
+function parseUserNet(c: XmlElement): NonNullable<InterfaceDefinition['userNet']>[number] {
+  const address = c.attrs.address;
+  if (!address) throw xmlInvalid('ip', 'Missing required address attribute in network interface ip element');
+  const family = c.attrs.family ?? (address.includes(':') ? 'ipv6' : 'ipv4');
+  if (family !== 'ipv4' && family !== 'ipv6') throw xmlInvalid('ip', `unsupported family '${family}'`);
+  if ((family === 'ipv6') !== address.includes(':')) throw xmlInvalid('ip', `address '${address}' is not an ${family} address`);
+  const prefix = c.attrs.prefix === undefined ? undefined : nonNegativeInt(c.attrs.prefix, 'ip');
+  if (prefix !== undefined && prefix > (family === 'ipv4' ? 32 : 128)) throw xmlInvalid('ip', `invalid prefix '${prefix}' for ${family}`);
+  return { address, family, ...(prefix === undefined ? {} : { prefix }) };
+}
+
 /**
  * <source address= port=> of a socket interface, as libvirt requires it: a
  * port always, an address except for type='server' (which then listens on
@@ -180,6 +206,7 @@ export function renderInterface(iface: InterfaceDefinition, live = false): XmlEl
   return el('interface', { type: iface.type }, [
     el('mac', { address: iface.mac }),
     renderSource(iface),
+    ...(iface.userNet ?? []).map((n) => el('ip', { address: n.address, family: n.family, prefix: n.prefix })),
     iface.script === undefined ? undefined : el('script', { path: iface.script }),
     iface.downscript === undefined ? undefined : el('downscript', { path: iface.downscript }),
     iface.targetDev === undefined && managed === undefined ? undefined : el('target', { dev: iface.targetDev, managed }),
@@ -187,6 +214,8 @@ export function renderInterface(iface: InterfaceDefinition, live = false): XmlEl
     renderNicDriver(iface.driver),
     renderBandwidth(iface.bandwidth),
     iface.linkState === undefined ? undefined : el('link', { state: iface.linkState }),
+    iface.sndbuf === undefined ? undefined : el('tune', {}, [el('sndbuf', {}, String(iface.sndbuf))]),
+    iface.portIsolated === undefined ? undefined : el('port', { isolated: iface.portIsolated ? 'yes' : 'no' }),
     iface.mtu === undefined ? undefined : el('mtu', { size: iface.mtu }),
     iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),
     iface.rom === undefined ? undefined : el('rom', {
