@@ -20,7 +20,7 @@ const anyDevice = (pred: (d: XmlElement) => boolean) => (domain: XmlElement): st
   return d ? `devices/${d.name}${d.attrs.type ? `[type='${d.attrs.type}']` : ''}` : undefined;
 };
 const CHARDEVS = new Set(['serial', 'parallel', 'console', 'channel']);
-const HOST_AUDIO = new Set(['alsa', 'oss', 'coreaudio', 'jack', 'pulseaudio', 'pipewire']);
+const HOST_AUDIO = new Set(['alsa', 'oss', 'coreaudio', 'jack', 'pulseaudio', 'pipewire', 'sdl']);
 
 export const HOST_REQUIREMENT_RULES: readonly HostRequirementRule[] = [
   {
@@ -78,7 +78,7 @@ export const HOST_REQUIREMENT_RULES: readonly HostRequirementRule[] = [
   },
   {
     id: 'host-audio',
-    why: "plays through the host's sound card or sound server (<audio type=alsa|oss|coreaudio|jack|pulseaudio|pipewire>)",
+    why: "plays through the host's sound card or sound server (<audio type=alsa|oss|coreaudio|jack|pulseaudio|pipewire|sdl>; SDL's audio plays through the host's own)",
     find: anyDevice((d) => d.name === 'audio' && HOST_AUDIO.has(d.attrs.type ?? '')),
   },
   {
