@@ -574,7 +574,7 @@ export interface DiskSource {
   volume?: string;
 }
 
-export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3'] as const;
+export const NIC_MODELS = ['virtio', 'e1000', 'e1000e', 'rtl8139', 'vmxnet3', 'usb-net'] as const;
 export type NicModel = (typeof NIC_MODELS)[number];
 /** libvirt's model for an x86 QEMU <interface> written without <model> (qemuDomainDefaultNetModel). */
 export const DEFAULT_NIC_MODEL: NicModel = 'rtl8139';

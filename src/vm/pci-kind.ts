@@ -34,7 +34,8 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   for (const c of d.controllers) add(c, controllerKind(c, family), `<controller type='${c.type}' index='${c.index}'>`);
   // libvirt places filesystems right after the controllers, before the network interfaces.
   (d.filesystems ?? []).forEach((f) => add(f, f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`));
-  d.interfaces.forEach((n, i) => add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`));
+  // usb-net sits on a USB port (assignUsbPorts), not on PCI.
+  d.interfaces.forEach((n, i) => { if (n.model !== 'usb-net') add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`); });
   d.sounds.forEach((s, i) => {
     if (s.model === 'sb16' || s.model === 'pcspk' || s.model === 'usb') return;
     add(s, q35 && s.model === 'ich9' && i === 0 ? { kind: 'integrated', slot: 0x1b, function: 0 } : { kind: 'pci' }, `<sound> #${i}`);

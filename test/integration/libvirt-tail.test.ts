@@ -65,6 +65,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
       <driver queues='2' cmd_per_lun='50' max_sectors='512' ioeventfd='on'><iothreads><iothread id='2'><queue id='0'/></iothread><iothread id='1'><queue id='1'/></iothread></iothreads></driver>
     </controller>
     <interface type='user'><model type='virtio'/><driver ioeventfd='off' event_idx='off' rss='on' rss_hash_report='on'/><ip address='10.9.0.0' family='ipv4' prefix='24'/><acpi index='100'/></interface>
+    <interface type='user'><model type='usb-net'/></interface>
     <channel type='qemu-vdagent'><source><clipboard copypaste='yes'/><mouse mode='client'/></source><target type='virtio' name='com.redhat.spice.0'/></channel>
     <channel type='unix'><target type='virtio'/></channel>
     <sound model='pcspk'/>
@@ -120,6 +121,9 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const list = await qmp<Array<{ name: string; type: string }>>(host, name, 'qom-list', { path: '/machine/peripheral' });
     const types = new Map(list.map((p) => [p.name, p.type]));
     assert.equal(types.get('crypto0'), 'child<virtio-crypto-pci>');
+    // A usb-net NIC, on a port of the USB controller.
+    assert.equal(types.get('net1'), 'child<usb-net>');
+    assert.match(String(await get('/machine/peripheral/net1', 'port')), /^\d+$/);
     // An unnamed unix channel: a virtserialport without a name, on a socket ferry made for it (the live XML names it).
     assert.equal(types.get('channel1'), 'child<virtserialport>');
     assert.equal(await get('/machine/peripheral/channel1', 'name'), '', 'no port name');

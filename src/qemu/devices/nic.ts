@@ -1,6 +1,6 @@
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
 import { hasHostDevice, type InterfaceDefinition, type NicDriver, type NicSocket } from '../../vm/definition.js';
-import { escapeOpt, pciProps } from './device-props.js';
+import { escapeOpt, pciProps, usbProps } from './device-props.js';
 
 const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
   virtio: 'virtio-net-pci',
@@ -8,6 +8,7 @@ const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
   e1000e: 'e1000e',
   rtl8139: 'rtl8139',
   vmxnet3: 'vmxnet3',
+  'usb-net': 'usb-net',
 };
 
 /** libvirt's <host>/<guest> offload names → virtio-net-pci's properties. */
@@ -46,7 +47,7 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
   if (iface.model === 'virtio') props.push(...virtioOptionProps(iface.driver?.virtio), ...virtioNetProps(iface, tapFds?.length ?? 1));
   props.push(`netdev=${id}`, `id=${iface.alias ?? `net${index}`}`, `mac=${iface.mac}`);
   if (bootindex !== undefined) props.push(`bootindex=${bootindex}`);
-  props.push(...pciProps(iface.address, q35, iface.acpiIndex));
+  props.push(...(iface.model === 'usb-net' ? usbProps(iface.address) : pciProps(iface.address, q35, iface.acpiIndex)));
   // The option ROM, after the address as libvirt writes it: enabled='no' is an empty romfile (no ROM).
   const rom = iface.rom;
   if (rom?.enabled === false) props.push('romfile=');

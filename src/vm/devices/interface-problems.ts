@@ -30,6 +30,7 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     // The host device's receive side is policed (average and burst), not shaped: a peak there would not be applied.
     const policed = iface.type === 'direct' || iface.type === 'ethernet' ? 'inbound' : 'outbound';
     if (iface.bandwidth?.[policed]?.peak !== undefined) push(`/bandwidth/${policed}/@peak`, `<${policed}> of type='${iface.type}' is policed on the host device's receive side, which has no peak rate (use average and burst)`);
+    if (iface.model === 'usb-net' && iface.rom) push('/rom', '<rom> is a PCI option ROM; a usb-net NIC has none');
     if (iface.userNet && iface.type !== 'user') push('/ip', `<ip> on an interface is the network of type='user' (QEMU's user-mode stack); type='${iface.type}' takes its addresses from its network`);
     if (iface.userNet && iface.userNet.filter((n) => n.family === 'ipv4').length > 1) push('/ip', 'only one IPv4 <ip> is allowed on a user-mode interface');
     if (iface.userNet && iface.userNet.filter((n) => n.family === 'ipv6').length > 1) push('/ip', 'only one IPv6 <ip> is allowed on a user-mode interface');
