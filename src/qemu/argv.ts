@@ -36,7 +36,7 @@ import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttl
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
-import { diskSecretArgs, formatSecretProps, masterKeyArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
+import { diskSecretArgs, formatSecretProps, masterKeyArgs, nvramSecretArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
 import { nbdTlsArgs } from './devices/nbd-tls.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
@@ -125,6 +125,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
   push(...masterKeyArgs(def, input.secrets));
+  push(...nvramSecretArgs(def, input.secrets));
   push(...iothreadObjects(def));
   push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));

@@ -132,7 +132,7 @@ describe('parseDomainXml()', () => {
     rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='external'><source type='unix' mode='connect' path='/s'/><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_INVALID', /an external TPM encrypts its state itself/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><mirror/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <mirror> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
-    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='network'><source protocol='nbd' name='v'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='network'> is not supported/);
+    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='block'><source dev='/dev/vg/vars'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='block'> is not supported/);
   });
 
   it('lists every part it would not apply at once, each with its device and path', () => {

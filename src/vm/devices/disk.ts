@@ -208,30 +208,37 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
     case 'volume':
       if (!source.attrs.pool || !source.attrs.volume) throw xmlInvalid('source', "disk type='volume' needs pool= and volume=");
       return { pool: source.attrs.pool, volume: source.attrs.volume };
-    case 'network': {
-      const protocol = oneOf(source.attrs.protocol ?? '', NETWORK_DISK_PROTOCOLS, 'source', 'protocol');
-      const hosts = childrenNamed(source, 'host').map((h) => {
-        const host: NonNullable<DiskDefinition['source']['hosts']>[number] = { name: h.attrs.name ?? '' };
-        if (h.attrs.port) host.port = positiveInt(h.attrs.port, 'host');
-        if (h.attrs.transport === 'tcp' || h.attrs.transport === 'unix') host.transport = h.attrs.transport;
-        if (h.attrs.socket) host.socket = h.attrs.socket;
-        if (!host.name && !host.socket) throw xmlInvalid('host', 'missing name=');
-        return host;
-      });
-      if (hosts.length === 0) throw xmlInvalid('source', `network disk protocol '${protocol}' needs a <host>`);
-      const result: DiskDefinition['source'] = { protocol, hosts };
-      if (source.attrs.name) result.name = source.attrs.name;
-      if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
-      parseCurlOptions(protocol, source, result);
-      parseNbdTls(protocol, source, result);
-      const reconnect = child(source, 'reconnect');
-      if (reconnect) {
-        if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
-        result.reconnectDelay = positiveInt(reconnect.attrs.delay ?? '', 'reconnect');
-      }
-      return result;
-    }
+    case 'network':
+      return parseNetworkSource(source);
   }
+}
+
+/**
+ * A network <source protocol=... name=...><host .../></source>: a disk's, a
+ * backing layer's, or <nvram type='network'>'s (src/vm/firmware.ts).
+ */
+export function parseNetworkSource(source: XmlElement): DiskDefinition['source'] {
+  const protocol = oneOf(source.attrs.protocol ?? '', NETWORK_DISK_PROTOCOLS, 'source', 'protocol');
+  const hosts = childrenNamed(source, 'host').map((h) => {
+    const host: NonNullable<DiskDefinition['source']['hosts']>[number] = { name: h.attrs.name ?? '' };
+    if (h.attrs.port) host.port = positiveInt(h.attrs.port, 'host');
+    if (h.attrs.transport === 'tcp' || h.attrs.transport === 'unix') host.transport = h.attrs.transport;
+    if (h.attrs.socket) host.socket = h.attrs.socket;
+    if (!host.name && !host.socket) throw xmlInvalid('host', 'missing name=');
+    return host;
+  });
+  if (hosts.length === 0) throw xmlInvalid('source', `network disk protocol '${protocol}' needs a <host>`);
+  const result: DiskDefinition['source'] = { protocol, hosts };
+  if (source.attrs.name) result.name = source.attrs.name;
+  if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
+  parseCurlOptions(protocol, source, result);
+  parseNbdTls(protocol, source, result);
+  const reconnect = child(source, 'reconnect');
+  if (reconnect) {
+    if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
+    result.reconnectDelay = positiveInt(reconnect.attrs.delay ?? '', 'reconnect');
+  }
+  return result;
 }
 
 
@@ -379,8 +386,8 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
   return out;
 }
 
-/** The disk as libvirt writes it; `live` adds its <alias>. */
-function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source'], startupPolicy?: string): XmlElement | undefined {
+/** A disk's (or backing layer's, or network NVRAM's) <source> as libvirt writes it. */
+export function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source'], startupPolicy?: string): XmlElement | undefined {
   if (type === 'file' && s.file) return el('source', { file: s.file, startupPolicy });
   if (type === 'block' && s.dev) return el('source', { dev: s.dev, startupPolicy });
   if (type === 'volume') return el('source', { pool: s.pool, volume: s.volume, startupPolicy });
@@ -400,6 +407,7 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
   return undefined;
 }
 
+/** The disk as libvirt writes it; `live` adds its <alias>. */
 export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
   const plain = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
   const secrets = renderSourceSecrets(disk);
