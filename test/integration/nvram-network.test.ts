@@ -99,5 +99,14 @@ describe("network NVRAM (<nvram type='network'>): QEMU's pflash1 on an NBD expor
     assert.equal(u.code, 0, u.stderr);
     assert.match(u.stdout, new RegExp(`NVRAM nbd://127\\.0\\.0\\.1:${port}/vars is on network storage: not removed`));
     assert.equal(statSync(exportFile).size, statSync(TEMPLATE).size);
+
+    // The destination must reach the store: the pre-flight refuses a server it cannot connect to.
+    const closed = await freePort();
+    const gone = readFileSync(`${hosts.dir.path}/${name}.xml`, 'utf8').replace(`<name>${name}</name>`, '<name>nvramgone</name>').replace(`port='${port}'`, `port='${closed}'`);
+    writeFileSync(`${hosts.dir.path}/gone.xml`, gone);
+    await hosts.b.ok('define', `${hosts.dir.path}/gone.xml`);
+    const m = await hosts.b.ferry('migrate', '--offline', '--persistent', 'nvramgone', hosts.aPeer);
+    assert.notEqual(m.code, 0);
+    assert.ok(m.stderr.includes(`nvram: nbd server 127.0.0.1:${closed} is not reachable`), m.stderr);
   });
 });
