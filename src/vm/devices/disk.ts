@@ -48,6 +48,7 @@ export const DISK_RULE: ElementRule = {
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
     shareable: {},
+    transient: { attrs: { shareBacking: ['yes', 'no'] } },
     serial: {},
     wwn: {},
     vendor: {},
@@ -118,6 +119,11 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'shareable':
         result.shareable = true;
         break;
+      case 'transient': {
+        const share = yesNo(c.attrs.shareBacking, 'transient', 'shareBacking');
+        result.transient = share === undefined ? {} : { shareBacking: share };
+        break;
+      }
       case 'serial':
         result.serial = c.text;
         break;
@@ -361,6 +367,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       at('source/@protocol', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
     }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
+    if (d.transient) out.push(...transientProblems(d).map((message) => ({ path: `/domain/devices/disk[${i + 1}]/transient`, device, message })));
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
     if (bus === 'fdc') at('driver/@error_policy', "QEMU's floppy drive has no error policy");
@@ -383,6 +390,21 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       });
     }
   });
+  return out;
+}
+
+/**
+ * libvirt's rules for <transient/> (qemuValidateDomainDeviceDefDiskTransient), and what ferry's
+ * overlay (a qcow2 file over the image, the image's chain from its header) cannot carry.
+ */
+function transientProblems(d: DiskDefinition): string[] {
+  const out: string[] = [];
+  if (d.device !== 'disk') out.push(`transient disk '${d.target.dev}' must be of 'disk' device, not '${d.device}'`);
+  if (d.readonly) out.push(`transient disk '${d.target.dev}' must not be read-only`);
+  if (d.shareable) out.push(`transient disk '${d.target.dev}' must not be shared (<shareable/>); <transient shareBacking='yes'/> shares the image`);
+  if (d.type === 'network') out.push(`transient disk '${d.target.dev}': transient disks are supported for local storage only, not network disks`);
+  if (d.encryption) out.push(`transient disk '${d.target.dev}': an encrypted (<encryption>) image cannot be the backing of the overlay`);
+  if (d.backingStore !== undefined) out.push(`transient disk '${d.target.dev}': the overlay follows the image's own header; give no <backingStore>`);
   return out;
 }
 
@@ -432,6 +454,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
+    disk.transient ? el('transient', { shareBacking: disk.transient.shareBacking === undefined ? undefined : disk.transient.shareBacking ? 'yes' : 'no' }) : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
     disk.wwn === undefined ? undefined : el('wwn', {}, disk.wwn),
     disk.vendor === undefined ? undefined : el('vendor', {}, disk.vendor),
