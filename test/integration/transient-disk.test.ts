@@ -44,6 +44,7 @@ describe('transient disks (<transient/>, <transient shareBacking=yes/>): an over
     await host.ok('define', `${dir.path}/${name}.xml`);
   });
   after(async () => {
+    await host.ferry('destroy', name); // a QEMU outlives ferryd: stop it even when a test failed half-way
     await host.stopAll();
     dir.cleanup();
   });
