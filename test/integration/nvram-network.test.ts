@@ -56,7 +56,11 @@ describe("network NVRAM (<nvram type='network'>): QEMU's pflash1 on an NBD expor
   });
   after(async () => {
     await hosts.stop();
-    nbd?.kill('SIGTERM');
+    if (nbd && nbd.exitCode === null) {
+      const gone = new Promise((resolve) => nbd?.once('exit', resolve));
+      nbd.kill('SIGTERM');
+      await gone;
+    }
   });
 
   it('is defined as written (no template, no file path) and QEMU opens pflash1 on the nbd node', async () => {
