@@ -131,6 +131,11 @@ export class DiskHotplugService {
         hint: 'Add the disk to the persistent definition (--config) and restart the domain: its secrets are handed to QEMU at start (docs/secrets.md)',
       });
     }
+    if (placed.transient) {
+      throw new FerryError('NOT_SUPPORTED', `this function is not supported: hot-plugging transient disk '${placed.target.dev}'`, {
+        hint: 'Add the disk to the persistent definition (--config) and restart the domain: its overlay is made at start',
+      });
+    }
     if (usesNbdTls(placed)) {
       throw new FerryError('NOT_SUPPORTED', `this function is not supported: hot-plugging disk '${placed.target.dev}' with <source protocol='nbd' tls='yes'>`, {
         hint: 'Add the disk to the persistent definition (--config) and restart the domain: its TLS credentials are handed to QEMU at start',

@@ -31,6 +31,7 @@ import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from '.
 import { chooseFirmware } from '../vm/firmware-select.js';
 import { readFirmwareDescriptors } from './firmware-descriptors.js';
 import { ensureNvram } from './nvram-store.js';
+import { prepareTransientDisks } from './transient-disks.js';
 import { withNumaAdvice } from './numa-placement.js';
 import { type HostNumaNode, readHostNumaTopology } from './numa-topology.js';
 import { type QemuTlsConfig, stageQemuTls } from './qemu-tls-dirs.js';
@@ -169,7 +170,9 @@ export class DomainLauncher {
       // The variable store exists before QEMU opens it: from its template at the first start (an incoming
       // migration's was written in Prepare, or QEMU fills it from the stream when it resumes).
       if (ensureNvram(live)) this.deps.log.info({ vm: def.name, nvram: live.os.firmware?.nvram?.path }, 'created the NVRAM from its template');
-      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
+      // <transient/> disks: a fresh overlay in the run directory over each image (gone with the directory at stop).
+      const transient = await prepareTransientDisks(live, runDir, (disk) => this.resolveDisk(disk));
+      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...transient.files, ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const tapFds = await this.nics.setUp(live, fds);
       // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
@@ -183,7 +186,7 @@ export class DomainLauncher {
         machine,
         qmpSocket: paths.qmpSocket(def.uuid),
         pidfile: paths.pidfile(def.uuid),
-        resolveDisk: (disk) => this.resolveDisk(disk),
+        resolveDisk: transient.resolve,
         tapFds,
         sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),

@@ -3,11 +3,21 @@ import { dirname } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { hasNvram } from '../vm/firmware.js';
+import { describeNvramNetwork } from '../vm/nvram-network.js';
 
 /** The domain's NVRAM path, when its firmware keeps variables in a file. */
 export function nvramPathOf(def: DomainDefinition): string | undefined {
   const fw = def.os.firmware;
   return fw && hasNvram(fw) && fw.loader?.readonly !== false ? fw.nvram?.path : undefined;
+}
+
+/**
+ * The domain's NVRAM on network storage (<nvram type='network'>), as nbd://host:port/export:
+ * shared storage ferry never creates, copies (migrations) nor removes (undefine --nvram).
+ */
+export function networkNvramOf(def: DomainDefinition): string | undefined {
+  const n = def.os.firmware?.nvram?.network;
+  return n && hasNvram(def.os.firmware) ? describeNvramNetwork(n) : undefined;
 }
 
 /**

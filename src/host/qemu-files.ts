@@ -25,7 +25,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
     const src = resolveDisk(disk);
     if (src.kind === 'network') files.push(...backingFiles(disk, undefined));
     if (src.kind !== 'file' && src.kind !== 'block') continue;
-    const writable = !disk.readonly && disk.device !== 'cdrom';
+    // A <transient/> disk's image is only read: the guest writes into its overlay (granted by the launcher).
+    const writable = !disk.readonly && disk.device !== 'cdrom' && !disk.transient;
     files.push({ path: src.path, access: writable ? 'rw' : 'r', what: `storage file of disk ${disk.target.dev}` });
     files.push(...backingFiles(disk, src.path));
   }

@@ -72,7 +72,8 @@ export async function leasesFor(
     const raw = deps.resolveDisk(disk);
     if (!raw) continue; // an empty cdrom
     const path = canonical(raw);
-    const mode = disk.readonly || disk.shareable ? 'shared' : 'exclusive';
+    // <transient shareBacking='yes'/>: the image is only read, by as many domains as use it.
+    const mode = disk.readonly || disk.shareable || disk.transient?.shareBacking === true ? 'shared' : 'exclusive';
     let resource = path;
     let label = path;
     const block = isBlock(path);

@@ -74,6 +74,14 @@ export function checkMigratable(vm: RunningDomain, o: MigrationOptions): void {
     const h = vm.def.devices.hostdevs[0];
     throw new FerryError('MIG_UNSUPPORTED_DEVICE', `Requested operation is not valid: domain has an assigned ${h?.type.toUpperCase()} host device (${h?.address}) and cannot be migrated live`);
   }
+  // As libvirt: a <transient/> disk's overlay is this host's own, discarded at stop; it does not move.
+  const transient = vm.def.devices.disks.find((d) => d.transient);
+  if (transient) {
+    throw new FerryError('MIG_UNSUPPORTED_DEVICE', `Requested operation is not valid: migration with transient disk '${transient.target.dev}' is not supported`, {
+      details: { disk: transient.target.dev },
+      hint: 'Shut the domain down and migrate it offline (--offline --persistent): the transient disk starts afresh from its image there',
+    });
+  }
   if (!o.unsafe) {
     const unsafe = vm.def.devices.disks.find((d) => isWritableDisk(d) && d.cache !== 'none' && d.cache !== 'directsync' && !d.shareable);
     if (unsafe) {

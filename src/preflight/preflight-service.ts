@@ -76,7 +76,7 @@ export class PreflightService {
         cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
         ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
       },
-      disks: this.disks(def, o),
+      disks: [...this.disks(def, o), ...nvramOnNetwork(def)],
       interfaces: def.devices.interfaces.map((i) => ({ mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}) })),
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
@@ -178,6 +178,17 @@ function merge(results: CheckResult[]): CheckResult[] {
     if (!cur || rank[r.outcome] > rank[cur.outcome]) by.set(r.id, r);
   }
   return [...by.values()];
+}
+
+/**
+ * A network NVRAM (<nvram type='network'>) is not copied: the destination's QEMU opens the same
+ * nbd/iscsi export, so it must reach its server (checked with the network disks: unmanaged-storage).
+ */
+function nvramOnNetwork(def: DomainDefinition): PreflightDisk[] {
+  const s = def.os.firmware?.nvram?.network?.source;
+  const h = s?.hosts?.[0];
+  if (!s || !h?.name) return [];
+  return [{ dev: 'nvram', type: 'network', readonly: false, copied: false, network: { protocol: s.protocol as string, host: h.name, port: h.port ?? NETWORK_PORTS[s.protocol as string] ?? 0 } }];
 }
 
 /** The firmware files a domain needs on the destination: its UEFI code and its NVRAM template. */

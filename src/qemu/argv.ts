@@ -36,12 +36,13 @@ import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttl
 export { diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { diskNodeNames } from '../vm/device-aliases.js';
-import { diskSecretArgs, formatSecretProps, masterKeyArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
+import { diskSecretArgs, formatSecretProps, masterKeyArgs, nvramSecretArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
 import { nbdTlsArgs } from './devices/nbd-tls.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
 export type ResolvedDiskSource =
-  | { kind: 'file'; path: string }
+  /** transientOverlay: the qcow2 overlay ferry made over a <transient/> disk's image (src/host/transient-disks.ts). */
+  | { kind: 'file'; path: string; transientOverlay?: true }
   | { kind: 'block'; path: string }
   | { kind: 'network'; disk: DiskDefinition; sshHostKey?: string }
   | { kind: 'empty' };
@@ -125,6 +126,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (const t of os.acpiTables ?? []) push('-acpitable', `${t.type === 'raw' ? '' : `sig=${t.type.toUpperCase()},`}file=${escapeOpt(t.path)}`);
 
   push(...masterKeyArgs(def, input.secrets));
+  push(...nvramSecretArgs(def, input.secrets));
   push(...iothreadObjects(def));
   push(...platformDeviceArgs(def, q35));
   push(...controllerArgs(def, q35));
@@ -323,7 +325,8 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
     ...backing.nodes,
     { ...protocol, ...protocolSecretProps(disk), 'node-name': names.file, ...common, ...aio },
     {
-      driver: disk.format, ...formatSecretProps(disk), file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
+      // A transient disk's overlay is qcow2 whatever the image is; its header names the image (read-only) as its backing.
+      driver: source.kind === 'file' && source.transientOverlay ? 'qcow2' : disk.format, ...formatSecretProps(disk), file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
       ...(disk.metadataCacheBytes === undefined ? {} : { 'cache-size': disk.metadataCacheBytes }),
       ...(disk.discardNoUnref === undefined ? {} : { 'discard-no-unref': disk.discardNoUnref }),
     },

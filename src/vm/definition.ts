@@ -496,6 +496,12 @@ export interface DiskDefinition extends Placed {
   discardNoUnref?: boolean;
   /** <throttlefilters><throttlefilter group=>: throttle filter nodes over the disk, one per named <throttlegroup>, in order. */
   throttleFilters?: string[];
+  /**
+   * <transient/> (shareBacking='yes': <transient shareBacking='yes'/>): the disk runs on a qcow2
+   * overlay made at each start over the image and discarded at stop, so the image is never written
+   * (src/host/transient-disks.ts). shareBacking: other domains may use the same image meanwhile.
+   */
+  transient?: { shareBacking?: boolean };
 }
 
 /**

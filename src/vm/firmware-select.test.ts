@@ -42,6 +42,14 @@ describe('chooseFirmware() (libvirt\'s firmware autoselection)', () => {
     assert.equal(c?.smm, true);
   });
 
+  it("a network NVRAM (<nvram type='network'>) gets no template and no path: it is shared storage ferry never creates", () => {
+    const nbd = "<nvram type='network'><source protocol='nbd' name='vars'><host name='127.0.0.1' port='10809'/></source></nvram>";
+    for (const os of [`${wants('no')}${nbd}`, `><TYPE/><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>${nbd}`]) {
+      const n = choose(dom(os))?.firmware.nvram;
+      assert.deepEqual(n, { format: 'raw', network: { source: { protocol: 'nbd', name: 'vars', hosts: [{ name: '127.0.0.1', port: 10809 }] } } });
+    }
+  });
+
   it('follows the <feature> list: Secure Boot without enrolled keys, or no Secure Boot at all', () => {
     assert.equal(choose(dom(wants('yes', 'no')))?.firmware.loader?.path, '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd');
     const plain = choose(dom(wants('no')));

@@ -99,13 +99,16 @@ export function chooseFirmware(def: DomainDefinition, descriptors: readonly Firm
       },
     };
     if (chosen.mode !== 'stateless' && chosen.nvramTemplate) {
-      out.nvram = { ...fw.nvram, template: chosen.nvramTemplate.filename, templateFormat: chosen.nvramTemplate.format, format: fw.nvram?.format ?? chosen.nvramTemplate.format };
+      out.nvram = fw.nvram?.network
+        // A store on network storage is never made from a template (libvirt's qemuFirmwareFillDomain leaves it out).
+        ? { ...fw.nvram, format: fw.nvram.format ?? chosen.nvramTemplate.format }
+        : { ...fw.nvram, template: chosen.nvramTemplate.filename, templateFormat: chosen.nvramTemplate.format, format: fw.nvram?.format ?? chosen.nvramTemplate.format };
     }
     if (has('requires-smm') && smm === undefined) smmOn = true;
   }
   if (hasNvram(out) && out.loader?.readonly !== false && out.loader?.stateless !== true) {
     const n = { ...out.nvram };
-    if (n.template === undefined && out.loader?.path !== undefined) {
+    if (n.template === undefined && n.network === undefined && out.loader?.path !== undefined) {
       const byCode = descriptors.find((d) => d.executable?.filename === out.loader?.path && d.nvramTemplate);
       if (byCode?.nvramTemplate) {
         n.template = byCode.nvramTemplate.filename;
@@ -113,7 +116,7 @@ export function chooseFirmware(def: DomainDefinition, descriptors: readonly Firm
       }
     }
     n.format ??= n.templateFormat ?? 'raw';
-    if (n.path === undefined) n.path = nvramPath(n.format);
+    if (n.path === undefined && n.network === undefined) n.path = nvramPath(n.format);
     out = { ...out, nvram: n };
   }
   return smmOn === undefined ? { firmware: out } : { firmware: out, smm: smmOn };

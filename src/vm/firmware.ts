@@ -3,6 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { ElementRule } from './schema/element-rule.js';
 import { oneOf, yesNo } from './xml-values.js';
 import { xmlInvalid } from './xml-errors.js';
+import { NVRAM_SOURCE_RULE, type NvramNetwork, parseNvramNetwork, renderNvramNetworkSource } from './nvram-network.js';
 
 /** The firmware features a <firmware><feature name=...> may ask for (libvirt's names, as in the descriptors). */
 export const FIRMWARE_FEATURES = ['secure-boot', 'enrolled-keys'] as const;
@@ -46,6 +47,8 @@ export interface NvramDefinition {
   format?: FirmwareImageFormat;
   /** Written as <nvram type='file'><source file=.../></nvram> rather than as the element's text. */
   fileSource?: true;
+  /** <nvram type='network'>: shared network storage (no path, no template); see src/vm/nvram-network.ts. */
+  network?: NvramNetwork;
 }
 
 const FORMATS = ['raw', 'qcow2'] as const;
@@ -56,7 +59,7 @@ export const FIRMWARE_OS_ATTRS = { firmware: ['efi', 'bios'] } as const;
 export const FIRMWARE_OS_CHILDREN: Readonly<Record<string, ElementRule>> = {
   firmware: { children: { feature: { attrs: { enabled: YES_NO, name: FIRMWARE_FEATURES } } } },
   loader: { attrs: { readonly: YES_NO, type: ['pflash', 'rom'], secure: YES_NO, stateless: YES_NO, format: FORMATS } },
-  nvram: { attrs: { template: true, templateFormat: FORMATS, format: FORMATS, type: ['file'] }, children: { source: { attrs: { file: true } } } },
+  nvram: { attrs: { template: true, templateFormat: FORMATS, format: FORMATS, type: ['file', 'network'] }, children: { source: NVRAM_SOURCE_RULE } },
 };
 
 /** Reads the firmware parts of <os>; undefined when there are none (BIOS as QEMU's default). */
@@ -97,8 +100,9 @@ function parseLoader(e: XmlElement): LoaderDefinition {
 
 function parseNvram(e: XmlElement): NvramDefinition {
   const n: NvramDefinition = {};
+  if (e.attrs.type === 'network') n.network = parseNvramNetwork(e);
   const source = child(e, 'source');
-  const path = e.attrs.type === 'file' ? source?.attrs.file ?? '' : e.text.trim();
+  const path = e.attrs.type === 'file' ? source?.attrs.file ?? '' : e.attrs.type === 'network' ? '' : e.text.trim();
   if (e.attrs.type === 'file') n.fileSource = true;
   if (path !== '') n.path = path;
   if (e.attrs.template !== undefined) n.template = e.attrs.template;
@@ -121,7 +125,9 @@ export function renderFirmware(fw: FirmwareDefinition | undefined): Array<XmlEle
   return [
     fw.features.length === 0 ? undefined : el('firmware', {}, fw.features.map((f) => el('feature', { enabled: yn(f.enabled), name: f.name }))),
     l === undefined ? undefined : el('loader', { readonly: yn(l.readonly), secure: yn(l.secure), type: l.type, stateless: yn(l.stateless), format: l.format }, l.path ?? ''),
-    n === undefined ? undefined : n.fileSource
+    n === undefined ? undefined : n.network
+      ? el('nvram', { template: n.template, templateFormat: n.templateFormat, type: 'network', format: n.format }, [renderNvramNetworkSource(n.network)])
+      : n.fileSource
       ? el('nvram', { template: n.template, templateFormat: n.templateFormat, type: 'file', format: n.format }, [n.path === undefined ? undefined : el('source', { file: n.path })])
       : el('nvram', { template: n.template, templateFormat: n.templateFormat, format: n.format }, n.path ?? ''),
   ];
@@ -182,6 +188,10 @@ export function checkFirmware(fw: FirmwareDefinition | undefined, smm: boolean |
   if (l?.stateless === true && fw.nvram) throw conflict('nvram', "<loader stateless='yes'> has no variable store: remove <nvram>");
   if (fw.nvram && l?.readonly === false) {
     throw conflict('loader', "<nvram> needs a read-only loader (<loader readonly='yes'>): a writable pflash keeps the variables in the loader itself");
+  }
+  if (fw.nvram?.network && (fw.nvram.template !== undefined || fw.nvram.templateFormat !== undefined)) {
+    // libvirt's rule: a store on network storage is never created (nor reset) from a template.
+    throw conflict('nvram', 'NVRAM template is not permitted when NVRAM is of network type: ferry never creates nor resets a store on shared storage');
   }
   if (fw.nvram?.format !== undefined && fw.nvram.templateFormat !== undefined && fw.nvram.format !== fw.nvram.templateFormat) {
     throw conflict('nvram', `the NVRAM's format '${fw.nvram.format}' differs from its template's '${fw.nvram.templateFormat}': ferry copies the template as it is`);

@@ -132,12 +132,12 @@ describe('parseDomainXml()', () => {
     rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='external'><source type='unix' mode='connect' path='/s'/><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_INVALID', /an external TPM encrypts its state itself/);
     rejectsWith(wrap('', "<disk type='file'><source file='/x'/><target dev='vda'/><mirror/></disk>"), 'XML_UNSUPPORTED', /<disk> 'vda': <mirror> in <disk>/);
     rejectsWith("<domain type='xen'><name>v</name></domain>", 'XML_UNSUPPORTED', /<domain type='xen'> is not supported/);
-    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='network'><source protocol='nbd' name='v'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='network'> is not supported/);
+    rejectsWith("<domain type='kvm'><name>v</name><memory>1024</memory><os firmware='efi'><type>hvm</type><nvram type='block'><source dev='/dev/vg/vars'/></nvram></os></domain>", 'XML_UNSUPPORTED', /<nvram type='block'> is not supported/);
   });
 
   it('lists every part it would not apply at once, each with its device and path', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
-      <disk type='file' snapshot='no'><driver name='qemu' type='raw'/><source file='/x'/><target dev='hda' bus='ide'/><transient/></disk>
+      <disk type='file' snapshot='no'><driver name='qemu' type='raw'/><source file='/x'/><target dev='hda' bus='ide'/><slices/></disk>
       <interface type='user'><coalesce/></interface>
       <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
@@ -146,7 +146,7 @@ describe('parseDomainXml()', () => {
       const problems = (err.details as { problems: Array<{ path: string; device?: string; message: string }> }).problems;
       assert.deepEqual(problems.map((p) => p.path), [
         '/domain/devices/disk/@snapshot',
-        '/domain/devices/disk/transient',
+        '/domain/devices/disk/slices',
         '/domain/devices/interface/coalesce',
         '/domain/devices/shmem',
         '/domain/devices/disk/target/@bus',
@@ -177,5 +177,18 @@ describe('parseDomainXml()', () => {
     assert.equal(d.devices.memballoon?.model, 'virtio');
     const again = parseDomainXml(renderDomainXml(d));
     assert.deepEqual(again, d, 'completing a complete definition changes nothing');
+  });
+
+  it("<transient/>: kept through dumpxml; refused on what libvirt refuses (read-only, shareable, cdrom, network) with the disk's path", () => {
+    const dom = (disk: string): string => `<domain type='qemu'><name>t</name><memory>65536</memory><os><type>hvm</type></os><devices>${disk}</devices></domain>`;
+    const ok = parseDomainXml(dom("<disk type='file'><driver name='qemu' type='qcow2'/><source file='/i.qcow2'/><target dev='vda' bus='virtio'/><transient shareBacking='yes'/></disk><disk type='file'><source file='/r.img'/><target dev='vdb' bus='virtio'/><transient/></disk>"));
+    assert.deepEqual(ok.devices.disks.map((d) => d.transient), [{ shareBacking: true }, {}]);
+    assert.deepEqual(parseDomainXml(renderDomainXml(ok)), ok);
+    for (const [disk, why] of [
+      ["<disk type='file'><source file='/r.img'/><target dev='vdb' bus='virtio'/><readonly/><transient/></disk>", /must not be read-only/],
+      ["<disk type='file'><source file='/r.img'/><target dev='vdb' bus='virtio'/><shareable/><transient/></disk>", /must not be shared/],
+      ["<disk type='file' device='cdrom'><source file='/r.iso'/><target dev='sda' bus='sata'/><transient/></disk>", /must be of 'disk' device/],
+      ["<disk type='network'><source protocol='nbd'><host name='h'/></source><target dev='vdb' bus='virtio'/><transient/></disk>", /local storage only/],
+    ] as const) rejectsWith(dom(disk), 'XML_UNSUPPORTED', why);
   });
 });

@@ -4,6 +4,8 @@ import type { HostService } from '../../host/host-service.js';
 import type { DiskEdit } from '../../vm/disk-edit.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { describeDiskSource } from '../../vm/definition.js';
+import { networkNvramOf } from '../../host/nvram-store.js';
+import { parseDomainXml } from '../../vm/parse-domain-xml.js';
 import { bool, int, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
 
 const refParams = object({ ref: nonEmpty() }, ['ref']);
@@ -77,7 +79,9 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']), nvram: oneOf(['remove', 'keep']) }) } },
       async (req) => {
         const rec = await service.undefine(req.params.ref, { ...(req.query.tpm ? { tpm: req.query.tpm } : {}), ...(req.query.nvram ? { nvram: req.query.nvram } : {}) });
-        return { domain: { name: rec.name, uuid: rec.uuid } };
+        // A network NVRAM (<nvram type='network'>) is shared storage: never removed, not even with --nvram.
+        const sharedNvram = rec.persistentXml === null ? undefined : networkNvramOf(parseDomainXml(rec.persistentXml));
+        return { domain: { name: rec.name, uuid: rec.uuid }, ...(sharedNvram ? { nvramKept: sharedNvram } : {}) };
       },
     );
 

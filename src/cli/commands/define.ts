@@ -46,7 +46,7 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .option('--domain <domain>', 'domain name, id or uuid')
     .option('--keep-tpm', "keep the emulated TPM's state (by default it is removed unless the definition says persistent_state='yes')")
     .option('--tpm', "remove the emulated TPM's state, even with persistent_state='yes'")
-    .option('--nvram', "remove the domain's UEFI variable store (NVRAM) too")
+    .option('--nvram', "remove the domain's UEFI variable store (NVRAM) too (not one on network storage, <nvram type='network'>: shared, never removed)")
     .option('--keep-nvram', "keep the domain's UEFI variable store (NVRAM) file")
     .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean; nvram?: boolean; keepNvram?: boolean }) => {
       const ref = domainArg(positional, opts);
@@ -56,7 +56,8 @@ export function registerDefine(program: Command, ctx: CliContext): void {
       if (opts.keepTpm || opts.tpm) query.set('tpm', opts.keepTpm ? 'keep' : 'remove');
       if (opts.nvram || opts.keepNvram) query.set('nvram', opts.nvram ? 'remove' : 'keep');
       const qs = query.size > 0 ? `?${query.toString()}` : '';
-      await domainOp(ref, 'undefine', () => ctx.client().delete(`/v1/domains/${enc(ref)}${qs}`));
+      const r = await domainOp(ref, 'undefine', () => ctx.client().delete<{ nvramKept?: string }>(`/v1/domains/${enc(ref)}${qs}`));
+      if (opts.nvram && r.nvramKept) ctx.say(`NVRAM ${r.nvramKept} is on network storage: not removed (ferry never deletes shared storage)\n`);
       ctx.say(`Domain '${ref}' has been undefined\n`);
     });
 

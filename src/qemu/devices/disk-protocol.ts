@@ -19,7 +19,7 @@ export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: str
     }
     case 'iscsi': {
       const [target, lun] = splitIscsiName(s.name ?? '');
-      return { driver: 'iscsi', transport: 'tcp', portal: `${host.name}:${host.port ?? 3260}`, target, lun };
+      return { driver: 'iscsi', portal: `${host.name}:${host.port ?? 3260}`, target, lun, transport: 'tcp' };
     }
     case 'gluster': {
       const name = s.name ?? '';

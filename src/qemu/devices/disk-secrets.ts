@@ -41,8 +41,26 @@ export function diskSecretNeeds(disk: DiskDefinition): DiskSecretNeed[] {
   return out;
 }
 
+/** The CHAP secret of an iSCSI <nvram type='network'> (libvirt's id: its protocol node's name + "-auth-secret0"). */
+export const NVRAM_AUTH_SECRET_ID = 'libvirt-pflash1-storage-auth-secret0';
+
+/** The secret a network NVRAM's <auth> names (disk: 'nvram' in messages and pre-flight). */
+export function nvramSecretNeeds(def: DomainDefinition): DiskSecretNeed[] {
+  const auth = def.os.firmware?.nvram?.network?.auth;
+  return auth ? [{ id: NVRAM_AUTH_SECRET_ID, what: 'auth', disk: 'nvram', use: auth.secret }] : [];
+}
+
 export function domainSecretNeeds(def: DomainDefinition): DiskSecretNeed[] {
-  return def.devices.disks.flatMap((d) => diskSecretNeeds(d));
+  return [...nvramSecretNeeds(def), ...def.devices.disks.flatMap((d) => diskSecretNeeds(d))];
+}
+
+/** The -object secret of a network NVRAM's credentials (after the master key's). */
+export function nvramSecretArgs(def: DomainDefinition, secrets: SecretArgs | undefined): string[] {
+  return nvramSecretNeeds(def).flatMap((n) => {
+    const v = secrets?.values.get(n.id);
+    if (!v) throw new TypeError(`the value of the NVRAM's secret ${n.id} was not given`);
+    return ['-object', `secret,id=${n.id},data=${v.data},keyid=${MASTER_KEY_ID},iv=${v.iv},format=base64`];
+  });
 }
 
 /** -object secret of the master key (a raw 32-byte file in the VM's run directory), when the domain has secrets at all. */

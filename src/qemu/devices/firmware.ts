@@ -1,6 +1,8 @@
 import { FerryError } from '../../errors/ferry-error.js';
 import type { DomainDefinition } from '../../vm/definition.js';
 import { hasNvram } from '../../vm/firmware.js';
+import { networkProtocolNode } from './disk-protocol.js';
+import { NVRAM_AUTH_SECRET_ID } from './disk-secrets.js';
 
 /** The QEMU arguments of a definition's firmware: -blockdev nodes, -machine's pflash options, -bios, the pflash secure global. */
 export interface FirmwareArgs {
@@ -36,21 +38,34 @@ export function firmwareArgs(def: DomainDefinition): FirmwareArgs {
   );
   out.machineOptions.push('pflash0=libvirt-pflash0-format');
   if (hasNvram(fw) && loader.readonly !== false) {
-    const path = fw.nvram?.path;
-    if (path === undefined) {
-      throw new FerryError('NVRAM_FAILED', 'operation failed: the domain has no <nvram> path: define it on a host (which names one) or give one', { details: { element: 'nvram' } });
-    }
+    const storage = nvramStorage(def);
     if ((fw.nvram?.format ?? 'raw') === 'qcow2') {
       out.blockdevs.push(
-        JSON.stringify({ driver: 'file', filename: path, 'node-name': 'libvirt-pflash1-storage', 'auto-read-only': true, discard: 'unmap' }),
+        JSON.stringify({ ...storage, 'node-name': 'libvirt-pflash1-storage', 'auto-read-only': true, discard: 'unmap' }),
         JSON.stringify({ 'node-name': 'libvirt-pflash1-format', 'read-only': false, driver: 'qcow2', file: 'libvirt-pflash1-storage', backing: null }),
       );
       out.machineOptions.push('pflash1=libvirt-pflash1-format');
     } else {
-      out.blockdevs.push(JSON.stringify({ driver: 'file', filename: path, 'node-name': 'libvirt-pflash1-storage', 'read-only': false }));
+      out.blockdevs.push(JSON.stringify({ ...storage, 'node-name': 'libvirt-pflash1-storage', 'read-only': false }));
       out.machineOptions.push('pflash1=libvirt-pflash1-storage');
     }
   }
   if (loader.secure === true) out.globals.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
   return out;
+}
+
+/**
+ * The protocol node of the variable store: its file, or (<nvram type='network'>)
+ * the same nbd/iscsi node a network disk gets, with the iSCSI CHAP secret.
+ */
+function nvramStorage(def: DomainDefinition): Record<string, unknown> {
+  const n = def.os.firmware?.nvram;
+  if (n?.network) {
+    const node = networkProtocolNode(n.network.source, 'nvram');
+    return n.network.auth ? { ...node, user: n.network.auth.username, 'password-secret': NVRAM_AUTH_SECRET_ID } : node;
+  }
+  if (n?.path === undefined) {
+    throw new FerryError('NVRAM_FAILED', 'operation failed: the domain has no <nvram> path: define it on a host (which names one) or give one', { details: { element: 'nvram' } });
+  }
+  return { driver: 'file', filename: n.path };
 }

@@ -51,6 +51,7 @@ export const DISK_RULE: ElementRule = {
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
     shareable: {},
+    transient: { attrs: { shareBacking: ['yes', 'no'] } },
     serial: {},
     wwn: {},
     vendor: {},
@@ -122,6 +123,11 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
       case 'shareable':
         result.shareable = true;
         break;
+      case 'transient': {
+        const share = yesNo(c.attrs.shareBacking, 'transient', 'shareBacking');
+        result.transient = share === undefined ? {} : { shareBacking: share };
+        break;
+      }
       case 'serial':
         result.serial = c.text;
         break;
@@ -208,31 +214,38 @@ function parseDiskSource(type: DiskDefinition['type'], source: XmlElement): Disk
     case 'volume':
       if (!source.attrs.pool || !source.attrs.volume) throw xmlInvalid('source', "disk type='volume' needs pool= and volume=");
       return { pool: source.attrs.pool, volume: source.attrs.volume };
-    case 'network': {
-      const protocol = oneOf(source.attrs.protocol ?? '', NETWORK_DISK_PROTOCOLS, 'source', 'protocol');
-      const hosts = childrenNamed(source, 'host').map((h) => {
-        const host: NonNullable<DiskDefinition['source']['hosts']>[number] = { name: h.attrs.name ?? '' };
-        if (h.attrs.port) host.port = positiveInt(h.attrs.port, 'host');
-        if (h.attrs.transport === 'tcp' || h.attrs.transport === 'unix') host.transport = h.attrs.transport;
-        if (h.attrs.socket) host.socket = h.attrs.socket;
-        if (!host.name && !host.socket) throw xmlInvalid('host', 'missing name=');
-        return host;
-      });
-      if (hosts.length === 0) throw xmlInvalid('source', `network disk protocol '${protocol}' needs a <host>`);
-      const result: DiskDefinition['source'] = { protocol, hosts };
-      if (source.attrs.name) result.name = source.attrs.name;
-      if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
-      parseCurlOptions(protocol, source, result);
-      parseNbdTls(protocol, source, result);
-      parseSshOptions(protocol, source, result);
-      const reconnect = child(source, 'reconnect');
-      if (reconnect) {
-        if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
-        result.reconnectDelay = positiveInt(reconnect.attrs.delay ?? '', 'reconnect');
-      }
-      return result;
-    }
+    case 'network':
+      return parseNetworkSource(source);
   }
+}
+
+/**
+ * A network <source protocol=... name=...><host .../></source>: a disk's, a
+ * backing layer's, or <nvram type='network'>'s (src/vm/firmware.ts).
+ */
+export function parseNetworkSource(source: XmlElement): DiskDefinition['source'] {
+  const protocol = oneOf(source.attrs.protocol ?? '', NETWORK_DISK_PROTOCOLS, 'source', 'protocol');
+  const hosts = childrenNamed(source, 'host').map((h) => {
+    const host: NonNullable<DiskDefinition['source']['hosts']>[number] = { name: h.attrs.name ?? '' };
+    if (h.attrs.port) host.port = positiveInt(h.attrs.port, 'host');
+    if (h.attrs.transport === 'tcp' || h.attrs.transport === 'unix') host.transport = h.attrs.transport;
+    if (h.attrs.socket) host.socket = h.attrs.socket;
+    if (!host.name && !host.socket) throw xmlInvalid('host', 'missing name=');
+    return host;
+  });
+  if (hosts.length === 0) throw xmlInvalid('source', `network disk protocol '${protocol}' needs a <host>`);
+  const result: DiskDefinition['source'] = { protocol, hosts };
+  if (source.attrs.name) result.name = source.attrs.name;
+  if (protocol !== 'nbd' && !result.name) throw xmlInvalid('source', `protocol '${protocol}' needs name=`);
+  parseCurlOptions(protocol, source, result);
+  parseNbdTls(protocol, source, result);
+  parseSshOptions(protocol, source, result);
+  const reconnect = child(source, 'reconnect');
+  if (reconnect) {
+    if (protocol !== 'nbd') throw xmlInvalid('reconnect', `<reconnect> is for nbd disks only, not protocol '${protocol}'`);
+    result.reconnectDelay = positiveInt(reconnect.attrs.delay ?? '', 'reconnect');
+  }
+  return result;
 }
 
 
@@ -382,6 +395,7 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
       at('source/identity/@agentsock', `QEMU's ssh disks share one ssh-agent (its SSH_AUTH_SOCK); this domain names ${agentSockets(def).length}: ${agentSockets(def).join(', ')}`);
     }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
+    if (d.transient) out.push(...transientProblems(d).map((message) => ({ path: `/domain/devices/disk[${i + 1}]/transient`, device, message })));
     if (d.removable !== undefined && bus !== 'usb') at('target/@removable', `removable is for usb disks only, not bus '${bus}'`);
     if (d.errorPolicy === undefined && d.rerrorPolicy === undefined) return;
     if (bus === 'fdc') at('driver/@error_policy', "QEMU's floppy drive has no error policy");
@@ -407,8 +421,23 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
   return out;
 }
 
-/** The disk as libvirt writes it; `live` adds its <alias>. */
-function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source'], startupPolicy?: string): XmlElement | undefined {
+/**
+ * libvirt's rules for <transient/> (qemuValidateDomainDeviceDefDiskTransient), and what ferry's
+ * overlay (a qcow2 file over the image, the image's chain from its header) cannot carry.
+ */
+function transientProblems(d: DiskDefinition): string[] {
+  const out: string[] = [];
+  if (d.device !== 'disk') out.push(`transient disk '${d.target.dev}' must be of 'disk' device, not '${d.device}'`);
+  if (d.readonly) out.push(`transient disk '${d.target.dev}' must not be read-only`);
+  if (d.shareable) out.push(`transient disk '${d.target.dev}' must not be shared (<shareable/>); <transient shareBacking='yes'/> shares the image`);
+  if (d.type === 'network') out.push(`transient disk '${d.target.dev}': transient disks are supported for local storage only, not network disks`);
+  if (d.encryption) out.push(`transient disk '${d.target.dev}': an encrypted (<encryption>) image cannot be the backing of the overlay`);
+  if (d.backingStore !== undefined) out.push(`transient disk '${d.target.dev}': the overlay follows the image's own header; give no <backingStore>`);
+  return out;
+}
+
+/** A disk's (or backing layer's, or network NVRAM's) <source> as libvirt writes it. */
+export function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['source'], startupPolicy?: string): XmlElement | undefined {
   if (type === 'file' && s.file) return el('source', { file: s.file, startupPolicy });
   if (type === 'block' && s.dev) return el('source', { dev: s.dev, startupPolicy });
   if (type === 'volume') return el('source', { pool: s.pool, volume: s.volume, startupPolicy });
@@ -430,6 +459,7 @@ function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition['sourc
   return undefined;
 }
 
+/** The disk as libvirt writes it; `live` adds its <alias>. */
 export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
   const plain = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
   const secrets = renderSourceSecrets(disk);
@@ -454,6 +484,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
+    disk.transient ? el('transient', { shareBacking: disk.transient.shareBacking === undefined ? undefined : disk.transient.shareBacking ? 'yes' : 'no' }) : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
     disk.wwn === undefined ? undefined : el('wwn', {}, disk.wwn),
     disk.vendor === undefined ? undefined : el('vendor', {}, disk.vendor),
