@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import { blockDeviceNumber } from '../../src/host/cgroup-tuning.js';
+import { FerrydHost } from '../helpers/ferryd.js';
+import { guestXml } from '../helpers/guest.js';
+import { qemuPidsOf } from '../helpers/processes.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const CPU = '/sys/fs/cgroup/cpu';
+const BLKIO = '/sys/fs/cgroup/blkio';
+const v1 = existsSync(`${CPU}/cpu.shares`) && existsSync(`${BLKIO}/blkio.throttle.read_bps_device`);
+
+const read = (path: string): string => readFileSync(path, 'utf8').trim();
+const lines = (path: string): string[] => read(path).split('\n').filter(Boolean);
+/** A thread's scheduling policy: field 41 of /proc/PID/task/TID/stat (3: SCHED_BATCH). */
+function policy(pid: number, tid: number): number {
+  const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]);
+}
+
+/**
+ * <cputune> shares, vCPU/emulator/iothread bandwidth and <vcpusched>, with
+ * <blkiotune> throttles on a loop device, on real QEMU under ferryd on this
+ * host's cgroup v1 layout: the domain gets ferry/qemu-PID-UUID in the cpu and
+ * blkio hierarchies, its vCPU threads sit in vcpuN, the limits are in the
+ * files, and the cgroup goes with the domain.
+ */
+describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on real QEMU', { skip: v1 ? false : 'needs cgroup v1 cpu and blkio hierarchies (this host layout)' }, () => {
+  const dir = tempDir('ferry-cgroups-');
+  const host = new FerrydHost({ dir: `${dir.path}/a` });
+  const name = 'tuned';
+  const uuid = randomUUID();
+  let loop = '';
+
+  before(async () => {
+    writeFileSync(`${dir.path}/backing.img`, Buffer.alloc(1024 * 1024));
+    loop = execFileSync('losetup', ['-f', '--show', `${dir.path}/backing.img`], { encoding: 'utf8' }).trim();
+    // BFQ takes per-device weights only on a device it schedules: our own loop device gets it.
+    writeFileSync(`/sys/block/${loop.replace('/dev/', '')}/queue/scheduler`, 'bfq');
+    await host.start();
+  });
+  after(async () => {
+    await host.ferry('destroy', name);
+    await host.stopAll();
+    if (loop) execFileSync('losetup', ['-d', loop]);
+    dir.cleanup();
+  });
+
+  it('places QEMU in its own cgroup with the limits written, vCPU threads in vcpuN; dumpxml keeps them; destroy removes it', async () => {
+    const file = `${dir.path}/${name}.xml`;
+    writeFileSync(file, guestXml({ name, uuid, type: 'qemu', memoryMiB: 128, vcpus: 2 }).replace('<vcpu>2</vcpu>', `<blkiotune>
+    <weight>500</weight>
+    <device><path>${loop}</path><weight>300</weight><read_bytes_sec>1048576</read_bytes_sec><write_iops_sec>200</write_iops_sec></device>
+  </blkiotune>
+  <vcpu>2</vcpu><iothreads>1</iothreads>
+  <cputune>
+    <shares>2048</shares><period>100000</period><quota>50000</quota>
+    <emulator_period>200000</emulator_period><emulator_quota>-1</emulator_quota>
+    <iothread_quota>30000</iothread_quota>
+    <vcpusched vcpus='1' scheduler='batch'/>
+  </cputune>`));
+    await host.ok('define', file);
+    const xml = await host.ok('dumpxml', name);
+    assert.match(xml, /<shares>2048<\/shares>\s*<period>100000<\/period>\s*<quota>50000<\/quota>\s*<emulator_period>200000<\/emulator_period>\s*<emulator_quota>-1<\/emulator_quota>\s*<iothread_quota>30000<\/iothread_quota>\s*<vcpusched vcpus='1' scheduler='batch'\/>/);
+    assert.match(xml, new RegExp(`<blkiotune>\\s*<weight>500</weight>\\s*<device>\\s*<path>${loop}</path>\\s*<weight>300</weight>\\s*<write_iops_sec>200</write_iops_sec>\\s*<read_bytes_sec>1048576</read_bytes_sec>`));
+
+    await host.ok('start', '--paused', name);
+    const [pid] = qemuPidsOf(host.stateDir, uuid);
+    assert.ok(pid, 'QEMU runs');
+    const cg = `ferry/qemu-${pid}-${uuid}`;
+    assert.equal(read(`${CPU}/${cg}/cpu.shares`), '2048');
+    const cpus = (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-cpus-fast"}')) as { return: Array<{ 'cpu-index': number; 'thread-id': number }> }).return;
+    assert.equal(cpus.length, 2);
+    for (const c of cpus) {
+      const child = `${CPU}/${cg}/vcpu${c['cpu-index']}`;
+      assert.equal(read(`${child}/cpu.cfs_period_us`), '100000');
+      assert.equal(read(`${child}/cpu.cfs_quota_us`), '50000');
+      assert.deepEqual(lines(`${child}/tasks`).map(Number), [c['thread-id']], `vcpu${c['cpu-index']} holds its vCPU thread alone`);
+    }
+    assert.equal(read(`${CPU}/${cg}/emulator/cpu.cfs_period_us`), '200000');
+    assert.equal(read(`${CPU}/${cg}/emulator/cpu.cfs_quota_us`), '-1');
+    assert.ok(lines(`${CPU}/${cg}/emulator/tasks`).map(Number).includes(pid), 'the main thread is in emulator');
+    const io = (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-iothreads"}')) as { return: Array<{ id: string; 'thread-id': number }> }).return;
+    assert.deepEqual(lines(`${CPU}/${cg}/iothread1/tasks`).map(Number), [io.find((t) => t.id === 'iothread1')?.['thread-id']]);
+    assert.equal(read(`${CPU}/${cg}/iothread1/cpu.cfs_quota_us`), '30000');
+    // blkio: the whole process, with the throttles for the loop device.
+    const dev = blockDeviceNumber(loop);
+    assert.ok(lines(`${BLKIO}/${cg}/cgroup.procs`).map(Number).includes(pid));
+    assert.deepEqual(lines(`${BLKIO}/${cg}/blkio.throttle.read_bps_device`), [`${dev} 1048576`]);
+    assert.deepEqual(lines(`${BLKIO}/${cg}/blkio.throttle.write_iops_device`), [`${dev} 200`]);
+    // The weights: BFQ's files when the kernel has them (as here), else blkio.weight (a start fails when neither exists).
+    const bfq = existsSync(`${BLKIO}/${cg}/blkio.bfq.weight`);
+    assert.equal(read(`${BLKIO}/${cg}/${bfq ? 'blkio.bfq.weight' : 'blkio.weight'}`).split('\n')[0]?.replace(/^default /, ''), '500');
+    assert.ok(lines(`${BLKIO}/${cg}/${bfq ? 'blkio.bfq.weight_device' : 'blkio.weight_device'}`).includes(`${dev} 300`));
+    // <vcpusched vcpus='1' scheduler='batch'>: vCPU 1 is SCHED_BATCH (3), vCPU 0 stays SCHED_OTHER (0).
+    const tid = (i: number): number => cpus.find((c) => c['cpu-index'] === i)?.['thread-id'] as number;
+    assert.equal(policy(pid, tid(1)), 3);
+    assert.equal(policy(pid, tid(0)), 0);
+
+    await host.ok('destroy', name);
+    assert.equal(existsSync(`${CPU}/${cg}`), false, 'the cpu cgroup is gone');
+    assert.equal(existsSync(`${BLKIO}/${cg}`), false, 'the blkio cgroup is gone');
+  });
+
+  it("refuses a weight outside libvirt's range at start (CGROUP_VALUE_INVALID), leaving no QEMU and no cgroup", async () => {
+    const other = 'weighted';
+    const file = `${dir.path}/${other}.xml`;
+    const id = randomUUID();
+    writeFileSync(file, guestXml({ name: other, uuid: id, type: 'qemu', memoryMiB: 128 }).replace('<vcpu>1</vcpu>', '<blkiotune><weight>50</weight></blkiotune><vcpu>1</vcpu>'));
+    await host.ok('define', file);
+    const r = await host.ferry('start', '--paused', other);
+    if (r.code === 0) await host.ferry('destroy', other);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /blkio weight '50' must be in range \[100, 1000\].*\n.*\[CGROUP_VALUE_INVALID\]/);
+    assert.deepEqual(qemuPidsOf(host.stateDir, id), [], 'no QEMU is left');
+    const left = execFileSync('find', [`${BLKIO}/ferry`, `${CPU}/ferry`, '-maxdepth', '1', '-name', `*${id}`], { encoding: 'utf8' }).trim();
+    assert.equal(left, '', 'no cgroup is left');
+  });
+});
