@@ -45,8 +45,8 @@ export function blockDeviceNumber(path: string): string {
 export class CgroupTuning {
   constructor(private readonly layout: () => CgroupLayout | undefined = () => detectCgroupLayout()) {}
 
-  async apply(vm: RunningDomain): Promise<void> {
-    const def = vm.def;
+  /** Applies `def` (default: the domain's own) to a running QEMU; again and again is fine (a live change re-applies all). */
+  async apply(vm: RunningDomain, def: DomainDefinition = vm.def): Promise<void> {
     const t = def.cputune;
     const scheds = t?.vcpuscheds !== undefined || t?.iothreadscheds !== undefined || t?.emulatorsched !== undefined;
     if (!needsCgroup(def) && !scheds) return;
@@ -58,7 +58,7 @@ export class CgroupTuning {
         if (n !== undefined) iothreads.set(Number(n), x['thread-id']);
       }
     }
-    if (needsCgroup(def)) this.place(def, vm.pid, vcpus, iothreads);
+    if (needsCgroup(def)) this.place(def, vm.pid, vcpus, iothreads, vm.def);
     if (scheds) applySchedulers(def, vm.pid, vcpus, iothreads);
   }
 
@@ -73,7 +73,8 @@ export class CgroupTuning {
     this.cgroupOf(uuid, pid)?.remove();
   }
 
-  private place(def: DomainDefinition, pid: number, vcpus: Map<number, number>, iothreads: Map<number, number>): void {
+  /** `before`: the definition applied so far (a live change): throttles of devices no longer listed are cleared. */
+  private place(def: DomainDefinition, pid: number, vcpus: Map<number, number>, iothreads: Map<number, number>, before: DomainDefinition): void {
     const layout = this.layout();
     if (!layout) throw new FerryError('CGROUP_UNAVAILABLE', 'this host has no cgroup hierarchy mounted; <cputune> shares/period/quota and <blkiotune> need one');
     const t = def.cputune;
@@ -101,6 +102,8 @@ export class CgroupTuning {
       if (d.weight !== undefined) setIoDeviceWeight(cg, d.number, d.weight);
       setIoThrottle(cg, d.number, d);
     }
+    const gone = (before.blkiotune?.devices ?? []).filter((d) => !devices.some((x) => x.path === d.path));
+    for (const d of gone) setIoThrottle(cg, blockDeviceNumber(d.path), {});
   }
 }
 

@@ -24,6 +24,7 @@ import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
 import { VcpuControl } from './vcpu-control.js';
 import { CgroupTuning } from './cgroup-tuning.js';
+import { TuningControl } from './tuning-control.js';
 import { currentVcpus } from '../vm/vcpus.js';
 import { syncGuestClock } from './guest-clock.js';
 import type { GuestAgent } from '../agent/guest-agent.js';
@@ -92,6 +93,8 @@ export class HostService extends EventEmitter<HostEvents> {
   readonly vcpus = new VcpuControl(this);
   /** <cputune> shares/bandwidth/schedulers and <blkiotune>: the domain's cgroup (src/host/cgroup-tuning.ts). */
   readonly cgroups = new CgroupTuning();
+  /** virsh schedinfo and blkiotune. */
+  readonly tuning = new TuningControl(this);
 
   constructor(private readonly deps: HostServiceDeps) {
     super();

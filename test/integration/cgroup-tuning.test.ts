@@ -100,6 +100,25 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     assert.equal(policy(pid, tid(1)), 3);
     assert.equal(policy(pid, tid(0)), 0);
 
+    // virsh schedinfo / blkiotune: read live from the cgroup, changed live (the files follow) and in the definition.
+    assert.equal(await host.ok('schedinfo', name), [
+      'Scheduler      : posix', 'cpu_shares     : 2048', 'vcpu_period    : 100000', 'vcpu_quota     : 50000', 'emulator_period: 200000', 'emulator_quota : -1',
+      'global_period  : 100000', 'global_quota   : -1', 'iothread_period: 100000', 'iothread_quota : 30000', '', '',
+    ].join('\n'));
+    await host.ok('schedinfo', name, '--live', '--set', 'cpu_shares=512', 'vcpu_quota=20000');
+    assert.equal(read(`${CPU}/${cg}/cpu.shares`), '512');
+    for (const c of cpus) assert.equal(read(`${CPU}/${cg}/vcpu${c['cpu-index']}/cpu.cfs_quota_us`), '20000');
+    assert.match(await host.ok('dumpxml', name), /<shares>512<\/shares>\s*<period>100000<\/period>\s*<quota>20000<\/quota>/);
+    const bad = await host.ferry('schedinfo', name, '--set', 'vcpu_period=10');
+    assert.match(bad.stderr, /value of 'vcpu_period' is out of range \[1000, 1000000\]/);
+    await host.ok('blkiotune', name, '--device-write-bytes-sec', `${loop},4096`, '--device-read-bytes-sec', `${loop},0`);
+    assert.deepEqual(lines(`${BLKIO}/${cg}/blkio.throttle.write_bps_device`), [`${dev} 4096`]);
+    assert.deepEqual(lines(`${BLKIO}/${cg}/blkio.throttle.read_bps_device`), [], 'a 0 removes the limit');
+    assert.equal(await host.ok('blkiotune', name), [
+      'weight         : 500', `device_weight  : ${loop},300`, 'device_read_iops_sec: ', `device_write_iops_sec: ${loop},200`,
+      'device_read_bytes_sec: ', `device_write_bytes_sec: ${loop},4096`, '', '',
+    ].join('\n'));
+
     await host.ok('destroy', name);
     assert.equal(existsSync(`${CPU}/${cg}`), false, 'the cpu cgroup is gone');
     assert.equal(existsSync(`${BLKIO}/${cg}`), false, 'the blkio cgroup is gone');

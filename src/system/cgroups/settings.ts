@@ -99,15 +99,14 @@ export interface IoThrottle { readBytesSec?: number; writeBytesSec?: number; rea
 const V1_THROTTLE = { readBytesSec: 'read_bps_device', writeBytesSec: 'write_bps_device', readIopsSec: 'read_iops_device', writeIopsSec: 'write_iops_device' } as const;
 const V2_THROTTLE = { readBytesSec: 'rbps', writeBytesSec: 'wbps', readIopsSec: 'riops', writeIopsSec: 'wiops' } as const;
 
-/** <device> throttles for one host device ("MAJ:MIN"): blkio.throttle.* on v1, io.max on v2. */
+/** <device> throttles for one host device ("MAJ:MIN"): blkio.throttle.* on v1, io.max on v2; an unset one is cleared (0, or max on v2). */
 export function setIoThrottle(cg: DomainCgroup, device: string, t: IoThrottle): void {
-  const set = (Object.keys(V1_THROTTLE) as Array<keyof IoThrottle>).filter((k) => t[k] !== undefined);
-  if (set.length === 0) return;
+  const keys = Object.keys(V1_THROTTLE) as Array<keyof IoThrottle>;
   if (cg.layout.version === 2) {
-    cg.write(cg.ioFile('io.max'), `${device} ${set.map((k) => `${V2_THROTTLE[k]}=${t[k]}`).join(' ')}`);
+    cg.write(cg.ioFile('io.max'), `${device} ${keys.map((k) => `${V2_THROTTLE[k]}=${t[k] ?? 'max'}`).join(' ')}`);
     return;
   }
-  for (const k of set) cg.write(cg.ioFile(`blkio.throttle.${V1_THROTTLE[k]}`), `${device} ${t[k]}`);
+  for (const k of keys) cg.write(cg.ioFile(`blkio.throttle.${V1_THROTTLE[k]}`), `${device} ${t[k] ?? 0}`);
 }
 
 /** The throttles in force for one device, read back (0: none). */
