@@ -55,7 +55,7 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     <weight>500</weight>
     <device><path>${loop}</path><weight>300</weight><read_bytes_sec>1048576</read_bytes_sec><write_iops_sec>200</write_iops_sec></device>
   </blkiotune>
-  <vcpu>2</vcpu><iothreads>1</iothreads>
+  <vcpu current='1'>2</vcpu><iothreads>1</iothreads>
   <cputune>
     <shares>2048</shares><period>100000</period><quota>50000</quota>
     <emulator_period>200000</emulator_period><emulator_quota>-1</emulator_quota>
@@ -72,6 +72,8 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     assert.ok(pid, 'QEMU runs');
     const cg = `ferry/qemu-${pid}-${uuid}`;
     assert.equal(read(`${CPU}/${cg}/cpu.shares`), '2048');
+    // vCPU 1 is hot-plugged: its thread starts in emulator's cgroup and ferry moves it to vcpu1 (and makes it SCHED_BATCH).
+    await host.ok('setvcpus', name, '2', '--live');
     const cpus = (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-cpus-fast"}')) as { return: Array<{ 'cpu-index': number; 'thread-id': number }> }).return;
     assert.equal(cpus.length, 2);
     for (const c of cpus) {

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
 import { type CliContext, CliFailure, domainArg, domainOp, enc } from '../context.js';
+import { numeric } from '../numeric.js';
+
+/** libvirt's blkio weight is an unsigned int (the cgroup layout's range is checked by ferryd). */
+const blkioWeight = numeric({ name: 'weight', min: 0, max: 4294967295 });
 
 interface AffectOpts { domain?: string; live?: boolean; config?: boolean; current?: boolean }
 
@@ -65,17 +69,13 @@ export function registerTuning(program: Command, ctx: CliContext): void {
     });
 
   let cmd = withAffect(program.command('blkiotune').description("show or set a domain's block I/O parameters (<blkiotune>: its cgroup)"))
-    .option('--weight <number>', 'I/O weight (100..1000 on cgroup v1, 1..10000 on v2; 0 removes it)');
+    .option('--weight <number>', 'I/O weight (100..1000 on cgroup v1, 1..10000 on v2; 0 removes it)', blkioWeight);
   for (const [flag, , help] of DEVICE_OPTIONS) cmd = cmd.option(`--${flag} <list>`, help);
-  cmd.action(async (positional: string | undefined, o: AffectOpts & Record<string, string | undefined>) => {
+  cmd.action(async (positional: string | undefined, o: AffectOpts & { weight?: number } & Record<string, string | undefined>) => {
     const ref = domainArg(positional, o);
     const flags = affect(o);
     const devices = Object.fromEntries(DEVICE_OPTIONS.filter(([flag]) => o[camel(flag)] !== undefined).map(([flag, field]) => [field, o[camel(flag)] as string]));
-    let weight: number | undefined;
-    if (o.weight !== undefined) {
-      if (!/^\d+$/.test(o.weight)) throw new CliFailure([`Unable to parse integer parameter to --weight`]);
-      weight = Number(o.weight);
-    }
+    const weight = o.weight;
     if (weight !== undefined || Object.keys(devices).length > 0) {
       const r = await domainOp(ref, undefined, () => ctx.client().put<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/blkiotune`, { ...(weight === undefined ? {} : { weight }), devices, ...flags }));
       ctx.print(fields(r.parameters));
