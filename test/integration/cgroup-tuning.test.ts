@@ -7,7 +7,7 @@ import { blockDeviceNumber } from '../../src/host/cgroup-tuning.js';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { qemuPidsOf } from '../helpers/processes.js';
-import { tempDir } from '../helpers/tmp.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
 
 const CPU = '/sys/fs/cgroup/cpu';
 const BLKIO = '/sys/fs/cgroup/blkio';
@@ -29,8 +29,9 @@ function policy(pid: number, tid: number): number {
  * files, and the cgroup goes with the domain.
  */
 describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on real QEMU', { skip: v1 ? false : 'needs cgroup v1 cpu and blkio hierarchies (this host layout)' }, () => {
-  const dir = tempDir('ferry-cgroups-');
-  const host = new FerrydHost({ dir: `${dir.path}/a` });
+  const hosts = new TwoHosts();
+  const dir = hosts.dir;
+  let host: FerrydHost;
   const name = 'tuned';
   const uuid = randomUUID();
   let loop = '';
@@ -40,13 +41,12 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     loop = execFileSync('losetup', ['-f', '--show', `${dir.path}/backing.img`], { encoding: 'utf8' }).trim();
     // BFQ takes per-device weights only on a device it schedules: our own loop device gets it.
     writeFileSync(`/sys/block/${loop.replace('/dev/', '')}/queue/scheduler`, 'bfq');
-    await host.start();
+    await hosts.start();
+    host = hosts.a;
   });
   after(async () => {
-    await host.ferry('destroy', name);
-    await host.stopAll();
+    await hosts.stop();
     if (loop) execFileSync('losetup', ['-d', loop]);
-    dir.cleanup();
   });
 
   it('places QEMU in its own cgroup with the limits written, vCPU threads in vcpuN; dumpxml keeps them; destroy removes it', async () => {
@@ -121,9 +121,25 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
       'device_read_bytes_sec: ', `device_write_bytes_sec: ${loop},4096`, '', '',
     ].join('\n'));
 
-    await host.ok('destroy', name);
-    assert.equal(existsSync(`${CPU}/${cg}`), false, 'the cpu cgroup is gone');
-    assert.equal(existsSync(`${BLKIO}/${cg}`), false, 'the blkio cgroup is gone');
+    // A live migration: B's ferryd applies the (live) limits again from the definition, in its own cgroup; A's goes with A's QEMU.
+    await host.ok('migrate', '--live', name, hosts.bPeer);
+    const [pidB] = qemuPidsOf(hosts.b.stateDir, uuid);
+    assert.ok(pidB, 'QEMU runs on B');
+    const cgB = `ferry/qemu-${pidB}-${uuid}`;
+    assert.equal(read(`${CPU}/${cgB}/cpu.shares`), '512');
+    const cpusB = (JSON.parse(await hosts.b.ok('qemu-monitor-command', name, '{"execute":"query-cpus-fast"}')) as { return: Array<{ 'cpu-index': number; 'thread-id': number }> }).return;
+    assert.equal(cpusB.length, 2);
+    for (const c of cpusB) {
+      assert.equal(read(`${CPU}/${cgB}/vcpu${c['cpu-index']}/cpu.cfs_quota_us`), '20000');
+      assert.deepEqual(lines(`${CPU}/${cgB}/vcpu${c['cpu-index']}/tasks`).map(Number), [c['thread-id']]);
+    }
+    assert.deepEqual(lines(`${BLKIO}/${cgB}/blkio.throttle.write_bps_device`), [`${dev} 4096`]);
+    assert.equal(existsSync(`${CPU}/${cg}`), false, "A's cpu cgroup is gone with A's QEMU");
+    assert.equal(existsSync(`${BLKIO}/${cg}`), false, "A's blkio cgroup is gone");
+
+    await hosts.b.ok('destroy', name);
+    assert.equal(existsSync(`${CPU}/${cgB}`), false, 'the cpu cgroup is gone');
+    assert.equal(existsSync(`${BLKIO}/${cgB}`), false, 'the blkio cgroup is gone');
   });
 
   it("refuses a weight outside libvirt's range at start (CGROUP_VALUE_INVALID), leaving no QEMU and no cgroup", async () => {
