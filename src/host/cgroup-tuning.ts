@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { CpuMonitor } from '../qemu/cpu-monitor.js';
-import { DomainCgroup } from '../system/cgroups/domain-cgroup.js';
+import { DomainCgroup, removeStaleDomainCgroups } from '../system/cgroups/domain-cgroup.js';
 import { type CgroupLayout, detectCgroupLayout } from '../system/cgroups/layout.js';
 import { setCpuBandwidth, setCpuShares, setIoDeviceWeight, setIoThrottle, setIoWeight } from '../system/cgroups/settings.js';
 import { ThreadScheduler } from '../system/thread-scheduler.js';
@@ -68,9 +68,24 @@ export class CgroupTuning {
     return layout && DomainCgroup.at(layout, domainCgroupName(uuid, pid));
   }
 
-  /** Removes a stopped domain's cgroup (nothing to do when it had none). */
-  remove(uuid: string, pid: number): void {
-    this.cgroupOf(uuid, pid)?.remove();
+  /** Removes a stopped domain's cgroup (nothing to do when it had none); exiting threads may hold it a moment (EBUSY): retried for 2 s. */
+  async remove(uuid: string, pid: number): Promise<void> {
+    const cg = this.cgroupOf(uuid, pid);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        cg?.remove();
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || attempt >= 20) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  /** At ferryd's start: the cgroups of QEMUs that died while no ferryd followed them. */
+  removeStale(): string[] {
+    const layout = this.layout();
+    return layout ? removeStaleDomainCgroups(layout) : [];
   }
 
   /** `before`: the definition applied so far (a live change): throttles of devices no longer listed are cleared. */

@@ -468,9 +468,9 @@ export class HostService extends EventEmitter<HostEvents> {
   }
 
   /** A stopped domain's cgroup goes (its QEMU has exited); a failure is logged, never fatal. */
-  private removeCgroup(vm: RunningDomain): void {
+  private async removeCgroup(vm: RunningDomain): Promise<void> {
     try {
-      this.cgroups.remove(vm.uuid, vm.pid);
+      await this.cgroups.remove(vm.uuid, vm.pid);
     } catch (err) {
       this.deps.log.warn({ err, vm: vm.name }, 'removing the domain cgroup failed');
     }
@@ -554,7 +554,7 @@ export class HostService extends EventEmitter<HostEvents> {
       throw err;
     }
     this.track(vm, async () => {
-      this.removeCgroup(vm);
+      await this.removeCgroup(vm);
       await this.deps.launcher.cleanup(launched.live);
     });
     try {

@@ -122,6 +122,33 @@ export class DomainCgroup {
   }
 }
 
+/**
+ * Removes the domain cgroups whose QEMU is gone (named qemu-PID-UUID: no /proc/PID), in every hierarchy of
+ * `layout`: what a ferryd killed before its QEMU stopped leaves behind. Safe beside other ferryds on the
+ * host: a cgroup whose process is dead is nobody's. Returns the names removed; one still busy is left.
+ */
+export function removeStaleDomainCgroups(layout: CgroupLayout, alive: (pid: number) => boolean = (pid) => existsSync(`/proc/${pid}`)): string[] {
+  const roots = layout.version === 2 ? [layout.root] : [layout.cpu, layout.blkio].filter((r): r is string => r !== undefined);
+  const removed = new Set<string>();
+  for (const root of roots) {
+    const parent = join(root, FERRY_PARENT);
+    if (!existsSync(parent)) continue;
+    for (const name of listChildren(parent)) {
+      const pid = /^qemu-(\d+)-/.exec(name)?.[1];
+      if (pid === undefined || alive(Number(pid))) continue;
+      try {
+        const dir = join(parent, name);
+        for (const entry of listChildren(dir)) rmdirSync(join(dir, entry));
+        rmdirSync(dir);
+        removed.add(name);
+      } catch {
+        // busy or gone meanwhile: the next start tries again
+      }
+    }
+  }
+  return [...removed];
+}
+
 function listChildren(dir: string): string[] {
   // Child cgroups are the directories; control files are files.
   return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);

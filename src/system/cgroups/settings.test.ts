@@ -71,3 +71,21 @@ test('cgroup v2 without the io controller: CGROUP_UNAVAILABLE naming it', () => 
     done();
   }
 });
+
+test('stale domain cgroups (their QEMU gone) are removed at start; live ones and foreign names stay', async () => {
+  const { removeStaleDomainCgroups } = await import('./domain-cgroup.js');
+  const root = mkdtempSync(join(tmpdir(), 'ferry-cg1-'));
+  try {
+    for (const h of ['cpu', 'blkio']) {
+      for (const d of ['qemu-111-aaaa/vcpu0', 'qemu-111-aaaa/emulator', 'qemu-222-bbbb/emulator', 'other']) mkdirSync(join(root, h, 'ferry', d), { recursive: true });
+    }
+    const removed = removeStaleDomainCgroups({ version: 1, cpu: join(root, 'cpu'), blkio: join(root, 'blkio') }, (pid) => pid === 222);
+    assert.deepEqual(removed, ['qemu-111-aaaa']);
+    for (const h of ['cpu', 'blkio']) {
+      const { readdirSync } = await import('node:fs');
+      assert.deepEqual(readdirSync(join(root, h, 'ferry')).sort(), ['other', 'qemu-222-bbbb']);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
