@@ -9,7 +9,7 @@ import { iothreadIdsOf } from './iothreads.js';
  * pairs (period/quota for the vCPUs, the emulator, the iothreads and the whole
  * domain) and <vcpusched>/<iothreadsched>/<emulatorsched> (src/host/cgroup-tuning.ts applies them).
  */
-const SCHED_POLICIES = ['fifo', 'rr', 'batch', 'idle', 'other'] as const;
+const SCHED_POLICIES = ['fifo', 'rr', 'batch', 'idle'] as const;
 const SCHED_ATTRS = { scheduler: SCHED_POLICIES, priority: true } as const;
 
 export const CPU_TUNING_RULES = {

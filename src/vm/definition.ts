@@ -166,7 +166,7 @@ export interface CpuBandwidth {
 
 /** A thread's scheduler policy (sched_setscheduler); priority for fifo and rr only. */
 export interface ThreadScheduler {
-  policy: 'fifo' | 'rr' | 'batch' | 'idle' | 'other';
+  policy: 'fifo' | 'rr' | 'batch' | 'idle';
   priority?: number;
 }
 
