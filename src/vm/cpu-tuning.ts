@@ -1,5 +1,5 @@
 import { child, childrenNamed, el, type XmlElement } from '../shared/xml.js';
-import type { CpuBandwidth, DomainDefinition, ThreadScheduler } from './definition.js';
+import type { CpuBandwidth, CputuneDefinition, DomainDefinition, ThreadScheduler } from './definition.js';
 import { canonicalCpuset, parseCpuset } from './cpuset.js';
 import { xmlInvalid } from './xml-errors.js';
 import { iothreadIdsOf } from './iothreads.js';
@@ -85,7 +85,7 @@ export function parseCpuBandwidth(tune: XmlElement): { shares?: number; bandwidt
 
 function parseScheduler(e: XmlElement): ThreadScheduler {
   const policy = e.attrs.scheduler;
-  if (policy === undefined) throw xmlInvalid(e.name, "missing scheduler attribute");
+  if (policy === undefined) throw xmlInvalid(e.name, 'missing scheduler attribute');
   if (!(SCHED_POLICIES as readonly string[]).includes(policy)) throw xmlInvalid(e.name, `Invalid thread scheduler policy '${policy}'`);
   const s: ThreadScheduler = { policy: policy as ThreadScheduler['policy'] };
   if (policy === 'fifo' || policy === 'rr') {
@@ -96,7 +96,7 @@ function parseScheduler(e: XmlElement): ThreadScheduler {
 }
 
 /** <vcpusched>, <iothreadsched>, <emulatorsched>: thread lists must not overlap and must name threads the domain has. */
-export function parseThreadSchedulers(tune: XmlElement, def: Pick<DomainDefinition, 'vcpus' | 'iothreads' | 'iothreadIds'>): Pick<import('./definition.js').CputuneDefinition, 'vcpuscheds' | 'iothreadscheds' | 'emulatorsched'> {
+export function parseThreadSchedulers(tune: XmlElement, def: DomainDefinition): Pick<CputuneDefinition, 'vcpuscheds' | 'iothreadscheds' | 'emulatorsched'> {
   const out: ReturnType<typeof parseThreadSchedulers> = {};
   const lists = (name: 'vcpusched' | 'iothreadsched', attr: 'vcpus' | 'iothreads', valid: (id: number) => boolean): Array<ThreadScheduler & { ids: string }> => {
     const seen = new Set<number>();
@@ -114,7 +114,7 @@ export function parseThreadSchedulers(tune: XmlElement, def: Pick<DomainDefiniti
   };
   const v = lists('vcpusched', 'vcpus', (id) => id < def.vcpus);
   if (v.length > 0) out.vcpuscheds = v;
-  const threads = iothreadIdsOf(def as DomainDefinition);
+  const threads = iothreadIdsOf(def);
   const i = lists('iothreadsched', 'iothreads', (id) => threads.includes(id));
   if (i.length > 0) out.iothreadscheds = i;
   const e = child(tune, 'emulatorsched');
@@ -125,7 +125,7 @@ export function parseThreadSchedulers(tune: XmlElement, def: Pick<DomainDefiniti
 const schedAttrs = (s: ThreadScheduler): Record<string, string | undefined> => ({ scheduler: s.policy, priority: s.priority === undefined ? undefined : String(s.priority) });
 
 /** <shares> and the bandwidth pairs, in libvirt's order (before the pins). */
-export function renderCpuBandwidth(t: import('./definition.js').CputuneDefinition): XmlElement[] {
+export function renderCpuBandwidth(t: CputuneDefinition): XmlElement[] {
   const out: XmlElement[] = [];
   if (t.shares !== undefined) out.push(el('shares', {}, String(t.shares)));
   for (const [group, periodName, quotaName] of PAIRS) {
@@ -137,7 +137,7 @@ export function renderCpuBandwidth(t: import('./definition.js').CputuneDefinitio
 }
 
 /** The scheduler elements, in libvirt's order (after the pins). */
-export function renderThreadSchedulers(t: import('./definition.js').CputuneDefinition): XmlElement[] {
+export function renderThreadSchedulers(t: CputuneDefinition): XmlElement[] {
   return [
     ...(t.emulatorsched ? [el('emulatorsched', schedAttrs(t.emulatorsched))] : []),
     ...(t.vcpuscheds ?? []).map((s) => el('vcpusched', { vcpus: s.ids, ...schedAttrs(s) })),
@@ -146,6 +146,6 @@ export function renderThreadSchedulers(t: import('./definition.js').CputuneDefin
 }
 
 /** Whether a <cputune> asks for anything beyond pinning (a cgroup or a scheduler policy). */
-export function hasCpuTuning(t: import('./definition.js').CputuneDefinition | undefined): boolean {
+export function hasCpuTuning(t: CputuneDefinition | undefined): boolean {
   return t !== undefined && (t.shares !== undefined || t.bandwidth !== undefined || t.vcpuscheds !== undefined || t.iothreadscheds !== undefined || t.emulatorsched !== undefined);
 }
