@@ -8,6 +8,7 @@ import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
 import { vcpuRoutes } from './routes/vcpus.js';
+import { tuningRoutes } from './routes/tuning.js';
 import { agentRoutes } from './routes/agent.js';
 import { migrationRoutes } from './routes/migration.js';
 import { storageRoutes } from './routes/storage.js';
@@ -82,6 +83,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   });
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(vcpuRoutes(deps.service), { prefix: '/v1' });
+  void app.register(tuningRoutes(deps.service), { prefix: '/v1' });
   void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });
   void app.register(agentRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });

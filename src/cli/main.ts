@@ -13,6 +13,7 @@ import { registerDisplay } from './commands/display.js';
 import { registerEvent } from './commands/event.js';
 import { registerInfo } from './commands/info.js';
 import { registerVcpus } from './commands/vcpus.js';
+import { registerTuning } from './commands/tuning.js';
 import { registerMemory } from './commands/memory.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
@@ -57,6 +58,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerList(program, ctx);
   registerInfo(program, ctx);
   registerVcpus(program, ctx);
+  registerTuning(program, ctx);
   registerDomif(program, ctx);
   registerNode(program, ctx);
   registerDiskEdit(program, ctx);

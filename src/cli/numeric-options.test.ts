@@ -35,6 +35,7 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'setmem', flag: '<size>', min: 1, max: Number.MAX_SAFE_INTEGER, size: true },
   { verb: 'qemu-agent-command', flag: '--timeout', min: 1, max: LIMITS.seconds },
   { verb: 'domtime', flag: '--time', min: 0, max: Number.MAX_SAFE_INTEGER },
+  { verb: 'blkiotune', flag: '--weight', min: 0, max: 4294967295 },
 ];
 
 /** Value placeholders that name a number: an option with one of these must parse it as a number. */

@@ -165,6 +165,12 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const reattacher = new Reattacher({ store, paths, service, launcher, log });
   const { reattached, lost, pending } = await reattacher.run();
   if (reattached.length + lost.length + pending.length > 0) log.info({ reattached, lost, unreachable: pending }, 'reattached to running domains');
+  try {
+    const stale = service.cgroups.removeStale();
+    if (stale.length > 0) log.info({ cgroups: stale }, 'removed the cgroups of domains whose QEMU is gone');
+  } catch (err) {
+    log.warn({ err }, 'could not look for stale domain cgroups');
+  }
 
   const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();

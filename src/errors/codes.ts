@@ -298,6 +298,22 @@ export const ERROR_CODES = {
     hint: "A private secret's value only goes to QEMU; define it with private='no' to read it back with secret-get-value",
   },
   SECRET_INVALID: { summary: 'A secret definition (XML) or value is malformed', status: 400, hint: "Write <secret ephemeral='no' private='yes'><uuid>..</uuid><usage type='volume|ceph|iscsi|tls|vtpm'>..</usage></secret> (docs/secrets.md)" },
+  CGROUP_UNAVAILABLE: {
+    summary: 'A <cputune> or <blkiotune> setting needs a cgroup controller or control file this host does not have',
+    status: 409,
+    hint: 'The message names the missing controller or file (blkio.weight needs the BFQ I/O scheduler: echo bfq > /sys/block/DEV/queue/scheduler); remove the setting, or run the domain on a host that has it (docs/domain-xml.md)',
+  },
+  CGROUP_VALUE_INVALID: {
+    summary: 'A CPU or I/O tuning value is outside the range this host\'s cgroup layout accepts',
+    status: 400,
+    hint: 'shares: 2..262144 on cgroup v1, 1..10000 on v2; blkio weight: 100..1000 on v1, 1..10000 on v2; period 1000..1000000; quota -1 or 1000..17592186044415',
+  },
+  CGROUP_FAILED: { summary: 'Creating, filling or writing the domain\'s cgroup failed', status: 500, hint: 'ferryd must run as root with the cgroup hierarchies writable; the message has the kernel\'s error' },
+  THREAD_SCHEDULER_FAILED: {
+    summary: 'Setting a <vcpusched>, <iothreadsched> or <emulatorsched> policy on a QEMU thread failed',
+    status: 409,
+    hint: 'fifo and rr need a priority in 1..99 (sched_get_priority_min/max) and ferryd running as root; batch and idle take no priority',
+  },
 } as const satisfies Record<string, { summary: string; status: number; hint: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -23,6 +23,8 @@ import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from 
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
 import { VcpuControl } from './vcpu-control.js';
+import { CgroupTuning } from './cgroup-tuning.js';
+import { TuningControl } from './tuning-control.js';
 import { currentVcpus } from '../vm/vcpus.js';
 import { syncGuestClock } from './guest-clock.js';
 import type { GuestAgent } from '../agent/guest-agent.js';
@@ -89,6 +91,10 @@ export class HostService extends EventEmitter<HostEvents> {
   private readonly largeXml = new LargeXmlTurns();
   /** vCPU hotplug, counts and pinning (setvcpus, vcpucount, vcpuinfo, vcpupin, emulatorpin). */
   readonly vcpus = new VcpuControl(this);
+  /** <cputune> shares/bandwidth/schedulers and <blkiotune>: the domain's cgroup (src/host/cgroup-tuning.ts). */
+  readonly cgroups = new CgroupTuning();
+  /** virsh schedinfo and blkiotune. */
+  readonly tuning = new TuningControl(this);
 
   constructor(private readonly deps: HostServiceDeps) {
     super();
@@ -458,7 +464,16 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Takes over a QEMU found running after a ferryd restart. */
   adopt(vm: RunningDomain): void {
-    this.track(vm, () => undefined);
+    this.track(vm, () => this.removeCgroup(vm));
+  }
+
+  /** A stopped domain's cgroup goes (its QEMU has exited); a failure is logged, never fatal. */
+  private async removeCgroup(vm: RunningDomain): Promise<void> {
+    try {
+      await this.cgroups.remove(vm.uuid, vm.pid);
+    } catch (err) {
+      this.deps.log.warn({ err, vm: vm.name }, 'removing the domain cgroup failed');
+    }
   }
 
   /** Stops following every QEMU; they keep running (ferryd shutting down). */
@@ -538,9 +553,13 @@ export class HostService extends EventEmitter<HostEvents> {
       await this.deps.launcher.cleanup(launched.live);
       throw err;
     }
-    this.track(vm, () => this.deps.launcher.cleanup(launched.live));
+    this.track(vm, async () => {
+      await this.removeCgroup(vm);
+      await this.deps.launcher.cleanup(launched.live);
+    });
     try {
       await this.vcpus.applyPinning(vm);
+      await this.cgroups.apply(vm);
       await applyBalloonSettings(vm);
     } catch (err) {
       await vm.destroy('failed');

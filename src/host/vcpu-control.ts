@@ -230,6 +230,8 @@ export class VcpuControl {
         const tid = set === undefined ? undefined : (await this.vcpuThreads(vm)).get(id);
         if (set !== undefined && tid !== undefined) this.setAffinity(tid, set);
       }
+      // The new vCPU threads started in the emulator's cgroup: each gets its vcpuN (bandwidth, <vcpusched>).
+      await this.host.cgroups.apply(vm);
     } else if (count < current) {
       const removable = states.filter((s) => s.enabled && s.hotpluggable).sort((a, b) => (b.order ?? 0) - (a.order ?? 0) || b.id - a.id);
       if (removable.length < current - count) {

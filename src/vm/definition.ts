@@ -39,6 +39,8 @@ export interface DomainDefinition {
   vcpuList?: VcpuState[];
   /** <cputune>: vcpupin and emulatorpin. */
   cputune?: CputuneDefinition;
+  /** <blkiotune>: applied through the domain's cgroup (src/host/cgroup-tuning.ts). */
+  blkiotune?: BlkiotuneDefinition;
   os: OsDefinition;
   cpu?: CpuDefinition;
   clockOffset?: 'utc' | 'localtime';
@@ -144,6 +146,44 @@ export interface CputuneDefinition {
   emulatorpin?: string;
   /** <iothreadpin iothread= cpuset=>: canonical cpusets by iothread id. */
   iothreadpins?: Array<{ iothread: number; cpuset: string }>;
+  /** <shares>: the domain cgroup's CPU weight (cpu.shares on cgroup v1, cpu.weight on v2); 0 is kept (refused at start). */
+  shares?: number;
+  /** <period>/<quota> (vcpu), <global_*>, <emulator_*>, <iothread_*>: CFS bandwidth of each thread group's cgroup (src/vm/cpu-tuning.ts). */
+  bandwidth?: Partial<Record<'vcpu' | 'global' | 'emulator' | 'iothread', CpuBandwidth>>;
+  /** <vcpusched vcpus= scheduler= priority=>: canonical vCPU lists. */
+  vcpuscheds?: Array<ThreadScheduler & { ids: string }>;
+  /** <iothreadsched iothreads= ...>: canonical iothread id lists. */
+  iothreadscheds?: Array<ThreadScheduler & { ids: string }>;
+  /** <emulatorsched scheduler= priority=>. */
+  emulatorsched?: ThreadScheduler;
+}
+
+/** A CFS bandwidth limit in microseconds (quota < 0: unlimited). */
+export interface CpuBandwidth {
+  period?: number;
+  quota?: number;
+}
+
+/** A thread's scheduler policy (sched_setscheduler); priority for fifo and rr only. */
+export interface ThreadScheduler {
+  policy: 'fifo' | 'rr' | 'batch' | 'idle';
+  priority?: number;
+}
+
+/** <blkiotune>: I/O weight and per-device limits of the domain's blkio/io cgroup. */
+export interface BlkiotuneDefinition {
+  weight?: number;
+  devices: BlkiotuneDevice[];
+}
+
+/** <blkiotune><device>: a host block device (its path) with a weight and throttles (0: unset). */
+export interface BlkiotuneDevice {
+  path: string;
+  weight?: number;
+  readBytesSec?: number;
+  writeBytesSec?: number;
+  readIopsSec?: number;
+  writeIopsSec?: number;
 }
 
 export interface DeviceDefinitions {

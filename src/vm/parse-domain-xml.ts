@@ -42,6 +42,8 @@ import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
 import { parseOsSmbios, parseSysinfo, sysinfoUuid } from './sysinfo.js';
 import { checkIothreadPins, iothreadIdsOf, parseIothreads } from './iothreads.js';
+import { parseThreadSchedulers } from './cpu-tuning.js';
+import { parseBlkiotune } from './blkiotune.js';
 import { parseClockOffset } from './clock-offset.js';
 import { checkFirmware, parseFirmware } from './firmware.js';
 import { machineFamily } from './machine-family.js';
@@ -148,6 +150,10 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cpu) def.cpu = parseCpu(cpu, vcpus);
   Object.assign(def, parseIothreads(root));
   checkIothreadPins(def);
+  const cputuneEl = child(root, 'cputune');
+  if (cputuneEl && def.cputune) Object.assign(def.cputune, parseThreadSchedulers(cputuneEl, def));
+  const blkiotune = parseBlkiotune(child(root, 'blkiotune'));
+  if (blkiotune) def.blkiotune = blkiotune;
   const iothreadIds = iothreadIdsOf(def);
   for (const c of def.devices.controllers) {
     for (const m of c.iothreadMapping ?? []) if (!iothreadIds.includes(m.iothread)) throw xmlInvalid('iothread', `<controller type='scsi' index='${c.index}'>: Cannot find 'iothread' : ${m.iothread}`);

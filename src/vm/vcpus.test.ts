@@ -72,7 +72,7 @@ describe('vCPUs in the definition', () => {
   it('refuses what QEMU or ferry cannot run, naming it', () => {
     refuses(domain(`<vcpu current='3'>2</vcpu>`), /maxvcpus must not be less than current vcpus/);
     refuses(domain(`<vcpu placement='numad'>2</vcpu>`), /placement='numad'/);
-    refuses(domain(`<vcpu>2</vcpu><cputune><shares>2048</shares></cputune>`), /<shares> in <cputune>/);
+    refuses(domain(`<vcpu>2</vcpu><cputune><period>500</period></cputune>`), /Value of cputune 'period' must be in range \[1000, 1000000\]/);
     refuses(domain(`<vcpu>2</vcpu><cputune><vcpupin vcpu='2' cpuset='0'/></cputune>`), /out of range/);
     refuses(domain(`<vcpu current='1'>2</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='yes'/><vcpu id='1' enabled='no' hotpluggable='yes'/></vcpus>`), /can't be hotpluggable/);
     refuses(domain(`<vcpu>4</vcpu>`, `<cpu><topology sockets='1' clusters='2' cores='2' threads='1'/></cpu>`), /clusters='2'/);

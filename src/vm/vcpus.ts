@@ -4,12 +4,13 @@ import { canonicalCpuset } from './cpuset.js';
 import { nonNegativeInt, positiveInt, yesNo } from './xml-values.js';
 import { xmlInvalid } from './xml-errors.js';
 import { IOTHREADPIN_RULE, parseIothreadPins } from './iothreads.js';
+import { CPU_TUNING_RULES, parseCpuBandwidth, renderCpuBandwidth, renderThreadSchedulers } from './cpu-tuning.js';
 
-/** What ferry applies of <vcpu>, <vcpus> and <cputune> (<shares>/<period>/<quota> need cgroups: refused). */
+/** What ferry applies of <vcpu>, <vcpus> and <cputune> (pins here; shares, bandwidth and schedulers in src/vm/cpu-tuning.ts). */
 export const VCPU_RULES = {
   vcpu: { attrs: { placement: ['static', 'auto'], current: true, cpuset: true } },
   vcpus: { children: { vcpu: { attrs: { id: true, enabled: ['yes', 'no'], hotpluggable: ['yes', 'no'], order: true } } } },
-  cputune: { children: { vcpupin: { attrs: { vcpu: true, cpuset: true } }, emulatorpin: { attrs: { cpuset: true } }, iothreadpin: IOTHREADPIN_RULE } },
+  cputune: { children: { vcpupin: { attrs: { vcpu: true, cpuset: true } }, emulatorpin: { attrs: { cpuset: true } }, iothreadpin: IOTHREADPIN_RULE, ...CPU_TUNING_RULES } },
 } as const;
 
 type VcpuFields = Pick<DomainDefinition, 'vcpus' | 'vcpuCurrent' | 'vcpuCpuset' | 'vcpuList' | 'cputune' | 'vcpuPlacement' | 'numaAdvice'>;
@@ -75,6 +76,9 @@ function parseCputune(tune: XmlElement, max: number): CputuneDefinition {
   if (emulator) out.emulatorpin = canonicalCpuset(emulator.attrs.cpuset ?? '', 'emulatorpin');
   const iothreadpins = parseIothreadPins(tune);
   if (iothreadpins.length > 0) out.iothreadpins = iothreadpins;
+  const { shares, bandwidth } = parseCpuBandwidth(tune);
+  if (shares !== undefined) out.shares = shares;
+  if (bandwidth !== undefined) out.bandwidth = bandwidth;
   return out;
 }
 
@@ -89,11 +93,14 @@ export function renderVcpus(def: DomainDefinition): XmlElement[] {
     }))));
   }
   const t = def.cputune;
-  if (t && (t.vcpupins.length > 0 || t.emulatorpin !== undefined || t.iothreadpins !== undefined)) {
+  const tuning = t ? [...renderCpuBandwidth(t), ...renderThreadSchedulers(t)] : [];
+  if (t && (t.vcpupins.length > 0 || t.emulatorpin !== undefined || t.iothreadpins !== undefined || tuning.length > 0)) {
     out.push(el('cputune', {}, [
+      ...renderCpuBandwidth(t),
       ...t.vcpupins.map((p) => el('vcpupin', { vcpu: String(p.vcpu), cpuset: p.cpuset })),
       t.emulatorpin === undefined ? undefined : el('emulatorpin', { cpuset: t.emulatorpin }),
       ...(t.iothreadpins ?? []).map((p) => el('iothreadpin', { iothread: String(p.iothread), cpuset: p.cpuset })),
+      ...renderThreadSchedulers(t),
     ]));
   }
   return out;

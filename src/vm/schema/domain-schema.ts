@@ -20,6 +20,7 @@ import { OS_SMBIOS_RULE, SYSINFO_RULE } from '../sysinfo.js';
 import { DEFAULTIOTHREAD_RULE, IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
+import { BLKIOTUNE_RULE } from '../blkiotune.js';
 import { TPM_RULE } from '../devices/tpm.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
 import { FILESYSTEM_RULE } from '../devices/filesystem.js';
@@ -78,6 +79,7 @@ export const DOMAIN_RULE: ElementRule = {
     memory: { attrs: { unit: true, dumpCore: ['on', 'off'] } },
     currentMemory: UNIT,
     ...VCPU_RULES,
+    blkiotune: BLKIOTUNE_RULE,
     iothreads: {},
     iothreadids: IOTHREADIDS_RULE,
     defaultiothread: DEFAULTIOTHREAD_RULE,
