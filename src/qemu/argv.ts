@@ -100,7 +100,8 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   }
   // KVM's dirty ring: under TCG (a type='kvm' domain on a host without KVM) QEMU tracks dirty pages itself; the guest sees no difference.
   const ring = def.platform.dirtyRingSize;
-  push('-accel', input.accel === 'kvm' && ring ? `kvm,dirty-ring-size=${ring}` : input.accel);
+  const tb = def.platform.tbCacheMiB;
+  push('-accel', input.accel === 'kvm' && ring ? `kvm,dirty-ring-size=${ring}` : input.accel === 'tcg' && tb !== undefined ? `tcg,tb-size=${tb}` : input.accel);
   const cpu = cpuModel(def, input.accel);
   push('-cpu', cpu);
   push(...firmware.globals);
@@ -117,6 +118,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push('-mon', 'chardev=charmonitor,id=monitor,mode=control');
   push('-pidfile', input.pidfile);
   if (input.sandbox) push('-sandbox', 'on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny');
+  if (def.platform.asyncTeardown) push('-run-with', 'async-teardown=on');
 
   const os = def.os;
   if (os.kernel) push('-kernel', os.kernel);

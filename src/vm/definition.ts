@@ -384,13 +384,18 @@ export interface VideoDefinition extends Placed {
   vram64?: number;
   heads?: number;
   primary?: boolean;
+  /** <model><resolution x= y=>: the display's preferred mode (qxl and virtio-gpu's xres=/yres=). */
+  resolution?: { x: number; y: number };
   /** virtio <model blob='off'>: no blob resources (QEMU's blob=off; blob='on' needs the host's udmabuf and is refused). */
   blob?: false;
 }
 
 export interface SoundDefinition extends Placed {
   /** pcspk: the machine's PC speaker (no device of its own: -machine pcspk-audiodev=). */
-  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16' | 'pcspk' | 'usb';
+  model: 'ich9' | 'ich6' | 'ac97' | 'es1370' | 'sb16' | 'pcspk' | 'usb' | 'virtio';
+  /** virtio: <sound streams=N> (virtio-sound-pci's streams=), and <driver> virtio options. */
+  streams?: number;
+  virtio?: VirtioOptions;
   /** usb: <sound multichannel=> (usb-audio's multi=). */
   multichannel?: boolean;
   codecs: Array<'duplex' | 'micro' | 'output'>;

@@ -38,7 +38,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   d.interfaces.forEach((n, i) => { if (n.model !== 'usb-net') add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`); });
   d.sounds.forEach((s, i) => {
     if (s.model === 'sb16' || s.model === 'pcspk' || s.model === 'usb') return;
-    add(s, q35 && s.model === 'ich9' && i === 0 ? { kind: 'integrated', slot: 0x1b, function: 0 } : { kind: 'pci' }, `<sound> #${i}`);
+    add(s, q35 && s.model === 'ich9' && i === 0 ? { kind: 'integrated', slot: 0x1b, function: 0 } : s.model === 'virtio' ? { kind: 'pcie' } : { kind: 'pci' }, `<sound> #${i}`);
   });
   d.videos.forEach((v, i) => {
     if (v.model === 'none' || v.model === 'ramfb') return;

@@ -16,6 +16,7 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
   if (def.os.machine !== undefined && !isPcOrQ35(def.os.machine)) {
     out.push({ path: '/domain/os/type/@machine', message: `machine '${def.os.machine}' is not supported (ferry runs q35 and pc (i440fx) machines)` });
   }
+  if (def.platform.tsegMiB !== undefined && family !== 'q35') out.push({ path: '/domain/features/smm/tseg', message: `SMM TSEG is only supported with q35 machine type, not ${machine}` });
   def.devices.disks.forEach((d, i) => {
     if (d.target.bus === 'ide' && family === 'q35') {
       out.push({ path: `/domain/devices/${childStep('disk', i, def.devices.disks.length)}/target/@bus`, device: `<disk> '${d.target.dev}'`, message: `bus 'ide' is not supported on machine ${machine}; use 'sata'` });

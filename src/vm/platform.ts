@@ -3,6 +3,7 @@ import { child, el, type XmlElement } from '../shared/xml.js';
 import type { ElementRule } from './schema/element-rule.js';
 import { xmlInvalid } from './xml-errors.js';
 import { oneOf, positiveInt } from './xml-values.js';
+import { toKiB } from './memory-units.js';
 
 /** <features>, <clock> and <pm>: the machine's platform, each part applied to QEMU's command line. */
 export interface PlatformDefinition {
@@ -17,6 +18,12 @@ export interface PlatformDefinition {
   pvspinlock?: boolean;
   pmu?: boolean;
   vmcoreinfo?: boolean;
+  /** <smm><tseg>: the extended TSEG size in MiB (q35's mch.extended-tseg-mbytes). */
+  tsegMiB?: number;
+  /** <async-teardown enabled=>: QEMU frees guest memory in a separate process after it exits (-run-with async-teardown=on). */
+  asyncTeardown?: boolean;
+  /** <tcg><tb-cache>: TCG's translation block cache in MiB (-accel tcg,tb-size=); nothing under KVM. */
+  tbCacheMiB?: number;
   /** <ioapic driver='qemu'|'kvm'>: split or in-kernel irqchip. */
   ioapic?: 'qemu' | 'kvm';
   /** <kvm><hidden state='on'>: hide KVM's signature from the guest. */
@@ -81,7 +88,9 @@ export const FEATURES_RULE: ElementRule = {
   children: {
     acpi: {}, apic: { attrs: { eoi: ['on', 'off'] } }, pae: {},
     vmport: STATE,
-    smm: STATE,
+    smm: { attrs: { state: ['on', 'off'] }, children: { tseg: { attrs: { unit: true } } } },
+    'async-teardown': { attrs: { enabled: ['yes', 'no'] } },
+    tcg: { children: { 'tb-cache': { attrs: { unit: true } } } },
     pvspinlock: STATE,
     pmu: STATE,
     vmcoreinfo: STATE,
@@ -113,6 +122,21 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
     if (vmport !== undefined) result.vmport = vmport;
     const smm = onOff(child(f, 'smm'));
     if (smm !== undefined) result.smm = smm;
+    const tseg = child(child(f, 'smm') ?? f, 'tseg');
+    if (child(f, 'smm') && tseg) {
+      if (smm === false) throw xmlInvalid('tseg', "<tseg> is SMM's memory: it needs <smm state='on'>");
+      const kib = toKiB(tseg.text, tseg.attrs.unit ?? 'MiB', 'tseg');
+      if (kib % 1024 !== 0) throw xmlInvalid('tseg', 'SMM TSEG size must be divisible by 1 MiB');
+      result.tsegMiB = kib / 1024;
+    }
+    const teardown = child(f, 'async-teardown')?.attrs.enabled;
+    if (teardown !== undefined) result.asyncTeardown = teardown === 'yes';
+    const tb = child(child(f, 'tcg') ?? f, 'tb-cache');
+    if (child(f, 'tcg') && tb) {
+      const kib = toKiB(tb.text, tb.attrs.unit ?? 'KiB', 'tb-cache');
+      if (kib % 1024 !== 0 || kib === 0) throw xmlInvalid('tb-cache', 'the TCG translation block cache size must be a whole number of MiB');
+      result.tbCacheMiB = kib / 1024;
+    }
     const eoi = child(f, 'apic')?.attrs.eoi;
     if (eoi !== undefined) result.apicEoi = eoi === 'on';
     for (const k of ['pvspinlock', 'pmu', 'vmcoreinfo', 'ps2'] as const) {
@@ -211,7 +235,7 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
           Object.entries(p.hyperv?.sub?.[k] ?? {}).map(([n, v]) => el(n, { state: state(v) })))))
       : undefined,
     p.vmport === undefined ? undefined : el('vmport', { state: state(p.vmport) }),
-    p.smm === undefined ? undefined : el('smm', { state: state(p.smm) }),
+    p.smm === undefined ? undefined : el('smm', { state: state(p.smm) }, p.tsegMiB === undefined ? [] : [el('tseg', { unit: 'MiB' }, String(p.tsegMiB))]),
     p.kvmHidden === undefined && p.kvmFeatures === undefined && p.dirtyRingSize === undefined ? undefined : el('kvm', {}, [
       p.kvmHidden === undefined ? undefined : el('hidden', { state: state(p.kvmHidden) }),
       ...Object.entries(p.kvmFeatures ?? {}).map(([k, v]) => el(k, { state: state(v) })),
@@ -222,6 +246,8 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
     p.vmcoreinfo === undefined ? undefined : el('vmcoreinfo', { state: state(p.vmcoreinfo) }),
     p.ioapic === undefined ? undefined : el('ioapic', { driver: p.ioapic }),
     p.ps2 === undefined ? undefined : el('ps2', { state: state(p.ps2) }),
+    p.asyncTeardown === undefined ? undefined : el('async-teardown', { enabled: p.asyncTeardown ? 'yes' : 'no' }),
+    p.tbCacheMiB === undefined ? undefined : el('tcg', {}, [el('tb-cache', { unit: 'KiB' }, String(p.tbCacheMiB * 1024))]),
   ];
   const out: XmlElement[] = [];
   if (features.some((x) => x)) out.push(el('features', {}, features));

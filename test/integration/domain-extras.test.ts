@@ -143,18 +143,19 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     await hosts.a.ok('undefine', name);
   });
 
-  it('Hyper-V vendor id, stimer direct, tlbflush direct/extended, emsr_bitmap, xmm_input and KVM paravirt features are the vCPU\'s properties', async () => {
+  it('Hyper-V vendor id, stimer direct, tlbflush direct/extended, emsr_bitmap, xmm_input, KVM paravirt features, SMM TSEG, async teardown and the TCG cache size', async () => {
     const name = 'hv';
     const uuid = 'e7c0a000-0000-4000-8000-0000000000f7';
     const features = `<hyperv mode='custom'><vpindex state='on'/><synic state='on'/><stimer state='on'><direct state='on'/></stimer><vendor_id state='on' value='FerryHv'/>`
       + `<tlbflush state='on'><direct state='on'/><extended state='on'/></tlbflush><emsr_bitmap state='on'/><xmm_input state='off'/></hyperv>`
-      + `<kvm><hint-dedicated state='off'/><pv-ipi state='off'/><dirty-ring state='on' size='4096'/></kvm>`;
+      + `<kvm><hint-dedicated state='off'/><pv-ipi state='off'/><dirty-ring state='on' size='4096'/></kvm>`
+      + `<smm state='on'><tseg unit='MiB'>48</tseg></smm><async-teardown enabled='yes'/><tcg><tb-cache unit='KiB'>65536</tb-cache></tcg>`;
     const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64 }).replace('</features>', `${features}</features>`);
     const file = `${hosts.dir.path}/${name}.xml`;
     writeFileSync(file, xml);
     await hosts.a.ok('define', file);
     const defined = await hosts.a.ok('dumpxml', name);
-    for (const kept of ["<vendor_id state='on' value='FerryHv'/>", "<stimer state='on'>", "<extended state='on'/>", "<xmm_input state='off'/>", "<pv-ipi state='off'/>", "<dirty-ring state='on' size='4096'/>"]) {
+    for (const kept of ["<tseg unit='MiB'>48</tseg>", "<async-teardown enabled='yes'/>", "<tb-cache unit='KiB'>65536</tb-cache>", "<vendor_id state='on' value='FerryHv'/>", "<stimer state='on'>", "<extended state='on'/>", "<xmm_input state='off'/>", "<pv-ipi state='off'/>", "<dirty-ring state='on' size='4096'/>"]) {
       assert.ok(defined.includes(kept), `dumpxml keeps ${kept}`);
     }
     await hosts.a.ok('start', name);
@@ -165,7 +166,11 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     for (const p of ['hv-xmm-input', 'kvm-pv-ipi', 'kvm-hint-dedicated']) assert.equal(await get(p), false, `${p}=off`);
     // The dirty ring is KVM's: a type='qemu' (TCG) domain runs without it, as QEMU's TCG tracks dirty pages itself.
     const argv = readFileSync(`/proc/${qemuPid(hosts.a, uuid)}/cmdline`, 'utf8').split('\0');
-    assert.equal(argv[argv.indexOf('-accel') + 1], 'tcg');
+    // <tcg><tb-cache> is TCG's translation cache size; <async-teardown>: QEMU frees the guest's memory in a process of its own.
+    assert.equal(argv[argv.indexOf('-accel') + 1], 'tcg,tb-size=64');
+    assert.equal(argv[argv.indexOf('-run-with') + 1], 'async-teardown=on');
+    // <smm><tseg>: q35's extended TSEG.
+    assert.equal(await qmp(hosts.a, name, 'qom-get', { path: '/machine/q35/mch', property: 'extended-tseg-mbytes' }), 48);
     await hosts.a.ok('destroy', name);
     // KVM's paravirt bits are not in a TCG guest's CPU (QEMU drops them): such a domain is refused at start, naming them.
     writeFileSync(file, xml.replace('<pv-ipi state=\'off\'/>', "<poll-control state='on'/>"));

@@ -71,7 +71,8 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     <sound model='pcspk'/>
     <sound model='usb' multichannel='yes'/>
     <audio id='1' type='none'/>
-    <video><model type='virtio' heads='1' blob='off'/></video>
+    <video><model type='virtio' heads='1' blob='off'><resolution x='1280' y='720'/></model></video>
+    <sound model='virtio' streams='2'><driver packed='on'/></sound>
     <crypto model='virtio' type='qemu'><backend model='builtin' queues='1'/></crypto>`;
     const sysinfo = `
   <iothreads>2</iothreads>
@@ -141,6 +142,11 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const migrate = await qmp<{ 'blocked-reasons'?: string[] }>(host, name, 'query-migrate');
     assert.ok((migrate['blocked-reasons'] ?? []).some((r) => r.includes('virtio-crypto')), JSON.stringify(migrate));
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
+    assert.deepEqual([await get('/machine/peripheral/video0', 'xres'), await get('/machine/peripheral/video0', 'yres')], [1280, 720], '<resolution>');
+    const sound = [...types].find(([, t]) => t === 'child<virtio-sound-pci>')?.[0];
+    assert.ok(sound, `a virtio-sound-pci: ${[...types].join(', ')}`);
+    assert.equal(await get(`/machine/peripheral/${sound}`, 'streams'), 2);
+    assert.equal(await get(`/machine/peripheral/${sound}`, 'packed'), true);
     assert.equal(await get('/machine/peripheral/net0', 'ioeventfd'), false, 'net0 ioeventfd=off');
     assert.equal(await get('/machine/peripheral/disk-vda', 'ioeventfd'), true, 'disk-vda ioeventfd=on');
     assert.equal(await get('/machine/peripheral/net0', 'rss'), true, 'net0 rss=on');

@@ -115,7 +115,7 @@ function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string
     case 'bochs':
       return device('bochs-display', [...at, v.vram === undefined ? undefined : `vgamem=${v.vram * 1024}`]);
     case 'virtio':
-      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`, v.blob === false ? 'blob=off' : undefined]);
+      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`, v.blob === false ? 'blob=off' : undefined, ...resolution(v)]);
     case 'qxl':
       return device(primary ? 'qxl-vga' : 'qxl', [
         ...at,
@@ -124,8 +124,13 @@ function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string
         v.vram64 === undefined ? undefined : `vram64_size_mb=${mib(v.vram64)}`,
         v.vgamem === undefined ? undefined : `vgamem_mb=${mib(v.vgamem)}`,
         v.heads === undefined ? undefined : `max_outputs=${v.heads}`,
+        ...resolution(v),
       ]);
   }
+}
+
+function resolution(v: VideoDefinition): string[] {
+  return v.resolution ? [`xres=${v.resolution.x}`, `yres=${v.resolution.y}`] : [];
 }
 
 const HDA_CODEC: Record<string, string> = { duplex: 'hda-duplex', micro: 'hda-micro', output: 'hda-output' };
@@ -146,6 +151,8 @@ export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
       out.push(...device(s.model === 'ich9' ? 'ich9-intel-hda' : 'intel-hda', at));
       const codecs = s.codecs.length > 0 ? s.codecs : ['duplex' as const];
       codecs.forEach((c, n) => out.push(...device(HDA_CODEC[c] as string, [`id=${s.alias}-codec${n}`, `bus=${s.alias}.0`, `cad=${n}`, audiodev])));
+    } else if (s.model === 'virtio') {
+      out.push(...device('virtio-sound-pci', [...virtioOptionProps(s.virtio), `id=${s.alias}`, audiodev, s.streams === undefined ? undefined : `streams=${s.streams}`, ...pciProps(s.address, q35)]));
     } else if (s.model === 'ac97') out.push(...device('AC97', [...at, audiodev]));
     else if (s.model === 'es1370') out.push(...device('ES1370', [...at, audiodev]));
     else out.push(...device('sb16', [`id=${s.alias}`, audiodev]));

@@ -58,5 +58,6 @@ export function platformArgs(def: DomainDefinition, q35: boolean, now: Date = ne
   if (p.suspendToMem !== undefined) out.push('-global', `${pm}.disable_s3=${p.suspendToMem ? 0 : 1}`);
   if (p.suspendToDisk !== undefined) out.push('-global', `${pm}.disable_s4=${p.suspendToDisk ? 0 : 1}`);
   if (p.vmcoreinfo) out.push('-device', 'vmcoreinfo');
+  if (p.tsegMiB !== undefined) out.push('-global', `mch.extended-tseg-mbytes=${p.tsegMiB}`);
   return out;
 }

@@ -217,6 +217,7 @@ export const VIDEO_RULE: ElementRule = {
   children: {
     model: {
       attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'], blob: ['off'] },
+      children: { resolution: { attrs: { x: true, y: true } } },
       refusedValues: { 'blob=on': "virtio-gpu blob resources need the host's udmabuf driver (/dev/udmabuf), which ferry's hosts need not have (QEMU: need rutabaga or udmabuf for blob resources); use blob='off' or leave it out" },
     },
     acpi: ACPI_RULE,
@@ -261,6 +262,11 @@ export function parseVideo(v: XmlElement, index: number): VideoDefinition {
     if (model !== 'virtio') throw xmlInvalid('model', `${label}: blob is for video model 'virtio'`);
     result.blob = false;
   }
+  const resolution = child(m ?? v, 'resolution');
+  if (m && resolution) {
+    if (model !== 'qxl' && model !== 'virtio') throw xmlUnsupported('resolution', `${label}: <resolution> is applied to video models 'qxl' and 'virtio' only, not '${model}'`);
+    result.resolution = { x: positiveInt(resolution.attrs.x ?? '', 'resolution'), y: positiveInt(resolution.attrs.y ?? '', 'resolution') };
+  }
   return result;
 }
 
@@ -290,17 +296,18 @@ export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
     el('model', {
       type: v.model, ram: v.ram, vram: v.vram, vram64: v.vram64, vgamem: v.vgamem, heads: v.heads,
       primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no', blob: v.blob === false ? 'off' : undefined,
-    }),
+    }, v.resolution ? [el('resolution', { x: v.resolution.x, y: v.resolution.y })] : []),
     ...renderPlacement(v, live),
   ]);
 }
 
 // ---- <sound> and <audio>
-const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16', 'pcspk', 'usb'] as const;
+const SOUND_MODELS = ['ich9', 'ich6', 'ac97', 'es1370', 'sb16', 'pcspk', 'usb', 'virtio'] as const;
 export const SOUND_RULE: ElementRule = {
-  attrs: { model: SOUND_MODELS, multichannel: ['yes', 'no'] },
+  attrs: { model: SOUND_MODELS, multichannel: ['yes', 'no'], streams: true },
   label: (e, i) => `<sound model='${e.attrs.model ?? '?'}'> #${i}`,
   children: {
+    driver: { attrs: VIRTIO_OPTION_ATTRS },
     codec: { attrs: { type: ['duplex', 'micro', 'output'] } },
     audio: { attrs: { id: true } },
     alias: ALIAS_RULE,
@@ -321,12 +328,19 @@ export function parseSound(s: XmlElement, index: number): SoundDefinition {
     if (model !== 'usb') throw xmlInvalid('sound', `<sound model='${model}'>: multichannel is for model 'usb'`);
     result.multichannel = multichannel;
   }
+  const streams = optionalInt(s, 'streams', positiveInt);
+  const driver = child(s, 'driver');
+  const virtio = driver ? parseVirtioOptions(driver) : undefined;
+  if ((streams !== undefined || virtio) && model !== 'virtio') throw xmlInvalid('sound', `<sound model='${model}'>: streams and <driver> virtio options are for model 'virtio'`);
+  if (streams !== undefined) result.streams = streams;
+  if (virtio) result.virtio = virtio;
   if (model === 'pcspk' && result.address) throw xmlInvalid('address', "<sound model='pcspk'> is the machine's PC speaker: it takes no <address>");
   return result;
 }
 
 export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
-  return el('sound', { model: s.model, multichannel: s.multichannel === undefined ? undefined : s.multichannel ? 'yes' : 'no' }, [
+  return el('sound', { model: s.model, streams: s.streams, multichannel: s.multichannel === undefined ? undefined : s.multichannel ? 'yes' : 'no' }, [
+    s.virtio ? el('driver', renderVirtioOptions(s.virtio)) : undefined,
     ...s.codecs.map((type) => el('codec', { type })),
     s.audioId === undefined ? undefined : el('audio', { id: s.audioId }),
     ...renderPlacement(s, live),
