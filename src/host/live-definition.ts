@@ -91,6 +91,7 @@ export function portableDefinition(
   if (d.memballoon) delete d.memballoon.alias;
   if (d.tpm) delete d.tpm.alias;
   if (d.iommu) delete d.iommu.alias;
+  if (d.pstore) delete d.pstore.alias;
   for (const x of [...(d.hubs ?? []), ...(d.parallels ?? []), ...(d.smartcards ?? [])]) delete x.alias;
   for (const m of d.memories ?? []) delete m.alias;
   for (const f of d.filesystems ?? []) delete f.alias;

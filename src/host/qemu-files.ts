@@ -48,6 +48,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   (d.memories ?? []).forEach((m, i) => {
     if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });
   });
+  // The pstore file QEMU maps (shared): created at its size if missing, as libvirt does.
+  if (d.pstore) files.push({ path: d.pstore.path, access: 'rw', what: "<pstore backend='acpi-erst'> file", create: true });
   d.interfaces.forEach((n, i) => {
     if (n.rom?.file) files.push({ path: n.rom.file, access: 'r', what: `option ROM of interface ${i}` });
   });

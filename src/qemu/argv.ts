@@ -21,6 +21,7 @@ import { nicArgs } from './devices/nic.js';
 import { tpmArgs } from './devices/tpm.js';
 import { sysinfoArgs } from './devices/sysinfo.js';
 import { cryptoArgs } from './devices/crypto.js';
+import { pstoreArgs } from './devices/pstore.js';
 import { jsonDevice } from './devices/json-device.js';
 import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
@@ -149,6 +150,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...miscDeviceArgs(def, q35));
   push(...tpmArgs(def, input.tpmSocket));
   push(...cryptoArgs(def, q35));
+  if (def.devices.pstore) push(...pstoreArgs(def.devices.pstore, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');

@@ -12,6 +12,7 @@ import type { MemoryLayout } from './memory-layout.js';
 import type { MemoryDeviceDefinition } from './devices/memory.js';
 import type { FirmwareDefinition } from './firmware.js';
 import type { IothreadSettings } from './iothreads.js';
+import type { PstoreDefinition } from './devices/pstore.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -220,6 +221,8 @@ export interface DeviceDefinitions {
   hubs?: HubDefinition[];
   /** <crypto model='virtio' type='qemu'>: virtio-crypto-pci with QEMU's builtin backend (src/vm/devices/crypto.ts). */
   cryptos?: CryptoDefinition[];
+  /** <pstore backend='acpi-erst'>: at most one. */
+  pstore?: PstoreDefinition;
   /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
   parallels?: ParallelDefinition[];
   /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */

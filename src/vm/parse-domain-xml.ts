@@ -2,6 +2,7 @@ import { parseSmartcard } from './devices/smartcard.js';
 import { parseCrypto } from './devices/crypto.js';
 import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
+import { parsePstore } from './devices/pstore.js';
 import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
 import { parseThrottleGroups } from './devices/disk-iotune.js';
@@ -289,6 +290,10 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         d.iommu = parseIommu(c);
         break;
       case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
+      case 'pstore':
+        if (d.pstore) throw xmlInvalid('pstore', 'only one <pstore> is supported');
+        d.pstore = parsePstore(c);
+        break;
       case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
       case 'crypto': (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0)); break;

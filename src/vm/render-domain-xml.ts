@@ -2,6 +2,7 @@ import { renderSmartcard } from './devices/smartcard.js';
 import { renderCrypto } from './devices/crypto.js';
 import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
+import { renderPstore } from './devices/pstore.js';
 import { renderParallel } from './devices/parallel.js';
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
 import { renderThrottleGroups } from './devices/disk-iotune.js';
@@ -129,6 +130,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
     d.iommu ? renderIommu(d.iommu, live) : undefined,
     ...(d.cryptos ?? []).map((x) => renderCrypto(x, live)),
+    d.pstore ? renderPstore(d.pstore, live) : undefined,
   ]);
 }
 

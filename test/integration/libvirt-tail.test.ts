@@ -58,6 +58,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
 
   it('QEMU has each as defined, and the firmware gives the guest the SMBIOS strings', async () => {
     const disk = `${dir.path}/data.img`;
+    mkdirSync(`${dir.path}/pstore`);
     execFileSync('qemu-img', ['create', '-q', '-f', 'raw', disk, '8M']);
     const devices = `
     <disk type='file' device='disk'><driver name='qemu' type='raw' queues='2' ioeventfd='on' event_idx='off'><iothreads><iothread id='1'/><iothread id='2'/></iothreads></driver><source file='${disk}'/><target dev='vda' bus='virtio'/><serial>0042</serial><acpi index='7'/></disk>
@@ -73,6 +74,7 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     <audio id='1' type='none'/>
     <video><model type='virtio' heads='1' blob='off'><resolution x='1280' y='720'/></model></video>
     <sound model='virtio' streams='2'><driver packed='on'/></sound>
+    <pstore backend='acpi-erst'><path>${dir.path}/pstore/erst.bin</path><size unit='KiB'>8</size></pstore>
     <crypto model='virtio' type='qemu'><backend model='builtin' queues='1'/></crypto>`;
     const sysinfo = `
   <iothreads>2</iothreads>
@@ -142,6 +144,11 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const migrate = await qmp<{ 'blocked-reasons'?: string[] }>(host, name, 'query-migrate');
     assert.ok((migrate['blocked-reasons'] ?? []).some((r) => r.includes('virtio-crypto')), JSON.stringify(migrate));
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
+    // <pstore backend='acpi-erst'>: the file ferry made, mapped as QEMU's shared memory backend of the ERST device.
+    assert.equal(types.get('pstore0'), 'child<acpi-erst>');
+    assert.equal(await get('/machine/peripheral/pstore0', 'memdev'), '/objects/mempstore0');
+    assert.equal(await get('/objects/mempstore0', 'mem-path'), `${dir.path}/pstore/erst.bin`);
+    assert.equal(statSync(`${dir.path}/pstore/erst.bin`).size, 8192, 'QEMU sized the file');
     assert.deepEqual([await get('/machine/peripheral/video0', 'xres'), await get('/machine/peripheral/video0', 'yres')], [1280, 720], '<resolution>');
     const sound = [...types].find(([, t]) => t === 'child<virtio-sound-pci>')?.[0];
     assert.ok(sound, `a virtio-sound-pci: ${[...types].join(', ')}`);

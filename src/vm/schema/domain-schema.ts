@@ -2,6 +2,7 @@ import { SMARTCARD_RULE } from '../devices/smartcard.js';
 import { CRYPTO_RULE } from '../devices/crypto.js';
 import { IOMMU_RULE } from '../devices/iommu.js';
 import { HUB_RULE } from '../devices/hub.js';
+import { PSTORE_RULE } from '../devices/pstore.js';
 import { PARALLEL_RULE } from '../devices/parallel.js';
 import { CHANNEL_RULE } from '../devices/channel.js';
 import { THROTTLEGROUPS_RULE } from '../devices/disk-iotune.js';
@@ -56,6 +57,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   tpm: TPM_RULE,
   iommu: IOMMU_RULE,
   hub: HUB_RULE,
+  pstore: PSTORE_RULE,
   parallel: PARALLEL_RULE,
   smartcard: SMARTCARD_RULE,
   crypto: CRYPTO_RULE,
