@@ -3,7 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { clearBandwidth, setBandwidth } from '../network/bandwidth.js';
 import { runInterfaceScript } from '../network/ethernet-script.js';
 import { createMacvtap } from '../network/macvtap.js';
-import { createTap, deleteTap } from '../network/tap.js';
+import { addHostSide, createTap, deleteTap } from '../network/tap.js';
 import { nicQueues } from '../qemu/devices/nic.js';
 import type { TapOpener } from '../system/tap-device.js';
 import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '../vm/definition.js';
@@ -67,6 +67,7 @@ export class NicBackends {
         ...(iface.type === 'ethernet' ? {} : { bridge: iface.source.bridge as string }), ...(iface.mtu ? { mtu: iface.mtu } : {}), multiQueue: queues > 1,
         ...(iface.portIsolated ? { isolated: true } : {}),
       });
+      if (iface.source.hostIps || iface.source.hostRoutes) await addHostSide(name, iface.source.hostIps ?? [], iface.source.hostRoutes ?? []);
       if (iface.script !== undefined) await runInterfaceScript(iface.script, name);
     }
     return this.each(queues, name, () => this.taps.open(name, { vnetHdr, multiQueue: queues > 1 }), 'NET_TAP_FAILED');

@@ -44,6 +44,30 @@ export async function createTap(name: string, options: { bridge?: string; mtu?: 
   }
 }
 
+/**
+ * The host side of a routed tap (type='ethernet' <source><ip>/<route>): its
+ * addresses (a point-to-point peer where given), then the routes through it.
+ * They go with the tap when it is removed.
+ */
+export async function addHostSide(
+  name: string,
+  ips: ReadonlyArray<{ address: string; family: 'ipv4' | 'ipv6'; prefix?: number; peer?: string }>,
+  routes: ReadonlyArray<{ family: 'ipv4' | 'ipv6'; address: string; prefix?: number; gateway: string; metric?: number }>,
+): Promise<void> {
+  try {
+    for (const ip of ips) {
+      const addr = ip.prefix === undefined ? ip.address : `${ip.address}/${ip.prefix}`;
+      await run('ip', [ip.family === 'ipv6' ? '-6' : '-4', 'addr', 'add', addr, ...(ip.peer ? ['peer', ip.peer] : []), 'dev', name]);
+    }
+    for (const r of routes) {
+      const to = r.prefix === undefined ? r.address : `${r.address}/${r.prefix}`;
+      await run('ip', [r.family === 'ipv6' ? '-6' : '-4', 'route', 'add', to, 'via', r.gateway, 'dev', name, ...(r.metric === undefined ? [] : ['metric', String(r.metric)])]);
+    }
+  } catch (err) {
+    throw new FerryError('NET_TAP_FAILED', `Failed to set the host side of tap device ${name} (<source><ip>/<route>): ${stderrOf(err)}`, { cause: err });
+  }
+}
+
 /** Removes a tap device; a missing one is fine. */
 export async function deleteTap(name: string): Promise<void> {
   await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);

@@ -683,7 +683,13 @@ export interface InterfaceDefinition extends Placed {
   mac: string;
   model: NicModel;
   /** bridge / network; direct: dev (the host interface) and mode (macvtap's). */
-  source: { bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number]; socket?: NicSocket };
+  source: {
+    bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number]; socket?: NicSocket;
+    /** type='ethernet' <source><ip>: addresses ferryd puts on the tap's host side (with a point-to-point peer=). */
+    hostIps?: Array<{ address: string; family: 'ipv4' | 'ipv6'; prefix?: number; peer?: string }>;
+    /** type='ethernet' <source><route>: routes ferryd adds through the tap. */
+    hostRoutes?: Array<{ family: 'ipv4' | 'ipv6'; address: string; prefix?: number; gateway: string; metric?: number }>;
+  };
   /** <target dev=...>: the tap device's name; generated at start when absent. */
   targetDev?: string;
   /** <target managed='no'>: type='ethernet' uses an existing tap that ferry neither creates nor removes. */

@@ -171,7 +171,7 @@ describe('interfaces (issue 11, part 7)', () => {
       name: 'eth',
       devices: `
         <interface type='ethernet'><target dev='${premade}' managed='no'/><model type='virtio'/></interface>
-        <interface type='ethernet'><script path='${script}'/><model type='e1000'/></interface>
+        <interface type='ethernet'><source><ip address='10.213.5.1' family='ipv4' prefix='24' peer='10.213.5.2'/><route family='ipv4' address='10.214.0.0' prefix='16' gateway='10.213.5.2'/></source><script path='${script}'/><model type='e1000'/></interface>
         <interface type='direct'><source dev='${parentRoot}' mode='bridge'/><model type='virtio'/><driver queues='2'/></interface>`,
     }));
     await hosts.a.ok('define', xml);
@@ -189,6 +189,10 @@ describe('interfaces (issue 11, part 7)', () => {
     const [, madeTap, macvtap] = rows.map((r) => r[0] as string);
     assert.equal(rows[0]?.[0], premade);
     assert.equal(readFileSync(ran, 'utf8').trim(), madeTap, 'the script ran with the tap ferry made');
+    // <source><ip>/<route>: the host side of the routed tap (no traffic: the addresses are the test's own).
+    assert.match(sh('ip', '-4', 'addr', 'show', 'dev', madeTap as string), /inet 10\.213\.5\.1 peer 10\.213\.5\.2\//);
+    assert.match(sh('ip', '-4', 'route', 'show', '10.214.0.0/16'), new RegExp(`^10\\.214\\.0\\.0/16 via 10\\.213\\.5\\.2 dev ${madeTap}`));
+    assert.match(await hosts.a.ok('dumpxml', 'eth'), /<source>\s*<ip address='10\.213\.5\.1' family='ipv4' prefix='24' peer='10\.213\.5\.2'\/>\s*<route family='ipv4' address='10\.214\.0\.0' prefix='16' gateway='10\.213\.5\.2'\/>/);
     assert.match(sh('ip', '-d', 'link', 'show', macvtap as string), new RegExp(`${macvtap}@${parentRoot}:.*\\n.*\\n\\s+macvtap mode bridge`));
     const held = await tapsHeld(hosts.a, 'eth');
     assert.ok(held.includes(premade) && held.includes(madeTap as string), `QEMU holds both ethernet taps (holds: ${held.join(', ')})`);
@@ -199,6 +203,7 @@ describe('interfaces (issue 11, part 7)', () => {
     // ferryd removes a stopped domain's devices just after it reports the stop.
     await eventually(() => !existsSync(`/sys/class/net/${madeTap}`) && !existsSync(`/sys/class/net/${macvtap}`), 'the tap ferry made and the macvtap are gone');
     assert.equal(existsSync(`/sys/class/net/${premade}`), true, 'a tap made beforehand (managed=no) stays');
+    assert.equal(sh('ip', '-4', 'route', 'show', '10.214.0.0/16').trim(), '', 'the route went with the tap');
   });
 });
 

@@ -38,6 +38,7 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     if (iface.portIsolated !== undefined && iface.type !== 'bridge' && iface.type !== 'network') push('/port', `<port isolated> is a setting of the tap's bridge port; type='${iface.type}' is on no bridge`);
     if ((iface.script !== undefined || iface.downscript !== undefined) && iface.type !== 'ethernet') push('/script', "<script> and <downscript> belong to type='ethernet'");
     if (iface.targetManaged === false && iface.type !== 'ethernet') push('/target/@managed', "<target managed='no'> (a tap made beforehand) is for type='ethernet'");
+    if (iface.targetManaged === false && (iface.source.hostIps || iface.source.hostRoutes)) push('/source', "a tap made beforehand (<target managed='no'>) keeps the host-side addresses it has: <source><ip>/<route> are for a tap ferry makes");
     if (iface.targetManaged === false && iface.script !== undefined) push('/script', "a tap made beforehand (<target managed='no'>) is not set up by a <script>");
     if (iface.type === 'direct' && iface.targetDev !== undefined && !isLiveDirectName(iface)) {
       push('/target/@dev', "<target dev> is refused: ferryd names the macvtap of type='direct' itself");

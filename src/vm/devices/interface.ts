@@ -13,7 +13,14 @@ export const INTERFACE_RULE: ElementRule = {
   label: (e, i) => `<interface type='${e.attrs.type ?? '?'}'> #${i}`,
   children: {
     mac: { attrs: { address: true } },
-    source: { attrs: { bridge: true, network: true, dev: true, mode: MACVTAP_MODES, address: true, port: true }, children: { local: { attrs: { address: true, port: true } } } },
+    source: {
+      attrs: { bridge: true, network: true, dev: true, mode: MACVTAP_MODES, address: true, port: true },
+      children: {
+        local: { attrs: { address: true, port: true } },
+        ip: { attrs: { address: true, family: ['ipv4', 'ipv6'], prefix: true, peer: true } },
+        route: { attrs: { family: ['ipv4', 'ipv6'], address: true, prefix: true, gateway: true, metric: true } },
+      },
+    },
     model: { attrs: { type: NIC_MODELS } },
     target: { attrs: { dev: true, managed: ['yes', 'no'] } },
     script: { attrs: { path: true } },
@@ -138,9 +145,34 @@ function parseSource(type: InterfaceDefinition['type'], c: XmlElement): Interfac
     case 'mcast':
     case 'udp':
       return { socket: parseSocket(type, c) };
+    case 'ethernet':
+      return parseHostSide(c);
     default:
+      if (c.children.some((x) => x.name === 'ip' || x.name === 'route')) throw xmlInvalid('source', `<ip> and <route> in <source> (the host side's addresses) are for type='ethernet', not '${type}'`);
       return {};
   }
+}
+
+/** type='ethernet' <source><ip address prefix peer/><route address prefix gateway metric/>: what ferryd sets on the tap's host side. */
+function parseHostSide(c: XmlElement): InterfaceDefinition['source'] {
+  const hostIps = c.children.filter((x) => x.name === 'ip').map((ip) => {
+    const address = ip.attrs.address;
+    if (!address) throw xmlInvalid('ip', 'Missing required address attribute in network interface ip element');
+    const family = ip.attrs.family ?? (address.includes(':') ? 'ipv6' : 'ipv4');
+    const prefix = ip.attrs.prefix === undefined ? undefined : nonNegativeInt(ip.attrs.prefix, 'ip');
+    if (prefix !== undefined && prefix > (family === 'ipv6' ? 128 : 32)) throw xmlInvalid('ip', `invalid prefix '${prefix}' for ${family}`);
+    return { address, family: family as 'ipv4' | 'ipv6', ...(prefix === undefined ? {} : { prefix }), ...(ip.attrs.peer ? { peer: ip.attrs.peer } : {}) };
+  });
+  const hostRoutes = c.children.filter((x) => x.name === 'route').map((r) => {
+    if (!r.attrs.address || !r.attrs.gateway) throw xmlInvalid('route', 'a <route> needs address= and gateway=');
+    const family = r.attrs.family ?? (r.attrs.address.includes(':') ? 'ipv6' : 'ipv4');
+    return {
+      family: family as 'ipv4' | 'ipv6', address: r.attrs.address, gateway: r.attrs.gateway,
+      ...(r.attrs.prefix === undefined ? {} : { prefix: nonNegativeInt(r.attrs.prefix, 'route') }),
+      ...(r.attrs.metric === undefined ? {} : { metric: nonNegativeInt(r.attrs.metric, 'route') }),
+    };
+  });
+  return { ...(hostIps.length > 0 ? { hostIps } : {}), ...(hostRoutes.length > 0 ? { hostRoutes } : {}) };
 }
 
 /** <ip address= family= prefix=> of a type='user' interface: the network QEMU's user-mode stack hands out (net=, ipv6-prefix=). */
@@ -189,6 +221,13 @@ function renderSource(iface: InterfaceDefinition): XmlElement | undefined {
       return el('source', { network: iface.source.network, bridge: iface.source.bridge });
     case 'direct':
       return el('source', { dev: iface.source.dev, mode: iface.source.mode });
+    case 'ethernet':
+      return iface.source.hostIps || iface.source.hostRoutes
+        ? el('source', {}, [
+          ...(iface.source.hostIps ?? []).map((ip) => el('ip', { address: ip.address, family: ip.family, prefix: ip.prefix, peer: ip.peer })),
+          ...(iface.source.hostRoutes ?? []).map((r) => el('route', { family: r.family, address: r.address, prefix: r.prefix, gateway: r.gateway, metric: r.metric })),
+        ])
+        : undefined;
     case 'server':
     case 'client':
     case 'mcast':
