@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DomainCgroup } from './domain-cgroup.js';
-import { cpuBandwidth, setCpuBandwidth, setCpuShares, setIoThrottle, setIoWeight } from './settings.js';
+import { cpuBandwidth, memoryLimits, setCpuBandwidth, setCpuShares, setIoThrottle, setIoWeight, setMemoryLimits } from './settings.js';
 
 /**
  * cgroup v2 cannot be mounted with controllers on the test host (v1 holds them), so the v2
@@ -34,12 +34,12 @@ function fakeV2(): { root: string; cg: DomainCgroup; done: () => void } {
 test('cgroup v2: controllers handed down, threaded children, cpu.weight, cpu.max, io.weight and io.max as the kernel takes them', () => {
   const { root, cg, done } = fakeV2();
   try {
-    cg.create(['emulator', 'vcpu0'], { cpu: true, io: true });
+    cg.create(['emulator', 'vcpu0'], { cpu: true, io: true, memory: false });
     assert.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+cpu +io', 'only what is missing is enabled');
     assert.equal(readFileSync(join(root, 'ferry', 'cgroup.subtree_control'), 'utf8'), '+cpu +io');
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'vcpu0', 'cgroup.type'), 'utf8'), 'threaded');
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'cgroup.subtree_control'), 'utf8'), '+cpu');
-    cg.addProcess(42, { cpu: true, io: true });
+    cg.addProcess(42, { cpu: true, io: true, memory: false });
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'emulator', 'cgroup.procs'), 'utf8'), '42', 'v2: one place for the process (emulator), the I/O part is its ancestor');
     cg.addThread('vcpu0', 43);
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'vcpu0', 'cgroup.threads'), 'utf8'), '43');
@@ -66,7 +66,28 @@ test('cgroup v2 without the io controller: CGROUP_UNAVAILABLE naming it', () => 
   const { root, cg, done } = fakeV2();
   try {
     writeFileSync(join(root, 'cgroup.controllers'), 'cpu memory\n');
-    assert.throws(() => cg.create([], { cpu: false, io: true }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /no 'io' controller/.test(e.message));
+    assert.throws(() => cg.create([], { cpu: false, io: true, memory: false }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /no 'io' controller/.test(e.message));
+  } finally {
+    done();
+  }
+});
+
+test('cgroup v2 <memtune>: memory.max, memory.high, memory.swap.max = swap_hard_limit - hard_limit (libvirt\'s vircgroupv2.c); 0 is unlimited', () => {
+  const { root, cg, done } = fakeV2();
+  const file = (f: string): string => readFileSync(join(root, 'ferry', 'd1', f), 'utf8');
+  try {
+    for (const f of ['memory.max', 'memory.high', 'memory.swap.max']) writeFileSync(join(root, 'ferry', 'd1', f), 'max\n');
+    cg.create([], { cpu: false, io: false, memory: true });
+    assert.equal(readFileSync(join(root, 'ferry', 'cgroup.subtree_control'), 'utf8'), '+memory');
+    cg.addProcess(42, { cpu: false, io: false, memory: true });
+    assert.equal(file('cgroup.procs'), '42', 'without cpu the process goes to the domain itself');
+    setMemoryLimits(cg, { hardLimitKiB: 512000, softLimitKiB: 0, swapHardLimitKiB: 1024000 });
+    assert.equal(file('memory.max'), String(512000 * 1024));
+    assert.equal(file('memory.high'), 'max');
+    assert.equal(file('memory.swap.max'), String((1024000 - 512000) * 1024));
+    assert.deepEqual(memoryLimits(cg), { hardLimitKiB: 512000, softLimitKiB: undefined, swapHardLimitKiB: 1024000 });
+    rmSync(join(root, 'ferry', 'd1', 'memory.swap.max'));
+    assert.throws(() => setMemoryLimits(cg, { swapHardLimitKiB: 1024 }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.swap\.max does not exist/.test(e.message));
   } finally {
     done();
   }
