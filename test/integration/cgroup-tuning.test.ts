@@ -106,6 +106,7 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune, memt
     assert.equal(read(`${MEM}/${cg}/memory.limit_in_bytes`), String(4 * 1024 ** 3));
     assert.equal(read(`${MEM}/${cg}/memory.soft_limit_in_bytes`), String(3 * 1024 ** 3));
     assert.equal(read(`${MEM}/${cg}/memory.memsw.limit_in_bytes`), String(6 * 1024 ** 3));
+    assert.equal(await host.ok('memtune', name), 'hard_limit     : 4194304\nsoft_limit     : 3145728\nswap_hard_limit: 6291456\n\n');
     // <vcpusched vcpus='1' scheduler='batch'>: vCPU 1 is SCHED_BATCH (3), vCPU 0 stays SCHED_OTHER (0).
     const tid = (i: number): number => cpus.find((c) => c['cpu-index'] === i)?.['thread-id'] as number;
     assert.equal(policy(pid, tid(1)), 3);
@@ -161,6 +162,7 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune, memt
     const id = randomUUID();
     writeFileSync(file, guestXml({ name: other, uuid: id, type: 'qemu', memoryMiB: 128 }).replace('<vcpu>1</vcpu>', '<blkiotune><weight>50</weight></blkiotune><vcpu>1</vcpu>'));
     await host.ok('define', file);
+    assert.equal(await host.ok('memtune', other), 'hard_limit     : unlimited\nsoft_limit     : unlimited\nswap_hard_limit: unlimited\n\n', 'no <memtune>: virsh\'s unlimited');
     const r = await host.ferry('start', '--paused', other);
     if (r.code === 0) await host.ferry('destroy', other);
     assert.notEqual(r.code, 0);
