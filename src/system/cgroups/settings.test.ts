@@ -93,6 +93,37 @@ test('cgroup v2 <memtune>: memory.max, memory.high, memory.swap.max = swap_hard_
   }
 });
 
+test('cgroup v1 <memtune>: limit_in_bytes never above memsw.limit_in_bytes at any step (the one that grows goes first); -1 for unlimited', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ferry-cgm-'));
+  const dir = join(root, 'ferry', 'd1');
+  const writes: string[] = [];
+  try {
+    mkdirSync(dir, { recursive: true });
+    const cg = DomainCgroup.at({ version: 1, memory: root }, 'd1');
+    const set = (f: string, v: string): void => writeFileSync(join(dir, f), `${v}\n`);
+    for (const f of ['memory.limit_in_bytes', 'memory.soft_limit_in_bytes', 'memory.memsw.limit_in_bytes']) set(f, '9223372036854771712');
+    const write = cg.write.bind(cg);
+    cg.write = (path: string, value: string): void => {
+      writes.push(`${path.slice(dir.length + 1)}=${value}`);
+      write(path, value);
+    };
+    setMemoryLimits(cg, { hardLimitKiB: 1024, softLimitKiB: 0, swapHardLimitKiB: 2048 });
+    assert.deepEqual(writes, ['memory.limit_in_bytes=1048576', 'memory.memsw.limit_in_bytes=2097152', 'memory.soft_limit_in_bytes=-1'], 'from unlimited: hard first');
+    writes.length = 0;
+    setMemoryLimits(cg, { hardLimitKiB: 4096, swapHardLimitKiB: 8192 });
+    assert.deepEqual(writes.slice(0, 2), ['memory.memsw.limit_in_bytes=8388608', 'memory.limit_in_bytes=4194304'], 'a hard limit above the current memsw: memsw first');
+    writes.length = 0;
+    set('memory.memsw.limit_in_bytes', '8388608');
+    setMemoryLimits(cg, {});
+    assert.deepEqual(writes, ['memory.memsw.limit_in_bytes=-1', 'memory.limit_in_bytes=-1', 'memory.soft_limit_in_bytes=-1'], 'back to unlimited: memsw first');
+    rmSync(join(dir, 'memory.memsw.limit_in_bytes'));
+    assert.throws(() => setMemoryLimits(cg, { hardLimitKiB: 1024, swapHardLimitKiB: 2048 }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.memsw\.limit_in_bytes does not exist on this host \(no swap accounting\)/.test(e.message));
+    setMemoryLimits(cg, { hardLimitKiB: 1024 });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('stale domain cgroups (their QEMU gone) are removed at start; live ones and foreign names stay', async () => {
   const { removeStaleDomainCgroups } = await import('./domain-cgroup.js');
   const root = mkdtempSync(join(tmpdir(), 'ferry-cg1-'));
