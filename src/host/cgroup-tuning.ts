@@ -3,7 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { CpuMonitor } from '../qemu/cpu-monitor.js';
 import { DomainCgroup, removeStaleDomainCgroups } from '../system/cgroups/domain-cgroup.js';
 import { type CgroupLayout, detectCgroupLayout } from '../system/cgroups/layout.js';
-import { setCpuBandwidth, setCpuShares, setIoDeviceWeight, setIoThrottle, setIoWeight } from '../system/cgroups/settings.js';
+import { setCpuBandwidth, setCpuShares, setIoDeviceWeight, setIoThrottle, setIoWeight, setMemoryLimits } from '../system/cgroups/settings.js';
 import { ThreadScheduler } from '../system/thread-scheduler.js';
 import { parseCpuset } from '../vm/cpuset.js';
 import type { DomainDefinition, ThreadScheduler as SchedSetting } from '../vm/definition.js';
@@ -15,9 +15,9 @@ export function domainCgroupName(uuid: string, pid: number): string {
   return `qemu-${pid}-${uuid}`;
 }
 
-/** Whether a definition asks for settings that live in a cgroup (<shares>, bandwidth, <blkiotune>). */
+/** Whether a definition asks for settings that live in a cgroup (<shares>, bandwidth, <blkiotune>, <memtune>). */
 export function needsCgroup(def: DomainDefinition): boolean {
-  return def.cputune?.shares !== undefined || def.cputune?.bandwidth !== undefined || def.blkiotune !== undefined;
+  return def.cputune?.shares !== undefined || def.cputune?.bandwidth !== undefined || def.blkiotune !== undefined || def.memtune !== undefined;
 }
 
 /** A host block device's "MAJ:MIN", as the blkio/io files name it; libvirt's rule: <device><path> must be a block device. */
@@ -36,7 +36,7 @@ export function blockDeviceNumber(path: string): string {
 }
 
 /**
- * Applies <cputune>'s cgroup and scheduler settings and <blkiotune> to a
+ * Applies <cputune>'s cgroup and scheduler settings, <blkiotune> and <memtune> to a
  * freshly launched (still paused) QEMU, as libvirt does at start: the domain
  * gets its own cgroup (children emulator, vcpuN, iothreadN), its threads are
  * placed, then the limits are written. Runs again on a migration's
@@ -91,7 +91,7 @@ export class CgroupTuning {
   /** `before`: the definition applied so far (a live change): throttles of devices no longer listed are cleared. */
   private place(def: DomainDefinition, pid: number, vcpus: Map<number, number>, iothreads: Map<number, number>, before: DomainDefinition): void {
     const layout = this.layout();
-    if (!layout) throw new FerryError('CGROUP_UNAVAILABLE', 'this host has no cgroup hierarchy mounted; <cputune> shares/period/quota and <blkiotune> need one');
+    if (!layout) throw new FerryError('CGROUP_UNAVAILABLE', 'this host has no cgroup hierarchy mounted; <cputune> shares/period/quota, <blkiotune> and <memtune> need one');
     const t = def.cputune;
     const b = def.blkiotune;
     // Device numbers first: a wrong path fails before anything is created.
@@ -99,7 +99,7 @@ export class CgroupTuning {
     const cg = DomainCgroup.at(layout, domainCgroupName(def.uuid, pid));
     const children = ['emulator', ...[...vcpus.keys()].map((id) => `vcpu${id}`), ...[...iothreads.keys()].map((id) => `iothread${id}`)];
     const cpu = t?.shares !== undefined || t?.bandwidth !== undefined;
-    const parts = { cpu, io: b !== undefined };
+    const parts = { cpu, io: b !== undefined, memory: def.memtune !== undefined };
     cg.create(cpu ? children : [], parts);
     cg.addProcess(pid, parts);
     if (cpu) {
@@ -117,6 +117,7 @@ export class CgroupTuning {
       if (d.weight !== undefined) setIoDeviceWeight(cg, d.number, d.weight);
       setIoThrottle(cg, d.number, d);
     }
+    if (def.memtune) setMemoryLimits(cg, def.memtune);
     const gone = (before.blkiotune?.devices ?? []).filter((d) => !devices.some((x) => x.path === d.path));
     for (const d of gone) setIoThrottle(cg, blockDeviceNumber(d.path), {});
   }

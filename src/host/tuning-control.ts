@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
-import { cpuBandwidth, cpuShares } from '../system/cgroups/settings.js';
+import { cpuBandwidth, cpuShares, type MemoryLimits, memoryLimits } from '../system/cgroups/settings.js';
 import type { DomainRecord } from '../store/domain-store.js';
 import { PERIOD_MAX, PERIOD_MIN, QUOTA_MAX } from '../vm/cpu-tuning.js';
 import type { BlkiotuneDefinition, BlkiotuneDevice, CpuBandwidth, DomainDefinition } from '../vm/definition.js';
@@ -31,8 +31,8 @@ const DEVICE_FIELDS = [
 export type DeviceField = (typeof DEVICE_FIELDS)[number][0];
 
 /**
- * virsh schedinfo and blkiotune: the <cputune> CPU weight and bandwidth and
- * the <blkiotune> settings of a domain, read and changed live (re-applied to
+ * virsh schedinfo, blkiotune and memtune: the <cputune> CPU weight and bandwidth,
+ * the <blkiotune> settings and the <memtune> limits (read only) of a domain, read and changed live (re-applied to
  * its cgroup, created then if it had none) and/or in its persistent definition.
  */
 export class TuningControl {
@@ -95,6 +95,20 @@ export class TuningControl {
       out.push([field, (b?.devices ?? []).filter((d) => d[key] !== undefined).map((d) => `${d.path},${d[key]}`).join(',')]);
     }
     return out;
+  }
+
+  /** The <memtune> limits as virsh memtune lists them: KiB, or 'unlimited'; live from the memory cgroup's files when the domain has one. */
+  memtune(ref: string, o: AffectFlags): Array<[string, string]> {
+    const rec = this.host.lookup(ref);
+    const { live } = affect(rec, o);
+    let m: MemoryLimits | undefined;
+    if (live) {
+      const vm = running(this.host, rec);
+      const cg = this.host.cgroups.cgroupOf(vm.uuid, vm.pid);
+      m = vm.def.memtune && cg?.memDir && existsSync(cg.memDir) ? memoryLimits(cg) : vm.def.memtune;
+    } else m = parseDomainXml(rec.persistentXml as string).memtune;
+    const show = (kib: number | undefined): string => (kib === undefined ? 'unlimited' : String(kib));
+    return [['hard_limit', show(m?.hardLimitKiB)], ['soft_limit', show(m?.softLimitKiB)], ['swap_hard_limit', show(m?.swapHardLimitKiB)]];
   }
 
   /** virsh blkiotune --weight / --device-*: per device path, a value replaces the old one, 0 removes it. */

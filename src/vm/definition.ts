@@ -42,6 +42,8 @@ export interface DomainDefinition {
   cputune?: CputuneDefinition;
   /** <blkiotune>: applied through the domain's cgroup (src/host/cgroup-tuning.ts). */
   blkiotune?: BlkiotuneDefinition;
+  /** <memtune>: applied through the domain's memory cgroup (src/host/cgroup-tuning.ts). */
+  memtune?: MemtuneDefinition;
   os: OsDefinition;
   cpu?: CpuDefinition;
   clockOffset?: 'utc' | 'localtime';
@@ -185,6 +187,13 @@ export interface BlkiotuneDevice {
   writeBytesSec?: number;
   readIopsSec?: number;
   writeIopsSec?: number;
+}
+
+/** <memtune>: limits in KiB; absent: unlimited; 0 is kept (libvirt shows it) and applied as unlimited. */
+export interface MemtuneDefinition {
+  hardLimitKiB?: number;
+  softLimitKiB?: number;
+  swapHardLimitKiB?: number;
 }
 
 export interface DeviceDefinitions {

@@ -126,7 +126,7 @@ describe('parseDomainXml()', () => {
   });
 
   it('refuses elements that matter but ferry does not support', () => {
-    rejectsWith(wrap('<memtune><hard_limit>1</hard_limit></memtune>'), 'XML_UNSUPPORTED', /<memtune> in <domain> is not supported/);
+    rejectsWith(wrap('<memtune><min_guarantee>1</min_guarantee></memtune>'), 'XML_UNSUPPORTED', /<min_guarantee> in <memtune> is not supported/);
     rejectsWith(wrap('', "<filesystem type='mount'><driver type='virtiofs'/><source dir='/x'/><target dir='t'/></filesystem>"), 'XML_UNSUPPORTED', /<filesystem> 't': <driver type='virtiofs'> is not supported .*virtiofsd/);
     rejectsWith(wrap('', "<tpm model='tpm-crb'><backend type='passthrough'><device path='/dev/tpm0'/></backend></tpm>"), 'XML_UNSUPPORTED', /<tpm model='tpm-crb'>: .*<backend type='passthrough'> is not supported/);
     rejectsWith(wrap('', "<tpm model='tpm-tis'><backend type='external'><source type='unix' mode='connect' path='/s'/><encryption secret='32ee7e76-2178-47a1-ab7b-269e6e348015'/></backend></tpm>"), 'XML_INVALID', /an external TPM encrypts its state itself/);

@@ -45,6 +45,7 @@ import { parseOsSmbios, parseSysinfo, sysinfoUuid } from './sysinfo.js';
 import { checkIothreadPins, iothreadIdsOf, parseIothreads } from './iothreads.js';
 import { parseThreadSchedulers } from './cpu-tuning.js';
 import { parseBlkiotune } from './blkiotune.js';
+import { parseMemtune } from './memtune.js';
 import { parseClockOffset } from './clock-offset.js';
 import { checkFirmware, parseFirmware } from './firmware.js';
 import { machineFamily } from './machine-family.js';
@@ -155,6 +156,8 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (cputuneEl && def.cputune) Object.assign(def.cputune, parseThreadSchedulers(cputuneEl, def));
   const blkiotune = parseBlkiotune(child(root, 'blkiotune'));
   if (blkiotune) def.blkiotune = blkiotune;
+  const memtune = parseMemtune(child(root, 'memtune'));
+  if (memtune) def.memtune = memtune;
   const iothreadIds = iothreadIdsOf(def);
   for (const c of def.devices.controllers) {
     for (const m of c.iothreadMapping ?? []) if (!iothreadIds.includes(m.iothread)) throw xmlInvalid('iothread', `<controller type='scsi' index='${c.index}'>: Cannot find 'iothread' : ${m.iothread}`);

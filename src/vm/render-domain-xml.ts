@@ -19,6 +19,7 @@ import { renderPlatform } from './platform.js';
 import { renderCpu } from './cpu-model.js';
 import { renderVcpus } from './vcpus.js';
 import { renderBlkiotune } from './blkiotune.js';
+import { renderMemtune } from './memtune.js';
 import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
 import { renderFilesystem } from './devices/filesystem.js';
@@ -47,7 +48,7 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'blkiotune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread', 'throttlegroups', 'cputune', 'numatune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock',
+  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'blkiotune', 'memtune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread', 'throttlegroups', 'cputune', 'numatune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock',
   'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
 ];
 
@@ -63,6 +64,7 @@ export function renderDomainXml(def: DomainDefinition, options: RenderOptions = 
     el('memory', { unit: 'KiB', dumpCore: def.dumpCore }, String(def.memoryKiB)),
     el('currentMemory', { unit: 'KiB' }, String(def.currentMemoryKiB)),
     renderBlkiotune(def.blkiotune),
+    renderMemtune(def.memtune),
     ...renderVcpus(def),
     ...renderIothreads(def),
     renderThrottleGroups(def.throttleGroups),

@@ -11,7 +11,8 @@ import { TwoHosts } from '../helpers/two-hosts.js';
 
 const CPU = '/sys/fs/cgroup/cpu';
 const BLKIO = '/sys/fs/cgroup/blkio';
-const v1 = existsSync(`${CPU}/cpu.shares`) && existsSync(`${BLKIO}/blkio.throttle.read_bps_device`);
+const MEM = '/sys/fs/cgroup/memory';
+const v1 = existsSync(`${CPU}/cpu.shares`) && existsSync(`${BLKIO}/blkio.throttle.read_bps_device`) && existsSync(`${MEM}/memory.memsw.limit_in_bytes`);
 
 const read = (path: string): string => readFileSync(path, 'utf8').trim();
 const lines = (path: string): string[] => read(path).split('\n').filter(Boolean);
@@ -23,12 +24,12 @@ function policy(pid: number, tid: number): number {
 
 /**
  * <cputune> shares, vCPU/emulator/iothread bandwidth and <vcpusched>, with
- * <blkiotune> throttles on a loop device, on real QEMU under ferryd on this
+ * <blkiotune> throttles on a loop device and <memtune>, on real QEMU under ferryd on this
  * host's cgroup v1 layout: the domain gets ferry/qemu-PID-UUID in the cpu and
- * blkio hierarchies, its vCPU threads sit in vcpuN, the limits are in the
+ * blkio (and memory) hierarchies, its vCPU threads sit in vcpuN, the limits are in the
  * files, and the cgroup goes with the domain.
  */
-describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on real QEMU', { skip: v1 ? false : 'needs cgroup v1 cpu and blkio hierarchies (this host layout)' }, () => {
+describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune, memtune) on real QEMU', { skip: v1 ? false : 'needs cgroup v1 cpu, blkio and memory (with swap accounting) hierarchies (this host layout)' }, () => {
   const hosts = new TwoHosts();
   const dir = hosts.dir;
   let host: FerrydHost;
@@ -55,6 +56,7 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     <weight>500</weight>
     <device><path>${loop}</path><weight>300</weight><read_bytes_sec>1048576</read_bytes_sec><write_iops_sec>200</write_iops_sec></device>
   </blkiotune>
+  <memtune><hard_limit unit='GiB'>4</hard_limit><soft_limit unit='MiB'>3072</soft_limit><swap_hard_limit unit='GiB'>6</swap_hard_limit></memtune>
   <vcpu current='1'>2</vcpu><iothreads>1</iothreads>
   <cputune>
     <shares>2048</shares><period>100000</period><quota>50000</quota>
@@ -66,6 +68,8 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     const xml = await host.ok('dumpxml', name);
     assert.match(xml, /<shares>2048<\/shares>\s*<period>100000<\/period>\s*<quota>50000<\/quota>\s*<emulator_period>200000<\/emulator_period>\s*<emulator_quota>-1<\/emulator_quota>\s*<iothread_quota>30000<\/iothread_quota>\s*<vcpusched vcpus='1' scheduler='batch'\/>/);
     assert.match(xml, new RegExp(`<blkiotune>\\s*<weight>500</weight>\\s*<device>\\s*<path>${loop}</path>\\s*<weight>300</weight>\\s*<write_iops_sec>200</write_iops_sec>\\s*<read_bytes_sec>1048576</read_bytes_sec>`));
+
+    assert.match(xml, /<\/blkiotune>\s*<memtune>\s*<hard_limit unit='KiB'>4194304<\/hard_limit>\s*<soft_limit unit='KiB'>3145728<\/soft_limit>\s*<swap_hard_limit unit='KiB'>6291456<\/swap_hard_limit>\s*<\/memtune>/);
 
     await host.ok('start', '--paused', name);
     const [pid] = qemuPidsOf(host.stateDir, uuid);
@@ -97,6 +101,12 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     const bfq = existsSync(`${BLKIO}/${cg}/blkio.bfq.weight`);
     assert.equal(read(`${BLKIO}/${cg}/${bfq ? 'blkio.bfq.weight' : 'blkio.weight'}`).split('\n')[0]?.replace(/^default /, ''), '500');
     assert.ok(lines(`${BLKIO}/${cg}/${bfq ? 'blkio.bfq.weight_device' : 'blkio.weight_device'}`).includes(`${dev} 300`));
+    // memory: the whole process, with <memtune>'s limits in bytes.
+    assert.ok(lines(`${MEM}/${cg}/cgroup.procs`).map(Number).includes(pid), "QEMU is in the domain's memory cgroup");
+    assert.equal(read(`${MEM}/${cg}/memory.limit_in_bytes`), String(4 * 1024 ** 3));
+    assert.equal(read(`${MEM}/${cg}/memory.soft_limit_in_bytes`), String(3 * 1024 ** 3));
+    assert.equal(read(`${MEM}/${cg}/memory.memsw.limit_in_bytes`), String(6 * 1024 ** 3));
+    assert.equal(await host.ok('memtune', name), 'hard_limit     : 4194304\nsoft_limit     : 3145728\nswap_hard_limit: 6291456\n\n');
     // <vcpusched vcpus='1' scheduler='batch'>: vCPU 1 is SCHED_BATCH (3), vCPU 0 stays SCHED_OTHER (0).
     const tid = (i: number): number => cpus.find((c) => c['cpu-index'] === i)?.['thread-id'] as number;
     assert.equal(policy(pid, tid(1)), 3);
@@ -134,12 +144,16 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
       assert.deepEqual(lines(`${CPU}/${cgB}/vcpu${c['cpu-index']}/tasks`).map(Number), [c['thread-id']]);
     }
     assert.deepEqual(lines(`${BLKIO}/${cgB}/blkio.throttle.write_bps_device`), [`${dev} 4096`]);
+    assert.ok(lines(`${MEM}/${cgB}/cgroup.procs`).map(Number).includes(pidB));
+    assert.equal(read(`${MEM}/${cgB}/memory.memsw.limit_in_bytes`), String(6 * 1024 ** 3));
     assert.equal(existsSync(`${CPU}/${cg}`), false, "A's cpu cgroup is gone with A's QEMU");
     assert.equal(existsSync(`${BLKIO}/${cg}`), false, "A's blkio cgroup is gone");
+    assert.equal(existsSync(`${MEM}/${cg}`), false, "A's memory cgroup is gone");
 
     await hosts.b.ok('destroy', name);
     assert.equal(existsSync(`${CPU}/${cgB}`), false, 'the cpu cgroup is gone');
     assert.equal(existsSync(`${BLKIO}/${cgB}`), false, 'the blkio cgroup is gone');
+    assert.equal(existsSync(`${MEM}/${cgB}`), false, 'the memory cgroup is gone');
   });
 
   it("refuses a weight outside libvirt's range at start (CGROUP_VALUE_INVALID), leaving no QEMU and no cgroup", async () => {
@@ -148,12 +162,13 @@ describe('cgroup tuning (cputune shares/period/quota, vcpusched, blkiotune) on r
     const id = randomUUID();
     writeFileSync(file, guestXml({ name: other, uuid: id, type: 'qemu', memoryMiB: 128 }).replace('<vcpu>1</vcpu>', '<blkiotune><weight>50</weight></blkiotune><vcpu>1</vcpu>'));
     await host.ok('define', file);
+    assert.equal(await host.ok('memtune', other), 'hard_limit     : unlimited\nsoft_limit     : unlimited\nswap_hard_limit: unlimited\n\n', 'no <memtune>: virsh\'s unlimited');
     const r = await host.ferry('start', '--paused', other);
     if (r.code === 0) await host.ferry('destroy', other);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /blkio weight '50' must be in range \[100, 1000\].*\n.*\[CGROUP_VALUE_INVALID\]/);
     assert.deepEqual(qemuPidsOf(host.stateDir, id), [], 'no QEMU is left');
-    const left = execFileSync('find', [`${BLKIO}/ferry`, `${CPU}/ferry`, '-maxdepth', '1', '-name', `*${id}`], { encoding: 'utf8' }).trim();
+    const left = execFileSync('find', [`${BLKIO}/ferry`, `${CPU}/ferry`, `${MEM}/ferry`, '-maxdepth', '1', '-name', `*${id}`], { encoding: 'utf8' }).trim();
     assert.equal(left, '', 'no cgroup is left');
   });
 });

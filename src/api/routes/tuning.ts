@@ -7,7 +7,7 @@ const affect = { live: bool(), config: bool() };
 const affectQuery = object(affect);
 const anyInt = { type: 'integer' } as const;
 
-/** virsh schedinfo and blkiotune: a domain's CPU weight/bandwidth and I/O tuning (src/host/tuning-control.ts). The HTTP side only parses. */
+/** virsh schedinfo, blkiotune and memtune: a domain's CPU weight/bandwidth and I/O tuning (src/host/tuning-control.ts). The HTTP side only parses. */
 export function tuningRoutes(service: HostService): FastifyPluginAsync {
   return async function tuningRoutesPlugin(app) {
     app.get<{ Params: { ref: string }; Querystring: { live?: boolean; config?: boolean } }>(
@@ -30,6 +30,12 @@ export function tuningRoutes(service: HostService): FastifyPluginAsync {
       '/domains/:ref/blkiotune',
       { schema: { params: refParams, querystring: affectQuery } },
       async (req) => ({ parameters: service.tuning.blkiotune(req.params.ref, req.query) }),
+    );
+
+    app.get<{ Params: { ref: string }; Querystring: { live?: boolean; config?: boolean } }>(
+      '/domains/:ref/memtune',
+      { schema: { params: refParams, querystring: affectQuery } },
+      async (req) => ({ parameters: service.tuning.memtune(req.params.ref, req.query) }),
     );
 
     const device = str();

@@ -84,4 +84,12 @@ export function registerTuning(program: Command, ctx: CliContext): void {
     const r = await domainOp(ref, undefined, () => ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/blkiotune${query(flags)}`));
     ctx.print(fields(r.parameters));
   });
+
+  withAffect(program.command('memtune').description("show a domain's memory limits (<memtune>: its memory cgroup), in KiB or 'unlimited'; change them in the definition (ferry define)"))
+    .action(async (positional: string | undefined, o: AffectOpts) => {
+      const ref = domainArg(positional, o);
+      const flags = affect(o);
+      const r = await domainOp(ref, undefined, () => ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/memtune${query(flags)}`));
+      ctx.print(fields(r.parameters));
+    });
 }

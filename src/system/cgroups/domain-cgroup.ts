@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { CgroupLayout } from './layout.js';
 
+/** Which controllers a domain's cgroup needs. */
+export interface CgroupParts { cpu: boolean; io: boolean; memory: boolean }
+
 /** The directory under each hierarchy's root that holds ferry's domain cgroups (libvirt's machine.slice). */
 export const FERRY_PARENT = 'ferry';
 
@@ -21,25 +24,29 @@ export class DomainCgroup {
     readonly cpuDir: string | undefined,
     /** The domain's directory in the hierarchy holding the blkio/io controller (undefined: none). */
     readonly ioDir: string | undefined,
+    /** The domain's directory in the hierarchy holding the memory controller (undefined: none). */
+    readonly memDir: string | undefined,
   ) {}
 
   /** The cgroup of a domain named `name` (not created). */
   static at(layout: CgroupLayout, name: string): DomainCgroup {
     if (layout.version === 2) {
       const dir = join(layout.root, FERRY_PARENT, name);
-      return new DomainCgroup(layout, dir, dir);
+      return new DomainCgroup(layout, dir, dir, dir);
     }
-    return new DomainCgroup(layout, layout.cpu && join(layout.cpu, FERRY_PARENT, name), layout.blkio && join(layout.blkio, FERRY_PARENT, name));
+    const under = (root: string | undefined): string | undefined => root && join(root, FERRY_PARENT, name);
+    return new DomainCgroup(layout, under(layout.cpu), under(layout.blkio), under(layout.memory));
   }
 
   /** Creates the domain's directories and the thread children; `needs` says which controllers must be there. */
-  create(children: readonly string[], needs: { cpu: boolean; io: boolean }): void {
+  create(children: readonly string[], needs: CgroupParts): void {
     if (needs.cpu && this.cpuDir === undefined) throw unavailable("this host has no cgroup 'cpu' controller mounted");
     if (needs.io && this.ioDir === undefined) throw unavailable("this host has no cgroup 'blkio' controller mounted");
+    if (needs.memory && this.memDir === undefined) throw unavailable("this host has no cgroup 'memory' controller mounted");
     try {
       if (this.layout.version === 2) this.createV2(children, needs);
       else {
-        for (const dir of [this.cpuDir, this.ioDir]) if (dir) mkdirSync(dir, { recursive: true });
+        for (const dir of [this.cpuDir, this.ioDir, this.memDir]) if (dir) mkdirSync(dir, { recursive: true });
         for (const c of children) if (this.cpuDir) mkdirSync(join(this.cpuDir, c), { recursive: true });
       }
     } catch (err) {
@@ -48,10 +55,10 @@ export class DomainCgroup {
     }
   }
 
-  private createV2(children: readonly string[], needs: { cpu: boolean; io: boolean }): void {
+  private createV2(children: readonly string[], needs: CgroupParts): void {
     const root = (this.layout as { root: string }).root;
     const dir = this.cpuDir as string;
-    const want = [needs.cpu ? 'cpu' : undefined, needs.io ? 'io' : undefined].filter((c): c is string => c !== undefined);
+    const want = [needs.cpu ? 'cpu' : undefined, needs.io ? 'io' : undefined, needs.memory ? 'memory' : undefined].filter((c): c is string => c !== undefined);
     const available = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
     for (const c of want) if (!available.includes(c)) throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
     // Each level down to the domain hands the controllers on (cgroup.subtree_control).
@@ -66,10 +73,13 @@ export class DomainCgroup {
     if (needs.cpu && children.length > 0) enable(dir, ['cpu']);
   }
 
-  /** Moves a whole process (all its threads) into the domain: into `emulator` for CPU, the domain itself for I/O (the parts `create` made). */
-  addProcess(pid: number, parts: { cpu: boolean; io: boolean }): void {
-    const v2 = this.layout.version === 2;
-    const dirs = [parts.cpu ? this.cpuDir && join(this.cpuDir, 'emulator') : undefined, parts.io && !(v2 && parts.cpu) ? this.ioDir : undefined];
+  /** Moves a whole process (all its threads) into the domain: into `emulator` for CPU, the domain itself for I/O and memory (the parts `create` made). */
+  addProcess(pid: number, parts: CgroupParts): void {
+    const emulator = parts.cpu && this.cpuDir ? join(this.cpuDir, 'emulator') : undefined;
+    // On v2 one directory holds all: the process goes to `emulator` when there is one, else to the domain's own.
+    const dirs = this.layout.version === 2
+      ? [emulator ?? this.ioDir]
+      : [emulator, parts.io ? this.ioDir : undefined, parts.memory ? this.memDir : undefined];
     for (const dir of dirs) if (dir) this.write(join(dir, 'cgroup.procs'), String(pid));
   }
 
@@ -90,6 +100,17 @@ export class DomainCgroup {
   cpuFile(child: string | undefined, file: string): string {
     if (!this.cpuDir) throw unavailable("this host has no cgroup 'cpu' controller mounted");
     return child === undefined ? join(this.cpuDir, file) : join(this.cpuDir, child, file);
+  }
+
+  /** A file of the memory part. */
+  memFile(file: string): string {
+    if (!this.memDir) throw unavailable("this host has no cgroup 'memory' controller mounted");
+    return join(this.memDir, file);
+  }
+
+  /** The pids in the memory part. */
+  memProcesses(): number[] {
+    return this.read(this.memFile('cgroup.procs')).split('\n').filter(Boolean).map(Number);
   }
 
   /** A file of the I/O part. */
@@ -114,7 +135,7 @@ export class DomainCgroup {
 
   /** Removes the domain's directories (children first); what is already gone is fine. Its processes must have exited. */
   remove(): void {
-    for (const dir of new Set([this.cpuDir, this.ioDir])) {
+    for (const dir of new Set([this.cpuDir, this.ioDir, this.memDir])) {
       if (!dir || !existsSync(dir)) continue;
       for (const entry of listChildren(dir)) rmdirSync(join(dir, entry));
       rmdirSync(dir);
@@ -128,7 +149,7 @@ export class DomainCgroup {
  * host: a cgroup whose process is dead is nobody's. Returns the names removed; one still busy is left.
  */
 export function removeStaleDomainCgroups(layout: CgroupLayout, alive: (pid: number) => boolean = (pid) => existsSync(`/proc/${pid}`)): string[] {
-  const roots = layout.version === 2 ? [layout.root] : [layout.cpu, layout.blkio].filter((r): r is string => r !== undefined);
+  const roots = layout.version === 2 ? [layout.root] : [layout.cpu, layout.blkio, layout.memory].filter((r): r is string => r !== undefined);
   const removed = new Set<string>();
   for (const root of roots) {
     const parent = join(root, FERRY_PARENT);

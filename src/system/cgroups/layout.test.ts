@@ -27,6 +27,12 @@ test('a cgroup2 mount with controllers is the unified layout', () => {
   assert.deepEqual(detectCgroupLayout(text, () => 'cpuset cpu io memory pids\n'), { version: 2, root: '/sys/fs/cgroup' });
 });
 
+test('a v1 memory hierarchy is found (for <memtune>), alone too', () => {
+  const text = `${V1}cgroup /sys/fs/cgroup/memory cgroup rw,relatime,memory 0 0\n`;
+  assert.deepEqual(detectCgroupLayout(text, () => 'hugetlb\n'), { version: 1, cpu: '/sys/fs/cgroup/cpu', blkio: '/sys/fs/cgroup/blkio', memory: '/sys/fs/cgroup/memory' });
+  assert.deepEqual(detectCgroupLayout('cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\ncgroup2 /u cgroup2 rw 0 0\n', () => 'cpu io\n'), { version: 1, memory: '/sys/fs/cgroup/memory' });
+});
+
 test('no cgroup mounts: no layout', () => {
   assert.equal(detectCgroupLayout('proc /proc proc rw 0 0\n', () => ''), undefined);
 });

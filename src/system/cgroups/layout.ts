@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 
 /**
  * Where this host's cgroup controllers are mounted: one unified (v2) hierarchy
- * with controllers, or separate v1 hierarchies (cpu, blkio). A cgroup2 mount
+ * with controllers, or separate v1 hierarchies (cpu, blkio, memory). A cgroup2 mount
  * beside v1 hierarchies that hold cpu or blkio (systemd's hybrid layout, whose
  * cgroup2 has no or few controllers) does not count as v2.
  */
-export type CgroupLayout = { version: 2; root: string } | { version: 1; cpu?: string; blkio?: string };
+export type CgroupLayout = { version: 2; root: string } | { version: 1; cpu?: string; blkio?: string; memory?: string };
 
 interface Mount { dir: string; type: string; options: string[] }
 
@@ -27,7 +27,8 @@ export function detectCgroupLayout(
   const v1 = all.filter((x) => x.type === 'cgroup');
   const cpu = v1.find((m) => m.options.includes('cpu'));
   const blkio = v1.find((m) => m.options.includes('blkio'));
-  if (!cpu && !blkio) {
+  const memory = v1.find((m) => m.options.includes('memory'));
+  if (!cpu && !blkio && !memory) {
     for (const m of all.filter((x) => x.type === 'cgroup2')) {
       let controllers = '';
       try {
@@ -42,5 +43,6 @@ export function detectCgroupLayout(
   const layout: CgroupLayout = { version: 1 };
   if (cpu) layout.cpu = cpu.dir;
   if (blkio) layout.blkio = blkio.dir;
+  if (memory) layout.memory = memory.dir;
   return layout;
 }

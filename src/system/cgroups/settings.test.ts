@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DomainCgroup } from './domain-cgroup.js';
-import { cpuBandwidth, setCpuBandwidth, setCpuShares, setIoThrottle, setIoWeight } from './settings.js';
+import { cpuBandwidth, memoryLimits, setCpuBandwidth, setCpuShares, setIoThrottle, setIoWeight, setMemoryLimits } from './settings.js';
 
 /**
  * cgroup v2 cannot be mounted with controllers on the test host (v1 holds them), so the v2
@@ -34,12 +34,12 @@ function fakeV2(): { root: string; cg: DomainCgroup; done: () => void } {
 test('cgroup v2: controllers handed down, threaded children, cpu.weight, cpu.max, io.weight and io.max as the kernel takes them', () => {
   const { root, cg, done } = fakeV2();
   try {
-    cg.create(['emulator', 'vcpu0'], { cpu: true, io: true });
+    cg.create(['emulator', 'vcpu0'], { cpu: true, io: true, memory: false });
     assert.equal(readFileSync(join(root, 'cgroup.subtree_control'), 'utf8'), '+cpu +io', 'only what is missing is enabled');
     assert.equal(readFileSync(join(root, 'ferry', 'cgroup.subtree_control'), 'utf8'), '+cpu +io');
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'vcpu0', 'cgroup.type'), 'utf8'), 'threaded');
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'cgroup.subtree_control'), 'utf8'), '+cpu');
-    cg.addProcess(42, { cpu: true, io: true });
+    cg.addProcess(42, { cpu: true, io: true, memory: false });
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'emulator', 'cgroup.procs'), 'utf8'), '42', 'v2: one place for the process (emulator), the I/O part is its ancestor');
     cg.addThread('vcpu0', 43);
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'vcpu0', 'cgroup.threads'), 'utf8'), '43');
@@ -66,9 +66,61 @@ test('cgroup v2 without the io controller: CGROUP_UNAVAILABLE naming it', () => 
   const { root, cg, done } = fakeV2();
   try {
     writeFileSync(join(root, 'cgroup.controllers'), 'cpu memory\n');
-    assert.throws(() => cg.create([], { cpu: false, io: true }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /no 'io' controller/.test(e.message));
+    assert.throws(() => cg.create([], { cpu: false, io: true, memory: false }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /no 'io' controller/.test(e.message));
   } finally {
     done();
+  }
+});
+
+test('cgroup v2 <memtune>: memory.max, memory.high, memory.swap.max = swap_hard_limit - hard_limit (libvirt\'s vircgroupv2.c); 0 is unlimited', () => {
+  const { root, cg, done } = fakeV2();
+  const file = (f: string): string => readFileSync(join(root, 'ferry', 'd1', f), 'utf8');
+  try {
+    for (const f of ['memory.max', 'memory.high', 'memory.swap.max']) writeFileSync(join(root, 'ferry', 'd1', f), 'max\n');
+    cg.create([], { cpu: false, io: false, memory: true });
+    assert.equal(readFileSync(join(root, 'ferry', 'cgroup.subtree_control'), 'utf8'), '+memory');
+    cg.addProcess(42, { cpu: false, io: false, memory: true });
+    assert.equal(file('cgroup.procs'), '42', 'without cpu the process goes to the domain itself');
+    setMemoryLimits(cg, { hardLimitKiB: 512000, softLimitKiB: 0, swapHardLimitKiB: 1024000 });
+    assert.equal(file('memory.max'), String(512000 * 1024));
+    assert.equal(file('memory.high'), 'max');
+    assert.equal(file('memory.swap.max'), String((1024000 - 512000) * 1024));
+    assert.deepEqual(memoryLimits(cg), { hardLimitKiB: 512000, softLimitKiB: undefined, swapHardLimitKiB: 1024000 });
+    rmSync(join(root, 'ferry', 'd1', 'memory.swap.max'));
+    assert.throws(() => setMemoryLimits(cg, { swapHardLimitKiB: 1024 }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.swap\.max does not exist/.test(e.message));
+  } finally {
+    done();
+  }
+});
+
+test('cgroup v1 <memtune>: limit_in_bytes never above memsw.limit_in_bytes at any step (the one that grows goes first); -1 for unlimited', () => {
+  const root = mkdtempSync(join(tmpdir(), 'ferry-cgm-'));
+  const dir = join(root, 'ferry', 'd1');
+  const writes: string[] = [];
+  try {
+    mkdirSync(dir, { recursive: true });
+    const cg = DomainCgroup.at({ version: 1, memory: root }, 'd1');
+    const set = (f: string, v: string): void => writeFileSync(join(dir, f), `${v}\n`);
+    for (const f of ['memory.limit_in_bytes', 'memory.soft_limit_in_bytes', 'memory.memsw.limit_in_bytes']) set(f, '9223372036854771712');
+    const write = cg.write.bind(cg);
+    cg.write = (path: string, value: string): void => {
+      writes.push(`${path.slice(dir.length + 1)}=${value}`);
+      write(path, value);
+    };
+    setMemoryLimits(cg, { hardLimitKiB: 1024, softLimitKiB: 0, swapHardLimitKiB: 2048 });
+    assert.deepEqual(writes, ['memory.limit_in_bytes=1048576', 'memory.memsw.limit_in_bytes=2097152', 'memory.soft_limit_in_bytes=-1'], 'from unlimited: hard first');
+    writes.length = 0;
+    setMemoryLimits(cg, { hardLimitKiB: 4096, swapHardLimitKiB: 8192 });
+    assert.deepEqual(writes.slice(0, 2), ['memory.memsw.limit_in_bytes=8388608', 'memory.limit_in_bytes=4194304'], 'a hard limit above the current memsw: memsw first');
+    writes.length = 0;
+    set('memory.memsw.limit_in_bytes', '8388608');
+    setMemoryLimits(cg, {});
+    assert.deepEqual(writes, ['memory.memsw.limit_in_bytes=-1', 'memory.limit_in_bytes=-1', 'memory.soft_limit_in_bytes=-1'], 'back to unlimited: memsw first');
+    rmSync(join(dir, 'memory.memsw.limit_in_bytes'));
+    assert.throws(() => setMemoryLimits(cg, { hardLimitKiB: 1024, swapHardLimitKiB: 2048 }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.memsw\.limit_in_bytes does not exist on this host \(no swap accounting\)/.test(e.message));
+    setMemoryLimits(cg, { hardLimitKiB: 1024 });
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
 

@@ -126,3 +126,71 @@ export function ioThrottle(cg: DomainCgroup, device: string): Required<IoThrottl
   }
   return out;
 }
+
+/** <memtune> in KiB; absent or 0: unlimited (src/vm/memtune.ts). */
+export interface MemoryLimits { hardLimitKiB?: number; softLimitKiB?: number; swapHardLimitKiB?: number }
+
+const limited = (kib: number | undefined): kib is number => kib !== undefined && kib > 0;
+
+/**
+ * <memtune>'s limits: memory.limit_in_bytes, memory.soft_limit_in_bytes and
+ * memory.memsw.limit_in_bytes on v1 (-1: unlimited); memory.max, memory.high
+ * and memory.swap.max on v2, where swap.max counts swap only: swap_hard_limit
+ * minus hard_limit, as libvirt's vircgroupv2.c. A swap limit needs the
+ * kernel's swap accounting: without its file the start is refused.
+ */
+export function setMemoryLimits(cg: DomainCgroup, m: MemoryLimits): void {
+  const v2 = cg.layout.version === 2;
+  const bytes = (kib: number | undefined): string => (limited(kib) ? String(kib * 1024) : v2 ? 'max' : '-1');
+  const files = v2 ? { hard: 'memory.max', soft: 'memory.high', swap: 'memory.swap.max' } : { hard: 'memory.limit_in_bytes', soft: 'memory.soft_limit_in_bytes', swap: 'memory.memsw.limit_in_bytes' };
+  const swapFile = cg.memFile(files.swap);
+  if (limited(m.swapHardLimitKiB) && !existsSync(swapFile)) {
+    throw new FerryError('CGROUP_UNAVAILABLE', `cannot set <memtune><swap_hard_limit>: cgroup file ${swapFile} does not exist on this host (no swap accounting)`, {
+      hint: 'Boot the host kernel with swapaccount=1 (cgroup v1) or with swap control enabled (CONFIG_MEMCG_SWAP), or drop <swap_hard_limit>',
+    });
+  }
+  if (v2) {
+    cg.write(cg.memFile(files.hard), bytes(m.hardLimitKiB));
+    cg.write(cg.memFile(files.soft), bytes(m.softLimitKiB));
+    if (existsSync(swapFile)) {
+      const swap = m.swapHardLimitKiB;
+      cg.write(swapFile, limited(swap) ? String((swap - (limited(m.hardLimitKiB) ? m.hardLimitKiB : 0)) * 1024) : 'max');
+    }
+    return;
+  }
+  // v1 keeps limit_in_bytes <= memsw.limit_in_bytes at every step: the one that grows goes first.
+  const hard = cg.memFile(files.hard);
+  const writeHard = (): void => cg.write(hard, bytes(m.hardLimitKiB));
+  const writeSwap = (): void => {
+    if (existsSync(swapFile)) cg.write(swapFile, bytes(m.swapHardLimitKiB));
+  };
+  const newHard = limited(m.hardLimitKiB) ? m.hardLimitKiB * 1024 : Infinity;
+  const swapNow = existsSync(swapFile) ? Number(cg.read(swapFile)) : Infinity;
+  if (newHard > swapNow) {
+    writeSwap();
+    writeHard();
+  } else {
+    writeHard();
+    writeSwap();
+  }
+  cg.write(cg.memFile(files.soft), bytes(m.softLimitKiB));
+}
+
+/** The limits in force, in KiB (undefined: unlimited), as virsh memtune shows them. */
+export function memoryLimits(cg: DomainCgroup): MemoryLimits {
+  const v2 = cg.layout.version === 2;
+  const kib = (file: string): number | undefined => {
+    const path = cg.memFile(file);
+    if (!existsSync(path)) return undefined;
+    const t = cg.read(path);
+    // v1's unlimited is the page-rounded LONG_MAX (9223372036854771712).
+    if (t === 'max' || t === '-1' || Number(t) >= 2 ** 62) return undefined;
+    return Number(t) / 1024;
+  };
+  if (v2) {
+    const hard = kib('memory.max');
+    const swap = kib('memory.swap.max');
+    return { hardLimitKiB: hard, softLimitKiB: kib('memory.high'), swapHardLimitKiB: swap === undefined ? undefined : swap + (hard ?? 0) };
+  }
+  return { hardLimitKiB: kib('memory.limit_in_bytes'), softLimitKiB: kib('memory.soft_limit_in_bytes'), swapHardLimitKiB: kib('memory.memsw.limit_in_bytes') };
+}

@@ -22,6 +22,7 @@ import { DEFAULTIOTHREAD_RULE, IOTHREADIDS_RULE } from '../iothreads.js';
 import { CPU_RULE } from '../cpu-model.js';
 import { VCPU_RULES } from '../vcpus.js';
 import { BLKIOTUNE_RULE } from '../blkiotune.js';
+import { MEMTUNE_RULE } from '../memtune.js';
 import { TPM_RULE } from '../devices/tpm.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
 import { FILESYSTEM_RULE } from '../devices/filesystem.js';
@@ -82,6 +83,7 @@ export const DOMAIN_RULE: ElementRule = {
     currentMemory: UNIT,
     ...VCPU_RULES,
     blkiotune: BLKIOTUNE_RULE,
+    memtune: MEMTUNE_RULE,
     iothreads: {},
     iothreadids: IOTHREADIDS_RULE,
     defaultiothread: DEFAULTIOTHREAD_RULE,
