@@ -23,7 +23,7 @@ export function needsDbusDaemon(def: DomainDefinition): boolean {
 /**
  * The private bus of a domain with a D-Bus display, as libvirt's qemu_dbus.c
  * runs it: one dbus-daemon per running domain, with a configuration of its
- * own (a session-like bus, EXTERNAL auth, everything allowed), listening on
+ * own (a session-like bus, EXTERNAL auth, everything allowed, QEMU's user and root may connect), listening on
  * dbus.sock in the domain's run directory, started before QEMU as QEMU's
  * user. It runs in its own session; the pidfile in the run directory finds
  * it again after a ferryd restart, and stop() ends it when the domain stops
@@ -105,7 +105,11 @@ export class DbusDaemonRunner {
   }
 }
 
-/** libvirt's bus configuration for a domain's bus (qemuDBusWriteConfig). */
+/**
+ * libvirt's bus configuration for a domain's bus (qemuDBusWriteConfig), plus root: the bus runs as QEMU's
+ * user, and dbus-daemon lets only its own user connect unless the policy names another; root (ferryd, the
+ * host's administrator with busctl or a display client) may too. The socket is in the run directory (QEMU's, 0700).
+ */
 function busConfig(socket: string): string {
   return [
     '<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"',
@@ -115,6 +119,7 @@ function busConfig(socket: string): string {
     `  <listen>unix:path=${socket}</listen>`,
     '  <auth>EXTERNAL</auth>',
     "  <policy context='default'>",
+    "    <allow user='root'/>",
     "    <allow send_destination='*' eavesdrop='true'/>",
     "    <allow eavesdrop='true'/>",
     "    <allow own='*'/>",

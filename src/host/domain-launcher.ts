@@ -166,6 +166,8 @@ export class DomainLauncher {
       throw err;
     }
     const runDir = paths.domainRunDir(def.uuid);
+    // A bus left from an earlier run (ferryd stopped before it could end it) goes with its run directory.
+    await this.dbus.stop(def.uuid);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(paths.logDir, { recursive: true, mode: 0o711 });
 

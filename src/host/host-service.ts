@@ -458,7 +458,8 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Takes over a QEMU found running after a ferryd restart. */
   adopt(vm: RunningDomain): void {
-    this.track(vm, () => undefined);
+    // When it stops, what its launch created goes as for any other (its dbus-daemon, taps, run directory).
+    this.track(vm, () => this.deps.launcher.cleanup(vm.def));
   }
 
   /** Stops following every QEMU; they keep running (ferryd shutting down). */
