@@ -57,9 +57,10 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
       }
     });
   }
-  // A D-Bus channel (serial, console, redirdev type='dbus') and D-Bus audio are exported by the D-Bus display.
+  // A D-Bus channel (serial, console, channel, redirdev type='dbus') and D-Bus audio are exported by the D-Bus display
+  // (QEMU starts a dbus chardev without one, which no client can then reach).
   const dbus = def.devices.graphics.some((g) => g.type === 'dbus');
-  for (const [name, list] of [['serial', def.devices.serials], ['console', def.devices.consoles], ['redirdev', def.devices.redirdevs]] as const) {
+  for (const [name, list] of [['serial', def.devices.serials], ['console', def.devices.consoles], ['channel', def.devices.channels], ['redirdev', def.devices.redirdevs]] as const) {
     list.forEach((c, i) => {
       if (c.type === 'dbus' && !dbus) out.push({ path: `/domain/devices/${childStep(name, i, list.length)}/@type`, device: `<${name}> #${i}`, message: "type 'dbus' is a channel of the D-Bus display, and there is no <graphics type='dbus'>; add one or use another type" });
     });

@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { FerrydHost } from '../helpers/ferryd.js';
+import type { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { eventually, pidsMatching, qemuPidsOf } from '../helpers/processes.js';
-import { tempDir } from '../helpers/tmp.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
 
 const run = promisify(execFile);
 
@@ -27,19 +27,22 @@ const argAfter = (argv: string[], flag: string): string[] => argv.flatMap((a, i)
  * ferryd starts the domain's own bus (as QEMU's user, dbus.sock in the run
  * directory), QEMU registers org.qemu on it with /org/qemu/Display1/VM named
  * after the domain, a D-Bus audio backend and serial channel ride on it; the
- * bus survives a ferryd restart and goes with destroy and with a failed start.
+ * bus survives a ferryd restart; after a live migration the destination runs
+ * its own (the source's is gone); it goes with destroy and with a failed start.
  * A p2p display starts with no bus at all.
  */
 describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
-  const dir = tempDir('ferry-dbus-');
+  const hosts = new TwoHosts();
+  const dir = hosts.dir;
   let host: FerrydHost;
-  const socket = (): string => `${host.stateDir}/run/${uuid}/dbus.sock`;
-  const daemons = (): number[] => pidsMatching(`${host.stateDir}/run/${uuid}/dbus.conf`).filter((p) => comm(p) === 'dbus-daemon');
-  const busctl = async (...args: string[]): Promise<string> => (await run('busctl', [`--address=unix:path=${socket()}`, ...args], { timeout: 20_000 })).stdout;
+  const socket = (h = host): string => `${h.stateDir}/run/${uuid}/dbus.sock`;
+  const daemons = (h = host): number[] => pidsMatching(`${h.stateDir}/run/${uuid}/dbus.conf`).filter((p) => comm(p) === 'dbus-daemon');
+  const busctl = async (h: FerrydHost, ...args: string[]): Promise<string> => (await run('busctl', [`--address=unix:path=${socket(h)}`, ...args], { timeout: 20_000 })).stdout;
+  const vmName = async (h: FerrydHost): Promise<string> => (await busctl(h, 'get-property', 'org.qemu', '/org/qemu/Display1/VM', 'org.qemu.Display1.VM', 'Name')).trim();
 
   before(async () => {
-    host = new FerrydHost({ dir: `${dir.path}/h` });
-    await host.start();
+    await hosts.start();
+    host = hosts.a;
     writeFileSync(`${dir.path}/dbus.xml`, guestXml({
       name: 'dbusvm', uuid,
       devices: `<graphics type='dbus'><gl enable='no'/><audio id='1'/></graphics>
@@ -50,14 +53,14 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
   });
 
   after(async () => {
+    await hosts.b?.ferry('destroy', 'dbusvm');
     await host?.ferry('destroy', 'dbusvm');
     await host?.ferry('destroy', 'dbusp2p');
-    if (host) await eventually(() => daemons().length === 0, 'no bus left');
-    await host?.stopAll();
-    dir.cleanup();
+    if (host) await eventually(() => daemons(hosts.a).length === 0 && daemons(hosts.b).length === 0, 'no bus left');
+    await hosts.stop();
   });
 
-  it("runs the domain's own bus with QEMU's display on it, shown in the live XML; a ferryd restart keeps it, destroy ends it", async () => {
+  it("runs the domain's own bus with QEMU's display on it, shown in the live XML; a ferryd restart keeps it; a migration's destination runs its own; destroy ends it", async () => {
     await host.ok('start', 'dbusvm');
     const [daemon] = daemons();
     assert.ok(daemon, 'a dbus-daemon runs for the domain');
@@ -76,19 +79,26 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
     assert.match(inactive, /<graphics type='dbus'>/, 'the bus ferryd chose is not in the definition');
 
     // QEMU owns org.qemu on the bus; its VM object carries the domain's name.
-    await eventually(async () => (await busctl('list', '--no-pager')).includes('org.qemu'), 'org.qemu on the domain bus');
-    assert.equal((await busctl('get-property', 'org.qemu', '/org/qemu/Display1/VM', 'org.qemu.Display1.VM', 'Name')).trim(), 's "dbusvm"');
-    const tree = await busctl('tree', '--list', 'org.qemu');
+    await eventually(async () => (await busctl(host, 'list', '--no-pager')).includes('org.qemu'), 'org.qemu on the domain bus');
+    assert.equal(await vmName(host), 's "dbusvm"');
+    const tree = await busctl(host, 'tree', '--list', 'org.qemu');
     assert.match(tree, /\/org\/qemu\/Display1\/Audio/, 'the D-Bus audio backend is exported');
     assert.match(tree, /\/org\/qemu\/Display1\/Chardev_charserial1/, tree);
-    assert.equal((await busctl('get-property', 'org.qemu', '/org/qemu/Display1/Chardev_charserial1', 'org.qemu.Display1.Chardev', 'Name')).trim(), 's "org.qemu.console.serial.1"', 'the serial port is the channel the definition names');
+    assert.equal((await busctl(host, 'get-property', 'org.qemu', '/org/qemu/Display1/Chardev_charserial1', 'org.qemu.Display1.Chardev', 'Name')).trim(), 's "org.qemu.console.serial.1"', 'the serial port is the channel the definition names');
 
     await host.restart('SIGKILL');
     assert.match(await host.state('dbusvm'), /^running/);
     assert.deepEqual(daemons(), [daemon], 'the bus outlives ferryd and is found again');
 
-    await host.ok('destroy', 'dbusvm');
-    await eventually(() => daemons().length === 0 && !existsSync(socket()) && !existsSync(`${host.stateDir}/run/${uuid}`), 'the bus, its socket and the run directory gone after destroy');
+    // Live to B: B starts a bus of its own before its QEMU, and shows it; A's goes with the source QEMU.
+    await host.ok('migrate', '--live', '--persistent', '--undefinesource', 'dbusvm', hosts.bPeer);
+    assert.equal(daemons(hosts.b).length, 1, "B runs the domain's bus");
+    assert.equal(await vmName(hosts.b), 's "dbusvm"');
+    assert.match(await hosts.b.ok('dumpxml', 'dbusvm'), new RegExp(`<graphics type='dbus' address='unix:path=${socket(hosts.b)}'>`));
+    await eventually(() => daemons(hosts.a).length === 0 && !existsSync(socket(hosts.a)), "A's bus gone after the migration");
+
+    await hosts.b.ok('destroy', 'dbusvm');
+    await eventually(() => daemons(hosts.b).length === 0 && !existsSync(socket(hosts.b)) && !existsSync(`${hosts.b.stateDir}/run/${uuid}`), 'the bus, its socket and the run directory gone after destroy');
   });
 
   it('ends the bus when QEMU fails to start', async () => {
