@@ -15,9 +15,13 @@ export interface DbusDaemonDeps {
   dbusDaemon?: string;
 }
 
-/** A D-Bus display that needs ferryd's bus: one with neither an address of its own nor p2p='yes'. */
+/**
+ * A D-Bus display that needs ferryd's bus: one with neither an address of its own nor p2p='yes'. In a live
+ * definition read back from ferryd's store (after a restart) the mark is gone: the address of the domain's
+ * own socket (run/UUID/dbus.sock) still says it is ferryd's bus.
+ */
 export function needsDbusDaemon(def: DomainDefinition): boolean {
-  return def.devices.graphics.some((g) => g.type === 'dbus' && !g.p2p && (g.dbusAddress === undefined || g.dbusAddressGenerated === true));
+  return def.devices.graphics.some((g) => g.type === 'dbus' && !g.p2p && (g.dbusAddress === undefined || g.dbusAddressGenerated === true || g.dbusAddress.endsWith(`/${def.uuid}/dbus.sock`)));
 }
 
 /**
