@@ -265,6 +265,11 @@ export const ERROR_CODES = {
     status: 500,
     hint: 'Install swtpm and swtpm-tools (apt-get install swtpm swtpm-tools); swtpm\'s own words are above and in the domain\'s swtpm log (log/NAME-swtpm.log under ferryd\'s state directory)',
   },
+  DBUS_DAEMON_FAILED: {
+    summary: "the private dbus-daemon of a domain with a D-Bus display (<graphics type='dbus'> without address or p2p) did not start",
+    status: 500,
+    hint: "Install dbus-daemon (apt-get install dbus-daemon); its own words are above and in the domain's dbus log (log/NAME-dbus.log under ferryd's state directory). Or give the display a bus of your own (address='unix:path=...') or p2p='yes'",
+  },
   // firmware (UEFI)
   FIRMWARE_CONFLICT: {
     summary: 'The firmware settings of a definition contradict each other (Secure Boot without SMM, enrolled keys without Secure Boot, ...)',

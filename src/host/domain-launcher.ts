@@ -26,6 +26,7 @@ import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
 import { resolveDomainSecrets, secretArgs, type SecretSource } from './domain-secrets.js';
 import { SwtpmRunner } from './swtpm.js';
+import { DbusDaemonRunner, needsDbusDaemon } from './dbus-daemon.js';
 import { withStartupPolicy } from './startup-policy.js';
 import { type MemoryHostFacts, readMemoryHostFacts, resolveMemoryPaths } from './memory-host.js';
 import { chooseFirmware } from '../vm/firmware-select.js';
@@ -94,8 +95,12 @@ export class DomainLauncher {
   /** The swtpm of each domain with an emulated TPM. */
   readonly swtpm: SwtpmRunner;
 
+  /** The private bus of each domain with a D-Bus display on ferryd's bus. */
+  readonly dbus: DbusDaemonRunner;
+
   constructor(private readonly deps: DomainLauncherDeps) {
     this.nics = new NicBackends(deps.taps);
+    this.dbus = new DbusDaemonRunner({ paths: deps.paths, account: deps.access.account, log: deps.log });
     this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log, ...(deps.secrets ? { secrets: deps.secrets } : {}) });
   }
 
@@ -146,6 +151,7 @@ export class DomainLauncher {
         networkBridge: (network) => this.networkBridge(network),
         channelSocket: (name) => paths.channelSocket(def.uuid, name),
         graphicsPorts,
+        ...(needsDbusDaemon(listening) ? { dbusSocket: this.dbus.socket(def.uuid) } : {}),
       });
       // placement='auto': the nodes and CPUs libvirt would ask numad for, from this host's topology now.
       live = withNumaAdvice(live, (this.deps.numaTopology ?? readHostNumaTopology)());
@@ -161,6 +167,8 @@ export class DomainLauncher {
       throw err;
     }
     const runDir = paths.domainRunDir(def.uuid);
+    // A bus left from an earlier run (ferryd stopped before it could end it) goes with its run directory.
+    await this.dbus.stop(def.uuid);
     rmSync(runDir, { recursive: true, force: true });
     mkdirSync(paths.logDir, { recursive: true, mode: 0o711 });
 
@@ -177,6 +185,8 @@ export class DomainLauncher {
       const tapFds = await this.nics.setUp(live, fds);
       // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
       const tpmSocket = await this.swtpm.start(live, options.incoming ? { incoming: true } : {});
+      // The D-Bus display's bus runs before QEMU, which registers org.qemu on it at start (a destination starts its own).
+      await this.dbus.start(live);
       const memoryPaths = live.memoryLayout || live.devices.memories ? this.memoryPaths(live, runDir) : undefined;
       const secrets = secretArgs(secretValues, runDir, (path, key) => this.deps.access.privateFile(path, key));
       const tls = stageQemuTls(live, this.deps.qemuTls, (name, files) => this.stage(def.uuid, name, files));
@@ -217,6 +227,7 @@ export class DomainLauncher {
     } catch (err) {
       await this.nics.tearDown(live);
       await this.swtpm.stop(def.uuid);
+      await this.dbus.stop(def.uuid);
       rmSync(runDir, { recursive: true, force: true });
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;
@@ -276,6 +287,7 @@ export class DomainLauncher {
       tapName: (i) => tapName(this.deps.hostId, live.uuid, i),
       channelSocket: (name) => this.deps.paths.channelSocket(live.uuid, name),
       graphicsSocket: (type) => this.graphicsSocket(live.uuid, type),
+      dbusSocket: this.dbus.socket(live.uuid),
     });
   }
 
@@ -290,6 +302,7 @@ export class DomainLauncher {
     this.chosenPorts.delete(live.uuid);
     await this.nics.tearDown(live);
     await this.swtpm.stop(live.uuid);
+    await this.dbus.stop(live.uuid);
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
   }
 

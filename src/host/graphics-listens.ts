@@ -7,7 +7,7 @@ export interface ListenDefaults {
   /** The address of a virtual network on this host (<listen type='network'>); throws DISPLAY_LISTEN_UNAVAILABLE if it has none. */
   networkAddress: (network: string) => string;
   /** The socket of a <listen type='socket'/> written without one: in the domain's run directory. */
-  socketPath: (type: GraphicsDefinition['type']) => string;
+  socketPath: (type: 'vnc' | 'spice') => string;
 }
 
 /**
@@ -18,7 +18,8 @@ export interface ListenDefaults {
  * is marked `generated`, so a migration leaves it for the destination to choose.
  */
 export function resolveGraphicsListens(graphics: readonly GraphicsDefinition[], d: ListenDefaults): GraphicsDefinition[] {
-  return graphics.map((g) => ({ ...g, listens: [resolveListen(g, g.listens[0], d)] }));
+  // A D-Bus display listens on no address: its bus is resolved by liveDefinition().
+  return graphics.map((g) => (g.type === 'dbus' ? g : { ...g, listens: [resolveListen(g, g.listens[0], d)] }));
 }
 
 function resolveListen(g: GraphicsDefinition, l: GraphicsListen | undefined, d: ListenDefaults): GraphicsListen {
@@ -30,17 +31,18 @@ function resolveListen(g: GraphicsDefinition, l: GraphicsListen | undefined, d: 
       // Always this host's: a network's address differs from host to host (libvirt resolves it at every start).
       return { ...l, address: d.networkAddress(l.network as string), generated: true };
     case 'socket':
-      return l.socket !== undefined ? l : { ...l, socket: d.socketPath(g.type), generated: true };
+      return l.socket !== undefined ? l : { ...l, socket: d.socketPath(g.type as 'vnc' | 'spice'), generated: true };
     case 'none':
       return l;
   }
 }
 
 /** The inverse for a migration: what this host chose goes, so the destination resolves its own. */
-export function portableListens(g: GraphicsDefinition, socketPath?: (type: GraphicsDefinition['type']) => string): GraphicsListen[] {
+export function portableListens(g: GraphicsDefinition, socketPath?: (type: 'vnc' | 'spice') => string): GraphicsListen[] {
+  if (g.type === 'dbus') return g.listens;
   return g.listens.flatMap((l): GraphicsListen[] => {
     // A socket in this host's run directory is this host's choice even when the mark was lost (a live XML read back after a restart).
-    if (l.type === 'socket' && socketPath && l.socket === socketPath(g.type)) return [{ type: 'socket' }];
+    if (l.type === 'socket' && socketPath && l.socket === socketPath(g.type as 'vnc' | 'spice')) return [{ type: 'socket' }];
     if (l.type === 'network') {
       const { generated: _g, address: _a, ...rest } = l;
       return [rest];

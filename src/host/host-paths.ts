@@ -73,6 +73,11 @@ export class HostPaths {
     return join(this.logDir, `${name}-swtpm.log`);
   }
 
+  /** The output of a domain's own dbus-daemon (its D-Bus display's bus), as libvirt's NAME-dbus.log. */
+  dbusLog(name: string): string {
+    return join(this.logDir, `${name}-dbus.log`);
+  }
+
   /** The default copy of serial port N's output. */
   serialLog(name: string, port: number): string {
     return join(this.logDir, `${name}-serial${port}.log`);

@@ -464,7 +464,11 @@ export class HostService extends EventEmitter<HostEvents> {
 
   /** Takes over a QEMU found running after a ferryd restart. */
   adopt(vm: RunningDomain): void {
-    this.track(vm, () => this.removeCgroup(vm));
+    // When it stops, what its launch created goes as for any other (its cgroup, dbus-daemon, taps, run directory).
+    this.track(vm, async () => {
+      await this.removeCgroup(vm);
+      await this.deps.launcher.cleanup(vm.def);
+    });
   }
 
   /** A stopped domain's cgroup goes (its QEMU has exited); a failure is logged, never fatal. */

@@ -70,4 +70,35 @@ describe('SPICE TLS ports chosen at start', () => {
     assert.deepEqual(fixedLive.devices.graphics.map((g) => [g.port, g.tlsPort]), [[5990, 5903]]);
     assert.deepEqual(portableDefinition(fixedLive, input({})).devices.graphics, fixed.devices.graphics);
   });
+
+});
+
+describe('a D-Bus display in the live definition', () => {
+  const dbusXml = (graphics: string): string => `<domain type='kvm'><name>d</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>${graphics}</devices></domain>`;
+  const input = {
+    machine: 'pc-q35-10.0', serialLog: (p: number) => `/state/log/d-serial${p}.log`, tapName: (i: number) => `fetap${i}`,
+    networkBridge: (n: string) => n, channelSocket: (n: string) => `/run/d/${n}.sock`, graphicsPorts: [{}], dbusSocket: '/run/d/dbus.sock',
+  };
+
+  it("is on the domain's own bus, shown in the live XML (not the inactive one) and left for the destination to start its own", () => {
+    const def = parseDomainXml(dbusXml("<graphics type='dbus'><gl enable='no'/></graphics>"));
+    const live = liveDefinition(def, input);
+    assert.equal(live.devices.graphics[0]?.dbusAddress, 'unix:path=/run/d/dbus.sock');
+    assert.match(renderDomainXml(live, { id: 1 }), /<graphics type='dbus' address='unix:path=\/run\/d\/dbus.sock'>\s*<gl enable='no'\/>/);
+    assert.doesNotMatch(renderDomainXml(def), /address=/);
+    assert.deepEqual(portableDefinition(live, input).devices.graphics, def.devices.graphics);
+    // The live XML read back (a ferryd restart) has lost the mark: the socket path still tells it is this host's bus.
+    const reread = parseDomainXml(renderDomainXml(live, { id: 1 }));
+    assert.deepEqual(portableDefinition(reread, input).devices.graphics, def.devices.graphics);
+  });
+
+  it("keeps an address of the user's and p2p as written: no bus of ferryd's", () => {
+    for (const g of ["<graphics type='dbus' address='unix:path=/tmp/mybus'/>", "<graphics type='dbus' p2p='yes'/>"]) {
+      const def = parseDomainXml(dbusXml(g));
+      const { dbusSocket: _none, ...noBus } = input;
+      const live = liveDefinition(def, noBus);
+      assert.deepEqual(live.devices.graphics, def.devices.graphics);
+      assert.deepEqual(portableDefinition(live, input).devices.graphics, def.devices.graphics);
+    }
+  });
 });

@@ -19,6 +19,8 @@ export interface LiveDefinitionInput {
   channelSocket: (targetName: string) => string;
   /** Ports chosen at start for graphics i with autoport (and websocket='-1', SPICE's TLS port). */
   graphicsPorts: ReadonlyArray<{ port?: number; websocket?: number; tlsPort?: number }>;
+  /** The socket of the domain's own dbus-daemon (a D-Bus display with neither address nor p2p). */
+  dbusSocket?: string;
 }
 
 /**
@@ -43,6 +45,10 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
     c.type === 'unix' && c.sourcePath === undefined ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' } : c,
   );
   live.devices.graphics = live.devices.graphics.map((g, i) => {
+    // A D-Bus display without a bus of its own is on the domain's dbus-daemon, shown in the live XML as libvirt does.
+    if (g.type === 'dbus') {
+      return g.dbusAddress !== undefined || g.p2p || input.dbusSocket === undefined ? g : { ...g, dbusAddress: `unix:path=${input.dbusSocket}`, dbusAddressGenerated: true };
+    }
     const chosen = input.graphicsPorts[i] ?? {};
     return {
       ...g,
@@ -79,7 +85,7 @@ export function portsToChoose(g: GraphicsDefinition, spiceTls = false): { port: 
  */
 export function portableDefinition(
   live: DomainDefinition,
-  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
+  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket' | 'dbusSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
 ): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
   // placement='auto' is advised again by the host that starts it.
@@ -122,6 +128,11 @@ export function portableDefinition(
   // An autoport display gets a port of its own on the destination, and so does a websocket='-1'.
   // Listen addresses and sockets this host chose (resolveGraphicsListens) are chosen again there.
   d.graphics = d.graphics.map((g) => {
+    if (g.type === 'dbus') {
+      // The destination starts a bus of its own.
+      const { dbusAddress, dbusAddressGenerated, ...own } = g;
+      return dbusAddressGenerated || (input.dbusSocket !== undefined && dbusAddress === `unix:path=${input.dbusSocket}`) ? own : g;
+    }
     const { websocketGenerated, port, tlsPort, tlsPortGenerated, ...rest } = g;
     return {
       ...rest,

@@ -18,6 +18,7 @@ export const CHECKS = {
   'qemu-blockers': 'QEMU migration blockers',
   'tcg-dirty-tracking': 'TCG dirty tracking',
   tpm: 'TPM emulator',
+  'dbus-display': 'D-Bus display bus',
   secrets: 'Secrets',
 } as const;
 

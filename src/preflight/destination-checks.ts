@@ -15,6 +15,7 @@ import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import { destinationTlsCheck } from './tls-check.js';
 import { tpmCheck } from './tpm-check.js';
+import { dbusDaemonCheck } from './dbus-daemon-check.js';
 import type { SecretRef } from '../secrets/secret-service.js';
 
 export interface DestinationCheckDeps {
@@ -53,6 +54,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   const tls = destinationTlsCheck(req, d);
   if (tls) results.push(tls.result);
   if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
+  if (req.domain.dbusBus) results.push(await dbusDaemonCheck(d.hostname));
   if (req.secrets?.length) results.push(secretsCheck(req.secrets, d));
   return {
     results,

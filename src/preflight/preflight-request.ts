@@ -11,6 +11,8 @@ export interface PreflightRequest {
     accel: 'kvm' | 'tcg';
     /** The version of its emulated TPM (swtpm), when it has one. */
     tpm?: '2.0' | '1.2';
+    /** Its D-Bus display is on a bus ferryd runs (dbus-daemon), which the destination starts for it. */
+    dbusBus?: boolean;
   };
   disks: PreflightDisk[];
   interfaces: Array<{ mac: string; type: string; bridge?: string; network?: string }>;

@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { emulatedTpm } from '../host/swtpm.js';
+import { needsDbusDaemon } from '../host/dbus-daemon.js';
 import { domainSecretNeeds } from '../qemu/devices/disk-secrets.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -75,6 +76,7 @@ export class PreflightService {
         name: def.name, uuid: def.uuid, memoryKiB: def.memoryKiB, vcpus: def.vcpus, machine: def.os.machine,
         cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
         ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
+        ...(needsDbusDaemon(def) ? { dbusBus: true } : {}),
       },
       disks: [...this.disks(def, o), ...nvramOnNetwork(def)],
       interfaces: def.devices.interfaces.map((i) => ({ mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}) })),

@@ -249,12 +249,12 @@ export interface Placed {
 
 /** A character device's host side: serial, console, channel, redirdev, rng egd. */
 export interface CharSource {
-  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport' | 'qemu-vdagent';
+  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport' | 'qemu-vdagent' | 'dbus';
   /** qemu-vdagent <source><clipboard copypaste=>: QEMU's own agent shares the clipboard (clipboard=). */
   vdagentClipboard?: boolean;
   /** qemu-vdagent <source><mouse mode=>: 'client' sends absolute positions through the agent (mouse=on). */
   vdagentMouse?: 'client' | 'server';
-  /** spiceport: <source channel=...>, the SPICE port's name a client opens (org.qemu.console.serial.0) */
+  /** spiceport / dbus: <source channel=...>, the SPICE port's or D-Bus display channel's name a client opens (org.qemu.console.serial.0) */
   channel?: string;
   /** file, unix, pty (the pty QEMU made, live XML only) */
   sourcePath?: string;
@@ -352,7 +352,20 @@ export interface GraphicsListen {
 }
 
 export interface GraphicsDefinition {
-  type: 'vnc' | 'spice';
+  type: 'vnc' | 'spice' | 'dbus';
+  /**
+   * D-Bus display: the bus QEMU exports the display on (address='unix:path=...'). Absent and not p2p: ferryd
+   * runs a private dbus-daemon for the domain and the live definition has its address (dbusAddressGenerated).
+   */
+  dbusAddress?: string;
+  /** The D-Bus address is the bus ferryd started here (never in inactive XML; a migration drops it). */
+  dbusAddressGenerated?: boolean;
+  /** D-Bus display p2p='yes': no bus; clients are handed to QEMU over QMP (add_client with a descriptor). */
+  p2p?: boolean;
+  /** D-Bus display <gl enable='no'/> written (OpenGL is refused: it needs a host GPU render node). */
+  glOff?: boolean;
+  /** D-Bus display <audio id=N/>: the <audio type='dbus'> backend it exports (QEMU's audiodev=). */
+  audioId?: number;
   /** -1 or absent with autoport: chosen at start (live XML shows it). */
   port?: number;
   /** SPICE's TLS port (-1 or absent with autoport: chosen at start when the host has spice_tls and a channel may use TLS). */
@@ -418,7 +431,7 @@ export interface SoundDefinition extends Placed {
 export interface AudioDefinition {
   id: number;
   /** none, spice, or file (QEMU's wav backend writing `path`). */
-  type: 'none' | 'spice' | 'file';
+  type: 'none' | 'spice' | 'file' | 'dbus';
   /** timerPeriod (µs) */
   timerPeriod?: number;
   /** type='file': the WAV file QEMU writes (relative: to QEMU's working directory, as libvirt). */

@@ -310,8 +310,8 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
   if (d.sounds.filter((s) => s.model === 'pcspk').length > 1) throw xmlInvalid('sound', "a machine has one PC speaker: more than one <sound model='pcspk'>");
   d.videos = orderVideos(d.videos);
   checkFilesystems(d.filesystems ?? []);
-  for (const type of ['vnc', 'spice'] as const) {
-    if (d.graphics.filter((g) => g.type === type).length > 1) throw xmlUnsupported('graphics', `only 1 graphics device of each type (vnc, spice) is supported; this domain has more than one '${type}'`);
+  for (const type of ['vnc', 'spice', 'dbus'] as const) {
+    if (d.graphics.filter((g) => g.type === type).length > 1) throw xmlUnsupported('graphics', `only 1 graphics device of each type (vnc, spice, dbus) is supported; this domain has more than one '${type}'`);
   }
   const targets = new Set<string>();
   for (const disk of d.disks) {

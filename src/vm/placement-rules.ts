@@ -58,6 +58,24 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
       }
     });
   }
+  // A D-Bus channel (serial, console, channel, redirdev type='dbus') and D-Bus audio are exported by the D-Bus display
+  // (QEMU starts a dbus chardev without one, which no client can then reach).
+  const dbus = def.devices.graphics.some((g) => g.type === 'dbus');
+  for (const [name, list] of [['serial', def.devices.serials], ['console', def.devices.consoles], ['channel', def.devices.channels], ['redirdev', def.devices.redirdevs]] as const) {
+    list.forEach((c, i) => {
+      if (c.type === 'dbus' && !dbus) out.push({ path: `/domain/devices/${childStep(name, i, list.length)}/@type`, device: `<${name}> #${i}`, message: "type 'dbus' is a channel of the D-Bus display, and there is no <graphics type='dbus'>; add one or use another type" });
+    });
+  }
+  def.devices.audios.forEach((a, i) => {
+    if (a.type === 'dbus' && !dbus) {
+      out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'dbus' plays through the D-Bus display, and there is no <graphics type='dbus'>; add one or use type 'none'" });
+    }
+  });
+  def.devices.graphics.forEach((g, i) => {
+    if (g.type === 'dbus' && g.audioId !== undefined && !def.devices.audios.some((a) => a.id === g.audioId && a.type === 'dbus')) {
+      out.push({ path: `/domain/devices/${childStep('graphics', i, def.devices.graphics.length)}/audio/@id`, device: "<graphics type='dbus'>", message: `<audio id='${g.audioId}'>: the D-Bus display exports an <audio type='dbus'> backend, and there is none with id ${g.audioId}` });
+    }
+  });
   def.devices.audios.forEach((a, i) => {
     if (a.type === 'spice' && !def.devices.graphics.some((g) => g.type === 'spice')) {
       out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'spice' plays through SPICE graphics, and there is no <graphics type='spice'> (QEMU: Cannot use spice audio without -spice); use type 'none'" });

@@ -61,7 +61,7 @@ export const preflightRequestSchema = object({
   live: bool(),
   domain: object({
     name: nonEmpty(), uuid: nonEmpty(), memoryKiB: int(1), vcpus: int(1), machine: str(),
-    cpu: object({ mode: nonEmpty(), model: str() }, ['mode']), accel: oneOf(['kvm', 'tcg']), tpm: oneOf(['2.0', '1.2']),
+    cpu: object({ mode: nonEmpty(), model: str() }, ['mode']), accel: oneOf(['kvm', 'tcg']), tpm: oneOf(['2.0', '1.2']), dbusBus: bool(),
   }, ['name', 'uuid', 'memoryKiB', 'vcpus', 'cpu', 'accel']),
   disks: arrayOf(preflightDisk),
   interfaces: arrayOf(object({ mac: nonEmpty(), type: nonEmpty(), bridge: str(), network: str() }, ['mac', 'type'])),

@@ -38,6 +38,10 @@ export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): s
     case 'spiceport':
       spec = `spiceport,id=${id},name=${escapeOpt(s.channel ?? '')}`;
       break;
+    case 'dbus':
+      // A channel of the D-Bus display (-display dbus): clients open it by name.
+      spec = `dbus,id=${id},name=${escapeOpt(s.channel ?? '')}`;
+      break;
     case 'stdio':
       throw new TypeError('a stdio character device has no terminal under ferryd');
   }

@@ -22,11 +22,27 @@ export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
  * never on the command line: they are set over QMP before the guest runs.
  */
 export function graphicsArgs(def: DomainDefinition, spiceX509Dir?: string): string[] {
-  const out: string[] = ['-display', 'none'];
-  for (const g of def.devices.graphics) out.push(...(g.type === 'vnc' ? vncArgs(g) : spiceArgs(g, spiceX509Dir)));
+  const dbus = def.devices.graphics.find((g) => g.type === 'dbus');
+  const out: string[] = ['-display', dbus ? dbusDisplay(dbus) : 'none'];
+  for (const g of def.devices.graphics) {
+    if (g.type === 'vnc') out.push(...vncArgs(g));
+    else if (g.type === 'spice') out.push(...spiceArgs(g, spiceX509Dir));
+  }
   const keymap = def.devices.graphics.find((g) => g.keymap)?.keymap;
   if (keymap) out.push('-k', keymap);
   return out;
+}
+
+/**
+ * QEMU's D-Bus display (ui-dbus), as libvirt writes it: on a bus (the domain's dbus-daemon, or the address
+ * written) or p2p=on (clients handed over QMP), gl=off when written, audiodev= its <audio type='dbus'>.
+ */
+function dbusDisplay(g: GraphicsDefinition): string {
+  if (!g.p2p && g.dbusAddress === undefined) throw new TypeError('graphics dbus: no bus address resolved (liveDefinition with the dbus-daemon socket)');
+  const opts = ['dbus', g.p2p ? 'p2p=on' : `addr=${escapeOpt(g.dbusAddress as string)}`];
+  if (g.glOff) opts.push('gl=off');
+  if (g.audioId !== undefined) opts.push(`audiodev=audio${g.audioId}`);
+  return opts.join(',');
 }
 
 /** The address a display listens on; a definition that was not made live (no address resolved) is a programmer error. */

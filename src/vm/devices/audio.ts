@@ -21,8 +21,8 @@ const STREAM_RULE: ElementRule = {
   children: { settings: { attrs: { frequency: true, channels: true, format: FORMATS } } },
 };
 
-/** What ferry applies of <audio>: the none, spice and file (a WAV file QEMU writes) backends and their generic settings. */
-export const AUDIO_ATTRS = { id: true, type: ['none', 'spice', 'file'], timerPeriod: true, path: true } as const;
+/** What ferry applies of <audio>: the none, spice, dbus (a D-Bus display's) and file (a WAV file QEMU writes) backends and their generic settings. */
+export const AUDIO_ATTRS = { id: true, type: ['none', 'spice', 'file', 'dbus'], timerPeriod: true, path: true } as const;
 export const AUDIO_CHILDREN: Readonly<Record<string, ElementRule>> = { input: STREAM_RULE, output: STREAM_RULE };
 
 /** The optional parts of <audio> beyond id and type (timerPeriod, path, <input>, <output>). */

@@ -6,7 +6,7 @@ import { xmlInvalid } from '../xml-errors.js';
 import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-source.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
-const CHANNEL_TYPES = ['unix', 'pty', 'spicevmc', 'file', 'tcp', 'null', 'qemu-vdagent'] as const;
+const CHANNEL_TYPES = ['unix', 'pty', 'spicevmc', 'file', 'tcp', 'null', 'qemu-vdagent', 'dbus'] as const;
 
 export const CHANNEL_RULE: ElementRule = {
   attrs: { type: CHANNEL_TYPES },

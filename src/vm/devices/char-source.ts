@@ -4,7 +4,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { positiveInt } from '../xml-values.js';
 
-export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport', 'qemu-vdagent'] as const;
+export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport', 'qemu-vdagent', 'dbus'] as const;
 
 /** The parts of a character device ferry applies: <source>, <protocol>, <log>. */
 export const CHAR_SOURCE_CHILDREN: Record<string, ElementRule> = {
@@ -37,7 +37,7 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
     if (source.attrs.tls === 'no') result.tlsOff = true;
     if (source.attrs.service !== undefined) result.service = source.attrs.service;
     if (source.attrs.channel !== undefined) {
-      if (type !== 'spiceport') throw xmlInvalid('source', `${label}: <source channel=> names a SPICE port, for type='spiceport'`);
+      if (type !== 'spiceport' && type !== 'dbus') throw xmlInvalid('source', `${label}: <source channel=> names a SPICE port or a D-Bus display channel, for type='spiceport' or 'dbus'`);
       result.channel = source.attrs.channel;
     }
     const clipboard = child(source, 'clipboard');
@@ -60,6 +60,7 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
   if ((type === 'file' || type === 'unix') && !result.sourcePath && !(type === 'unix' && dev.name === 'channel')) {
     throw xmlInvalid(dev.name, `${label}: type='${type}' needs <source path=...>`);
   }
+  if (type === 'dbus' && !result.channel) throw xmlInvalid('source', `${label}: Missing source channel attribute for char device (type='dbus' needs <source channel=...>)`);
   if (type === 'spiceport' && !result.channel) throw xmlInvalid('source', `${label}: Missing source channel attribute for char device (type='spiceport' needs <source channel=...>)`);
   if (type === 'file' && result.sourceMode !== undefined) throw xmlInvalid('source', `${label}: a file has no mode`);
   if ((type === 'tcp' || type === 'udp') && !result.service) throw xmlInvalid('source', `${label}: type='${type}' needs <source service=...>`);

@@ -50,7 +50,7 @@ const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; 
 
 export const GRAPHICS_RULE: ElementRule = {
   attrs: {
-    type: ['vnc', 'spice'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true, socket: true,
+    type: ['vnc', 'spice', 'dbus'], address: true, p2p: ['yes', 'no'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true, socket: true,
     passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'], powerControl: ['yes', 'no'],
     defaultMode: ['any', 'secure', 'insecure'], connected: ['keep', 'disconnect', 'fail'],
   },
@@ -59,6 +59,11 @@ export const GRAPHICS_RULE: ElementRule = {
     listen: { attrs: { type: ['address', 'network', 'none', 'socket'], address: true, network: true, socket: true, fromConfig: ['0', '1'] } },
     channel: { attrs: { name: SPICE_CHANNELS, mode: SPICE_CHANNEL_MODES } },
     ...Object.fromEntries(SPICE_CHILDREN.map((n) => [n, { attrs: { [SPICE_CHILD_ATTR[n].attr]: SPICE_CHILD_ATTR[n].values } }])),
+    gl: {
+      attrs: { enable: ['no'] },
+      refusedValues: { 'enable=yes': "OpenGL needs a GPU render node on the host (QEMU's gl=on, rendernode=), which ferry's hosts need not have and a migration cannot carry; use <gl enable='no'/> or leave it out" },
+    },
+    audio: { attrs: { id: true } },
   },
 };
 
@@ -73,8 +78,11 @@ function port(v: string | undefined, element: string): number | undefined {
 const VALID_TO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/;
 
 export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition {
-  const type = oneOf(g.attrs.type ?? '', ['vnc', 'spice'] as const, 'graphics', 'type');
+  const type = oneOf(g.attrs.type ?? '', ['vnc', 'spice', 'dbus'] as const, 'graphics', 'type');
   const label = `<graphics type='${type}'> #${index}`;
+  if (type === 'dbus') return parseDbusGraphics(g, label);
+  for (const a of ['address', 'p2p'] as const) if (g.attrs[a] !== undefined) throw xmlInvalid('graphics', `${label}: ${a}= is a D-Bus display attribute`);
+  if (child(g, 'audio')) throw xmlInvalid('audio', `${label}: <audio> is a D-Bus display setting`);
   const p = port(g.attrs.port, 'graphics');
   const autoport = yesNo(g.attrs.autoport, 'graphics', 'autoport') ?? (p === undefined || p === -1);
   const result: GraphicsDefinition = { type, autoport, listens: [] };
@@ -171,6 +179,30 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
   return result;
 }
 
+/**
+ * <graphics type='dbus'> as libvirt reads it: address= (a bus of the user's), p2p='yes' (no bus: clients come in
+ * over QMP), <gl enable='no'/>, <audio id=/>. Without address and p2p ferryd runs the domain's own bus.
+ */
+function parseDbusGraphics(g: XmlElement, label: string): GraphicsDefinition {
+  const other = Object.keys(g.attrs).filter((a) => a !== 'type' && a !== 'address' && a !== 'p2p');
+  if (other.length > 0) throw xmlInvalid('graphics', `${label}: ${other.join(', ')} ${other.length > 1 ? 'are' : 'is'} not D-Bus display attributes`);
+  const wrong = [...SPICE_CHILDREN.filter((n) => n !== 'gl'), 'listen', 'channel'].filter((n) => child(g, n));
+  if (wrong.length > 0) throw xmlInvalid('graphics', `${label}: ${wrong.map((n) => `<${n}>`).join(', ')} are not D-Bus display settings`);
+  const result: GraphicsDefinition = { type: 'dbus', autoport: false, listens: [] };
+  const p2p = yesNo(g.attrs.p2p, 'graphics', 'p2p');
+  if (p2p) result.p2p = true;
+  if (g.attrs.address !== undefined) {
+    if (p2p) throw xmlInvalid('graphics', `${label}: p2p with a specified address is not supported`);
+    if (!g.attrs.address.startsWith('unix:')) throw xmlUnsupported('graphics', `${label}: address '${g.attrs.address}': ferry supports D-Bus addresses on a unix socket (unix:path=...)`);
+    result.dbusAddress = g.attrs.address;
+  }
+  const gl = child(g, 'gl');
+  if (gl) result.glOff = true;
+  const audio = child(g, 'audio');
+  if (audio) result.audioId = positiveInt(audio.attrs.id ?? '', 'audio');
+  return result;
+}
+
 /** SPICE's <channel name= mode=/> list: each name once. */
 function parseSpiceChannels(g: XmlElement, label: string): GraphicsDefinition['channels'] {
   const out: NonNullable<GraphicsDefinition['channels']> = {};
@@ -188,6 +220,12 @@ function parseSpiceChannels(g: XmlElement, label: string): GraphicsDefinition['c
  * keeps a running domain (libvirt's status XML), with fromConfig='1' on a listen address this host chose.
  */
 export function renderGraphics(g: GraphicsDefinition, secrets: boolean, status = false): XmlElement {
+  if (g.type === 'dbus') {
+    return el('graphics', { type: 'dbus', address: g.dbusAddress, p2p: g.p2p ? 'yes' : undefined }, [
+      g.glOff ? el('gl', { enable: 'no' }) : undefined,
+      g.audioId === undefined ? undefined : el('audio', { id: g.audioId }),
+    ]);
+  }
   const listen = g.listens[0];
   return el('graphics', {
     type: g.type,
@@ -350,7 +388,7 @@ export function renderSound(s: SoundDefinition, live: boolean): XmlElement {
 export const AUDIO_RULE: ElementRule = { attrs: AUDIO_ATTRS, children: AUDIO_CHILDREN, label: (e) => `<audio id='${e.attrs.id ?? '?'}'>` };
 
 export function parseAudio(a: XmlElement): AudioDefinition {
-  const type = oneOf(a.attrs.type ?? '', ['none', 'spice', 'file'] as const, 'audio', 'type');
+  const type = oneOf(a.attrs.type ?? '', ['none', 'spice', 'file', 'dbus'] as const, 'audio', 'type');
   return { id: positiveInt(a.attrs.id ?? '', 'audio'), type, ...parseAudioExtras(a, type) };
 }
 

@@ -13,7 +13,7 @@ import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './
 
 // ---- <redirdev>
 export const REDIRDEV_RULE: ElementRule = {
-  attrs: { bus: ['usb'], type: ['spicevmc', 'tcp', 'unix'] },
+  attrs: { bus: ['usb'], type: ['spicevmc', 'tcp', 'unix', 'dbus'] },
   label: (e, i) => `<redirdev type='${e.attrs.type ?? '?'}'> #${i}`,
   children: { ...CHAR_SOURCE_CHILDREN, boot: { attrs: { order: true } }, alias: ALIAS_RULE, address: ADDRESS_RULE },
 };
@@ -23,7 +23,7 @@ export function parseRedirdev(r: XmlElement, index: number): RedirdevDefinition 
   oneOf(r.attrs.bus ?? 'usb', ['usb'] as const, 'redirdev', 'bus');
   const boot = child(r, 'boot');
   return {
-    bus: 'usb', ...parseCharSource(r, ['spicevmc', 'tcp', 'unix'], label), ...parsePlacement(r, label),
+    bus: 'usb', ...parseCharSource(r, ['spicevmc', 'tcp', 'unix', 'dbus'], label), ...parsePlacement(r, label),
     ...(boot ? { bootOrder: positiveInt(boot.attrs.order ?? '', 'boot') } : {}),
   };
 }

@@ -47,7 +47,7 @@ export function runFerry(xml: string): FerryOutcome {
     // Displays listen where a host would put them: qemu.conf's default address, a made-up network address, a run-dir socket.
     const graphics = resolveGraphicsListens(def.devices.graphics, {
       vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.168.122.1', socketPath: (type) => `/run/ferry/conformance/${type}.sock`,
-    });
+    }).map((g) => (g.type === 'dbus' && !g.p2p && g.dbusAddress === undefined ? { ...g, dbusAddress: 'unix:path=/run/ferry/conformance/dbus.sock', dbusAddressGenerated: true } : g)); // the domain's own dbus-daemon
     // placement='auto' on the fake host of libvirt's tests: 4 NUMA nodes (2 CPUs, 8 GiB free each); libvirt fakes numad's answer.
     const placed = withNumaAdvice(def, FAKE_NUMA_HOST);
     const argv = buildQemuArgv({
