@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { isProgram, logTail, pidExists } from '../system/helper-daemon.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -81,7 +82,7 @@ export class DbusDaemonRunner {
     while (!existsSync(socket)) {
       if (exited !== undefined || Date.now() > deadline) {
         await this.stop(def.uuid);
-        throw new FerryError('DBUS_DAEMON_FAILED', `internal error: dbus-daemon for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${tail(log)}`);
+        throw new FerryError('DBUS_DAEMON_FAILED', `internal error: dbus-daemon for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${logTail(log)}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -96,11 +97,11 @@ export class DbusDaemonRunner {
     } catch {
       // no bus was started
     }
-    if (Number.isInteger(pid) && pid > 1 && isDbusDaemon(pid)) {
+    if (Number.isInteger(pid) && pid > 1 && isProgram(pid, 'dbus-daemon')) {
       try {
         process.kill(pid, 'SIGTERM');
-        for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-        if (alive(pid)) process.kill(pid, 'SIGKILL');
+        for (let i = 0; i < 100 && pidExists(pid); i++) await new Promise((r) => setTimeout(r, 20));
+        if (pidExists(pid)) process.kill(pid, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -133,28 +134,5 @@ function busConfig(socket: string): string {
   ].join('\n');
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** A pid from a pidfile is ours only if it is still a dbus-daemon (pids are reused). */
-function isDbusDaemon(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dbus-daemon';
-  } catch {
-    return false;
-  }
-}
 
-function tail(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim().split('\n').slice(-5).join('\n') || 'no output';
-  } catch {
-    return 'no output';
-  }
-}

@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { isProgram, logTail, pidExists } from '../system/helper-daemon.js';
 import type { SecretSource } from './domain-secrets.js';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -110,7 +111,7 @@ export class SwtpmRunner {
     while (!existsSync(socket)) {
       if (exited !== undefined || Date.now() > deadline) {
         await this.stop(def.uuid);
-        throw new FerryError('TPM_EMULATOR_FAILED', `internal error: swtpm for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${tail(log)}`);
+        throw new FerryError('TPM_EMULATOR_FAILED', `internal error: swtpm for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${logTail(log)}`);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -146,14 +147,14 @@ export class SwtpmRunner {
     } catch {
       return;
     }
-    if (!Number.isInteger(pid) || pid <= 1 || !isSwtpm(pid)) return;
+    if (!Number.isInteger(pid) || pid <= 1 || !isProgram(pid, 'swtpm')) return;
     try {
       process.kill(pid, 'SIGTERM');
     } catch {
       return;
     }
-    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && pidExists(pid); i++) await new Promise((r) => setTimeout(r, 20));
+    if (pidExists(pid)) process.kill(pid, 'SIGKILL');
   }
 
   /** Removes the TPM state ferryd keeps for a domain (undefine; a transient domain's stop), unless it is to be kept. */
@@ -236,28 +237,5 @@ function hasState(state: { kind: 'dir' | 'file'; path: string }): boolean {
   return existsSync(state.path) && readdirSync(state.path).some((f) => f.startsWith('tpm'));
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-/** A pid from a pidfile is ours only if it is still an swtpm (pids are reused). */
-function isSwtpm(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'swtpm';
-  } catch {
-    return false;
-  }
-}
 
-function tail(path: string): string {
-  try {
-    return readFileSync(path, 'utf8').trim().split('\n').slice(-5).join('\n') || 'no output';
-  } catch {
-    return 'no output';
-  }
-}
