@@ -133,6 +133,3 @@ function busConfig(socket: string): string {
     '',
   ].join('\n');
 }
-
-
-

@@ -236,6 +236,3 @@ function hasState(state: { kind: 'dir' | 'file'; path: string }): boolean {
   if (state.kind === 'file') return existsSync(state.path) && statSync(state.path).size > 0;
   return existsSync(state.path) && readdirSync(state.path).some((f) => f.startsWith('tpm'));
 }
-
-
-
