@@ -1,32 +1,19 @@
 import type { Command } from 'commander';
 import { type CliContext, CliFailure, domainArg, domainOp, enc } from '../context.js';
 import { numeric } from '../numeric.js';
+import { affect, affectQuery, type AffectOpts, withAffectOptions } from '../affect-options.js';
 
 /** libvirt's blkio weight is an unsigned int (the cgroup layout's range is checked by ferryd). */
 const blkioWeight = numeric({ name: 'weight', min: 0, max: 4294967295 });
 
-interface AffectOpts { domain?: string; live?: boolean; config?: boolean; current?: boolean }
 
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 function withAffect(cmd: Command): Command {
-  return cmd
-    .argument('[domain]', 'domain name, id or uuid')
-    .option('--domain <domain>', 'domain name, id or uuid')
-    .option('--live', 'affect the running domain (its cgroup)')
-    .option('--config', 'affect the persistent definition, applied at the next start')
-    .option('--current', 'affect the running domain if it runs, else its persistent definition (the default)');
+  return withAffectOptions(cmd.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid'), 'its cgroup');
 }
 
-function affect(o: AffectOpts): { live?: boolean; config?: boolean } {
-  if (o.current && (o.live || o.config)) throw new CliFailure(['Options --current and --live/--config are mutually exclusive']);
-  return { ...(o.live ? { live: true } : {}), ...(o.config ? { config: true } : {}) };
-}
-
-function query(o: { live?: boolean; config?: boolean }): string {
-  const q = [o.live ? 'live=true' : '', o.config ? 'config=true' : ''].filter(Boolean).join('&');
-  return q ? `?${q}` : '';
-}
+const query = affectQuery;
 
 /** virsh's "%-15s: %s" parameter lines. */
 function fields(rows: Array<[string, string]>): string {

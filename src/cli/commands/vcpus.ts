@@ -3,39 +3,20 @@ import type { VcpuCount, VcpuInfo } from '../../host/vcpu-control.js';
 import { type CliContext, CliFailure, domainArg, domainOp, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
 import { numeric } from '../numeric.js';
+import { affect, affectQuery, type AffectOpts, withAffectOptions } from '../affect-options.js';
 
 /** libvirt's vCPU limits: at most 16384 vCPUs, ids from 0. */
 const vcpuCount = numeric({ name: 'count', min: 1, max: 16384 });
 const vcpuId = numeric({ name: 'vcpu', min: 0, max: 16383 });
 
-interface AffectOpts {
-  domain?: string;
-  live?: boolean;
-  config?: boolean;
-  current?: boolean;
-}
 
 function withDomain(cmd: Command): Command {
   return cmd.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid');
 }
 
-function withAffect(cmd: Command, what: string): Command {
-  return cmd
-    .option('--live', `affect the running domain (${what})`)
-    .option('--config', `affect the persistent definition (${what}), applied at the next start`)
-    .option('--current', 'affect the running domain if it runs, else its persistent definition (the default)');
-}
+const withAffect = withAffectOptions;
 
-/** --live/--config as the API takes them; --current (or neither) leaves the choice to ferryd, as virsh. */
-function affect(o: AffectOpts): { live?: boolean; config?: boolean } {
-  if (o.current && (o.live || o.config)) throw new CliFailure(['Options --current and --live/--config are mutually exclusive']);
-  return { ...(o.live ? { live: true } : {}), ...(o.config ? { config: true } : {}) };
-}
-
-function query(o: { live?: boolean; config?: boolean }): string {
-  const q = [o.live ? 'live=true' : '', o.config ? 'config=true' : ''].filter(Boolean).join('&');
-  return q ? `?${q}` : '';
-}
+const query = affectQuery;
 
 /** The host CPUs a cpuset allows, as virsh's y/- string over the host's CPUs. */
 function affinityMap(cpuset: string, hostCpus: number): string {
