@@ -87,6 +87,8 @@ export class HostService extends EventEmitter<HostEvents> {
   private readonly running = new Map<string, RunningDomain>();
   /** --keep-tpm / --tpm given when a running domain was undefined: applied when it stops. */
   private readonly tpmOnStop = new Map<string, TpmStatePolicy>();
+  /** A stopped domain's cleanup (run dir, taps, helpers) still under way: its next launch waits for it. */
+  private readonly cleanups = new Map<string, Promise<void>>();
   private readonly now: () => number;
   private readonly largeXml = new LargeXmlTurns();
   /** vCPU hotplug, counts and pinning (setvcpus, vcpucount, vcpuinfo, vcpupin, emulatorpin). */
@@ -517,6 +519,8 @@ export class HostService extends EventEmitter<HostEvents> {
    */
   async launchDomain(def: DomainDefinition, options: { status: DomainStatus; incoming?: boolean }): Promise<RunningDomain> {
     const { locks } = this.deps;
+    // The last run's cleanup first: it removes the run directory this launch is about to fill.
+    await this.cleanups.get(def.uuid);
     // The leases come first, held for ferryd until QEMU exists (an incoming domain gets them at Finish).
     if (!options.incoming) await locks.acquire(def, process.pid);
     let launched: Awaited<ReturnType<DomainLauncher['launch']>>;
@@ -646,9 +650,11 @@ export class HostService extends EventEmitter<HostEvents> {
       const tpm = this.tpmOnStop.get(vm.uuid);
       this.tpmOnStop.delete(vm.uuid);
       const gone = transient && this.deps.store.get(vm.uuid) === undefined;
-      void Promise.resolve(cleanup())
+      const done = Promise.resolve(cleanup())
         .catch((err) => this.deps.log.warn({ err, vm: vm.name }, 'cleanup after stop failed'))
         .then(() => { if (gone && this.deps.store.get(vm.uuid) === undefined) this.dropTpmState(vm.def, tpm); });
+      this.cleanups.set(vm.uuid, done);
+      void done.finally(() => { if (this.cleanups.get(vm.uuid) === done) this.cleanups.delete(vm.uuid); });
       this.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: 'shutoff', reason, at: this.now() });
       if (restart) {
         void this.start(vm.uuid).catch((err) => this.deps.log.error({ err, vm: vm.name }, 'restart after crash failed'));
