@@ -137,7 +137,8 @@ export function portableDefinition(
     return {
       ...rest,
       ...(g.autoport || port === undefined ? {} : { port }),
-      ...(g.autoport || tlsPort === undefined ? {} : { tlsPort: tlsPortGenerated ? -1 : tlsPort }),
+      // A written tlsPort='-1' travels as written; a port chosen at start is chosen again there.
+      ...(tlsPort === -1 ? { tlsPort: -1 } : g.autoport || tlsPort === undefined ? {} : { tlsPort: tlsPortGenerated ? -1 : tlsPort }),
       ...(websocketGenerated ? { websocket: -1 } : {}),
       listens: portableListens(g, input.graphicsSocket),
     };
