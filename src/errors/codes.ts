@@ -158,6 +158,11 @@ export const ERROR_CODES = {
   // networking
   NET_BRIDGE_MISSING: { summary: 'The bridge an interface uses does not exist on this host', status: 409, hint: 'Create the bridge on this host (ip link add br1 type bridge) or fix <source bridge=...>' },
   NET_TAP_FAILED: { summary: 'ferryd could not create a tap device', status: 500, hint: 'ferryd needs CAP_NET_ADMIN (run it as root) to create tap devices' },
+  NET_VHOST_UNAVAILABLE: {
+    summary: "The kernel's vhost-net device that <driver name='vhost'> asks for cannot be opened on this host",
+    status: 409,
+    hint: "Load it (modprobe vhost_net; /dev/vhost-net must exist), fix <backend vhost=...>, or use <driver name='qemu'> (virtio-net in QEMU's userspace)",
+  },
   NET_IFACE_NOT_FOUND: { summary: 'The domain has no interface with that name or MAC', status: 404, hint: 'List the domain\'s interfaces with "ferry domiflist <domain>" (a tap name or a MAC address)' },
   NET_MACVTAP_FAILED: {
     summary: "ferryd could not create or open the macvtap of a type='direct' interface",

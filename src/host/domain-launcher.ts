@@ -182,7 +182,7 @@ export class DomainLauncher {
       const transient = await prepareTransientDisks(live, runDir, (disk) => this.resolveDisk(disk));
       this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...transient.files, ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
-      const tapFds = await this.nics.setUp(live, fds);
+      const { tapFds, vhostFds } = await this.nics.setUp(live, fds);
       // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
       const tpmSocket = await this.swtpm.start(live, options.incoming ? { incoming: true } : {});
       // The D-Bus display's bus runs before QEMU, which registers org.qemu on it at start (a destination starts its own).
@@ -198,6 +198,7 @@ export class DomainLauncher {
         pidfile: paths.pidfile(def.uuid),
         resolveDisk: transient.resolve,
         tapFds,
+        vhostFds,
         sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),
         ...(memoryPaths ? { memoryPaths } : {}),

@@ -20,21 +20,24 @@ export class NicBackends {
   /**
    * Makes every interface's device of a live definition and opens it for
    * QEMU: the descriptors are appended to `fds` (QEMU sees fds[k] as k+3), and
-   * the result says which of them each interface gets. On failure the
-   * caller removes what was made with tearDown().
+   * the result says which of them each interface gets: its tap's (one per
+   * queue) and, for <driver name='vhost'>, as many of vhost-net's. On failure
+   * the caller removes what was made with tearDown().
    */
-  async setUp(live: DomainDefinition, fds: number[]): Promise<Array<number[] | undefined>> {
-    const result: Array<number[] | undefined> = [];
+  async setUp(live: DomainDefinition, fds: number[]): Promise<NicDescriptors> {
+    const result: NicDescriptors = { tapFds: [], vhostFds: [] };
+    const handOver = (opened: number[]): number[] => opened.map((fd) => {
+      fds.push(fd);
+      return 2 + fds.length;
+    });
     for (const iface of live.devices.interfaces) {
       if (!hasHostDevice(iface)) {
-        result.push(undefined);
+        result.tapFds.push(undefined);
+        result.vhostFds.push(undefined);
         continue;
       }
-      const opened = await this.open(iface);
-      result.push(opened.map((fd) => {
-        fds.push(fd);
-        return 2 + fds.length;
-      }));
+      result.tapFds.push(handOver(await this.open(iface)));
+      result.vhostFds.push(iface.driver?.name === 'vhost' ? handOver(this.openVhost(iface)) : undefined);
       if (iface.bandwidth) await setBandwidth(iface.targetDev as string, iface.bandwidth, !sharesHostView(iface));
     }
     return result;
@@ -70,7 +73,22 @@ export class NicBackends {
       if (iface.source.hostIps || iface.source.hostRoutes) await addHostSide(name, iface.source.hostIps ?? [], iface.source.hostRoutes ?? []);
       if (iface.script !== undefined) await runInterfaceScript(iface.script, name);
     }
-    return this.each(queues, name, () => this.taps.open(name, { vnetHdr, multiQueue: queues > 1 }), 'NET_TAP_FAILED');
+    const cloneDevice = iface.backend?.tap;
+    const label = cloneDevice ? `${name} through <backend tap='${cloneDevice}'>` : name;
+    return this.each(queues, label, () => this.taps.open(name, { vnetHdr, multiQueue: queues > 1, ...(cloneDevice ? { cloneDevice } : {}) }), 'NET_TAP_FAILED');
+  }
+
+  /** One vhost-net descriptor per queue of the interface (libvirt's qemuInterfaceOpenVhostNet). */
+  private openVhost(iface: InterfaceDefinition): number[] {
+    const path = iface.backend?.vhost ?? '/dev/vhost-net';
+    const out: number[] = [];
+    try {
+      for (let q = 0; q < nicQueues(iface); q++) out.push(this.taps.openVhost(path));
+    } catch (err) {
+      for (const fd of out) closeFd(fd);
+      throw new FerryError('NET_VHOST_UNAVAILABLE', `Unable to open vhost-net device ${path} for interface ${iface.targetDev ?? iface.mac}: ${(err as Error).message}`, { cause: err, details: { path } });
+    }
+    return out;
   }
 
   /** Opens `n` descriptors (one per queue); closes them all if one fails. */
@@ -84,6 +102,12 @@ export class NicBackends {
     }
     return out;
   }
+}
+
+/** Per interface (in definition order), the descriptor numbers QEMU sees; undefined for one without a tap. */
+export interface NicDescriptors {
+  tapFds: Array<number[] | undefined>;
+  vhostFds: Array<number[] | undefined>;
 }
 
 /**

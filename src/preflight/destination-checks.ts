@@ -1,4 +1,4 @@
-import { existsSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statfsSync, statSync } from 'node:fs';
 import { advertisedDataHost } from '../migration/data-host.js';
 import { canConnect } from './can-connect.js';
 import os from 'node:os';
@@ -49,7 +49,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   const [unmanagedR, qemuR, cpuR, leasesR, namesR, ports] = await Promise.all([
     unmanaged(req, d), qemu(req, d), cpu(req, d), leases(req, d), reverseResolution(req, d), migrationPorts(req, d),
   ]);
-  const results: CheckResult[] = [...storage(req, d), ...filesystemDirs(req, d.hostname), unmanagedR, networks(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
+  const results: CheckResult[] = [...storage(req, d), ...filesystemDirs(req, d.hostname), unmanagedR, networksCheck(req, d), ...qemuR, cpuR, resources(req, d), leasesR, namesR, ports.result];
   if (req.firmware) results.push(firmware(req.firmware, d.hostname));
   const tls = destinationTlsCheck(req, d);
   if (tls) results.push(tls.result);
@@ -190,10 +190,14 @@ async function unmanaged(req: PreflightRequest, d: DestinationCheckDeps): Promis
   return pass('unmanaged-storage', seen.length > 0 ? `reachable: ${seen.join('; ')}` : 'none');
 }
 
-function networks(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {
+export function networksCheck(req: Pick<PreflightRequest, 'interfaces'>, d: Pick<DestinationCheckDeps, 'hostname' | 'networks'>): CheckResult {
   const ok: string[] = [];
   const nets: string[] = [];
   for (const i of req.interfaces) {
+    const vhost = i.vhost === undefined ? undefined : vhostProblem(i.vhost);
+    if (vhost !== undefined) {
+      return fail('networks', `interface ${i.mac}: <driver name='vhost'> needs ${i.vhost}, which cannot be opened on ${d.hostname}: ${vhost}`, `Load vhost-net on ${d.hostname} (modprobe vhost_net), or give the interface <driver name='qemu'> before migrating`);
+    }
     if (i.type === 'bridge') {
       if (!existsSync(`/sys/class/net/${i.bridge}/bridge`)) {
         return fail('networks', `interface ${i.mac}: bridge '${i.bridge}' does not exist on ${d.hostname}`, `Create it on ${d.hostname} (ip link add ${i.bridge} type bridge && ip link set ${i.bridge} up) and attach its uplink, as on the source`);
@@ -212,8 +216,18 @@ function networks(req: PreflightRequest, d: DestinationCheckDeps): CheckResult {
   return pass('networks', parts.length > 0 ? parts.join('; ') : 'no bridged interfaces');
 }
 
+/** Why the vhost-net device at `path` cannot be opened here (undefined: it can), as the launcher will open it. */
+function vhostProblem(path: string): string | undefined {
+  try {
+    closeSync(openSync(path, 'r+'));
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
 /** A type='network' interface: the network is defined and active on this host and its bridge exists. */
-function virtualNetwork(mac: string, network: string, d: DestinationCheckDeps): CheckResult | string {
+function virtualNetwork(mac: string, network: string, d: Pick<DestinationCheckDeps, 'hostname' | 'networks'>): CheckResult | string {
   const on = `on ${d.hostname}`;
   let found;
   try {

@@ -15,7 +15,8 @@ export interface PreflightRequest {
     dbusBus?: boolean;
   };
   disks: PreflightDisk[];
-  interfaces: Array<{ mac: string; type: string; bridge?: string; network?: string }>;
+  /** vhost: the vhost-net device a <driver name='vhost'> NIC opens (/dev/vhost-net or its <backend vhost>). */
+  interfaces: Array<{ mac: string; type: string; bridge?: string; network?: string; vhost?: string }>;
   source: {
     hostname: string;
     qemuVersion: string;

@@ -79,7 +79,10 @@ export class PreflightService {
         ...(needsDbusDaemon(def) ? { dbusBus: true } : {}),
       },
       disks: [...this.disks(def, o), ...nvramOnNetwork(def)],
-      interfaces: def.devices.interfaces.map((i) => ({ mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}) })),
+      interfaces: def.devices.interfaces.map((i) => ({
+        mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}),
+        ...(i.driver?.name === 'vhost' ? { vhost: i.backend?.vhost ?? '/dev/vhost-net' } : {}),
+      })),
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
       ...(migrateUriPort(o.migrateUri) !== undefined ? { listenPort: migrateUriPort(o.migrateUri) } : {}),

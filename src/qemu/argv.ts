@@ -59,6 +59,8 @@ export interface QemuArgvInput {
   resolveDisk: (disk: DiskDefinition) => ResolvedDiskSource;
   /** The descriptors (as QEMU will see them) of each tap-backed interface's tap, one per queue, by its index in def.devices.interfaces. */
   tapFds: readonly (number | readonly number[] | undefined)[];
+  /** The vhost-net descriptors of each <driver name='vhost'> interface (one per queue), by the same index. */
+  vhostFds?: readonly (readonly number[] | undefined)[];
   /** QEMU's seccomp sandbox (qemu.conf's seccomp_sandbox): no fork/exec, no privilege changes, no obsolete calls. */
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
@@ -139,7 +141,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   def.devices.disks.forEach((disk) => args.push(...diskSecretArgs(disk, input.secrets), ...nbdTlsArgs(disk, input.tls?.nbdX509Dir), ...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
   def.devices.interfaces.forEach((iface, index) => {
     const fds = input.tapFds[index];
-    args.push(...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, bootindex: bootIndex.get(iface), q35 }));
+    args.push(...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, vhostFds: input.vhostFds?.[index], bootindex: bootIndex.get(iface), q35 }));
   });
   push(...charDeviceArgs(def, q35));
   push(...inputArgs(def, q35));

@@ -30,9 +30,9 @@ export class TapOpener {
    * for virtio NICs; `multiQueue` for one queue of a multiqueue tap (open it
    * once per queue). The caller closes it.
    */
-  open(name: string, options: { vnetHdr: boolean; multiQueue?: boolean }): number {
+  open(name: string, options: { vnetHdr: boolean; multiQueue?: boolean; cloneDevice?: string }): number {
     if (Buffer.byteLength(name) > 15) throw new RangeError(`tap name '${name}' is longer than 15 bytes`);
-    const fd = openSync('/dev/net/tun', 'r+');
+    const fd = openSync(options.cloneDevice ?? '/dev/net/tun', 'r+');
     const ifr = Buffer.alloc(IFREQ_SIZE);
     ifr.write(name, 0, 'utf8');
     ifr.writeUInt16LE(IFF_TAP | IFF_NO_PI | (options.vnetHdr ? IFF_VNET_HDR : 0) | (options.multiQueue ? IFF_MULTI_QUEUE : 0), 16);
@@ -56,6 +56,14 @@ export class TapOpener {
       this.call(fd, TUNSETIFF, ifr, `TUNSETIFF /dev/tap${ifindex}`);
     }
     return fd;
+  }
+
+  /**
+   * A descriptor of the kernel's vhost-net (one per queue), which QEMU takes
+   * as vhostfd=: QEMU itself then asks it to serve the tap's queue.
+   */
+  openVhost(path = '/dev/vhost-net'): number {
+    return openSync(path, 'r+');
   }
 
   private call(fd: number, request: number, ifr: Buffer, what: string): void {

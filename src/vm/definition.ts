@@ -674,7 +674,11 @@ export interface BandwidthRate {
 export interface NicDriver {
   /** iommu ats packed page_per_vq: virtio-pci options of a virtio NIC. */
   virtio?: VirtioOptions;
-  /** 'qemu': virtio-net in QEMU's userspace. 'vhost' is parsed only to be refused with its reason (interfaceProblems()). */
+  /**
+   * 'qemu': virtio-net in QEMU's userspace. 'vhost': the kernel's vhost-net
+   * moves the packets; ferryd opens /dev/vhost-net (or <backend vhost>) once
+   * per queue and hands the descriptors to QEMU. Unset: userspace, as 'qemu'.
+   */
   name?: 'qemu' | 'vhost';
   queues?: number;
   txmode?: 'iothread' | 'timer';
@@ -720,6 +724,11 @@ export interface InterfaceDefinition extends Placed {
   userNet?: Array<{ address: string; family: 'ipv4' | 'ipv6'; prefix?: number }>;
   /** <tune><sndbuf>: the tap's send buffer in bytes (QEMU's sndbuf=; 0: unlimited). */
   sndbuf?: number;
+  /**
+   * <backend tap= vhost=/>: the character devices ferryd opens for this NIC
+   * instead of /dev/net/tun (the tap's clone device) and /dev/vhost-net.
+   */
+  backend?: { tap?: string; vhost?: string };
   /** <port isolated='yes'>: the tap's bridge port is isolated (it talks only to non-isolated ports: the uplink). */
   portIsolated?: boolean;
   /** type='ethernet': <script path>, run by ferryd with the tap's name once the tap exists; <downscript> once it is gone. */

@@ -166,12 +166,15 @@ describe('interfaces (issue 11, part 7)', () => {
     const script = `${hosts.dir.path}/ifup.sh`;
     const ran = `${hosts.dir.path}/ifup.ran`;
     writeFileSync(script, `#!/bin/sh\necho "$1" > ${ran}\nip link set "$1" up\n`, { mode: 0o755 });
+    // <backend tap>: the tap is opened through this clone device (a node of /dev/net/tun's own numbers) instead of /dev/net/tun.
+    const cloneDevice = `${hosts.dir.path}/tun-clone`;
+    sh('mknod', cloneDevice, 'c', '10', '200');
     const xml = `${hosts.dir.path}/eth.xml`;
     writeFileSync(xml, guestXml({
       name: 'eth',
       devices: `
         <interface type='ethernet'><target dev='${premade}' managed='no'/><model type='virtio'/></interface>
-        <interface type='ethernet'><source><ip address='10.213.5.1' family='ipv4' prefix='24' peer='10.213.5.2'/><route family='ipv4' address='10.214.0.0' prefix='16' gateway='10.213.5.2'/></source><script path='${script}'/><model type='e1000'/></interface>
+        <interface type='ethernet'><source><ip address='10.213.5.1' family='ipv4' prefix='24' peer='10.213.5.2'/><route family='ipv4' address='10.214.0.0' prefix='16' gateway='10.213.5.2'/></source><script path='${script}'/><model type='e1000'/><backend tap='${cloneDevice}'/></interface>
         <interface type='direct'><source dev='${parentRoot}' mode='bridge'/><model type='virtio'/><driver queues='2'/></interface>`,
     }));
     await hosts.a.ok('define', xml);
@@ -204,6 +207,38 @@ describe('interfaces (issue 11, part 7)', () => {
     await eventually(() => !existsSync(`/sys/class/net/${madeTap}`) && !existsSync(`/sys/class/net/${macvtap}`), 'the tap ferry made and the macvtap are gone');
     assert.equal(existsSync(`/sys/class/net/${premade}`), true, 'a tap made beforehand (managed=no) stays');
     assert.equal(sh('ip', '-4', 'route', 'show', '10.214.0.0/16').trim(), '', 'the route went with the tap');
+  });
+
+  it("opens the tap through <backend tap>, and vhost-net's device for <driver name='vhost'> (refused by name where it cannot be opened)", async () => {
+    const define = async (name: string, nic: string): Promise<void> => {
+      const xml = `${hosts.dir.path}/${name}.xml`;
+      writeFileSync(xml, guestXml({ name, devices: `<interface type='bridge'><source bridge='${bridge}'/><model type='virtio'/>${nic}</interface>` }));
+      await hosts.a.ok('define', xml);
+    };
+    const tapsOnBridge = (): string[] => readdirSync(`/sys/class/net/${bridge}/brif`).filter((l) => l !== vethBr);
+    // A clone device that is not the tun driver's: TUNSETIFF fails, and nothing is left on the bridge.
+    await define('wrongclone', "<backend tap='/dev/null'/>");
+    const wrong = await hosts.a.ferry('start', 'wrongclone');
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /Unable to open tap device \S+ through <backend tap='\/dev\/null'>: TUNSETIFF[\s\S]*NET_TAP_FAILED/);
+    // vhost-net through a path that does not exist, and through the kernel's own /dev/vhost-net.
+    await define('vhostpath', `<driver name='vhost'/><backend vhost='${hosts.dir.path}/no-vhost-net'/>`);
+    const missing = await hosts.a.ferry('start', 'vhostpath');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, new RegExp(`Unable to open vhost-net device ${hosts.dir.path}/no-vhost-net[\\s\\S]*modprobe vhost_net[\\s\\S]*NET_VHOST_UNAVAILABLE`));
+    assert.deepEqual(tapsOnBridge(), [], 'a refused start leaves no tap behind');
+    await define('vhost', "<driver name='vhost' queues='2'/>");
+    if (existsSync('/dev/vhost-net')) {
+      await hosts.a.ok('start', 'vhost');
+      assert.match((await qemuArgv(hosts.a, 'vhost')).join(' '), /-netdev tap,id=hostnet0,fds=\d+:\d+,vhost=on,vhostfds=\d+:\d+ /);
+      await hosts.a.ok('destroy', 'vhost');
+    } else {
+      // This machine's kernel has no vhost-net (no /dev/vhost-net): the start says so, by name, and how to fix it.
+      const refused = await hosts.a.ferry('start', 'vhost');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /Unable to open vhost-net device \/dev\/vhost-net[\s\S]*NET_VHOST_UNAVAILABLE/);
+      assert.deepEqual(tapsOnBridge(), []);
+    }
   });
 });
 

@@ -14,6 +14,15 @@ describe('nicArgs()', () => {
     assert.match(device ?? '', /^virtio-net-pci,mq=on,vectors=8,/);
   });
 
+  it("hands a name='vhost' NIC one vhost-net descriptor per queue, as libvirt's vhost=on,vhostfd(s)=", () => {
+    const multi: InterfaceDefinition = { ...base, driver: { name: 'vhost', queues: 2 } };
+    assert.equal(nicArgs({ iface: multi, index: 1, tapFds: [3, 4], vhostFds: [5, 6], bootindex: undefined, q35: true })[1], 'tap,id=hostnet1,fds=3:4,vhost=on,vhostfds=5:6');
+    const single: InterfaceDefinition = { ...base, driver: { name: 'vhost' } };
+    assert.equal(nicArgs({ iface: single, index: 0, tapFds: [3], vhostFds: [4], bootindex: undefined, q35: true })[1], 'tap,id=hostnet0,fd=3,vhost=on,vhostfd=4');
+    assert.throws(() => nicArgs({ iface: multi, index: 0, tapFds: [3, 4], vhostFds: [5], bootindex: undefined, q35: true }), /1 of its 2 descriptors/);
+    assert.equal(nicArgs({ iface: { ...base, driver: { name: 'qemu' } }, index: 0, tapFds: [3], bootindex: undefined, q35: true })[1], 'tap,id=hostnet0,fd=3');
+  });
+
   it("puts virtio-net's <driver> settings and host_mtu on the device, as libvirt does", () => {
     const iface: InterfaceDefinition = {
       ...base, mtu: 9000, driver: { txmode: 'iothread', rxQueueSize: 512, txQueueSize: 1024, host: { csum: false, tso4: false }, guest: { ecn: false } },

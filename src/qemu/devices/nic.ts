@@ -24,6 +24,8 @@ export interface NicArgsInput {
   index: number;
   /** The tap's descriptors as QEMU sees them: one per queue (bridge, network, ethernet, direct). */
   tapFds: readonly number[] | undefined;
+  /** <driver name='vhost'>: vhost-net's descriptors as QEMU sees them, one per queue like tapFds. */
+  vhostFds?: readonly number[] | undefined;
   bootindex: number | undefined;
   q35: boolean;
 }
@@ -31,9 +33,10 @@ export interface NicArgsInput {
 /**
  * -netdev and -device of one interface, as libvirt builds them: the tap as
  * descriptors ferryd opened (fds=a:b:c for multiqueue, with mq=on and
- * 2N+2 MSI-X vectors), virtio-net's <driver> settings and host_mtu.
+ * 2N+2 MSI-X vectors; vhost-net's likewise), virtio-net's <driver> settings
+ * and host_mtu.
  */
-export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput): string[] {
+export function nicArgs({ iface, index, tapFds, vhostFds, bootindex, q35 }: NicArgsInput): string[] {
   const id = `hostnet${index}`;
   let netdev: string;
   if (iface.type === 'user') netdev = `user,${userNetOptions(iface)}id=${id}`;
@@ -41,6 +44,10 @@ export function nicArgs({ iface, index, tapFds, bootindex, q35 }: NicArgsInput):
   else {
     if (!tapFds || tapFds.length === 0) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
     netdev = tapFds.length === 1 ? `tap,id=${id},fd=${tapFds[0]}` : `tap,id=${id},fds=${tapFds.join(':')}`;
+    if (iface.driver?.name === 'vhost') {
+      if (!vhostFds || vhostFds.length !== tapFds.length) throw new TypeError(`interface ${index} asks for vhost-net and has ${vhostFds?.length ?? 0} of its ${tapFds.length} descriptors`);
+      netdev += vhostFds.length === 1 ? `,vhost=on,vhostfd=${vhostFds[0]}` : `,vhost=on,vhostfds=${vhostFds.join(':')}`;
+    }
     if (iface.sndbuf !== undefined) netdev += `,sndbuf=${iface.sndbuf}`;
   }
   const props = [NIC_DEVICE[iface.model]];

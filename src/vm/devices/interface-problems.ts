@@ -16,9 +16,11 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     const push = (path: string, message: string): void => void out.push({ path: at(path), device, message });
     const tapBacked = hasHostDevice(iface);
     const d = iface.driver;
-    if (d?.name === 'vhost') {
-      push('/driver/@name', "<driver name='vhost'> is not supported: ferry runs virtio-net in QEMU (its QEMU is unprivileged and ferryd does not hand it a vhost-net descriptor); use name='qemu' or leave name out");
-    }
+    // vhost-net serves a tap's or macvtap's queues to virtio-net: the kernel needs both.
+    if (d?.name === 'vhost' && iface.model !== 'virtio') push('/driver/@name', `<driver name='vhost'> (the kernel's vhost-net) serves virtio NICs only; model '${iface.model}' is emulated by QEMU: leave name out`);
+    else if (d?.name === 'vhost' && !tapBacked) push('/driver/@name', `<driver name='vhost'> (the kernel's vhost-net) serves a tap's queues; type='${iface.type}' has no tap (its network runs inside QEMU): use name='qemu' or leave name out`);
+    if (iface.backend?.vhost !== undefined && d?.name !== 'vhost') push('/backend/@vhost', "<backend vhost> is the device ferryd opens for <driver name='vhost'>; without that, no vhost-net device is opened");
+    if (iface.backend?.tap !== undefined && !(['bridge', 'network', 'ethernet'] as string[]).includes(iface.type)) push('/backend/@tap', `<backend tap> is the clone device a tap is opened through (/dev/net/tun); type='${iface.type}' has no such tap`);
     if (d && iface.model !== 'virtio' && (d.queues !== undefined || d.txmode || d.rxQueueSize || d.txQueueSize || d.host || d.guest || d.virtio || d.ioeventfd !== undefined || d.eventIdx !== undefined || d.rss !== undefined || d.rssHashReport !== undefined)) {
       push('/driver', `<driver> queues, txmode, queue sizes, ioeventfd, event_idx, rss, offloads and virtio options are virtio-net settings; model '${iface.model}' has none`);
     }

@@ -50,9 +50,9 @@ describe('parseInterface()', () => {
     assert.equal(parseDomainXml(wrap("<interface type='direct'><source dev='eth0'/></interface>")).devices.interfaces[0]?.source.mode, 'vepa');
   });
 
-  it("refuses what it would not apply, each with its reason: vhost, virtio settings on other models, multiqueue, MTU and bandwidth without a tap", () => {
+  it("refuses what it would not apply, each with its reason: vhost without a tap, virtio settings on other models, multiqueue, MTU and bandwidth without a tap", () => {
     const found = problems(wrap(`
-      <interface type='bridge'><source bridge='br0'/><model type='virtio'/><driver name='vhost'/></interface>
+      <interface type='user'><model type='virtio'/><driver name='vhost'/></interface>
       <interface type='bridge'><source bridge='br0'/><model type='e1000'/><driver queues='2'/></interface>
       <interface type='user'><model type='virtio'/><driver queues='2'/><mtu size='9000'/><bandwidth><inbound average='10'/></bandwidth></interface>
       <interface type='bridge'><source bridge='br0'/><script path='/x'/></interface>
@@ -66,7 +66,20 @@ describe('parseInterface()', () => {
       '/domain/devices/interface[4]/script',
       '/domain/devices/interface[5]/target/@dev',
     ]);
-    assert.match(found[0] ?? '', /<driver name='vhost'> is not supported: ferry runs virtio-net in QEMU/);
+    assert.match(found[0] ?? '', /<driver name='vhost'> \(the kernel's vhost-net\) serves a tap's queues; type='user' has no tap/);
+  });
+
+  it("keeps <driver name='vhost'> and <backend tap vhost> on a tap, and refuses them where no tap or no vhost is used", () => {
+    const d = parseDomainXml(wrap("<interface type='network'><source network='default'/><model type='virtio'/><driver name='vhost' queues='2'/><backend tap='/dev/net/tun' vhost='/dev/vhost-net'/></interface>"));
+    assert.deepEqual(d.devices.interfaces[0]?.backend, { tap: '/dev/net/tun', vhost: '/dev/vhost-net' });
+    assert.deepEqual(parseDomainXml(renderDomainXml(d)), d);
+    assert.deepEqual(problems(renderDomainXml(d)), []);
+    const found = problems(wrap(`
+      <interface type='bridge'><source bridge='br0'/><model type='e1000'/><driver name='vhost'/></interface>
+      <interface type='bridge'><source bridge='br0'/><model type='virtio'/><backend vhost='/dev/vhost-net'/></interface>
+      <interface type='direct'><source dev='eth0'/><backend tap='/dev/net/tun'/></interface>`));
+    assert.deepEqual(found.map((p) => p.split(':')[0]), ['/domain/devices/interface[1]/driver/@name', '/domain/devices/interface[2]/backend/@vhost', '/domain/devices/interface[3]/backend/@tap']);
+    assert.throws(() => parseDomainXml(wrap("<interface type='bridge'><source bridge='br0'/><backend tap='tun'/></interface>")), /must be an absolute path/);
   });
 
   it('refuses unknown models and types with their paths', () => {

@@ -29,6 +29,7 @@ export const INTERFACE_RULE: ElementRule = {
     mtu: { attrs: { size: true } },
     ip: { attrs: { address: true, family: ['ipv4', 'ipv6'], prefix: true } },
     tune: { children: { sndbuf: {} } },
+    backend: { attrs: { tap: true, vhost: true } },
     port: { attrs: { isolated: ['yes', 'no'] } },
     link: { attrs: { state: ['up', 'down'] } },
     bandwidth: BANDWIDTH_RULE,
@@ -83,6 +84,9 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
         if (sndbuf) result.sndbuf = nonNegativeInt(sndbuf.text, 'sndbuf');
         break;
       }
+      case 'backend':
+        result.backend = parseNicBackend(c);
+        break;
       case 'port':
         if (c.attrs.isolated !== undefined) result.portIsolated = c.attrs.isolated === 'yes';
         break;
@@ -109,6 +113,18 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
   if (type === 'direct' && !result.source.dev) throw xmlInvalid('interface', "type='direct' needs <source dev=...> (the host interface)");
   if (result.targetManaged === false && !result.targetDev) throw xmlInvalid('target', "managed='no' needs dev= (the existing tap)");
   return result;
+}
+
+/** <backend tap= vhost=/>: absolute paths of character devices. */
+function parseNicBackend(c: XmlElement): NonNullable<InterfaceDefinition['backend']> {
+  const backend: NonNullable<InterfaceDefinition['backend']> = {};
+  for (const key of ['tap', 'vhost'] as const) {
+    const path = c.attrs[key];
+    if (path === undefined) continue;
+    if (!path.startsWith('/')) throw xmlInvalid('backend', `<backend ${key}='${path}'> must be an absolute path`);
+    backend[key] = path;
+  }
+  return backend;
 }
 
 /** <rom>: libvirt refuses bar= or file= with enabled='no' (there is no ROM to place). */
@@ -253,6 +269,7 @@ export function renderInterface(iface: InterfaceDefinition, live = false): XmlEl
     renderNicDriver(iface.driver),
     renderBandwidth(iface.bandwidth),
     iface.linkState === undefined ? undefined : el('link', { state: iface.linkState }),
+    iface.backend === undefined ? undefined : el('backend', { tap: iface.backend.tap, vhost: iface.backend.vhost }),
     iface.sndbuf === undefined ? undefined : el('tune', {}, [el('sndbuf', {}, String(iface.sndbuf))]),
     iface.portIsolated === undefined ? undefined : el('port', { isolated: iface.portIsolated ? 'yes' : 'no' }),
     iface.mtu === undefined ? undefined : el('mtu', { size: iface.mtu }),

@@ -10,9 +10,8 @@ const HOST_OFFLOADS = ['csum', 'gso', 'tso4', 'tso6', 'ecn', 'ufo', 'mrg_rxbuf']
 const GUEST_OFFLOADS = ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] as const;
 
 /**
- * <driver> of an interface: what virtio-net-pci and its tap take. name='vhost'
- * is named so that interfaceProblems() can refuse it with its reason (ferry
- * never hands QEMU a vhost-net descriptor).
+ * <driver> of an interface: what virtio-net-pci and its tap take (name='vhost':
+ * the kernel's vhost-net, whose descriptors ferryd opens for QEMU).
  */
 export const NIC_DRIVER_RULE: ElementRule = {
   attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ioeventfd: ON_OFF, event_idx: ON_OFF, rss: ON_OFF, rss_hash_report: ON_OFF, ...VIRTIO_OPTION_ATTRS },

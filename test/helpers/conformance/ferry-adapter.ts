@@ -2,6 +2,7 @@ import { FerryError } from '../../../src/errors/ferry-error.js';
 import { resolveGraphicsListens } from '../../../src/host/graphics-listens.js';
 import { withNumaAdvice } from '../../../src/host/numa-placement.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../../../src/qemu/argv.js';
+import { nicQueues } from '../../../src/qemu/devices/nic.js';
 import type { DiskDefinition } from '../../../src/vm/definition.js';
 import { parseDomainXml } from '../../../src/vm/parse-domain-xml.js';
 import { domainSecretNeeds } from '../../../src/qemu/devices/disk-secrets.js';
@@ -64,7 +65,9 @@ export function runFerry(xml: string): FerryOutcome {
         masterKeyPath: '/run/ferry/conformance/master-key.aes',
         values: new Map(domainSecretNeeds(def).map((n) => [n.id, { data: '9eao5F8qtkGt+seB1HYivWIxbtwUu6MQtg1zpj/oDtUsPr1q8wBYM91uEHCn6j/1', iv: 'AAECAwQFBgcICQoLDA0ODw==' }])),
       },
-      tapFds: def.devices.interfaces.map((_, i) => 100 + i),
+      // Descriptors as ferryd hands them over: one per queue for the tap, and as many of vhost-net's for name='vhost'.
+      tapFds: def.devices.interfaces.map((iface, i) => queueFds(100 + 10 * i, nicQueues(iface))),
+      vhostFds: def.devices.interfaces.map((iface, i) => (iface.driver?.name === 'vhost' ? queueFds(40 + 10 * i, nicQueues(iface)) : undefined)),
       // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
       // As libvirt's test qemu.conf: SPICE TLS on, and the x509 directories it names.
       tls: { spiceX509Dir: '/etc/pki/libvirt-spice', nbdX509Dir: '/etc/pki/libvirt-nbd' },
@@ -74,6 +77,10 @@ export function runFerry(xml: string): FerryOutcome {
   } catch (err) {
     return { accepted: true, dumpxml, argvError: (err as Error).message };
   }
+}
+
+function queueFds(first: number, queues: number): number[] {
+  return Array.from({ length: queues }, (_, q) => first + q);
 }
 
 function resolveWithoutFiles(disk: DiskDefinition): ResolvedDiskSource {
