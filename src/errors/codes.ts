@@ -163,6 +163,16 @@ export const ERROR_CODES = {
     status: 409,
     hint: "Load it (modprobe vhost_net; /dev/vhost-net must exist), fix <backend vhost=...>, or use <driver name='qemu'> (virtio-net in QEMU's userspace)",
   },
+  VSOCK_UNAVAILABLE: {
+    summary: "The kernel's vhost-vsock that a <vsock> needs cannot be opened on this host",
+    status: 409,
+    hint: 'Load it (modprobe vhost_vsock; /dev/vhost-vsock must exist), or remove the <vsock> device',
+  },
+  VSOCK_CID_IN_USE: {
+    summary: "Another guest on this host holds the <vsock>'s guest CID",
+    status: 409,
+    hint: "Give the domain another <cid address='N'/> (3 or more), or <cid auto='yes'/> to take a free one at each start",
+  },
   NET_IFACE_NOT_FOUND: { summary: 'The domain has no interface with that name or MAC', status: 404, hint: 'List the domain\'s interfaces with "ferry domiflist <domain>" (a tap name or a MAC address)' },
   NET_MACVTAP_FAILED: {
     summary: "ferryd could not create or open the macvtap of a type='direct' interface",

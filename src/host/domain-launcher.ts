@@ -18,6 +18,8 @@ import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
 import { applyLinkStates } from './link-state.js';
 import { NicBackends } from './nic-backends.js';
+import { VhostVsock } from '../system/vhost-vsock.js';
+import { withVsockCid } from '../vm/devices/vsock.js';
 import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
 import type { PortAllocator } from '../migration/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
@@ -79,6 +81,8 @@ export interface DomainLauncherDeps {
   numaTopology?: () => HostNumaNode[];
   /** The x509 directories for SPICE TLS (spice_tls) and NBD disks over TLS (absent: no SPICE TLS, NBD from /etc/pki/ferry). */
   qemuTls?: QemuTlsConfig;
+  /** The kernel's vhost-vsock (absent: /dev/vhost-vsock, opened when a domain has a <vsock>). */
+  vhostVsock?: VhostVsock;
 }
 
 /**
@@ -181,6 +185,14 @@ export class DomainLauncher {
       // <transient/> disks: a fresh overlay in the run directory over each image (gone with the directory at stop).
       const transient = await prepareTransientDisks(live, runDir, (disk) => this.resolveDisk(disk));
       this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...transient.files, ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
+      // The <vsock>'s guest CID, claimed on /dev/vhost-vsock before QEMU starts; QEMU keeps the descriptor and the claim.
+      let vsockFd: number | undefined;
+      if (live.devices.vsock) {
+        const { fd, cid } = (this.deps.vhostVsock ?? new VhostVsock()).acquire(live.devices.vsock.cid, live.devices.vsock.cidAuto);
+        fds.push(fd);
+        vsockFd = 2 + fds.length;
+        live = withVsockCid(live, cid);
+      }
       // QEMU gets each tap as descriptors (fd 3, 4, ...; one per queue): it never opens /dev/net/tun itself.
       const { tapFds, vhostFds } = await this.nics.setUp(live, fds);
       // The emulated TPM's swtpm runs before QEMU, which connects to it at start.
@@ -199,6 +211,7 @@ export class DomainLauncher {
         resolveDisk: transient.resolve,
         tapFds,
         vhostFds,
+        ...(vsockFd === undefined ? {} : { vsockFd }),
         sandbox: this.deps.sandbox,
         ...(options.incoming ? { incoming: true } : {}),
         ...(memoryPaths ? { memoryPaths } : {}),

@@ -19,6 +19,7 @@ export const CHECKS = {
   'tcg-dirty-tracking': 'TCG dirty tracking',
   tpm: 'TPM emulator',
   'dbus-display': 'D-Bus display bus',
+  vsock: 'vsock guest CID',
   secrets: 'Secrets',
 } as const;
 

@@ -16,6 +16,7 @@ import type { PreflightDisk, PreflightReply, PreflightRequest } from './prefligh
 import { destinationTlsCheck } from './tls-check.js';
 import { tpmCheck } from './tpm-check.js';
 import { dbusDaemonCheck } from './dbus-daemon-check.js';
+import { vsockCheck } from './vsock-check.js';
 import type { SecretRef } from '../secrets/secret-service.js';
 
 export interface DestinationCheckDeps {
@@ -55,6 +56,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   if (tls) results.push(tls.result);
   if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
   if (req.domain.dbusBus) results.push(await dbusDaemonCheck(d.hostname));
+  if (req.domain.vsock) results.push(vsockCheck(req.domain.vsock, d.hostname));
   if (req.secrets?.length) results.push(secretsCheck(req.secrets, d));
   return {
     results,

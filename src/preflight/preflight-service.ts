@@ -77,6 +77,7 @@ export class PreflightService {
         cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
         ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
         ...(needsDbusDaemon(def) ? { dbusBus: true } : {}),
+        ...(def.devices.vsock ? { vsock: { auto: def.devices.vsock.cidAuto, ...(def.devices.vsock.cid === undefined ? {} : { cid: def.devices.vsock.cid }) } } : {}),
       },
       disks: [...this.disks(def, o), ...nvramOnNetwork(def)],
       interfaces: def.devices.interfaces.map((i) => ({

@@ -22,6 +22,7 @@ import { tpmArgs } from './devices/tpm.js';
 import { sysinfoArgs } from './devices/sysinfo.js';
 import { cryptoArgs } from './devices/crypto.js';
 import { pstoreArgs } from './devices/pstore.js';
+import { vsockArgs } from './devices/vsock.js';
 import { jsonDevice } from './devices/json-device.js';
 import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
@@ -61,6 +62,8 @@ export interface QemuArgvInput {
   tapFds: readonly (number | readonly number[] | undefined)[];
   /** The vhost-net descriptors of each <driver name='vhost'> interface (one per queue), by the same index. */
   vhostFds?: readonly (readonly number[] | undefined)[];
+  /** The /dev/vhost-vsock descriptor (as QEMU sees it) ferryd set the <vsock>'s guest CID on (needed only when there is one). */
+  vsockFd?: number;
   /** QEMU's seccomp sandbox (qemu.conf's seccomp_sandbox): no fork/exec, no privilege changes, no obsolete calls. */
   sandbox?: boolean;
   /** Start QEMU waiting for an incoming migration (`-incoming defer`). */
@@ -153,6 +156,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...tpmArgs(def, input.tpmSocket));
   push(...cryptoArgs(def, q35));
   if (def.devices.pstore) push(...pstoreArgs(def.devices.pstore, q35));
+  if (def.devices.vsock) push(...vsockArgs(def.devices.vsock, input.vsockFd, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');

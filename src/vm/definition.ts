@@ -13,6 +13,7 @@ import type { MemoryDeviceDefinition } from './devices/memory.js';
 import type { FirmwareDefinition } from './firmware.js';
 import type { IothreadSettings } from './iothreads.js';
 import type { PstoreDefinition } from './devices/pstore.js';
+import type { VsockDefinition } from './devices/vsock.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -232,6 +233,8 @@ export interface DeviceDefinitions {
   cryptos?: CryptoDefinition[];
   /** <pstore backend='acpi-erst'>: at most one. */
   pstore?: PstoreDefinition;
+  /** <vsock model='virtio'>: at most one (vhost-vsock-pci, src/vm/devices/vsock.ts). */
+  vsock?: VsockDefinition;
   /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
   parallels?: ParallelDefinition[];
   /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */

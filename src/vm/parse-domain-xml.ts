@@ -3,6 +3,7 @@ import { parseCrypto } from './devices/crypto.js';
 import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
 import { parsePstore } from './devices/pstore.js';
+import { parseVsock } from './devices/vsock.js';
 import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
 import { parseThrottleGroups } from './devices/disk-iotune.js';
@@ -296,6 +297,10 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'pstore':
         if (d.pstore) throw xmlInvalid('pstore', 'only one <pstore> is supported');
         d.pstore = parsePstore(c);
+        break;
+      case 'vsock':
+        if (d.vsock) throw xmlInvalid('vsock', 'only one <vsock> is allowed');
+        d.vsock = parseVsock(c);
         break;
       case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;

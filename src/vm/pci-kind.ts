@@ -55,6 +55,7 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   if (d.iommu?.model === 'virtio') add(d.iommu, { kind: 'root-bus' }, "<iommu model='virtio'>");
   (d.cryptos ?? []).forEach((c, i) => add(c, { kind: 'pcie' }, `<crypto> #${i}`));
   if (d.pstore) add(d.pstore, { kind: 'pci' }, "<pstore backend='acpi-erst'>");
+  if (d.vsock) add(d.vsock, { kind: 'pcie' }, "<vsock model='virtio'>");
   (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }

@@ -3,6 +3,7 @@ import { renderCrypto } from './devices/crypto.js';
 import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
 import { renderPstore } from './devices/pstore.js';
+import { renderVsock } from './devices/vsock.js';
 import { renderParallel } from './devices/parallel.js';
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
 import { renderThrottleGroups } from './devices/disk-iotune.js';
@@ -132,6 +133,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
     d.iommu ? renderIommu(d.iommu, live) : undefined,
     ...(d.cryptos ?? []).map((x) => renderCrypto(x, live)),
+    d.vsock ? renderVsock(d.vsock, live) : undefined,
     d.pstore ? renderPstore(d.pstore, live) : undefined,
   ]);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
@@ -185,5 +185,25 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const hex = uuid.replace(/-/g, '');
     const swapped = [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16)].map((g) => Buffer.from(g, 'hex').reverse().toString('hex')).join('') + hex.slice(16);
     assert.ok(table.includes(Buffer.from(swapped, 'hex').toString('latin1')), 'the system UUID is the domain\'s');
+  });
+
+  it("a <vsock> gets its guest CID on /dev/vhost-vsock, or the start names what is missing", async () => {
+    const xml = `${dir.path}/vsock.xml`;
+    writeFileSync(xml, guestXml({ name: 'vsock', devices: "<vsock model='virtio'><cid auto='yes'/></vsock>" }));
+    await host.ok('define', xml);
+    assert.match(await host.ok('dumpxml', 'vsock'), /<vsock model='virtio'>\s*<cid auto='yes'\/>\s*<address type='pci'/, 'a PCI address at define, no CID yet');
+    if (existsSync('/dev/vhost-vsock')) {
+      await host.ok('start', 'vsock');
+      const cid = Number(/<cid auto='yes' address='(\d+)'\/>/.exec(await host.ok('dumpxml', 'vsock'))?.[1]);
+      assert.ok(cid >= 3, 'the live XML shows the CID acquired');
+      assert.equal(await qmp(host, 'vsock', 'qom-get', { path: '/machine/peripheral/vsock0', property: 'guest-cid' }), cid);
+      await host.ok('destroy', 'vsock');
+    } else {
+      // This machine's kernel has no vhost-vsock: the start is refused by name, before QEMU runs.
+      const refused = await host.ferry('start', 'vsock');
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /Unable to open \/dev\/vhost-vsock for the domain's <vsock>: ENOENT[\s\S]*modprobe vhost_vsock[\s\S]*VSOCK_UNAVAILABLE/);
+      assert.equal((await host.ok('domstate', 'vsock')).trim(), 'shut off');
+    }
   });
 });

@@ -3,6 +3,7 @@ import { resolveGraphicsListens } from '../../../src/host/graphics-listens.js';
 import { withNumaAdvice } from '../../../src/host/numa-placement.js';
 import { buildQemuArgv, type ResolvedDiskSource } from '../../../src/qemu/argv.js';
 import { nicQueues } from '../../../src/qemu/devices/nic.js';
+import { withVsockCid } from '../../../src/vm/devices/vsock.js';
 import type { DiskDefinition } from '../../../src/vm/definition.js';
 import { parseDomainXml } from '../../../src/vm/parse-domain-xml.js';
 import { domainSecretNeeds } from '../../../src/qemu/devices/disk-secrets.js';
@@ -50,7 +51,8 @@ export function runFerry(xml: string): FerryOutcome {
       vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.168.122.1', socketPath: (type) => `/run/ferry/conformance/${type}.sock`,
     }).map((g) => (g.type === 'dbus' && !g.p2p && g.dbusAddress === undefined ? { ...g, dbusAddress: 'unix:path=/run/ferry/conformance/dbus.sock', dbusAddressGenerated: true } : g)); // the domain's own dbus-daemon
     // placement='auto' on the fake host of libvirt's tests: 4 NUMA nodes (2 CPUs, 8 GiB free each); libvirt fakes numad's answer.
-    const placed = withNumaAdvice(def, FAKE_NUMA_HOST);
+    // An auto='yes' vsock gets the CID a host would acquire: libvirt's tests fake 42.
+    const placed = withVsockCid(withNumaAdvice(def, FAKE_NUMA_HOST), def.devices.vsock?.cidAuto ? 42 : undefined);
     const argv = buildQemuArgv({
       def: { ...placed, devices: { ...placed.devices, graphics } },
       // As libvirt's tests: a type='kvm' domain runs on KVM (-accel kvm in its .args), a type='qemu' one on TCG.
@@ -67,6 +69,8 @@ export function runFerry(xml: string): FerryOutcome {
       },
       // Descriptors as ferryd hands them over: one per queue for the tap, and as many of vhost-net's for name='vhost'.
       tapFds: def.devices.interfaces.map((iface, i) => queueFds(100 + 10 * i, nicQueues(iface))),
+      // libvirt's tests fake the vsock's descriptor and its acquired CID likewise (6789, 42 for auto='yes').
+      ...(def.devices.vsock ? { vsockFd: 6789 } : {}),
       vhostFds: def.devices.interfaces.map((iface, i) => (iface.driver?.name === 'vhost' ? queueFds(40 + 10 * i, nicQueues(iface)) : undefined)),
       // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
       // As libvirt's test qemu.conf: SPICE TLS on, and the x509 directories it names.
