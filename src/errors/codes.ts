@@ -187,7 +187,12 @@ export const ERROR_CODES = {
   NET_BANDWIDTH_FAILED: {
     summary: 'tc could not set an interface\'s <bandwidth> on its tap',
     status: 500,
-    hint: "tc's own message is above: <inbound> needs the kernel's htb qdisc, <outbound> the ingress qdisc and the police action (act_police)",
+    hint: "tc's own message is above: <inbound> needs the kernel's htb qdisc, <outbound> the ingress qdisc and the police action (act_police), or with a peak the ifb device and the mirred action (act_mirred)",
+  },
+  NET_COALESCE_FAILED: {
+    summary: "The kernel refused an interface's <coalesce> on its tap",
+    status: 500,
+    hint: "A tap (the tun driver) takes rx frames from 0 to 64 (NAPI's poll weight), set with the ethtool ioctl; ferryd needs CAP_NET_ADMIN. The kernel's answer is above",
   },
   NET_NOT_FOUND: { summary: 'No virtual network has that name or uuid', status: 404, hint: 'List the networks with "ferry net-list --all"; define one with "ferry net-define <file>"' },
   NET_EXISTS: { summary: 'Another network already has that name, uuid or bridge', status: 409, hint: 'Pick another name or bridge, or undefine the existing network first' },

@@ -1,10 +1,11 @@
 import { closeSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
-import { clearBandwidth, setBandwidth } from '../network/bandwidth.js';
+import { clearBandwidth, deleteIfb, setBandwidth } from '../network/bandwidth.js';
 import { runInterfaceScript } from '../network/ethernet-script.js';
 import { createMacvtap } from '../network/macvtap.js';
 import { addHostSide, createTap, deleteTap } from '../network/tap.js';
 import { nicQueues } from '../qemu/devices/nic.js';
+import { Ethtool } from '../system/ethtool.js';
 import type { TapOpener } from '../system/tap-device.js';
 import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '../vm/definition.js';
 
@@ -12,9 +13,11 @@ import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '
  * The host side of a domain's interfaces, made before QEMU starts and undone
  * after it is gone: taps (on a bridge, or alone for type='ethernet', run
  * through its <script>), macvtaps for type='direct', one descriptor per queue
- * for QEMU, each tap's MTU and its <bandwidth> (tc).
+ * for QEMU, each tap's MTU, its <bandwidth> (tc) and its <coalesce> (ethtool).
  */
 export class NicBackends {
+  private readonly ethtool = new Ethtool();
+
   constructor(private readonly taps: TapOpener) {}
 
   /**
@@ -39,8 +42,26 @@ export class NicBackends {
       result.tapFds.push(handOver(await this.open(iface)));
       result.vhostFds.push(iface.driver?.name === 'vhost' ? handOver(this.openVhost(iface)) : undefined);
       if (iface.bandwidth) await setBandwidth(iface.targetDev as string, iface.bandwidth, !sharesHostView(iface));
+      if (iface.coalesceRxFrames !== undefined) this.setCoalesce(iface.targetDev as string, iface.coalesceRxFrames);
     }
     return result;
+  }
+
+  /**
+   * <coalesce><rx><frames max>: the tap's rx-frames, as libvirt sets it on a
+   * bridge's tap (virNetDevSetCoalesce). A kernel that refuses it, or keeps
+   * another value (tun caps it at NAPI's weight, 64), fails the start.
+   */
+  private setCoalesce(dev: string, frames: number): void {
+    let got: number;
+    try {
+      got = this.ethtool.setRxFrames(dev, frames);
+    } catch (err) {
+      throw new FerryError('NET_COALESCE_FAILED', `Unable to set <coalesce> rx frames ${frames} on ${dev}: ${(err as Error).message}`, { cause: err, details: { dev, frames } });
+    }
+    if (got !== frames) {
+      throw new FerryError('NET_COALESCE_FAILED', `Unable to set <coalesce> rx frames ${frames} on ${dev}: the kernel keeps ${got}`, { details: { dev, frames, kept: got } });
+    }
   }
 
   /** Removes what setUp() made (missing devices are fine); runs type='ethernet' <downscript>s. */
@@ -52,6 +73,7 @@ export class NicBackends {
         if (iface.bandwidth) await clearBandwidth(dev);
       } else {
         await deleteTap(dev);
+        if (iface.bandwidth) await deleteIfb(dev);
       }
       if (iface.downscript !== undefined) await runInterfaceScript(iface.downscript, dev).catch(() => undefined);
     }

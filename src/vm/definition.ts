@@ -744,6 +744,8 @@ export interface InterfaceDefinition extends Placed {
   /** <link state>: 'down' starts the NIC with its link down (QMP set_link). */
   linkState?: 'up' | 'down';
   bandwidth?: { inbound?: BandwidthRate; outbound?: BandwidthRate };
+  /** <coalesce><rx><frames max=>: frames the tap batches before passing them on (its ethtool rx-frames; types 'bridge' and 'network'). */
+  coalesceRxFrames?: number;
   /** <rom bar= file= enabled=>: the NIC's option ROM (QEMU's rombar / romfile; enabled='no' is no ROM at all). */
   rom?: { bar?: boolean; file?: string; enabled?: boolean };
 }

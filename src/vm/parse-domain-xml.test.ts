@@ -138,7 +138,7 @@ describe('parseDomainXml()', () => {
   it('lists every part it would not apply at once, each with its device and path', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
       <disk type='file' snapshot='no'><driver name='qemu' type='raw'/><source file='/x'/><target dev='hda' bus='ide'/><slices/></disk>
-      <interface type='user'><coalesce/></interface>
+      <interface type='user'><filterref filter='clean-traffic'/></interface>
       <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
       assert.ok(err instanceof FerryError);
@@ -147,13 +147,13 @@ describe('parseDomainXml()', () => {
       assert.deepEqual(problems.map((p) => p.path), [
         '/domain/devices/disk/@snapshot',
         '/domain/devices/disk/slices',
-        '/domain/devices/interface/coalesce',
+        '/domain/devices/interface/filterref',
         '/domain/devices/shmem',
         '/domain/devices/disk/target/@bus',
       ]);
       assert.match(err.message, /5 parts of this definition/);
       assert.match(err.message, /<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'/);
-      assert.match(err.message, /<interface type='user'> #0: <coalesce> in <interface> is not supported/);
+      assert.match(err.message, /<interface type='user'> #0: <filterref> in <interface> is not supported/);
       return true;
     });
   });

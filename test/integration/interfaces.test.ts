@@ -9,6 +9,8 @@ import { parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
 import { createBridge, deleteLink } from '../helpers/netns.js';
 import { eventually, qemuPidsOf } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
+import { ifbName } from '../../src/network/bandwidth.js';
+import { Ethtool } from '../../src/system/ethtool.js';
 
 const sh = (cmd: string, ...args: string[]): string => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -34,7 +36,8 @@ async function iflist(host: FerrydHost, domain: string): Promise<string[][]> {
 
 /**
  * Part 7 of issue 11 on real QEMU: one VM carries a default-model NIC with
- * <bandwidth>, and a multiqueue virtio NIC with an MTU that starts with its
+ * <bandwidth> (its <outbound> peak shaped on an IFB device), and a
+ * multiqueue virtio NIC with an MTU and <coalesce> that starts with its
  * link down and is the guest's eth0 (pinged from a namespace of the test's
  * own); it migrates live and B has all of it. A second VM (not migrated)
  * has type='ethernet' NICs on a tap made beforehand and on one ferry makes
@@ -95,9 +98,10 @@ describe('interfaces (issue 11, part 7)', () => {
       extraCmdline: `ferry.ip=${guestIp}/24`,
       devices: `
         <interface type='bridge'><source bridge='${bridge}'/><mac address='52:54:00:7e:00:01'/>
-          <bandwidth><inbound average='1000' peak='2000' burst='256'/></bandwidth><tune><sndbuf>1600</sndbuf></tune><port isolated='yes'/></interface>
+          <bandwidth><inbound average='1000' peak='2000' burst='256'/><outbound average='128' peak='256' burst='32768'/></bandwidth>
+          <tune><sndbuf>1600</sndbuf></tune><port isolated='yes'/></interface>
         <interface type='bridge'><source bridge='${bridge}'/><mac address='${macVirtio}'/><model type='virtio'/>
-          <driver name='qemu' queues='2'/><mtu size='1400'/><link state='down'/></interface>`,
+          <driver name='qemu' queues='2'/><mtu size='1400'/><link state='down'/><coalesce><rx><frames max='7'/></rx></coalesce></interface>`,
     });
     const rows = await iflist(hosts.a, 'nics');
     assert.deepEqual(rows.map((r) => r.slice(1)), [['bridge', bridge, 'rtl8139', '52:54:00:7e:00:01'], ['bridge', bridge, 'virtio', macVirtio]]);
@@ -119,11 +123,20 @@ describe('interfaces (issue 11, part 7)', () => {
       assert.doesNotMatch(sh('ip', '-d', 'link', 'show', tap1 as string), /isolated on/, `${where}: the other NIC's port is not`);
       assert.match(sh('tc', 'qdisc', 'show', 'dev', tap0 as string), /qdisc htb 1: root/, `${where}: <inbound> shapes the tap's egress`);
       assert.match(sh('tc', 'class', 'show', 'dev', tap0 as string), /class htb 1:1 root .*rate 8Mbit ceil 16Mbit burst 256Kb/, where);
+      // <outbound> with a peak: the tap's ingress is redirected to an IFB device, shaped there by htb (rate average, ceil peak).
+      const ifb = ifbName(tap0 as string);
+      const redirect = JSON.parse(sh('tc', '-j', 'filter', 'show', 'dev', tap0 as string, 'parent', 'ffff:')) as Array<{ options?: { actions?: Array<{ kind: string; mirred_action?: string; to_dev?: string }> } }>;
+      assert.deepEqual(redirect.flatMap((f) => f.options?.actions ?? []).map((a) => [a.kind, a.mirred_action, a.to_dev]), [['mirred', 'redirect', ifb]], `${where}: the tap's ingress goes to ${ifb}`);
+      assert.match(sh('tc', 'qdisc', 'show', 'dev', ifb), /qdisc htb 1: root/, `${where}: ${ifb} has an htb root`);
+      assert.match(sh('tc', 'class', 'show', 'dev', ifb), /class htb 1:1 root .*rate 1024Kbit ceil 2048Kbit burst 32Mb/, `${where}: ${ifb} shapes at <outbound>'s average, peak and burst`);
+      // <coalesce>: the tap's rx-frames, read back with the ethtool ioctl.
+      assert.equal(new Ethtool().rxFrames(tap1 as string), 7, `${where}: the virtio NIC's tap batches 7 frames`);
       const dumpxml = await host.ok('dumpxml', 'nics');
       assert.match(dumpxml, /<model type='rtl8139'\/>/);
       assert.match(dumpxml, /<driver name='qemu' queues='2'\/>/);
       assert.match(dumpxml, /<tune>\n +<sndbuf>1600<\/sndbuf>\n +<\/tune>\n +<port isolated='yes'\/>/);
-      assert.match(dumpxml, /<bandwidth>\n +<inbound average='1000' peak='2000' burst='256'\/>/);
+      assert.match(dumpxml, /<bandwidth>\n +<inbound average='1000' peak='2000' burst='256'\/>\n +<outbound average='128' peak='256' burst='32768'\/>/);
+      assert.match(dumpxml, /<coalesce>\n +<rx>\n +<frames max='7'\/>/);
     };
     await checkHost(hosts.a, 'A');
 
@@ -153,13 +166,30 @@ describe('interfaces (issue 11, part 7)', () => {
     const seq = parseHeartbeats(hosts.serial('nics')).at(-1)?.seq ?? 0;
     await waitHeartbeats(() => hosts.b.serialLog('nics'), 2, { afterSeq: seq });
     await checkHost(hosts.b, 'B');
-    await eventually(() => !existsSync(`/sys/class/net/${rtlTap}`), "A's taps are gone");
+    await eventually(() => !existsSync(`/sys/class/net/${rtlTap}`) && !existsSync(`/sys/class/net/${ifbName(rtlTap as string)}`), "A's taps and IFB device are gone");
     const tapB = (await iflist(hosts.b, 'nics'))[1]?.[0] as string;
     assert.equal(await hosts.b.ok('domif-getlink', 'nics', tapB), `${tapB} down\n`);
     assert.equal(ping(), false, 'the link is still down on B');
     await hosts.b.ok('domif-setlink', 'nics', macVirtio, 'up');
     await eventually(ping, 'the guest answers on B once its link is up', 30_000);
     await hosts.b.ok('destroy', 'nics');
+  });
+
+  it('refuses to start a NIC whose <coalesce> the tap does not keep, and removes what it made', async () => {
+    const tap = `${p}co`;
+    const xml = `${hosts.dir.path}/coal.xml`;
+    writeFileSync(xml, guestXml({
+      name: 'coal',
+      devices: `<interface type='bridge'><source bridge='${bridge}'/><target dev='${tap}'/><model type='virtio'/>
+        <bandwidth><outbound average='128' peak='256'/></bandwidth><coalesce><rx><frames max='100'/></rx></coalesce></interface>`,
+    }));
+    await hosts.a.ok('define', xml);
+    const r = await hosts.a.ferry('start', 'coal');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, new RegExp(`Unable to set <coalesce> rx frames 100 on ${tap}: the kernel keeps 64`));
+    assert.equal(existsSync(`/sys/class/net/${tap}`), false, 'the tap is gone');
+    assert.equal(existsSync(`/sys/class/net/${ifbName(tap)}`), false, 'its IFB device is gone');
+    await hosts.a.ok('undefine', 'coal');
   });
 
   it("type='ethernet' on a tap made beforehand and on one ferry makes and runs a root-owned <script> on; type='direct' is a macvtap", async () => {

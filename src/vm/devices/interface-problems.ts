@@ -29,9 +29,8 @@ export function interfaceProblems(def: DomainDefinition): DefineProblem[] {
     if (iface.mtu !== undefined && !tapBacked) push('/mtu', `<mtu> sets the tap's MTU; type='${iface.type}' has no tap`);
     if (iface.mtu !== undefined && (iface.mtu < 68 || iface.mtu > 65535)) push('/mtu/@size', `<mtu size='${iface.mtu}'> is outside 68..65535`);
     if (iface.bandwidth && !tapBacked) push('/bandwidth', `<bandwidth> is shaped with tc on the tap; type='${iface.type}' has no tap`);
-    // The host device's receive side is policed (average and burst), not shaped: a peak there would not be applied.
-    const policed = iface.type === 'direct' || iface.type === 'ethernet' ? 'inbound' : 'outbound';
-    if (iface.bandwidth?.[policed]?.peak !== undefined) push(`/bandwidth/${policed}/@peak`, `<${policed}> of type='${iface.type}' is policed on the host device's receive side, which has no peak rate (use average and burst)`);
+    // libvirt's qemuValidateNetSupportsCoalesce: the tap of a bridge or network (ferryd sets its rx-frames with ethtool).
+    if (iface.coalesceRxFrames !== undefined && iface.type !== 'bridge' && iface.type !== 'network') push('/coalesce', `coalesce settings on interface type ${iface.type} are not supported`);
     if (iface.model === 'usb-net' && iface.rom) push('/rom', '<rom> is a PCI option ROM; a usb-net NIC has none');
     if (iface.userNet && iface.type !== 'user') push('/ip', `<ip> on an interface is the network of type='user' (QEMU's user-mode stack); type='${iface.type}' takes its addresses from its network`);
     if (iface.userNet && iface.userNet.filter((n) => n.family === 'ipv4').length > 1) push('/ip', 'only one IPv4 <ip> is allowed on a user-mode interface');

@@ -30,16 +30,17 @@ describe('parseInterface()', () => {
         <driver name='qemu' queues='4' txmode='iothread' rx_queue_size='512' tx_queue_size='1024'>
           <host csum='off' tso4='off' mrg_rxbuf='on'/><guest csum='off' ecn='off'/>
         </driver>
-        <bandwidth><inbound average='1000' peak='4000' burst='1024'/><outbound average='128'/></bandwidth>
-        <link state='down'/><mtu size='9000'/>
+        <bandwidth><inbound average='1000' peak='4000' burst='1024'/><outbound average='128' peak='256' burst='32768'/></bandwidth>
+        <link state='down'/><mtu size='9000'/><coalesce><rx><frames max='7'/></rx></coalesce>
       </interface>
       <interface type='ethernet'><target dev='mytap0' managed='no'/><model type='e1000e'/></interface>
       <interface type='ethernet'><script path='/etc/qemu-ifup'/><downscript path='/etc/qemu-ifdown'/><model type='vmxnet3'/></interface>
       <interface type='direct'><source dev='eth0' mode='bridge'/><model type='virtio'/></interface>`));
     const [br, eth, scripted, direct] = d.devices.interfaces;
     assert.deepEqual(br?.driver, { name: 'qemu', queues: 4, txmode: 'iothread', rxQueueSize: 512, txQueueSize: 1024, host: { csum: false, tso4: false, mrg_rxbuf: true }, guest: { csum: false, ecn: false } });
-    assert.deepEqual(br?.bandwidth, { inbound: { average: 1000, peak: 4000, burst: 1024 }, outbound: { average: 128 } });
-    assert.deepEqual([br?.linkState, br?.mtu], ['down', 9000]);
+    assert.deepEqual(br?.bandwidth, { inbound: { average: 1000, peak: 4000, burst: 1024 }, outbound: { average: 128, peak: 256, burst: 32768 } });
+    assert.deepEqual([br?.linkState, br?.mtu, br?.coalesceRxFrames], ['down', 9000, 7]);
+    assert.match(renderDomainXml(d), /<coalesce>\s*<rx>\s*<frames max='7'\/>\s*<\/rx>\s*<\/coalesce>/);
     assert.deepEqual([eth?.targetDev, eth?.targetManaged], ['mytap0', false]);
     assert.deepEqual([scripted?.script, scripted?.downscript, scripted?.model], ['/etc/qemu-ifup', '/etc/qemu-ifdown', 'vmxnet3']);
     assert.deepEqual(direct?.source, { dev: 'eth0', mode: 'bridge' });
@@ -56,7 +57,9 @@ describe('parseInterface()', () => {
       <interface type='bridge'><source bridge='br0'/><model type='e1000'/><driver queues='2'/></interface>
       <interface type='user'><model type='virtio'/><driver queues='2'/><mtu size='9000'/><bandwidth><inbound average='10'/></bandwidth></interface>
       <interface type='bridge'><source bridge='br0'/><script path='/x'/></interface>
-      <interface type='direct'><source dev='eth0'/><target dev='macvtap7'/></interface>`));
+      <interface type='direct'><source dev='eth0'/><target dev='macvtap7'/></interface>
+      <interface type='ethernet'><coalesce><rx><frames max='7'/></rx></coalesce></interface>
+      <interface type='direct'><source dev='eth0'/><coalesce><rx><frames max='7'/></rx></coalesce></interface>`));
     assert.deepEqual(found.map((p) => p.split(':')[0]), [
       '/domain/devices/interface[1]/driver/@name',
       '/domain/devices/interface[2]/driver',
@@ -65,8 +68,11 @@ describe('parseInterface()', () => {
       '/domain/devices/interface[3]/bandwidth',
       '/domain/devices/interface[4]/script',
       '/domain/devices/interface[5]/target/@dev',
+      '/domain/devices/interface[6]/coalesce',
+      '/domain/devices/interface[7]/coalesce',
     ]);
     assert.match(found[0] ?? '', /<driver name='vhost'> \(the kernel's vhost-net\) serves a tap's queues; type='user' has no tap/);
+    assert.match(found[7] ?? '', /coalesce settings on interface type ethernet are not supported/);
   });
 
   it("keeps <driver name='vhost'> and <backend tap vhost> on a tap, and refuses them where no tap or no vhost is used", () => {

@@ -33,6 +33,7 @@ export const INTERFACE_RULE: ElementRule = {
     port: { attrs: { isolated: ['yes', 'no'] } },
     link: { attrs: { state: ['up', 'down'] } },
     bandwidth: BANDWIDTH_RULE,
+    coalesce: { children: { rx: { children: { frames: { attrs: { max: true } } } } } },
     boot: { attrs: { order: true } },
     rom: { attrs: { bar: ['on', 'off'], file: true, enabled: ['yes', 'no'] } },
     alias: ALIAS_RULE,
@@ -96,6 +97,14 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
       case 'bandwidth':
         result.bandwidth = parseBandwidth(c);
         break;
+      case 'coalesce': {
+        // libvirt's virDomainNetDefCoalesceParseXML: only rx frames; a <coalesce> without them sets nothing.
+        const rx = child(c, 'rx');
+        const max = rx && child(rx, 'frames')?.attrs.max;
+        if (max !== undefined) result.coalesceRxFrames = nonNegativeInt(max, 'frames');
+        if ((result.coalesceRxFrames ?? 0) > 0xffffffff) throw xmlInvalid('frames', `<frames max='${max}'> is above 4294967295`);
+        break;
+      }
       case 'boot':
         result.bootOrder = positiveInt(c.attrs.order ?? '', 'boot');
         break;
@@ -273,6 +282,7 @@ export function renderInterface(iface: InterfaceDefinition, live = false): XmlEl
     iface.sndbuf === undefined ? undefined : el('tune', {}, [el('sndbuf', {}, String(iface.sndbuf))]),
     iface.portIsolated === undefined ? undefined : el('port', { isolated: iface.portIsolated ? 'yes' : 'no' }),
     iface.mtu === undefined ? undefined : el('mtu', { size: iface.mtu }),
+    iface.coalesceRxFrames === undefined ? undefined : el('coalesce', {}, [el('rx', {}, [el('frames', { max: iface.coalesceRxFrames })])]),
     iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),
     iface.rom === undefined ? undefined : el('rom', {
       enabled: iface.rom.enabled === undefined ? undefined : iface.rom.enabled ? 'yes' : 'no',
