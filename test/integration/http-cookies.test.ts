@@ -70,6 +70,7 @@ describe('http disks with cookies (QEMU curl driver), and <lease> without a lock
     await host.start();
   });
   after(async () => {
+    await host.ferry('destroy', 'cookies'); // a failed assertion left it running
     await host.stopAll();
     server.close();
     dir.cleanup();
