@@ -229,7 +229,7 @@ export const ERROR_CODES = {
   },
   // locking
   LOCK_HELD: {
-    summary: 'A disk lease is held by another domain, here or on another host',
+    summary: 'A disk lease (or a domain\'s <lease>) is held by another domain, here or on another host',
     status: 409,
     hint: 'The domain (or one sharing its disk) runs elsewhere: "ferry lock-list" shows who holds what; "ferry lock-clear" removes a stale lock safely',
   },
