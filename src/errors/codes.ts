@@ -249,11 +249,21 @@ export const ERROR_CODES = {
   },
   // locking
   LOCK_HELD: {
-    summary: 'A disk lease is held by another domain, here or on another host',
+    summary: 'A disk lease (or a domain\'s <lease>) is held by another domain, here or on another host',
     status: 409,
     hint: 'The domain (or one sharing its disk) runs elsewhere: "ferry lock-list" shows who holds what; "ferry lock-clear" removes a stale lock safely',
   },
   LOCK_CONFIG: { summary: 'The lock manager settings do not allow this domain', status: 400, hint: 'Check auto_disk_leases and require_lease_for_disks in ferryd.conf (docs/locking.md)' },
+  LOCK_MANAGER_REQUIRED: {
+    summary: 'The domain has a <lease> but this host runs without a lock manager (lock_manager = "nop")',
+    status: 400,
+    hint: 'Set lock_manager = "lockd" in ferryd.conf (docs/locking.md) so ferry-lockd holds the lease, or remove the <lease> from the domain',
+  },
+  LOCK_LEASE_UNSUPPORTED: {
+    summary: 'A <lease> asks for something ferry\'s lock manager does not do',
+    status: 400,
+    hint: 'ferry takes a <lease> as the lock file <target path>/<lockspace>/<key> (libvirt\'s lockd): give offset=\'0\' (offsets place sanlock leases)',
+  },
   LOCKD_UNAVAILABLE: { summary: 'ferry-lockd cannot be reached', status: 503, hint: 'Start ferry-lockd (ferryd starts it itself), or check lockd_socket in ferryd.conf' },
   LOCK_BACKEND_FAILED: {
     summary: 'ferry-lockd could not take or check a lease in its backend (etcd unreachable, lockspace unwritable)',

@@ -521,6 +521,8 @@ export class HostService extends EventEmitter<HostEvents> {
     const { locks } = this.deps;
     // The last run's cleanup first: it removes the run directory this launch is about to fill.
     await this.cleanups.get(def.uuid);
+    // A <lease> needs a lock manager here, also on a migration's destination (refused at Prepare).
+    locks.assertCanHold(def);
     // The leases come first, held for ferryd until QEMU exists (an incoming domain gets them at Finish).
     if (!options.incoming) await locks.acquire(def, process.pid);
     let launched: Awaited<ReturnType<DomainLauncher['launch']>>;

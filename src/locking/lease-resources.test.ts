@@ -46,6 +46,19 @@ describe('leasesFor()', () => {
       e instanceof FerryError && e.code === 'LOCK_CONFIG' && /Read\/write, exclusive access, disks were present, but no leases specified/.test(e.message));
     assert.deepEqual(await leasesFor(def(disks), { autoDiskLeases: false, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve }), []);
   });
+
+  it('a <lease> is an exclusive lock on <target path>/<lockspace>/<key>, also without auto disk leases; a non-zero offset is refused', async () => {
+    const lease = (extra: string) => `<lease><lockspace>area</lockspace><key>fox</key><target path='/leases'${extra}/></lease>`;
+    const leases = await leasesFor(def(`${disks}${lease('')}`), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve });
+    assert.deepEqual(leases.map((l) => [l.disk, l.mode, l.resource, l.label]), [['lease', 'exclusive', '/leases/area/fox', 'fox'], ['vda', 'exclusive', img, img], ['sda', 'shared', `${img}.iso`, `${img}.iso`]]);
+    // libvirt's lockd: a domain with a lease of its own meets require_lease_for_disks.
+    const manual = await leasesFor(def(`${disks}${lease(" offset='0'")}`), { autoDiskLeases: false, requireLeaseForDisks: true }, { uuids, resolveDisk: resolve });
+    assert.deepEqual(manual.map((l) => l.resource), ['/leases/area/fox']);
+    const noSpace = await leasesFor(def("<lease><key>fox</key><target path='/leases'/></lease>"), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve });
+    assert.deepEqual(noSpace.map((l) => l.resource), ['/leases/fox']);
+    await assert.rejects(leasesFor(def(lease(" offset='1024'")), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve }), (e: unknown) =>
+      e instanceof FerryError && e.code === 'LOCK_LEASE_UNSUPPORTED' && /Offset must be zero for this lock manager/.test(e.message));
+  });
 });
 
 describe('VolumeUuids', () => {

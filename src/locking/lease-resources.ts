@@ -49,7 +49,24 @@ function isBlock(path: string): boolean {
 }
 
 /**
- * The leases a domain needs: one per local disk (network disks have none),
+ * The domain's own <lease> elements, as libvirt's lockd driver takes them: an
+ * exclusive lock on the file <target path>/<lockspace>/<key> (ferry-lockd
+ * creates it and its directory; with etcd the same string is the key). The
+ * key is what an error names. A non-zero offset (a sanlock lease inside a
+ * shared file) is refused, as lockd does.
+ */
+export function explicitLeases(def: DomainDefinition): Lease[] {
+  return (def.devices.leases ?? []).map((l) => {
+    if (l.target.offset !== undefined && l.target.offset !== 0) {
+      throw new FerryError('LOCK_LEASE_UNSUPPORTED', `unsupported configuration: <lease> '${l.key}': Offset must be zero for this lock manager (offset='${l.target.offset}')`);
+    }
+    const resource = join(l.target.path, l.lockspace ?? '', l.key);
+    return { resource, label: l.key, mode: 'exclusive' as const, disk: 'lease', path: l.target.path };
+  });
+}
+
+/**
+ * The leases a domain needs: its <lease> elements, then one per local disk (network disks have none),
  * shared for read-only and shareable disks, exclusive otherwise. The
  * resource is the image itself, or a file in a lockspace directory named
  * by the volume's uuid (LVM, SCSI) or the path's hash.
@@ -59,10 +76,11 @@ export async function leasesFor(
   config: LockspaceConfig,
   deps: { uuids: VolumeUuids; resolveDisk: (disk: DiskDefinition) => string | undefined },
 ): Promise<Lease[]> {
-  const leases: Lease[] = [];
+  const leases: Lease[] = explicitLeases(def);
   const writable = def.devices.disks.filter((d) => !d.readonly && !d.shareable && d.type !== 'network');
   if (!config.autoDiskLeases) {
-    if (config.requireLeaseForDisks && writable.length > 0) {
+    // As lockd: a domain with a <lease> of its own meets require_lease_for_disks.
+    if (config.requireLeaseForDisks && writable.length > 0 && leases.length === 0) {
       throw new FerryError('LOCK_CONFIG', 'unsupported configuration: Read/write, exclusive access, disks were present, but no leases specified');
     }
     return leases;

@@ -33,6 +33,18 @@ export class VmLocks {
     return leasesFor(def, this.o.config, { uuids: this.o.uuids, resolveDisk: this.o.diskPath });
   }
 
+  /**
+   * Refuses a domain with a <lease> on a host without a lock manager (before
+   * anything starts, here or as a migration's destination): its lease would
+   * protect nothing, and ferry never drops an element silently.
+   */
+  assertCanHold(def: DomainDefinition): void {
+    const lease = def.devices.leases?.[0];
+    if (lease && !this.enabled) {
+      throw new FerryError('LOCK_MANAGER_REQUIRED', `unsupported configuration: <lease> '${lease.key}' needs a lock manager, and this host runs with lock_manager = "nop"`);
+    }
+  }
+
   /** Takes the domain's leases for `pid` (ferryd's own pid until QEMU exists). */
   async acquire(def: DomainDefinition, pid: number): Promise<void> {
     if (!this.enabled) return;

@@ -35,10 +35,10 @@ import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOpti
 import { backingLayers } from '../vm/devices/disk-backing.js';
 import { networkProtocolNode } from './devices/disk-protocol.js';
 import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttleNode, throttleNodeName } from './devices/disk-throttle.js';
-export { diskNodeNames } from '../vm/device-aliases.js';
+export { backingNodeNames, diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
-import { diskNodeNames } from '../vm/device-aliases.js';
-import { diskSecretArgs, formatSecretProps, masterKeyArgs, nvramSecretArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
+import { backingNodeNames, diskNodeNames } from '../vm/device-aliases.js';
+import { backingCookieSecretId, diskSecretArgs, formatSecretProps, masterKeyArgs, nvramSecretArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
 import { nbdTlsArgs } from './devices/nbd-tls.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
@@ -410,7 +410,7 @@ function backingNodes(disk: DiskDefinition, common: Record<string, unknown>): { 
     const protocol = layer.type === 'file'
       ? { driver: 'file', filename: layer.source.file }
       : layer.type === 'block' ? { driver: 'host_device', filename: layer.source.dev } : networkProtocolNode(layer.source, dev);
-    nodes.push({ ...protocol, 'node-name': n.file, ...common, 'read-only': true });
+    nodes.push({ ...protocol, ...(layer.cookies?.length ? { 'cookie-secret': backingCookieSecretId(dev, i + 1) } : {}), 'node-name': n.file, ...common, 'read-only': true });
     nodes.push({ driver: layer.format, file: n.file, 'node-name': n.format, ...common, 'read-only': true, ...(layer.metadataCacheBytes === undefined ? {} : { 'cache-size': layer.metadataCacheBytes }), ...backingRef(layer, i + 1 < layers.length ? backingNodeNames(dev, i + 2).format : undefined) });
   }
   return layers.length === 0 ? { nodes } : { nodes, top: backingNodeNames(dev, 1).format };
@@ -423,10 +423,6 @@ function backingRef(layer: { format: string; backingStore?: DiskBackingStore | n
   return layer.backingStore === null ? { backing: null } : {};
 }
 
-/** The node names of layer `depth` (1 = just under the disk's source) of a disk's backing chain. */
-export function backingNodeNames(dev: string, depth: number): { file: string; format: string } {
-  return { file: `file-${dev}-b${depth}`, format: `fmt-${dev}-b${depth}` };
-}
 
 function hostdevArgs(hostdev: HostdevDefinition, index: number): string[] {
   const id = `hostdev${index}`;

@@ -14,6 +14,7 @@ import type { FirmwareDefinition } from './firmware.js';
 import type { IothreadSettings } from './iothreads.js';
 import type { PstoreDefinition } from './devices/pstore.js';
 import type { VsockDefinition } from './devices/vsock.js';
+import type { LeaseDefinition } from './devices/lease.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -239,6 +240,8 @@ export interface DeviceDefinitions {
   parallels?: ParallelDefinition[];
   /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
   smartcards?: SmartcardDefinition[];
+  /** <lease>: locks held in ferry's lock manager while the domain runs (src/vm/devices/lease.ts); absent when there are none. */
+  leases?: LeaseDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -588,6 +591,8 @@ export interface DiskBackingStore {
   /** <format><metadata_cache><max_size>: this layer's qcow2 cache-size, bytes. */
   metadataCacheBytes?: number;
   source: DiskSource;
+  /** <source><cookies> of an http(s) layer: sent with its requests (QEMU gets them as a secret object). */
+  cookies?: Array<{ name: string; value: string }>;
   backingStore?: DiskBackingStore | null;
 }
 

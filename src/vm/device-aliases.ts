@@ -5,6 +5,11 @@ export function diskNodeNames(dev: string): { file: string; format: string; devi
   return { file: `file-${dev}`, format: `fmt-${dev}`, device: `disk-${dev}` };
 }
 
+/** The node names of layer `depth` (1 = just under the disk's source) of a disk's backing chain. */
+export function backingNodeNames(dev: string, depth: number): { file: string; format: string } {
+  return { file: `file-${dev}-b${depth}`, format: `fmt-${dev}-b${depth}` };
+}
+
 /** The QEMU id of a PCI controller's bus: the root bus is pcie.0 (q35) or pci.0 (i440fx), others pci.N. */
 export function pciBusAlias(index: number, q35: boolean): string {
   return index === 0 ? (q35 ? 'pcie.0' : 'pci.0') : `pci.${index}`;

@@ -4,6 +4,7 @@ import { assertOneIommu, parseIommu } from './devices/iommu.js';
 import { parseHub } from './devices/hub.js';
 import { parsePstore } from './devices/pstore.js';
 import { parseVsock } from './devices/vsock.js';
+import { parseLease } from './devices/lease.js';
 import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
 import { parseThrottleGroups } from './devices/disk-iotune.js';
@@ -303,6 +304,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         d.vsock = parseVsock(c);
         break;
       case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
+      case 'lease': (d.leases ??= []).push(parseLease(c)); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
       case 'crypto': (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0)); break;
       case 'redirfilter':

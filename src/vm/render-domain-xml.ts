@@ -4,6 +4,7 @@ import { renderIommu } from './devices/iommu.js';
 import { renderHub } from './devices/hub.js';
 import { renderPstore } from './devices/pstore.js';
 import { renderVsock } from './devices/vsock.js';
+import { renderLease } from './devices/lease.js';
 import { renderParallel } from './devices/parallel.js';
 import { el, renderXml, type XmlElement } from '../shared/xml.js';
 import { renderThrottleGroups } from './devices/disk-iotune.js';
@@ -36,7 +37,7 @@ export { renderDisk } from './devices/disk.js';
 export interface RenderOptions {
   /** The running domain's id, shown as <domain id=...>; a live definition also shows device aliases. */
   id?: number;
-  /** Show secrets (graphics passwords): dumpxml --security-info on a read-write connection. */
+  /** Show secrets (graphics passwords, http cookie values): dumpxml --security-info on a read-write connection. */
   secrets?: boolean;
   /** ferryd's own record of a running domain (libvirt's status XML): also what this host chose at start (listen fromConfig). */
   status?: boolean;
@@ -107,8 +108,9 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
   const d = def.devices;
   return el('devices', {}, [
     d.emulator === undefined ? undefined : el('emulator', {}, d.emulator),
-    ...d.disks.map((x) => renderDisk(x, live)),
+    ...d.disks.map((x) => renderDisk(x, live, secrets)),
     ...d.controllers.map((x) => renderController(x, live)),
+    ...(d.leases ?? []).map(renderLease),
     ...(d.filesystems ?? []).map((x) => renderFilesystem(x, live)),
     ...d.interfaces.map((x) => renderInterface(x, live)),
     ...(d.smartcards ?? []).map((x) => renderSmartcard(x, live)),

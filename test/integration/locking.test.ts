@@ -327,6 +327,33 @@ describe('lock manager defaults', () => {
     await assertNothingStarted(hosts.a, 'MasteringKVM01');
     await hosts.b.ok('destroy', 'MasteringKVM01');
   });
+
+  it('a <lease> is held while the domain runs: a second domain with it is refused, it is free after stop, and a live migration hands it over', async () => {
+    const leases = `${hosts.dir.path}/leases`;
+    const lease = `<lease><lockspace>area</lockspace><key>thequickbrownfox</key><target path='${leases}' offset='0'/></lease>`;
+    for (const name of ['leased1', 'leased2']) {
+      const f = `${hosts.dir.path}/${name}.xml`;
+      writeFileSync(f, guestXml({ name, devices: lease }));
+      await hosts.a.ok('define', f);
+    }
+    await hosts.a.ok('start', 'leased1');
+    assert.ok(existsSync(`${leases}/area/thequickbrownfox`), 'the lock file <target path>/<lockspace>/<key>');
+    assert.match(await hosts.a.ok('lock-list'), new RegExp(`thequickbrownfox \\(${leases}/area/thequickbrownfox\\) +exclusive +leased1 +lease `));
+    const r = await hosts.a.ferry('start', 'leased2');
+    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), "error: Failed to start domain 'leased2'\nerror: resource busy: Lockspace resource 'thequickbrownfox' is locked");
+    assert.match(r.stderr, /\[LOCK_HELD\]/);
+    await assertNothingStarted(hosts.a, 'leased2');
+    await hosts.a.ok('destroy', 'leased1');
+    await hosts.a.ok('start', 'leased2');
+    await hosts.a.ok('migrate', '--live', 'leased2', hosts.bPeer);
+    assert.match(await hosts.b.ok('lock-list'), / exclusive +leased2 +lease /);
+    assert.doesNotMatch(await hosts.a.ok('lock-list'), /leased2/);
+    assert.match((await hosts.a.ferry('start', 'leased1')).stderr, /resource busy: Lockspace resource 'thequickbrownfox' is locked/, 'held by the domain on B');
+    await assertNothingStarted(hosts.a, 'leased1');
+    await hosts.b.ok('destroy', 'leased2');
+    assert.equal(await hosts.a.ok('start', 'leased1'), "Domain 'leased1' started\n\n");
+    await hosts.a.ok('destroy', 'leased1');
+  });
 });
 
 lockScenarios('fcntl');

@@ -51,7 +51,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
         // libvirt's VIR_DOMAIN_XML_SECURE: secrets only for callers who ask, and never over a read-only connection.
         if (req.query.secure && req.ferryCaller.readonly) {
           throw new FerryError('ACCESS_DENIED', 'operation forbidden: virDomainGetXMLDesc with secure flag', {
-            hint: 'Secrets (a graphics password) are only shown on a read-write connection; drop --security-info or connect without -r',
+            hint: 'Secrets (a graphics password, http cookie values) are only shown on a read-write connection; drop --security-info or connect without -r',
           });
         }
         return { xml: service.dumpXml(req.params.ref, req.query) };

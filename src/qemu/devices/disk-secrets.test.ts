@@ -44,6 +44,28 @@ describe('disk secrets', () => {
     assert.throws(() => buildQemuArgv({ def, accel: 'tcg', machine: 'pc-q35-10.0', qmpSocket: '/q', pidfile: '/p', tapFds: [], resolveDisk: () => ({ kind: 'empty' }) }));
   });
 
+  it('an http(s) backing layer\'s cookies are its own secret object; dumpxml without --security-info leaves every cookie value out', () => {
+    const chain = xml.replace('</devices>', `<disk type='network'><driver name='qemu' type='qcow2'/><source protocol='https' name='top.qcow2'><host name='a.example'/><cookies><cookie name='t'>top</cookie></cookies></source>
+      <backingStore type='network'><format type='qcow2'/><source protocol='http' name='base.qcow2'><host name='b.example' port='8080'/><cookies><cookie name='b1'>one</cookie><cookie name='b2'>two</cookie></cookies></source></backingStore>
+      <target dev='vdd' bus='virtio'/><readonly/></disk></devices>`);
+    const def = parseDomainXml(chain);
+    assert.deepEqual(parseDomainXml(renderDomainXml(def)), def);
+    const needs = domainSecretNeeds(def).filter((n) => n.disk === 'vdd');
+    assert.deepEqual(needs.map((n) => [n.id, n.value]), [['file-vdd-httpcookie-secret0', 't=top'], ['file-vdd-b1-httpcookie-secret0', 'b1=one; b2=two']]);
+    const argv = buildQemuArgv({
+      def, accel: 'tcg', machine: 'pc-q35-10.0', qmpSocket: '/q', pidfile: '/p', tapFds: [],
+      resolveDisk: (d) => (d.type === 'network' ? { kind: 'network', disk: d } : { kind: 'file', path: d.source.file ?? '' }),
+      secrets: { masterKeyPath: '/run/k.aes', values: new Map(domainSecretNeeds(def).map((n) => [n.id, { data: 'DATA', iv: 'IV' }])) },
+    }).join(' ');
+    assert.match(argv, /\{"driver":"http","url":"http:\/\/b\.example:8080\/base\.qcow2","cookie-secret":"file-vdd-b1-httpcookie-secret0","node-name":"file-vdd-b1"/);
+    assert.ok(argv.includes('secret,id=file-vdd-b1-httpcookie-secret0,data=DATA'));
+    assert.doesNotMatch(argv, /b1=|top;|t=top/, 'no cookie on the command line');
+    const plain = renderDomainXml(def, { secrets: false });
+    assert.doesNotMatch(plain, /<cookies>|<cookie /);
+    assert.match(renderDomainXml(def, { secrets: true }), /<cookie name='b2'>two<\/cookie>/);
+    assert.throws(() => parseDomainXml(chain.replace("<backingStore type='network'><format type='qcow2'/><source protocol='http'", "<backingStore type='network'><format type='qcow2'/><source protocol='nbd'")), /<cookies> are for http and https sources only/);
+  });
+
   it('a secret is AES-256-CBC under the master key with a fresh IV (what QEMU decrypts with keyid=)', () => {
     const key = randomBytes(32);
     const e = encryptSecret(key, Buffer.from('pass phrase'));

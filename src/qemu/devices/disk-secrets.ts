@@ -1,5 +1,6 @@
 import type { DiskDefinition, DomainDefinition, SecretUse } from '../../vm/definition.js';
-import { diskNodeNames } from '../../vm/device-aliases.js';
+import { backingNodeNames, diskNodeNames } from '../../vm/device-aliases.js';
+import { backingLayers } from '../../vm/devices/disk-backing.js';
 import { escapeOpt } from './device-props.js';
 
 /** The id of the per-VM master key secret object every other secret is encrypted with (libvirt's name). */
@@ -31,13 +32,25 @@ const ids = (dev: string): { auth: string; encryption: string; cookies: string }
   return { auth: `${n.file}-auth-secret0`, encryption: `${n.format}-encryption-secret0`, cookies: `${n.file}-httpcookie-secret0` };
 };
 
+/** The secret object of the cookies of backing layer `depth` (1 = just under the disk's source) of an http(s) chain. */
+export function backingCookieSecretId(dev: string, depth: number): string {
+  return `${backingNodeNames(dev, depth).file}-httpcookie-secret0`;
+}
+
+/** One Cookie header value: name=value pairs joined as RFC 6265 writes them. */
+const cookieHeader = (cookies: NonNullable<DiskDefinition['cookies']>): string => cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+
 export function diskSecretNeeds(disk: DiskDefinition): DiskSecretNeed[] {
   const id = ids(disk.target.dev);
   const dev = disk.target.dev;
   const out: DiskSecretNeed[] = [];
   if (disk.auth) out.push({ id: id.auth, what: 'auth', disk: dev, use: disk.auth.secret });
-  if (disk.cookies?.length) out.push({ id: id.cookies, what: 'cookies', disk: dev, value: disk.cookies.map((c) => `${c.name}=${c.value}`).join('; ') });
+  if (disk.cookies?.length) out.push({ id: id.cookies, what: 'cookies', disk: dev, value: cookieHeader(disk.cookies) });
   if (disk.encryption) out.push({ id: id.encryption, what: 'encryption', disk: dev, use: disk.encryption.secret });
+  // An http(s) backing layer's own cookies (each layer may live on another server).
+  backingLayers(disk).forEach((layer, i) => {
+    if (layer.cookies?.length) out.push({ id: backingCookieSecretId(dev, i + 1), what: 'cookies', disk: dev, value: cookieHeader(layer.cookies) });
+  });
   return out;
 }
 

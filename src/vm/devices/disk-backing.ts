@@ -4,6 +4,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { oneOf } from '../xml-values.js';
 import { toBytes } from '../memory-units.js';
+import { parseCookies, renderCookies } from './disk-secrets.js';
 
 /**
  * <backingStore>: the image chain under a disk's source, named layer by layer
@@ -31,6 +32,13 @@ export function parseBackingStore(
   const source = child(e, 'source');
   if (!source) throw xmlInvalid('backingStore', `disk '${dev}': a backing layer needs <source>`);
   const layer: DiskBackingStore = { type, format: oneOf(format, DISK_FORMATS, 'format', 'type'), source: parseSource(type, source) };
+  const cookies = child(source, 'cookies');
+  if (cookies) {
+    if (type !== 'network' || (layer.source.protocol !== 'http' && layer.source.protocol !== 'https')) {
+      throw xmlInvalid('cookies', `disk '${dev}': <cookies> are for http and https sources only`);
+    }
+    layer.cookies = parseCookies(cookies, dev);
+  }
   const cache = parseMetadataCache(child(e, 'format'), layer.format, dev);
   if (cache !== undefined) layer.metadataCacheBytes = cache;
   const next = child(e, 'backingStore');
@@ -39,12 +47,17 @@ export function parseBackingStore(
   return layer;
 }
 
-export function renderBackingStore(b: DiskBackingStore | null, renderSource: (type: DiskBackingStore['type'], s: DiskBackingStore['source']) => XmlElement | undefined): XmlElement {
+/** `secrets`: show the layers' cookie values (libvirt writes <cookies> only with --security-info). */
+export function renderBackingStore(
+  b: DiskBackingStore | null, renderSource: (type: DiskBackingStore['type'], s: DiskBackingStore['source']) => XmlElement | undefined, secrets = true,
+): XmlElement {
   if (b === null) return el('backingStore');
+  const plain = renderSource(b.type, b.source);
+  const source = plain && b.cookies && secrets ? { ...plain, children: [...plain.children, renderCookies(b.cookies)] } : plain;
   return el('backingStore', { type: b.type }, [
     el('format', { type: b.format }, [renderMetadataCache(b.metadataCacheBytes)]),
-    renderSource(b.type, b.source),
-    b.backingStore === undefined ? undefined : renderBackingStore(b.backingStore, renderSource),
+    source,
+    b.backingStore === undefined ? undefined : renderBackingStore(b.backingStore, renderSource, secrets),
   ]);
 }
 

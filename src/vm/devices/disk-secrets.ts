@@ -99,11 +99,19 @@ export function renderEncryption(e: DiskEncryption): XmlElement {
   return el('encryption', { format: e.format, engine: e.engine }, [renderSecretUse(e.secret)]);
 }
 
-/** The children <source> gets: what was written there (auth, encryption, cookies). */
-export function renderSourceSecrets(d: DiskDefinition): XmlElement[] {
+export function renderCookies(cookies: NonNullable<DiskDefinition['cookies']>): XmlElement {
+  return el('cookies', {}, cookies.map((c) => el('cookie', { name: c.name }, c.value)));
+}
+
+/**
+ * The children <source> gets: what was written there (auth, encryption, cookies).
+ * Cookie values are credentials: without `secrets` (dumpxml without --security-info)
+ * they are left out, as libvirt does (CVE-2020-14301: cookies leaked to read-only clients).
+ */
+export function renderSourceSecrets(d: DiskDefinition, secrets = true): XmlElement[] {
   const out: XmlElement[] = [];
   if (d.auth && !d.auth.inDisk) out.push(renderAuth(d.auth));
   if (d.encryption && !d.encryption.inDisk) out.push(renderEncryption(d.encryption));
-  if (d.cookies) out.push(el('cookies', {}, d.cookies.map((c) => el('cookie', { name: c.name }, c.value))));
+  if (d.cookies && secrets) out.push(renderCookies(d.cookies));
   return out;
 }

@@ -47,7 +47,8 @@ export const DISK_RULE: ElementRule = {
     source: { ...SOURCE_RULE, attrs: { ...SOURCE_RULE.attrs, tls: ['yes', 'no'], tlsHostname: true }, children: { ...SOURCE_RULE.children, auth: AUTH_RULE, encryption: ENCRYPTION_RULE, cookies: COOKIES_RULE } },
     auth: AUTH_RULE,
     encryption: ENCRYPTION_RULE,
-    backingStore: backingStoreRule(SOURCE_RULE),
+    // A backing layer's source takes cookies too (an http(s) chain may need them on every server).
+    backingStore: backingStoreRule({ ...SOURCE_RULE, children: { ...SOURCE_RULE.children, cookies: COOKIES_RULE } }),
     target: { attrs: { dev: true, bus: DISK_BUSES, tray: ['open', 'closed'], removable: ['on', 'off'], rotation_rate: true } },
     readonly: {},
     shareable: {},
@@ -459,10 +460,10 @@ export function renderDiskSource(type: DiskDefinition['type'], s: DiskDefinition
   return undefined;
 }
 
-/** The disk as libvirt writes it; `live` adds its <alias>. */
-export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
+/** The disk as libvirt writes it; `live` adds its <alias>; without `showSecrets`, cookie values are left out (dumpxml without --security-info). */
+export function renderDisk(disk: DiskDefinition, live = false, showSecrets = true): XmlElement {
   const plain = renderDiskSource(disk.type, disk.source, disk.startupPolicy);
-  const secrets = renderSourceSecrets(disk);
+  const secrets = renderSourceSecrets(disk, showSecrets);
   const source = plain && secrets.length > 0 ? { ...plain, children: [...plain.children, ...secrets] } : plain;
   const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
   const b = disk.blockio;
@@ -474,7 +475,7 @@ export function renderDisk(disk: DiskDefinition, live = false): XmlElement {
     }, [renderMetadataCache(disk.metadataCacheBytes), renderIothreadMapping(disk.iothreadMapping)]),
     disk.auth?.inDisk ? renderAuth(disk.auth) : undefined,
     source,
-    disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s)),
+    disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s), showSecrets),
     b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
     disk.encryption?.inDisk ? renderEncryption(disk.encryption) : undefined,

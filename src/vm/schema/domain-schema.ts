@@ -4,6 +4,7 @@ import { IOMMU_RULE } from '../devices/iommu.js';
 import { HUB_RULE } from '../devices/hub.js';
 import { PSTORE_RULE } from '../devices/pstore.js';
 import { VSOCK_RULE } from '../devices/vsock.js';
+import { LEASE_RULE } from '../devices/lease.js';
 import { PARALLEL_RULE } from '../devices/parallel.js';
 import { CHANNEL_RULE } from '../devices/channel.js';
 import { THROTTLEGROUPS_RULE } from '../devices/disk-iotune.js';
@@ -64,6 +65,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   parallel: PARALLEL_RULE,
   smartcard: SMARTCARD_RULE,
   crypto: CRYPTO_RULE,
+  lease: LEASE_RULE,
 };
 
 /**
