@@ -13,7 +13,8 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   const d = def.devices;
   const has = (type: ControllerDefinition['type'], index = 0): boolean => d.controllers.some((c) => c.type === type && c.index === index);
   const add = (c: ControllerDefinition): void => void d.controllers.push(c);
-  if (!has('pci')) d.controllers.unshift({ type: 'pci', index: 0, model: family === 'q35' ? 'pcie-root' : 'pci-root' });
+  // isapc (an ISA-only PC) has no PCI root bus to show, as with libvirt.
+  if (!has('pci') && def.os.machine !== 'isapc') d.controllers.unshift({ type: 'pci', index: 0, model: family === 'q35' ? 'pcie-root' : 'pci-root' });
   if (family === 'q35' && !has('sata')) add({ type: 'sata', index: 0 });
   // A disk controller appears with the first disk on it (libvirt's implicit controllers); q35's SATA is always there.
   const driveControllers = (bus: string): number[] =>

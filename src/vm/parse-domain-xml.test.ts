@@ -78,6 +78,20 @@ describe('parseDomainXml()', () => {
     assert.equal(d.onLockFailure, undefined, 'no on_lockfailure: ferry\'s default (pause) applies');
   });
 
+  it("runs machine 'isapc' without a PCI bus, and refuses by name each device that needs one", () => {
+    const isa = (devices: string): string => `<domain type='qemu'><name>i</name><memory>65536</memory><os><type machine='isapc'>hvm</type></os><devices>${devices}</devices></domain>`;
+    const def = parseDomainXml(isa("<serial type='pty'/><memballoon model='none'/>"));
+    assert.deepEqual(def.devices.controllers, [], 'no pci-root, no USB controller');
+    assert.equal(def.devices.serials[0]?.targetType, 'isa-serial');
+    assert.throws(() => parseDomainXml(isa("<interface type='user'><model type='virtio'/></interface><controller type='usb' model='piix3-uhci'/>")), (err: unknown) => {
+      const problems = (err as FerryError).details?.problems as Array<{ device: string; message: string }>;
+      assert.deepEqual(problems.map((p) => p.device), ["<controller type='usb'>", '<interface> #0', '<memballoon>']);
+      assert.match(problems[0]?.message ?? '', /machine 'isapc' has no PCI bus/);
+      assert.match(problems[2]?.message ?? '', /add <memballoon model='none'\/>/);
+      return true;
+    });
+  });
+
   it('refuses an on_lockfailure action libvirt does not know', () => {
     assert.throws(() => parseDomainXml(wrap('<on_lockfailure>explode</on_lockfailure>')), /on_lockfailure/);
   });

@@ -4,6 +4,7 @@ import { childStep, type DefineProblem } from './schema/element-rule.js';
 import { diskProblems } from './devices/disk.js';
 import { iommuProblems } from './devices/iommu.js';
 import { smartcardProblems } from './devices/smartcard.js';
+import { pciDevices } from './pci-kind.js';
 
 /**
  * What a machine type cannot hold, named per device: an IDE disk on q35 (ICH9
@@ -16,6 +17,7 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
   if (def.os.machine !== undefined && !isPcOrQ35(def.os.machine)) {
     out.push({ path: '/domain/os/type/@machine', message: `machine '${def.os.machine}' is not supported (ferry runs q35 and pc (i440fx) machines)` });
   }
+  if (def.os.machine === 'isapc') out.push(...isaOnlyProblems(def));
   if (def.platform.tsegMiB !== undefined && family !== 'q35') out.push({ path: '/domain/features/smm/tseg', message: `SMM TSEG is only supported with q35 machine type, not ${machine}` });
   def.devices.disks.forEach((d, i) => {
     if (d.target.bus === 'ide' && family === 'q35') {
@@ -104,6 +106,18 @@ function watchdogProblems(def: DomainDefinition, family: MachineFamily, machine:
 }
 
 /** q35, pc, and their versioned names (pc-q35-10.0, pc-i440fx-9.2, pc-1.3). */
+/**
+ * isapc is a PC without PCI: every device that sits on PCI (virtio, NICs,
+ * USB controllers, a PCI video...) is refused by name, and so is the balloon
+ * libvirt would add (virtio-balloon-pci) unless <memballoon model='none'/> says otherwise.
+ */
+function isaOnlyProblems(def: DomainDefinition): DefineProblem[] {
+  const path = '/domain/os/type/@machine';
+  const out: DefineProblem[] = pciDevices(def, 'i440fx').map((p) => ({ path, device: p.label.replace(" index='-1'", ''), message: "machine 'isapc' has no PCI bus, which this device needs (use machine 'pc' or 'q35')" }));
+  if (!def.devices.memballoon) out.push({ path, device: '<memballoon>', message: "machine 'isapc' has no PCI bus for the default virtio balloon: add <memballoon model='none'/>" });
+  return out;
+}
+
 function isPcOrQ35(machine: string): boolean {
-  return /^(q35|pc|pc-q35-[\d.]+|pc-i440fx-[\d.]+|pc-[\d.]+)$/.test(machine);
+  return /^(q35|pc|pc-q35-[\d.]+|pc-i440fx-[\d.]+|pc-[\d.]+|isapc)$/.test(machine);
 }

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { killLeftovers } from '../helpers/leftovers.js';
+import { waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually, qemuPidsOf } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -205,5 +206,21 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
       assert.match(refused.stderr, /Unable to open \/dev\/vhost-vsock for the domain's <vsock>: ENOENT[\s\S]*modprobe vhost_vsock[\s\S]*VSOCK_UNAVAILABLE/);
       assert.equal((await host.ok('domstate', 'vsock')).trim(), 'shut off');
     }
+  });
+
+  it("runs machine 'isapc' (a PC without PCI): the guest boots and writes its heartbeats to an ISA serial port", async () => {
+    const log = `${dir.path}/isapc.log`;
+    // No I/O APIC on isapc (the kernel must not look for one), and TCG's 486-era PC wants a little more RAM for the initramfs.
+    const xml = guestXml({ name: 'isapc', type: 'qemu', memoryMiB: 256, console: 'ttyS1', extraCmdline: 'noapic', devices: `<serial type='file'><source path='${log}'/><target port='1'/></serial><memballoon model='none'/>` })
+      .replace("machine='q35'", "machine='isapc'").replace('<features><acpi/><apic/></features>', '<features><apic/></features>');
+    writeFileSync(`${dir.path}/isapc.xml`, xml);
+    await host.ok('define', `${dir.path}/isapc.xml`);
+    const defined = await host.ok('dumpxml', 'isapc');
+    assert.doesNotMatch(defined, /<controller type='(pci|usb)'/, 'no PCI root bus and no USB controller are added');
+    await host.ok('start', 'isapc');
+    assert.equal(await qmp(host, 'isapc', 'qom-get', { path: '/machine', property: 'type' }), 'isapc-machine');
+    assert.deepEqual(await qmp(host, 'isapc', 'query-pci'), [], 'QEMU has no PCI bus');
+    await waitHeartbeats(() => (existsSync(log) ? readFileSync(log, 'utf8') : ''), 2, { timeoutMs: 90_000 });
+    await host.ok('destroy', 'isapc');
   });
 });
