@@ -22,6 +22,7 @@ import { tpmArgs } from './devices/tpm.js';
 import { sysinfoArgs } from './devices/sysinfo.js';
 import { cryptoArgs } from './devices/crypto.js';
 import { pstoreArgs } from './devices/pstore.js';
+import { shmemArgs } from './devices/shmem.js';
 import { jsonDevice } from './devices/json-device.js';
 import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
@@ -151,6 +152,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...tpmArgs(def, input.tpmSocket));
   push(...cryptoArgs(def, q35));
   if (def.devices.pstore) push(...pstoreArgs(def.devices.pstore, q35));
+  push(...shmemArgs(def, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');

@@ -13,6 +13,7 @@ import type { MemoryDeviceDefinition } from './devices/memory.js';
 import type { FirmwareDefinition } from './firmware.js';
 import type { IothreadSettings } from './iothreads.js';
 import type { PstoreDefinition } from './devices/pstore.js';
+import type { ShmemDefinition } from './devices/shmem.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -220,7 +221,7 @@ export interface DeviceDefinitions {
   memories?: MemoryDeviceDefinition[];
   /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
   redirfilter?: UsbRedirFilterRule[];
-  /** <filesystem type='mount'>: host directories exported over virtio-9p; absent when there are none. */
+  /** <filesystem type='mount'>: host directories exported over virtio-9p or usb-mtp; absent when there are none. */
   filesystems?: FilesystemDefinition[];
   /** <tpm>: at most one (x86 has one TPM interface). */
   tpm?: TpmDefinition;
@@ -236,6 +237,8 @@ export interface DeviceDefinitions {
   parallels?: ParallelDefinition[];
   /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
   smartcards?: SmartcardDefinition[];
+  /** <shmem>: inter-VM shared memory (ivshmem-plain on /dev/shm/NAME, ivshmem-doorbell with a server); absent when there are none. */
+  shmems?: ShmemDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -804,10 +807,11 @@ export const FS_MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitio
 /**
  * <filesystem type='mount'> with the 9p 'path' driver: a host directory the
  * guest mounts by its tag (mount -t 9p -o trans=virtio TAG /mnt); QEMU's
- * -fsdev local + virtio-9p-pci.
+ * -fsdev local + virtio-9p-pci. With the 'mtp' driver: QEMU's usb-mtp on a
+ * USB port (target: its description; only source, target and readonly apply).
  */
 export interface FilesystemDefinition extends Placed {
-  driver: 'path';
+  driver: 'path' | 'mtp';
   /** How guest file ownership maps to the host: QEMU's security_model (squash is QEMU's 'none'). */
   accessmode: (typeof FS_ACCESS_MODES)[number];
   model?: (typeof FS_MODELS)[number];

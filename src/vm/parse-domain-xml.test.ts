@@ -139,7 +139,7 @@ describe('parseDomainXml()', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
       <disk type='file' snapshot='no'><driver name='qemu' type='raw'/><source file='/x'/><target dev='hda' bus='ide'/><slices/></disk>
       <interface type='user'><coalesce/></interface>
-      <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
+      <lease><lockspace>s</lockspace><key>k</key><target path='/l'/></lease>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
       assert.ok(err instanceof FerryError);
       assert.equal(err.code, 'XML_UNSUPPORTED');
@@ -148,7 +148,7 @@ describe('parseDomainXml()', () => {
         '/domain/devices/disk/@snapshot',
         '/domain/devices/disk/slices',
         '/domain/devices/interface/coalesce',
-        '/domain/devices/shmem',
+        '/domain/devices/lease',
         '/domain/devices/disk/target/@bus',
       ]);
       assert.match(err.message, /5 parts of this definition/);
