@@ -100,7 +100,7 @@ export class PreflightService {
     const mine = [
       cacheModeCheck(def),
       hostDeviceCheck(def, memoryMoves),
-      unmigratableDevicesCheck(def, memoryMoves),
+      unmigratableDevicesCheck(def, memoryMoves, accel),
       clockCheck(reply, t0, t3, this.d.maxClockOffsetMs),
       names,
       ports,

@@ -36,16 +36,22 @@ export function hostDeviceCheck(def: DomainDefinition, live: boolean): CheckResu
  * anything moves (as libvirt's qemuMigrationSrcIsAllowed and QEMU itself
  * would): a <shmem> whose role is not 'master' (libvirt's rule; QEMU blocks
  * non-master ivshmem), and usb-mtp (<filesystem><driver type='mtp'>, whose
- * QEMU state is marked unmigratable). Offline, the definition moves as it is.
+ * QEMU state is marked unmigratable). Under TCG a master <shmem> is refused
+ * too: QEMU 10.0's TCG dirty tracking aborts the source QEMU (assertion in
+ * tlb_reset_dirty_range_all) when it migrates an ivshmem device's shared
+ * memory, which would kill the guest. Offline, the definition moves as it is.
  */
-export function unmigratableDevicesCheck(def: DomainDefinition, live: boolean): CheckResult {
+export function unmigratableDevicesCheck(def: DomainDefinition, live: boolean, accel: 'kvm' | 'tcg'): CheckResult {
+  const shmems = def.devices.shmems ?? [];
   const reasons = [
-    ...(def.devices.shmems ?? []).filter((s) => s.role !== 'master').map((s) => `shmem device '${s.name}' cannot be migrated, only shmem with role='master' can be migrated`),
+    ...shmems.filter((s) => s.role !== 'master').map((s) => `shmem device '${s.name}' cannot be migrated, only shmem with role='master' can be migrated`),
+    ...(accel === 'tcg' ? shmems.filter((s) => s.role === 'master') : []).map((s) =>
+      `shmem device '${s.name}' cannot be migrated under TCG: QEMU's TCG dirty tracking aborts the source QEMU when it migrates ivshmem memory (assertion in tlb_reset_dirty_range_all); it migrates under KVM`),
     ...(def.devices.filesystems ?? []).filter((f) => f.driver === 'mtp').map((f) => `<filesystem> '${f.target}' (usb-mtp) cannot be migrated: QEMU marks the usb-mtp device unmigratable`),
   ];
   if (reasons.length === 0) return pass('unmigratable-devices', 'every device can migrate');
   if (!live) return pass('unmigratable-devices', `${reasons.length === 1 ? 'a device' : `${reasons.length} devices`} that cannot migrate live: allowed offline`);
-  return fail('unmigratable-devices', reasons.join('; '), "Shut the domain down and migrate it offline (ferry migrate --offline --persistent); a <shmem> migrates live with role='master' (one master per shared memory)");
+  return fail('unmigratable-devices', reasons.join('; '), "Shut the domain down and migrate it offline (ferry migrate --offline --persistent); a <shmem> migrates live with role='master' (one master per shared memory) on a KVM host");
 }
 
 export function clockCheck(reply: PreflightReply, t0: number, t3: number, maxOffsetMs: number): CheckResult {
