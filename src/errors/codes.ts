@@ -300,6 +300,11 @@ export const ERROR_CODES = {
     status: 500,
     hint: "Install dbus-daemon (apt-get install dbus-daemon); its own words are above and in the domain's dbus log (log/NAME-dbus.log under ferryd's state directory). Or give the display a bus of your own (address='unix:path=...') or p2p='yes'",
   },
+  SHMEM_SERVER_UNAVAILABLE: {
+    summary: "no ivshmem server listens on the socket of a <shmem model='ivshmem-doorbell'> (QEMU gets the shared memory from it at start)",
+    status: 409,
+    hint: "Start an ivshmem server on that socket first (QEMU's contrib/ivshmem-server: ivshmem-server -S SOCKET -m NAME -l SIZE -n VECTORS), or give <server path=...> the socket of one that runs; ivshmem-plain needs no server",
+  },
   // firmware (UEFI)
   FIRMWARE_CONFLICT: {
     summary: 'The firmware settings of a definition contradict each other (Secure Boot without SMM, enrolled keys without Secure Boot, ...)',

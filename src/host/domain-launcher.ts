@@ -40,6 +40,7 @@ import { type HostNumaNode, readHostNumaTopology } from './numa-topology.js';
 import { type QemuTlsConfig, stageQemuTls } from './qemu-tls-dirs.js';
 import { knownHostKeyHash } from './ssh-known-hosts.js';
 import { agentSockets } from '../vm/devices/disk.js';
+import { checkShmemServers } from './shmem-servers.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -154,6 +155,7 @@ export class DomainLauncher {
         tapName: (i) => tapName(this.deps.hostId, def.uuid, i),
         networkBridge: (network) => this.networkBridge(network),
         channelSocket: (name) => paths.channelSocket(def.uuid, name),
+        shmemSocket: (name) => paths.shmemSocket(name),
         graphicsPorts,
         ...(needsDbusDaemon(listening) ? { dbusSocket: this.dbus.socket(def.uuid) } : {}),
       });
@@ -166,6 +168,12 @@ export class DomainLauncher {
     let secretValues: Map<string, Buffer>;
     try {
       secretValues = resolveDomainSecrets(live, this.deps.secrets);
+    } catch (err) {
+      this.releaseGraphicsPorts(graphicsPorts);
+      throw err;
+    }
+    try {
+      checkShmemServers(live);
     } catch (err) {
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;
@@ -302,6 +310,7 @@ export class DomainLauncher {
       channelSocket: (name) => this.deps.paths.channelSocket(live.uuid, name),
       graphicsSocket: (type) => this.graphicsSocket(live.uuid, type),
       dbusSocket: this.dbus.socket(live.uuid),
+      shmemSocket: (name) => this.deps.paths.shmemSocket(name),
     });
   }
 

@@ -78,6 +78,16 @@ export class HostPaths {
     return join(this.logDir, `${name}-dbus.log`);
   }
 
+  /**
+   * The ivshmem server socket of a <shmem model='ivshmem-doorbell'> written
+   * with <server/> and no path: one per shared-memory name on the host (the
+   * server is shared by every domain using that name), as libvirt's
+   * /var/lib/libvirt/shmem-NAME-sock.
+   */
+  shmemSocket(name: string): string {
+    return join(this.stateDir, `shmem-${name}-sock`);
+  }
+
   /** The default copy of serial port N's output. */
   serialLog(name: string, port: number): string {
     return join(this.logDir, `${name}-serial${port}.log`);

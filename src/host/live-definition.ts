@@ -21,6 +21,8 @@ export interface LiveDefinitionInput {
   graphicsPorts: ReadonlyArray<{ port?: number; websocket?: number; tlsPort?: number }>;
   /** The socket of the domain's own dbus-daemon (a D-Bus display with neither address nor p2p). */
   dbusSocket?: string;
+  /** The ivshmem server socket of a <shmem> doorbell written as <server/> (no path): the host's default for its name. */
+  shmemSocket?: (name: string) => string;
 }
 
 /**
@@ -44,6 +46,10 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
   live.devices.channels = live.devices.channels.map((c) =>
     c.type === 'unix' && c.sourcePath === undefined ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' } : c,
   );
+  const shmemSocket = input.shmemSocket;
+  if (live.devices.shmems && shmemSocket) {
+    live.devices.shmems = live.devices.shmems.map((s) => (s.server && s.server.path === undefined ? { ...s, server: { path: shmemSocket(s.name) } } : s));
+  }
   live.devices.graphics = live.devices.graphics.map((g, i) => {
     // A D-Bus display without a bus of its own is on the domain's dbus-daemon, shown in the live XML as libvirt does.
     if (g.type === 'dbus') {
@@ -85,7 +91,7 @@ export function portsToChoose(g: GraphicsDefinition, spiceTls = false): { port: 
  */
 export function portableDefinition(
   live: DomainDefinition,
-  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket' | 'dbusSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
+  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket' | 'dbusSocket' | 'shmemSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
 ): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
   // placement='auto' is advised again by the host that starts it.
@@ -101,6 +107,11 @@ export function portableDefinition(
   for (const x of [...(d.hubs ?? []), ...(d.parallels ?? []), ...(d.smartcards ?? [])]) delete x.alias;
   for (const m of d.memories ?? []) delete m.alias;
   for (const f of d.filesystems ?? []) delete f.alias;
+  for (const s of d.shmems ?? []) {
+    delete s.alias;
+    // The default server socket is this host's: the destination fills in its own.
+    if (s.server?.path !== undefined && s.server.path === input.shmemSocket?.(s.name)) s.server = {};
+  }
   d.serials = d.serials.map((s) => {
     const { sourcePath: pty, ...noPty } = s;
     const base = s.type === 'pty' && pty !== undefined ? noPty : s;

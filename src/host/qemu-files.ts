@@ -6,6 +6,7 @@ import { backingLayers } from '../vm/devices/disk-backing.js';
 import { agentSockets } from '../vm/devices/disk.js';
 import type { QemuFile } from './qemu-file-access.js';
 import { hasNvram } from '../vm/firmware.js';
+import { shmemMemPath } from '../qemu/devices/shmem.js';
 
 /**
  * Every file QEMU opens for a (live) definition: kernel and initrd, each
@@ -50,6 +51,11 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   });
   // The pstore file QEMU maps (shared): created at its size if missing, as libvirt does.
   if (d.pstore) files.push({ path: d.pstore.path, access: 'rw', what: "<pstore backend='acpi-erst'> file", create: true });
+  // ivshmem-plain's memory (QEMU sizes it; other domains naming it share it) and a doorbell's server socket.
+  for (const s of d.shmems ?? []) {
+    if (s.model === 'ivshmem-plain') files.push({ path: shmemMemPath(s.name), access: 'rw', what: `<shmem> '${s.name}' memory`, create: true });
+    else if (s.server?.path) files.push({ path: s.server.path, access: 'rw', what: `<shmem> '${s.name}' server socket` });
+  }
   d.interfaces.forEach((n, i) => {
     if (n.rom?.file) files.push({ path: n.rom.file, access: 'r', what: `option ROM of interface ${i}` });
   });

@@ -10,6 +10,7 @@ export const CHECKS = {
   'name-resolution': 'Name resolution',
   'cache-mode': 'Disk cache mode',
   'host-devices': 'Host devices',
+  'unmigratable-devices': 'Devices that cannot migrate',
   cpu: 'CPU',
   resources: 'Memory and vCPUs',
   'migration-ports': 'Migration ports',

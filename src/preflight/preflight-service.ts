@@ -17,7 +17,7 @@ import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from
 import { cpuFlags, diskSize } from './host-facts.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
 import type { CachedResolver } from './name-resolution.js';
-import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck } from './source-checks.js';
+import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck, unmigratableDevicesCheck } from './source-checks.js';
 import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
 import { sourceTlsCheck } from './tls-check.js';
 
@@ -104,6 +104,7 @@ export class PreflightService {
     const mine = [
       cacheModeCheck(def),
       hostDeviceCheck(def, memoryMoves),
+      unmigratableDevicesCheck(def, memoryMoves, accel),
       clockCheck(reply, t0, t3, this.d.maxClockOffsetMs),
       names,
       ports,

@@ -31,6 +31,29 @@ export function hostDeviceCheck(def: DomainDefinition, live: boolean): CheckResu
   return fail('host-devices', `the domain has an assigned ${what} ${h.address}: it cannot be migrated live`, 'Shut it down and migrate it offline (--offline --persistent), or detach the device first');
 }
 
+/**
+ * Devices whose state cannot travel with a live migration, refused before
+ * anything moves (as libvirt's qemuMigrationSrcIsAllowed and QEMU itself
+ * would): a <shmem> whose role is not 'master' (libvirt's rule; QEMU blocks
+ * non-master ivshmem), and usb-mtp (<filesystem><driver type='mtp'>, whose
+ * QEMU state is marked unmigratable). Under TCG a master <shmem> is refused
+ * too: QEMU 10.0's TCG dirty tracking aborts the source QEMU (assertion in
+ * tlb_reset_dirty_range_all) when it migrates an ivshmem device's shared
+ * memory, which would kill the guest. Offline, the definition moves as it is.
+ */
+export function unmigratableDevicesCheck(def: DomainDefinition, live: boolean, accel: 'kvm' | 'tcg'): CheckResult {
+  const shmems = def.devices.shmems ?? [];
+  const reasons = [
+    ...shmems.filter((s) => s.role !== 'master').map((s) => `shmem device '${s.name}' cannot be migrated, only shmem with role='master' can be migrated`),
+    ...(accel === 'tcg' ? shmems.filter((s) => s.role === 'master') : []).map((s) =>
+      `shmem device '${s.name}' cannot be migrated under TCG: QEMU's TCG dirty tracking aborts the source QEMU when it migrates ivshmem memory (assertion in tlb_reset_dirty_range_all); it migrates under KVM`),
+    ...(def.devices.filesystems ?? []).filter((f) => f.driver === 'mtp').map((f) => `<filesystem> '${f.target}' (usb-mtp) cannot be migrated: QEMU marks the usb-mtp device unmigratable`),
+  ];
+  if (reasons.length === 0) return pass('unmigratable-devices', 'every device can migrate');
+  if (!live) return pass('unmigratable-devices', `${reasons.length === 1 ? 'a device' : `${reasons.length} devices`} that cannot migrate live: allowed offline`);
+  return fail('unmigratable-devices', reasons.join('; '), "Shut the domain down and migrate it offline (ferry migrate --offline --persistent); a <shmem> migrates live with role='master' (one master per shared memory) on a KVM host");
+}
+
 export function clockCheck(reply: PreflightReply, t0: number, t3: number, maxOffsetMs: number): CheckResult {
   const offset = Math.round(((reply.t1 - t0) + (reply.t2 - t3)) / 2);
   const rtt = Math.max(0, (t3 - t0) - (reply.t2 - reply.t1));

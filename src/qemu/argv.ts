@@ -23,6 +23,7 @@ import { sysinfoArgs } from './devices/sysinfo.js';
 import { cryptoArgs } from './devices/crypto.js';
 import { pstoreArgs } from './devices/pstore.js';
 import { vsockArgs } from './devices/vsock.js';
+import { shmemArgs } from './devices/shmem.js';
 import { jsonDevice } from './devices/json-device.js';
 import { iothreadVqMapping } from '../vm/devices/iothread-mapping.js';
 import { machineOptions, platformArgs, platformCpuFlags } from './devices/platform.js';
@@ -157,6 +158,7 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...cryptoArgs(def, q35));
   if (def.devices.pstore) push(...pstoreArgs(def.devices.pstore, q35));
   if (def.devices.vsock) push(...vsockArgs(def.devices.vsock, input.vsockFd, q35));
+  push(...shmemArgs(def, q35));
   push(...vcpuDeviceArgs(def, cpu.split(',')[0] as string));
   push(...memoryDeviceArgs(def, q35, input.memoryPaths));
   if (input.incoming) push('-incoming', 'defer');

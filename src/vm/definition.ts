@@ -15,6 +15,7 @@ import type { IothreadSettings } from './iothreads.js';
 import type { PstoreDefinition } from './devices/pstore.js';
 import type { VsockDefinition } from './devices/vsock.js';
 import type { LeaseDefinition } from './devices/lease.js';
+import type { ShmemDefinition } from './devices/shmem.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -222,7 +223,7 @@ export interface DeviceDefinitions {
   memories?: MemoryDeviceDefinition[];
   /** <redirfilter>: which USB devices the redirdevs accept (usb-redir's filter property); absent means all. */
   redirfilter?: UsbRedirFilterRule[];
-  /** <filesystem type='mount'>: host directories exported over virtio-9p; absent when there are none. */
+  /** <filesystem type='mount'>: host directories exported over virtio-9p or usb-mtp; absent when there are none. */
   filesystems?: FilesystemDefinition[];
   /** <tpm>: at most one (x86 has one TPM interface). */
   tpm?: TpmDefinition;
@@ -242,6 +243,8 @@ export interface DeviceDefinitions {
   smartcards?: SmartcardDefinition[];
   /** <lease>: locks held in ferry's lock manager while the domain runs (src/vm/devices/lease.ts); absent when there are none. */
   leases?: LeaseDefinition[];
+  /** <shmem>: inter-VM shared memory (ivshmem-plain on /dev/shm/NAME, ivshmem-doorbell with a server); absent when there are none. */
+  shmems?: ShmemDefinition[];
 }
 
 /** What every device has: where it sits (assigned at define, kept) and its QEMU id (live XML only). */
@@ -823,10 +826,11 @@ export const FS_MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitio
 /**
  * <filesystem type='mount'> with the 9p 'path' driver: a host directory the
  * guest mounts by its tag (mount -t 9p -o trans=virtio TAG /mnt); QEMU's
- * -fsdev local + virtio-9p-pci.
+ * -fsdev local + virtio-9p-pci. With the 'mtp' driver: QEMU's usb-mtp on a
+ * USB port (target: its description; only source, target and readonly apply).
  */
 export interface FilesystemDefinition extends Placed {
-  driver: 'path';
+  driver: 'path' | 'mtp';
   /** How guest file ownership maps to the host: QEMU's security_model (squash is QEMU's 'none'). */
   accessmode: (typeof FS_ACCESS_MODES)[number];
   model?: (typeof FS_MODELS)[number];

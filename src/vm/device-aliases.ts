@@ -49,6 +49,7 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   if (d.cryptos) set(d.cryptos, (_x, i) => `crypto${i}`);
   if (d.pstore) d.pstore.alias ??= 'pstore0';
   if (d.vsock) d.vsock.alias ??= 'vsock0';
+  if (d.shmems) set(d.shmems, (_x, i) => `shmem${i}`);
   for (const c of d.controllers) {
     c.alias ??= c.type === 'pci' ? pciBusAlias(c.index, q35)
       : c.type === 'usb' ? (c.index === 0 ? 'usb' : `usb${c.index}`)

@@ -116,7 +116,9 @@ function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
   const hubs = d.hubs ?? [];
   const usbDevices: Placed[] = [
-    ...d.inputs.filter((i) => i.bus === 'usb'), ...d.sounds.filter((s) => s.model === 'usb'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
+    ...d.inputs.filter((i) => i.bus === 'usb'), ...d.sounds.filter((s) => s.model === 'usb'),
+    // usb-mtp filesystems before the redirdevs, as libvirt iterates devices.
+    ...(d.filesystems ?? []).filter((f) => f.driver === 'mtp'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
     ...d.disks.filter((k) => k.target.bus === 'usb'), ...d.controllers.filter((c) => c.type === 'ccid'), ...d.interfaces.filter((n) => n.model === 'usb-net'),
   ];
   if (usbDevices.length === 0 && hubs.length === 0) return;

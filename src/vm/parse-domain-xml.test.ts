@@ -153,7 +153,7 @@ describe('parseDomainXml()', () => {
     const xml = wrap("<os><type machine='q35'>hvm</type></os>".replace('<os>', '<os>'), `
       <disk type='file' snapshot='no'><driver name='qemu' type='raw'/><source file='/x'/><target dev='hda' bus='ide'/><slices/></disk>
       <interface type='user'><filterref filter='clean-traffic'/></interface>
-      <shmem name='x'/>`).replace("<os><type>hvm</type></os>", '');
+      <interface type='bridge'><source bridge='br0'/><vlan><tag id='42'/></vlan></interface>`).replace("<os><type>hvm</type></os>", '');
     assert.throws(() => parseDomainXml(xml), (err: unknown) => {
       assert.ok(err instanceof FerryError);
       assert.equal(err.code, 'XML_UNSUPPORTED');
@@ -161,8 +161,8 @@ describe('parseDomainXml()', () => {
       assert.deepEqual(problems.map((p) => p.path), [
         '/domain/devices/disk/@snapshot',
         '/domain/devices/disk/slices',
-        '/domain/devices/interface/filterref',
-        '/domain/devices/shmem',
+        '/domain/devices/interface[1]/filterref',
+        '/domain/devices/interface[2]/vlan',
         '/domain/devices/disk/target/@bus',
       ]);
       assert.match(err.message, /5 parts of this definition/);

@@ -41,6 +41,7 @@ import { parseMemoryLayout } from './memory-layout.js';
 import { settleAutoPlacement } from './auto-placement.js';
 import { parseMemoryDevice, placeMemoryDevices } from './devices/memory.js';
 import { checkFilesystems, parseFilesystem } from './devices/filesystem.js';
+import { parseShmem } from './devices/shmem.js';
 import { parseQemuCommandline } from './qemu-namespace.js';
 import { parseSeclabels } from './seclabel.js';
 import { parseOsSmbios, parseSysinfo, sysinfoUuid } from './sysinfo.js';
@@ -307,6 +308,7 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
       case 'lease': (d.leases ??= []).push(parseLease(c)); break;
       case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
       case 'crypto': (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0)); break;
+      case 'shmem': (d.shmems ??= []).push(parseShmem(c, d.shmems?.length ?? 0)); break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);

@@ -33,7 +33,8 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   };
   for (const c of d.controllers) add(c, controllerKind(c, family), `<controller type='${c.type}' index='${c.index}'>`);
   // libvirt places filesystems right after the controllers, before the network interfaces.
-  (d.filesystems ?? []).forEach((f) => add(f, f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`));
+  // usb-mtp ones sit on a USB port (assignUsbPorts).
+  (d.filesystems ?? []).forEach((f) => add(f, f.driver === 'mtp' ? undefined : f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`));
   // usb-net sits on a USB port (assignUsbPorts), not on PCI.
   d.interfaces.forEach((n, i) => { if (n.model !== 'usb-net') add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`); });
   d.sounds.forEach((s, i) => {
@@ -56,6 +57,8 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   (d.cryptos ?? []).forEach((c, i) => add(c, { kind: 'pcie' }, `<crypto> #${i}`));
   if (d.pstore) add(d.pstore, { kind: 'pci' }, "<pstore backend='acpi-erst'>");
   if (d.vsock) add(d.vsock, { kind: 'pcie' }, "<vsock model='virtio'>");
+  // ivshmem is a conventional PCI device (libvirt: a pcie-to-pci-bridge slot on q35).
+  (d.shmems ?? []).forEach((s) => add(s, { kind: 'pci' }, `<shmem> '${s.name}'`));
   (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
   return out;
 }

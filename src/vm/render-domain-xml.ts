@@ -25,6 +25,7 @@ import { renderMemtune } from './memtune.js';
 import { renderMemoryLayout, renderNuma } from './memory-layout.js';
 import { renderMemoryDevice } from './devices/memory.js';
 import { renderFilesystem } from './devices/filesystem.js';
+import { renderShmem } from './devices/shmem.js';
 import { QEMU_NAMESPACE, renderQemuCommandline } from './qemu-namespace.js';
 import { renderSeclabel } from './seclabel.js';
 import { renderSysinfo } from './sysinfo.js';
@@ -131,6 +132,7 @@ function renderDevices(def: DomainDefinition, live: boolean, secrets: boolean, s
     d.memballoon ? renderMemballoon(d.memballoon, live) : undefined,
     ...d.rngs.map((x) => renderRng(x, live)),
     d.tpm ? renderTpm(d.tpm, live) : undefined,
+    ...(d.shmems ?? []).map((x) => renderShmem(x, live)),
     ...d.panics.map((x) => renderPanic(x, live)),
     ...(d.memories ?? []).map((x) => renderMemoryDevice(x, live)),
     d.iommu ? renderIommu(d.iommu, live) : undefined,

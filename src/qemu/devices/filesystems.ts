@@ -1,7 +1,7 @@
 import type { DomainDefinition, FilesystemDefinition } from '../../vm/definition.js';
 import { securityModel } from '../../vm/devices/filesystem.js';
 import { virtioOptionProps } from '../../vm/devices/virtio-options.js';
-import { device, escapeOpt, pciProps } from './device-props.js';
+import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
 
 /** The fsdev id of a filesystem, as libvirt names it: fsdev-fs0. */
 export const fsdevId = (f: FilesystemDefinition): string => `fsdev-${f.alias ?? ''}`;
@@ -9,6 +9,8 @@ export const fsdevId = (f: FilesystemDefinition): string => `fsdev-${f.alias ?? 
 /** Each <filesystem>: a local fsdev on its host directory and the virtio-9p-pci device the guest mounts by tag. */
 export function filesystemArgs(def: DomainDefinition, q35: boolean): string[] {
   return (def.devices.filesystems ?? []).flatMap((f) => {
+    // usb-mtp: readonly is always given (QEMU's default is on; libvirt writes false for a writable one).
+    if (f.driver === 'mtp') return device('usb-mtp', [`id=${f.alias}`, `rootdir=${escapeOpt(f.source)}`, `desc=${escapeOpt(f.target)}`, `readonly=${f.readonly ? 'on' : 'off'}`, ...usbProps(f.address)]);
     const fsdev = [
       'local',
       `security_model=${securityModel(f)}`,

@@ -28,6 +28,7 @@ import { MEMTUNE_RULE } from '../memtune.js';
 import { TPM_RULE } from '../devices/tpm.js';
 import { MEMORY_DEVICE_RULE } from '../devices/memory.js';
 import { FILESYSTEM_RULE } from '../devices/filesystem.js';
+import { SHMEM_RULE } from '../devices/shmem.js';
 import { FIRMWARE_OS_ATTRS, FIRMWARE_OS_CHILDREN } from '../firmware.js';
 import { MAX_MEMORY_RULE, MEMORY_BACKING_RULE, NUMATUNE_RULE } from '../memory-layout.js';
 
@@ -66,6 +67,7 @@ export const DEVICE_RULES: Readonly<Record<string, ElementRule>> = {
   smartcard: SMARTCARD_RULE,
   crypto: CRYPTO_RULE,
   lease: LEASE_RULE,
+  shmem: SHMEM_RULE,
 };
 
 /**
