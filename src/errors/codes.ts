@@ -138,6 +138,7 @@ export const ERROR_CODES = {
   },
   QEMU_EXITED: { summary: 'QEMU exited while ferry needed it', status: 500, hint: 'QEMU exited unexpectedly; the domain log has its last words' },
   // QMP
+  DUMP_FAILED: { summary: "QEMU could not write the guest's core dump", status: 500, hint: "The dump directory (STATE_DIR/dump) must be writable by QEMU's user and have room for the guest's memory; the domain log has QEMU's own message" },
   QMP_COMMAND_FAILED: { summary: 'QEMU refused a monitor command', status: 500, hint: 'QEMU rejected a command; the message is QEMU\'s own' },
   QMP_DISCONNECTED: { summary: 'The monitor connection to QEMU is gone', status: 502, hint: 'The monitor connection to QEMU closed; QEMU may have exited' },
   QMP_TIMEOUT: { summary: 'QEMU did not answer a monitor command in time', status: 504, hint: 'QEMU did not answer in time; it may be overloaded or stuck' },

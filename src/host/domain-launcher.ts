@@ -18,6 +18,7 @@ import type { TapOpener } from '../system/tap-device.js';
 import type { HostPaths } from './host-paths.js';
 import { applyLinkStates } from './link-state.js';
 import { NicBackends } from './nic-backends.js';
+import { CoreDumps } from './core-dumps.js';
 import { VhostVsock } from '../system/vhost-vsock.js';
 import { withVsockCid } from '../vm/devices/vsock.js';
 import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
@@ -103,9 +104,13 @@ export class DomainLauncher {
   /** The private bus of each domain with a D-Bus display on ferryd's bus. */
   readonly dbus: DbusDaemonRunner;
 
+  /** Automatic core dumps of the guests (STATE_DIR/dump). */
+  readonly dumps: CoreDumps;
+
   constructor(private readonly deps: DomainLauncherDeps) {
     this.nics = new NicBackends(deps.taps);
     this.dbus = new DbusDaemonRunner({ paths: deps.paths, account: deps.access.account, log: deps.log });
+    this.dumps = new CoreDumps({ dir: deps.paths.dumpDir, access: deps.access, log: deps.log });
     this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log, ...(deps.secrets ? { secrets: deps.secrets } : {}) });
   }
 

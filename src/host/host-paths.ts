@@ -48,6 +48,11 @@ export class HostPaths {
     return join(this.domainRunDir(uuid), 'qemu.pid');
   }
 
+  /** Automatic core dumps (<on_crash> coredump-*, <watchdog action='dump'>), like libvirt's /var/lib/libvirt/qemu/dump. */
+  get dumpDir(): string {
+    return join(this.stateDir, 'dump');
+  }
+
   /** The domains' UEFI variable stores, like libvirt's /var/lib/libvirt/qemu/nvram. */
   get nvramDir(): string {
     return join(this.stateDir, 'nvram');

@@ -642,6 +642,9 @@ export class HostService extends EventEmitter<HostEvents> {
     });
     vm.on('panicked', (info) => this.publish({ type: 'domain.panicked', uuid: vm.uuid, name: vm.name, info, at: this.now() }));
     vm.on('watchdog', (action) => this.publish({ type: 'domain.watchdog', uuid: vm.uuid, name: vm.name, action, at: this.now() }));
+    vm.coreDumper = (reason) => this.deps.launcher.dumps.write({ name: vm.name, domainId: this.deps.store.get(vm.uuid)?.domainId ?? undefined, monitor: vm.monitor }, reason);
+    // Where a dump went (or why it failed) is written to the domain's log, where libvirt users look for it.
+    vm.on('coredump', ({ reason, path, error }) => this.deps.launcher.appendToDomainLog(vm.name, path ? `core dump (${reason}) written to ${path}` : `core dump (${reason}) failed: ${error ?? 'unknown error'}`));
     vm.on('stopped', ({ reason, restart }) => {
       if (this.running.get(vm.uuid) === vm) this.running.delete(vm.uuid);
       void this.deps.locks.release(vm.uuid);

@@ -17,6 +17,8 @@ export interface RunningDomainEvents {
   panicked: [info: Record<string, unknown> | undefined];
   /** A watchdog device fired; QEMU takes `action` (the definition's <watchdog action>). */
   watchdog: [action: string];
+  /** A core dump of the guest was written (<on_crash> coredump-*, <watchdog action='dump'>), or failed (path undefined). */
+  coredump: [info: { reason: 'crash' | 'watchdog'; path?: string; error?: string }];
 }
 
 export interface RunningDomainInit {
@@ -93,6 +95,12 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   get pid(): number {
     return this.process.pid;
   }
+
+  /**
+   * Who writes the guest's core dumps (the host's CoreDumps): set when the
+   * host follows the domain; without it a dump that is due is reported as failed.
+   */
+  coreDumper: ((reason: 'crash' | 'watchdog') => Promise<string>) | undefined;
 
   /** The next STOP event was caused by ferry for this reason (user, migrating, ...). */
   expectStop(reason: StateReason<'paused'>): void {
@@ -223,6 +231,8 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     this.emit('panicked', info);
     this.setStatus({ state: 'crashed', reason: 'panicked' });
     const action = this.def.onCrash;
+    // coredump-destroy / coredump-restart: the guest's memory goes to a file first (libvirt's auto_dump_path).
+    if (action === 'coredump-destroy' || action === 'coredump-restart') await this.dumpCore('crash');
     if (action === 'preserve') return;
     const restart = action === 'restart' || action === 'rename-restart' || action === 'coredump-restart';
     await this.destroy('crashed', restart).catch((err) => this.log.error({ err }, 'stopping QEMU after a panic failed'));
@@ -238,6 +248,31 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
     this.emit('watchdog', action);
     if (action === 'pause') this.nextStopReason = 'watchdog';
     if (action === 'poweroff') this.ending ??= { reason: 'crashed', restart: false };
+    // <watchdog action='dump'>: QEMU pauses (-watchdog-action pause); the dump is written, then the guest runs on, as libvirt does.
+    if (action === 'pause' && this.def.devices.watchdogs[0]?.action === 'dump') void this.dumpAfterWatchdog();
+  }
+
+  private async dumpAfterWatchdog(): Promise<void> {
+    await this.dumpCore('watchdog');
+    if (this.gone || this.ending || this.status_.state !== 'paused' || this.status_.reason !== 'watchdog') return;
+    try {
+      this.expectResume('unpaused');
+      await this.monitor_.cont();
+    } catch (err) {
+      this.log.error({ err }, 'resuming the guest after its watchdog dump failed');
+    }
+  }
+
+  /** Writes a core dump through the host's dumper; a failure is logged and reported, never fatal to the domain. */
+  private async dumpCore(reason: 'crash' | 'watchdog'): Promise<void> {
+    try {
+      if (!this.coreDumper) throw new Error('no core dump writer on this host');
+      const path = await this.coreDumper(reason);
+      this.emit('coredump', { reason, path });
+    } catch (err) {
+      this.log.error({ err, reason }, 'the core dump failed');
+      this.emit('coredump', { reason, error: (err as Error).message });
+    }
   }
 
   private onMonitorLost(): void {

@@ -156,7 +156,7 @@ describe('buildQemuArgv()', () => {
       return [String(o.driver), ...props.sort()].join(',');
     };
     const pick = /usb|uhci|ehci|xhci|redir|i6300esb|ib700/;
-    for (const name of ['usb-controller-ich9-ehci-addr', 'usb-controller-ich9-companion', 'controller-usb-order', 'usb-redir-filter', 'usb-redir-filter-version', 'usb-redir-unix', 'usb-redir-boot', 'usb-controller-piix3', 'usb-controller-nec-xhci', 'usb-controller-qemu-xhci', 'input-usbmouse-addr', 'watchdog-device', 'watchdog-q35-multiple']) {
+    for (const name of ['usb-controller-ich9-ehci-addr', 'usb-controller-ich9-companion', 'controller-usb-order', 'usb-redir-filter', 'usb-redir-filter-version', 'usb-redir-unix', 'usb-redir-boot', 'usb-controller-piix3', 'usb-controller-nec-xhci', 'usb-controller-qemu-xhci', 'input-usbmouse-addr', 'watchdog-device', 'watchdog-q35-multiple', 'watchdog-dump']) {
       const args = libvirt(`${name}.x86_64-latest.args`).replace(/\\\n/g, ' ');
       const theirs = [...args.matchAll(/-device '([^']+)'/g)].map((m) => m[1] as string).filter((d) => pick.test(d)).map(norm).sort();
       const def = libvirt(`${name}.x86_64-latest.xml`);

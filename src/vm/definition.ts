@@ -475,7 +475,7 @@ export interface RngDefinition extends Placed {
   virtio?: VirtioOptions;
 }
 
-export const WATCHDOG_ACTIONS = ['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi'] as const;
+export const WATCHDOG_ACTIONS = ['reset', 'shutdown', 'poweroff', 'pause', 'none', 'inject-nmi', 'dump'] as const;
 export interface WatchdogDefinition extends Placed {
   model: 'i6300esb' | 'itco' | 'ib700';
   action: (typeof WATCHDOG_ACTIONS)[number];

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CliStream } from '../helpers/cli-stream.js';
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
-import { waitHeartbeats } from '../helpers/heartbeat.js';
+import { parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually, qemuPidsOf } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -222,6 +222,31 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     await waitHeartbeats(() => hosts.a.serialLog(name), 1, { timeoutMs: 60_000 });
     await qmp(hosts.a, name, 'human-monitor-command', { 'command-line': 'o /b 0x443 14' });
     await hosts.a.waitState(name, 'shut off (crashed)', 60_000);
+    await hosts.a.ok('undefine', name);
+
+    // dump: QEMU pauses, ferryd writes the guest's memory to STATE_DIR/dump and lets it run on; then a panic with
+    // on_crash='coredump-destroy' writes another before QEMU goes.
+    const dumps = (): string[] => (existsSync(`${hosts.a.stateDir}/dump`) ? readdirSync(`${hosts.a.stateDir}/dump`) : []);
+    const elf = (file: string): boolean => readFileSync(`${hosts.a.stateDir}/dump/${file}`).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    writeFileSync(file, xml.replace("action='pause'", "action='dump'").replace('<on_crash>preserve</on_crash>', '<on_crash>coredump-destroy</on_crash>'));
+    await hosts.a.ok('define', file);
+    await hosts.a.ok('start', name);
+    await waitHeartbeats(() => hosts.a.serialLog(name), 1, { timeoutMs: 60_000 });
+    const seq = parseHeartbeats(hosts.a.serialLog(name)).at(-1)?.seq ?? 0;
+    await qmp(hosts.a, name, 'human-monitor-command', { 'command-line': 'o /b 0x443 14' });
+    await eventually(() => dumps().length === 1, 'the watchdog dump is written', 60_000);
+    assert.match(dumps()[0] ?? '', /^\d+-oldpc-\d{4}-\d\d-\d\d-\d\d:\d\d:\d\d$/, "libvirt's ID-NAME-TIMESTAMP");
+    await hosts.a.waitState(name, 'running (unpaused)', 60_000);
+    assert.ok(elf(dumps()[0] as string), 'an ELF core');
+    await waitHeartbeats(() => hosts.a.serialLog(name), 1, { afterSeq: seq, timeoutMs: 60_000 });
+    // pvpanic on ISA (port 0x505): the guest reports a panic.
+    await qmp(hosts.a, name, 'human-monitor-command', { 'command-line': 'o /b 0x505 1' });
+    await hosts.a.waitState(name, 'shut off (crashed)', 60_000);
+    assert.equal(dumps().length, 2, 'coredump-destroy wrote a dump before QEMU went');
+    assert.ok(dumps().every(elf));
+    const log = readFileSync(`${hosts.a.stateDir}/log/${name}.log`, 'utf8');
+    assert.match(log, /core dump \(watchdog\) written to \S+\/dump\/\d+-oldpc-/);
+    assert.match(log, /core dump \(crash\) written to /);
     await hosts.a.ok('undefine', name);
   });
 

@@ -34,7 +34,8 @@ export function miscDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
   }
   // One action for every watchdog (define refuses watchdogs that differ), as libvirt passes it.
   const action = d.watchdogs[0]?.action;
-  if (action !== undefined) out.push('-watchdog-action', action);
+  // 'dump': QEMU pauses the guest, ferryd writes its core dump and lets it run on (libvirt's way; QEMU has no dump action).
+  if (action !== undefined) out.push('-watchdog-action', action === 'dump' ? 'pause' : action);
   const b = d.memballoon;
   if (b?.model === 'virtio') {
     out.push(...device('virtio-balloon-pci', [
