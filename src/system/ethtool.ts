@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import { type Ioctl, loadIoctl } from './libc-ioctl.js';
 
 /** <linux/sockios.h>, <linux/ethtool.h> */
 const SIOCETHTOOL = 0x8946;
@@ -20,13 +21,13 @@ const SOCK_CLOEXEC = 0x80000;
  * request that touches a field it does not support).
  */
 export class Ethtool {
-  private readonly ioctl: (fd: number, request: number, arg: Buffer) => number;
+  private readonly ioctl: Ioctl;
   private readonly socket: (domain: number, type: number, protocol: number) => number;
   private readonly close: (fd: number) => number;
 
   constructor() {
     const libc = koffi.load('libc.so.6');
-    this.ioctl = libc.func('ioctl', 'int', ['int', 'unsigned long', koffi.inout(koffi.pointer('uint8_t'))]) as (fd: number, request: number, arg: Buffer) => number;
+    this.ioctl = loadIoctl();
     this.socket = libc.func('socket', 'int', ['int', 'int', 'int']) as (domain: number, type: number, protocol: number) => number;
     this.close = libc.func('close', 'int', ['int']) as (fd: number) => number;
   }

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import koffi from 'koffi';
+import { type Ioctl, loadIoctl } from './libc-ioctl.js';
 
 /** <linux/if_tun.h> */
 const TUNSETIFF = 0x400454ca;
@@ -18,11 +19,10 @@ const IFREQ_SIZE = 40;
  * /dev/net/tun itself.
  */
 export class TapOpener {
-  private readonly ioctl: (fd: number, request: number, arg: Buffer) => number;
+  private readonly ioctl: Ioctl;
 
   constructor() {
-    const libc = koffi.load('libc.so.6');
-    this.ioctl = libc.func('ioctl', 'int', ['int', 'unsigned long', koffi.inout(koffi.pointer('uint8_t'))]) as (fd: number, request: number, arg: Buffer) => number;
+    this.ioctl = loadIoctl();
   }
 
   /**

@@ -1,5 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import koffi from 'koffi';
+import { type Ioctl, loadIoctl } from './libc-ioctl.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { FIRST_GUEST_CID, LAST_GUEST_CID } from '../vm/devices/vsock.js';
 
@@ -16,11 +17,10 @@ const AUTO_TRIES = 65_536;
  * to QEMU, which keeps the claim for as long as it runs.
  */
 export class VhostVsock {
-  private readonly ioctl: (fd: number, request: number, arg: Buffer) => number;
+  private readonly ioctl: Ioctl;
 
   constructor(private readonly device = '/dev/vhost-vsock') {
-    const libc = koffi.load('libc.so.6');
-    this.ioctl = libc.func('ioctl', 'int', ['int', 'unsigned long', koffi.pointer('uint8_t')]) as (fd: number, request: number, arg: Buffer) => number;
+    this.ioctl = loadIoctl();
   }
 
   /**
