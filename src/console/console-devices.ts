@@ -51,12 +51,16 @@ export function findConsoleDevice(def: DomainDefinition, devname?: string): Cons
     });
   }
   if (found.backend.type === 'none') {
-    throw new FerryError('CONSOLE_NOT_PTY', `internal error: character device ${name} is not using a PTY`, {
+    const vc = found.backend.kind === 'vc' ? ` (type 'vc': ${VC_WHERE})` : '';
+    throw new FerryError('CONSOLE_NOT_PTY', `internal error: character device ${name} is not using a PTY${vc}`, {
       details: { devname: name, backend: found.backend.kind },
     });
   }
   return { alias: found.alias, chardev: found.chardev, backend: found.backend };
 }
+
+/** Where a type='vc' device's text is: a console of QEMU's own display, not a host stream a session can open. */
+const VC_WHERE = "a text console on the domain's graphical display (a VNC or SPICE client: Ctrl+Alt+2 for the first serial port); with no <graphics> it is shown nowhere";
 
 /** A device as the lookup sees it: a serial console answers to its consoleN name too. */
 type Candidate = ConsoleDevice & { otherName?: string; agent?: boolean };
@@ -67,6 +71,8 @@ function device(alias: string, source: CharSource): ConsoleDevice {
 
 function backendOf(s: CharSource): ConsoleBackend {
   if (s.type === 'pty') return { type: 'pty' };
+  // A guestfwd channel's host side belongs to slirp, which hands it each connection of the guest.
+  if ('targetType' in s && s.targetType === 'guestfwd') return { type: 'none', kind: `${s.type} (guestfwd)` };
   if (s.type === 'unix' && s.sourceMode !== 'connect' && s.sourcePath) return { type: 'unix', path: s.sourcePath };
   return { type: 'none', kind: s.type === 'unix' ? 'unix (mode=\'connect\')' : s.type };
 }

@@ -44,7 +44,7 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
     return { ...iface, source, targetDev: iface.targetDev ?? input.tapName(i) };
   });
   live.devices.channels = live.devices.channels.map((c) =>
-    c.type === 'unix' && c.sourcePath === undefined ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' } : c,
+    c.type === 'unix' && c.sourcePath === undefined && c.targetType === 'virtio' ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' } : c,
   );
   const shmemSocket = input.shmemSocket;
   if (live.devices.shmems && shmemSocket) {
@@ -132,7 +132,7 @@ export function portableDefinition(
   });
   d.channels = d.channels.map((c) => {
     const { targetState: _s, ...rest } = c;
-    if (c.type !== 'unix' || c.sourcePath !== input.channelSocket(channelSocketKey(c))) return rest;
+    if (c.type !== 'unix' || c.targetType !== 'virtio' || c.sourcePath !== input.channelSocket(channelSocketKey(c))) return rest;
     const { sourcePath: _p, ...noPath } = rest;
     return noPath;
   });

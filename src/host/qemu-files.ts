@@ -94,8 +94,20 @@ function charFiles(s: CharSource, what: string): QemuFile[] {
       ? { path: s.sourcePath, access: 'rw', what: `${what} socket` }
       : { path: s.sourcePath, access: 'create-in-dir', what: `${what} socket` });
   }
+  if (s.type === 'pipe' && s.sourcePath) files.push(...pipeFiles(s.sourcePath, what));
   if (s.logFile) files.push({ path: s.logFile, access: 'rw', what: `${what} log file`, create: true });
   return files;
+}
+
+/**
+ * The FIFOs of a pipe: QEMU opens path.in and path.out when both exist, else
+ * path itself (libvirt's DAC driver labels them the same way). They are the
+ * user's to make (mkfifo); a missing one is named by QEMU's own error.
+ */
+function pipeFiles(path: string, what: string, exists: (p: string) => boolean = existsSync): QemuFile[] {
+  const pair = [`${path}.in`, `${path}.out`];
+  if (pair.every(exists)) return pair.map((p) => ({ path: p, access: 'rw', what: `${what} pipe` }));
+  return [{ path, access: 'rw', what: `${what} pipe` }];
 }
 
 /**

@@ -27,9 +27,9 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   for (const c of d.controllers) if (c.type === 'usb' && c.index === 0 && c.model === undefined) c.model = family === 'q35' ? 'qemu-xhci' : 'piix3-uhci';
   for (const i of driveControllers('scsi')) if (!has('scsi', i)) add({ type: 'scsi', index: i, model: 'virtio-scsi' });
   for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) c.model = 'virtio-scsi';
-  const virtioSerialUsers = d.channels.length + d.consoles.filter((c) => c.targetType === 'virtio').length;
-  // A virtio-serial controller for each one a port names, or index 0 when there is none at all.
-  const ports = [...d.channels, ...d.consoles.filter((c) => c.targetType === 'virtio')];
+  // A virtio-serial controller for each one a port names, or index 0 when there is none at all (guestfwd channels are no ports).
+  const ports = [...d.channels.filter((c) => c.targetType === 'virtio'), ...d.consoles.filter((c) => c.targetType === 'virtio')];
+  const virtioSerialUsers = ports.length;
   for (const index of new Set(ports.flatMap((p) => (p.address?.type === 'virtio-serial' ? [p.address.controller] : [])))) {
     if (!has('virtio-serial', index)) add({ type: 'virtio-serial', index });
   }

@@ -258,14 +258,18 @@ export interface Placed {
 
 /** A character device's host side: serial, console, channel, redirdev, rng egd. */
 export interface CharSource {
-  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport' | 'qemu-vdagent' | 'dbus';
+  /**
+   * vc: a text console on the domain's graphical display (VNC/SPICE, Ctrl+Alt+2...); pipe: QEMU opens
+   * <path>.in and <path>.out (FIFOs made beforehand), or <path> itself; stdio: QEMU's stdout, the domain log.
+   */
+  type: 'pty' | 'file' | 'unix' | 'tcp' | 'udp' | 'null' | 'spicevmc' | 'stdio' | 'spiceport' | 'qemu-vdagent' | 'dbus' | 'vc' | 'pipe';
   /** qemu-vdagent <source><clipboard copypaste=>: QEMU's own agent shares the clipboard (clipboard=). */
   vdagentClipboard?: boolean;
   /** qemu-vdagent <source><mouse mode=>: 'client' sends absolute positions through the agent (mouse=on). */
   vdagentMouse?: 'client' | 'server';
   /** spiceport / dbus: <source channel=...>, the SPICE port's or D-Bus display channel's name a client opens (org.qemu.console.serial.0) */
   channel?: string;
-  /** file, unix, pty (the pty QEMU made, live XML only) */
+  /** file, unix, pipe, pty (the pty QEMU made, live XML only) */
   sourcePath?: string;
   /** unix, tcp: who listens */
   sourceMode?: 'bind' | 'connect';
@@ -331,9 +335,16 @@ export interface ControllerDefinition extends Placed {
 }
 
 export interface ChannelDefinition extends CharSource, Placed {
-  /** virtio: a virtio-serial port with a name (org.qemu.guest_agent.0, com.redhat.spice.0). */
-  targetType: 'virtio';
+  /**
+   * virtio: a virtio-serial port with a name (org.qemu.guest_agent.0, com.redhat.spice.0);
+   * guestfwd: TCP connections of the guest to targetAddress:targetPort reach this host side
+   * (a user-mode network of its own, -netdev user,guestfwd=, as libvirt builds it).
+   */
+  targetType: 'virtio' | 'guestfwd';
   targetName?: string;
+  /** guestfwd: the IPv4 address and port the guest connects to. */
+  targetAddress?: string;
+  targetPort?: number;
   /** The guest agent's port state in the live XML: connected or disconnected. */
   targetState?: 'connected' | 'disconnected';
 }

@@ -72,7 +72,7 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
   // Unaddressed ports go on the first virtio-serial controller; ports are counted per controller.
   const controller = Math.min(...def.devices.controllers.filter((c) => c.type === 'virtio-serial').map((c) => c.index));
   const used = new Set<string>();
-  const ports = [...def.devices.consoles.filter((c) => c.targetType === 'virtio'), ...def.devices.channels];
+  const ports = [...def.devices.consoles.filter((c) => c.targetType === 'virtio'), ...def.devices.channels.filter((c) => c.targetType === 'virtio')];
   for (const p of ports) if (p.address?.type === 'virtio-serial') used.add(`${p.address.controller}:${p.address.port}`);
   const take = (first: number): number => {
     let port = first;
@@ -86,7 +86,7 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
     c.address = { type: 'virtio-serial', controller, bus: 0, port: take(0) };
   }
   for (const ch of def.devices.channels) {
-    if (ch.address) continue;
+    if (ch.address || ch.targetType !== 'virtio') continue; // a guestfwd channel is slirp's, not a port
     ch.address = { type: 'virtio-serial', controller, bus: 0, port: take(1) };
   }
 }

@@ -68,6 +68,13 @@ export function placementProblems(def: DomainDefinition): DefineProblem[] {
       if (c.type === 'dbus' && !dbus) out.push({ path: `/domain/devices/${childStep(name, i, list.length)}/@type`, device: `<${name}> #${i}`, message: "type 'dbus' is a channel of the D-Bus display, and there is no <graphics type='dbus'>; add one or use another type" });
     });
   }
+  // QEMU has one stdout: a second stdio chardev fails at start ("cannot use stdio by multiple character devices").
+  const virtioConsoles = def.devices.consoles.filter((c) => c.targetType === 'virtio');
+  const stdio = [...def.devices.serials.map((s, i) => ['serial', s, i, def.devices.serials.length] as const), ...def.devices.consoles.map((c, i) => ['console', c, i, def.devices.consoles.length] as const)]
+    .filter(([name, c]) => c.type === 'stdio' && (name === 'serial' || virtioConsoles.includes(c as never)));
+  for (const [name, , i, n] of stdio.slice(1)) {
+    out.push({ path: `/domain/devices/${childStep(name, i, n)}/@type`, device: `<${name}> #${i}`, message: "a second type 'stdio' device: QEMU has one standard output (the domain log) for one stdio character device" });
+  }
   def.devices.audios.forEach((a, i) => {
     if (a.type === 'dbus' && !dbus) {
       out.push({ path: `/domain/devices/audio[${i + 1}]/@type`, device: `<audio id='${a.id}'>`, message: "type 'dbus' plays through the D-Bus display, and there is no <graphics type='dbus'>; add one or use type 'none'" });

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ClusterCa } from '../../src/pki/cluster-ca.js';
 import { FerrydHost } from '../helpers/ferryd.js';
@@ -28,6 +30,8 @@ describe('ferry console', () => {
   let env: Record<string, string>;
   let tlsUri: (who: 'admin' | 'readonly') => string;
   const sessions: PtyCli[] = [];
+  const fwdConnections: net.Socket[] = [];
+  const fwdServer = net.createServer((c) => fwdConnections.push(c));
   const open = (...args: string[]): PtyCli => {
     const s = PtyCli.ferry(['console', ...args], env);
     sessions.push(s);
@@ -48,10 +52,16 @@ describe('ferry console', () => {
     // QEMU (its own unprivileged user) makes the socket of ttyS2 here.
     mkdirSync(`${dir.path}/sock`);
     chmodSync(`${dir.path}/sock`, 0o777);
+    // A pipe channel's FIFOs (the user makes them; ferryd hands them to QEMU's user) and the socket a guestfwd channel connects to.
+    execFileSync('mkfifo', ['-m', '0600', `${dir.path}/pipe.in`, `${dir.path}/pipe.out`]);
+    await new Promise<void>((resolve) => fwdServer.listen(`${dir.path}/sock/fwd.sock`, resolve));
     writeFileSync(`${dir.path}/con.xml`, guestXml({
       name: 'con', extraCmdline: 'ferry.shells=ttyS1,ttyS2,hvc0',
       devices: `<serial type='pty'/><serial type='unix'><source mode='bind' path='${dir.path}/sock/con-ttyS2.sock'/></serial>
-        <console type='pty'><log file='${dir.path}/hvc0.log'/><target type='virtio'/></console>`,
+        <serial type='vc'/>
+        <console type='pty'><log file='${dir.path}/hvc0.log'/><target type='virtio'/></console>
+        <channel type='pipe'><source path='${dir.path}/pipe'/><target type='virtio' name='org.ferry.pipe'/></channel>
+        <channel type='unix'><source mode='connect' path='${dir.path}/sock/fwd.sock'/><target type='guestfwd' address='10.0.2.100' port='4600'/></channel>`,
     }));
     await host.ok('define', `${dir.path}/con.xml`);
     await host.ok('start', 'con');
@@ -62,6 +72,8 @@ describe('ferry console', () => {
 
   after(async () => {
     for (const s of sessions) s.kill();
+    for (const c of fwdConnections) c.destroy();
+    fwdServer.close();
     await host?.ferry('destroy', 'con');
     await host?.stopAll();
     dir.cleanup();
@@ -133,6 +145,52 @@ describe('ferry console', () => {
     s.type(ESCAPE);
     assert.equal((await s.result()).code, 0);
     assert.match(readIfThere(`${dir.path}/hvc0.log`), /\bhvc-42\r?\n/, 'QEMU copies a virtio console\'s output to its <log> too');
+  });
+
+  it('a vc serial port has no session (coded error) and still carries the guest\'s output; a pipe channel writes to its FIFO; a guestfwd channel is its own user network', async () => {
+    const vc = await host.ferry('console', 'con', '--devname', 'serial3');
+    assert.equal(vc.code, 1);
+    assert.match(vc.stderr, /^error: internal error: character device serial3 is not using a PTY \(type 'vc': a text console on the domain's graphical display.*\[CONSOLE_NOT_PTY\]\n$/s);
+
+    const shell = open('con', '--devname', 'serial1');
+    await shell.waitFor(BANNER, 'the banner');
+    shell.type('echo vc-$((6*7)) > /dev/ttyS3; echo pipe-$((6*7)) > /dev/virtio-ports/org.ferry.pipe; echo sent-$((6*7))\r');
+    await shell.waitFor(/\bsent-42\r\n/, 'the shell having written both');
+    shell.type(ESCAPE);
+    assert.equal((await shell.result()).code, 0);
+    // QEMU's vc chardev keeps the log copy of serial3: the guest's bytes went through it.
+    await eventually(() => /\bvc-42\r?\n/.test(host.serialLog('con', 3)), 'the vc port\'s output in its log copy', 10_000);
+    // QEMU opened pipe.in and pipe.out (handed to its user), and the port's output is in pipe.out.
+    const out = openSync(`${dir.path}/pipe.out`, constants.O_RDWR | constants.O_NONBLOCK);
+    let got = '';
+    try {
+      await eventually(() => {
+        const buf = Buffer.alloc(256);
+        try {
+          got += buf.subarray(0, readSync(out, buf)).toString();
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+        }
+        return /\bpipe-42\n/.test(got);
+      }, 'the pipe channel\'s output in pipe.out', 10_000);
+    } finally {
+      closeSync(out);
+    }
+
+    // The guestfwd channel: QEMU connected to the socket at start, slirp holds the chardev, and the netdev is there.
+    assert.ok(fwdConnections.length >= 1, 'QEMU connected to the guestfwd channel\'s socket');
+    const chardevs = (JSON.parse(await host.ok('qemu-monitor-command', 'con', '{"execute":"query-chardev"}')) as { return: Array<{ label: string; filename: string; 'frontend-open': boolean }> }).return;
+    const byLabel = new Map(chardevs.map((c) => [c.label, c]));
+    assert.deepEqual(byLabel.get('charserial3'), { label: 'charserial3', filename: 'vc', 'frontend-open': true });
+    assert.equal(byLabel.get('charchannel0')?.filename, 'pipe');
+    assert.equal(byLabel.get('charchannel1')?.filename, `unix:${dir.path}/sock/fwd.sock`);
+    assert.equal(byLabel.get('charchannel1')?.['frontend-open'], true, 'slirp\'s guestfwd opened the chardev');
+    const network = (JSON.parse(await host.ok('qemu-monitor-command', 'con', '{"execute":"human-monitor-command","arguments":{"command-line":"info network"}}')) as { return: string }).return;
+    assert.match(network, /^channel1: index=\d+,type=user,net=10\.0\.2\.0/m);
+    const xml = await host.ok('dumpxml', 'con', '--inactive');
+    assert.match(xml, /<channel type='unix'>\s*<source mode='connect' path='[^']+\/fwd\.sock'\/>\s*<target type='guestfwd' address='10\.0\.2\.100' port='4600'\/>\s*<\/channel>/);
+    assert.match(xml, /<serial type='vc'>/);
+    assert.match(xml, /<channel type='pipe'>\s*<source path='[^']+\/pipe'\/>/);
   });
 
   it('--resume resumes a paused domain once connected; the session ends with the domain; a shut-off domain has no console', async () => {

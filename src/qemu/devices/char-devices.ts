@@ -31,6 +31,11 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
   for (const ch of d.channels) {
     const id = `char${ch.alias}`;
     out.push(...chardevArgs(id, ch, 'vdagent'));
+    if (ch.targetType === 'guestfwd') {
+      // libvirt's layout: a user-mode network of its own, named after the channel, whose slirp forwards the guest's connections.
+      out.push('-netdev', `user,guestfwd=tcp:${ch.targetAddress}:${ch.targetPort}-chardev:${id},id=${ch.alias}`);
+      continue;
+    }
     out.push(...device('virtserialport', [virtioSerialBus(ch.address), `chardev=${id}`, `id=${ch.alias}`, ch.targetName === undefined ? undefined : `name=${ch.targetName}`]));
   }
   return out;

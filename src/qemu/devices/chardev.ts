@@ -42,8 +42,18 @@ export function chardevArgs(id: string, s: CharSource, spiceName = 'vdagent'): s
       // A channel of the D-Bus display (-display dbus): clients open it by name.
       spec = `dbus,id=${id},name=${escapeOpt(s.channel ?? '')}`;
       break;
+    case 'vc':
+      // A text console on the graphical display (VNC/SPICE: Ctrl+Alt+2...); without one QEMU keeps it and shows it nowhere.
+      spec = `vc,id=${id}`;
+      break;
+    case 'pipe':
+      // QEMU opens path.in and path.out (or path itself): FIFOs made by the user beforehand.
+      spec = `pipe,id=${id},path=${path}`;
+      break;
     case 'stdio':
-      throw new TypeError('a stdio character device has no terminal under ferryd');
+      // QEMU's stdout is the domain log (its stdin is /dev/null): the guest's output lands there, as under libvirt.
+      spec = `stdio,id=${id}`;
+      break;
   }
   const log = s.logFile ? `,logfile=${escapeOpt(s.logFile)},logappend=${s.logAppend ? 'on' : 'off'}` : '';
   return ['-chardev', `${spec}${log}`];

@@ -6,14 +6,16 @@ import { xmlInvalid } from '../xml-errors.js';
 import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-source.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
-const CHANNEL_TYPES = ['unix', 'pty', 'spicevmc', 'file', 'tcp', 'null', 'qemu-vdagent', 'dbus'] as const;
+const CHANNEL_TYPES = ['unix', 'pty', 'spicevmc', 'file', 'tcp', 'null', 'qemu-vdagent', 'dbus', 'vc', 'pipe'] as const;
+/** A guestfwd channel's host side is a byte stream slirp hands each guest connection to. */
+const GUESTFWD_TYPES: readonly string[] = ['unix', 'pty', 'file', 'tcp', 'null', 'vc', 'pipe'];
 
 export const CHANNEL_RULE: ElementRule = {
   attrs: { type: CHANNEL_TYPES },
   label: (e, i) => `<channel> '${child(e, 'target')?.attrs.name ?? `#${i}`}'`,
   children: {
     ...CHAR_SOURCE_CHILDREN,
-    target: { attrs: { type: ['virtio'], name: true, state: ['connected', 'disconnected'] } },
+    target: { attrs: { type: ['virtio', 'guestfwd'], name: true, state: ['connected', 'disconnected'], address: true, port: true } },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },
@@ -26,10 +28,38 @@ export function parseChannel(channel: XmlElement, index: number): ChannelDefinit
   const target = child(channel, 'target');
   const label = `<channel> '${target?.attrs.name ?? `#${index}`}'`;
   if (!target) throw xmlInvalid('channel', `${label}: missing <target type='virtio' name=...>`);
+  if (target.attrs.type === 'guestfwd') return parseGuestfwd(channel, target, index);
   const result: ChannelDefinition = { ...parseCharSource(channel, CHANNEL_TYPES, label), ...parsePlacement(channel, label), targetType: 'virtio' };
   if (target.attrs.name) result.targetName = target.attrs.name;
+  if (target.attrs.address !== undefined || target.attrs.port !== undefined) throw xmlInvalid('target', `${label}: address= and port= are for <target type='guestfwd'>`);
   if ((result.type === 'spicevmc' || result.type === 'qemu-vdagent') && !result.targetName) result.targetName = 'com.redhat.spice.0';
   return result;
+}
+
+/**
+ * <target type='guestfwd' address= port=>: QEMU's slirp hands each TCP connection the
+ * guest makes to address:port to the channel's host side. QEMU takes an IPv4 address
+ * only (libvirt passes what it is given and QEMU refuses the rest at start).
+ */
+function parseGuestfwd(channel: XmlElement, target: XmlElement, index: number): ChannelDefinition {
+  const label = `<channel> guestfwd #${index}`;
+  const { address, port } = target.attrs;
+  if (address === undefined) throw xmlInvalid('target', `${label}: guestfwd channel does not define a target address`);
+  if (port === undefined) throw xmlInvalid('target', `${label}: guestfwd channel does not define a target port`);
+  if (!isIPv4(address)) throw xmlInvalid('target', `${label}: guestfwd address '${address}' is not an IPv4 address (QEMU's guestfwd forwards IPv4 only)`);
+  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw xmlInvalid('target', `${label}: Invalid port number: ${port}`);
+  if (target.attrs.name !== undefined || target.attrs.state !== undefined) throw xmlInvalid('target', `${label}: name= and state= are for <target type='virtio'>`);
+  const type = channel.attrs.type ?? 'pty';
+  if (!GUESTFWD_TYPES.includes(type)) throw xmlInvalid('channel', `${label}: type '${type}' is not one of ${GUESTFWD_TYPES.join(', ')}`);
+  if (child(channel, 'address')) throw xmlInvalid('address', `${label}: a guestfwd channel is no device of the guest and has no address`);
+  const source = parseCharSource(channel, CHANNEL_TYPES, label);
+  if (source.type === 'unix' && source.sourcePath === undefined) throw xmlInvalid('source', `${label}: Missing source path attribute for char device`);
+  return { ...source, ...parsePlacement(channel, label), targetType: 'guestfwd', targetAddress: address, targetPort: Number(port) };
+}
+
+function isIPv4(s: string): boolean {
+  const parts = s.split('.');
+  return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
 }
 
 /**
@@ -48,7 +78,9 @@ export function channelSocketKey(c: ChannelDefinition): string {
 export function renderChannel(c: ChannelDefinition, live: boolean): XmlElement {
   return el('channel', { type: c.type }, [
     ...renderCharSource(c, live),
-    el('target', { type: c.targetType, name: c.targetName, state: live ? c.targetState : undefined }),
+    c.targetType === 'guestfwd'
+      ? el('target', { type: 'guestfwd', address: c.targetAddress, port: c.targetPort })
+      : el('target', { type: c.targetType, name: c.targetName, state: live ? c.targetState : undefined }),
     ...renderPlacement(c, live),
   ]);
 }

@@ -4,7 +4,7 @@ import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
 import { positiveInt } from '../xml-values.js';
 
-export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport', 'qemu-vdagent', 'dbus'] as const;
+export const CHAR_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spicevmc', 'stdio', 'spiceport', 'qemu-vdagent', 'dbus', 'vc', 'pipe'] as const;
 
 /** The parts of a character device ferry applies: <source>, <protocol>, <log>. */
 export const CHAR_SOURCE_CHILDREN: Record<string, ElementRule> = {
@@ -57,12 +57,12 @@ export function parseCharSource(dev: XmlElement, types: readonly CharSource['typ
     result.logFile = log.attrs.file;
     result.logAppend = log.attrs.append === 'on';
   }
-  if ((type === 'file' || type === 'unix') && !result.sourcePath && !(type === 'unix' && dev.name === 'channel')) {
+  if ((type === 'file' || type === 'unix' || type === 'pipe') && !result.sourcePath && !(type === 'unix' && dev.name === 'channel')) {
     throw xmlInvalid(dev.name, `${label}: type='${type}' needs <source path=...>`);
   }
   if (type === 'dbus' && !result.channel) throw xmlInvalid('source', `${label}: Missing source channel attribute for char device (type='dbus' needs <source channel=...>)`);
   if (type === 'spiceport' && !result.channel) throw xmlInvalid('source', `${label}: Missing source channel attribute for char device (type='spiceport' needs <source channel=...>)`);
-  if (type === 'file' && result.sourceMode !== undefined) throw xmlInvalid('source', `${label}: a file has no mode`);
+  if ((type === 'file' || type === 'pipe') && result.sourceMode !== undefined) throw xmlInvalid('source', `${label}: a ${type} has no mode`);
   if ((type === 'tcp' || type === 'udp') && !result.service) throw xmlInvalid('source', `${label}: type='${type}' needs <source service=...>`);
   return result;
 }

@@ -6,7 +6,7 @@ import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 /** Host sides a parallel port may have: never a host device (type='dev', /dev/parport0). */
-const PARALLEL_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null'] as const;
+const PARALLEL_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'vc', 'pipe'] as const;
 
 export const PARALLEL_RULE: ElementRule = {
   attrs: { type: PARALLEL_TYPES },

@@ -7,7 +7,7 @@ import { nonNegativeInt, oneOf } from '../xml-values.js';
 import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-source.js';
 import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
-const SERIAL_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spiceport', 'dbus'] as const;
+const SERIAL_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spiceport', 'dbus', 'vc', 'pipe', 'stdio'] as const;
 const MODEL_OF_TARGET: Record<SerialDefinition['targetType'], string> = {
   'isa-serial': 'isa-serial', 'pci-serial': 'pci-serial', 'usb-serial': 'usb-serial',
 };
