@@ -13,6 +13,7 @@ export const CHECKS = {
   'unmigratable-devices': 'Devices that cannot migrate',
   cpu: 'CPU',
   resources: 'Memory and vCPUs',
+  hugepages: 'Huge pages',
   'migration-ports': 'Migration ports',
   tls: 'TLS certificates',
   leases: 'Leases and jobs',

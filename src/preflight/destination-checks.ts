@@ -17,6 +17,7 @@ import { destinationTlsCheck } from './tls-check.js';
 import { tpmCheck } from './tpm-check.js';
 import { dbusDaemonCheck } from './dbus-daemon-check.js';
 import { vsockCheck } from './vsock-check.js';
+import { hugepagesCheck } from './hugepages-check.js';
 import type { SecretRef } from '../secrets/secret-service.js';
 
 export interface DestinationCheckDeps {
@@ -57,6 +58,8 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
   if (req.domain.dbusBus) results.push(await dbusDaemonCheck(d.hostname));
   if (req.domain.vsock) results.push(vsockCheck(req.domain.vsock, d.hostname));
+  // Only a live migration's destination QEMU takes the pages now; an offline one needs them at its next start.
+  if (req.domain.hugepages && req.live) results.push(hugepagesCheck(req.domain.hugepages, d.hostname));
   if (req.secrets?.length) results.push(secretsCheck(req.secrets, d));
   return {
     results,

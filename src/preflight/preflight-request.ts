@@ -13,6 +13,8 @@ export interface PreflightRequest {
     tpm?: '2.0' | '1.2';
     /** Its D-Bus display is on a bus ferryd runs (dbus-daemon), which the destination starts for it. */
     dbusBus?: boolean;
+    /** How much of its memory each huge page size backs (no size: the host's default); absent without huge pages. */
+    hugepages?: Array<{ sizeKiB?: number; kib: number }>;
     /** Its <vsock>: the guest CID it runs with on the source, and whether another may be taken (auto='yes'). */
     vsock?: { cid?: number; auto: boolean };
   };

@@ -132,6 +132,17 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, huge
     await hosts.a.ok('start', name);
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
     assert.equal(free - meminfo('HugePages_Free'), 64, 'the guest took its 128 MiB as 64 preallocated 2 MiB pages');
+    // B is this same machine: shrink the pool so that 16 pages are left beside the guest's, fewer than its 64.
+    // The pre-flight of a live migration says how many are missing.
+    const nr = readFileSync(nrPath, 'utf8').trim();
+    writeFileSync(nrPath, String(Number(nr) - (meminfo('HugePages_Free') - 16)));
+    try {
+      const check = await hosts.a.ferry('migrate-check', '--live', name, hosts.bPeer);
+      assert.notEqual(check.code, 0);
+      assert.match(check.stdout + check.stderr, /Huge pages .*the domain needs 64 huge pages of 2 MiB; \S+ has 16 free: 48 missing/, check.stdout + check.stderr);
+    } finally {
+      writeFileSync(nrPath, nr);
+    }
     await hosts.a.ok('destroy', name);
     assert.equal(meminfo('HugePages_Free'), free);
 

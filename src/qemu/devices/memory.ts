@@ -39,6 +39,25 @@ export function hugepageSizesKiB(def: DomainDefinition, defaultKiB: number): num
   return [...sizes].sort((a, b) => a - b);
 }
 
+/**
+ * How much guest memory each huge page size backs: the machine's RAM or each
+ * NUMA cell, and the DIMM-like devices. `sizeKiB` undefined is the host's
+ * default huge page size (<page> without size): a migration's destination
+ * counts it in its own default. Empty without huge pages.
+ */
+export function hugepageMemoryKiB(def: DomainDefinition): Array<{ sizeKiB?: number; kib: number }> {
+  const HOST_DEFAULT = 0; // a stand-in for "the host's default size", resolved by whoever counts pages
+  const out = new Map<number, number>();
+  const add = (pageKiB: number | undefined, kib: number): void => {
+    if (pageKiB !== undefined) out.set(pageKiB, (out.get(pageKiB) ?? 0) + kib);
+  };
+  if (needsMachineBackend(def)) add(cellPageKiB(def, undefined, HOST_DEFAULT), def.memoryKiB - (def.devices.memories ?? []).reduce((n, m) => n + m.sizeKiB, 0));
+  const sizes = cellSizesKiB(def);
+  (def.memoryLayout?.cells ?? []).forEach((_cell, i) => add(cellPageKiB(def, i, HOST_DEFAULT), sizes[i] ?? 0));
+  for (const m of def.devices.memories ?? []) add(devicePageKiB(def, m, HOST_DEFAULT), alignedKiB(m));
+  return [...out].sort(([a], [b]) => a - b).map(([size, kib]) => (size === HOST_DEFAULT ? { kib } : { sizeKiB: size, kib }));
+}
+
 function cellPageKiB(def: DomainDefinition, cell: number | undefined, defaultKiB: number): number | undefined {
   const pages = def.memoryLayout?.backing?.hugepages;
   if (!pages) return undefined;
