@@ -68,6 +68,11 @@ describe("<smartcard mode='host-certificates'>: what ferry refuses, in libvirt's
     refused("<smartcard mode='host-certificates'><certificate>a</certificate><certificate>b</certificate><certificate>c</certificate><database>nss</database></smartcard>", 'XML_INVALID', /expecting absolute path: 'nss'/);
     refused("<smartcard mode='host-certificates' type='unix'><certificate>a</certificate><certificate>b</certificate><certificate>c</certificate></smartcard>", 'XML_INVALID', /type='unix' is for mode='passthrough' only/);
   });
+  it('a second host-certificates card (QEMU would give it the first one\'s certificates)', () => {
+    const three = '<certificate>a</certificate><certificate>b</certificate><certificate>c</certificate>';
+    refused(`<controller type='ccid' index='1'/><smartcard mode='host-certificates'>${three}</smartcard><smartcard mode='host-certificates'>${three}<address type='ccid' controller='1' slot='0'/></smartcard>`,
+      'XML_UNSUPPORTED', /<smartcard mode='host-certificates'> #1: a second mode='host-certificates' card: QEMU sets its card emulator \(libcacard\) up once/);
+  });
   it("mode='host' (the host's reader) stays refused, with what to use instead", () => {
     refused("<smartcard mode='host'/>", 'XML_UNSUPPORTED', /mode='host'> is not supported .*use mode='host-certificates'/);
   });
@@ -91,11 +96,10 @@ describe("<smartcard mode='host-certificates'>: the destination's pre-flight row
     assert.equal(offline.outcome, 'warn');
     assert.match(offline.reason, /will not start there until it exists/);
   });
-  it('the request names each database once, the default one when <database> is absent', () => {
+  it('the request names the database, the default one when <database> is absent (a passthrough card has none)', () => {
     const def = parseDomainXml(domain(`<controller type='ccid' index='1'/>
       <smartcard mode='host-certificates'><certificate>a</certificate><certificate>b</certificate><certificate>c</certificate></smartcard>
-      <smartcard mode='host-certificates'><certificate>a</certificate><certificate>b</certificate><certificate>c</certificate><database>/etc/pki/nssdb</database><address type='ccid' controller='1' slot='0'/></smartcard>
-      <smartcard mode='passthrough' type='unix'><source mode='bind' path='/tmp/s'/><address type='ccid' controller='2' slot='0'/></smartcard>`));
+      <smartcard mode='passthrough' type='unix'><source mode='bind' path='/tmp/s'/><address type='ccid' controller='1' slot='0'/></smartcard>`));
     assert.deepEqual(smartcardDatabases(def), ['/etc/pki/nssdb']);
   });
 });

@@ -70,7 +70,11 @@ export function renderSmartcard(s: SmartcardDefinition, live: boolean): XmlEleme
   ]);
 }
 
-/** A spicevmc smartcard talks to a SPICE client: there must be SPICE graphics (QEMU: spicevmc needs -spice). */
+/**
+ * A spicevmc smartcard talks to a SPICE client: there must be SPICE graphics (QEMU: spicevmc needs -spice).
+ * One host-certificates card per domain: QEMU's ccid-card-emulated initialises libcacard once per process
+ * and ignores a second card's certificates and database.
+ */
 export function smartcardProblems(def: DomainDefinition): DefineProblem[] {
   const spice = def.devices.graphics.some((g) => g.type === 'spice');
   return (def.devices.smartcards ?? []).flatMap((s, i, all) => {
@@ -79,6 +83,9 @@ export function smartcardProblems(def: DomainDefinition): DefineProblem[] {
     const out: DefineProblem[] = [];
     if (s.mode === 'passthrough' && s.type === 'spicevmc' && !spice) {
       out.push({ path: `${path}/@type`, device, message: "type 'spicevmc' talks to a SPICE client, and there is no <graphics type='spice'>; use type 'unix' or 'tcp'" });
+    }
+    if (s.mode === 'host-certificates' && all.slice(0, i).some((x) => x.mode === 'host-certificates')) {
+      out.push({ path, device, message: "a second mode='host-certificates' card: QEMU sets its card emulator (libcacard) up once, from the first card's certificates and database, and would give this one the same card; define one" });
     }
     if (s.ccidSlot > 0) out.push({ path: `${path}/address/@slot`, device, message: `slot ${s.ccidSlot}: QEMU's CCID controller (usb-ccid) holds one card, in slot 0; add a <controller type='ccid'> for another` });
     return out;
