@@ -306,6 +306,11 @@ export const ERROR_CODES = {
     status: 409,
     hint: "Start an ivshmem server on that socket first (QEMU's contrib/ivshmem-server: ivshmem-server -S SOCKET -m NAME -l SIZE -n VECTORS), or give <server path=...> the socket of one that runs; ivshmem-plain needs no server",
   },
+  SMARTCARD_DATABASE_MISSING: {
+    summary: "the NSS database of a <smartcard mode='host-certificates'> is missing on this host (QEMU emulates the card from its certificates)",
+    status: 409,
+    hint: "Create the database and its three certificates on this host (certutil -N -d DIR; certutil -S -x -d DIR -n NICK -s CN=NICK -t CT,CT,CT for each <certificate>), or point <database> at an existing one (default /etc/pki/nssdb); each host the domain runs or migrates to needs its own copy",
+  },
   // firmware (UEFI)
   FIRMWARE_CONFLICT: {
     summary: 'The firmware settings of a definition contradict each other (Secure Boot without SMM, enrolled keys without Secure Boot, ...)',

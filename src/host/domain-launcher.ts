@@ -42,6 +42,7 @@ import { type QemuTlsConfig, stageQemuTls } from './qemu-tls-dirs.js';
 import { knownHostKeyHash } from './ssh-known-hosts.js';
 import { agentSockets } from '../vm/devices/disk.js';
 import { checkShmemServers } from './shmem-servers.js';
+import { checkSmartcardDatabases } from './smartcard-databases.js';
 
 export interface LaunchedDomain {
   live: DomainDefinition;
@@ -179,6 +180,7 @@ export class DomainLauncher {
     }
     try {
       checkShmemServers(live);
+      checkSmartcardDatabases(live);
     } catch (err) {
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;

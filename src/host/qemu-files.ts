@@ -7,6 +7,8 @@ import { agentSockets } from '../vm/devices/disk.js';
 import type { QemuFile } from './qemu-file-access.js';
 import { hasNvram } from '../vm/firmware.js';
 import { shmemMemPath } from '../qemu/devices/shmem.js';
+import { NSS_DATABASE_FILES } from './smartcard-databases.js';
+import { smartcardDatabases } from '../vm/devices/smartcard.js';
 
 /**
  * Every file QEMU opens for a (live) definition: kernel and initrd, each
@@ -37,7 +39,7 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   const charDevices: Array<[CharSource, string]> = [
     ...d.serials.map((s): [CharSource, string] => [s, `serial${s.port}`]),
     ...(d.parallels ?? []).map((p): [CharSource, string] => [p, `parallel${p.targetPort}`]),
-    ...(d.smartcards ?? []).map((s, i): [CharSource, string] => [s, `smartcard${i}`]),
+    ...(d.smartcards ?? []).flatMap((s, i): Array<[CharSource, string]> => (s.mode === 'passthrough' ? [[s, `smartcard${i}`]] : [])),
     ...d.consoles.filter((c) => c.targetType === 'virtio').map((c, i): [CharSource, string] => [c, `console${i}`]),
     ...d.channels.map((c): [CharSource, string] => [c, `channel ${c.targetName ?? ''}`]),
     ...d.redirdevs.map((r, i): [CharSource, string] => [r, `redirdev${i}`]),
@@ -45,6 +47,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   ];
   for (const [s, what] of charDevices) files.push(...charFiles(s, what));
   for (const a of d.audios) if (a.type === 'file' && a.path?.startsWith('/')) files.push({ path: a.path, access: 'create-in-dir', what: `audio ${a.id} WAV file` });
+  // A host-certificates smartcard's NSS database: QEMU (libcacard) opens the directory and its files read-only.
+  for (const db of smartcardDatabases(def)) files.push(...nssDatabaseFiles(db));
   for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
   (d.memories ?? []).forEach((m, i) => {
     if (m.path !== undefined) files.push({ path: m.path, access: 'rw', what: `backing file of <memory model='${m.model}'> #${i}`, create: true });
@@ -188,4 +192,12 @@ function hostdevNodes(h: HostdevDefinition, sys = '/sys'): string[] {
   } catch {
     return []; // not present on this host: QEMU's own error names it
   }
+}
+
+/**
+ * The files NSS reads in a database directory (sql: cert9.db, key4.db, pkcs11.txt; legacy dbm: cert8.db,
+ * key3.db, secmod.db); those absent are skipped by the grant. The directory itself is only passed through.
+ */
+function nssDatabaseFiles(dir: string): QemuFile[] {
+  return NSS_DATABASE_FILES.map((f): QemuFile => ({ path: join(dir, f), access: 'r', what: `smartcard certificate database ${dir}` }));
 }

@@ -23,6 +23,7 @@ export const CHECKS = {
   'dbus-display': 'D-Bus display bus',
   vsock: 'vsock guest CID',
   secrets: 'Secrets',
+  'smartcard-database': 'Smartcard certificate databases',
 } as const;
 
 export type CheckId = keyof typeof CHECKS;

@@ -18,6 +18,7 @@ import { tpmCheck } from './tpm-check.js';
 import { dbusDaemonCheck } from './dbus-daemon-check.js';
 import { vsockCheck } from './vsock-check.js';
 import { hugepagesCheck } from './hugepages-check.js';
+import { nssDatabaseProblem } from '../host/smartcard-databases.js';
 import type { SecretRef } from '../secrets/secret-service.js';
 
 export interface DestinationCheckDeps {
@@ -61,6 +62,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   // Only a live migration's destination QEMU takes the pages now; an offline one needs them at its next start.
   if (req.domain.hugepages && req.live) results.push(hugepagesCheck(req.domain.hugepages, d.hostname));
   if (req.secrets?.length) results.push(secretsCheck(req.secrets, d));
+  if (req.smartcardDatabases?.length) results.push(smartcardDatabaseCheck(req, d.hostname));
   return {
     results,
     hostname: d.hostname,
@@ -70,6 +72,23 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
     ...(ports.probe ? { probe: ports.probe } : {}),
     ...(tls?.certPem ? { tls: { serverCert: tls.certPem } } : {}),
   };
+}
+
+/**
+ * The NSS databases of the domain's host-certificates smartcards must be on the destination: its QEMU
+ * emulates the cards from its own copy (the database does not travel). Offline the definition may move
+ * without them (a warning): a start there is refused (SMARTCARD_DATABASE_MISSING) until they exist.
+ */
+export function smartcardDatabaseCheck(req: Pick<PreflightRequest, 'smartcardDatabases' | 'live'>, hostname: string, problem: (dir: string) => string | undefined = nssDatabaseProblem): CheckResult {
+  const dirs = req.smartcardDatabases ?? [];
+  const problems = dirs.flatMap((dir) => {
+    const why = problem(dir);
+    return why === undefined ? [] : [why];
+  });
+  if (problems.length === 0) return pass('smartcard-database', `the smartcard NSS database${dirs.length > 1 ? 's' : ''} ${dirs.join(', ')} ${dirs.length > 1 ? 'are' : 'is'} on ${hostname}`);
+  const hint = `Copy the NSS database (the directory with cert9.db, key4.db, pkcs11.txt) to ${hostname} at the same path: its QEMU emulates the card from the same three certificates`;
+  const reason = `${problems.join('; ')} on ${hostname} (<smartcard mode='host-certificates'>)`;
+  return req.live ? fail('smartcard-database', reason, hint) : warn('smartcard-database', `${reason}: the domain will not start there until it exists`, hint);
 }
 
 /** Each secret the domain's disks name must be defined here, with a value: the destination's QEMU gets it from this host's store. */

@@ -40,6 +40,8 @@ export interface PreflightRequest {
   tls?: boolean;
   /** The domain's <filesystem> exports: the destination's QEMU opens the same host directories. */
   filesystems?: Array<{ target: string; dir: string }>;
+  /** The NSS database directories of the domain's <smartcard mode='host-certificates'>: the destination's QEMU reads its own copy. */
+  smartcardDatabases?: string[];
   /** The secrets the domain's disks name (<auth>, <encryption>): the destination's QEMU needs the same ones from its own store. */
   secrets?: Array<{ disk: string; type: string; uuid?: string; usage?: string }>;
 }

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { smartcardDatabases } from '../vm/devices/smartcard.js';
 import { emulatedTpm } from '../host/swtpm.js';
 import { needsDbusDaemon } from '../host/dbus-daemon.js';
 import { domainSecretNeeds } from '../qemu/devices/disk-secrets.js';
@@ -94,6 +95,7 @@ export class PreflightService {
       ...(def.devices.filesystems?.length ? { filesystems: def.devices.filesystems.map((f) => ({ target: f.target, dir: f.source })) } : {}),
       ...firmwareFiles(def),
       ...secretsOf(def),
+      ...(smartcardDatabases(def).length > 0 ? { smartcardDatabases: smartcardDatabases(def) } : {}),
     };
     // The source's own checks that need no answer from the destination run during the round trip.
     const busy = this.d.busy(rec.uuid);

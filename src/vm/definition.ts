@@ -239,7 +239,7 @@ export interface DeviceDefinitions {
   vsock?: VsockDefinition;
   /** <parallel>: ISA parallel ports (QEMU's isa-parallel). */
   parallels?: ParallelDefinition[];
-  /** <smartcard mode='passthrough'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device. */
+  /** <smartcard mode='passthrough'|'host-certificates'>: a smartcard on a CCID controller (usb-ccid), its commands over a character device or emulated from an NSS database. */
   smartcards?: SmartcardDefinition[];
   /** <lease>: locks held in ferry's lock manager while the domain runs (src/vm/devices/lease.ts); absent when there are none. */
   leases?: LeaseDefinition[];
@@ -903,11 +903,33 @@ export interface ParallelDefinition extends Placed, CharSource {
   targetPort: number;
 }
 
-export interface SmartcardDefinition extends CharSource {
-  mode: 'passthrough';
+/** Where a smartcard sits: <address type='ccid' controller= slot=>, and its QEMU id. */
+export interface SmartcardPlacement {
   /** <address type='ccid' controller= slot=>: the CCID controller (its index) and the slot on it. */
   ccidController: number;
   ccidSlot: number;
   /** QEMU id (live XML only): smartcard0. */
   alias?: string;
 }
+
+/** <smartcard mode='passthrough'>: the card's commands go over a character device (ccid-card-passthru). */
+export interface PassthroughSmartcardDefinition extends CharSource, SmartcardPlacement {
+  mode: 'passthrough';
+}
+
+/**
+ * <smartcard mode='host-certificates'>: QEMU emulates a card (ccid-card-emulated,
+ * backend=certificates) from three certificates of an NSS database on the host.
+ */
+export interface CertificatesSmartcardDefinition extends SmartcardPlacement {
+  mode: 'host-certificates';
+  /** The three <certificate> nicknames, in order (QEMU's cert1..cert3). */
+  certificates: [string, string, string];
+  /** <database>: the NSS database directory (absolute); absent: libvirt's and QEMU's default, /etc/pki/nssdb. */
+  database?: string;
+}
+
+export type SmartcardDefinition = PassthroughSmartcardDefinition | CertificatesSmartcardDefinition;
+
+/** The NSS database a host-certificates smartcard reads when <database> names none (libvirt's and QEMU's default). */
+export const DEFAULT_SMARTCARD_DATABASE = '/etc/pki/nssdb';

@@ -74,4 +74,5 @@ export const preflightRequestSchema = object({
   filesystems: arrayOf(object({ target: nonEmpty(), dir: nonEmpty() }, ['target', 'dir'])),
   secrets: arrayOf(object({ disk: nonEmpty(), type: nonEmpty(), uuid: nonEmpty(), usage: str() }, ['disk', 'type'])),
   firmware: object({ loader: nonEmpty(), nvramTemplate: nonEmpty() }),
+  smartcardDatabases: arrayOf(nonEmpty()),
 }, ['live', 'domain', 'disks', 'interfaces', 'source', 'leases']);

@@ -24,7 +24,7 @@ const full: Required<PreflightRequest> = {
   live: true, domain, disks: [disk], interfaces: [iface],
   source: { hostname: 'a', qemuVersion: '10.0.0', cpuFlags: ['sse2'], t0: 1 },
   listenAddress: '127.0.0.1', listenPort: 49152, leases: ['r'], firmware: { loader: '/l', nvramTemplate: '/t' }, tls: true,
-  filesystems: [{ target: 't', dir: '/d' }], secrets: [{ disk: 'vda', type: 'passphrase', uuid: 'u', usage: 'x' }],
+  filesystems: [{ target: 't', dir: '/d' }], secrets: [{ disk: 'vda', type: 'passphrase', uuid: 'u', usage: 'x' }], smartcardDatabases: ['/etc/pki/nssdb'],
 };
 
 describe('the peer API schema of a pre-flight request', () => {

@@ -1,6 +1,7 @@
 import type { DomainDefinition } from '../../vm/definition.js';
 import { chardevArgs } from './chardev.js';
-import { device, pciProps, usbProps } from './device-props.js';
+import { device, escapeOpt, pciProps, usbProps } from './device-props.js';
+import { smartcardDatabase } from '../../vm/devices/smartcard.js';
 
 /** Serial ports, virtio consoles and virtio-serial channels: a -chardev each, and the guest's device on it. */
 export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
@@ -18,9 +19,16 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
     out.push(...chardevArgs(id, p), ...device('isa-parallel', [`chardev=${id}`, `id=${p.alias}`, `index=${p.targetPort}`]));
   }
   for (const s of d.smartcards ?? []) {
-    const id = `char${s.alias}`;
     const ccid = d.controllers.find((c) => c.type === 'ccid' && c.index === s.ccidController);
-    out.push(...chardevArgs(id, s, 'smartcard'), ...device('ccid-card-passthru', [`chardev=${id}`, `id=${s.alias}`, `bus=${ccid?.alias ?? `ccid${s.ccidController}`}.0`]));
+    const bus = `bus=${ccid?.alias ?? `ccid${s.ccidController}`}.0`;
+    if (s.mode === 'host-certificates') {
+      // QEMU emulates the card from three certificates of an NSS database (libcacard opens it read-only).
+      const [c1, c2, c3] = s.certificates.map(escapeOpt);
+      out.push(...device('ccid-card-emulated', ['backend=certificates', `cert1=${c1}`, `cert2=${c2}`, `cert3=${c3}`, `db=${escapeOpt(smartcardDatabase(s))}`, `id=${s.alias}`, bus]));
+      continue;
+    }
+    const id = `char${s.alias}`;
+    out.push(...chardevArgs(id, s, 'smartcard'), ...device('ccid-card-passthru', [`chardev=${id}`, `id=${s.alias}`, bus]));
   }
   for (const c of d.consoles) {
     if (c.targetType !== 'virtio') continue; // a serial console is its serial port

@@ -50,9 +50,12 @@ function decode(opt: string, value: string): QemuArg {
       } else props[p.slice(0, eq)] = p.slice(eq + 1);
     });
   }
+  // A -device's driver is its first word (key=value form): a property named type or backend (ccid-card-emulated's) is not it.
   const driver = opt === '-vnc' || opt === '-spice'
     ? opt.slice(1)
-    : props.driver ?? props['qom-type'] ?? props.type ?? props.backend ?? (first || opt.slice(1));
+    : opt === '-device' && props.driver === undefined && first !== ''
+      ? first
+      : props.driver ?? props['qom-type'] ?? props.type ?? props.backend ?? (first || opt.slice(1));
   return { opt, value, driver, props };
 }
 
