@@ -14,6 +14,7 @@ export const CHECKS = {
   cpu: 'CPU',
   resources: 'Memory and vCPUs',
   hugepages: 'Huge pages',
+  pinning: 'CPU pinning and NUMA nodes',
   'migration-ports': 'Migration ports',
   tls: 'TLS certificates',
   leases: 'Leases and jobs',

@@ -18,6 +18,7 @@ import { tpmCheck } from './tpm-check.js';
 import { dbusDaemonCheck } from './dbus-daemon-check.js';
 import { vsockCheck } from './vsock-check.js';
 import { hugepagesCheck } from './hugepages-check.js';
+import { pinningCheck } from './pinning-check.js';
 import { nssDatabaseProblem } from '../host/smartcard-databases.js';
 import type { SecretRef } from '../secrets/secret-service.js';
 
@@ -59,6 +60,7 @@ export async function runDestinationChecks(req: PreflightRequest, d: Destination
   if (req.domain.tpm) results.push(await tpmCheck(req.domain.tpm, d.hostname));
   if (req.domain.dbusBus) results.push(await dbusDaemonCheck(d.hostname));
   if (req.domain.vsock) results.push(vsockCheck(req.domain.vsock, d.hostname));
+  if (req.domain.pinning) results.push(pinningCheck(req.domain.pinning, d.hostname));
   // Only a live migration's destination QEMU takes the pages now; an offline one needs them at its next start.
   if (req.domain.hugepages && req.live) results.push(hugepagesCheck(req.domain.hugepages, d.hostname));
   if (req.secrets?.length) results.push(secretsCheck(req.secrets, d));

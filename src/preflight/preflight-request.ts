@@ -15,6 +15,8 @@ export interface PreflightRequest {
     dbusBus?: boolean;
     /** How much of its memory each huge page size backs (no size: the host's default); absent without huge pages. */
     hugepages?: Array<{ sizeKiB?: number; kib: number }>;
+    /** The host CPUs and NUMA nodes it is pinned to (static pinning; absent when there is none). */
+    pinning?: Array<{ where: string; kind: 'cpus' | 'nodes'; set: string }>;
     /** Its <vsock>: the guest CID it runs with on the source, and whether another may be taken (auto='yes'). */
     vsock?: { cid?: number; auto: boolean };
   };

@@ -4,6 +4,7 @@ import { emulatedTpm } from '../host/swtpm.js';
 import { needsDbusDaemon } from '../host/dbus-daemon.js';
 import { domainSecretNeeds } from '../qemu/devices/disk-secrets.js';
 import { hugepageMemoryKiB } from '../qemu/devices/memory.js';
+import { pinnedSets } from './pinning-check.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
@@ -79,6 +80,7 @@ export class PreflightService {
         cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
         ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
         ...(needsDbusDaemon(def) ? { dbusBus: true } : {}),
+        ...(pinnedSets(def).length > 0 ? { pinning: pinnedSets(def) } : {}),
         ...(hugepageMemoryKiB(def).length > 0 ? { hugepages: hugepageMemoryKiB(def) } : {}),
         ...(def.devices.vsock ? { vsock: { auto: def.devices.vsock.cidAuto, ...(def.devices.vsock.cid === undefined ? {} : { cid: def.devices.vsock.cid }) } } : {}),
       },

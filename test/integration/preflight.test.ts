@@ -195,6 +195,19 @@ describe('pre-flight checks', () => {
     assert.match(row(offline.table, 'Host devices').reason, /allowed offline/);
   });
 
+  it('a pinning to host CPUs and NUMA nodes the destination does not have', async () => {
+    writeFileSync(`${dir.path}/pinned.xml`, guestXml({ name: 'pinned' }).replace('<vcpu>1</vcpu>',
+      "<vcpu>1</vcpu><cputune><vcpupin vcpu='0' cpuset='0'/><emulatorpin cpuset='4095'/></cputune><numatune><memory mode='strict' nodeset='1000'/></numatune>"));
+    await a.ok('define', `${dir.path}/pinned.xml`);
+    const r = await check('pinned', bPeer, '--offline');
+    assert.equal(r.code, 1, r.table);
+    const pin = row(r.table, 'CPU pinning and NUMA nodes');
+    assert.equal(pin.outcome, 'fail');
+    assert.match(pin.reason, /^<emulatorpin> names host CPU 4095; <numatune><memory> names host NUMA node 1000, which ferry-b\.test does not have \(CPUs 0-\d+, NUMA nodes 0\S*\)$/);
+    assert.match(r.table, /CPU pinning and NUMA nodes: Pin to CPUs and nodes both hosts have/);
+    await a.ok('undefine', 'pinned');
+  });
+
   it('every migrate runs the checks first: the same table, nothing moves; --unsafe never skips leases and jobs', async () => {
     deleteLink('fpfbr0', ns);
     try {

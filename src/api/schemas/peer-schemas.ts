@@ -62,7 +62,8 @@ export const preflightRequestSchema = object({
   domain: object({
     name: nonEmpty(), uuid: nonEmpty(), memoryKiB: int(1), vcpus: int(1), machine: str(),
     cpu: object({ mode: nonEmpty(), model: str() }, ['mode']), accel: oneOf(['kvm', 'tcg']), tpm: oneOf(['2.0', '1.2']), dbusBus: bool(),
-    hugepages: arrayOf(object({ sizeKiB: int(4), kib: int(0) }, ['kib'])), vsock: object({ cid: int(3, 0xfffffffe), auto: bool() }, ['auto']),
+    hugepages: arrayOf(object({ sizeKiB: int(4), kib: int(0) }, ['kib'])),
+    pinning: arrayOf(object({ where: nonEmpty(), kind: oneOf(['cpus', 'nodes']), set: nonEmpty() }, ['where', 'kind', 'set'])), vsock: object({ cid: int(3, 0xfffffffe), auto: bool() }, ['auto']),
   }, ['name', 'uuid', 'memoryKiB', 'vcpus', 'cpu', 'accel']),
   disks: arrayOf(preflightDisk),
   interfaces: arrayOf(object({ mac: nonEmpty(), type: nonEmpty(), bridge: str(), network: str(), vhost: nonEmpty() }, ['mac', 'type'])),

@@ -14,6 +14,7 @@ const domain: Required<PreflightRequest['domain']> = {
   name: 'vm', uuid: '8d2a3c4e-0000-4000-8000-000000000001', memoryKiB: 131072, vcpus: 1, machine: 'pc-q35-10.0',
   cpu: { mode: 'custom', model: 'qemu64' }, accel: 'tcg', tpm: '2.0', dbusBus: true,
   hugepages: [{ sizeKiB: 2048, kib: 131072 }, { kib: 4096 }], vsock: { cid: 3, auto: true },
+  pinning: [{ where: '<emulatorpin>', kind: 'cpus', set: '0-1' }],
 };
 const disk: Required<PreflightDisk> = {
   dev: 'vda', type: 'network', readonly: false, copied: false, path: '/x', pool: 'p', volume: 'v', poolTarget: '/p', size: 1, allocation: 1,
