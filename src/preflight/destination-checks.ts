@@ -10,6 +10,7 @@ import type { NetworkService } from '../network/network-service.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { prettyCapacity } from '../storage/volume.js';
 import { type CheckResult, fail, pass, warn } from './check-result.js';
+import { cpuModelCheck } from './cpu-model-check.js';
 import { blockDeviceSize, cpuFlags, diskSize, hostAddresses } from './host-facts.js';
 import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
@@ -300,6 +301,8 @@ async function qemu(req: PreflightRequest, d: DestinationCheckDeps): Promise<Che
 async function cpu(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
   const { mode, model } = req.domain.cpu;
   if (mode === 'custom' && model) {
+    const catalog = await d.caps.cpuCatalog(d.qemuBinary).catch(() => undefined);
+    if (catalog) return cpuModelCheck(req.domain.cpu, catalog, d.hostname);
     const models = await d.caps.cpuModels(d.qemuBinary).catch(() => [] as string[]);
     if (models.length > 0 && !models.includes(model)) {
       return fail('cpu', `CPU model '${model}' is not supported by QEMU on ${d.hostname}`, 'Choose a CPU model both hosts support ("qemu-system-x86_64 -cpu help")');
