@@ -301,12 +301,15 @@ async function qemu(req: PreflightRequest, d: DestinationCheckDeps): Promise<Che
 async function cpu(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
   const { mode, model } = req.domain.cpu;
   if (mode === 'custom' && model) {
-    const catalog = await d.caps.cpuCatalog(d.qemuBinary).catch(() => undefined);
-    if (catalog) return cpuModelCheck(req.domain.cpu, catalog, d.hostname);
-    const models = await d.caps.cpuModels(d.qemuBinary).catch(() => [] as string[]);
+    const [models, catalog] = await Promise.all([
+      d.caps.cpuModels(d.qemuBinary).catch(() => [] as string[]),
+      d.caps.cpuCatalog(d.qemuBinary).catch(() => undefined),
+    ]);
     if (models.length > 0 && !models.includes(model)) {
       return fail('cpu', `CPU model '${model}' is not supported by QEMU on ${d.hostname}`, 'Choose a CPU model both hosts support ("qemu-system-x86_64 -cpu help")');
     }
+    // Its features: what the destination's QEMU gives under its accelerator (query-cpu-definitions, query-cpu-model-expansion).
+    if (catalog) return cpuModelCheck(req.domain.cpu, catalog, d.hostname);
     return pass('cpu', `model ${model} is supported`);
   }
   if ((mode === 'host-passthrough' || mode === 'host-model') && req.domain.accel === 'kvm') {
