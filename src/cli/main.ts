@@ -24,6 +24,7 @@ import { registerMonitorCommand } from './commands/monitor-command.js';
 import { registerNetLifecycle } from './commands/net-lifecycle.js';
 import { registerNetQuery } from './commands/net-query.js';
 import { registerNode } from './commands/node.js';
+import { registerCpuModels } from './commands/cpu-models.js';
 import { registerPool } from './commands/pool.js';
 import { registerVol } from './commands/vol.js';
 import { registerSecret } from './commands/secret.js';
@@ -61,6 +62,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTuning(program, ctx);
   registerDomif(program, ctx);
   registerNode(program, ctx);
+  registerCpuModels(program, ctx);
   registerDiskEdit(program, ctx);
   registerDiskHotplug(program, ctx);
   registerEvent(program, ctx);

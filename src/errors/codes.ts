@@ -280,6 +280,13 @@ export const ERROR_CODES = {
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
   STORE_FAILED: { summary: 'The state database could not be read or written', status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },
+  // CPU models
+  CPU_MODEL_UNKNOWN: { summary: 'A <cpu> names a model the hypervisor\'s QEMU does not know', status: 400, hint: 'Use a model the hypervisor knows ("qemu-system-x86_64 -cpu help"), or "ferry hypervisor-cpu-baseline" to find one' },
+  CPU_INCOMPATIBLE: {
+    summary: 'The hypervisor cannot give a guest the described CPU (hypervisor-cpu-compare --error)',
+    status: 409,
+    hint: 'Drop or disable the missing features, or use a model every host runs ("ferry hypervisor-cpu-baseline", docs/cpu-models.md)',
+  },
   // vCPUs
   VCPU_HOTPLUG_FAILED: {
     summary: 'QEMU or the guest did not add or remove a vCPU',

@@ -1,3 +1,4 @@
+import type { CpuCatalog } from '../qemu/cpu-catalog.js';
 import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -444,6 +445,11 @@ export class HostService extends EventEmitter<HostEvents> {
 
   nodeInfo(): NodeInfo {
     return readNodeInfo();
+  }
+
+  /** The CPU models this host's QEMU runs under its accelerator, and the host CPU's features (hypervisor-cpu-compare/-baseline). */
+  cpuCatalog(): Promise<CpuCatalog> {
+    return this.deps.caps.cpuCatalog(this.deps.qemuBinary);
   }
 
   async version(): Promise<VersionInfo> {

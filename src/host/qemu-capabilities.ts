@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type AccelProbeResult, probeAccelerator } from '../qemu/accel-probe.js';
+import { type CpuCatalog, probeCpuCatalog } from '../qemu/cpu-catalog.js';
 import { probeCpuModels, type QemuBinaryInfo, probeQemuBinary } from '../qemu/binary.js';
 import type { UnixAccount } from '../system/unix-user.js';
 
@@ -14,6 +15,7 @@ export class QemuCapabilities {
   private readonly binaries = new Map<string, { stamp: string; info: Promise<QemuBinaryInfo> }>();
   private readonly accels = new Map<string, Promise<AccelProbeResult>>();
   private readonly cpuModelLists = new Map<string, Promise<string[]>>();
+  private readonly cpuCatalogs = new Map<string, Promise<CpuCatalog>>();
 
   constructor(private readonly options: { accel: AccelSetting; log: Logger; probeDir: string; account?: UnixAccount | undefined; devKvm?: string; probeTimeoutMs?: number }) {}
 
@@ -36,6 +38,20 @@ export class QemuCapabilities {
       this.cpuModelLists.set(path, models);
     }
     return models;
+  }
+
+  /**
+   * The binary's CPU models under the accelerator domains get here, each with
+   * its unavailable features and feature set, and the host CPU's features: asked once.
+   */
+  cpuCatalog(path: string): Promise<CpuCatalog> {
+    let catalog = this.cpuCatalogs.get(path);
+    if (!catalog) {
+      catalog = this.accel(path).then(({ accel }) => probeCpuCatalog({ binary: path, accel, account: this.options.account }));
+      catalog.catch(() => this.cpuCatalogs.delete(path));
+      this.cpuCatalogs.set(path, catalog);
+    }
+    return catalog;
   }
 
   /** KVM or TCG for this binary: forced by the accel setting, else probed once. */

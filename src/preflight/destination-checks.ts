@@ -10,6 +10,7 @@ import type { NetworkService } from '../network/network-service.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { prettyCapacity } from '../storage/volume.js';
 import { type CheckResult, fail, pass, warn } from './check-result.js';
+import { cpuModelCheck } from './cpu-model-check.js';
 import { blockDeviceSize, cpuFlags, diskSize, hostAddresses } from './host-facts.js';
 import type { CachedResolver } from './name-resolution.js';
 import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
@@ -302,10 +303,15 @@ async function qemu(req: PreflightRequest, d: DestinationCheckDeps): Promise<Che
 async function cpu(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
   const { mode, model } = req.domain.cpu;
   if (mode === 'custom' && model) {
-    const models = await d.caps.cpuModels(d.qemuBinary).catch(() => [] as string[]);
+    const [models, catalog] = await Promise.all([
+      d.caps.cpuModels(d.qemuBinary).catch(() => [] as string[]),
+      d.caps.cpuCatalog(d.qemuBinary).catch(() => undefined),
+    ]);
     if (models.length > 0 && !models.includes(model)) {
       return fail('cpu', `CPU model '${model}' is not supported by QEMU on ${d.hostname}`, 'Choose a CPU model both hosts support ("qemu-system-x86_64 -cpu help")');
     }
+    // Its features: what the destination's QEMU gives under its accelerator (query-cpu-definitions, query-cpu-model-expansion).
+    if (catalog) return cpuModelCheck(req.domain.cpu, catalog, d.hostname);
     return pass('cpu', `model ${model} is supported`);
   }
   if ((mode === 'host-passthrough' || mode === 'host-model') && req.domain.accel === 'kvm') {

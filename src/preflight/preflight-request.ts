@@ -7,7 +7,11 @@ export interface PreflightRequest {
     memoryKiB: number;
     vcpus: number;
     machine: string | undefined;
-    cpu: { mode: string; model?: string };
+    /**
+     * Its <cpu>: with a named model, its <feature> policies and check=, and the features the source's QEMU
+     * could not give it (sourceMissing: the guest never had them).
+     */
+    cpu: { mode: string; model?: string; check?: string; features?: Array<{ policy: string; name: string }>; sourceMissing?: string[] };
     accel: 'kvm' | 'tcg';
     /** The version of its emulated TPM (swtpm), when it has one. */
     tpm?: '2.0' | '1.2';

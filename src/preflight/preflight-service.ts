@@ -1,3 +1,4 @@
+import { missingCpuFeatures } from './cpu-model-check.js';
 import { statSync } from 'node:fs';
 import { smartcardDatabases } from '../vm/devices/smartcard.js';
 import { emulatedTpm } from '../host/swtpm.js';
@@ -77,7 +78,7 @@ export class PreflightService {
       live: memoryMoves,
       domain: {
         name: def.name, uuid: def.uuid, memoryKiB: def.memoryKiB, vcpus: def.vcpus, machine: def.os.machine,
-        cpu: { mode: def.cpu?.mode ?? 'maximum', ...(def.cpu?.model ? { model: def.cpu.model } : {}) }, accel,
+        cpu: await requestCpu(def.cpu, host), accel,
         ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
         ...(needsDbusDaemon(def) ? { dbusBus: true } : {}),
         ...(pinnedSets(def).length > 0 ? { pinning: pinnedSets(def) } : {}),
@@ -217,4 +218,14 @@ function secretsOf(def: DomainDefinition): Pick<PreflightRequest, 'secrets'> {
   const tpmSecret = emulatedTpm(def)?.encryptionSecret;
   if (tpmSecret) secrets.push({ disk: 'tpm', type: 'vtpm', uuid: tpmSecret });
   return secrets.length > 0 ? { secrets } : {};
+}
+
+/** The domain's <cpu> for the destination: a named model comes with its features, check= and what the source's QEMU could not give it. */
+async function requestCpu(cpu: DomainDefinition['cpu'], host: HostService): Promise<PreflightRequest['domain']['cpu']> {
+  if (!cpu || cpu.mode !== 'custom' || !cpu.model) return { mode: cpu?.mode ?? 'maximum' };
+  const out: PreflightRequest['domain']['cpu'] = { mode: cpu.mode, model: cpu.model, features: cpu.features.map((f) => ({ policy: f.policy, name: f.name })) };
+  if (cpu.check) out.check = cpu.check;
+  const catalog = await host.cpuCatalog().catch(() => undefined);
+  if (catalog && catalog.models.some((m) => m.name === cpu.model)) out.sourceMissing = missingCpuFeatures(catalog, out);
+  return out;
 }

@@ -61,7 +61,7 @@ export const preflightRequestSchema = object({
   live: bool(),
   domain: object({
     name: nonEmpty(), uuid: nonEmpty(), memoryKiB: int(1), vcpus: int(1), machine: str(),
-    cpu: object({ mode: nonEmpty(), model: str() }, ['mode']), accel: oneOf(['kvm', 'tcg']), tpm: oneOf(['2.0', '1.2']), dbusBus: bool(),
+    cpu: object({ mode: nonEmpty(), model: str(), check: str(), features: arrayOf(object({ policy: nonEmpty(), name: nonEmpty() }, ['policy', 'name'])), sourceMissing: arrayOf(str()) }, ['mode']), accel: oneOf(['kvm', 'tcg']), tpm: oneOf(['2.0', '1.2']), dbusBus: bool(),
     hugepages: arrayOf(object({ sizeKiB: int(4), kib: int(0) }, ['kib'])),
     pinning: arrayOf(object({ where: nonEmpty(), kind: oneOf(['cpus', 'nodes']), set: nonEmpty() }, ['where', 'kind', 'set'])), vsock: object({ cid: int(3, 0xfffffffe), auto: bool() }, ['auto']),
   }, ['name', 'uuid', 'memoryKiB', 'vcpus', 'cpu', 'accel']),

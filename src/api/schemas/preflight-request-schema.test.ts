@@ -10,9 +10,10 @@ type Interface = PreflightRequest['interfaces'][number];
  * Every field a source may send: Required<> makes the compiler demand a value for each optional one, so a
  * field added to PreflightRequest without its schema fails here (as the destination's API would refuse it).
  */
+const cpu: Required<PreflightRequest['domain']['cpu']> = { mode: 'custom', model: 'Nehalem', check: 'full', features: [{ policy: 'require', name: 'x2apic' }], sourceMissing: ['avx'] };
 const domain: Required<PreflightRequest['domain']> = {
   name: 'vm', uuid: '8d2a3c4e-0000-4000-8000-000000000001', memoryKiB: 131072, vcpus: 1, machine: 'pc-q35-10.0',
-  cpu: { mode: 'custom', model: 'qemu64' }, accel: 'tcg', tpm: '2.0', dbusBus: true,
+  cpu, accel: 'tcg', tpm: '2.0', dbusBus: true,
   hugepages: [{ sizeKiB: 2048, kib: 131072 }, { kib: 4096 }], vsock: { cid: 3, auto: true },
   pinning: [{ where: '<emulatorpin>', kind: 'cpus', set: '0-1' }],
 };
