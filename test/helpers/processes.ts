@@ -55,7 +55,14 @@ export function killMatching(needle: string): void {
 /**
  * The QEMU processes that the ferryd with this state directory runs for a
  * domain: their command line names the domain's run directory (QMP socket, pidfile).
+ * A TPM's swtpm names it too (its socket): only qemu-system-* processes count.
  */
 export function qemuPidsOf(stateDir: string, uuid: string): number[] {
-  return pidsMatching(`${stateDir}/run/${uuid}`);
+  return pidsMatching(`${stateDir}/run/${uuid}`).filter((pid) => {
+    try {
+      return /qemu-system-/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '');
+    } catch {
+      return false;
+    }
+  });
 }
