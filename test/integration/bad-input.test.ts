@@ -35,11 +35,11 @@ describe('bad input', () => {
   });
 
   it('every element that matters but is unsupported is named, all at once, with its device', async () => {
-    const xml = guestXml({ name: 'hp', devices: "<vsock model='virtio'><cid auto='yes'/></vsock>" })
+    const xml = guestXml({ name: 'hp', devices: "<interface type='user'><vlan><tag id='42'/></vlan></interface>" })
       .replace('<vcpu>', "<idmap><uid start='0' target='1000' count='10'/><gid start='0' target='1000' count='10'/></idmap><vcpu>");
     const r = await host.ferry('define', file('unsupported.xml', xml));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <idmap> in <domain> is not supported\n {2}- <vsock> in <devices> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/);
+    assert.match(r.stderr, /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <idmap> in <domain> is not supported\n {2}- <interface type='user'> #0: <vlan> in <interface> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/);
     assert.equal((await host.ok('list', '--all', '--name')).trim(), '', 'nothing was defined');
   });
 
