@@ -4,7 +4,7 @@ import { clearBandwidth, deleteIfb, setBandwidth } from '../network/bandwidth.js
 import { runInterfaceScript } from '../network/ethernet-script.js';
 import { createMacvtap } from '../network/macvtap.js';
 import { addHostSide, createTap, deleteTap } from '../network/tap.js';
-import { nicQueues } from '../qemu/devices/nic.js';
+import { nicQueues, vhostNetDevice } from '../qemu/devices/nic.js';
 import { Ethtool } from '../system/ethtool.js';
 import type { TapOpener } from '../system/tap-device.js';
 import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '../vm/definition.js';
@@ -40,7 +40,8 @@ export class NicBackends {
         continue;
       }
       result.tapFds.push(handOver(await this.open(iface)));
-      result.vhostFds.push(iface.driver?.name === 'vhost' ? handOver(this.openVhost(iface)) : undefined);
+      const vhost = vhostNetDevice(iface);
+      result.vhostFds.push(vhost === undefined ? undefined : handOver(this.openVhost(iface, vhost)));
       if (iface.bandwidth) await setBandwidth(iface.targetDev as string, iface.bandwidth, !sharesHostView(iface));
       if (iface.coalesceRxFrames !== undefined) this.setCoalesce(iface.targetDev as string, iface.coalesceRxFrames);
     }
@@ -101,8 +102,7 @@ export class NicBackends {
   }
 
   /** One vhost-net descriptor per queue of the interface (libvirt's qemuInterfaceOpenVhostNet). */
-  private openVhost(iface: InterfaceDefinition): number[] {
-    const path = iface.backend?.vhost ?? '/dev/vhost-net';
+  private openVhost(iface: InterfaceDefinition, path: string): number[] {
     const out: number[] = [];
     try {
       for (let q = 0; q < nicQueues(iface); q++) out.push(this.taps.openVhost(path));

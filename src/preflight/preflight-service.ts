@@ -5,6 +5,7 @@ import { emulatedTpm } from '../host/swtpm.js';
 import { needsDbusDaemon } from '../host/dbus-daemon.js';
 import { domainSecretNeeds } from '../qemu/devices/disk-secrets.js';
 import { hugepageMemoryKiB } from '../qemu/devices/memory.js';
+import { vhostNetDevice } from '../qemu/devices/nic.js';
 import { pinnedSets } from './pinning-check.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -88,7 +89,7 @@ export class PreflightService {
       disks: [...this.disks(def, o), ...nvramOnNetwork(def)],
       interfaces: def.devices.interfaces.map((i) => ({
         mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}),
-        ...(i.driver?.name === 'vhost' ? { vhost: i.backend?.vhost ?? '/dev/vhost-net' } : {}),
+        ...(vhostNetDevice(i) ? { vhost: vhostNetDevice(i) } : {}),
       })),
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),

@@ -62,7 +62,7 @@ export class TapOpener {
    * A descriptor of the kernel's vhost-net (one per queue), which QEMU takes
    * as vhostfd=: QEMU itself then asks it to serve the tap's queue.
    */
-  openVhost(path = '/dev/vhost-net'): number {
+  openVhost(path: string): number {
     return openSync(path, 'r+');
   }
 

@@ -102,6 +102,11 @@ function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
   return props;
 }
 
+/** The vhost-net device a <driver name='vhost'> interface opens (its <backend vhost>, else the kernel's); undefined without vhost. */
+export function vhostNetDevice(iface: InterfaceDefinition): string | undefined {
+  return iface.driver?.name === 'vhost' ? iface.backend?.vhost ?? '/dev/vhost-net' : undefined;
+}
+
 /** How many descriptors (queues) an interface's tap is opened with. */
 export function nicQueues(iface: InterfaceDefinition): number {
   return iface.model === 'virtio' && hasHostDevice(iface) ? iface.driver?.queues ?? 1 : 1;
