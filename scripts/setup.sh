@@ -17,7 +17,8 @@
 #   /usr/share/qemu/firmware, for <os firmware='efi'>: bookworm's own, as bookworm-backports has none; it works
 #   with the backports QEMU 10); dbus-daemon (the private bus of a <graphics type='dbus'> display) and
 #   systemd for busctl (its test reads the display off that bus); libnss3-tools (certutil: the NSS database of the
-#   host-certificates smartcard test); the `ferry` group (who may use ferryd's socket);
+#   host-certificates smartcard test); debootstrap and systemd-container (a Debian 12 root booted with systemd
+#   as PID 1 under systemd-nspawn: the package and systemd-unit tests, scripts/systemd-root.sh); the `ferry` group (who may use ferryd's socket);
 #   the `ferry-qemu` user (QEMU runs as it);
 #   then `npm ci`, `tsc` and scripts/build-guest.sh.
 set -euo pipefail
@@ -33,7 +34,7 @@ fi
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-for p in busybox-static cpio gcc libc6-dev qemu-guest-agent iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2 swtpm swtpm-tools ovmf dbus-daemon systemd libnss3-tools; do have "$p" || need_pkgs+=("$p"); done
+for p in busybox-static cpio gcc libc6-dev qemu-guest-agent iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2 swtpm swtpm-tools ovmf dbus-daemon systemd libnss3-tools debootstrap systemd-container; do have "$p" || need_pkgs+=("$p"); done
 # From bookworm-backports, like QEMU (whose libglusterfs0 they must match).
 bpo_pkgs=()
 for p in glusterfs-server glusterfs-client; do have "$p" || bpo_pkgs+=("$p"); done
