@@ -38,7 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('ferry')
     .description('move KVM/QEMU virtual machines between hosts: a virsh-compatible CLI for ferryd')
     .version(FERRY_VERSION, '-v, --version', 'print ferry\'s version')
-    .option('-c, --connect <uri>', 'hypervisor connection URI (ferry:///system, qemu:///system, ...; default $FERRY_DEFAULT_URI)')
+    .option('-c, --connect <uri>', 'hypervisor connection URI or an alias from ferry.conf (ferry:///system, qemu:///system, ...); default: $FERRY_DEFAULT_URI, else uri_default in ~/.config/ferry/ferry.conf or /etc/ferry/ferry.conf, else the system daemon when this user may use its socket (see man ferry)')
     .option('-r, --readonly', 'connect read-only')
     .option('-q, --quiet', 'quiet mode: no informational messages')
     .showHelpAfterError(false)
