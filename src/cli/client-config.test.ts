@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -45,6 +45,21 @@ describe('client config (ferry.conf, libvirt.conf\'s format)', () => {
       const p = file(`bad${i + 1}.conf`, text);
       assert.throws(() => loadClientConfig({}, [p]), (e: unknown) => e instanceof FerryError && e.code === 'CLIENT_CONFIG_INVALID' && message.test(e.message), text);
     });
+  });
+});
+
+describe('the shipped and documented client configs', () => {
+  const root = new URL('../../../', import.meta.url);
+  it('packaging/etc/ferry/ferry.conf loads as shipped and with its examples uncommented; docs/client-config.md\'s example loads', () => {
+    const shipped = readFileSync(new URL('packaging/etc/ferry/ferry.conf', root), 'utf8');
+    assert.deepEqual(loadClientConfig({}, [file('shipped.conf', shipped)]), { aliases: new Map() });
+    const uncommented = shipped.split('\n').filter((l) => /^#(uri_|\s+"|\])/.test(l)).map((l) => l.slice(1)).join('\n');
+    const c = loadClientConfig({}, [file('uncommented.conf', uncommented)]);
+    assert.equal(c.uriDefault?.uri, 'ferry:///system');
+    assert.equal(c.aliases.get('sleet'), 'ferry+tls://sleet.example.com/system');
+    const doc = readFileSync(new URL('docs/client-config.md', root), 'utf8');
+    const example = /```ini\n([^`]*)```/.exec(doc)?.[1] ?? '';
+    assert.equal(loadClientConfig({}, [file('doc.conf', example)]).aliases.get('hail'), 'ferry+ssh://root@hail.example.com/system');
   });
 });
 

@@ -36,11 +36,11 @@ function ferryPage(): ManPage {
     roffSection('COMMANDS', groups),
     roffSection('CONNECTION URI', para(
       'The daemon is named by a URI, as virsh names libvirtd: ferry:///system (the system ferryd, /run/ferry/ferryd.sock), ferry:///session (the user\'s own), ferry:///system?socket=PATH, ferry+ssh://[USER@]HOST/system, ferry+tls://HOST[:PORT]/system; qemu:// spellings work too.',
-      'The URI is, first found: -c/--connect (an alias from the client configuration is expanded), $FERRY_DEFAULT_URI, then $LIBVIRT_DEFAULT_URI, uri_default in the user\'s client configuration, then in the system\'s, and last the built-in default: ferry:///system for root and for a user who may use the system socket (a member of its group, "ferry"), ferry:///session for any other user.',
+      'The URI is, first found: -c/--connect, $FERRY_DEFAULT_URI, uri_default in the user\'s client configuration, then in the system\'s, and last the built-in default: ferry:///system for root and for a user who may use the system socket (a member of its group, "ferry"; with -r, every user, on the read-only socket), ferry:///session for any other user. A name that is an alias in uri_aliases is replaced by its URI. "ferry uri" prints the URI in use.',
     )),
     roffSection('ENVIRONMENT', [
       roffTagged('\\fBFERRY_DEFAULT_URI\\fR', 'the connection URI when -c is not given'),
-      roffTagged('\\fBLIBVIRT_DEFAULT_URI\\fR', 'read after FERRY_DEFAULT_URI, so scripts written for virsh connect to the same host (a qemu:// URI means ferryd)'),
+      roffTagged('\\fBLIBVIRT_DEFAULT_URI\\fR', 'not read: it names libvirtd, which may run beside ferryd'),
       roffTagged('\\fBXDG_CONFIG_HOME\\fR', 'where the user\'s client configuration is (default ~/.config)'),
     ].join('')),
     roffSection('FILES', [
