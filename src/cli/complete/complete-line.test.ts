@@ -13,6 +13,8 @@ describe('whatToComplete (read from the command definitions)', () => {
     assert.deepEqual(r.completion, { kind: 'words', words: ['pool-define-as', 'pool-define', 'pool-destroy', 'pool-dumpxml'] });
     assert.deepEqual(complete('comp').completion, { kind: 'words', words: [] });
     assert.deepEqual(complete('--con').completion, { kind: 'words', words: ['--connect'] });
+    assert.deepEqual(complete('help mon').completion, { kind: 'words', words: ['monitor'] }, 'help takes verbs and group keywords');
+    assert.deepEqual(complete('help vol-l').completion, { kind: 'words', words: ['vol-list'] });
   });
 
   it('a verb\'s options by prefix, leaving out those already given', () => {

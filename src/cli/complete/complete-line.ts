@@ -1,4 +1,5 @@
 import type { Command, Option } from 'commander';
+import { VERB_GROUPS } from '../help/verb-groups.js';
 
 /** The objects the connected daemon can name, by the argument name the command definitions give them. */
 export type ObjectKind = 'domain' | 'pool' | 'network' | 'vol';
@@ -26,6 +27,8 @@ function findOption(cmd: Command, word: string): Option | undefined {
   return cmd.options.find((o) => o.long === name || o.short === name);
 }
 
+const verbs = (program: Command): string[] => program.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
+
 const byPrefix = (words: string[], prefix: string): string[] => words.filter((w) => w.startsWith(prefix));
 
 /**
@@ -48,9 +51,7 @@ export function whatToComplete(program: Command, words: string[]): CompletionReq
   if (i >= before.length) {
     // The verb itself (or a global option before it).
     if (before.length > 0 && GLOBAL_WITH_VALUE.has(before[before.length - 1] as string)) return out;
-    const candidates = current.startsWith('-')
-      ? program.options.flatMap((o) => (o.long ? [o.long] : [])).concat('--help')
-      : program.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
+    const candidates = current.startsWith('-') ? program.options.flatMap((o) => (o.long ? [o.long] : [])).concat('--help') : verbs(program);
     out.completion = { kind: 'words', words: byPrefix(candidates, current) };
     return out;
   }
@@ -79,6 +80,9 @@ export function whatToComplete(program: Command, words: string[]): CompletionReq
   } else if (current.startsWith('-')) {
     const options = cmd.options.flatMap((o) => (o.long && !used.has(o.long) ? [o.long] : [])).concat(used.has('--help') ? [] : ['--help']);
     out.completion = { kind: 'words', words: byPrefix(options, current) };
+    return out;
+  } else if (cmd.name() === 'help' && positional === 0) {
+    out.completion = { kind: 'words', words: byPrefix([...verbs(program), ...VERB_GROUPS.map((g) => g.keyword)], current) };
     return out;
   } else {
     const args = cmd.registeredArguments;
