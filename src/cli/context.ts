@@ -4,7 +4,7 @@ import { endpointFor } from '../transport/endpoint.js';
 import { defaultClientPkiDir, loadTlsMaterial } from '../transport/tls-material.js';
 import { ApiClient } from './api-client.js';
 import { type Output, processTerminal, type Terminal } from './format.js';
-import { defaultUri, parseUri } from './uri.js';
+import { chooseUri, parseUri } from './uri.js';
 
 /** A failure to report the virsh way: its "error:" lines, then ferry's hint. */
 export class CliFailure extends Error {
@@ -22,8 +22,9 @@ export class CliContext {
 
   constructor(readonly output: Output, readonly env: NodeJS.ProcessEnv = process.env, readonly terminal: Terminal = processTerminal) {}
 
+  /** -c, FERRY_DEFAULT_URI, the client config files, or the built-in default, with aliases expanded. */
   get uri(): string {
-    return this.connectUri ?? defaultUri(this.env);
+    return chooseUri({ ...(this.connectUri ? { connect: this.connectUri } : {}), env: this.env, readonly: this.readonly }).uri;
   }
 
   client(): ApiClient {

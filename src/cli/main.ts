@@ -28,6 +28,8 @@ import { registerCpuModels } from './commands/cpu-models.js';
 import { registerPool } from './commands/pool.js';
 import { registerVol } from './commands/vol.js';
 import { registerSecret } from './commands/secret.js';
+import { registerComplete } from './complete/complete-command.js';
+import { registerHelp } from './help/help-command.js';
 import { CliContext, CliFailure } from './context.js';
 import { formatError, type Output, processOutput } from './format.js';
 
@@ -36,7 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   const program = new Command('ferry')
     .description('move KVM/QEMU virtual machines between hosts: a virsh-compatible CLI for ferryd')
     .version(FERRY_VERSION, '-v, --version', 'print ferry\'s version')
-    .option('-c, --connect <uri>', 'hypervisor connection URI (ferry:///system, qemu:///system, ...; default $FERRY_DEFAULT_URI)')
+    .option('-c, --connect <uri>', 'hypervisor connection URI or an alias from ferry.conf (ferry:///system, qemu:///system, ...); default: $FERRY_DEFAULT_URI, else uri_default in ~/.config/ferry/ferry.conf or /etc/ferry/ferry.conf, else the system daemon when this user may use its socket (see man ferry)')
     .option('-r, --readonly', 'connect read-only')
     .option('-q, --quiet', 'quiet mode: no informational messages')
     .showHelpAfterError(false)
@@ -47,7 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
       outputError: (s, write) => write(s.replace(/^error: unknown command '/, "error: unknown command: '")),
     })
     .exitOverride()
-    .addHelpText('after', '\nEvery command takes --help. Domains can be named by name, id or uuid.\nexit status: 0 on success, 1 on failure (as virsh).\n');
+    .addHelpText('after', '\nEvery command takes --help; "ferry help" lists the verbs by group (virsh\'s), "ferry help KEYWORD" one group.\nDomains can be named by name, id or uuid. man ferry has the whole reference; bash completion:\npackaging/bash-completion/ferry.\nexit status: 0 on success, 1 on failure (as virsh).\n');
   program.hook('preAction', (thisCommand) => {
     const o = thisCommand.opts<{ connect?: string; readonly?: boolean; quiet?: boolean }>();
     if (o.connect) ctx.connectUri = o.connect;
@@ -82,6 +84,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerDisplay(program, ctx);
   registerMemory(program, ctx);
   registerSecret(program, ctx);
+  registerHelp(program, ctx);
+  registerComplete(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

@@ -31,6 +31,11 @@ export const ERROR_CODES = {
     status: 503,
     hint: 'Is ferryd running? Start it with "ferryd" (or check --connect / FERRY_DEFAULT_URI)',
   },
+  CLIENT_CONFIG_INVALID: {
+    summary: 'A client config file (/etc/ferry/ferry.conf, ~/.config/ferry/ferry.conf) is malformed',
+    status: 400,
+    hint: 'Fix the named line: the file holds uri_default = "URI" and uri_aliases = [ "name=URI", ... ] (docs/client-config.md)',
+  },
   URI_INVALID: { summary: 'The connection URI is not one ferry understands', status: 400, hint: 'Use ferry:///system, ferry:///session or ferry:///system?socket=/path (qemu:// works too)' },
   TRANSPORT_UNSUPPORTED: { summary: 'The URI names a transport this ferryd does not serve', status: 501, hint: 'Use ferry+tls:// (mutual TLS) or ferry+ssh://; ferry+tcp:// needs listen_tcp on the daemon' },
   TLS_MATERIAL_MISSING: { summary: 'A certificate, key or CA file for TLS cannot be read', status: 500, hint: 'Create them with "ferry cert-ca-create", "ferry cert-host-create" and "ferry cert-client-create" (docs/security.md)' },

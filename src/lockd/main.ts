@@ -1,8 +1,7 @@
 import os from 'node:os';
-import { Command } from 'commander';
 import { pino } from 'pino';
 import { OfdLocker } from '../locking/ofd-lock.js';
-import { FERRY_VERSION } from '../shared/version.js';
+import { buildLockdProgram } from './command-line.js';
 import { FcntlBackend } from './fcntl-backend.js';
 import { LeaseTable } from './lease-table.js';
 import type { LockBackend } from './lock-backend.js';
@@ -10,16 +9,7 @@ import { LockdServer } from './lockd-server.js';
 
 /** ferry-lockd: holds a host's disk leases, apart from ferryd so they outlive its restarts. */
 async function main(): Promise<void> {
-  const o = new Command('ferry-lockd')
-    .description('ferry\'s lock daemon: holds disk leases (OFD locks or etcd keys) for the domains of one host')
-    .version(FERRY_VERSION, '-V, --version')
-    .option('--socket <path>', 'socket ferryd talks to', '/run/ferry/ferry-lockd.sock')
-    .option('--backend <fcntl|etcd>', 'where leases live', 'fcntl')
-    .option('--etcd-endpoints <list>', 'comma-separated etcd endpoints (etcd backend)', 'http://127.0.0.1:2379')
-    .option('--etcd-prefix <prefix>', 'key prefix in etcd', '/ferry')
-    .option('--lease-ttl <seconds>', 'etcd lease TTL: how long leases outlive a dead lockd', '10')
-    .option('--host-id <id>', 'this host\'s name in the etcd keys', os.hostname())
-    .option('--log-level <level>', 'log level', 'info')
+  const o = buildLockdProgram(os.hostname())
     .parse(process.argv)
     .opts<{ socket: string; backend: string; etcdEndpoints: string; etcdPrefix: string; leaseTtl: string; hostId: string; logLevel: string }>();
   const log = pino({ level: o.logLevel, base: { host: os.hostname(), component: 'ferry-lockd' } }, pino.destination(2));

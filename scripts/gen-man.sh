@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Regenerates the man pages in docs/man/ from the command definitions (ferry, ferryd, ferry-lockd) and
+# ferryd.conf's key table. A unit test (src/cli/man/pages.test.ts) fails when the checked-in pages differ.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+npx tsc -p tsconfig.json
+mkdir -p docs/man
+node -e "
+import('./dist/src/cli/man/pages.js').then((m) => {
+  const fs = require('node:fs');
+  for (const p of m.manPages()) fs.writeFileSync('docs/man/' + p.file, p.text);
+  console.log('wrote ' + m.manPages().map((p) => 'docs/man/' + p.file).join(' '));
+});"
