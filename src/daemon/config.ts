@@ -11,6 +11,8 @@ export interface DaemonConfig {
   listen: string;
   /** host:port of a plain-TCP listener with no authentication at all (ferry+tcp://); empty: none (the default). */
   listenTcp: string;
+  /** host:port of the Prometheus /metrics listener (plain HTTP, metrics only); empty: none (the default). */
+  metricsListen: string;
   /** The read-only socket (virsh -r); default: ferryd-ro.sock beside the socket. */
   socketRo: string;
   /** The group that may use the read-write socket (libvirt's unix_sock_group); "" or an unknown group: root only. */
@@ -104,6 +106,7 @@ export function defaultConfig(): DaemonConfig {
     socket: '/run/ferry/ferryd.sock',
     listen: '',
     listenTcp: '',
+    metricsListen: '',
     socketRo: '',
     unixSockGroup: 'ferry',
     unixSockRwPerms: 0o660,
@@ -195,6 +198,12 @@ const SETTINGS: Record<string, Setter> = {
   socket: str('socket'),
   listen: str('listen'),
   listen_tcp: str('listenTcp'),
+  metrics_listen: (c, v, where) => {
+    if (typeof v !== 'string' || (v !== '' && !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) || (v !== '' && Number(v.replace(/^.*:/, '')) > 65535)) {
+      throw new FerryError('CONFIG_INVALID', `${where}: metrics_listen must be host:port, such as "127.0.0.1:9477", not ${JSON.stringify(v)}`);
+    }
+    c.metricsListen = v;
+  },
   socket_ro: str('socketRo'),
   unix_sock_group: str('unixSockGroup'),
   unix_sock_rw_perms: perms('unixSockRwPerms'),
