@@ -22,8 +22,9 @@ describe('domstats and domblkstat output', () => {
       '  net.0.tx.bytes=3', '  net.0.tx.pkts=4', '  net.0.tx.errs=0', '  net.0.tx.drop=0', '  net.1.name=52:54:00:00:00:01',
       '  block.count=1', '  block.0.name=vda', '  block.0.path=/img/a.raw', '  block.0.rd.reqs=1', '  block.0.rd.bytes=512', '  block.0.rd.times=30',
       '  block.0.wr.reqs=2', '  block.0.wr.bytes=1024', '  block.0.wr.times=40', '  block.0.fl.reqs=3', '  block.0.fl.times=50',
-      '  block.0.allocation=0', '  block.0.capacity=8', '', '',
+      '  block.0.allocation=0', '  block.0.capacity=8', '',
     ].join('\n'));
+    assert.equal(formatDomstats([{ name: 'a', params: [{ field: 'state.state', value: 5 }] }, { name: 'b', params: [] }]), "Domain: 'a'\n  state.state=5\n\nDomain: 'b'\n", 'a blank line between records, none after the last');
   });
 
   it("domblkstat: virsh's legacy field names after the device, or its --human labels padded to 31", () => {

@@ -1,9 +1,9 @@
 import type { BlockCounters } from '../host/domain-stats.js';
 import type { TypedParam } from '../host/domain-stats-params.js';
 
-/** virsh domstats' records: `Domain: 'NAME'`, each parameter indented as `  field=value`, a blank line after each. */
+/** virsh domstats' records: `Domain: 'NAME'`, each parameter indented as `  field=value`, a blank line between records. */
 export function formatDomstats(domains: Array<{ name: string; params: TypedParam[] }>): string {
-  return domains.map((d) => `Domain: '${d.name}'\n${d.params.map((p) => `  ${p.field}=${p.value}\n`).join('')}\n`).join('');
+  return domains.map((d) => `Domain: '${d.name}'\n${d.params.map((p) => `  ${p.field}=${p.value}\n`).join('')}`).join('\n');
 }
 
 /** domblkstat's fields in virsh's order: legacy name, --human label, value (QEMU reports no error count, so errs is left out as libvirt does). */

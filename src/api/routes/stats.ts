@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { type DomainStatsReader, STATS_GROUPS, type StatsGroup } from '../../host/domain-stats.js';
 import { statsParams } from '../../host/domain-stats-params.js';
-import { FerryError } from '../../errors/ferry-error.js';
 import { isActiveState } from '../../vm/domain-state.js';
 import type { DomainSummary } from '../../store/domain-store.js';
 import { arrayOf, int, nonEmpty, object, oneOf, str } from '../schemas/json-schema.js';
@@ -44,11 +43,7 @@ export function statsRoutes(reader: DomainStatsReader): FastifyPluginAsync {
       },
       async (req) => {
         const { group = [], domain = [], filter = [] } = req.query;
-        if (domain.length > 0 && filter.length > 0) {
-          throw new FerryError('INVALID_ARGUMENT', 'invalid argument: filtering options (--list-*) cannot be combined with domain names', {
-            hint: 'Name the domains, or filter them with --list-*, not both',
-          });
-        }
+        // As libvirt's virDomainListGetStats: the --list-* filters apply to named domains too.
         const groups = group.length > 0 ? group : STATS_GROUPS;
         const domains = reader.domains(domain).filter((d) => filter.every((f) => matches(d, f)));
         const out = [];
