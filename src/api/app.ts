@@ -33,6 +33,9 @@ import type { ConsoleService } from '../console/console-service.js';
 import { routeUpgrades } from './upgrade.js';
 import { secretRoutes } from './routes/secrets.js';
 import type { SecretService } from '../secrets/secret-service.js';
+import { DomainStatsReader } from '../host/domain-stats.js';
+import { statsRoutes } from './routes/stats.js';
+import type { ApiMetrics } from '../metrics/ferry-metrics.js';
 
 export interface AppDeps {
   service: HostService;
@@ -45,6 +48,8 @@ export interface AppDeps {
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
   consoles?: ConsoleService;
   secrets?: SecretService;
+  /** API latency by route (the /metrics listener); absent: not recorded. */
+  metrics?: ApiMetrics;
   log: Logger;
 }
 
@@ -78,6 +83,13 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   enforceAccess(app, listener.kind, deps.log);
   routeUpgrades(app);
   app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
+  const metrics = deps.metrics;
+  if (metrics) {
+    // The route's pattern (/v1/domains/:ref), never the raw URL: one series per route, whatever the domain names.
+    app.addHook('onResponse', async (req, reply) => {
+      metrics.apiRequest({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, seconds: reply.elapsedTime / 1000 });
+    });
+  }
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
   });
@@ -85,6 +97,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(vcpuRoutes(deps.service), { prefix: '/v1' });
   void app.register(tuningRoutes(deps.service), { prefix: '/v1' });
   void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });
+  void app.register(statsRoutes(new DomainStatsReader(deps.service)), { prefix: '/v1' });
   void app.register(agentRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });

@@ -15,6 +15,7 @@ import { registerInfo } from './commands/info.js';
 import { registerVcpus } from './commands/vcpus.js';
 import { registerTuning } from './commands/tuning.js';
 import { registerMemory } from './commands/memory.js';
+import { registerStats } from './commands/stats.js';
 import { registerLifecycle } from './commands/lifecycle.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
@@ -83,6 +84,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerCert(program, ctx);
   registerDisplay(program, ctx);
   registerMemory(program, ctx);
+  registerStats(program, ctx);
   registerSecret(program, ctx);
   registerHelp(program, ctx);
   registerComplete(program, ctx);

@@ -50,6 +50,9 @@ import { SecretService } from '../secrets/secret-service.js';
 import { SecretStore } from '../secrets/secret-store.js';
 import type { DaemonConfig } from './config.js';
 import { ConsoleService } from '../console/console-service.js';
+import { FerryMetrics } from '../metrics/ferry-metrics.js';
+import { openMetricsListener, type MetricsListener } from '../metrics/metrics-listener.js';
+import { daemonMetricSources } from '../metrics/metric-sources.js';
 
 export interface RunningDaemon {
   config: DaemonConfig;
@@ -180,11 +183,14 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const migrationTls = { dir: config.tlsDir, force: config.migrateTlsForce };
   const hostname = config.hostname || os.hostname();
   const peers = new PeerConnector({ tlsDir: config.tlsDir });
+  // One registry per daemon, passed to what records into it (two ferryds in one test process keep theirs apart).
+  const metrics = new FerryMetrics(daemonMetricSources({ host: service, lockd: locks.driver instanceof LockdClient ? locks.driver : undefined }));
   const preflight = new PreflightService({
     host: service, storage, hostname: config.hostname || os.hostname(), resolver, maxClockOffsetMs: config.maxClockOffset,
     busy: (uuid) => ({ migrating: active.has(uuid), blockJob: blockCopies.hasJob(uuid) }),
     peers,
     tls: migrationTls,
+    metrics,
     log,
   });
   const migrations = new MigrationService({
@@ -205,6 +211,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     peers,
     tls: migrationTls,
     orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
+    metrics,
     log,
   });
 
@@ -218,8 +225,13 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce, secrets,
   };
   const consoles = new ConsoleService({ host: service, log });
-  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, log };
-  const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log);
+  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, metrics, log };
+  // Before the API's sockets: once the read-write socket answers, /metrics does too.
+  const metricsListener: MetricsListener | undefined = config.metricsListen ? await openMetricsListener(config.metricsListen, metrics, log) : undefined;
+  const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log).catch(async (err: unknown) => {
+    await metricsListener?.close();
+    throw err;
+  });
   const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
   // Migrations a restart interrupted: finish or roll back, in the background (peers may be slow to answer).
@@ -247,6 +259,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
       // Console streams are upgraded connections the servers no longer track: they end first, or closing would wait for them.
       consoles.close();
       await listeners.close();
+      await metricsListener?.close();
       peers.close();
       migrations.recovery.close();
       service.detachAll();

@@ -11,6 +11,8 @@ export interface DaemonConfig {
   listen: string;
   /** host:port of a plain-TCP listener with no authentication at all (ferry+tcp://); empty: none (the default). */
   listenTcp: string;
+  /** host:port of the Prometheus /metrics listener (plain HTTP, metrics only); empty: none (the default). */
+  metricsListen: string;
   /** The read-only socket (virsh -r); default: ferryd-ro.sock beside the socket. */
   socketRo: string;
   /** The group that may use the read-write socket (libvirt's unix_sock_group); "" or an unknown group: root only. */
@@ -104,6 +106,7 @@ export function defaultConfig(): DaemonConfig {
     socket: '/run/ferry/ferryd.sock',
     listen: '',
     listenTcp: '',
+    metricsListen: '',
     socketRo: '',
     unixSockGroup: 'ferry',
     unixSockRwPerms: 0o660,
@@ -213,6 +216,12 @@ const SETTINGS: Record<string, Setter> = {
   socket: str('socket', 'the read-write API socket the CLI connects to (ferry:///system). Option --socket'),
   listen: str('listen', { doc: 'host:port of the TLS listener: ferry+tls:// clients and the peer API other ferryds call to migrate VMs here; mutual TLS with the certificates in tls_dir. Option --listen', defaultText: '(none)' }),
   listen_tcp: str('listenTcp', { doc: 'host:port of a plain-TCP listener with NO authentication (ferry+tcp://): for test labs only. Option --listen-tcp', defaultText: '(none)' }),
+  metrics_listen: documented((c, v, where) => {
+    if (typeof v !== 'string' || (v !== '' && !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) || (v !== '' && Number(v.replace(/^.*:/, '')) > 65535)) {
+      throw new FerryError('CONFIG_INVALID', `${where}: metrics_listen must be host:port, such as "127.0.0.1:9477", not ${JSON.stringify(v)}`);
+    }
+    c.metricsListen = v;
+  }, { field: 'metricsListen', type: 'host:port', doc: 'host:port of the Prometheus /metrics listener (plain HTTP, GET /metrics only; docs/metrics.md); off when absent', defaultText: '(none)' }),
   socket_ro: str('socketRo', { doc: 'the read-only socket (ferry -r): queries only', defaultText: 'ferryd-ro.sock beside socket' }),
   unix_sock_group: str('unixSockGroup', 'the group that may use the read-write socket, besides root; a group that does not exist leaves it to root'),
   unix_sock_rw_perms: perms('unixSockRwPerms', 'the read-write socket\'s permissions'),

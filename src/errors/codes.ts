@@ -284,6 +284,7 @@ export const ERROR_CODES = {
   LOCK_IN_USE: { summary: 'The lock is not stale: a reachable host holds it or runs the domain', status: 409, hint: 'Stop the domain where it runs; lock-clear is only for locks nobody holds' },
   // daemon / store
   CONFIG_INVALID: { summary: 'A setting of ferryd is wrong', status: 400, hint: 'Fix the named setting in ferryd.conf (docs/configuration.md)' },
+  METRICS_LISTEN_FAILED: { summary: 'ferryd cannot listen on metrics_listen (the address is not this host\'s, or the port is taken)', status: 500, hint: 'Give metrics_listen a free host:port of this host, such as "127.0.0.1:9477" (docs/metrics.md)' },
   STORE_FAILED: { summary: 'The state database could not be read or written', status: 500, hint: 'The state database could not be written; check free space and permissions of the state directory' },
   // CPU models
   CPU_MODEL_UNKNOWN: { summary: 'A <cpu> names a model the hypervisor\'s QEMU does not know', status: 400, hint: 'Use a model the hypervisor knows ("qemu-system-x86_64 -cpu help"), or "ferry hypervisor-cpu-baseline" to find one' },

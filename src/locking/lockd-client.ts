@@ -78,6 +78,13 @@ export class LockdClient implements LockDriver {
   }
 
   /** Makes sure lockd answers, starting it when it does not. */
+  /** Health for /metrics: the leases lockd holds, asked without starting a lockd that does not answer (that throws). */
+  async probe(): Promise<number> {
+    const reply = await this.send({ op: 'list' });
+    if (!reply.ok) throw new FerryError('LOCKD_UNAVAILABLE', reply.error.message);
+    return (reply.leases ?? []).length;
+  }
+
   async ensureRunning(): Promise<void> {
     await this.call({ op: 'list' });
   }

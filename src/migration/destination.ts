@@ -17,7 +17,9 @@ import { type MigrationCookie, validateCookie } from './cookie.js';
 import { advertisedDataHost } from './data-host.js';
 import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
-import { assertTransition, type Phase } from './phases.js';
+import { assertTransition, isFinal, type Phase } from './phases.js';
+import { finishedMigration } from './finished-migration.js';
+import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { PortAllocator } from './port-allocator.js';
 import type { DestinationDisplay } from './graphics-uri.js';
 
@@ -68,6 +70,8 @@ export interface DestinationDeps {
   migrationHost?: string;
   /** tls_dir (the incoming QEMU's server credentials) and migrate_tls_force (plain migrations refused). */
   tls: MigrationTlsConfig;
+  /** Where finished incoming migrations are counted. */
+  metrics?: MigrationMetrics;
   log: Logger;
   now?: () => number;
 }
@@ -370,6 +374,7 @@ export class MigrationDestination {
     this.deps.migrations.setPhase(id, 'destination', to, patch);
     const rec = this.deps.migrations.get(id, 'destination');
     if (rec) this.deps.host.publish({ type: 'migration.phase', id, uuid: rec.uuid, name: rec.name, side: 'destination', from, to, at: Date.now() });
+    if (rec && isFinal(to)) this.deps.metrics?.migrationFinished(finishedMigration('in', to, Date.now() - rec.startedAt, patch.stats));
   }
 
   private domainState(uuid: string): { state: string; domainId: number | null } {

@@ -16,6 +16,7 @@ import { MigrationRecovery } from './recovery.js';
 import type { PreflightService } from '../preflight/preflight-service.js';
 import { MigrationSource, type MigrationResult } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
+import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
 export interface MigrationServiceDeps {
   host: HostService;
@@ -39,6 +40,8 @@ export interface MigrationServiceDeps {
   tls: MigrationTlsConfig;
   /** How long recovery keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
   orphanTimeoutMs?: number;
+  /** Finished migrations, both directions (ferry_migrations_total and the histograms). */
+  metrics?: MigrationMetrics;
   log: Logger;
 }
 
@@ -75,6 +78,7 @@ export class MigrationService {
       }),
       active: this.active,
       onUnresolved: (id) => this.recovery.retryLater(id, 'source'),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
       log: deps.log,
     });
     this.destination = new MigrationDestination({
@@ -90,6 +94,7 @@ export class MigrationService {
       migrationAddress: deps.migrationAddress,
       ...(deps.migrationHost ? { migrationHost: deps.migrationHost } : {}),
       tls: deps.tls,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
       log: deps.log,
     });
     this.recovery = new MigrationRecovery({

@@ -20,10 +20,12 @@ import type { PrepareResult } from './destination.js';
 import { planDiskCopies } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
 import { recordSourcePhase } from './phase-recorder.js';
+import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationResult } from './source.js';
 
 export interface OfflineDeps {
   host: HostService;
+  metrics?: MigrationMetrics;
   migrations: MigrationStore;
   storage: StorageService;
   qemuImg: QemuImg;
@@ -70,7 +72,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
   const log = deps.log.child({ vm: rec.name, migration: id, side: 'source', offline: true });
   migrations.create({ id, side: 'source', uuid: rec.uuid, name: rec.name, phase: 'Begin', peer: destUri, options: { ...o }, data: { sourceWasRunning: false } });
   const phase = (to: Parameters<typeof recordSourcePhase>[2], patch?: Parameters<typeof recordSourcePhase>[3]): void =>
-    recordSourcePhase({ host, migrations, now: deps.now }, active, to, patch);
+    recordSourcePhase({ host, migrations, now: deps.now, metrics: deps.metrics }, active, to, patch);
   const total = disks.reduce((a, d) => a + d.virtualSize, 0);
   const progress = (done: number): void => {
     active.job = { ...active.job, dataProcessed: done, dataTotal: total, dataRemaining: total - done, percent: total === 0 ? 100 : Math.min(99, Math.floor((100 * done) / total)), timeElapsedMs: deps.now() - startedAt };

@@ -32,6 +32,7 @@ import type { JobInfo } from './job-info.js';
 import { mibsToBytes, migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
 import type { Phase } from './phases.js';
 import { recordSourcePhase } from './phase-recorder.js';
+import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
 
 export interface SourceDeps {
@@ -54,6 +55,8 @@ export interface SourceDeps {
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
+  /** Where finished migrations are counted (ferry_migrations_total and the histograms). */
+  metrics?: MigrationMetrics;
   log: Logger;
   now?: () => number;
 }
@@ -432,7 +435,7 @@ export class MigrationSource {
   }
 
   private setPhase(active: ActiveMigration, to: Phase, data: Record<string, unknown> = {}, stats?: Record<string, unknown>, error?: string): void {
-    recordSourcePhase({ host: this.deps.host, migrations: this.deps.migrations, now: this.now }, active, to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
+    recordSourcePhase({ host: this.deps.host, migrations: this.deps.migrations, now: this.now, metrics: this.deps.metrics }, active, to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
   }
 
   private publishPhase(active: ActiveMigration, from: Phase, to: Phase): void {

@@ -25,6 +25,7 @@ import type { CachedResolver } from './name-resolution.js';
 import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck, unmigratableDevicesCheck } from './source-checks.js';
 import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
 import { sourceTlsCheck } from './tls-check.js';
+import type { PreflightMetrics } from '../metrics/ferry-metrics.js';
 
 const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007, rbd: 6789, http: 80, https: 443, ftp: 21, ftps: 990 };
 /** Checks that mean nothing for an offline migration (no QEMU moves). */
@@ -42,6 +43,8 @@ export interface PreflightDeps {
   busy: (uuid: string) => { migrating: boolean; blockJob: boolean };
   /** tls_dir and migrate_tls_force: an encrypted migration checks the certificates. */
   tls: MigrationTlsConfig;
+  /** Counts failed checks by name (ferry_preflight_failures_total). */
+  metrics?: PreflightMetrics;
   log: Logger;
 }
 
@@ -127,6 +130,7 @@ export class PreflightService {
     let results = merge([...mine, ...reply.results]);
     if (!memoryMoves) results = results.filter((r) => !LIVE_ONLY.has(r.id));
     results = sortResults(applyUnsafe(results, o.unsafe));
+    for (const r of results) if (r.outcome === 'fail') this.d.metrics?.preflightFailed(r.id);
     return { results, failed: results.filter((r) => r.outcome === 'fail'), warnings: results.filter((r) => r.outcome === 'warn') };
   }
 

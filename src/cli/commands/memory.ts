@@ -40,7 +40,7 @@ export function registerMemory(program: Command, ctx: CliContext): void {
         return;
       }
       const { stats } = await domainOp(ref, 'get memory statistics for', () => ctx.client().get<{ stats: MemoryStat[] }>(`/v1/domains/${enc(ref)}/memory-stats`));
-      ctx.print(stats.map((s) => `${s.tag} ${s.value}\n`).join(''));
+      ctx.print(`${stats.map((s) => `${s.tag} ${s.value}\n`).join('')}\n`);
     });
 
   withScope(program.command('setmem').description("change a domain's current memory (the balloon's target while it runs)"))

@@ -1,0 +1,67 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { type DomainStatsReader, STATS_GROUPS, type StatsGroup } from '../../host/domain-stats.js';
+import { statsParams } from '../../host/domain-stats-params.js';
+import { isActiveState } from '../../vm/domain-state.js';
+import type { DomainSummary } from '../../store/domain-store.js';
+import { arrayOf, int, nonEmpty, object, oneOf, str } from '../schemas/json-schema.js';
+
+/** virsh domstats' --list-* filters. */
+export const STATS_FILTERS = ['active', 'inactive', 'persistent', 'transient', 'running', 'paused', 'shutoff', 'other'] as const;
+type StatsFilter = (typeof STATS_FILTERS)[number];
+
+const typedParam = object({ field: nonEmpty(), value: { type: ['integer', 'number', 'string'] } }, ['field', 'value']);
+const counts = (keys: string[]) => object(Object.fromEntries(keys.map((k) => [k, int(0)])), keys);
+const blockCounters = object({
+  name: str(), path: str(),
+  rd: counts(['reqs', 'bytes', 'times']), wr: counts(['reqs', 'bytes', 'times']), fl: counts(['reqs', 'times']),
+  allocation: int(0), capacity: int(0), physical: int(0),
+}, ['name', 'rd', 'wr', 'fl']);
+
+function matches(d: DomainSummary, f: StatsFilter): boolean {
+  switch (f) {
+    case 'active': return isActiveState(d.state);
+    case 'inactive': return !isActiveState(d.state);
+    case 'persistent': return d.persistent;
+    case 'transient': return !d.persistent;
+    case 'running': return d.state === 'running';
+    case 'paused': return d.state === 'paused';
+    case 'shutoff': return d.state === 'shutoff';
+    case 'other': return !['running', 'paused', 'shutoff'].includes(d.state);
+  }
+}
+
+/** virsh domstats and domblkstat (domifstat and dommemstat have their own routes): parse and call DomainStatsReader. */
+export function statsRoutes(reader: DomainStatsReader): FastifyPluginAsync {
+  return async function statsRoutesPlugin(app) {
+    app.get<{ Querystring: { group?: StatsGroup[]; domain?: string[]; filter?: StatsFilter[] } }>(
+      '/domain-stats',
+      {
+        schema: {
+          querystring: object({ group: arrayOf(oneOf(STATS_GROUPS)), domain: arrayOf(nonEmpty()), filter: arrayOf(oneOf(STATS_FILTERS)) }),
+          response: { 200: object({ domains: arrayOf(object({ name: str(), params: arrayOf(typedParam) }, ['name', 'params'])) }, ['domains']) },
+        },
+      },
+      async (req) => {
+        const { group = [], domain = [], filter = [] } = req.query;
+        // As libvirt's virDomainListGetStats: the --list-* filters apply to named domains too.
+        const groups = group.length > 0 ? group : STATS_GROUPS;
+        const domains = reader.domains(domain).filter((d) => filter.every((f) => matches(d, f)));
+        const out = [];
+        for (const d of domains) out.push({ name: d.name, params: statsParams(await reader.collect(d, groups)) });
+        return { domains: out };
+      },
+    );
+
+    app.get<{ Params: { ref: string }; Querystring: { device?: string } }>(
+      '/domains/:ref/block-stats',
+      {
+        schema: {
+          params: object({ ref: nonEmpty() }, ['ref']),
+          querystring: object({ device: str() }),
+          response: { 200: object({ stats: blockCounters }, ['stats']) },
+        },
+      },
+      async (req) => ({ stats: await reader.blockStats(req.params.ref, req.query.device ?? '') }),
+    );
+  };
+}
