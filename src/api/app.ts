@@ -33,6 +33,11 @@ import type { ConsoleService } from '../console/console-service.js';
 import { routeUpgrades } from './upgrade.js';
 import { secretRoutes } from './routes/secrets.js';
 import type { SecretService } from '../secrets/secret-service.js';
+import { recordAudit } from './audit-hook.js';
+import { auditRoutes } from './routes/audit.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { MigrationHistory } from '../store/migration-history.js';
+import type { PeerCredentialReader } from '../system/peer-credentials.js';
 
 export interface AppDeps {
   service: HostService;
@@ -45,6 +50,8 @@ export interface AppDeps {
   preflight?: { service: PreflightService; destination: DestinationCheckDeps };
   consoles?: ConsoleService;
   secrets?: SecretService;
+  /** The audit trail and the migration history (docs/audit.md); absent: nothing recorded. */
+  audit?: { store: AuditStore; history: MigrationHistory; credentials: PeerCredentialReader };
   log: Logger;
 }
 
@@ -75,6 +82,14 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
   if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
+  // Before the access checks, so that refused calls are recorded too.
+  if (deps.audit) {
+    const { store, credentials } = deps.audit;
+    recordAudit(app, listener.kind, { store, credentials, domainOf: (ref) => {
+      const rec = deps.service.lookup(ref);
+      return { name: rec.name, uuid: rec.uuid };
+    } }, deps.log);
+  }
   enforceAccess(app, listener.kind, deps.log);
   routeUpgrades(app);
   app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
@@ -88,6 +103,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(agentRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  if (deps.audit) void app.register(auditRoutes({ audit: deps.audit.store, history: deps.audit.history }), { prefix: '/v1' });
   if (deps.consoles) void app.register(consoleRoutes(deps.consoles), { prefix: '/v1' });
   if (deps.secrets) void app.register(secretRoutes(deps.secrets), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
 import { registerAgent } from './commands/agent.js';
+import { registerAudit } from './commands/audit.js';
 import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
 import { registerConsole } from './commands/console.js';
@@ -82,6 +83,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDisplay(program, ctx);
   registerMemory(program, ctx);
   registerSecret(program, ctx);
+  registerAudit(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

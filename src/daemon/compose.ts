@@ -50,6 +50,10 @@ import { SecretService } from '../secrets/secret-service.js';
 import { SecretStore } from '../secrets/secret-store.js';
 import type { DaemonConfig } from './config.js';
 import { ConsoleService } from '../console/console-service.js';
+import { AuditStore } from '../store/audit-store.js';
+import { MigrationHistory } from '../store/migration-history.js';
+import { PeerCredentialReader } from '../system/peer-credentials.js';
+import { RetentionPruner } from './retention.js';
 
 export interface RunningDaemon {
   config: DaemonConfig;
@@ -218,7 +222,10 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce, secrets,
   };
   const consoles = new ConsoleService({ host: service, log });
-  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, log };
+  const audit = { store: new AuditStore(db), history: new MigrationHistory(db), credentials: new PeerCredentialReader() };
+  const pruner = new RetentionPruner({ audit: audit.store, history: audit.history, auditDays: config.auditRetentionDays, historyDays: config.migrationHistoryRetentionDays, log });
+  pruner.start();
+  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, audit, log };
   const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log);
   const app = listeners.main;
   log.info({ socket: config.socket, stateDir: config.stateDir, hostId }, 'ferryd ready');
@@ -243,6 +250,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
       if (closed) return;
       closed = true;
       keeper?.stop();
+      pruner.stop();
       reattacher.stop();
       // Console streams are upgraded connections the servers no longer track: they end first, or closing would wait for them.
       consoles.close();

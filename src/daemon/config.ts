@@ -86,6 +86,10 @@ export interface DaemonConfig {
   spiceTlsX509CertDir: string;
   /** The client certificates of NBD disks with tls='yes' (qemu.conf's nbd_tls_x509_cert_dir); empty: tlsDir. */
   nbdTlsX509CertDir: string;
+  /** Days the audit trail keeps a state-changing call (docs/audit.md); 0: forever. */
+  auditRetentionDays: number;
+  /** Days a finished migration stays in `ferry migrate-history`; 0: forever. */
+  migrationHistoryRetentionDays: number;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
   /** Test-only: the KVM device the accelerator probe looks at (default /dev/kvm). */
@@ -148,6 +152,8 @@ export function defaultConfig(): DaemonConfig {
     spiceTls: false,
     spiceTlsX509CertDir: '',
     nbdTlsX509CertDir: '',
+    auditRetentionDays: 90,
+    migrationHistoryRetentionDays: 365,
     testClockOffsetMs: 0,
     testKvmDevice: '',
     testKvmProbeTimeoutMs: 1500,
@@ -182,6 +188,12 @@ const count = (key: keyof DaemonConfig): Setter => (c, v, where) => {
 const perms = (key: keyof DaemonConfig): Setter => (c, v, where) => {
   if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key === 'unixSockRwPerms' ? 'unix_sock_rw_perms' : 'unix_sock_ro_perms'} must be octal permissions such as "0660"`);
   (c as unknown as Record<string, unknown>)[key] = parseInt(v, 8);
+};
+
+/** A number of days, 0 or more (0: keep forever); fractions allowed. */
+const days = (key: keyof DaemonConfig): Setter => (c, v, where) => {
+  if (typeof v !== 'number' || !(v >= 0)) throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a number of days (0 keeps records forever)`);
+  (c as unknown as Record<string, unknown>)[key] = v;
 };
 
 /** libvirt's 0/1 booleans. */
@@ -263,6 +275,8 @@ const SETTINGS: Record<string, Setter> = {
   spice_tls: flag('spiceTls'),
   spice_tls_x509_cert_dir: str('spiceTlsX509CertDir'),
   nbd_tls_x509_cert_dir: str('nbdTlsX509CertDir'),
+  audit_retention_days: days('auditRetentionDays'),
+  migration_history_retention_days: days('migrationHistoryRetentionDays'),
   test_clock_offset_ms: (c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
     c.testClockOffsetMs = v;
