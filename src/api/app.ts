@@ -88,7 +88,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     recordAudit(app, listener.kind, { store, credentials, domainOf: (ref) => {
       const rec = deps.service.lookup(ref);
       return { name: rec.name, uuid: rec.uuid };
-    } }, deps.log);
+    }, migrationDomainOf: (id) => deps.audit?.history.list({ id })[0] }, deps.log);
   }
   enforceAccess(app, listener.kind, deps.log);
   routeUpgrades(app);

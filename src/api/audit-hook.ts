@@ -12,6 +12,8 @@ export interface AuditDeps {
   credentials: PeerCredentialReader;
   /** A domain reference (name, id or uuid) as name and uuid; undefined when there is no such domain. */
   domainOf(ref: string): { name: string; uuid: string } | undefined;
+  /** The domain a migration (by id) moves, for the peer API's calls; undefined when this host has no record of it. */
+  migrationDomainOf?(id: string): { name: string; uuid: string } | undefined;
   now?: () => number;
 }
 
@@ -74,7 +76,9 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
       const body = request.body as Record<string, unknown> | undefined;
       // A call refused before its handler (read-only, bad input) names its domain here.
       const looked = !a.domain && params.ref && route.includes('/domains/:ref') ? safely(() => deps.domainOf(params.ref as string)) : undefined;
-      const domain = a.domain ?? looked ?? nameInXml(body) ?? (params.ref ? { name: params.ref, uuid: null } : undefined);
+      const cookie = isObject(body) && isObject(body.cookie) ? body.cookie : undefined;
+      const migrated = params.id && route.includes('/migrations/:id') ? safely(() => deps.migrationDomainOf?.(params.id as string)) : undefined;
+      const domain = a.domain ?? looked ?? migrated ?? cookieDomain(cookie) ?? nameInXml(body) ?? (params.ref ? { name: params.ref, uuid: null } : undefined);
       deps.store.append({
         at: now(),
         listener: kind,
@@ -88,7 +92,11 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
         operation: operationOf(request.method, route, params),
         domainName: domain?.name ?? null,
         domainUuid: domain?.uuid ?? null,
-        options: auditOptions({ ...paramsBesideRef(params), ...((request.query ?? {}) as Record<string, unknown>), ...(isObject(body) ? body : {}) }),
+        options: auditOptions({
+          ...paramsBesideRef(params), ...((request.query ?? {}) as Record<string, unknown>), ...(isObject(body) ? body : {}),
+          // An incoming migration's cookie is withheld (it holds the definition); its id and flags are what an auditor asks for.
+          ...(cookie ? { migrationId: cookie.migrationId, flags: cookie.flags } : {}),
+        }),
         outcome: reply.statusCode < 400 && a.errorCode === null ? 'ok' : 'error',
         errorCode: a.errorCode,
         durationMs: now() - a.started,
@@ -142,6 +150,11 @@ function paramsBesideRef(params: Record<string, string>): Record<string, string>
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function cookieDomain(cookie: Record<string, unknown> | undefined): { name: string; uuid: string } | undefined {
+  const d = cookie && isObject(cookie.domain) ? cookie.domain : undefined;
+  return d && typeof d.name === 'string' && typeof d.uuid === 'string' ? { name: d.name, uuid: d.uuid } : undefined;
 }
 
 /** A failed define/create has no domain record: its name, from the XML it sent. */
