@@ -54,6 +54,8 @@ import { AuditStore } from '../store/audit-store.js';
 import { MigrationHistory } from '../store/migration-history.js';
 import { PeerCredentialReader } from '../system/peer-credentials.js';
 import { RetentionPruner } from './retention.js';
+import { DomainLogRotation } from '../host/domain-log-rotation.js';
+import { AppendLogRotator } from '../system/log-rotation.js';
 
 export interface RunningDaemon {
   config: DaemonConfig;
@@ -176,6 +178,12 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     log.warn({ err }, 'could not look for stale domain cgroups');
   }
 
+  const logRotation = new DomainLogRotation({
+    host: service, paths, rotator: new AppendLogRotator(), limits: { maxSize: config.logMaxSize, maxBackups: config.logMaxBackups },
+    intervalMs: config.testLogRotateIntervalMs, log,
+  });
+  logRotation.start();
+
   const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
@@ -251,6 +259,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
       closed = true;
       keeper?.stop();
       pruner.stop();
+      logRotation.stop();
       reattacher.stop();
       // Console streams are upgraded connections the servers no longer track: they end first, or closing would wait for them.
       consoles.close();

@@ -90,6 +90,12 @@ export interface DaemonConfig {
   auditRetentionDays: number;
   /** Days a finished migration stays in `ferry migrate-history`; 0: forever. */
   migrationHistoryRetentionDays: number;
+  /** Rotate a domain's QEMU log and serial logs at this many bytes (virtlogd's max_size); 0: never. */
+  logMaxSize: number;
+  /** Rotated logs kept per file, NAME.1 ... NAME.n (virtlogd's max_backups). */
+  logMaxBackups: number;
+  /** Test-only: how often the logs' sizes are checked, in ms (default 5000). */
+  testLogRotateIntervalMs: number;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
   /** Test-only: the KVM device the accelerator probe looks at (default /dev/kvm). */
@@ -153,6 +159,9 @@ export function defaultConfig(): DaemonConfig {
     spiceTlsX509CertDir: '',
     nbdTlsX509CertDir: '',
     auditRetentionDays: 90,
+    logMaxSize: 2 * 1024 * 1024,
+    logMaxBackups: 3,
+    testLogRotateIntervalMs: 5000,
     migrationHistoryRetentionDays: 365,
     testClockOffsetMs: 0,
     testKvmDevice: '',
@@ -276,6 +285,15 @@ const SETTINGS: Record<string, Setter> = {
   spice_tls_x509_cert_dir: str('spiceTlsX509CertDir'),
   nbd_tls_x509_cert_dir: str('nbdTlsX509CertDir'),
   audit_retention_days: days('auditRetentionDays'),
+  log_max_size: (c, v, where) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: log_max_size must be a number of bytes (0: never rotate)`);
+    c.logMaxSize = v;
+  },
+  log_max_backups: (c, v, where) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000) throw new FerryError('CONFIG_INVALID', `${where}: log_max_backups must be a whole number from 0 to 1000`);
+    c.logMaxBackups = v;
+  },
+  test_log_rotate_interval_ms: count('testLogRotateIntervalMs'),
   migration_history_retention_days: days('migrationHistoryRetentionDays'),
   test_clock_offset_ms: (c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
