@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
-import { parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
+import { waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -22,14 +22,28 @@ describe('log rotation', () => {
   let log = '';
   const size = (p: string): number => (existsSync(p) ? statSync(p).size : -1);
   const read = (p: string): string => (existsSync(p) ? readFileSync(p, 'latin1') : '');
-  /** The stream as it was written: the oldest backup first, the live file last. */
-  const stream = (): string => [...Array.from({ length: BACKUPS }, (_, i) => `${log}.${BACKUPS - i}`), log].map(read).join('');
+  /** The files as they were written: the oldest backup first, the live file last. */
+  const pieces = (): string[] => [...Array.from({ length: BACKUPS }, (_, i) => `${log}.${BACKUPS - i}`), log].map(read);
+  const stream = (): string => pieces().join('');
+  /**
+   * Around each boundary between two files (where a rotation cut), the heartbeats run on without a gap:
+   * nothing lost or garbled at the cut, the line that straddles it whole again once the files are joined.
+   * (Only near the cuts: elsewhere a kernel message may interleave with a heartbeat line, which is the guest's business.)
+   */
   const assertNoGap = (what: string): number[] => {
-    const seqs = parseHeartbeats(stream()).map((h) => h.seq);
-    assert.ok(seqs.length > 100, `${what}: only ${seqs.length} heartbeats`);
-    const gaps = seqs.slice(1).filter((s, i) => s !== (seqs[i] as number) + 1);
-    assert.deepEqual(gaps, [], `${what}: every heartbeat from ${seqs[0]} to ${seqs.at(-1)} once, in order, across the rotated files`);
-    return seqs;
+    const parts = pieces();
+    const all = parts.join('');
+    const beats = [...all.matchAll(/ferry-load: hb seq=(\d+) /g)].map((m) => ({ at: m.index, seq: Number(m[1]) }));
+    assert.ok(beats.length > 100, `${what}: only ${beats.length} heartbeats`);
+    let boundary = 0;
+    for (const part of parts.slice(0, -1)) {
+      boundary += part.length;
+      if (part.length === 0) continue;
+      const near = beats.filter((b) => Math.abs(b.at - boundary) < 1500).map((b) => b.seq);
+      assert.ok(near.length >= 10, `${what}: heartbeats around the cut at ${boundary}`);
+      assert.deepEqual(near, near.map((_, i) => (near[0] as number) + i), `${what}: the heartbeats across the cut at byte ${boundary} run on without a gap`);
+    }
+    return beats.map((b) => b.seq);
   };
 
   before(async () => {
@@ -46,10 +60,11 @@ describe('log rotation', () => {
 
   it('rotates at max_size, keeps max_backups, QEMU keeps writing its file, and no byte is lost, also across a ferryd crash', async () => {
     const xml = join(dir.path, 'rot.xml');
-    writeFileSync(xml, guestXml({ name: 'rot', memoryMiB: 128, hbMs: 10, type: 'qemu' }));
+    writeFileSync(xml, guestXml({ name: 'rot', memoryMiB: 128, touchMiB: 1, hbMs: 10, type: 'qemu' }));
     await host.ok('define', xml);
     await host.ok('start', 'rot');
-    await waitHeartbeats(stream, 2, { timeoutMs: 40_000 }).catch((err: Error) => {
+    // Its first heartbeat: a TCG boot takes 5-10 s on an idle machine, over 40 s at a load of 13 on 2 cores (seen here).
+    await waitHeartbeats(stream, 2, { timeoutMs: 120_000 }).catch((err: Error) => {
       throw new Error(`${err.message}: ${stream().slice(-2000)}\n${readFileSync(join(host.stateDir, 'log', 'rot.log'), 'utf8').slice(-2000)}`);
     });
     // Two rotations, then a third: the oldest is dropped, never a .3.
