@@ -36,6 +36,11 @@ import type { SecretService } from '../secrets/secret-service.js';
 import { DomainStatsReader } from '../host/domain-stats.js';
 import { statsRoutes } from './routes/stats.js';
 import type { ApiMetrics } from '../metrics/ferry-metrics.js';
+import { recordAudit } from './audit-hook.js';
+import { auditRoutes } from './routes/audit.js';
+import type { AuditStore } from '../store/audit-store.js';
+import type { MigrationHistory } from '../store/migration-history.js';
+import type { PeerCredentialReader } from '../system/peer-credentials.js';
 
 export interface AppDeps {
   service: HostService;
@@ -50,6 +55,8 @@ export interface AppDeps {
   secrets?: SecretService;
   /** API latency by route (the /metrics listener); absent: not recorded. */
   metrics?: ApiMetrics;
+  /** The audit trail and the migration history (docs/audit.md); absent: nothing recorded. */
+  audit?: { store: AuditStore; history: MigrationHistory; credentials: PeerCredentialReader };
   log: Logger;
 }
 
@@ -80,6 +87,14 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
   if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
+  // Before the access checks, so that refused calls are recorded too.
+  if (deps.audit) {
+    const { store, credentials } = deps.audit;
+    recordAudit(app, listener.kind, { store, credentials, domainOf: (ref) => {
+      const rec = deps.service.lookup(ref);
+      return { name: rec.name, uuid: rec.uuid };
+    }, migrationDomainOf: (id) => deps.audit?.history.list({ id })[0] }, deps.log);
+  }
   enforceAccess(app, listener.kind, deps.log);
   routeUpgrades(app);
   app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
@@ -101,6 +116,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   void app.register(agentRoutes(deps.service), { prefix: '/v1' });
   void app.register(nodeRoutes(deps.service), { prefix: '/v1' });
   void app.register(eventRoutes(deps.service), { prefix: '/v1' });
+  if (deps.audit) void app.register(auditRoutes({ audit: deps.audit.store, history: deps.audit.history }), { prefix: '/v1' });
   if (deps.consoles) void app.register(consoleRoutes(deps.consoles), { prefix: '/v1' });
   if (deps.secrets) void app.register(secretRoutes(deps.secrets), { prefix: '/v1' });
   if (deps.storage) void app.register(storageRoutes(deps.storage), { prefix: '/v1' });

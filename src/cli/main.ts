@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { FERRY_VERSION } from '../shared/version.js';
 import { registerAgent } from './commands/agent.js';
+import { registerAudit } from './commands/audit.js';
 import { registerBlockCopy } from './commands/blockcopy.js';
 import { registerCert } from './commands/cert.js';
 import { registerConsole } from './commands/console.js';
@@ -88,6 +89,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerSecret(program, ctx);
   registerHelp(program, ctx);
   registerComplete(program, ctx);
+  registerAudit(program, ctx);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput({ writeOut: (s) => ctx.output.out(s), writeErr: (s) => ctx.output.err(s) });
   return program;
 }

@@ -24,6 +24,8 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'blockcopy', flag: '--bandwidth', min: 0, max: Math.floor(Number.MAX_SAFE_INTEGER / 1048576) },
   { verb: 'vol-create-as', flag: '<capacity>', min: 1, max: Number.MAX_SAFE_INTEGER, size: true },
   { verb: 'vol-create-as', flag: '--allocation', min: 0, max: Number.MAX_SAFE_INTEGER, size: true },
+  { verb: 'audit', flag: '--limit', min: 1, max: 1_000_000 },
+  { verb: 'migrate-history', flag: '--limit', min: 1, max: 1_000_000 },
   { verb: 'cert-ca-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-host-create', flag: '--days', min: 1, max: 36500 },
   { verb: 'cert-client-create', flag: '--days', min: 1, max: 36500 },

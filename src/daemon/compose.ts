@@ -53,6 +53,12 @@ import { ConsoleService } from '../console/console-service.js';
 import { FerryMetrics } from '../metrics/ferry-metrics.js';
 import { openMetricsListener, type MetricsListener } from '../metrics/metrics-listener.js';
 import { daemonMetricSources } from '../metrics/metric-sources.js';
+import { AuditStore } from '../store/audit-store.js';
+import { MigrationHistory } from '../store/migration-history.js';
+import { PeerCredentialReader } from '../system/peer-credentials.js';
+import { RetentionPruner } from './retention.js';
+import { DomainLogRotation } from '../host/domain-log-rotation.js';
+import { AppendLogRotator } from '../system/log-rotation.js';
 
 export interface RunningDaemon {
   config: DaemonConfig;
@@ -175,6 +181,12 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     log.warn({ err }, 'could not look for stale domain cgroups');
   }
 
+  const logRotation = new DomainLogRotation({
+    host: service, paths, rotator: new AppendLogRotator(), limits: { maxSize: config.logMaxSize, maxBackups: config.logMaxBackups },
+    intervalMs: config.testLogRotateIntervalMs, log,
+  });
+  logRotation.start();
+
   const ports = new PortAllocator(config.migrationPortMin, config.migrationPortMax);
   const active = new Map<string, import('../migration/active-migration.js').ActiveMigration>();
   const blockCopies = new BlockCopyService({ host: service, storage, qemuImg, log });
@@ -225,7 +237,10 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce, secrets,
   };
   const consoles = new ConsoleService({ host: service, log });
-  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, metrics, log };
+  const audit = { store: new AuditStore(db), history: new MigrationHistory(db), credentials: new PeerCredentialReader() };
+  const pruner = new RetentionPruner({ audit: audit.store, history: audit.history, auditDays: config.auditRetentionDays, historyDays: config.migrationHistoryRetentionDays, log });
+  pruner.start();
+  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, metrics, audit, log };
   // Before the API's sockets: once the read-write socket answers, /metrics does too.
   const metricsListener: MetricsListener | undefined = config.metricsListen ? await openMetricsListener(config.metricsListen, metrics, log) : undefined;
   const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log).catch(async (err: unknown) => {
@@ -255,6 +270,8 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
       if (closed) return;
       closed = true;
       keeper?.stop();
+      pruner.stop();
+      logRotation.stop();
       reattacher.stop();
       // Console streams are upgraded connections the servers no longer track: they end first, or closing would wait for them.
       consoles.close();

@@ -88,6 +88,16 @@ export interface DaemonConfig {
   spiceTlsX509CertDir: string;
   /** The client certificates of NBD disks with tls='yes' (qemu.conf's nbd_tls_x509_cert_dir); empty: tlsDir. */
   nbdTlsX509CertDir: string;
+  /** Days the audit trail keeps a state-changing call (docs/audit.md); 0: forever. */
+  auditRetentionDays: number;
+  /** Days a finished migration stays in `ferry migrate-history`; 0: forever. */
+  migrationHistoryRetentionDays: number;
+  /** Rotate a domain's QEMU log and serial logs at this many bytes (virtlogd's max_size); 0: never. */
+  logMaxSize: number;
+  /** Rotated logs kept per file, NAME.1 ... NAME.n (virtlogd's max_backups). */
+  logMaxBackups: number;
+  /** Test-only: how often the logs' sizes are checked, in ms (default 5000). */
+  testLogRotateIntervalMs: number;
   /** Test-only: pretend this host's clock is ahead by this many ms (to test the clock check). */
   testClockOffsetMs: number;
   /** Test-only: the KVM device the accelerator probe looks at (default /dev/kvm). */
@@ -151,6 +161,11 @@ export function defaultConfig(): DaemonConfig {
     spiceTls: false,
     spiceTlsX509CertDir: '',
     nbdTlsX509CertDir: '',
+    auditRetentionDays: 90,
+    logMaxSize: 2 * 1024 * 1024,
+    logMaxBackups: 3,
+    testLogRotateIntervalMs: 5000,
+    migrationHistoryRetentionDays: 365,
     testClockOffsetMs: 0,
     testKvmDevice: '',
     testKvmProbeTimeoutMs: 1500,
@@ -204,6 +219,12 @@ const perms = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, 
   if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key === 'unixSockRwPerms' ? 'unix_sock_rw_perms' : 'unix_sock_ro_perms'} must be octal permissions such as "0660"`);
   (c as unknown as Record<string, unknown>)[key] = parseInt(v, 8);
 }, meta(key, 'octal string', doc));
+
+/** A number of days, 0 or more (0: keep forever); fractions allowed. */
+const days = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
+  if (typeof v !== 'number' || !(v >= 0)) throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a number of days (0 keeps records forever)`);
+  (c as unknown as Record<string, unknown>)[key] = v;
+}, meta(key, 'days', doc));
 
 /** libvirt's 0/1 booleans. */
 const flag = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
@@ -290,6 +311,17 @@ const SETTINGS: Record<string, Setter> = {
   spice_tls: flag('spiceTls', 'SPICE displays may have a TLS port, and autoport ones get one (qemu.conf\'s)'),
   spice_tls_x509_cert_dir: str('spiceTlsX509CertDir', { doc: 'where SPICE\'s ca-cert.pem, server-cert.pem and server-key.pem are (qemu.conf\'s)', defaultText: 'tls_dir' }),
   nbd_tls_x509_cert_dir: str('nbdTlsX509CertDir', { doc: 'where the certificates of NBD disks with tls=\'yes\' are (qemu.conf\'s)', defaultText: 'tls_dir' }),
+  audit_retention_days: days('auditRetentionDays', 'how long the audit trail (ferry audit) keeps each record, in days; 0 keeps them forever (docs/audit.md)'),
+  migration_history_retention_days: days('migrationHistoryRetentionDays', 'how long finished migrations stay in ferry migrate-history, in days; 0 keeps them forever (docs/audit.md)'),
+  log_max_size: documented((c, v, where) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: log_max_size must be a number of bytes (0: never rotate)`);
+    c.logMaxSize = v;
+  }, { field: 'logMaxSize', type: 'bytes', doc: 'a domain log or serial log QEMU appends to is rotated when it grows past this size (virtlogd\'s max_size); 0 never rotates' }),
+  log_max_backups: documented((c, v, where) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000) throw new FerryError('CONFIG_INVALID', `${where}: log_max_backups must be a whole number from 0 to 1000`);
+    c.logMaxBackups = v;
+  }, { field: 'logMaxBackups', type: 'count', doc: 'rotated copies kept of each log, NAME.1 the newest (virtlogd\'s max_backups)' }),
+  test_log_rotate_interval_ms: count('testLogRotateIntervalMs', 'test only: how often log sizes are checked, in ms'),
   test_clock_offset_ms: documented((c, v, where) => {
     if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
     c.testClockOffsetMs = v;

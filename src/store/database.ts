@@ -70,6 +70,29 @@ const MIGRATIONS: readonly string[] = [
      xml TEXT NOT NULL,
      value BLOB
    );`,
+  // The audit trail (docs/audit.md): one row per state-changing API call, pruned after audit_retention_days.
+  `CREATE TABLE audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at INTEGER NOT NULL,
+     listener TEXT NOT NULL,
+     uid INTEGER,
+     gid INTEGER,
+     pid INTEGER,
+     dn TEXT,
+     origin TEXT NOT NULL,
+     method TEXT NOT NULL,
+     route TEXT NOT NULL,
+     operation TEXT NOT NULL,
+     domain_name TEXT,
+     domain_uuid TEXT,
+     options TEXT NOT NULL DEFAULT '{}',
+     outcome TEXT NOT NULL,
+     error_code TEXT,
+     duration_ms INTEGER NOT NULL
+   );
+   CREATE INDEX audit_by_time ON audit (at);
+   CREATE INDEX audit_by_domain ON audit (domain_uuid, at);
+   CREATE INDEX migrations_by_update ON migrations (updated_at);`,
 ];
 
 export type FerryDatabase = Database.Database;

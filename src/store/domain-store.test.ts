@@ -27,7 +27,7 @@ describe('DomainStore (real SQLite)', () => {
   it('openDatabase() uses WAL and is idempotent', () => {
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
     const again = openDatabase(`${dir.path}/state.db`);
-    assert.equal(again.pragma('user_version', { simple: true }), 6);
+    assert.equal(again.pragma('user_version', { simple: true }), 7);
     again.close();
     // It holds secret values: root's alone, and so are its WAL files.
     for (const f of ['state.db', 'state.db-wal', 'state.db-shm']) assert.equal(statSync(`${dir.path}/${f}`).mode & 0o777, 0o600, f);

@@ -151,6 +151,20 @@ describe('API access over the real listeners', () => {
     assert.match(admin.body, /s3cret-pw/, 'an operator certificate may ask for it');
   });
 
+  it('the audit trail names a TLS caller by its certificate DN and its address; read-only certificates may not read it', async () => {
+    const res = await rawRequest(tls('admin'), { method: 'DELETE', path: '/v1/domains/nosuch-audit' });
+    assert.equal(res.code, 'DOMAIN_NOT_FOUND');
+    const trail = await rawRequest(tls('admin'), { path: '/v1/audit?domain=nosuch-audit' });
+    const [rec] = (JSON.parse(trail.body) as { records: Array<Record<string, unknown>> }).records;
+    assert.equal(rec?.listener, 'tls');
+    assert.match(String(rec?.dn), /OU=ferry-admin,CN=alice$/);
+    assert.equal(rec?.uid, null);
+    assert.match(String(rec?.origin), /^(::ffff:)?127\.0\.0\.1:\d+$/);
+    assert.deepEqual([rec?.operation, rec?.outcome, rec?.errorCode], ['undefine', 'error', 'DOMAIN_NOT_FOUND']);
+    const ro = await rawRequest(tls('readonly'), { path: '/v1/audit' });
+    assert.equal(ro.code, 'ACCESS_DENIED');
+  });
+
   it('an unknown option is refused naming it, before anything runs ({"options":{"Live":true}})', async () => {
     const res = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/v1/domains/vnc/migrate', body: { destUri: 'ferry+tcp://127.0.0.1:1/system', options: { Live: true } } });
     assert.equal(res.status, 400);

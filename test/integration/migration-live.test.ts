@@ -11,6 +11,31 @@ async function qemuRunning(host: FerrydHost, name: string): Promise<boolean> {
   return (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-status"}')) as { return: { running: boolean } }).return.running;
 }
 
+/**
+ * ferry migrate-history on both sides of a finished live migration (docs/audit.md): the phases with their
+ * timings, the bytes and the downtime; the audit trails hold the call on the source and the peer call on the destination.
+ */
+async function assertInHistory(source: FerrydHost, dest: FerrydHost, name: string): Promise<void> {
+  interface Entry { id: string; side: string; outcome: string; options: { live?: boolean }; bytes: number | null; downtimeMs: number | null; totalMs: number; phases: Array<{ phase: string; durationMs: number | null }> }
+  const [out] = JSON.parse(await source.ok('migrate-history', name, '--json')) as Entry[];
+  assert.equal(out?.side, 'source');
+  assert.equal(out?.outcome, 'Succeeded');
+  assert.equal(out?.options.live, true);
+  assert.deepEqual(out?.phases.map((p) => p.phase), ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded']);
+  assert.ok(out?.phases.slice(0, -1).every((p) => typeof p.durationMs === 'number' && p.durationMs >= 0));
+  assert.ok((out?.bytes ?? 0) > 0, 'memory bytes transferred');
+  assert.equal(typeof out?.downtimeMs, 'number');
+  assert.ok((out?.totalMs ?? 0) > 0);
+  const [inc] = JSON.parse(await dest.ok('migrate-history', name, '--json')) as Entry[];
+  assert.equal(inc?.id, out?.id, 'both sides keep the same migration id');
+  assert.equal(inc?.side, 'destination');
+  assert.deepEqual(inc?.phases.map((p) => p.phase), ['Prepare', 'Finish', 'Succeeded']);
+  assert.match(await source.ok('migrate-history', name), new RegExp(`^ Id +Domain +Side +Peer +Started +Outcome +Total +Downtime +Data\n-+\n ${out?.id.slice(0, 8)} +${name} +source .* Succeeded +\\d+ ms +\\d+ ms +[\\d.]+ [KM]iB\n`));
+  assert.match(await source.ok('migrate-history', '--id', (out?.id ?? '').slice(0, 8)), /Outcome: +Succeeded\n[\s\S]*Options: +live\b[\s\S]*\n Perform +\S+ +\d+ ms\n/);
+  assert.match(await source.ok('audit', '--domain', name, '--limit', '1'), / migrate +trans +ok\n/);
+  assert.match(await dest.ok('audit', '--domain', name), / peer-migration-prepare +trans +ok\n/);
+}
+
 /** Live migration between two real ferryd with real QEMU (TCG), shared storage assumed. */
 describe('live migration', () => {
   const hosts = new TwoHosts();
@@ -90,6 +115,7 @@ describe('live migration', () => {
     await hosts.bootOnA({ name: 'trans', memoryMiB: 128, touchMiB: 16 });
     await hosts.a.ok('migrate', '--live', 'trans', hosts.bPeer);
     assert.match(await hosts.b.ok('dominfo', 'trans'), /State: +running[\s\S]*Persistent: +no/);
+    await assertInHistory(hosts.a, hosts.b, 'trans');
     assert.equal(await hosts.a.state('trans'), 'shut off (migrated)');
     await hosts.b.ok('migrate', '--live', '--persistent', '--undefinesource', 'trans', hosts.aPeer);
     assert.match(await hosts.a.ok('dominfo', 'trans'), /Persistent: +yes/);

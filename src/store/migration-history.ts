@@ -1,0 +1,120 @@
+import type { FerryDatabase } from './database.js';
+import type { MigrationSide } from './migration-store.js';
+
+const FINAL = `('Succeeded', 'Failed', 'Cancelled')`;
+
+/** One phase of a past migration: when it was entered and how long it lasted (until the next one). */
+export interface HistoryPhase {
+  phase: string;
+  at: number;
+  durationMs: number | null;
+}
+
+/** A migration as `ferry migrate-history` shows it, from one side's record (docs/audit.md). */
+export interface MigrationHistoryEntry {
+  id: string;
+  side: MigrationSide;
+  name: string;
+  uuid: string;
+  /** Source side: the destination URI; destination side: the source's peer URI. */
+  peer: string;
+  /** The current phase: Succeeded, Failed or Cancelled once finished. */
+  outcome: string;
+  error: string | null;
+  options: Record<string, unknown>;
+  startedAt: number;
+  /** When the last phase was entered (the end, once finished). */
+  endedAt: number;
+  totalMs: number;
+  /** Memory bytes QEMU sent (ram transferred), disk bytes mirrored, and the downtime QEMU measured; null when not known. */
+  bytes: number | null;
+  diskBytes: number | null;
+  downtimeMs: number | null;
+  phases: HistoryPhase[];
+  /** The job statistics as recorded at the end (domjobinfo --completed's). */
+  stats: Record<string, unknown> | null;
+}
+
+export interface HistoryFilter {
+  /** A domain name or uuid. */
+  domain?: string;
+  /** A migration id, or the start of one. */
+  id?: string;
+  limit?: number;
+}
+
+interface Row {
+  id: string;
+  side: string;
+  uuid: string;
+  name: string;
+  phase: string;
+  peer: string;
+  options: string;
+  error: string | null;
+  stats: string | null;
+  started_at: number;
+}
+
+/** Reads past (and running) migrations out of the migration store's tables, and prunes finished ones. */
+export class MigrationHistory {
+  constructor(private readonly db: FerryDatabase) {}
+
+  list(filter: HistoryFilter = {}): MigrationHistoryEntry[] {
+    const where: string[] = [];
+    const args: string[] = [];
+    if (filter.domain !== undefined) {
+      where.push('(name = ? OR uuid = ?)');
+      args.push(filter.domain, filter.domain.toLowerCase());
+    }
+    if (filter.id !== undefined) {
+      // A unique start of the id is enough, as with a git commit.
+      where.push("(id = ? OR id LIKE ? ESCAPE '\\')");
+      args.push(filter.id, `${filter.id.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    }
+    const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const rows = this.db
+      .prepare(`SELECT id, side, uuid, name, phase, peer, options, error, stats, started_at FROM migrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC${limit}`)
+      .all(...args) as Row[];
+    const phasesOf = this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid');
+    return rows.reverse().map((r) => entryOf(r, phasesOf.all(r.id, r.side) as Array<{ phase: string; at: number }>));
+  }
+
+  /** Deletes finished (and cleaned up) migrations that ended before `before`, with their phase logs; returns how many. */
+  prune(before: number): number {
+    return this.db.transaction(() => {
+      const old = `SELECT id, side FROM migrations WHERE phase IN ${FINAL} AND cleanup_done = 1 AND updated_at < ?`;
+      this.db.prepare(`DELETE FROM migration_phases WHERE (id, side) IN (${old})`).run(before);
+      return this.db.prepare(`DELETE FROM migrations WHERE phase IN ${FINAL} AND cleanup_done = 1 AND updated_at < ?`).run(before).changes;
+    })();
+  }
+}
+
+function entryOf(r: Row, log: Array<{ phase: string; at: number }>): MigrationHistoryEntry {
+  const stats = r.stats ? (JSON.parse(r.stats) as Record<string, unknown>) : null;
+  const num = (k: string): number | null => (stats && typeof stats[k] === 'number' ? (stats[k] as number) : null);
+  const final = ['Succeeded', 'Failed', 'Cancelled'].includes(r.phase);
+  const phases: HistoryPhase[] = log.map((p, i) => {
+    const next = log[i + 1];
+    return { phase: p.phase, at: p.at, durationMs: next ? next.at - p.at : null };
+  });
+  const endedAt = log.length > 0 ? (log[log.length - 1] as { at: number }).at : r.started_at;
+  return {
+    id: r.id,
+    side: r.side as MigrationSide,
+    name: r.name,
+    uuid: r.uuid,
+    peer: r.peer,
+    outcome: r.phase,
+    error: r.error,
+    options: JSON.parse(r.options) as Record<string, unknown>,
+    startedAt: r.started_at,
+    endedAt,
+    totalMs: (final ? endedAt : Date.now()) - r.started_at,
+    bytes: num('dataProcessed'),
+    diskBytes: num('diskProcessed'),
+    downtimeMs: num('downtimeMs'),
+    phases,
+    stats,
+  };
+}
