@@ -56,9 +56,9 @@ describe('bash completion: the script, `ferry complete` and a real ferryd', () =
 
   it('verbs by prefix (not the hidden complete verb), and a verb\'s options', async () => {
     const [dom, pool, comp, opts] = await Promise.all([
-      complete(['ferry', 'domst']), complete(['ferry', 'pool-d']), complete(['ferry', 'comp']), complete(c('start', '--')),
+      complete(['ferry', 'domsta']), complete(['ferry', 'pool-d']), complete(['ferry', 'comp']), complete(c('start', '--')),
     ]);
-    assert.deepEqual(dom, ['domstate']);
+    assert.deepEqual(dom, ['domstate', 'domstats']);
     assert.deepEqual(pool, ['pool-define', 'pool-define-as', 'pool-destroy', 'pool-dumpxml']);
     assert.deepEqual(comp, []);
     assert.deepEqual(opts, ['--domain', '--help', '--paused']);
