@@ -99,7 +99,7 @@ export function registerEvent(program: Command, ctx: CliContext): void {
             if (!opts.loop) ac.abort();
           },
           onLost: (lost) => ctx.output.err(`warning: events may have been missed: ${LOST_WORDS[lost.reason]}\n`),
-          onDropped: (err) => ctx.output.err(`warning: the event stream was lost${err ? ` (${err.message})` : ''}; reconnecting\n`),
+          onDropped: () => ctx.output.err('warning: the event stream was lost (ferryd stopped or restarted?); reconnecting\n'),
           onResumed: () => ctx.output.err('warning: the event stream is back\n'),
         });
       } catch (err) {
