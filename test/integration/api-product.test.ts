@@ -136,6 +136,14 @@ describe('the API as a product (a real ferryd)', () => {
     await check('/v1/domains/web/vcpus/count', '/v1/domains/{ref}/vcpus/count', '200');
     await check('/v1/domains/web/disks', '/v1/domains/{ref}/disks', '200');
     await check('/v1/domains/web/interfaces', '/v1/domains/{ref}/interfaces', '200');
+    await check('/v1/domains/web/job', '/v1/domains/{ref}/job', '200');
+    await check('/v1/domains/web/vcpus', '/v1/domains/{ref}/vcpus', '200');
+    await check('/v1/domains/web/vcpus/pins?config=true', '/v1/domains/{ref}/vcpus/pins', '200');
+    await check('/v1/domains/web/emulatorpin?config=true', '/v1/domains/{ref}/emulatorpin', '200');
+    await check('/v1/domains/web/numatune?config=true', '/v1/domains/{ref}/numatune', '200');
+    await check('/v1/domains/web/schedinfo?config=true', '/v1/domains/{ref}/schedinfo', '200');
+    await check('/v1/domains/web/memtune?config=true', '/v1/domains/{ref}/memtune', '200');
+    await check('/v1/node/cpu-models', '/v1/node/cpu-models', '200');
     await check('/v1/pools?all=true&details=true', '/v1/pools', '200');
     await check('/v1/networks?all=true', '/v1/networks', '200');
     await check('/v1/secrets', '/v1/secrets', '200');

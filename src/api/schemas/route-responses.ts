@@ -27,7 +27,7 @@ const jobInfo = record({
   type: choice(['None', 'Unbounded', 'Completed', 'Failed', 'Cancelled']), operation: text(), phase: text(), status: text(),
   timeElapsedMs: num(), percent: num('0-100, as virsh\'s progress line'), error: text(),
 }, ['type', 'percent'], 'libvirt\'s job statistics (domjobinfo): every counter QEMU reports, bytes and ms');
-const checkResult = record({ id: text(), outcome: choice(['pass', 'warn', 'fail', 'skip']), reason: text(), hint: text(), overridable: flag() }, ['id', 'outcome', 'reason']);
+const checkResult = record({ id: text(), outcome: choice(['pass', 'warn', 'fail']), reason: text(), hint: text(), overridable: flag() }, ['id', 'outcome', 'reason']);
 
 const poolSummary = record({
   name: text(), uuid: text(), type: text(), state: choice(['running', 'inactive']), autostart: flag(), persistent: flag(), target: text(),
@@ -45,7 +45,9 @@ const vcpuCount = record({
   maximumConfig: nullable(integer()), maximumLive: nullable(integer()), currentConfig: nullable(integer()), currentLive: nullable(integer()),
 }, ['maximumConfig', 'maximumLive', 'currentConfig', 'currentLive']);
 const pins = record({ pins: list(record({ vcpu: integer(), cpuset: text() }, ['vcpu', 'cpuset'])) }, ['pins']);
-const parameters = record({ parameters: mapOf(anyValue(), 'Parameter name → value, as virsh prints them') }, ['parameters']);
+const parameters = record({
+  parameters: list({ type: 'array', items: text(), minItems: 2, maxItems: 2 }, '[name, value] pairs in virsh\'s order, as virsh prints them'),
+}, ['parameters']);
 const blockJob = record({ job: record({ disk: text(), kind: text(), offset: integer(), len: integer(), ready: flag(), percent: num() }, ['disk', 'kind', 'offset', 'len', 'ready']) }, ['job']);
 const filesystems = record({ filesystems: anyValue('The guest agent\'s answer: the number of filesystems frozen or thawed') }, ['filesystems']);
 
