@@ -5,7 +5,7 @@ import type { RouteOptions } from 'fastify';
 import { pino } from 'pino';
 import { type AppDeps, buildApp } from './app.js';
 import { buildOpenApiDocument, renderOpenApiDocument } from './openapi-document.js';
-import { routeTag } from './openapi.js';
+import { operationId, routeTag } from './openapi.js';
 import { DESCRIBED_ROUTES } from './schemas/route-responses.js';
 
 type Schema = Record<string, unknown>;
@@ -88,6 +88,10 @@ describe('the API as a product: OpenAPI and response schemas', () => {
       for (const op of Object.values(paths[p] ?? {})) assert.notDeepEqual(op.tags, ['peer'], p);
     }
     assert.equal(routeTag('/v1/domains/:ref/migrate'), 'migration');
+    // operationIds, for client generators: one per operation, all different.
+    const ids = Object.values(paths).flatMap((p) => Object.values(p).map((op) => (op as unknown as { operationId: string }).operationId));
+    assert.equal(new Set(ids).size, ids.length);
+    assert.equal(operationId('GET', '/v1/domains/:ref/memory-stats'), 'getV1DomainsRefMemoryStats');
     assert.equal(routeTag('/v1/domains/:ref/guestinfo'), 'guest-agent');
     // The error body is one shared schema, referred to by every route.
     assert.ok((doc.components as { schemas: Record<string, unknown> }).schemas.FerryError);

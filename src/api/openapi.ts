@@ -36,6 +36,12 @@ export function routeTag(url: string): string {
   return 'host';
 }
 
+/** A route's operationId, from its method and URL: GET /v1/domains/:ref/xml → getV1DomainsRefXml. */
+export function operationId(method: string, url: string): string {
+  const words = url.split(/[/:\-_.]+/).filter(Boolean);
+  return method.toLowerCase() + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
+}
+
 /** Gives a route its response schemas (route-responses.ts) unless it has its own; an onRoute hook. */
 export function withResponses(route: RouteOptions): void {
   if (route.method === 'HEAD') return; // fastify's HEAD twin of a GET: its schema is the GET's
@@ -66,9 +72,10 @@ export function registerOpenApi(app: FastifyInstance): void {
     },
     // Shared schemas (the error body) keep their $id as their name under components/schemas.
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    transform: ({ schema, url }) => {
+    transform: ({ schema, url, route }) => {
       const s = (schema ?? {}) as Record<string, unknown>;
-      return { schema: { ...s, tags: [routeTag(url)] } as typeof schema, url };
+      const method = String([route.method].flat()[0]);
+      return { schema: { ...s, tags: [routeTag(url)], operationId: operationId(method, url) } as typeof schema, url };
     },
   });
   // In a plugin of its own, registered after the generator, so that the document describes this route too.
