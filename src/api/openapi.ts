@@ -1,6 +1,6 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { ERROR_SCHEMA_ID, errorBody } from './schemas/response-schema.js';
+import { ERROR_SCHEMA_ID, errorBody, errorRef } from './schemas/response-schema.js';
 import { responsesFor } from './schemas/route-responses.js';
 
 /** Where ferryd serves its OpenAPI document (docs/api/openapi.json is the same document, checked in). */
@@ -42,12 +42,17 @@ export function operationId(method: string, url: string): string {
   return method.toLowerCase() + words.map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
 }
 
-/** Gives a route its response schemas (route-responses.ts) unless it has its own; an onRoute hook. */
+/** Gives a route its response schemas (route-responses.ts) unless it has its own, and the error body in any case; an onRoute hook. */
 export function withResponses(route: RouteOptions): void {
   if (route.method === 'HEAD') return; // fastify's HEAD twin of a GET: its schema is the GET's
   const method = Array.isArray(route.method) ? route.method[0] : route.method;
   const schema = (route.schema ?? {}) as Record<string, unknown>;
-  if (schema.response !== undefined) return;
+  const own = schema.response as Record<string, unknown> | undefined;
+  if (own !== undefined) {
+    // A route with its own success schema still answers errors with the shared body.
+    route.schema = { ...schema, response: { '4xx': errorRef, '5xx': errorRef, ...own } } as RouteOptions['schema'];
+    return;
+  }
   const response = responsesFor(String(method), route.url);
   if (response !== undefined) route.schema = { ...schema, response } as RouteOptions['schema'];
 }
