@@ -67,13 +67,17 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
   });
 }
 
-/** Opens a server-sent event stream; `onData` gets each event's data. Resolves when the stream ends or the signal aborts. */
 /** One server-sent event's fields besides its data. */
 export interface EventFrame {
   id?: string;
   event?: string;
 }
 
+/**
+ * Opens a server-sent event stream; `onData` gets each event's data and its
+ * id and type, `onOpen` the reply's headers once the server has answered.
+ * Resolves when the stream ends or the signal aborts.
+ */
 export async function httpEventStream(
   endpoint: Endpoint, path: string, onData: (data: string, frame: EventFrame) => void,
   o: { signal?: AbortSignal; headers?: Record<string, string>; onOpen?: (headers: http.IncomingHttpHeaders) => void } = {},
