@@ -32,6 +32,7 @@ import { consoleRoutes } from './routes/console.js';
 import type { ConsoleService } from '../console/console-service.js';
 import { routeUpgrades } from './upgrade.js';
 import { secretRoutes } from './routes/secrets.js';
+import { registerOpenApi, withResponses } from './openapi.js';
 import type { SecretService } from '../secrets/secret-service.js';
 import { DomainStatsReader } from '../host/domain-stats.js';
 import { statsRoutes } from './routes/stats.js';
@@ -86,7 +87,11 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     // Closing ends every connection, event streams included: a client holding one open must not keep ferryd from stopping.
     forceCloseConnections: true,
   }) as unknown as FastifyInstance;
+  // Responses are written with JSON.stringify: a response schema documents (docs/api/openapi.json) and never drops or coerces a field.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  app.addHook('onRoute', withResponses);
   if (hooks.onRoute) app.addHook('onRoute', hooks.onRoute);
+  registerOpenApi(app);
   // Before the access checks, so that refused calls are recorded too.
   if (deps.audit) {
     const { store, credentials } = deps.audit;

@@ -2,7 +2,8 @@ import { FerryError } from '../errors/ferry-error.js';
 import { READONLY_HEADER } from '../shared/protocol.js';
 import type { ConnectionTarget } from '../transport/connection-uri.js';
 import type { Endpoint } from '../transport/endpoint.js';
-import { explainTransportFailure, httpCall, httpEventStream, TransportFailure } from '../transport/http-call.js';
+import { type EventFrame, explainTransportFailure, httpCall, httpEventStream, TransportFailure } from '../transport/http-call.js';
+import { EVENTS_PATH, LAST_EVENT_ID_HEADER } from '../shared/event-stream-protocol.js';
 import { httpUpgrade, type UpgradedConnection, UpgradeRefused } from '../transport/http-upgrade.js';
 
 
@@ -44,8 +45,23 @@ export class ApiClient {
 
   /** Opens the server-sent event stream; `onEvent` gets each event's JSON. Resolves when the stream ends. */
   async events(onEvent: (event: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
+    return this.eventStream((data) => onEvent(JSON.parse(data) as Record<string, unknown>), { ...(signal ? { signal } : {}) });
+  }
+
+  /**
+   * Opens the server-sent event stream, resuming after `lastEventId` when
+   * given (shared/event-stream-protocol.ts); `onFrame` gets each event's data
+   * and fields, `onOpen` is called once the daemon has answered. Resolves when
+   * the stream ends; a failure to connect is a CONNECT_FAILED FerryError.
+   */
+  async eventStream(
+    onFrame: (data: string, frame: EventFrame) => void,
+    o: { signal?: AbortSignal; lastEventId?: string; onOpen?: () => void } = {},
+  ): Promise<void> {
+    const { signal } = o;
+    const headers = { ...this.headers, ...(o.lastEventId !== undefined ? { [LAST_EVENT_ID_HEADER]: o.lastEventId } : {}) };
     try {
-      await httpEventStream(this.endpoint, '/v1/events', (data) => onEvent(JSON.parse(data) as Record<string, unknown>), { headers: this.headers, ...(signal ? { signal } : {}) });
+      await httpEventStream(this.endpoint, EVENTS_PATH, onFrame, { headers, ...(signal ? { signal } : {}), ...(o.onOpen ? { onOpen: o.onOpen } : {}) });
     } catch (err) {
       if (signal?.aborted) return;
       const body = (err as { body?: string }).body;

@@ -1,3 +1,4 @@
+import { EventLog } from './event-log.js';
 import type { CpuCatalog } from '../qemu/cpu-catalog.js';
 import { existsSync } from 'node:fs';
 import { EventEmitter } from 'node:events';
@@ -98,6 +99,8 @@ export class HostService extends EventEmitter<HostEvents> {
   readonly cgroups = new CgroupTuning();
   /** virsh schedinfo and blkiotune. */
   readonly tuning = new TuningControl(this);
+  /** The recent events with their ids, for event-stream clients that reconnect (Last-Event-ID). */
+  readonly events = new EventLog();
 
   constructor(private readonly deps: HostServiceDeps) {
     super();
@@ -711,6 +714,7 @@ export class HostService extends EventEmitter<HostEvents> {
   }
 
   publish(event: DomainEvent): void {
+    this.events.append(event);
     this.emit('domain', event);
   }
 }

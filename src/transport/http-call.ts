@@ -67,8 +67,21 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
   });
 }
 
-/** Opens a server-sent event stream; `onData` gets each event's data. Resolves when the stream ends or the signal aborts. */
-export async function httpEventStream(endpoint: Endpoint, path: string, onData: (data: string) => void, o: { signal?: AbortSignal; headers?: Record<string, string> } = {}): Promise<void> {
+/** One server-sent event's fields besides its data. */
+export interface EventFrame {
+  id?: string;
+  event?: string;
+}
+
+/**
+ * Opens a server-sent event stream; `onData` gets each event's data and its
+ * id and type, `onOpen` the reply's headers once the server has answered.
+ * Resolves when the stream ends or the signal aborts.
+ */
+export async function httpEventStream(
+  endpoint: Endpoint, path: string, onData: (data: string, frame: EventFrame) => void,
+  o: { signal?: AbortSignal; headers?: Record<string, string>; onOpen?: (headers: http.IncomingHttpHeaders) => void } = {},
+): Promise<void> {
   const opts = await endpoint.requestOptions();
   const mod = opts.secure ? https : http;
   return new Promise((resolve, reject) => {
@@ -81,6 +94,7 @@ export async function httpEventStream(endpoint: Endpoint, path: string, onData: 
         res.on('end', () => reject(Object.assign(new Error(text), { status: res.statusCode, body: text })));
         return;
       }
+      o.onOpen?.(res.headers);
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -89,12 +103,18 @@ export async function httpEventStream(endpoint: Endpoint, path: string, onData: 
         while ((sep = buffer.indexOf('\n\n')) >= 0) {
           const block = buffer.slice(0, sep);
           buffer = buffer.slice(sep + 2);
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data) onData(data);
+          const lines = block.split('\n');
+          const field = (name: string): string | undefined => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+          const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          const id = field('id');
+          const event = field('event');
+          if (data) onData(data, { ...(id !== undefined ? { id } : {}), ...(event !== undefined ? { event } : {}) });
         }
       });
       res.on('end', () => resolve());
       res.on('error', (err) => (o.signal?.aborted ? resolve() : reject(err)));
+      // The daemon went away mid-stream (a restart): the stream has ended, whichever of 'end' and 'error' came or not.
+      res.on('close', () => resolve());
     });
     req.on('socket', (s) => s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true)));
     req.on('error', (err: NodeJS.ErrnoException) => (o.signal?.aborted ? resolve() : reject(new TransportFailure(err, connected, endpoint.describe))));

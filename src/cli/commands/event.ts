@@ -3,6 +3,15 @@ import type { DomainEvent } from '../../host/domain-events.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { type CliContext, connectionFailure } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';
+import { followEvents } from '../event-follower.js';
+import type { EventsLost } from '../../shared/event-stream-protocol.js';
+
+/** Why ferryd could not replay every event since the last one seen (shared/event-stream-protocol.ts). */
+const LOST_WORDS: Record<EventsLost['reason'], string> = {
+  restarted: 'ferryd restarted while the stream was down',
+  expired: 'more events happened while the stream was down than ferryd keeps',
+  'unknown-id': 'ferryd does not know the last event seen',
+};
 
 /** libvirt's lifecycle event names for a new state. */
 function lifecycleWords(e: Extract<DomainEvent, { type: 'domain.lifecycle' }>): string {
@@ -64,7 +73,7 @@ export function registerEvent(program: Command, ctx: CliContext): void {
     .option('--domain <domain>', 'only events of this domain')
     .option('--event <name>', `only events of this type (${EVENT_NAMES.join(', ')})`)
     .option('--all', 'all event types: also watchdogs, lock failures, migration phases and iterations, block copies ready')
-    .option('--loop', 'keep printing events until interrupted')
+    .option('--loop', 'keep printing events until interrupted (after a dropped connection, e.g. ferryd restarting, it reconnects and prints the events missed)')
     .option('--timeout <seconds>', 'stop after this many seconds', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds }))
     .option('--timestamp', 'prefix each event with the time it happened')
     .action(async (opts: { domain?: string; event?: string; all?: boolean; loop?: boolean; timeout?: number; timestamp?: boolean }) => {
@@ -77,15 +86,22 @@ export function registerEvent(program: Command, ctx: CliContext): void {
       let count = 0;
       const seen = new Map<string, number>();
       try {
-        await ctx.client().events((raw) => {
-          const e = raw as unknown as DomainEvent;
-          if (opts.domain && e.name !== opts.domain && e.uuid !== opts.domain) return;
-          const what = eventLine(e, opts.all ?? false, seen, opts.event);
-          if (what === undefined) return;
-          ctx.print(`${opts.timestamp ? `${new Date(e.at).toISOString()}: ` : ''}${what}\n`);
-          count++;
-          if (!opts.loop) ac.abort();
-        }, ac.signal);
+        // A dropped stream (ferryd restarting) is resumed where it stopped (Last-Event-ID): no event lost or repeated.
+        await followEvents(ctx.client(), {
+          signal: ac.signal,
+          onEvent: (raw) => {
+            const e = raw as unknown as DomainEvent;
+            if (opts.domain && e.name !== opts.domain && e.uuid !== opts.domain) return;
+            const what = eventLine(e, opts.all ?? false, seen, opts.event);
+            if (what === undefined) return;
+            ctx.print(`${opts.timestamp ? `${new Date(e.at).toISOString()}: ` : ''}${what}\n`);
+            count++;
+            if (!opts.loop) ac.abort();
+          },
+          onLost: (lost) => ctx.output.err(`warning: events may have been missed: ${LOST_WORDS[lost.reason]}\n`),
+          onDropped: () => ctx.output.err('warning: the event stream was lost (ferryd stopped or restarted?); reconnecting\n'),
+          onResumed: () => ctx.output.err('warning: the event stream is back\n'),
+        });
       } catch (err) {
         throw connectionFailure(err);
       }
