@@ -45,8 +45,15 @@ export class DomainCgroup {
       const dir = join(layout.root, scope, FERRY_PARENT);
       return new DomainCgroup(layout, dir, dir, dir, scope);
     }
-    const under = (root: string | undefined): string | undefined => root && join(root, scope, FERRY_PARENT);
-    return new DomainCgroup(layout, under(layout.cpu), under(layout.blkio), under(layout.memory), scope);
+    // v1: each hierarchy has its own line; systemd realizes the scope in each (Delegate=yes). A hierarchy
+    // that does not show it (not realized yet) takes the scope's path from the others.
+    const lines = procCgroup.split('\n').filter(Boolean).map((l) => ({ controllers: (l.split(':')[1] ?? '').split(','), text: l }));
+    const under = (root: string | undefined, controller: string): string | undefined => {
+      if (!root) return undefined;
+      const own = scopePathOf(lines.find((l) => l.controllers.includes(controller))?.text ?? '');
+      return join(root, own ?? scope, FERRY_PARENT);
+    };
+    return new DomainCgroup(layout, under(layout.cpu, 'cpu'), under(layout.blkio, 'blkio'), under(layout.memory, 'memory'), scope);
   }
 
   /** The cgroup of a domain named `name` (not created). */
@@ -80,8 +87,6 @@ export class DomainCgroup {
     const root = (this.layout as { root: string }).root;
     const dir = this.cpuDir as string;
     const want = [needs.cpu ? 'cpu' : undefined, needs.io ? 'io' : undefined, needs.memory ? 'memory' : undefined].filter((c): c is string => c !== undefined);
-    const available = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-    for (const c of want) if (!available.includes(c)) throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
     if (this.scope !== undefined) {
       // systemd enabled the controllers down to the scope (Delegate=yes); the scope hands them on to
       // `ferry` only once no process is left in it (cgroup v2's no-internal-process rule): QEMU and its
@@ -93,6 +98,8 @@ export class DomainCgroup {
       for (const pid of readFileSync(join(scopeDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) writeFileSync(join(dir, 'cgroup.procs'), pid);
       enable(scopeDir, want);
     } else {
+      const available = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+      for (const c of want) if (!available.includes(c)) throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
       // Each level down to the domain hands the controllers on (cgroup.subtree_control).
       const parent = join(root, FERRY_PARENT);
       mkdirSync(parent, { recursive: true });
