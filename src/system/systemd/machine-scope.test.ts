@@ -38,7 +38,7 @@ test('the scope is found in /proc/PID/cgroup, v1 and v2, also from a child cgrou
 
 test('machined registers the VM (CreateMachineWithNetwork: class vm, service ferry, the QEMU pid, machine.slice, Delegate)', async () => {
   const calls: Array<{ method: string; signature: string; args: string[] }> = [];
-  const m = new MachineScopes({ log, booted: () => true, call: fakeBus({}, calls), procCgroup: () => '0::/machine.slice/machine-qemu\\x2d42\\x2dweb.scope\n' });
+  const m = new MachineScopes({ log, booted: () => true, privileged: () => true, call: fakeBus({}, calls), procCgroup: () => '0::/machine.slice/machine-qemu\\x2d42\\x2dweb.scope\n' });
   const scope = await m.register({ pid: 42, name: 'web', uuid: UUID });
   assert.deepEqual(scope, { unit: 'machine-qemu\\x2d42\\x2dweb.scope', machine: 'qemu-42-web' });
   const c = calls[0];
@@ -56,12 +56,12 @@ test('machined registers the VM (CreateMachineWithNetwork: class vm, service fer
 test('an old machined: CreateMachine; no machined: a transient scope from systemd with the pid', async () => {
   const calls: Array<{ method: string; signature: string; args: string[] }> = [];
   const inScope = (): string => '1:name=systemd:/machine.slice/machine-qemu\\x2d42\\x2dweb.scope\n';
-  const old = new MachineScopes({ log, booted: () => true, procCgroup: inScope, call: fakeBus({ CreateMachineWithNetwork: new BusCallError('CreateMachineWithNetwork', 'Unknown method CreateMachineWithNetwork or interface org.freedesktop.machine1.Manager.') }, calls) });
+  const old = new MachineScopes({ log, booted: () => true, privileged: () => true, procCgroup: inScope, call: fakeBus({ CreateMachineWithNetwork: new BusCallError('CreateMachineWithNetwork', 'Unknown method CreateMachineWithNetwork or interface org.freedesktop.machine1.Manager.') }, calls) });
   assert.equal((await old.register({ pid: 42, name: 'web', uuid: UUID }))?.machine, 'qemu-42-web');
   assert.equal(calls[1]?.method, 'CreateMachine');
   calls.length = 0;
   const gone = new BusCallError('x', 'The name org.freedesktop.machine1 was not provided by any .service files');
-  const none = new MachineScopes({ log, booted: () => true, procCgroup: inScope, call: fakeBus({ CreateMachineWithNetwork: gone, NoSuchMachine: gone, TerminateMachine: gone }, calls) });
+  const none = new MachineScopes({ log, booted: () => true, privileged: () => true, procCgroup: inScope, call: fakeBus({ CreateMachineWithNetwork: gone, NoSuchMachine: gone, TerminateMachine: gone }, calls) });
   const scope = await none.register({ pid: 42, name: 'web', uuid: UUID });
   assert.deepEqual(scope, { unit: 'machine-qemu\\x2d42\\x2dweb.scope' });
   const t = calls.find((c) => c.method === 'StartTransientUnit');
@@ -73,11 +73,12 @@ test('an old machined: CreateMachine; no machined: a transient scope from system
 
 test('a scope that never shows the pid fails the registration; no systemd: nothing is called', async () => {
   const calls: Array<{ method: string; signature: string; args: string[] }> = [];
-  const stuck = new MachineScopes({ log, booted: () => true, placeTimeoutMs: 50, call: fakeBus({}, calls), procCgroup: () => '0::/system.slice/ferryd.service\n' });
+  const stuck = new MachineScopes({ log, booted: () => true, privileged: () => true, placeTimeoutMs: 50, call: fakeBus({}, calls), procCgroup: () => '0::/system.slice/ferryd.service\n' });
   await assert.rejects(stuck.register({ pid: 42, name: 'web', uuid: UUID }), /did not move pid 42/);
   calls.length = 0;
   const off = new MachineScopes({ log, booted: () => false, call: fakeBus({}, calls) });
   assert.equal(off.enabled, false);
+  assert.equal(new MachineScopes({ log, booted: () => true, privileged: () => false, call: fakeBus({}, calls) }).enabled, false, 'a session ferryd does not register');
   assert.equal(await off.register({ pid: 42, name: 'web', uuid: UUID }), undefined);
   await off.terminate({ unit: 'x.scope' });
   assert.equal(calls.length, 0);

@@ -30,6 +30,8 @@ export class MachineScopes {
     log: Logger;
     call?: BusCall;
     booted?: () => boolean;
+    /** Whether ferryd may register machines (default: it runs as root). */
+    privileged?: () => boolean;
     procCgroup?: (pid: number) => string;
     /** The unit the scopes are ordered after (they stop before it): ferryd's own. */
     service?: string;
@@ -39,8 +41,13 @@ export class MachineScopes {
     this.call = o.call ?? busctlCall();
   }
 
+  /**
+   * On a systemd host, for a root ferryd. A session ferryd (not root, ferry:///session) may neither register
+   * machines nor start system scopes, and skips it as libvirt's unprivileged driver does: its VMs stay in
+   * the user's own session.
+   */
   get enabled(): boolean {
-    return (this.o.booted ?? systemdBooted)();
+    return (this.o.booted ?? systemdBooted)() && (this.o.privileged ?? (() => process.getuid?.() === 0))();
   }
 
   /** The scope's properties (a(sv) in busctl's flattened form): the slice, the shutdown ordering, delegation of its cgroup. */
