@@ -2,6 +2,9 @@ import os from 'node:os';
 import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { logDestination } from './log-destination.js';
+import { runsAsSystemdService } from '../system/systemd/host-systemd.js';
+import { MachineScopes } from '../system/systemd/machine-scope.js';
 import { buildApp } from '../api/app.js';
 import { PeerConnector } from '../peer/peer-connector.js';
 import { openListeners } from './listeners.js';
@@ -78,7 +81,7 @@ export interface RunningDaemon {
  * process can run two daemons side by side.
  */
 export async function startDaemon(config: DaemonConfig, options: { log?: Logger } = {}): Promise<RunningDaemon> {
-  const log = options.log ?? pino({ level: config.logLevel, base: { host: os.hostname() } }, pino.destination(2));
+  const log = options.log ?? pino({ level: config.logLevel, base: { host: os.hostname() } }, logDestination('ferryd'));
   const paths = new HostPaths(config.stateDir);
   ensureDirectory(config.stateDir, 'state directory', 0o711);
   // One ferryd per state directory: a second one would take the running VMs for lost.
@@ -131,6 +134,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const secrets = new SecretService(new SecretStore(db));
   const access = new QemuFileAccess({ account, dynamicOwnership: config.dynamicOwnership });
   const launcher = new DomainLauncher({
+    machines: new MachineScopes({ log }),
     paths, caps, qemuBinary: config.qemuBinary, hostId, log, access, taps: new TapOpener(), sandbox: config.seccompSandbox,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
     resolveNetwork: (network) => networks.bridgeOf(network),
@@ -308,6 +312,9 @@ function lockDriver(config: DaemonConfig, paths: HostPaths, log: Logger): LockDr
   if (config.lockdBackend === 'etcd') {
     args.push('--etcd-endpoints', config.etcdEndpoints.join(','), '--etcd-prefix', config.etcdPrefix, '--lease-ttl', String(config.leaseTtl), '--host-id', os.hostname() + ':' + paths.stateDir);
   }
+  // Under systemd ferry-lockd is its own (socket-activated) unit: a lockd spawned here would sit in
+  // ferryd's cgroup and be stopped with ferryd, its leases with it.
+  if (runsAsSystemdService()) return new LockdClient({ socket, log });
   return new LockdClient({ socket, spawn: { command: process.execPath, args, logFile: `${paths.logDir}/ferry-lockd.log` }, log });
 }
 

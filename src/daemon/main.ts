@@ -2,6 +2,7 @@ import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import { buildFerrydProgram } from './command-line.js';
 import { loadConfig } from './config.js';
 import { startDaemon } from './compose.js';
+import { SdNotifier } from '../system/systemd/sd-notify.js';
 
 /** ferryd: the per-host daemon. Runs in the foreground; stop it with SIGTERM (VMs keep running). */
 async function main(argv: string[]): Promise<void> {
@@ -18,9 +19,21 @@ async function main(argv: string[]): Promise<void> {
     ...(o.logLevel ? { logLevel: o.logLevel } : {}),
   });
   if (!['auto', 'kvm', 'tcg'].includes(config.accel)) throw new FerryError('CONFIG_INVALID', `--accel must be auto, kvm or tcg`);
+  // Type=notify (packaging/systemd/ferryd.service): READY=1 once the API socket accepts, STOPPING=1 on a signal.
+  const notifier = new SdNotifier();
+  const tell = (what: () => boolean): void => {
+    try {
+      what();
+    } catch (err) {
+      process.stderr.write(`ferryd: cannot notify systemd: ${(err as Error).message}\n`);
+    }
+  };
+  tell(() => notifier.status('starting: reattaching to running domains'));
   const daemon = await startDaemon(config);
+  tell(() => notifier.ready(`serving on ${config.socket}`));
   const stop = (signal: string): void => {
     daemon.log.info({ signal }, 'ferryd stopping; running VMs keep running');
+    tell(() => notifier.stopping(`stopping on ${signal}; running domains keep running`));
     void daemon.close().then(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

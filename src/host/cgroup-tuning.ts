@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { CpuMonitor } from '../qemu/cpu-monitor.js';
 import { DomainCgroup, removeStaleDomainCgroups } from '../system/cgroups/domain-cgroup.js';
@@ -43,7 +43,10 @@ export function blockDeviceNumber(path: string): string {
  * destination, from the definition, whatever that host's cgroup layout.
  */
 export class CgroupTuning {
-  constructor(private readonly layout: () => CgroupLayout | undefined = () => detectCgroupLayout()) {}
+  constructor(
+    private readonly layout: () => CgroupLayout | undefined = () => detectCgroupLayout(),
+    private readonly procCgroup: (pid: number) => string = (pid) => readFileSync(`/proc/${pid}/cgroup`, 'utf8'),
+  ) {}
 
   /** Applies `def` (default: the domain's own) to a running QEMU; again and again is fine (a live change re-applies all). */
   async apply(vm: RunningDomain, def: DomainDefinition = vm.def): Promise<void> {
@@ -65,7 +68,7 @@ export class CgroupTuning {
   /** The domain's cgroup on this host, if it has cgroups. */
   cgroupOf(uuid: string, pid: number): DomainCgroup | undefined {
     const layout = this.layout();
-    return layout && DomainCgroup.at(layout, domainCgroupName(uuid, pid));
+    return layout && domainCgroup(layout, uuid, pid, this.procCgroup);
   }
 
   /** Removes a stopped domain's cgroup (nothing to do when it had none); exiting threads may hold it a moment (EBUSY): retried for 2 s. */
@@ -96,7 +99,7 @@ export class CgroupTuning {
     const b = def.blkiotune;
     // Device numbers first: a wrong path fails before anything is created.
     const devices = (b?.devices ?? []).map((d) => ({ ...d, number: blockDeviceNumber(d.path) }));
-    const cg = DomainCgroup.at(layout, domainCgroupName(def.uuid, pid));
+    const cg = domainCgroup(layout, def.uuid, pid, this.procCgroup);
     const children = ['emulator', ...[...vcpus.keys()].map((id) => `vcpu${id}`), ...[...iothreads.keys()].map((id) => `iothread${id}`)];
     const cpu = t?.shares !== undefined || t?.bandwidth !== undefined;
     const parts = { cpu, io: b !== undefined, memory: def.memtune !== undefined };
@@ -121,6 +124,20 @@ export class CgroupTuning {
     const gone = (before.blkiotune?.devices ?? []).filter((d) => !devices.some((x) => x.path === d.path));
     for (const d of gone) setIoThrottle(cg, blockDeviceNumber(d.path), {});
   }
+}
+
+/**
+ * A QEMU's domain cgroup: under systemd, inside the VM's machine.slice scope (the scope is the domain's, as
+ * libvirt's; MachineScopes put QEMU there before it ran); else ferry's own directory, named by pid and uuid.
+ */
+function domainCgroup(layout: CgroupLayout, uuid: string, pid: number, procCgroup: (pid: number) => string): DomainCgroup {
+  let text = '';
+  try {
+    text = procCgroup(pid);
+  } catch {
+    // gone: the name-based directory is what remove() looks for
+  }
+  return DomainCgroup.inScope(layout, text) ?? DomainCgroup.at(layout, domainCgroupName(uuid, pid));
 }
 
 function applySchedulers(def: DomainDefinition, pid: number, vcpus: Map<number, number>, iothreads: Map<number, number>): void {

@@ -89,6 +89,16 @@ export class DbusDaemonRunner {
     return socket;
   }
 
+  /** The pid of the domain's dbus-daemon while it runs (its pidfile, checked against the program): it joins the VM's scope. */
+  pidOf(uuid: string): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.pidfile(uuid), 'utf8').trim());
+      return Number.isInteger(pid) && pid > 1 && isProgram(pid, 'dbus-daemon') ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Ends the domain's bus if it runs, and removes its socket. */
   async stop(uuid: string): Promise<void> {
     let pid = NaN;

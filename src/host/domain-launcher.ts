@@ -1,4 +1,5 @@
-import { appendFileSync, closeSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type MachineScopes, type VmScope } from '../system/systemd/machine-scope.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
@@ -52,6 +53,9 @@ export interface LaunchedDomain {
   binary: QemuBinaryInfo;
 }
 
+/** The run directory's record of the VM's scope (MachineScopes), read when the VM ends. */
+const SCOPE_FILE = 'machine-scope.json';
+
 export interface DomainLauncherDeps {
   paths: HostPaths;
   /** Finds the file or device behind a pool volume (disks of type='volume'). */
@@ -86,6 +90,8 @@ export interface DomainLauncherDeps {
   qemuTls?: QemuTlsConfig;
   /** The kernel's vhost-vsock (absent: /dev/vhost-vsock, opened when a domain has a <vsock>). */
   vhostVsock?: VhostVsock;
+  /** Each VM's scope under machine.slice (systemd-machined or systemd); absent or disabled: no systemd, QEMU stays where ferryd is. */
+  machines?: MachineScopes;
 }
 
 /**
@@ -241,6 +247,7 @@ export class DomainLauncher {
         logPath: paths.domainLog(def.name),
         qmpSocket: paths.qmpSocket(def.uuid),
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
+        ...(this.deps.machines?.enabled ? { beforeExec: (pid: number) => this.enterScope(live, pid) } : {}),
         env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...clockEnvironment(live), ...sshAgentEnvironment(live) }),
         fds,
       });
@@ -257,6 +264,7 @@ export class DomainLauncher {
       await this.nics.tearDown(live);
       await this.swtpm.stop(def.uuid);
       await this.dbus.stop(def.uuid);
+      await this.leaveScope(def.uuid);
       rmSync(runDir, { recursive: true, force: true });
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;
@@ -333,7 +341,36 @@ export class DomainLauncher {
     await this.nics.tearDown(live);
     await this.swtpm.stop(live.uuid);
     await this.dbus.stop(live.uuid);
+    await this.leaveScope(live.uuid);
     rmSync(this.deps.paths.domainRunDir(live.uuid), { recursive: true, force: true });
+  }
+
+  /**
+   * Puts a just-spawned QEMU (waiting before exec) into its own scope under machine.slice, with the helpers
+   * that must live as long as it (swtpm, the display's dbus-daemon: started before QEMU, they are in
+   * ferryd's cgroup until now). The scope is written in the run directory, where a restarted ferryd finds it.
+   */
+  private async enterScope(live: DomainDefinition, pid: number): Promise<void> {
+    const machines = this.deps.machines as MachineScopes;
+    const scope = await machines.register({ pid, name: live.name, uuid: live.uuid });
+    if (!scope) return;
+    writeFileSync(join(this.deps.paths.domainRunDir(live.uuid), SCOPE_FILE), `${JSON.stringify(scope)}\n`, { mode: 0o600 });
+    const helpers = [this.swtpm.pidOf(live.uuid), this.dbus.pidOf(live.uuid)].filter((p): p is number => p !== undefined);
+    await machines.attach(scope, helpers);
+    this.deps.log.info({ vm: live.name, pid, scope: scope.unit, machine: scope.machine }, 'QEMU runs in its own scope');
+  }
+
+  /** Ends the VM's scope once its QEMU and helpers are gone (never before: its end would kill them). */
+  private async leaveScope(uuid: string): Promise<void> {
+    const machines = this.deps.machines;
+    if (!machines?.enabled) return;
+    let scope: VmScope;
+    try {
+      scope = JSON.parse(readFileSync(join(this.deps.paths.domainRunDir(uuid), SCOPE_FILE), 'utf8')) as VmScope;
+    } catch {
+      return;
+    }
+    await machines.terminate(scope).catch((err: unknown) => this.deps.log.warn({ uuid, scope: scope.unit, err }, 'cannot end the VM\'s scope'));
   }
 
   /** Ports for autoport displays (5900 on, as libvirt's) and websocket='-1' (5700 on), on the address each listens on. */

@@ -139,6 +139,16 @@ export class SwtpmRunner {
     return files;
   }
 
+  /** The pid of the domain's swtpm while it runs (its pidfile, checked against the program): it joins the VM's scope. */
+  pidOf(uuid: string): number | undefined {
+    try {
+      const pid = Number(readFileSync(this.pidfile(uuid), 'utf8').trim());
+      return Number.isInteger(pid) && pid > 1 && isProgram(pid, 'swtpm') ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Ends the domain's swtpm if it still runs (QEMU never connected, or ferryd tidies up after QEMU). */
   async stop(uuid: string): Promise<void> {
     let pid: number;

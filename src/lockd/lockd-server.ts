@@ -30,6 +30,14 @@ export class LockdServer {
     chmodSync(path, 0o600);
   }
 
+  /** Serves on a listening socket systemd passed (ferry-lockd.socket: socket activation, as virtlockd's). */
+  async listenFd(fd: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ fd }, () => resolve());
+    });
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }

@@ -1,5 +1,7 @@
 import os from 'node:os';
 import { pino } from 'pino';
+import { logDestination } from '../daemon/log-destination.js';
+import { listenFds } from '../system/systemd/host-systemd.js';
 import { OfdLocker } from '../locking/ofd-lock.js';
 import { buildLockdProgram } from './command-line.js';
 import { FcntlBackend } from './fcntl-backend.js';
@@ -12,7 +14,7 @@ async function main(): Promise<void> {
   const o = buildLockdProgram(os.hostname())
     .parse(process.argv)
     .opts<{ socket: string; backend: string; etcdEndpoints: string; etcdPrefix: string; leaseTtl: string; hostId: string; logLevel: string }>();
-  const log = pino({ level: o.logLevel, base: { host: os.hostname(), component: 'ferry-lockd' } }, pino.destination(2));
+  const log = pino({ level: o.logLevel, base: { host: os.hostname(), component: 'ferry-lockd' } }, logDestination('ferry-lockd'));
   // etcd's client (gRPC) takes ~100 ms to load: only lockds on the etcd backend pay for it, so the fcntl one restarts fast.
   const backend: LockBackend = o.backend === 'etcd'
     ? new (await import('./etcd-backend.js')).EtcdBackend({
@@ -27,8 +29,11 @@ async function main(): Promise<void> {
     : new FcntlBackend(new OfdLocker());
   const table = new LeaseTable(backend, { host: o.hostId, log });
   const server = new LockdServer(table, backend, log);
-  await server.listen(o.socket);
-  log.info({ socket: o.socket, backend: o.backend }, 'ferry-lockd ready');
+  // Socket-activated (ferry-lockd.socket) it serves the socket systemd holds, which outlives its restarts.
+  const [activated] = listenFds();
+  if (activated !== undefined) await server.listenFd(activated);
+  else await server.listen(o.socket);
+  log.info({ socket: activated === undefined ? o.socket : `fd ${activated} from systemd`, backend: o.backend }, 'ferry-lockd ready');
   const stop = async (): Promise<void> => {
     await server.close();
     await table.close();

@@ -27,6 +27,21 @@ export interface LaunchOptions {
   account?: UnixAccount;
   /** Descriptors handed to QEMU as fd 3, 4, ... (tap devices); the caller closes its copies. */
   fds?: readonly number[];
+  /**
+   * Runs with QEMU's pid before QEMU itself runs (it waits in a shell for a go on its stdin, then execs):
+   * what must hold the process before its first allocation, as libvirt's handshake before exec
+   * (virCommandHandshakeWait). Used to put QEMU in its systemd scope. A throw here ends the launch
+   * without QEMU ever running.
+   */
+  beforeExec?: (pid: number) => Promise<void>;
+}
+
+/**
+ * Makes `command args` wait, in a shell holding the pid it execs into, until a line "go" arrives on its
+ * stdin; anything else (ferryd gone, the pipe closed) ends it with 125 and QEMU never starts.
+ */
+export function gatedCommand(command: string, args: readonly string[]): { command: string; args: string[] } {
+  return { command: '/bin/sh', args: ['-c', 'read -r go && [ "$go" = go ] || exit 125; exec "$@" </dev/null', 'ferry-qemu-gate', command, ...args] };
 }
 
 /** What looking for a QEMU after a ferryd restart found. */
@@ -79,11 +94,12 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo]; unknown: [erro
     const logOffset = appendLogHeader(options.logPath, options.binary, options.argv);
     const fd = openSync(options.logPath, 'a', 0o600);
     let child: ChildProcess;
-    const cmd = setprivCommand(options.binary, options.argv, { account: options.account });
+    const direct = setprivCommand(options.binary, options.argv, { account: options.account });
+    const cmd = options.beforeExec ? gatedCommand(direct.command, direct.args) : direct;
     try {
       child = spawn(cmd.command, cmd.args, {
         detached: true,
-        stdio: ['ignore', fd, fd, ...(options.fds ?? [])],
+        stdio: [options.beforeExec ? 'pipe' : 'ignore', fd, fd, ...(options.fds ?? [])],
         env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
       });
     } finally {
@@ -117,6 +133,19 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo]; unknown: [erro
     failure.catch(() => undefined);
     const proc = child.pid === undefined ? undefined : new QemuProcess(child.pid, { child });
     child.unref();
+    child.stdin?.on('error', () => undefined);
+    if (options.beforeExec && proc) {
+      // The earliest point ferryd can act on QEMU: its pid exists, QEMU has not run a line, allocated guest
+      // RAM (charged to the cgroup it is in at that time) nor started a thread.
+      try {
+        await Promise.race([options.beforeExec(proc.pid), failure]);
+      } catch (err) {
+        child.stdin?.destroy();
+        if (!(await proc.waitExit(2000))) proc.signal('SIGKILL');
+        throw err;
+      }
+      child.stdin?.end('go\n');
+    }
     const timeoutMs = options.startTimeoutMs ?? 30_000;
     const connect = async (): Promise<QemuMonitor> => {
       const transport = await connectQmpSocket(options.qmpSocket, { timeoutMs, signal: early.signal });

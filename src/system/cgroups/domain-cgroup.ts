@@ -26,7 +26,35 @@ export class DomainCgroup {
     readonly ioDir: string | undefined,
     /** The domain's directory in the hierarchy holding the memory controller (undefined: none). */
     readonly memDir: string | undefined,
+    /**
+     * Under systemd: the VM's scope directory (relative to each hierarchy's root), which systemd owns and
+     * ferry never creates nor removes; the domain's cgroup is its `ferry` child, as libvirt's nested cgroup.
+     */
+    readonly scope?: string,
   ) {}
+
+  /**
+   * The domain's cgroup inside its machine.slice scope (systemd made it, Delegate=yes): `<scope>/ferry`,
+   * the same path in every v1 hierarchy or once in v2. `procCgroup` is /proc/PID/cgroup of the QEMU;
+   * undefined when it is in no machine scope (no systemd: then at() applies).
+   */
+  static inScope(layout: CgroupLayout, procCgroup: string): DomainCgroup | undefined {
+    const scope = scopePathOf(procCgroup);
+    if (!scope) return undefined;
+    if (layout.version === 2) {
+      const dir = join(layout.root, scope, FERRY_PARENT);
+      return new DomainCgroup(layout, dir, dir, dir, scope);
+    }
+    // v1: each hierarchy has its own line; systemd realizes the scope in each (Delegate=yes). A hierarchy
+    // that does not show it (not realized yet) takes the scope's path from the others.
+    const lines = procCgroup.split('\n').filter(Boolean).map((l) => ({ controllers: (l.split(':')[1] ?? '').split(','), text: l }));
+    const under = (root: string | undefined, controller: string): string | undefined => {
+      if (!root) return undefined;
+      const own = scopePathOf(lines.find((l) => l.controllers.includes(controller))?.text ?? '');
+      return join(root, own ?? scope, FERRY_PARENT);
+    };
+    return new DomainCgroup(layout, under(layout.cpu, 'cpu'), under(layout.blkio, 'blkio'), under(layout.memory, 'memory'), scope);
+  }
 
   /** The cgroup of a domain named `name` (not created). */
   static at(layout: CgroupLayout, name: string): DomainCgroup {
@@ -59,13 +87,25 @@ export class DomainCgroup {
     const root = (this.layout as { root: string }).root;
     const dir = this.cpuDir as string;
     const want = [needs.cpu ? 'cpu' : undefined, needs.io ? 'io' : undefined, needs.memory ? 'memory' : undefined].filter((c): c is string => c !== undefined);
-    const available = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-    for (const c of want) if (!available.includes(c)) throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
-    // Each level down to the domain hands the controllers on (cgroup.subtree_control).
-    const parent = join(root, FERRY_PARENT);
-    mkdirSync(parent, { recursive: true });
-    for (const level of [root, parent]) enable(level, want);
-    mkdirSync(dir, { recursive: true });
+    if (this.scope !== undefined) {
+      // systemd enabled the controllers down to the scope (Delegate=yes); the scope hands them on to
+      // `ferry` only once no process is left in it (cgroup v2's no-internal-process rule): QEMU and its
+      // helpers move into `ferry` first.
+      const scopeDir = join(root, this.scope);
+      const have = readFileSync(join(scopeDir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+      for (const c of want) if (!have.includes(c)) throw unavailable(`the VM's scope ${scopeDir} has no '${c}' controller (cgroup.controllers: ${have.join(' ')})`);
+      mkdirSync(dir, { recursive: true });
+      for (const pid of readFileSync(join(scopeDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) writeFileSync(join(dir, 'cgroup.procs'), pid);
+      enable(scopeDir, want);
+    } else {
+      const available = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
+      for (const c of want) if (!available.includes(c)) throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
+      // Each level down to the domain hands the controllers on (cgroup.subtree_control).
+      const parent = join(root, FERRY_PARENT);
+      mkdirSync(parent, { recursive: true });
+      for (const level of [root, parent]) enable(level, want);
+      mkdirSync(dir, { recursive: true });
+    }
     for (const c of children) {
       mkdirSync(join(dir, c), { recursive: true });
       writeFileSync(join(dir, c, 'cgroup.type'), 'threaded');
@@ -168,6 +208,16 @@ export function removeStaleDomainCgroups(layout: CgroupLayout, alive: (pid: numb
     }
   }
   return [...removed];
+}
+
+/** The machine.slice scope path (`/machine.slice/machine-qemu\\x2d1\\x2dweb.scope`) in a /proc/PID/cgroup text, cut at the scope. */
+export function scopePathOf(procCgroup: string): string | undefined {
+  for (const line of procCgroup.split('\n')) {
+    const parts = line.split(':').slice(2).join(':').split('/');
+    const i = parts.findIndex((p, k) => p.endsWith('.scope') && k > 0 && parts[k - 1] === 'machine.slice');
+    if (i > 0) return parts.slice(0, i + 1).join('/');
+  }
+  return undefined;
 }
 
 function listChildren(dir: string): string[] {
