@@ -89,7 +89,7 @@ export class SystemdHost {
   }
 
   alive(pid: number): boolean {
-    return this.c.run(['kill', '-0', String(pid)], { check: false }).status === 0;
+    return this.c.run(['sh', '-c', `kill -0 ${pid}`], { check: false }).status === 0; // the shell's kill: minbase has no procps
   }
 
   /** A file of the container's root, read from this machine ('' when absent): works after it powered off too. */
