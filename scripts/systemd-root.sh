@@ -5,10 +5,18 @@
 # The tests copy it before booting it, so the cached root stays clean.
 #
 #   bash scripts/systemd-root.sh            # .cache/systemd-root/bookworm (about 250 MB, 1-2 minutes)
+#   bash scripts/systemd-root.sh qemu       # .cache/systemd-root/bookworm-qemu: the above with QEMU 10 from
+#                                           # bookworm-backports and what ferry runs at its side (the systemd tests)
 #
 # The mirror is the first Debian one in this host's apt sources (deb.debian.org when none is found).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+variant=${1:-}
+case "$variant" in
+  '') ;;
+  qemu) exec bash scripts/systemd-root-qemu.sh ;;
+  *) echo "systemd-root: unknown variant '$variant' (known: qemu)" >&2; exit 2 ;;
+esac
 dest=$PWD/.cache/systemd-root/bookworm
 mkdir -p "$(dirname "$dest")"
 exec 9>"$dest.lock"

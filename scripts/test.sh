@@ -5,6 +5,7 @@
 #   npm test                 # everything
 #   npm test -- unit         # only the unit tests (no QEMU needed)
 #   npm test -- integration  # only test/integration
+#   npm test -- system       # only test/system (ferry under a real systemd, in systemd-nspawn containers)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,7 +16,8 @@ case "$which" in
   unit) mapfile -t files < <(find dist/src dist/lab -name '*.test.js' | sort) ;;
   integration) mapfile -t files < <(find dist/test/integration -name '*.test.js' | sort) ;;
   e2e) mapfile -t files < <(find dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ;;
-  all) mapfile -t files < <( (find dist/src dist/lab -name '*.test.js' | sort; find dist/test/integration dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ) ;;
+  system) mapfile -t files < <(find dist/test/system -name '*.test.js' 2>/dev/null | sort) ;;
+  all) mapfile -t files < <( (find dist/src dist/lab -name '*.test.js' | sort; find dist/test/integration dist/test/e2e dist/test/system -name '*.test.js' 2>/dev/null | sort) ) ;;
   *) mapfile -t files < <(find dist -path "*$which*" -name '*.test.js' | sort) ;;
 esac
 [ "${#files[@]}" -gt 0 ] || { echo "test: no test files for '$which'" >&2; exit 1; }

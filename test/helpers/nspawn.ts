@@ -6,9 +6,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 /** The repository's root (dist/test/helpers → ../../..). */
 const repoRoot = (): string => resolve(import.meta.dirname, '..', '..', '..');
 
-/** Builds (once, cached in .cache) the clean Debian 12 root that boots under systemd-nspawn, and returns its path. */
-export function systemdRootTemplate(): string {
-  return execFileSync('bash', [join(repoRoot(), 'scripts', 'systemd-root.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+/**
+ * Builds (once, cached in .cache) the clean Debian 12 root that boots under systemd-nspawn, and returns its path;
+ * `qemu`: that root with QEMU 10 inside (scripts/systemd-root.sh qemu).
+ */
+export function systemdRootTemplate(variant?: 'qemu'): string {
+  return execFileSync('bash', [join(repoRoot(), 'scripts', 'systemd-root.sh'), ...(variant ? [variant] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
 }
 
 /** Copies a root (the template, or another container's) to `dir`; returns `dir`. */
