@@ -33,9 +33,9 @@ const ext = Object.values(m.outputs)[0].imports.filter((i) => i.external).map((i
 for (const heavy of ["better-sqlite3", "fastify", "etcd3", "@grpc", "pino"]) {
   if (inputs.includes("node_modules/" + heavy + "/") || ext.includes(heavy)) { console.error("build-deb: the CLI bundle contains " + heavy); process.exit(1); }
 }' "$PWD/$out/bundle/ferry.meta.json"
-for b in ferry ferryd ferry-lockd; do
-  { echo '#!/usr/lib/ferry/node'; cat "$out/bundle/$b.mjs"; } > "$lib/$b.mjs"
-  chmod 755 "$lib/$b.mjs"
+for b in ferry.cjs ferryd.mjs ferry-lockd.mjs; do
+  { echo '#!/usr/lib/ferry/node'; cat "$out/bundle/$b"; } > "$lib/$b"
+  chmod 755 "$lib/$b"
 done
 node scripts/runtime-modules.mjs "$lib" >/dev/null
 install -m 755 "$(readlink -f "$(command -v node)")" "$lib/node"
@@ -43,7 +43,7 @@ install -m 755 "$(readlink -f "$(command -v node)")" "$lib/node"
 find "$lib/node_modules" -type f \( -name '*.node' -o -name '*.js' -o -name '*.json' \) -exec chmod 644 {} +
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$lib/node" $(find "$lib/node_modules" -name '*.node')
 # node resolves a symlinked main script to its real path: the bundles find node_modules beside them.
-ln -s ../lib/ferry/ferry.mjs "$root/usr/bin/ferry"
+ln -s ../lib/ferry/ferry.cjs "$root/usr/bin/ferry"
 ln -s ../lib/ferry/ferryd.mjs "$root/usr/sbin/ferryd"
 ln -s ../lib/ferry/ferry-lockd.mjs "$root/usr/sbin/ferry-lockd"
 if compgen -G 'packaging/libexec/*' >/dev/null; then

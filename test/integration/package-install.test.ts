@@ -88,7 +88,7 @@ test('ferry list --all works as root and as a member of the ferry group', () => 
 
 test('the files are where Debian puts them, the accounts exist', () => {
   const files = new Set(c.sh('dpkg -L ferry').trim().split('\n'));
-  for (const f of ['/usr/bin/ferry', '/usr/sbin/ferryd', '/usr/sbin/ferry-lockd', '/usr/lib/ferry/node', '/usr/lib/ferry/ferry.mjs',
+  for (const f of ['/usr/bin/ferry', '/usr/sbin/ferryd', '/usr/sbin/ferry-lockd', '/usr/lib/ferry/node', '/usr/lib/ferry/ferry.cjs',
     '/usr/lib/ferry/ferryd.mjs', '/usr/lib/ferry/ferry-lockd.mjs', '/lib/systemd/system/ferryd.service',
     '/lib/systemd/system/ferry-lockd.service', '/etc/ferry/ferryd.conf', '/usr/share/doc/ferry/copyright']) {
     assert.ok(files.has(f), `dpkg -L ferry lists ${f}`);
