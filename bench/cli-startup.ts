@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       })}\n`);
     }
   } finally {
-    await host.kill();
+    await host.stopAll();
     dir.cleanup();
   }
 }

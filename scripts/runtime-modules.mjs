@@ -19,7 +19,8 @@ const ONLY = {
   'better-sqlite3': ['package.json', 'LICENSE', 'lib', 'build/Release/better_sqlite3.node'],
   koffi: ['package.json', 'LICENSE.txt', 'index.js', 'indirect.js', 'build/koffi/linux_x64'],
 };
-const SKIP = /(^|\/)(\.github|test|tests|docs?|example|examples|src\/.*\.ts|.*\.md|.*\.d\.ts|.*\.map)$/;
+// Also out: npm's own files, and command-line tools a package ships for developers (proto-loader-gen-types).
+const SKIP = /(^|\/)(\.github|test|tests|docs?|example|examples|src\/.*\.ts|.*\.md|.*\.d\.ts|.*\.map|\.npmignore|build\/bin)$/;
 
 /** Where `name` resolves from a package directory, as node does (nested node_modules first). */
 function resolvePkg(name, fromDir) {
