@@ -38,6 +38,7 @@ import { LockService } from '../locking/lock-service.js';
 import { PreflightService } from '../preflight/preflight-service.js';
 import { CachedResolver } from '../preflight/name-resolution.js';
 import { VolumeUuids } from '../locking/volume-uuid.js';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { IscsiBackend } from '../storage/backends/iscsi-backend.js';
 import { LogicalBackend } from '../storage/backends/logical-backend.js';
@@ -307,7 +308,7 @@ function qemuAccount(config: DaemonConfig): UnixAccount | undefined {
 function lockDriver(config: DaemonConfig, paths: HostPaths, log: Logger): LockDriver {
   if (config.lockManager === 'nop') return new NopLockDriver();
   const socket = config.lockdSocket || `${dirname(config.socket)}/ferry-lockd.sock`;
-  const bin = fileURLToPath(new URL('../../../bin/ferry-lockd', import.meta.url));
+  const bin = lockdBinary();
   const args = [bin, '--socket', socket, '--backend', config.lockdBackend, '--log-level', config.logLevel];
   if (config.lockdBackend === 'etcd') {
     args.push('--etcd-endpoints', config.etcdEndpoints.join(','), '--etcd-prefix', config.etcdPrefix, '--lease-ttl', String(config.leaseTtl), '--host-id', os.hostname() + ':' + paths.stateDir);
@@ -316,6 +317,15 @@ function lockDriver(config: DaemonConfig, paths: HostPaths, log: Logger): LockDr
   // ferryd's cgroup and be stopped with ferryd, its leases with it.
   if (runsAsSystemdService()) return new LockdClient({ socket, log });
   return new LockdClient({ socket, spawn: { command: process.execPath, args, logFile: `${paths.logDir}/ferry-lockd.log` }, log });
+}
+
+/**
+ * The ferry-lockd that ferryd starts on demand: beside a bundled ferryd (the Debian package's
+ * /usr/lib/ferry/ferryd.mjs and ferry-lockd.mjs), else the checkout's bin/ferry-lockd.
+ */
+function lockdBinary(): string {
+  const bundled = fileURLToPath(new URL('./ferry-lockd.mjs', import.meta.url));
+  return existsSync(bundled) ? bundled : fileURLToPath(new URL('../../../bin/ferry-lockd', import.meta.url));
 }
 
 /** How other ferryds reach this one (recorded in migrations for recovery): TLS if it listens, else plain TCP if enabled, else its socket. */

@@ -1,0 +1,116 @@
+/**
+ * The CLI's start-up: `ferry list --all` against a real ferryd (over its unix socket), side by side with a bare
+ * `node -e 0` (node's own floor) and `virsh list --all` (when virsh is installed), round-robin so that the
+ * machine's load falls on every variant alike. Prints one JSON line per variant (median and p90 in ms) and
+ * how much each adds to `node -e 0`, in wall time and in CPU time (user + sys). Usage: node dist/bench/cli-startup.js [--runs 20]
+ *
+ * Variants: dist/ (tsc's output, one module per file: today's checkout), the esbuild bundle as an ES module and
+ * as CommonJS (what the Debian package ships: scripts/bundle.mjs), and the CommonJS one run through a V8 code cache (vm.Script cachedData,
+ * what node 22's module.enableCompileCache does; node 20 has no such switch). node 20's startup snapshot
+ * (--build-snapshot) is tried too and reported as failing when it fails.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { FerrydHost } from '../test/helpers/ferryd.js';
+import { REPO_ROOT } from '../test/helpers/guest.js';
+import { tempDir } from '../test/helpers/tmp.js';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
+
+interface Variant {
+  name: string;
+  argv: string[];
+}
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+}
+
+/** A loader that compiles the CommonJS bundle with V8's code cache, writing the cache on its first run. */
+const CACHED_LOADER = `'use strict';
+const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path'), Module = require('node:module');
+const file = path.join(__dirname, 'ferry.cjs'), cacheFile = file + '.v8cache';
+const source = fs.readFileSync(file, 'utf8');
+let cachedData; try { cachedData = fs.readFileSync(cacheFile); } catch {}
+const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+const fn = script.runInThisContext();
+const m = { exports: {} };
+fn.call(m.exports, m.exports, Module.createRequire(file), m, file, path.dirname(file));
+if (!cachedData || script.cachedDataRejected) process.once('exit', () => { try { fs.writeFileSync(cacheFile, script.createCachedData()); } catch {} });
+`;
+
+async function main(): Promise<void> {
+  const runs = Number(values.runs);
+  const dir = tempDir('ferry-bench-startup-');
+  const host = await new FerrydHost({ dir: `${dir.path}/a` }).start();
+  try {
+    const b = join(dir.path, 'bundle');
+    execFileSync('node', [join(REPO_ROOT, 'scripts', 'bundle.mjs'), b], { stdio: 'ignore' });
+    const esbuild = join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
+    // The same bundle as an ES module, for comparison (the package ships the CommonJS one).
+    execFileSync(esbuild, [join(REPO_ROOT, 'src/cli/ferry.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${join(b, 'ferry-esm.mjs')}`, '--log-level=error',
+      "--banner:js=import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);"]);
+    writeFileSync(join(b, 'ferry-cached.cjs'), CACHED_LOADER);
+    const variants: Variant[] = [
+      { name: 'node -e 0', argv: ['node', '-e', '0'] },
+      // The node modules the CLI needs (commander loads child_process; the transports http and https): its floor.
+      { name: "node -e require('http','https','child_process')", argv: ['node', '-e', "require('node:http');require('node:https');require('node:child_process')"] },
+      { name: 'ferry (dist/, tsc)', argv: ['node', join(REPO_ROOT, 'bin', 'ferry'), 'list', '--all'] },
+      { name: 'ferry (esbuild bundle as ESM)', argv: ['node', join(b, 'ferry-esm.mjs'), 'list', '--all'] },
+      { name: 'ferry (esbuild bundle as CJS: the package)', argv: ['node', join(b, 'ferry.cjs'), 'list', '--all'] },
+      { name: 'ferry --version (the package\'s bundle: start-up without the daemon call)', argv: ['node', join(b, 'ferry.cjs'), '--version'] },
+      { name: 'ferry (bundle, CJS + V8 code cache)', argv: ['node', join(b, 'ferry-cached.cjs'), 'list', '--all'] },
+    ];
+    // node 20's startup snapshot of the CLI bundle.
+    const snapEntry = join(b, 'snapshot-entry.cjs');
+    execFileSync(esbuild, [join(REPO_ROOT, 'bench/cli-snapshot-entry.ts'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${snapEntry}`, '--log-level=error']);
+    const blob = join(b, 'ferry.blob');
+    const built = spawnSync('node', ['--snapshot-blob', blob, '--build-snapshot', snapEntry], { encoding: 'utf8' });
+    if (built.status === 0 && existsSync(blob)) variants.push({ name: 'ferry (startup snapshot)', argv: ['node', '--snapshot-blob', blob, 'list', '--all'] });
+    else process.stdout.write(`${JSON.stringify({ variant: 'ferry (startup snapshot)', error: (built.stderr.split('\n').find((l) => /Error/.test(l)) ?? built.stderr).trim() })}\n`);
+    if (spawnSync('virsh', ['--version']).status === 0) variants.push({ name: 'virsh list --all', argv: ['virsh', '-c', 'test:///default', 'list', '--all'] });
+
+    const env = { ...process.env, FERRY_DEFAULT_URI: host.uri, LC_ALL: 'C' };
+    // One untimed run each: the code cache is written, the page cache warm.
+    for (const v of variants) {
+      const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`${v.name} failed: ${r.stderr}`);
+    }
+    // Wall time, and CPU time (user + sys, from GNU time: 10 ms steps) which a loaded machine disturbs less.
+    const wall = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
+    for (let i = 0; i < runs; i++) {
+      for (const v of variants) {
+        const t0 = performance.now();
+        const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...v.argv], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+        const ms = performance.now() - t0;
+        if (r.status !== 0) throw new Error(`${v.name} exited ${r.status}: ${r.stderr}`);
+        const m = /cpu (\S+) (\S+)\s*$/.exec(r.stderr);
+        wall.get(v.name)?.push(ms);
+        cpu.get(v.name)?.push(m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN);
+      }
+    }
+    const med = (xs: number[]): number => quantile([...xs].sort((x, y) => x - y), 0.5);
+    const p90 = (xs: number[]): number => quantile([...xs].sort((x, y) => x - y), 0.9);
+    const baseWall = med(wall.get('node -e 0') ?? []);
+    const baseCpu = med(cpu.get('node -e 0') ?? []);
+    for (const v of variants) {
+      const w = wall.get(v.name) ?? [];
+      const c = cpu.get(v.name) ?? [];
+      process.stdout.write(`${JSON.stringify({
+        variant: v.name, runs, medianMs: Math.round(med(w)), p90Ms: Math.round(p90(w)), overNodeMs: Math.round(med(w) - baseWall),
+        cpuMedianMs: Math.round(med(c)), cpuP90Ms: Math.round(p90(c)), cpuOverNodeMs: Math.round(med(c) - baseCpu),
+      })}\n`);
+    }
+  } finally {
+    await host.stopAll();
+    dir.cleanup();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${String(err)}\n`);
+  process.exit(1);
+});
