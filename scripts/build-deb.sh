@@ -17,6 +17,10 @@ node_major=$(node -p 'process.versions.node.split(".")[0]')
 [ "$node_major" -ge 20 ] || { echo "build-deb: the package ships this machine's node, which must be 20 or later (found $(node --version))" >&2; exit 1; }
 
 out=build
+mkdir -p "$out"
+# One build at a time (the test run builds it in the background while a test may ask for it).
+exec 9>"$out/.build-deb.lock"
+flock 9
 root=$out/deb-root
 rm -rf "$root"
 mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib/ferry" "$root/lib/systemd/system" \
@@ -47,8 +51,9 @@ ln -s ../lib/ferry/ferry.cjs "$root/usr/bin/ferry"
 ln -s ../lib/ferry/ferryd.mjs "$root/usr/sbin/ferryd"
 ln -s ../lib/ferry/ferry-lockd.mjs "$root/usr/sbin/ferry-lockd"
 if compgen -G 'packaging/libexec/*' >/dev/null; then
-  mkdir -p "$lib/libexec"
-  install -m 755 packaging/libexec/* "$lib/libexec/"
+  # Where the units run them from (ferry-guests.service: /usr/libexec/ferry/ferry-guests).
+  mkdir -p "$root/usr/libexec/ferry"
+  install -m 755 packaging/libexec/* "$root/usr/libexec/ferry/"
 fi
 
 # systemd units, configs (conffiles), man pages, completion, logrotate.

@@ -26,7 +26,7 @@ systemd-nspawn -q -D "$tmp" --register=no --keep-unit --pipe -E DEBIAN_FRONTEND=
   set -e
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils
-  apt-get install -y -qq --no-install-recommends iproute2 openssl
+  apt-get install -y -qq --no-install-recommends iproute2 openssl adduser
   apt-get clean
   rm -rf /var/lib/apt/lists/*
 ' >"$tmp.log" 2>&1 || { tail -30 "$tmp.log" >&2; exit 1; }

@@ -22,6 +22,15 @@ case "$which" in
 esac
 [ "${#files[@]}" -gt 0 ] || { echo "test: no test files for '$which'" >&2; exit 1; }
 
+# The systemd tests boot Debian 12 roots (debootstrap, then QEMU from bookworm-backports: 2-3 minutes of
+# downloads and unpacking on a fresh machine) and install the package: build them in the background while
+# the first test files run, so the systemd tests find them ready (each builder takes a lock; a test that
+# comes first waits for it). Their output goes to a log; a builder that failed fails its test, which says so.
+if printf '%s\n' "${files[@]}" | grep -q -e '/test/system/' -e 'package-install'; then
+  mkdir -p .cache
+  ( bash scripts/systemd-root.sh qemu && FERRY_DEB_COMPRESS=gzip bash scripts/build-deb.sh ) >.cache/systemd-root-prebuild.log 2>&1 &
+fi
+
 # QEMU guests are CPU-heavy under TCG: one test file at a time keeps timings honest on 2 cores.
 # A file whose test failed must not hang the run on a handle it left open (--test-force-exit);
 # no single test or file takes 5 minutes (the longest file takes about 50 s).

@@ -6,24 +6,17 @@
  * ($FERRY_APT_ARCHIVES), so a second run downloads nothing.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { NspawnContainer, copyRoot, systemdRootTemplate } from '../helpers/nspawn.js';
 import { REPO_ROOT } from '../helpers/guest.js';
+import { ferryPackage, packageVersion } from '../helpers/ferry-package.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const version = (JSON.parse(execFileSync('node', ['-p', 'JSON.stringify(require("./package.json"))'], { cwd: REPO_ROOT, encoding: 'utf8' })) as { version: string }).version;
-
+const version = packageVersion();
 /** build/ferry_VERSION_amd64.deb, built unless one newer than dist/ is there already. */
-function packagePath(): string {
-  const deb = join(REPO_ROOT, 'build', `ferry_${version}_amd64.deb`);
-  const distTime = statSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js')).mtimeMs;
-  if (existsSync(deb) && statSync(deb).mtimeMs > distTime) return deb;
-  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'build-deb.sh')], { env: { ...process.env, FERRY_DEB_COMPRESS: 'gzip' }, stdio: ['ignore', 'ignore', 'inherit'] });
-  return deb;
-}
+const packagePath = ferryPackage;
 
 const dir = tempDir('ferry-pkg-');
 let c: NspawnContainer;
