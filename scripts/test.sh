@@ -28,7 +28,7 @@ esac
 # comes first waits for it). Their output goes to a log; a builder that failed fails its test, which says so.
 if printf '%s\n' "${files[@]}" | grep -q -e '/test/system/' -e 'package-install'; then
   mkdir -p .cache
-  ( bash scripts/systemd-root.sh qemu && FERRY_DEB_COMPRESS=gzip bash scripts/build-deb.sh ) >.cache/systemd-root-prebuild.log 2>&1 &
+  ( FERRY_DEB_COMPRESS=gzip bash scripts/build-deb.sh; bash scripts/systemd-root.sh qemu ) >.cache/systemd-root-prebuild.log 2>&1 &
 fi
 
 # QEMU guests are CPU-heavy under TCG: one test file at a time keeps timings honest on 2 cores.
