@@ -1,5 +1,5 @@
 import type { FerryDatabase } from './database.js';
-import type { MigrationSide } from './migration-store.js';
+import type { MigrationRow, MigrationSide } from './migration-store.js';
 
 const FINAL = `('Succeeded', 'Failed', 'Cancelled')`;
 
@@ -43,18 +43,8 @@ export interface HistoryFilter {
   limit?: number;
 }
 
-interface Row {
-  id: string;
-  side: string;
-  uuid: string;
-  name: string;
-  phase: string;
-  peer: string;
-  options: string;
-  error: string | null;
-  stats: string | null;
-  started_at: number;
-}
+/** The columns the history reads. */
+type Row = Pick<MigrationRow, 'id' | 'side' | 'uuid' | 'name' | 'phase' | 'peer' | 'options' | 'error' | 'stats' | 'started_at'>;
 
 /** Reads past (and running) migrations out of the migration store's tables, and prunes finished ones. */
 export class MigrationHistory {

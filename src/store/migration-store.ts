@@ -22,7 +22,8 @@ export interface MigrationRecord<D = Record<string, unknown>> {
   updatedAt: number;
 }
 
-interface Row {
+/** A row of the migrations table, as SQLite returns it. */
+export interface MigrationRow {
   id: string;
   side: string;
   uuid: string;
@@ -56,7 +57,7 @@ export class MigrationStore {
   }
 
   get(id: string, side: MigrationSide): MigrationRecord | undefined {
-    const row = this.db.prepare('SELECT * FROM migrations WHERE id = ? AND side = ?').get(id, side) as Row | undefined;
+    const row = this.db.prepare('SELECT * FROM migrations WHERE id = ? AND side = ?').get(id, side) as MigrationRow | undefined;
     return row && toRecord(row);
   }
 
@@ -96,14 +97,14 @@ export class MigrationStore {
   unfinished(): MigrationRecord[] {
     return (this.db
       .prepare(`SELECT * FROM migrations WHERE phase NOT IN ('Succeeded', 'Failed', 'Cancelled') OR cleanup_done = 0 ORDER BY started_at`)
-      .all() as Row[]).map(toRecord);
+      .all() as MigrationRow[]).map(toRecord);
   }
 
   /** The latest finished migration of a domain (domjobinfo --completed). */
   lastFinished(uuid: string): MigrationRecord | undefined {
     const row = this.db
       .prepare(`SELECT * FROM migrations WHERE uuid = ? AND phase IN ('Succeeded', 'Failed', 'Cancelled') ORDER BY updated_at DESC LIMIT 1`)
-      .get(uuid) as Row | undefined;
+      .get(uuid) as MigrationRow | undefined;
     return row && toRecord(row);
   }
 
@@ -113,7 +114,7 @@ export class MigrationStore {
   }
 }
 
-function toRecord(row: Row): MigrationRecord {
+function toRecord(row: MigrationRow): MigrationRecord {
   return {
     id: row.id,
     side: row.side as MigrationSide,
