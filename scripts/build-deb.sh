@@ -87,5 +87,7 @@ sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
 
 deb=$out/ferry_${version}_${arch}.deb
 # FERRY_DEB_COMPRESS=gzip: a faster build (the tests); xz (the default) makes a smaller package.
-dpkg-deb --root-owner-group "-Z${FERRY_DEB_COMPRESS:-xz}" --build "$root" "$deb" >/dev/null
+# Written beside it and renamed: whoever reads the previous .deb meanwhile (a test installing it) reads it whole.
+dpkg-deb --root-owner-group "-Z${FERRY_DEB_COMPRESS:-xz}" --build "$root" "$deb.tmp" >/dev/null
+mv -f "$deb.tmp" "$deb"
 echo "$deb"
