@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
-import { guestXml } from '../helpers/guest.js';
+import { guestXml, REPO_ROOT } from '../helpers/guest.js';
 import { lastSeq, parseHeartbeats, waitHeartbeats } from '../helpers/heartbeat.js';
 import { qemuPidsOf } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -11,11 +12,21 @@ import { tempDir } from '../helpers/tmp.js';
 const UUID = '6d3c1f7e-2b1a-4c55-9e0f-3a7b5c9d1e42';
 
 /** virsh managedsave on real QEMU: the guest's state to a file, QEMU gone, and the same guest back at start. */
-describe('managed save on real QEMU', () => {
+describe('managed save on real QEMU (and ferry-guests ON_SHUTDOWN=suspend)', () => {
   const dir = tempDir('ferry-msave-');
   const host = new FerrydHost({ dir: `${dir.path}/a` });
   const xml = join(dir.path, 'ms1.xml');
   const image = (): string => join(host.stateDir, 'save', `${UUID}.save`);
+  // packaging/libexec/ferry-guests (the host shutdown policy) with ON_SHUTDOWN=suspend, against this ferryd.
+  const ferryGuests = (verb: 'stop' | 'start'): Promise<string> => new Promise((resolve, reject) => {
+    writeFileSync(join(dir.path, 'guests.conf'), 'ON_SHUTDOWN=suspend\nON_BOOT=start\n');
+    execFile('bash', [join(REPO_ROOT, 'packaging/libexec/ferry-guests'), verb], {
+      env: {
+        ...process.env, FERRY_CLI: join(REPO_ROOT, 'bin/ferry'), FERRY_DEFAULT_URI: host.uri,
+        FERRY_GUESTS_CONF: join(dir.path, 'guests.conf'), FERRY_GUESTS_STATE: join(dir.path, 'guests.state'),
+      },
+    }, (err, stdout, stderr) => (err ? reject(new Error(`ferry-guests ${verb}: ${stderr}${stdout}`)) : resolve(stdout)));
+  });
   const managedSaveLine = async (): Promise<string> => (/^Managed save: +(\S+)$/m.exec(await host.ok('dominfo', 'ms1')) ?? [])[1] ?? '';
 
   before(async () => {
@@ -35,7 +46,8 @@ describe('managed save on real QEMU', () => {
     assert.equal(qemuPidsOf(host.stateDir, UUID).length, 1);
     assert.equal(await managedSaveLine(), 'no');
 
-    assert.equal(await host.ok('managedsave', 'ms1'), "\nDomain 'ms1' state saved by ferry\n\n");
+    // The host's shutdown policy saves it (ferry managedsave), with no fallback to a shutdown.
+    assert.equal(await ferryGuests('stop'), `ferry-guests: saving ${UUID}\n`);
     const beforeSave = host.serialLog('ms1');
     const savedAt = lastSeq(beforeSave);
     assert.deepEqual(qemuPidsOf(host.stateDir, UUID), [], 'QEMU is gone');
@@ -50,7 +62,8 @@ describe('managed save on real QEMU', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /Refusing to undefine while domain managed save image exists\nhint: .*--managed-save.*\[MANAGED_SAVE_EXISTS\]/);
 
-    assert.equal(await host.ok('start', 'ms1'), "Domain 'ms1' started\n\n");
+    // At boot the policy starts it again: the start restores the image.
+    assert.equal(await ferryGuests('start'), `ferry-guests: starting ${UUID}\n`);
     assert.equal(await host.state('ms1'), 'running (restored)');
     await waitHeartbeats(() => host.serialLog('ms1'), 2, { afterSeq: savedAt });
     // The same guest runs on: what it writes after the restore continues its heartbeat count where it stopped
@@ -74,7 +87,8 @@ describe('managed save on real QEMU', () => {
 
     // Persistent again; saved paused; undefine --managed-save takes the image with the definition.
     await host.ok('define', xml);
-    await host.ok('managedsave', 'ms1', '--paused');
+    assert.equal(await host.ok('managedsave', 'ms1', '--paused'), "\nDomain 'ms1' state saved by ferry\n\n");
+    assert.equal(await host.state('ms1'), 'shut off (saved)');
     assert.equal(existsSync(image()), true);
     await host.ok('undefine', 'ms1', '--managed-save');
     assert.equal(existsSync(image()), false);
