@@ -130,10 +130,11 @@ export class HostService extends EventEmitter<HostEvents> {
     return found;
   }
 
-  list(options: { all?: boolean; inactive?: boolean } = {}): DomainSummary[] {
+  list(options: { all?: boolean; inactive?: boolean } = {}): Array<DomainSummary & { managedSave: boolean }> {
     const all = this.deps.store.list();
-    if (options.inactive) return all.filter((d) => !isActiveState(d.state));
-    return options.all ? all : all.filter((d) => isActiveState(d.state));
+    const listed = options.inactive ? all.filter((d) => !isActiveState(d.state)) : options.all ? all : all.filter((d) => isActiveState(d.state));
+    // Only a shut-off domain can have a managed save image (list --with-managed-save, --managed-save).
+    return listed.map((d) => ({ ...d, managedSave: d.state === 'shutoff' && this.saves.has(d.uuid) }));
   }
 
   runningDomain(uuid: string): RunningDomain | undefined {

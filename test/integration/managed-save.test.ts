@@ -53,6 +53,9 @@ describe('managed save on real QEMU (and ferry-guests ON_SHUTDOWN=suspend)', () 
     assert.deepEqual(qemuPidsOf(host.stateDir, UUID), [], 'QEMU is gone');
     assert.equal(await host.state('ms1'), 'shut off (saved)');
     assert.equal(await managedSaveLine(), 'yes');
+    assert.match(await host.ok('list', '--all', '--managed-save'), / -    ms1    saved\n/);
+    assert.equal(await host.ok('list', '--all', '--with-managed-save', '--name'), 'ms1\n\n');
+    assert.equal(await host.ok('list', '--all', '--without-managed-save', '--name'), '\n');
     const st = statSync(image());
     assert.deepEqual([st.uid, st.mode & 0o777], [0, 0o600], 'the image is root\'s alone');
     assert.ok(st.size > 1024 * 1024, `the image holds the guest's memory (${st.size} bytes)`);

@@ -14,6 +14,7 @@ const domainRef = record({ name: text(), uuid: text() }, ['name', 'uuid']);
 const domainSummary = record({
   uuid: text(), name: text(), domainId: nullable(integer('The running domain\'s id, null when shut off')),
   state: text('running, paused, shutoff, ...'), reason: text(), persistent: flag(), autostart: flag(),
+  managedSave: flag('A managed save image exists'),
 }, ['uuid', 'name', 'domainId', 'state', 'reason', 'persistent', 'autostart']);
 const domainInfo = record({
   id: nullable(integer()), name: text(), uuid: text(), osType: text(), state: text(), reason: text(), vcpus: integer(),
