@@ -71,13 +71,14 @@ const LIBVIRT_API: Record<string, string> = {
   start: 'virDomainCreate', shutdown: 'virDomainShutdown', destroy: 'virDomainDestroy', reboot: 'virDomainReboot',
   suspend: 'virDomainSuspend', resume: 'virDomainResume', migrate: 'virDomainMigratePerform3Params',
   'migrate-check': 'virDomainMigrateBegin3Params', abort: 'virDomainAbortJob', create: 'virDomainCreateXML',
-  console: 'virDomainOpenConsole',
+  console: 'virDomainOpenConsole', managedsave: 'virDomainManagedSave',
 };
 
 /** The operation a refused request stands for, named as libvirt's message would (from the route's pattern and its parameters). */
 function operationName(method: string, route: string, params: Record<string, string>): string {
   const tail = route.split('/').filter(Boolean).pop() ?? '';
   const last = tail.startsWith(':') ? params[tail.slice(1)] ?? tail : tail;
+  if (method === 'DELETE' && route === '/v1/domains/:ref/managedsave') return 'virDomainManagedSaveRemove';
   if (route.startsWith('/v1/domains/') && LIBVIRT_API[last]) return LIBVIRT_API[last] as string;
   if (method === 'POST' && route === '/v1/domains') return 'virDomainDefineXML';
   if (method === 'DELETE' && route === '/v1/domains/:ref') return 'virDomainUndefine';

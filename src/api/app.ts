@@ -7,6 +7,7 @@ import type { MigrationService } from '../migration/migration-service.js';
 import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
+import { managedSaveRoutes } from './routes/managed-save.js';
 import { vcpuRoutes } from './routes/vcpus.js';
 import { tuningRoutes } from './routes/tuning.js';
 import { agentRoutes } from './routes/agent.js';
@@ -114,6 +115,7 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
   });
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
+  void app.register(managedSaveRoutes(deps.service), { prefix: '/v1' });
   void app.register(vcpuRoutes(deps.service), { prefix: '/v1' });
   void app.register(tuningRoutes(deps.service), { prefix: '/v1' });
   void app.register(interfaceRoutes(new InterfaceService({ host: deps.service })), { prefix: '/v1' });

@@ -18,6 +18,7 @@ import { registerTuning } from './commands/tuning.js';
 import { registerMemory } from './commands/memory.js';
 import { registerStats } from './commands/stats.js';
 import { registerLifecycle } from './commands/lifecycle.js';
+import { registerManagedSave } from './commands/managed-save.js';
 import { registerJobControl } from './commands/job.js';
 import { registerList } from './commands/list.js';
 import { registerLock } from './commands/lock.js';
@@ -60,6 +61,7 @@ export function buildProgram(ctx: CliContext): Command {
   });
   registerDefine(program, ctx);
   registerLifecycle(program, ctx);
+  registerManagedSave(program, ctx);
   registerList(program, ctx);
   registerInfo(program, ctx);
   registerVcpus(program, ctx);

@@ -45,6 +45,21 @@ export const ERROR_CODES = {
   DOMAIN_NOT_FOUND: { summary: 'No domain has that name, id or uuid', status: 404, hint: 'List the defined domains with "ferry list --all"' },
   DOMAIN_EXISTS: { summary: 'Another domain already has that name or uuid', status: 409, hint: 'Pick another name or uuid, or undefine the existing domain first' },
   DOMAIN_ALREADY_RUNNING: { summary: 'The domain is already running', status: 409, hint: 'Stop it first with "ferry shutdown <domain>" or "ferry destroy <domain>"' },
+  MANAGED_SAVE_FAILED: {
+    summary: 'QEMU could not write the domain\'s managed save image',
+    status: 500,
+    hint: 'The domain runs on as before; check free space under the state directory (save/) and the domain log',
+  },
+  MANAGED_SAVE_RESTORE_FAILED: {
+    summary: 'A domain could not be restored from its managed save image',
+    status: 500,
+    hint: 'The image is kept; "ferry start <domain> --force-boot" discards it and boots afresh, "ferry managedsave-remove <domain>" removes it',
+  },
+  MANAGED_SAVE_EXISTS: {
+    summary: 'The domain has a managed save image, which the operation would orphan',
+    status: 409,
+    hint: 'Add --managed-save to remove the image with the definition, or remove it first with "ferry managedsave-remove <domain>"',
+  },
   DOMAIN_NOT_RUNNING: { summary: 'The domain is shut off', status: 409, hint: 'Start it first with "ferry start <domain>"' },
   DOMAIN_NOT_PAUSED: { summary: 'The domain is not paused', status: 409, hint: 'Only a paused domain can be resumed; see "ferry domstate <domain>"' },
   DISPLAY_PORT_UNAVAILABLE: { summary: 'No free port for a VNC or SPICE display (autoport)', status: 503, hint: 'Stop a domain whose display holds a port, or give the <graphics> a fixed port= with autoport=\'no\'' },

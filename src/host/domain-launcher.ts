@@ -121,6 +121,16 @@ export class DomainLauncher {
     this.swtpm = new SwtpmRunner({ paths: deps.paths, account: deps.access.account, log: deps.log, ...(deps.secrets ? { secrets: deps.secrets } : {}) });
   }
 
+  /** Where this ferryd keeps its files. */
+  get paths(): HostPaths {
+    return this.deps.paths;
+  }
+
+  /** The account QEMU runs as (undefined: root). */
+  get qemuAccount(): QemuFileAccess['account'] {
+    return this.deps.access.account;
+  }
+
   binaryFor(def: DomainDefinition): string {
     return emulatorFor(def, this.deps.qemuBinary);
   }

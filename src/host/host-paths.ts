@@ -93,6 +93,15 @@ export class HostPaths {
     return join(this.stateDir, `shmem-${name}-sock`);
   }
 
+  /** Managed save images (virsh managedsave), root's alone: STATE_DIR/save/UUID.save. */
+  get saveDir(): string {
+    return join(this.stateDir, 'save');
+  }
+
+  managedSaveImage(uuid: string): string {
+    return join(this.saveDir, `${uuid}.save`);
+  }
+
   /** The default copy of serial port N's output. */
   serialLog(name: string, port: number): string {
     return join(this.logDir, `${name}-serial${port}.log`);

@@ -18,6 +18,7 @@ import { withoutSecrets } from '../vm/secure-xml.js';
 import { LargeXmlTurns } from './large-xml-turns.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
+import { ManagedSaveImages, type ManagedSaveOptions } from './managed-save.js';
 import { type DisplayUri, displayUris, vncDisplay } from '../vm/display-uri.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
 import { applyBalloonSettings, type ChangeScope, type MemoryStat, memoryStats, setMemory, setStatsPeriod } from './memory-balloon.js';
@@ -69,6 +70,8 @@ export interface DomainInfo {
   securityLabel: string | null;
   /** libvirt's taint flags of this run: custom-monitor once qemu-monitor-command was used. */
   taints: string[];
+  /** A managed save image exists (virsh dominfo's "Managed save"). */
+  managedSave: boolean;
 }
 
 export interface VersionInfo {
@@ -102,9 +105,13 @@ export class HostService extends EventEmitter<HostEvents> {
   /** The recent events with their ids, for event-stream clients that reconnect (Last-Event-ID). */
   readonly events = new EventLog();
 
+  /** Managed save images (virsh managedsave): STATE_DIR/save. */
+  readonly saves: ManagedSaveImages;
+
   constructor(private readonly deps: HostServiceDeps) {
     super();
     this.now = deps.now ?? Date.now;
+    this.saves = new ManagedSaveImages({ paths: deps.launcher.paths, account: deps.launcher.qemuAccount, log: deps.log });
   }
 
   // ---- lookup ----
@@ -123,10 +130,11 @@ export class HostService extends EventEmitter<HostEvents> {
     return found;
   }
 
-  list(options: { all?: boolean; inactive?: boolean } = {}): DomainSummary[] {
+  list(options: { all?: boolean; inactive?: boolean } = {}): Array<DomainSummary & { managedSave: boolean }> {
     const all = this.deps.store.list();
-    if (options.inactive) return all.filter((d) => !isActiveState(d.state));
-    return options.all ? all : all.filter((d) => isActiveState(d.state));
+    const listed = options.inactive ? all.filter((d) => !isActiveState(d.state)) : options.all ? all : all.filter((d) => isActiveState(d.state));
+    // Only a shut-off domain can have a managed save image (list --with-managed-save, --managed-save).
+    return listed.map((d) => ({ ...d, managedSave: d.state === 'shutoff' && this.saves.has(d.uuid) }));
   }
 
   runningDomain(uuid: string): RunningDomain | undefined {
@@ -159,11 +167,16 @@ export class HostService extends EventEmitter<HostEvents> {
    * (virsh undefine --keep-tpm keeps it, --tpm removes it regardless). A UEFI variable store that exists
    * must be named: --nvram removes it, --keep-nvram keeps it (libvirt's rule).
    */
-  async undefine(ref: string, options: { tpm?: TpmStatePolicy; nvram?: 'remove' | 'keep' } = {}): Promise<DomainRecord> {
+  async undefine(ref: string, options: { tpm?: TpmStatePolicy; nvram?: 'remove' | 'keep'; managedSave?: boolean } = {}): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'undefine', async () => {
       if (rec.persistentXml === null) {
         throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot undefine transient domain');
+      }
+      // As virsh: a managed save image goes only with --managed-save.
+      if (this.saves.has(rec.uuid)) {
+        if (!options.managedSave) throw new FerryError('MANAGED_SAVE_EXISTS', 'Requested operation is not valid: Refusing to undefine while domain managed save image exists');
+        this.saves.remove(rec.uuid);
       }
       // As libvirt: a domain whose UEFI variable store exists is undefined only with --nvram (removed) or --keep-nvram.
       const nvram = nvramPathOf(parseDomainXml(rec.persistentXml));
@@ -284,16 +297,66 @@ export class HostService extends EventEmitter<HostEvents> {
 
   // ---- lifecycle ----
 
-  async start(ref: string, options: { paused?: boolean } = {}): Promise<DomainRecord> {
+  async start(ref: string, options: { paused?: boolean; forceBoot?: boolean } = {}): Promise<DomainRecord> {
     const rec = this.lookup(ref);
     return this.deps.jobs.run(rec.uuid, 'start', async () => {
       const current = this.lookup(rec.uuid);
       if (current.liveXml !== null) {
         throw new FerryError('DOMAIN_ALREADY_RUNNING', 'Requested operation is not valid: domain is already running');
       }
-      await this.launch(parseDomainXml(current.persistentXml as string), options.paused ?? false);
+      const def = parseDomainXml(current.persistentXml as string);
+      // A managed save image brings the domain back where it was saved; --force-boot discards it (virsh start).
+      if (options.forceBoot) this.saves.remove(rec.uuid);
+      if (this.saves.has(rec.uuid)) await this.restore(def, options.paused ?? false);
+      else await this.launch(def, options.paused ?? false);
       return this.lookup(rec.uuid);
     });
+  }
+
+  /** virsh managedsave: the running (or paused) domain's state to its image, then QEMU ends (shut off, saved). */
+  async managedSave(ref: string, options: ManagedSaveOptions = {}): Promise<DomainRecord> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'managedsave', async () => {
+      if (rec.persistentXml === null) {
+        throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot do managed save for transient domain');
+      }
+      const vm = this.requireRunning(rec);
+      await this.saves.save(vm, options);
+      // QEMU ends as after a shutdown: leases released, run directory and helpers cleaned up.
+      await vm.destroy('saved');
+      return this.lookup(rec.uuid);
+    });
+  }
+
+  /** virsh managedsave-remove: false when the domain had no image. */
+  async managedSaveRemove(ref: string): Promise<boolean> {
+    const rec = this.lookup(ref);
+    return this.deps.jobs.run(rec.uuid, 'managedsave-remove', async () => this.saves.remove(rec.uuid));
+  }
+
+  /** Starts a domain from its managed save image; the image goes once QEMU has all of it. */
+  private async restore(def: DomainDefinition, paused: boolean): Promise<void> {
+    const vm = await this.launchDomain(def, { incoming: true, restore: true, status: { state: 'paused', reason: 'starting up' } });
+    try {
+      await this.saves.restore(vm);
+    } catch (err) {
+      await vm.destroy('failed');
+      throw err;
+    }
+    const resume = !paused && this.saves.resumes(def.uuid);
+    this.saves.remove(def.uuid);
+    if (!resume) {
+      vm.setStatus({ state: 'paused', reason: 'user' });
+      return;
+    }
+    try {
+      vm.expectResume('restored');
+      await vm.monitor.cont();
+      vm.setStatus({ state: 'running', reason: 'restored' });
+    } catch (err) {
+      await vm.destroy('failed');
+      throw err;
+    }
   }
 
   /**
@@ -443,6 +506,7 @@ export class HostService extends EventEmitter<HostEvents> {
       autostart: rec.autostart,
       securityLabel: rec.pid !== null && rec.liveXml !== null ? processDacLabel(rec.pid) ?? null : null,
       taints: rec.taints,
+      managedSave: this.saves.has(rec.uuid),
     };
   }
 
@@ -526,20 +590,22 @@ export class HostService extends EventEmitter<HostEvents> {
    * Launches QEMU for a definition (paused, -S), records the domain as running
    * with the given status and follows it. With `incoming`, QEMU waits for a migration.
    */
-  async launchDomain(def: DomainDefinition, options: { status: DomainStatus; incoming?: boolean }): Promise<RunningDomain> {
+  async launchDomain(def: DomainDefinition, options: { status: DomainStatus; incoming?: boolean; restore?: boolean }): Promise<RunningDomain> {
     const { locks } = this.deps;
     // The last run's cleanup first: it removes the run directory this launch is about to fill.
     await this.cleanups.get(def.uuid);
     // A <lease> needs a lock manager here, also on a migration's destination (refused at Prepare).
     locks.assertCanHold(def);
-    // The leases come first, held for ferryd until QEMU exists (an incoming domain gets them at Finish).
-    if (!options.incoming) await locks.acquire(def, process.pid);
+    // The leases come first, held for ferryd until QEMU exists (an incoming domain gets them at Finish;
+    // a restore from a managed save image, incoming from a file, takes them now as a start does).
+    const leasesNow = !options.incoming || options.restore === true;
+    if (leasesNow) await locks.acquire(def, process.pid);
     let launched: Awaited<ReturnType<DomainLauncher['launch']>>;
     try {
-      launched = await this.deps.launcher.launch(def, options.incoming ? { incoming: true } : {});
-      if (!options.incoming) await locks.setPid(def.uuid, launched.process.pid);
+      launched = await this.deps.launcher.launch(def, options.incoming || options.restore ? { incoming: true } : {});
+      if (leasesNow) await locks.setPid(def.uuid, launched.process.pid);
     } catch (err) {
-      if (!options.incoming) await locks.release(def.uuid);
+      if (leasesNow) await locks.release(def.uuid);
       throw err;
     }
     const log = this.deps.log.child({ vm: def.name });

@@ -12,7 +12,7 @@ export interface RunningDomainEvents {
   /** The state changed; the host persists it. */
   status: [status: DomainStatus];
   /** QEMU is gone. `restart` asks the host to start the domain again (on_crash / on_poweroff = restart). */
-  stopped: [info: { reason: 'shutdown' | 'destroyed' | 'crashed' | 'failed' | 'migrated' | 'unknown'; restart: boolean }];
+  stopped: [info: { reason: 'shutdown' | 'destroyed' | 'crashed' | 'failed' | 'migrated' | 'saved' | 'unknown'; restart: boolean }];
   /** The guest reported a panic through pvpanic. */
   panicked: [info: Record<string, unknown> | undefined];
   /** A watchdog device fired; QEMU takes `action` (the definition's <watchdog action>). */
@@ -124,7 +124,7 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   }
 
   /** Ends QEMU (quit, SIGTERM, SIGKILL) and waits until it is gone. */
-  async destroy(reason: 'destroyed' | 'shutdown' | 'crashed' | 'failed' | 'migrated' = 'destroyed', restart = false): Promise<void> {
+  async destroy(reason: 'destroyed' | 'shutdown' | 'crashed' | 'failed' | 'migrated' | 'saved' = 'destroyed', restart = false): Promise<void> {
     this.ending ??= { reason, restart };
     const monitor = this.monitor_;
     await this.process.terminate(monitor.connected ? { quit: () => monitor.quit({ timeoutMs: 2000 }), graceMs: 3000 } : {});

@@ -19,11 +19,11 @@ export const STATE_LABEL: Record<DomainState, string> = {
  */
 export const STATE_REASONS = {
   nostate: ['unknown'],
-  running: ['unknown', 'booted', 'migrated', 'unpaused', 'migration canceled', 'crashed', 'post-copy'],
+  running: ['unknown', 'booted', 'migrated', 'restored', 'unpaused', 'migration canceled', 'crashed', 'post-copy'],
   blocked: ['unknown'],
-  paused: ['unknown', 'user', 'migrating', 'shutting down', 'crashed', 'starting up', 'post-copy', 'post-copy failed', 'I/O error', 'lock failure', 'watchdog'],
+  paused: ['unknown', 'user', 'migrating', 'saving', 'shutting down', 'crashed', 'starting up', 'post-copy', 'post-copy failed', 'I/O error', 'lock failure', 'watchdog'],
   shutdown: ['unknown', 'user'],
-  shutoff: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'failed', 'daemon'],
+  shutoff: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'daemon'],
   crashed: ['unknown', 'panicked'],
   pmsuspended: ['unknown'],
 } as const satisfies Record<DomainState, readonly string[]>;

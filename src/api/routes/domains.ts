@@ -72,25 +72,28 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { ref: string }; Querystring: { tpm?: 'keep' | 'remove'; nvram?: 'remove' | 'keep' } }>(
+    app.delete<{ Params: { ref: string }; Querystring: { tpm?: 'keep' | 'remove'; nvram?: 'remove' | 'keep'; managedSave?: boolean } }>(
       '/domains/:ref',
       // tpm: what happens to an emulated TPM's state (virsh undefine --keep-tpm / --tpm); default: removed unless persistent_state='yes'.
       // nvram: the UEFI variable store (virsh undefine --nvram / --keep-nvram); an existing one must be named.
-      { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']), nvram: oneOf(['remove', 'keep']) }) } },
+      // managedSave: a managed save image goes with the definition (virsh undefine --managed-save); without it one refuses.
+      { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']), nvram: oneOf(['remove', 'keep']), managedSave: bool() }) } },
       async (req) => {
-        const rec = await service.undefine(req.params.ref, { ...(req.query.tpm ? { tpm: req.query.tpm } : {}), ...(req.query.nvram ? { nvram: req.query.nvram } : {}) });
+        const rec = await service.undefine(req.params.ref, {
+          ...(req.query.tpm ? { tpm: req.query.tpm } : {}), ...(req.query.nvram ? { nvram: req.query.nvram } : {}), ...(req.query.managedSave ? { managedSave: true } : {}),
+        });
         // A network NVRAM (<nvram type='network'>) is shared storage: never removed, not even with --nvram.
         const sharedNvram = rec.persistentXml === null ? undefined : networkNvramOf(parseDomainXml(rec.persistentXml));
         return { domain: { name: rec.name, uuid: rec.uuid }, ...(sharedNvram ? { nvramKept: sharedNvram } : {}) };
       },
     );
 
-    app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean; mode?: 'acpi' | 'agent' } | undefined }>(
+    app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean; forceBoot?: boolean; mode?: 'acpi' | 'agent' } | undefined }>(
       '/domains/:ref/:action',
       {
         schema: {
           params: object({ ref: nonEmpty(), action: oneOf(ACTIONS) }, ['ref', 'action']),
-          body: optionalObject({ paused: bool(), mode: oneOf(['acpi', 'agent']) }),
+          body: optionalObject({ paused: bool(), forceBoot: bool(), mode: oneOf(['acpi', 'agent']) }),
         },
       },
       async (req) => {
@@ -98,7 +101,7 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
         const before = service.lookup(ref);
         switch (req.params.action) {
           case 'start': {
-            const rec = await service.start(ref, { paused: req.body?.paused ?? false });
+            const rec = await service.start(ref, { paused: req.body?.paused ?? false, forceBoot: req.body?.forceBoot ?? false });
             return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId, state: rec.state } };
           }
           case 'shutdown':

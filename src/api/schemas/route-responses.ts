@@ -14,11 +14,13 @@ const domainRef = record({ name: text(), uuid: text() }, ['name', 'uuid']);
 const domainSummary = record({
   uuid: text(), name: text(), domainId: nullable(integer('The running domain\'s id, null when shut off')),
   state: text('running, paused, shutoff, ...'), reason: text(), persistent: flag(), autostart: flag(),
+  managedSave: flag('A managed save image exists'),
 }, ['uuid', 'name', 'domainId', 'state', 'reason', 'persistent', 'autostart']);
 const domainInfo = record({
   id: nullable(integer()), name: text(), uuid: text(), osType: text(), state: text(), reason: text(), vcpus: integer(),
   cpuTimeSeconds: nullable(num()), maxMemoryKiB: integer(), usedMemoryKiB: integer(), persistent: flag(), autostart: flag(),
   securityLabel: nullable(text('The QEMU process\'s +UID:+GID; null when shut off')), taints: list(text()),
+  managedSave: flag('A managed save image exists (virsh managedsave): the next start restores it'),
 }, ['id', 'name', 'uuid', 'state', 'reason', 'vcpus', 'maxMemoryKiB', 'usedMemoryKiB', 'persistent', 'autostart']);
 const domainState = record({ name: text(), uuid: text(), id: nullable(integer()), state: text() }, ['name', 'uuid', 'id', 'state']);
 const xml = record({ xml: text('The XML document') }, ['xml']);
@@ -57,6 +59,8 @@ export const ROUTE_RESPONSES: Record<string, Schema> = {
   'POST /v1/domains': record({ domain: domainRef }, ['domain']),
   'POST /v1/domains/create': record({ domain: record({ name: text(), uuid: text(), id: nullable(integer()) }, ['name', 'uuid']) }, ['domain']),
   'GET /v1/domains/:ref': record({ domain: domainInfo }, ['domain']),
+  'POST /v1/domains/:ref/managedsave': record({ domain: domainState }, ['domain']),
+  'DELETE /v1/domains/:ref/managedsave': record({ domain: domainRef, removed: flag('false: the domain had no managed save image') }, ['domain', 'removed']),
   'GET /v1/domains/:ref/state': record({ name: text(), state: text(), reason: text() }, ['name', 'state', 'reason']),
   'GET /v1/domains/:ref/xml': xml,
   'GET /v1/domains/:ref/displays': record({ uris: list(record({ type: text(), uri: text() }, ['type', 'uri'])), vnc: text('The VNC display (domdisplay\'s :N)') }, ['uris']),

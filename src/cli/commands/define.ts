@@ -48,13 +48,15 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .option('--tpm', "remove the emulated TPM's state, even with persistent_state='yes'")
     .option('--nvram', "remove the domain's UEFI variable store (NVRAM) too (not one on network storage, <nvram type='network'>: shared, never removed)")
     .option('--keep-nvram', "keep the domain's UEFI variable store (NVRAM) file")
-    .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean; nvram?: boolean; keepNvram?: boolean }) => {
+    .option('--managed-save', "remove the domain's managed save image too (without it, a domain with one is not undefined)")
+    .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean; nvram?: boolean; keepNvram?: boolean; managedSave?: boolean }) => {
       const ref = domainArg(positional, opts);
       if (opts.keepTpm && opts.tpm) throw new CliFailure(['Options --keep-tpm and --tpm are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
       if (opts.nvram && opts.keepNvram) throw new CliFailure(['Options --nvram and --keep-nvram are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
       const query = new URLSearchParams();
       if (opts.keepTpm || opts.tpm) query.set('tpm', opts.keepTpm ? 'keep' : 'remove');
       if (opts.nvram || opts.keepNvram) query.set('nvram', opts.nvram ? 'remove' : 'keep');
+      if (opts.managedSave) query.set('managedSave', 'true');
       const qs = query.size > 0 ? `?${query.toString()}` : '';
       const r = await domainOp(ref, 'undefine', () => ctx.client().delete<{ nvramKept?: string }>(`/v1/domains/${enc(ref)}${qs}`));
       if (opts.nvram && r.nvramKept) ctx.say(`NVRAM ${r.nvramKept} is on network storage: not removed (ferry never deletes shared storage)\n`);

@@ -26,7 +26,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
       ['Used memory', `${d.usedMemoryKiB} KiB`],
       ['Persistent', d.persistent ? 'yes' : 'no'],
       ['Autostart', d.autostart ? 'enable' : 'disable'],
-      ['Managed save', 'no'],
+      ['Managed save', d.managedSave ? 'yes' : 'no'],
       ['Security model', 'dac'],
       ['Security DOI', '0'],
     );

@@ -42,10 +42,11 @@ export function registerLifecycle(program: Command, ctx: CliContext): void {
     .description('start a (previously defined) inactive domain')
     .argument('[domain]', 'domain name, id or uuid')
     .option('--domain <domain>', 'domain name, id or uuid')
-    .option('--paused', 'leave the guest paused after it is created')
-    .action(async (positional: string | undefined, opts: { domain?: string; paused?: boolean }) => {
+    .option('--paused', 'leave the guest paused after it is created (or restored from its managed save image)')
+    .option('--force-boot', 'discard a managed save image and boot afresh')
+    .action(async (positional: string | undefined, opts: { domain?: string; paused?: boolean; forceBoot?: boolean }) => {
       const ref = domainArg(positional, opts);
-      await domainOp(ref, 'start', () => ctx.client().post(`/v1/domains/${enc(ref)}/start`, { paused: opts.paused ?? false }));
+      await domainOp(ref, 'start', () => ctx.client().post(`/v1/domains/${enc(ref)}/start`, { paused: opts.paused ?? false, forceBoot: opts.forceBoot ?? false }));
       ctx.say(`Domain '${ref}' started\n`);
     });
 

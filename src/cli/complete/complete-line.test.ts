@@ -18,8 +18,8 @@ describe('whatToComplete (read from the command definitions)', () => {
   });
 
   it('a verb\'s options by prefix, leaving out those already given', () => {
-    assert.deepEqual(complete('start --').completion, { kind: 'words', words: ['--domain', '--paused', '--help'] });
-    assert.deepEqual(complete('start --paused --').completion, { kind: 'words', words: ['--domain', '--help'] });
+    assert.deepEqual(complete('start --').completion, { kind: 'words', words: ['--domain', '--paused', '--force-boot', '--help'] });
+    assert.deepEqual(complete('start --paused --').completion, { kind: 'words', words: ['--domain', '--force-boot', '--help'] });
   });
 
   it('objects from the argument and option names: domain, pool, network, volume (with --pool)', () => {

@@ -17,8 +17,8 @@ export const VERB_GROUPS: readonly VerbGroup[] = [
     verbs: [
       'attach-disk', 'blkiotune', 'blockcopy', 'blockjob', 'change-media', 'console', 'create', 'define', 'destroy',
       'detach-disk', 'disk-edit', 'domdisplay', 'domfsfreeze', 'domfsthaw', 'domid', 'domif-setlink', 'domjobabort',
-      'domjobinfo', 'domname', 'domuuid', 'dumpxml', 'emulatorpin', 'event', 'guestinfo', 'inject-nmi', 'memtune',
-      'migrate', 'migrate-check', 'migrate-getmaxdowntime', 'migrate-getspeed', 'migrate-postcopy',
+      'domjobinfo', 'domname', 'domuuid', 'dumpxml', 'emulatorpin', 'event', 'guestinfo', 'inject-nmi', 'managedsave',
+      'managedsave-remove', 'memtune', 'migrate', 'migrate-check', 'migrate-getmaxdowntime', 'migrate-getspeed', 'migrate-postcopy',
       'migrate-setmaxdowntime', 'migrate-setspeed', 'numatune', 'qemu-agent-command', 'qemu-monitor-command', 'reboot',
       'reset', 'resume', 'schedinfo', 'setmem', 'setvcpus', 'shutdown', 'start', 'suspend', 'undefine', 'vcpucount',
       'vcpuinfo', 'vcpupin', 'vncdisplay',
