@@ -61,7 +61,7 @@ describe('bash completion: the script, `ferry complete` and a real ferryd', () =
     assert.deepEqual(dom, ['domstate', 'domstats']);
     assert.deepEqual(pool, ['pool-define', 'pool-define-as', 'pool-destroy', 'pool-dumpxml']);
     assert.deepEqual(comp, []);
-    assert.deepEqual(opts, ['--domain', '--help', '--paused']);
+    assert.deepEqual(opts, ['--domain', '--force-boot', '--help', '--paused']);
   });
 
   it('domain, pool, network and volume names come from the daemon that -c on the line names', async () => {
