@@ -153,9 +153,9 @@ describe('the API as a product (a real ferryd)', () => {
     await check('/v1/domains/nosuch', '/v1/domains/{ref}', '4XX');
     // The fields the CLI reads arrive (dominfo's every line, list's columns), not just the schema's.
     assert.deepEqual(Object.keys((info.domain as Schema)).sort(), [
-      'autostart', 'cpuTimeSeconds', 'id', 'maxMemoryKiB', 'name', 'osType', 'persistent', 'reason', 'securityLabel', 'state', 'taints', 'usedMemoryKiB', 'uuid', 'vcpus',
+      'autostart', 'cpuTimeSeconds', 'id', 'managedSave', 'maxMemoryKiB', 'name', 'osType', 'persistent', 'reason', 'securityLabel', 'state', 'taints', 'usedMemoryKiB', 'uuid', 'vcpus',
     ]);
-    assert.deepEqual(Object.keys((list.domains as Schema[])[0] ?? {}).sort(), ['autostart', 'domainId', 'name', 'persistent', 'reason', 'state', 'uuid']);
+    assert.deepEqual(Object.keys((list.domains as Schema[])[0] ?? {}).sort(), ['autostart', 'domainId', 'managedSave', 'name', 'persistent', 'reason', 'state', 'uuid']);
     // And the CLI, which reads them, shows them.
     assert.match(await host.ok('dominfo', 'web'), /Max memory:\s+131072 KiB[\s\S]*Persistent:\s+yes/);
     assert.match(await host.ok('list', '--all'), /-\s+web\s+shut off/);

@@ -5,16 +5,19 @@ import { after, before, describe, it } from 'node:test';
 import type { AuditRecord } from '../../src/store/audit-store.js';
 import { groupId } from '../../src/system/unix-group.js';
 import { FerrydHost } from '../helpers/ferryd.js';
-import { guestXml, REPO_ROOT } from '../helpers/guest.js';
+import { guestXml } from '../helpers/guest.js';
+import { stageCli, type StagedCli } from '../helpers/staged-cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { writeFileSync } from 'node:fs';
 
 const NOBODY = 65534;
+/** The CLI where uid nobody can read it (staged in before()). */
+let cli: StagedCli;
 
-/** bin/ferry as another user: uid nobody with the ferry group, as a member of the group who is not root. */
+/** The CLI as another user: uid nobody with the ferry group, as a member of the group who is not root. */
 function ferryAs(uid: number, gid: number, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, join(REPO_ROOT, 'bin/ferry'), ...args],
+    execFile('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, cli.path, ...args],
       { env: { ...process.env, HOME: '/nonexistent' }, timeout: 60_000 },
       (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
   });
@@ -33,11 +36,13 @@ describe('audit trail', () => {
   const records = async (...args: string[]): Promise<AuditRecord[]> => JSON.parse(await host.ok('audit', '--json', ...args)) as AuditRecord[];
 
   before(async () => {
+    cli = stageCli();
     writeFileSync(xmlFile, guestXml({ name: 'aud', memoryMiB: 64, type: 'qemu' }));
     host = await new FerrydHost({ dir: join(dir.path, 'h') }).start();
   });
   after(async () => {
     await host?.stopAll();
+    cli?.cleanup();
     dir.cleanup();
   });
 

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FerrydHost } from '../helpers/ferryd.js';
-import { REPO_ROOT } from '../helpers/guest.js';
+import { stageCli, type StagedCli } from '../helpers/staged-cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const USER = 'ferry-uritest';
@@ -20,8 +20,11 @@ interface Run {
   stderr: string;
 }
 
+/** The CLI where the test's users can read it (staged in before()). */
+let cli: StagedCli;
+
 /**
- * Runs bin/ferry as `user` (its own groups from /etc/group, as a login gives
+ * Runs the CLI as `user` (its own groups from /etc/group, as a login gives
  * them) in a private mount namespace where the test ferryd's directory is
  * /run/ferry, so its socket is the system socket /run/ferry/ferryd.sock, and
  * `etc` (when given) is /etc/ferry. No FERRY_DEFAULT_URI unless env sets it.
@@ -29,7 +32,7 @@ interface Run {
 function ferryAs(user: string, hostDir: string, etc: string | undefined, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const script = 'mount --bind "$1" /run/ferry && { [ -z "$2" ] || mount --bind "$2" /etc/ferry; } && shift 2 && exec "$@"';
   const argv = ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', hostDir, etc ?? '',
-    'setpriv', `--reuid=${user}`, `--regid=${primaryGroup(user)}`, '--init-groups', process.execPath, join(REPO_ROOT, 'bin/ferry'), ...args];
+    'setpriv', `--reuid=${user}`, `--regid=${primaryGroup(user)}`, '--init-groups', process.execPath, cli.path, ...args];
   return new Promise((resolve) => {
     execFile('unshare', argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -58,6 +61,7 @@ describe('connections like libvirt\'s: default URI, client config, aliases', () 
       // not left over
     }
     execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--groups', 'ferry', USER]);
+    cli = stageCli();
     await host.start();
     const r = await host.apiPost('/v1/domains', { xml: "<domain type='qemu'><name>conn-vm</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>" });
     assert.ok(r.status < 300, JSON.stringify(r.body));
@@ -68,6 +72,7 @@ describe('connections like libvirt\'s: default URI, client config, aliases', () 
   after(async () => {
     await host.stopAll();
     execFileSync('userdel', [USER]);
+    cli?.cleanup();
     dir.cleanup();
   });
 
