@@ -8,6 +8,8 @@ import { loadClientConfig, userClientConfigPath } from './client-config.js';
 import { chooseUri } from './uri.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ferry-clientconf-'));
+// After every describe below: the later ones write into it too (an after() inside the first left it behind).
+after(() => rmSync(dir, { recursive: true, force: true }));
 const file = (name: string, text: string): string => {
   const p = join(dir, name);
   mkdirSync(join(p, '..'), { recursive: true });
@@ -16,7 +18,6 @@ const file = (name: string, text: string): string => {
 };
 
 describe('client config (ferry.conf, libvirt.conf\'s format)', () => {
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('the user\'s file is $XDG_CONFIG_HOME/ferry/ferry.conf, else ~/.config/ferry/ferry.conf', () => {
     assert.equal(userClientConfigPath({ XDG_CONFIG_HOME: '/x', HOME: '/h' }), '/x/ferry/ferry.conf');
