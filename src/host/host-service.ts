@@ -25,6 +25,7 @@ import { applyBalloonSettings, type ChangeScope, type MemoryStat, memoryStats, s
 import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import { RunningDomain } from './running-domain.js';
+import { pauseVcpus, resumeVcpus } from './vcpu-pause.js';
 import { VcpuControl } from './vcpu-control.js';
 import { CgroupTuning } from './cgroup-tuning.js';
 import { TuningControl } from './tuning-control.js';
@@ -782,29 +783,5 @@ export class HostService extends EventEmitter<HostEvents> {
   publish(event: DomainEvent): void {
     this.events.append(event);
     this.emit('domain', event);
-  }
-}
-
-async function pauseVcpus(vm: RunningDomain, reason: 'user' | 'lock failure'): Promise<void> {
-  if (vm.status.state === 'paused') return;
-  const stopped = vm.monitor.listen(['STOP']);
-  try {
-    vm.expectStop(reason);
-    await vm.monitor.stop();
-    await stopped.next({ timeoutMs: 10_000 });
-  } finally {
-    stopped.close();
-  }
-}
-
-/** Runs the vCPUs again and waits for QEMU's RESUME (the listener registered before the command). */
-async function resumeVcpus(vm: RunningDomain): Promise<void> {
-  const resumed = vm.monitor.listen(['RESUME']);
-  try {
-    vm.expectResume('unpaused');
-    await vm.monitor.cont();
-    await resumed.next({ timeoutMs: 10_000 });
-  } finally {
-    resumed.close();
   }
 }

@@ -6,6 +6,7 @@ import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-moni
 import type { UnixAccount } from '../system/unix-user.js';
 import type { HostPaths } from './host-paths.js';
 import type { RunningDomain } from './running-domain.js';
+import { pauseVcpus } from './vcpu-pause.js';
 
 export interface ManagedSaveOptions {
   /** virsh managedsave --running / --paused: how the domain comes back at its next start (default: as it is now). */
@@ -63,7 +64,7 @@ export class ManagedSaveImages {
     const resume = options.paused ? false : options.running ? true : wasRunning;
     const tmp = join(this.o.paths.domainRunDir(vm.uuid), 'managedsave.tmp');
     const mm = new MigrationMonitor(vm.monitor);
-    if (wasRunning) await pause(vm);
+    if (wasRunning) await pauseVcpus(vm, 'saving');
     try {
       await mm.migrate(`file:${tmp}`);
       await finished(mm, vm, 'save');
@@ -117,17 +118,6 @@ function moveFile(from: string, to: string): void {
     if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
     copyFileSync(from, to);
     rmSync(from, { force: true });
-  }
-}
-
-async function pause(vm: RunningDomain): Promise<void> {
-  const stopped = vm.monitor.listen(['STOP']);
-  try {
-    vm.expectStop('saving');
-    await vm.monitor.stop();
-    await stopped.next({ timeoutMs: 10_000 });
-  } finally {
-    stopped.close();
   }
 }
 
