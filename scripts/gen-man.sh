@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 npx tsc -p tsconfig.json
 mkdir -p docs/man
 node -e "
-import('./dist/src/cli/man/pages.js').then((m) => {
+import('./dist/src/cli/man/pages.js').then(async (m) => {
   const fs = require('node:fs');
-  for (const p of m.manPages()) fs.writeFileSync('docs/man/' + p.file, p.text);
-  console.log('wrote ' + m.manPages().map((p) => 'docs/man/' + p.file).join(' '));
+  const pages = await m.manPages();
+  for (const p of pages) fs.writeFileSync('docs/man/' + p.file, p.text);
+  console.log('wrote ' + pages.map((p) => 'docs/man/' + p.file).join(' '));
 });"

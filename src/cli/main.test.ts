@@ -12,7 +12,7 @@ function capture(): Output & { stdout: string; stderr: string } {
 describe('ferry CLI', () => {
   it('buildProgram() registers every verb, each with its own --help', async () => {
     const out = capture();
-    const program = buildProgram(new CliContext(out));
+    const program = await buildProgram(new CliContext(out));
     const verbs = program.commands.map((c) => c.name());
     for (const v of ['define', 'undefine', 'start', 'shutdown', 'destroy', 'reboot', 'suspend', 'resume', 'list', 'dominfo', 'domstate', 'dumpxml',
       'nodeinfo', 'version', 'disk-edit', 'migrate', 'domjobinfo', 'domjobabort', 'migrate-setmaxdowntime', 'migrate-getmaxdowntime',

@@ -83,6 +83,8 @@ function capture(): Output & { stdout: string; stderr: string } {
   return o;
 }
 
+const program = await buildProgram(new CliContext(capture()));
+
 /** Every numeric option of every verb is checked as the command line is read: a bad value stops the command before anything is sent. */
 describe('numeric options', () => {
   const dir = tempDir('ferry-num-');
@@ -93,7 +95,7 @@ describe('numeric options', () => {
     s.destroy();
   });
   const env = { FERRY_DEFAULT_URI: `ferry:///system?socket=${socket}`, HOME: dir.path };
-  const found = walk(buildProgram(new CliContext(capture())));
+  const found = walk(program);
 
   before(() => new Promise<void>((resolve) => server.listen(socket, resolve)));
   after(() => {

@@ -4,7 +4,7 @@ import { CliContext } from '../context.js';
 import { buildProgram } from '../main.js';
 import { whatToComplete } from './complete-line.js';
 
-const program = buildProgram(new CliContext({ out: () => undefined, err: () => undefined }));
+const program = await buildProgram(new CliContext({ out: () => undefined, err: () => undefined }));
 const complete = (line: string): ReturnType<typeof whatToComplete> => whatToComplete(program, line.split(' '));
 
 describe('whatToComplete (read from the command definitions)', () => {

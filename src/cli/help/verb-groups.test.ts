@@ -10,8 +10,9 @@ function capture(): Output & { stdout: string; stderr: string } {
   return o;
 }
 
+const program = await buildProgram(new CliContext(capture()));
 const visibleVerbs = (): string[] =>
-  buildProgram(new CliContext(capture())).commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
+  program.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
 
 describe('ferry help groups', () => {
   it('every registered verb has exactly one group (add a new verb to src/cli/help/verb-groups.ts)', () => {

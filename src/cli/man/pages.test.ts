@@ -9,7 +9,7 @@ import { buildProgram } from '../main.js';
 import { manPages } from './pages.js';
 
 const manDir = new URL('../../../../docs/man/', import.meta.url);
-const pages = manPages();
+const pages = await manPages();
 const page = (file: string): string => (pages.find((p) => p.file === file) as { text: string }).text;
 /** What man shows, as plain text (hyphenation off, wide lines, so words can be searched). */
 const rendered = (file: string): string =>
@@ -36,8 +36,8 @@ describe('man pages (docs/man/)', () => {
     }
   });
 
-  it('ferry(1) has every verb under its help group with its options; ferryd(8) every option of ferryd', () => {
-    const program = buildProgram(new CliContext({ out: () => undefined, err: () => undefined }));
+  it('ferry(1) has every verb under its help group with its options; ferryd(8) every option of ferryd', async () => {
+    const program = await buildProgram(new CliContext({ out: () => undefined, err: () => undefined }));
     const text = rendered('ferry.1');
     assert.match(text, /\n {3}Domain Monitoring \(help keyword 'monitor'\)\n {7}domblklist/);
     for (const c of program.commands.filter((x) => !(x as unknown as { _hidden: boolean })._hidden)) {

@@ -15,8 +15,8 @@ export interface ManPage {
 
 const para = (...lines: string[]): string => lines.map((l) => `.PP\n${roffText(l)}\n`).join('');
 
-function ferryPage(): ManPage {
-  const program = buildProgram(new CliContext({ out: () => undefined, err: () => undefined }));
+async function ferryPage(): Promise<ManPage> {
+  const program = await buildProgram(new CliContext({ out: () => undefined, err: () => undefined }));
   const byName = new Map(program.commands.map((c) => [c.name(), c]));
   const groups = VERB_GROUPS.map((g) => {
     const verbs = g.verbs.flatMap((v) => {
@@ -106,6 +106,6 @@ function ferrydConfPage(): ManPage {
 }
 
 /** The four pages, as scripts/gen-man.sh writes them into docs/man/. */
-export function manPages(): ManPage[] {
-  return [ferryPage(), ferrydPage(), lockdPage(), ferrydConfPage()];
+export async function manPages(): Promise<ManPage[]> {
+  return [await ferryPage(), ferrydPage(), lockdPage(), ferrydConfPage()];
 }
