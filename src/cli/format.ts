@@ -26,11 +26,16 @@ export interface Terminal {
  * The process's terminal. Raw as virsh makes it (cfmakeraw): node's raw mode,
  * plus output post-processing off (node keeps it, and a guest's "\n" would
  * reach the screen as "\r\n", which full-screen programs do not expect).
- * Turning it off restores the settings node saved before, all of them.
+ * Turning it off restores the settings node saved before, all of them. The streams are opened on first use
+ * (opening stdin costs every command's start-up a few milliseconds).
  */
 export const processTerminal: Terminal = {
-  input: process.stdin,
-  output: process.stdout,
+  get input() {
+    return process.stdin;
+  },
+  get output() {
+    return process.stdout;
+  },
   setRaw(raw: boolean): boolean {
     if (!process.stdin.isTTY) return false;
     process.stdin.setRawMode(raw);

@@ -28,6 +28,15 @@ export class TransportFailure extends Error {
   }
 }
 
+/**
+ * The request options, with no TLS server name when there is no TLS. node's agent otherwise works one out from
+ * the Host header, and its test of whether that is an IP address compiles an IPv6 regular expression that costs
+ * every CLI command several milliseconds of its start (BENCHMARKS.md, CLI start-up).
+ */
+function plainServerName(opts: Awaited<ReturnType<Endpoint['requestOptions']>>): https.RequestOptions {
+  return opts.secure ? opts.options : { ...opts.options, servername: '' };
+}
+
 /** One JSON request over the endpoint's transport; resolves with the status and body, whatever the status. */
 export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<HttpReply> {
   // An ssh tunnel that cannot open or TLS files that cannot be read fail here, as FerryErrors.
@@ -42,7 +51,7 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
       headers['content-length'] = Buffer.byteLength(payload);
     }
     // The endpoint's keep-alive agent (a daemon's peers), or a connection of its own.
-    const req = mod.request({ ...opts.options, path: call.path, method: call.method, agent: opts.options.agent ?? false, headers, ...(call.signal ? { signal: call.signal } : {}) }, (res) => {
+    const req = mod.request({ ...plainServerName(opts), path: call.path, method: call.method, agent: opts.options.agent ?? false, headers, ...(call.signal ? { signal: call.signal } : {}) }, (res) => {
       connected = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -86,7 +95,7 @@ export async function httpEventStream(
   const mod = opts.secure ? https : http;
   return new Promise((resolve, reject) => {
     let connected = false;
-    const req = mod.request({ ...opts.options, path, method: 'GET', agent: false, headers: o.headers ?? {}, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
+    const req = mod.request({ ...plainServerName(opts), path, method: 'GET', agent: false, headers: o.headers ?? {}, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
       connected = true;
       if ((res.statusCode ?? 500) >= 400) {
         let text = '';
