@@ -26,14 +26,15 @@ rm -rf "$root"
 mkdir -p "$root/DEBIAN" "$root/usr/bin" "$root/usr/sbin" "$root/usr/lib/ferry" "$root/lib/systemd/system" \
   "$root/etc/ferry" "$root/usr/share/doc/ferry"
 
-# The application: one file per binary, the external modules, and the runtime.
+# The application: one file per binary (the CLI's verbs in chunks beside it), the external modules, the runtime.
 lib=$root/usr/lib/ferry
 node scripts/bundle.mjs "$out/bundle" >/dev/null
-# The CLI must not load the daemon's heavy modules (SQLite, fastify, etcd's gRPC): its start-up is its cost.
+# The CLI (ferry.cjs and its per-verb chunks in ferry-lib/) must not load the daemon's heavy modules (SQLite,
+# fastify, etcd's gRPC): its start-up is its cost.
 node -e '
 const m = require(process.argv[1]);
-const inputs = Object.keys(Object.values(m.outputs)[0].inputs).join("\n");
-const ext = Object.values(m.outputs)[0].imports.filter((i) => i.external).map((i) => i.path);
+const inputs = Object.values(m.outputs).flatMap((o) => Object.keys(o.inputs)).join("\n");
+const ext = Object.values(m.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
 for (const heavy of ["better-sqlite3", "fastify", "etcd3", "@grpc", "pino"]) {
   if (inputs.includes("node_modules/" + heavy + "/") || ext.includes(heavy)) { console.error("build-deb: the CLI bundle contains " + heavy); process.exit(1); }
 }' "$PWD/$out/bundle/ferry.meta.json"
@@ -41,6 +42,8 @@ for b in ferry.cjs ferryd.mjs ferry-lockd.mjs; do
   { echo '#!/usr/lib/ferry/node'; cat "$out/bundle/$b"; } > "$lib/$b"
   chmod 755 "$lib/$b"
 done
+cp -r "$out/bundle/ferry-lib" "$lib/ferry-lib"
+chmod 755 "$lib/ferry-lib" && chmod 644 "$lib"/ferry-lib/*
 node scripts/runtime-modules.mjs "$lib" >/dev/null
 install -m 755 "$(readlink -f "$(command -v node)")" "$lib/node"
 # Debian's rules: shared objects are not executable, scripts of a library neither; binaries stripped.

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles each ferry binary into one file with esbuild, for the Debian package:
 //
-//   node scripts/bundle.mjs [OUTDIR]      # default build/bundle: ferry.cjs, ferryd.mjs, ferry-lockd.mjs
+//   node scripts/bundle.mjs [OUTDIR]      # default build/bundle: ferry.cjs (+ ferry-lib/), ferryd.mjs, ferry-lockd.mjs
 //
 // The native modules (better-sqlite3, koffi) cannot be bundled, nor etcd3 (its gRPC loads .proto files from its
 // own directory at run time): they stay `import`s, resolved from the node_modules that scripts/build-deb.sh ships
@@ -9,6 +9,7 @@
 // is inside. Each bundle holds only what its entry point reaches: the
 // CLI's has no SQLite, fastify or gRPC (scripts/build-deb.sh checks that from the metafile).
 import { build } from 'esbuild';
+import { bundleCli } from './bundle-cli.mjs';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
@@ -19,27 +20,27 @@ mkdirSync(out, { recursive: true });
 /** Shipped as files in the package's node_modules (scripts/runtime-modules.mjs), never bundled. */
 export const EXTERNAL = ['better-sqlite3', 'koffi', 'etcd3'];
 
-// The CLI is CommonJS: node then skips its ES module loader, whose start costs a command run hundreds of
-// times by a runbook (BENCHMARKS.md, CLI start-up). The daemons are ES modules (they use import.meta).
+writeFileSync(join(out, 'ferry.meta.json'), JSON.stringify(await bundleCli({ root, out, external: EXTERNAL })));
+
+// The daemons are ES modules (they use import.meta).
 const entries = [
-  { name: 'ferry', entry: 'src/cli/ferry.ts', format: 'cjs', ext: 'cjs' },
-  { name: 'ferryd', entry: 'src/daemon/main.ts', format: 'esm', ext: 'mjs' },
-  { name: 'ferry-lockd', entry: 'src/lockd/main.ts', format: 'esm', ext: 'mjs' },
+  { name: 'ferryd', entry: 'src/daemon/main.ts' },
+  { name: 'ferry-lockd', entry: 'src/lockd/main.ts' },
 ];
-for (const { name, entry, format, ext } of entries) {
+for (const { name, entry } of entries) {
   const result = await build({
     entryPoints: [join(root, entry)],
-    outfile: join(out, `${name}.${ext}`),
+    outfile: join(out, `${name}.mjs`),
     bundle: true,
     platform: 'node',
-    format,
+    format: 'esm',
     target: 'node20',
     external: EXTERNAL,
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',
     // CommonJS dependencies bundled into an ES module still call require() for node's own modules.
-    banner: format === 'esm' ? { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" } : {},
+    banner: { js: "import { createRequire as __ferryCreateRequire } from 'node:module'; const require = __ferryCreateRequire(import.meta.url);" },
   });
   writeFileSync(join(out, `${name}.meta.json`), JSON.stringify(result.metafile));
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './guest.js';
 
 export interface StagedCli {
-  /** The CLI as one file (the package's esbuild bundle, ferry.cjs): run it with node. */
+  /** The CLI as the package ships it (the esbuild bundle ferry.cjs, its verbs in ferry-lib/): run it with node. */
   path: string;
   cleanup(): void;
 }
@@ -19,6 +19,6 @@ export function stageCli(): StagedCli {
   const dir = mkdtempSync('/var/tmp/ferry-cli-');
   execFileSync(process.execPath, [join(REPO_ROOT, 'scripts', 'bundle.mjs'), dir], { stdio: ['ignore', 'ignore', 'inherit'] });
   chmodSync(dir, 0o755);
-  for (const f of readdirSync(dir)) chmodSync(join(dir, f), 0o644);
+  for (const f of readdirSync(dir, { recursive: true, withFileTypes: true })) chmodSync(join(f.parentPath, f.name), f.isDirectory() ? 0o755 : 0o644);
   return { path: join(dir, 'ferry.cjs'), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
