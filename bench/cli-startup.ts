@@ -4,8 +4,9 @@
  * machine's load falls on every variant alike. Prints one JSON line per variant (median and p90 in ms) and
  * how much each adds to `node -e 0`, in wall time and in CPU time (user + sys). Usage: node dist/bench/cli-startup.js [--runs 20]
  *
- * Variants: dist/ (tsc's output, one module per file: today's checkout), the esbuild bundle as an ES module and
- * as CommonJS (what the Debian package ships: scripts/bundle.mjs), and the CommonJS one run through a V8 code cache (vm.Script cachedData,
+ * Variants: dist/ (tsc's output, one module per file: today's checkout), the esbuild bundle as one ES module and
+ * as one CommonJS file, what the Debian package ships (scripts/bundle-cli.mjs: CommonJS split per verb, node's
+ * modules loaded on first use, minified), and the package's run through a V8 code cache (vm.Script cachedData,
  * what node 22's module.enableCompileCache does; node 20 has no such switch). node 20's startup snapshot
  * (--build-snapshot) is tried too and reported as failing when it fails.
  */
@@ -14,6 +15,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FerrydHost } from '../test/helpers/ferryd.js';
+import { ChildrenCpu } from './children-cpu.js';
 import { REPO_ROOT } from '../test/helpers/guest.js';
 import { tempDir } from '../test/helpers/tmp.js';
 
@@ -52,6 +54,8 @@ async function main(): Promise<void> {
     // The same bundle as an ES module, for comparison (the package ships the CommonJS one).
     execFileSync(esbuild, [join(REPO_ROOT, 'src/cli/ferry.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${join(b, 'ferry-esm.mjs')}`, '--log-level=error',
       "--banner:js=import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);"]);
+    // One CommonJS file, as the package shipped before the split (no lazy verbs in the file, no lazy node modules).
+    execFileSync(esbuild, [join(REPO_ROOT, 'src/cli/ferry.ts'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${join(b, 'ferry-one-file.cjs')}`, '--log-level=error']);
     writeFileSync(join(b, 'ferry-cached.cjs'), CACHED_LOADER);
     const variants: Variant[] = [
       { name: 'node -e 0', argv: ['node', '-e', '0'] },
@@ -59,8 +63,9 @@ async function main(): Promise<void> {
       { name: "node -e require('http','https','child_process')", argv: ['node', '-e', "require('node:http');require('node:https');require('node:child_process')"] },
       { name: 'ferry (dist/, tsc)', argv: ['node', join(REPO_ROOT, 'bin', 'ferry'), 'list', '--all'] },
       { name: 'ferry (esbuild bundle as ESM)', argv: ['node', join(b, 'ferry-esm.mjs'), 'list', '--all'] },
-      { name: 'ferry (esbuild bundle as CJS: the package)', argv: ['node', join(b, 'ferry.cjs'), 'list', '--all'] },
+      { name: 'ferry (the package: CJS bundle split per verb)', argv: ['node', join(b, 'ferry.cjs'), 'list', '--all'] },
       { name: 'ferry --version (the package\'s bundle: start-up without the daemon call)', argv: ['node', join(b, 'ferry.cjs'), '--version'] },
+      { name: 'ferry, one CJS file (no split, no lazy node modules, not minified)', argv: ['node', join(b, 'ferry-one-file.cjs'), 'list', '--all'] },
       { name: 'ferry (bundle, CJS + V8 code cache)', argv: ['node', join(b, 'ferry-cached.cjs'), 'list', '--all'] },
     ];
     // node 20's startup snapshot of the CLI bundle.
@@ -78,18 +83,19 @@ async function main(): Promise<void> {
       const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${v.name} failed: ${r.stderr}`);
     }
-    // Wall time, and CPU time (user + sys, from GNU time: 10 ms steps) which a loaded machine disturbs less.
+    // Wall time, and CPU time (user + sys, getrusage of the children) which a loaded machine disturbs less.
+    const childrenCpu = new ChildrenCpu();
     const wall = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     const cpu = new Map<string, number[]>(variants.map((v) => [v.name, []]));
     for (let i = 0; i < runs; i++) {
       for (const v of variants) {
+        const c0 = childrenCpu.ms();
         const t0 = performance.now();
-        const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...v.argv], { env, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+        const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
         const ms = performance.now() - t0;
         if (r.status !== 0) throw new Error(`${v.name} exited ${r.status}: ${r.stderr}`);
-        const m = /cpu (\S+) (\S+)\s*$/.exec(r.stderr);
         wall.get(v.name)?.push(ms);
-        cpu.get(v.name)?.push(m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN);
+        cpu.get(v.name)?.push(childrenCpu.ms() - c0);
       }
     }
     const med = (xs: number[]): number => quantile([...xs].sort((x, y) => x - y), 0.5);
