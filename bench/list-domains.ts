@@ -29,7 +29,7 @@ async function main(): Promise<void> {
       process.stdout.write(`${JSON.stringify({ run, domains: n, wallMs })}\n`);
     }
   } finally {
-    await host.kill();
+    await host.stopAll(); // ferryd and the ferry-lockd it started
     dir.cleanup();
   }
 }
