@@ -91,8 +91,9 @@ export async function probeQemuBinary(path: string): Promise<QemuBinaryInfo> {
  * expanded, so a VM keeps its machine across QEMU upgrades and migrations.
  */
 export function resolveMachineType(info: QemuBinaryInfo, requested: string | undefined): string | undefined {
-  const name = requested ?? 'q35';
-  const m = info.machines.find((x) => x.name === name);
+  // None requested: QEMU's own default (pc, i440FX on x86), as libvirt and vm/machine-family.ts take it, so the
+  // default devices chosen for the definition (a pci-root, not a pcie-root) fit the machine stored.
+  const m = requested === undefined ? info.machines.find((x) => x.isDefault) : info.machines.find((x) => x.name === requested);
   if (!m) return undefined;
   return m.aliasOf ?? m.name;
 }

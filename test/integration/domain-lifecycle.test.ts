@@ -23,7 +23,7 @@ describe('domain lifecycle on real QEMU', () => {
     await host.start();
   });
   after(async () => {
-    for (const name of ['vm1', 'stubborn', 'panicky', 'tmp1']) await host.ferry('destroy', name);
+    for (const name of ['vm1', 'stubborn', 'panicky', 'tmp1', 'nomachine']) await host.ferry('destroy', name);
     await host.stopAll();
     dir.cleanup();
   });
@@ -168,6 +168,18 @@ describe('domain lifecycle on real QEMU', () => {
       await events.stop();
     }
     await host.ok('destroy', 'panicky');
+  });
+
+  it('a definition naming no machine type gets QEMU\'s default (i440FX) and its PCI root; it starts and undefines', async () => {
+    await host.ok('define', xmlFile('nomachine', guestXml({ name: 'nomachine' }).replace(" machine='q35'", '')));
+    const xml = await host.ok('dumpxml', 'nomachine');
+    assert.match(xml, /<type arch='x86_64' machine='pc-i440fx-[\d.]+'>hvm<\/type>/);
+    assert.match(xml, /<controller type='pci' index='0' model='pci-root'\/>/);
+    assert.doesNotMatch(xml, /pcie-root/);
+    assert.match(await host.ok('dominfo', 'nomachine'), /State: +shut off/);
+    assert.equal(await host.ok('start', 'nomachine'), "Domain 'nomachine' started\n\n");
+    await host.ok('destroy', 'nomachine');
+    assert.equal(await host.ok('undefine', 'nomachine'), "Domain 'nomachine' has been undefined\n\n");
   });
 
   it('undefine of a running domain makes it transient; it disappears when destroyed', async () => {
