@@ -49,6 +49,9 @@ export interface ScriptedQmpServerOptions {
 /** Commands the server answers from its own model of QEMU's run state, whatever the transcript says. */
 const MODELLED = new Set(['qmp_capabilities', 'query-status', 'stop', 'cont', 'quit']);
 
+/** Events the model sends itself (stop, cont, quit). */
+const MODEL_EVENTS = new Set(['STOP', 'RESUME', 'SHUTDOWN']);
+
 const GREETING = {
   QMP: { version: { qemu: { micro: 2, minor: 0, major: 10 }, package: 'Debian 1:10.0.2+ds-2+deb13u1~bpo12+1' }, capabilities: ['oob'] },
 };
@@ -135,8 +138,9 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
     let prev: ReplayStep | undefined;
     for (const step of steps) {
       if (MODELLED.has(step.execute)) {
-        // The model answers these; the events that followed them go with the command before.
-        const moved = step.events.filter((e) => e.event !== 'STOP' && e.event !== 'RESUME');
+        // The model answers these (and sends the events they cause); the other events that followed them go
+        // with the command before.
+        const moved = step.events.filter((e) => !MODEL_EVENTS.has(e.event));
         if (prev) prev.events = [...prev.events, ...moved];
         continue;
       }
@@ -195,7 +199,7 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
     }
     if (!step.reply) return; // QEMU never answered this one when it was recorded
     this.write(socket, withId(step.reply));
-    if (n <= (q?.length ?? 0)) for (const e of step.events) this.event(e.event, e.data);
+    if (n <= (q?.length ?? 0)) for (const e of step.events) this.recordedEvent(e.event, e.data);
   }
 
   private overrideReply(o: QmpOverride, args: Record<string, unknown> | undefined, n: number): QmpReply {
@@ -238,6 +242,13 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
       default:
         this.write(socket, withId({ return: {} }));
     }
+  }
+
+  /** A recorded event, unless the model's run state already says it (QEMU sends no STOP when stopped). */
+  private recordedEvent(event: string, data: Record<string, unknown>): void {
+    if (event === 'STOP' && this.runstate !== 'running') return;
+    if (event === 'RESUME' && this.runstate === 'running') return;
+    this.event(event, data);
   }
 
   private dropAfter(socket: net.Socket, events: QmpEventOut[] | undefined): void {
