@@ -65,7 +65,7 @@ const GREETING = {
  *      (STOP/RESUME events, 'postmigrate' after a completed migration, quit ends the "process");
  *   3. by the transcript: the nth call of a command gets the nth recorded reply of that command, then
  *      the recorded events that followed it; past the recorded ones, the last reply again (no events);
- *   4. else CommandNotFound, as QEMU answers an unknown command.
+ *   4. else query-migrate answers {} (no migration ever ran) and any other command CommandNotFound.
  * `event()` sends an event at any time. Everything received is kept in `received`.
  */
 export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]; quit: [] }> {
@@ -95,7 +95,7 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
     return s;
   }
 
-  /** Scripts a command's reply (see QmpOverride); a later override of the same call wins. */
+  /** Scripts a command's reply (see QmpOverride): one for its nth call beats one for every call; else the later wins. */
   override(command: string, o: QmpOverride): this {
     this.overrides.unshift({ command, o });
     return this;
@@ -176,7 +176,8 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
     const cmd = { execute: m.execute, arguments: m.arguments, id: m.id };
     this.received.push(cmd);
     const withId = (r: QmpReply): Record<string, unknown> => (m.id === undefined ? { ...r } : { ...r, id: m.id });
-    const o = this.overrides.find((x) => x.command === m.execute && (x.o.nth === undefined || x.o.nth === n))?.o;
+    const mine = this.overrides.filter((x) => x.command === m.execute);
+    const o = (mine.find((x) => x.o.nth === n) ?? mine.find((x) => x.o.nth === undefined))?.o;
     if (o) {
       this.emit('command', cmd);
       if (o.hang) return;
@@ -193,6 +194,10 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
     const q = this.queues.get(m.execute);
     const step = q?.[Math.min(n, q.length) - 1];
     this.emit('command', cmd);
+    if (!step && m.execute === 'query-migrate') {
+      this.write(socket, withId({ return: {} })); // QEMU's answer when no migration ever ran
+      return;
+    }
     if (!step) {
       this.write(socket, withId({ error: { class: 'CommandNotFound', desc: `The command ${m.execute} has not been found` } }));
       return;
