@@ -30,7 +30,8 @@ describe('followMigration() over a scripted QEMU monitor', () => {
     before?: (a: FollowArgs, server: ScriptedQmpServer) => void | Promise<void>;
     extra?: Partial<FollowArgs>;
   }) {
-    const d = await startFakeDomain({ dir: dir.path, transcript: loadTranscript(o.transcript), name: `f${closers.length}${Math.random().toString(36).slice(2, 6)}` });
+    const name = `f${closers.length}${Math.random().toString(36).slice(2, 6)}`;
+    const d = await startFakeDomain({ dir: dir.path, transcript: loadTranscript(o.transcript), name });
     closers.push(d.close);
     for (const [cmd, ov] of o.overrides ?? []) d.qemu.server.override(cmd, ov);
     // as sourcePerform() before migrate: the STOP of the switch is ferry's own
@@ -43,7 +44,10 @@ describe('followMigration() over a scripted QEMU monitor', () => {
       events: d.vm.monitor.listen(['MIGRATION']), performStartedAt: Date.now(), onProgress: () => progress++, now: Date.now, pollMs: 5, ...o.extra,
     };
     await o.before?.(args, d.qemu.server);
-    const result: { ok?: FollowResult; err?: FerryError } = await followMigration(args).then((r) => ({ ok: r }), (err: unknown) => ({ err: err as FerryError }));
+    const result: { ok?: FollowResult; err?: FerryError } = await followMigration(args).then(
+      (r) => ({ ok: r }),
+      (err: unknown) => ({ err: err as FerryError }),
+    );
     args.events.close();
     return { ...result, server: d.qemu.server, vm: d.vm, active, progress: () => progress };
   }
@@ -66,7 +70,8 @@ describe('followMigration() over a scripted QEMU monitor', () => {
   });
 
   it('fails at the 3rd query-migrate reply when QEMU says failed there', async () => {
-    const r = await follow({ transcript: 'migrate-source-completed', overrides: [['query-migrate', { nth: 3, return: { status: 'failed', 'error-desc': 'scripted' } }]] });
+    const failed = { nth: 3, return: { status: 'failed', 'error-desc': 'scripted' } };
+    const r = await follow({ transcript: 'migrate-source-completed', overrides: [['query-migrate', failed]] });
     assert.equal(r.err?.code, 'MIG_FAILED');
     assert.match(r.err?.message ?? '', /scripted/);
     assert.equal(r.server.count('query-migrate'), 3);
@@ -81,13 +86,17 @@ describe('followMigration() over a scripted QEMU monitor', () => {
   });
 
   it('--timeout with the abort action cancels and reports MIG_TIMEOUT', async () => {
-    const r = await follow({ transcript: 'migrate-source-cancelled', options: { timeout: 1, timeoutAction: 'abort' }, extra: { performStartedAt: Date.now() - 5000 } });
+    const r = await follow({
+      transcript: 'migrate-source-cancelled', options: { timeout: 1, timeoutAction: 'abort' }, extra: { performStartedAt: Date.now() - 5000 },
+    });
     assert.equal(r.err?.code, 'MIG_TIMEOUT');
     assert.equal(r.server.count('migrate_cancel'), 1);
   });
 
   it('--timeout with the suspend action stops the vCPUs (paused, migrating) and the migration completes', async () => {
-    const r = await follow({ transcript: 'migrate-source-completed', options: { timeout: 1, timeoutAction: 'suspend' }, extra: { performStartedAt: Date.now() - 5000 } });
+    const r = await follow({
+      transcript: 'migrate-source-completed', options: { timeout: 1, timeoutAction: 'suspend' }, extra: { performStartedAt: Date.now() - 5000 },
+    });
     assert.equal(r.ok?.info.status, 'completed');
     assert.equal(r.server.count('stop'), 1);
     assert.equal(r.server.count('migrate_cancel'), 0);
@@ -128,7 +137,10 @@ describe('followMigration() over a scripted QEMU monitor', () => {
   it('a post-copy request sends migrate-start-postcopy while active', async () => {
     const r = await follow({
       transcript: 'migrate-source-completed',
-      overrides: [['migrate-start-postcopy', { events: [{ event: 'MIGRATION', data: { status: 'postcopy-active' } }] }], ['query-migrate', { nth: 3, return: { status: 'postcopy-active' } }]],
+      overrides: [
+        ['migrate-start-postcopy', { events: [{ event: 'MIGRATION', data: { status: 'postcopy-active' } }] }],
+        ['query-migrate', { nth: 3, return: { status: 'postcopy-active' } }],
+      ],
       before: (a) => a.active.requestPostcopy(),
     });
     assert.equal(r.ok?.postcopy, true);
@@ -138,7 +150,10 @@ describe('followMigration() over a scripted QEMU monitor', () => {
   it('post-copy paused after the switch is MIG_POSTCOPY_FAILED (the source cannot take the VM back)', async () => {
     const r = await follow({
       transcript: 'migrate-source-completed',
-      overrides: [['query-migrate', { nth: 3, return: { status: 'postcopy-active' } }], ['query-migrate', { nth: 4, return: { status: 'postcopy-paused', 'error-desc': 'link down' } }]],
+      overrides: [
+        ['query-migrate', { nth: 3, return: { status: 'postcopy-active' } }],
+        ['query-migrate', { nth: 4, return: { status: 'postcopy-paused', 'error-desc': 'link down' } }],
+      ],
       extra: { throughPostcopy: true },
     });
     assert.equal(r.err?.code, 'MIG_POSTCOPY_FAILED');

@@ -116,7 +116,8 @@ describe('MigrationRecovery: source records', () => {
   it('S6 Perform with QEMU\'s migration still active: Failed, migrate_cancel, the source resumed', async () => {
     const { qemu, vm } = await h.domain(paused);
     qemu!.server.override('query-migrate', { nth: 1, return: { status: 'active' } }).override('query-migrate', { nth: 2, return: { status: 'active' } })
-      .override('query-migrate', { return: { status: 'cancelled' } }).override('migrate_cancel', { events: [{ event: 'MIGRATION', data: { status: 'cancelling' } }] });
+      .override('query-migrate', { return: { status: 'cancelled' } })
+      .override('migrate_cancel', { events: [{ event: 'MIGRATION', data: { status: 'cancelling' } }] });
     h.record({ side: 'source', phase: 'Perform', data: { sourceWasRunning: true } });
     await h.recoverAll();
     assert.deepEqual(h.phases('source'), ['Perform', 'Failed']);
@@ -224,7 +225,8 @@ describe('MigrationRecovery: source records', () => {
   it('S15 (post-copy) Finish with the source QEMU in post-copy: finish asked with postcopy, then Succeeded', async () => {
     const { qemu } = await h.domain({ ...paused, qemu: 'postmigrate' });
     qemu!.server.override('query-migrate', { return: { status: 'postcopy-active' } });
-    h.peer.phase('mig-1', 'Prepare', { incoming: 'postcopy-active' }).on('POST', '/peer/v1/migrations/mig-1/finish', { body: { state: 'running', domainId: 1 } });
+    h.peer.phase('mig-1', 'Prepare', { incoming: 'postcopy-active' })
+      .on('POST', '/peer/v1/migrations/mig-1/finish', { body: { state: 'running', domainId: 1 } });
     h.record({ side: 'source', phase: 'Finish', data: { sourceWasRunning: true }, options: { suspend: true } });
     await h.recoverAll();
     assert.deepEqual(h.phases('source'), ['Finish', 'Confirm', 'Succeeded']);

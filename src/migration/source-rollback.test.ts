@@ -17,12 +17,16 @@ describe('rollbackSource()', () => {
   });
   afterEach(() => h.close());
 
-  const rollback = async (vm: Parameters<typeof rollbackSource>[0]['vm'], o: { sourceWasRunning?: boolean; reacquire?: () => Promise<void>; peerUri?: string } = {}) =>
-    rollbackSource({ vm, peer: h.peers.client(o.peerUri ?? h.peer.uri, 2000), id: 'mig-1', sourceWasRunning: o.sourceWasRunning ?? true, log: h.log, ...(o.reacquire ? { reacquire: o.reacquire } : {}) });
+  const rollback = async (vm: Parameters<typeof rollbackSource>[0]['vm'], o: { sourceWasRunning?: boolean; reacquire?: () => Promise<void> } = {}) =>
+    rollbackSource({
+      vm, peer: h.peers.client(h.peer.uri, 2000), id: 'mig-1', sourceWasRunning: o.sourceWasRunning ?? true, log: h.log,
+      ...(o.reacquire ? { reacquire: o.reacquire } : {}),
+    });
 
   it('cancels a migration still in flight, waits for cancelled, tells the destination, resumes the paused source', async () => {
-    // the recorded cancel at pre-switchover: active..., then cancelling, then cancelled
-    const { qemu, vm } = await h.domain({ qemu: 'paused', transcript: loadTranscript('migrate-source-cancelled'), status: { state: 'paused', reason: 'migrating' } });
+    // the recorded cancel while active: active..., then (after migrate_cancel) cancelling, cancelled
+    const transcript = loadTranscript('migrate-source-cancelled');
+    const { qemu, vm } = await h.domain({ qemu: 'paused', transcript, status: { state: 'paused', reason: 'migrating' } });
     assert.equal(await rollback(vm!), true);
     const cmds = qemu!.server.commands();
     assert.equal(cmds[0], 'query-migrate');

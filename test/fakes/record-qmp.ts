@@ -234,7 +234,8 @@ const scenarios: Record<string, (lab: Lab, meta: (what: string) => Record<string
     await follow(dst, (s) => finalStates.has(s) || s === 'none').catch(() => undefined);
     await lab.quit(dst);
     src.recorder.save('migrate-source-cancelled', meta('source side of a live migration cancelled while active (migrate_cancel), then quit'));
-    dst.recorder.save('migrate-destination-cancelled', meta('destination side of that migration: the stream stops, the incoming migration fails and QEMU exits'));
+    dst.recorder.save('migrate-destination-cancelled',
+      meta('destination side of that migration: the stream stops, the incoming migration fails and QEMU exits'));
   },
 
   /** Cancelled at pre-switchover, with the source stopped: QEMU resumes it (STOP, then RESUME). */
@@ -287,7 +288,8 @@ async function main(): Promise<void> {
     if (!run) throw new Error(`unknown scenario ${name}: one of ${Object.keys(scenarios).join(', ')}`);
     const lab = new Lab();
     try {
-      await run(lab, (what) => ({ scenario: name, what, qemu: version, accel: 'tcg', recorded: new Date().toISOString().slice(0, 10), by: 'node dist/test/fakes/record-qmp.js' }));
+      const recorded = new Date().toISOString().slice(0, 10);
+      await run(lab, (what) => ({ scenario: name, what, qemu: version, accel: 'tcg', recorded, by: 'node dist/test/fakes/record-qmp.js' }));
       console.log(`recorded ${name}`);
     } finally {
       await lab.close();

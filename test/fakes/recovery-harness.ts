@@ -60,7 +60,10 @@ export class RecoveryHarness {
     });
     this.host = new HostService({
       store: this.domains,
-      locks: new VmLocks({ driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand), diskPath: () => undefined, log: this.log }),
+      locks: new VmLocks({
+        driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand),
+        diskPath: () => undefined, log: this.log,
+      }),
       jobs: new DomainJobs(100), launcher, caps, qemuBinary: '/nonexistent/qemu', hostname: 'here', log: this.log,
     });
     this.service = new MigrationService({
@@ -80,12 +83,15 @@ export class RecoveryHarness {
    * The domain in the store (persistent), and running: with `qemu`, a fake QEMU in that run state adopted
    * by the host; with `qemu: 'unreachable'`, live in the store but no QEMU followed (reattach could not reach it).
    */
-  async domain(o: { qemu?: QemuRunState | 'unreachable'; transcript?: Transcript; status?: DomainStatus; persistent?: boolean } = {}): Promise<{ qemu?: FakeQemu; vm?: RunningDomain }> {
+  async domain(
+    o: { qemu?: QemuRunState | 'unreachable'; transcript?: Transcript; status?: DomainStatus; persistent?: boolean } = {},
+  ): Promise<{ qemu?: FakeQemu; vm?: RunningDomain }> {
     this.domains.saveDefinition({ uuid: UUID, name: NAME, persistentXml: o.persistent === false ? null : domainXml(UUID, NAME) });
     if (!o.qemu) return {};
     this.domains.markRunning(UUID, { liveXml: domainXml(UUID, NAME), pid: 1, state: 'paused', reason: 'migrating', startedAt: Date.now() });
     if (o.qemu === 'unreachable') return {};
-    const qemu = await FakeQemu.start({ dir: this.dir.path, name: `q${this.qemus.length}`, runstate: o.qemu, ...(o.transcript ? { transcript: o.transcript } : {}) });
+    const name = `q${this.qemus.length}`;
+    const qemu = await FakeQemu.start({ dir: this.dir.path, name, runstate: o.qemu, ...(o.transcript ? { transcript: o.transcript } : {}) });
     this.qemus.push(qemu);
     const vm = fakeRunningDomain(qemu, { uuid: UUID, name: NAME, log: this.log, ...(o.status ? { status: o.status } : {}) });
     this.host.adopt(vm);
@@ -93,9 +99,12 @@ export class RecoveryHarness {
   }
 
   /** A migration record as ferryd left it when it stopped: this side, in this phase. */
-  record(o: { side: MigrationSide; phase: string; id?: string; peer?: string; data?: Record<string, unknown>; options?: Record<string, unknown>; error?: string }): MigrationRecord {
+  record(o: {
+    side: MigrationSide; phase: string; id?: string; peer?: string; data?: Record<string, unknown>; options?: Record<string, unknown>; error?: string;
+  }): MigrationRecord {
     const id = o.id ?? 'mig-1';
-    this.migrations.create({ id, side: o.side, uuid: UUID, name: NAME, phase: o.phase, peer: o.peer ?? this.peer.uri, options: o.options ?? {}, data: o.data ?? {} });
+    const peer = o.peer ?? this.peer.uri;
+    this.migrations.create({ id, side: o.side, uuid: UUID, name: NAME, phase: o.phase, peer, options: o.options ?? {}, data: o.data ?? {} });
     if (o.error) this.migrations.setPhase(id, o.side, o.phase, { error: o.error });
     return this.migrations.get(id, o.side) as MigrationRecord;
   }

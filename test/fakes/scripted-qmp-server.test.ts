@@ -21,7 +21,10 @@ describe('ScriptedQmpServer', () => {
   after(() => dir.cleanup());
 
   async function connect(o: { transcript?: string; runstate?: 'running' | 'paused' | 'inmigrate' } = {}) {
-    const server = await ScriptedQmpServer.listen({ path: `${dir.path}/m${open.length}.sock`, ...(o.transcript ? { transcript: loadTranscript(o.transcript) } : {}), ...(o.runstate ? { runstate: o.runstate } : {}) });
+    const server = await ScriptedQmpServer.listen({
+      path: `${dir.path}/m${open.length}.sock`,
+      ...(o.transcript ? { transcript: loadTranscript(o.transcript) } : {}), ...(o.runstate ? { runstate: o.runstate } : {}),
+    });
     const monitor = await QemuMonitor.open(await connectQmpSocket(server.path, { timeoutMs: 2000 }), { timeoutMs: 2000 });
     open.push({ server, monitor });
     return { server, monitor, mm: new MigrationMonitor(monitor) };
