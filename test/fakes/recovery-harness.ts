@@ -49,7 +49,7 @@ export class RecoveryHarness {
   private readonly qemus: FakeQemu[] = [];
 
   private constructor(readonly dir: { path: string; cleanup: () => void }, readonly peer: FakePeer, o: { orphanTimeoutMs?: number }) {
-    this.db = openDatabase(`${dir.path}/ferry.db`);
+    this.db = openDatabase(':memory:');
     this.domains = new DomainStore(this.db);
     this.migrations = new MigrationStore(this.db);
     const paths = new HostPaths(dir.path);
