@@ -3,7 +3,7 @@
 # and e2e tests. Installs what is missing first (scripts/setup.sh).
 #
 #   npm test                 # everything
-#   npm test -- unit         # only the unit tests (no QEMU needed)
+#   npm test -- unit         # only the unit tests (no QEMU needed; beside the code, and test/fakes)
 #   npm test -- integration  # only test/integration
 #   npm test -- system       # only test/system (ferry under a real systemd, in systemd-nspawn containers)
 set -euo pipefail
@@ -13,11 +13,11 @@ bash scripts/setup.sh
 which=${1:-all}
 files=()
 case "$which" in
-  unit) mapfile -t files < <(find dist/src dist/lab -name '*.test.js' | sort) ;;
+  unit) mapfile -t files < <(find dist/src dist/lab dist/test/fakes -name '*.test.js' | sort) ;;
   integration) mapfile -t files < <(find dist/test/integration -name '*.test.js' | sort) ;;
   e2e) mapfile -t files < <(find dist/test/e2e -name '*.test.js' 2>/dev/null | sort) ;;
   system) mapfile -t files < <(find dist/test/system -name '*.test.js' 2>/dev/null | sort) ;;
-  all) mapfile -t files < <( (find dist/src dist/lab -name '*.test.js' | sort; find dist/test/integration dist/test/e2e dist/test/system -name '*.test.js' 2>/dev/null | sort) ) ;;
+  all) mapfile -t files < <( (find dist/src dist/lab dist/test/fakes -name '*.test.js' | sort; find dist/test/integration dist/test/e2e dist/test/system -name '*.test.js' 2>/dev/null | sort) ) ;;
   *) mapfile -t files < <(find dist -path "*$which*" -name '*.test.js' | sort) ;;
 esac
 [ "${#files[@]}" -gt 0 ] || { echo "test: no test files for '$which'" >&2; exit 1; }
