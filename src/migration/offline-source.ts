@@ -19,7 +19,8 @@ import { type NvramSection, nvramSection, removeNvramProbe, removeSourceNvram } 
 import type { PrepareResult } from './destination.js';
 import { planDiskCopies } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
-import { recordSourcePhase } from './phase-recorder.js';
+import type { MigrationLedger, PhasePatch } from './migration-ledger.js';
+import type { Phase } from './phases.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationResult } from './source.js';
 
@@ -27,6 +28,7 @@ export interface OfflineDeps {
   host: HostService;
   metrics?: MigrationMetrics;
   migrations: MigrationStore;
+  ledger: MigrationLedger;
   storage: StorageService;
   qemuImg: QemuImg;
   run: CommandRunner;
@@ -47,7 +49,7 @@ export interface OfflineDeps {
  * NBD; qemu-img copies them and then compares both sides before Finish.
  */
 export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: string, o: MigrationOptions): Promise<MigrationResult> {
-  const { host, migrations } = deps;
+  const { host, ledger } = deps;
   const rec = host.lookup(ref);
   if (rec.persistentXml === null) {
     throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot migrate a transient domain offline');
@@ -70,9 +72,11 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
   active.job = { ...active.job, operation: 'Offline migration' };
   deps.active.set(rec.uuid, active);
   const log = deps.log.child({ vm: rec.name, migration: id, side: 'source', offline: true });
-  migrations.create({ id, side: 'source', uuid: rec.uuid, name: rec.name, phase: 'Begin', peer: destUri, options: { ...o }, data: { sourceWasRunning: false } });
-  const phase = (to: Parameters<typeof recordSourcePhase>[2], patch?: Parameters<typeof recordSourcePhase>[3]): void =>
-    recordSourcePhase({ host, migrations, now: deps.now, metrics: deps.metrics }, active, to, patch);
+  ledger.begin({ id, side: 'source', uuid: rec.uuid, name: rec.name, phase: 'Begin', peer: destUri, options: { ...o }, data: { sourceWasRunning: false } });
+  const phase = (to: Phase, patch?: PhasePatch<'source'>): void => {
+    ledger.transition(id, 'source', to, patch);
+    active.enter(to);
+  };
   const total = disks.reduce((a, d) => a + d.virtualSize, 0);
   const progress = (done: number): void => {
     active.job = { ...active.job, dataProcessed: done, dataTotal: total, dataRemaining: total - done, percent: total === 0 ? 100 : Math.min(99, Math.floor((100 * done) / total)), timeElapsedMs: deps.now() - startedAt };
@@ -139,7 +143,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     const wallMs = deps.now() - startedAt;
     active.job = { ...active.job, type: 'Completed', percent: 100, timeElapsedMs: wallMs, phase: 'Succeeded' };
     phase('Succeeded', { stats: { ...active.job } });
-    migrations.markCleanupDone(id, 'source');
+    ledger.cleanedUp(id, 'source');
     log.info({ wallMs, disks: disks.length }, 'offline migration succeeded');
     return { id, name: rec.name, dest: destUri, job: active.job, warnings, wallMs };
   } catch (err) {
@@ -149,7 +153,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     if (!notDelivered(err) || active.phase !== 'Prepare') {
       await peer.post(`/peer/v1/migrations/${id}/abort`, {}).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
     }
-    migrations.markCleanupDone(id, 'source');
+    ledger.cleanedUp(id, 'source');
     throw err;
   } finally {
     removeNvramProbe(nvram);

@@ -31,7 +31,7 @@ import { PreflightService } from '../preflight/preflight-service.js';
 import type { JobInfo } from './job-info.js';
 import { mibsToBytes, migrationTuning, type MigrationOptions, type MigrationTuning } from './options.js';
 import type { Phase } from './phases.js';
-import { recordSourcePhase } from './phase-recorder.js';
+import { ledgerFor, type MigrationLedger, type SourceData } from './migration-ledger.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
 
@@ -39,6 +39,8 @@ export interface SourceDeps {
   host: HostService;
   preflight: PreflightService;
   migrations: MigrationStore;
+  /** The records' owner; by default one over `migrations`, announcing through `host`. */
+  ledger?: MigrationLedger;
   storage: StorageService;
   qemuImg: QemuImg;
   run: CommandRunner;
@@ -104,9 +106,11 @@ export function checkMigratable(vm: RunningDomain, o: MigrationOptions): void {
  */
 export class MigrationSource {
   private readonly now: () => number;
+  private readonly ledger: MigrationLedger;
 
   constructor(private readonly deps: SourceDeps) {
     this.now = deps.now ?? Date.now;
+    this.ledger = deps.ledger ?? ledgerFor(deps);
   }
 
   async migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
@@ -118,7 +122,7 @@ export class MigrationSource {
       }
       const report = await this.deps.preflight.run(ref, destUri, options);
       PreflightService.assertPassed(report);
-      const r = await migrateOffline({ ...this.deps, now: this.now }, ref, destUri, options);
+      const r = await migrateOffline({ ...this.deps, ledger: this.ledger, now: this.now }, ref, destUri, options);
       return { ...r, warnings: [...report.warnings.map((w) => w.reason), ...r.warnings] };
     }
     const { host } = this.deps;
@@ -149,11 +153,7 @@ export class MigrationSource {
     this.deps.active.set(vm.uuid, active);
     const log = this.deps.log.child({ vm: vm.name, migration: id, side: 'source' });
     const sourceWasRunning = vm.status.state === 'running';
-    this.deps.migrations.create({
-      id, side: 'source', uuid: vm.uuid, name: vm.name, phase: 'Begin', peer: destUri,
-      options: { ...options }, data: { sourceWasRunning },
-    });
-    this.publishPhase(active, 'Begin', 'Begin');
+    this.ledger.begin({ id, side: 'source', uuid: vm.uuid, name: vm.name, phase: 'Begin', peer: destUri, options: { ...options }, data: { sourceWasRunning } }, { announce: true });
     let nvram: NvramSection | undefined;
     try {
       const cookie = this.buildCookie(id, vm, options, tuning, sourceWasRunning, disks);
@@ -201,7 +201,7 @@ export class MigrationSource {
       const wallMs = this.now() - startedAt;
       active.job = { ...active.job, type: 'Completed', phase: 'Succeeded', timeElapsedMs: wallMs, percent: 100 };
       this.setPhase(active, 'Succeeded', {}, { ...active.job });
-      this.deps.migrations.markCleanupDone(id, 'source');
+      this.ledger.cleanedUp(id, 'source');
       log.info({ wallMs, qemuTotalMs: active.job.qemuTotalTimeMs, downtimeMs: active.job.downtimeMs }, 'migration succeeded');
       return { id, name: vm.name, dest: destUri, job: active.job, warnings, wallMs };
     } catch (caught) {
@@ -264,7 +264,7 @@ export class MigrationSource {
           }
           if (this.deps.host.locks.enabled) {
             active.lockState = await this.deps.host.locks.release(vm.uuid);
-            this.deps.migrations.updateData(active.id, 'source', { lockState: active.lockState });
+            this.ledger.note(active.id, 'source', { lockState: active.lockState });
           }
           this.deps.log.debug({ migration: active.id }, 'switchover: leases released, continuing');
         },
@@ -378,7 +378,7 @@ export class MigrationSource {
     this.setPhase(active, outcome, {}, { ...active.job }, message);
     if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
       // After the switch the source must never resume (invariant 4).
-      this.deps.migrations.markCleanupDone(active.id, 'source');
+      this.ledger.cleanedUp(active.id, 'source');
       return;
     }
     if (active.mirrors.length > 0) {
@@ -392,7 +392,7 @@ export class MigrationSource {
     const whole = await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) });
     // The migration is cancelled: the credentials go, so the next migration of this QEMU starts clean.
     if (active.tls) await removeMigrationTlsCreds(vm.monitor).catch((e: unknown) => log.warn({ err: e }, 'cannot remove the TLS credentials'));
-    if (whole) this.deps.migrations.markCleanupDone(active.id, 'source');
+    if (whole) this.ledger.cleanedUp(active.id, 'source');
   }
 
   private buildCookie(id: string, vm: RunningDomain, o: MigrationOptions, tuning: MigrationTuning, sourceWasRunning: boolean, disks: DiskCopy[]): MigrationCookie {
@@ -434,12 +434,9 @@ export class MigrationSource {
     return j;
   }
 
-  private setPhase(active: ActiveMigration, to: Phase, data: Record<string, unknown> = {}, stats?: Record<string, unknown>, error?: string): void {
-    recordSourcePhase({ host: this.deps.host, migrations: this.deps.migrations, now: this.now, metrics: this.deps.metrics }, active, to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
-  }
-
-  private publishPhase(active: ActiveMigration, from: Phase, to: Phase): void {
-    this.deps.host.publish({ type: 'migration.phase', id: active.id, uuid: active.uuid, name: active.name, side: 'source', from, to, at: this.now() });
+  private setPhase(active: ActiveMigration, to: Phase, data: Partial<SourceData> = {}, stats?: Record<string, unknown>, error?: string): void {
+    this.ledger.transition(active.id, 'source', to, { data, ...(stats ? { stats } : {}), ...(error ? { error } : {}) });
+    active.enter(to);
   }
 }
 
