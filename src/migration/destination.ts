@@ -15,6 +15,7 @@ import type { StorageService } from '../storage/storage-service.js';
 import { BlockMonitor } from '../qemu/block-monitor.js';
 import { type MigrationCookie, validateCookie } from './cookie.js';
 import { advertisedDataHost } from './data-host.js';
+import { formatTcpUri } from './migration-uri.js';
 import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
 import type { Phase } from './phases.js';
@@ -170,7 +171,7 @@ export class MigrationDestination {
         await blk.nbdServerStart(address, nbdPort, tlsCreds);
         for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
       }
-      await mm.incoming(`tcp:${address.includes(':') ? `[${address}]` : address}:${port}`);
+      await mm.incoming(formatTcpUri(address, port));
       ledger.note(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tlsCreds ? { tls: true } : {}) });
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');

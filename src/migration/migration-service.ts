@@ -14,8 +14,7 @@ import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MI
 import type { PortAllocator } from './port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
 import { MigrationLedger } from './migration-ledger.js';
-import type { PreflightService } from '../preflight/preflight-service.js';
-import { MigrationSource, type MigrationResult } from './source.js';
+import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
@@ -23,7 +22,7 @@ export interface MigrationServiceDeps {
   host: HostService;
   /** Migrations in flight on this host, shared with the pre-flight checks. */
   active: Map<string, ActiveMigration>;
-  preflight: PreflightService;
+  preflight: MigrationPreflight;
   migrations: MigrationStore;
   storage: StorageService;
   qemuImg: QemuImg;
