@@ -9,13 +9,14 @@ import type { Lease } from '../locking/lease.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
 import type { CommandRunner } from '../storage/command-runner.js';
-import { nbdUri, startNbdServer } from '../storage/nbd-copy.js';
+import { startNbdServer } from '../storage/nbd-copy.js';
 import type { QemuImg } from '../storage/qemu-img.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { BlockMonitor } from '../qemu/block-monitor.js';
 import { type MigrationCookie, validateCookie } from './cookie.js';
 import { advertisedDataHost } from './data-host.js';
 import { formatTcpUri } from './migration-uri.js';
+import { waitIncoming } from './wait-incoming.js';
 import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
 import type { Phase } from './phases.js';
@@ -386,28 +387,6 @@ export class MigrationDestination {
   }
 }
 
-/**
- * Waits for the incoming side to finish loading: the source reports
- * "completed" once everything is sent, the destination a moment later.
- */
-async function waitIncoming(mm: MigrationMonitor, vm: RunningDomain, postcopy: boolean, timeoutMs = 30_000): Promise<void> {
-  const events = vm.monitor.listen(['MIGRATION']);
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      const info = await mm.query();
-      const status = info.status ?? 'none';
-      if (status === 'completed' || (postcopy && status.startsWith('postcopy'))) return;
-      if (status === 'failed' || status === 'cancelled' || status === 'none' || Date.now() > deadline) {
-        throw new FerryError('MIG_FAILED', `operation failed: incoming migration is '${status}'${info['error-desc'] ? `: ${info['error-desc']}` : ''}`);
-      }
-      await events.next({ timeoutMs: 50 }).catch(() => undefined);
-    }
-  } finally {
-    events.close();
-  }
-}
-
 function stopPids(pids: number[]): void {
   for (const pid of pids) {
     try {
@@ -417,5 +396,3 @@ function stopPids(pids: number[]): void {
     }
   }
 }
-
-export { nbdUri };
