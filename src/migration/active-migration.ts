@@ -40,6 +40,12 @@ export class ActiveMigration {
     };
   }
 
+  /** The ledger recorded this side's move to `to`: job control sees it from now on. */
+  enter(to: Phase): void {
+    this.phase = to;
+    this.job = { ...this.job, phase: to };
+  }
+
   requestAbort(): void {
     this.abortRequested = true;
     this.wake();

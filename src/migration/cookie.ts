@@ -66,3 +66,45 @@ export function validateCookie(value: unknown): MigrationCookie {
   }
   return c as MigrationCookie;
 }
+
+/** What a cookie is built from; each optional section present is also mandatory (but the tuning of an offline migration). */
+export interface CookieParts {
+  migrationId: string;
+  domain: MigrationCookie['domain'];
+  source: MigrationCookie['source'];
+  flags: MigrationCookie['flags'];
+  /** Absent: an offline migration (no QEMU to tune; the section is sent empty). */
+  tuning?: MigrationCookie['tuning'];
+  storage?: MigrationCookie['storage'];
+  tpm?: MigrationCookie['tpm'];
+  nvram?: NvramSection;
+  tls?: MigrationCookie['tls'];
+  listen?: MigrationCookie['listen'];
+}
+
+/** The one cookie builder, live and offline: the sections given, each listed as mandatory. */
+export function buildCookie(p: CookieParts): MigrationCookie {
+  const mandatory: CookieSection[] = ['domain', 'flags'];
+  const has = (section: CookieSection, present: unknown): void => {
+    if (present !== undefined) mandatory.push(section);
+  };
+  has('tuning', p.tuning);
+  has('storage', p.storage);
+  has('tpm', p.tpm);
+  has('nvram', p.nvram);
+  has('tls', p.tls);
+  return {
+    version: 1,
+    migrationId: p.migrationId,
+    mandatory,
+    domain: p.domain,
+    source: p.source,
+    flags: p.flags,
+    tuning: p.tuning ?? { capabilities: {}, sharedParameters: {} },
+    ...(p.storage ? { storage: p.storage } : {}),
+    ...(p.tpm ? { tpm: p.tpm } : {}),
+    ...(p.nvram ? { nvram: p.nvram } : {}),
+    ...(p.tls ? { tls: p.tls } : {}),
+    ...(p.listen ? { listen: p.listen } : {}),
+  };
+}

@@ -1,3 +1,5 @@
+import { parseTcpUri } from './migration-uri.js';
+
 /** True for the any-address forms ('0.0.0.0', '::', empty). */
 export function isWildcardAddress(address: string): boolean {
   return address === '' || address === '0.0.0.0' || address === '::' || address === '[::]';
@@ -16,16 +18,12 @@ export function advertisedDataHost(migrationHost: string, listenAddress: string)
 
 /** The host from a tcp:host:port / tcp://host:port migration URI, or undefined. */
 export function migrateUriHost(uri: string | undefined): string | undefined {
-  if (!uri) return undefined;
-  const m = /^tcp:(?:\/\/)?(\[[^\]]+\]|[^:/]+)/.exec(uri);
-  return m ? (m[1] as string).replace(/^\[|\]$/g, '') : undefined;
+  return parseTcpUri(uri)?.host;
 }
 
 /** The port from a tcp:host:port / tcp://host:port migration URI, or undefined when it names none. */
 export function migrateUriPort(uri: string | undefined): number | undefined {
-  if (!uri) return undefined;
-  const m = /^tcp:(?:\/\/)?(?:\[[^\]]+\]|[^:/]+):(\d+)/.exec(uri);
-  return m ? Number(m[1]) : undefined;
+  return parseTcpUri(uri)?.port;
 }
 
 /** Where the source sends migration data (and NBD traffic): --migrateuri, else what the destination advertised, else the URI's host. */

@@ -4,21 +4,23 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
-import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
+import type { MigrationStore } from '../store/migration-store.js';
 import type { Lease } from '../locking/lease.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
 import type { CommandRunner } from '../storage/command-runner.js';
-import { nbdUri, startNbdServer } from '../storage/nbd-copy.js';
+import { startNbdServer } from '../storage/nbd-copy.js';
 import type { QemuImg } from '../storage/qemu-img.js';
 import type { StorageService } from '../storage/storage-service.js';
 import { BlockMonitor } from '../qemu/block-monitor.js';
 import { type MigrationCookie, validateCookie } from './cookie.js';
 import { advertisedDataHost } from './data-host.js';
+import { formatTcpUri } from './migration-uri.js';
+import { waitIncoming } from './wait-incoming.js';
 import { createDiskTargets, removeFiles } from './disk-plan.js';
 import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
-import { assertTransition, isFinal, type Phase } from './phases.js';
-import { finishedMigration } from './finished-migration.js';
+import type { Phase } from './phases.js';
+import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-ledger.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { PortAllocator } from './port-allocator.js';
 import type { DestinationDisplay } from './graphics-uri.js';
@@ -61,6 +63,8 @@ export interface DestinationDeps {
   /** Where qemu-nbd pid files go (offline storage copies). */
   runDir: string;
   migrations: MigrationStore;
+  /** The records' owner; by default one over `migrations`, announcing through `host`. */
+  ledger?: MigrationLedger;
   ports: PortAllocator;
   hostId: string;
   hostname: string;
@@ -90,12 +94,16 @@ interface Incoming {
  */
 export class MigrationDestination {
   private readonly incoming = new Map<string, Incoming>();
+  private readonly ledger: MigrationLedger;
 
-  constructor(private readonly deps: DestinationDeps) {}
+  constructor(private readonly deps: DestinationDeps) {
+    this.ledger = deps.ledger ?? ledgerFor(deps);
+  }
 
   async prepare(cookieValue: unknown): Promise<PrepareResult> {
     const cookie = validateCookie(cookieValue);
-    const { host, migrations } = this.deps;
+    const { host } = this.deps;
+    const ledger = this.ledger;
     const def = parseDomainXml(cookie.domain.xml);
     if (def.uuid !== cookie.domain.uuid || def.name !== cookie.domain.name) {
       throw new FerryError('MIG_PEER_REFUSED', 'operation failed: migration cookie does not match the domain definition');
@@ -106,7 +114,7 @@ export class MigrationDestination {
       waitMs: 0,
       async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) },
     });
-    migrations.create({
+    ledger.begin({
       id: cookie.migrationId, side: 'destination', uuid: def.uuid, name: def.name, phase: 'Prepare',
       peer: cookie.source.peerUri ?? cookie.source.hostname, options: { ...cookie.flags }, data: { sourceHostId: cookie.source.hostId },
     });
@@ -127,7 +135,7 @@ export class MigrationDestination {
       // Disks copied with the migration are created before anything else, so a missing pool fails first.
       if (cookie.storage) {
         created = await createDiskTargets(cookie.storage.disks, { storage: this.deps.storage, qemuImg: this.deps.qemuImg });
-        migrations.updateData(cookie.migrationId, 'destination', { created });
+        ledger.note(cookie.migrationId, 'destination', { created });
       }
       // The UEFI variable store, at this host's path (its default when the source used its own default), before QEMU opens it.
       let launchDef = def;
@@ -135,7 +143,7 @@ export class MigrationDestination {
       if (cookie.nvram) {
         const arrived = receiveNvram(cookie.nvram, (format) => host.defaultNvramPath(def.name, format), cookie.migrationId);
         if (arrived.created) created = [...created, arrived.path];
-        migrations.updateData(cookie.migrationId, 'destination', { created, nvramPath: arrived.path });
+        ledger.note(cookie.migrationId, 'destination', { created, nvramPath: arrived.path });
         launchDef = withNvramPath(def, arrived.path);
         nvramShared = { nvramShared: arrived.shared };
         log.info({ nvram: arrived.path, shared: arrived.shared }, arrived.shared ? 'NVRAM on shared storage: nothing to copy' : 'NVRAM copied from the source');
@@ -164,8 +172,8 @@ export class MigrationDestination {
         await blk.nbdServerStart(address, nbdPort, tlsCreds);
         for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
       }
-      await mm.incoming(`tcp:${address.includes(':') ? `[${address}]` : address}:${port}`);
-      migrations.updateData(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tlsCreds ? { tls: true } : {}) });
+      await mm.incoming(formatTcpUri(address, port));
+      ledger.note(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tlsCreds ? { tls: true } : {}) });
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
@@ -182,8 +190,8 @@ export class MigrationDestination {
       stopPids(nbdPids);
       await this.discard(def.uuid, vm);
       removeFiles(created);
-      this.setPhase(cookie.migrationId, 'Prepare', 'Failed', { error: (err as Error).message });
-      migrations.markCleanupDone(cookie.migrationId, 'destination');
+      this.setPhase(cookie.migrationId, 'Failed', { error: (err as Error).message });
+      ledger.cleanedUp(cookie.migrationId, 'destination');
       release();
       throw err;
     }
@@ -202,13 +210,13 @@ export class MigrationDestination {
       pids.push(server.pid);
       out.push({ dev: d.dev, port, export: d.dev });
     }
-    this.deps.migrations.updateData(cookie.migrationId, 'destination', { nbdPids: pids, ports });
+    this.ledger.note(cookie.migrationId, 'destination', { nbdPids: pids, ports });
     return out;
   }
 
   /** Resumes (or keeps paused) the arrived VM; idempotent once it succeeded. */
   async finish(id: string, req: FinishRequest): Promise<{ state: string; domainId: number | null }> {
-    const rec = this.deps.migrations.get(id, 'destination');
+    const rec = this.ledger.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
     if (rec.phase === 'Succeeded') {
       // A Finish asked again (its first reply was lost, or recovery completed it after a restart): what it asks to keep is kept.
@@ -230,12 +238,12 @@ export class MigrationDestination {
     if (rec.phase === 'Finish' && (await vm.monitor.queryStatus()).running) {
       // Finish asked again after its vCPUs already run here (post-copy, the first reply lost): nothing to redo but what it keeps.
       this.keepPersistent(rec, req);
-      this.setPhase(id, 'Finish', 'Succeeded');
+      this.setPhase(id, 'Succeeded');
       this.done(id);
       log.info('incoming migration finished (Finish asked again)');
       return this.domainState(rec.uuid);
     }
-    this.setPhase(id, rec.phase as Phase, 'Finish');
+    this.setPhase(id, 'Finish');
     try {
       log.debug('switchover: finish requested');
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
@@ -262,8 +270,8 @@ export class MigrationDestination {
       // Not resumed: the source may safely take the VM back.
       log.warn({ err }, 'finish failed; discarding the incoming VM');
       await this.discard(rec.uuid, vm);
-      removeFiles((rec.data.created as string[] | undefined) ?? []);
-      this.setPhase(id, 'Finish', 'Failed', { error: (err as Error).message });
+      removeFiles(rec.data.created ?? []);
+      this.setPhase(id, 'Failed', { error: (err as Error).message });
       this.done(id);
       throw err;
     }
@@ -276,17 +284,17 @@ export class MigrationDestination {
     // The stream is done (post-copy still pulls pages: then the next migration replaces the credentials).
     if (rec.data.tls && !req.postcopy) void removeMigrationTlsCreds(vm.monitor).catch((err) => log.warn({ err }, 'cannot remove the TLS credentials'));
     this.keepPersistent(rec, req);
-    this.setPhase(id, 'Finish', 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Incoming migration', phase: 'Succeeded' } } : {});
+    this.setPhase(id, 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Incoming migration', phase: 'Succeeded' } } : {});
     this.done(id);
     log.info({ resumed: req.resume }, 'incoming migration finished');
     return this.domainState(rec.uuid);
   }
 
   /** The persistent definition the source hands over with Finish (--persistent), saved here; a failure is logged, never reported: the VM runs here. */
-  private keepPersistent(rec: MigrationRecord, req: FinishRequest): void {
+  private keepPersistent(rec: LedgerRecord<'destination'>, req: FinishRequest): void {
     if (!req.persistentXml) return;
     try {
-      this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: withNvramPathXml(req.persistentXml, rec.data.nvramPath as string | undefined) });
+      this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: withNvramPathXml(req.persistentXml, rec.data.nvramPath) });
     } catch (err) {
       this.deps.log.error({ err, vm: rec.name, migration: rec.id }, 'the domain runs here but its persistent definition could not be saved');
     }
@@ -294,24 +302,24 @@ export class MigrationDestination {
 
   /** Discards the incoming VM; refused once Finish has resumed it. */
   async abort(id: string, reason = 'cancelled by the source'): Promise<void> {
-    const rec = this.deps.migrations.get(id, 'destination');
+    const rec = this.ledger.get(id, 'destination');
     if (!rec) return;
     if (rec.phase === 'Failed' || rec.phase === 'Cancelled') return;
     if (rec.phase === 'Succeeded' || rec.phase === 'Finish') {
       throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} already finished on the destination`);
     }
-    this.setPhase(id, 'Prepare', 'Cancelled', { error: reason });
-    stopPids((rec.data.nbdPids as number[] | undefined) ?? []);
+    this.setPhase(id, 'Cancelled', { error: reason });
+    stopPids(rec.data.nbdPids ?? []);
     const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
     await this.discard(rec.uuid, vm);
-    removeFiles((rec.data.created as string[] | undefined) ?? []);
+    removeFiles(rec.data.created ?? []);
     this.done(id);
-    this.deps.migrations.markCleanupDone(id, 'destination');
+    this.ledger.cleanedUp(id, 'destination');
   }
 
   /** The destination's view of a migration, including the incoming QEMU's own status when it still runs. */
   async status(id: string): Promise<{ side: 'destination'; phase: string; state: string | null; incoming: string | null }> {
-    const rec = this.deps.migrations.get(id, 'destination');
+    const rec = this.ledger.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
     const dom = this.deps.host.store.get(rec.uuid);
     const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
@@ -332,22 +340,22 @@ export class MigrationDestination {
   }
 
   /** Offline: the copies arrived (the source verified them); keep the definition. */
-  private async finishOffline(id: string, rec: MigrationRecord, req: FinishRequest, log: Logger): Promise<{ state: string; domainId: number | null }> {
-    this.setPhase(id, rec.phase as Phase, 'Finish');
-    stopPids((rec.data.nbdPids as number[] | undefined) ?? []);
+  private async finishOffline(id: string, rec: LedgerRecord<'destination'>, req: FinishRequest, log: Logger): Promise<{ state: string; domainId: number | null }> {
+    this.setPhase(id, 'Finish');
+    stopPids(rec.data.nbdPids ?? []);
     try {
       if (!req.persistentXml) throw new FerryError('MIG_PEER_REFUSED', 'operation failed: an offline migration needs the persistent definition');
-      const xml = withNvramPathXml(req.persistentXml, rec.data.nvramPath as string | undefined);
+      const xml = withNvramPathXml(req.persistentXml, rec.data.nvramPath);
       const def = parseDomainXml(xml);
       if (req.tpmState) this.deps.host.receiveTpmState(def, req.tpmState);
       this.deps.host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: xml });
     } catch (err) {
-      removeFiles((rec.data.created as string[] | undefined) ?? []);
-      this.setPhase(id, 'Finish', 'Failed', { error: (err as Error).message });
+      removeFiles(rec.data.created ?? []);
+      this.setPhase(id, 'Failed', { error: (err as Error).message });
       this.done(id);
       throw err;
     }
-    this.setPhase(id, 'Finish', 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Offline migration', phase: 'Succeeded' } } : {});
+    this.setPhase(id, 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Offline migration', phase: 'Succeeded' } } : {});
     this.done(id);
     log.info('offline migration finished');
     this.deps.host.publish({ type: 'domain.defined', uuid: rec.uuid, name: rec.name, at: Date.now() });
@@ -369,39 +377,13 @@ export class MigrationDestination {
     }
   }
 
-  private setPhase(id: string, from: Phase, to: Phase, patch: { error?: string; stats?: Record<string, unknown> } = {}): void {
-    assertTransition('destination', from, to);
-    this.deps.migrations.setPhase(id, 'destination', to, patch);
-    const rec = this.deps.migrations.get(id, 'destination');
-    if (rec) this.deps.host.publish({ type: 'migration.phase', id, uuid: rec.uuid, name: rec.name, side: 'destination', from, to, at: Date.now() });
-    if (rec && isFinal(to)) this.deps.metrics?.migrationFinished(finishedMigration('in', to, Date.now() - rec.startedAt, patch.stats));
+  private setPhase(id: string, to: Phase, patch: { error?: string; stats?: Record<string, unknown> } = {}): void {
+    this.ledger.transition(id, 'destination', to, patch);
   }
 
   private domainState(uuid: string): { state: string; domainId: number | null } {
     const d = this.deps.host.store.get(uuid);
     return { state: d?.state ?? 'shutoff', domainId: d?.domainId ?? null };
-  }
-}
-
-/**
- * Waits for the incoming side to finish loading: the source reports
- * "completed" once everything is sent, the destination a moment later.
- */
-async function waitIncoming(mm: MigrationMonitor, vm: RunningDomain, postcopy: boolean, timeoutMs = 30_000): Promise<void> {
-  const events = vm.monitor.listen(['MIGRATION']);
-  const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      const info = await mm.query();
-      const status = info.status ?? 'none';
-      if (status === 'completed' || (postcopy && status.startsWith('postcopy'))) return;
-      if (status === 'failed' || status === 'cancelled' || status === 'none' || Date.now() > deadline) {
-        throw new FerryError('MIG_FAILED', `operation failed: incoming migration is '${status}'${info['error-desc'] ? `: ${info['error-desc']}` : ''}`);
-      }
-      await events.next({ timeoutMs: 50 }).catch(() => undefined);
-    }
-  } finally {
-    events.close();
   }
 }
 
@@ -414,5 +396,3 @@ function stopPids(pids: number[]): void {
     }
   }
 }
-
-export { nbdUri };

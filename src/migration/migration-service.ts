@@ -13,8 +13,8 @@ import type { JobInfo } from './job-info.js';
 import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
 import type { PortAllocator } from './port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
-import type { PreflightService } from '../preflight/preflight-service.js';
-import { MigrationSource, type MigrationResult } from './source.js';
+import { MigrationLedger } from './migration-ledger.js';
+import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
@@ -22,7 +22,7 @@ export interface MigrationServiceDeps {
   host: HostService;
   /** Migrations in flight on this host, shared with the pre-flight checks. */
   active: Map<string, ActiveMigration>;
-  preflight: PreflightService;
+  preflight: MigrationPreflight;
   migrations: MigrationStore;
   storage: StorageService;
   qemuImg: QemuImg;
@@ -56,10 +56,14 @@ export class MigrationService {
   readonly source: MigrationSource;
   readonly destination: MigrationDestination;
   readonly recovery: MigrationRecovery;
+  /** The one owner of this host's migration records, both sides and recovery. */
+  readonly ledger: MigrationLedger;
 
   constructor(private readonly deps: MigrationServiceDeps) {
     this.active = deps.active;
+    this.ledger = new MigrationLedger({ migrations: deps.migrations, publish: (e) => deps.host.publish(e), metrics: deps.metrics });
     this.source = new MigrationSource({
+      ledger: this.ledger,
       preflight: deps.preflight,
       host: deps.host,
       migrations: deps.migrations,
@@ -82,6 +86,7 @@ export class MigrationService {
       log: deps.log,
     });
     this.destination = new MigrationDestination({
+      ledger: this.ledger,
       host: deps.host,
       migrations: deps.migrations,
       storage: deps.storage,
@@ -98,7 +103,7 @@ export class MigrationService {
       log: deps.log,
     });
     this.recovery = new MigrationRecovery({
-      host: deps.host, migrations: deps.migrations, destination: this.destination, peers: deps.peers, log: deps.log,
+      host: deps.host, migrations: deps.migrations, ledger: this.ledger, destination: this.destination, peers: deps.peers, log: deps.log,
       ...(deps.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: deps.orphanTimeoutMs } : {}),
     });
   }

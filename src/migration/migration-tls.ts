@@ -6,6 +6,7 @@ import type { QemuMonitor } from '../qemu/monitor.js';
 import { ObjectMonitor, type TlsEndpoint } from '../qemu/object-monitor.js';
 import type { MigrationCookie } from './cookie.js';
 import type { MigrationOptions } from './options.js';
+import { parseTcpUri } from './migration-uri.js';
 
 /** This host's migration TLS settings (ferryd.conf tls_dir and migrate_tls_force). */
 export interface MigrationTlsConfig {
@@ -31,9 +32,9 @@ export function tlsWanted(o: Pick<MigrationOptions, 'tls'>, config: MigrationTls
  */
 export function tlsHostnameFor(o: Pick<MigrationOptions, 'tlsDestination'>, uri: string): string {
   if (o.tlsDestination) return o.tlsDestination;
-  const m = /^tcp:(\[[^\]]+\]|[^:]+):\d+$/.exec(uri);
-  if (!m) throw new TypeError(`not a tcp:HOST:PORT migration URI: '${uri}'`);
-  return (m[1] as string).replace(/^\[|\]$/g, '');
+  const a = parseTcpUri(uri);
+  if (a?.port === undefined) throw new TypeError(`not a tcp:HOST:PORT migration URI: '${uri}'`);
+  return a.host;
 }
 
 /**

@@ -4,16 +4,18 @@ import type { HostService } from '../host/host-service.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { PeerClient } from '../peer/peer-client.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
-import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
+import type { MigrationStore } from '../store/migration-store.js';
 import type { MigrationDestination } from './destination.js';
-import { type Phase } from './phases.js';
-import type { Lease } from '../locking/lease.js';
+import { isFinal, type Phase } from './phases.js';
+import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-ledger.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 
 export interface RecoveryDeps {
   host: HostService;
   migrations: MigrationStore;
   destination: MigrationDestination;
+  /** The records' owner; by default one over `migrations`, announcing through `host`. */
+  ledger?: MigrationLedger;
   peers: PeerConnector;
   log: Logger;
   /** How long the destination waits for a silent source before it discards an incoming VM. */
@@ -32,12 +34,15 @@ export class MigrationRecovery {
   /** Incoming migrations whose source has not answered since this time (`id` → ms). */
   private readonly silentSince = new Map<string, number>();
   private closed = false;
+  private readonly ledger: MigrationLedger;
 
-  constructor(private readonly deps: RecoveryDeps) {}
+  constructor(private readonly deps: RecoveryDeps) {
+    this.ledger = deps.ledger ?? ledgerFor(deps);
+  }
 
   /** Looks at every unfinished migration once (at start-up). */
   async recoverAll(): Promise<void> {
-    for (const rec of this.deps.migrations.unfinished()) {
+    for (const rec of this.ledger.unfinished()) {
       await this.recover(rec).catch((err) => this.deps.log.error({ err, migration: rec.id }, 'migration recovery failed'));
     }
   }
@@ -47,7 +52,7 @@ export class MigrationRecovery {
     if (this.closed || this.pending.has(`${id}/${side}`)) return;
     const t = setTimeout(() => {
       this.pending.delete(`${id}/${side}`);
-      const rec = this.deps.migrations.get(id, side);
+      const rec = this.ledger.get(id, side);
       if (rec) void this.recover(rec).catch((err) => this.deps.log.error({ err, migration: id }, 'migration recovery failed'));
     }, delayMs);
     t.unref();
@@ -69,7 +74,7 @@ export class MigrationRecovery {
     return [...this.resolving.values()].includes(uuid);
   }
 
-  private async recover(rec: MigrationRecord): Promise<void> {
+  private async recover(rec: LedgerRecord): Promise<void> {
     const key = `${rec.id}/${rec.side}`;
     this.resolving.set(key, rec.uuid);
     try {
@@ -83,11 +88,11 @@ export class MigrationRecovery {
     }
   }
 
-  private async recoverSource(rec: MigrationRecord): Promise<void> {
-    const { host, migrations } = this.deps;
+  private async recoverSource(rec: LedgerRecord<'source'>): Promise<void> {
+    const { host } = this.deps;
     const log = this.deps.log.child({ vm: rec.name, migration: rec.id, side: 'source', recovery: true });
     const vm = host.runningDomain(rec.uuid);
-    if (!vm && !isFinalPhase(rec.phase) && this.unreachable(rec, log)) return;
+    if (!vm && !isFinal(rec.phase) && this.unreachable(rec, log)) return;
     const sourceWasRunning = rec.data.sourceWasRunning === true;
     let peer: PeerClient | undefined;
     try {
@@ -95,11 +100,12 @@ export class MigrationRecovery {
     } catch {
       peer = undefined;
     }
-    const lockState = (rec.data.lockState as Lease[] | undefined) ?? [];
+    const lockState = rec.data.lockState ?? [];
     const fail = async (phase: Phase, why: string): Promise<void> => {
-      if (rec.phase !== phase && !isFinalPhase(rec.phase)) migrations.setPhase(rec.id, 'source', phase, { error: why });
+      const now = this.ledger.get(rec.id, 'source')?.phase ?? rec.phase;
+      if (now !== phase && !isFinal(now)) this.ledger.recover(rec.id, 'source', phase, { error: why });
       const reacquire = vm && lockState.length > 0 ? () => host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
-      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) }))) migrations.markCleanupDone(rec.id, 'source');
+      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) }))) this.ledger.cleanedUp(rec.id, 'source');
       log.warn({ why }, 'migration rolled back by recovery');
     };
 
@@ -122,7 +128,7 @@ export class MigrationRecovery {
         }
         // QEMU finished sending (or the source QEMU is gone): the destination decides.
         if (!peer) return fail('Failed', 'destination URI unusable');
-        if (rec.phase === 'Perform') migrations.setPhase(rec.id, 'source', 'Finish');
+        if (rec.phase === 'Perform') this.ledger.recover(rec.id, 'source', 'Finish');
         const state = await peer.get<{ phase: string; incoming?: string | null }>(`/peer/v1/migrations/${rec.id}`).catch((err: unknown) => err);
         if (state instanceof FerryError && state.code === 'MIG_NOT_FOUND') return fail('Failed', 'the destination does not know the migration');
         if (state instanceof Error) {
@@ -158,44 +164,45 @@ export class MigrationRecovery {
     }
   }
 
-  private async confirmSource(rec: MigrationRecord, log: Logger): Promise<void> {
-    const { host, migrations } = this.deps;
-    if (rec.phase !== 'Confirm' && rec.phase !== 'Succeeded') migrations.setPhase(rec.id, 'source', 'Confirm');
+  private async confirmSource(rec: LedgerRecord<'source'>, log: Logger): Promise<void> {
+    const { host } = this.deps;
+    const phase = this.ledger.get(rec.id, 'source')?.phase ?? rec.phase;
+    if (phase !== 'Confirm' && phase !== 'Succeeded') this.ledger.recover(rec.id, 'source', 'Confirm');
     const vm = host.runningDomain(rec.uuid);
     // After the switch the source never resumes: kill whatever is left of it (invariant 4).
     if (vm) await vm.destroy('migrated');
     if (rec.options.undefineSource && host.store.get(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
-    if (rec.phase !== 'Succeeded') migrations.setPhase(rec.id, 'source', 'Succeeded');
-    migrations.markCleanupDone(rec.id, 'source');
+    if (phase !== 'Succeeded') this.ledger.recover(rec.id, 'source', 'Succeeded');
+    this.ledger.cleanedUp(rec.id, 'source');
     log.info('migration completed by recovery');
   }
 
-  private async recoverDestination(rec: MigrationRecord): Promise<void> {
-    const { host, migrations, destination } = this.deps;
+  private async recoverDestination(rec: LedgerRecord<'destination'>): Promise<void> {
+    const { host, destination } = this.deps;
     const log = this.deps.log.child({ vm: rec.name, migration: rec.id, side: 'destination', recovery: true });
     const vm = host.runningDomain(rec.uuid);
-    if (rec.phase === 'Succeeded' || rec.phase === 'Failed' || rec.phase === 'Cancelled') {
-      migrations.markCleanupDone(rec.id, 'destination');
+    if (isFinal(rec.phase)) {
+      this.ledger.cleanedUp(rec.id, 'destination');
       return;
     }
     if (!vm && !rec.options.offline && this.unreachable(rec, log)) return;
     if (!vm && !rec.options.offline) {
-      migrations.setPhase(rec.id, 'destination', 'Failed', { error: 'the incoming QEMU is gone' });
-      migrations.markCleanupDone(rec.id, 'destination');
+      this.ledger.recover(rec.id, 'destination', 'Failed', { error: 'the incoming QEMU is gone' });
+      this.ledger.cleanedUp(rec.id, 'destination');
       return;
     }
     if (rec.phase === 'Finish' && vm) {
       // Only a source that asked for Finish gets here; it waits paused. Complete what was asked.
       const status = await vm.monitor.queryStatus();
       if (status.running) {
-        migrations.setPhase(rec.id, 'destination', 'Succeeded');
-        migrations.markCleanupDone(rec.id, 'destination');
+        this.ledger.recover(rec.id, 'destination', 'Succeeded');
+        this.ledger.cleanedUp(rec.id, 'destination');
         return;
       }
     }
     // Adopted once (a retry finds it adopted already, with its job held).
     if (!destination.tracks(rec.id)) {
-      destination.adopt(rec.id, vm, ((rec.data.ports as number[] | undefined) ?? []), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+      destination.adopt(rec.id, vm, rec.data.ports ?? [], await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
     }
     // Ask the source what became of it.
     let peer: PeerClient | undefined;
@@ -231,15 +238,15 @@ export class MigrationRecovery {
    * live in the store, QEMU_UNREACHABLE) is neither rolled back nor taken for
    * gone: recovery waits for it and tries again.
    */
-  private unreachable(rec: MigrationRecord, log: Logger): boolean {
+  private unreachable(rec: LedgerRecord, log: Logger): boolean {
     if (this.deps.host.store.get(rec.uuid)?.liveXml == null) return false;
     log.warn('the domain\'s QEMU runs but cannot be reached yet: recovery waits for it');
-    this.retryLater(rec.id, rec.side as 'source' | 'destination', 5000);
+    this.retryLater(rec.id, rec.side, 5000);
     return true;
   }
 
   /** What shows that the incoming QEMU already runs the VM (its run state or its post-copy migration), or undefined. */
-  private async incomingOwnsTheVm(rec: MigrationRecord): Promise<string | undefined> {
+  private async incomingOwnsTheVm(rec: LedgerRecord<'destination'>): Promise<string | undefined> {
     const vm = this.deps.host.runningDomain(rec.uuid);
     if (!vm) return undefined;
     try {
@@ -253,7 +260,7 @@ export class MigrationRecovery {
     }
   }
 
-  private async discardIncoming(rec: MigrationRecord, why: string, log: Logger): Promise<void> {
+  private async discardIncoming(rec: LedgerRecord<'destination'>, why: string, log: Logger): Promise<void> {
     // A destination whose vCPUs ran (post-copy) holds the only live copy of the VM: invariant 4 says
     // the source never resumes, so discarding it would lose the VM. It stays, for the operator.
     const owner = await this.incomingOwnsTheVm(rec);
@@ -268,7 +275,3 @@ export class MigrationRecovery {
 
 /** QEMU states in which an incoming VM has run its vCPUs here: the source's copy can never resume. */
 const POSTCOPY_STATES = new Set(['postcopy-active', 'postcopy-paused', 'postcopy-recover', 'postcopy-recover-setup']);
-
-function isFinalPhase(p: string): boolean {
-  return p === 'Succeeded' || p === 'Failed' || p === 'Cancelled';
-}

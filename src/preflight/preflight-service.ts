@@ -135,7 +135,14 @@ export class PreflightService {
   }
 
   /** Throws MIG_PREFLIGHT_FAILED naming every failed check (the CLI prints the whole table). */
-  static assertPassed(report: PreflightReport): void {
+  /** run() for a migration about to start: throws MIG_PREFLIGHT_FAILED unless every check passed (the migration code's MigrationPreflight port). */
+  async check(ref: string, destUri: string, o: MigrationOptions): Promise<PreflightReport> {
+    const report = await this.run(ref, destUri, o);
+    PreflightService.assertPassed(report);
+    return report;
+  }
+
+    static assertPassed(report: PreflightReport): void {
     if (report.failed.length === 0) return;
     throw new FerryError('MIG_PREFLIGHT_FAILED', `pre-flight checks failed: ${report.failed.map((r) => CHECKS[r.id]).join(', ')}`, {
       details: { results: report.results },

@@ -3,16 +3,19 @@ import type { FerryDatabase } from './database.js';
 
 export type MigrationSide = 'source' | 'destination';
 
-/** One side's record of a migration: written before each phase acts, so a restarted ferryd can recover. */
-export interface MigrationRecord<D = Record<string, unknown>> {
+/**
+ * One side's record of a migration: written before each phase acts, so a restarted ferryd can recover.
+ * The store keeps it untyped (JSON columns); migration/migration-ledger.ts is its one typed owner.
+ */
+export interface MigrationRecord<D extends object = Record<string, unknown>, O extends object = Record<string, unknown>, P extends string = string> {
   id: string;
   side: MigrationSide;
   uuid: string;
   name: string;
-  phase: string;
+  phase: P;
   /** Source side: the destination URI. Destination side: the source host's peer URI. */
   peer: string;
-  options: Record<string, unknown>;
+  options: O;
   /** Side-specific state (cookie, port, whether the source VM was running, ...). */
   data: D;
   error: string | null;
@@ -42,7 +45,7 @@ export interface MigrationRow {
 export class MigrationStore {
   constructor(private readonly db: FerryDatabase, private readonly now: () => number = Date.now) {}
 
-  create(rec: Omit<MigrationRecord, 'error' | 'stats' | 'cleanupDone' | 'startedAt' | 'updatedAt'>): MigrationRecord {
+  create(rec: Omit<MigrationRecord<object, object>, 'error' | 'stats' | 'cleanupDone' | 'startedAt' | 'updatedAt'>): MigrationRecord {
     const t = this.now();
     this.db.transaction(() => {
       this.db
@@ -62,7 +65,7 @@ export class MigrationStore {
   }
 
   /** Records a phase change (and optional data/error/stats) in one transaction. */
-  setPhase(id: string, side: MigrationSide, phase: string, patch: { data?: Record<string, unknown>; error?: string; stats?: Record<string, unknown> } = {}): MigrationRecord {
+  setPhase(id: string, side: MigrationSide, phase: string, patch: { data?: object; error?: string; stats?: object } = {}): MigrationRecord {
     const t = this.now();
     this.db.transaction(() => {
       const cur = this.get(id, side);
@@ -83,7 +86,7 @@ export class MigrationStore {
     return this.get(id, side) as MigrationRecord;
   }
 
-  updateData(id: string, side: MigrationSide, data: Record<string, unknown>): void {
+  updateData(id: string, side: MigrationSide, data: object): void {
     const cur = this.get(id, side);
     if (!cur) return;
     this.db.prepare('UPDATE migrations SET data = ?, updated_at = ? WHERE id = ? AND side = ?').run(JSON.stringify({ ...cur.data, ...data }), this.now(), id, side);
