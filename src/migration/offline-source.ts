@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { notDelivered } from '../peer/peer-client.js';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { migrationHostOf } from '../peer/peer-address.js';
 import { migrationDataHost } from './data-host.js';
@@ -16,7 +17,6 @@ import { emulatedTpm } from '../host/swtpm.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
 import { type NvramSection, nvramSection, removeNvramProbe, removeSourceNvram } from './nvram-transfer.js';
-import type { PrepareResult } from './destination.js';
 import { planDiskCopies } from './disk-plan.js';
 import type { MigrationOptions } from './options.js';
 import { recordSourcePhase } from './phase-recorder.js';
@@ -98,7 +98,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
       cookie.mandatory.push('nvram');
     }
     phase('Prepare');
-    const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie });
+    const prepared = await peer.call(PEER.prepare, { body: { cookie } });
     phase('Perform');
     const nbdHost = migrationDataHost(o, prepared.connectHost, migrationHostOf(peer.address));
     const abort = new AbortController();
@@ -130,7 +130,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
       if (!abort.signal.aborted) abort.abort();
     }
     phase('Finish');
-    await peer.post(`/peer/v1/migrations/${id}/finish`, { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...active.job }, ...(tpmState ? { tpmState } : {}) });
+    await peer.call(PEER.finish, { params: { id }, body: { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...active.job }, ...(tpmState ? { tpmState } : {}) } });
     phase('Confirm');
     if (o.undefineSource && !running) {
       host.undefineRecord(rec.uuid);
@@ -147,7 +147,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
     active.job = { ...active.job, type: outcome, error: (err as Error).message };
     if (active.phase !== 'Confirm') phase(outcome, { stats: { ...active.job }, error: (err as Error).message });
     if (!notDelivered(err) || active.phase !== 'Prepare') {
-      await peer.post(`/peer/v1/migrations/${id}/abort`, {}).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
+      await peer.call(PEER.abort, { params: { id } }).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
     }
     migrations.markCleanupDone(id, 'source');
     throw err;

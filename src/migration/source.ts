@@ -6,6 +6,7 @@ import type { RunningDomain } from '../host/running-domain.js';
 import { formatVersion } from '../qemu/binary.js';
 import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-monitor.js';
 import { notDelivered, type PeerClient } from '../peer/peer-client.js';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { migrationHostOf } from '../peer/peer-address.js';
 import { migrateUriPort, migrationDataHost } from './data-host.js';
@@ -15,7 +16,7 @@ import { renderDomainXml } from '../vm/render-domain-xml.js';
 import { ActiveMigration } from './active-migration.js';
 import type { MigrationCookie } from './cookie.js';
 import { type NvramSection, nvramSection, removeNvramProbe, removeSourceNvram } from './nvram-transfer.js';
-import type { FinishRequest, PrepareResult } from './destination.js';
+import type { FinishRequest } from './destination.js';
 import { DisplayMonitor } from '../qemu/display-monitor.js';
 import { type GraphicsTarget, parseGraphicsUri, spiceTarget } from './graphics-uri.js';
 import { followMigration } from './follow-migration.js';
@@ -169,7 +170,7 @@ export class MigrationSource {
       }
       this.setPhase(active, 'Prepare');
       if (active.abortRequested) throw cancelledEarly();
-      const prepared = await peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie }).catch((err) => {
+      const prepared = await peer.call(PEER.prepare, { body: { cookie } }).catch((err) => {
         throw err instanceof FerryError && err.code !== 'MIG_PEER_UNREACHABLE'
           ? new FerryError(err.code, err.message, { hint: err.hint, details: { ...err.details, side: 'destination' } })
           : err;
@@ -304,7 +305,7 @@ export class MigrationSource {
     };
     try {
       log.debug('switchover: asking the destination to finish');
-      await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
+      await peer.call(PEER.finish, { params: { id: active.id }, body: request }, { timeoutMs: 60_000 });
       log.debug('switchover: the destination finished');
     } catch (err) {
       // Post-copy: the VM runs on the destination either way and never resumes here; a lost reply is asked again.
@@ -334,7 +335,7 @@ export class MigrationSource {
       log.warn({ err: last, attempt }, 'post-copy: the destination did not answer Finish; asking again');
       await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
       try {
-        await peer.post(`/peer/v1/migrations/${active.id}/finish`, request, { timeoutMs: 60_000 });
+        await peer.call(PEER.finish, { params: { id: active.id }, body: request }, { timeoutMs: 60_000 });
         log.info({ attempt }, 'post-copy: the destination finished on a repeated Finish');
         return;
       } catch (err) {
