@@ -25,8 +25,12 @@ type Fits<A, B> = [A] extends [B] ? true : false;
  * compile when they drift from the protocol's. A source's FinishRequest and cookie must fit the wire's; the
  * destination reads a missing persistentXml as null (peer-migrations.ts), so its FinishRequest is stricter.
  */
-export const typesAgree: [Same<PrepareResult, PeerReply<typeof PEER.prepare>>, Same<HolderReport, PeerReply<typeof PEER.lockHolder>>,
-  Fits<FinishRequest, PeerInput<typeof PEER.finish>['body']>, Fits<MigrationCookie, PeerInput<typeof PEER.prepare>['body']['cookie']>] = [true, true, true, true];
+export const typesAgree: [
+  Same<PrepareResult, PeerReply<typeof PEER.prepare>>,
+  Same<HolderReport, PeerReply<typeof PEER.lockHolder>>,
+  Fits<FinishRequest, PeerInput<typeof PEER.finish>['body']>,
+  Fits<MigrationCookie, PeerInput<typeof PEER.prepare>['body']['cookie']>,
+] = [true, true, true, true];
 
 const calls = Object.values(PEER);
 
@@ -67,7 +71,10 @@ describe('PeerClient.call() through the real routes (a ferryd API on a unix sock
     };
     const locks = { holder: record('holder', reply(PEER.lockHolder)) };
     const destination = new Proxy({}, { get: () => { throw new FerryError('NOT_SUPPORTED', REACHED); } });
-    app = buildApp({ service: {} as never, migrations: migrations as never, locks: locks as never, preflight: { service: {} as never, destination: destination as never }, log: pino({ level: 'silent' }) });
+    app = buildApp({
+      service: {} as never, migrations: migrations as never, locks: locks as never,
+      preflight: { service: {} as never, destination: destination as never }, log: pino({ level: 'silent' }),
+    });
     await app.listen({ path: socket });
     peer = new PeerClient(endpointFor(parseConnectionUri(`ferry:///system?socket=${socket}`)), 10_000);
   });
@@ -103,6 +110,7 @@ describe('PeerClient.call() through the real routes (a ferryd API on a unix sock
 
   it('a body the route\'s schema refuses is refused to the client with the validation error, naming the key', async () => {
     const bad = { resume: true, postcopy: false, unknownKey: 1 } as unknown as FinishRequest;
-    await assert.rejects(peer.call(PEER.finish, { params: { id: 'm1' }, body: bad }), (err: FerryError) => err.code === 'INVALID_ARGUMENT' && /unknownKey/.test(err.message));
+    const refused = (err: FerryError): boolean => err.code === 'INVALID_ARGUMENT' && /unknownKey/.test(err.message);
+    await assert.rejects(peer.call(PEER.finish, { params: { id: 'm1' }, body: bad }), refused);
   });
 });
