@@ -4,7 +4,6 @@ import { enforceAccess, type ListenerKind } from './access.js';
 import type { Logger } from 'pino';
 import type { HostService } from '../host/host-service.js';
 import type { MigrationService } from '../migration/migration-service.js';
-import { peerRoutes } from '../peer/peer-routes.js';
 import { ferryErrorHandler } from './error-handler.js';
 import { domainRoutes } from './routes/domains.js';
 import { managedSaveRoutes } from './routes/managed-save.js';
@@ -17,8 +16,11 @@ import { networkRoutes } from './routes/networks.js';
 import type { NetworkService } from '../network/network-service.js';
 import { blockJobRoutes } from './routes/block-jobs.js';
 import { diskHotplugRoutes } from './routes/disk-hotplug.js';
-import { lockRoutes, peerLockRoutes } from './routes/locks.js';
-import { peerPreflightRoutes, preflightRoutes } from './routes/preflight.js';
+import { lockRoutes } from './routes/locks.js';
+import { preflightRoutes } from './routes/preflight.js';
+import { peerLockRoutes } from './routes/peer-locks.js';
+import { peerMigrationRoutes } from './routes/peer-migrations.js';
+import { peerPreflightRoutes } from './routes/peer-preflight.js';
 import type { PreflightService } from '../preflight/preflight-service.js';
 import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
 import type { LockService } from '../locking/lock-service.js';
@@ -132,15 +134,15 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   if (deps.diskHotplug) void app.register(diskHotplugRoutes(deps.diskHotplug), { prefix: '/v1' });
   if (deps.preflight) {
     void app.register(preflightRoutes(deps.preflight.service), { prefix: '/v1' });
-    void app.register(peerPreflightRoutes(deps.preflight.destination), { prefix: '/peer/v1' });
+    void app.register(peerPreflightRoutes(deps.preflight.destination));
   }
   if (deps.locks) {
     void app.register(lockRoutes(deps.locks), { prefix: '/v1' });
-    void app.register(peerLockRoutes(deps.locks), { prefix: '/peer/v1' });
+    void app.register(peerLockRoutes(deps.locks));
   }
   if (deps.migrations) {
     void app.register(migrationRoutes(deps.migrations), { prefix: '/v1' });
-    void app.register(peerRoutes(deps.migrations), { prefix: '/peer/v1' });
+    void app.register(peerMigrationRoutes(deps.migrations));
   }
   return app;
 }

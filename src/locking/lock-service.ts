@@ -3,13 +3,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import type { HeldLease } from './lease.js';
+import type { HolderReport } from '../shared/peer-protocol/lock-messages.js';
 
-export interface HolderReport {
-  host: string;
-  /** A domain here holds the resource or runs with a disk it protects. */
-  domain?: string;
-}
+/** This host's answer for a resource, as the peer protocol declares it. */
+export type { HolderReport } from '../shared/peer-protocol/lock-messages.js';
 
 /**
  * lock-list and lock-clear: who holds what, and the seed's "just delete the
@@ -55,7 +54,7 @@ export class LockService {
     for (const uri of [...new Set([...this.o.peers, ...(o.peers ?? [])])]) {
       try {
         const peer = this.o.connector.client(uri, 5000);
-        const r = await peer.get<HolderReport>(`/peer/v1/locks/holder?resource=${encodeURIComponent(resource)}`);
+        const r = await peer.call(PEER.lockHolder, { query: { resource } });
         if (r.domain) throw new FerryError('LOCK_IN_USE', `Requested operation is not valid: domain '${r.domain}' runs on host ${r.host} with '${resource}'`);
         checked.push(r.host);
       } catch (err) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { RunningDomain } from '../host/running-domain.js';
@@ -194,7 +195,7 @@ export class LiveSteps implements SourceSteps {
   private async askFinish(peer: PeerClient, id: string, request: FinishRequest, log: Logger): Promise<void> {
     try {
       log.debug('switchover: asking the destination to finish');
-      await peer.post(`/peer/v1/migrations/${id}/finish`, request, { timeoutMs: 60_000 });
+      await peer.call(PEER.finish, { params: { id }, body: request }, { timeoutMs: 60_000 });
       log.debug('switchover: the destination finished');
     } catch (err) {
       // Post-copy: the VM runs on the destination either way and never resumes here; a lost reply is asked again.
@@ -224,7 +225,7 @@ export class LiveSteps implements SourceSteps {
       a.log.warn({ err: last, attempt }, 'post-copy: the destination did not answer Finish; asking again');
       await new Promise((r) => setTimeout(r, Math.min(2000, 200 * 2 ** attempt)));
       try {
-        await peer.post(`/peer/v1/migrations/${a.id}/finish`, a.request, { timeoutMs: 60_000 });
+        await peer.call(PEER.finish, { params: { id: a.id }, body: a.request }, { timeoutMs: 60_000 });
         a.log.info({ attempt }, 'post-copy: the destination finished on a repeated Finish');
         return;
       } catch (err) {

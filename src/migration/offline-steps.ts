@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { notDelivered } from '../peer/peer-client.js';
@@ -106,8 +107,9 @@ export class OfflineSteps implements SourceSteps {
 
   async finish(ctx: PreparedContext): Promise<void> {
     const { rec, tpmState } = this.domain;
-    await ctx.peer.post(`/peer/v1/migrations/${ctx.id}/finish`, {
-      resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...ctx.active.job }, ...(tpmState ? { tpmState } : {}),
+    await ctx.peer.call(PEER.finish, {
+      params: { id: ctx.id },
+      body: { resume: false, postcopy: false, persistentXml: rec.persistentXml, stats: { ...ctx.active.job }, ...(tpmState ? { tpmState } : {}) },
     });
   }
 
@@ -130,6 +132,6 @@ export class OfflineSteps implements SourceSteps {
   }
 
   private async abortDestination(ctx: SourceContext, log: Logger): Promise<void> {
-    await ctx.peer.post(`/peer/v1/migrations/${ctx.id}/abort`, {}).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
+    await ctx.peer.call(PEER.abort, { params: { id: ctx.id } }).catch((e) => log.warn({ err: e }, 'cannot tell the destination to abort'));
   }
 }

@@ -1,54 +1,15 @@
+import type { Static } from '@sinclair/typebox';
 import { FerryError } from '../errors/ferry-error.js';
+import type { migrationOptionsSchema } from '../shared/migration-options-schema.js';
 
 /** libvirt's "unlimited" migration bandwidth: INT64_MAX bytes/s expressed in MiB/s. */
 export const UNLIMITED_BANDWIDTH_MIBS = 8796093022207;
 export const DEFAULT_PARALLEL_CONNECTIONS = 2;
 
-export type TimeoutAction = 'abort' | 'suspend' | 'postcopy';
-export type CompressionMethod = 'xbzrle' | 'zlib' | 'zstd';
-
-/** What `ferry migrate` was asked to do (virsh migrate's flags). */
-export interface MigrationOptions {
-  live: boolean;
-  offline: boolean;
-  persistent: boolean;
-  undefineSource: boolean;
-  suspend: boolean;
-  compressed: boolean;
-  compMethods: CompressionMethod[];
-  abortOnError: boolean;
-  unsafe: boolean;
-  autoConverge: boolean;
-  /** --auto-converge-initial / --auto-converge-increment: vCPU throttle in percent. */
-  autoConvergeInitial?: number;
-  autoConvergeIncrement?: number;
-  postcopy: boolean;
-  postcopyAfterPrecopy: boolean;
-  /** undefined: ferry's default (multifd with 2 channels unless post-copy or xbzrle is asked for). */
-  parallel?: boolean;
-  parallelConnections?: number;
-  /** MiB/s; undefined keeps the domain's migrate-setspeed value (unlimited by default). */
-  bandwidth?: number;
-  /** Seconds after which timeoutAction applies. */
-  timeout?: number;
-  timeoutAction: TimeoutAction;
-  listenAddress?: string;
-  migrateUri?: string;
-  /** --copy-storage-all / --copy-storage-inc: copy local disks to the destination. */
-  copyStorage: 'none' | 'all' | 'inc';
-  /** --migrate-disks: only these disks are copied. */
-  migrateDisks?: string[];
-  /** --copy-storage-synchronous-writes: guest writes wait for the copy (converges under heavy writes). */
-  copyStorageSynchronousWrites: boolean;
-  /** ms; undefined keeps the domain's migrate-setmaxdowntime value. */
-  maxDowntime?: number;
-  /** --tls: QEMU encrypts the migration stream and the NBD storage copy (migrate_tls_force makes every migration so). */
-  tls: boolean;
-  /** --tls-destination: the name the destination's certificate must carry, when not the host the data goes to. */
-  tlsDestination?: string;
-  /** --graphicsuri: where SPICE clients reconnect (spice://HOST[:PORT][?tlsPort=N]); default: the destination display. */
-  graphicsUri?: string;
-}
+/** What `ferry migrate` was asked to do (virsh migrate's flags): the type of its schema, which documents each field. */
+export type MigrationOptions = Static<typeof migrationOptionsSchema>;
+export type TimeoutAction = MigrationOptions['timeoutAction'];
+export type CompressionMethod = MigrationOptions['compMethods'][number];
 
 export function defaultMigrationOptions(): MigrationOptions {
   return {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
@@ -129,7 +130,7 @@ export class MigrationRecovery {
         // QEMU finished sending (or the source QEMU is gone): the destination decides.
         if (!peer) return fail('Failed', 'destination URI unusable');
         if (rec.phase === 'Perform') this.ledger.recover(rec.id, 'source', 'Finish');
-        const state = await peer.get<{ phase: string; incoming?: string | null }>(`/peer/v1/migrations/${rec.id}`).catch((err: unknown) => err);
+        const state = await peer.call(PEER.status, { params: { id: rec.id } }).catch((err: unknown) => err);
         if (state instanceof FerryError && state.code === 'MIG_NOT_FOUND') return fail('Failed', 'the destination does not know the migration');
         if (state instanceof Error) {
           log.warn({ err: state }, 'destination unreachable; the domain stays paused until it answers');
@@ -142,11 +143,14 @@ export class MigrationRecovery {
         const postcopy = qemu?.startsWith('postcopy') ?? false;
         if (s.incoming === 'completed' || postcopy || (s.phase === 'Finish')) {
           try {
-            await peer.post(`/peer/v1/migrations/${rec.id}/finish`, {
-              resume: sourceWasRunning && rec.options.suspend !== true,
-              persistentXml: rec.options.persistent ? host.store.get(rec.uuid)?.persistentXml ?? null : null,
-              postcopy,
-              leases: lockState,
+            await peer.call(PEER.finish, {
+              params: { id: rec.id },
+              body: {
+                resume: sourceWasRunning && rec.options.suspend !== true,
+                persistentXml: rec.options.persistent ? host.store.get(rec.uuid)?.persistentXml ?? null : null,
+                postcopy,
+                leases: lockState,
+              },
             });
             return this.confirmSource(rec, log);
           } catch (err) {
@@ -211,7 +215,7 @@ export class MigrationRecovery {
     } catch {
       peer = undefined;
     }
-    const source = peer ? await peer.get<{ side: string; phase: string }>(`/peer/v1/migrations/${rec.id}`).catch((err: unknown) => err) : undefined;
+    const source = peer ? await peer.call(PEER.status, { params: { id: rec.id } }).catch((err: unknown) => err) : undefined;
     if (source instanceof FerryError && source.code === 'MIG_NOT_FOUND') return this.discardIncoming(rec, 'the source does not know the migration', log);
     if (!source || source instanceof Error) {
       // "Without an answer" counts from the first question left unanswered, not from when the migration began.

@@ -3,6 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { PeerClient } from '../peer/peer-client.js';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 
 const IN_FLIGHT = new Set(['setup', 'active', 'device', 'pre-switchover', 'wait-unplug']);
 
@@ -36,7 +37,7 @@ export async function rollbackSource(a: {
     a.log.warn({ err }, 'cannot cancel the QEMU migration');
   }
   if (a.peer) {
-    await a.peer.post(`/peer/v1/migrations/${a.id}/abort`, {}, { timeoutMs: 10_000 }).catch((err) => a.log.warn({ err }, 'cannot tell the destination to abort; it cleans up when it next asks'));
+    await a.peer.call(PEER.abort, { params: { id: a.id } }, { timeoutMs: 10_000 }).catch((err) => a.log.warn({ err }, 'cannot tell the destination to abort; it cleans up when it next asks'));
   }
   try {
     if (a.reacquire) await a.reacquire();
@@ -70,11 +71,11 @@ export async function askDestinationOutcome(peer: PeerClient, id: string, o: { m
   const deadline = Date.now() + o.maxMs;
   for (let attempt = 0; ; attempt++) {
     try {
-      const s = await peer.get<{ phase: string }>(`/peer/v1/migrations/${id}`, { timeoutMs: 5000 });
+      const s = await peer.call(PEER.status, { params: { id } }, { timeoutMs: 5000 });
       if (s.phase === 'Succeeded') return 'resumed';
       if (s.phase === 'Failed' || s.phase === 'Cancelled') return 'not-resumed';
       if (s.phase === 'Prepare') {
-        await peer.post(`/peer/v1/migrations/${id}/abort`, {}, { timeoutMs: 5000 });
+        await peer.call(PEER.abort, { params: { id } }, { timeoutMs: 5000 });
         return 'not-resumed';
       }
     } catch (err) {

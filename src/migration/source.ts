@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
@@ -15,7 +16,6 @@ import { isWritableDisk } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { ActiveMigration } from './active-migration.js';
 import { buildCookie } from './cookie.js';
-import type { PrepareResult } from './destination.js';
 import { planDiskCopies } from './disk-plan.js';
 import { parseGraphicsUri } from './graphics-uri.js';
 import { LiveSteps } from './live-steps.js';
@@ -214,7 +214,7 @@ export class MigrationSource {
     ctx.cookie = cookie;
     ctx.enter('Prepare');
     if (ctx.active.abortRequested) throw cancelledEarly();
-    const prepared = await ctx.peer.post<PrepareResult>('/peer/v1/migrations/prepare', { cookie }).catch((err) => {
+    const prepared = await ctx.peer.call(PEER.prepare, { body: { cookie } }).catch((err) => {
       throw err instanceof FerryError && err.code !== 'MIG_PEER_UNREACHABLE'
         ? new FerryError(err.code, err.message, { hint: err.hint, details: { ...err.details, side: 'destination' } })
         : err;

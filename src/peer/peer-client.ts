@@ -1,6 +1,7 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { Endpoint } from '../transport/endpoint.js';
 import { explainTransportFailure, httpCall, TransportFailure } from '../transport/http-call.js';
+import { type PeerCall, type PeerInput, type PeerReply, peerUrl } from '../shared/peer-protocol/peer-calls.js';
 import type { PeerAddress } from './peer-address.js';
 
 /**
@@ -16,12 +17,15 @@ export class PeerClient {
     return this.endpoint.target;
   }
 
-  get<T>(path: string, options: { timeoutMs?: number } = {}): Promise<T> {
-    return this.request<T>('GET', path, undefined, options.timeoutMs);
-  }
-
-  post<T>(path: string, body: unknown, options: { timeoutMs?: number } = {}): Promise<T> {
-    return this.request<T>('POST', path, body, options.timeoutMs);
+  /**
+   * Makes one call of the peer protocol (shared/peer-protocol/peer-calls.ts):
+   * its path, method and types come from the table, never from the caller.
+   * A POST without a body sends {} (as the callers always did).
+   */
+  call<C extends PeerCall>(call: C, input: PeerInput<C>, options: { timeoutMs?: number } = {}): Promise<PeerReply<C>> {
+    const i = input as { params?: Record<string, unknown>; query?: Record<string, unknown>; body?: unknown };
+    const body = i.body ?? (call.method === 'POST' ? {} : undefined);
+    return this.request<PeerReply<C>>(call.method, peerUrl(call, i), body, options.timeoutMs);
   }
 
   private async request<T>(method: string, path: string, body: unknown, timeoutMs = this.defaultTimeoutMs): Promise<T> {

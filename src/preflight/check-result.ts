@@ -1,34 +1,7 @@
-/** The pre-flight checks, in the order they are reported. */
-export const CHECKS = {
-  storage: 'Storage',
-  'unmanaged-storage': 'Unmanaged disks',
-  networks: 'Networks and bridges',
-  'qemu-version': 'QEMU version',
-  'machine-type': 'Machine type',
-  firmware: 'UEFI firmware',
-  clock: 'Clock',
-  'name-resolution': 'Name resolution',
-  'cache-mode': 'Disk cache mode',
-  'host-devices': 'Host devices',
-  'unmigratable-devices': 'Devices that cannot migrate',
-  cpu: 'CPU',
-  resources: 'Memory and vCPUs',
-  hugepages: 'Huge pages',
-  pinning: 'CPU pinning and NUMA nodes',
-  'migration-ports': 'Migration ports',
-  tls: 'TLS certificates',
-  leases: 'Leases and jobs',
-  'qemu-blockers': 'QEMU migration blockers',
-  'tcg-dirty-tracking': 'TCG dirty tracking',
-  tpm: 'TPM emulator',
-  'dbus-display': 'D-Bus display bus',
-  vsock: 'vsock guest CID',
-  secrets: 'Secrets',
-  'smartcard-database': 'Smartcard certificate databases',
-} as const;
+import { CHECKS, type CheckId, type CheckOutcome } from '../shared/preflight-checks.js';
 
-export type CheckId = keyof typeof CHECKS;
-export type CheckOutcome = 'pass' | 'warn' | 'fail';
+/** The checks' ids and titles live with the wire protocol (shared/), which carries them. */
+export { CHECKS, type CheckId, type CheckOutcome } from '../shared/preflight-checks.js';
 
 /** One check's verdict: a one-line reason and, unless it passed, how to fix it. */
 export interface CheckResult {

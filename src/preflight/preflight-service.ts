@@ -12,6 +12,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
 import type { MigrationOptions } from '../migration/options.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
+import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { migrationHostOf } from '../peer/peer-address.js';
 import { migrateUriPort, migrationDataHost } from '../migration/data-host.js';
 import { formatVersion } from '../qemu/binary.js';
@@ -20,7 +21,7 @@ import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from './check-result.js';
 import { cpuFlags, diskSize } from './host-facts.js';
-import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
+import type { PreflightDisk, PreflightRequest } from './preflight-request.js';
 import type { CachedResolver } from './name-resolution.js';
 import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck, unmigratableDevicesCheck } from './source-checks.js';
 import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
@@ -109,7 +110,7 @@ export class PreflightService {
     const local = Promise.all([jobsCheck(vm, busy.migrating, busy.blockJob), blockersCheck(vm)]);
     const t0 = Date.now();
     request.source.t0 = t0;
-    const reply = await peer.post<PreflightReply>('/peer/v1/preflight', { request });
+    const reply = await peer.call(PEER.preflight, { body: { request } });
     const t3 = Date.now();
     const [names, ports, [jobs, blockers]] = await Promise.all([nameCheck(reply, this.d.resolver), portReachable(reply, (advertised) => migrationDataHost(o, advertised, migrationHostOf(peer.address))), local]);
     const mine = [

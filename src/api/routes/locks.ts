@@ -15,14 +15,3 @@ export function lockRoutes(locks: LockService): FastifyPluginAsync {
     );
   };
 }
-
-/** The peer API's question: does this host hold a resource, or run a domain whose disk it protects? */
-export function peerLockRoutes(locks: LockService): FastifyPluginAsync {
-  return async function peerLockRoutesPlugin(app) {
-    app.get<{ Querystring: { resource: string } }>(
-      '/locks/holder',
-      { schema: { querystring: object({ resource: nonEmpty() }, ['resource']) } },
-      async (req) => locks.holder(req.query.resource),
-    );
-  };
-}

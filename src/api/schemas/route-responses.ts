@@ -196,18 +196,7 @@ export const ROUTE_RESPONSES: Record<string, Schema> = {
   'PUT /v1/domains/:ref/migration/speed': done,
   'GET /v1/domains/:ref/migration/max-downtime': record({ downtime: num('ms') }, ['downtime']),
   'PUT /v1/domains/:ref/migration/max-downtime': done,
-  // The peer API (host to host)
-  'POST /peer/v1/preflight': record({
-    results: list(checkResult), hostname: text(), addresses: list(text()), t1: num(), t2: num(),
-    probe: record({ address: text(), port: integer(), connectHost: text() }, ['address', 'port']),
-  }, ['results', 'hostname', 'addresses', 't1', 't2']),
-  'GET /peer/v1/locks/holder': record({ host: text(), domain: text() }, ['host']),
-  'POST /peer/v1/migrations/prepare': record({
-    migrationId: text(), port: integer(), nbdPort: integer(), nbd: list(record({ dev: text(), port: integer(), export: text() })), address: text(),
-  }, ['migrationId', 'port', 'address']),
-  'POST /peer/v1/migrations/:id/finish': record({ state: text(), domainId: nullable(integer()) }, ['state', 'domainId']),
-  'POST /peer/v1/migrations/:id/abort': done,
-  'GET /peer/v1/migrations/:id': record({ side: choice(['source', 'destination']), phase: text(), state: nullable(text()), incoming: nullable(text()) }, ['side', 'phase', 'state']),
+  // The peer API (host to host) declares its replies with its calls: shared/peer-protocol/peer-calls.ts.
 };
 
 /** Routes whose success is not a JSON body: a stream of server-sent events, a connection upgraded to a byte stream. */

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { type RegisteredRoute, STUB_REACHED, stubApp } from '../../../test/helpers/stub-app.js';
 import { KNOWN_COOKIE_SECTIONS } from '../../migration/cookie.js';
-import { migrationCookieSchema } from './peer-schemas.js';
+import { migrationCookieSchema } from '../../shared/peer-protocol/migration-messages.js';
 import { sample, sampleUrl, type Schema } from '../../../test/helpers/schema-sample.js';
 
 /** Object schemas that stay open on purpose: the cookie's top level (optional sections of newer sources). */
