@@ -11,7 +11,7 @@ import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import { type DomainStatus, isActiveState } from '../vm/domain-state.js';
 import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
-import type { DomainJobs } from '../vm/jobs.js';
+import { asyncJob, type DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { nvramPathOf, removeNvram } from './nvram-store.js';
 import { withoutSecrets } from '../vm/secure-xml.js';
@@ -317,6 +317,7 @@ export class HostService extends EventEmitter<HostEvents> {
   /** virsh managedsave: the running (or paused) domain's state to its image, then QEMU ends (shut off, saved). */
   async managedSave(ref: string, options: ManagedSaveOptions = {}): Promise<DomainRecord> {
     const rec = this.lookup(ref);
+    // An async job, as libvirt's: while QEMU writes the image, only query, abort and destroy may run beside it.
     return this.deps.jobs.run(rec.uuid, 'managedsave', async () => {
       if (rec.persistentXml === null) {
         throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot do managed save for transient domain');
@@ -326,7 +327,7 @@ export class HostService extends EventEmitter<HostEvents> {
       // QEMU ends as after a shutdown: leases released, run directory and helpers cleaned up.
       await vm.destroy('saved');
       return this.lookup(rec.uuid);
-    });
+    }, { async: asyncJob('managedsave') });
   }
 
   /** virsh managedsave-remove: false when the domain had no image. */
