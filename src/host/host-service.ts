@@ -11,7 +11,7 @@ import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import { type DomainStatus, isActiveState } from '../vm/domain-state.js';
 import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
-import { asyncJob, type DomainJobs } from '../vm/jobs.js';
+import { asyncJob, type AsyncJobName, type DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { nvramPathOf, removeNvram } from './nvram-store.js';
 import { withoutSecrets } from '../vm/secure-xml.js';
@@ -35,6 +35,7 @@ import type { GuestAgent } from '../agent/guest-agent.js';
 import type { QemuFile } from './qemu-file-access.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 import { emulatedTpm } from './swtpm.js';
+import type { Lease, LeaseOwner } from '../locking/lease.js';
 
 /** What happens to an emulated TPM's state when its domain is undefined: virsh undefine --keep-tpm / --tpm. */
 export type TpmStatePolicy = 'keep' | 'remove';
@@ -697,15 +698,61 @@ export class HostService extends EventEmitter<HostEvents> {
     return (await this.deps.caps.accel(this.deps.launcher.binaryFor(def))).accel;
   }
 
-  /** The store, for the migration code that records domains arriving and leaving. */
+  // ---- the migration code's port: HostService is the MigrationHost of src/migration/migration-host.ts (structurally,
+  // so host/ does not import migration/; daemon/compose.ts hands it over as one) ----
+
+  domainRecord(uuid: string): DomainRecord | undefined {
+    return this.deps.store.get(uuid);
+  }
+
+  domainNamed(name: string): DomainRecord | undefined {
+    return this.deps.store.findByName(name);
+  }
+
+  saveDefinition(input: { uuid: string; name: string; persistentXml: string | null }): DomainRecord {
+    return this.deps.store.saveDefinition(input);
+  }
+
+  markStopped(uuid: string, reason: string): void {
+    this.deps.store.markStopped(uuid, reason);
+  }
+
+  beginMigrationJob(uuid: string, job: Extract<AsyncJobName, 'migration out' | 'migration in'>): Promise<() => void> {
+    return this.deps.jobs.beginAsync(uuid, job);
+  }
+
+  leasesEnabled(): boolean {
+    return this.deps.locks.enabled;
+  }
+
+  leasesOf(def: DomainDefinition): Promise<Lease[]> {
+    return this.deps.locks.leases(def);
+  }
+
+  acquireLeases(owner: LeaseOwner, leases: Lease[]): Promise<void> {
+    return this.deps.locks.acquireLeases(owner, leases);
+  }
+
+  handOverLeases(uuid: string): Promise<Lease[]> {
+    return this.deps.locks.release(uuid);
+  }
+
+  /** Who holds a lease on `resource` (on this host, or anywhere the lock manager knows). */
+  leaseHolder(resource: string): Promise<{ here?: LeaseOwner; anywhere: boolean }> {
+    return this.deps.locks.driver.held(resource);
+  }
+
+  /** @deprecated The domain store, for the host's own collaborators (src/host); migration code uses MigrationHost. */
   get store(): DomainStore {
     return this.deps.store;
   }
 
+  /** @deprecated The job lock, for the host's own collaborators (src/host); migration code uses MigrationHost. */
   get jobs(): DomainJobs {
     return this.deps.jobs;
   }
 
+  /** @deprecated The leases, for the host's own collaborators and src/locking; migration code uses MigrationHost. */
   get locks(): VmLocks {
     return this.deps.locks;
   }

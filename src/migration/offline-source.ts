@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import { notDelivered } from '../peer/peer-client.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { migrationHostOf } from '../peer/peer-address.js';
@@ -24,7 +24,7 @@ import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationResult } from './source.js';
 
 export interface OfflineDeps {
-  host: HostService;
+  host: MigrationHost;
   metrics?: MigrationMetrics;
   migrations: MigrationStore;
   storage: StorageService;
@@ -63,7 +63,7 @@ export async function migrateOffline(deps: OfflineDeps, ref: string, destUri: st
   // The emulated TPM's state (a few KiB of files) goes along, as a shut-off domain's NVRAM and disks would.
   const tpmState = emulatedTpm(def) ? host.tpmState(def) : undefined;
 
-  const release = await host.jobs.begin(rec.uuid, 'migration out', { waitMs: 0, async: { name: 'migration out', allowed: new Set(['query', 'abort']) } });
+  const release = await host.beginMigrationJob(rec.uuid, 'migration out');
   const id = randomUUID();
   const startedAt = deps.now();
   const active = new ActiveMigration(id, rec.uuid, rec.name, 'source', startedAt);

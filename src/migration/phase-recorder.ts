@@ -1,4 +1,4 @@
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import type { ActiveMigration } from './active-migration.js';
@@ -11,7 +11,7 @@ import { assertTransition, isFinal, type Phase } from './phases.js';
  * final phase (Succeeded, Failed, Cancelled) is counted in the metrics.
  */
 export function recordSourcePhase(
-  deps: { host: HostService; migrations: MigrationStore; now: () => number; metrics?: MigrationMetrics | undefined },
+  deps: { host: MigrationHost; migrations: MigrationStore; now: () => number; metrics?: MigrationMetrics | undefined },
   active: ActiveMigration,
   to: Phase,
   patch: { data?: Record<string, unknown>; stats?: Record<string, unknown>; error?: string } = {},

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { PeerClient } from '../peer/peer-client.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
@@ -11,7 +11,7 @@ import type { Lease } from '../locking/lease.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 
 export interface RecoveryDeps {
-  host: HostService;
+  host: MigrationHost;
   migrations: MigrationStore;
   destination: MigrationDestination;
   peers: PeerConnector;
@@ -98,7 +98,7 @@ export class MigrationRecovery {
     const lockState = (rec.data.lockState as Lease[] | undefined) ?? [];
     const fail = async (phase: Phase, why: string): Promise<void> => {
       if (rec.phase !== phase && !isFinalPhase(rec.phase)) migrations.setPhase(rec.id, 'source', phase, { error: why });
-      const reacquire = vm && lockState.length > 0 ? () => host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
+      const reacquire = vm && lockState.length > 0 ? () => host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
       if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) }))) migrations.markCleanupDone(rec.id, 'source');
       log.warn({ why }, 'migration rolled back by recovery');
     };
@@ -138,7 +138,7 @@ export class MigrationRecovery {
           try {
             await peer.post(`/peer/v1/migrations/${rec.id}/finish`, {
               resume: sourceWasRunning && rec.options.suspend !== true,
-              persistentXml: rec.options.persistent ? host.store.get(rec.uuid)?.persistentXml ?? null : null,
+              persistentXml: rec.options.persistent ? host.domainRecord(rec.uuid)?.persistentXml ?? null : null,
               postcopy,
               leases: lockState,
             });
@@ -164,7 +164,7 @@ export class MigrationRecovery {
     const vm = host.runningDomain(rec.uuid);
     // After the switch the source never resumes: kill whatever is left of it (invariant 4).
     if (vm) await vm.destroy('migrated');
-    if (rec.options.undefineSource && host.store.get(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
+    if (rec.options.undefineSource && host.domainRecord(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
     if (rec.phase !== 'Succeeded') migrations.setPhase(rec.id, 'source', 'Succeeded');
     migrations.markCleanupDone(rec.id, 'source');
     log.info('migration completed by recovery');
@@ -195,7 +195,7 @@ export class MigrationRecovery {
     }
     // Adopted once (a retry finds it adopted already, with its job held).
     if (!destination.tracks(rec.id)) {
-      destination.adopt(rec.id, vm, ((rec.data.ports as number[] | undefined) ?? []), await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+      destination.adopt(rec.id, vm, ((rec.data.ports as number[] | undefined) ?? []), await host.beginMigrationJob(rec.uuid, 'migration in'));
     }
     // Ask the source what became of it.
     let peer: PeerClient | undefined;
@@ -232,7 +232,7 @@ export class MigrationRecovery {
    * gone: recovery waits for it and tries again.
    */
   private unreachable(rec: MigrationRecord, log: Logger): boolean {
-    if (this.deps.host.store.get(rec.uuid)?.liveXml == null) return false;
+    if (this.deps.host.domainRecord(rec.uuid)?.liveXml == null) return false;
     log.warn('the domain\'s QEMU runs but cannot be reached yet: recovery waits for it');
     this.retryLater(rec.id, rec.side as 'source' | 'destination', 5000);
     return true;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { formatVersion } from '../qemu/binary.js';
 import { MigrationMonitor, type QemuMigrationInfo } from '../qemu/migration-monitor.js';
@@ -36,7 +36,7 @@ import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
 
 export interface SourceDeps {
-  host: HostService;
+  host: MigrationHost;
   preflight: PreflightService;
   migrations: MigrationStore;
   storage: StorageService;
@@ -130,7 +130,7 @@ export class MigrationSource {
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.run(ref, destUri, options);
     PreflightService.assertPassed(report);
-    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.locks.enabled });
+    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
     const warnings = report.warnings.map((w) => w.reason);
     const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(this.deps.host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
     if (options.copyStorage !== 'none' && disks.length === 0) {
@@ -138,10 +138,7 @@ export class MigrationSource {
     }
 
     if (options.graphicsUri) parseGraphicsUri(options.graphicsUri); // refused before anything starts
-    const release = await host.jobs.begin(vm.uuid, 'migration out', {
-      waitMs: 0,
-      async: { name: 'migration out', allowed: new Set(['query', 'abort', 'setSpeed', 'setMaxDowntime', 'postcopy']) },
-    });
+    const release = await host.beginMigrationJob(vm.uuid, 'migration out');
     const id = randomUUID();
     const startedAt = this.now();
     const active = new ActiveMigration(id, vm.uuid, vm.name, 'source', startedAt);
@@ -262,8 +259,8 @@ export class MigrationSource {
             await cancelMirrors(vm, mirrors, { force: false });
             active.mirrors = [];
           }
-          if (this.deps.host.locks.enabled) {
-            active.lockState = await this.deps.host.locks.release(vm.uuid);
+          if (this.deps.host.leasesEnabled()) {
+            active.lockState = await this.deps.host.handOverLeases(vm.uuid);
             this.deps.migrations.updateData(active.id, 'source', { lockState: active.lockState });
           }
           this.deps.log.debug({ migration: active.id }, 'switchover: leases released, continuing');
@@ -294,7 +291,7 @@ export class MigrationSource {
   /** Asks the destination to take over. A definite "no" rolls back; an unclear answer is resolved before the source may resume. */
   private async finish(vm: RunningDomain, active: ActiveMigration, peer: PeerClient, options: MigrationOptions, postcopy: boolean, sourceWasRunning: boolean, log: Logger): Promise<void> {
     this.setPhase(active, 'Finish');
-    const rec = this.deps.host.store.get(vm.uuid);
+    const rec = this.deps.host.domainRecord(vm.uuid);
     const request: FinishRequest = {
       resume: sourceWasRunning && !options.suspend,
       persistentXml: options.persistent ? rec?.persistentXml ?? renderDomainXml(this.deps.host.portableDefinition(vm.uuid)) : null,
@@ -361,7 +358,7 @@ export class MigrationSource {
   private async confirm(vm: RunningDomain, options: MigrationOptions): Promise<void> {
     await vm.destroy('migrated');
     if (options.undefineSource) {
-      const rec = this.deps.host.store.get(vm.uuid);
+      const rec = this.deps.host.domainRecord(vm.uuid);
       if (rec?.persistentXml) this.deps.host.undefineRecord(vm.uuid);
     }
   }
@@ -387,7 +384,7 @@ export class MigrationSource {
     }
     const lockState = active.lockState;
     const reacquire = lockState && lockState.length > 0
-      ? () => this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
+      ? () => this.deps.host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
       : undefined;
     const whole = await rollbackSource({ vm, peer, id: active.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) });
     // The migration is cancelled: the credentials go, so the next migration of this QEMU starts clean.
@@ -396,7 +393,7 @@ export class MigrationSource {
   }
 
   private buildCookie(id: string, vm: RunningDomain, o: MigrationOptions, tuning: MigrationTuning, sourceWasRunning: boolean, disks: DiskCopy[]): MigrationCookie {
-    const rec = this.deps.host.store.get(vm.uuid);
+    const rec = this.deps.host.domainRecord(vm.uuid);
     const cookie: MigrationCookie = {
       version: 1,
       migrationId: id,
