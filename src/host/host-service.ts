@@ -5,9 +5,8 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { Lease, LeaseOwner } from '../locking/lease.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
-import { formatVersion, type QemuVersion } from '../qemu/binary.js';
+import type { QemuVersion } from '../qemu/binary.js';
 import type { CpuCatalog } from '../qemu/cpu-catalog.js';
-import { FERRY_VERSION } from '../shared/version.js';
 import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import type { DomainStatus } from '../vm/domain-state.js';
@@ -15,7 +14,6 @@ import type { DiskEdit } from '../vm/disk-edit.js';
 import { type DisplayUri, displayUris, vncDisplay } from '../vm/display-uri.js';
 import type { AsyncJobName, DomainJobs } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { currentVcpus } from '../vm/vcpus.js';
 import { CgroupTuning } from './cgroup-tuning.js';
 import { DomainDefinitions } from './domain-definitions.js';
 import type { DomainEvent, HostEvents } from './domain-events.js';
@@ -26,7 +24,8 @@ import { DomainStarter } from './domain-starter.js';
 import { EventLog } from './event-log.js';
 import { ManagedSaveImages, type ManagedSaveOptions } from './managed-save.js';
 import { type ChangeScope, type MemoryStat, memoryStats, setMemory, setStatsPeriod } from './memory-balloon.js';
-import { processCpuSeconds, processDacLabel, readNodeInfo, type NodeInfo } from './node-info.js';
+import { domainInfo, type DomainInfo, hostVersion, type VersionInfo } from './host-info.js';
+import { readNodeInfo, type NodeInfo } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile } from './qemu-file-access.js';
 import type { RunningDomain } from './running-domain.js';
@@ -34,6 +33,7 @@ import { TuningControl } from './tuning-control.js';
 import { VcpuControl } from './vcpu-control.js';
 
 export type { TpmStatePolicy } from './domain-registry.js';
+export type { DomainInfo, VersionInfo } from './host-info.js';
 export { FERRY_VERSION } from '../shared/version.js';
 
 export interface HostServiceDeps {
@@ -46,37 +46,6 @@ export interface HostServiceDeps {
   hostname: string;
   log: Logger;
   now?: () => number;
-}
-
-export interface DomainInfo {
-  id: number | null;
-  name: string;
-  uuid: string;
-  osType: 'hvm';
-  state: DomainStatus['state'];
-  reason: string;
-  vcpus: number;
-  cpuTimeSeconds: number | null;
-  maxMemoryKiB: number;
-  usedMemoryKiB: number;
-  persistent: boolean;
-  autostart: boolean;
-  /** The running QEMU's user and group as libvirt's DAC driver labels them (+UID:+GID); null when shut off. */
-  securityLabel: string | null;
-  /** libvirt's taint flags of this run: custom-monitor once qemu-monitor-command was used. */
-  taints: string[];
-  /** A managed save image exists (virsh dominfo's "Managed save"). */
-  managedSave: boolean;
-}
-
-export interface VersionInfo {
-  ferry: string;
-  qemu: string | null;
-  qemuPackage: string | null;
-  qemuBinary: string;
-  accel: 'kvm' | 'tcg' | null;
-  accelReason: string;
-  hostname: string;
 }
 
 /**
@@ -246,6 +215,8 @@ export class HostService extends EventEmitter<HostEvents> {
     this.deps.launcher.appendToDomainLog(name, line);
   }
 
+  // ---- queries ----
+
   /**
    * virsh domdisplay / vncdisplay: the running domain's displays as URIs, from
    * its live definition (the ports and addresses it got at start), passwords
@@ -305,29 +276,9 @@ export class HostService extends EventEmitter<HostEvents> {
     await setMemory(this, this.lookup(ref).uuid, kib, scope);
   }
 
-  // ---- queries ----
-
   info(ref: string): DomainInfo {
     const rec = this.lookup(ref);
-    const def = parseDomainXml((rec.liveXml ?? rec.persistentXml) as string);
-    const vm = this.registry.get(rec.uuid);
-    return {
-      id: rec.domainId,
-      name: rec.name,
-      uuid: rec.uuid,
-      osType: 'hvm',
-      state: rec.state,
-      reason: rec.reason,
-      vcpus: currentVcpus(def),
-      cpuTimeSeconds: vm ? processCpuSeconds(vm.pid) ?? null : null,
-      maxMemoryKiB: def.memoryKiB,
-      usedMemoryKiB: vm ? def.currentMemoryKiB : def.currentMemoryKiB,
-      persistent: rec.persistentXml !== null,
-      autostart: rec.autostart,
-      securityLabel: rec.pid !== null && rec.liveXml !== null ? processDacLabel(rec.pid) ?? null : null,
-      taints: rec.taints,
-      managedSave: this.saves.has(rec.uuid),
-    };
+    return domainInfo(rec, this.registry.get(rec.uuid), this.saves.has(rec.uuid));
   }
 
   nodeInfo(): NodeInfo {
@@ -339,15 +290,8 @@ export class HostService extends EventEmitter<HostEvents> {
     return this.deps.caps.cpuCatalog(this.deps.qemuBinary);
   }
 
-  async version(): Promise<VersionInfo> {
-    const path = this.deps.qemuBinary;
-    const base = { ferry: FERRY_VERSION, qemuBinary: path, hostname: this.deps.hostname };
-    try {
-      const [info, accel] = await Promise.all([this.deps.caps.binary(path), this.deps.caps.accel(path)]);
-      return { ...base, qemu: formatVersion(info.version), qemuPackage: info.package, accel: accel.accel, accelReason: accel.reason };
-    } catch (err) {
-      return { ...base, qemu: null, qemuPackage: null, accel: null, accelReason: (err as Error).message };
-    }
+  version(): Promise<VersionInfo> {
+    return hostVersion(this.deps.caps, { qemuBinary: this.deps.qemuBinary, hostname: this.deps.hostname });
   }
 
   /** Copies files a running domain's QEMU must read (its unprivileged user cannot reach the originals) into its run directory; returns the copy's directory. */
