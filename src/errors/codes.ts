@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: { summary: 'A request or command line is malformed', status: 400, hint: 'Check the command line against "ferry help <command>"' },
   OPERATION_INVALID: { summary: 'The operation does not fit the domain\'s current state', status: 409, hint: 'Check the domain\'s state with "ferry domstate <domain> --reason"' },
   OPERATION_IN_PROGRESS: {
-    summary: 'Another job holds the domain and did not finish in time',
+    summary: 'Another job holds the domain: it did not finish in time, or it is an async job (a migration) whose mask does not allow this operation',
     status: 409,
     hint: 'Another job holds this domain; wait for it ("ferry domjobinfo <domain>") or abort it ("ferry domjobabort <domain>")',
   },

@@ -75,7 +75,7 @@ export class BlockCopyService {
     // As libvirt (qemuDomainDiskBlockJobIsSupported): the overlay of a <transient/> disk is discarded at stop.
     if (disk.transient) throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: block jobs are not supported on transient disks (disk '${dev}')`);
     if (this.jobs.has(key(vm.uuid, dev))) throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: disk '${dev}' already in active block job`);
-    const release = await host.jobs.begin(vm.uuid, 'blockcopy', { waitMs: 0, async: { name: 'blockcopy', allowed: new Set(['query', 'blockjob']) } });
+    const release = await host.jobs.beginAsync(vm.uuid, 'blockcopy');
     const blk = new BlockMonitor(vm.monitor);
     let created = false;
     let path = '';

@@ -5,6 +5,7 @@ import type { DomainRecord } from '../store/domain-store.js';
 import { PERIOD_MAX, PERIOD_MIN, QUOTA_MAX } from '../vm/cpu-tuning.js';
 import type { BlkiotuneDefinition, BlkiotuneDevice, CpuBandwidth, DomainDefinition } from '../vm/definition.js';
 import { iothreadIdsOf } from '../vm/iothreads.js';
+import type { SyncJobName } from '../vm/jobs.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { HostService } from './host-service.js';
@@ -138,7 +139,7 @@ export class TuningControl {
   }
 
   /** One change, as a job: the live domain gets it applied to its cgroup first (a refusal changes nothing), then saved. */
-  private async change(ref: string, job: string, o: AffectFlags, change: (def: DomainDefinition) => DomainDefinition): Promise<void> {
+  private async change(ref: string, job: SyncJobName, o: AffectFlags, change: (def: DomainDefinition) => DomainDefinition): Promise<void> {
     const rec = this.host.lookup(ref);
     const { live, config } = affect(rec, o);
     await this.host.jobs.run(rec.uuid, job, async () => {

@@ -10,6 +10,7 @@ import {
   currentVcpus, emulatorAffinity, placedCpuset, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
 } from '../vm/vcpus.js';
 import { iothreadAffinity } from '../vm/iothreads.js';
+import type { SyncJobName } from '../vm/jobs.js';
 import { numatuneParameters } from '../vm/auto-placement.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
@@ -187,7 +188,7 @@ export class VcpuControl {
    * One pinning change, as a job: the live definition (after `applyLive` moved the threads) and/or the
    * persistent one get `withPin`'s <cputune>, the live one checked against the host's CPUs first.
    */
-  private async repin(rec: DomainRecord, job: string, o: AffectFlags, withPin: (def: DomainDefinition) => DomainDefinition, applyLive: (vm: RunningDomain) => Promise<void>): Promise<void> {
+  private async repin(rec: DomainRecord, job: SyncJobName, o: AffectFlags, withPin: (def: DomainDefinition) => DomainDefinition, applyLive: (vm: RunningDomain) => Promise<void>): Promise<void> {
     const { live, config } = this.affect(rec, o);
     await this.host.jobs.run(rec.uuid, job, async () => {
       const persistent = config ? withPin(parseDomainXml(rec.persistentXml as string)) : undefined;

@@ -1,7 +1,7 @@
 import { syncGuestClock } from '../host/guest-clock.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationStore } from '../store/migration-store.js';
@@ -56,7 +56,7 @@ export interface FinishRequest {
 }
 
 export interface DestinationDeps {
-  host: HostService;
+  host: MigrationHost;
   storage: StorageService;
   qemuImg: QemuImg;
   run: CommandRunner;
@@ -110,10 +110,7 @@ export class MigrationDestination {
     }
     assertTlsAllowed(cookie, this.deps.tls, this.deps.hostname);
     const log = this.deps.log.child({ vm: def.name, migration: cookie.migrationId, side: 'destination' });
-    const release = await host.jobs.begin(def.uuid, 'migration in', {
-      waitMs: 0,
-      async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) },
-    });
+    const release = await host.beginMigrationJob(def.uuid, 'migration in');
     ledger.begin({
       id: cookie.migrationId, side: 'destination', uuid: def.uuid, name: def.name, phase: 'Prepare',
       peer: cookie.source.peerUri ?? cookie.source.hostname, options: { ...cookie.flags }, data: { sourceHostId: cookie.source.hostId },
@@ -126,8 +123,8 @@ export class MigrationDestination {
     const connectHost = advertisedDataHost(this.deps.migrationHost ?? '', address);
     const advertised = connectHost ? { connectHost } : {};
     try {
-      const existing = host.store.get(def.uuid);
-      const sameName = host.store.findByName(def.name);
+      const existing = host.domainRecord(def.uuid);
+      const sameName = host.domainNamed(def.name);
       if (sameName && sameName.uuid !== def.uuid) {
         throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${def.name}' already exists with uuid ${sameName.uuid}`);
       }
@@ -154,7 +151,7 @@ export class MigrationDestination {
         log.info({ disks: nbd.length }, 'offline migration prepared');
         return { migrationId: cookie.migrationId, port: 0, address, ...advertised, nbd, ...nvramShared, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
       }
-      if (!existing) host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
+      if (!existing) host.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(launchDef, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
       const mm = new MigrationMonitor(vm.monitor);
       await mm.setCapabilities(cookie.tuning.capabilities);
@@ -230,7 +227,7 @@ export class MigrationDestination {
     if (rec.options.offline) return this.finishOffline(id, rec, req, log);
     const inc = this.incoming.get(id);
     const vm = inc?.vm ?? this.deps.host.runningDomain(rec.uuid);
-    if (!vm && this.deps.host.store.get(rec.uuid)?.liveXml != null) {
+    if (!vm && this.deps.host.domainRecord(rec.uuid)?.liveXml != null) {
       // Its QEMU runs (a post-copy one waiting for pages does not answer its monitor) but this ferryd, restarted, cannot reach it yet.
       throw new FerryError('QEMU_UNREACHABLE', `operation failed: the incoming QEMU of '${rec.name}' runs but cannot be reached yet; ask again`);
     }
@@ -249,9 +246,9 @@ export class MigrationDestination {
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
       log.debug('switchover: incoming stream complete');
       // The leases move with the VM: take them before its vCPUs run here (failure: the source takes the VM back).
-      if (this.deps.host.locks.enabled) {
-        const leases = req.leases && req.leases.length > 0 ? req.leases : await this.deps.host.locks.leases(vm.def);
-        await this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases);
+      if (this.deps.host.leasesEnabled()) {
+        const leases = req.leases && req.leases.length > 0 ? req.leases : await this.deps.host.leasesOf(vm.def);
+        await this.deps.host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases);
         log.debug({ leases: leases.length }, 'switchover: leases acquired');
       }
       if (rec.data.nbdPort) await new BlockMonitor(vm.monitor).nbdServerStop().catch((err) => log.warn({ err }, 'nbd-server-stop failed'));
@@ -294,7 +291,7 @@ export class MigrationDestination {
   private keepPersistent(rec: LedgerRecord<'destination'>, req: FinishRequest): void {
     if (!req.persistentXml) return;
     try {
-      this.deps.host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: withNvramPathXml(req.persistentXml, rec.data.nvramPath) });
+      this.deps.host.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: withNvramPathXml(req.persistentXml, rec.data.nvramPath) });
     } catch (err) {
       this.deps.log.error({ err, vm: rec.name, migration: rec.id }, 'the domain runs here but its persistent definition could not be saved');
     }
@@ -321,7 +318,7 @@ export class MigrationDestination {
   async status(id: string): Promise<{ side: 'destination'; phase: string; state: string | null; incoming: string | null }> {
     const rec = this.ledger.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
-    const dom = this.deps.host.store.get(rec.uuid);
+    const dom = this.deps.host.domainRecord(rec.uuid);
     const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
     const incoming = vm && (rec.phase === 'Prepare' || rec.phase === 'Finish')
       ? (await new MigrationMonitor(vm.monitor).query().catch(() => ({ status: undefined }))).status ?? null
@@ -348,7 +345,7 @@ export class MigrationDestination {
       const xml = withNvramPathXml(req.persistentXml, rec.data.nvramPath);
       const def = parseDomainXml(xml);
       if (req.tpmState) this.deps.host.receiveTpmState(def, req.tpmState);
-      this.deps.host.store.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: xml });
+      this.deps.host.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: xml });
     } catch (err) {
       removeFiles(rec.data.created ?? []);
       this.setPhase(id, 'Failed', { error: (err as Error).message });
@@ -372,8 +369,8 @@ export class MigrationDestination {
 
   private async discard(uuid: string, vm: RunningDomain | undefined): Promise<void> {
     if (vm) await vm.destroy('failed').catch((err) => this.deps.log.error({ err }, 'cannot stop the incoming QEMU'));
-    else if (this.deps.host.store.get(uuid)?.persistentXml === null && !this.deps.host.store.get(uuid)?.liveXml) {
-      this.deps.host.store.markStopped(uuid, 'failed');
+    else if (this.deps.host.domainRecord(uuid)?.persistentXml === null && !this.deps.host.domainRecord(uuid)?.liveXml) {
+      this.deps.host.markStopped(uuid, 'failed');
     }
   }
 
@@ -382,7 +379,7 @@ export class MigrationDestination {
   }
 
   private domainState(uuid: string): { state: string; domainId: number | null } {
-    const d = this.deps.host.store.get(uuid);
+    const d = this.deps.host.domainRecord(uuid);
     return { state: d?.state ?? 'shutoff', domainId: d?.domainId ?? null };
   }
 }

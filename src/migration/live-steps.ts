@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { formatVersion } from '../qemu/binary.js';
 import { DisplayMonitor } from '../qemu/display-monitor.js';
@@ -25,7 +25,7 @@ import type { Phase } from './phases.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 
 export interface LiveStepsDeps {
-  host: HostService;
+  host: MigrationHost;
   ledger: MigrationLedger;
   hostId: string;
   hostname: string;
@@ -43,7 +43,6 @@ export interface LiveStepsDeps {
  * destination resumes the VM rolls back to the source.
  */
 export class LiveSteps implements SourceSteps {
-  readonly allowed = ['query', 'abort', 'setSpeed', 'setMaxDowntime', 'postcopy'] as const;
   private spice: GraphicsTarget | undefined;
   private performStartedAt = 0;
   private result: { info: QemuMigrationInfo; postcopy: boolean } | undefined;
@@ -61,7 +60,7 @@ export class LiveSteps implements SourceSteps {
     const vm = this.vm;
     const tuning = plan.tuning ?? { capabilities: {}, sharedParameters: {} };
     return {
-      domain: { name: vm.name, uuid: vm.uuid, xml: renderDomainXml(host.portableDefinition(vm.uuid)), persistentXml: host.store.get(vm.uuid)?.persistentXml ?? null },
+      domain: { name: vm.name, uuid: vm.uuid, xml: renderDomainXml(host.portableDefinition(vm.uuid)), persistentXml: host.domainRecord(vm.uuid)?.persistentXml ?? null },
       source: {
         hostId: this.deps.hostId,
         hostname: this.deps.hostname,
@@ -138,8 +137,8 @@ export class LiveSteps implements SourceSteps {
             await cancelMirrors(vm, mirrors, { force: false });
             active.mirrors = [];
           }
-          if (this.deps.host.locks.enabled) {
-            active.lockState = await this.deps.host.locks.release(vm.uuid);
+          if (this.deps.host.leasesEnabled()) {
+            active.lockState = await this.deps.host.handOverLeases(vm.uuid);
             this.deps.ledger.note(active.id, 'source', { lockState: active.lockState });
           }
           this.deps.log.debug({ migration: active.id }, 'switchover: leases released, continuing');
@@ -177,7 +176,7 @@ export class LiveSteps implements SourceSteps {
     const { plan, active, peer, log } = ctx;
     const result = this.result;
     if (!result) throw new TypeError('Finish before Perform');
-    const rec = this.deps.host.store.get(vm.uuid);
+    const rec = this.deps.host.domainRecord(vm.uuid);
     const request: FinishRequest = {
       resume: plan.sourceWasRunning && !plan.options.suspend,
       persistentXml: plan.options.persistent ? rec?.persistentXml ?? renderDomainXml(this.deps.host.portableDefinition(vm.uuid)) : null,
@@ -240,7 +239,7 @@ export class LiveSteps implements SourceSteps {
     if (this.spice) await this.noteSpiceMoved(this.spice, ctx.log);
     await vm.destroy('migrated');
     if (o.undefineSource) {
-      const rec = this.deps.host.store.get(vm.uuid);
+      const rec = this.deps.host.domainRecord(vm.uuid);
       if (rec?.persistentXml) this.deps.host.undefineRecord(vm.uuid);
       removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
     }
@@ -282,7 +281,7 @@ export class LiveSteps implements SourceSteps {
     }
     const lockState = active.lockState;
     const reacquire = lockState && lockState.length > 0
-      ? () => this.deps.host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
+      ? () => this.deps.host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
       : undefined;
     const whole = await rollbackSource({ vm, peer, id: active.id, sourceWasRunning: ctx.plan.sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) });
     // The migration is cancelled: the credentials go, so the next migration of this QEMU starts clean.

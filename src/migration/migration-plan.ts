@@ -96,8 +96,6 @@ export type PreparedContext = SourceContext & { cookie: MigrationCookie; prepare
  * Begin (the cookie's sections), Perform, Finish, Confirm, and the rollback of a failure.
  */
 export interface SourceSteps {
-  /** What job control may do while it runs. */
-  readonly allowed: readonly string[];
   /** The definition that moves (whose NVRAM goes along): the running one, or offline the persistent one. */
   readonly def: DomainDefinition;
   /** Begin: the cookie's sections but the id and the NVRAM. */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import type { CommandRunner } from '../storage/command-runner.js';
@@ -19,7 +19,7 @@ import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
 export interface MigrationServiceDeps {
-  host: HostService;
+  host: MigrationHost;
   /** Migrations in flight on this host, shared with the pre-flight checks. */
   active: Map<string, ActiveMigration>;
   preflight: MigrationPreflight;
@@ -140,7 +140,7 @@ export class MigrationService {
   /** GET /peer/v1/migrations/:id: this host's record of a migration, whichever side it played. */
   async peerStatus(id: string): Promise<{ side: 'source' | 'destination'; phase: string; state: string | null; incoming?: string | null }> {
     const src = this.deps.migrations.get(id, 'source');
-    if (src) return { side: 'source', phase: src.phase, state: this.deps.host.store.get(src.uuid)?.state ?? null };
+    if (src) return { side: 'source', phase: src.phase, state: this.deps.host.domainRecord(src.uuid)?.state ?? null };
     return this.destination.status(id);
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import { notDelivered } from '../peer/peer-client.js';
 import type { CommandRunner } from '../storage/command-runner.js';
 import { copyToNbd, nbdUri, sameContents } from '../storage/nbd-copy.js';
@@ -14,7 +14,7 @@ import type { PreparedContext, SourceContext, SourceSteps } from './migration-pl
 import { removeSourceNvram } from './nvram-transfer.js';
 
 export interface OfflineStepsDeps {
-  host: HostService;
+  host: MigrationHost;
   ledger: MigrationLedger;
   run: CommandRunner;
   hostId: string;
@@ -40,7 +40,6 @@ export interface OfflineDomain {
  * over NBD; qemu-img copies them and then compares both sides before Finish.
  */
 export class OfflineSteps implements SourceSteps {
-  readonly allowed = ['query', 'abort'] as const;
 
   readonly def: DomainDefinition;
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { PeerClient } from '../peer/peer-client.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
@@ -12,7 +12,7 @@ import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 
 export interface RecoveryDeps {
-  host: HostService;
+  host: MigrationHost;
   migrations: MigrationStore;
   destination: MigrationDestination;
   /** The records' owner; by default one over `migrations`, announcing through `host`. */
@@ -105,7 +105,7 @@ export class MigrationRecovery {
     const fail = async (phase: Phase, why: string): Promise<void> => {
       const now = this.ledger.get(rec.id, 'source')?.phase ?? rec.phase;
       if (now !== phase && !isFinal(now)) this.ledger.recover(rec.id, 'source', phase, { error: why });
-      const reacquire = vm && lockState.length > 0 ? () => host.locks.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
+      const reacquire = vm && lockState.length > 0 ? () => host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
       if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) }))) this.ledger.cleanedUp(rec.id, 'source');
       log.warn({ why }, 'migration rolled back by recovery');
     };
@@ -147,7 +147,7 @@ export class MigrationRecovery {
               params: { id: rec.id },
               body: {
                 resume: sourceWasRunning && rec.options.suspend !== true,
-                persistentXml: rec.options.persistent ? host.store.get(rec.uuid)?.persistentXml ?? null : null,
+                persistentXml: rec.options.persistent ? host.domainRecord(rec.uuid)?.persistentXml ?? null : null,
                 postcopy,
                 leases: lockState,
               },
@@ -175,7 +175,7 @@ export class MigrationRecovery {
     const vm = host.runningDomain(rec.uuid);
     // After the switch the source never resumes: kill whatever is left of it (invariant 4).
     if (vm) await vm.destroy('migrated');
-    if (rec.options.undefineSource && host.store.get(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
+    if (rec.options.undefineSource && host.domainRecord(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
     if (phase !== 'Succeeded') this.ledger.recover(rec.id, 'source', 'Succeeded');
     this.ledger.cleanedUp(rec.id, 'source');
     log.info('migration completed by recovery');
@@ -206,7 +206,7 @@ export class MigrationRecovery {
     }
     // Adopted once (a retry finds it adopted already, with its job held).
     if (!destination.tracks(rec.id)) {
-      destination.adopt(rec.id, vm, rec.data.ports ?? [], await host.jobs.begin(rec.uuid, 'migration in', { waitMs: 0, async: { name: 'migration in', allowed: new Set(['query', 'abort', 'destroy']) } }));
+      destination.adopt(rec.id, vm, rec.data.ports ?? [], await host.beginMigrationJob(rec.uuid, 'migration in'));
     }
     // Ask the source what became of it.
     let peer: PeerClient | undefined;
@@ -243,7 +243,7 @@ export class MigrationRecovery {
    * gone: recovery waits for it and tries again.
    */
   private unreachable(rec: LedgerRecord, log: Logger): boolean {
-    if (this.deps.host.store.get(rec.uuid)?.liveXml == null) return false;
+    if (this.deps.host.domainRecord(rec.uuid)?.liveXml == null) return false;
     log.warn('the domain\'s QEMU runs but cannot be reached yet: recovery waits for it');
     this.retryLater(rec.id, rec.side, 5000);
     return true;

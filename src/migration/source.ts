@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { emulatedTpm } from '../host/swtpm.js';
 import type { PeerClient } from '../peer/peer-client.js';
@@ -35,7 +35,7 @@ export interface MigrationPreflight {
 }
 
 export interface SourceDeps {
-  host: HostService;
+  host: MigrationHost;
   preflight: MigrationPreflight;
   migrations: MigrationStore;
   /** The records' owner; by default one over `migrations`, announcing through `host`. */
@@ -118,7 +118,7 @@ export class MigrationSource {
     checkMigratable(vm, options);
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
-    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.locks.enabled });
+    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
     const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
     if (options.copyStorage !== 'none' && disks.length === 0) {
       throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --copy-storage-* given, but the domain has no local writable disk to copy');
@@ -161,7 +161,7 @@ export class MigrationSource {
   /** The skeleton: Begin's record and cookie, Prepare, then the steps' Perform, Finish and Confirm; a failure goes to their rollback. */
   private async run(plan: MigrationPlan, peer: PeerClient, steps: SourceSteps): Promise<MigrationResult> {
     const { host } = this.deps;
-    const release = await host.jobs.begin(plan.uuid, 'migration out', { waitMs: 0, async: { name: 'migration out', allowed: new Set(steps.allowed) } });
+    const release = await host.beginMigrationJob(plan.uuid, 'migration out');
     const id = randomUUID();
     const startedAt = this.now();
     const active = new ActiveMigration(id, plan.uuid, plan.name, 'source', startedAt);

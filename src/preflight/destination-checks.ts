@@ -351,10 +351,10 @@ function resources(req: PreflightRequest, d: DestinationCheckDeps): CheckResult 
 }
 
 async function leases(req: PreflightRequest, d: DestinationCheckDeps): Promise<CheckResult> {
-  const here = d.host.store.get(req.domain.uuid);
+  const here = d.host.domainRecord(req.domain.uuid);
   if (here?.liveXml) return fail('leases', `domain '${req.domain.name}' is already running on ${d.hostname}`, 'It runs on both hosts? Stop one copy; never resume both');
   for (const r of req.leases) {
-    const h = await d.host.locks.driver.held(r).catch(() => ({ anywhere: false }) as { here?: { name: string }; anywhere: boolean });
+    const h = await d.host.leaseHolder(r).catch(() => ({ anywhere: false }) as { here?: { name: string }; anywhere: boolean });
     if ('here' in h && h.here) {
       return fail('leases', `${d.hostname} holds the lease on '${r}' for domain '${h.here.name}'`, 'Another domain on the destination uses this disk; stop it first');
     }

@@ -98,7 +98,7 @@ export class PreflightService {
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
       ...(o.listenAddress ? { listenAddress: o.listenAddress } : {}),
       ...(migrateUriPort(o.migrateUri) !== undefined ? { listenPort: migrateUriPort(o.migrateUri) } : {}),
-      leases: (await host.locks.leases(def).catch(() => [])).map((l) => l.resource),
+      leases: (await host.leasesOf(def).catch(() => [])).map((l) => l.resource),
       ...(tlsWanted(o, this.d.tls) ? { tls: true } : {}),
       ...(def.devices.filesystems?.length ? { filesystems: def.devices.filesystems.map((f) => ({ target: f.target, dir: f.source })) } : {}),
       ...firmwareFiles(def),

@@ -91,6 +91,25 @@ describe('migration job control', () => {
     assert.equal(await hosts.a.state('ctl'), 'shut off (migrated)');
   });
 
+  it('during a migration, its async job mask refuses reboot and suspend at once with a hint; domjobinfo and list still work', async () => {
+    const uuid = (await hosts.b.ok('domuuid', 'ctl')).trim();
+    const migrating = hosts.b.ferry('migrate', '--live', '--bandwidth', '4', 'ctl', hosts.aPeer);
+    await eventually(async () => /Data processed/.test(await hosts.b.ok('domjobinfo', 'ctl')), 'the migration is transferring');
+    for (const verb of ['reboot', 'suspend']) {
+      const r = await hosts.b.ferry(verb, 'ctl');
+      assert.notEqual(r.code, 0, `${verb} is refused`);
+      const refused = `cannot acquire state change lock \\(held by migration out\\): ${verb} is not allowed while it runs \\(allowed: query, abort, destroy, `;
+      assert.match(r.stderr, new RegExp(`error: Requested operation is not valid: ${refused}`));
+      assert.match(r.stderr, /hint: Another job holds this domain; wait for it \("ferry domjobinfo <domain>"\) or abort it \("ferry domjobabort <domain>"\)/);
+      assert.match(r.stderr, /\[OPERATION_IN_PROGRESS\]/);
+    }
+    assert.match(await hosts.b.ok('domjobinfo', 'ctl'), /Operation: +Outgoing migration/, 'a query is allowed beside the migration');
+    assert.match(await hosts.b.ok('list'), / ctl +running/, 'neither refused verb paused the guest');
+    await hosts.b.ok('domjobabort', 'ctl');
+    assert.equal((await migrating).code, 1);
+    await eventually(() => pidsMatching(`${hosts.a.stateDir}/run/${uuid}`).length === 0, 'no QEMU left on A');
+  });
+
   it('domjobabort from another invocation cancels the migration; the VM keeps running and the destination is clean', async () => {
     const uuid = (await hosts.b.ok('domuuid', 'ctl')).trim();
     const migrating = hosts.b.ferry('migrate', '--live', '--bandwidth', '4', 'ctl', hosts.aPeer);
