@@ -24,7 +24,7 @@ const LAZY_NODE_MODULES = ['child_process', 'crypto', 'dgram', 'fs/promises', 'h
  * first read of one of its properties. The stand-in knows the module's property names (read here, from the same
  * node the package ships), so esbuild's ES-module interop can copy them without loading the module.
  */
-function lazyNodeModules() {
+export function lazyNodeModules() {
   const req = createRequire(import.meta.url);
   const names = new Set(LAZY_NODE_MODULES.flatMap((m) => [m, `node:${m}`]));
   return {
