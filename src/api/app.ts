@@ -21,7 +21,7 @@ import { lockRoutes, peerLockRoutes } from './routes/locks.js';
 import { peerPreflightRoutes, preflightRoutes } from './routes/preflight.js';
 import type { PreflightService } from '../preflight/preflight-service.js';
 import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
-import type { LockService } from '../locking/lock-service.js';
+import type { LockService } from '../host/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
 import type { DiskHotplugService } from '../host/disk-hotplug.js';
 import { InterfaceService } from '../host/interface-service.js';

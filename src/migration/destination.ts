@@ -20,7 +20,7 @@ import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, remove
 import { assertTransition, isFinal, type Phase } from './phases.js';
 import { finishedMigration } from './finished-migration.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
-import type { PortAllocator } from './port-allocator.js';
+import type { PortAllocator } from '../system/port-allocator.js';
 import type { DestinationDisplay } from './graphics-uri.js';
 
 export interface PrepareResult {

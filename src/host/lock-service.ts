@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
+import type { HostService } from './host-service.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
-import type { HeldLease } from './lease.js';
+import type { HeldLease } from '../locking/lease.js';
 
 export interface HolderReport {
   host: string;

@@ -1,4 +1,4 @@
-import type { HeldLease, Lease, LeaseOwner } from '../locking/lease.js';
+import type { HeldLease, Lease, LeaseOwner } from './lease.js';
 
 /** ferryd → ferry-lockd requests, one JSON object per line. */
 export type LockdRequest =

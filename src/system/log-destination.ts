@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { JournalDestination, stderrIsJournal } from '../system/systemd/journal-destination.js';
+import { JournalDestination, stderrIsJournal } from './systemd/journal-destination.js';
 
 /**
  * Where ferryd's (and ferry-lockd's) log lines go: to journald with fields (MESSAGE, PRIORITY,
