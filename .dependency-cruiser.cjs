@@ -1,4 +1,4 @@
-// ferry's layers, checked by dependency-cruiser (`npm run lint`, and src/shared/layers.test.ts in the unit tests).
+// ferry's layers, checked by dependency-cruiser (`npm run lint`, and src/layers.test.ts in the unit tests).
 // docs/architecture.md explains them; ../shared/STYLE.md (section 9) is where they come from.
 //
 // Each folder of src/ sits in one layer. A module may import its own folder and folders of LOWER layers only:
@@ -10,7 +10,8 @@
 // ferry differs from STYLE.md's sketch in three places, all of them "where a thing lives", not the direction:
 // vm/ holds the domain definition (pure data: parse/render XML), so it sits low and qemu/ builds argv from it;
 // the running domain (STYLE's vm runtime, registry and jobs) is host/; peer/ is only the daemon-to-daemon client
-// (its routes belong in api/), so migration/ may call it.
+// (its routes belong in api/), so migration/ may call it; preflight/ checks a migration's plan, so it sits above
+// migration/ (issue 14 lists migration -> preflight and peer -> migration as the upward imports).
 
 /** Bottom to top. Folders on one line are siblings: neither imports the other. */
 const layers = [
@@ -22,7 +23,7 @@ const layers = [
   { name: 'models', folders: ['vm', 'qmp', 'agent'] },
   // The operating system (koffi calls, setpriv, cgroups, systemd, ports) and ferryd's SQLite store.
   { name: 'os', folders: ['system', 'store'] },
-  // Starting and driving QEMU (argv, process, monitor); connections to another ferryd or to ferry-lockd's peers (transport).
+  // Starting and driving QEMU (argv, process, monitor); the client end of a connection to a ferryd (transport: URIs, TLS, SSH, HTTP).
   { name: 'qemu', folders: ['qemu', 'transport'] },
   // Host resources next to a VM: pools and volumes, networks, secrets, CPU models, the cluster CA, the peer client.
   { name: 'resources', folders: ['storage', 'network', 'secrets', 'cpu', 'pki', 'peer'] },
