@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run lint: ESLint (eslint.config.js), Prettier's check (.prettierrc.json) and the layer rules
 # (.dependency-cruiser.cjs), side by side (about half a minute on 2 cores). Fails if any of them fails.
-#   Fix the formatting with: npx prettier --write .
+#   Fix the formatting with: npx prettier --write .  (a second run may still change a few member chains:
+#   repeat until npx prettier --check . passes)
 #   See a layer violation with: npx depcruise src --config .dependency-cruiser.cjs
 set -uo pipefail
 cd "$(dirname "$0")/.."
