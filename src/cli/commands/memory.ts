@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MemoryStat } from '../../host/memory-balloon.js';
+import type { MemoryStat } from '../../shared/api-types.js';
 import { isActiveState, type DomainState } from '../../shared/domain-state.js';
 import { type CliContext, CliFailure, domainOp, enc } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';
