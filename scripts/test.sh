@@ -6,11 +6,18 @@
 #   npm test -- unit         # only the unit tests (no QEMU needed; beside the code, and test/fakes)
 #   npm test -- integration  # only test/integration
 #   npm test -- system       # only test/system (ferry under a real systemd, in systemd-nspawn containers)
+#   npm test -- lint         # only the lint (npm run lint: ESLint, Prettier's check, the layer rules); `all` and `unit` run it first
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 which=${1:-all}
+# The lint runs first; if it fails, the tests still run (their results are worth having) and the run fails at the end.
+lint_rc=0
+case "$which" in
+  all|unit) bash scripts/lint.sh || lint_rc=$? ;;
+  lint) exec bash scripts/lint.sh ;;
+esac
 files=()
 case "$which" in
   unit) mapfile -t files < <(find dist/src dist/lab dist/test/fakes -name '*.test.js' | sort) ;;
@@ -34,4 +41,7 @@ fi
 # QEMU guests are CPU-heavy under TCG: one test file at a time keeps timings honest on 2 cores.
 # A file whose test failed must not hang the run on a handle it left open (--test-force-exit);
 # no single test or file takes 5 minutes (the longest file takes about 50 s).
-exec node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 "${files[@]}"
+[ "$lint_rc" = 0 ] && exec node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 "${files[@]}"
+node --test --test-concurrency=1 --test-force-exit --test-timeout=300000 "${files[@]}" || true
+echo "test: npm run lint failed (its output is above the tests')" >&2
+exit 1

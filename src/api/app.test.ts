@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { PortAllocator } from '../migration/port-allocator.js';
+import { PortAllocator } from '../system/port-allocator.js';
 import { pino } from 'pino';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { DomainLauncher } from '../host/domain-launcher.js';

@@ -23,7 +23,7 @@ import { peerMigrationRoutes } from './routes/peer-migrations.js';
 import { peerPreflightRoutes } from './routes/peer-preflight.js';
 import type { PreflightService } from '../preflight/preflight-service.js';
 import type { DestinationCheckDeps } from '../preflight/destination-checks.js';
-import type { LockService } from '../locking/lock-service.js';
+import type { LockService } from '../host/lock-service.js';
 import type { BlockCopyService } from '../host/block-copy.js';
 import type { DiskHotplugService } from '../host/disk-hotplug.js';
 import { InterfaceService } from '../host/interface-service.js';

@@ -1,4 +1,4 @@
-import { parseSize } from '../storage/volume.js';
+import { parseSize } from '../shared/volume.js';
 import { CliFailure } from './context.js';
 
 /** What a numeric option or argument accepts. */

@@ -10,6 +10,7 @@ import type { ListenerOptions } from '../api/app.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { readonlySocketOf } from '../transport/connection-uri.js';
 import { loadTlsMaterial } from '../transport/tls-material.js';
+import { splitHostPort } from '../transport/host-port.js';
 import type { DaemonConfig } from './config.js';
 import { ensureDirectory } from './state-directories.js';
 import { FdBudget } from './fd-budget.js';
@@ -141,10 +142,4 @@ async function claimSocket(path: string): Promise<void> {
   } catch {
     // no stale socket
   }
-}
-
-export function splitHostPort(value: string, key: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(value);
-  if (!m) throw new FerryError('CONFIG_INVALID', `${key} must be host:port, not '${value}'`);
-  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
 }

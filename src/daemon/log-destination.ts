@@ -1,17 +1,3 @@
-import { pino } from 'pino';
-import { JournalDestination, stderrIsJournal } from '../system/systemd/journal-destination.js';
-
-/**
- * Where ferryd's (and ferry-lockd's) log lines go: to journald with fields (MESSAGE, PRIORITY,
- * SYSLOG_IDENTIFIER, FERRY_DOMAIN, ...) when systemd connected stderr to the journal; else JSON on stderr.
- */
-export function logDestination(identifier: string, env: NodeJS.ProcessEnv = process.env): pino.DestinationStream {
-  if (stderrIsJournal(env) && JournalDestination.available()) {
-    try {
-      return new JournalDestination({ identifier });
-    } catch {
-      // No libc socket (never on Linux): stderr still reaches the journal, as plain lines.
-    }
-  }
-  return pino.destination(2);
-}
+// Moved to src/system/log-destination.ts. This re-export keeps the importers of the old path building while issue 14's
+// branches merge; delete it once nothing imports it.
+export * from '../system/log-destination.js';

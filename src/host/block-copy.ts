@@ -12,6 +12,8 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
+import type { BlockJobStatus } from '../shared/api-types.js';
+export type { BlockJobStatus } from '../shared/api-types.js';
 
 export interface BlockCopyRequest {
   /** Copy into this pool (same volume name as the source file). */
@@ -40,15 +42,6 @@ interface CopyJob {
   /** The disk's leases before the copy, and the copy's (taken when the copy starts: QEMU writes it from then on). */
   leases: { old: Lease[]; copy: Lease[] };
   release: () => void;
-}
-
-export interface BlockJobStatus {
-  disk: string;
-  kind: 'copy';
-  offset: number;
-  len: number;
-  ready: boolean;
-  percent: number;
 }
 
 /**

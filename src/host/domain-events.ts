@@ -1,4 +1,4 @@
-import type { JobInfo } from '../migration/job-info.js';
+import type { JobInfo } from '../shared/job-info.js';
 import type { DomainState } from '../vm/domain-state.js';
 
 /** What ferryd tells its API listeners about domains (server-sent events). */

@@ -23,7 +23,7 @@ import { CoreDumps } from './core-dumps.js';
 import { VhostVsock } from '../system/vhost-vsock.js';
 import { withVsockCid } from '../vm/devices/vsock.js';
 import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
-import type { PortAllocator } from '../migration/port-allocator.js';
+import type { PortAllocator } from '../system/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
 import { hugepageSizesKiB } from '../qemu/devices/memory.js';

@@ -6,6 +6,8 @@ import { type DomainDefinition, hasHostDevice, type InterfaceDefinition } from '
 import type { HostService } from './host-service.js';
 import { findInterface, setLink } from './link-state.js';
 import { sharesHostView } from './nic-backends.js';
+import type { InterfaceStats } from '../shared/api-types.js';
+export type { InterfaceStats } from '../shared/api-types.js';
 
 export interface InterfaceRow {
   interface: string;
@@ -13,17 +15,6 @@ export interface InterfaceRow {
   source: string;
   model: string;
   mac: string;
-}
-
-export interface InterfaceStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errs: number;
-  rx_drop: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errs: number;
-  tx_drop: number;
 }
 
 /**

@@ -6,12 +6,8 @@ import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { RunningDomain } from './running-domain.js';
-
-/** One line of `virsh dommemstat`: a tag and its value (KiB, or a count, or seconds for last_update). */
-export interface MemoryStat {
-  tag: string;
-  value: number;
-}
+import type { MemoryStat } from '../shared/api-types.js';
+export type { MemoryStat } from '../shared/api-types.js';
 
 /** virsh's tags after `actual`, in the order libvirt reports them, with QEMU's stat and its unit (bytes → KiB). */
 const GUEST_STATS: ReadonlyArray<[tag: string, qemu: string, divisor: number]> = [

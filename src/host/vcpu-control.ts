@@ -14,27 +14,13 @@ import type { SyncJobName } from '../vm/jobs.js';
 import { numatuneParameters } from '../vm/auto-placement.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
+import type { VcpuCount, VcpuInfo } from '../shared/api-types.js';
+export type { VcpuCount, VcpuInfo } from '../shared/api-types.js';
 
 /** Which definitions a change goes to: virsh's --live / --config / --current. */
 export interface AffectFlags {
   live?: boolean;
   config?: boolean;
-}
-
-export interface VcpuCount {
-  maximumConfig: number | null;
-  maximumLive: number | null;
-  currentConfig: number | null;
-  currentLive: number | null;
-}
-
-export interface VcpuInfo {
-  vcpu: number;
-  /** The host CPU it last ran on; null when the domain is not running. */
-  cpu: number | null;
-  state: 'running' | 'offline' | null;
-  cpuSeconds: number | null;
-  affinity: string;
 }
 
 /** How long a guest gets to give back a vCPU it is asked to eject (libvirt waits 5 s, then calls it pending). */

@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import type { LeaseTable } from './lease-table.js';
 import { LockBusyError, LockClearRefusedError, type LockBackend } from './lock-backend.js';
-import type { LockdReply, LockdRequest } from './lockd-protocol.js';
+import type { LockdReply, LockdRequest } from '../locking/lockd-protocol.js';
 
 /** Serves the lease table on a unix socket (0600: ferryd runs as root). */
 export class LockdServer {

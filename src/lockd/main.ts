@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { pino } from 'pino';
-import { logDestination } from '../daemon/log-destination.js';
+import { logDestination } from '../system/log-destination.js';
 import { listenFds } from '../system/systemd/host-systemd.js';
 import { OfdLocker } from '../locking/ofd-lock.js';
 import { buildLockdProgram } from './command-line.js';

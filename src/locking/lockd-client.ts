@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { LockdReply, LockdRequest } from '../lockd/lockd-protocol.js';
+import type { LockdReply, LockdRequest } from './lockd-protocol.js';
 import type { HeldLease, Lease, LeaseOwner } from './lease.js';
 import type { LockDriver } from './lock-driver.js';
 

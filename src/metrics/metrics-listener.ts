@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import { splitHostPort } from '../daemon/listeners.js';
+import { splitHostPort } from '../transport/host-port.js';
 import type { FerryMetrics } from './ferry-metrics.js';
 
 export interface MetricsListener {

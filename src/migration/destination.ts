@@ -22,7 +22,7 @@ import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, remove
 import type { Phase } from './phases.js';
 import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-ledger.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
-import type { PortAllocator } from './port-allocator.js';
+import type { PortAllocator } from '../system/port-allocator.js';
 import type { DestinationDisplay } from './graphics-uri.js';
 
 export interface PrepareResult {

@@ -11,7 +11,7 @@ import { ActiveMigration } from './active-migration.js';
 import { type FinishRequest, MigrationDestination, type PrepareResult } from './destination.js';
 import type { JobInfo } from './job-info.js';
 import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
-import type { PortAllocator } from './port-allocator.js';
+import type { PortAllocator } from '../system/port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
 import { MigrationLedger } from './migration-ledger.js';
 import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';

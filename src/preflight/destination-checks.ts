@@ -4,7 +4,7 @@ import { canConnect } from './can-connect.js';
 import os from 'node:os';
 import type { HostService } from '../host/host-service.js';
 import type { QemuCapabilities } from '../host/qemu-capabilities.js';
-import type { PortAllocator } from '../migration/port-allocator.js';
+import type { PortAllocator } from '../system/port-allocator.js';
 import { compareVersions, formatVersion, parseVersionOutput, resolveMachineType } from '../qemu/binary.js';
 import type { NetworkService } from '../network/network-service.js';
 import type { StorageService } from '../storage/storage-service.js';

@@ -2,6 +2,8 @@ import { FerryError } from '../errors/ferry-error.js';
 import { normalizeUuid } from '../vm/identifiers.js';
 import { SecretStore } from './secret-store.js';
 import { parseSecretXml, renderSecretXml, type SecretDefinition, type SecretUsageType } from './secret-xml.js';
+import type { SecretSummary } from '../shared/api-types.js';
+export type { SecretSummary } from '../shared/api-types.js';
 
 /** How a domain names a secret: <secret uuid=...> or <secret type=... usage=...>. */
 export interface SecretRef {
@@ -9,14 +11,6 @@ export interface SecretRef {
   type?: string;
   uuid?: string;
   usage?: string;
-}
-
-export interface SecretSummary {
-  uuid: string;
-  usage: string;
-  ephemeral: boolean;
-  private: boolean;
-  hasValue: boolean;
 }
 
 /** The usage type a domain's <secret type=...> asks for: 'passphrase' (disk encryption) is a 'volume' secret. */

@@ -1,6 +1,8 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { DomainState } from '../vm/domain-state.js';
 import type { FerryDatabase } from './database.js';
+import type { DomainSummary } from '../shared/api-types.js';
+export type { DomainSummary } from '../shared/api-types.js';
 
 /** One domain as stored: its persistent definition and, while it runs, its live state. */
 export interface DomainRecord {
@@ -36,17 +38,6 @@ interface Row {
   taints: string;
   created_at: number;
   updated_at: number;
-}
-
-/** A short listing row, read without the XML. */
-export interface DomainSummary {
-  uuid: string;
-  name: string;
-  domainId: number | null;
-  state: DomainState;
-  reason: string;
-  persistent: boolean;
-  autostart: boolean;
 }
 
 export interface RuntimeUpdate {

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { LockService } from '../../locking/lock-service.js';
+import type { LockService } from '../../host/lock-service.js';
 import { arrayOf, bool, nonEmpty, object } from '../schemas/json-schema.js';
 
 /** lock-list and lock-clear for the CLI. */

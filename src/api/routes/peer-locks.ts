@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { LockService } from '../../locking/lock-service.js';
+import type { LockService } from '../../host/lock-service.js';
 import { PEER } from '../../shared/peer-protocol/peer-calls.js';
 import { peerRoute } from './peer-route.js';
 

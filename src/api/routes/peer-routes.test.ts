@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { type Schema, sample } from '../../../test/helpers/schema-sample.js';
 import { stubApp } from '../../../test/helpers/stub-app.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { HolderReport } from '../../locking/lock-service.js';
+import type { HolderReport } from '../../host/lock-service.js';
 import type { MigrationCookie } from '../../migration/cookie.js';
 import type { FinishRequest, PrepareResult } from '../../migration/destination.js';
 import { PeerClient } from '../../peer/peer-client.js';

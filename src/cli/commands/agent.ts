@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { AgentFsInfo, AgentOsInfo, AgentTimezone, AgentUser, GuestTime } from '../../agent/types.js';
+import type { AgentFsInfo, AgentOsInfo, AgentTimezone, AgentUser, GuestTime } from '../../shared/agent-types.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
 import { formatTable } from '../format.js';
 import { LIMITS, numeric } from '../numeric.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BlockJobStatus } from '../../host/block-copy.js';
+import type { BlockJobStatus } from '../../shared/api-types.js';
 import { CliFailure, type CliContext, domainOp, enc } from '../context.js';
 import { numeric } from '../numeric.js';
 

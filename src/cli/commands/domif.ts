@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { InterfaceStats } from '../../host/interface-service.js';
+import type { InterfaceStats } from '../../shared/api-types.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
 
 const STAT_KEYS: Array<keyof InterfaceStats> = ['rx_bytes', 'rx_packets', 'rx_errs', 'rx_drop', 'tx_bytes', 'tx_packets', 'tx_errs', 'tx_drop'];

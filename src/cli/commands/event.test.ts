@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DomainEvent } from '../../host/domain-events.js';
-import type { JobInfo } from '../../migration/job-info.js';
+import type { JobInfo } from '../../shared/job-info.js';
 import { eventLine } from './event.js';
 
 const base = { uuid: 'u1', name: 'web', at: 0 };

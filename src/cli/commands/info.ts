@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { DomainInfo } from '../../host/host-service.js';
-import { STATE_LABEL } from '../../vm/domain-state.js';
+import { STATE_LABEL } from '../../shared/domain-state.js';
 import { type CliContext, domainArg, domainOp, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
 

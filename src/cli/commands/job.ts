@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { JobInfo } from '../../migration/job-info.js';
+import type { JobInfo } from '../../shared/job-info.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';
 

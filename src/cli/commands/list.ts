@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { DomainSummary } from '../../store/domain-store.js';
-import { STATE_LABEL } from '../../vm/domain-state.js';
+import type { DomainSummary } from '../../shared/api-types.js';
+import { STATE_LABEL } from '../../shared/domain-state.js';
 import { type CliContext, connectionFailure } from '../context.js';
 import { formatTable } from '../format.js';
 

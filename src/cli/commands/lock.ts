@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { HeldLease } from '../../locking/lease.js';
+import type { HeldLease } from '../../shared/lease.js';
 import { CliFailure, type CliContext, connectionFailure } from '../context.js';
 import { formatTable } from '../format.js';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import type { MemoryStat } from '../../host/memory-balloon.js';
-import { isActiveState, type DomainState } from '../../vm/domain-state.js';
+import type { MemoryStat } from '../../shared/api-types.js';
+import { isActiveState, type DomainState } from '../../shared/domain-state.js';
 import { type CliContext, CliFailure, domainOp, enc } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';
 

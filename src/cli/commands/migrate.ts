@@ -4,7 +4,7 @@ import type { MigrationResult } from '../../migration/source.js';
 import type { CompressionMethod, MigrationOptions } from '../../migration/options.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { parseGraphicsUri } from '../../migration/graphics-uri.js';
-import type { CheckResult } from '../../preflight/check-result.js';
+import type { CheckResult } from '../../shared/check-result.js';
 import { CliFailure, type CliContext, domainFailure, domainOp, enc } from '../context.js';
 import { formatPreflight } from './preflight-table.js';
 import { LIMITS, numeric } from '../numeric.js';

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { PoolSummary } from '../../storage/storage-service.js';
-import { prettyCapacity } from '../../storage/volume.js';
+import { prettyCapacity } from '../../shared/volume.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
 import { readXmlFile } from '../input-file.js';
 import { formatFields, formatTable } from '../format.js';

@@ -1,4 +1,4 @@
-import { CHECKS, type CheckResult } from '../../preflight/check-result.js';
+import { CHECKS, type CheckResult } from '../../shared/check-result.js';
 import { formatTable } from '../format.js';
 
 /** The pre-flight table: one row per check, then the hints of those that did not pass. */

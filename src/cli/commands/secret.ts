@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { SecretSummary } from '../../secrets/secret-service.js';
+import type { SecretSummary } from '../../shared/api-types.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
 import { readInputFile } from '../input-file.js';
 import { formatTable } from '../format.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { VcpuCount, VcpuInfo } from '../../host/vcpu-control.js';
+import type { VcpuCount, VcpuInfo } from '../../shared/api-types.js';
 import { type CliContext, CliFailure, domainArg, domainOp, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
 import { numeric } from '../numeric.js';

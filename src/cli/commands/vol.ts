@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
-import { prettyCapacity, type VolumeInfo } from '../../storage/volume.js';
+import { prettyCapacity, type VolumeInfo } from '../../shared/volume.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
 import { numeric } from '../numeric.js';
 import { formatFields, formatTable } from '../format.js';

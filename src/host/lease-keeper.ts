@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { HostService } from '../host/host-service.js';
-import type { RunningDomain } from '../host/running-domain.js';
+import type { HostService } from './host-service.js';
+import type { RunningDomain } from './running-domain.js';
 import type { LockFailureAction } from '../vm/definition.js';
-import type { Lease } from './lease.js';
-import type { LockdClient } from './lockd-client.js';
+import type { Lease } from '../locking/lease.js';
+import type { LockdClient } from '../locking/lockd-client.js';
 
 export interface LeaseKeeperDeps {
   host: HostService;

@@ -1,0 +1,51 @@
+/** A storage volume as `vol-info` / `vol-list --details` show it. */
+export interface VolumeInfo {
+  name: string;
+  path: string;
+  type: 'file' | 'block';
+  format: string;
+  /** Guest-visible size in bytes. */
+  capacity: number;
+  /** Bytes used on the host. */
+  allocation: number;
+}
+
+export interface VolumeSpec {
+  name: string;
+  format: 'raw' | 'qcow2';
+  capacity: number;
+  /** Bytes to allocate up front (raw: preallocation=falloc when equal to capacity). */
+  allocation?: number;
+}
+
+export interface PoolStats {
+  capacity: number;
+  allocation: number;
+  available: number;
+}
+
+/** Parses virsh's scaled integers: "10G", "512M", "1GiB", "1000KB"; bare numbers are bytes. */
+export function parseSize(text: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
+  if (!m) return undefined;
+  const unit = (m[2] ?? '').toLowerCase();
+  const factors: Record<string, number> = {
+    '': 1, b: 1, bytes: 1, k: 1024, kib: 1024, kb: 1000, m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+    g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3, t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+  };
+  const f = factors[unit];
+  if (f === undefined) return undefined;
+  return Math.round(Number(m[1]) * f);
+}
+
+/** virsh's vshPrettyCapacity with two decimals: "97.87 GiB". */
+export function prettyCapacity(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(2)} ${units[i]}`;
+}
