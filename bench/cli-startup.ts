@@ -52,29 +52,59 @@ async function main(): Promise<void> {
     execFileSync('node', [join(REPO_ROOT, 'scripts', 'bundle.mjs'), b], { stdio: 'ignore' });
     const esbuild = join(REPO_ROOT, 'node_modules', '.bin', 'esbuild');
     // The same bundle as an ES module, for comparison (the package ships the CommonJS one).
-    execFileSync(esbuild, [join(REPO_ROOT, 'src/cli/ferry.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', `--outfile=${join(b, 'ferry-esm.mjs')}`, '--log-level=error',
-      "--banner:js=import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);"]);
+    execFileSync(esbuild, [
+      join(REPO_ROOT, 'src/cli/ferry.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=esm',
+      '--target=node20',
+      `--outfile=${join(b, 'ferry-esm.mjs')}`,
+      '--log-level=error',
+      "--banner:js=import { createRequire as __r } from 'node:module'; const require = __r(import.meta.url);",
+    ]);
     // One CommonJS file, as the package shipped before the split (no lazy verbs in the file, no lazy node modules).
-    execFileSync(esbuild, [join(REPO_ROOT, 'src/cli/ferry.ts'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${join(b, 'ferry-one-file.cjs')}`, '--log-level=error']);
+    execFileSync(esbuild, [
+      join(REPO_ROOT, 'src/cli/ferry.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=cjs',
+      '--target=node20',
+      `--outfile=${join(b, 'ferry-one-file.cjs')}`,
+      '--log-level=error',
+    ]);
     writeFileSync(join(b, 'ferry-cached.cjs'), CACHED_LOADER);
     const variants: Variant[] = [
       { name: 'node -e 0', argv: ['node', '-e', '0'] },
       // The node modules the CLI needs (commander loads child_process; the transports http and https): its floor.
-      { name: "node -e require('http','https','child_process')", argv: ['node', '-e', "require('node:http');require('node:https');require('node:child_process')"] },
+      {
+        name: "node -e require('http','https','child_process')",
+        argv: ['node', '-e', "require('node:http');require('node:https');require('node:child_process')"],
+      },
       { name: 'ferry (dist/, tsc)', argv: ['node', join(REPO_ROOT, 'bin', 'ferry'), 'list', '--all'] },
       { name: 'ferry (esbuild bundle as ESM)', argv: ['node', join(b, 'ferry-esm.mjs'), 'list', '--all'] },
       { name: 'ferry (the package: CJS bundle split per verb)', argv: ['node', join(b, 'ferry.cjs'), 'list', '--all'] },
-      { name: 'ferry --version (the package\'s bundle: start-up without the daemon call)', argv: ['node', join(b, 'ferry.cjs'), '--version'] },
+      { name: "ferry --version (the package's bundle: start-up without the daemon call)", argv: ['node', join(b, 'ferry.cjs'), '--version'] },
       { name: 'ferry, one CJS file (no split, no lazy node modules, not minified)', argv: ['node', join(b, 'ferry-one-file.cjs'), 'list', '--all'] },
       { name: 'ferry (bundle, CJS + V8 code cache)', argv: ['node', join(b, 'ferry-cached.cjs'), 'list', '--all'] },
     ];
     // node 20's startup snapshot of the CLI bundle.
     const snapEntry = join(b, 'snapshot-entry.cjs');
-    execFileSync(esbuild, [join(REPO_ROOT, 'bench/cli-snapshot-entry.ts'), '--bundle', '--platform=node', '--format=cjs', '--target=node20', `--outfile=${snapEntry}`, '--log-level=error']);
+    execFileSync(esbuild, [
+      join(REPO_ROOT, 'bench/cli-snapshot-entry.ts'),
+      '--bundle',
+      '--platform=node',
+      '--format=cjs',
+      '--target=node20',
+      `--outfile=${snapEntry}`,
+      '--log-level=error',
+    ]);
     const blob = join(b, 'ferry.blob');
     const built = spawnSync('node', ['--snapshot-blob', blob, '--build-snapshot', snapEntry], { encoding: 'utf8' });
     if (built.status === 0 && existsSync(blob)) variants.push({ name: 'ferry (startup snapshot)', argv: ['node', '--snapshot-blob', blob, 'list', '--all'] });
-    else process.stdout.write(`${JSON.stringify({ variant: 'ferry (startup snapshot)', error: (built.stderr.split('\n').find((l) => /Error/.test(l)) ?? built.stderr).trim() })}\n`);
+    else
+      process.stdout.write(
+        `${JSON.stringify({ variant: 'ferry (startup snapshot)', error: (built.stderr.split('\n').find((l) => /Error/.test(l)) ?? built.stderr).trim() })}\n`,
+      );
     if (spawnSync('virsh', ['--version']).status === 0) variants.push({ name: 'virsh list --all', argv: ['virsh', '-c', 'test:///default', 'list', '--all'] });
 
     const env = { ...process.env, FERRY_DEFAULT_URI: host.uri, LC_ALL: 'C' };
@@ -98,17 +128,33 @@ async function main(): Promise<void> {
         cpu.get(v.name)?.push(childrenCpu.ms() - c0);
       }
     }
-    const med = (xs: number[]): number => quantile([...xs].sort((x, y) => x - y), 0.5);
-    const p90 = (xs: number[]): number => quantile([...xs].sort((x, y) => x - y), 0.9);
+    const med = (xs: number[]): number =>
+      quantile(
+        [...xs].sort((x, y) => x - y),
+        0.5,
+      );
+    const p90 = (xs: number[]): number =>
+      quantile(
+        [...xs].sort((x, y) => x - y),
+        0.9,
+      );
     const baseWall = med(wall.get('node -e 0') ?? []);
     const baseCpu = med(cpu.get('node -e 0') ?? []);
     for (const v of variants) {
       const w = wall.get(v.name) ?? [];
       const c = cpu.get(v.name) ?? [];
-      process.stdout.write(`${JSON.stringify({
-        variant: v.name, runs, medianMs: Math.round(med(w)), p90Ms: Math.round(p90(w)), overNodeMs: Math.round(med(w) - baseWall),
-        cpuMedianMs: Math.round(med(c)), cpuP90Ms: Math.round(p90(c)), cpuOverNodeMs: Math.round(med(c) - baseCpu),
-      })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({
+          variant: v.name,
+          runs,
+          medianMs: Math.round(med(w)),
+          p90Ms: Math.round(p90(w)),
+          overNodeMs: Math.round(med(w) - baseWall),
+          cpuMedianMs: Math.round(med(c)),
+          cpuP90Ms: Math.round(p90(c)),
+          cpuOverNodeMs: Math.round(med(c) - baseCpu),
+        })}\n`,
+      );
     }
   } finally {
     await host.stopAll();

@@ -31,7 +31,9 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, Number(values.settle) * 1000));
     const running = (await host.ok('list', '--name')).trim().split('\n').length;
     const idleWithVms = rssKiB(pid);
-    process.stdout.write(`${JSON.stringify({ vms: running, ferrydRssMiB: +(idleWithVms / 1024).toFixed(1), ferrydRssNoVmsMiB: +(idleEmpty / 1024).toFixed(1) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ vms: running, ferrydRssMiB: +(idleWithVms / 1024).toFixed(1), ferrydRssNoVmsMiB: +(idleEmpty / 1024).toFixed(1) })}\n`,
+    );
     for (let i = 0; i < n; i++) await host.ferry('destroy', `mem${i}`);
   } finally {
     await host.kill();

@@ -76,17 +76,23 @@ async function main(): Promise<void> {
     const probeWhileDefining = async (measure: (until: () => boolean) => Promise<number[]>): Promise<{ latencies: number[]; defineMs: number[] }> => {
       const tag = batch++;
       const bodies = Array.from({ length: Number(values.rounds) }, (_, round) =>
-        Array.from({ length: Number(values.concurrent) }, (_, i) => ({ name: `big-${tag}-${round}-${i}`, json: JSON.stringify({ xml: largeXml(`big-${tag}-${round}-${i}`, elements) }) })));
+        Array.from({ length: Number(values.concurrent) }, (_, i) => ({
+          name: `big-${tag}-${round}-${i}`,
+          json: JSON.stringify({ xml: largeXml(`big-${tag}-${round}-${i}`, elements) }),
+        })),
+      );
       const defineMs: number[] = [];
       let stop = false;
       const load = (async () => {
         for (const round of bodies) {
-          await Promise.all(round.map(async ({ name, json }) => {
-            const t0 = performance.now();
-            const r = await rawRequest(socket, { method: 'POST', path: '/v1/domains', json });
-            if (r.status !== 200) throw new Error(`define ${name} failed: ${r.status} ${r.body.slice(0, 300)}`);
-            defineMs.push(performance.now() - t0);
-          }));
+          await Promise.all(
+            round.map(async ({ name, json }) => {
+              const t0 = performance.now();
+              const r = await rawRequest(socket, { method: 'POST', path: '/v1/domains', json });
+              if (r.status !== 200) throw new Error(`define ${name} failed: ${r.status} ${r.body.slice(0, 300)}`);
+              defineMs.push(performance.now() - t0);
+            }),
+          );
         }
       })().finally(() => {
         stop = true;
@@ -105,15 +111,24 @@ async function main(): Promise<void> {
 
     const api = await probeWhileDefining(probe);
     const viaCli = await probeWhileDefining(cli);
-    process.stdout.write(`${JSON.stringify({ phase: 'defining', concurrent: Number(values.concurrent), rounds: Number(values.rounds), defineMs: stats([...api.defineMs, ...viaCli.defineMs]), listApiMs: stats(api.latencies), listCliMs: stats(viaCli.latencies) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ phase: 'defining', concurrent: Number(values.concurrent), rounds: Number(values.rounds), defineMs: stats([...api.defineMs, ...viaCli.defineMs]), listApiMs: stats(api.latencies), listCliMs: stats(viaCli.latencies) })}\n`,
+    );
 
     // Like the issue's 13 MB with 500,000 elements: refused before it is read (body limit), or before it is parsed (XML limits).
     const refusals: Record<string, { status?: number; code?: string; ms: number }> = {};
-    for (const [label, xml] of [['500k elements', largeXml('huge', 500_000).replace(/x{24}/g, 'x')], ['60k elements', largeXml('big3', 60_000)]] as const) {
+    for (const [label, xml] of [
+      ['500k elements', largeXml('huge', 500_000).replace(/x{24}/g, 'x')],
+      ['60k elements', largeXml('big3', 60_000)],
+    ] as const) {
       const json = JSON.stringify({ xml });
       const t0 = performance.now();
       const r = await rawRequest(socket, { method: 'POST', path: '/v1/domains', json });
-      refusals[`${label} (${(json.length / 1e6).toFixed(1)} MB)`] = { ...(r.status !== undefined ? { status: r.status } : {}), ...(r.code ? { code: r.code } : {}), ms: Math.round(performance.now() - t0) };
+      refusals[`${label} (${(json.length / 1e6).toFixed(1)} MB)`] = {
+        ...(r.status !== undefined ? { status: r.status } : {}),
+        ...(r.code ? { code: r.code } : {}),
+        ms: Math.round(performance.now() - t0),
+      };
     }
     process.stdout.write(`${JSON.stringify({ phase: 'oversized', refusals })}\n`);
 
@@ -134,7 +149,9 @@ async function main(): Promise<void> {
       dumpxml.push(await timed('/v1/domains/big-0-0-0/xml'));
       smallInfo.push(await timed('/v1/domains/small'));
     }
-    process.stdout.write(`${JSON.stringify({ phase: 'queries', dominfoLargeMs: stats(dominfo), dumpxmlLargeMs: stats(dumpxml), dominfoSmallMs: stats(smallInfo) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ phase: 'queries', dominfoLargeMs: stats(dominfo), dumpxmlLargeMs: stats(dumpxml), dominfoSmallMs: stats(smallInfo) })}\n`,
+    );
   } finally {
     await host.stopAll();
     dir.cleanup();

@@ -18,7 +18,10 @@ const { values } = parseArgs({ options: { runs: { type: 'string', default: '5' }
 
 /** Times (ms since the epoch) of ferryd's log lines containing `text`. */
 function logTimes(file: string, text: string): number[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.includes(text)).map((l) => (JSON.parse(l) as { time: number }).time);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(text))
+    .map((l) => (JSON.parse(l) as { time: number }).time);
 }
 
 async function main(): Promise<void> {
@@ -28,10 +31,13 @@ async function main(): Promise<void> {
   await hosts.start({ config: `file_lockspace_dir = "${shared}/lockspace"\n` });
   try {
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${shared}/disk.qcow2`, '64M']);
-    writeFileSync(`${shared}/guest.xml`, guestXml({
-      name: 'leased',
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${shared}/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>`,
-    }));
+    writeFileSync(
+      `${shared}/guest.xml`,
+      guestXml({
+        name: 'leased',
+        disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${shared}/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>`,
+      }),
+    );
     await hosts.a.ok('define', `${shared}/guest.xml`);
     await hosts.a.ok('start', 'leased');
     for (let run = 1; run <= Number(values.runs); run++) {

@@ -66,7 +66,18 @@ async function runScenario(hosts: TwoHosts, scenario: Scenario, name: string, uu
       const proxy = new CuttingProxy({ host: '127.0.0.1', port }, 20 * 1024 * 1024);
       await proxy.listen('127.0.0.2', port);
       try {
-        const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--listen-address', '127.0.0.1', '--migrateuri', `tcp://127.0.0.2:${port}`, name, hosts.bPeer);
+        const r = await hosts.a.ferry(
+          'migrate',
+          '--live',
+          '--bandwidth',
+          '16',
+          '--listen-address',
+          '127.0.0.1',
+          '--migrateuri',
+          `tcp://127.0.0.2:${port}`,
+          name,
+          hosts.bPeer,
+        );
         return { ...r, ...(proxy.cutAt !== undefined ? { faultAt: proxy.cutAt } : {}) };
       } finally {
         await proxy.close();
@@ -106,9 +117,11 @@ async function main(): Promise<void> {
     for (const scenario of scenarios) {
       const name = scenario === 'timeout' ? 'hot' : 'victim';
       if (!booted.has(name)) {
-        await hosts.bootOnA(scenario === 'timeout'
-          ? { name, memoryMiB: 256, touchMiB: 32, dirtyMiBs: 32, hbMs: 50 }
-          : { name, memoryMiB: 256, touchMiB: 96, dirtyMiBs: 4, hbMs: 50 });
+        await hosts.bootOnA(
+          scenario === 'timeout'
+            ? { name, memoryMiB: 256, touchMiB: 32, dirtyMiBs: 32, hbMs: 50 }
+            : { name, memoryMiB: 256, touchMiB: 96, dirtyMiBs: 4, hbMs: 50 },
+        );
         booted.add(name);
       }
       const uuid = (await hosts.a.ok('domuuid', name)).trim();
@@ -122,13 +135,16 @@ async function main(): Promise<void> {
         if (!/^running/.test(await hosts.a.state(name))) throw new Error(`${scenario}: the VM does not run on A: ${await hosts.a.state(name)}`);
         await waitHeartbeats(() => hosts.a.serialLog(name), 3, { afterSeq: lastSeq(hosts.a.serialLog(name)) });
         watch.stop();
-        process.stdout.write(`${JSON.stringify({
-          scenario, run,
-          hbGapMs: watch.maxGapMs(t0),
-          failMs: end - (r.faultAt ?? t0),
-          ...(scenario === 'timeout' ? { overrunMs: end - t0 - 4000 } : {}),
-          error: r.stderr.split('\n')[0],
-        })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({
+            scenario,
+            run,
+            hbGapMs: watch.maxGapMs(t0),
+            failMs: end - (r.faultAt ?? t0),
+            ...(scenario === 'timeout' ? { overrunMs: end - t0 - 4000 } : {}),
+            error: r.stderr.split('\n')[0],
+          })}\n`,
+        );
         await eventually(() => qemuPidsOf(hosts.b.stateDir, uuid).length === 0, 'no QEMU left on B');
       }
     }

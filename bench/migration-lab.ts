@@ -59,11 +59,13 @@ interface CompletedJob {
 /** The completed job record on a host, from its API socket. */
 function completedJob(socket: string, name: string): Promise<CompletedJob> {
   return new Promise((resolve, reject) => {
-    http.get({ socketPath: socket, path: `/v1/domains/${name}/job?completed=true` }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => resolve((JSON.parse(body) as { job: CompletedJob }).job));
-    }).on('error', reject);
+    http
+      .get({ socketPath: socket, path: `/v1/domains/${name}/job?completed=true` }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve((JSON.parse(body) as { job: CompletedJob }).job));
+      })
+      .on('error', reject);
   });
 }
 
@@ -72,7 +74,14 @@ async function main(): Promise<void> {
   const lab = await Lab.up({ hosts: 2, dir: `${dir.path}/lab`, prefix: 'fbench', rate: values.rate as string });
   try {
     // The guest has a virtio NIC on br1 with an address on the VM network, answering ping from the switch.
-    const ip = await bootLabGuest(lab, 'h1', 0, { name: 'bench', mac: '52:54:00:fe:0b:01', memoryMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty), hbMs: Number(values.hb) });
+    const ip = await bootLabGuest(lab, 'h1', 0, {
+      name: 'bench',
+      mac: '52:54:00:fe:0b:01',
+      memoryMiB: Number(values.vm),
+      touchMiB: Number(values.touch),
+      dirtyMiBs: Number(values.dirty),
+      hbMs: Number(values.hb),
+    });
     const pingMs = Number(values.ping);
     await new Promise((r) => setTimeout(r, 2000 + Number(values.touch) * 10));
     const bps = bitsPerSecond(values.rate as string);
@@ -100,11 +109,26 @@ async function main(): Promise<void> {
       const qemuTotalMs = job.qemuTotalTimeMs ?? NaN;
       const dataMiB = Math.round(((job.dataProcessed ?? 0) / 2 ** 20) * 10) / 10;
       const limitMs = Math.round(((sent * 8) / bps) * 1000);
-      process.stdout.write(`${JSON.stringify({
-        run, rate: values.rate, tls: values.tls, vmMiB: Number(values.vm), touchMiB: Number(values.touch), dirtyMiBs: Number(values.dirty),
-        wallMs, daemonWallMs: job.timeElapsedMs, qemuTotalMs, dataMiB, wireMiB: Math.round((sent / 2 ** 20) * 10) / 10, limitMs,
-        efficiency: Math.round((limitMs / qemuTotalMs) * 100) / 100, downtimeMs: job.downtimeMs, ...pinged, hbGapMs: watch.maxGapMs(started),
-      })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({
+          run,
+          rate: values.rate,
+          tls: values.tls,
+          vmMiB: Number(values.vm),
+          touchMiB: Number(values.touch),
+          dirtyMiBs: Number(values.dirty),
+          wallMs,
+          daemonWallMs: job.timeElapsedMs,
+          qemuTotalMs,
+          dataMiB,
+          wireMiB: Math.round((sent / 2 ** 20) * 10) / 10,
+          limitMs,
+          efficiency: Math.round((limitMs / qemuTotalMs) * 100) / 100,
+          downtimeMs: job.downtimeMs,
+          ...pinged,
+          hbGapMs: watch.maxGapMs(started),
+        })}\n`,
+      );
       [from, to] = [to, from];
       await new Promise((r) => setTimeout(r, 500));
     }

@@ -75,7 +75,9 @@ async function main(): Promise<void> {
       await monitor.cont();
       const qemuMs = performance.now() - t0;
       await qemu.terminate({ quit: () => monitor.quit() });
-      process.stdout.write(`${JSON.stringify({ run, qemuMs: Math.round(qemuMs), apiMs: Math.round(apiMs), addedMs: Math.round(apiMs - qemuMs), cliMs: Math.round(cliMs) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ run, qemuMs: Math.round(qemuMs), apiMs: Math.round(apiMs), addedMs: Math.round(apiMs - qemuMs), cliMs: Math.round(cliMs) })}\n`,
+      );
     }
   } finally {
     await host.kill();

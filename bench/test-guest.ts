@@ -39,18 +39,44 @@ interface Boot {
 
 /** written= and scrubbed= of each heartbeat, with the guest's clock (older builds' lines too). */
 function counters(log: string): Array<{ t: number; written: number; scrubbed: number }> {
-  return [...log.matchAll(/ferry-load: hb seq=\d+ t=([\d.]+) .*?written=(\d+) scrubbed=(\d+)/g)].map((m) => ({ t: Number(m[1]), written: Number(m[2]), scrubbed: Number(m[3]) }));
+  return [...log.matchAll(/ferry-load: hb seq=\d+ t=([\d.]+) .*?written=(\d+) scrubbed=(\d+)/g)].map((m) => ({
+    t: Number(m[1]),
+    written: Number(m[2]),
+    scrubbed: Number(m[3]),
+  }));
 }
 
 /** Boots the guest with `cmdline`, reads its console until `beats` heartbeats, stops QEMU. */
 function boot(images: { kernel: string; initrd: string }, cmdline: string, counter: 'written' | 'scrubbed', beats = 6): Promise<Boot> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const qemu = spawn(QEMU_BINARY, [
-      '-machine', 'q35', '-accel', 'tcg', '-cpu', 'max', '-m', String(Number(values.touch) + 160), '-nodefaults', '-display', 'none',
-      '-kernel', images.kernel, '-initrd', images.initrd, '-append', `console=ttyS0 quiet panic=-1 ${cmdline}`,
-      '-chardev', 'stdio,id=s0', '-device', 'isa-serial,chardev=s0',
-    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const qemu = spawn(
+      QEMU_BINARY,
+      [
+        '-machine',
+        'q35',
+        '-accel',
+        'tcg',
+        '-cpu',
+        'max',
+        '-m',
+        String(Number(values.touch) + 160),
+        '-nodefaults',
+        '-display',
+        'none',
+        '-kernel',
+        images.kernel,
+        '-initrd',
+        images.initrd,
+        '-append',
+        `console=ttyS0 quiet panic=-1 ${cmdline}`,
+        '-chardev',
+        'stdio,id=s0',
+        '-device',
+        'isa-serial,chardev=s0',
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let bootMs = NaN;
     let fillMs = NaN;
     let log = '';
@@ -68,7 +94,7 @@ function boot(images: { kernel: string; initrd: string }, cmdline: string, count
       done = true;
       qemu.kill('SIGTERM');
       // The first heartbeat comes right after start-up: measure from the second to the last.
-      const [first, last] = [hb[1], hb.at(-1)] as [typeof hb[0], typeof hb[0]];
+      const [first, last] = [hb[1], hb.at(-1)] as [(typeof hb)[0], (typeof hb)[0]];
       resolve({ bootMs, fillMs, pagesPerS: Math.round((last[counter] - first[counter]) / (last.t - first.t)) });
     });
     qemu.once('exit', (code) => {
@@ -86,7 +112,9 @@ async function main(): Promise<void> {
       ['dirty', `ferry.touch=${touch} ferry.dirty=4000 ferry.scrub=0 ferry.hb=500`, 'written'],
     ] as const) {
       const b = await boot(images, cmdline, counter);
-      process.stdout.write(`${JSON.stringify({ run, what, touchMiB: touch, guest: values.guest ?? 'default', ...b, mibPerS: Math.round(b.pagesPerS / 256), load1: Number(loadavg()[0]?.toFixed(1)) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ run, what, touchMiB: touch, guest: values.guest ?? 'default', ...b, mibPerS: Math.round(b.pagesPerS / 256), load1: Number(loadavg()[0]?.toFixed(1)) })}\n`,
+      );
     }
   }
 }

@@ -56,7 +56,10 @@ export async function startHolder(host: LabHostPlan): Promise<number> {
     'echo ready',
     'exec sleep infinity',
   ].join('\n');
-  const child = spawn('ip', ['netns', 'exec', host.ns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', script], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('ip', ['netns', 'exec', host.ns, 'unshare', '--mount', '--uts', '--propagation', 'private', '--', 'sh', '-c', script], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     child.stderr?.on('data', (c: Buffer) => (err += c.toString()));

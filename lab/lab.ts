@@ -31,7 +31,11 @@ interface LabState {
  * `Lab.up()` builds it, `down()` removes every trace.
  */
 export class Lab {
-  private constructor(readonly plan: LabPlan, readonly options: LabUpOptions, private readonly pids: Record<string, number>) {}
+  private constructor(
+    readonly plan: LabPlan,
+    readonly options: LabUpOptions,
+    private readonly pids: Record<string, number>,
+  ) {}
 
   static async up(options: LabUpOptions): Promise<Lab> {
     const plan = planLab(options);
@@ -46,7 +50,8 @@ export class Lab {
       pids.dns = startDns(plan);
       const tls = options.tls ?? true;
       if (tls) await issueLabCertificates(plan);
-      for (const host of plan.hosts) writeFileSync(host.config, hostConfig(plan, host, { tls, ...(options.extraConfig ? { extra: options.extraConfig } : {}) }));
+      for (const host of plan.hosts)
+        writeFileSync(host.config, hostConfig(plan, host, { tls, ...(options.extraConfig ? { extra: options.extraConfig } : {}) }));
       const holders = await Promise.all(plan.hosts.map((h) => startHolder(h)));
       plan.hosts.forEach((h, i) => (pids[`holder-${h.name}`] = holders[i] as number));
       if (options.ssh ?? true) {

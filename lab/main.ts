@@ -21,16 +21,23 @@ function describe(lab: Lab): string {
     `  switch ${p.switchNs}: management ${p.switchMgmtAddress}/24 (DNS), VM network ${p.switchVmAddress}/24; VMs take ${vmAddress(p, 0)} and up`,
   ];
   for (const h of p.hosts) {
-    lines.push(`  ${h.name} (${h.ns}): eth0 ${h.mgmtAddress} (management, ${lab.peerUri(h)}), eth1 ${h.migrationAddress} (migration), ${LAB_BRIDGE} for VMs; ferryd socket ${h.socket}`);
+    lines.push(
+      `  ${h.name} (${h.ns}): eth0 ${h.mgmtAddress} (management, ${lab.peerUri(h)}), eth1 ${h.migrationAddress} (migration), ${LAB_BRIDGE} for VMs; ferryd socket ${h.socket}`,
+    );
   }
-  lines.push('', 'From this checkout, run commands on a host (its own /run/ferry, /etc/ferry, /etc/pki/ferry, /root/.ssh) or the switch:',
-    ...labUsage(p.dir, { firstHost: p.hosts[0]?.name ?? 'h1', ...(p.hosts[1] ? { secondHost: p.hosts[1].name } : {}), vmAddress: vmAddress(p, 0) }).map((l) => `  ${l}`));
+  lines.push(
+    '',
+    'From this checkout, run commands on a host (its own /run/ferry, /etc/ferry, /etc/pki/ferry, /root/.ssh) or the switch:',
+    ...labUsage(p.dir, { firstHost: p.hosts[0]?.name ?? 'h1', ...(p.hosts[1] ? { secondHost: p.hosts[1].name } : {}), vmAddress: vmAddress(p, 0) }).map(
+      (l) => `  ${l}`,
+    ),
+  );
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const program = new Command('lab')
-    .description('hosts in network namespaces that look like the seed\'s: a management and a migration network, a VM bridge br1, a switch, DNS, ssh and TLS')
+    .description("hosts in network namespaces that look like the seed's: a management and a migration network, a VM bridge br1, a switch, DNS, ssh and TLS")
     .enablePositionalOptions()
     .exitOverride();
   let status = 0;

@@ -10,7 +10,11 @@ export function buildNetwork(plan: LabPlan): void {
   teardownNetwork(plan);
   const sw = plan.switchNs;
   addNamespace(sw, plan);
-  for (const [bridge, address] of [['mgmt', plan.switchMgmtAddress], ['mignet', undefined], ['vmlan', plan.switchVmAddress]] as const) {
+  for (const [bridge, address] of [
+    ['mgmt', plan.switchMgmtAddress],
+    ['mignet', undefined],
+    ['vmlan', plan.switchVmAddress],
+  ] as const) {
     ipIn(sw, 'link', 'add', bridge, 'type', 'bridge');
     // No STP: ports forward at once, as on a simple access switch.
     ipIn(sw, 'link', 'set', bridge, 'type', 'bridge', 'stp_state', '0');
@@ -85,7 +89,10 @@ export function existingNamespaces(prefix: string): string[] {
   } catch {
     return [];
   }
-  return out.split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n === `${prefix}-sw` || new RegExp(`^${prefix}-h\\d$`).test(n));
+  return out
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n === `${prefix}-sw` || new RegExp(`^${prefix}-h\\d$`).test(n));
 }
 
 function killNamespaceProcesses(ns: string): void {

@@ -15,9 +15,17 @@ export function labClientPkiDir(plan: LabPlan, who: 'admin' | 'readonly'): strin
 export async function issueLabCertificates(plan: LabPlan): Promise<ClusterCa> {
   const ca = new ClusterCa(plan.pkiDir);
   await ca.create({ name: `ferry lab ${plan.prefix} CA`, days: 30 });
-  await Promise.all(plan.hosts.map((h) => ca.issueHost({
-    hostname: h.name, dnsNames: [`${h.name}.lab`], addresses: [h.mgmtAddress, h.migrationAddress], out: h.tlsDir, days: 30,
-  })));
+  await Promise.all(
+    plan.hosts.map((h) =>
+      ca.issueHost({
+        hostname: h.name,
+        dnsNames: [`${h.name}.lab`],
+        addresses: [h.mgmtAddress, h.migrationAddress],
+        out: h.tlsDir,
+        days: 30,
+      }),
+    ),
+  );
   await ca.issueClient({ name: 'lab-admin', readonly: false, out: labClientPkiDir(plan, 'admin'), days: 30 });
   await ca.issueClient({ name: 'lab-readonly', readonly: true, out: labClientPkiDir(plan, 'readonly'), days: 30 });
   return ca;

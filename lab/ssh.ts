@@ -45,7 +45,8 @@ export function startSshd(plan: LabPlan, holders: Record<string, number>): numbe
     keygen(hostKey, h.name);
     return { h, dir, hostKey };
   });
-  const known = hostKeys.map(({ h, hostKey }) => `${h.name},${h.name}.lab,${h.mgmtAddress} ${publicKey(hostKey).split(' ').slice(0, 2).join(' ')}`).join('\n') + '\n';
+  const known =
+    hostKeys.map(({ h, hostKey }) => `${h.name},${h.name}.lab,${h.mgmtAddress} ${publicKey(hostKey).split(' ').slice(0, 2).join(' ')}`).join('\n') + '\n';
   const authorized = [publicKey(op.key), ...plan.hosts.map((h) => publicKey(join(h.sshDir, 'id_ed25519')))].join('\n') + '\n';
   writeFileSync(op.knownHosts, known);
   const pids: number[] = [];
@@ -53,18 +54,21 @@ export function startSshd(plan: LabPlan, holders: Record<string, number>): numbe
     writeFileSync(join(h.sshDir, 'known_hosts'), known);
     writeFileSync(join(h.sshDir, 'authorized_keys'), authorized, { mode: 0o600 });
     const config = join(dir, 'sshd_config');
-    writeFileSync(config, [
-      `ListenAddress ${h.mgmtAddress}`,
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      'PermitRootLogin prohibit-password',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      'UsePAM no',
-      'AllowStreamLocalForwarding yes',
-      'LogLevel VERBOSE',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      config,
+      [
+        `ListenAddress ${h.mgmtAddress}`,
+        `HostKey ${hostKey}`,
+        `PidFile ${join(dir, 'sshd.pid')}`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'AllowStreamLocalForwarding yes',
+        'LogLevel VERBOSE',
+        '',
+      ].join('\n'),
+    );
     pids.push(spawnOnHost(holders[h.name] as number, join(dir, 'sshd.log'), SSHD, '-D', '-e', '-f', config).pid as number);
   }
   return pids;

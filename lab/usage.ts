@@ -15,7 +15,8 @@ function shellWord(s: string): string {
 export function labUsage(dir: string, o: { firstHost: string; secondHost?: string; vmAddress: string; vm?: string }): string[] {
   const d = dir === DEFAULT_LAB_DIR ? '' : ` --dir ${shellWord(dir)}`;
   const lines = [`scripts/lab.sh on${d} ${o.firstHost} ferry list --all`];
-  if (o.secondHost) lines.push(`scripts/lab.sh on${d} ${o.firstHost} ferry migrate --live --verbose --persistent ${o.vm ?? 'VM'} qemu+ssh://${o.secondHost}/system`);
+  if (o.secondHost)
+    lines.push(`scripts/lab.sh on${d} ${o.firstHost} ferry migrate --live --verbose --persistent ${o.vm ?? 'VM'} qemu+ssh://${o.secondHost}/system`);
   lines.push(`scripts/lab.sh switch${d} ping -c 3 ${o.vmAddress}`, `scripts/lab.sh status${d}`, `scripts/lab.sh down${d}`);
   return lines;
 }

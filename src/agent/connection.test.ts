@@ -126,7 +126,7 @@ describe('AgentConnection', () => {
     conn.close();
   });
 
-  it('execute() turns an error reply into AGENT_COMMAND_FAILED in virsh\'s words', async () => {
+  it("execute() turns an error reply into AGENT_COMMAND_FAILED in virsh's words", async () => {
     const { conn, end } = await open();
     const p = conn.execute('guest-set-time', {});
     await end.answerSync(1);
@@ -163,7 +163,7 @@ describe('AgentConnection', () => {
     await end.answerSync(3);
     assert.equal((await end.nth(4)).execute, 'guest-info');
     end.write('{"return": {"version": "7.2.22", "supported_commands": []}}\n');
-    assert.equal((await b as { version: string }).version, '7.2.22');
+    assert.equal(((await b) as { version: string }).version, '7.2.22');
     conn.close();
   });
 
@@ -231,7 +231,11 @@ describe('parseRawCommand()', () => {
 
   it('refuses what is not an agent command with INVALID_ARGUMENT', () => {
     for (const bad of ['guest-info', '{"execute":1}', '[]', '{"execute":"x","arguments":[]}', '{"execute":"x","extra":1}']) {
-      assert.throws(() => parseRawCommand(bad), (err: FerryError) => err.code === 'INVALID_ARGUMENT', bad);
+      assert.throws(
+        () => parseRawCommand(bad),
+        (err: FerryError) => err.code === 'INVALID_ARGUMENT',
+        bad,
+      );
     }
   });
 });

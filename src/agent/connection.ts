@@ -48,7 +48,10 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
   private readonly syncTimeoutMs: number;
   private readonly defaultTimeoutMs: number;
 
-  constructor(private readonly socket: net.Socket, options: AgentConnectionOptions = {}) {
+  constructor(
+    private readonly socket: net.Socket,
+    options: AgentConnectionOptions = {},
+  ) {
     super();
     this.syncTimeoutMs = options.syncTimeoutMs ?? 5000;
     this.defaultTimeoutMs = options.defaultTimeoutMs ?? 10_000;
@@ -149,12 +152,7 @@ export class AgentConnection extends EventEmitter<AgentConnectionEvents> {
     if (!this.closed_) this.socket.write(data);
   }
 
-  private waitFor(
-    command: string,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-    match: (frame: AgentFrame) => boolean,
-  ): Promise<AgentFrame> {
+  private waitFor(command: string, timeoutMs: number, signal: AbortSignal | undefined, match: (frame: AgentFrame) => boolean): Promise<AgentFrame> {
     return new Promise((resolve, reject) => {
       if (this.closed_) return reject(agentNotConnected());
       if (signal?.aborted) return reject(signal.reason);
@@ -213,8 +211,5 @@ function replyOf(command: string, frame: AgentFrame): AgentReply {
 /** {"execute", "arguments"} as JSON; a bigint (nanoseconds since the epoch) is written as an exact integer. */
 function encode(command: string, args: Record<string, unknown> | undefined): string {
   const message = args === undefined ? { execute: command } : { execute: command, arguments: args };
-  return JSON.stringify(message, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v}` : v)).replace(
-    /"\\u0000bigint:(-?\d+)"/g,
-    '$1',
-  );
+  return JSON.stringify(message, (_k, v: unknown) => (typeof v === 'bigint' ? `\u0000bigint:${v}` : v)).replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
 }

@@ -51,9 +51,16 @@ describe('access control', () => {
 
   it('a refusal names the libvirt API of the route that matched, its :action included', async () => {
     const { app: a } = await stubApp({ kind: 'unix-ro' });
-    const names = [['POST', '/v1/domains/web/destroy', 'virDomainDestroy'], ['POST', '/v1/domains/web/start', 'virDomainCreate'], ['POST', '/v1/domains', 'virDomainDefineXML'],
-      ['DELETE', '/v1/domains/web', 'virDomainUndefine'], ['POST', '/v1/domains/web/migrate', 'virDomainMigratePerform3Params'], ['POST', '/v1/domains/web/job/abort', 'virDomainAbortJob'],
-      ['POST', '/v1/pools/p/start', 'POST /v1/pools/:pool/:action'], ['POST', '/v1/domains/create', 'virDomainCreateXML']];
+    const names = [
+      ['POST', '/v1/domains/web/destroy', 'virDomainDestroy'],
+      ['POST', '/v1/domains/web/start', 'virDomainCreate'],
+      ['POST', '/v1/domains', 'virDomainDefineXML'],
+      ['DELETE', '/v1/domains/web', 'virDomainUndefine'],
+      ['POST', '/v1/domains/web/migrate', 'virDomainMigratePerform3Params'],
+      ['POST', '/v1/domains/web/job/abort', 'virDomainAbortJob'],
+      ['POST', '/v1/pools/p/start', 'POST /v1/pools/:pool/:action'],
+      ['POST', '/v1/domains/create', 'virDomainCreateXML'],
+    ];
     for (const [method, url, api] of names) {
       const res = await a.inject({ method: method as 'POST', url, payload: {} });
       assert.equal(res.json().error.message, `operation forbidden: read only access prevents ${api}`, url);
@@ -72,7 +79,14 @@ describe('access control', () => {
     const enc = (c: string): string => `%${c.charCodeAt(0).toString(16)}`;
     const spell = (p: string): string[] => {
       const [, first = '', ...rest] = p.split('/');
-      return [p, `/${enc(first[0] ?? '')}${first.slice(1)}/${rest.join('/')}`, `/${first}//${rest.join('/')}`, `/%25${enc(first[0] ?? '').slice(1)}${first.slice(1)}/${rest.join('/')}`, `/${first.toUpperCase()}/${rest.join('/')}`, `/${first}%2F${rest.join('/')}`];
+      return [
+        p,
+        `/${enc(first[0] ?? '')}${first.slice(1)}/${rest.join('/')}`,
+        `/${first}//${rest.join('/')}`,
+        `/%25${enc(first[0] ?? '').slice(1)}${first.slice(1)}/${rest.join('/')}`,
+        `/${first.toUpperCase()}/${rest.join('/')}`,
+        `/${first}%2F${rest.join('/')}`,
+      ];
     };
     const callers: Array<{ kind: ListenerKind; headers: Record<string, string>; peer: boolean; readonly: boolean }> = [
       { kind: 'unix', headers: {}, peer: true, readonly: false },
@@ -92,7 +106,8 @@ describe('access control', () => {
           const res = await a.inject({ method: r.method as 'GET', url: p, headers: c.headers, ...(r.method === 'GET' ? {} : { payload: {} }) });
           const refused = res.statusCode === 403;
           // A denied route must be refused however it is spelled; an allowed one is refused by no spelling.
-          if (denied !== refused && (denied || p === path || res.statusCode !== 404)) wrong.push(`${c.kind}${c.readonly ? ' ro' : ''} ${r.method} ${p}: ${res.statusCode}`);
+          if (denied !== refused && (denied || p === path || res.statusCode !== 404))
+            wrong.push(`${c.kind}${c.readonly ? ' ro' : ''} ${r.method} ${p}: ${res.statusCode}`);
         }
       }
       await a.close();

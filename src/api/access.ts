@@ -23,8 +23,6 @@ export interface Caller {
   who: string;
 }
 
-
-
 /**
  * Who is calling, from the listener and, over TLS, the client certificate
  * (already verified against the CA by the TLS layer): OU=ferry-host may do
@@ -55,29 +53,46 @@ export function callerOf(kind: ListenerKind, request: FastifyRequest): Caller {
 export function distinguishedName(subject: Record<string, string | string[]>): string {
   const order = ['C', 'ST', 'L', 'O', 'OU', 'CN'];
   const keys = [...order.filter((k) => k in subject), ...Object.keys(subject).filter((k) => !order.includes(k))];
-  return keys.flatMap((k) => {
-    const v = subject[k];
-    return (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`);
-  }).join(',');
+  return keys
+    .flatMap((k) => {
+      const v = subject[k];
+      return (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`);
+    })
+    .join(',');
 }
 
 /** libvirt's tls_allowed_dn_list: glob patterns (* and ?) over the whole DN. */
 export function dnAllowed(dn: string, patterns: string[]): boolean {
   if (patterns.length === 0) return true;
-  return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(dn));
+  return patterns.some((p) =>
+    new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    ).test(dn),
+  );
 }
 
 const LIBVIRT_API: Record<string, string> = {
-  start: 'virDomainCreate', shutdown: 'virDomainShutdown', destroy: 'virDomainDestroy', reboot: 'virDomainReboot',
-  suspend: 'virDomainSuspend', resume: 'virDomainResume', migrate: 'virDomainMigratePerform3Params',
-  'migrate-check': 'virDomainMigrateBegin3Params', abort: 'virDomainAbortJob', create: 'virDomainCreateXML',
-  console: 'virDomainOpenConsole', managedsave: 'virDomainManagedSave',
+  start: 'virDomainCreate',
+  shutdown: 'virDomainShutdown',
+  destroy: 'virDomainDestroy',
+  reboot: 'virDomainReboot',
+  suspend: 'virDomainSuspend',
+  resume: 'virDomainResume',
+  migrate: 'virDomainMigratePerform3Params',
+  'migrate-check': 'virDomainMigrateBegin3Params',
+  abort: 'virDomainAbortJob',
+  create: 'virDomainCreateXML',
+  console: 'virDomainOpenConsole',
+  managedsave: 'virDomainManagedSave',
 };
 
 /** The operation a refused request stands for, named as libvirt's message would (from the route's pattern and its parameters). */
 function operationName(method: string, route: string, params: Record<string, string>): string {
   const tail = route.split('/').filter(Boolean).pop() ?? '';
-  const last = tail.startsWith(':') ? params[tail.slice(1)] ?? tail : tail;
+  const last = tail.startsWith(':') ? (params[tail.slice(1)] ?? tail) : tail;
   if (method === 'DELETE' && route === '/v1/domains/:ref/managedsave') return 'virDomainManagedSaveRemove';
   if (route.startsWith('/v1/domains/') && LIBVIRT_API[last]) return LIBVIRT_API[last] as string;
   if (method === 'POST' && route === '/v1/domains') return 'virDomainDefineXML';
@@ -144,9 +159,15 @@ export function enforceAccess(app: FastifyInstance, kind: ListenerKind, log: { w
       });
     }
     if (caller.readonly && request.method !== 'GET' && request.method !== 'HEAD') {
-      throw new FerryError('ACCESS_DENIED', `operation forbidden: read only access prevents ${operationName(request.method, route ?? normalisedPath(request.url), (request.params ?? {}) as Record<string, string>)}`, {
-        hint: caller.who.startsWith('unix') ? 'Connect without -r/--readonly, as root or a member of the ferry group' : 'Use a certificate that is not read-only (ferry cert-client-create NAME without --readonly)',
-      });
+      throw new FerryError(
+        'ACCESS_DENIED',
+        `operation forbidden: read only access prevents ${operationName(request.method, route ?? normalisedPath(request.url), (request.params ?? {}) as Record<string, string>)}`,
+        {
+          hint: caller.who.startsWith('unix')
+            ? 'Connect without -r/--readonly, as root or a member of the ferry group'
+            : 'Use a certificate that is not read-only (ferry cert-client-create NAME without --readonly)',
+        },
+      );
     }
   });
 }

@@ -30,10 +30,27 @@ describe('buildApp()', () => {
   const caps = new QemuCapabilities({ accel: 'tcg', log, probeDir: `${dir.path}/probe` });
   const qemuBinary = '/nonexistent/qemu';
   const access = new QemuFileAccess({ account: undefined, dynamicOwnership: false });
-  const launcher = new DomainLauncher({ paths, caps, qemuBinary, hostId: 'h', log, access, taps: new TapOpener(), sandbox: true, graphicsPorts: new PortAllocator(5900, 65535), websocketPorts: new PortAllocator(5700, 65535) });
+  const launcher = new DomainLauncher({
+    paths,
+    caps,
+    qemuBinary,
+    hostId: 'h',
+    log,
+    access,
+    taps: new TapOpener(),
+    sandbox: true,
+    graphicsPorts: new PortAllocator(5900, 65535),
+    websocketPorts: new PortAllocator(5700, 65535),
+  });
   const service = new HostService({
     store: new DomainStore(db),
-    locks: new VmLocks({ driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand), diskPath: (d) => launcher.diskPath(d), log }),
+    locks: new VmLocks({
+      driver: new NopLockDriver(),
+      config: { autoDiskLeases: true, requireLeaseForDisks: false },
+      uuids: new VolumeUuids(runCommand),
+      diskPath: (d) => launcher.diskPath(d),
+      log,
+    }),
     jobs: new DomainJobs(100),
     launcher,
     caps,
@@ -55,7 +72,10 @@ describe('buildApp()', () => {
     assert.equal(r.statusCode, 200);
     assert.equal(r.json().domain.name, 'tiny');
     const list = await app.inject({ url: '/v1/domains?all=true' });
-    assert.deepEqual(list.json().domains.map((d: { name: string; state: string }) => [d.name, d.state]), [['tiny', 'shutoff']]);
+    assert.deepEqual(
+      list.json().domains.map((d: { name: string; state: string }) => [d.name, d.state]),
+      [['tiny', 'shutoff']],
+    );
     const active = await app.inject({ url: '/v1/domains' });
     assert.deepEqual(active.json().domains, []);
     const xml = await app.inject({ url: '/v1/domains/tiny/xml' });

@@ -79,7 +79,11 @@ export interface ListenerOptions {
  * app.inject(), the daemon listens on its sockets and its TLS address. Every
  * listener serves the same routes; enforceAccess() decides who may use which.
  */
-export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'unix' }, hooks: { onRoute?: (route: RouteOptions) => void } = {}): FastifyInstance {
+export function buildApp(
+  deps: AppDeps,
+  listener: ListenerOptions = { kind: 'unix' },
+  hooks: { onRoute?: (route: RouteOptions) => void } = {},
+): FastifyInstance {
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api', listener: listener.kind }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -98,10 +102,20 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
   // Before the access checks, so that refused calls are recorded too.
   if (deps.audit) {
     const { store, credentials } = deps.audit;
-    recordAudit(app, listener.kind, { store, credentials, domainOf: (ref) => {
-      const rec = deps.service.lookup(ref);
-      return { name: rec.name, uuid: rec.uuid };
-    }, migrationDomainOf: (id) => deps.audit?.history.list({ id })[0] }, deps.log);
+    recordAudit(
+      app,
+      listener.kind,
+      {
+        store,
+        credentials,
+        domainOf: (ref) => {
+          const rec = deps.service.lookup(ref);
+          return { name: rec.name, uuid: rec.uuid };
+        },
+        migrationDomainOf: (id) => deps.audit?.history.list({ id })[0],
+      },
+      deps.log,
+    );
   }
   enforceAccess(app, listener.kind, deps.log);
   routeUpgrades(app);
@@ -114,7 +128,14 @@ export function buildApp(deps: AppDeps, listener: ListenerOptions = { kind: 'uni
     });
   }
   app.setNotFoundHandler((request, reply) => {
-    void reply.status(404).send({ error: { code: 'NOT_SUPPORTED', message: `no such API route: ${request.method} ${request.url}`, hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"', details: {} } });
+    void reply.status(404).send({
+      error: {
+        code: 'NOT_SUPPORTED',
+        message: `no such API route: ${request.method} ${request.url}`,
+        hint: 'Is the CLI newer than the daemon? Compare "ferry version --daemon"',
+        details: {},
+      },
+    });
   });
   void app.register(domainRoutes(deps.service), { prefix: '/v1' });
   void app.register(managedSaveRoutes(deps.service), { prefix: '/v1' });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { auditOptions, operationOf } from './audit-hook.js';
 
 describe('operationOf()', () => {
-  it('names calls in virsh\'s words', () => {
+  it("names calls in virsh's words", () => {
     const cases: Array<[string, string, Record<string, string>, string]> = [
       ['POST', '/v1/domains', {}, 'define'],
       ['POST', '/v1/domains/create', {}, 'create'],
@@ -26,10 +26,21 @@ describe('operationOf()', () => {
 
 describe('auditOptions()', () => {
   it('keeps small options, withholds definitions and secrets, shortens long strings', () => {
-    const out = auditOptions({ paused: true, xml: '<domain/>', value: 'c2VjcmV0', note: 'x'.repeat(300), options: { live: true, cookie: { a: 1 } }, list: [1, 2] });
+    const out = auditOptions({
+      paused: true,
+      xml: '<domain/>',
+      value: 'c2VjcmV0',
+      note: 'x'.repeat(300),
+      options: { live: true, cookie: { a: 1 } },
+      list: [1, 2],
+    });
     assert.deepEqual(out, {
-      paused: true, xml: '(9 characters withheld)', value: '(8 characters withheld)', note: '(300 characters)',
-      options: { live: true, cookie: '(withheld)' }, list: [1, 2],
+      paused: true,
+      xml: '(9 characters withheld)',
+      value: '(8 characters withheld)',
+      note: '(300 characters)',
+      options: { live: true, cookie: '(withheld)' },
+      list: [1, 2],
     });
   });
 });

@@ -49,7 +49,11 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
     let cred: PeerCredentials | undefined;
     if (kind === 'unix' || kind === 'unix-ro') {
       const socket = request.raw.socket;
-      if (!creds.has(socket)) creds.set(socket, safely(() => deps.credentials.read(socket)));
+      if (!creds.has(socket))
+        creds.set(
+          socket,
+          safely(() => deps.credentials.read(socket)),
+        );
       cred = creds.get(socket);
     }
     request.ferryAudit = { started: now(), cred, domain: undefined, errorCode: null };
@@ -64,7 +68,8 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
     if (!a || typeof payload !== 'string') return payload;
     const body = safely(() => JSON.parse(payload) as { error?: { code?: string }; domain?: { name?: string; uuid?: string } });
     if (reply.statusCode >= 400) a.errorCode = body?.error?.code ?? `HTTP_${reply.statusCode}`;
-    if (!a.domain && typeof body?.domain?.name === 'string' && typeof body.domain.uuid === 'string') a.domain = { name: body.domain.name, uuid: body.domain.uuid };
+    if (!a.domain && typeof body?.domain?.name === 'string' && typeof body.domain.uuid === 'string')
+      a.domain = { name: body.domain.name, uuid: body.domain.uuid };
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -93,7 +98,9 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
         domainName: domain?.name ?? null,
         domainUuid: domain?.uuid ?? null,
         options: auditOptions({
-          ...paramsBesideRef(params), ...((request.query ?? {}) as Record<string, unknown>), ...(isObject(body) ? body : {}),
+          ...paramsBesideRef(params),
+          ...((request.query ?? {}) as Record<string, unknown>),
+          ...(isObject(body) ? body : {}),
           // An incoming migration's cookie is withheld (it holds the definition); its id and flags are what an auditor asks for.
           ...(cookie ? { migrationId: cookie.migrationId, flags: cookie.flags } : {}),
         }),
@@ -114,10 +121,15 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
  */
 export function operationOf(method: string, route: string, params: Record<string, string>): string {
   const peer = route.startsWith('/peer/');
-  const segs = route.replace(/^\/(peer\/)?v1\//, '').split('/').filter(Boolean);
+  const segs = route
+    .replace(/^\/(peer\/)?v1\//, '')
+    .split('/')
+    .filter(Boolean);
   const [resource = '', ...rest] = segs;
-  const prefix = ({ pools: 'pool-', networks: 'net-', secrets: 'secret-', migrations: 'migration-', locks: 'lock-' } as Record<string, string>)[resource] ?? (resource === 'domains' ? '' : `${resource}-`);
-  const words = rest.map((s) => (s === ':action' ? params.action ?? 'action' : s.startsWith(':') ? '' : s)).filter(Boolean);
+  const prefix =
+    ({ pools: 'pool-', networks: 'net-', secrets: 'secret-', migrations: 'migration-', locks: 'lock-' } as Record<string, string>)[resource] ??
+    (resource === 'domains' ? '' : `${resource}-`);
+  const words = rest.map((s) => (s === ':action' ? (params.action ?? 'action') : s.startsWith(':') ? '' : s)).filter(Boolean);
   let verb: string;
   if (resource === 'pools' && words[0] === 'volumes') verb = `vol-${method === 'DELETE' ? 'delete' : method === 'POST' ? 'create' : 'update'}`;
   else if (words.length === 0) verb = `${prefix}${method === 'DELETE' ? 'undefine' : method === 'POST' ? 'define' : 'update'}`;
@@ -137,7 +149,8 @@ export function auditOptions(input: Record<string, unknown>, depth = 0): Record<
     if (WITHHELD.test(k)) out[k] = typeof v === 'string' ? `(${v.length} characters withheld)` : '(withheld)';
     else if (typeof v === 'string') out[k] = v.length > 200 ? `(${v.length} characters)` : v;
     else if (isObject(v)) out[k] = depth < 2 ? auditOptions(v, depth + 1) : '(object)';
-    else if (Array.isArray(v)) out[k] = v.length > 16 ? `(${v.length} items)` : v.map((x) => (isObject(x) ? (depth < 2 ? auditOptions(x, depth + 1) : '(object)') : x));
+    else if (Array.isArray(v))
+      out[k] = v.length > 16 ? `(${v.length} items)` : v.map((x) => (isObject(x) ? (depth < 2 ? auditOptions(x, depth + 1) : '(object)') : x));
     else out[k] = v;
   }
   return out;

@@ -11,8 +11,16 @@ import { type AppDeps, buildApp } from './app.js';
 export async function buildOpenApiDocument(): Promise<Record<string, unknown>> {
   const unused = {} as never;
   const deps: AppDeps = {
-    service: unused, migrations: unused, storage: unused, networks: unused, blockCopies: unused, diskHotplug: unused,
-    locks: unused, preflight: { service: unused, destination: unused }, consoles: unused, secrets: unused,
+    service: unused,
+    migrations: unused,
+    storage: unused,
+    networks: unused,
+    blockCopies: unused,
+    diskHotplug: unused,
+    locks: unused,
+    preflight: { service: unused, destination: unused },
+    consoles: unused,
+    secrets: unused,
     audit: { store: unused, history: unused, credentials: unused },
     log: pino({ level: 'silent' }),
   };

@@ -14,15 +14,29 @@ type Schema = Record<string, unknown>;
 async function allRoutes(service: object = {}): Promise<{ routes: Array<{ method: string; url: string; schema: Schema }>; app: ReturnType<typeof buildApp> }> {
   const s = {} as never;
   const deps: AppDeps = {
-    service: service as never, migrations: s, storage: s, networks: s, blockCopies: s, diskHotplug: s,
-    locks: s, preflight: { service: s, destination: s }, consoles: s, secrets: s, audit: { store: s, history: s, credentials: s }, log: pino({ level: 'silent' }),
+    service: service as never,
+    migrations: s,
+    storage: s,
+    networks: s,
+    blockCopies: s,
+    diskHotplug: s,
+    locks: s,
+    preflight: { service: s, destination: s },
+    consoles: s,
+    secrets: s,
+    audit: { store: s, history: s, credentials: s },
+    log: pino({ level: 'silent' }),
   };
   const routes: Array<{ method: string; url: string; schema: Schema }> = [];
-  const app = buildApp(deps, { kind: 'unix' }, {
-    onRoute: (r: RouteOptions) => {
-      for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, schema: (r.schema ?? {}) as Schema });
+  const app = buildApp(
+    deps,
+    { kind: 'unix' },
+    {
+      onRoute: (r: RouteOptions) => {
+        for (const method of [r.method].flat()) if (method !== 'HEAD') routes.push({ method, url: r.url, schema: (r.schema ?? {}) as Schema });
+      },
     },
-  });
+  );
   await app.ready();
   return { routes, app };
 }
@@ -45,16 +59,21 @@ describe('the API as a product: OpenAPI and response schemas', () => {
     const { routes, app } = await allRoutes();
     await app.close();
     assert.ok(routes.length > 90, `only ${routes.length} routes`);
-    const missing = routes.filter((r) => {
-      const response = r.schema.response as Schema | undefined;
-      if (!response) return true;
-      const ok = Object.keys(response).some((k) => /^(2\d\d|101)$/.test(k));
-      return !ok || !response['4xx'] || !response['5xx'];
-    }).map((r) => `${r.method} ${r.url}`);
+    const missing = routes
+      .filter((r) => {
+        const response = r.schema.response as Schema | undefined;
+        if (!response) return true;
+        const ok = Object.keys(response).some((k) => /^(2\d\d|101)$/.test(k));
+        return !ok || !response['4xx'] || !response['5xx'];
+      })
+      .map((r) => `${r.method} ${r.url}`);
     assert.deepEqual(missing, [], 'add these to src/api/schemas/route-responses.ts');
     // And the table names no route that does not exist (a renamed route would lose its schema without a word).
     const registered = new Set(routes.map((r) => `${r.method} ${r.url}`));
-    assert.deepEqual(DESCRIBED_ROUTES.filter((k) => !registered.has(k)), []);
+    assert.deepEqual(
+      DESCRIBED_ROUTES.filter((k) => !registered.has(k)),
+      [],
+    );
   });
 
   it('no response schema closes an object: a field it does not name is never dropped', async () => {
@@ -70,7 +89,17 @@ describe('the API as a product: OpenAPI and response schemas', () => {
   });
 
   it('a field the schema does not name, or names with another type, reaches the client as the handler returned it', async () => {
-    const extra = { uuid: 'u', name: 'a', domainId: null, state: 'shutoff', reason: null, persistent: true, autostart: false, newField: { deep: [1, 2] }, cpuTime: 1.5 };
+    const extra = {
+      uuid: 'u',
+      name: 'a',
+      domainId: null,
+      state: 'shutoff',
+      reason: null,
+      persistent: true,
+      autostart: false,
+      newField: { deep: [1, 2] },
+      cpuTime: 1.5,
+    };
     const { app } = await allRoutes({ list: () => [extra] });
     const res = await app.inject({ url: '/v1/domains?all=true' });
     await app.close();

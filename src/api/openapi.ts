@@ -7,7 +7,7 @@ import { responsesFor } from './schemas/route-responses.js';
 export const OPENAPI_PATH = '/openapi.json';
 
 const TAGS: Array<{ name: string; description: string }> = [
-  { name: 'domains', description: 'Domains: define, start, stop, inspect, tune (virsh\'s domain verbs)' },
+  { name: 'domains', description: "Domains: define, start, stop, inspect, tune (virsh's domain verbs)" },
   { name: 'guest-agent', description: 'The QEMU guest agent inside a domain' },
   { name: 'migration', description: 'Migrations, their jobs and pre-flight checks' },
   { name: 'storage', description: 'Storage pools and volumes' },
@@ -69,9 +69,10 @@ export function registerOpenApi(app: FastifyInstance): void {
       info: {
         title: 'ferryd API',
         version: '1',
-        description: 'The API of ferryd, the per-host daemon of ferry. Served over the unix socket (/run/ferry/ferryd.sock), the read-only socket (queries only), '
-          + 'mutual TLS and the opt-in TCP listener: docs/api.md shows how to call it, docs/security.md who may call what. Every error is '
-          + '{"error": {"code", "message", "hint", "details"}} (docs/errors.md lists the codes).',
+        description:
+          'The API of ferryd, the per-host daemon of ferry. Served over the unix socket (/run/ferry/ferryd.sock), the read-only socket (queries only), ' +
+          'mutual TLS and the opt-in TCP listener: docs/api.md shows how to call it, docs/security.md who may call what. Every error is ' +
+          '{"error": {"code", "message", "hint", "details"}} (docs/errors.md lists the codes).',
       },
       tags: TAGS,
     },

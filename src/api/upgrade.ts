@@ -39,13 +39,19 @@ export function routeUpgrades(app: FastifyInstance): void {
 /** The connection to upgrade, when the request asked for `protocol` (Upgrade: protocol); undefined otherwise. */
 export function upgradedConnection(request: FastifyRequest, protocol: string): { socket: Duplex; head: Buffer } | undefined {
   const raw = request.raw as UpgradeRequest;
-  const asked = String(request.headers.upgrade ?? '').split(',').map((p) => p.trim().toLowerCase());
+  const asked = String(request.headers.upgrade ?? '')
+    .split(',')
+    .map((p) => p.trim().toLowerCase());
   return raw[UPGRADE] && asked.includes(protocol) ? raw[UPGRADE] : undefined;
 }
 
 /** Answers an upgrade: 101 Switching Protocols, with extra headers; the socket then carries the protocol. */
 export function switchProtocols(socket: Duplex, protocol: string, headers: Record<string, string>): void {
-  const lines = ['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', `Upgrade: ${protocol}`,
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`)];
+  const lines = [
+    'HTTP/1.1 101 Switching Protocols',
+    'Connection: Upgrade',
+    `Upgrade: ${protocol}`,
+    ...Object.entries(headers).map(([k, v]) => `${k}: ${v.replace(/[\r\n]/g, '')}`),
+  ];
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
 }

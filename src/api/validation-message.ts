@@ -18,7 +18,9 @@ export function describeValidation(issues: ValidationIssue[], context: string | 
     if (i.keyword === 'additionalProperties') return `unknown field '${[...path, String(i.params.additionalProperty)].join('.')}' in ${where}`;
     if (i.keyword === 'required') return `missing field '${[...path, String(i.params.missingProperty)].join('.')}' in ${where}`;
     const enumValues = i.keyword === 'enum' && Array.isArray(i.params.allowedValues) ? `: ${i.params.allowedValues.join(', ')}` : '';
-    return path.length === 0 ? `${where} ${i.message ?? 'is invalid'}${enumValues}` : `field '${path.join('.')}' of ${where} ${i.message ?? 'is invalid'}${enumValues}`;
+    return path.length === 0
+      ? `${where} ${i.message ?? 'is invalid'}${enumValues}`
+      : `field '${path.join('.')}' of ${where} ${i.message ?? 'is invalid'}${enumValues}`;
   });
   return parts.join('; ');
 }

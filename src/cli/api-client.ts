@@ -6,12 +6,14 @@ import { type EventFrame, explainTransportFailure, httpCall, httpEventStream, Tr
 import { EVENTS_PATH, LAST_EVENT_ID_HEADER } from '../shared/event-stream-protocol.js';
 import { httpUpgrade, type UpgradedConnection, UpgradeRefused } from '../transport/http-upgrade.js';
 
-
 /** The CLI's side of the HTTP API: JSON requests to ferryd over the URI's transport (unix socket, ssh, TLS). */
 export class ApiClient {
   private readonly headers: Record<string, string>;
 
-  constructor(private readonly endpoint: Endpoint, options: { readonly?: boolean } = {}) {
+  constructor(
+    private readonly endpoint: Endpoint,
+    options: { readonly?: boolean } = {},
+  ) {
     this.headers = options.readonly ? { [READONLY_HEADER]: '1' } : {};
   }
 
@@ -107,9 +109,10 @@ export class ApiClient {
     if (!(err instanceof TransportFailure)) return new FerryError('CONNECT_FAILED', String(err));
     const t = this.endpoint.target;
     const why = explainTransportFailure(err.cause);
-    const message = t.transport === 'unix' || t.transport === 'ssh'
-      ? `Failed to connect socket to '${t.socket}'${t.transport === 'ssh' ? ` on ${t.host}` : ''}: ${why}`
-      : `unable to connect to server at '${t.host}:${t.port}': ${why}`;
+    const message =
+      t.transport === 'unix' || t.transport === 'ssh'
+        ? `Failed to connect socket to '${t.socket}'${t.transport === 'ssh' ? ` on ${t.host}` : ''}: ${why}`
+        : `unable to connect to server at '${t.host}:${t.port}': ${why}`;
     return new FerryError('CONNECT_FAILED', message, {
       cause: err.cause,
       details: { uri: t.uri },

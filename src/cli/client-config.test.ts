@@ -17,15 +17,17 @@ const file = (name: string, text: string): string => {
   return p;
 };
 
-describe('client config (ferry.conf, libvirt.conf\'s format)', () => {
-
-  it('the user\'s file is $XDG_CONFIG_HOME/ferry/ferry.conf, else ~/.config/ferry/ferry.conf', () => {
+describe("client config (ferry.conf, libvirt.conf's format)", () => {
+  it("the user's file is $XDG_CONFIG_HOME/ferry/ferry.conf, else ~/.config/ferry/ferry.conf", () => {
     assert.equal(userClientConfigPath({ XDG_CONFIG_HOME: '/x', HOME: '/h' }), '/x/ferry/ferry.conf');
     assert.equal(userClientConfigPath({ HOME: '/h' }), '/h/.config/ferry/ferry.conf');
   });
 
-  it('reads uri_default and uri_aliases; the user\'s file wins key by key; a missing file is no error', () => {
-    const system = file('etc/ferry.conf', 'uri_default = "ferry:///system?socket=/sys.sock"\nuri_aliases = [\n  "hail=ferry+ssh://root@hail/system",  # a comment\n  "sleet=ferry+tls://sleet/system",\n]\n');
+  it("reads uri_default and uri_aliases; the user's file wins key by key; a missing file is no error", () => {
+    const system = file(
+      'etc/ferry.conf',
+      'uri_default = "ferry:///system?socket=/sys.sock"\nuri_aliases = [\n  "hail=ferry+ssh://root@hail/system",  # a comment\n  "sleet=ferry+tls://sleet/system",\n]\n',
+    );
     const user = file('home/ferry.conf', "uri_default = 'ferry:///session'\n");
     const c = loadClientConfig({}, [system, user, join(dir, 'none.conf')]);
     assert.deepEqual(c.uriDefault, { uri: 'ferry:///session', source: user });
@@ -44,17 +46,25 @@ describe('client config (ferry.conf, libvirt.conf\'s format)', () => {
     ];
     cases.forEach(([text, message], i) => {
       const p = file(`bad${i + 1}.conf`, text);
-      assert.throws(() => loadClientConfig({}, [p]), (e: unknown) => e instanceof FerryError && e.code === 'CLIENT_CONFIG_INVALID' && message.test(e.message), text);
+      assert.throws(
+        () => loadClientConfig({}, [p]),
+        (e: unknown) => e instanceof FerryError && e.code === 'CLIENT_CONFIG_INVALID' && message.test(e.message),
+        text,
+      );
     });
   });
 });
 
 describe('the shipped and documented client configs', () => {
   const root = new URL('../../../', import.meta.url);
-  it('packaging/etc/ferry/ferry.conf loads as shipped and with its examples uncommented; docs/client-config.md\'s example loads', () => {
+  it("packaging/etc/ferry/ferry.conf loads as shipped and with its examples uncommented; docs/client-config.md's example loads", () => {
     const shipped = readFileSync(new URL('packaging/etc/ferry/ferry.conf', root), 'utf8');
     assert.deepEqual(loadClientConfig({}, [file('shipped.conf', shipped)]), { aliases: new Map() });
-    const uncommented = shipped.split('\n').filter((l) => /^#(uri_|\s+"|\])/.test(l)).map((l) => l.slice(1)).join('\n');
+    const uncommented = shipped
+      .split('\n')
+      .filter((l) => /^#(uri_|\s+"|\])/.test(l))
+      .map((l) => l.slice(1))
+      .join('\n');
     const c = loadClientConfig({}, [file('uncommented.conf', uncommented)]);
     assert.equal(c.uriDefault?.uri, 'ferry:///system');
     assert.equal(c.aliases.get('sleet'), 'ferry+tls://sleet.example.com/system');
@@ -64,7 +74,7 @@ describe('the shipped and documented client configs', () => {
   });
 });
 
-describe('chooseUri(): libvirt\'s order', () => {
+describe("chooseUri(): libvirt's order", () => {
   const config = () => ({ uriDefault: { uri: 'hail', source: '/etc/ferry/ferry.conf' }, aliases: new Map([['hail', 'ferry+ssh://root@hail/system']]) });
 
   it('-c > FERRY_DEFAULT_URI > uri_default > built-in; an alias is expanded whichever gave it', () => {
@@ -73,7 +83,11 @@ describe('chooseUri(): libvirt\'s order', () => {
     assert.equal(chooseUri({ connect: 'sleet', env: {}, config }).uri, 'sleet', 'not an alias: used as given (and refused as a URI later)');
     assert.deepEqual(chooseUri({ env: { FERRY_DEFAULT_URI: 'qemu:///system' }, config }), { uri: 'qemu:///system', from: 'FERRY_DEFAULT_URI' });
     assert.deepEqual(chooseUri({ env: {}, config }), { uri: 'ferry+ssh://root@hail/system', from: "/etc/ferry/ferry.conf, alias 'hail'" });
-    assert.equal(chooseUri({ env: { LIBVIRT_DEFAULT_URI: 'qemu+ssh://other/system' }, config: () => ({ aliases: new Map() }) }).from, 'built-in default', 'LIBVIRT_DEFAULT_URI names libvirtd, not ferryd');
+    assert.equal(
+      chooseUri({ env: { LIBVIRT_DEFAULT_URI: 'qemu+ssh://other/system' }, config: () => ({ aliases: new Map() }) }).from,
+      'built-in default',
+      'LIBVIRT_DEFAULT_URI names libvirtd, not ferryd',
+    );
   });
 
   it('a URI given with -c or FERRY_DEFAULT_URI does not read the files at all', () => {

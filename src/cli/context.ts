@@ -8,7 +8,11 @@ import { chooseUri, parseUri } from './uri.js';
 
 /** A failure to report the virsh way: its "error:" lines, then ferry's hint. */
 export class CliFailure extends Error {
-  constructor(readonly messages: string[], readonly hint?: string, readonly code?: string) {
+  constructor(
+    readonly messages: string[],
+    readonly hint?: string,
+    readonly code?: string,
+  ) {
     super(messages.join('; '));
   }
 }
@@ -20,7 +24,11 @@ export class CliContext {
   quiet = false;
   readonly = false;
 
-  constructor(readonly output: Output, readonly env: NodeJS.ProcessEnv = process.env, readonly terminal: Terminal = processTerminal) {}
+  constructor(
+    readonly output: Output,
+    readonly env: NodeJS.ProcessEnv = process.env,
+    readonly terminal: Terminal = processTerminal,
+  ) {}
 
   /** -c, FERRY_DEFAULT_URI, the client config files, or the built-in default, with aliases expanded. */
   get uri(): string {
@@ -32,7 +40,8 @@ export class CliContext {
       try {
         const target = parseUri(this.uri);
         // -r without an explicit socket goes to the read-only socket, as virsh -r does.
-        if (this.readonly && (target.transport === 'unix' || target.transport === 'ssh') && !target.socketGiven) target.socket = readonlySocketOf(target.socket);
+        if (this.readonly && (target.transport === 'unix' || target.transport === 'ssh') && !target.socketGiven)
+          target.socket = readonlySocketOf(target.socket);
         const pkiDir = target.pkiPath ?? defaultClientPkiDir(this.env);
         this.client_ = new ApiClient(endpointFor(target, { tls: () => loadTlsMaterial(pkiDir, 'client') }), { readonly: this.readonly });
       } catch (err) {

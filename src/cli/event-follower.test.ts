@@ -23,7 +23,10 @@ function scripted(steps: Step[], asked: Array<string | undefined>, ac: AbortCont
   };
 }
 
-const ev = (name: string, id: string): [object, EventFrame] => [{ type: 'domain.defined', name }, { id, event: 'domain.defined' }];
+const ev = (name: string, id: string): [object, EventFrame] => [
+  { type: 'domain.defined', name },
+  { id, event: 'domain.defined' },
+];
 const refused = new FerryError('CONNECT_FAILED', 'Connection refused');
 
 describe('followEvents()', () => {
@@ -32,24 +35,34 @@ describe('followEvents()', () => {
     const asked: Array<string | undefined> = [];
     const got: string[] = [];
     const notes: string[] = [];
-    await followEvents(scripted([
-      { frames: [ev('a', 'r-1'), ev('b', 'r-2')] }, // then ferryd stops: the stream ends
-      { open: false, fail: refused }, // still down
-      { frames: [ev('c', 'r-3')], fail: new FerryError('CONNECT_FAILED', 'aborted') }, // back, then reset
-      { frames: [[{ type: 'ferry.events-lost', reason: 'restarted', lastEventId: 'r-3', oldestId: 's-1' }, { event: 'ferry.events-lost' }], ev('d', 's-1')] },
-    ], asked, ac), {
-      signal: ac.signal, retryMs: 1,
-      onEvent: (e) => got.push(String(e.name)),
-      onLost: (l) => notes.push(`lost ${l.reason}`),
-      onDropped: () => notes.push('dropped'),
-      onResumed: () => notes.push('resumed'),
-    });
+    await followEvents(
+      scripted(
+        [
+          { frames: [ev('a', 'r-1'), ev('b', 'r-2')] }, // then ferryd stops: the stream ends
+          { open: false, fail: refused }, // still down
+          { frames: [ev('c', 'r-3')], fail: new FerryError('CONNECT_FAILED', 'aborted') }, // back, then reset
+          {
+            frames: [[{ type: 'ferry.events-lost', reason: 'restarted', lastEventId: 'r-3', oldestId: 's-1' }, { event: 'ferry.events-lost' }], ev('d', 's-1')],
+          },
+        ],
+        asked,
+        ac,
+      ),
+      {
+        signal: ac.signal,
+        retryMs: 1,
+        onEvent: (e) => got.push(String(e.name)),
+        onLost: (l) => notes.push(`lost ${l.reason}`),
+        onDropped: () => notes.push('dropped'),
+        onResumed: () => notes.push('resumed'),
+      },
+    );
     assert.deepEqual(got, ['a', 'b', 'c', 'd']);
     assert.deepEqual(asked, [undefined, 'r-2', 'r-2', 'r-3', 's-1']);
     assert.deepEqual(notes, ['dropped', 'resumed', 'dropped', 'resumed', 'lost restarted', 'dropped']);
   });
 
-  it('throws the first connection\'s failure, and a refusal by the daemon, instead of retrying', async () => {
+  it("throws the first connection's failure, and a refusal by the daemon, instead of retrying", async () => {
     const ac = new AbortController();
     const base = { signal: ac.signal, retryMs: 1, onEvent: () => undefined, onLost: () => undefined, onDropped: () => undefined, onResumed: () => undefined };
     await assert.rejects(followEvents(scripted([{ open: false, fail: refused }], [], ac), base), /Connection refused/);

@@ -33,20 +33,23 @@ export async function followEvents(source: EventSource, o: FollowOptions): Promi
   let dropped = false;
   while (!o.signal.aborted) {
     try {
-      await source.eventStream((data, frame) => {
-        if (frame.id !== undefined) lastEventId = frame.id;
-        const parsed = JSON.parse(data) as Record<string, unknown>;
-        if (frame.event === EVENTS_LOST_EVENT) o.onLost(parsed as unknown as EventsLost);
-        else o.onEvent(parsed);
-      }, {
-        signal: o.signal,
-        ...(lastEventId !== undefined ? { lastEventId } : {}),
-        onOpen: () => {
-          everOpened = true;
-          if (dropped) o.onResumed();
-          dropped = false;
+      await source.eventStream(
+        (data, frame) => {
+          if (frame.id !== undefined) lastEventId = frame.id;
+          const parsed = JSON.parse(data) as Record<string, unknown>;
+          if (frame.event === EVENTS_LOST_EVENT) o.onLost(parsed as unknown as EventsLost);
+          else o.onEvent(parsed);
         },
-      });
+        {
+          signal: o.signal,
+          ...(lastEventId !== undefined ? { lastEventId } : {}),
+          onOpen: () => {
+            everOpened = true;
+            if (dropped) o.onResumed();
+            dropped = false;
+          },
+        },
+      );
       if (o.signal.aborted) return;
       if (!dropped) o.onDropped(undefined);
     } catch (err) {

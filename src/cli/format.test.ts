@@ -3,15 +3,15 @@ import { describe, it } from 'node:test';
 import { formatError, formatFields, formatTable } from './format.js';
 
 describe('formatTable()', () => {
-  it('prints virsh\'s list table: leading space, 3-space gaps, dashed rule of width+3 per column', () => {
-    const out = formatTable(['Id', 'Name', 'State'], [['1', 'MasteringKVM01', 'running'], ['-', 'vm2', 'shut off']]);
-    assert.equal(
-      out,
-      ' Id   Name             State\n' +
-        `${'-'.repeat(33)}\n` +
-        ' 1    MasteringKVM01   running\n' +
-        ' -    vm2              shut off\n',
+  it("prints virsh's list table: leading space, 3-space gaps, dashed rule of width+3 per column", () => {
+    const out = formatTable(
+      ['Id', 'Name', 'State'],
+      [
+        ['1', 'MasteringKVM01', 'running'],
+        ['-', 'vm2', 'shut off'],
+      ],
     );
+    assert.equal(out, ' Id   Name             State\n' + `${'-'.repeat(33)}\n` + ' 1    MasteringKVM01   running\n' + ' -    vm2              shut off\n');
   });
 
   it('leaves the header out when asked (virsh --quiet)', () => {
@@ -21,7 +21,16 @@ describe('formatTable()', () => {
 
 describe('formatFields()', () => {
   it('pads keys to a fixed width like dominfo', () => {
-    assert.equal(formatFields([['Id', '1'], ['Name', 'vm']], 16), 'Id:             1\nName:           vm\n');
+    assert.equal(
+      formatFields(
+        [
+          ['Id', '1'],
+          ['Name', 'vm'],
+        ],
+        16,
+      ),
+      'Id:             1\nName:           vm\n',
+    );
   });
 });
 

@@ -7,7 +7,11 @@ export function readInputFile(file: string): Buffer {
     return readFileSync(file === '-' ? 0 : file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CliFailure([`Failed to open file '${file}': ${code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`], undefined, 'INVALID_ARGUMENT');
+    throw new CliFailure(
+      [`Failed to open file '${file}': ${code === 'ENOENT' ? 'No such file or directory' : (err as Error).message}`],
+      undefined,
+      'INVALID_ARGUMENT',
+    );
   }
 }
 

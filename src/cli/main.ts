@@ -9,8 +9,11 @@ import { VERB_MODULES, verbsNeeded } from './verb-modules.js';
 export async function buildProgram(ctx: CliContext, verbs: readonly string[] | 'all' = 'all'): Promise<Command> {
   const program = new Command('ferry')
     .description('move KVM/QEMU virtual machines between hosts: a virsh-compatible CLI for ferryd')
-    .version(FERRY_VERSION, '-v, --version', 'print ferry\'s version')
-    .option('-c, --connect <uri>', 'hypervisor connection URI or an alias from ferry.conf (ferry:///system, qemu:///system, ...); default: $FERRY_DEFAULT_URI, else uri_default in ~/.config/ferry/ferry.conf or /etc/ferry/ferry.conf, else the system daemon when this user may use its socket (see man ferry)')
+    .version(FERRY_VERSION, '-v, --version', "print ferry's version")
+    .option(
+      '-c, --connect <uri>',
+      'hypervisor connection URI or an alias from ferry.conf (ferry:///system, qemu:///system, ...); default: $FERRY_DEFAULT_URI, else uri_default in ~/.config/ferry/ferry.conf or /etc/ferry/ferry.conf, else the system daemon when this user may use its socket (see man ferry)',
+    )
     .option('-r, --readonly', 'connect read-only')
     .option('-q, --quiet', 'quiet mode: no informational messages')
     .showHelpAfterError(false)
@@ -21,7 +24,10 @@ export async function buildProgram(ctx: CliContext, verbs: readonly string[] | '
       outputError: (s, write) => write(s.replace(/^error: unknown command '/, "error: unknown command: '")),
     })
     .exitOverride()
-    .addHelpText('after', '\nEvery command takes --help; "ferry help" lists the verbs by group (virsh\'s), "ferry help KEYWORD" one group.\nDomains can be named by name, id or uuid. man ferry has the whole reference; bash completion:\npackaging/bash-completion/ferry.\nexit status: 0 on success, 1 on failure (as virsh).\n');
+    .addHelpText(
+      'after',
+      '\nEvery command takes --help; "ferry help" lists the verbs by group (virsh\'s), "ferry help KEYWORD" one group.\nDomains can be named by name, id or uuid. man ferry has the whole reference; bash completion:\npackaging/bash-completion/ferry.\nexit status: 0 on success, 1 on failure (as virsh).\n',
+    );
   program.hook('preAction', (thisCommand) => {
     const o = thisCommand.opts<{ connect?: string; readonly?: boolean; quiet?: boolean }>();
     if (o.connect) ctx.connectUri = o.connect;

@@ -44,7 +44,14 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
 const NUMERIC_PLACEHOLDER = /^<(seconds|ms|n|N|MiB\/s|percent|size|bytes|count|days|port|number)>$/;
 const NUMERIC_ARGUMENTS = new Set(['downtime', 'bandwidth', 'capacity', 'timeout', 'size']);
 
-interface Found { verb: string; flag: string; spec: NumericSpec | undefined; cmd: Command; arg?: Argument; option?: Option }
+interface Found {
+  verb: string;
+  flag: string;
+  spec: NumericSpec | undefined;
+  cmd: Command;
+  arg?: Argument;
+  option?: Option;
+}
 
 function walk(program: Command): Found[] {
   const out: Found[] = [];
@@ -112,10 +119,12 @@ describe('numeric options', () => {
     }
   });
 
-  it('a malformed or out-of-range value is refused in virsh\'s words, and nothing reaches the daemon', async () => {
+  it("a malformed or out-of-range value is refused in virsh's words, and nothing reaches the daemon", async () => {
     for (const f of found) {
       const spec = f.spec as NumericSpec;
-      const bad = spec.size ? ['1x', 'abc', '-1', '', '1.5.5', '99999999999P'] : ['1m', 'abc', '1.5', '1e3', '0x10', '', ' ', 'Infinity', '-', String(spec.max + 1)];
+      const bad = spec.size
+        ? ['1x', 'abc', '-1', '', '1.5.5', '99999999999P']
+        : ['1m', 'abc', '1.5', '1e3', '0x10', '', ' ', 'Infinity', '-', String(spec.max + 1)];
       if (spec.min > 0 && !spec.belowMin) bad.push(String(spec.min - 1));
       if (spec.min === 0) bad.push('-1');
       for (const value of bad) {

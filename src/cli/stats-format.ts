@@ -27,5 +27,10 @@ function blkFields(s: BlockCounters): Array<[string, string, number]> {
 export function formatDomblkstat(device: string, s: BlockCounters, human: boolean): string {
   const head = human ? `Device: ${device}\n` : '';
   const prefix = human ? '' : device;
-  return head + blkFields(s).map(([legacy, label, v]) => `${prefix} ${human ? label.padEnd(31) : legacy} ${v}\n`).join('');
+  return (
+    head +
+    blkFields(s)
+      .map(([legacy, label, v]) => `${prefix} ${human ? label.padEnd(31) : legacy} ${v}\n`)
+      .join('')
+  );
 }

@@ -20,7 +20,11 @@ describe('parseTimeSpec()', () => {
   });
   it('refuses anything else with a coded error naming the option', () => {
     for (const bad of ['yesterday', '1y', '-1h', '2026-13-45', '', '1.5h']) {
-      assert.throws(() => parseTimeSpec(bad, '--until', now), (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT' && /--until/.test(e.message), bad);
+      assert.throws(
+        () => parseTimeSpec(bad, '--until', now),
+        (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT' && /--until/.test(e.message),
+        bad,
+      );
     }
   });
 });

@@ -22,7 +22,11 @@ describe('parseUri()', () => {
 
   it('refuses what it cannot use, with a coded error', () => {
     for (const bad of ['xen:///system', 'ferry:///other', 'ferry://host/system', 'ferry+ssh:///system', 'nonsense']) {
-      assert.throws(() => parseUri(bad), (e: unknown) => e instanceof FerryError && e.code === 'URI_INVALID', bad);
+      assert.throws(
+        () => parseUri(bad),
+        (e: unknown) => e instanceof FerryError && e.code === 'URI_INVALID',
+        bad,
+      );
     }
   });
 });

@@ -18,9 +18,12 @@ describe('VERB_MODULES (the CLI loads only the module of the verb typed)', () =>
     assert.equal(new Set(all).size, all.length);
   });
 
-  it('buildProgram() with one verb registers only that verb\'s module', async () => {
+  it("buildProgram() with one verb registers only that verb's module", async () => {
     const program = await buildProgram(new CliContext(quiet), ['domstate']);
-    assert.deepEqual(program.commands.map((c) => c.name()), ['dominfo', 'domstate', 'domid', 'domname', 'domuuid', 'domblklist', 'domiflist']);
+    assert.deepEqual(
+      program.commands.map((c) => c.name()),
+      ['dominfo', 'domstate', 'domid', 'domname', 'domuuid', 'domblklist', 'domiflist'],
+    );
   });
 
   it('verbsNeeded() finds the verb after the global options', () => {

@@ -50,16 +50,22 @@ export const VERB_MODULES: readonly VerbModule[] = [
   { verbs: ['migrate'], load: async () => (await import('./commands/migrate.js')).registerMigrate },
   { verbs: ['migrate-check'], load: async () => (await import('./commands/migrate.js')).registerMigrateCheck },
   {
-    verbs: [
-      'domjobinfo', 'domjobabort', 'migrate-postcopy', 'migrate-setmaxdowntime', 'migrate-getmaxdowntime', 'migrate-setspeed',
-      'migrate-getspeed',
-    ],
+    verbs: ['domjobinfo', 'domjobabort', 'migrate-postcopy', 'migrate-setmaxdowntime', 'migrate-getmaxdowntime', 'migrate-setspeed', 'migrate-getspeed'],
     load: async () => (await import('./commands/job.js')).registerJobControl,
   },
   {
     verbs: [
-      'pool-define-as', 'pool-define', 'pool-start', 'pool-destroy', 'pool-build', 'pool-refresh', 'pool-undefine', 'pool-autostart',
-      'pool-list', 'pool-info', 'pool-dumpxml',
+      'pool-define-as',
+      'pool-define',
+      'pool-start',
+      'pool-destroy',
+      'pool-build',
+      'pool-refresh',
+      'pool-undefine',
+      'pool-autostart',
+      'pool-list',
+      'pool-info',
+      'pool-dumpxml',
     ],
     load: async () => (await import('./commands/pool.js')).registerPool,
   },

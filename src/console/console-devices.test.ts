@@ -6,10 +6,13 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { findConsoleDevice } from './console-devices.js';
 
 /** A live definition (with its aliases, as QEMU runs it) with these devices. */
-const domain = (devices: string) => withAliases(
-  parseDomainXml(`<domain type='kvm'><name>v</name><memory unit='MiB'>256</memory><os><type machine='q35'>hvm</type></os><devices>${devices}</devices></domain>`),
-  true,
-);
+const domain = (devices: string) =>
+  withAliases(
+    parseDomainXml(
+      `<domain type='kvm'><name>v</name><memory unit='MiB'>256</memory><os><type machine='q35'>hvm</type></os><devices>${devices}</devices></domain>`,
+    ),
+    true,
+  );
 
 function refuses(fn: () => unknown, code: string, message: RegExp): void {
   assert.throws(fn, (err: unknown) => err instanceof FerryError && err.code === code && message.test(err.message));
@@ -29,7 +32,7 @@ describe('findConsoleDevice()', () => {
     assert.deepEqual(findConsoleDevice(domain("<serial type='pty'/><serial type='pty'/>")).alias, 'serial0');
   });
 
-  it('takes a lone <console type=\'pty\'> (virt-install\'s) for serial0, as libvirt', () => {
+  it("takes a lone <console type='pty'> (virt-install's) for serial0, as libvirt", () => {
     assert.deepEqual(findConsoleDevice(domain("<console type='pty'/>")), { alias: 'serial0', chardev: 'charserial0', backend: { type: 'pty' } });
   });
 
@@ -37,10 +40,14 @@ describe('findConsoleDevice()', () => {
     assert.deepEqual(findConsoleDevice(def, 'serial1'), { alias: 'serial1', chardev: 'charserial1', backend: { type: 'unix', path: '/run/s1.sock' } });
     assert.deepEqual(findConsoleDevice(def, 'console1'), { alias: 'console1', chardev: 'charconsole1', backend: { type: 'pty' } });
     assert.deepEqual(findConsoleDevice(def, 'channel1'), { alias: 'channel1', chardev: 'charchannel1', backend: { type: 'pty' } });
-    assert.deepEqual(findConsoleDevice(domain("<console type='pty'><target type='virtio'/></console>")).alias, 'console0', 'a virtio console alone is the default');
+    assert.deepEqual(
+      findConsoleDevice(domain("<console type='pty'><target type='virtio'/></console>")).alias,
+      'console0',
+      'a virtio console alone is the default',
+    );
   });
 
-  it('refuses a device that does not exist, one with nothing to attach to, and the guest agent\'s channel', () => {
+  it("refuses a device that does not exist, one with nothing to attach to, and the guest agent's channel", () => {
     refuses(() => findConsoleDevice(def, 'serial7'), 'CONSOLE_NOT_FOUND', /^internal error: cannot find character device serial7$/);
     refuses(() => findConsoleDevice(domain('')), 'CONSOLE_NOT_FOUND', /cannot find character device <null>/);
     refuses(() => findConsoleDevice(def, 'serial2'), 'CONSOLE_NOT_PTY', /^internal error: character device serial2 is not using a PTY$/);

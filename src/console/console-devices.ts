@@ -36,9 +36,10 @@ export function findConsoleDevice(def: DomainDefinition, devname?: string): Cons
     return serial ? { ...serial, otherName: c.alias ?? `console${i}` } : undefined;
   });
   const channels = d.channels.map((ch, i): Candidate => ({ ...device(ch.alias ?? `channel${i}`, ch), agent: ch.targetName === GUEST_AGENT_CHANNEL }));
-  const found = devname === undefined
-    ? consoles[0] ?? serials[0]
-    : [...consoles, ...serials, ...channels].find((x) => x && (x.alias === devname || x.otherName === devname));
+  const found =
+    devname === undefined
+      ? (consoles[0] ?? serials[0])
+      : [...consoles, ...serials, ...channels].find((x) => x && (x.alias === devname || x.otherName === devname));
   if (!found) {
     throw new FerryError('CONSOLE_NOT_FOUND', `internal error: cannot find character device ${devname ?? '<null>'}`, {
       details: { devname: devname ?? null, devices: [...serials, ...consoles, ...channels].flatMap((x) => (x ? [x.alias] : [])) },
@@ -60,7 +61,8 @@ export function findConsoleDevice(def: DomainDefinition, devname?: string): Cons
 }
 
 /** Where a type='vc' device's text is: a console of QEMU's own display, not a host stream a session can open. */
-const VC_WHERE = "a text console on the domain's graphical display (a VNC or SPICE client: Ctrl+Alt+2 for the first serial port); with no <graphics> it is shown nowhere";
+const VC_WHERE =
+  "a text console on the domain's graphical display (a VNC or SPICE client: Ctrl+Alt+2 for the first serial port); with no <graphics> it is shown nowhere";
 
 /** A device as the lookup sees it: a serial console answers to its consoleN name too. */
 type Candidate = ConsoleDevice & { otherName?: string; agent?: boolean };
@@ -74,5 +76,5 @@ function backendOf(s: CharSource): ConsoleBackend {
   // A guestfwd channel's host side belongs to slirp, which hands it each connection of the guest.
   if ('targetType' in s && s.targetType === 'guestfwd') return { type: 'none', kind: `${s.type} (guestfwd)` };
   if (s.type === 'unix' && s.sourceMode !== 'connect' && s.sourcePath) return { type: 'unix', path: s.sourcePath };
-  return { type: 'none', kind: s.type === 'unix' ? 'unix (mode=\'connect\')' : s.type };
+  return { type: 'none', kind: s.type === 'unix' ? "unix (mode='connect')" : s.type };
 }

@@ -51,13 +51,16 @@ export class ConsoleService {
     const { host } = this.deps;
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
-    if (!vm || this.closed) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running', { details: { domain: rec.name } });
+    if (!vm || this.closed)
+      throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running', { details: { domain: rec.name } });
     const device = findConsoleDevice(vm.def, options.devname);
     const key = `${rec.uuid}/${device.chardev}`;
     const current = this.sessions.get(key);
     if (current) {
       if (!options.force) {
-        throw new FerryError('CONSOLE_BUSY', 'operation failed: Active console session exists for this domain', { details: { domain: rec.name, device: current.device } });
+        throw new FerryError('CONSOLE_BUSY', 'operation failed: Active console session exists for this domain', {
+          details: { domain: rec.name, device: current.device },
+        });
       }
       this.endEntry(current, { reason: 'forced', message: `another client took over the console of domain '${rec.name}' (--force)` });
     }
@@ -110,9 +113,12 @@ export class ConsoleService {
       return;
     }
     const timer = setTimeout(() => {
-      this.endEntry(entry, err
-        ? { reason: 'error', message: `the console device ${entry.device} of domain '${entry.name}' failed: ${err.message}` }
-        : { reason: 'closed', message: `the console device ${entry.device} of domain '${entry.name}' closed` });
+      this.endEntry(
+        entry,
+        err
+          ? { reason: 'error', message: `the console device ${entry.device} of domain '${entry.name}' failed: ${err.message}` }
+          : { reason: 'closed', message: `the console device ${entry.device} of domain '${entry.name}' closed` },
+      );
     }, this.deps.stopGraceMs ?? 5000);
     timer.unref();
     void entry.session?.done.then(() => clearTimeout(timer));

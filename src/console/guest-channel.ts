@@ -35,9 +35,13 @@ async function ptyPath(input: GuestChannelInput): Promise<string> {
   const info = (await input.chardevs()).find((c) => c.label === input.device.chardev);
   const path = info?.filename.startsWith('pty:') ? info.filename.slice(4) : undefined;
   if (!path || !/^\/dev\/pts\/\d+$/.test(path)) {
-    throw new FerryError('INTERNAL_ERROR', `internal error: QEMU reports no pty for character device ${input.device.alias} (${info ? `'${info.filename}'` : `no chardev ${input.device.chardev}`})`, {
-      details: { chardev: input.device.chardev, filename: info?.filename ?? null },
-    });
+    throw new FerryError(
+      'INTERNAL_ERROR',
+      `internal error: QEMU reports no pty for character device ${input.device.alias} (${info ? `'${info.filename}'` : `no chardev ${input.device.chardev}`})`,
+      {
+        details: { chardev: input.device.chardev, filename: info?.filename ?? null },
+      },
+    );
   }
   return path;
 }

@@ -50,15 +50,20 @@ function better(a: CpuBaseline & { size: number }, b: CpuBaseline & { size: numb
 
 /** A versioned model's shortest alias (Skylake-Server-v1: Skylake-Server), else its own name. */
 function displayName(catalog: CpuCatalog, name: string): string {
-  const aliases = catalog.models.filter((m) => m.aliasOf === name).map((m) => m.name).sort((x, y) => x.length - y.length || (x < y ? -1 : 1));
+  const aliases = catalog.models
+    .filter((m) => m.aliasOf === name)
+    .map((m) => m.name)
+    .sort((x, y) => x.length - y.length || (x < y ? -1 : 1));
   return aliases[0] ?? name;
 }
 
 /** The baseline as virsh prints it. */
 export function renderBaseline(b: CpuBaseline): string {
-  return renderXml(el('cpu', { mode: 'custom', match: 'exact' }, [
-    el('model', { fallback: 'forbid' }, b.model),
-    ...b.require.map((name) => el('feature', { policy: 'require', name })),
-    ...b.disable.map((name) => el('feature', { policy: 'disable', name })),
-  ]));
+  return renderXml(
+    el('cpu', { mode: 'custom', match: 'exact' }, [
+      el('model', { fallback: 'forbid' }, b.model),
+      ...b.require.map((name) => el('feature', { policy: 'require', name })),
+      ...b.disable.map((name) => el('feature', { policy: 'disable', name })),
+    ]),
+  );
 }

@@ -3,15 +3,15 @@ import type { CpuCatalog, CpuModelInfo } from '../qemu/cpu-catalog.js';
 import type { CpuDescription } from './cpu-descriptions.js';
 import { canonicalFeature } from './feature-names.js';
 
-export type CpuComparison =
-  | { result: 'identical' | 'superset' }
-  | { result: 'incompatible'; missing: string[]; forbidden: string[] };
+export type CpuComparison = { result: 'identical' | 'superset' } | { result: 'incompatible'; missing: string[]; forbidden: string[] };
 
 /** A named model of the catalog (an alias resolves to its versioned model's features), or CPU_MODEL_UNKNOWN. */
 export function findModel(catalog: CpuCatalog, name: string): { info: CpuModelInfo; features: string[] } {
   const info = catalog.models.find((m) => m.name === name);
   if (!info) {
-    throw new FerryError('CPU_MODEL_UNKNOWN', `Unknown CPU model ${name}`, { hint: `Use a model the hypervisor knows ("qemu-system-x86_64 -cpu help"), or "ferry hypervisor-cpu-baseline" to find one` });
+    throw new FerryError('CPU_MODEL_UNKNOWN', `Unknown CPU model ${name}`, {
+      hint: `Use a model the hypervisor knows ("qemu-system-x86_64 -cpu help"), or "ferry hypervisor-cpu-baseline" to find one`,
+    });
   }
   const target = info.aliasOf ? catalog.models.find((m) => m.name === info.aliasOf) : info;
   return { info, features: (target?.features ?? info.features ?? []).map(canonicalFeature) };

@@ -31,9 +31,13 @@ export function cpuDescriptions(text: string, file: string): CpuDescription[] {
   const found: CpuDescription[] = [];
   collect(root, found);
   if (found.length === 0) {
-    throw new FerryError('XML_INVALID', `File '${file}' does not contain any <cpu> element or valid domain XML, host capabilities XML, or domain capabilities XML`, {
-      hint: 'Give a file with a <cpu> element: a domain XML, a <cpu> of its own, or several of them (one per host)',
-    });
+    throw new FerryError(
+      'XML_INVALID',
+      `File '${file}' does not contain any <cpu> element or valid domain XML, host capabilities XML, or domain capabilities XML`,
+      {
+        hint: 'Give a file with a <cpu> element: a domain XML, a <cpu> of its own, or several of them (one per host)',
+      },
+    );
   }
   return found;
 }

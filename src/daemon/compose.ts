@@ -108,7 +108,11 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const hostId = readOrCreateHostId(db);
   const store = new DomainStore(db);
   const caps = new QemuCapabilities({
-    accel: config.accel, log, probeDir, account, probeTimeoutMs: config.testKvmProbeTimeoutMs,
+    accel: config.accel,
+    log,
+    probeDir,
+    account,
+    probeTimeoutMs: config.testKvmProbeTimeoutMs,
     ...(config.testKvmDevice ? { devKvm: config.testKvmDevice } : {}),
   });
   void caps.accel(config.qemuBinary).catch(() => undefined); // probe early, in the background
@@ -129,14 +133,24 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   });
   await storage.autostartAll();
   const networks = new NetworkService({
-    store: new NetworkStore(db), bridges: new LinuxBridges({ run: runIp }), jobs: new DomainJobs(config.jobWaitTimeout * 1000), log,
+    store: new NetworkStore(db),
+    bridges: new LinuxBridges({ run: runIp }),
+    jobs: new DomainJobs(config.jobWaitTimeout * 1000),
+    log,
   });
   await networks.startAtBoot();
   const secrets = new SecretService(new SecretStore(db));
   const access = new QemuFileAccess({ account, dynamicOwnership: config.dynamicOwnership });
   const launcher = new DomainLauncher({
     machines: new MachineScopes({ log }),
-    paths, caps, qemuBinary: config.qemuBinary, hostId, log, access, taps: new TapOpener(), sandbox: config.seccompSandbox,
+    paths,
+    caps,
+    qemuBinary: config.qemuBinary,
+    hostId,
+    log,
+    access,
+    taps: new TapOpener(),
+    sandbox: config.seccompSandbox,
     resolveVolume: (pool, volume) => storage.resolve(pool, volume),
     resolveNetwork: (network) => networks.bridgeOf(network),
     networkAddress: (network) => networks.addressOf(network),
@@ -187,8 +201,12 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   }
 
   const logRotation = new DomainLogRotation({
-    host: service, paths, rotator: new AppendLogRotator(), limits: { maxSize: config.logMaxSize, maxBackups: config.logMaxBackups },
-    intervalMs: config.testLogRotateIntervalMs, log,
+    host: service,
+    paths,
+    rotator: new AppendLogRotator(),
+    limits: { maxSize: config.logMaxSize, maxBackups: config.logMaxBackups },
+    intervalMs: config.testLogRotateIntervalMs,
+    log,
   });
   logRotation.start();
 
@@ -203,7 +221,11 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   // One registry per daemon, passed to what records into it (two ferryds in one test process keep theirs apart).
   const metrics = new FerryMetrics(daemonMetricSources({ host: service, lockd: locks.driver instanceof LockdClient ? locks.driver : undefined }));
   const preflight = new PreflightService({
-    host: service, storage, hostname: config.hostname || os.hostname(), resolver, maxClockOffsetMs: config.maxClockOffset,
+    host: service,
+    storage,
+    hostname: config.hostname || os.hostname(),
+    resolver,
+    maxClockOffsetMs: config.maxClockOffset,
     busy: (uuid) => ({ migrating: active.has(uuid), blockJob: blockCopies.hasJob(uuid) }),
     peers,
     tls: migrationTls,
@@ -233,19 +255,55 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   });
 
   const lockService = new LockService({
-    host: service, hostname, peers: config.peers, connector: peers,
+    host: service,
+    hostname,
+    peers: config.peers,
+    connector: peers,
     lockspaces: [config.fileLockspaceDir, config.lvmLockspaceDir, config.scsiLockspaceDir].filter((d) => d !== ''),
   });
   const preflightDestination = {
-    host: service, storage, networks, caps, ports, qemuBinary: config.qemuBinary, hostname, migrationAddress: config.migrationAddress, migrationHost: config.migrationHost,
-    memoryOvercommit: config.memoryOvercommit, cpuOvercommit: config.cpuOvercommit, clockOffsetMs: config.testClockOffsetMs,
-    resolver, tlsDir: config.tlsDir, migrateTlsForce: config.migrateTlsForce, secrets,
+    host: service,
+    storage,
+    networks,
+    caps,
+    ports,
+    qemuBinary: config.qemuBinary,
+    hostname,
+    migrationAddress: config.migrationAddress,
+    migrationHost: config.migrationHost,
+    memoryOvercommit: config.memoryOvercommit,
+    cpuOvercommit: config.cpuOvercommit,
+    clockOffsetMs: config.testClockOffsetMs,
+    resolver,
+    tlsDir: config.tlsDir,
+    migrateTlsForce: config.migrateTlsForce,
+    secrets,
   };
   const consoles = new ConsoleService({ host: service, log });
   const audit = { store: new AuditStore(db), history: new MigrationHistory(db), credentials: new PeerCredentialReader() };
-  const pruner = new RetentionPruner({ audit: audit.store, history: audit.history, auditDays: config.auditRetentionDays, historyDays: config.migrationHistoryRetentionDays, log });
+  const pruner = new RetentionPruner({
+    audit: audit.store,
+    history: audit.history,
+    auditDays: config.auditRetentionDays,
+    historyDays: config.migrationHistoryRetentionDays,
+    log,
+  });
   pruner.start();
-  const appDeps = { service, migrations, storage, networks, blockCopies, diskHotplug, locks: lockService, preflight: { service: preflight, destination: preflightDestination }, consoles, secrets, metrics, audit, log };
+  const appDeps = {
+    service,
+    migrations,
+    storage,
+    networks,
+    blockCopies,
+    diskHotplug,
+    locks: lockService,
+    preflight: { service: preflight, destination: preflightDestination },
+    consoles,
+    secrets,
+    metrics,
+    audit,
+    log,
+  };
   // Before the API's sockets: once the read-write socket answers, /metrics does too.
   const metricsListener: MetricsListener | undefined = config.metricsListen ? await openMetricsListener(config.metricsListen, metrics, log) : undefined;
   const listeners = await openListeners(config, (listener) => buildApp(appDeps, listener), log).catch(async (err: unknown) => {
@@ -257,9 +315,16 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   // Migrations a restart interrupted: finish or roll back, in the background (peers may be slow to answer).
   // Then the running domains' leases are checked (a ferry-lockd that ended while ferryd was down held them)
   // and kept: a lockd that ends from now on is started again and the leases taken back.
-  const keeper = locks.driver instanceof LockdClient
-    ? new LeaseKeeper({ host: service, lockd: locks.driver, busy: (uuid) => active.has(uuid) || migrations.recovery.resolves(uuid), fenceOnLoss: config.lockdBackend === 'etcd', log })
-    : undefined;
+  const keeper =
+    locks.driver instanceof LockdClient
+      ? new LeaseKeeper({
+          host: service,
+          lockd: locks.driver,
+          busy: (uuid) => active.has(uuid) || migrations.recovery.resolves(uuid),
+          fenceOnLoss: config.lockdBackend === 'etcd',
+          log,
+        })
+      : undefined;
   void migrations.recovery.recoverAll().finally(() => keeper?.start().catch((err: unknown) => log.error({ err }, 'lease check failed')));
 
   let closed = false;
@@ -311,7 +376,16 @@ function lockDriver(config: DaemonConfig, paths: HostPaths, log: Logger): LockDr
   const bin = lockdBinary();
   const args = [bin, '--socket', socket, '--backend', config.lockdBackend, '--log-level', config.logLevel];
   if (config.lockdBackend === 'etcd') {
-    args.push('--etcd-endpoints', config.etcdEndpoints.join(','), '--etcd-prefix', config.etcdPrefix, '--lease-ttl', String(config.leaseTtl), '--host-id', os.hostname() + ':' + paths.stateDir);
+    args.push(
+      '--etcd-endpoints',
+      config.etcdEndpoints.join(','),
+      '--etcd-prefix',
+      config.etcdPrefix,
+      '--lease-ttl',
+      String(config.leaseTtl),
+      '--host-id',
+      os.hostname() + ':' + paths.stateDir,
+    );
   }
   // Under systemd ferry-lockd is its own (socket-activated) unit: a lockd spawned here would sit in
   // ferryd's cgroup and be stopped with ferryd, its leases with it.
@@ -337,6 +411,9 @@ function selfPeerUri(config: DaemonConfig, hostname: string): string {
 
 /** The ports autoport displays take, from `min` up, as libvirt's remote_display_port_min and websocket ranges. */
 function displayPorts(min: number): PortAllocator {
-  return new PortAllocator(min, 65535, (address, lo, hi) =>
-    new FerryError('DISPLAY_PORT_UNAVAILABLE', `Unable to find an unused port for the display in range ${lo}-${hi} on ${address}`));
+  return new PortAllocator(
+    min,
+    65535,
+    (address, lo, hi) => new FerryError('DISPLAY_PORT_UNAVAILABLE', `Unable to find an unused port for the display in range ${lo}-${hi} on ${address}`),
+  );
 }

@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const value = (text: string, key: string): unknown => parseConfFile(text).get(key)?.value;
 
 describe('parseConfFile()', () => {
-  it('reads libvirt\'s syntax: strings, numbers, lists and comments', () => {
+  it("reads libvirt's syntax: strings, numbers, lists and comments", () => {
     const m = parseConfFile('# comment\nlock_manager = "lockd"   # trailing\nport = 16520\nlist = [ "a", "b#c",\n  "d" ]\nempty = []\n');
     assert.equal(m.get('lock_manager')?.value, 'lockd');
     assert.equal(m.get('port')?.value, 16520);
@@ -54,7 +54,12 @@ describe('parseConfFile()', () => {
       ['a = [ 1 ]\n', /f\.conf:1: list items must be strings/],
       ['a =\n', /f\.conf:1: expecting a value/],
     ];
-    for (const [text, re] of bad) assert.throws(() => parseConfFile(text, 'f.conf'), (e: unknown) => e instanceof FerryError && e.code === 'CONFIG_INVALID' && re.test(e.message), text);
+    for (const [text, re] of bad)
+      assert.throws(
+        () => parseConfFile(text, 'f.conf'),
+        (e: unknown) => e instanceof FerryError && e.code === 'CONFIG_INVALID' && re.test(e.message),
+        text,
+      );
   });
 });
 
@@ -66,7 +71,10 @@ describe('loadConfig()', () => {
     const c = loadConfig(f, { stateDir: '/override' });
     assert.deepEqual([c.accel, c.stateDir, c.jobWaitTimeout, c.socket], ['tcg', '/override', 5, '/run/ferry/ferryd.sock']);
     writeFileSync(f, 'acel = "tcg"\n');
-    assert.throws(() => loadConfig(f), (e: unknown) => e instanceof FerryError && e.code === 'CONFIG_INVALID' && /ferryd.conf:1: unknown setting 'acel'/.test(e.message));
+    assert.throws(
+      () => loadConfig(f),
+      (e: unknown) => e instanceof FerryError && e.code === 'CONFIG_INVALID' && /ferryd.conf:1: unknown setting 'acel'/.test(e.message),
+    );
     writeFileSync(f, 'accel = "fast"\n');
     assert.throws(() => loadConfig(f), /accel must be "auto", "kvm" or "tcg"/);
     dir.cleanup();
@@ -75,7 +83,12 @@ describe('loadConfig()', () => {
 
 /** Where a user reads about ferryd.conf: every example there must load. */
 function docFiles(): string[] {
-  return [join(ROOT, 'README.md'), ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(ROOT, 'docs', f))];
+  return [
+    join(ROOT, 'README.md'),
+    ...readdirSync(join(ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => join(ROOT, 'docs', f)),
+  ];
 }
 
 interface Example {
@@ -130,7 +143,10 @@ function docExamples(): Example[] {
 describe('ferryd.conf examples in README.md and docs/', () => {
   it('every one of them loads', () => {
     const examples = docExamples();
-    assert.ok(examples.some((e) => e.value === '[ "O=ferry,OU=ferry-host,CN=*" ]'), 'the documented tls_allowed_dn_list is among them');
+    assert.ok(
+      examples.some((e) => e.value === '[ "O=ferry,OU=ferry-host,CN=*" ]'),
+      'the documented tls_allowed_dn_list is among them',
+    );
     assert.ok(examples.filter((e) => e.text).length >= 4, `only ${examples.filter((e) => e.text).length} examples with text`);
     const failures: string[] = [];
     for (const e of examples) {

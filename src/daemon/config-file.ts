@@ -27,7 +27,10 @@ class ConfParser {
   private pos = 0;
   private line = 1;
 
-  constructor(private readonly text: string, private readonly source: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly source: string,
+  ) {}
 
   parse(): Map<string, { value: ConfValue; line: number }> {
     const out = new Map<string, { value: ConfValue; line: number }>();

@@ -190,150 +190,291 @@ type Setter = SetFn & { meta?: SettingDoc };
 const documented = (fn: SetFn, meta: SettingDoc): Setter => Object.assign(fn, { meta });
 
 type Doc = string | Omit<SettingDoc, 'field' | 'type'>;
-const meta = (field: keyof DaemonConfig, type: string, doc: Doc | undefined): SettingDoc =>
-  ({ field, type, ...(typeof doc === 'string' ? { doc } : doc ?? { doc: '' }) });
+const meta = (field: keyof DaemonConfig, type: string, doc: Doc | undefined): SettingDoc => ({
+  field,
+  type,
+  ...(typeof doc === 'string' ? { doc } : (doc ?? { doc: '' })),
+});
 
-const str = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (typeof v !== 'string') throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a string`);
-  (c as unknown as Record<string, unknown>)[key] = v;
-}, meta(key, 'string', doc));
+const str = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (typeof v !== 'string') throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a string`);
+      (c as unknown as Record<string, unknown>)[key] = v;
+    },
+    meta(key, 'string', doc),
+  );
 
-const list = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (!Array.isArray(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a list of strings`);
-  (c as unknown as Record<string, unknown>)[key] = v;
-}, meta(key, 'list of strings', doc));
+const list = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (!Array.isArray(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a list of strings`);
+      (c as unknown as Record<string, unknown>)[key] = v;
+    },
+    meta(key, 'list of strings', doc),
+  );
 
-const num = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (typeof v !== 'number' && !(typeof v === 'string' && /^\d+(\.\d+)?$/.test(v))) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a number`);
-  (c as unknown as Record<string, unknown>)[key] = Number(v);
-}, meta(key, 'number', doc));
+const num = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' && !(typeof v === 'string' && /^\d+(\.\d+)?$/.test(v)))
+        throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be a number`);
+      (c as unknown as Record<string, unknown>)[key] = Number(v);
+    },
+    meta(key, 'number', doc),
+  );
 
 /** A whole number of at least 1 (a count of connections). */
-const count = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a whole number of at least 1`);
-  (c as unknown as Record<string, unknown>)[key] = v;
-}, meta(key, 'integer >= 1', doc));
+const count = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+        throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a whole number of at least 1`);
+      (c as unknown as Record<string, unknown>)[key] = v;
+    },
+    meta(key, 'integer >= 1', doc),
+  );
 
 /** Octal permissions as a string ("0660"), as libvirtd.conf writes them. */
-const perms = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${key === 'unixSockRwPerms' ? 'unix_sock_rw_perms' : 'unix_sock_ro_perms'} must be octal permissions such as "0660"`);
-  (c as unknown as Record<string, unknown>)[key] = parseInt(v, 8);
-}, meta(key, 'octal string', doc));
+const perms = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (typeof v !== 'string' || !/^0?[0-7]{3}$/.test(v))
+        throw new FerryError(
+          'CONFIG_INVALID',
+          `${where}: ${key === 'unixSockRwPerms' ? 'unix_sock_rw_perms' : 'unix_sock_ro_perms'} must be octal permissions such as "0660"`,
+        );
+      (c as unknown as Record<string, unknown>)[key] = parseInt(v, 8);
+    },
+    meta(key, 'octal string', doc),
+  );
 
 /** A number of days, 0 or more (0: keep forever); fractions allowed. */
-const days = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (typeof v !== 'number' || !(v >= 0)) throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a number of days (0 keeps records forever)`);
-  (c as unknown as Record<string, unknown>)[key] = v;
-}, meta(key, 'days', doc));
+const days = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || !(v >= 0))
+        throw new FerryError(
+          'CONFIG_INVALID',
+          `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a number of days (0 keeps records forever)`,
+        );
+      (c as unknown as Record<string, unknown>)[key] = v;
+    },
+    meta(key, 'days', doc),
+  );
 
 /** libvirt's 0/1 booleans. */
-const flag = (key: keyof DaemonConfig, doc?: Doc): Setter => documented((c, v, where) => {
-  if (v !== 0 && v !== 1) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be 0 or 1`);
-  (c as unknown as Record<string, unknown>)[key] = v === 1;
-}, meta(key, '0 or 1', doc));
+const flag = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+  documented(
+    (c, v, where) => {
+      if (v !== 0 && v !== 1) throw new FerryError('CONFIG_INVALID', `${where}: ${key} must be 0 or 1`);
+      (c as unknown as Record<string, unknown>)[key] = v === 1;
+    },
+    meta(key, '0 or 1', doc),
+  );
 
 const SETTINGS: Record<string, Setter> = {
   state_dir: str('stateDir', 'definitions (SQLite), domain logs, QEMU sockets and pidfiles; at most 57 bytes long (unix socket paths). Option --state-dir'),
   socket: str('socket', 'the read-write API socket the CLI connects to (ferry:///system). Option --socket'),
-  listen: str('listen', { doc: 'host:port of the TLS listener: ferry+tls:// clients and the peer API other ferryds call to migrate VMs here; mutual TLS with the certificates in tls_dir. Option --listen', defaultText: '(none)' }),
-  listen_tcp: str('listenTcp', { doc: 'host:port of a plain-TCP listener with NO authentication (ferry+tcp://): for test labs only. Option --listen-tcp', defaultText: '(none)' }),
-  metrics_listen: documented((c, v, where) => {
-    if (typeof v !== 'string' || (v !== '' && !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) || (v !== '' && Number(v.replace(/^.*:/, '')) > 65535)) {
-      throw new FerryError('CONFIG_INVALID', `${where}: metrics_listen must be host:port, such as "127.0.0.1:9477", not ${JSON.stringify(v)}`);
-    }
-    c.metricsListen = v;
-  }, { field: 'metricsListen', type: 'host:port', doc: 'host:port of the Prometheus /metrics listener (plain HTTP, GET /metrics only; docs/metrics.md); off when absent', defaultText: '(none)' }),
+  listen: str('listen', {
+    doc: 'host:port of the TLS listener: ferry+tls:// clients and the peer API other ferryds call to migrate VMs here; mutual TLS with the certificates in tls_dir. Option --listen',
+    defaultText: '(none)',
+  }),
+  listen_tcp: str('listenTcp', {
+    doc: 'host:port of a plain-TCP listener with NO authentication (ferry+tcp://): for test labs only. Option --listen-tcp',
+    defaultText: '(none)',
+  }),
+  metrics_listen: documented(
+    (c, v, where) => {
+      if (typeof v !== 'string' || (v !== '' && !/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(v)) || (v !== '' && Number(v.replace(/^.*:/, '')) > 65535)) {
+        throw new FerryError('CONFIG_INVALID', `${where}: metrics_listen must be host:port, such as "127.0.0.1:9477", not ${JSON.stringify(v)}`);
+      }
+      c.metricsListen = v;
+    },
+    {
+      field: 'metricsListen',
+      type: 'host:port',
+      doc: 'host:port of the Prometheus /metrics listener (plain HTTP, GET /metrics only; docs/metrics.md); off when absent',
+      defaultText: '(none)',
+    },
+  ),
   socket_ro: str('socketRo', { doc: 'the read-only socket (ferry -r): queries only', defaultText: 'ferryd-ro.sock beside socket' }),
   unix_sock_group: str('unixSockGroup', 'the group that may use the read-write socket, besides root; a group that does not exist leaves it to root'),
-  unix_sock_rw_perms: perms('unixSockRwPerms', 'the read-write socket\'s permissions'),
-  unix_sock_ro_perms: perms('unixSockRoPerms', 'the read-only socket\'s permissions'),
-  tls_allowed_dn_list: list('tlsAllowedDnList', { doc: 'glob patterns over client certificate subjects allowed on the TLS listener, e.g. [ "O=ferry,OU=ferry-host,CN=*" ] (libvirt\'s)', defaultText: '[] (any certificate the CA signed)' }),
-  qemu_binary: str('qemuBinary', 'QEMU system emulator (a domain\'s <emulator> wins). Option --qemu-binary'),
-  user: str('user', 'the unprivileged account every QEMU runs as (qemu.conf\'s user); its supplementary groups count (usermod -aG kvm ferry-qemu for /dev/kvm). "root" runs QEMU as root: not recommended. A ferryd that does not run as root runs QEMU as itself'),
-  group: str('group', { doc: 'QEMU\'s primary group (qemu.conf\'s group)', defaultText: 'the user\'s own group' }),
-  dynamic_ownership: flag('dynamicOwnership', 'change the owner of each file a domain\'s QEMU must open to user:group when QEMU could not open it otherwise, as libvirt does; 0: nothing is changed and such a domain is refused with QEMU_ACCESS_DENIED'),
-  seccomp_sandbox: flag('seccompSandbox', 'QEMU\'s seccomp sandbox (no fork/exec, no uid changes); 0 for a QEMU built without seccomp'),
-  max_clients: count('maxClients', 'connections at once on the read-write socket, and on the TLS listener, each (libvirt\'s); lowered to fit the descriptor limit'),
-  max_anonymous_clients: count('maxAnonymousClients', 'TLS connections at once that have not finished their handshake (libvirt\'s); a handshake must finish within 10 s'),
+  unix_sock_rw_perms: perms('unixSockRwPerms', "the read-write socket's permissions"),
+  unix_sock_ro_perms: perms('unixSockRoPerms', "the read-only socket's permissions"),
+  tls_allowed_dn_list: list('tlsAllowedDnList', {
+    doc: 'glob patterns over client certificate subjects allowed on the TLS listener, e.g. [ "O=ferry,OU=ferry-host,CN=*" ] (libvirt\'s)',
+    defaultText: '[] (any certificate the CA signed)',
+  }),
+  qemu_binary: str('qemuBinary', "QEMU system emulator (a domain's <emulator> wins). Option --qemu-binary"),
+  user: str(
+    'user',
+    'the unprivileged account every QEMU runs as (qemu.conf\'s user); its supplementary groups count (usermod -aG kvm ferry-qemu for /dev/kvm). "root" runs QEMU as root: not recommended. A ferryd that does not run as root runs QEMU as itself',
+  ),
+  group: str('group', { doc: "QEMU's primary group (qemu.conf's group)", defaultText: "the user's own group" }),
+  dynamic_ownership: flag(
+    'dynamicOwnership',
+    "change the owner of each file a domain's QEMU must open to user:group when QEMU could not open it otherwise, as libvirt does; 0: nothing is changed and such a domain is refused with QEMU_ACCESS_DENIED",
+  ),
+  seccomp_sandbox: flag('seccompSandbox', "QEMU's seccomp sandbox (no fork/exec, no uid changes); 0 for a QEMU built without seccomp"),
+  max_clients: count(
+    'maxClients',
+    "connections at once on the read-write socket, and on the TLS listener, each (libvirt's); lowered to fit the descriptor limit",
+  ),
+  max_anonymous_clients: count(
+    'maxAnonymousClients',
+    "TLS connections at once that have not finished their handshake (libvirt's); a handshake must finish within 10 s",
+  ),
   max_readonly_clients: count('maxReadonlyClients', 'connections at once on the read-only socket, which every local user may open'),
   test_kvm_device: str('testKvmDevice', { doc: 'test only: the device the KVM probe looks for', defaultText: '/dev/kvm' }),
-  test_kvm_probe_timeout_ms: count('testKvmProbeTimeoutMs', 'test only: how long the KVM probe\'s test guest may take, in ms'),
-  log_level: documented((c, v, where) => {
-    if (typeof v !== 'string' || !['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(v)) {
-      throw new FerryError('CONFIG_INVALID', `${where}: log_level must be one of fatal, error, warn, info, debug, trace`);
-    }
-    c.logLevel = v;
-  }, { field: 'logLevel', type: 'fatal|error|warn|info|debug|trace', doc: 'how much ferryd logs; debug adds QEMU command lines. Option --log-level' }),
-  accel: documented((c, v, where) => {
-    if (v !== 'auto' && v !== 'kvm' && v !== 'tcg') throw new FerryError('CONFIG_INVALID', `${where}: accel must be "auto", "kvm" or "tcg"`);
-    c.accel = v;
-  }, { field: 'accel', type: 'auto|kvm|tcg', doc: 'auto boots a tiny test guest under KVM once and uses KVM only if it runs in time; kvm, tcg force it. Option --accel' }),
-  vnc_listen: str('vncListen', 'where a VNC display that names no listen address listens (qemu.conf\'s); 0.0.0.0 exposes every display, so give displays passwords first'),
-  spice_listen: str('spiceListen', 'where a SPICE display that names no listen address listens (qemu.conf\'s)'),
-  migration_address: str('migrationAddress', 'where incoming migration streams are accepted (libvirt\'s); --listen-address overrides it per migration'),
-  migration_host: str('migrationHost', { doc: 'the host name or address sources send migration data to (libvirt\'s); empty: migration_address when it is a specific address, else the host of the destination URI', defaultText: '(empty)' }),
-  migration_port_min: documented((c, v, where) => {
-    if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_min must be a port number`);
-    c.migrationPortMin = v;
-  }, { field: 'migrationPortMin', type: 'port', doc: 'the lowest port for incoming migration streams (open the range in the firewall)' }),
-  migration_port_max: documented((c, v, where) => {
-    if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_max must be a port number`);
-    c.migrationPortMax = v;
-  }, { field: 'migrationPortMax', type: 'port', doc: 'the highest port for incoming migration streams' }),
-  lock_manager: documented((c, v, where) => {
-    if (v !== 'lockd' && v !== 'nop') throw new FerryError('CONFIG_INVALID', `${where}: lock_manager must be "lockd" or "nop"`);
-    c.lockManager = v;
-  }, { field: 'lockManager', type: 'lockd|nop', doc: 'lockd: ferry-lockd holds a lease on every disk; nop: no leases' }),
+  test_kvm_probe_timeout_ms: count('testKvmProbeTimeoutMs', "test only: how long the KVM probe's test guest may take, in ms"),
+  log_level: documented(
+    (c, v, where) => {
+      if (typeof v !== 'string' || !['fatal', 'error', 'warn', 'info', 'debug', 'trace'].includes(v)) {
+        throw new FerryError('CONFIG_INVALID', `${where}: log_level must be one of fatal, error, warn, info, debug, trace`);
+      }
+      c.logLevel = v;
+    },
+    { field: 'logLevel', type: 'fatal|error|warn|info|debug|trace', doc: 'how much ferryd logs; debug adds QEMU command lines. Option --log-level' },
+  ),
+  accel: documented(
+    (c, v, where) => {
+      if (v !== 'auto' && v !== 'kvm' && v !== 'tcg') throw new FerryError('CONFIG_INVALID', `${where}: accel must be "auto", "kvm" or "tcg"`);
+      c.accel = v;
+    },
+    {
+      field: 'accel',
+      type: 'auto|kvm|tcg',
+      doc: 'auto boots a tiny test guest under KVM once and uses KVM only if it runs in time; kvm, tcg force it. Option --accel',
+    },
+  ),
+  vnc_listen: str(
+    'vncListen',
+    "where a VNC display that names no listen address listens (qemu.conf's); 0.0.0.0 exposes every display, so give displays passwords first",
+  ),
+  spice_listen: str('spiceListen', "where a SPICE display that names no listen address listens (qemu.conf's)"),
+  migration_address: str('migrationAddress', "where incoming migration streams are accepted (libvirt's); --listen-address overrides it per migration"),
+  migration_host: str('migrationHost', {
+    doc: "the host name or address sources send migration data to (libvirt's); empty: migration_address when it is a specific address, else the host of the destination URI",
+    defaultText: '(empty)',
+  }),
+  migration_port_min: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_min must be a port number`);
+      c.migrationPortMin = v;
+    },
+    { field: 'migrationPortMin', type: 'port', doc: 'the lowest port for incoming migration streams (open the range in the firewall)' },
+  ),
+  migration_port_max: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || v < 1 || v > 65535) throw new FerryError('CONFIG_INVALID', `${where}: migration_port_max must be a port number`);
+      c.migrationPortMax = v;
+    },
+    { field: 'migrationPortMax', type: 'port', doc: 'the highest port for incoming migration streams' },
+  ),
+  lock_manager: documented(
+    (c, v, where) => {
+      if (v !== 'lockd' && v !== 'nop') throw new FerryError('CONFIG_INVALID', `${where}: lock_manager must be "lockd" or "nop"`);
+      c.lockManager = v;
+    },
+    { field: 'lockManager', type: 'lockd|nop', doc: 'lockd: ferry-lockd holds a lease on every disk; nop: no leases' },
+  ),
   lockd_socket: str('lockdSocket', { doc: 'where ferry-lockd listens', defaultText: 'ferry-lockd.sock beside socket' }),
-  lockd_backend: documented((c, v, where) => {
-    if (v !== 'fcntl' && v !== 'etcd') throw new FerryError('CONFIG_INVALID', `${where}: lockd_backend must be "fcntl" or "etcd"`);
-    c.lockdBackend = v;
-  }, { field: 'lockdBackend', type: 'fcntl|etcd', doc: 'where leases live: OFD locks on the images (or lockspace files), or etcd keys' }),
+  lockd_backend: documented(
+    (c, v, where) => {
+      if (v !== 'fcntl' && v !== 'etcd') throw new FerryError('CONFIG_INVALID', `${where}: lockd_backend must be "fcntl" or "etcd"`);
+      c.lockdBackend = v;
+    },
+    { field: 'lockdBackend', type: 'fcntl|etcd', doc: 'where leases live: OFD locks on the images (or lockspace files), or etcd keys' },
+  ),
   etcd_endpoints: list('etcdEndpoints', 'the etcd endpoints (etcd backend)'),
   etcd_prefix: str('etcdPrefix', 'the key prefix in etcd (etcd backend)'),
-  lease_ttl: documented((c, v, where) => {
-    if (typeof v !== 'number' || v < 2) throw new FerryError('CONFIG_INVALID', `${where}: lease_ttl must be at least 2 seconds`);
-    c.leaseTtl = v;
-  }, { field: 'leaseTtl', type: 'seconds >= 2', doc: 'etcd backend: seconds a dead lockd\'s leases survive' }),
+  lease_ttl: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || v < 2) throw new FerryError('CONFIG_INVALID', `${where}: lease_ttl must be at least 2 seconds`);
+      c.leaseTtl = v;
+    },
+    { field: 'leaseTtl', type: 'seconds >= 2', doc: "etcd backend: seconds a dead lockd's leases survive" },
+  ),
   auto_disk_leases: flag('autoDiskLeases', 'every disk gets a lease automatically'),
-  require_lease_for_disks: flag('requireLeaseForDisks', { doc: 'with auto_disk_leases = 0, refuse domains with writable disks and no <lease>', defaultText: 'the opposite of auto_disk_leases' }),
-  file_lockspace_dir: str('fileLockspaceDir', { doc: 'indirect leases DIR/<sha256 of the disk path>, for block devices and LUNs; put it on storage all hosts share', defaultText: '(none)' }),
+  require_lease_for_disks: flag('requireLeaseForDisks', {
+    doc: 'with auto_disk_leases = 0, refuse domains with writable disks and no <lease>',
+    defaultText: 'the opposite of auto_disk_leases',
+  }),
+  file_lockspace_dir: str('fileLockspaceDir', {
+    doc: 'indirect leases DIR/<sha256 of the disk path>, for block devices and LUNs; put it on storage all hosts share',
+    defaultText: '(none)',
+  }),
   lvm_lockspace_dir: str('lvmLockspaceDir', { doc: 'leases of LVM volumes, DIR/<LV uuid>', defaultText: '(none)' }),
   scsi_lockspace_dir: str('scsiLockspaceDir', { doc: 'leases of SCSI disks, DIR/<SCSI wwid>', defaultText: '(none)' }),
   peers: list('peers', 'other ferryd hosts (URIs) lock-clear asks whether they run the domain'),
   hostname: str('hostname', { doc: 'the name this host goes by for other hosts', defaultText: 'the system host name' }),
   dns_servers: list('dnsServers', { doc: 'DNS servers for the pre-flight name checks', defaultText: '[] (those of /etc/resolv.conf)' }),
   max_clock_offset: num('maxClockOffset', 'the largest clock offset between hosts the pre-flight check accepts, in ms'),
-  memory_overcommit: num('memoryOvercommit', 'how far the domains\' memory may exceed the host\'s, in the pre-flight fit check'),
+  memory_overcommit: num('memoryOvercommit', "how far the domains' memory may exceed the host's, in the pre-flight fit check"),
   cpu_overcommit: num('cpuOvercommit', 'vCPUs per host CPU the pre-flight fit check allows'),
-  tls_dir: str('tlsDir', 'this host\'s certificates: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (ferry cert-host-create writes them)'),
+  tls_dir: str(
+    'tlsDir',
+    "this host's certificates: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (ferry cert-host-create writes them)",
+  ),
   migrate_tls_force: flag('migrateTlsForce', 'every migration from this host is encrypted as if --tls were given, and a plain migration to it is refused'),
-  spice_tls: flag('spiceTls', 'SPICE displays may have a TLS port, and autoport ones get one (qemu.conf\'s)'),
-  spice_tls_x509_cert_dir: str('spiceTlsX509CertDir', { doc: 'where SPICE\'s ca-cert.pem, server-cert.pem and server-key.pem are (qemu.conf\'s)', defaultText: 'tls_dir' }),
-  nbd_tls_x509_cert_dir: str('nbdTlsX509CertDir', { doc: 'where the certificates of NBD disks with tls=\'yes\' are (qemu.conf\'s)', defaultText: 'tls_dir' }),
+  spice_tls: flag('spiceTls', "SPICE displays may have a TLS port, and autoport ones get one (qemu.conf's)"),
+  spice_tls_x509_cert_dir: str('spiceTlsX509CertDir', {
+    doc: "where SPICE's ca-cert.pem, server-cert.pem and server-key.pem are (qemu.conf's)",
+    defaultText: 'tls_dir',
+  }),
+  nbd_tls_x509_cert_dir: str('nbdTlsX509CertDir', { doc: "where the certificates of NBD disks with tls='yes' are (qemu.conf's)", defaultText: 'tls_dir' }),
   audit_retention_days: days('auditRetentionDays', 'how long the audit trail (ferry audit) keeps each record, in days; 0 keeps them forever (docs/audit.md)'),
-  migration_history_retention_days: days('migrationHistoryRetentionDays', 'how long finished migrations stay in ferry migrate-history, in days; 0 keeps them forever (docs/audit.md)'),
-  log_max_size: documented((c, v, where) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: log_max_size must be a number of bytes (0: never rotate)`);
-    c.logMaxSize = v;
-  }, { field: 'logMaxSize', type: 'bytes', doc: 'a domain log or serial log QEMU appends to is rotated when it grows past this size (virtlogd\'s max_size); 0 never rotates' }),
-  log_max_backups: documented((c, v, where) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000) throw new FerryError('CONFIG_INVALID', `${where}: log_max_backups must be a whole number from 0 to 1000`);
-    c.logMaxBackups = v;
-  }, { field: 'logMaxBackups', type: 'count', doc: 'rotated copies kept of each log, NAME.1 the newest (virtlogd\'s max_backups)' }),
+  migration_history_retention_days: days(
+    'migrationHistoryRetentionDays',
+    'how long finished migrations stay in ferry migrate-history, in days; 0 keeps them forever (docs/audit.md)',
+  ),
+  log_max_size: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+        throw new FerryError('CONFIG_INVALID', `${where}: log_max_size must be a number of bytes (0: never rotate)`);
+      c.logMaxSize = v;
+    },
+    {
+      field: 'logMaxSize',
+      type: 'bytes',
+      doc: "a domain log or serial log QEMU appends to is rotated when it grows past this size (virtlogd's max_size); 0 never rotates",
+    },
+  ),
+  log_max_backups: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000)
+        throw new FerryError('CONFIG_INVALID', `${where}: log_max_backups must be a whole number from 0 to 1000`);
+      c.logMaxBackups = v;
+    },
+    { field: 'logMaxBackups', type: 'count', doc: "rotated copies kept of each log, NAME.1 the newest (virtlogd's max_backups)" },
+  ),
   test_log_rotate_interval_ms: count('testLogRotateIntervalMs', 'test only: how often log sizes are checked, in ms'),
-  test_clock_offset_ms: documented((c, v, where) => {
-    if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
-    c.testClockOffsetMs = v;
-  }, { field: 'testClockOffsetMs', type: 'number', doc: 'test only: this host\'s clock reads ahead by this many ms in the pre-flight checks' }),
-  test_migration_orphan_timeout_ms: documented((c, v, where) => {
-    if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: test_migration_orphan_timeout_ms must be a number of milliseconds`);
-    c.testMigrationOrphanTimeoutMs = v;
-  }, { field: 'testMigrationOrphanTimeoutMs', type: 'milliseconds', doc: 'test only: how long a restarted destination keeps an incoming VM whose source does not answer' }),
-  job_wait_timeout: documented((c, v, where) => {
-    if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);
-    c.jobWaitTimeout = v;
-  }, { field: 'jobWaitTimeout', type: 'seconds', doc: 'how long a job waits for another job on the same domain before failing with OPERATION_IN_PROGRESS' }),
+  test_clock_offset_ms: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number') throw new FerryError('CONFIG_INVALID', `${where}: test_clock_offset_ms must be a number`);
+      c.testClockOffsetMs = v;
+    },
+    { field: 'testClockOffsetMs', type: 'number', doc: "test only: this host's clock reads ahead by this many ms in the pre-flight checks" },
+  ),
+  test_migration_orphan_timeout_ms: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: test_migration_orphan_timeout_ms must be a number of milliseconds`);
+      c.testMigrationOrphanTimeoutMs = v;
+    },
+    {
+      field: 'testMigrationOrphanTimeoutMs',
+      type: 'milliseconds',
+      doc: 'test only: how long a restarted destination keeps an incoming VM whose source does not answer',
+    },
+  ),
+  job_wait_timeout: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || v < 0) throw new FerryError('CONFIG_INVALID', `${where}: job_wait_timeout must be a number of seconds`);
+      c.jobWaitTimeout = v;
+    },
+    { field: 'jobWaitTimeout', type: 'seconds', doc: 'how long a job waits for another job on the same domain before failing with OPERATION_IN_PROGRESS' },
+  ),
 };
 
 /** Reads ferryd.conf; unknown keys and bad values are refused with the file and line. */

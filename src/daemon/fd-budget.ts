@@ -10,7 +10,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 export class FdBudget {
   readonly limit: number;
 
-  constructor(limitsFile = '/proc/self/limits', private readonly fdDir = '/proc/self/fd') {
+  constructor(
+    limitsFile = '/proc/self/limits',
+    private readonly fdDir = '/proc/self/fd',
+  ) {
     this.limit = readSoftLimit(limitsFile) ?? 1024;
   }
 
@@ -26,7 +29,9 @@ export class FdBudget {
 
 function readSoftLimit(file: string): number | undefined {
   try {
-    const line = readFileSync(file, 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+    const line = readFileSync(file, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
     const soft = line?.slice('Max open files'.length).trim().split(/\s+/)[0];
     return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
   } catch {

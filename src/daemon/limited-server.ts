@@ -78,7 +78,10 @@ class Refusals {
   private counts = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly listener: string, private readonly log: Logger) {}
+  constructor(
+    private readonly listener: string,
+    private readonly log: Logger,
+  ) {}
 
   count(why: string): void {
     this.counts.set(why, (this.counts.get(why) ?? 0) + 1);

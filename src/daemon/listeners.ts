@@ -57,8 +57,11 @@ export async function openListeners(config: DaemonConfig, build: (o: ListenerOpt
       const m = loadTlsMaterial(config.tlsDir, 'server');
       const tls = build({
         kind: 'tls',
-        serverFactory: serverFor('tls', { maxClients: caps.clients, maxAnonymous: caps.anonymous, reserveFds: caps.reserve },
-          { key: m.key, cert: m.cert, ca: m.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }),
+        serverFactory: serverFor(
+          'tls',
+          { maxClients: caps.clients, maxAnonymous: caps.anonymous, reserveFds: caps.reserve },
+          { key: m.key, cert: m.cert, ca: m.ca, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+        ),
       });
       all.push(tls);
       tls.server.on('secureConnection', (socket: TLSSocket) => {

@@ -8,7 +8,16 @@ import { SdNotifier } from '../system/systemd/sd-notify.js';
 async function main(argv: string[]): Promise<void> {
   const program = buildFerrydProgram();
   program.parse(argv);
-  const o = program.opts<{ config?: string; stateDir?: string; socket?: string; listen?: string; listenTcp?: string; qemuBinary?: string; accel?: string; logLevel?: string }>();
+  const o = program.opts<{
+    config?: string;
+    stateDir?: string;
+    socket?: string;
+    listen?: string;
+    listenTcp?: string;
+    qemuBinary?: string;
+    accel?: string;
+    logLevel?: string;
+  }>();
   const config = loadConfig(o.config, {
     ...(o.stateDir ? { stateDir: o.stateDir } : {}),
     ...(o.socket ? { socket: o.socket } : {}),

@@ -12,15 +12,17 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 export class RetentionPruner {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: {
-    audit: AuditStore;
-    history: MigrationHistory;
-    auditDays: number;
-    historyDays: number;
-    log: Logger;
-    intervalMs?: number;
-    now?: () => number;
-  }) {}
+  constructor(
+    private readonly deps: {
+      audit: AuditStore;
+      history: MigrationHistory;
+      auditDays: number;
+      historyDays: number;
+      log: Logger;
+      intervalMs?: number;
+      now?: () => number;
+    },
+  ) {}
 
   start(): void {
     this.pruneNow();

@@ -16,8 +16,13 @@ describe('ensureDirectory()', () => {
   it('names the directory and the file in the way instead of failing as a bug', () => {
     const dir = tempDir('ferry-dirs-');
     writeFileSync(`${dir.path}/log`, '');
-    assert.throws(() => ensureDirectory(`${dir.path}/log`, 'log directory'), (e: unknown) =>
-      e instanceof FerryError && e.code === 'CONFIG_INVALID' && e.message === `cannot create the log directory '${dir.path}/log': a file that is not a directory is in the way`);
+    assert.throws(
+      () => ensureDirectory(`${dir.path}/log`, 'log directory'),
+      (e: unknown) =>
+        e instanceof FerryError &&
+        e.code === 'CONFIG_INVALID' &&
+        e.message === `cannot create the log directory '${dir.path}/log': a file that is not a directory is in the way`,
+    );
     dir.cleanup();
   });
 });

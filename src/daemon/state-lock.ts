@@ -10,7 +10,10 @@ import { OfdLocker } from '../locking/ofd-lock.js';
  * exits, however it exits, so a stale file never blocks a start.
  */
 export class StateDirLock {
-  private constructor(private fd: number | undefined, readonly path: string) {}
+  private constructor(
+    private fd: number | undefined,
+    readonly path: string,
+  ) {}
 
   static acquire(stateDir: string, locker = new OfdLocker()): StateDirLock {
     const path = join(stateDir, 'ferryd.pid');

@@ -2,9 +2,7 @@ import { ERROR_CODES } from './codes.js';
 
 /** docs/errors.md, generated from the registry (scripts/gen-errors-doc.sh writes it; a test compares). */
 export function renderErrorsDoc(): string {
-  const rows = Object.entries(ERROR_CODES).map(
-    ([code, e]) => `| \`${code}\` | ${e.summary} | ${e.hint.replace(/\|/g, '\\|')} | ${e.status} |`,
-  );
+  const rows = Object.entries(ERROR_CODES).map(([code, e]) => `| \`${code}\` | ${e.summary} | ${e.hint.replace(/\|/g, '\\|')} | ${e.status} |`);
   return [
     '# ferry error codes',
     '',

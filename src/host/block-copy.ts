@@ -63,11 +63,19 @@ export class BlockCopyService {
     const disk = vm.def.devices.disks.find((d) => d.target.dev === dev);
     if (!disk) throw new FerryError('DISK_NOT_FOUND', `invalid argument: disk '${dev}' not found in domain`);
     if (disk.copyOnRead) {
-      throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: block copy of disk '${dev}', which reads through a copy-on-read filter (copy_on_read='on')`);
+      throw new FerryError(
+        'NOT_SUPPORTED',
+        `this function is not supported by the connection driver: block copy of disk '${dev}', which reads through a copy-on-read filter (copy_on_read='on')`,
+      );
     }
     // As libvirt (qemuDomainDiskBlockJobIsSupported): the overlay of a <transient/> disk is discarded at stop.
-    if (disk.transient) throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: block jobs are not supported on transient disks (disk '${dev}')`);
-    if (this.jobs.has(key(vm.uuid, dev))) throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: disk '${dev}' already in active block job`);
+    if (disk.transient)
+      throw new FerryError(
+        'NOT_SUPPORTED',
+        `this function is not supported by the connection driver: block jobs are not supported on transient disks (disk '${dev}')`,
+      );
+    if (this.jobs.has(key(vm.uuid, dev)))
+      throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: disk '${dev}' already in active block job`);
     const release = await host.jobs.beginAsync(vm.uuid, 'blockcopy');
     const blk = new BlockMonitor(vm.monitor);
     let created = false;
@@ -112,7 +120,16 @@ export class BlockCopyService {
       const jobId = `copy-${dev}`;
       await blk.mirror({ jobId, device: oldFormat, target: nodes.format, sync: 'full', ...(req.bandwidth ? { speed: req.bandwidth } : {}) });
       this.jobs.set(key(vm.uuid, dev), {
-        vm, dev, jobId, path, target, nodes, oldNodes: { format: oldFormat, file: oldFormat.replace(/^fmt-/, 'file-') }, created, leases, release,
+        vm,
+        dev,
+        jobId,
+        path,
+        target,
+        nodes,
+        oldNodes: { format: oldFormat, file: oldFormat.replace(/^fmt-/, 'file-') },
+        created,
+        leases,
+        release,
       });
       this.deps.log.info({ vm: vm.name, disk: dev, to: path }, 'block copy started');
     } catch (err) {
@@ -147,7 +164,17 @@ export class BlockCopyService {
     try {
       for (;;) {
         const j = await this.qemuJob(job);
-        this.deps.host.publish({ type: 'blockjob.progress', uuid: vm.uuid, name: vm.name, disk: dev, kind: 'copy', offset: j.offset, len: j.len, ready: j.ready, at: Date.now() });
+        this.deps.host.publish({
+          type: 'blockjob.progress',
+          uuid: vm.uuid,
+          name: vm.name,
+          disk: dev,
+          kind: 'copy',
+          offset: j.offset,
+          len: j.len,
+          ready: j.ready,
+          at: Date.now(),
+        });
         if (j.ready) return;
         await events.next({ timeoutMs: 200 }).catch(() => undefined);
       }
@@ -176,7 +203,8 @@ export class BlockCopyService {
   async finish(ref: string, dev: string): Promise<void> {
     const job = this.job(ref, dev);
     const blk = new BlockMonitor(job.vm.monitor);
-    if (!(await this.qemuJob(job)).ready) throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: block copy of '${dev}' is not in step yet`);
+    if (!(await this.qemuJob(job)).ready)
+      throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: block copy of '${dev}' is not in step yet`);
     await this.endJob(job, () => blk.cancel(job.jobId));
     await blk.del(job.nodes.format).catch(() => undefined);
     await blk.del(job.nodes.file).catch(() => undefined);
@@ -219,7 +247,8 @@ export class BlockCopyService {
     job.vm.updateDefinition(live);
     host.store.setLiveXml(job.vm.uuid, renderLiveXml(live));
     const rec = host.store.get(job.vm.uuid);
-    if (rec?.persistentXml) host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: renderDomainXml(move(parseDomainXml(rec.persistentXml))) });
+    if (rec?.persistentXml)
+      host.store.saveDefinition({ uuid: rec.uuid, name: rec.name, persistentXml: renderDomainXml(move(parseDomainXml(rec.persistentXml))) });
   }
 
   private forget(job: CopyJob): void {

@@ -94,7 +94,11 @@ export class CgroupTuning {
   /** `before`: the definition applied so far (a live change): throttles of devices no longer listed are cleared. */
   private place(def: DomainDefinition, pid: number, vcpus: Map<number, number>, iothreads: Map<number, number>, before: DomainDefinition): void {
     const layout = this.layout();
-    if (!layout) throw new FerryError('CGROUP_UNAVAILABLE', 'this host has no cgroup hierarchy mounted; <cputune> shares/period/quota, <blkiotune> and <memtune> need one');
+    if (!layout)
+      throw new FerryError(
+        'CGROUP_UNAVAILABLE',
+        'this host has no cgroup hierarchy mounted; <cputune> shares/period/quota, <blkiotune> and <memtune> need one',
+      );
     const t = def.cputune;
     const b = def.blkiotune;
     // Device numbers first: a wrong path fails before anything is created.
@@ -147,14 +151,18 @@ function applySchedulers(def: DomainDefinition, pid: number, vcpus: Map<number, 
     if (s.policy === 'fifo' || s.policy === 'rr') {
       const [min, max] = sched.priorityRange(s.policy);
       const p = s.priority ?? 0;
-      if (p < min || p > max) throw new FerryError('THREAD_SCHEDULER_FAILED', `invalid argument: Scheduler priority ${p} out of range [${min}, ${max}] (${what})`);
+      if (p < min || p > max)
+        throw new FerryError('THREAD_SCHEDULER_FAILED', `invalid argument: Scheduler priority ${p} out of range [${min}, ${max}] (${what})`);
     }
     try {
       sched.set(tid, s.policy, s.priority ?? 0);
     } catch (err) {
       throw new FerryError('THREAD_SCHEDULER_FAILED', `cannot set scheduler '${s.policy}' on ${what} (thread ${tid}): ${(err as Error).message}`, {
         cause: err,
-        hint: s.policy === 'fifo' || s.policy === 'rr' ? 'Real-time policies inside a cpu cgroup need cpu.rt_runtime_us there (CONFIG_RT_GROUP_SCHED); ferryd must run as root' : undefined,
+        hint:
+          s.policy === 'fifo' || s.policy === 'rr'
+            ? 'Real-time policies inside a cpu cgroup need cpu.rt_runtime_us there (CONFIG_RT_GROUP_SCHED); ferryd must run as root'
+            : undefined,
       });
     }
   };

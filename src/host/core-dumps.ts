@@ -7,7 +7,11 @@ import type { QemuFileAccess } from './qemu-file-access.js';
 /** Why a core dump is written: <on_crash> coredump-destroy/-restart, or <watchdog action='dump'>. */
 export type CoreDumpReason = 'crash' | 'watchdog';
 
-interface DumpStatus { status: 'none' | 'active' | 'completed' | 'failed'; completed: number; total: number }
+interface DumpStatus {
+  status: 'none' | 'active' | 'completed' | 'failed';
+  completed: number;
+  total: number;
+}
 
 /**
  * The guest's memory written to a file, as libvirt's automatic dumps
@@ -27,7 +31,8 @@ export class CoreDumps {
     for (;;) {
       const s = await vm.monitor.call<DumpStatus>('query-dump');
       if (s.status === 'completed') return path;
-      if (s.status === 'failed' || s.status === 'none') throw new FerryError('DUMP_FAILED', `operation failed: the core dump of domain '${vm.name}' to ${path} failed (QEMU's dump status: ${s.status})`);
+      if (s.status === 'failed' || s.status === 'none')
+        throw new FerryError('DUMP_FAILED', `operation failed: the core dump of domain '${vm.name}' to ${path} failed (QEMU's dump status: ${s.status})`);
       await new Promise((r) => setTimeout(r, this.o.pollMs ?? 200));
     }
   }

@@ -22,7 +22,9 @@ export interface DbusDaemonDeps {
  * own socket (run/UUID/dbus.sock) still says it is ferryd's bus.
  */
 export function needsDbusDaemon(def: DomainDefinition): boolean {
-  return def.devices.graphics.some((g) => g.type === 'dbus' && !g.p2p && (g.dbusAddress === undefined || g.dbusAddressGenerated === true || g.dbusAddress.endsWith(`/${def.uuid}/dbus.sock`)));
+  return def.devices.graphics.some(
+    (g) => g.type === 'dbus' && !g.p2p && (g.dbusAddress === undefined || g.dbusAddressGenerated === true || g.dbusAddress.endsWith(`/${def.uuid}/dbus.sock`)),
+  );
 }
 
 /**
@@ -70,8 +72,12 @@ export class DbusDaemonRunner {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
         ...(a ? { uid: a.uid, gid: a.gid } : {}),
       });
-      child.once('error', (err) => { exited = err.message; });
-      child.once('exit', (code, signal) => { exited ??= `exit ${code ?? signal}`; });
+      child.once('error', (err) => {
+        exited = err.message;
+      });
+      child.once('exit', (code, signal) => {
+        exited ??= `exit ${code ?? signal}`;
+      });
       if (child.pid !== undefined) writeFileSync(this.pidfile(def.uuid), `${child.pid}\n`, { mode: 0o644 });
       child.unref();
     } finally {
@@ -82,7 +88,10 @@ export class DbusDaemonRunner {
     while (!existsSync(socket)) {
       if (exited !== undefined || Date.now() > deadline) {
         await this.stop(def.uuid);
-        throw new FerryError('DBUS_DAEMON_FAILED', `internal error: dbus-daemon for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${logTail(log)}`);
+        throw new FerryError(
+          'DBUS_DAEMON_FAILED',
+          `internal error: dbus-daemon for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${logTail(log)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }

@@ -10,9 +10,7 @@ import { throttleGroupId } from '../vm/devices/disk-iotune.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import type { DomainRecord } from '../store/domain-store.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
-import {
-  type AttachDiskSpec, diskFromSpec, placeHotplugDisk, removableDisk, withAddedDisk, withMedium, withoutDisk,
-} from '../vm/disk-hotplug.js';
+import { type AttachDiskSpec, diskFromSpec, placeHotplugDisk, removableDisk, withAddedDisk, withMedium, withoutDisk } from '../vm/disk-hotplug.js';
 import { machineFamily } from '../vm/machine-family.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
@@ -158,7 +156,8 @@ export class DiskHotplugService {
       const arg = diskDeviceArg(placed, source, next, machineFamily(next.os.machine) === 'q35');
       // HMP's device_add takes the very -device string the command line would carry (and that a migration's destination gets).
       const out = await vm.monitor.call<string>('human-monitor-command', { 'command-line': `device_add ${arg}` });
-      if (typeof out === 'string' && out.trim() !== '') throw new FerryError('QMP_COMMAND_FAILED', `internal error: unable to execute QEMU command 'device_add': ${out.trim()}`);
+      if (typeof out === 'string' && out.trim() !== '')
+        throw new FerryError('QMP_COMMAND_FAILED', `internal error: unable to execute QEMU command 'device_add': ${out.trim()}`);
     } catch (err) {
       for (const node of added.reverse()) await vm.monitor.call('blockdev-del', { 'node-name': node }).catch(() => undefined);
       if (newGroup) await vm.monitor.call('object-del', { id: group.id }).catch(() => undefined);
@@ -209,15 +208,21 @@ export class DiskHotplugService {
       throw err;
     }
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), UNPLUG_WAIT_MS); });
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), UNPLUG_WAIT_MS);
+    });
     const outcome = await Promise.race([deleted.then(() => 'deleted' as const), timedOut]);
     clearTimeout(timer);
     if (outcome === 'deleted') return finish();
     // The guest has not released it yet: the removal ends when it does.
     void deleted.then(finish, () => undefined);
-    throw new FerryError('OPERATION_TIMEOUT', `operation failed: the guest did not release disk '${target}' within ${UNPLUG_WAIT_MS / 1000} s; it is removed once it does`, {
-      hint: 'The guest must support PCI hot-unplug (pciehp/acpiphp); check "ferry domblklist" again later',
-    });
+    throw new FerryError(
+      'OPERATION_TIMEOUT',
+      `operation failed: the guest did not release disk '${target}' within ${UNPLUG_WAIT_MS / 1000} s; it is removed once it does`,
+      {
+        hint: 'The guest must support PCI hot-unplug (pciehp/acpiphp); check "ferry domblklist" again later',
+      },
+    );
   }
 
   /**
@@ -258,10 +263,16 @@ export class DiskHotplugService {
       }
       await vm.monitor.call('blockdev-close-tray', { id });
     } catch (err) {
-      await host.locks.releaseLeases(vm.uuid, newLeases.filter((l) => !oldLeases.some((o) => o.resource === l.resource)));
+      await host.locks.releaseLeases(
+        vm.uuid,
+        newLeases.filter((l) => !oldLeases.some((o) => o.resource === l.resource)),
+      );
       throw err;
     }
-    await host.locks.releaseLeases(vm.uuid, oldLeases.filter((o) => !newLeases.some((l) => l.resource === o.resource)));
+    await host.locks.releaseLeases(
+      vm.uuid,
+      oldLeases.filter((o) => !newLeases.some((l) => l.resource === o.resource)),
+    );
     this.setLive(vm, next);
   }
 
@@ -277,15 +288,18 @@ export class DiskHotplugService {
 
 function checkMedia(disk: DiskDefinition, action: MediaAction): void {
   const has = Object.keys(disk.source).length > 0;
-  if (action === 'insert' && has) throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: The disk device '${disk.target.dev}' already has media`);
-  if (action === 'eject' && !has) throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: The disk device '${disk.target.dev}' doesn't have media`);
+  if (action === 'insert' && has)
+    throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: The disk device '${disk.target.dev}' already has media`);
+  if (action === 'eject' && !has)
+    throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: The disk device '${disk.target.dev}' doesn't have media`);
 }
 
 /** A definition with one disk and nothing else QEMU opens (for the files a hot-plugged disk needs). */
 function onlyDisk(def: DomainDefinition, disk: DiskDefinition): DomainDefinition {
   const { kernel: _k, initrd: _i, ...os } = def.os;
   return {
-    ...def, os,
+    ...def,
+    os,
     devices: { ...def.devices, disks: [disk], serials: [], consoles: [], channels: [], redirdevs: [], rngs: [], hostdevs: [] },
   };
 }
@@ -297,4 +311,3 @@ function isBlockDevice(path: string): boolean {
     return false;
   }
 }
-

@@ -39,10 +39,7 @@ export class DomainDefinitions {
   lookup(ref: string): DomainRecord {
     const { store } = this.deps;
     const c = classifyDomainRef(ref);
-    const found =
-      (c.kind === 'id' ? store.findById(c.id) : undefined) ??
-      (c.kind === 'uuid' ? store.get(c.uuid) : undefined) ??
-      store.findByName(ref);
+    const found = (c.kind === 'id' ? store.findById(c.id) : undefined) ?? (c.kind === 'uuid' ? store.get(c.uuid) : undefined) ?? store.findByName(ref);
     if (!found) {
       throw new FerryError('DOMAIN_NOT_FOUND', `Domain not found: no domain with matching name '${ref}'`, { details: { domain: ref } });
     }
@@ -97,14 +94,18 @@ export class DomainDefinitions {
       }
       // As virsh: a managed save image goes only with --managed-save.
       if (saves.has(rec.uuid)) {
-        if (!options.managedSave) throw new FerryError('MANAGED_SAVE_EXISTS', 'Requested operation is not valid: Refusing to undefine while domain managed save image exists');
+        if (!options.managedSave)
+          throw new FerryError('MANAGED_SAVE_EXISTS', 'Requested operation is not valid: Refusing to undefine while domain managed save image exists');
         saves.remove(rec.uuid);
       }
       // As libvirt: a domain whose UEFI variable store exists is undefined only with --nvram (removed) or --keep-nvram.
       const nvram = nvramPathOf(parseDomainXml(rec.persistentXml));
       if (nvram !== undefined && existsSync(nvram)) {
         if (options.nvram === undefined) {
-          throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: cannot undefine domain with nvram (${nvram}): use --nvram to remove it or --keep-nvram to keep it`);
+          throw new FerryError(
+            'OPERATION_INVALID',
+            `Requested operation is not valid: cannot undefine domain with nvram (${nvram}): use --nvram to remove it or --keep-nvram to keep it`,
+          );
         }
         if (options.nvram === 'remove' && !this.deps.registry.has(rec.uuid)) removeNvram(nvram);
       }
@@ -134,9 +135,10 @@ export class DomainDefinitions {
   /** virsh dumpxml: secrets (a <graphics> passwd) only with `secure` (--security-info), which the API allows read-write callers only. */
   dumpXml(ref: string, options: { inactive?: boolean; secure?: boolean } = {}): string {
     const rec = this.lookup(ref);
-    const xml = rec.liveXml !== null && !options.inactive
-      ? renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId })
-      : rec.persistentXml ?? (rec.liveXml as string);
+    const xml =
+      rec.liveXml !== null && !options.inactive
+        ? renderDomainXml(parseDomainXml(rec.liveXml), rec.domainId === null ? {} : { id: rec.domainId })
+        : (rec.persistentXml ?? (rec.liveXml as string));
     return options.secure ? xml : withoutSecrets(xml);
   }
 
@@ -155,7 +157,7 @@ export class DomainDefinitions {
 
   definition(ref: string, options: { inactive?: boolean } = {}): DomainDefinition {
     const rec = this.lookup(ref);
-    const xml = options.inactive ? rec.persistentXml ?? rec.liveXml : rec.liveXml ?? rec.persistentXml;
+    const xml = options.inactive ? (rec.persistentXml ?? rec.liveXml) : (rec.liveXml ?? rec.persistentXml);
     return parseDomainXml(xml as string);
   }
 

@@ -215,7 +215,9 @@ export class DomainLauncher {
       if (ensureNvram(live)) this.deps.log.info({ vm: def.name, nvram: live.os.firmware?.nvram?.path }, 'created the NVRAM from its template');
       // <transient/> disks: a fresh overlay in the run directory over each image (gone with the directory at stop).
       const transient = await prepareTransientDisks(live, runDir, (disk) => this.resolveDisk(disk));
-      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...transient.files, ...qemuHostDevices()], { relabel: relabels(live.seclabels) });
+      this.deps.access.grant([...qemuFilesOf(live, (disk) => this.resolveDisk(disk)), ...transient.files, ...qemuHostDevices()], {
+        relabel: relabels(live.seclabels),
+      });
       // The <vsock>'s guest CID, claimed on /dev/vhost-vsock before QEMU starts; QEMU keeps the descriptor and the claim.
       let vsockFd: number | undefined;
       if (live.devices.vsock) {
@@ -258,7 +260,12 @@ export class DomainLauncher {
         qmpSocket: paths.qmpSocket(def.uuid),
         ...(this.deps.access.account ? { account: this.deps.access.account } : {}),
         ...(this.deps.machines?.enabled ? { beforeExec: (pid: number) => this.enterScope(live, pid) } : {}),
-        env: qemuEnvironment(live.qemuCommandline, { PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C', ...clockEnvironment(live), ...sshAgentEnvironment(live) }),
+        env: qemuEnvironment(live.qemuCommandline, {
+          PATH: globalThis.process.env.PATH ?? '/usr/bin:/bin',
+          LC_ALL: 'C',
+          ...clockEnvironment(live),
+          ...sshAgentEnvironment(live),
+        }),
         fds,
       });
       try {
@@ -380,7 +387,7 @@ export class DomainLauncher {
     } catch {
       return;
     }
-    await machines.terminate(scope).catch((err: unknown) => this.deps.log.warn({ uuid, scope: scope.unit, err }, 'cannot end the VM\'s scope'));
+    await machines.terminate(scope).catch((err: unknown) => this.deps.log.warn({ uuid, scope: scope.unit, err }, "cannot end the VM's scope"));
   }
 
   /** Ports for autoport displays (5900 on, as libvirt's) and websocket='-1' (5700 on), on the address each listens on. */
@@ -409,7 +416,8 @@ export class DomainLauncher {
       vncListen: this.deps.displayListen?.vnc ?? '127.0.0.1',
       spiceListen: this.deps.displayListen?.spice ?? '127.0.0.1',
       networkAddress: (network) => {
-        if (!this.deps.networkAddress) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
+        if (!this.deps.networkAddress)
+          throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
         return this.deps.networkAddress(network);
       },
       socketPath: (type) => this.graphicsSocket(def.uuid, type),
@@ -425,7 +433,8 @@ export class DomainLauncher {
   }
 
   private networkBridge(network: string): string {
-    if (!this.deps.resolveNetwork) throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
+    if (!this.deps.resolveNetwork)
+      throw new FerryError('NET_NOT_FOUND', `Network not found: no network with matching name '${network}'`, { details: { network } });
     return this.deps.resolveNetwork(network);
   }
 

@@ -67,16 +67,21 @@ export class DomainLifecycle {
   async managedSave(ref: string, options: ManagedSaveOptions = {}): Promise<DomainRecord> {
     const rec = this.deps.definitions.lookup(ref);
     // An async job, as libvirt's: while QEMU writes the image, only query, abort and destroy may run beside it.
-    return this.deps.jobs.run(rec.uuid, 'managedsave', async () => {
-      if (rec.persistentXml === null) {
-        throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot do managed save for transient domain');
-      }
-      const vm = this.deps.registry.require(rec);
-      await this.deps.saves.save(vm, options);
-      // QEMU ends as after a shutdown: leases released, run directory and helpers cleaned up.
-      await vm.destroy('saved');
-      return this.deps.definitions.lookup(rec.uuid);
-    }, { async: asyncJob('managedsave') });
+    return this.deps.jobs.run(
+      rec.uuid,
+      'managedsave',
+      async () => {
+        if (rec.persistentXml === null) {
+          throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot do managed save for transient domain');
+        }
+        const vm = this.deps.registry.require(rec);
+        await this.deps.saves.save(vm, options);
+        // QEMU ends as after a shutdown: leases released, run directory and helpers cleaned up.
+        await vm.destroy('saved');
+        return this.deps.definitions.lookup(rec.uuid);
+      },
+      { async: asyncJob('managedsave') },
+    );
   }
 
   /** virsh managedsave-remove: false when the domain had no image. */

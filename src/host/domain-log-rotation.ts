@@ -40,14 +40,16 @@ export function appendLogsOf(def: DomainDefinition, domainLog: string): string[]
 export class DomainLogRotation {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: {
-    host: HostService;
-    paths: HostPaths;
-    rotator: AppendLogRotator;
-    limits: LogRotationLimits;
-    intervalMs: number;
-    log: Logger;
-  }) {}
+  constructor(
+    private readonly deps: {
+      host: HostService;
+      paths: HostPaths;
+      rotator: AppendLogRotator;
+      limits: LogRotationLimits;
+      intervalMs: number;
+      log: Logger;
+    },
+  ) {}
 
   start(): void {
     if (this.deps.limits.maxSize <= 0) return;
@@ -72,7 +74,11 @@ export class DomainLogRotation {
           if (statSync(file).size < this.deps.limits.maxSize) continue;
           const r = this.deps.rotator.rotate(file, this.deps.limits.maxBackups);
           rotated.push(file);
-          if (!r.lossless) this.deps.log.warn({ file }, 'log rotated by copy and truncate: this filesystem cannot cut the head of a file, so a line QEMU wrote meanwhile may be lost');
+          if (!r.lossless)
+            this.deps.log.warn(
+              { file },
+              'log rotated by copy and truncate: this filesystem cannot cut the head of a file, so a line QEMU wrote meanwhile may be lost',
+            );
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.deps.log.warn({ err, file }, 'could not rotate the log');
         }

@@ -50,9 +50,13 @@ export class DomainRegistry {
     if (vm) return vm;
     const now = this.deps.store.get(rec.uuid);
     if (now?.liveXml != null) {
-      throw new FerryError('QEMU_UNREACHABLE', `cannot reach the monitor of domain '${rec.name}': its QEMU (pid ${now.pid ?? '?'}) still runs, and ferryd keeps trying to reach it`, {
-        details: { domain: rec.name, pid: now.pid },
-      });
+      throw new FerryError(
+        'QEMU_UNREACHABLE',
+        `cannot reach the monitor of domain '${rec.name}': its QEMU (pid ${now.pid ?? '?'}) still runs, and ferryd keeps trying to reach it`,
+        {
+          details: { domain: rec.name, pid: now.pid },
+        },
+      );
     }
     throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
   }
@@ -97,7 +101,9 @@ export class DomainRegistry {
     vm.on('watchdog', (action) => this.deps.publish({ type: 'domain.watchdog', uuid: vm.uuid, name: vm.name, action, at: this.deps.now() }));
     vm.coreDumper = (reason) => launcher.dumps.write({ name: vm.name, domainId: store.get(vm.uuid)?.domainId ?? undefined, monitor: vm.monitor }, reason);
     // Where a dump went (or why it failed) is written to the domain's log, where libvirt users look for it.
-    vm.on('coredump', ({ reason, path, error }) => launcher.appendToDomainLog(vm.name, path ? `core dump (${reason}) written to ${path}` : `core dump (${reason}) failed: ${error ?? 'unknown error'}`));
+    vm.on('coredump', ({ reason, path, error }) =>
+      launcher.appendToDomainLog(vm.name, path ? `core dump (${reason}) written to ${path}` : `core dump (${reason}) failed: ${error ?? 'unknown error'}`),
+    );
     vm.on('stopped', ({ reason, restart }) => this.stopped(vm, { reason, restart }, cleanup));
   }
 
@@ -114,9 +120,13 @@ export class DomainRegistry {
     const gone = transient && store.get(vm.uuid) === undefined;
     const done = Promise.resolve(cleanup())
       .catch((err) => log.warn({ err, vm: vm.name }, 'cleanup after stop failed'))
-      .then(() => { if (gone && store.get(vm.uuid) === undefined) this.dropTpmState(vm.def, tpm); });
+      .then(() => {
+        if (gone && store.get(vm.uuid) === undefined) this.dropTpmState(vm.def, tpm);
+      });
     this.cleanups.set(vm.uuid, done);
-    void done.finally(() => { if (this.cleanups.get(vm.uuid) === done) this.cleanups.delete(vm.uuid); });
+    void done.finally(() => {
+      if (this.cleanups.get(vm.uuid) === done) this.cleanups.delete(vm.uuid);
+    });
     this.deps.publish({ type: 'domain.lifecycle', uuid: vm.uuid, name: vm.name, state: 'shutoff', reason: how.reason, at: this.deps.now() });
     if (how.restart) {
       void this.deps.restart(vm.uuid).catch((err) => log.error({ err, vm: vm.name }, 'restart after crash failed'));

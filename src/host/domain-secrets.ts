@@ -26,10 +26,15 @@ export function resolveDomainSecrets(def: DomainDefinition, store: SecretSource 
     const owner = need.disk === 'nvram' ? '<nvram>' : `disk '${need.disk}'`;
     if (!store) throw new FerryError('SECRET_NOT_FOUND', `${owner}: this ferryd has no secret store`);
     try {
-      out.set(need.id, store.resolve({ type: use.type, ...(use.uuid ? { uuid: use.uuid } : {}), ...(use.usage !== undefined ? { usage: use.usage } : {}) }).value);
+      out.set(
+        need.id,
+        store.resolve({ type: use.type, ...(use.uuid ? { uuid: use.uuid } : {}), ...(use.usage !== undefined ? { usage: use.usage } : {}) }).value,
+      );
     } catch (err) {
       if (!(err instanceof FerryError)) throw err;
-      throw new FerryError(err.code, `${owner} <${need.what === 'auth' ? 'auth' : 'encryption'}>: ${err.message}`, { details: { ...err.details, disk: need.disk } });
+      throw new FerryError(err.code, `${owner} <${need.what === 'auth' ? 'auth' : 'encryption'}>: ${err.message}`, {
+        details: { ...err.details, disk: need.disk },
+      });
     }
   }
   return out;

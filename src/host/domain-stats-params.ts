@@ -3,15 +3,30 @@ import type { DomainStats } from './domain-stats.js';
 
 /** libvirt's virDomainState numbers (state.state). */
 const STATE_NUMBER: Record<DomainState, number> = {
-  nostate: 0, running: 1, blocked: 2, paused: 3, shutdown: 4, shutoff: 5, crashed: 6, pmsuspended: 7,
+  nostate: 0,
+  running: 1,
+  blocked: 2,
+  paused: 3,
+  shutdown: 4,
+  shutoff: 5,
+  crashed: 6,
+  pmsuspended: 7,
 };
 
 /** libvirt's reason numbers per state (virDomainRunningReason, virDomainPausedReason, ...), for ferry's reason words. */
 const REASON_NUMBER: Partial<Record<DomainState, Record<string, number>>> = {
   running: { unknown: 0, booted: 1, migrated: 2, restored: 3, unpaused: 5, 'migration canceled': 6, crashed: 9, 'post-copy': 10 },
   paused: {
-    unknown: 0, user: 1, migrating: 2, 'I/O error': 5, watchdog: 6, 'shutting down': 8, crashed: 10, 'starting up': 11,
-    'post-copy': 12, 'post-copy failed': 13,
+    unknown: 0,
+    user: 1,
+    migrating: 2,
+    'I/O error': 5,
+    watchdog: 6,
+    'shutting down': 8,
+    crashed: 10,
+    'starting up': 11,
+    'post-copy': 12,
+    'post-copy failed': 13,
   },
   shutdown: { unknown: 0, user: 1 },
   shutoff: { unknown: 0, shutdown: 1, destroyed: 2, crashed: 3, migrated: 4, saved: 5, failed: 6, daemon: 8 },
@@ -34,9 +49,18 @@ export interface TypedParam {
 
 /** dommemstat's tags in the order libvirt's balloon group lists them, and the domstats name where it differs. */
 const BALLOON_ORDER: ReadonlyArray<[tag: string, field: string]> = [
-  ['swap_in', 'swap_in'], ['swap_out', 'swap_out'], ['major_fault', 'major_fault'], ['minor_fault', 'minor_fault'],
-  ['unused', 'unused'], ['available', 'available'], ['rss', 'rss'], ['usable', 'usable'], ['last_update', 'last-update'],
-  ['disk_caches', 'disk_caches'], ['hugetlb_pgalloc', 'hugetlb_pgalloc'], ['hugetlb_pgfail', 'hugetlb_pgfail'],
+  ['swap_in', 'swap_in'],
+  ['swap_out', 'swap_out'],
+  ['major_fault', 'major_fault'],
+  ['minor_fault', 'minor_fault'],
+  ['unused', 'unused'],
+  ['available', 'available'],
+  ['rss', 'rss'],
+  ['usable', 'usable'],
+  ['last_update', 'last-update'],
+  ['disk_caches', 'disk_caches'],
+  ['hugetlb_pgalloc', 'hugetlb_pgalloc'],
+  ['hugetlb_pgfail', 'hugetlb_pgfail'],
 ];
 
 /**

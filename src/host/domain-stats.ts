@@ -87,7 +87,15 @@ export class DomainStatsReader {
     if (refs.length === 0) return this.host.list({ all: true });
     return refs.map((ref) => {
       const rec = this.host.lookup(ref);
-      return { uuid: rec.uuid, name: rec.name, domainId: rec.domainId, state: rec.state, reason: rec.reason, persistent: rec.persistentXml !== null, autostart: rec.autostart };
+      return {
+        uuid: rec.uuid,
+        name: rec.name,
+        domainId: rec.domainId,
+        state: rec.state,
+        reason: rec.reason,
+        persistent: rec.persistentXml !== null,
+        autostart: rec.autostart,
+      };
     });
   }
 
@@ -152,17 +160,19 @@ export class DomainStatsReader {
   private async vcpus(vm: RunningDomain): Promise<DomainStats['vcpu']> {
     const cpus = await new CpuMonitor(vm.monitor).cpus();
     const thread = new Map(cpus.map((c) => [c['cpu-index'], c['thread-id']]));
-    const vcpus = vcpuStates(vm.def).filter((s) => s.enabled).map((s) => {
-      const tid = thread.get(s.id);
-      const t = tid === undefined ? undefined : cpuTimes(`/proc/${vm.pid}/task/${tid}/stat`);
-      const sched = tid === undefined ? undefined : schedstat(vm.pid, tid);
-      return {
-        id: s.id,
-        state: tid === undefined ? 0 : 1,
-        ...(sched ? { time: sched.run } : t ? { time: t.user + t.system } : {}),
-        ...(sched ? { wait: sched.wait } : {}),
-      };
-    });
+    const vcpus = vcpuStates(vm.def)
+      .filter((s) => s.enabled)
+      .map((s) => {
+        const tid = thread.get(s.id);
+        const t = tid === undefined ? undefined : cpuTimes(`/proc/${vm.pid}/task/${tid}/stat`);
+        const sched = tid === undefined ? undefined : schedstat(vm.pid, tid);
+        return {
+          id: s.id,
+          state: tid === undefined ? 0 : 1,
+          ...(sched ? { time: sched.run } : t ? { time: t.user + t.system } : {}),
+          ...(sched ? { wait: sched.wait } : {}),
+        };
+      });
     return { current: currentVcpus(vm.def), maximum: vm.def.vcpus, vcpus };
   }
 

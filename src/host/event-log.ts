@@ -47,7 +47,10 @@ export class EventLog {
   /** This run of ferryd: ids from another run cannot be resumed. */
   readonly run: string;
 
-  constructor(private readonly capacity = EVENT_LOG_CAPACITY, run?: string) {
+  constructor(
+    private readonly capacity = EVENT_LOG_CAPACITY,
+    run?: string,
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`event log capacity must be a positive integer, not ${capacity}`);
     this.run = run ?? `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
   }

@@ -45,7 +45,10 @@ function parseDescriptor(file: string, j: Record<string, unknown>): FirmwareDesc
     device: mapping.device,
     mode,
     targets: Array.isArray(j.targets)
-      ? (j.targets as Array<Record<string, unknown>>).map((t) => ({ architecture: String(t.architecture), machines: Array.isArray(t.machines) ? t.machines.map(String) : [] }))
+      ? (j.targets as Array<Record<string, unknown>>).map((t) => ({
+          architecture: String(t.architecture),
+          machines: Array.isArray(t.machines) ? t.machines.map(String) : [],
+        }))
       : [],
     features: Array.isArray(j.features) ? (j.features as unknown[]).map(String) : [],
   };

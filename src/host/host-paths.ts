@@ -10,7 +10,10 @@ export class HostPaths {
   constructor(readonly stateDir: string) {
     const longest = this.qmpSocket('00000000-0000-0000-0000-000000000000');
     if (Buffer.byteLength(longest) > SUN_PATH_MAX) {
-      throw new FerryError('CONFIG_INVALID', `state directory '${stateDir}' is too long for QEMU's monitor sockets (${longest.length} > ${SUN_PATH_MAX} bytes)`);
+      throw new FerryError(
+        'CONFIG_INVALID',
+        `state directory '${stateDir}' is too long for QEMU's monitor sockets (${longest.length} > ${SUN_PATH_MAX} bytes)`,
+      );
     }
   }
 

@@ -79,7 +79,17 @@ export class HostService extends EventEmitter<HostEvents> {
     this.saves = new ManagedSaveImages({ paths: launcher.paths, account: launcher.qemuAccount, log });
     const registry = (this.registry = new DomainRegistry({ store, locks, launcher, log, now, publish, restart: (uuid) => this.start(uuid) }));
     const definitions = (this.definitions = new DomainDefinitions({ store, jobs, launcher, caps: deps.caps, registry, saves: this.saves, now, publish }));
-    const starter = (this.starter = new DomainStarter({ store, locks, launcher, registry, saves: this.saves, vcpus: this.vcpus, cgroups: this.cgroups, log, now }));
+    const starter = (this.starter = new DomainStarter({
+      store,
+      locks,
+      launcher,
+      registry,
+      saves: this.saves,
+      vcpus: this.vcpus,
+      cgroups: this.cgroups,
+      log,
+      now,
+    }));
     this.lifecycle = new DomainLifecycle({ store, locks, jobs, definitions, registry, starter, saves: this.saves, log });
   }
 
@@ -246,7 +256,12 @@ export class HostService extends EventEmitter<HostEvents> {
   async monitorCommand(ref: string, command: { execute: string; arguments?: Record<string, unknown> }, caller: string): Promise<unknown> {
     const rec = this.lookup(ref);
     const vm = this.requireRunning(rec);
-    const hmp = command.execute === 'human-monitor-command' ? String(command.arguments?.['command-line'] ?? '').trim().split(/\s+/)[0] : undefined;
+    const hmp =
+      command.execute === 'human-monitor-command'
+        ? String(command.arguments?.['command-line'] ?? '')
+            .trim()
+            .split(/\s+/)[0]
+        : undefined;
     this.deps.log.warn({ vm: rec.name, caller, execute: command.execute, ...(hmp ? { hmp } : {}) }, 'QEMU monitor passthrough (qemu-monitor-command)');
     if (this.deps.store.taint(rec.uuid, 'custom-monitor')) {
       this.deps.launcher.appendToDomainLog(rec.name, `Domain id=${rec.domainId ?? '?'} is tainted: custom-monitor (by ${caller})`);

@@ -91,8 +91,14 @@ export class InterfaceService {
     const read = (name: string): number => Number(readFileSync(`/sys/class/net/${dev}/statistics/${name}`, 'utf8').trim());
     const [rx, tx] = sharesHostView(found) ? ['rx', 'tx'] : ['tx', 'rx'];
     return {
-      rx_bytes: read(`${rx}_bytes`), rx_packets: read(`${rx}_packets`), rx_errs: read(`${rx}_errors`), rx_drop: read(`${rx}_dropped`),
-      tx_bytes: read(`${tx}_bytes`), tx_packets: read(`${tx}_packets`), tx_errs: read(`${tx}_errors`), tx_drop: read(`${tx}_dropped`),
+      rx_bytes: read(`${rx}_bytes`),
+      rx_packets: read(`${rx}_packets`),
+      rx_errs: read(`${rx}_errors`),
+      rx_drop: read(`${rx}_dropped`),
+      tx_bytes: read(`${tx}_bytes`),
+      tx_packets: read(`${tx}_packets`),
+      tx_errs: read(`${tx}_errors`),
+      tx_drop: read(`${tx}_dropped`),
     };
   }
 

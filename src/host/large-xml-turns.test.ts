@@ -8,16 +8,20 @@ describe('LargeXmlTurns', () => {
   it('run() lets one large document at a time through, in arrival order, and a failed one does not stop the next', async () => {
     const turns = new LargeXmlTurns();
     const log: string[] = [];
-    const job = (name: string, fail = false) => turns.run(large, async (step) => {
-      log.push(`${name} start`);
-      await step();
-      log.push(`${name} end`);
-      if (fail) throw new Error(name);
-      return name;
-    });
+    const job = (name: string, fail = false) =>
+      turns.run(large, async (step) => {
+        log.push(`${name} start`);
+        await step();
+        log.push(`${name} end`);
+        if (fail) throw new Error(name);
+        return name;
+      });
     const results = await Promise.allSettled([job('a'), job('b', true), job('c')]);
     assert.deepEqual(log, ['a start', 'a end', 'b start', 'b end', 'c start', 'c end']);
-    assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
   });
 
   it('run() yields to the event loop at each step of a large document, so a waiting callback runs in between', async () => {

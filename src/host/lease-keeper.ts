@@ -96,19 +96,21 @@ export class LeaseKeeper {
   private async fence(): Promise<void> {
     const { host, log } = this.d;
     const paused: string[] = [];
-    await Promise.all(host.list().map(async (d) => {
-      const vm = host.runningDomain(d.uuid);
-      if (!vm || this.d.busy(vm.uuid) || vm.status.state !== 'running' || (vm.def.onLockFailure ?? 'pause') === 'ignore') return;
-      const leases = await host.locks.leases(vm.def).catch(() => [] as Lease[]);
-      if (leases.length === 0) return;
-      try {
-        await host.pauseForLockFailure(vm.uuid);
-        this.fenced.add(vm.uuid);
-        paused.push(vm.name);
-      } catch (err) {
-        log.error({ err, vm: vm.name }, 'cannot pause the domain while its leases are not held');
-      }
-    }));
+    await Promise.all(
+      host.list().map(async (d) => {
+        const vm = host.runningDomain(d.uuid);
+        if (!vm || this.d.busy(vm.uuid) || vm.status.state !== 'running' || (vm.def.onLockFailure ?? 'pause') === 'ignore') return;
+        const leases = await host.locks.leases(vm.def).catch(() => [] as Lease[]);
+        if (leases.length === 0) return;
+        try {
+          await host.pauseForLockFailure(vm.uuid);
+          this.fenced.add(vm.uuid);
+          paused.push(vm.name);
+        } catch (err) {
+          log.error({ err, vm: vm.name }, 'cannot pause the domain while its leases are not held');
+        }
+      }),
+    );
     if (paused.length > 0) log.warn({ domains: paused }, 'paused until their leases are held again');
   }
 
@@ -143,7 +145,7 @@ export class LeaseKeeper {
       } catch (err) {
         // Held by another holder, or lockd cannot tell (etcd unreachable): either way the domain runs without its lease.
         if (!(err instanceof FerryError && (err.code === 'LOCK_HELD' || err.code === 'LOCK_BACKEND_FAILED'))) {
-          log.error({ err, vm: vm.name }, 'cannot take the domain\'s leases back');
+          log.error({ err, vm: vm.name }, "cannot take the domain's leases back");
           continue;
         }
         const resource = String(err.details.resource ?? missing[0]?.resource ?? '');
@@ -169,7 +171,7 @@ export class LeaseKeeper {
   private async lockFailure(vm: RunningDomain, resource: string): Promise<LockFailureAction> {
     const action = vm.def.onLockFailure ?? 'pause';
     const { host, log } = this.d;
-    log.error({ vm: vm.name, resource, action }, 'another holder has the domain\'s lease: applying on_lockfailure');
+    log.error({ vm: vm.name, resource, action }, "another holder has the domain's lease: applying on_lockfailure");
     host.publish({ type: 'domain.lockfailure', uuid: vm.uuid, name: vm.name, resource, action, at: Date.now() });
     try {
       if (action === 'pause') await host.pauseForLockFailure(vm.uuid);

@@ -15,23 +15,40 @@ const xml = `<domain type='kvm'><name>v</name><memory>131072</memory><os><type m
 
 describe('liveDefinition() / portableDefinition()', () => {
   const input = {
-    machine: 'pc-q35-10.0', serialLog: (p: number) => `/state/log/v-serial${p}.log`, tapName: (i: number) => `fetap${i}`,
+    machine: 'pc-q35-10.0',
+    serialLog: (p: number) => `/state/log/v-serial${p}.log`,
+    tapName: (i: number) => `fetap${i}`,
     networkBridge: (n: string) => `br-of-${n}`,
     channelSocket: (n: string) => `/run/v/${n}.sock`,
     graphicsPorts: [{ port: 5901 }, {}],
   };
 
-  it('adds the host\'s machine, tap names and serial logs without touching what the user set', () => {
+  it("adds the host's machine, tap names and serial logs without touching what the user set", () => {
     const live = liveDefinition(parseDomainXml(xml), input);
     assert.equal(live.os.machine, 'pc-q35-10.0');
-    assert.deepEqual(live.devices.interfaces.map((i) => i.targetDev), ['fetap0', 'mytap', 'fetap2']);
-    assert.deepEqual(live.devices.interfaces.map((i) => i.source), [{ bridge: 'br1' }, { bridge: 'br1' }, { network: 'vmnet', bridge: 'br-of-vmnet' }]);
-    assert.deepEqual(live.devices.serials.map((s) => s.logFile), ['/state/log/v-serial0.log', '/mine.log']);
+    assert.deepEqual(
+      live.devices.interfaces.map((i) => i.targetDev),
+      ['fetap0', 'mytap', 'fetap2'],
+    );
+    assert.deepEqual(
+      live.devices.interfaces.map((i) => i.source),
+      [{ bridge: 'br1' }, { bridge: 'br1' }, { network: 'vmnet', bridge: 'br-of-vmnet' }],
+    );
+    assert.deepEqual(
+      live.devices.serials.map((s) => s.logFile),
+      ['/state/log/v-serial0.log', '/mine.log'],
+    );
     assert.equal(live.devices.channels[0]?.sourcePath, '/run/v/org.qemu.guest_agent.0.sock');
     // An unnamed port's socket is named after its virtio-serial address, as libvirt's vioser-CC-BB-PP.sock.
     assert.equal(live.devices.channels[1]?.sourcePath, '/run/v/vioser-00-00-02.sock');
-    assert.deepEqual(live.devices.graphics.map((g) => g.port), [5901, 5999]);
-    assert.deepEqual(live.devices.serials.map((s) => s.alias), ['serial0', 'serial1']);
+    assert.deepEqual(
+      live.devices.graphics.map((g) => g.port),
+      [5901, 5999],
+    );
+    assert.deepEqual(
+      live.devices.serials.map((s) => s.alias),
+      ['serial0', 'serial1'],
+    );
   });
 
   it('portableDefinition() removes exactly what liveDefinition() added', () => {
@@ -54,10 +71,15 @@ describe('liveDefinition() / portableDefinition()', () => {
 });
 
 describe('SPICE TLS ports chosen at start', () => {
-  const domain = (graphics: string): string => `<domain type='kvm'><name>v</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>${graphics}</devices></domain>`;
+  const domain = (graphics: string): string =>
+    `<domain type='kvm'><name>v</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>${graphics}</devices></domain>`;
   const input = (chosen: { port?: number; tlsPort?: number }) => ({
-    machine: 'pc-q35-10.0', serialLog: (p: number) => `/s${p}.log`, tapName: (i: number) => `t${i}`, networkBridge: (n: string) => n,
-    channelSocket: (n: string) => `/run/v/${n}.sock`, graphicsPorts: [chosen],
+    machine: 'pc-q35-10.0',
+    serialLog: (p: number) => `/s${p}.log`,
+    tapName: (i: number) => `t${i}`,
+    networkBridge: (n: string) => n,
+    channelSocket: (n: string) => `/run/v/${n}.sock`,
+    graphicsPorts: [chosen],
   });
 
   it('shows them in the live XML and leaves them out of what migrates (autoport: none, tlsPort=-1: -1 again)', () => {
@@ -67,17 +89,25 @@ describe('SPICE TLS ports chosen at start', () => {
     assert.deepEqual(portableDefinition(autoLive, input({})).devices.graphics, auto.devices.graphics);
     const fixed = parseDomainXml(domain("<graphics type='spice' port='5990' tlsPort='-1' autoport='no'/>"));
     const fixedLive = liveDefinition(fixed, input({ tlsPort: 5903 }));
-    assert.deepEqual(fixedLive.devices.graphics.map((g) => [g.port, g.tlsPort]), [[5990, 5903]]);
+    assert.deepEqual(
+      fixedLive.devices.graphics.map((g) => [g.port, g.tlsPort]),
+      [[5990, 5903]],
+    );
     assert.deepEqual(portableDefinition(fixedLive, input({})).devices.graphics, fixed.devices.graphics);
   });
-
 });
 
 describe('a D-Bus display in the live definition', () => {
-  const dbusXml = (graphics: string): string => `<domain type='kvm'><name>d</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>${graphics}</devices></domain>`;
+  const dbusXml = (graphics: string): string =>
+    `<domain type='kvm'><name>d</name><memory>131072</memory><os><type machine='q35'>hvm</type></os><devices>${graphics}</devices></domain>`;
   const input = {
-    machine: 'pc-q35-10.0', serialLog: (p: number) => `/state/log/d-serial${p}.log`, tapName: (i: number) => `fetap${i}`,
-    networkBridge: (n: string) => n, channelSocket: (n: string) => `/run/d/${n}.sock`, graphicsPorts: [{}], dbusSocket: '/run/d/dbus.sock',
+    machine: 'pc-q35-10.0',
+    serialLog: (p: number) => `/state/log/d-serial${p}.log`,
+    tapName: (i: number) => `fetap${i}`,
+    networkBridge: (n: string) => n,
+    channelSocket: (n: string) => `/run/d/${n}.sock`,
+    graphicsPorts: [{}],
+    dbusSocket: '/run/d/dbus.sock',
   };
 
   it("is on the domain's own bus, shown in the live XML (not the inactive one) and left for the destination to start its own", () => {

@@ -35,16 +35,17 @@ export interface LiveDefinitionInput {
 export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput): DomainDefinition {
   const live: DomainDefinition = withAliases(def, machineFamily(input.machine) === 'q35');
   live.os.machine = input.machine;
-  live.devices.serials = live.devices.serials.map((s) =>
-    s.logFile ? s : { ...s, logFile: input.serialLog(s.port), logAppend: true },
-  );
+  live.devices.serials = live.devices.serials.map((s) => (s.logFile ? s : { ...s, logFile: input.serialLog(s.port), logAppend: true }));
   live.devices.interfaces = live.devices.interfaces.map((iface, i) => {
     if (!hasHostDevice(iface)) return iface;
-    const source = iface.type === 'network' ? { network: iface.source.network as string, bridge: input.networkBridge(iface.source.network as string) } : iface.source;
+    const source =
+      iface.type === 'network' ? { network: iface.source.network as string, bridge: input.networkBridge(iface.source.network as string) } : iface.source;
     return { ...iface, source, targetDev: iface.targetDev ?? input.tapName(i) };
   });
   live.devices.channels = live.devices.channels.map((c) =>
-    c.type === 'unix' && c.sourcePath === undefined && c.targetType === 'virtio' ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' } : c,
+    c.type === 'unix' && c.sourcePath === undefined && c.targetType === 'virtio'
+      ? { ...c, sourcePath: input.channelSocket(channelSocketKey(c)), sourceMode: 'bind' }
+      : c,
   );
   const shmemSocket = input.shmemSocket;
   if (live.devices.shmems && shmemSocket) {
@@ -53,7 +54,9 @@ export function liveDefinition(def: DomainDefinition, input: LiveDefinitionInput
   live.devices.graphics = live.devices.graphics.map((g, i) => {
     // A D-Bus display without a bus of its own is on the domain's dbus-daemon, shown in the live XML as libvirt does.
     if (g.type === 'dbus') {
-      return g.dbusAddress !== undefined || g.p2p || input.dbusSocket === undefined ? g : { ...g, dbusAddress: `unix:path=${input.dbusSocket}`, dbusAddressGenerated: true };
+      return g.dbusAddress !== undefined || g.p2p || input.dbusSocket === undefined
+        ? g
+        : { ...g, dbusAddress: `unix:path=${input.dbusSocket}`, dbusAddressGenerated: true };
     }
     const chosen = input.graphicsPorts[i] ?? {};
     return {
@@ -77,7 +80,11 @@ export function portsToChoose(g: GraphicsDefinition, spiceTls = false): { port: 
   const unset = g.tlsPort === undefined || g.tlsPort === -1;
   const tlsPort = g.type === 'spice' && listening && unset && (g.autoport ? spiceNeedsTlsPort(g, spiceTls) : g.tlsPort === -1);
   if (tlsPort && !spiceTls) {
-    throw new FerryError('DISPLAY_TLS_UNAVAILABLE', 'unsupported configuration: Auto allocation of spice TLS port requested but spice TLS is disabled in ferryd.conf (spice_tls)', { details: { element: 'graphics' } });
+    throw new FerryError(
+      'DISPLAY_TLS_UNAVAILABLE',
+      'unsupported configuration: Auto allocation of spice TLS port requested but spice TLS is disabled in ferryd.conf (spice_tls)',
+      { details: { element: 'graphics' } },
+    );
   }
   return { port: listening && g.autoport && (g.port === undefined || g.port === -1), websocket: g.websocket === -1, tlsPort };
 }
@@ -91,13 +98,29 @@ export function portsToChoose(g: GraphicsDefinition, spiceTls = false): { port: 
  */
 export function portableDefinition(
   live: DomainDefinition,
-  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket' | 'dbusSocket' | 'shmemSocket'> & { graphicsSocket?: (type: 'vnc' | 'spice') => string },
+  input: Pick<LiveDefinitionInput, 'serialLog' | 'tapName' | 'channelSocket' | 'dbusSocket' | 'shmemSocket'> & {
+    graphicsSocket?: (type: 'vnc' | 'spice') => string;
+  },
 ): DomainDefinition {
   const def: DomainDefinition = structuredClone(live);
   // placement='auto' is advised again by the host that starts it.
   delete def.numaAdvice;
   const d = def.devices;
-  for (const list of [d.disks, d.interfaces, d.serials, d.consoles, d.channels, d.controllers, d.inputs, d.videos, d.sounds, d.redirdevs, d.rngs, d.watchdogs, d.panics]) {
+  for (const list of [
+    d.disks,
+    d.interfaces,
+    d.serials,
+    d.consoles,
+    d.channels,
+    d.controllers,
+    d.inputs,
+    d.videos,
+    d.sounds,
+    d.redirdevs,
+    d.rngs,
+    d.watchdogs,
+    d.panics,
+  ]) {
     for (const x of list as Array<{ alias?: string }>) delete x.alias;
   }
   if (d.memballoon) delete d.memballoon.alias;

@@ -16,14 +16,16 @@ export type { HolderReport } from '../shared/peer-protocol/lock-messages.js';
  * it or runs a domain whose disk it protects.
  */
 export class LockService {
-  constructor(private readonly o: {
-    host: HostService;
-    hostname: string;
-    peers: string[];
-    connector: PeerConnector;
-    /** The lockspace directories of ferryd.conf: lock-clear removes lock files there and nowhere else. */
-    lockspaces: string[];
-  }) {}
+  constructor(
+    private readonly o: {
+      host: HostService;
+      hostname: string;
+      peers: string[];
+      connector: PeerConnector;
+      /** The lockspace directories of ferryd.conf: lock-clear removes lock files there and nowhere else. */
+      lockspaces: string[];
+    },
+  ) {}
 
   list(): Promise<HeldLease[]> {
     return this.o.host.locks.driver.list();
@@ -64,9 +66,13 @@ export class LockService {
     }
     const held = await this.o.host.locks.driver.held(resource);
     if (held.anywhere && !o.force) {
-      throw new FerryError('LOCK_IN_USE', `Requested operation is not valid: '${resource}' is still locked by a holder none of the reachable hosts (${checked.join(', ')}) knows`, {
-        hint: 'A host that is down or unreachable may still run the domain; once you know it does not, clear with --force',
-      });
+      throw new FerryError(
+        'LOCK_IN_USE',
+        `Requested operation is not valid: '${resource}' is still locked by a holder none of the reachable hosts (${checked.join(', ')}) knows`,
+        {
+          hint: 'A host that is down or unreachable may still run the domain; once you know it does not, clear with --force',
+        },
+      );
     }
     // ferry-lockd checks again, on the file itself, before it removes anything.
     await this.o.host.locks.driver.clear(resource, this.o.lockspaces);
@@ -75,13 +81,17 @@ export class LockService {
 
   /** Refuses at once, before asking any peer, what can never be a lock file ferry made in a lockspace. */
   private async assertClearable(resource: string): Promise<void> {
-    const refuse = (why: string): FerryError => new FerryError('LOCK_CLEAR_REFUSED', `Requested operation is not valid: '${resource}' ${why}`, { details: { resource } });
+    const refuse = (why: string): FerryError =>
+      new FerryError('LOCK_CLEAR_REFUSED', `Requested operation is not valid: '${resource}' ${why}`, { details: { resource } });
     if (await this.isImagePath(resource)) {
-      throw refuse('is a disk image locked in place: its lock goes when its holder\'s does (on NFS: when the server\'s lock manager releases it), and lock-clear never removes an image');
+      throw refuse(
+        "is a disk image locked in place: its lock goes when its holder's does (on NFS: when the server's lock manager releases it), and lock-clear never removes an image",
+      );
     }
     if (!isAbsolute(resource)) throw refuse('is not an absolute path to a lock file');
     const spaces = this.o.lockspaces.filter((d) => d !== '').map(canonical);
-    if (spaces.length === 0) throw refuse('is not a lock file in a lockspace: this host has no lockspace directory (file_lockspace_dir, lvm_lockspace_dir, scsi_lockspace_dir)');
+    if (spaces.length === 0)
+      throw refuse('is not a lock file in a lockspace: this host has no lockspace directory (file_lockspace_dir, lvm_lockspace_dir, scsi_lockspace_dir)');
     if (!spaces.includes(canonical(dirname(resource)))) throw refuse(`is not a lock file in a lockspace directory (${spaces.join(', ')})`);
   }
 

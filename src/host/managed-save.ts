@@ -99,7 +99,11 @@ export class ManagedSaveImages {
       await finished(mm, vm, 'restore');
     } catch (err) {
       if (err instanceof FerryError) throw err;
-      throw new FerryError('MANAGED_SAVE_RESTORE_FAILED', `operation failed: cannot restore domain '${vm.name}' from its managed save image ${image}: ${(err as Error).message}`, { cause: err });
+      throw new FerryError(
+        'MANAGED_SAVE_RESTORE_FAILED',
+        `operation failed: cannot restore domain '${vm.name}' from its managed save image ${image}: ${(err as Error).message}`,
+        { cause: err },
+      );
     } finally {
       rmSync(staged, { force: true });
       if (a && existsSync(image)) chownSync(image, 0, 0);

@@ -125,15 +125,21 @@ export async function setStatsPeriod(host: BalloonHost, uuid: string, period: nu
 export async function setMemory(host: BalloonHost, uuid: string, kib: number, scope: ChangeScope): Promise<void> {
   const change = (def: DomainDefinition): DomainDefinition => {
     if (kib > def.memoryKiB) {
-      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: cannot set memory higher than max memory', { hint: `The domain's <memory> is ${def.memoryKiB} KiB` });
+      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: cannot set memory higher than max memory', {
+        hint: `The domain's <memory> is ${def.memoryKiB} KiB`,
+      });
     }
     return { ...def, currentMemoryKiB: kib };
   };
   await changeDefinition(host, uuid, scope, change, async (vm) => {
     if (!hasBalloon(vm.def)) {
-      throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: Unable to change memory of active domain without the balloon device and guest OS balloon driver', {
-        hint: "The domain has <memballoon model='none'>: change its memory with --config and restart it",
-      });
+      throw new FerryError(
+        'OPERATION_INVALID',
+        'Requested operation is not valid: Unable to change memory of active domain without the balloon device and guest OS balloon driver',
+        {
+          hint: "The domain has <memballoon model='none'>: change its memory with --config and restart it",
+        },
+      );
     }
     await new BalloonMonitor(vm.monitor).setTarget(kib * 1024);
   });

@@ -59,7 +59,11 @@ export function resolveMemoryPaths(def: DomainDefinition, fileDir: string, facts
   for (const [where, nodeset] of wanted) {
     const missing = parseNodeset(nodeset, 'numatune').filter((n) => !online.has(n));
     if (missing.length > 0) {
-      throw new FerryError('HOST_NUMA_NODE_MISSING', `${where} names host NUMA node${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, but this host has only ${facts.onlineNodes}`, { details: { nodeset, online: facts.onlineNodes } });
+      throw new FerryError(
+        'HOST_NUMA_NODE_MISSING',
+        `${where} names host NUMA node${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, but this host has only ${facts.onlineNodes}`,
+        { details: { nodeset, online: facts.onlineNodes } },
+      );
     }
   }
   const defaultHugepageKiB = Number(/Hugepagesize:\s+(\d+) kB/.exec(facts.meminfo)?.[1] ?? 2048);
@@ -74,7 +78,9 @@ export function resolveMemoryPaths(def: DomainDefinition, fileDir: string, facts
     const soft = m?.[1] === 'unlimited' ? Infinity : Number(m?.[1] ?? 0);
     const need = (def.memoryLayout.maxMemory?.kib ?? def.memoryKiB) * 1024 + 1024 ** 3;
     if (soft < need) {
-      throw new FerryError('HOST_MEMLOCK_LIMIT', `<locked/> needs ${need} bytes of lockable memory; QEMU would get ${m?.[1] ?? 'unknown'}`, { details: { need, limit: m?.[1] } });
+      throw new FerryError('HOST_MEMLOCK_LIMIT', `<locked/> needs ${need} bytes of lockable memory; QEMU would get ${m?.[1] ?? 'unknown'}`, {
+        details: { need, limit: m?.[1] },
+      });
     }
   }
   return { fileDir, hugepageMounts, defaultHugepageKiB };

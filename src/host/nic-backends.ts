@@ -29,10 +29,11 @@ export class NicBackends {
    */
   async setUp(live: DomainDefinition, fds: number[]): Promise<NicDescriptors> {
     const result: NicDescriptors = { tapFds: [], vhostFds: [] };
-    const handOver = (opened: number[]): number[] => opened.map((fd) => {
-      fds.push(fd);
-      return 2 + fds.length;
-    });
+    const handOver = (opened: number[]): number[] =>
+      opened.map((fd) => {
+        fds.push(fd);
+        return 2 + fds.length;
+      });
     for (const iface of live.devices.interfaces) {
       if (!hasHostDevice(iface)) {
         result.tapFds.push(undefined);
@@ -58,10 +59,15 @@ export class NicBackends {
     try {
       got = this.ethtool.setRxFrames(dev, frames);
     } catch (err) {
-      throw new FerryError('NET_COALESCE_FAILED', `Unable to set <coalesce> rx frames ${frames} on ${dev}: ${(err as Error).message}`, { cause: err, details: { dev, frames } });
+      throw new FerryError('NET_COALESCE_FAILED', `Unable to set <coalesce> rx frames ${frames} on ${dev}: ${(err as Error).message}`, {
+        cause: err,
+        details: { dev, frames },
+      });
     }
     if (got !== frames) {
-      throw new FerryError('NET_COALESCE_FAILED', `Unable to set <coalesce> rx frames ${frames} on ${dev}: the kernel keeps ${got}`, { details: { dev, frames, kept: got } });
+      throw new FerryError('NET_COALESCE_FAILED', `Unable to set <coalesce> rx frames ${frames} on ${dev}: the kernel keeps ${got}`, {
+        details: { dev, frames, kept: got },
+      });
     }
   }
 
@@ -85,12 +91,20 @@ export class NicBackends {
     const queues = nicQueues(iface);
     const vnetHdr = iface.model === 'virtio';
     if (iface.type === 'direct') {
-      const ifindex = await createMacvtap({ name, parent: iface.source.dev as string, mode: iface.source.mode ?? 'vepa', mac: iface.mac, ...(iface.mtu ? { mtu: iface.mtu } : {}) });
+      const ifindex = await createMacvtap({
+        name,
+        parent: iface.source.dev as string,
+        mode: iface.source.mode ?? 'vepa',
+        mac: iface.mac,
+        ...(iface.mtu ? { mtu: iface.mtu } : {}),
+      });
       return this.each(queues, name, () => this.taps.openMacvtap(ifindex, { vnetHdr }), 'NET_MACVTAP_FAILED');
     }
     if (iface.targetManaged !== false) {
       await createTap(name, {
-        ...(iface.type === 'ethernet' ? {} : { bridge: iface.source.bridge as string }), ...(iface.mtu ? { mtu: iface.mtu } : {}), multiQueue: queues > 1,
+        ...(iface.type === 'ethernet' ? {} : { bridge: iface.source.bridge as string }),
+        ...(iface.mtu ? { mtu: iface.mtu } : {}),
+        multiQueue: queues > 1,
         ...(iface.portIsolated ? { isolated: true } : {}),
       });
       if (iface.source.hostIps || iface.source.hostRoutes) await addHostSide(name, iface.source.hostIps ?? [], iface.source.hostRoutes ?? []);
@@ -108,7 +122,11 @@ export class NicBackends {
       for (let q = 0; q < nicQueues(iface); q++) out.push(this.taps.openVhost(path));
     } catch (err) {
       for (const fd of out) closeFd(fd);
-      throw new FerryError('NET_VHOST_UNAVAILABLE', `Unable to open vhost-net device ${path} for interface ${iface.targetDev ?? iface.mac}: ${(err as Error).message}`, { cause: err, details: { path } });
+      throw new FerryError(
+        'NET_VHOST_UNAVAILABLE',
+        `Unable to open vhost-net device ${path} for interface ${iface.targetDev ?? iface.mac}: ${(err as Error).message}`,
+        { cause: err, details: { path } },
+      );
     }
     return out;
   }

@@ -22,8 +22,7 @@ export function readNodeInfo(): NodeInfo {
   } catch {
     cpuinfo = '';
   }
-  const field = (name: string): string[] =>
-    [...cpuinfo.matchAll(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'gm'))].map((m) => (m[1] ?? '').trim());
+  const field = (name: string): string[] => [...cpuinfo.matchAll(new RegExp(`^${name}\\s*:\\s*(.*)$`, 'gm'))].map((m) => (m[1] ?? '').trim());
   const sockets = new Set(field('physical id')).size || 1;
   const cores = Number(field('cpu cores')[0] ?? 0) || Math.max(1, Math.floor(cpus.length / sockets));
   const siblings = Number(field('siblings')[0] ?? 0) || cores;

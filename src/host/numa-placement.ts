@@ -28,10 +28,15 @@ export function adviseNumaPlacement(topology: readonly HostNumaNode[], memoryKiB
     free += node.memFreeKiB;
   }
   if (chosen.length === 0 || free < memoryKiB) {
-    const all = candidates.map((n) => `node ${n.id}: ${Math.floor(n.memFreeKiB / 1024)} MiB free`).join(', ') || 'no NUMA nodes shown in /sys/devices/system/node';
-    throw new FerryError('NUMA_PLACEMENT_UNFIT', `placement='auto': no set of host NUMA nodes has ${Math.ceil(memoryKiB / 1024)} MiB free for the domain (${all})`, {
-      details: { memoryKiB, nodes: candidates.map((n) => ({ id: n.id, freeKiB: n.memFreeKiB })) },
-    });
+    const all =
+      candidates.map((n) => `node ${n.id}: ${Math.floor(n.memFreeKiB / 1024)} MiB free`).join(', ') || 'no NUMA nodes shown in /sys/devices/system/node';
+    throw new FerryError(
+      'NUMA_PLACEMENT_UNFIT',
+      `placement='auto': no set of host NUMA nodes has ${Math.ceil(memoryKiB / 1024)} MiB free for the domain (${all})`,
+      {
+        details: { memoryKiB, nodes: candidates.map((n) => ({ id: n.id, freeKiB: n.memFreeKiB })) },
+      },
+    );
   }
   const nodes = chosen.map((n) => n.id).sort((a, b) => a - b);
   const cpus = [...new Set(chosen.flatMap((n) => n.cpus))].sort((a, b) => a - b);

@@ -30,7 +30,11 @@ export function ensureNvram(def: DomainDefinition): boolean {
   if (path === undefined || existsSync(path)) return false;
   const template = def.os.firmware?.nvram?.template;
   if (template === undefined) {
-    throw new FerryError('NVRAM_FAILED', `operation failed: unable to find any master var store for loader: ${def.os.firmware?.loader?.path ?? '(none)'}: give <nvram template=...>`, { details: { element: 'nvram', path } });
+    throw new FerryError(
+      'NVRAM_FAILED',
+      `operation failed: unable to find any master var store for loader: ${def.os.firmware?.loader?.path ?? '(none)'}: give <nvram template=...>`,
+      { details: { element: 'nvram', path } },
+    );
   }
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o711 });
@@ -38,7 +42,10 @@ export function ensureNvram(def: DomainDefinition): boolean {
     copyFileSync(template, tmp);
     renameSync(tmp, path);
   } catch (err) {
-    throw new FerryError('NVRAM_FAILED', `operation failed: cannot create the NVRAM ${path} from its template ${template}: ${(err as Error).message}`, { cause: err, details: { element: 'nvram', path } });
+    throw new FerryError('NVRAM_FAILED', `operation failed: cannot create the NVRAM ${path} from its template ${template}: ${(err as Error).message}`, {
+      cause: err,
+      details: { element: 'nvram', path },
+    });
   }
   return true;
 }

@@ -17,7 +17,16 @@ export class QemuCapabilities {
   private readonly cpuModelLists = new Map<string, Promise<string[]>>();
   private readonly cpuCatalogs = new Map<string, Promise<CpuCatalog>>();
 
-  constructor(private readonly options: { accel: AccelSetting; log: Logger; probeDir: string; account?: UnixAccount | undefined; devKvm?: string; probeTimeoutMs?: number }) {}
+  constructor(
+    private readonly options: {
+      accel: AccelSetting;
+      log: Logger;
+      probeDir: string;
+      account?: UnixAccount | undefined;
+      devKvm?: string;
+      probeTimeoutMs?: number;
+    },
+  ) {}
 
   binary(path: string): Promise<QemuBinaryInfo> {
     const stamp = stampOf(path);
@@ -61,7 +70,13 @@ export class QemuCapabilities {
     let result = this.accels.get(path);
     if (!result) {
       const dir = `${this.options.probeDir}/${this.accels.size}`;
-      result = probeAccelerator({ binary: path, dir, account: this.options.account, ...(this.options.devKvm ? { devKvm: this.options.devKvm } : {}), ...(this.options.probeTimeoutMs ? { timeoutMs: this.options.probeTimeoutMs } : {}) });
+      result = probeAccelerator({
+        binary: path,
+        dir,
+        account: this.options.account,
+        ...(this.options.devKvm ? { devKvm: this.options.devKvm } : {}),
+        ...(this.options.probeTimeoutMs ? { timeoutMs: this.options.probeTimeoutMs } : {}),
+      });
       void result.then((r) => this.options.log.info({ binary: path, ...r }, `accelerator: ${r.accel}`));
       this.accels.set(path, result);
     }

@@ -76,7 +76,8 @@ export class QemuFileAccess {
       // Files ferry makes for QEMU (its logs, memory files) are ferry's own to hand over; the definition's files are not.
       if (options.relabel === false && !f.create) throw denied(f, a, f.path, "the domain's <seclabel type='none' model='dac'> lets ferry change no owner");
       chownSync(f.path, a.uid, a.gid);
-      if (!allows(statSync(f.path), a, f.access === 'rw' ? 0o6 : 0o4)) throw denied(f, a, f.path, `its mode ${(st.mode & 0o777).toString(8)} gives the owner no ${f.access === 'rw' ? 'read and write' : 'read'} access`);
+      if (!allows(statSync(f.path), a, f.access === 'rw' ? 0o6 : 0o4))
+        throw denied(f, a, f.path, `its mode ${(st.mode & 0o777).toString(8)} gives the owner no ${f.access === 'rw' ? 'read and write' : 'read'} access`);
     }
   }
 
@@ -105,7 +106,12 @@ export class QemuFileAccess {
       }
       const need = i === parts.length && writeLast ? 0o3 : 0o1;
       if (!allows(st, a, need)) {
-        throw denied(f, a, f.path, `QEMU's user cannot ${need === 0o3 ? 'create files in' : 'pass through'} the directory '${d}' (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}:${st.gid})`);
+        throw denied(
+          f,
+          a,
+          f.path,
+          `QEMU's user cannot ${need === 0o3 ? 'create files in' : 'pass through'} the directory '${d}' (mode ${(st.mode & 0o777).toString(8)}, owner ${st.uid}:${st.gid})`,
+        );
       }
     }
   }

@@ -22,7 +22,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
   if (def.os.initrd) files.push({ path: def.os.initrd, access: 'r', what: 'initrd' });
   for (const t of def.os.acpiTables ?? []) files.push({ path: t.path, access: 'r', what: `ACPI table (${t.type})` });
   const fw = def.os.firmware;
-  if (fw?.loader?.path) files.push({ path: fw.loader.path, access: fw.loader.readonly === true || fw.loader.type === 'rom' ? 'r' : 'rw', what: 'firmware loader' });
+  if (fw?.loader?.path)
+    files.push({ path: fw.loader.path, access: fw.loader.readonly === true || fw.loader.type === 'rom' ? 'r' : 'rw', what: 'firmware loader' });
   if (fw?.nvram?.path && hasNvram(fw)) files.push({ path: fw.nvram.path, access: 'rw', what: 'UEFI variable store (NVRAM)' });
   for (const disk of def.devices.disks) {
     const src = resolveDisk(disk);
@@ -46,7 +47,8 @@ export function qemuFilesOf(def: DomainDefinition, resolveDisk: (disk: DiskDefin
     ...d.rngs.flatMap((r, i): Array<[CharSource, string]> => (r.backend.model === 'egd' ? [[r.backend, `rng${i} egd`]] : [])),
   ];
   for (const [s, what] of charDevices) files.push(...charFiles(s, what));
-  for (const a of d.audios) if (a.type === 'file' && a.path?.startsWith('/')) files.push({ path: a.path, access: 'create-in-dir', what: `audio ${a.id} WAV file` });
+  for (const a of d.audios)
+    if (a.type === 'file' && a.path?.startsWith('/')) files.push({ path: a.path, access: 'create-in-dir', what: `audio ${a.id} WAV file` });
   // A host-certificates smartcard's NSS database: QEMU (libcacard) opens the directory and its files read-only.
   for (const db of smartcardDatabases(def)) files.push(...nssDatabaseFiles(db));
   for (const r of d.rngs) if (r.backend.model === 'random') files.push({ path: r.backend.path, access: 'r', what: 'random number source' });
@@ -94,9 +96,11 @@ function charFiles(s: CharSource, what: string): QemuFile[] {
   const files: QemuFile[] = [];
   if (s.type === 'file' && s.sourcePath) files.push({ path: s.sourcePath, access: 'rw', what: `${what} output file`, create: true });
   if (s.type === 'unix' && s.sourcePath) {
-    files.push(s.sourceMode === 'connect'
-      ? { path: s.sourcePath, access: 'rw', what: `${what} socket` }
-      : { path: s.sourcePath, access: 'create-in-dir', what: `${what} socket` });
+    files.push(
+      s.sourceMode === 'connect'
+        ? { path: s.sourcePath, access: 'rw', what: `${what} socket` }
+        : { path: s.sourcePath, access: 'create-in-dir', what: `${what} socket` },
+    );
   }
   if (s.type === 'pipe' && s.sourcePath) files.push(...pipeFiles(s.sourcePath, what));
   if (s.logFile) files.push({ path: s.logFile, access: 'rw', what: `${what} log file`, create: true });

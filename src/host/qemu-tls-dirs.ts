@@ -29,12 +29,18 @@ export function stageQemuTls(
   const out: { spiceX509Dir?: string; nbdX509Dir?: string } = {};
   const spiceTls = live.devices.graphics.some((g) => g.type === 'spice' && g.tlsPort !== undefined && g.tlsPort > 0);
   if (spiceTls && config?.spiceDir !== undefined) {
-    out.spiceX509Dir = stage('spice-tls', present(config.spiceDir, [PKI_FILES.ca, PKI_FILES.serverCert, PKI_FILES.serverKey], 'spice_tls_x509_cert_dir', 'the SPICE TLS port'));
+    out.spiceX509Dir = stage(
+      'spice-tls',
+      present(config.spiceDir, [PKI_FILES.ca, PKI_FILES.serverCert, PKI_FILES.serverKey], 'spice_tls_x509_cert_dir', 'the SPICE TLS port'),
+    );
   }
   const nbd = live.devices.disks.filter(usesNbdTls);
   if (nbd.length > 0) {
     const dir = config?.nbdDir ?? '/etc/pki/ferry';
-    out.nbdX509Dir = stage('nbd-tls', present(dir, [PKI_FILES.ca, PKI_FILES.clientCert, PKI_FILES.clientKey], 'nbd_tls_x509_cert_dir', `disk '${nbd[0]?.target.dev}' (NBD over TLS)`));
+    out.nbdX509Dir = stage(
+      'nbd-tls',
+      present(dir, [PKI_FILES.ca, PKI_FILES.clientCert, PKI_FILES.clientKey], 'nbd_tls_x509_cert_dir', `disk '${nbd[0]?.target.dev}' (NBD over TLS)`),
+    );
   }
   return out;
 }
@@ -43,10 +49,14 @@ function present(dir: string, names: string[], setting: string, what: string): s
   const files = names.map((n) => join(dir, n));
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length > 0) {
-    throw new FerryError('TLS_MATERIAL_MISSING', `Cannot read TLS certificates for ${what}: ${missing.map((f) => `'${f}'`).join(', ')}: No such file or directory`, {
-      details: { dir, missing },
-      hint: `Install this host's certificate from the cluster CA there ("ferry cert-host-create HOST --ca-dir DIR --out ${dir}"), or point ${setting} in ferryd.conf at a directory that has ${names.join(', ')}`,
-    });
+    throw new FerryError(
+      'TLS_MATERIAL_MISSING',
+      `Cannot read TLS certificates for ${what}: ${missing.map((f) => `'${f}'`).join(', ')}: No such file or directory`,
+      {
+        details: { dir, missing },
+        hint: `Install this host's certificate from the cluster CA there ("ferry cert-host-create HOST --ca-dir DIR --out ${dir}"), or point ${setting} in ferryd.conf at a directory that has ${names.join(', ')}`,
+      },
+    );
   }
   return files;
 }

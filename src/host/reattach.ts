@@ -91,10 +91,10 @@ export class Reattacher {
     const was = this.pending.get(rec.uuid);
     if (o.result === 'pending') {
       this.pending.set(rec.uuid, o.why);
-      if (was !== o.why) log.error({ why: o.why }, 'cannot reach this running domain\'s QEMU yet: leaving it running and trying again');
+      if (was !== o.why) log.error({ why: o.why }, "cannot reach this running domain's QEMU yet: leaving it running and trying again");
     } else {
       this.pending.delete(rec.uuid);
-      if (was !== undefined && o.result === 'reattached') log.info('reached the domain\'s QEMU again');
+      if (was !== undefined && o.result === 'reattached') log.info("reached the domain's QEMU again");
     }
     return o;
   }
@@ -126,7 +126,15 @@ async function reattachOne(rec: DomainRecord, deps: ReattachDeps, log: Logger): 
   }
   if (rec.state === 'paused' && rec.reason === 'starting up') {
     log.warn('the domain never finished starting: killing it');
-    const vm = new RunningDomain({ uuid: rec.uuid, name: rec.name, def: live, process: proc, monitor, status: { state: 'paused', reason: 'starting up' }, log });
+    const vm = new RunningDomain({
+      uuid: rec.uuid,
+      name: rec.name,
+      def: live,
+      process: proc,
+      monitor,
+      status: { state: 'paused', reason: 'starting up' },
+      log,
+    });
     deps.service.adopt(vm);
     await vm.destroy('failed');
     return { result: 'lost' };
@@ -135,7 +143,14 @@ async function reattachOne(rec: DomainRecord, deps: ReattachDeps, log: Logger): 
   const argv = commandLine(proc.pid);
   const accel = argv[argv.indexOf('-accel') + 1]?.startsWith('kvm') ? 'kvm' : 'tcg';
   const vm = new RunningDomain({
-    uuid: rec.uuid, name: rec.name, def: live, process: proc, monitor, status, log, accel,
+    uuid: rec.uuid,
+    name: rec.name,
+    def: live,
+    process: proc,
+    monitor,
+    status,
+    log,
+    accel,
     ...(monitor.version ? { qemuVersion: monitor.version } : {}),
   });
   deps.service.adopt(vm);
@@ -148,7 +163,9 @@ async function reattachOne(rec: DomainRecord, deps: ReattachDeps, log: Logger): 
 function statusFromQemu(qemu: string, rec: DomainRecord): DomainStatus {
   switch (qemu) {
     case 'running':
-      return rec.state === 'running' ? { state: 'running', reason: rec.reason as DomainStatus['reason'] as 'booted' } : { state: 'running', reason: 'unpaused' };
+      return rec.state === 'running'
+        ? { state: 'running', reason: rec.reason as DomainStatus['reason'] as 'booted' }
+        : { state: 'running', reason: 'unpaused' };
     case 'guest-panicked':
       return { state: 'crashed', reason: 'panicked' };
     case 'shutdown':

@@ -16,9 +16,13 @@ export function checkShmemServers(live: DomainDefinition, stat: (path: string) =
     if (s.model !== 'ivshmem-doorbell' || path === undefined) continue;
     const st = stat(path);
     if (st?.isSocket()) continue;
-    throw new FerryError('SHMEM_SERVER_UNAVAILABLE', `<shmem> '${s.name}': ${st ? `'${path}' is not a socket` : `no ivshmem server socket at '${path}'`}: an ivshmem-doorbell device needs its server running before the domain starts`, {
-      details: { shmem: s.name, path },
-    });
+    throw new FerryError(
+      'SHMEM_SERVER_UNAVAILABLE',
+      `<shmem> '${s.name}': ${st ? `'${path}' is not a socket` : `no ivshmem server socket at '${path}'`}: an ivshmem-doorbell device needs its server running before the domain starts`,
+      {
+        details: { shmem: s.name, path },
+      },
+    );
   }
 }
 

@@ -8,7 +8,11 @@ import { smartcardDatabases } from '../vm/devices/smartcard.js';
 export const NSS_DATABASE_FILES = ['cert9.db', 'key4.db', 'pkcs11.txt', 'cert8.db', 'key3.db', 'secmod.db'] as const;
 
 /** Why a directory is not an NSS database QEMU can read certificates from, or undefined when it is one. */
-export function nssDatabaseProblem(dir: string, stat: (path: string) => Stats | undefined = statOrUndefined, exists: (path: string) => boolean = existsSync): string | undefined {
+export function nssDatabaseProblem(
+  dir: string,
+  stat: (path: string) => Stats | undefined = statOrUndefined,
+  exists: (path: string) => boolean = existsSync,
+): string | undefined {
   const st = stat(dir);
   if (!st) return `no NSS database directory '${dir}'`;
   if (!st.isDirectory()) return `'${dir}' is not a directory (an NSS database is a directory holding cert9.db)`;

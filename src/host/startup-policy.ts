@@ -10,7 +10,8 @@ import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
  * the source's.
  */
 export function withStartupPolicy(
-  def: DomainDefinition, present: (disk: DiskDefinition) => boolean,
+  def: DomainDefinition,
+  present: (disk: DiskDefinition) => boolean,
 ): { def: DomainDefinition; dropped: Array<{ dev: string; what: 'source' | 'disk' }> } {
   const dropped: Array<{ dev: string; what: 'source' | 'disk' }> = [];
   const disks: DiskDefinition[] = [];

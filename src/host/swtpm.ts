@@ -76,7 +76,20 @@ export class SwtpmRunner {
       if (!options.incoming && !hasState(state)) await this.setup(def, b, state, log, key?.setup);
       else if (!options.incoming && b.activePcrBanks && b.version === '2.0') {
         // As libvirt: an existing state gets the PCR banks the definition asks for now.
-        await this.setupTool(['--tpm2', '--tpm-state', uri(state), '--reconfigure', '--pcr-banks', b.activePcrBanks.join(','), '--logfile', log, ...(key ? ['--pwdfile', key.setup, '--cipher', 'aes-256-cbc'] : [])], def.name);
+        await this.setupTool(
+          [
+            '--tpm2',
+            '--tpm-state',
+            uri(state),
+            '--reconfigure',
+            '--pcr-banks',
+            b.activePcrBanks.join(','),
+            '--logfile',
+            log,
+            ...(key ? ['--pwdfile', key.setup, '--cipher', 'aes-256-cbc'] : []),
+          ],
+          def.name,
+        );
       }
     } finally {
       if (key) rmSync(key.setup, { force: true });
@@ -86,22 +99,37 @@ export class SwtpmRunner {
     const a = this.deps.account;
     const ctrl = ['type=unixio', `path=${socket}`, 'mode=0600', ...(a ? [`uid=${a.uid}`, `gid=${a.gid}`] : [])].join(',');
     const args = [
-      'socket', '--ctrl', ctrl,
-      '--tpmstate', state.kind === 'dir' ? `dir=${state.path},mode=0600` : `backend-uri=file://${state.path}`,
-      '--log', `file=${log},level=${b.debug ?? 1}`,
-      '--pid', `file=${this.pidfile(def.uuid)}`,
+      'socket',
+      '--ctrl',
+      ctrl,
+      '--tpmstate',
+      state.kind === 'dir' ? `dir=${state.path},mode=0600` : `backend-uri=file://${state.path}`,
+      '--log',
+      `file=${log},level=${b.debug ?? 1}`,
+      '--pid',
+      `file=${this.pidfile(def.uuid)}`,
       '--terminate',
       ...(b.version === '2.0' ? ['--tpm2'] : []),
       // The state and its migration blobs encrypted with the secret's passphrase, as libvirt runs it; swtpm deletes the files once read.
-      ...(key ? ['--key', `pwdfile=${key.state},mode=aes-256-cbc,remove=true`, '--migration-key', `pwdfile=${key.migration},mode=aes-256-cbc,remove=true`] : []),
+      ...(key
+        ? ['--key', `pwdfile=${key.state},mode=aes-256-cbc,remove=true`, '--migration-key', `pwdfile=${key.migration},mode=aes-256-cbc,remove=true`]
+        : []),
     ];
     this.deps.log.debug({ vm: def.name, args }, 'starting swtpm');
     const fd = openSync(log, 'a', 0o600);
     let exited: string | undefined;
     try {
-      const child = spawn(this.deps.swtpm ?? 'swtpm', args, { detached: true, stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
-      child.once('error', (err) => { exited = err.message; });
-      child.once('exit', (code, signal) => { exited ??= `exit ${code ?? signal}`; });
+      const child = spawn(this.deps.swtpm ?? 'swtpm', args, {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' },
+      });
+      child.once('error', (err) => {
+        exited = err.message;
+      });
+      child.once('exit', (code, signal) => {
+        exited ??= `exit ${code ?? signal}`;
+      });
       child.unref();
     } finally {
       closeSync(fd);
@@ -111,7 +139,10 @@ export class SwtpmRunner {
     while (!existsSync(socket)) {
       if (exited !== undefined || Date.now() > deadline) {
         await this.stop(def.uuid);
-        throw new FerryError('TPM_EMULATOR_FAILED', `internal error: swtpm for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${logTail(log)}`);
+        throw new FerryError(
+          'TPM_EMULATOR_FAILED',
+          `internal error: swtpm for domain '${def.name}' did not start (${exited ?? 'no socket after 10 s'}): ${logTail(log)}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -125,7 +156,8 @@ export class SwtpmRunner {
    */
   private passphraseFiles(def: DomainDefinition, b: EmulatorBackend): { setup: string; state: string; migration: string } | undefined {
     if (!b.encryptionSecret) return undefined;
-    if (!this.deps.secrets) throw new FerryError('SECRET_NOT_FOUND', `<tpm> <encryption>: Secret not found: no secret with matching uuid '${b.encryptionSecret}'`);
+    if (!this.deps.secrets)
+      throw new FerryError('SECRET_NOT_FOUND', `<tpm> <encryption>: Secret not found: no secret with matching uuid '${b.encryptionSecret}'`);
     let value: Buffer;
     try {
       value = this.deps.secrets.resolve({ type: 'vtpm', uuid: b.encryptionSecret }).value;
@@ -216,10 +248,17 @@ export class SwtpmRunner {
   private async setup(def: DomainDefinition, b: EmulatorBackend, state: { kind: 'dir' | 'file'; path: string }, log: string, pwdfile?: string): Promise<void> {
     const args = [
       ...(b.version === '2.0' ? ['--tpm2'] : []),
-      '--tpm-state', uri(state),
-      '--vmid', `${def.name}:${def.uuid}`,
-      '--logfile', log,
-      '--createek', '--create-ek-cert', '--create-platform-cert', '--lock-nvram', '--not-overwrite',
+      '--tpm-state',
+      uri(state),
+      '--vmid',
+      `${def.name}:${def.uuid}`,
+      '--logfile',
+      log,
+      '--createek',
+      '--create-ek-cert',
+      '--create-platform-cert',
+      '--lock-nvram',
+      '--not-overwrite',
       ...(b.activePcrBanks && b.version === '2.0' ? ['--pcr-banks', b.activePcrBanks.join(',') || '-'] : []),
       ...(pwdfile ? ['--pwdfile', pwdfile, '--cipher', 'aes-256-cbc'] : []),
     ];

@@ -35,14 +35,19 @@ export async function prepareTransientDisks(
     if (!disk.transient) continue;
     const src = resolveDisk(disk);
     if (src.kind !== 'file' && src.kind !== 'block') {
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: transient disk '${disk.target.dev}' needs a local image (file or block)`, { details: { disk: disk.target.dev } });
+      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: transient disk '${disk.target.dev}' needs a local image (file or block)`, {
+        details: { disk: disk.target.dev },
+      });
     }
     const overlay = transientOverlayPath(runDir, disk.target.dev);
     try {
       await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', disk.format, '-b', resolve(src.path), overlay]);
     } catch (err) {
       const why = ((err as { stderr?: string }).stderr ?? '').trim() || (err as Error).message;
-      throw new FerryError('QEMU_LAUNCH_FAILED', `cannot create the overlay of transient disk '${disk.target.dev}' over ${src.path}: ${why}`, { cause: err, details: { disk: disk.target.dev } });
+      throw new FerryError('QEMU_LAUNCH_FAILED', `cannot create the overlay of transient disk '${disk.target.dev}' over ${src.path}: ${why}`, {
+        cause: err,
+        details: { disk: disk.target.dev },
+      });
     }
     overlays.set(disk.target.dev, overlay);
     files.push({ path: overlay, access: 'rw', what: `overlay of transient disk ${disk.target.dev}`, create: true });

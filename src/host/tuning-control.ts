@@ -11,22 +11,32 @@ import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 
-export interface AffectFlags { live?: boolean; config?: boolean }
+export interface AffectFlags {
+  live?: boolean;
+  config?: boolean;
+}
 
 /** virsh schedinfo's parameters, in libvirt's order: name, bandwidth group, period or quota. */
 const SCHED_FIELDS = [
-  ['vcpu_period', 'vcpu', 'period'], ['vcpu_quota', 'vcpu', 'quota'],
-  ['emulator_period', 'emulator', 'period'], ['emulator_quota', 'emulator', 'quota'],
-  ['global_period', 'global', 'period'], ['global_quota', 'global', 'quota'],
-  ['iothread_period', 'iothread', 'period'], ['iothread_quota', 'iothread', 'quota'],
+  ['vcpu_period', 'vcpu', 'period'],
+  ['vcpu_quota', 'vcpu', 'quota'],
+  ['emulator_period', 'emulator', 'period'],
+  ['emulator_quota', 'emulator', 'quota'],
+  ['global_period', 'global', 'period'],
+  ['global_quota', 'global', 'quota'],
+  ['iothread_period', 'iothread', 'period'],
+  ['iothread_quota', 'iothread', 'quota'],
 ] as const;
 
 type Group = (typeof SCHED_FIELDS)[number][1];
 
 /** virsh blkiotune's per-device parameters and the definition's keys. */
 const DEVICE_FIELDS = [
-  ['device_weight', 'weight'], ['device_read_iops_sec', 'readIopsSec'], ['device_write_iops_sec', 'writeIopsSec'],
-  ['device_read_bytes_sec', 'readBytesSec'], ['device_write_bytes_sec', 'writeBytesSec'],
+  ['device_weight', 'weight'],
+  ['device_read_iops_sec', 'readIopsSec'],
+  ['device_write_iops_sec', 'writeIopsSec'],
+  ['device_read_bytes_sec', 'readBytesSec'],
+  ['device_write_bytes_sec', 'writeBytesSec'],
 ] as const;
 
 export type DeviceField = (typeof DEVICE_FIELDS)[number][0];
@@ -50,7 +60,12 @@ export class TuningControl {
       if (cg?.cpuDir && existsSync(cg.cpuFile('vcpu0', ''))) {
         out.push(['cpu_shares', String(cpuShares(cg))]);
         const iothread = iothreadIdsOf(vm.def)[0];
-        const children: Record<Group, string | undefined> = { vcpu: 'vcpu0', emulator: 'emulator', global: undefined, iothread: iothread === undefined ? '' : `iothread${iothread}` };
+        const children: Record<Group, string | undefined> = {
+          vcpu: 'vcpu0',
+          emulator: 'emulator',
+          global: undefined,
+          iothread: iothread === undefined ? '' : `iothread${iothread}`,
+        };
         for (const [field, group, key] of SCHED_FIELDS) {
           const child = children[group];
           out.push([field, child === '' ? '0' : String(cpuBandwidth(cg, child)[key])]);
@@ -93,7 +108,13 @@ export class TuningControl {
     const b = def.blkiotune;
     const out: Array<[string, string]> = [['weight', String(b?.weight ?? 0)]];
     for (const [field, key] of DEVICE_FIELDS) {
-      out.push([field, (b?.devices ?? []).filter((d) => d[key] !== undefined).map((d) => `${d.path},${d[key]}`).join(',')]);
+      out.push([
+        field,
+        (b?.devices ?? [])
+          .filter((d) => d[key] !== undefined)
+          .map((d) => `${d.path},${d[key]}`)
+          .join(','),
+      ]);
     }
     return out;
   }
@@ -109,7 +130,11 @@ export class TuningControl {
       m = vm.def.memtune && cg?.memDir && existsSync(cg.memDir) ? memoryLimits(cg) : vm.def.memtune;
     } else m = parseDomainXml(rec.persistentXml as string).memtune;
     const show = (kib: number | undefined): string => (kib === undefined ? 'unlimited' : String(kib));
-    return [['hard_limit', show(m?.hardLimitKiB)], ['soft_limit', show(m?.softLimitKiB)], ['swap_hard_limit', show(m?.swapHardLimitKiB)]];
+    return [
+      ['hard_limit', show(m?.hardLimitKiB)],
+      ['soft_limit', show(m?.softLimitKiB)],
+      ['swap_hard_limit', show(m?.swapHardLimitKiB)],
+    ];
   }
 
   /** virsh blkiotune --weight / --device-*: per device path, a value replaces the old one, 0 removes it. */
@@ -158,7 +183,10 @@ export class TuningControl {
 
 function definitionSched(def: DomainDefinition): Array<[string, string]> {
   const t = def.cputune;
-  return [['cpu_shares', String(t?.shares ?? 0)], ...SCHED_FIELDS.map(([field, group, key]): [string, string] => [field, String(t?.bandwidth?.[group]?.[key] ?? 0)])];
+  return [
+    ['cpu_shares', String(t?.shares ?? 0)],
+    ...SCHED_FIELDS.map(([field, group, key]): [string, string] => [field, String(t?.bandwidth?.[group]?.[key] ?? 0)]),
+  ];
 }
 
 function checkSchedParam(name: string, value: number): void {
@@ -169,7 +197,10 @@ function checkSchedParam(name: string, value: number): void {
     return;
   }
   const field = SCHED_FIELDS.find(([f]) => f === name);
-  if (!field) throw new FerryError('INVALID_ARGUMENT', `invalid argument: invalid scheduler option: ${name}`, { hint: `Use ${['cpu_shares', ...SCHED_FIELDS.map(([f]) => f)].join(', ')}` });
+  if (!field)
+    throw new FerryError('INVALID_ARGUMENT', `invalid argument: invalid scheduler option: ${name}`, {
+      hint: `Use ${['cpu_shares', ...SCHED_FIELDS.map(([f]) => f)].join(', ')}`,
+    });
   if (field[2] === 'period' && value !== 0 && (value < PERIOD_MIN || value > PERIOD_MAX)) throw bad(`[${PERIOD_MIN}, ${PERIOD_MAX}]`);
   if (field[2] === 'quota' && value > 0 && (value < PERIOD_MIN || value > QUOTA_MAX)) throw bad(`[${PERIOD_MIN}, ${QUOTA_MAX}]`);
 }
@@ -177,11 +208,15 @@ function checkSchedParam(name: string, value: number): void {
 /** "/dev/sda,400,/dev/sdb,900" as virsh takes it. */
 function parseDeviceList(field: string, text: string): Array<{ path: string; value: number }> {
   const parts = text.split(',');
-  if (parts.length % 2 !== 0 || parts.length === 0) throw new FerryError('INVALID_ARGUMENT', `invalid argument: unable to parse blkio device '${field}' '${text}'`, { hint: 'Write PATH,VALUE[,PATH,VALUE...], such as /dev/sda,1000' });
+  if (parts.length % 2 !== 0 || parts.length === 0)
+    throw new FerryError('INVALID_ARGUMENT', `invalid argument: unable to parse blkio device '${field}' '${text}'`, {
+      hint: 'Write PATH,VALUE[,PATH,VALUE...], such as /dev/sda,1000',
+    });
   const out: Array<{ path: string; value: number }> = [];
   for (let i = 0; i < parts.length; i += 2) {
     const value = Number(parts[i + 1]);
-    if (!/^\d+$/.test(parts[i + 1] ?? '') || !Number.isSafeInteger(value)) throw new FerryError('INVALID_ARGUMENT', `invalid argument: unable to parse blkio device '${field}' '${text}'`);
+    if (!/^\d+$/.test(parts[i + 1] ?? '') || !Number.isSafeInteger(value))
+      throw new FerryError('INVALID_ARGUMENT', `invalid argument: unable to parse blkio device '${field}' '${text}'`);
     out.push({ path: parts[i] as string, value });
   }
   return out;
@@ -193,7 +228,8 @@ function affect(rec: DomainRecord, o: AffectFlags): { live: boolean; config: boo
   const config = o.config ?? false;
   const result = live || config ? { live, config } : { live: runningNow, config: !runningNow };
   if (result.live && !runningNow) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: domain is not running');
-  if (result.config && rec.persistentXml === null) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: transient domains do not have any persistent config');
+  if (result.config && rec.persistentXml === null)
+    throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: transient domains do not have any persistent config');
   return result;
 }
 

@@ -6,9 +6,7 @@ import { formatCpuset, parseCpuset } from '../vm/cpuset.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
-import {
-  currentVcpus, emulatorAffinity, placedCpuset, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline,
-} from '../vm/vcpus.js';
+import { currentVcpus, emulatorAffinity, placedCpuset, vcpuAffinity, vcpuSlot, vcpuStates, withVcpuCount, withVcpusOnline } from '../vm/vcpus.js';
 import { iothreadAffinity } from '../vm/iothreads.js';
 import type { SyncJobName } from '../vm/jobs.js';
 import { numatuneParameters } from '../vm/auto-placement.js';
@@ -76,14 +74,20 @@ export class VcpuControl {
   async setVcpus(ref: string, count: number, o: AffectFlags & { maximum?: boolean; guest?: boolean }): Promise<void> {
     if (!Number.isInteger(count) || count < 1) throw new FerryError('INVALID_ARGUMENT', `invalid argument: Invalid number of virtual CPUs '${count}'`);
     if (o.guest) {
-      throw new FerryError('NOT_SUPPORTED', 'this function is not supported by the connection driver: setvcpus --guest (ferry does not talk to the guest agent for vCPUs yet)', {
-        hint: 'Use setvcpus --live to hot-plug or unplug vCPUs through QEMU instead',
-      });
+      throw new FerryError(
+        'NOT_SUPPORTED',
+        'this function is not supported by the connection driver: setvcpus --guest (ferry does not talk to the guest agent for vCPUs yet)',
+        {
+          hint: 'Use setvcpus --live to hot-plug or unplug vCPUs through QEMU instead',
+        },
+      );
     }
     const rec = this.host.lookup(ref);
     const { live, config } = this.affect(rec, o);
     if (o.maximum && live) {
-      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: changing the maximum vcpu count of a running domain is not supported', { hint: 'Use setvcpus --maximum --config, then restart the domain' });
+      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: changing the maximum vcpu count of a running domain is not supported', {
+        hint: 'Use setvcpus --maximum --config, then restart the domain',
+      });
     }
     await this.host.jobs.run(rec.uuid, 'setvcpus', async () => {
       if (config) {
@@ -101,12 +105,14 @@ export class VcpuControl {
     const def = vm?.def ?? parseDomainXml((rec.liveXml ?? rec.persistentXml) as string);
     const all = formatCpuset(onlineHostCpus());
     const threads = vm ? await this.vcpuThreads(vm) : new Map<number, number>();
-    return vcpuStates(def).filter((s) => s.enabled).map((s) => {
-      const tid = threads.get(s.id);
-      const stats = vm && tid !== undefined ? threadCpuStats(vm.pid, tid) : undefined;
-      const affinity = (vm && tid !== undefined ? threadAffinity(vm.pid, tid) : undefined) ?? vcpuAffinity(def, s.id) ?? all;
-      return { vcpu: s.id, cpu: stats?.cpu ?? null, state: vm ? 'running' : null, cpuSeconds: stats?.cpuSeconds ?? null, affinity };
-    });
+    return vcpuStates(def)
+      .filter((s) => s.enabled)
+      .map((s) => {
+        const tid = threads.get(s.id);
+        const stats = vm && tid !== undefined ? threadCpuStats(vm.pid, tid) : undefined;
+        const affinity = (vm && tid !== undefined ? threadAffinity(vm.pid, tid) : undefined) ?? vcpuAffinity(def, s.id) ?? all;
+        return { vcpu: s.id, cpu: stats?.cpu ?? null, state: vm ? 'running' : null, cpuSeconds: stats?.cpuSeconds ?? null, affinity };
+      });
   }
 
   /** virsh vcpupin without a CPU list: each vCPU's affinity (live: as the kernel has it; config: as defined). */
@@ -117,7 +123,9 @@ export class VcpuControl {
     if (live) {
       const vm = this.running(rec);
       const threads = await this.vcpuThreads(vm);
-      return [...threads].sort((a, b) => a[0] - b[0]).map(([vcpu, tid]) => ({ vcpu, cpuset: threadAffinity(vm.pid, tid) ?? vcpuAffinity(vm.def, vcpu) ?? all }));
+      return [...threads]
+        .sort((a, b) => a[0] - b[0])
+        .map(([vcpu, tid]) => ({ vcpu, cpuset: threadAffinity(vm.pid, tid) ?? vcpuAffinity(vm.def, vcpu) ?? all }));
     }
     const def = parseDomainXml(rec.persistentXml as string);
     return Array.from({ length: def.vcpus }, (_, vcpu) => ({ vcpu, cpuset: vcpuAffinity(def, vcpu) ?? all }));
@@ -163,7 +171,10 @@ export class VcpuControl {
   async setEmulatorPin(ref: string, cpuset: string, o: AffectFlags): Promise<void> {
     const rec = this.host.lookup(ref);
     const set = formatCpuset(parseCpuset(cpuset, 'emulatorpin'));
-    const withPin = (def: DomainDefinition): DomainDefinition => ({ ...def, cputune: { ...def.cputune, vcpupins: def.cputune?.vcpupins ?? [], emulatorpin: set } });
+    const withPin = (def: DomainDefinition): DomainDefinition => ({
+      ...def,
+      cputune: { ...def.cputune, vcpupins: def.cputune?.vcpupins ?? [], emulatorpin: set },
+    });
     await this.repin(rec, 'emulatorpin', o, withPin, async (vm) => {
       const vcpuTids = new Set((await this.vcpuThreads(vm)).values());
       for (const tid of processThreads(vm.pid)) if (!vcpuTids.has(tid)) this.setAffinity(tid, set);
@@ -174,7 +185,13 @@ export class VcpuControl {
    * One pinning change, as a job: the live definition (after `applyLive` moved the threads) and/or the
    * persistent one get `withPin`'s <cputune>, the live one checked against the host's CPUs first.
    */
-  private async repin(rec: DomainRecord, job: SyncJobName, o: AffectFlags, withPin: (def: DomainDefinition) => DomainDefinition, applyLive: (vm: RunningDomain) => Promise<void>): Promise<void> {
+  private async repin(
+    rec: DomainRecord,
+    job: SyncJobName,
+    o: AffectFlags,
+    withPin: (def: DomainDefinition) => DomainDefinition,
+    applyLive: (vm: RunningDomain) => Promise<void>,
+  ): Promise<void> {
     const { live, config } = this.affect(rec, o);
     await this.host.jobs.run(rec.uuid, job, async () => {
       const persistent = config ? withPin(parseDomainXml(rec.persistentXml as string)) : undefined;
@@ -192,13 +209,19 @@ export class VcpuControl {
   private async setLiveCount(vm: RunningDomain, count: number): Promise<void> {
     const def = vm.def;
     if (count > def.vcpus) {
-      throw new FerryError('INVALID_ARGUMENT', `invalid argument: requested vcpus is greater than max allowable vcpus for the live domain: ${count} > ${def.vcpus}`);
+      throw new FerryError(
+        'INVALID_ARGUMENT',
+        `invalid argument: requested vcpus is greater than max allowable vcpus for the live domain: ${count} > ${def.vcpus}`,
+      );
     }
     const states = vcpuStates(def);
     const current = currentVcpus(def);
     const cpus = new CpuMonitor(vm.monitor);
     if (count > current) {
-      const add = states.filter((s) => !s.enabled).slice(0, count - current).map((s) => s.id);
+      const add = states
+        .filter((s) => !s.enabled)
+        .slice(0, count - current)
+        .map((s) => s.id);
       const slots = await cpus.slots();
       for (const id of add) {
         const want = vcpuSlot(def, id);
@@ -223,7 +246,10 @@ export class VcpuControl {
       const removable = states.filter((s) => s.enabled && s.hotpluggable).sort((a, b) => (b.order ?? 0) - (a.order ?? 0) || b.id - a.id);
       if (removable.length < current - count) {
         const fixed = states.filter((s) => !s.hotpluggable).length;
-        throw new FerryError('VCPU_HOTPLUG_FAILED', `operation failed: only hot-plugged vcpus can be unplugged; ${fixed} vcpus were booted with the machine and the domain cannot go below ${fixed}`);
+        throw new FerryError(
+          'VCPU_HOTPLUG_FAILED',
+          `operation failed: only hot-plugged vcpus can be unplugged; ${fixed} vcpus were booted with the machine and the domain cannot go below ${fixed}`,
+        );
       }
       for (const s of removable.slice(0, current - count)) {
         let gone: boolean;
@@ -234,9 +260,13 @@ export class VcpuControl {
         }
         if (!gone) {
           this.followLateUnplug(vm, s.id);
-          throw new FerryError('VCPU_HOTPLUG_FAILED', `operation failed: the guest did not release vcpu ${s.id} within ${UNPLUG_TIMEOUT_MS / 1000} s; the unplug stays requested, and the live definition follows if the guest releases it later`, {
-            hint: 'The guest must support ACPI CPU hot-unplug and not be busy; check the guest, or lower the count with --config and restart',
-          });
+          throw new FerryError(
+            'VCPU_HOTPLUG_FAILED',
+            `operation failed: the guest did not release vcpu ${s.id} within ${UNPLUG_TIMEOUT_MS / 1000} s; the unplug stays requested, and the live definition follows if the guest releases it later`,
+            {
+              hint: 'The guest must support ACPI CPU hot-unplug and not be busy; check the guest, or lower the count with --config and restart',
+            },
+          );
         }
         this.saveLive(vm, withVcpusOnline(vm.def, [s.id], false));
       }
@@ -268,9 +298,12 @@ export class VcpuControl {
         clearInterval(poll);
         return;
       }
-      new CpuMonitor(vm.monitor).cpus().then((cpus) => {
-        if (!cpus.some((c) => c['qom-path'] === `/machine/peripheral/vcpu${id}`)) settle();
-      }, () => undefined);
+      new CpuMonitor(vm.monitor).cpus().then(
+        (cpus) => {
+          if (!cpus.some((c) => c['qom-path'] === `/machine/peripheral/vcpu${id}`)) settle();
+        },
+        () => undefined,
+      );
     }, 1000);
     poll.unref();
   }
@@ -317,11 +350,19 @@ export class VcpuControl {
 /** Refuses pins naming host CPUs this host does not have (libvirt's cgroup would refuse them at start). */
 function checkHostCpus(def: DomainDefinition): void {
   const online = new Set(onlineHostCpus());
-  const sets = [placedCpuset(def), def.cputune?.emulatorpin, ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []), ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? [])].filter((s): s is string => s !== undefined);
+  const sets = [
+    placedCpuset(def),
+    def.cputune?.emulatorpin,
+    ...(def.cputune?.vcpupins.map((p) => p.cpuset) ?? []),
+    ...(def.cputune?.iothreadpins?.map((p) => p.cpuset) ?? []),
+  ].filter((s): s is string => s !== undefined);
   for (const set of sets) {
     const missing = parseCpuset(set, 'cpuset').filter((c) => !online.has(c));
     if (missing.length > 0) {
-      throw new FerryError('CPU_AFFINITY_FAILED', `cpuset '${set}' names host CPUs this host does not have (${formatCpuset(missing)}; online: ${formatCpuset([...online])})`);
+      throw new FerryError(
+        'CPU_AFFINITY_FAILED',
+        `cpuset '${set}' names host CPUs this host does not have (${formatCpuset(missing)}; online: ${formatCpuset([...online])})`,
+      );
     }
   }
 }

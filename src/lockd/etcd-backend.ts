@@ -24,11 +24,17 @@ export class EtcdBackend implements LockBackend {
   private lastKeepalive = 0;
   private readonly watchdog: NodeJS.Timeout;
 
-  constructor(private readonly o: {
-    endpoints: string[]; prefix: string; ttlSeconds: number; hostId: string; log: Logger;
-    /** The session (and with it every key) is or may be gone. */
-    onSessionLost?: (reason: string) => void;
-  }) {
+  constructor(
+    private readonly o: {
+      endpoints: string[];
+      prefix: string;
+      ttlSeconds: number;
+      hostId: string;
+      log: Logger;
+      /** The session (and with it every key) is or may be gone. */
+      onSessionLost?: (reason: string) => void;
+    },
+  ) {
     this.client = new Etcd3({ hosts: o.endpoints, dialTimeout: 3000 });
     this.watchdog = setInterval(() => {
       if (this.lease && Date.now() - this.lastKeepalive > (o.ttlSeconds * 1000) / 2) {
@@ -62,9 +68,12 @@ export class EtcdBackend implements LockBackend {
     const ms = Math.round(Math.max(500, (this.o.ttlSeconds * 1000) / 6));
     let timer: NodeJS.Timeout | undefined;
     try {
-      return await Promise.race([work, new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`etcd did not answer ${what} within ${ms / 1000} s`)), ms);
-      })]);
+      return await Promise.race([
+        work,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`etcd did not answer ${what} within ${ms / 1000} s`)), ms);
+        }),
+      ]);
     } finally {
       clearTimeout(timer);
     }
@@ -88,7 +97,9 @@ export class EtcdBackend implements LockBackend {
       const others = holders.filter((k) => k !== key);
       const conflict = lease.mode === 'exclusive' ? others.length > 0 : others.some((k) => k.startsWith(`${base}exclusive/`));
       if (conflict) throw new LockBusyError(lease);
-      await this.session().put(key).value(JSON.stringify({ host: this.o.hostId, owner, label: lease.label, since: Date.now() }));
+      await this.session()
+        .put(key)
+        .value(JSON.stringify({ host: this.o.hostId, owner, label: lease.label, since: Date.now() }));
       return { kind: 'etcd', key };
     } finally {
       await mutex.release().catch(() => undefined);

@@ -27,7 +27,7 @@ const owner = { uuid: 'u1', name: 'vm1', pid: 4242 };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 40));
 
 describe('LeaseTable', () => {
-  it('keeps an owner\'s leases while its liveness is unknown (lockd out of descriptors), releases them once the kernel says it is dead', async () => {
+  it("keeps an owner's leases while its liveness is unknown (lockd out of descriptors), releases them once the kernel says it is dead", async () => {
     let now: Liveness = { state: 'alive', startTime: '100' };
     const backend = memoryBackend();
     const table = new LeaseTable(backend, { host: 'h', log: pino({ level: 'silent' }), watchMs: 10, liveness: () => now });
@@ -35,7 +35,10 @@ describe('LeaseTable', () => {
       await table.acquire(owner, [lease]);
       now = { state: 'unknown', error: '/proc/4242/stat: EMFILE' };
       await tick();
-      assert.deepEqual(table.list().map((l) => l.resource), ['/ls/a']);
+      assert.deepEqual(
+        table.list().map((l) => l.resource),
+        ['/ls/a'],
+      );
       assert.ok(backend.held.has('/ls/a'));
       now = { state: 'dead', why: 'no such process' };
       await tick();

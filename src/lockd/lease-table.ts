@@ -35,7 +35,10 @@ export class LeaseTable {
 
   private readonly liveness: (pid: number, startTime?: string) => Liveness;
 
-  constructor(private readonly backend: LockBackend, private readonly o: { host: string; log: Logger; watchMs?: number; liveness?: (pid: number, startTime?: string) => Liveness }) {
+  constructor(
+    private readonly backend: LockBackend,
+    private readonly o: { host: string; log: Logger; watchMs?: number; liveness?: (pid: number, startTime?: string) => Liveness },
+  ) {
     this.liveness = o.liveness ?? processLiveness;
     this.watch = setInterval(() => void this.reapDeadOwners(), o.watchMs ?? 250);
   }

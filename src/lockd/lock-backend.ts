@@ -12,7 +12,10 @@ export class LockBusyError extends Error {
 
 /** lock-clear named something that is not a lock file ferry made in a lockspace. */
 export class LockClearRefusedError extends Error {
-  constructor(readonly resource: string, readonly reason: string) {
+  constructor(
+    readonly resource: string,
+    readonly reason: string,
+  ) {
     super(`refusing to clear '${resource}': ${reason}`);
   }
 }

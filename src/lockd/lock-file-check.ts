@@ -15,8 +15,15 @@ export type LockFileCheck = { ok: true; path: string } | { ok: true; path: undef
  */
 export function checkLockFile(resource: string, lockspaces: string[], uid = process.getuid?.() ?? 0): LockFileCheck {
   if (!isAbsolute(resource) || resource.includes('\0')) return { ok: false, reason: 'it is not an absolute path' };
-  const spaces = lockspaces.filter((d) => d !== '').map(real).filter((d): d is string => d !== undefined);
-  if (spaces.length === 0) return { ok: false, reason: 'no lockspace directory is configured (file_lockspace_dir, lvm_lockspace_dir, scsi_lockspace_dir): lock-clear only removes lock files in one' };
+  const spaces = lockspaces
+    .filter((d) => d !== '')
+    .map(real)
+    .filter((d): d is string => d !== undefined);
+  if (spaces.length === 0)
+    return {
+      ok: false,
+      reason: 'no lockspace directory is configured (file_lockspace_dir, lvm_lockspace_dir, scsi_lockspace_dir): lock-clear only removes lock files in one',
+    };
   const dir = real(dirname(resource));
   if (dir === undefined || !spaces.includes(dir)) return { ok: false, reason: `it is not in a lockspace directory (${spaces.join(', ')})` };
   const name = basename(resource);
@@ -29,7 +36,7 @@ export function checkLockFile(resource: string, lockspaces: string[], uid = proc
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { ok: true, path: undefined };
     return { ok: false, reason: `it cannot be examined: ${(err as Error).message}` };
   }
-  if (!st.isFile()) return { ok: false, reason: 'it is not a regular file (ferry\'s lock files are; a symlink, directory or device is never removed)' };
+  if (!st.isFile()) return { ok: false, reason: "it is not a regular file (ferry's lock files are; a symlink, directory or device is never removed)" };
   if (st.size !== 0) return { ok: false, reason: `it is not empty (${st.size} bytes; ferry's lock files hold no data)` };
   if (st.uid !== uid) return { ok: false, reason: `it belongs to uid ${st.uid}, not to ferry-lockd's user` };
   return { ok: true, path };

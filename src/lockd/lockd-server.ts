@@ -12,7 +12,11 @@ export class LockdServer {
   readonly instance = randomUUID();
   private readonly server: net.Server;
 
-  constructor(private readonly table: LeaseTable, private readonly backend: LockBackend, private readonly log: Logger) {
+  constructor(
+    private readonly table: LeaseTable,
+    private readonly backend: LockBackend,
+    private readonly log: Logger,
+  ) {
     this.server = net.createServer((socket) => this.serve(socket));
   }
 
@@ -100,7 +104,11 @@ export class LockdServer {
       if (err instanceof LockBusyError) return { ...base, ok: false, error: { code: 'LOCK_HELD', message: err.message, resource: err.lease.resource } };
       this.log.error({ err }, 'lockd request failed');
       if (req.op === 'acquire') {
-        return { ...base, ok: false, error: { code: 'LEASE_BACKEND_FAILED', message: `cannot take the lease: ${(err as Error).message}`, resource: req.leases[0]?.resource ?? '' } };
+        return {
+          ...base,
+          ok: false,
+          error: { code: 'LEASE_BACKEND_FAILED', message: `cannot take the lease: ${(err as Error).message}`, resource: req.leases[0]?.resource ?? '' },
+        };
       }
       return { ...base, ok: false, error: { code: 'INTERNAL_ERROR', message: (err as Error).message } };
     }

@@ -16,17 +16,22 @@ async function main(): Promise<void> {
     .opts<{ socket: string; backend: string; etcdEndpoints: string; etcdPrefix: string; leaseTtl: string; hostId: string; logLevel: string }>();
   const log = pino({ level: o.logLevel, base: { host: os.hostname(), component: 'ferry-lockd' } }, logDestination('ferry-lockd'));
   // etcd's client (gRPC) takes ~100 ms to load: only lockds on the etcd backend pay for it, so the fcntl one restarts fast.
-  const backend: LockBackend = o.backend === 'etcd'
-    ? new (await import('./etcd-backend.js')).EtcdBackend({
-      endpoints: o.etcdEndpoints.split(','), prefix: o.etcdPrefix, ttlSeconds: Number(o.leaseTtl), hostId: o.hostId, log,
-      // Leases this lockd thinks it holds may be someone else's soon: end, so ferryd takes them back or applies on_lockfailure.
-      onSessionLost: () => {
-        if (table.list().length === 0) return;
-        log.fatal('exiting: the leases it held can no longer be trusted');
-        process.exit(75);
-      },
-    })
-    : new FcntlBackend(new OfdLocker());
+  const backend: LockBackend =
+    o.backend === 'etcd'
+      ? new (await import('./etcd-backend.js')).EtcdBackend({
+          endpoints: o.etcdEndpoints.split(','),
+          prefix: o.etcdPrefix,
+          ttlSeconds: Number(o.leaseTtl),
+          hostId: o.hostId,
+          log,
+          // Leases this lockd thinks it holds may be someone else's soon: end, so ferryd takes them back or applies on_lockfailure.
+          onSessionLost: () => {
+            if (table.list().length === 0) return;
+            log.fatal('exiting: the leases it held can no longer be trusted');
+            process.exit(75);
+          },
+        })
+      : new FcntlBackend(new OfdLocker());
   const table = new LeaseTable(backend, { host: o.hostId, log });
   const server = new LockdServer(table, backend, log);
   // Socket-activated (ferry-lockd.socket) it serves the socket systemd holds, which outlives its restarts.

@@ -8,7 +8,8 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { leasesFor, pathHash } from './lease-resources.js';
 import { VolumeUuids } from './volume-uuid.js';
 
-const def = (disks: string) => parseDomainXml(`<domain type='kvm'><name>v</name><memory>131072</memory><os><type>hvm</type></os><devices>${disks}</devices></domain>`);
+const def = (disks: string) =>
+  parseDomainXml(`<domain type='kvm'><name>v</name><memory>131072</memory><os><type>hvm</type></os><devices>${disks}</devices></domain>`);
 const noLvm: CommandRunner = async () => {
   throw new Error('not an LV');
 };
@@ -27,7 +28,13 @@ describe('leasesFor()', () => {
 
   it('locks the image itself by default: exclusive for writable disks, shared for read-only, none for network or missing images', async () => {
     const leases = await leasesFor(def(disks), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve });
-    assert.deepEqual(leases.map((l) => [l.disk, l.mode, l.resource === l.path, l.label]), [['vda', 'exclusive', true, img], ['sda', 'shared', true, `${img}.iso`]]);
+    assert.deepEqual(
+      leases.map((l) => [l.disk, l.mode, l.resource === l.path, l.label]),
+      [
+        ['vda', 'exclusive', true, img],
+        ['sda', 'shared', true, `${img}.iso`],
+      ],
+    );
   });
 
   it('names lock files by the sha256 of the canonical path in file_lockspace_dir (two paths to one file collide)', async () => {
@@ -41,23 +48,49 @@ describe('leasesFor()', () => {
     assert.equal(b[0]?.resource, a[0]?.resource);
   });
 
-  it('with auto_disk_leases = 0, require_lease_for_disks refuses writable disks (libvirt\'s message)', async () => {
-    await assert.rejects(leasesFor(def(disks), { autoDiskLeases: false, requireLeaseForDisks: true }, { uuids, resolveDisk: resolve }), (e: unknown) =>
-      e instanceof FerryError && e.code === 'LOCK_CONFIG' && /Read\/write, exclusive access, disks were present, but no leases specified/.test(e.message));
+  it("with auto_disk_leases = 0, require_lease_for_disks refuses writable disks (libvirt's message)", async () => {
+    await assert.rejects(
+      leasesFor(def(disks), { autoDiskLeases: false, requireLeaseForDisks: true }, { uuids, resolveDisk: resolve }),
+      (e: unknown) =>
+        e instanceof FerryError && e.code === 'LOCK_CONFIG' && /Read\/write, exclusive access, disks were present, but no leases specified/.test(e.message),
+    );
     assert.deepEqual(await leasesFor(def(disks), { autoDiskLeases: false, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve }), []);
   });
 
   it('a <lease> is an exclusive lock on <target path>/<lockspace>/<key>, also without auto disk leases; a non-zero offset is refused', async () => {
     const lease = (extra: string) => `<lease><lockspace>area</lockspace><key>fox</key><target path='/leases'${extra}/></lease>`;
     const leases = await leasesFor(def(`${disks}${lease('')}`), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve });
-    assert.deepEqual(leases.map((l) => [l.disk, l.mode, l.resource, l.label]), [['lease', 'exclusive', '/leases/area/fox', 'fox'], ['vda', 'exclusive', img, img], ['sda', 'shared', `${img}.iso`, `${img}.iso`]]);
+    assert.deepEqual(
+      leases.map((l) => [l.disk, l.mode, l.resource, l.label]),
+      [
+        ['lease', 'exclusive', '/leases/area/fox', 'fox'],
+        ['vda', 'exclusive', img, img],
+        ['sda', 'shared', `${img}.iso`, `${img}.iso`],
+      ],
+    );
     // libvirt's lockd: a domain with a lease of its own meets require_lease_for_disks.
-    const manual = await leasesFor(def(`${disks}${lease(" offset='0'")}`), { autoDiskLeases: false, requireLeaseForDisks: true }, { uuids, resolveDisk: resolve });
-    assert.deepEqual(manual.map((l) => l.resource), ['/leases/area/fox']);
-    const noSpace = await leasesFor(def("<lease><key>fox</key><target path='/leases'/></lease>"), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve });
-    assert.deepEqual(noSpace.map((l) => l.resource), ['/leases/fox']);
-    await assert.rejects(leasesFor(def(lease(" offset='1024'")), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve }), (e: unknown) =>
-      e instanceof FerryError && e.code === 'LOCK_LEASE_UNSUPPORTED' && /Offset must be zero for this lock manager/.test(e.message));
+    const manual = await leasesFor(
+      def(`${disks}${lease(" offset='0'")}`),
+      { autoDiskLeases: false, requireLeaseForDisks: true },
+      { uuids, resolveDisk: resolve },
+    );
+    assert.deepEqual(
+      manual.map((l) => l.resource),
+      ['/leases/area/fox'],
+    );
+    const noSpace = await leasesFor(
+      def("<lease><key>fox</key><target path='/leases'/></lease>"),
+      { autoDiskLeases: true, requireLeaseForDisks: false },
+      { uuids, resolveDisk: resolve },
+    );
+    assert.deepEqual(
+      noSpace.map((l) => l.resource),
+      ['/leases/fox'],
+    );
+    await assert.rejects(
+      leasesFor(def(lease(" offset='1024'")), { autoDiskLeases: true, requireLeaseForDisks: false }, { uuids, resolveDisk: resolve }),
+      (e: unknown) => e instanceof FerryError && e.code === 'LOCK_LEASE_UNSUPPORTED' && /Offset must be zero for this lock manager/.test(e.message),
+    );
   });
 });
 

@@ -58,7 +58,10 @@ function isBlock(path: string): boolean {
 export function explicitLeases(def: DomainDefinition): Lease[] {
   return (def.devices.leases ?? []).map((l) => {
     if (l.target.offset !== undefined && l.target.offset !== 0) {
-      throw new FerryError('LOCK_LEASE_UNSUPPORTED', `unsupported configuration: <lease> '${l.key}': Offset must be zero for this lock manager (offset='${l.target.offset}')`);
+      throw new FerryError(
+        'LOCK_LEASE_UNSUPPORTED',
+        `unsupported configuration: <lease> '${l.key}': Offset must be zero for this lock manager (offset='${l.target.offset}')`,
+      );
     }
     const resource = join(l.target.path, l.lockspace ?? '', l.key);
     return { resource, label: l.key, mode: 'exclusive' as const, disk: 'lease', path: l.target.path };

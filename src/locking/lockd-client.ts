@@ -108,8 +108,12 @@ export class LockdClient implements LockDriver {
       this.restartListener?.();
     }
     if (!reply.ok) {
-      const code = reply.error.code === 'LOCK_HELD' || reply.error.code === 'LOCK_IN_USE' || reply.error.code === 'LOCK_CLEAR_REFUSED' ? reply.error.code
-        : reply.error.code === 'LEASE_BACKEND_FAILED' ? 'LOCK_BACKEND_FAILED' : 'LOCKD_UNAVAILABLE';
+      const code =
+        reply.error.code === 'LOCK_HELD' || reply.error.code === 'LOCK_IN_USE' || reply.error.code === 'LOCK_CLEAR_REFUSED'
+          ? reply.error.code
+          : reply.error.code === 'LEASE_BACKEND_FAILED'
+            ? 'LOCK_BACKEND_FAILED'
+            : 'LOCKD_UNAVAILABLE';
       throw new FerryError(code, reply.error.message, { details: { resource: reply.error.resource } });
     }
     return reply;

@@ -44,7 +44,9 @@ describe('OfdLocker (real fcntl)', () => {
     const fd = locker.tryLock(f, 'exclusive', { create: false });
     assert.ok(fd !== undefined);
     // flock(1)-like byte-range check from another process with python's fcntl.lockf at offset 100.
-    const r = spawnSync('python3', ['-c', `import fcntl,os;fd=os.open('${f}',os.O_RDWR);fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB,1,100);print('ok')`], { encoding: 'utf8' });
+    const r = spawnSync('python3', ['-c', `import fcntl,os;fd=os.open('${f}',os.O_RDWR);fcntl.lockf(fd,fcntl.LOCK_EX|fcntl.LOCK_NB,1,100);print('ok')`], {
+      encoding: 'utf8',
+    });
     assert.equal(r.stdout.trim(), 'ok', r.stderr);
     locker.unlock(fd);
     dir.cleanup();

@@ -12,14 +12,16 @@ import type { VolumeUuids } from './volume-uuid.js';
  * when it stops, and handing them over in a migration.
  */
 export class VmLocks {
-  constructor(private readonly o: {
-    driver: LockDriver;
-    config: LockspaceConfig;
-    uuids: VolumeUuids;
-    /** The path of a disk on this host (volumes resolved through their pool); undefined for an empty drive. */
-    diskPath: (disk: DiskDefinition) => string | undefined;
-    log: Logger;
-  }) {}
+  constructor(
+    private readonly o: {
+      driver: LockDriver;
+      config: LockspaceConfig;
+      uuids: VolumeUuids;
+      /** The path of a disk on this host (volumes resolved through their pool); undefined for an empty drive. */
+      diskPath: (disk: DiskDefinition) => string | undefined;
+      log: Logger;
+    },
+  ) {}
 
   get enabled(): boolean {
     return this.o.driver.name !== 'nop';
@@ -41,7 +43,10 @@ export class VmLocks {
   assertCanHold(def: DomainDefinition): void {
     const lease = def.devices.leases?.[0];
     if (lease && !this.enabled) {
-      throw new FerryError('LOCK_MANAGER_REQUIRED', `unsupported configuration: <lease> '${lease.key}' needs a lock manager, and this host runs with lock_manager = "nop"`);
+      throw new FerryError(
+        'LOCK_MANAGER_REQUIRED',
+        `unsupported configuration: <lease> '${lease.key}' needs a lock manager, and this host runs with lock_manager = "nop"`,
+      );
     }
   }
 
@@ -70,7 +75,10 @@ export class VmLocks {
   async releaseLeases(uuid: string, leases: Lease[]): Promise<void> {
     if (!this.enabled || leases.length === 0) return;
     try {
-      await this.o.driver.release(uuid, leases.map((l) => l.resource));
+      await this.o.driver.release(
+        uuid,
+        leases.map((l) => l.resource),
+      );
     } catch (err) {
       this.o.log.error({ err, uuid }, 'cannot release leases');
     }

@@ -9,7 +9,10 @@ import type { CommandRunner } from '../storage/command-runner.js';
  * scsi_lockspace_dir do.
  */
 export class VolumeUuids {
-  constructor(private readonly run: CommandRunner, private readonly sysfs = '/sys') {}
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly sysfs = '/sys',
+  ) {}
 
   /** The LVM logical volume's uuid, or undefined when the path is not an LV. */
   async lvm(path: string): Promise<string | undefined> {

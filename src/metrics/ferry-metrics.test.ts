@@ -7,12 +7,25 @@ describe('FerryMetrics', () => {
   it("renders strict Prometheus text: ferry_ names, _total counters, domains' counters read at scrape, migrations by outcome", async () => {
     const m = new FerryMetrics({
       domains: async () => [
-        { state: 'running', stats: {
-          name: 'vm1', uuid: 'u1', cpu: { time: 3e9, user: 2e9, system: 1e9 },
-          balloon: { current: 1024, maximum: 2048, guest: [{ tag: 'rss', value: 10 }, { tag: 'unused', value: 5 }, { tag: 'major_fault', value: 7 }] },
-          block: [{ name: 'vda', rd: { reqs: 1, bytes: 512, times: 1e9 }, wr: { reqs: 0, bytes: 0, times: 0 }, fl: { reqs: 0, times: 0 }, capacity: 4096 }],
-          net: [{ name: 'vnet0', counters: { rx_bytes: 1, rx_packets: 2, rx_errs: 0, rx_drop: 0, tx_bytes: 3, tx_packets: 4, tx_errs: 0, tx_drop: 0 } }],
-        } },
+        {
+          state: 'running',
+          stats: {
+            name: 'vm1',
+            uuid: 'u1',
+            cpu: { time: 3e9, user: 2e9, system: 1e9 },
+            balloon: {
+              current: 1024,
+              maximum: 2048,
+              guest: [
+                { tag: 'rss', value: 10 },
+                { tag: 'unused', value: 5 },
+                { tag: 'major_fault', value: 7 },
+              ],
+            },
+            block: [{ name: 'vda', rd: { reqs: 1, bytes: 512, times: 1e9 }, wr: { reqs: 0, bytes: 0, times: 0 }, fl: { reqs: 0, times: 0 }, capacity: 4096 }],
+            net: [{ name: 'vnet0', counters: { rx_bytes: 1, rx_packets: 2, rx_errs: 0, rx_drop: 0, tx_bytes: 3, tx_packets: 4, tx_errs: 0, tx_drop: 0 } }],
+          },
+        },
         { state: 'shutoff', stats: { name: 'off "quoted"', uuid: 'u2' } },
       ],
       lockd: async () => ({ up: true, leases: 2 }),
@@ -73,6 +86,7 @@ describe('the strict Prometheus text parser of the tests', () => {
       '# TYPE h histogram\nh_bucket{le="1"} 2\nh_bucket{le="+Inf"} 1\nh_count 1\nh_sum 0\n', // not cumulative
       '# TYPE h histogram\nh_bucket{le="1"} 1\nh_count 1\nh_sum 0\n', // no +Inf
       '# TYPE a gauge\na 1', // no final newline
-    ]) assert.throws(() => parsePrometheusText(bad), Error, JSON.stringify(bad));
+    ])
+      assert.throws(() => parsePrometheusText(bad), Error, JSON.stringify(bad));
   });
 });

@@ -12,22 +12,26 @@ export function daemonMetricSources(deps: { host: HostService; lockd: LockdClien
   const lockd = deps.lockd;
   return {
     async domains() {
-      return Promise.all(deps.host.list({ all: true }).map(async (d) => {
-        // A domain whose QEMU does not answer keeps its state in the scrape; its counters are left out.
-        const stats = isActiveState(d.state)
-          ? await reader.collect(d, RUNNING_GROUPS).catch(() => ({ name: d.name, uuid: d.uuid }))
-          : { name: d.name, uuid: d.uuid };
-        return { state: d.state, stats };
-      }));
+      return Promise.all(
+        deps.host.list({ all: true }).map(async (d) => {
+          // A domain whose QEMU does not answer keeps its state in the scrape; its counters are left out.
+          const stats = isActiveState(d.state)
+            ? await reader.collect(d, RUNNING_GROUPS).catch(() => ({ name: d.name, uuid: d.uuid }))
+            : { name: d.name, uuid: d.uuid };
+          return { state: d.state, stats };
+        }),
+      );
     },
-    ...(lockd ? {
-      async lockd() {
-        try {
-          return { up: true, leases: await lockd.probe() };
-        } catch {
-          return { up: false, leases: 0 };
+    ...(lockd
+      ? {
+          async lockd() {
+            try {
+              return { up: true, leases: await lockd.probe() };
+            } catch {
+              return { up: false, leases: 0 };
+            }
+          },
         }
-      },
-    } : {}),
+      : {}),
   };
 }

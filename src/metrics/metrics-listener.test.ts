@@ -15,7 +15,11 @@ describe('metrics_listen', () => {
     assert.equal(configFromText('', 'ferryd.conf').metricsListen, '');
     assert.equal(configFromText('metrics_listen = "[::1]:9477"', 'ferryd.conf').metricsListen, '[::1]:9477');
     for (const bad of ['"localhost"', '"127.0.0.1:99999"', '"127.0.0.1:"', '9477']) {
-      assert.throws(() => configFromText(`metrics_listen = ${bad}`, 'ferryd.conf'), (e: unknown) => e instanceof FerryError && e.code === 'CONFIG_INVALID' && /ferryd\.conf:1: metrics_listen must be host:port/.test(e.message), bad);
+      assert.throws(
+        () => configFromText(`metrics_listen = ${bad}`, 'ferryd.conf'),
+        (e: unknown) => e instanceof FerryError && e.code === 'CONFIG_INVALID' && /ferryd\.conf:1: metrics_listen must be host:port/.test(e.message),
+        bad,
+      );
     }
   });
 
@@ -24,8 +28,10 @@ describe('metrics_listen', () => {
     await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
     const port = (taken.address() as net.AddressInfo).port;
     try {
-      await assert.rejects(openMetricsListener(`127.0.0.1:${port}`, metrics(), log), (e: unknown) =>
-        e instanceof FerryError && e.code === 'METRICS_LISTEN_FAILED' && /EADDRINUSE/.test(e.message) && /pick another port/.test(e.hint));
+      await assert.rejects(
+        openMetricsListener(`127.0.0.1:${port}`, metrics(), log),
+        (e: unknown) => e instanceof FerryError && e.code === 'METRICS_LISTEN_FAILED' && /EADDRINUSE/.test(e.message) && /pick another port/.test(e.hint),
+      );
     } finally {
       taken.close();
     }

@@ -36,12 +36,15 @@ export async function openMetricsListener(listen: string, metrics: FerryMetrics,
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
-      reject(new FerryError('METRICS_LISTEN_FAILED', `cannot listen for metrics on ${listen}: ${err.message}`, {
-        hint: err.code === 'EADDRINUSE'
-          ? `Another process listens on ${listen} ("ss -ltnp | grep :${port}"): pick another port with metrics_listen in ferryd.conf`
-          : `Give metrics_listen an address of this host, such as "127.0.0.1:9477" (docs/metrics.md)`,
-        cause: err,
-      }));
+      reject(
+        new FerryError('METRICS_LISTEN_FAILED', `cannot listen for metrics on ${listen}: ${err.message}`, {
+          hint:
+            err.code === 'EADDRINUSE'
+              ? `Another process listens on ${listen} ("ss -ltnp | grep :${port}"): pick another port with metrics_listen in ferryd.conf`
+              : `Give metrics_listen an address of this host, such as "127.0.0.1:9477" (docs/metrics.md)`,
+          cause: err,
+        }),
+      );
     });
     server.listen({ host, port }, () => resolve());
   });
@@ -49,9 +52,10 @@ export async function openMetricsListener(listen: string, metrics: FerryMetrics,
   log.info({ metricsListen: `${a.address}:${a.port}` }, 'Prometheus metrics at /metrics');
   return {
     address: { host: a.address, port: a.port },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

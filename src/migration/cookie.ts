@@ -59,7 +59,10 @@ export function validateCookie(value: unknown): MigrationCookie {
   }
   const unknown = (c.mandatory ?? []).filter((s) => !(KNOWN_COOKIE_SECTIONS as readonly string[]).includes(s));
   if (unknown.length > 0) {
-    throw new FerryError('MIG_PEER_REFUSED', `operation failed: this ferryd does not understand the mandatory migration cookie sections: ${unknown.join(', ')}`);
+    throw new FerryError(
+      'MIG_PEER_REFUSED',
+      `operation failed: this ferryd does not understand the mandatory migration cookie sections: ${unknown.join(', ')}`,
+    );
   }
   if (!c.domain?.xml || !c.domain.uuid || !c.migrationId || !c.source || !c.flags || !c.tuning) {
     throw new FerryError('MIG_PEER_REFUSED', 'operation failed: incomplete migration cookie');

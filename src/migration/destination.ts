@@ -112,8 +112,14 @@ export class MigrationDestination {
     const log = this.deps.log.child({ vm: def.name, migration: cookie.migrationId, side: 'destination' });
     const release = await host.beginMigrationJob(def.uuid, 'migration in');
     ledger.begin({
-      id: cookie.migrationId, side: 'destination', uuid: def.uuid, name: def.name, phase: 'Prepare',
-      peer: cookie.source.peerUri ?? cookie.source.hostname, options: { ...cookie.flags }, data: { sourceHostId: cookie.source.hostId },
+      id: cookie.migrationId,
+      side: 'destination',
+      uuid: def.uuid,
+      name: def.name,
+      phase: 'Prepare',
+      peer: cookie.source.peerUri ?? cookie.source.hostname,
+      options: { ...cookie.flags },
+      data: { sourceHostId: cookie.source.hostId },
     });
     let vm: RunningDomain | undefined;
     const ports: number[] = [];
@@ -149,7 +155,15 @@ export class MigrationDestination {
         const nbd = await this.serveOffline(cookie, created, address, ports, nbdPids);
         this.incoming.set(cookie.migrationId, { vm: undefined, ports, release });
         log.info({ disks: nbd.length }, 'offline migration prepared');
-        return { migrationId: cookie.migrationId, port: 0, address, ...advertised, nbd, ...nvramShared, host: { hostId: this.deps.hostId, hostname: this.deps.hostname } };
+        return {
+          migrationId: cookie.migrationId,
+          port: 0,
+          address,
+          ...advertised,
+          nbd,
+          ...nvramShared,
+          host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
+        };
       }
       if (!existing) host.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(launchDef, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
@@ -157,7 +171,14 @@ export class MigrationDestination {
       await mm.setCapabilities(cookie.tuning.capabilities);
       await mm.setParameters(cookie.tuning.sharedParameters);
       // TLS: server credentials for the stream, its multifd channels and the NBD exports; the source's certificate is verified.
-      const tlsCreds = cookie.tls ? await addMigrationTlsCreds(vm.monitor, { endpoint: 'server', dir: this.deps.tls.dir, host: this.deps.hostname, stage: (files) => this.deps.host.stageForQemu(def.uuid, 'tls', files) }) : undefined;
+      const tlsCreds = cookie.tls
+        ? await addMigrationTlsCreds(vm.monitor, {
+            endpoint: 'server',
+            dir: this.deps.tls.dir,
+            host: this.deps.hostname,
+            stage: (files) => this.deps.host.stageForQemu(def.uuid, 'tls', files),
+          })
+        : undefined;
       if (tlsCreds) await mm.setParameters(tlsParameters({ creds: tlsCreds }));
       const port = await this.deps.ports.acquire(address, cookie.listen?.port);
       ports.push(port);
@@ -174,10 +195,17 @@ export class MigrationDestination {
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
-        migrationId: cookie.migrationId, port, address, ...advertised, ...(nbdPort ? { nbdPort } : {}), ...nvramShared,
+        migrationId: cookie.migrationId,
+        port,
+        address,
+        ...advertised,
+        ...(nbdPort ? { nbdPort } : {}),
+        ...nvramShared,
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
         displays: vm.def.devices.graphics.map((g) => ({
-          type: g.type, ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }), ...(g.port === undefined ? {} : { port: g.port }),
+          type: g.type,
+          ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }),
+          ...(g.port === undefined ? {} : { port: g.port }),
           ...(g.tlsPort !== undefined && g.tlsPort > 0 ? { tlsPort: g.tlsPort } : {}),
         })),
       };
@@ -195,13 +223,24 @@ export class MigrationDestination {
   }
 
   /** Offline storage copy: one qemu-nbd per created disk, for the source's qemu-img to write into. */
-  private async serveOffline(cookie: MigrationCookie, created: string[], address: string, ports: number[], pids: number[]): Promise<Array<{ dev: string; port: number; export: string }>> {
+  private async serveOffline(
+    cookie: MigrationCookie,
+    created: string[],
+    address: string,
+    ports: number[],
+    pids: number[],
+  ): Promise<Array<{ dev: string; port: number; export: string }>> {
     const out: Array<{ dev: string; port: number; export: string }> = [];
     for (const [i, d] of (cookie.storage?.disks ?? []).entries()) {
       const port = await this.deps.ports.acquire(address);
       ports.push(port);
       const server = await startNbdServer({
-        run: this.deps.run, path: created[i] as string, format: d.format, address, port, exportName: d.dev,
+        run: this.deps.run,
+        path: created[i] as string,
+        format: d.format,
+        address,
+        port,
+        exportName: d.dev,
         pidFile: `${this.deps.runDir}/nbd-${cookie.migrationId}-${d.dev}.pid`,
       });
       pids.push(server.pid);
@@ -307,7 +346,7 @@ export class MigrationDestination {
     }
     this.setPhase(id, 'Cancelled', { error: reason });
     stopPids(rec.data.nbdPids ?? []);
-    const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
+    const vm = rec.options.offline ? undefined : (this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid));
     await this.discard(rec.uuid, vm);
     removeFiles(rec.data.created ?? []);
     this.done(id);
@@ -319,10 +358,11 @@ export class MigrationDestination {
     const rec = this.ledger.get(id, 'destination');
     if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
     const dom = this.deps.host.domainRecord(rec.uuid);
-    const vm = rec.options.offline ? undefined : this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid);
-    const incoming = vm && (rec.phase === 'Prepare' || rec.phase === 'Finish')
-      ? (await new MigrationMonitor(vm.monitor).query().catch(() => ({ status: undefined }))).status ?? null
-      : null;
+    const vm = rec.options.offline ? undefined : (this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid));
+    const incoming =
+      vm && (rec.phase === 'Prepare' || rec.phase === 'Finish')
+        ? ((await new MigrationMonitor(vm.monitor).query().catch(() => ({ status: undefined }))).status ?? null)
+        : null;
     return { side: 'destination', phase: rec.phase, state: dom?.state ?? null, incoming };
   }
 
@@ -337,7 +377,12 @@ export class MigrationDestination {
   }
 
   /** Offline: the copies arrived (the source verified them); keep the definition. */
-  private async finishOffline(id: string, rec: LedgerRecord<'destination'>, req: FinishRequest, log: Logger): Promise<{ state: string; domainId: number | null }> {
+  private async finishOffline(
+    id: string,
+    rec: LedgerRecord<'destination'>,
+    req: FinishRequest,
+    log: Logger,
+  ): Promise<{ state: string; domainId: number | null }> {
     this.setPhase(id, 'Finish');
     stopPids(rec.data.nbdPids ?? []);
     try {

@@ -22,11 +22,21 @@ export async function startMirrors(
     for (const d of disks) {
       const id = `mig-${d.dev}`;
       await blk.add({
-        driver: 'nbd', 'node-name': id, server: { type: 'inet', host: o.host, port: String(o.port) }, export: d.dev,
+        driver: 'nbd',
+        'node-name': id,
+        server: { type: 'inet', host: o.host, port: String(o.port) },
+        export: d.dev,
         ...(o.tls ? { 'tls-creds': o.tls.creds, 'tls-hostname': o.tls.hostname } : {}),
       });
       started.push(id);
-      await blk.mirror({ jobId: id, device: await blk.currentNode(d.dev), target: id, sync: o.mode === 'inc' ? 'top' : 'full', copyMode: o.synchronous ? 'write-blocking' : 'background', ...(o.speed ? { speed: o.speed } : {}) });
+      await blk.mirror({
+        jobId: id,
+        device: await blk.currentNode(d.dev),
+        target: id,
+        sync: o.mode === 'inc' ? 'top' : 'full',
+        copyMode: o.synchronous ? 'write-blocking' : 'background',
+        ...(o.speed ? { speed: o.speed } : {}),
+      });
     }
     return started;
   } catch (err) {
@@ -50,7 +60,13 @@ export async function waitMirrorsReady(vm: RunningDomain, ids: string[], active:
       if (failed) throw new FerryError('MIG_FAILED', `operation failed: mirroring disk ${failed.device.slice(4)} failed: ${failed.error ?? failed.status}`);
       const len = jobs.reduce((a, j) => a + j.len, 0);
       const offset = jobs.reduce((a, j) => a + j.offset, 0);
-      active.job = { ...active.job, diskTotal: len, diskProcessed: offset, diskRemaining: len - offset, percent: len > 0 ? Math.min(99, Math.floor((100 * offset) / len)) : 0 };
+      active.job = {
+        ...active.job,
+        diskTotal: len,
+        diskProcessed: offset,
+        diskRemaining: len - offset,
+        percent: len > 0 ? Math.min(99, Math.floor((100 * offset) / len)) : 0,
+      };
       onProgress();
       if (jobs.every((j) => j.ready)) return;
       if (active.abortRequested) throw new FerryError('MIG_CANCELLED', 'operation aborted: migration out: canceled by client');

@@ -60,10 +60,7 @@ export async function planDiskCopies(
 }
 
 /** The destination's side: the path each copy goes to, checked for room, then created. */
-export async function createDiskTargets(
-  copies: DiskCopy[],
-  deps: { storage: StorageService; qemuImg: QemuImg },
-): Promise<string[]> {
+export async function createDiskTargets(copies: DiskCopy[], deps: { storage: StorageService; qemuImg: QemuImg }): Promise<string[]> {
   const paths: string[] = [];
   const neededPerPool = new Map<string, number>();
   for (const c of copies) {
@@ -74,7 +71,9 @@ export async function createDiskTargets(
         active = deps.storage.active(c.target.pool);
       } catch (err) {
         if (err instanceof FerryError) {
-          throw new FerryError(err.code, `${err.message} (on the destination, for disk ${c.dev})`, { hint: `Define and start pool '${c.target.pool}' on the destination: the copy goes to the pool of the same name` });
+          throw new FerryError(err.code, `${err.message} (on the destination, for disk ${c.dev})`, {
+            hint: `Define and start pool '${c.target.pool}' on the destination: the copy goes to the pool of the same name`,
+          });
         }
         throw err;
       }
@@ -87,14 +86,19 @@ export async function createDiskTargets(
       }
     }
     if (existsSync(path)) {
-      throw new FerryError('VOL_EXISTS', `storage volume '${path}' exists already on the destination`, { hint: `Delete the stale copy there ("ferry vol-delete ${path}") if no domain uses it` });
+      throw new FerryError('VOL_EXISTS', `storage volume '${path}' exists already on the destination`, {
+        hint: `Delete the stale copy there ("ferry vol-delete ${path}") if no domain uses it`,
+      });
     }
     paths.push(path);
   }
   for (const [pool, needed] of neededPerPool) {
     const info = await deps.storage.info(pool);
     if (info.stats && needed > info.stats.available) {
-      throw new FerryError('POOL_NO_SPACE', `Not enough space in pool '${pool}' on the destination: the disks need ${needed} bytes, ${info.stats.available} are available`);
+      throw new FerryError(
+        'POOL_NO_SPACE',
+        `Not enough space in pool '${pool}' on the destination: the disks need ${needed} bytes, ${info.stats.available} are available`,
+      );
     }
   }
   const created: string[] = [];

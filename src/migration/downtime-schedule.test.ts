@@ -8,8 +8,18 @@ const MiB = 1024 * 1024;
 describe('DowntimeSchedule', () => {
   it('keeps the short limit while each pass leaves less to send (a guest that dirties little)', () => {
     const s = new DowntimeSchedule([50, 100, 150, 200, 300]);
-    const raised = [[1, 512 * MiB], [1, 400 * MiB], [2, 40 * MiB], [3, 8 * MiB], [4, 2 * MiB], [5, MiB]].map(([p, r]) => s.observe(p as number, r as number));
-    assert.deepEqual(raised.filter((x) => x !== undefined), []);
+    const raised = [
+      [1, 512 * MiB],
+      [1, 400 * MiB],
+      [2, 40 * MiB],
+      [3, 8 * MiB],
+      [4, 2 * MiB],
+      [5, MiB],
+    ].map(([p, r]) => s.observe(p as number, r as number));
+    assert.deepEqual(
+      raised.filter((x) => x !== undefined),
+      [],
+    );
     assert.equal(s.limit, 50);
   });
 
@@ -30,7 +40,7 @@ describe('DowntimeSchedule', () => {
 });
 
 describe('downtime steps in the migration tuning', () => {
-  it('a live migration follows the schedule up to the domain\'s limit; an explicit limit or a non-live one is fixed', () => {
+  it("a live migration follows the schedule up to the domain's limit; an explicit limit or a non-live one is fixed", () => {
     const live = { ...defaultMigrationOptions(), live: true };
     assert.deepEqual(downtimeSteps(300), [50, 100, 150, 200, 300]);
     assert.deepEqual(downtimeSteps(120), [50, 100, 120]);

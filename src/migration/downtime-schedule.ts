@@ -15,7 +15,10 @@ export class DowntimeSchedule {
   private pass = 0;
   private remaining = Number.POSITIVE_INFINITY;
 
-  constructor(private readonly steps: number[], private readonly stallRatio = 0.9) {
+  constructor(
+    private readonly steps: number[],
+    private readonly stallRatio = 0.9,
+  ) {
     if (steps.length === 0) throw new Error('a downtime schedule needs at least one step');
   }
 

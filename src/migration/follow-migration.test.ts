@@ -40,8 +40,16 @@ describe('followMigration() over a scripted QEMU monitor', () => {
     active.phase = 'Perform';
     let progress = 0;
     const args: FollowArgs = {
-      mm: new MigrationMonitor(d.vm.monitor), vm: d.vm, active, options: { ...defaultMigrationOptions(), live: true, ...o.options },
-      events: d.vm.monitor.listen(['MIGRATION']), performStartedAt: Date.now(), onProgress: () => progress++, now: Date.now, pollMs: 5, ...o.extra,
+      mm: new MigrationMonitor(d.vm.monitor),
+      vm: d.vm,
+      active,
+      options: { ...defaultMigrationOptions(), live: true, ...o.options },
+      events: d.vm.monitor.listen(['MIGRATION']),
+      performStartedAt: Date.now(),
+      onProgress: () => progress++,
+      now: Date.now,
+      pollMs: 5,
+      ...o.extra,
     };
     await o.before?.(args, d.qemu.server);
     const result: { ok?: FollowResult; err?: FerryError } = await followMigration(args).then(
@@ -62,7 +70,7 @@ describe('followMigration() over a scripted QEMU monitor', () => {
     assert.equal(r.active.job.operation, 'Outgoing migration');
   });
 
-  it('fails with QEMU\'s reason when the destination QEMU died (recorded: Broken pipe)', async () => {
+  it("fails with QEMU's reason when the destination QEMU died (recorded: Broken pipe)", async () => {
     const r = await follow({ transcript: 'migrate-source-failed' });
     assert.equal(r.err?.code, 'MIG_FAILED');
     assert.match(r.err?.message ?? '', /migration failed: Unable to write to socket: Broken pipe/);
@@ -87,7 +95,9 @@ describe('followMigration() over a scripted QEMU monitor', () => {
 
   it('--timeout with the abort action cancels and reports MIG_TIMEOUT', async () => {
     const r = await follow({
-      transcript: 'migrate-source-cancelled', options: { timeout: 1, timeoutAction: 'abort' }, extra: { performStartedAt: Date.now() - 5000 },
+      transcript: 'migrate-source-cancelled',
+      options: { timeout: 1, timeoutAction: 'abort' },
+      extra: { performStartedAt: Date.now() - 5000 },
     });
     assert.equal(r.err?.code, 'MIG_TIMEOUT');
     assert.equal(r.server.count('migrate_cancel'), 1);
@@ -95,7 +105,9 @@ describe('followMigration() over a scripted QEMU monitor', () => {
 
   it('--timeout with the suspend action stops the vCPUs (paused, migrating) and the migration completes', async () => {
     const r = await follow({
-      transcript: 'migrate-source-completed', options: { timeout: 1, timeoutAction: 'suspend' }, extra: { performStartedAt: Date.now() - 5000 },
+      transcript: 'migrate-source-completed',
+      options: { timeout: 1, timeoutAction: 'suspend' },
+      extra: { performStartedAt: Date.now() - 5000 },
     });
     assert.equal(r.ok?.info.status, 'completed');
     assert.equal(r.server.count('stop'), 1);

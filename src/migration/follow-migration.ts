@@ -51,7 +51,10 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
     const info = await a.mm.query();
     const disk = a.active.job;
     a.active.job = jobInfoFromQemu(info, {
-      operation: 'Outgoing migration', phase: a.active.phase, startedAt: a.active.startedAt, now: a.now(),
+      operation: 'Outgoing migration',
+      phase: a.active.phase,
+      startedAt: a.active.startedAt,
+      now: a.now(),
     });
     if (disk.diskTotal !== undefined) {
       a.active.job = { ...a.active.job, diskTotal: disk.diskTotal, diskProcessed: disk.diskTotal, diskRemaining: 0 };
@@ -143,7 +146,10 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
 
 function cancelled(reason: 'user' | 'timeout' | 'io-error' | undefined, o: MigrationOptions): FerryError {
   if (reason === 'timeout') {
-    return new FerryError('MIG_TIMEOUT', `operation aborted: migration did not complete within --timeout ${o.timeout} s; the domain keeps running on the source`);
+    return new FerryError(
+      'MIG_TIMEOUT',
+      `operation aborted: migration did not complete within --timeout ${o.timeout} s; the domain keeps running on the source`,
+    );
   }
   if (reason === 'io-error') {
     return new FerryError('MIG_FAILED', 'operation aborted: migration out: the domain hit an I/O error and --abort-on-error was given');
@@ -152,5 +158,8 @@ function cancelled(reason: 'user' | 'timeout' | 'io-error' | undefined, o: Migra
 }
 
 function postcopyFailed(info: QemuMigrationInfo): FerryError {
-  return new FerryError('MIG_POSTCOPY_FAILED', `operation failed: post-copy migration failed (${info.status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}); the domain is paused on the destination and cannot run on the source`);
+  return new FerryError(
+    'MIG_POSTCOPY_FAILED',
+    `operation failed: post-copy migration failed (${info.status}${info['error-desc'] ? `: ${info['error-desc']}` : ''}); the domain is paused on the destination and cannot run on the source`,
+  );
 }

@@ -10,7 +10,11 @@ describe('parseGraphicsUri()', () => {
   });
   it('refuses other schemes and bad ports with INVALID_ARGUMENT', () => {
     for (const bad of ['vnc://host-b:0', 'spice://host-b?tlsPort=0', 'not a uri']) {
-      assert.throws(() => parseGraphicsUri(bad), (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT', bad);
+      assert.throws(
+        () => parseGraphicsUri(bad),
+        (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT',
+        bad,
+      );
     }
   });
 });

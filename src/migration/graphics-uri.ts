@@ -29,7 +29,10 @@ export function parseGraphicsUri(uri: string): GraphicsTarget {
     throw new FerryError('INVALID_ARGUMENT', `invalid argument: cannot parse graphics URI '${uri}'; expected spice://HOST[:PORT][?tlsPort=N]`);
   }
   if (url.protocol !== 'spice:') {
-    throw new FerryError('INVALID_ARGUMENT', `invalid argument: unsupported graphics type '${url.protocol.replace(/:$/, '')}' in '${uri}': only SPICE clients can be told to move (spice://HOST[:PORT])`);
+    throw new FerryError(
+      'INVALID_ARGUMENT',
+      `invalid argument: unsupported graphics type '${url.protocol.replace(/:$/, '')}' in '${uri}': only SPICE clients can be told to move (spice://HOST[:PORT])`,
+    );
   }
   if (!url.hostname) throw new FerryError('INVALID_ARGUMENT', `invalid argument: graphics URI '${uri}' names no host`);
   const target: GraphicsTarget = { hostname: url.hostname.replace(/^\[(.*)\]$/, '$1') };

@@ -3,10 +3,25 @@ import { describe, it } from 'node:test';
 import { jobInfoFromQemu, progressPercent } from './job-info.js';
 
 describe('jobInfoFromQemu()', () => {
-  const ram = { transferred: 300, remaining: 100, total: 400, duplicate: 5, normal: 70, 'normal-bytes': 280, 'dirty-pages-rate': 12, mbps: 80, 'dirty-sync-count': 3, 'postcopy-requests': 0, 'page-size': 4096 };
+  const ram = {
+    transferred: 300,
+    remaining: 100,
+    total: 400,
+    duplicate: 5,
+    normal: 70,
+    'normal-bytes': 280,
+    'dirty-pages-rate': 12,
+    mbps: 80,
+    'dirty-sync-count': 3,
+    'postcopy-requests': 0,
+    'page-size': 4096,
+  };
 
-  it('turns query-migrate into libvirt\'s job statistics', () => {
-    const j = jobInfoFromQemu({ status: 'active', 'expected-downtime': 20, 'setup-time': 4, ram }, { operation: 'Outgoing migration', phase: 'Perform', startedAt: 1000, now: 1500 });
+  it("turns query-migrate into libvirt's job statistics", () => {
+    const j = jobInfoFromQemu(
+      { status: 'active', 'expected-downtime': 20, 'setup-time': 4, ram },
+      { operation: 'Outgoing migration', phase: 'Perform', startedAt: 1000, now: 1500 },
+    );
     assert.deepEqual(
       [j.type, j.timeElapsedMs, j.dataProcessed, j.dataRemaining, j.dataTotal, j.memoryBandwidth, j.dirtyRate, j.iteration, j.expectedDowntimeMs, j.percent],
       ['Unbounded', 500, 300, 100, 400, 10_000_000, 12, 3, 20, 75],

@@ -4,14 +4,10 @@ export type { JobInfo, JobType } from '../shared/job-info.js';
 import type { JobInfo, JobType } from '../shared/job-info.js';
 
 /** Builds the job statistics from query-migrate; elapsed time is ferry's own (from Begin). */
-export function jobInfoFromQemu(
-  info: QemuMigrationInfo,
-  base: { operation: JobInfo['operation']; phase?: string; startedAt: number; now: number },
-): JobInfo {
+export function jobInfoFromQemu(info: QemuMigrationInfo, base: { operation: JobInfo['operation']; phase?: string; startedAt: number; now: number }): JobInfo {
   const ram = info.ram;
   const status = info.status ?? 'none';
-  const type: JobType =
-    status === 'completed' ? 'Completed' : status === 'failed' ? 'Failed' : status === 'cancelled' ? 'Cancelled' : 'Unbounded';
+  const type: JobType = status === 'completed' ? 'Completed' : status === 'failed' ? 'Failed' : status === 'cancelled' ? 'Cancelled' : 'Unbounded';
   const job: JobInfo = {
     type,
     operation: base.operation,

@@ -47,7 +47,10 @@ export class LiveSteps implements SourceSteps {
   private performStartedAt = 0;
   private result: { info: QemuMigrationInfo; postcopy: boolean } | undefined;
 
-  constructor(private readonly deps: LiveStepsDeps, private readonly vm: RunningDomain) {}
+  constructor(
+    private readonly deps: LiveStepsDeps,
+    private readonly vm: RunningDomain,
+  ) {}
 
   get def(): DomainDefinition {
     return this.vm.def;
@@ -60,7 +63,12 @@ export class LiveSteps implements SourceSteps {
     const vm = this.vm;
     const tuning = plan.tuning ?? { capabilities: {}, sharedParameters: {} };
     return {
-      domain: { name: vm.name, uuid: vm.uuid, xml: renderDomainXml(host.portableDefinition(vm.uuid)), persistentXml: host.domainRecord(vm.uuid)?.persistentXml ?? null },
+      domain: {
+        name: vm.name,
+        uuid: vm.uuid,
+        xml: renderDomainXml(host.portableDefinition(vm.uuid)),
+        persistentXml: host.domainRecord(vm.uuid)?.persistentXml ?? null,
+      },
       source: {
         hostId: this.deps.hostId,
         hostname: this.deps.hostname,
@@ -68,7 +76,15 @@ export class LiveSteps implements SourceSteps {
         accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm',
         ...(this.deps.selfPeerUri ? { peerUri: this.deps.selfPeerUri } : {}),
       },
-      flags: { live: o.live, offline: false, suspend: o.suspend, persistent: o.persistent, undefineSource: o.undefineSource, postcopy: o.postcopy, sourceWasRunning: plan.sourceWasRunning },
+      flags: {
+        live: o.live,
+        offline: false,
+        suspend: o.suspend,
+        persistent: o.persistent,
+        undefineSource: o.undefineSource,
+        postcopy: o.postcopy,
+        sourceWasRunning: plan.sourceWasRunning,
+      },
       tuning: { capabilities: tuning.capabilities, sharedParameters: tuning.sharedParameters },
       ...(plan.storage ? { storage: { mode: plan.storage.mode, disks: plan.storage.disks } } : {}),
       ...(plan.tls ? { tls: { storage: plan.storage !== undefined } } : {}),
@@ -104,14 +120,26 @@ export class LiveSteps implements SourceSteps {
     // TLS: this host's client credentials, for the stream, its multifd channels and the NBD connections.
     const tls = plan.tls
       ? {
-        creds: await addMigrationTlsCreds(vm.monitor, { endpoint: 'client', dir: this.deps.tls.dir, host: this.deps.hostname, stage: (files) => this.deps.host.stageForQemu(vm.uuid, 'tls', files) }),
-        hostname: tlsHostnameFor(plan.options, uri),
-      }
+          creds: await addMigrationTlsCreds(vm.monitor, {
+            endpoint: 'client',
+            dir: this.deps.tls.dir,
+            host: this.deps.hostname,
+            stage: (files) => this.deps.host.stageForQemu(vm.uuid, 'tls', files),
+          }),
+          hostname: tlsHostnameFor(plan.options, uri),
+        }
       : undefined;
     if (plan.storage) {
       // Storage first: mirror every disk into the destination's NBD exports until they are in step.
       const { mode, disks, synchronous, speed } = plan.storage;
-      mirrors = await startMirrors(vm, disks, { host: target.host, port: ctx.prepared.nbdPort ?? 0, mode, synchronous, ...(speed ? { speed } : {}), ...(tls ? { tls } : {}) });
+      mirrors = await startMirrors(vm, disks, {
+        host: target.host,
+        port: ctx.prepared.nbdPort ?? 0,
+        mode,
+        synchronous,
+        ...(speed ? { speed } : {}),
+        ...(tls ? { tls } : {}),
+      });
       active.mirrors = mirrors;
       await waitMirrorsReady(vm, mirrors, active, progress);
     }
@@ -179,7 +207,7 @@ export class LiveSteps implements SourceSteps {
     const rec = this.deps.host.domainRecord(vm.uuid);
     const request: FinishRequest = {
       resume: plan.sourceWasRunning && !plan.options.suspend,
-      persistentXml: plan.options.persistent ? rec?.persistentXml ?? renderDomainXml(this.deps.host.portableDefinition(vm.uuid)) : null,
+      persistentXml: plan.options.persistent ? (rec?.persistentXml ?? renderDomainXml(this.deps.host.portableDefinition(vm.uuid))) : null,
       postcopy: result.postcopy,
       stats: { ...active.job },
       leases: active.lockState ?? [],
@@ -204,7 +232,10 @@ export class LiveSteps implements SourceSteps {
       const outcome = await askDestinationOutcome(peer, id, { maxMs: 30_000, log });
       if (outcome === 'resumed') return;
       if (outcome === 'unknown') {
-        throw new FerryError('MIG_OUTCOME_UNKNOWN', `operation failed: the destination did not say whether it resumed the domain; it stays paused here until it does (${(err as Error).message})`);
+        throw new FerryError(
+          'MIG_OUTCOME_UNKNOWN',
+          `operation failed: the destination did not say whether it resumed the domain; it stays paused here until it does (${(err as Error).message})`,
+        );
       }
       throw err;
     }
@@ -250,7 +281,10 @@ export class LiveSteps implements SourceSteps {
     try {
       const info = await new DisplayMonitor(this.vm.monitor).query('spice');
       const where = `spice://${target.hostname}${target.port === undefined ? '' : `:${target.port}`}${target.tlsPort === undefined ? '' : `?tls-port=${target.tlsPort}`}`;
-      this.deps.host.noteInDomainLog(this.vm.name, `SPICE migration to ${where} ${info.migrated ? 'completed' : 'not completed'} (query-spice migrated=${info.migrated === true})`);
+      this.deps.host.noteInDomainLog(
+        this.vm.name,
+        `SPICE migration to ${where} ${info.migrated ? 'completed' : 'not completed'} (query-spice migrated=${info.migrated === true})`,
+      );
     } catch (err) {
       log.warn({ err }, 'cannot query the SPICE server after the migration');
     }
@@ -268,7 +302,13 @@ export class LiveSteps implements SourceSteps {
       this.deps.onUnresolved?.(active.id);
       return err;
     }
-    active.job = { ...active.job, type: outcome === 'Cancelled' ? 'Cancelled' : 'Failed', phase: outcome, error: message, timeElapsedMs: this.deps.now() - active.startedAt };
+    active.job = {
+      ...active.job,
+      type: outcome === 'Cancelled' ? 'Cancelled' : 'Failed',
+      phase: outcome,
+      error: message,
+      timeElapsedMs: this.deps.now() - active.startedAt,
+    };
     ctx.enter(outcome, { stats: { ...active.job }, error: message });
     if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
       // After the switch the source must never resume (invariant 4).
@@ -280,9 +320,8 @@ export class LiveSteps implements SourceSteps {
       active.mirrors = [];
     }
     const lockState = active.lockState;
-    const reacquire = lockState && lockState.length > 0
-      ? () => this.deps.host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState)
-      : undefined;
+    const reacquire =
+      lockState && lockState.length > 0 ? () => this.deps.host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
     const whole = await rollbackSource({ vm, peer, id: active.id, sourceWasRunning: ctx.plan.sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) });
     // The migration is cancelled: the credentials go, so the next migration of this QEMU starts clean.
     if (active.tls) await removeMigrationTlsCreds(vm.monitor).catch((e: unknown) => log.warn({ err: e }, 'cannot remove the TLS credentials'));

@@ -23,15 +23,18 @@ function diagram(): string {
 }
 
 const defines = (text: string, name: string): boolean =>
-  new RegExp(`(function ${name}\\b|^\\s+(?:async |private |readonly |static )*${name}(?:<[^>]*>)?\\(|^\\s+get ${name}\\(|\\b${name}\\(\\w+\\??:)`, 'm').test(text);
+  new RegExp(`(function ${name}\\b|^\\s+(?:async |private |readonly |static )*${name}(?:<[^>]*>)?\\(|^\\s+get ${name}\\(|\\b${name}\\(\\w+\\??:)`, 'm').test(
+    text,
+  );
 
 /** The sequence diagram in docs/migration.md names the code's phases, classes and functions: it stays in step with them. */
 describe('docs/migration.md sequence diagram', () => {
   const text = diagram();
   const src = sources(join(ROOT, 'src'));
 
-  it('names every phase, and persists each side\'s phases in an order the transition table allows', () => {
-    for (const p of ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded', 'Failed', 'Cancelled'] satisfies Phase[]) assert.match(text, new RegExp(`\\b${p}\\b`), p);
+  it("names every phase, and persists each side's phases in an order the transition table allows", () => {
+    for (const p of ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded', 'Failed', 'Cancelled'] satisfies Phase[])
+      assert.match(text, new RegExp(`\\b${p}\\b`), p);
     for (const side of ['source', 'destination'] as const satisfies readonly Side[]) {
       const order = [...text.matchAll(new RegExp(`persist ${side} (\\w+)`, 'g'))].map((m) => m[1] as Phase);
       assert.ok(order.length >= 3, `${side}: ${order.join(' → ')}`);
@@ -54,12 +57,19 @@ describe('docs/migration.md sequence diagram', () => {
   it('every function() it names is defined in src/', () => {
     const fns = [...new Set([...text.matchAll(/(?<![.\w])([a-z][A-Za-z]+)\(\)/g)].map((m) => m[1] as string))];
     assert.ok(fns.length >= 8);
-    for (const fn of fns) assert.ok(src.some((f) => defines(f.text, fn)), `${fn}() is defined somewhere in src/`);
+    for (const fn of fns)
+      assert.ok(
+        src.some((f) => defines(f.text, fn)),
+        `${fn}() is defined somewhere in src/`,
+      );
   });
 
   it('every participant is a class in src/', () => {
     for (const [, cls] of text.matchAll(/participant \w+ as ([A-Z][A-Za-z]+) \(/g)) {
-      assert.ok(src.some((f) => new RegExp(`\\bclass ${cls}\\b`).test(f.text)), `class ${cls}`);
+      assert.ok(
+        src.some((f) => new RegExp(`\\bclass ${cls}\\b`).test(f.text)),
+        `class ${cls}`,
+      );
     }
   });
 });

@@ -38,9 +38,7 @@ type DataOf<S extends Side> = S extends 'source' ? SourceData : DestinationData;
 type OptionsOf<S extends Side> = S extends 'source' ? MigrationOptions : MigrationCookie['flags'];
 
 /** One side's record of a migration, typed. */
-export type LedgerRecord<S extends Side = Side> = S extends Side
-  ? Omit<MigrationRecord<DataOf<S>, OptionsOf<S>, Phase>, 'side'> & { side: S }
-  : never;
+export type LedgerRecord<S extends Side = Side> = S extends Side ? Omit<MigrationRecord<DataOf<S>, OptionsOf<S>, Phase>, 'side'> & { side: S } : never;
 
 export type NewLedgerRecord<S extends Side> = Pick<LedgerRecord<S>, 'id' | 'side' | 'uuid' | 'name' | 'phase' | 'peer' | 'options' | 'data'>;
 
@@ -141,6 +139,11 @@ function typed<S extends Side>(rec: MigrationRecord | undefined): LedgerRecord<S
 }
 
 /** A ledger over the store, announcing through the host, for callers not handed one. */
-export function ledgerFor(d: { migrations: MigrationStore; host: { publish(event: DomainEvent): void }; metrics?: MigrationMetrics | undefined; now?: () => number }): MigrationLedger {
+export function ledgerFor(d: {
+  migrations: MigrationStore;
+  host: { publish(event: DomainEvent): void };
+  metrics?: MigrationMetrics | undefined;
+  now?: () => number;
+}): MigrationLedger {
   return new MigrationLedger({ migrations: d.migrations, publish: (e) => d.host.publish(e), metrics: d.metrics, ...(d.now ? { now: d.now } : {}) });
 }

@@ -58,7 +58,14 @@ export function resolvePlan(o: MigrationOptions, base: Omit<MigrationPlan, 'opti
     ...base,
     options: o,
     ...(disks.length > 0
-      ? { storage: { mode: o.copyStorage === 'inc' ? 'inc' : 'all', disks, synchronous: o.copyStorageSynchronousWrites, ...(o.bandwidth ? { speed: mibsToBytes(o.bandwidth) } : {}) } }
+      ? {
+          storage: {
+            mode: o.copyStorage === 'inc' ? 'inc' : 'all',
+            disks,
+            synchronous: o.copyStorageSynchronousWrites,
+            ...(o.bandwidth ? { speed: mibsToBytes(o.bandwidth) } : {}),
+          },
+        }
       : {}),
     ...(migrateUri ? { migrateUri } : {}),
     ...(Object.keys(listen).length > 0 ? { listen } : {}),

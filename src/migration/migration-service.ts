@@ -103,7 +103,12 @@ export class MigrationService {
       log: deps.log,
     });
     this.recovery = new MigrationRecovery({
-      host: deps.host, migrations: deps.migrations, ledger: this.ledger, destination: this.destination, peers: deps.peers, log: deps.log,
+      host: deps.host,
+      migrations: deps.migrations,
+      ledger: this.ledger,
+      destination: this.destination,
+      peers: deps.peers,
+      log: deps.log,
       ...(deps.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: deps.orphanTimeoutMs } : {}),
     });
   }

@@ -17,7 +17,7 @@ const cookie = (o: { tls?: boolean; offline?: boolean; storage?: boolean } = {})
 });
 
 describe('migration TLS', () => {
-  it('tlsWanted() is --tls or the source\'s migrate_tls_force', () => {
+  it("tlsWanted() is --tls or the source's migrate_tls_force", () => {
     assert.equal(tlsWanted({ tls: false }, { dir: '/d', force: false }), false);
     assert.equal(tlsWanted({ tls: true }, { dir: '/d', force: false }), true);
     assert.equal(tlsWanted({ tls: false }, { dir: '/d', force: true }), true);
@@ -38,8 +38,14 @@ describe('migration TLS', () => {
 
   it('assertTlsAllowed() refuses a plain migration to a host with migrate_tls_force, with a hint to add --tls', () => {
     const force = { dir: '/etc/pki/ferry', force: true };
-    assert.throws(() => assertTlsAllowed(cookie(), force, 'host-b'), (e: unknown) =>
-      e instanceof FerryError && e.code === 'MIG_TLS_REQUIRED' && /host-b accepts only encrypted migrations \(migrate_tls_force = 1\)/.test(e.message) && /^Add --tls/.test(e.hint));
+    assert.throws(
+      () => assertTlsAllowed(cookie(), force, 'host-b'),
+      (e: unknown) =>
+        e instanceof FerryError &&
+        e.code === 'MIG_TLS_REQUIRED' &&
+        /host-b accepts only encrypted migrations \(migrate_tls_force = 1\)/.test(e.message) &&
+        /^Add --tls/.test(e.hint),
+    );
     assert.doesNotThrow(() => assertTlsAllowed(cookie({ tls: true }), force, 'host-b'));
     assert.doesNotThrow(() => assertTlsAllowed(cookie(), { ...force, force: false }, 'host-b'));
     assert.doesNotThrow(() => assertTlsAllowed(cookie({ offline: true }), force, 'host-b'), 'an offline migration without disks sends no data');
@@ -50,12 +56,17 @@ describe('migration TLS', () => {
     assert.deepEqual(validateCookie(cookie({ tls: true })).tls, { storage: false });
   });
 
-  it('asTlsHandshakeError() turns QEMU\'s certificate failures into MIG_TLS_HANDSHAKE with QEMU\'s reason', () => {
+  it("asTlsHandshakeError() turns QEMU's certificate failures into MIG_TLS_HANDSHAKE with QEMU's reason", () => {
     const issuer = asTlsHandshakeError(new FerryError('MIG_FAILED', "operation failed: migration failed: The certificate hasn't got a known issuer"));
     assert.ok(issuer instanceof FerryError);
     assert.equal(issuer.code, 'MIG_TLS_HANDSHAKE');
-    assert.equal(issuer.message, "operation failed: migration failed: the TLS handshake with the destination failed: The certificate hasn't got a known issuer");
-    const nbd = asTlsHandshakeError(new FerryError('QMP_COMMAND_FAILED', "internal error: unable to execute QEMU command 'blockdev-add': Certificate does not match the hostname 127.0.0.2"));
+    assert.equal(
+      issuer.message,
+      "operation failed: migration failed: the TLS handshake with the destination failed: The certificate hasn't got a known issuer",
+    );
+    const nbd = asTlsHandshakeError(
+      new FerryError('QMP_COMMAND_FAILED', "internal error: unable to execute QEMU command 'blockdev-add': Certificate does not match the hostname 127.0.0.2"),
+    );
     assert.match((nbd as FerryError).message, /failed: Certificate does not match the hostname 127\.0\.0\.2$/);
     const other = new FerryError('MIG_FAILED', 'operation failed: migration failed: Unable to write to socket: Broken pipe');
     assert.equal(asTlsHandshakeError(other), other, 'other failures pass unchanged');

@@ -66,11 +66,15 @@ export async function addMigrationTlsCreds(
     const dir = a.stage(files);
     await objects.addTlsCredsX509({ id: MIGRATION_TLS_OBJECT, dir, endpoint: a.endpoint, verifyPeer: true });
   } catch (err) {
-    throw new FerryError('MIG_TLS_CREDS', `operation failed: QEMU on ${a.host} cannot load the TLS ${a.endpoint} certificates in ${a.dir}: ${qemuReason(err)}`, {
-      cause: err,
-      details: { dir: a.dir, endpoint: a.endpoint, host: a.host },
-      hint: `Put ca-cert.pem, ${a.endpoint}-cert.pem and ${a.endpoint}-key.pem in ${a.dir} on ${a.host} (tls_dir in ferryd.conf), readable by ferryd (QEMU reads a copy in its run directory); "ferry migrate-check --tls" names what is wrong`,
-    });
+    throw new FerryError(
+      'MIG_TLS_CREDS',
+      `operation failed: QEMU on ${a.host} cannot load the TLS ${a.endpoint} certificates in ${a.dir}: ${qemuReason(err)}`,
+      {
+        cause: err,
+        details: { dir: a.dir, endpoint: a.endpoint, host: a.host },
+        hint: `Put ca-cert.pem, ${a.endpoint}-cert.pem and ${a.endpoint}-key.pem in ${a.dir} on ${a.host} (tls_dir in ferryd.conf), readable by ferryd (QEMU reads a copy in its run directory); "ferry migrate-check --tls" names what is wrong`,
+      },
+    );
   }
   return MIGRATION_TLS_OBJECT;
 }
@@ -90,13 +94,21 @@ export function assertTlsAllowed(cookie: MigrationCookie, config: MigrationTlsCo
   if (!config.force || cookie.tls) return;
   if (cookie.flags.offline && !cookie.storage) return;
   if (cookie.flags.offline) {
-    throw new FerryError('MIG_TLS_REQUIRED', `operation failed: ${hostname} accepts only encrypted migrations (migrate_tls_force = 1), and an offline disk copy is not encrypted`, {
-      hint: 'Copy the disks live instead (start the domain, then "ferry migrate --live --copy-storage-all --tls"), or put them on storage both hosts share',
-    });
+    throw new FerryError(
+      'MIG_TLS_REQUIRED',
+      `operation failed: ${hostname} accepts only encrypted migrations (migrate_tls_force = 1), and an offline disk copy is not encrypted`,
+      {
+        hint: 'Copy the disks live instead (start the domain, then "ferry migrate --live --copy-storage-all --tls"), or put them on storage both hosts share',
+      },
+    );
   }
-  throw new FerryError('MIG_TLS_REQUIRED', `operation failed: ${hostname} accepts only encrypted migrations (migrate_tls_force = 1); this one is not encrypted`, {
-    hint: 'Add --tls (both hosts need certificates in their tls_dir; "ferry migrate-check --tls <domain> <desturi>" checks them)',
-  });
+  throw new FerryError(
+    'MIG_TLS_REQUIRED',
+    `operation failed: ${hostname} accepts only encrypted migrations (migrate_tls_force = 1); this one is not encrypted`,
+    {
+      hint: 'Add --tls (both hosts need certificates in their tls_dir; "ferry migrate-check --tls <domain> <desturi>" checks them)',
+    },
+  );
 }
 
 /**

@@ -14,10 +14,13 @@ describe('migration URIs', () => {
   });
 
   it('parseMigrateUri() refuses anything else with INVALID_ARGUMENT', () => {
-    assert.throws(() => parseMigrateUri('rdma://h'), (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT' && /unsupported migration URI/.test(e.message));
+    assert.throws(
+      () => parseMigrateUri('rdma://h'),
+      (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT' && /unsupported migration URI/.test(e.message),
+    );
   });
 
-  it('formatTcpUri() writes QEMU\'s form and round-trips', () => {
+  it("formatTcpUri() writes QEMU's form and round-trips", () => {
     assert.equal(formatTcpUri('10.0.0.2', 49152), 'tcp:10.0.0.2:49152');
     assert.equal(formatTcpUri('fd00::2', 49152), 'tcp:[fd00::2]:49152');
     assert.deepEqual(parseTcpUri(formatTcpUri('fd00::2', 7)), { host: 'fd00::2', port: 7 });

@@ -41,7 +41,10 @@ export function nvramSection(def: DomainDefinition, defaultPath: (format: 'raw' 
     data = readFileSync(path);
     writeFileSync(probeOf(path, migrationId), migrationId, { mode: 0o600 });
   } catch (err) {
-    throw new FerryError('NVRAM_FAILED', `operation failed: cannot read the NVRAM ${path} to migrate it: ${(err as Error).message}`, { cause: err, details: { path } });
+    throw new FerryError('NVRAM_FAILED', `operation failed: cannot read the NVRAM ${path} to migrate it: ${(err as Error).message}`, {
+      cause: err,
+      details: { path },
+    });
   }
   return { path, auto: path === defaultPath(format), format, data: data.toString('base64'), probe: migrationId };
 }

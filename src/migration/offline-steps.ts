@@ -40,10 +40,12 @@ export interface OfflineDomain {
  * over NBD; qemu-img copies them and then compares both sides before Finish.
  */
 export class OfflineSteps implements SourceSteps {
-
   readonly def: DomainDefinition;
 
-  constructor(private readonly deps: OfflineStepsDeps, private readonly domain: OfflineDomain) {
+  constructor(
+    private readonly deps: OfflineStepsDeps,
+    private readonly domain: OfflineDomain,
+  ) {
     this.def = domain.def;
   }
 
@@ -52,8 +54,22 @@ export class OfflineSteps implements SourceSteps {
     const { plan } = ctx;
     return {
       domain: { name: rec.name, uuid: rec.uuid, xml: rec.persistentXml, persistentXml: rec.persistentXml },
-      source: { hostId: this.deps.hostId, hostname: this.deps.hostname, qemuVersion: 'n/a', accel: 'tcg', ...(this.deps.selfPeerUri ? { peerUri: this.deps.selfPeerUri } : {}) },
-      flags: { live: false, offline: true, suspend: false, persistent: true, undefineSource: plan.options.undefineSource, postcopy: false, sourceWasRunning: false },
+      source: {
+        hostId: this.deps.hostId,
+        hostname: this.deps.hostname,
+        qemuVersion: 'n/a',
+        accel: 'tcg',
+        ...(this.deps.selfPeerUri ? { peerUri: this.deps.selfPeerUri } : {}),
+      },
+      flags: {
+        live: false,
+        offline: true,
+        suspend: false,
+        persistent: true,
+        undefineSource: plan.options.undefineSource,
+        postcopy: false,
+        sourceWasRunning: false,
+      },
       ...(plan.storage ? { storage: { mode: plan.storage.mode, disks: plan.storage.disks } } : {}),
       ...(tpmState ? { tpm: { files: Object.keys(tpmState).length } } : {}),
     };
@@ -88,7 +104,13 @@ export class OfflineSteps implements SourceSteps {
       if (!serve) throw new FerryError('MIG_PEER_REFUSED', `operation failed: the destination does not serve disk ${d.dev}`);
       const target = nbdUri(ctx.target.host, serve.port, serve.export);
       ctx.log.info({ disk: d.dev, from: d.sourcePath }, 'copying disk');
-      await copyToNbd({ source: d.sourcePath, format: d.format, target, signal, onProgress: (p) => this.progress(ctx, total, before + Math.floor((d.virtualSize * p) / 100)) });
+      await copyToNbd({
+        source: d.sourcePath,
+        format: d.format,
+        target,
+        signal,
+        onProgress: (p) => this.progress(ctx, total, before + Math.floor((d.virtualSize * p) / 100)),
+      });
       if (!(await sameContents(this.deps.run, { source: d.sourcePath, format: d.format, target }))) {
         throw new FerryError('MIG_FAILED', `operation failed: the copy of disk ${d.dev} differs from ${d.sourcePath}: it is corrupted and was removed`);
       }

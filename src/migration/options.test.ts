@@ -7,13 +7,20 @@ const current = { bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS, downtimeMs: 300 };
 const tune = (o: Partial<MigrationOptions>) => migrationTuning({ ...defaultMigrationOptions(), live: true, ...o }, current);
 
 describe('migrationTuning()', () => {
-  it('uses two multifd channels by default, unlimited bandwidth, and the downtime schedule up to the domain\'s limit', () => {
+  it("uses two multifd channels by default, unlimited bandwidth, and the downtime schedule up to the domain's limit", () => {
     const t = tune({});
     assert.equal(t.multifd, true);
-    assert.deepEqual(t.capabilities, { events: true, 'pause-before-switchover': false, multifd: true, xbzrle: false, 'auto-converge': false, 'postcopy-ram': false });
+    assert.deepEqual(t.capabilities, {
+      events: true,
+      'pause-before-switchover': false,
+      multifd: true,
+      xbzrle: false,
+      'auto-converge': false,
+      'postcopy-ram': false,
+    });
     assert.deepEqual(t.sharedParameters, { 'multifd-channels': 2, 'multifd-compression': 'none' });
     assert.equal(t.sourceParameters['max-bandwidth'], Number.MAX_SAFE_INTEGER);
-    assert.equal(t.sourceParameters['downtime-limit'], 50, 'the schedule\'s first step');
+    assert.equal(t.sourceParameters['downtime-limit'], 50, "the schedule's first step");
     assert.equal(t.downtimeSteps?.at(-1), 300);
   });
 
@@ -22,7 +29,10 @@ describe('migrationTuning()', () => {
     assert.equal(tune({ postcopy: true }).capabilities['postcopy-ram'], true);
     const x = tune({ compressed: true });
     assert.deepEqual([x.multifd, x.capabilities.xbzrle], [false, true]);
-    assert.throws(() => tune({ postcopy: true, parallel: true }), (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT');
+    assert.throws(
+      () => tune({ postcopy: true, parallel: true }),
+      (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT',
+    );
   });
 
   it('maps zlib/zstd onto multifd compression and the bandwidth onto bytes', () => {

@@ -13,9 +13,22 @@ export type CompressionMethod = MigrationOptions['compMethods'][number];
 
 export function defaultMigrationOptions(): MigrationOptions {
   return {
-    live: false, offline: false, persistent: false, undefineSource: false, suspend: false, compressed: false,
-    compMethods: [], abortOnError: false, unsafe: false, autoConverge: false, postcopy: false,
-    postcopyAfterPrecopy: false, timeoutAction: 'abort', copyStorage: 'none', copyStorageSynchronousWrites: false, tls: false,
+    live: false,
+    offline: false,
+    persistent: false,
+    undefineSource: false,
+    suspend: false,
+    compressed: false,
+    compMethods: [],
+    abortOnError: false,
+    unsafe: false,
+    autoConverge: false,
+    postcopy: false,
+    postcopyAfterPrecopy: false,
+    timeoutAction: 'abort',
+    copyStorage: 'none',
+    copyStorageSynchronousWrites: false,
+    tls: false,
   };
 }
 
@@ -49,7 +62,11 @@ export function downtimeSteps(ceiling: number): number[] {
  * with two channels is the default (it halves the time of a large transfer
  * on QEMU 10), except where QEMU refuses to combine it: post-copy and xbzrle.
  */
-export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean }, extra: { leaseHandover?: boolean } = {}): MigrationTuning {
+export function migrationTuning(
+  o: MigrationOptions,
+  current: { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean },
+  extra: { leaseHandover?: boolean } = {},
+): MigrationTuning {
   let methods = o.compMethods;
   if (o.compressed && methods.length === 0) {
     if (o.parallel) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --parallel --compressed needs --comp-methods zlib or zstd');
@@ -63,7 +80,10 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
     throw new FerryError('INVALID_ARGUMENT', `invalid argument: QEMU cannot combine --parallel with ${o.postcopy ? '--postcopy' : 'xbzrle compression'}`);
   }
   if (multifdCompression.length > 0 && (o.postcopy || xbzrle || o.parallel === false)) {
-    throw new FerryError('INVALID_ARGUMENT', 'invalid argument: zlib and zstd compression need parallel (multifd) migration, which cannot be combined with --postcopy or xbzrle');
+    throw new FerryError(
+      'INVALID_ARGUMENT',
+      'invalid argument: zlib and zstd compression need parallel (multifd) migration, which cannot be combined with --postcopy or xbzrle',
+    );
   }
   const multifd = o.parallel ?? (!o.postcopy && !xbzrle);
   const channels = o.parallelConnections ?? DEFAULT_PARALLEL_CONNECTIONS;
@@ -90,12 +110,14 @@ export function migrationTuning(o: MigrationOptions, current: { bandwidthMiBs: n
   const steps = o.live && o.maxDowntime === undefined && !current.downtimeExplicit ? downtimeSteps(current.downtimeMs) : undefined;
   const sourceParameters: Record<string, unknown> = {
     'max-bandwidth': mibsToBytes(bandwidth),
-    'downtime-limit': steps ? steps[0] : o.maxDowntime ?? current.downtimeMs,
+    'downtime-limit': steps ? steps[0] : (o.maxDowntime ?? current.downtimeMs),
   };
   if (o.autoConvergeInitial !== undefined || o.autoConvergeIncrement !== undefined) {
-    if (!o.autoConverge) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --auto-converge-initial and --auto-converge-increment need --auto-converge');
+    if (!o.autoConverge)
+      throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --auto-converge-initial and --auto-converge-increment need --auto-converge');
     for (const v of [o.autoConvergeInitial, o.autoConvergeIncrement]) {
-      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 99)) throw new FerryError('INVALID_ARGUMENT', 'invalid argument: auto-converge percentages are between 1 and 99');
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 99))
+        throw new FerryError('INVALID_ARGUMENT', 'invalid argument: auto-converge percentages are between 1 and 99');
     }
     if (o.autoConvergeInitial !== undefined) sourceParameters['cpu-throttle-initial'] = o.autoConvergeInitial;
     if (o.autoConvergeIncrement !== undefined) sourceParameters['cpu-throttle-increment'] = o.autoConvergeIncrement;

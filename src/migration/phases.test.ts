@@ -5,7 +5,13 @@ import { assertTransition, isFinal } from './phases.js';
 
 describe('assertTransition()', () => {
   it('allows the forward path of each side', () => {
-    for (const [from, to] of [['Begin', 'Prepare'], ['Prepare', 'Perform'], ['Perform', 'Finish'], ['Finish', 'Confirm'], ['Confirm', 'Succeeded']] as const) {
+    for (const [from, to] of [
+      ['Begin', 'Prepare'],
+      ['Prepare', 'Perform'],
+      ['Perform', 'Finish'],
+      ['Finish', 'Confirm'],
+      ['Confirm', 'Succeeded'],
+    ] as const) {
       assertTransition('source', from, to);
     }
     assertTransition('destination', 'Prepare', 'Finish');
@@ -13,13 +19,24 @@ describe('assertTransition()', () => {
   });
 
   it('refuses going backwards and leaving a final phase, with MIG_PHASE_INVALID', () => {
-    for (const [from, to] of [['Perform', 'Prepare'], ['Confirm', 'Failed'], ['Succeeded', 'Begin'], ['Failed', 'Perform']] as const) {
-      assert.throws(() => assertTransition('source', from, to), (e: unknown) => e instanceof FerryError && e.code === 'MIG_PHASE_INVALID');
+    for (const [from, to] of [
+      ['Perform', 'Prepare'],
+      ['Confirm', 'Failed'],
+      ['Succeeded', 'Begin'],
+      ['Failed', 'Perform'],
+    ] as const) {
+      assert.throws(
+        () => assertTransition('source', from, to),
+        (e: unknown) => e instanceof FerryError && e.code === 'MIG_PHASE_INVALID',
+      );
     }
     assert.throws(() => assertTransition('destination', 'Finish', 'Cancelled'), /going backwards/);
   });
 
   it('isFinal() is true for the outcomes only', () => {
-    assert.deepEqual(['Begin', 'Perform', 'Confirm', 'Succeeded', 'Failed', 'Cancelled'].map((p) => isFinal(p as never)), [false, false, false, true, true, true]);
+    assert.deepEqual(
+      ['Begin', 'Perform', 'Confirm', 'Succeeded', 'Failed', 'Cancelled'].map((p) => isFinal(p as never)),
+      [false, false, false, true, true, true],
+    );
   });
 });

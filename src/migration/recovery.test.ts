@@ -113,9 +113,11 @@ describe('MigrationRecovery: source records', () => {
     assert.ok(h.domains.get(UUID));
   });
 
-  it('S6 Perform with QEMU\'s migration still active: Failed, migrate_cancel, the source resumed', async () => {
+  it("S6 Perform with QEMU's migration still active: Failed, migrate_cancel, the source resumed", async () => {
     const { qemu, vm } = await h.domain(paused);
-    qemu!.server.override('query-migrate', { nth: 1, return: { status: 'active' } }).override('query-migrate', { nth: 2, return: { status: 'active' } })
+    qemu!.server
+      .override('query-migrate', { nth: 1, return: { status: 'active' } })
+      .override('query-migrate', { nth: 2, return: { status: 'active' } })
       .override('query-migrate', { return: { status: 'cancelled' } })
       .override('migrate_cancel', { events: [{ event: 'MIGRATION', data: { status: 'cancelling' } }] });
     h.record({ side: 'source', phase: 'Perform', data: { sourceWasRunning: true } });
@@ -127,7 +129,7 @@ describe('MigrationRecovery: source records', () => {
     await until(() => vm!.status.state === 'running');
   });
 
-  it('S7 Perform with QEMU\'s migration completed and the destination Succeeded: Finish, Confirm, Succeeded, source destroyed', async () => {
+  it("S7 Perform with QEMU's migration completed and the destination Succeeded: Finish, Confirm, Succeeded, source destroyed", async () => {
     const { qemu } = await h.domain({ ...paused, qemu: 'postmigrate' });
     qemu!.server.override('query-migrate', { return: { status: 'completed' } });
     h.peer.phase('mig-1', 'Succeeded');
@@ -225,7 +227,8 @@ describe('MigrationRecovery: source records', () => {
   it('S15 (post-copy) Finish with the source QEMU in post-copy: finish asked with postcopy, then Succeeded', async () => {
     const { qemu } = await h.domain({ ...paused, qemu: 'postmigrate' });
     qemu!.server.override('query-migrate', { return: { status: 'postcopy-active' } });
-    h.peer.phase('mig-1', 'Prepare', { incoming: 'postcopy-active' })
+    h.peer
+      .phase('mig-1', 'Prepare', { incoming: 'postcopy-active' })
       .on('POST', '/peer/v1/migrations/mig-1/finish', { body: { state: 'running', domainId: 1 } });
     h.record({ side: 'source', phase: 'Finish', data: { sourceWasRunning: true }, options: { suspend: true } });
     await h.recoverAll();
@@ -236,7 +239,8 @@ describe('MigrationRecovery: source records', () => {
   it('S16 the finish call fails, then the destination says Succeeded: Succeeded', async () => {
     await h.domain(paused);
     let gets = 0;
-    h.peer.on('GET', '/peer/v1/migrations/mig-1', () => ({ body: { phase: ++gets === 1 ? 'Finish' : 'Succeeded', incoming: 'completed' } }))
+    h.peer
+      .on('GET', '/peer/v1/migrations/mig-1', () => ({ body: { phase: ++gets === 1 ? 'Finish' : 'Succeeded', incoming: 'completed' } }))
       .on('POST', '/peer/v1/migrations/mig-1/finish', { error: { code: 'MIG_FAILED', message: 'scripted finish failure' } });
     h.record({ side: 'source', phase: 'Finish', data: { sourceWasRunning: true } });
     await h.recoverAll();
@@ -247,7 +251,8 @@ describe('MigrationRecovery: source records', () => {
   it('S17 the finish call fails and the destination did not resume: Failed with the finish error, the source resumed', async () => {
     const { qemu } = await h.domain(paused);
     let gets = 0;
-    h.peer.on('GET', '/peer/v1/migrations/mig-1', () => ({ body: { phase: ++gets === 1 ? 'Finish' : 'Failed', incoming: 'completed' } }))
+    h.peer
+      .on('GET', '/peer/v1/migrations/mig-1', () => ({ body: { phase: ++gets === 1 ? 'Finish' : 'Failed', incoming: 'completed' } }))
       .on('POST', '/peer/v1/migrations/mig-1/finish', { error: { code: 'MIG_FAILED', message: 'scripted finish failure' } });
     h.record({ side: 'source', phase: 'Finish', data: { sourceWasRunning: true } });
     await h.recoverAll();
@@ -259,7 +264,8 @@ describe('MigrationRecovery: source records', () => {
   it('S18 the finish call fails, the destination did not resume, the source VM is gone: stays Finish, retried later', async () => {
     await h.domain();
     let gets = 0;
-    h.peer.on('GET', '/peer/v1/migrations/mig-1', () => ({ body: { phase: ++gets === 1 ? 'Finish' : 'Failed', incoming: 'completed' } }))
+    h.peer
+      .on('GET', '/peer/v1/migrations/mig-1', () => ({ body: { phase: ++gets === 1 ? 'Finish' : 'Failed', incoming: 'completed' } }))
       .on('POST', '/peer/v1/migrations/mig-1/finish', { error: { code: 'MIG_FAILED', message: 'scripted finish failure' } });
     h.record({ side: 'source', phase: 'Finish' });
     await h.recoverAll();
@@ -358,13 +364,13 @@ describe('MigrationRecovery: destination records', () => {
     assert.equal(h.service.recovery.resolves(UUID), true);
   });
 
-  it('D8 the source\'s migration Failed: the incoming VM discarded', async () => {
+  it("D8 the source's migration Failed: the incoming VM discarded", async () => {
     const { qemu } = await h.domain(incoming);
     h.peer.phase('mig-1', 'Failed');
     h.record({ side: 'destination', phase: 'Prepare' });
     await h.recoverAll();
     assert.deepEqual(h.phases('destination'), ['Prepare', 'Cancelled']);
-    assert.equal(h.get('destination').error, 'the source\'s migration is Failed');
+    assert.equal(h.get('destination').error, "the source's migration is Failed");
     assert.equal(qemu!.process.exited, true);
   });
 

@@ -106,7 +106,8 @@ export class MigrationRecovery {
       const now = this.ledger.get(rec.id, 'source')?.phase ?? rec.phase;
       if (now !== phase && !isFinal(now)) this.ledger.recover(rec.id, 'source', phase, { error: why });
       const reacquire = vm && lockState.length > 0 ? () => host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, lockState) : undefined;
-      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) }))) this.ledger.cleanedUp(rec.id, 'source');
+      if (!vm || (await rollbackSource({ vm, peer, id: rec.id, sourceWasRunning, log, ...(reacquire ? { reacquire } : {}) })))
+        this.ledger.cleanedUp(rec.id, 'source');
       log.warn({ why }, 'migration rolled back by recovery');
     };
 
@@ -141,13 +142,13 @@ export class MigrationRecovery {
         if (s.phase === 'Succeeded') return this.confirmSource(rec, log);
         if (s.phase === 'Failed' || s.phase === 'Cancelled') return fail('Failed', 'the destination discarded the domain');
         const postcopy = qemu?.startsWith('postcopy') ?? false;
-        if (s.incoming === 'completed' || postcopy || (s.phase === 'Finish')) {
+        if (s.incoming === 'completed' || postcopy || s.phase === 'Finish') {
           try {
             await peer.call(PEER.finish, {
               params: { id: rec.id },
               body: {
                 resume: sourceWasRunning && rec.options.suspend !== true,
-                persistentXml: rec.options.persistent ? host.domainRecord(rec.uuid)?.persistentXml ?? null : null,
+                persistentXml: rec.options.persistent ? (host.domainRecord(rec.uuid)?.persistentXml ?? null) : null,
                 postcopy,
                 leases: lockState,
               },
@@ -224,7 +225,10 @@ export class MigrationRecovery {
       const keepUntil = silentSince + (this.deps.orphanTimeoutMs ?? 10 * 60_000);
       if (Date.now() >= keepUntil) return this.discardIncoming(rec, 'the source stayed silent', log);
       const until = new Date(keepUntil).toISOString();
-      log.warn({ err: source, silentSince: new Date(silentSince).toISOString(), keepUntil: until }, `the source does not answer; the incoming domain is kept until ${until}`);
+      log.warn(
+        { err: source, silentSince: new Date(silentSince).toISOString(), keepUntil: until },
+        `the source does not answer; the incoming domain is kept until ${until}`,
+      );
       this.retryLater(rec.id, 'destination', Math.max(100, Math.min(5000, keepUntil - Date.now())));
       return;
     }
@@ -244,7 +248,7 @@ export class MigrationRecovery {
    */
   private unreachable(rec: LedgerRecord, log: Logger): boolean {
     if (this.deps.host.domainRecord(rec.uuid)?.liveXml == null) return false;
-    log.warn('the domain\'s QEMU runs but cannot be reached yet: recovery waits for it');
+    log.warn("the domain's QEMU runs but cannot be reached yet: recovery waits for it");
     this.retryLater(rec.id, rec.side, 5000);
     return true;
   }

@@ -19,7 +19,11 @@ describe('rollbackSource()', () => {
 
   const rollback = async (vm: Parameters<typeof rollbackSource>[0]['vm'], o: { sourceWasRunning?: boolean; reacquire?: () => Promise<void> } = {}) =>
     rollbackSource({
-      vm, peer: h.peers.client(h.peer.uri, 2000), id: 'mig-1', sourceWasRunning: o.sourceWasRunning ?? true, log: h.log,
+      vm,
+      peer: h.peers.client(h.peer.uri, 2000),
+      id: 'mig-1',
+      sourceWasRunning: o.sourceWasRunning ?? true,
+      log: h.log,
       ...(o.reacquire ? { reacquire: o.reacquire } : {}),
     });
 
@@ -38,7 +42,7 @@ describe('rollbackSource()', () => {
     assert.deepEqual(vm!.status, { state: 'running', reason: 'migration canceled' });
   });
 
-  it('sends no migrate_cancel when QEMU\'s migration already failed (recorded: destination killed); the running source stays running', async () => {
+  it("sends no migrate_cancel when QEMU's migration already failed (recorded: destination killed); the running source stays running", async () => {
     const { qemu, vm } = await h.domain({ qemu: 'running', transcript: loadTranscript('migrate-source-failed') });
     qemu!.server.override('query-migrate', { return: { status: 'failed', 'error-desc': 'Unable to write to socket: Broken pipe' } });
     assert.equal(await rollback(vm!), true);
@@ -57,7 +61,14 @@ describe('rollbackSource()', () => {
   it('keeps the source paused and answers false when the disk leases cannot be taken back', async () => {
     const { qemu, vm } = await h.domain({ qemu: 'paused', status: { state: 'paused', reason: 'migrating' } });
     qemu!.server.override('query-migrate', { return: { status: 'cancelled' } });
-    assert.equal(await rollback(vm!, { reacquire: async () => { throw new Error('lease held by another host'); } }), false);
+    assert.equal(
+      await rollback(vm!, {
+        reacquire: async () => {
+          throw new Error('lease held by another host');
+        },
+      }),
+      false,
+    );
     assert.equal(qemu!.server.count('cont'), 0);
     assert.equal(qemu!.server.runstate, 'paused');
   });

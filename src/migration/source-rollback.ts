@@ -37,7 +37,9 @@ export async function rollbackSource(a: {
     a.log.warn({ err }, 'cannot cancel the QEMU migration');
   }
   if (a.peer) {
-    await a.peer.call(PEER.abort, { params: { id: a.id } }, { timeoutMs: 10_000 }).catch((err) => a.log.warn({ err }, 'cannot tell the destination to abort; it cleans up when it next asks'));
+    await a.peer
+      .call(PEER.abort, { params: { id: a.id } }, { timeoutMs: 10_000 })
+      .catch((err) => a.log.warn({ err }, 'cannot tell the destination to abort; it cleans up when it next asks'));
   }
   try {
     if (a.reacquire) await a.reacquire();

@@ -20,7 +20,15 @@ import { planDiskCopies } from './disk-plan.js';
 import { parseGraphicsUri } from './graphics-uri.js';
 import { LiveSteps } from './live-steps.js';
 import { ledgerFor, type MigrationLedger } from './migration-ledger.js';
-import { dataTarget, type MigrationPlan, type MigrationResult, type PreparedContext, resolvePlan, type SourceContext, type SourceSteps } from './migration-plan.js';
+import {
+  dataTarget,
+  type MigrationPlan,
+  type MigrationResult,
+  type PreparedContext,
+  resolvePlan,
+  type SourceContext,
+  type SourceSteps,
+} from './migration-plan.js';
 import { type MigrationTlsConfig, tlsWanted } from './migration-tls.js';
 import { nvramSection, removeNvramProbe } from './nvram-transfer.js';
 import { OfflineSteps } from './offline-steps.js';
@@ -66,15 +74,22 @@ export interface SourceDeps {
 export function checkMigratable(vm: RunningDomain, o: MigrationOptions): void {
   if (o.live && vm.def.devices.hostdevs.length > 0) {
     const h = vm.def.devices.hostdevs[0];
-    throw new FerryError('MIG_UNSUPPORTED_DEVICE', `Requested operation is not valid: domain has an assigned ${h?.type.toUpperCase()} host device (${h?.address}) and cannot be migrated live`);
+    throw new FerryError(
+      'MIG_UNSUPPORTED_DEVICE',
+      `Requested operation is not valid: domain has an assigned ${h?.type.toUpperCase()} host device (${h?.address}) and cannot be migrated live`,
+    );
   }
   // As libvirt: a <transient/> disk's overlay is this host's own, discarded at stop; it does not move.
   const transient = vm.def.devices.disks.find((d) => d.transient);
   if (transient) {
-    throw new FerryError('MIG_UNSUPPORTED_DEVICE', `Requested operation is not valid: migration with transient disk '${transient.target.dev}' is not supported`, {
-      details: { disk: transient.target.dev },
-      hint: 'Shut the domain down and migrate it offline (--offline --persistent): the transient disk starts afresh from its image there',
-    });
+    throw new FerryError(
+      'MIG_UNSUPPORTED_DEVICE',
+      `Requested operation is not valid: migration with transient disk '${transient.target.dev}' is not supported`,
+      {
+        details: { disk: transient.target.dev },
+        hint: 'Shut the domain down and migrate it offline (--offline --persistent): the transient disk starts afresh from its image there',
+      },
+    );
   }
   if (!o.unsafe) {
     const unsafe = vm.def.devices.disks.find((d) => isWritableDisk(d) && d.cache !== 'none' && d.cache !== 'directsync' && !d.shareable);
@@ -119,15 +134,28 @@ export class MigrationSource {
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
     const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
-    const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
+    const disks =
+      options.copyStorage === 'none'
+        ? []
+        : await planDiskCopies(host.portableDefinition(vm.uuid), options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
     if (options.copyStorage !== 'none' && disks.length === 0) {
       throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --copy-storage-* given, but the domain has no local writable disk to copy');
     }
     if (options.graphicsUri) parseGraphicsUri(options.graphicsUri); // refused before anything starts
-    const plan = resolvePlan(options, {
-      kind: 'live', uuid: vm.uuid, name: vm.name, destUri, sourceWasRunning: vm.status.state === 'running', tuning,
-      tls: tlsWanted(options, this.deps.tls), warnings: report.warnings.map((w) => w.reason),
-    }, disks);
+    const plan = resolvePlan(
+      options,
+      {
+        kind: 'live',
+        uuid: vm.uuid,
+        name: vm.name,
+        destUri,
+        sourceWasRunning: vm.status.state === 'running',
+        tuning,
+        tls: tlsWanted(options, this.deps.tls),
+        warnings: report.warnings.map((w) => w.reason),
+      },
+      disks,
+    );
     return { plan, peer, steps: new LiveSteps({ ...this.deps, ledger: this.ledger, now: this.now }, vm) };
   }
 
@@ -135,9 +163,13 @@ export class MigrationSource {
   private async beginOffline(ref: string, destUri: string, options: MigrationOptions): Promise<{ plan: MigrationPlan; peer: PeerClient; steps: SourceSteps }> {
     const { host } = this.deps;
     if (tlsWanted(options, this.deps.tls) && options.copyStorage !== 'none') {
-      throw new FerryError('NOT_SUPPORTED', 'this function is not supported by the connection driver: an offline disk copy cannot be encrypted (--tls or migrate_tls_force)', {
-        hint: 'Copy the disks live instead (start the domain, then "ferry migrate --live --copy-storage-all --tls"), or put them on storage both hosts share',
-      });
+      throw new FerryError(
+        'NOT_SUPPORTED',
+        'this function is not supported by the connection driver: an offline disk copy cannot be encrypted (--tls or migrate_tls_force)',
+        {
+          hint: 'Copy the disks live instead (start the domain, then "ferry migrate --live --copy-storage-all --tls"), or put them on storage both hosts share',
+        },
+      );
     }
     const report = await this.deps.preflight.check(ref, destUri, options);
     const rec = host.lookup(ref);
@@ -145,14 +177,21 @@ export class MigrationSource {
     if (persistentXml === null) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot migrate a transient domain offline');
     const running = rec.liveXml !== null;
     if (running && options.copyStorage !== 'none') {
-      throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: domain is running: copying its disks offline needs it shut off (or migrate it --live --copy-storage-all)');
+      throw new FerryError(
+        'OPERATION_INVALID',
+        'Requested operation is not valid: domain is running: copying its disks offline needs it shut off (or migrate it --live --copy-storage-all)',
+      );
     }
     const peer = this.deps.peers.client(destUri);
     const def = parseDomainXml(persistentXml);
-    const disks = options.copyStorage === 'none' ? [] : await planDiskCopies(def, options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
+    const disks =
+      options.copyStorage === 'none' ? [] : await planDiskCopies(def, options.migrateDisks ? { migrateDisks: options.migrateDisks } : {}, this.deps);
     // The emulated TPM's state (a few KiB of files) goes along, as a shut-off domain's NVRAM and disks would.
     const tpmState = emulatedTpm(def) ? host.tpmState(def) : undefined;
-    const warnings = [...report.warnings.map((w) => w.reason), ...(running ? ['the domain keeps running here: an offline migration copies only its definition'] : [])];
+    const warnings = [
+      ...report.warnings.map((w) => w.reason),
+      ...(running ? ['the domain keeps running here: an offline migration copies only its definition'] : []),
+    ];
     const plan = resolvePlan(options, { kind: 'offline', uuid: rec.uuid, name: rec.name, destUri, sourceWasRunning: false, tls: false, warnings }, disks);
     const steps = new OfflineSteps({ ...this.deps, ledger: this.ledger, now: this.now }, { rec: { ...rec, persistentXml }, def, running, tpmState });
     return { plan, peer, steps };
@@ -169,11 +208,26 @@ export class MigrationSource {
     if (plan.kind === 'offline') active.job = { ...active.job, operation: 'Offline migration' };
     this.deps.active.set(plan.uuid, active);
     const log = this.deps.log.child({ vm: plan.name, migration: id, side: 'source', ...(plan.kind === 'offline' ? { offline: true } : {}) });
-    this.ledger.begin({
-      id, side: 'source', uuid: plan.uuid, name: plan.name, phase: 'Begin', peer: plan.destUri, options: { ...plan.options }, data: { sourceWasRunning: plan.sourceWasRunning },
-    }, { announce: plan.kind === 'live' });
+    this.ledger.begin(
+      {
+        id,
+        side: 'source',
+        uuid: plan.uuid,
+        name: plan.name,
+        phase: 'Begin',
+        peer: plan.destUri,
+        options: { ...plan.options },
+        data: { sourceWasRunning: plan.sourceWasRunning },
+      },
+      { announce: plan.kind === 'live' },
+    );
     const ctx: SourceContext = {
-      plan, id, active, peer, log, startedAt,
+      plan,
+      id,
+      active,
+      peer,
+      log,
+      startedAt,
       enter: (to, patch) => {
         this.ledger.transition(id, 'source', to, patch);
         active.enter(to);
@@ -192,8 +246,10 @@ export class MigrationSource {
       active.job = { ...active.job, type: 'Completed', phase: 'Succeeded', timeElapsedMs: wallMs, percent: 100 };
       ctx.enter('Succeeded', { stats: { ...active.job } });
       this.ledger.cleanedUp(id, 'source');
-      log.info({ wallMs, qemuTotalMs: active.job.qemuTotalTimeMs, downtimeMs: active.job.downtimeMs, disks: plan.storage?.disks.length ?? 0 },
-        plan.kind === 'offline' ? 'offline migration succeeded' : 'migration succeeded');
+      log.info(
+        { wallMs, qemuTotalMs: active.job.qemuTotalTimeMs, downtimeMs: active.job.downtimeMs, disks: plan.storage?.disks.length ?? 0 },
+        plan.kind === 'offline' ? 'offline migration succeeded' : 'migration succeeded',
+      );
       return { id, name: plan.name, dest: plan.destUri, job: active.job, warnings: plan.warnings, wallMs };
     } catch (caught) {
       throw await steps.rollback(ctx, caught);

@@ -33,13 +33,55 @@ export async function setBandwidth(dev: string, bw: NonNullable<InterfaceDefinit
       await run('ip', ['link', 'set', 'dev', ifb, 'up']);
       await shape(ifb, receive);
       await tc('qdisc', 'add', 'dev', dev, 'ingress');
-      await tc('filter', 'add', 'dev', dev, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0',
-        'action', 'mirred', 'egress', 'redirect', 'dev', ifb);
+      await tc(
+        'filter',
+        'add',
+        'dev',
+        dev,
+        'parent',
+        'ffff:',
+        'protocol',
+        'all',
+        'u32',
+        'match',
+        'u32',
+        '0',
+        '0',
+        'action',
+        'mirred',
+        'egress',
+        'redirect',
+        'dev',
+        ifb,
+      );
     } else if (receive) {
       const burst = receive.burst ?? Math.min(receive.average, Math.floor(0xffffffff / 1024));
       await tc('qdisc', 'add', 'dev', dev, 'ingress');
-      await tc('filter', 'add', 'dev', dev, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0',
-        'police', 'rate', `${receive.average}kbps`, 'burst', `${burst}kb`, 'mtu', '64kb', 'drop', 'flowid', ':1');
+      await tc(
+        'filter',
+        'add',
+        'dev',
+        dev,
+        'parent',
+        'ffff:',
+        'protocol',
+        'all',
+        'u32',
+        'match',
+        'u32',
+        '0',
+        '0',
+        'police',
+        'rate',
+        `${receive.average}kbps`,
+        'burst',
+        `${burst}kb`,
+        'mtu',
+        '64kb',
+        'drop',
+        'flowid',
+        ':1',
+      );
     }
   } catch (err) {
     await clearBandwidth(dev);
@@ -70,10 +112,23 @@ export function ifbName(dev: string): string {
 /** An htb root qdisc whose default class 1:1 carries everything at `rate` (ceil = peak, burst). */
 async function shape(dev: string, rate: BandwidthRate): Promise<void> {
   await tc('qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'htb', 'default', '1');
-  await tc('class', 'add', 'dev', dev, 'parent', '1:', 'classid', '1:1', 'htb', 'rate', `${rate.average}kbps`,
+  await tc(
+    'class',
+    'add',
+    'dev',
+    dev,
+    'parent',
+    '1:',
+    'classid',
+    '1:1',
+    'htb',
+    'rate',
+    `${rate.average}kbps`,
     ...(rate.peak ? ['ceil', `${rate.peak}kbps`] : []),
     ...(rate.burst ? ['burst', `${rate.burst}kb`] : []),
-    'quantum', String(quantum(rate)));
+    'quantum',
+    String(quantum(rate)),
+  );
 }
 
 /** htb's quantum: bytes a class sends per round, about one MTU (libvirt's virNetDevBandwidthCmdAddOptimalQuantum). */

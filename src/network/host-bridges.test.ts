@@ -4,7 +4,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { LinuxBridges } from './host-bridges.js';
 
 describe('LinuxBridges.create()', () => {
-  it('runs ip as libvirt configures an isolated network\'s bridge', async () => {
+  it("runs ip as libvirt configures an isolated network's bridge", async () => {
     const calls: string[] = [];
     const bridges = new LinuxBridges({ run: async (args) => void calls.push(args.join(' ')) });
     await bridges.create({ name: 'virbr3', stp: true, delay: 0, mtu: 9000, mac: '52:54:00:aa:bb:cc', addresses: ['10.9.0.1/24', 'fd00::1/64'] });
@@ -34,8 +34,15 @@ describe('LinuxBridges.create()', () => {
     assert.deepEqual(calls, ['link add name fntx type bridge forward_delay 200 stp_state 0', 'addr add 10.9.0.1/99 dev fntx', 'link del dev fntx']);
   });
 
-  it('a bridge ip cannot create is NET_START_FAILED with libvirt\'s words', async () => {
-    const bridges = new LinuxBridges({ run: async () => { throw new Error('File exists'); } });
-    await assert.rejects(bridges.create({ name: 'fnty', stp: true, delay: 0, addresses: [] }), /^FerryError: error creating bridge interface fnty: File exists$/);
+  it("a bridge ip cannot create is NET_START_FAILED with libvirt's words", async () => {
+    const bridges = new LinuxBridges({
+      run: async () => {
+        throw new Error('File exists');
+      },
+    });
+    await assert.rejects(
+      bridges.create({ name: 'fnty', stp: true, delay: 0, addresses: [] }),
+      /^FerryError: error creating bridge interface fnty: File exists$/,
+    );
   });
 });

@@ -46,13 +46,27 @@ export class LinuxBridges implements HostBridges {
 
   async create(spec: BridgeSpec): Promise<void> {
     const { run } = this.deps;
-    const add = ['link', 'add', 'name', spec.name, ...(spec.mac ? ['address', spec.mac] : []), 'type', 'bridge',
+    const add = [
+      'link',
+      'add',
+      'name',
+      spec.name,
+      ...(spec.mac ? ['address', spec.mac] : []),
+      'type',
+      'bridge',
       // forward_delay is in hundredths of a second; it is set before STP is switched on (the kernel's order too).
-      'forward_delay', String(spec.delay * 100), 'stp_state', spec.stp ? '1' : '0'];
+      'forward_delay',
+      String(spec.delay * 100),
+      'stp_state',
+      spec.stp ? '1' : '0',
+    ];
     try {
       await run(add);
     } catch (err) {
-      throw new FerryError('NET_START_FAILED', `error creating bridge interface ${spec.name}: ${(err as Error).message}`, { cause: err, details: { bridge: spec.name } });
+      throw new FerryError('NET_START_FAILED', `error creating bridge interface ${spec.name}: ${(err as Error).message}`, {
+        cause: err,
+        details: { bridge: spec.name },
+      });
     }
     try {
       // Set after creation so the kernel keeps it when ports with a smaller MTU join.
@@ -61,7 +75,10 @@ export class LinuxBridges implements HostBridges {
       await run(['link', 'set', 'dev', spec.name, 'up']);
     } catch (err) {
       await this.remove(spec.name);
-      throw new FerryError('NET_START_FAILED', `failed to set up bridge ${spec.name}: ${(err as Error).message}`, { cause: err, details: { bridge: spec.name } });
+      throw new FerryError('NET_START_FAILED', `failed to set up bridge ${spec.name}: ${(err as Error).message}`, {
+        cause: err,
+        details: { bridge: spec.name },
+      });
     }
   }
 

@@ -44,7 +44,10 @@ export const DEFAULT_BRIDGE_TEMPLATE = 'virbr%d';
 /** The prefix length an <ip> element means, from its prefix= or netmask=. */
 export function ipPrefix(ip: NetworkIp): number {
   if (ip.prefix !== undefined) return ip.prefix;
-  const bits = (ip.netmask ?? '').split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  const bits = (ip.netmask ?? '')
+    .split('.')
+    .map((o) => Number(o).toString(2).padStart(8, '0'))
+    .join('');
   return bits.indexOf('0') === -1 ? bits.length : bits.indexOf('0');
 }
 

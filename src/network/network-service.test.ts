@@ -33,15 +33,19 @@ class FakeBridges implements HostBridges {
 }
 
 const forward = (name: string, bridge: string): string => `<network><name>${name}</name><forward mode='bridge'/><bridge name='${bridge}'/></network>`;
-const isolated = (name: string, bridge?: string): string => `<network><name>${name}</name>${bridge ? `<bridge name='${bridge}'/>` : ''}<ip address='10.9.0.1' prefix='24'/></network>`;
+const isolated = (name: string, bridge?: string): string =>
+  `<network><name>${name}</name>${bridge ? `<bridge name='${bridge}'/>` : ''}<ip address='10.9.0.1' prefix='24'/></network>`;
 
 async function rejects(p: Promise<unknown> | (() => unknown), code: string, message: RegExp): Promise<void> {
-  await assert.rejects(async () => (typeof p === 'function' ? p() : p), (e: unknown) => {
-    assert.ok(e instanceof FerryError, String(e));
-    assert.equal(e.code, code, e.message);
-    assert.match(e.message, message);
-    return true;
-  });
+  await assert.rejects(
+    async () => (typeof p === 'function' ? p() : p),
+    (e: unknown) => {
+      assert.ok(e instanceof FerryError, String(e));
+      assert.equal(e.code, code, e.message);
+      assert.match(e.message, message);
+      return true;
+    },
+  );
 }
 
 describe('NetworkService (real SQLite, fake bridges)', () => {
@@ -96,7 +100,15 @@ describe('NetworkService (real SQLite, fake bridges)', () => {
     const def = nets.define(isolated('iso', 'fntiso'));
     await nets.start(def.uuid);
     assert.deepEqual(bridges.created, [{ name: 'fntiso', stp: true, delay: 0, addresses: ['10.9.0.1/24'] }]);
-    assert.deepEqual(nets.info('iso'), { name: 'iso', uuid: def.uuid, forward: 'isolated', active: true, autostart: false, persistent: true, bridge: 'fntiso' });
+    assert.deepEqual(nets.info('iso'), {
+      name: 'iso',
+      uuid: def.uuid,
+      forward: 'isolated',
+      active: true,
+      autostart: false,
+      persistent: true,
+      bridge: 'fntiso',
+    });
     await nets.destroy('iso');
     assert.deepEqual(bridges.removed, ['fntiso']);
     bridges.others.add('fntiso');
@@ -104,7 +116,7 @@ describe('NetworkService (real SQLite, fake bridges)', () => {
     assert.equal(nets.info('iso').active, false);
   });
 
-  it('bridgeOf() words libvirt\'s errors for a missing and an inactive network', async () => {
+  it("bridgeOf() words libvirt's errors for a missing and an inactive network", async () => {
     await rejects(() => nets.bridgeOf('nope'), 'NET_NOT_FOUND', /^Network not found: no network with matching name 'nope'$/);
     nets.define(forward('vmnet', 'br1'));
     await rejects(() => nets.bridgeOf('vmnet'), 'NET_NOT_ACTIVE', /^Requested operation is not valid: network 'vmnet' is not active$/);
@@ -138,9 +150,18 @@ describe('NetworkService (real SQLite, fake bridges)', () => {
     nets.define(isolated('a', 'fnta'));
     nets.define(isolated('b', 'fntb'));
     await nets.start('b');
-    assert.deepEqual(nets.list().map((n) => n.name), ['b']);
-    assert.deepEqual(nets.list({ all: true }).map((n) => n.name), ['a', 'b']);
-    assert.deepEqual(nets.list({ inactive: true }).map((n) => n.name), ['a']);
+    assert.deepEqual(
+      nets.list().map((n) => n.name),
+      ['b'],
+    );
+    assert.deepEqual(
+      nets.list({ all: true }).map((n) => n.name),
+      ['a', 'b'],
+    );
+    assert.deepEqual(
+      nets.list({ inactive: true }).map((n) => n.name),
+      ['a'],
+    );
   });
 
   it('startAtBoot() starts autostart networks, recreates a created bridge that vanished, and drops a host bridge that did', async () => {
@@ -157,7 +178,10 @@ describe('NetworkService (real SQLite, fake bridges)', () => {
     bridges.created.length = 0;
     await nets.startAtBoot();
     assert.deepEqual(bridges.created.map((b) => b.name).sort(), ['fntauto', 'fntlost']);
-    assert.deepEqual(nets.list().map((n) => n.name), ['auto', 'lost']);
+    assert.deepEqual(
+      nets.list().map((n) => n.name),
+      ['auto', 'lost'],
+    );
     assert.equal(nets.info('host').active, false);
     // Nothing changed since: a second ferryd start touches nothing.
     await nets.startAtBoot();

@@ -42,7 +42,10 @@ export class NetworkService {
   async create(xml: string): Promise<NetworkDefinition> {
     const def = this.complete(parseNetworkXml(xml));
     const existing = this.deps.store.findByName(def.name) ?? this.deps.store.get(def.uuid);
-    if (existing) throw new FerryError('NET_EXISTS', `operation failed: network '${existing.name}' already exists with uuid ${existing.uuid}`, { details: { network: existing.name } });
+    if (existing)
+      throw new FerryError('NET_EXISTS', `operation failed: network '${existing.name}' already exists with uuid ${existing.uuid}`, {
+        details: { network: existing.name },
+      });
     return this.locked(def.uuid, async () => {
       this.deps.store.save(def.uuid, def.name, renderNetworkXml(def), { persistent: false });
       try {
@@ -66,7 +69,11 @@ export class NetworkService {
     const { rec } = this.lookup(ref);
     await this.locked(rec.uuid, async () => {
       const { rec: now, def } = this.lookup(rec.uuid);
-      if (now.active) throw new FerryError('NET_ACTIVE', 'Requested operation is not valid: network is already active', { details: { network: def.name }, hint: `Network '${def.name}' runs already on bridge ${now.bridge} ("ferry net-info ${def.name}")` });
+      if (now.active)
+        throw new FerryError('NET_ACTIVE', 'Requested operation is not valid: network is already active', {
+          details: { network: def.name },
+          hint: `Network '${def.name}' runs already on bridge ${now.bridge} ("ferry net-info ${def.name}")`,
+        });
       await this.bringUp(def);
     });
   }
@@ -88,7 +95,10 @@ export class NetworkService {
     const { rec } = this.lookup(ref);
     await this.locked(rec.uuid, async () => {
       const now = this.lookup(rec.uuid).rec;
-      if (!now.persistent) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: network is not persistent', { hint: `A transient network goes away with "ferry net-destroy ${now.name}"` });
+      if (!now.persistent)
+        throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: network is not persistent', {
+          hint: `A transient network goes away with "ferry net-destroy ${now.name}"`,
+        });
       if (now.active) this.deps.store.makeTransient(now.uuid);
       else this.deps.store.remove(now.uuid);
     });
@@ -96,7 +106,10 @@ export class NetworkService {
 
   autostart(ref: string, enable: boolean): void {
     const { rec } = this.lookup(ref);
-    if (!rec.persistent) throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot set autostart for transient network', { hint: `Define it first: "ferry net-dumpxml ${rec.name} > net.xml && ferry net-define net.xml"` });
+    if (!rec.persistent)
+      throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: cannot set autostart for transient network', {
+        hint: `Define it first: "ferry net-dumpxml ${rec.name} > net.xml && ferry net-define net.xml"`,
+      });
     this.deps.store.setAutostart(rec.uuid, enable);
   }
 
@@ -141,7 +154,9 @@ export class NetworkService {
     const onBridge = (interfaceAddresses()[bridge] ?? []).filter((a) => !a.internal);
     const address = onBridge.find((a) => a.family === 'IPv4') ?? onBridge.find((a) => !a.address.startsWith('fe80:'));
     if (!address) {
-      throw new FerryError('DISPLAY_LISTEN_UNAVAILABLE', `network-based listen isn't possible, network '${network}' has no addresses (bridge ${bridge})`, { details: { network, bridge } });
+      throw new FerryError('DISPLAY_LISTEN_UNAVAILABLE', `network-based listen isn't possible, network '${network}' has no addresses (bridge ${bridge})`, {
+        details: { network, bridge },
+      });
     }
     return address.address;
   }
@@ -192,7 +207,10 @@ export class NetworkService {
 
   /** What libvirt fills in at define: the bridge name of an isolated network ('virbr%d': the first free number). */
   private complete(def: NetworkDefinition): NetworkDefinition {
-    const others = this.deps.store.list().filter((r) => r.uuid !== def.uuid && r.name !== def.name).map((r) => ({ name: r.name, def: parseNetworkXml(r.xml) }));
+    const others = this.deps.store
+      .list()
+      .filter((r) => r.uuid !== def.uuid && r.name !== def.name)
+      .map((r) => ({ name: r.name, def: parseNetworkXml(r.xml) }));
     if (def.forward === 'isolated') {
       const template = def.bridge.name;
       if (template.includes('%d')) {
@@ -200,7 +218,8 @@ export class NetworkService {
         let n = 0;
         while (taken.has(template.replace('%d', String(n))) || this.deps.bridges.exists(template.replace('%d', String(n)))) n++;
         def.bridge.name = template.replace('%d', String(n));
-        if (def.bridge.name.length > 15) throw new FerryError('XML_INVALID', `XML error: bridge name '${def.bridge.name}' is longer than 15 characters in <bridge>`);
+        if (def.bridge.name.length > 15)
+          throw new FerryError('XML_INVALID', `XML error: bridge name '${def.bridge.name}' is longer than 15 characters in <bridge>`);
       }
       const clash = others.find((o) => o.def.bridge.name === def.bridge.name);
       if (clash) {
@@ -210,15 +229,23 @@ export class NetworkService {
         });
       }
     } else if (def.bridge.name.includes('%d')) {
-      throw new FerryError('XML_INVALID', `XML error: forward mode='bridge' needs the name of an existing host bridge, not the template '${def.bridge.name}' in <bridge>`);
+      throw new FerryError(
+        'XML_INVALID',
+        `XML error: forward mode='bridge' needs the name of an existing host bridge, not the template '${def.bridge.name}' in <bridge>`,
+      );
     }
     return def;
   }
 
   private summary(rec: NetworkRecord, def: NetworkDefinition): NetworkSummary {
     return {
-      name: rec.name, uuid: rec.uuid, forward: def.forward, active: rec.active, autostart: rec.autostart,
-      persistent: rec.persistent, bridge: rec.bridge ?? def.bridge.name,
+      name: rec.name,
+      uuid: rec.uuid,
+      forward: def.forward,
+      active: rec.active,
+      autostart: rec.autostart,
+      persistent: rec.persistent,
+      bridge: rec.bridge ?? def.bridge.name,
     };
   }
 

@@ -28,8 +28,14 @@ interface Row {
 }
 
 const toRecord = (r: Row): NetworkRecord => ({
-  uuid: r.uuid, name: r.name, xml: r.xml, active: r.active === 1, autostart: r.autostart === 1,
-  persistent: r.persistent === 1, bridge: r.bridge, bridgeCreated: r.bridge_created === 1,
+  uuid: r.uuid,
+  name: r.name,
+  xml: r.xml,
+  active: r.active === 1,
+  autostart: r.autostart === 1,
+  persistent: r.persistent === 1,
+  bridge: r.bridge,
+  bridgeCreated: r.bridge_created === 1,
 });
 
 /** Virtual network definitions and their state, in the state database. */
@@ -54,9 +60,13 @@ export class NetworkStore {
   save(uuid: string, name: string, xml: string, options: { persistent: boolean }): void {
     this.db.transaction(() => {
       const byName = this.findByName(name);
-      if (byName && byName.uuid !== uuid) throw new FerryError('NET_EXISTS', `operation failed: network '${name}' already exists with uuid ${byName.uuid}`, { details: { network: name } });
+      if (byName && byName.uuid !== uuid)
+        throw new FerryError('NET_EXISTS', `operation failed: network '${name}' already exists with uuid ${byName.uuid}`, { details: { network: name } });
       const byUuid = this.get(uuid);
-      if (byUuid && byUuid.name !== name) throw new FerryError('NET_EXISTS', `operation failed: network '${byUuid.name}' already exists with uuid ${uuid}`, { details: { network: byUuid.name } });
+      if (byUuid && byUuid.name !== name)
+        throw new FerryError('NET_EXISTS', `operation failed: network '${byUuid.name}' already exists with uuid ${uuid}`, {
+          details: { network: byUuid.name },
+        });
       if (byUuid) this.db.prepare('UPDATE networks SET xml = ?, persistent = MAX(persistent, ?) WHERE uuid = ?').run(xml, options.persistent ? 1 : 0, uuid);
       else this.db.prepare('INSERT INTO networks (uuid, name, xml, persistent) VALUES (?, ?, ?, ?)').run(uuid, name, xml, options.persistent ? 1 : 0);
     })();

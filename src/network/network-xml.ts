@@ -53,10 +53,17 @@ export function parseNetworkXml(source: string): NetworkDefinition {
   if (forward === 'bridge') {
     if (!def.bridge.name) throw invalid('bridge', `network '${name}' with forward mode='bridge' needs <bridge name=...> (the host bridge to use)`);
     if (stp !== undefined || delay !== undefined) {
-      throw invalid('bridge', `bridge delay/stp options only allowed in isolated mode, not in bridge (network '${name}'): the host bridge is configured on the host`);
+      throw invalid(
+        'bridge',
+        `bridge delay/stp options only allowed in isolated mode, not in bridge (network '${name}'): the host bridge is configured on the host`,
+      );
     }
     for (const e of ['ip', 'mac', 'mtu']) {
-      if (child(root, e)) throw unsupported(e, `in network '${name}' with forward mode='bridge': the host bridge's ${e === 'ip' ? 'addresses are' : `${e.toUpperCase()} is`} set on the host, not by ferry`);
+      if (child(root, e))
+        throw unsupported(
+          e,
+          `in network '${name}' with forward mode='bridge': the host bridge's ${e === 'ip' ? 'addresses are' : `${e.toUpperCase()} is`} set on the host, not by ferry`,
+        );
     }
   } else {
     def.bridge.name ||= DEFAULT_BRIDGE_TEMPLATE;
@@ -82,12 +89,19 @@ function parseForward(forward: XmlElement | undefined, network: string): Network
   const mode = forward.attrs.mode ?? 'nat';
   if (!LIBVIRT_FORWARD_MODES.includes(mode)) throw invalid('forward', `unknown forwarding type '${mode}'`);
   if (mode !== 'bridge') {
-    throw new FerryError('NET_FORWARD_UNSUPPORTED', `unsupported configuration: network '${network}' uses forward mode='${mode}', which ferry does not support in this release`, {
-      details: { network, mode, element: 'forward' },
-    });
+    throw new FerryError(
+      'NET_FORWARD_UNSUPPORTED',
+      `unsupported configuration: network '${network}' uses forward mode='${mode}', which ferry does not support in this release`,
+      {
+        details: { network, mode, element: 'forward' },
+      },
+    );
   }
   if (forward.attrs.dev !== undefined || forward.children.length > 0) {
-    throw unsupported('forward', `of network '${network}': a forward device or interface list (macvtap) is not supported by ferry; name a host bridge in <bridge name=...>`);
+    throw unsupported(
+      'forward',
+      `of network '${network}': a forward device or interface list (macvtap) is not supported by ferry; name a host bridge in <bridge name=...>`,
+    );
   }
   onlyAttributes(forward, 'forward', ['mode']);
   return 'bridge';
@@ -106,9 +120,12 @@ function parseIp(ip: XmlElement, network: string): NetworkIp {
   onlyAttributes(ip, 'ip', ['family', 'address', 'netmask', 'prefix']);
   const sub = ip.children[0];
   if (sub) {
-    throw unsupported(`ip/${sub.name}`, sub.name === 'dhcp'
-      ? `of network '${network}': ferry runs no DHCP server in this release; give the guests static addresses`
-      : `of network '${network}' is not supported by ferry`);
+    throw unsupported(
+      `ip/${sub.name}`,
+      sub.name === 'dhcp'
+        ? `of network '${network}': ferry runs no DHCP server in this release; give the guests static addresses`
+        : `of network '${network}' is not supported by ferry`,
+    );
   }
   const address = ip.attrs.address ?? '';
   const kind = isIP(address);
@@ -122,7 +139,15 @@ function parseIp(ip: XmlElement, network: string): NetworkIp {
   const out: NetworkIp = { family, address };
   if (netmask !== undefined) {
     if (family === 'ipv6') throw invalid('ip', 'netmask= is for IPv4; use prefix= for IPv6');
-    if (isIP(netmask) !== 4 || !/^1*0*$/.test(netmask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join(''))) {
+    if (
+      isIP(netmask) !== 4 ||
+      !/^1*0*$/.test(
+        netmask
+          .split('.')
+          .map((o) => Number(o).toString(2).padStart(8, '0'))
+          .join(''),
+      )
+    ) {
       throw invalid('ip', `invalid netmask '${netmask}'`);
     }
     out.netmask = netmask;
@@ -140,7 +165,10 @@ export function renderNetworkXml(def: NetworkDefinition): string {
       el('name', {}, def.name),
       el('uuid', {}, def.uuid),
       isolated ? undefined : el('forward', { mode: 'bridge' }),
-      el('bridge', isolated ? { name: def.bridge.name, stp: def.bridge.stp === false ? 'off' : 'on', delay: def.bridge.delay ?? 0 } : { name: def.bridge.name }),
+      el(
+        'bridge',
+        isolated ? { name: def.bridge.name, stp: def.bridge.stp === false ? 'off' : 'on', delay: def.bridge.delay ?? 0 } : { name: def.bridge.name },
+      ),
       def.mtu === undefined ? undefined : el('mtu', { size: def.mtu }),
       def.mac === undefined ? undefined : el('mac', { address: def.mac }),
       ...def.ips.map((ip) => el('ip', { family: ip.family === 'ipv6' ? 'ipv6' : undefined, address: ip.address, netmask: ip.netmask, prefix: ip.prefix })),

@@ -61,7 +61,17 @@ export async function addHostSide(
     }
     for (const r of routes) {
       const to = r.prefix === undefined ? r.address : `${r.address}/${r.prefix}`;
-      await run('ip', [r.family === 'ipv6' ? '-6' : '-4', 'route', 'add', to, 'via', r.gateway, 'dev', name, ...(r.metric === undefined ? [] : ['metric', String(r.metric)])]);
+      await run('ip', [
+        r.family === 'ipv6' ? '-6' : '-4',
+        'route',
+        'add',
+        to,
+        'via',
+        r.gateway,
+        'dev',
+        name,
+        ...(r.metric === undefined ? [] : ['metric', String(r.metric)]),
+      ]);
     }
   } catch (err) {
     throw new FerryError('NET_TAP_FAILED', `Failed to set the host side of tap device ${name} (<source><ip>/<route>): ${stderrOf(err)}`, { cause: err });

@@ -11,7 +11,10 @@ import type { PeerAddress } from './peer-address.js';
  * sending might have.
  */
 export class PeerClient {
-  constructor(private readonly endpoint: Endpoint, private readonly defaultTimeoutMs = 120_000) {}
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly defaultTimeoutMs = 120_000,
+  ) {}
 
   get address(): PeerAddress {
     return this.endpoint.target;
@@ -37,7 +40,9 @@ export class PeerClient {
       if (err instanceof FerryError) {
         // The connection could not be set up (ssh, certificates): nothing was sent.
         throw new FerryError('MIG_PEER_UNREACHABLE', `operation failed: cannot talk to the destination ferryd at ${this.endpoint.describe}: ${err.message}`, {
-          cause: err, hint: err.hint, details: { delivered: 'no', peer: this.endpoint.target.uri },
+          cause: err,
+          hint: err.hint,
+          details: { delivered: 'no', peer: this.endpoint.target.uri },
         });
       }
       throw err;
@@ -54,10 +59,14 @@ export class PeerClient {
 }
 
 function unreachable(endpoint: Endpoint, err: NodeJS.ErrnoException, delivered: 'no' | 'unknown'): FerryError {
-  return new FerryError('MIG_PEER_UNREACHABLE', `operation failed: cannot talk to the destination ferryd at ${endpoint.describe}: ${explainTransportFailure(err)}`, {
-    cause: err,
-    details: { delivered, peer: endpoint.target.uri },
-  });
+  return new FerryError(
+    'MIG_PEER_UNREACHABLE',
+    `operation failed: cannot talk to the destination ferryd at ${endpoint.describe}: ${explainTransportFailure(err)}`,
+    {
+      cause: err,
+      details: { delivered, peer: endpoint.target.uri },
+    },
+  );
 }
 
 /** True when a failed peer call certainly did not reach the peer. */

@@ -34,14 +34,23 @@ export function missingCpuFeatures(catalog: CpuCatalog, cpu: RequestCpu): string
 export function cpuModelCheck(cpu: RequestCpu, catalog: CpuCatalog, hostname: string): CheckResult {
   const model = cpu.model as string;
   if (!catalog.models.some((m) => m.name === model)) {
-    return fail('cpu', `CPU model '${model}' is not supported by QEMU on ${hostname}`, 'Choose a CPU model both hosts support ("qemu-system-x86_64 -cpu help")');
+    return fail(
+      'cpu',
+      `CPU model '${model}' is not supported by QEMU on ${hostname}`,
+      'Choose a CPU model both hosts support ("qemu-system-x86_64 -cpu help")',
+    );
   }
   const accel = catalog.accel.toUpperCase();
   const missing = missingCpuFeatures(catalog, cpu);
   const hadNot = new Set((cpu.sourceMissing ?? []).map(canonicalFeature));
   const lost = missing.filter((f) => !hadNot.has(f));
   if (lost.length === 0) {
-    return pass('cpu', missing.length === 0 ? `model ${model} runs exactly under ${accel}` : `model ${model} runs without ${missing.join(', ')} under ${accel}, as on the source`);
+    return pass(
+      'cpu',
+      missing.length === 0
+        ? `model ${model} runs exactly under ${accel}`
+        : `model ${model} runs without ${missing.join(', ')} under ${accel}, as on the source`,
+    );
   }
   const text = `CPU model '${model}' on ${hostname} lacks ${lost.join(', ')} (under ${accel})`;
   const hint = 'Migrate to a host whose CPU has them, or give the domain a model every host runs ("ferry hypervisor-cpu-baseline", docs/cpu-models.md)';

@@ -16,6 +16,10 @@ export async function dbusDaemonCheck(hostname: string, dbusDaemon = 'dbus-daemo
     return pass('dbus-display', `dbus-daemon ${version} on ${hostname} runs the domain's D-Bus display bus`);
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : (err as Error).message;
-    return fail('dbus-display', `the domain's D-Bus display is on a bus of its own and dbus-daemon does not run on ${hostname}: ${why}`, `Install dbus-daemon on ${hostname} (apt-get install dbus-daemon), or give the display address= or p2p='yes'`);
+    return fail(
+      'dbus-display',
+      `the domain's D-Bus display is on a bus of its own and dbus-daemon does not run on ${hostname}: ${why}`,
+      `Install dbus-daemon on ${hostname} (apt-get install dbus-daemon), or give the display address= or p2p='yes'`,
+    );
   }
 }

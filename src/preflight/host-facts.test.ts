@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { diskSize } from './host-facts.js';
 
 describe('diskSize()', () => {
-  it('gives a qcow2 image\'s virtual size, which stays put while the file grows', () => {
+  it("gives a qcow2 image's virtual size, which stays put while the file grows", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-disksize-'));
     try {
       const header = Buffer.alloc(512);
@@ -23,7 +23,7 @@ describe('diskSize()', () => {
     }
   });
 
-  it('gives any other file\'s length', () => {
+  it("gives any other file's length", () => {
     const dir = mkdtempSync(join(tmpdir(), 'ferry-disksize-'));
     try {
       writeFileSync(join(dir, 'vm.raw'), Buffer.alloc(12345));

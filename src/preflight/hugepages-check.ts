@@ -30,17 +30,29 @@ const size = (kib: number): string => (kib >= MiB * MiB ? `${kib / MiB / MiB} Gi
  * size (its guest RAM is preallocated there at the start of the migration, or
  * QEMU fails half-way): a failure says how many pages are missing.
  */
-export function hugepagesCheck(demand: ReadonlyArray<{ sizeKiB?: number; kib: number }>, hostname: string, host: HugepageHost = readHugepageHost()): CheckResult {
+export function hugepagesCheck(
+  demand: ReadonlyArray<{ sizeKiB?: number; kib: number }>,
+  hostname: string,
+  host: HugepageHost = readHugepageHost(),
+): CheckResult {
   const ok: string[] = [];
   for (const d of demand) {
     const pageKiB = d.sizeKiB ?? host.defaultKiB;
     const need = Math.ceil(d.kib / pageKiB);
     const free = host.available(pageKiB);
     if (free === undefined) {
-      return fail('hugepages', `the domain needs ${need} huge pages of ${size(pageKiB)}; ${hostname} has no ${size(pageKiB)} pages`, `Reserve them on ${hostname} (echo ${need} > /sys/kernel/mm/hugepages/hugepages-${pageKiB}kB/nr_hugepages, or hugepagesz= on its kernel command line) and mount a hugetlbfs with pagesize=${pageKiB / MiB}M`);
+      return fail(
+        'hugepages',
+        `the domain needs ${need} huge pages of ${size(pageKiB)}; ${hostname} has no ${size(pageKiB)} pages`,
+        `Reserve them on ${hostname} (echo ${need} > /sys/kernel/mm/hugepages/hugepages-${pageKiB}kB/nr_hugepages, or hugepagesz= on its kernel command line) and mount a hugetlbfs with pagesize=${pageKiB / MiB}M`,
+      );
     }
     if (free < need) {
-      return fail('hugepages', `the domain needs ${need} huge pages of ${size(pageKiB)}; ${hostname} has ${free} free: ${need - free} missing`, `Reserve ${need - free} more on ${hostname} (/sys/kernel/mm/hugepages/hugepages-${pageKiB}kB/nr_hugepages, or vm.nr_hugepages for the default size), or free them by stopping a domain there`);
+      return fail(
+        'hugepages',
+        `the domain needs ${need} huge pages of ${size(pageKiB)}; ${hostname} has ${free} free: ${need - free} missing`,
+        `Reserve ${need - free} more on ${hostname} (/sys/kernel/mm/hugepages/hugepages-${pageKiB}kB/nr_hugepages, or vm.nr_hugepages for the default size), or free them by stopping a domain there`,
+      );
     }
     ok.push(`${need} of ${free} free ${size(pageKiB)} pages`);
   }

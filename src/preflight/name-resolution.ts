@@ -46,7 +46,10 @@ export function isOwnAddress(address: string, own: string[]): boolean {
 export class CachedResolver {
   private readonly cache = new Map<string, { at: number; result: Promise<Resolution> }>();
 
-  constructor(private readonly servers: string[], private readonly ttlMs = 60_000) {}
+  constructor(
+    private readonly servers: string[],
+    private readonly ttlMs = 60_000,
+  ) {}
 
   resolve(name: string): Promise<Resolution> {
     const hit = this.cache.get(name);

@@ -3,12 +3,20 @@ import { describe, it } from 'node:test';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { pinnedSets, pinningCheck } from './pinning-check.js';
 
-const domain = (inner: string): string => `<domain type='kvm'><name>p</name><memory>131072</memory>${inner}<os><type machine='q35'>hvm</type></os><devices/></domain>`;
+const domain = (inner: string): string =>
+  `<domain type='kvm'><name>p</name><memory>131072</memory>${inner}<os><type machine='q35'>hvm</type></os><devices/></domain>`;
 
 describe('the destination has the host CPUs and nodes a domain is pinned to', () => {
-  it('lists static pins only (placement auto is the destination\'s own choice)', () => {
-    const def = parseDomainXml(domain("<vcpu cpuset='1-2'>2</vcpu><cputune><vcpupin vcpu='1' cpuset='3'/><emulatorpin cpuset='0'/></cputune><numatune><memory mode='strict' nodeset='1'/></numatune>"));
-    assert.deepEqual(pinnedSets(def).map((s) => `${s.where}:${s.kind}:${s.set}`), ['<vcpu cpuset>:cpus:1-2', "<vcpupin vcpu='1'>:cpus:3", '<emulatorpin>:cpus:0', '<numatune><memory>:nodes:1']);
+  it("lists static pins only (placement auto is the destination's own choice)", () => {
+    const def = parseDomainXml(
+      domain(
+        "<vcpu cpuset='1-2'>2</vcpu><cputune><vcpupin vcpu='1' cpuset='3'/><emulatorpin cpuset='0'/></cputune><numatune><memory mode='strict' nodeset='1'/></numatune>",
+      ),
+    );
+    assert.deepEqual(
+      pinnedSets(def).map((s) => `${s.where}:${s.kind}:${s.set}`),
+      ['<vcpu cpuset>:cpus:1-2', "<vcpupin vcpu='1'>:cpus:3", '<emulatorpin>:cpus:0', '<numatune><memory>:nodes:1'],
+    );
     assert.deepEqual(pinnedSets(parseDomainXml(domain("<vcpu placement='auto'>2</vcpu>"))), []);
   });
 

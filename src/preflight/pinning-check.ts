@@ -6,7 +6,11 @@ import { parseNodeset } from '../vm/memory-layout.js';
 import { type CheckResult, fail, pass } from './check-result.js';
 
 /** A host CPU set or NUMA node set the definition pins to, with the element that names it. */
-export interface PinnedSet { where: string; kind: 'cpus' | 'nodes'; set: string }
+export interface PinnedSet {
+  where: string;
+  kind: 'cpus' | 'nodes';
+  set: string;
+}
 
 /**
  * The host CPUs and NUMA nodes a definition names (static pinning only: with
@@ -27,7 +31,10 @@ export function pinnedSets(def: DomainDefinition): PinnedSet[] {
   return out;
 }
 
-export interface PinningHost { cpus: number[]; nodes: number[] }
+export interface PinningHost {
+  cpus: number[];
+  nodes: number[];
+}
 
 export function readPinningHost(): PinningHost {
   const online = existsSync('/sys/devices/system/node/online') ? readFileSync('/sys/devices/system/node/online', 'utf8').trim() : '0';
@@ -44,11 +51,15 @@ export function pinningCheck(sets: readonly PinnedSet[], hostname: string, host:
   const problems: string[] = [];
   for (const s of sets) {
     const missing = (s.kind === 'cpus' ? parseCpuset(s.set, 'cpuset') : parseNodeset(s.set, 'nodeset')).filter((n) => !have[s.kind].has(n));
-    if (missing.length > 0) problems.push(`${s.where} names host ${s.kind === 'cpus' ? 'CPU' : 'NUMA node'}${missing.length > 1 ? 's' : ''} ${formatCpuset(missing)}`);
+    if (missing.length > 0)
+      problems.push(`${s.where} names host ${s.kind === 'cpus' ? 'CPU' : 'NUMA node'}${missing.length > 1 ? 's' : ''} ${formatCpuset(missing)}`);
   }
   if (problems.length > 0) {
-    return fail('pinning', `${problems.join('; ')}, which ${hostname} does not have (CPUs ${formatCpuset(host.cpus)}, NUMA nodes ${formatCpuset(host.nodes)})`,
-      "Pin to CPUs and nodes both hosts have (ferry vcpupin/emulatorpin --config, then restart), or use <vcpu placement='auto'> so each host chooses its own");
+    return fail(
+      'pinning',
+      `${problems.join('; ')}, which ${hostname} does not have (CPUs ${formatCpuset(host.cpus)}, NUMA nodes ${formatCpuset(host.nodes)})`,
+      "Pin to CPUs and nodes both hosts have (ferry vcpupin/emulatorpin --config, then restart), or use <vcpu placement='auto'> so each host chooses its own",
+    );
   }
   return pass('pinning', `${hostname} has the ${sets.some((s) => s.kind === 'nodes') ? 'CPUs and NUMA nodes' : 'CPUs'} the domain is pinned to`);
 }

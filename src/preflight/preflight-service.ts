@@ -23,14 +23,35 @@ import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from
 import { cpuFlags, diskSize } from './host-facts.js';
 import type { PreflightDisk, PreflightRequest } from './preflight-request.js';
 import type { CachedResolver } from './name-resolution.js';
-import { blockersCheck, cacheModeCheck, clockCheck, hostDeviceCheck, jobsCheck, nameCheck, portReachable, tcgCheck, unmigratableDevicesCheck } from './source-checks.js';
+import {
+  blockersCheck,
+  cacheModeCheck,
+  clockCheck,
+  hostDeviceCheck,
+  jobsCheck,
+  nameCheck,
+  portReachable,
+  tcgCheck,
+  unmigratableDevicesCheck,
+} from './source-checks.js';
 import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
 import { sourceTlsCheck } from './tls-check.js';
 import type { PreflightMetrics } from '../metrics/ferry-metrics.js';
 
 const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007, rbd: 6789, http: 80, https: 443, ftp: 21, ftps: 990 };
 /** Checks that mean nothing for an offline migration (no QEMU moves). */
-const LIVE_ONLY = new Set<CheckId>(['clock', 'name-resolution', 'cache-mode', 'cpu', 'migration-ports', 'qemu-blockers', 'tcg-dirty-tracking', 'resources', 'qemu-version', 'tls']);
+const LIVE_ONLY = new Set<CheckId>([
+  'clock',
+  'name-resolution',
+  'cache-mode',
+  'cpu',
+  'migration-ports',
+  'qemu-blockers',
+  'tcg-dirty-tracking',
+  'resources',
+  'qemu-version',
+  'tls',
+]);
 
 export interface PreflightDeps {
   host: HostService;
@@ -82,17 +103,27 @@ export class PreflightService {
     const request: PreflightRequest = {
       live: memoryMoves,
       domain: {
-        name: def.name, uuid: def.uuid, memoryKiB: def.memoryKiB, vcpus: def.vcpus, machine: def.os.machine,
-        cpu: await requestCpu(def.cpu, host), accel,
+        name: def.name,
+        uuid: def.uuid,
+        memoryKiB: def.memoryKiB,
+        vcpus: def.vcpus,
+        machine: def.os.machine,
+        cpu: await requestCpu(def.cpu, host),
+        accel,
         ...(emulatedTpm(def) ? { tpm: emulatedTpm(def)?.version } : {}),
         ...(needsDbusDaemon(def) ? { dbusBus: true } : {}),
         ...(pinnedSets(def).length > 0 ? { pinning: pinnedSets(def) } : {}),
         ...(hugepageMemoryKiB(def).length > 0 ? { hugepages: hugepageMemoryKiB(def) } : {}),
-        ...(def.devices.vsock ? { vsock: { auto: def.devices.vsock.cidAuto, ...(def.devices.vsock.cid === undefined ? {} : { cid: def.devices.vsock.cid }) } } : {}),
+        ...(def.devices.vsock
+          ? { vsock: { auto: def.devices.vsock.cidAuto, ...(def.devices.vsock.cid === undefined ? {} : { cid: def.devices.vsock.cid }) } }
+          : {}),
       },
       disks: [...this.disks(def, o), ...nvramOnNetwork(def)],
       interfaces: def.devices.interfaces.map((i) => ({
-        mac: i.mac, type: i.type, ...(i.source.bridge ? { bridge: i.source.bridge } : {}), ...(i.source.network ? { network: i.source.network } : {}),
+        mac: i.mac,
+        type: i.type,
+        ...(i.source.bridge ? { bridge: i.source.bridge } : {}),
+        ...(i.source.network ? { network: i.source.network } : {}),
         ...(vhostNetDevice(i) ? { vhost: vhostNetDevice(i) } : {}),
       })),
       source: { hostname: this.d.hostname, qemuVersion: version ? formatVersion(version) : '0.0.0', cpuFlags: cpuFlags(), t0: Date.now() },
@@ -112,7 +143,11 @@ export class PreflightService {
     request.source.t0 = t0;
     const reply = await peer.call(PEER.preflight, { body: { request } });
     const t3 = Date.now();
-    const [names, ports, [jobs, blockers]] = await Promise.all([nameCheck(reply, this.d.resolver), portReachable(reply, (advertised) => migrationDataHost(o, advertised, migrationHostOf(peer.address))), local]);
+    const [names, ports, [jobs, blockers]] = await Promise.all([
+      nameCheck(reply, this.d.resolver),
+      portReachable(reply, (advertised) => migrationDataHost(o, advertised, migrationHostOf(peer.address))),
+      local,
+    ]);
     const mine = [
       cacheModeCheck(def),
       hostDeviceCheck(def, memoryMoves),
@@ -123,10 +158,15 @@ export class PreflightService {
       jobs,
       blockers,
       tcgCheck(o.live, accel, version),
-      request.tls ? sourceTlsCheck({
-        dir: this.d.tls.dir, host: this.d.hostname, serverCertPem: reply.tls?.serverCert, destination: reply.hostname,
-        hostname: o.tlsDestination ?? migrationDataHost(o, reply.probe?.connectHost, migrationHostOf(peer.address)),
-      }) : undefined,
+      request.tls
+        ? sourceTlsCheck({
+            dir: this.d.tls.dir,
+            host: this.d.hostname,
+            serverCertPem: reply.tls?.serverCert,
+            destination: reply.hostname,
+            hostname: o.tlsDestination ?? migrationDataHost(o, reply.probe?.connectHost, migrationHostOf(peer.address)),
+          })
+        : undefined,
     ].filter((r): r is CheckResult => r !== undefined);
     let results = merge([...mine, ...reply.results]);
     if (!memoryMoves) results = results.filter((r) => !LIVE_ONLY.has(r.id));
@@ -143,7 +183,7 @@ export class PreflightService {
     return report;
   }
 
-    static assertPassed(report: PreflightReport): void {
+  static assertPassed(report: PreflightReport): void {
     if (report.failed.length === 0) return;
     throw new FerryError('MIG_PREFLIGHT_FAILED', `pre-flight checks failed: ${report.failed.map((r) => CHECKS[r.id]).join(', ')}`, {
       details: { results: report.results },
@@ -154,11 +194,13 @@ export class PreflightService {
   private disks(def: DomainDefinition, o: MigrationOptions): PreflightDisk[] {
     const { host, storage } = this.d;
     return def.devices.disks.map((disk) => {
-      const copied = o.copyStorage !== 'none' && (o.migrateDisks ? o.migrateDisks.includes(disk.target.dev) : !disk.readonly && disk.device !== 'cdrom' && !disk.shareable);
+      const copied =
+        o.copyStorage !== 'none' && (o.migrateDisks ? o.migrateDisks.includes(disk.target.dev) : !disk.readonly && disk.device !== 'cdrom' && !disk.shareable);
       const base: PreflightDisk = { dev: disk.target.dev, type: disk.type, readonly: disk.readonly, copied };
       if (disk.type === 'network') {
         const h = disk.source.hosts?.[0];
-        if (h?.name) base.network = { protocol: disk.source.protocol as string, host: h.name, port: h.port ?? NETWORK_PORTS[disk.source.protocol as string] ?? 0 };
+        if (h?.name)
+          base.network = { protocol: disk.source.protocol as string, host: h.name, port: h.port ?? NETWORK_PORTS[disk.source.protocol as string] ?? 0 };
         return base;
       }
       let path: string | undefined;
@@ -215,7 +257,15 @@ function nvramOnNetwork(def: DomainDefinition): PreflightDisk[] {
   const s = def.os.firmware?.nvram?.network?.source;
   const h = s?.hosts?.[0];
   if (!s || !h?.name) return [];
-  return [{ dev: 'nvram', type: 'network', readonly: false, copied: false, network: { protocol: s.protocol as string, host: h.name, port: h.port ?? NETWORK_PORTS[s.protocol as string] ?? 0 } }];
+  return [
+    {
+      dev: 'nvram',
+      type: 'network',
+      readonly: false,
+      copied: false,
+      network: { protocol: s.protocol as string, host: h.name, port: h.port ?? NETWORK_PORTS[s.protocol as string] ?? 0 },
+    },
+  ];
 }
 
 /** The firmware files a domain needs on the destination: its UEFI code and its NVRAM template. */
@@ -227,7 +277,11 @@ function firmwareFiles(def: DomainDefinition): { firmware?: { loader?: string; n
 
 /** The secrets the domain's disks name, for the destination to look up in its own store. */
 function secretsOf(def: DomainDefinition): Pick<PreflightRequest, 'secrets'> {
-  const secrets: NonNullable<PreflightRequest['secrets']> = domainSecretNeeds(def).flatMap((n) => (n.use ? [{ disk: n.disk, type: n.use.type, ...(n.use.uuid ? { uuid: n.use.uuid } : {}), ...(n.use.usage !== undefined ? { usage: n.use.usage } : {}) }] : []));
+  const secrets: NonNullable<PreflightRequest['secrets']> = domainSecretNeeds(def).flatMap((n) =>
+    n.use
+      ? [{ disk: n.disk, type: n.use.type, ...(n.use.uuid ? { uuid: n.use.uuid } : {}), ...(n.use.usage !== undefined ? { usage: n.use.usage } : {}) }]
+      : [],
+  );
   const tpmSecret = emulatedTpm(def)?.encryptionSecret;
   if (tpmSecret) secrets.push({ disk: 'tpm', type: 'vtpm', uuid: tpmSecret });
   return secrets.length > 0 ? { secrets } : {};

@@ -28,7 +28,11 @@ export function hostDeviceCheck(def: DomainDefinition, live: boolean): CheckResu
   if (!h) return pass('host-devices', 'no PCI, SR-IOV or mediated devices');
   const what = h.type === 'mdev' ? 'mediated device (vGPU)' : h.type === 'pci' ? 'PCI device (passthrough or SR-IOV VF)' : `${h.type.toUpperCase()} device`;
   if (!live) return pass('host-devices', `${what} ${h.address}: allowed offline`);
-  return fail('host-devices', `the domain has an assigned ${what} ${h.address}: it cannot be migrated live`, 'Shut it down and migrate it offline (--offline --persistent), or detach the device first');
+  return fail(
+    'host-devices',
+    `the domain has an assigned ${what} ${h.address}: it cannot be migrated live`,
+    'Shut it down and migrate it offline (--offline --persistent), or detach the device first',
+  );
 }
 
 /**
@@ -45,18 +49,27 @@ export function unmigratableDevicesCheck(def: DomainDefinition, live: boolean, a
   const shmems = def.devices.shmems ?? [];
   const reasons = [
     ...shmems.filter((s) => s.role !== 'master').map((s) => `shmem device '${s.name}' cannot be migrated, only shmem with role='master' can be migrated`),
-    ...(accel === 'tcg' ? shmems.filter((s) => s.role === 'master') : []).map((s) =>
-      `shmem device '${s.name}' cannot be migrated under TCG: QEMU's TCG dirty tracking aborts the source QEMU when it migrates ivshmem memory (assertion in tlb_reset_dirty_range_all); it migrates under KVM`),
-    ...(def.devices.filesystems ?? []).filter((f) => f.driver === 'mtp').map((f) => `<filesystem> '${f.target}' (usb-mtp) cannot be migrated: QEMU marks the usb-mtp device unmigratable`),
+    ...(accel === 'tcg' ? shmems.filter((s) => s.role === 'master') : []).map(
+      (s) =>
+        `shmem device '${s.name}' cannot be migrated under TCG: QEMU's TCG dirty tracking aborts the source QEMU when it migrates ivshmem memory (assertion in tlb_reset_dirty_range_all); it migrates under KVM`,
+    ),
+    ...(def.devices.filesystems ?? [])
+      .filter((f) => f.driver === 'mtp')
+      .map((f) => `<filesystem> '${f.target}' (usb-mtp) cannot be migrated: QEMU marks the usb-mtp device unmigratable`),
   ];
   if (reasons.length === 0) return pass('unmigratable-devices', 'every device can migrate');
-  if (!live) return pass('unmigratable-devices', `${reasons.length === 1 ? 'a device' : `${reasons.length} devices`} that cannot migrate live: allowed offline`);
-  return fail('unmigratable-devices', reasons.join('; '), "Shut the domain down and migrate it offline (ferry migrate --offline --persistent); a <shmem> migrates live with role='master' (one master per shared memory) on a KVM host");
+  if (!live)
+    return pass('unmigratable-devices', `${reasons.length === 1 ? 'a device' : `${reasons.length} devices`} that cannot migrate live: allowed offline`);
+  return fail(
+    'unmigratable-devices',
+    reasons.join('; '),
+    "Shut the domain down and migrate it offline (ferry migrate --offline --persistent); a <shmem> migrates live with role='master' (one master per shared memory) on a KVM host",
+  );
 }
 
 export function clockCheck(reply: PreflightReply, t0: number, t3: number, maxOffsetMs: number): CheckResult {
-  const offset = Math.round(((reply.t1 - t0) + (reply.t2 - t3)) / 2);
-  const rtt = Math.max(0, (t3 - t0) - (reply.t2 - reply.t1));
+  const offset = Math.round((reply.t1 - t0 + (reply.t2 - t3)) / 2);
+  const rtt = Math.max(0, t3 - t0 - (reply.t2 - reply.t1));
   const text = `offset ${offset > 0 ? '+' : ''}${offset} ms (±${Math.ceil(rtt / 2)} ms) against ${reply.hostname}`;
   if (Math.abs(offset) - rtt / 2 > maxOffsetMs) {
     return fail('clock', `${text}, more than ${maxOffsetMs} ms`, 'Sync both hosts to the same NTP or PTP servers (chrony), as the seed requires', true);
@@ -67,13 +80,28 @@ export function clockCheck(reply: PreflightReply, t0: number, t3: number, maxOff
 export async function nameCheck(reply: PreflightReply, resolver: CachedResolver): Promise<CheckResult> {
   const r = await resolver.resolve(reply.hostname);
   if (r.addresses.length === 0) {
-    return fail('name-resolution', `the destination's name '${reply.hostname}' does not resolve on this host`, `Add ${reply.hostname} to DNS; check with "host ${reply.hostname}"`, true);
+    return fail(
+      'name-resolution',
+      `the destination's name '${reply.hostname}' does not resolve on this host`,
+      `Add ${reply.hostname} to DNS; check with "host ${reply.hostname}"`,
+      true,
+    );
   }
   if (!r.addresses.some((a) => isOwnAddress(a, reply.addresses))) {
-    return fail('name-resolution', `'${reply.hostname}' resolves to ${r.addresses.join(', ')}, none of which is an address of the destination`, 'Fix the DNS record so the name points at the destination', true);
+    return fail(
+      'name-resolution',
+      `'${reply.hostname}' resolves to ${r.addresses.join(', ')}, none of which is an address of the destination`,
+      'Fix the DNS record so the name points at the destination',
+      true,
+    );
   }
   if (!r.dns) {
-    return warn('name-resolution', `'${reply.hostname}' resolves only through /etc/hosts`, 'Use DNS for host names, as the seed advises; /etc/hosts entries drift between hosts', true);
+    return warn(
+      'name-resolution',
+      `'${reply.hostname}' resolves only through /etc/hosts`,
+      'Use DNS for host names, as the seed advises; /etc/hosts entries drift between hosts',
+      true,
+    );
   }
   return pass('name-resolution', `'${reply.hostname}' resolves to ${r.addresses.join(', ')}`, true);
 }
@@ -84,7 +112,12 @@ export async function portReachable(reply: PreflightReply, dataHost: (advertised
   if (!reply.probe) return undefined;
   const host = dataHost(reply.probe.connectHost);
   const ok = await canConnect(host, reply.probe.port, 3000);
-  if (!ok) return fail('migration-ports', `${host}:${reply.probe.port} on the destination is not reachable from this host`, 'Open the migration port range (49152-49215) in the destination\'s firewall, or use --listen-address/--migrateuri on a reachable network');
+  if (!ok)
+    return fail(
+      'migration-ports',
+      `${host}:${reply.probe.port} on the destination is not reachable from this host`,
+      "Open the migration port range (49152-49215) in the destination's firewall, or use --listen-address/--migrateuri on a reachable network",
+    );
   return pass('migration-ports', `${host}:${reply.probe.port} is free and reachable`);
 }
 
@@ -105,8 +138,11 @@ export async function blockersCheck(vm: RunningDomain | undefined): Promise<Chec
   // virtio-9p blocks migration while the guest has the export mounted (QEMU cannot move the guest's open files).
   const tags = reasons.flatMap((r) => /VirtFS export path .* mount_tag '([^']*)'/.exec(r)?.[1] ?? []);
   if (tags.length > 0) {
-    return fail('qemu-blockers', `the guest has filesystem ${tags.map((t) => `'${t}'`).join(', ')} mounted, and QEMU refuses to migrate a mounted 9p export: ${reasons.join('; ')}`,
-      `Unmount it in the guest (umount) and migrate again, or shut the domain down and migrate it offline (ferry migrate --offline --persistent)`);
+    return fail(
+      'qemu-blockers',
+      `the guest has filesystem ${tags.map((t) => `'${t}'`).join(', ')} mounted, and QEMU refuses to migrate a mounted 9p export: ${reasons.join('; ')}`,
+      `Unmount it in the guest (umount) and migrate again, or shut the domain down and migrate it offline (ferry migrate --offline --persistent)`,
+    );
   }
   if (reasons.length > 0) return fail('qemu-blockers', `QEMU refuses to migrate: ${reasons.join('; ')}`, 'Remove the device or feature QEMU names');
   return pass('qemu-blockers', 'QEMU reports no migration blocker');

@@ -60,7 +60,7 @@ describe('checkTlsDir()', () => {
     assert.match(early.result.reason, /is not valid before /);
   });
 
-  it('refuses a certificate another CA issued, and a key that is not the certificate\'s', () => {
+  it("refuses a certificate another CA issued, and a key that is not the certificate's", () => {
     const foreign = other.issue('host-x');
     const dir = variant('foreign', (d) => {
       copyFileSync(foreign.cert, join(d, 'server-cert.pem'));
@@ -68,10 +68,16 @@ describe('checkTlsDir()', () => {
     });
     const r = checkTlsDir({ dir, role: 'server', host: 'host-b' });
     assert.equal(r.result.outcome, 'fail');
-    assert.match(r.result.reason, /server-cert\.pem on host-b was not issued by the CA in .*ca-cert\.pem \(its issuer: CN=another CA; the CA: CN=ferry test CA\)/);
+    assert.match(
+      r.result.reason,
+      /server-cert\.pem on host-b was not issued by the CA in .*ca-cert\.pem \(its issuer: CN=another CA; the CA: CN=ferry test CA\)/,
+    );
     assert.match(r.result.hint ?? '', /same CA/);
     const mismatch = variant('mismatch', (d) => copyFileSync(foreign.key, join(d, 'client-key.pem')));
-    assert.match(checkTlsDir({ dir: mismatch, role: 'client', host: 'host-a' }).result.reason, /client-key\.pem on host-a is not the private key of .*client-cert\.pem/);
+    assert.match(
+      checkTlsDir({ dir: mismatch, role: 'client', host: 'host-a' }).result.reason,
+      /client-key\.pem on host-a is not the private key of .*client-cert\.pem/,
+    );
   });
 
   it('refuses a certificate whose extended key usage does not allow the role', () => {
@@ -94,7 +100,10 @@ describe('checkTlsDir()', () => {
     assert.equal(checkTlsHostname({ certPem: pem, hostname: 'localhost', destination: 'b' }).outcome, 'pass');
     const wrong = checkTlsHostname({ certPem: pem, hostname: '127.0.0.2', destination: 'host-b' });
     assert.equal(wrong.outcome, 'fail');
-    assert.equal(wrong.reason, "the server certificate of host-b does not name '127.0.0.2', the host the migration connects to (it names: IP Address:127.0.0.1, DNS:localhost)");
+    assert.equal(
+      wrong.reason,
+      "the server certificate of host-b does not name '127.0.0.2', the host the migration connects to (it names: IP Address:127.0.0.1, DNS:localhost)",
+    );
     assert.match(wrong.hint ?? '', /subjectAltName IP:127\.0\.0\.2, or pass --tls-destination/);
     assert.match(checkTlsHostname({ certPem: pem, hostname: 'host-b.example', destination: 'host-b' }).hint ?? '', /DNS:host-b\.example/);
   });
@@ -110,13 +119,16 @@ describe('checkTlsDir()', () => {
     assert.equal(destinationTlsCheck({ live: false }, { ...d, migrateTlsForce: true }), undefined, 'an offline migration sends no stream');
   });
 
-  it('sourceTlsCheck() reports its own files first, then the destination\'s name', () => {
+  it("sourceTlsCheck() reports its own files first, then the destination's name", () => {
     const pem = readFileSync(join(good, 'server-cert.pem'), 'utf8');
     const ok = sourceTlsCheck({ dir: good, host: 'host-a', serverCertPem: pem, hostname: '127.0.0.1', destination: 'host-b' });
     assert.equal(ok.outcome, 'pass');
     assert.match(ok.reason, /^host-a: client certificate .*; the server certificate of host-b names '127\.0\.0\.1'$/);
     assert.equal(sourceTlsCheck({ dir: good, host: 'host-a', serverCertPem: pem, hostname: '10.1.1.1', destination: 'host-b' }).outcome, 'fail');
     const noCert = variant('src-no-cert', (d) => rmSync(join(d, 'client-cert.pem')));
-    assert.match(sourceTlsCheck({ dir: noCert, host: 'host-a', serverCertPem: pem, hostname: '10.1.1.1', destination: 'host-b' }).reason, /client-cert\.pem on host-a: ENOENT/);
+    assert.match(
+      sourceTlsCheck({ dir: noCert, host: 'host-a', serverCertPem: pem, hostname: '10.1.1.1', destination: 'host-b' }).reason,
+      /client-cert\.pem on host-a: ENOENT/,
+    );
   });
 });

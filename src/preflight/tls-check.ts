@@ -32,32 +32,66 @@ export function checkTlsDir(a: { dir: string; role: TlsRole; host: string; now?:
   const issueHint = `Issue a certificate for ${a.host} from the migration CA${a.role === 'server' ? ' (subjectAltName: the names and addresses sources connect to)' : ''} and install it as ${certPath} with its key as ${keyPath}; tls_dir in ferryd.conf says where`;
 
   const ca = readCertificate(caPath);
-  if ('error' in ca) return { result: fail('tls', `cannot read ${where(caPath)}: ${ca.error}`, `Install the CA certificate every host trusts as ${caPath}, readable by ferryd and QEMU (tls_dir in ferryd.conf)`) };
+  if ('error' in ca)
+    return {
+      result: fail(
+        'tls',
+        `cannot read ${where(caPath)}: ${ca.error}`,
+        `Install the CA certificate every host trusts as ${caPath}, readable by ferryd and QEMU (tls_dir in ferryd.conf)`,
+      ),
+    };
   const cert = readCertificate(certPath);
   if ('error' in cert) return { result: fail('tls', `cannot read ${where(certPath)}: ${cert.error}`, issueHint) };
   const key = readKey(keyPath);
-  if ('error' in key) return { result: fail('tls', `cannot read ${where(keyPath)}: ${key.error}`, `Install the private key of ${certPath} as ${keyPath}, readable by ferryd and QEMU (mode 0600)`) };
+  if ('error' in key)
+    return {
+      result: fail(
+        'tls',
+        `cannot read ${where(keyPath)}: ${key.error}`,
+        `Install the private key of ${certPath} as ${keyPath}, readable by ferryd and QEMU (mode 0600)`,
+      ),
+    };
 
   const caDates = validity(ca.x509, now);
-  if (caDates) return { result: fail('tls', `the CA certificate ${where(caPath)} ${caDates}`, 'Renew the CA and reissue the hosts\' certificates from it, on every host') };
-  if (!ca.x509.ca) return { result: fail('tls', `${where(caPath)} is not a CA certificate (basicConstraints CA:FALSE)`, 'Put the certificate of the CA that issued the hosts\' certificates in ca-cert.pem') };
+  if (caDates)
+    return { result: fail('tls', `the CA certificate ${where(caPath)} ${caDates}`, "Renew the CA and reissue the hosts' certificates from it, on every host") };
+  if (!ca.x509.ca)
+    return {
+      result: fail(
+        'tls',
+        `${where(caPath)} is not a CA certificate (basicConstraints CA:FALSE)`,
+        "Put the certificate of the CA that issued the hosts' certificates in ca-cert.pem",
+      ),
+    };
   const certDates = validity(cert.x509, now);
   if (certDates) return { result: fail('tls', `${where(certPath)} ${certDates}`, issueHint) };
   if (!cert.x509.checkIssued(ca.x509) || !cert.x509.verify(ca.x509.publicKey)) {
     return {
-      result: fail('tls', `${where(certPath)} was not issued by the CA in ${caPath} (its issuer: ${oneLine(cert.x509.issuer)}; the CA: ${oneLine(ca.x509.subject)})`,
-        'Both hosts need certificates from the same CA: reissue this one from the CA in ca-cert.pem, or install the CA that issued it on both hosts'),
+      result: fail(
+        'tls',
+        `${where(certPath)} was not issued by the CA in ${caPath} (its issuer: ${oneLine(cert.x509.issuer)}; the CA: ${oneLine(ca.x509.subject)})`,
+        'Both hosts need certificates from the same CA: reissue this one from the CA in ca-cert.pem, or install the CA that issued it on both hosts',
+      ),
     };
   }
   const usages = cert.x509.keyUsage;
   if (usages && usages.length > 0 && !usages.includes(EKU[a.role])) {
-    return { result: fail('tls', `${where(certPath)} is not allowed for ${EKU_NAME[a.role]}, which QEMU requires of a ${a.role} certificate`, `Reissue it with extendedKeyUsage = ${a.role}Auth (a host certificate can carry serverAuth and clientAuth and serve as both)`) };
+    return {
+      result: fail(
+        'tls',
+        `${where(certPath)} is not allowed for ${EKU_NAME[a.role]}, which QEMU requires of a ${a.role} certificate`,
+        `Reissue it with extendedKeyUsage = ${a.role}Auth (a host certificate can carry serverAuth and clientAuth and serve as both)`,
+      ),
+    };
   }
   if (!cert.x509.checkPrivateKey(key.key)) {
     return { result: fail('tls', `${where(keyPath)} is not the private key of ${certPath}`, `Install the key that belongs to ${certPath} (or reissue both)`) };
   }
   return {
-    result: pass('tls', `${a.host}: ${a.role} certificate ${commonName(cert.x509.subject)} valid until ${cert.x509.validTo}, issued by ${commonName(ca.x509.subject)}`),
+    result: pass(
+      'tls',
+      `${a.host}: ${a.role} certificate ${commonName(cert.x509.subject)} valid until ${cert.x509.validTo}, issued by ${commonName(ca.x509.subject)}`,
+    ),
     certPem: cert.pem,
   };
 }
@@ -72,8 +106,11 @@ export function checkTlsHostname(a: { certPem: string; hostname: string; destina
   const matched = net.isIP(a.hostname) ? cert.checkIP(a.hostname) : cert.checkHost(a.hostname);
   const names = cert.subjectAltName ?? commonName(cert.subject);
   if (!matched) {
-    return fail('tls', `the server certificate of ${a.destination} does not name '${a.hostname}', the host the migration connects to (it names: ${names})`,
-      `Reissue the destination's server-cert.pem with subjectAltName ${net.isIP(a.hostname) ? 'IP' : 'DNS'}:${a.hostname}, or pass --tls-destination with a name it carries`);
+    return fail(
+      'tls',
+      `the server certificate of ${a.destination} does not name '${a.hostname}', the host the migration connects to (it names: ${names})`,
+      `Reissue the destination's server-cert.pem with subjectAltName ${net.isIP(a.hostname) ? 'IP' : 'DNS'}:${a.hostname}, or pass --tls-destination with a name it carries`,
+    );
   }
   return pass('tls', `the server certificate of ${a.destination} names '${a.hostname}'`);
 }
@@ -120,10 +157,19 @@ function oneLine(dn: string): string {
  * The destination's half: its server files for an encrypted migration; a
  * plain live migration is refused when this host has migrate_tls_force.
  */
-export function destinationTlsCheck(req: { tls?: boolean; live: boolean }, d: { tlsDir: string; migrateTlsForce: boolean; hostname: string }): TlsDirCheck | undefined {
+export function destinationTlsCheck(
+  req: { tls?: boolean; live: boolean },
+  d: { tlsDir: string; migrateTlsForce: boolean; hostname: string },
+): TlsDirCheck | undefined {
   if (req.tls) return checkTlsDir({ dir: d.tlsDir, role: 'server', host: d.hostname });
   if (d.migrateTlsForce && req.live) {
-    return { result: fail('tls', `${d.hostname} accepts only encrypted migrations (migrate_tls_force = 1)`, 'Add --tls (both hosts need certificates in their tls_dir)') };
+    return {
+      result: fail(
+        'tls',
+        `${d.hostname} accepts only encrypted migrations (migrate_tls_force = 1)`,
+        'Add --tls (both hosts need certificates in their tls_dir)',
+      ),
+    };
   }
   return undefined;
 }

@@ -17,10 +17,18 @@ export async function tpmCheck(version: '2.0' | '1.2', hostname: string, tools =
     const { stdout } = await run(tools.swtpm, ['socket', '--print-capabilities'], { timeout: 10_000 });
     features = (JSON.parse(stdout) as { features?: string[] }).features ?? [];
   } catch (err) {
-    return fail('tpm', `the domain has an emulated TPM ${version} and swtpm does not run on ${hostname}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : (err as Error).message}`, hint);
+    return fail(
+      'tpm',
+      `the domain has an emulated TPM ${version} and swtpm does not run on ${hostname}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not installed' : (err as Error).message}`,
+      hint,
+    );
   }
   if (!features.includes(`tpm-${version}`)) {
-    return fail('tpm', `swtpm on ${hostname} does not emulate a TPM ${version} (it has: ${features.filter((f) => f.startsWith('tpm-')).join(', ') || 'none'})`, `Install an swtpm built with TPM ${version} support on ${hostname}, or change the domain's <backend version>`);
+    return fail(
+      'tpm',
+      `swtpm on ${hostname} does not emulate a TPM ${version} (it has: ${features.filter((f) => f.startsWith('tpm-')).join(', ') || 'none'})`,
+      `Install an swtpm built with TPM ${version} support on ${hostname}, or change the domain's <backend version>`,
+    );
   }
   try {
     await run(tools.swtpmSetup, ['--print-capabilities'], { timeout: 10_000 });

@@ -12,12 +12,16 @@ export function vsockCheck(vsock: { cid?: number; auto: boolean }, hostname: str
   try {
     const { fd, cid } = device.acquire(vsock.cid, vsock.auto);
     closeSync(fd);
-    return pass('vsock', `vhost-vsock on ${hostname} gives the guest CID ${cid}${vsock.auto && cid !== vsock.cid ? ` (auto; ${vsock.cid ?? '-'} on the source)` : ''}`);
+    return pass(
+      'vsock',
+      `vhost-vsock on ${hostname} gives the guest CID ${cid}${vsock.auto && cid !== vsock.cid ? ` (auto; ${vsock.cid ?? '-'} on the source)` : ''}`,
+    );
   } catch (err) {
     if (!(err instanceof FerryError)) throw err;
-    const hint = err.code === 'VSOCK_CID_IN_USE'
-      ? `Another guest on ${hostname} holds that CID: give this domain <cid auto='yes'/>, or stop the other guest`
-      : `Load vhost-vsock on ${hostname} (modprobe vhost_vsock), or remove the domain's <vsock>`;
+    const hint =
+      err.code === 'VSOCK_CID_IN_USE'
+        ? `Another guest on ${hostname} holds that CID: give this domain <cid auto='yes'/>, or stop the other guest`
+        : `Load vhost-vsock on ${hostname} (modprobe vhost_vsock), or remove the domain's <vsock>`;
     return fail('vsock', `${err.message} on ${hostname}`, hint);
   }
 }

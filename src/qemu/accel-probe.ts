@@ -42,7 +42,8 @@ export async function probeAccelerator(options: AccelProbeOptions): Promise<Acce
   const timeoutMs = options.timeoutMs ?? 1500;
   const who = options.account ?? { uid: 0, gid: 0, groups: [0], name: 'root' };
   try {
-    if (!allows(statSync(devKvm), who, 0o6)) return { accel: 'tcg', reason: `${devKvm} is not readable and writable by ${who.name} (add it to the group of ${devKvm})` };
+    if (!allows(statSync(devKvm), who, 0o6))
+      return { accel: 'tcg', reason: `${devKvm} is not readable and writable by ${who.name} (add it to the group of ${devKvm})` };
   } catch {
     return { accel: 'tcg', reason: `${devKvm} is missing` };
   }
@@ -59,9 +60,28 @@ export async function probeAccelerator(options: AccelProbeOptions): Promise<Acce
   try {
     const result = await new Promise<{ code: number | null; stderr: string; timedOut: boolean }>((resolve) => {
       // The probe dies with ferryd (a KVM that hangs must not leave a QEMU behind when ferryd is killed meanwhile).
-      const cmd = setprivCommand(options.binary, ['-accel', 'kvm', '-machine', 'pc', '-display', 'none', '-nodefaults', '-no-user-config', '-m', '16',
-        '-device', 'isa-debug-exit,iobase=0xf4,iosize=1', '-drive', `file=${image},format=raw,if=floppy`, '-boot', 'a'],
-      { account: options.account, dieWithParent: true });
+      const cmd = setprivCommand(
+        options.binary,
+        [
+          '-accel',
+          'kvm',
+          '-machine',
+          'pc',
+          '-display',
+          'none',
+          '-nodefaults',
+          '-no-user-config',
+          '-m',
+          '16',
+          '-device',
+          'isa-debug-exit,iobase=0xf4,iosize=1',
+          '-drive',
+          `file=${image},format=raw,if=floppy`,
+          '-boot',
+          'a',
+        ],
+        { account: options.account, dieWithParent: true },
+      );
       const child = spawn(cmd.command, cmd.args, { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       let timedOut = false;

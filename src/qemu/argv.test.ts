@@ -12,7 +12,10 @@ function input(xml: string, over: Partial<QemuArgvInput> = {}): QemuArgvInput {
   const parsed = parseDomainXml(xml);
   // Displays listen where ferryd would put them at start (the launcher resolves this before it builds the argv).
   const graphics = resolveGraphicsListens(parsed.devices.graphics, {
-    vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.0.2.1', socketPath: (t) => `/run/ferry/qemu/x/${t}.sock`,
+    vncListen: '127.0.0.1',
+    spiceListen: '127.0.0.1',
+    networkAddress: () => '192.0.2.1',
+    socketPath: (t) => `/run/ferry/qemu/x/${t}.sock`,
   });
   const def = { ...parsed, devices: { ...parsed.devices, graphics } };
   return {
@@ -22,10 +25,15 @@ function input(xml: string, over: Partial<QemuArgvInput> = {}): QemuArgvInput {
     qmpSocket: '/run/ferry/qemu/x/qmp.sock',
     pidfile: '/run/ferry/qemu/x/qemu.pid',
     resolveDisk: (d) =>
-      d.type === 'file' ? (d.source.file ? { kind: 'file', path: d.source.file } : { kind: 'empty' })
-      : d.type === 'block' ? { kind: 'block', path: d.source.dev ?? '' }
-      : d.type === 'volume' ? { kind: 'file', path: `/pools/${d.source.pool}/${d.source.volume}` }
-      : { kind: 'network', disk: d },
+      d.type === 'file'
+        ? d.source.file
+          ? { kind: 'file', path: d.source.file }
+          : { kind: 'empty' }
+        : d.type === 'block'
+          ? { kind: 'block', path: d.source.dev ?? '' }
+          : d.type === 'volume'
+            ? { kind: 'file', path: `/pools/${d.source.pool}/${d.source.volume}` }
+            : { kind: 'network', disk: d },
     tapFds: def.devices.interfaces.map((i, n) => (i.type === 'user' ? undefined : 3 + n)),
     ...over,
   };
@@ -76,13 +84,20 @@ describe('buildQemuArgv()', () => {
     const argv = buildQemuArgv(input(guest));
     const [file, fmt] = values(argv, '-blockdev').map((j) => JSON.parse(j));
     assert.deepEqual(file, {
-      driver: 'file', filename: '/img/a.qcow2', 'node-name': 'file-vda', 'read-only': false,
-      cache: { direct: true, 'no-flush': false }, aio: 'native',
+      driver: 'file',
+      filename: '/img/a.qcow2',
+      'node-name': 'file-vda',
+      'read-only': false,
+      cache: { direct: true, 'no-flush': false },
+      aio: 'native',
     });
     assert.equal(fmt.driver, 'qcow2');
     assert.equal(fmt.file, 'file-vda');
     assert.equal(fmt['node-name'], 'fmt-vda');
-    assert.ok(values(argv, '-device').includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bus=pci.2,addr=0x0'), values(argv, '-device').join('\n'));
+    assert.ok(
+      values(argv, '-device').includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bus=pci.2,addr=0x0'),
+      values(argv, '-device').join('\n'),
+    );
   });
 
   it('maps every cache mode the way libvirt does', () => {
@@ -112,10 +127,7 @@ describe('buildQemuArgv()', () => {
     );
     assert.deepEqual(byNode('file-vdd').server, { type: 'inet', host: 'nbd.example', port: '10809' });
     assert.equal(byNode('file-vdd')['read-only'], true);
-    assert.deepEqual(
-      { volume: byNode('file-vde').volume, path: byNode('file-vde').path },
-      { volume: 'gv0', path: 'images/data.qcow2' },
-    );
+    assert.deepEqual({ volume: byNode('file-vde').volume, path: byNode('file-vde').path }, { volume: 'gv0', path: 'images/data.qcow2' });
     assert.equal(byNode('file-vdf').filename, '/pools/testvms/data2.qcow2');
     const devices = values(argv, '-device');
     const at = (prefix: string): string | undefined => devices.find((d) => d.startsWith(prefix));
@@ -124,12 +136,11 @@ describe('buildQemuArgv()', () => {
     assert.ok(at('ide-cd,bus=ide.0,drive=fmt-sda,id=disk-sda'));
     assert.ok(devices.includes('virtio-blk-pci,drive=fmt-vda,id=disk-vda,write-cache=on,bootindex=1,bus=pci.4,addr=0x0'), 'the address given is kept');
     assert.match(at('virtio-net-pci,netdev=hostnet0,id=net0,mac=52:54:00:6b:3c:58,bootindex=2,') ?? '', /bus=pci\.\d+,addr=0x0$/);
-    assert.deepEqual(values(argv, '-netdev'), [
-      'tap,id=hostnet0,fd=3',
-      'tap,id=hostnet1,fd=4',
-      'user,id=hostnet2',
-    ]);
-    assert.ok(at('pcie-root-port,port=0x10,chassis=4,id=pci.4,bus=pcie.0,multifunction=on,addr=0x2'), 'root ports from 00:02.0, the bus an address names first');
+    assert.deepEqual(values(argv, '-netdev'), ['tap,id=hostnet0,fd=3', 'tap,id=hostnet1,fd=4', 'user,id=hostnet2']);
+    assert.ok(
+      at('pcie-root-port,port=0x10,chassis=4,id=pci.4,bus=pcie.0,multifunction=on,addr=0x2'),
+      'root ports from 00:02.0, the bus an address names first',
+    );
     assert.ok(at('virtio-vga,id=video0,bus=pcie.0,addr=0x1'), 'the primary video at 00:01.0');
     assert.ok(devices.includes('vfio-pci,host=0000:03:00.1,id=hostdev0'));
     assert.deepEqual(values(argv, '-cpu'), ['Skylake-Server,-hle']);
@@ -146,31 +157,67 @@ describe('buildQemuArgv()', () => {
     assert.deepEqual(buildQemuArgv(i), buildQemuArgv(i));
   });
 
-  it("puts USB controllers, redirection filters and the watchdog action on the command line as libvirt does (its own .args)", () => {
+  it('puts USB controllers, redirection filters and the watchdog action on the command line as libvirt does (its own .args)', () => {
     const libvirt = (name: string): string => readFileSync(new URL(`../../../test/fixtures/libvirt-qemuxml/${name}`, import.meta.url), 'utf8');
     /** A -device as driver then its properties sorted, from libvirt's JSON or ferry's key=value. */
     const norm = (d: string): string => {
-      if (!d.startsWith('{')) { const [drv, ...props] = d.split(','); return [drv, ...props.filter((p) => !p.startsWith('id=')).sort()].join(','); }
+      if (!d.startsWith('{')) {
+        const [drv, ...props] = d.split(',');
+        return [drv, ...props.filter((p) => !p.startsWith('id=')).sort()].join(',');
+      }
       const o = JSON.parse(d) as Record<string, unknown>;
-      const props = Object.entries(o).filter(([k]) => k !== 'driver' && k !== 'id').map(([k, v]) => `${k}=${v === true ? 'on' : String(v)}`);
+      const props = Object.entries(o)
+        .filter(([k]) => k !== 'driver' && k !== 'id')
+        .map(([k, v]) => `${k}=${v === true ? 'on' : String(v)}`);
       return [String(o.driver), ...props.sort()].join(',');
     };
     const pick = /usb|uhci|ehci|xhci|redir|i6300esb|ib700/;
-    for (const name of ['usb-controller-ich9-ehci-addr', 'usb-controller-ich9-companion', 'controller-usb-order', 'usb-redir-filter', 'usb-redir-filter-version', 'usb-redir-unix', 'usb-redir-boot', 'usb-controller-piix3', 'usb-controller-nec-xhci', 'usb-controller-qemu-xhci', 'input-usbmouse-addr', 'watchdog-device', 'watchdog-q35-multiple', 'watchdog-dump']) {
+    for (const name of [
+      'usb-controller-ich9-ehci-addr',
+      'usb-controller-ich9-companion',
+      'controller-usb-order',
+      'usb-redir-filter',
+      'usb-redir-filter-version',
+      'usb-redir-unix',
+      'usb-redir-boot',
+      'usb-controller-piix3',
+      'usb-controller-nec-xhci',
+      'usb-controller-qemu-xhci',
+      'input-usbmouse-addr',
+      'watchdog-device',
+      'watchdog-q35-multiple',
+      'watchdog-dump',
+    ]) {
       const args = libvirt(`${name}.x86_64-latest.args`).replace(/\\\n/g, ' ');
-      const theirs = [...args.matchAll(/-device '([^']+)'/g)].map((m) => m[1] as string).filter((d) => pick.test(d)).map(norm).sort();
+      const theirs = [...args.matchAll(/-device '([^']+)'/g)]
+        .map((m) => m[1] as string)
+        .filter((d) => pick.test(d))
+        .map(norm)
+        .sort();
       const def = libvirt(`${name}.x86_64-latest.xml`);
       const argv = buildQemuArgv(input(def, { machine: /machine='q35'/.test(def) ? 'pc-q35-10.0' : 'pc-i440fx-10.0' }));
-      const ours = values(argv, '-device').filter((d) => pick.test(d)).map(norm).sort();
+      const ours = values(argv, '-device')
+        .filter((d) => pick.test(d))
+        .map(norm)
+        .sort();
       assert.deepEqual(ours, theirs, name);
-      assert.deepEqual(values(argv, '-watchdog-action'), [...args.matchAll(/-watchdog-action (\S+)/g)].map((m) => m[1]), `${name}: watchdog action`);
+      assert.deepEqual(
+        values(argv, '-watchdog-action'),
+        [...args.matchAll(/-watchdog-action (\S+)/g)].map((m) => m[1]),
+        `${name}: watchdog action`,
+      );
     }
   });
 
   it("gives unix redirdevs, tcp ones and SPICE ports (<source channel>) libvirt's -chardev", () => {
-    const libvirt = (name: string, ext: string): string => readFileSync(new URL(`../../../test/fixtures/libvirt-qemuxml/${name}.x86_64-latest.${ext}`, import.meta.url), 'utf8');
-    const chardevs = (xml: string): string[] => values(buildQemuArgv(input(xml, { machine: 'pc-i440fx-10.0' })), '-chardev').filter((c) => /redir|serial/.test(c));
-    assert.deepEqual(chardevs(libvirt('usb-redir-unix', 'xml')), ['socket,id=charredir0,path=/tmp/connect.socket', 'socket,id=charredir1,path=/tmp/listen.socket,server=on,wait=off']);
+    const libvirt = (name: string, ext: string): string =>
+      readFileSync(new URL(`../../../test/fixtures/libvirt-qemuxml/${name}.x86_64-latest.${ext}`, import.meta.url), 'utf8');
+    const chardevs = (xml: string): string[] =>
+      values(buildQemuArgv(input(xml, { machine: 'pc-i440fx-10.0' })), '-chardev').filter((c) => /redir|serial/.test(c));
+    assert.deepEqual(chardevs(libvirt('usb-redir-unix', 'xml')), [
+      'socket,id=charredir0,path=/tmp/connect.socket',
+      'socket,id=charredir1,path=/tmp/listen.socket,server=on,wait=off',
+    ]);
     assert.deepEqual(chardevs(libvirt('usb-redir-boot', 'xml')), ['socket,id=charredir0,host=localhost,port=4000', 'spicevmc,id=charredir1,name=usbredir']);
     // serial-spiceport without its tlsPort (SPICE TLS is refused apart): the port's name is the channel, as in libvirt's .args.
     const spiceport = chardevs(libvirt('serial-spiceport', 'xml').replace(" tlsPort='5904'", ''));
@@ -181,13 +228,22 @@ describe('buildQemuArgv()', () => {
     }
     assert.equal(parseDomainXml(libvirt('usb-redir-boot', 'xml')).devices.redirdevs[0]?.bootOrder, 1);
     assert.throws(() => parseDomainXml(guest.replace('<panic', "<serial type='spiceport'><target port='1'/></serial><panic")), /needs <source channel=/);
-    assert.throws(() => parseDomainXml(guest.replace('<panic', "<serial type='pty'><source channel='x'/><target port='1'/></serial><panic")), /for type='spiceport'/);
-    assert.throws(() => parseDomainXml(guest.replace('<panic', "<serial type='spiceport'><source channel='x'/><target port='1'/></serial><panic")), /no <graphics type='spice'>/);
+    assert.throws(
+      () => parseDomainXml(guest.replace('<panic', "<serial type='pty'><source channel='x'/><target port='1'/></serial><panic")),
+      /for type='spiceport'/,
+    );
+    assert.throws(
+      () => parseDomainXml(guest.replace('<panic', "<serial type='spiceport'><source channel='x'/><target port='1'/></serial><panic")),
+      /no <graphics type='spice'>/,
+    );
   });
 
   it("<controller type='usb' model='none'>: no USB controller at all", () => {
     const argv = buildQemuArgv(input(guest.replace('<panic', "<controller type='usb' model='none'/><panic")));
-    assert.deepEqual(values(argv, '-device').filter((d) => /usb|xhci|uhci/.test(d)), []);
+    assert.deepEqual(
+      values(argv, '-device').filter((d) => /usb|xhci|uhci/.test(d)),
+      [],
+    );
   });
 
   it('puts each PCI controller after the bus it sits on (conventional PCI on q35: a bridge in a root port)', () => {

@@ -1,13 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { platformDeviceArgs } from './devices/platform-devices.js';
-import type {
-  DiskBackingStore,
-  DiskCacheMode,
-  DiskDefinition,
-  DomainDefinition,
-  HostdevDefinition,
-  InterfaceDefinition,
-} from '../vm/definition.js';
+import type { DiskBackingStore, DiskCacheMode, DiskDefinition, DomainDefinition, HostdevDefinition, InterfaceDefinition } from '../vm/definition.js';
 import { withAliases } from '../vm/device-aliases.js';
 import { machineFamily } from '../vm/machine-family.js';
 import { charDeviceArgs } from './devices/char-devices.js';
@@ -39,7 +32,15 @@ import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttl
 export { backingNodeNames, diskNodeNames } from '../vm/device-aliases.js';
 export { escapeOpt } from './devices/device-props.js';
 import { backingNodeNames, diskNodeNames } from '../vm/device-aliases.js';
-import { backingCookieSecretId, diskSecretArgs, formatSecretProps, masterKeyArgs, nvramSecretArgs, protocolSecretProps, type SecretArgs } from './devices/disk-secrets.js';
+import {
+  backingCookieSecretId,
+  diskSecretArgs,
+  formatSecretProps,
+  masterKeyArgs,
+  nvramSecretArgs,
+  protocolSecretProps,
+  type SecretArgs,
+} from './devices/disk-secrets.js';
 import { nbdTlsArgs } from './devices/nbd-tls.js';
 
 /** Where a disk's data really is, once pools and volumes are resolved. */
@@ -101,9 +102,14 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   for (const node of firmware.blockdevs) push('-blockdev', node);
   push('-machine', [input.machine, ...machineOptions(def), ...memoryMachineOptions(def), ...firmware.machineOptions].join(','));
   // KVM's paravirt CPUID bits: QEMU's TCG drops them from the guest's CPU (with a warning), so a guest would run without what it was defined with.
-  const kvmOnly = Object.entries(def.platform.kvmFeatures ?? {}).filter(([, on]) => on).map(([k]) => k);
+  const kvmOnly = Object.entries(def.platform.kvmFeatures ?? {})
+    .filter(([, on]) => on)
+    .map(([k]) => k);
   if (input.accel === 'tcg' && kvmOnly.length > 0) {
-    throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: <features><kvm> ${kvmOnly.map((k) => `<${k} state='on'>`).join(', ')} needs KVM; this domain runs under TCG (type='qemu', or no usable /dev/kvm here), which has none of KVM's paravirt features`);
+    throw new FerryError(
+      'XML_UNSUPPORTED',
+      `unsupported configuration: <features><kvm> ${kvmOnly.map((k) => `<${k} state='on'>`).join(', ')} needs KVM; this domain runs under TCG (type='qemu', or no usable /dev/kvm here), which has none of KVM's paravirt features`,
+    );
   }
   // KVM's dirty ring: under TCG (a type='kvm' domain on a host without KVM) QEMU tracks dirty pages itself; the guest sees no difference.
   const ring = def.platform.dirtyRingSize;
@@ -142,10 +148,18 @@ export function buildQemuArgv(input: QemuArgvInput): string[] {
   push(...filesystemArgs(def, q35));
   push(...throttleGroupArgs(def));
   const bootIndex = bootIndexes(def);
-  def.devices.disks.forEach((disk) => args.push(...diskSecretArgs(disk, input.secrets), ...nbdTlsArgs(disk, input.tls?.nbdX509Dir), ...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def)));
+  def.devices.disks.forEach((disk) =>
+    args.push(
+      ...diskSecretArgs(disk, input.secrets),
+      ...nbdTlsArgs(disk, input.tls?.nbdX509Dir),
+      ...diskArgs(disk, input.resolveDisk(disk), bootIndex.get(disk), q35, def),
+    ),
+  );
   def.devices.interfaces.forEach((iface, index) => {
     const fds = input.tapFds[index];
-    args.push(...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, vhostFds: input.vhostFds?.[index], bootindex: bootIndex.get(iface), q35 }));
+    args.push(
+      ...nicArgs({ iface, index, tapFds: typeof fds === 'number' ? [fds] : fds, vhostFds: input.vhostFds?.[index], bootindex: bootIndex.get(iface), q35 }),
+    );
   });
   push(...charDeviceArgs(def, q35));
   push(...inputArgs(def, q35));
@@ -244,13 +258,7 @@ export function cacheFlags(mode: DiskCacheMode | undefined): CacheFlags {
   }
 }
 
-function diskArgs(
-  disk: DiskDefinition,
-  source: ResolvedDiskSource,
-  bootindex: number | undefined,
-  q35: boolean,
-  def: DomainDefinition,
-): string[] {
+function diskArgs(disk: DiskDefinition, source: ResolvedDiskSource, bootindex: number | undefined, q35: boolean, def: DomainDefinition): string[] {
   const names = diskNodeNames(disk.target.dev);
   const args: string[] = [];
   const cache = cacheFlags(disk.cache);
@@ -289,7 +297,13 @@ function diskArgs(
     ].filter((x): x is string => x !== undefined);
     if (disk.iothreadMapping) {
       // iothread-vq-mapping is a list: the device goes on the command line as JSON, as libvirt 11 writes it.
-      args.push('-device', jsonDevice('virtio-blk-pci', [...virtioOptionProps(disk.virtio), ...virtio], { 'iothread-vq-mapping': iothreadVqMapping(disk.iothreadMapping) }, [...props, ...pciProps(a, q35, disk.acpiIndex)]));
+      args.push(
+        '-device',
+        jsonDevice('virtio-blk-pci', [...virtioOptionProps(disk.virtio), ...virtio], { 'iothread-vq-mapping': iothreadVqMapping(disk.iothreadMapping) }, [
+          ...props,
+          ...pciProps(a, q35, disk.acpiIndex),
+        ]),
+      );
     } else args.push('-device', ['virtio-blk-pci', ...virtioOptionProps(disk.virtio), ...virtio, ...props, ...pciProps(a, q35, disk.acpiIndex)].join(','));
   } else if (bus === 'scsi') {
     const model = disk.device === 'cdrom' ? 'scsi-cd' : disk.device === 'lun' && source.kind === 'block' ? 'scsi-block' : 'scsi-hd';
@@ -308,8 +322,7 @@ function diskArgs(
   } else {
     // sata: the AHCI controller's ports (ide.N on q35's built-in one); ide: i440fx's two buses, two units each.
     const model = disk.device === 'cdrom' ? 'ide-cd' : 'ide-hd';
-    const where = bus === 'ide' ? [`bus=ide.${at.bus}`, `unit=${at.unit}`]
-      : [`bus=${q35 && at.controller === 0 ? 'ide' : `sata${at.controller}`}.${at.unit}`];
+    const where = bus === 'ide' ? [`bus=ide.${at.bus}`, `unit=${at.unit}`] : [`bus=${q35 && at.controller === 0 ? 'ide' : `sata${at.controller}`}.${at.unit}`];
     args.push('-device', [model, ...where, ...props].join(','));
   }
   return args;
@@ -338,7 +351,13 @@ export function diskNodes(disk: DiskDefinition, source: ResolvedDiskSource): Arr
     { ...protocol, ...protocolSecretProps(disk), 'node-name': names.file, ...common, ...aio },
     {
       // A transient disk's overlay is qcow2 whatever the image is; its header names the image (read-only) as its backing.
-      driver: source.kind === 'file' && source.transientOverlay ? 'qcow2' : disk.format, ...formatSecretProps(disk), file: names.file, 'node-name': names.format, ...common, ...detectZeroes(disk), ...backingRef(disk, backing.top),
+      driver: source.kind === 'file' && source.transientOverlay ? 'qcow2' : disk.format,
+      ...formatSecretProps(disk),
+      file: names.file,
+      'node-name': names.format,
+      ...common,
+      ...detectZeroes(disk),
+      ...backingRef(disk, backing.top),
       ...(disk.metadataCacheBytes === undefined ? {} : { 'cache-size': disk.metadataCacheBytes }),
       ...(disk.discardNoUnref === undefined ? {} : { 'discard-no-unref': disk.discardNoUnref }),
     },
@@ -409,11 +428,28 @@ function backingNodes(disk: DiskDefinition, common: Record<string, unknown>): { 
   for (let i = layers.length - 1; i >= 0; i--) {
     const layer = layers[i] as DiskBackingStore;
     const n = backingNodeNames(dev, i + 1);
-    const protocol = layer.type === 'file'
-      ? { driver: 'file', filename: layer.source.file }
-      : layer.type === 'block' ? { driver: 'host_device', filename: layer.source.dev } : networkProtocolNode(layer.source, dev);
-    nodes.push({ ...protocol, ...(layer.cookies?.length ? { 'cookie-secret': backingCookieSecretId(dev, i + 1) } : {}), 'node-name': n.file, ...common, 'read-only': true });
-    nodes.push({ driver: layer.format, file: n.file, 'node-name': n.format, ...common, 'read-only': true, ...(layer.metadataCacheBytes === undefined ? {} : { 'cache-size': layer.metadataCacheBytes }), ...backingRef(layer, i + 1 < layers.length ? backingNodeNames(dev, i + 2).format : undefined) });
+    const protocol =
+      layer.type === 'file'
+        ? { driver: 'file', filename: layer.source.file }
+        : layer.type === 'block'
+          ? { driver: 'host_device', filename: layer.source.dev }
+          : networkProtocolNode(layer.source, dev);
+    nodes.push({
+      ...protocol,
+      ...(layer.cookies?.length ? { 'cookie-secret': backingCookieSecretId(dev, i + 1) } : {}),
+      'node-name': n.file,
+      ...common,
+      'read-only': true,
+    });
+    nodes.push({
+      driver: layer.format,
+      file: n.file,
+      'node-name': n.format,
+      ...common,
+      'read-only': true,
+      ...(layer.metadataCacheBytes === undefined ? {} : { 'cache-size': layer.metadataCacheBytes }),
+      ...backingRef(layer, i + 1 < layers.length ? backingNodeNames(dev, i + 2).format : undefined),
+    });
   }
   return layers.length === 0 ? { nodes } : { nodes, top: backingNodeNames(dev, 1).format };
 }
@@ -424,7 +460,6 @@ function backingRef(layer: { format: string; backingStore?: DiskBackingStore | n
   if (next !== undefined) return { backing: next };
   return layer.backingStore === null ? { backing: null } : {};
 }
-
 
 function hostdevArgs(hostdev: HostdevDefinition, index: number): string[] {
   const id = `hostdev${index}`;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { type QemuBinaryInfo, parseCpuHelp, resolveMachineType } from './binary.js';
 
 describe('parseCpuHelp()', () => {
-  it('reads QEMU 10.0\'s list (models indented, no arch prefix) and stops before the CPUID flags', () => {
+  it("reads QEMU 10.0's list (models indented, no arch prefix) and stops before the CPUID flags", () => {
     const out = [
       'Available CPUs:',
       '  486                   (alias configured by machine type)',
@@ -35,7 +35,9 @@ describe('parseCpuHelp()', () => {
 
 describe('resolveMachineType()', () => {
   const info = {
-    path: '/usr/bin/qemu-system-x86_64', version: { major: 10, minor: 0, micro: 0 }, package: '',
+    path: '/usr/bin/qemu-system-x86_64',
+    version: { major: 10, minor: 0, micro: 0 },
+    package: '',
     machines: [
       { name: 'pc-i440fx-10.0', isDefault: true },
       { name: 'pc', isDefault: false, aliasOf: 'pc-i440fx-10.0' },
@@ -50,7 +52,7 @@ describe('resolveMachineType()', () => {
     assert.equal(resolveMachineType(info, 'virt'), undefined);
   });
 
-  it('none requested: QEMU\'s default machine (i440FX on x86), the family whose default devices the definition got', () => {
+  it("none requested: QEMU's default machine (i440FX on x86), the family whose default devices the definition got", () => {
     assert.equal(resolveMachineType(info, undefined), 'pc-i440fx-10.0');
   });
 });

@@ -71,7 +71,9 @@ export async function probeQemuBinary(path: string): Promise<QemuBinaryInfo> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES') {
-      throw new FerryError('QEMU_BINARY_MISSING', `Cannot find QEMU binary ${path}: ${code === 'ENOENT' ? 'No such file or directory' : 'Permission denied'}`, { cause: err });
+      throw new FerryError('QEMU_BINARY_MISSING', `Cannot find QEMU binary ${path}: ${code === 'ENOENT' ? 'No such file or directory' : 'Permission denied'}`, {
+        cause: err,
+      });
     }
     throw new FerryError('QEMU_LAUNCH_FAILED', `QEMU binary ${path} failed to report its version: ${(err as Error).message}`, { cause: err });
   }

@@ -27,9 +27,19 @@ export class BlockMonitor {
   }
 
   /** blockdev-mirror from a node to a target node (job id = `jobId`). */
-  async mirror(a: { jobId: string; device: string; target: string; sync: 'full' | 'top'; speed?: number; copyMode?: 'background' | 'write-blocking' }): Promise<void> {
+  async mirror(a: {
+    jobId: string;
+    device: string;
+    target: string;
+    sync: 'full' | 'top';
+    speed?: number;
+    copyMode?: 'background' | 'write-blocking';
+  }): Promise<void> {
     await this.monitor.call('blockdev-mirror', {
-      'job-id': a.jobId, device: a.device, target: a.target, sync: a.sync,
+      'job-id': a.jobId,
+      device: a.device,
+      target: a.target,
+      sync: a.sync,
       ...(a.speed ? { speed: a.speed } : {}),
       ...(a.copyMode ? { 'copy-mode': a.copyMode } : {}),
     });

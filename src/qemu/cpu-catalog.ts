@@ -45,7 +45,10 @@ export function catalogFromReplies(accel: 'kvm' | 'tcg', definitions: unknown, e
 /** The features a query-cpu-model-expansion answer turns on (its boolean props that are true). */
 export function featuresOf(expansion: unknown): string[] {
   const props = (expansion as { model?: { props?: Record<string, unknown> } }).model?.props ?? {};
-  return Object.entries(props).filter(([, v]) => v === true).map(([k]) => k).sort();
+  return Object.entries(props)
+    .filter(([, v]) => v === true)
+    .map(([k]) => k)
+    .sort();
 }
 
 /**
@@ -53,7 +56,10 @@ export function featuresOf(expansion: unknown): string[] {
  * machine, spoken to over QMP on stdio, that quits when done (a fraction of a second).
  */
 export async function probeCpuCatalog(o: { binary: string; accel: 'kvm' | 'tcg'; account?: UnixAccount | undefined; timeoutMs?: number }): Promise<CpuCatalog> {
-  const cmd = setprivCommand(o.binary, ['-machine', 'none', '-accel', o.accel, '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio'], { account: o.account, dieWithParent: true });
+  const cmd = setprivCommand(o.binary, ['-machine', 'none', '-accel', o.accel, '-nodefaults', '-no-user-config', '-display', 'none', '-qmp', 'stdio'], {
+    account: o.account,
+    dieWithParent: true,
+  });
   const child = spawn(cmd.command, cmd.args, { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -88,7 +94,10 @@ export async function probeCpuCatalog(o: { binary: string; accel: 'kvm' | 'tcg';
     const definitions = (await ask('query-cpu-definitions')) as Array<{ name: string; 'alias-of'?: string }>;
     const expansions = new Map<string, unknown>();
     const hostModel = o.accel === 'kvm' ? 'host' : 'max';
-    for (const name of [hostModel, ...definitions.filter((d) => !d['alias-of'] && d.name !== 'host' && d.name !== 'max' && d.name !== 'base').map((d) => d.name)]) {
+    for (const name of [
+      hostModel,
+      ...definitions.filter((d) => !d['alias-of'] && d.name !== 'host' && d.name !== 'max' && d.name !== 'base').map((d) => d.name),
+    ]) {
       expansions.set(name, await ask('query-cpu-model-expansion', { type: 'static', model: { name } }));
     }
     const catalog = catalogFromReplies(o.accel, definitions, expansions);

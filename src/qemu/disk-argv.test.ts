@@ -11,7 +11,12 @@ const domain = (machine: string, devices: string, top = ''): string => `<domain 
 function argv(xml: string, machine: string): string[] {
   const def = parseDomainXml(xml);
   return buildQemuArgv({
-    def, accel: 'tcg', machine, qmpSocket: '/q', pidfile: '/p', tapFds: [],
+    def,
+    accel: 'tcg',
+    machine,
+    qmpSocket: '/q',
+    pidfile: '/p',
+    tapFds: [],
     resolveDisk: (d) => (d.source.file ? { kind: 'file', path: d.source.file } : d.source.dev ? { kind: 'block', path: d.source.dev } : { kind: 'empty' }),
   });
 }
@@ -32,12 +37,18 @@ const q35Disks = `
   <controller type='scsi' index='0' model='virtio-scsi'><driver queues='2' iothread='1'/></controller>`;
 
 describe("disks on QEMU's command line", () => {
-  it('puts each bus\'s front end on the command line with its driver attributes (q35)', () => {
+  it("puts each bus's front end on the command line with its driver attributes (q35)", () => {
     const args = argv(domain('q35', q35Disks, Q35), 'pc-q35-10.0');
     const dev = devices(args);
     const find = (re: RegExp): string => dev.find((d) => re.test(d)) ?? assert.fail(`no -device like ${re} in\n${dev.join('\n')}`);
-    assert.deepEqual(args.flatMap((a, i) => (a === '-object' ? [args[i + 1]] : [])), ['iothread,id=iothread1', 'iothread,id=iothread2']);
-    assert.match(find(/^virtio-blk-pci,/), /num-queues=2,queue-size=128,iothread=iothread2,drive=fmt-vda,id=disk-vda,write-cache=on,serial=S-1,werror=stop,rerror=report,bootindex=1/);
+    assert.deepEqual(
+      args.flatMap((a, i) => (a === '-object' ? [args[i + 1]] : [])),
+      ['iothread,id=iothread1', 'iothread,id=iothread2'],
+    );
+    assert.match(
+      find(/^virtio-blk-pci,/),
+      /num-queues=2,queue-size=128,iothread=iothread2,drive=fmt-vda,id=disk-vda,write-cache=on,serial=S-1,werror=stop,rerror=report,bootindex=1/,
+    );
     assert.match(find(/^ide-hd,bus=ide\.0,/), /drive=cor-sda,.*share-rw=on,wwn=0x5000c50015ea71ad,rotation_rate=1,werror=enospc$/);
     assert.equal(find(/^ide-cd,/), 'ide-cd,bus=ide.1,id=disk-sdb');
     assert.match(find(/^scsi-hd,bus=scsi0\.0,channel=0,scsi-id=0,lun=0,drive=fmt-sdc/), /id=disk-sdc/);
@@ -50,8 +61,15 @@ describe("disks on QEMU's command line", () => {
     const nodes = blockdevs(args);
     assert.deepEqual(nodes.find((n) => n['node-name'] === 'fmt-vda')?.['detect-zeroes'], 'unmap');
     assert.deepEqual(nodes.find((n) => n['node-name'] === 'file-vda')?.aio, 'threads');
-    assert.deepEqual(nodes.find((n) => n['node-name'] === 'cor-sda'), { driver: 'copy-on-read', file: 'fmt-sda', 'node-name': 'cor-sda' });
-    assert.equal(nodes.some((n) => String(n['node-name']).endsWith('-sdb')), false, 'an empty cdrom has no block node');
+    assert.deepEqual(
+      nodes.find((n) => n['node-name'] === 'cor-sda'),
+      { driver: 'copy-on-read', file: 'fmt-sda', 'node-name': 'cor-sda' },
+    );
+    assert.equal(
+      nodes.some((n) => String(n['node-name']).endsWith('-sdb')),
+      false,
+      'an empty cdrom has no block node',
+    );
   });
 
   it('gives back every disk attribute in dumpxml', () => {
@@ -59,28 +77,46 @@ describe("disks on QEMU's command line", () => {
     const xml = renderDomainXml(def);
     assert.deepEqual(parseDomainXml(xml), def);
     for (const part of [
-      "<iothreads>2</iothreads>", "error_policy='stop' rerror_policy='report' io='threads' iothread='2' queues='2' queue_size='128' discard='unmap' detect_zeroes='unmap'",
-      "copy_on_read='on'", "<wwn>5000c50015ea71ad</wwn>", "tray='open'", "removable='on'", "rotation_rate='1'", "<blockio logical_block_size='512' physical_block_size='512'/>",
-      "<controller type='fdc' index='0'/>", "<controller type='scsi' index='1' model='virtio-scsi'>",
-    ]) assert.ok(xml.includes(part), `dumpxml lacks ${part}\n${xml}`);
+      '<iothreads>2</iothreads>',
+      "error_policy='stop' rerror_policy='report' io='threads' iothread='2' queues='2' queue_size='128' discard='unmap' detect_zeroes='unmap'",
+      "copy_on_read='on'",
+      '<wwn>5000c50015ea71ad</wwn>',
+      "tray='open'",
+      "removable='on'",
+      "rotation_rate='1'",
+      "<blockio logical_block_size='512' physical_block_size='512'/>",
+      "<controller type='fdc' index='0'/>",
+      "<controller type='scsi' index='1' model='virtio-scsi'>",
+    ])
+      assert.ok(xml.includes(part), `dumpxml lacks ${part}\n${xml}`);
     assert.match(xml, /<target dev='sdb' bus='sata' tray='open'\/>\s*<readonly\/>/);
   });
 
   it('runs IDE disks, an IDE cdrom and a floppy on i440fx', () => {
-    const xml = domain('pc', `
+    const xml = domain(
+      'pc',
+      `
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/i/hda.raw'/><target dev='hda' bus='ide'/></disk>
       <disk type='block' device='cdrom'><driver name='qemu' type='raw'/><source dev='/dev/sr0'/><target dev='hdc' bus='ide'/><readonly/></disk>
       <disk type='file' device='floppy'><driver name='qemu' type='raw'/><source file='/i/f.img'/><target dev='fdb' bus='fdc'/><boot order='1'/></disk>
       <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='/i/sdb.raw'/><target dev='sdb' bus='scsi'/></disk>
-      <controller type='scsi' index='0' model='lsilogic'/>`);
+      <controller type='scsi' index='0' model='lsilogic'/>`,
+    );
     const args = argv(xml, 'pc-i440fx-10.0');
     const dev = devices(args);
     assert.ok(dev.includes('ide-hd,bus=ide.0,unit=0,drive=fmt-hda,id=disk-hda,write-cache=on'), dev.join('\n'));
     assert.ok(dev.includes('ide-cd,bus=ide.1,unit=0,drive=fmt-hdc,id=disk-hdc'), dev.join('\n'));
     assert.ok(dev.includes('floppy,unit=1,drive=fmt-fdb,id=disk-fdb,write-cache=on'), dev.join('\n'));
-    assert.equal(dev.some((d) => d.startsWith('isa-fdc')), false, "i440fx's PIIX3 has its floppy controller");
+    assert.equal(
+      dev.some((d) => d.startsWith('isa-fdc')),
+      false,
+      "i440fx's PIIX3 has its floppy controller",
+    );
     assert.ok(dev.includes('scsi-hd,bus=scsi0.0,scsi-id=1,drive=fmt-sdb,id=disk-sdb,write-cache=on'), dev.join('\n'));
-    assert.ok(dev.some((d) => /^lsi,id=scsi0,bus=pci\.0,addr=0x[0-9a-f]+$/.test(d)), dev.join('\n'));
+    assert.ok(
+      dev.some((d) => /^lsi,id=scsi0,bus=pci\.0,addr=0x[0-9a-f]+$/.test(d)),
+      dev.join('\n'),
+    );
     assert.ok(args.join(' ').includes('-global isa-fdc.bootindexB=1'));
     assert.equal(blockdevs(args).find((n) => n['node-name'] === 'file-hdc')?.driver, 'host_cdrom');
     const out = renderDomainXml(parseDomainXml(xml));
@@ -95,15 +131,28 @@ describe("disks on QEMU's command line", () => {
 
   it('refuses what QEMU or the domain cannot give a disk, naming it', () => {
     const refused = (devs: string, pattern: RegExp, top = ''): void => {
-      assert.throws(() => parseDomainXml(domain('q35', devs, top)), (e: unknown) => {
-        assert.ok(e instanceof FerryError);
-        assert.match(e.message, pattern);
-        return true;
-      });
+      assert.throws(
+        () => parseDomainXml(domain('q35', devs, top)),
+        (e: unknown) => {
+          assert.ok(e instanceof FerryError);
+          assert.match(e.message, pattern);
+          return true;
+        },
+      );
     };
-    refused("<disk type='file'><driver name='qemu' iothread='3'/><source file='/x'/><target dev='vda' bus='virtio'/></disk>", /<disk> 'vda': iothread 3 is not defined \(the domain has <iothreads>1<\/iothreads>\)/, '<iothreads>1</iothreads>');
-    refused("<disk type='file'><driver name='qemu' queues='2'/><source file='/x'/><target dev='sda' bus='sata'/></disk>", /queues and queue_size are for virtio disks only/);
-    refused("<disk type='file'><source file='/x'/><target dev='vda' bus='virtio'/><wwn>5000c50015ea71ad</wwn></disk>", /only ide, sata and scsi disks have a wwn/);
+    refused(
+      "<disk type='file'><driver name='qemu' iothread='3'/><source file='/x'/><target dev='vda' bus='virtio'/></disk>",
+      /<disk> 'vda': iothread 3 is not defined \(the domain has <iothreads>1<\/iothreads>\)/,
+      '<iothreads>1</iothreads>',
+    );
+    refused(
+      "<disk type='file'><driver name='qemu' queues='2'/><source file='/x'/><target dev='sda' bus='sata'/></disk>",
+      /queues and queue_size are for virtio disks only/,
+    );
+    refused(
+      "<disk type='file'><source file='/x'/><target dev='vda' bus='virtio'/><wwn>5000c50015ea71ad</wwn></disk>",
+      /only ide, sata and scsi disks have a wwn/,
+    );
     refused("<disk type='file'><source file='/x'/><target dev='sda' bus='sata'/><wwn>12</wwn></disk>", /malformed wwn value '12'/);
     refused("<disk type='file' device='floppy'><source file='/x'/><target dev='fda' bus='sata'/></disk>", /a floppy needs bus='fdc'/);
     refused("<disk type='file'><source file='/x'/><target dev='hda' bus='ide'/></disk>", /<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'/);

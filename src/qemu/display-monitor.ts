@@ -31,7 +31,8 @@ export class DisplayMonitor {
   /** Tells SPICE clients where the domain is going, before the migration starts (they connect there ahead of the switch). */
   async clientMigrateInfo(target: { hostname: string; port?: number; tlsPort?: number }): Promise<void> {
     await this.monitor.call('client_migrate_info', {
-      protocol: 'spice', hostname: target.hostname,
+      protocol: 'spice',
+      hostname: target.hostname,
       ...(target.port === undefined ? {} : { port: target.port }),
       ...(target.tlsPort === undefined ? {} : { 'tls-port': target.tlsPort }),
     });

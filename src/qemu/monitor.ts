@@ -7,9 +7,22 @@ import type { QemuVersion } from './binary.js';
 
 /** QEMU's RunState (qapi/run-state.json), the part ferry distinguishes. */
 export type QemuRunState =
-  | 'running' | 'paused' | 'prelaunch' | 'inmigrate' | 'postmigrate' | 'finish-migrate' | 'shutdown'
-  | 'guest-panicked' | 'internal-error' | 'io-error' | 'suspended' | 'restore-vm' | 'save-vm' | 'watchdog'
-  | 'debug' | 'colo';
+  | 'running'
+  | 'paused'
+  | 'prelaunch'
+  | 'inmigrate'
+  | 'postmigrate'
+  | 'finish-migrate'
+  | 'shutdown'
+  | 'guest-panicked'
+  | 'internal-error'
+  | 'io-error'
+  | 'suspended'
+  | 'restore-vm'
+  | 'save-vm'
+  | 'watchdog'
+  | 'debug'
+  | 'colo';
 
 export interface QemuStatus {
   running: boolean;

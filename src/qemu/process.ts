@@ -62,7 +62,10 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo]; unknown: [erro
   private exitInfo: ExitInfo | undefined;
   private poller: NodeJS.Timeout | undefined;
 
-  private constructor(readonly pid: number, options: { child?: ChildProcess; startTime?: string; pollMs?: number } = {}) {
+  private constructor(
+    readonly pid: number,
+    options: { child?: ChildProcess; startTime?: string; pollMs?: number } = {},
+  ) {
     super();
     if (options.child) {
       options.child.once('exit', (code, signal) => this.markExited({ code, signal }));
@@ -124,8 +127,8 @@ export class QemuProcess extends EventEmitter<{ exit: [ExitInfo]; unknown: [erro
             code === 127 && /setpriv: failed to execute/.test(tail)
               ? new FerryError('QEMU_BINARY_MISSING', `Cannot find QEMU binary ${options.binary}: No such file or directory`)
               : new FerryError('QEMU_LAUNCH_FAILED', `internal error: QEMU unexpectedly closed the monitor (exit ${code ?? signal}): ${tail || 'no output'}`, {
-              details: { exitCode: code, signal, argv: options.argv, logTail: tail },
-            }),
+                  details: { exitCode: code, signal, argv: options.argv, logTail: tail },
+                }),
           ),
         );
       });

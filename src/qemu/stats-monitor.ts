@@ -43,10 +43,7 @@ export class StatsMonitor {
 
   /** Every guest disk's counters (query-blockstats) and sizes (query-block), by target. */
   async disks(): Promise<Map<string, DiskCounters>> {
-    const [stats, blocks] = await Promise.all([
-      this.monitor.call<BlockstatsEntry[]>('query-blockstats'),
-      this.monitor.call<BlockEntry[]>('query-block'),
-    ]);
+    const [stats, blocks] = await Promise.all([this.monitor.call<BlockstatsEntry[]>('query-blockstats'), this.monitor.call<BlockEntry[]>('query-block')]);
     const out = new Map<string, DiskCounters>();
     for (const s of stats) {
       const target = targetOf(s.qdev);

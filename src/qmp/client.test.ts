@@ -71,7 +71,7 @@ describe('QmpClient', () => {
     assert.deepEqual(t.sent[1]?.arguments, { x: 1 });
   });
 
-  it('execute() rejects with QEMU\'s error class and desc', async () => {
+  it("execute() rejects with QEMU's error class and desc", async () => {
     const { client, t } = await connected();
     t.handlers.set('cont', () => ({ error: { class: 'GenericError', desc: 'Resetting the Virtual Machine is required' } }));
     await assert.rejects(client.execute('cont'), (err: unknown) => {

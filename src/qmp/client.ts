@@ -1,12 +1,5 @@
 import { EventEmitter } from 'node:events';
-import {
-  QmpCommandError,
-  QmpDisconnectedError,
-  QmpError,
-  QmpProtocolError,
-  QmpStateError,
-  QmpTimeoutError,
-} from './errors.js';
+import { QmpCommandError, QmpDisconnectedError, QmpError, QmpProtocolError, QmpStateError, QmpTimeoutError } from './errors.js';
 import { decodeEvent, type EventFilter, type QmpEvent, QmpEventListener } from './events.js';
 import type { QmpTransport } from './transport.js';
 
@@ -94,8 +87,7 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
           resolve(qmp);
         }
       };
-      const onClose = (err: Error | undefined): void =>
-        fail(new QmpDisconnectedError('connection closed before the QMP greeting', { cause: err }));
+      const onClose = (err: Error | undefined): void => fail(new QmpDisconnectedError('connection closed before the QMP greeting', { cause: err }));
       options.signal?.addEventListener('abort', onAbort, { once: true });
       transport.on('message', onMessage);
       transport.on('close', onClose);

@@ -30,7 +30,10 @@ export class QmpDisconnectedError extends QmpError {}
 
 /** A command or a wait did not complete before its deadline. */
 export class QmpTimeoutError extends QmpError {
-  constructor(what: string, readonly timeoutMs: number) {
+  constructor(
+    what: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${what} timed out after ${timeoutMs} ms`);
   }
 }
@@ -40,7 +43,10 @@ export class QmpProtocolError extends QmpError {}
 
 /** A method was called in a runstate that does not allow it. */
 export class QmpStateError extends QmpError {
-  constructor(readonly state: string, readonly required: readonly string[]) {
+  constructor(
+    readonly state: string,
+    readonly required: readonly string[],
+  ) {
     super(`QMP client is ${state}, but ${required.join(' or ')} is required`);
   }
 }

@@ -61,7 +61,10 @@ export class QmpEventListener {
   private closed = false;
   private readonly matches: (event: QmpEvent) => boolean;
 
-  constructor(filter: EventFilter, private readonly detach: (l: QmpEventListener) => void) {
+  constructor(
+    filter: EventFilter,
+    private readonly detach: (l: QmpEventListener) => void,
+  ) {
     this.matches = typeof filter === 'function' ? filter : (e) => filter.length === 0 || filter.includes(e.event);
   }
 

@@ -24,16 +24,34 @@ describe('SecretService (real SQLite)', () => {
       const s = new SecretService(new SecretStore(db));
       const summary = s.define(`<secret private='yes'><uuid>${U.toUpperCase()}</uuid><usage type='ceph'><name>client.admin</name></usage></secret>`);
       assert.deepEqual(summary, { uuid: U, usage: 'ceph client.admin', ephemeral: false, private: true, hasValue: false });
-      assert.equal(code(() => s.resolve({ type: 'ceph', usage: 'client.admin' })), 'SECRET_NO_VALUE');
+      assert.equal(
+        code(() => s.resolve({ type: 'ceph', usage: 'client.admin' })),
+        'SECRET_NO_VALUE',
+      );
       s.setValue(U, Buffer.from('key').toString('base64'));
       assert.equal(s.resolve({ type: 'ceph', usage: 'client.admin' }).value.toString(), 'key');
       assert.equal(s.resolve({ uuid: U }).value.toString(), 'key');
-      assert.equal(code(() => s.getValue(U)), 'SECRET_PRIVATE');
+      assert.equal(
+        code(() => s.getValue(U)),
+        'SECRET_PRIVATE',
+      );
       assert.doesNotMatch(s.dumpXml(U), /a2V5|key<\//);
-      assert.equal(code(() => s.define(`<secret><usage type='ceph'><name>client.admin</name></usage></secret>`)), 'SECRET_EXISTS');
-      assert.equal(code(() => s.define(`<secret><usage type='nope'><name>x</name></usage></secret>`)), 'SECRET_INVALID');
-      assert.equal(code(() => s.setValue(U, 'not base64!')), 'SECRET_INVALID');
-      assert.equal(code(() => s.resolve({ type: 'iscsi', usage: 'client.admin' })), 'SECRET_NOT_FOUND');
+      assert.equal(
+        code(() => s.define(`<secret><usage type='ceph'><name>client.admin</name></usage></secret>`)),
+        'SECRET_EXISTS',
+      );
+      assert.equal(
+        code(() => s.define(`<secret><usage type='nope'><name>x</name></usage></secret>`)),
+        'SECRET_INVALID',
+      );
+      assert.equal(
+        code(() => s.setValue(U, 'not base64!')),
+        'SECRET_INVALID',
+      );
+      assert.equal(
+        code(() => s.resolve({ type: 'iscsi', usage: 'client.admin' })),
+        'SECRET_NOT_FOUND',
+      );
       // Redefining keeps the value; an ephemeral secret's value is in memory only.
       s.define(`<secret private='no'><uuid>${U}</uuid><usage type='ceph'><name>client.admin</name></usage></secret>`);
       assert.equal(s.getValue(U), Buffer.from('key').toString('base64'));
@@ -42,7 +60,10 @@ describe('SecretService (real SQLite)', () => {
       assert.equal(s.resolve({ type: 'passphrase', usage: '/v' }).value.toString(), 'mem');
       assert.equal(new SecretService(new SecretStore(db)).has({ uuid: eph.uuid }), false, 'gone with the process that held it');
       s.undefine(U);
-      assert.equal(code(() => s.summary(U)), 'SECRET_NOT_FOUND');
+      assert.equal(
+        code(() => s.summary(U)),
+        'SECRET_NOT_FOUND',
+      );
     } finally {
       db.close();
       dir.cleanup();

@@ -43,7 +43,8 @@ export class SecretService {
 
   setValue(uuid: string, base64: string): void {
     const def = this.lookup(uuid);
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0) throw new FerryError('SECRET_INVALID', 'invalid argument: the secret value is not base64');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(base64) || base64.length % 4 !== 0)
+      throw new FerryError('SECRET_INVALID', 'invalid argument: the secret value is not base64');
     const value = Buffer.from(base64, 'base64');
     if (value.length === 0) throw new FerryError('SECRET_INVALID', 'invalid argument: the secret value is empty');
     this.store.setValue(def.uuid, value);
@@ -71,7 +72,10 @@ export class SecretService {
     } else {
       const type = usageTypeOf(ref.type);
       def = type === undefined ? undefined : this.store.findByUsage(type, ref.usage ?? '')?.def;
-      if (!def) throw new FerryError('SECRET_NOT_FOUND', `Secret not found: no secret with matching usage '${ref.usage ?? ''}'`, { details: { usage: ref.usage, type: ref.type } });
+      if (!def)
+        throw new FerryError('SECRET_NOT_FOUND', `Secret not found: no secret with matching usage '${ref.usage ?? ''}'`, {
+          details: { usage: ref.usage, type: ref.type },
+        });
     }
     const value = this.store.value(def.uuid);
     if (!value) throw noValue(def);
@@ -100,7 +104,9 @@ function notFound(uuid: string): FerryError {
 }
 
 function noValue(def: SecretDefinition): FerryError {
-  return new FerryError('SECRET_NO_VALUE', `Secret not found: secret '${def.uuid}' does not have a value`, { details: { uuid: def.uuid, usage: def.usage.id } });
+  return new FerryError('SECRET_NO_VALUE', `Secret not found: secret '${def.uuid}' does not have a value`, {
+    details: { uuid: def.uuid, usage: def.usage.id },
+  });
 }
 
 function toSummary(def: SecretDefinition, hasValue: boolean): SecretSummary {

@@ -2,7 +2,13 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { FerryDatabase } from '../store/database.js';
 import { parseSecretXml, type SecretDefinition, type SecretUsageType } from './secret-xml.js';
 
-interface Row { uuid: string; usage_type: string; usage_id: string | null; xml: string; value: Buffer | null }
+interface Row {
+  uuid: string;
+  usage_type: string;
+  usage_id: string | null;
+  xml: string;
+  value: Buffer | null;
+}
 
 export interface SecretRecord {
   def: SecretDefinition;
@@ -38,9 +44,14 @@ export class SecretStore {
     this.db.transaction(() => {
       const other = this.findByUsage(def.usage.type, def.usage.id);
       if (other && other.def.uuid !== def.uuid) {
-        throw new FerryError('SECRET_EXISTS', `operation failed: a secret with UUID ${other.def.uuid} already defined for use with ${def.usage.id}`, { details: { uuid: other.def.uuid } });
+        throw new FerryError('SECRET_EXISTS', `operation failed: a secret with UUID ${other.def.uuid} already defined for use with ${def.usage.id}`, {
+          details: { uuid: other.def.uuid },
+        });
       }
-      this.db.prepare('INSERT INTO secrets (uuid, usage_type, usage_id, xml) VALUES (?, ?, ?, ?) ON CONFLICT(uuid) DO UPDATE SET usage_type = excluded.usage_type, usage_id = excluded.usage_id, xml = excluded.xml')
+      this.db
+        .prepare(
+          'INSERT INTO secrets (uuid, usage_type, usage_id, xml) VALUES (?, ?, ?, ?) ON CONFLICT(uuid) DO UPDATE SET usage_type = excluded.usage_type, usage_id = excluded.usage_id, xml = excluded.xml',
+        )
         .run(def.uuid, def.usage.type, def.usage.id, xml);
     })();
   }

@@ -47,9 +47,11 @@ export function parseSecretXml(xml: string): SecretDefinition {
 
 /** secret-dumpxml: the definition, never the value. */
 export function renderSecretXml(d: SecretDefinition): string {
-  return renderXml(el('secret', { ephemeral: d.ephemeral ? 'yes' : 'no', private: d.private ? 'yes' : 'no' }, [
-    d.description === undefined ? undefined : el('description', {}, d.description),
-    el('uuid', {}, d.uuid),
-    el('usage', { type: d.usage.type }, [el(usageElement(d.usage.type), {}, d.usage.id)]),
-  ]));
+  return renderXml(
+    el('secret', { ephemeral: d.ephemeral ? 'yes' : 'no', private: d.private ? 'yes' : 'no' }, [
+      d.description === undefined ? undefined : el('description', {}, d.description),
+      el('uuid', {}, d.uuid),
+      el('usage', { type: d.usage.type }, [el(usageElement(d.usage.type), {}, d.usage.id)]),
+    ]),
+  );
 }

@@ -8,11 +8,15 @@ describe('console frames', () => {
     for (let cut = 1; cut < bytes.length; cut++) {
       const reader = new ConsoleFrameReader();
       const frames = [...reader.push(bytes.subarray(0, cut)), ...reader.push(bytes.subarray(cut))];
-      assert.deepEqual(frames, [
-        { type: 'data', data: Buffer.from('hi-42\r\n') },
-        { type: 'data', data: Buffer.alloc(0) },
-        { type: 'end', end: { reason: 'migrated', message: 'gone' } },
-      ], `cut at ${cut}`);
+      assert.deepEqual(
+        frames,
+        [
+          { type: 'data', data: Buffer.from('hi-42\r\n') },
+          { type: 'data', data: Buffer.alloc(0) },
+          { type: 'end', end: { reason: 'migrated', message: 'gone' } },
+        ],
+        `cut at ${cut}`,
+      );
       assert.equal(reader.partial, 0);
     }
   });

@@ -8,12 +8,20 @@ import { Type } from '@sinclair/typebox';
 import { arrayOf, bool, closed, int, nonEmpty, oneOf, optional } from './typed-schema.js';
 
 export const migrationOptionsSchema = closed({
-  live: bool(), offline: bool(), persistent: bool(), undefineSource: bool(),
-  suspend: bool(), compressed: bool(),
+  live: bool(),
+  offline: bool(),
+  persistent: bool(),
+  undefineSource: bool(),
+  suspend: bool(),
+  compressed: bool(),
   compMethods: arrayOf(oneOf(['xbzrle', 'zlib', 'zstd'])),
-  abortOnError: bool(), unsafe: bool(), autoConverge: bool(), postcopy: bool(),
+  abortOnError: bool(),
+  unsafe: bool(),
+  autoConverge: bool(),
+  postcopy: bool(),
   /** --auto-converge-initial / --auto-converge-increment: vCPU throttle in percent. */
-  autoConvergeInitial: optional(int(1, 99)), autoConvergeIncrement: optional(int(1, 99)),
+  autoConvergeInitial: optional(int(1, 99)),
+  autoConvergeIncrement: optional(int(1, 99)),
   postcopyAfterPrecopy: bool(),
   /** undefined: ferry's default (multifd with 2 channels unless post-copy or xbzrle is asked for). */
   parallel: optional(bool()),
@@ -23,7 +31,8 @@ export const migrationOptionsSchema = closed({
   /** Seconds after which timeoutAction applies. */
   timeout: optional(int(1, 2_147_483)),
   timeoutAction: oneOf(['abort', 'suspend', 'postcopy']),
-  listenAddress: optional(nonEmpty()), migrateUri: optional(nonEmpty()),
+  listenAddress: optional(nonEmpty()),
+  migrateUri: optional(nonEmpty()),
   /** ms (QEMU accepts up to 2000 s); undefined keeps the domain's migrate-setmaxdowntime value. */
   maxDowntime: optional(int(1, 2_000_000)),
   /** --copy-storage-all / --copy-storage-inc: copy local disks to the destination. */

@@ -30,8 +30,21 @@ export function parseSize(text: string): number | undefined {
   if (!m) return undefined;
   const unit = (m[2] ?? '').toLowerCase();
   const factors: Record<string, number> = {
-    '': 1, b: 1, bytes: 1, k: 1024, kib: 1024, kb: 1000, m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
-    g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3, t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+    '': 1,
+    b: 1,
+    bytes: 1,
+    k: 1024,
+    kib: 1024,
+    kb: 1000,
+    m: 1024 ** 2,
+    mib: 1024 ** 2,
+    mb: 1000 ** 2,
+    g: 1024 ** 3,
+    gib: 1024 ** 3,
+    gb: 1000 ** 3,
+    t: 1024 ** 4,
+    tib: 1024 ** 4,
+    tb: 1000 ** 4,
   };
   const f = factors[unit];
   if (f === undefined) return undefined;

@@ -6,7 +6,10 @@ import { scanXml, XML_LIMITS } from './xml-scan.js';
 describe('parseXml()', () => {
   it('refuses a DOCTYPE before parsing, and so never expands a declared entity', () => {
     const bomb = `<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n<d>&b;</d>`;
-    assert.throws(() => parseXml(bomb), (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'doctype' && e.refusal.line === 2);
+    assert.throws(
+      () => parseXml(bomb),
+      (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'doctype' && e.refusal.line === 2,
+    );
     assert.throws(() => parseXml('<!DOCTYPE d SYSTEM "file:///etc/passwd"><d/>'), XmlRefusedError);
     assert.throws(() => parseXml('<d><!DOCTYPE x></d>'), XmlRefusedError, 'not only in the prolog');
     assert.throws(() => parseXml('<d><!ENTITY x "y"></d>'), XmlRefusedError);
@@ -24,20 +27,30 @@ describe('parseXml()', () => {
   });
 
   it('an undefined entity is a syntax error, never kept verbatim', () => {
-    assert.throws(() => parseXml('<d>&foo;</d>'), (e: unknown) => e instanceof XmlSyntaxError && /entity '&foo;' is not defined/.test(e.message));
+    assert.throws(
+      () => parseXml('<d>&foo;</d>'),
+      (e: unknown) => e instanceof XmlSyntaxError && /entity '&foo;' is not defined/.test(e.message),
+    );
     assert.throws(() => parseXml('<d a="&x;"/>'), XmlSyntaxError);
     assert.throws(() => parseXml('<d>&#0;</d>'), XmlSyntaxError);
   });
 
   it('refuses documents over the byte or element limit before parsing them', () => {
-    assert.throws(() => parseXml(`<d>${'<e/>'.repeat(50)}</d>`, { maxBytes: 1 << 20, maxElements: 40 }), (e: unknown) =>
-      e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && e.refusal.what === 'elements' && e.refusal.found === 51);
-    assert.throws(() => parseXml(`<d>${'é'.repeat(600)}</d>`, { maxBytes: 1000, maxElements: 40 }), (e: unknown) =>
-      e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && e.refusal.what === 'bytes' && e.refusal.found === 1207);
+    assert.throws(
+      () => parseXml(`<d>${'<e/>'.repeat(50)}</d>`, { maxBytes: 1 << 20, maxElements: 40 }),
+      (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && e.refusal.what === 'elements' && e.refusal.found === 51,
+    );
+    assert.throws(
+      () => parseXml(`<d>${'é'.repeat(600)}</d>`, { maxBytes: 1000, maxElements: 40 }),
+      (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && e.refusal.what === 'bytes' && e.refusal.found === 1207,
+    );
     assert.equal(parseXml(`<d>${'<e/>'.repeat(39)}</d>`, { maxBytes: 1 << 20, maxElements: 40 }).children.length, 39);
     // Deep nesting, which would otherwise overflow the stack of a recursive reader: libxml2's 256 levels.
     const deep = (n: number): string => `${'<e>'.repeat(n)}${'</e>'.repeat(n)}`;
-    assert.throws(() => parseXml(deep(257)), (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && /more than 256 levels deep/.test(e.message));
+    assert.throws(
+      () => parseXml(deep(257)),
+      (e: unknown) => e instanceof XmlRefusedError && e.refusal.kind === 'too-large' && /more than 256 levels deep/.test(e.message),
+    );
     assert.throws(() => parseXml(deep(15_000)), XmlRefusedError);
     assert.equal(parseXml(deep(256)).name, 'e');
   });
@@ -48,12 +61,17 @@ describe('parseXml()', () => {
   });
 
   it('reads what libvirt writes: a declaration, comments and PIs around the root, a BOM, namespaces, CDATA, self-closing tags', () => {
-    const e = parseXml("\ufeff<?xml version='1.0' encoding='UTF-8'?>\n<!-- c --><?pi x?>\n<domain type='kvm' xmlns:q=\"http://libvirt.org/schemas/domain/qemu/1.0\">\n  <name>web</name>\n  <q:commandline/>\n  <description><![CDATA[ a <b> & c ]]></description>\n  <devices>\n    <disk type=\"file\" device='disk'/>\n  </devices>\n</domain>\n<!-- after -->\n");
+    const e = parseXml(
+      "\ufeff<?xml version='1.0' encoding='UTF-8'?>\n<!-- c --><?pi x?>\n<domain type='kvm' xmlns:q=\"http://libvirt.org/schemas/domain/qemu/1.0\">\n  <name>web</name>\n  <q:commandline/>\n  <description><![CDATA[ a <b> & c ]]></description>\n  <devices>\n    <disk type=\"file\" device='disk'/>\n  </devices>\n</domain>\n<!-- after -->\n",
+    );
     assert.equal(e.name, 'domain');
     assert.deepEqual(e.attrs, { type: 'kvm', 'xmlns:q': 'http://libvirt.org/schemas/domain/qemu/1.0' });
-    assert.deepEqual(e.children.map((c) => c.name), ['name', 'q:commandline', 'description', 'devices']);
+    assert.deepEqual(
+      e.children.map((c) => c.name),
+      ['name', 'q:commandline', 'description', 'devices'],
+    );
     assert.equal(e.children[0]?.text, 'web');
-    assert.equal(e.children[2]?.text, 'a <b> & c', 'the element\'s text is trimmed as a whole, CDATA included');
+    assert.equal(e.children[2]?.text, 'a <b> & c', "the element's text is trimmed as a whole, CDATA included");
     assert.deepEqual(e.children[3]?.children[0]?.attrs, { type: 'file', device: 'disk' });
   });
 
@@ -81,10 +99,15 @@ describe('parseXml()', () => {
       ['<a>x & y</a>', /char '&' is not expected/],
       ["<a x='1'y='2'/>", /Attribute 'y' has no space in starting/],
     ];
-    for (const [doc, re] of bad) assert.throws(() => parseXml(doc), (e: unknown) => e instanceof XmlSyntaxError && re.test(e.message), doc);
+    for (const [doc, re] of bad)
+      assert.throws(
+        () => parseXml(doc),
+        (e: unknown) => e instanceof XmlSyntaxError && re.test(e.message),
+        doc,
+      );
   });
 
-  it('reads a document at the limits (how long it takes is bench/large-define\'s to measure)', () => {
+  it("reads a document at the limits (how long it takes is bench/large-define's to measure)", () => {
     const filler = Array.from({ length: 19_900 }, (_, i) => `<e n='${i}'>x</e>`).join('');
     const e = parseXml(`<d>${filler}</d>`);
     assert.equal(e.children.length, 19_900);

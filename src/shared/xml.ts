@@ -12,7 +12,11 @@ export interface XmlElement {
 
 /** A document that is not well-formed XML: where and why. */
 export class XmlSyntaxError extends SyntaxError {
-  constructor(message: string, readonly line?: number, readonly column?: number) {
+  constructor(
+    message: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
     super(message);
     this.name = 'XmlSyntaxError';
   }
@@ -21,11 +25,13 @@ export class XmlSyntaxError extends SyntaxError {
 /** A document ferry does not read at all: over the size or element limit, or with a DTD (entity declarations). */
 export class XmlRefusedError extends Error {
   constructor(readonly refusal: XmlRefusal) {
-    super(refusal.kind === 'doctype'
-      ? `${refusal.declaration} at line ${refusal.line}: ferry reads no DTD and expands no entities`
-      : refusal.what === 'levels of nesting'
-        ? `the document nests elements more than ${refusal.limit} levels deep, more than ferry reads`
-        : `the document has ${refusal.found} ${refusal.what}, more than the ${refusal.limit} ferry reads`);
+    super(
+      refusal.kind === 'doctype'
+        ? `${refusal.declaration} at line ${refusal.line}: ferry reads no DTD and expands no entities`
+        : refusal.what === 'levels of nesting'
+          ? `the document nests elements more than ${refusal.limit} levels deep, more than ferry reads`
+          : `the document has ${refusal.found} ${refusal.what}, more than the ${refusal.limit} ferry reads`,
+    );
     this.name = 'XmlRefusedError';
   }
 }
@@ -116,11 +122,7 @@ function decodeReferences(s: string): string {
 }
 
 /** Builds an element; attributes whose value is undefined are left out. */
-export function el(
-  name: string,
-  attrs: Record<string, string | number | undefined> = {},
-  content: Array<XmlElement | undefined> | string = [],
-): XmlElement {
+export function el(name: string, attrs: Record<string, string | number | undefined> = {}, content: Array<XmlElement | undefined> | string = []): XmlElement {
   const a: Record<string, string> = {};
   for (const [k, v] of Object.entries(attrs)) if (v !== undefined) a[k] = String(v);
   if (typeof content === 'string') return { name, attrs: a, children: [], text: content };

@@ -13,9 +13,27 @@ export interface NbdServer {
 }
 
 /** Starts qemu-nbd serving `path` (guest-visible data of a `format` image) as `exportName` on address:port. */
-export async function startNbdServer(a: { run: CommandRunner; path: string; format: string; address: string; port: number; exportName: string; pidFile: string }): Promise<NbdServer> {
-  await a.run('qemu-nbd', ['--fork', '--persistent', '--shared=2', `--format=${a.format}`, `--export-name=${a.exportName}`,
-    `--bind=${a.address}`, `--port=${a.port}`, `--pid-file=${a.pidFile}`, '--cache=none', a.path]);
+export async function startNbdServer(a: {
+  run: CommandRunner;
+  path: string;
+  format: string;
+  address: string;
+  port: number;
+  exportName: string;
+  pidFile: string;
+}): Promise<NbdServer> {
+  await a.run('qemu-nbd', [
+    '--fork',
+    '--persistent',
+    '--shared=2',
+    `--format=${a.format}`,
+    `--export-name=${a.exportName}`,
+    `--bind=${a.address}`,
+    `--port=${a.port}`,
+    `--pid-file=${a.pidFile}`,
+    '--cache=none',
+    a.path,
+  ]);
   const pid = Number(readFileSync(a.pidFile, 'utf8').trim());
   return {
     pid,
@@ -43,7 +61,9 @@ export function nbdUri(host: string, port: number, exportName: string): string {
  */
 export function copyToNbd(a: { source: string; format: string; target: string; onProgress: (percent: number) => void; signal?: AbortSignal }): Promise<void> {
   return new Promise((resolve, reject) => {
-    const cmd = setprivCommand('qemu-img', ['convert', '-n', '-p', '--target-is-zero', '-f', a.format, '-O', 'raw', a.source, a.target], { dieWithParent: true });
+    const cmd = setprivCommand('qemu-img', ['convert', '-n', '-p', '--target-is-zero', '-f', a.format, '-O', 'raw', a.source, a.target], {
+      dieWithParent: true,
+    });
     const child = spawn(cmd.command, cmd.args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       signal: a.signal,

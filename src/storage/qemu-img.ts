@@ -9,7 +9,10 @@ export interface ImageInfo {
 
 /** The qemu-img operations pools and storage migration need. */
 export class QemuImg {
-  constructor(private readonly run: CommandRunner, private readonly binary = 'qemu-img') {}
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly binary = 'qemu-img',
+  ) {}
 
   async create(path: string, format: 'raw' | 'qcow2', bytes: number, options: { preallocate?: boolean } = {}): Promise<void> {
     const args = ['create', '-q', '-f', format];

@@ -97,8 +97,19 @@ export class StorageService {
       if (!options.all && !options.inactive && !rec.active) continue;
       if (options.inactive && rec.active) continue;
       const def = parsePoolXml(rec.xml);
-      const s: PoolSummary = { name: rec.name, uuid: rec.uuid, type: def.type, state: rec.active ? 'running' : 'inactive', autostart: rec.autostart, persistent: true, target: def.target.path };
-      if (options.details && rec.active) s.stats = await this.backend(def).stats(def).catch(() => undefined) ?? { capacity: 0, allocation: 0, available: 0 };
+      const s: PoolSummary = {
+        name: rec.name,
+        uuid: rec.uuid,
+        type: def.type,
+        state: rec.active ? 'running' : 'inactive',
+        autostart: rec.autostart,
+        persistent: true,
+        target: def.target.path,
+      };
+      if (options.details && rec.active)
+        s.stats = (await this.backend(def)
+          .stats(def)
+          .catch(() => undefined)) ?? { capacity: 0, allocation: 0, available: 0 };
       out.push(s);
     }
     return out;
@@ -106,7 +117,15 @@ export class StorageService {
 
   async info(name: string): Promise<PoolSummary> {
     const { rec, def } = this.lookup(name);
-    const s: PoolSummary = { name: rec.name, uuid: rec.uuid, type: def.type, state: rec.active ? 'running' : 'inactive', autostart: rec.autostart, persistent: true, target: def.target.path };
+    const s: PoolSummary = {
+      name: rec.name,
+      uuid: rec.uuid,
+      type: def.type,
+      state: rec.active ? 'running' : 'inactive',
+      autostart: rec.autostart,
+      persistent: true,
+      target: def.target.path,
+    };
     if (rec.active) s.stats = await this.backend(def).stats(def);
     return s;
   }
@@ -164,7 +183,11 @@ export class StorageService {
     for (const rec of this.deps.store.list()) {
       if (!rec.active) continue;
       const def = parsePoolXml(rec.xml);
-      const v = (await this.backend(def).listVolumes(def).catch(() => [])).find((x) => x.path === path || x.name === path);
+      const v = (
+        await this.backend(def)
+          .listVolumes(def)
+          .catch(() => [])
+      ).find((x) => x.path === path || x.name === path);
       if (v) return { pool: rec.name, volume: v };
     }
     throw new FerryError('VOL_NOT_FOUND', `Storage volume not found: no storage vol with matching path '${path}'`, { details: { volume: path } });

@@ -10,7 +10,8 @@ export function hasControlChars(name: string): boolean {
 
 /** A volume of a directory pool is a file in it: its name is one file name (libvirt's "volume name '...' cannot contain '/'"). */
 export function assertVolumeName(name: string): void {
-  const hint = 'A volume name is a file name in the pool: no \'/\', not \'.\' or \'..\', no control characters (names starting with a dot are fine)';
+  const hint = "A volume name is a file name in the pool: no '/', not '.' or '..', no control characters (names starting with a dot are fine)";
   if (name.includes('/')) throw new FerryError('INVALID_ARGUMENT', `volume name '${name}' cannot contain '/'`, { hint });
-  if (name === '' || name === '.' || name === '..' || hasControlChars(name)) throw new FerryError('INVALID_ARGUMENT', `invalid volume name '${name.replace(new RegExp(CONTROL.source, 'g'), '?')}'`, { hint });
+  if (name === '' || name === '.' || name === '..' || hasControlChars(name))
+    throw new FerryError('INVALID_ARGUMENT', `invalid volume name '${name.replace(new RegExp(CONTROL.source, 'g'), '?')}'`, { hint });
 }

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { parseSize, prettyCapacity } from './volume.js';
 
 describe('parseSize()', () => {
-  it('reads virsh\'s scaled integers', () => {
+  it("reads virsh's scaled integers", () => {
     assert.equal(parseSize('1024'), 1024);
     assert.equal(parseSize('10G'), 10 * 1024 ** 3);
     assert.equal(parseSize('512M'), 512 * 1024 ** 2);

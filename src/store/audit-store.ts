@@ -69,8 +69,24 @@ export class AuditStore {
         `INSERT INTO audit (at, listener, uid, gid, pid, dn, origin, method, route, operation, domain_name, domain_uuid, options, outcome, error_code, duration_ms)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(rec.at, rec.listener, rec.uid, rec.gid, rec.pid, rec.dn, rec.origin, rec.method, rec.route, rec.operation,
-        rec.domainName, rec.domainUuid, JSON.stringify(rec.options), rec.outcome, rec.errorCode, rec.durationMs);
+      .run(
+        rec.at,
+        rec.listener,
+        rec.uid,
+        rec.gid,
+        rec.pid,
+        rec.dn,
+        rec.origin,
+        rec.method,
+        rec.route,
+        rec.operation,
+        rec.domainName,
+        rec.domainUuid,
+        JSON.stringify(rec.options),
+        rec.outcome,
+        rec.errorCode,
+        rec.durationMs,
+      );
   }
 
   /** Records oldest first; with a limit, the newest `limit` of those that match. */

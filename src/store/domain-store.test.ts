@@ -35,8 +35,14 @@ describe('DomainStore (real SQLite)', () => {
 
   it('saveDefinition() refuses a duplicate name with another uuid, and a rename of the same uuid', () => {
     store.saveDefinition({ uuid: U1, name: 'a', persistentXml: '<a/>' });
-    assert.throws(() => store.saveDefinition({ uuid: U2, name: 'a', persistentXml: '<b/>' }), (e: unknown) => e instanceof FerryError && e.code === 'DOMAIN_EXISTS' && /already exists with uuid 00000000-0000-0000-0000-000000000001/.test(e.message));
-    assert.throws(() => store.saveDefinition({ uuid: U1, name: 'b', persistentXml: '<b/>' }), (e: unknown) => e instanceof FerryError && e.code === 'DOMAIN_EXISTS');
+    assert.throws(
+      () => store.saveDefinition({ uuid: U2, name: 'a', persistentXml: '<b/>' }),
+      (e: unknown) => e instanceof FerryError && e.code === 'DOMAIN_EXISTS' && /already exists with uuid 00000000-0000-0000-0000-000000000001/.test(e.message),
+    );
+    assert.throws(
+      () => store.saveDefinition({ uuid: U1, name: 'b', persistentXml: '<b/>' }),
+      (e: unknown) => e instanceof FerryError && e.code === 'DOMAIN_EXISTS',
+    );
     store.saveDefinition({ uuid: U1, name: 'a', persistentXml: '<a2/>' });
     assert.equal(store.get(U1)?.persistentXml, '<a2/>');
     assert.equal(store.list().length, 1);
@@ -52,7 +58,10 @@ describe('DomainStore (real SQLite)', () => {
     store.markStopped(U1, 'shutdown');
     const a = store.get(U1);
     assert.deepEqual([a?.state, a?.reason, a?.domainId, a?.liveXml], ['shutoff', 'shutdown', null, null]);
-    assert.deepEqual(store.list().map((d) => d.name), ['b', 'a']);
+    assert.deepEqual(
+      store.list().map((d) => d.name),
+      ['b', 'a'],
+    );
   });
 
   it('taint() marks a running domain once; the next run starts clean', () => {

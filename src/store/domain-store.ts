@@ -51,7 +51,10 @@ export interface RuntimeUpdate {
 
 /** Domains in SQLite. Every write is one statement or one transaction: nothing is left half-written. */
 export class DomainStore {
-  constructor(private readonly db: FerryDatabase, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: FerryDatabase,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(uuid: string): DomainRecord | undefined {
     const row = this.db.prepare('SELECT * FROM domains WHERE uuid = ?').get(uuid) as Row | undefined;
@@ -107,9 +110,7 @@ export class DomainStore {
         if (existing.name !== input.name) {
           throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${existing.name}' already exists with uuid ${input.uuid}`);
         }
-        this.db
-          .prepare('UPDATE domains SET persistent_xml = ?, updated_at = ? WHERE uuid = ?')
-          .run(input.persistentXml, now, input.uuid);
+        this.db.prepare('UPDATE domains SET persistent_xml = ?, updated_at = ? WHERE uuid = ?').run(input.persistentXml, now, input.uuid);
       } else {
         this.db
           .prepare(

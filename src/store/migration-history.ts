@@ -64,7 +64,9 @@ export class MigrationHistory {
     }
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
     const rows = this.db
-      .prepare(`SELECT id, side, uuid, name, phase, peer, options, error, stats, started_at FROM migrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC${limit}`)
+      .prepare(
+        `SELECT id, side, uuid, name, phase, peer, options, error, stats, started_at FROM migrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC${limit}`,
+      )
       .all(...args) as Row[];
     const phasesOf = this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid');
     return rows.reverse().map((r) => entryOf(r, phasesOf.all(r.id, r.side) as Array<{ phase: string; at: number }>));

@@ -43,7 +43,10 @@ export interface MigrationRow {
 }
 
 export class MigrationStore {
-  constructor(private readonly db: FerryDatabase, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly db: FerryDatabase,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   create(rec: Omit<MigrationRecord<object, object>, 'error' | 'stats' | 'cleanupDone' | 'startedAt' | 'updatedAt'>): MigrationRecord {
     const t = this.now();
@@ -89,7 +92,9 @@ export class MigrationStore {
   updateData(id: string, side: MigrationSide, data: object): void {
     const cur = this.get(id, side);
     if (!cur) return;
-    this.db.prepare('UPDATE migrations SET data = ?, updated_at = ? WHERE id = ? AND side = ?').run(JSON.stringify({ ...cur.data, ...data }), this.now(), id, side);
+    this.db
+      .prepare('UPDATE migrations SET data = ?, updated_at = ? WHERE id = ? AND side = ?')
+      .run(JSON.stringify({ ...cur.data, ...data }), this.now(), id, side);
   }
 
   markCleanupDone(id: string, side: MigrationSide): void {
@@ -98,9 +103,11 @@ export class MigrationStore {
 
   /** Migrations a restarted ferryd must look at: not finished, or finished without their cleanup. */
   unfinished(): MigrationRecord[] {
-    return (this.db
-      .prepare(`SELECT * FROM migrations WHERE phase NOT IN ('Succeeded', 'Failed', 'Cancelled') OR cleanup_done = 0 ORDER BY started_at`)
-      .all() as MigrationRow[]).map(toRecord);
+    return (
+      this.db
+        .prepare(`SELECT * FROM migrations WHERE phase NOT IN ('Succeeded', 'Failed', 'Cancelled') OR cleanup_done = 0 ORDER BY started_at`)
+        .all() as MigrationRow[]
+    ).map(toRecord);
   }
 
   /** The latest finished migration of a domain (domjobinfo --completed). */
@@ -113,7 +120,10 @@ export class MigrationStore {
 
   /** Phases in the order they were entered, for tests and `ferry migrate-history`. */
   phaseLog(id: string, side: MigrationSide): Array<{ phase: string; at: number }> {
-    return this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid').all(id, side) as Array<{ phase: string; at: number }>;
+    return this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid').all(id, side) as Array<{
+      phase: string;
+      at: number;
+    }>;
   }
 }
 

@@ -12,7 +12,11 @@ export class CpuAffinity {
 
   constructor() {
     const libc = koffi.load('libc.so.6');
-    this.setaffinity = libc.func('sched_setaffinity', 'int', ['int', 'size_t', koffi.pointer('uint8_t')]) as (tid: number, size: number, mask: Buffer) => number;
+    this.setaffinity = libc.func('sched_setaffinity', 'int', ['int', 'size_t', koffi.pointer('uint8_t')]) as (
+      tid: number,
+      size: number,
+      mask: Buffer,
+    ) => number;
   }
 
   /** Lets thread `tid` run only on `cpus`; throws with errno's name when the kernel refuses. */
@@ -43,7 +47,9 @@ export function threadAffinity(pid: number, tid: number): string | undefined {
 /** The threads of a process (/proc/PID/task). */
 export function processThreads(pid: number): number[] {
   try {
-    return readdirSync(`/proc/${pid}/task`).map(Number).filter((n) => Number.isInteger(n));
+    return readdirSync(`/proc/${pid}/task`)
+      .map(Number)
+      .filter((n) => Number.isInteger(n));
   } catch {
     return [];
   }

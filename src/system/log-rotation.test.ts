@@ -31,7 +31,7 @@ describe('AppendLogRotator', () => {
       rotator.rotate(log, 2);
       assert.equal(existsSync(`${log}.3`), false);
       const all = readFileSync(`${log}.2`, 'utf8') + readFileSync(`${log}.1`, 'utf8') + readFileSync(log, 'utf8');
-      assert.ok(lines(0, 3000).endsWith(all), 'the kept files are the stream\'s tail, byte for byte');
+      assert.ok(lines(0, 3000).endsWith(all), "the kept files are the stream's tail, byte for byte");
       w.close();
     } finally {
       dir.cleanup();

@@ -26,7 +26,9 @@ export class PeerCredentialReader {
   read(socket: Socket): PeerCredentials | undefined {
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     if (typeof fd !== 'number' || fd < 0) return undefined;
-    this.getsockopt ??= koffi.load('libc.so.6').func('getsockopt', 'int', ['int', 'int', 'int', koffi.inout(koffi.pointer('uint8_t')), koffi.inout(koffi.pointer('uint8_t'))]) as GetSockOpt;
+    this.getsockopt ??= koffi
+      .load('libc.so.6')
+      .func('getsockopt', 'int', ['int', 'int', 'int', koffi.inout(koffi.pointer('uint8_t')), koffi.inout(koffi.pointer('uint8_t'))]) as GetSockOpt;
     const ucred = Buffer.alloc(12);
     const len = Buffer.alloc(4);
     len.writeUInt32LE(12);

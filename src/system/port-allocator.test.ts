@@ -14,16 +14,20 @@ function connect(port: number): Promise<void> {
 }
 
 function refused(port: number): Promise<boolean> {
-  return connect(port).then(() => false, () => true);
+  return connect(port).then(
+    () => false,
+    () => true,
+  );
 }
 
 /** Waits until nothing listens on the port any more: binding it works (a bind is not a connection the probe would answer). */
 async function waitUntilFree(port: number, timeoutMs = 5000): Promise<void> {
-  const bindable = (): Promise<boolean> => new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
-  });
+  const bindable = (): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ port, host: '127.0.0.1', exclusive: true }, () => s.close(() => resolve(true)));
+    });
   const deadline = Date.now() + timeoutMs;
   while (!(await bindable())) {
     if (Date.now() > deadline) throw new Error(`port ${port} still in use after ${timeoutMs} ms`);

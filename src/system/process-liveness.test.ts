@@ -26,7 +26,11 @@ describe('processLiveness()', () => {
       let zombie: number | undefined;
       await waitFor(() => {
         const out = execFileSync('ps', ['-o', 'pid=,stat=', '--ppid', String(parent.pid)], { encoding: 'utf8' });
-        zombie = out.split('\n').map((l) => l.trim().split(/\s+/)).find((f) => f[1]?.startsWith('Z'))?.map(Number)[0];
+        zombie = out
+          .split('\n')
+          .map((l) => l.trim().split(/\s+/))
+          .find((f) => f[1]?.startsWith('Z'))
+          ?.map(Number)[0];
         return zombie !== undefined;
       });
       assert.ok(zombie, 'a zombie child appeared');

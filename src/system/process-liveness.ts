@@ -8,9 +8,7 @@ import { readFileSync } from 'node:fs';
  * never be taken for dead: nothing may be released on it.
  */
 export type Liveness =
-  | { state: 'alive'; startTime: string }
-  | { state: 'dead'; why: 'no such process' | 'zombie' | 'pid reused' }
-  | { state: 'unknown'; error: string };
+  { state: 'alive'; startTime: string } | { state: 'dead'; why: 'no such process' | 'zombie' | 'pid reused' } | { state: 'unknown'; error: string };
 
 /** Reads a process's state; `startTime` (from an earlier `alive`) detects a reused pid. */
 export function processLiveness(pid: number, startTime?: string): Liveness {

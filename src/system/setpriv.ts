@@ -7,7 +7,11 @@ import type { UnixAccount } from './unix-user.js';
  * opens /dev/kvm), and --pdeathsig has the kernel kill the command when ferryd
  * ends, however it ends. setpriv execs the command: the pid stays the same.
  */
-export function setprivCommand(command: string, args: readonly string[], o: { account?: UnixAccount | undefined; dieWithParent?: boolean }): { command: string; args: string[] } {
+export function setprivCommand(
+  command: string,
+  args: readonly string[],
+  o: { account?: UnixAccount | undefined; dieWithParent?: boolean },
+): { command: string; args: string[] } {
   const opts: string[] = [];
   if (o.account && o.account.uid !== 0) {
     opts.push('--reuid', String(o.account.uid), '--regid', String(o.account.gid));

@@ -17,7 +17,11 @@ export class ThreadScheduler {
 
   constructor() {
     const libc = koffi.load('libc.so.6');
-    this.setscheduler = libc.func('sched_setscheduler', 'int', ['int', 'int', koffi.pointer('uint8_t')]) as (tid: number, policy: number, param: Buffer) => number;
+    this.setscheduler = libc.func('sched_setscheduler', 'int', ['int', 'int', koffi.pointer('uint8_t')]) as (
+      tid: number,
+      policy: number,
+      param: Buffer,
+    ) => number;
     this.getscheduler = libc.func('sched_getscheduler', 'int', ['int']) as (tid: number) => number;
     this.priorityMin = libc.func('sched_get_priority_min', 'int', ['int']) as (policy: number) => number;
     this.priorityMax = libc.func('sched_get_priority_max', 'int', ['int']) as (policy: number) => number;
@@ -32,7 +36,8 @@ export class ThreadScheduler {
   set(tid: number, policy: SchedPolicy, priority = 0): void {
     const param = Buffer.alloc(4);
     param.writeInt32LE(priority);
-    if (this.setscheduler(tid, POLICIES[policy], param) !== 0) throw new Error(`sched_setscheduler(${tid}, ${policy}, ${priority}) failed: errno ${koffi.errno()}`);
+    if (this.setscheduler(tid, POLICIES[policy], param) !== 0)
+      throw new Error(`sched_setscheduler(${tid}, ${policy}, ${priority}) failed: errno ${koffi.errno()}`);
   }
 
   /** A thread's policy by libvirt's name. */

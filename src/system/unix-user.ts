@@ -16,7 +16,9 @@ export interface UnixAccount {
  * user or the group does not exist.
  */
 export function unixAccount(user: string, group = '', files = { passwd: '/etc/passwd', group: '/etc/group' }): UnixAccount | undefined {
-  const entry = readLines(files.passwd).map((l) => l.split(':')).find((f) => f[0] === user || (/^\d+$/.test(user) && f[2] === user));
+  const entry = readLines(files.passwd)
+    .map((l) => l.split(':'))
+    .find((f) => f[0] === user || (/^\d+$/.test(user) && f[2] === user));
   if (!entry || !/^\d+$/.test(entry[2] ?? '') || !/^\d+$/.test(entry[3] ?? '')) return undefined;
   const name = entry[0] as string;
   const gid = group ? groupId(group, files.group) : Number(entry[3]);
@@ -31,7 +33,9 @@ export function unixAccount(user: string, group = '', files = { passwd: '/etc/pa
 
 function readLines(path: string): string[] {
   try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '' && !l.startsWith('#'));
   } catch {
     return [];
   }

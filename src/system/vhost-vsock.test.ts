@@ -12,9 +12,16 @@ describe('VhostVsock.acquire() and the vsock pre-flight row, on the real kernel'
     const dir = mkdtempSync(join(tmpdir(), 'ferry-vsock-'));
     try {
       const missing = join(dir, 'vhost-vsock');
-      assert.throws(() => new VhostVsock(missing).acquire(undefined, true), (err: unknown) => err instanceof FerryError && err.code === 'VSOCK_UNAVAILABLE' && err.message.includes(`Unable to open ${missing}`) && err.message.includes('ENOENT'));
+      assert.throws(
+        () => new VhostVsock(missing).acquire(undefined, true),
+        (err: unknown) =>
+          err instanceof FerryError && err.code === 'VSOCK_UNAVAILABLE' && err.message.includes(`Unable to open ${missing}`) && err.message.includes('ENOENT'),
+      );
       writeFileSync(missing, '');
-      assert.throws(() => new VhostVsock(missing).acquire(5, false), (err: unknown) => err instanceof FerryError && err.code === 'VSOCK_UNAVAILABLE' && /refused guest CID 5: errno 25/.test(err.message));
+      assert.throws(
+        () => new VhostVsock(missing).acquire(5, false),
+        (err: unknown) => err instanceof FerryError && err.code === 'VSOCK_UNAVAILABLE' && /refused guest CID 5: errno 25/.test(err.message),
+      );
       const row = vsockCheck({ cid: 5, auto: false }, 'hostb', new VhostVsock(join(dir, 'absent')));
       assert.deepEqual([row.id, row.outcome], ['vsock', 'fail']);
       assert.match(row.reason, /Unable to open .*absent.* on hostb$/);

@@ -32,7 +32,11 @@ export class VhostVsock {
     try {
       fd = openSync(this.device, 'r+');
     } catch (err) {
-      throw new FerryError('VSOCK_UNAVAILABLE', `Unable to open ${this.device} for the domain's <vsock>: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err, details: { path: this.device } });
+      throw new FerryError(
+        'VSOCK_UNAVAILABLE',
+        `Unable to open ${this.device} for the domain's <vsock>: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+        { cause: err, details: { path: this.device } },
+      );
     }
     const first = cid ?? FIRST_GUEST_CID;
     const last = auto ? Math.min(LAST_GUEST_CID, first + AUTO_TRIES - 1) : first;

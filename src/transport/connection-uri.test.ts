@@ -4,11 +4,14 @@ import { FerryError } from '../errors/ferry-error.js';
 import { DEFAULT_TCP_PORT, DEFAULT_TLS_PORT, describeTarget, parseConnectionUri, readonlySocketOf, SYSTEM_SOCKET } from './connection-uri.js';
 
 describe('parseConnectionUri()', () => {
-  it('reads the seed\'s qemu+ssh URI and libvirt\'s ssh options', () => {
+  it("reads the seed's qemu+ssh URI and libvirt's ssh options", () => {
     const t = parseConnectionUri('qemu+ssh://PacktPhy02/system');
     assert.deepEqual([t.transport, t.host, t.user, t.port, t.socket, t.socketGiven], ['ssh', 'PacktPhy02', undefined, undefined, SYSTEM_SOCKET, false]);
     const o = parseConnectionUri('ferry+ssh://admin@h2:2222/system?keyfile=/k/id&known_hosts=/k/kh&no_verify=1&socket=/run/x.sock');
-    assert.deepEqual([o.user, o.port, o.keyFile, o.knownHosts, o.noVerify, o.socket, o.socketGiven], ['admin', 2222, '/k/id', '/k/kh', true, '/run/x.sock', true]);
+    assert.deepEqual(
+      [o.user, o.port, o.keyFile, o.knownHosts, o.noVerify, o.socket, o.socketGiven],
+      ['admin', 2222, '/k/id', '/k/kh', true, '/run/x.sock', true],
+    );
     assert.equal(describeTarget(o), 'admin@h2:2222 (ssh, /run/x.sock)');
   });
 
@@ -23,7 +26,11 @@ describe('parseConnectionUri()', () => {
 
   it('refuses a host on the unix transport and a missing host on the others', () => {
     for (const bad of ['ferry://h1/system', 'ferry+tls:///system', 'ferry+ssh:///system', 'http://h1/system']) {
-      assert.throws(() => parseConnectionUri(bad), (e: unknown) => e instanceof FerryError && e.code === 'URI_INVALID', bad);
+      assert.throws(
+        () => parseConnectionUri(bad),
+        (e: unknown) => e instanceof FerryError && e.code === 'URI_INVALID',
+        bad,
+      );
     }
   });
 

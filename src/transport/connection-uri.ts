@@ -35,10 +35,18 @@ export const DEFAULT_TLS_PORT = 16520;
 export const DEFAULT_TCP_PORT = 16519;
 
 const SCHEMES: Record<string, Transport> = {
-  ferry: 'unix', 'ferry+unix': 'unix', qemu: 'unix', 'qemu+unix': 'unix',
-  'ferry+ssh': 'ssh', 'qemu+ssh': 'ssh', 'ferry+libssh': 'ssh', 'qemu+libssh': 'ssh',
-  'ferry+tls': 'tls', 'qemu+tls': 'tls',
-  'ferry+tcp': 'tcp', 'qemu+tcp': 'tcp',
+  ferry: 'unix',
+  'ferry+unix': 'unix',
+  qemu: 'unix',
+  'qemu+unix': 'unix',
+  'ferry+ssh': 'ssh',
+  'qemu+ssh': 'ssh',
+  'ferry+libssh': 'ssh',
+  'qemu+libssh': 'ssh',
+  'ferry+tls': 'tls',
+  'qemu+tls': 'tls',
+  'ferry+tcp': 'tcp',
+  'qemu+tcp': 'tcp',
 };
 
 /** The read-only socket that sits beside a daemon's socket (libvirt's libvirt-sock-ro). */
@@ -60,7 +68,9 @@ export function parseConnectionUri(uri: string, options: { sessionSocket?: () =>
   const socketParam = params.get('socket');
   const socket = socketParam ?? (instance === 'session' && options.sessionSocket ? options.sessionSocket() : SYSTEM_SOCKET);
   if (transport === 'unix' && host) {
-    throw new FerryError('URI_INVALID', `the unix transport takes no host ('${host}'): use ferry+ssh://${host}/system or ferry+tls://${host}/system`, { details: { uri } });
+    throw new FerryError('URI_INVALID', `the unix transport takes no host ('${host}'): use ferry+ssh://${host}/system or ferry+tls://${host}/system`, {
+      details: { uri },
+    });
   }
   if (transport !== 'unix' && !host) throw new FerryError('URI_INVALID', `the ${transport} transport needs a host in '${uri}'`, { details: { uri } });
   const target: ConnectionTarget = { uri, transport, socket, socketGiven: socketParam !== null, instance };

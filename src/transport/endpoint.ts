@@ -51,7 +51,17 @@ export function endpointFor(target: ConnectionTarget, o: EndpointOptions = {}): 
             // connections made with the same certificates together, so a renewal opens new ones.
             const m = material();
             const sni = sniName(target.host as string);
-            return { secure: true, options: withAgent({ host: target.host as string, port: target.port as number, ca: m.ca, cert: m.cert, key: m.key, ...(sni ? { servername: sni } : {}) }) };
+            return {
+              secure: true,
+              options: withAgent({
+                host: target.host as string,
+                port: target.port as number,
+                ca: m.ca,
+                cert: m.cert,
+                key: m.key,
+                ...(sni ? { servername: sni } : {}),
+              }),
+            };
           },
           close() {},
         };

@@ -52,12 +52,18 @@ describe('httpCall() over kept-alive connections', () => {
     const kept = endpointFor(target(), { keepAliveMs: 5000 });
     await httpCall(kept, { method: 'POST', path: '/prepare', body: {} });
     dropNext = true;
-    const err = await httpCall(kept, { method: 'POST', path: '/finish', body: {} }).then(() => undefined, (e: unknown) => e);
+    const err = await httpCall(kept, { method: 'POST', path: '/finish', body: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof TransportFailure, String(err));
     assert.equal(err.connected, true, 'the request went out on a live connection');
     kept.close();
     const closed = endpointFor(parseConnectionUri('ferry+tcp://127.0.0.1:1/system'), { keepAliveMs: 5000 });
-    const refused = await httpCall(closed, { method: 'POST', path: '/x', body: {} }).then(() => undefined, (e: unknown) => e);
+    const refused = await httpCall(closed, { method: 'POST', path: '/x', body: {} }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     assert.ok(refused instanceof TransportFailure);
     assert.equal(refused.connected, false);
     closed.close();

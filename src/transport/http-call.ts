@@ -22,7 +22,11 @@ export interface HttpReply {
  * handshake) never came up, true when it broke after that.
  */
 export class TransportFailure extends Error {
-  constructor(override readonly cause: NodeJS.ErrnoException, readonly connected: boolean, readonly endpoint: string) {
+  constructor(
+    override readonly cause: NodeJS.ErrnoException,
+    readonly connected: boolean,
+    readonly endpoint: string,
+  ) {
     super(cause.message);
     this.name = 'TransportFailure';
   }
@@ -51,17 +55,29 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
       headers['content-length'] = Buffer.byteLength(payload);
     }
     // The endpoint's keep-alive agent (a daemon's peers), or a connection of its own.
-    const req = mod.request({ ...plainServerName(opts), path: call.path, method: call.method, agent: opts.options.agent ?? false, headers, ...(call.signal ? { signal: call.signal } : {}) }, (res) => {
-      connected = true;
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err: NodeJS.ErrnoException) => reject(new TransportFailure(err, true, endpoint.describe)));
-      res.on('end', () => {
-        clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') });
-      });
-    });
-    const timer = call.timeoutMs ? setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${call.timeoutMs} ms`), { code: 'ETIMEDOUT' })), call.timeoutMs) : undefined;
+    const req = mod.request(
+      {
+        ...plainServerName(opts),
+        path: call.path,
+        method: call.method,
+        agent: opts.options.agent ?? false,
+        headers,
+        ...(call.signal ? { signal: call.signal } : {}),
+      },
+      (res) => {
+        connected = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err: NodeJS.ErrnoException) => reject(new TransportFailure(err, true, endpoint.describe)));
+        res.on('end', () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 500, text: Buffer.concat(chunks).toString('utf8') });
+        });
+      },
+    );
+    const timer = call.timeoutMs
+      ? setTimeout(() => req.destroy(Object.assign(new Error(`no answer within ${call.timeoutMs} ms`), { code: 'ETIMEDOUT' })), call.timeoutMs)
+      : undefined;
     req.on('socket', (s) => {
       // A kept-alive connection is up already: whatever fails now may have reached the daemon.
       if (req.reusedSocket) connected = true;
@@ -88,43 +104,51 @@ export interface EventFrame {
  * Resolves when the stream ends or the signal aborts.
  */
 export async function httpEventStream(
-  endpoint: Endpoint, path: string, onData: (data: string, frame: EventFrame) => void,
+  endpoint: Endpoint,
+  path: string,
+  onData: (data: string, frame: EventFrame) => void,
   o: { signal?: AbortSignal; headers?: Record<string, string>; onOpen?: (headers: http.IncomingHttpHeaders) => void } = {},
 ): Promise<void> {
   const opts = await endpoint.requestOptions();
   const mod = opts.secure ? https : http;
   return new Promise((resolve, reject) => {
     let connected = false;
-    const req = mod.request({ ...plainServerName(opts), path, method: 'GET', agent: false, headers: o.headers ?? {}, ...(o.signal ? { signal: o.signal } : {}) }, (res) => {
-      connected = true;
-      if ((res.statusCode ?? 500) >= 400) {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString()));
-        res.on('end', () => reject(Object.assign(new Error(text), { status: res.statusCode, body: text })));
-        return;
-      }
-      o.onOpen?.(res.headers);
-      let buffer = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let sep: number;
-        while ((sep = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, sep);
-          buffer = buffer.slice(sep + 2);
-          const lines = block.split('\n');
-          const field = (name: string): string | undefined => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
-          const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          const id = field('id');
-          const event = field('event');
-          if (data) onData(data, { ...(id !== undefined ? { id } : {}), ...(event !== undefined ? { event } : {}) });
+    const req = mod.request(
+      { ...plainServerName(opts), path, method: 'GET', agent: false, headers: o.headers ?? {}, ...(o.signal ? { signal: o.signal } : {}) },
+      (res) => {
+        connected = true;
+        if ((res.statusCode ?? 500) >= 400) {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString()));
+          res.on('end', () => reject(Object.assign(new Error(text), { status: res.statusCode, body: text })));
+          return;
         }
-      });
-      res.on('end', () => resolve());
-      res.on('error', (err) => (o.signal?.aborted ? resolve() : reject(err)));
-      // The daemon went away mid-stream (a restart): the stream has ended, whichever of 'end' and 'error' came or not.
-      res.on('close', () => resolve());
-    });
+        o.onOpen?.(res.headers);
+        let buffer = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buffer += chunk;
+          let sep: number;
+          while ((sep = buffer.indexOf('\n\n')) >= 0) {
+            const block = buffer.slice(0, sep);
+            buffer = buffer.slice(sep + 2);
+            const lines = block.split('\n');
+            const field = (name: string): string | undefined => lines.find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2);
+            const data = lines
+              .filter((l) => l.startsWith('data: '))
+              .map((l) => l.slice(6))
+              .join('\n');
+            const id = field('id');
+            const event = field('event');
+            if (data) onData(data, { ...(id !== undefined ? { id } : {}), ...(event !== undefined ? { event } : {}) });
+          }
+        });
+        res.on('end', () => resolve());
+        res.on('error', (err) => (o.signal?.aborted ? resolve() : reject(err)));
+        // The daemon went away mid-stream (a restart): the stream has ended, whichever of 'end' and 'error' came or not.
+        res.on('close', () => resolve());
+      },
+    );
     req.on('socket', (s) => s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true)));
     req.on('error', (err: NodeJS.ErrnoException) => (o.signal?.aborted ? resolve() : reject(new TransportFailure(err, connected, endpoint.describe))));
     req.end();
@@ -158,12 +182,13 @@ export function explainTransportFailure(err: NodeJS.ErrnoException): string {
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
       return `the server's certificate is not for this host name: ${err.message}`;
     case 'CERT_HAS_EXPIRED':
-      return 'the server\'s certificate has expired';
+      return "the server's certificate has expired";
     case 'CERT_NOT_YET_VALID':
-      return 'the server\'s certificate is not valid yet (check the clocks)';
+      return "the server's certificate is not valid yet (check the clocks)";
   }
-  if (/ALERT_UNKNOWN_CA|alert unknown ca/i.test(`${code} ${err.message}`)) return 'the server refused this certificate: it is not signed by the server\'s CA';
-  if (/CERTIFICATE_REQUIRED|alert certificate required|HANDSHAKE_FAILURE/i.test(`${code} ${err.message}`)) return 'the server requires a client certificate and none was accepted';
+  if (/ALERT_UNKNOWN_CA|alert unknown ca/i.test(`${code} ${err.message}`)) return "the server refused this certificate: it is not signed by the server's CA";
+  if (/CERTIFICATE_REQUIRED|alert certificate required|HANDSHAKE_FAILURE/i.test(`${code} ${err.message}`))
+    return 'the server requires a client certificate and none was accepted';
   if (/ALERT_BAD_CERTIFICATE|CERTIFICATE_EXPIRED|alert bad certificate/i.test(`${code} ${err.message}`)) return 'the server refused this certificate';
   if (/socket hang up/.test(err.message)) return 'the connection was closed before a reply (is ferryd running behind it?)';
   return err.message;

@@ -13,7 +13,10 @@ export interface UpgradedConnection {
 
 /** The daemon answered the upgrade request with an ordinary reply (an error): its status and body. */
 export class UpgradeRefused extends Error {
-  constructor(readonly status: number, readonly body: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`the daemon answered HTTP ${status} instead of switching protocols`);
     this.name = 'UpgradeRefused';
   }
@@ -25,13 +28,19 @@ export class UpgradeRefused extends Error {
  * protocols (101), rejects with UpgradeRefused when it answered otherwise,
  * or with TransportFailure when it could not be reached.
  */
-export async function httpUpgrade(endpoint: Endpoint, call: { method: string; path: string; protocol: string; headers?: Record<string, string> }): Promise<UpgradedConnection> {
+export async function httpUpgrade(
+  endpoint: Endpoint,
+  call: { method: string; path: string; protocol: string; headers?: Record<string, string> },
+): Promise<UpgradedConnection> {
   const opts = await endpoint.requestOptions();
   const mod = opts.secure ? https : http;
   return new Promise((resolve, reject) => {
     let connected = false;
     const req = mod.request({
-      ...opts.options, path: call.path, method: call.method, agent: false,
+      ...opts.options,
+      path: call.path,
+      method: call.method,
+      agent: false,
       headers: { ...(call.headers ?? {}), connection: 'Upgrade', upgrade: call.protocol, 'content-length': 0 },
     });
     req.on('socket', (s) => s.once(opts.secure ? 'secureConnect' : 'connect', () => (connected = true)));

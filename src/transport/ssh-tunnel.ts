@@ -31,7 +31,12 @@ export interface SshTunnelOptions {
 export class SshTunnel {
   private closed = false;
 
-  private constructor(readonly localSocket: string, private readonly dir: string, private readonly child: ChildProcess, readonly describe: string) {}
+  private constructor(
+    readonly localSocket: string,
+    private readonly dir: string,
+    private readonly child: ChildProcess,
+    readonly describe: string,
+  ) {}
 
   static async open(o: SshTunnelOptions): Promise<SshTunnel> {
     const dir = mkdtempSync(join(os.tmpdir(), 'ferry-ssh-'));
@@ -55,7 +60,11 @@ export class SshTunnel {
     while (!existsSync(local)) {
       if (spawnError || child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
         tunnel.close();
-        const reason = spawnError ? spawnError.message : child.exitCode !== null ? lastLine(stderr) || `ssh exited with status ${child.exitCode}` : `no connection within ${o.timeoutMs ?? 15_000} ms`;
+        const reason = spawnError
+          ? spawnError.message
+          : child.exitCode !== null
+            ? lastLine(stderr) || `ssh exited with status ${child.exitCode}`
+            : `no connection within ${o.timeoutMs ?? 15_000} ms`;
         throw new FerryError('CONNECT_FAILED', `Cannot connect to ${describe} with ssh: ${reason}`, {
           hint: /Permission denied|publickey/i.test(reason)
             ? `Set up passwordless ssh for this user (ssh-keygen; ssh-copy-id ${o.user ?? 'root'}@${o.host}), or name a key with ?keyfile=`
@@ -85,13 +94,20 @@ export class SshTunnel {
 /** The ssh command line: batch mode (never a password prompt), the forward, and the URI's options. */
 export function sshArgs(o: SshTunnelOptions, localSocket: string): string[] {
   const args = [
-    '-N', '-T',
-    '-o', 'BatchMode=yes',
-    '-o', 'ExitOnForwardFailure=yes',
-    '-o', 'StreamLocalBindUnlink=yes',
-    '-o', `ConnectTimeout=${Math.ceil((o.timeoutMs ?? 15_000) / 1000)}`,
-    '-o', 'ServerAliveInterval=15',
-    '-L', `${localSocket}:${o.remoteSocket}`,
+    '-N',
+    '-T',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ExitOnForwardFailure=yes',
+    '-o',
+    'StreamLocalBindUnlink=yes',
+    '-o',
+    `ConnectTimeout=${Math.ceil((o.timeoutMs ?? 15_000) / 1000)}`,
+    '-o',
+    'ServerAliveInterval=15',
+    '-L',
+    `${localSocket}:${o.remoteSocket}`,
   ];
   if (o.port) args.push('-p', String(o.port));
   if (o.user) args.push('-l', o.user);
@@ -103,6 +119,12 @@ export function sshArgs(o: SshTunnelOptions, localSocket: string): string[] {
 }
 
 function lastLine(text: string): string {
-  const line = text.trim().split('\n').filter((l) => !/^Warning: Permanently added/.test(l)).pop()?.trim() ?? '';
+  const line =
+    text
+      .trim()
+      .split('\n')
+      .filter((l) => !/^Warning: Permanently added/.test(l))
+      .pop()
+      ?.trim() ?? '';
   return line.replace(/^setpriv: failed to execute /, 'cannot run ');
 }

@@ -38,9 +38,10 @@ export function loadTlsMaterial(dir: string, side: 'client' | 'server'): TlsMate
       const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (err as Error).message;
       throw new FerryError('TLS_MATERIAL_MISSING', `Cannot read TLS ${name.replace('.pem', '').replace('-', ' ')} '${path}': ${why}`, {
         details: { path },
-        hint: side === 'server'
-          ? `Issue this host a certificate ("ferry cert-host-create HOST --ca-dir DIR --out ${dir}") or set tls_dir in ferryd.conf`
-          : `Issue a client certificate ("ferry cert-client-create NAME --ca-dir DIR --out ${dir}"), or point ?pkipath= / FERRY_PKI_DIR at one`,
+        hint:
+          side === 'server'
+            ? `Issue this host a certificate ("ferry cert-host-create HOST --ca-dir DIR --out ${dir}") or set tls_dir in ferryd.conf`
+            : `Issue a client certificate ("ferry cert-client-create NAME --ca-dir DIR --out ${dir}"), or point ?pkipath= / FERRY_PKI_DIR at one`,
       });
     }
   };

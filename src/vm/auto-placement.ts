@@ -35,5 +35,5 @@ export function needsPlacementAdvice(def: DomainDefinition): boolean {
 export function numatuneParameters(def: DomainDefinition): { mode: string; nodeset: string } {
   const m = def.memoryLayout?.numatune?.memory;
   if (!m) return { mode: 'strict', nodeset: '' };
-  return { mode: m.mode, nodeset: 'nodeset' in m ? m.nodeset : def.numaAdvice?.nodeset ?? '' };
+  return { mode: m.mode, nodeset: 'nodeset' in m ? m.nodeset : (def.numaAdvice?.nodeset ?? '') };
 }

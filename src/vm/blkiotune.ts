@@ -57,10 +57,12 @@ export function renderBlkiotune(b: BlkiotuneDefinition | undefined): XmlElement 
   if (!b) return undefined;
   return el('blkiotune', {}, [
     b.weight === undefined ? undefined : el('weight', {}, String(b.weight)),
-    ...b.devices.map((d) => el('device', {}, [
-      el('path', {}, d.path),
-      d.weight === undefined ? undefined : el('weight', {}, String(d.weight)),
-      ...Object.entries(LIMITS).map(([name, key]) => (d[key] === undefined ? undefined : el(name, {}, String(d[key])))),
-    ])),
+    ...b.devices.map((d) =>
+      el('device', {}, [
+        el('path', {}, d.path),
+        d.weight === undefined ? undefined : el('weight', {}, String(d.weight)),
+        ...Object.entries(LIMITS).map(([name, key]) => (d[key] === undefined ? undefined : el(name, {}, String(d[key])))),
+      ]),
+    ),
   ]);
 }

@@ -41,7 +41,8 @@ export function parseClockOffset(clock: XmlElement): ClockOffset {
     }
     case 'absolute': {
       only(['start']);
-      if (a.start === undefined || !/^\d+$/.test(a.start)) throw xmlInvalid('clock', `offset='absolute' needs start= (seconds since the epoch), not '${a.start ?? ''}'`);
+      if (a.start === undefined || !/^\d+$/.test(a.start))
+        throw xmlInvalid('clock', `offset='absolute' needs start= (seconds since the epoch), not '${a.start ?? ''}'`);
       const start = Number(a.start);
       if (start > 253402300799) throw xmlInvalid('clock', `start '${a.start}' is after the year 9999`);
       return { offset, start };
@@ -60,10 +61,14 @@ export function parseClockOffset(clock: XmlElement): ClockOffset {
 
 export function clockAttrs(c: ClockOffset): Record<string, string | number | undefined> {
   switch (c.offset) {
-    case 'variable': return { offset: c.offset, adjustment: c.adjustment, basis: c.basis };
-    case 'absolute': return { offset: c.offset, start: c.start };
-    case 'timezone': return { offset: c.offset, timezone: c.timezone };
-    default: return { offset: c.offset };
+    case 'variable':
+      return { offset: c.offset, adjustment: c.adjustment, basis: c.basis };
+    case 'absolute':
+      return { offset: c.offset, start: c.start };
+    case 'timezone':
+      return { offset: c.offset, timezone: c.timezone };
+    default:
+      return { offset: c.offset };
   }
 }
 
@@ -79,9 +84,12 @@ export function rtcBase(c: ClockOffset, now: Date): string {
       const local = c.basis === 'localtime' ? -now.getTimezoneOffset() * 60 : 0;
       return isoSeconds(Math.floor(now.getTime() / 1000) + c.adjustment + local);
     }
-    case 'absolute': return isoSeconds(c.start);
-    case 'timezone': return 'localtime';
-    default: return c.offset;
+    case 'absolute':
+      return isoSeconds(c.start);
+    case 'timezone':
+      return 'localtime';
+    default:
+      return c.offset;
   }
 }
 

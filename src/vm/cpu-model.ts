@@ -8,7 +8,12 @@ const FEATURE_POLICIES = ['require', 'disable', 'force', 'optional', 'forbid'] a
 
 /** What ferry applies of <cpu> (<numa> is the memory layout's, src/vm/memory-layout.ts; <maxphysaddr> and <vendor> are refused: not named here). */
 export const CPU_RULE = {
-  attrs: { mode: ['host-passthrough', 'host-model', 'custom', 'maximum'], match: ['exact', 'minimum', 'strict'], check: ['none', 'partial', 'full'], migratable: ['on', 'off'] },
+  attrs: {
+    mode: ['host-passthrough', 'host-model', 'custom', 'maximum'],
+    match: ['exact', 'minimum', 'strict'],
+    check: ['none', 'partial', 'full'],
+    migratable: ['on', 'off'],
+  },
   children: {
     model: { attrs: { fallback: ['allow', 'forbid'], vendor_id: true } },
     topology: { attrs: { sockets: true, dies: true, clusters: true, cores: true, threads: true } },
@@ -63,7 +68,8 @@ function parseTopology(c: XmlElement, vcpus: number): NonNullable<CpuDefinition[
   if (c.attrs.clusters !== undefined) {
     t.clusters = positiveInt(c.attrs.clusters, 'topology');
     // QEMU's x86 machines have no clusters level ("clusters > 1 not supported by this machine's CPU topology").
-    if (t.clusters > 1) throw xmlUnsupported(`topology clusters='${t.clusters}'`, 'is not supported on x86 (QEMU has no CPU clusters there; use dies or cores)');
+    if (t.clusters > 1)
+      throw xmlUnsupported(`topology clusters='${t.clusters}'`, 'is not supported on x86 (QEMU has no CPU clusters there; use dies or cores)');
   }
   if (t.sockets * t.dies * (t.clusters ?? 1) * t.cores * t.threads !== vcpus) {
     throw xmlInvalid('topology', `CPU topology doesn't match maximum vcpu count (${vcpus})`);
@@ -114,7 +120,15 @@ export function renderCpu(cpu: CpuDefinition, numa?: XmlElement): XmlElement {
   const hasModel = cpu.model !== undefined || cpu.vendorId !== undefined;
   return el('cpu', { mode: cpu.mode, match: cpu.match, check: cpu.check, migratable: cpu.migratable }, [
     hasModel ? el('model', { fallback: cpu.fallback, vendor_id: cpu.vendorId }, cpu.model) : undefined,
-    cpu.topology ? el('topology', { sockets: String(cpu.topology.sockets), dies: String(cpu.topology.dies), clusters: cpu.topology.clusters === undefined ? undefined : String(cpu.topology.clusters), cores: String(cpu.topology.cores), threads: String(cpu.topology.threads) }) : undefined,
+    cpu.topology
+      ? el('topology', {
+          sockets: String(cpu.topology.sockets),
+          dies: String(cpu.topology.dies),
+          clusters: cpu.topology.clusters === undefined ? undefined : String(cpu.topology.clusters),
+          cores: String(cpu.topology.cores),
+          threads: String(cpu.topology.threads),
+        })
+      : undefined,
     cpu.cache ? el('cache', { level: cpu.cache.level === undefined ? undefined : String(cpu.cache.level), mode: cpu.cache.mode }) : undefined,
     cpu.maxphysaddr ? el('maxphysaddr', { mode: cpu.maxphysaddr.mode, bits: cpu.maxphysaddr.bits, limit: cpu.maxphysaddr.limit }) : undefined,
     ...cpu.features.map((f) => el('feature', { policy: f.policy, name: f.name })),

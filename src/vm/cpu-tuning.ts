@@ -98,7 +98,11 @@ function parseScheduler(e: XmlElement): ThreadScheduler {
 /** <vcpusched>, <iothreadsched>, <emulatorsched>: thread lists must not overlap and must name threads the domain has. */
 export function parseThreadSchedulers(tune: XmlElement, def: DomainDefinition): Pick<CputuneDefinition, 'vcpuscheds' | 'iothreadscheds' | 'emulatorsched'> {
   const out: ReturnType<typeof parseThreadSchedulers> = {};
-  const lists = (name: 'vcpusched' | 'iothreadsched', attr: 'vcpus' | 'iothreads', valid: (id: number) => boolean): Array<ThreadScheduler & { ids: string }> => {
+  const lists = (
+    name: 'vcpusched' | 'iothreadsched',
+    attr: 'vcpus' | 'iothreads',
+    valid: (id: number) => boolean,
+  ): Array<ThreadScheduler & { ids: string }> => {
     const seen = new Set<number>();
     return childrenNamed(tune, name).map((e) => {
       const text = e.attrs[attr];
@@ -122,7 +126,10 @@ export function parseThreadSchedulers(tune: XmlElement, def: DomainDefinition): 
   return out;
 }
 
-const schedAttrs = (s: ThreadScheduler): Record<string, string | undefined> => ({ scheduler: s.policy, priority: s.priority === undefined ? undefined : String(s.priority) });
+const schedAttrs = (s: ThreadScheduler): Record<string, string | undefined> => ({
+  scheduler: s.policy,
+  priority: s.priority === undefined ? undefined : String(s.priority),
+});
 
 /** <shares> and the bandwidth pairs, in libvirt's order (before the pins). */
 export function renderCpuBandwidth(t: CputuneDefinition): XmlElement[] {
@@ -147,5 +154,8 @@ export function renderThreadSchedulers(t: CputuneDefinition): XmlElement[] {
 
 /** Whether a <cputune> asks for anything beyond pinning (a cgroup or a scheduler policy). */
 export function hasCpuTuning(t: CputuneDefinition | undefined): boolean {
-  return t !== undefined && (t.shares !== undefined || t.bandwidth !== undefined || t.vcpuscheds !== undefined || t.iothreadscheds !== undefined || t.emulatorsched !== undefined);
+  return (
+    t !== undefined &&
+    (t.shares !== undefined || t.bandwidth !== undefined || t.vcpuscheds !== undefined || t.iothreadscheds !== undefined || t.emulatorsched !== undefined)
+  );
 }

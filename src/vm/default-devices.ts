@@ -23,7 +23,8 @@ export function addDefaultDevices(def: DomainDefinition, family: MachineFamily):
   if (family === 'i440fx') for (const i of driveControllers('sata')) if (!has('sata', i)) add({ type: 'sata', index: i });
   if (driveControllers('fdc').length > 0 && !has('fdc')) add({ type: 'fdc', index: 0 });
   // isapc has no PCI bus, so no USB controller (libvirt adds none; QEMU: Bus 'pci.0' not found).
-  if (def.os.machine !== 'isapc' && !d.controllers.some((c) => c.type === 'usb')) add({ type: 'usb', index: 0, model: family === 'q35' ? 'qemu-xhci' : 'piix3-uhci' });
+  if (def.os.machine !== 'isapc' && !d.controllers.some((c) => c.type === 'usb'))
+    add({ type: 'usb', index: 0, model: family === 'q35' ? 'qemu-xhci' : 'piix3-uhci' });
   for (const c of d.controllers) if (c.type === 'usb' && c.index === 0 && c.model === undefined) c.model = family === 'q35' ? 'qemu-xhci' : 'piix3-uhci';
   for (const i of driveControllers('scsi')) if (!has('scsi', i)) add({ type: 'scsi', index: i, model: 'virtio-scsi' });
   for (const c of d.controllers) if (c.type === 'scsi' && c.model === undefined) c.model = 'virtio-scsi';

@@ -732,7 +732,11 @@ export interface InterfaceDefinition extends Placed {
   model: NicModel;
   /** bridge / network; direct: dev (the host interface) and mode (macvtap's). */
   source: {
-    bridge?: string; network?: string; dev?: string; mode?: (typeof MACVTAP_MODES)[number]; socket?: NicSocket;
+    bridge?: string;
+    network?: string;
+    dev?: string;
+    mode?: (typeof MACVTAP_MODES)[number];
+    socket?: NicSocket;
     /** type='ethernet' <source><ip>: addresses ferryd puts on the tap's host side (with a point-to-point peer=). */
     hostIps?: Array<{ address: string; family: 'ipv4' | 'ipv6'; prefix?: number; peer?: string }>;
     /** type='ethernet' <source><route>: routes ferryd adds through the tap. */
@@ -867,19 +871,19 @@ export interface TpmDefinition extends Placed {
   model: 'tpm-tis' | 'tpm-crb';
   backend:
     | {
-      type: 'emulator';
-      version: '2.0' | '1.2';
-      /** persistent_state='yes': the state outlives the domain's undefine (and a transient domain's stop). */
-      persistentState?: boolean;
-      /** debug=N: swtpm's log level. */
-      debug?: number;
-      /** <active_pcr_banks>: the PCR banks swtpm_setup activates (TPM 2.0). */
-      activePcrBanks?: TpmPcrBank[];
-      /** <source type='dir'|'file' path=>: where the state lives instead of ferryd's per-VM directory. */
-      source?: { type: 'dir' | 'file'; path: string };
-      /** <encryption secret='UUID'/>: swtpm encrypts the state (and its migration blobs) with that secret's passphrase. */
-      encryptionSecret?: string;
-    }
+        type: 'emulator';
+        version: '2.0' | '1.2';
+        /** persistent_state='yes': the state outlives the domain's undefine (and a transient domain's stop). */
+        persistentState?: boolean;
+        /** debug=N: swtpm's log level. */
+        debug?: number;
+        /** <active_pcr_banks>: the PCR banks swtpm_setup activates (TPM 2.0). */
+        activePcrBanks?: TpmPcrBank[];
+        /** <source type='dir'|'file' path=>: where the state lives instead of ferryd's per-VM directory. */
+        source?: { type: 'dir' | 'file'; path: string };
+        /** <encryption secret='UUID'/>: swtpm encrypts the state (and its migration blobs) with that secret's passphrase. */
+        encryptionSecret?: string;
+      }
     | { type: 'external'; socket: string };
 }
 

@@ -11,8 +11,15 @@ export type DeviceAddress =
 export const ADDRESS_RULE: ElementRule = {
   attrs: {
     type: ['pci', 'drive', 'virtio-serial', 'usb'],
-    domain: true, bus: true, slot: true, function: true, multifunction: ['on', 'off'],
-    controller: true, target: true, unit: true, port: true,
+    domain: true,
+    bus: true,
+    slot: true,
+    function: true,
+    multifunction: ['on', 'off'],
+    controller: true,
+    target: true,
+    unit: true,
+    port: true,
   },
 };
 
@@ -54,7 +61,11 @@ export function renderAddress(a: DeviceAddress | undefined): XmlElement | undefi
   switch (a.type) {
     case 'pci':
       return el('address', {
-        type: 'pci', domain: hex(a.domain, 4), bus: hex(a.bus, 2), slot: hex(a.slot, 2), function: hex(a.function, 1),
+        type: 'pci',
+        domain: hex(a.domain, 4),
+        bus: hex(a.bus, 2),
+        slot: hex(a.slot, 2),
+        function: hex(a.function, 1),
         multifunction: a.multifunction === undefined ? undefined : a.multifunction ? 'on' : 'off',
       });
     case 'drive':

@@ -25,7 +25,9 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   const out = structuredClone(def);
   const d = out.devices;
   const set = <T extends { alias?: string }>(list: T[], name: (x: T, i: number) => string): void =>
-    list.forEach((x, i) => { x.alias ??= name(x, i); });
+    list.forEach((x, i) => {
+      x.alias ??= name(x, i);
+    });
   set(d.disks, (x) => diskNodeNames(x.target.dev).device);
   set(d.interfaces, (_x, i) => `net${i}`);
   set(d.serials, (_x, i) => `serial${i}`);
@@ -51,11 +53,20 @@ export function withAliases(def: DomainDefinition, q35: boolean): DomainDefiniti
   if (d.vsock) d.vsock.alias ??= 'vsock0';
   if (d.shmems) set(d.shmems, (_x, i) => `shmem${i}`);
   for (const c of d.controllers) {
-    c.alias ??= c.type === 'pci' ? pciBusAlias(c.index, q35)
-      : c.type === 'usb' ? (c.index === 0 ? 'usb' : `usb${c.index}`)
-      : c.type === 'sata' ? (c.index === 0 && q35 ? 'ide' : `sata${c.index}`)
-      : c.type === 'ide' ? 'ide'
-      : `${c.type}${c.index}`;
+    c.alias ??=
+      c.type === 'pci'
+        ? pciBusAlias(c.index, q35)
+        : c.type === 'usb'
+          ? c.index === 0
+            ? 'usb'
+            : `usb${c.index}`
+          : c.type === 'sata'
+            ? c.index === 0 && q35
+              ? 'ide'
+              : `sata${c.index}`
+            : c.type === 'ide'
+              ? 'ide'
+              : `${c.type}${c.index}`;
   }
   return out;
 }

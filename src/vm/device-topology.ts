@@ -94,7 +94,8 @@ function assignVirtioSerialPorts(def: DomainDefinition): void {
 /** A smartcard needs a CCID controller: libvirt adds the one its address names (index 0 when none is named). */
 function addCcidControllers(def: DomainDefinition): void {
   for (const s of def.devices.smartcards ?? []) {
-    if (!def.devices.controllers.some((c) => c.type === 'ccid' && c.index === s.ccidController)) def.devices.controllers.push({ type: 'ccid', index: s.ccidController });
+    if (!def.devices.controllers.some((c) => c.type === 'ccid' && c.index === s.ccidController))
+      def.devices.controllers.push({ type: 'ccid', index: s.ccidController });
   }
 }
 
@@ -116,14 +117,22 @@ function assignUsbPorts(def: DomainDefinition): void {
   const d = def.devices;
   const hubs = d.hubs ?? [];
   const usbDevices: Placed[] = [
-    ...d.inputs.filter((i) => i.bus === 'usb'), ...d.sounds.filter((s) => s.model === 'usb'),
+    ...d.inputs.filter((i) => i.bus === 'usb'),
+    ...d.sounds.filter((s) => s.model === 'usb'),
     // usb-mtp filesystems before the redirdevs, as libvirt iterates devices.
-    ...(d.filesystems ?? []).filter((f) => f.driver === 'mtp'), ...d.redirdevs, ...d.serials.filter((s) => s.targetType === 'usb-serial'),
-    ...d.disks.filter((k) => k.target.bus === 'usb'), ...d.controllers.filter((c) => c.type === 'ccid'), ...d.interfaces.filter((n) => n.model === 'usb-net'),
+    ...(d.filesystems ?? []).filter((f) => f.driver === 'mtp'),
+    ...d.redirdevs,
+    ...d.serials.filter((s) => s.targetType === 'usb-serial'),
+    ...d.disks.filter((k) => k.target.bus === 'usb'),
+    ...d.controllers.filter((c) => c.type === 'ccid'),
+    ...d.interfaces.filter((n) => n.model === 'usb-net'),
   ];
   if (usbDevices.length === 0 && hubs.length === 0) return;
   if (!d.controllers.some((c) => c.type === 'usb' && c.model !== 'none')) {
-    throw new FerryError('XML_UNSUPPORTED', "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>");
+    throw new FerryError(
+      'XML_UNSUPPORTED',
+      "unsupported configuration: USB devices need a USB controller, and this definition has <controller type='usb' model='none'>",
+    );
   }
   // One bus per controller index; an EHCI's companions share its bus (and its ports).
   const buses = new Map<number, { ports: number; model: string }>();
@@ -135,7 +144,9 @@ function assignUsbPorts(def: DomainDefinition): void {
   // hub's own ports first (1, 2; 1.1 ... 1.8), then, port by port, those of the hubs plugged into them.
   const portsBelow = (bus: number, at: string | undefined, count: number): Array<readonly [number, string]> => {
     const own = Array.from({ length: count }, (_, i) => [bus, at === undefined ? String(i + 1) : `${at}.${i + 1}`] as const);
-    const below = own.flatMap(([, p]) => hubs.filter((h) => h.address?.type === 'usb' && h.address.bus === bus && h.address.port === p).flatMap(() => portsBelow(bus, p, USB_HUB_PORTS)));
+    const below = own.flatMap(([, p]) =>
+      hubs.filter((h) => h.address?.type === 'usb' && h.address.bus === bus && h.address.port === p).flatMap(() => portsBelow(bus, p, USB_HUB_PORTS)),
+    );
     return [...own, ...below];
   };
   const allPorts = (): Array<readonly [number, string]> => [...buses].flatMap(([bus, b]) => portsBelow(bus, undefined, b.ports));
@@ -143,15 +154,24 @@ function assignUsbPorts(def: DomainDefinition): void {
   const check = (u: Placed): void => {
     if (u.address?.type !== 'usb') return;
     const bus = buses.get(u.address.bus);
-    if (!bus) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`, { details: { element: 'address' } });
+    if (!bus)
+      throw new FerryError(
+        'XML_UNSUPPORTED',
+        `unsupported configuration: USB address bus ${u.address.bus}: there is no USB controller with index ${u.address.bus}`,
+        { details: { element: 'address' } },
+      );
     const port = u.address.port;
     if (port === undefined || port === '') return;
     const busIndex = u.address.bus;
     if (!allPorts().some(([b, p]) => b === busIndex && p === port)) {
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: USB port '${port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}) or of a <hub> on it (ports N.1-N.${USB_HUB_PORTS})`);
+      throw new FerryError(
+        'XML_UNSUPPORTED',
+        `unsupported configuration: USB port '${port}' is not a port of the ${bus.model} controller (ports 1-${bus.ports}) or of a <hub> on it (ports N.1-N.${USB_HUB_PORTS})`,
+      );
     }
     const key = `${u.address.bus}:${port}`;
-    if (used.has(key)) throw new FerryError('XML_INVALID', `XML error: USB address bus ${u.address.bus} port ${port} is already in use`, { details: { element: 'address' } });
+    if (used.has(key))
+      throw new FerryError('XML_INVALID', `XML error: USB address bus ${u.address.bus} port ${port} is already in use`, { details: { element: 'address' } });
     used.add(key);
   };
   const place = (u: Placed): boolean => {
@@ -184,7 +204,10 @@ function assignUsbPorts(def: DomainDefinition): void {
   for (const u of usbDevices) {
     if (!place(u)) {
       const total = [...buses.values()].map((b) => `${b.model} has ${b.ports}`).join(', ');
-      throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}): add a <hub type='usb'/> (8 more ports) or give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`);
+      throw new FerryError(
+        'XML_UNSUPPORTED',
+        `unsupported configuration: ${usbDevices.length} USB devices do not fit the USB controllers' ports (${total}): add a <hub type='usb'/> (8 more ports) or give the controller more ports (<controller type='usb' model='qemu-xhci' ports='15'>)`,
+      );
     }
   }
 }
@@ -220,7 +243,8 @@ function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void 
   // A bus an address names must exist: libvirt adds the controller that makes it (a root port on q35, a bridge on i440fx).
   const named = new Set(devices.flatMap((p) => (p.device.address?.type === 'pci' && p.device.address.bus > 0 ? [p.device.address.bus] : [])));
   for (const bus of [...named].sort((a, b) => a - b)) {
-    if (!controllers.some((c) => c.type === 'pci' && c.index === bus)) controllers.push({ type: 'pci', index: bus, model: q35 ? 'pcie-root-port' : 'pci-bridge' });
+    if (!controllers.some((c) => c.type === 'pci' && c.index === bus))
+      controllers.push({ type: 'pci', index: bus, model: q35 ? 'pcie-root-port' : 'pci-bridge' });
   }
   devices = pciDevices(def, family);
   for (const p of devices) {
@@ -239,7 +263,11 @@ function assignPciAddresses(def: DomainDefinition, family: MachineFamily): void 
   placeUsbCompanions(def, slots, family, () => conventionalBus(def, slots, family));
   for (const p of devices.filter((x) => x.pci.kind === 'root-bus' && !x.device.address)) {
     let slot = 1;
-    while (slot <= 0x1f && !(slots.slotFree(0, slot) && !(family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')))) slot++;
+    while (
+      slot <= 0x1f &&
+      !(slots.slotFree(0, slot) && !(family === 'i440fx' && slot === 2 && def.devices.videos.some((v) => v.model !== 'none' && v.model !== 'ramfb')))
+    )
+      slot++;
     if (slot > 0x1f) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${p.label}: no free slot on the root bus`);
     slots.take(0, slot, 0);
     p.device.address = { type: 'pci', domain: 0, bus: 0, slot, function: 0 };
@@ -289,7 +317,8 @@ function placeRootPorts(controllers: ControllerDefinition[], slots: PciSlots): v
   let first: ControllerDefinition | undefined;
   for (const rp of rootPorts(controllers).filter((c) => !c.address)) {
     if (fn === 8) {
-      do slot++; while (slot <= 0x1e && !slots.slotFree(0, slot));
+      do slot++;
+      while (slot <= 0x1e && !slots.slotFree(0, slot));
       if (slot > 0x1e) throw new FerryError('XML_UNSUPPORTED', 'unsupported configuration: no room on pcie.0 for more pcie-root-ports');
       fn = 0;
       first = rp;
@@ -312,7 +341,9 @@ function conventionalBus(def: DomainDefinition, slots: PciSlots, family: Machine
   const controllers = def.devices.controllers;
   // A pci-bridge is a conventional bus once it has a place of its own: an address, or a DMI-to-PCI bridge to go on.
   const hasDmi = controllers.some((c) => c.type === 'pci' && c.model === 'dmi-to-pci-bridge');
-  const bridge = controllers.find((c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || (c.model === 'pci-bridge' && (c.address !== undefined || hasDmi))));
+  const bridge = controllers.find(
+    (c) => c.type === 'pci' && (c.model === 'pcie-to-pci-bridge' || (c.model === 'pci-bridge' && (c.address !== undefined || hasDmi))),
+  );
   if (bridge) return bridge.index;
   const added: ControllerDefinition = { type: 'pci', index: nextPciIndex(controllers), model: 'pcie-to-pci-bridge', modelName: 'pcie-pci-bridge' };
   controllers.push(added);
@@ -320,11 +351,21 @@ function conventionalBus(def: DomainDefinition, slots: PciSlots, family: Machine
   return added.index;
 }
 
-function nextConventionalSlot(def: DomainDefinition, slots: PciSlots, family: MachineFamily, label: string, self?: Placed): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
+function nextConventionalSlot(
+  def: DomainDefinition,
+  slots: PciSlots,
+  family: MachineFamily,
+  label: string,
+  self?: Placed,
+): { type: 'pci'; domain: number; bus: number; slot: number; function: number } {
   // A bridge goes on a bus other than its own; only a bridge goes on a DMI-to-PCI bridge (its slots are not hot-pluggable, as libvirt keeps them).
   const isBridge = (self as ControllerDefinition | undefined)?.model === 'pci-bridge';
-  const conventional = def.devices.controllers.filter((c) => c.type === 'pci' && c !== self
-    && (c.model === 'pci-bridge' || (family === 'q35' && c.model === 'pcie-to-pci-bridge') || (isBridge && c.model === 'dmi-to-pci-bridge')));
+  const conventional = def.devices.controllers.filter(
+    (c) =>
+      c.type === 'pci' &&
+      c !== self &&
+      (c.model === 'pci-bridge' || (family === 'q35' && c.model === 'pcie-to-pci-bridge') || (isBridge && c.model === 'dmi-to-pci-bridge')),
+  );
   const buses = family === 'i440fx' ? [0, ...conventional.map((c) => c.index)] : conventional.map((c) => c.index);
   for (const bus of buses) {
     // Slot 0 of a bridge's bus is taken by nothing on a DMI-to-PCI bridge only (libvirt's minSlot); pci-bridges start at 1.
@@ -347,7 +388,12 @@ function placeSwitchPorts(def: DomainDefinition, slots: PciSlots): void {
   for (const d of controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-switch-downstream-port')) {
     if (!d.address) {
       const free = upstream.flatMap((u) => Array.from({ length: 32 }, (_, slot) => [u.index, slot] as const)).find(([bus, slot]) => slots.slotFree(bus, slot));
-      if (!free) throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: <controller type='pci' index='${d.index}'>: a pcie-switch-downstream-port needs a pcie-switch-upstream-port with a free slot`, { details: { element: 'controller' } });
+      if (!free)
+        throw new FerryError(
+          'XML_UNSUPPORTED',
+          `unsupported configuration: <controller type='pci' index='${d.index}'>: a pcie-switch-downstream-port needs a pcie-switch-upstream-port with a free slot`,
+          { details: { element: 'controller' } },
+        );
       slots.take(free[0], free[1], 0);
       d.address = { type: 'pci', domain: 0, bus: free[0], slot: free[1], function: 0 };
     }

@@ -4,7 +4,8 @@ import { FerryError } from '../errors/ferry-error.js';
 import { diskFromSpec, placeHotplugDisk, withAddedDisk, withMedium } from './disk-hotplug.js';
 import { parseDomainXml } from './parse-domain-xml.js';
 
-const q35 = (devices: string): ReturnType<typeof parseDomainXml> => parseDomainXml(`<domain type='kvm'><name>h</name><memory unit='MiB'>128</memory>
+const q35 = (devices: string): ReturnType<typeof parseDomainXml> =>
+  parseDomainXml(`<domain type='kvm'><name>h</name><memory unit='MiB'>128</memory>
   <os><type arch='x86_64' machine='q35'>hvm</type></os><devices>${devices}</devices></domain>`);
 
 describe('disk hot-plug planning', () => {
@@ -19,12 +20,21 @@ describe('disk hot-plug planning', () => {
     const second = placeHotplugDisk(full, diskFromSpec({ source: '/y.raw', target: 'vdc' }));
     assert.notEqual((second.address as { bus: number }).bus, (placed.address as { bus: number }).bus);
     const none = q35('');
-    assert.throws(() => placeHotplugDisk(none, diskFromSpec({ source: '/x.raw', target: 'vdb' })), (e: unknown) => e instanceof FerryError && e.code === 'DISK_NO_HOTPLUG_SLOT');
+    assert.throws(
+      () => placeHotplugDisk(none, diskFromSpec({ source: '/x.raw', target: 'vdb' })),
+      (e: unknown) => e instanceof FerryError && e.code === 'DISK_NO_HOTPLUG_SLOT',
+    );
   });
 
   it('gives a SCSI disk the next LUN and a USB disk a free port; refuses SATA', () => {
     const def = q35("<disk type='file'><source file='/a'/><target dev='sda' bus='scsi'/></disk>");
-    assert.deepEqual(placeHotplugDisk(def, diskFromSpec({ source: '/b', target: 'sdb' })).address, { type: 'drive', controller: 0, bus: 0, target: 0, unit: 1 });
+    assert.deepEqual(placeHotplugDisk(def, diskFromSpec({ source: '/b', target: 'sdb' })).address, {
+      type: 'drive',
+      controller: 0,
+      bus: 0,
+      target: 0,
+      unit: 1,
+    });
     assert.deepEqual(placeHotplugDisk(def, diskFromSpec({ source: '/c', target: 'sdc', bus: 'usb' })).address, { type: 'usb', bus: 0, port: '1' });
     assert.throws(() => placeHotplugDisk(def, diskFromSpec({ source: '/d', target: 'sdd', bus: 'sata' })), /disk bus 'sata' cannot be hotplugged/);
   });

@@ -31,19 +31,22 @@ function invalid(message: string): FerryError {
 
 /** The disk attach-disk adds, checked as a definition would be. */
 export function diskFromSpec(spec: AttachDiskSpec): DiskDefinition {
-  if (spec.driver !== undefined && spec.driver !== 'qemu') throw invalid(`unsupported configuration: only the 'qemu' disk driver is supported, not '${spec.driver}'`);
+  if (spec.driver !== undefined && spec.driver !== 'qemu')
+    throw invalid(`unsupported configuration: only the 'qemu' disk driver is supported, not '${spec.driver}'`);
   const device = spec.device ?? 'disk';
   if (device !== 'disk' && device !== 'cdrom' && device !== 'floppy') throw invalid(`invalid argument: unknown disk type '${device}' (disk, cdrom or floppy)`);
   const dev = spec.target;
   if (!/^[a-z]+[a-z0-9]*$/.test(dev)) throw invalid(`invalid argument: invalid target dev '${dev}'`);
-  const bus = spec.bus ?? (dev.startsWith('vd') ? 'virtio' : dev.startsWith('sd') ? 'scsi' : dev.startsWith('hd') ? 'ide' : dev.startsWith('fd') ? 'fdc' : 'virtio');
+  const bus =
+    spec.bus ?? (dev.startsWith('vd') ? 'virtio' : dev.startsWith('sd') ? 'scsi' : dev.startsWith('hd') ? 'ide' : dev.startsWith('fd') ? 'fdc' : 'virtio');
   if (!(DISK_BUSES as readonly string[]).includes(bus)) throw invalid(`invalid argument: unknown disk bus '${bus}' (${DISK_BUSES.join(', ')})`);
   const format = spec.format ?? 'raw';
   if (!(DISK_FORMATS as readonly string[]).includes(format)) throw invalid(`invalid argument: unknown disk format '${format}' (${DISK_FORMATS.join(', ')})`);
   if (spec.cache !== undefined && !(DISK_CACHE_MODES as readonly string[]).includes(spec.cache)) {
     throw invalid(`invalid argument: unknown cache mode '${spec.cache}' (${DISK_CACHE_MODES.join(', ')})`);
   }
-  if (spec.mode !== undefined && spec.mode !== 'readonly' && spec.mode !== 'shareable') throw invalid(`invalid argument: No support for ${spec.mode} in command 'attach-disk'`);
+  if (spec.mode !== undefined && spec.mode !== 'readonly' && spec.mode !== 'shareable')
+    throw invalid(`invalid argument: No support for ${spec.mode} in command 'attach-disk'`);
   const type = spec.sourceType ?? 'file';
   const disk: DiskDefinition = {
     type,
@@ -100,7 +103,10 @@ export function removableDisk(def: DomainDefinition, dev: string): DiskDefinitio
   const d = def.devices.disks.find((x) => x.target.dev === dev || x.source.file === dev || x.source.dev === dev);
   if (!d) throw new FerryError('DISK_NOT_FOUND', `No disk found whose source path or target is ${dev}`, { details: { target: dev } });
   if (d.device !== 'cdrom' && d.device !== 'floppy') {
-    throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: disk '${d.target.dev}' is not a cdrom or floppy: change-media works on removable media only`);
+    throw new FerryError(
+      'OPERATION_INVALID',
+      `Requested operation is not valid: disk '${d.target.dev}' is not a cdrom or floppy: change-media works on removable media only`,
+    );
   }
   return d;
 }
@@ -147,8 +153,11 @@ export function placeHotplugDisk(live: DomainDefinition, disk: DiskDefinition): 
         hint: "Define the domain with <controller type='scsi' model='virtio-scsi'/> to hot-plug SCSI disks",
       });
     }
-    const taken = new Set(live.devices.disks.flatMap((d) => (d.target.bus === 'scsi' && d.address?.type === 'drive' && d.address.controller === controller.index
-      ? [`${d.address.target}:${d.address.unit}`] : [])));
+    const taken = new Set(
+      live.devices.disks.flatMap((d) =>
+        d.target.bus === 'scsi' && d.address?.type === 'drive' && d.address.controller === controller.index ? [`${d.address.target}:${d.address.unit}`] : [],
+      ),
+    );
     const max = controller.model === 'lsilogic' ? 7 : 16384;
     let unit = 0;
     while (unit < max && taken.has(`0:${unit}`)) unit++;

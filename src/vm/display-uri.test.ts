@@ -17,10 +17,13 @@ describe('displayUris()', () => {
     assert.equal(displayUris([vnc], { password: true })[0]?.uri, 'vnc://:p%40ss@127.0.0.1:1');
   });
   it('gives sockets as +unix URIs and skips listen none', () => {
-    assert.deepEqual(displayUris([
-      { type: 'vnc', autoport: false, listens: [{ type: 'socket', socket: '/run/x/vnc.sock' }] },
-      { type: 'spice', autoport: false, listens: [{ type: 'none' }] },
-    ]), [{ type: 'vnc', uri: 'vnc+unix:///run/x/vnc.sock' }]);
+    assert.deepEqual(
+      displayUris([
+        { type: 'vnc', autoport: false, listens: [{ type: 'socket', socket: '/run/x/vnc.sock' }] },
+        { type: 'spice', autoport: false, listens: [{ type: 'none' }] },
+      ]),
+      [{ type: 'vnc', uri: 'vnc+unix:///run/x/vnc.sock' }],
+    );
   });
 });
 

@@ -8,19 +8,34 @@ import { parseDomainXml } from './parse-domain-xml.js';
 const x86 = (machines: string[]): FirmwareDescriptor['targets'] => [{ architecture: 'x86_64', machines }];
 const DEBIAN: FirmwareDescriptor[] = [
   {
-    file: '60-edk2-x86_64.json', interfaceTypes: ['uefi'], device: 'flash', mode: 'split',
-    executable: { filename: '/usr/share/OVMF/OVMF_CODE_4M.fd', format: 'raw' }, nvramTemplate: { filename: '/usr/share/OVMF/OVMF_VARS_4M.fd', format: 'raw' },
-    targets: x86(['pc-i440fx-*', 'pc-q35-*']), features: ['acpi-s3', 'amd-sev', 'verbose-dynamic'],
+    file: '60-edk2-x86_64.json',
+    interfaceTypes: ['uefi'],
+    device: 'flash',
+    mode: 'split',
+    executable: { filename: '/usr/share/OVMF/OVMF_CODE_4M.fd', format: 'raw' },
+    nvramTemplate: { filename: '/usr/share/OVMF/OVMF_VARS_4M.fd', format: 'raw' },
+    targets: x86(['pc-i440fx-*', 'pc-q35-*']),
+    features: ['acpi-s3', 'amd-sev', 'verbose-dynamic'],
   },
   {
-    file: '40-edk2-x86_64-secure-enrolled.json', interfaceTypes: ['uefi'], device: 'flash', mode: 'split',
-    executable: { filename: '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', format: 'raw' }, nvramTemplate: { filename: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd', format: 'raw' },
-    targets: x86(['pc-q35-*']), features: ['acpi-s3', 'amd-sev', 'enrolled-keys', 'requires-smm', 'secure-boot', 'verbose-dynamic'],
+    file: '40-edk2-x86_64-secure-enrolled.json',
+    interfaceTypes: ['uefi'],
+    device: 'flash',
+    mode: 'split',
+    executable: { filename: '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', format: 'raw' },
+    nvramTemplate: { filename: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd', format: 'raw' },
+    targets: x86(['pc-q35-*']),
+    features: ['acpi-s3', 'amd-sev', 'enrolled-keys', 'requires-smm', 'secure-boot', 'verbose-dynamic'],
   },
   {
-    file: '50-edk2-x86_64-secure.json', interfaceTypes: ['uefi'], device: 'flash', mode: 'split',
-    executable: { filename: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', format: 'raw' }, nvramTemplate: { filename: '/usr/share/OVMF/OVMF_VARS_4M.fd', format: 'raw' },
-    targets: x86(['pc-q35-*']), features: ['acpi-s3', 'amd-sev', 'requires-smm', 'secure-boot', 'verbose-dynamic'],
+    file: '50-edk2-x86_64-secure.json',
+    interfaceTypes: ['uefi'],
+    device: 'flash',
+    mode: 'split',
+    executable: { filename: '/usr/share/OVMF/OVMF_CODE_4M.secboot.fd', format: 'raw' },
+    nvramTemplate: { filename: '/usr/share/OVMF/OVMF_VARS_4M.fd', format: 'raw' },
+    targets: x86(['pc-q35-*']),
+    features: ['acpi-s3', 'amd-sev', 'requires-smm', 'secure-boot', 'verbose-dynamic'],
   },
 ];
 
@@ -30,12 +45,15 @@ const choose = (xml: string) => chooseFirmware(parseDomainXml(xml), DEBIAN, (for
 const wants = (secure: 'yes' | 'no', keys?: 'yes' | 'no'): string =>
   `firmware='efi'><TYPE/><firmware>${keys ? `<feature enabled='${keys}' name='enrolled-keys'/>` : ''}<feature enabled='${secure}' name='secure-boot'/></firmware>`;
 
-describe('chooseFirmware() (libvirt\'s firmware autoselection)', () => {
+describe("chooseFirmware() (libvirt's firmware autoselection)", () => {
   it("<os firmware='efi'> alone takes the first descriptor by file name: Secure Boot with Microsoft's keys, SMM turned on", () => {
     const c = choose(dom("firmware='efi'><TYPE/>"));
     assert.deepEqual(c?.firmware, {
       auto: 'efi',
-      features: [{ name: 'enrolled-keys', enabled: true }, { name: 'secure-boot', enabled: true }],
+      features: [
+        { name: 'enrolled-keys', enabled: true },
+        { name: 'secure-boot', enabled: true },
+      ],
       loader: { path: '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', readonly: true, type: 'pflash', format: 'raw', secure: true },
       nvram: { template: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd', templateFormat: 'raw', format: 'raw', path: '/state/nvram/uefi_VARS.fd' },
     });
@@ -64,14 +82,25 @@ describe('chooseFirmware() (libvirt\'s firmware autoselection)', () => {
     assert.equal(choose(dom("firmware='efi'><TYPE/>", 'pc-i440fx-10.0'))?.firmware.loader?.path, '/usr/share/OVMF/OVMF_CODE_4M.fd');
   });
 
-  it("refuses what no descriptor has, as libvirt: \"Unable to find 'efi' firmware that is compatible\"", () => {
-    assert.throws(() => choose(dom(wants('yes'), 'pc-i440fx-10.0')), (err: unknown) =>
-      err instanceof FerryError && err.code === 'FIRMWARE_NOT_FOUND' && /Unable to find 'efi' firmware that is compatible/.test(err.message) && /50-edk2-x86_64-secure.json: not for pc-i440fx-10.0/.test(err.message));
+  it('refuses what no descriptor has, as libvirt: "Unable to find \'efi\' firmware that is compatible"', () => {
+    assert.throws(
+      () => choose(dom(wants('yes'), 'pc-i440fx-10.0')),
+      (err: unknown) =>
+        err instanceof FerryError &&
+        err.code === 'FIRMWARE_NOT_FOUND' &&
+        /Unable to find 'efi' firmware that is compatible/.test(err.message) &&
+        /50-edk2-x86_64-secure.json: not for pc-i440fx-10.0/.test(err.message),
+    );
   });
 
   it('a named read-only loader gets its template from the descriptor that has it, and an NVRAM path; an explicit path is kept', () => {
     const c = choose(dom("><TYPE/><loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.fd</loader>"));
-    assert.deepEqual(c?.firmware.nvram, { template: '/usr/share/OVMF/OVMF_VARS_4M.fd', templateFormat: 'raw', format: 'raw', path: '/state/nvram/uefi_VARS.fd' });
+    assert.deepEqual(c?.firmware.nvram, {
+      template: '/usr/share/OVMF/OVMF_VARS_4M.fd',
+      templateFormat: 'raw',
+      format: 'raw',
+      path: '/state/nvram/uefi_VARS.fd',
+    });
     const own = choose(dom("firmware='efi'><TYPE/><nvram>/srv/vm/uefi.vars</nvram>"));
     assert.equal(own?.firmware.nvram?.path, '/srv/vm/uefi.vars');
     assert.equal(choose(dom('><TYPE/>')), undefined);

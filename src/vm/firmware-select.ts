@@ -27,7 +27,12 @@ export interface FirmwareChoice {
 
 /** fnmatch-style machine globs of the descriptors ("pc-q35-*"). */
 function globMatches(glob: string, machine: string): boolean {
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  const re = new RegExp(
+    `^${glob
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  );
   return re.test(machine);
 }
 
@@ -67,7 +72,11 @@ function mismatch(d: FirmwareDescriptor, fw: FirmwareDefinition, machine: string
  * when a descriptor names its code, its template. Pure: the caller reads the
  * descriptors (src/host/firmware-descriptors.ts).
  */
-export function chooseFirmware(def: DomainDefinition, descriptors: readonly FirmwareDescriptor[], nvramPath: (format: FirmwareImageFormat) => string): FirmwareChoice | undefined {
+export function chooseFirmware(
+  def: DomainDefinition,
+  descriptors: readonly FirmwareDescriptor[],
+  nvramPath: (format: FirmwareImageFormat) => string,
+): FirmwareChoice | undefined {
   const fw = def.os.firmware;
   if (!fw) return undefined;
   const machine = def.os.machine ?? 'pc';
@@ -79,16 +88,29 @@ export function chooseFirmware(def: DomainDefinition, descriptors: readonly Firm
     const sorted = [...descriptors].sort((a, b) => a.file.localeCompare(b.file));
     const chosen = sorted.find((d) => mismatch(d, fw, machine, smm, s3) === undefined);
     if (!chosen?.executable) {
-      throw new FerryError('FIRMWARE_NOT_FOUND', `operation failed: Unable to find '${fw.auto}' firmware that is compatible with the current configuration (${descriptors.length} descriptors read: ${sorted.map((d) => `${d.file}: ${mismatch(d, fw, machine, smm, s3) ?? 'no executable'}`).join('; ') || 'none'})`, { details: { element: 'os' } });
+      throw new FerryError(
+        'FIRMWARE_NOT_FOUND',
+        `operation failed: Unable to find '${fw.auto}' firmware that is compatible with the current configuration (${descriptors.length} descriptors read: ${sorted.map((d) => `${d.file}: ${mismatch(d, fw, machine, smm, s3) ?? 'no executable'}`).join('; ') || 'none'})`,
+        { details: { element: 'os' } },
+      );
     }
     const has = (f: string): boolean => chosen.features.includes(f);
     if (fw.auto === 'bios') {
-      out = { ...fw, features: [{ name: 'enrolled-keys', enabled: false }, { name: 'secure-boot', enabled: false }], loader: { ...fw.loader, type: 'rom', format: chosen.executable.format, path: chosen.executable.filename } };
+      out = {
+        ...fw,
+        features: [
+          { name: 'enrolled-keys', enabled: false },
+          { name: 'secure-boot', enabled: false },
+        ],
+        loader: { ...fw.loader, type: 'rom', format: chosen.executable.format, path: chosen.executable.filename },
+      };
       return { firmware: out };
     }
     out = {
       ...fw,
-      features: FIRMWARE_FEATURES.slice().sort().map((name) => ({ name, enabled: has(name) })),
+      features: FIRMWARE_FEATURES.slice()
+        .sort()
+        .map((name) => ({ name, enabled: has(name) })),
       loader: {
         ...fw.loader,
         path: chosen.executable.filename,
@@ -100,9 +122,14 @@ export function chooseFirmware(def: DomainDefinition, descriptors: readonly Firm
     };
     if (chosen.mode !== 'stateless' && chosen.nvramTemplate) {
       out.nvram = fw.nvram?.network
-        // A store on network storage is never made from a template (libvirt's qemuFirmwareFillDomain leaves it out).
-        ? { ...fw.nvram, format: fw.nvram.format ?? chosen.nvramTemplate.format }
-        : { ...fw.nvram, template: chosen.nvramTemplate.filename, templateFormat: chosen.nvramTemplate.format, format: fw.nvram?.format ?? chosen.nvramTemplate.format };
+        ? // A store on network storage is never made from a template (libvirt's qemuFirmwareFillDomain leaves it out).
+          { ...fw.nvram, format: fw.nvram.format ?? chosen.nvramTemplate.format }
+        : {
+            ...fw.nvram,
+            template: chosen.nvramTemplate.filename,
+            templateFormat: chosen.nvramTemplate.format,
+            format: fw.nvram?.format ?? chosen.nvramTemplate.format,
+          };
     }
     if (has('requires-smm') && smm === undefined) smmOn = true;
   }

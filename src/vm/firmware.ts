@@ -102,7 +102,7 @@ function parseNvram(e: XmlElement): NvramDefinition {
   const n: NvramDefinition = {};
   if (e.attrs.type === 'network') n.network = parseNvramNetwork(e);
   const source = child(e, 'source');
-  const path = e.attrs.type === 'file' ? source?.attrs.file ?? '' : e.attrs.type === 'network' ? '' : e.text.trim();
+  const path = e.attrs.type === 'file' ? (source?.attrs.file ?? '') : e.attrs.type === 'network' ? '' : e.text.trim();
   if (e.attrs.type === 'file') n.fileSource = true;
   if (path !== '') n.path = path;
   if (e.attrs.template !== undefined) n.template = e.attrs.template;
@@ -123,13 +123,25 @@ export function renderFirmware(fw: FirmwareDefinition | undefined): Array<XmlEle
   const l = fw.loader;
   const n = fw.nvram;
   return [
-    fw.features.length === 0 ? undefined : el('firmware', {}, fw.features.map((f) => el('feature', { enabled: yn(f.enabled), name: f.name }))),
-    l === undefined ? undefined : el('loader', { readonly: yn(l.readonly), secure: yn(l.secure), type: l.type, stateless: yn(l.stateless), format: l.format }, l.path ?? ''),
-    n === undefined ? undefined : n.network
-      ? el('nvram', { template: n.template, templateFormat: n.templateFormat, type: 'network', format: n.format }, [renderNvramNetworkSource(n.network)])
-      : n.fileSource
-      ? el('nvram', { template: n.template, templateFormat: n.templateFormat, type: 'file', format: n.format }, [n.path === undefined ? undefined : el('source', { file: n.path })])
-      : el('nvram', { template: n.template, templateFormat: n.templateFormat, format: n.format }, n.path ?? ''),
+    fw.features.length === 0
+      ? undefined
+      : el(
+          'firmware',
+          {},
+          fw.features.map((f) => el('feature', { enabled: yn(f.enabled), name: f.name })),
+        ),
+    l === undefined
+      ? undefined
+      : el('loader', { readonly: yn(l.readonly), secure: yn(l.secure), type: l.type, stateless: yn(l.stateless), format: l.format }, l.path ?? ''),
+    n === undefined
+      ? undefined
+      : n.network
+        ? el('nvram', { template: n.template, templateFormat: n.templateFormat, type: 'network', format: n.format }, [renderNvramNetworkSource(n.network)])
+        : n.fileSource
+          ? el('nvram', { template: n.template, templateFormat: n.templateFormat, type: 'file', format: n.format }, [
+              n.path === undefined ? undefined : el('source', { file: n.path }),
+            ])
+          : el('nvram', { template: n.template, templateFormat: n.templateFormat, format: n.format }, n.path ?? ''),
   ];
 }
 
@@ -138,7 +150,7 @@ export function hasNvram(fw: FirmwareDefinition | undefined): boolean {
   if (!fw) return false;
   if (fw.loader?.stateless || fw.loader?.type === 'rom' || fw.auto === 'bios') return false;
   if (fw.nvram !== undefined) return true;
-  return fw.auto === 'efi' || (fw.loader?.type ?? 'pflash') === 'pflash' && fw.loader?.readonly === true;
+  return fw.auto === 'efi' || ((fw.loader?.type ?? 'pflash') === 'pflash' && fw.loader?.readonly === true);
 }
 
 /** The feature's wish: true (must have), false (must not have) or undefined (either). */
@@ -194,6 +206,9 @@ export function checkFirmware(fw: FirmwareDefinition | undefined, smm: boolean |
     throw conflict('nvram', 'NVRAM template is not permitted when NVRAM is of network type: ferry never creates nor resets a store on shared storage');
   }
   if (fw.nvram?.format !== undefined && fw.nvram.templateFormat !== undefined && fw.nvram.format !== fw.nvram.templateFormat) {
-    throw conflict('nvram', `the NVRAM's format '${fw.nvram.format}' differs from its template's '${fw.nvram.templateFormat}': ferry copies the template as it is`);
+    throw conflict(
+      'nvram',
+      `the NVRAM's format '${fw.nvram.format}' differs from its template's '${fw.nvram.templateFormat}': ferry copies the template as it is`,
+    );
   }
 }

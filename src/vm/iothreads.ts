@@ -6,7 +6,9 @@ import { xmlInvalid } from './xml-errors.js';
 
 /** <iothreadids>: the ids of the domain's iothreads (QEMU objects iothread<ID>), in libvirt's order, with their pool sizes and polling. */
 export const IOTHREADIDS_RULE = {
-  children: { iothread: { attrs: { id: true, thread_pool_min: true, thread_pool_max: true }, children: { poll: { attrs: { max: true, grow: true, shrink: true } } } } },
+  children: {
+    iothread: { attrs: { id: true, thread_pool_min: true, thread_pool_max: true }, children: { poll: { attrs: { max: true, grow: true, shrink: true } } } },
+  },
 } as const;
 
 /** <defaultiothread>: the pool sizes of QEMU's main loop (its main-loop object). */
@@ -74,7 +76,8 @@ export function parseIothreads(root: XmlElement): Pick<DomainDefinition, 'iothre
 }
 
 const poolAttrs = (s: IothreadSettings | undefined): Record<string, string | undefined> => ({
-  thread_pool_min: s?.poolMin?.toString(), thread_pool_max: s?.poolMax?.toString(),
+  thread_pool_min: s?.poolMin?.toString(),
+  thread_pool_max: s?.poolMax?.toString(),
 });
 
 export function renderIothreads(def: DomainDefinition): XmlElement[] {
@@ -82,24 +85,27 @@ export function renderIothreads(def: DomainDefinition): XmlElement[] {
   if (def.iothreads === undefined) return main ? [main] : [];
   const iothread = (id: number): XmlElement => {
     const s = def.iothreadSettings?.[id];
-    const poll = s && (s.pollMax ?? s.pollGrow ?? s.pollShrink) !== undefined
-      ? el('poll', { max: s.pollMax?.toString(), grow: s.pollGrow?.toString(), shrink: s.pollShrink?.toString() }) : undefined;
+    const poll =
+      s && (s.pollMax ?? s.pollGrow ?? s.pollShrink) !== undefined
+        ? el('poll', { max: s.pollMax?.toString(), grow: s.pollGrow?.toString(), shrink: s.pollShrink?.toString() })
+        : undefined;
     return el('iothread', { id: String(id), ...poolAttrs(s) }, poll ? [poll] : []);
   };
-  return [
-    el('iothreads', {}, String(def.iothreads)),
-    def.iothreadIds ? el('iothreadids', {}, def.iothreadIds.map(iothread)) : undefined,
-    main,
-  ].filter((e): e is XmlElement => e !== undefined);
+  return [el('iothreads', {}, String(def.iothreads)), def.iothreadIds ? el('iothreadids', {}, def.iothreadIds.map(iothread)) : undefined, main].filter(
+    (e): e is XmlElement => e !== undefined,
+  );
 }
 
 /** QEMU's -object for iothread `id` (with its pool and polling settings) and, with <defaultiothread>, the main loop's. */
 export function iothreadObjects(def: DomainDefinition): string[] {
-  const props = (s: IothreadSettings | undefined): string => [
-    s?.poolMin === undefined ? '' : `,thread-pool-min=${s.poolMin}`, s?.poolMax === undefined ? '' : `,thread-pool-max=${s.poolMax}`,
-    s?.pollMax === undefined ? '' : `,poll-max-ns=${s.pollMax}`, s?.pollGrow === undefined ? '' : `,poll-grow=${s.pollGrow}`,
-    s?.pollShrink === undefined ? '' : `,poll-shrink=${s.pollShrink}`,
-  ].join('');
+  const props = (s: IothreadSettings | undefined): string =>
+    [
+      s?.poolMin === undefined ? '' : `,thread-pool-min=${s.poolMin}`,
+      s?.poolMax === undefined ? '' : `,thread-pool-max=${s.poolMax}`,
+      s?.pollMax === undefined ? '' : `,poll-max-ns=${s.pollMax}`,
+      s?.pollGrow === undefined ? '' : `,poll-grow=${s.pollGrow}`,
+      s?.pollShrink === undefined ? '' : `,poll-shrink=${s.pollShrink}`,
+    ].join('');
   const out = iothreadIdsOf(def).flatMap((id) => ['-object', `iothread,id=iothread${id}${props(def.iothreadSettings?.[id])}`]);
   if (def.defaultIothread) out.push('-object', `main-loop,id=main-loop${props(def.defaultIothread)}`);
   return out;

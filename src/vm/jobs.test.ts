@@ -24,21 +24,24 @@ describe('DomainJobs', () => {
     assert.deepEqual(order, ['start+', 'other', 'start-', 'suspend']);
   });
 
-  it('run() fails with libvirt\'s state change lock message when the holder outlasts the wait', async () => {
+  it("run() fails with libvirt's state change lock message when the holder outlasts the wait", async () => {
     const jobs = new DomainJobs();
     let release!: () => void;
     const long = jobs.run('d1', 'migration out', () => new Promise<void>((r) => (release = r)));
-    await assert.rejects(jobs.run('d1', 'start', async () => 1, { waitMs: 20 }), (err: unknown) => {
-      assert.ok(err instanceof FerryError);
-      assert.equal(err.code, 'OPERATION_IN_PROGRESS');
-      assert.equal(err.message, 'Timed out during operation: cannot acquire state change lock (held by migration out)');
-      return true;
-    });
+    await assert.rejects(
+      jobs.run('d1', 'start', async () => 1, { waitMs: 20 }),
+      (err: unknown) => {
+        assert.ok(err instanceof FerryError);
+        assert.equal(err.code, 'OPERATION_IN_PROGRESS');
+        assert.equal(err.message, 'Timed out during operation: cannot acquire state change lock (held by migration out)');
+        return true;
+      },
+    );
     release();
     await long;
   });
 
-  it('run() lets an async job\'s allowed jobs through and still blocks the others', async () => {
+  it("run() lets an async job's allowed jobs through and still blocks the others", async () => {
     const jobs = new DomainJobs();
     let release!: () => void;
     const migrating = jobs.run('d1', 'migration out', () => new Promise<void>((r) => (release = r)), {
@@ -46,7 +49,10 @@ describe('DomainJobs', () => {
     });
     while (jobs.current('d1')?.job !== 'migration out') await tick(1);
     assert.equal(await jobs.run('d1', 'query', async () => 'ok'), 'ok');
-    await assert.rejects(jobs.run('d1', 'destroy', async () => 1, { waitMs: 10 }), /held by migration out/);
+    await assert.rejects(
+      jobs.run('d1', 'destroy', async () => 1, { waitMs: 10 }),
+      /held by migration out/,
+    );
     assert.equal(jobs.current('d1')?.async, true);
     release();
     await migrating;
@@ -55,7 +61,12 @@ describe('DomainJobs', () => {
 
   it('run() releases the lock when the job throws', async () => {
     const jobs = new DomainJobs(50);
-    await assert.rejects(jobs.run('d1', 'start', async () => { throw new Error('boom'); }), /boom/);
+    await assert.rejects(
+      jobs.run('d1', 'start', async () => {
+        throw new Error('boom');
+      }),
+      /boom/,
+    );
     assert.equal(await jobs.run('d1', 'suspend', async () => 2), 2);
   });
 
@@ -63,14 +74,20 @@ describe('DomainJobs', () => {
     const jobs = new DomainJobs(60_000);
     const release = await jobs.beginAsync('d1', 'migration out');
     for (const job of ['suspend', 'reboot', 'shutdown', 'start', 'undefine', 'attach-disk', 'setvcpus', 'managedsave'] as const) {
-      await assert.rejects(jobs.run('d1', job, async () => 'ran'), (err: unknown) => {
-        assert.ok(err instanceof FerryError);
-        assert.equal(err.code, 'OPERATION_IN_PROGRESS');
-        assert.equal(err.message, `Requested operation is not valid: cannot acquire state change lock (held by migration out): ${job} is not allowed while it runs `
-          + '(allowed: query, abort, destroy, setSpeed, setMaxDowntime, postcopy)');
-        assert.match(err.hint, /ferry domjobinfo <domain>.*ferry domjobabort <domain>/);
-        return true;
-      });
+      await assert.rejects(
+        jobs.run('d1', job, async () => 'ran'),
+        (err: unknown) => {
+          assert.ok(err instanceof FerryError);
+          assert.equal(err.code, 'OPERATION_IN_PROGRESS');
+          assert.equal(
+            err.message,
+            `Requested operation is not valid: cannot acquire state change lock (held by migration out): ${job} is not allowed while it runs ` +
+              '(allowed: query, abort, destroy, setSpeed, setMaxDowntime, postcopy)',
+          );
+          assert.match(err.hint, /ferry domjobinfo <domain>.*ferry domjobabort <domain>/);
+          return true;
+        },
+      );
     }
     await assert.rejects(jobs.beginAsync('d1', 'blockcopy'), /held by migration out\): blockcopy is not allowed/);
     assert.equal(jobs.current('d1')?.job, 'migration out', 'the refusals left the holder in place');
@@ -78,7 +95,7 @@ describe('DomainJobs', () => {
     assert.equal(await jobs.run('d1', 'suspend', async () => 'ran'), 'ran', 'free again once the async job ends');
   });
 
-  it('the jobs in an async job\'s mask run beside it without taking the lock', async () => {
+  it("the jobs in an async job's mask run beside it without taking the lock", async () => {
     const jobs = new DomainJobs(60_000);
     const release = await jobs.beginAsync('d1', 'migration out');
     for (const job of ['query', 'abort', 'destroy', 'setSpeed', 'setMaxDowntime', 'postcopy'] as const) {

@@ -5,12 +5,29 @@ export type AsyncJobName = 'migration out' | 'migration in' | 'blockcopy' | 'man
 
 /** The jobs that take a domain's lock, named as virsh names the command (libvirt names them by the API that holds it). */
 export type SyncJobName =
-  | 'define' | 'undefine' | 'create' | 'disk-edit' | 'start' | 'managedsave-remove'
-  | 'shutdown' | 'reboot' | 'reset' | 'suspend' | 'resume'
-  | 'setvcpus' | 'vcpupin' | 'emulatorpin' | 'schedinfo' | 'blkiotune' | 'modify'
-  | 'attach-disk' | 'detach-disk' | 'change-media'
+  | 'define'
+  | 'undefine'
+  | 'create'
+  | 'disk-edit'
+  | 'start'
+  | 'managedsave-remove'
+  | 'shutdown'
+  | 'reboot'
+  | 'reset'
+  | 'suspend'
+  | 'resume'
+  | 'setvcpus'
+  | 'vcpupin'
+  | 'emulatorpin'
+  | 'schedinfo'
+  | 'blkiotune'
+  | 'modify'
+  | 'attach-disk'
+  | 'detach-disk'
+  | 'change-media'
   /** A virtual network's or a storage pool's own lock (DomainJobs keyed by net:/pool:). */
-  | 'network' | 'pool';
+  | 'network'
+  | 'pool';
 
 /**
  * Operations that never take the lock but that an async job's mask names (libvirt's QUERY, ABORT, DESTROY,
@@ -67,7 +84,10 @@ export class DomainJobs {
   private readonly holders = new Map<string, Holder>();
   private readonly waiters = new Map<string, Array<() => void>>();
 
-  constructor(private readonly defaultWaitMs = 30_000, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly defaultWaitMs = 30_000,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Runs `fn` holding the domain's job lock. */
   async run<T>(uuid: string, job: JobName, fn: () => Promise<T>, options: JobOptions = {}): Promise<T> {
@@ -121,11 +141,9 @@ export class DomainJobs {
       const held = this.holders.get(uuid) as Holder;
       if (held.async) throw refusedBeside(held, job);
       if (remaining <= 0) {
-        throw new FerryError(
-          'OPERATION_IN_PROGRESS',
-          `Timed out during operation: cannot acquire state change lock (held by ${held.job})`,
-          { details: { heldBy: held.job, wanted: job, since: held.since } },
-        );
+        throw new FerryError('OPERATION_IN_PROGRESS', `Timed out during operation: cannot acquire state change lock (held by ${held.job})`, {
+          details: { heldBy: held.job, wanted: job, since: held.since },
+        });
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, remaining);

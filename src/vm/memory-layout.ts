@@ -1,4 +1,13 @@
-import { INTERCONNECTS_RULE, NUMA_CACHE_RULE, type NumaCache, type NumaInterconnect, parseInterconnects, parseNumaCaches, renderInterconnects, renderNumaCaches } from './numa-hmat.js';
+import {
+  INTERCONNECTS_RULE,
+  NUMA_CACHE_RULE,
+  type NumaCache,
+  type NumaInterconnect,
+  parseInterconnects,
+  parseNumaCaches,
+  renderInterconnects,
+  renderNumaCaches,
+} from './numa-hmat.js';
 import { child, childrenNamed, el, type XmlElement } from '../shared/xml.js';
 import { toKiB } from './memory-units.js';
 import type { ElementRule } from './schema/element-rule.js';
@@ -265,9 +274,35 @@ function parseBacking(b: XmlElement, cells: NumaCell[]): MemoryBacking {
 /** <cpu><numa>, rendered inside <cpu>. */
 export function renderNuma(layout: MemoryLayout | undefined): XmlElement | undefined {
   if (!layout?.cells) return undefined;
-  return el('numa', {}, layout.cells.map((c) => el('cell', {
-    id: c.id, cpus: c.cpus, memory: c.memoryKiB, unit: 'KiB', memAccess: c.memAccess, discard: c.discard === undefined ? undefined : c.discard ? 'yes' : 'no',
-  }, [c.distances ? el('distances', {}, c.distances.map((d) => el('sibling', { id: d.id, value: d.value }))) : undefined, ...renderNumaCaches(c.caches)])).concat(renderInterconnects(layout.interconnects) ?? []));
+  return el(
+    'numa',
+    {},
+    layout.cells
+      .map((c) =>
+        el(
+          'cell',
+          {
+            id: c.id,
+            cpus: c.cpus,
+            memory: c.memoryKiB,
+            unit: 'KiB',
+            memAccess: c.memAccess,
+            discard: c.discard === undefined ? undefined : c.discard ? 'yes' : 'no',
+          },
+          [
+            c.distances
+              ? el(
+                  'distances',
+                  {},
+                  c.distances.map((d) => el('sibling', { id: d.id, value: d.value })),
+                )
+              : undefined,
+            ...renderNumaCaches(c.caches),
+          ],
+        ),
+      )
+      .concat(renderInterconnects(layout.interconnects) ?? []),
+  );
 }
 
 /** <maxMemory>, <memoryBacking> and <numatune>: top-level elements, sorted by the caller (`advisedNodeset`: a running domain's advice). */
@@ -277,22 +312,37 @@ export function renderMemoryLayout(layout: MemoryLayout | undefined, advisedNode
   if (layout.maxMemory) out.push(el('maxMemory', { slots: layout.maxMemory.slots, unit: 'KiB' }, String(layout.maxMemory.kib)));
   const b = layout.backing;
   if (b) {
-    out.push(el('memoryBacking', {}, [
-      b.hugepages ? el('hugepages', {}, b.hugepages.map((p) => el('page', { size: p.sizeKiB, unit: p.sizeKiB === undefined ? undefined : 'KiB', nodeset: p.nodeset }))) : undefined,
-      b.nosharepages ? el('nosharepages') : undefined,
-      b.locked ? el('locked') : undefined,
-      b.source ? el('source', { type: b.source }) : undefined,
-      b.access ? el('access', { mode: b.access }) : undefined,
-      b.allocation ? el('allocation', { mode: b.allocation.mode, threads: b.allocation.threads }) : undefined,
-      b.discard ? el('discard') : undefined,
-    ]));
+    out.push(
+      el('memoryBacking', {}, [
+        b.hugepages
+          ? el(
+              'hugepages',
+              {},
+              b.hugepages.map((p) => el('page', { size: p.sizeKiB, unit: p.sizeKiB === undefined ? undefined : 'KiB', nodeset: p.nodeset })),
+            )
+          : undefined,
+        b.nosharepages ? el('nosharepages') : undefined,
+        b.locked ? el('locked') : undefined,
+        b.source ? el('source', { type: b.source }) : undefined,
+        b.access ? el('access', { mode: b.access }) : undefined,
+        b.allocation ? el('allocation', { mode: b.allocation.mode, threads: b.allocation.threads }) : undefined,
+        b.discard ? el('discard') : undefined,
+      ]),
+    );
   }
   const t = layout.numatune;
   if (t) {
-    out.push(el('numatune', {}, [
-      t.memory ? el('memory', 'nodeset' in t.memory ? { mode: t.memory.mode, nodeset: t.memory.nodeset } : { mode: t.memory.mode, placement: 'auto', nodeset: advisedNodeset }) : undefined,
-      ...t.memnodes.map((m) => el('memnode', { cellid: m.cellid, mode: m.mode, nodeset: m.nodeset })),
-    ]));
+    out.push(
+      el('numatune', {}, [
+        t.memory
+          ? el(
+              'memory',
+              'nodeset' in t.memory ? { mode: t.memory.mode, nodeset: t.memory.nodeset } : { mode: t.memory.mode, placement: 'auto', nodeset: advisedNodeset },
+            )
+          : undefined,
+        ...t.memnodes.map((m) => el('memnode', { cellid: m.cellid, mode: m.mode, nodeset: m.nodeset })),
+      ]),
+    );
   }
   return out;
 }

@@ -16,9 +16,26 @@ const UNIT = { attrs: { unit: true } } as const;
 export const MEMTUNE_RULE = { children: { hard_limit: UNIT, soft_limit: UNIT, swap_hard_limit: UNIT } } as const;
 
 const UNIT_BYTES: Record<string, bigint> = {
-  b: 1n, bytes: 1n, kb: 1000n, k: 1024n, kib: 1024n, mb: 1000n ** 2n, m: 1024n ** 2n, mib: 1024n ** 2n,
-  gb: 1000n ** 3n, g: 1024n ** 3n, gib: 1024n ** 3n, tb: 1000n ** 4n, t: 1024n ** 4n, tib: 1024n ** 4n,
-  pb: 1000n ** 5n, p: 1024n ** 5n, pib: 1024n ** 5n, eb: 1000n ** 6n, e: 1024n ** 6n, eib: 1024n ** 6n,
+  b: 1n,
+  bytes: 1n,
+  kb: 1000n,
+  k: 1024n,
+  kib: 1024n,
+  mb: 1000n ** 2n,
+  m: 1024n ** 2n,
+  mib: 1024n ** 2n,
+  gb: 1000n ** 3n,
+  g: 1024n ** 3n,
+  gib: 1024n ** 3n,
+  tb: 1000n ** 4n,
+  t: 1024n ** 4n,
+  tib: 1024n ** 4n,
+  pb: 1000n ** 5n,
+  p: 1024n ** 5n,
+  pib: 1024n ** 5n,
+  eb: 1000n ** 6n,
+  e: 1024n ** 6n,
+  eib: 1024n ** 6n,
 };
 
 const FIELDS = { hard_limit: 'hardLimitKiB', soft_limit: 'softLimitKiB', swap_hard_limit: 'swapHardLimitKiB' } as const;
@@ -30,7 +47,8 @@ function limitKiB(e: XmlElement, name: string): number {
   const factor = UNIT_BYTES[(e.attrs.unit ?? 'KiB').toLowerCase()];
   if (factor === undefined) throw xmlInvalid('memtune', `unknown unit '${e.attrs.unit}' for ${name}`);
   const bytes = BigInt(t) * factor;
-  if (bytes > BigInt(MEMORY_PARAM_UNLIMITED) * 1024n) throw xmlInvalid('memtune', `${name} value '${t}' is out of range (at most ${MEMORY_PARAM_UNLIMITED} KiB)`);
+  if (bytes > BigInt(MEMORY_PARAM_UNLIMITED) * 1024n)
+    throw xmlInvalid('memtune', `${name} value '${t}' is out of range (at most ${MEMORY_PARAM_UNLIMITED} KiB)`);
   return Number((bytes + 1023n) / 1024n);
 }
 
@@ -56,5 +74,9 @@ export function parseMemtune(e: XmlElement | undefined): MemtuneDefinition | und
 
 export function renderMemtune(m: MemtuneDefinition | undefined): XmlElement | undefined {
   if (!m) return undefined;
-  return el('memtune', {}, Object.entries(FIELDS).map(([name, key]) => (m[key] === undefined ? undefined : el(name, { unit: 'KiB' }, String(m[key])))));
+  return el(
+    'memtune',
+    {},
+    Object.entries(FIELDS).map(([name, key]) => (m[key] === undefined ? undefined : el(name, { unit: 'KiB' }, String(m[key])))),
+  );
 }

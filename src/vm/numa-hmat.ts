@@ -52,7 +52,10 @@ export function parseNumaCaches(cell: XmlElement, id: number): NumaCache[] | und
       sizeKiB: toKiB(size.attrs.value ?? '', size.attrs.unit, 'size'),
     };
     const line = child(c, 'line');
-    if (line) result.line = ['b', 'bytes', undefined].includes(line.attrs.unit?.toLowerCase()) ? positiveInt(line.attrs.value ?? '', 'line') : toKiB(line.attrs.value ?? '', line.attrs.unit, 'line') * 1024;
+    if (line)
+      result.line = ['b', 'bytes', undefined].includes(line.attrs.unit?.toLowerCase())
+        ? positiveInt(line.attrs.value ?? '', 'line')
+        : toKiB(line.attrs.value ?? '', line.attrs.unit, 'line') * 1024;
     return result;
   });
   if (caches.length === 0) return undefined;
@@ -60,42 +63,63 @@ export function parseNumaCaches(cell: XmlElement, id: number): NumaCache[] | und
   return caches;
 }
 
-export function parseInterconnects(numa: XmlElement, cells: ReadonlyArray<{ id: number; cpus?: string; caches?: NumaCache[] }>): NumaInterconnect[] | undefined {
+export function parseInterconnects(
+  numa: XmlElement,
+  cells: ReadonlyArray<{ id: number; cpus?: string; caches?: NumaCache[] }>,
+): NumaInterconnect[] | undefined {
   const el = child(numa, 'interconnects');
   if (!el) return undefined;
-  return el.children.filter((c) => c.name === 'latency' || c.name === 'bandwidth').map((c): NumaInterconnect => {
-    const initiator = nonNegativeInt(c.attrs.initiator ?? '', c.name);
-    const target = nonNegativeInt(c.attrs.target ?? '', c.name);
-    const initiatorCell = cells.find((x) => x.id === initiator);
-    if (!initiatorCell) throw xmlInvalid(c.name, `'initiator' refers to a non-existent NUMA node ${initiator}`);
-    if (!cells.some((x) => x.id === target)) throw xmlInvalid(c.name, `'target' refers to a non-existent NUMA node ${target}`);
-    if (initiatorCell.cpus === undefined) throw xmlInvalid(c.name, `NUMA node ${initiator} has no vCPUs: it cannot be an initiator`);
-    const result: NumaInterconnect = {
-      kind: c.name as 'latency' | 'bandwidth', initiator, target,
-      type: oneOf(c.attrs.type ?? '', ['access', 'read', 'write'] as const, c.name, 'type'),
-      value: c.name === 'bandwidth' ? toKiB(c.attrs.value ?? '', c.attrs.unit, 'bandwidth') : positiveInt(c.attrs.value ?? '', 'latency'),
-    };
-    if (c.attrs.cache !== undefined && c.attrs.cache !== '0') {
-      const cache = positiveInt(c.attrs.cache, c.name);
-      if (!cells.find((x) => x.id === target)?.caches?.some((k) => k.level === cache)) throw xmlInvalid(c.name, `NUMA node ${target} has no cache level ${cache}`);
-      result.cache = cache;
-    }
-    return result;
-  });
+  return el.children
+    .filter((c) => c.name === 'latency' || c.name === 'bandwidth')
+    .map((c): NumaInterconnect => {
+      const initiator = nonNegativeInt(c.attrs.initiator ?? '', c.name);
+      const target = nonNegativeInt(c.attrs.target ?? '', c.name);
+      const initiatorCell = cells.find((x) => x.id === initiator);
+      if (!initiatorCell) throw xmlInvalid(c.name, `'initiator' refers to a non-existent NUMA node ${initiator}`);
+      if (!cells.some((x) => x.id === target)) throw xmlInvalid(c.name, `'target' refers to a non-existent NUMA node ${target}`);
+      if (initiatorCell.cpus === undefined) throw xmlInvalid(c.name, `NUMA node ${initiator} has no vCPUs: it cannot be an initiator`);
+      const result: NumaInterconnect = {
+        kind: c.name as 'latency' | 'bandwidth',
+        initiator,
+        target,
+        type: oneOf(c.attrs.type ?? '', ['access', 'read', 'write'] as const, c.name, 'type'),
+        value: c.name === 'bandwidth' ? toKiB(c.attrs.value ?? '', c.attrs.unit, 'bandwidth') : positiveInt(c.attrs.value ?? '', 'latency'),
+      };
+      if (c.attrs.cache !== undefined && c.attrs.cache !== '0') {
+        const cache = positiveInt(c.attrs.cache, c.name);
+        if (!cells.find((x) => x.id === target)?.caches?.some((k) => k.level === cache))
+          throw xmlInvalid(c.name, `NUMA node ${target} has no cache level ${cache}`);
+        result.cache = cache;
+      }
+      return result;
+    });
 }
 
 export function renderNumaCaches(caches: readonly NumaCache[] | undefined): XmlElement[] {
-  return (caches ?? []).map((c) => el('cache', { level: c.level, associativity: c.associativity, policy: c.policy }, [
-    el('size', { value: c.sizeKiB, unit: 'KiB' }),
-    c.line === undefined ? undefined : el('line', { value: c.line, unit: 'B' }),
-  ]));
+  return (caches ?? []).map((c) =>
+    el('cache', { level: c.level, associativity: c.associativity, policy: c.policy }, [
+      el('size', { value: c.sizeKiB, unit: 'KiB' }),
+      c.line === undefined ? undefined : el('line', { value: c.line, unit: 'B' }),
+    ]),
+  );
 }
 
 export function renderInterconnects(links: readonly NumaInterconnect[] | undefined): XmlElement | undefined {
   if (!links) return undefined;
-  return el('interconnects', {}, links.map((l) => el(l.kind, {
-    initiator: l.initiator, target: l.target, cache: l.cache, type: l.type, value: l.value, unit: l.kind === 'bandwidth' ? 'KiB' : undefined,
-  })));
+  return el(
+    'interconnects',
+    {},
+    links.map((l) =>
+      el(l.kind, {
+        initiator: l.initiator,
+        target: l.target,
+        cache: l.cache,
+        type: l.type,
+        value: l.value,
+        unit: l.kind === 'bandwidth' ? 'KiB' : undefined,
+      }),
+    ),
+  );
 }
 
 /** Whether the guest gets an HMAT (libvirt: any cache or interconnect). */
@@ -125,12 +149,24 @@ export function hmatArgs(cells: ReadonlyArray<{ id: number; caches?: NumaCache[]
   const out: string[] = [];
   for (const l of links ?? []) {
     const data = `${l.type}-${l.kind}`;
-    out.push('-numa', `hmat-lb,initiator=${l.initiator},target=${l.target},hierarchy=${HIERARCHY[l.cache ?? 0]},data-type=${data},${l.kind === 'latency' ? `latency=${l.value}` : `bandwidth=${l.value}K`}`);
+    out.push(
+      '-numa',
+      `hmat-lb,initiator=${l.initiator},target=${l.target},hierarchy=${HIERARCHY[l.cache ?? 0]},data-type=${data},${l.kind === 'latency' ? `latency=${l.value}` : `bandwidth=${l.value}K`}`,
+    );
   }
   for (const c of cells) {
     for (const k of c.caches ?? []) {
-      out.push('-numa', [`hmat-cache,node-id=${c.id}`, `size=${k.sizeKiB}K`, `level=${k.level}`, `associativity=${k.associativity === 'full' ? 'complex' : k.associativity}`,
-        `policy=${POLICY[k.policy]}`, ...(k.line === undefined ? [] : [`line=${k.line}`])].join(','));
+      out.push(
+        '-numa',
+        [
+          `hmat-cache,node-id=${c.id}`,
+          `size=${k.sizeKiB}K`,
+          `level=${k.level}`,
+          `associativity=${k.associativity === 'full' ? 'complex' : k.associativity}`,
+          `policy=${POLICY[k.policy]}`,
+          ...(k.line === undefined ? [] : [`line=${k.line}`]),
+        ].join(','),
+      );
     }
   }
   return out;

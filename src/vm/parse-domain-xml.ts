@@ -9,12 +9,7 @@ import { parseParallel } from './devices/parallel.js';
 import { randomUUID } from 'node:crypto';
 import { parseThrottleGroups } from './devices/disk-iotune.js';
 import { child, type XmlElement } from '../shared/xml.js';
-import {
-  type BootDevice,
-  type CrashAction,
-  type DomainDefinition,
-  type LifecycleAction,
-} from './definition.js';
+import { type BootDevice, type CrashAction, type DomainDefinition, type LifecycleAction } from './definition.js';
 import { FerryError } from '../errors/ferry-error.js';
 import { parseChannel } from './devices/channel.js';
 import { parseController } from './devices/controller.js';
@@ -101,7 +96,7 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (/[\x00-\x1f]/.test(name) || name.length > 200) throw xmlInvalid('name', `invalid domain name '${name}'`);
   const uuidText = child(root, 'uuid')?.text;
   // Without a <uuid>, libvirt takes <sysinfo type='smbios'>'s system uuid (the two must agree).
-  const uuid = uuidText ? normalizeUuid(uuidText) : normalizeUuid(sysinfoUuid(root) ?? '') ?? randomUUID();
+  const uuid = uuidText ? normalizeUuid(uuidText) : (normalizeUuid(sysinfoUuid(root) ?? '') ?? randomUUID());
   if (uuid === undefined) throw xmlInvalid('uuid', `malformed uuid '${uuidText}'`);
 
   const memoryEl = child(root, 'memory');
@@ -163,7 +158,9 @@ function parseDomain(root: XmlElement): DomainDefinition {
   if (memtune) def.memtune = memtune;
   const iothreadIds = iothreadIdsOf(def);
   for (const c of def.devices.controllers) {
-    for (const m of c.iothreadMapping ?? []) if (!iothreadIds.includes(m.iothread)) throw xmlInvalid('iothread', `<controller type='scsi' index='${c.index}'>: Cannot find 'iothread' : ${m.iothread}`);
+    for (const m of c.iothreadMapping ?? [])
+      if (!iothreadIds.includes(m.iothread))
+        throw xmlInvalid('iothread', `<controller type='scsi' index='${c.index}'>: Cannot find 'iothread' : ${m.iothread}`);
   }
   const qemuCommandline = parseQemuCommandline(root);
   if (qemuCommandline) def.qemuCommandline = qemuCommandline;
@@ -184,7 +181,6 @@ function parseDomain(root: XmlElement): DomainDefinition {
   });
   return def;
 }
-
 
 function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
   if (!os) throw xmlInvalid('domain', 'missing <os>');
@@ -257,36 +253,88 @@ function parseOs(os: XmlElement | undefined): DomainDefinition['os'] {
 
 function parseDevices(devices: XmlElement | undefined): DomainDefinition['devices'] {
   const result: DomainDefinition['devices'] = {
-    disks: [], interfaces: [], serials: [], consoles: [], hostdevs: [], panics: [], controllers: [], channels: [], inputs: [],
-    graphics: [], videos: [], sounds: [], audios: [], redirdevs: [], rngs: [], watchdogs: [],
+    disks: [],
+    interfaces: [],
+    serials: [],
+    consoles: [],
+    hostdevs: [],
+    panics: [],
+    controllers: [],
+    channels: [],
+    inputs: [],
+    graphics: [],
+    videos: [],
+    sounds: [],
+    audios: [],
+    redirdevs: [],
+    rngs: [],
+    watchdogs: [],
   };
   if (!devices) return result;
   const d = result;
   for (const c of devices.children) {
     switch (c.name) {
-      case 'emulator': d.emulator = nonEmpty(c, 'emulator'); break;
-      case 'disk': d.disks.push(parseDisk(c)); break;
-      case 'interface': d.interfaces.push(parseInterface(c)); break;
-      case 'serial': d.serials.push(parseSerial(c, d.serials.length)); break;
-      case 'console': d.consoles.push(parseConsole(c, d.consoles.length)); break;
-      case 'channel': d.channels.push(parseChannel(c, d.channels.length)); break;
-      case 'controller': d.controllers.push(parseController(c)); break;
-      case 'input': d.inputs.push(parseInput(c, d.inputs.length)); break;
-      case 'graphics': d.graphics.push(parseGraphics(c, d.graphics.length)); break;
-      case 'video': d.videos.push(parseVideo(c, d.videos.length)); break;
-      case 'sound': d.sounds.push(parseSound(c, d.sounds.length)); break;
-      case 'audio': d.audios.push(parseAudio(c)); break;
-      case 'redirdev': d.redirdevs.push(parseRedirdev(c, d.redirdevs.length)); break;
-      case 'rng': d.rngs.push(parseRng(c, d.rngs.length)); break;
-      case 'watchdog': d.watchdogs.push(parseWatchdog(c)); break;
+      case 'emulator':
+        d.emulator = nonEmpty(c, 'emulator');
+        break;
+      case 'disk':
+        d.disks.push(parseDisk(c));
+        break;
+      case 'interface':
+        d.interfaces.push(parseInterface(c));
+        break;
+      case 'serial':
+        d.serials.push(parseSerial(c, d.serials.length));
+        break;
+      case 'console':
+        d.consoles.push(parseConsole(c, d.consoles.length));
+        break;
+      case 'channel':
+        d.channels.push(parseChannel(c, d.channels.length));
+        break;
+      case 'controller':
+        d.controllers.push(parseController(c));
+        break;
+      case 'input':
+        d.inputs.push(parseInput(c, d.inputs.length));
+        break;
+      case 'graphics':
+        d.graphics.push(parseGraphics(c, d.graphics.length));
+        break;
+      case 'video':
+        d.videos.push(parseVideo(c, d.videos.length));
+        break;
+      case 'sound':
+        d.sounds.push(parseSound(c, d.sounds.length));
+        break;
+      case 'audio':
+        d.audios.push(parseAudio(c));
+        break;
+      case 'redirdev':
+        d.redirdevs.push(parseRedirdev(c, d.redirdevs.length));
+        break;
+      case 'rng':
+        d.rngs.push(parseRng(c, d.rngs.length));
+        break;
+      case 'watchdog':
+        d.watchdogs.push(parseWatchdog(c));
+        break;
       case 'memballoon':
         if (d.memballoon) throw xmlInvalid('memballoon', 'only one <memballoon> is allowed');
         d.memballoon = parseMemballoon(c);
         break;
-      case 'hostdev': d.hostdevs.push(parseHostdev(c)); break;
-      case 'panic': d.panics.push(parsePanic(c)); break;
-      case 'memory': (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0)); break;
-      case 'filesystem': (d.filesystems ??= []).push(parseFilesystem(c, d.filesystems?.length ?? 0)); break;
+      case 'hostdev':
+        d.hostdevs.push(parseHostdev(c));
+        break;
+      case 'panic':
+        d.panics.push(parsePanic(c));
+        break;
+      case 'memory':
+        (d.memories ??= []).push(parseMemoryDevice(c, d.memories?.length ?? 0));
+        break;
+      case 'filesystem':
+        (d.filesystems ??= []).push(parseFilesystem(c, d.filesystems?.length ?? 0));
+        break;
       case 'tpm':
         if (d.tpm) throw xmlUnsupported('tpm', 'only one TPM device is supported on x86');
         d.tpm = parseTpm(c);
@@ -295,7 +343,9 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         assertOneIommu(d.iommu);
         d.iommu = parseIommu(c);
         break;
-      case 'hub': (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0)); break;
+      case 'hub':
+        (d.hubs ??= []).push(parseHub(c, d.hubs?.length ?? 0));
+        break;
       case 'pstore':
         if (d.pstore) throw xmlInvalid('pstore', 'only one <pstore> is supported');
         d.pstore = parsePstore(c);
@@ -304,23 +354,35 @@ function parseDevices(devices: XmlElement | undefined): DomainDefinition['device
         if (d.vsock) throw xmlInvalid('vsock', 'only one <vsock> is allowed');
         d.vsock = parseVsock(c);
         break;
-      case 'smartcard': (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? [])); break;
-      case 'lease': (d.leases ??= []).push(parseLease(c)); break;
-      case 'parallel': (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0)); break;
-      case 'crypto': (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0)); break;
-      case 'shmem': (d.shmems ??= []).push(parseShmem(c, d.shmems?.length ?? 0)); break;
+      case 'smartcard':
+        (d.smartcards ??= []).push(parseSmartcard(c, d.smartcards?.length ?? 0, d.smartcards ?? []));
+        break;
+      case 'lease':
+        (d.leases ??= []).push(parseLease(c));
+        break;
+      case 'parallel':
+        (d.parallels ??= []).push(parseParallel(c, d.parallels?.length ?? 0));
+        break;
+      case 'crypto':
+        (d.cryptos ??= []).push(parseCrypto(c, d.cryptos?.length ?? 0));
+        break;
+      case 'shmem':
+        (d.shmems ??= []).push(parseShmem(c, d.shmems?.length ?? 0));
+        break;
       case 'redirfilter':
         if (d.redirfilter) throw xmlInvalid('redirfilter', 'only one <redirfilter> is allowed');
         d.redirfilter = parseRedirfilter(c);
         break;
-      default: break; // unsupportedParts() names it
+      default:
+        break; // unsupportedParts() names it
     }
   }
   if (d.sounds.filter((s) => s.model === 'pcspk').length > 1) throw xmlInvalid('sound', "a machine has one PC speaker: more than one <sound model='pcspk'>");
   d.videos = orderVideos(d.videos);
   checkFilesystems(d.filesystems ?? []);
   for (const type of ['vnc', 'spice', 'dbus'] as const) {
-    if (d.graphics.filter((g) => g.type === type).length > 1) throw xmlUnsupported('graphics', `only 1 graphics device of each type (vnc, spice, dbus) is supported; this domain has more than one '${type}'`);
+    if (d.graphics.filter((g) => g.type === type).length > 1)
+      throw xmlUnsupported('graphics', `only 1 graphics device of each type (vnc, spice, dbus) is supported; this domain has more than one '${type}'`);
   }
   const targets = new Set<string>();
   for (const disk of d.disks) {
@@ -339,12 +401,7 @@ function lifecycle(root: XmlElement, name: string, fallback: LifecycleAction): L
 function crashAction(root: XmlElement): CrashAction {
   const text = child(root, 'on_crash')?.text;
   if (text === undefined) return 'destroy';
-  return oneOf(
-    text,
-    ['destroy', 'restart', 'preserve', 'rename-restart', 'coredump-destroy', 'coredump-restart'] as const,
-    'on_crash',
-    'value',
-  );
+  return oneOf(text, ['destroy', 'restart', 'preserve', 'rename-restart', 'coredump-destroy', 'coredump-restart'] as const, 'on_crash', 'value');
 }
 
 function requiredText(parent: XmlElement, name: string, parentName: string): string {
@@ -357,4 +414,3 @@ function nonEmpty(el: XmlElement, name: string): string {
   if (!el.text) throw xmlInvalid(name, 'empty value');
   return el.text;
 }
-

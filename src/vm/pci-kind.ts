@@ -34,12 +34,20 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   for (const c of d.controllers) add(c, controllerKind(c, family), `<controller type='${c.type}' index='${c.index}'>`);
   // libvirt places filesystems right after the controllers, before the network interfaces.
   // usb-mtp ones sit on a USB port (assignUsbPorts).
-  (d.filesystems ?? []).forEach((f) => add(f, f.driver === 'mtp' ? undefined : f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`));
+  (d.filesystems ?? []).forEach((f) =>
+    add(f, f.driver === 'mtp' ? undefined : f.model === 'virtio-transitional' ? { kind: 'pci' } : { kind: 'pcie' }, `<filesystem> '${f.target}'`),
+  );
   // usb-net sits on a USB port (assignUsbPorts), not on PCI.
-  d.interfaces.forEach((n, i) => { if (n.model !== 'usb-net') add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`); });
+  d.interfaces.forEach((n, i) => {
+    if (n.model !== 'usb-net') add(n, n.model === 'virtio' || n.model === 'e1000e' ? { kind: 'pcie' } : { kind: 'pci' }, `<interface> #${i}`);
+  });
   d.sounds.forEach((s, i) => {
     if (s.model === 'sb16' || s.model === 'pcspk' || s.model === 'usb') return;
-    add(s, q35 && s.model === 'ich9' && i === 0 ? { kind: 'integrated', slot: 0x1b, function: 0 } : s.model === 'virtio' ? { kind: 'pcie' } : { kind: 'pci' }, `<sound> #${i}`);
+    add(
+      s,
+      q35 && s.model === 'ich9' && i === 0 ? { kind: 'integrated', slot: 0x1b, function: 0 } : s.model === 'virtio' ? { kind: 'pcie' } : { kind: 'pci' },
+      `<sound> #${i}`,
+    );
   });
   d.videos.forEach((v, i) => {
     if (v.model === 'none' || v.model === 'ramfb') return;
@@ -59,7 +67,9 @@ export function pciDevices(def: DomainDefinition, family: MachineFamily): PciDev
   if (d.vsock) add(d.vsock, { kind: 'pcie' }, "<vsock model='virtio'>");
   // ivshmem is a conventional PCI device (libvirt: a pcie-to-pci-bridge slot on q35).
   (d.shmems ?? []).forEach((s) => add(s, { kind: 'pci' }, `<shmem> '${s.name}'`));
-  (d.memories ?? []).forEach((m, i) => add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`));
+  (d.memories ?? []).forEach((m, i) =>
+    add(m, m.model === 'virtio-mem' || m.model === 'virtio-pmem' ? { kind: 'pcie' } : undefined, `<memory model='${m.model}'> #${i}`),
+  );
   return out;
 }
 

@@ -32,7 +32,9 @@ export interface PlatformDefinition {
   ps2?: boolean;
   /** Hyper-V enlightenments by libvirt's name (relaxed, vapic, ...); spinlocks carries its retries. */
   hyperv?: {
-    mode?: 'custom' | 'passthrough'; flags: Record<string, boolean>; spinlockRetries?: number;
+    mode?: 'custom' | 'passthrough';
+    flags: Record<string, boolean>;
+    spinlockRetries?: number;
     /** <vendor_id state='on' value=>: the Hyper-V vendor id the guest sees (hv-vendor-id=, at most 12 characters). */
     vendorId?: string;
     /** Sub-features by parent: { stimer: { direct: true }, tlbflush: { direct: true, extended: false } }. */
@@ -60,10 +62,23 @@ export interface TimerDefinition {
 
 /** The Hyper-V enlightenments ferry applies, with QEMU's -cpu flag of each. */
 export const HYPERV_FLAGS: Record<string, string> = {
-  relaxed: 'hv-relaxed', vapic: 'hv-vapic', spinlocks: 'hv-spinlocks', vpindex: 'hv-vpindex', runtime: 'hv-runtime',
-  synic: 'hv-synic', stimer: 'hv-stimer', reset: 'hv-reset', frequencies: 'hv-frequencies', reenlightenment: 'hv-reenlightenment',
-  tlbflush: 'hv-tlbflush', ipi: 'hv-ipi', evmcs: 'hv-evmcs', avic: 'hv-avic', vendor_id: 'hv-vendor-id',
-  emsr_bitmap: 'hv-emsr-bitmap', xmm_input: 'hv-xmm-input',
+  relaxed: 'hv-relaxed',
+  vapic: 'hv-vapic',
+  spinlocks: 'hv-spinlocks',
+  vpindex: 'hv-vpindex',
+  runtime: 'hv-runtime',
+  synic: 'hv-synic',
+  stimer: 'hv-stimer',
+  reset: 'hv-reset',
+  frequencies: 'hv-frequencies',
+  reenlightenment: 'hv-reenlightenment',
+  tlbflush: 'hv-tlbflush',
+  ipi: 'hv-ipi',
+  evmcs: 'hv-evmcs',
+  avic: 'hv-avic',
+  vendor_id: 'hv-vendor-id',
+  emsr_bitmap: 'hv-emsr-bitmap',
+  xmm_input: 'hv-xmm-input',
 };
 
 /** Sub-features of a Hyper-V enlightenment (<stimer><direct/>, <tlbflush><direct/><extended/>), with QEMU's flag. */
@@ -86,7 +101,9 @@ function hypervRule(k: string): ElementRule {
 
 export const FEATURES_RULE: ElementRule = {
   children: {
-    acpi: {}, apic: { attrs: { eoi: ['on', 'off'] } }, pae: {},
+    acpi: {},
+    apic: { attrs: { eoi: ['on', 'off'] } },
+    pae: {},
     vmport: STATE,
     smm: { attrs: { state: ['on', 'off'] }, children: { tseg: { attrs: { unit: true } } } },
     'async-teardown': { attrs: { enabled: ['yes', 'no'] } },
@@ -96,7 +113,15 @@ export const FEATURES_RULE: ElementRule = {
     vmcoreinfo: STATE,
     ps2: STATE,
     ioapic: { attrs: { driver: ['qemu', 'kvm'] } },
-    kvm: { children: { hidden: STATE, 'hint-dedicated': STATE, 'poll-control': STATE, 'pv-ipi': STATE, 'dirty-ring': { attrs: { state: ['on', 'off'], size: true } } } },
+    kvm: {
+      children: {
+        hidden: STATE,
+        'hint-dedicated': STATE,
+        'poll-control': STATE,
+        'pv-ipi': STATE,
+        'dirty-ring': { attrs: { state: ['on', 'off'], size: true } },
+      },
+    },
     hyperv: {
       attrs: { mode: ['custom', 'passthrough'] },
       children: Object.fromEntries(Object.keys(HYPERV_FLAGS).map((k) => [k, hypervRule(k)])),
@@ -106,7 +131,17 @@ export const FEATURES_RULE: ElementRule = {
 
 export const CLOCK_RULE: ElementRule = {
   attrs: CLOCK_ATTRS,
-  children: { timer: { attrs: { name: TIMER_NAMES, present: ['yes', 'no'], tickpolicy: ['delay', 'catchup', 'merge', 'discard'], track: ['guest', 'wall', 'realtime'], frequency: true } } },
+  children: {
+    timer: {
+      attrs: {
+        name: TIMER_NAMES,
+        present: ['yes', 'no'],
+        tickpolicy: ['delay', 'catchup', 'merge', 'discard'],
+        track: ['guest', 'wall', 'realtime'],
+        frequency: true,
+      },
+    },
+  },
 };
 
 const ENABLED = { attrs: { enabled: ['yes', 'no'] } } as const;
@@ -158,7 +193,8 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
     if (ring && ring.attrs.state !== 'off') {
       const size = positiveInt(ring.attrs.size ?? '', 'dirty-ring');
       // KVM takes a power of two from 1024 to 65536 entries, as libvirt checks.
-      if (size < 1024 || size > 65536 || (size & (size - 1)) !== 0) throw xmlInvalid('dirty-ring', `dirty ring size '${size}' must be a power of two between 1024 and 65536`);
+      if (size < 1024 || size > 65536 || (size & (size - 1)) !== 0)
+        throw xmlInvalid('dirty-ring', `dirty ring size '${size}' must be a power of two between 1024 and 65536`);
       result.dirtyRingSize = size;
     } else if (ring) result.dirtyRingSize = 0;
     const hv = child(f, 'hyperv');
@@ -170,7 +206,8 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
         flags[c.name] = c.attrs.state !== 'off';
         if (c.name === 'vendor_id' && c.attrs.state !== 'off') {
           const value = c.attrs.value ?? '';
-          if (value === '' || value.length > 12 || value.includes(',')) throw xmlInvalid('vendor_id', `vendor_id value '${value}' must be 1 to 12 characters, without a comma`);
+          if (value === '' || value.length > 12 || value.includes(','))
+            throw xmlInvalid('vendor_id', `vendor_id value '${value}' must be 1 to 12 characters, without a comma`);
           hyperv.vendorId = value;
         }
         const subs = HYPERV_SUBFLAGS[c.name];
@@ -195,18 +232,21 @@ export function parsePlatform(root: XmlElement): PlatformDefinition {
   for (const t of clock?.children ?? []) {
     const timer: TimerDefinition = { name: oneOf(t.attrs.name ?? '', TIMER_NAMES, 'timer', 'name') };
     if (t.attrs.present !== undefined) timer.present = t.attrs.present === 'yes';
-    if (t.attrs.tickpolicy !== undefined) timer.tickpolicy = oneOf(t.attrs.tickpolicy, ['delay', 'catchup', 'merge', 'discard'] as const, 'timer', 'tickpolicy');
+    if (t.attrs.tickpolicy !== undefined)
+      timer.tickpolicy = oneOf(t.attrs.tickpolicy, ['delay', 'catchup', 'merge', 'discard'] as const, 'timer', 'tickpolicy');
     if (timer.tickpolicy !== undefined && timer.name !== 'rtc' && timer.name !== 'pit') {
       throw xmlInvalid('timer', `timer '${timer.name}' takes no tickpolicy`);
     }
-    if (timer.name === 'rtc' && (timer.tickpolicy === 'merge' || timer.tickpolicy === 'discard')) throw xmlInvalid('timer', `rtc tickpolicy '${timer.tickpolicy}' is not supported by QEMU`);
+    if (timer.name === 'rtc' && (timer.tickpolicy === 'merge' || timer.tickpolicy === 'discard'))
+      throw xmlInvalid('timer', `rtc tickpolicy '${timer.tickpolicy}' is not supported by QEMU`);
     if (timer.name === 'pit' && timer.tickpolicy === 'merge') throw xmlInvalid('timer', "pit tickpolicy 'merge' is not supported by QEMU");
     if (timer.present === false && (timer.name === 'rtc' || timer.name === 'pit')) throw xmlInvalid('timer', `timer '${timer.name}' cannot be removed on x86`);
     if (t.attrs.track !== undefined) {
       if (timer.name !== 'rtc') throw xmlInvalid('timer', `timer '${timer.name}' takes no track (only rtc)`);
       if (t.attrs.track === 'guest' || t.attrs.track === 'wall' || t.attrs.track === 'realtime') timer.track = t.attrs.track;
     }
-    if (timer.name === 'tsc' && timer.present !== undefined) throw xmlInvalid('timer', "timer 'tsc' takes no present= (QEMU always gives an x86 guest its TSC); set its frequency= only");
+    if (timer.name === 'tsc' && timer.present !== undefined)
+      throw xmlInvalid('timer', "timer 'tsc' takes no present= (QEMU always gives an x86 guest its TSC); set its frequency= only");
     if (t.attrs.frequency !== undefined) {
       if (timer.name !== 'tsc') throw xmlInvalid('timer', `timer '${timer.name}' takes no frequency (only tsc)`);
       timer.frequency = positiveInt(t.attrs.frequency, 'timer frequency');
@@ -230,17 +270,31 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
     p.apic || p.apicEoi !== undefined ? el('apic', { eoi: p.apicEoi === undefined ? undefined : state(p.apicEoi) }) : undefined,
     p.pae ? el('pae') : undefined,
     p.hyperv
-      ? el('hyperv', { mode: p.hyperv.mode }, Object.entries(p.hyperv.flags).map(([k, on]) =>
-        el(k, { state: state(on), retries: k === 'spinlocks' && on ? p.hyperv?.spinlockRetries : undefined, value: k === 'vendor_id' && on ? p.hyperv?.vendorId : undefined },
-          Object.entries(p.hyperv?.sub?.[k] ?? {}).map(([n, v]) => el(n, { state: state(v) })))))
+      ? el(
+          'hyperv',
+          { mode: p.hyperv.mode },
+          Object.entries(p.hyperv.flags).map(([k, on]) =>
+            el(
+              k,
+              {
+                state: state(on),
+                retries: k === 'spinlocks' && on ? p.hyperv?.spinlockRetries : undefined,
+                value: k === 'vendor_id' && on ? p.hyperv?.vendorId : undefined,
+              },
+              Object.entries(p.hyperv?.sub?.[k] ?? {}).map(([n, v]) => el(n, { state: state(v) })),
+            ),
+          ),
+        )
       : undefined,
     p.vmport === undefined ? undefined : el('vmport', { state: state(p.vmport) }),
     p.smm === undefined ? undefined : el('smm', { state: state(p.smm) }, p.tsegMiB === undefined ? [] : [el('tseg', { unit: 'MiB' }, String(p.tsegMiB))]),
-    p.kvmHidden === undefined && p.kvmFeatures === undefined && p.dirtyRingSize === undefined ? undefined : el('kvm', {}, [
-      p.kvmHidden === undefined ? undefined : el('hidden', { state: state(p.kvmHidden) }),
-      ...Object.entries(p.kvmFeatures ?? {}).map(([k, v]) => el(k, { state: state(v) })),
-      p.dirtyRingSize === undefined ? undefined : el('dirty-ring', { state: state(p.dirtyRingSize > 0), size: p.dirtyRingSize || undefined }),
-    ]),
+    p.kvmHidden === undefined && p.kvmFeatures === undefined && p.dirtyRingSize === undefined
+      ? undefined
+      : el('kvm', {}, [
+          p.kvmHidden === undefined ? undefined : el('hidden', { state: state(p.kvmHidden) }),
+          ...Object.entries(p.kvmFeatures ?? {}).map(([k, v]) => el(k, { state: state(v) })),
+          p.dirtyRingSize === undefined ? undefined : el('dirty-ring', { state: state(p.dirtyRingSize > 0), size: p.dirtyRingSize || undefined }),
+        ]),
     p.pvspinlock === undefined ? undefined : el('pvspinlock', { state: state(p.pvspinlock) }),
     p.pmu === undefined ? undefined : el('pmu', { state: state(p.pmu) }),
     p.vmcoreinfo === undefined ? undefined : el('vmcoreinfo', { state: state(p.vmcoreinfo) }),
@@ -251,14 +305,29 @@ export function renderPlatform(p: PlatformDefinition, clock: Record<string, stri
   ];
   const out: XmlElement[] = [];
   if (features.some((x) => x)) out.push(el('features', {}, features));
-  out.push(el('clock', clock, p.timers.map((t) =>
-    el('timer', { name: t.name, track: t.track, tickpolicy: t.tickpolicy, present: t.present === undefined ? undefined : t.present ? 'yes' : 'no', frequency: t.frequency?.toString() }))));
+  out.push(
+    el(
+      'clock',
+      clock,
+      p.timers.map((t) =>
+        el('timer', {
+          name: t.name,
+          track: t.track,
+          tickpolicy: t.tickpolicy,
+          present: t.present === undefined ? undefined : t.present ? 'yes' : 'no',
+          frequency: t.frequency?.toString(),
+        }),
+      ),
+    ),
+  );
   if (p.suspendToMem !== undefined || p.suspendToDisk !== undefined) {
     const yn = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'yes' : 'no');
-    out.push(el('pm', {}, [
-      p.suspendToMem === undefined ? undefined : el('suspend-to-mem', { enabled: yn(p.suspendToMem) }),
-      p.suspendToDisk === undefined ? undefined : el('suspend-to-disk', { enabled: yn(p.suspendToDisk) }),
-    ]));
+    out.push(
+      el('pm', {}, [
+        p.suspendToMem === undefined ? undefined : el('suspend-to-mem', { enabled: yn(p.suspendToMem) }),
+        p.suspendToDisk === undefined ? undefined : el('suspend-to-disk', { enabled: yn(p.suspendToDisk) }),
+      ]),
+    );
   }
   return out;
 }

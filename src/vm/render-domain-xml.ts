@@ -51,8 +51,40 @@ export function renderLiveXml(def: DomainDefinition): string {
 
 /** Libvirt's order of top-level elements. */
 const TOP_LEVEL_ORDER = [
-  'name', 'uuid', 'genid', 'title', 'description', 'metadata', 'maxMemory', 'memory', 'currentMemory', 'blkiotune', 'memtune', 'memoryBacking', 'vcpu', 'vcpus', 'iothreads', 'iothreadids', 'defaultiothread', 'throttlegroups', 'cputune', 'numatune', 'resource', 'sysinfo', 'os', 'features', 'cpu', 'clock',
-  'on_poweroff', 'on_reboot', 'on_crash', 'on_lockfailure', 'pm', 'devices', 'seclabel', 'qemu:commandline',
+  'name',
+  'uuid',
+  'genid',
+  'title',
+  'description',
+  'metadata',
+  'maxMemory',
+  'memory',
+  'currentMemory',
+  'blkiotune',
+  'memtune',
+  'memoryBacking',
+  'vcpu',
+  'vcpus',
+  'iothreads',
+  'iothreadids',
+  'defaultiothread',
+  'throttlegroups',
+  'cputune',
+  'numatune',
+  'resource',
+  'sysinfo',
+  'os',
+  'features',
+  'cpu',
+  'clock',
+  'on_poweroff',
+  'on_reboot',
+  'on_crash',
+  'on_lockfailure',
+  'pm',
+  'devices',
+  'seclabel',
+  'qemu:commandline',
 ];
 
 /** Renders a definition as libvirt domain XML; parseDomainXml() of the result gives back the same definition. */
@@ -99,7 +131,13 @@ function renderOs(def: DomainDefinition): XmlElement {
     ...os.boot.map((dev) => el('boot', { dev })),
     os.bootMenu === undefined ? undefined : el('bootmenu', { enable: os.bootMenu.enable ? 'yes' : 'no', timeout: os.bootMenu.timeout }),
     os.rebootTimeout === undefined ? undefined : el('bios', { rebootTimeout: os.rebootTimeout }),
-    os.acpiTables ? el('acpi', {}, os.acpiTables.map((t) => el('table', { type: t.type }, t.path))) : undefined,
+    os.acpiTables
+      ? el(
+          'acpi',
+          {},
+          os.acpiTables.map((t) => el('table', { type: t.type }, t.path)),
+        )
+      : undefined,
     os.smbiosMode === undefined ? undefined : el('smbios', { mode: os.smbiosMode }),
   ]);
 }

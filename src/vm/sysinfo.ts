@@ -61,7 +61,9 @@ export const SYSINFO_RULE: ElementRule = {
 
 export const OS_SMBIOS_RULE: ElementRule = {
   attrs: { mode: ['sysinfo', 'emulate'] },
-  refusedValues: { 'mode=host': "the host's own DMI strings would change under the guest at each migration; copy them into <sysinfo type='smbios'> and use mode='sysinfo'" },
+  refusedValues: {
+    'mode=host': "the host's own DMI strings would change under the guest at each migration; copy them into <sysinfo type='smbios'> and use mode='sysinfo'",
+  },
 };
 
 export function parseSysinfo(root: XmlElement, domainUuid: string): SysinfoDefinition | undefined {
@@ -85,7 +87,8 @@ function parseSmbios(s: XmlElement, domainUuid: string): SmbiosSysinfo {
   for (const section of Object.keys(SMBIOS_SECTIONS) as SmbiosSection[]) {
     const els = s.children.filter((c) => c.name === section);
     // QEMU has one type 2 table (libvirt: "qemu does not support more than one entry to Type 2 in SMBIOS table").
-    if (els.length > 1) throw xmlUnsupported(section, `more than one <${section}> in <sysinfo>: QEMU builds one SMBIOS type ${SMBIOS_SECTIONS[section].type} table`);
+    if (els.length > 1)
+      throw xmlUnsupported(section, `more than one <${section}> in <sysinfo>: QEMU builds one SMBIOS type ${SMBIOS_SECTIONS[section].type} table`);
     const sec = els[0];
     if (!sec) continue;
     const entries: Record<string, string> = {};
@@ -160,11 +163,32 @@ export function renderSysinfo(s: SysinfoDefinition | undefined): XmlElement[] {
       const entries = sm[k];
       if (!entries) return [];
       const names = SMBIOS_SECTIONS[k].names.filter((n) => entries[n] !== undefined);
-      return [el(k, {}, names.map((n) => el('entry', { name: n }, entries[n])))];
+      return [
+        el(
+          k,
+          {},
+          names.map((n) => el('entry', { name: n }, entries[n])),
+        ),
+      ];
     });
-    const oem = sm.oemStrings ? [el('oemStrings', {}, sm.oemStrings.map((v) => el('entry', {}, v)))] : [];
+    const oem = sm.oemStrings
+      ? [
+          el(
+            'oemStrings',
+            {},
+            sm.oemStrings.map((v) => el('entry', {}, v)),
+          ),
+        ]
+      : [];
     out.push(el('sysinfo', { type: 'smbios' }, [...sections, ...oem]));
   }
-  if (s.fwcfg) out.push(el('sysinfo', { type: 'fwcfg' }, s.fwcfg.map((e) => el('entry', { name: e.name, file: e.file }, e.value))));
+  if (s.fwcfg)
+    out.push(
+      el(
+        'sysinfo',
+        { type: 'fwcfg' },
+        s.fwcfg.map((e) => el('entry', { name: e.name, file: e.file }, e.value)),
+      ),
+    );
   return out;
 }

@@ -17,7 +17,10 @@ function argvOf(def: DomainDefinition): string[] {
 const after = (argv: string[], flag: string): string[] => argv.flatMap((a, i) => (argv[i - 1] === flag ? [a] : []));
 
 function refuses(xml: string, pattern: RegExp): void {
-  assert.throws(() => parseDomainXml(xml), (err: unknown) => err instanceof FerryError && pattern.test(err.message + JSON.stringify(err.details ?? {})));
+  assert.throws(
+    () => parseDomainXml(xml),
+    (err: unknown) => err instanceof FerryError && pattern.test(err.message + JSON.stringify(err.details ?? {})),
+  );
 }
 
 describe('vCPUs in the definition', () => {
@@ -45,16 +48,18 @@ describe('vCPUs in the definition', () => {
   });
 
   it('boots the online vCPUs with -smp and hot-plugs the rest of the online ones as -device CPUs with their slots', () => {
-    const def = parseDomainXml(domain(
-      `<vcpu current='3'>6</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/><vcpu id='1' enabled='no' hotpluggable='yes'/><vcpu id='2' enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/><vcpu id='4' enabled='yes' hotpluggable='yes' order='3'/><vcpu id='5' enabled='yes' hotpluggable='yes' order='2'/></vcpus>`,
-      `<cpu mode='custom' match='exact'><model>qemu64</model><topology sockets='3' dies='1' clusters='1' cores='2' threads='1'/></cpu>`,
-    ));
+    const def = parseDomainXml(
+      domain(
+        `<vcpu current='3'>6</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='no'/><vcpu id='1' enabled='no' hotpluggable='yes'/><vcpu id='2' enabled='no' hotpluggable='yes'/><vcpu id='3' enabled='no' hotpluggable='yes'/><vcpu id='4' enabled='yes' hotpluggable='yes' order='3'/><vcpu id='5' enabled='yes' hotpluggable='yes' order='2'/></vcpus>`,
+        `<cpu mode='custom' match='exact'><model>qemu64</model><topology sockets='3' dies='1' clusters='1' cores='2' threads='1'/></cpu>`,
+      ),
+    );
     const argv = argvOf(def);
     assert.deepEqual(after(argv, '-smp'), ['1,maxcpus=6,sockets=3,dies=1,clusters=1,cores=2,threads=1']);
-    assert.deepEqual(after(argv, '-device').filter((d) => d.includes('x86_64-cpu')), [
-      'qemu64-x86_64-cpu,id=vcpu5,socket-id=2,core-id=1,thread-id=0',
-      'qemu64-x86_64-cpu,id=vcpu4,socket-id=2,core-id=0,thread-id=0',
-    ]);
+    assert.deepEqual(
+      after(argv, '-device').filter((d) => d.includes('x86_64-cpu')),
+      ['qemu64-x86_64-cpu,id=vcpu5,socket-id=2,core-id=1,thread-id=0', 'qemu64-x86_64-cpu,id=vcpu4,socket-id=2,core-id=0,thread-id=0'],
+    );
     // Without <vcpus>: the first `current` boot, the rest wait to be hot-plugged; libvirt's default topology (a socket each).
     const plain = parseDomainXml(domain(`<vcpu current='1'>2</vcpu>`));
     assert.deepEqual(after(argvOf(plain), '-smp'), ['1,maxcpus=2,sockets=2,cores=1,threads=1']);
@@ -74,7 +79,10 @@ describe('vCPUs in the definition', () => {
     refuses(domain(`<vcpu placement='numad'>2</vcpu>`), /placement='numad'/);
     refuses(domain(`<vcpu>2</vcpu><cputune><period>500</period></cputune>`), /Value of cputune 'period' must be in range \[1000, 1000000\]/);
     refuses(domain(`<vcpu>2</vcpu><cputune><vcpupin vcpu='2' cpuset='0'/></cputune>`), /out of range/);
-    refuses(domain(`<vcpu current='1'>2</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='yes'/><vcpu id='1' enabled='no' hotpluggable='yes'/></vcpus>`), /can't be hotpluggable/);
+    refuses(
+      domain(`<vcpu current='1'>2</vcpu><vcpus><vcpu id='0' enabled='yes' hotpluggable='yes'/><vcpu id='1' enabled='no' hotpluggable='yes'/></vcpus>`),
+      /can't be hotpluggable/,
+    );
     refuses(domain(`<vcpu>4</vcpu>`, `<cpu><topology sockets='1' clusters='2' cores='2' threads='1'/></cpu>`), /clusters='2'/);
     refuses(domain(`<vcpu>1</vcpu>`, `<cpu mode='custom'><model>qemu64</model><cache mode='passthrough'/></cpu>`), /passthrough/);
     refuses(domain(`<vcpu>1</vcpu>`, `<cpu><vendor>Intel</vendor></cpu>`), /<vendor> in <cpu>/);
@@ -83,8 +91,12 @@ describe('vCPUs in the definition', () => {
 
 describe('<cpu> model settings', () => {
   it('keeps match, vendor_id, clusters and cache, and puts them on -cpu as libvirt does', () => {
-    const def = parseDomainXml(domain(`<vcpu>2</vcpu>`,
-      `<cpu mode='host-passthrough' match='exact' migratable='on'><model vendor_id='GenuineIntel'/><topology sockets='2' dies='1' clusters='1' cores='1' threads='1'/><cache level='3' mode='emulate'/></cpu>`));
+    const def = parseDomainXml(
+      domain(
+        `<vcpu>2</vcpu>`,
+        `<cpu mode='host-passthrough' match='exact' migratable='on'><model vendor_id='GenuineIntel'/><topology sockets='2' dies='1' clusters='1' cores='1' threads='1'/><cache level='3' mode='emulate'/></cpu>`,
+      ),
+    );
     assert.equal(def.cpu?.match, 'exact');
     const out = renderDomainXml(def);
     assert.match(out, /<cpu mode='host-passthrough' match='exact' migratable='on'>/);

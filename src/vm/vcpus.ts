@@ -10,7 +10,14 @@ import { CPU_TUNING_RULES, parseCpuBandwidth, renderCpuBandwidth, renderThreadSc
 export const VCPU_RULES = {
   vcpu: { attrs: { placement: ['static', 'auto'], current: true, cpuset: true } },
   vcpus: { children: { vcpu: { attrs: { id: true, enabled: ['yes', 'no'], hotpluggable: ['yes', 'no'], order: true } } } },
-  cputune: { children: { vcpupin: { attrs: { vcpu: true, cpuset: true } }, emulatorpin: { attrs: { cpuset: true } }, iothreadpin: IOTHREADPIN_RULE, ...CPU_TUNING_RULES } },
+  cputune: {
+    children: {
+      vcpupin: { attrs: { vcpu: true, cpuset: true } },
+      emulatorpin: { attrs: { cpuset: true } },
+      iothreadpin: IOTHREADPIN_RULE,
+      ...CPU_TUNING_RULES,
+    },
+  },
 } as const;
 
 type VcpuFields = Pick<DomainDefinition, 'vcpus' | 'vcpuCurrent' | 'vcpuCpuset' | 'vcpuList' | 'cputune' | 'vcpuPlacement' | 'numaAdvice'>;
@@ -46,7 +53,11 @@ function parseVcpuList(list: XmlElement, max: number, current: number): VcpuStat
     const id = nonNegativeInt(v.attrs.id ?? '', 'vcpu');
     if (id >= max) throw xmlInvalid('vcpus', `vcpu id '${id}' is out of range (the domain has ${max})`);
     if (byId.has(id)) throw xmlInvalid('vcpus', `duplicate vcpu id '${id}'`);
-    const s: VcpuState = { id, enabled: yesNo(v.attrs.enabled, 'vcpu', 'enabled') ?? false, hotpluggable: yesNo(v.attrs.hotpluggable, 'vcpu', 'hotpluggable') ?? false };
+    const s: VcpuState = {
+      id,
+      enabled: yesNo(v.attrs.enabled, 'vcpu', 'enabled') ?? false,
+      hotpluggable: yesNo(v.attrs.hotpluggable, 'vcpu', 'hotpluggable') ?? false,
+    };
     if (v.attrs.order !== undefined) s.order = positiveInt(v.attrs.order, 'vcpu');
     byId.set(id, s);
   }
@@ -57,7 +68,8 @@ function parseVcpuList(list: XmlElement, max: number, current: number): VcpuStat
   // QEMU boots the first N CPU slots (-smp N) and hot-plugs the rest: the vCPUs that are not hot-pluggable come first, online.
   const boot = states.filter((s) => !s.hotpluggable).length;
   for (const s of states) {
-    if (s.id < boot && (s.hotpluggable || !s.enabled)) throw xmlInvalid('vcpus', `vcpu '${s.id}': the vcpus that are not hotpluggable must be the first ones, and online`);
+    if (s.id < boot && (s.hotpluggable || !s.enabled))
+      throw xmlInvalid('vcpus', `vcpu '${s.id}': the vcpus that are not hotpluggable must be the first ones, and online`);
   }
   if (boot === 0) throw xmlInvalid('vcpus', "vcpu '0' can't be hotpluggable");
   return states;
@@ -85,23 +97,44 @@ function parseCputune(tune: XmlElement, max: number): CputuneDefinition {
 /** <vcpu>, <vcpus> (when kept) and <cputune> as libvirt writes them. */
 export function renderVcpus(def: DomainDefinition): XmlElement[] {
   const out: XmlElement[] = [
-    el('vcpu', { placement: def.vcpuPlacement ?? 'static', cpuset: def.vcpuPlacement === 'auto' ? def.numaAdvice?.cpuset : def.vcpuCpuset, current: def.vcpuCurrent === undefined ? undefined : String(def.vcpuCurrent) }, String(def.vcpus)),
+    el(
+      'vcpu',
+      {
+        placement: def.vcpuPlacement ?? 'static',
+        cpuset: def.vcpuPlacement === 'auto' ? def.numaAdvice?.cpuset : def.vcpuCpuset,
+        current: def.vcpuCurrent === undefined ? undefined : String(def.vcpuCurrent),
+      },
+      String(def.vcpus),
+    ),
   ];
   if (def.vcpuList) {
-    out.push(el('vcpus', {}, def.vcpuList.map((v) => el('vcpu', {
-      id: String(v.id), enabled: v.enabled ? 'yes' : 'no', hotpluggable: v.hotpluggable ? 'yes' : 'no', order: v.order === undefined ? undefined : String(v.order),
-    }))));
+    out.push(
+      el(
+        'vcpus',
+        {},
+        def.vcpuList.map((v) =>
+          el('vcpu', {
+            id: String(v.id),
+            enabled: v.enabled ? 'yes' : 'no',
+            hotpluggable: v.hotpluggable ? 'yes' : 'no',
+            order: v.order === undefined ? undefined : String(v.order),
+          }),
+        ),
+      ),
+    );
   }
   const t = def.cputune;
   const tuning = t ? [...renderCpuBandwidth(t), ...renderThreadSchedulers(t)] : [];
   if (t && (t.vcpupins.length > 0 || t.emulatorpin !== undefined || t.iothreadpins !== undefined || tuning.length > 0)) {
-    out.push(el('cputune', {}, [
-      ...renderCpuBandwidth(t),
-      ...t.vcpupins.map((p) => el('vcpupin', { vcpu: String(p.vcpu), cpuset: p.cpuset })),
-      t.emulatorpin === undefined ? undefined : el('emulatorpin', { cpuset: t.emulatorpin }),
-      ...(t.iothreadpins ?? []).map((p) => el('iothreadpin', { iothread: String(p.iothread), cpuset: p.cpuset })),
-      ...renderThreadSchedulers(t),
-    ]));
+    out.push(
+      el('cputune', {}, [
+        ...renderCpuBandwidth(t),
+        ...t.vcpupins.map((p) => el('vcpupin', { vcpu: String(p.vcpu), cpuset: p.cpuset })),
+        t.emulatorpin === undefined ? undefined : el('emulatorpin', { cpuset: t.emulatorpin }),
+        ...(t.iothreadpins ?? []).map((p) => el('iothreadpin', { iothread: String(p.iothread), cpuset: p.cpuset })),
+        ...renderThreadSchedulers(t),
+      ]),
+    );
   }
   return out;
 }

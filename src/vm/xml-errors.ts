@@ -43,9 +43,10 @@ export function parseXmlDocument(source: string): XmlElement {
 export function unsupportedConfiguration(problems: DefineProblem[], code: 'XML_UNSUPPORTED' | 'XML_INVALID' = 'XML_UNSUPPORTED'): FerryError {
   const lines = problems.map(describeProblem);
   const prefix = code === 'XML_INVALID' ? '' : 'unsupported configuration: ';
-  const message = lines.length === 1
-    ? `${prefix}${lines[0]}`
-    : `${prefix}${lines.length} parts of this definition cannot be run as defined:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
+  const message =
+    lines.length === 1
+      ? `${prefix}${lines[0]}`
+      : `${prefix}${lines.length} parts of this definition cannot be run as defined:\n${lines.map((l) => `  - ${l}`).join('\n')}`;
   return new FerryError(code, message, {
     details: { problems: problems.map((p) => ({ path: p.path, ...(p.device ? { device: p.device } : {}), message: p.message })) },
   });

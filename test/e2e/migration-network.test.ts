@@ -36,7 +36,9 @@ async function migrateCounting(lab: Lab, from: string, to: string, vm: string, a
 
 function assertCarried(t: TestContext, r: { delta: Counters; data: number }, link: 'eth0' | 'eth1', what: string): void {
   const other = link === 'eth0' ? 'eth1' : 'eth0';
-  t.diagnostic(`${what}: QEMU moved ${(r.data / 2 ** 20).toFixed(1)} MiB; the source sent eth0 ${(r.delta.eth0 / 2 ** 20).toFixed(2)} MiB, eth1 ${(r.delta.eth1 / 2 ** 20).toFixed(2)} MiB, br1 uplink ${(r.delta.uplink / 1024).toFixed(1)} KiB`);
+  t.diagnostic(
+    `${what}: QEMU moved ${(r.data / 2 ** 20).toFixed(1)} MiB; the source sent eth0 ${(r.delta.eth0 / 2 ** 20).toFixed(2)} MiB, eth1 ${(r.delta.eth1 / 2 ** 20).toFixed(2)} MiB, br1 uplink ${(r.delta.uplink / 1024).toFixed(1)} KiB`,
+  );
   assert.ok(r.data > 20 * 2 ** 20, `the migration moved the guest's memory (${r.data} bytes)`);
   assert.ok(r.delta[link] >= r.data * 0.95, `${link} carried the migration data: ${r.delta[link]} bytes sent for ${r.data} moved`);
   assert.ok(r.delta[other] < 4 * 2 ** 20, `${other} carried no migration data: ${r.delta[other]} bytes`);
@@ -59,7 +61,7 @@ describe('an isolated migration network: the data goes where migration_address s
     dir.cleanup();
   });
 
-  it('the destination\'s configured migration address (migration_address) takes the data, though the URI names the management address', async (t) => {
+  it("the destination's configured migration address (migration_address) takes the data, though the URI names the management address", async (t) => {
     assertCarried(t, await migrateCounting(lab, 'h1', 'h2', 'db', []), 'eth1', 'h1→h2 by migration_address');
     assertCarried(t, await migrateCounting(lab, 'h2', 'h1', 'db', []), 'eth1', 'h2→h1 by migration_address');
   });
@@ -79,15 +81,25 @@ describe('without a migration address, --migrateuri and --listen-address choose 
     dir.cleanup();
   });
 
-  it('by default the data follows the URI\'s host (the management network)', async (t) => {
+  it("by default the data follows the URI's host (the management network)", async (t) => {
     assertCarried(t, await migrateCounting(lab, 'h1', 'h2', 'db', []), 'eth0', 'h1→h2 to the URI host');
   });
 
   it('--migrateuri tcp://<migration address> moves it to the migration network', async (t) => {
-    assertCarried(t, await migrateCounting(lab, 'h2', 'h1', 'db', ['--migrateuri', `tcp://${lab.host('h1').migrationAddress}`]), 'eth1', 'h2→h1 with --migrateuri');
+    assertCarried(
+      t,
+      await migrateCounting(lab, 'h2', 'h1', 'db', ['--migrateuri', `tcp://${lab.host('h1').migrationAddress}`]),
+      'eth1',
+      'h2→h1 with --migrateuri',
+    );
   });
 
   it('--listen-address <migration address> makes the destination listen, and be reached, there', async (t) => {
-    assertCarried(t, await migrateCounting(lab, 'h1', 'h2', 'db', ['--listen-address', lab.host('h2').migrationAddress]), 'eth1', 'h1→h2 with --listen-address');
+    assertCarried(
+      t,
+      await migrateCounting(lab, 'h1', 'h2', 'db', ['--listen-address', lab.host('h2').migrationAddress]),
+      'eth1',
+      'h1→h2 with --listen-address',
+    );
   });
 });

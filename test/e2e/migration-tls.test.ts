@@ -33,9 +33,9 @@ describe('migrate --tls between lab hosts: the memory crosses the migration netw
     dir.cleanup();
   });
 
-  it('a plain migration shows QEMU\'s stream in the clear; with --tls only TLS records cross, and the guest runs on', async () => {
+  it("a plain migration shows QEMU's stream in the clear; with --tls only TLS records cross, and the guest runs on", async () => {
     const plain = await migrateWatchingWire('h1', 'h2', []);
-    assert.match(plain, /QEVM/, 'the plain stream starts with QEMU\'s magic, readable on the wire');
+    assert.match(plain, /QEVM/, "the plain stream starts with QEMU's magic, readable on the wire");
     const secret = await migrateWatchingWire('h2', 'h1', ['--tls']);
     assert.ok(secret.split('\n').length > 20, `packets were captured:\n${secret.slice(0, 500)}`);
     assert.doesNotMatch(secret, /QEVM/, 'with --tls the stream is not readable on the wire');

@@ -13,7 +13,11 @@ const DISK_LOAD = 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=2 ferry.di
 
 /** qemu-nbd serving `image` as export 'data' on host:port, inside a namespace (until the lab goes down). */
 function serveNbd(ns: string, image: string, host: string, port: number): ChildProcess {
-  return spawn('ip', ['netns', 'exec', ns, 'qemu-nbd', '-f', 'qcow2', '-x', 'data', '-b', host, '-p', String(port), '--persistent', '--shared=0', '--cache=none', image], { stdio: 'ignore' });
+  return spawn(
+    'ip',
+    ['netns', 'exec', ns, 'qemu-nbd', '-f', 'qcow2', '-x', 'data', '-b', host, '-p', String(port), '--persistent', '--shared=0', '--cache=none', image],
+    { stdio: 'ignore' },
+  );
 }
 
 /**
@@ -52,8 +56,13 @@ describe('network disks (NBD) between lab hosts', () => {
 
   it('a VM writing to an NBD disk moves live h1→h2; its disk stays on the server and every block checks out', async () => {
     await bootLabGuest(lab, 'h1', 2, {
-      name: 'nbdvm', mac: '52:54:00:fe:04:01', memoryMiB: 192, touchMiB: 16, hbMs: 200,
-      disks: nbdDisk(lab.plan.switchMgmtAddress, 10809), extraCmdline: DISK_LOAD,
+      name: 'nbdvm',
+      mac: '52:54:00:fe:04:01',
+      memoryMiB: 192,
+      touchMiB: 16,
+      hbMs: 200,
+      disks: nbdDisk(lab.plan.switchMgmtAddress, 10809),
+      extraCmdline: DISK_LOAD,
     });
     await eventually(() => (parseHeartbeats(labSerialLog(lab, 'h1', 'nbdvm')).at(-1)?.diskWritten ?? 0) > 200, 'the guest writes to its NBD disk', 40_000);
     const check = await okOnHost(lab, 'h1', 'migrate-check', 'nbdvm', lab.peerUri(lab.host('h2')));
@@ -62,7 +71,11 @@ describe('network disks (NBD) between lab hosts', () => {
     assert.equal(r.code, 0, r.stderr);
     const atSwitch = parseHeartbeats(labSerialLog(lab, 'h2', 'nbdvm')).at(-1)?.diskScrubbed ?? 0;
     // The guest re-reads every block it wrote (16 MiB = 4096 blocks) from the NBD server, now through h2.
-    await eventually(() => (parseHeartbeats(labSerialLog(lab, 'h2', 'nbdvm')).at(-1)?.diskScrubbed ?? 0) > atSwitch + 4096, 'a full scrub of the disk on h2', 60_000);
+    await eventually(
+      () => (parseHeartbeats(labSerialLog(lab, 'h2', 'nbdvm')).at(-1)?.diskScrubbed ?? 0) > atSwitch + 4096,
+      'a full scrub of the disk on h2',
+      60_000,
+    );
     const last = parseHeartbeats(labSerialLog(lab, 'h2', 'nbdvm')).at(-1);
     assert.equal(last?.diskErrors, 0);
     assert.equal(guestCorrupted(labSerialLog(lab, 'h1', 'nbdvm') + labSerialLog(lab, 'h2', 'nbdvm')), false);
@@ -71,7 +84,12 @@ describe('network disks (NBD) between lab hosts', () => {
 
   it('an NBD server the destination cannot reach fails the pre-flight checks, with the fix', async () => {
     await bootLabGuest(lab, 'h2', 3, {
-      name: 'stuck', mac: '52:54:00:fe:04:02', memoryMiB: 128, touchMiB: 8, hbMs: 200, disks: nbdDisk('127.0.0.1', 10810),
+      name: 'stuck',
+      mac: '52:54:00:fe:04:02',
+      memoryMiB: 128,
+      touchMiB: 8,
+      hbMs: 200,
+      disks: nbdDisk('127.0.0.1', 10810),
     });
     const r = await ferryOnHost(lab, 'h2', 'migrate', '--live', 'stuck', lab.peerUri(lab.host('h1')));
     assert.equal(r.code, 1);

@@ -28,7 +28,12 @@ describe('one VM, one host: leases between lab hosts that share storage and a lo
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', image, '64M']);
     hash = createHash('sha256').update(realpathSync(image)).digest('hex');
     await bootLabGuest(lab, 'h1', 1, {
-      name: 'db', uuid: UUID, mac: '52:54:00:fe:03:01', memoryMiB: 192, touchMiB: 16, hbMs: 200,
+      name: 'db',
+      uuid: UUID,
+      mac: '52:54:00:fe:03:01',
+      memoryMiB: 192,
+      touchMiB: 16,
+      hbMs: 200,
       disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${image}'/><target dev='vda' bus='virtio'/></disk>`,
     });
     // The operator defines the same VM on the second hypervisor too, as the seed does.
@@ -40,10 +45,13 @@ describe('one VM, one host: leases between lab hosts that share storage and a lo
     dir.cleanup();
   });
 
-  it('a start on h2 while the VM runs on h1 fails with the seed\'s message; h1\'s ferry-lockd holds the lease', async () => {
+  it("a start on h2 while the VM runs on h1 fails with the seed's message; h1's ferry-lockd holds the lease", async () => {
     const r = await ferryOnHost(lab, 'h2', 'start', 'db');
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'db'\nerror: resource busy: Lockspace resource '${hash}' is locked`);
+    assert.equal(
+      r.stderr.split('\n').slice(0, 2).join('\n'),
+      `error: Failed to start domain 'db'\nerror: resource busy: Lockspace resource '${hash}' is locked`,
+    );
     assert.deepEqual(qemuPidsOf(lab.host('h2').stateDir, UUID), [], 'the refused start left no QEMU on h2');
     assert.equal(qemuPidsOf(lab.host('h1').stateDir, UUID).length, 1, 'one QEMU of db, on h1');
     assert.match(await okOnHost(lab, 'h1', 'lock-list'), new RegExp(`${hash} .* exclusive +db +vda`));

@@ -15,7 +15,7 @@ const MAC = '52:54:00:fe:00:01';
  * namespaces with a VM bridge br1 each, joined through a switch. The VM is
  * pinged from the switch side while it moves live from h1 to h2.
  */
-describe('the seed\'s ping test: a VM on br1 stays reachable through a live migration', () => {
+describe("the seed's ping test: a VM on br1 stays reachable through a live migration", () => {
   const dir = tempDir('ferry-e2e-ping-');
   let lab: Lab;
 
@@ -32,7 +32,10 @@ describe('the seed\'s ping test: a VM on br1 stays reachable through a live migr
   it('pings through the migration h1→h2: the VM answers again on h2, h2 announces it (RARP) and the switch learns its new port', async (t) => {
     const ip = vmAddress(lab.plan, 0);
     const fdbPort = (): string | undefined => {
-      const line = lab.onSwitch('bridge', 'fdb', 'show', 'br', 'vmlan').split('\n').find((l) => l.startsWith(MAC));
+      const line = lab
+        .onSwitch('bridge', 'fdb', 'show', 'br', 'vmlan')
+        .split('\n')
+        .find((l) => l.startsWith(MAC));
       return line ? /dev (\S+)/.exec(line)?.[1] : undefined;
     };
     assert.equal(fdbPort(), 'h1-vm', 'before the migration the switch reaches the VM through h1');
@@ -47,8 +50,9 @@ describe('the seed\'s ping test: a VM on br1 stays reachable through a live migr
     const repliesAtSwitch = ping.replies();
     await eventually(() => ping.replies() >= repliesAtSwitch + 20, 'twenty replies after the migration', 15_000);
     const rarp = (): string[] => announce.lines().filter((l) => l.includes(`${MAC} > ff:ff:ff:ff:ff:ff`) && /Reverse ARP|0x8035/.test(l));
-    await eventually(() => rarp().length >= 1, 'the destination announced the VM with RARP on h2\'s uplink', 10_000)
-      .catch((err: Error) => assert.fail(`${err.message}; captured:\n${announce.lines().join('\n')}`));
+    await eventually(() => rarp().length >= 1, "the destination announced the VM with RARP on h2's uplink", 10_000).catch((err: Error) =>
+      assert.fail(`${err.message}; captured:\n${announce.lines().join('\n')}`),
+    );
     const summary = await ping.stop();
     await announce.stop();
 

@@ -26,7 +26,11 @@ function rawTlsRequest(lab: Lab, host: string, o: { ca: string; cert?: string; k
     req.on('error', (e) => console.log(JSON.stringify({ error: e.code || e.message })));
     req.end();`;
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', lab.plan.switchNs, process.execPath, '-e', script, JSON.stringify({ ...o, host: lab.host(host).mgmtAddress })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', lab.plan.switchNs, process.execPath, '-e', script, JSON.stringify({ ...o, host: lab.host(host).mgmtAddress })],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.on('close', () => {
@@ -41,8 +45,20 @@ function rawTlsRequest(lab: Lab, host: string, o: { ca: string; cert?: string; k
 
 /** The ferry CLI as another Unix user (uid 4242), in or out of the ferry group; it may still read this checkout. */
 function ferryAsUser(groups: number[], ...args: string[]): Promise<CliResult> {
-  const setpriv = ['--reuid', '4242', '--regid', '4242', ...(groups.length > 0 ? ['--groups', groups.join(',')] : ['--clear-groups']),
-    '--inh-caps', '+dac_read_search', '--ambient-caps', '+dac_read_search', process.execPath, FERRY, ...args];
+  const setpriv = [
+    '--reuid',
+    '4242',
+    '--regid',
+    '4242',
+    ...(groups.length > 0 ? ['--groups', groups.join(',')] : ['--clear-groups']),
+    '--inh-caps',
+    '+dac_read_search',
+    '--ambient-caps',
+    '+dac_read_search',
+    process.execPath,
+    FERRY,
+    ...args,
+  ];
   return new Promise((resolve) => {
     const child = spawn('setpriv', setpriv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: '/nonexistent' } });
     let stdout = '';
@@ -54,7 +70,9 @@ function ferryAsUser(groups: number[], ...args: string[]): Promise<CliResult> {
 }
 
 function ferryGroupId(): number {
-  const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith('ferry:'));
+  const line = readFileSync('/etc/group', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ferry:'));
   if (!line) throw new Error('the ferry group does not exist: scripts/setup.sh creates it');
   return Number(line.split(':')[2]);
 }
@@ -71,7 +89,10 @@ describe('transports and access control on lab hosts', () => {
   before(async () => {
     lab = await Lab.up({ hosts: 2, dir: `${dir.path}/lab`, prefix: 'fe2etr' });
     // A shell on ttyS1 for the console over ssh.
-    writeFileSync(`${dir.path}/idle.xml`, guestXml({ name: 'idle', memoryMiB: 128, touchMiB: 8, extraCmdline: 'ferry.shells=ttyS1', devices: "<serial type='pty'/>" }));
+    writeFileSync(
+      `${dir.path}/idle.xml`,
+      guestXml({ name: 'idle', memoryMiB: 128, touchMiB: 8, extraCmdline: 'ferry.shells=ttyS1', devices: "<serial type='pty'/>" }),
+    );
     await okOnHost(lab, 'h2', 'define', `${dir.path}/idle.xml`);
   });
 
@@ -80,7 +101,7 @@ describe('transports and access control on lab hosts', () => {
     dir.cleanup();
   });
 
-  it('qemu+ssh://h2/system from h1 (root\'s key, known_hosts in /root/.ssh) and ferry+ssh:// with ?keyfile= from the switch reach h2\'s ferryd', async () => {
+  it("qemu+ssh://h2/system from h1 (root's key, known_hosts in /root/.ssh) and ferry+ssh:// with ?keyfile= from the switch reach h2's ferryd", async () => {
     assert.match(await okOnHost(lab, 'h1', '-c', 'qemu+ssh://h2/system', 'list', '--all'), /idle\s+shut off/);
     assert.match(await okOnHost(lab, 'h1', '-c', 'ferry+ssh://root@h2/system', 'dominfo', 'idle'), /Name:\s+idle/);
     const r = await ferryOnSwitch(lab, '-c', lab.sshUri(lab.host('h2')), 'list', '--all');
@@ -91,13 +112,13 @@ describe('transports and access control on lab hosts', () => {
   it('ferry console over qemu+ssh:// from h1, on a real terminal: keystrokes reach the guest on h2, ^] leaves it', async () => {
     await okOnHost(lab, 'h2', 'start', 'idle');
     const shellLog = `${lab.host('h2').stateDir}/log/idle-serial1.log`;
-    await eventually(() => existsSync(shellLog) && /\/ # /.test(readFileSync(shellLog, 'utf8')), 'the guest\'s shell on ttyS1', 60_000);
+    await eventually(() => existsSync(shellLog) && /\/ # /.test(readFileSync(shellLog, 'utf8')), "the guest's shell on ttyS1", 60_000);
     const [cmd, argv] = lab.onHostArgv(lab.host('h1'), process.execPath, FERRY, '-c', 'qemu+ssh://h2/system', 'console', 'idle', '--devname', 'serial1');
     const term = new PtyCli([cmd, ...argv]);
     try {
       await term.waitFor(/Connected to domain 'idle'\r\nEscape character is \^\] \(Ctrl \+ \]\)\r\n/, 'the banner');
       term.type('echo ssh-$((6*7))\r');
-      await term.waitFor(/\bssh-42\r\n/, 'the shell\'s answer over ssh');
+      await term.waitFor(/\bssh-42\r\n/, "the shell's answer over ssh");
       term.type('\x1d');
       const r = await term.result();
       assert.equal(r.code, 0, r.output);
@@ -108,9 +129,11 @@ describe('transports and access control on lab hosts', () => {
     }
   });
 
-  it('ssh without an authorized key fails with ssh\'s reason and the ssh-copy-id hint, never a password prompt', async () => {
+  it("ssh without an authorized key fails with ssh's reason and the ssh-copy-id hint, never a password prompt", async () => {
     const other = `${dir.path}/stranger_key`;
-    await new Promise<void>((resolve, reject) => spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]).on('close', (c) => (c === 0 ? resolve() : reject(new Error('ssh-keygen')))));
+    await new Promise<void>((resolve, reject) =>
+      spawn('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]).on('close', (c) => (c === 0 ? resolve() : reject(new Error('ssh-keygen')))),
+    );
     const uri = `ferry+ssh://root@h2/system?keyfile=${other}&known_hosts=${lab.plan.dir}/ssh/known_hosts`;
     const r = await ferryOnSwitch(lab, '-c', uri, 'list');
     assert.equal(r.code, 1);
@@ -129,7 +152,10 @@ describe('transports and access control on lab hosts', () => {
     assert.match(looks.stdout, /idle\s+running/);
     const refused = await ferryOnSwitch(lab, '-c', ro, 'destroy', 'idle');
     assert.equal(refused.code, 1);
-    assert.equal(refused.stderr.split('\n').slice(0, 2).join('\n'), "error: Failed to destroy domain 'idle'\nerror: operation forbidden: read only access prevents virDomainDestroy");
+    assert.equal(
+      refused.stderr.split('\n').slice(0, 2).join('\n'),
+      "error: Failed to destroy domain 'idle'\nerror: operation forbidden: read only access prevents virDomainDestroy",
+    );
     const migrate = await ferryOnSwitch(lab, '-c', ro, 'migrate', '--live', 'idle', lab.peerUri(lab.host('h1')));
     assert.equal(migrate.code, 1);
     assert.match(migrate.stderr, /operation forbidden: read only access prevents virDomainMigratePerform3Params/);
@@ -141,7 +167,7 @@ describe('transports and access control on lab hosts', () => {
     const clientDir = labClientPkiDir(lab.plan, 'admin');
     const ca = `${clientDir}/ca-cert.pem`;
     const good = await rawTlsRequest(lab, 'h2', { ca, cert: `${clientDir}/client-cert.pem`, key: `${clientDir}/client-key.pem` });
-    assert.equal(good.status, 200, 'the same request with the lab\'s admin certificate is answered');
+    assert.equal(good.status, 200, "the same request with the lab's admin certificate is answered");
     const none = await rawTlsRequest(lab, 'h2', { ca });
     assert.equal(none.status, undefined, `no certificate: refused in the handshake (${none.error})`);
     assert.ok(none.error, 'the client saw the connection refused');
@@ -168,7 +194,7 @@ describe('transports and access control on lab hosts', () => {
     assert.match(wrongTrust.stderr, /the server's certificate is not signed by our CA/);
   });
 
-  it('the peer API answers host certificates only: an operator\'s certificate is refused', async () => {
+  it("the peer API answers host certificates only: an operator's certificate is refused", async () => {
     const clientDir = labClientPkiDir(lab.plan, 'admin');
     const script = `
       const https = require('node:https'); const fs = require('node:fs'); const d = process.argv[1];
@@ -190,7 +216,10 @@ describe('transports and access control on lab hosts', () => {
     const ro = socket.replace(/\.sock$/, '-ro.sock');
     const outsider = await ferryAsUser([], '-c', `ferry:///system?socket=${socket}`, 'list', '--all');
     assert.equal(outsider.code, 1);
-    assert.equal(outsider.stderr.split('\n').slice(0, 2).join('\n'), `error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${socket}': Permission denied`);
+    assert.equal(
+      outsider.stderr.split('\n').slice(0, 2).join('\n'),
+      `error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${socket}': Permission denied`,
+    );
     const member = await ferryAsUser([ferryGroupId()], '-c', `ferry:///system?socket=${socket}`, 'list', '--all');
     assert.equal(member.code, 0, member.stderr);
     assert.match(member.stdout, /idle\s+shut off/);
@@ -211,7 +240,10 @@ describe('transports and access control on lab hosts', () => {
   it('the commands the lab prints for its users work as printed, for a lab outside the default directory (npm run demo -- --keep prints them)', () => {
     const status = spawnSync('bash', ['scripts/lab.sh', 'status', '--dir', lab.plan.dir], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.equal(status.status, 0, status.stderr);
-    const printed = status.stdout.split('\n').filter((l) => l.startsWith('  scripts/lab.sh ')).map((l) => l.trim());
+    const printed = status.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('  scripts/lab.sh '))
+      .map((l) => l.trim());
     assert.ok(printed.length >= 4, status.stdout);
     for (const line of printed) assert.ok(line.includes(`--dir ${lab.plan.dir}`), `names the lab: ${line}`);
     const run = (line: string | undefined): { status: number | null; stdout: string; stderr: string } => {

@@ -42,7 +42,10 @@ export function loadTranscript(name: string): Transcript {
 }
 
 export function parseTranscript(text: string): Transcript {
-  const lines = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as TranscriptLine);
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as TranscriptLine);
   const t: Transcript = { meta: {}, greeting: undefined, leadingEvents: [], steps: [] };
   const byId = new Map<string, ReplayStep>();
   let last: ReplayStep | undefined;

@@ -27,7 +27,10 @@ export class QmpRecorder {
   private readonly sockets = new Set<net.Socket>();
   private start = 0;
 
-  constructor(readonly path: string, private readonly target: string) {
+  constructor(
+    readonly path: string,
+    private readonly target: string,
+  ) {
     this.server = net.createServer((client) => this.proxy(client));
   }
 
@@ -98,10 +101,23 @@ class Lab {
   async qemu(o: { incoming?: boolean } = {}): Promise<Qemu> {
     const i = this.n++;
     const socket = join(this.dir, `qemu${i}.sock`);
-    const args = ['-machine', 'pc,accel=tcg', '-m', '64', '-nodefaults', '-display', 'none', '-no-user-config',
-      '-uuid', '6f2a1c2e-0000-4000-8000-000000000001',
-      '-chardev', `socket,id=mon,path=${socket},server=on,wait=off`, '-mon', 'chardev=mon,mode=control',
-      ...(o.incoming ? ['-S', '-incoming', 'defer'] : [])];
+    const args = [
+      '-machine',
+      'pc,accel=tcg',
+      '-m',
+      '64',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-no-user-config',
+      '-uuid',
+      '6f2a1c2e-0000-4000-8000-000000000001',
+      '-chardev',
+      `socket,id=mon,path=${socket},server=on,wait=off`,
+      '-mon',
+      'chardev=mon,mode=control',
+      ...(o.incoming ? ['-S', '-incoming', 'defer'] : []),
+    ];
     const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'inherit'] });
     // Wait until QEMU's socket accepts, then put the recorder in front of it.
     (await connectQmpSocket(socket, { timeoutMs: 20_000 })).close();
@@ -234,8 +250,10 @@ const scenarios: Record<string, (lab: Lab, meta: (what: string) => Record<string
     await follow(dst, (s) => finalStates.has(s) || s === 'none').catch(() => undefined);
     await lab.quit(dst);
     src.recorder.save('migrate-source-cancelled', meta('source side of a live migration cancelled while active (migrate_cancel), then quit'));
-    dst.recorder.save('migrate-destination-cancelled',
-      meta('destination side of that migration: the stream stops, the incoming migration fails and QEMU exits'));
+    dst.recorder.save(
+      'migrate-destination-cancelled',
+      meta('destination side of that migration: the stream stops, the incoming migration fails and QEMU exits'),
+    );
   },
 
   /** Cancelled at pre-switchover, with the source stopped: QEMU resumes it (STOP, then RESUME). */
@@ -277,12 +295,14 @@ const scenarios: Record<string, (lab: Lab, meta: (what: string) => Record<string
 
 async function main(): Promise<void> {
   const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(scenarios);
-  const version = (await new Promise<string>((resolve) => {
-    const c = spawn('qemu-system-x86_64', ['--version']);
-    let out = '';
-    c.stdout.on('data', (d) => (out += d));
-    c.on('close', () => resolve(out.split('\n')[0] ?? ''));
-  })).trim();
+  const version = (
+    await new Promise<string>((resolve) => {
+      const c = spawn('qemu-system-x86_64', ['--version']);
+      let out = '';
+      c.stdout.on('data', (d) => (out += d));
+      c.on('close', () => resolve(out.split('\n')[0] ?? ''));
+    })
+  ).trim();
   for (const name of names) {
     const run = scenarios[name];
     if (!run) throw new Error(`unknown scenario ${name}: one of ${Object.keys(scenarios).join(', ')}`);

@@ -26,7 +26,14 @@ import type { Transcript } from './qmp-transcript.js';
 
 /** A dependency the code under test must not touch on these paths: any use fails the test, by name. */
 function unused<T>(name: string): T {
-  return new Proxy({}, { get: (_t, p) => { throw new Error(`the recovery harness has no ${name} (used: ${String(p)})`); } }) as T;
+  return new Proxy(
+    {},
+    {
+      get: (_t, p) => {
+        throw new Error(`the recovery harness has no ${name} (used: ${String(p)})`);
+      },
+    },
+  ) as T;
 }
 
 export const UUID = '6f2a1c2e-0000-4000-8000-000000000001';
@@ -48,29 +55,61 @@ export class RecoveryHarness {
   readonly peers = new PeerConnector({ tlsDir: '/nonexistent' });
   private readonly qemus: FakeQemu[] = [];
 
-  private constructor(readonly dir: { path: string; cleanup: () => void }, readonly peer: FakePeer, o: { orphanTimeoutMs?: number }) {
+  private constructor(
+    readonly dir: { path: string; cleanup: () => void },
+    readonly peer: FakePeer,
+    o: { orphanTimeoutMs?: number },
+  ) {
     this.db = openDatabase(':memory:');
     this.domains = new DomainStore(this.db);
     this.migrations = new MigrationStore(this.db);
     const paths = new HostPaths(dir.path);
     const caps = new QemuCapabilities({ accel: 'tcg', log: this.log, probeDir: `${dir.path}/probe` });
     const launcher = new DomainLauncher({
-      paths, caps, qemuBinary: '/nonexistent/qemu', hostId: 'h', log: this.log, access: new QemuFileAccess({ account: undefined, dynamicOwnership: false }),
-      taps: new TapOpener(), sandbox: true, graphicsPorts: new PortAllocator(5900, 65535), websocketPorts: new PortAllocator(5700, 65535),
+      paths,
+      caps,
+      qemuBinary: '/nonexistent/qemu',
+      hostId: 'h',
+      log: this.log,
+      access: new QemuFileAccess({ account: undefined, dynamicOwnership: false }),
+      taps: new TapOpener(),
+      sandbox: true,
+      graphicsPorts: new PortAllocator(5900, 65535),
+      websocketPorts: new PortAllocator(5700, 65535),
     });
     this.host = new HostService({
       store: this.domains,
       locks: new VmLocks({
-        driver: new NopLockDriver(), config: { autoDiskLeases: true, requireLeaseForDisks: false }, uuids: new VolumeUuids(runCommand),
-        diskPath: () => undefined, log: this.log,
+        driver: new NopLockDriver(),
+        config: { autoDiskLeases: true, requireLeaseForDisks: false },
+        uuids: new VolumeUuids(runCommand),
+        diskPath: () => undefined,
+        log: this.log,
       }),
-      jobs: new DomainJobs(100), launcher, caps, qemuBinary: '/nonexistent/qemu', hostname: 'here', log: this.log,
+      jobs: new DomainJobs(100),
+      launcher,
+      caps,
+      qemuBinary: '/nonexistent/qemu',
+      hostname: 'here',
+      log: this.log,
     });
     this.service = new MigrationService({
-      host: this.host, active: new Map(), preflight: unused('preflight'), migrations: this.migrations, storage: unused('storage'),
-      qemuImg: unused('qemuImg'), run: unused('run'), runDir: `${dir.path}/run`, ports: new PortAllocator(49152, 49215), hostId: 'h',
-      hostname: 'here', migrationAddress: '127.0.0.1', peers: this.peers, tls: { dir: `${dir.path}/tls`, force: false },
-      ...(o.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: o.orphanTimeoutMs } : {}), log: this.log,
+      host: this.host,
+      active: new Map(),
+      preflight: unused('preflight'),
+      migrations: this.migrations,
+      storage: unused('storage'),
+      qemuImg: unused('qemuImg'),
+      run: unused('run'),
+      runDir: `${dir.path}/run`,
+      ports: new PortAllocator(49152, 49215),
+      hostId: 'h',
+      hostname: 'here',
+      migrationAddress: '127.0.0.1',
+      peers: this.peers,
+      tls: { dir: `${dir.path}/tls`, force: false },
+      ...(o.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: o.orphanTimeoutMs } : {}),
+      log: this.log,
     });
   }
 
@@ -100,7 +139,13 @@ export class RecoveryHarness {
 
   /** A migration record as ferryd left it when it stopped: this side, in this phase. */
   record(o: {
-    side: MigrationSide; phase: string; id?: string; peer?: string; data?: Record<string, unknown>; options?: Record<string, unknown>; error?: string;
+    side: MigrationSide;
+    phase: string;
+    id?: string;
+    peer?: string;
+    data?: Record<string, unknown>;
+    options?: Record<string, unknown>;
+    error?: string;
   }): MigrationRecord {
     const id = o.id ?? 'mig-1';
     const peer = o.peer ?? this.peer.uri;

@@ -23,20 +23,24 @@ describe('ScriptedQmpServer', () => {
   async function connect(o: { transcript?: string; runstate?: 'running' | 'paused' | 'inmigrate' } = {}) {
     const server = await ScriptedQmpServer.listen({
       path: `${dir.path}/m${open.length}.sock`,
-      ...(o.transcript ? { transcript: loadTranscript(o.transcript) } : {}), ...(o.runstate ? { runstate: o.runstate } : {}),
+      ...(o.transcript ? { transcript: loadTranscript(o.transcript) } : {}),
+      ...(o.runstate ? { runstate: o.runstate } : {}),
     });
     const monitor = await QemuMonitor.open(await connectQmpSocket(server.path, { timeoutMs: 2000 }), { timeoutMs: 2000 });
     open.push({ server, monitor });
     return { server, monitor, mm: new MigrationMonitor(monitor) };
   }
 
-  it('greets as the recorded QEMU 10.0 and negotiates capabilities with ferry\'s client', async () => {
+  it("greets as the recorded QEMU 10.0 and negotiates capabilities with ferry's client", async () => {
     const { server, monitor } = await connect({ transcript: 'migrate-source-completed' });
     assert.deepEqual(monitor.version, { major: 10, minor: 0, micro: 2 });
-    assert.deepEqual(server.received.map((c) => c.execute), ['qmp_capabilities']);
+    assert.deepEqual(
+      server.received.map((c) => c.execute),
+      ['qmp_capabilities'],
+    );
   });
 
-  it('replays each command\'s recorded replies in order, then the last again, with the recorded events', async () => {
+  it("replays each command's recorded replies in order, then the last again, with the recorded events", async () => {
     const { server, monitor, mm } = await connect({ transcript: 'migrate-source-completed' });
     const events = monitor.listen(['MIGRATION']);
     await mm.migrate('tcp:127.0.0.1:1');
@@ -86,7 +90,10 @@ describe('ScriptedQmpServer', () => {
     for (const f of files) {
       const t = loadTranscript(f.replace(/\.jsonl$/, ''));
       assert.match(String(t.meta.qemu), /version 10\.0/, f);
-      assert.ok(t.steps.some((s) => s.execute === 'migrate' || s.execute === 'migrate-incoming'), f);
+      assert.ok(
+        t.steps.some((s) => s.execute === 'migrate' || s.execute === 'migrate-incoming'),
+        f,
+      );
     }
   });
 });

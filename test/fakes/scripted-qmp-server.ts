@@ -26,7 +26,10 @@ export interface QmpOverride {
 
 /** A QMP error a `handle` function throws. */
 export class QmpError extends Error {
-  constructor(readonly errorClass: string, desc: string) {
+  constructor(
+    readonly errorClass: string,
+    desc: string,
+  ) {
     super(desc);
   }
 }
@@ -78,7 +81,10 @@ export class ScriptedQmpServer extends EventEmitter<{ command: [ReceivedCommand]
   private readonly counts = new Map<string, number>();
   private readonly transcript: Transcript | undefined;
 
-  private constructor(readonly path: string, o: ScriptedQmpServerOptions) {
+  private constructor(
+    readonly path: string,
+    o: ScriptedQmpServerOptions,
+  ) {
     super();
     this.runstate = o.runstate ?? 'running';
     this.transcript = o.transcript;

@@ -7,12 +7,21 @@ export class Capture {
   private err = '';
   private closed: Promise<void> = Promise.resolve();
 
-  constructor(private readonly ns: string, private readonly dev: string, private readonly filter: string, private readonly extraArgs: string[] = []) {}
+  constructor(
+    private readonly ns: string,
+    private readonly dev: string,
+    private readonly filter: string,
+    private readonly extraArgs: string[] = [],
+  ) {}
 
   /** Resolves once tcpdump says it is listening. */
   async start(): Promise<this> {
     // --immediate-mode: each packet reaches tcpdump at once, not when the kernel's buffer block fills or times out.
-    const child = spawn('ip', ['netns', 'exec', this.ns, 'tcpdump', '--immediate-mode', '-i', this.dev, '-n', '-e', '-l', '-U', ...this.extraArgs, ...this.filter.split(' ')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      'ip',
+      ['netns', 'exec', this.ns, 'tcpdump', '--immediate-mode', '-i', this.dev, '-n', '-e', '-l', '-U', ...this.extraArgs, ...this.filter.split(' ')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     this.child = child;
     child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));

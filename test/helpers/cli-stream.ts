@@ -27,10 +27,14 @@ export class CliStream {
 
   /** Waits until the command has printed a line matching `re`. */
   async waitFor(re: RegExp, what: string, timeoutMs = 20_000): Promise<void> {
-    await eventually(() => {
-      if (this.child.exitCode !== null) throw new Error(`ferry exited (${this.child.exitCode}) before ${what}:\n${this.stderr}${this.stdout}`);
-      return re.test(this.stdout);
-    }, what, timeoutMs);
+    await eventually(
+      () => {
+        if (this.child.exitCode !== null) throw new Error(`ferry exited (${this.child.exitCode}) before ${what}:\n${this.stderr}${this.stdout}`);
+        return re.test(this.stdout);
+      },
+      what,
+      timeoutMs,
+    );
   }
 
   /** Interrupts the command (as Ctrl-C would) and resolves with all it printed. */

@@ -12,7 +12,10 @@ export class CuttingProxy {
   /** When it cut the connections (Date.now()). */
   cutAt: number | undefined;
 
-  constructor(private readonly target: { host: string; port: number }, private readonly cutAfterBytes: number) {
+  constructor(
+    private readonly target: { host: string; port: number },
+    private readonly cutAfterBytes: number,
+  ) {
     this.server = net.createServer((client) => {
       if (this.cut) return client.destroy();
       const upstream = net.connect(this.target.port, this.target.host);

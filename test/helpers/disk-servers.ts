@@ -51,7 +51,10 @@ async function freePort(): Promise<number> {
 
 function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1', () => { s.end(); resolve(true); });
+    const s = connect(port, '127.0.0.1', () => {
+      s.end();
+      resolve(true);
+    });
     s.on('error', () => resolve(false));
   });
 }

@@ -12,12 +12,28 @@ export class EtcdServer {
   async start(): Promise<this> {
     const [client, peer] = [await freePort(), await freePort()];
     this.endpoint = `http://127.0.0.1:${client}`;
-    this.child = spawn('etcd', [
-      '--name', 'ferry-test', '--data-dir', this.dataDir,
-      '--listen-client-urls', this.endpoint, '--advertise-client-urls', this.endpoint,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-      '--initial-cluster', `ferry-test=http://127.0.0.1:${peer}`, '--log-level', 'error',
-    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(
+      'etcd',
+      [
+        '--name',
+        'ferry-test',
+        '--data-dir',
+        this.dataDir,
+        '--listen-client-urls',
+        this.endpoint,
+        '--advertise-client-urls',
+        this.endpoint,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peer}`,
+        '--initial-cluster',
+        `ferry-test=http://127.0.0.1:${peer}`,
+        '--log-level',
+        'error',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let err = '';
     this.child.stderr?.on('data', (d) => (err += d));
     const deadline = Date.now() + 20_000;
@@ -44,11 +60,13 @@ export class EtcdServer {
 
   private healthy(): Promise<boolean> {
     return new Promise((resolve) => {
-      http.get(`${this.endpoint}/health`, (res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
-      }).on('error', () => resolve(false));
+      http
+        .get(`${this.endpoint}/health`, (res) => {
+          let body = '';
+          res.on('data', (c) => (body += c));
+          res.on('end', () => resolve(/"health":\s*"true"/.test(body)));
+        })
+        .on('error', () => resolve(false));
     });
   }
 }

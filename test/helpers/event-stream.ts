@@ -28,7 +28,10 @@ export class EventStream {
           }
           let i: number;
           while ((i = buf.indexOf('\n\n')) >= 0) {
-            const data = buf.slice(0, i).split('\n').find((l) => l.startsWith('data: '));
+            const data = buf
+              .slice(0, i)
+              .split('\n')
+              .find((l) => l.startsWith('data: '));
             buf = buf.slice(i + 2);
             if (data) this.events.push(JSON.parse(data.slice(6)) as StreamedEvent);
           }

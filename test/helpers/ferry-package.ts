@@ -19,6 +19,9 @@ export function ferryPackage(): string {
   execFileSync('flock', [join(REPO_ROOT, 'build', '.build-deb.lock'), 'true']);
   const distTime = statSync(join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js')).mtimeMs;
   if (existsSync(deb) && statSync(deb).mtimeMs > distTime) return deb;
-  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'build-deb.sh')], { env: { ...process.env, FERRY_DEB_COMPRESS: 'gzip' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('bash', [join(REPO_ROOT, 'scripts', 'build-deb.sh')], {
+    env: { ...process.env, FERRY_DEB_COMPRESS: 'gzip' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return deb;
 }

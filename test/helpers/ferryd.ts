@@ -69,10 +69,14 @@ export class FerrydHost {
   spawn(): Promise<never> {
     const args = [
       join(REPO_ROOT, 'bin/ferryd'),
-      '--state-dir', this.stateDir,
-      '--socket', this.socket,
-      '--accel', this.options.accel ?? 'tcg',
-      '--log-level', 'debug',
+      '--state-dir',
+      this.stateDir,
+      '--socket',
+      this.socket,
+      '--accel',
+      this.options.accel ?? 'tcg',
+      '--log-level',
+      'debug',
       ...(this.options.qemuBinary ? ['--qemu-binary', this.options.qemuBinary] : []),
       ...(this.options.listen ? ['--listen', this.options.listen] : []),
       ...(this.options.listenTcp ? ['--listen-tcp', this.options.listenTcp] : []),
@@ -232,7 +236,7 @@ export function runFerry(args: string[], env: Record<string, string> = {}, input
       [join(REPO_ROOT, 'bin/ferry'), ...args],
       { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 },
       (err, stdout, stderr) => {
-        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
     );

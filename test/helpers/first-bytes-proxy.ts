@@ -18,7 +18,10 @@ export class FirstBytesProxy {
   /** In the order they were accepted; clear() starts a new record. */
   readonly connections: ProxiedConnection[] = [];
 
-  constructor(private readonly targetHost: string, private readonly keep = 8) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly keep = 8,
+  ) {}
 
   /** Listens on `host` at each port, forwarding to the target host at the same port. */
   async listen(host: string, ports: number[]): Promise<void> {

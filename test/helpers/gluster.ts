@@ -27,7 +27,15 @@ export class GlusterServer {
       'exec glusterd -N --log-level WARNING',
     ].join('\n');
     this.child = spawn('ip', ['netns', 'exec', this.o.netns, 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script], { stdio: 'ignore' });
-    await eventually(async () => (await this.cli('volume', 'list').then(() => true, () => false)), 'glusterd answers', 30_000);
+    await eventually(
+      async () =>
+        await this.cli('volume', 'list').then(
+          () => true,
+          () => false,
+        ),
+      'glusterd answers',
+      30_000,
+    );
     await this.cli('volume', 'create', volume, `${this.o.address}:${dir}/brick`, 'force');
     await this.cli('volume', 'start', volume);
     return this;

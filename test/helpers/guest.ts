@@ -48,10 +48,16 @@ export interface GuestXmlOptions {
 export function guestXml(o: GuestXmlOptions): string {
   const g = testGuest();
   const cmdline = [
-    `console=${o.console ?? 'ttyS0'}`, 'quiet', 'panic=-1',
-    `ferry.touch=${o.touchMiB ?? 16}`, `ferry.dirty=${o.dirtyMiBs ?? 0}`, `ferry.hb=${o.hbMs ?? 100}`,
+    `console=${o.console ?? 'ttyS0'}`,
+    'quiet',
+    'panic=-1',
+    `ferry.touch=${o.touchMiB ?? 16}`,
+    `ferry.dirty=${o.dirtyMiBs ?? 0}`,
+    `ferry.hb=${o.hbMs ?? 100}`,
     o.extraCmdline ?? '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `<domain type='${o.type ?? 'kvm'}'>
   <name>${o.name}</name>
   ${o.uuid ? `<uuid>${o.uuid}</uuid>` : ''}

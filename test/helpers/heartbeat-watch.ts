@@ -11,7 +11,10 @@ export class HeartbeatWatch {
   private timer: NodeJS.Timeout | undefined;
   private readonly lines: string[] = [];
 
-  constructor(private readonly files: () => string[], private readonly pollMs = 10) {}
+  constructor(
+    private readonly files: () => string[],
+    private readonly pollMs = 10,
+  ) {}
 
   /** Starts watching: only lines written from now on count (files that do not exist yet start empty). */
   start(): this {
@@ -36,7 +39,10 @@ export class HeartbeatWatch {
 
   /** Host-time gaps between consecutive new heartbeats, largest first. */
   maxGapMs(since = 0): number {
-    const times = [...this.seen.entries()].filter(([, t]) => t >= since).map(([, t]) => t).sort((a, b) => a - b);
+    const times = [...this.seen.entries()]
+      .filter(([, t]) => t >= since)
+      .map(([, t]) => t)
+      .sort((a, b) => a - b);
     let max = 0;
     for (let i = 1; i < times.length; i++) max = Math.max(max, (times[i] as number) - (times[i - 1] as number));
     return max;

@@ -16,11 +16,20 @@ export interface Heartbeat {
 
 export function parseHeartbeats(log: string): Heartbeat[] {
   const out: Heartbeat[] = [];
-  const re = /ferry-load: hb seq=(\d+) t=([\d.]+) gen=(\d+) cursor=\d+ pages=(\d+) written=\d+ scrubbed=(\d+) errors=(\d+) dgen=\d+ dblocks=(\d+) dwritten=(\d+) dscrubbed=(\d+) derrors=(\d+)\r?\n/g;
+  const re =
+    /ferry-load: hb seq=(\d+) t=([\d.]+) gen=(\d+) cursor=\d+ pages=(\d+) written=\d+ scrubbed=(\d+) errors=(\d+) dgen=\d+ dblocks=(\d+) dwritten=(\d+) dscrubbed=(\d+) derrors=(\d+)\r?\n/g;
   for (const m of log.matchAll(re)) {
     out.push({
-      seq: Number(m[1]), t: Number(m[2]), gen: Number(m[3]), pages: Number(m[4]), scrubbed: Number(m[5]), errors: Number(m[6]),
-      diskBlocks: Number(m[7]), diskWritten: Number(m[8]), diskScrubbed: Number(m[9]), diskErrors: Number(m[10]),
+      seq: Number(m[1]),
+      t: Number(m[2]),
+      gen: Number(m[3]),
+      pages: Number(m[4]),
+      scrubbed: Number(m[5]),
+      errors: Number(m[6]),
+      diskBlocks: Number(m[7]),
+      diskWritten: Number(m[8]),
+      diskScrubbed: Number(m[9]),
+      diskErrors: Number(m[10]),
     });
   }
   return out;
@@ -49,7 +58,11 @@ export function guestCorrupted(log: string): boolean {
 
 /** The guest's own reports of corruption and panics, for an error message. */
 function corruptionLines(log: string): string {
-  return log.split('\n').filter((l) => /ferry-load: (DISK-)?CORRUPT|Kernel panic/.test(l)).slice(0, 5).join('\n');
+  return log
+    .split('\n')
+    .filter((l) => /ferry-load: (DISK-)?CORRUPT|Kernel panic/.test(l))
+    .slice(0, 5)
+    .join('\n');
 }
 
 /**
@@ -92,6 +105,10 @@ export async function waitFullScrub(read: () => string, options: { afterSeq: num
  * guest may have written it on the source, into the serial port's buffer,
  * just before its vCPUs stopped.
  */
-export async function assertIntactAfterSwitch(source: () => string, destination: () => string, options: { disk?: boolean; timeoutMs?: number } = {}): Promise<void> {
+export async function assertIntactAfterSwitch(
+  source: () => string,
+  destination: () => string,
+  options: { disk?: boolean; timeoutMs?: number } = {},
+): Promise<void> {
   await waitFullScrub(destination, { afterSeq: lastSeq(source()) + 1, ...options });
 }

@@ -10,9 +10,17 @@ export interface RawReply {
  * One plain HTTP request over a unix socket, with only the headers given:
  * what any local program can send, without the ferry CLI's own headers.
  */
-export function requestOverUnix(socket: string, method: string, path: string, options: { body?: string; headers?: Record<string, string> } = {}): Promise<RawReply> {
+export function requestOverUnix(
+  socket: string,
+  method: string,
+  path: string,
+  options: { body?: string; headers?: Record<string, string> } = {},
+): Promise<RawReply> {
   return new Promise((resolve, reject) => {
-    const headers = { ...(options.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(options.body)) } : {}), ...options.headers };
+    const headers = {
+      ...(options.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(options.body)) } : {}),
+      ...options.headers,
+    };
     const req = http.request({ socketPath: socket, method, path, headers }, (res) => {
       let text = '';
       res.on('data', (c) => (text += c));

@@ -24,8 +24,11 @@ export function installFerry(root: string, o: InstallOptions = {}): NonNullable<
   const deb = ferryPackage();
   const at = (p: string): string => join(root, p);
   copyFileSync(deb, at(`/var/tmp/${basename(deb)}`));
-  const r = spawnSync('systemd-nspawn', ['-q', '-D', root, '--register=no', '--keep-unit', '--pipe', '-E', 'DEBIAN_FRONTEND=noninteractive',
-    'dpkg', '-i', `/var/tmp/${basename(deb)}`], { encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(
+    'systemd-nspawn',
+    ['-q', '-D', root, '--register=no', '--keep-unit', '--pipe', '-E', 'DEBIAN_FRONTEND=noninteractive', 'dpkg', '-i', `/var/tmp/${basename(deb)}`],
+    { encoding: 'utf8', timeout: 300_000 },
+  );
   if (r.status !== 0) throw new Error(`dpkg -i ${basename(deb)} in ${root} exited ${r.status}:\n${r.stdout}${r.stderr}`);
   rmSync(at(`/var/tmp/${basename(deb)}`), { force: true });
 

@@ -53,21 +53,28 @@ export function labSerialLog(lab: Lab, host: string, name: string): string {
 export async function bootLabGuest(lab: Lab, host: string, k: number, o: GuestXmlOptions & { mac: string }): Promise<string> {
   const ip = vmAddress(lab.plan, k);
   const file = `${lab.plan.sharedDir}/${o.name}.xml`;
-  writeFileSync(file, guestXml({
-    ...o,
-    extraCmdline: `${o.extraCmdline ?? ''} ferry.ip=${ip}/24`.trim(),
-    devices: `${o.devices ?? ''}<interface type='bridge'><mac address='${o.mac}'/><source bridge='br1'/><model type='virtio'/></interface>`,
-  }));
+  writeFileSync(
+    file,
+    guestXml({
+      ...o,
+      extraCmdline: `${o.extraCmdline ?? ''} ferry.ip=${ip}/24`.trim(),
+      devices: `${o.devices ?? ''}<interface type='bridge'><mac address='${o.mac}'/><source bridge='br1'/><model type='virtio'/></interface>`,
+    }),
+  );
   await okOnHost(lab, host, 'define', file);
   await okOnHost(lab, host, 'start', o.name);
   await waitHeartbeats(() => labSerialLog(lab, host, o.name), 2, { timeoutMs: 40_000 });
-  await eventually(() => {
-    try {
-      lab.onSwitch('ping', '-c', '1', '-W', '1', ip);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `${o.name} answering ping at ${ip}`, 30_000);
+  await eventually(
+    () => {
+      try {
+        lab.onSwitch('ping', '-c', '1', '-W', '1', ip);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    `${o.name} answering ping at ${ip}`,
+    30_000,
+  );
   return ip;
 }

@@ -7,7 +7,11 @@ const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: '
  * by a veth pair (root side `rootAddr`, namespace side `nsAddr`, a /24).
  */
 export class NetnsPeer {
-  constructor(readonly name: string, readonly rootAddr: string, readonly nsAddr: string) {}
+  constructor(
+    readonly name: string,
+    readonly rootAddr: string,
+    readonly nsAddr: string,
+  ) {}
 
   get rootIf(): string {
     return `${this.name.slice(0, 10)}-r`;

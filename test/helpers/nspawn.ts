@@ -11,7 +11,10 @@ const repoRoot = (): string => resolve(import.meta.dirname, '..', '..', '..');
  * `qemu`: that root with QEMU 10 inside (scripts/systemd-root.sh qemu).
  */
 export function systemdRootTemplate(variant?: 'qemu'): string {
-  return execFileSync('bash', [join(repoRoot(), 'scripts', 'systemd-root.sh'), ...(variant ? [variant] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  return execFileSync('bash', [join(repoRoot(), 'scripts', 'systemd-root.sh'), ...(variant ? [variant] : [])], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  }).trim();
 }
 
 /** Copies a root (the template, or another container's) to `dir`; returns `dir`. */
@@ -36,7 +39,11 @@ export interface BootOptions {
 
 /** A Debian 12 booted with systemd as PID 1 in a systemd-nspawn container on this machine. */
 export class NspawnContainer {
-  private constructor(readonly options: BootOptions, private readonly nspawn: ChildProcess, private readonly exited: Promise<number | null>) {}
+  private constructor(
+    readonly options: BootOptions,
+    private readonly nspawn: ChildProcess,
+    private readonly exited: Promise<number | null>,
+  ) {}
 
   /** Boots the container and waits until systemd reports the system running (or degraded). */
   static async boot(options: BootOptions, timeoutMs = 90_000): Promise<NspawnContainer> {

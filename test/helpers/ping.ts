@@ -17,11 +17,17 @@ export class Ping {
   private child: ChildProcess | undefined;
   private out = '';
 
-  constructor(private readonly ns: string, private readonly target: string, private readonly intervalS = 0.1) {}
+  constructor(
+    private readonly ns: string,
+    private readonly target: string,
+    private readonly intervalS = 0.1,
+  ) {}
 
   start(): this {
     // -D: each reply carries the time it arrived (the blackout of a migration is the longest gap between them).
-    this.child = spawn('ip', ['netns', 'exec', this.ns, 'ping', '-n', '-D', '-i', String(this.intervalS), '-W', '2', this.target], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn('ip', ['netns', 'exec', this.ns, 'ping', '-n', '-D', '-i', String(this.intervalS), '-W', '2', this.target], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child.stdout?.on('data', (c: Buffer) => (this.out += c.toString()));
     this.child.stderr?.on('data', (c: Buffer) => (this.out += c.toString()));
     return this;

@@ -45,12 +45,16 @@ export class PtyCli {
 
   /** Waits until the screen matches `re` (after `from`, an offset in it); resolves with the screen's length then. */
   async waitFor(re: RegExp, what: string, options: { from?: number; timeoutMs?: number } = {}): Promise<number> {
-    await eventually(() => {
-      if (this.child.exitCode !== null && !re.test(this.text.slice(options.from ?? 0))) {
-        throw new Error(`the command exited before ${what}:\n${this.text}`);
-      }
-      return re.test(this.text.slice(options.from ?? 0));
-    }, what, options.timeoutMs ?? 30_000);
+    await eventually(
+      () => {
+        if (this.child.exitCode !== null && !re.test(this.text.slice(options.from ?? 0))) {
+          throw new Error(`the command exited before ${what}:\n${this.text}`);
+        }
+        return re.test(this.text.slice(options.from ?? 0));
+      },
+      what,
+      options.timeoutMs ?? 30_000,
+    );
     return this.text.length;
   }
 

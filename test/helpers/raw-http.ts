@@ -19,7 +19,10 @@ export interface RawResponse {
  * //, /./ and /../ reach the server as written), as an attacker's client
  * would send it.
  */
-export function rawRequest(target: RawTarget, o: { method?: string; path: string; body?: unknown; json?: string; headers?: Record<string, string> }): Promise<RawResponse> {
+export function rawRequest(
+  target: RawTarget,
+  o: { method?: string; path: string; body?: unknown; json?: string; headers?: Record<string, string> },
+): Promise<RawResponse> {
   const payload = o.json ?? (o.body === undefined ? undefined : JSON.stringify(o.body));
   const headers = { ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}), ...o.headers };
   return new Promise((resolve) => {
@@ -38,12 +41,21 @@ export function rawRequest(target: RawTarget, o: { method?: string; path: string
       });
     };
     const common = { method: o.method ?? 'GET', path: o.path, headers, agent: false as const };
-    const req = 'socketPath' in target
-      ? http.request({ ...common, socketPath: target.socketPath }, done)
-      : https.request({
-        ...common, host: '127.0.0.1', port: target.port, servername: 'localhost',
-        ca: readFileSync(`${target.pki}/ca-cert.pem`), cert: readFileSync(`${target.pki}/client-cert.pem`), key: readFileSync(`${target.pki}/client-key.pem`),
-      }, done);
+    const req =
+      'socketPath' in target
+        ? http.request({ ...common, socketPath: target.socketPath }, done)
+        : https.request(
+            {
+              ...common,
+              host: '127.0.0.1',
+              port: target.port,
+              servername: 'localhost',
+              ca: readFileSync(`${target.pki}/ca-cert.pem`),
+              cert: readFileSync(`${target.pki}/client-cert.pem`),
+              key: readFileSync(`${target.pki}/client-key.pem`),
+            },
+            done,
+          );
     req.on('error', (err: NodeJS.ErrnoException) => resolve({ body: '', error: err.code ?? err.message }));
     req.end(payload);
   });

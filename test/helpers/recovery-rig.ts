@@ -32,7 +32,11 @@ export class RecoveryRig {
     mkdirSync(`${hosts.dir.path}/shared`, { recursive: true });
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${hosts.dir.path}/shared/rcv.qcow2`, '32M']);
     const xml = guestXml({
-      name, memoryMiB: 256, touchMiB: 96, dirtyMiBs: 4, hbMs: 100,
+      name,
+      memoryMiB: 256,
+      touchMiB: 96,
+      dirtyMiBs: 4,
+      hbMs: 100,
       disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${hosts.dir.path}/shared/rcv.qcow2'/><target dev='vda' bus='virtio'/></disk>`,
     }).replace('</on_crash>', '</on_crash>\n  <on_lockfailure>poweroff</on_lockfailure>');
     writeFileSync(`${hosts.dir.path}/rcv.xml`, xml);
@@ -75,7 +79,11 @@ export class RecoveryRig {
     const { hosts, name, qemus } = this;
     const other = host === hosts.a ? hosts.b : hosts.a;
     await eventually(() => qemus(host).length === 1 && qemus(other).length === 0, `exactly one QEMU, on ${host === hosts.a ? 'A' : 'B'}`, 60_000);
-    await eventually(async () => (await other.ok('list', '--all', '--name')).split('\n').every((n) => n !== name), 'no definition left on the other host', 30_000);
+    await eventually(
+      async () => (await other.ok('list', '--all', '--name')).split('\n').every((n) => n !== name),
+      'no definition left on the other host',
+      30_000,
+    );
     assert.match(await host.state(name), expected);
     assert.equal(await this.persistentOn(host), true, 'the persistent definition is where the VM runs');
     assert.equal(await this.persistentOn(other), false);
@@ -88,11 +96,19 @@ export class RecoveryRig {
   /** The first JSON line of a ferryd's log with this message, written after byte `from` (waits for it). */
   readonly waitLogLine = async (h: FerrydHost, from: number, msg: string): Promise<Record<string, unknown>> => {
     let found: Record<string, unknown> | undefined;
-    await eventually(() => {
-      const line = readFileSync(h.logFile).subarray(from).toString('utf8').split('\n').find((l) => l.includes(msg));
-      found = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
-      return found !== undefined;
-    }, `${msg} (in the log)`, 30_000);
+    await eventually(
+      () => {
+        const line = readFileSync(h.logFile)
+          .subarray(from)
+          .toString('utf8')
+          .split('\n')
+          .find((l) => l.includes(msg));
+        found = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+        return found !== undefined;
+      },
+      `${msg} (in the log)`,
+      30_000,
+    );
     return found as Record<string, unknown>;
   };
 

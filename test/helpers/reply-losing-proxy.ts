@@ -15,7 +15,10 @@ export class ReplyLosingProxy {
   /** Set once the matching request went through and its reply was dropped. */
   lost = false;
 
-  constructor(private readonly target: { host: string; port: number }, private readonly pattern: RegExp) {
+  constructor(
+    private readonly target: { host: string; port: number },
+    private readonly pattern: RegExp,
+  ) {
     this.server = net.createServer((client) => this.accept(client));
   }
 

@@ -1,7 +1,14 @@
 import type { RegisteredRoute } from './stub-app.js';
 
 /** A JSON schema node as the routes write them (src/api/schemas/json-schema.ts). */
-export type Schema = Record<string, unknown> & { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; enum?: string[]; items?: Schema; oneOf?: Schema[] };
+export type Schema = Record<string, unknown> & {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  enum?: string[];
+  items?: Schema;
+  oneOf?: Schema[];
+};
 
 /**
  * A value the schema accepts, with every property filled in (required or
@@ -18,12 +25,17 @@ export function sample(s: Schema, key = ''): unknown {
       for (const [k, v] of Object.entries(s.properties ?? {})) o[k] = sample(v, k);
       return o;
     }
-    case 'array': return [sample(s.items ?? { type: 'string' }, key)];
-    case 'string': return 'x';
-    case 'boolean': return false;
+    case 'array':
+      return [sample(s.items ?? { type: 'string' }, key)];
+    case 'string':
+      return 'x';
+    case 'boolean':
+      return false;
     case 'integer':
-    case 'number': return key === 'version' ? 1 : (s.minimum as number | undefined) ?? 1;
-    default: return null;
+    case 'number':
+      return key === 'version' ? 1 : ((s.minimum as number | undefined) ?? 1);
+    default:
+      return null;
   }
 }
 

@@ -39,16 +39,29 @@ export class StoreWatch {
 
   /** The newest migration of a domain on one side, if any. */
   latest(uuid: string, side: 'source' | 'destination'): StoredMigration | undefined {
-    const row = this.db.prepare('SELECT * FROM migrations WHERE uuid = ? AND side = ? ORDER BY started_at DESC, rowid DESC LIMIT 1').get(uuid, side) as Row | undefined;
-    return row && {
-      id: row.id, side: row.side, uuid: row.uuid, phase: row.phase, data: JSON.parse(row.data) as Record<string, unknown>,
-      error: row.error, cleanupDone: row.cleanup_done === 1, startedAt: row.started_at, updatedAt: row.updated_at,
-    };
+    const row = this.db.prepare('SELECT * FROM migrations WHERE uuid = ? AND side = ? ORDER BY started_at DESC, rowid DESC LIMIT 1').get(uuid, side) as
+      Row | undefined;
+    return (
+      row && {
+        id: row.id,
+        side: row.side,
+        uuid: row.uuid,
+        phase: row.phase,
+        data: JSON.parse(row.data) as Record<string, unknown>,
+        error: row.error,
+        cleanupDone: row.cleanup_done === 1,
+        startedAt: row.started_at,
+        updatedAt: row.updated_at,
+      }
+    );
   }
 
   /** The phases one side entered, in order, with the time ferryd recorded each. */
   phaseLog(id: string, side: 'source' | 'destination'): Array<{ phase: string; at: number }> {
-    return this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid').all(id, side) as Array<{ phase: string; at: number }>;
+    return this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid').all(id, side) as Array<{
+      phase: string;
+      at: number;
+    }>;
   }
 
   /**

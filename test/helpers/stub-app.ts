@@ -28,8 +28,14 @@ function stub(path = 'service'): never {
  */
 export async function stubApp(listener: ListenerOptions = { kind: 'unix' }): Promise<{ app: FastifyInstance; routes: RegisteredRoute[] }> {
   const deps: AppDeps = {
-    service: stub(), migrations: stub(), storage: stub(), networks: stub(), blockCopies: stub(), locks: stub(),
-    preflight: { service: stub(), destination: stub() }, consoles: stub(),
+    service: stub(),
+    migrations: stub(),
+    storage: stub(),
+    networks: stub(),
+    blockCopies: stub(),
+    locks: stub(),
+    preflight: { service: stub(), destination: stub() },
+    consoles: stub(),
     log: pino({ level: 'silent' }),
   };
   const routes: RegisteredRoute[] = [];

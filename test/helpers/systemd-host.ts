@@ -14,7 +14,12 @@ import { untilPasses } from './processes.js';
 export class SystemdHost {
   container: NspawnContainer | undefined;
 
-  constructor(readonly name: string, readonly root: string, readonly netns?: string, readonly hosts: Record<string, string> = {}) {}
+  constructor(
+    readonly name: string,
+    readonly root: string,
+    readonly netns?: string,
+    readonly hosts: Record<string, string> = {},
+  ) {}
 
   /**
    * Mounts the template under an overlay at `root` (the container's writes go to `root`.upper: instant,
@@ -24,14 +29,20 @@ export class SystemdHost {
     for (const d of [this.root, `${this.root}.upper`, `${this.root}.work`]) mkdirSync(d, { recursive: true });
     execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${template},upperdir=${this.root}.upper,workdir=${this.root}.work`, this.root]);
     writeFileSync(join(this.root, 'etc/hostname'), `${this.name}\n`);
-    const hosts = Object.entries(this.hosts).map(([n, addr]) => `${addr}\t${n}\n`).join('');
+    const hosts = Object.entries(this.hosts)
+      .map(([n, addr]) => `${addr}\t${n}\n`)
+      .join('');
     writeFileSync(join(this.root, 'etc/hosts'), `127.0.0.1\tlocalhost\n${hosts}`);
     const binds = installFerry(this.root, install);
     // The test guest (kernel and initrd), read-only at the path the domain XML names.
     const guestDir = dirname(testGuest().kernel);
     binds.push({ host: guestDir, container: guestDir, ro: true });
     this.container = await NspawnContainer.boot({
-      root: this.root, name: this.name, binds, consoleLog: `${this.root}.console.log`, ...(this.netns ? { netns: this.netns } : {}),
+      root: this.root,
+      name: this.name,
+      binds,
+      consoleLog: `${this.root}.console.log`,
+      ...(this.netns ? { netns: this.netns } : {}),
     });
     return this;
   }
@@ -55,16 +66,26 @@ export class SystemdHost {
   /** `systemctl show` properties of a unit, as an object. */
   show(unit: string, ...props: string[]): Record<string, string> {
     const out = this.c.run(['systemctl', 'show', unit, ...props.map((p) => `-p${p}`)]).stdout;
-    return Object.fromEntries(out.trim().split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   }
 
   /** Waits until ferryd is active and answers the CLI. */
   async ferrydServing(timeoutMs = 60_000): Promise<void> {
-    await untilPasses(`ferryd serving in ${this.name}`, async () => {
-      const s = this.show('ferryd.service', 'ActiveState').ActiveState;
-      if (s !== 'active') throw new Error(`ferryd is ${s}`);
-      this.ferry('list', '--all');
-    }, timeoutMs);
+    await untilPasses(
+      `ferryd serving in ${this.name}`,
+      async () => {
+        const s = this.show('ferryd.service', 'ActiveState').ActiveState;
+        if (s !== 'active') throw new Error(`ferryd is ${s}`);
+        this.ferry('list', '--all');
+      },
+      timeoutMs,
+    );
   }
 
   /** Pids (inside the container) of the QEMU processes running there. */
@@ -107,7 +128,10 @@ export class SystemdHost {
     const base = join(this.root, 'var/log/journal');
     const dirs = existsSync(base) ? readdirSync(base).map((d) => join(base, d)) : [];
     if (dirs.length === 0) return '';
-    return execFileSync('journalctl', ['--no-pager', '-o', 'short-monotonic', '-D', dirs[0] as string, ...args], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    return execFileSync('journalctl', ['--no-pager', '-o', 'short-monotonic', '-D', dirs[0] as string, ...args], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
   }
 }
 
@@ -127,7 +151,10 @@ export function linkedNamespaces(a: string, b: string, addrA: string, addrB: str
   ip('netns', 'add', a);
   ip('netns', 'add', b);
   ip('link', 'add', `${a}-v`, 'netns', a, 'type', 'veth', 'peer', 'name', `${b}-v`, 'netns', b);
-  for (const [ns, addr] of [[a, addrA], [b, addrB]] as const) {
+  for (const [ns, addr] of [
+    [a, addrA],
+    [b, addrB],
+  ] as const) {
     ip('-n', ns, 'addr', 'add', `${addr}/24`, 'dev', `${ns}-v`);
     ip('-n', ns, 'link', 'set', `${ns}-v`, 'up');
     ip('-n', ns, 'link', 'set', 'lo', 'up');

@@ -19,16 +19,42 @@ export class TestPki {
   private readonly caKey: string;
   private serial = 1;
 
-  constructor(readonly dir: string, readonly name = 'ferry test CA') {
+  constructor(
+    readonly dir: string,
+    readonly name = 'ferry test CA',
+  ) {
     mkdirSync(dir, { recursive: true });
     this.caCert = join(dir, 'ca-cert.pem');
     this.caKey = join(dir, 'ca-key.pem');
     const conf = this.writeConf('ca.cnf', [
-      '[req]', 'distinguished_name = dn', 'x509_extensions = v3_ca', 'prompt = no',
-      '[dn]', `CN = ${name}`,
-      '[v3_ca]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash',
+      '[req]',
+      'distinguished_name = dn',
+      'x509_extensions = v3_ca',
+      'prompt = no',
+      '[dn]',
+      `CN = ${name}`,
+      '[v3_ca]',
+      'basicConstraints = critical, CA:TRUE',
+      'keyUsage = critical, keyCertSign, cRLSign',
+      'subjectKeyIdentifier = hash',
     ]);
-    openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', this.caKey, '-out', this.caCert, '-days', '30', '-config', conf]);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      this.caKey,
+      '-out',
+      this.caCert,
+      '-days',
+      '30',
+      '-config',
+      conf,
+    ]);
   }
 
   /** A host certificate signed by this CA; `sans` like ['IP:127.0.0.1', 'DNS:localhost'], `usages` its extendedKeyUsage. */
@@ -37,15 +63,37 @@ export class TestPki {
     const csr = join(this.dir, `${name}.csr`);
     const cert = join(this.dir, `${name}-cert.pem`);
     const conf = this.writeConf(`${name}.cnf`, [
-      '[req]', 'distinguished_name = dn', 'prompt = no',
-      '[dn]', `CN = ${name}`,
-      '[v3_host]', 'basicConstraints = critical, CA:FALSE', 'keyUsage = critical, digitalSignature, keyEncipherment',
-      `extendedKeyUsage = ${(o.usages ?? ['serverAuth', 'clientAuth']).join(', ')}`, `subjectAltName = ${(o.sans ?? ['IP:127.0.0.1', 'DNS:localhost']).join(', ')}`,
+      '[req]',
+      'distinguished_name = dn',
+      'prompt = no',
+      '[dn]',
+      `CN = ${name}`,
+      '[v3_host]',
+      'basicConstraints = critical, CA:FALSE',
+      'keyUsage = critical, digitalSignature, keyEncipherment',
+      `extendedKeyUsage = ${(o.usages ?? ['serverAuth', 'clientAuth']).join(', ')}`,
+      `subjectAltName = ${(o.sans ?? ['IP:127.0.0.1', 'DNS:localhost']).join(', ')}`,
     ]);
     openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, '-config', conf]);
     openssl([
-      'x509', '-req', '-in', csr, '-CA', this.caCert, '-CAkey', this.caKey, '-set_serial', String(this.serial++),
-      '-days', String(o.days ?? 30), '-extfile', conf, '-extensions', 'v3_host', '-out', cert,
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      this.caCert,
+      '-CAkey',
+      this.caKey,
+      '-set_serial',
+      String(this.serial++),
+      '-days',
+      String(o.days ?? 30),
+      '-extfile',
+      conf,
+      '-extensions',
+      'v3_host',
+      '-out',
+      cert,
     ]);
     return { cert, key };
   }

@@ -17,8 +17,17 @@ const QEMU_GA = process.env.FERRY_QEMU_GA ?? '/usr/sbin/qemu-ga';
  * the block list is every RPC it knows minus these.
  */
 const ALLOWED = new Set([
-  'guest-sync-delimited', 'guest-sync', 'guest-ping', 'guest-info', 'guest-get-time', 'guest-network-get-interfaces',
-  'guest-get-osinfo', 'guest-get-host-name', 'guest-get-users', 'guest-get-timezone', 'guest-fsfreeze-status',
+  'guest-sync-delimited',
+  'guest-sync',
+  'guest-ping',
+  'guest-info',
+  'guest-get-time',
+  'guest-network-get-interfaces',
+  'guest-get-osinfo',
+  'guest-get-host-name',
+  'guest-get-users',
+  'guest-get-timezone',
+  'guest-fsfreeze-status',
 ]);
 
 /** The agent client against a real qemu-ga on the host (unix-listen), every dangerous RPC blocked. */
@@ -38,8 +47,11 @@ describe('the guest agent client against a real qemu-ga', () => {
     const all = execFileSync(QEMU_GA, ['-b', 'help'], { encoding: 'utf8' }).split(/\s+/).filter(Boolean);
     const blocked = all.filter((rpc) => !ALLOWED.has(rpc));
     assert.ok(blocked.includes('guest-shutdown') && blocked.includes('guest-exec') && blocked.includes('guest-set-time'));
-    ga = spawn(QEMU_GA, ['-m', 'unix-listen', '-p', socket, '-t', dir.path, '-f', `${dir.path}/qga.pid`,
-      '-l', `${dir.path}/qga.log`, '-b', blocked.join(',')], { stdio: 'ignore' });
+    ga = spawn(
+      QEMU_GA,
+      ['-m', 'unix-listen', '-p', socket, '-t', dir.path, '-f', `${dir.path}/qga.pid`, '-l', `${dir.path}/qga.log`, '-b', blocked.join(',')],
+      { stdio: 'ignore' },
+    );
     exited = new Promise((resolve) => ga.once('exit', () => resolve()));
     // qemu-ga creates its socket a moment after it starts.
     for (;;) {
@@ -63,7 +75,7 @@ describe('the guest agent client against a real qemu-ga', () => {
     dir.cleanup();
   });
 
-  it('ping(), info() and raw() get qemu-ga\'s own answers', async () => {
+  it("ping(), info() and raw() get qemu-ga's own answers", async () => {
     await agent.ping();
     const info = await agent.info();
     const version = /Guest Agent ([\d.]+)/.exec(execFileSync(QEMU_GA, ['--version'], { encoding: 'utf8' }))?.[1];
@@ -76,7 +88,10 @@ describe('the guest agent client against a real qemu-ga', () => {
 
   it('networkInterfaces(), osInfo(), hostname(), users() and timezone() describe this host', async () => {
     const lo = (await agent.networkInterfaces()).find((i) => i.name === 'lo');
-    assert.ok(lo?.['ip-addresses']?.some((a) => a['ip-address'] === '127.0.0.1' && a.prefix === 8), JSON.stringify(lo));
+    assert.ok(
+      lo?.['ip-addresses']?.some((a) => a['ip-address'] === '127.0.0.1' && a.prefix === 8),
+      JSON.stringify(lo),
+    );
     const osRelease = readFileSync('/etc/os-release', 'utf8');
     assert.equal((await agent.osInfo()).id, /^ID=(.*)$/m.exec(osRelease)?.[1]?.replace(/"/g, ''));
     assert.equal(await agent.hostname(), hostname());
@@ -85,17 +100,20 @@ describe('the guest agent client against a real qemu-ga', () => {
     assert.equal(await agent.fsfreezeStatus(), 'thawed');
   });
 
-  it('getTime() reads the clock between two readings of the host\'s', async () => {
+  it("getTime() reads the clock between two readings of the host's", async () => {
     const before = Date.now();
     const t = await agent.getTime();
     const ms = t.seconds * 1000 + t.nseconds / 1e6;
     assert.ok(ms >= before - 1 && ms <= Date.now() + 1, `${ms} not within [${before}, now]`);
   });
 
-  it('a blocked command fails with the agent\'s words, also one that answers only on failure', async () => {
-    const disabled = (command: string) => (err: FerryError): boolean =>
-      err.code === 'AGENT_COMMAND_FAILED' && err.message.startsWith(`internal error: unable to execute QEMU agent command '${command}': `)
-      && /disabled/.test(err.message);
+  it("a blocked command fails with the agent's words, also one that answers only on failure", async () => {
+    const disabled =
+      (command: string) =>
+      (err: FerryError): boolean =>
+        err.code === 'AGENT_COMMAND_FAILED' &&
+        err.message.startsWith(`internal error: unable to execute QEMU agent command '${command}': `) &&
+        /disabled/.test(err.message);
     await assert.rejects(agent.setTime(), disabled('guest-set-time'));
     await assert.rejects(agent.shutdown('powerdown'), disabled('guest-shutdown'));
     await assert.rejects(agent.fsfreeze(), disabled('guest-fsfreeze-freeze'));

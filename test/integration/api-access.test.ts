@@ -85,12 +85,15 @@ describe('API access over the real listeners', () => {
     for (const r of peerRoutes) {
       for (const path of spellings(concrete(r))) {
         for (const [who, target, headers] of [
-          ['read-only socket', ro, {}], ['-r on the read-write socket', rw, { [READONLY_HEADER]: '1' }],
-          ['operator certificate', tls('admin'), {}], ['read-only certificate', tls('readonly'), {}],
+          ['read-only socket', ro, {}],
+          ['-r on the read-write socket', rw, { [READONLY_HEADER]: '1' }],
+          ['operator certificate', tls('admin'), {}],
+          ['read-only certificate', tls('readonly'), {}],
         ] as const) {
           const res = await rawRequest(target, { method: r.method, path, headers, ...(r.method === 'GET' ? {} : { body: {} }) });
           probes++;
-          if (res.status !== 403 || res.code !== 'ACCESS_DENIED') leaks.push(`${who}: ${r.method} ${path} -> ${res.status ?? res.error} ${res.body.slice(0, 120)}`);
+          if (res.status !== 403 || res.code !== 'ACCESS_DENIED')
+            leaks.push(`${who}: ${r.method} ${path} -> ${res.status ?? res.error} ${res.body.slice(0, 120)}`);
         }
       }
     }
@@ -114,9 +117,13 @@ describe('API access over the real listeners', () => {
     const leaks: string[] = [];
     for (const r of writes) {
       for (const path of spellings(concrete(r)).slice(0, 4)) {
-        for (const [who, target] of [['read-only socket', ro], ['read-only certificate', tls('readonly')]] as const) {
+        for (const [who, target] of [
+          ['read-only socket', ro],
+          ['read-only certificate', tls('readonly')],
+        ] as const) {
           const res = await rawRequest(target, { method: r.method, path, body: {} });
-          if (res.status !== 403 || res.code !== 'ACCESS_DENIED') leaks.push(`${who}: ${r.method} ${path} -> ${res.status ?? res.error} ${res.body.slice(0, 120)}`);
+          if (res.status !== 403 || res.code !== 'ACCESS_DENIED')
+            leaks.push(`${who}: ${r.method} ${path} -> ${res.status ?? res.error} ${res.body.slice(0, 120)}`);
         }
       }
     }
@@ -142,7 +149,10 @@ describe('API access over the real listeners', () => {
     assert.equal(roSecure.code, 1);
     assert.match(roSecure.stderr, /^error: operation forbidden: virDomainGetXMLDesc with secure flag\n/);
     assert.doesNotMatch(roSecure.stdout + roSecure.stderr, /s3cret-pw/);
-    for (const [target, headers] of [[tls('readonly'), {}], [{ socketPath: host.socket }, { [READONLY_HEADER]: '1' }]] as const) {
+    for (const [target, headers] of [
+      [tls('readonly'), {}],
+      [{ socketPath: host.socket }, { [READONLY_HEADER]: '1' }],
+    ] as const) {
       const res = await rawRequest(target, { path: '/v1/domains/vnc/xml?secure=true', headers });
       assert.equal(res.status, 403);
       assert.doesNotMatch(res.body, /s3cret-pw/);
@@ -166,7 +176,10 @@ describe('API access over the real listeners', () => {
   });
 
   it('an unknown option is refused naming it, before anything runs ({"options":{"Live":true}})', async () => {
-    const res = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/v1/domains/vnc/migrate', body: { destUri: 'ferry+tcp://127.0.0.1:1/system', options: { Live: true } } });
+    const res = await rawRequest(
+      { socketPath: host.socket },
+      { method: 'POST', path: '/v1/domains/vnc/migrate', body: { destUri: 'ferry+tcp://127.0.0.1:1/system', options: { Live: true } } },
+    );
     assert.equal(res.status, 400);
     assert.equal(JSON.parse(res.body).error.message, "invalid request: unknown field 'options.Live' in the request body");
   });

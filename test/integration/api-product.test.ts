@@ -13,7 +13,11 @@ import { eventually } from '../helpers/processes.js';
 import { tempDir } from '../helpers/tmp.js';
 
 type Schema = Record<string, unknown>;
-interface Frame { id?: string; event?: string; data: Record<string, unknown> }
+interface Frame {
+  id?: string;
+  event?: string;
+  data: Record<string, unknown>;
+}
 
 /** A raw server-sent event client on a unix socket: what any program (not the ferry CLI) sees. */
 function openStream(socket: string, headers: Record<string, string> = {}): Promise<{ frames: Frame[]; headers: http.IncomingHttpHeaders; close: () => void }> {
@@ -43,7 +47,8 @@ function openStream(socket: string, headers: Record<string, string> = {}): Promi
   });
 }
 
-const domainXml = (name: string): string => `<domain type='qemu'><name>${name}</name><memory unit='MiB'>128</memory><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`;
+const domainXml = (name: string): string =>
+  `<domain type='qemu'><name>${name}</name><memory unit='MiB'>128</memory><os><type arch='x86_64' machine='q35'>hvm</type></os></domain>`;
 
 /**
  * Issue 13 part 9 on one real ferryd: the OpenAPI document it serves, replies
@@ -120,7 +125,7 @@ describe('the API as a product (a real ferryd)', () => {
     const paths = checkedIn.paths as Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: Schema }> }> }>>;
     const components = (checkedIn.components as { schemas: Record<string, Schema> }).schemas;
     const ajv = new Ajv({ strict: false, allErrors: true });
-    const resolve = (s: Schema): Schema => (typeof s.$ref === 'string' ? components[s.$ref.replace('#/components/schemas/', '')] as Schema : s);
+    const resolve = (s: Schema): Schema => (typeof s.$ref === 'string' ? (components[s.$ref.replace('#/components/schemas/', '')] as Schema) : s);
     const check = async (path: string, template: string, status: string): Promise<Record<string, unknown>> => {
       const r = await requestOverUnix(host.socket, 'GET', path);
       assert.equal(String(r.status).startsWith(status[0] as string), true, `${path}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -152,10 +157,33 @@ describe('the API as a product (a real ferryd)', () => {
     await check('/v1/locks', '/v1/locks', '200');
     await check('/v1/domains/nosuch', '/v1/domains/{ref}', '4XX');
     // The fields the CLI reads arrive (dominfo's every line, list's columns), not just the schema's.
-    assert.deepEqual(Object.keys((info.domain as Schema)).sort(), [
-      'autostart', 'cpuTimeSeconds', 'id', 'managedSave', 'maxMemoryKiB', 'name', 'osType', 'persistent', 'reason', 'securityLabel', 'state', 'taints', 'usedMemoryKiB', 'uuid', 'vcpus',
+    assert.deepEqual(Object.keys(info.domain as Schema).sort(), [
+      'autostart',
+      'cpuTimeSeconds',
+      'id',
+      'managedSave',
+      'maxMemoryKiB',
+      'name',
+      'osType',
+      'persistent',
+      'reason',
+      'securityLabel',
+      'state',
+      'taints',
+      'usedMemoryKiB',
+      'uuid',
+      'vcpus',
     ]);
-    assert.deepEqual(Object.keys((list.domains as Schema[])[0] ?? {}).sort(), ['autostart', 'domainId', 'managedSave', 'name', 'persistent', 'reason', 'state', 'uuid']);
+    assert.deepEqual(Object.keys((list.domains as Schema[])[0] ?? {}).sort(), [
+      'autostart',
+      'domainId',
+      'managedSave',
+      'name',
+      'persistent',
+      'reason',
+      'state',
+      'uuid',
+    ]);
     // And the CLI, which reads them, shows them.
     assert.match(await host.ok('dominfo', 'web'), /Max memory:\s+131072 KiB[\s\S]*Persistent:\s+yes/);
     assert.match(await host.ok('list', '--all'), /-\s+web\s+shut off/);
@@ -176,7 +204,10 @@ describe('the API as a product (a real ferryd)', () => {
     await define('ev-c'); // live, after the replay
     await eventually(() => again.frames.some((f) => f.data.name === 'ev-c'), 'ev-c defined');
     again.close();
-    assert.deepEqual(again.frames.map((f) => `${f.data.type} ${f.data.name}`), ['domain.defined ev-b', 'domain.undefined ev-a', 'domain.defined ev-c']);
+    assert.deepEqual(
+      again.frames.map((f) => `${f.data.type} ${f.data.name}`),
+      ['domain.defined ev-b', 'domain.undefined ev-a', 'domain.defined ev-c'],
+    );
     const ids = again.frames.map((f) => Number(f.id?.split('-').pop()));
     assert.deepEqual(ids, [ids[0], (ids[0] as number) + 1, (ids[0] as number) + 2], 'consecutive ids');
 

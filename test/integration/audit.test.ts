@@ -17,9 +17,12 @@ let cli: StagedCli;
 /** The CLI as another user: uid nobody with the ferry group, as a member of the group who is not root. */
 function ferryAs(uid: number, gid: number, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, cli.path, ...args],
+    execFile(
+      'setpriv',
+      [`--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', process.execPath, cli.path, ...args],
       { env: { ...process.env, HOME: '/nonexistent' }, timeout: 60_000 },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -59,14 +62,18 @@ describe('audit trail', () => {
     await host.ok('undefine', 'aud');
 
     const rows = await records();
-    assert.deepEqual(rows.map((r) => [r.operation, r.domainName, r.outcome, r.errorCode]), [
-      ['define', 'aud', 'ok', null],
-      ['start', 'aud', 'ok', null],
-      ['destroy', 'aud', 'ok', null],
-      ['start', 'no-such-domain', 'error', 'DOMAIN_NOT_FOUND'],
-      ['undefine', 'aud', 'error', 'ACCESS_DENIED'],
-      ['undefine', 'aud', 'ok', null],
-    ], 'list and dominfo (queries) left no row');
+    assert.deepEqual(
+      rows.map((r) => [r.operation, r.domainName, r.outcome, r.errorCode]),
+      [
+        ['define', 'aud', 'ok', null],
+        ['start', 'aud', 'ok', null],
+        ['destroy', 'aud', 'ok', null],
+        ['start', 'no-such-domain', 'error', 'DOMAIN_NOT_FOUND'],
+        ['undefine', 'aud', 'error', 'ACCESS_DENIED'],
+        ['undefine', 'aud', 'ok', null],
+      ],
+      'list and dominfo (queries) left no row',
+    );
     const uuid = rows[0]?.domainUuid;
     assert.match(uuid ?? '', /^[0-9a-f-]{36}$/);
     for (const r of rows) {
@@ -74,7 +81,10 @@ describe('audit trail', () => {
       assert.equal(r.gid, 0);
       assert.ok(r.at >= start && r.at <= Date.now());
     }
-    assert.deepEqual(rows.map((r) => r.listener), ['unix', 'unix', 'unix', 'unix', 'unix-ro', 'unix']);
+    assert.deepEqual(
+      rows.map((r) => r.listener),
+      ['unix', 'unix', 'unix', 'unix', 'unix-ro', 'unix'],
+    );
     assert.equal(rows[0]?.origin, host.socket);
     assert.equal(rows[4]?.origin, roSocket);
     assert.equal(rows[5]?.domainUuid, uuid, 'undefine names the domain by its uuid too');
@@ -86,8 +96,12 @@ describe('audit trail', () => {
     assert.match(table, /uid=0 gid=0 .* define +aud +ok\n/);
     assert.match(table, /undefine +aud +error: ACCESS_DENIED\n/);
     assert.doesNotMatch(table, /no-such-domain/);
-    assert.equal((await records('--domain', uuid as string)).length, 5, 'by uuid: all of aud\'s calls');
-    assert.deepEqual((await records('--limit', '2')).map((r) => r.operation), ['undefine', 'undefine'], 'the newest two');
+    assert.equal((await records('--domain', uuid as string)).length, 5, "by uuid: all of aud's calls");
+    assert.deepEqual(
+      (await records('--limit', '2')).map((r) => r.operation),
+      ['undefine', 'undefine'],
+      'the newest two',
+    );
     assert.equal((await records('--since', '1h')).length, 6);
     assert.equal((await records('--until', new Date(start - 1000).toISOString())).length, 0);
     const bad = await host.ferry('audit', '--since', 'yesterday');
@@ -98,13 +112,17 @@ describe('audit trail', () => {
     assert.match(ro.stderr, /audit trail needs a read-write connection/);
   });
 
-  it('a member of the ferry group who is not root is recorded with their own uid and gid', { skip: ferryGid === undefined && 'no ferry group on this machine' }, async () => {
-    const r = await ferryAs(NOBODY, ferryGid as number, ['-c', host.uri, 'define', xmlFile]);
-    assert.equal(r.code, 0, r.stderr);
-    const last = (await records('--limit', '1'))[0];
-    assert.equal(last?.operation, 'define');
-    assert.equal(last?.uid, NOBODY);
-    assert.equal(last?.gid, ferryGid);
-    await host.ok('undefine', 'aud');
-  });
+  it(
+    'a member of the ferry group who is not root is recorded with their own uid and gid',
+    { skip: ferryGid === undefined && 'no ferry group on this machine' },
+    async () => {
+      const r = await ferryAs(NOBODY, ferryGid as number, ['-c', host.uri, 'define', xmlFile]);
+      assert.equal(r.code, 0, r.stderr);
+      const last = (await records('--limit', '1'))[0];
+      assert.equal(last?.operation, 'define');
+      assert.equal(last?.uid, NOBODY);
+      assert.equal(last?.gid, ferryGid);
+      await host.ok('undefine', 'aud');
+    },
+  );
 });

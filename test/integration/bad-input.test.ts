@@ -35,11 +35,16 @@ describe('bad input', () => {
   });
 
   it('every element that matters but is unsupported is named, all at once, with its device', async () => {
-    const xml = guestXml({ name: 'hp', devices: "<interface type='user'><vlan><tag id='42'/></vlan></interface>" })
-      .replace('<vcpu>', "<idmap><uid start='0' target='1000' count='10'/><gid start='0' target='1000' count='10'/></idmap><vcpu>");
+    const xml = guestXml({ name: 'hp', devices: "<interface type='user'><vlan><tag id='42'/></vlan></interface>" }).replace(
+      '<vcpu>',
+      "<idmap><uid start='0' target='1000' count='10'/><gid start='0' target='1000' count='10'/></idmap><vcpu>",
+    );
     const r = await host.ferry('define', file('unsupported.xml', xml));
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <idmap> in <domain> is not supported\n {2}- <interface type='user'> #0: <vlan> in <interface> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/);
+    assert.match(
+      r.stderr,
+      /^error: Failed to define domain from .*\nerror: unsupported configuration: 2 parts of this definition cannot be run as defined:\n {2}- <idmap> in <domain> is not supported\n {2}- <interface type='user'> #0: <vlan> in <interface> is not supported\nhint: .*\[XML_UNSUPPORTED\]\n$/,
+    );
     assert.equal((await host.ok('list', '--all', '--name')).trim(), '', 'nothing was defined');
   });
 
@@ -67,27 +72,37 @@ describe('bad input', () => {
     const before = await host.ok('dumpxml', 'noqemu');
     const r = await host.ferry('start', 'noqemu');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Failed to start domain 'noqemu'\nerror: Cannot find QEMU binary \/nonexistent\/qemu-system-x86_64: No such file or directory\nhint: .*\[QEMU_BINARY_MISSING\]/);
+    assert.match(
+      r.stderr,
+      /^error: Failed to start domain 'noqemu'\nerror: Cannot find QEMU binary \/nonexistent\/qemu-system-x86_64: No such file or directory\nhint: .*\[QEMU_BINARY_MISSING\]/,
+    );
     assert.equal(await host.state('noqemu'), 'shut off (unknown)');
     assert.equal(await host.ok('dumpxml', 'noqemu'), before);
   });
 
-  it('QEMU exiting at start shows the tail of QEMU\'s own stderr', async () => {
-    const disk = "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='/nonexistent/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>";
+  it("QEMU exiting at start shows the tail of QEMU's own stderr", async () => {
+    const disk =
+      "<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='/nonexistent/disk.qcow2'/><target dev='vda' bus='virtio'/></disk>";
     await host.ok('define', file('nodisk.xml', guestXml({ name: 'nodisk', disks: disk })));
     const r = await host.ferry('start', 'nodisk');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Failed to start domain 'nodisk'\nerror: internal error: QEMU unexpectedly closed the monitor \(exit 1\): [\s\S]*Could not open '\/nonexistent\/disk.qcow2': No such file or directory/);
+    assert.match(
+      r.stderr,
+      /^error: Failed to start domain 'nodisk'\nerror: internal error: QEMU unexpectedly closed the monitor \(exit 1\): [\s\S]*Could not open '\/nonexistent\/disk.qcow2': No such file or directory/,
+    );
     assert.match(r.stderr, /\[QEMU_LAUNCH_FAILED\]/);
     assert.match(await host.ok('list', '--all'), / -    nodisk +shut off/);
     const log = (await import('node:fs')).readFileSync(`${host.stateDir}/log/nodisk.log`, 'utf8');
     assert.match(log, /starting up\n.*qemu-system-x86_64/, 'the domain log has the command line');
   });
 
-  it('operations on a domain in the wrong state are refused with virsh\'s words', async () => {
+  it("operations on a domain in the wrong state are refused with virsh's words", async () => {
     const r = await host.ferry('suspend', 'dup');
     assert.equal(r.code, 1);
-    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), "error: Failed to suspend domain 'dup'\nerror: Requested operation is not valid: domain is not running");
+    assert.equal(
+      r.stderr.split('\n').slice(0, 2).join('\n'),
+      "error: Failed to suspend domain 'dup'\nerror: Requested operation is not valid: domain is not running",
+    );
     const u = await host.ferry('undefine', 'nosuch');
     assert.match(u.stderr, /^error: failed to get domain 'nosuch'\n/);
   });
@@ -95,7 +110,12 @@ describe('bad input', () => {
   it('an unreachable daemon is reported as virsh does', async () => {
     const r = await host.ferry('-c', `ferry:///system?socket=${dir.path}/none.sock`, 'list');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`^error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${dir.path}/none.sock': No such file or directory\nhint: .*\\[CONNECT_FAILED\\]`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: failed to connect to the hypervisor\nerror: Failed to connect socket to '${dir.path}/none.sock': No such file or directory\nhint: .*\\[CONNECT_FAILED\\]`,
+      ),
+    );
     const bad = await host.ferry('-c', 'xen:///system', 'list');
     assert.match(bad.stderr, /error: unsupported connection URI 'xen:\/\/\/system'/);
   });
@@ -111,17 +131,24 @@ describe('bad input', () => {
     for (const [verb, f] of Object.entries(files)) {
       const r = await host.ferry(verb, f);
       assert.equal(r.code, 1, verb);
-      assert.match(r.stderr, /error: XML error: <!DOCTYPE at line \d: ferry reads no DTD and expands no entities\nhint: .*\[XML_DOCTYPE_REFUSED\]\n$/, `${verb}: ${r.stderr}`);
+      assert.match(
+        r.stderr,
+        /error: XML error: <!DOCTYPE at line \d: ferry reads no DTD and expands no entities\nhint: .*\[XML_DOCTYPE_REFUSED\]\n$/,
+        `${verb}: ${r.stderr}`,
+      );
     }
     const undefinedEntity = await host.ferry('define', file('ent.xml', guestXml({ name: 'ent' }).replace('<name>ent</name>', '<name>&foo;</name>')));
     assert.match(undefinedEntity.stderr, /error: XML error: entity '&foo;' is not defined \(ferry reads no DTD\)\nhint: .*\[XML_MALFORMED\]/);
-    assert.doesNotMatch((await host.ok('list', '--all', '--name')), /aaaa|dtd|sys|ent/);
+    assert.doesNotMatch(await host.ok('list', '--all', '--name'), /aaaa|dtd|sys|ent/);
   });
 
   it('a body over the API limit is REQUEST_TOO_LARGE, and XML over 1 MiB or 20,000 elements is XML_TOO_LARGE; ferryd answers on', async () => {
     // The body is announced, not sent: ferryd answers from Content-Length alone, and a client still writing 5 MiB
     // when ferryd closes the connection would get a reset instead of the answer (a race of the client, not ferryd's).
-    const huge = await rawRequest({ socketPath: host.socket }, { method: 'POST', path: '/v1/domains', json: '', headers: { 'content-type': 'application/json', 'content-length': String(5 * 1024 * 1024) } });
+    const huge = await rawRequest(
+      { socketPath: host.socket },
+      { method: 'POST', path: '/v1/domains', json: '', headers: { 'content-type': 'application/json', 'content-length': String(5 * 1024 * 1024) } },
+    );
     assert.equal(huge.status, 413);
     assert.equal(huge.code, 'REQUEST_TOO_LARGE');
     assert.match(JSON.parse(huge.body).error.message, /larger than the 4 MiB ferryd accepts/);
@@ -155,7 +182,8 @@ describe('bad input', () => {
       if (r.url === '/v1/events') continue; // a stream, no input
       const body = r.schema?.body ? sample(r.schema.body as Schema) : undefined;
       const res = await rawRequest({ socketPath: host.socket }, { method: r.method, path: sampleUrl(r), ...(body === undefined ? {} : { body }) });
-      if (res.status === undefined || res.status >= 500 && res.code === 'INTERNAL_ERROR') internal.push(`${r.method} ${sampleUrl(r)}: ${res.status ?? res.error} ${res.body.slice(0, 200)}`);
+      if (res.status === undefined || (res.status >= 500 && res.code === 'INTERNAL_ERROR'))
+        internal.push(`${r.method} ${sampleUrl(r)}: ${res.status ?? res.error} ${res.body.slice(0, 200)}`);
     }
     assert.deepEqual(internal, []);
     assert.equal((await host.ferry('list')).code, 0, 'ferryd still answers');

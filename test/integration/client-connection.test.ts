@@ -31,8 +31,24 @@ let cli: StagedCli;
  */
 function ferryAs(user: string, hostDir: string, etc: string | undefined, args: string[], env: Record<string, string> = {}): Promise<Run> {
   const script = 'mount --bind "$1" /run/ferry && { [ -z "$2" ] || mount --bind "$2" /etc/ferry; } && shift 2 && exec "$@"';
-  const argv = ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', hostDir, etc ?? '',
-    'setpriv', `--reuid=${user}`, `--regid=${primaryGroup(user)}`, '--init-groups', process.execPath, cli.path, ...args];
+  const argv = [
+    '-m',
+    '--propagation',
+    'private',
+    'sh',
+    '-c',
+    script,
+    'sh',
+    hostDir,
+    etc ?? '',
+    'setpriv',
+    `--reuid=${user}`,
+    `--regid=${primaryGroup(user)}`,
+    '--init-groups',
+    process.execPath,
+    cli.path,
+    ...args,
+  ];
   return new Promise((resolve) => {
     execFile('unshare', argv, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent', ...env } }, (err, stdout, stderr) => {
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
@@ -48,7 +64,7 @@ function ferryAs(user: string, hostDir: string, etc: string | undefined, args: s
  * -r); the client config files (libvirt.conf's uri_default and uri_aliases)
  * and FERRY_DEFAULT_URI in libvirt's order; a bad file fails with its line.
  */
-describe('connections like libvirt\'s: default URI, client config, aliases', () => {
+describe("connections like libvirt's: default URI, client config, aliases", () => {
   const dir = tempDir('ferry-conn-');
   const host = new FerrydHost({ dir: join(dir.path, 'h') });
   const etc = join(dir.path, 'etc');
@@ -63,7 +79,9 @@ describe('connections like libvirt\'s: default URI, client config, aliases', () 
     execFileSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--groups', 'ferry', USER]);
     cli = stageCli();
     await host.start();
-    const r = await host.apiPost('/v1/domains', { xml: "<domain type='qemu'><name>conn-vm</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>" });
+    const r = await host.apiPost('/v1/domains', {
+      xml: "<domain type='qemu'><name>conn-vm</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>",
+    });
     assert.ok(r.status < 300, JSON.stringify(r.body));
     mkdirSync(etc);
     mkdirSync(join(xdg, 'ferry'), { recursive: true });
@@ -89,10 +107,10 @@ describe('connections like libvirt\'s: default URI, client config, aliases', () 
     assert.equal(nobodyList.stdout.trim(), 'conn-vm', `-r: the system daemon's read-only socket: ${nobodyList.stderr}`);
   });
 
-  it('uri_default and uri_aliases: the user\'s file over the system\'s, FERRY_DEFAULT_URI over both, -c over all; an alias is expanded', async () => {
+  it("uri_default and uri_aliases: the user's file over the system's, FERRY_DEFAULT_URI over both, -c over all; an alias is expanded", async () => {
     writeFileSync(join(etc, 'ferry.conf'), 'uri_default = "ferry:///session"\nuri_aliases = [ "here=ferry:///system" ]\n');
     const env = { XDG_CONFIG_HOME: xdg };
-    writeFileSync(join(xdg, 'ferry', 'ferry.conf'), '# the user\'s\n');
+    writeFileSync(join(xdg, 'ferry', 'ferry.conf'), "# the user's\n");
     const systemOnly = await ferryAs(USER, host.options.dir, etc, ['uri'], env);
     assert.equal(systemOnly.stdout.trim(), 'ferry:///session', `the system file's uri_default: ${systemOnly.stderr}`);
     writeFileSync(join(xdg, 'ferry', 'ferry.conf'), 'uri_default = "here"   # an alias from the system file\n');
@@ -111,6 +129,11 @@ describe('connections like libvirt\'s: default URI, client config, aliases', () 
     writeFileSync(join(xdg, 'ferry', 'ferry.conf'), 'uri_default = "ferry:///system"\nuri_aliases = [ "lab" ]\n');
     const r = await ferryAs(USER, host.options.dir, etc, ['list'], { XDG_CONFIG_HOME: xdg });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`error: ${xdg}/ferry/ferry.conf:2: Malformed 'uri_aliases' config entry 'lab', expected 'alias=uri://host/path'\\nhint: Fix the named line.*\\[CLIENT_CONFIG_INVALID\\]`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: ${xdg}/ferry/ferry.conf:2: Malformed 'uri_aliases' config entry 'lab', expected 'alias=uri://host/path'\\nhint: Fix the named line.*\\[CLIENT_CONFIG_INVALID\\]`,
+      ),
+    );
   });
 });

@@ -55,7 +55,7 @@ describe('connection limits under ulimit -n 1024', () => {
     dir.cleanup();
   });
 
-  it('1100 event streams an unprivileged user opens on the read-only socket: at most max_readonly_clients are served, root\'s socket keeps answering, the VM keeps running', async () => {
+  it("1100 event streams an unprivileged user opens on the read-only socket: at most max_readonly_clients are served, root's socket keeps answering, the VM keeps running", async () => {
     // As nobody: the read-only socket is open to every local user.
     const script = `
       const http = require('node:http');
@@ -67,7 +67,9 @@ describe('connection limits under ulimit -n 1024', () => {
       }
       process.stdin.resume();`;
     flood = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
-    const counts = await new Promise<{ served: number; refused: number }>((resolve) => flood?.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))));
+    const counts = await new Promise<{ served: number; refused: number }>((resolve) =>
+      flood?.stdout?.once('data', (d: Buffer) => resolve(JSON.parse(d.toString()))),
+    );
     assert.equal(counts.served + counts.refused, 1100);
     assert.ok(counts.served <= 100, `at most max_readonly_clients (100) streams served, not ${counts.served}`);
     assert.ok(counts.served > 0, 'the read-only socket still serves');
@@ -89,7 +91,7 @@ describe('connection limits under ulimit -n 1024', () => {
       const s = net.connect(port, '127.0.0.1');
       s.on('error', () => undefined);
       let done = false;
-      const settle = (): void => void (done || (done = true, settled++));
+      const settle = (): void => void (done || ((done = true), settled++));
       s.once('connect', settle);
       s.on('close', () => {
         closed++;

@@ -55,19 +55,26 @@ describe('ferry console', () => {
     // A pipe channel's FIFOs (the user makes them; ferryd hands them to QEMU's user) and the socket a guestfwd channel connects to.
     execFileSync('mkfifo', ['-m', '0600', `${dir.path}/pipe.in`, `${dir.path}/pipe.out`]);
     await new Promise<void>((resolve) => fwdServer.listen(`${dir.path}/sock/fwd.sock`, resolve));
-    writeFileSync(`${dir.path}/con.xml`, guestXml({
-      name: 'con', extraCmdline: 'ferry.shells=ttyS1,ttyS2,hvc0',
-      devices: `<serial type='pty'/><serial type='unix'><source mode='bind' path='${dir.path}/sock/con-ttyS2.sock'/></serial>
+    writeFileSync(
+      `${dir.path}/con.xml`,
+      guestXml({
+        name: 'con',
+        extraCmdline: 'ferry.shells=ttyS1,ttyS2,hvc0',
+        devices: `<serial type='pty'/><serial type='unix'><source mode='bind' path='${dir.path}/sock/con-ttyS2.sock'/></serial>
         <serial type='vc'/>
         <console type='pty'><log file='${dir.path}/hvc0.log'/><target type='virtio'/></console>
         <channel type='pipe'><source path='${dir.path}/pipe'/><target type='virtio' name='org.ferry.pipe'/></channel>
         <channel type='unix'><source mode='connect' path='${dir.path}/sock/fwd.sock'/><target type='guestfwd' address='10.0.2.100' port='4600'/></channel>`,
-    }));
+      }),
+    );
     await host.ok('define', `${dir.path}/con.xml`);
     await host.ok('start', 'con');
     // The shells' prompts, in the log copies QEMU keeps of each port.
-    await eventually(() => /\/ # /.test(host.serialLog('con', 1)) && /\/ # /.test(host.serialLog('con', 2)) && /\/ # /.test(readIfThere(`${dir.path}/hvc0.log`)),
-      'the guest\'s shells on ttyS1, ttyS2 and hvc0', 60_000);
+    await eventually(
+      () => /\/ # /.test(host.serialLog('con', 1)) && /\/ # /.test(host.serialLog('con', 2)) && /\/ # /.test(readIfThere(`${dir.path}/hvc0.log`)),
+      "the guest's shells on ttyS1, ttyS2 and hvc0",
+      60_000,
+    );
   });
 
   after(async () => {
@@ -79,7 +86,7 @@ describe('ferry console', () => {
     dir.cleanup();
   });
 
-  it('shows the guest\'s output; keystrokes reach a shell; ^] ends the session and puts the terminal back', async () => {
+  it("shows the guest's output; keystrokes reach a shell; ^] ends the session and puts the terminal back", async () => {
     const first = open('con');
     const at = await first.waitFor(BANNER, 'the banner');
     await first.waitFor(/ferry-load: hb seq=\d+/, 'a heartbeat on the default console (serial0)', { from: at });
@@ -91,12 +98,12 @@ describe('ferry console', () => {
     const shell = open('con', '--devname', 'serial1');
     await shell.waitFor(BANNER, 'the banner');
     shell.type('echo hi-$((6*7))\r');
-    await shell.waitFor(/\bhi-42\r\n/, 'the shell\'s answer');
+    await shell.waitFor(/\bhi-42\r\n/, "the shell's answer");
     shell.type(ESCAPE);
     const r = await shell.result();
     assert.equal(r.code, 0, r.output);
     assert.ok(cookedTerminal(r.stty), r.stty);
-    assert.match(host.serialLog('con', 1), /\bhi-42\r?\n/, 'QEMU still copies the port\'s output to its log');
+    assert.match(host.serialLog('con', 1), /\bhi-42\r?\n/, "QEMU still copies the port's output to its log");
   });
 
   it('a second session on the device is refused as virsh refuses it; --force takes it over and the first ends saying why', async () => {
@@ -119,7 +126,10 @@ describe('ferry console', () => {
   });
 
   it('read-only connections are refused: the read-only socket (-r) and a read-only certificate', async () => {
-    for (const args of [['-r', 'console', 'con'], ['-c', tlsUri('readonly'), 'console', 'con']]) {
+    for (const args of [
+      ['-r', 'console', 'con'],
+      ['-c', tlsUri('readonly'), 'console', 'con'],
+    ]) {
       const r = await host.ferry(...args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, /^error: operation forbidden: read only access prevents virDomainOpenConsole\n/, args.join(' '));
@@ -144,13 +154,16 @@ describe('ferry console', () => {
     await s.waitFor(/\bhvc-42\r\n/, 'the shell on hvc0');
     s.type(ESCAPE);
     assert.equal((await s.result()).code, 0);
-    assert.match(readIfThere(`${dir.path}/hvc0.log`), /\bhvc-42\r?\n/, 'QEMU copies a virtio console\'s output to its <log> too');
+    assert.match(readIfThere(`${dir.path}/hvc0.log`), /\bhvc-42\r?\n/, "QEMU copies a virtio console's output to its <log> too");
   });
 
-  it('a vc serial port has no session (coded error) and still carries the guest\'s output; a pipe channel writes to its FIFO; a guestfwd channel is its own user network', async () => {
+  it("a vc serial port has no session (coded error) and still carries the guest's output; a pipe channel writes to its FIFO; a guestfwd channel is its own user network", async () => {
     const vc = await host.ferry('console', 'con', '--devname', 'serial3');
     assert.equal(vc.code, 1);
-    assert.match(vc.stderr, /^error: internal error: character device serial3 is not using a PTY \(type 'vc': a text console on the domain's graphical display.*\[CONSOLE_NOT_PTY\]\n$/s);
+    assert.match(
+      vc.stderr,
+      /^error: internal error: character device serial3 is not using a PTY \(type 'vc': a text console on the domain's graphical display.*\[CONSOLE_NOT_PTY\]\n$/s,
+    );
 
     const shell = open('con', '--devname', 'serial1');
     await shell.waitFor(BANNER, 'the banner');
@@ -159,36 +172,51 @@ describe('ferry console', () => {
     shell.type(ESCAPE);
     assert.equal((await shell.result()).code, 0);
     // QEMU's vc chardev keeps the log copy of serial3: the guest's bytes went through it.
-    await eventually(() => /\bvc-42\r?\n/.test(host.serialLog('con', 3)), 'the vc port\'s output in its log copy', 10_000);
+    await eventually(() => /\bvc-42\r?\n/.test(host.serialLog('con', 3)), "the vc port's output in its log copy", 10_000);
     // QEMU opened pipe.in and pipe.out (handed to its user), and the port's output is in pipe.out.
     const out = openSync(`${dir.path}/pipe.out`, constants.O_RDWR | constants.O_NONBLOCK);
     let got = '';
     try {
-      await eventually(() => {
-        const buf = Buffer.alloc(256);
-        try {
-          got += buf.subarray(0, readSync(out, buf)).toString();
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
-        }
-        return /\bpipe-42\n/.test(got);
-      }, 'the pipe channel\'s output in pipe.out', 10_000);
+      await eventually(
+        () => {
+          const buf = Buffer.alloc(256);
+          try {
+            got += buf.subarray(0, readSync(out, buf)).toString();
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          }
+          return /\bpipe-42\n/.test(got);
+        },
+        "the pipe channel's output in pipe.out",
+        10_000,
+      );
     } finally {
       closeSync(out);
     }
 
     // The guestfwd channel: QEMU connected to the socket at start, slirp holds the chardev, and the netdev is there.
-    assert.ok(fwdConnections.length >= 1, 'QEMU connected to the guestfwd channel\'s socket');
-    const chardevs = (JSON.parse(await host.ok('qemu-monitor-command', 'con', '{"execute":"query-chardev"}')) as { return: Array<{ label: string; filename: string; 'frontend-open': boolean }> }).return;
+    assert.ok(fwdConnections.length >= 1, "QEMU connected to the guestfwd channel's socket");
+    const chardevs = (
+      JSON.parse(await host.ok('qemu-monitor-command', 'con', '{"execute":"query-chardev"}')) as {
+        return: Array<{ label: string; filename: string; 'frontend-open': boolean }>;
+      }
+    ).return;
     const byLabel = new Map(chardevs.map((c) => [c.label, c]));
     assert.deepEqual(byLabel.get('charserial3'), { label: 'charserial3', filename: 'vc', 'frontend-open': true });
     assert.equal(byLabel.get('charchannel0')?.filename, 'pipe');
     assert.equal(byLabel.get('charchannel1')?.filename, `unix:${dir.path}/sock/fwd.sock`);
-    assert.equal(byLabel.get('charchannel1')?.['frontend-open'], true, 'slirp\'s guestfwd opened the chardev');
-    const network = (JSON.parse(await host.ok('qemu-monitor-command', 'con', '{"execute":"human-monitor-command","arguments":{"command-line":"info network"}}')) as { return: string }).return;
+    assert.equal(byLabel.get('charchannel1')?.['frontend-open'], true, "slirp's guestfwd opened the chardev");
+    const network = (
+      JSON.parse(await host.ok('qemu-monitor-command', 'con', '{"execute":"human-monitor-command","arguments":{"command-line":"info network"}}')) as {
+        return: string;
+      }
+    ).return;
     assert.match(network, /^channel1: index=\d+,type=user,net=10\.0\.2\.0/m);
     const xml = await host.ok('dumpxml', 'con', '--inactive');
-    assert.match(xml, /<channel type='unix'>\s*<source mode='connect' path='[^']+\/fwd\.sock'\/>\s*<target type='guestfwd' address='10\.0\.2\.100' port='4600'\/>\s*<\/channel>/);
+    assert.match(
+      xml,
+      /<channel type='unix'>\s*<source mode='connect' path='[^']+\/fwd\.sock'\/>\s*<target type='guestfwd' address='10\.0\.2\.100' port='4600'\/>\s*<\/channel>/,
+    );
     assert.match(xml, /<serial type='vc'>/);
     assert.match(xml, /<channel type='pipe'>\s*<source path='[^']+\/pipe'\/>/);
   });

@@ -37,18 +37,24 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
   let host: FerrydHost;
   const socket = (h = host): string => `${h.stateDir}/run/${uuid}/dbus.sock`;
   const daemons = (h = host): number[] => pidsMatching(`${h.stateDir}/run/${uuid}/dbus.conf`).filter((p) => comm(p) === 'dbus-daemon');
-  const busctl = async (h: FerrydHost, ...args: string[]): Promise<string> => (await run('busctl', [`--address=unix:path=${socket(h)}`, ...args], { timeout: 20_000 })).stdout;
-  const vmName = async (h: FerrydHost): Promise<string> => (await busctl(h, 'get-property', 'org.qemu', '/org/qemu/Display1/VM', 'org.qemu.Display1.VM', 'Name')).trim();
+  const busctl = async (h: FerrydHost, ...args: string[]): Promise<string> =>
+    (await run('busctl', [`--address=unix:path=${socket(h)}`, ...args], { timeout: 20_000 })).stdout;
+  const vmName = async (h: FerrydHost): Promise<string> =>
+    (await busctl(h, 'get-property', 'org.qemu', '/org/qemu/Display1/VM', 'org.qemu.Display1.VM', 'Name')).trim();
 
   before(async () => {
     await hosts.start();
     host = hosts.a;
-    writeFileSync(`${dir.path}/dbus.xml`, guestXml({
-      name: 'dbusvm', uuid,
-      devices: `<graphics type='dbus'><gl enable='no'/><audio id='1'/></graphics>
+    writeFileSync(
+      `${dir.path}/dbus.xml`,
+      guestXml({
+        name: 'dbusvm',
+        uuid,
+        devices: `<graphics type='dbus'><gl enable='no'/><audio id='1'/></graphics>
         <audio id='1' type='dbus'/>
         <serial type='dbus'><source channel='org.qemu.console.serial.1'/></serial>`,
-    }));
+      }),
+    );
     await host.ok('define', `${dir.path}/dbus.xml`);
   });
 
@@ -70,7 +76,10 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
     const argv = cmdline(qemu);
     assert.deepEqual(argAfter(argv, '-display'), [`dbus,addr=unix:path=${socket()},gl=off,audiodev=audio1`]);
     // (with ferryd's copy of the port's output, as every serial port without a <log> of its own)
-    assert.ok(argAfter(argv, '-chardev').some((c) => c.startsWith('dbus,id=charserial1,name=org.qemu.console.serial.1,')), argv.join(' '));
+    assert.ok(
+      argAfter(argv, '-chardev').some((c) => c.startsWith('dbus,id=charserial1,name=org.qemu.console.serial.1,')),
+      argv.join(' '),
+    );
     assert.match(argAfter(argv, '-audiodev').join(' '), /dbus,id=audio1/);
 
     const live = await host.ok('dumpxml', 'dbusvm');
@@ -84,7 +93,11 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
     const tree = await busctl(host, 'tree', '--list', 'org.qemu');
     assert.match(tree, /\/org\/qemu\/Display1\/Audio/, 'the D-Bus audio backend is exported');
     assert.match(tree, /\/org\/qemu\/Display1\/Chardev_charserial1/, tree);
-    assert.equal((await busctl(host, 'get-property', 'org.qemu', '/org/qemu/Display1/Chardev_charserial1', 'org.qemu.Display1.Chardev', 'Name')).trim(), 's "org.qemu.console.serial.1"', 'the serial port is the channel the definition names');
+    assert.equal(
+      (await busctl(host, 'get-property', 'org.qemu', '/org/qemu/Display1/Chardev_charserial1', 'org.qemu.Display1.Chardev', 'Name')).trim(),
+      's "org.qemu.console.serial.1"',
+      'the serial port is the channel the definition names',
+    );
 
     await host.restart('SIGKILL');
     assert.match(await host.state('dbusvm'), /^running/);
@@ -100,12 +113,19 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
     await eventually(() => daemons(hosts.a).length === 0 && !existsSync(socket(hosts.a)), "A's bus gone after the migration");
 
     await hosts.b.ok('destroy', 'dbusvm');
-    await eventually(() => daemons(hosts.b).length === 0 && !existsSync(socket(hosts.b)) && !existsSync(`${hosts.b.stateDir}/run/${uuid}`), 'the bus, its socket and the run directory gone after destroy');
+    await eventually(
+      () => daemons(hosts.b).length === 0 && !existsSync(socket(hosts.b)) && !existsSync(`${hosts.b.stateDir}/run/${uuid}`),
+      'the bus, its socket and the run directory gone after destroy',
+    );
   });
 
   it('ends the bus when QEMU fails to start', async () => {
-    const xml = readFileSync(`${dir.path}/dbus.xml`, 'utf8').replace('</devices>', "</devices><qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-no-such-option'/></qemu:commandline>")
-      .replace("<domain type", "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0' type");
+    const xml = readFileSync(`${dir.path}/dbus.xml`, 'utf8')
+      .replace(
+        '</devices>',
+        "</devices><qemu:commandline xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'><qemu:arg value='-no-such-option'/></qemu:commandline>",
+      )
+      .replace('<domain type', "<domain xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0' type");
     writeFileSync(`${dir.path}/bad.xml`, xml);
     await host.ok('define', `${dir.path}/bad.xml`);
     const r = await host.ferry('start', 'dbusvm');

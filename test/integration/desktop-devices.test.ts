@@ -22,12 +22,22 @@ async function peripherals(host: FerrydHost, vm: string): Promise<Map<string, st
 
 /** QEMU's PCI devices as bus:slot.function → class and vendor:device. */
 async function pciFunctions(host: FerrydHost, vm: string): Promise<Map<string, string>> {
-  interface Dev { bus: number; slot: number; function: number; class_info: { class: number }; id: { vendor: number; device: number }; pci_bridge?: { devices: Dev[] } }
+  interface Dev {
+    bus: number;
+    slot: number;
+    function: number;
+    class_info: { class: number };
+    id: { vendor: number; device: number };
+    pci_bridge?: { devices: Dev[] };
+  }
   const buses = await qmp<Array<{ devices: Dev[] }>>(host, vm, 'query-pci');
   const out = new Map<string, string>();
   const walk = (devs: Dev[]): void => {
     for (const d of devs) {
-      out.set(`${d.bus}:${d.slot.toString(16)}.${d.function}`, `class ${d.class_info.class.toString(16)} ${d.id.vendor.toString(16)}:${d.id.device.toString(16)}`);
+      out.set(
+        `${d.bus}:${d.slot.toString(16)}.${d.function}`,
+        `class ${d.class_info.class.toString(16)} ${d.id.vendor.toString(16)}:${d.id.device.toString(16)}`,
+      );
       if (d.pci_bridge) walk(d.pci_bridge.devices);
     }
   };
@@ -36,7 +46,13 @@ async function pciFunctions(host: FerrydHost, vm: string): Promise<Map<string, s
 }
 
 function dommemstat(text: string): Map<string, number> {
-  return new Map(text.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k as string, Number(v)]));
+  return new Map(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '))
+      .map(([k, v]) => [k as string, Number(v)]),
+  );
 }
 
 function qemuArgv(stateDir: string, uuid: string): string[] {
@@ -93,24 +109,44 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     const check = async (host: FerrydHost, where: string): Promise<void> => {
       const p = await peripherals(host, name);
       const expected: Record<string, string> = {
-        usb: 'qemu-xhci', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', sound0: 'ich9-intel-hda', 'sound0-codec0': 'hda-duplex',
-        redir0: 'usb-redir', redir1: 'usb-redir', rng0: 'virtio-rng-pci', watchdog0: 'i6300esb', balloon0: 'virtio-balloon-pci', panic0: 'pvpanic-pci',
+        usb: 'qemu-xhci',
+        input0: 'usb-tablet',
+        input1: 'virtio-keyboard-pci',
+        sound0: 'ich9-intel-hda',
+        'sound0-codec0': 'hda-duplex',
+        redir0: 'usb-redir',
+        redir1: 'usb-redir',
+        rng0: 'virtio-rng-pci',
+        watchdog0: 'i6300esb',
+        balloon0: 'virtio-balloon-pci',
+        panic0: 'pvpanic-pci',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });
       assert.equal(await get('redir0', 'filter'), '0x08:0x15E1:-1:0x0110:1|-1:-1:-1:-1:0', `${where}: usb-redir's filter`);
       assert.equal(await get('redir1', 'bootindex'), 1, `${where}: the unix redirdev's <boot order>`);
       const chardevs = new Map((await qmp<Array<{ label: string; filename: string }>>(host, name, 'query-chardev')).map((c) => [c.label, c.filename]));
-      assert.equal(chardevs.get('charredir1'), `disconnected:unix:${hosts.dir.path}/redir/redir.sock,server=on`, `${where}: the unix redirdev listens on its socket (no client yet)`);
+      assert.equal(
+        chardevs.get('charredir1'),
+        `disconnected:unix:${hosts.dir.path}/redir/redir.sock,server=on`,
+        `${where}: the unix redirdev listens on its socket (no client yet)`,
+      );
       assert.equal(chardevs.get('charserial1'), 'spiceport', `${where}: serial1 is a SPICE port`);
-      assert.ok(qemuArgv(host.stateDir, uuid).some((a) => a.startsWith('spiceport,id=charserial1,name=org.qemu.console.serial.1')), `${where}: the SPICE port's name`);
+      assert.ok(
+        qemuArgv(host.stateDir, uuid).some((a) => a.startsWith('spiceport,id=charserial1,name=org.qemu.console.serial.1')),
+        `${where}: the SPICE port's name`,
+      );
       assert.equal(await get('rng0', 'max-bytes'), 2048, `${where}: rng rate`);
       assert.equal(await get('rng0', 'period'), 1000, `${where}: rng period`);
       assert.equal(await get('balloon0', 'guest-stats-polling-interval'), 2, `${where}: balloon stats period`);
       assert.equal(await get('balloon0', 'deflate-on-oom'), true, `${where}: autodeflate`);
       assert.equal(await get('balloon0', 'free-page-reporting'), true, `${where}: freePageReporting`);
       const audio = await qmp<Array<{ id: string; driver: string }>>(host, name, 'query-audiodevs');
-      assert.deepEqual(audio.map((x) => `${x.id} ${x.driver}`), ['audio1 spice'], `${where}: the SPICE audio backend libvirt adds`);
+      assert.deepEqual(
+        audio.map((x) => `${x.id} ${x.driver}`),
+        ['audio1 spice'],
+        `${where}: the SPICE audio backend libvirt adds`,
+      );
       const argv = qemuArgv(host.stateDir, uuid);
       assert.equal(argv[argv.indexOf('-watchdog-action') + 1], 'reset', `${where}: watchdog action`);
       const stats = dommemstat(await host.ok('dommemstat', name));
@@ -174,13 +210,23 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     await hosts.a.ok('define', file);
     const defined = await hosts.a.ok('dumpxml', name);
     // The EHCI and its companions share one slot (EHCI function 7, UHCI1-3 functions 0-2); piix3-uhci is PIIX3's 01.2.
-    const slot = /<controller type='usb' index='1' model='ich9-ehci1'>\s*<address type='pci' domain='0x0000' bus='0x00' slot='(0x[0-9a-f]+)' function='0x7'\/>/.exec(defined)?.[1];
+    const slot =
+      /<controller type='usb' index='1' model='ich9-ehci1'>\s*<address type='pci' domain='0x0000' bus='0x00' slot='(0x[0-9a-f]+)' function='0x7'\/>/.exec(
+        defined,
+      )?.[1];
     assert.ok(slot, defined);
     await hosts.a.ok('start', name);
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
 
     const p = await peripherals(hosts.a, name);
-    for (const [id, type] of Object.entries({ usb: 'piix3-usb-uhci', usb1: 'ich9-usb-ehci1', input0: 'usb-mouse', input1: 'usb-kbd', sound0: 'AC97', watchdog0: 'ib700' })) {
+    for (const [id, type] of Object.entries({
+      usb: 'piix3-usb-uhci',
+      usb1: 'ich9-usb-ehci1',
+      input0: 'usb-mouse',
+      input1: 'usb-kbd',
+      sound0: 'AC97',
+      watchdog0: 'ib700',
+    })) {
       assert.equal(p.get(id), type, `QEMU has ${id} (${type}): ${[...p].join(', ')}`);
     }
     assert.ok(![...p.values()].some((t) => t.includes('balloon')), "model='none': no balloon");
@@ -188,7 +234,12 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     const s = Number(slot).toString(16);
     assert.match(pci.get('0:1.2') ?? '', /^class c03 8086:7020$/, 'PIIX3 UHCI at 01.2');
     assert.match(pci.get(`0:${s}.7`) ?? '', /^class c03 8086:293a$/, 'ICH9 EHCI at function 7');
-    for (const [fn, dev] of [[0, '2934'], [1, '2935'], [2, '2936']] as const) assert.match(pci.get(`0:${s}.${fn}`) ?? '', new RegExp(`^class c03 8086:${dev}$`), `UHCI companion at function ${fn}`);
+    for (const [fn, dev] of [
+      [0, '2934'],
+      [1, '2935'],
+      [2, '2936'],
+    ] as const)
+      assert.match(pci.get(`0:${s}.${fn}`) ?? '', new RegExp(`^class c03 8086:${dev}$`), `UHCI companion at function ${fn}`);
     const mouse = await qmp<string>(hosts.a, name, 'qom-get', { path: '/machine/peripheral/input0', property: 'port' });
     assert.equal(mouse, '3', 'the mouse sits on the port its address names');
     const noBalloon = await hosts.a.ferry('setmem', name, '100M');
@@ -227,7 +278,10 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     // dump: QEMU pauses, ferryd writes the guest's memory to STATE_DIR/dump and lets it run on; then a panic with
     // on_crash='coredump-destroy' writes another before QEMU goes.
     const dumps = (): string[] => (existsSync(`${hosts.a.stateDir}/dump`) ? readdirSync(`${hosts.a.stateDir}/dump`) : []);
-    const elf = (file: string): boolean => readFileSync(`${hosts.a.stateDir}/dump/${file}`).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    const elf = (file: string): boolean =>
+      readFileSync(`${hosts.a.stateDir}/dump/${file}`)
+        .subarray(0, 4)
+        .equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
     writeFileSync(file, xml.replace("action='pause'", "action='dump'").replace('<on_crash>preserve</on_crash>', '<on_crash>coredump-destroy</on_crash>'));
     await hosts.a.ok('define', file);
     await hosts.a.ok('start', name);
@@ -263,18 +317,33 @@ describe('desktop and server devices run, migrate, and act as defined', () => {
     await refuse("<sound model='ich9'/><audio id='1' type='pulseaudio'/>", 'q35', /pulseaudio/);
     await refuse("<sound model='ich9'/><audio id='1' type='spice'/>", 'q35', /there is no <graphics type='spice'>/);
     // Two USB buses: libvirt adds hubs only where a domain has one, so ferry asks for them.
-    await refuse("<controller type='usb' index='0' model='piix3-uhci'/><controller type='usb' index='1' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/>", 'pc', /do not fit the USB controllers' ports \(piix3-uhci has 2, piix3-uhci has 2\)/);
+    await refuse(
+      "<controller type='usb' index='0' model='piix3-uhci'/><controller type='usb' index='1' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/>",
+      'pc',
+      /do not fit the USB controllers' ports \(piix3-uhci has 2, piix3-uhci has 2\)/,
+    );
   });
 
   it('adds a USB hub where the one USB bus runs out of ports, as libvirt does, and QEMU has it', async () => {
     const name = 'hubbed';
     const file = `${hosts.dir.path}/${name}.xml`;
-    writeFileSync(file, guestXml({ name, type: 'qemu', memoryMiB: 64, devices: "<controller type='usb' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/>" }).replace("machine='q35'", "machine='pc'"));
+    writeFileSync(
+      file,
+      guestXml({
+        name,
+        type: 'qemu',
+        memoryMiB: 64,
+        devices: "<controller type='usb' model='piix3-uhci'/><input type='tablet' bus='usb'/><input type='mouse' bus='usb'/><input type='keyboard' bus='usb'/>",
+      }).replace("machine='q35'", "machine='pc'"),
+    );
     await hosts.a.ok('define', file);
     // The hub is in the stored definition, on port 1; the devices fill port 2, then the hub's ports.
     const defined = await hosts.a.ok('dumpxml', name);
     assert.match(defined, /<hub type='usb'>\s*<address type='usb' bus='0' port='1'\/>/);
-    assert.deepEqual([...defined.matchAll(/<input type='\w+' bus='usb'>\s*<address type='usb' bus='0' port='([\d.]+)'\/>/g)].map((m) => m[1]), ['2', '1.1', '1.2']);
+    assert.deepEqual(
+      [...defined.matchAll(/<input type='\w+' bus='usb'>\s*<address type='usb' bus='0' port='([\d.]+)'\/>/g)].map((m) => m[1]),
+      ['2', '1.1', '1.2'],
+    );
     await hosts.a.ok('start', name);
     const p = await peripherals(hosts.a, name);
     assert.equal(p.get('hub0'), 'usb-hub');

@@ -36,10 +36,17 @@ async function checkDiskSources(host: TwoHosts['a'], name: string, o: { dir: str
   assert.equal(vdd?.ro, true);
   assert.match(vdd?.file ?? '', new RegExp(`http://127\\.0\\.0\\.1:${o.httpPort}/http\\.raw`), `http disk on ${where}`);
   assert.equal(blocks.get('disk-vde')?.inserted?.drv, 'throttle', `vde is read through its throttle filter on ${where}`);
-  const nodes = await qmp<Array<{ 'node-name': string; file: string; image: { 'backing-image'?: { filename: string } } }>>(host, name, 'query-named-block-nodes');
+  const nodes = await qmp<Array<{ 'node-name': string; file: string; image: { 'backing-image'?: { filename: string } } }>>(
+    host,
+    name,
+    'query-named-block-nodes',
+  );
   const top = nodes.find((n) => n['node-name'] === 'fmt-vde');
   assert.equal(top?.image['backing-image']?.filename, `${o.dir}/base.qcow2`, `the <backingStore> base, not the header's, on ${where}`);
-  assert.ok(nodes.some((n) => n['node-name'] === 'fmt-vde-b1' && n.file === `${o.dir}/base.qcow2`), `the backing layer's own node on ${where}`);
+  assert.ok(
+    nodes.some((n) => n['node-name'] === 'fmt-vde-b1' && n.file === `${o.dir}/base.qcow2`),
+    `the backing layer's own node on ${where}`,
+  );
   const limits = await qmp<Record<string, number>>(host, name, 'qom-get', { path: '/objects/throttle-disk-vde', property: 'limits' });
   assert.deepEqual([limits['bps-total'], limits['iops-read'], limits['iops-write']], [10485760, 400, 300], `iotune limits on ${where}`);
   assert.equal(await qmp<string>(host, name, 'qom-get', { path: '/machine/peripheral/disk-sda', property: 'model' }), 'FERRY-DISK-1');
@@ -164,7 +171,15 @@ describe('disks and controllers on real QEMU', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.b.state(name), 'running (migrated)');
     blocks = await queryBlock(hosts.b, name);
-    for (const [dev, size] of [['vda', 40], ['sda', 8], ['sdc', 4], ['sdd', 6], ['sde', 3], ['vdb', 5], ['sdb', 2]] as const) {
+    for (const [dev, size] of [
+      ['vda', 40],
+      ['sda', 8],
+      ['sdc', 4],
+      ['sdd', 6],
+      ['sde', 3],
+      ['vdb', 5],
+      ['sdb', 2],
+    ] as const) {
       assert.equal(blocks.get(`disk-${dev}`)?.inserted?.image['virtual-size'], size << 20, `${dev} on the destination`);
     }
     assert.equal(blocks.get('disk-sdb')?.inserted?.file, iso);
@@ -204,19 +219,32 @@ describe('disks and controllers on real QEMU', () => {
     assert.equal(blocks.get('disk-hdc')?.inserted?.ro, true);
     assert.equal(blocks.get('disk-fda')?.inserted?.image['virtual-size'], 1440 << 10);
     assert.equal(blocks.get('disk-hdb')?.inserted?.image['virtual-size'], 5 << 20, 'a qcow2 disk with metadata_cache and discard_no_unref');
-    const geometry = await Promise.all(['cyls', 'heads', 'secs', 'bios-chs-trans'].map((p) => qmp<number | string>(hosts.a, name, 'qom-get', { path: '/machine/peripheral/disk-hda', property: p })));
+    const geometry = await Promise.all(
+      ['cyls', 'heads', 'secs', 'bios-chs-trans'].map((p) =>
+        qmp<number | string>(hosts.a, name, 'qom-get', { path: '/machine/peripheral/disk-hda', property: p }),
+      ),
+    );
     assert.deepEqual(geometry, [18, 16, 63, 'lba']);
     // <throttlefilters>: hdb reads through two throttle filters, each in its <throttlegroup>.
     assert.equal(blocks.get('disk-hdb')?.inserted?.drv, 'throttle');
-    const groupLimits = await Promise.all(['slow', 'shared'].map((g) => qmp<Record<string, number>>(hosts.a, name, 'qom-get', { path: `/objects/throttle-${g}`, property: 'limits' })));
+    const groupLimits = await Promise.all(
+      ['slow', 'shared'].map((g) => qmp<Record<string, number>>(hosts.a, name, 'qom-get', { path: `/objects/throttle-${g}`, property: 'limits' })),
+    );
     assert.deepEqual([groupLimits[0]?.['iops-total'], groupLimits[1]?.['bps-read']], [500, 2000000]);
-    const filters = (await qmp<Array<{ 'node-name': string; drv: string }>>(hosts.a, name, 'query-named-block-nodes')).filter((n) => n.drv === 'throttle').map((n) => n['node-name']).sort();
+    const filters = (await qmp<Array<{ 'node-name': string; drv: string }>>(hosts.a, name, 'query-named-block-nodes'))
+      .filter((n) => n.drv === 'throttle')
+      .map((n) => n['node-name'])
+      .sort();
     assert.deepEqual(filters, ['thr-hdb-1', 'thr-hdb-2']);
     assert.ok(blocks.has('disk-hdd'), 'the requisite cdrom drive is there');
     assert.equal(blocks.get('disk-hdd')?.inserted, undefined, 'without its missing medium');
     assert.equal(blocks.has('disk-vdb'), false, 'the optional disk whose image is missing is left out');
     assert.doesNotMatch(await hosts.a.ok('dumpxml', name), /dev='vdb'/);
-    assert.match(await hosts.a.ok('dumpxml', '--inactive', name), /<source file='[^']*missing\.raw' startupPolicy='optional'\/>/, 'the persistent definition keeps it');
+    assert.match(
+      await hosts.a.ok('dumpxml', '--inactive', name),
+      /<source file='[^']*missing\.raw' startupPolicy='optional'\/>/,
+      'the persistent definition keeps it',
+    );
     const xml = await hosts.a.ok('dumpxml', name);
     assert.match(xml, /<controller type='ide' index='0'>/);
     assert.match(xml, /<controller type='fdc' index='0'\/>/);

@@ -35,14 +35,21 @@ async function checkQemu(host: FerrydHost, name: string, uuid: string): Promise<
   const fwcfg = await qmp<Array<{ name: string }>>(host, name, 'qom-list', { path: '/machine/fw_cfg' });
   assert.ok(fwcfg.length > 0);
   // -acpitable with the SLIC signature.
-  assert.ok(argv.some((a) => /^sig=SLIC,file=.*slic\.dat$/.test(a)), 'QEMU got the SLIC table');
+  assert.ok(
+    argv.some((a) => /^sig=SLIC,file=.*slic\.dat$/.test(a)),
+    'QEMU got the SLIC table',
+  );
   // <maxphysaddr mode='emulate' bits='42'>.
   const [cpu] = await qmp<Array<{ 'qom-path': string }>>(host, name, 'query-cpus-fast');
   assert.equal(await qmp<number>(host, name, 'qom-get', { path: cpu?.['qom-path'], property: 'phys-bits' }), 42);
   // <memory dumpCore='on'>.
   assert.equal(await qmp<boolean>(host, name, 'qom-get', { path: '/machine', property: 'dump-guest-core' }), true);
   // <iothreadids> 3 and 7; <iothreadpin iothread='7' cpuset='0'>.
-  const threads = await qmp<Array<{ id: string; 'thread-id': number; 'poll-max-ns': number; 'poll-grow': number; 'poll-shrink': number }>>(host, name, 'query-iothreads');
+  const threads = await qmp<Array<{ id: string; 'thread-id': number; 'poll-max-ns': number; 'poll-grow': number; 'poll-shrink': number }>>(
+    host,
+    name,
+    'query-iothreads',
+  );
   assert.deepEqual(threads.map((t) => t.id).sort(), ['iothread3', 'iothread7']);
   const seven = threads.find((t) => t.id === 'iothread7');
   assert.equal(allowed(pid, seven?.['thread-id'] as number), '0', 'iothreadpin → host CPU 0');
@@ -54,7 +61,10 @@ async function checkQemu(host: FerrydHost, name: string, uuid: string): Promise<
   // <timer name='tsc' frequency=>: the vCPU's TSC frequency (a migration keeps it).
   assert.equal(await qmp<number>(host, name, 'qom-get', { path: cpu?.['qom-path'], property: 'tsc-frequency' }), 2_500_000_000);
   // <clock offset='variable' adjustment='-86400'>: the guest's RTC runs a day behind the host's.
-  const rtc = await qmp<{ tm_year: number; tm_mon: number; tm_mday: number; tm_hour: number; tm_min: number; tm_sec: number }>(host, name, 'qom-get', { path: '/machine', property: 'rtc-time' });
+  const rtc = await qmp<{ tm_year: number; tm_mon: number; tm_mday: number; tm_hour: number; tm_min: number; tm_sec: number }>(host, name, 'qom-get', {
+    path: '/machine',
+    property: 'rtc-time',
+  });
   const guest = Date.UTC(rtc.tm_year + 1900, rtc.tm_mon, rtc.tm_mday, rtc.tm_hour, rtc.tm_min, rtc.tm_sec);
   const behindHours = (Date.now() - guest) / 3_600_000;
   assert.ok(behindHours > 23 && behindHours < 25, `the guest's RTC is a day behind the host's (${behindHours.toFixed(2)} h)`);
@@ -93,20 +103,42 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 128, touchMiB: 8 })
       .replace("<domain type='qemu'>", "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>")
       .replace("<memory unit='MiB'>128</memory>", "<memory unit='MiB' dumpCore='on'>128</memory>")
-      .replace(/<vcpu>1<\/vcpu>/, "<vcpu>1</vcpu><iothreads>2</iothreads><iothreadids><iothread id='3'/><iothread id='7' thread_pool_min='1' thread_pool_max='4'><poll max='32768' grow='2' shrink='4'/></iothread></iothreadids><defaultiothread thread_pool_max='16'/><cputune><iothreadpin iothread='7' cpuset='0'/></cputune>")
+      .replace(
+        /<vcpu>1<\/vcpu>/,
+        "<vcpu>1</vcpu><iothreads>2</iothreads><iothreadids><iothread id='3'/><iothread id='7' thread_pool_min='1' thread_pool_max='4'><poll max='32768' grow='2' shrink='4'/></iothread></iothreadids><defaultiothread thread_pool_max='16'/><cputune><iothreadpin iothread='7' cpuset='0'/></cputune>",
+      )
       .replace('</cmdline>', `</cmdline><acpi><table type='slic'>${slic}</table></acpi>`)
-      .replace('</features>', "</features><cpu mode='custom'><model>qemu64</model><maxphysaddr mode='emulate' bits='42'/></cpu><clock offset='variable' adjustment='-86400' basis='utc'><timer name='tsc' frequency='2500000000'/></clock>")
-      .replace('</devices>', `<sound model='ich9'/><audio id='1' type='file' path='${wav}'><output voices='1'><settings frequency='22050' channels='2' format='s16'/></output></audio></devices>
+      .replace(
+        '</features>',
+        "</features><cpu mode='custom'><model>qemu64</model><maxphysaddr mode='emulate' bits='42'/></cpu><clock offset='variable' adjustment='-86400' basis='utc'><timer name='tsc' frequency='2500000000'/></clock>",
+      )
+      .replace(
+        '</devices>',
+        `<sound model='ich9'/><audio id='1' type='file' path='${wav}'><output voices='1'><settings frequency='22050' channels='2' format='s16'/></output></audio></devices>
   <seclabel type='none' model='none'/>
-  <qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ferry/extras,string=from-qemu-arg'/><qemu:env name='FERRY_EXTRA_ENV' value='42'/></qemu:commandline>`);
+  <qemu:commandline><qemu:arg value='-fw_cfg'/><qemu:arg value='name=opt/ferry/extras,string=from-qemu-arg'/><qemu:env name='FERRY_EXTRA_ENV' value='42'/></qemu:commandline>`,
+      );
     const file = `${dir}/${name}.xml`;
     writeFileSync(file, xml);
     const { a, b } = hosts;
     await a.ok('define', file);
     const defined = await a.ok('dumpxml', '--inactive', name);
-    for (const kept of ["xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'", "<qemu:arg value='-fw_cfg'/>", "<qemu:env name='FERRY_EXTRA_ENV' value='42'/>", "<seclabel type='none' model='none'/>",
-      "<maxphysaddr mode='emulate' bits='42'/>", "dumpCore='on'", `<iothread id='7' thread_pool_min='1' thread_pool_max='4'>`, "<poll max='32768' grow='2' shrink='4'/>", "<defaultiothread thread_pool_max='16'/>", "<timer name='tsc' frequency='2500000000'/>", "<iothreadpin iothread='7' cpuset='0'/>", "<clock offset='variable' adjustment='-86400' basis='utc'", `<table type='slic'>${slic}</table>`,
-      `<audio id='1' type='file' path='${wav}'>`]) {
+    for (const kept of [
+      "xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'",
+      "<qemu:arg value='-fw_cfg'/>",
+      "<qemu:env name='FERRY_EXTRA_ENV' value='42'/>",
+      "<seclabel type='none' model='none'/>",
+      "<maxphysaddr mode='emulate' bits='42'/>",
+      "dumpCore='on'",
+      `<iothread id='7' thread_pool_min='1' thread_pool_max='4'>`,
+      "<poll max='32768' grow='2' shrink='4'/>",
+      "<defaultiothread thread_pool_max='16'/>",
+      "<timer name='tsc' frequency='2500000000'/>",
+      "<iothreadpin iothread='7' cpuset='0'/>",
+      "<clock offset='variable' adjustment='-86400' basis='utc'",
+      `<table type='slic'>${slic}</table>`,
+      `<audio id='1' type='file' path='${wav}'>`,
+    ]) {
       assert.ok(defined.includes(kept), `dumpxml keeps ${kept}`);
     }
     await a.ok('start', name);
@@ -138,7 +170,10 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     await hosts.a.ok('define', file);
     const r = await hosts.a.ferry('start', name);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /Cannot access storage file of disk vda '.*root-only\.img' \(as uid:\d+, gid:\d+\): Permission denied: the domain's <seclabel type='none' model='dac'> lets ferry change no owner/);
+    assert.match(
+      r.stderr,
+      /Cannot access storage file of disk vda '.*root-only\.img' \(as uid:\d+, gid:\d+\): Permission denied: the domain's <seclabel type='none' model='dac'> lets ferry change no owner/,
+    );
     assert.equal(statSync(image).uid, 0, 'the image still belongs to root');
     await hosts.a.ok('undefine', name);
   });
@@ -146,16 +181,27 @@ describe('domain-level settings run on real QEMU and migrate', () => {
   it('Hyper-V vendor id, stimer direct, tlbflush direct/extended, emsr_bitmap, xmm_input, KVM paravirt features, SMM TSEG, async teardown and the TCG cache size', async () => {
     const name = 'hv';
     const uuid = 'e7c0a000-0000-4000-8000-0000000000f7';
-    const features = `<hyperv mode='custom'><vpindex state='on'/><synic state='on'/><stimer state='on'><direct state='on'/></stimer><vendor_id state='on' value='FerryHv'/>`
-      + `<tlbflush state='on'><direct state='on'/><extended state='on'/></tlbflush><emsr_bitmap state='on'/><xmm_input state='off'/></hyperv>`
-      + `<kvm><hint-dedicated state='off'/><pv-ipi state='off'/><dirty-ring state='on' size='4096'/></kvm>`
-      + `<smm state='on'><tseg unit='MiB'>48</tseg></smm><async-teardown enabled='yes'/><tcg><tb-cache unit='KiB'>65536</tb-cache></tcg>`;
+    const features =
+      `<hyperv mode='custom'><vpindex state='on'/><synic state='on'/><stimer state='on'><direct state='on'/></stimer><vendor_id state='on' value='FerryHv'/>` +
+      `<tlbflush state='on'><direct state='on'/><extended state='on'/></tlbflush><emsr_bitmap state='on'/><xmm_input state='off'/></hyperv>` +
+      `<kvm><hint-dedicated state='off'/><pv-ipi state='off'/><dirty-ring state='on' size='4096'/></kvm>` +
+      `<smm state='on'><tseg unit='MiB'>48</tseg></smm><async-teardown enabled='yes'/><tcg><tb-cache unit='KiB'>65536</tb-cache></tcg>`;
     const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64 }).replace('</features>', `${features}</features>`);
     const file = `${hosts.dir.path}/${name}.xml`;
     writeFileSync(file, xml);
     await hosts.a.ok('define', file);
     const defined = await hosts.a.ok('dumpxml', name);
-    for (const kept of ["<tseg unit='MiB'>48</tseg>", "<async-teardown enabled='yes'/>", "<tb-cache unit='KiB'>65536</tb-cache>", "<vendor_id state='on' value='FerryHv'/>", "<stimer state='on'>", "<extended state='on'/>", "<xmm_input state='off'/>", "<pv-ipi state='off'/>", "<dirty-ring state='on' size='4096'/>"]) {
+    for (const kept of [
+      "<tseg unit='MiB'>48</tseg>",
+      "<async-teardown enabled='yes'/>",
+      "<tb-cache unit='KiB'>65536</tb-cache>",
+      "<vendor_id state='on' value='FerryHv'/>",
+      "<stimer state='on'>",
+      "<extended state='on'/>",
+      "<xmm_input state='off'/>",
+      "<pv-ipi state='off'/>",
+      "<dirty-ring state='on' size='4096'/>",
+    ]) {
       assert.ok(defined.includes(kept), `dumpxml keeps ${kept}`);
     }
     await hosts.a.ok('start', name);
@@ -173,7 +219,7 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     assert.equal(await qmp(hosts.a, name, 'qom-get', { path: '/machine/q35/mch', property: 'extended-tseg-mbytes' }), 48);
     await hosts.a.ok('destroy', name);
     // KVM's paravirt bits are not in a TCG guest's CPU (QEMU drops them): such a domain is refused at start, naming them.
-    writeFileSync(file, xml.replace('<pv-ipi state=\'off\'/>', "<poll-control state='on'/>"));
+    writeFileSync(file, xml.replace("<pv-ipi state='off'/>", "<poll-control state='on'/>"));
     await hosts.a.ok('define', file);
     const r = await hosts.a.ferry('start', name);
     assert.notEqual(r.code, 0);
@@ -187,7 +233,10 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     mkdirSync(`${hosts.dir.path}/vnc`);
     chmodSync(`${hosts.dir.path}/vnc`, 0o1777);
     const vnc = `${hosts.dir.path}/vnc/i686=vnc.sock`;
-    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64, devices: `<graphics type='vnc' socket='${vnc}'/>` }).replace("<type arch='x86_64'", "<type arch='i686'");
+    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64, devices: `<graphics type='vnc' socket='${vnc}'/>` }).replace(
+      "<type arch='x86_64'",
+      "<type arch='i686'",
+    );
     const file = `${hosts.dir.path}/${name}.xml`;
     writeFileSync(file, xml);
     await hosts.a.ok('define', file);
@@ -199,7 +248,10 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     // <graphics socket=> (a path with '=' in it): QEMU's VNC server answers on the unix socket.
     const greeting = await new Promise<string>((resolve, reject) => {
       const c = createConnection(vnc);
-      c.once('data', (d) => { resolve(d.toString()); c.destroy(); });
+      c.once('data', (d) => {
+        resolve(d.toString());
+        c.destroy();
+      });
       c.once('error', reject);
     });
     assert.match(greeting, /^RFB 003\.008\n/);

@@ -97,7 +97,10 @@ describe('domain lifecycle on real QEMU', () => {
     assert.equal(qemu.length, 1, 'vm1 runs in one QEMU');
     const r = await host.ferry('start', 'vm1');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Failed to start domain 'vm1'\nerror: Requested operation is not valid: domain is already running\nhint: .*\[DOMAIN_ALREADY_RUNNING\]/);
+    assert.match(
+      r.stderr,
+      /^error: Failed to start domain 'vm1'\nerror: Requested operation is not valid: domain is already running\nhint: .*\[DOMAIN_ALREADY_RUNNING\]/,
+    );
     assert.deepEqual(qemuPidsOf(host.stateDir, uuid), qemu, 'no second QEMU, and the first one still runs');
     assert.equal(await host.state('vm1'), 'running (booted)');
   });
@@ -170,7 +173,7 @@ describe('domain lifecycle on real QEMU', () => {
     await host.ok('destroy', 'panicky');
   });
 
-  it('a definition naming no machine type gets QEMU\'s default (i440FX) and its PCI root; it starts and undefines', async () => {
+  it("a definition naming no machine type gets QEMU's default (i440FX) and its PCI root; it starts and undefines", async () => {
     await host.ok('define', xmlFile('nomachine', guestXml({ name: 'nomachine' }).replace(" machine='q35'", '')));
     const xml = await host.ok('dumpxml', 'nomachine');
     assert.match(xml, /<type arch='x86_64' machine='pc-i440fx-[\d.]+'>hvm<\/type>/);
@@ -185,7 +188,13 @@ describe('domain lifecycle on real QEMU', () => {
   it('undefine of a running domain makes it transient; it disappears when destroyed', async () => {
     await host.ok('create', xmlFile('tmp1', guestXml({ name: 'tmp1' })));
     assert.match(await host.ok('dominfo', 'tmp1'), /Persistent: +no/);
-    await host.ok('define', xmlFile('tmp1-def', guestXml({ name: 'tmp1' }).replace('<name>tmp1</name>', `<name>tmp1</name><uuid>${(await host.ok('domuuid', 'tmp1')).trim()}</uuid>`)));
+    await host.ok(
+      'define',
+      xmlFile(
+        'tmp1-def',
+        guestXml({ name: 'tmp1' }).replace('<name>tmp1</name>', `<name>tmp1</name><uuid>${(await host.ok('domuuid', 'tmp1')).trim()}</uuid>`),
+      ),
+    );
     assert.match(await host.ok('dominfo', 'tmp1'), /Persistent: +yes/);
     assert.equal(await host.ok('undefine', 'tmp1'), "Domain 'tmp1' has been undefined\n\n");
     assert.match(await host.ok('dominfo', 'tmp1'), /State: +running\n[\s\S]*Persistent: +no/);

@@ -34,8 +34,20 @@ describe('etcd partition of one host', () => {
   // B sees its own copy of the image at the same path (a mount namespace with a bind mount), as a host with its
   // own view of the storage would: the lease (named by the path) is shared, QEMU's own image lock is not.
   const b = new FerrydHost({
-    dir: `${dir.path}/b`, config: `${dir.path}/b.conf`,
-    launcher: ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$0" "$1" && shift && exec "$@"', `${dir.path}/part-b.qcow2`, disk],
+    dir: `${dir.path}/b`,
+    config: `${dir.path}/b.conf`,
+    launcher: [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      'sh',
+      '-c',
+      'mount --bind "$0" "$1" && shift && exec "$@"',
+      `${dir.path}/part-b.qcow2`,
+      disk,
+    ],
   });
   let watcher: Etcd3 | undefined;
 
@@ -50,7 +62,12 @@ describe('etcd partition of one host', () => {
     writeFileSync(`${dir.path}/b.conf`, conf(etcd.endpoint));
     for (const f of [disk, `${dir.path}/part-b.qcow2`]) execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', f, '32M']);
     await Promise.all([a.start(), b.start()]);
-    const xml = guestXml({ name: 'part', uuid: crypto.randomUUID(), hbMs: 100, disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>` });
+    const xml = guestXml({
+      name: 'part',
+      uuid: crypto.randomUUID(),
+      hbMs: 100,
+      disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>`,
+    });
     writeFileSync(`${dir.path}/part.xml`, xml);
     await a.ok('define', `${dir.path}/part.xml`);
     await b.ok('define', `${dir.path}/part.xml`);
@@ -99,11 +116,15 @@ describe('etcd partition of one host', () => {
     proxy.partition();
     // B tries to start the VM, as an operator or an HA manager would, until it can.
     const refusals: string[] = [];
-    await eventually(async () => {
-      const r = await b.ferry('start', 'part');
-      if (r.code !== 0) refusals.push(r.stderr);
-      return r.code === 0;
-    }, 'B can start the VM once A\'s lease is gone', 30_000);
+    await eventually(
+      async () => {
+        const r = await b.ferry('start', 'part');
+        if (r.code !== 0) refusals.push(r.stderr);
+        return r.code === 0;
+      },
+      "B can start the VM once A's lease is gone",
+      30_000,
+    );
     eventsA.stop();
     eventsB.stop();
 
@@ -111,7 +132,7 @@ describe('etcd partition of one host', () => {
     assert.ok(paused, 'A paused the VM (on_lockfailure)');
     assert.equal(eventsA.of('domain.lockfailure', (e) => e.name === 'part')[0]?.action, 'pause');
     const expired = Math.min(...heldByA.map((k) => deletedAt.get(k) ?? Infinity));
-    assert.ok(Number.isFinite(expired), 'etcd deleted A\'s key when its lease expired');
+    assert.ok(Number.isFinite(expired), "etcd deleted A's key when its lease expired");
     const bKeys = [...putAt.entries()].filter(([k]) => k.includes(`${b.stateDir}:`));
     assert.equal(bKeys.length, 1, 'B took the lease: its key in etcd');
     const bTook = bKeys[0]?.[1] as number;
@@ -119,7 +140,7 @@ describe('etcd partition of one host', () => {
     assert.ok(bRunning, 'B started the VM');
     // The order that keeps the VM on one host: A paused, then A's key expired, then B took the lease and ran the VM.
     assert.ok(paused.at < expired, `A paused (${paused.at}) before etcd dropped its key (${expired})`);
-    assert.ok(expired <= bTook && bTook <= bRunning.at, 'B took the lease only after A\'s key was gone, and ran the VM after that');
+    assert.ok(expired <= bTook && bTook <= bRunning.at, "B took the lease only after A's key was gone, and ran the VM after that");
     assert.ok(refusals.length > 0 && refusals.every((s) => /resource busy: Lockspace resource/.test(s)), 'until then B was refused with LOCK_HELD');
     assert.equal(await a.state('part'), 'paused (lock failure)');
     assert.equal(pidsMatching(`${a.stateDir}/run/${uuid}`).length, 1, 'A keeps its paused QEMU: it writes nothing');

@@ -46,29 +46,41 @@ describe('<filesystem> (virtio-9p) on real QEMU', () => {
     chmodSync(`${hosts.dir.path}/ro.img`, 0o644);
     // Not bootOnA(): with this many devices the guest's boot (module loading, its device report) takes longer under TCG
     // on a loaded machine than that helper's wait for heartbeats; the test waits for the shell it uses instead.
-    writeFileSync(`${hosts.dir.path}/fs9p.xml`, guestXml({
-      name: 'fs9p', extraCmdline: 'ferry.shells=ttyS1',
-      devices: `<serial type='pty'/>
+    writeFileSync(
+      `${hosts.dir.path}/fs9p.xml`,
+      guestXml({
+        name: 'fs9p',
+        extraCmdline: 'ferry.shells=ttyS1',
+        devices: `<serial type='pty'/>
         <filesystem type='mount' accessmode='passthrough'><driver type='path' packed='on'/><source dir='${exportDir}'/><target dir='share'/><readonly/></filesystem>
         <rng model='virtio'><backend model='random'>/dev/urandom</backend><driver iommu='on' ats='on' packed='on'/></rng>
         <input type='keyboard' bus='virtio'><driver packed='on'/></input>
         <disk type='file' device='disk'><driver name='qemu' type='raw' cache='none' ats='on' packed='on'/><source file='${hosts.dir.path}/ro.img'/><target dev='vdb' bus='virtio'/><readonly/></disk>
         <controller type='scsi' model='virtio-scsi'><driver iommu='on'/></controller>
         <interface type='user'><model type='virtio'/><driver packed='on'/></interface>`,
-    }));
+      }),
+    );
     await hosts.a.ok('define', `${hosts.dir.path}/fs9p.xml`);
     await hosts.a.ok('start', 'fs9p');
-    await eventually(() => /\/ # /.test(hosts.a.serialLog('fs9p', 1)), 'the guest\'s shell on ttyS1', 120_000);
+    await eventually(() => /\/ # /.test(hosts.a.serialLog('fs9p', 1)), "the guest's shell on ttyS1", 120_000);
   });
 
   after(async () => {
     await hosts.stop();
   });
 
-  it('the guest mounts the export by its tag and reads the host\'s file; the read-only export refuses a write', async () => {
+  it("the guest mounts the export by its tag and reads the host's file; the read-only export refuses a write", async () => {
     const xml = await hosts.a.ok('dumpxml', 'fs9p');
-    assert.match(xml, new RegExp(`<filesystem type='mount' accessmode='passthrough'>\\s*<driver type='path' packed='on'/>\\s*<source dir='${exportDir}'/>\\s*<target dir='share'/>\\s*<readonly/>`));
-    const out = await guestRun(hosts.a, 'modprobe -a 9pnet_virtio 9p; mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt; echo x > /mnt/new; echo write=$?');
+    assert.match(
+      xml,
+      new RegExp(
+        `<filesystem type='mount' accessmode='passthrough'>\\s*<driver type='path' packed='on'/>\\s*<source dir='${exportDir}'/>\\s*<target dir='share'/>\\s*<readonly/>`,
+      ),
+    );
+    const out = await guestRun(
+      hosts.a,
+      'modprobe -a 9pnet_virtio 9p; mount -t 9p -o trans=virtio,version=9p2000.L share /mnt && cat /mnt/hello.txt; echo x > /mnt/new; echo write=$?',
+    );
     assert.match(out, /written-by-the-host-42/);
     assert.match(out, /write=1/, out);
     assert.equal(existsSync(`${exportDir}/new`), false, 'nothing written through a read-only export');
@@ -91,9 +103,10 @@ describe('<filesystem> (virtio-9p) on real QEMU', () => {
     assert.match(hosts.a.serialLog('fs9p'), /ferry-guest: block vda size=1048576 .*ro=1/, 'the guest sees the packed-ring virtio disk');
   });
 
-  it('a missing source directory: start fails with QEMU\'s own words, coded', async () => {
+  it("a missing source directory: start fails with QEMU's own words, coded", async () => {
     const xml = (await hosts.a.ok('dumpxml', '--inactive', 'fs9p'))
-      .replace(/<name>fs9p<\/name>/, '<name>fs-missing</name>').replace(/<uuid>[^<]*<\/uuid>/, '')
+      .replace(/<name>fs9p<\/name>/, '<name>fs-missing</name>')
+      .replace(/<uuid>[^<]*<\/uuid>/, '')
       .replace(`<source dir='${exportDir}'/>`, `<source dir='${exportDir}-missing'/>`);
     writeFileSync(`${hosts.dir.path}/fs-missing.xml`, xml);
     await hosts.a.ok('define', `${hosts.dir.path}/fs-missing.xml`);

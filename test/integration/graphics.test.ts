@@ -108,7 +108,8 @@ function spiceTlsHandshake(port: number, ca: Buffer): Promise<tls.PeerCertificat
 
 /** The NBD-over-TLS disk as QEMU has it: attached (query-block), its nbd node with the TLS credentials (query-named-block-nodes). */
 async function checkNbdTlsDisk(host: TwoHosts['a'], name: string, port: number, where: string): Promise<void> {
-  const qmp = async <T>(execute: string): Promise<T> => (JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify({ execute }))) as { return: T }).return;
+  const qmp = async <T>(execute: string): Promise<T> =>
+    (JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify({ execute }))) as { return: T }).return;
   const blocks = await qmp<Array<{ qdev?: string; inserted?: { file: string; image: { 'virtual-size': number } } }>>('query-block');
   const vdt = blocks.find((b) => (b.qdev ?? '').includes('disk-vdt'))?.inserted;
   assert.equal(vdt?.image['virtual-size'], 5 << 20, `the NBD-over-TLS disk is attached on ${where}`);
@@ -148,12 +149,16 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     const caCert = readFileSync(`${pki}/ca/ca-cert.pem`);
     const hostCert = new X509Certificate(readFileSync(`${pki}/host/server-cert.pem`));
     // A client without TLS is refused by the NBD server the VM's disk uses.
-    assert.throws(() => execFileSync('qemu-img', ['info', '--image-opts', `driver=nbd,host=127.0.0.1,port=${nbdPort},export=tlsexp`], { stdio: 'pipe' }), (err: { stderr?: Buffer }) => {
-      assert.match(String(err.stderr), /TLS/, String(err.stderr));
-      return true;
-    });
+    assert.throws(
+      () => execFileSync('qemu-img', ['info', '--image-opts', `driver=nbd,host=127.0.0.1,port=${nbdPort},export=tlsexp`], { stdio: 'pipe' }),
+      (err: { stderr?: Buffer }) => {
+        assert.match(String(err.stderr), /TLS/, String(err.stderr));
+        return true;
+      },
+    );
     await hosts.bootOnA({
-      name, uuid,
+      name,
+      uuid,
       disks: `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/><source protocol='nbd' name='tlsexp' tls='yes' tlsHostname='localhost'><host name='127.0.0.1' port='${nbdPort}'/></source><target dev='vdt' bus='virtio'/></disk>`,
       devices: `
         <graphics type='vnc' autoport='yes' websocket='-1' passwd='${password}' sharePolicy='allow-exclusive' powerControl='yes'/>
@@ -166,11 +171,30 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     assert.ok(!argv.join(' ').includes(password), 'no password on the command line');
     assert.match(optionValue(argv, '-vnc'), /^127\.0\.0\.1:\d+,websocket=57\d\d,password=on,share=allow-exclusive,power-control=on$/);
     // spice_tls: autoport gives SPICE a TLS port too; QEMU reads a copy of the host's certificates in its run directory.
-    assert.equal(optionValue(argv, '-spice').replace(/=59\d\d/g, '=N'),
-      `port=N,tls-port=N,addr=127.0.0.1,disable-ticketing=on,x509-dir=${hosts.a.stateDir}/run/${uuid}/spice-tls,tls-channel=main,plaintext-channel=inputs,image-compression=auto_glz,streaming-video=filter,agent-mouse=on,seamless-migration=on`);
-    assert.ok(argv.includes(JSON.stringify({ 'qom-type': 'tls-creds-x509', id: 'objfile-vdt_tls0', dir: `${hosts.a.stateDir}/run/${uuid}/nbd-tls`, endpoint: 'client', 'verify-peer': true })), argv.join(' '));
-    assert.ok(argv.some((a) => a.startsWith('{"driver":"nbd",') && a.includes('"tls-creds":"objfile-vdt_tls0","tls-hostname":"localhost"')), argv.join(' '));
-    assert.ok(argv.some((a) => /^qxl,id=video1,/.test(a)), `a secondary qxl: ${argv.filter((a) => a.includes('video')).join(' ')}`);
+    assert.equal(
+      optionValue(argv, '-spice').replace(/=59\d\d/g, '=N'),
+      `port=N,tls-port=N,addr=127.0.0.1,disable-ticketing=on,x509-dir=${hosts.a.stateDir}/run/${uuid}/spice-tls,tls-channel=main,plaintext-channel=inputs,image-compression=auto_glz,streaming-video=filter,agent-mouse=on,seamless-migration=on`,
+    );
+    assert.ok(
+      argv.includes(
+        JSON.stringify({
+          'qom-type': 'tls-creds-x509',
+          id: 'objfile-vdt_tls0',
+          dir: `${hosts.a.stateDir}/run/${uuid}/nbd-tls`,
+          endpoint: 'client',
+          'verify-peer': true,
+        }),
+      ),
+      argv.join(' '),
+    );
+    assert.ok(
+      argv.some((a) => a.startsWith('{"driver":"nbd",') && a.includes('"tls-creds":"objfile-vdt_tls0","tls-hostname":"localhost"')),
+      argv.join(' '),
+    );
+    assert.ok(
+      argv.some((a) => /^qxl,id=video1,/.test(a)),
+      `a secondary qxl: ${argv.filter((a) => a.includes('video')).join(' ')}`,
+    );
 
     const [vncA, spiceA] = (await hosts.a.ok('domdisplay', '--all', name)).trim().split('\n') as [string, string];
     assert.match(vncA, /^vnc:\/\/127\.0\.0\.1:\d+$/);
@@ -189,7 +213,14 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     assert.ok(!(await hosts.a.ok('dumpxml', name)).includes(password));
     assert.ok((await hosts.a.ok('dumpxml', '--security-info', name)).includes(`passwd='${password}'`));
     const wsA = Number(/websocket='(\d+)'/.exec(await hosts.a.ok('dumpxml', name))?.[1]);
-    await new Promise<void>((resolve, reject) => net.connect(wsA, '127.0.0.1', function (this: net.Socket) { this.destroy(); resolve(); }).on('error', reject));
+    await new Promise<void>((resolve, reject) =>
+      net
+        .connect(wsA, '127.0.0.1', function (this: net.Socket) {
+          this.destroy();
+          resolve();
+        })
+        .on('error', reject),
+    );
 
     const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', name, hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
@@ -211,17 +242,32 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
   it('starts every video model on real QEMU and refuses the combinations QEMU or libvirt refuse', async () => {
     const models = ['vga', 'cirrus', 'bochs', 'ramfb', 'none', 'virtio', 'qxl'];
     // Every model on q35; on i440fx the two VGA-compatible ones its guests use most (QEMU's devices are the same, only the slot differs).
-    for (const [machine, list] of [['q35', models], ['pc', ['vga', 'cirrus']]] as const) {
+    for (const [machine, list] of [
+      ['q35', models],
+      ['pc', ['vga', 'cirrus']],
+    ] as const) {
       for (const model of list) {
         const vm = `video-${machine}-${model}`;
         const file = `${hosts.dir.path}/${vm}.xml`;
-        writeFileSync(file, guestXml({ name: vm, devices: `<graphics type='vnc'/><video><model type='${model}'/></video>` }).replace("machine='q35'", `machine='${machine}'`));
+        writeFileSync(
+          file,
+          guestXml({ name: vm, devices: `<graphics type='vnc'/><video><model type='${model}'/></video>` }).replace("machine='q35'", `machine='${machine}'`),
+        );
         await hosts.a.ok('define', file);
         await hosts.a.ok('start', '--paused', vm);
         const argv = qemuCmdline(hosts.a.stateDir, /<uuid>([^<]+)<\/uuid>/.exec(await hosts.a.ok('dumpxml', vm))?.[1] as string);
-        const driver = ({ vga: 'VGA', cirrus: 'cirrus-vga', bochs: 'bochs-display', ramfb: 'ramfb', none: undefined, virtio: 'virtio-vga', qxl: 'qxl-vga' } as Record<string, string | undefined>)[model];
+        const driver = (
+          { vga: 'VGA', cirrus: 'cirrus-vga', bochs: 'bochs-display', ramfb: 'ramfb', none: undefined, virtio: 'virtio-vga', qxl: 'qxl-vga' } as Record<
+            string,
+            string | undefined
+          >
+        )[model];
         const devices = argv.filter((_, i) => argv[i - 1] === '-device');
-        if (driver) assert.ok(devices.some((d) => d.startsWith(`${driver},id=video0`)), `${machine}/${model}: ${devices.join(' ')}`);
+        if (driver)
+          assert.ok(
+            devices.some((d) => d.startsWith(`${driver},id=video0`)),
+            `${machine}/${model}: ${devices.join(' ')}`,
+          );
         else assert.ok(!devices.some((d) => d.includes('id=video')), `${machine}/none: no video device`);
         await hosts.a.ok('destroy', vm);
         await hosts.a.ok('undefine', vm);
@@ -271,7 +317,10 @@ describe('graphics: VNC and SPICE displays, passwords, video models, and their m
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /video type 'cirrus' is only valid as primary video device/);
     // A secure channel needs a TLS port: a display with a fixed plain port only is refused at start, in libvirt's words.
-    writeFileSync(bad, guestXml({ name: 'spice-bad', devices: "<graphics type='spice' port='5990' autoport='no'><channel name='main' mode='secure'/></graphics>" }));
+    writeFileSync(
+      bad,
+      guestXml({ name: 'spice-bad', devices: "<graphics type='spice' port='5990' autoport='no'><channel name='main' mode='secure'/></graphics>" }),
+    );
     await hosts.a.ok('define', bad);
     const secure = await hosts.a.ferry('start', 'spice-bad');
     assert.notEqual(secure.code, 0);

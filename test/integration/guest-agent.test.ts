@@ -20,14 +20,20 @@ describe('the guest agent through ferryd', () => {
   before(async () => {
     await hosts.start();
     execFileSync('qemu-img', ['create', '-q', '-f', 'raw', `${hosts.dir.path}/fs.img`, '16M']);
-    await hosts.bootOnA({
-      name, memoryMiB: 192, touchMiB: 16, hbMs: 200, extraCmdline: 'ferry.ip=10.0.2.15/24 ferry.mount=/dev/vda',
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='${hosts.dir.path}/fs.img'/><target dev='vda' bus='virtio'/></disk>`,
-      devices: `<interface type='user'><mac address='52:54:00:a9:e1:11'/><model type='virtio'/></interface>
+    await hosts
+      .bootOnA({
+        name,
+        memoryMiB: 192,
+        touchMiB: 16,
+        hbMs: 200,
+        extraCmdline: 'ferry.ip=10.0.2.15/24 ferry.mount=/dev/vda',
+        disks: `<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='${hosts.dir.path}/fs.img'/><target dev='vda' bus='virtio'/></disk>`,
+        devices: `<interface type='user'><mac address='52:54:00:a9:e1:11'/><model type='virtio'/></interface>
     <channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>`,
-    }).catch((err) => {
-      throw new Error(`${(err as Error).message}\nserial:\n${hosts.a.serialLog(name).slice(-3000)}`);
-    });
+      })
+      .catch((err) => {
+        throw new Error(`${(err as Error).message}\nserial:\n${hosts.a.serialLog(name).slice(-3000)}`);
+      });
     await untilPasses('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
   });
   after(async () => {
@@ -63,7 +69,7 @@ describe('the guest agent through ferryd', () => {
     assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-get-host-name"}'), '{"return":{"host-name":"ferry-guest"}}\n');
   });
 
-  it('domtime reads and sets the guest clock, and resume sets it to the host\'s', async () => {
+  it("domtime reads and sets the guest clock, and resume sets it to the host's", async () => {
     await hosts.a.ok('domtime', name, '--time', '1000000000');
     const set = guestSeconds(await hosts.a.ok('domtime', name));
     assert.ok(set >= 1_000_000_000 && set < 1_500_000_000, `guest clock ${set} after --time 1000000000`);

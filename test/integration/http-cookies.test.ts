@@ -84,13 +84,22 @@ describe('http disks with cookies (QEMU curl driver), and <lease> without a lock
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
     assert.match(argv, /"driver":"http","url":"http:\/\/127\.0\.0\.1:\d+\/base\.qcow2","cookie-secret":"file-vdb-b1-httpcookie-secret0"/);
     assert.match(argv, /"cookie-secret":"file-vdb-httpcookie-secret0"/);
-    assert.doesNotMatch(argv, /top-7f3a|base-91c2/, 'no cookie value on QEMU\'s command line');
+    assert.doesNotMatch(argv, /top-7f3a|base-91c2/, "no cookie value on QEMU's command line");
     // Each layer was read with its own cookies (the header as QEMU's curl sends it).
-    assert.ok(seen.some((r) => r.path === '/top.qcow2' && r.cookie === 'session=top-7f3a; lang=en'), JSON.stringify(seen.slice(0, 4)));
+    assert.ok(
+      seen.some((r) => r.path === '/top.qcow2' && r.cookie === 'session=top-7f3a; lang=en'),
+      JSON.stringify(seen.slice(0, 4)),
+    );
     assert.ok(seen.some((r) => r.path === '/base.qcow2' && r.cookie === 'session=base-91c2'));
-    const blocks = JSON.parse(await host.ok('qemu-monitor-command', 'cookies', JSON.stringify({ execute: 'query-named-block-nodes', arguments: { flat: true } }))) as { return: Array<{ 'node-name': string; drv: string }> };
+    const blocks = JSON.parse(
+      await host.ok('qemu-monitor-command', 'cookies', JSON.stringify({ execute: 'query-named-block-nodes', arguments: { flat: true } })),
+    ) as { return: Array<{ 'node-name': string; drv: string }> };
     const drivers = new Map(blocks.return.map((n) => [n['node-name'], n.drv]));
-    assert.deepEqual([drivers.get('file-vdb'), drivers.get('fmt-vdb'), drivers.get('file-vdb-b1'), drivers.get('fmt-vdb-b1')], ['http', 'qcow2', 'http', 'qcow2'], 'both layers open in QEMU');
+    assert.deepEqual(
+      [drivers.get('file-vdb'), drivers.get('fmt-vdb'), drivers.get('file-vdb-b1'), drivers.get('fmt-vdb-b1')],
+      ['http', 'qcow2', 'http', 'qcow2'],
+      'both layers open in QEMU',
+    );
     const plain = await host.ok('dumpxml', 'cookies');
     assert.doesNotMatch(plain, /<cookies>|top-7f3a|base-91c2/);
     const secure = await host.ok('dumpxml', '--security-info', 'cookies');
@@ -99,7 +108,7 @@ describe('http disks with cookies (QEMU curl driver), and <lease> without a lock
     await host.ok('destroy', 'cookies');
   });
 
-  it('a wrong cookie: the start fails with the server\'s 403 in the error', async () => {
+  it("a wrong cookie: the start fails with the server's 403 in the error", async () => {
     await define('badcookie', guestXml({ name: 'badcookie', disks: httpDisk('stale-0000') }));
     const r = await host.ferry('start', 'badcookie');
     assert.equal(r.code, 1, r.stderr);
@@ -109,7 +118,10 @@ describe('http disks with cookies (QEMU curl driver), and <lease> without a lock
   });
 
   it('a <lease> on a host without a lock manager: start refused, coded, with a hint', async () => {
-    await define('leased', guestXml({ name: 'leased', devices: `<lease><lockspace>area</lockspace><key>fox</key><target path='${dir.path}/leases'/></lease>` }));
+    await define(
+      'leased',
+      guestXml({ name: 'leased', devices: `<lease><lockspace>area</lockspace><key>fox</key><target path='${dir.path}/leases'/></lease>` }),
+    );
     assert.match(await host.ok('dumpxml', 'leased'), /<lease>\s*<lockspace>area<\/lockspace>\s*<key>fox<\/key>\s*<target path='[^']+\/leases'\/>\s*<\/lease>/);
     const r = await host.ferry('start', 'leased');
     assert.equal(r.code, 1);

@@ -31,7 +31,11 @@ async function tapsHeld(host: FerrydHost, domain: string): Promise<string[]> {
 
 /** domiflist's rows: [Interface, Type, Source, Model, MAC]. */
 async function iflist(host: FerrydHost, domain: string): Promise<string[][]> {
-  return (await host.ok('domiflist', domain)).split('\n').slice(2).filter((l) => l.trim()).map((l) => l.trim().split(/ +/));
+  return (await host.ok('domiflist', domain))
+    .split('\n')
+    .slice(2)
+    .filter((l) => l.trim())
+    .map((l) => l.trim().split(/ +/));
 }
 
 /**
@@ -104,7 +108,13 @@ describe('interfaces (issue 11, part 7)', () => {
           <driver name='qemu' queues='2'/><mtu size='1400'/><link state='down'/><coalesce><rx><frames max='7'/></rx></coalesce></interface>`,
     });
     const rows = await iflist(hosts.a, 'nics');
-    assert.deepEqual(rows.map((r) => r.slice(1)), [['bridge', bridge, 'rtl8139', '52:54:00:7e:00:01'], ['bridge', bridge, 'virtio', macVirtio]]);
+    assert.deepEqual(
+      rows.map((r) => r.slice(1)),
+      [
+        ['bridge', bridge, 'rtl8139', '52:54:00:7e:00:01'],
+        ['bridge', bridge, 'virtio', macVirtio],
+      ],
+    );
     const [rtlTap, virtioTap] = rows.map((r) => r[0] as string);
 
     const checkHost = async (host: FerrydHost, where: string): Promise<void> => {
@@ -119,16 +129,30 @@ describe('interfaces (issue 11, part 7)', () => {
       assert.equal(Number(mq?.[1]) + Number(mq?.[2]), 2, `${where}: the tap is multiqueue with two queues attached`);
       assert.equal(readFileSync(`/sys/class/net/${tap1}/mtu`, 'utf8').trim(), '1400');
       assert.equal(basename(readlinkSync(`/sys/class/net/${tap0}/master`)), bridge);
-      assert.match(sh('ip', '-d', 'link', 'show', tap0 as string), /bridge_slave .*isolated on/, `${where}: <port isolated='yes'>: the tap's bridge port is isolated`);
+      assert.match(
+        sh('ip', '-d', 'link', 'show', tap0 as string),
+        /bridge_slave .*isolated on/,
+        `${where}: <port isolated='yes'>: the tap's bridge port is isolated`,
+      );
       assert.doesNotMatch(sh('ip', '-d', 'link', 'show', tap1 as string), /isolated on/, `${where}: the other NIC's port is not`);
       assert.match(sh('tc', 'qdisc', 'show', 'dev', tap0 as string), /qdisc htb 1: root/, `${where}: <inbound> shapes the tap's egress`);
       assert.match(sh('tc', 'class', 'show', 'dev', tap0 as string), /class htb 1:1 root .*rate 8Mbit ceil 16Mbit burst 256Kb/, where);
       // <outbound> with a peak: the tap's ingress is redirected to an IFB device, shaped there by htb (rate average, ceil peak).
       const ifb = ifbName(tap0 as string);
-      const redirect = JSON.parse(sh('tc', '-j', 'filter', 'show', 'dev', tap0 as string, 'parent', 'ffff:')) as Array<{ options?: { actions?: Array<{ kind: string; mirred_action?: string; to_dev?: string }> } }>;
-      assert.deepEqual(redirect.flatMap((f) => f.options?.actions ?? []).map((a) => [a.kind, a.mirred_action, a.to_dev]), [['mirred', 'redirect', ifb]], `${where}: the tap's ingress goes to ${ifb}`);
+      const redirect = JSON.parse(sh('tc', '-j', 'filter', 'show', 'dev', tap0 as string, 'parent', 'ffff:')) as Array<{
+        options?: { actions?: Array<{ kind: string; mirred_action?: string; to_dev?: string }> };
+      }>;
+      assert.deepEqual(
+        redirect.flatMap((f) => f.options?.actions ?? []).map((a) => [a.kind, a.mirred_action, a.to_dev]),
+        [['mirred', 'redirect', ifb]],
+        `${where}: the tap's ingress goes to ${ifb}`,
+      );
       assert.match(sh('tc', 'qdisc', 'show', 'dev', ifb), /qdisc htb 1: root/, `${where}: ${ifb} has an htb root`);
-      assert.match(sh('tc', 'class', 'show', 'dev', ifb), /class htb 1:1 root .*rate 1024Kbit ceil 2048Kbit burst 32Mb/, `${where}: ${ifb} shapes at <outbound>'s average, peak and burst`);
+      assert.match(
+        sh('tc', 'class', 'show', 'dev', ifb),
+        /class htb 1:1 root .*rate 1024Kbit ceil 2048Kbit burst 32Mb/,
+        `${where}: ${ifb} shapes at <outbound>'s average, peak and burst`,
+      );
       // <coalesce>: the tap's rx-frames, read back with the ethtool ioctl.
       assert.equal(new Ethtool().rxFrames(tap1 as string), 7, `${where}: the virtio NIC's tap batches 7 frames`);
       const dumpxml = await host.ok('dumpxml', 'nics');
@@ -154,7 +178,10 @@ describe('interfaces (issue 11, part 7)', () => {
     const stat = await hosts.a.ok('domifstat', 'nics', virtioTap as string);
     const after = Number(readFileSync(`/sys/class/net/${virtioTap}/statistics/rx_packets`, 'utf8'));
     const lines = stat.trim().split('\n');
-    assert.deepEqual(lines.map((l) => l.split(' ').slice(0, 2).join(' ')), ['rx_bytes', 'rx_packets', 'rx_errs', 'rx_drop', 'tx_bytes', 'tx_packets', 'tx_errs', 'tx_drop'].map((k) => `${virtioTap} ${k}`));
+    assert.deepEqual(
+      lines.map((l) => l.split(' ').slice(0, 2).join(' ')),
+      ['rx_bytes', 'rx_packets', 'rx_errs', 'rx_drop', 'tx_bytes', 'tx_packets', 'tx_errs', 'tx_drop'].map((k) => `${virtioTap} ${k}`),
+    );
     const txPackets = Number(/tx_packets (\d+)/.exec(stat)?.[1]);
     assert.ok(txPackets >= before && txPackets <= after && txPackets > 0, `guest tx_packets ${txPackets} is the tap's rx_packets (${before}..${after})`);
 
@@ -166,7 +193,10 @@ describe('interfaces (issue 11, part 7)', () => {
     const seq = parseHeartbeats(hosts.serial('nics')).at(-1)?.seq ?? 0;
     await waitHeartbeats(() => hosts.b.serialLog('nics'), 2, { afterSeq: seq });
     await checkHost(hosts.b, 'B');
-    await eventually(() => !existsSync(`/sys/class/net/${rtlTap}`) && !existsSync(`/sys/class/net/${ifbName(rtlTap as string)}`), "A's taps and IFB device are gone");
+    await eventually(
+      () => !existsSync(`/sys/class/net/${rtlTap}`) && !existsSync(`/sys/class/net/${ifbName(rtlTap as string)}`),
+      "A's taps and IFB device are gone",
+    );
     const tapB = (await iflist(hosts.b, 'nics'))[1]?.[0] as string;
     assert.equal(await hosts.b.ok('domif-getlink', 'nics', tapB), `${tapB} down\n`);
     assert.equal(ping(), false, 'the link is still down on B');
@@ -178,11 +208,14 @@ describe('interfaces (issue 11, part 7)', () => {
   it('refuses to start a NIC whose <coalesce> the tap does not keep, and removes what it made', async () => {
     const tap = `${p}co`;
     const xml = `${hosts.dir.path}/coal.xml`;
-    writeFileSync(xml, guestXml({
-      name: 'coal',
-      devices: `<interface type='bridge'><source bridge='${bridge}'/><target dev='${tap}'/><model type='virtio'/>
+    writeFileSync(
+      xml,
+      guestXml({
+        name: 'coal',
+        devices: `<interface type='bridge'><source bridge='${bridge}'/><target dev='${tap}'/><model type='virtio'/>
         <bandwidth><outbound average='128' peak='256'/></bandwidth><coalesce><rx><frames max='100'/></rx></coalesce></interface>`,
-    }));
+      }),
+    );
     await hosts.a.ok('define', xml);
     const r = await hosts.a.ferry('start', 'coal');
     assert.equal(r.code, 1);
@@ -200,13 +233,16 @@ describe('interfaces (issue 11, part 7)', () => {
     const cloneDevice = `${hosts.dir.path}/tun-clone`;
     sh('mknod', cloneDevice, 'c', '10', '200');
     const xml = `${hosts.dir.path}/eth.xml`;
-    writeFileSync(xml, guestXml({
-      name: 'eth',
-      devices: `
+    writeFileSync(
+      xml,
+      guestXml({
+        name: 'eth',
+        devices: `
         <interface type='ethernet'><target dev='${premade}' managed='no'/><model type='virtio'/></interface>
         <interface type='ethernet'><source><ip address='10.213.5.1' family='ipv4' prefix='24' peer='10.213.5.2'/><route family='ipv4' address='10.214.0.0' prefix='16' gateway='10.213.5.2'/></source><script path='${script}'/><model type='e1000'/><backend tap='${cloneDevice}'/></interface>
         <interface type='direct'><source dev='${parentRoot}' mode='bridge'/><model type='virtio'/><driver queues='2'/></interface>`,
-    }));
+      }),
+    );
     await hosts.a.ok('define', xml);
 
     // A script that others could change is refused before anything is made.
@@ -218,14 +254,24 @@ describe('interfaces (issue 11, part 7)', () => {
 
     await hosts.a.ok('start', 'eth');
     const rows = await iflist(hosts.a, 'eth');
-    assert.deepEqual(rows.map((r) => [r[1], r[2]]), [['ethernet', '-'], ['ethernet', '-'], ['direct', parentRoot]]);
+    assert.deepEqual(
+      rows.map((r) => [r[1], r[2]]),
+      [
+        ['ethernet', '-'],
+        ['ethernet', '-'],
+        ['direct', parentRoot],
+      ],
+    );
     const [, madeTap, macvtap] = rows.map((r) => r[0] as string);
     assert.equal(rows[0]?.[0], premade);
     assert.equal(readFileSync(ran, 'utf8').trim(), madeTap, 'the script ran with the tap ferry made');
     // <source><ip>/<route>: the host side of the routed tap (no traffic: the addresses are the test's own).
     assert.match(sh('ip', '-4', 'addr', 'show', 'dev', madeTap as string), /inet 10\.213\.5\.1 peer 10\.213\.5\.2\//);
     assert.match(sh('ip', '-4', 'route', 'show', '10.214.0.0/16'), new RegExp(`^10\\.214\\.0\\.0/16 via 10\\.213\\.5\\.2 dev ${madeTap}`));
-    assert.match(await hosts.a.ok('dumpxml', 'eth'), /<source>\s*<ip address='10\.213\.5\.1' family='ipv4' prefix='24' peer='10\.213\.5\.2'\/>\s*<route family='ipv4' address='10\.214\.0\.0' prefix='16' gateway='10\.213\.5\.2'\/>/);
+    assert.match(
+      await hosts.a.ok('dumpxml', 'eth'),
+      /<source>\s*<ip address='10\.213\.5\.1' family='ipv4' prefix='24' peer='10\.213\.5\.2'\/>\s*<route family='ipv4' address='10\.214\.0\.0' prefix='16' gateway='10\.213\.5\.2'\/>/,
+    );
     assert.match(sh('ip', '-d', 'link', 'show', macvtap as string), new RegExp(`${macvtap}@${parentRoot}:.*\\n.*\\n\\s+macvtap mode bridge`));
     const held = await tapsHeld(hosts.a, 'eth');
     assert.ok(held.includes(premade) && held.includes(madeTap as string), `QEMU holds both ethernet taps (holds: ${held.join(', ')})`);
@@ -255,7 +301,10 @@ describe('interfaces (issue 11, part 7)', () => {
     await define('vhostpath', `<driver name='vhost'/><backend vhost='${hosts.dir.path}/no-vhost-net'/>`);
     const missing = await hosts.a.ferry('start', 'vhostpath');
     assert.equal(missing.code, 1);
-    assert.match(missing.stderr, new RegExp(`Unable to open vhost-net device ${hosts.dir.path}/no-vhost-net[\\s\\S]*modprobe vhost_net[\\s\\S]*NET_VHOST_UNAVAILABLE`));
+    assert.match(
+      missing.stderr,
+      new RegExp(`Unable to open vhost-net device ${hosts.dir.path}/no-vhost-net[\\s\\S]*modprobe vhost_net[\\s\\S]*NET_VHOST_UNAVAILABLE`),
+    );
     assert.deepEqual(tapsOnBridge(), [], 'a refused start leaves no tap behind');
     await define('vhost', "<driver name='vhost' queues='2'/>");
     if (existsSync('/dev/vhost-net')) {

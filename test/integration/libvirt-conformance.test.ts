@@ -43,10 +43,14 @@ describe("libvirt's x86 test domains (tests/qemuxmlconfdata/*.x86_64-latest.xml)
   const results: CaseResult[] = loadLibvirtCases().map(runCase);
   const accepted = results.filter((r) => r.inScope && r.accepted);
 
-  it('the fixture holds the domains, each with the command line libvirt builds or libvirt\'s own refusal', () => {
+  it("the fixture holds the domains, each with the command line libvirt builds or libvirt's own refusal", () => {
     assert.ok(results.length >= 700, `only ${results.length} domains in test/fixtures/libvirt-qemuxml: refresh it with scripts/fetch-libvirt-fixtures.sh`);
     const neither = results.filter((r) => r.missingOnLibvirtArgv === undefined && !r.libvirtRefuses && CALIBRATION_EXCEPTIONS[r.name] === undefined);
-    assert.deepEqual(neither.map((r) => r.name), [], 'domains with neither an .args nor an .err file');
+    assert.deepEqual(
+      neither.map((r) => r.name),
+      [],
+      'domains with neither an .args nor an .err file',
+    );
   });
 
   it("the device→argument mapping explains every device of libvirt's own command lines", () => {
@@ -56,7 +60,10 @@ describe("libvirt's x86 test domains (tests/qemuxmlconfdata/*.x86_64-latest.xml)
       (r) => r.missingOnLibvirtArgv ?? [],
       (m) => `${m.label} wants ${m.expected}: ${shape(m.device, 1).slice(0, 120)}`,
     );
-    assert.ok(results.every((r) => (r.missingOnLibvirtArgv ?? []).length === 0), text);
+    assert.ok(
+      results.every((r) => (r.missingOnLibvirtArgv ?? []).length === 0),
+      text,
+    );
   });
 
   // Issue 11's target (what stays refused, and why: scripts/conformance-report.sh); the floor below keeps what is
@@ -78,23 +85,46 @@ describe("libvirt's x86 test domains (tests/qemuxmlconfdata/*.x86_64-latest.xml)
       (r) => [...r.unnamed, ...r.refusals.filter((f) => f.code === 'CRASH' && !r.unnamed.includes(f))],
       (f) => `${f.code}: ${f.message}`,
     );
-    assert.ok(results.every((r) => r.unnamed.length === 0 && r.refusals.every((f) => f.code !== 'CRASH')), text);
+    assert.ok(
+      results.every((r) => r.unnamed.length === 0 && r.refusals.every((f) => f.code !== 'CRASH')),
+      text,
+    );
   });
 
   it('no accepted domain loses a device, or anything of one, in dumpxml', () => {
-    assert.ok(accepted.every((r) => EXPECTED_DIFFERENT[r.name] !== undefined || drops(r.deviceLosses).length === 0), `\n${lossesReport(accepted, 'deviceLosses', 'devices lost or changed in dumpxml')}`);
+    assert.ok(
+      accepted.every((r) => EXPECTED_DIFFERENT[r.name] !== undefined || drops(r.deviceLosses).length === 0),
+      `\n${lossesReport(accepted, 'deviceLosses', 'devices lost or changed in dumpxml')}`,
+    );
   });
 
   it('no accepted domain loses a setting outside <devices> in dumpxml', () => {
-    assert.ok(accepted.every((r) => drops(r.settingLosses).length === 0), `\n${lossesReport(accepted, 'settingLosses', 'settings lost or changed in dumpxml')}`);
+    assert.ok(
+      accepted.every((r) => drops(r.settingLosses).length === 0),
+      `\n${lossesReport(accepted, 'settingLosses', 'settings lost or changed in dumpxml')}`,
+    );
   });
 
-  it("every device of an accepted domain is on its QEMU command line", () => {
+  it('every device of an accepted domain is on its QEMU command line', () => {
     const text = [
-      firstFew('accepted domains whose command line cannot be built', accepted, (r) => (r.argvError ? [r.argvError] : []), (e) => e),
-      firstFew("devices with no argument on ferry's command line", accepted, (r) => r.missingOnArgv, (m) => `${m.label} (${m.expected})`, (m) => `${deviceKind(m.device)} → ${m.expected}`),
+      firstFew(
+        'accepted domains whose command line cannot be built',
+        accepted,
+        (r) => (r.argvError ? [r.argvError] : []),
+        (e) => e,
+      ),
+      firstFew(
+        "devices with no argument on ferry's command line",
+        accepted,
+        (r) => r.missingOnArgv,
+        (m) => `${m.label} (${m.expected})`,
+        (m) => `${deviceKind(m.device)} → ${m.expected}`,
+      ),
     ].join('\n');
-    assert.ok(accepted.every((r) => r.argvError === undefined && r.missingOnArgv.length === 0), `\n${text}`);
+    assert.ok(
+      accepted.every((r) => r.argvError === undefined && r.missingOnArgv.length === 0),
+      `\n${text}`,
+    );
   });
 });
 
@@ -104,7 +134,9 @@ describe("virt-install's own definitions (test/fixtures/virt-install): accepted,
       const r = runCase(c);
       assert.ok(r.accepted, `${c.name} is refused: ${r.refusals.map((f) => f.message).join('; ')}`);
       const problems = [
-        ...drops(r.deviceLosses).filter((l) => !(l.kind === 'added' && addedByLibvirt(l.path))).map((l) => `dumpxml: ${l.path} ${l.kind} (${l.detail})`),
+        ...drops(r.deviceLosses)
+          .filter((l) => !(l.kind === 'added' && addedByLibvirt(l.path)))
+          .map((l) => `dumpxml: ${l.path} ${l.kind} (${l.detail})`),
         ...drops(r.settingLosses).map((l) => `dumpxml: ${l.path} ${l.kind} (${l.detail})`),
         ...(r.argvError ? [`argv: ${r.argvError}`] : []),
         ...r.missingOnArgv.map((m) => `argv: ${m.label} has no ${m.expected}`),
@@ -118,27 +150,48 @@ describe('the conformance harness itself (so a green run means what it says)', (
   const domain = (devices: string, os = '<os><type arch="x86_64" machine="q35">hvm</type></os>'): string =>
     `<domain type='qemu'><name>h</name><memory>1024</memory>${os}<devices>${devices}</devices></domain>`;
   const ideDisk = "<disk type='file' device='disk'><source file='/a'/><target dev='hda' bus='ide'/></disk>";
-  const vda = (dev: string, extra = ''): string => `<disk type='file' device='disk'><driver name='qemu' type='raw'${extra}/><source file='/${dev}'/><target dev='${dev}' bus='virtio'/></disk>`;
+  const vda = (dev: string, extra = ''): string =>
+    `<disk type='file' device='disk'><driver name='qemu' type='raw'${extra}/><source file='/${dev}'/><target dev='${dev}' bus='virtio'/></disk>`;
 
   it('findBlockers() lists every reason of a domain, each placed in the XML, in the wording of today and of a refusal that names a path', () => {
     // A stand-in for define: refuses an IDE disk (as a path with an attribute step), a <sound>, and os firmware='efi'.
     const define = (xml: string): FerryOutcome => {
       const refusals: Refusal[] = [];
-      if (xml.includes("bus='ide'")) refusals.push({ code: 'XML_UNSUPPORTED', element: 'devices/disk[hda]/target/@bus', message: "<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'" });
-      if (xml.includes('<sound')) refusals.push({ code: 'XML_UNSUPPORTED', element: 'devices/sound', message: 'unsupported configuration: <devices/sound> is not supported by ferry' });
-      if (xml.includes("firmware='efi'")) refusals.push({ code: 'XML_UNSUPPORTED', element: "os firmware='efi'", message: "unsupported configuration: <os firmware='efi'> is not supported by ferry" });
+      if (xml.includes("bus='ide'"))
+        refusals.push({
+          code: 'XML_UNSUPPORTED',
+          element: 'devices/disk[hda]/target/@bus',
+          message: "<disk> 'hda': bus 'ide' is not supported on machine q35; use 'sata'",
+        });
+      if (xml.includes('<sound'))
+        refusals.push({ code: 'XML_UNSUPPORTED', element: 'devices/sound', message: 'unsupported configuration: <devices/sound> is not supported by ferry' });
+      if (xml.includes("firmware='efi'"))
+        refusals.push({
+          code: 'XML_UNSUPPORTED',
+          element: "os firmware='efi'",
+          message: "unsupported configuration: <os firmware='efi'> is not supported by ferry",
+        });
       return refusals.length ? { accepted: false, refusals: refusals.slice(0, 1) } : { accepted: true, dumpxml: xml, argv: [] };
     };
     const b = findBlockers(domain(`${vda('vda')}${ideDisk}<sound model='ich9'/>`, "<os firmware='efi'><type arch='x86_64'>hvm</type></os>"), define);
-    assert.deepEqual(b.blockers.map((x) => x.key), ["devices/disk/target bus='ide'", 'devices/sound', "os firmware='efi'"]);
+    assert.deepEqual(
+      b.blockers.map((x) => x.key),
+      ["devices/disk/target bus='ide'", 'devices/sound', "os firmware='efi'"],
+    );
     assert.equal(b.complete, true);
     assert.equal(b.blockers[0]?.label, 'disk[hda]');
   });
 
   it('devicesOnArgv() wants one argument per device: two disks and one virtio-blk-pci leave one disk off', () => {
     const dom = parseXml(domain(`${vda('vda')}${vda('vdb')}<memballoon model='none'/>`));
-    const m = devicesOnArgv(dom, readArgv(['-blockdev', '{"driver":"file","filename":"/vda","node-name":"f"}', '-device', 'virtio-blk-pci,drive=f,id=disk-vda']));
-    assert.deepEqual(m.missing.map((x) => `${x.label} ${x.expected}`), ['disk[vdb] -device virtio-blk-pci|virtio-blk-pci-non-transitional|virtio-blk-pci-transitional']);
+    const m = devicesOnArgv(
+      dom,
+      readArgv(['-blockdev', '{"driver":"file","filename":"/vda","node-name":"f"}', '-device', 'virtio-blk-pci,drive=f,id=disk-vda']),
+    );
+    assert.deepEqual(
+      m.missing.map((x) => `${x.label} ${x.expected}`),
+      ['disk[vdb] -device virtio-blk-pci|virtio-blk-pci-non-transitional|virtio-blk-pci-transitional'],
+    );
   });
 
   it('deviceLosses() names what dumpxml dropped, as a path from the device', () => {
@@ -154,6 +207,12 @@ describe('the conformance harness itself (so a green run means what it says)', (
  * keyboard, the serial a console stands for, the audio backend for SPICE or sound, the default balloon. ferry adds the same.
  */
 function addedByLibvirt(label: string): boolean {
-  return /^controller\[(pci 0|sata 0|ide 0|usb 0|virtio-serial 0)\b/.test(label) || /^controller\[pci \d+ pcie-root-port\]/.test(label)
-    || /^input\[(mouse|keyboard) ps2\]$/.test(label) || /^serial\[0\]$/.test(label) || /^audio\[\d+\]$/.test(label) || label === "memballoon[0]";
+  return (
+    /^controller\[(pci 0|sata 0|ide 0|usb 0|virtio-serial 0)\b/.test(label) ||
+    /^controller\[pci \d+ pcie-root-port\]/.test(label) ||
+    /^input\[(mouse|keyboard) ps2\]$/.test(label) ||
+    /^serial\[0\]$/.test(label) ||
+    /^audio\[\d+\]$/.test(label) ||
+    label === 'memballoon[0]'
+  );
 }

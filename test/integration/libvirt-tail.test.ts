@@ -90,7 +90,9 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 192, hbMs: 500, devices })
       .replace('<os>', `${sysinfo}\n  <os>`)
       .replace('</cmdline>', "</cmdline>\n    <smbios mode='sysinfo'/>")
-      .replace('<on_crash>', `<cpu><numa>
+      .replace(
+        '<on_crash>',
+        `<cpu><numa>
     <cell id='0' cpus='0' memory='128' unit='MiB'><cache level='1' associativity='direct' policy='writeback'><size value='10' unit='KiB'/><line value='8' unit='B'/></cache></cell>
     <cell id='1' memory='64' unit='MiB'/>
     <interconnects>
@@ -98,12 +100,28 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
       <bandwidth initiator='0' target='0' type='access' value='204800' unit='KiB'/><bandwidth initiator='0' target='0' cache='1' type='access' value='208896' unit='KiB'/>
     </interconnects>
   </numa></cpu>
-  <clock offset='utc'><timer name='rtc' track='guest'/></clock>\n  <on_crash>`);
+  <clock offset='utc'><timer name='rtc' track='guest'/></clock>\n  <on_crash>`,
+      );
     writeFileSync(`${dir.path}/${name}.xml`, xml);
     await host.ok('define', `${dir.path}/${name}.xml`);
     const defined = await host.ok('dumpxml', name);
-    for (const part of ["<smbios mode='sysinfo'/>", "<entry name='vendor'>Ferry BIOS, Inc.</entry>", '<entry>two, with a comma</entry>', "rss='on' rss_hash_report='on'", "<ip address='10.9.0.0' family='ipv4' prefix='24'/>", "<clipboard copypaste='yes'/>", "<mouse mode='client'/>", "<acpi index='100'/>", "<acpi index='7'/>", "<timer name='rtc' track='guest'/>",
-      "<sound model='pcspk'>", "blob='off'", "<backend model='builtin' queues='1'/>", "<iothread id='2'>", "ioeventfd='on' event_idx='off'"]) {
+    for (const part of [
+      "<smbios mode='sysinfo'/>",
+      "<entry name='vendor'>Ferry BIOS, Inc.</entry>",
+      '<entry>two, with a comma</entry>',
+      "rss='on' rss_hash_report='on'",
+      "<ip address='10.9.0.0' family='ipv4' prefix='24'/>",
+      "<clipboard copypaste='yes'/>",
+      "<mouse mode='client'/>",
+      "<acpi index='100'/>",
+      "<acpi index='7'/>",
+      "<timer name='rtc' track='guest'/>",
+      "<sound model='pcspk'>",
+      "blob='off'",
+      "<backend model='builtin' queues='1'/>",
+      "<iothread id='2'>",
+      "ioeventfd='on' event_idx='off'",
+    ]) {
       assert.ok(defined.includes(part), `dumpxml keeps ${part}: ${defined}`);
     }
     await host.ok('start', name);
@@ -114,7 +132,10 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.ok(argv.includes('type=0,vendor=Ferry BIOS,, Inc.,version=1.2.3'), argv.join(' '));
     assert.ok(argv.includes('name=opt/ferry/tail,string=hello fw_cfg'));
     assert.ok(argv.includes('base=utc,clock=vm'), 'rtc track=guest: -rtc clock=vm');
-    assert.ok(argv.some((a) => /^user,net=10\.9\.0\.0\/24,id=hostnet0$/.test(a)), "the user NIC's <ip>: QEMU's net=");
+    assert.ok(
+      argv.some((a) => /^user,net=10\.9\.0\.0\/24,id=hostnet0$/.test(a)),
+      "the user NIC's <ip>: QEMU's net=",
+    );
     // HMAT: the memory-only node's initiator is node 0; QEMU builds the table from these.
     assert.ok(argv.includes('node,nodeid=1,initiator=0,memdev=ram-node1'), argv.join(' '));
     assert.ok(argv.includes('hmat-cache,node-id=0,size=10K,level=1,associativity=direct,policy=write-back,line=8'));
@@ -134,7 +155,10 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     // QEMU's own vdagent on the first port, with clipboard sharing and the client mouse.
     assert.equal(await get('/machine/peripheral/channel0', 'name'), 'com.redhat.spice.0');
     const chardevs = await qmp<Array<{ label: string; filename: string }>>(host, name, 'query-chardev');
-    assert.ok(chardevs.some((c) => c.label === 'charchannel0' && /vdagent/.test(c.filename)), JSON.stringify(chardevs));
+    assert.ok(
+      chardevs.some((c) => c.label === 'charchannel0' && /vdagent/.test(c.filename)),
+      JSON.stringify(chardevs),
+    );
     const socket = /<channel type='unix'>\s*<source mode='bind' path='([^']+)'\/>\s*<target type='virtio'\/>/.exec(await host.ok('dumpxml', name))?.[1];
     assert.ok(socket && statSync(socket).isSocket(), `the channel's socket exists: ${socket}`);
     assert.equal(types.get('sound1'), 'child<usb-audio>');
@@ -143,7 +167,10 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.equal(await get('/objects/objcrypto0', 'queues'), 1);
     // QEMU marks virtio-crypto unmigratable: the blocker ferry's migration preflight reports.
     const migrate = await qmp<{ 'blocked-reasons'?: string[] }>(host, name, 'query-migrate');
-    assert.ok((migrate['blocked-reasons'] ?? []).some((r) => r.includes('virtio-crypto')), JSON.stringify(migrate));
+    assert.ok(
+      (migrate['blocked-reasons'] ?? []).some((r) => r.includes('virtio-crypto')),
+      JSON.stringify(migrate),
+    );
     assert.equal(await get('/machine/peripheral/video0', 'blob'), false);
     // <pstore backend='acpi-erst'>: the file ferry made, mapped as QEMU's shared memory backend of the ERST device.
     assert.equal(types.get('pstore0'), 'child<acpi-erst>');
@@ -167,28 +194,45 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
     assert.equal(await get('/machine/peripheral/scsi0', 'max_sectors'), 512);
     assert.deepEqual(await get('/machine/peripheral/disk-vda', 'iothread-vq-mapping'), [{ iothread: 'iothread1' }, { iothread: 'iothread2' }]);
     assert.equal(await get('/machine/peripheral/disk-vda', 'serial'), '0042', 'a digits-only serial stays a string in the JSON -device');
-    assert.deepEqual(await get('/machine/peripheral/scsi0', 'iothread-vq-mapping'), [{ iothread: 'iothread2', vqs: [0] }, { iothread: 'iothread1', vqs: [1] }]);
+    assert.deepEqual(await get('/machine/peripheral/scsi0', 'iothread-vq-mapping'), [
+      { iothread: 'iothread2', vqs: [0] },
+      { iothread: 'iothread1', vqs: [1] },
+    ]);
 
     // The tables the firmware built from -smbios, in guest RAM (SeaBIOS writes them before it boots the kernel).
     const scratch = `${dir.path}/pmem`;
     mkdirSync(scratch);
     chmodSync(scratch, 0o777); // QEMU runs as another user
     let table = '';
-    await eventually(async () => {
-      table = (await smbiosTable(host, name, scratch).catch(() => Buffer.alloc(0))).toString('latin1');
-      return table.includes('Ferry BIOS');
-    }, 'the firmware has built the SMBIOS tables', 60_000);
-    for (const text of ['Ferry BIOS, Inc.\0', 'Ferry Labs\0', 'Tail Box\0', 'SN-42\0', 'Ferries\0', 'Board Works\0', 'BW-1\0', 'Chassis Co\0', 'ASSET-7\0',
-      'ferry-oem-one\0two, with a comma\0']) {
+    await eventually(
+      async () => {
+        table = (await smbiosTable(host, name, scratch).catch(() => Buffer.alloc(0))).toString('latin1');
+        return table.includes('Ferry BIOS');
+      },
+      'the firmware has built the SMBIOS tables',
+      60_000,
+    );
+    for (const text of [
+      'Ferry BIOS, Inc.\0',
+      'Ferry Labs\0',
+      'Tail Box\0',
+      'SN-42\0',
+      'Ferries\0',
+      'Board Works\0',
+      'BW-1\0',
+      'Chassis Co\0',
+      'ASSET-7\0',
+      'ferry-oem-one\0two, with a comma\0',
+    ]) {
       assert.ok(table.includes(text), `the guest's SMBIOS tables have ${JSON.stringify(text)}`);
     }
     // Type 1's UUID field (offset 8), as SMBIOS stores it: the first three groups little-endian.
     const hex = uuid.replace(/-/g, '');
     const swapped = [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16)].map((g) => Buffer.from(g, 'hex').reverse().toString('hex')).join('') + hex.slice(16);
-    assert.ok(table.includes(Buffer.from(swapped, 'hex').toString('latin1')), 'the system UUID is the domain\'s');
+    assert.ok(table.includes(Buffer.from(swapped, 'hex').toString('latin1')), "the system UUID is the domain's");
   });
 
-  it("a <vsock> gets its guest CID on /dev/vhost-vsock, or the start names what is missing", async () => {
+  it('a <vsock> gets its guest CID on /dev/vhost-vsock, or the start names what is missing', async () => {
     const xml = `${dir.path}/vsock.xml`;
     writeFileSync(xml, guestXml({ name: 'vsock', devices: "<vsock model='virtio'><cid auto='yes'/></vsock>" }));
     await host.ok('define', xml);
@@ -211,8 +255,16 @@ describe('sysinfo, pcspk, rtc track, iothread mapping, crypto, blob and ioeventf
   it("runs machine 'isapc' (a PC without PCI): the guest boots and writes its heartbeats to an ISA serial port", async () => {
     const log = `${dir.path}/isapc.log`;
     // No I/O APIC on isapc (the kernel must not look for one), and TCG's 486-era PC wants a little more RAM for the initramfs.
-    const xml = guestXml({ name: 'isapc', type: 'qemu', memoryMiB: 256, console: 'ttyS1', extraCmdline: 'noapic', devices: `<serial type='file'><source path='${log}'/><target port='1'/></serial><memballoon model='none'/>` })
-      .replace("machine='q35'", "machine='isapc'").replace('<features><acpi/><apic/></features>', '<features><apic/></features>');
+    const xml = guestXml({
+      name: 'isapc',
+      type: 'qemu',
+      memoryMiB: 256,
+      console: 'ttyS1',
+      extraCmdline: 'noapic',
+      devices: `<serial type='file'><source path='${log}'/><target port='1'/></serial><memballoon model='none'/>`,
+    })
+      .replace("machine='q35'", "machine='isapc'")
+      .replace('<features><acpi/><apic/></features>', '<features><apic/></features>');
     writeFileSync(`${dir.path}/isapc.xml`, xml);
     await host.ok('define', `${dir.path}/isapc.xml`);
     const defined = await host.ok('dumpxml', 'isapc');

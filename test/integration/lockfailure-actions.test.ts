@@ -47,8 +47,12 @@ describe('on_lockfailure actions', () => {
 
   /** Defines the domain with this action and starts it; resolves with its uuid once the guest beats. */
   async function boot(action: string): Promise<string> {
-    const xml = guestXml({ name: 'lf', uuid: UUID, hbMs: 100, disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>` })
-      .replace('</on_crash>', `</on_crash>\n  <on_lockfailure>${action}</on_lockfailure>`);
+    const xml = guestXml({
+      name: 'lf',
+      uuid: UUID,
+      hbMs: 100,
+      disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>`,
+    }).replace('</on_crash>', `</on_crash>\n  <on_lockfailure>${action}</on_lockfailure>`);
     writeFileSync(`${dir.path}/lf.xml`, xml);
     await host.ok('define', `${dir.path}/lf.xml`);
     const from = host.serialLog('lf').length;
@@ -68,7 +72,14 @@ describe('on_lockfailure actions', () => {
     try {
       for (const pid of pidsMatching(host.lockdSocket)) process.kill(pid, 'SIGKILL');
       await eventually(() => pidsMatching(host.lockdSocket).length === 0, 'ferry-lockd is gone');
-      holder = spawn(process.execPath, ['-e', `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});console.log('locked');setInterval(()=>{},1000)})`], { stdio: ['ignore', 'pipe', 'ignore'] });
+      holder = spawn(
+        process.execPath,
+        [
+          '-e',
+          `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});console.log('locked');setInterval(()=>{},1000)})`,
+        ],
+        { stdio: ['ignore', 'pipe', 'ignore'] },
+      );
       await new Promise<void>((resolve) => holder?.stdout?.once('data', () => resolve()));
       whileStopped();
     } finally {
@@ -84,11 +95,19 @@ describe('on_lockfailure actions', () => {
   /** The first log line (after byte `from`) with this message, parsed. */
   async function logLine(from: number, msg: string): Promise<Record<string, unknown>> {
     let found: Record<string, unknown> | undefined;
-    await eventually(() => {
-      const line = readFileSync(host.logFile).subarray(from).toString('utf8').split('\n').find((l) => l.includes(msg));
-      found = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
-      return found !== undefined;
-    }, msg, 15_000);
+    await eventually(
+      () => {
+        const line = readFileSync(host.logFile)
+          .subarray(from)
+          .toString('utf8')
+          .split('\n')
+          .find((l) => l.includes(msg));
+        found = line ? (JSON.parse(line) as Record<string, unknown>) : undefined;
+        return found !== undefined;
+      },
+      msg,
+      15_000,
+    );
     return found as Record<string, unknown>;
   }
 

@@ -64,13 +64,16 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       etcd?.stop();
     });
 
-    it('a second start on another host fails with the seed\'s message; after destroy it starts there', async () => {
+    it("a second start on another host fails with the seed's message; after destroy it starts there", async () => {
       await defineBoth('guarded', fileDisk(`${shared}/vm.qcow2`));
       await hosts.a.ok('start', 'guarded');
       const r = await hosts.b.ferry('start', 'guarded');
       assert.equal(r.code, 1);
       const hash = sha256(realpathSync(`${shared}/vm.qcow2`));
-      assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'guarded'\nerror: resource busy: Lockspace resource '${hash}' is locked`);
+      assert.equal(
+        r.stderr.split('\n').slice(0, 2).join('\n'),
+        `error: Failed to start domain 'guarded'\nerror: resource busy: Lockspace resource '${hash}' is locked`,
+      );
       assert.match(r.stderr, /\[LOCK_HELD\]/);
       await assertNothingStarted(hosts.b, 'guarded');
       assert.match(await hosts.a.ok('lock-list'), new RegExp(`${hash} \\(${lockspace}/${hash}\\) +exclusive +guarded +vda`));
@@ -106,7 +109,8 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
     it('a block device gets a lease named by the hash of its path, and two paths to one volume collide', async () => {
       const link = `${hosts.dir.path}/lun-by-another-name`;
       if (!existsSync(link)) symlinkSync(loop, link);
-      const blockDisk = (dev: string): string => `<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none'/><source dev='${dev}'/><target dev='vda' bus='virtio'/></disk>`;
+      const blockDisk = (dev: string): string =>
+        `<disk type='block' device='disk'><driver name='qemu' type='raw' cache='none'/><source dev='${dev}'/><target dev='vda' bus='virtio'/></disk>`;
       await hosts.a.ok('define', xml('lun-a', blockDisk(loop)));
       await hosts.b.ok('define', xml('lun-b', blockDisk(link)));
       await hosts.a.ok('start', 'lun-a');
@@ -147,7 +151,14 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       await hosts.a.ok('destroy', 'guarded');
       if (backend === 'fcntl') {
         // A holder ferry cannot see (another host, down): a process keeping an OFD lock on the lockspace file.
-        const holder = spawn(process.execPath, ['-e', `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});setInterval(()=>{},1000)})`], { stdio: 'ignore' });
+        const holder = spawn(
+          process.execPath,
+          [
+            '-e',
+            `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});setInterval(()=>{},1000)})`,
+          ],
+          { stdio: 'ignore' },
+        );
         try {
           await eventually(async () => (await hosts.b.ferry('start', 'guarded')).code === 1, 'the unknown holder blocks B');
           await assertNothingStarted(hosts.b, 'guarded');
@@ -194,7 +205,9 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       if (backend === 'fcntl') {
         // Asked directly, with this host's lockspace, ferry-lockd refuses too: the check is its own, not only ferryd's.
         const reply = await new Promise<string>((resolve, reject) => {
-          const s = net.createConnection({ path: hosts.b.lockdSocket }, () => s.write(`${JSON.stringify({ id: 1, op: 'clear', resource: outside, lockspaces: [lockspace] })}\n`));
+          const s = net.createConnection({ path: hosts.b.lockdSocket }, () =>
+            s.write(`${JSON.stringify({ id: 1, op: 'clear', resource: outside, lockspaces: [lockspace] })}\n`),
+          );
           let buf = '';
           s.on('data', (d) => (buf += d.toString()));
           s.on('end', () => resolve(buf));
@@ -206,17 +219,21 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
       }
     });
 
-    it('ferry-lockd killed: ferryd starts it again at once and takes the running domain\'s leases back', async () => {
+    it("ferry-lockd killed: ferryd starts it again at once and takes the running domain's leases back", async () => {
       await hosts.a.ok('start', 'guarded');
       const before = await hosts.a.ok('lock-list');
       assert.match(before, / exclusive +guarded +vda /);
       const [lockd] = pidsMatching(hosts.a.lockdSocket);
       assert.ok(lockd, 'ferry-lockd runs beside ferryd A');
       process.kill(lockd, 'SIGKILL');
-      await eventually(async () => {
-        const pids = pidsMatching(hosts.a.lockdSocket);
-        return pids.length === 1 && pids[0] !== lockd && / exclusive +guarded +vda /.test(await hosts.a.ok('lock-list'));
-      }, 'a new ferry-lockd holds the lease again', 10_000);
+      await eventually(
+        async () => {
+          const pids = pidsMatching(hosts.a.lockdSocket);
+          return pids.length === 1 && pids[0] !== lockd && / exclusive +guarded +vda /.test(await hosts.a.ok('lock-list'));
+        },
+        'a new ferry-lockd holds the lease again',
+        10_000,
+      );
       assert.match(hosts.a.logTail(400), /leases taken back after ferry-lockd restarted/);
       assert.match((await hosts.b.ferry('start', 'guarded')).stderr, /resource busy: Lockspace resource '[^']+' is locked/, 'B is kept out again');
       await assertNothingStarted(hosts.b, 'guarded');
@@ -236,7 +253,14 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
         try {
           for (const pid of pidsMatching(hosts.a.lockdSocket)) process.kill(pid, 'SIGKILL');
           await eventually(() => pidsMatching(hosts.a.lockdSocket).length === 0, 'ferry-lockd A is gone');
-          holder = spawn(process.execPath, ['-e', `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});console.log('locked');setInterval(()=>{},1000)})`], { stdio: ['ignore', 'pipe', 'ignore'] });
+          holder = spawn(
+            process.execPath,
+            [
+              '-e',
+              `import('${new URL('../../src/locking/ofd-lock.js', import.meta.url).href}').then(m=>{new m.OfdLocker().tryLock('${resource}','exclusive',{create:true});console.log('locked');setInterval(()=>{},1000)})`,
+            ],
+            { stdio: ['ignore', 'pipe', 'ignore'] },
+          );
           await new Promise<void>((resolve) => holder?.stdout?.once('data', () => resolve()));
         } finally {
           process.kill(ferrydA, 'SIGCONT');
@@ -285,14 +309,18 @@ function lockScenarios(backend: 'fcntl' | 'etcd'): void {
         await hosts.a.ok('start', 'guarded');
         assert.equal((await hosts.b.ferry('start', 'guarded')).code, 1);
         await assertNothingStarted(hosts.b, 'guarded');
-        const keys = (): string => execFileSync('etcdctl', ['--endpoints', etcd?.endpoint ?? '', 'get', '--prefix', '/ferry/leases/', '--keys-only'], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+        const keys = (): string =>
+          execFileSync('etcdctl', ['--endpoints', etcd?.endpoint ?? '', 'get', '--prefix', '/ferry/leases/', '--keys-only'], {
+            encoding: 'utf8',
+            env: { ...process.env, ETCDCTL_API: '3' },
+          });
         assert.match(keys(), /exclusive\/.*:[0-9a-f-]{36}/, 'the lease is a key in etcd');
         // ferryd A stopped, so it cannot start lockd again while we watch etcd drop the dead holder's keys.
         const ferrydA = hosts.a.pid as number;
         process.kill(ferrydA, 'SIGSTOP');
         try {
           for (const pid of pidsMatching(hosts.a.lockdSocket)) process.kill(pid, 'SIGKILL');
-          await eventually(() => keys().trim() === '', 'etcd dropped the dead holder\'s lease (TTL 3 s)', 20_000);
+          await eventually(() => keys().trim() === '', "etcd dropped the dead holder's lease (TTL 3 s)", 20_000);
         } finally {
           process.kill(ferrydA, 'SIGCONT');
         }
@@ -314,7 +342,7 @@ describe('lock manager defaults', () => {
     await hosts.stop();
   });
 
-  it('without a lockspace directory the image itself is locked (the seed\'s first message)', async () => {
+  it("without a lockspace directory the image itself is locked (the seed's first message)", async () => {
     const img = `${hosts.dir.path}/MasteringKVM01.qcow2`;
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', img, '64M']);
     const f = `${hosts.dir.path}/m.xml`;
@@ -323,7 +351,10 @@ describe('lock manager defaults', () => {
     await hosts.b.ok('define', f);
     assert.equal(await hosts.b.ok('start', 'MasteringKVM01'), "Domain 'MasteringKVM01' started\n\n");
     const r = await hosts.a.ferry('start', 'MasteringKVM01');
-    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), `error: Failed to start domain 'MasteringKVM01'\nerror: resource busy: Lockspace resource '${img}' is locked`);
+    assert.equal(
+      r.stderr.split('\n').slice(0, 2).join('\n'),
+      `error: Failed to start domain 'MasteringKVM01'\nerror: resource busy: Lockspace resource '${img}' is locked`,
+    );
     await assertNothingStarted(hosts.a, 'MasteringKVM01');
     await hosts.b.ok('destroy', 'MasteringKVM01');
   });
@@ -340,7 +371,10 @@ describe('lock manager defaults', () => {
     assert.ok(existsSync(`${leases}/area/thequickbrownfox`), 'the lock file <target path>/<lockspace>/<key>');
     assert.match(await hosts.a.ok('lock-list'), new RegExp(`thequickbrownfox \\(${leases}/area/thequickbrownfox\\) +exclusive +leased1 +lease `));
     const r = await hosts.a.ferry('start', 'leased2');
-    assert.equal(r.stderr.split('\n').slice(0, 2).join('\n'), "error: Failed to start domain 'leased2'\nerror: resource busy: Lockspace resource 'thequickbrownfox' is locked");
+    assert.equal(
+      r.stderr.split('\n').slice(0, 2).join('\n'),
+      "error: Failed to start domain 'leased2'\nerror: resource busy: Lockspace resource 'thequickbrownfox' is locked",
+    );
     assert.match(r.stderr, /\[LOCK_HELD\]/);
     await assertNothingStarted(hosts.a, 'leased2');
     await hosts.a.ok('destroy', 'leased1');

@@ -41,7 +41,11 @@ describe('log rotation', () => {
       if (part.length === 0) continue;
       const near = beats.filter((b) => Math.abs(b.at - boundary) < 1500).map((b) => b.seq);
       assert.ok(near.length >= 10, `${what}: heartbeats around the cut at ${boundary}`);
-      assert.deepEqual(near, near.map((_, i) => (near[0] as number) + i), `${what}: the heartbeats across the cut at byte ${boundary} run on without a gap`);
+      assert.deepEqual(
+        near,
+        near.map((_, i) => (near[0] as number) + i),
+        `${what}: the heartbeats across the cut at byte ${boundary} run on without a gap`,
+      );
     }
     return beats.map((b) => b.seq);
   };
@@ -72,7 +76,11 @@ describe('log rotation', () => {
     const firstOfTwo = read(`${log}.2`).slice(0, 200);
     await eventually(() => read(`${log}.2`).slice(0, 200) !== firstOfTwo, 'a third rotation', 60_000);
     assert.equal(existsSync(`${log}.3`), false, 'log_max_backups caps the rotated files');
-    for (const i of [1, 2]) assert.ok(size(`${log}.${i}`) >= MAX_SIZE - 4096 && size(`${log}.${i}`) % 4096 === 0, `${log}.${i} holds the whole blocks of a full log (${size(`${log}.${i}`)})`);
+    for (const i of [1, 2])
+      assert.ok(
+        size(`${log}.${i}`) >= MAX_SIZE - 4096 && size(`${log}.${i}`) % 4096 === 0,
+        `${log}.${i} holds the whole blocks of a full log (${size(`${log}.${i}`)})`,
+      );
 
     // ferryd dies; QEMU does not, and writes on into the same file, which nobody rotates now.
     await host.kill('SIGKILL');

@@ -18,15 +18,24 @@ describe('managed save on real QEMU (and ferry-guests ON_SHUTDOWN=suspend)', () 
   const xml = join(dir.path, 'ms1.xml');
   const image = (): string => join(host.stateDir, 'save', `${UUID}.save`);
   // packaging/libexec/ferry-guests (the host shutdown policy) with ON_SHUTDOWN=suspend, against this ferryd.
-  const ferryGuests = (verb: 'stop' | 'start'): Promise<string> => new Promise((resolve, reject) => {
-    writeFileSync(join(dir.path, 'guests.conf'), 'ON_SHUTDOWN=suspend\nON_BOOT=start\n');
-    execFile('bash', [join(REPO_ROOT, 'packaging/libexec/ferry-guests'), verb], {
-      env: {
-        ...process.env, FERRY_CLI: join(REPO_ROOT, 'bin/ferry'), FERRY_DEFAULT_URI: host.uri,
-        FERRY_GUESTS_CONF: join(dir.path, 'guests.conf'), FERRY_GUESTS_STATE: join(dir.path, 'guests.state'),
-      },
-    }, (err, stdout, stderr) => (err ? reject(new Error(`ferry-guests ${verb}: ${stderr}${stdout}`)) : resolve(stdout)));
-  });
+  const ferryGuests = (verb: 'stop' | 'start'): Promise<string> =>
+    new Promise((resolve, reject) => {
+      writeFileSync(join(dir.path, 'guests.conf'), 'ON_SHUTDOWN=suspend\nON_BOOT=start\n');
+      execFile(
+        'bash',
+        [join(REPO_ROOT, 'packaging/libexec/ferry-guests'), verb],
+        {
+          env: {
+            ...process.env,
+            FERRY_CLI: join(REPO_ROOT, 'bin/ferry'),
+            FERRY_DEFAULT_URI: host.uri,
+            FERRY_GUESTS_CONF: join(dir.path, 'guests.conf'),
+            FERRY_GUESTS_STATE: join(dir.path, 'guests.state'),
+          },
+        },
+        (err, stdout, stderr) => (err ? reject(new Error(`ferry-guests ${verb}: ${stderr}${stdout}`)) : resolve(stdout)),
+      );
+    });
   const managedSaveLine = async (): Promise<string> => (/^Managed save: +(\S+)$/m.exec(await host.ok('dominfo', 'ms1')) ?? [])[1] ?? '';
 
   before(async () => {
@@ -57,7 +66,7 @@ describe('managed save on real QEMU (and ferry-guests ON_SHUTDOWN=suspend)', () 
     assert.equal(await host.ok('list', '--all', '--with-managed-save', '--name'), 'ms1\n\n');
     assert.equal(await host.ok('list', '--all', '--without-managed-save', '--name'), '\n');
     const st = statSync(image());
-    assert.deepEqual([st.uid, st.mode & 0o777], [0, 0o600], 'the image is root\'s alone');
+    assert.deepEqual([st.uid, st.mode & 0o777], [0, 0o600], "the image is root's alone");
     assert.ok(st.size > 1024 * 1024, `the image holds the guest's memory (${st.size} bytes)`);
 
     // As virsh: the image is not orphaned by undefine.
@@ -75,7 +84,7 @@ describe('managed save on real QEMU (and ferry-guests ON_SHUTDOWN=suspend)', () 
     assert.ok(log.startsWith(beforeSave), 'the serial log goes on after what the guest wrote before the save');
     const since = log.slice(beforeSave.length);
     assert.equal(parseHeartbeats(since)[0]?.seq, savedAt + 1, `the first heartbeat after the restore follows the last one before it:\n${since.slice(0, 400)}`);
-    assert.match(beforeSave, /ferry-load: ready /, 'a boot prints ferry-load\'s ready line');
+    assert.match(beforeSave, /ferry-load: ready /, "a boot prints ferry-load's ready line");
     assert.doesNotMatch(since, /ferry-load: ready |Linux version/, 'no boot after the restore');
     assert.equal(existsSync(image()), false, 'the image is removed after the restore');
     assert.equal(await managedSaveLine(), 'no');

@@ -7,8 +7,17 @@ import { guestXml } from '../helpers/guest.js';
 import { lastSeq, waitHeartbeats } from '../helpers/heartbeat.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
-interface Memdev { id?: string; size: number; share: boolean; 'host-nodes': number[]; policy: string }
-interface MemoryDevice { type: string; data: { id?: string; size: number; node: number; slot: number; memdev: string } }
+interface Memdev {
+  id?: string;
+  size: number;
+  share: boolean;
+  'host-nodes': number[];
+  policy: string;
+}
+interface MemoryDevice {
+  type: string;
+  data: { id?: string; size: number; node: number; slot: number; memdev: string };
+}
 
 /**
  * One VM with the memory layout libvirt's NUMA test domains use: two guest NUMA cells backed by shared memfd,
@@ -63,11 +72,14 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, huge
 
   const check = async (h: TwoHosts['a']): Promise<void> => {
     const devs = (await memdevs(h)).sort((x, y) => String(x.id).localeCompare(String(y.id)));
-    assert.deepEqual(devs.map((d) => [d.id, d.size, d.share, d['host-nodes'], d.policy]), [
-      ['memdimm0', 64 * 1024 * 1024, true, [0], 'preferred'],
-      ['ram-node0', 128 * 1024 * 1024, true, [0], 'bind'],
-      ['ram-node1', 128 * 1024 * 1024, true, [0], 'preferred'],
-    ]);
+    assert.deepEqual(
+      devs.map((d) => [d.id, d.size, d.share, d['host-nodes'], d.policy]),
+      [
+        ['memdimm0', 64 * 1024 * 1024, true, [0], 'preferred'],
+        ['ram-node0', 128 * 1024 * 1024, true, [0], 'bind'],
+        ['ram-node1', 128 * 1024 * 1024, true, [0], 'preferred'],
+      ],
+    );
     const plugged = await dimms(h);
     assert.equal(plugged.length, 1);
     assert.equal(plugged[0]?.type, 'dimm');
@@ -79,21 +91,35 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, huge
 
   it('starts with two NUMA cells and a DIMM, shown by QEMU and in dumpxml, and keeps them through a live migration', async () => {
     const xml = guestXml({ name, uuid, memoryMiB: 320, vcpus: 2, type: 'qemu' })
-      .replace(/<vcpu>2<\/vcpu>/, `<maxMemory slots='4' unit='MiB'>512</maxMemory>
+      .replace(
+        /<vcpu>2<\/vcpu>/,
+        `<maxMemory slots='4' unit='MiB'>512</maxMemory>
   <memoryBacking><source type='memfd'/><access mode='shared'/></memoryBacking>
   <vcpu>2</vcpu>
-  <numatune><memory mode='strict' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='0'/></numatune>`)
-      .replace('</features>', `</features>
-  <cpu mode='maximum'><numa><cell id='0' cpus='0' memory='128' unit='MiB'/><cell id='1' cpus='1' memory='128' unit='MiB'/></numa></cpu>`)
-      .replace('</devices>', `<memory model='dimm'><target><size unit='MiB'>64</size><node>1</node></target></memory>
-  </devices>`);
+  <numatune><memory mode='strict' nodeset='0'/><memnode cellid='1' mode='preferred' nodeset='0'/></numatune>`,
+      )
+      .replace(
+        '</features>',
+        `</features>
+  <cpu mode='maximum'><numa><cell id='0' cpus='0' memory='128' unit='MiB'/><cell id='1' cpus='1' memory='128' unit='MiB'/></numa></cpu>`,
+      )
+      .replace(
+        '</devices>',
+        `<memory model='dimm'><target><size unit='MiB'>64</size><node>1</node></target></memory>
+  </devices>`,
+      );
     const file = `${hosts.dir.path}/${name}.xml`;
     writeFileSync(file, xml);
     await hosts.a.ok('define', file);
     const defined = await hosts.a.ok('dumpxml', name);
-    for (const part of [/<maxMemory slots='4' unit='KiB'>524288<\/maxMemory>/, /<source type='memfd'\/>/, /<access mode='shared'\/>/,
-      /<memnode cellid='1' mode='preferred' nodeset='0'\/>/, /<cell id='1' cpus='1' memory='131072' unit='KiB'\/>/,
-      /<memory model='dimm'>[\s\S]*<node>1<\/node>[\s\S]*<address type='dimm' slot='0'\/>/]) {
+    for (const part of [
+      /<maxMemory slots='4' unit='KiB'>524288<\/maxMemory>/,
+      /<source type='memfd'\/>/,
+      /<access mode='shared'\/>/,
+      /<memnode cellid='1' mode='preferred' nodeset='0'\/>/,
+      /<cell id='1' cpus='1' memory='131072' unit='KiB'\/>/,
+      /<memory model='dimm'>[\s\S]*<node>1<\/node>[\s\S]*<address type='dimm' slot='0'\/>/,
+    ]) {
       assert.match(defined, part);
     }
     await hosts.a.ok('start', name);
@@ -125,8 +151,13 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, huge
     if (!usable) return t.skip('this machine does not let the test reserve 2 MiB hugepages');
     const name = 'hugevm';
     const file = `${hosts.dir.path}/${name}.xml`;
-    writeFileSync(file, guestXml({ name, memoryMiB: 128, type: 'qemu' })
-      .replace(/<vcpu>1<\/vcpu>/, "<memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages></memoryBacking><vcpu>1</vcpu>"));
+    writeFileSync(
+      file,
+      guestXml({ name, memoryMiB: 128, type: 'qemu' }).replace(
+        /<vcpu>1<\/vcpu>/,
+        "<memoryBacking><hugepages><page size='2' unit='MiB'/></hugepages></memoryBacking><vcpu>1</vcpu>",
+      ),
+    );
     await hosts.a.ok('define', file);
     const free = meminfo('HugePages_Free');
     await hosts.a.ok('start', name);
@@ -139,7 +170,11 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, huge
     try {
       const check = await hosts.a.ferry('migrate-check', '--live', name, hosts.bPeer);
       assert.notEqual(check.code, 0);
-      assert.match(check.stdout + check.stderr, /Huge pages .*the domain needs 64 huge pages of 2 MiB; \S+ has 16 free: 48 missing/, check.stdout + check.stderr);
+      assert.match(
+        check.stdout + check.stderr,
+        /Huge pages .*the domain needs 64 huge pages of 2 MiB; \S+ has 16 free: 48 missing/,
+        check.stdout + check.stderr,
+      );
     } finally {
       writeFileSync(nrPath, nr);
     }
@@ -147,8 +182,13 @@ describe('memory layout (NUMA cells, memfd backing, numatune, DIMM hotplug, huge
     assert.equal(meminfo('HugePages_Free'), free);
 
     const big = 'hugebig';
-    writeFileSync(file, guestXml({ name: big, memoryMiB: 1024, type: 'qemu' })
-      .replace(/<vcpu>1<\/vcpu>/, "<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages></memoryBacking><vcpu>1</vcpu>"));
+    writeFileSync(
+      file,
+      guestXml({ name: big, memoryMiB: 1024, type: 'qemu' }).replace(
+        /<vcpu>1<\/vcpu>/,
+        "<memoryBacking><hugepages><page size='1' unit='GiB'/></hugepages></memoryBacking><vcpu>1</vcpu>",
+      ),
+    );
     await hosts.a.ok('define', file);
     const r = await hosts.a.ferry('start', big);
     assert.notEqual(r.code, 0);

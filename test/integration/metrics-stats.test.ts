@@ -84,11 +84,14 @@ describe('metrics and domain statistics', () => {
     await Promise.all([a.start(), b.start()]);
     const disk = `${dir.path}/vda.raw`;
     execFileSync('truncate', ['-s', '8M', disk]);
-    writeFileSync(`${dir.path}/${name}.xml`, guestXml({
-      name,
-      devices: `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
+    writeFileSync(
+      `${dir.path}/${name}.xml`,
+      guestXml({
+        name,
+        devices: `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>
         <interface type='ethernet'><mac address='52:54:00:5e:13:08'/><model type='virtio'/></interface>`,
-    }));
+      }),
+    );
     await a.ok('define', `${dir.path}/${name}.xml`);
     await a.ok('start', name);
     await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 40_000 });
@@ -116,17 +119,27 @@ describe('metrics and domain statistics', () => {
     assert.equal(first.get('vcpu.0.state'), '1');
     assert.equal(first.get('net.count'), '1');
     assert.match(first.get('net.0.name') ?? '', /^[a-z0-9]+$/);
-    for (const k of ['rx.bytes', 'rx.pkts', 'rx.errs', 'rx.drop', 'tx.bytes', 'tx.pkts', 'tx.errs', 'tx.drop']) assert.match(first.get(`net.0.${k}`) ?? '', /^\d+$/, `net.0.${k}`);
+    for (const k of ['rx.bytes', 'rx.pkts', 'rx.errs', 'rx.drop', 'tx.bytes', 'tx.pkts', 'tx.errs', 'tx.drop'])
+      assert.match(first.get(`net.0.${k}`) ?? '', /^\d+$/, `net.0.${k}`);
     assert.equal(first.get('block.count'), '1');
     assert.equal(first.get('block.0.name'), 'vda');
     assert.equal(first.get('block.0.path'), `${dir.path}/vda.raw`);
-    assert.ok(Number(first.get('block.0.rd.bytes')) > 0 && Number(first.get('block.0.rd.reqs')) > 0, 'the guest kernel read the disk (its partition table) at boot');
+    assert.ok(
+      Number(first.get('block.0.rd.bytes')) > 0 && Number(first.get('block.0.rd.reqs')) > 0,
+      'the guest kernel read the disk (its partition table) at boot',
+    );
     assert.equal(first.get('block.0.capacity'), String(8 * 1024 * 1024));
     // The order is libvirt's: groups state, cpu, balloon, vcpu, net, block.
     const keys = [...first.keys()];
     const at = (k: string): number => keys.indexOf(k);
-    assert.ok(at('state.state') < at('cpu.time') && at('cpu.time') < at('balloon.current') && at('balloon.current') < at('vcpu.current')
-      && at('vcpu.current') < at('net.count') && at('net.count') < at('block.count'), keys.join(' '));
+    assert.ok(
+      at('state.state') < at('cpu.time') &&
+        at('cpu.time') < at('balloon.current') &&
+        at('balloon.current') < at('vcpu.current') &&
+        at('vcpu.current') < at('net.count') &&
+        at('net.count') < at('block.count'),
+      keys.join(' '),
+    );
 
     // cpu.time (ns) grows while the guest runs (it writes a heartbeat every 100 ms); wait for it rather than sleep.
     const t0 = Number(first.get('cpu.time'));
@@ -144,7 +157,10 @@ describe('metrics and domain statistics', () => {
 
     // domblkstat: virsh's legacy names, the --human labels, and the sum over all disks without a device.
     const blk = await a.ok('domblkstat', name, 'vda');
-    assert.match(blk, /^vda rd_req \d+\nvda rd_bytes \d+\nvda wr_req \d+\nvda wr_bytes \d+\nvda flush_operations \d+\nvda rd_total_times \d+\nvda wr_total_times \d+\nvda flush_total_times \d+\n\n$/);
+    assert.match(
+      blk,
+      /^vda rd_req \d+\nvda rd_bytes \d+\nvda wr_req \d+\nvda wr_bytes \d+\nvda flush_operations \d+\nvda rd_total_times \d+\nvda wr_total_times \d+\nvda flush_total_times \d+\n\n$/,
+    );
     assert.ok(Number(/rd_bytes (\d+)/.exec(blk)?.[1]) > 0);
     // No device: the sum over the disks (one here), under an empty device name.
     assert.match(await a.ok('domblkstat', name, '--human'), /^Device: \n number of read operations: {6}\d+\n number of bytes read: {11}[1-9]\d*\n/);
@@ -158,7 +174,7 @@ describe('metrics and domain statistics', () => {
     assert.match(mem, /^actual 131072\n(\w+ \d+\n)*rss \d+\n\n$/);
   });
 
-  it('/metrics: parses strictly as Prometheus text with the domain\'s series and the latency of a route just called; off on a ferryd without metrics_listen', async () => {
+  it("/metrics: parses strictly as Prometheus text with the domain's series and the latency of a route just called; off on a ferryd without metrics_listen", async () => {
     await a.ok('dominfo', name);
     const { families, contentType } = await scrape();
     assert.match(contentType, /^text\/plain; version=0\.0\.4/);
@@ -194,12 +210,15 @@ describe('metrics and domain statistics', () => {
     assert.ok((sampleValue(families, 'ferry_migration_duration_seconds_sum', out) ?? 0) > 0);
     assert.equal(sampleValue(families, 'ferry_migration_downtime_seconds_count', out), 1);
     assert.equal(sampleValue(families, 'ferry_migration_transferred_bytes_count', out), 1);
-    assert.ok((sampleValue(families, 'ferry_migration_transferred_bytes_sum', out) ?? 0) > 1024 * 1024, 'the guest\'s memory went over');
+    assert.ok((sampleValue(families, 'ferry_migration_transferred_bytes_sum', out) ?? 0) > 1024 * 1024, "the guest's memory went over");
     assert.equal(sampleValue(families, 'ferry_domains', { state: 'running' }), 0);
     assert.equal(sampleValue(families, 'ferry_domain_block_read_bytes_total', { domain: name }), undefined, 'no series of a domain that runs elsewhere');
   });
 
   it('a metrics_listen that is not host:port stops ferryd at start with a coded error', async () => {
-    await assert.rejects(badStart, /ferryd: error: .*metrics_listen must be host:port, such as "127\.0\.0\.1:9477", not "localhost"\nhint: Fix the named setting in ferryd.conf/);
+    await assert.rejects(
+      badStart,
+      /ferryd: error: .*metrics_listen must be host:port, such as "127\.0\.0\.1:9477", not "localhost"\nhint: Fix the named setting in ferryd.conf/,
+    );
   });
 });

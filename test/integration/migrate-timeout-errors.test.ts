@@ -44,7 +44,19 @@ describe('migrate --timeout-suspend and --abort-on-error', () => {
     await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'B is clean');
 
     const events = await new EventStream(hosts.a.socket).start();
-    const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', '--bandwidth', '8', '--timeout', '2', '--timeout-suspend', 'busy', hosts.bPeer);
+    const r = await hosts.a.ferry(
+      'migrate',
+      '--live',
+      '--persistent',
+      '--undefinesource',
+      '--bandwidth',
+      '8',
+      '--timeout',
+      '2',
+      '--timeout-suspend',
+      'busy',
+      hosts.bPeer,
+    );
     events.stop();
     assert.equal(r.code, 0, r.stderr);
     // ferry paused the guest while QEMU was still in pre-copy ('active'), at or after the timeout, and the copy went on.
@@ -54,7 +66,7 @@ describe('migrate --timeout-suspend and --abort-on-error', () => {
     assert.equal(paused.reason, 'migrating');
     assert.ok(paused.at - perform.at >= 2000, 'not before --timeout');
     const copying = events.of('migration.progress', (e) => e.at > paused.at && (e.job as { status?: string }).status === 'active');
-    assert.ok(copying.length > 0, 'pre-copy still ran after the pause: the pause came from --timeout-suspend, not from QEMU\'s switch-over');
+    assert.ok(copying.length > 0, "pre-copy still ran after the pause: the pause came from --timeout-suspend, not from QEMU's switch-over");
     // The guest runs again on B (it ran before the migration), with its memory intact.
     assert.equal(await hosts.b.state('busy'), 'running (migrated)');
     assert.equal(pidsMatching(`${hosts.a.stateDir}/run/${uuid}`).length, 0);
@@ -71,7 +83,11 @@ describe('migrate --timeout-suspend and --abort-on-error', () => {
     mounted = true;
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${full}/ioerr.qcow2`, '32M']);
     const xml = guestXml({
-      name: 'ioerr', memoryMiB: 256, touchMiB: 64, dirtyMiBs: 32, hbMs: 100,
+      name: 'ioerr',
+      memoryMiB: 256,
+      touchMiB: 64,
+      dirtyMiBs: 32,
+      hbMs: 100,
       disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${full}/ioerr.qcow2'/><target dev='vda' bus='virtio'/></disk>`,
       extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=2 ferry.diskscrub=8',
     });
@@ -81,7 +97,11 @@ describe('migrate --timeout-suspend and --abort-on-error', () => {
     await eventually(() => (parseHeartbeats(hosts.a.serialLog('ioerr')).at(-1)?.diskWritten ?? 0) > 0, 'the guest writes its disk', 60_000);
     const uuid = await uuidOf('ioerr');
     // An internal snapshot shares every cluster: from now on each guest write allocates a new one.
-    await hosts.a.ok('qemu-monitor-command', 'ioerr', JSON.stringify({ execute: 'blockdev-snapshot-internal-sync', arguments: { device: 'fmt-vda', name: 'before-migration' } }));
+    await hosts.a.ok(
+      'qemu-monitor-command',
+      'ioerr',
+      JSON.stringify({ execute: 'blockdev-snapshot-internal-sync', arguments: { device: 'fmt-vda', name: 'before-migration' } }),
+    );
 
     const migrating = hosts.a.ferry('migrate', '--live', '--abort-on-error', '--bandwidth', '8', 'ioerr', hosts.bPeer);
     await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', 'ioerr')).stdout), 'memory is on its way');

@@ -20,14 +20,31 @@ describe('migration convergence', () => {
   it('does not converge by default and is cleanly aborted at --timeout', async () => {
     const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--timeout', '4', 'hot', hosts.bPeer);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: operation aborted: migration did not complete within --timeout 4 s; the domain keeps running on the source\nhint: .*\[MIG_TIMEOUT\]/);
+    assert.match(
+      r.stderr,
+      /^error: operation aborted: migration did not complete within --timeout 4 s; the domain keeps running on the source\nhint: .*\[MIG_TIMEOUT\]/,
+    );
     assert.equal(await hosts.a.state('hot'), 'running (migration canceled)');
     assert.equal((await hosts.b.ok('list', '--all', '--name')).trim(), '', 'no definition left on B');
     await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'no QEMU left on B');
   });
 
   it('finishes with --auto-converge', async () => {
-    const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--auto-converge', '--auto-converge-initial', '70', '--auto-converge-increment', '20', '--timeout', '90', 'hot', hosts.bPeer);
+    const r = await hosts.a.ferry(
+      'migrate',
+      '--live',
+      '--bandwidth',
+      '16',
+      '--auto-converge',
+      '--auto-converge-initial',
+      '70',
+      '--auto-converge-increment',
+      '20',
+      '--timeout',
+      '90',
+      'hot',
+      hosts.bPeer,
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.b.state('hot'), 'running (migrated)');
     await waitHeartbeats(() => hosts.b.serialLog('hot'), 3);
@@ -39,7 +56,10 @@ describe('migration convergence', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.a.state('hot'), 'running (post-copy)');
     // The guest's oracle checks every word of every page it wrote, after post-copy pulled them all.
-    await assertIntactAfterSwitch(() => hosts.b.serialLog('hot'), () => hosts.a.serialLog('hot'));
+    await assertIntactAfterSwitch(
+      () => hosts.b.serialLog('hot'),
+      () => hosts.a.serialLog('hot'),
+    );
     await eventually(() => pidsMatching(`${hosts.b.stateDir}/run/${uuid}`).length === 0, 'the source QEMU is gone');
   });
 
@@ -47,6 +67,9 @@ describe('migration convergence', () => {
     const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--postcopy', '--postcopy-after-precopy', 'hot', hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.b.state('hot'), 'running (post-copy)');
-    await assertIntactAfterSwitch(() => hosts.a.serialLog('hot'), () => hosts.b.serialLog('hot'));
+    await assertIntactAfterSwitch(
+      () => hosts.a.serialLog('hot'),
+      () => hosts.b.serialLog('hot'),
+    );
   });
 });

@@ -66,7 +66,18 @@ describe('migration failures', () => {
     const proxy = new CuttingProxy({ host: '127.0.0.1', port }, 20 * 1024 * 1024);
     await proxy.listen('127.0.0.2', port);
     const seq = lastSeq(hosts.a.serialLog(name));
-    const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--listen-address', '127.0.0.1', '--migrateuri', `tcp://127.0.0.2:${port}`, name, hosts.bPeer);
+    const r = await hosts.a.ferry(
+      'migrate',
+      '--live',
+      '--bandwidth',
+      '16',
+      '--listen-address',
+      '127.0.0.1',
+      '--migrateuri',
+      `tcp://127.0.0.2:${port}`,
+      name,
+      hosts.bPeer,
+    );
     await proxy.close();
     assert.ok(proxy.cut, 'the proxy cut the stream');
     assert.equal(r.code, 1);

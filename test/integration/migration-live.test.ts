@@ -16,12 +16,24 @@ async function qemuRunning(host: FerrydHost, name: string): Promise<boolean> {
  * timings, the bytes and the downtime; the audit trails hold the call on the source and the peer call on the destination.
  */
 async function assertInHistory(source: FerrydHost, dest: FerrydHost, name: string): Promise<void> {
-  interface Entry { id: string; side: string; outcome: string; options: { live?: boolean }; bytes: number | null; downtimeMs: number | null; totalMs: number; phases: Array<{ phase: string; durationMs: number | null }> }
+  interface Entry {
+    id: string;
+    side: string;
+    outcome: string;
+    options: { live?: boolean };
+    bytes: number | null;
+    downtimeMs: number | null;
+    totalMs: number;
+    phases: Array<{ phase: string; durationMs: number | null }>;
+  }
   const [out] = JSON.parse(await source.ok('migrate-history', name, '--json')) as Entry[];
   assert.equal(out?.side, 'source');
   assert.equal(out?.outcome, 'Succeeded');
   assert.equal(out?.options.live, true);
-  assert.deepEqual(out?.phases.map((p) => p.phase), ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded']);
+  assert.deepEqual(
+    out?.phases.map((p) => p.phase),
+    ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded'],
+  );
   assert.ok(out?.phases.slice(0, -1).every((p) => typeof p.durationMs === 'number' && p.durationMs >= 0));
   assert.ok((out?.bytes ?? 0) > 0, 'memory bytes transferred');
   assert.equal(typeof out?.downtimeMs, 'number');
@@ -29,9 +41,20 @@ async function assertInHistory(source: FerrydHost, dest: FerrydHost, name: strin
   const [inc] = JSON.parse(await dest.ok('migrate-history', name, '--json')) as Entry[];
   assert.equal(inc?.id, out?.id, 'both sides keep the same migration id');
   assert.equal(inc?.side, 'destination');
-  assert.deepEqual(inc?.phases.map((p) => p.phase), ['Prepare', 'Finish', 'Succeeded']);
-  assert.match(await source.ok('migrate-history', name), new RegExp(`^ Id +Domain +Side +Peer +Started +Outcome +Total +Downtime +Data\n-+\n ${out?.id.slice(0, 8)} +${name} +source .* Succeeded +\\d+ ms +\\d+ ms +[\\d.]+ [KM]iB\n`));
-  assert.match(await source.ok('migrate-history', '--id', (out?.id ?? '').slice(0, 8)), /Outcome: +Succeeded\n[\s\S]*Options: +live\b[\s\S]*\n Perform +\S+ +\d+ ms\n/);
+  assert.deepEqual(
+    inc?.phases.map((p) => p.phase),
+    ['Prepare', 'Finish', 'Succeeded'],
+  );
+  assert.match(
+    await source.ok('migrate-history', name),
+    new RegExp(
+      `^ Id +Domain +Side +Peer +Started +Outcome +Total +Downtime +Data\n-+\n ${out?.id.slice(0, 8)} +${name} +source .* Succeeded +\\d+ ms +\\d+ ms +[\\d.]+ [KM]iB\n`,
+    ),
+  );
+  assert.match(
+    await source.ok('migrate-history', '--id', (out?.id ?? '').slice(0, 8)),
+    /Outcome: +Succeeded\n[\s\S]*Options: +live\b[\s\S]*\n Perform +\S+ +\d+ ms\n/,
+  );
   assert.match(await source.ok('audit', '--domain', name, '--limit', '1'), / migrate +trans +ok\n/);
   assert.match(await dest.ok('audit', '--domain', name), / peer-migration-prepare +trans +ok\n/);
 }
@@ -51,7 +74,10 @@ describe('live migration', () => {
     // 96 MiB scrubbed at 64 MiB/s: a full pass takes about 1.5 s of guest time.
     await hosts.bootOnA({ name: 'pingpong', memoryMiB: 256, touchMiB: 96, dirtyMiBs: 16, hbMs: 50, extraCmdline: 'ferry.scrub=64' });
     const route: Array<[typeof hosts.a, string, typeof hosts.b]> = [
-      [hosts.a, hosts.bPeer, hosts.b], [hosts.b, hosts.aPeer, hosts.a], [hosts.a, hosts.bPeer, hosts.b], [hosts.b, hosts.aPeer, hosts.a],
+      [hosts.a, hosts.bPeer, hosts.b],
+      [hosts.b, hosts.aPeer, hosts.a],
+      [hosts.a, hosts.bPeer, hosts.b],
+      [hosts.b, hosts.aPeer, hosts.a],
     ];
     // A console session on the source (a real terminal) lasts until the switch and then says where the console went.
     const watching = PtyCli.ferry(['console', 'pingpong'], { FERRY_DEFAULT_URI: hosts.a.uri });
@@ -68,7 +94,10 @@ describe('live migration', () => {
       assert.match(completed, /^Job type: +Completed\nOperation: +Incoming migration[\s\S]*Total downtime: +\d+ +ms/);
       assert.match(await from.ok('domjobinfo', 'pingpong', '--completed'), /Operation: +Outgoing migration[\s\S]*Total downtime: +\d+ +ms/);
       // The guest's own oracle, on the destination: every word of every page checked after the switch.
-      await assertIntactAfterSwitch(() => from.serialLog('pingpong'), () => to.serialLog('pingpong'));
+      await assertIntactAfterSwitch(
+        () => from.serialLog('pingpong'),
+        () => to.serialLog('pingpong'),
+      );
       if (i === 0) {
         const ended = await watching.result();
         assert.equal(ended.code, 0, ended.output);
@@ -88,14 +117,17 @@ describe('live migration', () => {
     await hosts.b.ok('undefine', 'pingpong');
   });
 
-  it('the memory check\'s negative control: one wrong word in the page the scrubber reaches last, after the switch, is caught', async () => {
+  it("the memory check's negative control: one wrong word in the page the scrubber reaches last, after the switch, is caught", async () => {
     // ferry.acpi=corrupt: the power button ("ferry shutdown") flips one word in the middle of the page the scrubber
     // checked last, so only a full pass finds it; the old check (3 words of each page, 3 heartbeats) would not.
     await hosts.bootOnA({ name: 'control', memoryMiB: 128, touchMiB: 32, extraCmdline: 'ferry.acpi=corrupt' });
     await hosts.a.ok('migrate', '--live', 'control', hosts.bPeer);
     await hosts.b.ok('shutdown', 'control');
     let corrupted: RegExpExecArray | null = null;
-    await eventually(() => (corrupted = /negative control: corrupted page=(\d+) word=(\d+) before hb seq=(\d+)/.exec(hosts.b.serialLog('control'))) !== null, 'the guest corrupted a page');
+    await eventually(
+      () => (corrupted = /negative control: corrupted page=(\d+) word=(\d+) before hb seq=(\d+)/.exec(hosts.b.serialLog('control'))) !== null,
+      'the guest corrupted a page',
+    );
     const [, page, word, seq] = corrupted as unknown as string[];
     assert.notEqual(Number(word), 0);
     assert.notEqual(Number(word), 1);
@@ -106,7 +138,10 @@ describe('live migration', () => {
     );
     const log = hosts.b.serialLog('control');
     const third = log.indexOf(`ferry-load: hb seq=${Number(seq) + 2} `);
-    assert.ok(third >= 0 && third < log.indexOf('ferry-load: CORRUPT'), 'three heartbeats after the corruption (all the old check waited for) it was not found yet');
+    assert.ok(
+      third >= 0 && third < log.indexOf('ferry-load: CORRUPT'),
+      'three heartbeats after the corruption (all the old check waited for) it was not found yet',
+    );
     assert.equal(await hosts.b.waitState('control', 'crashed (panicked)'), 'crashed (panicked)', 'the guest panicked, and pvpanic told the host');
     await hosts.b.ok('destroy', 'control');
   });
@@ -127,7 +162,7 @@ describe('live migration', () => {
     await hosts.b.ok('undefine', 'trans');
   });
 
-  it('non-live (virsh\'s default) keeps the vCPUs paused for the whole transfer; --suspend leaves the VM paused on the destination', async () => {
+  it("non-live (virsh's default) keeps the vCPUs paused for the whole transfer; --suspend leaves the VM paused on the destination", async () => {
     await hosts.bootOnA({ name: 'cold', memoryMiB: 256, touchMiB: 96, dirtyMiBs: 4, hbMs: 50 });
     const processed = async (): Promise<number> => {
       const m = /Data processed: +([\d.]+) (\w+)/.exec(await hosts.a.ok('domjobinfo', 'cold'));
@@ -139,7 +174,7 @@ describe('live migration', () => {
     const seqAtPause = lastSeq(hosts.a.serialLog('cold'));
     assert.equal(await hosts.a.state('cold'), 'paused (migrating)');
     assert.match(await hosts.a.ok('domjobinfo', 'cold'), /Job type: +Unbounded\nOperation: +Outgoing migration/);
-    assert.equal(await qemuRunning(hosts.a, 'cold'), false, 'QEMU\'s vCPUs are stopped during the transfer');
+    assert.equal(await qemuRunning(hosts.a, 'cold'), false, "QEMU's vCPUs are stopped during the transfer");
     await eventually(async () => (await processed()) > moved, 'more memory was copied');
     assert.equal(lastSeq(hosts.a.serialLog('cold')), seqAtPause, 'the guest printed no heartbeat while its memory was copied');
     const r = await migrating;
@@ -166,7 +201,10 @@ describe('live migration', () => {
     await hosts.bootOnA({ name: 'unsafe', disks: disk });
     const r = await hosts.a.ferry('migrate', '--live', '--verbose', 'unsafe', hosts.bPeer);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: Unsafe migration: Migration may lead to data corruption if disks use cache != none\nhint: Disk vda uses cache=writeback: "ferry disk-edit unsafe vda --cache none".*\[MIG_UNSAFE\]/);
+    assert.match(
+      r.stderr,
+      /^error: Unsafe migration: Migration may lead to data corruption if disks use cache != none\nhint: Disk vda uses cache=writeback: "ferry disk-edit unsafe vda --cache none".*\[MIG_UNSAFE\]/,
+    );
     assert.equal(await hosts.a.state('unsafe'), 'running (booted)');
     assert.equal((await hosts.b.ferry('dominfo', 'unsafe')).code, 1, 'nothing was prepared on the destination');
     await hosts.a.ok('migrate', '--live', '--unsafe', 'unsafe', hosts.bPeer);
@@ -183,9 +221,12 @@ describe('live migration', () => {
   it('warns before a live migration of a TCG guest by a QEMU older than 9.0 (the dirty-tracking fix)', async () => {
     const { chmodSync, writeFileSync } = await import('node:fs');
     const wrapper = `${hosts.dir.path}/qemu-7.2`;
-    writeFileSync(wrapper, '#!/bin/sh\nif [ "$1" = "-version" ]; then echo "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"; exit 0; fi\nexec qemu-system-x86_64 "$@"\n');
+    writeFileSync(
+      wrapper,
+      '#!/bin/sh\nif [ "$1" = "-version" ]; then echo "QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)"; exit 0; fi\nexec qemu-system-x86_64 "$@"\n',
+    );
     chmodSync(wrapper, 0o755);
-    await hosts.bootOnA({ name: 'oldqemu', devices: '', disks: '' , extraCmdline: ''});
+    await hosts.bootOnA({ name: 'oldqemu', devices: '', disks: '', extraCmdline: '' });
     // Point the domain at the wrapper for its next start.
     const xml = (await hosts.a.ok('dumpxml', 'oldqemu', '--inactive')).replace('<devices>', `<devices>\n    <emulator>${wrapper}</emulator>`);
     writeFileSync(`${hosts.dir.path}/oldqemu.xml`, xml);
@@ -195,7 +236,11 @@ describe('live migration', () => {
     await waitHeartbeats(() => hosts.a.serialLog('oldqemu'), 1);
     const r = await hosts.a.ferry('migrate', '--live', '--verbose', 'oldqemu', hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /^warning: QEMU 7\.2\.19 under TCG can lose guest memory writes during a live migration \(fixed in QEMU 9\.0 by commit 03bfc2188f\)/m, 'on a line of its own, after the progress line');
+    assert.match(
+      r.stderr,
+      /^warning: QEMU 7\.2\.19 under TCG can lose guest memory writes during a live migration \(fixed in QEMU 9\.0 by commit 03bfc2188f\)/m,
+      'on a line of its own, after the progress line',
+    );
     assert.match(r.stderr, /Migration: \[100 %\]\nwarning: /);
     const offline = await hosts.b.ferry('migrate', 'oldqemu', hosts.aPeer);
     assert.equal(offline.code, 0, offline.stderr);
@@ -207,7 +252,18 @@ describe('live migration', () => {
     await hosts.bootOnA({ name: 'squeeze', memoryMiB: 256, touchMiB: 64, dirtyMiBs: 8 });
     const x = await hosts.a.ferry('migrate', '--live', '--compressed', 'squeeze', hosts.bPeer);
     assert.equal(x.code, 0, x.stderr);
-    const z = await hosts.b.ferry('migrate', '--live', '--compressed', '--comp-methods', 'zstd', '--parallel', '--parallel-connections', '3', 'squeeze', hosts.aPeer);
+    const z = await hosts.b.ferry(
+      'migrate',
+      '--live',
+      '--compressed',
+      '--comp-methods',
+      'zstd',
+      '--parallel',
+      '--parallel-connections',
+      '3',
+      'squeeze',
+      hosts.aPeer,
+    );
     assert.equal(z.code, 0, z.stderr);
     const caps = JSON.parse(await hosts.a.ok('qemu-monitor-command', 'squeeze', '{"execute":"query-migrate-parameters"}'));
     assert.equal(caps.return['multifd-compression'], 'zstd', 'the destination QEMU was set up for zstd');

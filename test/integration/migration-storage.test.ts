@@ -37,7 +37,10 @@ describe('offline, suspended and storage migration', () => {
   before(async () => {
     await hosts.start();
     mkdirSync(sharedDir, { recursive: true });
-    for (const [h, host] of [['a', hosts.a], ['b', hosts.b]] as const) {
+    for (const [h, host] of [
+      ['a', hosts.a],
+      ['b', hosts.b],
+    ] as const) {
       await host.ok('pool-define-as', '--name', 'shared', '--type', 'dir', '--target', sharedDir);
       await host.ok('pool-start', 'shared');
       await host.ok('pool-define-as', '--name', 'testvms', '--type', 'dir', '--target', poolDir(h, 'testvms'));
@@ -84,7 +87,7 @@ describe('offline, suspended and storage migration', () => {
     await hosts.b.ok('destroy', 'sleepy');
   });
 
-  it('offline --copy-storage-all copies a shut-off VM\'s disk to the pool of the same name, verified', async () => {
+  it("offline --copy-storage-all copies a shut-off VM's disk to the pool of the same name, verified", async () => {
     await hosts.a.ok('vol-create-as', 'testvms', 'cold.qcow2', '64M', '--format', 'qcow2');
     const src = `${poolDir('a', 'testvms')}/cold.qcow2`;
     qemuIo(src, 'qcow2', 'write -P 0xab 0 8M');
@@ -136,7 +139,20 @@ describe('offline, suspended and storage migration', () => {
 
   it('live --copy-storage-all between separate pools while the guest writes: identical disks at the switch', async () => {
     await hosts.a.ok('vol-create-as', 'testvms', 'mover.qcow2', '64M', '--format', 'qcow2');
-    await hosts.a.ok('define', xmlFile('mover', guestXml({ name: 'mover', memoryMiB: 256, touchMiB: 32, dirtyMiBs: 4, disks: diskXml('testvms', 'mover.qcow2'), extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=2 ferry.diskscrub=8' })));
+    await hosts.a.ok(
+      'define',
+      xmlFile(
+        'mover',
+        guestXml({
+          name: 'mover',
+          memoryMiB: 256,
+          touchMiB: 32,
+          dirtyMiBs: 4,
+          disks: diskXml('testvms', 'mover.qcow2'),
+          extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=2 ferry.diskscrub=8',
+        }),
+      ),
+    );
     await hosts.a.ok('start', 'mover');
     await eventually(() => (parseHeartbeats(hosts.a.serialLog('mover')).at(-1)?.diskWritten ?? 0) > 200, 'the guest writes its disk', 40_000);
     const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--copy-storage-all', '--suspend', '--verbose', 'mover', hosts.bPeer);
@@ -148,7 +164,11 @@ describe('offline, suspended and storage migration', () => {
     assert.match(await hosts.b.ok('domjobinfo', 'mover', '--completed'), /File total: +64\.\d+ MiB/);
     await hosts.b.ok('resume', 'mover');
     // The guest checks every block it wrote: a full scrub pass of its 16 MiB on B, begun after the switch.
-    await assertIntactAfterSwitch(() => hosts.a.serialLog('mover'), () => hosts.b.serialLog('mover'), { disk: true });
+    await assertIntactAfterSwitch(
+      () => hosts.a.serialLog('mover'),
+      () => hosts.b.serialLog('mover'),
+      { disk: true },
+    );
     assert.equal(guestCorrupted(hosts.serial('mover')), false);
     await hosts.b.ok('destroy', 'mover');
   });
@@ -176,11 +196,21 @@ describe('offline, suspended and storage migration', () => {
     await hosts.a.ok('destroy', 'abortme');
   });
 
-  it('blockcopy moves a running VM\'s disk to another pool (--pivot) while the guest writes; --finish and --abort too', async () => {
+  it("blockcopy moves a running VM's disk to another pool (--pivot) while the guest writes; --finish and --abort too", async () => {
     await hosts.a.ok('pool-define-as', '--name', 'p2', '--type', 'dir', '--target', poolDir('a', 'p2'));
     await hosts.a.ok('pool-start', 'p2', '--build');
     await hosts.a.ok('vol-create-as', 'testvms', 'copyme.qcow2', '64M', '--format', 'qcow2');
-    await hosts.a.ok('define', xmlFile('copyme', guestXml({ name: 'copyme', disks: diskXml('testvms', 'copyme.qcow2'), extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=2 ferry.diskscrub=8' })));
+    await hosts.a.ok(
+      'define',
+      xmlFile(
+        'copyme',
+        guestXml({
+          name: 'copyme',
+          disks: diskXml('testvms', 'copyme.qcow2'),
+          extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=2 ferry.diskscrub=8',
+        }),
+      ),
+    );
     await hosts.a.ok('start', 'copyme');
     await eventually(() => (parseHeartbeats(hosts.a.serialLog('copyme')).at(-1)?.diskWritten ?? 0) > 100, 'the guest writes its disk', 40_000);
 

@@ -12,11 +12,12 @@ import { TwoHosts } from '../helpers/two-hosts.js';
 
 /** `count` consecutive ports, outside the default migration range, free on 127.0.0.1 and 127.0.0.2. */
 async function freePortRange(count: number): Promise<number> {
-  const bindable = (host: string, port: number): Promise<boolean> => new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
-  });
+  const bindable = (host: string, port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const s = net.createServer();
+      s.once('error', () => resolve(false));
+      s.listen({ host, port, exclusive: true }, () => s.close(() => resolve(true)));
+    });
   for (let attempt = 0; attempt < 50; attempt++) {
     const base = 40000 + Math.floor(Math.random() * 8000);
     let ok = true;
@@ -46,7 +47,9 @@ describe('encrypted migration (--tls)', () => {
   const params = async (host: typeof hosts.a): Promise<Record<string, unknown>> =>
     (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-migrate-parameters"}')) as { return: Record<string, unknown> }).return;
   const objects = async (host: typeof hosts.a): Promise<string[]> =>
-    (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"qom-list","arguments":{"path":"/objects"}}')) as { return: Array<{ name: string }> }).return.map((o) => o.name);
+    (
+      JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"qom-list","arguments":{"path":"/objects"}}')) as { return: Array<{ name: string }> }
+    ).return.map((o) => o.name);
   const configB = (extra = ''): void => writeFileSync(`${hosts.dir.path}/b.conf`, `tls_dir = "${tlsB}"\n${migrationLines}${extra}\n`);
 
   async function assertCleanOnB(): Promise<void> {
@@ -61,7 +64,10 @@ describe('encrypted migration (--tls)', () => {
     const base = await freePortRange(6);
     migrationLines = `migration_address = "127.0.0.1"\nmigration_host = "127.0.0.2"\nmigration_port_min = ${base}\nmigration_port_max = ${base + 5}\n`;
     proxy = new FirstBytesProxy('127.0.0.1');
-    await proxy.listen('127.0.0.2', Array.from({ length: 6 }, (_, i) => base + i));
+    await proxy.listen(
+      '127.0.0.2',
+      Array.from({ length: 6 }, (_, i) => base + i),
+    );
     await hosts.start({ config: `tls_dir = "${tlsA}"\n`, extraConfigB: `tls_dir = "${tlsB}"\n${migrationLines}` });
     await hosts.bootOnA({ name, memoryMiB: 256, touchMiB: 64, dirtyMiBs: 8, hbMs: 50, extraCmdline: 'ferry.scrub=64' });
     uuid = (await hosts.a.ok('domuuid', name)).trim();
@@ -93,7 +99,10 @@ describe('encrypted migration (--tls)', () => {
     await waitHeartbeats(() => hosts.b.serialLog(name), 3, { afterSeq: lastSeq(hosts.a.serialLog(name)) });
     assert.equal(guestCorrupted(hosts.serial(name)), false);
     // The destination removed its credentials once the stream was done.
-    await eventually(async () => (await params(hosts.b))['tls-creds'] === '' && !(await objects(hosts.b)).includes('ferry-migration-tls'), 'B cleared its TLS credentials');
+    await eventually(
+      async () => (await params(hosts.b))['tls-creds'] === '' && !(await objects(hosts.b)).includes('ferry-migration-tls'),
+      'B cleared its TLS credentials',
+    );
 
     // Back over TLS, straight to A (tls-hostname: the host of A's URI, 127.0.0.1, which A's certificate names).
     const back = await hosts.b.ferry('migrate', '--live', '--tls', name, hosts.aPeer);
@@ -103,7 +112,10 @@ describe('encrypted migration (--tls)', () => {
     proxy.clear();
     const p = await hosts.a.ferry('migrate', '--live', name, hosts.bPeer);
     assert.equal(p.code, 0, p.stderr);
-    assert.ok(proxy.withData().some((c) => c.first.subarray(0, 4).toString('latin1') === 'QEVM'), 'a plain stream starts with QEVM');
+    assert.ok(
+      proxy.withData().some((c) => c.first.subarray(0, 4).toString('latin1') === 'QEVM'),
+      'a plain stream starts with QEVM',
+    );
     assert.ok(proxy.withData().every((c) => !FirstBytesProxy.isTlsHandshake(c.first)));
     const back2 = await hosts.b.ferry('migrate', '--live', name, hosts.aPeer);
     assert.equal(back2.code, 0, back2.stderr);
@@ -115,9 +127,15 @@ describe('encrypted migration (--tls)', () => {
     const r = await hosts.a.ferry('migrate', '--live', '--tls', '--bandwidth', '16', '--postcopy', '--postcopy-after-precopy', name, hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.b.state(name), 'running (post-copy)');
-    assert.ok(proxy.withData().length >= 1 && proxy.withData().every((c) => FirstBytesProxy.isTlsHandshake(c.first)), 'one TLS connection (no multifd with post-copy)');
+    assert.ok(
+      proxy.withData().length >= 1 && proxy.withData().every((c) => FirstBytesProxy.isTlsHandshake(c.first)),
+      'one TLS connection (no multifd with post-copy)',
+    );
     // The guest's oracle checks every word of every page it wrote, after post-copy pulled them all.
-    await assertIntactAfterSwitch(() => hosts.a.serialLog(name), () => hosts.b.serialLog(name));
+    await assertIntactAfterSwitch(
+      () => hosts.a.serialLog(name),
+      () => hosts.b.serialLog(name),
+    );
     // B kept its server credentials (post-copy may use the stream until the end); the way back replaces them.
     assert.ok((await objects(hosts.b)).includes('ferry-migration-tls'));
     const back = await hosts.b.ferry('migrate', '--live', '--tls', name, hosts.aPeer);
@@ -126,7 +144,7 @@ describe('encrypted migration (--tls)', () => {
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { afterSeq: lastSeq(hosts.b.serialLog(name)) });
   });
 
-  it('a destination with a certificate from another CA: the handshake fails with QEMU\'s reason, the VM runs on, B is clean', async () => {
+  it("a destination with a certificate from another CA: the handshake fails with QEMU's reason, the VM runs on, B is clean", async () => {
     const other = new TestPki(`${hosts.dir.path}/other-pki`, 'another CA');
     const foreign = `${hosts.dir.path}/tls-b-foreign`;
     other.writeTlsDir(foreign, other.issue('host-b', { sans: sansB }));
@@ -136,7 +154,10 @@ describe('encrypted migration (--tls)', () => {
       const seq = lastSeq(hosts.a.serialLog(name));
       const r = await hosts.a.ferry('migrate', '--live', '--tls', name, hosts.bPeer);
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^error: operation failed: migration failed: the TLS handshake with the destination failed: The certificate hasn't got a known issuer\n/);
+      assert.match(
+        r.stderr,
+        /^error: operation failed: migration failed: the TLS handshake with the destination failed: The certificate hasn't got a known issuer\n/,
+      );
       assert.match(r.stderr, /\[MIG_TLS_HANDSHAKE\]/);
       assert.match(r.stderr, /hint: Both hosts need certificates from the same CA/);
       assert.match(await hosts.a.state(name), /^running/);
@@ -153,13 +174,17 @@ describe('encrypted migration (--tls)', () => {
 
   it('--copy-storage-all --tls: the NBD copy refuses a client without TLS, and the disk arrives intact', async () => {
     const vm = 'secret-disk';
-    for (const [h, host] of [['a', hosts.a], ['b', hosts.b]] as const) {
+    for (const [h, host] of [
+      ['a', hosts.a],
+      ['b', hosts.b],
+    ] as const) {
       await host.ok('pool-define-as', '--name', 'local', '--type', 'dir', '--target', `${hosts.dir.path}/${h}-local`);
       await host.ok('pool-start', 'local', '--build');
     }
     await hosts.a.ok('vol-create-as', 'local', `${vm}.qcow2`, '256M', '--format', 'qcow2');
     await new Promise<void>((resolve, reject) =>
-      execFile('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x5a 0 128M', `${hosts.dir.path}/a-local/${vm}.qcow2`], (err) => (err ? reject(err) : resolve())));
+      execFile('qemu-io', ['-f', 'qcow2', '-c', 'write -P 0x5a 0 128M', `${hosts.dir.path}/a-local/${vm}.qcow2`], (err) => (err ? reject(err) : resolve())),
+    );
     const disk = `<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='local' volume='${vm}.qcow2'/><target dev='vda' bus='virtio'/></disk>`;
     await hosts.bootOnA({ name: vm, memoryMiB: 128, touchMiB: 16, disks: disk });
     const logStart = readFileSync(hosts.b.logFile, 'utf8').length;
@@ -171,13 +196,17 @@ describe('encrypted migration (--tls)', () => {
       return nbdPort > 0;
     }, 'B serves the disk over NBD');
     const plain = await new Promise<string>((resolve) =>
-      execFile('qemu-img', ['info', '--image-opts', `driver=nbd,host=127.0.0.1,port=${nbdPort},export=vda`], (err, _out, stderr) => resolve(err ? stderr : 'connected')));
+      execFile('qemu-img', ['info', '--image-opts', `driver=nbd,host=127.0.0.1,port=${nbdPort},export=vda`], (err, _out, stderr) =>
+        resolve(err ? stderr : 'connected'),
+      ),
+    );
     assert.match(plain, /TLS negotiation required/, 'a client without TLS is turned away');
     const r = await migrating;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await hosts.b.state(vm), 'running (migrated)');
     const same = await new Promise<boolean>((resolve) =>
-      execFile('qemu-img', ['compare', '-q', '-U', `${hosts.dir.path}/a-local/${vm}.qcow2`, `${hosts.dir.path}/b-local/${vm}.qcow2`], (err) => resolve(!err)));
+      execFile('qemu-img', ['compare', '-q', '-U', `${hosts.dir.path}/a-local/${vm}.qcow2`, `${hosts.dir.path}/b-local/${vm}.qcow2`], (err) => resolve(!err)),
+    );
     assert.ok(same, 'the copy on B equals the source disk');
     await hosts.b.ok('destroy', vm);
     await hosts.b.ok('undefine', vm);
@@ -191,7 +220,10 @@ describe('encrypted migration (--tls)', () => {
     await hosts.a.ok('define', file);
     const r = await hosts.a.ferry('migrate', '--offline', '--persistent', '--copy-storage-all', '--tls', 'cold-disk', hosts.bPeer);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^error: this function is not supported by the connection driver: an offline disk copy cannot be encrypted \(--tls or migrate_tls_force\)\nhint: Copy the disks live instead/);
+    assert.match(
+      r.stderr,
+      /^error: this function is not supported by the connection driver: an offline disk copy cannot be encrypted \(--tls or migrate_tls_force\)\nhint: Copy the disks live instead/,
+    );
     assert.match(r.stderr, /\[NOT_SUPPORTED\]/);
     assert.equal((await hosts.b.ferry('dominfo', 'cold-disk')).code, 1, 'nothing reached B');
     await hosts.a.ok('undefine', 'cold-disk');
@@ -225,7 +257,7 @@ describe('encrypted migration (--tls)', () => {
     const ok = await hosts.a.ferry('migrate-check', '--tls', name, hosts.bPeer);
     assert.equal(ok.code, 0, ok.stdout + ok.stderr);
     assert.match(ok.stdout, / TLS certificates +pass +\S+: client certificate host-a valid until .*; the server certificate of \S+ names '127\.0\.0\.2'/);
-    assert.doesNotMatch((await hosts.a.ok('migrate-check', name, hosts.bPeer)), /TLS certificates/, 'no TLS row for a plain migration');
+    assert.doesNotMatch(await hosts.a.ok('migrate-check', name, hosts.bPeer), /TLS certificates/, 'no TLS row for a plain migration');
   });
 
   it('migrate_tls_force: the destination refuses a plain migration (pre-flight, and Prepare with MIG_TLS_REQUIRED); the source encrypts every migration', async () => {
@@ -238,7 +270,9 @@ describe('encrypted migration (--tls)', () => {
     assert.match(await hosts.a.state(name), /^running/);
     // Prepare refuses on its own too (a source that skipped the checks), before anything starts.
     const cookie = {
-      version: 1, migrationId: 'plain-1', mandatory: ['domain', 'flags', 'tuning'],
+      version: 1,
+      migrationId: 'plain-1',
+      mandatory: ['domain', 'flags', 'tuning'],
       domain: { name, uuid, xml: await hosts.a.ok('dumpxml', name), persistentXml: null },
       source: { hostId: 'x', hostname: 'host-a', qemuVersion: '10.0.2', accel: 'tcg' },
       flags: { live: true, offline: false, suspend: false, persistent: false, undefineSource: false, postcopy: false, sourceWasRunning: true },

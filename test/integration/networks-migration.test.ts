@@ -49,7 +49,7 @@ describe('virtual networks in a live migration', () => {
     deleteLink(bridgeB);
   });
 
-  it('A→B→A: on each host the tap joins that host\'s bridge of vmnet; the guest keeps running', async () => {
+  it("A→B→A: on each host the tap joins that host's bridge of vmnet; the guest keeps running", async () => {
     await hosts.bootOnA({ name: 'netmig', memoryMiB: 128, touchMiB: 16, devices: nic });
     const onA = await tapOf(hosts.a, 'netmig');
     assert.equal(onA.bridge, bridgeA);
@@ -65,10 +65,13 @@ describe('virtual networks in a live migration', () => {
     const onB = await tapOf(hosts.b, 'netmig');
     assert.equal(onB.bridge, bridgeB, 'the destination put the tap on its own bridge of vmnet');
     assert.equal(existsSync(`/sys/class/net/${onA.tap}`), false, 'the source removed its tap');
-    assert.match(await hosts.b.ok('dumpxml', 'netmig'), new RegExp(`<interface type='network'>\\n +<mac address='${mac}'/>\\n +<source network='vmnet' bridge='${bridgeB}'/>`));
+    assert.match(
+      await hosts.b.ok('dumpxml', 'netmig'),
+      new RegExp(`<interface type='network'>\\n +<mac address='${mac}'/>\\n +<source network='vmnet' bridge='${bridgeB}'/>`),
+    );
     const persistent = await hosts.b.ok('dumpxml', '--inactive', 'netmig');
     assert.match(persistent, new RegExp(`<interface type='network'>\\n +<mac address='${mac}'/>\\n +<source network='vmnet'/>`));
-    assert.doesNotMatch(persistent, new RegExp(`${bridgeA}|${bridgeB}`), 'no host\'s bridge travels in the definition');
+    assert.doesNotMatch(persistent, new RegExp(`${bridgeA}|${bridgeB}`), "no host's bridge travels in the definition");
     const seq = parseHeartbeats(hosts.serial('netmig')).at(-1)?.seq ?? 0;
     await waitHeartbeats(() => hosts.b.serialLog('netmig'), 2, { afterSeq: seq });
 
@@ -84,13 +87,29 @@ describe('virtual networks in a live migration', () => {
     try {
       const inactive = await hosts.a.ferry('migrate-check', 'netmig', hosts.bPeer);
       assert.equal(inactive.code, 1);
-      assert.deepEqual(row(inactive.stdout, 'Networks and bridges'), { outcome: 'fail', reason: `interface ${mac}: network 'vmnet' is not active on ${hostname}` });
-      assert.match(inactive.stdout, new RegExp(`How to fix:\\n[\\s\\S]*Networks and bridges: Start it on ${hostname}: ferry net-start vmnet \\(and ferry net-autostart vmnet so it starts with ferryd\\)`));
+      assert.deepEqual(row(inactive.stdout, 'Networks and bridges'), {
+        outcome: 'fail',
+        reason: `interface ${mac}: network 'vmnet' is not active on ${hostname}`,
+      });
+      assert.match(
+        inactive.stdout,
+        new RegExp(
+          `How to fix:\\n[\\s\\S]*Networks and bridges: Start it on ${hostname}: ferry net-start vmnet \\(and ferry net-autostart vmnet so it starts with ferryd\\)`,
+        ),
+      );
 
       await hosts.b.ok('net-undefine', 'vmnet');
       const missing = await hosts.a.ferry('migrate-check', 'netmig', hosts.bPeer);
-      assert.deepEqual(row(missing.stdout, 'Networks and bridges'), { outcome: 'fail', reason: `interface ${mac}: network 'vmnet' does not exist on ${hostname}` });
-      assert.match(missing.stdout, new RegExp(`Networks and bridges: Define it on ${hostname}, naming that host's bridge \\(<forward mode='bridge'/><bridge name=\\.\\.\\.>\\): ferry net-define FILE && ferry net-start vmnet`));
+      assert.deepEqual(row(missing.stdout, 'Networks and bridges'), {
+        outcome: 'fail',
+        reason: `interface ${mac}: network 'vmnet' does not exist on ${hostname}`,
+      });
+      assert.match(
+        missing.stdout,
+        new RegExp(
+          `Networks and bridges: Define it on ${hostname}, naming that host's bridge \\(<forward mode='bridge'/><bridge name=\\.\\.\\.>\\): ferry net-define FILE && ferry net-start vmnet`,
+        ),
+      );
 
       // migrate runs the same checks first: refused, nothing moves.
       const r = await hosts.a.ferry('migrate', '--live', 'netmig', hosts.bPeer);

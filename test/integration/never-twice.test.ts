@@ -36,7 +36,7 @@ describe('a VM never runs twice', () => {
     dir.cleanup();
   });
 
-  it('a second ferryd on the same state directory refuses to start, naming the first one\'s pid; the VM runs once', async () => {
+  it("a second ferryd on the same state directory refuses to start, naming the first one's pid; the VM runs once", async () => {
     await assert.rejects(stray.start(), (e: Error) => {
       assert.match(e.message, /ferryd exited with 1 during start/);
       assert.match(e.message, new RegExp(`ferryd: error: another ferryd \\(pid ${host.pid}\\) is using the state directory '${host.stateDir}'`));
@@ -49,7 +49,7 @@ describe('a VM never runs twice', () => {
     assert.equal(qemus().length, 1, 'exactly one QEMU runs the VM');
   });
 
-  it('after the first ferryd is killed, the lock is the kernel\'s to drop: a new ferryd starts and finds the VM', async () => {
+  it("after the first ferryd is killed, the lock is the kernel's to drop: a new ferryd starts and finds the VM", async () => {
     const before = qemus();
     await host.kill('SIGKILL');
     await host.start();

@@ -42,10 +42,15 @@ describe('automatic NUMA placement (placement=auto) on real QEMU', () => {
     const advice = adviseNumaPlacement(readHostNumaTopology(), 128 * 1024);
     const cpus = formatCpuset(advice.cpus);
     const nodes = formatCpuset(advice.nodes);
-    assert.notEqual(cpus, '0', 'the advice spans more than ferryd\'s CPU 0 (else pinning would not show)');
+    assert.notEqual(cpus, '0', "the advice spans more than ferryd's CPU 0 (else pinning would not show)");
     const file = `${dir.path}/${name}.xml`;
-    writeFileSync(file, guestXml({ name, uuid, type: 'qemu', memoryMiB: 128 })
-      .replace(/<vcpu>\d+<\/vcpu>/, "<vcpu placement='auto' cpuset='1'>2</vcpu><numatune><memory mode='strict'/></numatune>"));
+    writeFileSync(
+      file,
+      guestXml({ name, uuid, type: 'qemu', memoryMiB: 128 }).replace(
+        /<vcpu>\d+<\/vcpu>/,
+        "<vcpu placement='auto' cpuset='1'>2</vcpu><numatune><memory mode='strict'/></numatune>",
+      ),
+    );
     await host.ok('define', file);
     const inactive = await host.ok('dumpxml', name);
     assert.match(inactive, /<vcpu placement='auto'>2<\/vcpu>/, 'a cpuset beside placement=auto is dropped at define, as libvirt ignores it');
@@ -56,10 +61,22 @@ describe('automatic NUMA placement (placement=auto) on real QEMU', () => {
     assert.ok(pid, 'QEMU runs');
     assert.equal(allowed(host.pid as number, host.pid as number), '0', 'ferryd itself runs on CPU 0 only');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    assert.ok(argv.some((a) => /(^|,)memory-backend=pc\.ram(,|$)/.test(a)), 'the machine RAM is the pc.ram backend');
-    assert.ok(argv.includes(JSON.stringify({ 'qom-type': 'memory-backend-ram', id: 'pc.ram', size: 128 * 1024 * 1024, 'host-nodes': advice.nodes, policy: 'bind' })));
-    const memdev = (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-memdev"}')) as { return: Array<{ id: string; 'host-nodes': number[]; policy: string }> }).return;
-    assert.deepEqual(memdev.map((m) => [m.id, m['host-nodes'], m.policy]), [['pc.ram', advice.nodes, 'bind']]);
+    assert.ok(
+      argv.some((a) => /(^|,)memory-backend=pc\.ram(,|$)/.test(a)),
+      'the machine RAM is the pc.ram backend',
+    );
+    assert.ok(
+      argv.includes(JSON.stringify({ 'qom-type': 'memory-backend-ram', id: 'pc.ram', size: 128 * 1024 * 1024, 'host-nodes': advice.nodes, policy: 'bind' })),
+    );
+    const memdev = (
+      JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-memdev"}')) as {
+        return: Array<{ id: string; 'host-nodes': number[]; policy: string }>;
+      }
+    ).return;
+    assert.deepEqual(
+      memdev.map((m) => [m.id, m['host-nodes'], m.policy]),
+      [['pc.ram', advice.nodes, 'bind']],
+    );
     // Every thread of QEMU (vCPUs, main loop, workers) is allowed exactly the advised CPUs.
     const threads = readdirSync(`/proc/${pid}/task`).map(Number);
     assert.ok(threads.length >= 3);
@@ -78,8 +95,13 @@ describe('automatic NUMA placement (placement=auto) on real QEMU', () => {
   it('refuses to start with NUMA_PLACEMENT_UNFIT and a hint when no set of nodes has the memory free', async () => {
     const big = 'numadbig';
     const file = `${dir.path}/${big}.xml`;
-    writeFileSync(file, guestXml({ name: big, type: 'qemu' }).replace(/<vcpu>\d+<\/vcpu>/, "<vcpu placement='auto'>1</vcpu>")
-      .replace(/<memory unit='MiB'>\d+<\/memory>/, "<memory unit='TiB'>64</memory>").replace(/<currentMemory[^>]*>\d+<\/currentMemory>/, ''));
+    writeFileSync(
+      file,
+      guestXml({ name: big, type: 'qemu' })
+        .replace(/<vcpu>\d+<\/vcpu>/, "<vcpu placement='auto'>1</vcpu>")
+        .replace(/<memory unit='MiB'>\d+<\/memory>/, "<memory unit='TiB'>64</memory>")
+        .replace(/<currentMemory[^>]*>\d+<\/currentMemory>/, ''),
+    );
     await host.ok('define', file);
     const r = await host.ferry('start', big);
     assert.notEqual(r.code, 0);

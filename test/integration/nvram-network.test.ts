@@ -20,7 +20,11 @@ function qemuArgv(h: FerrydHost, uuid: string): string[] {
 
 /** The pflash1 node as QEMU has it (query-named-block-nodes). */
 async function pflash1(h: FerrydHost, name: string): Promise<{ drv: string; file: string; ro: boolean }> {
-  const nodes = (JSON.parse(await h.ok('qemu-monitor-command', name, '{"execute":"query-named-block-nodes"}')) as { return: Array<{ 'node-name': string; drv: string; file: string; ro: boolean }> }).return;
+  const nodes = (
+    JSON.parse(await h.ok('qemu-monitor-command', name, '{"execute":"query-named-block-nodes"}')) as {
+      return: Array<{ 'node-name': string; drv: string; file: string; ro: boolean }>;
+    }
+  ).return;
   const node = nodes.find((n) => n['node-name'] === 'libvirt-pflash1-storage');
   assert.ok(node, `no pflash1 node: ${nodes.map((n) => n['node-name']).join(', ')}`);
   return node;
@@ -66,13 +70,27 @@ describe("network NVRAM (<nvram type='network'>): QEMU's pflash1 on an NBD expor
   it('is defined as written (no template, no file path) and QEMU opens pflash1 on the nbd node', async () => {
     await hosts.a.ok('define', `${hosts.dir.path}/${name}.xml`);
     const defined = await hosts.a.ok('dumpxml', name);
-    assert.ok(defined.includes(`<nvram type='network' format='raw'>\n      <source protocol='nbd' name='vars'>\n        <host name='127.0.0.1' port='${port}'/>`), defined);
+    assert.ok(
+      defined.includes(`<nvram type='network' format='raw'>\n      <source protocol='nbd' name='vars'>\n        <host name='127.0.0.1' port='${port}'/>`),
+      defined,
+    );
     assert.doesNotMatch(defined, /template=/);
     uuid = /<uuid>([^<]+)<\/uuid>/.exec(defined)?.[1] as string;
 
     await hosts.a.ok('start', name);
     const argv = qemuArgv(hosts.a, uuid);
-    assert.ok(argv.includes(JSON.stringify({ driver: 'nbd', server: { type: 'inet', host: '127.0.0.1', port: String(port) }, export: 'vars', 'node-name': 'libvirt-pflash1-storage', 'read-only': false })), argv.join(' '));
+    assert.ok(
+      argv.includes(
+        JSON.stringify({
+          driver: 'nbd',
+          server: { type: 'inet', host: '127.0.0.1', port: String(port) },
+          export: 'vars',
+          'node-name': 'libvirt-pflash1-storage',
+          'read-only': false,
+        }),
+      ),
+      argv.join(' '),
+    );
     assert.ok(argv.some((a) => a.endsWith('pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-storage')));
     const node = await pflash1(hosts.a, name);
     assert.equal(node.drv, 'nbd');
@@ -106,7 +124,9 @@ describe("network NVRAM (<nvram type='network'>): QEMU's pflash1 on an NBD expor
 
     // The destination must reach the store: the pre-flight refuses a server it cannot connect to.
     const closed = await freePort();
-    const gone = readFileSync(`${hosts.dir.path}/${name}.xml`, 'utf8').replace(`<name>${name}</name>`, '<name>nvramgone</name>').replace(`port='${port}'`, `port='${closed}'`);
+    const gone = readFileSync(`${hosts.dir.path}/${name}.xml`, 'utf8')
+      .replace(`<name>${name}</name>`, '<name>nvramgone</name>')
+      .replace(`port='${port}'`, `port='${closed}'`);
     writeFileSync(`${hosts.dir.path}/gone.xml`, gone);
     await hosts.b.ok('define', `${hosts.dir.path}/gone.xml`);
     const m = await hosts.b.ferry('migrate', '--offline', '--persistent', 'nvramgone', hosts.aPeer);

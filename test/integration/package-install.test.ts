@@ -40,7 +40,10 @@ before(async () => {
   c.sh('apt-get update -qq', { timeoutMs: 300_000 });
   const t0 = performance.now();
   // As docs/packaging.md says, with recommended packages left out (CI's download).
-  c.sh(`DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports /mnt/build/${basename(deb)} >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }`, { timeoutMs: 900_000 });
+  c.sh(
+    `DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -t bookworm-backports /mnt/build/${basename(deb)} >/tmp/apt.log 2>&1 || { tail -30 /tmp/apt.log; exit 1; }`,
+    { timeoutMs: 900_000 },
+  );
   installMs = Math.round(performance.now() - t0);
 });
 
@@ -53,7 +56,10 @@ after(async () => {
 async function until(script: string, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (c.run(['sh', '-c', script], { check: false }).status !== 0) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms:\n${c.sh('systemctl status ferryd --no-pager -l; journalctl -u ferryd --no-pager -n 30', { check: false })}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${what} within ${timeoutMs} ms:\n${c.sh('systemctl status ferryd --no-pager -l; journalctl -u ferryd --no-pager -n 30', { check: false })}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -66,7 +72,10 @@ test('apt installs the package on a clean Debian 12: ferryd runs under systemd, 
   await until('systemctl is-active --quiet ferryd.service && test -S /run/ferry/ferryd.sock', 'ferryd.service active with its socket');
   t.diagnostic(`ferryd serving after the install: ${Math.round(performance.now() - t0)} ms`);
   // ferry-lockd is socket-activated, as virtlockd: its socket is enabled, the service started through it (indirect).
-  assert.equal(c.sh('systemctl is-enabled ferryd.service ferry-lockd.socket ferry-guests.service ferry-lockd.service').trim(), 'enabled\nenabled\nenabled\nindirect');
+  assert.equal(
+    c.sh('systemctl is-enabled ferryd.service ferry-lockd.socket ferry-guests.service ferry-lockd.service').trim(),
+    'enabled\nenabled\nenabled\nindirect',
+  );
   assert.equal(c.sh('ferry version').split('\n')[0], `Compiled against library: ferry ${version}`);
   assert.match(c.sh('ferry --version'), new RegExp(`^${version.replaceAll('.', '\\.')}\\s*$`));
 });
@@ -82,9 +91,19 @@ test('ferry list --all works as root and as a member of the ferry group', () => 
 
 test('the files are where Debian puts them, the accounts exist', () => {
   const files = new Set(c.sh('dpkg -L ferry').trim().split('\n'));
-  for (const f of ['/usr/bin/ferry', '/usr/sbin/ferryd', '/usr/sbin/ferry-lockd', '/usr/lib/ferry/node', '/usr/lib/ferry/ferry.cjs',
-    '/usr/lib/ferry/ferryd.mjs', '/usr/lib/ferry/ferry-lockd.mjs', '/lib/systemd/system/ferryd.service',
-    '/lib/systemd/system/ferry-lockd.service', '/etc/ferry/ferryd.conf', '/usr/share/doc/ferry/copyright']) {
+  for (const f of [
+    '/usr/bin/ferry',
+    '/usr/sbin/ferryd',
+    '/usr/sbin/ferry-lockd',
+    '/usr/lib/ferry/node',
+    '/usr/lib/ferry/ferry.cjs',
+    '/usr/lib/ferry/ferryd.mjs',
+    '/usr/lib/ferry/ferry-lockd.mjs',
+    '/lib/systemd/system/ferryd.service',
+    '/lib/systemd/system/ferry-lockd.service',
+    '/etc/ferry/ferryd.conf',
+    '/usr/share/doc/ferry/copyright',
+  ]) {
     assert.ok(files.has(f), `dpkg -L ferry lists ${f}`);
   }
   const man = join(REPO_ROOT, 'docs', 'man');

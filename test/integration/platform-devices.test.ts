@@ -15,7 +15,10 @@ async function qmp<T>(host: FerrydHost, vm: string, execute: string, args?: Reco
 
 /** QEMU's PCI functions as vendor:device → the chain of bridges above it ("8086:244e>1b36:0001"), from query-pci. */
 async function pciPaths(host: FerrydHost, vm: string): Promise<Map<string, string>> {
-  interface Dev { id: { vendor: number; device: number }; pci_bridge?: { devices?: Dev[] } }
+  interface Dev {
+    id: { vendor: number; device: number };
+    pci_bridge?: { devices?: Dev[] };
+  }
   const buses = await qmp<Array<{ devices: Dev[] }>>(host, vm, 'query-pci');
   const out = new Map<string, string>();
   const walk = (devs: Dev[], above: string[]): void => {
@@ -89,17 +92,36 @@ describe('IOMMU, USB hub, parallel port, vmgenid and virtio driver options run a
     // The hub takes the controller's first free port; the tablet sits on the hub's port 3.
     assert.match(defined, /<hub type='usb'>\s*<address type='usb' bus='0' port='1'\/>/);
     assert.match(defined, /<driver packed='on' page_per_vq='on'\/>/);
-    assert.match(defined, /<controller type='pci' index='1' model='dmi-to-pci-bridge'>\s*<model name='i82801b11-bridge'\/>\s*<address type='pci' domain='0x0000' bus='0x00' slot='0x1e' function='0x0'\/>/);
-    assert.match(defined, /<controller type='pci' index='2' model='pci-bridge'>[^]*?<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'\/>/);
+    assert.match(
+      defined,
+      /<controller type='pci' index='1' model='dmi-to-pci-bridge'>\s*<model name='i82801b11-bridge'\/>\s*<address type='pci' domain='0x0000' bus='0x00' slot='0x1e' function='0x0'\/>/,
+    );
+    assert.match(
+      defined,
+      /<controller type='pci' index='2' model='pci-bridge'>[^]*?<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'\/>/,
+    );
     await hosts.a.ok('start', name);
     await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 60_000 });
 
     const check = async (host: FerrydHost, where: string, byte: number): Promise<void> => {
       const p = await peripherals(host, name);
       const expected: Record<string, string> = {
-        iommu0: 'intel-iommu', hub0: 'usb-hub', input0: 'usb-tablet', input1: 'virtio-keyboard-pci', parallel0: 'isa-parallel',
-        vmgenid0: 'vmgenid', balloon0: 'virtio-balloon-pci', rng0: 'virtio-rng-pci',
-        ccid0: 'usb-ccid', smartcard0: 'ccid-card-passthru', 'virtio-serial0': 'virtio-serial-pci', net0: 'virtio-net-pci', 'pci.1': 'i82801b11-bridge', 'pci.2': 'pci-bridge', 'pci.3': 'x3130-upstream', 'pci.4': 'xio3130-downstream',
+        iommu0: 'intel-iommu',
+        hub0: 'usb-hub',
+        input0: 'usb-tablet',
+        input1: 'virtio-keyboard-pci',
+        parallel0: 'isa-parallel',
+        vmgenid0: 'vmgenid',
+        balloon0: 'virtio-balloon-pci',
+        rng0: 'virtio-rng-pci',
+        ccid0: 'usb-ccid',
+        smartcard0: 'ccid-card-passthru',
+        'virtio-serial0': 'virtio-serial-pci',
+        net0: 'virtio-net-pci',
+        'pci.1': 'i82801b11-bridge',
+        'pci.2': 'pci-bridge',
+        'pci.3': 'x3130-upstream',
+        'pci.4': 'xio3130-downstream',
       };
       for (const [id, type] of Object.entries(expected)) assert.equal(p.get(id), type, `${where}: QEMU has ${id} (${type}); it has ${[...p].join(', ')}`);
       const get = (id: string, property: string): Promise<unknown> => qmp(host, name, 'qom-get', { path: `/machine/peripheral/${id}`, property });

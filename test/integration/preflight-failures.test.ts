@@ -23,19 +23,25 @@ describe('pre-flight failures: machine type, CPU model, QEMU blockers; migrate -
   let uuid = '';
 
   before(async () => {
-    writeFileSync(wrapper, [
-      '#!/bin/sh',
-      '# QEMU 10.0 without the pc-q35-10.0 machine type and the Nehalem CPU model (what a build with other machine types offers)',
-      'case "$*" in',
-      "  '-machine help') qemu-system-x86_64 -machine help | grep -v -e '^pc-q35-10\\.0 ' -e '^q35 '; exit 0 ;;",
-      "  '-cpu help') qemu-system-x86_64 -cpu help | grep -v -e '^  Nehalem '; exit 0 ;;",
-      'esac',
-      'exec qemu-system-x86_64 "$@"',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      wrapper,
+      [
+        '#!/bin/sh',
+        '# QEMU 10.0 without the pc-q35-10.0 machine type and the Nehalem CPU model (what a build with other machine types offers)',
+        'case "$*" in',
+        "  '-machine help') qemu-system-x86_64 -machine help | grep -v -e '^pc-q35-10\\.0 ' -e '^q35 '; exit 0 ;;",
+        "  '-cpu help') qemu-system-x86_64 -cpu help | grep -v -e '^  Nehalem '; exit 0 ;;",
+        'esac',
+        'exec qemu-system-x86_64 "$@"',
+        '',
+      ].join('\n'),
+    );
     chmodSync(wrapper, 0o755);
     await hosts.start({ extraConfigB: `qemu_binary = "${wrapper}"` });
-    const xml = guestXml({ name: 'pf', hbMs: 200 }).replace('<devices>', "<cpu mode='custom' match='exact'><model fallback='forbid'>Nehalem</model></cpu>\n  <devices>");
+    const xml = guestXml({ name: 'pf', hbMs: 200 }).replace(
+      '<devices>',
+      "<cpu mode='custom' match='exact'><model fallback='forbid'>Nehalem</model></cpu>\n  <devices>",
+    );
     writeFileSync(`${hosts.dir.path}/pf.xml`, xml);
     await hosts.a.ok('define', `${hosts.dir.path}/pf.xml`);
     await hosts.a.ok('start', 'pf');
@@ -56,9 +62,13 @@ describe('pre-flight failures: machine type, CPU model, QEMU blockers; migrate -
     assert.match((await hosts.a.ferry('domjobinfo', 'pf', '--completed')).stdout, /^Job type: +None/m, 'no migration ran');
   }
 
-  it('the machine type and the CPU model B\'s QEMU lacks, and a blocker in A\'s QEMU: reported together, with their fixes; migrate refuses', async () => {
+  it("the machine type and the CPU model B's QEMU lacks, and a blocker in A's QEMU: reported together, with their fixes; migrate refuses", async () => {
     // A block node QEMU cannot migrate (vvfat read-write), added through the monitor: QEMU now reports a blocker.
-    await hosts.a.ok('qemu-monitor-command', 'pf', JSON.stringify({ execute: 'blockdev-add', arguments: { driver: 'vvfat', 'node-name': 'no-migrate', dir: vvfat, rw: true } }));
+    await hosts.a.ok(
+      'qemu-monitor-command',
+      'pf',
+      JSON.stringify({ execute: 'blockdev-add', arguments: { driver: 'vvfat', 'node-name': 'no-migrate', dir: vvfat, rw: true } }),
+    );
     const check = await hosts.a.ferry('migrate-check', 'pf', hosts.bPeer);
     assert.equal(check.code, 1);
     const machine = row(check.stdout, 'Machine type');
@@ -99,14 +109,18 @@ describe('pre-flight failures: machine type, CPU model, QEMU blockers; migrate -
     assert.equal(row((await hosts.a.ferry('migrate-check', 'pf', hosts.bPeer)).stdout, 'QEMU migration blockers').outcome, 'pass');
   });
 
-  it('migrate --dry-run with B\'s own QEMU build: every check passes, exit 0, and still nothing moves', async () => {
+  it("migrate --dry-run with B's own QEMU build: every check passes, exit 0, and still nothing moves", async () => {
     writeFileSync(`${hosts.dir.path}/b.conf`, '');
     await hosts.b.restart();
     const r = await hosts.a.ferry('migrate', '--dry-run', '--live', 'pf', hosts.bPeer);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(row(r.stdout, 'Machine type').reason, /pc-q35-10\.0 is supported/);
     assert.match(row(r.stdout, 'CPU').reason, /^model Nehalem runs exactly under TCG$/);
-    for (const line of r.stdout.split('\n').slice(2).filter((l) => /^ \S/.test(l))) assert.match(line, / (pass|warn) /, line);
+    for (const line of r.stdout
+      .split('\n')
+      .slice(2)
+      .filter((l) => /^ \S/.test(l)))
+      assert.match(line, / (pass|warn) /, line);
     await nothingMoved();
   });
 });

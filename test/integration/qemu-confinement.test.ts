@@ -70,7 +70,7 @@ describe('QEMU confinement', () => {
     assert.doesNotMatch(info, /Tainted/);
   });
 
-  it('the disk image was root\'s: it is now QEMU\'s user\'s (dynamic ownership), mode unchanged', () => {
+  it("the disk image was root's: it is now QEMU's user's (dynamic ownership), mode unchanged", () => {
     const st = statSync(`${images}/vm.qcow2`);
     assert.deepEqual([st.uid, st.gid, mode(`${images}/vm.qcow2`)], [uid, gid, '600']);
   });
@@ -90,14 +90,14 @@ describe('QEMU confinement', () => {
     assert.match(readFileSync(host.logFile, 'utf8'), /"caller":"unix","execute":"human-monitor-command","hmp":"migrate".*QEMU monitor passthrough/);
   });
 
-  it('ferryd\'s store and logs are for root; QEMU\'s serial log is its user\'s, not the world\'s', () => {
+  it("ferryd's store and logs are for root; QEMU's serial log is its user's, not the world's", () => {
     for (const f of ['ferry.db', 'ferry.db-wal', 'log/confined.log']) assert.equal(mode(`${host.stateDir}/${f}`), '600', f);
     for (const d of ['', 'log', 'run']) assert.equal(mode(`${host.stateDir}/${d}`), '711', `${d || 'state'} directory`);
     const serial = `${host.stateDir}/log/confined-serial0.log`;
     assert.deepEqual([statSync(serial).uid, mode(serial)], [uid, '600']);
   });
 
-  it('a disk QEMU\'s user cannot reach is refused before QEMU starts, naming the directory; nothing is left behind', async () => {
+  it("a disk QEMU's user cannot reach is refused before QEMU starts, naming the directory; nothing is left behind", async () => {
     const hidden = `${dir.path}/private`;
     mkdirSync(hidden, { mode: 0o700 });
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${hidden}/vm2.qcow2`, '32M']);
@@ -105,7 +105,12 @@ describe('QEMU confinement', () => {
     await host.ok('define', file('vm2.xml', guestXml({ name: 'unreachable', uuid: u2, disks: disk(`${hidden}/vm2.qcow2`) })));
     const r = await host.ferry('start', 'unreachable');
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`error: Cannot access storage file of disk vda '${hidden}/vm2.qcow2' \\(as uid:${uid}, gid:${gid}\\): Permission denied: QEMU's user cannot pass through the directory '${hidden}' \\(mode 700`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `error: Cannot access storage file of disk vda '${hidden}/vm2.qcow2' \\(as uid:${uid}, gid:${gid}\\): Permission denied: QEMU's user cannot pass through the directory '${hidden}' \\(mode 700`,
+      ),
+    );
     assert.match(r.stderr, /\[QEMU_ACCESS_DENIED\]/);
     assert.deepEqual(pidsMatching(`${host.stateDir}/run/${u2}`), [], 'no QEMU');
     assert.equal(await host.state('unreachable'), 'shut off (unknown)');

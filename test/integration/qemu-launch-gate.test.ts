@@ -10,8 +10,22 @@ function options(dir: string): Parameters<typeof QemuProcess.launch>[0] {
   const qmpSocket = `${dir}/qmp.sock`;
   return {
     binary: QEMU_BINARY,
-    argv: ['-machine', 'none', '-display', 'none', '-nodefaults', '-S', '-uuid', '00000000-0000-4000-8000-00000000beef',
-      '-chardev', `socket,id=mon,path=${qmpSocket},server=on,wait=off`, '-mon', 'chardev=mon,mode=control', '-pidfile', `${dir}/qemu.pid`],
+    argv: [
+      '-machine',
+      'none',
+      '-display',
+      'none',
+      '-nodefaults',
+      '-S',
+      '-uuid',
+      '00000000-0000-4000-8000-00000000beef',
+      '-chardev',
+      `socket,id=mon,path=${qmpSocket},server=on,wait=off`,
+      '-mon',
+      'chardev=mon,mode=control',
+      '-pidfile',
+      `${dir}/qemu.pid`,
+    ],
     logPath: `${dir}/qemu.log`,
     qmpSocket,
   };
@@ -41,7 +55,10 @@ test('QEMU waits before exec until beforeExec is done, in the same pid; a failin
     await launched.process.terminate({ termMs: 2000 });
 
     const refused = new Error('systemd did not move pid into machine-qemu.scope');
-    await assert.rejects(QemuProcess.launch({ ...options(`${dir.path}`), logPath: `${dir.path}/qemu2.log`, beforeExec: () => Promise.reject(refused) }), (err) => err === refused);
+    await assert.rejects(
+      QemuProcess.launch({ ...options(`${dir.path}`), logPath: `${dir.path}/qemu2.log`, beforeExec: () => Promise.reject(refused) }),
+      (err) => err === refused,
+    );
     assert.equal(existsSync(`${dir.path}/qemu.pid`), false, 'QEMU never ran');
     assert.doesNotMatch(readFileSync(`${dir.path}/qemu2.log`, 'utf8'), /qemu-system.*:/m);
   } finally {

@@ -18,9 +18,20 @@ describe('QMP against a real QEMU', () => {
   before(async () => {
     const launched = await QemuProcess.launch({
       binary: QEMU_BINARY,
-      argv: ['-machine', 'none', '-display', 'none', '-nodefaults', '-S',
-        '-chardev', `socket,id=mon,path=${qmpSocket},server=on,wait=off`, '-mon', 'chardev=mon,mode=control',
-        '-pidfile', `${dir.path}/qemu.pid`],
+      argv: [
+        '-machine',
+        'none',
+        '-display',
+        'none',
+        '-nodefaults',
+        '-S',
+        '-chardev',
+        `socket,id=mon,path=${qmpSocket},server=on,wait=off`,
+        '-mon',
+        'chardev=mon,mode=control',
+        '-pidfile',
+        `${dir.path}/qemu.pid`,
+      ],
       logPath: `${dir.path}/qemu.log`,
       qmpSocket,
     });
@@ -43,7 +54,7 @@ describe('QMP against a real QEMU', () => {
     client.disconnect();
   });
 
-  it('execute() surfaces QEMU\'s error class and desc', async () => {
+  it("execute() surfaces QEMU's error class and desc", async () => {
     const client = new QmpClient();
     await client.connect(await connectQmpSocket(qmpSocket));
     await assert.rejects(client.execute('no-such-command'), (err: unknown) => {
@@ -55,7 +66,7 @@ describe('QMP against a real QEMU', () => {
     client.disconnect();
   });
 
-  it('QemuMonitor wraps errors in libvirt\'s words and a listener sees STOP after stop', async () => {
+  it("QemuMonitor wraps errors in libvirt's words and a listener sees STOP after stop", async () => {
     const monitor = await QemuMonitor.open(await connectQmpSocket(qmpSocket));
     await assert.rejects(monitor.call('blockdev-del', { 'node-name': 'nope' }), (err: unknown) => {
       assert.ok(err instanceof FerryError);
@@ -78,8 +89,18 @@ describe('QMP against a real QEMU', () => {
     const sock = `${other.path}/q.sock`;
     const { process: p, monitor } = await QemuProcess.launch({
       binary: QEMU_BINARY,
-      argv: ['-machine', 'none', '-display', 'none', '-nodefaults', '-S',
-        '-chardev', `socket,id=mon,path=${sock},server=on,wait=off`, '-mon', 'chardev=mon,mode=control'],
+      argv: [
+        '-machine',
+        'none',
+        '-display',
+        'none',
+        '-nodefaults',
+        '-S',
+        '-chardev',
+        `socket,id=mon,path=${sock},server=on,wait=off`,
+        '-mon',
+        'chardev=mon,mode=control',
+      ],
       logPath: `${other.path}/qemu.log`,
       qmpSocket: sock,
     });
@@ -92,13 +113,24 @@ describe('QMP against a real QEMU', () => {
     other.cleanup();
   });
 
-  it('launch() fails with QEMU\'s own message when QEMU exits at start', async () => {
+  it("launch() fails with QEMU's own message when QEMU exits at start", async () => {
     const bad = tempDir('ferry-qmp3-');
     await assert.rejects(
       QemuProcess.launch({
         binary: QEMU_BINARY,
-        argv: ['-machine', 'none', '-display', 'none', '-nodefaults', '-blockdev', '{"driver":"file","filename":"/nonexistent/disk.img","node-name":"x"}',
-          '-chardev', `socket,id=mon,path=${bad.path}/q.sock,server=on,wait=off`, '-mon', 'chardev=mon,mode=control'],
+        argv: [
+          '-machine',
+          'none',
+          '-display',
+          'none',
+          '-nodefaults',
+          '-blockdev',
+          '{"driver":"file","filename":"/nonexistent/disk.img","node-name":"x"}',
+          '-chardev',
+          `socket,id=mon,path=${bad.path}/q.sock,server=on,wait=off`,
+          '-mon',
+          'chardev=mon,mode=control',
+        ],
         logPath: `${bad.path}/qemu.log`,
         qmpSocket: `${bad.path}/q.sock`,
       }),

@@ -41,8 +41,14 @@ describe('migration recovery, branch by branch', () => {
     await hosts.a.start();
     await assertOnlyOn(hosts.a, /^running/);
     const id = src(rig.storeA)?.id as string;
-    assert.deepEqual(rig.storeA.phaseLog(id, 'source').map((p) => p.phase), ['Begin', 'Prepare', 'Failed']);
-    assert.deepEqual(rig.storeB.phaseLog(id, 'destination').map((p) => p.phase), ['Prepare', 'Cancelled']);
+    assert.deepEqual(
+      rig.storeA.phaseLog(id, 'source').map((p) => p.phase),
+      ['Begin', 'Prepare', 'Failed'],
+    );
+    assert.deepEqual(
+      rig.storeB.phaseLog(id, 'destination').map((p) => p.phase),
+      ['Prepare', 'Cancelled'],
+    );
     assert.equal(src(rig.storeA)?.cleanupDone, true);
   });
 
@@ -55,9 +61,15 @@ describe('migration recovery, branch by branch', () => {
     await hosts.a.start();
     await assertOnlyOn(hosts.a, /^running/);
     const id = src(rig.storeA)?.id as string;
-    assert.deepEqual(rig.storeA.phaseLog(id, 'source').map((p) => p.phase), ['Begin', 'Prepare', 'Perform', 'Failed']);
+    assert.deepEqual(
+      rig.storeA.phaseLog(id, 'source').map((p) => p.phase),
+      ['Begin', 'Prepare', 'Perform', 'Failed'],
+    );
     assert.match(src(rig.storeA)?.error ?? '', /ferryd restarted during Perform \(QEMU migration (active|pre-switchover|device)\)/);
-    assert.deepEqual(rig.storeB.phaseLog(id, 'destination').map((p) => p.phase), ['Prepare', 'Cancelled']);
+    assert.deepEqual(
+      rig.storeB.phaseLog(id, 'destination').map((p) => p.phase),
+      ['Prepare', 'Cancelled'],
+    );
   });
 
   it('source in Perform after QEMU completed the switch: the destination takes over (Finish), the source QEMU is stopped', async () => {
@@ -83,8 +95,14 @@ describe('migration recovery, branch by branch', () => {
     await hosts.a.start();
     await assertOnlyOn(hosts.b, /^running \(migrated\)$/);
     const id = src(rig.storeA)?.id as string;
-    assert.deepEqual(rig.storeA.phaseLog(id, 'source').map((p) => p.phase), ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded']);
-    assert.deepEqual(rig.storeB.phaseLog(id, 'destination').map((p) => p.phase), ['Prepare', 'Finish', 'Succeeded']);
+    assert.deepEqual(
+      rig.storeA.phaseLog(id, 'source').map((p) => p.phase),
+      ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded'],
+    );
+    assert.deepEqual(
+      rig.storeB.phaseLog(id, 'destination').map((p) => p.phase),
+      ['Prepare', 'Finish', 'Succeeded'],
+    );
     assert.match(await hosts.b.ok('lock-list'), / exclusive +rcv +vda /, 'B holds the disk lease');
     assert.doesNotMatch(await hosts.a.ok('lock-list'), /rcv/);
     await backToA();
@@ -112,7 +130,10 @@ describe('migration recovery, branch by branch', () => {
     // Recovery keeps asking (every 2 s); now it learns B resumed the VM.
     await assertOnlyOn(hosts.b, /^running \(migrated\)$/);
     const id = src(rig.storeA)?.id as string;
-    assert.deepEqual(rig.storeA.phaseLog(id, 'source').map((p) => p.phase), ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded']);
+    assert.deepEqual(
+      rig.storeA.phaseLog(id, 'source').map((p) => p.phase),
+      ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded'],
+    );
     await proxy.close();
     await backToA();
   });
@@ -128,7 +149,10 @@ describe('migration recovery, branch by branch', () => {
     await hosts.a.start();
     await assertOnlyOn(hosts.b, /^running \(migrated\)$/);
     const rec = src(rig.storeA) as StoredMigration;
-    assert.deepEqual(rig.storeA.phaseLog(rec.id, 'source').map((p) => p.phase), ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded']);
+    assert.deepEqual(
+      rig.storeA.phaseLog(rec.id, 'source').map((p) => p.phase),
+      ['Begin', 'Prepare', 'Perform', 'Finish', 'Confirm', 'Succeeded'],
+    );
     assert.equal(rec.cleanupDone, true);
     await backToA();
   });
@@ -181,7 +205,10 @@ describe('migration recovery, branch by branch', () => {
     const rec = dst(rig.storeB) as StoredMigration;
     await eventually(() => qemus(hosts.b).length === 0, 'B discarded the orphaned incoming QEMU', ORPHAN_MS + 30_000);
     const log = rig.storeB.phaseLog(rec.id, 'destination');
-    assert.deepEqual(log.map((p) => p.phase), ['Prepare', 'Cancelled']);
+    assert.deepEqual(
+      log.map((p) => p.phase),
+      ['Prepare', 'Cancelled'],
+    );
     assert.ok((log[1]?.at ?? 0) >= keepUntil, 'not before the orphan timeout');
     assert.match(dst(rig.storeB)?.error ?? '', /the source stayed silent/);
     // The source comes back and rolls back: the VM runs on A again.

@@ -18,7 +18,11 @@ describe('migration recovery in post-copy', () => {
 
   it('destination restarted in post-copy while the source is frozen: its QEMU, waiting for pages, is kept (never taken for gone, never started twice); the migration completes once the source runs again', async () => {
     // Post-copy slow enough to be caught in the middle: QEMU's own knob, which ferry leaves alone.
-    await hosts.a.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 2 * 1024 * 1024 } }));
+    await hosts.a.ok(
+      'qemu-monitor-command',
+      name,
+      JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 2 * 1024 * 1024 } }),
+    );
     const migrating = (await migratingToB('--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4')).done;
     await hosts.a.ok('migrate-postcopy', name);
     await hosts.b.waitState(name, /^running/, 60_000); // the vCPUs run on B now; pages still come from A
@@ -34,7 +38,9 @@ describe('migration recovery in post-copy', () => {
       await hosts.b.start();
       // Its QEMU waits for pages: whether its monitor answers meanwhile depends on where its vCPUs stopped
       // (a fault taken holding QEMU's big lock blocks the monitor too). Either way B finds the domain running.
-      await untilPasses('B finds its incoming QEMU', async () => assert.match(readFileSync(hosts.b.logFile).subarray(from).toString('utf8'), /cannot reach this running domain's QEMU yet|reattached to running QEMU/));
+      await untilPasses('B finds its incoming QEMU', async () =>
+        assert.match(readFileSync(hosts.b.logFile).subarray(from).toString('utf8'), /cannot reach this running domain's QEMU yet|reattached to running QEMU/),
+      );
       assert.deepEqual(qemus(hosts.b), incoming, 'the incoming QEMU is kept');
       assert.match(await hosts.b.ok('list', '--all'), new RegExp(` ${name} +running`), 'and still running, for ferry too');
       assert.match((await hosts.b.ferry('start', name)).stderr, /domain is already running/);
@@ -51,7 +57,11 @@ describe('migration recovery in post-copy', () => {
 
   it("post-copy Finish whose reply is lost (the destination's ferryd dies with the request): the source asks again, the restarted destination resumes the VM, the migration completes", async () => {
     // The pages may all arrive while B's ferryd is down: what is tested is the Finish A asked before.
-    await hosts.a.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 32 * 1024 * 1024 } }));
+    await hosts.a.ok(
+      'qemu-monitor-command',
+      name,
+      JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': 32 * 1024 * 1024 } }),
+    );
     const migrating = (await migratingToB('--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4')).done;
     // B's ferryd is held still, so A's Finish (sent once post-copy starts) can only wait for an answer ...
     process.kill(hosts.b.pid as number, 'SIGSTOP');

@@ -34,9 +34,26 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     await hosts.start();
     const key = `secret,id=s0,data=${PASS}`;
     execFileSync('qemu-img', ['create', '-q', '-f', 'luks', '--object', key, '-o', 'key-secret=s0,iter-time=10', `${dir}/luks.img`, '8M']);
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '--object', key, '-o', 'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10', `${dir}/enc.qcow2`, '8M']);
-    writeFileSync(`${dir}/secret.xml`, `<secret ephemeral='no' private='no'><uuid>${UUID}</uuid><usage type='volume'><volume>${dir}/luks.img</volume></usage></secret>`);
-    writeFileSync(`${dir}/private.xml`, `<secret ephemeral='no' private='yes'><uuid>${PRIVATE_UUID}</uuid><usage type='volume'><volume>${dir}/enc.qcow2</volume></usage></secret>`);
+    execFileSync('qemu-img', [
+      'create',
+      '-q',
+      '-f',
+      'qcow2',
+      '--object',
+      key,
+      '-o',
+      'encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=10',
+      `${dir}/enc.qcow2`,
+      '8M',
+    ]);
+    writeFileSync(
+      `${dir}/secret.xml`,
+      `<secret ephemeral='no' private='no'><uuid>${UUID}</uuid><usage type='volume'><volume>${dir}/luks.img</volume></usage></secret>`,
+    );
+    writeFileSync(
+      `${dir}/private.xml`,
+      `<secret ephemeral='no' private='yes'><uuid>${PRIVATE_UUID}</uuid><usage type='volume'><volume>${dir}/enc.qcow2</volume></usage></secret>`,
+    );
     writeFileSync(`${dir}/pass.txt`, PASS);
     await hosts.a.ok('secret-define', `${dir}/secret.xml`);
     await hosts.a.ok('secret-define', `${dir}/private.xml`);
@@ -46,15 +63,18 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     await hosts.a.ok('secret-set-value', UUID, '--file', `${dir}/pass.txt`, '--plain');
     await hosts.a.ok('secret-set-value', PRIVATE_UUID, Buffer.from(PASS).toString('base64'));
     // vdb names its secret by uuid in <source> (libvirt's place), vdc by usage in <disk> (the old place).
-    writeFileSync(`${dir}/luks.xml`, guestXml({
-      name: 'luks',
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/>
+    writeFileSync(
+      `${dir}/luks.xml`,
+      guestXml({
+        name: 'luks',
+        disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/>
           <source file='${dir}/luks.img'><encryption format='luks' engine='qemu'><secret type='passphrase' uuid='${UUID}'/></encryption></source>
           <target dev='vdb' bus='virtio'/></disk>
         <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='${dir}/enc.qcow2'/><target dev='vdc' bus='virtio'/>
           <encryption format='luks'><secret type='passphrase' usage='${dir}/enc.qcow2'/></encryption></disk>`,
-      devices: `<tpm model='tpm-crb'><backend type='emulator' version='2.0'><encryption secret='${TPM_UUID}'/></backend></tpm>`,
-    }));
+        devices: `<tpm model='tpm-crb'><backend type='emulator' version='2.0'><encryption secret='${TPM_UUID}'/></backend></tpm>`,
+      }),
+    );
     await hosts.a.ok('define', `${dir}/luks.xml`);
     await hosts.a.ok('start', 'luks');
   });
@@ -78,7 +98,11 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
   });
 
   it('QEMU opens both encrypted images with the passphrase, given only encrypted with the master key; the guest sees the disks', async () => {
-    const blocks = await qmp<Array<{ device: string; qdev: string; inserted?: { drv: string; encrypted: boolean; file: string } }>>(hosts.a, 'luks', 'query-block');
+    const blocks = await qmp<Array<{ device: string; qdev: string; inserted?: { drv: string; encrypted: boolean; file: string } }>>(
+      hosts.a,
+      'luks',
+      'query-block',
+    );
     const vdb = blocks.find((b) => b.qdev === 'disk-vdb' || b.qdev.includes('disk-vdb'));
     const vdc = blocks.find((b) => b.qdev === 'disk-vdc' || b.qdev.includes('disk-vdc'));
     assert.equal(vdb?.inserted?.drv, 'luks', JSON.stringify(blocks));
@@ -93,7 +117,10 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
     keyFile = master.replace(/^.*file=/, '');
     assert.equal(statSync(keyFile).size, 32);
     assert.equal(statSync(keyFile).mode & 0o777, 0o600);
-    assert.ok(argv.some((a) => /^secret,id=fmt-vdb-encryption-secret0,data=[A-Za-z0-9+/=]+,keyid=masterKey0,iv=/.test(a)), argv.join(' '));
+    assert.ok(
+      argv.some((a) => /^secret,id=fmt-vdb-encryption-secret0,data=[A-Za-z0-9+/=]+,keyid=masterKey0,iv=/.test(a)),
+      argv.join(' '),
+    );
     assert.ok(argv.some((a) => a.includes('"driver":"luks","key-secret":"fmt-vdb-encryption-secret0"')));
     assert.ok(argv.some((a) => a.includes('"encrypt":{"format":"luks","key-secret":"fmt-vdc-encryption-secret0"}')));
     assert.ok(!argv.join(' ').includes(PASS), 'the passphrase is not on the command line');

@@ -14,12 +14,17 @@ function complete(words: string[], env: NodeJS.ProcessEnv = {}): Promise<string[
   const script = `source '${SCRIPT}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; COMP_LINE="\${COMP_WORDS[*]}"; COMP_POINT=\${#COMP_LINE}
     _ferry_complete ferry; printf '%s\\n' "\${COMPREPLY[@]}"`;
   return new Promise((resolve, reject) => {
-    execFile('bash', ['--norc', '--noprofile', '-c', script], {
-      env: { PATH: `${join(REPO_ROOT, 'bin')}:${process.env.PATH ?? ''}`, HOME: '/nonexistent', ...env },
-    }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${err.message}\n${stderr}`));
-      else resolve(stdout.split('\n').filter(Boolean).sort());
-    });
+    execFile(
+      'bash',
+      ['--norc', '--noprofile', '-c', script],
+      {
+        env: { PATH: `${join(REPO_ROOT, 'bin')}:${process.env.PATH ?? ''}`, HOME: '/nonexistent', ...env },
+      },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${err.message}\n${stderr}`));
+        else resolve(stdout.split('\n').filter(Boolean).sort());
+      },
+    );
   });
 }
 
@@ -54,9 +59,12 @@ describe('bash completion: the script, `ferry complete` and a real ferryd', () =
     dir.cleanup();
   });
 
-  it('verbs by prefix (not the hidden complete verb), and a verb\'s options', async () => {
+  it("verbs by prefix (not the hidden complete verb), and a verb's options", async () => {
     const [dom, pool, comp, opts] = await Promise.all([
-      complete(['ferry', 'domsta']), complete(['ferry', 'pool-d']), complete(['ferry', 'comp']), complete(c('start', '--')),
+      complete(['ferry', 'domsta']),
+      complete(['ferry', 'pool-d']),
+      complete(['ferry', 'comp']),
+      complete(c('start', '--')),
     ]);
     assert.deepEqual(dom, ['domstate', 'domstats']);
     assert.deepEqual(pool, ['pool-define', 'pool-define-as', 'pool-destroy', 'pool-dumpxml']);

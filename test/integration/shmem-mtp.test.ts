@@ -37,13 +37,14 @@ describe('<shmem> (ivshmem-plain, ivshmem-doorbell) and usb-mtp on real QEMU', (
   /** BAR 2 (the shared memory) of each PCI device, by QEMU id. */
   const bar2 = async (host: typeof hosts.a, name: string): Promise<Map<string, number>> => {
     type Dev = { qdev_id: string; regions: Array<{ bar: number; size: number }>; pci_bridge?: { devices?: Dev[] } };
-    const buses = await qmp(host, name, { execute: 'query-pci' }) as Array<{ devices: Dev[] }>;
+    const buses = (await qmp(host, name, { execute: 'query-pci' })) as Array<{ devices: Dev[] }>;
     const out = new Map<string, number>();
-    const walk = (list: Dev[]): void => list.forEach((d) => {
-      const r = d.regions.find((x) => x.bar === 2);
-      if (r) out.set(d.qdev_id, r.size);
-      walk(d.pci_bridge?.devices ?? []);
-    });
+    const walk = (list: Dev[]): void =>
+      list.forEach((d) => {
+        const r = d.regions.find((x) => x.bar === 2);
+        if (r) out.set(d.qdev_id, r.size);
+        walk(d.pci_bridge?.devices ?? []);
+      });
     buses.forEach((b) => walk(b.devices));
     return out;
   };
@@ -60,11 +61,14 @@ describe('<shmem> (ivshmem-plain, ivshmem-doorbell) and usb-mtp on real QEMU', (
       server?.stdout?.once('data', () => resolve());
       server?.once('exit', (code) => reject(new Error(`ivshmem server exited (${code})`)));
     });
-    await define('shm', `
+    await define(
+      'shm',
+      `
       <shmem name='${names.master}' role='master'><model type='ivshmem-plain'/><size unit='M'>2</size></shmem>
       <shmem name='${names.peer}' role='peer'><model type='ivshmem-plain'/></shmem>
       <shmem name='${names.bell}'><model type='ivshmem-doorbell'/><server/><msi vectors='2'/></shmem>
-      <filesystem type='mount'><driver type='mtp'/><source dir='${mtpDir}'/><target dir='media'/></filesystem>`);
+      <filesystem type='mount'><driver type='mtp'/><source dir='${mtpDir}'/><target dir='media'/></filesystem>`,
+    );
     await hosts.a.ok('start', 'shm');
   });
 
@@ -75,7 +79,7 @@ describe('<shmem> (ivshmem-plain, ivshmem-doorbell) and usb-mtp on real QEMU', (
     for (const n of Object.values(names)) rmSync(`/dev/shm/${n}`, { force: true });
   });
 
-  it('QEMU runs ivshmem-plain on /dev/shm/NAME at its size (master on/off from role), the doorbell on the server\'s memory, usb-mtp on USB port 1', async () => {
+  it("QEMU runs ivshmem-plain on /dev/shm/NAME at its size (master on/off from role), the doorbell on the server's memory, usb-mtp on USB port 1", async () => {
     const uuid = (await hosts.a.ok('domuuid', 'shm')).trim();
     const [pid] = qemuPidsOf(hosts.a.stateDir, uuid);
     assert.ok(pid, 'a QEMU runs for the domain');
@@ -103,9 +107,15 @@ describe('<shmem> (ivshmem-plain, ivshmem-doorbell) and usb-mtp on real QEMU', (
   });
 
   it('a live migration is refused at pre-flight, naming every shmem and the usb-mtp filesystem; QEMU blocks the peer and usb-mtp too', async () => {
-    const blocked = (await qmp(hosts.a, 'shm', { execute: 'query-migrate' }) as { 'blocked-reasons'?: string[] })['blocked-reasons'] ?? [];
-    assert.ok(blocked.some((r) => /usb-mtp/.test(r)), `QEMU's blockers: ${blocked.join('; ')}`);
-    assert.ok(blocked.some((r) => /ivshmem|peer/i.test(r)), `QEMU's blockers: ${blocked.join('; ')}`);
+    const blocked = ((await qmp(hosts.a, 'shm', { execute: 'query-migrate' })) as { 'blocked-reasons'?: string[] })['blocked-reasons'] ?? [];
+    assert.ok(
+      blocked.some((r) => /usb-mtp/.test(r)),
+      `QEMU's blockers: ${blocked.join('; ')}`,
+    );
+    assert.ok(
+      blocked.some((r) => /ivshmem|peer/i.test(r)),
+      `QEMU's blockers: ${blocked.join('; ')}`,
+    );
     const r = await hosts.a.ferry('migrate', '--live', 'shm', hosts.bPeer);
     assert.equal(r.code, 1, r.stdout);
     assert.match(r.stderr, /\[MIG_PREFLIGHT_FAILED\]/);
@@ -118,7 +128,7 @@ describe('<shmem> (ivshmem-plain, ivshmem-doorbell) and usb-mtp on real QEMU', (
     assert.equal(await hosts.a.state('shm'), 'running (booted)');
   });
 
-  it('under TCG even a role=\'master\' shmem is refused live (QEMU 10.0 would abort the source); the guest keeps running', async () => {
+  it("under TCG even a role='master' shmem is refused live (QEMU 10.0 would abort the source); the guest keeps running", async () => {
     // Without this refusal QEMU's TCG dirty tracking aborts the source QEMU mid-migration
     // (tlb_reset_dirty_range_all: Assertion `block == qemu_get_ram_block(end - 1)' failed), killing the guest.
     await define('shm-master', `<shmem name='${names.moving}' role='master'><model type='ivshmem-plain'/><size unit='M'>1</size></shmem>`);
@@ -145,7 +155,10 @@ describe('<shmem> (ivshmem-plain, ivshmem-doorbell) and usb-mtp on real QEMU', (
     await define('shm-noserver', `<shmem name='${tag}-none'><model type='ivshmem-doorbell'/><server path='${hosts.dir.path}/no-server.sock'/></shmem>`);
     const r = await hosts.a.ferry('start', 'shm-noserver');
     assert.equal(r.code, 1, r.stdout);
-    assert.match(r.stderr, new RegExp(`<shmem> '${tag}-none': no ivshmem server socket at '${hosts.dir.path}/no-server.sock'[\\s\\S]*\\[SHMEM_SERVER_UNAVAILABLE\\]`));
+    assert.match(
+      r.stderr,
+      new RegExp(`<shmem> '${tag}-none': no ivshmem server socket at '${hosts.dir.path}/no-server.sock'[\\s\\S]*\\[SHMEM_SERVER_UNAVAILABLE\\]`),
+    );
     assert.match(r.stderr, /hint: Start an ivshmem server on that socket first/);
   });
 });

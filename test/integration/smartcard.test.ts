@@ -22,10 +22,13 @@ describe("<smartcard mode='host-certificates'> on real QEMU", () => {
   const qmp = async (host: typeof hosts.a, command: object): Promise<unknown> =>
     (JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify(command))) as { return: unknown }).return;
   const define = async (vm: string, database: string): Promise<void> => {
-    writeFileSync(`${hosts.dir.path}/${vm}.xml`, `<domain type='qemu'><name>${vm}</name><memory unit='MiB'>32</memory>
+    writeFileSync(
+      `${hosts.dir.path}/${vm}.xml`,
+      `<domain type='qemu'><name>${vm}</name><memory unit='MiB'>32</memory>
       <os><type arch='x86_64' machine='q35'>hvm</type></os><features><acpi/><apic/></features><devices>
       <smartcard mode='host-certificates'><certificate>card1</certificate><certificate>card2</certificate><certificate>card3</certificate><database>${database}</database></smartcard>
-      </devices></domain>`);
+      </devices></domain>`,
+    );
     await hosts.a.ok('define', `${hosts.dir.path}/${vm}.xml`);
   };
   /** QEMU's view of the card: its type and the properties ferry set. */
@@ -38,14 +41,26 @@ describe("<smartcard mode='host-certificates'> on real QEMU", () => {
     const types = Object.fromEntries(list.map((p) => [p.name, p.type]));
     return { ccid0: types.ccid0, smartcard0: types.smartcard0, ...Object.fromEntries(props.map((p, i) => [p, values[i]])) };
   };
-  const expected = { ccid0: 'child<usb-ccid>', smartcard0: 'child<ccid-card-emulated>', backend: 'certificates', cert1: 'card1', cert2: 'card2', cert3: 'card3', db, parent_bus: '/machine/peripheral/ccid0/ccid0.0' };
+  const expected = {
+    ccid0: 'child<usb-ccid>',
+    smartcard0: 'child<ccid-card-emulated>',
+    backend: 'certificates',
+    cert1: 'card1',
+    cert2: 'card2',
+    cert3: 'card3',
+    db,
+    parent_bus: '/machine/peripheral/ccid0/ccid0.0',
+  };
 
   before(async () => {
     // An NSS database (sql: cert9.db, key4.db, pkcs11.txt; root's, mode 0600) with three self-signed certificates.
     mkdirSync(db);
     execFileSync('certutil', ['-N', '-d', `sql:${db}`, '--empty-password']);
     writeFileSync(`${hosts.dir.path}/noise`, 'smartcard test noise for certutil key generation');
-    for (const n of [1, 2, 3]) execFileSync('certutil', ['-S', '-x', '-d', `sql:${db}`, '-n', `card${n}`, '-s', `CN=card${n}`, '-t', 'CT,CT,CT', '-z', `${hosts.dir.path}/noise`], { stdio: 'ignore' });
+    for (const n of [1, 2, 3])
+      execFileSync('certutil', ['-S', '-x', '-d', `sql:${db}`, '-n', `card${n}`, '-s', `CN=card${n}`, '-t', 'CT,CT,CT', '-z', `${hosts.dir.path}/noise`], {
+        stdio: 'ignore',
+      });
     await hosts.start();
     await define(name, db);
     await hosts.a.ok('start', name);
@@ -61,13 +76,21 @@ describe("<smartcard mode='host-certificates'> on real QEMU", () => {
     assert.ok(pid, 'a QEMU runs for the domain');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     assert.ok(argv.includes(`ccid-card-emulated,backend=certificates,cert1=card1,cert2=card2,cert3=card3,db=${db},id=smartcard0,bus=ccid0.0`), argv.join(' '));
-    assert.ok(argv.some((a) => /^usb-ccid,id=ccid0,bus=usb\.0,port=\d+$/.test(a)), 'the CCID controller libvirt adds');
+    assert.ok(
+      argv.some((a) => /^usb-ccid,id=ccid0,bus=usb\.0,port=\d+$/.test(a)),
+      'the CCID controller libvirt adds',
+    );
     assert.deepEqual(await card(hosts.a), expected);
     // NSS opened the database as QEMU's user (ferry-qemu): the files were root's 0600, ferry handed them over.
     const qemuUid = statSync(`/proc/${pid}`).uid;
     assert.notEqual(qemuUid, 0, 'QEMU runs unprivileged');
     for (const f of ['cert9.db', 'key4.db', 'pkcs11.txt']) assert.equal(statSync(`${db}/${f}`).uid, qemuUid, `${f} granted to QEMU's user`);
-    assert.match(await hosts.a.ok('dumpxml', name), new RegExp(`<smartcard mode='host-certificates'>\\s*<certificate>card1</certificate>\\s*<certificate>card2</certificate>\\s*<certificate>card3</certificate>\\s*<database>${db}</database>\\s*(<alias name='smartcard0'/>\\s*)?<address type='ccid' controller='0' slot='0'/>`));
+    assert.match(
+      await hosts.a.ok('dumpxml', name),
+      new RegExp(
+        `<smartcard mode='host-certificates'>\\s*<certificate>card1</certificate>\\s*<certificate>card2</certificate>\\s*<certificate>card3</certificate>\\s*<database>${db}</database>\\s*(<alias name='smartcard0'/>\\s*)?<address type='ccid' controller='0' slot='0'/>`,
+      ),
+    );
   });
 
   it('a live migration checks the destination has the database (pre-flight row), then the card is on the destination', async () => {

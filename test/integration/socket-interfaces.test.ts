@@ -20,16 +20,27 @@ const ipBytes = (ip: string): Buffer => Buffer.from(ip.split('.').map(Number));
 /** An Ethernet broadcast "who has GUEST_IP" from the test's peer: what QEMU's udp netdev carries, one frame a datagram. */
 function arpRequest(): Buffer {
   return Buffer.concat([
-    Buffer.alloc(6, 0xff), macBytes(PEER_MAC), Buffer.from([0x08, 0x06]),
-    Buffer.from([0, 1, 8, 0, 6, 4, 0, 1]), macBytes(PEER_MAC), ipBytes(PEER_IP), Buffer.alloc(6), ipBytes(GUEST_IP),
+    Buffer.alloc(6, 0xff),
+    macBytes(PEER_MAC),
+    Buffer.from([0x08, 0x06]),
+    Buffer.from([0, 1, 8, 0, 6, 4, 0, 1]),
+    macBytes(PEER_MAC),
+    ipBytes(PEER_IP),
+    Buffer.alloc(6),
+    ipBytes(GUEST_IP),
   ]);
 }
 
 /** True for the guest's ARP reply to arpRequest(): from its MAC, saying GUEST_IP is at that MAC. */
 function isGuestArpReply(frame: Buffer): boolean {
-  return frame.length >= 42 && frame.readUInt16BE(12) === 0x0806 && frame.readUInt16BE(20) === 2 &&
-    frame.subarray(6, 12).equals(macBytes(GUEST_MAC)) && frame.subarray(22, 28).equals(macBytes(GUEST_MAC)) &&
-    frame.subarray(28, 32).equals(ipBytes(GUEST_IP));
+  return (
+    frame.length >= 42 &&
+    frame.readUInt16BE(12) === 0x0806 &&
+    frame.readUInt16BE(20) === 2 &&
+    frame.subarray(6, 12).equals(macBytes(GUEST_MAC)) &&
+    frame.subarray(22, 28).equals(macBytes(GUEST_MAC)) &&
+    frame.subarray(28, 32).equals(ipBytes(GUEST_IP))
+  );
 }
 
 async function qemuCmdline(host: FerrydHost, domain: string): Promise<string[]> {
@@ -79,27 +90,39 @@ describe('socket interfaces (server, client, udp)', () => {
   /** Sends ARP requests to the guest's <local> port until its reply arrives (the guest may still be booting). */
   const guestAnswers = (what: string): Promise<void> => {
     frames.length = 0;
-    return eventually(() => {
-      if (frames.some(isGuestArpReply)) return true;
-      peer.send(arpRequest(), ports.local, '127.0.0.1');
-      return false;
-    }, what, 30_000);
+    return eventually(
+      () => {
+        if (frames.some(isGuestArpReply)) return true;
+        peer.send(arpRequest(), ports.local, '127.0.0.1');
+        return false;
+      },
+      what,
+      30_000,
+    );
   };
 
   /** A type='server' NIC on B listens on its address and port (QEMU accepts a TCP connection there). */
   const serverListens = async (): Promise<void> => {
     const file = `${hosts.dir.path}/socksrv.xml`;
-    writeFileSync(file, guestXml({ name: 'socksrv', devices: `<interface type='server'><source address='127.0.0.1' port='${ports.listen}'/><model type='e1000'/></interface>` }));
+    writeFileSync(
+      file,
+      guestXml({ name: 'socksrv', devices: `<interface type='server'><source address='127.0.0.1' port='${ports.listen}'/><model type='e1000'/></interface>` }),
+    );
     await hosts.b.ok('define', file);
     await hosts.b.ok('start', 'socksrv');
     assert.ok((await qemuCmdline(hosts.b, 'socksrv')).includes(`socket,id=hostnet0,listen=127.0.0.1:${ports.listen}`));
-    await untilPasses('a TCP connection to the server NIC', () => new Promise<void>((resolve, reject) => {
-      const c = net.connect(ports.listen, '127.0.0.1', () => {
-        c.destroy();
-        resolve();
-      });
-      c.on('error', reject);
-    }), 10_000);
+    await untilPasses(
+      'a TCP connection to the server NIC',
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const c = net.connect(ports.listen, '127.0.0.1', () => {
+            c.destroy();
+            resolve();
+          });
+          c.on('error', reject);
+        }),
+      10_000,
+    );
     await hosts.b.ok('destroy', 'socksrv');
   };
 
@@ -116,8 +139,18 @@ describe('socket interfaces (server, client, udp)', () => {
     assert.ok(argv.includes(`socket,id=hostnet0,udp=127.0.0.1:${ports.peer},localaddr=127.0.0.1:${ports.local}`), argv.join(' '));
     assert.ok(argv.includes(`socket,id=hostnet1,connect=127.0.0.1:${ports.tcp}`), argv.join(' '));
     await eventually(() => accepted.length === 1, "A's QEMU connects to the client NIC's peer");
-    const rows = (await hosts.a.ok('domiflist', 'socknet')).split('\n').slice(2).filter((l) => l.trim()).map((l) => l.trim().split(/ +/));
-    assert.deepEqual(rows.map((r) => r.slice(0, 3)), [['-', 'udp', '-'], ['-', 'client', '-']]);
+    const rows = (await hosts.a.ok('domiflist', 'socknet'))
+      .split('\n')
+      .slice(2)
+      .filter((l) => l.trim())
+      .map((l) => l.trim().split(/ +/));
+    assert.deepEqual(
+      rows.map((r) => r.slice(0, 3)),
+      [
+        ['-', 'udp', '-'],
+        ['-', 'client', '-'],
+      ],
+    );
     const stat = await hosts.a.ferry('domifstat', 'socknet', GUEST_MAC);
     assert.match(stat.stderr, /interface '52:54:00:5c:00:01' of type='udp' has no host device to count on/);
     await guestAnswers("the guest answers ARP through A's udp netdev");
@@ -127,10 +160,16 @@ describe('socket interfaces (server, client, udp)', () => {
     const seq = parseHeartbeats(hosts.serial('socknet')).at(-1)?.seq ?? 0;
     await waitHeartbeats(() => hosts.b.serialLog('socknet'), 2, { afterSeq: seq });
     const xml = await hosts.b.ok('dumpxml', 'socknet');
-    assert.match(xml, new RegExp(`<interface type='udp'>[\\s\\S]*?<source address='127.0.0.1' port='${ports.peer}'>\\s*<local address='127.0.0.1' port='${ports.local}'/>`));
+    assert.match(
+      xml,
+      new RegExp(`<interface type='udp'>[\\s\\S]*?<source address='127.0.0.1' port='${ports.peer}'>\\s*<local address='127.0.0.1' port='${ports.local}'/>`),
+    );
     assert.match(xml, new RegExp(`<interface type='client'>[\\s\\S]*?<source address='127.0.0.1' port='${ports.tcp}'/>`));
     // B's QEMU made its own connection; A's closed when A's QEMU ended.
-    await eventually(() => accepted.length === 2 && accepted[0]?.closed === true && accepted[1]?.closed === false, "B's QEMU connects on its own and A's connection is gone");
+    await eventually(
+      () => accepted.length === 2 && accepted[0]?.closed === true && accepted[1]?.closed === false,
+      "B's QEMU connects on its own and A's connection is gone",
+    );
     await guestAnswers("the guest answers ARP through B's udp netdev after the migration");
     await hosts.b.ok('destroy', 'socknet');
   });

@@ -35,13 +35,16 @@ describe('ssh disks (QEMU ssh driver, real sshd)', () => {
     await host.ferry('destroy', 'sshdisk');
     await host.ferry('undefine', 'sshdisk');
     const file = `${dir.path}/sshdisk.xml`;
-    writeFileSync(file, guestXml({
-      name: 'sshdisk',
-      disks: `<disk type='network' device='disk'><driver name='qemu' type='raw'/>
+    writeFileSync(
+      file,
+      guestXml({
+        name: 'sshdisk',
+        disks: `<disk type='network' device='disk'><driver name='qemu' type='raw'/>
         <source protocol='ssh' name='${image}'><host name='127.0.0.1' port='${port}'/>
           <knownHosts path='${knownHosts}'/><identity username='root' agentsock='${agentSock}'/></source>
         <target dev='vdb' bus='virtio'/></disk>`,
-    }));
+      }),
+    );
     await host.ok('define', file);
   };
 
@@ -56,11 +59,23 @@ describe('ssh disks (QEMU ssh driver, real sshd)', () => {
     writeFileSync(`${dir.path}/known_hosts.none`, `[127.0.0.1]:${port + 1} ${hostPub}\n`);
     writeFileSync(`${dir.path}/authorized_keys`, readFileSync(`${dir.path}/userkey.pub`));
     writeFileSync(image, Buffer.alloc(1 << 20, 0xab));
-    writeFileSync(`${dir.path}/sshd_config`, [
-      `Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${dir.path}/hostkey`, `PidFile ${dir.path}/sshd.pid`,
-      `AuthorizedKeysFile ${dir.path}/authorized_keys`, 'PermitRootLogin prohibit-password', 'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no', 'UsePAM no', 'StrictModes no', 'Subsystem sftp internal-sftp', '',
-    ].join('\n'));
+    writeFileSync(
+      `${dir.path}/sshd_config`,
+      [
+        `Port ${port}`,
+        'ListenAddress 127.0.0.1',
+        `HostKey ${dir.path}/hostkey`,
+        `PidFile ${dir.path}/sshd.pid`,
+        `AuthorizedKeysFile ${dir.path}/authorized_keys`,
+        'PermitRootLogin prohibit-password',
+        'PasswordAuthentication no',
+        'KbdInteractiveAuthentication no',
+        'UsePAM no',
+        'StrictModes no',
+        'Subsystem sftp internal-sftp',
+        '',
+      ].join('\n'),
+    );
     if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
     const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', `${dir.path}/sshd_config`], { stdio: 'ignore' });
     children.push(sshd);
@@ -89,7 +104,10 @@ describe('ssh disks (QEMU ssh driver, real sshd)', () => {
     await define(`${dir.path}/known_hosts`);
     await host.ok('start', 'sshdisk');
     const nodes = await qmp<Array<{ 'node-name': string; drv: string }>>('query-named-block-nodes');
-    assert.ok(nodes.some((n) => n['node-name'] === 'file-vdb' && n.drv === 'ssh'), JSON.stringify(nodes.map((n) => `${n['node-name']} ${n.drv}`)));
+    assert.ok(
+      nodes.some((n) => n['node-name'] === 'file-vdb' && n.drv === 'ssh'),
+      JSON.stringify(nodes.map((n) => `${n['node-name']} ${n.drv}`)),
+    );
     // qemu-io on the disk's own BlockBackend (-d: by device id): what it prints goes to QEMU's stdout, the domain log.
     const log = (): string => readFileSync(`${host.stateDir}/log/sshdisk.log`, 'utf8');
     const blocks = await qmp<Array<{ qdev?: string; inserted?: { 'node-name'?: string } }>>('query-block');
@@ -106,7 +124,10 @@ describe('ssh disks (QEMU ssh driver, real sshd)', () => {
     const buf = Buffer.alloc(4096);
     readSync(fd, buf, 0, 4096, 4096);
     closeSync(fd);
-    assert.ok(buf.every((b) => b === 0xcd), 'the write reached the image on the ssh server');
+    assert.ok(
+      buf.every((b) => b === 0xcd),
+      'the write reached the image on the ssh server',
+    );
     await host.ok('destroy', 'sshdisk');
   });
 

@@ -51,7 +51,7 @@ describe('processes ferryd starts do not outlive it', () => {
     });
   }
 
-  it('a starting ferryd kills what a killed one left in its state directory and removes the probe\'s directory', async () => {
+  it("a starting ferryd kills what a killed one left in its state directory and removes the probe's directory", async () => {
     const h = host('leftover', 'tcg');
     const probeDir = `${h.stateDir}/run/accel-probe/0`;
     mkdirSync(probeDir, { recursive: true });

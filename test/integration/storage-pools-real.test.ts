@@ -14,8 +14,12 @@ import { TwoHosts } from '../helpers/two-hosts.js';
 const DISK_LOAD = 'ferry.disk=/dev/vda ferry.diskmb=8 ferry.diskrate=2 ferry.diskscrub=8';
 const DISK_BLOCKS = (8 * 1024 * 1024) / 4096;
 
-const mounted = (target: string): string | undefined => readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === target);
-const capacityOf = async (h: FerrydHost, pool: string): Promise<number> => (await h.api<{ pool: { stats?: { capacity: number } } }>(`/v1/pools/${pool}`)).pool.stats?.capacity ?? NaN;
+const mounted = (target: string): string | undefined =>
+  readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .find((l) => l.split(' ')[1] === target);
+const capacityOf = async (h: FerrydHost, pool: string): Promise<number> =>
+  (await h.api<{ pool: { stats?: { capacity: number } } }>(`/v1/pools/${pool}`)).pool.stats?.capacity ?? NaN;
 
 /**
  * Pool types that need the kernel's block layer or a storage server, on real
@@ -45,7 +49,11 @@ describe('storage on real block devices and servers', () => {
   /** Waits until the guest re-read every block of its disk region `times` more times, with no error. */
   async function fullScrubs(h: FerrydHost, name: string, times = 1): Promise<void> {
     const start = parseHeartbeats(h.serialLog(name)).at(-1)?.diskScrubbed ?? 0;
-    await eventually(() => (parseHeartbeats(h.serialLog(name)).at(-1)?.diskScrubbed ?? 0) >= start + times * DISK_BLOCKS, `${name} re-read its whole disk`, 90_000);
+    await eventually(
+      () => (parseHeartbeats(h.serialLog(name)).at(-1)?.diskScrubbed ?? 0) >= start + times * DISK_BLOCKS,
+      `${name} re-read its whole disk`,
+      90_000,
+    );
     const last = parseHeartbeats(h.serialLog(name)).at(-1);
     assert.ok((last?.diskWritten ?? 0) > 0, 'the guest wrote its disk');
     assert.equal(last?.diskErrors, 0, 'every block read back as written');
@@ -93,7 +101,7 @@ describe('storage on real block devices and servers', () => {
     await hosts.a.ok('pool-start', 'fsp');
     assert.match(mounted(target) ?? '', new RegExp(`^${dev} ${target} ext4 `), 'pool-start mounted the device');
     const fs = statfsSync(target);
-    assert.equal(await capacityOf(hosts.a, 'fsp'), fs.blocks * fs.bsize, 'the pool reports the filesystem\'s size');
+    assert.equal(await capacityOf(hosts.a, 'fsp'), fs.blocks * fs.bsize, "the pool reports the filesystem's size");
     await hosts.a.ok('vol-create-as', 'fsp', 'fsvm.qcow2', '64M', '--format', 'qcow2');
     assert.ok(existsSync(`${target}/fsvm.qcow2`), 'the volume is on the mounted filesystem');
 
@@ -101,10 +109,16 @@ describe('storage on real block devices and servers', () => {
     await hosts.a.ok('pool-build', 'dirp');
     await hosts.a.ok('pool-start', 'dirp');
 
-    writeFileSync(`${hosts.dir.path}/fsvm.xml`, guestXml({
-      name: 'fsvm', hbMs: 200, extraCmdline: DISK_LOAD,
-      disks: "<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='fsp' volume='fsvm.qcow2'/><target dev='vda' bus='virtio'/></disk>",
-    }));
+    writeFileSync(
+      `${hosts.dir.path}/fsvm.xml`,
+      guestXml({
+        name: 'fsvm',
+        hbMs: 200,
+        extraCmdline: DISK_LOAD,
+        disks:
+          "<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='fsp' volume='fsvm.qcow2'/><target dev='vda' bus='virtio'/></disk>",
+      }),
+    );
     await hosts.a.ok('define', `${hosts.dir.path}/fsvm.xml`);
     await hosts.a.ok('start', 'fsvm');
     await fullScrubs(hosts.a, 'fsvm');
@@ -127,7 +141,11 @@ describe('storage on real block devices and servers', () => {
     const dev = loopDevice('pv', 64);
     await hosts.a.ok('pool-define-as', '--name', 'lvp', '--type', 'logical', '--source-dev', dev, '--source-name', vg, '--target', `/dev/${vg}`);
     await hosts.a.ok('pool-build', 'lvp');
-    assert.match(execFileSync('vgs', ['--noheadings', '-o', 'vg_name,pv_count', vg], { encoding: 'utf8' }), new RegExp(`${vg} +1`), 'vgcreate made the group on the loop device');
+    assert.match(
+      execFileSync('vgs', ['--noheadings', '-o', 'vg_name,pv_count', vg], { encoding: 'utf8' }),
+      new RegExp(`${vg} +1`),
+      'vgcreate made the group on the loop device',
+    );
     await hosts.a.ok('pool-start', 'lvp');
     const vgSize = Number(execFileSync('vgs', ['--noheadings', '--units', 'b', '--nosuffix', '-o', 'vg_size', vg], { encoding: 'utf8' }).trim());
     assert.equal(await capacityOf(hosts.a, 'lvp'), vgSize);
@@ -138,14 +156,17 @@ describe('storage on real block devices and servers', () => {
     } else {
       // This kernel: lvcreate needs device-mapper to activate the volume, and says so (and only that).
       assert.equal(r.code, 1);
-      assert.match(r.stderr, /^error: Failed to create vol lv1\nerror: lvcreate [^\n]*: \/dev\/mapper\/control: open failed: No such device\n +Failure to communicate with kernel device-mapper driver/);
+      assert.match(
+        r.stderr,
+        /^error: Failed to create vol lv1\nerror: lvcreate [^\n]*: \/dev\/mapper\/control: open failed: No such device\n +Failure to communicate with kernel device-mapper driver/,
+      );
       assert.doesNotMatch(r.stderr, /leaked on lvcreate invocation/);
       assert.match(r.stderr, /\[POOL_COMMAND_FAILED\]/);
     }
     await hosts.a.ok('pool-destroy', 'lvp');
   });
 
-  it('iSCSI: a LUN on a real target (tgt) in a network namespace, through QEMU\'s own initiator (libiscsi); the VM writes and re-reads it and moves live with its disk staying on the target', async () => {
+  it("iSCSI: a LUN on a real target (tgt) in a network namespace, through QEMU's own initiator (libiscsi); the VM writes and re-reads it and moves live with its disk staying on the target", async () => {
     ns.create();
     execFileSync('truncate', ['-s', '64M', `${hosts.dir.path}/lun1.img`]);
     tgtd = spawn('ip', ['netns', 'exec', ns.name, 'tgtd', '-f', '-C', tgtControl, '--iscsi', `portal=${ns.nsAddr}:3260`], { stdio: 'ignore' });
@@ -164,15 +185,25 @@ describe('storage on real block devices and servers', () => {
     tgtadm('--op', 'bind', '--mode', 'target', '--tid', '1', '-I', 'ALL');
     assert.match(execFileSync('qemu-img', ['info', `iscsi://${ns.nsAddr}:3260/${iqn}/1`], { encoding: 'utf8' }), /virtual size: 64 MiB/);
 
-    writeFileSync(`${hosts.dir.path}/iscvm.xml`, guestXml({
-      name: 'iscvm', memoryMiB: 192, touchMiB: 16, hbMs: 200, extraCmdline: DISK_LOAD,
-      disks: `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/><source protocol='iscsi' name='${iqn}/1'><host name='${ns.nsAddr}' port='3260'/></source><target dev='vda' bus='virtio'/></disk>`,
-    }));
+    writeFileSync(
+      `${hosts.dir.path}/iscvm.xml`,
+      guestXml({
+        name: 'iscvm',
+        memoryMiB: 192,
+        touchMiB: 16,
+        hbMs: 200,
+        extraCmdline: DISK_LOAD,
+        disks: `<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/><source protocol='iscsi' name='${iqn}/1'><host name='${ns.nsAddr}' port='3260'/></source><target dev='vda' bus='virtio'/></disk>`,
+      }),
+    );
     await hosts.a.ok('define', `${hosts.dir.path}/iscvm.xml`);
     await hosts.a.ok('start', 'iscvm');
     await fullScrubs(hosts.a, 'iscvm');
     const uuid = (await hosts.a.ok('domuuid', 'iscvm')).trim();
-    assert.match(await hosts.a.ok('migrate-check', 'iscvm', hosts.bPeer), new RegExp(` Unmanaged disks +pass +reachable: vda: iscsi://${ns.nsAddr.replace(/\./g, '\\.')}:3260`));
+    assert.match(
+      await hosts.a.ok('migrate-check', 'iscvm', hosts.bPeer),
+      new RegExp(` Unmanaged disks +pass +reachable: vda: iscsi://${ns.nsAddr.replace(/\./g, '\\.')}:3260`),
+    );
     await hosts.a.ok('migrate', '--live', '--persistent', '--undefinesource', 'iscvm', hosts.bPeer);
     assert.equal(pidsMatching(`${hosts.a.stateDir}/run/${uuid}`).length, 0);
     assert.equal(await hosts.b.state('iscvm'), 'running (migrated)');

@@ -33,13 +33,21 @@ describe('storage pools and volumes', () => {
     assert.match(await host.ok('pool-list', '--all'), /^ Name      State      Autostart\n-+\n testvms   inactive   no\n\n$/);
     const noDir = await host.ferry('pool-start', 'testvms');
     assert.equal(noDir.code, 1);
-    assert.match(noDir.stderr, new RegExp(`^error: Failed to start pool testvms\nerror: cannot open directory '${target}': No such file or directory\nhint: Create it with "ferry pool-build testvms".*\\[POOL_START_FAILED\\]`));
+    assert.match(
+      noDir.stderr,
+      new RegExp(
+        `^error: Failed to start pool testvms\nerror: cannot open directory '${target}': No such file or directory\nhint: Create it with "ferry pool-build testvms".*\\[POOL_START_FAILED\\]`,
+      ),
+    );
     assert.equal(await host.ok('pool-start', 'testvms', '--build'), 'Pool testvms started\n\n');
     assert.ok(existsSync(target));
     assert.equal(await host.ok('pool-autostart', 'testvms'), 'Pool testvms marked as autostarted\n\n');
     assert.match(await host.ok('pool-list'), / testvms   active   yes/);
     const info = await host.ok('pool-info', 'testvms');
-    assert.match(info, /^Name: +testvms\nUUID: +[0-9a-f-]{36}\nState: +running\nPersistent: +yes\nAutostart: +yes\nCapacity: +[\d.]+ GiB\nAllocation: +[\d.]+ \w+\nAvailable: +[\d.]+ GiB\n/);
+    assert.match(
+      info,
+      /^Name: +testvms\nUUID: +[0-9a-f-]{36}\nState: +running\nPersistent: +yes\nAutostart: +yes\nCapacity: +[\d.]+ GiB\nAllocation: +[\d.]+ \w+\nAvailable: +[\d.]+ GiB\n/,
+    );
     assert.match(await host.ok('pool-list', '--all', '--details'), /testvms +running +yes +yes +[\d.]+ GiB/);
     const again = await host.ferry('pool-define-as', '--name', 'testvms', '--type', 'dir', '--target', '/elsewhere');
     assert.match(again.stderr, /already exists with uuid/);
@@ -64,24 +72,33 @@ describe('storage pools and volumes', () => {
     assert.match(bad.stderr, /Numeric value 'lots' for <capacity> option is malformed/);
   });
 
-  it('a volume named .hidden is created, listed and answers, as in libvirt\'s dir pool; names that are not one file name are refused', async () => {
+  it("a volume named .hidden is created, listed and answers, as in libvirt's dir pool; names that are not one file name are refused", async () => {
     assert.equal(await host.ok('vol-create-as', 'testvms', '.hidden', '1M'), 'Vol .hidden created\n\n');
     assert.ok(existsSync(`${target}/.hidden`));
     assert.match(await host.ok('vol-list', 'testvms'), new RegExp(` \\.hidden +${target}/\\.hidden\n`));
     assert.match(await host.ok('vol-info', '.hidden', '--pool', 'testvms'), /^Name: +\.hidden\nType: +file\nCapacity: +1.00 MiB\n/);
     assert.equal(await host.ok('vol-delete', '.hidden', '--pool', 'testvms'), 'Vol .hidden deleted\n\n');
     assert.equal(existsSync(`${target}/.hidden`), false);
-    for (const [name, message] of [['..', "invalid volume name '..'"], ['a/b', "volume name 'a/b' cannot contain '/'"], ['bad\tname', "invalid volume name 'bad?name'"]]) {
+    for (const [name, message] of [
+      ['..', "invalid volume name '..'"],
+      ['a/b', "volume name 'a/b' cannot contain '/'"],
+      ['bad\tname', "invalid volume name 'bad?name'"],
+    ]) {
       const r = await host.ferry('vol-create-as', 'testvms', name as string, '1M');
       assert.equal(r.code, 1, name);
-      assert.match(r.stderr, new RegExp(`error: ${(message as string).replace(/[.?]/g, '\\$&')}\nhint: A volume name is a file name in the pool.*\\[INVALID_ARGUMENT\\]`), r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`error: ${(message as string).replace(/[.?]/g, '\\$&')}\nhint: A volume name is a file name in the pool.*\\[INVALID_ARGUMENT\\]`),
+        r.stderr,
+      );
     }
     assert.doesNotMatch(await host.ok('vol-list', 'testvms'), /bad|\ba\b/, 'nothing was created');
   });
 
   it('a disk of type volume refers to pool and volume; the guest writes to it', async () => {
     await host.ok('vol-create-as', 'testvms', 'voldisk.qcow2', '64M', '--format', 'qcow2');
-    const disk = "<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='testvms' volume='voldisk.qcow2'/><target dev='vda' bus='virtio'/></disk>";
+    const disk =
+      "<disk type='volume' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source pool='testvms' volume='voldisk.qcow2'/><target dev='vda' bus='virtio'/></disk>";
     writeFileSync(`${dir.path}/voldisk.xml`, guestXml({ name: 'voldisk', disks: disk, extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=8 ferry.diskrate=2' }));
     await host.ok('define', `${dir.path}/voldisk.xml`);
     await host.ok('start', 'voldisk');
@@ -103,9 +120,12 @@ describe('storage pools and volumes', () => {
     assert.equal((await host.ok('pool-list', '--all', '--name')).trim(), '');
   });
 
-  it('a netfs pool (the seed\'s) mounts its source; with a shared directory already mounted on the target it starts', async () => {
+  it("a netfs pool (the seed's) mounts its source; with a shared directory already mounted on the target it starts", async () => {
     const nfsTarget = `${dir.path}/nfs-target`;
-    assert.equal(await host.ok('pool-define-as', '--name', 'seedvms', '--type', 'netfs', '--source-host', '192.0.2.1', '--source-path', '/testvms', '--target', nfsTarget), 'Pool seedvms defined\n\n');
+    assert.equal(
+      await host.ok('pool-define-as', '--name', 'seedvms', '--type', 'netfs', '--source-host', '192.0.2.1', '--source-path', '/testvms', '--target', nfsTarget),
+      'Pool seedvms defined\n\n',
+    );
     const xml = await host.ok('pool-dumpxml', 'seedvms');
     assert.match(xml, /<pool type='netfs'>[\s\S]*<host name='192.0.2.1'\/>[\s\S]*<dir path='\/testvms'\/>[\s\S]*<path>.*nfs-target<\/path>/);
     // This machine's kernel has no NFS client: mount(8) fails, and ferry says how.

@@ -20,7 +20,9 @@ const COMMANDS = {
   readNv: `8002 00000023 0000014e 40000001 ${NV_INDEX} ${PW_SESSION} 0008 0000`,
 };
 /** PCR 16 (the resettable debug PCR) after one extend from its reset value. */
-const PCR16_EXTENDED = createHash('sha256').update(Buffer.concat([Buffer.alloc(32), DIGEST])).digest('hex');
+const PCR16_EXTENDED = createHash('sha256')
+  .update(Buffer.concat([Buffer.alloc(32), DIGEST]))
+  .digest('hex');
 
 /** A guest shell line that sends one command to /dev/tpm0 and prints the response as hex. */
 function tpmCommand(hex: string): string {
@@ -34,7 +36,11 @@ async function guestSh(host: FerrydHost, name: string, script: string): Promise<
   const started = JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(exec))) as { return: { pid: number } };
   return untilPasses('guest-exec finishes', async () => {
     const status = { execute: 'guest-exec-status', arguments: { pid: started.return.pid } };
-    const r = (JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(status))) as { return: { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string } }).return;
+    const r = (
+      JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(status))) as {
+        return: { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
+      }
+    ).return;
     if (!r.exited) throw new Error('still running');
     const out = Buffer.from(r['out-data'] ?? '', 'base64').toString();
     assert.equal(r.exitcode, 0, `${script}\n${out}\n${Buffer.from(r['err-data'] ?? '', 'base64').toString()}`);
@@ -78,13 +84,19 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
 
   before(async () => {
     await hosts.start();
-    await hosts.bootOnA({
-      name, uuid, memoryMiB: 160, touchMiB: 8, hbMs: 200,
-      devices: `<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
+    await hosts
+      .bootOnA({
+        name,
+        uuid,
+        memoryMiB: 160,
+        touchMiB: 8,
+        hbMs: 200,
+        devices: `<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>`,
-    }).catch((err) => {
-      throw new Error(`${(err as Error).message}\nserial:\n${hosts.a.serialLog(name).slice(-3000)}`);
-    });
+      })
+      .catch((err) => {
+        throw new Error(`${(err as Error).message}\nserial:\n${hosts.a.serialLog(name).slice(-3000)}`);
+      });
     await untilPasses('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
   });
   after(async () => {
@@ -101,8 +113,15 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     assert.ok(argv.includes('{"driver":"tpm-crb","tpmdev":"tpm-tpm0","id":"tpm0"}'));
     assert.match(await hosts.a.ok('dumpxml', name), /<tpm model='tpm-crb'>\n\s*<backend type='emulator' version='2.0'\/>\n/);
 
-    assert.deepEqual(await tpmState(hosts.a, name), { pcr16: '0'.repeat(64), nv: '80010000000a0000028b' }, 'PCR 16 at its reset value, no NV index yet (TPM_RC_HANDLE)');
-    const rcs = (await guestSh(hosts.a, name, [COMMANDS.extendPcr16, COMMANDS.defineNv, COMMANDS.writeNv].map(tpmCommand).join('\n'))).trim().split('\n').map(responseCode);
+    assert.deepEqual(
+      await tpmState(hosts.a, name),
+      { pcr16: '0'.repeat(64), nv: '80010000000a0000028b' },
+      'PCR 16 at its reset value, no NV index yet (TPM_RC_HANDLE)',
+    );
+    const rcs = (await guestSh(hosts.a, name, [COMMANDS.extendPcr16, COMMANDS.defineNv, COMMANDS.writeNv].map(tpmCommand).join('\n')))
+      .trim()
+      .split('\n')
+      .map(responseCode);
     assert.deepEqual(rcs, ['00000000', '00000000', '00000000'], 'PCR_Extend, NV_DefineSpace, NV_Write succeed');
     const after = await tpmState(hosts.a, name);
     assert.equal(after.pcr16, PCR16_EXTENDED);
@@ -138,7 +157,11 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     await hosts.b.ok('migrate', '--offline', '--persistent', '--undefinesource', name, hosts.aPeer);
     assert.equal(existsSync(`${hosts.b.stateDir}/swtpm/${uuid}`), false);
     await hosts.a.ok('start', name);
-    await untilPasses('qemu-ga on A', async () => assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'), '{"return":{}}\n'), 90_000);
+    await untilPasses(
+      'qemu-ga on A',
+      async () => assert.equal(await hosts.a.ok('qemu-agent-command', name, '{"execute":"guest-ping"}'), '{"return":{}}\n'),
+      90_000,
+    );
     const back = await tpmState(hosts.a, name);
     assert.ok(back.nv.endsWith(NV_READ_OK), `the NV index written before both migrations: ${back.nv}`);
     assert.equal(back.pcr16, '0'.repeat(64), 'a new boot: PCRs start over');
@@ -151,7 +174,12 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     assert.ok(existsSync(stateDir(hosts.a)), '--keep-tpm');
 
     // The same VM with a disk QEMU cannot open: swtpm started, QEMU failed, swtpm stopped again.
-    const xml = guestXml({ name, uuid, disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${hosts.dir.path}/missing.img'/><target dev='vda' bus='virtio'/></disk>`, devices: "<tpm model='tpm-tis'><backend type='emulator'/></tpm>" });
+    const xml = guestXml({
+      name,
+      uuid,
+      disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${hosts.dir.path}/missing.img'/><target dev='vda' bus='virtio'/></disk>`,
+      devices: "<tpm model='tpm-tis'><backend type='emulator'/></tpm>",
+    });
     writeFileSync(`${hosts.dir.path}/broken.xml`, xml);
     await hosts.a.ok('define', `${hosts.dir.path}/broken.xml`);
     const r = await hosts.a.ferry('start', name);

@@ -10,7 +10,8 @@ import { tempDir } from '../helpers/tmp.js';
 
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 /** qemu-io's check that the first 4 KiB of an image (through its backing) hold `byte`, read beside the running QEMU (-U). */
-const peek = (image: string, byte: number): string => execFileSync('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', `read -P ${byte} 0 4k`, image], { encoding: 'utf8' });
+const peek = (image: string, byte: number): string =>
+  execFileSync('qemu-io', ['-U', '-r', '-f', 'qcow2', '-c', `read -P ${byte} 0 4k`, image], { encoding: 'utf8' });
 
 /**
  * <transient/> on real QEMU: each start puts a fresh qcow2 overlay (in the domain's run directory)
@@ -28,7 +29,11 @@ describe('transient disks (<transient/>, <transient shareBacking=yes/>): an over
   const before_: Record<string, string> = {};
   const overlay = (dev: string): string => `${host.stateDir}/run/${uuid}/transient-${dev}.qcow2`;
   const hmp = async (line: string): Promise<string> =>
-    (JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'human-monitor-command', arguments: { 'command-line': line } }))) as { return: string }).return;
+    (
+      JSON.parse(await host.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'human-monitor-command', arguments: { 'command-line': line } }))) as {
+        return: string;
+      }
+    ).return;
 
   before(async () => {
     await host.start();
@@ -36,11 +41,15 @@ describe('transient disks (<transient/>, <transient shareBacking=yes/>): an over
     execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', qcow, '4M']);
     before_.raw = sha(raw);
     before_.qcow = sha(qcow);
-    writeFileSync(`${dir.path}/${name}.xml`, guestXml({
-      name, type: 'qemu',
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='${raw}'/><target dev='vdb' bus='virtio'/><transient/></disk>
+    writeFileSync(
+      `${dir.path}/${name}.xml`,
+      guestXml({
+        name,
+        type: 'qemu',
+        disks: `<disk type='file' device='disk'><driver name='qemu' type='raw' cache='none'/><source file='${raw}'/><target dev='vdb' bus='virtio'/><transient/></disk>
         <disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${qcow}'/><target dev='vdc' bus='virtio'/><transient shareBacking='yes'/></disk>`,
-    }));
+      }),
+    );
     await host.ok('define', `${dir.path}/${name}.xml`);
   });
   after(async () => {
@@ -59,11 +68,22 @@ describe('transient disks (<transient/>, <transient shareBacking=yes/>): an over
     assert.ok(pid);
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     for (const dev of ['vdb', 'vdc']) {
-      assert.ok(argv.some((a) => a.startsWith(`{"driver":"file","filename":"${overlay(dev)}","node-name":"file-${dev}"`)), argv.join(' '));
-      assert.ok(argv.some((a) => a.startsWith(`{"driver":"qcow2","file":"file-${dev}","node-name":"fmt-${dev}"`)), `${dev}: the overlay is qcow2`);
+      assert.ok(
+        argv.some((a) => a.startsWith(`{"driver":"file","filename":"${overlay(dev)}","node-name":"file-${dev}"`)),
+        argv.join(' '),
+      );
+      assert.ok(
+        argv.some((a) => a.startsWith(`{"driver":"qcow2","file":"file-${dev}","node-name":"fmt-${dev}"`)),
+        `${dev}: the overlay is qcow2`,
+      );
     }
-    const blocks = (JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-block"}')) as { return: Array<{ qdev?: string; inserted?: { image: { filename: string; 'backing-image'?: { filename: string; format: string } } } }> }).return;
-    const image = (dev: string): { filename: string; 'backing-image'?: { filename: string; format: string } } | undefined => blocks.find((b) => b.qdev?.includes(`disk-${dev}`))?.inserted?.image;
+    const blocks = (
+      JSON.parse(await host.ok('qemu-monitor-command', name, '{"execute":"query-block"}')) as {
+        return: Array<{ qdev?: string; inserted?: { image: { filename: string; 'backing-image'?: { filename: string; format: string } } } }>;
+      }
+    ).return;
+    const image = (dev: string): { filename: string; 'backing-image'?: { filename: string; format: string } } | undefined =>
+      blocks.find((b) => b.qdev?.includes(`disk-${dev}`))?.inserted?.image;
     assert.equal(image('vdb')?.filename, overlay('vdb'));
     assert.deepEqual([image('vdb')?.['backing-image']?.filename, image('vdb')?.['backing-image']?.format], [raw, 'raw']);
     assert.deepEqual([image('vdc')?.['backing-image']?.filename, image('vdc')?.['backing-image']?.format], [qcow, 'qcow2']);

@@ -12,18 +12,31 @@ const eventually = <T>(what: string, check: () => Promise<T>, timeoutMs = 180_00
 
 /** Runs a shell script in the guest through its agent (guest-exec) and returns its output once it exited. */
 async function guestRun(h: FerrydHost, name: string, script: string): Promise<string> {
-  const started = JSON.parse(await h.ok('qemu-agent-command', name, JSON.stringify({
-    execute: 'guest-exec', arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true },
-  }))) as { return: { pid: number } };
-  return eventually(`guest-exec ${script}`, async () => {
-    const s = (JSON.parse(await h.ok('qemu-agent-command', name, JSON.stringify({ execute: 'guest-exec-status', arguments: { pid: started.return.pid } }))) as {
-      return: { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
-    }).return;
-    assert.ok(s.exited, 'still running');
-    const out = Buffer.from(s['out-data'] ?? '', 'base64').toString();
-    assert.equal(s.exitcode, 0, `${script}: ${out}${Buffer.from(s['err-data'] ?? '', 'base64').toString()}`);
-    return out;
-  }, 60_000);
+  const started = JSON.parse(
+    await h.ok(
+      'qemu-agent-command',
+      name,
+      JSON.stringify({
+        execute: 'guest-exec',
+        arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true },
+      }),
+    ),
+  ) as { return: { pid: number } };
+  return eventually(
+    `guest-exec ${script}`,
+    async () => {
+      const s = (
+        JSON.parse(await h.ok('qemu-agent-command', name, JSON.stringify({ execute: 'guest-exec-status', arguments: { pid: started.return.pid } }))) as {
+          return: { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
+        }
+      ).return;
+      assert.ok(s.exited, 'still running');
+      const out = Buffer.from(s['out-data'] ?? '', 'base64').toString();
+      assert.equal(s.exitcode, 0, `${script}: ${out}${Buffer.from(s['err-data'] ?? '', 'base64').toString()}`);
+      return out;
+    },
+    60_000,
+  );
 }
 
 /**
@@ -47,7 +60,8 @@ function initrdWithEfivarfs(dir: string): string {
 
 const GUID = '5f1e7a2c-8d3b-4c6e-9a1f-0b2c3d4e5f60';
 const VAR = `/sys/firmware/efi/efivars/FerryTest-${GUID}`;
-const MOUNT = 'insmod /lib/modules/$(uname -r)/kernel/fs/efivarfs/efivarfs.ko 2>/dev/null; grep -q efivarfs /proc/mounts || mount -t efivarfs efivarfs /sys/firmware/efi/efivars';
+const MOUNT =
+  'insmod /lib/modules/$(uname -r)/kernel/fs/efivarfs/efivarfs.ko 2>/dev/null; grep -q efivarfs /proc/mounts || mount -t efivarfs efivarfs /sys/firmware/efi/efivars';
 /** The variable's name as the firmware stores it (UCS-2) in the vars file. */
 const NAME_IN_STORE = Buffer.from('FerryTest', 'utf16le');
 
@@ -69,7 +83,14 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
   before(async () => {
     await hosts.start();
     const initrd = initrdWithEfivarfs(hosts.dir.path);
-    xml = guestXml({ name, memoryMiB: 256, touchMiB: 8, hbMs: 500, type: 'qemu', devices: "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>" })
+    xml = guestXml({
+      name,
+      memoryMiB: 256,
+      touchMiB: 8,
+      hbMs: 500,
+      type: 'qemu',
+      devices: "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>",
+    })
       .replace('<os>', "<os firmware='efi'>")
       .replace('</type>', "</type>\n    <firmware><feature enabled='yes' name='secure-boot'/><feature enabled='no' name='enrolled-keys'/></firmware>")
       .replace(/<initrd>[^<]*<\/initrd>/, `<initrd>${initrd}</initrd>`);
@@ -90,7 +111,9 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
     assert.equal(existsSync(varsA()), false, 'no NVRAM before the first start');
 
     // Without Secure Boot: the descriptor without SMM (60-edk2-x86_64.json); nothing is started.
-    const plain = xml.replace(`<name>${name}</name>`, '<name>plainefi</name>').replace("<feature enabled='yes' name='secure-boot'/><feature enabled='no' name='enrolled-keys'/>", "<feature enabled='no' name='secure-boot'/>");
+    const plain = xml
+      .replace(`<name>${name}</name>`, '<name>plainefi</name>')
+      .replace("<feature enabled='yes' name='secure-boot'/><feature enabled='no' name='enrolled-keys'/>", "<feature enabled='no' name='secure-boot'/>");
     writeFileSync(`${hosts.dir.path}/plain.xml`, plain);
     await hosts.a.ok('define', `${hosts.dir.path}/plain.xml`);
     const plainXml = await hosts.a.ok('dumpxml', 'plainefi');
@@ -114,17 +137,20 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
     assert.ok(cmdline.some((a) => a.includes('pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-storage')));
     await eventually('the guest starts qemu-ga', async () => assert.match(hosts.a.serialLog(name), /ferry-guest: agent started/));
     // Linux runs on UEFI; no keys are enrolled, so Secure Boot is off (SecureBoot's one data byte is 0) until the guest enrolls some.
-    assert.equal(await guestRun(hosts.a, name, `${MOUNT}; tail -c 1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | od -An -tu1`), '   0\n');
+    assert.equal(
+      await guestRun(hosts.a, name, `${MOUNT}; tail -c 1 /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c | od -An -tu1`),
+      '   0\n',
+    );
     const written = await guestRun(hosts.a, name, `${MOUNT}; printf '\\007\\000\\000\\000ferry-uefi-42' > ${VAR} && tail -c +5 ${VAR}`);
     assert.equal(written, 'ferry-uefi-42');
-    assert.ok(readFileSync(varsA()).includes(NAME_IN_STORE), 'the firmware wrote the variable into the domain\'s vars file');
+    assert.ok(readFileSync(varsA()).includes(NAME_IN_STORE), "the firmware wrote the variable into the domain's vars file");
   });
 
   it('a live migration takes the store along; restarted on the destination, the guest reads its variable back', async () => {
     const r = await hosts.a.ferry('migrate', '--live', '--persistent', '--undefinesource', name, hosts.bPeer);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(readFileSync(varsB()).includes(NAME_IN_STORE));
-    assert.equal(existsSync(varsA()), false, '--undefinesource removed the source\'s store (not shared)');
+    assert.equal(existsSync(varsA()), false, "--undefinesource removed the source's store (not shared)");
     assert.ok((await hosts.b.ok('dumpxml', '--inactive', name)).includes(`>${varsB()}</nvram>`));
     assert.ok((await hosts.b.ok('dumpxml', name)).includes(`>${varsB()}</nvram>`));
 
@@ -166,7 +192,10 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
     // that is gone by the time of the migration, as on a host without the ovmf package).
     const code = `${hosts.dir.path}/OVMF_CODE_gone.fd`;
     copyFileSync('/usr/share/OVMF/OVMF_CODE_4M.fd', code);
-    const goneXml = xml.replace(`<name>${name}</name>`, '<name>goneefi</name>').replace(/<firmware>.*<\/firmware>/, `<loader readonly='yes' type='pflash'>${code}</loader>`).replace("<os firmware='efi'>", '<os>');
+    const goneXml = xml
+      .replace(`<name>${name}</name>`, '<name>goneefi</name>')
+      .replace(/<firmware>.*<\/firmware>/, `<loader readonly='yes' type='pflash'>${code}</loader>`)
+      .replace("<os firmware='efi'>", '<os>');
     writeFileSync(`${hosts.dir.path}/gone.xml`, goneXml);
     await hosts.a.ok('define', `${hosts.dir.path}/gone.xml`);
     rmSync(code);

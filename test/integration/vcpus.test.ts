@@ -7,7 +7,11 @@ import { lastSeq, waitHeartbeats } from '../helpers/heartbeat.js';
 import { eventually } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
-interface QemuCpu { 'cpu-index': number; 'thread-id': number; 'qom-path': string }
+interface QemuCpu {
+  'cpu-index': number;
+  'thread-id': number;
+  'qom-path': string;
+}
 
 /** QEMU's own list of running vCPUs (query-cpus-fast). */
 async function qemuCpus(host: FerrydHost, name: string): Promise<QemuCpu[]> {
@@ -57,7 +61,10 @@ describe('vCPUs', () => {
     assert.equal(allowed(pid, cpus[0]?.['thread-id'] as number), '1', 'vcpupin vcpu 0 → host CPU 1');
     assert.equal(allowed(pid, pid), '0', 'emulatorpin → host CPU 0');
     assert.match(await a.ok('dominfo', name), /CPU\(s\): +1\n/);
-    assert.equal(await a.ok('vcpucount', name), 'maximum      config         2\nmaximum      live           2\ncurrent      config         1\ncurrent      live           1\n\n');
+    assert.equal(
+      await a.ok('vcpucount', name),
+      'maximum      config         2\nmaximum      live           2\ncurrent      config         1\ncurrent      live           1\n\n',
+    );
 
     // Hot-plug: QEMU gets the second vCPU as a device, the guest keeps running, the live definition says so.
     const r = await a.ferry('setvcpus', name, '3', '--live');
@@ -65,7 +72,13 @@ describe('vCPUs', () => {
     assert.match(r.stderr, /requested vcpus is greater than max allowable vcpus for the live domain: 3 > 2/);
     await a.ok('setvcpus', name, '2', '--live');
     cpus = await qemuCpus(a, name);
-    assert.deepEqual(cpus.map((c) => [c['cpu-index'], c['qom-path']]), [[0, '/machine/unattached/device[0]'], [1, '/machine/peripheral/vcpu1']]);
+    assert.deepEqual(
+      cpus.map((c) => [c['cpu-index'], c['qom-path']]),
+      [
+        [0, '/machine/unattached/device[0]'],
+        [1, '/machine/peripheral/vcpu1'],
+      ],
+    );
     assert.equal(allowed(pid, cpus[1]?.['thread-id'] as number), '0-1', 'the new vCPU follows <vcpu cpuset>');
     assert.match(await a.ok('dominfo', name), /CPU\(s\): +2\n/);
     assert.match(await a.ok('vcpucount', name), /current +config +1\ncurrent +live +2\n/);
@@ -73,7 +86,10 @@ describe('vCPUs', () => {
     assert.match(live, /<vcpu placement='static' cpuset='0-1'>2<\/vcpu>/);
     assert.match(live, /<vcpu id='1' enabled='yes' hotpluggable='yes' order='2'\/>/);
     assert.match(await a.ok('dumpxml', '--inactive', name), /<vcpu placement='static' cpuset='0-1' current='1'>2<\/vcpu>/);
-    assert.match(await a.ok('vcpuinfo', name), /^VCPU: +0\nCPU: +\d+\nState: +running\nCPU time: +[\d.]+s\nCPU Affinity: +-y\n\nVCPU: +1\n[\s\S]*CPU Affinity: +yy\n\n$/);
+    assert.match(
+      await a.ok('vcpuinfo', name),
+      /^VCPU: +0\nCPU: +\d+\nState: +running\nCPU time: +[\d.]+s\nCPU Affinity: +-y\n\nVCPU: +1\n[\s\S]*CPU Affinity: +yy\n\n$/,
+    );
 
     // Pins, live: vCPU 1 onto host CPU 0; the emulator's threads onto both.
     await a.ok('vcpupin', name, '1', '0', '--live');
@@ -89,7 +105,13 @@ describe('vCPUs', () => {
     await a.ok('migrate', '--live', '--persistent', name, hosts.bPeer);
     assert.equal(await b.state(name), 'running (migrated)');
     cpus = await qemuCpus(b, name);
-    assert.deepEqual(cpus.map((c) => [c['cpu-index'], c['qom-path']]), [[0, '/machine/unattached/device[0]'], [1, '/machine/peripheral/vcpu1']]);
+    assert.deepEqual(
+      cpus.map((c) => [c['cpu-index'], c['qom-path']]),
+      [
+        [0, '/machine/unattached/device[0]'],
+        [1, '/machine/peripheral/vcpu1'],
+      ],
+    );
     pid = await qemuPid(b, name);
     assert.equal(allowed(pid, cpus[0]?.['thread-id'] as number), '1');
     assert.equal(allowed(pid, cpus[1]?.['thread-id'] as number), '0');

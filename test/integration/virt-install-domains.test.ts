@@ -84,17 +84,51 @@ describe('virt-install definitions run and migrate as defined', () => {
 
   const expected: Record<string, Record<string, number>> = {
     'debian11-q35.xml': {
-      'qemu-xhci': 1, 'pcie-root-port': 14, 'virtio-blk-pci': 1, 'virtio-net-pci': 1, 'virtio-serial-pci': 1, virtserialport: 2,
-      'usb-tablet': 1, 'ich9-intel-hda': 1, 'hda-duplex': 1, 'virtio-vga': 1, 'usb-redir': 2, 'virtio-balloon-pci': 1,
-      'virtio-rng-pci': 1, 'isa-serial': 1,
+      'qemu-xhci': 1,
+      'pcie-root-port': 14,
+      'virtio-blk-pci': 1,
+      'virtio-net-pci': 1,
+      'virtio-serial-pci': 1,
+      virtserialport: 2,
+      'usb-tablet': 1,
+      'ich9-intel-hda': 1,
+      'hda-duplex': 1,
+      'virtio-vga': 1,
+      'usb-redir': 2,
+      'virtio-balloon-pci': 1,
+      'virtio-rng-pci': 1,
+      'isa-serial': 1,
     },
     'win10-q35.xml': {
-      'qemu-xhci': 1, 'pcie-root-port': 14, 'ide-hd': 1, e1000e: 1, 'virtio-serial-pci': 1, virtserialport: 1,
-      'usb-tablet': 1, 'ich9-intel-hda': 1, 'hda-duplex': 1, 'qxl-vga': 1, 'usb-redir': 2, 'virtio-balloon-pci': 1, 'isa-serial': 1,
+      'qemu-xhci': 1,
+      'pcie-root-port': 14,
+      'ide-hd': 1,
+      e1000e: 1,
+      'virtio-serial-pci': 1,
+      virtserialport: 1,
+      'usb-tablet': 1,
+      'ich9-intel-hda': 1,
+      'hda-duplex': 1,
+      'qxl-vga': 1,
+      'usb-redir': 2,
+      'virtio-balloon-pci': 1,
+      'isa-serial': 1,
     },
     'win11-q35.xml': {
-      'qemu-xhci': 1, 'pcie-root-port': 14, 'ide-hd': 1, 'ide-cd': 1, e1000e: 1, 'virtio-serial-pci': 1, virtserialport: 1,
-      'usb-tablet': 1, 'ich9-intel-hda': 1, 'hda-duplex': 1, 'qxl-vga': 1, 'usb-redir': 2, 'virtio-balloon-pci': 1, 'isa-serial': 1,
+      'qemu-xhci': 1,
+      'pcie-root-port': 14,
+      'ide-hd': 1,
+      'ide-cd': 1,
+      e1000e: 1,
+      'virtio-serial-pci': 1,
+      virtserialport: 1,
+      'usb-tablet': 1,
+      'ich9-intel-hda': 1,
+      'hda-duplex': 1,
+      'qxl-vga': 1,
+      'usb-redir': 2,
+      'virtio-balloon-pci': 1,
+      'isa-serial': 1,
       'tpm-crb': 1,
     },
   };
@@ -102,11 +136,16 @@ describe('virt-install definitions run and migrate as defined', () => {
   it("a serial port's file with <source append='on'> keeps what the source wrote when the destination opens it", async () => {
     const out = `${hosts.dir.path}/console-append.txt`;
     // The guest's console (and so ferry-load's heartbeats) on the file serial port, ttyS1.
-    writeFileSync(`${hosts.dir.path}/appender.xml`, guestXml({
-      name: 'appender', memoryMiB: 128, hbMs: 100,
-      devices: `<serial type='file'><source path='${out}' append='on'/><target port='1'/></serial>`,
-      console: 'ttyS1',
-    }));
+    writeFileSync(
+      `${hosts.dir.path}/appender.xml`,
+      guestXml({
+        name: 'appender',
+        memoryMiB: 128,
+        hbMs: 100,
+        devices: `<serial type='file'><source path='${out}' append='on'/><target port='1'/></serial>`,
+        console: 'ttyS1',
+      }),
+    );
     await hosts.a.ok('define', `${hosts.dir.path}/appender.xml`);
     await hosts.a.ok('start', 'appender');
     await eventually(() => existsSync(out) && /ferry-load: hb seq=\d+/.test(readFileSync(out, 'utf8')), 'heartbeats in the file', 60_000);
@@ -131,14 +170,18 @@ describe('virt-install definitions run and migrate as defined', () => {
 
       const argv = qemuArgv(hosts.a.stateDir, uuid);
       const counts = driverCounts(argv);
-      for (const [driver, n] of Object.entries(devices)) assert.equal(counts.get(driver) ?? 0, n, `${n} × -device ${driver} in ${optionValues(argv, '-device').join('\n')}`);
+      for (const [driver, n] of Object.entries(devices))
+        assert.equal(counts.get(driver) ?? 0, n, `${n} × -device ${driver} in ${optionValues(argv, '-device').join('\n')}`);
       assert.equal(optionValues(argv, '-spice').length, 1, 'SPICE graphics');
       assert.match(optionValues(argv, '-spice')[0] as string, /port=59\d\d,addr=127\.0\.0\.1,disable-ticketing=on/);
       assert.deepEqual(optionValues(argv, '-audiodev'), ['spice,id=audio1']);
       const uefi = fixture.startsWith('win11');
-      assert.match(optionValues(argv, '-machine')[0] as string, uefi
-        ? /^pc-q35-[\d.]+,usb=off,dump-guest-core=off,vmport=off,smm=on,hpet=off,pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-storage$/
-        : /^pc-q35-[\d.]+,usb=off,dump-guest-core=off,vmport=off,hpet=off$/);
+      assert.match(
+        optionValues(argv, '-machine')[0] as string,
+        uefi
+          ? /^pc-q35-[\d.]+,usb=off,dump-guest-core=off,vmport=off,smm=on,hpet=off,pflash0=libvirt-pflash0-format,pflash1=libvirt-pflash1-storage$/
+          : /^pc-q35-[\d.]+,usb=off,dump-guest-core=off,vmport=off,hpet=off$/,
+      );
       assert.match(optionValues(argv, '-rtc')[0] as string, /driftfix=slew/);
       assert.ok(optionValues(argv, '-global').includes('ICH9-LPC.disable_s3=1'));
       if (fixture.startsWith('win')) {
@@ -180,7 +223,12 @@ describe('virt-install definitions run and migrate as defined', () => {
       await consoleOn(hosts.b);
       const after = qemuArgv(hosts.b.stateDir, uuid);
       assert.deepEqual(driverCounts(after), counts, 'the destination runs the same devices');
-      const strip = (x: string): string => x.replace(/\/[ab]\/state\//g, '/H/state/').replace(/ id='\d+'/, '').replace(/port='59\d\d'/g, 'port=P').replace(/<target dev='[^']+'\/>/g, '');
+      const strip = (x: string): string =>
+        x
+          .replace(/\/[ab]\/state\//g, '/H/state/')
+          .replace(/ id='\d+'/, '')
+          .replace(/port='59\d\d'/g, 'port=P')
+          .replace(/<target dev='[^']+'\/>/g, '');
       assert.equal(strip(await hosts.b.ok('dumpxml', name)), strip(liveBefore), 'the destination runs the same machine');
       if (varsBefore && tpmBefore) {
         // The UEFI variables and the TPM's state came along.

@@ -33,10 +33,7 @@ describe('ferry under systemd (nspawn containers)', () => {
     took('root template');
     links = linkedNamespaces(nets.a, nets.b, ADDR.a, ADDR.b);
     const guests = 'ON_SHUTDOWN=shutdown\nSHUTDOWN_TIMEOUT=120';
-    await Promise.all([
-      a.boot(template, { ferrydConf: conf(ADDR.a), guestsConf: guests }),
-      b.boot(template, { ferrydConf: conf(ADDR.b), guestsConf: guests }),
-    ]);
+    await Promise.all([a.boot(template, { ferrydConf: conf(ADDR.a), guestsConf: guests }), b.boot(template, { ferrydConf: conf(ADDR.b), guestsConf: guests })]);
     took('containers booted');
     await Promise.all([a.ferrydServing(), b.ferrydServing()]);
     took('ferryd serving');
@@ -84,7 +81,7 @@ describe('ferry under systemd (nspawn containers)', () => {
     assert.equal(s.ActiveState, 'active');
   });
 
-  it('the VM\'s QEMU runs in its own scope under machine.slice, registered with systemd-machined, not in ferryd\'s cgroup', () => {
+  it("the VM's QEMU runs in its own scope under machine.slice, registered with systemd-machined, not in ferryd's cgroup", () => {
     const qemu = a.qemuPid();
     const cg = a.cgroupOf(qemu);
     assert.match(cg, /^\/machine\.slice\/[^/]+\.scope$/, `QEMU's cgroup: ${cg}`);
@@ -102,7 +99,7 @@ describe('ferry under systemd (nspawn containers)', () => {
     // This rig's systemd (in nspawn, on a host with hybrid cgroups and no systemd of its own) logs "Failed to kill
     // control group ... Input/output error" and leaves a stopped unit's other processes alive: QEMU in ferryd's cgroup
     // would survive here where a real host kills it. So the precondition is checked first, on its own.
-    assert.doesNotMatch(a.cgroupOf(qemu), /ferryd\.service/, 'QEMU runs in ferryd\'s cgroup: a real host\'s systemd kills it with ferryd');
+    assert.doesNotMatch(a.cgroupOf(qemu), /ferryd\.service/, "QEMU runs in ferryd's cgroup: a real host's systemd kills it with ferryd");
     a.c.run(['systemctl', 'restart', 'ferryd']);
     await stillRunning(a, qemu, 'after systemctl restart ferryd');
 
@@ -115,14 +112,18 @@ describe('ferry under systemd (nspawn containers)', () => {
     const main = Number(a.show('ferryd.service', 'MainPID').MainPID);
     assert.ok(main > 0);
     a.c.sh(`kill -9 ${main}`);
-    await eventually(() => {
-      const s = a.show('ferryd.service', 'MainPID', 'ActiveState');
-      return s.ActiveState === 'active' && Number(s.MainPID) > 0 && Number(s.MainPID) !== main;
-    }, 'systemd restarting ferryd after kill -9', 60_000);
+    await eventually(
+      () => {
+        const s = a.show('ferryd.service', 'MainPID', 'ActiveState');
+        return s.ActiveState === 'active' && Number(s.MainPID) > 0 && Number(s.MainPID) !== main;
+      },
+      'systemd restarting ferryd after kill -9',
+      60_000,
+    );
     await stillRunning(a, qemu, 'after kill -9 of ferryd');
   });
 
-  it('migrates live from container A to container B over ferry+tcp://; B\'s QEMU sits in B\'s machine scope', async () => {
+  it("migrates live from container A to container B over ferry+tcp://; B's QEMU sits in B's machine scope", async () => {
     await a.ferrydServing();
     await ensureRunning(a);
     a.ferry('migrate', '--live', '--persistent', '--undefinesource', VM, `ferry+tcp://${ADDR.b}:16509/system`);
@@ -150,8 +151,26 @@ describe('ferry under systemd (nspawn containers)', () => {
     const guestsDone = lines.findIndex((l) => /Stopped ferry-guests\.service|ferry-guests\.service: Deactivated/.test(l));
     const ferrydStopping = lines.findIndex((l) => /Stopping ferryd\.service/.test(l));
     const scopeGone = lines.findIndex((l) => new RegExp(`Stopped machine-qemu.*${VM}\\.scope|machine-qemu.*${VM}\\.scope: Deactivated`).test(l));
-    assert.ok(scopeGone >= 0 && (ferrydStopping < 0 || scopeGone < ferrydStopping), `the VM's scope did not end before ferryd stopped:\n${lines.filter((l) => /ferry|machine-qemu/.test(l)).slice(-40).join('\n')}`);
-    assert.ok(guestsDone >= 0, `no ferry-guests stop in the journal:\n${lines.filter((l) => /ferry/.test(l)).slice(-40).join('\n')}`);
-    assert.ok(ferrydStopping > guestsDone, `ferryd stopped before the guests were shut down:\n${lines.filter((l) => /ferry/.test(l)).slice(-40).join('\n')}`);
+    assert.ok(
+      scopeGone >= 0 && (ferrydStopping < 0 || scopeGone < ferrydStopping),
+      `the VM's scope did not end before ferryd stopped:\n${lines
+        .filter((l) => /ferry|machine-qemu/.test(l))
+        .slice(-40)
+        .join('\n')}`,
+    );
+    assert.ok(
+      guestsDone >= 0,
+      `no ferry-guests stop in the journal:\n${lines
+        .filter((l) => /ferry/.test(l))
+        .slice(-40)
+        .join('\n')}`,
+    );
+    assert.ok(
+      ferrydStopping > guestsDone,
+      `ferryd stopped before the guests were shut down:\n${lines
+        .filter((l) => /ferry/.test(l))
+        .slice(-40)
+        .join('\n')}`,
+    );
   });
 });

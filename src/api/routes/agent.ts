@@ -30,9 +30,10 @@ export function agentRoutes(service: HostService): FastifyPluginAsync {
         if (source !== 'agent') {
           service.lookup(req.params.ref);
           throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: interface addresses from source '${source}'`, {
-            hint: source === 'lease'
-              ? "ferry's networks run no DHCP server, so there are no leases to read: use --source agent (the guest agent)"
-              : 'ferry does not read the host\'s ARP table: use --source agent (the guest agent)',
+            hint:
+              source === 'lease'
+                ? "ferry's networks run no DHCP server, so there are no leases to read: use --source agent (the guest agent)"
+                : "ferry does not read the host's ARP table: use --source agent (the guest agent)",
           });
         }
         const agent = await service.guestAgent(req.params.ref);

@@ -7,7 +7,10 @@ const params = object({ ref: nonEmpty(), dev: nonEmpty() }, ['ref', 'dev']);
 /** Live block copy (virsh blockcopy / blockjob). */
 export function blockJobRoutes(copies: BlockCopyService): FastifyPluginAsync {
   return async function blockJobRoutesPlugin(app) {
-    app.post<{ Params: { ref: string; dev: string }; Body: { pool?: string; dest?: string; format?: 'raw' | 'qcow2'; bandwidth?: number; reuseExternal?: boolean } }>(
+    app.post<{
+      Params: { ref: string; dev: string };
+      Body: { pool?: string; dest?: string; format?: 'raw' | 'qcow2'; bandwidth?: number; reuseExternal?: boolean };
+    }>(
       '/domains/:ref/disks/:dev/copy',
       {
         schema: {

@@ -25,14 +25,20 @@ export function consoleRoutes(consoles: ConsoleService): FastifyPluginAsync {
       async (req, reply) => {
         const upgrade = upgradedConnection(req, CONSOLE_UPGRADE);
         if (!upgrade) {
-          throw new FerryError('CONSOLE_UPGRADE_REQUIRED', `the console of a domain is a byte stream: send the request with "Connection: Upgrade" and "Upgrade: ${CONSOLE_UPGRADE}"`);
+          throw new FerryError(
+            'CONSOLE_UPGRADE_REQUIRED',
+            `the console of a domain is a byte stream: send the request with "Connection: Upgrade" and "Upgrade: ${CONSOLE_UPGRADE}"`,
+          );
         }
         const opened = await consoles.open(req.params.ref, {
           ...(req.query.devname ? { devname: req.query.devname } : {}),
           force: req.query.force ?? false,
         });
         reply.hijack();
-        switchProtocols(upgrade.socket, CONSOLE_UPGRADE, { [CONSOLE_DOMAIN_HEADER]: encodeURIComponent(opened.domain), [CONSOLE_DEVICE_HEADER]: opened.device });
+        switchProtocols(upgrade.socket, CONSOLE_UPGRADE, {
+          [CONSOLE_DOMAIN_HEADER]: encodeURIComponent(opened.domain),
+          [CONSOLE_DEVICE_HEADER]: opened.device,
+        });
         opened.attach(upgrade.socket, upgrade.head);
       },
     );

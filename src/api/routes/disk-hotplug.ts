@@ -13,10 +13,23 @@ export function diskHotplugRoutes(disks: DiskHotplugService): FastifyPluginAsync
       {
         schema: {
           params: object({ ref: nonEmpty() }, ['ref']),
-          body: object({
-            source: str(), target: nonEmpty(), bus: nonEmpty(), device: nonEmpty(), format: nonEmpty(), driver: nonEmpty(), cache: nonEmpty(),
-            mode: nonEmpty(), sourceType: oneOf(['file', 'block']), serial: nonEmpty(), persistent: bool(), ...scope,
-          }, ['source', 'target']),
+          body: object(
+            {
+              source: str(),
+              target: nonEmpty(),
+              bus: nonEmpty(),
+              device: nonEmpty(),
+              format: nonEmpty(),
+              driver: nonEmpty(),
+              cache: nonEmpty(),
+              mode: nonEmpty(),
+              sourceType: oneOf(['file', 'block']),
+              serial: nonEmpty(),
+              persistent: bool(),
+              ...scope,
+            },
+            ['source', 'target'],
+          ),
         },
       },
       async (req) => {
@@ -35,7 +48,10 @@ export function diskHotplugRoutes(disks: DiskHotplugService): FastifyPluginAsync
       },
     );
 
-    app.post<{ Params: { ref: string; target: string }; Body: { action: 'eject' | 'insert' | 'update'; source?: string; force?: boolean; live?: boolean; config?: boolean; current?: boolean } }>(
+    app.post<{
+      Params: { ref: string; target: string };
+      Body: { action: 'eject' | 'insert' | 'update'; source?: string; force?: boolean; live?: boolean; config?: boolean; current?: boolean };
+    }>(
       '/domains/:ref/disks/:target/media',
       {
         schema: {

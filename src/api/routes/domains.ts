@@ -80,7 +80,9 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']), nvram: oneOf(['remove', 'keep']), managedSave: bool() }) } },
       async (req) => {
         const rec = await service.undefine(req.params.ref, {
-          ...(req.query.tpm ? { tpm: req.query.tpm } : {}), ...(req.query.nvram ? { nvram: req.query.nvram } : {}), ...(req.query.managedSave ? { managedSave: true } : {}),
+          ...(req.query.tpm ? { tpm: req.query.tpm } : {}),
+          ...(req.query.nvram ? { nvram: req.query.nvram } : {}),
+          ...(req.query.managedSave ? { managedSave: true } : {}),
         });
         // A network NVRAM (<nvram type='network'>) is shared storage: never removed, not even with --nvram.
         const sharedNvram = rec.persistentXml === null ? undefined : networkNvramOf(parseDomainXml(rec.persistentXml));
@@ -142,8 +144,16 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       { schema: { params: refParams, querystring: inactiveQuery } },
       async (req) => ({
         disks: service.definition(req.params.ref, req.query).devices.disks.map((d) => ({
-          target: d.target.dev, bus: d.target.bus, type: d.type, device: d.device, source: describeDiskSource(d),
-          format: d.format, cache: d.cache ?? 'default', io: d.io ?? null, readonly: d.readonly, shareable: d.shareable,
+          target: d.target.dev,
+          bus: d.target.bus,
+          type: d.type,
+          device: d.device,
+          source: describeDiskSource(d),
+          format: d.format,
+          cache: d.cache ?? 'default',
+          io: d.io ?? null,
+          readonly: d.readonly,
+          shareable: d.shareable,
         })),
       }),
     );

@@ -21,7 +21,9 @@ export function eventRoutes(service: HostService): FastifyPluginAsync {
       const send = (e: EventEntry): void => void res.write(frame(e));
       const sub = service.events.subscribe(lastEventId, send);
       res.writeHead(200, {
-        'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive',
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
         ...(sub.gap ? { [EVENTS_LOST_HEADER]: sub.gap.reason } : {}),
       });
       res.write(`: ferry events\nretry: ${EVENTS_RETRY_MS}\n\n`);

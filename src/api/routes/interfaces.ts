@@ -28,10 +28,8 @@ export function interfaceRoutes(interfaces: InterfaceService): FastifyPluginAsyn
       },
     );
 
-    app.get<{ Params: { ref: string; iface: string } }>(
-      '/domains/:ref/interfaces/:iface/stats',
-      { schema: { params: ifaceParams } },
-      async (req) => ({ stats: interfaces.stats(req.params.ref, req.params.iface) }),
-    );
+    app.get<{ Params: { ref: string; iface: string } }>('/domains/:ref/interfaces/:iface/stats', { schema: { params: ifaceParams } }, async (req) => ({
+      stats: interfaces.stats(req.params.ref, req.params.iface),
+    }));
   };
 }

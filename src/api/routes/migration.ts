@@ -8,7 +8,6 @@ import { bool, int, nonEmpty, object } from '../schemas/json-schema.js';
 
 const refParams = object({ ref: nonEmpty() }, ['ref']);
 
-
 /** Migration and job control: the HTTP side only parses and calls MigrationService. */
 export function migrationRoutes(migrations: MigrationService): FastifyPluginAsync {
   return async function migrationRoutesPlugin(app) {

@@ -35,7 +35,7 @@ export const typesAgree: [
 const calls = Object.values(PEER);
 
 describe('the peer protocol table and the peer routes', () => {
-  it('every call of the table has its route, with the call\'s schemas, and there is no other peer route', async () => {
+  it("every call of the table has its route, with the call's schemas, and there is no other peer route", async () => {
     const { app, routes } = await stubApp();
     await app.close();
     const peerRoutes = routes.filter((r) => r.url.startsWith('/peer/'));
@@ -56,24 +56,38 @@ describe('PeerClient.call() through the real routes (a ferryd API on a unix sock
   const socket = join(dir, 'ferryd.sock');
   const seen: Array<[string, ...unknown[]]> = [];
   const reply = (c: { response: unknown }): unknown => sample(c.response as Schema);
-  const record = <T>(name: string, value: T) => async (...args: unknown[]): Promise<T> => {
-    seen.push([name, ...args]);
-    return value;
-  };
+  const record =
+    <T>(name: string, value: T) =>
+    async (...args: unknown[]): Promise<T> => {
+      seen.push([name, ...args]);
+      return value;
+    };
   const REACHED = 'the destination checks were reached';
   let app: FastifyInstance;
   let peer: PeerClient;
 
   before(async () => {
     const migrations = {
-      prepareIncoming: record('prepareIncoming', reply(PEER.prepare)), finishIncoming: record('finishIncoming', reply(PEER.finish)),
-      abortIncoming: record('abortIncoming', undefined), peerStatus: record('peerStatus', reply(PEER.status)),
+      prepareIncoming: record('prepareIncoming', reply(PEER.prepare)),
+      finishIncoming: record('finishIncoming', reply(PEER.finish)),
+      abortIncoming: record('abortIncoming', undefined),
+      peerStatus: record('peerStatus', reply(PEER.status)),
     };
     const locks = { holder: record('holder', reply(PEER.lockHolder)) };
-    const destination = new Proxy({}, { get: () => { throw new FerryError('NOT_SUPPORTED', REACHED); } });
+    const destination = new Proxy(
+      {},
+      {
+        get: () => {
+          throw new FerryError('NOT_SUPPORTED', REACHED);
+        },
+      },
+    );
     app = buildApp({
-      service: {} as never, migrations: migrations as never, locks: locks as never,
-      preflight: { service: {} as never, destination: destination as never }, log: pino({ level: 'silent' }),
+      service: {} as never,
+      migrations: migrations as never,
+      locks: locks as never,
+      preflight: { service: {} as never, destination: destination as never },
+      log: pino({ level: 'silent' }),
     });
     await app.listen({ path: socket });
     peer = new PeerClient(endpointFor(parseConnectionUri(`ferry:///system?socket=${socket}`)), 10_000);
@@ -83,7 +97,7 @@ describe('PeerClient.call() through the real routes (a ferryd API on a unix sock
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('each call reaches its handler with its input, decoded, and returns the handler\'s reply', async () => {
+  it("each call reaches its handler with its input, decoded, and returns the handler's reply", async () => {
     const id = 'a b/c?d';
     const cookie = sample(PEER.prepare.body.properties.cookie as unknown as Schema) as MigrationCookie;
     const finish = sample(PEER.finish.body as unknown as Schema) as FinishRequest;
@@ -94,7 +108,13 @@ describe('PeerClient.call() through the real routes (a ferryd API on a unix sock
     assert.deepEqual(await peer.call(PEER.abort, { params: { id } }), {});
     assert.deepEqual(await peer.call(PEER.status, { params: { id } }), reply(PEER.status));
     assert.deepEqual(await peer.call(PEER.lockHolder, { query: { resource } }), reply(PEER.lockHolder));
-    assert.deepEqual(seen, [['prepareIncoming', cookie], ['finishIncoming', id, finish], ['abortIncoming', id], ['peerStatus', id], ['holder', resource]]);
+    assert.deepEqual(seen, [
+      ['prepareIncoming', cookie],
+      ['finishIncoming', id, finish],
+      ['abortIncoming', id],
+      ['peerStatus', id],
+      ['holder', resource],
+    ]);
   });
 
   it('a Finish without persistentXml is valid on the wire and reaches the destination as null', async () => {
@@ -108,7 +128,7 @@ describe('PeerClient.call() through the real routes (a ferryd API on a unix sock
     await assert.rejects(peer.call(PEER.preflight, { body: { request } }), (err: FerryError) => err.message === REACHED);
   });
 
-  it('a body the route\'s schema refuses is refused to the client with the validation error, naming the key', async () => {
+  it("a body the route's schema refuses is refused to the client with the validation error, naming the key", async () => {
     const bad = { resume: true, postcopy: false, unknownKey: 1 } as unknown as FinishRequest;
     const refused = (err: FerryError): boolean => err.code === 'INVALID_ARGUMENT' && /unknownKey/.test(err.message);
     await assert.rejects(peer.call(PEER.finish, { params: { id: 'm1' }, body: bad }), refused);

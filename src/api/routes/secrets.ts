@@ -8,7 +8,9 @@ const params = object({ uuid: nonEmpty() }, ['uuid']);
 export function secretRoutes(secrets: SecretService): FastifyPluginAsync {
   return async function secretRoutesPlugin(app) {
     app.get('/secrets', async () => ({ secrets: secrets.list() }));
-    app.post<{ Body: { xml: string } }>('/secrets', { schema: { body: object({ xml: nonEmpty() }, ['xml']) } }, async (req) => ({ secret: secrets.define(req.body.xml) }));
+    app.post<{ Body: { xml: string } }>('/secrets', { schema: { body: object({ xml: nonEmpty() }, ['xml']) } }, async (req) => ({
+      secret: secrets.define(req.body.xml),
+    }));
     app.get<{ Params: { uuid: string } }>('/secrets/:uuid/xml', { schema: { params } }, async (req) => ({ xml: secrets.dumpXml(req.params.uuid) }));
     app.put<{ Params: { uuid: string }; Body: { value: string } }>(
       '/secrets/:uuid/value',

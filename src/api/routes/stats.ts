@@ -11,14 +11,22 @@ type StatsFilter = (typeof STATS_FILTERS)[number];
 
 function matches(d: DomainSummary, f: StatsFilter): boolean {
   switch (f) {
-    case 'active': return isActiveState(d.state);
-    case 'inactive': return !isActiveState(d.state);
-    case 'persistent': return d.persistent;
-    case 'transient': return !d.persistent;
-    case 'running': return d.state === 'running';
-    case 'paused': return d.state === 'paused';
-    case 'shutoff': return d.state === 'shutoff';
-    case 'other': return !['running', 'paused', 'shutoff'].includes(d.state);
+    case 'active':
+      return isActiveState(d.state);
+    case 'inactive':
+      return !isActiveState(d.state);
+    case 'persistent':
+      return d.persistent;
+    case 'transient':
+      return !d.persistent;
+    case 'running':
+      return d.state === 'running';
+    case 'paused':
+      return d.state === 'paused';
+    case 'shutoff':
+      return d.state === 'shutoff';
+    case 'other':
+      return !['running', 'paused', 'shutoff'].includes(d.state);
   }
 }
 

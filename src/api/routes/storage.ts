@@ -27,19 +27,27 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       async (req) => ({ pools: await storage.list(req.query) }),
     );
 
-    app.post<{ Body: { xml: string } }>(
-      '/pools',
-      { schema: { body: object({ xml: nonEmpty() }, ['xml']) } },
-      async (req) => ({ pool: storage.define(req.body.xml) }),
-    );
+    app.post<{ Body: { xml: string } }>('/pools', { schema: { body: object({ xml: nonEmpty() }, ['xml']) } }, async (req) => ({
+      pool: storage.define(req.body.xml),
+    }));
 
     app.post<{ Body: DefineAsBody }>(
       '/pools/define-as',
       {
         schema: {
-          body: object({
-            name: nonEmpty(), type: oneOf(POOL_TYPES), sourceHost: str(), sourcePath: str(), sourceDev: str(), sourceName: str(), sourceFormat: str(), target: str(),
-          }, ['name', 'type']),
+          body: object(
+            {
+              name: nonEmpty(),
+              type: oneOf(POOL_TYPES),
+              sourceHost: str(),
+              sourcePath: str(),
+              sourceDev: str(),
+              sourceName: str(),
+              sourceFormat: str(),
+              target: str(),
+            },
+            ['name', 'type'],
+          ),
         },
       },
       async (req) => {
@@ -97,7 +105,12 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       async (req) => {
         const b = req.body;
         return {
-          volume: await storage.createVolume(req.params.pool, { name: b.name, capacity: b.capacity, format: b.format ?? 'raw', ...(b.allocation !== undefined ? { allocation: b.allocation } : {}) }),
+          volume: await storage.createVolume(req.params.pool, {
+            name: b.name,
+            capacity: b.capacity,
+            format: b.format ?? 'raw',
+            ...(b.allocation !== undefined ? { allocation: b.allocation } : {}),
+          }),
         };
       },
     );
@@ -111,10 +124,8 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       return {};
     });
 
-    app.get<{ Querystring: { path: string } }>(
-      '/volumes',
-      { schema: { querystring: object({ path: nonEmpty() }, ['path']) } },
-      async (req) => storage.volumeByPath(req.query.path),
+    app.get<{ Querystring: { path: string } }>('/volumes', { schema: { querystring: object({ path: nonEmpty() }, ['path']) } }, async (req) =>
+      storage.volumeByPath(req.query.path),
     );
   };
 }

@@ -46,7 +46,13 @@ export function tuningRoutes(service: HostService): FastifyPluginAsync {
           params: refParams,
           body: object({
             weight: int(0, 4294967295),
-            devices: object({ device_weight: device, device_read_iops_sec: device, device_write_iops_sec: device, device_read_bytes_sec: device, device_write_bytes_sec: device }),
+            devices: object({
+              device_weight: device,
+              device_read_iops_sec: device,
+              device_write_iops_sec: device,
+              device_read_bytes_sec: device,
+              device_write_bytes_sec: device,
+            }),
             ...affect,
           }),
         },

@@ -33,17 +33,28 @@ export function record(properties: Record<string, Schema>, required: string[] = 
 }
 
 /** An object whose keys are data (parameter names, device names). */
-export const mapOf = (values: Schema, description?: string): Schema => ({ type: 'object', additionalProperties: values, ...(description ? { description } : {}) });
+export const mapOf = (values: Schema, description?: string): Schema => ({
+  type: 'object',
+  additionalProperties: values,
+  ...(description ? { description } : {}),
+});
 
 /** Every error leaves the API as this body (error-handler.ts), with the code's HTTP status. */
-export const errorBody = record({
-  error: record({
-    code: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'A stable code: docs/errors.md lists each with its meaning and hint' },
-    message: text('What went wrong, in virsh\'s words where virsh has some'),
-    hint: text('What to do about it (absent when there is nothing to add)'),
-    details: record({}, [], 'Machine-readable facts about the error (the domain, the issues of an invalid request, ...)'),
-  }, ['code', 'message', 'details']),
-}, ['error'], 'An error: the HTTP status comes from the code');
+export const errorBody = record(
+  {
+    error: record(
+      {
+        code: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'A stable code: docs/errors.md lists each with its meaning and hint' },
+        message: text("What went wrong, in virsh's words where virsh has some"),
+        hint: text('What to do about it (absent when there is nothing to add)'),
+        details: record({}, [], 'Machine-readable facts about the error (the domain, the issues of an invalid request, ...)'),
+      },
+      ['code', 'message', 'details'],
+    ),
+  },
+  ['error'],
+  'An error: the HTTP status comes from the code',
+);
 
 /** The error body's shared schema (app.addSchema): every route's 4xx and 5xx refer to it. */
 export const ERROR_SCHEMA_ID = 'FerryError';

@@ -18,8 +18,7 @@ interface GuestInfo {
   filesystems?: AgentFsInfo[];
 }
 
-const domain = (c: Command): Command =>
-  c.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid');
+const domain = (c: Command): Command => c.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid');
 
 /** The guest agent's verbs, in virsh's formats: qemu-agent-command, domifaddr, guestinfo, domtime, domfsfreeze, domfsthaw. */
 export function registerAgent(program: Command, ctx: CliContext): void {
@@ -32,16 +31,21 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--block', 'wait for the reply as long as it takes')
     .option('--pretty', 'pretty-print the reply')
     .action(async (ref: string, words: string[], opts: { timeout?: number; block?: boolean; pretty?: boolean }) => {
-      if (opts.block && opts.timeout !== undefined) throw new CliFailure(['Options --timeout and --block are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+      if (opts.block && opts.timeout !== undefined)
+        throw new CliFailure(['Options --timeout and --block are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
       const timeoutSeconds = opts.block ? 0 : opts.timeout;
       const r = await domainOp(ref, undefined, () =>
-        ctx.client().post<{ reply: unknown }>(`/v1/domains/${enc(ref)}/agent-command`, { command: words.join(' '), ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }) }));
+        ctx.client().post<{ reply: unknown }>(`/v1/domains/${enc(ref)}/agent-command`, {
+          command: words.join(' '),
+          ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+        }),
+      );
       ctx.print(`${opts.pretty ? JSON.stringify(r.reply, null, 2) : JSON.stringify(r.reply)}\n`);
     });
 
   domain(program.command('domifaddr'))
     .description("the domain's interfaces and their addresses (--source agent asks the guest agent)")
-    .option('--interface <name>', 'only this interface (the guest\'s name for it)')
+    .option('--interface <name>', "only this interface (the guest's name for it)")
     .option('--full', 'repeat the name and MAC address on every address line')
     .option('--source <source>', 'where the addresses come from: lease, agent or arp', 'lease')
     .action(async (positional: string | undefined, opts: { domain?: string; interface?: string; full?: boolean; source: string }) => {
@@ -55,7 +59,9 @@ export function registerAgent(program: Command, ctx: CliContext): void {
         if (opts.interface && opts.interface !== i.name) continue;
         const mac = i.hwaddr ?? '';
         if (i.addrs.length === 0) rows.push([i.name, mac, 'N/A', 'N/A']);
-        i.addrs.forEach((a, n) => rows.push(opts.full || n === 0 ? [i.name, mac, a.type, `${a.addr}/${a.prefix}`] : ['-', '-', a.type, `${a.addr}/${a.prefix}`]));
+        i.addrs.forEach((a, n) =>
+          rows.push(opts.full || n === 0 ? [i.name, mac, a.type, `${a.addr}/${a.prefix}`] : ['-', '-', a.type, `${a.addr}/${a.prefix}`]),
+        );
       }
       ctx.print(formatTable(['Name', 'MAC address', 'Protocol', 'Address'], rows));
     });
@@ -69,19 +75,30 @@ export function registerAgent(program: Command, ctx: CliContext): void {
     .option('--filesystem', 'mounted filesystems')
     .action(async (positional: string | undefined, opts: Record<string, string | boolean | undefined>) => {
       const ref = domainArg(positional, opts as { domain?: string });
-      const types = [['user', 'users'], ['os', 'os'], ['timezone', 'timezone'], ['hostname', 'hostname'], ['filesystem', 'filesystem']]
-        .filter(([flag]) => opts[flag as string]).map(([, t]) => t);
+      const types = [
+        ['user', 'users'],
+        ['os', 'os'],
+        ['timezone', 'timezone'],
+        ['hostname', 'hostname'],
+        ['filesystem', 'filesystem'],
+      ]
+        .filter(([flag]) => opts[flag as string])
+        .map(([, t]) => t);
       const q = types.length > 0 ? `?types=${types.join(',')}` : '';
       const info = await domainOp(ref, undefined, () => ctx.client().get<GuestInfo>(`/v1/domains/${enc(ref)}/guestinfo${q}`));
-      ctx.print(guestInfoLines(info).map(([k, v]) => `${k.padEnd(20)}: ${v}\n`).join(''));
+      ctx.print(
+        guestInfoLines(info)
+          .map(([k, v]) => `${k.padEnd(20)}: ${v}\n`)
+          .join(''),
+      );
     });
 
   domain(program.command('domtime'))
     .description("the guest's clock, through the guest agent: print it, or set it")
     .option('--now', "set the guest's clock to this host's time")
     .option('--pretty', 'print the time as a date')
-    .option('--sync', "make the guest set its clock from its RTC")
-    .option('--time <seconds>', 'set the guest\'s clock to this many seconds since the epoch', numeric({ name: 'time', min: 0, max: Number.MAX_SAFE_INTEGER }))
+    .option('--sync', 'make the guest set its clock from its RTC')
+    .option('--time <seconds>', "set the guest's clock to this many seconds since the epoch", numeric({ name: 'time', min: 0, max: Number.MAX_SAFE_INTEGER }))
     .action(async (positional: string | undefined, opts: { domain?: string; now?: boolean; pretty?: boolean; sync?: boolean; time?: number }) => {
       const ref = domainArg(positional, opts);
       const sets = [opts.now, opts.sync, opts.time !== undefined].filter(Boolean).length;
@@ -128,9 +145,18 @@ export function guestInfoLines(info: GuestInfo): Array<[string, string]> {
   }
   if (info.os) {
     const o = info.os;
-    const keys: Array<[string, string | undefined]> = [['id', o.id], ['name', o.name], ['pretty-name', o['pretty-name']], ['version', o.version],
-      ['version-id', o['version-id']], ['kernel-release', o['kernel-release']], ['kernel-version', o['kernel-version']], ['machine', o.machine],
-      ['variant', o.variant], ['variant-id', o['variant-id']]];
+    const keys: Array<[string, string | undefined]> = [
+      ['id', o.id],
+      ['name', o.name],
+      ['pretty-name', o['pretty-name']],
+      ['version', o.version],
+      ['version-id', o['version-id']],
+      ['kernel-release', o['kernel-release']],
+      ['kernel-version', o['kernel-version']],
+      ['machine', o.machine],
+      ['variant', o.variant],
+      ['variant-id', o['variant-id']],
+    ];
     for (const [k, v] of keys) if (v !== undefined) out.push([`os.${k}`, v]);
   }
   if (info.timezone) {

@@ -23,7 +23,9 @@ interface HistoryOptions {
 }
 
 const query = (params: Record<string, string | number | undefined>): string => {
-  const q = Object.entries(params).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${enc(String(v))}`);
+  const q = Object.entries(params)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${enc(String(v))}`);
   return q.length ? `?${q.join('&')}` : '';
 };
 
@@ -60,7 +62,11 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         return;
       }
       const rows = r.records.map((a) => [
-        isoTime(a.at), callerOfRecord(a), a.origin, a.operation, a.domainName ?? '-',
+        isoTime(a.at),
+        callerOfRecord(a),
+        a.origin,
+        a.operation,
+        a.domainName ?? '-',
         a.outcome === 'ok' ? 'ok' : `error: ${a.errorCode ?? '?'}`,
       ]);
       ctx.print(`${formatTable(['Time', 'Caller', 'From', 'Operation', 'Domain', 'Outcome'], rows, { header: !ctx.quiet })}\n`);
@@ -78,7 +84,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .action(async (domain: string | undefined, opts: HistoryOptions) => {
       let r: { migrations: MigrationHistoryEntry[] };
       try {
-        r = await ctx.client().get<{ migrations: MigrationHistoryEntry[] }>(`/v1/migrations/history${query({ domain: domain ?? opts.domain, id: opts.id, limit: opts.limit })}`);
+        r = await ctx
+          .client()
+          .get<{ migrations: MigrationHistoryEntry[] }>(`/v1/migrations/history${query({ domain: domain ?? opts.domain, id: opts.id, limit: opts.limit })}`);
       } catch (err) {
         throw failure(err);
       }
@@ -91,8 +99,15 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         return;
       }
       const rows = r.migrations.map((m) => [
-        m.id.slice(0, 8), m.name, m.side, m.peer, isoTime(m.startedAt), m.outcome, `${m.totalMs} ms`,
-        m.downtimeMs === null ? '-' : `${m.downtimeMs} ms`, m.bytes === null ? '-' : bytes(m.bytes),
+        m.id.slice(0, 8),
+        m.name,
+        m.side,
+        m.peer,
+        isoTime(m.startedAt),
+        m.outcome,
+        `${m.totalMs} ms`,
+        m.downtimeMs === null ? '-' : `${m.downtimeMs} ms`,
+        m.bytes === null ? '-' : bytes(m.bytes),
       ]);
       ctx.print(`${formatTable(['Id', 'Domain', 'Side', 'Peer', 'Started', 'Outcome', 'Total', 'Downtime', 'Data'], rows, { header: !ctx.quiet })}\n`);
     });
@@ -101,12 +116,24 @@ export function registerAudit(program: Command, ctx: CliContext): void {
 /** One migration as domjobinfo-like fields, then its phases with their durations. */
 export function migrationDetails(m: MigrationHistoryEntry): string {
   const fields: Array<[string, string]> = [
-    ['Id', m.id], ['Domain', `${m.name} (${m.uuid})`], ['Side', m.side], ['Peer', m.peer],
-    ['Outcome', m.outcome], ['Started', isoTime(m.startedAt)], ['Ended', isoTime(m.endedAt)], ['Total time', `${m.totalMs} ms`],
+    ['Id', m.id],
+    ['Domain', `${m.name} (${m.uuid})`],
+    ['Side', m.side],
+    ['Peer', m.peer],
+    ['Outcome', m.outcome],
+    ['Started', isoTime(m.startedAt)],
+    ['Ended', isoTime(m.endedAt)],
+    ['Total time', `${m.totalMs} ms`],
     ['Downtime', m.downtimeMs === null ? '-' : `${m.downtimeMs} ms`],
     ['Memory processed', m.bytes === null ? '-' : bytes(m.bytes)],
     ['Disk processed', m.diskBytes === null ? '-' : bytes(m.diskBytes)],
-    ['Options', Object.entries(m.options).filter(([, v]) => v !== undefined && v !== false).map(([k, v]) => (v === true ? k : `${k}=${JSON.stringify(v)}`)).join(' ') || '-'],
+    [
+      'Options',
+      Object.entries(m.options)
+        .filter(([, v]) => v !== undefined && v !== false)
+        .map(([k, v]) => (v === true ? k : `${k}=${JSON.stringify(v)}`))
+        .join(' ') || '-',
+    ],
   ];
   if (m.error) fields.push(['Error', m.error]);
   const phases = m.phases.map((p) => [p.phase, isoTime(p.at), p.durationMs === null ? '-' : `${p.durationMs} ms`]);

@@ -28,9 +28,9 @@ function report(ctx: CliContext, what: string, issued: IssuedFiles, next: string
 export function registerCert(program: Command, ctx: CliContext): void {
   program
     .command('cert-ca-create')
-    .description('create the cluster\'s certificate authority (ca-cert.pem and ca-key.pem, the key readable by root only)')
+    .description("create the cluster's certificate authority (ca-cert.pem and ca-key.pem, the key readable by root only)")
     .option('--ca-dir <dir>', 'where the CA goes (default /etc/pki/ferry-ca, or ~/.pki/ferry-ca when not root)')
-    .option('--name <cn>', 'the CA\'s common name', 'ferry cluster CA')
+    .option('--name <cn>', "the CA's common name", 'ferry cluster CA')
     .option('--days <n>', 'validity in days', days, 3650)
     .action(async (o: { caDir?: string; name: string; days: number }) => {
       const ca = new ClusterCa(o.caDir ?? defaultCaDir());
@@ -39,19 +39,24 @@ export function registerCert(program: Command, ctx: CliContext): void {
 
   program
     .command('cert-host-create')
-    .argument('<hostname>', 'the host\'s name, as other hosts and clients resolve it')
-    .description('issue a host certificate (OU=ferry-host): ferryd\'s TLS listener, its peer calls, and --tls migrations')
+    .argument('<hostname>', "the host's name, as other hosts and clients resolve it")
+    .description("issue a host certificate (OU=ferry-host): ferryd's TLS listener, its peer calls, and --tls migrations")
     .option('--ip <address>', 'an address the certificate is also valid for (repeatable)', collect, [])
     .option('--dns <name>', 'another DNS name it is valid for (repeatable)', collect, [])
     .option('--ca-dir <dir>', 'the CA (default /etc/pki/ferry-ca)')
-    .option('--out <dir>', 'where the files go (default CA-DIR/hosts/HOSTNAME); install them as the host\'s tls_dir, /etc/pki/ferry')
+    .option('--out <dir>', "where the files go (default CA-DIR/hosts/HOSTNAME); install them as the host's tls_dir, /etc/pki/ferry")
     .option('--days <n>', 'validity in days', days, 825)
     .addHelpText('after', '\nWrites ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem and client-key.pem: the names ferryd and QEMU read.\n')
     .action(async (hostname: string, o: { ip: string[]; dns: string[]; caDir?: string; out?: string; days: number }) => {
       const caDir = o.caDir ?? defaultCaDir();
       const out = o.out ?? join(caDir, 'hosts', hostname);
       const issued = await new ClusterCa(caDir).issueHost({ hostname, addresses: o.ip, dnsNames: o.dns, out, days: o.days });
-      report(ctx, 'Host certificate issued', issued, `Copy ${out}/* to ${hostname}:/etc/pki/ferry/ (ferryd's tls_dir), then start ferryd with listen = "ADDRESS:16520".`);
+      report(
+        ctx,
+        'Host certificate issued',
+        issued,
+        `Copy ${out}/* to ${hostname}:/etc/pki/ferry/ (ferryd's tls_dir), then start ferryd with listen = "ADDRESS:16520".`,
+      );
     });
 
   program

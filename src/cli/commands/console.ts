@@ -23,13 +23,16 @@ export function registerConsole(program: Command, ctx: CliContext): void {
     .option('--force', 'take the console over from a session that holds it (that session ends)')
     .option('--safe', 'only connect if the console is handled safely (one session at a time: always so in ferry)')
     .option('--resume', 'resume a paused guest once connected')
-    .addHelpText('after', [
-      '',
-      'The terminal is put in raw mode (every key goes to the guest, ^C included) and back when the',
-      'session ends: ^], the domain shutting off or migrating to another host (its console is there then),',
-      'or another client taking the console over with --force. One session per device at a time.',
-      'Standard input that is not a terminal is passed through as it is; its end ends the session.',
-    ].join('\n'))
+    .addHelpText(
+      'after',
+      [
+        '',
+        'The terminal is put in raw mode (every key goes to the guest, ^C included) and back when the',
+        'session ends: ^], the domain shutting off or migrating to another host (its console is there then),',
+        'or another client taking the console over with --force. One session per device at a time.',
+        'Standard input that is not a terminal is passed through as it is; its end ends the session.',
+      ].join('\n'),
+    )
     .action(async (positional: string | undefined, opts: ConsoleOptions) => {
       const ref = domainArg(positional, opts);
       const query = new URLSearchParams();
@@ -68,14 +71,20 @@ function report(ctx: CliContext, outcome: ConsoleOutcome): void {
     case 'signal':
       throw new CliFailure([`console session ended by ${outcome.signal}`]);
     case 'dropped':
-      throw new CliFailure([`Disconnected from ${ctx.uri} due to end of file${outcome.error ? ` (${outcome.error})` : ''}`], 'ferryd closed the connection (restarted, or the ssh tunnel or network went away); connect again');
+      throw new CliFailure(
+        [`Disconnected from ${ctx.uri} due to end of file${outcome.error ? ` (${outcome.error})` : ''}`],
+        'ferryd closed the connection (restarted, or the ssh tunnel or network went away); connect again',
+      );
     case 'ended': {
       const { reason, message } = outcome.end;
       if (reason === 'stopped' || reason === 'migrated' || reason === 'closed') {
         if (!ctx.quiet) ctx.output.err(`${message}\n`);
         return;
       }
-      throw new CliFailure([message], reason === 'forced' ? 'Another "ferry console --force" took this console; only one session per device runs at a time' : undefined);
+      throw new CliFailure(
+        [message],
+        reason === 'forced' ? 'Another "ferry console --force" took this console; only one session per device runs at a time' : undefined,
+      );
     }
   }
 }

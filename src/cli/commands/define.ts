@@ -15,14 +15,12 @@ async function failingAs<T>(failure: string, fn: () => Promise<T>): Promise<T> {
 export function registerDefine(program: Command, ctx: CliContext): void {
   program
     .command('define')
-    .description('define (but don\'t start) a domain from an XML file')
+    .description("define (but don't start) a domain from an XML file")
     .argument('<file>', 'file containing an XML domain description (- for stdin)')
     .option('--validate', 'validate the XML (ferry always does)')
     .action(async (file: string) => {
       const xml = readXmlFile(file);
-      const r = await failingAs(`Failed to define domain from ${file}`, () =>
-        ctx.client().post<{ domain: { name: string } }>('/v1/domains', { xml }),
-      );
+      const r = await failingAs(`Failed to define domain from ${file}`, () => ctx.client().post<{ domain: { name: string } }>('/v1/domains', { xml }));
       ctx.say(`Domain '${r.domain.name}' defined from ${file}\n`);
     });
 
@@ -49,19 +47,24 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .option('--nvram', "remove the domain's UEFI variable store (NVRAM) too (not one on network storage, <nvram type='network'>: shared, never removed)")
     .option('--keep-nvram', "keep the domain's UEFI variable store (NVRAM) file")
     .option('--managed-save', "remove the domain's managed save image too (without it, a domain with one is not undefined)")
-    .action(async (positional: string | undefined, opts: { domain?: string; keepTpm?: boolean; tpm?: boolean; nvram?: boolean; keepNvram?: boolean; managedSave?: boolean }) => {
-      const ref = domainArg(positional, opts);
-      if (opts.keepTpm && opts.tpm) throw new CliFailure(['Options --keep-tpm and --tpm are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
-      if (opts.nvram && opts.keepNvram) throw new CliFailure(['Options --nvram and --keep-nvram are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
-      const query = new URLSearchParams();
-      if (opts.keepTpm || opts.tpm) query.set('tpm', opts.keepTpm ? 'keep' : 'remove');
-      if (opts.nvram || opts.keepNvram) query.set('nvram', opts.nvram ? 'remove' : 'keep');
-      if (opts.managedSave) query.set('managedSave', 'true');
-      const qs = query.size > 0 ? `?${query.toString()}` : '';
-      const r = await domainOp(ref, 'undefine', () => ctx.client().delete<{ nvramKept?: string }>(`/v1/domains/${enc(ref)}${qs}`));
-      if (opts.nvram && r.nvramKept) ctx.say(`NVRAM ${r.nvramKept} is on network storage: not removed (ferry never deletes shared storage)\n`);
-      ctx.say(`Domain '${ref}' has been undefined\n`);
-    });
+    .action(
+      async (
+        positional: string | undefined,
+        opts: { domain?: string; keepTpm?: boolean; tpm?: boolean; nvram?: boolean; keepNvram?: boolean; managedSave?: boolean },
+      ) => {
+        const ref = domainArg(positional, opts);
+        if (opts.keepTpm && opts.tpm) throw new CliFailure(['Options --keep-tpm and --tpm are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+        if (opts.nvram && opts.keepNvram) throw new CliFailure(['Options --nvram and --keep-nvram are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+        const query = new URLSearchParams();
+        if (opts.keepTpm || opts.tpm) query.set('tpm', opts.keepTpm ? 'keep' : 'remove');
+        if (opts.nvram || opts.keepNvram) query.set('nvram', opts.nvram ? 'remove' : 'keep');
+        if (opts.managedSave) query.set('managedSave', 'true');
+        const qs = query.size > 0 ? `?${query.toString()}` : '';
+        const r = await domainOp(ref, 'undefine', () => ctx.client().delete<{ nvramKept?: string }>(`/v1/domains/${enc(ref)}${qs}`));
+        if (opts.nvram && r.nvramKept) ctx.say(`NVRAM ${r.nvramKept} is on network storage: not removed (ferry never deletes shared storage)\n`);
+        ctx.say(`Domain '${ref}' has been undefined\n`);
+      },
+    );
 
   program
     .command('dumpxml')
@@ -73,9 +76,7 @@ export function registerDefine(program: Command, ctx: CliContext): void {
     .action(async (positional: string | undefined, opts: { domain?: string; inactive?: boolean; securityInfo?: boolean }) => {
       const ref = domainArg(positional, opts);
       const query = [opts.inactive ? 'inactive=true' : '', opts.securityInfo ? 'secure=true' : ''].filter(Boolean).join('&');
-      const r = await domainOp(ref, undefined, () =>
-        ctx.client().get<{ xml: string }>(`/v1/domains/${enc(ref)}/xml${query ? `?${query}` : ''}`),
-      );
+      const r = await domainOp(ref, undefined, () => ctx.client().get<{ xml: string }>(`/v1/domains/${enc(ref)}/xml${query ? `?${query}` : ''}`));
       ctx.print(r.xml);
     });
 }

@@ -15,7 +15,7 @@ interface DiskEditOptions {
 export function registerDiskEdit(program: Command, ctx: CliContext): void {
   program
     .command('disk-edit')
-    .description('change a disk of a domain\'s persistent definition (virt-xml --edit --disk target=...)')
+    .description("change a disk of a domain's persistent definition (virt-xml --edit --disk target=...)")
     .argument('<domain>', 'domain name, id or uuid')
     .argument('<target>', 'the disk\'s target device, e.g. vda (see "ferry domblklist")')
     .option('--cache <mode>', `cache mode: ${DISK_CACHE_MODES.join(', ')}`)
@@ -25,7 +25,10 @@ export function registerDiskEdit(program: Command, ctx: CliContext): void {
     .option('--shareable', 'mark the disk shareable between domains')
     .option('--no-shareable', 'mark the disk not shareable')
     .option('--source <path>', 'point the disk at another file or block device')
-    .addHelpText('after', '\nExample (the seed\'s "virt-xml MasteringKVM01 --edit --disk target=vda,cache=none"):\n  ferry disk-edit MasteringKVM01 vda --cache none\n\nA running domain keeps its current disk settings until it is powered off and started again.\n')
+    .addHelpText(
+      'after',
+      '\nExample (the seed\'s "virt-xml MasteringKVM01 --edit --disk target=vda,cache=none"):\n  ferry disk-edit MasteringKVM01 vda --cache none\n\nA running domain keeps its current disk settings until it is powered off and started again.\n',
+    )
     .action(async (ref: string, target: string, opts: DiskEditOptions, cmd: Command) => {
       const edit: DiskEdit = {};
       if (opts.cache !== undefined) {

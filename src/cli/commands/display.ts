@@ -17,7 +17,9 @@ export function registerDisplay(program: Command, ctx: CliContext): void {
     .option('--type <type>', 'the display type to show: vnc or spice')
     .option('--include-password', 'put the display password in the URI (read-write connections only)')
     .option('--all', 'show every display, not only the first')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   ferry domdisplay vm1                    vnc://127.0.0.1:0   (VNC: the display number)
   ferry domdisplay --type spice vm1       spice://127.0.0.1:5901   (SPICE: the port)
@@ -25,11 +27,16 @@ Examples:
 
 The address is where the display listens (ferryd.conf's vnc_listen / spice_listen,
 127.0.0.1 by default); "localhost" when it listens on every address.
-`)
+`,
+    )
     .action(async (positional: string | undefined, opts: { domain?: string; type?: string; includePassword?: boolean; all?: boolean }) => {
       const ref = domainArg(positional, opts);
       if (opts.type !== undefined && opts.type !== 'vnc' && opts.type !== 'spice') {
-        throw new CliFailure([`invalid argument: unknown graphics type '${opts.type}'`], 'ferry shows vnc and spice displays: --type vnc|spice', 'INVALID_ARGUMENT');
+        throw new CliFailure(
+          [`invalid argument: unknown graphics type '${opts.type}'`],
+          'ferry shows vnc and spice displays: --type vnc|spice',
+          'INVALID_ARGUMENT',
+        );
       }
       const query = [opts.type ? `type=${opts.type}` : '', opts.includePassword ? 'password=true' : ''].filter(Boolean).join('&');
       const r = await domainOp(ref, undefined, () => ctx.client().get<DisplayReply>(`/v1/domains/${enc(ref)}/displays${query ? `?${query}` : ''}`));
@@ -45,7 +52,12 @@ The address is where the display listens (ferryd.conf's vnc_listen / spice_liste
     .action(async (positional: string | undefined, opts: { domain?: string }) => {
       const ref = domainArg(positional, opts);
       const r = await domainOp(ref, undefined, () => ctx.client().get<DisplayReply>(`/v1/domains/${enc(ref)}/displays?type=vnc`));
-      if (r.vnc === undefined) throw new CliFailure(['Failed to get VNC port. Is this domain using VNC?'], 'The VNC display listens on a socket or nowhere; see "ferry domdisplay"', 'DISPLAY_NOT_FOUND');
+      if (r.vnc === undefined)
+        throw new CliFailure(
+          ['Failed to get VNC port. Is this domain using VNC?'],
+          'The VNC display listens on a socket or nowhere; see "ferry domdisplay"',
+          'DISPLAY_NOT_FOUND',
+        );
       ctx.print(`${r.vnc}\n\n`);
     });
 }

@@ -6,7 +6,8 @@ const STAT_KEYS: Array<keyof InterfaceStats> = ['rx_bytes', 'rx_packets', 'rx_er
 
 /** virsh's domif-getlink, domif-setlink and domifstat (domiflist is with the other lists in info.ts). */
 export function registerDomif(program: Command, ctx: CliContext): void {
-  program.command('domif-getlink')
+  program
+    .command('domif-getlink')
     .description('get link state of a virtual interface')
     .argument('<domain>', 'domain name, id or uuid')
     .argument('<interface>', 'interface device (tap name) or MAC address')
@@ -19,7 +20,8 @@ export function registerDomif(program: Command, ctx: CliContext): void {
       ctx.print(`${r.interface} ${r.state}\n`);
     });
 
-  program.command('domif-setlink')
+  program
+    .command('domif-setlink')
     .description('set link state of a virtual interface')
     .argument('<domain>', 'domain name, id or uuid')
     .argument('<interface>', 'interface device (tap name) or MAC address')
@@ -36,13 +38,16 @@ export function registerDomif(program: Command, ctx: CliContext): void {
       ctx.print('Device updated successfully\n\n');
     });
 
-  program.command('domifstat')
+  program
+    .command('domifstat')
     .description('get network interface stats for a running domain')
     .argument('<domain>', 'domain name, id or uuid')
     .argument('<interface>', 'interface device (tap name) or MAC address')
     .action(async (positional: string, iface: string) => {
       const ref = domainArg(positional, {});
-      const { stats } = await domainOp(ref, undefined, () => ctx.client().get<{ stats: InterfaceStats }>(`/v1/domains/${enc(ref)}/interfaces/${enc(iface)}/stats`));
+      const { stats } = await domainOp(ref, undefined, () =>
+        ctx.client().get<{ stats: InterfaceStats }>(`/v1/domains/${enc(ref)}/interfaces/${enc(iface)}/stats`),
+      );
       ctx.print(`${STAT_KEYS.map((k) => `${iface} ${k} ${stats[k]}`).join('\n')}\n\n`);
     });
 }

@@ -16,7 +16,10 @@ const LOST_WORDS: Record<EventsLost['reason'], string> = {
 /** libvirt's lifecycle event names for a new state. */
 function lifecycleWords(e: Extract<DomainEvent, { type: 'domain.lifecycle' }>): string {
   const cap = (s: string): string => s.replace(/(^|\s)\S/g, (c) => c.toUpperCase()).replace(/\s/g, '');
-  const state = { running: e.reason === 'booted' ? 'Started' : 'Resumed', paused: 'Suspended', shutoff: 'Stopped', crashed: 'Crashed', shutdown: 'Shutdown' }[e.state as string] ?? cap(e.state);
+  const state =
+    { running: e.reason === 'booted' ? 'Started' : 'Resumed', paused: 'Suspended', shutoff: 'Stopped', crashed: 'Crashed', shutdown: 'Shutdown' }[
+      e.state as string
+    ] ?? cap(e.state);
   return `${state} ${cap(e.reason)}`;
 }
 

@@ -39,9 +39,7 @@ export function registerInfo(program: Command, ctx: CliContext): void {
     .option('--reason', 'also print the reason for the state')
     .action(async (positional: string | undefined, opts: { domain?: string; reason?: boolean }) => {
       const ref = domainArg(positional, opts);
-      const s = await domainOp(ref, undefined, () =>
-        ctx.client().get<{ state: keyof typeof STATE_LABEL; reason: string }>(`/v1/domains/${enc(ref)}/state`),
-      );
+      const s = await domainOp(ref, undefined, () => ctx.client().get<{ state: keyof typeof STATE_LABEL; reason: string }>(`/v1/domains/${enc(ref)}/state`));
       ctx.print(`${STATE_LABEL[s.state]}${opts.reason ? ` (${s.reason})` : ''}\n\n`);
     });
 
@@ -64,13 +62,21 @@ export function registerInfo(program: Command, ctx: CliContext): void {
     .action(async (positional: string | undefined, opts: { domain?: string; inactive?: boolean; details?: boolean }) => {
       const ref = domainArg(positional, opts);
       const r = await domainOp(ref, undefined, () =>
-        ctx.client().get<{ disks: Array<{ target: string; source: string; type: string; device: string }> }>(
-          `/v1/domains/${enc(ref)}/disks${opts.inactive ? '?inactive=true' : ''}`,
-        ),
+        ctx
+          .client()
+          .get<{ disks: Array<{ target: string; source: string; type: string; device: string }> }>(
+            `/v1/domains/${enc(ref)}/disks${opts.inactive ? '?inactive=true' : ''}`,
+          ),
       );
       const table = opts.details
-        ? formatTable(['Type', 'Device', 'Target', 'Source'], r.disks.map((d) => [d.type, d.device, d.target, d.source]))
-        : formatTable(['Target', 'Source'], r.disks.map((d) => [d.target, d.source]));
+        ? formatTable(
+            ['Type', 'Device', 'Target', 'Source'],
+            r.disks.map((d) => [d.type, d.device, d.target, d.source]),
+          )
+        : formatTable(
+            ['Target', 'Source'],
+            r.disks.map((d) => [d.target, d.source]),
+          );
       ctx.print(`${table}\n`);
     });
 
@@ -79,10 +85,17 @@ export function registerInfo(program: Command, ctx: CliContext): void {
     .action(async (positional: string | undefined, opts: { domain?: string; inactive?: boolean }) => {
       const ref = domainArg(positional, opts);
       const r = await domainOp(ref, undefined, () =>
-        ctx.client().get<{ interfaces: Array<{ interface: string; type: string; source: string; model: string; mac: string }> }>(
-          `/v1/domains/${enc(ref)}/interfaces${opts.inactive ? '?inactive=true' : ''}`,
-        ),
+        ctx
+          .client()
+          .get<{ interfaces: Array<{ interface: string; type: string; source: string; model: string; mac: string }> }>(
+            `/v1/domains/${enc(ref)}/interfaces${opts.inactive ? '?inactive=true' : ''}`,
+          ),
       );
-      ctx.print(`${formatTable(['Interface', 'Type', 'Source', 'Model', 'MAC'], r.interfaces.map((i) => [i.interface, i.type, i.source, i.model, i.mac]))}\n`);
+      ctx.print(
+        `${formatTable(
+          ['Interface', 'Type', 'Source', 'Model', 'MAC'],
+          r.interfaces.map((i) => [i.interface, i.type, i.source, i.model, i.mac]),
+        )}\n`,
+      );
     });
 }

@@ -61,16 +61,18 @@ function withDomain(cmd: Command): Command {
 }
 
 export function registerJobControl(program: Command, ctx: CliContext): void {
-  withDomain(program.command('domjobinfo').description('domain job information: a running migration\'s progress, or the last one with --completed'))
+  withDomain(program.command('domjobinfo').description("domain job information: a running migration's progress, or the last one with --completed"))
     .option('--completed', 'information about the last completed job')
     .option('--keep-completed', 'accepted for compatibility (ferry keeps completed job statistics)')
     .action(async (positional: string | undefined, opts: { domain?: string; completed?: boolean }) => {
       const ref = domainArg(positional, opts);
-      const { job } = await domainOp(ref, undefined, () => ctx.client().get<{ job: JobInfo }>(`/v1/domains/${enc(ref)}/job${opts.completed ? '?completed=true' : ''}`));
+      const { job } = await domainOp(ref, undefined, () =>
+        ctx.client().get<{ job: JobInfo }>(`/v1/domains/${enc(ref)}/job${opts.completed ? '?completed=true' : ''}`),
+      );
       ctx.print(formatJobInfo(job));
     });
 
-  withDomain(program.command('domjobabort').description('abort the domain\'s active job (a migration; the domain stays on the source)'))
+  withDomain(program.command('domjobabort').description("abort the domain's active job (a migration; the domain stays on the source)"))
     .option('--postcopy', 'accepted for compatibility: a post-copy migration cannot be aborted')
     .action(async (positional: string | undefined, opts: { domain?: string }) => {
       const ref = domainArg(positional, opts);
@@ -87,14 +89,22 @@ export function registerJobControl(program: Command, ctx: CliContext): void {
   withDomain(program.command('migrate-setmaxdowntime').description('set the maximum tolerable downtime of a migration (applies to a running one too)'))
     .argument('[downtime]', 'maximum tolerable downtime in milliseconds', downtimeParser)
     .option('--downtime <ms>', 'maximum tolerable downtime in milliseconds', downtimeParser)
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Without it a live migration follows ferry's downtime schedule: 50 ms first, raised a step
 (100, 150, 200) for each pass that does not converge, up to 300 ms. A value set here is used
-from the start to the end instead (docs/migration.md).`)
+from the start to the end instead (docs/migration.md).`,
+    )
     .action(async (positional: string | undefined, posDowntime: number | undefined, opts: { domain?: string; downtime?: number }) => {
       const ref = domainArg(positional, opts);
       const ms = posDowntime ?? opts.downtime;
-      if (ms === undefined) throw new CliFailure(["command 'migrate-setmaxdowntime' requires <downtime> option"], 'Give the downtime in milliseconds, e.g. 500', 'INVALID_ARGUMENT');
+      if (ms === undefined)
+        throw new CliFailure(
+          ["command 'migrate-setmaxdowntime' requires <downtime> option"],
+          'Give the downtime in milliseconds, e.g. 500',
+          'INVALID_ARGUMENT',
+        );
       await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/migration/max-downtime`, { downtime: ms }));
     });
 
@@ -114,15 +124,20 @@ from the start to the end instead (docs/migration.md).`)
       const ref = domainArg(positional, opts);
       if (opts.postcopy) throw new CliFailure(['migrate-setspeed: --postcopy is not supported'], undefined, 'NOT_SUPPORTED');
       const bw = posBw ?? opts.bandwidth;
-      if (bw === undefined) throw new CliFailure(["command 'migrate-setspeed' requires <bandwidth> option"], 'Give the bandwidth in MiB/s, e.g. 100 (0: unlimited)', 'INVALID_ARGUMENT');
+      if (bw === undefined)
+        throw new CliFailure(
+          ["command 'migrate-setspeed' requires <bandwidth> option"],
+          'Give the bandwidth in MiB/s, e.g. 100 (0: unlimited)',
+          'INVALID_ARGUMENT',
+        );
       await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/migration/speed`, { bandwidth: bw }));
     });
 
-  withDomain(program.command('migrate-getspeed').description('get the maximum migration bandwidth in MiB/s')).option('--postcopy', 'not supported').action(
-    async (positional: string | undefined, opts: { domain?: string }) => {
+  withDomain(program.command('migrate-getspeed').description('get the maximum migration bandwidth in MiB/s'))
+    .option('--postcopy', 'not supported')
+    .action(async (positional: string | undefined, opts: { domain?: string }) => {
       const ref = domainArg(positional, opts);
       const r = await domainOp(ref, undefined, () => ctx.client().get<{ bandwidth: number }>(`/v1/domains/${enc(ref)}/migration/speed`));
       ctx.print(`${r.bandwidth}\n\n`);
-    },
-  );
+    });
 }

@@ -37,7 +37,7 @@ export function registerList(program: Command, ctx: CliContext): void {
     .option('--without-managed-save', 'list domains without managed save')
     .option('--managed-save', 'mark inactive domains with managed save state')
     .option('--name', 'list domain names only')
-    .option('--uuid', 'list uuid\'s only')
+    .option('--uuid', "list uuid's only")
     .option('--table', 'list table (default)')
     .action(async (opts: ListOptions) => {
       let r: { domains: Array<DomainSummary & { managedSave?: boolean }> };
@@ -55,8 +55,12 @@ export function registerList(program: Command, ctx: CliContext): void {
         if (opts.withoutManagedSave && d.managedSave) return false;
         if (opts.stateRunning || opts.statePaused || opts.stateShutoff || opts.stateOther) {
           const other = !['running', 'paused', 'shutoff'].includes(d.state);
-          return (opts.stateRunning && d.state === 'running') || (opts.statePaused && d.state === 'paused') ||
-            (opts.stateShutoff && d.state === 'shutoff') || (opts.stateOther && other);
+          return (
+            (opts.stateRunning && d.state === 'running') ||
+            (opts.statePaused && d.state === 'paused') ||
+            (opts.stateShutoff && d.state === 'shutoff') ||
+            (opts.stateOther && other)
+          );
         }
         return true;
       });
@@ -66,7 +70,11 @@ export function registerList(program: Command, ctx: CliContext): void {
         return;
       }
       // --managed-save: a shut-off domain with an image shows as "saved", as virsh does.
-      const rows = domains.map((d) => [d.domainId === null ? '-' : String(d.domainId), d.name, opts.managedSave && d.managedSave ? 'saved' : STATE_LABEL[d.state]]);
+      const rows = domains.map((d) => [
+        d.domainId === null ? '-' : String(d.domainId),
+        d.name,
+        opts.managedSave && d.managedSave ? 'saved' : STATE_LABEL[d.state],
+      ]);
       ctx.print(`${formatTable(['Id', 'Name', 'State'], rows, { header: !ctx.quiet })}\n`);
     });
 }

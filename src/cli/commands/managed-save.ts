@@ -14,7 +14,9 @@ export function registerManagedSave(program: Command, ctx: CliContext): void {
     .action(async (positional: string | undefined, opts: { domain?: string; running?: boolean; paused?: boolean; verbose?: boolean }) => {
       const ref = domainArg(positional, opts);
       if (opts.running && opts.paused) throw new CliFailure(['Options --running and --paused are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
-      await domainOp(ref, 'save', () => ctx.client().post(`/v1/domains/${enc(ref)}/managedsave`, { running: opts.running ?? false, paused: opts.paused ?? false }));
+      await domainOp(ref, 'save', () =>
+        ctx.client().post(`/v1/domains/${enc(ref)}/managedsave`, { running: opts.running ?? false, paused: opts.paused ?? false }),
+      );
       if (opts.verbose) ctx.say('Managedsave: [100 %]\n');
       ctx.say(`\nDomain '${ref}' state saved by ferry\n`);
     });

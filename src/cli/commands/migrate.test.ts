@@ -5,9 +5,32 @@ import { migrationOptionsFrom } from './migrate.js';
 
 describe('migrationOptionsFrom()', () => {
   it('maps virsh flags onto migration options', () => {
-    const o = migrationOptionsFrom({ live: true, persistent: true, undefinesource: true, compressed: true, compMethods: 'zstd', parallel: true, parallelConnections: 4, bandwidth: 100, timeout: 30, timeoutSuspend: true, autoConverge: true });
+    const o = migrationOptionsFrom({
+      live: true,
+      persistent: true,
+      undefinesource: true,
+      compressed: true,
+      compMethods: 'zstd',
+      parallel: true,
+      parallelConnections: 4,
+      bandwidth: 100,
+      timeout: 30,
+      timeoutSuspend: true,
+      autoConverge: true,
+    });
     assert.deepEqual(
-      { live: o.live, persistent: o.persistent, undefineSource: o.undefineSource, methods: o.compMethods, parallel: o.parallel, pc: o.parallelConnections, bw: o.bandwidth, t: o.timeout, action: o.timeoutAction, ac: o.autoConverge },
+      {
+        live: o.live,
+        persistent: o.persistent,
+        undefineSource: o.undefineSource,
+        methods: o.compMethods,
+        parallel: o.parallel,
+        pc: o.parallelConnections,
+        bw: o.bandwidth,
+        t: o.timeout,
+        action: o.timeoutAction,
+        ac: o.autoConverge,
+      },
       { live: true, persistent: true, undefineSource: true, methods: ['zstd'], parallel: true, pc: 4, bw: 100, t: 30, action: 'suspend', ac: true },
     );
     assert.equal(migrationOptionsFrom({ live: true, timeout: 5 }).timeoutAction, 'abort', '--timeout alone aborts');
@@ -19,7 +42,10 @@ describe('migrationOptionsFrom()', () => {
 
   it('refuses what virsh refuses', () => {
     const refuses = (f: Parameters<typeof migrationOptionsFrom>[0], msg: RegExp): void => {
-      assert.throws(() => migrationOptionsFrom(f), (e: unknown) => e instanceof CliFailure && msg.test(e.messages.join(' ')));
+      assert.throws(
+        () => migrationOptionsFrom(f),
+        (e: unknown) => e instanceof CliFailure && msg.test(e.messages.join(' ')),
+      );
     };
     refuses({ offline: true }, /VIR_MIGRATE_OFFLINE requires VIR_MIGRATE_PERSIST_DEST/);
     refuses({ offline: true, persistent: true, live: true }, /--live and --offline are mutually exclusive/);

@@ -54,20 +54,36 @@ interface MigrateFlags {
 /** Translates virsh migrate's flags into the API's options, refusing the combinations virsh refuses. */
 export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions> {
   if (f.offline && !f.persistent) {
-    throw new CliFailure(["invalid argument: flag VIR_MIGRATE_OFFLINE requires VIR_MIGRATE_PERSIST_DEST"], 'Add --persistent: an offline migration moves the definition', 'INVALID_ARGUMENT');
+    throw new CliFailure(
+      ['invalid argument: flag VIR_MIGRATE_OFFLINE requires VIR_MIGRATE_PERSIST_DEST'],
+      'Add --persistent: an offline migration moves the definition',
+      'INVALID_ARGUMENT',
+    );
   }
   if (f.offline && f.live) throw new CliFailure(['Options --live and --offline are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
   if ((f.timeoutSuspend || f.timeoutPostcopy) && f.timeout === undefined) {
     throw new CliFailure(['migrate: --timeout-suspend and --timeout-postcopy need --timeout'], undefined, 'INVALID_ARGUMENT');
   }
-  if (f.timeoutSuspend && f.timeoutPostcopy) throw new CliFailure(['Options --timeout-suspend and --timeout-postcopy are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+  if (f.timeoutSuspend && f.timeoutPostcopy)
+    throw new CliFailure(['Options --timeout-suspend and --timeout-postcopy are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
   if (f.timeoutPostcopy && !f.postcopy) throw new CliFailure(['migrate: --timeout-postcopy requires --postcopy'], undefined, 'INVALID_ARGUMENT');
   if (f.postcopyAfterPrecopy && !f.postcopy) throw new CliFailure(['migrate: --postcopy-after-precopy requires --postcopy'], undefined, 'INVALID_ARGUMENT');
-  if (f.timeout !== undefined && !f.live) throw new CliFailure(['migrate: Unexpected timeout for offline migration'], 'A --timeout only makes sense with --live', 'INVALID_ARGUMENT');
-  if (f.tunnelled) throw new CliFailure(['migrate: --tunnelled is not supported: ferry always migrates peer to peer over its own data connection'], undefined, 'NOT_SUPPORTED');
-  if (f.copyStorageAll && f.copyStorageInc) throw new CliFailure(['Options --copy-storage-all and --copy-storage-inc are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
+  if (f.timeout !== undefined && !f.live)
+    throw new CliFailure(['migrate: Unexpected timeout for offline migration'], 'A --timeout only makes sense with --live', 'INVALID_ARGUMENT');
+  if (f.tunnelled)
+    throw new CliFailure(
+      ['migrate: --tunnelled is not supported: ferry always migrates peer to peer over its own data connection'],
+      undefined,
+      'NOT_SUPPORTED',
+    );
+  if (f.copyStorageAll && f.copyStorageInc)
+    throw new CliFailure(['Options --copy-storage-all and --copy-storage-inc are mutually exclusive'], undefined, 'INVALID_ARGUMENT');
   if ((f.migrateDisks || f.copyStorageSynchronousWrites) && !f.copyStorageAll && !f.copyStorageInc) {
-    throw new CliFailure(['migrate: --migrate-disks and --copy-storage-synchronous-writes need --copy-storage-all or --copy-storage-inc'], undefined, 'INVALID_ARGUMENT');
+    throw new CliFailure(
+      ['migrate: --migrate-disks and --copy-storage-synchronous-writes need --copy-storage-all or --copy-storage-inc'],
+      undefined,
+      'INVALID_ARGUMENT',
+    );
   }
   if (f.dname) throw new CliFailure(['migrate: renaming a domain while migrating (--dname) is not supported'], undefined, 'NOT_SUPPORTED');
   const methods = f.compMethods ? f.compMethods.split(',').map((m) => m.trim()) : [];
@@ -95,7 +111,11 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
     tls: f.tls ?? false,
   };
   if (f.tlsDestination) o.tlsDestination = f.tlsDestination;
-  if (f.migrateDisks) o.migrateDisks = f.migrateDisks.split(',').map((d) => d.trim()).filter(Boolean);
+  if (f.migrateDisks)
+    o.migrateDisks = f.migrateDisks
+      .split(',')
+      .map((d) => d.trim())
+      .filter(Boolean);
   if (f.parallel !== undefined) o.parallel = f.parallel;
   // The numbers were checked as the command line was read (numeric()).
   if (f.parallelConnections !== undefined) {
@@ -118,11 +138,14 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
 export function registerMigrate(program: Command, ctx: CliContext): void {
   program
     .command('migrate')
-    .description('migrate a domain to another host (peer to peer: this host\'s ferryd drives the destination)')
+    .description("migrate a domain to another host (peer to peer: this host's ferryd drives the destination)")
     .argument('[domain]', 'domain name, id or uuid')
-    .argument('[desturi]', 'destination: qemu+ssh://HOST/system, ferry+tls://HOST/system, ferry+tcp://HOST:PORT/system (listen_tcp, labs), or ferry:///system?socket=PATH for a ferryd on this machine')
+    .argument(
+      '[desturi]',
+      'destination: qemu+ssh://HOST/system, ferry+tls://HOST/system, ferry+tcp://HOST:PORT/system (listen_tcp, labs), or ferry:///system?socket=PATH for a ferryd on this machine',
+    )
     .argument('[migrateuri]', 'migration data URI, tcp://HOST[:PORT] (default: the destination host, a port it picks)')
-    .argument('[graphicsuri]', 'where SPICE clients reconnect, spice://HOST[:PORT][?tlsPort=N] (default: the destination display\'s address and port)')
+    .argument('[graphicsuri]', "where SPICE clients reconnect, spice://HOST[:PORT][?tlsPort=N] (default: the destination display's address and port)")
     .argument('[listen-address]', 'address the destination QEMU listens on for the migration data')
     .option('--domain <domain>', 'domain name, id or uuid')
     .option('--desturi <uri>', 'destination URI')
@@ -144,27 +167,48 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--compressed', 'compress memory pages (xbzrle unless --comp-methods says otherwise)')
     .option('--comp-methods <list>', 'comma-separated compression methods: xbzrle, zlib, zstd (zlib/zstd use parallel channels)')
     .option('--abort-on-error', 'abort the migration if the domain hits a disk I/O error')
-    .option('--auto-converge', 'throttle the guest\'s vCPUs when it dirties memory faster than it can be sent')
-    .option('--auto-converge-initial <percent>', 'initial vCPU throttle for --auto-converge, 1-99 (QEMU default 20)', numeric({ name: 'auto-converge-initial', min: 1, max: 99 }))
-    .option('--auto-converge-increment <percent>', 'throttle increment per pass for --auto-converge, 1-99 (QEMU default 10)', numeric({ name: 'auto-converge-increment', min: 1, max: 99 }))
+    .option('--auto-converge', "throttle the guest's vCPUs when it dirties memory faster than it can be sent")
+    .option(
+      '--auto-converge-initial <percent>',
+      'initial vCPU throttle for --auto-converge, 1-99 (QEMU default 20)',
+      numeric({ name: 'auto-converge-initial', min: 1, max: 99 }),
+    )
+    .option(
+      '--auto-converge-increment <percent>',
+      'throttle increment per pass for --auto-converge, 1-99 (QEMU default 10)',
+      numeric({ name: 'auto-converge-increment', min: 1, max: 99 }),
+    )
     .option('--postcopy', 'enable post-copy migration (switch with migrate-postcopy or --timeout-postcopy)')
     .option('--postcopy-after-precopy', 'switch to post-copy automatically after the first pre-copy pass (needs --postcopy)')
     .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')
     .option('--parallel-connections <n>', 'number of parallel connections, 1-255 (default 2)', numeric({ name: 'parallel-connections', min: 1, max: 255 }))
-    .option('--no-parallel', 'send memory over one connection (ferry\'s default is two)')
-    .option('--bandwidth <MiB/s>', 'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)', numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond }))
-    .option('--timeout <seconds>', 'act when the live migration takes longer: abort it (default), or see --timeout-suspend/--timeout-postcopy', numeric({ name: 'timeout', min: 1, max: LIMITS.seconds, belowMin: 'migrate: Invalid timeout' }))
+    .option('--no-parallel', "send memory over one connection (ferry's default is two)")
+    .option(
+      '--bandwidth <MiB/s>',
+      'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)',
+      numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond }),
+    )
+    .option(
+      '--timeout <seconds>',
+      'act when the live migration takes longer: abort it (default), or see --timeout-suspend/--timeout-postcopy',
+      numeric({ name: 'timeout', min: 1, max: LIMITS.seconds, belowMin: 'migrate: Invalid timeout' }),
+    )
     .option('--timeout-suspend', 'at --timeout, pause the domain so the migration completes')
     .option('--timeout-postcopy', 'at --timeout, switch to post-copy (needs --postcopy)')
     .option('--listen-address <address>', 'address the destination QEMU listens on for the migration data')
     .option('--migrateuri <uri>', 'migration data URI, tcp://HOST[:PORT]')
-    .option('--graphicsuri <uri>', 'where SPICE clients reconnect, spice://HOST[:PORT][?tlsPort=N] (default: the destination display\'s address and the port its QEMU got)')
-    .option('--tls', 'encrypt the migration data and the disk copy with TLS (QEMU\'s tls-creds-x509, certificates from tls_dir on both hosts)')
-    .option('--tls-destination <host>', 'with --tls: the name the destination\'s certificate must carry, when not the host the data goes to')
+    .option(
+      '--graphicsuri <uri>',
+      "where SPICE clients reconnect, spice://HOST[:PORT][?tlsPort=N] (default: the destination display's address and the port its QEMU got)",
+    )
+    .option('--tls', "encrypt the migration data and the disk copy with TLS (QEMU's tls-creds-x509, certificates from tls_dir on both hosts)")
+    .option('--tls-destination <host>', "with --tls: the name the destination's certificate must carry, when not the host the data goes to")
     .option('--dname <name>', 'rename the domain on the destination (not supported)')
     .option('--dry-run', 'run the pre-flight checks only and print their table')
     .option('--json', 'with --dry-run: print the checks as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   ferry migrate --live --persistent --verbose vm1 ferry+tls://host-b/system
   ferry migrate --live --auto-converge --timeout 60 vm1 ferry+tls://host-b/system
@@ -179,66 +223,78 @@ the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is
 two parallel connections by default (QEMU multifd), except with --postcopy or xbzrle.
 With --tls the stream, its parallel connections and the --copy-storage-* disk copy are encrypted;
 migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that host encrypted.
-`)
-    .action(async (posDomain: string | undefined, posDest: string | undefined, posMigrateUri: string | undefined, posGraphicsUri: string | undefined, posListen: string | undefined, flags: MigrateFlags) => {
-      const ref = posDomain ?? flags.domain;
-      const dest = posDest ?? flags.desturi;
-      if (!ref) throw new CliFailure(["command 'migrate' requires <domain> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
-      if (!dest) throw new CliFailure(["command 'migrate' requires <desturi> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
-      const options = migrationOptionsFrom({
-        ...flags,
-        ...(posMigrateUri && !flags.migrateuri ? { migrateuri: posMigrateUri } : {}),
-        ...(posGraphicsUri && !flags.graphicsuri ? { graphicsuri: posGraphicsUri } : {}),
-        ...(posListen && !flags.listenAddress ? { listenAddress: posListen } : {}),
-      });
-      const client = ctx.client();
-      if (flags.dryRun) {
-        await printChecks(ctx, ref, dest, options, flags.json ?? false);
-        return;
-      }
-      const progress = flags.verbose ? new AbortController() : undefined;
-      let last = -1;
-      const show = (percent: number): void => {
-        if (percent === last) return;
-        last = percent;
-        ctx.output.err(`\rMigration: [${String(percent).padStart(3)} %]`);
-      };
-      let stream: Promise<void> | undefined;
-      if (progress) {
-        stream = client.events((raw) => {
-          const e = raw as unknown as DomainEvent;
-          if (e.type === 'migration.progress' && (e.name === ref || e.uuid === ref)) show(Math.min(99, e.job.percent));
-        }, progress.signal).catch(() => undefined);
-        await new Promise((r) => setTimeout(r, 5));
-      }
-      let result: MigrationResult;
-      try {
-        ({ migration: result } = await client.post<{ migration: MigrationResult }>(`/v1/domains/${enc(ref)}/migrate`, { destUri: dest, options }));
-      } catch (err) {
-        if (progress && last >= 0) ctx.output.err('\n');
-        if (err instanceof FerryError && err.code === 'MIG_PREFLIGHT_FAILED' && Array.isArray(err.details.results)) {
-          ctx.output.err(formatPreflight(err.details.results as CheckResult[]));
+`,
+    )
+    .action(
+      async (
+        posDomain: string | undefined,
+        posDest: string | undefined,
+        posMigrateUri: string | undefined,
+        posGraphicsUri: string | undefined,
+        posListen: string | undefined,
+        flags: MigrateFlags,
+      ) => {
+        const ref = posDomain ?? flags.domain;
+        const dest = posDest ?? flags.desturi;
+        if (!ref) throw new CliFailure(["command 'migrate' requires <domain> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
+        if (!dest) throw new CliFailure(["command 'migrate' requires <desturi> option"], 'ferry migrate [options] DOMAIN DESTURI', 'INVALID_ARGUMENT');
+        const options = migrationOptionsFrom({
+          ...flags,
+          ...(posMigrateUri && !flags.migrateuri ? { migrateuri: posMigrateUri } : {}),
+          ...(posGraphicsUri && !flags.graphicsuri ? { graphicsuri: posGraphicsUri } : {}),
+          ...(posListen && !flags.listenAddress ? { listenAddress: posListen } : {}),
+        });
+        const client = ctx.client();
+        if (flags.dryRun) {
+          await printChecks(ctx, ref, dest, options, flags.json ?? false);
+          return;
         }
-        throw domainFailure(err, ref);
-      } finally {
-        progress?.abort();
-        await stream;
-      }
-      if (flags.verbose) {
-        show(100);
-        ctx.output.err('\n');
-      }
-      // After the progress line, so a warning never lands on it.
-      for (const w of result.warnings) ctx.output.err(`warning: ${w}\n`);
-      if (flags.verbose) {
-        const j = result.job;
-        ctx.say(
-          `Migration of '${result.name}' completed in ${(result.wallMs / 1000).toFixed(2)} s` +
-            `${j.qemuTotalTimeMs !== undefined ? ` (QEMU ${(j.qemuTotalTimeMs / 1000).toFixed(2)} s)` : ''}` +
-            `${j.downtimeMs !== undefined ? `, downtime ${j.downtimeMs} ms` : ''}`,
-        );
-      }
-    });
+        const progress = flags.verbose ? new AbortController() : undefined;
+        let last = -1;
+        const show = (percent: number): void => {
+          if (percent === last) return;
+          last = percent;
+          ctx.output.err(`\rMigration: [${String(percent).padStart(3)} %]`);
+        };
+        let stream: Promise<void> | undefined;
+        if (progress) {
+          stream = client
+            .events((raw) => {
+              const e = raw as unknown as DomainEvent;
+              if (e.type === 'migration.progress' && (e.name === ref || e.uuid === ref)) show(Math.min(99, e.job.percent));
+            }, progress.signal)
+            .catch(() => undefined);
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        let result: MigrationResult;
+        try {
+          ({ migration: result } = await client.post<{ migration: MigrationResult }>(`/v1/domains/${enc(ref)}/migrate`, { destUri: dest, options }));
+        } catch (err) {
+          if (progress && last >= 0) ctx.output.err('\n');
+          if (err instanceof FerryError && err.code === 'MIG_PREFLIGHT_FAILED' && Array.isArray(err.details.results)) {
+            ctx.output.err(formatPreflight(err.details.results as CheckResult[]));
+          }
+          throw domainFailure(err, ref);
+        } finally {
+          progress?.abort();
+          await stream;
+        }
+        if (flags.verbose) {
+          show(100);
+          ctx.output.err('\n');
+        }
+        // After the progress line, so a warning never lands on it.
+        for (const w of result.warnings) ctx.output.err(`warning: ${w}\n`);
+        if (flags.verbose) {
+          const j = result.job;
+          ctx.say(
+            `Migration of '${result.name}' completed in ${(result.wallMs / 1000).toFixed(2)} s` +
+              `${j.qemuTotalTimeMs !== undefined ? ` (QEMU ${(j.qemuTotalTimeMs / 1000).toFixed(2)} s)` : ''}` +
+              `${j.downtimeMs !== undefined ? `, downtime ${j.downtimeMs} ms` : ''}`,
+          );
+        }
+      },
+    );
 }
 
 /** Runs the pre-flight checks alone and prints them (migrate --dry-run, migrate-check). Exit status 1 if any failed. */
@@ -265,11 +321,14 @@ export function registerMigrateCheck(program: Command, ctx: CliContext): void {
     .option('--migrate-disks <list>', 'only these disks would be copied')
     .option('--listen-address <address>', 'where the destination would listen')
     .option('--migrateuri <uri>', 'where the migration data would go, tcp://HOST[:PORT]')
-    .option('--tls', 'the migration would be encrypted: check both hosts\' certificates')
-    .option('--tls-destination <host>', 'the name the destination\'s certificate would have to carry')
+    .option('--tls', "the migration would be encrypted: check both hosts' certificates")
+    .option('--tls-destination <host>', "the name the destination's certificate would have to carry")
     .option('--unsafe', 'report overridable failures as warnings, as migrate --unsafe would allow them')
     .option('--json', 'print the checks as JSON')
-    .addHelpText('after', '\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU\'s own blockers, the TCG dirty-tracking fix, and with --tls (or migrate_tls_force)\nboth hosts\' TLS certificates. Exit status 1 when any fails.\n')
+    .addHelpText(
+      'after',
+      "\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU's own blockers, the TCG dirty-tracking fix, and with --tls (or migrate_tls_force)\nboth hosts' TLS certificates. Exit status 1 when any fails.\n",
+    )
     .action(async (ref: string, dest: string, f: MigrateFlags & { json?: boolean }) => {
       const options = migrationOptionsFrom({ live: !f.offline, persistent: true, ...f });
       await printChecks(ctx, ref, dest, options, f.json ?? false);

@@ -5,7 +5,7 @@ import { CliFailure, type CliContext, domainOp, enc } from '../context.js';
 export function registerMonitorCommand(program: Command, ctx: CliContext): void {
   program
     .command('qemu-monitor-command')
-    .description('QEMU monitor command: send a QMP command to the domain\'s QEMU (unsupported territory, as in virsh)')
+    .description("QEMU monitor command: send a QMP command to the domain's QEMU (unsupported territory, as in virsh)")
     .argument('<domain>', 'domain name, id or uuid')
     .argument('<command...>', 'the QMP command as JSON, e.g. \'{"execute":"query-status"}\', or a command name with --pretty')
     .option('--pretty', 'pretty-print the reply')

@@ -10,13 +10,16 @@ export function registerNetLifecycle(program: Command, ctx: CliContext): void {
     .command('net-define')
     .description('define an inactive persistent virtual network from an XML file')
     .argument('<file>', 'file containing an XML network description')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A network names a bridge this host already has (each host may call its bridge differently):
   <network><name>vmnet</name><forward mode='bridge'/><bridge name='br1'/></network>
 or is isolated: ferry creates the bridge at net-start (default virbrN) and deletes it at net-destroy:
   <network><name>lab</name><bridge name='labbr0'/><ip address='10.10.0.1' prefix='24'/></network>
 Domains use it with <interface type='network'><source network='vmnet'/></interface>.
-`)
+`,
+    )
     .action(async (file: string) => {
       const xml = readXmlFile(file);
       const r = await netOp('', `Failed to define network from ${file}`, () => ctx.client().post<{ network: NetworkSummary }>('/v1/networks', { xml }));

@@ -13,7 +13,8 @@ export async function netOp<T>(network: string, failure: string | undefined, fn:
   } catch (err) {
     if (err instanceof FerryError) {
       if (err.code === 'CONNECT_FAILED') throw connectionFailure(err);
-      if (err.code === 'NET_NOT_FOUND' && err.details.network === network) throw new CliFailure([`failed to get network '${network}'`, err.message], err.hint, err.code);
+      if (err.code === 'NET_NOT_FOUND' && err.details.network === network)
+        throw new CliFailure([`failed to get network '${network}'`, err.message], err.hint, err.code);
       throw new CliFailure(failure ? [failure, err.message] : [err.message], err.hint, err.code);
     }
     throw err;

@@ -32,16 +32,23 @@ export function registerNetQuery(program: Command, ctx: CliContext): void {
     const net = networkArg(positional, opts);
     const { network: n } = await netOp(net, undefined, () => ctx.client().get<{ network: NetworkSummary }>(`/v1/networks/${enc(net)}`));
     const fields: Array<[string, string]> = [
-      ['Name', n.name], ['UUID', n.uuid], ['Active', yesNo(n.active)], ['Persistent', yesNo(n.persistent)], ['Autostart', yesNo(n.autostart)], ['Bridge', n.bridge],
+      ['Name', n.name],
+      ['UUID', n.uuid],
+      ['Active', yesNo(n.active)],
+      ['Persistent', yesNo(n.persistent)],
+      ['Autostart', yesNo(n.autostart)],
+      ['Bridge', n.bridge],
     ];
     ctx.print(`${formatFields(fields, 16)}\n`);
   });
 
-  withNetwork(program.command('net-dumpxml').description('network information in XML')).action(async (positional: string | undefined, opts: { network?: string }) => {
-    const net = networkArg(positional, opts);
-    const r = await netOp(net, undefined, () => ctx.client().get<{ xml: string }>(`/v1/networks/${enc(net)}/xml`));
-    ctx.print(r.xml);
-  });
+  withNetwork(program.command('net-dumpxml').description('network information in XML')).action(
+    async (positional: string | undefined, opts: { network?: string }) => {
+      const net = networkArg(positional, opts);
+      const r = await netOp(net, undefined, () => ctx.client().get<{ xml: string }>(`/v1/networks/${enc(net)}/xml`));
+      ctx.print(r.xml);
+    },
+  );
 
   for (const [verb, field, description] of [
     ['net-uuid', 'uuid', 'convert a network name to network UUID'],

@@ -42,7 +42,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
   program
     .command('version')
     .description('show version: ferry, QEMU and the accelerator in use')
-    .option('--daemon', 'also report the daemon\'s version')
+    .option('--daemon', "also report the daemon's version")
     .action(async (opts: { daemon?: boolean }) => {
       let v: VersionInfo;
       try {
@@ -68,7 +68,7 @@ export function registerNode(program: Command, ctx: CliContext): void {
 
   program
     .command('hostname')
-    .description('print the daemon host\'s name')
+    .description("print the daemon host's name")
     .action(async () => {
       try {
         const { version } = await ctx.client().get<{ version: VersionInfo }>('/v1/version');

@@ -45,10 +45,22 @@ export function registerPool(program: Command, ctx: CliContext): void {
     .option('--source-name <name>', 'source name (logical: volume group; gluster: volume)')
     .option('--source-format <format>', 'source format (netfs: nfs, glusterfs, cifs; fs: filesystem type)')
     .option('--target <dir>', 'target directory for the pool')
-    .addHelpText('after', '\nThe seed\'s pool:\n  ferry pool-define-as --name testvms --type netfs --source-host nfs-01 --source-path /testvms --target /var/lib/libvirt/images/testvms\n')
+    .addHelpText(
+      'after',
+      "\nThe seed's pool:\n  ferry pool-define-as --name testvms --type netfs --source-host nfs-01 --source-path /testvms --target /var/lib/libvirt/images/testvms\n",
+    )
     .action(async (...args: unknown[]) => {
       const [pName, pType, pHost, pPath, pDev, pSrcName, pTarget] = args as Array<string | undefined>;
-      const o = args[7] as { name?: string; type?: string; sourceHost?: string; sourcePath?: string; sourceDev?: string; sourceName?: string; sourceFormat?: string; target?: string };
+      const o = args[7] as {
+        name?: string;
+        type?: string;
+        sourceHost?: string;
+        sourcePath?: string;
+        sourceDev?: string;
+        sourceName?: string;
+        sourceFormat?: string;
+        target?: string;
+      };
       const name = o.name ?? pName;
       const type = o.type ?? pType;
       if (!name || !type) throw new CliFailure(["command 'pool-define-as' requires <name> and <type> options"], undefined, 'INVALID_ARGUMENT');
@@ -136,11 +148,22 @@ export function registerPool(program: Command, ctx: CliContext): void {
       }
       const state = (p: PoolSummary): string => (opts.details ? p.state : p.state === 'running' ? 'active' : 'inactive');
       const table = opts.details
-        ? formatTable(['Name', 'State', 'Autostart', 'Persistent', 'Capacity', 'Allocation', 'Available'], pools.map((p) => [
-            p.name, state(p), p.autostart ? 'yes' : 'no', 'yes',
-            p.stats ? prettyCapacity(p.stats.capacity) : '-', p.stats ? prettyCapacity(p.stats.allocation) : '-', p.stats ? prettyCapacity(p.stats.available) : '-',
-          ]))
-        : formatTable(['Name', 'State', 'Autostart'], pools.map((p) => [p.name, state(p), p.autostart ? 'yes' : 'no']));
+        ? formatTable(
+            ['Name', 'State', 'Autostart', 'Persistent', 'Capacity', 'Allocation', 'Available'],
+            pools.map((p) => [
+              p.name,
+              state(p),
+              p.autostart ? 'yes' : 'no',
+              'yes',
+              p.stats ? prettyCapacity(p.stats.capacity) : '-',
+              p.stats ? prettyCapacity(p.stats.allocation) : '-',
+              p.stats ? prettyCapacity(p.stats.available) : '-',
+            ]),
+          )
+        : formatTable(
+            ['Name', 'State', 'Autostart'],
+            pools.map((p) => [p.name, state(p), p.autostart ? 'yes' : 'no']),
+          );
       ctx.print(`${table}\n`);
     });
 
@@ -154,7 +177,13 @@ export function registerPool(program: Command, ctx: CliContext): void {
       const pool = poolArg(positional, opts);
       const { pool: p } = await poolOp(pool, undefined, () => ctx.client().get<{ pool: PoolSummary }>(`/v1/pools/${enc(pool)}`));
       const size = (n: number): string => (opts.bytes ? `${n}` : prettyCapacity(n));
-      const fields: Array<[string, string]> = [['Name', p.name], ['UUID', p.uuid], ['State', p.state], ['Persistent', 'yes'], ['Autostart', p.autostart ? 'yes' : 'no']];
+      const fields: Array<[string, string]> = [
+        ['Name', p.name],
+        ['UUID', p.uuid],
+        ['State', p.state],
+        ['Persistent', 'yes'],
+        ['Autostart', p.autostart ? 'yes' : 'no'],
+      ];
       if (p.stats) fields.push(['Capacity', size(p.stats.capacity)], ['Allocation', size(p.stats.allocation)], ['Available', size(p.stats.available)]);
       ctx.print(`${formatFields(fields, 16)}\n`);
     });

@@ -24,12 +24,15 @@ export function registerSecret(program: Command, ctx: CliContext): void {
     .command('secret-define')
     .description('define or modify a secret from an XML file (its value is set apart, with secret-set-value)')
     .argument('<file>', 'file containing secret attributes in XML')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 A disk's LUKS passphrase, looked up by the domain's <encryption><secret type='passphrase' uuid=.../>:
   <secret ephemeral='no' private='yes'><uuid>UUID</uuid><usage type='volume'><volume>/path/to/image</volume></usage></secret>
 ceph/iscsi credentials: <usage type='ceph'><name>NAME</name></usage>, <usage type='iscsi'><target>NAME</target></usage>.
 Values live in ferryd's state database (root only), never in logs or dumpxml (docs/secrets.md).
-`)
+`,
+    )
     .action(async (file: string) => {
       const xml = readInputFile(file).toString('utf8');
       const r = await secretOp(`Failed to set attributes from ${file}`, () => ctx.client().post<{ secret: SecretSummary }>('/v1/secrets', { xml }));
@@ -47,14 +50,21 @@ Values live in ferryd's state database (root only), never in logs or dumpxml (do
     .option('--interactive', 'read the value from the terminal (stdin), as typed (raw)')
     .action(async (uuid: string, positional: string | undefined, opts: { base64?: string; file?: string; plain?: boolean; interactive?: boolean }) => {
       const given = [positional ?? opts.base64, opts.file, opts.interactive ? '' : undefined].filter((v) => v !== undefined);
-      if (given.length !== 1) throw new CliFailure(['exactly one of --base64, --file and --interactive is needed'], 'ferry secret-set-value UUID --file F [--plain]', 'INVALID_ARGUMENT');
+      if (given.length !== 1)
+        throw new CliFailure(
+          ['exactly one of --base64, --file and --interactive is needed'],
+          'ferry secret-set-value UUID --file F [--plain]',
+          'INVALID_ARGUMENT',
+        );
       let value: string;
       if (opts.file !== undefined) {
         const raw = readInputFile(opts.file);
         value = opts.plain ? raw.toString('base64') : raw.toString('utf8').trim();
       } else if (opts.interactive) {
         // As virsh: the passphrase as typed (one line), raw.
-        const line = readInputFile('-').toString('utf8').replace(/\r?\n$/, '');
+        const line = readInputFile('-')
+          .toString('utf8')
+          .replace(/\r?\n$/, '');
         value = Buffer.from(line, 'utf8').toString('base64');
       } else {
         value = (positional ?? opts.base64 ?? '').trim();
@@ -78,7 +88,12 @@ Values live in ferryd's state database (root only), never in logs or dumpxml (do
     .description('list secrets')
     .action(async () => {
       const r = await secretOp(undefined, () => ctx.client().get<{ secrets: SecretSummary[] }>('/v1/secrets'));
-      ctx.print(formatTable(['UUID', 'Usage'], r.secrets.map((s) => [s.uuid, s.usage])));
+      ctx.print(
+        formatTable(
+          ['UUID', 'Usage'],
+          r.secrets.map((s) => [s.uuid, s.usage]),
+        ),
+      );
     });
 
   program

@@ -22,7 +22,8 @@ const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.
 
 /** virsh's domstats and domblkstat (domifstat is in domif.ts, dommemstat in memory.ts). */
 export function registerStats(program: Command, ctx: CliContext): void {
-  const domstats = program.command('domstats')
+  const domstats = program
+    .command('domstats')
     .description('get statistics about one or multiple domains')
     .argument('[domain...]', 'domain names, ids or uuids (default: all)');
   for (const [, flag, help] of GROUP_OPTIONS) domstats.option(flag, help);
@@ -41,13 +42,14 @@ export function registerStats(program: Command, ctx: CliContext): void {
       try {
         r = await ctx.client().get(`/v1/domain-stats${q.size > 0 ? `?${q}` : ''}`);
       } catch (err) {
-        const ref = err instanceof FerryError && typeof err.details.domain === 'string' ? err.details.domain : refs[0] ?? '';
+        const ref = err instanceof FerryError && typeof err.details.domain === 'string' ? err.details.domain : (refs[0] ?? '');
         throw domainFailure(err, ref);
       }
       ctx.print(`${formatDomstats(r.domains)}\n`);
     });
 
-  program.command('domblkstat')
+  program
+    .command('domblkstat')
     .description('get device block stats for a domain')
     .argument('<domain>', 'domain name, id or uuid')
     .argument('[device]', 'block device: target (vda) or source path; none: the sum over all disks')

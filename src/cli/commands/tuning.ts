@@ -6,7 +6,6 @@ import { affect, affectQuery, type AffectOpts, withAffectOptions } from '../affe
 /** libvirt's blkio weight is an unsigned int (the cgroup layout's range is checked by ferryd). */
 const blkioWeight = numeric({ name: 'weight', min: 0, max: 4294967295 });
 
-
 const collect = (v: string, acc: string[]): string[] => [...acc, v];
 
 function withAffect(cmd: Command): Command {
@@ -40,43 +39,68 @@ const camel = (s: string): string => s.replace(/-([a-z])/g, (_, c: string) => c.
 export function registerTuning(program: Command, ctx: CliContext): void {
   withAffect(program.command('schedinfo').description("show or set a domain's CPU scheduler parameters (<cputune> shares, period, quota: its cgroup)"))
     .argument('[set...]', 'parameters to set, name=value (as --set)')
-    .option('--set <name=value>', 'set a parameter: cpu_shares, vcpu_period, vcpu_quota, emulator_period, emulator_quota, global_period, global_quota, iothread_period, iothread_quota (repeatable)', collect, [])
+    .option(
+      '--set <name=value>',
+      'set a parameter: cpu_shares, vcpu_period, vcpu_quota, emulator_period, emulator_quota, global_period, global_quota, iothread_period, iothread_quota (repeatable)',
+      collect,
+      [],
+    )
     .action(async (positional: string | undefined, rest: string[], o: AffectOpts & { set: string[] }) => {
       const ref = domainArg(positional, o);
       const flags = affect(o);
       const sets = [...rest, ...o.set];
       if (sets.length > 0) {
         const parameters = Object.fromEntries(sets.map(schedParam));
-        const r = await domainOp(ref, undefined, () => ctx.client().put<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/schedinfo`, { parameters, ...flags }));
+        const r = await domainOp(ref, undefined, () =>
+          ctx.client().put<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/schedinfo`, { parameters, ...flags }),
+        );
         ctx.print(fields(r.parameters));
         return;
       }
-      const r = await domainOp(ref, undefined, () => ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/schedinfo${query(flags)}`));
+      const r = await domainOp(ref, undefined, () =>
+        ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/schedinfo${query(flags)}`),
+      );
       ctx.print(fields(r.parameters));
     });
 
-  let cmd = withAffect(program.command('blkiotune').description("show or set a domain's block I/O parameters (<blkiotune>: its cgroup)"))
-    .option('--weight <number>', 'I/O weight (100..1000 on cgroup v1, 1..10000 on v2; 0 removes it)', blkioWeight);
+  let cmd = withAffect(program.command('blkiotune').description("show or set a domain's block I/O parameters (<blkiotune>: its cgroup)")).option(
+    '--weight <number>',
+    'I/O weight (100..1000 on cgroup v1, 1..10000 on v2; 0 removes it)',
+    blkioWeight,
+  );
   for (const [flag, , help] of DEVICE_OPTIONS) cmd = cmd.option(`--${flag} <list>`, help);
   cmd.action(async (positional: string | undefined, o: AffectOpts & { weight?: number } & Record<string, string | undefined>) => {
     const ref = domainArg(positional, o);
     const flags = affect(o);
-    const devices = Object.fromEntries(DEVICE_OPTIONS.filter(([flag]) => o[camel(flag)] !== undefined).map(([flag, field]) => [field, o[camel(flag)] as string]));
+    const devices = Object.fromEntries(
+      DEVICE_OPTIONS.filter(([flag]) => o[camel(flag)] !== undefined).map(([flag, field]) => [field, o[camel(flag)] as string]),
+    );
     const weight = o.weight;
     if (weight !== undefined || Object.keys(devices).length > 0) {
-      const r = await domainOp(ref, undefined, () => ctx.client().put<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/blkiotune`, { ...(weight === undefined ? {} : { weight }), devices, ...flags }));
+      const r = await domainOp(ref, undefined, () =>
+        ctx.client().put<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/blkiotune`, {
+          ...(weight === undefined ? {} : { weight }),
+          devices,
+          ...flags,
+        }),
+      );
       ctx.print(fields(r.parameters));
       return;
     }
-    const r = await domainOp(ref, undefined, () => ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/blkiotune${query(flags)}`));
+    const r = await domainOp(ref, undefined, () =>
+      ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/blkiotune${query(flags)}`),
+    );
     ctx.print(fields(r.parameters));
   });
 
-  withAffect(program.command('memtune').description("show a domain's memory limits (<memtune>: its memory cgroup), in KiB or 'unlimited'; change them in the definition (ferry define)"))
-    .action(async (positional: string | undefined, o: AffectOpts) => {
-      const ref = domainArg(positional, o);
-      const flags = affect(o);
-      const r = await domainOp(ref, undefined, () => ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/memtune${query(flags)}`));
-      ctx.print(fields(r.parameters));
-    });
+  withAffect(
+    program
+      .command('memtune')
+      .description("show a domain's memory limits (<memtune>: its memory cgroup), in KiB or 'unlimited'; change them in the definition (ferry define)"),
+  ).action(async (positional: string | undefined, o: AffectOpts) => {
+    const ref = domainArg(positional, o);
+    const flags = affect(o);
+    const r = await domainOp(ref, undefined, () => ctx.client().get<{ parameters: Array<[string, string]> }>(`/v1/domains/${enc(ref)}/memtune${query(flags)}`));
+    ctx.print(fields(r.parameters));
+  });
 }

@@ -9,7 +9,6 @@ import { affect, affectQuery, type AffectOpts, withAffectOptions } from '../affe
 const vcpuCount = numeric({ name: 'count', min: 1, max: 16384 });
 const vcpuId = numeric({ name: 'vcpu', min: 0, max: 16383 });
 
-
 function withDomain(cmd: Command): Command {
   return cmd.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid');
 }
@@ -23,13 +22,16 @@ function affinityMap(cpuset: string, hostCpus: number): string {
   const allowed = new Set<number>();
   for (const part of cpuset.split(',')) {
     const [a, b] = part.split('-').map(Number);
-    for (let i = a as number; i <= (b ?? a as number); i++) allowed.add(i);
+    for (let i = a as number; i <= (b ?? (a as number)); i++) allowed.add(i);
   }
   return Array.from({ length: hostCpus }, (_, i) => (allowed.has(i) ? 'y' : '-')).join('');
 }
 
 export function registerVcpus(program: Command, ctx: CliContext): void {
-  withAffect(withDomain(program.command('setvcpus').description('change number of virtual CPUs')).argument('[count]', 'number of virtual CPUs', vcpuCount), 'hot-plug or unplug vCPUs')
+  withAffect(
+    withDomain(program.command('setvcpus').description('change number of virtual CPUs')).argument('[count]', 'number of virtual CPUs', vcpuCount),
+    'hot-plug or unplug vCPUs',
+  )
     .option('--count <count>', 'number of virtual CPUs', vcpuCount)
     .option('--maximum', 'set the maximum number of vCPUs (with --config)')
     .option('--guest', 'change the vCPUs the guest uses, through its agent')
@@ -49,13 +51,25 @@ export function registerVcpus(program: Command, ctx: CliContext): void {
     .option('--live', 'get value from running domain')
     .option('--config', 'get value to be used on next boot')
     .option('--current', 'get value according to current domain state')
-    .option('--guest', 'count vcpus from guest\'s point of view')
+    .option('--guest', "count vcpus from guest's point of view")
     .action(async (positional: string | undefined, o: AffectOpts & { maximum?: boolean; active?: boolean; guest?: boolean }) => {
       const ref = domainArg(positional, o);
-      if (o.guest) throw new CliFailure(['this function is not supported by the connection driver: vcpucount --guest'], 'ferry does not talk to the guest agent for vCPUs yet');
+      if (o.guest)
+        throw new CliFailure(
+          ['this function is not supported by the connection driver: vcpucount --guest'],
+          'ferry does not talk to the guest agent for vCPUs yet',
+        );
       const { count: c } = await domainOp(ref, undefined, () => ctx.client().get<{ count: VcpuCount }>(`/v1/domains/${enc(ref)}/vcpus/count`));
       const running = c.currentLive !== null;
-      const sides: Array<'config' | 'live'> = o.live ? ['live'] : o.config ? ['config'] : o.current ? [running ? 'live' : 'config'] : running ? ['config', 'live'] : ['config'];
+      const sides: Array<'config' | 'live'> = o.live
+        ? ['live']
+        : o.config
+          ? ['config']
+          : o.current
+            ? [running ? 'live' : 'config']
+            : running
+              ? ['config', 'live']
+              : ['config'];
       if (o.live && !running) throw new CliFailure(['Requested operation is not valid: domain is not running']);
       const kinds: Array<'maximum' | 'current'> = o.maximum ? ['maximum'] : o.active ? ['current'] : ['maximum', 'current'];
       const single = (o.maximum || o.active) && (o.live || o.config || o.current);
@@ -78,13 +92,16 @@ export function registerVcpus(program: Command, ctx: CliContext): void {
         Promise.all([ctx.client().get<{ vcpus: VcpuInfo[] }>(`/v1/domains/${enc(ref)}/vcpus`), ctx.client().get<{ node: { cpus: number } }>('/v1/node')]),
       );
       const blocks = vcpus.map((v) =>
-        formatFields([
-          ['VCPU', String(v.vcpu)],
-          ['CPU', v.cpu === null ? 'N/A' : String(v.cpu)],
-          ['State', v.state ?? 'N/A'],
-          ['CPU time', v.cpuSeconds === null ? 'N/A' : `${v.cpuSeconds.toFixed(1)}s`],
-          ['CPU Affinity', o.pretty ? `${v.affinity} (out of ${node.node.cpus})` : affinityMap(v.affinity, node.node.cpus)],
-        ], 16),
+        formatFields(
+          [
+            ['VCPU', String(v.vcpu)],
+            ['CPU', v.cpu === null ? 'N/A' : String(v.cpu)],
+            ['State', v.state ?? 'N/A'],
+            ['CPU time', v.cpuSeconds === null ? 'N/A' : `${v.cpuSeconds.toFixed(1)}s`],
+            ['CPU Affinity', o.pretty ? `${v.affinity} (out of ${node.node.cpus})` : affinityMap(v.affinity, node.node.cpus)],
+          ],
+          16,
+        ),
       );
       ctx.print(`${blocks.map((b) => `${b}\n`).join('')}`);
     });
@@ -94,29 +111,42 @@ export function registerVcpus(program: Command, ctx: CliContext): void {
     .argument('[cpulist]', 'host CPU list (0-3,^2)')
     .option('--vcpu <vcpu>', 'vCPU number', vcpuId)
     .option('--cpulist <cpulist>', 'host CPU list (0-3,^2)')
-    .action(async (positional: string | undefined, vcpuArg: number | undefined, listArg: string | undefined, o: AffectOpts & { vcpu?: number; cpulist?: string }) => {
-      const ref = domainArg(positional, o);
-      const vcpu = vcpuArg ?? o.vcpu;
-      const cpulist = listArg ?? o.cpulist;
-      const flags = affect(o);
-      if (cpulist === undefined) {
-        const { pins } = await domainOp(ref, undefined, () => ctx.client().get<{ pins: Array<{ vcpu: number; cpuset: string }> }>(`/v1/domains/${enc(ref)}/vcpus/pins${query(flags)}`));
-        const shown = vcpu === undefined ? pins : pins.filter((p) => p.vcpu === vcpu);
-        ctx.print(`${formatTable(['VCPU', 'CPU Affinity'], shown.map((p) => [String(p.vcpu), p.cpuset]))}\n`);
-        return;
-      }
-      if (vcpu === undefined) throw new CliFailure(['vcpupin: Missing vCPU number in pin mode.']);
-      await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/vcpus/pins/${vcpu}`, { cpuset: cpulist, ...flags }));
-      ctx.print('\n');
-    });
+    .action(
+      async (positional: string | undefined, vcpuArg: number | undefined, listArg: string | undefined, o: AffectOpts & { vcpu?: number; cpulist?: string }) => {
+        const ref = domainArg(positional, o);
+        const vcpu = vcpuArg ?? o.vcpu;
+        const cpulist = listArg ?? o.cpulist;
+        const flags = affect(o);
+        if (cpulist === undefined) {
+          const { pins } = await domainOp(ref, undefined, () =>
+            ctx.client().get<{ pins: Array<{ vcpu: number; cpuset: string }> }>(`/v1/domains/${enc(ref)}/vcpus/pins${query(flags)}`),
+          );
+          const shown = vcpu === undefined ? pins : pins.filter((p) => p.vcpu === vcpu);
+          ctx.print(
+            `${formatTable(
+              ['VCPU', 'CPU Affinity'],
+              shown.map((p) => [String(p.vcpu), p.cpuset]),
+            )}\n`,
+          );
+          return;
+        }
+        if (vcpu === undefined) throw new CliFailure(['vcpupin: Missing vCPU number in pin mode.']);
+        await domainOp(ref, undefined, () => ctx.client().put(`/v1/domains/${enc(ref)}/vcpus/pins/${vcpu}`, { cpuset: cpulist, ...flags }));
+        ctx.print('\n');
+      },
+    );
 
-  withAffect(withDomain(program.command('numatune').description('query NUMA parameters: the memory mode and host nodes (placement=auto: the nodes advised at start)')), 'query')
-    .action(async (positional: string | undefined, o: AffectOpts) => {
-      const ref = domainArg(positional, o);
-      const flags = affect(o);
-      const { numatune } = await domainOp(ref, undefined, () => ctx.client().get<{ numatune: { mode: string; nodeset: string } }>(`/v1/domains/${enc(ref)}/numatune${query(flags)}`));
-      ctx.print(`${'numa_mode'.padEnd(15)}: ${numatune.mode}\n${'numa_nodeset'.padEnd(15)}: ${numatune.nodeset}\n\n`);
-    });
+  withAffect(
+    withDomain(program.command('numatune').description('query NUMA parameters: the memory mode and host nodes (placement=auto: the nodes advised at start)')),
+    'query',
+  ).action(async (positional: string | undefined, o: AffectOpts) => {
+    const ref = domainArg(positional, o);
+    const flags = affect(o);
+    const { numatune } = await domainOp(ref, undefined, () =>
+      ctx.client().get<{ numatune: { mode: string; nodeset: string } }>(`/v1/domains/${enc(ref)}/numatune${query(flags)}`),
+    );
+    ctx.print(`${'numa_mode'.padEnd(15)}: ${numatune.mode}\n${'numa_nodeset'.padEnd(15)}: ${numatune.nodeset}\n\n`);
+  });
 
   withAffect(withDomain(program.command('emulatorpin').description('control or query domain emulator affinity')), 'pin')
     .argument('[cpulist]', 'host CPU list (0-3,^2)')

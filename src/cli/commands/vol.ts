@@ -34,13 +34,24 @@ export function registerVol(program: Command, ctx: CliContext): void {
     .description('create a volume in a pool from a set of arguments')
     .argument('<pool>', 'pool name')
     .argument('<name>', 'name of the volume')
-    .argument('<capacity>', 'size of the volume, with optional suffix (k, M, G, T)', numeric({ name: 'capacity', size: true, min: 1, max: Number.MAX_SAFE_INTEGER }))
-    .option('--allocation <size>', 'initial allocation size (raw: equal to capacity preallocates)', numeric({ name: 'allocation', size: true, min: 0, max: Number.MAX_SAFE_INTEGER }))
+    .argument(
+      '<capacity>',
+      'size of the volume, with optional suffix (k, M, G, T)',
+      numeric({ name: 'capacity', size: true, min: 1, max: Number.MAX_SAFE_INTEGER }),
+    )
+    .option(
+      '--allocation <size>',
+      'initial allocation size (raw: equal to capacity preallocates)',
+      numeric({ name: 'allocation', size: true, min: 0, max: Number.MAX_SAFE_INTEGER }),
+    )
     .option('--format <format>', 'file format type: raw or qcow2', 'raw')
     .action(async (pool: string, name: string, capacity: number, opts: { allocation?: number; format: string }) => {
-      if (opts.format !== 'raw' && opts.format !== 'qcow2') throw new CliFailure([`unsupported volume format '${opts.format}'`], 'Use raw or qcow2', 'INVALID_ARGUMENT');
+      if (opts.format !== 'raw' && opts.format !== 'qcow2')
+        throw new CliFailure([`unsupported volume format '${opts.format}'`], 'Use raw or qcow2', 'INVALID_ARGUMENT');
       const allocation = opts.allocation;
-      await volOp(name, 'create', () => ctx.client().post(`/v1/pools/${enc(pool)}/volumes`, { name, capacity, format: opts.format, ...(allocation !== undefined ? { allocation } : {}) }));
+      await volOp(name, 'create', () =>
+        ctx.client().post(`/v1/pools/${enc(pool)}/volumes`, { name, capacity, format: opts.format, ...(allocation !== undefined ? { allocation } : {}) }),
+      );
       ctx.say(`Vol ${name} created\n`);
     });
 
@@ -66,8 +77,14 @@ export function registerVol(program: Command, ctx: CliContext): void {
       if (!pool) throw new CliFailure(["command requires the option '--pool'"], undefined, 'INVALID_ARGUMENT');
       const { volumes } = await volOp(pool, undefined, () => ctx.client().get<{ volumes: VolumeInfo[] }>(`/v1/pools/${enc(pool)}/volumes`));
       const table = opts.details
-        ? formatTable(['Name', 'Path', 'Type', 'Capacity', 'Allocation'], volumes.map((v) => [v.name, v.path, v.type, prettyCapacity(v.capacity), prettyCapacity(v.allocation)]))
-        : formatTable(['Name', 'Path'], volumes.map((v) => [v.name, v.path]));
+        ? formatTable(
+            ['Name', 'Path', 'Type', 'Capacity', 'Allocation'],
+            volumes.map((v) => [v.name, v.path, v.type, prettyCapacity(v.capacity), prettyCapacity(v.allocation)]),
+          )
+        : formatTable(
+            ['Name', 'Path'],
+            volumes.map((v) => [v.name, v.path]),
+          );
       ctx.print(`${table}\n`);
     });
 
@@ -80,7 +97,17 @@ export function registerVol(program: Command, ctx: CliContext): void {
     .action(async (vol: string, opts: { pool?: string; bytes?: boolean }) => {
       const { volume: v } = await findVolume(ctx, vol, opts.pool);
       const sz = (n: number): string => (opts.bytes ? `${n} bytes` : prettyCapacity(n));
-      ctx.print(`${formatFields([['Name', v.name], ['Type', v.type], ['Capacity', sz(v.capacity)], ['Allocation', sz(v.allocation)]], 16)}\n`);
+      ctx.print(
+        `${formatFields(
+          [
+            ['Name', v.name],
+            ['Type', v.type],
+            ['Capacity', sz(v.capacity)],
+            ['Allocation', sz(v.allocation)],
+          ],
+          16,
+        )}\n`,
+      );
     });
 
   program

@@ -17,7 +17,7 @@ describe('whatToComplete (read from the command definitions)', () => {
     assert.deepEqual(complete('help vol-l').completion, { kind: 'words', words: ['vol-list'] });
   });
 
-  it('a verb\'s options by prefix, leaving out those already given', () => {
+  it("a verb's options by prefix, leaving out those already given", () => {
     assert.deepEqual(complete('start --').completion, { kind: 'words', words: ['--domain', '--paused', '--force-boot', '--help'] });
     assert.deepEqual(complete('start --paused --').completion, { kind: 'words', words: ['--domain', '--force-boot', '--help'] });
   });

@@ -5,9 +5,7 @@ import { VERB_GROUPS } from '../help/verb-groups.js';
 export type ObjectKind = 'domain' | 'pool' | 'network' | 'vol';
 const OBJECT_KINDS: Record<string, ObjectKind> = { domain: 'domain', pool: 'pool', network: 'network', vol: 'vol' };
 
-export type Completion =
-  | { kind: 'words'; words: string[] }
-  | { kind: 'objects'; object: ObjectKind; prefix: string; pool?: string };
+export type Completion = { kind: 'words'; words: string[] } | { kind: 'objects'; object: ObjectKind; prefix: string; pool?: string };
 
 export interface CompletionRequest {
   /** -c/--connect given on the line being completed. */

@@ -11,8 +11,7 @@ function capture(): Output & { stdout: string; stderr: string } {
 }
 
 const program = await buildProgram(new CliContext(capture()));
-const visibleVerbs = (): string[] =>
-  program.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
+const visibleVerbs = (): string[] => program.commands.filter((c) => !(c as unknown as { _hidden: boolean })._hidden).map((c) => c.name());
 
 describe('ferry help groups', () => {
   it('every registered verb has exactly one group (add a new verb to src/cli/help/verb-groups.ts)', () => {
@@ -22,7 +21,7 @@ describe('ferry help groups', () => {
     assert.equal(new Set(VERB_GROUPS.map((g) => g.keyword)).size, VERB_GROUPS.length, 'two groups share a keyword');
   });
 
-  it('`ferry help` prints every group in virsh\'s layout, and every visible verb once', async () => {
+  it("`ferry help` prints every group in virsh's layout, and every visible verb once", async () => {
     const o = capture();
     assert.equal(await runCli(['node', 'ferry', 'help'], o, {}), 0);
     assert.match(o.stdout, /^Grouped commands:\n\n Domain Management \(help keyword 'domain'\):\n {4}attach-disk {20}attach a disk/);
@@ -31,7 +30,7 @@ describe('ferry help groups', () => {
     assert.doesNotMatch(o.stdout, /\n {4}complete /, 'the hidden completion verb is not listed');
   });
 
-  it('`ferry help monitor` prints one group; `ferry help start` the verb\'s help; an unknown word fails with virsh\'s words', async () => {
+  it("`ferry help monitor` prints one group; `ferry help start` the verb's help; an unknown word fails with virsh's words", async () => {
     const o = capture();
     assert.equal(await runCli(['node', 'ferry', 'help', 'monitor'], o, {}), 0);
     assert.match(o.stdout, /^ Domain Monitoring \(help keyword 'monitor'\):\n/);

@@ -24,8 +24,11 @@ export function verbEntry(cmd: Command): string {
   const args = cmd.registeredArguments.map(argumentText).join(' ');
   const opts = cmd.options.filter(visible);
   let out = `.TP\n\\fB${cmd.name().replace(/-/g, '\\-')}\\fR${opts.length > 0 ? ' [\\fIoptions\\fR]' : ''}${args ? ` ${args}` : ''}\n${roffText(cmd.description())}\n`;
-  const inner = cmd.registeredArguments.filter((a) => a.description).map((a) => roffTagged(`\\fI${roffText(a.name())}\\fR`, a.description)).join('') +
-    opts.map(optionEntry).join('');
+  const inner =
+    cmd.registeredArguments
+      .filter((a) => a.description)
+      .map((a) => roffTagged(`\\fI${roffText(a.name())}\\fR`, a.description))
+      .join('') + opts.map(optionEntry).join('');
   if (inner) out += `.RS\n${inner}.RE\n`;
   return out;
 }

@@ -17,7 +17,10 @@ const rendered = (file: string): string =>
 
 describe('man pages (docs/man/)', () => {
   it('the checked-in pages are what scripts/gen-man.sh writes from the command definitions', () => {
-    assert.deepEqual(pages.map((p) => p.file), ['ferry.1', 'ferryd.8', 'ferry-lockd.8', 'ferryd.conf.5']);
+    assert.deepEqual(
+      pages.map((p) => p.file),
+      ['ferry.1', 'ferryd.8', 'ferry-lockd.8', 'ferryd.conf.5'],
+    );
     for (const p of pages) {
       assert.equal(readFileSync(new URL(p.file, manDir), 'utf8'), p.text, `docs/man/${p.file} is stale: run scripts/gen-man.sh`);
     }
@@ -51,9 +54,15 @@ describe('man pages (docs/man/)', () => {
   it('ferryd.conf(5) gives every key the parser accepts with its type, default and meaning', () => {
     const text = rendered('ferryd.conf.5');
     const docs = configKeyDocs();
-    assert.deepEqual(docs.map((d) => d.key), configKeys());
+    assert.deepEqual(
+      docs.map((d) => d.key),
+      configKeys(),
+    );
     for (const d of docs) {
-      assert.ok(d.type && d.default && d.doc, `ferryd.conf key ${d.key} has no type, default or meaning (document it where SETTINGS in src/daemon/config.ts sets it)`);
+      assert.ok(
+        d.type && d.default && d.doc,
+        `ferryd.conf key ${d.key} has no type, default or meaning (document it where SETTINGS in src/daemon/config.ts sets it)`,
+      );
       assert.ok(text.includes(`\n       ${d.key} (${d.type}; default: ${d.default})\n`), `ferryd.conf(5) lacks ${d.key}`);
     }
     assert.ok(text.includes('       max_clients (integer >= 1; default: 5000)\n'));

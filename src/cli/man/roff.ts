@@ -1,13 +1,15 @@
 /** Text as roff prints it: backslashes escaped, a line never starting with a control character. */
 export function roffText(text: string): string {
-  return text
-    .replace(/\\/g, '\\e')
-    // groff reads ASCII: other characters go as their Unicode escape (→ is \[u2192]).
-    // eslint-disable-next-line no-control-regex
-    .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}]`)
-    .split('\n')
-    .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
-    .join('\n');
+  return (
+    text
+      .replace(/\\/g, '\\e')
+      // groff reads ASCII: other characters go as their Unicode escape (→ is \[u2192]).
+      // eslint-disable-next-line no-control-regex
+      .replace(/[^\x00-\x7f]/gu, (c) => `\\[u${(c.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}]`)
+      .split('\n')
+      .map((line) => (/^[.']/.test(line) ? `\\&${line}` : line))
+      .join('\n')
+  );
 }
 
 /** Option flags in bold with roff's minus signs (`-c, --connect <uri>` → \fB\-c\fR, \fB\-\-connect\fR \fIuri\fR). */

@@ -24,7 +24,17 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
     if (s.mode === 'host-certificates') {
       // QEMU emulates the card from three certificates of an NSS database (libcacard opens it read-only).
       const [c1, c2, c3] = s.certificates.map(escapeOpt);
-      out.push(...device('ccid-card-emulated', ['backend=certificates', `cert1=${c1}`, `cert2=${c2}`, `cert3=${c3}`, `db=${escapeOpt(smartcardDatabase(s))}`, `id=${s.alias}`, bus]));
+      out.push(
+        ...device('ccid-card-emulated', [
+          'backend=certificates',
+          `cert1=${c1}`,
+          `cert2=${c2}`,
+          `cert3=${c3}`,
+          `db=${escapeOpt(smartcardDatabase(s))}`,
+          `id=${s.alias}`,
+          bus,
+        ]),
+      );
       continue;
     }
     const id = `char${s.alias}`;
@@ -44,7 +54,14 @@ export function charDeviceArgs(def: DomainDefinition, q35: boolean): string[] {
       out.push('-netdev', `user,guestfwd=tcp:${ch.targetAddress}:${ch.targetPort}-chardev:${id},id=${ch.alias}`);
       continue;
     }
-    out.push(...device('virtserialport', [virtioSerialBus(ch.address), `chardev=${id}`, `id=${ch.alias}`, ch.targetName === undefined ? undefined : `name=${ch.targetName}`]));
+    out.push(
+      ...device('virtserialport', [
+        virtioSerialBus(ch.address),
+        `chardev=${id}`,
+        `id=${ch.alias}`,
+        ch.targetName === undefined ? undefined : `name=${ch.targetName}`,
+      ]),
+    );
   }
   return out;
 }

@@ -6,9 +6,14 @@ import { jsonDevice } from './json-device.js';
 import { hubArgs } from './platform-devices.js';
 
 const USB_DRIVER: Record<string, string> = {
-  'qemu-xhci': 'qemu-xhci', 'nec-xhci': 'nec-usb-xhci', 'ich9-ehci1': 'ich9-usb-ehci1',
-  'ich9-uhci1': 'ich9-usb-uhci1', 'ich9-uhci2': 'ich9-usb-uhci2', 'ich9-uhci3': 'ich9-usb-uhci3',
-  'piix3-uhci': 'piix3-usb-uhci', 'piix4-uhci': 'piix4-usb-uhci',
+  'qemu-xhci': 'qemu-xhci',
+  'nec-xhci': 'nec-usb-xhci',
+  'ich9-ehci1': 'ich9-usb-ehci1',
+  'ich9-uhci1': 'ich9-usb-uhci1',
+  'ich9-uhci2': 'ich9-usb-uhci2',
+  'ich9-uhci3': 'ich9-usb-uhci3',
+  'piix3-uhci': 'piix3-usb-uhci',
+  'piix4-uhci': 'piix4-usb-uhci',
 };
 
 /** PCI controllers ordered so each comes after the controller of the bus it sits on (bus 0 is the root). */
@@ -46,19 +51,38 @@ export function controllerArgs(def: DomainDefinition, q35: boolean): string[] {
     if (c.type === 'scsi' && c.model === 'lsilogic') {
       out.push(...device('lsi', [`id=${c.alias}`, ...pciProps(c.address, q35)]));
     } else if (c.type === 'scsi' && c.iothreadMapping) {
-      out.push('-device', jsonDevice('virtio-scsi-pci', [...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`, ...scsiTuning(c)], {
-        'iothread-vq-mapping': iothreadVqMapping(c.iothreadMapping),
-      }, pciProps(c.address, q35)));
+      out.push(
+        '-device',
+        jsonDevice(
+          'virtio-scsi-pci',
+          [...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`, ...scsiTuning(c)],
+          {
+            'iothread-vq-mapping': iothreadVqMapping(c.iothreadMapping),
+          },
+          pciProps(c.address, q35),
+        ),
+      );
     } else if (c.type === 'scsi') {
-      out.push(...device('virtio-scsi-pci', [
-        ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.queues === undefined ? undefined : `num_queues=${c.queues}`, ...scsiTuning(c),
-        c.iothread === undefined ? undefined : `iothread=iothread${c.iothread}`, ...pciProps(c.address, q35),
-      ]));
+      out.push(
+        ...device('virtio-scsi-pci', [
+          ...virtioOptionProps(c.virtio),
+          `id=${c.alias}`,
+          c.queues === undefined ? undefined : `num_queues=${c.queues}`,
+          ...scsiTuning(c),
+          c.iothread === undefined ? undefined : `iothread=iothread${c.iothread}`,
+          ...pciProps(c.address, q35),
+        ]),
+      );
     } else if (c.type === 'virtio-serial') {
-      out.push(...device('virtio-serial-pci', [
-        ...virtioOptionProps(c.virtio), `id=${c.alias}`, c.ports === undefined ? undefined : `max_ports=${c.ports}`,
-        c.vectors === undefined ? undefined : `vectors=${c.vectors}`, ...pciProps(c.address, q35),
-      ]));
+      out.push(
+        ...device('virtio-serial-pci', [
+          ...virtioOptionProps(c.virtio),
+          `id=${c.alias}`,
+          c.ports === undefined ? undefined : `max_ports=${c.ports}`,
+          c.vectors === undefined ? undefined : `vectors=${c.vectors}`,
+          ...pciProps(c.address, q35),
+        ]),
+      );
     } else if (c.type === 'ccid') {
       out.push(...device('usb-ccid', [`id=${c.alias}`, ...usbProps(c.address)]));
     } else if (c.type === 'fdc' && q35) {
@@ -75,8 +99,12 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
   switch (c.model) {
     case 'pcie-root-port':
       return device(c.modelName === 'ioh3420' ? 'ioh3420' : 'pcie-root-port', [
-        c.port === undefined ? undefined : `port=0x${c.port.toString(16)}`, `chassis=${c.chassis ?? c.index}`, memReserve(c), `id=${c.alias}`,
-        c.hotplug === false ? 'hotplug=off' : undefined, ...pciProps(c.address, q35),
+        c.port === undefined ? undefined : `port=0x${c.port.toString(16)}`,
+        `chassis=${c.chassis ?? c.index}`,
+        memReserve(c),
+        `id=${c.alias}`,
+        c.hotplug === false ? 'hotplug=off' : undefined,
+        ...pciProps(c.address, q35),
       ]);
     case 'pcie-to-pci-bridge':
       return device('pcie-pci-bridge', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
@@ -87,14 +115,20 @@ function pciController(c: ControllerDefinition, q35: boolean): string[] {
     case 'pci-expander-bus':
     case 'pcie-expander-bus':
       return device(c.model === 'pci-expander-bus' ? 'pxb' : 'pxb-pcie', [
-        `bus_nr=${c.busNr}`, `id=${c.alias}`, c.numaNode === undefined ? undefined : `numa_node=${c.numaNode}`, ...pciProps(c.address, q35),
+        `bus_nr=${c.busNr}`,
+        `id=${c.alias}`,
+        c.numaNode === undefined ? undefined : `numa_node=${c.numaNode}`,
+        ...pciProps(c.address, q35),
       ]);
     case 'pcie-switch-upstream-port':
       return device('x3130-upstream', [`id=${c.alias}`, ...pciProps(c.address, q35)]);
     case 'pcie-switch-downstream-port':
       return device('xio3130-downstream', [
-        `port=${c.port ?? 0}`, `chassis=${c.chassis ?? c.index}`, `id=${c.alias}`,
-        c.hotplug === false ? 'hotplug=off' : undefined, ...pciProps(c.address, q35),
+        `port=${c.port ?? 0}`,
+        `chassis=${c.chassis ?? c.index}`,
+        `id=${c.alias}`,
+        c.hotplug === false ? 'hotplug=off' : undefined,
+        ...pciProps(c.address, q35),
       ]);
     default:
       return [];

@@ -6,7 +6,8 @@ export function cryptoArgs(def: DomainDefinition, q35: boolean): string[] {
   return (def.devices.cryptos ?? []).flatMap((c, i) => {
     const obj = `obj${c.alias ?? `crypto${i}`}`;
     return [
-      '-object', [`cryptodev-backend-${c.backend}`, `id=${obj}`, c.queues === undefined ? undefined : `queues=${c.queues}`].filter(Boolean).join(','),
+      '-object',
+      [`cryptodev-backend-${c.backend}`, `id=${obj}`, c.queues === undefined ? undefined : `queues=${c.queues}`].filter(Boolean).join(','),
       ...device('virtio-crypto-pci', [`cryptodev=${obj}`, `id=${c.alias ?? `crypto${i}`}`, ...pciProps(c.address, q35)]),
     ];
   });

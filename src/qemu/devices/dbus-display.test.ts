@@ -11,7 +11,15 @@ const domain = (devices: string): string => `<domain type='qemu'><name>d</name><
 const argvOf = (devices: string, dbusAddress?: string): string[] => {
   const def = parseDomainXml(domain(devices));
   const graphics = def.devices.graphics.map((g) => (dbusAddress && g.type === 'dbus' ? { ...g, dbusAddress, dbusAddressGenerated: true } : g));
-  return buildQemuArgv({ def: { ...def, devices: { ...def.devices, graphics } }, accel: 'tcg', machine: 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p', resolveDisk: () => ({ kind: 'empty' }), tapFds: [] });
+  return buildQemuArgv({
+    def: { ...def, devices: { ...def.devices, graphics } },
+    accel: 'tcg',
+    machine: 'pc-i440fx-10.0',
+    qmpSocket: '/q',
+    pidfile: '/p',
+    resolveDisk: () => ({ kind: 'empty' }),
+    tapFds: [],
+  });
 };
 const after = (argv: string[], flag: string): string[] => argv.flatMap((a, i) => (a === flag ? [argv[i + 1] as string] : []));
 
@@ -44,15 +52,25 @@ describe("QEMU's D-Bus display, as libvirt writes it", () => {
   });
 
   it('reads back what it writes', () => {
-    for (const g of ["<graphics type='dbus'/>", "<graphics type='dbus' p2p='yes'><gl enable='no'/><audio id='1'/></graphics><audio id='1' type='dbus'/>", "<graphics type='dbus' address='unix:path=/tmp/x'/>"]) {
+    for (const g of [
+      "<graphics type='dbus'/>",
+      "<graphics type='dbus' p2p='yes'><gl enable='no'/><audio id='1'/></graphics><audio id='1' type='dbus'/>",
+      "<graphics type='dbus' address='unix:path=/tmp/x'/>",
+    ]) {
       const def = parseDomainXml(domain(g));
       assert.deepEqual(parseDomainXml(renderDomainXml(def)), def);
     }
   });
 
   it('refuses OpenGL (a host GPU), D-Bus channels and audio without a D-Bus display, p2p with an address', () => {
-    assert.match(refusal(domain("<graphics type='dbus'><gl enable='yes' rendernode='/dev/dri/foo'/></graphics>")), /gl\/@enable.*OpenGL needs a GPU render node[\s\S]*rendernode/);
-    assert.match(refusal(domain("<graphics type='vnc'/><serial type='dbus'><source channel='c'/></serial>")), /serial\/@type: type 'dbus' is a channel of the D-Bus display, and there is no <graphics type='dbus'>/);
+    assert.match(
+      refusal(domain("<graphics type='dbus'><gl enable='yes' rendernode='/dev/dri/foo'/></graphics>")),
+      /gl\/@enable.*OpenGL needs a GPU render node[\s\S]*rendernode/,
+    );
+    assert.match(
+      refusal(domain("<graphics type='vnc'/><serial type='dbus'><source channel='c'/></serial>")),
+      /serial\/@type: type 'dbus' is a channel of the D-Bus display, and there is no <graphics type='dbus'>/,
+    );
     assert.match(refusal(domain("<audio id='1' type='dbus'/>")), /audio\[1\]\/@type: type 'dbus' plays through the D-Bus display/);
     assert.match(refusal(domain("<graphics type='dbus'><audio id='2'/></graphics><audio id='1' type='dbus'/>")), /there is none with id 2/);
     assert.match(refusal(domain("<graphics type='dbus' p2p='yes' address='unix:path=/x'/>")), /p2p with a specified address is not supported/);

@@ -9,7 +9,8 @@ export function inputArgs(def: DomainDefinition, q35: boolean): string[] {
   const out: string[] = [];
   for (const i of def.devices.inputs) {
     if (i.bus === 'ps2') continue;
-    if (i.bus === 'usb') out.push(...device(i.type === 'tablet' ? 'usb-tablet' : i.type === 'mouse' ? 'usb-mouse' : 'usb-kbd', [`id=${i.alias}`, ...usbProps(i.address)]));
+    if (i.bus === 'usb')
+      out.push(...device(i.type === 'tablet' ? 'usb-tablet' : i.type === 'mouse' ? 'usb-mouse' : 'usb-kbd', [`id=${i.alias}`, ...usbProps(i.address)]));
     else out.push(...device(`virtio-${i.type}-pci`, [...virtioOptionProps(i.virtio), `id=${i.alias}`, ...pciProps(i.address, q35)]));
   }
   return out;
@@ -131,7 +132,12 @@ function videoDevice(v: VideoDefinition, primary: boolean, q35: boolean): string
     case 'bochs':
       return device('bochs-display', [...at, v.vram === undefined ? undefined : `vgamem=${v.vram * 1024}`]);
     case 'virtio':
-      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [...at, v.heads === undefined ? undefined : `max_outputs=${v.heads}`, v.blob === false ? 'blob=off' : undefined, ...resolution(v)]);
+      return device(primary ? 'virtio-vga' : 'virtio-gpu-pci', [
+        ...at,
+        v.heads === undefined ? undefined : `max_outputs=${v.heads}`,
+        v.blob === false ? 'blob=off' : undefined,
+        ...resolution(v),
+      ]);
     case 'qxl':
       return device(primary ? 'qxl-vga' : 'qxl', [
         ...at,
@@ -160,7 +166,14 @@ export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
     const at = [`id=${s.alias}`, ...pciProps(s.address, q35)];
     if (s.model === 'pcspk') continue; // machineOptions(): pcspk-audiodev=
     if (s.model === 'usb') {
-      out.push(...device('usb-audio', [`id=${s.alias}`, audiodev, s.multichannel === undefined ? undefined : `multi=${s.multichannel ? 'on' : 'off'}`, ...usbProps(s.address)]));
+      out.push(
+        ...device('usb-audio', [
+          `id=${s.alias}`,
+          audiodev,
+          s.multichannel === undefined ? undefined : `multi=${s.multichannel ? 'on' : 'off'}`,
+          ...usbProps(s.address),
+        ]),
+      );
       continue;
     }
     if (s.model === 'ich9' || s.model === 'ich6') {
@@ -168,7 +181,15 @@ export function soundArgs(def: DomainDefinition, q35: boolean): string[] {
       const codecs = s.codecs.length > 0 ? s.codecs : ['duplex' as const];
       codecs.forEach((c, n) => out.push(...device(HDA_CODEC[c] as string, [`id=${s.alias}-codec${n}`, `bus=${s.alias}.0`, `cad=${n}`, audiodev])));
     } else if (s.model === 'virtio') {
-      out.push(...device('virtio-sound-pci', [...virtioOptionProps(s.virtio), `id=${s.alias}`, audiodev, s.streams === undefined ? undefined : `streams=${s.streams}`, ...pciProps(s.address, q35)]));
+      out.push(
+        ...device('virtio-sound-pci', [
+          ...virtioOptionProps(s.virtio),
+          `id=${s.alias}`,
+          audiodev,
+          s.streams === undefined ? undefined : `streams=${s.streams}`,
+          ...pciProps(s.address, q35),
+        ]),
+      );
     } else if (s.model === 'ac97') out.push(...device('AC97', [...at, audiodev]));
     else if (s.model === 'es1370') out.push(...device('ES1370', [...at, audiodev]));
     else out.push(...device('sb16', [`id=${s.alias}`, audiodev]));

@@ -10,7 +10,12 @@ export function escapeOpt(value: string): string {
 export function pciProps(address: DeviceAddress | undefined, q35: boolean, acpiIndex?: number): string[] {
   if (address?.type !== 'pci') return [];
   const addr = address.function === 0 ? `0x${address.slot.toString(16)}` : `0x${address.slot.toString(16)}.0x${address.function.toString(16)}`;
-  return [`bus=${pciBusAlias(address.bus, q35)}`, ...(address.multifunction ? ['multifunction=on'] : []), `addr=${addr}`, ...(acpiIndex === undefined ? [] : [`acpi-index=${acpiIndex}`])];
+  return [
+    `bus=${pciBusAlias(address.bus, q35)}`,
+    ...(address.multifunction ? ['multifunction=on'] : []),
+    `addr=${addr}`,
+    ...(acpiIndex === undefined ? [] : [`acpi-index=${acpiIndex}`]),
+  ];
 }
 
 /** bus= and port= on the USB controller (usb.0 for controller index 0). */

@@ -9,11 +9,15 @@ export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: str
   const host = s.hosts?.[0] ?? { name: '' };
   switch (s.protocol) {
     case 'nbd': {
-      const server = host.transport === 'unix' || host.socket
-        ? { type: 'unix', path: host.socket ?? '' }
-        : { type: 'inet', host: host.name, port: String(host.port ?? 10809) };
+      const server =
+        host.transport === 'unix' || host.socket
+          ? { type: 'unix', path: host.socket ?? '' }
+          : { type: 'inet', host: host.name, port: String(host.port ?? 10809) };
       return {
-        driver: 'nbd', server, ...(s.name ? { export: s.name } : {}), ...nbdTlsProps(s, dev),
+        driver: 'nbd',
+        server,
+        ...(s.name ? { export: s.name } : {}),
+        ...nbdTlsProps(s, dev),
         ...(s.reconnectDelay === undefined ? {} : { 'reconnect-delay': s.reconnectDelay }),
       };
     }
@@ -32,7 +36,11 @@ export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: str
       };
     }
     case 'rbd':
-      return { driver: 'rbd', ...rbdImage(s.name ?? ''), server: (s.hosts ?? []).map((h) => ({ host: h.name, ...(h.port === undefined ? {} : { port: String(h.port) }) })) };
+      return {
+        driver: 'rbd',
+        ...rbdImage(s.name ?? ''),
+        server: (s.hosts ?? []).map((h) => ({ host: h.name, ...(h.port === undefined ? {} : { port: String(h.port) }) })),
+      };
     case 'http':
     case 'https':
     case 'ftp':
@@ -40,7 +48,8 @@ export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: str
       const path = (s.name ?? '').startsWith('/') ? s.name : `/${s.name ?? ''}`;
       const url = `${s.protocol}://${host.name}${host.port === undefined ? '' : `:${host.port}`}${path}${s.query ? `?${s.query}` : ''}`;
       return {
-        driver: s.protocol, url,
+        driver: s.protocol,
+        url,
         ...(s.timeoutSeconds === undefined ? {} : { timeout: s.timeoutSeconds }),
         ...(s.readahead === undefined ? {} : { readahead: s.readahead }),
         ...(s.sslVerify === undefined ? {} : { sslverify: s.sslVerify }),
@@ -51,7 +60,9 @@ export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: str
       // (QEMU cannot read another known_hosts file; without <knownHosts> it checks its user's own, as with libvirt).
       if (s.knownHosts !== undefined && sshHostKey === undefined) throw new TypeError(`disk ${dev}: the ssh host key from ${s.knownHosts} was not resolved`);
       return {
-        driver: 'ssh', path: s.name, server: { host: host.name, port: String(host.port ?? 22) },
+        driver: 'ssh',
+        path: s.name,
+        server: { host: host.name, port: String(host.port ?? 22) },
         ...(s.identity?.username === undefined ? {} : { user: s.identity.username }),
         ...(sshHostKey === undefined ? {} : { 'host-key-check': { mode: 'hash', type: 'sha256', hash: sshHostKey } }),
       };
@@ -65,9 +76,10 @@ export function networkProtocolNode(s: DiskSource, dev: string, sshHostKey?: str
 function rbdImage(name: string): Record<string, string> {
   const [path, snapshot] = name.split('@', 2) as [string, string | undefined];
   const parts = path.split('/');
-  const out: Record<string, string> = parts.length >= 3
-    ? { pool: parts[0] as string, namespace: parts[1] as string, image: parts.slice(2).join('/') }
-    : { pool: parts[0] as string, image: parts.slice(1).join('/') };
+  const out: Record<string, string> =
+    parts.length >= 3
+      ? { pool: parts[0] as string, namespace: parts[1] as string, image: parts.slice(2).join('/') }
+      : { pool: parts[0] as string, image: parts.slice(1).join('/') };
   if (snapshot !== undefined) out.snapshot = snapshot;
   return out;
 }

@@ -24,9 +24,14 @@ function libvirtArgs(name: string): string[] {
   return out;
 }
 
-describe('<filesystem> (virtio-9p): argv against libvirt\'s .args', () => {
+describe("<filesystem> (virtio-9p): argv against libvirt's .args", () => {
   for (const name of [
-    'downscript', 'virtio-9p-createmode', 'virtio-9p-multidevs', 'virtio-options-fs-ats', 'virtio-options-fs-iommu', 'virtio-options-fs-packed',
+    'downscript',
+    'virtio-9p-createmode',
+    'virtio-9p-multidevs',
+    'virtio-options-fs-ats',
+    'virtio-options-fs-iommu',
+    'virtio-options-fs-packed',
   ]) {
     it(name, () => {
       const def = parseDomainXml(readFileSync(new URL(`${name}.x86_64-latest.xml`, FIXTURES), 'utf8'));
@@ -55,8 +60,13 @@ describe('<filesystem> (virtio-9p): argv against libvirt\'s .args', () => {
     <os><type machine='${machine}'>hvm</type></os><devices>${fs}</devices></domain>`;
 
   it('a virtio-transitional filesystem goes on conventional PCI on q35 (a pcie-to-pci-bridge), a virtio one on a root port', () => {
-    const def = parseDomainXml(domain(`<filesystem model='virtio-transitional'><source dir='/a'/><target dir='a'/></filesystem>
-      <filesystem><source dir='/b'/><target dir='b'/></filesystem>`, 'q35'));
+    const def = parseDomainXml(
+      domain(
+        `<filesystem model='virtio-transitional'><source dir='/a'/><target dir='a'/></filesystem>
+      <filesystem><source dir='/b'/><target dir='b'/></filesystem>`,
+        'q35',
+      ),
+    );
     const model = (bus: number | undefined): string | undefined => def.devices.controllers.find((c) => c.type === 'pci' && c.index === bus)?.model;
     const [a, b] = def.devices.filesystems ?? [];
     assert.equal(model(a?.address?.type === 'pci' ? a.address.bus : undefined), 'pcie-to-pci-bridge');
@@ -64,8 +74,13 @@ describe('<filesystem> (virtio-9p): argv against libvirt\'s .args', () => {
   });
 
   it('readonly, squash and a comma in the path: readonly=on, security_model=none, the comma doubled', () => {
-    const def = withAliases(parseDomainXml(domain(`<filesystem type='mount' accessmode='squash'>
-      <source dir='/srv/a,b'/><target dir='share'/><readonly/></filesystem>`)), false);
+    const def = withAliases(
+      parseDomainXml(
+        domain(`<filesystem type='mount' accessmode='squash'>
+      <source dir='/srv/a,b'/><target dir='share'/><readonly/></filesystem>`),
+      ),
+      false,
+    );
     const argv = filesystemArgs(def, false);
     assert.equal(argv[1], 'local,security_model=none,id=fsdev-fs0,path=/srv/a,,b,readonly=on');
     assert.match(argv[3] as string, /^virtio-9p-pci,id=fs0,fsdev=fsdev-fs0,mount_tag=share,bus=pci.0,addr=0x\d$/);
@@ -73,8 +88,17 @@ describe('<filesystem> (virtio-9p): argv against libvirt\'s .args', () => {
 
   it('refuses what it cannot run, naming it', () => {
     assert.throws(() => parseDomainXml(domain(`<filesystem><source dir='srv'/><target dir='t'/></filesystem>`)), /source dir 'srv' is not an absolute path/);
-    assert.throws(() => parseDomainXml(domain(`<filesystem><source dir='/a'/><target dir='t'/></filesystem><filesystem><source dir='/b'/><target dir='t'/></filesystem>`)), /filesystem target 't' specified twice/);
-    assert.throws(() => parseDomainXml(domain(`<filesystem accessmode='mapped' fmode='0800'><source dir='/a'/><target dir='t'/></filesystem>`)), /invalid fmode '0800'/);
-    assert.throws(() => parseDomainXml(domain(`<filesystem><driver type='virtiofs'/><source dir='/a'/><target dir='t'/></filesystem>`)), (e: Error & { code?: string }) => e.code === 'XML_UNSUPPORTED' && /virtiofsd/.test(e.message));
+    assert.throws(
+      () => parseDomainXml(domain(`<filesystem><source dir='/a'/><target dir='t'/></filesystem><filesystem><source dir='/b'/><target dir='t'/></filesystem>`)),
+      /filesystem target 't' specified twice/,
+    );
+    assert.throws(
+      () => parseDomainXml(domain(`<filesystem accessmode='mapped' fmode='0800'><source dir='/a'/><target dir='t'/></filesystem>`)),
+      /invalid fmode '0800'/,
+    );
+    assert.throws(
+      () => parseDomainXml(domain(`<filesystem><driver type='virtiofs'/><source dir='/a'/><target dir='t'/></filesystem>`)),
+      (e: Error & { code?: string }) => e.code === 'XML_UNSUPPORTED' && /virtiofsd/.test(e.message),
+    );
   });
 });

@@ -10,7 +10,14 @@ export const fsdevId = (f: FilesystemDefinition): string => `fsdev-${f.alias ?? 
 export function filesystemArgs(def: DomainDefinition, q35: boolean): string[] {
   return (def.devices.filesystems ?? []).flatMap((f) => {
     // usb-mtp: readonly is always given (QEMU's default is on; libvirt writes false for a writable one).
-    if (f.driver === 'mtp') return device('usb-mtp', [`id=${f.alias}`, `rootdir=${escapeOpt(f.source)}`, `desc=${escapeOpt(f.target)}`, `readonly=${f.readonly ? 'on' : 'off'}`, ...usbProps(f.address)]);
+    if (f.driver === 'mtp')
+      return device('usb-mtp', [
+        `id=${f.alias}`,
+        `rootdir=${escapeOpt(f.source)}`,
+        `desc=${escapeOpt(f.target)}`,
+        `readonly=${f.readonly ? 'on' : 'off'}`,
+        ...usbProps(f.address),
+      ]);
     const fsdev = [
       'local',
       `security_model=${securityModel(f)}`,
@@ -22,10 +29,18 @@ export function filesystemArgs(def: DomainDefinition, q35: boolean): string[] {
       `path=${escapeOpt(f.source)}`,
       f.readonly ? 'readonly=on' : undefined,
     ].filter((p): p is string => p !== undefined);
-    const driver = f.model === 'virtio-transitional' || f.model === 'virtio-non-transitional' ? `virtio-9p-pci-${f.model.slice('virtio-'.length)}` : 'virtio-9p-pci';
+    const driver =
+      f.model === 'virtio-transitional' || f.model === 'virtio-non-transitional' ? `virtio-9p-pci-${f.model.slice('virtio-'.length)}` : 'virtio-9p-pci';
     return [
-      '-fsdev', fsdev.join(','),
-      ...device(driver, [...virtioOptionProps(f.virtio), `id=${f.alias}`, `fsdev=${fsdevId(f)}`, `mount_tag=${escapeOpt(f.target)}`, ...pciProps(f.address, q35)]),
+      '-fsdev',
+      fsdev.join(','),
+      ...device(driver, [
+        ...virtioOptionProps(f.virtio),
+        `id=${f.alias}`,
+        `fsdev=${fsdevId(f)}`,
+        `mount_tag=${escapeOpt(f.target)}`,
+        ...pciProps(f.address, q35),
+      ]),
     ];
   });
 }

@@ -22,10 +22,14 @@ export interface FirmwareArgs {
 export function firmwareArgs(def: DomainDefinition): FirmwareArgs {
   const out: FirmwareArgs = { blockdevs: [], machineOptions: [], globals: [] };
   const fw = def.os.firmware;
-  if (!fw || fw.auto === 'bios' && fw.loader?.path === undefined) return out;
+  if (!fw || (fw.auto === 'bios' && fw.loader?.path === undefined)) return out;
   const loader = fw.loader;
   if (loader?.path === undefined) {
-    throw new FerryError('FIRMWARE_NOT_FOUND', "operation failed: <os firmware='efi'> has no firmware chosen yet: define the domain on a host with firmware descriptors", { details: { element: 'loader' } });
+    throw new FerryError(
+      'FIRMWARE_NOT_FOUND',
+      "operation failed: <os firmware='efi'> has no firmware chosen yet: define the domain on a host with firmware descriptors",
+      { details: { element: 'loader' } },
+    );
   }
   if (loader.type === 'rom' || fw.auto === 'bios') {
     out.globals.push('-bios', loader.path);
@@ -34,7 +38,13 @@ export function firmwareArgs(def: DomainDefinition): FirmwareArgs {
   const codeFormat = loader.format ?? 'raw';
   out.blockdevs.push(
     JSON.stringify({ driver: 'file', filename: loader.path, 'node-name': 'libvirt-pflash0-storage', 'auto-read-only': true, discard: 'unmap' }),
-    JSON.stringify({ 'node-name': 'libvirt-pflash0-format', 'read-only': loader.readonly === true, driver: codeFormat, file: 'libvirt-pflash0-storage', ...(codeFormat === 'qcow2' ? { backing: null } : {}) }),
+    JSON.stringify({
+      'node-name': 'libvirt-pflash0-format',
+      'read-only': loader.readonly === true,
+      driver: codeFormat,
+      file: 'libvirt-pflash0-storage',
+      ...(codeFormat === 'qcow2' ? { backing: null } : {}),
+    }),
   );
   out.machineOptions.push('pflash0=libvirt-pflash0-format');
   if (hasNvram(fw) && loader.readonly !== false) {
@@ -65,7 +75,9 @@ function nvramStorage(def: DomainDefinition): Record<string, unknown> {
     return n.network.auth ? { ...node, user: n.network.auth.username, 'password-secret': NVRAM_AUTH_SECRET_ID } : node;
   }
   if (n?.path === undefined) {
-    throw new FerryError('NVRAM_FAILED', 'operation failed: the domain has no <nvram> path: define it on a host (which names one) or give one', { details: { element: 'nvram' } });
+    throw new FerryError('NVRAM_FAILED', 'operation failed: the domain has no <nvram> path: define it on a host (which names one) or give one', {
+      details: { element: 'nvram' },
+    });
   }
   return { driver: 'file', filename: n.path };
 }

@@ -4,7 +4,23 @@
  * numbers integers (addr=0x1 stays a string, as QEMU wants it); `lists` are added between them and the `tail` (bus, addr).
  */
 /** Properties QEMU types as strings, whatever their value looks like (write-cache is OnOffAuto: "on"). */
-const STRING_PROPS = new Set(['serial', 'write-cache', 'vendor', 'model', 'product', 'drive', 'id', 'bus', 'addr', 'port', 'netdev', 'chardev', 'werror', 'rerror', 'bios-chs-trans']);
+const STRING_PROPS = new Set([
+  'serial',
+  'write-cache',
+  'vendor',
+  'model',
+  'product',
+  'drive',
+  'id',
+  'bus',
+  'addr',
+  'port',
+  'netdev',
+  'chardev',
+  'werror',
+  'rerror',
+  'bios-chs-trans',
+]);
 
 export function jsonDevice(driver: string, props: ReadonlyArray<string | undefined>, lists: Record<string, unknown>, tail: readonly string[] = []): string {
   const obj: Record<string, unknown> = { driver };

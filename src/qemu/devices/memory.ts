@@ -61,9 +61,10 @@ export function hugepageMemoryKiB(def: DomainDefinition): Array<{ sizeKiB?: numb
 function cellPageKiB(def: DomainDefinition, cell: number | undefined, defaultKiB: number): number | undefined {
   const pages = def.memoryLayout?.backing?.hugepages;
   if (!pages) return undefined;
-  const page = pages.find((p) => p.nodeset !== undefined && cell !== undefined && parseNodeset(p.nodeset, 'page').includes(cell))
-    ?? pages.find((p) => p.nodeset === undefined)
-    ?? (pages.length === 0 ? {} : undefined);
+  const page =
+    pages.find((p) => p.nodeset !== undefined && cell !== undefined && parseNodeset(p.nodeset, 'page').includes(cell)) ??
+    pages.find((p) => p.nodeset === undefined) ??
+    (pages.length === 0 ? {} : undefined);
   if (!page) return undefined;
   const size = page.sizeKiB ?? defaultKiB;
   return size === SYSTEM_PAGE_KIB ? undefined : size;
@@ -75,7 +76,7 @@ function devicePageKiB(def: DomainDefinition, m: MemoryDeviceDefinition, default
   const pages = def.memoryLayout?.backing?.hugepages;
   if (!pages) return undefined;
   const page = pages.find((p) => p.nodeset === undefined) ?? (pages.length === 0 ? {} : undefined);
-  const size = page ? page.sizeKiB ?? defaultKiB : undefined;
+  const size = page ? (page.sizeKiB ?? defaultKiB) : undefined;
   return size === SYSTEM_PAGE_KIB ? undefined : size;
 }
 
@@ -124,7 +125,12 @@ function backend(def: DomainDefinition, b: BackendInput, paths: MemoryPaths | un
   const backing = def.memoryLayout?.backing;
   const source = backing?.source;
   const props: Record<string, unknown> = { 'qom-type': 'memory-backend-ram', id: b.id };
-  const file = b.path !== undefined || b.pageKiB !== undefined && source !== 'memfd' || source === 'file' || (b.share !== undefined && source === undefined) || b.discard === true && source !== 'memfd';
+  const file =
+    b.path !== undefined ||
+    (b.pageKiB !== undefined && source !== 'memfd') ||
+    source === 'file' ||
+    (b.share !== undefined && source === undefined) ||
+    (b.discard === true && source !== 'memfd');
   if (source === 'memfd' && b.path === undefined) {
     props['qom-type'] = 'memory-backend-memfd';
     if (b.pageKiB !== undefined) Object.assign(props, { hugetlb: true, hugetlbsize: b.pageKiB * 1024 });
@@ -197,20 +203,49 @@ export function memoryLayoutArgs(def: DomainDefinition, paths: MemoryPaths | und
   if (needsMachineBackend(def)) {
     const pageKiB = cellPageKiB(def, undefined, defaultKiB);
     const sizeKiB = def.memoryKiB - (def.devices.memories ?? []).reduce((n, m) => n + m.sizeKiB, 0);
-    args.push('-object', JSON.stringify(backend(def, {
-      id: 'pc.ram', sizeBytes: sizeKiB * 1024, pageKiB, share: backing?.access === undefined ? undefined : backing.access === 'shared',
-      discard: backing?.discard, nodes: nodesFor(def, undefined), prealloc: preallocOf(def, pageKiB), canonical: false,
-    }, paths)));
+    args.push(
+      '-object',
+      JSON.stringify(
+        backend(
+          def,
+          {
+            id: 'pc.ram',
+            sizeBytes: sizeKiB * 1024,
+            pageKiB,
+            share: backing?.access === undefined ? undefined : backing.access === 'shared',
+            discard: backing?.discard,
+            nodes: nodesFor(def, undefined),
+            prealloc: preallocOf(def, pageKiB),
+            canonical: false,
+          },
+          paths,
+        ),
+      ),
+    );
   }
   const sizes = cellSizesKiB(def);
   (layout?.cells ?? []).forEach((cell, i) => {
     const pageKiB = cellPageKiB(def, i, defaultKiB);
     const access = cell.memAccess ?? backing?.access;
     const id = `ram-node${cell.id}`;
-    args.push('-object', JSON.stringify(backend(def, {
-      id, sizeBytes: sizes[i] * 1024, pageKiB, share: access === undefined ? undefined : access === 'shared',
-      discard: cell.discard ?? backing?.discard, nodes: nodesFor(def, cell.id), prealloc: preallocOf(def, pageKiB),
-    }, paths)));
+    args.push(
+      '-object',
+      JSON.stringify(
+        backend(
+          def,
+          {
+            id,
+            sizeBytes: sizes[i] * 1024,
+            pageKiB,
+            share: access === undefined ? undefined : access === 'shared',
+            discard: cell.discard ?? backing?.discard,
+            nodes: nodesFor(def, cell.id),
+            prealloc: preallocOf(def, pageKiB),
+          },
+          paths,
+        ),
+      ),
+    );
     const hmat = hasHmat(layout?.cells, layout?.interconnects) ? [`initiator=${nodeInitiator(layout?.cells ?? [], layout?.interconnects, cell.id)}`] : [];
     args.push('-numa', ['node', `nodeid=${cell.id}`, ...(cell.cpus ? cpuRanges(cell.cpus) : []), ...hmat, `memdev=${id}`].join(','));
   });
@@ -226,7 +261,12 @@ function alignedKiB(m: MemoryDeviceDefinition): number {
   return m.model === 'virtio-mem' ? m.sizeKiB : Math.ceil(m.sizeKiB / 2048) * 2048;
 }
 
-const DRIVER: Record<MemoryDeviceDefinition['model'], string> = { dimm: 'pc-dimm', nvdimm: 'nvdimm', 'virtio-mem': 'virtio-mem-pci', 'virtio-pmem': 'virtio-pmem-pci' };
+const DRIVER: Record<MemoryDeviceDefinition['model'], string> = {
+  dimm: 'pc-dimm',
+  nvdimm: 'nvdimm',
+  'virtio-mem': 'virtio-mem-pci',
+  'virtio-pmem': 'virtio-pmem-pci',
+};
 
 /** -object memory-backend-* + -device for each <memory> device, as libvirt builds them. */
 export function memoryDeviceArgs(def: DomainDefinition, q35: boolean, paths: MemoryPaths | undefined): string[] {
@@ -239,13 +279,18 @@ export function memoryDeviceArgs(def: DomainDefinition, q35: boolean, paths: Mem
     const access = m.access ?? def.memoryLayout?.backing?.access;
     const file = m.model === 'nvdimm' || m.model === 'virtio-pmem';
     const share = file ? (m.model === 'virtio-pmem' ? access !== 'private' : access === 'shared') : access === undefined ? undefined : access === 'shared';
-    const nodes = m.nodemask !== undefined ? { mode: 'strict' as const, nodeset: m.nodemask } : m.node === undefined ? nodesFor(def, undefined) : nodesFor(def, m.node);
+    const nodes =
+      m.nodemask !== undefined ? { mode: 'strict' as const, nodeset: m.nodemask } : m.node === undefined ? nodesFor(def, undefined) : nodesFor(def, m.node);
     const prealloc = m.model === 'virtio-mem' ? false : m.model === 'nvdimm' ? !m.pmem : m.model === 'virtio-pmem' ? false : preallocOf(def, pageKiB);
     const extra: Record<string, unknown> = {};
     if (m.model === 'virtio-mem') extra.reserve = false;
     if (m.alignsizeKiB !== undefined) extra.align = m.alignsizeKiB * 1024;
     if (m.pmem) extra.pmem = true;
-    const props = backend(def, { id: memdev, sizeBytes: alignedKiB(m) * 1024, pageKiB, share, path: m.path, discard: m.discard, nodes, prealloc, extra }, paths);
+    const props = backend(
+      def,
+      { id: memdev, sizeBytes: alignedKiB(m) * 1024, pageKiB, share, path: m.path, discard: m.discard, nodes, prealloc, extra },
+      paths,
+    );
     // QEMU wants reserve before size; key order does not matter to QEMU, but keep libvirt's shape.
     args.push('-object', JSON.stringify(props));
     const dev: Record<string, unknown> = { driver: DRIVER[m.model] };

@@ -20,7 +20,10 @@ export function usesNbdTls(disk: Pick<DiskDefinition, 'type' | 'source'>): boole
 export function nbdTlsArgs(disk: DiskDefinition, x509Dir: string | undefined): string[] {
   if (!usesNbdTls(disk)) return [];
   if (x509Dir === undefined) throw new TypeError(`disk ${disk.target.dev}: NBD over TLS needs the x509 directory`);
-  return ['-object', JSON.stringify({ 'qom-type': 'tls-creds-x509', id: nbdTlsObjectId(disk.target.dev), dir: x509Dir, endpoint: 'client', 'verify-peer': true })];
+  return [
+    '-object',
+    JSON.stringify({ 'qom-type': 'tls-creds-x509', id: nbdTlsObjectId(disk.target.dev), dir: x509Dir, endpoint: 'client', 'verify-peer': true }),
+  ];
 }
 
 /** The NBD protocol node's tls-creds and tls-hostname. */

@@ -16,23 +16,35 @@ describe('nicArgs()', () => {
 
   it("hands a name='vhost' NIC one vhost-net descriptor per queue, as libvirt's vhost=on,vhostfd(s)=", () => {
     const multi: InterfaceDefinition = { ...base, driver: { name: 'vhost', queues: 2 } };
-    assert.equal(nicArgs({ iface: multi, index: 1, tapFds: [3, 4], vhostFds: [5, 6], bootindex: undefined, q35: true })[1], 'tap,id=hostnet1,fds=3:4,vhost=on,vhostfds=5:6');
+    assert.equal(
+      nicArgs({ iface: multi, index: 1, tapFds: [3, 4], vhostFds: [5, 6], bootindex: undefined, q35: true })[1],
+      'tap,id=hostnet1,fds=3:4,vhost=on,vhostfds=5:6',
+    );
     const single: InterfaceDefinition = { ...base, driver: { name: 'vhost' } };
-    assert.equal(nicArgs({ iface: single, index: 0, tapFds: [3], vhostFds: [4], bootindex: undefined, q35: true })[1], 'tap,id=hostnet0,fd=3,vhost=on,vhostfd=4');
+    assert.equal(
+      nicArgs({ iface: single, index: 0, tapFds: [3], vhostFds: [4], bootindex: undefined, q35: true })[1],
+      'tap,id=hostnet0,fd=3,vhost=on,vhostfd=4',
+    );
     assert.throws(() => nicArgs({ iface: multi, index: 0, tapFds: [3, 4], vhostFds: [5], bootindex: undefined, q35: true }), /1 of its 2 descriptors/);
     assert.equal(nicArgs({ iface: { ...base, driver: { name: 'qemu' } }, index: 0, tapFds: [3], bootindex: undefined, q35: true })[1], 'tap,id=hostnet0,fd=3');
   });
 
   it("puts virtio-net's <driver> settings and host_mtu on the device, as libvirt does", () => {
     const iface: InterfaceDefinition = {
-      ...base, mtu: 9000, driver: { txmode: 'iothread', rxQueueSize: 512, txQueueSize: 1024, host: { csum: false, tso4: false }, guest: { ecn: false } },
+      ...base,
+      mtu: 9000,
+      driver: { txmode: 'iothread', rxQueueSize: 512, txQueueSize: 1024, host: { csum: false, tso4: false }, guest: { ecn: false } },
     };
     const device = nicArgs({ iface, index: 0, tapFds: [3], bootindex: undefined, q35: true })[3] ?? '';
     assert.equal(device.split(',netdev=')[0], 'virtio-net-pci,tx=bh,rx_queue_size=512,tx_queue_size=1024,csum=off,host_tso4=off,guest_ecn=off,host_mtu=9000');
   });
 
   it('names each model by its QEMU device; a user NIC has no tap', () => {
-    for (const [model, dev] of [['rtl8139', 'rtl8139'], ['vmxnet3', 'vmxnet3'], ['e1000e', 'e1000e']] as const) {
+    for (const [model, dev] of [
+      ['rtl8139', 'rtl8139'],
+      ['vmxnet3', 'vmxnet3'],
+      ['e1000e', 'e1000e'],
+    ] as const) {
       const args = nicArgs({ iface: { ...base, type: 'user', source: {}, model }, index: 1, tapFds: undefined, bootindex: undefined, q35: false });
       assert.deepEqual(args.slice(0, 2), ['-netdev', 'user,id=hostnet1']);
       assert.ok(args[3]?.startsWith(`${dev},netdev=hostnet1,`), args[3]);
@@ -45,7 +57,10 @@ describe('nicArgs()', () => {
     assert.equal(sock('server', { port: 5558 }), 'socket,id=hostnet2,listen=:5558');
     assert.equal(sock('client', { address: '192.168.0.1', port: 5558 }), 'socket,id=hostnet2,connect=192.168.0.1:5558');
     assert.equal(sock('mcast', { address: '230.0.0.1', port: 5558 }), 'socket,id=hostnet2,mcast=230.0.0.1:5558');
-    assert.equal(sock('udp', { address: '192.168.10.1', port: 5555, local: { address: '192.168.10.1', port: 5556 } }), 'socket,id=hostnet2,udp=192.168.10.1:5555,localaddr=192.168.10.1:5556');
+    assert.equal(
+      sock('udp', { address: '192.168.10.1', port: 5555, local: { address: '192.168.10.1', port: 5556 } }),
+      'socket,id=hostnet2,udp=192.168.10.1:5555,localaddr=192.168.10.1:5556',
+    );
     assert.equal(nicQueues({ ...base, type: 'udp', driver: { queues: 4 } }), 1);
   });
 });

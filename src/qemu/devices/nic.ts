@@ -13,10 +13,20 @@ const NIC_DEVICE: Record<InterfaceDefinition['model'], string> = {
 
 /** libvirt's <host>/<guest> offload names → virtio-net-pci's properties. */
 const HOST_PROP: Record<keyof NonNullable<NicDriver['host']>, string> = {
-  csum: 'csum', gso: 'gso', tso4: 'host_tso4', tso6: 'host_tso6', ecn: 'host_ecn', ufo: 'host_ufo', mrg_rxbuf: 'mrg_rxbuf',
+  csum: 'csum',
+  gso: 'gso',
+  tso4: 'host_tso4',
+  tso6: 'host_tso6',
+  ecn: 'host_ecn',
+  ufo: 'host_ufo',
+  mrg_rxbuf: 'mrg_rxbuf',
 };
 const GUEST_PROP: Record<keyof NonNullable<NicDriver['guest']>, string> = {
-  csum: 'guest_csum', tso4: 'guest_tso4', tso6: 'guest_tso6', ecn: 'guest_ecn', ufo: 'guest_ufo',
+  csum: 'guest_csum',
+  tso4: 'guest_tso4',
+  tso6: 'guest_tso6',
+  ecn: 'guest_ecn',
+  ufo: 'guest_ufo',
 };
 
 export interface NicArgsInput {
@@ -45,7 +55,8 @@ export function nicArgs({ iface, index, tapFds, vhostFds, bootindex, q35 }: NicA
     if (!tapFds || tapFds.length === 0) throw new TypeError(`interface ${index} (${iface.type}) has no tap device`);
     netdev = tapFds.length === 1 ? `tap,id=${id},fd=${tapFds[0]}` : `tap,id=${id},fds=${tapFds.join(':')}`;
     if (iface.driver?.name === 'vhost') {
-      if (!vhostFds || vhostFds.length !== tapFds.length) throw new TypeError(`interface ${index} asks for vhost-net and has ${vhostFds?.length ?? 0} of its ${tapFds.length} descriptors`);
+      if (!vhostFds || vhostFds.length !== tapFds.length)
+        throw new TypeError(`interface ${index} asks for vhost-net and has ${vhostFds?.length ?? 0} of its ${tapFds.length} descriptors`);
       netdev += vhostFds.length === 1 ? `,vhost=on,vhostfd=${vhostFds[0]}` : `,vhost=on,vhostfds=${vhostFds.join(':')}`;
     }
     if (iface.sndbuf !== undefined) netdev += `,sndbuf=${iface.sndbuf}`;
@@ -80,9 +91,13 @@ function socketNetdev(iface: InterfaceDefinition, id: string): string {
 
 /** QEMU user networking's net= and ipv6-prefix= from <ip> (libvirt's order), each followed by a comma. */
 function userNetOptions(iface: InterfaceDefinition): string {
-  return (iface.userNet ?? []).map((n) => (n.family === 'ipv4'
-    ? `net=${n.address}${n.prefix === undefined ? '' : `/${n.prefix}`},`
-    : `ipv6-prefix=${n.address},${n.prefix === undefined ? '' : `ipv6-prefixlen=${n.prefix},`}`)).join('');
+  return (iface.userNet ?? [])
+    .map((n) =>
+      n.family === 'ipv4'
+        ? `net=${n.address}${n.prefix === undefined ? '' : `/${n.prefix}`},`
+        : `ipv6-prefix=${n.address},${n.prefix === undefined ? '' : `ipv6-prefixlen=${n.prefix},`}`,
+    )
+    .join('');
 }
 
 function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
@@ -104,10 +119,10 @@ function virtioNetProps(iface: InterfaceDefinition, queues: number): string[] {
 
 /** The vhost-net device a <driver name='vhost'> interface opens (its <backend vhost>, else the kernel's); undefined without vhost. */
 export function vhostNetDevice(iface: InterfaceDefinition): string | undefined {
-  return iface.driver?.name === 'vhost' ? iface.backend?.vhost ?? '/dev/vhost-net' : undefined;
+  return iface.driver?.name === 'vhost' ? (iface.backend?.vhost ?? '/dev/vhost-net') : undefined;
 }
 
 /** How many descriptors (queues) an interface's tap is opened with. */
 export function nicQueues(iface: InterfaceDefinition): number {
-  return iface.model === 'virtio' && hasHostDevice(iface) ? iface.driver?.queues ?? 1 : 1;
+  return iface.model === 'virtio' && hasHostDevice(iface) ? (iface.driver?.queues ?? 1) : 1;
 }

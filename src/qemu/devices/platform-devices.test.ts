@@ -14,7 +14,11 @@ function libvirtDevices(name: string, driver: string): string[][] {
   return [...text.matchAll(/^-device '(\{.*\})' \\$/gm)]
     .map((m) => JSON.parse(m[1] as string) as Record<string, unknown>)
     .filter((j) => j.driver === driver)
-    .map((j) => Object.entries(j).filter(([k]) => k !== 'driver').map(([k, v]) => `${k}=${v === true ? 'on' : v === false ? 'off' : String(v)}`));
+    .map((j) =>
+      Object.entries(j)
+        .filter(([k]) => k !== 'driver')
+        .map(([k, v]) => `${k}=${v === true ? 'on' : v === false ? 'off' : String(v)}`),
+    );
 }
 
 /** ferry's -device arguments of one driver for the same fixture. */
@@ -23,25 +27,51 @@ function ferryDevices(name: string, driver: string): string[][] {
   const xml = readFileSync(join(FIXTURES, `${name}.x86_64-latest.xml`), 'utf8').replace(/<hostdev[^]*?<\/hostdev>/g, '');
   const def = parseDomainXml(xml);
   const argv = buildQemuArgv({
-    def, accel: 'tcg', machine: def.os.machine === 'q35' ? 'pc-q35-10.0' : 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p',
-    resolveDisk: (d) => ({ kind: 'file', path: d.source.file ?? '/dev/null' }), tapFds: def.devices.interfaces.map((_, i) => 100 + i),
+    def,
+    accel: 'tcg',
+    machine: def.os.machine === 'q35' ? 'pc-q35-10.0' : 'pc-i440fx-10.0',
+    qmpSocket: '/q',
+    pidfile: '/p',
+    resolveDisk: (d) => ({ kind: 'file', path: d.source.file ?? '/dev/null' }),
+    tapFds: def.devices.interfaces.map((_, i) => 100 + i),
   });
   return argv.flatMap((a, i) => (argv[i - 1] === '-device' && a.split(',')[0] === driver ? [a.split(',').slice(1)] : []));
 }
 
 describe("platform devices' QEMU arguments are libvirt 11's", () => {
   const cases: Array<[string, string]> = [
-    ['intel-iommu-aw-bits', 'intel-iommu'], ['intel-iommu-caching-mode', 'intel-iommu'], ['intel-iommu-eim', 'intel-iommu'],
-    ['intel-iommu-device-iotlb', 'intel-iommu'], ['intel-iommu-dma-translation', 'intel-iommu'], ['virtio-iommu-x86_64', 'virtio-iommu'],
-    ['genid', 'vmgenid'], ['usb-hub', 'usb-hub'], ['pci-expander-bus', 'pxb'], ['pcie-expander-bus', 'pxb-pcie'],
-    ['pcie-expander-bus', 'x3130-upstream'], ['pcie-switch-downstream-port', 'xio3130-downstream'], ['q35-pci-force-address', 'i82801b11-bridge'], ['q35-pci-force-address', 'pci-bridge'],
-    ['smartcard-passthrough-tcp', 'usb-ccid'], ['smartcard-passthrough-tcp', 'ccid-card-passthru'], ['parallel-tcp-chardev', 'isa-parallel'],
-    ['pci-rom', 'virtio-net-pci'], ['pci-rom-disabled', 'virtio-net-pci'], ['virtio-options-memballoon-packed', 'virtio-balloon-pci'],
-    ['virtio-options-rng-iommu', 'virtio-rng-pci'], ['virtio-options-input-ats', 'virtio-keyboard-pci'], ['virtio-options-input-ats', 'virtio-mouse-pci'], ['virtio-options-controller-packed', 'virtio-serial-pci'],
+    ['intel-iommu-aw-bits', 'intel-iommu'],
+    ['intel-iommu-caching-mode', 'intel-iommu'],
+    ['intel-iommu-eim', 'intel-iommu'],
+    ['intel-iommu-device-iotlb', 'intel-iommu'],
+    ['intel-iommu-dma-translation', 'intel-iommu'],
+    ['virtio-iommu-x86_64', 'virtio-iommu'],
+    ['genid', 'vmgenid'],
+    ['usb-hub', 'usb-hub'],
+    ['pci-expander-bus', 'pxb'],
+    ['pcie-expander-bus', 'pxb-pcie'],
+    ['pcie-expander-bus', 'x3130-upstream'],
+    ['pcie-switch-downstream-port', 'xio3130-downstream'],
+    ['q35-pci-force-address', 'i82801b11-bridge'],
+    ['q35-pci-force-address', 'pci-bridge'],
+    ['smartcard-passthrough-tcp', 'usb-ccid'],
+    ['smartcard-passthrough-tcp', 'ccid-card-passthru'],
+    ['parallel-tcp-chardev', 'isa-parallel'],
+    ['pci-rom', 'virtio-net-pci'],
+    ['pci-rom-disabled', 'virtio-net-pci'],
+    ['virtio-options-memballoon-packed', 'virtio-balloon-pci'],
+    ['virtio-options-rng-iommu', 'virtio-rng-pci'],
+    ['virtio-options-input-ats', 'virtio-keyboard-pci'],
+    ['virtio-options-input-ats', 'virtio-mouse-pci'],
+    ['virtio-options-controller-packed', 'virtio-serial-pci'],
     ['virtio-options-controller-packed', 'virtio-scsi-pci'],
     // Hubs added when the ports run out, where libvirt puts them, and the devices on their ports (nested hubs too).
-    ['usb-hub-autoadd', 'usb-hub'], ['usb-hub-autoadd', 'usb-mouse'], ['usb-hub-autoadd', 'usb-tablet'],
-    ['usb-hub-autoadd-deluxe', 'usb-hub'], ['usb-hub-autoadd-deluxe', 'usb-mouse'], ['usb-hub-autoadd-deluxe', 'usb-tablet'],
+    ['usb-hub-autoadd', 'usb-hub'],
+    ['usb-hub-autoadd', 'usb-mouse'],
+    ['usb-hub-autoadd', 'usb-tablet'],
+    ['usb-hub-autoadd-deluxe', 'usb-hub'],
+    ['usb-hub-autoadd-deluxe', 'usb-mouse'],
+    ['usb-hub-autoadd-deluxe', 'usb-tablet'],
   ];
   for (const [name, driver] of cases) {
     it(`${name}: ${driver}`, () => {
@@ -57,9 +87,20 @@ describe("platform devices' QEMU arguments are libvirt 11's", () => {
   }
 
   it('pcihole64: the host bridge global, on both machines', () => {
-    for (const [name, global] of [['pcihole64', 'i440FX-pcihost.pci-hole64-size=1048576K'], ['pcihole64-q35', 'q35-pcihost.pci-hole64-size=1048576K']]) {
+    for (const [name, global] of [
+      ['pcihole64', 'i440FX-pcihost.pci-hole64-size=1048576K'],
+      ['pcihole64-q35', 'q35-pcihost.pci-hole64-size=1048576K'],
+    ]) {
       const def = parseDomainXml(readFileSync(join(FIXTURES, `${name}.x86_64-latest.xml`), 'utf8'));
-      const argv = buildQemuArgv({ def, accel: 'tcg', machine: def.os.machine === 'q35' ? 'pc-q35-10.0' : 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p', resolveDisk: () => ({ kind: 'empty' }), tapFds: [] });
+      const argv = buildQemuArgv({
+        def,
+        accel: 'tcg',
+        machine: def.os.machine === 'q35' ? 'pc-q35-10.0' : 'pc-i440fx-10.0',
+        qmpSocket: '/q',
+        pidfile: '/p',
+        resolveDisk: () => ({ kind: 'empty' }),
+        tapFds: [],
+      });
       assert.ok(argv.includes(global), `${name}: ${global}`);
     }
   });

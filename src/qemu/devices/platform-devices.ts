@@ -15,6 +15,8 @@ export function platformDeviceArgs(def: DomainDefinition, q35: boolean): string[
 /** USB hubs (usb-hub), parents before the hubs plugged into them. */
 export function hubArgs(def: DomainDefinition): string[] {
   const depth = (port: string | undefined): number => (port ?? '').split('.').length;
-  const hubs = [...(def.devices.hubs ?? [])].sort((a, b) => depth(a.address?.type === 'usb' ? a.address.port : '') - depth(b.address?.type === 'usb' ? b.address.port : ''));
+  const hubs = [...(def.devices.hubs ?? [])].sort(
+    (a, b) => depth(a.address?.type === 'usb' ? a.address.port : '') - depth(b.address?.type === 'usb' ? b.address.port : ''),
+  );
   return hubs.flatMap((h) => device('usb-hub', [`id=${h.alias}`, ...usbProps(h.address)]));
 }

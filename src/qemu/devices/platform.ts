@@ -28,8 +28,9 @@ export function platformCpuFlags(def: DomainDefinition): string[] {
     const flag = HYPERV_FLAGS[name] as string;
     if (name === 'spinlocks') flags.push(on ? `${flag}=0x${(p.hyperv?.spinlockRetries ?? 0x1fff).toString(16)}` : `${flag}=0xffffffff`);
     // No vendor id is QEMU's default (an empty one); off writes none.
-    else if (name === 'vendor_id') { if (on) flags.push(`${flag}=${p.hyperv?.vendorId}`); }
-    else flags.push(`${flag}=${on ? 'on' : 'off'}`);
+    else if (name === 'vendor_id') {
+      if (on) flags.push(`${flag}=${p.hyperv?.vendorId}`);
+    } else flags.push(`${flag}=${on ? 'on' : 'off'}`);
     for (const [sub, subOn] of Object.entries(p.hyperv?.sub?.[name] ?? {})) flags.push(`${HYPERV_SUBFLAGS[name]?.[sub]}=${subOn ? 'on' : 'off'}`);
   }
   if (p.apicEoi !== undefined) flags.push(`kvm-pv-eoi=${p.apicEoi ? 'on' : 'off'}`);

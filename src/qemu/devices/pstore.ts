@@ -5,7 +5,8 @@ import { device, escapeOpt, pciProps } from './device-props.js';
 export function pstoreArgs(p: PstoreDefinition, q35: boolean): string[] {
   const mem = `mem${p.alias}`;
   return [
-    '-object', `memory-backend-file,id=${mem},mem-path=${escapeOpt(p.path)},size=${p.sizeKiB * 1024},share=on`,
+    '-object',
+    `memory-backend-file,id=${mem},mem-path=${escapeOpt(p.path)},size=${p.sizeKiB * 1024},share=on`,
     ...device('acpi-erst', [`id=${p.alias}`, `memdev=${mem}`, ...pciProps(p.address, q35)]),
   ];
 }

@@ -34,12 +34,17 @@ function libvirtArgs(name: string, pick: RegExp): string[] {
 }
 
 const input = {
-  machine: 'pc-i440fx-10.0', serialLog: () => '/l', tapName: () => 't', networkBridge: () => 'br', channelSocket: () => '/c', graphicsPorts: [],
+  machine: 'pc-i440fx-10.0',
+  serialLog: () => '/l',
+  tapName: () => 't',
+  networkBridge: () => 'br',
+  channelSocket: () => '/c',
+  graphicsPorts: [],
   // libvirt's default doorbell socket, so the argv compares with its .args (ferry's is under its state directory).
   shmemSocket: (name: string) => `/var/lib/libvirt/shmem-${name}-sock`,
 };
 
-describe('<shmem>: definition and argv against libvirt\'s .args', () => {
+describe("<shmem>: definition and argv against libvirt's .args", () => {
   it('shmem-plain-doorbell: ivshmem-plain on /dev/shm/NAME, doorbells with their server, master= from role', () => {
     const def = parseDomainXml(fixture('shmem-plain-doorbell'));
     assert.deepEqual(parseDomainXml(renderDomainXml(def)), def, 'dumpxml round trip');
@@ -55,7 +60,13 @@ describe('<shmem>: definition and argv against libvirt\'s .args', () => {
   it('mtp-usb-device: usb-mtp with rootdir, desc and readonly, on USB ports 1 and 2', () => {
     const def = parseDomainXml(fixture('mtp-usb-device'));
     assert.deepEqual(parseDomainXml(renderDomainXml(def)), def, 'dumpxml round trip');
-    assert.deepEqual(def.devices.filesystems?.map((f) => f.address), [{ type: 'usb', bus: 0, port: '1' }, { type: 'usb', bus: 0, port: '2' }]);
+    assert.deepEqual(
+      def.devices.filesystems?.map((f) => f.address),
+      [
+        { type: 'usb', bus: 0, port: '1' },
+        { type: 'usb', bus: 0, port: '2' },
+      ],
+    );
     const live = liveDefinition(def, input);
     assert.deepEqual(filesystemArgs(live, false), libvirtArgs('mtp-usb-device', /usb-mtp/));
   });
@@ -64,12 +75,19 @@ describe('<shmem>: definition and argv against libvirt\'s .args', () => {
 const domain = (devices: string, machine = 'pc'): string =>
   `<domain type='qemu'><name>s</name><memory unit='MiB'>64</memory><os><type arch='x86_64' machine='${machine}'>hvm</type></os><devices>${devices}</devices></domain>`;
 
-describe('<shmem>: what ferry refuses, in libvirt\'s words', () => {
+describe("<shmem>: what ferry refuses, in libvirt's words", () => {
   const refused = (devices: string, code: string, message: RegExp): void => {
-    assert.throws(() => parseDomainXml(domain(devices)), (e: Error & { code?: string }) => e.code === code && message.test(e.message));
+    assert.throws(
+      () => parseDomainXml(domain(devices)),
+      (e: Error & { code?: string }) => e.code === code && message.test(e.message),
+    );
   };
   it('a doorbell without a server, a plain one with a server or msi, a doorbell with a size', () => {
-    refused("<shmem name='a'><model type='ivshmem-doorbell'/></shmem>", 'XML_UNSUPPORTED', /shmem model 'ivshmem-doorbell' is supported only with server option enabled/);
+    refused(
+      "<shmem name='a'><model type='ivshmem-doorbell'/></shmem>",
+      'XML_UNSUPPORTED',
+      /shmem model 'ivshmem-doorbell' is supported only with server option enabled/,
+    );
     refused("<shmem name='a'><model type='ivshmem-plain'/><server/></shmem>", 'XML_UNSUPPORTED', /supported only with server option disabled/);
     refused("<shmem name='a'><model type='ivshmem-plain'/><msi/></shmem>", 'XML_UNSUPPORTED', /doesn't support msi/);
     refused("<shmem name='a'><model type='ivshmem-doorbell'/><server/><size unit='M'>4</size></shmem>", 'XML_UNSUPPORTED', /does not support size setting/);
@@ -80,23 +98,35 @@ describe('<shmem>: what ferry refuses, in libvirt\'s words', () => {
     refused("<shmem name='../etc'><model type='ivshmem-plain'/></shmem>", 'XML_INVALID', /must not contain '\/'/);
     refused("<shmem name='a'/>", 'XML_UNSUPPORTED', /legacy 'ivshmem'/);
     refused("<shmem name='a'><model type='ivshmem'/></shmem>", 'XML_UNSUPPORTED', /removed the legacy 'ivshmem'/);
-    refused("<shmem name='a'><model type='ivshmem-plain'/><address type='usb' bus='0' port='1'/></shmem>", 'XML_UNSUPPORTED', /only 'pci' addresses are supported for the shared memory device/);
+    refused(
+      "<shmem name='a'><model type='ivshmem-plain'/><address type='usb' bus='0' port='1'/></shmem>",
+      'XML_UNSUPPORTED',
+      /only 'pci' addresses are supported for the shared memory device/,
+    );
   });
-  it('a plain <shmem> gets libvirt\'s 4 MiB and a conventional PCI slot (behind the pcie-to-pci-bridge on q35)', () => {
+  it("a plain <shmem> gets libvirt's 4 MiB and a conventional PCI slot (behind the pcie-to-pci-bridge on q35)", () => {
     const def = parseDomainXml(domain("<shmem name='a' role='peer'><model type='ivshmem-plain'/></shmem>", 'q35'));
     const s = def.devices.shmems?.[0];
     assert.equal(s?.sizeBytes, 4 * 1024 * 1024);
     const bridge = def.devices.controllers.find((c) => c.model === 'pcie-to-pci-bridge');
     assert.ok(bridge, 'a pcie-to-pci-bridge was added for it');
     assert.equal(s?.address?.type === 'pci' ? s.address.bus : undefined, bridge.index);
-    assert.deepEqual(shmemArgs({ ...def, devices: { ...def.devices, shmems: [{ ...s!, alias: 'shmem0' }] } }, true).slice(2),
-      ['-device', `ivshmem-plain,id=shmem0,memdev=shmmem-shmem0,master=off,bus=pci.${bridge.index},addr=0x${(s?.address?.type === 'pci' ? s.address.slot : 0).toString(16)}`]);
+    assert.deepEqual(shmemArgs({ ...def, devices: { ...def.devices, shmems: [{ ...s!, alias: 'shmem0' }] } }, true).slice(2), [
+      '-device',
+      `ivshmem-plain,id=shmem0,memdev=shmmem-shmem0,master=off,bus=pci.${bridge.index},addr=0x${(s?.address?.type === 'pci' ? s.address.slot : 0).toString(16)}`,
+    ]);
   });
 });
 
-describe('<filesystem><driver type=\'mtp\'>: what belongs to 9p is refused', () => {
+describe("<filesystem><driver type='mtp'>: what belongs to 9p is refused", () => {
   it('accessmode mapped, fmode, driver options', () => {
-    assert.throws(() => parseDomainXml(domain("<filesystem type='mount' accessmode='mapped'><driver type='mtp'/><source dir='/tmp'/><target dir='t'/></filesystem>")), /accessmode='mapped' is for 9p filesystems/);
-    assert.throws(() => parseDomainXml(domain("<filesystem type='mount'><driver type='mtp' wrpolicy='immediate'/><source dir='/tmp'/><target dir='t'/></filesystem>")), /<driver wrpolicy=> is for 9p/);
+    assert.throws(
+      () => parseDomainXml(domain("<filesystem type='mount' accessmode='mapped'><driver type='mtp'/><source dir='/tmp'/><target dir='t'/></filesystem>")),
+      /accessmode='mapped' is for 9p filesystems/,
+    );
+    assert.throws(
+      () => parseDomainXml(domain("<filesystem type='mount'><driver type='mtp' wrpolicy='immediate'/><source dir='/tmp'/><target dir='t'/></filesystem>")),
+      /<driver wrpolicy=> is for 9p/,
+    );
   });
 });

@@ -17,7 +17,8 @@ export function shmemArgs(def: DomainDefinition, q35: boolean): string[] {
     if (s.model === 'ivshmem-plain') {
       const mem = `shmmem-${id}`;
       return [
-        '-object', `memory-backend-file,id=${mem},mem-path=${escapeOpt(shmemMemPath(s.name))},size=${s.sizeBytes},share=on`,
+        '-object',
+        `memory-backend-file,id=${mem},mem-path=${escapeOpt(shmemMemPath(s.name))},size=${s.sizeBytes},share=on`,
         ...device('ivshmem-plain', [`id=${id}`, `memdev=${mem}`, master, ...pciProps(s.address, q35)]),
       ];
     }
@@ -25,9 +26,15 @@ export function shmemArgs(def: DomainDefinition, q35: boolean): string[] {
     const chardev = `char${id}`;
     return [
       ...device('ivshmem-doorbell', [
-        `id=${id}`, `chardev=${chardev}`, s.vectors === undefined ? undefined : `vectors=${s.vectors}`, `ioeventfd=${s.ioeventfd === false ? 'off' : 'on'}`, master, ...pciProps(s.address, q35),
+        `id=${id}`,
+        `chardev=${chardev}`,
+        s.vectors === undefined ? undefined : `vectors=${s.vectors}`,
+        `ioeventfd=${s.ioeventfd === false ? 'off' : 'on'}`,
+        master,
+        ...pciProps(s.address, q35),
       ]),
-      '-chardev', `socket,id=${chardev},path=${escapeOpt(s.server?.path ?? '')}`,
+      '-chardev',
+      `socket,id=${chardev},path=${escapeOpt(s.server?.path ?? '')}`,
     ];
   });
 }

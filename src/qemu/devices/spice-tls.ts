@@ -25,12 +25,21 @@ export function spiceTlsOptions(g: GraphicsDefinition, x509Dir: string | undefin
   }
   const mode = (m: string | undefined, name: string): string | undefined => {
     if (m === 'secure') {
-      if (!hasSecure) throw tlsUnavailable(name === 'default' ? 'spice defaultMode secure requested in XML configuration, but TLS connection is not available' : 'spice secure channels set in XML configuration, but TLS connection is not available');
+      if (!hasSecure)
+        throw tlsUnavailable(
+          name === 'default'
+            ? 'spice defaultMode secure requested in XML configuration, but TLS connection is not available'
+            : 'spice secure channels set in XML configuration, but TLS connection is not available',
+        );
       return `tls-channel=${name}`;
     }
     if (m === 'insecure') {
       if (!hasInsecure) {
-        throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${name === 'default' ? 'spice defaultMode insecure requested in XML configuration, but plaintext connection is not available' : 'spice insecure channels set in XML configuration, but plain connection is not available'}`, { details: { element: 'graphics' } });
+        throw new FerryError(
+          'XML_UNSUPPORTED',
+          `unsupported configuration: ${name === 'default' ? 'spice defaultMode insecure requested in XML configuration, but plaintext connection is not available' : 'spice insecure channels set in XML configuration, but plain connection is not available'}`,
+          { details: { element: 'graphics' } },
+        );
       }
       return `plaintext-channel=${name}`;
     }

@@ -13,8 +13,11 @@ export function tpmArgs(def: DomainDefinition, swtpmSocket: string | undefined):
   if (socket === undefined) throw new TypeError('an emulated TPM needs its swtpm socket');
   const alias = t.alias ?? 'tpm0';
   return [
-    '-chardev', `socket,id=chrtpm,path=${escapeOpt(socket)}`,
-    '-tpmdev', `emulator,id=tpm-${alias},chardev=chrtpm`,
-    '-device', JSON.stringify({ driver: t.model, tpmdev: `tpm-${alias}`, id: alias }),
+    '-chardev',
+    `socket,id=chrtpm,path=${escapeOpt(socket)}`,
+    '-tpmdev',
+    `emulator,id=tpm-${alias},chardev=chrtpm`,
+    '-device',
+    JSON.stringify({ driver: t.model, tpmdev: `tpm-${alias}`, id: alias }),
   ];
 }

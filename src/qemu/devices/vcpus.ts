@@ -48,6 +48,11 @@ export function vcpuDeviceArgs(def: DomainDefinition, cpuModel: string): string[
     .sort((a, b) => (a.order ?? a.id + def.vcpus) - (b.order ?? b.id + def.vcpus));
   return plugged.flatMap((s) => {
     const props = vcpuDeviceProps(def, s.id, cpuModel);
-    return ['-device', Object.entries(props).map(([k, v]) => (k === 'driver' ? String(v) : `${k}=${v}`)).join(',')];
+    return [
+      '-device',
+      Object.entries(props)
+        .map(([k, v]) => (k === 'driver' ? String(v) : `${k}=${v}`))
+        .join(','),
+    ];
   });
 }

@@ -19,18 +19,28 @@ function libvirtDevices(name: string, driver: string): string[] {
   });
 }
 
-describe('virtio options (<driver iommu ats packed>): argv against libvirt\'s .args', () => {
+describe("virtio options (<driver iommu ats packed>): argv against libvirt's .args", () => {
   const cases: Array<[string, string]> = [];
   for (const opt of ['ats', 'iommu', 'packed']) {
-    cases.push([`virtio-options-rng-${opt}`, 'virtio-rng-pci'], [`virtio-options-memballoon-${opt}`, 'virtio-balloon-pci'], [`virtio-options-input-${opt}`, 'virtio-mouse-pci']);
+    cases.push(
+      [`virtio-options-rng-${opt}`, 'virtio-rng-pci'],
+      [`virtio-options-memballoon-${opt}`, 'virtio-balloon-pci'],
+      [`virtio-options-input-${opt}`, 'virtio-mouse-pci'],
+    );
   }
   for (const [name, driver] of cases) {
     it(`${name}: ${driver}`, () => {
       const def = parseDomainXml(readFileSync(new URL(`${name}.x86_64-latest.xml`, FIXTURES), 'utf8'));
       assert.deepEqual(parseDomainXml(renderDomainXml(def)), def, 'dumpxml round trip');
       const argv = buildQemuArgv({
-        def: withAliases(def, false), accel: 'tcg', machine: 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p',
-        resolveDisk: () => ({ kind: 'empty' }), tapFds: [], memoryPaths: PATHS,
+        def: withAliases(def, false),
+        accel: 'tcg',
+        machine: 'pc-i440fx-10.0',
+        qmpSocket: '/q',
+        pidfile: '/p',
+        resolveDisk: () => ({ kind: 'empty' }),
+        tapFds: [],
+        memoryPaths: PATHS,
       });
       const mine = argv.filter((a, i) => argv[i - 1] === '-device' && a.startsWith(`${driver},`));
       const expected = libvirtDevices(name, driver);
@@ -44,19 +54,32 @@ describe('virtio options (<driver iommu ats packed>): argv against libvirt\'s .a
   const optionsById = (devices: string[]): string[][] => devices.map((d) => d.split(',').filter((p) => /^(iommu_platform|ats|packed|page-per-vq)=/.test(p)));
   const more: Array<[string, string[]]> = [];
   for (const opt of ['ats', 'iommu', 'packed']) {
-    more.push([`virtio-options-disk-${opt}`, ['virtio-blk-pci']], [`virtio-options-net-${opt}`, ['virtio-net-pci']], [`virtio-options-controller-${opt}`, ['virtio-scsi-pci', 'virtio-serial-pci']]);
+    more.push(
+      [`virtio-options-disk-${opt}`, ['virtio-blk-pci']],
+      [`virtio-options-net-${opt}`, ['virtio-net-pci']],
+      [`virtio-options-controller-${opt}`, ['virtio-scsi-pci', 'virtio-serial-pci']],
+    );
   }
   for (const [name, drivers] of more) {
     it(`${name}: ${drivers.join(', ')}`, () => {
       const def = parseDomainXml(readFileSync(new URL(`${name}.x86_64-latest.xml`, FIXTURES), 'utf8'));
       assert.deepEqual(parseDomainXml(renderDomainXml(def)), def, 'dumpxml round trip');
       const argv = buildQemuArgv({
-        def: withAliases(def, false), accel: 'tcg', machine: 'pc-i440fx-10.0', qmpSocket: '/q', pidfile: '/p',
-        resolveDisk: () => ({ kind: 'file', path: '/x' }), tapFds: def.devices.interfaces.map(() => 3), memoryPaths: PATHS,
+        def: withAliases(def, false),
+        accel: 'tcg',
+        machine: 'pc-i440fx-10.0',
+        qmpSocket: '/q',
+        pidfile: '/p',
+        resolveDisk: () => ({ kind: 'file', path: '/x' }),
+        tapFds: def.devices.interfaces.map(() => 3),
+        memoryPaths: PATHS,
       });
       for (const driver of drivers) {
         const expected = optionsById(libvirtDevices(name, driver));
-        assert.ok(expected.some((o) => o.length > 0), `${name}.args has no ${driver} with a virtio option`);
+        assert.ok(
+          expected.some((o) => o.length > 0),
+          `${name}.args has no ${driver} with a virtio option`,
+        );
         assert.deepEqual(optionsById(argv.filter((a, i) => argv[i - 1] === '-device' && a.startsWith(`${driver},`))), expected);
       }
     });

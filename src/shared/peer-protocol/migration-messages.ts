@@ -6,8 +6,24 @@
  */
 import { type Static, Type } from '@sinclair/typebox';
 import {
-  arrayOf, bool, choice, closed, int, integer, list, nonEmpty, nullableInteger, nullableStr, nullableText, oneOf, openObject,
-  optional, record, str, text, flag,
+  arrayOf,
+  bool,
+  choice,
+  closed,
+  int,
+  integer,
+  list,
+  nonEmpty,
+  nullableInteger,
+  nullableStr,
+  nullableText,
+  oneOf,
+  openObject,
+  optional,
+  record,
+  str,
+  text,
+  flag,
 } from '../typed-schema.js';
 
 const lease = closed({ resource: nonEmpty(), label: str(), mode: oneOf(['exclusive', 'shared']), disk: str(), path: str() });
@@ -17,7 +33,12 @@ const diskTarget = Type.Unsafe<{ pool: string; volume: string } | { path: string
 });
 
 const diskCopy = closed({
-  dev: nonEmpty(), format: oneOf(['raw', 'qcow2']), sourcePath: str(), virtualSize: int(0), allocation: int(0), target: diskTarget,
+  dev: nonEmpty(),
+  format: oneOf(['raw', 'qcow2']),
+  sourcePath: str(),
+  virtualSize: int(0),
+  allocation: int(0),
+  target: diskTarget,
 });
 
 /**
@@ -34,10 +55,19 @@ export const migrationCookieSchema = Type.Object({
   domain: closed({ name: nonEmpty(), uuid: nonEmpty(), xml: nonEmpty(), persistentXml: nullableStr() }),
   source: closed({ hostId: str(), hostname: str(), qemuVersion: str(), accel: oneOf(['kvm', 'tcg']), peerUri: optional(nonEmpty()) }),
   flags: closed({
-    live: bool(), offline: bool(), suspend: bool(), persistent: bool(), undefineSource: bool(), postcopy: bool(), sourceWasRunning: bool(),
+    live: bool(),
+    offline: bool(),
+    suspend: bool(),
+    persistent: bool(),
+    undefineSource: bool(),
+    postcopy: bool(),
+    sourceWasRunning: bool(),
   }),
   storage: optional(closed({ mode: oneOf(['all', 'inc']), disks: arrayOf(diskCopy) })),
-  tuning: closed({ capabilities: Type.Unsafe<Record<string, boolean>>({ type: 'object', additionalProperties: { type: 'boolean' } }), sharedParameters: openObject() }),
+  tuning: closed({
+    capabilities: Type.Unsafe<Record<string, boolean>>({ type: 'object', additionalProperties: { type: 'boolean' } }),
+    sharedParameters: openObject(),
+  }),
   tls: optional(closed({ storage: bool() })),
   tpm: optional(closed({ files: int(0) })),
   listen: optional(closed({ address: optional(nonEmpty()), port: optional(int(1, 65535)) })),
@@ -51,7 +81,8 @@ export const prepareRequestSchema = closed({ cookie: migrationCookieSchema });
 
 /** FinishRequest: what the source tells the destination at the switch. */
 export const finishRequestSchema = closed({
-  resume: bool(), postcopy: bool(),
+  resume: bool(),
+  postcopy: bool(),
   /** The persistent definition to keep there; absent or null: none. */
   persistentXml: optional(nullableStr()),
   /** The source's job statistics, kept for domjobinfo --completed. */
@@ -59,26 +90,33 @@ export const finishRequestSchema = closed({
   /** The disk leases the source gave up at the switch: taken there before the vCPUs run. */
   leases: optional(arrayOf(lease)),
   /** Offline: the emulated TPM's state files, name → base64 (a few KiB). */
-  tpmState: optional(Type.Unsafe<Record<string, string>>({ type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 4 * 1024 * 1024 } })),
+  tpmState: optional(
+    Type.Unsafe<Record<string, string>>({ type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 4 * 1024 * 1024 } }),
+  ),
 });
 export type WireFinishRequest = Static<typeof finishRequestSchema>;
 
 /** A migration's id in the peer API's paths. */
 export const migrationIdParams = closed({ id: nonEmpty() });
 
-const display = record({ type: choice(['vnc', 'spice', 'dbus']), address: optional(text()), port: optional(integer()), tlsPort: optional(integer('SPICE\'s TLS port')) });
+const display = record({
+  type: choice(['vnc', 'spice', 'dbus']),
+  address: optional(text()),
+  port: optional(integer()),
+  tlsPort: optional(integer("SPICE's TLS port")),
+});
 
 /** Prepare's reply: where the source sends the data. */
 export const prepareReplySchema = record({
   migrationId: text(),
   port: integer('The QEMU migration port (live), 0 for an offline migration'),
-  nbdPort: optional(integer('Live storage copy: the incoming QEMU\'s NBD server port')),
+  nbdPort: optional(integer("Live storage copy: the incoming QEMU's NBD server port")),
   nbd: optional(list(record({ dev: text(), port: integer(), export: text() }), 'Offline storage copy: one qemu-nbd port per disk')),
   address: text('The address QEMU listens on (0.0.0.0: any)'),
-  connectHost: optional(text('Where the source should send the data (migration_host, or a specific listen address); absent: the URI\'s host')),
+  connectHost: optional(text("Where the source should send the data (migration_host, or a specific listen address); absent: the URI's host")),
   host: record({ hostId: text(), hostname: text() }),
-  nvramShared: optional(flag('The destination shares the source\'s NVRAM file (nothing was copied; the source keeps it)')),
-  displays: optional(list(display, 'The incoming QEMU\'s displays: where SPICE clients are told to move')),
+  nvramShared: optional(flag("The destination shares the source's NVRAM file (nothing was copied; the source keeps it)")),
+  displays: optional(list(display, "The incoming QEMU's displays: where SPICE clients are told to move")),
 });
 export type PrepareReply = Static<typeof prepareReplySchema>;
 
@@ -91,6 +129,9 @@ export const doneSchema = record({}, 'Done');
 
 /** A migration's status on the host asked (recovery asks the other side). */
 export const statusReplySchema = record({
-  side: choice(['source', 'destination']), phase: text(), state: nullableText(), incoming: optional(nullableText('The incoming QEMU\'s migration status (destination)')),
+  side: choice(['source', 'destination']),
+  phase: text(),
+  state: nullableText(),
+  incoming: optional(nullableText("The incoming QEMU's migration status (destination)")),
 });
 export type PeerMigrationStatus = Static<typeof statusReplySchema>;

@@ -12,7 +12,13 @@
 import type { Static, TObject, TSchema } from '@sinclair/typebox';
 import { holderQuerySchema, holderReplySchema } from './lock-messages.js';
 import {
-  doneSchema, finishReplySchema, finishRequestSchema, migrationIdParams, prepareReplySchema, prepareRequestSchema, statusReplySchema,
+  doneSchema,
+  finishReplySchema,
+  finishRequestSchema,
+  migrationIdParams,
+  prepareReplySchema,
+  prepareRequestSchema,
+  statusReplySchema,
 } from './migration-messages.js';
 import { preflightBodySchema, preflightReplySchema } from './preflight-messages.js';
 
@@ -36,7 +42,12 @@ export const PEER = {
   prepare: { name: 'prepare', method: 'POST', path: `${PEER_PREFIX}/migrations/prepare`, body: prepareRequestSchema, response: prepareReplySchema },
   /** The switch: the destination takes the leases, keeps the definition and runs the domain (Finish). */
   finish: {
-    name: 'finish', method: 'POST', path: `${PEER_PREFIX}/migrations/:id/finish`, params: migrationIdParams, body: finishRequestSchema, response: finishReplySchema,
+    name: 'finish',
+    method: 'POST',
+    path: `${PEER_PREFIX}/migrations/:id/finish`,
+    params: migrationIdParams,
+    body: finishRequestSchema,
+    response: finishReplySchema,
   },
   /** The source gave up: the destination drops its half. */
   abort: { name: 'abort', method: 'POST', path: `${PEER_PREFIX}/migrations/:id/abort`, params: migrationIdParams, response: doneSchema },
@@ -49,10 +60,9 @@ export const PEER = {
 } as const satisfies Record<string, PeerCall>;
 
 /** What a caller passes: the path parameters, query and body the call declares, typed by their schemas. */
-export type PeerInput<C extends PeerCall> =
-  (C extends { params: infer P extends TSchema } ? { params: Static<P> } : { params?: never })
-  & (C extends { query: infer Q extends TSchema } ? { query: Static<Q> } : { query?: never })
-  & (C extends { body: infer B extends TSchema } ? { body: Static<B> } : { body?: never });
+export type PeerInput<C extends PeerCall> = (C extends { params: infer P extends TSchema } ? { params: Static<P> } : { params?: never }) &
+  (C extends { query: infer Q extends TSchema } ? { query: Static<Q> } : { query?: never }) &
+  (C extends { body: infer B extends TSchema } ? { body: Static<B> } : { body?: never });
 
 /** What a call answers. */
 export type PeerReply<C extends PeerCall> = Static<C['response']>;

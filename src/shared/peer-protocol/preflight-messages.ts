@@ -8,10 +8,14 @@ import { CHECKS, type CheckId } from '../preflight-checks.js';
 import { arrayOf, bool, choice, closed, flag, int, integer, list, nonEmpty, num, oneOf, optional, record, str, text } from '../typed-schema.js';
 
 const preflightDisk = closed({
-  dev: nonEmpty(), type: oneOf(['file', 'block', 'network', 'volume']), readonly: bool(),
+  dev: nonEmpty(),
+  type: oneOf(['file', 'block', 'network', 'volume']),
+  readonly: bool(),
   /** Copied by this migration (--copy-storage-*): the destination needs room, not the disk. */
   copied: bool(),
-  path: optional(str()), pool: optional(str()), volume: optional(str()),
+  path: optional(str()),
+  pool: optional(str()),
+  volume: optional(str()),
   /** The source pool's target directory, to compare with the destination's. */
   poolTarget: optional(str()),
   /** The disk's size on the source (diskSize(): a qcow2 image's virtual size, a raw file's length, a device's size). */
@@ -26,14 +30,21 @@ export type PreflightDisk = Static<typeof preflightDisk>;
 export const preflightRequestSchema = closed({
   live: bool(),
   domain: closed({
-    name: nonEmpty(), uuid: nonEmpty(), memoryKiB: int(1), vcpus: int(1), machine: optional(str()),
+    name: nonEmpty(),
+    uuid: nonEmpty(),
+    memoryKiB: int(1),
+    vcpus: int(1),
+    machine: optional(str()),
     /**
      * Its <cpu>: with a named model, its <feature> policies and check=, and the features the source's QEMU
      * could not give it (sourceMissing: the guest never had them).
      */
     cpu: closed({
-      mode: nonEmpty(), model: optional(str()), check: optional(str()),
-      features: optional(arrayOf(closed({ policy: nonEmpty(), name: nonEmpty() }))), sourceMissing: optional(arrayOf(str())),
+      mode: nonEmpty(),
+      model: optional(str()),
+      check: optional(str()),
+      features: optional(arrayOf(closed({ policy: nonEmpty(), name: nonEmpty() }))),
+      sourceMissing: optional(arrayOf(str())),
     }),
     accel: oneOf(['kvm', 'tcg']),
     /** The version of its emulated TPM (swtpm), when it has one. */
@@ -76,15 +87,23 @@ export const preflightBodySchema = closed({ request: preflightRequestSchema });
 
 /** One check's verdict (CheckResult). */
 export const checkResultSchema = record({
-  id: choice(Object.keys(CHECKS) as CheckId[]), outcome: choice(['pass', 'warn', 'fail']), reason: text(), hint: optional(text()),
+  id: choice(Object.keys(CHECKS) as CheckId[]),
+  outcome: choice(['pass', 'warn', 'fail']),
+  reason: text(),
+  hint: optional(text()),
   overridable: flag('--unsafe turns a failure of this check into a warning'),
 });
 
 /** The destination's answer: its checks and the facts the source needs for its own. */
 export const preflightReplySchema = record({
-  results: list(checkResultSchema), hostname: text(), addresses: list(text()),
-  t1: num('When the request arrived, on the destination\'s clock'), t2: num('When the reply left, on the destination\'s clock'),
-  probe: optional(record({ address: text(), port: integer(), connectHost: optional(text()) }, 'A port the destination listens on for a moment, for the source to try')),
-  tls: optional(record({ serverCert: text() }, 'An encrypted migration: the destination\'s server certificate (PEM), for the source\'s hostname check')),
+  results: list(checkResultSchema),
+  hostname: text(),
+  addresses: list(text()),
+  t1: num("When the request arrived, on the destination's clock"),
+  t2: num("When the reply left, on the destination's clock"),
+  probe: optional(
+    record({ address: text(), port: integer(), connectHost: optional(text()) }, 'A port the destination listens on for a moment, for the source to try'),
+  ),
+  tls: optional(record({ serverCert: text() }, "An encrypted migration: the destination's server certificate (PEM), for the source's hostname check")),
 });
 export type PreflightReply = Static<typeof preflightReplySchema>;

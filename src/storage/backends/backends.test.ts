@@ -11,20 +11,34 @@ const pool = (p: Partial<PoolDefinition>): PoolDefinition => ({ type: 'dir', nam
 /** Records the command lines a backend runs (these backends need hardware or servers this machine lacks). */
 function recorder(replies: Record<string, string> = {}): { run: CommandRunner; calls: string[] } {
   const calls: string[] = [];
-  return { calls, run: async (cmd, args) => {
-    const line = [cmd, ...args].join(' ');
-    calls.push(line);
-    return { stdout: replies[cmd] ?? '', stderr: '' };
-  } };
+  return {
+    calls,
+    run: async (cmd, args) => {
+      const line = [cmd, ...args].join(' ');
+      calls.push(line);
+      return { stdout: replies[cmd] ?? '', stderr: '' };
+    },
+  };
 }
 
 describe('mountArgs()', () => {
-  it('mounts NFS exports as host:path (the seed\'s netfs pool)', () => {
-    assert.deepEqual(mountArgs(pool({ type: 'netfs', source: { host: 'nfs-01', dir: '/testvms' }, target: { path: '/var/lib/libvirt/images/testvms' } })),
-      ['-t', 'nfs', 'nfs-01:/testvms', '/var/lib/libvirt/images/testvms']);
+  it("mounts NFS exports as host:path (the seed's netfs pool)", () => {
+    assert.deepEqual(mountArgs(pool({ type: 'netfs', source: { host: 'nfs-01', dir: '/testvms' }, target: { path: '/var/lib/libvirt/images/testvms' } })), [
+      '-t',
+      'nfs',
+      'nfs-01:/testvms',
+      '/var/lib/libvirt/images/testvms',
+    ]);
   });
   it('mounts CIFS, GlusterFS and local filesystems with their own syntax', () => {
-    assert.deepEqual(mountArgs(pool({ type: 'netfs', source: { host: 'smb', dir: '/share', format: 'cifs' } })), ['-t', 'cifs', '//smb/share', '/mnt/p', '-o', 'guest']);
+    assert.deepEqual(mountArgs(pool({ type: 'netfs', source: { host: 'smb', dir: '/share', format: 'cifs' } })), [
+      '-t',
+      'cifs',
+      '//smb/share',
+      '/mnt/p',
+      '-o',
+      'guest',
+    ]);
     assert.deepEqual(mountArgs(pool({ type: 'gluster', source: { host: 'g1', name: 'gv0' } })), ['-t', 'glusterfs', 'g1:/gv0', '/mnt/p']);
     assert.deepEqual(mountArgs(pool({ type: 'fs', source: { device: '/dev/sdb1', format: 'ext4' } })), ['-t', 'ext4', '/dev/sdb1', '/mnt/p']);
     assert.deepEqual(mountArgs(pool({ type: 'fs', source: { device: '/dev/sdb1' } })), ['/dev/sdb1', '/mnt/p']);
@@ -52,7 +66,13 @@ describe('LogicalBackend', () => {
       'lvremove --force vg0/vm3',
       'vgcreate vg0 /dev/sdc',
     ]);
-    assert.deepEqual(vols.map((v) => [v.name, v.path, v.capacity]), [['vm1', '/dev/vg0/vm1', 10737418240], ['vm2', '/dev/vg0/vm2', 1073741824]]);
+    assert.deepEqual(
+      vols.map((v) => [v.name, v.path, v.capacity]),
+      [
+        ['vm1', '/dev/vg0/vm1', 10737418240],
+        ['vm2', '/dev/vg0/vm2', 1073741824],
+      ],
+    );
     assert.deepEqual(await b.stats(def), { capacity: 53687091200, allocation: 10737418240, available: 42949672960 });
     await assert.rejects(b.createVolume(def, { name: 'q', format: 'qcow2', capacity: 1 }), /raw volumes only/);
   });

@@ -65,7 +65,10 @@ export class DirBackend implements PoolBackend {
 
   async deleteVolume(def: PoolDefinition, name: string): Promise<void> {
     await unlink(this.volumePath(def, name)).catch((err: NodeJS.ErrnoException) => {
-      throw new FerryError('VOL_NOT_FOUND', `cannot unlink file '${this.volumePath(def, name)}': ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}`);
+      throw new FerryError(
+        'VOL_NOT_FOUND',
+        `cannot unlink file '${this.volumePath(def, name)}': ${err.code === 'ENOENT' ? 'No such file or directory' : err.message}`,
+      );
     });
   }
 

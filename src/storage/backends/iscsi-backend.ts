@@ -23,7 +23,10 @@ export function iscsiLoginArgs(def: PoolDefinition, action: 'login' | 'logout'):
 export class IscsiBackend implements PoolBackend {
   readonly volumeType = 'block' as const;
 
-  constructor(private readonly run: CommandRunner, private readonly byPath = '/dev/disk/by-path') {}
+  constructor(
+    private readonly run: CommandRunner,
+    private readonly byPath = '/dev/disk/by-path',
+  ) {}
 
   async build(_def: PoolDefinition): Promise<void> {
     // nothing to build: the target lives on the storage server
@@ -57,11 +60,17 @@ export class IscsiBackend implements PoolBackend {
   }
 
   async createVolume(def: PoolDefinition): Promise<void> {
-    throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: storage pool '${def.name}' (iscsi) does not support volume creation`);
+    throw new FerryError(
+      'NOT_SUPPORTED',
+      `this function is not supported by the connection driver: storage pool '${def.name}' (iscsi) does not support volume creation`,
+    );
   }
 
   async deleteVolume(def: PoolDefinition): Promise<void> {
-    throw new FerryError('NOT_SUPPORTED', `this function is not supported by the connection driver: storage pool '${def.name}' (iscsi) does not support volume deletion`);
+    throw new FerryError(
+      'NOT_SUPPORTED',
+      `this function is not supported by the connection driver: storage pool '${def.name}' (iscsi) does not support volume deletion`,
+    );
   }
 
   volumePath(def: PoolDefinition, name: string): string {

@@ -30,7 +30,10 @@ export class LogicalBackend implements PoolBackend {
 
   async stats(def: PoolDefinition): Promise<PoolStats> {
     const { stdout } = await this.run('vgs', ['--noheadings', '--units', 'b', '--nosuffix', '--separator', '|', '-o', 'vg_size,vg_free', volumeGroupOf(def)]);
-    const [size, free] = stdout.trim().split('|').map((v) => Number(v.trim()));
+    const [size, free] = stdout
+      .trim()
+      .split('|')
+      .map((v) => Number(v.trim()));
     return { capacity: size ?? 0, allocation: (size ?? 0) - (free ?? 0), available: free ?? 0 };
   }
 

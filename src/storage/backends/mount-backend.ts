@@ -12,7 +12,7 @@ export function mountArgs(def: PoolDefinition): string[] {
   if (def.type === 'fs') {
     return [...(s.format && s.format !== 'auto' ? ['-t', s.format] : []), s.device as string, def.target.path];
   }
-  const format = def.type === 'gluster' ? 'glusterfs' : s.format ?? 'nfs';
+  const format = def.type === 'gluster' ? 'glusterfs' : (s.format ?? 'nfs');
   switch (format) {
     case 'cifs':
       return ['-t', 'cifs', `//${s.host}/${(s.dir ?? '').replace(/^\/+/, '')}`, def.target.path, '-o', 'guest'];
@@ -42,7 +42,10 @@ function readMounts(): string {
  * directory unless it is mounted already; stop() unmounts it.
  */
 export class MountBackend extends DirBackend {
-  constructor(qemuImg: QemuImg, private readonly run: CommandRunner) {
+  constructor(
+    qemuImg: QemuImg,
+    private readonly run: CommandRunner,
+  ) {
     super(qemuImg);
   }
 
@@ -52,7 +55,9 @@ export class MountBackend extends DirBackend {
     try {
       await this.run('mount', mountArgs(def));
     } catch (err) {
-      throw new FerryError('POOL_START_FAILED', `failed to mount the source of pool '${def.name}' on ${def.target.path}: ${(err as Error).message}`, { cause: err });
+      throw new FerryError('POOL_START_FAILED', `failed to mount the source of pool '${def.name}' on ${def.target.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

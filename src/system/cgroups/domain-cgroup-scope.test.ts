@@ -17,9 +17,15 @@ test('v1: the domain cgroup is <scope>/ferry in each hierarchy, found from /proc
   // No scope (no systemd): undefined, and CgroupTuning keeps ferry's own directory named by pid and uuid.
   assert.equal(DomainCgroup.inScope({ version: 1, cpu: '/c' }, '1:cpu:/\n'), undefined);
   assert.equal(scopePathOf(`0::${SCOPE}/ferry/vcpu0\n`), SCOPE);
-  const tuning = new CgroupTuning(() => ({ version: 1, cpu: '/c' }), () => '1:cpu:/\n');
+  const tuning = new CgroupTuning(
+    () => ({ version: 1, cpu: '/c' }),
+    () => '1:cpu:/\n',
+  );
   assert.equal(tuning.cgroupOf('u-1', 42)?.cpuDir, '/c/ferry/qemu-42-u-1');
-  const scoped = new CgroupTuning(() => ({ version: 1, cpu: '/c' }), () => `1:cpu:${SCOPE}\n`);
+  const scoped = new CgroupTuning(
+    () => ({ version: 1, cpu: '/c' }),
+    () => `1:cpu:${SCOPE}\n`,
+  );
   assert.equal(scoped.cgroupOf('u-1', 42)?.cpuDir, `/c${SCOPE}/ferry`);
 });
 
@@ -45,7 +51,10 @@ test('v2: inside the scope the processes move to <scope>/ferry before the scope 
     assert.throws(() => readFileSync(join(root, 'ferry', 'cgroup.subtree_control')), /ENOENT/);
     // A scope without a controller: CGROUP_UNAVAILABLE, naming the scope.
     writeFileSync(join(scopeDir, 'cgroup.controllers'), 'pids\n');
-    assert.throws(() => cg?.create([], { cpu: false, io: false, memory: true }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /scope .* has no 'memory'/.test(e.message));
+    assert.throws(
+      () => cg?.create([], { cpu: false, io: false, memory: true }),
+      (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /scope .* has no 'memory'/.test(e.message),
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -4,7 +4,11 @@ import { FerryError } from '../../errors/ferry-error.js';
 import type { CgroupLayout } from './layout.js';
 
 /** Which controllers a domain's cgroup needs. */
-export interface CgroupParts { cpu: boolean; io: boolean; memory: boolean }
+export interface CgroupParts {
+  cpu: boolean;
+  io: boolean;
+  memory: boolean;
+}
 
 /** The directory under each hierarchy's root that holds ferry's domain cgroups (libvirt's machine.slice). */
 export const FERRY_PARENT = 'ferry';
@@ -47,7 +51,10 @@ export class DomainCgroup {
     }
     // v1: each hierarchy has its own line; systemd realizes the scope in each (Delegate=yes). A hierarchy
     // that does not show it (not realized yet) takes the scope's path from the others.
-    const lines = procCgroup.split('\n').filter(Boolean).map((l) => ({ controllers: (l.split(':')[1] ?? '').split(','), text: l }));
+    const lines = procCgroup
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => ({ controllers: (l.split(':')[1] ?? '').split(','), text: l }));
     const under = (root: string | undefined, controller: string): string | undefined => {
       if (!root) return undefined;
       const own = scopePathOf(lines.find((l) => l.controllers.includes(controller))?.text ?? '');
@@ -93,13 +100,16 @@ export class DomainCgroup {
       // helpers move into `ferry` first.
       const scopeDir = join(root, this.scope);
       const have = readFileSync(join(scopeDir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-      for (const c of want) if (!have.includes(c)) throw unavailable(`the VM's scope ${scopeDir} has no '${c}' controller (cgroup.controllers: ${have.join(' ')})`);
+      for (const c of want)
+        if (!have.includes(c)) throw unavailable(`the VM's scope ${scopeDir} has no '${c}' controller (cgroup.controllers: ${have.join(' ')})`);
       mkdirSync(dir, { recursive: true });
       for (const pid of readFileSync(join(scopeDir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) writeFileSync(join(dir, 'cgroup.procs'), pid);
       enable(scopeDir, want);
     } else {
       const available = readFileSync(join(root, 'cgroup.controllers'), 'utf8').trim().split(/\s+/);
-      for (const c of want) if (!available.includes(c)) throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
+      for (const c of want)
+        if (!available.includes(c))
+          throw unavailable(`the unified cgroup hierarchy at ${root} has no '${c}' controller (cgroup.controllers: ${available.join(' ')})`);
       // Each level down to the domain hands the controllers on (cgroup.subtree_control).
       const parent = join(root, FERRY_PARENT);
       mkdirSync(parent, { recursive: true });
@@ -117,9 +127,7 @@ export class DomainCgroup {
   addProcess(pid: number, parts: CgroupParts): void {
     const emulator = parts.cpu && this.cpuDir ? join(this.cpuDir, 'emulator') : undefined;
     // On v2 one directory holds all: the process goes to `emulator` when there is one, else to the domain's own.
-    const dirs = this.layout.version === 2
-      ? [emulator ?? this.ioDir]
-      : [emulator, parts.io ? this.ioDir : undefined, parts.memory ? this.memDir : undefined];
+    const dirs = this.layout.version === 2 ? [emulator ?? this.ioDir] : [emulator, parts.io ? this.ioDir : undefined, parts.memory ? this.memDir : undefined];
     for (const dir of dirs) if (dir) this.write(join(dir, 'cgroup.procs'), String(pid));
   }
 
@@ -222,7 +230,9 @@ export function scopePathOf(procCgroup: string): string | undefined {
 
 function listChildren(dir: string): string[] {
   // Child cgroups are the directories; control files are files.
-  return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
 }
 
 function enable(dir: string, controllers: readonly string[]): void {

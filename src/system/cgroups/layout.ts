@@ -8,13 +8,20 @@ import { readFileSync } from 'node:fs';
  */
 export type CgroupLayout = { version: 2; root: string } | { version: 1; cpu?: string; blkio?: string; memory?: string };
 
-interface Mount { dir: string; type: string; options: string[] }
+interface Mount {
+  dir: string;
+  type: string;
+  options: string[];
+}
 
 function mounts(text: string): Mount[] {
-  return text.split('\n').filter(Boolean).map((line) => {
-    const f = line.split(' ');
-    return { dir: (f[1] ?? '').replace(/\\040/g, ' '), type: f[2] ?? '', options: (f[3] ?? '').split(',') };
-  });
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const f = line.split(' ');
+      return { dir: (f[1] ?? '').replace(/\\040/g, ' '), type: f[2] ?? '', options: (f[3] ?? '').split(',') };
+    });
 }
 
 /** Reads /proc/self/mounts (or `mountsText`); `controllersOf` reads a v2 mount's cgroup.controllers. */

@@ -40,7 +40,11 @@ test('cgroup v2: controllers handed down, threaded children, cpu.weight, cpu.max
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'vcpu0', 'cgroup.type'), 'utf8'), 'threaded');
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'cgroup.subtree_control'), 'utf8'), '+cpu');
     cg.addProcess(42, { cpu: true, io: true, memory: false });
-    assert.equal(readFileSync(join(root, 'ferry', 'd1', 'emulator', 'cgroup.procs'), 'utf8'), '42', 'v2: one place for the process (emulator), the I/O part is its ancestor');
+    assert.equal(
+      readFileSync(join(root, 'ferry', 'd1', 'emulator', 'cgroup.procs'), 'utf8'),
+      '42',
+      'v2: one place for the process (emulator), the I/O part is its ancestor',
+    );
     cg.addThread('vcpu0', 43);
     assert.equal(readFileSync(join(root, 'ferry', 'd1', 'vcpu0', 'cgroup.threads'), 'utf8'), '43');
     setCpuShares(cg, 10000);
@@ -66,13 +70,16 @@ test('cgroup v2 without the io controller: CGROUP_UNAVAILABLE naming it', () => 
   const { root, cg, done } = fakeV2();
   try {
     writeFileSync(join(root, 'cgroup.controllers'), 'cpu memory\n');
-    assert.throws(() => cg.create([], { cpu: false, io: true, memory: false }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /no 'io' controller/.test(e.message));
+    assert.throws(
+      () => cg.create([], { cpu: false, io: true, memory: false }),
+      (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /no 'io' controller/.test(e.message),
+    );
   } finally {
     done();
   }
 });
 
-test('cgroup v2 <memtune>: memory.max, memory.high, memory.swap.max = swap_hard_limit - hard_limit (libvirt\'s vircgroupv2.c); 0 is unlimited', () => {
+test("cgroup v2 <memtune>: memory.max, memory.high, memory.swap.max = swap_hard_limit - hard_limit (libvirt's vircgroupv2.c); 0 is unlimited", () => {
   const { root, cg, done } = fakeV2();
   const file = (f: string): string => readFileSync(join(root, 'ferry', 'd1', f), 'utf8');
   try {
@@ -87,7 +94,10 @@ test('cgroup v2 <memtune>: memory.max, memory.high, memory.swap.max = swap_hard_
     assert.equal(file('memory.swap.max'), String((1024000 - 512000) * 1024));
     assert.deepEqual(memoryLimits(cg), { hardLimitKiB: 512000, softLimitKiB: undefined, swapHardLimitKiB: 1024000 });
     rmSync(join(root, 'ferry', 'd1', 'memory.swap.max'));
-    assert.throws(() => setMemoryLimits(cg, { swapHardLimitKiB: 1024 }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.swap\.max does not exist/.test(e.message));
+    assert.throws(
+      () => setMemoryLimits(cg, { swapHardLimitKiB: 1024 }),
+      (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.swap\.max does not exist/.test(e.message),
+    );
   } finally {
     done();
   }
@@ -108,16 +118,28 @@ test('cgroup v1 <memtune>: limit_in_bytes never above memsw.limit_in_bytes at an
       write(path, value);
     };
     setMemoryLimits(cg, { hardLimitKiB: 1024, softLimitKiB: 0, swapHardLimitKiB: 2048 });
-    assert.deepEqual(writes, ['memory.limit_in_bytes=1048576', 'memory.memsw.limit_in_bytes=2097152', 'memory.soft_limit_in_bytes=-1'], 'from unlimited: hard first');
+    assert.deepEqual(
+      writes,
+      ['memory.limit_in_bytes=1048576', 'memory.memsw.limit_in_bytes=2097152', 'memory.soft_limit_in_bytes=-1'],
+      'from unlimited: hard first',
+    );
     writes.length = 0;
     setMemoryLimits(cg, { hardLimitKiB: 4096, swapHardLimitKiB: 8192 });
-    assert.deepEqual(writes.slice(0, 2), ['memory.memsw.limit_in_bytes=8388608', 'memory.limit_in_bytes=4194304'], 'a hard limit above the current memsw: memsw first');
+    assert.deepEqual(
+      writes.slice(0, 2),
+      ['memory.memsw.limit_in_bytes=8388608', 'memory.limit_in_bytes=4194304'],
+      'a hard limit above the current memsw: memsw first',
+    );
     writes.length = 0;
     set('memory.memsw.limit_in_bytes', '8388608');
     setMemoryLimits(cg, {});
     assert.deepEqual(writes, ['memory.memsw.limit_in_bytes=-1', 'memory.limit_in_bytes=-1', 'memory.soft_limit_in_bytes=-1'], 'back to unlimited: memsw first');
     rmSync(join(dir, 'memory.memsw.limit_in_bytes'));
-    assert.throws(() => setMemoryLimits(cg, { hardLimitKiB: 1024, swapHardLimitKiB: 2048 }), (e: Error & { code?: string }) => e.code === 'CGROUP_UNAVAILABLE' && /memory\.memsw\.limit_in_bytes does not exist on this host \(no swap accounting\)/.test(e.message));
+    assert.throws(
+      () => setMemoryLimits(cg, { hardLimitKiB: 1024, swapHardLimitKiB: 2048 }),
+      (e: Error & { code?: string }) =>
+        e.code === 'CGROUP_UNAVAILABLE' && /memory\.memsw\.limit_in_bytes does not exist on this host \(no swap accounting\)/.test(e.message),
+    );
     setMemoryLimits(cg, { hardLimitKiB: 1024 });
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -129,7 +151,8 @@ test('stale domain cgroups (their QEMU gone) are removed at start; live ones and
   const root = mkdtempSync(join(tmpdir(), 'ferry-cg1-'));
   try {
     for (const h of ['cpu', 'blkio']) {
-      for (const d of ['qemu-111-aaaa/vcpu0', 'qemu-111-aaaa/emulator', 'qemu-222-bbbb/emulator', 'other']) mkdirSync(join(root, h, 'ferry', d), { recursive: true });
+      for (const d of ['qemu-111-aaaa/vcpu0', 'qemu-111-aaaa/emulator', 'qemu-222-bbbb/emulator', 'other'])
+        mkdirSync(join(root, h, 'ferry', d), { recursive: true });
     }
     const removed = removeStaleDomainCgroups({ version: 1, cpu: join(root, 'cpu'), blkio: join(root, 'blkio') }, (pid) => pid === 222);
     assert.deepEqual(removed, ['qemu-111-aaaa']);

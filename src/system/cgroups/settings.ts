@@ -57,7 +57,10 @@ function weightFile(cg: DomainCgroup, bfq: string, plain: string): string {
   if (existsSync(b)) return b;
   const p = cg.ioFile(plain);
   if (existsSync(p)) return p;
-  throw new FerryError('CGROUP_UNAVAILABLE', `cannot set the I/O weight: cgroup file ${p} does not exist on this host (nor ${b}); the kernel offers I/O weights only with a weight-aware I/O scheduler (BFQ, or CFQ on old kernels)`);
+  throw new FerryError(
+    'CGROUP_UNAVAILABLE',
+    `cannot set the I/O weight: cgroup file ${p} does not exist on this host (nor ${b}); the kernel offers I/O weights only with a weight-aware I/O scheduler (BFQ, or CFQ on old kernels)`,
+  );
 }
 
 /** <blkiotune><weight>: [100, 1000] on v1 (libvirt's range), [1, 10000] on v2. */
@@ -85,18 +88,32 @@ export function setIoDeviceWeight(cg: DomainCgroup, device: string, weight: numb
     } catch (err) {
       // BFQ takes a device's weight only when the device runs the bfq scheduler.
       if (/ENOTSUP|EOPNOTSUPP/.test((err as Error).message)) {
-        throw new FerryError('CGROUP_UNAVAILABLE', `cannot set the I/O weight of device ${device}: it does not use the BFQ I/O scheduler (${file}: ${(err as Error).message})`, {
-          hint: 'Switch the device to BFQ (echo bfq > /sys/block/DEV/queue/scheduler), or drop the <device><weight>',
-        });
+        throw new FerryError(
+          'CGROUP_UNAVAILABLE',
+          `cannot set the I/O weight of device ${device}: it does not use the BFQ I/O scheduler (${file}: ${(err as Error).message})`,
+          {
+            hint: 'Switch the device to BFQ (echo bfq > /sys/block/DEV/queue/scheduler), or drop the <device><weight>',
+          },
+        );
       }
       throw err;
     }
   }
 }
 
-export interface IoThrottle { readBytesSec?: number; writeBytesSec?: number; readIopsSec?: number; writeIopsSec?: number }
+export interface IoThrottle {
+  readBytesSec?: number;
+  writeBytesSec?: number;
+  readIopsSec?: number;
+  writeIopsSec?: number;
+}
 
-const V1_THROTTLE = { readBytesSec: 'read_bps_device', writeBytesSec: 'write_bps_device', readIopsSec: 'read_iops_device', writeIopsSec: 'write_iops_device' } as const;
+const V1_THROTTLE = {
+  readBytesSec: 'read_bps_device',
+  writeBytesSec: 'write_bps_device',
+  readIopsSec: 'read_iops_device',
+  writeIopsSec: 'write_iops_device',
+} as const;
 const V2_THROTTLE = { readBytesSec: 'rbps', writeBytesSec: 'wbps', readIopsSec: 'riops', writeIopsSec: 'wiops' } as const;
 
 /** <device> throttles for one host device ("MAJ:MIN"): blkio.throttle.* on v1, io.max on v2; an unset one is cleared (0, or max on v2). */
@@ -113,7 +130,10 @@ export function setIoThrottle(cg: DomainCgroup, device: string, t: IoThrottle): 
 export function ioThrottle(cg: DomainCgroup, device: string): Required<IoThrottle> {
   const out = { readBytesSec: 0, writeBytesSec: 0, readIopsSec: 0, writeIopsSec: 0 };
   if (cg.layout.version === 2) {
-    const line = cg.read(cg.ioFile('io.max')).split('\n').find((l) => l.startsWith(`${device} `));
+    const line = cg
+      .read(cg.ioFile('io.max'))
+      .split('\n')
+      .find((l) => l.startsWith(`${device} `));
     for (const k of Object.keys(out) as Array<keyof IoThrottle>) {
       const v = new RegExp(`${V2_THROTTLE[k]}=(\\d+)`).exec(line ?? '')?.[1];
       if (v !== undefined) out[k] = Number(v);
@@ -121,14 +141,21 @@ export function ioThrottle(cg: DomainCgroup, device: string): Required<IoThrottl
     return out;
   }
   for (const k of Object.keys(out) as Array<keyof IoThrottle>) {
-    const line = cg.read(cg.ioFile(`blkio.throttle.${V1_THROTTLE[k]}`)).split('\n').find((l) => l.startsWith(`${device} `));
+    const line = cg
+      .read(cg.ioFile(`blkio.throttle.${V1_THROTTLE[k]}`))
+      .split('\n')
+      .find((l) => l.startsWith(`${device} `));
     if (line) out[k] = Number(line.split(' ')[1]);
   }
   return out;
 }
 
 /** <memtune> in KiB; absent or 0: unlimited (src/vm/memtune.ts). */
-export interface MemoryLimits { hardLimitKiB?: number; softLimitKiB?: number; swapHardLimitKiB?: number }
+export interface MemoryLimits {
+  hardLimitKiB?: number;
+  softLimitKiB?: number;
+  swapHardLimitKiB?: number;
+}
 
 const limited = (kib: number | undefined): kib is number => kib !== undefined && kib > 0;
 
@@ -142,12 +169,18 @@ const limited = (kib: number | undefined): kib is number => kib !== undefined &&
 export function setMemoryLimits(cg: DomainCgroup, m: MemoryLimits): void {
   const v2 = cg.layout.version === 2;
   const bytes = (kib: number | undefined): string => (limited(kib) ? String(kib * 1024) : v2 ? 'max' : '-1');
-  const files = v2 ? { hard: 'memory.max', soft: 'memory.high', swap: 'memory.swap.max' } : { hard: 'memory.limit_in_bytes', soft: 'memory.soft_limit_in_bytes', swap: 'memory.memsw.limit_in_bytes' };
+  const files = v2
+    ? { hard: 'memory.max', soft: 'memory.high', swap: 'memory.swap.max' }
+    : { hard: 'memory.limit_in_bytes', soft: 'memory.soft_limit_in_bytes', swap: 'memory.memsw.limit_in_bytes' };
   const swapFile = cg.memFile(files.swap);
   if (limited(m.swapHardLimitKiB) && !existsSync(swapFile)) {
-    throw new FerryError('CGROUP_UNAVAILABLE', `cannot set <memtune><swap_hard_limit>: cgroup file ${swapFile} does not exist on this host (no swap accounting)`, {
-      hint: 'Boot the host kernel with swapaccount=1 (cgroup v1) or with swap control enabled (CONFIG_MEMCG_SWAP), or drop <swap_hard_limit>',
-    });
+    throw new FerryError(
+      'CGROUP_UNAVAILABLE',
+      `cannot set <memtune><swap_hard_limit>: cgroup file ${swapFile} does not exist on this host (no swap accounting)`,
+      {
+        hint: 'Boot the host kernel with swapaccount=1 (cgroup v1) or with swap control enabled (CONFIG_MEMCG_SWAP), or drop <swap_hard_limit>',
+      },
+    );
   }
   if (v2) {
     cg.write(cg.memFile(files.hard), bytes(m.hardLimitKiB));

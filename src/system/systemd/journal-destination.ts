@@ -47,7 +47,7 @@ export function journalFieldsOf(entry: Record<string, unknown>, identifier: stri
   };
   const level = typeof entry.level === 'number' ? entry.level : 30;
   const err = entry.err as { message?: string; code?: string; stack?: string } | undefined;
-  const msg = typeof entry.msg === 'string' ? entry.msg : err?.message ?? '';
+  const msg = typeof entry.msg === 'string' ? entry.msg : (err?.message ?? '');
   put('MESSAGE', err?.message && msg !== err.message ? `${msg}: ${err.message}` : msg);
   put('PRIORITY', String(priorityOf(level)));
   put('SYSLOG_IDENTIFIER', identifier);

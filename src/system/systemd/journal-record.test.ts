@@ -9,28 +9,45 @@ import { JournalDestination, journalFieldsOf, MAX_FIELD_BYTES, priorityOf, stder
 import { decodeJournalRecord, encodeJournalRecord, fieldName, validFieldName } from './journal-record.js';
 
 test('a field without a newline is NAME=value\\n; one with a newline is NAME\\n, a 64-bit LE length, the bytes, \\n', () => {
-  const rec = encodeJournalRecord([['MESSAGE', 'hello'], ['FERRY_ARGV', 'a\nb'], ['lower', 'dropped'], ['_PID', 'forged']]);
-  const expected = Buffer.concat([
-    Buffer.from('MESSAGE=hello\nFERRY_ARGV\n'),
-    Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]),
-    Buffer.from('a\nb\n'),
+  const rec = encodeJournalRecord([
+    ['MESSAGE', 'hello'],
+    ['FERRY_ARGV', 'a\nb'],
+    ['lower', 'dropped'],
+    ['_PID', 'forged'],
   ]);
+  const expected = Buffer.concat([Buffer.from('MESSAGE=hello\nFERRY_ARGV\n'), Buffer.from([3, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('a\nb\n')]);
   assert.deepEqual(rec, expected);
-  assert.deepEqual(decodeJournalRecord(rec), [['MESSAGE', 'hello'], ['FERRY_ARGV', 'a\nb']]);
+  assert.deepEqual(decodeJournalRecord(rec), [
+    ['MESSAGE', 'hello'],
+    ['FERRY_ARGV', 'a\nb'],
+  ]);
 });
 
-test('field names: journald\'s rules, and ferry\'s keys in SNAKE_CASE', () => {
+test("field names: journald's rules, and ferry's keys in SNAKE_CASE", () => {
   assert.equal(validFieldName('FERRY_DOMAIN'), true);
   for (const bad of ['_TRUSTED', '1X', 'lower', 'A-B', `A${'B'.repeat(64)}`, '']) assert.equal(validFieldName(bad), false, bad);
   assert.equal(fieldName('FERRY_', 'stateDir'), 'FERRY_STATE_DIR');
   assert.equal(fieldName('FERRY_', 'host-id'), 'FERRY_HOST_ID');
 });
 
-test('a pino line becomes MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and ferry\'s fields', () => {
-  const fields = new Map(journalFieldsOf({
-    level: 50, time: 0, pid: 1, host: 'h', msg: 'migration failed', vm: 'web', uuid: 'u-1', migration: 'm-7',
-    err: { message: 'peer went away', code: 'MIGRATION_PEER_LOST', stack: 'Error: x\n at y' }, phase: { name: 'perform' },
-  }, 'ferryd'));
+test("a pino line becomes MESSAGE, PRIORITY, SYSLOG_IDENTIFIER and ferry's fields", () => {
+  const fields = new Map(
+    journalFieldsOf(
+      {
+        level: 50,
+        time: 0,
+        pid: 1,
+        host: 'h',
+        msg: 'migration failed',
+        vm: 'web',
+        uuid: 'u-1',
+        migration: 'm-7',
+        err: { message: 'peer went away', code: 'MIGRATION_PEER_LOST', stack: 'Error: x\n at y' },
+        phase: { name: 'perform' },
+      },
+      'ferryd',
+    ),
+  );
   assert.equal(fields.get('MESSAGE'), 'migration failed: peer went away');
   assert.equal(fields.get('PRIORITY'), '3');
   assert.equal(fields.get('SYSLOG_IDENTIFIER'), 'ferryd');

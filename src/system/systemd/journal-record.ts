@@ -13,7 +13,11 @@ export function validFieldName(name: string): boolean {
 
 /** A field name from a ferry log key: camelCase and punctuation become SNAKE_CASE under `prefix`. */
 export function fieldName(prefix: string, key: string): string {
-  const snake = key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toUpperCase();
+  const snake = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .replace(/[^A-Za-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .toUpperCase();
   return `${prefix}${snake}`.slice(0, 64);
 }
 

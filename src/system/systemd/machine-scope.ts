@@ -6,7 +6,10 @@ import { systemdBooted } from './host-systemd.js';
 import { machineName, machineOfScope, machineScopeName } from './unit-names.js';
 
 /** A VM's scope: the unit, and the machine name when systemd-machined registered it. */
-export interface VmScope { unit: string; machine?: string }
+export interface VmScope {
+  unit: string;
+  machine?: string;
+}
 
 /** The slice all VM scopes live in, as libvirt's and systemd-nspawn's machines. */
 export const MACHINE_SLICE = 'machine.slice';
@@ -26,18 +29,20 @@ const SYSTEMD = ['org.freedesktop.systemd1', '/org/freedesktop/systemd1', 'org.f
 export class MachineScopes {
   private readonly call: BusCall;
 
-  constructor(private readonly o: {
-    log: Logger;
-    call?: BusCall;
-    booted?: () => boolean;
-    /** Whether ferryd may register machines (default: it runs as root). */
-    privileged?: () => boolean;
-    procCgroup?: (pid: number) => string;
-    /** The unit the scopes are ordered after (they stop before it): ferryd's own. */
-    service?: string;
-    /** How long systemd may take to move the pid into the scope (the job runs asynchronously). */
-    placeTimeoutMs?: number;
-  }) {
+  constructor(
+    private readonly o: {
+      log: Logger;
+      call?: BusCall;
+      booted?: () => boolean;
+      /** Whether ferryd may register machines (default: it runs as root). */
+      privileged?: () => boolean;
+      procCgroup?: (pid: number) => string;
+      /** The unit the scopes are ordered after (they stop before it): ferryd's own. */
+      service?: string;
+      /** How long systemd may take to move the pid into the scope (the job runs asynchronously). */
+      placeTimeoutMs?: number;
+    },
+  ) {
     this.call = o.call ?? busctlCall();
   }
 
@@ -53,11 +58,21 @@ export class MachineScopes {
   /** The scope's properties (a(sv) in busctl's flattened form): the slice, the shutdown ordering, delegation of its cgroup. */
   properties(): Array<string | number> {
     return [
-      'Slice', 's', MACHINE_SLICE,
-      'After', 'as', 1, this.o.service ?? 'ferryd.service',
-      'Before', 'as', 1, GUEST_SHUTDOWN_TARGET,
+      'Slice',
+      's',
+      MACHINE_SLICE,
+      'After',
+      'as',
+      1,
+      this.o.service ?? 'ferryd.service',
+      'Before',
+      'as',
+      1,
+      GUEST_SHUTDOWN_TARGET,
       // ferryd writes <cputune>/<blkiotune>/<memtune> below the scope (a "ferry" child), as libvirt's nested cgroup.
-      'Delegate', 'b', 'true',
+      'Delegate',
+      'b',
+      'true',
     ];
   }
 
@@ -93,7 +108,18 @@ export class MachineScopes {
       this.o.log.info({ vm: vm.name, reason: reasons.join('; ') }, 'systemd-machined did not register the VM: a transient scope from systemd instead');
       const unit = machineScopeName(machine);
       await this.call(...SYSTEMD, 'StartTransientUnit', 'ssa(sv)a(sa(sv))', [
-        unit, 'fail', count + 2, 'Description', 's', `ferry virtual machine ${vm.name}`, 'PIDs', 'au', 1, vm.pid, ...props, 0,
+        unit,
+        'fail',
+        count + 2,
+        'Description',
+        's',
+        `ferry virtual machine ${vm.name}`,
+        'PIDs',
+        'au',
+        1,
+        vm.pid,
+        ...props,
+        0,
       ]);
       scope = { unit };
     }

@@ -15,7 +15,7 @@ test('systemd-analyze verify accepts every unit in packaging/systemd', { skip: h
   assert.match(out, /units OK/);
 });
 
-test('the units keep VMs out of ferryd\'s fate and order the shutdown policy before the scopes', () => {
+test("the units keep VMs out of ferryd's fate and order the shutdown policy before the scopes", () => {
   const unit = (n: string): string => readFileSync(join(ROOT, 'packaging/systemd', n), 'utf8');
   const ferryd = unit('ferryd.service');
   assert.match(ferryd, /^Type=notify$/m);
@@ -35,7 +35,9 @@ test('the units keep VMs out of ferryd\'s fate and order the shutdown policy bef
 function fakeFerry(dir: string, domains: Record<string, string>, stubborn: string[] = [], noSave = false): string {
   for (const [d, s] of Object.entries(domains)) writeFileSync(join(dir, `dom-${d}`), s);
   const bin = join(dir, 'ferry');
-  writeFileSync(bin, `#!/bin/bash
+  writeFileSync(
+    bin,
+    `#!/bin/bash
 d=${JSON.stringify(dir)}
 echo "$*" >> "$d/calls"
 [ "$1" = -c ] && shift 2
@@ -47,7 +49,8 @@ case "$1" in
   start) echo running > "$d/dom-$2"; exit 0 ;;
 esac
 exit 1
-`);
+`,
+  );
   chmodSync(bin, 0o755);
   return bin;
 }
@@ -56,7 +59,12 @@ function run(dir: string, verb: string, conf: string): { out: string; calls: str
   writeFileSync(join(dir, 'conf'), conf);
   const out = execFileSync('bash', [GUESTS, verb], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', FERRY_CLI: join(dir, 'ferry'), FERRY_GUESTS_CONF: join(dir, 'conf'), FERRY_GUESTS_STATE: join(dir, 'state') },
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      FERRY_CLI: join(dir, 'ferry'),
+      FERRY_GUESTS_CONF: join(dir, 'conf'),
+      FERRY_GUESTS_STATE: join(dir, 'state'),
+    },
   });
   const calls = existsSync(join(dir, 'calls')) ? readFileSync(join(dir, 'calls'), 'utf8').split('\n').filter(Boolean) : [];
   rmSync(join(dir, 'calls'), { force: true });
@@ -72,7 +80,10 @@ test('ferry-guests: ON_SHUTDOWN=shutdown shuts the running guests down, records 
     assert.ok(!stop.calls.some((c) => c.includes(' c')), 'a stopped domain is left alone');
     assert.equal(readFileSync(join(dir, 'state'), 'utf8'), 'default a\ndefault b\n');
     const start = run(dir, 'start', 'ON_BOOT=start\n');
-    assert.deepEqual(start.calls.filter((c) => c.startsWith('start')), ['start a', 'start b']);
+    assert.deepEqual(
+      start.calls.filter((c) => c.startsWith('start')),
+      ['start a', 'start b'],
+    );
     assert.equal(existsSync(join(dir, 'state')), false);
     assert.equal(readFileSync(join(dir, 'dom-c'), 'utf8'), 'shut off');
   } finally {

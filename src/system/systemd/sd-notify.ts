@@ -8,7 +8,10 @@ import { UnixDatagramSocket } from './unix-datagram.js';
 export class SdNotifier {
   private socket: UnixDatagramSocket | undefined;
 
-  constructor(private readonly address: string | undefined = process.env.NOTIFY_SOCKET, private readonly open: () => UnixDatagramSocket = () => UnixDatagramSocket.open()) {}
+  constructor(
+    private readonly address: string | undefined = process.env.NOTIFY_SOCKET,
+    private readonly open: () => UnixDatagramSocket = () => UnixDatagramSocket.open(),
+  ) {}
 
   /** Whether a service manager listens (NOTIFY_SOCKET was set). */
   get enabled(): boolean {
@@ -43,5 +46,7 @@ export class SdNotifier {
 
 /** The datagram's text: one KEY=VALUE per line; a newline inside a value would start another assignment, so it becomes a space. */
 export function notifyMessage(fields: Record<string, string | number>): string {
-  return Object.entries(fields).map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`).join('\n');
+  return Object.entries(fields)
+    .map(([k, v]) => `${k}=${String(v).replace(/\n/g, ' ')}`)
+    .join('\n');
 }

@@ -15,7 +15,10 @@ export function escapeUnitName(s: string): string {
 
 /** The inverse of escapeUnitName for a name without '/' ('-' is then a literal dash). */
 export function unescapeUnitName(s: string): string {
-  return Buffer.from(s.replace(/\\x([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1').toString('utf8');
+  return Buffer.from(
+    s.replace(/\\x([0-9a-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    'latin1',
+  ).toString('utf8');
 }
 
 /**

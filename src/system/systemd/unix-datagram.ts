@@ -14,7 +14,10 @@ interface Libc {
 
 /** A send that failed: the errno koffi read, and its symbolic name when known (EMSGSIZE, ENOENT, ...). */
 export class DatagramError extends Error {
-  constructor(readonly errno: number, readonly what: string) {
+  constructor(
+    readonly errno: number,
+    readonly what: string,
+  ) {
     super(`${what}: errno ${errno}${errnoName(errno) ? ` (${errnoName(errno)})` : ''}`);
   }
 

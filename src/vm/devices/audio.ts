@@ -58,9 +58,18 @@ function parseStream(s: XmlElement): AudioStream {
 }
 
 export function renderAudioExtras(a: AudioDefinition): { attrs: Record<string, string | number | undefined>; children: XmlElement[] } {
-  const stream = (name: string, s: AudioStream | undefined): XmlElement | undefined => s && el(name, {
-    mixingEngine: yn(s.mixingEngine), fixedSettings: yn(s.fixedSettings), voices: s.voices, bufferLength: s.bufferLength,
-  }, s.settings ? [el('settings', { frequency: s.settings.frequency, channels: s.settings.channels, format: s.settings.format })] : []);
+  const stream = (name: string, s: AudioStream | undefined): XmlElement | undefined =>
+    s &&
+    el(
+      name,
+      {
+        mixingEngine: yn(s.mixingEngine),
+        fixedSettings: yn(s.fixedSettings),
+        voices: s.voices,
+        bufferLength: s.bufferLength,
+      },
+      s.settings ? [el('settings', { frequency: s.settings.frequency, channels: s.settings.channels, format: s.settings.format })] : [],
+    );
   return {
     attrs: { timerPeriod: a.timerPeriod, path: a.path },
     children: [stream('input', a.input), stream('output', a.output)].filter((e): e is XmlElement => e !== undefined),
@@ -74,15 +83,16 @@ export function audiodevArg(a: AudioDefinition): string {
   const driver = a.type === 'file' ? 'wav' : a.type;
   // Nothing beyond the backend: the short form ferry always wrote (QEMU reads both).
   if (a.timerPeriod === undefined && a.path === undefined && !a.input && !a.output) return `${driver},id=audio${a.id}`;
-  const stream = (s: AudioStream | undefined): Record<string, unknown> | undefined => s && {
-    ...(s.mixingEngine === undefined ? {} : { 'mixing-engine': s.mixingEngine }),
-    ...(s.fixedSettings === undefined ? {} : { 'fixed-settings': s.fixedSettings }),
-    ...(s.voices === undefined ? {} : { voices: s.voices }),
-    ...(s.bufferLength === undefined ? {} : { 'buffer-length': s.bufferLength }),
-    ...(s.settings?.frequency === undefined ? {} : { frequency: s.settings.frequency }),
-    ...(s.settings?.channels === undefined ? {} : { channels: s.settings.channels }),
-    ...(s.settings?.format === undefined ? {} : { format: s.settings.format }),
-  };
+  const stream = (s: AudioStream | undefined): Record<string, unknown> | undefined =>
+    s && {
+      ...(s.mixingEngine === undefined ? {} : { 'mixing-engine': s.mixingEngine }),
+      ...(s.fixedSettings === undefined ? {} : { 'fixed-settings': s.fixedSettings }),
+      ...(s.voices === undefined ? {} : { voices: s.voices }),
+      ...(s.bufferLength === undefined ? {} : { 'buffer-length': s.bufferLength }),
+      ...(s.settings?.frequency === undefined ? {} : { frequency: s.settings.frequency }),
+      ...(s.settings?.channels === undefined ? {} : { channels: s.settings.channels }),
+      ...(s.settings?.format === undefined ? {} : { format: s.settings.format }),
+    };
   return JSON.stringify({
     id: `audio${a.id}`,
     driver,

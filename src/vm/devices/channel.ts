@@ -31,7 +31,8 @@ export function parseChannel(channel: XmlElement, index: number): ChannelDefinit
   if (target.attrs.type === 'guestfwd') return parseGuestfwd(channel, target, index);
   const result: ChannelDefinition = { ...parseCharSource(channel, CHANNEL_TYPES, label), ...parsePlacement(channel, label), targetType: 'virtio' };
   if (target.attrs.name) result.targetName = target.attrs.name;
-  if (target.attrs.address !== undefined || target.attrs.port !== undefined) throw xmlInvalid('target', `${label}: address= and port= are for <target type='guestfwd'>`);
+  if (target.attrs.address !== undefined || target.attrs.port !== undefined)
+    throw xmlInvalid('target', `${label}: address= and port= are for <target type='guestfwd'>`);
   if ((result.type === 'spicevmc' || result.type === 'qemu-vdagent') && !result.targetName) result.targetName = 'com.redhat.spice.0';
   return result;
 }
@@ -48,7 +49,8 @@ function parseGuestfwd(channel: XmlElement, target: XmlElement, index: number): 
   if (port === undefined) throw xmlInvalid('target', `${label}: guestfwd channel does not define a target port`);
   if (!isIPv4(address)) throw xmlInvalid('target', `${label}: guestfwd address '${address}' is not an IPv4 address (QEMU's guestfwd forwards IPv4 only)`);
   if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw xmlInvalid('target', `${label}: Invalid port number: ${port}`);
-  if (target.attrs.name !== undefined || target.attrs.state !== undefined) throw xmlInvalid('target', `${label}: name= and state= are for <target type='virtio'>`);
+  if (target.attrs.name !== undefined || target.attrs.state !== undefined)
+    throw xmlInvalid('target', `${label}: name= and state= are for <target type='virtio'>`);
   const type = channel.attrs.type ?? 'pty';
   if (!GUESTFWD_TYPES.includes(type)) throw xmlInvalid('channel', `${label}: type '${type}' is not one of ${GUESTFWD_TYPES.join(', ')}`);
   if (child(channel, 'address')) throw xmlInvalid('address', `${label}: a guestfwd channel is no device of the guest and has no address`);

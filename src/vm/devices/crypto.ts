@@ -22,7 +22,10 @@ export const CRYPTO_RULE: ElementRule = {
   attrs: { model: ['virtio'], type: ['qemu'] },
   label: (_e, i) => `<crypto> #${i}`,
   children: {
-    backend: { attrs: { model: ['builtin'], queues: true }, refusedValues: { 'model=lkcf': "Debian's QEMU is built without the host kernel's crypto backend (cryptodev-backend-lkcf); use model='builtin'" } },
+    backend: {
+      attrs: { model: ['builtin'], queues: true },
+      refusedValues: { 'model=lkcf': "Debian's QEMU is built without the host kernel's crypto backend (cryptodev-backend-lkcf); use model='builtin'" },
+    },
     alias: ALIAS_RULE,
     address: ADDRESS_RULE,
   },

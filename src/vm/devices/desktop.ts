@@ -2,8 +2,14 @@ import { AUDIO_ATTRS, AUDIO_CHILDREN, parseAudioExtras, renderAudioExtras } from
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  type AudioDefinition, type GraphicsDefinition, type GraphicsListen, type InputDefinition, type SoundDefinition,
-  SPICE_CHANNELS, VIDEO_MODELS, type VideoDefinition,
+  type AudioDefinition,
+  type GraphicsDefinition,
+  type GraphicsListen,
+  type InputDefinition,
+  type SoundDefinition,
+  SPICE_CHANNELS,
+  VIDEO_MODELS,
+  type VideoDefinition,
 } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
@@ -50,9 +56,22 @@ const SPICE_CHILD_ATTR: Record<(typeof SPICE_CHILDREN)[number], { attr: string; 
 
 export const GRAPHICS_RULE: ElementRule = {
   attrs: {
-    type: ['vnc', 'spice', 'dbus'], address: true, p2p: ['yes', 'no'], port: true, tlsPort: true, autoport: ['yes', 'no'], websocket: true, listen: true, socket: true,
-    passwd: true, passwdValidTo: true, keymap: true, sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'], powerControl: ['yes', 'no'],
-    defaultMode: ['any', 'secure', 'insecure'], connected: ['keep', 'disconnect', 'fail'],
+    type: ['vnc', 'spice', 'dbus'],
+    address: true,
+    p2p: ['yes', 'no'],
+    port: true,
+    tlsPort: true,
+    autoport: ['yes', 'no'],
+    websocket: true,
+    listen: true,
+    socket: true,
+    passwd: true,
+    passwdValidTo: true,
+    keymap: true,
+    sharePolicy: ['allow-exclusive', 'force-shared', 'ignore'],
+    powerControl: ['yes', 'no'],
+    defaultMode: ['any', 'secure', 'insecure'],
+    connected: ['keep', 'disconnect', 'fail'],
   },
   label: (e, i) => `<graphics type='${e.attrs.type ?? '?'}'> #${i}`,
   children: {
@@ -61,7 +80,10 @@ export const GRAPHICS_RULE: ElementRule = {
     ...Object.fromEntries(SPICE_CHILDREN.map((n) => [n, { attrs: { [SPICE_CHILD_ATTR[n].attr]: SPICE_CHILD_ATTR[n].values } }])),
     gl: {
       attrs: { enable: ['no'] },
-      refusedValues: { 'enable=yes': "OpenGL needs a GPU render node on the host (QEMU's gl=on, rendernode=), which ferry's hosts need not have and a migration cannot carry; use <gl enable='no'/> or leave it out" },
+      refusedValues: {
+        'enable=yes':
+          "OpenGL needs a GPU render node on the host (QEMU's gl=on, rendernode=), which ferry's hosts need not have and a migration cannot carry; use <gl enable='no'/> or leave it out",
+      },
     },
     audio: { attrs: { id: true } },
   },
@@ -138,7 +160,8 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     if (lt === 'network' && !listen.network) throw xmlInvalid('listen', `${label}: type='network' needs network=`);
     if (lt !== 'network' && l.attrs.network !== undefined) throw xmlInvalid('listen', `${label}: network= is for <listen type='network'>`);
     if (lt !== 'socket' && l.attrs.socket !== undefined) throw xmlInvalid('listen', `${label}: socket= is for <listen type='socket'>`);
-    if ((lt === 'none' || lt === 'socket') && l.attrs.address !== undefined) throw xmlInvalid('listen', `${label}: address= is for <listen type='address'> or 'network'`);
+    if ((lt === 'none' || lt === 'socket') && l.attrs.address !== undefined)
+      throw xmlInvalid('listen', `${label}: address= is for <listen type='address'> or 'network'`);
     result.listens.push(listen);
   }
   if (g.attrs.listen !== undefined) {
@@ -174,7 +197,12 @@ export function parseGraphics(g: XmlElement, index: number): GraphicsDefinition 
     }
     if (Object.keys(spice).length > 0) result.spice = spice;
   } else if (SPICE_CHILDREN.some((n) => child(g, n))) {
-    throw xmlInvalid('graphics', `${label}: ${SPICE_CHILDREN.filter((n) => child(g, n)).map((n) => `<${n}>`).join(', ')} are SPICE settings`);
+    throw xmlInvalid(
+      'graphics',
+      `${label}: ${SPICE_CHILDREN.filter((n) => child(g, n))
+        .map((n) => `<${n}>`)
+        .join(', ')} are SPICE settings`,
+    );
   }
   return result;
 }
@@ -193,7 +221,8 @@ function parseDbusGraphics(g: XmlElement, label: string): GraphicsDefinition {
   if (p2p) result.p2p = true;
   if (g.attrs.address !== undefined) {
     if (p2p) throw xmlInvalid('graphics', `${label}: p2p with a specified address is not supported`);
-    if (!g.attrs.address.startsWith('unix:')) throw xmlUnsupported('graphics', `${label}: address '${g.attrs.address}': ferry supports D-Bus addresses on a unix socket (unix:path=...)`);
+    if (!g.attrs.address.startsWith('unix:'))
+      throw xmlUnsupported('graphics', `${label}: address '${g.attrs.address}': ferry supports D-Bus addresses on a unix socket (unix:path=...)`);
     result.dbusAddress = g.attrs.address;
   }
   const gl = child(g, 'gl');
@@ -227,26 +256,38 @@ export function renderGraphics(g: GraphicsDefinition, secrets: boolean, status =
     ]);
   }
   const listen = g.listens[0];
-  return el('graphics', {
-    type: g.type,
-    port: g.port ?? (g.autoport ? -1 : undefined),
-    tlsPort: g.tlsPort,
-    autoport: g.autoport ? 'yes' : 'no',
-    websocket: g.websocket,
-    listen: listen?.type === 'address' || listen?.type === 'network' ? listen.address : undefined,
-    socket: g.type === 'vnc' && listen?.type === 'socket' ? listen.socket : undefined,
-    keymap: g.keymap,
-    sharePolicy: g.sharePolicy,
-    powerControl: g.powerControl === undefined ? undefined : g.powerControl ? 'yes' : 'no',
-    defaultMode: g.defaultMode,
-    passwd: secrets ? g.passwd : undefined,
-    passwdValidTo: g.passwdValidTo,
-    connected: g.connected,
-  }, [
-    ...g.listens.map((l) => el('listen', { type: l.type, address: l.address, network: l.network, socket: l.socket, fromConfig: status && l.type === 'address' && l.generated ? '1' : undefined })),
-    ...SPICE_CHANNELS.filter((n) => g.channels?.[n] !== undefined).map((n) => el('channel', { name: n, mode: g.channels?.[n] })),
-    ...Object.entries(g.spice ?? {}).map(([n, v]) => el(n, { [SPICE_CHILD_ATTR[n as (typeof SPICE_CHILDREN)[number]].attr]: v })),
-  ]);
+  return el(
+    'graphics',
+    {
+      type: g.type,
+      port: g.port ?? (g.autoport ? -1 : undefined),
+      tlsPort: g.tlsPort,
+      autoport: g.autoport ? 'yes' : 'no',
+      websocket: g.websocket,
+      listen: listen?.type === 'address' || listen?.type === 'network' ? listen.address : undefined,
+      socket: g.type === 'vnc' && listen?.type === 'socket' ? listen.socket : undefined,
+      keymap: g.keymap,
+      sharePolicy: g.sharePolicy,
+      powerControl: g.powerControl === undefined ? undefined : g.powerControl ? 'yes' : 'no',
+      defaultMode: g.defaultMode,
+      passwd: secrets ? g.passwd : undefined,
+      passwdValidTo: g.passwdValidTo,
+      connected: g.connected,
+    },
+    [
+      ...g.listens.map((l) =>
+        el('listen', {
+          type: l.type,
+          address: l.address,
+          network: l.network,
+          socket: l.socket,
+          fromConfig: status && l.type === 'address' && l.generated ? '1' : undefined,
+        }),
+      ),
+      ...SPICE_CHANNELS.filter((n) => g.channels?.[n] !== undefined).map((n) => el('channel', { name: n, mode: g.channels?.[n] })),
+      ...Object.entries(g.spice ?? {}).map(([n, v]) => el(n, { [SPICE_CHILD_ATTR[n as (typeof SPICE_CHILDREN)[number]].attr]: v })),
+    ],
+  );
 }
 
 // ---- <video>
@@ -256,7 +297,10 @@ export const VIDEO_RULE: ElementRule = {
     model: {
       attrs: { type: VIDEO_MODELS, vram: true, ram: true, vgamem: true, vram64: true, heads: true, primary: ['yes', 'no'], blob: ['off'] },
       children: { resolution: { attrs: { x: true, y: true } } },
-      refusedValues: { 'blob=on': "virtio-gpu blob resources need the host's udmabuf driver (/dev/udmabuf), which ferry's hosts need not have (QEMU: need rutabaga or udmabuf for blob resources); use blob='off' or leave it out" },
+      refusedValues: {
+        'blob=on':
+          "virtio-gpu blob resources need the host's udmabuf driver (/dev/udmabuf), which ferry's hosts need not have (QEMU: need rutabaga or udmabuf for blob resources); use blob='off' or leave it out",
+      },
     },
     acpi: ACPI_RULE,
     alias: ALIAS_RULE,
@@ -284,7 +328,10 @@ export function parseVideo(v: XmlElement, index: number): VideoDefinition {
     const n = optionalInt(m, k, positiveInt);
     if (n === undefined) continue;
     if (!VIDEO_SETTINGS[model].includes(k) && !(k === 'heads' && n === 1)) {
-      throw xmlUnsupported('model', `${label}: ${k}='${n}' is not applied to video model '${model}' (it applies ${VIDEO_SETTINGS[model].join(', ') || 'no sizes'})`);
+      throw xmlUnsupported(
+        'model',
+        `${label}: ${k}='${n}' is not applied to video model '${model}' (it applies ${VIDEO_SETTINGS[model].join(', ') || 'no sizes'})`,
+      );
     }
     result[k] = n;
   }
@@ -302,7 +349,8 @@ export function parseVideo(v: XmlElement, index: number): VideoDefinition {
   }
   const resolution = child(m ?? v, 'resolution');
   if (m && resolution) {
-    if (model !== 'qxl' && model !== 'virtio') throw xmlUnsupported('resolution', `${label}: <resolution> is applied to video models 'qxl' and 'virtio' only, not '${model}'`);
+    if (model !== 'qxl' && model !== 'virtio')
+      throw xmlUnsupported('resolution', `${label}: <resolution> is applied to video models 'qxl' and 'virtio' only, not '${model}'`);
     result.resolution = { x: positiveInt(resolution.attrs.x ?? '', 'resolution'), y: positiveInt(resolution.attrs.y ?? '', 'resolution') };
   }
   return result;
@@ -331,10 +379,20 @@ export function orderVideos(videos: VideoDefinition[]): VideoDefinition[] {
 
 export function renderVideo(v: VideoDefinition, live: boolean): XmlElement {
   return el('video', {}, [
-    el('model', {
-      type: v.model, ram: v.ram, vram: v.vram, vram64: v.vram64, vgamem: v.vgamem, heads: v.heads,
-      primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no', blob: v.blob === false ? 'off' : undefined,
-    }, v.resolution ? [el('resolution', { x: v.resolution.x, y: v.resolution.y })] : []),
+    el(
+      'model',
+      {
+        type: v.model,
+        ram: v.ram,
+        vram: v.vram,
+        vram64: v.vram64,
+        vgamem: v.vgamem,
+        heads: v.heads,
+        primary: v.primary === undefined ? undefined : v.primary ? 'yes' : 'no',
+        blob: v.blob === false ? 'off' : undefined,
+      },
+      v.resolution ? [el('resolution', { x: v.resolution.x, y: v.resolution.y })] : [],
+    ),
     ...renderPlacement(v, live),
   ]);
 }
@@ -369,7 +427,8 @@ export function parseSound(s: XmlElement, index: number): SoundDefinition {
   const streams = optionalInt(s, 'streams', positiveInt);
   const driver = child(s, 'driver');
   const virtio = driver ? parseVirtioOptions(driver) : undefined;
-  if ((streams !== undefined || virtio) && model !== 'virtio') throw xmlInvalid('sound', `<sound model='${model}'>: streams and <driver> virtio options are for model 'virtio'`);
+  if ((streams !== undefined || virtio) && model !== 'virtio')
+    throw xmlInvalid('sound', `<sound model='${model}'>: streams and <driver> virtio options are for model 'virtio'`);
   if (streams !== undefined) result.streams = streams;
   if (virtio) result.virtio = virtio;
   if (model === 'pcspk' && result.address) throw xmlInvalid('address', "<sound model='pcspk'> is the machine's PC speaker: it takes no <address>");
@@ -396,4 +455,3 @@ export function renderAudio(a: AudioDefinition): XmlElement {
   const extras = renderAudioExtras(a);
   return el('audio', { id: a.id, type: a.type, ...extras.attrs }, extras.children);
 }
-

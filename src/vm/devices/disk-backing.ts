@@ -23,7 +23,9 @@ export function backingStoreRule(sourceRule: ElementRule): ElementRule {
 
 /** One layer (or null for <backingStore/>); `parseSource` is the disk's own <source> parser. */
 export function parseBackingStore(
-  e: XmlElement, dev: string, parseSource: (type: DiskBackingStore['type'], source: XmlElement) => DiskBackingStore['source'],
+  e: XmlElement,
+  dev: string,
+  parseSource: (type: DiskBackingStore['type'], source: XmlElement) => DiskBackingStore['source'],
 ): DiskBackingStore | null {
   if (e.attrs.type === undefined && e.children.length === 0) return null;
   const type = oneOf(e.attrs.type ?? '', ['file', 'block', 'network'] as const, 'backingStore', 'type');
@@ -49,7 +51,9 @@ export function parseBackingStore(
 
 /** `secrets`: show the layers' cookie values (libvirt writes <cookies> only with --security-info). */
 export function renderBackingStore(
-  b: DiskBackingStore | null, renderSource: (type: DiskBackingStore['type'], s: DiskBackingStore['source']) => XmlElement | undefined, secrets = true,
+  b: DiskBackingStore | null,
+  renderSource: (type: DiskBackingStore['type'], s: DiskBackingStore['source']) => XmlElement | undefined,
+  secrets = true,
 ): XmlElement {
   if (b === null) return el('backingStore');
   const plain = renderSource(b.type, b.source);

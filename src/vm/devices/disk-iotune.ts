@@ -10,13 +10,24 @@ import { xmlInvalid } from '../xml-errors.js';
  * counted as one operation (size_iops_sec).
  */
 export const IOTUNE_LIMITS = {
-  total_bytes_sec: 'bps-total', read_bytes_sec: 'bps-read', write_bytes_sec: 'bps-write',
-  total_iops_sec: 'iops-total', read_iops_sec: 'iops-read', write_iops_sec: 'iops-write',
-  total_bytes_sec_max: 'bps-total-max', read_bytes_sec_max: 'bps-read-max', write_bytes_sec_max: 'bps-write-max',
-  total_iops_sec_max: 'iops-total-max', read_iops_sec_max: 'iops-read-max', write_iops_sec_max: 'iops-write-max',
-  total_bytes_sec_max_length: 'bps-total-max-length', read_bytes_sec_max_length: 'bps-read-max-length',
-  write_bytes_sec_max_length: 'bps-write-max-length', total_iops_sec_max_length: 'iops-total-max-length',
-  read_iops_sec_max_length: 'iops-read-max-length', write_iops_sec_max_length: 'iops-write-max-length',
+  total_bytes_sec: 'bps-total',
+  read_bytes_sec: 'bps-read',
+  write_bytes_sec: 'bps-write',
+  total_iops_sec: 'iops-total',
+  read_iops_sec: 'iops-read',
+  write_iops_sec: 'iops-write',
+  total_bytes_sec_max: 'bps-total-max',
+  read_bytes_sec_max: 'bps-read-max',
+  write_bytes_sec_max: 'bps-write-max',
+  total_iops_sec_max: 'iops-total-max',
+  read_iops_sec_max: 'iops-read-max',
+  write_iops_sec_max: 'iops-write-max',
+  total_bytes_sec_max_length: 'bps-total-max-length',
+  read_bytes_sec_max_length: 'bps-read-max-length',
+  write_bytes_sec_max_length: 'bps-write-max-length',
+  total_iops_sec_max_length: 'iops-total-max-length',
+  read_iops_sec_max_length: 'iops-read-max-length',
+  write_iops_sec_max_length: 'iops-write-max-length',
   size_iops_sec: 'iops-size',
 } as const;
 export type IotuneLimit = keyof typeof IOTUNE_LIMITS;
@@ -31,7 +42,8 @@ export function parseIotune(e: XmlElement, dev: string): DiskIotune {
     const c = child(e, key);
     if (!c) continue;
     const n = Number(c.text.trim());
-    if (!/^\d+$/.test(c.text.trim()) || !Number.isSafeInteger(n)) throw xmlInvalid('iotune', `disk '${dev}': <${key}> must be a non-negative integer, not '${c.text}'`);
+    if (!/^\d+$/.test(c.text.trim()) || !Number.isSafeInteger(n))
+      throw xmlInvalid('iotune', `disk '${dev}': <${key}> must be a non-negative integer, not '${c.text}'`);
     limits[key] = n;
   }
   const out: DiskIotune = { limits };
@@ -71,11 +83,13 @@ export function throttleGroupId(disk: DiskDefinition): string {
 export const THROTTLEGROUPS_RULE: ElementRule = { children: { throttlegroup: IOTUNE_RULE } };
 
 export function parseThrottleGroups(e: XmlElement): NonNullable<DomainDefinition['throttleGroups']> {
-  const groups = e.children.filter((c) => c.name === 'throttlegroup').map((g) => {
-    const t = parseIotune(g, 'throttlegroup');
-    if (t.group === undefined) throw xmlInvalid('throttlegroup', 'a <throttlegroup> needs <group_name>');
-    return { ...t, group: t.group };
-  });
+  const groups = e.children
+    .filter((c) => c.name === 'throttlegroup')
+    .map((g) => {
+      const t = parseIotune(g, 'throttlegroup');
+      if (t.group === undefined) throw xmlInvalid('throttlegroup', 'a <throttlegroup> needs <group_name>');
+      return { ...t, group: t.group };
+    });
   const names = groups.map((g) => g.group);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup !== undefined) throw xmlInvalid('throttlegroup', `throttle group '${dup}' is defined twice`);
@@ -84,7 +98,11 @@ export function parseThrottleGroups(e: XmlElement): NonNullable<DomainDefinition
 
 export function renderThrottleGroups(groups: DomainDefinition['throttleGroups']): XmlElement | undefined {
   if (!groups) return undefined;
-  return el('throttlegroups', {}, groups.map((g) => ({ ...renderIotune(g), name: 'throttlegroup' })));
+  return el(
+    'throttlegroups',
+    {},
+    groups.map((g) => ({ ...renderIotune(g), name: 'throttlegroup' })),
+  );
 }
 
 /** The QEMU throttle-group object of a <throttlegroup> (libvirt's id). */
@@ -98,9 +116,11 @@ export function iotuneProblems(def: DomainDefinition): DefineProblem[] {
   const first = new Map<string, DiskDefinition>();
   const named = new Set((def.throttleGroups ?? []).map((g) => g.group));
   def.devices.disks.forEach((d, i) => {
-    const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device: `<disk> '${d.target.dev}'`, message });
+    const at = (p: string, message: string): void =>
+      void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device: `<disk> '${d.target.dev}'`, message });
     if (d.iotune && d.throttleFilters) at('throttlefilters', 'a disk has either <iotune> or <throttlefilters>, not both');
-    if (d.iotune?.group !== undefined && named.has(d.iotune.group)) at('iotune/group_name', `group_name '${d.iotune.group}' is the name of a <throttlegroup>; <iotune> groups and throttle groups are separate`);
+    if (d.iotune?.group !== undefined && named.has(d.iotune.group))
+      at('iotune/group_name', `group_name '${d.iotune.group}' is the name of a <throttlegroup>; <iotune> groups and throttle groups are separate`);
     for (const f of d.throttleFilters ?? []) if (!named.has(f)) at('throttlefilters', `throttle group '${f}' is not defined in <throttlegroups>`);
   });
   def.devices.disks.forEach((d, i) => {
@@ -110,7 +130,8 @@ export function iotuneProblems(def: DomainDefinition): DefineProblem[] {
     if (!seen) return void first.set(g, d);
     if (JSON.stringify(seen.iotune?.limits) !== JSON.stringify(d.iotune.limits)) {
       out.push({
-        path: `/domain/devices/disk[${i + 1}]/iotune`, device: `<disk> '${d.target.dev}'`,
+        path: `/domain/devices/disk[${i + 1}]/iotune`,
+        device: `<disk> '${d.target.dev}'`,
         message: `group_name '${g}' is shared with disk '${seen.target.dev}' but its limits differ; a group has one set of limits`,
       });
     }

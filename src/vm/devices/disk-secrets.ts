@@ -74,7 +74,10 @@ export function parseDiskSecrets(disk: XmlElement, d: DiskDefinition): void {
   if (d.auth) {
     const p = d.source.protocol;
     if (d.type !== 'network' || (p !== 'rbd' && p !== 'iscsi' && p !== 'http' && p !== 'https' && p !== 'ftp' && p !== 'ftps')) {
-      throw xmlInvalid('auth', `disk '${dev}': <auth> is for rbd, iscsi, http(s) and ftp(s) sources${d.type === 'network' ? `, not protocol '${p ?? ''}'` : ''}`);
+      throw xmlInvalid(
+        'auth',
+        `disk '${dev}': <auth> is for rbd, iscsi, http(s) and ftp(s) sources${d.type === 'network' ? `, not protocol '${p ?? ''}'` : ''}`,
+      );
     }
     const want = p === 'rbd' ? 'ceph' : p === 'iscsi' ? 'iscsi' : undefined;
     if (want !== undefined && d.auth.secret.type !== want) throw xmlInvalid('secret', `disk '${dev}': a ${p} source's <auth> secret has type='${want}'`);
@@ -100,7 +103,11 @@ export function renderEncryption(e: DiskEncryption): XmlElement {
 }
 
 export function renderCookies(cookies: NonNullable<DiskDefinition['cookies']>): XmlElement {
-  return el('cookies', {}, cookies.map((c) => el('cookie', { name: c.name }, c.value)));
+  return el(
+    'cookies',
+    {},
+    cookies.map((c) => el('cookie', { name: c.name }, c.value)),
+  );
 }
 
 /**

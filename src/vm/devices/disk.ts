@@ -2,8 +2,16 @@ import { IOTHREADS_MAPPING_RULE, parseIothreadMapping, renderIothreadMapping } f
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  CURL_DISK_PROTOCOLS, DISK_BUSES, DISK_CACHE_MODES, DISK_ERROR_POLICIES, DISK_FORMATS, DISK_IO_MODES, type DiskDefinition, type DomainDefinition,
-  NETWORK_DISK_PROTOCOLS, type NetworkDiskProtocol,
+  CURL_DISK_PROTOCOLS,
+  DISK_BUSES,
+  DISK_CACHE_MODES,
+  DISK_ERROR_POLICIES,
+  DISK_FORMATS,
+  DISK_IO_MODES,
+  type DiskDefinition,
+  type DomainDefinition,
+  NETWORK_DISK_PROTOCOLS,
+  type NetworkDiskProtocol,
 } from '../definition.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
@@ -11,12 +19,29 @@ import { oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
 import { ACPI_RULE, ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 import { parseVirtioOptions, renderVirtioOptions, VIRTIO_OPTION_ATTRS } from './virtio-options.js';
 import { iothreadIdsOf } from '../iothreads.js';
-import { backingLayers, backingStoreRule, METADATA_CACHE_RULE, parseBackingStore, parseMetadataCache, renderBackingStore, renderMetadataCache } from './disk-backing.js';
+import {
+  backingLayers,
+  backingStoreRule,
+  METADATA_CACHE_RULE,
+  parseBackingStore,
+  parseMetadataCache,
+  renderBackingStore,
+  renderMetadataCache,
+} from './disk-backing.js';
 import { AUTH_RULE, COOKIES_RULE, ENCRYPTION_RULE, parseDiskSecrets, renderAuth, renderEncryption, renderSourceSecrets } from './disk-secrets.js';
 import { IOTUNE_RULE, iotuneProblems, parseIotune, renderIotune } from './disk-iotune.js';
 
 const SOURCE_RULE: ElementRule = {
-  attrs: { file: true, dev: true, protocol: NETWORK_DISK_PROTOCOLS, name: true, pool: true, volume: true, query: true, startupPolicy: ['mandatory', 'requisite', 'optional'] },
+  attrs: {
+    file: true,
+    dev: true,
+    protocol: NETWORK_DISK_PROTOCOLS,
+    name: true,
+    pool: true,
+    volume: true,
+    query: true,
+    startupPolicy: ['mandatory', 'requisite', 'optional'],
+  },
   children: {
     host: { attrs: { name: true, port: true, transport: ['tcp', 'unix'], socket: true } },
     reconnect: { attrs: { delay: true } },
@@ -35,16 +60,33 @@ export const DISK_RULE: ElementRule = {
   children: {
     driver: {
       attrs: {
-        name: ['qemu'], type: DISK_FORMATS, cache: DISK_CACHE_MODES, io: DISK_IO_MODES, discard: ['ignore', 'unmap'],
-        error_policy: DISK_ERROR_POLICIES, rerror_policy: ['stop', 'report', 'ignore'], iothread: true, queues: true,
-        queue_size: true, detect_zeroes: ['off', 'on', 'unmap'], copy_on_read: ['on', 'off'], discard_no_unref: ['on', 'off'], ioeventfd: ['on', 'off'], event_idx: ['on', 'off'], ...VIRTIO_OPTION_ATTRS,
+        name: ['qemu'],
+        type: DISK_FORMATS,
+        cache: DISK_CACHE_MODES,
+        io: DISK_IO_MODES,
+        discard: ['ignore', 'unmap'],
+        error_policy: DISK_ERROR_POLICIES,
+        rerror_policy: ['stop', 'report', 'ignore'],
+        iothread: true,
+        queues: true,
+        queue_size: true,
+        detect_zeroes: ['off', 'on', 'unmap'],
+        copy_on_read: ['on', 'off'],
+        discard_no_unref: ['on', 'off'],
+        ioeventfd: ['on', 'off'],
+        event_idx: ['on', 'off'],
+        ...VIRTIO_OPTION_ATTRS,
       },
       children: { metadata_cache: METADATA_CACHE_RULE, iothreads: IOTHREADS_MAPPING_RULE },
     },
     geometry: { attrs: { cyls: true, heads: true, secs: true, trans: ['none', 'lba', 'auto'] } },
     // The disk's own source also takes its credentials, LUKS passphrase and cookies (not its backing layers').
     // (and, for nbd, TLS with this host's client certificate: tls, tlsHostname).
-    source: { ...SOURCE_RULE, attrs: { ...SOURCE_RULE.attrs, tls: ['yes', 'no'], tlsHostname: true }, children: { ...SOURCE_RULE.children, auth: AUTH_RULE, encryption: ENCRYPTION_RULE, cookies: COOKIES_RULE } },
+    source: {
+      ...SOURCE_RULE,
+      attrs: { ...SOURCE_RULE.attrs, tls: ['yes', 'no'], tlsHostname: true },
+      children: { ...SOURCE_RULE.children, auth: AUTH_RULE, encryption: ENCRYPTION_RULE, cookies: COOKIES_RULE },
+    },
     auth: AUTH_RULE,
     encryption: ENCRYPTION_RULE,
     // A backing layer's source takes cookies too (an http(s) chain may need them on every server).
@@ -161,7 +203,9 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
         break;
       case 'geometry': {
         const g: NonNullable<DiskDefinition['geometry']> = {
-          cyls: positiveInt(c.attrs.cyls ?? '', 'geometry'), heads: positiveInt(c.attrs.heads ?? '', 'geometry'), secs: positiveInt(c.attrs.secs ?? '', 'geometry'),
+          cyls: positiveInt(c.attrs.cyls ?? '', 'geometry'),
+          heads: positiveInt(c.attrs.heads ?? '', 'geometry'),
+          secs: positiveInt(c.attrs.secs ?? '', 'geometry'),
         };
         if (c.attrs.trans) g.trans = oneOf(c.attrs.trans, ['none', 'lba', 'auto'] as const, 'geometry', 'trans');
         result.geometry = g;
@@ -186,7 +230,8 @@ export function parseDisk(disk: XmlElement): DiskDefinition {
   Object.assign(result, parsePlacement(disk, `<disk> '${dev}'`));
   parseDiskSecrets(disk, result);
   if (device === 'cdrom') result.readonly = true;
-  if (result.backingStore && result.format === 'raw') throw xmlInvalid('backingStore', `disk '${dev}': a raw image has no backing store (use <backingStore/> or format qcow2)`);
+  if (result.backingStore && result.format === 'raw')
+    throw xmlInvalid('backingStore', `disk '${dev}': a raw image has no backing store (use <backingStore/> or format qcow2)`);
   if (result.tray !== undefined && device !== 'cdrom' && device !== 'floppy') throw xmlInvalid('target', `disk '${dev}': only a cdrom or floppy has a tray`);
   if (result.io === 'native' && result.cache !== 'none' && result.cache !== 'directsync') {
     throw xmlInvalid('driver', `disk '${dev}': native I/O needs either no disk cache or directsync cache mode`);
@@ -249,7 +294,6 @@ export function parseNetworkSource(source: XmlElement): DiskDefinition['source']
   return result;
 }
 
-
 /** nbd's tls='yes'|'no' and tlsHostname= (the name the server's certificate must carry). */
 function parseNbdTls(protocol: NetworkDiskProtocol, source: XmlElement, out: DiskDefinition['source']): void {
   const tls = yesNo(source.attrs.tls, 'source', 'tls');
@@ -267,7 +311,8 @@ function parseSshOptions(protocol: NetworkDiskProtocol, source: XmlElement, out:
   const known = child(source, 'knownHosts');
   const identity = child(source, 'identity');
   if (protocol !== 'ssh') {
-    if (known || identity) throw xmlInvalid(known ? 'knownHosts' : 'identity', `<${known ? 'knownHosts' : 'identity'}> is for ssh disks only, not protocol '${protocol}'`);
+    if (known || identity)
+      throw xmlInvalid(known ? 'knownHosts' : 'identity', `<${known ? 'knownHosts' : 'identity'}> is for ssh disks only, not protocol '${protocol}'`);
     return;
   }
   if (known) {
@@ -369,31 +414,42 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     const at = (p: string, message: string): void => void out.push({ path: `/domain/devices/disk[${i + 1}]/${p}`, device, message });
     const bus = d.target.bus;
     if (d.iothread !== undefined && bus !== 'virtio') at('driver/@iothread', `iothreads are for virtio disks only, not bus '${bus}'`);
-    if (d.ioeventfd === false && (d.iothread !== undefined || d.iothreadMapping)) at('driver/@ioeventfd', "ioeventfd='off' cannot go with an iothread (QEMU: ioeventfd is required for iothread)");
+    if (d.ioeventfd === false && (d.iothread !== undefined || d.iothreadMapping))
+      at('driver/@ioeventfd', "ioeventfd='off' cannot go with an iothread (QEMU: ioeventfd is required for iothread)");
     if (d.iothreadMapping && bus !== 'virtio') at('driver/iothreads', `iothreads are for virtio disks only, not bus '${bus}'`);
     for (const m of d.iothreadMapping ?? []) {
-      if (!iothreadIdsOf(def).includes(m.iothread)) at('driver/iothreads', `iothread ${m.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
+      if (!iothreadIdsOf(def).includes(m.iothread))
+        at('driver/iothreads', `iothread ${m.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
     if (d.iothread !== undefined && !iothreadIdsOf(def).includes(d.iothread)) {
       at('driver/@iothread', `iothread ${d.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`);
     }
-    if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio') at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
-    if ((d.ioeventfd !== undefined || d.eventIdx !== undefined) && bus !== 'virtio') at(d.ioeventfd !== undefined ? 'driver/@ioeventfd' : 'driver/@event_idx', `ioeventfd and event_idx are for virtio disks only, not bus '${bus}'`);
-    if (d.virtio !== undefined && bus !== 'virtio') at('driver', `virtio options (iommu, ats, packed, page_per_vq) are for virtio disks only, not bus '${bus}'`);
+    if ((d.queues !== undefined || d.queueSize !== undefined) && bus !== 'virtio')
+      at('driver/@queues', `queues and queue_size are for virtio disks only, not bus '${bus}'`);
+    if ((d.ioeventfd !== undefined || d.eventIdx !== undefined) && bus !== 'virtio')
+      at(d.ioeventfd !== undefined ? 'driver/@ioeventfd' : 'driver/@event_idx', `ioeventfd and event_idx are for virtio disks only, not bus '${bus}'`);
+    if (d.virtio !== undefined && bus !== 'virtio')
+      at('driver', `virtio options (iommu, ats, packed, page_per_vq) are for virtio disks only, not bus '${bus}'`);
     if (d.wwn !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('wwn', `only ide, sata and scsi disks have a wwn, not bus '${bus}'`);
     if (d.rotationRate !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') {
       at('target/@rotation_rate', `only ide, sata and scsi disks have a rotation rate, not bus '${bus}'`);
     }
     if (d.geometry && bus !== 'ide' && bus !== 'sata' && bus !== 'scsi' && bus !== 'virtio') at('geometry', `a ${bus} drive has no geometry`);
-    if (d.geometry?.trans !== undefined && bus !== 'ide' && bus !== 'sata') at('geometry/@trans', `only ide and sata drives have a BIOS translation, not bus '${bus}'`);
+    if (d.geometry?.trans !== undefined && bus !== 'ide' && bus !== 'sata')
+      at('geometry/@trans', `only ide and sata drives have a BIOS translation, not bus '${bus}'`);
     if (d.vendor !== undefined && bus !== 'scsi') at('vendor', `only scsi disks have a vendor, not bus '${bus}'`);
-    if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata') at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
+    if (d.product !== undefined && bus !== 'scsi' && bus !== 'ide' && bus !== 'sata')
+      at('product', `only ide, sata and scsi disks have a product, not bus '${bus}'`);
     if (d.type === 'network' && (CURL_DISK_PROTOCOLS as readonly string[]).includes(d.source.protocol ?? '') && !d.readonly) {
       at('source/@protocol', `QEMU reads ${d.source.protocol} disks read-only (its curl driver cannot write); add <readonly/>`);
     }
-    if (backingLayers(d).some((l) => l.type === 'network' && l.source.protocol === 'ssh')) at('backingStore', 'an ssh layer under a disk is not supported (its host key is checked for the top source only); copy the layer locally');
+    if (backingLayers(d).some((l) => l.type === 'network' && l.source.protocol === 'ssh'))
+      at('backingStore', 'an ssh layer under a disk is not supported (its host key is checked for the top source only); copy the layer locally');
     if (d.type === 'network' && d.source.protocol === 'ssh' && d.source.identity?.agentsock !== undefined && agentSockets(def).length > 1) {
-      at('source/identity/@agentsock', `QEMU's ssh disks share one ssh-agent (its SSH_AUTH_SOCK); this domain names ${agentSockets(def).length}: ${agentSockets(def).join(', ')}`);
+      at(
+        'source/identity/@agentsock',
+        `QEMU's ssh disks share one ssh-agent (its SSH_AUTH_SOCK); this domain names ${agentSockets(def).length}: ${agentSockets(def).join(', ')}`,
+      );
     }
     if (d.serial !== undefined && bus === 'fdc') at('serial', "QEMU's floppy drive has no serial number");
     if (d.transient) out.push(...transientProblems(d).map((message) => ({ path: `/domain/devices/disk[${i + 1}]/transient`, device, message })));
@@ -407,14 +463,19 @@ export function diskProblems(def: DomainDefinition): DefineProblem[] {
     if (d.target.bus !== 'scsi' || a?.type !== 'drive') return;
     const lsi = def.devices.controllers.some((c) => c.type === 'scsi' && c.index === a.controller && c.model === 'lsilogic');
     if (lsi && (a.bus !== 0 || a.target !== 0 || a.unit > 6)) {
-      out.push({ path: `/domain/devices/disk[${i + 1}]/address`, device: `<disk> '${d.target.dev}'`, message: "an lsilogic controller has units 0-6 on bus 0, target 0" });
+      out.push({
+        path: `/domain/devices/disk[${i + 1}]/address`,
+        device: `<disk> '${d.target.dev}'`,
+        message: 'an lsilogic controller has units 0-6 on bus 0, target 0',
+      });
     }
   });
   out.push(...iotuneProblems(def));
   def.devices.controllers.forEach((c, i) => {
     if (c.iothread !== undefined && !iothreadIdsOf(def).includes(c.iothread)) {
       out.push({
-        path: `/domain/devices/controller[${i + 1}]/driver/@iothread`, device: `<controller type='${c.type}' index='${c.index}'>`,
+        path: `/domain/devices/controller[${i + 1}]/driver/@iothread`,
+        device: `<controller type='${c.type}' index='${c.index}'>`,
         message: `iothread ${c.iothread} is not defined (the domain has <iothreads>${def.iothreads ?? 0}</iothreads>)`,
       });
     }
@@ -468,24 +529,53 @@ export function renderDisk(disk: DiskDefinition, live = false, showSecrets = tru
   const onOff = (v: boolean | undefined): string | undefined => (v === undefined ? undefined : v ? 'on' : 'off');
   const b = disk.blockio;
   return el('disk', { type: disk.type, device: disk.device }, [
-    el('driver', {
-      name: 'qemu', type: disk.format, cache: disk.cache, error_policy: disk.errorPolicy, rerror_policy: disk.rerrorPolicy,
-      io: disk.io, iothread: disk.iothread, queues: disk.queues, queue_size: disk.queueSize, discard: disk.discard,
-      detect_zeroes: disk.detectZeroes, copy_on_read: onOff(disk.copyOnRead), discard_no_unref: onOff(disk.discardNoUnref), ioeventfd: onOff(disk.ioeventfd), event_idx: onOff(disk.eventIdx), ...renderVirtioOptions(disk.virtio),
-    }, [renderMetadataCache(disk.metadataCacheBytes), renderIothreadMapping(disk.iothreadMapping)]),
+    el(
+      'driver',
+      {
+        name: 'qemu',
+        type: disk.format,
+        cache: disk.cache,
+        error_policy: disk.errorPolicy,
+        rerror_policy: disk.rerrorPolicy,
+        io: disk.io,
+        iothread: disk.iothread,
+        queues: disk.queues,
+        queue_size: disk.queueSize,
+        discard: disk.discard,
+        detect_zeroes: disk.detectZeroes,
+        copy_on_read: onOff(disk.copyOnRead),
+        discard_no_unref: onOff(disk.discardNoUnref),
+        ioeventfd: onOff(disk.ioeventfd),
+        event_idx: onOff(disk.eventIdx),
+        ...renderVirtioOptions(disk.virtio),
+      },
+      [renderMetadataCache(disk.metadataCacheBytes), renderIothreadMapping(disk.iothreadMapping)],
+    ),
     disk.auth?.inDisk ? renderAuth(disk.auth) : undefined,
     source,
     disk.backingStore === undefined ? undefined : renderBackingStore(disk.backingStore, (type, s) => renderDiskSource(type, s), showSecrets),
-    b === undefined ? undefined : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
+    b === undefined
+      ? undefined
+      : el('blockio', { logical_block_size: b.logicalBlockSize, physical_block_size: b.physicalBlockSize, discard_granularity: b.discardGranularity }),
     el('target', { dev: disk.target.dev, bus: disk.target.bus, tray: disk.tray, removable: onOff(disk.removable), rotation_rate: disk.rotationRate }),
     disk.encryption?.inDisk ? renderEncryption(disk.encryption) : undefined,
-    disk.geometry === undefined ? undefined : el('geometry', { cyls: disk.geometry.cyls, heads: disk.geometry.heads, secs: disk.geometry.secs, trans: disk.geometry.trans }),
+    disk.geometry === undefined
+      ? undefined
+      : el('geometry', { cyls: disk.geometry.cyls, heads: disk.geometry.heads, secs: disk.geometry.secs, trans: disk.geometry.trans }),
     disk.iotune === undefined ? undefined : renderIotune(disk.iotune),
-    disk.throttleFilters === undefined ? undefined : el('throttlefilters', {}, disk.throttleFilters.map((g) => el('throttlefilter', { group: g }))),
+    disk.throttleFilters === undefined
+      ? undefined
+      : el(
+          'throttlefilters',
+          {},
+          disk.throttleFilters.map((g) => el('throttlefilter', { group: g })),
+        ),
     disk.bootOrder === undefined ? undefined : el('boot', { order: disk.bootOrder }),
     disk.readonly ? el('readonly') : undefined,
     disk.shareable ? el('shareable') : undefined,
-    disk.transient ? el('transient', { shareBacking: disk.transient.shareBacking === undefined ? undefined : disk.transient.shareBacking ? 'yes' : 'no' }) : undefined,
+    disk.transient
+      ? el('transient', { shareBacking: disk.transient.shareBacking === undefined ? undefined : disk.transient.shareBacking ? 'yes' : 'no' })
+      : undefined,
     disk.serial === undefined ? undefined : el('serial', {}, disk.serial),
     disk.wwn === undefined ? undefined : el('wwn', {}, disk.wwn),
     disk.vendor === undefined ? undefined : el('vendor', {}, disk.vendor),
@@ -496,5 +586,11 @@ export function renderDisk(disk: DiskDefinition, live = false, showSecrets = tru
 
 /** The ssh-agent sockets a domain's ssh disks name (QEMU runs with one SSH_AUTH_SOCK). */
 export function agentSockets(def: DomainDefinition): string[] {
-  return [...new Set(def.devices.disks.flatMap((d) => (d.type === 'network' && d.source.protocol === 'ssh' && d.source.identity?.agentsock ? [d.source.identity.agentsock] : [])))];
+  return [
+    ...new Set(
+      def.devices.disks.flatMap((d) =>
+        d.type === 'network' && d.source.protocol === 'ssh' && d.source.identity?.agentsock ? [d.source.identity.agentsock] : [],
+      ),
+    ),
+  ];
 }

@@ -22,7 +22,8 @@ export const FILESYSTEM_RULE: ElementRule = {
     driver: {
       attrs: { type: ['path', 'mtp'], wrpolicy: ['immediate'], ...VIRTIO_OPTION_ATTRS },
       refusedValues: {
-        'type=virtiofs': "virtiofs needs a virtiofsd daemon per filesystem, which ferry does not run (Debian 12 ships none); use the 9p driver (<driver type='path'>, mount -t 9p -o trans=virtio TAG in the guest)",
+        'type=virtiofs':
+          "virtiofs needs a virtiofsd daemon per filesystem, which ferry does not run (Debian 12 ships none); use the 9p driver (<driver type='path'>, mount -t 9p -o trans=virtio TAG in the guest)",
         'type=handle': "QEMU removed the 9p 'handle' driver in 6.0; use <driver type='path'>",
       },
     },
@@ -37,7 +38,8 @@ export const FILESYSTEM_RULE: ElementRule = {
 /** fmode=/dmode=: an octal mode up to 0777, as libvirt reads it. */
 function mode(value: string | undefined, attr: string, label: string): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^[0-7]{1,4}$/.test(value) || Number.parseInt(value, 8) > 0o777) throw xmlInvalid('filesystem', `${label}: invalid ${attr} '${value}' (expected an octal mode up to 0777)`);
+  if (!/^[0-7]{1,4}$/.test(value) || Number.parseInt(value, 8) > 0o777)
+    throw xmlInvalid('filesystem', `${label}: invalid ${attr} '${value}' (expected an octal mode up to 0777)`);
   return Number.parseInt(value, 8);
 }
 
@@ -84,11 +86,18 @@ function parseMtp(f: XmlElement, driver: XmlElement | undefined, label: string, 
   const only9p = [
     f.attrs.accessmode !== undefined && f.attrs.accessmode !== 'passthrough' ? `accessmode='${f.attrs.accessmode}'` : undefined,
     ...(['model', 'fmode', 'dmode', 'multidevs'] as const).map((a) => (f.attrs[a] === undefined ? undefined : `${a}=`)),
-    ...Object.keys(driver?.attrs ?? {}).filter((a) => a !== 'type').map((a) => `<driver ${a}=>`),
+    ...Object.keys(driver?.attrs ?? {})
+      .filter((a) => a !== 'type')
+      .map((a) => `<driver ${a}=>`),
   ].filter((x): x is string => x !== undefined);
-  if (only9p.length > 0) throw xmlUnsupported('filesystem', `${label}: ${only9p.join(', ')} ${only9p.length > 1 ? 'are' : 'is'} for 9p filesystems; a <driver type='mtp'> filesystem (usb-mtp) takes a source, a target (its description) and <readonly/>`);
+  if (only9p.length > 0)
+    throw xmlUnsupported(
+      'filesystem',
+      `${label}: ${only9p.join(', ')} ${only9p.length > 1 ? 'are' : 'is'} for 9p filesystems; a <driver type='mtp'> filesystem (usb-mtp) takes a source, a target (its description) and <readonly/>`,
+    );
   const result: FilesystemDefinition = { driver: 'mtp', accessmode: 'passthrough', source, target, ...parsePlacement(f, label) };
-  if (result.address && result.address.type !== 'usb') throw xmlUnsupported('filesystem', `${label}: a <driver type='mtp'> filesystem is a USB device: its <address> must be type='usb'`);
+  if (result.address && result.address.type !== 'usb')
+    throw xmlUnsupported('filesystem', `${label}: a <driver type='mtp'> filesystem is a USB device: its <address> must be type='usb'`);
   if (child(f, 'readonly')) result.readonly = true;
   return result;
 }
@@ -107,7 +116,11 @@ const octal = (n: number | undefined): string | undefined => (n === undefined ? 
 export function renderFilesystem(f: FilesystemDefinition, live: boolean): XmlElement {
   if (f.driver === 'mtp') {
     return el('filesystem', { type: 'mount', accessmode: f.accessmode }, [
-      el('driver', { type: 'mtp' }), el('source', { dir: f.source }), el('target', { dir: f.target }), f.readonly ? el('readonly') : undefined, ...renderPlacement(f, live),
+      el('driver', { type: 'mtp' }),
+      el('source', { dir: f.source }),
+      el('target', { dir: f.target }),
+      f.readonly ? el('readonly') : undefined,
+      ...renderPlacement(f, live),
     ]);
   }
   return el('filesystem', { type: 'mount', accessmode: f.accessmode, model: f.model, fmode: octal(f.fmode), dmode: octal(f.dmode), multidevs: f.multidevs }, [

@@ -53,4 +53,3 @@ export function parseHostdev(hostdev: XmlElement): HostdevDefinition {
   if (hostdev.attrs.model) result.model = hostdev.attrs.model;
   return result;
 }
-

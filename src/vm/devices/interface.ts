@@ -118,7 +118,8 @@ export function parseInterface(iface: XmlElement): InterfaceDefinition {
   Object.assign(result, parsePlacement(iface, '<interface>'));
   if (type === 'bridge' && !result.source.bridge) throw xmlInvalid('interface', "type='bridge' needs <source bridge=...>");
   if (type === 'network' && !result.source.network) throw xmlInvalid('interface', "type='network' needs <source network=...>");
-  if ((SOCKET_NIC_TYPES as readonly string[]).includes(type) && !result.source.socket) throw xmlInvalid('interface', `type='${type}' needs <source address= port=>`);
+  if ((SOCKET_NIC_TYPES as readonly string[]).includes(type) && !result.source.socket)
+    throw xmlInvalid('interface', `type='${type}' needs <source address= port=>`);
   if (type === 'direct' && !result.source.dev) throw xmlInvalid('interface', "type='direct' needs <source dev=...> (the host interface)");
   if (result.targetManaged === false && !result.targetDev) throw xmlInvalid('target', "managed='no' needs dev= (the existing tap)");
   return result;
@@ -144,14 +145,18 @@ function parseRom(c: XmlElement): NonNullable<InterfaceDefinition['rom']> {
   if (c.attrs.file !== undefined) rom.file = c.attrs.file;
   const enabled = yesNo(c.attrs.enabled, 'rom', 'enabled');
   if (enabled !== undefined) rom.enabled = enabled;
-  if (enabled === false && (bar !== undefined || rom.file !== undefined)) throw xmlInvalid('rom', "ROM tuning is not supported when ROM is disabled: <rom enabled='no'> takes no bar= or file=");
+  if (enabled === false && (bar !== undefined || rom.file !== undefined))
+    throw xmlInvalid('rom', "ROM tuning is not supported when ROM is disabled: <rom enabled='no'> takes no bar= or file=");
   return rom;
 }
 
 function parseSource(type: InterfaceDefinition['type'], c: XmlElement): InterfaceDefinition['source'] {
   const socketParts = c.attrs.address !== undefined || c.attrs.port !== undefined || c.children.some((x) => x.name === 'local');
   if (socketParts && !(SOCKET_NIC_TYPES as readonly string[]).includes(type)) {
-    throw xmlInvalid('source', `<source address= port=> and <local> belong to interface type ${SOCKET_NIC_TYPES.map((t) => `'${t}'`).join(', ')}, not '${type}'`);
+    throw xmlInvalid(
+      'source',
+      `<source address= port=> and <local> belong to interface type ${SOCKET_NIC_TYPES.map((t) => `'${t}'`).join(', ')}, not '${type}'`,
+    );
   }
   switch (type) {
     case 'bridge':
@@ -173,30 +178,37 @@ function parseSource(type: InterfaceDefinition['type'], c: XmlElement): Interfac
     case 'ethernet':
       return parseHostSide(c);
     default:
-      if (c.children.some((x) => x.name === 'ip' || x.name === 'route')) throw xmlInvalid('source', `<ip> and <route> in <source> (the host side's addresses) are for type='ethernet', not '${type}'`);
+      if (c.children.some((x) => x.name === 'ip' || x.name === 'route'))
+        throw xmlInvalid('source', `<ip> and <route> in <source> (the host side's addresses) are for type='ethernet', not '${type}'`);
       return {};
   }
 }
 
 /** type='ethernet' <source><ip address prefix peer/><route address prefix gateway metric/>: what ferryd sets on the tap's host side. */
 function parseHostSide(c: XmlElement): InterfaceDefinition['source'] {
-  const hostIps = c.children.filter((x) => x.name === 'ip').map((ip) => {
-    const address = ip.attrs.address;
-    if (!address) throw xmlInvalid('ip', 'Missing required address attribute in network interface ip element');
-    const family = ip.attrs.family ?? (address.includes(':') ? 'ipv6' : 'ipv4');
-    const prefix = ip.attrs.prefix === undefined ? undefined : nonNegativeInt(ip.attrs.prefix, 'ip');
-    if (prefix !== undefined && prefix > (family === 'ipv6' ? 128 : 32)) throw xmlInvalid('ip', `invalid prefix '${prefix}' for ${family}`);
-    return { address, family: family as 'ipv4' | 'ipv6', ...(prefix === undefined ? {} : { prefix }), ...(ip.attrs.peer ? { peer: ip.attrs.peer } : {}) };
-  });
-  const hostRoutes = c.children.filter((x) => x.name === 'route').map((r) => {
-    if (!r.attrs.address || !r.attrs.gateway) throw xmlInvalid('route', 'a <route> needs address= and gateway=');
-    const family = r.attrs.family ?? (r.attrs.address.includes(':') ? 'ipv6' : 'ipv4');
-    return {
-      family: family as 'ipv4' | 'ipv6', address: r.attrs.address, gateway: r.attrs.gateway,
-      ...(r.attrs.prefix === undefined ? {} : { prefix: nonNegativeInt(r.attrs.prefix, 'route') }),
-      ...(r.attrs.metric === undefined ? {} : { metric: nonNegativeInt(r.attrs.metric, 'route') }),
-    };
-  });
+  const hostIps = c.children
+    .filter((x) => x.name === 'ip')
+    .map((ip) => {
+      const address = ip.attrs.address;
+      if (!address) throw xmlInvalid('ip', 'Missing required address attribute in network interface ip element');
+      const family = ip.attrs.family ?? (address.includes(':') ? 'ipv6' : 'ipv4');
+      const prefix = ip.attrs.prefix === undefined ? undefined : nonNegativeInt(ip.attrs.prefix, 'ip');
+      if (prefix !== undefined && prefix > (family === 'ipv6' ? 128 : 32)) throw xmlInvalid('ip', `invalid prefix '${prefix}' for ${family}`);
+      return { address, family: family as 'ipv4' | 'ipv6', ...(prefix === undefined ? {} : { prefix }), ...(ip.attrs.peer ? { peer: ip.attrs.peer } : {}) };
+    });
+  const hostRoutes = c.children
+    .filter((x) => x.name === 'route')
+    .map((r) => {
+      if (!r.attrs.address || !r.attrs.gateway) throw xmlInvalid('route', 'a <route> needs address= and gateway=');
+      const family = r.attrs.family ?? (r.attrs.address.includes(':') ? 'ipv6' : 'ipv4');
+      return {
+        family: family as 'ipv4' | 'ipv6',
+        address: r.attrs.address,
+        gateway: r.attrs.gateway,
+        ...(r.attrs.prefix === undefined ? {} : { prefix: nonNegativeInt(r.attrs.prefix, 'route') }),
+        ...(r.attrs.metric === undefined ? {} : { metric: nonNegativeInt(r.attrs.metric, 'route') }),
+      };
+    });
   return { ...(hostIps.length > 0 ? { hostIps } : {}), ...(hostRoutes.length > 0 ? { hostRoutes } : {}) };
 }
 
@@ -249,16 +261,20 @@ function renderSource(iface: InterfaceDefinition): XmlElement | undefined {
     case 'ethernet':
       return iface.source.hostIps || iface.source.hostRoutes
         ? el('source', {}, [
-          ...(iface.source.hostIps ?? []).map((ip) => el('ip', { address: ip.address, family: ip.family, prefix: ip.prefix, peer: ip.peer })),
-          ...(iface.source.hostRoutes ?? []).map((r) => el('route', { family: r.family, address: r.address, prefix: r.prefix, gateway: r.gateway, metric: r.metric })),
-        ])
+            ...(iface.source.hostIps ?? []).map((ip) => el('ip', { address: ip.address, family: ip.family, prefix: ip.prefix, peer: ip.peer })),
+            ...(iface.source.hostRoutes ?? []).map((r) =>
+              el('route', { family: r.family, address: r.address, prefix: r.prefix, gateway: r.gateway, metric: r.metric }),
+            ),
+          ])
         : undefined;
     case 'server':
     case 'client':
     case 'mcast':
     case 'udp': {
       const s = iface.source.socket;
-      return el('source', { address: s?.address, port: s?.port }, [s?.local === undefined ? undefined : el('local', { address: s.local.address, port: s.local.port })]);
+      return el('source', { address: s?.address, port: s?.port }, [
+        s?.local === undefined ? undefined : el('local', { address: s.local.address, port: s.local.port }),
+      ]);
     }
     default:
       return undefined;
@@ -284,10 +300,13 @@ export function renderInterface(iface: InterfaceDefinition, live = false): XmlEl
     iface.mtu === undefined ? undefined : el('mtu', { size: iface.mtu }),
     iface.coalesceRxFrames === undefined ? undefined : el('coalesce', {}, [el('rx', {}, [el('frames', { max: iface.coalesceRxFrames })])]),
     iface.bootOrder === undefined ? undefined : el('boot', { order: iface.bootOrder }),
-    iface.rom === undefined ? undefined : el('rom', {
-      enabled: iface.rom.enabled === undefined ? undefined : iface.rom.enabled ? 'yes' : 'no',
-      bar: iface.rom.bar === undefined ? undefined : iface.rom.bar ? 'on' : 'off', file: iface.rom.file,
-    }),
+    iface.rom === undefined
+      ? undefined
+      : el('rom', {
+          enabled: iface.rom.enabled === undefined ? undefined : iface.rom.enabled ? 'yes' : 'no',
+          bar: iface.rom.bar === undefined ? undefined : iface.rom.bar ? 'on' : 'off',
+          file: iface.rom.file,
+        }),
     ...renderPlacement(iface, live),
   ]);
 }

@@ -41,8 +41,12 @@ export function parseIommu(e: XmlElement): IommuDefinition {
 export function renderIommu(i: IommuDefinition, live: boolean): XmlElement {
   const onOff = (b: boolean | undefined): string | undefined => (b === undefined ? undefined : b ? 'on' : 'off');
   const driver = {
-    intremap: onOff(i.intremap), caching_mode: onOff(i.cachingMode), eim: onOff(i.eim), iotlb: onOff(i.iotlb),
-    aw_bits: i.awBits, dma_translation: onOff(i.dmaTranslation),
+    intremap: onOff(i.intremap),
+    caching_mode: onOff(i.cachingMode),
+    eim: onOff(i.eim),
+    iotlb: onOff(i.iotlb),
+    aw_bits: i.awBits,
+    dma_translation: onOff(i.dmaTranslation),
   };
   const hasDriver = Object.values(driver).some((v) => v !== undefined);
   return el('iommu', { model: i.model }, [hasDriver ? el('driver', driver) : undefined, ...renderPlacement(i, live)]);
@@ -58,10 +62,13 @@ export function iommuProblems(def: DomainDefinition, family: MachineFamily): Def
   if (i.model === 'intel') {
     if (family !== 'q35') out.push(at('/@model', `model 'intel' needs a q35 machine (QEMU's intel-iommu is a q35 device)`));
     if (i.intremap && def.platform.ioapic !== 'qemu') {
-      out.push(at('/driver/@intremap', "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu'): add <features><ioapic driver='qemu'/></features>"));
+      out.push(
+        at('/driver/@intremap', "IOMMU interrupt remapping requires split I/O APIC (ioapic driver='qemu'): add <features><ioapic driver='qemu'/></features>"),
+      );
     }
     if (i.eim && !i.intremap) out.push(at('/driver/@eim', "eim='on' needs intremap='on'"));
-    if (i.awBits !== undefined && i.awBits !== 39 && i.awBits !== 48) out.push(at('/driver/@aw_bits', `aw_bits '${i.awBits}' is not supported (QEMU's intel-iommu takes 39 or 48)`));
+    if (i.awBits !== undefined && i.awBits !== 39 && i.awBits !== 48)
+      out.push(at('/driver/@aw_bits', `aw_bits '${i.awBits}' is not supported (QEMU's intel-iommu takes 39 or 48)`));
   } else {
     const driverSet = [i.intremap, i.cachingMode, i.eim, i.iotlb, i.awBits, i.dmaTranslation].some((v) => v !== undefined);
     if (driverSet) out.push(at('/driver', "the <driver> options are intel-iommu's; model 'virtio' takes none"));
@@ -74,8 +81,13 @@ export function iommuProblems(def: DomainDefinition, family: MachineFamily): Def
 export function iommuDeviceProps(i: IommuDefinition): string[] {
   const b = (name: string, v: boolean | undefined): string | undefined => (v === undefined ? undefined : `${name}=${v ? 'on' : 'off'}`);
   return [
-    `id=${i.alias ?? 'iommu0'}`, b('intremap', i.intremap), b('caching-mode', i.cachingMode), b('eim', i.eim), b('device-iotlb', i.iotlb),
-    i.awBits === undefined ? undefined : `aw-bits=${i.awBits}`, b('dma-translation', i.dmaTranslation),
+    `id=${i.alias ?? 'iommu0'}`,
+    b('intremap', i.intremap),
+    b('caching-mode', i.cachingMode),
+    b('eim', i.eim),
+    b('device-iotlb', i.iotlb),
+    i.awBits === undefined ? undefined : `aw-bits=${i.awBits}`,
+    b('dma-translation', i.dmaTranslation),
   ].filter((p): p is string => p !== undefined);
 }
 

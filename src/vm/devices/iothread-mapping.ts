@@ -44,7 +44,17 @@ export function parseIothreadMapping(iothreads: XmlElement, owner: string, queue
 
 export function renderIothreadMapping(mapping: readonly IothreadMapping[] | undefined): XmlElement | undefined {
   if (!mapping) return undefined;
-  return el('iothreads', {}, mapping.map((m) => el('iothread', { id: m.iothread }, (m.queues ?? []).map((q) => el('queue', { id: q })))));
+  return el(
+    'iothreads',
+    {},
+    mapping.map((m) =>
+      el(
+        'iothread',
+        { id: m.iothread },
+        (m.queues ?? []).map((q) => el('queue', { id: q })),
+      ),
+    ),
+  );
 }
 
 /** QEMU's iothread-vq-mapping (a list: the device goes on the command line as JSON). */

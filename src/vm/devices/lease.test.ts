@@ -8,10 +8,15 @@ const domain = (devices: string): string =>
 
 describe('parseLease()', () => {
   it('reads lockspace, key and target, and dumpxml writes them back (after the controllers, as libvirt)', () => {
-    const def = parseDomainXml(domain("<lease><lockspace>somearea</lockspace><key>thequickbrownfox</key><target path='/some/lease/path' offset='1024'/></lease>"));
+    const def = parseDomainXml(
+      domain("<lease><lockspace>somearea</lockspace><key>thequickbrownfox</key><target path='/some/lease/path' offset='1024'/></lease>"),
+    );
     assert.deepEqual(def.devices.leases, [{ lockspace: 'somearea', key: 'thequickbrownfox', target: { path: '/some/lease/path', offset: 1024 } }]);
     const xml = renderDomainXml(def);
-    assert.match(xml, /<\/controller>\s*<lease>\s*<lockspace>somearea<\/lockspace>\s*<key>thequickbrownfox<\/key>\s*<target path='\/some\/lease\/path' offset='1024'\/>\s*<\/lease>/);
+    assert.match(
+      xml,
+      /<\/controller>\s*<lease>\s*<lockspace>somearea<\/lockspace>\s*<key>thequickbrownfox<\/key>\s*<target path='\/some\/lease\/path' offset='1024'\/>\s*<\/lease>/,
+    );
     assert.deepEqual(parseDomainXml(xml), def);
     assert.deepEqual(parseDomainXml(domain("<lease><key>k</key><target path='/l'/></lease>")).devices.leases, [{ key: 'k', target: { path: '/l' } }]);
   });

@@ -35,7 +35,7 @@ function component(value: string, what: string, key: string): string {
 
 export function parseLease(e: XmlElement): LeaseDefinition {
   const key = child(e, 'key')?.text.trim() ?? '';
-  if (!key) throw xmlInvalid('lease', 'Missing \'key\' element for lease');
+  if (!key) throw xmlInvalid('lease', "Missing 'key' element for lease");
   const target = child(e, 'target');
   const path = target?.attrs.path;
   if (!target || !path) throw xmlInvalid('lease', `<lease> '${key}': Missing 'target' element for lease (with path=)`);
@@ -45,7 +45,8 @@ export function parseLease(e: XmlElement): LeaseDefinition {
   if (lockspace) lease.lockspace = component(lockspace, 'lockspace', key);
   if (target.attrs.offset !== undefined) {
     const offset = target.attrs.offset.trim();
-    if (!/^\d+$/.test(offset) || !Number.isSafeInteger(Number(offset))) throw xmlInvalid('target', `<lease> '${key}': malformed lease target offset '${target.attrs.offset}'`);
+    if (!/^\d+$/.test(offset) || !Number.isSafeInteger(Number(offset)))
+      throw xmlInvalid('target', `<lease> '${key}': malformed lease target offset '${target.attrs.offset}'`);
     lease.target.offset = Number(offset);
   }
   return lease;

@@ -46,7 +46,13 @@ export const MEMORY_DEVICE_RULE: ElementRule = {
     target: {
       attrs: { dynamicMemslots: ['yes', 'no'] },
       children: {
-        size: UNIT, node: {}, label: { children: { size: UNIT } }, readonly: {}, block: UNIT, requested: UNIT, current: UNIT,
+        size: UNIT,
+        node: {},
+        label: { children: { size: UNIT } },
+        readonly: {},
+        block: UNIT,
+        requested: UNIT,
+        current: UNIT,
         address: { attrs: { base: true } },
       },
     },
@@ -131,15 +137,16 @@ export function parseMemoryDevice(m: XmlElement, index: number): MemoryDeviceDef
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
 export function renderMemoryDevice(d: MemoryDeviceDefinition, live: boolean): XmlElement {
-  const source = d.path !== undefined || d.nodemask !== undefined || d.pagesizeKiB !== undefined || d.alignsizeKiB !== undefined || d.pmem
-    ? el('source', {}, [
-      d.path === undefined ? undefined : el('path', {}, d.path),
-      d.nodemask === undefined ? undefined : el('nodemask', {}, d.nodemask),
-      d.pagesizeKiB === undefined ? undefined : el('pagesize', { unit: 'KiB' }, String(d.pagesizeKiB)),
-      d.alignsizeKiB === undefined ? undefined : el('alignsize', { unit: 'KiB' }, String(d.alignsizeKiB)),
-      d.pmem ? el('pmem') : undefined,
-    ])
-    : undefined;
+  const source =
+    d.path !== undefined || d.nodemask !== undefined || d.pagesizeKiB !== undefined || d.alignsizeKiB !== undefined || d.pmem
+      ? el('source', {}, [
+          d.path === undefined ? undefined : el('path', {}, d.path),
+          d.nodemask === undefined ? undefined : el('nodemask', {}, d.nodemask),
+          d.pagesizeKiB === undefined ? undefined : el('pagesize', { unit: 'KiB' }, String(d.pagesizeKiB)),
+          d.alignsizeKiB === undefined ? undefined : el('alignsize', { unit: 'KiB' }, String(d.alignsizeKiB)),
+          d.pmem ? el('pmem') : undefined,
+        ])
+      : undefined;
   const size = (name: string, v: number | undefined): XmlElement | undefined => (v === undefined ? undefined : el(name, { unit: 'KiB' }, String(v)));
   const target = el('target', { dynamicMemslots: d.dynamicMemslots === undefined ? undefined : d.dynamicMemslots ? 'yes' : 'no' }, [
     size('size', d.sizeKiB),
@@ -150,9 +157,14 @@ export function renderMemoryDevice(d: MemoryDeviceDefinition, live: boolean): Xm
     size('requested', d.requestedKiB),
     d.memaddr === undefined ? undefined : el('address', { base: hex(d.memaddr) }),
   ]);
-  const address = d.dimm ? el('address', { type: 'dimm', slot: d.dimm.slot, base: d.dimm.base === undefined ? undefined : hex(d.dimm.base) }) : renderAddress(d.address);
+  const address = d.dimm
+    ? el('address', { type: 'dimm', slot: d.dimm.slot, base: d.dimm.base === undefined ? undefined : hex(d.dimm.base) })
+    : renderAddress(d.address);
   return el('memory', { model: d.model, access: d.access, discard: d.discard === undefined ? undefined : d.discard ? 'yes' : 'no' }, [
-    source, target, live && d.alias ? el('alias', { name: d.alias }) : undefined, address,
+    source,
+    target,
+    live && d.alias ? el('alias', { name: d.alias }) : undefined,
+    address,
   ]);
 }
 
@@ -163,10 +175,11 @@ export function renderMemoryDevice(d: MemoryDeviceDefinition, live: boolean): Xm
  */
 export function placeMemoryDevices(memories: MemoryDeviceDefinition[] | undefined, maxMemory: { kib: number; slots?: number } | undefined): void {
   if (!memories || memories.length === 0) return;
-  if (!maxMemory) throw xmlInvalid('memory', "memory devices need <maxMemory> (the hotplug ceiling)");
+  if (!maxMemory) throw xmlInvalid('memory', 'memory devices need <maxMemory> (the hotplug ceiling)');
   const dimms = memories.filter((m) => m.model === 'dimm' || m.model === 'nvdimm');
   const slots = maxMemory.slots ?? 0;
-  if (dimms.length > slots) throw xmlInvalid('maxMemory', `${dimms.length} dimm/nvdimm devices need at least ${dimms.length} slots (<maxMemory slots='${slots}'>)`);
+  if (dimms.length > slots)
+    throw xmlInvalid('maxMemory', `${dimms.length} dimm/nvdimm devices need at least ${dimms.length} slots (<maxMemory slots='${slots}'>)`);
   const used = new Set<number>();
   for (const m of dimms) {
     const slot = m.dimm?.slot;

@@ -1,8 +1,13 @@
 import { child, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
-  type MemballoonDefinition, type PanicDefinition, type RedirdevDefinition, type RngDefinition, type UsbRedirFilterRule,
-  WATCHDOG_ACTIONS, type WatchdogDefinition,
+  type MemballoonDefinition,
+  type PanicDefinition,
+  type RedirdevDefinition,
+  type RngDefinition,
+  type UsbRedirFilterRule,
+  WATCHDOG_ACTIONS,
+  type WatchdogDefinition,
 } from '../definition.js';
 import type { ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid } from '../xml-errors.js';
@@ -23,14 +28,18 @@ export function parseRedirdev(r: XmlElement, index: number): RedirdevDefinition 
   oneOf(r.attrs.bus ?? 'usb', ['usb'] as const, 'redirdev', 'bus');
   const boot = child(r, 'boot');
   return {
-    bus: 'usb', ...parseCharSource(r, ['spicevmc', 'tcp', 'unix', 'dbus'], label), ...parsePlacement(r, label),
+    bus: 'usb',
+    ...parseCharSource(r, ['spicevmc', 'tcp', 'unix', 'dbus'], label),
+    ...parsePlacement(r, label),
     ...(boot ? { bootOrder: positiveInt(boot.attrs.order ?? '', 'boot') } : {}),
   };
 }
 
 export function renderRedirdev(r: RedirdevDefinition, live: boolean): XmlElement {
   return el('redirdev', { bus: r.bus, type: r.type }, [
-    ...renderCharSource(r, live), r.bootOrder === undefined ? undefined : el('boot', { order: r.bootOrder }), ...renderPlacement(r, live),
+    ...renderCharSource(r, live),
+    r.bootOrder === undefined ? undefined : el('boot', { order: r.bootOrder }),
+    ...renderPlacement(r, live),
   ]);
 }
 
@@ -58,32 +67,40 @@ function filterVersion(v: string | undefined): number | undefined {
 }
 
 export function parseRedirfilter(f: XmlElement): UsbRedirFilterRule[] {
-  return f.children.filter((c) => c.name === 'usbdev').map((u) => {
-    const allow = yesNo(u.attrs.allow, 'usbdev', 'allow');
-    if (allow === undefined) throw xmlInvalid('usbdev', '<redirfilter>: <usbdev> needs allow=');
-    const rule: UsbRedirFilterRule = { allow };
-    const cls = filterField(u.attrs.class, 'class', 0xff);
-    if (cls !== undefined) rule.class = cls;
-    const vendor = filterField(u.attrs.vendor, 'vendor', 0xffff);
-    if (vendor !== undefined) rule.vendor = vendor;
-    const product = filterField(u.attrs.product, 'product', 0xffff);
-    if (product !== undefined) rule.product = product;
-    const version = filterVersion(u.attrs.version);
-    if (version !== undefined) rule.version = version;
-    return rule;
-  });
+  return f.children
+    .filter((c) => c.name === 'usbdev')
+    .map((u) => {
+      const allow = yesNo(u.attrs.allow, 'usbdev', 'allow');
+      if (allow === undefined) throw xmlInvalid('usbdev', '<redirfilter>: <usbdev> needs allow=');
+      const rule: UsbRedirFilterRule = { allow };
+      const cls = filterField(u.attrs.class, 'class', 0xff);
+      if (cls !== undefined) rule.class = cls;
+      const vendor = filterField(u.attrs.vendor, 'vendor', 0xffff);
+      if (vendor !== undefined) rule.vendor = vendor;
+      const product = filterField(u.attrs.product, 'product', 0xffff);
+      if (product !== undefined) rule.product = product;
+      const version = filterVersion(u.attrs.version);
+      if (version !== undefined) rule.version = version;
+      return rule;
+    });
 }
 
 const hex = (n: number, digits: number): string => `0x${n.toString(16).toUpperCase().padStart(digits, '0')}`;
 
 export function renderRedirfilter(rules: UsbRedirFilterRule[]): XmlElement {
-  return el('redirfilter', {}, rules.map((r) => el('usbdev', {
-    class: r.class === undefined ? undefined : hex(r.class, 2),
-    vendor: r.vendor === undefined ? undefined : hex(r.vendor, 4),
-    product: r.product === undefined ? undefined : hex(r.product, 4),
-    version: r.version === undefined ? undefined : `${(r.version >> 8).toString(16)}.${(r.version & 0xff).toString(16).toUpperCase().padStart(2, '0')}`,
-    allow: r.allow ? 'yes' : 'no',
-  })));
+  return el(
+    'redirfilter',
+    {},
+    rules.map((r) =>
+      el('usbdev', {
+        class: r.class === undefined ? undefined : hex(r.class, 2),
+        vendor: r.vendor === undefined ? undefined : hex(r.vendor, 4),
+        product: r.product === undefined ? undefined : hex(r.product, 4),
+        version: r.version === undefined ? undefined : `${(r.version >> 8).toString(16)}.${(r.version & 0xff).toString(16).toUpperCase().padStart(2, '0')}`,
+        allow: r.allow ? 'yes' : 'no',
+      }),
+    ),
+  );
 }
 
 /** usb-redir's filter property: class:vendor:product:version:allow rules, '|' between, -1 for any. */
@@ -137,9 +154,12 @@ export function parseRng(r: XmlElement, index: number): RngDefinition {
 
 export function renderRng(r: RngDefinition, live: boolean): XmlElement {
   const b = r.backend;
-  const backend = b.model === 'random' ? el('backend', { model: 'random' }, b.path)
-    : b.model === 'egd' ? el('backend', { model: 'egd', type: b.type }, renderCharSource(b, live))
-    : el('backend', { model: 'builtin' });
+  const backend =
+    b.model === 'random'
+      ? el('backend', { model: 'random' }, b.path)
+      : b.model === 'egd'
+        ? el('backend', { model: 'egd', type: b.type }, renderCharSource(b, live))
+        : el('backend', { model: 'builtin' });
   return el('rng', { model: r.model }, [
     r.rateBytes === undefined ? undefined : el('rate', { bytes: r.rateBytes, period: r.ratePeriod }),
     backend,

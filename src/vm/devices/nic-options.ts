@@ -14,7 +14,18 @@ const GUEST_OFFLOADS = ['csum', 'tso4', 'tso6', 'ecn', 'ufo'] as const;
  * the kernel's vhost-net, whose descriptors ferryd opens for QEMU).
  */
 export const NIC_DRIVER_RULE: ElementRule = {
-  attrs: { name: ['qemu', 'vhost'], queues: true, txmode: ['iothread', 'timer'], rx_queue_size: true, tx_queue_size: true, ioeventfd: ON_OFF, event_idx: ON_OFF, rss: ON_OFF, rss_hash_report: ON_OFF, ...VIRTIO_OPTION_ATTRS },
+  attrs: {
+    name: ['qemu', 'vhost'],
+    queues: true,
+    txmode: ['iothread', 'timer'],
+    rx_queue_size: true,
+    tx_queue_size: true,
+    ioeventfd: ON_OFF,
+    event_idx: ON_OFF,
+    rss: ON_OFF,
+    rss_hash_report: ON_OFF,
+    ...VIRTIO_OPTION_ATTRS,
+  },
   children: {
     host: { attrs: Object.fromEntries(HOST_OFFLOADS.map((k) => [k, ON_OFF])) },
     guest: { attrs: Object.fromEntries(GUEST_OFFLOADS.map((k) => [k, ON_OFF])) },
@@ -71,18 +82,22 @@ export function renderNicDriver(d: NicDriver | undefined): XmlElement | undefine
     r && Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v === undefined ? undefined : v ? 'on' : 'off']));
   const host = onOff(d.host);
   const guest = onOff(d.guest);
-  return el('driver', {
-    name: d.name,
-    queues: d.queues,
-    txmode: d.txmode,
-    rx_queue_size: d.rxQueueSize,
-    tx_queue_size: d.txQueueSize,
-    ioeventfd: d.ioeventfd === undefined ? undefined : d.ioeventfd ? 'on' : 'off',
-    event_idx: d.eventIdx === undefined ? undefined : d.eventIdx ? 'on' : 'off',
-    rss: d.rss === undefined ? undefined : d.rss ? 'on' : 'off',
-    rss_hash_report: d.rssHashReport === undefined ? undefined : d.rssHashReport ? 'on' : 'off',
-    ...renderVirtioOptions(d.virtio),
-  }, [host ? el('host', host) : undefined, guest ? el('guest', guest) : undefined]);
+  return el(
+    'driver',
+    {
+      name: d.name,
+      queues: d.queues,
+      txmode: d.txmode,
+      rx_queue_size: d.rxQueueSize,
+      tx_queue_size: d.txQueueSize,
+      ioeventfd: d.ioeventfd === undefined ? undefined : d.ioeventfd ? 'on' : 'off',
+      event_idx: d.eventIdx === undefined ? undefined : d.eventIdx ? 'on' : 'off',
+      rss: d.rss === undefined ? undefined : d.rss ? 'on' : 'off',
+      rss_hash_report: d.rssHashReport === undefined ? undefined : d.rssHashReport ? 'on' : 'off',
+      ...renderVirtioOptions(d.virtio),
+    },
+    [host ? el('host', host) : undefined, guest ? el('guest', guest) : undefined],
+  );
 }
 
 export function parseBandwidth(b: XmlElement): NonNullable<InterfaceDefinition['bandwidth']> {

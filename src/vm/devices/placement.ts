@@ -30,7 +30,11 @@ export function parsePlacement(device: XmlElement, label: string): Placed {
 export function renderPlacement(p: Placed, live: boolean): Array<XmlElement | undefined> {
   // A user alias (ua-...) is part of the definition, as in libvirt; ferry's own ids show only while running.
   const shown = p.alias !== undefined && (live || p.alias.startsWith('ua-'));
-  return [p.acpiIndex === undefined ? undefined : el('acpi', { index: p.acpiIndex }), shown ? el('alias', { name: p.alias }) : undefined, renderAddress(p.address)];
+  return [
+    p.acpiIndex === undefined ? undefined : el('acpi', { index: p.acpiIndex }),
+    shown ? el('alias', { name: p.alias }) : undefined,
+    renderAddress(p.address),
+  ];
 }
 
 /** <acpi index=N>: for the PCI devices whose QEMU device takes acpi-index (disks, NICs, video). */

@@ -9,7 +9,9 @@ import { ALIAS_RULE, parsePlacement, renderPlacement } from './placement.js';
 
 const SERIAL_TYPES = ['pty', 'file', 'unix', 'tcp', 'udp', 'null', 'spiceport', 'dbus', 'vc', 'pipe', 'stdio'] as const;
 const MODEL_OF_TARGET: Record<SerialDefinition['targetType'], string> = {
-  'isa-serial': 'isa-serial', 'pci-serial': 'pci-serial', 'usb-serial': 'usb-serial',
+  'isa-serial': 'isa-serial',
+  'pci-serial': 'pci-serial',
+  'usb-serial': 'usb-serial',
 };
 
 export const SERIAL_RULE: ElementRule = {
@@ -66,9 +68,5 @@ export function parseConsole(console: XmlElement, index: number): ConsoleDefinit
 }
 
 export function renderConsole(c: ConsoleDefinition, live: boolean): XmlElement {
-  return el('console', { type: c.type }, [
-    ...renderCharSource(c, live),
-    el('target', { type: c.targetType, port: c.port }),
-    ...renderPlacement(c, live),
-  ]);
+  return el('console', { type: c.type }, [...renderCharSource(c, live), el('target', { type: c.targetType, port: c.port }), ...renderPlacement(c, live)]);
 }

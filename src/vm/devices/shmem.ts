@@ -46,7 +46,9 @@ export const SHMEM_RULE: ElementRule = {
   children: {
     model: {
       attrs: { type: SHMEM_MODELS },
-      refusedValues: { 'type=ivshmem': "QEMU removed the legacy 'ivshmem' device in 4.0; use <model type='ivshmem-plain'/> (or 'ivshmem-doorbell' with a <server>)" },
+      refusedValues: {
+        'type=ivshmem': "QEMU removed the legacy 'ivshmem' device in 4.0; use <model type='ivshmem-plain'/> (or 'ivshmem-doorbell' with a <server>)",
+      },
     },
     size: { attrs: { unit: true } },
     server: { attrs: { path: true } },
@@ -59,18 +61,24 @@ export const SHMEM_RULE: ElementRule = {
 export function parseShmem(e: XmlElement, index: number): ShmemDefinition {
   const name = e.attrs.name;
   const where = label(name, index);
-  if (name === undefined || name === '') throw xmlInvalid('shmem', 'shmem element must contain \'name\' attribute');
+  if (name === undefined || name === '') throw xmlInvalid('shmem', "shmem element must contain 'name' attribute");
   // ivshmem-plain's memory is /dev/shm/NAME: a name must not leave that directory.
   if (name.includes('/') || name === '.' || name === '..') throw xmlInvalid('shmem', `shmem name '${name}' must not contain '/'`);
   // No <model>: libvirt's legacy 'ivshmem', which QEMU no longer has (unsupportedParts() names model='ivshmem').
   const modelType = child(e, 'model')?.attrs.type;
-  if (modelType === undefined) throw xmlUnsupported('shmem', `${where}: without <model type=...> is QEMU's legacy 'ivshmem' device, removed in QEMU 4.0; use <model type='ivshmem-plain'/>`);
+  if (modelType === undefined)
+    throw xmlUnsupported(
+      'shmem',
+      `${where}: without <model type=...> is QEMU's legacy 'ivshmem' device, removed in QEMU 4.0; use <model type='ivshmem-plain'/>`,
+    );
   // Other models: unsupportedParts() names them, with why.
   if (!(SHMEM_MODELS as readonly string[]).includes(modelType)) throw xmlUnsupported('shmem', `${where}: model '${modelType}' is not supported`);
   const model = modelType as ShmemDefinition['model'];
   const result: ShmemDefinition = { name, model, ...parsePlacement(e, where) };
   if (result.address && result.address.type !== 'pci') {
-    throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${where}: only 'pci' addresses are supported for the shared memory device`, { details: { element: 'address' } });
+    throw new FerryError('XML_UNSUPPORTED', `unsupported configuration: ${where}: only 'pci' addresses are supported for the shared memory device`, {
+      details: { element: 'address' },
+    });
   }
   if (e.attrs.role !== undefined) result.role = oneOf(e.attrs.role, SHMEM_ROLES, 'shmem', 'role');
   const size = child(e, 'size');

@@ -1,6 +1,12 @@
 import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
-import { type CertificatesSmartcardDefinition, DEFAULT_SMARTCARD_DATABASE, type DomainDefinition, type SmartcardDefinition, type SmartcardPlacement } from '../definition.js';
+import {
+  type CertificatesSmartcardDefinition,
+  DEFAULT_SMARTCARD_DATABASE,
+  type DomainDefinition,
+  type SmartcardDefinition,
+  type SmartcardPlacement,
+} from '../definition.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { nonNegativeInt } from '../xml-values.js';
 import { CHAR_SOURCE_CHILDREN, parseCharSource, renderCharSource } from './char-source.js';
@@ -14,7 +20,10 @@ const CERTIFICATE_COUNT = 3;
 
 export const SMARTCARD_RULE: ElementRule = {
   attrs: { mode: ['passthrough', 'host-certificates'], type: SMARTCARD_TYPES },
-  refusedValues: { 'mode=host': "the host's own card reader is not handed to guests; use mode='host-certificates' (a card emulated from an NSS database) or mode='passthrough'" },
+  refusedValues: {
+    'mode=host':
+      "the host's own card reader is not handed to guests; use mode='host-certificates' (a card emulated from an NSS database) or mode='passthrough'",
+  },
   label: (e, i) => `<smartcard mode='${e.attrs.mode ?? '?'}'> #${i}`,
   children: {
     ...CHAR_SOURCE_CHILDREN,
@@ -29,7 +38,10 @@ export function parseSmartcard(e: XmlElement, index: number, taken: SmartcardDef
   const label = `<smartcard> #${index}`;
   const mode = e.attrs.mode;
   if (mode !== 'passthrough' && mode !== 'host-certificates') {
-    throw xmlUnsupported(`smartcard mode='${mode ?? ''}'`, "is not supported (ferry runs mode='passthrough' and mode='host-certificates': the host's own reader is not used)");
+    throw xmlUnsupported(
+      `smartcard mode='${mode ?? ''}'`,
+      "is not supported (ferry runs mode='passthrough' and mode='host-certificates': the host's own reader is not used)",
+    );
   }
   const placement = parsePlacement(e, label, taken);
   if (mode === 'passthrough') {
@@ -38,7 +50,8 @@ export function parseSmartcard(e: XmlElement, index: number, taken: SmartcardDef
   }
   if (e.attrs.type !== undefined) throw xmlInvalid('smartcard', `${label}: type='${e.attrs.type}' is for mode='passthrough' only`);
   const certs = childrenNamed(e, 'certificate').map((c) => c.text.trim());
-  if (certs.length !== CERTIFICATE_COUNT) throw xmlInvalid('smartcard', `host-certificates mode needs exactly ${CERTIFICATE_COUNT} certificates (${label} has ${certs.length})`);
+  if (certs.length !== CERTIFICATE_COUNT)
+    throw xmlInvalid('smartcard', `host-certificates mode needs exactly ${CERTIFICATE_COUNT} certificates (${label} has ${certs.length})`);
   if (certs.some((c) => c === '')) throw xmlInvalid('smartcard', `${label}: a <certificate> is empty (it names a certificate's nickname in the NSS database)`);
   const db = child(e, 'database');
   const database = db?.text.trim();
@@ -54,15 +67,17 @@ function parsePlacement(e: XmlElement, label: string, taken: SmartcardDefinition
     slot = 0;
     while (taken.some((t) => t.ccidController === controller && t.ccidSlot === slot)) slot++;
   }
-  if (taken.some((t) => t.ccidController === controller && t.ccidSlot === slot)) throw xmlInvalid('address', `${label}: CCID controller ${controller} slot ${slot} is already in use`);
+  if (taken.some((t) => t.ccidController === controller && t.ccidSlot === slot))
+    throw xmlInvalid('address', `${label}: CCID controller ${controller} slot ${slot} is already in use`);
   const alias = child(e, 'alias')?.attrs.name;
   return { ccidController: controller, ccidSlot: slot, ...(alias === undefined ? {} : { alias }) };
 }
 
 export function renderSmartcard(s: SmartcardDefinition, live: boolean): XmlElement {
-  const body = s.mode === 'passthrough'
-    ? renderCharSource(s, live)
-    : [...s.certificates.map((c) => el('certificate', {}, c)), s.database === undefined ? undefined : el('database', {}, s.database)];
+  const body =
+    s.mode === 'passthrough'
+      ? renderCharSource(s, live)
+      : [...s.certificates.map((c) => el('certificate', {}, c)), s.database === undefined ? undefined : el('database', {}, s.database)];
   return el('smartcard', { mode: s.mode, type: s.mode === 'passthrough' ? s.type : undefined }, [
     ...body,
     live && s.alias !== undefined ? el('alias', { name: s.alias }) : undefined,
@@ -82,12 +97,26 @@ export function smartcardProblems(def: DomainDefinition): DefineProblem[] {
     const device = `<smartcard mode='${s.mode}'> #${i}`;
     const out: DefineProblem[] = [];
     if (s.mode === 'passthrough' && s.type === 'spicevmc' && !spice) {
-      out.push({ path: `${path}/@type`, device, message: "type 'spicevmc' talks to a SPICE client, and there is no <graphics type='spice'>; use type 'unix' or 'tcp'" });
+      out.push({
+        path: `${path}/@type`,
+        device,
+        message: "type 'spicevmc' talks to a SPICE client, and there is no <graphics type='spice'>; use type 'unix' or 'tcp'",
+      });
     }
     if (s.mode === 'host-certificates' && all.slice(0, i).some((x) => x.mode === 'host-certificates')) {
-      out.push({ path, device, message: "a second mode='host-certificates' card: QEMU sets its card emulator (libcacard) up once, from the first card's certificates and database, and would give this one the same card; define one" });
+      out.push({
+        path,
+        device,
+        message:
+          "a second mode='host-certificates' card: QEMU sets its card emulator (libcacard) up once, from the first card's certificates and database, and would give this one the same card; define one",
+      });
     }
-    if (s.ccidSlot > 0) out.push({ path: `${path}/address/@slot`, device, message: `slot ${s.ccidSlot}: QEMU's CCID controller (usb-ccid) holds one card, in slot 0; add a <controller type='ccid'> for another` });
+    if (s.ccidSlot > 0)
+      out.push({
+        path: `${path}/address/@slot`,
+        device,
+        message: `slot ${s.ccidSlot}: QEMU's CCID controller (usb-ccid) holds one card, in slot 0; add a <controller type='ccid'> for another`,
+      });
     return out;
   });
 }

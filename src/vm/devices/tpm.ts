@@ -34,7 +34,10 @@ export function parseTpm(t: XmlElement): TpmDefinition {
   if (!b) throw xmlInvalid('tpm', `${label}: missing <backend>`);
   const type = b.attrs.type;
   if (type !== 'emulator' && type !== 'external') {
-    throw xmlUnsupported('backend', `type='${type ?? ''}' is not supported: ferry runs an emulated TPM (swtpm) or connects to an external one; the host's own TPM is not passed through`);
+    throw xmlUnsupported(
+      'backend',
+      `type='${type ?? ''}' is not supported: ferry runs an emulated TPM (swtpm) or connects to an external one; the host's own TPM is not passed through`,
+    );
   }
   const source = child(b, 'source');
   let backend: TpmDefinition['backend'];
@@ -46,7 +49,8 @@ export function parseTpm(t: XmlElement): TpmDefinition {
     backend = { type, socket: source.attrs.path };
   } else {
     const version = oneOf(b.attrs.version ?? '2.0', ['2.0', '1.2'] as const, 'backend', 'version');
-    if (model === 'tpm-crb' && version !== '2.0') throw xmlInvalid('backend', `${label}: TPM version '${version}' is not supported by the CRB interface (use tpm-tis)`);
+    if (model === 'tpm-crb' && version !== '2.0')
+      throw xmlInvalid('backend', `${label}: TPM version '${version}' is not supported by the CRB interface (use tpm-tis)`);
     const e: Extract<TpmDefinition['backend'], { type: 'emulator' }> = { type, version };
     const persistent = yesNo(b.attrs.persistent_state, 'backend', 'persistent_state');
     if (persistent !== undefined) e.persistentState = persistent;
@@ -75,16 +79,28 @@ export function parseTpm(t: XmlElement): TpmDefinition {
 
 export function renderTpm(t: TpmDefinition, live: boolean): XmlElement {
   const b = t.backend;
-  const backend = b.type === 'external'
-    ? el('backend', { type: 'external' }, [el('source', { type: 'unix', mode: 'connect', path: b.socket })])
-    : el('backend', {
-      type: 'emulator', version: b.version,
-      persistent_state: b.persistentState === undefined ? undefined : b.persistentState ? 'yes' : 'no',
-      debug: b.debug,
-    }, [
-      b.activePcrBanks ? el('active_pcr_banks', {}, b.activePcrBanks.map((n) => el(n, {}))) : undefined,
-      b.source ? el('source', { type: b.source.type, path: b.source.path }) : undefined,
-      b.encryptionSecret ? el('encryption', { secret: b.encryptionSecret }) : undefined,
-    ]);
+  const backend =
+    b.type === 'external'
+      ? el('backend', { type: 'external' }, [el('source', { type: 'unix', mode: 'connect', path: b.socket })])
+      : el(
+          'backend',
+          {
+            type: 'emulator',
+            version: b.version,
+            persistent_state: b.persistentState === undefined ? undefined : b.persistentState ? 'yes' : 'no',
+            debug: b.debug,
+          },
+          [
+            b.activePcrBanks
+              ? el(
+                  'active_pcr_banks',
+                  {},
+                  b.activePcrBanks.map((n) => el(n, {})),
+                )
+              : undefined,
+            b.source ? el('source', { type: b.source.type, path: b.source.path }) : undefined,
+            b.encryptionSecret ? el('encryption', { secret: b.encryptionSecret }) : undefined,
+          ],
+        );
   return el('tpm', { model: t.model }, [backend, ...renderPlacement(t, live)]);
 }

@@ -7,7 +7,12 @@ const ON_OFF = ['on', 'off'] as const;
 /** The <driver> attributes of libvirt's virtio options, for a device's rule. */
 export const VIRTIO_OPTION_ATTRS = { iommu: ON_OFF, ats: ON_OFF, packed: ON_OFF, page_per_vq: ON_OFF } as const;
 
-const NAMES: ReadonlyArray<[keyof VirtioOptions, string]> = [['iommu', 'iommu'], ['ats', 'ats'], ['packed', 'packed'], ['pagePerVq', 'page_per_vq']];
+const NAMES: ReadonlyArray<[keyof VirtioOptions, string]> = [
+  ['iommu', 'iommu'],
+  ['ats', 'ats'],
+  ['packed', 'packed'],
+  ['pagePerVq', 'page_per_vq'],
+];
 
 /** Reads the virtio options of a <driver>; undefined when it sets none. */
 export function parseVirtioOptions(driver: XmlElement | undefined): VirtioOptions | undefined {
@@ -30,6 +35,11 @@ export function renderVirtioOptions(o: VirtioOptions | undefined): Record<string
 /** QEMU's virtio-pci properties for them, in libvirt's order (iommu_platform, ats, packed, page-per-vq). */
 export function virtioOptionProps(o: VirtioOptions | undefined): string[] {
   if (!o) return [];
-  const props: Array<[boolean | undefined, string]> = [[o.iommu, 'iommu_platform'], [o.ats, 'ats'], [o.packed, 'packed'], [o.pagePerVq, 'page-per-vq']];
+  const props: Array<[boolean | undefined, string]> = [
+    [o.iommu, 'iommu_platform'],
+    [o.ats, 'ats'],
+    [o.packed, 'packed'],
+    [o.pagePerVq, 'page-per-vq'],
+  ];
   return props.filter(([v]) => v !== undefined).map(([v, name]) => `${name}=${v ? 'on' : 'off'}`);
 }

@@ -23,7 +23,10 @@ describe('<vsock>', () => {
   it('refuses a missing CID, the reserved ones and a second vsock', () => {
     assert.throws(() => parseDomainXml(wrap("<vsock model='virtio'/>")), /needs <cid auto='yes'\/> or <cid address='N'\/>/);
     assert.throws(() => parseDomainXml(wrap("<vsock model='virtio'><cid address='2'/></vsock>")), /guest CID 2 is outside 3\.\./);
-    assert.throws(() => parseDomainXml(wrap("<vsock model='virtio'><cid auto='yes'/></vsock><vsock model='virtio'><cid auto='yes'/></vsock>")), /only one <vsock>/);
+    assert.throws(
+      () => parseDomainXml(wrap("<vsock model='virtio'><cid auto='yes'/></vsock><vsock model='virtio'><cid auto='yes'/></vsock>")),
+      /only one <vsock>/,
+    );
   });
 
   it("gives QEMU the CID acquired at start and ferryd's descriptor, as libvirt's vhost-vsock-pci", () => {

@@ -37,7 +37,11 @@ export function parseVsock(e: XmlElement): VsockDefinition {
   const cidAuto = yesNo(c?.attrs.auto, 'cid', 'auto') ?? false;
   const cid = c?.attrs.address === undefined ? undefined : positiveInt(c.attrs.address, 'cid');
   if (cid === undefined && !cidAuto) throw xmlInvalid('cid', `${label}: needs <cid auto='yes'/> or <cid address='N'/> (N from ${FIRST_GUEST_CID})`);
-  if (cid !== undefined && (cid < FIRST_GUEST_CID || cid > LAST_GUEST_CID)) throw xmlInvalid('cid', `${label}: guest CID ${cid} is outside ${FIRST_GUEST_CID}..${LAST_GUEST_CID} (0-2 are the hypervisor's, the loopback's and the host's)`);
+  if (cid !== undefined && (cid < FIRST_GUEST_CID || cid > LAST_GUEST_CID))
+    throw xmlInvalid(
+      'cid',
+      `${label}: guest CID ${cid} is outside ${FIRST_GUEST_CID}..${LAST_GUEST_CID} (0-2 are the hypervisor's, the loopback's and the host's)`,
+    );
   return { model, cidAuto, ...(cid === undefined ? {} : { cid }), ...parsePlacement(e, label) };
 }
 

@@ -43,7 +43,10 @@ function walk(el: XmlElement, rule: ElementRule, path: string, device: string | 
     if (allowed === undefined) here({ path: `${path}/@${name}`, message: `<${el.name}> attribute '${name}' is not supported` });
     else if (allowed !== true && !allowed.includes(value)) {
       const why = rule.refusedValues?.[`${name}=${value}`];
-      here({ path: `${path}/@${name}`, message: `<${el.name} ${name}='${value}'> is not supported (ferry supports ${allowed.map((v) => `'${v}'`).join(', ')})${why ? `: ${why}` : ''}` });
+      here({
+        path: `${path}/@${name}`,
+        message: `<${el.name} ${name}='${value}'> is not supported (ferry supports ${allowed.map((v) => `'${v}'`).join(', ')})${why ? `: ${why}` : ''}`,
+      });
     }
   }
   const seen = new Map<string, number>();

@@ -89,7 +89,12 @@ function locate(root: XmlElement, r: Refusal): Hit | undefined {
   const walk = (e: XmlElement, chain: XmlElement[]): void => {
     const here = [...chain, e];
     const parent = chain[chain.length - 1];
-    if (e.name === tag && chain.length > 0 && (parentTag === undefined || parent?.name === parentTag) && filters.every(([k, v]) => (v === undefined ? e.attrs[k] !== undefined : (e.attrs[k] ?? '') === v))) {
+    if (
+      e.name === tag &&
+      chain.length > 0 &&
+      (parentTag === undefined || parent?.name === parentTag) &&
+      filters.every(([k, v]) => (v === undefined ? e.attrs[k] !== undefined : (e.attrs[k] ?? '') === v))
+    ) {
       found.push({ chain: here, score: quoted.filter((q) => mentions(e, q)).length });
     }
     e.children.forEach((c) => walk(c, here));
@@ -98,7 +103,10 @@ function locate(root: XmlElement, r: Refusal): Hit | undefined {
   if (found.length === 0) return undefined;
   const best = found.reduce((a, b) => (b.score > a.score ? b : a));
   const chain = best.chain;
-  const path = chain.slice(1).map((e) => e.name).join('/');
+  const path = chain
+    .slice(1)
+    .map((e) => e.name)
+    .join('/');
   // Inside <devices>, the whole device goes; elsewhere the element itself.
   const inDevices = chain[1]?.name === 'devices' && chain.length > 2;
   const depth = inDevices ? 2 : chain.length - 1;

@@ -12,9 +12,7 @@ import { child, type XmlElement } from '../../../src/shared/xml.js';
  * from it. A device that libvirt builds without an argument of its own (the
  * machine's built-in PCI root, PS/2 input, ...) is `implicit`, with the reason.
  */
-export type Expectation =
-  | { kind: 'arg'; opt: string; drivers: readonly string[]; valueIncludes?: string }
-  | { kind: 'implicit'; why: string };
+export type Expectation = { kind: 'arg'; opt: string; drivers: readonly string[]; valueIncludes?: string } | { kind: 'implicit'; why: string };
 
 export interface DomainContext {
   /** i440fx ('pc', 'pc-i440fx-*'), q35 or anything else. */
@@ -30,7 +28,12 @@ const virtio = (...bases: string[]): string[] => bases.flatMap((b) => [b, `${b}-
 
 export function domainContext(domain: XmlElement): DomainContext {
   const machine = child(child(domain, 'os') ?? domain, 'type')?.attrs.machine ?? 'pc';
-  const chipset = machine === 'pc' || machine.startsWith('pc-i440fx') || machine.startsWith('pc-') && !machine.includes('q35') ? 'i440fx' : machine === 'q35' || machine.includes('q35') ? 'q35' : 'other';
+  const chipset =
+    machine === 'pc' || machine.startsWith('pc-i440fx') || (machine.startsWith('pc-') && !machine.includes('q35'))
+      ? 'i440fx'
+      : machine === 'q35' || machine.includes('q35')
+        ? 'q35'
+        : 'other';
   const devices = child(domain, 'devices')?.children ?? [];
   const serialPorts = new Set(devices.filter((d) => d.name === 'serial').map((s, i) => Number(child(s, 'target')?.attrs.port ?? i)));
   return { chipset, serialPorts };
@@ -195,13 +198,19 @@ function controllerArg(c: XmlElement, ctx: DomainContext): Expectation {
     case 'scsi':
       return dev(...(SCSI_MODELS[model ?? ''] ?? [model ?? 'lsi']));
     case 'virtio-serial':
-      return dev(...(model === 'virtio-transitional' ? ['virtio-serial-pci-transitional'] : model === 'virtio-non-transitional' ? ['virtio-serial-pci-non-transitional'] : virtio('virtio-serial-pci')));
+      return dev(
+        ...(model === 'virtio-transitional'
+          ? ['virtio-serial-pci-transitional']
+          : model === 'virtio-non-transitional'
+            ? ['virtio-serial-pci-non-transitional']
+            : virtio('virtio-serial-pci')),
+      );
     case 'fdc':
       return ctx.chipset === 'q35' ? dev('isa-fdc') : implicit("the i440fx machine's built-in floppy controller");
     case 'ccid':
       return dev('usb-ccid');
     case 'isa':
-      return implicit('the machine\'s ISA bus');
+      return implicit("the machine's ISA bus");
     default:
       return dev(`${type ?? ''}-controller`);
   }
@@ -222,8 +231,8 @@ function inputArg(input: XmlElement): Expectation {
   const { type, bus } = input.attrs;
   if (type === 'evdev') return { kind: 'arg', opt: '-object', drivers: ['input-linux'] };
   if (type === 'passthrough') return dev('virtio-input-host-pci');
-  if (bus === 'ps2' || bus === undefined && (type === 'mouse' || type === 'keyboard')) return implicit("PS/2: the machine's built-in i8042");
-  const kind = type === 'keyboard' ? 'kbd' : type ?? 'tablet';
+  if (bus === 'ps2' || (bus === undefined && (type === 'mouse' || type === 'keyboard'))) return implicit("PS/2: the machine's built-in i8042");
+  const kind = type === 'keyboard' ? 'kbd' : (type ?? 'tablet');
   if (bus === 'usb') return dev(`usb-${kind}`);
   if (bus === 'virtio') return dev(`virtio-${type === 'keyboard' ? 'keyboard' : type}-pci`);
   return dev(`${bus}-${kind}`);

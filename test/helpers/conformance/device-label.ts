@@ -56,7 +56,9 @@ export function labelledDevices(domain: XmlElement): Array<{ label: string; devi
 
 /** A device element in one line, as it reads in the XML: `<disk type='block' device='disk'>` with its children's names. */
 export function shape(e: XmlElement, depth = 2): string {
-  const attrs = Object.entries(e.attrs).map(([k, v]) => ` ${k}='${v}'`).join('');
+  const attrs = Object.entries(e.attrs)
+    .map(([k, v]) => ` ${k}='${v}'`)
+    .join('');
   if (e.children.length === 0 || depth === 0) return e.text ? `<${e.name}${attrs}>${e.text}</${e.name}>` : `<${e.name}${attrs}/>`;
   return `<${e.name}${attrs}>${e.children.map((c) => shape(c, depth - 1)).join('')}</${e.name}>`;
 }

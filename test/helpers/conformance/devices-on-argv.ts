@@ -28,8 +28,7 @@ export function devicesOnArgv(domain: XmlElement, argv: readonly QemuArg[]): Arg
     .map((d) => ({ ...d, exp: expectedArg(d.device, ctx) }))
     .filter((d): d is typeof d & { exp: Extract<Expectation, { kind: 'arg' }> } => d.exp.kind === 'arg');
   const used = new Set<number>();
-  const candidates = (exp: Extract<Expectation, { kind: 'arg' }>): number[] =>
-    argv.flatMap((a, i) => (satisfies(a, exp) ? [i] : []));
+  const candidates = (exp: Extract<Expectation, { kind: 'arg' }>): number[] => argv.flatMap((a, i) => (satisfies(a, exp) ? [i] : []));
   // The most constrained devices choose first, so a generic one cannot take another's only argument.
   wanted.sort((x, y) => candidates(x.exp).length - candidates(y.exp).length);
   const missing: MissingDevice[] = [];
@@ -37,7 +36,10 @@ export function devicesOnArgv(domain: XmlElement, argv: readonly QemuArg[]): Arg
   for (const w of wanted) {
     const free = candidates(w.exp).filter((c) => !used.has(c));
     // Among arguments of the right kind, the one at the device's address (or naming its MAC, tag, ...) is its own.
-    const i = free.reduce<number | undefined>((best, c) => (best === undefined || affinity(w.device, argv[c] as QemuArg) > affinity(w.device, argv[best] as QemuArg) ? c : best), undefined);
+    const i = free.reduce<number | undefined>(
+      (best, c) => (best === undefined || affinity(w.device, argv[c] as QemuArg) > affinity(w.device, argv[best] as QemuArg) ? c : best),
+      undefined,
+    );
     if (i === undefined) missing.push({ label: w.label, device: w.device, expected: describe(w.exp) });
     else {
       used.add(i);
@@ -58,7 +60,8 @@ function affinity(device: XmlElement, a: QemuArg): number {
     const where = `0x${num(addr.slot).toString(16)}${fn ? `.0x${fn.toString(16)}` : ''}`;
     if (a.props.addr === where && (bus === 0 ? ['pci.0', 'pcie.0'] : [`pci.${bus}`]).includes(a.props.bus ?? '')) score += 4;
   } else if (addr?.type === 'drive') {
-    if ((a.props.bus === `ide.${addr.bus ?? 0}` && a.props.unit === (addr.unit ?? '0')) || a.props.bus === `sata${addr.controller ?? 0}.${addr.unit ?? 0}`) score += 4;
+    if ((a.props.bus === `ide.${addr.bus ?? 0}` && a.props.unit === (addr.unit ?? '0')) || a.props.bus === `sata${addr.controller ?? 0}.${addr.unit ?? 0}`)
+      score += 4;
   } else if (addr?.type === 'usb') {
     if (a.props.bus === `usb.${addr.bus ?? 0}` && a.props.port === addr.port) score += 4;
   }

@@ -50,7 +50,11 @@ export function settingLosses(defined: XmlElement, dumped: XmlElement): Loss[] {
 function compareElement(want: XmlElement, have: XmlElement, path: string, out: Loss[]): void {
   compareAttrs(want, have, path, out);
   if (want.text !== '' && want.text !== have.text) {
-    out.push(have.text === '' ? { path: `${path}/text()`, kind: 'lost', detail: want.text } : { path: `${path}/text()`, kind: 'changed', detail: `'${want.text}' → '${have.text}'` });
+    out.push(
+      have.text === ''
+        ? { path: `${path}/text()`, kind: 'lost', detail: want.text }
+        : { path: `${path}/text()`, kind: 'changed', detail: `'${want.text}' → '${have.text}'` },
+    );
   }
   compareChildren(want, have, path, out);
 }

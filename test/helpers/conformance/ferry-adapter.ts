@@ -20,9 +20,7 @@ export interface Refusal {
 
 /** What ferry makes of one domain definition: refused with its reasons, or accepted with its dumpxml and QEMU command line. */
 export type FerryOutcome =
-  | { accepted: false; refusals: Refusal[] }
-  | { accepted: true; dumpxml: string; argv: string[] }
-  | { accepted: true; dumpxml: string; argvError: string };
+  { accepted: false; refusals: Refusal[] } | { accepted: true; dumpxml: string; argv: string[] } | { accepted: true; dumpxml: string; argvError: string };
 
 const FAKE_NUMA_HOST = [0, 1, 2, 3].map((id) => ({ id, cpus: [2 * id, 2 * id + 1], memTotalKiB: 8 << 20, memFreeKiB: 8 << 20 }));
 
@@ -48,8 +46,15 @@ export function runFerry(xml: string): FerryOutcome {
     const requested = def.os.machine ?? 'pc';
     // Displays listen where a host would put them: qemu.conf's default address, a made-up network address, a run-dir socket.
     const graphics = resolveGraphicsListens(def.devices.graphics, {
-      vncListen: '127.0.0.1', spiceListen: '127.0.0.1', networkAddress: () => '192.168.122.1', socketPath: (type) => `/run/ferry/conformance/${type}.sock`,
-    }).map((g) => (g.type === 'dbus' && !g.p2p && g.dbusAddress === undefined ? { ...g, dbusAddress: 'unix:path=/run/ferry/conformance/dbus.sock', dbusAddressGenerated: true } : g)); // the domain's own dbus-daemon
+      vncListen: '127.0.0.1',
+      spiceListen: '127.0.0.1',
+      networkAddress: () => '192.168.122.1',
+      socketPath: (type) => `/run/ferry/conformance/${type}.sock`,
+    }).map((g) =>
+      g.type === 'dbus' && !g.p2p && g.dbusAddress === undefined
+        ? { ...g, dbusAddress: 'unix:path=/run/ferry/conformance/dbus.sock', dbusAddressGenerated: true }
+        : g,
+    ); // the domain's own dbus-daemon
     // placement='auto' on the fake host of libvirt's tests: 4 NUMA nodes (2 CPUs, 8 GiB free each); libvirt fakes numad's answer.
     // An auto='yes' vsock gets the CID a host would acquire: libvirt's tests fake 42.
     const placed = withVsockCid(withNumaAdvice(def, FAKE_NUMA_HOST), def.devices.vsock?.cidAuto ? 42 : undefined);
@@ -65,7 +70,12 @@ export function runFerry(xml: string): FerryOutcome {
       // Secrets as a host that has them would give them: libvirt's test ciphertext (random per start on a real host).
       secrets: {
         masterKeyPath: '/run/ferry/conformance/master-key.aes',
-        values: new Map(domainSecretNeeds(def).map((n) => [n.id, { data: '9eao5F8qtkGt+seB1HYivWIxbtwUu6MQtg1zpj/oDtUsPr1q8wBYM91uEHCn6j/1', iv: 'AAECAwQFBgcICQoLDA0ODw==' }])),
+        values: new Map(
+          domainSecretNeeds(def).map((n) => [
+            n.id,
+            { data: '9eao5F8qtkGt+seB1HYivWIxbtwUu6MQtg1zpj/oDtUsPr1q8wBYM91uEHCn6j/1', iv: 'AAECAwQFBgcICQoLDA0ODw==' },
+          ]),
+        ),
       },
       // Descriptors as ferryd hands them over: one per queue for the tap, and as many of vhost-net's for name='vhost'.
       tapFds: def.devices.interfaces.map((iface, i) => queueFds(100 + 10 * i, nicQueues(iface))),
@@ -75,7 +85,11 @@ export function runFerry(xml: string): FerryOutcome {
       // As libvirt's tests fake them: a memory directory and hugetlbfs mounts for 2 MiB and 1 GiB pages.
       // As libvirt's test qemu.conf: SPICE TLS on, and the x509 directories it names.
       tls: { spiceX509Dir: '/etc/pki/libvirt-spice', nbdX509Dir: '/etc/pki/libvirt-nbd' },
-      memoryPaths: { fileDir: '/run/ferry/conformance/ram', hugepageMounts: { 2048: '/dev/hugepages2M/ferry', 1048576: '/dev/hugepages1G/ferry' }, defaultHugepageKiB: 2048 },
+      memoryPaths: {
+        fileDir: '/run/ferry/conformance/ram',
+        hugepageMounts: { 2048: '/dev/hugepages2M/ferry', 1048576: '/dev/hugepages1G/ferry' },
+        defaultHugepageKiB: 2048,
+      },
     });
     return { accepted: true, dumpxml, argv };
   } catch (err) {

@@ -15,10 +15,12 @@ export interface HostRequirementRule {
   find(domain: XmlElement): string | undefined;
 }
 
-const anyDevice = (pred: (d: XmlElement) => boolean) => (domain: XmlElement): string | undefined => {
-  const d = deviceElements(domain).find(pred);
-  return d ? `devices/${d.name}${d.attrs.type ? `[type='${d.attrs.type}']` : ''}` : undefined;
-};
+const anyDevice =
+  (pred: (d: XmlElement) => boolean) =>
+  (domain: XmlElement): string | undefined => {
+    const d = deviceElements(domain).find(pred);
+    return d ? `devices/${d.name}${d.attrs.type ? `[type='${d.attrs.type}']` : ''}` : undefined;
+  };
 const CHARDEVS = new Set(['serial', 'parallel', 'console', 'channel']);
 const HOST_AUDIO = new Set(['alsa', 'oss', 'coreaudio', 'jack', 'pulseaudio', 'pipewire', 'sdl']);
 
@@ -36,10 +38,12 @@ export const HOST_REQUIREMENT_RULES: readonly HostRequirementRule[] = [
   {
     id: 'vhost-user-or-vdpa',
     why: 'needs a vhost-user back-end process or a vDPA device (interface vhostuser/vdpa, disk vhostuser/vhostvdpa, vhost-user GPU)',
-    find: anyDevice((d) =>
-      (d.name === 'interface' && (d.attrs.type === 'vhostuser' || d.attrs.type === 'vdpa')) ||
-      (d.name === 'disk' && (d.attrs.type === 'vhostuser' || d.attrs.type === 'vhostvdpa')) ||
-      (d.name === 'video' && child(d, 'driver')?.attrs.name === 'vhostuser')),
+    find: anyDevice(
+      (d) =>
+        (d.name === 'interface' && (d.attrs.type === 'vhostuser' || d.attrs.type === 'vdpa')) ||
+        (d.name === 'disk' && (d.attrs.type === 'vhostuser' || d.attrs.type === 'vhostvdpa')) ||
+        (d.name === 'video' && child(d, 'driver')?.attrs.name === 'vhostuser'),
+    ),
   },
   {
     id: 'hostdev-network',
@@ -84,9 +88,11 @@ export const HOST_REQUIREMENT_RULES: readonly HostRequirementRule[] = [
   {
     id: 'host-gpu-or-display',
     why: 'renders on a host GPU or shows on a host display (egl-headless, <gl enable=yes>, accel3d, SDL)',
-    find: anyDevice((d) =>
-      (d.name === 'graphics' && (d.attrs.type === 'egl-headless' || d.attrs.type === 'sdl' || child(d, 'gl')?.attrs.enable === 'yes')) ||
-      (d.name === 'video' && child(child(d, 'model') ?? d, 'acceleration')?.attrs.accel3d === 'yes')),
+    find: anyDevice(
+      (d) =>
+        (d.name === 'graphics' && (d.attrs.type === 'egl-headless' || d.attrs.type === 'sdl' || child(d, 'gl')?.attrs.enable === 'yes')) ||
+        (d.name === 'video' && child(child(d, 'model') ?? d, 'acceleration')?.attrs.accel3d === 'yes'),
+    ),
   },
 ];
 

@@ -24,7 +24,23 @@ export function libvirtArgsForDevice(domain: XmlElement, argv: readonly QemuArg[
 }
 
 /** Properties that name another argument's id or node-name. */
-const REFERENCES = new Set(['drive', 'chardev', 'netdev', 'fsdev', 'file', 'memdev', 'rng', 'audiodev', 'tpmdev', 'backing', 'data-file', 'key-secret', 'password-secret', 'prealloc-context', 'iothread']);
+const REFERENCES = new Set([
+  'drive',
+  'chardev',
+  'netdev',
+  'fsdev',
+  'file',
+  'memdev',
+  'rng',
+  'audiodev',
+  'tpmdev',
+  'backing',
+  'data-file',
+  'key-secret',
+  'password-secret',
+  'prealloc-context',
+  'iothread',
+]);
 
 /** The argument and, following the ids it names (drive=, chardev=, netdev=, file=, ...), the back ends behind it. */
 function withBackends(primary: QemuArg, argv: readonly QemuArg[]): QemuArg[] {
@@ -34,7 +50,11 @@ function withBackends(primary: QemuArg, argv: readonly QemuArg[]): QemuArg[] {
     const a = queue.shift() as QemuArg;
     if (out.includes(a)) continue;
     out.unshift(a);
-    const refs = new Set(Object.entries(a.props).filter(([k]) => REFERENCES.has(k)).map(([, v]) => v));
+    const refs = new Set(
+      Object.entries(a.props)
+        .filter(([k]) => REFERENCES.has(k))
+        .map(([, v]) => v),
+    );
     for (const b of argv) {
       const id = b.props.id ?? b.props['node-name'];
       if (b !== a && id !== undefined && refs.has(id)) queue.push(b);
@@ -81,8 +101,9 @@ export function libvirtArgsForSetting(path: string, element: XmlElement | undefi
     const mentioned = values.some((v) => a.value.includes(v));
     if (!rule) return mentioned;
     if (!rule.opts.includes(a.opt)) return mentioned;
-    if ((a.opt === '-object' || a.opt === '-device' || a.opt === '-blockdev') && rule.objects) return rule.objects.test(a.driver) || mentioned || rule.objects.test(a.value);
-    return a.opt !== '-device' && a.opt !== '-object' && a.opt !== '-blockdev' || mentioned;
+    if ((a.opt === '-object' || a.opt === '-device' || a.opt === '-blockdev') && rule.objects)
+      return rule.objects.test(a.driver) || mentioned || rule.objects.test(a.value);
+    return (a.opt !== '-device' && a.opt !== '-object' && a.opt !== '-blockdev') || mentioned;
   });
   return { args: args.slice(0, 8) };
 }

@@ -15,7 +15,23 @@ export interface QemuArg {
 }
 
 /** Options that take no value (the rest take exactly one). */
-const FLAGS = new Set(['-S', '-no-user-config', '-nodefaults', '-no-shutdown', '-no-reboot', '-no-acpi', '-no-hpet', '-enable-kvm', '-nographic', '-snapshot', '-daemonize', '-no-fd-bootchk', '-enable-fips', '-mem-prealloc', '-full-screen']);
+const FLAGS = new Set([
+  '-S',
+  '-no-user-config',
+  '-nodefaults',
+  '-no-shutdown',
+  '-no-reboot',
+  '-no-acpi',
+  '-no-hpet',
+  '-enable-kvm',
+  '-nographic',
+  '-snapshot',
+  '-daemonize',
+  '-no-fd-bootchk',
+  '-enable-fips',
+  '-mem-prealloc',
+  '-full-screen',
+]);
 
 /** Splits a command line into QemuArgs (the binary and anything before it must already be gone). */
 export function readArgv(argv: readonly string[]): QemuArg[] {
@@ -23,7 +39,7 @@ export function readArgv(argv: readonly string[]): QemuArg[] {
   for (let i = 0; i < argv.length; i++) {
     const opt = argv[i] as string;
     if (!opt.startsWith('-')) continue;
-    if (FLAGS.has(opt) || i + 1 >= argv.length || (argv[i + 1] as string).startsWith('-') && !/^-\d/.test(argv[i + 1] as string)) {
+    if (FLAGS.has(opt) || i + 1 >= argv.length || ((argv[i + 1] as string).startsWith('-') && !/^-\d/.test(argv[i + 1] as string))) {
       out.push({ opt, value: '', driver: opt.slice(1), props: {} });
       continue;
     }
@@ -51,11 +67,12 @@ function decode(opt: string, value: string): QemuArg {
     });
   }
   // A -device's driver is its first word (key=value form): a property named type or backend (ccid-card-emulated's) is not it.
-  const driver = opt === '-vnc' || opt === '-spice'
-    ? opt.slice(1)
-    : opt === '-device' && props.driver === undefined && first !== ''
-      ? first
-      : props.driver ?? props['qom-type'] ?? props.type ?? props.backend ?? (first || opt.slice(1));
+  const driver =
+    opt === '-vnc' || opt === '-spice'
+      ? opt.slice(1)
+      : opt === '-device' && props.driver === undefined && first !== ''
+        ? first
+        : (props.driver ?? props['qom-type'] ?? props.type ?? props.backend ?? (first || opt.slice(1)));
   return { opt, value, driver, props };
 }
 

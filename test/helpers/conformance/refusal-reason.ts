@@ -31,7 +31,9 @@ export function parseSpec(spec: string): ElementSpec {
 
 /** Attribute values a refusal's message is about: `unknown bus 'ide'`, `bus 'ide' is not supported`. */
 export function messageAttrs(message: string): Array<readonly [string, string]> {
-  return [...message.matchAll(/unknown (\S+) '([^']*)'|(\w+) '([^']*)' is not supported/g)].map((m) => [(m[1] ?? m[3]) as string, (m[2] ?? m[4]) as string] as const);
+  return [...message.matchAll(/unknown (\S+) '([^']*)'|(\w+) '([^']*)' is not supported/g)].map(
+    (m) => [(m[1] ?? m[3]) as string, (m[2] ?? m[4]) as string] as const,
+  );
 }
 
 /** The tag a spec names: the last path segment, before any attribute (`devices/disk type='dir'` → disk). */

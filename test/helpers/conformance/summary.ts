@@ -48,7 +48,10 @@ export function acceptanceReport(results: readonly CaseResult[]): string {
     `left out of ${a.total}: ${results.filter((r) => r.needsHost.length > 0).length} need host hardware, ${results.filter((r) => r.libvirtRefuses && r.needsHost.length === 0).length} more libvirt itself refuses to start`,
     ...ranked(hostRules, 20).map((l) => `  ${l}`),
     'refused, by the first reason given (test/helpers/conformance/write-report.ts ranks every reason):',
-    ...ranked(results.filter((r) => r.inScope && !r.accepted).flatMap((r) => r.refusals.slice(0, 1).map((f) => reasonKey(f))), 15),
+    ...ranked(
+      results.filter((r) => r.inScope && !r.accepted).flatMap((r) => r.refusals.slice(0, 1).map((f) => reasonKey(f))),
+      15,
+    ),
   ];
   return lines.join('\n');
 }
@@ -66,25 +69,38 @@ export function firstFew<T>(
   const all = hit.flatMap((x) => x.items);
   const lines = [`${title}: ${hit.length} domains, ${all.length} in all; the commonest:`, ...ranked(all.map(key), 12), 'first domains:'];
   const n = 6;
-  for (const x of hit.slice(0, n)) lines.push(`  ${x.r.name}: ${x.items.slice(0, 4).map(show).join('; ')}${x.items.length > 4 ? `; (+${x.items.length - 4})` : ''}`);
+  for (const x of hit.slice(0, n))
+    lines.push(`  ${x.r.name}: ${x.items.slice(0, 4).map(show).join('; ')}${x.items.length > 4 ? `; (+${x.items.length - 4})` : ''}`);
   return lines.join('\n');
 }
 
 /** A problem without the parts that name one domain's device: disk[hda]/driver/@cache → disk/driver/@cache. */
 export function generic(s: string): string {
-  return s.replace(/\[[^\]]*\]/g, '').replace(/ \([^)]*\)$/, '').replace(/#\d+/g, '');
+  return s
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/ \([^)]*\)$/, '')
+    .replace(/#\d+/g, '');
 }
 
 export const showLoss = (l: Loss): string => `${l.path} ${l.kind}${l.kind === 'added' ? '' : ` (${l.detail})`}`;
 
 export function lossesReport(results: readonly CaseResult[], which: 'deviceLosses' | 'settingLosses', title: string): string {
-  return firstFew(title, results.filter((r) => r.accepted), (r) => drops(r[which]), showLoss);
+  return firstFew(
+    title,
+    results.filter((r) => r.accepted),
+    (r) => drops(r[which]),
+    showLoss,
+  );
 }
 
 /** A device as its kind and the attributes that choose its QEMU device: controller type='usb' model='piix3-uhci'. */
 export function deviceKind(d: XmlElement): string {
   const a = d.attrs;
-  const pick = (...names: string[]): string => names.filter((n) => a[n] !== undefined).map((n) => ` ${n}='${a[n]}'`).join('');
+  const pick = (...names: string[]): string =>
+    names
+      .filter((n) => a[n] !== undefined)
+      .map((n) => ` ${n}='${a[n]}'`)
+      .join('');
   switch (d.name) {
     case 'disk':
       return `disk${pick('type', 'device')} bus='${child(d, 'target')?.attrs.bus ?? ''}'`;

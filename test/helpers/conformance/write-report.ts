@@ -134,11 +134,17 @@ function rankedTable(f: Findings, prefix: string, title: string, issues: Map<str
 
 function stepsTable(steps: WorkStep[], inScope: number, start: number): string[] {
   const needed = Math.ceil(inScope * TARGET_SHARE);
-  const lines = ['| step | fix | domains with it | finishes | done | share |', '|---|---|---|---|---|---|', `| 0 | (today) | | | ${start} | ${pct(start, inScope)} |`];
+  const lines = [
+    '| step | fix | domains with it | finishes | done | share |',
+    '|---|---|---|---|---|---|',
+    `| 0 | (today) | | | ${start} | ${pct(start, inScope)} |`,
+  ];
   const reached = steps.findIndex((s) => s.cumulative >= needed);
   const shown = reached < 0 ? steps : steps.slice(0, reached + 6);
   for (const [i, s] of shown.entries()) {
-    lines.push(`| ${i + 1} | ${cell(s.key)} | ${s.domains} | ${s.unlocks} | ${s.cumulative} | ${pct(s.cumulative, inScope)}${s.cumulative >= needed && (steps[i - 1]?.cumulative ?? start) < needed ? ' ← 90 %' : ''} |`);
+    lines.push(
+      `| ${i + 1} | ${cell(s.key)} | ${s.domains} | ${s.unlocks} | ${s.cumulative} | ${pct(s.cumulative, inScope)}${s.cumulative >= needed && (steps[i - 1]?.cumulative ?? start) < needed ? ' ← 90 %' : ''} |`,
+    );
   }
   if (reached < 0) lines.push(`| | (90 % not reached in ${steps.length} steps) | | | | |`);
   return [...lines, ''];
@@ -154,7 +160,15 @@ function details(f: Findings, keys: string[]): string[] {
     const el = r.example.element;
     if (el) {
       const xml = renderXml(el).trimEnd().split('\n');
-      out.push(`libvirt's XML (${r.example.name}):`, '', '```xml', ...xml.slice(0, 18), ...(xml.length > 18 ? [`  … (${xml.length - 18} more lines)`] : []), '```', '');
+      out.push(
+        `libvirt's XML (${r.example.name}):`,
+        '',
+        '```xml',
+        ...xml.slice(0, 18),
+        ...(xml.length > 18 ? [`  … (${xml.length - 18} more lines)`] : []),
+        '```',
+        '',
+      );
     }
     if (c.args === undefined) {
       out.push(`libvirt refuses to start ${r.example.name} itself: ${c.err?.trim() ?? ''}`, '');
@@ -163,9 +177,18 @@ function details(f: Findings, keys: string[]): string[] {
     const domain = parseXml(c.xml);
     const argv = readArgv(readArgsFile(c.args));
     const device = r.example.label !== undefined && el && el.name !== 'domain' && labelledDevices(domain).some((d) => d.label === r.example.label);
-    const found = device ? { args: libvirtArgsForDevice(domain, argv, r.example.label as string) } : libvirtArgsForSetting(r.example.path ?? key.split(' ')[1] ?? '', el, argv);
+    const found = device
+      ? { args: libvirtArgsForDevice(domain, argv, r.example.label as string) }
+      : libvirtArgsForSetting(r.example.path ?? key.split(' ')[1] ?? '', el, argv);
     const shown = found.args.map((a) => showArg(a));
-    out.push("libvirt's QEMU arguments for it:", '', '```', ...(shown.length ? shown : [found.note ?? '(none that the harness can single out: see the .args file)']), '```', '');
+    out.push(
+      "libvirt's QEMU arguments for it:",
+      '',
+      '```',
+      ...(shown.length ? shown : [found.note ?? '(none that the harness can single out: see the .args file)']),
+      '```',
+      '',
+    );
   }
   return out;
 }
@@ -201,7 +224,7 @@ function report(f: Findings): string {
     '## 1. Worklist to 90 % accepted (refusals only)',
     '',
     ...stepsTable(accSteps, inScope, accepted),
-    "## 2. Worklist to 90 % accepted and faithful (refusals + what accepted domains lose)",
+    '## 2. Worklist to 90 % accepted and faithful (refusals + what accepted domains lose)',
     '',
     ...stepsTable(allSteps, inScope, clean),
     ...rankedTable(f, 'refused: ', '## 3. Every refusal reason, by the domains it blocks', f.refusedBy),
@@ -209,7 +232,7 @@ function report(f: Findings): string {
     ...rankedTable(f, 'dumpxml: ', '## 5. What dumpxml loses or changes', f.allIssues),
     `## 6. The top ${top.length} reasons: libvirt's XML and the QEMU arguments libvirt builds for it`,
     '',
-    'In worklist order (section 2, then the rest of section 1). The XML is one example as libvirt writes it back; the arguments are from the same domain\'s .args (the front end and the back ends it names).',
+    "In worklist order (section 2, then the rest of section 1). The XML is one example as libvirt writes it back; the arguments are from the same domain's .args (the front end and the back ends it names).",
     '',
     ...details(f, top),
   ].join('\n');
