@@ -87,17 +87,21 @@ async function main(): Promise<void> {
       { name: 'ferry, one CJS file (no split, no lazy node modules, not minified)', argv: ['node', join(b, 'ferry-one-file.cjs'), 'list', '--all'] },
       { name: 'ferry (bundle, CJS + V8 code cache)', argv: ['node', join(b, 'ferry-cached.cjs'), 'list', '--all'] },
     ];
-    // node 20's startup snapshot of the CLI bundle.
+    // node 20's startup snapshot of the CLI bundle, with node's optional modules lazy as in the package (a snapshot
+    // cannot hold node:http).
     const snapEntry = join(b, 'snapshot-entry.cjs');
-    execFileSync(esbuild, [
-      join(REPO_ROOT, 'bench/cli-snapshot-entry.ts'),
-      '--bundle',
-      '--platform=node',
-      '--format=cjs',
-      '--target=node20',
-      `--outfile=${snapEntry}`,
-      '--log-level=error',
-    ]);
+    const { build } = await import('esbuild');
+    const { lazyNodeModules } = (await import(join(REPO_ROOT, 'scripts', 'bundle-cli.mjs'))) as { lazyNodeModules: () => import('esbuild').Plugin };
+    await build({
+      entryPoints: [join(REPO_ROOT, 'bench/cli-snapshot-entry.ts')],
+      outfile: snapEntry,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      plugins: [lazyNodeModules()],
+      logLevel: 'error',
+    });
     const blob = join(b, 'ferry.blob');
     const built = spawnSync('node', ['--snapshot-blob', blob, '--build-snapshot', snapEntry], { encoding: 'utf8' });
     if (built.status === 0 && existsSync(blob)) variants.push({ name: 'ferry (startup snapshot)', argv: ['node', '--snapshot-blob', blob, 'list', '--all'] });
