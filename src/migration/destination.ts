@@ -353,6 +353,24 @@ export class MigrationDestination {
     this.ledger.cleanedUp(id, 'destination');
   }
 
+  /**
+   * Recovery: an incoming migration that the source gave up on (Failed, Cancelled, unknown or silent). Before
+   * Finish it is cancelled as the source would; in Finish (ferryd stopped while finishing, and recovery checked
+   * that the VM's vCPUs never ran here) the source runs the VM, so the paused copy here is destroyed and the
+   * migration recorded as Failed: a paused copy left behind is one `resume` away from a VM running twice.
+   */
+  async discardLeftBehind(id: string, reason: string): Promise<void> {
+    const rec = this.ledger.get(id, 'destination');
+    if (!rec || rec.phase !== 'Finish') return this.abort(id, reason);
+    this.ledger.recover(id, 'destination', 'Failed', { error: reason });
+    stopPids(rec.data.nbdPids ?? []);
+    const vm = rec.options.offline ? undefined : (this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid));
+    await this.discard(rec.uuid, vm);
+    removeFiles(rec.data.created ?? []);
+    this.done(id);
+    this.ledger.cleanedUp(id, 'destination');
+  }
+
   /** The destination's view of a migration, including the incoming QEMU's own status when it still runs. */
   async status(id: string): Promise<{ side: 'destination'; phase: string; state: string | null; incoming: string | null }> {
     const rec = this.ledger.get(id, 'destination');

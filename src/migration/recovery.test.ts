@@ -45,7 +45,7 @@ import { RecoveryHarness, UUID } from '../../test/fakes/recovery-harness.js';
  *   D9  source Perform/Finish/Confirm            → kept, asked again later
  *   D10 discard, but the incoming VM runs (its vCPUs ran: post-copy) → kept for the operator
  *   D11 discard, but the incoming migration is postcopy-active → kept
- *   D12 Finish, incoming VM paused, source Cancelled → abort refused after Finish: kept (as recorded today)
+ *   D12 Finish, incoming VM paused (never ran here), source Cancelled → Failed, the paused copy destroyed
  *   D13 offline, no VM, source Cancelled         → Cancelled, the disk copies created here removed
  */
 describe('MigrationRecovery: source records', () => {
@@ -405,14 +405,15 @@ describe('MigrationRecovery: destination records', () => {
     assert.equal(qemu!.process.exited, false);
   });
 
-  it('D12 Finish with the incoming VM paused and the source Cancelled: the abort is refused after Finish, the VM kept', async () => {
+  it('D12 Finish with the incoming VM paused and the source Cancelled: Failed, the paused copy destroyed (the source runs the VM)', async () => {
     const { qemu } = await h.domain(incoming);
     h.peer.phase('mig-1', 'Cancelled');
     h.record({ side: 'destination', phase: 'Finish' });
     await h.recoverAll();
-    assert.deepEqual(h.phases('destination'), ['Finish']);
-    assert.deepEqual(qemu!.server.commands(), ['query-status', 'query-status', 'query-migrate']);
-    assert.equal(qemu!.process.exited, false);
+    assert.deepEqual(h.phases('destination'), ['Finish', 'Failed']);
+    assert.equal(h.get('destination').error, "the source's migration is Cancelled");
+    assert.equal(h.get('destination').cleanupDone, true);
+    assert.equal(qemu!.process.exited, true);
   });
 
   it('D13 offline, the source Cancelled: Cancelled, the disk copies made here removed', async () => {

@@ -277,7 +277,7 @@ export class MigrationRecovery {
       return;
     }
     log.warn({ why }, 'discarding an incoming migration left behind');
-    await this.deps.destination.abort(rec.id, why).catch((err) => log.error({ err }, 'cannot discard the incoming VM'));
+    await this.deps.destination.discardLeftBehind(rec.id, why).catch((err) => log.error({ err }, 'cannot discard the incoming VM'));
   }
 }
 
