@@ -53,30 +53,21 @@ const layers = [
 const cliMayImport = ['shared', 'errors', 'transport'];
 
 /**
- * The CLI's imports of server modules that are still to move to shared/, as [CLI file, [server modules]]. Most are
- * type-only (the shape of an API reply, e.g. DomainStats); a few run CLI-side logic that lives in a server folder
- * (cpu-baseline, the cluster CA, the man pages built from the daemons' option tables, the client config parser).
- * Move each type or module to shared/ and delete its line: a CLI import of a server module that is NOT listed here
- * fails the lint and the unit test.
+ * The CLI's imports of server modules that remain, as [CLI file, [server modules]]: none is a reply type any more
+ * (those are in shared/api-types.ts, shared/domain-events.ts, shared/migration-options-schema.ts); each of these runs
+ * logic on the client that lives in a server folder: the client config reuses ferryd.conf's parser, cert-* creates
+ * the cluster CA locally (as virt-pki-setup would), cpu-baseline/cpu-compare compute from CPU descriptions as
+ * virsh's do, migrate checks --graphicsuri before sending, and the man pages (docs tooling, not the CLI at run time)
+ * read the daemons' option tables. Moving each needs a home the CLI may import (a parser that throws FerryError
+ * cannot live in shared/, below errors/). A CLI import of a server module NOT listed here fails the lint and the
+ * unit test.
  */
 const cliPending = [
   ['src/cli/client-config.ts', ['daemon/config-file']],
-  ['src/cli/commands/audit.ts', ['store/audit-store', 'store/migration-history']],
   ['src/cli/commands/cert.ts', ['pki/cluster-ca']],
   ['src/cli/commands/cpu-models.ts', ['cpu/cpu-baseline', 'cpu/cpu-compare', 'cpu/cpu-descriptions', 'qemu/cpu-catalog']],
-  ['src/cli/commands/disk-edit.ts', ['vm/definition', 'vm/disk-edit']],
-  ['src/cli/commands/disk-hotplug.ts', ['vm/definition']],
-  ['src/cli/commands/display.ts', ['vm/display-uri']],
-  ['src/cli/commands/event.ts', ['host/domain-events']],
-  ['src/cli/commands/info.ts', ['host/host-service']],
-  ['src/cli/commands/migrate.ts', ['host/domain-events', 'migration/graphics-uri', 'migration/options', 'migration/source']],
-  ['src/cli/commands/net-lifecycle.ts', ['network/network-service']],
-  ['src/cli/commands/net-query.ts', ['network/network-service']],
-  ['src/cli/commands/node.ts', ['host/host-service', 'host/node-info']],
-  ['src/cli/commands/pool.ts', ['storage/storage-service']],
-  ['src/cli/commands/stats.ts', ['host/domain-stats', 'host/domain-stats-params']],
+  ['src/cli/commands/migrate.ts', ['migration/graphics-uri']],
   ['src/cli/man/pages.ts', ['daemon/command-line', 'daemon/config', 'lockd/command-line']],
-  ['src/cli/stats-format.ts', ['host/domain-stats', 'host/domain-stats-params']],
 ];
 
 const folderRe = (folders) => `^src/(${folders.join('|')})/`;

@@ -1,5 +1,4 @@
-import type { BlockCounters } from '../host/domain-stats.js';
-import type { TypedParam } from '../host/domain-stats-params.js';
+import type { BlockCounters, TypedParam } from '../shared/api-types.js';
 
 /** virsh domstats' records: `Domain: 'NAME'`, each parameter indented as `  field=value`, a blank line between records. */
 export function formatDomstats(domains: Array<{ name: string; params: TypedParam[] }>): string {

@@ -1,5 +1,7 @@
 import type { DomainState } from '../vm/domain-state.js';
 import type { DomainStats } from './domain-stats.js';
+import type { TypedParam } from '../shared/api-types.js';
+export type { TypedParam } from '../shared/api-types.js';
 
 /** libvirt's virDomainState numbers (state.state). */
 const STATE_NUMBER: Record<DomainState, number> = {
@@ -40,11 +42,6 @@ export function libvirtState(state: DomainState): number {
 /** A reason libvirt has no number for (ferry's paused "lock failure") is 0, unknown. */
 export function libvirtReason(state: DomainState, reason: string): number {
   return REASON_NUMBER[state]?.[reason] ?? 0;
-}
-
-export interface TypedParam {
-  field: string;
-  value: number | string;
 }
 
 /** dommemstat's tags in the order libvirt's balloon group lists them, and the domstats name where it differs. */

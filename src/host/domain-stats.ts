@@ -11,21 +11,12 @@ import { type InterfaceStats, InterfaceService } from './interface-service.js';
 import { memoryStats } from './memory-balloon.js';
 import type { RunningDomain } from './running-domain.js';
 import { libvirtReason, libvirtState } from './domain-stats-params.js';
+import type { BlockCounters } from '../shared/api-types.js';
+export type { BlockCounters } from '../shared/api-types.js';
 
 /** virsh domstats' groups (libvirt's VIR_DOMAIN_STATS_*), in libvirt's order. */
 export const STATS_GROUPS = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'] as const;
 export type StatsGroup = (typeof STATS_GROUPS)[number];
-
-export interface BlockCounters {
-  name: string;
-  path?: string;
-  rd: { reqs: number; bytes: number; times: number };
-  wr: { reqs: number; bytes: number; times: number };
-  fl: { reqs: number; times: number };
-  allocation?: number;
-  capacity?: number;
-  physical?: number;
-}
 
 export interface NetCounters {
   name: string;

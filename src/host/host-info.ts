@@ -1,43 +1,13 @@
 import { formatVersion } from '../qemu/binary.js';
 import { FERRY_VERSION } from '../shared/version.js';
 import type { DomainRecord } from '../store/domain-store.js';
-import type { DomainStatus } from '../vm/domain-state.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { currentVcpus } from '../vm/vcpus.js';
 import { processCpuSeconds, processDacLabel } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { RunningDomain } from './running-domain.js';
-
-export interface DomainInfo {
-  id: number | null;
-  name: string;
-  uuid: string;
-  osType: 'hvm';
-  state: DomainStatus['state'];
-  reason: string;
-  vcpus: number;
-  cpuTimeSeconds: number | null;
-  maxMemoryKiB: number;
-  usedMemoryKiB: number;
-  persistent: boolean;
-  autostart: boolean;
-  /** The running QEMU's user and group as libvirt's DAC driver labels them (+UID:+GID); null when shut off. */
-  securityLabel: string | null;
-  /** libvirt's taint flags of this run: custom-monitor once qemu-monitor-command was used. */
-  taints: string[];
-  /** A managed save image exists (virsh dominfo's "Managed save"). */
-  managedSave: boolean;
-}
-
-export interface VersionInfo {
-  ferry: string;
-  qemu: string | null;
-  qemuPackage: string | null;
-  qemuBinary: string;
-  accel: 'kvm' | 'tcg' | null;
-  accelReason: string;
-  hostname: string;
-}
+import type { DomainInfo, VersionInfo } from '../shared/api-types.js';
+export type { DomainInfo, VersionInfo } from '../shared/api-types.js';
 
 /** virsh dominfo of a domain, from its record and, while it runs, its QEMU process. */
 export function domainInfo(rec: DomainRecord, vm: RunningDomain | undefined, managedSave: boolean): DomainInfo {

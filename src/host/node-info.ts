@@ -1,17 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
-
-/** virsh nodeinfo's fields. */
-export interface NodeInfo {
-  cpuModel: string;
-  cpus: number;
-  mhz: number;
-  sockets: number;
-  coresPerSocket: number;
-  threadsPerCore: number;
-  numaCells: number;
-  memoryKiB: number;
-}
+import type { NodeInfo } from '../shared/api-types.js';
+export type { NodeInfo } from '../shared/api-types.js';
 
 /** Reads the host's CPU and memory topology from /proc and /sys. */
 export function readNodeInfo(): NodeInfo {

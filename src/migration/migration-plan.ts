@@ -5,12 +5,12 @@ import type { ActiveMigration } from './active-migration.js';
 import type { CookieParts, MigrationCookie } from './cookie.js';
 import type { PrepareResult } from './destination.js';
 import type { DiskCopy } from './disk-plan.js';
-import type { JobInfo } from './job-info.js';
 import type { PhasePatch } from './migration-ledger.js';
 import { parseMigrateUri, type TcpAddress } from './migration-uri.js';
 import type { NvramSection } from './nvram-transfer.js';
 import { mibsToBytes, type MigrationOptions, type MigrationTuning } from './options.js';
 import type { Phase } from './phases.js';
+export type { MigrationResult } from '../shared/api-types.js';
 
 /** The disks a migration copies, and how (--copy-storage-all/-inc, resolved once). */
 export interface StoragePlan {
@@ -115,15 +115,4 @@ export interface SourceSteps {
   confirm(ctx: PreparedContext): Promise<void>;
   /** A failure at any phase: records it and rolls back; resolves to the error to report. */
   rollback(ctx: SourceContext, err: unknown): Promise<unknown>;
-}
-
-/** What the API returns for a finished migration. */
-export interface MigrationResult {
-  id: string;
-  name: string;
-  dest: string;
-  job: JobInfo;
-  warnings: string[];
-  /** ferry's wall time from Begin to the end of Confirm. */
-  wallMs: number;
 }

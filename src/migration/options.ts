@@ -1,15 +1,11 @@
-import type { Static } from '@sinclair/typebox';
 import { FerryError } from '../errors/ferry-error.js';
-import type { migrationOptionsSchema } from '../shared/migration-options-schema.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
+
+export type { CompressionMethod, MigrationOptions, TimeoutAction } from '../shared/migration-options-schema.js';
 
 /** libvirt's "unlimited" migration bandwidth: INT64_MAX bytes/s expressed in MiB/s. */
 export const UNLIMITED_BANDWIDTH_MIBS = 8796093022207;
 export const DEFAULT_PARALLEL_CONNECTIONS = 2;
-
-/** What `ferry migrate` was asked to do (virsh migrate's flags): the type of its schema, which documents each field. */
-export type MigrationOptions = Static<typeof migrationOptionsSchema>;
-export type TimeoutAction = MigrationOptions['timeoutAction'];
-export type CompressionMethod = MigrationOptions['compMethods'][number];
 
 export function defaultMigrationOptions(): MigrationOptions {
   return {

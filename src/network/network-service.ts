@@ -4,20 +4,11 @@ import { FerryError } from '../errors/ferry-error.js';
 import { normalizeUuid } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import type { HostBridges } from './host-bridges.js';
-import { bridgeSpec, type NetworkDefinition, type NetworkForward } from './network-definition.js';
+import { bridgeSpec, type NetworkDefinition } from './network-definition.js';
 import type { NetworkRecord, NetworkStore } from './network-store.js';
 import { parseNetworkXml, renderNetworkXml } from './network-xml.js';
-
-export interface NetworkSummary {
-  name: string;
-  uuid: string;
-  forward: NetworkForward;
-  active: boolean;
-  autostart: boolean;
-  persistent: boolean;
-  /** The bridge in use while active, else the one the definition names. */
-  bridge: string;
-}
+import type { NetworkSummary } from '../shared/api-types.js';
+export type { NetworkSummary } from '../shared/api-types.js';
 
 export interface NetworkServiceDeps {
   store: NetworkStore;

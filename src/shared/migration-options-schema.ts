@@ -4,7 +4,7 @@
  * API's (every field may be left out: defaultMigrationOptions() fills it in).
  * migrate and migrate-check share it.
  */
-import { Type } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { arrayOf, bool, closed, int, nonEmpty, oneOf, optional } from './typed-schema.js';
 
 export const migrationOptionsSchema = closed({
@@ -51,3 +51,8 @@ export const migrationOptionsSchema = closed({
 
 /** The API's options (migrate, migrate-check): any subset, unknown keys refused. */
 export const migrationOptionsRequestSchema = Type.Partial(migrationOptionsSchema);
+
+/** What `ferry migrate` was asked to do (virsh migrate's flags): the type of its schema, which documents each field. */
+export type MigrationOptions = Static<typeof migrationOptionsSchema>;
+export type TimeoutAction = MigrationOptions['timeoutAction'];
+export type CompressionMethod = MigrationOptions['compMethods'][number];

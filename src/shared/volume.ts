@@ -62,3 +62,7 @@ export function prettyCapacity(bytes: number): string {
   }
   return `${v.toFixed(2)} ${units[i]}`;
 }
+
+/** The pool types ferry knows (libvirt's names). */
+export const POOL_TYPES = ['dir', 'netfs', 'fs', 'logical', 'iscsi', 'gluster'] as const;
+export type PoolType = (typeof POOL_TYPES)[number];

@@ -1,6 +1,7 @@
-/** The storage pool types of libvirt that ferry implements. */
-export const POOL_TYPES = ['dir', 'netfs', 'fs', 'logical', 'iscsi', 'gluster'] as const;
-export type PoolType = (typeof POOL_TYPES)[number];
+import { POOL_TYPES, type PoolType } from '../shared/volume.js';
+
+/** The storage pool types of libvirt that ferry implements (shared with the CLI). */
+export { POOL_TYPES, type PoolType };
 
 /** A storage pool definition: the subset of libvirt's pool XML ferry reads. */
 export interface PoolDefinition {

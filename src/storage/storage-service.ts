@@ -8,18 +8,9 @@ import type { PoolDefinition, PoolType } from './pool-definition.js';
 import type { PoolRecord, PoolStore } from './pool-store.js';
 import { parsePoolXml, renderPoolXml, validatePool } from './pool-xml.js';
 import { assertVolumeName } from './volume-name.js';
-import type { PoolStats, VolumeInfo, VolumeSpec } from './volume.js';
-
-export interface PoolSummary {
-  name: string;
-  uuid: string;
-  type: PoolType;
-  state: 'running' | 'inactive';
-  autostart: boolean;
-  persistent: true;
-  stats?: PoolStats;
-  target: string;
-}
+import type { VolumeInfo, VolumeSpec } from './volume.js';
+import type { PoolSummary } from '../shared/api-types.js';
+export type { PoolSummary } from '../shared/api-types.js';
 
 export interface StorageServiceDeps {
   store: PoolStore;

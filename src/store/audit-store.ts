@@ -1,34 +1,6 @@
 import type { FerryDatabase } from './database.js';
-
-/** One state-changing API call (docs/audit.md): who, from where, what, and how it ended. */
-export interface AuditRecord {
-  id: number;
-  /** When the call was answered (ms since the epoch). */
-  at: number;
-  /** The listener it came in on: unix, unix-ro, tls or tcp. */
-  listener: string;
-  /** The caller's unix uid, gid and pid (peer credentials of a unix socket connection); null on TLS/TCP. */
-  uid: number | null;
-  gid: number | null;
-  pid: number | null;
-  /** The client certificate's DN (TLS); null otherwise. */
-  dn: string | null;
-  /** Where from: the socket path, or the remote address and port. */
-  origin: string;
-  method: string;
-  /** The route's pattern (/v1/domains/:ref/:action). */
-  route: string;
-  /** What was asked, in virsh's words where there is one (start, undefine, migrate, pool-create, ...). */
-  operation: string;
-  domainName: string | null;
-  domainUuid: string | null;
-  /** The call's options (query and body, large or secret values left out). */
-  options: Record<string, unknown>;
-  outcome: 'ok' | 'error';
-  /** The error code of a failed call (DOMAIN_NOT_FOUND, ACCESS_DENIED, ...). */
-  errorCode: string | null;
-  durationMs: number;
-}
+import type { AuditRecord } from '../shared/api-types.js';
+export type { AuditRecord } from '../shared/api-types.js';
 
 export interface AuditFilter {
   /** A domain name or uuid. */

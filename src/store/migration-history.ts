@@ -1,39 +1,9 @@
 import type { FerryDatabase } from './database.js';
 import type { MigrationRow, MigrationSide } from './migration-store.js';
+import type { HistoryPhase, MigrationHistoryEntry } from '../shared/api-types.js';
+export type { HistoryPhase, MigrationHistoryEntry } from '../shared/api-types.js';
 
 const FINAL = `('Succeeded', 'Failed', 'Cancelled')`;
-
-/** One phase of a past migration: when it was entered and how long it lasted (until the next one). */
-export interface HistoryPhase {
-  phase: string;
-  at: number;
-  durationMs: number | null;
-}
-
-/** A migration as `ferry migrate-history` shows it, from one side's record (docs/audit.md). */
-export interface MigrationHistoryEntry {
-  id: string;
-  side: MigrationSide;
-  name: string;
-  uuid: string;
-  /** Source side: the destination URI; destination side: the source's peer URI. */
-  peer: string;
-  /** The current phase: Succeeded, Failed or Cancelled once finished. */
-  outcome: string;
-  error: string | null;
-  options: Record<string, unknown>;
-  startedAt: number;
-  /** When the last phase was entered (the end, once finished). */
-  endedAt: number;
-  totalMs: number;
-  /** Memory bytes QEMU sent (ram transferred), disk bytes mirrored, and the downtime QEMU measured; null when not known. */
-  bytes: number | null;
-  diskBytes: number | null;
-  downtimeMs: number | null;
-  phases: HistoryPhase[];
-  /** The job statistics as recorded at the end (domjobinfo --completed's). */
-  stats: Record<string, unknown> | null;
-}
 
 export interface HistoryFilter {
   /** A domain name or uuid. */

@@ -16,6 +16,8 @@ import type { PstoreDefinition } from './devices/pstore.js';
 import type { VsockDefinition } from './devices/vsock.js';
 import type { LeaseDefinition } from './devices/lease.js';
 import type { ShmemDefinition } from './devices/shmem.js';
+import { DISK_BUSES, DISK_CACHE_MODES, DISK_IO_MODES, type DiskBus, type DiskCacheMode, type DiskIoMode } from '../shared/disk-modes.js';
+export { DISK_BUSES, DISK_CACHE_MODES, DISK_IO_MODES, type DiskBus, type DiskCacheMode, type DiskIoMode };
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and
@@ -502,14 +504,8 @@ export interface MemballoonDefinition extends Placed {
   virtio?: VirtioOptions;
 }
 
-export const DISK_CACHE_MODES = ['default', 'none', 'writethrough', 'writeback', 'directsync', 'unsafe'] as const;
-export type DiskCacheMode = (typeof DISK_CACHE_MODES)[number];
-export const DISK_IO_MODES = ['threads', 'native', 'io_uring'] as const;
-export type DiskIoMode = (typeof DISK_IO_MODES)[number];
 export const DISK_FORMATS = ['raw', 'qcow2'] as const;
 export type DiskFormat = (typeof DISK_FORMATS)[number];
-export const DISK_BUSES = ['virtio', 'sata', 'scsi', 'ide', 'usb', 'fdc'] as const;
-export type DiskBus = (typeof DISK_BUSES)[number];
 export const NETWORK_DISK_PROTOCOLS = ['nbd', 'iscsi', 'gluster', 'rbd', 'http', 'https', 'ftp', 'ftps', 'ssh'] as const;
 /** The protocols QEMU's curl driver reads (read-only). */
 export const CURL_DISK_PROTOCOLS = ['http', 'https', 'ftp', 'ftps'] as const;

@@ -1,14 +1,7 @@
 import { FerryError } from '../errors/ferry-error.js';
-import { DISK_CACHE_MODES, DISK_IO_MODES, type DiskCacheMode, type DiskIoMode, type DomainDefinition } from './definition.js';
-
-/** The disk properties `ferry disk-edit` changes (virt-xml --edit --disk target=vda,cache=none,...). */
-export interface DiskEdit {
-  cache?: DiskCacheMode;
-  io?: DiskIoMode;
-  readonly?: boolean;
-  shareable?: boolean;
-  source?: string;
-}
+import { DISK_CACHE_MODES, DISK_IO_MODES, type DomainDefinition } from './definition.js';
+import type { DiskEdit } from '../shared/api-types.js';
+export type { DiskEdit } from '../shared/api-types.js';
 
 /** Applies an edit to the disk with the given target; returns a new definition. */
 export function applyDiskEdit(def: DomainDefinition, target: string, edit: DiskEdit): DomainDefinition {

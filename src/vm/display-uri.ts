@@ -1,10 +1,6 @@
 import type { GraphicsDefinition } from './definition.js';
-
-/** One display of a running domain, as virsh domdisplay names it. */
-export interface DisplayUri {
-  type: GraphicsDefinition['type'];
-  uri: string;
-}
+import type { DisplayUri } from '../shared/api-types.js';
+export type { DisplayUri } from '../shared/api-types.js';
 
 function host(address: string | undefined): string {
   // A wildcard listen is reached at the host itself (virsh says localhost).

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { AuditRecord } from '../../store/audit-store.js';
-import type { MigrationHistoryEntry } from '../../store/migration-history.js';
+import type { AuditRecord, MigrationHistoryEntry } from '../../shared/api-types.js';
 import { type CliContext, CliFailure, connectionFailure, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
 import { numeric } from '../numeric.js';

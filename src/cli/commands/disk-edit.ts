@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { DISK_CACHE_MODES, DISK_IO_MODES } from '../../vm/definition.js';
-import type { DiskEdit } from '../../vm/disk-edit.js';
+import { DISK_CACHE_MODES, DISK_IO_MODES } from '../../shared/disk-modes.js';
+import type { DiskEdit } from '../../shared/api-types.js';
 import { CliFailure, type CliContext, domainOp, enc } from '../context.js';
 
 interface DiskEditOptions {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DISK_BUSES, DISK_CACHE_MODES } from '../../vm/definition.js';
+import { DISK_BUSES, DISK_CACHE_MODES } from '../../shared/disk-modes.js';
 import { CliFailure, type CliContext, domainFailure, enc } from '../context.js';
 
 interface ScopeOptions {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DisplayUri } from '../../vm/display-uri.js';
+import type { DisplayUri } from '../../shared/api-types.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
 
 interface DisplayReply {

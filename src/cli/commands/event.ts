@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DomainEvent } from '../../host/domain-events.js';
+import type { DomainEvent } from '../../shared/domain-events.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { type CliContext, connectionFailure } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';

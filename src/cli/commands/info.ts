@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { DomainInfo } from '../../host/host-service.js';
+import type { DomainInfo } from '../../shared/api-types.js';
 import { STATE_LABEL } from '../../shared/domain-state.js';
 import { type CliContext, domainArg, domainOp, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';

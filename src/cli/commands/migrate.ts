@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import type { DomainEvent } from '../../host/domain-events.js';
-import type { MigrationResult } from '../../migration/source.js';
-import type { CompressionMethod, MigrationOptions } from '../../migration/options.js';
+import type { DomainEvent } from '../../shared/domain-events.js';
+import type { MigrationResult } from '../../shared/api-types.js';
+import type { CompressionMethod, MigrationOptions } from '../../shared/migration-options-schema.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { parseGraphicsUri } from '../../migration/graphics-uri.js';
 import type { CheckResult } from '../../shared/check-result.js';

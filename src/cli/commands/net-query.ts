@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { NetworkSummary } from '../../network/network-service.js';
+import type { NetworkSummary } from '../../shared/api-types.js';
 import { type CliContext, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
 import { netOp, networkArg, withNetwork } from './net-op.js';

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { NodeInfo } from '../../host/node-info.js';
-import type { VersionInfo } from '../../host/host-service.js';
+import type { NodeInfo, VersionInfo } from '../../shared/api-types.js';
 import { FERRY_VERSION } from '../../shared/version.js';
 import { type CliContext, connectionFailure } from '../context.js';
 import { formatFields } from '../format.js';

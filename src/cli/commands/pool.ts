@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { PoolSummary } from '../../storage/storage-service.js';
+import type { PoolSummary } from '../../shared/api-types.js';
 import { prettyCapacity } from '../../shared/volume.js';
 import { CliFailure, type CliContext, connectionFailure, enc } from '../context.js';
 import { readXmlFile } from '../input-file.js';

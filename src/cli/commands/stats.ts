@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import type { BlockCounters } from '../../host/domain-stats.js';
-import type { TypedParam } from '../../host/domain-stats-params.js';
+import type { BlockCounters, TypedParam } from '../../shared/api-types.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { type CliContext, CliFailure, domainFailure, enc } from '../context.js';
 import { formatDomblkstat, formatDomstats } from '../stats-format.js';
