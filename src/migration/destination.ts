@@ -345,12 +345,7 @@ export class MigrationDestination {
       throw new FerryError('MIG_PEER_REFUSED', `operation failed: migration ${id} already finished on the destination`);
     }
     this.setPhase(id, 'Cancelled', { error: reason });
-    stopPids(rec.data.nbdPids ?? []);
-    const vm = rec.options.offline ? undefined : (this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid));
-    await this.discard(rec.uuid, vm);
-    removeFiles(rec.data.created ?? []);
-    this.done(id);
-    this.ledger.cleanedUp(id, 'destination');
+    await this.cleanUpIncoming(id, rec);
   }
 
   /**
@@ -363,12 +358,7 @@ export class MigrationDestination {
     const rec = this.ledger.get(id, 'destination');
     if (!rec || rec.phase !== 'Finish') return this.abort(id, reason);
     this.ledger.recover(id, 'destination', 'Failed', { error: reason });
-    stopPids(rec.data.nbdPids ?? []);
-    const vm = rec.options.offline ? undefined : (this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid));
-    await this.discard(rec.uuid, vm);
-    removeFiles(rec.data.created ?? []);
-    this.done(id);
-    this.ledger.cleanedUp(id, 'destination');
+    await this.cleanUpIncoming(id, rec);
   }
 
   /** The destination's view of a migration, including the incoming QEMU's own status when it still runs. */
@@ -420,6 +410,16 @@ export class MigrationDestination {
     log.info('offline migration finished');
     this.deps.host.publish({ type: 'domain.defined', uuid: rec.uuid, name: rec.name, at: Date.now() });
     return this.domainState(rec.uuid);
+  }
+
+  /** Undoes what an incoming migration left here: its NBD servers, its QEMU, the disk copies it created. */
+  private async cleanUpIncoming(id: string, rec: LedgerRecord<'destination'>): Promise<void> {
+    stopPids(rec.data.nbdPids ?? []);
+    const vm = rec.options.offline ? undefined : (this.incoming.get(id)?.vm ?? this.deps.host.runningDomain(rec.uuid));
+    await this.discard(rec.uuid, vm);
+    removeFiles(rec.data.created ?? []);
+    this.done(id);
+    this.ledger.cleanedUp(id, 'destination');
   }
 
   private done(id: string): void {
