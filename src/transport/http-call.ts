@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Endpoint } from './endpoint.js';
+import { oneShotRequest } from './one-shot-http.js';
 
 export interface HttpCall {
   method: string;
@@ -46,21 +47,25 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
   // An ssh tunnel that cannot open or TLS files that cannot be read fail here, as FerryErrors.
   const opts = await endpoint.requestOptions();
   const payload = call.body === undefined ? undefined : JSON.stringify(call.body);
+  const headers: Record<string, string | number> = { ...(call.headers ?? {}) };
+  if (payload !== undefined) {
+    headers['content-type'] = 'application/json';
+    headers['content-length'] = Buffer.byteLength(payload);
+  }
+  // The endpoint's keep-alive agent (a daemon's peers) goes through node's http client; a connection of its own (the CLI) does not need it.
+  if (!opts.options.agent) {
+    const { body: _json, ...rest } = call;
+    return oneShotCall(endpoint, opts, { ...rest, headers, ...(payload !== undefined ? { body: payload } : {}) });
+  }
   const mod = opts.secure ? https : http;
   return new Promise<HttpReply>((resolve, reject) => {
     let connected = false;
-    const headers: Record<string, string | number> = { ...(call.headers ?? {}) };
-    if (payload !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(payload);
-    }
-    // The endpoint's keep-alive agent (a daemon's peers), or a connection of its own.
     const req = mod.request(
       {
         ...plainServerName(opts),
         path: call.path,
         method: call.method,
-        agent: opts.options.agent ?? false,
+        agent: opts.options.agent,
         headers,
         ...(call.signal ? { signal: call.signal } : {}),
       },
@@ -90,6 +95,37 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
     if (payload !== undefined) req.write(payload);
     req.end();
   });
+}
+
+/** httpCall on a connection of its own, closed after the reply (oneShotRequest). */
+async function oneShotCall(
+  endpoint: Endpoint,
+  opts: Awaited<ReturnType<Endpoint['requestOptions']>>,
+  call: Omit<HttpCall, 'headers' | 'body'> & { headers: Record<string, string | number>; body?: string },
+): Promise<HttpReply> {
+  const o = opts.options;
+  let connected = false;
+  try {
+    const reply = await oneShotRequest(
+      {
+        secure: opts.secure,
+        ...(o.socketPath ? { socketPath: o.socketPath } : { host: o.host ?? 'localhost', port: Number(o.port) }),
+        ...(opts.secure ? { tls: { ca: o.ca, cert: o.cert, key: o.key, ...(o.servername ? { servername: o.servername } : {}) } } : {}),
+      },
+      {
+        method: call.method,
+        path: call.path,
+        headers: call.headers,
+        ...(call.body !== undefined ? { body: call.body } : {}),
+        ...(call.timeoutMs ? { timeoutMs: call.timeoutMs } : {}),
+        ...(call.signal ? { signal: call.signal } : {}),
+        onConnected: () => (connected = true),
+      },
+    );
+    return { status: reply.status, text: reply.body.toString('utf8') };
+  } catch (err) {
+    throw new TransportFailure(err as NodeJS.ErrnoException, connected, endpoint.describe);
+  }
 }
 
 /** One server-sent event's fields besides its data. */
