@@ -5,13 +5,14 @@
  * how much each adds to `node -e 0`, in wall time and in CPU time (user + sys). Usage: node dist/bench/cli-startup.js [--runs 20]
  *
  * Variants: dist/ (tsc's output, one module per file: today's checkout), the esbuild bundle as one ES module and
- * as one CommonJS file, what the Debian package ships (scripts/bundle-cli.mjs: CommonJS split per verb, node's
- * modules loaded on first use, minified), and the package's run through a V8 code cache (vm.Script cachedData,
- * what node 22's module.enableCompileCache does; node 20 has no such switch). node 20's startup snapshot
+ * as one CommonJS file, the bundle split per verb (scripts/bundle-cli.mjs: CommonJS, node's modules loaded on first
+ * use, minified), and what the Debian package runs: that bundle through its launcher (packaging/ferry-start.cjs)
+ * with V8 code caches (vm.Script cachedData, what node 22's module.enableCompileCache does; node 20 has no such
+ * switch). A bare `http.get` of the same list is node's own floor for one daemon call. node 20's startup snapshot
  * (--build-snapshot) is tried too and reported as failing when it fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FerrydHost } from '../test/helpers/ferryd.js';
@@ -30,18 +31,10 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
 
-/** A loader that compiles the CommonJS bundle with V8's code cache, writing the cache on its first run. */
-const CACHED_LOADER = `'use strict';
-const fs = require('node:fs'), vm = require('node:vm'), path = require('node:path'), Module = require('node:module');
-const file = path.join(__dirname, 'ferry.cjs'), cacheFile = file + '.v8cache';
-const source = fs.readFileSync(file, 'utf8');
-let cachedData; try { cachedData = fs.readFileSync(cacheFile); } catch {}
-const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
-const fn = script.runInThisContext();
-const m = { exports: {} };
-fn.call(m.exports, m.exports, Module.createRequire(file), m, file, path.dirname(file));
-if (!cachedData || script.cachedDataRejected) process.once('exit', () => { try { fs.writeFileSync(cacheFile, script.createCachedData()); } catch {} });
-`;
+/** A bare node HTTP client to the same socket, printing the reply: what any node CLI pays for one daemon call. */
+const HTTP_FLOOR = `require('node:http').get({ socketPath: process.argv[1], path: '/v1/domains' }, (r) => {
+  let b = ''; r.setEncoding('utf8'); r.on('data', (d) => (b += d)); r.on('end', () => process.stdout.write(b + '\\n'));
+});`;
 
 async function main(): Promise<void> {
   const runs = Number(values.runs);
@@ -72,7 +65,14 @@ async function main(): Promise<void> {
       `--outfile=${join(b, 'ferry-one-file.cjs')}`,
       '--log-level=error',
     ]);
-    writeFileSync(join(b, 'ferry-cached.cjs'), CACHED_LOADER);
+    // The package's launcher and its V8 code caches, made as scripts/build-deb.sh makes them.
+    copyFileSync(join(REPO_ROOT, 'packaging', 'ferry-start.cjs'), join(b, 'ferry-start.cjs'));
+    for (const args of [['list', '--all'], ['--version'], ['help']]) {
+      spawnSync('node', [join(b, 'ferry-start.cjs'), ...args], {
+        env: { ...process.env, FERRY_CODE_CACHE_WRITE: '1', FERRY_DEFAULT_URI: `ferry:///system?socket=${join(b, 'no-daemon.sock')}` },
+        stdio: 'ignore',
+      });
+    }
     const variants: Variant[] = [
       { name: 'node -e 0', argv: ['node', '-e', '0'] },
       // The node modules the CLI needs (commander loads child_process; the transports http and https): its floor.
@@ -85,7 +85,9 @@ async function main(): Promise<void> {
       { name: 'ferry (the package: CJS bundle split per verb)', argv: ['node', join(b, 'ferry.cjs'), 'list', '--all'] },
       { name: "ferry --version (the package's bundle: start-up without the daemon call)", argv: ['node', join(b, 'ferry.cjs'), '--version'] },
       { name: 'ferry, one CJS file (no split, no lazy node modules, not minified)', argv: ['node', join(b, 'ferry-one-file.cjs'), 'list', '--all'] },
-      { name: 'ferry (bundle, CJS + V8 code cache)', argv: ['node', join(b, 'ferry-cached.cjs'), 'list', '--all'] },
+      { name: "node http.get of the same list (node's floor for one daemon call)", argv: ['node', '-e', HTTP_FLOOR, host.socket] },
+      { name: 'ferry, the package: its launcher with V8 code caches', argv: ['node', join(b, 'ferry-start.cjs'), 'list', '--all'] },
+      { name: 'ferry --version, the package with V8 code caches', argv: ['node', join(b, 'ferry-start.cjs'), '--version'] },
     ];
     // node 20's startup snapshot of the CLI bundle, with node's optional modules lazy as in the package (a snapshot
     // cannot hold node:http).

@@ -49,8 +49,19 @@ install -m 755 "$(readlink -f "$(command -v node)")" "$lib/node"
 # Debian's rules: shared objects are not executable, scripts of a library neither; binaries stripped.
 find "$lib/node_modules" -type f \( -name '*.node' -o -name '*.js' -o -name '*.json' \) -exec chmod 644 {} +
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$lib/node" $(find "$lib/node_modules" -name '*.node')
+# The CLI starts through packaging/ferry-start.cjs, which compiles the bundle from V8 code caches made here by the
+# node the package ships: the commands below compile what most commands use (the first to load a file writes its
+# cache, after it ran). A daemon is not needed: `list` fails to connect, having compiled the client on the way.
+{ echo '#!/usr/lib/ferry/node'; cat packaging/ferry-start.cjs; } > "$lib/ferry-start.cjs"
+chmod 755 "$lib/ferry-start.cjs"
+for args in 'list --all' '--version' 'help'; do
+  # shellcheck disable=SC2086 # the words of each command
+  FERRY_CODE_CACHE_WRITE=1 FERRY_DEFAULT_URI="ferry:///system?socket=$out/no-daemon.sock" "$lib/node" "$lib/ferry-start.cjs" $args >/dev/null 2>&1 || true
+done
+[ -s "$lib/ferry.cjs.v8cache" ] || { echo "build-deb: no V8 code cache was written for ferry.cjs" >&2; exit 1; }
+chmod 644 "$lib"/*.v8cache "$lib"/ferry-lib/*.v8cache
 # node resolves a symlinked main script to its real path: the bundles find node_modules beside them.
-ln -s ../lib/ferry/ferry.cjs "$root/usr/bin/ferry"
+ln -s ../lib/ferry/ferry-start.cjs "$root/usr/bin/ferry"
 ln -s ../lib/ferry/ferryd.mjs "$root/usr/sbin/ferryd"
 ln -s ../lib/ferry/ferry-lockd.mjs "$root/usr/sbin/ferry-lockd"
 if compgen -G 'packaging/libexec/*' >/dev/null; then

@@ -89,6 +89,18 @@ test('ferry list --all works as root and as a member of the ferry group', () => 
   assert.notEqual(c.run(['runuser', '-u', 'bob', '--', 'ferry', '-c', 'ferry:///system', 'list', '--all'], { check: false }).status, 0);
 });
 
+test("the CLI compiles from the V8 code caches built with the package's node (none rejected, none missing)", () => {
+  for (const cmd of ['ferry list --all', 'ferry --version', 'ferry dominfo no-such-domain']) {
+    const r = c.run(['sh', '-c', `FERRY_CODE_CACHE_REPORT=1 ${cmd}`], { check: false });
+    assert.match(r.stderr, /^code cache: [1-9]\d* used, 0 rejected, 0 missing$/m, `${cmd}: ${r.stderr}`);
+  }
+  // As a user who cannot write /usr/lib/ferry: the caches are read, never written at run time.
+  assert.match(
+    c.sh('runuser -u alice -- sh -c "FERRY_CODE_CACHE_REPORT=1 ferry -c ferry:///system list --all 2>&1 >/dev/null"'),
+    /used, 0 rejected, 0 missing/,
+  );
+});
+
 test('the files are where Debian puts them, the accounts exist', () => {
   const files = new Set(c.sh('dpkg -L ferry').trim().split('\n'));
   for (const f of [
@@ -97,6 +109,8 @@ test('the files are where Debian puts them, the accounts exist', () => {
     '/usr/sbin/ferry-lockd',
     '/usr/lib/ferry/node',
     '/usr/lib/ferry/ferry.cjs',
+    '/usr/lib/ferry/ferry-start.cjs',
+    '/usr/lib/ferry/ferry.cjs.v8cache',
     '/usr/lib/ferry/ferryd.mjs',
     '/usr/lib/ferry/ferry-lockd.mjs',
     '/lib/systemd/system/ferryd.service',
