@@ -20,7 +20,18 @@ import { ChildrenCpu } from './children-cpu.js';
 import { REPO_ROOT } from '../test/helpers/guest.js';
 import { tempDir } from '../test/helpers/tmp.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' } } });
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, instructions: { type: 'string', default: '0' } } });
+
+/**
+ * The instructions one run executes, all threads, counted by valgrind (callgrind): a measure the machine's load
+ * does not move (±1 %), where time does. Kernel work (page faults, file reads) is not in it.
+ */
+function instructions(argv: string[], env: NodeJS.ProcessEnv): number {
+  const r = spawnSync('valgrind', ['--tool=callgrind', '--callgrind-out-file=/dev/null', ...argv], { env, encoding: 'utf8' });
+  const m = /Collected : (\d+)/.exec(r.stderr);
+  if (!m) throw new Error(`valgrind did not count ${argv.join(' ')}: ${r.stderr.slice(-500)}`);
+  return Number(m[1]);
+}
 
 interface Variant {
   name: string;
@@ -114,6 +125,19 @@ async function main(): Promise<void> {
     if (spawnSync('virsh', ['--version']).status === 0) variants.push({ name: 'virsh list --all', argv: ['virsh', '-c', 'test:///default', 'list', '--all'] });
 
     const env = { ...process.env, FERRY_DEFAULT_URI: host.uri, LC_ALL: 'C' };
+    const counted = Number(values.instructions);
+    if (counted > 0) {
+      // --instructions N: the median count of N runs of each variant, beside node -e 0's.
+      const medianOf = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+      const counts = variants.map((v) => ({ v, n: medianOf(Array.from({ length: counted }, () => instructions(v.argv, env))) }));
+      const base = counts[0]?.n ?? 0;
+      for (const { v, n } of counts) {
+        process.stdout.write(
+          `${JSON.stringify({ variant: v.name, runs: counted, instructionsM: Math.round(n / 1e5) / 10, overNodeM: Math.round((n - base) / 1e5) / 10 })}\n`,
+        );
+      }
+      return;
+    }
     // One untimed run each: the code cache is written, the page cache warm.
     for (const v of variants) {
       const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env, encoding: 'utf8' });

@@ -11,7 +11,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const vm = require('node:vm');
-const Module = require('node:module');
+// This module's constructor is node's Module: requiring node:module would load the ES module loader besides.
+const Module = module.constructor;
 
 const dir = __dirname + path.sep;
 const writing = process.env.FERRY_CODE_CACHE_WRITE === '1';
