@@ -51,8 +51,8 @@ export function parseSize(text: string): number | undefined {
   return Math.round(Number(m[1]) * f);
 }
 
-/** virsh's vshPrettyCapacity with two decimals: "97.87 GiB". */
-export function prettyCapacity(bytes: number): string {
+/** virsh's vshPrettyCapacity: the value in the largest binary unit below it, "97.87 GiB" (domjobinfo prints 3 decimals). */
+export function prettyCapacity(bytes: number, decimals = 2): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = bytes;
   let i = 0;
@@ -60,7 +60,7 @@ export function prettyCapacity(bytes: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(2)} ${units[i]}`;
+  return `${v.toFixed(decimals)} ${units[i]}`;
 }
 
 /** The pool types ferry knows (libvirt's names). */

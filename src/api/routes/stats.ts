@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { type DomainStatsReader, STATS_GROUPS, type StatsGroup } from '../../host/domain-stats.js';
 import { statsParams } from '../../host/domain-stats-params.js';
-import { isActiveState } from '../../vm/domain-state.js';
+import { isActiveState } from '../../shared/domain-state.js';
 import type { DomainSummary } from '../../store/domain-store.js';
 import { arrayOf, nonEmpty, object, oneOf, str } from '../schemas/json-schema.js';
 
