@@ -1,4 +1,5 @@
 // Shapes of ferryd's API replies that the CLI prints. The server modules that build them re-export them.
+import { bool, closed, nonEmpty, optional, type Static, textAs } from './typed-schema.js';
 import type { DiskCacheMode, DiskIoMode } from './disk-modes.js';
 import type { DomainState } from './domain-state.js';
 import type { JobInfo } from './job-info.js';
@@ -214,14 +215,19 @@ export interface DisplayUri {
   uri: string;
 }
 
-/** The disk properties `ferry disk-edit` changes (virt-xml --edit --disk target=vda,cache=none,...). */
-export interface DiskEdit {
-  cache?: DiskCacheMode;
-  io?: DiskIoMode;
-  readonly?: boolean;
-  shareable?: boolean;
-  source?: string;
-}
+/**
+ * The disk properties `ferry disk-edit` changes (virt-xml --edit --disk target=vda,cache=none,...): PATCH
+ * /v1/domains/:ref/disks/:target's body. The daemon checks cache and io (an error naming the mode), the schema only
+ * that they are strings.
+ */
+export const diskEditSchema = closed({
+  cache: optional(textAs<DiskCacheMode>()),
+  io: optional(textAs<DiskIoMode>()),
+  readonly: optional(bool()),
+  shareable: optional(bool()),
+  source: optional(nonEmpty()),
+});
+export type DiskEdit = Static<typeof diskEditSchema>;
 
 /** What the API returns for a finished migration. */
 export interface MigrationResult {
