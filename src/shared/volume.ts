@@ -1,14 +1,15 @@
-/** A storage volume as `vol-info` / `vol-list --details` show it. */
-export interface VolumeInfo {
-  name: string;
-  path: string;
-  type: 'file' | 'block';
-  format: string;
-  /** Guest-visible size in bytes. */
-  capacity: number;
-  /** Bytes used on the host. */
-  allocation: number;
-}
+import { choice, integer, record, type Static, text } from './typed-schema.js';
+
+/** A storage volume as `vol-info` / `vol-list --details` show it (the API's reply). */
+export const volumeInfoSchema = record({
+  name: text(),
+  path: text(),
+  type: choice(['file', 'block']),
+  format: text(),
+  capacity: integer('Bytes the guest sees'),
+  allocation: integer('Bytes used on the host'),
+});
+export type VolumeInfo = Static<typeof volumeInfoSchema>;
 
 export interface VolumeSpec {
   name: string;
@@ -18,11 +19,9 @@ export interface VolumeSpec {
   allocation?: number;
 }
 
-export interface PoolStats {
-  capacity: number;
-  allocation: number;
-  available: number;
-}
+/** A pool's sizes in bytes. */
+export const poolStatsSchema = record({ capacity: integer(), allocation: integer(), available: integer() }, 'Bytes (with details, or for one pool)');
+export type PoolStats = Static<typeof poolStatsSchema>;
 
 /** Parses virsh's scaled integers: "10G", "512M", "1GiB", "1000KB"; bare numbers are bytes. */
 export function parseSize(text: string): number | undefined {

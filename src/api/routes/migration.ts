@@ -3,7 +3,7 @@ import { FerryError } from '../../errors/ferry-error.js';
 import type { MigrationService } from '../../migration/migration-service.js';
 import { defaultMigrationOptions, type MigrationOptions } from '../../migration/options.js';
 
-import { migrationOptionsSchema } from '../schemas/migration-options.js';
+import { migrationOptionsRequestSchema } from '../../shared/migration-options-schema.js';
 import { bool, closed, int, nonEmpty, optional } from '../../shared/typed-schema.js';
 
 const refParams = closed({ ref: nonEmpty() });
@@ -16,7 +16,7 @@ export function migrationRoutes(migrations: MigrationService): TypedPlugin {
       {
         schema: {
           params: refParams,
-          body: closed({ destUri: nonEmpty(), options: optional(migrationOptionsSchema) }),
+          body: closed({ destUri: nonEmpty(), options: optional(migrationOptionsRequestSchema) }),
         },
       },
       async (req) => {
