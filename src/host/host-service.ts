@@ -6,7 +6,7 @@ import type { Lease, LeaseOwner } from '../shared/lease.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 import type { ResolvedDiskSource } from '../qemu/argv.js';
 import type { QemuVersion } from '../qemu/binary.js';
-import type { CpuCatalog } from '../qemu/cpu-catalog.js';
+import type { CpuCatalog } from '../shared/cpu-catalog.js';
 import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import type { DomainStatus } from '../shared/domain-state.js';

@@ -19,7 +19,9 @@ import {
   vcpuInfoSchema,
   versionInfoSchema,
 } from '../../shared/api-types.js';
+import { cpuCatalogSchema } from '../../shared/cpu-catalog.js';
 import { jobInfoSchema } from '../../shared/job-info.js';
+import { heldLeaseSchema } from '../../shared/lease.js';
 import { checkResultSchema } from '../../shared/peer-protocol/preflight-messages.js';
 import { anyValue, choice, flag, integer, list, nullable, num, optional, record, text, type TSchema } from '../../shared/typed-schema.js';
 import { volumeInfoSchema } from '../../shared/volume.js';
@@ -130,7 +132,7 @@ export const ROUTE_RESPONSES: Record<string, TSchema> = {
   'POST /v1/domains/:ref/fsthaw': filesystems,
   // Host
   'GET /v1/node': record({ node: nodeInfoSchema }),
-  'GET /v1/node/cpu-models': record({ catalog: record({ accel: text(), hostModel: text(), hostFeatures: list(text()), models: list(record({})) }) }),
+  'GET /v1/node/cpu-models': record({ catalog: cpuCatalogSchema }),
   'GET /v1/version': record({ version: versionInfoSchema }),
   'GET /openapi.json': record({ openapi: text(), info: record({}), paths: record({}) }, 'This document'),
   // Secrets
@@ -170,7 +172,7 @@ export const ROUTE_RESPONSES: Record<string, TSchema> = {
   'POST /v1/domains/:ref/disks/:target/media': done,
   // Migration, pre-flight checks and leases
   'POST /v1/domains/:ref/migrate-check': record({ results: list(checkResultSchema), failed: list(checkResultSchema), warnings: list(checkResultSchema) }),
-  'GET /v1/locks': record({ leases: list(record({})) }),
+  'GET /v1/locks': record({ leases: list(heldLeaseSchema) }),
   'POST /v1/locks/clear': record({ checked: list(text()), unreachable: list(text()) }),
   'POST /v1/domains/:ref/migrate': record({ migration: migrationResultSchema }),
   'GET /v1/domains/:ref/job': record({ job: jobInfoSchema }),
