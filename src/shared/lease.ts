@@ -1,5 +1,5 @@
 // Disk leases as ferryd, ferry-lockd, the peer protocol and the CLI see them. The types are their schemas' (Static).
-import { choice, closed, integer, nonEmpty, num, oneOf, record, type Static, str, text } from './typed-schema.js';
+import { closed, integer, nonEmpty, num, oneOf, record, type Static, str, text } from './typed-schema.js';
 
 /** One disk lease: a resource locked for a domain, exclusively or shared (the destination takes them at Finish). */
 export const leaseSchema = closed({
@@ -23,13 +23,9 @@ export type Lease = Static<typeof leaseSchema>;
 export const leaseOwnerSchema = record({ uuid: text(), name: text(), pid: integer() });
 export type LeaseOwner = Static<typeof leaseOwnerSchema>;
 
-/** A lease as lockd reports it (lock-list, GET /v1/locks). */
+/** A lease as lockd reports it (lock-list, GET /v1/locks): the lease's fields, its owner, the host and since when. */
 export const heldLeaseSchema = record({
-  resource: text(),
-  label: text(),
-  mode: choice(['exclusive', 'shared']),
-  disk: text(),
-  path: text(),
+  ...leaseSchema.properties,
   owner: leaseOwnerSchema,
   host: text(),
   since: num('When it was taken (ms since the epoch)'),
