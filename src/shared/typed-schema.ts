@@ -1,8 +1,8 @@
 /**
  * TypeBox builders for wire schemas that are also types (Static<typeof s>):
- * every route of the API (api/routes/*, its replies in shared/api-replies.ts
- * and api/schemas/route-responses.ts), the peer protocol (peer-protocol/) and
- * MigrationOptions. Requests are closed objects (an unknown key is refused
+ * every route of the API (api/routes/*; its replies in api/schemas/route-
+ * responses.ts, those the CLI reads in shared/api-types.ts and its
+ * neighbours), the peer protocol (peer-protocol/) and MigrationOptions. Requests are closed objects (an unknown key is refused
  * naming it, never dropped: a misspelt option must not run a different
  * operation); replies are open (a field added later still reaches the caller).
  * No I/O.
