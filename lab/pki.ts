@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { ClusterCa } from '../src/pki/cluster-ca.js';
+import { ClusterCa } from '../src/transport/cluster-ca.js';
 import type { LabPlan } from './plan.js';
 
 /** Where the lab's operator certificates go: an admin and a read-only one. */

@@ -1,7 +1,17 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { AgentConnection, AgentExecuteOptions, AgentReply } from './connection.js';
 import { agentProtocol } from './errors.js';
-import type { AgentFsInfo, AgentInfo, AgentInterface, AgentOsInfo, AgentShutdownMode, AgentTimezone, AgentUser, FsfreezeStatus, GuestTime } from './types.js';
+import type {
+  AgentFsInfo,
+  AgentInfo,
+  AgentInterface,
+  AgentOsInfo,
+  AgentShutdownMode,
+  AgentTimezone,
+  AgentUser,
+  FsfreezeStatus,
+  GuestTime,
+} from '../shared/agent-types.js';
 
 /** Commands that qemu-ga answers only when they fail ("success-response": false). */
 const NO_REPLY = new Set(['guest-shutdown', 'guest-suspend-disk', 'guest-suspend-ram', 'guest-suspend-hybrid']);

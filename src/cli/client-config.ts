@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { parseConfFile } from '../daemon/config-file.js';
+import { parseConfFile } from '../common/config-file.js';
 import { FerryError } from '../errors/ferry-error.js';
 
 export const SYSTEM_CLIENT_CONFIG = '/etc/ferry/ferry.conf';

@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { el, renderXml } from '../shared/xml.js';
-import type { CpuCatalog } from '../qemu/cpu-catalog.js';
+import type { CpuCatalog } from '../shared/cpu-catalog.js';
 import { describedFeatures } from './cpu-compare.js';
 import type { CpuDescription } from './cpu-descriptions.js';
 import { canonicalFeature } from './feature-names.js';

@@ -1,5 +1,5 @@
 import { FerryError } from '../errors/ferry-error.js';
-import type { CpuCatalog, CpuModelInfo } from '../qemu/cpu-catalog.js';
+import type { CpuCatalog, CpuModelInfo } from '../shared/cpu-catalog.js';
 import type { CpuDescription } from './cpu-descriptions.js';
 import { canonicalFeature } from './feature-names.js';
 

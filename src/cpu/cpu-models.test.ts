@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { type CpuCatalog, catalogFromReplies } from '../qemu/cpu-catalog.js';
+import type { CpuCatalog } from '../shared/cpu-catalog.js';
+import { catalogFromReplies } from '../qemu/cpu-catalog.js';
 import { baselineCpu, renderBaseline } from './cpu-baseline.js';
 import { compareCpu } from './cpu-compare.js';
 import { cpuDescriptions } from './cpu-descriptions.js';

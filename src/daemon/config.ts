@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import type { AccelSetting } from '../host/qemu-capabilities.js';
-import { type ConfValue, parseConfFile } from './config-file.js';
+import { type ConfValue, parseConfFile } from '../common/config-file.js';
 
 /** ferryd's settings: defaults ← ferryd.conf ← command line. docs/configuration.md lists them. */
 export interface DaemonConfig {

@@ -6,7 +6,7 @@ import { cacheFlags } from '../qemu/argv.js';
 import { BlockMonitor, type BlockJobInfo } from '../qemu/block-monitor.js';
 import type { QemuImg } from '../storage/qemu-img.js';
 import type { StorageService } from '../storage/storage-service.js';
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { diskSecretNeeds } from '../qemu/devices/disk-secrets.js';
 import { usesNbdTls } from '../qemu/devices/nbd-tls.js';
 import { FerryError } from '../errors/ferry-error.js';
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import { diskDeviceArg, diskNodeNames, diskNodes, diskNodeNamesTopDown } from '../qemu/argv.js';
 import { throttleGroupProps } from '../qemu/devices/disk-throttle.js';
 import { throttleGroupId } from '../vm/devices/disk-iotune.js';

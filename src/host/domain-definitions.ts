@@ -3,7 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { resolveMachineType } from '../qemu/binary.js';
 import type { DomainRecord, DomainStore, DomainSummary } from '../store/domain-store.js';
 import type { DomainDefinition } from '../vm/definition.js';
-import { isActiveState } from '../vm/domain-state.js';
+import { isActiveState } from '../shared/domain-state.js';
 import { applyDiskEdit, type DiskEdit } from '../vm/disk-edit.js';
 import { classifyDomainRef } from '../vm/identifiers.js';
 import type { DomainJobs } from '../vm/jobs.js';

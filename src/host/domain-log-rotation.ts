@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { AppendLogRotator } from '../system/log-rotation.js';
 import type { CharSource, DomainDefinition } from '../vm/definition.js';
-import { isActiveState } from '../vm/domain-state.js';
+import { isActiveState } from '../shared/domain-state.js';
 import type { HostPaths } from './host-paths.js';
 import type { HostService } from './host-service.js';
 

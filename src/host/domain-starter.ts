@@ -4,7 +4,7 @@ import { diskNodeNames } from '../qemu/argv.js';
 import { formatVersion } from '../qemu/binary.js';
 import type { DomainStore } from '../store/domain-store.js';
 import type { DomainDefinition } from '../vm/definition.js';
-import type { DomainStatus } from '../vm/domain-state.js';
+import type { DomainStatus } from '../shared/domain-state.js';
 import { renderLiveXml } from '../vm/render-domain-xml.js';
 import type { CgroupTuning } from './cgroup-tuning.js';
 import type { DomainLauncher } from './domain-launcher.js';

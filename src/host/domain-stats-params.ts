@@ -1,4 +1,4 @@
-import type { DomainState } from '../vm/domain-state.js';
+import type { DomainState } from '../shared/domain-state.js';
 import type { DomainStats } from './domain-stats.js';
 import type { TypedParam } from '../shared/api-types.js';
 export type { TypedParam } from '../shared/api-types.js';

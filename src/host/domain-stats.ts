@@ -3,7 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import { CpuMonitor } from '../qemu/cpu-monitor.js';
 import { StatsMonitor } from '../qemu/stats-monitor.js';
 import type { DomainSummary } from '../store/domain-store.js';
-import { isActiveState } from '../vm/domain-state.js';
+import { isActiveState } from '../shared/domain-state.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { currentVcpus, vcpuStates } from '../vm/vcpus.js';
 import type { HostService } from './host-service.js';

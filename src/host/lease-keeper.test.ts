@@ -4,7 +4,7 @@ import pino from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from './host-service.js';
 import type { LockFailureAction } from '../vm/definition.js';
-import type { HeldLease, Lease, LeaseOwner } from '../locking/lease.js';
+import type { HeldLease, Lease, LeaseOwner } from '../shared/lease.js';
 import { LeaseKeeper } from './lease-keeper.js';
 
 /** A host with running domains whose leases a fake lockd holds (or another holder has). */

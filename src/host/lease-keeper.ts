@@ -3,7 +3,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 import type { LockFailureAction } from '../vm/definition.js';
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import type { LockdClient } from '../locking/lockd-client.js';
 
 export interface LeaseKeeperDeps {

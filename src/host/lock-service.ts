@@ -4,7 +4,7 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from './host-service.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
-import type { HeldLease } from '../locking/lease.js';
+import type { HeldLease } from '../shared/lease.js';
 import type { HolderReport } from '../shared/peer-protocol/lock-messages.js';
 
 /** This host's answer for a resource, as the peer protocol declares it. */

@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { type AccelProbeResult, probeAccelerator } from '../qemu/accel-probe.js';
-import { type CpuCatalog, probeCpuCatalog } from '../qemu/cpu-catalog.js';
+import type { CpuCatalog } from '../shared/cpu-catalog.js';
+import { probeCpuCatalog } from '../qemu/cpu-catalog.js';
 import { probeCpuModels, type QemuBinaryInfo, probeQemuBinary } from '../qemu/binary.js';
 import type { UnixAccount } from '../system/unix-user.js';
 

@@ -3,7 +3,7 @@ import { QemuMonitor } from '../qemu/monitor.js';
 import { commandLine, QemuProcess } from '../qemu/process.js';
 import { connectQmpSocket } from '../qmp/transport.js';
 import type { DomainRecord, DomainStore } from '../store/domain-store.js';
-import type { DomainStatus } from '../vm/domain-state.js';
+import type { DomainStatus } from '../shared/domain-state.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import type { DomainLauncher } from './domain-launcher.js';
 import type { HostPaths } from './host-paths.js';

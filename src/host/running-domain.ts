@@ -5,7 +5,7 @@ import type { QemuMonitor } from '../qemu/monitor.js';
 import type { QemuProcess } from '../qemu/process.js';
 import type { QmpEvent } from '../qmp/events.js';
 import type { DomainDefinition } from '../vm/definition.js';
-import type { DomainStatus, StateReason } from '../vm/domain-state.js';
+import type { DomainStatus, StateReason } from '../shared/domain-state.js';
 import { DomainAgent } from './domain-agent.js';
 
 export interface RunningDomainEvents {

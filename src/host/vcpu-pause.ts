@@ -1,4 +1,4 @@
-import type { StateReason } from '../vm/domain-state.js';
+import type { StateReason } from '../shared/domain-state.js';
 import type { RunningDomain } from './running-domain.js';
 
 /** Stops the vCPUs (a no-op when paused already) and waits for QEMU's STOP (the listener registered before the command). */

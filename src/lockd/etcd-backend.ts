@@ -1,6 +1,6 @@
 import { Etcd3, type Lease as EtcdLease } from 'etcd3';
 import type { Logger } from 'pino';
-import type { Lease, LeaseOwner } from '../locking/lease.js';
+import type { Lease, LeaseOwner } from '../shared/lease.js';
 import { type LockBackend, LockBusyError, type LockHandle } from './lock-backend.js';
 
 /**

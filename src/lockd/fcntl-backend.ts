@@ -1,6 +1,6 @@
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Lease, LeaseOwner } from '../locking/lease.js';
+import type { Lease, LeaseOwner } from '../shared/lease.js';
 import type { OfdLocker } from '../locking/ofd-lock.js';
 import { type LockBackend, LockBusyError, LockClearRefusedError, type LockHandle } from './lock-backend.js';
 import { checkLockFile } from './lock-file-check.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import type { Liveness } from '../system/process-liveness.js';
 import type { LockBackend, LockHandle } from './lock-backend.js';
 import { LeaseTable } from './lease-table.js';

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { HeldLease, Lease, LeaseOwner } from '../locking/lease.js';
+import type { HeldLease, Lease, LeaseOwner } from '../shared/lease.js';
 import { type Liveness, processLiveness } from '../system/process-liveness.js';
 import type { LockBackend, LockHandle } from './lock-backend.js';
 

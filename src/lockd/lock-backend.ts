@@ -1,4 +1,4 @@
-import type { Lease, LeaseOwner } from '../locking/lease.js';
+import type { Lease, LeaseOwner } from '../shared/lease.js';
 
 /** What holding one lease takes, for the backend to give it up again. */
 export type LockHandle = { kind: 'fd'; fd: number } | { kind: 'etcd'; key: string };

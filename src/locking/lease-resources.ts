@@ -3,7 +3,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { FerryError } from '../errors/ferry-error.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
-import type { Lease } from './lease.js';
+import type { Lease } from '../shared/lease.js';
 import type { VolumeUuids } from './volume-uuid.js';
 
 /** libvirt's qemu-lockd.conf settings, with its names and meanings (docs/locking.md). */

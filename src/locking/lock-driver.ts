@@ -1,4 +1,4 @@
-import type { HeldLease, Lease, LeaseOwner } from './lease.js';
+import type { HeldLease, Lease, LeaseOwner } from '../shared/lease.js';
 
 /**
  * The lock manager as ferryd sees it (libvirt's lock_driver.h): lockd talks

@@ -3,7 +3,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { LockdReply, LockdRequest } from './lockd-protocol.js';
-import type { HeldLease, Lease, LeaseOwner } from './lease.js';
+import type { HeldLease, Lease, LeaseOwner } from '../shared/lease.js';
 import type { LockDriver } from './lock-driver.js';
 
 type RequestBody = LockdRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;

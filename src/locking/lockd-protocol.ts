@@ -1,4 +1,4 @@
-import type { HeldLease, Lease, LeaseOwner } from './lease.js';
+import type { HeldLease, Lease, LeaseOwner } from '../shared/lease.js';
 
 /** ferryd → ferry-lockd requests, one JSON object per line. */
 export type LockdRequest =

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { DiskDefinition, DomainDefinition } from '../vm/definition.js';
-import type { Lease, LeaseOwner } from './lease.js';
+import type { Lease, LeaseOwner } from '../shared/lease.js';
 import { leasesFor, type LockspaceConfig } from './lease-resources.js';
 import type { LockDriver } from './lock-driver.js';
 import type { VolumeUuids } from './volume-uuid.js';

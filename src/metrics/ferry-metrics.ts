@@ -1,7 +1,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DomainStats } from '../host/domain-stats.js';
 import type { InterfaceStats } from '../host/interface-service.js';
-import { type DomainState, STATE_REASONS } from '../vm/domain-state.js';
+import { type DomainState, STATE_REASONS } from '../shared/domain-state.js';
 
 /** How a migration ended, as its final phase says. */
 export type MigrationOutcome = 'succeeded' | 'failed' | 'cancelled';

@@ -1,7 +1,7 @@
 import { DomainStatsReader, type StatsGroup } from '../host/domain-stats.js';
 import type { HostService } from '../host/host-service.js';
 import type { LockdClient } from '../locking/lockd-client.js';
-import { isActiveState } from '../vm/domain-state.js';
+import { isActiveState } from '../shared/domain-state.js';
 import type { MetricSources } from './ferry-metrics.js';
 
 const RUNNING_GROUPS: StatsGroup[] = ['cpu-total', 'balloon', 'vcpu', 'interface', 'block'];

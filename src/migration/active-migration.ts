@@ -1,4 +1,4 @@
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import type { JobInfo } from './job-info.js';
 import type { Phase, Side } from './phases.js';
 

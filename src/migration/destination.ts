@@ -5,7 +5,7 @@ import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationStore } from '../store/migration-store.js';
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
 import type { CommandRunner } from '../storage/command-runner.js';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FerryError } from '../errors/ferry-error.js';
-import { parseGraphicsUri, spiceTarget } from './graphics-uri.js';
+import { parseGraphicsUri } from '../common/graphics-uri.js';
+import { spiceTarget } from './graphics-uri.js';
 
 describe('parseGraphicsUri()', () => {
   it('reads spice://HOST[:PORT][?tlsPort=N] as virsh does', () => {

@@ -1,9 +1,9 @@
 import type { DomainEvent } from '../host/domain-events.js';
 import type { RunningDomain } from '../host/running-domain.js';
-import type { Lease, LeaseOwner } from '../locking/lease.js';
+import type { Lease, LeaseOwner } from '../shared/lease.js';
 import type { DomainRecord } from '../store/domain-store.js';
 import type { DomainDefinition } from '../vm/definition.js';
-import type { DomainStatus } from '../vm/domain-state.js';
+import type { DomainStatus } from '../shared/domain-state.js';
 
 /** The async jobs a migration holds a domain with (their masks are in vm/jobs.ts). */
 export type MigrationJobName = 'migration out' | 'migration in';

@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { DomainEvent } from '../host/domain-events.js';
-import type { Lease } from '../locking/lease.js';
+import type { Lease } from '../shared/lease.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
 import type { MigrationCookie } from './cookie.js';

@@ -17,7 +17,7 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { ActiveMigration } from './active-migration.js';
 import { buildCookie } from './cookie.js';
 import { planDiskCopies } from './disk-plan.js';
-import { parseGraphicsUri } from './graphics-uri.js';
+import { parseGraphicsUri } from '../common/graphics-uri.js';
 import { LiveSteps } from './live-steps.js';
 import { ledgerFor, type MigrationLedger } from './migration-ledger.js';
 import {

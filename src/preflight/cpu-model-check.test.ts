@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { type CpuCatalog, catalogFromReplies } from '../qemu/cpu-catalog.js';
+import type { CpuCatalog } from '../shared/cpu-catalog.js';
+import { catalogFromReplies } from '../qemu/cpu-catalog.js';
 import { cpuModelCheck, missingCpuFeatures } from './cpu-model-check.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`../../../test/fixtures/cpu/${name}`, import.meta.url), 'utf8');

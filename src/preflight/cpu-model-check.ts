@@ -1,8 +1,8 @@
 import { compareCpu } from '../cpu/cpu-compare.js';
 import type { CpuDescription } from '../cpu/cpu-descriptions.js';
 import { canonicalFeature } from '../cpu/feature-names.js';
-import type { CpuCatalog } from '../qemu/cpu-catalog.js';
-import { type CheckResult, fail, pass, warn } from './check-result.js';
+import type { CpuCatalog } from '../shared/cpu-catalog.js';
+import { type CheckResult, fail, pass, warn } from '../shared/check-result.js';
 import type { PreflightRequest } from './preflight-request.js';
 
 type RequestCpu = PreflightRequest['domain']['cpu'];

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { type CheckResult, fail, pass } from './check-result.js';
+import { type CheckResult, fail, pass } from '../shared/check-result.js';
 
 /** Where the kernel counts huge pages: /sys/kernel/mm/hugepages/hugepages-<size>kB/{free,resv}_hugepages. */
 export interface HugepageHost {

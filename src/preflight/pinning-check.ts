@@ -3,7 +3,7 @@ import { onlineHostCpus } from '../system/cpu-affinity.js';
 import { formatCpuset, parseCpuset } from '../vm/cpuset.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseNodeset } from '../vm/memory-layout.js';
-import { type CheckResult, fail, pass } from './check-result.js';
+import { type CheckResult, fail, pass } from '../shared/check-result.js';
 
 /** A host CPU set or NUMA node set the definition pins to, with the element that names it. */
 export interface PinnedSet {

@@ -19,7 +19,7 @@ import { formatVersion } from '../qemu/binary.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from './check-result.js';
+import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from '../shared/check-result.js';
 import { cpuFlags, diskSize } from './host-facts.js';
 import type { PreflightDisk, PreflightRequest } from './preflight-request.js';
 import type { CachedResolver } from './name-resolution.js';

@@ -4,7 +4,7 @@ import { BlockMonitor } from '../qemu/block-monitor.js';
 import { compareVersions, formatVersion, type QemuVersion } from '../qemu/binary.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { type DomainDefinition, isWritableDisk } from '../vm/definition.js';
-import { type CheckResult, fail, pass, warn } from './check-result.js';
+import { type CheckResult, fail, pass, warn } from '../shared/check-result.js';
 import { type CachedResolver, isOwnAddress } from './name-resolution.js';
 import type { PreflightReply } from './preflight-request.js';
 

@@ -2,7 +2,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
-import { type CheckResult, fail, pass } from './check-result.js';
+import { type CheckResult, fail, pass } from '../shared/check-result.js';
 
 /** Which certificate of tls_dir a host presents: the source QEMU is the client, the destination the server. */
 export type TlsRole = 'client' | 'server';

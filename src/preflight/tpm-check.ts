@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { type CheckResult, fail, pass } from './check-result.js';
+import { type CheckResult, fail, pass } from '../shared/check-result.js';
 
 const run = promisify(execFile);
 

@@ -1,7 +1,7 @@
 import { closeSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { VhostVsock } from '../system/vhost-vsock.js';
-import { type CheckResult, fail, pass } from './check-result.js';
+import { type CheckResult, fail, pass } from '../shared/check-result.js';
 
 /**
  * The destination can give the domain's <vsock> its guest CID: it opens

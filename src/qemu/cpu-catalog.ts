@@ -3,26 +3,7 @@ import { createInterface } from 'node:readline';
 import { FerryError } from '../errors/ferry-error.js';
 import { setprivCommand } from '../system/setpriv.js';
 import type { UnixAccount } from '../system/unix-user.js';
-
-/** One named CPU model as QEMU reports it for the accelerator in use (query-cpu-definitions). */
-export interface CpuModelInfo {
-  name: string;
-  /** An alias (Skylake-Server) names the versioned model it stands for (Skylake-Server-v1). */
-  aliasOf?: string;
-  /** The model's features this QEMU cannot give a guest under this accelerator (empty: it runs exactly). */
-  unavailable: string[];
-  /** The model's features (a static expansion's props that are on); absent for aliases (see aliasOf). */
-  features?: string[];
-}
-
-/** What a host's QEMU offers as CPUs: its models and, for the host CPU, what `max` (TCG) or `host` (KVM) expands to. */
-export interface CpuCatalog {
-  accel: 'kvm' | 'tcg';
-  /** The model that stands for the host's CPU under this accelerator: 'host' with KVM, 'max' with TCG. */
-  hostModel: 'host' | 'max';
-  hostFeatures: string[];
-  models: CpuModelInfo[];
-}
+import type { CpuCatalog, CpuModelInfo } from '../shared/cpu-catalog.js';
 
 type QmpReply = { return?: unknown; error?: { class: string; desc: string } };
 

@@ -1,235 +1,251 @@
-// Shapes of ferryd's API replies that the CLI prints. The server modules that build them re-export them.
+// ferryd's API replies that the CLI prints: each type is its schema's (Static), and api/schemas/route-responses.ts
+// declares the routes' replies with the same schemas. The server modules that build them re-export the types.
 import type { DiskCacheMode, DiskIoMode } from './disk-modes.js';
 import type { DomainState } from './domain-state.js';
-import type { JobInfo } from './job-info.js';
-import type { PoolStats, PoolType } from './volume.js';
+import { jobInfoSchema } from './job-info.js';
+import {
+  anyValue,
+  bool,
+  choice,
+  closed,
+  flag,
+  integer,
+  list,
+  mapOf,
+  nonEmpty,
+  nullable,
+  num,
+  optional,
+  record,
+  type Static,
+  text,
+  textAs,
+} from './typed-schema.js';
+import { type PoolType, poolStatsSchema } from './volume.js';
 
-export interface VcpuCount {
-  maximumConfig: number | null;
-  maximumLive: number | null;
-  currentConfig: number | null;
-  currentLive: number | null;
-}
+export const vcpuCountSchema = record({
+  maximumConfig: nullable(integer()),
+  maximumLive: nullable(integer()),
+  currentConfig: nullable(integer()),
+  currentLive: nullable(integer()),
+});
+export type VcpuCount = Static<typeof vcpuCountSchema>;
 
-export interface VcpuInfo {
-  vcpu: number;
+export const vcpuInfoSchema = record({
+  vcpu: integer(),
   /** The host CPU it last ran on; null when the domain is not running. */
-  cpu: number | null;
-  state: 'running' | 'offline' | null;
-  cpuSeconds: number | null;
-  affinity: string;
-}
+  cpu: nullable(integer()),
+  state: nullable(textAs<'running' | 'offline'>()),
+  cpuSeconds: nullable(num()),
+  affinity: text(),
+});
+export type VcpuInfo = Static<typeof vcpuInfoSchema>;
 
 /** One line of `virsh dommemstat`: a tag and its value (KiB, or a count, or seconds for last_update). */
-export interface MemoryStat {
-  tag: string;
-  value: number;
-}
+export const memoryStatSchema = record({ tag: text(), value: num() });
+export type MemoryStat = Static<typeof memoryStatSchema>;
 
-export interface InterfaceStats {
-  rx_bytes: number;
-  rx_packets: number;
-  rx_errs: number;
-  rx_drop: number;
-  tx_bytes: number;
-  tx_packets: number;
-  tx_errs: number;
-  tx_drop: number;
-}
+/** virsh domifstat's counters by name. */
+export const interfaceStatsSchema = mapOf(num(), 'rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop');
+export type InterfaceStats = Static<typeof interfaceStatsSchema>;
 
-export interface SecretSummary {
-  uuid: string;
-  usage: string;
-  ephemeral: boolean;
-  private: boolean;
-  hasValue: boolean;
-}
+export const secretSummarySchema = record({ uuid: text(), usage: text(), ephemeral: flag(), private: flag(), hasValue: flag() });
+export type SecretSummary = Static<typeof secretSummarySchema>;
 
 /** A short listing row, read without the XML. */
-export interface DomainSummary {
-  uuid: string;
-  name: string;
-  domainId: number | null;
-  state: DomainState;
-  reason: string;
-  persistent: boolean;
-  autostart: boolean;
-}
+export const domainSummarySchema = record({
+  uuid: text(),
+  name: text(),
+  domainId: nullable(integer("The running domain's id, null when shut off")),
+  state: textAs<DomainState>('running, paused, shutoff, ...'),
+  reason: text(),
+  persistent: flag(),
+  autostart: flag(),
+  managedSave: optional(flag('A managed save image exists')),
+});
+export type DomainSummary = Static<typeof domainSummarySchema>;
 
-export interface BlockJobStatus {
-  disk: string;
-  kind: 'copy';
-  offset: number;
-  len: number;
-  ready: boolean;
-  percent: number;
-}
+export const blockJobStatusSchema = record({
+  disk: text(),
+  kind: textAs<'copy'>(),
+  offset: integer(),
+  len: integer(),
+  ready: flag(),
+  percent: num(),
+});
+export type BlockJobStatus = Static<typeof blockJobStatusSchema>;
 
-export interface DomainInfo {
-  id: number | null;
-  name: string;
-  uuid: string;
-  osType: 'hvm';
-  state: DomainState;
-  reason: string;
-  vcpus: number;
-  cpuTimeSeconds: number | null;
-  maxMemoryKiB: number;
-  usedMemoryKiB: number;
-  persistent: boolean;
-  autostart: boolean;
+export const domainInfoSchema = record({
+  id: nullable(integer()),
+  name: text(),
+  uuid: text(),
+  osType: textAs<'hvm'>(),
+  state: textAs<DomainState>(),
+  reason: text(),
+  vcpus: integer(),
+  cpuTimeSeconds: nullable(num()),
+  maxMemoryKiB: integer(),
+  usedMemoryKiB: integer(),
+  persistent: flag(),
+  autostart: flag(),
   /** The running QEMU's user and group as libvirt's DAC driver labels them (+UID:+GID); null when shut off. */
-  securityLabel: string | null;
+  securityLabel: nullable(text("The QEMU process's +UID:+GID; null when shut off")),
   /** libvirt's taint flags of this run: custom-monitor once qemu-monitor-command was used. */
-  taints: string[];
-  /** A managed save image exists (virsh dominfo's "Managed save"). */
-  managedSave: boolean;
-}
+  taints: list(text()),
+  managedSave: flag('A managed save image exists (virsh managedsave): the next start restores it'),
+});
+export type DomainInfo = Static<typeof domainInfoSchema>;
 
-export interface VersionInfo {
-  ferry: string;
-  qemu: string | null;
-  qemuPackage: string | null;
-  qemuBinary: string;
-  accel: 'kvm' | 'tcg' | null;
-  accelReason: string;
-  hostname: string;
-}
+export const versionInfoSchema = record({
+  ferry: text(),
+  qemu: nullable(text()),
+  qemuPackage: nullable(text()),
+  qemuBinary: text(),
+  accel: nullable(textAs<'kvm' | 'tcg'>()),
+  accelReason: text(),
+  hostname: text(),
+});
+export type VersionInfo = Static<typeof versionInfoSchema>;
 
 /** One state-changing API call (docs/audit.md): who, from where, what, and how it ended. */
-export interface AuditRecord {
-  id: number;
-  /** When the call was answered (ms since the epoch). */
-  at: number;
-  /** The listener it came in on: unix, unix-ro, tls or tcp. */
-  listener: string;
+export const auditRecordSchema = record({
+  id: integer(),
+  at: integer('ms since the epoch'),
+  listener: text('unix, unix-ro, tls or tcp'),
   /** The caller's unix uid, gid and pid (peer credentials of a unix socket connection); null on TLS/TCP. */
-  uid: number | null;
-  gid: number | null;
-  pid: number | null;
-  /** The client certificate's DN (TLS); null otherwise. */
-  dn: string | null;
+  uid: nullable(integer()),
+  gid: nullable(integer()),
+  pid: nullable(integer()),
+  dn: nullable(text("The client certificate's DN (TLS)")),
   /** Where from: the socket path, or the remote address and port. */
-  origin: string;
-  method: string;
+  origin: text(),
+  method: text(),
   /** The route's pattern (/v1/domains/:ref/:action). */
-  route: string;
+  route: text(),
   /** What was asked, in virsh's words where there is one (start, undefine, migrate, pool-create, ...). */
-  operation: string;
-  domainName: string | null;
-  domainUuid: string | null;
+  operation: text(),
+  domainName: nullable(text()),
+  domainUuid: nullable(text()),
   /** The call's options (query and body, large or secret values left out). */
-  options: Record<string, unknown>;
-  outcome: 'ok' | 'error';
+  options: mapOf(anyValue()),
+  outcome: choice(['ok', 'error']),
   /** The error code of a failed call (DOMAIN_NOT_FOUND, ACCESS_DENIED, ...). */
-  errorCode: string | null;
-  durationMs: number;
-}
+  errorCode: nullable(text()),
+  durationMs: num(),
+});
+export type AuditRecord = Static<typeof auditRecordSchema>;
 
 /** One phase of a past migration: when it was entered and how long it lasted (until the next one). */
-export interface HistoryPhase {
-  phase: string;
-  at: number;
-  durationMs: number | null;
-}
+export const historyPhaseSchema = record({ phase: text(), at: integer(), durationMs: nullable(num()) });
+export type HistoryPhase = Static<typeof historyPhaseSchema>;
 
 /** A migration as `ferry migrate-history` shows it, from one side's record (docs/audit.md). */
-export interface MigrationHistoryEntry {
-  id: string;
-  side: 'source' | 'destination';
-  name: string;
-  uuid: string;
+export const migrationHistoryEntrySchema = record({
+  id: text(),
+  side: choice(['source', 'destination']),
+  name: text(),
+  uuid: text(),
   /** Source side: the destination URI; destination side: the source's peer URI. */
-  peer: string;
-  /** The current phase: Succeeded, Failed or Cancelled once finished. */
-  outcome: string;
-  error: string | null;
-  options: Record<string, unknown>;
-  startedAt: number;
+  peer: text(),
+  outcome: text('The last phase: Succeeded, Failed or Cancelled once finished'),
+  error: nullable(text()),
+  options: mapOf(anyValue()),
+  startedAt: integer(),
   /** When the last phase was entered (the end, once finished). */
-  endedAt: number;
-  totalMs: number;
+  endedAt: integer(),
+  totalMs: num(),
   /** Memory bytes QEMU sent (ram transferred), disk bytes mirrored, and the downtime QEMU measured; null when not known. */
-  bytes: number | null;
-  diskBytes: number | null;
-  downtimeMs: number | null;
-  phases: HistoryPhase[];
+  bytes: nullable(integer()),
+  diskBytes: nullable(integer()),
+  downtimeMs: nullable(num()),
+  phases: list(historyPhaseSchema),
   /** The job statistics as recorded at the end (domjobinfo --completed's). */
-  stats: Record<string, unknown> | null;
-}
+  stats: nullable(mapOf(anyValue())),
+});
+export type MigrationHistoryEntry = Static<typeof migrationHistoryEntrySchema>;
 
-export interface NetworkSummary {
-  name: string;
-  uuid: string;
-  forward: 'bridge' | 'isolated';
-  active: boolean;
-  autostart: boolean;
-  persistent: boolean;
+export const networkSummarySchema = record({
+  name: text(),
+  uuid: text(),
+  forward: anyValue<'bridge' | 'isolated'>('The forward mode and its details'),
+  active: flag(),
+  autostart: flag(),
+  persistent: flag(),
   /** The bridge in use while active, else the one the definition names. */
-  bridge: string;
-}
+  bridge: text(),
+});
+export type NetworkSummary = Static<typeof networkSummarySchema>;
 
 /** virsh nodeinfo's fields. */
-export interface NodeInfo {
-  cpuModel: string;
-  cpus: number;
-  mhz: number;
-  sockets: number;
-  coresPerSocket: number;
-  threadsPerCore: number;
-  numaCells: number;
-  memoryKiB: number;
-}
+export const nodeInfoSchema = record({
+  cpuModel: text(),
+  cpus: integer(),
+  mhz: num(),
+  sockets: integer(),
+  coresPerSocket: integer(),
+  threadsPerCore: integer(),
+  numaCells: integer(),
+  memoryKiB: integer(),
+});
+export type NodeInfo = Static<typeof nodeInfoSchema>;
 
-export interface PoolSummary {
-  name: string;
-  uuid: string;
-  type: PoolType;
-  state: 'running' | 'inactive';
-  autostart: boolean;
-  persistent: true;
-  stats?: PoolStats;
-  target: string;
-}
+export const poolSummarySchema = record({
+  name: text(),
+  uuid: text(),
+  type: textAs<PoolType>(),
+  state: choice(['running', 'inactive']),
+  autostart: flag(),
+  persistent: flag(),
+  target: text(),
+  stats: optional(poolStatsSchema),
+});
+export type PoolSummary = Static<typeof poolSummarySchema>;
 
-export interface BlockCounters {
-  name: string;
-  path?: string;
-  rd: { reqs: number; bytes: number; times: number };
-  wr: { reqs: number; bytes: number; times: number };
-  fl: { reqs: number; times: number };
-  allocation?: number;
-  capacity?: number;
-  physical?: number;
-}
+const counters = (description: string) => mapOf(integer(), description);
+export const blockCountersSchema = record({
+  name: text(),
+  path: optional(text()),
+  rd: counters('reqs, bytes, times'),
+  wr: counters('reqs, bytes, times'),
+  fl: counters('reqs, times'),
+  allocation: optional(integer()),
+  capacity: optional(integer()),
+  physical: optional(integer()),
+});
+export type BlockCounters = Static<typeof blockCountersSchema>;
 
-export interface TypedParam {
-  field: string;
-  value: number | string;
-}
+export const typedParamSchema = record({
+  field: text("libvirt's name: state.state, cpu.time, block.0.rd.bytes, ..."),
+  value: anyValue<number | string>('a number or a string'),
+});
+export type TypedParam = Static<typeof typedParamSchema>;
 
 /** One display of a running domain, as virsh domdisplay names it. */
-export interface DisplayUri {
-  type: 'vnc' | 'spice' | 'dbus';
-  uri: string;
-}
+export const displayUriSchema = record({ type: textAs<'vnc' | 'spice' | 'dbus'>(), uri: text() });
+export type DisplayUri = Static<typeof displayUriSchema>;
 
-/** The disk properties `ferry disk-edit` changes (virt-xml --edit --disk target=vda,cache=none,...). */
-export interface DiskEdit {
-  cache?: DiskCacheMode;
-  io?: DiskIoMode;
-  readonly?: boolean;
-  shareable?: boolean;
-  source?: string;
-}
+/**
+ * The disk properties `ferry disk-edit` changes (virt-xml --edit --disk target=vda,cache=none,...): PATCH
+ * /v1/domains/:ref/disks/:target's body. The daemon checks cache and io (an error naming the mode), the schema only
+ * that they are strings.
+ */
+export const diskEditSchema = closed({
+  cache: optional(textAs<DiskCacheMode>()),
+  io: optional(textAs<DiskIoMode>()),
+  readonly: optional(bool()),
+  shareable: optional(bool()),
+  source: optional(nonEmpty()),
+});
+export type DiskEdit = Static<typeof diskEditSchema>;
 
 /** What the API returns for a finished migration. */
-export interface MigrationResult {
-  id: string;
-  name: string;
-  dest: string;
-  job: JobInfo;
-  warnings: string[];
+export const migrationResultSchema = record({
+  id: text(),
+  name: text(),
+  dest: text(),
+  job: jobInfoSchema,
+  warnings: list(text()),
   /** ferry's wall time from Begin to the end of Confirm. */
-  wallMs: number;
-}
+  wallMs: num(),
+});
+export type MigrationResult = Static<typeof migrationResultSchema>;

@@ -1,17 +1,15 @@
-import { CHECKS, type CheckId, type CheckOutcome } from './preflight-checks.js';
+import type { checkResultSchema } from './peer-protocol/preflight-messages.js';
+import { CHECKS, type CheckId } from './preflight-checks.js';
+import type { Static } from './typed-schema.js';
 
 /** The checks' ids and titles live with the wire protocol (shared/), which carries them. */
 export { CHECKS, type CheckId, type CheckOutcome } from './preflight-checks.js';
 
-/** One check's verdict: a one-line reason and, unless it passed, how to fix it. */
-export interface CheckResult {
-  id: CheckId;
-  outcome: CheckOutcome;
-  reason: string;
-  hint?: string;
-  /** --unsafe turns a failure of this check into a warning (never for leases). */
-  overridable: boolean;
-}
+/**
+ * One check's verdict: a one-line reason and, unless it passed, how to fix it; overridable: --unsafe turns a failure
+ * of this check into a warning (never for leases). The type of its wire schema (the peer call's and migrate-check's).
+ */
+export type CheckResult = Static<typeof checkResultSchema>;
 
 export const pass = (id: CheckId, reason: string, overridable = false): CheckResult => ({ id, outcome: 'pass', reason, overridable });
 export const warn = (id: CheckId, reason: string, hint: string, overridable = false): CheckResult => ({ id, outcome: 'warn', reason, hint, overridable });

@@ -1,39 +1,43 @@
-// The job statistics that `ferry domjobinfo` and the job events show: a type of the HTTP API, shared by ferryd and the CLI.
+// The job statistics that `ferry domjobinfo` and the job events show: a reply of the HTTP API (GET
+// /v1/domains/:ref/job, a finished migrate), shared by ferryd and the CLI. The type is its schema's.
+import { choice, num, optional, record, type Static, text, textAs } from './typed-schema.js';
 
-export type JobType = 'None' | 'Unbounded' | 'Completed' | 'Failed' | 'Cancelled';
-
-/** What `ferry domjobinfo` shows: libvirt's job statistics, from QEMU's query-migrate. */
-export interface JobInfo {
-  type: JobType;
-  operation: 'Outgoing migration' | 'Incoming migration' | 'Offline migration';
-  /** The migration's phase (Begin, Prepare, Perform, ...). */
-  phase?: string;
-  /** QEMU's migration status (setup, active, postcopy-active, completed, ...). */
-  status?: string;
-  timeElapsedMs: number;
-  dataProcessed?: number;
-  dataRemaining?: number;
-  dataTotal?: number;
-  /** Disks copied with the migration (live storage migration): bytes mirrored so far and in all. */
-  diskProcessed?: number;
-  diskRemaining?: number;
-  diskTotal?: number;
-  memoryBandwidth?: number;
-  dirtyRate?: number;
-  pageSize?: number;
-  iteration?: number;
-  postcopyRequests?: number;
-  constantPages?: number;
-  normalPages?: number;
-  normalData?: number;
-  expectedDowntimeMs?: number;
-  setupTimeMs?: number;
-  /** QEMU's own total-time (from `migrate` to completion). */
-  qemuTotalTimeMs?: number;
-  /** The real downtime, once completed. */
-  downtimeMs?: number;
-  cpuThrottlePercent?: number;
-  /** 0–100 as virsh's progress line computes it. */
-  percent: number;
-  error?: string;
-}
+/** What `ferry domjobinfo` shows: libvirt's job statistics, from QEMU's query-migrate (bytes, ms). */
+export const jobInfoSchema = record(
+  {
+    type: choice(['None', 'Unbounded', 'Completed', 'Failed', 'Cancelled']),
+    operation: textAs<'Outgoing migration' | 'Incoming migration' | 'Offline migration'>(),
+    /** The migration's phase (Begin, Prepare, Perform, ...). */
+    phase: optional(text()),
+    /** QEMU's migration status (setup, active, postcopy-active, completed, ...). */
+    status: optional(text()),
+    timeElapsedMs: num(),
+    dataProcessed: optional(num()),
+    dataRemaining: optional(num()),
+    dataTotal: optional(num()),
+    /** Disks copied with the migration (live storage migration): bytes mirrored so far and in all. */
+    diskProcessed: optional(num()),
+    diskRemaining: optional(num()),
+    diskTotal: optional(num()),
+    memoryBandwidth: optional(num()),
+    dirtyRate: optional(num()),
+    pageSize: optional(num()),
+    iteration: optional(num()),
+    postcopyRequests: optional(num()),
+    constantPages: optional(num()),
+    normalPages: optional(num()),
+    normalData: optional(num()),
+    expectedDowntimeMs: optional(num()),
+    setupTimeMs: optional(num()),
+    /** QEMU's own total-time (from `migrate` to completion). */
+    qemuTotalTimeMs: optional(num()),
+    /** The real downtime, once completed. */
+    downtimeMs: optional(num()),
+    cpuThrottlePercent: optional(num()),
+    percent: num("0-100, as virsh's progress line"),
+    error: optional(text()),
+  },
+  "libvirt's job statistics (domjobinfo): every counter QEMU reports, bytes and ms",
+);
+export type JobInfo = Static<typeof jobInfoSchema>;
+export type JobType = JobInfo['type'];

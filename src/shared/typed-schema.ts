@@ -1,9 +1,11 @@
 /**
  * TypeBox builders for wire schemas that are also types (Static<typeof s>):
- * the peer protocol (peer-protocol/) and the API's MigrationOptions. They
- * emit the same JSON Schema as api/schemas/json-schema.ts (requests: closed
- * objects) and api/schemas/response-schema.ts (replies: open objects), so
- * validation and the OpenAPI document read as before. No I/O.
+ * every route of the API (api/routes/*; its replies in api/schemas/route-
+ * responses.ts, those the CLI reads in shared/api-types.ts and its
+ * neighbours), the peer protocol (peer-protocol/) and MigrationOptions. Requests are closed objects (an unknown key is refused
+ * naming it, never dropped: a misspelt option must not run a different
+ * operation); replies are open (a field added later still reaches the caller).
+ * No I/O.
  */
 import { type Static, type TObject, type TProperties, type TSchema, Type } from '@sinclair/typebox';
 
@@ -28,10 +30,19 @@ export const nullableStr = () => Type.Unsafe<string | null>({ type: ['string', '
 export const openObject = () => Type.Unsafe<Record<string, unknown>>({ type: 'object' });
 /** A closed object: keys wrapped in optional() may be absent, no key beyond `properties` may be there. */
 export const closed = <P extends TProperties>(properties: P): TObject<P> => Type.Object(properties, { additionalProperties: false });
+/** A body that may be absent (null) or a closed object of optional keys: POST /domains/:ref/start and friends. */
+export const nullableClosed = <P extends TProperties>(properties: P) =>
+  Type.Unsafe<Static<TObject<P>> | null>({ type: ['object', 'null'], additionalProperties: false, properties });
 
 // ---- replies (open: a field added later still reaches the caller) ----
 
 export const text = (description?: string) => Type.String(described(description));
+/**
+ * A string the daemon takes from a known set (its type T), documented as a
+ * string: a value added later (a new domain state, a display type) is not a
+ * breaking change for a client that reads the document.
+ */
+export const textAs = <T extends string>(description?: string) => Type.Unsafe<T>({ type: 'string', ...described(description) });
 export const num = (description?: string) => Type.Number(described(description));
 export const integer = (description?: string) => Type.Integer(described(description));
 export const flag = (description?: string) => Type.Boolean(described(description));
@@ -41,6 +52,10 @@ export const choice = <const V extends readonly string[]>(values: V, description
 /** An integer or null, as `{type: ['integer', 'null']}`. */
 export const nullableInteger = (description?: string) => Type.Unsafe<number | null>({ type: ['integer', 'null'], ...described(description) });
 export const nullableText = (description?: string) => Type.Unsafe<string | null>({ type: ['string', 'null'], ...described(description) });
+/** Any JSON value (QEMU's replies, the guest agent's, pass-through statistics): typed T where the daemon knows more. */
+export const anyValue = <T = unknown>(description?: string) => Type.Unsafe<T>(described(description));
+/** A reply schema that may also be null, as `{type: [its type, 'null']}`. */
+export const nullable = <T extends TSchema>(s: T) => Type.Unsafe<Static<T> | null>({ ...s, type: [s.type as string, 'null'] });
 /** An open object: keys wrapped in optional() may be absent, more keys are allowed. */
 export const record = <P extends TProperties>(properties: P, description?: string): TObject<P> =>
   Type.Object(properties, { ...described(description), additionalProperties: true });

@@ -1,14 +1,15 @@
-/** A storage volume as `vol-info` / `vol-list --details` show it. */
-export interface VolumeInfo {
-  name: string;
-  path: string;
-  type: 'file' | 'block';
-  format: string;
-  /** Guest-visible size in bytes. */
-  capacity: number;
-  /** Bytes used on the host. */
-  allocation: number;
-}
+import { choice, integer, record, type Static, text } from './typed-schema.js';
+
+/** A storage volume as `vol-info` / `vol-list --details` show it (the API's reply). */
+export const volumeInfoSchema = record({
+  name: text(),
+  path: text(),
+  type: choice(['file', 'block']),
+  format: text(),
+  capacity: integer('Bytes the guest sees'),
+  allocation: integer('Bytes used on the host'),
+});
+export type VolumeInfo = Static<typeof volumeInfoSchema>;
 
 export interface VolumeSpec {
   name: string;
@@ -18,11 +19,9 @@ export interface VolumeSpec {
   allocation?: number;
 }
 
-export interface PoolStats {
-  capacity: number;
-  allocation: number;
-  available: number;
-}
+/** A pool's sizes in bytes. */
+export const poolStatsSchema = record({ capacity: integer(), allocation: integer(), available: integer() }, 'Bytes (with details, or for one pool)');
+export type PoolStats = Static<typeof poolStatsSchema>;
 
 /** Parses virsh's scaled integers: "10G", "512M", "1GiB", "1000KB"; bare numbers are bytes. */
 export function parseSize(text: string): number | undefined {
@@ -51,8 +50,8 @@ export function parseSize(text: string): number | undefined {
   return Math.round(Number(m[1]) * f);
 }
 
-/** virsh's vshPrettyCapacity with two decimals: "97.87 GiB". */
-export function prettyCapacity(bytes: number): string {
+/** virsh's vshPrettyCapacity: the value in the largest binary unit below it, "97.87 GiB" (domjobinfo prints 3 decimals). */
+export function prettyCapacity(bytes: number, decimals = 2): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let v = bytes;
   let i = 0;
@@ -60,7 +59,7 @@ export function prettyCapacity(bytes: number): string {
     v /= 1024;
     i++;
   }
-  return `${v.toFixed(2)} ${units[i]}`;
+  return `${v.toFixed(decimals)} ${units[i]}`;
 }
 
 /** The pool types ferry knows (libvirt's names). */

@@ -8,7 +8,7 @@ import type { PoolDefinition, PoolType } from './pool-definition.js';
 import type { PoolRecord, PoolStore } from './pool-store.js';
 import { parsePoolXml, renderPoolXml, validatePool } from './pool-xml.js';
 import { assertVolumeName } from './volume-name.js';
-import type { VolumeInfo, VolumeSpec } from './volume.js';
+import type { VolumeInfo, VolumeSpec } from '../shared/volume.js';
 import type { PoolSummary } from '../shared/api-types.js';
 export type { PoolSummary } from '../shared/api-types.js';
 

@@ -1,5 +1,5 @@
 import { FerryError } from '../errors/ferry-error.js';
-import type { DomainState } from '../vm/domain-state.js';
+import type { DomainState } from '../shared/domain-state.js';
 import type { FerryDatabase } from './database.js';
 import type { DomainSummary } from '../shared/api-types.js';
 export type { DomainSummary } from '../shared/api-types.js';

@@ -4,7 +4,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { after, before, describe, it } from 'node:test';
 import { Lab } from '../../lab/lab.js';
 import { labClientPkiDir } from '../../lab/pki.js';
-import { ClusterCa } from '../../src/pki/cluster-ca.js';
+import { ClusterCa } from '../../src/transport/cluster-ca.js';
 import type { CliResult } from '../helpers/ferryd.js';
 import { guestXml, REPO_ROOT } from '../helpers/guest.js';
 import { ferryOnHost, ferryOnSwitch, okOnHost } from '../helpers/lab-cli.js';

@@ -2,7 +2,7 @@ import { pino, type Logger } from 'pino';
 import { RunningDomain } from '../../src/host/running-domain.js';
 import type { QemuMonitor, QemuRunState } from '../../src/qemu/monitor.js';
 import { QemuProcess } from '../../src/qemu/process.js';
-import type { DomainStatus } from '../../src/vm/domain-state.js';
+import type { DomainStatus } from '../../src/shared/domain-state.js';
 import { parseDomainXml } from '../../src/vm/parse-domain-xml.js';
 import type { Transcript } from './qmp-transcript.js';
 import { ScriptedQmpServer } from './scripted-qmp-server.js';

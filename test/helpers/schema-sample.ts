@@ -1,6 +1,6 @@
 import type { RegisteredRoute } from './stub-app.js';
 
-/** A JSON schema node as the routes write them (src/api/schemas/json-schema.ts). */
+/** A JSON schema node as the routes emit it (their TypeBox builders: src/shared/typed-schema.ts). */
 export type Schema = Record<string, unknown> & {
   type?: string | string[];
   properties?: Record<string, Schema>;

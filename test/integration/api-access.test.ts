@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { ClusterCa } from '../../src/pki/cluster-ca.js';
+import { ClusterCa } from '../../src/transport/cluster-ca.js';
 import { READONLY_HEADER } from '../../src/shared/protocol.js';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, readF
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ClusterCa } from '../../src/pki/cluster-ca.js';
+import { ClusterCa } from '../../src/transport/cluster-ca.js';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';
 import { eventually } from '../helpers/processes.js';

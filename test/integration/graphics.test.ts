@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
-import { ClusterCa } from '../../src/pki/cluster-ca.js';
+import { ClusterCa } from '../../src/transport/cluster-ca.js';
 import { qemuImg, serveFileOverNbd } from '../helpers/disk-servers.js';
 import { guestXml } from '../helpers/guest.js';
 import { qemuPidsOf } from '../helpers/processes.js';

@@ -1,19 +1,19 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { HostService } from '../../host/host-service.js';
-import { arrayOf, bool, int, nonEmpty, object, oneOf, optionalObject, str } from '../schemas/json-schema.js';
+import { arrayOf, bool, closed, int, nonEmpty, nullableClosed, oneOf, optional, str } from '../../shared/typed-schema.js';
 
-const refParams = object({ ref: nonEmpty() }, ['ref']);
+const refParams = closed({ ref: nonEmpty() });
 const GUESTINFO_TYPES = ['os', 'hostname', 'timezone', 'users', 'filesystem'] as const;
 type GuestInfoType = (typeof GUESTINFO_TYPES)[number];
 
 /** The guest agent's resources: the HTTP side only parses and calls the domain's agent through HostService. */
-export function agentRoutes(service: HostService): FastifyPluginAsync {
+export function agentRoutes(service: HostService): TypedPlugin {
   return async function agentRoutesPlugin(app) {
     // virsh qemu-agent-command: the command as JSON text; timeoutSeconds 0 waits as long as it takes (--block).
-    app.post<{ Params: { ref: string }; Body: { command: string; timeoutSeconds?: number } }>(
+    app.post(
       '/domains/:ref/agent-command',
-      { schema: { params: refParams, body: object({ command: nonEmpty(), timeoutSeconds: int(0, 86_400) }, ['command']) } },
+      { schema: { params: refParams, body: closed({ command: nonEmpty(), timeoutSeconds: optional(int(0, 86_400)) }) } },
       async (req) => {
         const agent = await service.guestAgent(req.params.ref);
         const t = req.body.timeoutSeconds;
@@ -22,9 +22,9 @@ export function agentRoutes(service: HostService): FastifyPluginAsync {
     );
 
     // virsh domifaddr: the guest's own view of its interfaces (source agent).
-    app.get<{ Params: { ref: string }; Querystring: { source?: 'lease' | 'agent' | 'arp' } }>(
+    app.get(
       '/domains/:ref/addresses',
-      { schema: { params: refParams, querystring: object({ source: oneOf(['lease', 'agent', 'arp']) }) } },
+      { schema: { params: refParams, querystring: closed({ source: optional(oneOf(['lease', 'agent', 'arp'])) }) } },
       async (req) => {
         const source = req.query.source ?? 'lease';
         if (source !== 'agent') {
@@ -49,36 +49,32 @@ export function agentRoutes(service: HostService): FastifyPluginAsync {
     );
 
     // virsh guestinfo: the groups asked for (all when none is).
-    app.get<{ Params: { ref: string }; Querystring: { types?: string } }>(
-      '/domains/:ref/guestinfo',
-      { schema: { params: refParams, querystring: object({ types: str() }) } },
-      async (req) => {
-        const asked = (req.query.types ?? '').split(',').filter(Boolean);
-        for (const t of asked) {
-          if (!(GUESTINFO_TYPES as readonly string[]).includes(t)) {
-            throw new FerryError('INVALID_ARGUMENT', `unsupported guest info type '${t}'`, { hint: `One of: ${GUESTINFO_TYPES.join(', ')}` });
-          }
+    app.get('/domains/:ref/guestinfo', { schema: { params: refParams, querystring: closed({ types: optional(str()) }) } }, async (req) => {
+      const asked = (req.query.types ?? '').split(',').filter(Boolean);
+      for (const t of asked) {
+        if (!(GUESTINFO_TYPES as readonly string[]).includes(t)) {
+          throw new FerryError('INVALID_ARGUMENT', `unsupported guest info type '${t}'`, { hint: `One of: ${GUESTINFO_TYPES.join(', ')}` });
         }
-        const types = new Set<GuestInfoType>(asked.length > 0 ? (asked as GuestInfoType[]) : GUESTINFO_TYPES);
-        const agent = await service.guestAgent(req.params.ref);
-        return {
-          ...(types.has('users') ? { users: await agent.users() } : {}),
-          ...(types.has('os') ? { os: await agent.osInfo() } : {}),
-          ...(types.has('timezone') ? { timezone: await agent.timezone() } : {}),
-          ...(types.has('hostname') ? { hostname: await agent.hostname() } : {}),
-          ...(types.has('filesystem') ? { filesystems: await agent.filesystems() } : {}),
-        };
-      },
-    );
+      }
+      const types = new Set<GuestInfoType>(asked.length > 0 ? (asked as GuestInfoType[]) : GUESTINFO_TYPES);
+      const agent = await service.guestAgent(req.params.ref);
+      return {
+        ...(types.has('users') ? { users: await agent.users() } : {}),
+        ...(types.has('os') ? { os: await agent.osInfo() } : {}),
+        ...(types.has('timezone') ? { timezone: await agent.timezone() } : {}),
+        ...(types.has('hostname') ? { hostname: await agent.hostname() } : {}),
+        ...(types.has('filesystem') ? { filesystems: await agent.filesystems() } : {}),
+      };
+    });
 
     // virsh domtime: read the guest's clock, or set it (to a time, or with sync from the guest's own RTC).
-    app.get<{ Params: { ref: string } }>('/domains/:ref/time', { schema: { params: refParams } }, async (req) => {
+    app.get('/domains/:ref/time', { schema: { params: refParams } }, async (req) => {
       return { time: await (await service.guestAgent(req.params.ref)).getTime() };
     });
 
-    app.put<{ Params: { ref: string }; Body: { seconds?: number; nseconds?: number; sync?: boolean } | undefined }>(
+    app.put(
       '/domains/:ref/time',
-      { schema: { params: refParams, body: optionalObject({ seconds: int(0), nseconds: int(0, 999_999_999), sync: bool() }) } },
+      { schema: { params: refParams, body: nullableClosed({ seconds: optional(int(0)), nseconds: optional(int(0, 999_999_999)), sync: optional(bool()) }) } },
       async (req) => {
         const b = req.body ?? {};
         if ((b.seconds === undefined) === !b.sync) {
@@ -95,13 +91,13 @@ export function agentRoutes(service: HostService): FastifyPluginAsync {
     );
 
     // virsh domfsfreeze / domfsthaw
-    app.post<{ Params: { ref: string }; Body: { mountpoints?: string[] } | undefined }>(
+    app.post(
       '/domains/:ref/fsfreeze',
-      { schema: { params: refParams, body: optionalObject({ mountpoints: arrayOf(nonEmpty()) }) } },
+      { schema: { params: refParams, body: nullableClosed({ mountpoints: optional(arrayOf(nonEmpty())) }) } },
       async (req) => ({ filesystems: await (await service.guestAgent(req.params.ref)).fsfreeze(req.body?.mountpoints) }),
     );
 
-    app.post<{ Params: { ref: string } }>('/domains/:ref/fsthaw', { schema: { params: refParams } }, async (req) => ({
+    app.post('/domains/:ref/fsthaw', { schema: { params: refParams } }, async (req) => ({
       filesystems: await (await service.guestAgent(req.params.ref)).fsthaw(),
     }));
   };

@@ -1,15 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { AuditStore } from '../../store/audit-store.js';
 import type { MigrationHistory } from '../../store/migration-history.js';
-import { int, nonEmpty, object } from '../schemas/json-schema.js';
+import { closed, int, nonEmpty, optional } from '../../shared/typed-schema.js';
 
 /** The audit trail and the migration history (docs/audit.md). */
-export function auditRoutes(deps: { audit: AuditStore; history: MigrationHistory }): FastifyPluginAsync {
+export function auditRoutes(deps: { audit: AuditStore; history: MigrationHistory }): TypedPlugin {
   return async function auditRoutesPlugin(app) {
-    app.get<{ Querystring: { domain?: string; since?: number; until?: number; limit?: number } }>(
+    app.get(
       '/audit',
-      { schema: { querystring: object({ domain: nonEmpty(), since: int(0), until: int(0), limit: int(1) }) } },
+      { schema: { querystring: closed({ domain: optional(nonEmpty()), since: optional(int(0)), until: optional(int(0)), limit: optional(int(1)) }) } },
       async (req) => {
         // Who did what is for the host's administrators, as libvirt's audit log is root's: not for the read-only socket anyone may open.
         if (req.ferryCaller.readonly) {
@@ -20,9 +20,9 @@ export function auditRoutes(deps: { audit: AuditStore; history: MigrationHistory
         return { records: deps.audit.list(req.query) };
       },
     );
-    app.get<{ Querystring: { domain?: string; id?: string; limit?: number } }>(
+    app.get(
       '/migrations/history',
-      { schema: { querystring: object({ domain: nonEmpty(), id: nonEmpty(), limit: int(1) }) } },
+      { schema: { querystring: closed({ domain: optional(nonEmpty()), id: optional(nonEmpty()), limit: optional(int(1)) }) } },
       async (req) => {
         const migrations = deps.history.list(req.query);
         if (req.query.id !== undefined && migrations.length === 0) {

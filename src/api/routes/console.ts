@@ -1,8 +1,8 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import type { ConsoleService } from '../../console/console-service.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { CONSOLE_DEVICE_HEADER, CONSOLE_DOMAIN_HEADER, CONSOLE_UPGRADE } from '../../shared/console-protocol.js';
-import { bool, nonEmpty, object } from '../schemas/json-schema.js';
+import { bool, closed, nonEmpty, optional } from '../../shared/typed-schema.js';
 import { switchProtocols, upgradedConnection } from '../upgrade.js';
 
 /**
@@ -11,15 +11,15 @@ import { switchProtocols, upgradedConnection } from '../upgrade.js';
  * A POST, so read-only connections are refused it, as libvirt refuses them
  * virDomainOpenConsole. Failures before the upgrade are ordinary replies.
  */
-export function consoleRoutes(consoles: ConsoleService): FastifyPluginAsync {
+export function consoleRoutes(consoles: ConsoleService): TypedPlugin {
   return async function consoleRoutesPlugin(app) {
-    app.post<{ Params: { ref: string }; Querystring: { devname?: string; force?: boolean; safe?: boolean } }>(
+    app.post(
       '/domains/:ref/console',
       {
         schema: {
-          params: object({ ref: nonEmpty() }, ['ref']),
+          params: closed({ ref: nonEmpty() }),
           // safe: libvirt's VIR_DOMAIN_CONSOLE_SAFE; every ferry console is safe (one session per device).
-          querystring: object({ devname: nonEmpty(), force: bool(), safe: bool() }),
+          querystring: closed({ devname: optional(nonEmpty()), force: optional(bool()), safe: optional(bool()) }),
         },
       },
       async (req, reply) => {

@@ -1,35 +1,31 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import type { DiskHotplugService } from '../../host/disk-hotplug.js';
-import type { AttachDiskSpec } from '../../vm/disk-hotplug.js';
-import { bool, nonEmpty, object, oneOf, str } from '../schemas/json-schema.js';
+import { bool, closed, nonEmpty, oneOf, optional, str } from '../../shared/typed-schema.js';
 
-const scope = { live: bool(), config: bool(), current: bool() };
+const scope = { live: optional(bool()), config: optional(bool()), current: optional(bool()) };
 
 /** virsh attach-disk / detach-disk / change-media. */
-export function diskHotplugRoutes(disks: DiskHotplugService): FastifyPluginAsync {
+export function diskHotplugRoutes(disks: DiskHotplugService): TypedPlugin {
   return async function diskHotplugRoutesPlugin(app) {
-    app.post<{ Params: { ref: string }; Body: AttachDiskSpec & { live?: boolean; config?: boolean; current?: boolean; persistent?: boolean } }>(
+    app.post(
       '/domains/:ref/disks',
       {
         schema: {
-          params: object({ ref: nonEmpty() }, ['ref']),
-          body: object(
-            {
-              source: str(),
-              target: nonEmpty(),
-              bus: nonEmpty(),
-              device: nonEmpty(),
-              format: nonEmpty(),
-              driver: nonEmpty(),
-              cache: nonEmpty(),
-              mode: nonEmpty(),
-              sourceType: oneOf(['file', 'block']),
-              serial: nonEmpty(),
-              persistent: bool(),
-              ...scope,
-            },
-            ['source', 'target'],
-          ),
+          params: closed({ ref: nonEmpty() }),
+          body: closed({
+            source: str(),
+            target: nonEmpty(),
+            bus: optional(nonEmpty()),
+            device: optional(nonEmpty()),
+            format: optional(nonEmpty()),
+            driver: optional(nonEmpty()),
+            cache: optional(nonEmpty()),
+            mode: optional(nonEmpty()),
+            sourceType: optional(oneOf(['file', 'block'])),
+            serial: optional(nonEmpty()),
+            persistent: optional(bool()),
+            ...scope,
+          }),
         },
       },
       async (req) => {
@@ -39,24 +35,21 @@ export function diskHotplugRoutes(disks: DiskHotplugService): FastifyPluginAsync
       },
     );
 
-    app.delete<{ Params: { ref: string; target: string }; Querystring: { live?: boolean; config?: boolean; current?: boolean } }>(
+    app.delete(
       '/domains/:ref/disks/:target',
-      { schema: { params: object({ ref: nonEmpty(), target: nonEmpty() }, ['ref', 'target']), querystring: object(scope) } },
+      { schema: { params: closed({ ref: nonEmpty(), target: nonEmpty() }), querystring: closed(scope) } },
       async (req) => {
         await disks.detach(req.params.ref, req.params.target, req.query);
         return {};
       },
     );
 
-    app.post<{
-      Params: { ref: string; target: string };
-      Body: { action: 'eject' | 'insert' | 'update'; source?: string; force?: boolean; live?: boolean; config?: boolean; current?: boolean };
-    }>(
+    app.post(
       '/domains/:ref/disks/:target/media',
       {
         schema: {
-          params: object({ ref: nonEmpty(), target: nonEmpty() }, ['ref', 'target']),
-          body: object({ action: oneOf(['eject', 'insert', 'update']), source: nonEmpty(), force: bool(), ...scope }, ['action']),
+          params: closed({ ref: nonEmpty(), target: nonEmpty() }),
+          body: closed({ action: oneOf(['eject', 'insert', 'update']), source: optional(nonEmpty()), force: optional(bool()), ...scope }),
         },
       },
       async (req) => {

@@ -1,52 +1,49 @@
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import { callerName } from '../access.js';
-import type { FastifyPluginAsync } from 'fastify';
 import type { HostService } from '../../host/host-service.js';
-import type { DiskEdit } from '../../vm/disk-edit.js';
+import { diskEditSchema } from '../../shared/api-types.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { describeDiskSource } from '../../vm/definition.js';
 import { networkNvramOf } from '../../host/nvram-store.js';
 import { parseDomainXml } from '../../vm/parse-domain-xml.js';
-import { bool, int, nonEmpty, object, oneOf, openObject, optionalObject, str } from '../schemas/json-schema.js';
+import { bool, closed, int, nonEmpty, nullableClosed, oneOf, openObject, optional } from '../../shared/typed-schema.js';
 
-const refParams = object({ ref: nonEmpty() }, ['ref']);
-const defineBody = object({ xml: nonEmpty() }, ['xml']);
-const createBody = object({ xml: nonEmpty(), paused: bool() }, ['xml']);
-const inactiveQuery = object({ inactive: bool() });
+const refParams = closed({ ref: nonEmpty() });
+const defineBody = closed({ xml: nonEmpty() });
+const createBody = closed({ xml: nonEmpty(), paused: optional(bool()) });
+const inactiveQuery = closed({ inactive: optional(bool()) });
 
 const ACTIONS = ['start', 'shutdown', 'destroy', 'reboot', 'reset', 'suspend', 'resume', 'inject-nmi'] as const;
-type Action = (typeof ACTIONS)[number];
 
 /** Domain resources: the HTTP side only parses and calls HostService. */
-export function domainRoutes(service: HostService): FastifyPluginAsync {
+export function domainRoutes(service: HostService): TypedPlugin {
   return async function domainRoutesPlugin(app) {
-    app.get<{ Querystring: { all?: boolean; inactive?: boolean } }>(
-      '/domains',
-      { schema: { querystring: object({ all: bool(), inactive: bool() }) } },
-      async (req) => ({ domains: service.list(req.query) }),
-    );
+    app.get('/domains', { schema: { querystring: closed({ all: optional(bool()), inactive: optional(bool()) }) } }, async (req) => ({
+      domains: service.list(req.query),
+    }));
 
-    app.post<{ Body: { xml: string } }>('/domains', { schema: { body: defineBody } }, async (req) => {
+    app.post('/domains', { schema: { body: defineBody } }, async (req) => {
       const rec = await service.define(req.body.xml);
       return { domain: { name: rec.name, uuid: rec.uuid } };
     });
 
-    app.post<{ Body: { xml: string; paused?: boolean } }>('/domains/create', { schema: { body: createBody } }, async (req) => {
+    app.post('/domains/create', { schema: { body: createBody } }, async (req) => {
       const rec = await service.create(req.body.xml, req.body.paused === undefined ? {} : { paused: req.body.paused });
       return { domain: { name: rec.name, uuid: rec.uuid, id: rec.domainId } };
     });
 
-    app.get<{ Params: { ref: string } }>('/domains/:ref', { schema: { params: refParams } }, async (req) => ({
+    app.get('/domains/:ref', { schema: { params: refParams } }, async (req) => ({
       domain: service.info(req.params.ref),
     }));
 
-    app.get<{ Params: { ref: string } }>('/domains/:ref/state', { schema: { params: refParams } }, async (req) => {
+    app.get('/domains/:ref/state', { schema: { params: refParams } }, async (req) => {
       const rec = service.lookup(req.params.ref);
       return { name: rec.name, state: rec.state, reason: rec.reason };
     });
 
-    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean; secure?: boolean } }>(
+    app.get(
       '/domains/:ref/xml',
-      { schema: { params: refParams, querystring: object({ inactive: bool(), secure: bool() }) } },
+      { schema: { params: refParams, querystring: closed({ inactive: optional(bool()), secure: optional(bool()) }) } },
       async (req) => {
         // libvirt's VIR_DOMAIN_XML_SECURE: secrets only for callers who ask, and never over a read-only connection.
         if (req.query.secure && req.ferryCaller.readonly) {
@@ -58,9 +55,9 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Params: { ref: string }; Querystring: { type?: 'vnc' | 'spice'; password?: boolean } }>(
+    app.get(
       '/domains/:ref/displays',
-      { schema: { params: refParams, querystring: object({ type: oneOf(['vnc', 'spice']), password: bool() }) } },
+      { schema: { params: refParams, querystring: closed({ type: optional(oneOf(['vnc', 'spice'])), password: optional(bool()) }) } },
       async (req) => {
         // virsh domdisplay --include-password reads the secure XML: refused on a read-only connection.
         if (req.query.password && req.ferryCaller.readonly) {
@@ -72,12 +69,17 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { ref: string }; Querystring: { tpm?: 'keep' | 'remove'; nvram?: 'remove' | 'keep'; managedSave?: boolean } }>(
+    app.delete(
       '/domains/:ref',
       // tpm: what happens to an emulated TPM's state (virsh undefine --keep-tpm / --tpm); default: removed unless persistent_state='yes'.
       // nvram: the UEFI variable store (virsh undefine --nvram / --keep-nvram); an existing one must be named.
       // managedSave: a managed save image goes with the definition (virsh undefine --managed-save); without it one refuses.
-      { schema: { params: refParams, querystring: object({ tpm: oneOf(['keep', 'remove']), nvram: oneOf(['remove', 'keep']), managedSave: bool() }) } },
+      {
+        schema: {
+          params: refParams,
+          querystring: closed({ tpm: optional(oneOf(['keep', 'remove'])), nvram: optional(oneOf(['remove', 'keep'])), managedSave: optional(bool()) }),
+        },
+      },
       async (req) => {
         const rec = await service.undefine(req.params.ref, {
           ...(req.query.tpm ? { tpm: req.query.tpm } : {}),
@@ -90,12 +92,12 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.post<{ Params: { ref: string; action: Action }; Body: { paused?: boolean; forceBoot?: boolean; mode?: 'acpi' | 'agent' } | undefined }>(
+    app.post(
       '/domains/:ref/:action',
       {
         schema: {
-          params: object({ ref: nonEmpty(), action: oneOf(ACTIONS) }, ['ref', 'action']),
-          body: optionalObject({ paused: bool(), forceBoot: bool(), mode: oneOf(['acpi', 'agent']) }),
+          params: closed({ ref: nonEmpty(), action: oneOf(ACTIONS) }),
+          body: nullableClosed({ paused: optional(bool()), forceBoot: optional(bool()), mode: optional(oneOf(['acpi', 'agent'])) }),
         },
       },
       async (req) => {
@@ -139,31 +141,27 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Params: { ref: string }; Querystring: { inactive?: boolean } }>(
-      '/domains/:ref/disks',
-      { schema: { params: refParams, querystring: inactiveQuery } },
-      async (req) => ({
-        disks: service.definition(req.params.ref, req.query).devices.disks.map((d) => ({
-          target: d.target.dev,
-          bus: d.target.bus,
-          type: d.type,
-          device: d.device,
-          source: describeDiskSource(d),
-          format: d.format,
-          cache: d.cache ?? 'default',
-          io: d.io ?? null,
-          readonly: d.readonly,
-          shareable: d.shareable,
-        })),
-      }),
-    );
+    app.get('/domains/:ref/disks', { schema: { params: refParams, querystring: inactiveQuery } }, async (req) => ({
+      disks: service.definition(req.params.ref, req.query).devices.disks.map((d) => ({
+        target: d.target.dev,
+        bus: d.target.bus,
+        type: d.type,
+        device: d.device,
+        source: describeDiskSource(d),
+        format: d.format,
+        cache: d.cache ?? 'default',
+        io: d.io ?? null,
+        readonly: d.readonly,
+        shareable: d.shareable,
+      })),
+    }));
 
-    app.patch<{ Params: { ref: string; target: string }; Body: DiskEdit }>(
+    app.patch(
       '/domains/:ref/disks/:target',
       {
         schema: {
-          params: object({ ref: nonEmpty(), target: nonEmpty() }, ['ref', 'target']),
-          body: object({ cache: str(), io: str(), readonly: bool(), shareable: bool(), source: nonEmpty() }),
+          params: closed({ ref: nonEmpty(), target: nonEmpty() }),
+          body: diskEditSchema,
         },
       },
       async (req) => {
@@ -172,34 +170,34 @@ export function domainRoutes(service: HostService): FastifyPluginAsync {
       },
     );
 
-    app.post<{ Params: { ref: string }; Body: { execute: string; arguments?: Record<string, unknown> } }>(
+    app.post(
       '/domains/:ref/qemu-monitor-command',
       {
         schema: {
           params: refParams,
           // The arguments go to QEMU as they are: QEMU's own schema checks them.
-          body: object({ execute: nonEmpty(), arguments: openObject() }, ['execute']),
+          body: closed({ execute: nonEmpty(), arguments: optional(openObject()) }),
         },
       },
       async (req) => ({ return: (await service.monitorCommand(req.params.ref, req.body, callerName(req))) ?? {} }),
     );
 
-    app.get<{ Params: { ref: string } }>('/domains/:ref/memory-stats', { schema: { params: refParams } }, async (req) => ({
+    app.get('/domains/:ref/memory-stats', { schema: { params: refParams } }, async (req) => ({
       stats: await service.memoryStats(req.params.ref),
     }));
 
-    app.put<{ Params: { ref: string }; Body: { period: number; live: boolean; config: boolean } }>(
+    app.put(
       '/domains/:ref/memory-stats-period',
-      { schema: { params: refParams, body: object({ period: int(0, 2 ** 31 - 1), live: bool(), config: bool() }, ['period', 'live', 'config']) } },
+      { schema: { params: refParams, body: closed({ period: int(0, 2 ** 31 - 1), live: bool(), config: bool() }) } },
       async (req) => {
         await service.setMemoryStatsPeriod(req.params.ref, req.body.period, req.body);
         return {};
       },
     );
 
-    app.put<{ Params: { ref: string }; Body: { kib: number; live: boolean; config: boolean } }>(
+    app.put(
       '/domains/:ref/memory',
-      { schema: { params: refParams, body: object({ kib: int(1, Number.MAX_SAFE_INTEGER), live: bool(), config: bool() }, ['kib', 'live', 'config']) } },
+      { schema: { params: refParams, body: closed({ kib: int(1, Number.MAX_SAFE_INTEGER), live: bool(), config: bool() }) } },
       async (req) => {
         await service.setMemory(req.params.ref, req.body.kib, req.body);
         return {};

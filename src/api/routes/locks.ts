@@ -1,15 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import type { LockService } from '../../host/lock-service.js';
-import { arrayOf, bool, nonEmpty, object } from '../schemas/json-schema.js';
+import { arrayOf, bool, closed, nonEmpty, optional } from '../../shared/typed-schema.js';
 
 /** lock-list and lock-clear for the CLI. */
-export function lockRoutes(locks: LockService): FastifyPluginAsync {
+export function lockRoutes(locks: LockService): TypedPlugin {
   return async function lockRoutesPlugin(app) {
     app.get('/locks', async () => ({ leases: await locks.list() }));
-    app.post<{ Body: { resource: string; peers?: string[]; force?: boolean } }>(
+    app.post(
       '/locks/clear',
       {
-        schema: { body: object({ resource: nonEmpty(), peers: arrayOf(nonEmpty()), force: bool() }, ['resource']) },
+        schema: { body: closed({ resource: nonEmpty(), peers: optional(arrayOf(nonEmpty())), force: optional(bool()) }) },
       },
       async (req) => locks.clear(req.body.resource, { ...(req.body.peers ? { peers: req.body.peers } : {}), force: req.body.force ?? false }),
     );

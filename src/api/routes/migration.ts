@@ -1,22 +1,22 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { MigrationService } from '../../migration/migration-service.js';
 import { defaultMigrationOptions, type MigrationOptions } from '../../migration/options.js';
 
-import { migrationOptionsSchema } from '../schemas/migration-options.js';
-import { bool, int, nonEmpty, object } from '../schemas/json-schema.js';
+import { migrationOptionsRequestSchema } from '../../shared/migration-options-schema.js';
+import { bool, closed, int, nonEmpty, optional } from '../../shared/typed-schema.js';
 
-const refParams = object({ ref: nonEmpty() }, ['ref']);
+const refParams = closed({ ref: nonEmpty() });
 
 /** Migration and job control: the HTTP side only parses and calls MigrationService. */
-export function migrationRoutes(migrations: MigrationService): FastifyPluginAsync {
+export function migrationRoutes(migrations: MigrationService): TypedPlugin {
   return async function migrationRoutesPlugin(app) {
-    app.post<{ Params: { ref: string }; Body: { destUri: string; options?: Partial<MigrationOptions> } }>(
+    app.post(
       '/domains/:ref/migrate',
       {
         schema: {
           params: refParams,
-          body: object({ destUri: nonEmpty(), options: migrationOptionsSchema }, ['destUri']),
+          body: closed({ destUri: nonEmpty(), options: optional(migrationOptionsRequestSchema) }),
         },
       },
       async (req) => {
@@ -28,44 +28,42 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
       },
     );
 
-    app.get<{ Params: { ref: string }; Querystring: { completed?: boolean } }>(
-      '/domains/:ref/job',
-      { schema: { params: refParams, querystring: object({ completed: bool() }) } },
-      async (req) => ({ job: migrations.jobInfo(req.params.ref, req.query) }),
-    );
+    app.get('/domains/:ref/job', { schema: { params: refParams, querystring: closed({ completed: optional(bool()) }) } }, async (req) => ({
+      job: migrations.jobInfo(req.params.ref, req.query),
+    }));
 
-    app.post<{ Params: { ref: string } }>('/domains/:ref/job/abort', { schema: { params: refParams } }, async (req) => {
+    app.post('/domains/:ref/job/abort', { schema: { params: refParams } }, async (req) => {
       await migrations.abort(req.params.ref);
       return {};
     });
 
-    app.post<{ Params: { ref: string } }>('/domains/:ref/job/postcopy', { schema: { params: refParams } }, async (req) => {
+    app.post('/domains/:ref/job/postcopy', { schema: { params: refParams } }, async (req) => {
       await migrations.startPostcopy(req.params.ref);
       return {};
     });
 
-    app.get<{ Params: { ref: string } }>('/domains/:ref/migration/speed', { schema: { params: refParams } }, async (req) => ({
+    app.get('/domains/:ref/migration/speed', { schema: { params: refParams } }, async (req) => ({
       bandwidth: await migrations.getSpeed(req.params.ref),
     }));
 
-    app.put<{ Params: { ref: string }; Body: { bandwidth: number } }>(
+    app.put(
       '/domains/:ref/migration/speed',
       // MiB/s, 0 for unlimited; QEMU's limit is INT64_MAX bytes/s.
-      { schema: { params: refParams, body: object({ bandwidth: int(0, 8796093022207) }, ['bandwidth']) } },
+      { schema: { params: refParams, body: closed({ bandwidth: int(0, 8796093022207) }) } },
       async (req) => {
         await migrations.setSpeed(req.params.ref, req.body.bandwidth);
         return {};
       },
     );
 
-    app.get<{ Params: { ref: string } }>('/domains/:ref/migration/max-downtime', { schema: { params: refParams } }, async (req) => ({
+    app.get('/domains/:ref/migration/max-downtime', { schema: { params: refParams } }, async (req) => ({
       downtime: await migrations.getMaxDowntime(req.params.ref),
     }));
 
-    app.put<{ Params: { ref: string }; Body: { downtime: number } }>(
+    app.put(
       '/domains/:ref/migration/max-downtime',
       // ms; QEMU's downtime-limit is 0..2000 s, and virsh refuses 0 ("Invalid downtime").
-      { schema: { params: refParams, body: object({ downtime: int(1, 2_000_000) }, ['downtime']) } },
+      { schema: { params: refParams, body: closed({ downtime: int(1, 2_000_000) }) } },
       async (req) => {
         await migrations.setMaxDowntime(req.params.ref, req.body.downtime);
         return {};

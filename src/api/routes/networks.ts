@@ -1,37 +1,35 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import type { NetworkService } from '../../network/network-service.js';
 
-import { bool, nonEmpty, object, oneOf, optionalObject } from '../schemas/json-schema.js';
+import { bool, closed, nonEmpty, nullableClosed, oneOf, optional } from '../../shared/typed-schema.js';
 
-const netParams = object({ net: nonEmpty() }, ['net']);
-const xmlBody = object({ xml: nonEmpty() }, ['xml']);
+const netParams = closed({ net: nonEmpty() });
+const xmlBody = closed({ xml: nonEmpty() });
 
 /** Virtual networks: the HTTP side only parses and calls NetworkService. */
-export function networkRoutes(networks: NetworkService): FastifyPluginAsync {
+export function networkRoutes(networks: NetworkService): TypedPlugin {
   return async function networkRoutesPlugin(app) {
-    app.get<{ Querystring: { all?: boolean; inactive?: boolean } }>(
-      '/networks',
-      { schema: { querystring: object({ all: bool(), inactive: bool() }) } },
-      async (req) => ({ networks: networks.list(req.query) }),
-    );
+    app.get('/networks', { schema: { querystring: closed({ all: optional(bool()), inactive: optional(bool()) }) } }, async (req) => ({
+      networks: networks.list(req.query),
+    }));
 
-    app.post<{ Body: { xml: string } }>('/networks', { schema: { body: xmlBody } }, async (req) => ({
+    app.post('/networks', { schema: { body: xmlBody } }, async (req) => ({
       network: networks.info(networks.define(req.body.xml).uuid),
     }));
 
-    app.post<{ Body: { xml: string } }>('/networks/create', { schema: { body: xmlBody } }, async (req) => ({
+    app.post('/networks/create', { schema: { body: xmlBody } }, async (req) => ({
       network: networks.info((await networks.create(req.body.xml)).uuid),
     }));
 
-    app.get<{ Params: { net: string } }>('/networks/:net', { schema: { params: netParams } }, async (req) => ({ network: networks.info(req.params.net) }));
-    app.get<{ Params: { net: string } }>('/networks/:net/xml', { schema: { params: netParams } }, async (req) => ({ xml: networks.dumpXml(req.params.net) }));
+    app.get('/networks/:net', { schema: { params: netParams } }, async (req) => ({ network: networks.info(req.params.net) }));
+    app.get('/networks/:net/xml', { schema: { params: netParams } }, async (req) => ({ xml: networks.dumpXml(req.params.net) }));
 
-    app.post<{ Params: { net: string; action: 'start' | 'destroy' | 'autostart' }; Body: { enable?: boolean } | undefined }>(
+    app.post(
       '/networks/:net/:action',
       {
         schema: {
-          params: object({ net: nonEmpty(), action: oneOf(['start', 'destroy', 'autostart']) }, ['net', 'action']),
-          body: optionalObject({ enable: bool() }),
+          params: closed({ net: nonEmpty(), action: oneOf(['start', 'destroy', 'autostart']) }),
+          body: nullableClosed({ enable: optional(bool()) }),
         },
       },
       async (req) => {
@@ -45,7 +43,7 @@ export function networkRoutes(networks: NetworkService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { net: string } }>('/networks/:net', { schema: { params: netParams } }, async (req) => {
+    app.delete('/networks/:net', { schema: { params: netParams } }, async (req) => {
       await networks.undefine(req.params.net);
       return {};
     });

@@ -1,27 +1,23 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import type { SecretService } from '../../secrets/secret-service.js';
-import { nonEmpty, object } from '../schemas/json-schema.js';
+import { closed, nonEmpty, str } from '../../shared/typed-schema.js';
 
-const params = object({ uuid: nonEmpty() }, ['uuid']);
+const params = closed({ uuid: nonEmpty() });
 
 /** Secrets. Reading a value is a POST: a read-only connection (GET only) never gets one. */
-export function secretRoutes(secrets: SecretService): FastifyPluginAsync {
+export function secretRoutes(secrets: SecretService): TypedPlugin {
   return async function secretRoutesPlugin(app) {
     app.get('/secrets', async () => ({ secrets: secrets.list() }));
-    app.post<{ Body: { xml: string } }>('/secrets', { schema: { body: object({ xml: nonEmpty() }, ['xml']) } }, async (req) => ({
+    app.post('/secrets', { schema: { body: closed({ xml: nonEmpty() }) } }, async (req) => ({
       secret: secrets.define(req.body.xml),
     }));
-    app.get<{ Params: { uuid: string } }>('/secrets/:uuid/xml', { schema: { params } }, async (req) => ({ xml: secrets.dumpXml(req.params.uuid) }));
-    app.put<{ Params: { uuid: string }; Body: { value: string } }>(
-      '/secrets/:uuid/value',
-      { schema: { params, body: object({ value: { type: 'string' } }, ['value']) } },
-      async (req) => {
-        secrets.setValue(req.params.uuid, req.body.value);
-        return {};
-      },
-    );
-    app.post<{ Params: { uuid: string } }>('/secrets/:uuid/value', { schema: { params } }, async (req) => ({ value: secrets.getValue(req.params.uuid) }));
-    app.delete<{ Params: { uuid: string } }>('/secrets/:uuid', { schema: { params } }, async (req) => {
+    app.get('/secrets/:uuid/xml', { schema: { params } }, async (req) => ({ xml: secrets.dumpXml(req.params.uuid) }));
+    app.put('/secrets/:uuid/value', { schema: { params, body: closed({ value: str() }) } }, async (req) => {
+      secrets.setValue(req.params.uuid, req.body.value);
+      return {};
+    });
+    app.post('/secrets/:uuid/value', { schema: { params } }, async (req) => ({ value: secrets.getValue(req.params.uuid) }));
+    app.delete('/secrets/:uuid', { schema: { params } }, async (req) => {
       secrets.undefine(req.params.uuid);
       return {};
     });

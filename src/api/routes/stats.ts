@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { type DomainStatsReader, STATS_GROUPS, type StatsGroup } from '../../host/domain-stats.js';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
+import { type DomainStatsReader, STATS_GROUPS } from '../../host/domain-stats.js';
 import { statsParams } from '../../host/domain-stats-params.js';
-import { isActiveState } from '../../vm/domain-state.js';
+import { isActiveState } from '../../shared/domain-state.js';
 import type { DomainSummary } from '../../store/domain-store.js';
-import { arrayOf, nonEmpty, object, oneOf, str } from '../schemas/json-schema.js';
+import { arrayOf, closed, nonEmpty, oneOf, optional, str } from '../../shared/typed-schema.js';
 
 /** virsh domstats' --list-* filters. */
 export const STATS_FILTERS = ['active', 'inactive', 'persistent', 'transient', 'running', 'paused', 'shutoff', 'other'] as const;
@@ -31,13 +31,17 @@ function matches(d: DomainSummary, f: StatsFilter): boolean {
 }
 
 /** virsh domstats and domblkstat (domifstat and dommemstat have their own routes): parse and call DomainStatsReader. */
-export function statsRoutes(reader: DomainStatsReader): FastifyPluginAsync {
+export function statsRoutes(reader: DomainStatsReader): TypedPlugin {
   return async function statsRoutesPlugin(app) {
-    app.get<{ Querystring: { group?: StatsGroup[]; domain?: string[]; filter?: StatsFilter[] } }>(
+    app.get(
       '/domain-stats',
       {
         schema: {
-          querystring: object({ group: arrayOf(oneOf(STATS_GROUPS)), domain: arrayOf(nonEmpty()), filter: arrayOf(oneOf(STATS_FILTERS)) }),
+          querystring: closed({
+            group: optional(arrayOf(oneOf(STATS_GROUPS))),
+            domain: optional(arrayOf(nonEmpty())),
+            filter: optional(arrayOf(oneOf(STATS_FILTERS))),
+          }),
         },
       },
       async (req) => {
@@ -51,12 +55,12 @@ export function statsRoutes(reader: DomainStatsReader): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Params: { ref: string }; Querystring: { device?: string } }>(
+    app.get(
       '/domains/:ref/block-stats',
       {
         schema: {
-          params: object({ ref: nonEmpty() }, ['ref']),
-          querystring: object({ device: str() }),
+          params: closed({ ref: nonEmpty() }),
+          querystring: closed({ device: optional(str()) }),
         },
       },
       async (req) => ({ stats: await reader.blockStats(req.params.ref, req.query.device ?? '') }),

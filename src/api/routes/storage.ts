@@ -1,53 +1,37 @@
-import type { FastifyPluginAsync } from 'fastify';
-import { POOL_TYPES, type PoolType } from '../../storage/pool-definition.js';
+import type { TypedPlugin } from '../schemas/typed-plugin.js';
+import { POOL_TYPES } from '../../storage/pool-definition.js';
 import type { StorageService } from '../../storage/storage-service.js';
 
-import { bool, int, nonEmpty, object, oneOf, optionalObject, str } from '../schemas/json-schema.js';
+import { bool, closed, int, nonEmpty, nullableClosed, oneOf, optional, str } from '../../shared/typed-schema.js';
 
-const nameParams = object({ pool: nonEmpty() }, ['pool']);
-const volParams = object({ pool: nonEmpty(), vol: nonEmpty() }, ['pool', 'vol']);
-
-interface DefineAsBody {
-  name: string;
-  type: PoolType;
-  sourceHost?: string;
-  sourcePath?: string;
-  sourceDev?: string;
-  sourceName?: string;
-  sourceFormat?: string;
-  target?: string;
-}
+const nameParams = closed({ pool: nonEmpty() });
+const volParams = closed({ pool: nonEmpty(), vol: nonEmpty() });
 
 /** Storage pools and volumes: the HTTP side only parses and calls StorageService. */
-export function storageRoutes(storage: StorageService): FastifyPluginAsync {
+export function storageRoutes(storage: StorageService): TypedPlugin {
   return async function storageRoutesPlugin(app) {
-    app.get<{ Querystring: { all?: boolean; inactive?: boolean; details?: boolean } }>(
-      '/pools',
-      { schema: { querystring: object({ all: bool(), inactive: bool(), details: bool() }) } },
-      async (req) => ({ pools: await storage.list(req.query) }),
-    );
+    app.get('/pools', { schema: { querystring: closed({ all: optional(bool()), inactive: optional(bool()), details: optional(bool()) }) } }, async (req) => ({
+      pools: await storage.list(req.query),
+    }));
 
-    app.post<{ Body: { xml: string } }>('/pools', { schema: { body: object({ xml: nonEmpty() }, ['xml']) } }, async (req) => ({
+    app.post('/pools', { schema: { body: closed({ xml: nonEmpty() }) } }, async (req) => ({
       pool: storage.define(req.body.xml),
     }));
 
-    app.post<{ Body: DefineAsBody }>(
+    app.post(
       '/pools/define-as',
       {
         schema: {
-          body: object(
-            {
-              name: nonEmpty(),
-              type: oneOf(POOL_TYPES),
-              sourceHost: str(),
-              sourcePath: str(),
-              sourceDev: str(),
-              sourceName: str(),
-              sourceFormat: str(),
-              target: str(),
-            },
-            ['name', 'type'],
-          ),
+          body: closed({
+            name: nonEmpty(),
+            type: oneOf(POOL_TYPES),
+            sourceHost: optional(str()),
+            sourcePath: optional(str()),
+            sourceDev: optional(str()),
+            sourceName: optional(str()),
+            sourceFormat: optional(str()),
+            target: optional(str()),
+          }),
         },
       },
       async (req) => {
@@ -62,15 +46,15 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Params: { pool: string } }>('/pools/:pool', { schema: { params: nameParams } }, async (req) => ({ pool: await storage.info(req.params.pool) }));
-    app.get<{ Params: { pool: string } }>('/pools/:pool/xml', { schema: { params: nameParams } }, async (req) => ({ xml: storage.dumpXml(req.params.pool) }));
+    app.get('/pools/:pool', { schema: { params: nameParams } }, async (req) => ({ pool: await storage.info(req.params.pool) }));
+    app.get('/pools/:pool/xml', { schema: { params: nameParams } }, async (req) => ({ xml: storage.dumpXml(req.params.pool) }));
 
-    app.post<{ Params: { pool: string; action: string }; Body: { build?: boolean; enable?: boolean } | undefined }>(
+    app.post(
       '/pools/:pool/:action',
       {
         schema: {
-          params: object({ pool: nonEmpty(), action: oneOf(['start', 'destroy', 'build', 'refresh', 'autostart']) }, ['pool', 'action']),
-          body: optionalObject({ build: bool(), enable: bool() }),
+          params: closed({ pool: nonEmpty(), action: oneOf(['start', 'destroy', 'build', 'refresh', 'autostart']) }),
+          body: nullableClosed({ build: optional(bool()), enable: optional(bool()) }),
         },
       },
       async (req) => {
@@ -84,22 +68,22 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       },
     );
 
-    app.delete<{ Params: { pool: string } }>('/pools/:pool', { schema: { params: nameParams } }, async (req) => {
+    app.delete('/pools/:pool', { schema: { params: nameParams } }, async (req) => {
       await storage.undefine(req.params.pool);
       return {};
     });
 
-    app.get<{ Params: { pool: string } }>('/pools/:pool/volumes', { schema: { params: nameParams } }, async (req) => ({
+    app.get('/pools/:pool/volumes', { schema: { params: nameParams } }, async (req) => ({
       volumes: await storage.volumes(req.params.pool),
     }));
 
-    app.post<{ Params: { pool: string }; Body: { name: string; capacity: number; allocation?: number; format?: 'raw' | 'qcow2' } }>(
+    app.post(
       '/pools/:pool/volumes',
       {
         schema: {
           params: nameParams,
           // Bytes; qemu-img takes sizes up to INT64_MAX, and JSON carries integers exactly up to 2^53.
-          body: object({ name: nonEmpty(), capacity: int(1), allocation: int(0), format: oneOf(['raw', 'qcow2']) }, ['name', 'capacity']),
+          body: closed({ name: nonEmpty(), capacity: int(1), allocation: optional(int(0)), format: optional(oneOf(['raw', 'qcow2'])) }),
         },
       },
       async (req) => {
@@ -115,17 +99,15 @@ export function storageRoutes(storage: StorageService): FastifyPluginAsync {
       },
     );
 
-    app.get<{ Params: { pool: string; vol: string } }>('/pools/:pool/volumes/:vol', { schema: { params: volParams } }, async (req) => ({
+    app.get('/pools/:pool/volumes/:vol', { schema: { params: volParams } }, async (req) => ({
       volume: await storage.volumeInfo(req.params.pool, req.params.vol),
     }));
 
-    app.delete<{ Params: { pool: string; vol: string } }>('/pools/:pool/volumes/:vol', { schema: { params: volParams } }, async (req) => {
+    app.delete('/pools/:pool/volumes/:vol', { schema: { params: volParams } }, async (req) => {
       await storage.deleteVolume(req.params.pool, req.params.vol);
       return {};
     });
 
-    app.get<{ Querystring: { path: string } }>('/volumes', { schema: { querystring: object({ path: nonEmpty() }, ['path']) } }, async (req) =>
-      storage.volumeByPath(req.query.path),
-    );
+    app.get('/volumes', { schema: { querystring: closed({ path: nonEmpty() }) } }, async (req) => storage.volumeByPath(req.query.path));
   };
 }

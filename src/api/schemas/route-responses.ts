@@ -1,406 +1,167 @@
-import { anyValue, choice, done, errorRef, flag, integer, list, mapOf, nullable, num, record, replies, text } from './response-schema.js';
+import { Type } from '@sinclair/typebox';
+import {
+  auditRecordSchema,
+  blockCountersSchema,
+  blockJobStatusSchema,
+  displayUriSchema,
+  domainInfoSchema,
+  domainSummarySchema,
+  interfaceStatsSchema,
+  memoryStatSchema,
+  migrationHistoryEntrySchema,
+  migrationResultSchema,
+  networkSummarySchema,
+  nodeInfoSchema,
+  poolSummarySchema,
+  secretSummarySchema,
+  typedParamSchema,
+  vcpuCountSchema,
+  vcpuInfoSchema,
+  versionInfoSchema,
+} from '../../shared/api-types.js';
+import { cpuCatalogSchema } from '../../shared/cpu-catalog.js';
+import { jobInfoSchema } from '../../shared/job-info.js';
+import { heldLeaseSchema } from '../../shared/lease.js';
+import { checkResultSchema } from '../../shared/peer-protocol/preflight-messages.js';
+import { anyValue, choice, flag, integer, list, nullable, num, optional, record, text, type TSchema } from '../../shared/typed-schema.js';
+import { volumeInfoSchema } from '../../shared/volume.js';
+import { done, errorRef, replies } from './response-schema.js';
 
 /**
  * The success body of every route, by "METHOD /url" as registered (prefix
  * included). app.ts adds them, with the error body, to each route's schema as
  * it is registered (withResponses), so the handlers' files keep to parsing.
- * response-schemas.test.ts fails on a route missing here.
+ * response-schemas.test.ts fails on a route missing here. The replies the
+ * CLI reads are declared in shared/ with their types (api-types.ts and its
+ * neighbours); the rest here.
  */
 type Schema = Record<string, unknown>;
 
-const domainRef = record({ name: text(), uuid: text() }, ['name', 'uuid']);
-const domainSummary = record(
-  {
-    uuid: text(),
-    name: text(),
-    domainId: nullable(integer("The running domain's id, null when shut off")),
-    state: text('running, paused, shutoff, ...'),
-    reason: text(),
-    persistent: flag(),
-    autostart: flag(),
-    managedSave: flag('A managed save image exists'),
-  },
-  ['uuid', 'name', 'domainId', 'state', 'reason', 'persistent', 'autostart'],
-);
-const domainInfo = record(
-  {
-    id: nullable(integer()),
-    name: text(),
-    uuid: text(),
-    osType: text(),
-    state: text(),
-    reason: text(),
-    vcpus: integer(),
-    cpuTimeSeconds: nullable(num()),
-    maxMemoryKiB: integer(),
-    usedMemoryKiB: integer(),
-    persistent: flag(),
-    autostart: flag(),
-    securityLabel: nullable(text("The QEMU process's +UID:+GID; null when shut off")),
-    taints: list(text()),
-    managedSave: flag('A managed save image exists (virsh managedsave): the next start restores it'),
-  },
-  ['id', 'name', 'uuid', 'state', 'reason', 'vcpus', 'maxMemoryKiB', 'usedMemoryKiB', 'persistent', 'autostart'],
-);
-const domainState = record({ name: text(), uuid: text(), id: nullable(integer()), state: text() }, ['name', 'uuid', 'id', 'state']);
-const xml = record({ xml: text('The XML document') }, ['xml']);
+const domainRef = record({ name: text(), uuid: text() });
+const domainState = record({ name: text(), uuid: text(), id: nullable(integer()), state: text() });
+const xml = record({ xml: text('The XML document') });
 
-const jobInfo = record(
-  {
-    type: choice(['None', 'Unbounded', 'Completed', 'Failed', 'Cancelled']),
-    operation: text(),
-    phase: text(),
-    status: text(),
-    timeElapsedMs: num(),
-    percent: num("0-100, as virsh's progress line"),
-    error: text(),
-  },
-  ['type', 'percent'],
-  "libvirt's job statistics (domjobinfo): every counter QEMU reports, bytes and ms",
-);
-const checkResult = record({ id: text(), outcome: choice(['pass', 'warn', 'fail']), reason: text(), hint: text(), overridable: flag() }, [
-  'id',
-  'outcome',
-  'reason',
-]);
+const poolDefinition = record({ type: text(), name: text(), uuid: text(), source: optional(record({})), target: optional(record({ path: optional(text()) })) });
+const pins = record({ pins: list(record({ vcpu: integer(), cpuset: text() })) });
+const parameters = record({
+  parameters: list(
+    Type.Unsafe<[string, string]>(Type.Array(text(), { minItems: 2, maxItems: 2 })),
+    "[name, value] pairs in virsh's order, as virsh prints them",
+  ),
+});
+const blockJob = record({ job: blockJobStatusSchema });
+const filesystems = record({ filesystems: anyValue("The guest agent's answer: the number of filesystems frozen or thawed") });
 
-const poolSummary = record(
-  {
-    name: text(),
-    uuid: text(),
-    type: text(),
-    state: choice(['running', 'inactive']),
-    autostart: flag(),
-    persistent: flag(),
-    target: text(),
-    stats: record({ capacity: integer(), allocation: integer(), available: integer() }, [], 'Bytes (with details, or for one pool)'),
-  },
-  ['name', 'uuid', 'type', 'state', 'autostart', 'persistent', 'target'],
-);
-const poolDefinition = record({ type: text(), name: text(), uuid: text(), source: record({}), target: record({ path: text() }) }, ['type', 'name', 'uuid']);
-const volume = record(
-  {
-    name: text(),
-    path: text(),
-    type: choice(['file', 'block']),
-    format: text(),
-    capacity: integer('Bytes the guest sees'),
-    allocation: integer('Bytes used on the host'),
-  },
-  ['name', 'path', 'type', 'format', 'capacity', 'allocation'],
-);
-const network = record(
-  {
-    name: text(),
-    uuid: text(),
-    forward: anyValue('The forward mode and its details'),
-    active: flag(),
-    autostart: flag(),
-    persistent: flag(),
-    bridge: text(),
-  },
-  ['name', 'uuid', 'active', 'autostart', 'persistent', 'bridge'],
-);
-const secret = record({ uuid: text(), usage: text(), ephemeral: flag(), private: flag(), hasValue: flag() }, [
-  'uuid',
-  'usage',
-  'ephemeral',
-  'private',
-  'hasValue',
-]);
-const vcpuCount = record(
-  {
-    maximumConfig: nullable(integer()),
-    maximumLive: nullable(integer()),
-    currentConfig: nullable(integer()),
-    currentLive: nullable(integer()),
-  },
-  ['maximumConfig', 'maximumLive', 'currentConfig', 'currentLive'],
-);
-const pins = record({ pins: list(record({ vcpu: integer(), cpuset: text() }, ['vcpu', 'cpuset'])) }, ['pins']);
-const parameters = record(
-  {
-    parameters: list({ type: 'array', items: text(), minItems: 2, maxItems: 2 }, "[name, value] pairs in virsh's order, as virsh prints them"),
-  },
-  ['parameters'],
-);
-const blockJob = record(
-  { job: record({ disk: text(), kind: text(), offset: integer(), len: integer(), ready: flag(), percent: num() }, ['disk', 'kind', 'offset', 'len', 'ready']) },
-  ['job'],
-);
-const filesystems = record({ filesystems: anyValue("The guest agent's answer: the number of filesystems frozen or thawed") }, ['filesystems']);
-
-export const ROUTE_RESPONSES: Record<string, Schema> = {
+export const ROUTE_RESPONSES: Record<string, TSchema> = {
   // Domains
-  'GET /v1/domains': record({ domains: list(domainSummary) }, ['domains']),
-  'POST /v1/domains': record({ domain: domainRef }, ['domain']),
-  'POST /v1/domains/create': record({ domain: record({ name: text(), uuid: text(), id: nullable(integer()) }, ['name', 'uuid']) }, ['domain']),
-  'GET /v1/domains/:ref': record({ domain: domainInfo }, ['domain']),
-  'POST /v1/domains/:ref/managedsave': record({ domain: domainState }, ['domain']),
-  'DELETE /v1/domains/:ref/managedsave': record({ domain: domainRef, removed: flag('false: the domain had no managed save image') }, ['domain', 'removed']),
-  'GET /v1/domains/:ref/state': record({ name: text(), state: text(), reason: text() }, ['name', 'state', 'reason']),
+  'GET /v1/domains': record({ domains: list(domainSummarySchema) }),
+  'POST /v1/domains': record({ domain: domainRef }),
+  'POST /v1/domains/create': record({ domain: record({ name: text(), uuid: text(), id: optional(nullable(integer())) }) }),
+  'GET /v1/domains/:ref': record({ domain: domainInfoSchema }),
+  'POST /v1/domains/:ref/managedsave': record({ domain: domainState }),
+  'DELETE /v1/domains/:ref/managedsave': record({ domain: domainRef, removed: flag('false: the domain had no managed save image') }),
+  'GET /v1/domains/:ref/state': record({ name: text(), state: text(), reason: text() }),
   'GET /v1/domains/:ref/xml': xml,
-  'GET /v1/domains/:ref/displays': record(
-    { uris: list(record({ type: text(), uri: text() }, ['type', 'uri'])), vnc: text("The VNC display (domdisplay's :N)") },
-    ['uris'],
-  ),
-  'DELETE /v1/domains/:ref': record({ domain: domainRef, nvramKept: text('A network NVRAM left in place') }, ['domain']),
-  'POST /v1/domains/:ref/:action': record({ domain: domainState }, ['domain']),
-  'GET /v1/domains/:ref/disks': record(
-    {
-      disks: list(
-        record(
-          {
-            target: text(),
-            bus: text(),
-            type: text(),
-            device: text(),
-            source: text(),
-            format: text(),
-            cache: text(),
-            io: nullable(text()),
-            readonly: flag(),
-            shareable: flag(),
-          },
-          ['target', 'source'],
-        ),
-      ),
-    },
-    ['disks'],
-  ),
-  'PATCH /v1/domains/:ref/disks/:target': record({ domain: domainRef, active: flag('The running domain was changed too') }, ['domain', 'active']),
-  'POST /v1/domains/:ref/qemu-monitor-command': record({ return: anyValue("QEMU's reply") }, ['return']),
-  'GET /v1/domains/:ref/memory-stats': record({ stats: list(record({ tag: text(), value: num() }, ['tag', 'value'])) }, ['stats']),
+  'GET /v1/domains/:ref/displays': record({ uris: list(displayUriSchema), vnc: optional(text("The VNC display (domdisplay's :N)")) }),
+  'DELETE /v1/domains/:ref': record({ domain: domainRef, nvramKept: optional(text('A network NVRAM left in place')) }),
+  'POST /v1/domains/:ref/:action': record({ domain: domainState }),
+  'GET /v1/domains/:ref/disks': record({
+    disks: list(
+      record({
+        target: text(),
+        bus: optional(text()),
+        type: optional(text()),
+        device: optional(text()),
+        source: text(),
+        format: optional(text()),
+        cache: optional(text()),
+        io: optional(nullable(text())),
+        readonly: optional(flag()),
+        shareable: optional(flag()),
+      }),
+    ),
+  }),
+  'PATCH /v1/domains/:ref/disks/:target': record({ domain: domainRef, active: flag('The running domain was changed too') }),
+  'POST /v1/domains/:ref/qemu-monitor-command': record({ return: anyValue("QEMU's reply") }),
+  'GET /v1/domains/:ref/memory-stats': record({ stats: list(memoryStatSchema) }),
   'PUT /v1/domains/:ref/memory-stats-period': done,
   'PUT /v1/domains/:ref/memory': done,
   // vCPUs and tuning
-  'GET /v1/domains/:ref/vcpus/count': record({ count: vcpuCount }, ['count']),
-  'PUT /v1/domains/:ref/vcpus/count': record({ count: vcpuCount }, ['count']),
-  'GET /v1/domains/:ref/vcpus': record(
-    {
-      vcpus: list(
-        record({ vcpu: integer(), cpu: nullable(integer()), state: nullable(text()), cpuSeconds: nullable(num()), affinity: text() }, ['vcpu', 'affinity']),
-      ),
-    },
-    ['vcpus'],
-  ),
+  'GET /v1/domains/:ref/vcpus/count': record({ count: vcpuCountSchema }),
+  'PUT /v1/domains/:ref/vcpus/count': record({ count: vcpuCountSchema }),
+  'GET /v1/domains/:ref/vcpus': record({ vcpus: list(vcpuInfoSchema) }),
   'GET /v1/domains/:ref/vcpus/pins': pins,
   'PUT /v1/domains/:ref/vcpus/pins/:vcpu': pins,
-  'GET /v1/domains/:ref/emulatorpin': record({ cpuset: text() }, ['cpuset']),
-  'PUT /v1/domains/:ref/emulatorpin': record({ cpuset: text() }, ['cpuset']),
-  'GET /v1/domains/:ref/numatune': record({ numatune: record({ mode: text(), nodeset: text() }, ['mode', 'nodeset']) }, ['numatune']),
+  'GET /v1/domains/:ref/emulatorpin': record({ cpuset: text() }),
+  'PUT /v1/domains/:ref/emulatorpin': record({ cpuset: text() }),
+  'GET /v1/domains/:ref/numatune': record({ numatune: record({ mode: text(), nodeset: text() }) }),
   'GET /v1/domains/:ref/schedinfo': parameters,
   'PUT /v1/domains/:ref/schedinfo': parameters,
   'GET /v1/domains/:ref/blkiotune': parameters,
   'PUT /v1/domains/:ref/blkiotune': parameters,
   'GET /v1/domains/:ref/memtune': parameters,
   // Interfaces
-  'GET /v1/domains/:ref/interfaces': record(
-    {
-      interfaces: list(
-        record({ interface: text(), type: text(), source: text(), model: text(), mac: text() }, ['interface', 'type', 'source', 'model', 'mac']),
-      ),
-    },
-    ['interfaces'],
-  ),
-  'GET /v1/domains/:ref/interfaces/:iface/link': record({ interface: text(), state: choice(['up', 'down']) }, ['interface', 'state']),
-  'PUT /v1/domains/:ref/interfaces/:iface/link': record({ ok: flag() }, ['ok']),
-  'GET /v1/domain-stats': record(
-    {
-      domains: list(
-        record(
-          {
-            name: text(),
-            params: list(
-              record({ field: text("libvirt's name: state.state, cpu.time, block.0.rd.bytes, ..."), value: anyValue('a number or a string') }, [
-                'field',
-                'value',
-              ]),
-            ),
-          },
-          ['name', 'params'],
-        ),
-      ),
-    },
-    ['domains'],
-  ),
-  'GET /v1/domains/:ref/block-stats': record(
-    {
-      stats: record(
-        {
-          name: text(),
-          path: text(),
-          rd: mapOf(integer(), 'reqs, bytes, times'),
-          wr: mapOf(integer(), 'reqs, bytes, times'),
-          fl: mapOf(integer(), 'reqs, times'),
-          allocation: integer(),
-          capacity: integer(),
-          physical: integer(),
-        },
-        ['name', 'rd', 'wr', 'fl'],
-      ),
-    },
-    ['stats'],
-  ),
-  'GET /v1/audit': record(
-    {
-      records: list(
-        record(
-          {
-            id: integer(),
-            at: integer('ms since the epoch'),
-            listener: text('unix, unix-ro, tls or tcp'),
-            uid: nullable(integer()),
-            gid: nullable(integer()),
-            pid: nullable(integer()),
-            dn: nullable(text("The client certificate's DN (TLS)")),
-            origin: text(),
-            method: text(),
-            route: text(),
-            operation: text(),
-            domainName: nullable(text()),
-            domainUuid: nullable(text()),
-            options: mapOf(anyValue()),
-            outcome: choice(['ok', 'error']),
-            errorCode: nullable(text()),
-            durationMs: num(),
-          },
-          ['id', 'at', 'listener', 'origin', 'method', 'route', 'operation', 'outcome'],
-        ),
-      ),
-    },
-    ['records'],
-  ),
-  'GET /v1/migrations/history': record(
-    {
-      migrations: list(
-        record(
-          {
-            id: text(),
-            side: choice(['source', 'destination']),
-            name: text(),
-            uuid: text(),
-            peer: text(),
-            outcome: text('The last phase: Succeeded, Failed or Cancelled once finished'),
-            error: nullable(text()),
-            options: mapOf(anyValue()),
-            startedAt: integer(),
-            endedAt: integer(),
-            totalMs: num(),
-            bytes: nullable(integer()),
-            diskBytes: nullable(integer()),
-            downtimeMs: nullable(num()),
-            phases: list(record({ phase: text(), at: integer(), durationMs: nullable(num()) }, ['phase', 'at'])),
-            stats: nullable(mapOf(anyValue())),
-          },
-          ['id', 'side', 'name', 'uuid', 'outcome', 'phases'],
-        ),
-      ),
-    },
-    ['migrations'],
-  ),
-  'GET /v1/domains/:ref/interfaces/:iface/stats': record(
-    { stats: mapOf(num(), 'rx_bytes, rx_packets, rx_errs, rx_drop, tx_bytes, tx_packets, tx_errs, tx_drop') },
-    ['stats'],
-  ),
+  'GET /v1/domains/:ref/interfaces': record({ interfaces: list(record({ interface: text(), type: text(), source: text(), model: text(), mac: text() })) }),
+  'GET /v1/domains/:ref/interfaces/:iface/link': record({ interface: text(), state: choice(['up', 'down']) }),
+  'PUT /v1/domains/:ref/interfaces/:iface/link': record({ ok: flag() }),
+  'GET /v1/domain-stats': record({ domains: list(record({ name: text(), params: list(typedParamSchema) })) }),
+  'GET /v1/domains/:ref/block-stats': record({ stats: blockCountersSchema }),
+  'GET /v1/audit': record({ records: list(auditRecordSchema) }),
+  'GET /v1/migrations/history': record({ migrations: list(migrationHistoryEntrySchema) }),
+  'GET /v1/domains/:ref/interfaces/:iface/stats': record({ stats: interfaceStatsSchema }),
   // Guest agent
-  'POST /v1/domains/:ref/agent-command': record({ reply: anyValue("The agent's reply") }, ['reply']),
-  'GET /v1/domains/:ref/addresses': record(
-    {
-      interfaces: list(
-        record({ name: text(), hwaddr: nullable(text()), addrs: list(record({ type: text(), addr: text(), prefix: integer() })) }, ['name', 'hwaddr', 'addrs']),
-      ),
-    },
-    ['interfaces'],
-  ),
+  'POST /v1/domains/:ref/agent-command': record({ reply: anyValue("The agent's reply") }),
+  'GET /v1/domains/:ref/addresses': record({
+    interfaces: list(
+      record({ name: text(), hwaddr: nullable(text()), addrs: list(record({ type: optional(text()), addr: optional(text()), prefix: optional(integer()) })) }),
+    ),
+  }),
   'GET /v1/domains/:ref/guestinfo': record(
-    { users: anyValue(), os: anyValue(), timezone: anyValue(), hostname: anyValue(), filesystems: anyValue() },
-    [],
+    {
+      users: optional(anyValue()),
+      os: optional(anyValue()),
+      timezone: optional(anyValue()),
+      hostname: optional(anyValue()),
+      filesystems: optional(anyValue()),
+    },
     'The groups asked for',
   ),
-  'GET /v1/domains/:ref/time': record({ time: anyValue("The guest's clock") }, ['time']),
+  'GET /v1/domains/:ref/time': record({ time: anyValue("The guest's clock") }),
   'PUT /v1/domains/:ref/time': done,
   'POST /v1/domains/:ref/fsfreeze': filesystems,
   'POST /v1/domains/:ref/fsthaw': filesystems,
   // Host
-  'GET /v1/node': record(
-    {
-      node: record(
-        {
-          cpuModel: text(),
-          cpus: integer(),
-          mhz: num(),
-          sockets: integer(),
-          coresPerSocket: integer(),
-          threadsPerCore: integer(),
-          numaCells: integer(),
-          memoryKiB: integer(),
-        },
-        ['cpuModel', 'cpus', 'mhz', 'sockets', 'coresPerSocket', 'threadsPerCore', 'numaCells', 'memoryKiB'],
-      ),
-    },
-    ['node'],
-  ),
-  'GET /v1/node/cpu-models': record(
-    {
-      catalog: record({ accel: text(), hostModel: text(), hostFeatures: list(text()), models: list(record({})) }, [
-        'accel',
-        'hostModel',
-        'hostFeatures',
-        'models',
-      ]),
-    },
-    ['catalog'],
-  ),
-  'GET /v1/version': record(
-    {
-      version: record(
-        {
-          ferry: text(),
-          qemu: nullable(text()),
-          qemuPackage: nullable(text()),
-          qemuBinary: text(),
-          accel: nullable(text()),
-          accelReason: text(),
-          hostname: text(),
-        },
-        ['ferry', 'qemu', 'qemuBinary', 'accel', 'hostname'],
-      ),
-    },
-    ['version'],
-  ),
-  'GET /openapi.json': record({ openapi: text(), info: record({}), paths: record({}) }, ['openapi', 'info', 'paths'], 'This document'),
+  'GET /v1/node': record({ node: nodeInfoSchema }),
+  'GET /v1/node/cpu-models': record({ catalog: cpuCatalogSchema }),
+  'GET /v1/version': record({ version: versionInfoSchema }),
+  'GET /openapi.json': record({ openapi: text(), info: record({}), paths: record({}) }, 'This document'),
   // Secrets
-  'GET /v1/secrets': record({ secrets: list(secret) }, ['secrets']),
-  'POST /v1/secrets': record({ secret }, ['secret']),
+  'GET /v1/secrets': record({ secrets: list(secretSummarySchema) }),
+  'POST /v1/secrets': record({ secret: secretSummarySchema }),
   'GET /v1/secrets/:uuid/xml': xml,
   'PUT /v1/secrets/:uuid/value': done,
-  'POST /v1/secrets/:uuid/value': record({ value: text('base64, as virsh secret-get-value prints it') }, ['value']),
+  'POST /v1/secrets/:uuid/value': record({ value: text('base64, as virsh secret-get-value prints it') }),
   'DELETE /v1/secrets/:uuid': done,
   // Storage
-  'GET /v1/pools': record({ pools: list(poolSummary) }, ['pools']),
-  'POST /v1/pools': record({ pool: poolDefinition }, ['pool']),
-  'POST /v1/pools/define-as': record({ pool: poolDefinition }, ['pool']),
-  'GET /v1/pools/:pool': record({ pool: poolSummary }, ['pool']),
+  'GET /v1/pools': record({ pools: list(poolSummarySchema) }),
+  'POST /v1/pools': record({ pool: poolDefinition }),
+  'POST /v1/pools/define-as': record({ pool: poolDefinition }),
+  'GET /v1/pools/:pool': record({ pool: poolSummarySchema }),
   'GET /v1/pools/:pool/xml': xml,
-  'POST /v1/pools/:pool/:action': record({ pool: poolSummary }, ['pool']),
+  'POST /v1/pools/:pool/:action': record({ pool: poolSummarySchema }),
   'DELETE /v1/pools/:pool': done,
-  'GET /v1/pools/:pool/volumes': record({ volumes: list(volume) }, ['volumes']),
-  'POST /v1/pools/:pool/volumes': record({ volume }, ['volume']),
-  'GET /v1/pools/:pool/volumes/:vol': record({ volume }, ['volume']),
+  'GET /v1/pools/:pool/volumes': record({ volumes: list(volumeInfoSchema) }),
+  'POST /v1/pools/:pool/volumes': record({ volume: volumeInfoSchema }),
+  'GET /v1/pools/:pool/volumes/:vol': record({ volume: volumeInfoSchema }),
   'DELETE /v1/pools/:pool/volumes/:vol': done,
-  'GET /v1/volumes': record({ pool: text(), volume }, ['pool', 'volume']),
+  'GET /v1/volumes': record({ pool: text(), volume: volumeInfoSchema }),
   // Networks
-  'GET /v1/networks': record({ networks: list(network) }, ['networks']),
-  'POST /v1/networks': record({ network }, ['network']),
-  'POST /v1/networks/create': record({ network }, ['network']),
-  'GET /v1/networks/:net': record({ network }, ['network']),
+  'GET /v1/networks': record({ networks: list(networkSummarySchema) }),
+  'POST /v1/networks': record({ network: networkSummarySchema }),
+  'POST /v1/networks/create': record({ network: networkSummarySchema }),
+  'GET /v1/networks/:net': record({ network: networkSummarySchema }),
   'GET /v1/networks/:net/xml': xml,
-  'POST /v1/networks/:net/:action': record(
-    { network: nullable({ ...network, type: 'object' }) },
-    ['network'],
-    'null: a transient network, gone once destroyed',
-  ),
+  'POST /v1/networks/:net/:action': record({ network: nullable(networkSummarySchema) }, 'null: a transient network, gone once destroyed'),
   'DELETE /v1/networks/:net': done,
   // Disks: block copy and hotplug
   'POST /v1/domains/:ref/disks/:dev/copy': blockJob,
@@ -410,32 +171,16 @@ export const ROUTE_RESPONSES: Record<string, Schema> = {
   'DELETE /v1/domains/:ref/disks/:target': done,
   'POST /v1/domains/:ref/disks/:target/media': done,
   // Migration, pre-flight checks and leases
-  'POST /v1/domains/:ref/migrate-check': record({ results: list(checkResult), failed: list(checkResult), warnings: list(checkResult) }, [
-    'results',
-    'failed',
-    'warnings',
-  ]),
-  'GET /v1/locks': record({ leases: list(record({})) }, ['leases']),
-  'POST /v1/locks/clear': record({ checked: list(text()), unreachable: list(text()) }, ['checked', 'unreachable']),
-  'POST /v1/domains/:ref/migrate': record(
-    {
-      migration: record({ id: text(), name: text(), dest: text(), job: jobInfo, warnings: list(text()), wallMs: num() }, [
-        'id',
-        'name',
-        'dest',
-        'job',
-        'warnings',
-        'wallMs',
-      ]),
-    },
-    ['migration'],
-  ),
-  'GET /v1/domains/:ref/job': record({ job: jobInfo }, ['job']),
+  'POST /v1/domains/:ref/migrate-check': record({ results: list(checkResultSchema), failed: list(checkResultSchema), warnings: list(checkResultSchema) }),
+  'GET /v1/locks': record({ leases: list(heldLeaseSchema) }),
+  'POST /v1/locks/clear': record({ checked: list(text()), unreachable: list(text()) }),
+  'POST /v1/domains/:ref/migrate': record({ migration: migrationResultSchema }),
+  'GET /v1/domains/:ref/job': record({ job: jobInfoSchema }),
   'POST /v1/domains/:ref/job/abort': done,
   'POST /v1/domains/:ref/job/postcopy': done,
-  'GET /v1/domains/:ref/migration/speed': record({ bandwidth: num('MiB/s') }, ['bandwidth']),
+  'GET /v1/domains/:ref/migration/speed': record({ bandwidth: num('MiB/s') }),
   'PUT /v1/domains/:ref/migration/speed': done,
-  'GET /v1/domains/:ref/migration/max-downtime': record({ downtime: num('ms') }, ['downtime']),
+  'GET /v1/domains/:ref/migration/max-downtime': record({ downtime: num('ms') }),
   'PUT /v1/domains/:ref/migration/max-downtime': done,
   // The peer API (host to host) declares its replies with its calls: shared/peer-protocol/peer-calls.ts.
 };

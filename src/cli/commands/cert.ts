@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { ClusterCa, type IssuedFiles } from '../../pki/cluster-ca.js';
+import { ClusterCa, type IssuedFiles } from '../../transport/cluster-ca.js';
 import type { CliContext } from '../context.js';
 import { numeric } from '../numeric.js';
 

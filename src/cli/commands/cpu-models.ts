@@ -3,7 +3,7 @@ import { baselineCpu, renderBaseline } from '../../cpu/cpu-baseline.js';
 import { compareCpu, incompatibility } from '../../cpu/cpu-compare.js';
 import { type CpuDescription, cpuDescriptions } from '../../cpu/cpu-descriptions.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { CpuCatalog } from '../../qemu/cpu-catalog.js';
+import type { CpuCatalog } from '../../shared/cpu-catalog.js';
 import { type CliContext, CliFailure, connectionFailure } from '../context.js';
 import { readXmlFile } from '../input-file.js';
 

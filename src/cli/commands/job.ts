@@ -1,22 +1,11 @@
 import type { Command } from 'commander';
 import type { JobInfo } from '../../shared/job-info.js';
+import { prettyCapacity } from '../../shared/volume.js';
 import { CliFailure, type CliContext, domainArg, domainOp, enc } from '../context.js';
 import { LIMITS, numeric } from '../numeric.js';
 
 const downtimeParser = numeric({ name: 'downtime', min: 1, max: LIMITS.downtimeMs, belowMin: 'migrate: Invalid downtime' });
 const speedParser = numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond });
-
-/** virsh's vshPrettyCapacity: the value in the largest binary unit below it, 3 decimals. */
-export function prettyBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(3)} ${units[i]}`;
-}
 
 /** domjobinfo's lines, in virsh's layout. */
 export function formatJobInfo(j: JobInfo): string {
@@ -28,25 +17,25 @@ export function formatJobInfo(j: JobInfo): string {
   row('Operation:', j.operation);
   if (j.phase) row('Phase:', j.phase);
   row('Time elapsed:', n(j.timeElapsedMs, 'ms'));
-  if (j.dataProcessed !== undefined) row('Data processed:', prettyBytes(j.dataProcessed));
-  if (j.dataRemaining !== undefined) row('Data remaining:', prettyBytes(j.dataRemaining));
-  if (j.dataTotal !== undefined) row('Data total:', prettyBytes(j.dataTotal));
+  if (j.dataProcessed !== undefined) row('Data processed:', prettyCapacity(j.dataProcessed, 3));
+  if (j.dataRemaining !== undefined) row('Data remaining:', prettyCapacity(j.dataRemaining, 3));
+  if (j.dataTotal !== undefined) row('Data total:', prettyCapacity(j.dataTotal, 3));
   if (j.diskTotal !== undefined) {
-    row('File processed:', prettyBytes(j.diskProcessed ?? 0));
-    row('File remaining:', prettyBytes(j.diskRemaining ?? 0));
-    row('File total:', prettyBytes(j.diskTotal));
+    row('File processed:', prettyCapacity(j.diskProcessed ?? 0, 3));
+    row('File remaining:', prettyCapacity(j.diskRemaining ?? 0, 3));
+    row('File total:', prettyCapacity(j.diskTotal, 3));
   }
-  if (j.dataProcessed !== undefined) row('Memory processed:', prettyBytes(j.dataProcessed));
-  if (j.dataRemaining !== undefined) row('Memory remaining:', prettyBytes(j.dataRemaining));
-  if (j.dataTotal !== undefined) row('Memory total:', prettyBytes(j.dataTotal));
-  if (j.memoryBandwidth !== undefined) row('Memory bandwidth:', `${prettyBytes(j.memoryBandwidth)}/s`);
+  if (j.dataProcessed !== undefined) row('Memory processed:', prettyCapacity(j.dataProcessed, 3));
+  if (j.dataRemaining !== undefined) row('Memory remaining:', prettyCapacity(j.dataRemaining, 3));
+  if (j.dataTotal !== undefined) row('Memory total:', prettyCapacity(j.dataTotal, 3));
+  if (j.memoryBandwidth !== undefined) row('Memory bandwidth:', `${prettyCapacity(j.memoryBandwidth, 3)}/s`);
   if (j.dirtyRate !== undefined) row('Dirty rate:', n(j.dirtyRate, 'pages/s'));
   if (j.pageSize !== undefined) row('Page size:', n(j.pageSize, 'bytes'));
   if (j.iteration !== undefined) row('Iteration:', String(j.iteration));
   if (j.postcopyRequests !== undefined) row('Postcopy requests:', String(j.postcopyRequests));
   if (j.constantPages !== undefined) row('Constant pages:', String(j.constantPages));
   if (j.normalPages !== undefined) row('Normal pages:', String(j.normalPages));
-  if (j.normalData !== undefined) row('Normal data:', prettyBytes(j.normalData));
+  if (j.normalData !== undefined) row('Normal data:', prettyCapacity(j.normalData, 3));
   if (j.type === 'Unbounded' && j.expectedDowntimeMs !== undefined) row('Expected downtime:', n(j.expectedDowntimeMs, 'ms'));
   if (j.downtimeMs !== undefined) row('Total downtime:', n(j.downtimeMs, 'ms'));
   if (j.setupTimeMs !== undefined) row('Setup time:', n(j.setupTimeMs, 'ms'));

@@ -3,7 +3,7 @@ import type { DomainEvent } from '../../shared/domain-events.js';
 import type { MigrationResult } from '../../shared/api-types.js';
 import type { CompressionMethod, MigrationOptions } from '../../shared/migration-options-schema.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import { parseGraphicsUri } from '../../migration/graphics-uri.js';
+import { parseGraphicsUri } from '../../common/graphics-uri.js';
 import type { CheckResult } from '../../shared/check-result.js';
 import { CliFailure, type CliContext, domainFailure, domainOp, enc } from '../context.js';
 import { formatPreflight } from './preflight-table.js';

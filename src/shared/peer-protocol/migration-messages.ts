@@ -25,8 +25,7 @@ import {
   text,
   flag,
 } from '../typed-schema.js';
-
-const lease = closed({ resource: nonEmpty(), label: str(), mode: oneOf(['exclusive', 'shared']), disk: str(), path: str() });
+import { leaseSchema } from '../lease.js';
 
 const diskTarget = Type.Unsafe<{ pool: string; volume: string } | { path: string }>({
   oneOf: [closed({ pool: nonEmpty(), volume: nonEmpty() }), closed({ path: nonEmpty() })],
@@ -88,7 +87,7 @@ export const finishRequestSchema = closed({
   /** The source's job statistics, kept for domjobinfo --completed. */
   stats: optional(openObject()),
   /** The disk leases the source gave up at the switch: taken there before the vCPUs run. */
-  leases: optional(arrayOf(lease)),
+  leases: optional(arrayOf(leaseSchema)),
   /** Offline: the emulated TPM's state files, name → base64 (a few KiB). */
   tpmState: optional(
     Type.Unsafe<Record<string, string>>({ type: 'object', maxProperties: 16, additionalProperties: { type: 'string', maxLength: 4 * 1024 * 1024 } }),

@@ -5,7 +5,7 @@ import { FerryError } from '../../errors/ferry-error.js';
 import type { PoolDefinition } from '../pool-definition.js';
 import { assertVolumeName, hasControlChars } from '../volume-name.js';
 import type { QemuImg } from '../qemu-img.js';
-import type { PoolStats, VolumeInfo, VolumeSpec } from '../volume.js';
+import type { PoolStats, VolumeInfo, VolumeSpec } from '../../shared/volume.js';
 import type { PoolBackend } from './pool-backend.js';
 
 /** A directory of image files (libvirt's dir pool); netfs and fs pools are a dir pool on a mount. */

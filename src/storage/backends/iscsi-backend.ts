@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { PoolDefinition } from '../pool-definition.js';
-import type { PoolStats, VolumeInfo } from '../volume.js';
+import type { PoolStats, VolumeInfo } from '../../shared/volume.js';
 import type { PoolBackend } from './pool-backend.js';
 
 /** The target's portal, host:port (3260 by default). */

@@ -1,7 +1,7 @@
 import { FerryError } from '../../errors/ferry-error.js';
 import type { CommandRunner } from '../command-runner.js';
 import type { PoolDefinition } from '../pool-definition.js';
-import type { PoolStats, VolumeInfo, VolumeSpec } from '../volume.js';
+import type { PoolStats, VolumeInfo, VolumeSpec } from '../../shared/volume.js';
 import type { PoolBackend } from './pool-backend.js';
 
 /** The volume group of a logical pool: <source><name>, else the last part of the target path. */

@@ -1,5 +1,5 @@
 import type { PoolDefinition } from '../pool-definition.js';
-import type { PoolStats, VolumeInfo, VolumeSpec } from '../volume.js';
+import type { PoolStats, VolumeInfo, VolumeSpec } from '../../shared/volume.js';
 
 /** What a pool type knows how to do; the storage service calls nothing else. */
 export interface PoolBackend {

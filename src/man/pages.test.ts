@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { buildFerrydProgram } from '../../daemon/command-line.js';
-import { configKeyDocs, configKeys } from '../../daemon/config.js';
-import { CliContext } from '../context.js';
-import { buildProgram } from '../main.js';
+import { buildFerrydProgram } from '../daemon/command-line.js';
+import { configKeyDocs, configKeys } from '../daemon/config.js';
+import { CliContext } from '../cli/context.js';
+import { buildProgram } from '../cli/main.js';
 import { manPages } from './pages.js';
 
-const manDir = new URL('../../../../docs/man/', import.meta.url);
+const manDir = new URL('../../../docs/man/', import.meta.url);
 const pages = await manPages();
 const page = (file: string): string => (pages.find((p) => p.file === file) as { text: string }).text;
 /** What man shows, as plain text (hyphenation off, wide lines, so words can be searched). */

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../../test/helpers/tmp.js';
 import { FerryError } from '../errors/ferry-error.js';
-import { configFromText, configKeys, loadConfig } from './config.js';
+import { configFromText, configKeys, loadConfig } from '../daemon/config.js';
 import { parseConfFile } from './config-file.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,9 +1,9 @@
-import { buildFerrydProgram } from '../../daemon/command-line.js';
-import { configKeyDocs } from '../../daemon/config.js';
-import { buildLockdProgram } from '../../lockd/command-line.js';
-import { CliContext } from '../context.js';
-import { VERB_GROUPS } from '../help/verb-groups.js';
-import { buildProgram } from '../main.js';
+import { buildFerrydProgram } from '../daemon/command-line.js';
+import { configKeyDocs } from '../daemon/config.js';
+import { buildLockdProgram } from '../lockd/command-line.js';
+import { CliContext } from '../cli/context.js';
+import { VERB_GROUPS } from '../cli/help/verb-groups.js';
+import { buildProgram } from '../cli/main.js';
 import { optionEntries, verbEntry } from './command-page.js';
 import { roffHeader, roffSection, roffTagged, roffText } from './roff.js';
 

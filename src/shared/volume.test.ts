@@ -15,5 +15,6 @@ describe('parseSize()', () => {
   it('prettyCapacity() prints two decimals in binary units', () => {
     assert.equal(prettyCapacity(20 * 1024 ** 3), '20.00 GiB');
     assert.equal(prettyCapacity(200704), '196.00 KiB');
+    assert.equal(prettyCapacity(1536 * 1024 ** 2, 3), '1.500 GiB', 'domjobinfo prints three decimals');
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CERT_ROLES } from '../shared/protocol.js';
 import { FerryError } from '../errors/ferry-error.js';
-import { PKI_FILES } from '../transport/tls-material.js';
+import { PKI_FILES } from './tls-material.js';
 
 const execFileAsync = promisify(execFile);
 
