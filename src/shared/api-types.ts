@@ -2,6 +2,7 @@
 import type { DiskCacheMode, DiskIoMode } from './disk-modes.js';
 import type { DomainState } from './domain-state.js';
 import type { JobInfo } from './job-info.js';
+import type { ForecastOutcome } from './migration-forecast.js';
 import type { PoolStats, PoolType } from './volume.js';
 
 export interface VcpuCount {
@@ -156,6 +157,8 @@ export interface MigrationHistoryEntry {
   phases: HistoryPhase[];
   /** The job statistics as recorded at the end (domjobinfo --completed's). */
   stats: Record<string, unknown> | null;
+  /** Source side: what was forecast before Perform beside what happened (docs/forecast.md); null when none was made. */
+  forecast: ForecastOutcome | null;
 }
 
 export interface NetworkSummary {
