@@ -63,7 +63,11 @@ export interface SourceDeps {
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
   settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean };
   /** Forecasts a live migration (MigrationForecaster): started with the pre-flight checks, awaited before Perform. */
-  forecaster?: { forecast(uuid: string, destUri: string, o: MigrationOptions): Promise<MigrationForecast> | undefined };
+  forecaster?: {
+    forecast(uuid: string, destUri: string, o: MigrationOptions): Promise<MigrationForecast> | undefined;
+    /** The measurement cannot overlap the migration's own dirty tracking (KVM's dirty bitmap): Perform waits for it. */
+    measuresBeforePerform(uuid: string, o: MigrationOptions): boolean;
+  };
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
@@ -261,9 +265,7 @@ export class MigrationSource {
     };
     try {
       const prepared = await this.prepare(ctx, steps);
-      // Recorded beside the outcome (migrate-history): what was expected of this migration.
-      const forecast = forecasting ? await forecasting : undefined;
-      if (forecast) log.info({ converges: forecast.converges, passes: forecast.passes, totalSeconds: forecast.totalSeconds }, 'migration forecast');
+      const forecast = await this.forecastAtPerform(ctx, forecasting);
       ctx.enter('Perform', { data: { port: prepared.prepared.port, destHostId: prepared.prepared.host.hostId, ...(forecast ? { forecast } : {}) } });
       if (active.abortRequested) throw cancelledEarly();
       await steps.perform(prepared);
@@ -287,6 +289,36 @@ export class MigrationSource {
       this.deps.active.delete(plan.uuid);
       release();
     }
+  }
+
+  /**
+   * The forecast if its measurement is done by the time Prepare is (it ran alongside the checks and Prepare);
+   * otherwise Perform starts without waiting (a converging migration is never slowed by it: QEMU samples pages
+   * while it migrates) and the forecast is recorded when it arrives. KVM's dirty bitmap is waited for.
+   * Recorded beside the outcome (migrate-history): what was expected of this migration.
+   */
+  private async forecastAtPerform(ctx: SourceContext, forecasting: Promise<MigrationForecast | undefined> | undefined): Promise<MigrationForecast | undefined> {
+    if (!forecasting) return undefined;
+    ctx.forecast = forecasting;
+    const notYet = Symbol('not yet');
+    const wait = this.deps.forecaster?.measuresBeforePerform(ctx.plan.uuid, ctx.plan.options) ?? false;
+    const ready = wait ? await forecasting : await Promise.race([forecasting, Promise.resolve(notYet)]);
+    const noted = (f: MigrationForecast | undefined): void => {
+      if (f) ctx.log.info({ converges: f.converges, passes: f.passes, totalSeconds: f.totalSeconds, gatherMs: f.gatherMs }, 'migration forecast');
+    };
+    if (ready !== notYet) {
+      noted(ready);
+      return ready;
+    }
+    void forecasting.then((f) => {
+      noted(f);
+      try {
+        if (f) this.ledger.note(ctx.id, 'source', { forecast: f });
+      } catch (err) {
+        ctx.log.warn({ err }, 'could not record the migration forecast');
+      }
+    });
+    return undefined;
   }
 
   /** Begin's cookie (with the UEFI variable store), then Prepare on the destination; the data address is resolved from its answer, once. */

@@ -88,6 +88,17 @@ describe('DirtyRateMonitor.measure()', () => {
     await assert.rejects(dr.measure({ windowMs: 10, mode: 'page-sampling' }), RangeError);
   });
 
+  it('ends the wait at once when QEMU goes away during the window (the migration ended)', async () => {
+    const { server, dr } = await connect();
+    server.override('calc-dirty-rate', { return: {} });
+    const measuring = dr.measure({ windowMs: 60_000, mode: 'page-sampling' });
+    await server.waitFor('calc-dirty-rate');
+    const t0 = Date.now();
+    server.drop();
+    await assert.rejects(measuring, (e: unknown) => e instanceof FerryError && e.code === 'QMP_DISCONNECTED');
+    assert.ok(Date.now() - t0 < 30_000, 'not after the window');
+  });
+
   it('gives up when QEMU never reports measured', async () => {
     const { server, dr } = await connect();
     server.override('calc-dirty-rate', { return: {} });

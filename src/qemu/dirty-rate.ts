@@ -65,13 +65,30 @@ export class DirtyRateMonitor {
     if (!(windowMs >= DIRTY_RATE_WINDOW_MS.min && windowMs <= DIRTY_RATE_WINDOW_MS.max)) {
       throw new RangeError(`Dirty rate window must be between ${DIRTY_RATE_WINDOW_MS.min} and ${DIRTY_RATE_WINDOW_MS.max} ms, got ${o.windowMs}`);
     }
+    // A QEMU that goes away (a migration that ended, a domain shut down) ends the wait at once.
+    const gone = new AbortController();
+    const detach = this.monitor.onDisconnect(() => gone.abort());
+    try {
+      return await this.measureOn({ ...o, windowMs, signal: o.signal ? AbortSignal.any([o.signal, gone.signal]) : gone.signal });
+    } catch (err) {
+      if (gone.signal.aborted && !(o.signal?.aborted ?? false)) {
+        throw new FerryError('QMP_DISCONNECTED', 'operation failed: QEMU monitor connection closed while measuring the dirty rate', { cause: err });
+      }
+      throw err;
+    } finally {
+      detach();
+    }
+  }
+
+  private async measureOn(o: MeasureOptions & { signal: AbortSignal }): Promise<DirtyRateMeasurement> {
+    const windowMs = o.windowMs;
     const pollMs = o.pollMs ?? 25;
     const deadline = Date.now() + windowMs + (o.graceMs ?? 10_000);
     const args: Record<string, unknown> = { 'calc-time': windowMs, 'calc-time-unit': 'millisecond', mode: o.mode };
     if (o.mode === 'page-sampling' && o.samplePages !== undefined) args['sample-pages'] = clamp(Math.round(o.samplePages), SAMPLE_PAGES);
-    const mode = await this.start(args, { pollMs, deadline, ...(o.signal ? { signal: o.signal } : {}) });
+    const mode = await this.start(args, { pollMs, deadline, signal: o.signal });
     // QEMU resets the state to 'unstarted' before calc-dirty-rate returns, so no earlier 'measured' is read as ours.
-    await sleep(windowMs, undefined, o.signal ? { signal: o.signal } : {});
+    await sleep(windowMs, undefined, { signal: o.signal });
     for (;;) {
       const info = await this.query();
       if (info.status === 'measured') {
@@ -88,7 +105,7 @@ export class DirtyRateMonitor {
         };
       }
       if (Date.now() > deadline) throw timedOut(windowMs);
-      await sleep(pollMs, undefined, o.signal ? { signal: o.signal } : {});
+      await sleep(pollMs, undefined, { signal: o.signal });
     }
   }
 

@@ -96,6 +96,7 @@ export interface MigrationForecast {
 
 /** The forecast recorded beside a finished migration (history): what was predicted, and what happened. */
 export interface ForecastOutcome {
-  predicted: { converges: boolean; passes: number; totalSeconds: number; downtimeMs?: number };
-  actual: { converged: boolean; passes?: number; totalSeconds?: number; downtimeMs?: number };
+  predicted: { converges: boolean; passes: number; totalSeconds: number; downtimeMs?: number; inputs: ForecastInputs };
+  /** QEMU's figures at the end: passes from dirty-sync-count, the time from its total-time, the non-zero memory it sent. */
+  actual: { converged: boolean; passes?: number; totalSeconds?: number; downtimeMs?: number; normalBytes?: number; sentBytes?: number };
 }

@@ -89,15 +89,25 @@ function forecastOutcome(outcome: string, data: Record<string, unknown>, stats: 
   if (!f || typeof f !== 'object' || typeof f.totalSeconds !== 'number') return null;
   const num = (k: string): number | undefined => (stats && typeof stats[k] === 'number' ? (stats[k] as number) : undefined);
   const qemuMs = num('qemuTotalTimeMs');
-  const passes = num('iteration');
+  // dirty-sync-count counts a sync at setup, one at the end of each pass, and one at the switch-over.
+  const syncs = num('iteration');
+  const passes = syncs === undefined ? undefined : Math.max(outcome === 'Succeeded' ? 1 : 0, syncs - (outcome === 'Succeeded' ? 2 : 1));
   const downtimeMs = num('downtimeMs');
   return {
-    predicted: { converges: f.converges, passes: f.passes, totalSeconds: f.totalSeconds, ...(f.downtimeMs !== undefined ? { downtimeMs: f.downtimeMs } : {}) },
+    predicted: {
+      converges: f.converges,
+      passes: f.passes,
+      totalSeconds: f.totalSeconds,
+      ...(f.downtimeMs !== undefined ? { downtimeMs: f.downtimeMs } : {}),
+      inputs: f.inputs,
+    },
     actual: {
       converged: outcome === 'Succeeded',
       ...(passes !== undefined ? { passes } : {}),
       ...(qemuMs !== undefined ? { totalSeconds: qemuMs / 1000 } : {}),
       ...(downtimeMs !== undefined ? { downtimeMs } : {}),
+      ...(num('normalData') !== undefined ? { normalBytes: num('normalData') as number } : {}),
+      ...(num('dataProcessed') !== undefined ? { sentBytes: num('dataProcessed') as number } : {}),
     },
   };
 }

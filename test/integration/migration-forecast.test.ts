@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { MigrationHistoryEntry } from '../../src/shared/api-types.js';
 import type { MigrationForecast } from '../../src/shared/migration-forecast.js';
+import { eventually } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
 const MiB = 1024 * 1024;
@@ -48,7 +49,12 @@ describe('migration forecast', () => {
     const check = JSON.parse(await hosts.a.ok('migrate-check', 'fc', hosts.bPeer, '--json')) as Report;
     assert.equal(check.forecast?.converges, true, 'uncapped, the guest converges');
     await hosts.a.ok('migrate', '--live', 'fc', hosts.bPeer);
-    const [m] = JSON.parse(await hosts.a.ok('migrate-history', 'fc', '--json')) as MigrationHistoryEntry[];
+    // Perform does not wait for the measurement: the forecast is recorded when it is done, maybe after the migration.
+    let m: MigrationHistoryEntry | undefined;
+    await eventually(async () => {
+      [m] = JSON.parse(await hosts.a.ok('migrate-history', 'fc', '--json')) as MigrationHistoryEntry[];
+      return m?.forecast !== null && m?.forecast !== undefined;
+    }, 'the forecast recorded beside the outcome');
     assert.ok(m?.forecast, JSON.stringify(m));
     assert.equal(m.forecast.predicted.converges, true);
     assert.equal(m.forecast.actual.converged, true);
@@ -56,5 +62,18 @@ describe('migration forecast', () => {
     assert.equal(typeof m.forecast.actual.totalSeconds, 'number');
     const details = await hosts.a.ok('migrate-history', '--id', m.id);
     assert.match(details, /Forecast: +converges in [\d.]+ s, \d+ pass(es)?, downtime \d+ ms; actual: converged in [\d.]+ s/);
+  });
+
+  it('Perform does not wait for the measurement: a 60 s window is cut short by the migration, which is recorded unmeasured', async () => {
+    await hosts.b.ok('migrate', '--live', '--dirty-rate-window', '60000', 'fc', hosts.aPeer);
+    assert.equal(await hosts.a.state('fc'), 'running (migrated)');
+    let m: MigrationHistoryEntry | undefined;
+    await eventually(async () => {
+      [m] = JSON.parse(await hosts.b.ok('migrate-history', 'fc', '--limit', '1', '--json')) as MigrationHistoryEntry[];
+      return Boolean(m?.forecast);
+    }, 'the forecast recorded once the source QEMU is gone');
+    // Had Perform waited for the window, the rate would have been measured.
+    assert.equal(m?.forecast?.predicted.inputs.dirtyRateSource, 'not-measured', JSON.stringify(m?.forecast));
+    assert.equal(m?.outcome, 'Succeeded');
   });
 });

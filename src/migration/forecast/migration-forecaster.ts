@@ -27,13 +27,21 @@ export const DEFAULT_SAMPLE_PAGES = 4096;
 export class MigrationForecaster {
   constructor(private readonly d: ForecasterDeps) {}
 
+  /**
+   * KVM's dirty bitmap mode clears the dirty log it reads, so it must not overlap the migration's own tracking:
+   * the source waits for it before Perform. Page sampling (TCG) and the dirty ring can run while QEMU migrates.
+   */
+  measuresBeforePerform(uuid: string, options: MigrationOptions): boolean {
+    const vm = this.d.host.runningDomain(uuid);
+    if (!vm || !options.live || this.windowOf(options) === 0) return false;
+    return dirtyRateModeFor(vm.accel, vm.def.platform.dirtyRingSize) === 'dirty-bitmap';
+  }
+
   /** Starts gathering; undefined when nothing runs to forecast (a shut-off domain, an offline migration). */
   forecast(uuid: string, destUri: string, options: MigrationOptions): Promise<MigrationForecast> | undefined {
     const vm = this.d.host.runningDomain(uuid);
     if (!vm || options.offline) return undefined;
-    // QEMU measures for 50 ms at least.
-    const asked = options.dirtyRateWindowMs ?? this.d.windowMs;
-    const windowMs = asked > 0 ? Math.max(DIRTY_RATE_WINDOW_MS.min, asked) : 0;
+    const windowMs = this.windowOf(options);
     const guestRamBytes = vm.def.memoryKiB * 1024;
     const mode = dirtyRateModeFor(vm.accel, vm.def.platform.dirtyRingSize);
     const monitor = new DirtyRateMonitor(vm.monitor);
@@ -56,5 +64,11 @@ export class MigrationForecaster {
       residentBytes: () => residentGuestBytes(vm.pid, guestRamBytes),
       history: this.d.history,
     });
+  }
+
+  /** The window asked for (the option, else ferryd.conf's); QEMU measures for 50 ms at least. */
+  private windowOf(options: MigrationOptions): number {
+    const asked = options.dirtyRateWindowMs ?? this.d.windowMs;
+    return asked > 0 ? Math.max(DIRTY_RATE_WINDOW_MS.min, asked) : 0;
   }
 }
