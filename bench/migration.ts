@@ -15,6 +15,10 @@
  *
  * Usage: node dist/bench/migration.js [--vm MiB] [--touch MiB] [--dirty MiB/s] [--hb ms]
  *          [--bandwidth MiB/s] [--runs N] [--channels N | --single-channel] [--prefault GiB] [--non-live]
+ *          [--dirty-rate-window ms]
+ *
+ * --dirty-rate-window is passed to `ferry migrate` (the forecast's measurement; 0: none), to
+ * compare a migration with and without it. preflightMs never includes the measurement.
  *
  * --prefault touches that much of the machine's memory before the VM boots
  * (bench/prefault-memory.ts: on a nested VM, never-used memory is slow to
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     prefault: { type: 'string', default: '0' },
     hb: { type: 'string', default: '50' },
     'non-live': { type: 'boolean', default: false },
+    'dirty-rate-window': { type: 'string' },
   },
 });
 
@@ -71,13 +76,17 @@ async function main(): Promise<void> {
     if (values.channels) flags.push('--parallel', '--parallel-connections', String(values.channels));
     const channels = values['single-channel'] ? 1 : Number(values.channels ?? 2);
     if (values['single-channel']) flags.push('--no-parallel');
+    if (values['dirty-rate-window'] !== undefined) flags.push('--dirty-rate-window', values['dirty-rate-window']);
     let from: FerrydHost = hosts.a;
     let to: FerrydHost = hosts.b;
     for (let run = 1; run <= Number(values.runs); run++) {
       const dest = to === hosts.b ? hosts.bPeer : hosts.aPeer;
       // The pre-flight checks alone, as `ferry migrate` runs them first (API call, no CLI start-up).
       const p0 = performance.now();
-      const check = await from.apiPost<{ failed: unknown[] }>(`/v1/domains/${name}/migrate-check`, { destUri: dest, options: { live: !values['non-live'] } });
+      const check = await from.apiPost<{ failed: unknown[] }>(`/v1/domains/${name}/migrate-check`, {
+        destUri: dest,
+        options: { live: !values['non-live'], dirtyRateWindowMs: 0 },
+      });
       const preflightMs = Math.round(performance.now() - p0);
       if (check.status !== 200 || check.body.failed.length > 0) throw new Error(`pre-flight failed: ${JSON.stringify(check.body)}`);
       const watch = new HeartbeatWatch(() => [`${hosts.a.stateDir}/log/${name}-serial0.log`, `${hosts.b.stateDir}/log/${name}-serial0.log`]).start();
@@ -110,6 +119,7 @@ async function main(): Promise<void> {
           passes: job.iteration,
           hbGapMs: watch.maxGapMs(since),
           live: !values['non-live'],
+          dirtyRateWindowMs: values['dirty-rate-window'] === undefined ? 'default' : Number(values['dirty-rate-window']),
         })}\n`,
       );
       [from, to] = [to, from];

@@ -220,7 +220,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
   const peers = new PeerConnector({ tlsDir: config.tlsDir });
   // One registry per daemon, passed to what records into it (two ferryds in one test process keep theirs apart).
   const metrics = new FerryMetrics(daemonMetricSources({ host: service, lockd: locks.driver instanceof LockdClient ? locks.driver : undefined }));
-  const preflight = new PreflightService({
+  const preflight: PreflightService = new PreflightService({
     host: service,
     storage,
     hostname: config.hostname || os.hostname(),
@@ -230,9 +230,12 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     peers,
     tls: migrationTls,
     metrics,
+    // Bound late: the migration service (built next) owns the forecaster.
+    forecast: (uuid, destUri, o) => migrations.forecaster.forecast(uuid, destUri, o),
     log,
   });
-  const migrations = new MigrationService({
+  const migrationHistory = new MigrationHistory(db);
+  const migrations: MigrationService = new MigrationService({
     host: service,
     active,
     preflight,
@@ -251,6 +254,8 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     tls: migrationTls,
     orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
     metrics,
+    history: () => migrationHistory.list({ limit: 200 }),
+    dirtyRateWindowMs: config.migrateDirtyRateWindowMs,
     log,
   });
 
@@ -280,7 +285,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     secrets,
   };
   const consoles = new ConsoleService({ host: service, log });
-  const audit = { store: new AuditStore(db), history: new MigrationHistory(db), credentials: new PeerCredentialReader() };
+  const audit = { store: new AuditStore(db), history: migrationHistory, credentials: new PeerCredentialReader() };
   const pruner = new RetentionPruner({
     audit: audit.store,
     history: audit.history,

@@ -82,6 +82,8 @@ export interface DaemonConfig {
   tlsDir: string;
   /** Every migration is encrypted, as if --tls were given (libvirt's migrate_tls_force). */
   migrateTlsForce: boolean;
+  /** How long QEMU measures the guest's dirty rate for the forecast before a live migration, in ms; 0: not measured. */
+  migrateDirtyRateWindowMs: number;
   /** SPICE displays may have a TLS port (qemu.conf's spice_tls); autoport ones get one. */
   spiceTls: boolean;
   /** The server certificates SPICE presents (qemu.conf's spice_tls_x509_cert_dir); empty: tlsDir. */
@@ -158,6 +160,7 @@ export function defaultConfig(): DaemonConfig {
     cpuOvercommit: 4.0,
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
+    migrateDirtyRateWindowMs: 500,
     spiceTls: false,
     spiceTlsX509CertDir: '',
     nbdTlsX509CertDir: '',
@@ -418,6 +421,18 @@ const SETTINGS: Record<string, Setter> = {
     "this host's certificates: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (ferry cert-host-create writes them)",
   ),
   migrate_tls_force: flag('migrateTlsForce', 'every migration from this host is encrypted as if --tls were given, and a plain migration to it is refused'),
+  migrate_dirty_rate_window_ms: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 50 || v > 60_000)))
+        throw new FerryError('CONFIG_INVALID', `${where}: migrate_dirty_rate_window_ms must be 0 (no measurement) or between 50 and 60000`);
+      c.migrateDirtyRateWindowMs = v;
+    },
+    {
+      field: 'migrateDirtyRateWindowMs',
+      type: 'ms, 0 or 50-60000',
+      doc: "how long QEMU measures the guest's dirty rate for the migration forecast (docs/forecast.md), during the pre-flight checks; 0: not measured",
+    },
+  ),
   spice_tls: flag('spiceTls', "SPICE displays may have a TLS port, and autoport ones get one (qemu.conf's)"),
   spice_tls_x509_cert_dir: str('spiceTlsX509CertDir', {
     doc: "where SPICE's ca-cert.pem, server-cert.pem and server-key.pem are (qemu.conf's)",

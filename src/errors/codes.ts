@@ -232,6 +232,11 @@ export const ERROR_CODES = {
     status: 503,
     hint: "The VM keeps running and ferryd keeps trying to reconnect; see ferryd's log for why (e.g. out of file descriptors)",
   },
+  QEMU_DIRTY_RATE_FAILED: {
+    summary: "QEMU could not measure the guest's dirty rate before a migration",
+    status: 500,
+    hint: 'The migration goes on without a forecast of it; set migrate_dirty_rate_window_ms = 0 in ferryd.conf (or pass --dirty-rate-window 0) to skip the measurement',
+  },
   QEMU_EXITED: { summary: 'QEMU exited while ferry needed it', status: 500, hint: 'QEMU exited unexpectedly; the domain log has its last words' },
   // QMP
   DUMP_FAILED: {

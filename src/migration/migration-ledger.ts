@@ -6,6 +6,7 @@ import type { MigrationRecord, MigrationStore } from '../store/migration-store.j
 import type { MigrationCookie } from './cookie.js';
 import { finishedMigration } from './finished-migration.js';
 import type { MigrationOptions } from './options.js';
+import type { MigrationForecast } from '../shared/migration-forecast.js';
 import { assertTransition, isFinal, type Phase, RECOVERY_TRANSITIONS, type Side } from './phases.js';
 
 /** What the source side keeps in its record (for recovery after a restart). */
@@ -16,6 +17,8 @@ export interface SourceData {
   destHostId?: string;
   /** The disk leases released at the switch, taken back on a rollback. */
   lockState?: Lease[];
+  /** What was forecast before Perform (docs/forecast.md), kept beside the outcome for migrate-history. */
+  forecast?: MigrationForecast;
 }
 
 /** What the destination side keeps in its record. */

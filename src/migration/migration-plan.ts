@@ -1,3 +1,4 @@
+import type { MigrationForecast } from '../shared/migration-forecast.js';
 import type { Logger } from 'pino';
 import type { PeerClient } from '../peer/peer-client.js';
 import type { DomainDefinition } from '../vm/definition.js';
@@ -93,6 +94,8 @@ export interface SourceContext {
   target?: Required<TcpAddress>;
   /** Moves this migration to its next phase through the ledger (job control sees it too). */
   enter(to: Phase, patch?: PhasePatch<'source'>): void;
+  /** The forecast (docs/forecast.md), settled once its measurement is done, which may be after Perform started; never rejects. */
+  forecast?: Promise<MigrationForecast | undefined>;
 }
 
 /** A context past Prepare. */

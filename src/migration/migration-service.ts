@@ -17,6 +17,8 @@ import { MigrationLedger } from './migration-ledger.js';
 import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
+import type { MigrationHistoryEntry } from '../shared/api-types.js';
+import { MigrationForecaster } from './forecast/migration-forecaster.js';
 
 export interface MigrationServiceDeps {
   host: MigrationHost;
@@ -42,6 +44,10 @@ export interface MigrationServiceDeps {
   orphanTimeoutMs?: number;
   /** Finished migrations, both directions (ferry_migrations_total and the histograms). */
   metrics?: MigrationMetrics;
+  /** This host's migration history (the forecast's link rate and memory); none: the forecast assumes them. */
+  history?: () => MigrationHistoryEntry[];
+  /** migrate_dirty_rate_window_ms (default 500; 0: the forecast does not measure the dirty rate). */
+  dirtyRateWindowMs?: number;
   log: Logger;
 }
 
@@ -58,10 +64,19 @@ export class MigrationService {
   readonly recovery: MigrationRecovery;
   /** The one owner of this host's migration records, both sides and recovery. */
   readonly ledger: MigrationLedger;
+  /** What a live migration from here will do (docs/forecast.md): migrate-check's and the source's before Perform. */
+  readonly forecaster: MigrationForecaster;
 
   constructor(private readonly deps: MigrationServiceDeps) {
     this.active = deps.active;
     this.ledger = new MigrationLedger({ migrations: deps.migrations, publish: (e) => deps.host.publish(e), metrics: deps.metrics });
+    this.forecaster = new MigrationForecaster({
+      host: deps.host,
+      settings: (uuid) => this.settingsOf(uuid),
+      history: deps.history ?? (() => []),
+      windowMs: deps.dirtyRateWindowMs ?? 500,
+      log: deps.log,
+    });
     this.source = new MigrationSource({
       ledger: this.ledger,
       preflight: deps.preflight,
@@ -75,11 +90,8 @@ export class MigrationService {
       ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
       peers: deps.peers,
       tls: deps.tls,
-      settings: (uuid) => ({
-        bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
-        downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,
-        downtimeExplicit: this.settings.get(uuid)?.downtimeMs !== undefined,
-      }),
+      settings: (uuid) => this.settingsOf(uuid),
+      forecaster: this.forecaster,
       active: this.active,
       onUnresolved: (id) => this.recovery.retryLater(id, 'source'),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -111,6 +123,15 @@ export class MigrationService {
       log: deps.log,
       ...(deps.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: deps.orphanTimeoutMs } : {}),
     });
+  }
+
+  /** The domain's migrate-setspeed / migrate-setmaxdowntime values, with QEMU's defaults. */
+  private settingsOf(uuid: string): { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit: boolean } {
+    return {
+      bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
+      downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,
+      downtimeExplicit: this.settings.get(uuid)?.downtimeMs !== undefined,
+    };
   }
 
   migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {

@@ -34,6 +34,7 @@ import { nvramSection, removeNvramProbe } from './nvram-transfer.js';
 import { OfflineSteps } from './offline-steps.js';
 import { migrationTuning, type MigrationOptions } from './options.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
+import type { MigrationForecast } from '../shared/migration-forecast.js';
 
 export type { MigrationResult } from './migration-plan.js';
 
@@ -61,6 +62,12 @@ export interface SourceDeps {
   tls: MigrationTlsConfig;
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
   settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean };
+  /** Forecasts a live migration (MigrationForecaster): started with the pre-flight checks, awaited before Perform. */
+  forecaster?: {
+    forecast(uuid: string, destUri: string, o: MigrationOptions): Promise<MigrationForecast> | undefined;
+    /** The measurement cannot overlap the migration's own dirty tracking (KVM's dirty bitmap): Perform waits for it. */
+    measuresBeforePerform(uuid: string, o: MigrationOptions): boolean;
+  };
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
@@ -119,18 +126,27 @@ export class MigrationSource {
   }
 
   async migrate(ref: string, destUri: string, options: MigrationOptions): Promise<MigrationResult> {
-    const { plan, peer, steps } = options.offline ? await this.beginOffline(ref, destUri, options) : await this.beginLive(ref, destUri, options);
-    return this.run(plan, peer, steps);
+    const { plan, peer, steps, forecast } = options.offline
+      ? { ...(await this.beginOffline(ref, destUri, options)), forecast: undefined }
+      : await this.beginLive(ref, destUri, options);
+    return this.run(plan, peer, steps, forecast);
   }
 
   /** Begin (live): the domain runs here; checks, the pre-flight, the tuning and the disks to copy. */
-  private async beginLive(ref: string, destUri: string, options: MigrationOptions): Promise<{ plan: MigrationPlan; peer: PeerClient; steps: SourceSteps }> {
+  private async beginLive(
+    ref: string,
+    destUri: string,
+    options: MigrationOptions,
+  ): Promise<{ plan: MigrationPlan; peer: PeerClient; steps: SourceSteps; forecast: Promise<MigrationForecast | undefined> | undefined }> {
     const { host } = this.deps;
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
     if (!vm) throw new FerryError('DOMAIN_NOT_RUNNING', 'Requested operation is not valid: domain is not running');
     const peer = this.deps.peers.client(destUri);
     checkMigratable(vm, options);
+    // The forecast measures the guest while the pre-flight checks and Prepare run (so a migration waits for it only
+    // when they are shorter than the measurement's window); it is awaited before Perform.
+    const forecast = this.startForecast(vm.uuid, destUri, options);
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
     const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
@@ -156,7 +172,21 @@ export class MigrationSource {
       },
       disks,
     );
-    return { plan, peer, steps: new LiveSteps({ ...this.deps, ledger: this.ledger, now: this.now }, vm) };
+    return { plan, peer, steps: new LiveSteps({ ...this.deps, ledger: this.ledger, now: this.now }, vm), forecast };
+  }
+
+  /** The forecast under way, never rejecting (a migration goes on without one). */
+  private startForecast(uuid: string, destUri: string, options: MigrationOptions): Promise<MigrationForecast | undefined> | undefined {
+    let started: Promise<MigrationForecast> | undefined;
+    try {
+      started = this.deps.forecaster?.forecast(uuid, destUri, options);
+    } catch (err) {
+      this.deps.log.warn({ err }, 'could not forecast the migration');
+    }
+    return started?.catch((err: unknown) => {
+      this.deps.log.warn({ err }, 'could not forecast the migration');
+      return undefined;
+    });
   }
 
   /** Begin (offline): the persistent definition moves, with the disks of a shut-off domain when asked. */
@@ -198,7 +228,7 @@ export class MigrationSource {
   }
 
   /** The skeleton: Begin's record and cookie, Prepare, then the steps' Perform, Finish and Confirm; a failure goes to their rollback. */
-  private async run(plan: MigrationPlan, peer: PeerClient, steps: SourceSteps): Promise<MigrationResult> {
+  private async run(plan: MigrationPlan, peer: PeerClient, steps: SourceSteps, forecasting?: Promise<MigrationForecast | undefined>): Promise<MigrationResult> {
     const { host } = this.deps;
     const release = await host.beginMigrationJob(plan.uuid, 'migration out');
     const id = randomUUID();
@@ -235,7 +265,8 @@ export class MigrationSource {
     };
     try {
       const prepared = await this.prepare(ctx, steps);
-      ctx.enter('Perform', { data: { port: prepared.prepared.port, destHostId: prepared.prepared.host.hostId } });
+      const forecast = await this.forecastAtPerform(ctx, forecasting);
+      ctx.enter('Perform', { data: { port: prepared.prepared.port, destHostId: prepared.prepared.host.hostId, ...(forecast ? { forecast } : {}) } });
       if (active.abortRequested) throw cancelledEarly();
       await steps.perform(prepared);
       ctx.enter('Finish');
@@ -258,6 +289,36 @@ export class MigrationSource {
       this.deps.active.delete(plan.uuid);
       release();
     }
+  }
+
+  /**
+   * The forecast if its measurement is done by the time Prepare is (it ran alongside the checks and Prepare);
+   * otherwise Perform starts without waiting (a converging migration is never slowed by it: QEMU samples pages
+   * while it migrates) and the forecast is recorded when it arrives. KVM's dirty bitmap is waited for.
+   * Recorded beside the outcome (migrate-history): what was expected of this migration.
+   */
+  private async forecastAtPerform(ctx: SourceContext, forecasting: Promise<MigrationForecast | undefined> | undefined): Promise<MigrationForecast | undefined> {
+    if (!forecasting) return undefined;
+    ctx.forecast = forecasting;
+    const notYet = Symbol('not yet');
+    const wait = this.deps.forecaster?.measuresBeforePerform(ctx.plan.uuid, ctx.plan.options) ?? false;
+    const ready = wait ? await forecasting : await Promise.race([forecasting, Promise.resolve(notYet)]);
+    const noted = (f: MigrationForecast | undefined): void => {
+      if (f) ctx.log.info({ converges: f.converges, passes: f.passes, totalSeconds: f.totalSeconds, gatherMs: f.gatherMs }, 'migration forecast');
+    };
+    if (ready !== notYet) {
+      noted(ready);
+      return ready;
+    }
+    void forecasting.then((f) => {
+      noted(f);
+      try {
+        if (f) this.ledger.note(ctx.id, 'source', { forecast: f });
+      } catch (err) {
+        ctx.log.warn({ err }, 'could not record the migration forecast');
+      }
+    });
+    return undefined;
   }
 
   /** Begin's cookie (with the UEFI variable store), then Prepare on the destination; the data address is resolved from its answer, once. */

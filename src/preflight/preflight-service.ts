@@ -37,6 +37,7 @@ import {
 import { type MigrationTlsConfig, tlsWanted } from '../migration/migration-tls.js';
 import { sourceTlsCheck } from './tls-check.js';
 import type { PreflightMetrics } from '../metrics/ferry-metrics.js';
+import type { MigrationForecast } from '../shared/migration-forecast.js';
 
 const NETWORK_PORTS: Record<string, number> = { nbd: 10809, iscsi: 3260, gluster: 24007, rbd: 6789, http: 80, https: 443, ftp: 21, ftps: 990 };
 /** Checks that mean nothing for an offline migration (no QEMU moves). */
@@ -67,6 +68,8 @@ export interface PreflightDeps {
   tls: MigrationTlsConfig;
   /** Counts failed checks by name (ferry_preflight_failures_total). */
   metrics?: PreflightMetrics;
+  /** What a live migration would do (MigrationForecaster); undefined when nothing runs to forecast. */
+  forecast?: (uuid: string, destUri: string, o: MigrationOptions) => Promise<MigrationForecast> | undefined;
   log: Logger;
 }
 
@@ -74,6 +77,10 @@ export interface PreflightReport {
   results: CheckResult[];
   failed: CheckResult[];
   warnings: CheckResult[];
+  /** migrate-check's forecast of a live migration (docs/forecast.md), gathered while the checks ran. */
+  forecast?: MigrationForecast;
+  /** Why there is no forecast of a live migration, when gathering it failed. */
+  forecastError?: string;
 }
 
 /**
@@ -86,10 +93,12 @@ export interface PreflightReport {
 export class PreflightService {
   constructor(private readonly d: PreflightDeps) {}
 
-  async run(ref: string, destUri: string, o: MigrationOptions): Promise<PreflightReport> {
+  async run(ref: string, destUri: string, o: MigrationOptions, opts: { forecast?: boolean } = {}): Promise<PreflightReport> {
     const { host } = this.d;
     const rec = host.lookup(ref);
     const vm = host.runningDomain(rec.uuid);
+    // The forecast measures the guest while the checks run.
+    const forecasting = opts.forecast === false ? undefined : this.startForecast(rec.uuid, destUri, o);
     const def = vm?.def ?? parseDomainXml((rec.persistentXml ?? rec.liveXml) as string);
     for (const dev of o.migrateDisks ?? []) {
       if (!def.devices.disks.some((disk) => disk.target.dev === dev)) {
@@ -172,13 +181,29 @@ export class PreflightService {
     if (!memoryMoves) results = results.filter((r) => !LIVE_ONLY.has(r.id));
     results = sortResults(applyUnsafe(results, o.unsafe));
     for (const r of results) if (r.outcome === 'fail') this.d.metrics?.preflightFailed(r.id);
-    return { results, failed: results.filter((r) => r.outcome === 'fail'), warnings: results.filter((r) => r.outcome === 'warn') };
+    const report: PreflightReport = { results, failed: results.filter((r) => r.outcome === 'fail'), warnings: results.filter((r) => r.outcome === 'warn') };
+    const forecast = forecasting ? await forecasting : undefined;
+    if (forecast && 'error' in forecast) report.forecastError = forecast.error;
+    else if (forecast) report.forecast = forecast;
+    return report;
   }
 
-  /** Throws MIG_PREFLIGHT_FAILED naming every failed check (the CLI prints the whole table). */
+  private startForecast(uuid: string, destUri: string, o: MigrationOptions): Promise<MigrationForecast | { error: string }> | undefined {
+    const fail = (err: unknown): { error: string } => {
+      this.d.log.warn({ err }, 'could not forecast the migration');
+      return { error: err instanceof Error ? err.message : String(err) };
+    };
+    try {
+      return this.d.forecast?.(uuid, destUri, o)?.catch(fail);
+    } catch (err) {
+      return Promise.resolve(fail(err));
+    }
+  }
+
   /** run() for a migration about to start: throws MIG_PREFLIGHT_FAILED unless every check passed (the migration code's MigrationPreflight port). */
   async check(ref: string, destUri: string, o: MigrationOptions): Promise<PreflightReport> {
-    const report = await this.run(ref, destUri, o);
+    // The migration forecasts by itself, through Prepare (MigrationSource).
+    const report = await this.run(ref, destUri, o, { forecast: false });
     PreflightService.assertPassed(report);
     return report;
   }

@@ -21,6 +21,7 @@ import {
   text,
   textAs,
 } from './typed-schema.js';
+import { forecastOutcomeSchema } from './migration-forecast.js';
 import { type PoolType, poolStatsSchema } from './volume.js';
 
 export const vcpuCountSchema = record({
@@ -161,6 +162,8 @@ export const migrationHistoryEntrySchema = record({
   phases: list(historyPhaseSchema),
   /** The job statistics as recorded at the end (domjobinfo --completed's). */
   stats: nullable(mapOf(anyValue())),
+  /** Source side: what was forecast before Perform beside what happened (docs/forecast.md); null when none was made. */
+  forecast: nullable(forecastOutcomeSchema),
 });
 export type MigrationHistoryEntry = Static<typeof migrationHistoryEntrySchema>;
 

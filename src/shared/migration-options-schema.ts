@@ -47,6 +47,8 @@ export const migrationOptionsSchema = closed({
   tlsDestination: optional(nonEmpty()),
   /** --graphicsuri: where SPICE clients reconnect (spice://HOST[:PORT][?tlsPort=N]); default: the destination display. */
   graphicsUri: optional(nonEmpty()),
+  /** --dirty-rate-window: how long QEMU measures the guest's dirty rate for the forecast, in ms (0: not measured); default: ferryd.conf's. */
+  dirtyRateWindowMs: optional(int(0, 60_000)),
 });
 
 /** The API's options (migrate, migrate-check): any subset, unknown keys refused. */

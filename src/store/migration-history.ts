@@ -1,6 +1,7 @@
 import type { FerryDatabase } from './database.js';
 import type { MigrationRow, MigrationSide } from './migration-store.js';
 import type { HistoryPhase, MigrationHistoryEntry } from '../shared/api-types.js';
+import type { ForecastOutcome, MigrationForecast } from '../shared/migration-forecast.js';
 export type { HistoryPhase, MigrationHistoryEntry } from '../shared/api-types.js';
 
 const FINAL = `('Succeeded', 'Failed', 'Cancelled')`;
@@ -14,7 +15,7 @@ export interface HistoryFilter {
 }
 
 /** The columns the history reads. */
-type Row = Pick<MigrationRow, 'id' | 'side' | 'uuid' | 'name' | 'phase' | 'peer' | 'options' | 'error' | 'stats' | 'started_at'>;
+type Row = Pick<MigrationRow, 'id' | 'side' | 'uuid' | 'name' | 'phase' | 'peer' | 'options' | 'data' | 'error' | 'stats' | 'started_at'>;
 
 /** Reads past (and running) migrations out of the migration store's tables, and prunes finished ones. */
 export class MigrationHistory {
@@ -35,7 +36,7 @@ export class MigrationHistory {
     const limit = filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
     const rows = this.db
       .prepare(
-        `SELECT id, side, uuid, name, phase, peer, options, error, stats, started_at FROM migrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC${limit}`,
+        `SELECT id, side, uuid, name, phase, peer, options, data, error, stats, started_at FROM migrations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, rowid DESC${limit}`,
       )
       .all(...args) as Row[];
     const phasesOf = this.db.prepare('SELECT phase, at FROM migration_phases WHERE id = ? AND side = ? ORDER BY rowid');
@@ -78,5 +79,35 @@ function entryOf(r: Row, log: Array<{ phase: string; at: number }>): MigrationHi
     downtimeMs: num('downtimeMs'),
     phases,
     stats,
+    forecast: final ? forecastOutcome(r.phase, JSON.parse(r.data) as Record<string, unknown>, stats) : null,
+  };
+}
+
+/** The forecast recorded before Perform (SourceData.forecast) beside what QEMU reported at the end. */
+function forecastOutcome(outcome: string, data: Record<string, unknown>, stats: Record<string, unknown> | null): ForecastOutcome | null {
+  const f = data['forecast'] as MigrationForecast | undefined;
+  if (!f || typeof f !== 'object' || typeof f.totalSeconds !== 'number') return null;
+  const num = (k: string): number | undefined => (stats && typeof stats[k] === 'number' ? (stats[k] as number) : undefined);
+  const qemuMs = num('qemuTotalTimeMs');
+  // dirty-sync-count counts a sync at setup, one at the end of each pass, and one at the switch-over.
+  const syncs = num('iteration');
+  const passes = syncs === undefined ? undefined : Math.max(outcome === 'Succeeded' ? 1 : 0, syncs - (outcome === 'Succeeded' ? 2 : 1));
+  const downtimeMs = num('downtimeMs');
+  return {
+    predicted: {
+      converges: f.converges,
+      passes: f.passes,
+      totalSeconds: f.totalSeconds,
+      ...(f.downtimeMs !== undefined ? { downtimeMs: f.downtimeMs } : {}),
+      inputs: f.inputs,
+    },
+    actual: {
+      converged: outcome === 'Succeeded',
+      ...(passes !== undefined ? { passes } : {}),
+      ...(qemuMs !== undefined ? { totalSeconds: qemuMs / 1000 } : {}),
+      ...(downtimeMs !== undefined ? { downtimeMs } : {}),
+      ...(num('normalData') !== undefined ? { normalBytes: num('normalData') as number } : {}),
+      ...(num('dataProcessed') !== undefined ? { sentBytes: num('dataProcessed') as number } : {}),
+    },
   };
 }

@@ -104,7 +104,7 @@ describe('the D-Bus display (<graphics type=dbus>) and its private bus', () => {
     assert.deepEqual(daemons(), [daemon], 'the bus outlives ferryd and is found again');
 
     // Live to B: B starts a bus of its own before its QEMU, and shows it; A's goes with the source QEMU.
-    const checks = JSON.parse(await host.ok('migrate-check', 'dbusvm', hosts.bPeer, '--json')) as Array<{ id: string; outcome: string }>;
+    const checks = (JSON.parse(await host.ok('migrate-check', 'dbusvm', hosts.bPeer, '--json')) as { results: Array<{ id: string; outcome: string }> }).results;
     assert.equal(checks.find((c) => c.id === 'dbus-display')?.outcome, 'pass', 'the pre-flight checks that B can run the bus');
     await host.ok('migrate', '--live', '--persistent', '--undefinesource', 'dbusvm', hosts.bPeer);
     assert.equal(daemons(hosts.b).length, 1, "B runs the domain's bus");

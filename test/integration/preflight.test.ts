@@ -100,7 +100,7 @@ describe('pre-flight checks', () => {
     assert.match(row(r.table, 'Name resolution').reason, /'ferry-b.test' resolves to 10.77.7.2/);
     assert.match(row(r.table, 'Networks and bridges').reason, /bridges present: fpfbr0/);
     assert.match(row(r.table, 'Storage').reason, /vda: .*pf.qcow2/);
-    const json = JSON.parse((await a.ferry('migrate-check', 'pf', bPeer, '--json')).stdout) as Array<{ id: string; outcome: string }>;
+    const json = (JSON.parse((await a.ferry('migrate-check', 'pf', bPeer, '--json')).stdout) as { results: Array<{ id: string; outcome: string }> }).results;
     assert.ok(json.length >= 14 && json.every((c) => c.outcome === 'pass'));
   });
 

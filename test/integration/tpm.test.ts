@@ -136,7 +136,9 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
   });
 
   it('live migration: B reads the PCR and the NV index; A keeps no swtpm and, with --undefinesource, no state', async () => {
-    const checks = JSON.parse(await hosts.a.ok('migrate-check', name, hosts.bPeer, '--json')) as Array<{ id: string; outcome: string; reason: string }>;
+    const checks = (
+      JSON.parse(await hosts.a.ok('migrate-check', name, hosts.bPeer, '--json')) as { results: Array<{ id: string; outcome: string; reason: string }> }
+    ).results;
     const tpmRow = checks.find((c) => c.id === 'tpm');
     assert.equal(tpmRow?.outcome, 'pass', JSON.stringify(checks));
     assert.match(tpmRow.reason, /^swtpm on .+ emulates a TPM 2\.0$/);

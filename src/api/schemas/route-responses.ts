@@ -22,6 +22,7 @@ import {
 import { cpuCatalogSchema } from '../../shared/cpu-catalog.js';
 import { jobInfoSchema } from '../../shared/job-info.js';
 import { heldLeaseSchema } from '../../shared/lease.js';
+import { migrationForecastSchema } from '../../shared/migration-forecast.js';
 import { checkResultSchema } from '../../shared/peer-protocol/preflight-messages.js';
 import { anyValue, choice, flag, integer, list, nullable, num, optional, record, text, type TSchema } from '../../shared/typed-schema.js';
 import { volumeInfoSchema } from '../../shared/volume.js';
@@ -171,7 +172,13 @@ export const ROUTE_RESPONSES: Record<string, TSchema> = {
   'DELETE /v1/domains/:ref/disks/:target': done,
   'POST /v1/domains/:ref/disks/:target/media': done,
   // Migration, pre-flight checks and leases
-  'POST /v1/domains/:ref/migrate-check': record({ results: list(checkResultSchema), failed: list(checkResultSchema), warnings: list(checkResultSchema) }),
+  'POST /v1/domains/:ref/migrate-check': record({
+    results: list(checkResultSchema),
+    failed: list(checkResultSchema),
+    warnings: list(checkResultSchema),
+    forecast: optional(migrationForecastSchema),
+    forecastError: optional(text('Why there is no forecast of a live migration, when gathering it failed')),
+  }),
   'GET /v1/locks': record({ leases: list(heldLeaseSchema) }),
   'POST /v1/locks/clear': record({ checked: list(text()), unreachable: list(text()) }),
   'POST /v1/domains/:ref/migrate': record({ migration: migrationResultSchema }),

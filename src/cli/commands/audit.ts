@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { AuditRecord, MigrationHistoryEntry } from '../../shared/api-types.js';
+import type { ForecastOutcome } from '../../shared/migration-forecast.js';
 import { type CliContext, CliFailure, connectionFailure, enc } from '../context.js';
 import { formatFields, formatTable } from '../format.js';
 import { numeric } from '../numeric.js';
@@ -135,8 +136,23 @@ export function migrationDetails(m: MigrationHistoryEntry): string {
     ],
   ];
   if (m.error) fields.push(['Error', m.error]);
+  if (m.forecast) fields.push(['Forecast', forecastLine(m.forecast)]);
   const phases = m.phases.map((p) => [p.phase, isoTime(p.at), p.durationMs === null ? '-' : `${p.durationMs} ms`]);
   return `${formatFields(fields, 18)}\n${formatTable(['Phase', 'Entered', 'Duration'], phases)}`;
+}
+
+/** The forecast made before Perform beside what happened (docs/forecast.md). */
+function forecastLine(f: ForecastOutcome): string {
+  const p = f.predicted;
+  const a = f.actual;
+  const passes = (n: number): string => `${n} pass${n === 1 ? '' : 'es'}`;
+  const predicted = p.converges
+    ? `converges in ${p.totalSeconds.toFixed(2)} s, ${passes(p.passes)}, downtime ${Math.round(p.downtimeMs ?? 0)} ms`
+    : `does not converge (${passes(p.passes)} in ${p.totalSeconds.toFixed(2)} s)`;
+  const actual = `${a.converged ? 'converged' : 'did not finish'}${a.totalSeconds !== undefined ? ` in ${a.totalSeconds.toFixed(2)} s` : ''}${
+    a.passes !== undefined ? `, ${passes(a.passes)}` : ''
+  }${a.downtimeMs !== undefined ? `, downtime ${a.downtimeMs} ms` : ''}`;
+  return `${predicted}; actual: ${actual}`;
 }
 
 function bytes(n: number): string {

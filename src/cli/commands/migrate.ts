@@ -7,6 +7,8 @@ import { parseGraphicsUri } from '../../common/graphics-uri.js';
 import type { CheckResult } from '../../shared/check-result.js';
 import { CliFailure, type CliContext, domainFailure, domainOp, enc } from '../context.js';
 import { formatPreflight } from './preflight-table.js';
+import { formatForecast } from './forecast-format.js';
+import type { MigrationForecast } from '../../shared/migration-forecast.js';
 import { LIMITS, numeric } from '../numeric.js';
 
 interface MigrateFlags {
@@ -49,6 +51,7 @@ interface MigrateFlags {
   dname?: string;
   dryRun?: boolean;
   json?: boolean;
+  dirtyRateWindow?: number;
 }
 
 /** Translates virsh migrate's flags into the API's options, refusing the combinations virsh refuses. */
@@ -132,6 +135,7 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
     parseGraphicsUri(f.graphicsuri);
     o.graphicsUri = f.graphicsuri;
   }
+  if (f.dirtyRateWindow !== undefined) o.dirtyRateWindowMs = f.dirtyRateWindow;
   return o;
 }
 
@@ -204,8 +208,13 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--tls', "encrypt the migration data and the disk copy with TLS (QEMU's tls-creds-x509, certificates from tls_dir on both hosts)")
     .option('--tls-destination <host>', "with --tls: the name the destination's certificate must carry, when not the host the data goes to")
     .option('--dname <name>', 'rename the domain on the destination (not supported)')
-    .option('--dry-run', 'run the pre-flight checks only and print their table')
-    .option('--json', 'with --dry-run: print the checks as JSON')
+    .option('--dry-run', 'run the pre-flight checks only and print their table, then the forecast of the migration (docs/forecast.md)')
+    .option('--json', 'with --dry-run: print the checks and the forecast as JSON')
+    .option(
+      '--dirty-rate-window <ms>',
+      "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 500)",
+      numeric({ name: 'dirty-rate-window', min: 0, max: 60_000 }),
+    )
     .addHelpText(
       'after',
       `
@@ -300,9 +309,22 @@ migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that ho
 /** Runs the pre-flight checks alone and prints them (migrate --dry-run, migrate-check). Exit status 1 if any failed. */
 async function printChecks(ctx: CliContext, ref: string, dest: string, options: Partial<MigrationOptions>, json: boolean): Promise<void> {
   const report = await domainOp(ref, undefined, () =>
-    ctx.client().post<{ results: CheckResult[]; failed: CheckResult[] }>(`/v1/domains/${enc(ref)}/migrate-check`, { destUri: dest, options }),
+    ctx.client().post<{
+      results: CheckResult[];
+      failed: CheckResult[];
+      warnings: CheckResult[];
+      forecast?: MigrationForecast;
+      forecastError?: string;
+    }>(`/v1/domains/${enc(ref)}/migrate-check`, { destUri: dest, options }),
   );
-  ctx.print(json ? `${JSON.stringify(report.results, null, 2)}\n` : formatPreflight(report.results));
+  if (json) ctx.print(`${JSON.stringify({ ...report, forecast: report.forecast ?? null }, null, 2)}\n`);
+  else {
+    let text = formatPreflight(report.results);
+    // The forecast follows the checks; a live migration of a running domain has one.
+    if (report.forecast) text += formatForecast(report.forecast);
+    else if (report.forecastError) text += `Forecast: not available: ${report.forecastError}\n`;
+    ctx.print(text);
+  }
   if (report.failed.length > 0) {
     throw new CliFailure([`pre-flight checks failed: ${report.failed.map((r) => r.id).join(', ')}`], report.failed[0]?.hint, 'MIG_PREFLIGHT_FAILED');
   }
@@ -324,10 +346,27 @@ export function registerMigrateCheck(program: Command, ctx: CliContext): void {
     .option('--tls', "the migration would be encrypted: check both hosts' certificates")
     .option('--tls-destination <host>', "the name the destination's certificate would have to carry")
     .option('--unsafe', 'report overridable failures as warnings, as migrate --unsafe would allow them')
-    .option('--json', 'print the checks as JSON')
+    .option(
+      '--bandwidth <MiB/s>',
+      'the --bandwidth cap the migration would have (the forecast uses it as the link rate)',
+      numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond }),
+    )
+    .option(
+      '--timeout <seconds>',
+      'the --timeout the migration would have (the forecast stops there)',
+      numeric({ name: 'timeout', min: 1, max: LIMITS.seconds }),
+    )
+    .option('--auto-converge', 'the migration would throttle the guest (the forecast models it)')
+    .option('--postcopy', 'the migration could switch to post-copy (the forecast says when every page would be there)')
+    .option(
+      '--dirty-rate-window <ms>',
+      "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 500)",
+      numeric({ name: 'dirty-rate-window', min: 0, max: 60_000 }),
+    )
+    .option('--json', 'print the checks and the forecast as JSON: {"results": [...], "failed": [...], "warnings": [...], "forecast": {...}}')
     .addHelpText(
       'after',
-      "\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU's own blockers, the TCG dirty-tracking fix, and with --tls (or migrate_tls_force)\nboth hosts' TLS certificates. Exit status 1 when any fails.\n",
+      "\nChecks: storage, unmanaged disks, networks and bridges, QEMU version and machine type, clock,\nname resolution, disk cache modes, host devices, CPU, memory and vCPUs, migration ports,\nleases and jobs, QEMU's own blockers, the TCG dirty-tracking fix, and with --tls (or migrate_tls_force)\nboth hosts' TLS certificates. Exit status 1 when any fails.\n\nThen the forecast of a live migration of a running domain (docs/forecast.md): the expected total\ntime, the passes, the downtime at switch-over and whether it converges, from the guest's dirty rate\n(measured by QEMU while the checks run), its resident memory and the link (--bandwidth, else the\nlast migration to that destination, else an assumed 1 GiB/s).\n",
     )
     .action(async (ref: string, dest: string, f: MigrateFlags & { json?: boolean }) => {
       const options = migrationOptionsFrom({ live: !f.offline, persistent: true, ...f });
