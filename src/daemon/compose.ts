@@ -250,6 +250,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     peers,
     tls: migrationTls,
     orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
+    postcopyRecoverAttempts: config.migrationPostcopyRecoverAttempts,
     metrics,
     log,
   });

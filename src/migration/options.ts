@@ -38,6 +38,8 @@ export interface MigrationTuning {
   multifd: boolean;
   /** The downtime limit for each pass (the last one holds from then on); undefined: a fixed limit. */
   downtimeSteps?: number[];
+  /** Post-copy: the source's QEMU has postcopy-preempt, so the cookie offers it (set at Begin, postcopy/preempt.ts). */
+  postcopyPreempt?: boolean;
 }
 
 /**

@@ -23,6 +23,8 @@ export interface JobInfo {
   pageSize?: number;
   iteration?: number;
   postcopyRequests?: number;
+  /** A post-copy migration whose connection broke: its state and recovery (postcopy-paused ...). */
+  postcopy?: string;
   constantPages?: number;
   normalPages?: number;
   normalData?: number;

@@ -44,6 +44,15 @@ export function migrationRoutes(migrations: MigrationService): FastifyPluginAsyn
       return {};
     });
 
+    app.post<{ Params: { ref: string }; Body: { destUri: string } }>(
+      '/domains/:ref/job/postcopy-resume',
+      { schema: { params: refParams, body: object({ destUri: nonEmpty() }, ['destUri']) } },
+      async (req) => {
+        await migrations.postcopyResume(req.params.ref, req.body.destUri);
+        return {};
+      },
+    );
+
     app.get<{ Params: { ref: string } }>('/domains/:ref/migration/speed', { schema: { params: refParams } }, async (req) => ({
       bandwidth: await migrations.getSpeed(req.params.ref),
     }));

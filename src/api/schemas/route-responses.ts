@@ -433,6 +433,7 @@ export const ROUTE_RESPONSES: Record<string, Schema> = {
   'GET /v1/domains/:ref/job': record({ job: jobInfo }, ['job']),
   'POST /v1/domains/:ref/job/abort': done,
   'POST /v1/domains/:ref/job/postcopy': done,
+  'POST /v1/domains/:ref/job/postcopy-resume': done,
   'GET /v1/domains/:ref/migration/speed': record({ bandwidth: num('MiB/s') }, ['bandwidth']),
   'PUT /v1/domains/:ref/migration/speed': done,
   'GET /v1/domains/:ref/migration/max-downtime': record({ downtime: num('ms') }, ['downtime']),
