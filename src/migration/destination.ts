@@ -206,7 +206,7 @@ export class MigrationDestination {
         ...advertised,
         ...(nbdPort ? { nbdPort } : {}),
         ...nvramShared,
-        ...(preempt ? { postcopyPreempt: true } : {}),
+        ...(preempt.agreed ? { postcopyPreempt: true } : {}),
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
         displays: vm.def.devices.graphics.map((g) => ({
           type: g.type,

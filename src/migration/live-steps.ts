@@ -95,7 +95,7 @@ export class LiveSteps implements SourceSteps {
       ...(plan.storage ? { storage: { mode: plan.storage.mode, disks: plan.storage.disks } } : {}),
       ...(plan.tls ? { tls: { storage: plan.storage !== undefined } } : {}),
       ...(plan.listen ? { listen: plan.listen } : {}),
-      ...(plan.tuning?.postcopyPreempt ? { postcopy: { preempt: true } } : {}),
+      ...(plan.tuning?.postcopyPreempt && plan.tuning.capabilities['postcopy-ram'] ? { postcopy: { preempt: true } } : {}),
     };
   }
 
@@ -151,7 +151,9 @@ export class LiveSteps implements SourceSteps {
       await waitMirrorsReady(vm, mirrors, active, progress);
     }
     // Post-copy: the return path, and preempt when the destination turned it on too (postcopy/preempt.ts).
-    await mm.setCapabilities(withPostcopyCapabilities(tuning.capabilities, tuning.postcopyPreempt === true && ctx.prepared.postcopyPreempt === true));
+    await mm.setCapabilities(
+      withPostcopyCapabilities(tuning.capabilities, { agreed: ctx.prepared.postcopyPreempt === true, available: tuning.postcopyPreempt === true }),
+    );
     if (tuning.capabilities['postcopy-ram']) active.postcopy = this.postcopyControl(ctx, mm);
     await mm.setParameters({ ...tuning.sharedParameters, ...tuning.sourceParameters, ...tlsParameters(tls) });
     if (!plan.options.live && plan.sourceWasRunning) {

@@ -114,6 +114,7 @@ export class MigrationService {
       peers: deps.peers,
       log: deps.log,
       ...(deps.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: deps.orphanTimeoutMs } : {}),
+      ...(deps.postcopyRecoverAttempts !== undefined ? { postcopyRecoverAttempts: deps.postcopyRecoverAttempts } : {}),
     });
   }
 
@@ -215,6 +216,9 @@ export class MigrationService {
   async postcopyResume(ref: string, destUri: string): Promise<void> {
     const rec = this.deps.host.lookup(ref);
     const a = this.active.get(rec.uuid);
+    // A source ferryd restarted in post-copy: recovery follows the migration to its end.
+    const recovering = this.recovery.postcopyRecovery(rec.uuid);
+    if (!a && recovering) return recovering.resumeNow();
     if (!a || a.side !== 'source') {
       throw new FerryError('MIG_NO_JOB', `Requested operation is not valid: no outgoing migration of domain ${rec.name} to resume on this host`);
     }

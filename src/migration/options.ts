@@ -38,7 +38,7 @@ export interface MigrationTuning {
   multifd: boolean;
   /** The downtime limit for each pass (the last one holds from then on); undefined: a fixed limit. */
   downtimeSteps?: number[];
-  /** Post-copy: the source's QEMU has postcopy-preempt, so the cookie offers it (set at Begin, postcopy/preempt.ts). */
+  /** The source's QEMU has postcopy-preempt (set at Begin): a post-copy migration's cookie offers it (postcopy/preempt.ts). */
   postcopyPreempt?: boolean;
 }
 

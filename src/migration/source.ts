@@ -138,7 +138,7 @@ export class MigrationSource {
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
     const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
-    if (tuning.capabilities['postcopy-ram']) tuning.postcopyPreempt = await hasPreempt(new MigrationMonitor(vm.monitor));
+    tuning.postcopyPreempt = await hasPreempt(new MigrationMonitor(vm.monitor));
     const disks =
       options.copyStorage === 'none'
         ? []

@@ -17,7 +17,7 @@ describe('post-copy: refused switch, recovery after a cut link', () => {
   const name = 'pc';
   before(async () => {
     await hosts.start({ extraConfigB: 'migration_postcopy_recover_attempts = 0' });
-    await hosts.bootOnA({ name, memoryMiB: 256, touchMiB: 48, dirtyMiBs: 16, hbMs: 100 });
+    await hosts.bootOnA({ name, memoryMiB: 256, touchMiB: 32, dirtyMiBs: 12, hbMs: 100 });
   });
   after(async () => {
     await hosts.stop();

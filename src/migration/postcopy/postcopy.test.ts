@@ -60,15 +60,28 @@ describe('PostcopyGuard (the checks before the switch)', () => {
 describe('postcopy-preempt agreement', () => {
   const has = (yes: boolean) => ({ queryCapabilities: async (): Promise<MigrationCapabilities> => (yes ? { 'postcopy-preempt': false } : {}) });
   it('is on only when post-copy is, the source offered it and this QEMU has it', async () => {
-    assert.equal(await agreePreempt(has(true), true, true), true);
-    assert.equal(await agreePreempt(has(false), true, true), false, 'a destination QEMU without it (7.2)');
-    assert.equal(await agreePreempt(has(true), false, true), false, 'a source that did not offer it');
-    assert.equal(await agreePreempt(has(true), true, false), false, 'no post-copy');
+    assert.deepEqual(await agreePreempt(has(true), true, true), { agreed: true, available: true });
+    assert.deepEqual(await agreePreempt(has(false), true, true), { agreed: false, available: false }, 'a destination QEMU without it (7.2)');
+    assert.deepEqual(await agreePreempt(has(true), false, true), { agreed: false, available: true }, 'a source that did not offer it');
+    assert.deepEqual(await agreePreempt(has(true), true, false), { agreed: false, available: true }, 'no post-copy');
   });
-  it('post-copy gets the return path, and preempt only when agreed; other migrations are untouched', () => {
-    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': true }, true), { 'postcopy-ram': true, 'return-path': true, 'postcopy-preempt': true });
-    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': true }, false), { 'postcopy-ram': true, 'return-path': true });
-    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': false, multifd: true }, true), { 'postcopy-ram': false, multifd: true });
+  it('post-copy gets the return path and preempt when agreed; a QEMU that has preempt is always told (QEMU keeps capabilities between migrations)', () => {
+    const both = { agreed: true, available: true };
+    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': true }, both), { 'postcopy-ram': true, 'return-path': true, 'postcopy-preempt': true });
+    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': true }, { agreed: false, available: true }), {
+      'postcopy-ram': true,
+      'return-path': true,
+      'postcopy-preempt': false,
+    });
+    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': true }, { agreed: false, available: false }), { 'postcopy-ram': true, 'return-path': true });
+    // A VM that arrived by post-copy has preempt on: a pre-copy migration turns it off with postcopy-ram, or QEMU refuses.
+    assert.deepEqual(withPostcopyCapabilities({ 'postcopy-ram': false, multifd: true }, both), {
+      'postcopy-ram': false,
+      multifd: true,
+      'return-path': false,
+      'postcopy-preempt': false,
+    });
+    assert.deepEqual(withPostcopyCapabilities({ multifd: true }, { agreed: false, available: false }), { multifd: true, 'return-path': false });
   });
 });
 
