@@ -285,7 +285,8 @@ export class MigrationDestination {
       log.info('incoming migration finished (Finish asked again)');
       return this.domainState(rec.uuid);
     }
-    this.setPhase(id, 'Finish');
+    // Finish asked again after this ferryd died in the middle of it (before the vCPUs ran): it goes on from where it was.
+    if (rec.phase !== 'Finish') this.setPhase(id, 'Finish');
     try {
       log.debug('switchover: finish requested');
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
