@@ -147,9 +147,10 @@ export class MigrationRecovery {
           return;
         }
         const s = state as { phase: string; incoming?: string | null };
-        if (s.phase === 'Succeeded') return this.confirmSource(rec, log);
-        if (s.phase === 'Failed' || s.phase === 'Cancelled') return fail('Failed', 'the destination discarded the domain');
         const postcopy = qemu?.startsWith('postcopy') ?? false;
+        // Post-copy still sending: the destination runs the VM on pages only this QEMU has; it goes once they are all sent.
+        if (s.phase === 'Succeeded') return postcopy && vm ? this.drainPostcopy(rec, vm, peer, log) : this.confirmSource(rec, log);
+        if (s.phase === 'Failed' || s.phase === 'Cancelled') return fail('Failed', 'the destination discarded the domain');
         if (s.incoming === 'completed' || postcopy || s.phase === 'Finish') {
           try {
             await peer.call(PEER.finish, {
@@ -161,8 +162,7 @@ export class MigrationRecovery {
                 leases: lockState,
               },
             });
-            // Post-copy still sending: the destination runs the VM on pages only this QEMU has; it goes once they are all sent.
-            if (postcopy && vm && qemu !== 'completed') return this.drainPostcopy(rec, vm, peer, log);
+            if (postcopy && vm) return this.drainPostcopy(rec, vm, peer, log);
             return this.confirmSource(rec, log);
           } catch (err) {
             const outcome = await askDestinationOutcome(peer, rec.id, { maxMs: 10_000, log });

@@ -91,18 +91,27 @@ describe('migration recovery in post-copy', () => {
       hosts.a.ok('qemu-monitor-command', name, JSON.stringify({ execute: 'migrate-set-parameters', arguments: { 'max-postcopy-bandwidth': bytes } }));
     await postcopyBandwidth(2 * 1024 * 1024);
     const migrating = (await migratingToB('--live', '--postcopy', '--persistent', '--undefinesource', '--bandwidth', '4')).done;
+    const t0 = Date.now();
     await hosts.a.ok('migrate-postcopy', name);
-    await hosts.b.waitState(name, /^running/, 60_000);
+    await rig.storeB.waitFor((w) => (newest(dst(w), t0 - 60_000)?.phase ?? '') === 'Succeeded', 'B runs the VM (Finish done)');
     const source = qemus(hosts.a);
+    const [incoming] = qemus(hosts.b) as [number];
     assert.equal(source.length, 1);
-    const from = statSync(hosts.a.logFile).size;
-    await crash(hosts.a);
-    await migrating;
-    await hosts.a.start();
-    await untilPasses("A's recovery follows the post-copy", async () =>
-      assert.match(readFileSync(hosts.a.logFile).subarray(from).toString('utf8'), /recovery waits for the source QEMU to send the last pages/),
-    );
-    assert.deepEqual(qemus(hosts.a), source, 'the source QEMU still sends');
+    // B's QEMU is held still: pages stay on A (the guest's own page faults would pull them all in a few seconds) ...
+    process.kill(incoming, 'SIGSTOP');
+    try {
+      // ... while A's ferryd crashes and comes back: the migration is Succeeded on B, post-copy still runs on A.
+      const from = statSync(hosts.a.logFile).size;
+      await crash(hosts.a);
+      await migrating;
+      await hosts.a.start();
+      await untilPasses("A's recovery follows the post-copy", async () =>
+        assert.match(readFileSync(hosts.a.logFile).subarray(from).toString('utf8'), /recovery waits for the source QEMU to send the last pages/),
+      );
+      assert.deepEqual(qemus(hosts.a), source, 'the source QEMU still sends');
+    } finally {
+      process.kill(incoming, 'SIGCONT');
+    }
     await postcopyBandwidth(0);
     await assertOnlyOn(hosts.b, /^running/);
     await assertIntactAfterSwitch(
