@@ -19,7 +19,7 @@ const TAGS: Array<{ name: string; description: string }> = [
 ];
 
 const AGENT_ROUTES = /\/(agent-command|addresses|guestinfo|time|fsfreeze|fsthaw)$/;
-const MIGRATION_ROUTES = /\/(migrate|migrate-check|job|job\/abort|job\/postcopy|migration\/speed|migration\/max-downtime)$/;
+const MIGRATION_ROUTES = /\/(migrate|migrate-check|job|job\/abort|job\/postcopy|job\/postcopy-resume|migration\/speed|migration\/max-downtime)$/;
 
 /** The tag of a route, from its URL. */
 export function routeTag(url: string): string {

@@ -253,6 +253,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     peers,
     tls: migrationTls,
     orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
+    postcopyRecoverAttempts: config.migrationPostcopyRecoverAttempts,
     metrics,
     history: () => migrationHistory.list({ limit: 200 }),
     dirtyRateWindowMs: config.migrateDirtyRateWindowMs,

@@ -49,6 +49,8 @@ export interface DaemonConfig {
   migrationHost: string;
   migrationPortMin: number;
   migrationPortMax: number;
+  /** Automatic recoveries of a post-copy migration whose connection broke, before it waits for migrate --postcopy-resume (0: none). */
+  migrationPostcopyRecoverAttempts: number;
   /** "lockd" (ferry-lockd holds disk leases; the default) or "nop". */
   lockManager: 'lockd' | 'nop';
   /** ferry-lockd's socket; empty: ferry-lockd.sock beside ferryd's socket. */
@@ -141,6 +143,7 @@ export function defaultConfig(): DaemonConfig {
     migrationHost: '',
     migrationPortMin: 49152,
     migrationPortMax: 49215,
+    migrationPostcopyRecoverAttempts: 5,
     lockManager: 'lockd',
     lockdSocket: '',
     lockdBackend: 'fcntl',
@@ -374,6 +377,18 @@ const SETTINGS: Record<string, Setter> = {
       c.migrationPortMax = v;
     },
     { field: 'migrationPortMax', type: 'port', doc: 'the highest port for incoming migration streams' },
+  ),
+  migration_postcopy_recover_attempts: documented(
+    (c, v, where) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100)
+        throw new FerryError('CONFIG_INVALID', `${where}: migration_postcopy_recover_attempts must be a whole number from 0 to 100`);
+      c.migrationPostcopyRecoverAttempts = v;
+    },
+    {
+      field: 'migrationPostcopyRecoverAttempts',
+      type: 'count',
+      doc: 'times a source reconnects by itself a post-copy migration whose connection broke (1 s apart, doubling); then, or with 0, both sides wait paused for ferry migrate --postcopy-resume',
+    },
   ),
   lock_manager: documented(
     (c, v, where) => {

@@ -414,6 +414,16 @@ export const ERROR_CODES = {
     status: 500,
     hint: "The VM is paused on the destination and cannot resume on the source; see the destination's domain log",
   },
+  MIG_POSTCOPY_UNSAFE: {
+    summary: 'The switch to post-copy was refused: the return path is off or the destination does not answer',
+    status: 409,
+    hint: 'The domain keeps running on the source in pre-copy. Check the destination ferryd and its QEMU (ferry -c DESTURI domjobinfo), then ask again (migrate-postcopy); --timeout-postcopy and policies ask again by themselves',
+  },
+  MIG_POSTCOPY_RECOVER_FAILED: {
+    summary: 'A post-copy migration whose connection broke could not be resumed this time',
+    status: 502,
+    hint: 'Both sides stay paused and keep the domain; fix the migration network, then run "ferry migrate --postcopy-resume DOMAIN DESTURI" on the source again (docs/migration.md)',
+  },
   MIG_TLS_REQUIRED: {
     summary: 'The destination accepts only encrypted migrations (migrate_tls_force)',
     status: 409,

@@ -51,6 +51,8 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
   private readonly log: Logger;
   private nextStopReason: StateReason<'paused'> | undefined;
   private nextResumeReason: StateReason<'running'> | undefined;
+  /** What the domain showed before its post-copy migration broke (restored when it runs again). */
+  private beforePostcopyFailure: DomainStatus | undefined;
   private fakeReboot = false;
   private ending: RunningDomainEvents['stopped'][0] | undefined;
   private detachMonitor: Array<() => void> = [];
@@ -181,8 +183,27 @@ export class RunningDomain extends EventEmitter<RunningDomainEvents> {
       case 'WATCHDOG':
         this.onWatchdog(String((e.data as { action?: string }).action ?? 'none'));
         return;
+      case 'MIGRATION':
+        this.onMigrationStatus(String((e.data as { status?: string }).status ?? ''));
+        return;
       default:
         return;
+    }
+  }
+
+  /**
+   * A post-copy migration whose connection broke (QEMU's postcopy-paused) shows as paused (post-copy failed) on both
+   * hosts, as libvirt shows it: the guest waits for pages on the destination whatever its vCPUs' run state says. Once
+   * post-copy runs again the domain shows what it showed before.
+   */
+  private onMigrationStatus(status: string): void {
+    if (status === 'postcopy-paused') {
+      if (this.status_.reason !== 'post-copy failed') this.beforePostcopyFailure = this.status_;
+      this.setStatus({ state: 'paused', reason: 'post-copy failed' });
+    } else if ((status === 'postcopy-active' || status === 'completed') && this.beforePostcopyFailure) {
+      const was = this.beforePostcopyFailure;
+      this.beforePostcopyFailure = undefined;
+      if (this.status_.reason === 'post-copy failed') this.setStatus(was);
     }
   }
 

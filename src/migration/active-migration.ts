@@ -1,6 +1,7 @@
 import type { Lease } from '../shared/lease.js';
 import type { JobInfo } from './job-info.js';
 import type { Phase, Side } from './phases.js';
+import type { PostcopyControl } from './postcopy/control.js';
 
 /**
  * A migration in flight on this host, as job control sees it: its phase and
@@ -21,6 +22,8 @@ export class ActiveMigration {
   tls = false;
   /** migrate-setmaxdowntime during the migration: the downtime schedule stops. */
   downtimePinned = false;
+  /** A live migration with post-copy enabled (source): its safety check and its recovery. */
+  postcopy: PostcopyControl | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(

@@ -49,6 +49,8 @@ export interface MigrationCookie {
   nvram?: NvramSection;
   /** Where the destination QEMU should listen (--listen-address / --migrateuri). */
   listen?: { address?: string; port?: number };
+  /** Post-copy: what the source's QEMU offers beyond plain post-copy (never mandatory: see postcopy/preempt.ts). */
+  postcopy?: { preempt: boolean };
 }
 
 /** The destination's check of a cookie: a version and sections it knows. */
@@ -83,6 +85,7 @@ export interface CookieParts {
   nvram?: NvramSection;
   tls?: MigrationCookie['tls'];
   listen?: MigrationCookie['listen'];
+  postcopy?: MigrationCookie['postcopy'];
 }
 
 /** The one cookie builder, live and offline: the sections given, each listed as mandatory. */
@@ -109,5 +112,6 @@ export function buildCookie(p: CookieParts): MigrationCookie {
     ...(p.nvram ? { nvram: p.nvram } : {}),
     ...(p.tls ? { tls: p.tls } : {}),
     ...(p.listen ? { listen: p.listen } : {}),
+    ...(p.postcopy ? { postcopy: p.postcopy } : {}),
   };
 }

@@ -24,6 +24,7 @@ import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { PortAllocator } from '../system/port-allocator.js';
 import type { DestinationDisplay } from './graphics-uri.js';
+import { agreePreempt, withPostcopyCapabilities } from './postcopy/preempt.js';
 
 export interface PrepareResult {
   migrationId: string;
@@ -41,6 +42,8 @@ export interface PrepareResult {
   nvramShared?: boolean;
   /** The incoming QEMU's displays (address, port it got): where SPICE clients are told to move. */
   displays?: DestinationDisplay[];
+  /** Post-copy: the incoming QEMU turned postcopy-preempt on (the source turns it on only then). */
+  postcopyPreempt?: boolean;
 }
 
 export interface FinishRequest {
@@ -168,7 +171,9 @@ export class MigrationDestination {
       if (!existing) host.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(launchDef, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
       const mm = new MigrationMonitor(vm.monitor);
-      await mm.setCapabilities(cookie.tuning.capabilities);
+      // Post-copy: the return path, and preempt when the source offered it and this QEMU has it too (before migrate-incoming).
+      const preempt = await agreePreempt(mm, cookie.postcopy?.preempt === true, cookie.tuning.capabilities['postcopy-ram'] === true);
+      await mm.setCapabilities(withPostcopyCapabilities(cookie.tuning.capabilities, preempt));
       await mm.setParameters(cookie.tuning.sharedParameters);
       // TLS: server credentials for the stream, its multifd channels and the NBD exports; the source's certificate is verified.
       const tlsCreds = cookie.tls
@@ -201,6 +206,7 @@ export class MigrationDestination {
         ...advertised,
         ...(nbdPort ? { nbdPort } : {}),
         ...nvramShared,
+        ...(preempt.agreed ? { postcopyPreempt: true } : {}),
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
         displays: vm.def.devices.graphics.map((g) => ({
           type: g.type,
@@ -279,7 +285,8 @@ export class MigrationDestination {
       log.info('incoming migration finished (Finish asked again)');
       return this.domainState(rec.uuid);
     }
-    this.setPhase(id, 'Finish');
+    // Finish asked again after this ferryd died in the middle of it (before the vCPUs ran): it goes on from where it was.
+    if (rec.phase !== 'Finish') this.setPhase(id, 'Finish');
     try {
       log.debug('switchover: finish requested');
       await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);

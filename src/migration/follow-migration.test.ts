@@ -9,6 +9,10 @@ import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { ActiveMigration } from './active-migration.js';
 import { followMigration, type FollowArgs, type FollowResult } from './follow-migration.js';
 import { defaultMigrationOptions, type MigrationOptions } from './options.js';
+import { PostcopyControl } from './postcopy/control.js';
+import { PostcopyRecovery } from './postcopy/recovery.js';
+import { PostcopyGuard } from './postcopy/safety.js';
+import { pino } from 'pino';
 
 /**
  * followMigration() against the scripted QMP monitor (test/fakes/scripted-qmp-server.ts) replaying
@@ -170,6 +174,57 @@ describe('followMigration() over a scripted QEMU monitor', () => {
     });
     assert.equal(r.err?.code, 'MIG_POSTCOPY_FAILED');
     assert.match(r.err?.message ?? '', /postcopy-paused: link down/);
+  });
+
+  /** Post-copy control as LiveSteps builds it, over fakes: a destination that answers (or not), automatic recovery off. */
+  const control = (a: FollowArgs, destinationAnswers: boolean): { notes: string[] } => {
+    const notes: string[] = [];
+    const log = pino({ level: 'silent' });
+    const guard = new PostcopyGuard({
+      mm: { queryCapabilities: async () => ({ 'postcopy-ram': true, 'return-path': true }) },
+      domain: 'd',
+      now: Date.now,
+      askDestination: async () => (destinationAnswers ? { phase: 'Prepare', incoming: 'active' } : Promise.reject(new Error('no answer within 5000 ms'))),
+    });
+    const recovery = new PostcopyRecovery({
+      mm: a.mm,
+      domain: 'd',
+      targetHost: 'h',
+      attempts: 0,
+      log,
+      now: Date.now,
+      askDestination: async () => ({ port: 1 }),
+    });
+    a.active.postcopy = new PostcopyControl(guard, recovery, { log, rearm: () => undefined });
+    const progress = a.onProgress;
+    a.onProgress = () => {
+      if (a.active.job.postcopy) notes.push(a.active.job.postcopy);
+      progress();
+    };
+    return { notes };
+  };
+
+  it('a post-copy switch the safety check refuses is not sent: the migration goes on in pre-copy and completes', async () => {
+    const r = await follow({ transcript: 'migrate-source-completed', before: (a) => (control(a, false), a.active.requestPostcopy()) });
+    assert.equal(r.ok?.info.status, 'completed');
+    assert.equal(r.ok?.postcopy, false);
+    assert.ok(!r.server.commands().includes('migrate-start-postcopy'));
+  });
+
+  it('post-copy paused after the switch, with recovery: neither side gives up; domjobinfo says so; the migration completes once it runs again', async () => {
+    let notes: string[] = [];
+    const r = await follow({
+      transcript: 'migrate-source-completed',
+      overrides: [
+        ['query-migrate', { nth: 3, return: { status: 'postcopy-active' } }],
+        ['query-migrate', { nth: 4, return: { status: 'postcopy-paused', 'error-desc': 'link down' } }],
+        ['query-migrate', { nth: 5, return: { status: 'postcopy-active' } }],
+      ],
+      extra: { throughPostcopy: true },
+      before: (a) => void ({ notes } = control(a, true)),
+    });
+    assert.equal(r.ok?.info.status, 'completed');
+    assert.match(notes[0] ?? '', /^postcopy-paused: the connection broke \(automatic recovery off\); resume with ferry migrate --postcopy-resume/);
   });
 
   it('pause-before-switchover: runs the switch-over hook with the source stopped, then migrate-continue once (recorded)', async () => {

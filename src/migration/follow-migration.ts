@@ -69,6 +69,7 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
       case 'cancelled':
         throw cancelled(cancelReason, a.options);
       case 'postcopy-active':
+        a.active.postcopy?.onRunning();
         if (!a.active.postcopyStarted) {
           a.active.postcopyStarted = true;
           if (!a.throughPostcopy) return { info, postcopy: true };
@@ -84,8 +85,17 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
         }
         break;
       case 'postcopy-paused':
+      case 'postcopy-recover-setup':
       case 'postcopy-recover':
-        throw postcopyFailed(info);
+        // The connection broke after the switch: neither side may give up (postcopy/recovery.ts).
+        if (!a.active.postcopy) throw postcopyFailed(info);
+        if (!a.active.postcopyStarted) {
+          a.active.postcopyStarted = true;
+          if (!a.throughPostcopy) return { info, postcopy: true };
+        }
+        a.active.job = { ...a.active.job, postcopy: await a.active.postcopy.onPaused(info) };
+        a.onProgress();
+        break;
       default:
         break;
     }
@@ -124,8 +134,11 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
       }
       if (a.active.postcopyRequested && !cancelSent && info.status === 'active') {
         a.active.postcopyRequested = false;
-        await a.mm.startPostcopy();
-        continue;
+        // Whoever asked, the switch waits for the return path and a destination that answers (postcopy/safety.ts).
+        if (!a.active.postcopy || (await a.active.postcopy.mayStart())) {
+          await a.mm.startPostcopy();
+          continue;
+        }
       }
     }
 

@@ -24,6 +24,10 @@ import { formatTcpUri } from './migration-uri.js';
 import { removeSourceNvram } from './nvram-transfer.js';
 import type { Phase } from './phases.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
+import { PostcopyControl } from './postcopy/control.js';
+import { withPostcopyCapabilities } from './postcopy/preempt.js';
+import { PostcopyRecovery } from './postcopy/recovery.js';
+import { PostcopyGuard } from './postcopy/safety.js';
 
 export interface LiveStepsDeps {
   host: MigrationHost;
@@ -34,6 +38,8 @@ export interface LiveStepsDeps {
   tls: MigrationTlsConfig;
   settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean };
   onUnresolved?: ((id: string) => void) | undefined;
+  /** Automatic post-copy recovery attempts after a break (migration_postcopy_recover_attempts; default 5, 0: by hand only). */
+  postcopyRecoverAttempts?: number | undefined;
   log: Logger;
   now: () => number;
 }
@@ -90,6 +96,7 @@ export class LiveSteps implements SourceSteps {
       ...(plan.storage ? { storage: { mode: plan.storage.mode, disks: plan.storage.disks } } : {}),
       ...(plan.tls ? { tls: { storage: plan.storage !== undefined } } : {}),
       ...(plan.listen ? { listen: plan.listen } : {}),
+      ...(plan.tuning?.postcopyPreempt && plan.tuning.capabilities['postcopy-ram'] ? { postcopy: { preempt: true } } : {}),
     };
   }
 
@@ -144,7 +151,11 @@ export class LiveSteps implements SourceSteps {
       active.mirrors = mirrors;
       await waitMirrorsReady(vm, mirrors, active, progress);
     }
-    await mm.setCapabilities(tuning.capabilities);
+    // Post-copy: the return path, and preempt when the destination turned it on too (postcopy/preempt.ts).
+    await mm.setCapabilities(
+      withPostcopyCapabilities(tuning.capabilities, { agreed: ctx.prepared.postcopyPreempt === true, available: tuning.postcopyPreempt === true }),
+    );
+    if (tuning.capabilities['postcopy-ram']) active.postcopy = this.postcopyControl(ctx, mm);
     await mm.setParameters({ ...tuning.sharedParameters, ...tuning.sourceParameters, ...tlsParameters(tls) });
     if (!plan.options.live && plan.sourceWasRunning) {
       vm.expectStop('migrating');
@@ -180,6 +191,28 @@ export class LiveSteps implements SourceSteps {
     } finally {
       events.close();
     }
+  }
+
+  /** The post-copy switch's safety check and the recovery of a broken post-copy, for this migration. */
+  private postcopyControl(ctx: PreparedContext, mm: MigrationMonitor): PostcopyControl {
+    const { active, peer, target } = ctx;
+    const log = ctx.log;
+    const guard = new PostcopyGuard({
+      mm,
+      domain: this.vm.name,
+      now: this.deps.now,
+      askDestination: (timeoutMs) => peer.call(PEER.status, { params: { id: active.id } }, { timeoutMs }),
+    });
+    const recovery = new PostcopyRecovery({
+      mm,
+      domain: this.vm.name,
+      targetHost: target.host,
+      attempts: this.deps.postcopyRecoverAttempts ?? 5,
+      log,
+      now: this.deps.now,
+      askDestination: () => peer.call(PEER.postcopyRecover, { params: { id: active.id } }, { timeoutMs: 15_000 }),
+    });
+    return new PostcopyControl(guard, recovery, { log, rearm: () => active.requestPostcopy() });
   }
 
   private followArgs(ctx: SourceContext) {

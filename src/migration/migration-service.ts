@@ -13,6 +13,7 @@ import type { JobInfo } from './job-info.js';
 import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
 import type { PortAllocator } from '../system/port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
+import { listenAgain } from './postcopy/incoming-recover.js';
 import { MigrationLedger } from './migration-ledger.js';
 import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
@@ -48,6 +49,8 @@ export interface MigrationServiceDeps {
   history?: () => MigrationHistoryEntry[];
   /** migrate_dirty_rate_window_ms (default 500; 0: the forecast does not measure the dirty rate). */
   dirtyRateWindowMs?: number;
+  /** Automatic post-copy recovery attempts after a break (migration_postcopy_recover_attempts). */
+  postcopyRecoverAttempts?: number;
   log: Logger;
 }
 
@@ -94,6 +97,7 @@ export class MigrationService {
       forecaster: this.forecaster,
       active: this.active,
       onUnresolved: (id) => this.recovery.retryLater(id, 'source'),
+      ...(deps.postcopyRecoverAttempts !== undefined ? { postcopyRecoverAttempts: deps.postcopyRecoverAttempts } : {}),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
       log: deps.log,
     });
@@ -122,6 +126,7 @@ export class MigrationService {
       peers: deps.peers,
       log: deps.log,
       ...(deps.orphanTimeoutMs !== undefined ? { orphanTimeoutMs: deps.orphanTimeoutMs } : {}),
+      ...(deps.postcopyRecoverAttempts !== undefined ? { postcopyRecoverAttempts: deps.postcopyRecoverAttempts } : {}),
     });
   }
 
@@ -161,6 +166,21 @@ export class MigrationService {
     } finally {
       this.forget(id);
     }
+  }
+
+  /** POST /peer/v1/migrations/:id/postcopy-recover: the incoming QEMU, paused in post-copy, listens again for the source. */
+  recoverIncoming(id: string): Promise<{ port: number; address: string; connectHost?: string }> {
+    return listenAgain(
+      {
+        host: this.deps.host,
+        ledger: this.ledger,
+        ports: this.deps.ports,
+        migrationAddress: this.deps.migrationAddress,
+        ...(this.deps.migrationHost ? { migrationHost: this.deps.migrationHost } : {}),
+        log: this.deps.log,
+      },
+      id,
+    );
   }
 
   /** GET /peer/v1/migrations/:id: this host's record of a migration, whichever side it played. */
@@ -205,7 +225,32 @@ export class MigrationService {
     if (!caps['postcopy-ram']) {
       throw new FerryError('OPERATION_INVALID', 'Requested operation is not valid: switching to post-copy requires migration to be started with --postcopy');
     }
+    // Refused with its reason while unsafe (the return path, a destination that does not answer): the VM keeps running here.
+    await a.postcopy?.guard.check({ fresh: true });
     a.requestPostcopy();
+  }
+
+  /**
+   * migrate --postcopy-resume: one recovery of a post-copy migration whose connection broke, now (the automatic
+   * attempts may have run out, or be off). Resolves once the pages flow again.
+   */
+  async postcopyResume(ref: string, destUri: string): Promise<void> {
+    const rec = this.deps.host.lookup(ref);
+    const a = this.active.get(rec.uuid);
+    // A source ferryd restarted in post-copy: recovery follows the migration to its end.
+    const recovering = this.recovery.postcopyRecovery(rec.uuid);
+    if (!a && recovering) return recovering.resumeNow();
+    if (!a || a.side !== 'source') {
+      throw new FerryError('MIG_NO_JOB', `Requested operation is not valid: no outgoing migration of domain ${rec.name} to resume on this host`);
+    }
+    const peer = this.deps.migrations.get(a.id, 'source')?.peer;
+    if (peer !== undefined && peer !== destUri) {
+      throw new FerryError('INVALID_ARGUMENT', `invalid argument: domain ${rec.name} is migrating to ${peer}, not to ${destUri}`);
+    }
+    if (!a.postcopyStarted || !a.postcopy) {
+      throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: migration of domain ${rec.name} is not in post-copy phase`);
+    }
+    await a.postcopy.recovery.resumeNow();
   }
 
   async setSpeed(ref: string, mibs: number): Promise<void> {

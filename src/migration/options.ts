@@ -38,6 +38,8 @@ export interface MigrationTuning {
   multifd: boolean;
   /** The downtime limit for each pass (the last one holds from then on); undefined: a fixed limit. */
   downtimeSteps?: number[];
+  /** The source's QEMU has postcopy-preempt (set at Begin): a post-copy migration's cookie offers it (postcopy/preempt.ts). */
+  postcopyPreempt?: boolean;
 }
 
 /**

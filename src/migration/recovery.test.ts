@@ -224,7 +224,7 @@ describe('MigrationRecovery: source records', () => {
     assert.equal(qemu!.process.exited, true);
   });
 
-  it('S15 (post-copy) Finish with the source QEMU in post-copy: finish asked with postcopy, then Succeeded', async () => {
+  it('S15 (post-copy) Finish with the source QEMU in post-copy: finish asked with postcopy, Succeeded once QEMU sent the last pages', async () => {
     const { qemu } = await h.domain({ ...paused, qemu: 'postmigrate' });
     qemu!.server.override('query-migrate', { return: { status: 'postcopy-active' } });
     h.peer
@@ -232,8 +232,26 @@ describe('MigrationRecovery: source records', () => {
       .on('POST', '/peer/v1/migrations/mig-1/finish', { body: { state: 'running', domainId: 1 } });
     h.record({ side: 'source', phase: 'Finish', data: { sourceWasRunning: true }, options: { suspend: true } });
     await h.recoverAll();
+    // The destination's VM still needs pages only this QEMU has: it is not stopped yet.
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(h.phases('source'), ['Finish']);
+    qemu!.server.override('query-migrate', { return: { status: 'completed' } });
+    for (let i = 0; i < 50 && h.phases('source').at(-1) !== 'Succeeded'; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(h.phases('source'), ['Finish', 'Confirm', 'Succeeded']);
     assert.deepEqual(h.peer.requests[1]?.body, { resume: false, persistentXml: null, postcopy: true, leases: [] });
+  });
+
+  it('S15 (post-copy) the destination already runs it (Succeeded) while the source QEMU still sends: Confirm only once QEMU completed', async () => {
+    const { qemu } = await h.domain({ ...paused, qemu: 'postmigrate' });
+    qemu!.server.override('query-migrate', { return: { status: 'postcopy-active' } });
+    h.peer.phase('mig-1', 'Succeeded');
+    h.record({ side: 'source', phase: 'Finish', data: { sourceWasRunning: true } });
+    await h.recoverAll();
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(h.phases('source'), ['Finish']);
+    qemu!.server.override('query-migrate', { return: { status: 'completed' } });
+    for (let i = 0; i < 50 && h.phases('source').at(-1) !== 'Succeeded'; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(h.phases('source'), ['Finish', 'Confirm', 'Succeeded']);
   });
 
   it('S16 the finish call fails, then the destination says Succeeded: Succeeded', async () => {

@@ -10,6 +10,10 @@ import type { MigrationDestination } from './destination.js';
 import { isFinal, type Phase } from './phases.js';
 import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-ledger.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
+import type { RunningDomain } from '../host/running-domain.js';
+import { migrationHostOf } from '../peer/peer-address.js';
+import { migrateUriHost } from './data-host.js';
+import { PAUSED_STATES, PostcopyRecovery } from './postcopy/recovery.js';
 
 export interface RecoveryDeps {
   host: MigrationHost;
@@ -21,6 +25,8 @@ export interface RecoveryDeps {
   log: Logger;
   /** How long the destination waits for a silent source before it discards an incoming VM. */
   orphanTimeoutMs?: number;
+  /** Automatic post-copy recovery attempts (migration_postcopy_recover_attempts). */
+  postcopyRecoverAttempts?: number;
 }
 
 /**
@@ -34,6 +40,8 @@ export class MigrationRecovery {
   private readonly resolving = new Map<string, string>();
   /** Incoming migrations whose source has not answered since this time (`id` → ms). */
   private readonly silentSince = new Map<string, number>();
+  /** Post-copy migrations a restarted source follows to their end (domain uuid → their recovery). */
+  private readonly draining = new Map<string, PostcopyRecovery>();
   private closed = false;
   private readonly ledger: MigrationLedger;
 
@@ -139,9 +147,10 @@ export class MigrationRecovery {
           return;
         }
         const s = state as { phase: string; incoming?: string | null };
-        if (s.phase === 'Succeeded') return this.confirmSource(rec, log);
-        if (s.phase === 'Failed' || s.phase === 'Cancelled') return fail('Failed', 'the destination discarded the domain');
         const postcopy = qemu?.startsWith('postcopy') ?? false;
+        // Post-copy still sending: the destination runs the VM on pages only this QEMU has; it goes once they are all sent.
+        if (s.phase === 'Succeeded') return postcopy && vm ? this.drainPostcopy(rec, vm, peer, log) : this.confirmSource(rec, log);
+        if (s.phase === 'Failed' || s.phase === 'Cancelled') return fail('Failed', 'the destination discarded the domain');
         if (s.incoming === 'completed' || postcopy || s.phase === 'Finish') {
           try {
             await peer.call(PEER.finish, {
@@ -153,6 +162,7 @@ export class MigrationRecovery {
                 leases: lockState,
               },
             });
+            if (postcopy && vm) return this.drainPostcopy(rec, vm, peer, log);
             return this.confirmSource(rec, log);
           } catch (err) {
             const outcome = await askDestinationOutcome(peer, rec.id, { maxMs: 10_000, log });
@@ -167,6 +177,52 @@ export class MigrationRecovery {
       default:
         return;
     }
+  }
+
+  /**
+   * A source restarted in post-copy: its QEMU still sends the pages the destination's VM waits for, so it is stopped
+   * only once QEMU says completed (invariant 4 holds all along: its vCPUs never run). A connection that breaks
+   * meanwhile is recovered as during the migration (postcopy/recovery.ts; migrate --postcopy-resume reaches it through
+   * postcopyRecovery()). Runs apart from the other recoveries, which must not wait for it.
+   */
+  private drainPostcopy(rec: LedgerRecord<'source'>, vm: RunningDomain, peer: PeerClient, log: Logger): void {
+    const key = `${rec.id}/post-copy`;
+    const mm = new MigrationMonitor(vm.monitor);
+    const recovery = new PostcopyRecovery({
+      mm,
+      domain: rec.name,
+      targetHost: migrateUriHost(rec.options.migrateUri) ?? migrationHostOf(peer.address),
+      attempts: this.deps.postcopyRecoverAttempts ?? 5,
+      log,
+      now: Date.now,
+      askDestination: () => peer.call(PEER.postcopyRecover, { params: { id: rec.id } }, { timeoutMs: 15_000 }),
+    });
+    this.resolving.set(key, rec.uuid);
+    this.draining.set(rec.uuid, recovery);
+    log.info('post-copy: recovery waits for the source QEMU to send the last pages before stopping it');
+    const drain = async (): Promise<void> => {
+      for (;;) {
+        if (this.closed) return;
+        const info = await mm.query();
+        const status = info.status ?? 'none';
+        if (!PAUSED_STATES.has(status) && status !== 'postcopy-active') break;
+        if (PAUSED_STATES.has(status)) await recovery.onPaused(info);
+        else recovery.onRunning();
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await this.confirmSource(rec, log);
+    };
+    void drain()
+      .catch((err: unknown) => log.error({ err }, 'post-copy: recovery could not follow the source QEMU to the end'))
+      .finally(() => {
+        this.resolving.delete(key);
+        this.draining.delete(rec.uuid);
+      });
+  }
+
+  /** The recovery of a post-copy migration this restarted source follows (migrate --postcopy-resume). */
+  postcopyRecovery(uuid: string): PostcopyRecovery | undefined {
+    return this.draining.get(uuid);
   }
 
   private async confirmSource(rec: LedgerRecord<'source'>, log: Logger): Promise<void> {

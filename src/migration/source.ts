@@ -32,6 +32,8 @@ import {
 import { type MigrationTlsConfig, tlsWanted } from './migration-tls.js';
 import { nvramSection, removeNvramProbe } from './nvram-transfer.js';
 import { OfflineSteps } from './offline-steps.js';
+import { hasPreempt } from './postcopy/preempt.js';
+import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { migrationTuning, type MigrationOptions } from './options.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationForecast } from '../shared/migration-forecast.js';
@@ -71,6 +73,8 @@ export interface SourceDeps {
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
+  /** Automatic post-copy recovery attempts (migration_postcopy_recover_attempts). */
+  postcopyRecoverAttempts?: number;
   /** Where finished migrations are counted (ferry_migrations_total and the histograms). */
   metrics?: MigrationMetrics;
   log: Logger;
@@ -150,6 +154,7 @@ export class MigrationSource {
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
     const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
+    tuning.postcopyPreempt = await hasPreempt(new MigrationMonitor(vm.monitor));
     const disks =
       options.copyStorage === 'none'
         ? []

@@ -78,6 +78,21 @@ export class MigrationMonitor {
     await this.monitor.call('migrate-continue', { state: 'pre-switchover' });
   }
 
+  /** Source, post-copy paused: reconnect to the destination's new listener (`migrate` with resume, QEMU 3.0+). */
+  async resume(uri: string): Promise<void> {
+    await this.monitor.call('migrate', { uri, resume: true });
+  }
+
+  /** Destination, post-copy paused: listen again for the source's resume (QEMU 3.0+; may be repeated since 8.1). */
+  async recover(uri: string): Promise<void> {
+    await this.monitor.call('migrate-recover', { uri });
+  }
+
+  /** Either side, in post-copy: break the connection on purpose; both QEMUs go to postcopy-paused (virsh domjobabort --postcopy). */
+  async pause(): Promise<void> {
+    await this.monitor.call('migrate-pause');
+  }
+
   async startPostcopy(): Promise<void> {
     await this.monitor.call('migrate-start-postcopy');
   }

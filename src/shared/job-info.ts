@@ -24,6 +24,8 @@ export const jobInfoSchema = record(
     pageSize: optional(num()),
     iteration: optional(num()),
     postcopyRequests: optional(num()),
+    /** A post-copy migration whose connection broke: its state and recovery (postcopy-paused ...). */
+    postcopy: optional(text()),
     constantPages: optional(num()),
     normalPages: optional(num()),
     normalData: optional(num()),

@@ -42,6 +42,11 @@ export function migrationRoutes(migrations: MigrationService): TypedPlugin {
       return {};
     });
 
+    app.post('/domains/:ref/job/postcopy-resume', { schema: { params: refParams, body: closed({ destUri: nonEmpty() }) } }, async (req) => {
+      await migrations.postcopyResume(req.params.ref, req.body.destUri);
+      return {};
+    });
+
     app.get('/domains/:ref/migration/speed', { schema: { params: refParams } }, async (req) => ({
       bandwidth: await migrations.getSpeed(req.params.ref),
     }));

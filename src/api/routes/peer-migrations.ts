@@ -14,5 +14,6 @@ export function peerMigrationRoutes(migrations: MigrationService): FastifyPlugin
       return {};
     });
     peerRoute(app, PEER.status, async ({ params }) => migrations.peerStatus(params.id));
+    peerRoute(app, PEER.postcopyRecover, async ({ params }) => migrations.recoverIncoming(params.id));
   };
 }

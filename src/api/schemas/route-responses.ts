@@ -185,6 +185,7 @@ export const ROUTE_RESPONSES: Record<string, TSchema> = {
   'GET /v1/domains/:ref/job': record({ job: jobInfoSchema }),
   'POST /v1/domains/:ref/job/abort': done,
   'POST /v1/domains/:ref/job/postcopy': done,
+  'POST /v1/domains/:ref/job/postcopy-resume': done,
   'GET /v1/domains/:ref/migration/speed': record({ bandwidth: num('MiB/s') }),
   'PUT /v1/domains/:ref/migration/speed': done,
   'GET /v1/domains/:ref/migration/max-downtime': record({ downtime: num('ms') }),

@@ -41,6 +41,7 @@ export function formatJobInfo(j: JobInfo): string {
   if (j.setupTimeMs !== undefined) row('Setup time:', n(j.setupTimeMs, 'ms'));
   if (j.qemuTotalTimeMs !== undefined) row('QEMU total time:', n(j.qemuTotalTimeMs, 'ms'));
   if (j.cpuThrottlePercent !== undefined && j.cpuThrottlePercent > 0) row('Auto converge throttle:', String(j.cpuThrottlePercent));
+  if (j.postcopy) row('Post-copy:', j.postcopy);
   if (j.error) row('Error message:', j.error);
   return `${lines.join('\n')}\n\n`;
 }

@@ -36,6 +36,7 @@ interface MigrateFlags {
   autoConvergeIncrement?: number;
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
+  postcopyResume?: boolean;
   /** true: --parallel; false: --no-parallel; undefined: ferry's default (parallel). */
   parallel?: boolean;
   parallelConnections?: number;
@@ -184,6 +185,10 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     )
     .option('--postcopy', 'enable post-copy migration (switch with migrate-postcopy or --timeout-postcopy)')
     .option('--postcopy-after-precopy', 'switch to post-copy automatically after the first pre-copy pass (needs --postcopy)')
+    .option(
+      '--postcopy-resume',
+      "resume a post-copy migration whose connection broke (both sides paused), on the source, with the migration's DOMAIN and DESTURI",
+    )
     .option('--parallel', 'send memory over several connections (ferry does this by default unless --postcopy or xbzrle)')
     .option('--parallel-connections <n>', 'number of parallel connections, 1-255 (default 2)', numeric({ name: 'parallel-connections', min: 1, max: 255 }))
     .option('--no-parallel', "send memory over one connection (ferry's default is two)")
@@ -227,6 +232,12 @@ Examples:
   ferry migrate --offline --persistent --verbose vm1 ferry+tls://host-b/system       (the seed's offline migration)
   ferry migrate --offline --persistent --copy-storage-all vm1 ferry+tls://host-b/system (disks of a shut-off VM too)
 
+A post-copy migration whose connection breaks is not lost: both sides stay paused and the source
+reconnects by itself (migration_postcopy_recover_attempts in ferryd.conf), then waits for
+  ferry migrate --postcopy-resume vm1 ferry+tls://host-b/system
+(docs/migration.md). The switch to post-copy is refused, the domain running on, while the
+destination does not answer.
+
 Differences from virsh: --timeout alone aborts the migration (the domain keeps running on
 the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is sent over
 two parallel connections by default (QEMU multifd), except with --postcopy or xbzrle.
@@ -253,6 +264,10 @@ migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that ho
           ...(posGraphicsUri && !flags.graphicsuri ? { graphicsuri: posGraphicsUri } : {}),
           ...(posListen && !flags.listenAddress ? { listenAddress: posListen } : {}),
         });
+        if (flags.postcopyResume) {
+          await resumePostcopy(ctx, ref, dest, flags);
+          return;
+        }
         const client = ctx.client();
         if (flags.dryRun) {
           await printChecks(ctx, ref, dest, options, flags.json ?? false);
@@ -304,6 +319,19 @@ migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that ho
         }
       },
     );
+}
+
+/** migrate --postcopy-resume: one recovery of the broken post-copy migration now; the migration itself then completes as it was. */
+async function resumePostcopy(ctx: CliContext, ref: string, dest: string, flags: MigrateFlags): Promise<void> {
+  if (flags.offline || flags.dryRun) {
+    throw new CliFailure(
+      ['migrate: --postcopy-resume resumes a live post-copy migration: it takes neither --offline nor --dry-run'],
+      undefined,
+      'INVALID_ARGUMENT',
+    );
+  }
+  await domainOp(ref, undefined, () => ctx.client().post(`/v1/domains/${enc(ref)}/job/postcopy-resume`, { destUri: dest }));
+  if (flags.verbose) ctx.say(`Post-copy migration of '${ref}' resumed; it completes on its own (ferry domjobinfo ${ref})`);
 }
 
 /** Runs the pre-flight checks alone and prints them (migrate --dry-run, migrate-check). Exit status 1 if any failed. */

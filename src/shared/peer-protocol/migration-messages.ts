@@ -71,6 +71,8 @@ export const migrationCookieSchema = Type.Object({
   tpm: optional(closed({ files: int(0) })),
   listen: optional(closed({ address: optional(nonEmpty()), port: optional(int(1, 65535)) })),
   nvram: optional(closed({ path: nonEmpty(), auto: bool(), format: oneOf(['raw', 'qcow2']), data: str(), probe: nonEmpty() })),
+  /** Post-copy: the source's QEMU has postcopy-preempt (an offer; never mandatory: a destination that ignores it just does not turn it on). */
+  postcopy: optional(closed({ preempt: bool() })),
 });
 /** The cookie as the wire carries it (the destination still checks its version and mandatory sections: validateCookie()). */
 export type WireMigrationCookie = Static<typeof migrationCookieSchema>;
@@ -116,6 +118,7 @@ export const prepareReplySchema = record({
   host: record({ hostId: text(), hostname: text() }),
   nvramShared: optional(flag("The destination shares the source's NVRAM file (nothing was copied; the source keeps it)")),
   displays: optional(list(display, "The incoming QEMU's displays: where SPICE clients are told to move")),
+  postcopyPreempt: optional(flag('Post-copy: the incoming QEMU turned postcopy-preempt on (the source offered it and both QEMUs have it)')),
 });
 export type PrepareReply = Static<typeof prepareReplySchema>;
 
@@ -134,3 +137,11 @@ export const statusReplySchema = record({
   incoming: optional(nullableText("The incoming QEMU's migration status (destination)")),
 });
 export type PeerMigrationStatus = Static<typeof statusReplySchema>;
+
+/** postcopy-recover's reply: where the incoming QEMU, paused in post-copy, listens again for the source. */
+export const recoverReplySchema = record({
+  port: integer('The fresh migration port'),
+  address: text('The address it listens on (0.0.0.0: any)'),
+  connectHost: optional(text('Where the source should connect (migration_host, or a specific listen address); absent: the host it used')),
+});
+export type RecoverReply = Static<typeof recoverReplySchema>;

@@ -18,6 +18,7 @@ import {
   migrationIdParams,
   prepareReplySchema,
   prepareRequestSchema,
+  recoverReplySchema,
   statusReplySchema,
 } from './migration-messages.js';
 import { preflightBodySchema, preflightReplySchema } from './preflight-messages.js';
@@ -51,6 +52,14 @@ export const PEER = {
   },
   /** The source gave up: the destination drops its half. */
   abort: { name: 'abort', method: 'POST', path: `${PEER_PREFIX}/migrations/:id/abort`, params: migrationIdParams, response: doneSchema },
+  /** Post-copy broke: the destination's QEMU listens again on a fresh port, for the source to resume (migrate-recover). */
+  postcopyRecover: {
+    name: 'postcopyRecover',
+    method: 'POST',
+    path: `${PEER_PREFIX}/migrations/:id/postcopy-recover`,
+    params: migrationIdParams,
+    response: recoverReplySchema,
+  },
   /** A migration's phase on the other side (recovery after a restart, rollback). */
   status: { name: 'status', method: 'GET', path: `${PEER_PREFIX}/migrations/:id`, params: migrationIdParams, response: statusReplySchema },
   /** The destination's half of the pre-flight checks (migrate-check, and migrate before it starts). */

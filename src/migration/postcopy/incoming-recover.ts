@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import { FerryError } from '../../errors/ferry-error.js';
+import { MigrationMonitor } from '../../qemu/migration-monitor.js';
+import type { PortAllocator } from '../../system/port-allocator.js';
+import { advertisedDataHost } from '../data-host.js';
+import type { MigrationHost } from '../migration-host.js';
+import type { MigrationLedger } from '../migration-ledger.js';
+import { formatTcpUri } from '../migration-uri.js';
+
+export interface IncomingRecoverDeps {
+  host: Pick<MigrationHost, 'runningDomain'>;
+  ledger: Pick<MigrationLedger, 'get'>;
+  ports: PortAllocator;
+  /** Where incoming streams are accepted when the migration's record names no address (migration_address). */
+  migrationAddress: string;
+  migrationHost?: string;
+  log: Logger;
+  /** How long the fresh port stays reserved for the source's reconnection (default 60 s). */
+  holdPortMs?: number;
+}
+
+/**
+ * The destination's half of a post-copy recovery (the peer call postcopy-recover): its QEMU, paused in post-copy,
+ * listens again on a fresh port of the migration range, on the address the migration used. The VM stays here,
+ * paused until the source reconnects; nothing is ever discarded by this call.
+ */
+export async function listenAgain(d: IncomingRecoverDeps, id: string): Promise<{ port: number; address: string; connectHost?: string }> {
+  const rec = d.ledger.get(id, 'destination');
+  if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
+  const vm = d.host.runningDomain(rec.uuid);
+  if (!vm) throw new FerryError('MIG_PEER_REFUSED', `operation failed: the incoming QEMU of '${rec.name}' is not running here`);
+  const mm = new MigrationMonitor(vm.monitor);
+  const status = (await mm.query()).status ?? 'none';
+  if (status !== 'postcopy-paused') {
+    throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: post-copy migration of domain ${rec.name} has not failed here (${status})`);
+  }
+  const address = typeof rec.data.address === 'string' ? rec.data.address : d.migrationAddress;
+  const port = await d.ports.acquire(address);
+  try {
+    await mm.recover(formatTcpUri(address, port));
+  } catch (err) {
+    d.ports.release(port);
+    throw err;
+  }
+  // QEMU holds the listener until the source connects; the reservation only keeps other migrations off it meanwhile.
+  setTimeout(() => d.ports.release(port), d.holdPortMs ?? 60_000).unref();
+  d.log.info({ vm: rec.name, migration: id, port, address }, 'post-copy: the incoming QEMU listens again for the source');
+  const connectHost = advertisedDataHost(d.migrationHost ?? '', address);
+  return { port, address, ...(connectHost ? { connectHost } : {}) };
+}
