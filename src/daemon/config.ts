@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import type { AccelSetting } from '../host/qemu-capabilities.js';
 import { type ConfValue, parseConfFile } from './config-file.js';
+import { POLICY_NAMES, type PolicyName } from '../shared/migration-options-schema.js';
 
 /** ferryd's settings: defaults ← ferryd.conf ← command line. docs/configuration.md lists them. */
 export interface DaemonConfig {
@@ -82,6 +83,8 @@ export interface DaemonConfig {
   tlsDir: string;
   /** Every migration is encrypted, as if --tls were given (libvirt's migrate_tls_force). */
   migrateTlsForce: boolean;
+  /** The convergence policy of a live migration that names none (docs/policies.md); --policy overrides it. */
+  migrationPolicy: PolicyName;
   /** SPICE displays may have a TLS port (qemu.conf's spice_tls); autoport ones get one. */
   spiceTls: boolean;
   /** The server certificates SPICE presents (qemu.conf's spice_tls_x509_cert_dir); empty: tlsDir. */
@@ -158,6 +161,7 @@ export function defaultConfig(): DaemonConfig {
     cpuOvercommit: 4.0,
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
+    migrationPolicy: 'auto',
     spiceTls: false,
     spiceTlsX509CertDir: '',
     nbdTlsX509CertDir: '',
@@ -418,6 +422,18 @@ const SETTINGS: Record<string, Setter> = {
     "this host's certificates: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (ferry cert-host-create writes them)",
   ),
   migrate_tls_force: flag('migrateTlsForce', 'every migration from this host is encrypted as if --tls were given, and a plain migration to it is refused'),
+  migration_policy: documented(
+    (c, v, where) => {
+      if (typeof v !== 'string' || !(POLICY_NAMES as readonly string[]).includes(v))
+        throw new FerryError('CONFIG_INVALID', `${where}: migration_policy must be one of ${POLICY_NAMES.map((n) => `"${n}"`).join(', ')}`);
+      c.migrationPolicy = v as PolicyName;
+    },
+    {
+      field: 'migrationPolicy',
+      type: POLICY_NAMES.join('|'),
+      doc: "how a live migration that does not converge ends when migrate names no --policy (docs/policies.md); virsh's --auto-converge, --postcopy and --timeout flags alone mean manual",
+    },
+  ),
   spice_tls: flag('spiceTls', "SPICE displays may have a TLS port, and autoport ones get one (qemu.conf's)"),
   spice_tls_x509_cert_dir: str('spiceTlsX509CertDir', {
     doc: "where SPICE's ca-cert.pem, server-cert.pem and server-key.pem are (qemu.conf's)",

@@ -21,6 +21,8 @@ export class ActiveMigration {
   tls = false;
   /** migrate-setmaxdowntime during the migration: the downtime schedule stops. */
   downtimePinned = false;
+  /** When the policy paused the guest for the last pass (suspend-if-needed), ferry's clock. */
+  pausedAt: number | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(

@@ -17,6 +17,7 @@ import { MigrationLedger } from './migration-ledger.js';
 import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
+import type { PolicyName } from '../shared/migration-options-schema.js';
 
 export interface MigrationServiceDeps {
   host: MigrationHost;
@@ -38,6 +39,8 @@ export interface MigrationServiceDeps {
   peers: PeerConnector;
   /** tls_dir and migrate_tls_force, for both directions. */
   tls: MigrationTlsConfig;
+  /** ferryd.conf's migration_policy. */
+  policyDefault?: PolicyName;
   /** How long recovery keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
   orphanTimeoutMs?: number;
   /** Finished migrations, both directions (ferry_migrations_total and the histograms). */
@@ -75,6 +78,7 @@ export class MigrationService {
       ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
       peers: deps.peers,
       tls: deps.tls,
+      ...(deps.policyDefault ? { policyDefault: deps.policyDefault } : {}),
       settings: (uuid) => ({
         bandwidthMiBs: this.settings.get(uuid)?.bandwidthMiBs ?? UNLIMITED_BANDWIDTH_MIBS,
         downtimeMs: this.settings.get(uuid)?.downtimeMs ?? 300,

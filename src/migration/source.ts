@@ -33,6 +33,9 @@ import { type MigrationTlsConfig, tlsWanted } from './migration-tls.js';
 import { nvramSection, removeNvramProbe } from './nvram-transfer.js';
 import { OfflineSteps } from './offline-steps.js';
 import { migrationTuning, type MigrationOptions } from './options.js';
+import { planPolicy } from './policy/policy-plan.js';
+import { applyPlanToTuning, startOptions } from './policy/start-options.js';
+import type { PolicyName } from '../shared/migration-options-schema.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 
 export type { MigrationResult } from './migration-plan.js';
@@ -61,6 +64,8 @@ export interface SourceDeps {
   tls: MigrationTlsConfig;
   /** The domain's migrate-setspeed / migrate-setmaxdowntime values. */
   settings: (uuid: string) => { bandwidthMiBs: number; downtimeMs: number; downtimeExplicit?: boolean };
+  /** ferryd.conf's migration_policy: the policy of a live migration that names none (auto when unset). */
+  policyDefault?: PolicyName;
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
@@ -133,7 +138,23 @@ export class MigrationSource {
     checkMigratable(vm, options);
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
-    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
+    // The policy first: it decides what QEMU starts with (post-copy or multifd, compression, a throttle) and the escalation.
+    const settings = this.deps.settings(vm.uuid);
+    // A migration that is not --live pauses the guest for the whole copy: it always converges, no policy applies.
+    const policy = planPolicy({
+      options: options.live ? options : { ...options, policy: 'manual' },
+      ...(this.deps.policyDefault ? { configDefault: this.deps.policyDefault } : {}),
+      downtimeCeilingMs: settings.downtimeMs,
+      ...(settings.downtimeExplicit !== undefined ? { downtimeExplicit: settings.downtimeExplicit } : {}),
+      host: { accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm' },
+    });
+    if (policy.refuse) {
+      throw new FerryError(
+        'MIG_NOT_CONVERGING',
+        `operation aborted: migration would not converge (policy ${policy.policy}: ${policy.refuse}); nothing was moved`,
+      );
+    }
+    const tuning = applyPlanToTuning(migrationTuning(startOptions(options, policy), settings, { leaseHandover: host.leasesEnabled() }), policy);
     const disks =
       options.copyStorage === 'none'
         ? []
@@ -151,6 +172,7 @@ export class MigrationSource {
         destUri,
         sourceWasRunning: vm.status.state === 'running',
         tuning,
+        ...(options.live ? { policy } : {}),
         tls: tlsWanted(options, this.deps.tls),
         warnings: report.warnings.map((w) => w.reason),
       },

@@ -33,6 +33,17 @@ export interface JobInfo {
   /** The real downtime, once completed. */
   downtimeMs?: number;
   cpuThrottlePercent?: number;
+  /** The migration policy (docs/policies.md), the step it is in and why it was taken. */
+  policy?: string;
+  policyStep?: string;
+  policyReason?: string;
+  /** The downtime limit in force (the policy's ramp), ms. */
+  downtimeLimitMs?: number;
+  /** --max-downtime: the promise, ms; and, once completed, by how much the real pause exceeded it. */
+  maxDowntimeMs?: number;
+  downtimeOvershootMs?: number;
+  /** suspend-if-needed: how long the guest was paused for the last pass and the switch-over, ms. */
+  pausedMs?: number;
   /** 0–100 as virsh's progress line computes it. */
   percent: number;
   error?: string;
