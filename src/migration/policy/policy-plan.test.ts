@@ -57,6 +57,7 @@ describe('planPolicy()', () => {
     const s = planPolicy(req({ policy: 'suspend-if-needed', maxDowntime: 400 }));
     assert.deepEqual(s.escalation, ['suspend', 'abort']);
     assert.equal(s.maxPauseMs, 400);
+    assert.deepEqual(s.downtimeSteps, [50, 100, 150, 200, 300], "suspend-if-needed ramps to the domain's limit, the pause goes to the promise");
     assert.equal(planPolicy(req({ policy: 'suspend-if-needed' })).maxPauseMs, 5000);
     const pc = planPolicy(req({ policy: 'post-copy', deadline: 20 }));
     assert.equal(pc.start.postcopyRam, true);

@@ -122,7 +122,14 @@ export function planPolicy(r: PolicyRequest): PolicyPlan {
     case 'minimal-downtime':
       return withSteps({ ...plan, start: base, escalation: ['abort'] });
     case 'suspend-if-needed':
-      return withSteps({ ...plan, start: base, maxPauseMs: promise ?? DEFAULT_MAX_PAUSE_MS, escalation: ['suspend', 'abort'] });
+      // The ramp stays at the domain's limit: a pause up to the promise is this policy's own last step.
+      return withSteps({
+        ...plan,
+        downtimeSteps: downtimeSteps(Math.min(promise ?? r.downtimeCeilingMs, r.downtimeCeilingMs)),
+        start: base,
+        maxPauseMs: promise ?? DEFAULT_MAX_PAUSE_MS,
+        escalation: ['suspend', 'abort'],
+      });
     case 'post-copy':
       if (multifdPinned) throw conflict('post-copy');
       return withSteps({ ...plan, start: { ...base, postcopyRam: true }, escalation: ['post-copy'] });
