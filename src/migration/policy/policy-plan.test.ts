@@ -14,21 +14,25 @@ const hot = { firstPassBytes: 1024 * MiB, dirtyBytesPerSec: 150 * MiB, workingSe
 const idle = { ...hot, dirtyBytesPerSec: 1 * MiB };
 
 describe('planPolicy()', () => {
-  it('auto is the default: post-copy ready from the start (no multifd), reached after the ramp', () => {
+  it('auto is the default; without a forecast it starts as the options say (multifd) and ends in abort, or post-copy with --postcopy', () => {
     const p = planPolicy(req());
     assert.equal(p.policy, 'auto');
     assert.equal(p.chosenBy, 'default');
-    assert.deepEqual(p.start, { postcopyRam: true, compression: false, autoConverge: false, dirtyLimit: false });
+    assert.deepEqual(p.start, { postcopyRam: false, compression: false, autoConverge: false, dirtyLimit: false });
     assert.deepEqual(p.downtimeSteps, [50, 100, 150, 200, 300]);
-    assert.deepEqual(p.escalation, ['post-copy']);
+    assert.deepEqual(p.escalation, ['abort']);
+    const t = applyPlanToTuning(migrationTuning(startOptions(live(), p), { bandwidthMiBs: 100, downtimeMs: 300 }), p);
+    assert.equal(t.multifd, true, 'a converging migration is no slower than before policies');
+    assert.equal(t.sourceParameters['downtime-limit'], 50);
+    const pc = planPolicy(req({ policy: 'auto', postcopy: true }));
+    assert.deepEqual(pc.escalation, ['post-copy']);
     assert.deepEqual(
-      p.steps.map((s) => `${s.step}@${s.when}`),
+      pc.steps.map((s) => `${s.step}@${s.when}`),
       ['start@start', 'ramp@stall', 'post-copy@stall'],
     );
-    const t = applyPlanToTuning(migrationTuning(startOptions(live(), p), { bandwidthMiBs: 100, downtimeMs: 300 }), p);
-    assert.equal(t.capabilities['postcopy-ram'], true);
-    assert.equal(t.multifd, false);
-    assert.equal(t.sourceParameters['downtime-limit'], 50);
+    const tp = applyPlanToTuning(migrationTuning(startOptions(live({ postcopy: true }), pc), { bandwidthMiBs: 100, downtimeMs: 300 }), pc);
+    assert.equal(tp.capabilities['postcopy-ram'], true);
+    assert.equal(tp.multifd, false);
   });
 
   it("virsh's convergence flags without --policy mean manual; ferryd.conf's default applies otherwise", () => {
@@ -69,8 +73,8 @@ describe('planPolicy()', () => {
       () => planPolicy(req({ policy: 'post-copy', parallel: true })),
       (e: unknown) => e instanceof FerryError && e.code === 'INVALID_ARGUMENT' && /cannot combine/.test(e.message),
     );
-    // auto keeps multifd then, and can only abort.
-    const a = planPolicy(req({ parallel: true }));
+    // auto keeps multifd then, and can only abort, even with a forecast that pre-copy does not converge.
+    const a = planPolicy(req({ parallel: true }, { inputs: { firstPassBytes: 1, dirtyBytesPerSec: 0, linkBytesPerSec: 1, downtimeLimitMs: [300] } }));
     assert.equal(a.start.postcopyRam, false);
     assert.deepEqual(a.escalation, ['abort']);
   });

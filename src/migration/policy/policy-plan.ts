@@ -150,17 +150,16 @@ function choosePolicy(r: PolicyRequest): { policy: PolicyName; chosenBy: PolicyP
 /**
  * auto: the cheapest step that finishes. With the model's inputs: plain pre-copy if it converges, else
  * compression (the link is the bottleneck and the CPU is not), else a throttle (KVM), else post-copy, else
- * refuse. Without them: post-copy ready unless multifd is pinned, reached after the ramp stalls.
+ * refuse. Without them: the options' own start (multifd unless --postcopy); after the ramp, post-copy if --postcopy
+ * enabled it, else abort with the reason.
  */
 function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'>, base: StartConfig, multifdPinned: boolean): Unstepped {
   const postcopyAllowed = !multifdPinned;
   const throttles: EscalationStep[] = base.autoConverge ? ['auto-converge'] : [];
   if (!r.inputs) {
-    return {
-      ...plan,
-      start: { ...base, postcopyRam: base.postcopyRam || postcopyAllowed },
-      escalation: [...throttles, postcopyAllowed ? 'post-copy' : 'abort'],
-    };
+    // No forecast: start as the options say (multifd unless --postcopy), so a converging migration is no slower;
+    // post-copy is a step only when --postcopy made it possible from the start.
+    return { ...plan, start: base, escalation: [...throttles, base.postcopyRam ? 'post-copy' : 'abort'] };
   }
   const inp: PrecopyInputs = {
     ...r.inputs,
