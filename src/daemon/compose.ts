@@ -252,6 +252,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     selfPeerUri: selfPeerUri(config, hostname),
     peers,
     tls: migrationTls,
+    policyDefault: config.migrationPolicy,
     orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
     postcopyRecoverAttempts: config.migrationPostcopyRecoverAttempts,
     metrics,

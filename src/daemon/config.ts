@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import type { AccelSetting } from '../host/qemu-capabilities.js';
 import { type ConfValue, parseConfFile } from '../common/config-file.js';
+import { POLICY_NAMES, type PolicyName } from '../shared/migration-options-schema.js';
 
 /** ferryd's settings: defaults ← ferryd.conf ← command line. docs/configuration.md lists them. */
 export interface DaemonConfig {
@@ -86,6 +87,8 @@ export interface DaemonConfig {
   migrateTlsForce: boolean;
   /** How long QEMU measures the guest's dirty rate for the forecast before a live migration, in ms; 0: not measured. */
   migrateDirtyRateWindowMs: number;
+  /** The convergence policy of a live migration that names none (docs/policies.md); --policy overrides it. */
+  migrationPolicy: PolicyName;
   /** SPICE displays may have a TLS port (qemu.conf's spice_tls); autoport ones get one. */
   spiceTls: boolean;
   /** The server certificates SPICE presents (qemu.conf's spice_tls_x509_cert_dir); empty: tlsDir. */
@@ -164,6 +167,7 @@ export function defaultConfig(): DaemonConfig {
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
     migrateDirtyRateWindowMs: 500,
+    migrationPolicy: 'auto',
     spiceTls: false,
     spiceTlsX509CertDir: '',
     nbdTlsX509CertDir: '',
@@ -446,6 +450,18 @@ const SETTINGS: Record<string, Setter> = {
       field: 'migrateDirtyRateWindowMs',
       type: 'ms, 0 or 50-60000',
       doc: "how long QEMU measures the guest's dirty rate for the migration forecast (docs/forecast.md), during the pre-flight checks; 0: not measured",
+    },
+  ),
+  migration_policy: documented(
+    (c, v, where) => {
+      if (typeof v !== 'string' || !(POLICY_NAMES as readonly string[]).includes(v))
+        throw new FerryError('CONFIG_INVALID', `${where}: migration_policy must be one of ${POLICY_NAMES.map((n) => `"${n}"`).join(', ')}`);
+      c.migrationPolicy = v as PolicyName;
+    },
+    {
+      field: 'migrationPolicy',
+      type: POLICY_NAMES.join('|'),
+      doc: "how a live migration that does not converge ends when migrate names no --policy (docs/policies.md); virsh's --auto-converge, --postcopy and --timeout flags alone mean manual",
     },
   ),
   spice_tls: flag('spiceTls', "SPICE displays may have a TLS port, and autoport ones get one (qemu.conf's)"),

@@ -394,6 +394,16 @@ export const ERROR_CODES = {
     status: 504,
     hint: 'Raise --bandwidth or the downtime, or add --auto-converge, --timeout-suspend or --postcopy with --timeout-postcopy',
   },
+  MIG_NOT_CONVERGING: {
+    summary: "The migration's policy ran out of steps (or its --deadline came) before it converged; the VM keeps running on the source",
+    status: 504,
+    hint: "The message names the stalled passes. Allow post-copy (--policy post-copy or auto), raise --bandwidth or --deadline, or lower the guest's write load (docs/policies.md)",
+  },
+  MIG_DOWNTIME_UNREACHABLE: {
+    summary: 'The migration could not switch over within --max-downtime before its policy gave up; the VM keeps running on the source',
+    status: 504,
+    hint: "Raise --max-downtime, allow post-copy (--policy post-copy: its pause does not grow with the guest's load), raise --bandwidth, or move the VM when it writes less (docs/policies.md)",
+  },
   MIG_UNSUPPORTED_DEVICE: {
     summary: 'The domain has a device that cannot be migrated live',
     status: 409,

@@ -24,6 +24,8 @@ export class ActiveMigration {
   downtimePinned = false;
   /** A live migration with post-copy enabled (source): its safety check and its recovery. */
   postcopy: PostcopyControl | undefined;
+  /** When the policy paused the guest for the last pass (suspend-if-needed), ferry's clock. */
+  pausedAt: number | undefined;
   private waiters: Array<() => void> = [];
 
   constructor(

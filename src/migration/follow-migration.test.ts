@@ -13,6 +13,8 @@ import { PostcopyControl } from './postcopy/control.js';
 import { PostcopyRecovery } from './postcopy/recovery.js';
 import { PostcopyGuard } from './postcopy/safety.js';
 import { pino } from 'pino';
+import { Escalation, type StepState } from './policy/escalation.js';
+import { planPolicy } from './policy/policy-plan.js';
 
 /**
  * followMigration() against the scripted QMP monitor (test/fakes/scripted-qmp-server.ts) replaying
@@ -241,6 +243,130 @@ describe('followMigration() over a scripted QEMU monitor', () => {
     assert.deepEqual(seen, ['hook (QEMU paused, 0 migrate-continue)']);
     assert.equal(r.server.count('migrate-continue'), 1);
     assert.ok(r.server.commands().indexOf('migrate-continue') > 0);
+  });
+
+  /**
+   * A guest that never converges, as QEMU reports it pass by pass (ram.dirty-sync-count, remaining,
+   * expected-downtime), until ferry cancels (then `cancelled`) or starts post-copy (then `postcopy-active`).
+   */
+  let server: ScriptedQmpServer | undefined;
+  function stalling(samples: Array<[pass: number, remainingMiB: number, expectedMs: number]>): Array<[string, QmpOverride]> {
+    let ended: string | undefined;
+    let n = 0;
+    const reply = () => {
+      // the guest paused for the last pass (QEMU's run state, modelled by the server): QEMU then completes
+      if (!ended && server?.runstate === 'paused') ended = 'completed';
+      if (ended) return { status: ended };
+      const [pass, mib, expected] = samples[Math.min(n++, samples.length - 1)] as [number, number, number];
+      return {
+        status: 'active',
+        'expected-downtime': expected,
+        ram: { 'dirty-sync-count': pass, remaining: mib * 1048576, total: 256 * 1048576, transferred: 0, mbps: 128 },
+      };
+    };
+    return [
+      ['query-migrate', { handle: reply }],
+      ['migrate_cancel', { handle: () => ((ended = 'cancelled'), {}) }],
+      ['migrate-start-postcopy', { handle: () => ((ended = 'postcopy-active'), {}) }],
+    ];
+  }
+  const policyFollow = (o: Partial<MigrationOptions>, samples: Array<[number, number, number]>, before?: (a: FollowArgs) => void) => {
+    const steps: StepState[] = [];
+    const plan = planPolicy({ options: { ...defaultMigrationOptions(), live: true, ...o }, downtimeCeilingMs: 300 });
+    return follow({
+      transcript: 'migrate-source-cancelled',
+      overrides: stalling(samples),
+      options: o,
+      extra: { escalation: new Escalation(plan), onStep: (st) => steps.push(st) },
+      before: (a, srv) => {
+        server = srv;
+        before?.(a);
+      },
+    }).then((r) => ({ ...r, steps }));
+  };
+  const downtimes = (server: ScriptedQmpServer) =>
+    server.received.filter((c) => c.execute === 'migrate-set-parameters').map((c) => c.arguments?.['downtime-limit']);
+
+  it('policy minimal-downtime: raises the limit on each stalled pass, then cancels with MIG_NOT_CONVERGING and the step in the job', async () => {
+    const r = await policyFollow({ policy: 'minimal-downtime' }, [
+      [1, 200, 1500],
+      [2, 30, 240],
+      [3, 30, 240],
+      [4, 30, 240],
+      [5, 30, 240],
+      [6, 30, 240],
+      [7, 30, 240],
+    ]);
+    assert.equal(r.err?.code, 'MIG_NOT_CONVERGING');
+    assert.match(r.err?.message ?? '', /policy minimal-downtime: pass 6 left 30\.0 MiB, as much as pass 5/);
+    assert.deepEqual(downtimes(r.server), [100, 150, 200, 300]);
+    assert.equal(r.server.count('migrate_cancel'), 1);
+    assert.deepEqual(
+      r.steps.map((s) => s.step),
+      ['ramp', 'ramp', 'ramp', 'ramp', 'abort'],
+    );
+    assert.equal(r.active.job.policy, 'minimal-downtime');
+    assert.equal(r.active.job.policyStep, 'abort');
+    assert.equal(r.active.job.downtimeLimitMs, 300);
+  });
+
+  it('policy post-copy: a stall no ramp step can fit (expected-downtime) switches to post-copy at once', async () => {
+    const r = await policyFollow({ policy: 'post-copy' }, [
+      [1, 200, 6000],
+      [2, 32, 2000],
+      [3, 32, 2000],
+    ]);
+    assert.equal(r.ok?.postcopy, true);
+    assert.equal(r.server.count('migrate-start-postcopy'), 1);
+    assert.deepEqual(downtimes(r.server), []);
+    assert.equal(r.active.job.policyStep, 'post-copy');
+    assert.match(r.active.job.policyReason ?? '', /more than the ramp's top \(300 ms\): switching to post-copy/);
+  });
+
+  it('policy suspend-if-needed: pauses the guest for the last pass when it fits, the limit at the maximum pause, and measures the pause', async () => {
+    const r = await policyFollow({ policy: 'suspend-if-needed', maxDowntime: 3000 }, [
+      [1, 200, 6000],
+      [2, 32, 2000],
+      [3, 32, 2000],
+    ]);
+    assert.equal(r.ok?.info.status, 'completed', r.err?.message);
+    assert.equal(r.server.count('stop'), 1);
+    assert.deepEqual(downtimes(r.server), [3000]);
+    assert.deepEqual(r.vm.status, { state: 'paused', reason: 'migrating' });
+    assert.equal(r.active.job.policyStep, 'suspend');
+    assert.ok(r.active.job.pausedMs !== undefined && r.active.job.pausedMs >= 0);
+  });
+
+  it('suspend-if-needed whose last pass would not fit the pause aborts with MIG_DOWNTIME_UNREACHABLE, the guest never paused', async () => {
+    const r = await policyFollow({ policy: 'suspend-if-needed', maxDowntime: 500 }, [
+      [1, 200, 6000],
+      [2, 32, 2000],
+      [3, 32, 2000],
+    ]);
+    assert.equal(r.err?.code, 'MIG_DOWNTIME_UNREACHABLE');
+    assert.match(r.err?.message ?? '', /the last pass would pause the guest 2000 ms, more than 500 ms/);
+    assert.equal(r.server.count('stop'), 0);
+    assert.equal(r.server.count('migrate_cancel'), 1);
+  });
+
+  it('a migrate-setmaxdowntime during the migration pins the limit: no ramp, the escalation still runs', async () => {
+    const r = await policyFollow(
+      { policy: 'minimal-downtime' },
+      [
+        [1, 200, 100],
+        [2, 30, 240],
+        [3, 30, 240],
+        [4, 30, 240],
+        [5, 30, 240],
+        [6, 30, 240],
+        [7, 30, 240],
+      ],
+      (a) => {
+        a.active.downtimePinned = true;
+      },
+    );
+    assert.equal(r.err?.code, 'MIG_NOT_CONVERGING');
+    assert.deepEqual(downtimes(r.server), []);
   });
 
   it('a monitor that drops the connection at the 2nd query-migrate fails with QMP_DISCONNECTED', async () => {

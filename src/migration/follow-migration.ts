@@ -3,9 +3,9 @@ import type { RunningDomain } from '../host/running-domain.js';
 import type { MigrationMonitor, QemuMigrationInfo } from '../qemu/migration-monitor.js';
 import type { QmpEventListener } from '../qmp/events.js';
 import type { ActiveMigration } from './active-migration.js';
-import { jobInfoFromQemu } from './job-info.js';
+import { type JobInfo, jobInfoFromQemu } from './job-info.js';
 import type { MigrationOptions } from './options.js';
-import { DowntimeSchedule } from './downtime-schedule.js';
+import type { Escalation, StepState } from './policy/escalation.js';
 
 export interface FollowArgs {
   mm: MigrationMonitor;
@@ -23,8 +23,10 @@ export interface FollowArgs {
   throughPostcopy?: boolean;
   /** With pause-before-switchover: runs while the source is stopped, then QEMU is told to continue. */
   onPreSwitchover?: () => Promise<void>;
-  /** The downtime limit for each pass (MigrationTuning.downtimeSteps), raised as QEMU starts the next. */
-  downtimeSteps?: number[];
+  /** The policy's escalation (PolicyPlan): the downtime ramp, then its steps, driven by stalled passes and the deadline. */
+  escalation?: Escalation;
+  /** Each step the escalation takes (the migration.step event). */
+  onStep?: (step: StepState) => void;
 }
 
 export interface FollowResult {
@@ -45,8 +47,8 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
   let timeoutFired = false;
   let cancelSent = false;
   let switchedOver = false;
-  let cancelReason: 'user' | 'timeout' | 'io-error' | undefined;
-  const schedule = a.downtimeSteps ? new DowntimeSchedule(a.downtimeSteps) : undefined;
+  let cancelReason: 'user' | 'timeout' | 'io-error' | 'policy' | undefined;
+  let policyError: FerryError | undefined;
   for (;;) {
     const info = await a.mm.query();
     const disk = a.active.job;
@@ -59,15 +61,17 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
     if (disk.diskTotal !== undefined) {
       a.active.job = { ...a.active.job, diskTotal: disk.diskTotal, diskProcessed: disk.diskTotal, diskRemaining: 0 };
     }
+    a.active.job = { ...a.active.job, ...(a.escalation ? policyFields(a.escalation) : carriedPolicyFields(disk)) };
     a.onProgress();
     switch (info.status) {
       case 'completed':
+        if (a.active.pausedAt !== undefined) a.active.job = { ...a.active.job, pausedMs: a.now() - a.active.pausedAt };
         return { info, postcopy: a.active.postcopyStarted };
       case 'failed':
         if (a.active.postcopyStarted) throw postcopyFailed(info);
         throw new FerryError('MIG_FAILED', `operation failed: migration failed: ${info['error-desc'] ?? 'QEMU did not say why'}`);
       case 'cancelled':
-        throw cancelled(cancelReason, a.options);
+        throw policyError ?? cancelled(cancelReason, a.options);
       case 'postcopy-active':
         a.active.postcopy?.onRunning();
         if (!a.active.postcopyStarted) {
@@ -100,9 +104,34 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
         break;
     }
 
-    if (schedule && !a.active.downtimePinned && info.status === 'active') {
-      const raise = schedule.observe(info.ram?.['dirty-sync-count'] ?? 1, info.ram?.remaining ?? 0);
-      if (raise !== undefined) await a.mm.setParameters({ 'downtime-limit': raise });
+    if (a.escalation && !a.active.postcopyStarted && !cancelSent && info.status === 'active') {
+      const taken = a.escalation.steps.length;
+      const act = a.escalation.observe({
+        status: info.status,
+        pass: info.ram?.['dirty-sync-count'] ?? 1,
+        remaining: info.ram?.remaining ?? 0,
+        ...(info['expected-downtime'] !== undefined ? { expectedDowntimeMs: info['expected-downtime'] } : {}),
+        elapsedMs: a.now() - a.performStartedAt,
+      });
+      for (const step of a.escalation.steps.slice(taken)) a.onStep?.(step);
+      a.active.job = { ...a.active.job, ...policyFields(a.escalation) };
+      if (act?.kind === 'downtime' && !a.active.downtimePinned) await a.mm.setParameters({ 'downtime-limit': act.ms });
+      if (act?.kind === 'post-copy') a.active.postcopyRequested = true;
+      if (act?.kind === 'suspend') {
+        // The last pass runs with the guest paused; QEMU switches over once what is left fits the pause.
+        await a.mm.setParameters({ 'downtime-limit': act.downtimeMs });
+        if (a.vm.status.state === 'running') {
+          a.vm.expectStop('migrating');
+          await a.vm.monitor.stop();
+          a.active.pausedAt = a.now();
+        }
+      }
+      if (act?.kind === 'abort') {
+        cancelReason = 'policy';
+        policyError = act.error;
+        cancelSent = true;
+        await a.mm.cancel();
+      }
     }
 
     if (!a.active.postcopyStarted) {
@@ -157,7 +186,25 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
   }
 }
 
-function cancelled(reason: 'user' | 'timeout' | 'io-error' | undefined, o: MigrationOptions): FerryError {
+/** The policy's step and why, over the job statistics (domjobinfo). */
+function policyFields(e: Escalation): Partial<JobInfo> {
+  const c = e.current;
+  return {
+    policy: e.plan.policy,
+    ...(e.plan.maxDowntimeMs !== undefined ? { maxDowntimeMs: e.plan.maxDowntimeMs } : {}),
+    policyStep: c.step,
+    policyReason: c.reason,
+    ...(e.downtimeLimit !== undefined ? { downtimeLimitMs: e.downtimeLimit } : {}),
+  };
+}
+
+/** The policy's fields of the job before (the post-copy phase is followed without the escalation). */
+function carriedPolicyFields(job: JobInfo): Partial<JobInfo> {
+  const { policy, policyStep, policyReason, downtimeLimitMs, maxDowntimeMs, pausedMs } = job;
+  return Object.fromEntries(Object.entries({ policy, policyStep, policyReason, downtimeLimitMs, maxDowntimeMs, pausedMs }).filter(([, v]) => v !== undefined));
+}
+
+function cancelled(reason: 'user' | 'timeout' | 'io-error' | 'policy' | undefined, o: MigrationOptions): FerryError {
   if (reason === 'timeout') {
     return new FerryError(
       'MIG_TIMEOUT',

@@ -16,6 +16,8 @@ import { cancelMirrors, startMirrors, waitMirrorsReady } from './disk-mirror.js'
 import { followMigration } from './follow-migration.js';
 import { type GraphicsTarget, parseGraphicsUri } from '../common/graphics-uri.js';
 import { spiceTarget } from './graphics-uri.js';
+import { Escalation, type StepState } from './policy/escalation.js';
+import { downtimeVerdict } from './policy/downtime-promise.js';
 import type { JobInfo } from './job-info.js';
 import type { MigrationLedger } from './migration-ledger.js';
 import type { PreparedContext, SourceContext, SourceSteps } from './migration-plan.js';
@@ -168,7 +170,7 @@ export class LiveSteps implements SourceSteps {
       return await followMigration({
         ...this.followArgs(ctx),
         events,
-        ...(tuning.downtimeSteps ? { downtimeSteps: tuning.downtimeSteps } : {}),
+        ...(plan.policy ? { escalation: new Escalation(plan.policy), onStep: (step: StepState) => this.stepTaken(ctx, step) } : {}),
         // The source is stopped here: finish the disk mirrors (they are in step) and give up the
         // disk leases for the destination, then let QEMU switch over.
         onPreSwitchover: async () => {
@@ -215,6 +217,23 @@ export class LiveSteps implements SourceSteps {
     return new PostcopyControl(guard, recovery, { log, rearm: () => active.requestPostcopy() });
   }
 
+  /** A policy step: logged, and published as a migration.step event. */
+  private stepTaken(ctx: SourceContext, step: Pick<StepState, 'reason' | 'pass'> & { step: StepState['step'] | 'overshoot' }): void {
+    const { active, plan } = ctx;
+    ctx.log.info({ migration: active.id, policy: plan.policy?.policy, step: step.step, pass: step.pass }, `policy step ${step.step}: ${step.reason}`);
+    this.deps.host.publish({
+      type: 'migration.step',
+      id: active.id,
+      uuid: active.uuid,
+      name: active.name,
+      policy: plan.policy?.policy ?? 'manual',
+      step: step.step,
+      reason: step.reason,
+      pass: step.pass,
+      at: this.deps.now(),
+    });
+  }
+
   private followArgs(ctx: SourceContext) {
     const { active } = ctx;
     return {
@@ -251,6 +270,19 @@ export class LiveSteps implements SourceSteps {
       ? (await followMigration({ ...this.followArgs(ctx), events: vm.monitor.listen(['MIGRATION']), throughPostcopy: true })).info
       : result.info;
     active.job = { ...active.job, ...this.completedJob(ctx, finalInfo) };
+    this.checkPromise(ctx);
+  }
+
+  /** --max-downtime: the real pause against the promise; an overshoot goes in the job (history), the log and an event. */
+  private checkPromise(ctx: PreparedContext): void {
+    const { active, plan, log } = ctx;
+    const verdict = downtimeVerdict(plan.policy, active.job);
+    active.job = { ...active.job, ...verdict.job };
+    if (verdict.overshootMs === undefined) return;
+    const text = `the guest was paused ${verdict.pausedMs} ms, ${verdict.overshootMs} ms more than --max-downtime ${plan.policy?.maxDowntimeMs} ms`;
+    log.warn({ migration: active.id, ...verdict.job }, `downtime promise missed: ${text}`);
+    this.deps.host.noteInDomainLog(this.vm.name, `migration ${active.id}: downtime promise missed: ${text}`);
+    this.stepTaken(ctx, { step: 'overshoot', reason: text, pass: active.job.iteration ?? 0 });
   }
 
   private async askFinish(peer: PeerClient, id: string, request: FinishRequest, log: Logger): Promise<void> {
@@ -329,7 +361,8 @@ export class LiveSteps implements SourceSteps {
     const { active, peer, log } = ctx;
     const err = active.tls ? asTlsHandshakeError(caught) : caught;
     log.warn({ err, phase: active.phase }, 'migration failed; rolling back');
-    const outcome: Phase = err instanceof FerryError && (err.code === 'MIG_CANCELLED' || err.code === 'MIG_TIMEOUT') ? 'Cancelled' : 'Failed';
+    const cancelCodes = ['MIG_CANCELLED', 'MIG_TIMEOUT', 'MIG_NOT_CONVERGING', 'MIG_DOWNTIME_UNREACHABLE'];
+    const outcome: Phase = err instanceof FerryError && cancelCodes.includes(err.code) ? 'Cancelled' : 'Failed';
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof FerryError && err.code === 'MIG_OUTCOME_UNKNOWN') {
       // Neither side may resume until the destination answers; recovery keeps asking.

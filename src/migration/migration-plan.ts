@@ -11,6 +11,7 @@ import { parseMigrateUri, type TcpAddress } from './migration-uri.js';
 import type { NvramSection } from './nvram-transfer.js';
 import { mibsToBytes, type MigrationOptions, type MigrationTuning } from './options.js';
 import type { Phase } from './phases.js';
+import type { PolicyPlan } from './policy/policy-plan.js';
 export type { MigrationResult } from '../shared/api-types.js';
 
 /** The disks a migration copies, and how (--copy-storage-all/-inc, resolved once). */
@@ -37,6 +38,8 @@ export interface MigrationPlan {
   sourceWasRunning: boolean;
   /** QEMU's capabilities and parameters (live). */
   tuning?: MigrationTuning;
+  /** The convergence policy of a live migration: its start configuration and escalation (docs/policies.md). */
+  policy?: PolicyPlan;
   /** QEMU encrypts the stream and the NBD copies (--tls or migrate_tls_force). */
   tls: boolean;
   storage?: StoragePlan;

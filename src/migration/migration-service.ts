@@ -20,6 +20,7 @@ import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationHistoryEntry } from '../shared/api-types.js';
 import { MigrationForecaster } from './forecast/migration-forecaster.js';
+import type { PolicyName } from '../shared/migration-options-schema.js';
 
 export interface MigrationServiceDeps {
   host: MigrationHost;
@@ -41,6 +42,8 @@ export interface MigrationServiceDeps {
   peers: PeerConnector;
   /** tls_dir and migrate_tls_force, for both directions. */
   tls: MigrationTlsConfig;
+  /** ferryd.conf's migration_policy. */
+  policyDefault?: PolicyName;
   /** How long recovery keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
   orphanTimeoutMs?: number;
   /** Finished migrations, both directions (ferry_migrations_total and the histograms). */
@@ -93,6 +96,7 @@ export class MigrationService {
       ...(deps.selfPeerUri ? { selfPeerUri: deps.selfPeerUri } : {}),
       peers: deps.peers,
       tls: deps.tls,
+      ...(deps.policyDefault ? { policyDefault: deps.policyDefault } : {}),
       settings: (uuid) => this.settingsOf(uuid),
       forecaster: this.forecaster,
       active: this.active,

@@ -35,6 +35,9 @@ import { OfflineSteps } from './offline-steps.js';
 import { hasPreempt } from './postcopy/preempt.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { migrationTuning, type MigrationOptions } from './options.js';
+import { planPolicy } from './policy/policy-plan.js';
+import { applyPlanToTuning, startOptions } from './policy/start-options.js';
+import type { PolicyName } from '../shared/migration-options-schema.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationForecast } from '../shared/migration-forecast.js';
 
@@ -70,6 +73,8 @@ export interface SourceDeps {
     /** The measurement cannot overlap the migration's own dirty tracking (KVM's dirty bitmap): Perform waits for it. */
     measuresBeforePerform(uuid: string, o: MigrationOptions): boolean;
   };
+  /** ferryd.conf's migration_policy: the policy of a live migration that names none (auto when unset). */
+  policyDefault?: PolicyName;
   active: Map<string, ActiveMigration>;
   /** Called when a migration's outcome could not be learned from the destination (recovery takes over). */
   onUnresolved?: (id: string) => void;
@@ -153,7 +158,23 @@ export class MigrationSource {
     const forecast = this.startForecast(vm.uuid, destUri, options);
     // Every requirement, checked before anything moves; all failures at once.
     const report = await this.deps.preflight.check(ref, destUri, options);
-    const tuning = migrationTuning(options, this.deps.settings(vm.uuid), { leaseHandover: host.leasesEnabled() });
+    // The policy first: it decides what QEMU starts with (post-copy or multifd, compression, a throttle) and the escalation.
+    const settings = this.deps.settings(vm.uuid);
+    // A migration that is not --live pauses the guest for the whole copy: it always converges, no policy applies.
+    const policy = planPolicy({
+      options: options.live ? options : { ...options, policy: 'manual' },
+      ...(this.deps.policyDefault ? { configDefault: this.deps.policyDefault } : {}),
+      downtimeCeilingMs: settings.downtimeMs,
+      ...(settings.downtimeExplicit !== undefined ? { downtimeExplicit: settings.downtimeExplicit } : {}),
+      host: { accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm' },
+    });
+    if (policy.refuse) {
+      throw new FerryError(
+        'MIG_NOT_CONVERGING',
+        `operation aborted: migration would not converge (policy ${policy.policy}: ${policy.refuse}); nothing was moved`,
+      );
+    }
+    const tuning = applyPlanToTuning(migrationTuning(startOptions(options, policy), settings, { leaseHandover: host.leasesEnabled() }), policy);
     tuning.postcopyPreempt = await hasPreempt(new MigrationMonitor(vm.monitor));
     const disks =
       options.copyStorage === 'none'
@@ -172,6 +193,7 @@ export class MigrationSource {
         destUri,
         sourceWasRunning: vm.status.state === 'running',
         tuning,
+        ...(options.live ? { policy } : {}),
         tls: tlsWanted(options, this.deps.tls),
         warnings: report.warnings.map((w) => w.reason),
       },

@@ -36,6 +36,17 @@ export const jobInfoSchema = record(
     /** The real downtime, once completed. */
     downtimeMs: optional(num()),
     cpuThrottlePercent: optional(num()),
+    /** The migration policy (docs/policies.md), the step it is in and why it was taken. */
+    policy: optional(text()),
+    policyStep: optional(text()),
+    policyReason: optional(text()),
+    /** The downtime limit in force (the policy's ramp), ms. */
+    downtimeLimitMs: optional(num()),
+    /** --max-downtime: the promise, ms; and, once completed, by how much the real pause exceeded it. */
+    maxDowntimeMs: optional(num()),
+    downtimeOvershootMs: optional(num()),
+    /** suspend-if-needed: how long the guest was paused for the last pass and the switch-over, ms. */
+    pausedMs: optional(num()),
     percent: num("0-100, as virsh's progress line"),
     error: optional(text()),
   },

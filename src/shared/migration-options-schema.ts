@@ -35,6 +35,13 @@ export const migrationOptionsSchema = closed({
   migrateUri: optional(nonEmpty()),
   /** ms (QEMU accepts up to 2000 s); undefined keeps the domain's migrate-setmaxdowntime value. */
   maxDowntime: optional(int(1, 2_000_000)),
+  /**
+   * --policy: how a live migration that does not converge is brought to an end (docs/policies.md); undefined:
+   * ferryd.conf's migration_policy (auto by default), or manual when virsh's convergence flags are given.
+   */
+  policy: optional(oneOf(['auto', 'minimal-downtime', 'suspend-if-needed', 'post-copy', 'manual'])),
+  /** --deadline: seconds after which the policy takes its final step (post-copy, a pause that fits, or abort). */
+  deadline: optional(int(1, 2_147_483)),
   /** --copy-storage-all / --copy-storage-inc: copy local disks to the destination. */
   copyStorage: oneOf(['none', 'all', 'inc']),
   /** --migrate-disks: only these disks are copied. */
@@ -58,3 +65,6 @@ export const migrationOptionsRequestSchema = Type.Partial(migrationOptionsSchema
 export type MigrationOptions = Static<typeof migrationOptionsSchema>;
 export type TimeoutAction = MigrationOptions['timeoutAction'];
 export type CompressionMethod = MigrationOptions['compMethods'][number];
+export type PolicyName = NonNullable<MigrationOptions['policy']>;
+/** The policies, in the order docs/policies.md describes them. */
+export const POLICY_NAMES: readonly PolicyName[] = ['auto', 'minimal-downtime', 'suspend-if-needed', 'post-copy', 'manual'];

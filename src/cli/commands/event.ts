@@ -36,7 +36,7 @@ export function eventLine(e: DomainEvent, all: boolean, seen: Map<string, number
 }
 
 /** virsh's event names (`virsh event --list`) that ferry reports. */
-export const EVENT_NAMES = ['lifecycle', 'watchdog', 'lock-failure', 'migration-phase', 'migration-iteration', 'block-job'] as const;
+export const EVENT_NAMES = ['lifecycle', 'watchdog', 'lock-failure', 'migration-phase', 'migration-iteration', 'migration-step', 'block-job'] as const;
 
 function eventText(e: DomainEvent, all: boolean, seen: Map<string, number>): string | undefined {
   const on = `for domain '${e.name}'`;
@@ -61,6 +61,8 @@ function eventText(e: DomainEvent, all: boolean, seen: Map<string, number>): str
       seen.set(`${e.id} iteration`, iteration);
       return `event 'migration-iteration' ${on}: iteration: '${iteration}'`;
     }
+    case 'migration.step':
+      return all ? `event 'migration-step' ${on}: policy ${e.policy}, pass ${e.pass}: ${e.step}: ${e.reason}` : undefined;
     case 'blockjob.progress': {
       if (!all || !e.ready || seen.has(`${e.uuid} ${e.disk} ready`)) return undefined;
       seen.set(`${e.uuid} ${e.disk} ready`, 1);

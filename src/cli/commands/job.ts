@@ -42,6 +42,12 @@ export function formatJobInfo(j: JobInfo): string {
   if (j.qemuTotalTimeMs !== undefined) row('QEMU total time:', n(j.qemuTotalTimeMs, 'ms'));
   if (j.cpuThrottlePercent !== undefined && j.cpuThrottlePercent > 0) row('Auto converge throttle:', String(j.cpuThrottlePercent));
   if (j.postcopy) row('Post-copy:', j.postcopy);
+  if (j.policy) row('Policy:', j.policy);
+  if (j.policyStep) row('Policy step:', j.policyReason ? `${j.policyStep}: ${j.policyReason}` : j.policyStep);
+  if (j.type === 'Unbounded' && j.downtimeLimitMs !== undefined) row('Downtime limit:', n(j.downtimeLimitMs, 'ms'));
+  if (j.maxDowntimeMs !== undefined) row('Max downtime:', n(j.maxDowntimeMs, 'ms'));
+  if (j.pausedMs !== undefined) row('Paused:', n(j.pausedMs, 'ms'));
+  if (j.downtimeOvershootMs !== undefined) row('Downtime overshoot:', n(j.downtimeOvershootMs, 'ms'));
   if (j.error) row('Error message:', j.error);
   return `${lines.join('\n')}\n\n`;
 }

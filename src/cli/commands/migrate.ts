@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { DomainEvent } from '../../shared/domain-events.js';
 import type { MigrationResult } from '../../shared/api-types.js';
-import type { CompressionMethod, MigrationOptions } from '../../shared/migration-options-schema.js';
+import { type CompressionMethod, type MigrationOptions, POLICY_NAMES, type PolicyName } from '../../shared/migration-options-schema.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import { parseGraphicsUri } from '../../common/graphics-uri.js';
 import type { CheckResult } from '../../shared/check-result.js';
@@ -53,6 +53,9 @@ interface MigrateFlags {
   dryRun?: boolean;
   json?: boolean;
   dirtyRateWindow?: number;
+  policy?: string;
+  maxDowntime?: number;
+  deadline?: number;
 }
 
 /** Translates virsh migrate's flags into the API's options, refusing the combinations virsh refuses. */
@@ -128,6 +131,21 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   }
   if (f.autoConvergeInitial !== undefined) o.autoConvergeInitial = f.autoConvergeInitial;
   if (f.autoConvergeIncrement !== undefined) o.autoConvergeIncrement = f.autoConvergeIncrement;
+  if (f.policy !== undefined) {
+    if (!(POLICY_NAMES as readonly string[]).includes(f.policy)) {
+      throw new CliFailure([`migrate: unknown policy '${f.policy}'`], `Policies: ${POLICY_NAMES.join(', ')} (docs/policies.md)`, 'INVALID_ARGUMENT');
+    }
+    o.policy = f.policy as PolicyName;
+  }
+  if ((f.policy !== undefined || f.deadline !== undefined) && !f.live) {
+    throw new CliFailure(
+      ['migrate: --policy and --deadline need --live'],
+      'A migration that is not --live pauses the guest for the whole copy',
+      'INVALID_ARGUMENT',
+    );
+  }
+  if (f.maxDowntime !== undefined) o.maxDowntime = f.maxDowntime;
+  if (f.deadline !== undefined) o.deadline = f.deadline;
   if (f.bandwidth !== undefined) o.bandwidth = f.bandwidth;
   if (f.timeout !== undefined) o.timeout = f.timeout;
   if (f.listenAddress) o.listenAddress = f.listenAddress;
@@ -204,6 +222,20 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     )
     .option('--timeout-suspend', 'at --timeout, pause the domain so the migration completes')
     .option('--timeout-postcopy', 'at --timeout, switch to post-copy (needs --postcopy)')
+    .option(
+      '--policy <name>',
+      `how a live migration that does not converge ends: ${POLICY_NAMES.join(', ')} (default: ferryd.conf's migration_policy, auto; docs/policies.md)`,
+    )
+    .option(
+      '--max-downtime <ms>',
+      'promise: the guest is never paused longer than this; switch over only when QEMU expects it to fit, else the policy escalates or aborts',
+      numeric({ name: 'max-downtime', min: 1, max: LIMITS.downtimeMs, belowMin: 'migrate: Invalid downtime' }),
+    )
+    .option(
+      '--deadline <seconds>',
+      'with --live: by then the migration has finished or the policy takes its last step (post-copy, a pause that fits, or abort)',
+      numeric({ name: 'deadline', min: 1, max: LIMITS.seconds }),
+    )
     .option('--listen-address <address>', 'address the destination QEMU listens on for the migration data')
     .option('--migrateuri <uri>', 'migration data URI, tcp://HOST[:PORT]')
     .option(
@@ -243,6 +275,18 @@ the source) instead of pausing it; ask for --timeout-suspend to pause. Memory is
 two parallel connections by default (QEMU multifd), except with --postcopy or xbzrle.
 With --tls the stream, its parallel connections and the --copy-storage-* disk copy are encrypted;
 migrate_tls_force = 1 in ferryd.conf makes every migration from (and to) that host encrypted.
+
+Policies (--live; docs/policies.md): each raises the downtime limit one step per stalled pass (a pass
+that leaves as much as the one before), then takes its last step: minimal-downtime aborts,
+suspend-if-needed pauses the guest for the last pass if it fits, post-copy switches to post-copy,
+auto (the default) picks the cheapest step that finishes (post-copy when --postcopy allowed it,
+else abort with the reason). --max-downtime MS is a promise: no pause longer than MS, else the policy escalates or
+aborts with MIG_DOWNTIME_UNREACHABLE, the guest running on the source. --deadline S: by S seconds
+the policy takes its last step. Without --policy, --auto-converge, --postcopy or --timeout mean
+"manual": those flags alone decide, as in virsh. With --policy they add to it: --postcopy and
+--auto-converge are on from the start, and --timeout's action still comes at --timeout.
+  ferry migrate --live --policy post-copy --max-downtime 50 vm1 ferry+tls://host-b/system
+  ferry migrate --live --policy minimal-downtime --max-downtime 100 --deadline 120 vm1 ferry+tls://host-b/system
 `,
     )
     .action(
@@ -391,6 +435,13 @@ export function registerMigrateCheck(program: Command, ctx: CliContext): void {
       "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 500)",
       numeric({ name: 'dirty-rate-window', min: 0, max: 60_000 }),
     )
+    .option('--policy <name>', `the policy the migration would follow: ${POLICY_NAMES.join(', ')}`)
+    .option(
+      '--max-downtime <ms>',
+      'the downtime promise',
+      numeric({ name: 'max-downtime', min: 1, max: LIMITS.downtimeMs, belowMin: 'migrate: Invalid downtime' }),
+    )
+    .option('--deadline <seconds>', 'the deadline the policy would work to', numeric({ name: 'deadline', min: 1, max: LIMITS.seconds }))
     .option('--json', 'print the checks and the forecast as JSON: {"results": [...], "failed": [...], "warnings": [...], "forecast": {...}}')
     .addHelpText(
       'after',
