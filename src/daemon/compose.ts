@@ -231,7 +231,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     tls: migrationTls,
     metrics,
     // Bound late: the migration service (built next) owns the forecaster.
-    forecast: (uuid, destUri, o) => migrations.forecaster.forecast(uuid, destUri, o),
+    forecast: (uuid, destUri, o) => migrations.forecastWithPolicy(uuid, destUri, o),
     log,
   });
   const migrationHistory = new MigrationHistory(db);

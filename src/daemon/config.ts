@@ -166,7 +166,7 @@ export function defaultConfig(): DaemonConfig {
     cpuOvercommit: 4.0,
     tlsDir: '/etc/pki/ferry',
     migrateTlsForce: false,
-    migrateDirtyRateWindowMs: 500,
+    migrateDirtyRateWindowMs: 100,
     migrationPolicy: 'auto',
     spiceTls: false,
     spiceTlsX509CertDir: '',

@@ -18,6 +18,7 @@ import { type GraphicsTarget, parseGraphicsUri } from '../common/graphics-uri.js
 import { spiceTarget } from './graphics-uri.js';
 import { Escalation, type StepState } from './policy/escalation.js';
 import { downtimeVerdict } from './policy/downtime-promise.js';
+import { accelOf } from './policy/policy-forecast.js';
 import type { JobInfo } from './job-info.js';
 import type { MigrationLedger } from './migration-ledger.js';
 import type { PreparedContext, SourceContext, SourceSteps } from './migration-plan.js';
@@ -82,7 +83,7 @@ export class LiveSteps implements SourceSteps {
         hostId: this.deps.hostId,
         hostname: this.deps.hostname,
         qemuVersion: vm.monitor.version ? formatVersion(vm.monitor.version) : 'unknown',
-        accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm',
+        accel: vm.accel ?? accelOf(vm.def.type),
         ...(this.deps.selfPeerUri ? { peerUri: this.deps.selfPeerUri } : {}),
       },
       flags: {

@@ -20,6 +20,8 @@ import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationHistoryEntry } from '../shared/api-types.js';
 import { MigrationForecaster } from './forecast/migration-forecaster.js';
+import { accelOf, withPolicy } from './policy/policy-forecast.js';
+import type { MigrationForecast } from '../shared/migration-forecast.js';
 import type { PolicyName } from '../shared/migration-options-schema.js';
 
 export interface MigrationServiceDeps {
@@ -50,7 +52,7 @@ export interface MigrationServiceDeps {
   metrics?: MigrationMetrics;
   /** This host's migration history (the forecast's link rate and memory); none: the forecast assumes them. */
   history?: () => MigrationHistoryEntry[];
-  /** migrate_dirty_rate_window_ms (default 500; 0: the forecast does not measure the dirty rate). */
+  /** migrate_dirty_rate_window_ms (default 100; 0: the forecast does not measure the dirty rate). */
   dirtyRateWindowMs?: number;
   /** Automatic post-copy recovery attempts after a break (migration_postcopy_recover_attempts). */
   postcopyRecoverAttempts?: number;
@@ -73,6 +75,14 @@ export class MigrationService {
   /** What a live migration from here will do (docs/forecast.md): migrate-check's and the source's before Perform. */
   readonly forecaster: MigrationForecaster;
 
+  /** migrate-check's forecast, with what the policy will do and when (docs/policies.md). */
+  forecastWithPolicy(uuid: string, destUri: string, o: MigrationOptions): Promise<MigrationForecast> | undefined {
+    const vm = this.deps.host.runningDomain(uuid);
+    const accel = vm?.accel ?? accelOf(vm?.def.type ?? 'kvm');
+    const context = { ...(this.deps.policyDefault ? { configDefault: this.deps.policyDefault } : {}), settings: this.settingsOf(uuid), accel };
+    return this.forecaster.forecast(uuid, destUri, o)?.then((f) => withPolicy(f, o, context));
+  }
+
   constructor(private readonly deps: MigrationServiceDeps) {
     this.active = deps.active;
     this.ledger = new MigrationLedger({ migrations: deps.migrations, publish: (e) => deps.host.publish(e), metrics: deps.metrics });
@@ -80,7 +90,7 @@ export class MigrationService {
       host: deps.host,
       settings: (uuid) => this.settingsOf(uuid),
       history: deps.history ?? (() => []),
-      windowMs: deps.dirtyRateWindowMs ?? 500,
+      windowMs: deps.dirtyRateWindowMs ?? 100,
       log: deps.log,
     });
     this.source = new MigrationSource({

@@ -36,6 +36,7 @@ import { hasPreempt } from './postcopy/preempt.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { migrationTuning, type MigrationOptions } from './options.js';
 import { planPolicy } from './policy/policy-plan.js';
+import { accelOf, policyRequest } from './policy/policy-forecast.js';
 import { applyPlanToTuning, startOptions } from './policy/start-options.js';
 import type { PolicyName } from '../shared/migration-options-schema.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
@@ -160,14 +161,14 @@ export class MigrationSource {
     const report = await this.deps.preflight.check(ref, destUri, options);
     // The policy first: it decides what QEMU starts with (post-copy or multifd, compression, a throttle) and the escalation.
     const settings = this.deps.settings(vm.uuid);
-    // A migration that is not --live pauses the guest for the whole copy: it always converges, no policy applies.
-    const policy = planPolicy({
-      options: options.live ? options : { ...options, policy: 'manual' },
-      ...(this.deps.policyDefault ? { configDefault: this.deps.policyDefault } : {}),
-      downtimeCeilingMs: settings.downtimeMs,
-      ...(settings.downtimeExplicit !== undefined ? { downtimeExplicit: settings.downtimeExplicit } : {}),
-      host: { accel: vm.def.type === 'qemu' ? 'tcg' : 'kvm' },
-    });
+    const policyContext = { ...(this.deps.policyDefault ? { configDefault: this.deps.policyDefault } : {}), settings, accel: vm.accel ?? accelOf(vm.def.type) };
+    let policy = planPolicy(policyRequest(options, policyContext));
+    if (options.live && policy.policy === 'auto' && forecast) {
+      // auto chooses what QEMU starts with (multifd, or post-copy when pre-copy will not converge) from the forecast:
+      // its measurement ran alongside the checks (migrate_dirty_rate_window_ms), what is left of it is waited for here.
+      const measured = await forecast;
+      if (measured) policy = planPolicy(policyRequest(options, policyContext, measured));
+    }
     if (policy.refuse) {
       throw new FerryError(
         'MIG_NOT_CONVERGING',

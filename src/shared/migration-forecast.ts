@@ -69,7 +69,14 @@ export type ForecastPass = Static<typeof forecastPassSchema>;
 export const forecastPolicyPlanSchema = record({
   policy: text(),
   summary: text('One line: e.g. "post-copy at 5.1 s (pass 2 stalls)"'),
-  steps: list(record({ atSeconds: num(), action: text(), reason: text() })),
+  steps: list(
+    record({
+      when: choice(['start', 'stall', 'pass', 'deadline'], 'At the start, if a pass stalls, as a given pass starts, or at the deadline'),
+      atSeconds: num('When, in seconds into the transfer, as the model has it (0 for a step that waits on a stall)'),
+      action: text(),
+      reason: text(),
+    }),
+  ),
 });
 export type ForecastPolicyPlan = Static<typeof forecastPolicyPlanSchema>;
 

@@ -41,7 +41,7 @@ describe('migration policies', () => {
     assert.equal(guestCorrupted(hosts.serial('busy')), false);
   });
 
-  it('auto, with post-copy allowed (--postcopy), finishes it with post-copy after the stall, and says so in events and domjobinfo', async () => {
+  it('auto, with post-copy allowed (--postcopy), finishes it with post-copy, and says so in events and domjobinfo', async () => {
     const events = new CliStream(['event', '--domain', 'busy', '--all', '--loop'], { FERRY_DEFAULT_URI: hosts.a.uri });
     try {
       await eventually(async () => {
@@ -53,7 +53,11 @@ describe('migration policies', () => {
       const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--policy', 'auto', '--postcopy', '--max-downtime', '300', 'busy', hosts.bPeer);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await hosts.b.state('busy'), 'running (post-copy)');
-      await events.waitFor(/event 'migration-step' for domain 'busy': policy auto, pass \d+: post-copy: pass \d+ left .*switching to post-copy\n/, 'the step');
+      // From the forecast (post-copy as pass 2 starts) or, had it said pre-copy converges, from a stall.
+      await events.waitFor(
+        /event 'migration-step' for domain 'busy': policy auto, pass \d+: post-copy: (pass \d+ left .*switching to post-copy|the forecast says pre-copy does not converge: post-copy as pass \d+ starts)\n/,
+        'the step',
+      );
     } finally {
       await events.stop();
     }
@@ -76,5 +80,31 @@ describe('migration policies', () => {
       () => hosts.a.serialLog('busy'),
     );
     assert.match(await hosts.a.ok('domjobinfo', '--completed', 'busy'), /^Policy step: +post-copy: /m);
+  });
+
+  it('auto by default, from the forecast: migrate-check says pre-copy will not converge and what auto will do; migrate with no policy flag starts with post-copy and finishes by it', async () => {
+    interface Check {
+      forecast?: {
+        converges: boolean;
+        inputs: { dirtyRateSource: string; dirtyBytesPerSec: number };
+        policy?: { policy: string; summary: string; steps: unknown[] };
+      };
+    }
+    const check = JSON.parse(await hosts.a.ok('migrate-check', 'busy', hosts.bPeer, '--bandwidth', '16', '--json')) as Check;
+    assert.equal(check.forecast?.inputs.dirtyRateSource, 'measured');
+    assert.equal(check.forecast?.converges, false, JSON.stringify(check.forecast?.inputs));
+    assert.equal(check.forecast?.policy?.policy, 'auto');
+    assert.match(check.forecast?.policy?.summary ?? '', /^post-copy, done in ~[\d.]+ s$/);
+    assert.match(await hosts.a.ok('migrate-check', 'busy', hosts.bPeer, '--bandwidth', '16'), /^ +Policy: +auto: post-copy, done in/m);
+    const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', 'busy', hosts.bPeer);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await hosts.b.state('busy'), 'running (post-copy)');
+    await assertIntactAfterSwitch(
+      () => hosts.a.serialLog('busy'),
+      () => hosts.b.serialLog('busy'),
+    );
+    const job = await hosts.b.ok('domjobinfo', '--completed', 'busy');
+    assert.match(job, /^Policy: +auto$/m);
+    assert.match(job, /^Policy step: +post-copy: /m);
   });
 });

@@ -23,10 +23,10 @@ export function formatForecast(f: MigrationForecast): string {
   lines.push(['First pass', `${mib(i.firstPassBytes)} of ${mib(i.guestRamBytes)} (${FIRST_PASS[i.firstPassSource]})`]);
   lines.push(['Dirty rate', dirtyRate(f)]);
   lines.push(['Link', `${mib(i.linkBytesPerSec)}/s (${LINK[i.linkSource]})`]);
-  // What the policy will do and when: the policy planner fills f.policy (issue 15 parts 3-4).
+  // What the policy will do and when (docs/policies.md: the planner's steps).
   if (f.policy) {
     lines.push(['Policy', `${f.policy.policy}: ${f.policy.summary}`]);
-    for (const s of f.policy.steps) lines.push(['', `at ${seconds(s.atSeconds)}: ${s.action} (${s.reason})`]);
+    for (const s of f.policy.steps) lines.push(['', `${whenText(s)}: ${s.action} (${s.reason})`]);
   }
   const width = Math.max(...lines.map(([k]) => k.length)) + 1;
   return `Forecast:\n${lines.map(([k, v]) => `  ${(k ? `${k}:` : '').padEnd(width)} ${v}`).join('\n')}\n`;
@@ -50,6 +50,19 @@ function dirtyRate(f: MigrationForecast): string {
   if (i.dirtyRateSource === 'measured' && i.dirtyRate) return `${rate} (measured by QEMU, ${i.dirtyRate.mode} over ${i.dirtyRate.windowMs} ms)`;
   if (i.dirtyRateSource === 'paused') return `${rate} (the guest is paused for the copy; --live keeps it running)`;
   return `not measured, taken as 0${i.dirtyRateError ? `: ${i.dirtyRateError}` : ''}`;
+}
+
+function whenText(s: NonNullable<MigrationForecast['policy']>['steps'][number]): string {
+  switch (s.when) {
+    case 'start':
+      return 'at the start';
+    case 'stall':
+      return 'if a pass stalls';
+    case 'deadline':
+      return `at the deadline (${seconds(s.atSeconds)})`;
+    case 'pass':
+      return `at ${seconds(s.atSeconds)}`;
+  }
 }
 
 function seconds(s: number): string {

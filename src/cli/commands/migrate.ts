@@ -249,7 +249,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--json', 'with --dry-run: print the checks and the forecast as JSON')
     .option(
       '--dirty-rate-window <ms>',
-      "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 500)",
+      "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 100)",
       numeric({ name: 'dirty-rate-window', min: 0, max: 60_000 }),
     )
     .addHelpText(
@@ -432,7 +432,7 @@ export function registerMigrateCheck(program: Command, ctx: CliContext): void {
     .option('--postcopy', 'the migration could switch to post-copy (the forecast says when every page would be there)')
     .option(
       '--dirty-rate-window <ms>',
-      "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 500)",
+      "how long QEMU measures the guest's dirty rate for the forecast, in ms (QEMU's least is 50), 0 not at all (default: ferryd.conf's migrate_dirty_rate_window_ms, 100)",
       numeric({ name: 'dirty-rate-window', min: 0, max: 60_000 }),
     )
     .option('--policy <name>', `the policy the migration would follow: ${POLICY_NAMES.join(', ')}`)
