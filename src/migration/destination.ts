@@ -6,6 +6,7 @@ import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import type { Lease } from '../shared/lease.js';
+import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
 import type { CommandRunner } from '../storage/command-runner.js';
@@ -126,7 +127,8 @@ export class MigrationDestination {
     });
     let vm: RunningDomain | undefined;
     const ports: number[] = [];
-    let created: string[] = [];
+    /** The files this Prepare created (copied disks, the NVRAM), for a failure to remove. */
+    const made: { created: string[] } = { created: [] };
     const nbdPids: number[] = [];
     const address = cookie.listen?.address ?? this.deps.migrationAddress;
     const connectHost = advertisedDataHost(this.deps.migrationHost ?? '', address);
@@ -138,24 +140,9 @@ export class MigrationDestination {
         throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${def.name}' already exists with uuid ${sameName.uuid}`);
       }
       if (existing?.liveXml) throw new FerryError('DOMAIN_ALREADY_RUNNING', `operation failed: domain '${def.name}' is already active`);
-      // Disks copied with the migration are created before anything else, so a missing pool fails first.
-      if (cookie.storage) {
-        created = await createDiskTargets(cookie.storage.disks, { storage: this.deps.storage, qemuImg: this.deps.qemuImg });
-        ledger.note(cookie.migrationId, 'destination', { created });
-      }
-      // The UEFI variable store, at this host's path (its default when the source used its own default), before QEMU opens it.
-      let launchDef = def;
-      let nvramShared: { nvramShared: boolean } | Record<string, never> = {};
-      if (cookie.nvram) {
-        const arrived = receiveNvram(cookie.nvram, (format) => host.defaultNvramPath(def.name, format), cookie.migrationId);
-        if (arrived.created) created = [...created, arrived.path];
-        ledger.note(cookie.migrationId, 'destination', { created, nvramPath: arrived.path });
-        launchDef = withNvramPath(def, arrived.path);
-        nvramShared = { nvramShared: arrived.shared };
-        log.info({ nvram: arrived.path, shared: arrived.shared }, arrived.shared ? 'NVRAM on shared storage: nothing to copy' : 'NVRAM copied from the source');
-      }
+      const { launchDef, nvramShared } = await this.receiveFiles(cookie, def, made, log);
       if (cookie.flags.offline) {
-        const nbd = await this.serveOffline(cookie, created, address, ports, nbdPids);
+        const nbd = await this.serveOffline(cookie, made.created, address, ports, nbdPids);
         this.incoming.set(cookie.migrationId, { vm: undefined, ports, release });
         log.info({ disks: nbd.length }, 'offline migration prepared');
         return {
@@ -170,33 +157,8 @@ export class MigrationDestination {
       }
       if (!existing) host.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(launchDef, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
-      const mm = new MigrationMonitor(vm.monitor);
-      // Post-copy: the return path, and preempt when the source offered it and this QEMU has it too (before migrate-incoming).
-      const preempt = await agreePreempt(mm, cookie.postcopy?.preempt === true, cookie.tuning.capabilities['postcopy-ram'] === true);
-      await mm.setCapabilities(withPostcopyCapabilities(cookie.tuning.capabilities, preempt));
-      await mm.setParameters(cookie.tuning.sharedParameters);
-      // TLS: server credentials for the stream, its multifd channels and the NBD exports; the source's certificate is verified.
-      const tlsCreds = cookie.tls
-        ? await addMigrationTlsCreds(vm.monitor, {
-            endpoint: 'server',
-            dir: this.deps.tls.dir,
-            host: this.deps.hostname,
-            stage: (files) => this.deps.host.stageForQemu(def.uuid, 'tls', files),
-          })
-        : undefined;
-      if (tlsCreds) await mm.setParameters(tlsParameters({ creds: tlsCreds }));
-      const port = await this.deps.ports.acquire(address, cookie.listen?.port);
-      ports.push(port);
-      let nbdPort: number | undefined;
-      if (cookie.storage) {
-        nbdPort = await this.deps.ports.acquire(address);
-        ports.push(nbdPort);
-        const blk = new BlockMonitor(vm.monitor);
-        await blk.nbdServerStart(address, nbdPort, tlsCreds);
-        for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
-      }
-      await mm.incoming(formatTcpUri(address, port));
-      ledger.note(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tlsCreds ? { tls: true } : {}) });
+      const { port, nbdPort, tls, preemptAgreed } = await this.listen(vm, cookie, address, ports);
+      ledger.note(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tls ? { tls: true } : {}) });
       this.incoming.set(cookie.migrationId, { vm, ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
@@ -206,26 +168,83 @@ export class MigrationDestination {
         ...advertised,
         ...(nbdPort ? { nbdPort } : {}),
         ...nvramShared,
-        ...(preempt.agreed ? { postcopyPreempt: true } : {}),
+        ...(preemptAgreed ? { postcopyPreempt: true } : {}),
         host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
-        displays: vm.def.devices.graphics.map((g) => ({
-          type: g.type,
-          ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }),
-          ...(g.port === undefined ? {} : { port: g.port }),
-          ...(g.tlsPort !== undefined && g.tlsPort > 0 ? { tlsPort: g.tlsPort } : {}),
-        })),
+        displays: displaysOf(vm),
       };
     } catch (err) {
       log.warn({ err }, 'prepare failed');
       for (const p of ports) this.deps.ports.release(p);
       stopPids(nbdPids);
       await this.discard(def.uuid, vm);
-      removeFiles(created);
+      removeFiles(made.created);
       this.setPhase(cookie.migrationId, 'Failed', { error: (err as Error).message });
       ledger.cleanedUp(cookie.migrationId, 'destination');
       release();
       throw err;
     }
+  }
+
+  /**
+   * What QEMU opens, before it starts: the disks copied with the migration (first, so a missing pool fails
+   * first) and the UEFI variable store at this host's path (its default when the source used its own
+   * default). Each file created goes into `made` at once, for a failed Prepare to remove.
+   */
+  private async receiveFiles(
+    cookie: MigrationCookie,
+    def: DomainDefinition,
+    made: { created: string[] },
+    log: Logger,
+  ): Promise<{ launchDef: DomainDefinition; nvramShared: { nvramShared: boolean } | Record<string, never> }> {
+    if (cookie.storage) {
+      made.created = await createDiskTargets(cookie.storage.disks, { storage: this.deps.storage, qemuImg: this.deps.qemuImg });
+      this.ledger.note(cookie.migrationId, 'destination', { created: made.created });
+    }
+    if (!cookie.nvram) return { launchDef: def, nvramShared: {} };
+    const arrived = receiveNvram(cookie.nvram, (format) => this.deps.host.defaultNvramPath(def.name, format), cookie.migrationId);
+    if (arrived.created) made.created = [...made.created, arrived.path];
+    this.ledger.note(cookie.migrationId, 'destination', { created: made.created, nvramPath: arrived.path });
+    log.info({ nvram: arrived.path, shared: arrived.shared }, arrived.shared ? 'NVRAM on shared storage: nothing to copy' : 'NVRAM copied from the source');
+    return { launchDef: withNvramPath(def, arrived.path), nvramShared: { nvramShared: arrived.shared } };
+  }
+
+  /**
+   * The incoming QEMU ready to receive: the capabilities and parameters the source sent (post-copy's return
+   * path, and preempt when the source offered it and this QEMU has it too), TLS server credentials (the
+   * source's certificate is verified), the data port, the NBD exports of copied disks, then migrate-incoming.
+   * Each port acquired goes into `ports` at once, for a failed Prepare to release.
+   */
+  private async listen(
+    vm: RunningDomain,
+    cookie: MigrationCookie,
+    address: string,
+    ports: number[],
+  ): Promise<{ port: number; nbdPort?: number; tls: boolean; preemptAgreed: boolean }> {
+    const mm = new MigrationMonitor(vm.monitor);
+    const preempt = await agreePreempt(mm, cookie.postcopy?.preempt === true, cookie.tuning.capabilities['postcopy-ram'] === true);
+    await mm.setCapabilities(withPostcopyCapabilities(cookie.tuning.capabilities, preempt));
+    await mm.setParameters(cookie.tuning.sharedParameters);
+    const tlsCreds = cookie.tls
+      ? await addMigrationTlsCreds(vm.monitor, {
+          endpoint: 'server',
+          dir: this.deps.tls.dir,
+          host: this.deps.hostname,
+          stage: (files) => this.deps.host.stageForQemu(vm.uuid, 'tls', files),
+        })
+      : undefined;
+    if (tlsCreds) await mm.setParameters(tlsParameters({ creds: tlsCreds }));
+    const port = await this.deps.ports.acquire(address, cookie.listen?.port);
+    ports.push(port);
+    let nbdPort: number | undefined;
+    if (cookie.storage) {
+      nbdPort = await this.deps.ports.acquire(address);
+      ports.push(nbdPort);
+      const blk = new BlockMonitor(vm.monitor);
+      await blk.nbdServerStart(address, nbdPort, tlsCreds);
+      for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
+    }
+    await mm.incoming(formatTcpUri(address, port));
+    return { port, ...(nbdPort ? { nbdPort } : {}), tls: tlsCreds !== undefined, preemptAgreed: preempt.agreed };
   }
 
   /** Offline storage copy: one qemu-nbd per created disk, for the source's qemu-img to write into. */
@@ -462,4 +481,14 @@ function stopPids(pids: number[]): void {
       // gone
     }
   }
+}
+
+/** Where the destination's displays listen, for the source to tell clients (graphics-uri). */
+function displaysOf(vm: RunningDomain): DestinationDisplay[] {
+  return vm.def.devices.graphics.map((g) => ({
+    type: g.type,
+    ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }),
+    ...(g.port === undefined ? {} : { port: g.port }),
+    ...(g.tlsPort !== undefined && g.tlsPort > 0 ? { tlsPort: g.tlsPort } : {}),
+  }));
 }
