@@ -5,7 +5,7 @@ import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { MigrationStore } from '../store/migration-store.js';
-import type { Lease } from '../shared/lease.js';
+import type { PrepareReply, WireFinishRequest } from '../shared/peer-protocol/migration-messages.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
@@ -27,37 +27,11 @@ import type { PortAllocator } from '../system/port-allocator.js';
 import type { DestinationDisplay } from './graphics-uri.js';
 import { agreePreempt, withPostcopyCapabilities } from './postcopy/preempt.js';
 
-export interface PrepareResult {
-  migrationId: string;
-  /** The QEMU migration port (live), 0 for an offline migration. */
-  port: number;
-  /** Live storage copy: the incoming QEMU's NBD server port. Offline: one qemu-nbd port per disk. */
-  nbdPort?: number;
-  nbd?: Array<{ dev: string; port: number; export: string }>;
-  /** The address QEMU listens on ('0.0.0.0' means any). */
-  address: string;
-  /** Where the source should send the data (migration_host, or a specific listen address); absent: the URI's host. */
-  connectHost?: string;
-  host: { hostId: string; hostname: string };
-  /** The NVRAM section arrived: true when this host shares the source's file (nothing was copied; the source keeps it). */
-  nvramShared?: boolean;
-  /** The incoming QEMU's displays (address, port it got): where SPICE clients are told to move. */
-  displays?: DestinationDisplay[];
-  /** Post-copy: the incoming QEMU turned postcopy-preempt on (the source turns it on only then). */
-  postcopyPreempt?: boolean;
-}
+/** Prepare's reply: the peer protocol's (shared/peer-protocol/migration-messages.ts). */
+export type PrepareResult = PrepareReply;
 
-export interface FinishRequest {
-  resume: boolean;
-  /** The disk leases the source gave up at the switch: taken here before the vCPUs run. */
-  leases?: Lease[];
-  persistentXml: string | null;
-  /** The destination resumes while post-copy still pulls pages. */
-  postcopy: boolean;
-  stats?: Record<string, unknown>;
-  /** Offline: the emulated TPM's state files (name → base64), kept here with the definition. */
-  tpmState?: Record<string, string>;
-}
+/** Finish's request as the destination reads it: the wire's, with a missing persistentXml read as null (peer-migrations.ts). */
+export type FinishRequest = Omit<WireFinishRequest, 'persistentXml'> & { persistentXml: string | null };
 
 export interface DestinationDeps {
   host: MigrationHost;
