@@ -18,6 +18,8 @@ export interface AuditDeps {
 }
 
 interface Pending {
+  /** Written already (onSend, before the reply leaves: a caller that asks for the trail next finds it). */
+  written: boolean;
   started: number;
   cred: PeerCredentials | undefined;
   domain: { name: string; uuid: string } | undefined;
@@ -56,7 +58,7 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
         );
       cred = creds.get(socket);
     }
-    request.ferryAudit = { started: now(), cred, domain: undefined, errorCode: null };
+    request.ferryAudit = { written: false, started: now(), cred, domain: undefined, errorCode: null };
   });
   app.addHook('preHandler', async (request) => {
     const a = request.ferryAudit;
@@ -65,16 +67,23 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
   });
   app.addHook('onSend', async (request, reply, payload) => {
     const a = request.ferryAudit;
-    if (!a || typeof payload !== 'string') return payload;
-    const body = safely(() => JSON.parse(payload) as { error?: { code?: string }; domain?: { name?: string; uuid?: string } });
-    if (reply.statusCode >= 400) a.errorCode = body?.error?.code ?? `HTTP_${reply.statusCode}`;
-    if (!a.domain && typeof body?.domain?.name === 'string' && typeof body.domain.uuid === 'string')
-      a.domain = { name: body.domain.name, uuid: body.domain.uuid };
+    if (!a) return payload;
+    if (typeof payload === 'string') {
+      const body = safely(() => JSON.parse(payload) as { error?: { code?: string }; domain?: { name?: string; uuid?: string } });
+      if (reply.statusCode >= 400) a.errorCode = body?.error?.code ?? `HTTP_${reply.statusCode}`;
+      if (!a.domain && typeof body?.domain?.name === 'string' && typeof body.domain.uuid === 'string')
+        a.domain = { name: body.domain.name, uuid: body.domain.uuid };
+    }
+    write(request, reply.statusCode);
     return payload;
   });
-  app.addHook('onResponse', async (request, reply) => {
+  // A reply that never went through onSend (a hijacked connection, one that broke first) is recorded when it ends.
+  app.addHook('onResponse', async (request, reply) => write(request, reply.statusCode));
+
+  function write(request: FastifyRequest, statusCode: number): void {
     const a = request.ferryAudit;
-    if (!a) return;
+    if (!a || a.written) return;
+    a.written = true;
     try {
       const route = request.routeOptions.url ?? request.url.split('?')[0] ?? '';
       const params = (request.params ?? {}) as Record<string, string>;
@@ -104,14 +113,14 @@ export function recordAudit(app: FastifyInstance, kind: ListenerKind, deps: Audi
           // An incoming migration's cookie is withheld (it holds the definition); its id and flags are what an auditor asks for.
           ...(cookie ? { migrationId: cookie.migrationId, flags: cookie.flags } : {}),
         }),
-        outcome: reply.statusCode < 400 && a.errorCode === null ? 'ok' : 'error',
+        outcome: statusCode < 400 && a.errorCode === null ? 'ok' : 'error',
         errorCode: a.errorCode,
         durationMs: now() - a.started,
       });
     } catch (err) {
       log.error({ err, url: request.url }, 'could not write the audit record');
     }
-  });
+  }
 }
 
 /**

@@ -95,6 +95,25 @@ describe('oneShotRequest', () => {
     rude.close();
   });
 
+  it("a server that answers before reading the body and closes (a read-only socket's refusal): its answer is the reply", async () => {
+    const hasty = net.createServer((s) =>
+      s.once('data', () => {
+        s.end('HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\ncontent-length: 16\r\nconnection: close\r\n\r\n{"error":"read"}');
+      }),
+    );
+    const hastyPath = join(dir, 'hasty.sock');
+    await new Promise<void>((resolve) => hasty.listen(hastyPath, resolve));
+    for (let i = 0; i < 20; i++) {
+      const reply = await oneShotRequest(
+        { socketPath: hastyPath, secure: false },
+        { method: 'POST', path: '/v1/domains/x/start', headers: {}, body: JSON.stringify({ pad: 'x'.repeat(2000) }) },
+      );
+      assert.equal(reply.status, 403);
+      assert.equal(reply.body.toString(), '{"error":"read"}');
+    }
+    hasty.close();
+  });
+
   it('refuses a header that would split the request', async () => {
     await assert.rejects(
       oneShotRequest({ socketPath, secure: false }, { method: 'GET', path: '/', headers: { 'x-a': 'b\r\nx-evil: 1' } }),

@@ -59,8 +59,9 @@ export function oneShotRequest(target: OneShotTarget, req: OneShotRequest): Prom
       : undefined;
     socket.once(target.secure ? 'secureConnect' : 'connect', () => {
       req.onConnected?.();
-      socket.write(head);
-      if (req.body !== undefined) socket.write(req.body);
+      // One write: a server that answers before reading the body (a refusal) and closes must not cut a second
+      // write short (EPIPE) while its answer waits to be read.
+      socket.write(req.body === undefined ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), Buffer.from(req.body, 'utf8')]));
     });
     socket.on('data', (bytes: Buffer) => {
       try {
@@ -77,7 +78,14 @@ export function oneShotRequest(target: OneShotTarget, req: OneShotRequest): Prom
         settle(err);
       }
     });
-    socket.on('error', (err) => settle(err));
+    // A write cut short after the server answered (EPIPE, ECONNRESET): its answer, if it is whole, is the reply.
+    socket.on('error', (err) => {
+      try {
+        settle(undefined, parser.end());
+      } catch {
+        settle(err);
+      }
+    });
     // A close without 'end' (reset by the peer) after an error was reported, or with nothing: a hang-up.
     socket.on('close', () => settle(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
   });
