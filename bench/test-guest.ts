@@ -15,7 +15,7 @@
  *   fillMs     ferry-load's own time to touch and fill its memory (from the ready line)
  *   pagesPerS  pages per second, from the heartbeats' counters and the guest's clock
  *   mibPerS    the same in MiB/s; a scrub at R MiB/s costs the vCPU about R / mibPerS
- * --guest DIR boots another build (vmlinuz and initrd.img in DIR), to compare.
+ * --guest DIR boots another build (vmlinux and initrd.img in DIR), to compare.
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -104,7 +104,7 @@ function boot(images: { kernel: string; initrd: string }, cmdline: string, count
 }
 
 async function main(): Promise<void> {
-  const images = values.guest ? { kernel: `${values.guest}/vmlinuz`, initrd: `${values.guest}/initrd.img` } : testGuest();
+  const images = values.guest ? { kernel: `${values.guest}/vmlinux`, efiKernel: `${values.guest}/vmlinuz`, initrd: `${values.guest}/initrd.img` } : testGuest();
   const touch = Number(values.touch);
   for (let run = 1; run <= Number(values.runs); run++) {
     for (const [what, cmdline, counter] of [

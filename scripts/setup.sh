@@ -98,7 +98,7 @@ node -e "require('better-sqlite3')(':memory:').close()" 2>/dev/null || {
 log "building ferry (tsc)"
 npx tsc -p tsconfig.json
 
-if [ ! -f .cache/guest/initrd.img ] || [ guest/ferry-load.c -nt .cache/guest/initrd.img ] || [ guest/init -nt .cache/guest/initrd.img ] || [ guest/ferry-devices -nt .cache/guest/initrd.img ] || [ guest/ferry-report -nt .cache/guest/initrd.img ] || [ guest/shutdown -nt .cache/guest/initrd.img ] || [ scripts/build-guest.sh -nt .cache/guest/initrd.img ]; then
+if [ ! -f .cache/guest/initrd.img ] || [ ! -f .cache/guest/vmlinux ] || [ guest/ferry-load.c -nt .cache/guest/initrd.img ] || [ guest/init -nt .cache/guest/initrd.img ] || [ guest/ferry-devices -nt .cache/guest/initrd.img ] || [ guest/ferry-report -nt .cache/guest/initrd.img ] || [ guest/shutdown -nt .cache/guest/initrd.img ] || [ scripts/build-guest.sh -nt .cache/guest/initrd.img ]; then
   log "building the test guest (Debian kernel + busybox initramfs + ferry-load + qemu-ga)"
   bash scripts/build-guest.sh >/dev/null
 fi

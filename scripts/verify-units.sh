@@ -14,7 +14,11 @@ for u in "$here"/packaging/systemd/*; do
 done
 # The script units run must exist in the checkout, executable.
 test -x "$here/packaging/libexec/ferry-guests"
-out=$(cd "$tmp/units" && systemd-analyze verify --man=no ./* 2>&1) || { echo "$out"; exit 1; }
-# verify exits 0 on some warnings: any output is a finding.
-if [ -n "$out" ]; then echo "$out"; exit 1; fi
+out=$(cd "$tmp/units" && systemd-analyze verify --man=no ./* 2>&1) || rc=$?
+# What verify says of other packages' units it loaded on the way (a libvirtd.service from a newer systemd's
+# world: "Failed to parse service type ... notify-reload") is theirs, not ours: only the rest counts.
+ours=$(printf '%s\n' "$out" | grep -v -E '^(/usr)?/lib/systemd/system/|^/etc/systemd/system/' || true)
+# verify exits 0 on some warnings: any output about ours is a finding; a failure with only theirs is not.
+if [ -n "$ours" ]; then echo "$ours"; exit 1; fi
+[ "${rc:-0}" = 0 ] || [ -n "$out" ] || { echo "systemd-analyze verify failed (exit $rc) and said nothing"; exit 1; }
 echo "systemd-analyze verify: $(ls "$tmp/units" | wc -l) units OK"

@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 export interface GuestImages {
+  /** The kernel as an ELF file: QEMU boots it through its PVH entry, with no decompression under TCG. */
   kernel: string;
+  /** The same kernel as Debian ships it (an XZ-compressed bzImage): what UEFI firmware boots, through its EFI stub. */
+  efiKernel: string;
+  /** An uncompressed cpio archive. */
   initrd: string;
 }
 
@@ -17,11 +21,11 @@ export interface GuestImages {
  */
 export function testGuest(): GuestImages {
   const built = process.env.FERRY_GUEST_DIR ?? `${REPO_ROOT}.cache/guest`;
-  if (!existsSync(`${built}/vmlinuz`) || !existsSync(`${built}/initrd.img`)) {
+  if (!['vmlinux', 'vmlinuz', 'initrd.img'].every((f) => existsSync(`${built}/${f}`))) {
     throw new Error(`test guest missing in ${built}: run scripts/build-guest.sh first`);
   }
   const dir = execFileSync('bash', [`${REPO_ROOT}scripts/stage-guest.sh`, built], { encoding: 'utf8' }).trim();
-  return { kernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
+  return { kernel: `${dir}/vmlinux`, efiKernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
 }
 
 export const QEMU_BINARY = process.env.FERRY_QEMU_BINARY ?? 'qemu-system-x86_64';
@@ -42,6 +46,8 @@ export interface GuestXmlOptions {
   devices?: string;
   onCrash?: string;
   type?: 'kvm' | 'qemu';
+  /** UEFI firmware boots this guest (the test adds the loader): it gets the bzImage, which firmware can boot. */
+  efi?: boolean;
 }
 
 /** Domain XML for the test guest: Debian's kernel, the busybox initramfs and ferry-load. */
@@ -65,7 +71,7 @@ export function guestXml(o: GuestXmlOptions): string {
   <vcpu>${o.vcpus ?? 1}</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${g.kernel}</kernel>
+    <kernel>${o.efi ? g.efiKernel : g.kernel}</kernel>
     <initrd>${g.initrd}</initrd>
     <cmdline>${cmdline}</cmdline>
   </os>

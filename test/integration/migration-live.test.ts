@@ -168,7 +168,9 @@ describe('live migration', () => {
       const m = /Data processed: +([\d.]+) (\w+)/.exec(await hosts.a.ok('domjobinfo', 'cold'));
       return m ? Number(m[1]) * 1024 ** ['B', 'KiB', 'MiB', 'GiB'].indexOf(m[2] as string) : 0;
     };
-    const migrating = hosts.a.ferry('migrate', '--bandwidth', '40', 'cold', hosts.bPeer);
+    // Slow enough that the checks below (each a CLI call, a second apiece on a busy machine) all see the transfer
+    // under way; once they have, the rest goes at full speed (migrate-setspeed during the migration).
+    const migrating = hosts.a.ferry('migrate', '--bandwidth', '8', 'cold', hosts.bPeer);
     let moved = 0;
     await eventually(async () => (moved = await processed()) > 0, 'the transfer is under way');
     const seqAtPause = lastSeq(hosts.a.serialLog('cold'));
@@ -177,6 +179,7 @@ describe('live migration', () => {
     assert.equal(await qemuRunning(hosts.a, 'cold'), false, "QEMU's vCPUs are stopped during the transfer");
     await eventually(async () => (await processed()) > moved, 'more memory was copied');
     assert.equal(lastSeq(hosts.a.serialLog('cold')), seqAtPause, 'the guest printed no heartbeat while its memory was copied');
+    await hosts.a.ok('migrate-setspeed', 'cold', '0');
     const r = await migrating;
     assert.equal(r.code, 0, r.stderr);
     await waitHeartbeats(() => hosts.b.serialLog('cold'), 2, { afterSeq: seqAtPause });
