@@ -234,16 +234,21 @@ const num = (key: keyof DaemonConfig, doc?: Doc): Setter =>
     meta(key, 'number', doc),
   );
 
-/** A whole number of at least 1 (a count of connections). */
-const count = (key: keyof DaemonConfig, doc?: Doc): Setter =>
+/** The name ferryd.conf gives a field (logMaxSize: log_max_size). */
+const confName = (key: keyof DaemonConfig): string => key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
+
+/** A whole number that `accepts` takes; the error says what it must be ("a whole number from 0 to 100"). */
+const wholeNumber = (key: keyof DaemonConfig, accepts: (n: number) => boolean, mustBe: string, type: string, doc: Doc): Setter =>
   documented(
     (c, v, where) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
-        throw new FerryError('CONFIG_INVALID', `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a whole number of at least 1`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || !accepts(v)) throw new FerryError('CONFIG_INVALID', `${where}: ${confName(key)} must be ${mustBe}`);
       (c as unknown as Record<string, unknown>)[key] = v;
     },
-    meta(key, 'integer >= 1', doc),
+    meta(key, type, doc),
   );
+
+/** A whole number of at least 1 (a count of connections). */
+const count = (key: keyof DaemonConfig, doc?: Doc): Setter => wholeNumber(key, (n) => n >= 1, 'a whole number of at least 1', 'integer >= 1', doc ?? '');
 
 /** Octal permissions as a string ("0660"), as libvirtd.conf writes them. */
 const perms = (key: keyof DaemonConfig, doc?: Doc): Setter =>
@@ -264,10 +269,7 @@ const days = (key: keyof DaemonConfig, doc?: Doc): Setter =>
   documented(
     (c, v, where) => {
       if (typeof v !== 'number' || !(v >= 0))
-        throw new FerryError(
-          'CONFIG_INVALID',
-          `${where}: ${key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`)} must be a number of days (0 keeps records forever)`,
-        );
+        throw new FerryError('CONFIG_INVALID', `${where}: ${confName(key)} must be a number of days (0 keeps records forever)`);
       (c as unknown as Record<string, unknown>)[key] = v;
     },
     meta(key, 'days', doc),
@@ -382,17 +384,12 @@ const SETTINGS: Record<string, Setter> = {
     },
     { field: 'migrationPortMax', type: 'port', doc: 'the highest port for incoming migration streams' },
   ),
-  migration_postcopy_recover_attempts: documented(
-    (c, v, where) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 100)
-        throw new FerryError('CONFIG_INVALID', `${where}: migration_postcopy_recover_attempts must be a whole number from 0 to 100`);
-      c.migrationPostcopyRecoverAttempts = v;
-    },
-    {
-      field: 'migrationPostcopyRecoverAttempts',
-      type: 'count',
-      doc: 'times a source reconnects by itself a post-copy migration whose connection broke (1 s apart, doubling); then, or with 0, both sides wait paused for ferry migrate --postcopy-resume',
-    },
+  migration_postcopy_recover_attempts: wholeNumber(
+    'migrationPostcopyRecoverAttempts',
+    (n) => n >= 0 && n <= 100,
+    'a whole number from 0 to 100',
+    'count',
+    'times a source reconnects by itself a post-copy migration whose connection broke (1 s apart, doubling); then, or with 0, both sides wait paused for ferry migrate --postcopy-resume',
   ),
   lock_manager: documented(
     (c, v, where) => {
@@ -440,17 +437,12 @@ const SETTINGS: Record<string, Setter> = {
     "this host's certificates: ca-cert.pem, server-cert.pem, server-key.pem, client-cert.pem, client-key.pem (ferry cert-host-create writes them)",
   ),
   migrate_tls_force: flag('migrateTlsForce', 'every migration from this host is encrypted as if --tls were given, and a plain migration to it is refused'),
-  migrate_dirty_rate_window_ms: documented(
-    (c, v, where) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || (v !== 0 && (v < 50 || v > 60_000)))
-        throw new FerryError('CONFIG_INVALID', `${where}: migrate_dirty_rate_window_ms must be 0 (no measurement) or between 50 and 60000`);
-      c.migrateDirtyRateWindowMs = v;
-    },
-    {
-      field: 'migrateDirtyRateWindowMs',
-      type: 'ms, 0 or 50-60000',
-      doc: "how long QEMU measures the guest's dirty rate for the migration forecast (docs/forecast.md), during the pre-flight checks; 0: not measured",
-    },
+  migrate_dirty_rate_window_ms: wholeNumber(
+    'migrateDirtyRateWindowMs',
+    (n) => n === 0 || (n >= 50 && n <= 60_000),
+    '0 (no measurement) or between 50 and 60000',
+    'ms, 0 or 50-60000',
+    "how long QEMU measures the guest's dirty rate for the migration forecast (docs/forecast.md), during the pre-flight checks; 0: not measured",
   ),
   migration_policy: documented(
     (c, v, where) => {
@@ -475,25 +467,19 @@ const SETTINGS: Record<string, Setter> = {
     'migrationHistoryRetentionDays',
     'how long finished migrations stay in ferry migrate-history, in days; 0 keeps them forever (docs/audit.md)',
   ),
-  log_max_size: documented(
-    (c, v, where) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
-        throw new FerryError('CONFIG_INVALID', `${where}: log_max_size must be a number of bytes (0: never rotate)`);
-      c.logMaxSize = v;
-    },
-    {
-      field: 'logMaxSize',
-      type: 'bytes',
-      doc: "a domain log or serial log QEMU appends to is rotated when it grows past this size (virtlogd's max_size); 0 never rotates",
-    },
+  log_max_size: wholeNumber(
+    'logMaxSize',
+    (n) => n >= 0,
+    'a number of bytes (0: never rotate)',
+    'bytes',
+    "a domain log or serial log QEMU appends to is rotated when it grows past this size (virtlogd's max_size); 0 never rotates",
   ),
-  log_max_backups: documented(
-    (c, v, where) => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1000)
-        throw new FerryError('CONFIG_INVALID', `${where}: log_max_backups must be a whole number from 0 to 1000`);
-      c.logMaxBackups = v;
-    },
-    { field: 'logMaxBackups', type: 'count', doc: "rotated copies kept of each log, NAME.1 the newest (virtlogd's max_backups)" },
+  log_max_backups: wholeNumber(
+    'logMaxBackups',
+    (n) => n >= 0 && n <= 1000,
+    'a whole number from 0 to 1000',
+    'count',
+    "rotated copies kept of each log, NAME.1 the newest (virtlogd's max_backups)",
   ),
   test_log_rotate_interval_ms: count('testLogRotateIntervalMs', 'test only: how often log sizes are checked, in ms'),
   test_clock_offset_ms: documented(
