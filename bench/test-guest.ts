@@ -104,7 +104,7 @@ function boot(images: { kernel: string; initrd: string }, cmdline: string, count
 }
 
 async function main(): Promise<void> {
-  const images = values.guest ? { kernel: `${values.guest}/vmlinux`, efiKernel: `${values.guest}/vmlinuz`, initrd: `${values.guest}/initrd.img` } : testGuest();
+  const images = values.guest ? { kernel: `${values.guest}/vmlinux`, bzImage: `${values.guest}/vmlinuz`, initrd: `${values.guest}/initrd.img` } : testGuest();
   const touch = Number(values.touch);
   for (let run = 1; run <= Number(values.runs); run++) {
     for (const [what, cmdline, counter] of [

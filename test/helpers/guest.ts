@@ -8,8 +8,9 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export interface GuestImages {
   /** The kernel as an ELF file: QEMU boots it through its PVH entry, with no decompression under TCG. */
   kernel: string;
-  /** The same kernel as Debian ships it (an XZ-compressed bzImage): what UEFI firmware boots, through its EFI stub. */
-  efiKernel: string;
+  /** The same kernel as Debian ships it (an XZ-compressed bzImage): what UEFI firmware boots (its EFI stub), and
+   *  what qemu-system-i386 loads (it refuses a 64-bit ELF). */
+  bzImage: string;
   /** An uncompressed cpio archive. */
   initrd: string;
 }
@@ -25,7 +26,7 @@ export function testGuest(): GuestImages {
     throw new Error(`test guest missing in ${built}: run scripts/build-guest.sh first`);
   }
   const dir = execFileSync('bash', [`${REPO_ROOT}scripts/stage-guest.sh`, built], { encoding: 'utf8' }).trim();
-  return { kernel: `${dir}/vmlinux`, efiKernel: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
+  return { kernel: `${dir}/vmlinux`, bzImage: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img` };
 }
 
 export const QEMU_BINARY = process.env.FERRY_QEMU_BINARY ?? 'qemu-system-x86_64';
@@ -46,8 +47,8 @@ export interface GuestXmlOptions {
   devices?: string;
   onCrash?: string;
   type?: 'kvm' | 'qemu';
-  /** UEFI firmware boots this guest (the test adds the loader): it gets the bzImage, which firmware can boot. */
-  efi?: boolean;
+  /** Boot the bzImage, not the ELF: for UEFI firmware (the test adds the loader) and qemu-system-i386. */
+  bzImage?: boolean;
 }
 
 /** Domain XML for the test guest: Debian's kernel, the busybox initramfs and ferry-load. */
@@ -71,7 +72,7 @@ export function guestXml(o: GuestXmlOptions): string {
   <vcpu>${o.vcpus ?? 1}</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${o.efi ? g.efiKernel : g.kernel}</kernel>
+    <kernel>${o.bzImage ? g.bzImage : g.kernel}</kernel>
     <initrd>${g.initrd}</initrd>
     <cmdline>${cmdline}</cmdline>
   </os>

@@ -233,7 +233,7 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     mkdirSync(`${hosts.dir.path}/vnc`);
     chmodSync(`${hosts.dir.path}/vnc`, 0o1777);
     const vnc = `${hosts.dir.path}/vnc/i686=vnc.sock`;
-    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64, devices: `<graphics type='vnc' socket='${vnc}'/>` }).replace(
+    const xml = guestXml({ name, uuid, type: 'qemu', memoryMiB: 64, bzImage: true, devices: `<graphics type='vnc' socket='${vnc}'/>` }).replace(
       "<type arch='x86_64'",
       "<type arch='i686'",
     );

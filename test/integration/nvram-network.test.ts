@@ -52,7 +52,7 @@ describe("network NVRAM (<nvram type='network'>): QEMU's pflash1 on an NBD expor
     // Several clients at once: during the migration both QEMUs have it open, as with any shared storage.
     nbd = spawn('qemu-nbd', ['-f', 'raw', '-x', 'vars', '-b', '127.0.0.1', '-p', String(port), '-e', '4', '-t', exportFile], { stdio: 'ignore' });
     await untilPasses('qemu-nbd listens', async () => assert.ok(await canConnect('127.0.0.1', port, 500)), 10_000, 100);
-    const xml = guestXml({ name, efi: true, memoryMiB: 256, touchMiB: 8, hbMs: 500, type: 'qemu' }).replace(
+    const xml = guestXml({ name, bzImage: true, memoryMiB: 256, touchMiB: 8, hbMs: 500, type: 'qemu' }).replace(
       '</type>',
       `</type>\n    <loader readonly='yes' type='pflash' format='raw'>${CODE}</loader>\n    <nvram type='network' format='raw'><source protocol='nbd' name='vars'><host name='127.0.0.1' port='${port}'/></source></nvram>`,
     );

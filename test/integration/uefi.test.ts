@@ -85,7 +85,7 @@ describe('UEFI firmware and its NVRAM, through live and offline migrations', () 
     const initrd = initrdWithEfivarfs(hosts.dir.path);
     xml = guestXml({
       name,
-      efi: true,
+      bzImage: true,
       memoryMiB: 256,
       touchMiB: 8,
       hbMs: 500,
