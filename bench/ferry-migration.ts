@@ -13,12 +13,16 @@ export interface FerryMigration {
   abortAfterS: number;
 }
 
-/** What `migrate-check --json` forecasts, in one cell: pre-copy's call, and the policy's plan. */
+/** What `migrate-check --json` forecasts, in one cell: pre-copy's call, the policy's plan, and the link and dirty rates it used. */
 export function forecastCell(f: MigrationForecast): string {
   const precopy = f.converges
     ? `converges in ${f.totalSeconds.toFixed(1)} s, ${Math.round(f.downtimeMs ?? 0)} ms`
     : `pre-copy never converges (${f.passes} passes, ${f.totalSeconds.toFixed(1)} s)`;
-  return f.policy ? `${precopy}; ${f.policy.policy}: ${f.policy.summary}` : precopy;
+  const MiB = 2 ** 20;
+  const i = f.inputs;
+  const inputs = `link ${Math.round(i.linkBytesPerSec / MiB)} MiB/s (${i.linkSource}), dirty ${Math.round(i.dirtyBytesPerSec / MiB)} MiB/s (${i.dirtyRateSource})`;
+  const switchAt = f.postcopy ? `, post-copy switch at ${f.postcopy.switchAtSeconds.toFixed(1)} s` : '';
+  return `${f.policy ? `${precopy}; ${f.policy.policy}: ${f.policy.summary}` : precopy}${switchAt} [${inputs}]`;
 }
 
 /**

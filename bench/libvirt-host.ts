@@ -85,8 +85,14 @@ export class LibvirtHost {
 
   /** `virsh -c URI ARGS`. */
   virsh(...args: string[]): Promise<CliResult> {
+    return this.virshUntil(undefined, ...args);
+  }
+
+  /** `virsh -c URI ARGS`, killed when `signal` fires (a `virsh event` that waits for what may not come). */
+  virshUntil(signal: AbortSignal | undefined, ...args: string[]): Promise<CliResult> {
     return new Promise((resolve) => {
-      const child = spawn('virsh', ['-c', this.uri, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('virsh', ['-c', this.uri, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+      child.on('error', () => undefined);
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -26,9 +26,15 @@ export function parseRawStats(text: string): Record<string, number> {
  * One `virsh migrate --live` from one libvirt host to the other, through virsh as an operator
  * runs it (virsh talks to both daemons; QEMU's stream goes straight to `migrateUri`). A
  * migration that has not finished after `abortAfterS` is aborted, after reading what it had
- * sent by then. Statistics of a completed one are the destination's `domjobinfo --completed`.
+ * sent by then. Statistics of a completed one are those of the source's job-completed event
+ * (else the destination's `domjobinfo --completed`).
  */
 export async function migrateWithLibvirt(m: LibvirtMigration): Promise<MigrationOutcome> {
+  // The source's job-completed event carries the statistics; after a post-copy migration the
+  // destination has none (domjobinfo --completed: "Job type: None"), and the source domain is gone.
+  const stopEvent = new AbortController();
+  const event = m.from.virshUntil(stopEvent.signal, 'event', '--domain', m.name, '--event', 'job-completed', '--timeout', String(m.abortAfterS + 120));
+  await sleep(1000);
   const t0 = performance.now();
   const running = m.from.virsh('migrate', '--live', ...m.flags, m.name, m.to.uri, '--migrateuri', m.migrateUri);
   let settled = false;
@@ -51,6 +57,8 @@ export async function migrateWithLibvirt(m: LibvirtMigration): Promise<Migration
     await m.from.virsh('domjobabort', m.name);
     const r = await running;
     await postcopy;
+    stopEvent.abort();
+    await event;
     return {
       completed: false,
       why: `aborted after ${m.abortAfterS} s (domjobabort)${r.code === 0 ? ', but virsh reported success' : ''}`,
@@ -62,8 +70,15 @@ export async function migrateWithLibvirt(m: LibvirtMigration): Promise<Migration
   const r = await running;
   const totalS = (performance.now() - t0) / 1000;
   await postcopy;
-  if (r.code !== 0) return { completed: false, why: `virsh: ${r.stderr.trim()}${postcopyError ? `; migrate-postcopy: ${postcopyError}` : ''}`, totalS };
-  const stats = parseRawStats(await m.to.ok('domjobinfo', '--completed', '--rawstats', m.name));
+  if (r.code !== 0) {
+    stopEvent.abort();
+    await event;
+    return { completed: false, why: `virsh: ${r.stderr.trim()}${postcopyError ? `; migrate-postcopy: ${postcopyError}` : ''}`, totalS };
+  }
+  const waited = setTimeout(() => stopEvent.abort(), 5000);
+  let stats = parseRawStats((await event).stdout);
+  clearTimeout(waited);
+  if (stats.time_elapsed === undefined) stats = parseRawStats(await m.to.ok('domjobinfo', '--completed', '--rawstats', m.name));
   return {
     completed: true,
     totalS,
