@@ -61,7 +61,7 @@ export async function migrateWithLibvirt(m: LibvirtMigration): Promise<Migration
     await event;
     return {
       completed: false,
-      why: `aborted after ${m.abortAfterS} s (domjobabort)${r.code === 0 ? ', but virsh reported success' : ''}`,
+      why: `aborted after ${m.abortAfterS} s (domjobabort)${stats.auto_converge_throttle ? `, vCPUs throttled to ${stats.auto_converge_throttle} %` : ''}${r.code === 0 ? ', but virsh reported success' : ''}`,
       totalS: (performance.now() - t0) / 1000,
       ...(stats.time_elapsed !== undefined ? { jobS: stats.time_elapsed / 1000 } : {}),
       ...(stats.memory_processed !== undefined ? { bytes: stats.memory_processed } : {}),
