@@ -1,5 +1,5 @@
 import type { MigrationHistoryEntry } from '../src/shared/api-types.js';
-import type { MigrationForecast } from '../src/shared/migration-forecast.js';
+import type { ForecastOutcome, MigrationForecast } from '../src/shared/migration-forecast.js';
 import type { MigrationOutcome } from './migration-outcome.js';
 import type { Topology } from './side-by-side-topology.js';
 
@@ -23,6 +23,13 @@ export function forecastCell(f: MigrationForecast): string {
   const inputs = `link ${Math.round(i.linkBytesPerSec / MiB)} MiB/s (${i.linkSource}), dirty ${Math.round(i.dirtyBytesPerSec / MiB)} MiB/s (${i.dirtyRateSource})`;
   const switchAt = f.postcopy ? `, post-copy switch at ${f.postcopy.switchAtSeconds.toFixed(1)} s` : '';
   return `${f.policy ? `${precopy}; ${f.policy.policy}: ${f.policy.summary}` : precopy}${switchAt} [${inputs}]`;
+}
+
+/** The forecast the migration made for itself (its own measurement, recorded in history): the one its policy planned from. */
+function recordedCell(f: ForecastOutcome): string {
+  const p = f.predicted;
+  const dirty = `dirty ${Math.round(p.inputs.dirtyBytesPerSec / 2 ** 20)} MiB/s (${p.inputs.dirtyRateSource})`;
+  return `${p.converges ? `converges in ${p.totalSeconds.toFixed(1)} s` : 'pre-copy never converges'} [${dirty}]`;
 }
 
 /**
@@ -55,7 +62,7 @@ export async function migrateWithFerry(topo: Topology, m: FerryMigration): Promi
     ...(stats.qemuTotalTimeMs !== undefined ? { jobS: stats.qemuTotalTimeMs / 1000 } : {}),
     ...(h?.downtimeMs != null ? { downtimeMs: h.downtimeMs } : {}),
     ...(h?.bytes != null ? { bytes: h.bytes } : {}),
-    ...(forecast ? { forecast: forecastCell(forecast) } : { forecast: `none: ${check.stderr.trim().split('\n')[0] ?? ''}` }),
+    forecast: `${forecast ? forecastCell(forecast) : `none: ${check.stderr.trim().split('\n')[0] ?? ''}`}; the migration's own: ${h?.forecast ? recordedCell(h.forecast) : 'none recorded'}`,
     ...(stats.policyStep ? { policyStep: stats.policyStep } : {}),
   };
 }
