@@ -203,7 +203,10 @@ async function main(): Promise<void> {
   const cases = sideBySideCases(Number(values['postcopy-after'])).filter((c) => !values.case?.length || values.case.includes(c.name));
   const tools = (values.tool?.length ? values.tool : ['ferry', 'libvirt']) as Tool[];
   const dir = tempDir('ferry-sbs-');
-  const topo = values.lab ? await labTopology(dir.path, values.rate as string) : await loopbackTopology();
+  const topo = await (values.lab ? labTopology(dir.path, values.rate as string) : loopbackTopology()).catch((err: unknown) => {
+    dir.cleanup();
+    throw err;
+  });
   const at = new Date().toISOString();
   const load = loadavg().map((l) => l.toFixed(2));
   const tables: string[] = [];
