@@ -88,6 +88,14 @@ describe('planPolicy()', () => {
       assert.equal(p.forecast?.converges, true);
     });
 
+    it('a converging forecast with --postcopy: post-copy stays the last step (the forecast may be wrong), not abort', () => {
+      const p = planPolicy(req({ policy: 'auto', postcopy: true }, { inputs: idle, host: { accel: 'tcg' } }));
+      assert.equal(p.start.postcopyRam, true);
+      assert.deepEqual(p.escalation, ['post-copy']);
+      assert.equal(p.postcopyAtPass, undefined, 'no switch planned: pre-copy is expected to finish');
+      assert.equal(p.steps.at(-1)?.step, 'post-copy');
+    });
+
     it('the capped hot guest on TCG: post-copy as the second pass starts', () => {
       const p = planPolicy(req({}, { inputs: hot, host: { accel: 'tcg', cpuIdle: false } }));
       assert.equal(p.start.postcopyRam, true);

@@ -173,7 +173,11 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
     ...(f.downtimeMs !== undefined ? { downtimeMs: f.downtimeMs } : {}),
   });
   const plain = predictPrecopy(inp);
-  if (plain.converges) return { ...plan, start: base, escalation: [...throttles, 'abort'], forecast: forecast(plain, 'pre-copy') };
+  // A forecast that pre-copy converges can be wrong (a measurement that read the dirty rate low): when --postcopy
+  // enabled post-copy from the start, it stays the last step, as without a forecast, instead of an abort.
+  if (plain.converges) {
+    return { ...plan, start: base, escalation: [...throttles, base.postcopyRam ? 'post-copy' : 'abort'], forecast: forecast(plain, 'pre-copy') };
+  }
   const host = r.host ?? {};
   if (host.cpuIdle === true && !base.postcopyRam) {
     const zstd = predictPrecopy({ ...inp, streamRatio: r.inputs.streamRatio ?? ZSTD_STREAM_RATIO });
