@@ -18,7 +18,9 @@ const ORPHAN_MS = 6000;
  * written, then SIGKILL), restarts it, and checks the outcome the document
  * promises: the VM runs on exactly one host (the kernel's process list),
  * in the documented state, with exactly one persistent definition, and the
- * guest keeps beating with its memory intact.
+ * guest keeps beating with its memory intact. The slow migrations are pre-copy
+ * (`--policy manual`): under `auto`, a dirty-rate reading on a loaded machine
+ * can plan post-copy, another branch (recovery-postcopy.test.ts).
  */
 describe('migration recovery, branch by branch', () => {
   const rig = new RecoveryRig(ORPHAN_MS);
@@ -53,7 +55,7 @@ describe('migration recovery, branch by branch', () => {
   });
 
   it('source in Perform while QEMU still sends: cancelled and rolled back', async () => {
-    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
+    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8', '--policy', 'manual')).done;
     process.kill(hosts.a.pid as number, 'SIGSTOP');
     assert.equal(src(rig.storeA)?.phase, 'Perform');
     await hosts.a.kill('SIGKILL');
@@ -158,7 +160,7 @@ describe('migration recovery, branch by branch', () => {
   });
 
   it('destination restarted while the source still sends: the incoming VM is kept and the migration completes', async () => {
-    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
+    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8', '--policy', 'manual')).done;
     // A is held still (its QEMU keeps sending, and stops at the switch-over) while B's ferryd crashes and comes back.
     process.kill(hosts.a.pid as number, 'SIGSTOP');
     try {
@@ -183,7 +185,7 @@ describe('migration recovery, branch by branch', () => {
   });
 
   it('destination in Prepare whose source stays silent: kept, then discarded after the orphan timeout', async () => {
-    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8')).done;
+    const migrating = (await migratingToB('--live', '--persistent', '--undefinesource', '--bandwidth', '8', '--policy', 'manual')).done;
     // The source host goes silent for good (its ferryd dies and stays down) ...
     await crash(hosts.a);
     await migrating;
