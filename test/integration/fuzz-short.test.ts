@@ -34,7 +34,6 @@ describe('fuzzing, short pass', () => {
       for (const seed of [FIXED_SEED, randomSeed]) {
         const r = await runCampaign(target, surface, { runs: Math.ceil(RUNS[surface] / 2), seed });
         t.diagnostic(report(r));
-        console.log(report(r));
         assert.equal(r.failure, undefined, report(r));
         assert.ok(r.runs > 0);
       }
