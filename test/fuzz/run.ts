@@ -15,9 +15,11 @@ async function main(): Promise<number> {
   for (const n of names) if (!SURFACES.includes(n)) throw new Error(`unknown surface '${n}' (the surfaces: ${SURFACES.join(', ')})`);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
   const runs = Number(values.runs);
-  const target = await new FuzzTarget().start();
+  const target = new FuzzTarget();
   const results: CampaignResult[] = [];
   try {
+    // Inside the try: a ferryd that does not come up in time (a loaded machine) is still stopped.
+    await target.start();
     for (const name of names) {
       const r = await runCampaign(target, name, { runs, seed, ...(values.path ? { path: values.path } : {}) });
       results.push(r);

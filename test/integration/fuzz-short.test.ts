@@ -23,7 +23,8 @@ describe('fuzzing, short pass', () => {
   const randomSeed = Number(process.env.FERRY_FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
   before(async () => {
-    target = await new FuzzTarget().start();
+    target = new FuzzTarget();
+    await target.start();
   });
   after(async () => {
     await target.stop();
