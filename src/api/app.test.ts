@@ -118,4 +118,11 @@ describe('buildApp()', () => {
     const nodisk = await app.inject({ method: 'PATCH', url: '/v1/domains/MasteringKVM01/disks/vdz', payload: { cache: 'none' } });
     assert.equal(nodisk.json().error.code, 'DISK_NOT_FOUND');
   });
+
+  it('a URL whose escapes do not decode is refused as every bad input is, with a ferry error code (fuzz: GET /v1/domains/%/block-stats)', async () => {
+    const r = await app.inject({ url: '/v1/domains/%/block-stats' });
+    assert.equal(r.statusCode, 400);
+    assert.equal(r.json().error.code, 'INVALID_ARGUMENT');
+    assert.match(r.json().error.message, /^invalid request: .*not a valid url component/);
+  });
 });

@@ -84,6 +84,7 @@ export function buildApp(
   listener: ListenerOptions = { kind: 'unix' },
   hooks: { onRoute?: (route: RouteOptions) => void } = {},
 ): FastifyInstance {
+  const onError = ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT });
   const app = Fastify({
     loggerInstance: deps.log.child({ component: 'api', listener: listener.kind }) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
@@ -93,6 +94,8 @@ export function buildApp(
     ...(listener.serverFactory ? { serverFactory: listener.serverFactory } : {}),
     // Closing ends every connection, event streams included: a client holding one open must not keep ferryd from stopping.
     forceCloseConnections: true,
+    // The errors fastify finds before routing (a URL whose %-escapes do not decode: FST_ERR_BAD_URL) leave as every other error does.
+    frameworkErrors: onError,
   }) as unknown as FastifyInstance;
   // Responses are written with JSON.stringify: a response schema documents (docs/api/openapi.json) and never drops or coerces a field.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
@@ -119,7 +122,7 @@ export function buildApp(
   }
   enforceAccess(app, listener.kind, deps.log);
   routeUpgrades(app);
-  app.setErrorHandler(ferryErrorHandler(deps.log, { bodyLimit: API_BODY_LIMIT }));
+  app.setErrorHandler(onError);
   const metrics = deps.metrics;
   if (metrics) {
     // The route's pattern (/v1/domains/:ref), never the raw URL: one series per route, whatever the domain names.

@@ -40,7 +40,7 @@ function numberControllers(def: DomainDefinition): void {
     if (c.index !== UNNUMBERED) continue;
     const taken = used(c.type);
     if (c.type === 'pci' && c.model !== 'pci-root' && c.model !== 'pcie-root') {
-      c.index = Math.max(0, ...taken) + 1;
+      c.index = nextPciIndex(controllers);
       continue;
     }
     let i = 0;
@@ -306,8 +306,19 @@ function rootPorts(controllers: ControllerDefinition[]): ControllerDefinition[] 
   return controllers.filter((c) => c.type === 'pci' && c.model === 'pcie-root-port');
 }
 
+/** The last PCI bus number: a PCI controller's index is the bus it provides. */
+const LAST_PCI_BUS = 255;
+
+/** The index a new PCI controller takes: the one after the highest; past bus 255 there is none (its devices' bus='0x100' would not define again). */
 function nextPciIndex(controllers: ControllerDefinition[]): number {
-  return Math.max(0, ...controllers.filter((c) => c.type === 'pci').map((c) => c.index)) + 1;
+  const next = Math.max(0, ...controllers.filter((c) => c.type === 'pci' && c.index !== UNNUMBERED).map((c) => c.index)) + 1;
+  if (next > LAST_PCI_BUS) {
+    throw new FerryError(
+      'XML_UNSUPPORTED',
+      `unsupported configuration: a PCI controller added to this definition would need index ${next}, past the last PCI bus number (${LAST_PCI_BUS})`,
+    );
+  }
+  return next;
 }
 
 /** Root ports go on pcie.0 from slot 2, eight functions to a slot, as libvirt lays them out; chassis = index, port = slot<<3|function. */

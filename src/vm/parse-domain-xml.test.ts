@@ -285,4 +285,26 @@ describe('parseDomainXml()', () => {
     ] as const)
       rejectsWith(dom(disk), 'XML_UNSUPPORTED', why);
   });
+
+  it("refuses a pci controller index past 255, the last bus number (fuzz: index='4294967295' was defined, and its dumpxml then refused)", () => {
+    rejectsWith(
+      wrap('', "<controller type='pci' index='4294967295' model='pcie-root'/>"),
+      'XML_INVALID',
+      /<controller type='pci' index='4294967295'>: a pci controller's index is its bus number, at most 255/,
+    );
+    rejectsWith(wrap('', "<controller type='pci' index='256' model='pcie-root-port'/>"), 'XML_INVALID', /at most 255/);
+  });
+
+  it('refuses a definition to which define would add a PCI controller past bus 255 (fuzz: its dumpxml had bus=0x100 and did not define again)', () => {
+    const q35 = (controllers: string): string =>
+      `<domain type='kvm'><name>v</name><memory unit='MiB'>256</memory><os><type arch='x86_64' machine='q35'>hvm</type></os><devices>${controllers}<controller type='usb' index='0' model='qemu-xhci'/></devices></domain>`;
+    rejectsWith(
+      q35("<controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='255' model='pcie-root'/>"),
+      'XML_UNSUPPORTED',
+      /would need index 256, past the last PCI bus number \(255\)/,
+    );
+    const fits = parseDomainXml(q35("<controller type='pci' index='0' model='pcie-root'/><controller type='pci' index='250' model='pcie-root'/>"));
+    const again = parseDomainXml(renderDomainXml(fits));
+    assert.equal(renderDomainXml(again), renderDomainXml(fits), 'the definition with controllers up to its last bus numbers round-trips');
+  });
 });

@@ -101,6 +101,10 @@ export function parseController(c: XmlElement): ControllerDefinition {
     result.model = model;
   }
   if (type === 'pci' && result.model === undefined) throw xmlInvalid('controller', `${label}: a pci controller needs model=`);
+  // A PCI controller's index is the number of the bus it provides (0-255): a larger one gave the controllers added at define
+  // bus numbers past 255 (bus='0x100000000'), which the definition's own dumpxml then failed to define again.
+  if (type === 'pci' && index !== UNNUMBERED && index > 255)
+    throw xmlInvalid('controller', `${label}: a pci controller's index is its bus number, at most 255`);
   const ports = optionalInt(c, 'ports', positiveInt);
   if (ports !== undefined) result.ports = ports;
   const vectors = optionalInt(c, 'vectors');
