@@ -10,10 +10,10 @@
 #
 # Produces OUT_DIR/vmlinux (the kernel as an ELF file, which QEMU boots straight through its PVH
 # entry point), OUT_DIR/vmlinuz (the same kernel as Debian ships it, a bzImage: what UEFI firmware
-# boots through its EFI stub) and OUT_DIR/initrd.img (an uncompressed cpio archive). Under TCG,
-# the bzImage's own XZ decompression is most of a boot (20-40 s of the guest's 25-45 s on a busy
-# 2-core machine; the ELF boots in 7-13 s), and so is gunzipping an initramfs: the tests boot
-# the ELF. Needs: apt-get (for the kernel and
+# boots through its EFI stub) and OUT_DIR/initrd.img (a gzipped cpio archive). Under TCG, the
+# bzImage's own XZ decompression is most of a boot (20-40 s of the guest's 25-45 s on a busy
+# 2-core machine; the ELF boots in 7-13 s); the tests still boot the bzImage by default (see
+# guestXml's elf option in test/helpers/guest.ts for why). Needs: apt-get (for the kernel and
 # qemu-guest-agent packages), busybox-static, cpio, gcc with static libc, and the shared
 # libraries qemu-ga links (the host's, found with ldd: QEMU's own dependencies). Re-running
 # reuses the downloaded packages.
@@ -115,6 +115,6 @@ ldd "$qga" | awk '/=> \// { print $3 } /^\t\// { print $1 }' | while read -r lib
     *) cp -L "$lib" "$rd/lib/x86_64-linux-gnu/$(basename "$lib")" ;;
   esac
 done
-(cd "$rd" && find . | sort | cpio -o -H newc --quiet) > "$out/initrd.img"
+(cd "$rd" && find . | sort | cpio -o -H newc --quiet) | gzip -1 > "$out/initrd.img"
 echo "$kver" > "$out/kernel-version"
 echo "build-guest: $out/vmlinux and $out/vmlinuz ($kver), $out/initrd.img ($(du -h "$out/initrd.img" | cut -f1))"

@@ -62,7 +62,7 @@ cat > "$dir/shared/demo-vm.xml" <<XML
   <vcpu>1</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>$guest/vmlinux</kernel>
+    <kernel>$guest/vmlinuz</kernel>
     <initrd>$guest/initrd.img</initrd>
     <cmdline>console=ttyS0 quiet panic=-1 ferry.touch=64 ferry.dirty=8 ferry.hb=500 ferry.ip=10.231.3.100/24</cmdline>
   </os>

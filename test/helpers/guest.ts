@@ -47,7 +47,11 @@ export interface GuestXmlOptions {
   devices?: string;
   onCrash?: string;
   type?: 'kvm' | 'qemu';
-  /** Boot the bzImage, not the ELF: for UEFI firmware (the test adds the loader) and qemu-system-i386. */
+  /** Boot the ELF through QEMU's PVH entry (2-3x faster under TCG) instead of the bzImage. Not the default yet:
+   *  with it, devices behind some PCIe root ports stayed inaccessible in the TPM and LUKS tests ("Unable to change
+   *  power state from D3cold to D0"), not understood yet. UEFI firmware and qemu-system-i386 need the bzImage. */
+  elf?: boolean;
+  /** The bzImage (the default); kept so the tests that need it say so. */
   bzImage?: boolean;
 }
 
@@ -72,7 +76,7 @@ export function guestXml(o: GuestXmlOptions): string {
   <vcpu>${o.vcpus ?? 1}</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
-    <kernel>${o.bzImage ? g.bzImage : g.kernel}</kernel>
+    <kernel>${o.elf ? g.kernel : g.bzImage}</kernel>
     <initrd>${g.initrd}</initrd>
     <cmdline>${cmdline}</cmdline>
   </os>

@@ -42,11 +42,11 @@ export function lastSeq(log: string): number {
 
 /** Waits until `read()` shows at least `count` heartbeats after `afterSeq`. */
 export async function waitHeartbeats(read: () => string, count: number, options: { afterSeq?: number; timeoutMs?: number } = {}): Promise<Heartbeat[]> {
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
   for (;;) {
     const beats = parseHeartbeats(read()).filter((b) => b.seq > (options.afterSeq ?? -1));
     if (beats.length >= count) return beats;
-    if (Date.now() > deadline) throw new Error(`only ${beats.length} of ${count} heartbeats after ${options.timeoutMs ?? 30_000} ms`);
+    if (Date.now() > deadline) throw new Error(`only ${beats.length} of ${count} heartbeats after ${options.timeoutMs ?? 60_000} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

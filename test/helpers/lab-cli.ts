@@ -63,7 +63,7 @@ export async function bootLabGuest(lab: Lab, host: string, k: number, o: GuestXm
   );
   await okOnHost(lab, host, 'define', file);
   await okOnHost(lab, host, 'start', o.name);
-  await waitHeartbeats(() => labSerialLog(lab, host, o.name), 2, { timeoutMs: 40_000 });
+  await waitHeartbeats(() => labSerialLog(lab, host, o.name), 2, { timeoutMs: 90_000 });
   await eventually(
     () => {
       try {

@@ -42,7 +42,7 @@ export class RecoveryRig {
     writeFileSync(`${hosts.dir.path}/rcv.xml`, xml);
     await hosts.a.ok('define', `${hosts.dir.path}/rcv.xml`);
     await hosts.a.ok('start', name);
-    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 90_000 });
     this.uuid = (await hosts.a.ok('domuuid', name)).trim();
     this.storeA = new StoreWatch(hosts.a.stateDir);
     this.storeB = new StoreWatch(hosts.b.stateDir);

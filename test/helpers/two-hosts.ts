@@ -55,7 +55,7 @@ export class TwoHosts {
     writeFileSync(file, guestXml(o));
     await this.a.ok('define', file);
     await this.a.ok('start', o.name);
-    await waitHeartbeats(() => this.a.serialLog(o.name), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => this.a.serialLog(o.name), 2, { timeoutMs: 90_000 });
   }
 
   /** The serial output of a guest on both hosts together (it moves between them). */

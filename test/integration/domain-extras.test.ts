@@ -142,7 +142,7 @@ describe('domain-level settings run on real QEMU and migrate', () => {
       assert.ok(defined.includes(kept), `dumpxml keeps ${kept}`);
     }
     await a.ok('start', name);
-    await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 90_000 });
     await checkQemu(a, name, uuid);
     assert.match(await a.ok('dominfo', name), /Tainted: +custom-argv/);
     assert.match(readFileSync(`${a.stateDir}/log/${name}.log`, 'utf8'), /Domain id=\d+ is tainted: custom-argv/);
@@ -153,7 +153,7 @@ describe('domain-level settings run on real QEMU and migrate', () => {
     const seq = lastSeq(a.serialLog(name));
     await a.ok('migrate', '--live', '--persistent', name, hosts.bPeer);
     assert.equal(await b.state(name), 'running (migrated)');
-    await waitHeartbeats(() => b.serialLog(name), 2, { afterSeq: seq, timeoutMs: 40_000 });
+    await waitHeartbeats(() => b.serialLog(name), 2, { afterSeq: seq, timeoutMs: 90_000 });
     await checkQemu(b, name, uuid);
     assert.match(await b.ok('dominfo', name), /Tainted: +custom-argv/);
     await b.ok('destroy', name);

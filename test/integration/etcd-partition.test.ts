@@ -91,7 +91,7 @@ describe('etcd partition of one host', () => {
 
   it('A pauses its VM before its lease expires in etcd; B takes the lease only after, and A cannot resume', async () => {
     await a.ok('start', 'part');
-    await waitHeartbeats(() => a.serialLog('part'), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => a.serialLog('part'), 2, { timeoutMs: 90_000 });
     const uuid = (await a.ok('domuuid', 'part')).trim();
     assert.match((await b.ferry('start', 'part')).stderr, /resource busy: Lockspace resource '[^']+' is locked/, 'B is kept out while A holds the lease');
 
@@ -151,6 +151,6 @@ describe('etcd partition of one host', () => {
     assert.match((await a.ferry('resume', 'part')).stderr, /resource busy: Lockspace resource/);
     assert.equal(await a.state('part'), 'paused (lock failure)');
     await a.ok('destroy', 'part');
-    await waitHeartbeats(() => b.serialLog('part'), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => b.serialLog('part'), 2, { timeoutMs: 90_000 });
   });
 });

@@ -57,7 +57,7 @@ describe('on_lockfailure actions', () => {
     await host.ok('define', `${dir.path}/lf.xml`);
     const from = host.serialLog('lf').length;
     await host.ok('start', 'lf');
-    await waitHeartbeats(() => host.serialLog('lf').slice(from), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => host.serialLog('lf').slice(from), 2, { timeoutMs: 90_000 });
     assert.match(await host.ok('lock-list'), / exclusive +lf +vda /);
     return (await host.ok('domuuid', 'lf')).trim();
   }
@@ -171,7 +171,7 @@ describe('on_lockfailure actions', () => {
     }
     await eventually(() => qemus(uuid).length === 1 && qemus(uuid)[0] !== old, 'a new QEMU runs', 30_000);
     await host.waitState('lf', /^running/);
-    await waitHeartbeats(() => host.serialLog('lf').slice(bootLog), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => host.serialLog('lf').slice(bootLog), 2, { timeoutMs: 90_000 });
     assert.match(await host.ok('lock-list'), / exclusive +lf +vda /, 'the new QEMU holds the lease');
     await host.ok('destroy', 'lf');
   });

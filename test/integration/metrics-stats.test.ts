@@ -94,7 +94,7 @@ describe('metrics and domain statistics', () => {
     );
     await a.ok('define', `${dir.path}/${name}.xml`);
     await a.ok('start', name);
-    await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 90_000 });
   });
 
   after(async () => {

@@ -45,7 +45,7 @@ describe('pre-flight failures: machine type, CPU model, QEMU blockers; migrate -
     writeFileSync(`${hosts.dir.path}/pf.xml`, xml);
     await hosts.a.ok('define', `${hosts.dir.path}/pf.xml`);
     await hosts.a.ok('start', 'pf');
-    await waitHeartbeats(() => hosts.a.serialLog('pf'), 1, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => hosts.a.serialLog('pf'), 1, { timeoutMs: 90_000 });
     uuid = (await hosts.a.ok('domuuid', 'pf')).trim();
     mkdirSync(vvfat, { recursive: true });
   });

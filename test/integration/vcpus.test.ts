@@ -52,7 +52,7 @@ describe('vCPUs', () => {
     const { a, b } = hosts;
     await a.ok('define', file);
     await a.ok('start', name);
-    await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 40_000 });
+    await waitHeartbeats(() => a.serialLog(name), 2, { timeoutMs: 90_000 });
 
     // Booted with one of two vCPUs, each QEMU thread where <cputune> puts it.
     let cpus = await qemuCpus(a, name);
@@ -116,7 +116,7 @@ describe('vCPUs', () => {
     assert.equal(allowed(pid, cpus[0]?.['thread-id'] as number), '1');
     assert.equal(allowed(pid, cpus[1]?.['thread-id'] as number), '0');
     assert.equal(allowed(pid, pid), '0-1');
-    await waitHeartbeats(() => b.serialLog(name), 3, { afterSeq: seq, timeoutMs: 40_000 });
+    await waitHeartbeats(() => b.serialLog(name), 3, { afterSeq: seq, timeoutMs: 90_000 });
     assert.match(await b.ok('dominfo', name), /CPU\(s\): +2\n/);
     assert.match(await b.ok('vcpucount', name), /current +config +1\ncurrent +live +2\n/);
 
@@ -129,7 +129,7 @@ describe('vCPUs', () => {
     assert.match(await b.ok('dumpxml', name), /<vcpu id='1' enabled='no' hotpluggable='yes'\/>/);
     const r2 = await b.ferry('setvcpus', name, '0', '--live');
     assert.match(r2.stderr, /Numeric value '0' for <count> option is malformed or out of range/);
-    await waitHeartbeats(() => b.serialLog(name), 2, { afterSeq: lastSeq(b.serialLog(name)), timeoutMs: 40_000 });
+    await waitHeartbeats(() => b.serialLog(name), 2, { afterSeq: lastSeq(b.serialLog(name)), timeoutMs: 90_000 });
     await b.ok('destroy', name);
   });
 
