@@ -1,9 +1,8 @@
 import { Lab } from '../lab/lab.js';
 import { linkBytes } from '../lab/network.js';
 import { vmAddress } from '../lab/plan.js';
-import { ferryOnHost, labSerialLog } from '../test/helpers/lab-cli.js';
+import { ferryOnHost, labSerialLog, waitPingable } from '../test/helpers/lab-cli.js';
 import { Ping } from '../test/helpers/ping.js';
-import { eventually } from '../test/helpers/processes.js';
 import { LibvirtHost } from './libvirt-host.js';
 import type { Topology } from './side-by-side-topology.js';
 
@@ -50,19 +49,7 @@ export async function labTopology(dir: string, rate: string): Promise<Topology> 
       extraCmdline: `ferry.ip=${ip}/24`,
       devices: `<interface type='bridge'><mac address='${MAC}'/><source bridge='br1'/><model type='virtio'/></interface>`,
     },
-    waitReachable: () =>
-      eventually(
-        () => {
-          try {
-            lab.onSwitch('ping', '-c', '1', '-W', '1', ip);
-            return true;
-          } catch {
-            return false;
-          }
-        },
-        `the guest answering ping at ${ip}`,
-        30_000,
-      ),
+    waitReachable: () => waitPingable(lab, ip, 'the guest'),
     ping: () => new Ping(lab.plan.switchNs, ip, 0.02).start(),
     wireBytes: (host) => linkBytes(lab.host(host).ns, 'eth1').tx,
     stop: stopAll,

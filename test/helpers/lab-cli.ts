@@ -64,6 +64,12 @@ export async function bootLabGuest(lab: Lab, host: string, k: number, o: GuestXm
   await okOnHost(lab, host, 'define', file);
   await okOnHost(lab, host, 'start', o.name);
   await waitHeartbeats(() => labSerialLog(lab, host, o.name), 2, { timeoutMs: 90_000 });
+  await waitPingable(lab, ip, o.name);
+  return ip;
+}
+
+/** Waits until `ip` answers a ping from the lab's switch (`what` names it in the timeout's message). */
+export async function waitPingable(lab: Lab, ip: string, what: string): Promise<void> {
   await eventually(
     () => {
       try {
@@ -73,8 +79,7 @@ export async function bootLabGuest(lab: Lab, host: string, k: number, o: GuestXm
         return false;
       }
     },
-    `${o.name} answering ping at ${ip}`,
+    `${what} answering ping at ${ip}`,
     30_000,
   );
-  return ip;
 }
