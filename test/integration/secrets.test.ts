@@ -67,6 +67,7 @@ describe('secrets: a LUKS disk opened with a passphrase from the secret store', 
       `${dir}/luks.xml`,
       guestXml({
         name: 'luks',
+        bzImage: true,
         disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/>
           <source file='${dir}/luks.img'><encryption format='luks' engine='qemu'><secret type='passphrase' uuid='${UUID}'/></encryption></source>
           <target dev='vdb' bus='virtio'/></disk>
