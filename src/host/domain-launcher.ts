@@ -25,6 +25,7 @@ import { withVsockCid } from '../vm/devices/vsock.js';
 import { liveDefinition, portableDefinition, portsToChoose } from './live-definition.js';
 import type { PortAllocator } from '../system/port-allocator.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
+import { checkPvhInitrdWithTpm } from './pvh-kernel.js';
 import type { QemuFile, QemuFileAccess } from './qemu-file-access.js';
 import { hugepageSizesKiB } from '../qemu/devices/memory.js';
 import { qemuFilesOf, qemuHostDevices } from './qemu-files.js';
@@ -197,6 +198,7 @@ export class DomainLauncher {
     try {
       checkShmemServers(live);
       checkSmartcardDatabases(live);
+      if (!options.incoming) checkPvhInitrdWithTpm(live);
     } catch (err) {
       this.releaseGraphicsPorts(graphicsPorts);
       throw err;

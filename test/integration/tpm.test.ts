@@ -91,6 +91,7 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
         memoryMiB: 160,
         touchMiB: 8,
         hbMs: 200,
+        bzImage: true,
         devices: `<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>`,
       })
@@ -179,6 +180,7 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
     const xml = guestXml({
       name,
       uuid,
+      bzImage: true,
       disks: `<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${hosts.dir.path}/missing.img'/><target dev='vda' bus='virtio'/></disk>`,
       devices: "<tpm model='tpm-tis'><backend type='emulator'/></tpm>",
     });
@@ -192,5 +194,20 @@ describe('an emulated TPM (swtpm) through start, ferryd restart, live and offlin
 
     await hosts.a.ok('undefine', name);
     assert.equal(existsSync(`${hosts.a.stateDir}/swtpm/${uuid}`), false);
+  });
+
+  it('refuses to boot the ELF kernel with an initrd and a TPM under SeaBIOS (QEMU would load the initrd over the ACPI tables), before swtpm starts', async () => {
+    const xml = guestXml({ name: 'tpm-pvh', bzImage: true, devices: "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>" });
+    const elf = xml.replace(/\/vmlinuz</, '/vmlinux<');
+    assert.notEqual(elf, xml);
+    writeFileSync(`${hosts.dir.path}/pvh.xml`, elf);
+    await hosts.a.ok('define', `${hosts.dir.path}/pvh.xml`);
+    const r = await hosts.a.ferry('start', 'tpm-pvh');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /unsupported configuration: <kernel> '[^']*\/vmlinux' is an ELF kernel QEMU boots through its PVH entry/);
+    assert.match(r.stderr, /bzImage/);
+    assert.deepEqual(swtpmsOf(hosts.a), []);
+    assert.match(await hosts.a.ok('domstate', 'tpm-pvh'), /shut off/);
+    await hosts.a.ok('undefine', 'tpm-pvh');
   });
 });
