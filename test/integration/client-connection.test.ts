@@ -30,7 +30,8 @@ let cli: StagedCli;
  * `etc` (when given) is /etc/ferry. No FERRY_DEFAULT_URI unless env sets it.
  */
 function ferryAs(user: string, hostDir: string, etc: string | undefined, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const script = 'mount --bind "$1" /run/ferry && { [ -z "$2" ] || mount --bind "$2" /etc/ferry; } && shift 2 && exec "$@"';
+  // The mount points exist on a host where ferry was installed; a fresh test machine gets them (empty) here.
+  const script = 'mkdir -p /run/ferry /etc/ferry && mount --bind "$1" /run/ferry && { [ -z "$2" ] || mount --bind "$2" /etc/ferry; } && shift 2 && exec "$@"';
   const argv = [
     '-m',
     '--propagation',
