@@ -8,7 +8,9 @@
  * as one CommonJS file, the bundle split per verb (scripts/bundle-cli.mjs: CommonJS, node's modules loaded on first
  * use, minified), and what the Debian package runs: that bundle through its launcher (packaging/ferry-start.cjs)
  * with V8 code caches (vm.Script cachedData, what node 22's module.enableCompileCache does; node 20 has no such
- * switch). A bare `http.get` of the same list is node's own floor for one daemon call. node 20's startup snapshot
+ * switch), which takes `list` through the CLI's fast path (src/cli/fast-path.ts), and the same with the fast path
+ * off. A bare `http.get` of the same list is node's own floor for one daemon call through its HTTP client, the same
+ * request on a bare `net` socket the floor of the fast path. node 20's startup snapshot
  * (--build-snapshot) is tried too and reported as failing when it fails.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -36,11 +38,17 @@ function instructions(argv: string[], env: NodeJS.ProcessEnv): number {
 interface Variant {
   name: string;
   argv: string[];
+  /** Added to the environment of this variant's runs. */
+  env?: Record<string, string>;
 }
 
 function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
+
+/** The same request on a bare net socket, printing the body: what a node CLI pays without node's HTTP client. */
+const NET_FLOOR = `const s = require('node:net').connect(process.argv[1], () => s.write('GET /v1/domains HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n'));
+let b = ''; s.setEncoding('utf8'); s.on('data', (d) => (b += d)); s.on('end', () => process.stdout.write(b.slice(b.indexOf('\\r\\n\\r\\n') + 4) + '\\n'));`;
 
 /** A bare node HTTP client to the same socket, printing the reply: what any node CLI pays for one daemon call. */
 const HTTP_FLOOR = `require('node:http').get({ socketPath: process.argv[1], path: '/v1/domains' }, (r) => {
@@ -97,7 +105,13 @@ async function main(): Promise<void> {
       { name: "ferry --version (the package's bundle: start-up without the daemon call)", argv: ['node', join(b, 'ferry.cjs'), '--version'] },
       { name: 'ferry, one CJS file (no split, no lazy node modules, not minified)', argv: ['node', join(b, 'ferry-one-file.cjs'), 'list', '--all'] },
       { name: "node http.get of the same list (node's floor for one daemon call)", argv: ['node', '-e', HTTP_FLOOR, host.socket] },
-      { name: 'ferry, the package: its launcher with V8 code caches', argv: ['node', join(b, 'ferry-start.cjs'), 'list', '--all'] },
+      { name: "node net request of the same list (no HTTP module: the fast path's floor)", argv: ['node', '-e', NET_FLOOR, host.socket] },
+      { name: 'ferry, the package: its launcher with V8 code caches (the fast path)', argv: ['node', join(b, 'ferry-start.cjs'), 'list', '--all'] },
+      {
+        name: 'ferry, the package, the full CLI (FERRY_CLI_FAST_PATH=0: commander)',
+        argv: ['node', join(b, 'ferry-start.cjs'), 'list', '--all'],
+        env: { FERRY_CLI_FAST_PATH: '0' },
+      },
       { name: 'ferry --version, the package with V8 code caches', argv: ['node', join(b, 'ferry-start.cjs'), '--version'] },
     ];
     // node 20's startup snapshot of the CLI bundle, with node's optional modules lazy as in the package (a snapshot
@@ -129,7 +143,7 @@ async function main(): Promise<void> {
     if (counted > 0) {
       // --instructions N: the median count of N runs of each variant, beside node -e 0's.
       const medianOf = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
-      const counts = variants.map((v) => ({ v, n: medianOf(Array.from({ length: counted }, () => instructions(v.argv, env))) }));
+      const counts = variants.map((v) => ({ v, n: medianOf(Array.from({ length: counted }, () => instructions(v.argv, { ...env, ...v.env }))) }));
       const base = counts[0]?.n ?? 0;
       for (const { v, n } of counts) {
         process.stdout.write(
@@ -140,7 +154,7 @@ async function main(): Promise<void> {
     }
     // One untimed run each: the code cache is written, the page cache warm.
     for (const v of variants) {
-      const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env, encoding: 'utf8' });
+      const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env: { ...env, ...v.env }, encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`${v.name} failed: ${r.stderr}`);
     }
     // Wall time, and CPU time (user + sys, getrusage of the children) which a loaded machine disturbs less.
@@ -151,7 +165,7 @@ async function main(): Promise<void> {
       for (const v of variants) {
         const c0 = childrenCpu.ms();
         const t0 = performance.now();
-        const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+        const r = spawnSync(v.argv[0] as string, v.argv.slice(1), { env: { ...env, ...v.env }, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
         const ms = performance.now() - t0;
         if (r.status !== 0) throw new Error(`${v.name} exited ${r.status}: ${r.stderr}`);
         wall.get(v.name)?.push(ms);
