@@ -51,7 +51,8 @@ find "$lib/node_modules" -type f \( -name '*.node' -o -name '*.js' -o -name '*.j
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$lib/node" $(find "$lib/node_modules" -name '*.node')
 # The CLI starts through packaging/ferry-start.cjs, which compiles the bundle from V8 code caches made here by the
 # node the package ships: the commands below compile what most commands use (the first to load a file writes its
-# cache, after it ran). A daemon is not needed: `list` fails to connect, having compiled the client on the way.
+# cache, after it ran). A daemon is not needed: `list` fails to connect on the fast path, then in the full CLI,
+# having compiled both clients on the way.
 { echo '#!/usr/lib/ferry/node'; cat packaging/ferry-start.cjs; } > "$lib/ferry-start.cjs"
 chmod 755 "$lib/ferry-start.cjs"
 for args in 'list --all' '--version' 'help'; do
