@@ -1,9 +1,10 @@
 /** The `ferry` executable: runs the CLI and exits with its status. */
+import { FAST_PATH_VERBS } from './fast-path-verbs.js';
 import { quietOnEpipe, writeStdoutSync } from './stdout-sync.js';
 
-/** The fast path is tried for `list` only (src/cli/fast-path.ts decides for sure): other commands do not load it. */
+/** The fast path is tried when a fast verb is typed (src/cli/fast-path.ts decides for sure): other commands do not load it. */
 function mayTakeFastPath(args: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  return env.FERRY_CLI_FAST_PATH !== '0' && args.includes('list');
+  return env.FERRY_CLI_FAST_PATH !== '0' && args.some((a) => (FAST_PATH_VERBS as readonly string[]).includes(a));
 }
 
 async function run(argv: string[]): Promise<number> {

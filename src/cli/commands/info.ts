@@ -1,8 +1,16 @@
 import type { Command } from 'commander';
 import type { DomainInfo } from '../../shared/api-types.js';
-import { STATE_LABEL } from '../../shared/domain-state.js';
 import { type CliContext, domainArg, domainOp, enc } from '../context.js';
-import { formatFields, formatTable } from '../format.js';
+import { formatTable } from '../format.js';
+import {
+  DOMAIN_FIELD_VERBS,
+  type DomainStateReply,
+  domainInfoPath,
+  domainStatePath,
+  renderDomainField,
+  renderDominfo,
+  renderDomstate,
+} from './domain-info-format.js';
 
 function withDomain(cmd: Command): Command {
   return cmd.argument('[domain]', 'domain name, id or uuid').option('--domain <domain>', 'domain name, id or uuid');
@@ -11,48 +19,23 @@ function withDomain(cmd: Command): Command {
 export function registerInfo(program: Command, ctx: CliContext): void {
   withDomain(program.command('dominfo').description('domain information')).action(async (positional: string | undefined, opts: { domain?: string }) => {
     const ref = domainArg(positional, opts);
-    const { domain: d } = await domainOp(ref, undefined, () => ctx.client().get<{ domain: DomainInfo }>(`/v1/domains/${enc(ref)}`));
-    const fields: Array<[string, string]> = [
-      ['Id', d.id === null ? '-' : String(d.id)],
-      ['Name', d.name],
-      ['UUID', d.uuid],
-      ['OS Type', d.osType],
-      ['State', STATE_LABEL[d.state]],
-      ['CPU(s)', String(d.vcpus)],
-    ];
-    if (d.cpuTimeSeconds !== null) fields.push(['CPU time', `${d.cpuTimeSeconds.toFixed(1)}s`]);
-    fields.push(
-      ['Max memory', `${d.maxMemoryKiB} KiB`],
-      ['Used memory', `${d.usedMemoryKiB} KiB`],
-      ['Persistent', d.persistent ? 'yes' : 'no'],
-      ['Autostart', d.autostart ? 'enable' : 'disable'],
-      ['Managed save', d.managedSave ? 'yes' : 'no'],
-      ['Security model', 'dac'],
-      ['Security DOI', '0'],
-    );
-    if (d.securityLabel) fields.push(['Security label', `${d.securityLabel} (enforcing)`]);
-    if (d.taints.length > 0) fields.push(['Tainted', d.taints.join(', ')]);
-    ctx.print(`${formatFields(fields, 16)}\n`);
+    const { domain } = await domainOp(ref, undefined, () => ctx.client().get<{ domain: DomainInfo }>(domainInfoPath(ref)));
+    ctx.print(renderDominfo(domain));
   });
 
   withDomain(program.command('domstate').description('domain state'))
     .option('--reason', 'also print the reason for the state')
     .action(async (positional: string | undefined, opts: { domain?: string; reason?: boolean }) => {
       const ref = domainArg(positional, opts);
-      const s = await domainOp(ref, undefined, () => ctx.client().get<{ state: keyof typeof STATE_LABEL; reason: string }>(`/v1/domains/${enc(ref)}/state`));
-      ctx.print(`${STATE_LABEL[s.state]}${opts.reason ? ` (${s.reason})` : ''}\n\n`);
+      const s = await domainOp(ref, undefined, () => ctx.client().get<DomainStateReply>(domainStatePath(ref)));
+      ctx.print(renderDomstate(s, opts.reason ?? false));
     });
 
-  for (const [verb, field, description] of [
-    ['domid', 'id', 'convert a domain name or UUID to domain id'],
-    ['domname', 'name', 'convert a domain id or UUID to domain name'],
-    ['domuuid', 'uuid', 'convert a domain name or id to domain UUID'],
-  ] as const) {
+  for (const [verb, field, description] of DOMAIN_FIELD_VERBS) {
     withDomain(program.command(verb).description(description)).action(async (positional: string | undefined, opts: { domain?: string }) => {
       const ref = domainArg(positional, opts);
-      const { domain: d } = await domainOp(ref, undefined, () => ctx.client().get<{ domain: DomainInfo }>(`/v1/domains/${enc(ref)}`));
-      const v = d[field];
-      ctx.print(`${v === null ? '-' : String(v)}\n\n`);
+      const { domain } = await domainOp(ref, undefined, () => ctx.client().get<{ domain: DomainInfo }>(domainInfoPath(ref)));
+      ctx.print(renderDomainField(domain, field));
     });
   }
 
