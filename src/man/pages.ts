@@ -51,7 +51,7 @@ async function ferryPage(): Promise<ManPage> {
         roffTagged('\\fBLIBVIRT_DEFAULT_URI\\fR', 'not read: it names libvirtd, which may run beside ferryd'),
         roffTagged(
           '\\fBFERRY_CLI_FAST_PATH\\fR',
-          '0 turns off the fast path of "ferry list" (one request over the unix socket, without loading the other commands); the output is the same either way',
+          '0 turns off the fast path of list, dominfo, domstate, domid, domname and domuuid (one request over the unix socket, without loading the other commands); the output is the same either way',
         ),
         roffTagged('\\fBXDG_CONFIG_HOME\\fR', "where the user's client configuration is (default ~/.config)"),
       ].join(''),
