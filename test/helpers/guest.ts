@@ -55,17 +55,37 @@ export interface GuestXmlOptions {
   bzImage?: boolean;
 }
 
+/**
+ * What the test guest needs beside the memory ferry-load touches: Debian's kernel image spans 16-74 MiB of
+ * physical memory ("63484K reserved" at 128 MiB), the unpacked initramfs takes 18 MiB of unreclaimable ramfs,
+ * then the modules, qemu-ga and the page tables. With 128 MiB and 32 touched (96 beside it) the guest ran out
+ * of memory loading its modules in 2 boots of 6 and panicked ("System is deadlocked on memory": ferry-load is
+ * PID 1); 112 beside it has not.
+ */
+export const GUEST_BASE_MIB = 112;
+/** Below this the kernel image does not fit and the guest never boots: such domains are only defined or
+ *  started, never waited for (their QEMU sits in the firmware), and GUEST_BASE_MIB does not apply. */
+export const GUEST_BOOTS_FROM_MIB = 96;
+
 /** Domain XML for the test guest: Debian's kernel, the busybox initramfs and ferry-load. */
 export function guestXml(o: GuestXmlOptions): string {
   if (!o.bzImage && /<tpm[\s>]/.test(o.devices ?? '')) {
     throw new Error(`guestXml(${o.name}): a guest with a TPM boots the bzImage (bzImage: true), see GuestXmlOptions.bzImage`);
+  }
+  const memoryMiB = o.memoryMiB ?? 128;
+  const touchMiB = o.touchMiB ?? 16;
+  if (memoryMiB >= GUEST_BOOTS_FROM_MIB && memoryMiB - touchMiB < GUEST_BASE_MIB) {
+    throw new Error(
+      `guestXml(${o.name}): ${memoryMiB} MiB with ${touchMiB} MiB touched leaves the guest less than the ${GUEST_BASE_MIB} MiB its kernel and ` +
+        'initramfs need (see GUEST_BASE_MIB): give it more memory or touch less',
+    );
   }
   const g = testGuest();
   const cmdline = [
     `console=${o.console ?? 'ttyS0'}`,
     'quiet',
     'panic=-1',
-    `ferry.touch=${o.touchMiB ?? 16}`,
+    `ferry.touch=${touchMiB}`,
     `ferry.dirty=${o.dirtyMiBs ?? 0}`,
     `ferry.hb=${o.hbMs ?? 100}`,
     o.extraCmdline ?? '',
@@ -75,7 +95,7 @@ export function guestXml(o: GuestXmlOptions): string {
   return `<domain type='${o.type ?? 'kvm'}'>
   <name>${o.name}</name>
   ${o.uuid ? `<uuid>${o.uuid}</uuid>` : ''}
-  <memory unit='MiB'>${o.memoryMiB ?? 128}</memory>
+  <memory unit='MiB'>${memoryMiB}</memory>
   <vcpu>${o.vcpus ?? 1}</vcpu>
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>

@@ -120,7 +120,7 @@ describe('live migration', () => {
   it("the memory check's negative control: one wrong word in the page the scrubber reaches last, after the switch, is caught", async () => {
     // ferry.acpi=corrupt: the power button ("ferry shutdown") flips one word in the middle of the page the scrubber
     // checked last, so only a full pass finds it; the old check (3 words of each page, 3 heartbeats) would not.
-    await hosts.bootOnA({ name: 'control', memoryMiB: 128, touchMiB: 32, extraCmdline: 'ferry.acpi=corrupt' });
+    await hosts.bootOnA({ name: 'control', memoryMiB: 160, touchMiB: 32, extraCmdline: 'ferry.acpi=corrupt' });
     await hosts.a.ok('migrate', '--live', 'control', hosts.bPeer);
     await hosts.b.ok('shutdown', 'control');
     let corrupted: RegExpExecArray | null = null;
