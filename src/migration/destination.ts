@@ -1,57 +1,35 @@
-import { syncGuestClock } from '../host/guest-clock.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { MigrationHost } from './migration-host.js';
 import type { RunningDomain } from '../host/running-domain.js';
+import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
+import type { PrepareReply } from '../shared/peer-protocol/migration-messages.js';
+import type { DomainRecord } from '../store/domain-store.js';
 import type { MigrationStore } from '../store/migration-store.js';
-import type { PrepareReply, WireFinishRequest } from '../shared/peer-protocol/migration-messages.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { receiveNvram, withNvramPath, withNvramPathXml } from './nvram-transfer.js';
-import type { CommandRunner } from '../storage/command-runner.js';
-import { startNbdServer } from '../storage/nbd-copy.js';
-import type { QemuImg } from '../storage/qemu-img.js';
-import type { StorageService } from '../storage/storage-service.js';
-import { BlockMonitor } from '../qemu/block-monitor.js';
-import { type MigrationCookie, validateCookie } from './cookie.js';
+import { validateCookie } from './cookie.js';
 import { advertisedDataHost } from './data-host.js';
-import { formatTcpUri } from './migration-uri.js';
-import { waitIncoming } from './wait-incoming.js';
-import { createDiskTargets, removeFiles } from './disk-plan.js';
-import { addMigrationTlsCreds, assertTlsAllowed, type MigrationTlsConfig, removeMigrationTlsCreds, tlsParameters } from './migration-tls.js';
-import type { Phase } from './phases.js';
+import { removeFiles } from './disk-plan.js';
+import { displaysOf, type IncomingDeps, IncomingPreparation, stopPids } from './incoming-preparation.js';
+import { type FinishRequest, settleArrived, switchOverIncoming } from './incoming-switchover.js';
 import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-ledger.js';
-import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
-import type { PortAllocator } from '../system/port-allocator.js';
-import type { DestinationDisplay } from './graphics-uri.js';
-import { agreePreempt, withPostcopyCapabilities } from './postcopy/preempt.js';
+import { assertTlsAllowed } from './migration-tls.js';
+import { withNvramPathXml } from './nvram-transfer.js';
+import type { Phase } from './phases.js';
 
 /** Prepare's reply: the peer protocol's (shared/peer-protocol/migration-messages.ts). */
 export type PrepareResult = PrepareReply;
 
-/** Finish's request as the destination reads it: the wire's, with a missing persistentXml read as null (peer-migrations.ts). */
-export type FinishRequest = Omit<WireFinishRequest, 'persistentXml'> & { persistentXml: string | null };
-
-export interface DestinationDeps {
-  host: MigrationHost;
-  storage: StorageService;
-  qemuImg: QemuImg;
-  run: CommandRunner;
-  /** Where qemu-nbd pid files go (offline storage copies). */
-  runDir: string;
+export interface DestinationDeps extends IncomingDeps {
   migrations: MigrationStore;
   /** The records' owner; by default one over `migrations`, announcing through `host`. */
   ledger?: MigrationLedger;
-  ports: PortAllocator;
   hostId: string;
-  hostname: string;
   /** Where incoming migration streams are accepted unless the source asks otherwise. */
   migrationAddress: string;
   /** The host sources are told to send migration data to (libvirt's migration_host); empty: see advertisedDataHost(). */
   migrationHost?: string;
-  /** tls_dir (the incoming QEMU's server credentials) and migrate_tls_force (plain migrations refused). */
-  tls: MigrationTlsConfig;
   /** Where finished incoming migrations are counted. */
   metrics?: MigrationMetrics;
   log: Logger;
@@ -81,7 +59,6 @@ export class MigrationDestination {
   async prepare(cookieValue: unknown): Promise<PrepareResult> {
     const cookie = validateCookie(cookieValue);
     const { host } = this.deps;
-    const ledger = this.ledger;
     const def = parseDomainXml(cookie.domain.xml);
     if (def.uuid !== cookie.domain.uuid || def.name !== cookie.domain.name) {
       throw new FerryError('MIG_PEER_REFUSED', 'operation failed: migration cookie does not match the domain definition');
@@ -89,7 +66,7 @@ export class MigrationDestination {
     assertTlsAllowed(cookie, this.deps.tls, this.deps.hostname);
     const log = this.deps.log.child({ vm: def.name, migration: cookie.migrationId, side: 'destination' });
     const release = await host.beginMigrationJob(def.uuid, 'migration in');
-    ledger.begin({
+    this.ledger.begin({
       id: cookie.migrationId,
       side: 'destination',
       uuid: def.uuid,
@@ -99,154 +76,58 @@ export class MigrationDestination {
       options: { ...cookie.flags },
       data: { sourceHostId: cookie.source.hostId },
     });
+    const prep = new IncomingPreparation(this.deps, this.ledger, cookie, log);
     let vm: RunningDomain | undefined;
-    const ports: number[] = [];
-    /** The files this Prepare created (copied disks, the NVRAM), for a failure to remove. */
-    const made: { created: string[] } = { created: [] };
-    const nbdPids: number[] = [];
     const address = cookie.listen?.address ?? this.deps.migrationAddress;
     const connectHost = advertisedDataHost(this.deps.migrationHost ?? '', address);
-    const advertised = connectHost ? { connectHost } : {};
+    const reply = {
+      migrationId: cookie.migrationId,
+      address,
+      ...(connectHost ? { connectHost } : {}),
+      host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
+    };
     try {
-      const existing = host.domainRecord(def.uuid);
-      const sameName = host.domainNamed(def.name);
-      if (sameName && sameName.uuid !== def.uuid) {
-        throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${def.name}' already exists with uuid ${sameName.uuid}`);
-      }
-      if (existing?.liveXml) throw new FerryError('DOMAIN_ALREADY_RUNNING', `operation failed: domain '${def.name}' is already active`);
-      const { launchDef, nvramShared } = await this.receiveFiles(cookie, def, made, log);
+      const existing = this.assertArrivalAllowed(def);
+      const { launchDef, nvramShared } = await prep.receiveFiles(def);
       if (cookie.flags.offline) {
-        const nbd = await this.serveOffline(cookie, made.created, address, ports, nbdPids);
-        this.incoming.set(cookie.migrationId, { vm: undefined, ports, release });
+        const nbd = await prep.serveOffline(address);
+        this.incoming.set(cookie.migrationId, { vm: undefined, ports: prep.ports, release });
         log.info({ disks: nbd.length }, 'offline migration prepared');
-        return {
-          migrationId: cookie.migrationId,
-          port: 0,
-          address,
-          ...advertised,
-          nbd,
-          ...nvramShared,
-          host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
-        };
+        return { ...reply, port: 0, nbd, ...nvramShared };
       }
       if (!existing) host.saveDefinition({ uuid: def.uuid, name: def.name, persistentXml: null });
       vm = await host.launchDomain(launchDef, { incoming: true, status: { state: 'paused', reason: 'migrating' } });
-      const { port, nbdPort, tls, preemptAgreed } = await this.listen(vm, cookie, address, ports);
-      ledger.note(cookie.migrationId, 'destination', { port, address, ports, ...(nbdPort ? { nbdPort } : {}), ...(tls ? { tls: true } : {}) });
-      this.incoming.set(cookie.migrationId, { vm, ports, release });
+      const { port, nbdPort, preemptAgreed } = await prep.listen(vm, address);
+      this.incoming.set(cookie.migrationId, { vm, ports: prep.ports, release });
       log.info({ port, address, nbdPort }, 'incoming migration prepared');
       return {
-        migrationId: cookie.migrationId,
+        ...reply,
         port,
-        address,
-        ...advertised,
         ...(nbdPort ? { nbdPort } : {}),
         ...nvramShared,
         ...(preemptAgreed ? { postcopyPreempt: true } : {}),
-        host: { hostId: this.deps.hostId, hostname: this.deps.hostname },
         displays: displaysOf(vm),
       };
     } catch (err) {
       log.warn({ err }, 'prepare failed');
-      for (const p of ports) this.deps.ports.release(p);
-      stopPids(nbdPids);
       await this.discard(def.uuid, vm);
-      removeFiles(made.created);
+      prep.undo();
       this.setPhase(cookie.migrationId, 'Failed', { error: (err as Error).message });
-      ledger.cleanedUp(cookie.migrationId, 'destination');
+      this.ledger.cleanedUp(cookie.migrationId, 'destination');
       release();
       throw err;
     }
   }
 
-  /**
-   * What QEMU opens, before it starts: the disks copied with the migration (first, so a missing pool fails
-   * first) and the UEFI variable store at this host's path (its default when the source used its own
-   * default). Each file created goes into `made` at once, for a failed Prepare to remove.
-   */
-  private async receiveFiles(
-    cookie: MigrationCookie,
-    def: DomainDefinition,
-    made: { created: string[] },
-    log: Logger,
-  ): Promise<{ launchDef: DomainDefinition; nvramShared: { nvramShared: boolean } | Record<string, never> }> {
-    if (cookie.storage) {
-      made.created = await createDiskTargets(cookie.storage.disks, { storage: this.deps.storage, qemuImg: this.deps.qemuImg });
-      this.ledger.note(cookie.migrationId, 'destination', { created: made.created });
+  /** The domain may arrive: no other domain has its name, and it does not run here. Returns its record here, if any. */
+  private assertArrivalAllowed(def: DomainDefinition): DomainRecord | undefined {
+    const existing = this.deps.host.domainRecord(def.uuid);
+    const sameName = this.deps.host.domainNamed(def.name);
+    if (sameName && sameName.uuid !== def.uuid) {
+      throw new FerryError('DOMAIN_EXISTS', `operation failed: domain '${def.name}' already exists with uuid ${sameName.uuid}`);
     }
-    if (!cookie.nvram) return { launchDef: def, nvramShared: {} };
-    const arrived = receiveNvram(cookie.nvram, (format) => this.deps.host.defaultNvramPath(def.name, format), cookie.migrationId);
-    if (arrived.created) made.created = [...made.created, arrived.path];
-    this.ledger.note(cookie.migrationId, 'destination', { created: made.created, nvramPath: arrived.path });
-    log.info({ nvram: arrived.path, shared: arrived.shared }, arrived.shared ? 'NVRAM on shared storage: nothing to copy' : 'NVRAM copied from the source');
-    return { launchDef: withNvramPath(def, arrived.path), nvramShared: { nvramShared: arrived.shared } };
-  }
-
-  /**
-   * The incoming QEMU ready to receive: the capabilities and parameters the source sent (post-copy's return
-   * path, and preempt when the source offered it and this QEMU has it too), TLS server credentials (the
-   * source's certificate is verified), the data port, the NBD exports of copied disks, then migrate-incoming.
-   * Each port acquired goes into `ports` at once, for a failed Prepare to release.
-   */
-  private async listen(
-    vm: RunningDomain,
-    cookie: MigrationCookie,
-    address: string,
-    ports: number[],
-  ): Promise<{ port: number; nbdPort?: number; tls: boolean; preemptAgreed: boolean }> {
-    const mm = new MigrationMonitor(vm.monitor);
-    const preempt = await agreePreempt(mm, cookie.postcopy?.preempt === true, cookie.tuning.capabilities['postcopy-ram'] === true);
-    await mm.setCapabilities(withPostcopyCapabilities(cookie.tuning.capabilities, preempt));
-    await mm.setParameters(cookie.tuning.sharedParameters);
-    const tlsCreds = cookie.tls
-      ? await addMigrationTlsCreds(vm.monitor, {
-          endpoint: 'server',
-          dir: this.deps.tls.dir,
-          host: this.deps.hostname,
-          stage: (files) => this.deps.host.stageForQemu(vm.uuid, 'tls', files),
-        })
-      : undefined;
-    if (tlsCreds) await mm.setParameters(tlsParameters({ creds: tlsCreds }));
-    const port = await this.deps.ports.acquire(address, cookie.listen?.port);
-    ports.push(port);
-    let nbdPort: number | undefined;
-    if (cookie.storage) {
-      nbdPort = await this.deps.ports.acquire(address);
-      ports.push(nbdPort);
-      const blk = new BlockMonitor(vm.monitor);
-      await blk.nbdServerStart(address, nbdPort, tlsCreds);
-      for (const d of cookie.storage.disks) await blk.exportAdd({ id: `mig-${d.dev}`, nodeName: `fmt-${d.dev}`, name: d.dev, writable: true });
-    }
-    await mm.incoming(formatTcpUri(address, port));
-    return { port, ...(nbdPort ? { nbdPort } : {}), tls: tlsCreds !== undefined, preemptAgreed: preempt.agreed };
-  }
-
-  /** Offline storage copy: one qemu-nbd per created disk, for the source's qemu-img to write into. */
-  private async serveOffline(
-    cookie: MigrationCookie,
-    created: string[],
-    address: string,
-    ports: number[],
-    pids: number[],
-  ): Promise<Array<{ dev: string; port: number; export: string }>> {
-    const out: Array<{ dev: string; port: number; export: string }> = [];
-    for (const [i, d] of (cookie.storage?.disks ?? []).entries()) {
-      const port = await this.deps.ports.acquire(address);
-      ports.push(port);
-      const server = await startNbdServer({
-        run: this.deps.run,
-        path: created[i] as string,
-        format: d.format,
-        address,
-        port,
-        exportName: d.dev,
-        pidFile: `${this.deps.runDir}/nbd-${cookie.migrationId}-${d.dev}.pid`,
-      });
-      pids.push(server.pid);
-      out.push({ dev: d.dev, port, export: d.dev });
-    }
-    this.ledger.note(cookie.migrationId, 'destination', { nbdPids: pids, ports });
-    return out;
+    if (existing?.liveXml) throw new FerryError('DOMAIN_ALREADY_RUNNING', `operation failed: domain '${def.name}' is already active`);
+    return existing;
   }
 
   /** Resumes (or keeps paused) the arrived VM; idempotent once it succeeded. */
@@ -281,27 +162,7 @@ export class MigrationDestination {
     // Finish asked again after this ferryd died in the middle of it (before the vCPUs ran): it goes on from where it was.
     if (rec.phase !== 'Finish') this.setPhase(id, 'Finish');
     try {
-      log.debug('switchover: finish requested');
-      await waitIncoming(new MigrationMonitor(vm.monitor), vm, req.postcopy);
-      log.debug('switchover: incoming stream complete');
-      // The leases move with the VM: take them before its vCPUs run here (failure: the source takes the VM back).
-      if (this.deps.host.leasesEnabled()) {
-        const leases = req.leases && req.leases.length > 0 ? req.leases : await this.deps.host.leasesOf(vm.def);
-        await this.deps.host.acquireLeases({ uuid: vm.uuid, name: vm.name, pid: vm.pid }, leases);
-        log.debug({ leases: leases.length }, 'switchover: leases acquired');
-      }
-      if (rec.data.nbdPort) await new BlockMonitor(vm.monitor).nbdServerStop().catch((err) => log.warn({ err }, 'nbd-server-stop failed'));
-      if (req.resume) {
-        const resumed = vm.monitor.listen(['RESUME']);
-        try {
-          vm.expectResume(req.postcopy ? 'post-copy' : 'migrated');
-          await vm.monitor.cont();
-          await resumed.next({ timeoutMs: 10_000 });
-          log.debug('switchover: vCPUs resumed');
-        } finally {
-          resumed.close();
-        }
-      }
+      await switchOverIncoming(this.deps.host, vm, rec, req, log);
     } catch (err) {
       // Not resumed: the source may safely take the VM back.
       log.warn({ err }, 'finish failed; discarding the incoming VM');
@@ -312,13 +173,7 @@ export class MigrationDestination {
       throw err;
     }
     // From here on the VM runs here: nothing below may report a failure to the source.
-    if (!req.resume) vm.setStatus({ state: 'paused', reason: 'user' });
-    else if (!req.postcopy) vm.setStatus({ state: 'running', reason: 'migrated' });
-    void new MigrationMonitor(vm.monitor).announceSelf().catch((err) => log.warn({ err }, 'announce-self failed'));
-    // The guest's clock stood still during the switchover: set it once its agent is back (best effort).
-    if (req.resume) void syncGuestClock(vm, { log, why: 'migrated', waitOpenMs: 60_000 });
-    // The stream is done (post-copy still pulls pages: then the next migration replaces the credentials).
-    if (rec.data.tls && !req.postcopy) void removeMigrationTlsCreds(vm.monitor).catch((err) => log.warn({ err }, 'cannot remove the TLS credentials'));
+    settleArrived(vm, rec, req, log);
     this.keepPersistent(rec, req);
     this.setPhase(id, 'Succeeded', req.stats ? { stats: { ...req.stats, operation: 'Incoming migration', phase: 'Succeeded' } } : {});
     this.done(id);
@@ -445,24 +300,4 @@ export class MigrationDestination {
     const d = this.deps.host.domainRecord(uuid);
     return { state: d?.state ?? 'shutoff', domainId: d?.domainId ?? null };
   }
-}
-
-function stopPids(pids: number[]): void {
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // gone
-    }
-  }
-}
-
-/** Where the destination's displays listen, for the source to tell clients (graphics-uri). */
-function displaysOf(vm: RunningDomain): DestinationDisplay[] {
-  return vm.def.devices.graphics.map((g) => ({
-    type: g.type,
-    ...(g.listens[0]?.address === undefined ? {} : { address: g.listens[0].address }),
-    ...(g.port === undefined ? {} : { port: g.port }),
-    ...(g.tlsPort !== undefined && g.tlsPort > 0 ? { tlsPort: g.tlsPort } : {}),
-  }));
 }

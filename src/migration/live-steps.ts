@@ -11,7 +11,7 @@ import { migrationHostOf } from '../peer/peer-address.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { renderDomainXml } from '../vm/render-domain-xml.js';
 import type { CookieParts } from './cookie.js';
-import type { FinishRequest } from './destination.js';
+import type { FinishRequest } from './incoming-switchover.js';
 import { cancelMirrors, startMirrors, waitMirrorsReady } from './disk-mirror.js';
 import { followMigration } from './follow-migration.js';
 import { type GraphicsTarget, parseGraphicsUri } from '../common/graphics-uri.js';
