@@ -103,7 +103,8 @@ describe('migrate --timeout-suspend and --abort-on-error', () => {
       JSON.stringify({ execute: 'blockdev-snapshot-internal-sync', arguments: { device: 'fmt-vda', name: 'before-migration' } }),
     );
 
-    const migrating = hosts.a.ferry('migrate', '--live', '--abort-on-error', '--bandwidth', '8', 'ioerr', hosts.bPeer);
+    // --policy manual: under auto, 32 MiB/s dirtied over 8 would go post-copy at once; the I/O error must come in pre-copy.
+    const migrating = hosts.a.ferry('migrate', '--live', '--abort-on-error', '--bandwidth', '8', '--policy', 'manual', 'ioerr', hosts.bPeer);
     await eventually(async () => /Data processed: +[1-9]/.test((await hosts.a.ferry('domjobinfo', 'ioerr')).stdout), 'memory is on its way');
     // The filesystem fills up: the guest's next write fails with ENOSPC and QEMU pauses it (werror=enospc).
     try {

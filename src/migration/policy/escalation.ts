@@ -82,7 +82,11 @@ export class Escalation {
     this.lastPass = s.pass;
     this.lastRemaining = s.remaining;
     if (this.plan.postcopyAtPass !== undefined && s.pass >= this.plan.postcopyAtPass && this.plan.escalation.includes('post-copy')) {
-      return this.take(s, 'post-copy', `the forecast says pre-copy does not converge: post-copy as pass ${s.pass} starts`, { kind: 'post-copy' });
+      const why =
+        this.plan.postcopyAtPass <= 1
+          ? 'the forecast says the guest dirties memory at least as fast as the link carries it: post-copy as the transfer starts'
+          : `the forecast says pre-copy does not converge: post-copy as pass ${s.pass} starts`;
+      return this.take(s, 'post-copy', why, { kind: 'post-copy' });
     }
     if (!stalled) return undefined;
     const why = `pass ${previous.pass} left ${mib(s.remaining)} MiB, as much as pass ${previous.pass - 1} (${mib(previous.remaining)} MiB)`;

@@ -197,13 +197,16 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
     }
   }
   if (postcopyAllowed) {
-    // Pre-copy's first pass moves most of memory at the pre-copy rate; the rest follows on demand.
-    const pc = predictPostcopy(inp, 1);
+    // A guest that dirties memory at least as fast as the link carries it rewrites what a pre-copy pass sends before
+    // the pass ends: pre-copy would only delay the switch, so post-copy starts at once and every page moves once.
+    // Slower, the first pass moves most of memory at the pre-copy rate and the rest follows on demand.
+    const atOnce = inp.dirtyBytesPerSec >= inp.linkBytesPerSec;
+    const pc = predictPostcopy(inp, atOnce ? 0 : 1);
     return {
       ...plan,
       start: { ...base, postcopyRam: true },
       escalation: ['post-copy'],
-      postcopyAtPass: 2,
+      postcopyAtPass: atOnce ? 1 : 2,
       forecast: { converges: true, totalSeconds: pc.totalSeconds, step: 'post-copy' },
     };
   }
@@ -248,7 +251,11 @@ function describeSteps(p: Unstepped): PlannedStep[] {
     out.push({ step: 'ramp', when: 'start', why: `downtime limit ${p.downtimeSteps[0]} ms` });
   }
   if (p.postcopyAtPass !== undefined) {
-    out.push({ step: 'post-copy', when: 'pass', pass: p.postcopyAtPass, why: 'the forecast says pre-copy does not converge: post-copy after the first pass' });
+    const why =
+      p.postcopyAtPass <= 1
+        ? 'the forecast says the guest dirties memory at least as fast as the link carries it: post-copy as soon as the transfer runs'
+        : 'the forecast says pre-copy does not converge: post-copy after the first pass';
+    out.push({ step: 'post-copy', when: 'pass', pass: p.postcopyAtPass, why });
   }
   for (const step of p.escalation) out.push({ step, when: 'stall', why: whyStep(step, p) });
   if (p.deadlineSeconds !== undefined) {
