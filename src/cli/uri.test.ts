@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FerryError } from '../errors/ferry-error.js';
-import { defaultUri, parseUri, SYSTEM_SOCKET } from './uri.js';
+import { defaultUri, parseUri } from './uri.js';
+import { SYSTEM_SOCKET } from '../transport/connection-uri.js';
 
 describe('parseUri()', () => {
   it('reads the local forms and qemu:// aliases', () => {

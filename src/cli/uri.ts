@@ -4,8 +4,6 @@ import { join } from 'node:path';
 import { type ConnectionTarget, parseConnectionUri, readonlySocketOf, SYSTEM_SOCKET } from '../transport/connection-uri.js';
 import { type ClientConfig, loadClientConfig, mayBeAlias } from './client-config.js';
 
-export { SYSTEM_SOCKET, type ConnectionTarget, type Transport } from '../transport/connection-uri.js';
-
 export function sessionSocket(): string {
   const runtime = process.env.XDG_RUNTIME_DIR ?? join(os.homedir(), '.cache');
   return join(runtime, 'ferry', 'ferryd.sock');

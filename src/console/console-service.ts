@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
-import type { DomainEvent } from '../host/domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 import type { HostService } from '../host/host-service.js';
 import type { ConsoleEnd } from '../shared/console-protocol.js';
 import { findConsoleDevice } from './console-devices.js';

@@ -13,7 +13,6 @@ import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 import type { BlockJobStatus } from '../shared/api-types.js';
-export type { BlockJobStatus } from '../shared/api-types.js';
 
 export interface BlockCopyRequest {
   /** Copy into this pool (same volume name as the source file). */

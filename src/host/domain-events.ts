@@ -1,7 +1,5 @@
 import type { DomainEvent } from '../shared/domain-events.js';
 
-export type { DomainEvent } from '../shared/domain-events.js';
-
 export interface HostEvents {
   domain: [event: DomainEvent];
 }

@@ -4,7 +4,7 @@ import type { DomainRecord, DomainStore } from '../store/domain-store.js';
 import type { VmLocks } from '../locking/vm-locks.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import type { DomainLauncher } from './domain-launcher.js';
-import type { DomainEvent } from './domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 import type { RunningDomain } from './running-domain.js';
 import { emulatedTpm } from './swtpm.js';
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { VmLocks } from '../locking/vm-locks.js';
-import { diskNodeNames } from '../qemu/argv.js';
+import { diskNodeNames } from '../vm/device-aliases.js';
 import { formatVersion } from '../qemu/binary.js';
 import type { DomainStore } from '../store/domain-store.js';
 import type { DomainDefinition } from '../vm/definition.js';

@@ -1,7 +1,6 @@
 import type { DomainState } from '../shared/domain-state.js';
 import type { DomainStats } from './domain-stats.js';
 import type { TypedParam } from '../shared/api-types.js';
-export type { TypedParam } from '../shared/api-types.js';
 
 /** libvirt's virDomainState numbers (state.state). */
 const STATE_NUMBER: Record<DomainState, number> = {

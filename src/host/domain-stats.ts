@@ -2,17 +2,15 @@ import { readFileSync } from 'node:fs';
 import { FerryError } from '../errors/ferry-error.js';
 import { CpuMonitor } from '../qemu/cpu-monitor.js';
 import { StatsMonitor } from '../qemu/stats-monitor.js';
-import type { DomainSummary } from '../store/domain-store.js';
 import { isActiveState } from '../shared/domain-state.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { currentVcpus, vcpuStates } from '../vm/vcpus.js';
 import type { HostService } from './host-service.js';
-import { type InterfaceStats, InterfaceService } from './interface-service.js';
+import { InterfaceService } from './interface-service.js';
 import { memoryStats } from './memory-balloon.js';
 import type { RunningDomain } from './running-domain.js';
 import { libvirtReason, libvirtState } from './domain-stats-params.js';
-import type { BlockCounters } from '../shared/api-types.js';
-export type { BlockCounters } from '../shared/api-types.js';
+import type { BlockCounters, DomainSummary, InterfaceStats } from '../shared/api-types.js';
 
 /** virsh domstats' groups (libvirt's VIR_DOMAIN_STATS_*), in libvirt's order. */
 export const STATS_GROUPS = ['state', 'cpu-total', 'balloon', 'vcpu', 'interface', 'block'] as const;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DomainEvent } from './domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 import { EventLog, type EventEntry } from './event-log.js';
 
 const defined = (name: string): DomainEvent => ({ type: 'domain.defined', uuid: `uuid-${name}`, name, at: 0 });

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { DomainEvent } from './domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 
 /** One published event with its id: "<run>-<seq>", the run naming this ferryd process, seq counting from 1. */
 export interface EventEntry {

@@ -7,7 +7,6 @@ import { processCpuSeconds, processDacLabel } from './node-info.js';
 import type { QemuCapabilities } from './qemu-capabilities.js';
 import type { RunningDomain } from './running-domain.js';
 import type { DomainInfo, VersionInfo } from '../shared/api-types.js';
-export type { DomainInfo, VersionInfo } from '../shared/api-types.js';
 
 /** virsh dominfo of a domain, from its record and, while it runs, its QEMU process. */
 export function domainInfo(rec: DomainRecord, vm: RunningDomain | undefined, managedSave: boolean): DomainInfo {

@@ -7,7 +7,6 @@ import type { HostService } from './host-service.js';
 import { findInterface, setLink } from './link-state.js';
 import { sharesHostView } from './nic-backends.js';
 import type { InterfaceStats } from '../shared/api-types.js';
-export type { InterfaceStats } from '../shared/api-types.js';
 
 export interface InterfaceRow {
   interface: string;

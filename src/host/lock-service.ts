@@ -7,9 +7,6 @@ import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import type { HeldLease } from '../shared/lease.js';
 import type { HolderReport } from '../shared/peer-protocol/lock-messages.js';
 
-/** This host's answer for a resource, as the peer protocol declares it. */
-export type { HolderReport } from '../shared/peer-protocol/lock-messages.js';
-
 /**
  * lock-list and lock-clear: who holds what, and the seed's "just delete the
  * lock files" made safe: a lock is cleared only when no reachable host holds

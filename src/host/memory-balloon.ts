@@ -7,7 +7,6 @@ import { parseDomainXml } from '../vm/parse-domain-xml.js';
 import { renderDomainXml, renderLiveXml } from '../vm/render-domain-xml.js';
 import type { RunningDomain } from './running-domain.js';
 import type { MemoryStat } from '../shared/api-types.js';
-export type { MemoryStat } from '../shared/api-types.js';
 
 /** virsh's tags after `actual`, in the order libvirt reports them, with QEMU's stat and its unit (bytes → KiB). */
 const GUEST_STATS: ReadonlyArray<[tag: string, qemu: string, divisor: number]> = [

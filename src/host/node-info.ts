@@ -1,7 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import type { NodeInfo } from '../shared/api-types.js';
-export type { NodeInfo } from '../shared/api-types.js';
 
 /** Reads the host's CPU and memory topology from /proc and /sys. */
 export function readNodeInfo(): NodeInfo {

@@ -13,7 +13,6 @@ import { numatuneParameters } from '../vm/auto-placement.js';
 import type { HostService } from './host-service.js';
 import type { RunningDomain } from './running-domain.js';
 import type { VcpuCount, VcpuInfo } from '../shared/api-types.js';
-export type { VcpuCount, VcpuInfo } from '../shared/api-types.js';
 
 /** Which definitions a change goes to: virsh's --live / --config / --current. */
 export interface AffectFlags {

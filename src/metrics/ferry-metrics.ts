@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DomainStats } from '../host/domain-stats.js';
-import type { InterfaceStats } from '../host/interface-service.js';
+import type { InterfaceStats } from '../shared/api-types.js';
 import { type DomainState, STATE_REASONS } from '../shared/domain-state.js';
 
 /** How a migration ended, as its final phase says. */

@@ -1,5 +1,5 @@
 import type { Lease } from '../shared/lease.js';
-import type { JobInfo } from './job-info.js';
+import type { JobInfo } from '../shared/job-info.js';
 import type { Phase, Side } from './phases.js';
 import type { PostcopyControl } from './postcopy/control.js';
 

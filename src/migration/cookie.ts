@@ -1,6 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { DiskCopy } from './disk-plan.js';
-import type { MigrationOptions } from './options.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 import type { NvramSection } from './nvram-transfer.js';
 
 /** Sections a receiver must understand before it accepts a migration (libvirt's flagsMandatory). */

@@ -3,8 +3,9 @@ import type { RunningDomain } from '../host/running-domain.js';
 import type { MigrationMonitor, QemuMigrationInfo } from '../qemu/migration-monitor.js';
 import type { QmpEventListener } from '../qmp/events.js';
 import type { ActiveMigration } from './active-migration.js';
-import { type JobInfo, jobInfoFromQemu } from './job-info.js';
-import type { MigrationOptions } from './options.js';
+import { jobInfoFromQemu } from './job-info.js';
+import type { JobInfo } from '../shared/job-info.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 import type { Escalation, StepState } from './policy/escalation.js';
 
 export interface FollowArgs {

@@ -1,6 +1,5 @@
 import type { QemuMigrationInfo } from '../qemu/migration-monitor.js';
 
-export type { JobInfo, JobType } from '../shared/job-info.js';
 import type { JobInfo, JobType } from '../shared/job-info.js';
 
 /** Builds the job statistics from query-migrate; elapsed time is ferry's own (from Begin). */

@@ -19,7 +19,7 @@ import { spiceTarget } from './graphics-uri.js';
 import { Escalation, type StepState } from './policy/escalation.js';
 import { downtimeVerdict } from './policy/downtime-promise.js';
 import { accelOf } from './policy/policy-forecast.js';
-import type { JobInfo } from './job-info.js';
+import type { JobInfo } from '../shared/job-info.js';
 import type { MigrationLedger } from './migration-ledger.js';
 import type { PreparedContext, SourceContext, SourceSteps } from './migration-plan.js';
 import { addMigrationTlsCreds, asTlsHandshakeError, type MigrationTlsConfig, removeMigrationTlsCreds, tlsHostnameFor, tlsParameters } from './migration-tls.js';

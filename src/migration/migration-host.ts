@@ -1,4 +1,4 @@
-import type { DomainEvent } from '../host/domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import type { Lease, LeaseOwner } from '../shared/lease.js';
 import type { DomainRecord } from '../store/domain-store.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { tempDir } from '../../test/helpers/tmp.js';
-import type { DomainEvent } from '../host/domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 import type { FinishedMigration } from '../metrics/ferry-metrics.js';
 import { openDatabase } from '../store/database.js';
 import { MigrationStore } from '../store/migration-store.js';

@@ -1,11 +1,11 @@
 import { FerryError } from '../errors/ferry-error.js';
-import type { DomainEvent } from '../host/domain-events.js';
+import type { DomainEvent } from '../shared/domain-events.js';
 import type { Lease } from '../shared/lease.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationRecord, MigrationStore } from '../store/migration-store.js';
 import type { MigrationCookie } from './cookie.js';
 import { finishedMigration } from './finished-migration.js';
-import type { MigrationOptions } from './options.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 import type { MigrationForecast } from '../shared/migration-forecast.js';
 import { assertTransition, isFinal, type Phase, RECOVERY_TRANSITIONS, type Side } from './phases.js';
 

@@ -9,10 +9,10 @@ import type { DiskCopy } from './disk-plan.js';
 import type { PhasePatch } from './migration-ledger.js';
 import { parseMigrateUri, type TcpAddress } from './migration-uri.js';
 import type { NvramSection } from './nvram-transfer.js';
-import { mibsToBytes, type MigrationOptions, type MigrationTuning } from './options.js';
+import { mibsToBytes, type MigrationTuning } from './options.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 import type { Phase } from './phases.js';
 import type { PolicyPlan } from './policy/policy-plan.js';
-export type { MigrationResult } from '../shared/api-types.js';
 
 /** The disks a migration copies, and how (--copy-storage-all/-inc, resolved once). */
 export interface StoragePlan {

@@ -10,20 +10,20 @@ import type { StorageService } from '../storage/storage-service.js';
 import { ActiveMigration } from './active-migration.js';
 import { MigrationDestination, type PrepareResult } from './destination.js';
 import type { FinishRequest } from './incoming-switchover.js';
-import type { JobInfo } from './job-info.js';
-import { bytesToMibs, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
+import type { JobInfo } from '../shared/job-info.js';
+import { bytesToMibs, mibsToBytes, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
 import type { PortAllocator } from '../system/port-allocator.js';
 import { MigrationRecovery } from './recovery.js';
 import { listenAgain } from './postcopy/incoming-recover.js';
 import { MigrationLedger } from './migration-ledger.js';
-import { type MigrationPreflight, MigrationSource, type MigrationResult } from './source.js';
+import { type MigrationPreflight, MigrationSource } from './source.js';
 import type { MigrationTlsConfig } from './migration-tls.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
-import type { MigrationHistoryEntry } from '../shared/api-types.js';
+import type { MigrationHistoryEntry, MigrationResult } from '../shared/api-types.js';
 import { MigrationForecaster } from './forecast/migration-forecaster.js';
 import { accelOf, withPolicy } from './policy/policy-forecast.js';
 import type { MigrationForecast } from '../shared/migration-forecast.js';
-import type { PolicyName } from '../shared/migration-options-schema.js';
+import type { MigrationOptions, PolicyName } from '../shared/migration-options-schema.js';
 
 export interface MigrationServiceDeps {
   host: MigrationHost;

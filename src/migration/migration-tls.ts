@@ -5,7 +5,7 @@ import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { QemuMonitor } from '../qemu/monitor.js';
 import { ObjectMonitor, type TlsEndpoint } from '../qemu/object-monitor.js';
 import type { MigrationCookie } from './cookie.js';
-import type { MigrationOptions } from './options.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 import { parseTcpUri } from './migration-uri.js';
 
 /** This host's migration TLS settings (ferryd.conf tls_dir and migrate_tls_force). */

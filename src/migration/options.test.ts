@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FerryError } from '../errors/ferry-error.js';
-import { defaultMigrationOptions, migrationTuning, UNLIMITED_BANDWIDTH_MIBS, type MigrationOptions } from './options.js';
+import { defaultMigrationOptions, migrationTuning, UNLIMITED_BANDWIDTH_MIBS } from './options.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 
 const current = { bandwidthMiBs: UNLIMITED_BANDWIDTH_MIBS, downtimeMs: 300 };
 const tune = (o: Partial<MigrationOptions>) => migrationTuning({ ...defaultMigrationOptions(), live: true, ...o }, current);

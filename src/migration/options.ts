@@ -1,8 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
 import type { MigrationOptions } from '../shared/migration-options-schema.js';
 
-export type { CompressionMethod, MigrationOptions, TimeoutAction } from '../shared/migration-options-schema.js';
-
 /** libvirt's "unlimited" migration bandwidth: INT64_MAX bytes/s expressed in MiB/s. */
 export const UNLIMITED_BANDWIDTH_MIBS = 8796093022207;
 export const DEFAULT_PARALLEL_CONNECTIONS = 2;

@@ -20,29 +20,20 @@ import { planDiskCopies } from './disk-plan.js';
 import { parseGraphicsUri } from '../common/graphics-uri.js';
 import { LiveSteps } from './live-steps.js';
 import { ledgerFor, type MigrationLedger } from './migration-ledger.js';
-import {
-  dataTarget,
-  type MigrationPlan,
-  type MigrationResult,
-  type PreparedContext,
-  resolvePlan,
-  type SourceContext,
-  type SourceSteps,
-} from './migration-plan.js';
+import { dataTarget, type MigrationPlan, type PreparedContext, resolvePlan, type SourceContext, type SourceSteps } from './migration-plan.js';
+import type { MigrationResult } from '../shared/api-types.js';
 import { type MigrationTlsConfig, tlsWanted } from './migration-tls.js';
 import { nvramSection, removeNvramProbe } from './nvram-transfer.js';
 import { OfflineSteps } from './offline-steps.js';
 import { hasPreempt } from './postcopy/preempt.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
-import { migrationTuning, type MigrationOptions } from './options.js';
+import { migrationTuning } from './options.js';
 import { planPolicy } from './policy/policy-plan.js';
 import { accelOf, policyRequest } from './policy/policy-forecast.js';
 import { applyPlanToTuning, startOptions } from './policy/start-options.js';
-import type { PolicyName } from '../shared/migration-options-schema.js';
+import type { MigrationOptions, PolicyName } from '../shared/migration-options-schema.js';
 import type { MigrationMetrics } from '../metrics/ferry-metrics.js';
 import type { MigrationForecast } from '../shared/migration-forecast.js';
-
-export type { MigrationResult } from './migration-plan.js';
 
 /** The pre-flight checks a migration runs before anything moves (PreflightService): all failures at once, as MIG_PREFLIGHT_FAILED. */
 export interface MigrationPreflight {

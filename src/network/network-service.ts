@@ -8,7 +8,6 @@ import { bridgeSpec, type NetworkDefinition } from './network-definition.js';
 import type { NetworkRecord, NetworkStore } from './network-store.js';
 import { parseNetworkXml, renderNetworkXml } from './network-xml.js';
 import type { NetworkSummary } from '../shared/api-types.js';
-export type { NetworkSummary } from '../shared/api-types.js';
 
 export interface NetworkServiceDeps {
   store: NetworkStore;

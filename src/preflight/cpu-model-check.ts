@@ -3,7 +3,7 @@ import type { CpuDescription } from '../cpu/cpu-descriptions.js';
 import { canonicalFeature } from '../cpu/feature-names.js';
 import type { CpuCatalog } from '../shared/cpu-catalog.js';
 import { type CheckResult, fail, pass, warn } from '../shared/check-result.js';
-import type { PreflightRequest } from './preflight-request.js';
+import type { PreflightRequest } from '../shared/peer-protocol/preflight-messages.js';
 
 type RequestCpu = PreflightRequest['domain']['cpu'];
 

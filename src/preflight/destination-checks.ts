@@ -13,7 +13,7 @@ import { type CheckResult, fail, pass, warn } from '../shared/check-result.js';
 import { cpuModelCheck } from './cpu-model-check.js';
 import { blockDeviceSize, cpuFlags, diskSize, hostAddresses } from './host-facts.js';
 import type { CachedResolver } from './name-resolution.js';
-import type { PreflightDisk, PreflightReply, PreflightRequest } from './preflight-request.js';
+import type { PreflightDisk, PreflightReply, PreflightRequest } from '../shared/peer-protocol/preflight-messages.js';
 import { destinationTlsCheck } from './tls-check.js';
 import { tpmCheck } from './tpm-check.js';
 import { dbusDaemonCheck } from './dbus-daemon-check.js';

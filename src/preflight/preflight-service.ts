@@ -10,7 +10,7 @@ import { pinnedSets } from './pinning-check.js';
 import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { HostService } from '../host/host-service.js';
-import type { MigrationOptions } from '../migration/options.js';
+import type { MigrationOptions } from '../shared/migration-options-schema.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
 import { migrationHostOf } from '../peer/peer-address.js';
@@ -19,9 +19,10 @@ import { formatVersion } from '../qemu/binary.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { DomainDefinition } from '../vm/definition.js';
 import { parseDomainXml } from '../vm/parse-domain-xml.js';
-import { applyUnsafe, CHECKS, type CheckId, type CheckResult, sortResults } from '../shared/check-result.js';
+import { applyUnsafe, type CheckResult, sortResults } from '../shared/check-result.js';
+import { type CheckId, CHECKS } from '../shared/preflight-checks.js';
 import { cpuFlags, diskSize } from './host-facts.js';
-import type { PreflightDisk, PreflightRequest } from './preflight-request.js';
+import type { PreflightDisk, PreflightRequest } from '../shared/peer-protocol/preflight-messages.js';
 import type { CachedResolver } from './name-resolution.js';
 import {
   blockersCheck,

@@ -6,7 +6,7 @@ import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import { type DomainDefinition, isWritableDisk } from '../vm/definition.js';
 import { type CheckResult, fail, pass, warn } from '../shared/check-result.js';
 import { type CachedResolver, isOwnAddress } from './name-resolution.js';
-import type { PreflightReply } from './preflight-request.js';
+import type { PreflightReply } from '../shared/peer-protocol/preflight-messages.js';
 
 /** QEMU's TCG dirty tracking lost writes during migration before 9.0 (commit 03bfc2188f). */
 export const TCG_MIGRATION_FIX: QemuVersion = { major: 9, minor: 0, micro: 0 };

@@ -29,8 +29,6 @@ import { type MemoryPaths, memoryDeviceArgs, memoryLayoutArgs, memoryMachineOpti
 import { backingLayers } from '../vm/devices/disk-backing.js';
 import { networkProtocolNode } from './devices/disk-protocol.js';
 import { throttleFilterNodeName, throttleFilterNodes, throttleGroupArgs, throttleNode, throttleNodeName } from './devices/disk-throttle.js';
-export { backingNodeNames, diskNodeNames } from '../vm/device-aliases.js';
-export { escapeOpt } from './devices/device-props.js';
 import { backingNodeNames, diskNodeNames } from '../vm/device-aliases.js';
 import {
   backingCookieSecretId,

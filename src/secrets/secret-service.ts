@@ -3,7 +3,6 @@ import { normalizeUuid } from '../vm/identifiers.js';
 import { SecretStore } from './secret-store.js';
 import { parseSecretXml, renderSecretXml, type SecretDefinition, type SecretUsageType } from './secret-xml.js';
 import type { SecretSummary } from '../shared/api-types.js';
-export type { SecretSummary } from '../shared/api-types.js';
 
 /** How a domain names a secret: <secret uuid=...> or <secret type=... usage=...>. */
 export interface SecretRef {

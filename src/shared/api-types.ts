@@ -1,5 +1,6 @@
 // ferryd's API replies that the CLI prints: each type is its schema's (Static), and api/schemas/route-responses.ts
-// declares the routes' replies with the same schemas. The server modules that build them re-export the types.
+// declares the routes' replies with the same schemas. Modules take these types from here, not from the server modules
+// that build them.
 import type { DiskCacheMode, DiskIoMode } from './disk-modes.js';
 import type { DomainState } from './domain-state.js';
 import { jobInfoSchema } from './job-info.js';

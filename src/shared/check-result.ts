@@ -2,9 +2,6 @@ import type { checkResultSchema } from './peer-protocol/preflight-messages.js';
 import { CHECKS, type CheckId } from './preflight-checks.js';
 import type { Static } from './typed-schema.js';
 
-/** The checks' ids and titles live with the wire protocol (shared/), which carries them. */
-export { CHECKS, type CheckId, type CheckOutcome } from './preflight-checks.js';
-
 /**
  * One check's verdict: a one-line reason and, unless it passed, how to fix it; overridable: --unsafe turns a failure
  * of this check into a warning (never for leases). The type of its wire schema (the peer call's and migrate-check's).

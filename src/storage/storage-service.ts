@@ -10,7 +10,6 @@ import { parsePoolXml, renderPoolXml, validatePool } from './pool-xml.js';
 import { assertVolumeName } from './volume-name.js';
 import type { VolumeInfo, VolumeSpec } from '../shared/volume.js';
 import type { PoolSummary } from '../shared/api-types.js';
-export type { PoolSummary } from '../shared/api-types.js';
 
 export interface StorageServiceDeps {
   store: PoolStore;

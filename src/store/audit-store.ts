@@ -1,6 +1,5 @@
 import type { FerryDatabase } from './database.js';
 import type { AuditRecord } from '../shared/api-types.js';
-export type { AuditRecord } from '../shared/api-types.js';
 
 export interface AuditFilter {
   /** A domain name or uuid. */

@@ -2,7 +2,6 @@ import { FerryError } from '../errors/ferry-error.js';
 import type { DomainState } from '../shared/domain-state.js';
 import type { FerryDatabase } from './database.js';
 import type { DomainSummary } from '../shared/api-types.js';
-export type { DomainSummary } from '../shared/api-types.js';
 
 /** One domain as stored: its persistent definition and, while it runs, its live state. */
 export interface DomainRecord {

@@ -2,7 +2,6 @@ import type { FerryDatabase } from './database.js';
 import type { MigrationRow, MigrationSide } from './migration-store.js';
 import type { HistoryPhase, MigrationHistoryEntry } from '../shared/api-types.js';
 import type { ForecastOutcome, MigrationForecast } from '../shared/migration-forecast.js';
-export type { HistoryPhase, MigrationHistoryEntry } from '../shared/api-types.js';
 
 const FINAL = `('Succeeded', 'Failed', 'Cancelled')`;
 

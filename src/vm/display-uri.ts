@@ -1,6 +1,5 @@
 import type { GraphicsDefinition } from './definition.js';
 import type { DisplayUri } from '../shared/api-types.js';
-export type { DisplayUri } from '../shared/api-types.js';
 
 function host(address: string | undefined): string {
   // A wildcard listen is reached at the host itself (virsh says localhost).

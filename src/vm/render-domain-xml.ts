@@ -33,8 +33,6 @@ import { renderIothreads } from './iothreads.js';
 import { clockAttrs, clockOf } from './clock-offset.js';
 import { firmwareOsAttrs, renderFirmware } from './firmware.js';
 
-export { renderDisk } from './devices/disk.js';
-
 export interface RenderOptions {
   /** The running domain's id, shown as <domain id=...>; a live definition also shows device aliases. */
   id?: number;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { AuditRecord } from '../../src/store/audit-store.js';
+import type { AuditRecord } from '../../src/shared/api-types.js';
 import { groupId } from '../../src/system/unix-group.js';
 import { FerrydHost } from '../helpers/ferryd.js';
 import { guestXml } from '../helpers/guest.js';

@@ -1,9 +1,9 @@
 import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import { FerryError } from '../../errors/ferry-error.js';
 import type { MigrationService } from '../../migration/migration-service.js';
-import { defaultMigrationOptions, type MigrationOptions } from '../../migration/options.js';
+import { defaultMigrationOptions } from '../../migration/options.js';
 
-import { migrationOptionsRequestSchema } from '../../shared/migration-options-schema.js';
+import { type MigrationOptions, migrationOptionsRequestSchema } from '../../shared/migration-options-schema.js';
 import { bool, closed, int, nonEmpty, optional } from '../../shared/typed-schema.js';
 
 const refParams = closed({ ref: nonEmpty() });

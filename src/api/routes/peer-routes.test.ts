@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { type Schema, sample } from '../../../test/helpers/schema-sample.js';
 import { stubApp } from '../../../test/helpers/stub-app.js';
 import { FerryError } from '../../errors/ferry-error.js';
-import type { HolderReport } from '../../host/lock-service.js';
+import type { HolderReport } from '../../shared/peer-protocol/lock-messages.js';
 import type { MigrationCookie } from '../../migration/cookie.js';
 import type { PrepareResult } from '../../migration/destination.js';
 import type { FinishRequest } from '../../migration/incoming-switchover.js';

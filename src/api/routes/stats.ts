@@ -2,7 +2,7 @@ import type { TypedPlugin } from '../schemas/typed-plugin.js';
 import { type DomainStatsReader, STATS_GROUPS } from '../../host/domain-stats.js';
 import { statsParams } from '../../host/domain-stats-params.js';
 import { isActiveState } from '../../shared/domain-state.js';
-import type { DomainSummary } from '../../store/domain-store.js';
+import type { DomainSummary } from '../../shared/api-types.js';
 import { arrayOf, closed, nonEmpty, oneOf, optional, str } from '../../shared/typed-schema.js';
 
 /** virsh domstats' --list-* filters. */

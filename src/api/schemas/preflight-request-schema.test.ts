@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
-import type { PreflightDisk, PreflightRequest } from '../../preflight/preflight-request.js';
-import { preflightRequestSchema } from '../../shared/peer-protocol/preflight-messages.js';
+import { type PreflightDisk, type PreflightRequest, preflightRequestSchema } from '../../shared/peer-protocol/preflight-messages.js';
 
 type Interface = PreflightRequest['interfaces'][number];
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { DomainEvent } from '../../host/domain-events.js';
+import type { DomainEvent } from '../../shared/domain-events.js';
 import type { JobInfo } from '../../shared/job-info.js';
 import { eventLine } from './event.js';
 

@@ -1,4 +1,5 @@
-import { CHECKS, type CheckResult } from '../../shared/check-result.js';
+import type { CheckResult } from '../../shared/check-result.js';
+import { CHECKS } from '../../shared/preflight-checks.js';
 import { formatTable } from '../format.js';
 
 /** The pre-flight table: one row per check, then the hints of those that did not pass. */

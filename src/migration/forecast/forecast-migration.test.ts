@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { MigrationHistoryEntry } from '../../shared/api-types.js';
-import { defaultMigrationOptions, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from '../options.js';
+import { defaultMigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from '../options.js';
+import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { ASSUMED_LINK_BYTES_PER_SEC, forecastMigration, type ForecastRequest } from './forecast-migration.js';
 import { throttleFactors } from './forecast-model.js';
 import { residentFromSmaps } from './guest-resident.js';

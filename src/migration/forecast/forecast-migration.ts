@@ -1,7 +1,8 @@
 import type { MigrationHistoryEntry } from '../../shared/api-types.js';
 import type { ForecastInputs, MigrationForecast } from '../../shared/migration-forecast.js';
 import type { DirtyRateMeasurement } from '../../qemu/dirty-rate.js';
-import { downtimeSteps, migrationTuning, mibsToBytes, type MigrationOptions, UNLIMITED_BANDWIDTH_MIBS } from '../options.js';
+import { downtimeSteps, migrationTuning, mibsToBytes, UNLIMITED_BANDWIDTH_MIBS } from '../options.js';
+import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { forecastFromInputs, forecastShape } from './forecast-model.js';
 import { firstPassFromHistory, linkFromHistory } from './history-estimates.js';
 

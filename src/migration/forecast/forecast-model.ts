@@ -1,5 +1,5 @@
 import type { ForecastInputs, MigrationForecast } from '../../shared/migration-forecast.js';
-import type { MigrationOptions } from '../options.js';
+import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { predictPostcopy, predictPrecopy, type PrecopyInputs } from './precopy-model.js';
 
 /** What of the options changes the arithmetic. */

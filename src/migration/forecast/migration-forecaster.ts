@@ -3,7 +3,7 @@ import type { MigrationHistoryEntry } from '../../shared/api-types.js';
 import type { MigrationForecast } from '../../shared/migration-forecast.js';
 import { DIRTY_RATE_WINDOW_MS, DirtyRateMonitor, dirtyRateModeFor } from '../../qemu/dirty-rate.js';
 import type { MigrationHost } from '../migration-host.js';
-import type { MigrationOptions } from '../options.js';
+import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { forecastMigration } from './forecast-migration.js';
 import { residentGuestBytes } from './guest-resident.js';
 

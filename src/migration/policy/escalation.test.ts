@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { defaultMigrationOptions, type MigrationOptions } from '../options.js';
+import { defaultMigrationOptions } from '../options.js';
+import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { Escalation, type ProgressSample } from './escalation.js';
 import { planPolicy } from './policy-plan.js';
 

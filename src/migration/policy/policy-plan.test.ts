@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FerryError } from '../../errors/ferry-error.js';
-import { defaultMigrationOptions, type MigrationOptions } from '../options.js';
+import { defaultMigrationOptions } from '../options.js';
+import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { planPolicy, type PolicyRequest } from './policy-plan.js';
 import { applyPlanToTuning, startOptions } from './start-options.js';
 import { migrationTuning } from '../options.js';
