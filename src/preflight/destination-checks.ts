@@ -13,7 +13,7 @@ import { type CheckResult, fail, pass, warn } from '../shared/check-result.js';
 import { cpuModelCheck } from './cpu-model-check.js';
 import { blockDeviceSize, cpuFlags, diskSize, hostAddresses } from './host-facts.js';
 import type { CachedResolver } from './name-resolution.js';
-import type { PreflightDisk, PreflightReply, PreflightRequest } from '../shared/peer-protocol/preflight-messages.js';
+import type { PreflightReply, PreflightRequest } from '../shared/peer-protocol/preflight-messages.js';
 import { destinationTlsCheck } from './tls-check.js';
 import { tpmCheck } from './tpm-check.js';
 import { dbusDaemonCheck } from './dbus-daemon-check.js';
@@ -537,5 +537,3 @@ async function migrationPorts(
   const connectHost = advertisedDataHost(d.migrationHost ?? '', address);
   return { result: pass('migration-ports', `${address}:${port} is free on ${d.hostname}`), probe: { address, port, ...(connectHost ? { connectHost } : {}) } };
 }
-
-export type { PreflightDisk };

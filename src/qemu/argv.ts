@@ -1,6 +1,7 @@
 import { FerryError } from '../errors/ferry-error.js';
 import { platformDeviceArgs } from './devices/platform-devices.js';
-import type { DiskBackingStore, DiskCacheMode, DiskDefinition, DomainDefinition, HostdevDefinition, InterfaceDefinition } from '../vm/definition.js';
+import type { DiskBackingStore, DiskDefinition, DomainDefinition, HostdevDefinition, InterfaceDefinition } from '../vm/definition.js';
+import type { DiskCacheMode } from '../shared/disk-modes.js';
 import { withAliases } from '../vm/device-aliases.js';
 import { machineFamily } from '../vm/machine-family.js';
 import { charDeviceArgs } from './devices/char-devices.js';

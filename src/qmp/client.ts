@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { QmpCommandError, QmpDisconnectedError, QmpError, QmpProtocolError, QmpStateError, QmpTimeoutError } from './errors.js';
+import { QmpCommandError, QmpDisconnectedError, QmpProtocolError, QmpStateError, QmpTimeoutError } from './errors.js';
 import { decodeEvent, type EventFilter, type QmpEvent, QmpEventListener } from './events.js';
 import type { QmpTransport } from './transport.js';
 
@@ -234,5 +234,3 @@ export class QmpClient extends EventEmitter<QmpClientEvents> {
     if (!states.includes(this.state)) throw new QmpStateError(this.state, states);
   }
 }
-
-export { QmpError };

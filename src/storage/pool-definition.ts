@@ -1,7 +1,4 @@
-import { POOL_TYPES, type PoolType } from '../shared/volume.js';
-
-/** The storage pool types of libvirt that ferry implements (shared with the CLI). */
-export { POOL_TYPES, type PoolType };
+import type { PoolType } from '../shared/volume.js';
 
 /** A storage pool definition: the subset of libvirt's pool XML ferry reads. */
 export interface PoolDefinition {

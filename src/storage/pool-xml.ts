@@ -3,7 +3,8 @@ import { FerryError } from '../errors/ferry-error.js';
 import { child, el, renderXml } from '../shared/xml.js';
 import { normalizeUuid } from '../vm/identifiers.js';
 import { parseXmlDocument } from '../vm/xml-errors.js';
-import { POOL_TYPES, type PoolDefinition, type PoolType } from './pool-definition.js';
+import type { PoolDefinition } from './pool-definition.js';
+import { POOL_TYPES, type PoolType } from '../shared/volume.js';
 
 function invalid(element: string, problem: string): FerryError {
   return new FerryError('XML_INVALID', `XML error: ${problem} in <${element}>`, { details: { element } });

@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import { FerryError } from '../errors/ferry-error.js';
 import type { DomainJobs } from '../vm/jobs.js';
 import type { PoolBackend } from './backends/pool-backend.js';
-import type { PoolDefinition, PoolType } from './pool-definition.js';
+import type { PoolDefinition } from './pool-definition.js';
 import type { PoolRecord, PoolStore } from './pool-store.js';
 import { parsePoolXml, renderPoolXml, validatePool } from './pool-xml.js';
 import { assertVolumeName } from './volume-name.js';
-import type { VolumeInfo, VolumeSpec } from '../shared/volume.js';
+import type { PoolType, VolumeInfo, VolumeSpec } from '../shared/volume.js';
 import type { PoolSummary } from '../shared/api-types.js';
 
 export interface StorageServiceDeps {

@@ -16,8 +16,7 @@ import type { PstoreDefinition } from './devices/pstore.js';
 import type { VsockDefinition } from './devices/vsock.js';
 import type { LeaseDefinition } from './devices/lease.js';
 import type { ShmemDefinition } from './devices/shmem.js';
-import { DISK_BUSES, DISK_CACHE_MODES, DISK_IO_MODES, type DiskBus, type DiskCacheMode, type DiskIoMode } from '../shared/disk-modes.js';
-export { DISK_BUSES, DISK_CACHE_MODES, DISK_IO_MODES, type DiskBus, type DiskCacheMode, type DiskIoMode };
+import type { DiskBus, DiskCacheMode, DiskIoMode } from '../shared/disk-modes.js';
 
 /**
  * A domain definition: the subset of libvirt's domain XML that ferry reads and

@@ -1,5 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
-import { DISK_CACHE_MODES, DISK_IO_MODES, type DomainDefinition } from './definition.js';
+import type { DomainDefinition } from './definition.js';
+import { DISK_CACHE_MODES, DISK_IO_MODES } from '../shared/disk-modes.js';
 import type { DiskEdit } from '../shared/api-types.js';
 
 /** Applies an edit to the disk with the given target; returns a new definition. */

@@ -1,5 +1,6 @@
 import { FerryError } from '../errors/ferry-error.js';
-import { DISK_BUSES, DISK_CACHE_MODES, DISK_FORMATS, type DiskBus, type DiskDefinition, type DomainDefinition } from './definition.js';
+import { DISK_FORMATS, type DiskDefinition, type DomainDefinition } from './definition.js';
+import { DISK_BUSES, DISK_CACHE_MODES, type DiskBus } from '../shared/disk-modes.js';
 import { machineFamily } from './machine-family.js';
 import { parseDomainXml } from './parse-domain-xml.js';
 import { pciDevices } from './pci-kind.js';

@@ -1,5 +1,5 @@
 import type { TypedPlugin } from '../schemas/typed-plugin.js';
-import { POOL_TYPES } from '../../storage/pool-definition.js';
+import { POOL_TYPES } from '../../shared/volume.js';
 import type { StorageService } from '../../storage/storage-service.js';
 
 import { bool, closed, int, nonEmpty, nullableClosed, oneOf, optional, str } from '../../shared/typed-schema.js';

@@ -3,16 +3,14 @@ import { child, childrenNamed, el, type XmlElement } from '../../shared/xml.js';
 import { ADDRESS_RULE } from '../device-address.js';
 import {
   CURL_DISK_PROTOCOLS,
-  DISK_BUSES,
-  DISK_CACHE_MODES,
   DISK_ERROR_POLICIES,
   DISK_FORMATS,
-  DISK_IO_MODES,
   type DiskDefinition,
   type DomainDefinition,
   NETWORK_DISK_PROTOCOLS,
   type NetworkDiskProtocol,
 } from '../definition.js';
+import { DISK_BUSES, DISK_CACHE_MODES, DISK_IO_MODES } from '../../shared/disk-modes.js';
 import type { DefineProblem, ElementRule } from '../schema/element-rule.js';
 import { xmlInvalid, xmlUnsupported } from '../xml-errors.js';
 import { oneOf, optionalInt, positiveInt, yesNo } from '../xml-values.js';
