@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   const cases = sideBySideCases(Number(values['postcopy-after'])).filter((c) => !values.case?.length || values.case.includes(c.name));
   const tools = (values.tool?.length ? values.tool : ['ferry', 'libvirt']) as Tool[];
   const dir = tempDir('ferry-sbs-');
-  const topo = await (values.lab ? labTopology(dir.path, values.rate as string) : loopbackTopology()).catch((err: unknown) => {
+  const topo = await (values.lab ? labTopology(dir.path, values.rate as string) : loopbackTopology(tools.includes('libvirt'))).catch((err: unknown) => {
     dir.cleanup();
     throw err;
   });

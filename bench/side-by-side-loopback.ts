@@ -4,15 +4,17 @@ import type { Topology } from './side-by-side-topology.js';
 
 /**
  * Both tools on this machine's loopback: two ferryd (TwoHosts) and two libvirtd
- * (LibvirtHost, each in its own mount and UTS namespace), QEMU's stream on 127.0.0.1.
+ * (LibvirtHost, each in its own mount and UTS namespace), QEMU's stream on 127.0.0.1. Without
+ * `withLibvirt` only the two ferryd start.
  */
-export async function loopbackTopology(): Promise<Topology> {
+export async function loopbackTopology(withLibvirt = true): Promise<Topology> {
   const ferry = await new TwoHosts().start();
   const dir = ferry.dir.path;
   const libvirt = { a: new LibvirtHost({ name: 'lv-a', dir: `${dir}/libvirt-a` }), b: new LibvirtHost({ name: 'lv-b', dir: `${dir}/libvirt-b` }) };
   const ports = { a: await freePort(), b: await freePort() };
   try {
-    await Promise.all([libvirt.a.start(), libvirt.b.start()]);
+    // --tool ferry alone: no libvirtd (it need not be installed).
+    if (withLibvirt) await Promise.all([libvirt.a.start(), libvirt.b.start()]);
   } catch (err) {
     await Promise.all([libvirt.a.stop(), libvirt.b.stop()]);
     await ferry.stop();
@@ -31,7 +33,7 @@ export async function loopbackTopology(): Promise<Topology> {
     guest: {},
     waitReachable: () => Promise.resolve(),
     stop: async () => {
-      await Promise.all([libvirt.a.stop(), libvirt.b.stop()]);
+      if (withLibvirt) await Promise.all([libvirt.a.stop(), libvirt.b.stop()]);
       await ferry.stop();
     },
   };

@@ -53,10 +53,10 @@ describe('migration policies', () => {
       const r = await hosts.a.ferry('migrate', '--live', '--bandwidth', '16', '--policy', 'auto', '--postcopy', '--max-downtime', '300', 'busy', hosts.bPeer);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await hosts.b.state('busy'), 'running (post-copy)');
-      // From the forecast (busy dirties faster than the 16 MiB/s link: post-copy as the transfer starts) or, had the
+      // From the forecast (busy rewrites its memory faster than the 16 MiB/s link: post-copy as the transfer starts) or, had the
       // measurement read it low, after pass 1 or from a stall.
       await events.waitFor(
-        /event 'migration-step' for domain 'busy': policy auto, pass \d+: post-copy: (pass \d+ left .*switching to post-copy|the forecast says pre-copy does not converge: post-copy as pass \d+ starts|the forecast says the guest dirties memory at least as fast as the link carries it: post-copy as the transfer starts)\n/,
+        /event 'migration-step' for domain 'busy': policy auto, pass \d+: post-copy: (pass \d+ left .*switching to post-copy|the forecast says pre-copy does not converge: post-copy as pass \d+ starts|the forecast says a first pass would stall \(the guest rewrites its memory as fast as the link carries it\): post-copy as the transfer starts)\n/,
         'the step',
       );
     } finally {

@@ -280,8 +280,8 @@ Policies (--live; docs/policies.md): each raises the downtime limit one step per
 that leaves as much as the one before), then takes its last step: minimal-downtime aborts,
 suspend-if-needed pauses the guest for the last pass if it fits, post-copy switches to post-copy,
 auto (the default) plans from the forecast (a short dirty-rate measurement): multifd pre-copy when it
-converges, else post-copy after the first pass, or at once when the guest dirties memory faster than the
-link carries it; it aborts with the reason where post-copy is ruled out (--parallel, zlib/zstd). --max-downtime MS is a promise: no pause longer than MS, else the policy escalates or
+converges, else post-copy after the first pass, or at once when the guest rewrites its memory about as
+fast as the link carries it; it aborts with the reason where post-copy is ruled out (--parallel, zlib/zstd). --max-downtime MS is a promise: no pause longer than MS, else the policy escalates or
 aborts with MIG_DOWNTIME_UNREACHABLE, the guest running on the source. --deadline S: by S seconds
 the policy takes its last step. Without --policy, --auto-converge, --postcopy or --timeout mean
 "manual": those flags alone decide, as in virsh. With --policy they add to it: --postcopy and

@@ -84,7 +84,7 @@ export class Escalation {
     if (this.plan.postcopyAtPass !== undefined && s.pass >= this.plan.postcopyAtPass && this.plan.escalation.includes('post-copy')) {
       const why =
         this.plan.postcopyAtPass <= 1
-          ? 'the forecast says the guest dirties memory at least as fast as the link carries it: post-copy as the transfer starts'
+          ? 'the forecast says a first pass would stall (the guest rewrites its memory as fast as the link carries it): post-copy as the transfer starts'
           : `the forecast says pre-copy does not converge: post-copy as pass ${s.pass} starts`;
       return this.take(s, 'post-copy', why, { kind: 'post-copy' });
     }

@@ -6,14 +6,14 @@ import { forecastPolicyPlan, policyRequest, withPolicy } from './policy-forecast
 import { planPolicy } from './policy-plan.js';
 
 const MiB = 1024 * 1024;
-const forecast = (dirtyMiBs: number): MigrationForecast => ({
+const forecast = (dirtyMiBs: number, workingSetMiB = 512): MigrationForecast => ({
   inputs: {
     firstPassBytes: 512 * MiB,
     firstPassSource: 'resident-memory',
     guestRamBytes: 1024 * MiB,
     dirtyBytesPerSec: dirtyMiBs * MiB,
     dirtyRateSource: 'measured',
-    workingSetBytes: 512 * MiB,
+    workingSetBytes: workingSetMiB * MiB,
     linkBytesPerSec: 100 * MiB,
     linkSource: 'bandwidth-cap',
     postcopyLinkBytesPerSec: 1024 * MiB,
@@ -43,8 +43,8 @@ describe('the forecast and the policy', () => {
     const busy = planPolicy(policyRequest(live, context, forecast(150)));
     assert.equal(busy.policy, 'auto');
     assert.equal(busy.start.postcopyRam, true);
-    assert.equal(busy.postcopyAtPass, 1, 'dirtying faster than the link: post-copy at once');
-    assert.equal(planPolicy(policyRequest(live, context, forecast(95))).postcopyAtPass, 2, 'slower than the link, never converging: after pass 1');
+    assert.equal(busy.postcopyAtPass, 1, 'a first pass would stall: post-copy at once');
+    assert.equal(planPolicy(policyRequest(live, context, forecast(150, 256))).postcopyAtPass, 2, 'half of memory rewritten: after pass 1');
     const idle = planPolicy(policyRequest(live, context, forecast(1)));
     assert.equal(idle.start.postcopyRam, false);
     assert.equal(idle.forecast?.step, 'pre-copy');
@@ -60,7 +60,7 @@ describe('the forecast and the policy', () => {
     assert.match(f.policy?.summary ?? '', /^post-copy, done in ~\d+\.\d s$/);
     const switchStep = f.policy?.steps.find((s) => s.action === 'post-copy');
     assert.equal(switchStep?.atSeconds, 0, 'post-copy as the transfer starts');
-    const warm = withPolicy(forecast(95), live, context).policy?.steps.find((s) => s.action === 'post-copy');
+    const warm = withPolicy(forecast(150, 256), live, context).policy?.steps.find((s) => s.action === 'post-copy');
     assert.equal(warm?.atSeconds, 5.12, 'post-copy as pass 2 starts');
     const plan = planPolicy(policyRequest({ ...live, policy: 'minimal-downtime' }, context, forecast(150)));
     assert.match(forecastPolicyPlan(plan, [0]).summary, /escalates|pre-copy/);

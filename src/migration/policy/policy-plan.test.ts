@@ -97,24 +97,30 @@ describe('planPolicy()', () => {
       assert.equal(p.steps.at(-1)?.step, 'post-copy');
     });
 
-    it('the capped hot guest on TCG (150 MiB/s dirtied over 100): post-copy as soon as the transfer runs, every page sent once', () => {
+    it('the capped hot guest on TCG: post-copy as the second pass starts (its first pass moves the half it does not rewrite)', () => {
       const p = planPolicy(req({}, { inputs: hot, host: { accel: 'tcg', cpuIdle: false } }));
+      assert.equal(p.start.postcopyRam, true);
+      assert.equal(p.postcopyAtPass, 2);
+      assert.equal(p.forecast?.step, 'post-copy');
+      // 1 GiB at 100 MiB/s, then the 512 MiB working set follows
+      assert.ok(Math.abs((p.forecast?.totalSeconds ?? 0) - 15.36) < 1e-6);
+      assert.match(p.steps.find((s) => s.when === 'pass')?.why ?? '', /post-copy after the first pass/);
+    });
+
+    it('a guest rewriting all of its memory faster than the link: its first pass would stall, so post-copy as soon as the transfer runs', () => {
+      // The forecast's working set is the whole first pass (resident memory): 512 MiB, rewritten at 150 MiB/s over 100.
+      const whole = { ...hot, firstPassBytes: 512 * MiB, workingSetBytes: 512 * MiB };
+      const p = planPolicy(req({}, { inputs: whole, host: { accel: 'tcg', cpuIdle: false } }));
       assert.equal(p.start.postcopyRam, true);
       assert.equal(p.postcopyAtPass, 1);
       assert.equal(p.forecast?.step, 'post-copy');
-      // 1 GiB at 100 MiB/s, nothing sent twice
-      assert.ok(Math.abs((p.forecast?.totalSeconds ?? 0) - 10.24) < 1e-6);
-      assert.match(p.steps.find((s) => s.when === 'pass')?.why ?? '', /at least as fast as the link carries it: post-copy as soon as the transfer runs/);
-    });
-
-    it('a guest dirtying slower than the link but never converging: post-copy as the second pass starts', () => {
-      // 95 MiB/s over 100: each pass leaves 95 % of the one before, far above the 300 ms limit.
-      const warm = { ...hot, dirtyBytesPerSec: 95 * MiB };
-      const p = planPolicy(req({}, { inputs: warm, host: { accel: 'tcg', cpuIdle: false } }));
-      assert.equal(p.forecast?.step, 'post-copy');
-      assert.equal(p.postcopyAtPass, 2);
-      // 1 GiB at 100 MiB/s, then the 512 MiB working set follows
-      assert.ok(Math.abs((p.forecast?.totalSeconds ?? 0) - 15.36) < 1e-6);
+      // 512 MiB at 100 MiB/s, nothing sent twice
+      assert.ok(Math.abs((p.forecast?.totalSeconds ?? 0) - 5.12) < 1e-6);
+      assert.match(p.steps.find((s) => s.when === 'pass')?.why ?? '', /a first pass would stall .*: post-copy as soon as the transfer runs/);
+      // 88 MiB/s: the first pass leaves 88 % of it, under the 90 % that makes a stall: post-copy after it.
+      const below = planPolicy(req({}, { inputs: { ...whole, dirtyBytesPerSec: 88 * MiB, deadlineSeconds: 20 }, host: { accel: 'tcg', cpuIdle: false } }));
+      assert.equal(below.forecast?.step, 'post-copy');
+      assert.equal(below.postcopyAtPass, 2);
     });
 
     it('compression first when the link is the bottleneck and the CPU is idle', () => {

@@ -197,11 +197,13 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
     }
   }
   if (postcopyAllowed) {
-    // A guest that dirties memory at least as fast as the link carries it rewrites what a pre-copy pass sends before
-    // the pass ends: pre-copy would only delay the switch, so post-copy starts at once and every page moves once.
-    // Slower, the first pass moves most of memory at the pre-copy rate and the rest follows on demand.
-    const atOnce = inp.dirtyBytesPerSec >= inp.linkBytesPerSec;
-    const pc = predictPostcopy(inp, atOnce ? 0 : 1);
+    // The first pass moves memory at the pre-copy rate and the rest follows on demand, unless the first pass would
+    // itself stall: a guest that rewrites at least `stallRatio` of what the pass sends before it ends (dirtying about
+    // as fast as the link carries it, with its whole memory in the working set). That pass would only delay the
+    // switch, so post-copy starts at once and every page moves once.
+    const afterFirst = predictPostcopy(inp, 1);
+    const atOnce = afterFirst.postcopyBytes >= (inp.stallRatio ?? 0.9) * inp.firstPassBytes;
+    const pc = atOnce ? predictPostcopy(inp, 0) : afterFirst;
     return {
       ...plan,
       start: { ...base, postcopyRam: true },
@@ -253,7 +255,7 @@ function describeSteps(p: Unstepped): PlannedStep[] {
   if (p.postcopyAtPass !== undefined) {
     const why =
       p.postcopyAtPass <= 1
-        ? 'the forecast says the guest dirties memory at least as fast as the link carries it: post-copy as soon as the transfer runs'
+        ? 'the forecast says a first pass would stall (the guest rewrites its memory as fast as the link carries it): post-copy as soon as the transfer runs'
         : 'the forecast says pre-copy does not converge: post-copy after the first pass';
     out.push({ step: 'post-copy', when: 'pass', pass: p.postcopyAtPass, why });
   }
