@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import { FerryError } from '../../errors/ferry-error.js';
 import { defaultMigrationOptions } from '../options.js';
 import type { MigrationOptions } from '../../shared/migration-options-schema.js';
-import { planPolicy, type PolicyRequest } from './policy-plan.js';
+import { predictPrecopy } from '../forecast/precopy-model.js';
+import { DIRTY_RATE_MARGIN, planPolicy, type PolicyRequest } from './policy-plan.js';
 import { applyPlanToTuning, startOptions } from './start-options.js';
 import { migrationTuning } from '../options.js';
 
@@ -95,6 +96,21 @@ describe('planPolicy()', () => {
       assert.deepEqual(p.escalation, ['post-copy']);
       assert.equal(p.postcopyAtPass, undefined, 'no switch planned: pre-copy is expected to finish');
       assert.equal(p.steps.at(-1)?.step, 'post-copy');
+    });
+
+    it("a forecast that converges only within the measurement's margin keeps post-copy as the last step", () => {
+      // 60 MiB/s measured over a 100 MiB/s link converges; at DIRTY_RATE_MARGIN times that (more than the link) it would not.
+      const close = { ...hot, dirtyBytesPerSec: 60 * MiB };
+      const p = planPolicy(req({}, { inputs: close, host: { accel: 'tcg' } }));
+      assert.equal(p.forecast?.converges, true);
+      assert.equal(p.start.postcopyRam, true, 'post-copy possible from the start');
+      assert.deepEqual(p.escalation, ['post-copy']);
+      assert.equal(p.postcopyAtPass, undefined, 'no switch planned: pre-copy is expected to finish');
+      assert.ok(predictPrecopy({ ...close, dirtyBytesPerSec: close.dirtyBytesPerSec * DIRTY_RATE_MARGIN }).converges === false);
+      // With multifd pinned (--parallel) post-copy is out: the plan stays plain, ending in abort.
+      const pinned = planPolicy(req({ parallel: true }, { inputs: close, host: { accel: 'tcg' } }));
+      assert.equal(pinned.start.postcopyRam, false);
+      assert.deepEqual(pinned.escalation, ['abort']);
     });
 
     it('the capped hot guest on TCG: post-copy as the second pass starts (its first pass moves the half it does not rewrite)', () => {

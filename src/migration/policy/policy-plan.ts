@@ -78,6 +78,13 @@ export interface PolicyRequest {
 export const DEFAULT_MAX_PAUSE_MS = 5000;
 /** Stream bytes per guest byte the planner assumes for multifd zstd when the inputs do not say. */
 export const ZSTD_STREAM_RATIO = 0.5;
+/**
+ * How far a measured dirty rate may be off. QEMU samples it (TCG: page sampling over a short window): a guest
+ * writing 150 MiB/s read as 85 to 152 MiB/s on a quiet machine (and as 45 on a busy one). A forecast that converges,
+ * but would not at this many times the measured rate, keeps post-copy possible from the start (one stream instead
+ * of multifd), so a stall escalates instead of aborting.
+ */
+export const DIRTY_RATE_MARGIN = 2;
 /** Passes a throttle gets before the next step. */
 export const THROTTLE_PASSES = 3;
 /** QEMU's auto-converge with its defaults (20 % then +10 % a pass, from the third pass): the share of the dirty rate left, pass by pass. */
@@ -174,9 +181,12 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
   });
   const plain = predictPrecopy(inp);
   // A forecast that pre-copy converges can be wrong (a measurement that read the dirty rate low): when --postcopy
-  // enabled post-copy from the start, it stays the last step, as without a forecast, instead of an abort.
+  // enabled post-copy from the start, or when the forecast converges only by a margin the measurement cannot promise,
+  // post-copy stays the last step, as without a forecast, instead of an abort.
   if (plain.converges) {
-    return { ...plan, start: base, escalation: [...throttles, base.postcopyRam ? 'post-copy' : 'abort'], forecast: forecast(plain, 'pre-copy') };
+    const sure = predictPrecopy({ ...inp, dirtyBytesPerSec: inp.dirtyBytesPerSec * DIRTY_RATE_MARGIN }).converges;
+    const postcopyRam = base.postcopyRam || (!sure && postcopyAllowed);
+    return { ...plan, start: { ...base, postcopyRam }, escalation: [...throttles, postcopyRam ? 'post-copy' : 'abort'], forecast: forecast(plain, 'pre-copy') };
   }
   const host = r.host ?? {};
   if (host.cpuIdle === true && !base.postcopyRam) {
