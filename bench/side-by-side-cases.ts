@@ -3,7 +3,9 @@
  * tool's flags for it. ferry runs its default policy (auto); where virsh gets a flag ferry
  * has too, ferry gets it with `--policy auto` (without --policy those flags mean "manual",
  * virsh's behaviour). Only virsh gets an operator's `migrate-postcopy`: under ferry's policy,
- * the switch is the policy's to make.
+ * the switch is the policy's to make. `cap-100-max-downtime-50` is ferry's downtime promise
+ * (`--max-downtime 50`); virsh has no such flag (its migrate-setmaxdowntime is QEMU's target, not a
+ * promise), so libvirt runs that case as the plain capped one.
  */
 export interface SideBySideCase {
   name: string;
@@ -23,5 +25,6 @@ export function sideBySideCases(postcopyAfterS: number): SideBySideCase[] {
     { name: 'dirty-150-cap-100', dirty: 150, virsh: cap, ferry: cap },
     { name: 'cap-100-auto-converge', dirty: 150, virsh: [...cap, '--auto-converge'], ferry: [...cap, '--policy', 'auto', '--auto-converge'] },
     { name: 'cap-100-postcopy', dirty: 150, virsh: [...cap, '--postcopy'], ferry: [...cap, '--policy', 'auto', '--postcopy'], postcopyAfterS },
+    { name: 'cap-100-max-downtime-50', dirty: 150, virsh: cap, ferry: [...cap, '--max-downtime', '50'] },
   ];
 }
