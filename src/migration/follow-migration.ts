@@ -112,6 +112,7 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
         pass: info.ram?.['dirty-sync-count'] ?? 1,
         remaining: info.ram?.remaining ?? 0,
         ...(info['expected-downtime'] !== undefined ? { expectedDowntimeMs: info['expected-downtime'] } : {}),
+        ...passRates(info),
         elapsedMs: a.now() - a.performStartedAt,
       });
       for (const step of a.escalation.steps.slice(taken)) a.onStep?.(step);
@@ -188,6 +189,13 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
 }
 
 /** The policy's step and why, over the job statistics (domjobinfo). */
+/** QEMU's own rates over the last pass (0 until its second dirty-bitmap sync): what the policy's recheck reads. */
+function passRates(info: QemuMigrationInfo): { dirtyBytesPerSec?: number; linkBytesPerSec?: number } {
+  const ram = info.ram;
+  if (!ram || !(ram.mbps > 0) || !(ram['page-size'] > 0)) return {};
+  return { dirtyBytesPerSec: ram['dirty-pages-rate'] * ram['page-size'], linkBytesPerSec: (ram.mbps * 1e6) / 8 };
+}
+
 function policyFields(e: Escalation): Partial<JobInfo> {
   const c = e.current;
   return {

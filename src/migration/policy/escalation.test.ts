@@ -20,6 +20,46 @@ const sample = (pass: number, mib: number, expectedDowntimeMs?: number, elapsedM
 });
 
 describe('Escalation', () => {
+  describe("auto's recheck at pass 2 (a forecast that converges only within the measurement's margin)", () => {
+    // A 150 MiB/s guest whose sample read 60 MiB/s over a 100 MiB/s link: the plan keeps post-copy possible.
+    const inputs = { firstPassBytes: 600 * MiB, dirtyBytesPerSec: 60 * MiB, workingSetBytes: 600 * MiB, linkBytesPerSec: 100 * MiB, downtimeLimitMs: [300] };
+    const unsure = () => planPolicy({ options: { ...defaultMigrationOptions(), live: true }, downtimeCeilingMs: 300, host: { accel: 'tcg' }, inputs });
+    const at2 = (dirtyMiBs: number, linkMiBs: number, leftMiB: number): ProgressSample => ({
+      ...sample(2, leftMiB),
+      dirtyBytesPerSec: dirtyMiBs * MiB,
+      linkBytesPerSec: linkMiBs * MiB,
+    });
+
+    it("QEMU's own rate over pass 1 says it does not converge: post-copy as pass 2 starts, with both rates in the reason", () => {
+      const p = unsure();
+      assert.equal(p.start.postcopyRam, true);
+      assert.ok(p.recheckAtPass2, 'the plan rechecks');
+      assert.match(p.steps.find((s) => s.when === 'pass')?.why ?? '', /^if QEMU's own dirty rate over the first pass says pre-copy does not converge/);
+      const e = new Escalation(p);
+      assert.equal(e.observe(sample(1, 600)), undefined);
+      const act = e.observe(at2(150, 100, 590));
+      assert.equal(act?.kind, 'post-copy');
+      assert.match(
+        e.current.reason,
+        /^QEMU's own dirty rate over pass 1 \(150\.0 MiB\/s, against 100\.0 MiB\/s moved\) says pre-copy does not converge \(the forecast read 60\.0 MiB\/s\): post-copy as pass 2 starts$/,
+      );
+    });
+
+    it('a pass-1 rate that converges changes nothing: the stalls decide, as planned', () => {
+      const e = new Escalation(unsure());
+      assert.equal(e.observe(sample(1, 600)), undefined);
+      assert.equal(e.observe(at2(30, 100, 180)), undefined);
+      assert.equal(e.current.step, 'start');
+    });
+
+    it('without the recheck in the plan (a sure forecast, or none) pass 2 is not acted on', () => {
+      const e = new Escalation(plan({}));
+      assert.equal(e.plan.recheckAtPass2, undefined);
+      assert.equal(e.observe(sample(1, 600)), undefined);
+      assert.equal(e.observe(at2(150, 100, 590)), undefined);
+    });
+  });
+
   it('a guest that converges keeps the short limit (nothing is raised)', () => {
     const e = new Escalation(plan({ policy: 'minimal-downtime' }));
     assert.deepEqual(passes(e, [256, 100, 40, 10]), [undefined, undefined, undefined, undefined]);

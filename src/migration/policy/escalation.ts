@@ -1,4 +1,5 @@
 import { FerryError } from '../../errors/ferry-error.js';
+import { predictPrecopy } from '../forecast/precopy-model.js';
 import type { EscalationStep, PolicyPlan } from './policy-plan.js';
 
 /** One query-migrate sample, as the escalation reads it. */
@@ -13,6 +14,10 @@ export interface ProgressSample {
   expectedDowntimeMs?: number;
   /** ms since Perform started. */
   elapsedMs: number;
+  /** QEMU's dirty rate over the last pass, from its dirty bitmap (ram.dirty-pages-rate x page size), bytes/s. */
+  dirtyBytesPerSec?: number;
+  /** The rate the last pass moved at (ram.mbps), bytes/s. */
+  linkBytesPerSec?: number;
 }
 
 /** What the follow loop must do now. */
@@ -81,6 +86,21 @@ export class Escalation {
     const previous = { pass: this.lastPass, remaining: this.lastRemaining };
     this.lastPass = s.pass;
     this.lastRemaining = s.remaining;
+    const recheck = this.plan.recheckAtPass2;
+    if (recheck && s.pass === 2 && s.dirtyBytesPerSec !== undefined && s.linkBytesPerSec && this.plan.escalation.includes('post-copy')) {
+      const again = predictPrecopy({
+        ...recheck,
+        firstPassBytes: Math.max(1, s.remaining),
+        dirtyBytesPerSec: s.dirtyBytesPerSec,
+        linkBytesPerSec: s.linkBytesPerSec,
+      });
+      if (!again.converges) {
+        const why =
+          `QEMU's own dirty rate over pass 1 (${mib(s.dirtyBytesPerSec)} MiB/s, against ${mib(s.linkBytesPerSec)} MiB/s moved) says pre-copy ` +
+          `does not converge (the forecast read ${mib(recheck.dirtyBytesPerSec)} MiB/s): post-copy as pass 2 starts`;
+        return this.take(s, 'post-copy', why, { kind: 'post-copy' });
+      }
+    }
     if (this.plan.postcopyAtPass !== undefined && s.pass >= this.plan.postcopyAtPass && this.plan.escalation.includes('post-copy')) {
       const why =
         this.plan.postcopyAtPass <= 1

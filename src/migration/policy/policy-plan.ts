@@ -51,6 +51,13 @@ export interface PolicyPlan {
   escalation: EscalationStep[];
   /** The forecast says pre-copy will not converge: switch to post-copy as this pass starts. */
   postcopyAtPass?: number;
+  /**
+   * The forecast converges only within the measurement's margin (DIRTY_RATE_MARGIN), with post-copy possible: as
+   * pass 2 starts, the model runs again from these inputs with QEMU's own dirty rate over the whole first pass
+   * (its dirty bitmap, not a sample) and the rate pass 1 moved at; if pre-copy would not converge with them,
+   * post-copy starts then, instead of after a stall two passes later.
+   */
+  recheckAtPass2?: PrecopyInputs;
   /** Passes the throttle (auto-converge, dirty-limit) gets to work before the next step. */
   throttlePasses: number;
   /** The forecast says no step finishes: the migration is refused before it starts, with this reason. */
@@ -186,7 +193,14 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
   if (plain.converges) {
     const sure = predictPrecopy({ ...inp, dirtyBytesPerSec: inp.dirtyBytesPerSec * DIRTY_RATE_MARGIN }).converges;
     const postcopyRam = base.postcopyRam || (!sure && postcopyAllowed);
-    return { ...plan, start: { ...base, postcopyRam }, escalation: [...throttles, postcopyRam ? 'post-copy' : 'abort'], forecast: forecast(plain, 'pre-copy') };
+    return {
+      ...plan,
+      start: { ...base, postcopyRam },
+      escalation: [...throttles, postcopyRam ? 'post-copy' : 'abort'],
+      // Not sure: as pass 2 starts, QEMU's own rates over pass 1 decide (Escalation).
+      ...(postcopyRam && !sure && throttles.length === 0 ? { recheckAtPass2: inp } : {}),
+      forecast: forecast(plain, 'pre-copy'),
+    };
   }
   const host = r.host ?? {};
   if (host.cpuIdle === true && !base.postcopyRam) {
@@ -261,6 +275,14 @@ function describeSteps(p: Unstepped): PlannedStep[] {
     out.push({ step: 'ramp', when: 'stall', why: `downtime limit ${p.downtimeSteps.join(' → ')} ms, one step per stalled pass` });
   } else if (p.downtimeSteps) {
     out.push({ step: 'ramp', when: 'start', why: `downtime limit ${p.downtimeSteps[0]} ms` });
+  }
+  if (p.recheckAtPass2) {
+    out.push({
+      step: 'post-copy',
+      when: 'pass',
+      pass: 2,
+      why: "if QEMU's own dirty rate over the first pass says pre-copy does not converge (the forecast converges only within the measurement's margin)",
+    });
   }
   if (p.postcopyAtPass !== undefined) {
     const why =
