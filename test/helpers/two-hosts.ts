@@ -1,3 +1,4 @@
+import { eventually } from './processes.js';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { FerrydHost } from './ferryd.js';
@@ -56,6 +57,9 @@ export class TwoHosts {
     await this.a.ok('define', file);
     await this.a.ok('start', o.name);
     await waitHeartbeats(() => this.a.serialLog(o.name), 2, { timeoutMs: 90_000 });
+    // Settled: ferry-devices has loaded the guest's drivers and printed its report (guest/ferry-devices). Until then
+    // the guest's boot dirties memory in bursts, and a migration's dirty-rate reading would plan for the burst.
+    await eventually(() => /ferry-guest: report done/.test(this.a.serialLog(o.name)), `${o.name}'s device report`, 90_000);
   }
 
   /** The serial output of a guest on both hosts together (it moves between them). */

@@ -89,6 +89,22 @@ describe('forecastMigration()', () => {
     assert.deepEqual([r.inputs.firstPassSource, r.inputs.firstPassBytes], ['guest-ram', 1024 * MiB]);
   });
 
+  it('a reading that could change the plan (at least 45 % of the link) is confirmed by a second window, and the lower counts', async () => {
+    const readings = [40, 5];
+    let calls = 0;
+    const measureDirtyRate = () => Promise.resolve({ bytesPerSec: (readings[calls++] ?? 0) * MiB, mode: 'page-sampling' as const, windowMs: 100 });
+    const burst = await forecastMigration(request({ bandwidth: 16 }, { measureDirtyRate }));
+    assert.equal(calls, 2);
+    assert.equal(burst.inputs.dirtyBytesPerSec, 5 * MiB, 'a burst in one window does not count');
+    calls = 0;
+    readings.splice(0, 2, 150, 140);
+    assert.equal((await forecastMigration(request({ bandwidth: 100 }, { measureDirtyRate }))).inputs.dirtyBytesPerSec, 140 * MiB);
+    calls = 0;
+    readings.splice(0, 2, 7, 99);
+    assert.equal((await forecastMigration(request({ bandwidth: 16 }, { measureDirtyRate }))).inputs.dirtyBytesPerSec, 7 * MiB);
+    assert.equal(calls, 1, 'a reading well under the link is taken as it is');
+  });
+
   it('a failed measurement is reported, not thrown, and the rate is taken as 0', async () => {
     const f = await forecastMigration(request({}, { measureDirtyRate: () => Promise.reject(new Error('QEMU went away')) }));
     assert.equal(f.inputs.dirtyRateSource, 'not-measured');

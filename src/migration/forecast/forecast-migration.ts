@@ -40,16 +40,16 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
   const now = r.now ?? Date.now;
   const at = now();
   const o = r.options;
+  const history = r.history();
+  const firstPass = firstPassOf(r, history);
+  const link = linkOf(r, history);
   const measuring =
     o.live && r.measureDirtyRate
-      ? r.measureDirtyRate().then(
+      ? measureConfirmed(r.measureDirtyRate, link.bytesPerSec).then(
           (m) => ({ m }),
           (err: unknown) => ({ err: err instanceof Error ? err.message : String(err) }),
         )
       : undefined;
-  const history = r.history();
-  const firstPass = firstPassOf(r, history);
-  const link = linkOf(r, history);
   const inputs: ForecastInputs = {
     firstPassBytes: firstPass.bytes,
     firstPassSource: firstPass.source,
@@ -70,6 +70,20 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
     inputs.dirtyRate = { mode: measured.m.mode, windowMs: measured.m.windowMs, ...(measured.m.samplePages ? { samplePages: measured.m.samplePages } : {}) };
   } else if (measured) inputs.dirtyRateError = measured.err;
   return { ...forecastFromInputs(inputs, forecastShape(o)), at, gatherMs: now() - at };
+}
+
+/**
+ * A reading at least this share of the link's rate can change the plan (the policy's margin, post-copy at once):
+ * a second window confirms it, and the lower reading counts. A burst (a guest still booting, a job starting) lasts
+ * one window; a guest that writes fast writes fast in both.
+ */
+export const CONFIRM_FROM_LINK_SHARE = 0.45;
+
+async function measureConfirmed(measure: () => Promise<DirtyRateMeasurement>, linkBytesPerSec: number): Promise<DirtyRateMeasurement> {
+  const first = await measure();
+  if (first.bytesPerSec < CONFIRM_FROM_LINK_SHARE * linkBytesPerSec) return first;
+  const second = await measure().catch(() => first);
+  return second.bytesPerSec < first.bytesPerSec ? second : first;
 }
 
 /** The downtime limit pass by pass, as migrationTuning sets it (ferry's ramp up to the domain's limit, or one fixed limit). */

@@ -24,8 +24,9 @@ describe('Escalation', () => {
     // A 150 MiB/s guest whose sample read 60 MiB/s over a 100 MiB/s link: the plan keeps post-copy possible.
     const inputs = { firstPassBytes: 600 * MiB, dirtyBytesPerSec: 60 * MiB, workingSetBytes: 600 * MiB, linkBytesPerSec: 100 * MiB, downtimeLimitMs: [300] };
     const unsure = () => planPolicy({ options: { ...defaultMigrationOptions(), live: true }, downtimeCeilingMs: 300, host: { accel: 'tcg' }, inputs });
+    // Pass 1 took 6 s (the elapsed time at pass 2's start).
     const at2 = (dirtyMiBs: number, linkMiBs: number, leftMiB: number): ProgressSample => ({
-      ...sample(2, leftMiB),
+      ...sample(2, leftMiB, undefined, 6000),
       dirtyBytesPerSec: dirtyMiBs * MiB,
       linkBytesPerSec: linkMiBs * MiB,
     });
@@ -49,7 +50,17 @@ describe('Escalation', () => {
       const e = new Escalation(unsure());
       assert.equal(e.observe(sample(1, 600)), undefined);
       assert.equal(e.observe(at2(92, 110, 453))?.kind, 'post-copy');
-      assert.match(e.current.reason, /says pre-copy needs \d+ more passes \(~\d+ s\) \(the forecast read 60\.0 MiB\/s\): post-copy as pass 2 starts$/);
+      assert.match(
+        e.current.reason,
+        /says pre-copy needs \d+ more passes \(~\d+ s, longer than pass 1's 6 s\) \(the forecast read 60\.0 MiB\/s\): post-copy as pass 2 starts$/,
+      );
+    });
+
+    it('a light guest keeps pre-copy even when it needs several short passes down the downtime ramp (4 MiB/s over 16, 30 MiB left)', () => {
+      const e = new Escalation(unsure());
+      assert.equal(e.observe(sample(1, 600)), undefined);
+      assert.equal(e.observe(at2(4, 16, 30)), undefined);
+      assert.equal(e.current.step, 'start');
     });
 
     it('a pass-1 rate that converges within a few passes changes nothing: the stalls decide, as planned', () => {

@@ -33,15 +33,6 @@ export interface StepState {
 }
 
 /**
- * auto's recheck at pass 2 keeps pre-copy only if it finishes within this many more passes. Measured under TCG
- * (150 MiB/s asked, 100 MiB/s cap): QEMU's rate over pass 1 read 92 MiB/s against 110 MiB/s moved, which the model
- * says converges after 14 slow passes, while pass 2 in fact left more than pass 1 (489 MiB against 453): a pre-copy
- * that needs many passes, each re-sending most of the last, is a stall that has not shown yet, and post-copy now
- * finishes sooner.
- */
-export const RECHECK_MAX_PASSES = 3;
-
-/**
  * Runs a PolicyPlan against the migration's progress: each pass that leaves
  * at least `stallRatio` of what the one before left (a stall, as Proxmox and
  * oVirt count it) moves one step: up the downtime ramp, then along the
@@ -95,6 +86,11 @@ export class Escalation {
     const previous = { pass: this.lastPass, remaining: this.lastRemaining };
     this.lastPass = s.pass;
     this.lastRemaining = s.remaining;
+    // auto's recheck (PolicyPlan.recheckAtPass2) keeps pre-copy only if the passes still to come take no longer than
+    // the first did. Measured under TCG (150 MiB/s asked, 100 MiB/s cap): QEMU's rate over pass 1 read 92 MiB/s against
+    // 110 MiB/s moved, which the model turns into 14 slow passes (~30 s after a 5 s first pass), while pass 2 in fact
+    // left more than pass 1: a pre-copy that slow is a stall that has not shown yet, and post-copy now finishes sooner.
+    // (A count of passes misjudged a light guest: 4 MiB/s over 16 takes five short passes down the 50 ms ramp.)
     const recheck = this.plan.recheckAtPass2;
     if (recheck && s.pass === 2 && s.dirtyBytesPerSec !== undefined && s.linkBytesPerSec && this.plan.escalation.includes('post-copy')) {
       const again = predictPrecopy({
@@ -103,9 +99,9 @@ export class Escalation {
         dirtyBytesPerSec: s.dirtyBytesPerSec,
         linkBytesPerSec: s.linkBytesPerSec,
       });
-      if (!again.converges || again.passes.length > RECHECK_MAX_PASSES) {
+      if (!again.converges || again.totalSeconds * 1000 > s.elapsedMs) {
         const says = again.converges
-          ? `pre-copy needs ${again.passes.length} more passes (~${Math.round(again.totalSeconds)} s)`
+          ? `pre-copy needs ${again.passes.length} more passes (~${Math.round(again.totalSeconds)} s, longer than pass 1's ${Math.round(s.elapsedMs / 1000)} s)`
           : 'pre-copy does not converge';
         const why =
           `QEMU's own dirty rate over pass 1 (${mib(s.dirtyBytesPerSec)} MiB/s, against ${mib(s.linkBytesPerSec)} MiB/s moved) says ${says} ` +
