@@ -103,6 +103,10 @@ describe('forecastMigration()', () => {
     readings.splice(0, 2, 7, 99);
     assert.equal((await forecastMigration(request({ bandwidth: 16 }, { measureDirtyRate }))).inputs.dirtyBytesPerSec, 7 * MiB);
     assert.equal(calls, 1, 'a reading well under the link is taken as it is');
+    calls = 0;
+    readings.splice(0, 2, 40, 5);
+    assert.equal((await forecastMigration(request({ bandwidth: 16, postcopy: true }, { measureDirtyRate }))).inputs.dirtyBytesPerSec, 40 * MiB);
+    assert.equal(calls, 1, 'virsh flags alone (manual): nothing plans from the reading, one window');
   });
 
   it('a failed measurement is reported, not thrown, and the rate is taken as 0', async () => {

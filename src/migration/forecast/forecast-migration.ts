@@ -45,7 +45,7 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
   const link = linkOf(r, history);
   const measuring =
     o.live && r.measureDirtyRate
-      ? measureConfirmed(r.measureDirtyRate, link.bytesPerSec).then(
+      ? (plansFromIt(o) ? measureConfirmed(r.measureDirtyRate, link.bytesPerSec) : r.measureDirtyRate()).then(
           (m) => ({ m }),
           (err: unknown) => ({ err: err instanceof Error ? err.message : String(err) }),
         )
@@ -78,6 +78,12 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
  * one window; a guest that writes fast writes fast in both.
  */
 export const CONFIRM_FROM_LINK_SHARE = 0.45;
+
+/** Only auto plans from the reading (policy-plan.ts): manual (--policy manual, or virsh's flags alone) gets one window. */
+function plansFromIt(o: MigrationOptions): boolean {
+  const virshFlags = o.autoConverge || o.postcopy || o.postcopyAfterPrecopy || o.timeout !== undefined;
+  return o.policy === 'auto' || (o.policy === undefined && !virshFlags);
+}
 
 async function measureConfirmed(measure: () => Promise<DirtyRateMeasurement>, linkBytesPerSec: number): Promise<DirtyRateMeasurement> {
   const first = await measure();
