@@ -4,6 +4,7 @@ import type { DirtyRateMeasurement } from '../../qemu/dirty-rate.js';
 import { downtimeSteps, migrationTuning, mibsToBytes, UNLIMITED_BANDWIDTH_MIBS } from '../options.js';
 import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { forecastFromInputs, forecastShape } from './forecast-model.js';
+import { virshConvergenceFlags } from '../policy/policy-plan.js';
 import { firstPassFromHistory, linkFromHistory } from './history-estimates.js';
 
 /**
@@ -81,8 +82,7 @@ export const CONFIRM_FROM_LINK_SHARE = 0.45;
 
 /** Only auto plans from the reading (policy-plan.ts): manual (--policy manual, or virsh's flags alone) gets one window. */
 function plansFromIt(o: MigrationOptions): boolean {
-  const virshFlags = o.autoConverge || o.postcopy || o.postcopyAfterPrecopy || o.timeout !== undefined;
-  return o.policy === 'auto' || (o.policy === undefined && !virshFlags);
+  return o.policy === 'auto' || (o.policy === undefined && virshConvergenceFlags(o).length === 0);
 }
 
 async function measureConfirmed(measure: () => Promise<DirtyRateMeasurement>, linkBytesPerSec: number): Promise<DirtyRateMeasurement> {
