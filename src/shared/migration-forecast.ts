@@ -50,6 +50,8 @@ export const forecastInputsSchema = record({
   linkSource: choice(LINK_SOURCES),
   previousMigrationId: optional(text("The migration this link rate (or the first pass's bytes) came from, when it came from one")),
   postcopyLinkBytesPerSec: num("The link's rate under post-copy, where QEMU lifts the --bandwidth cap (max-postcopy-bandwidth 0)"),
+  linkSamples: optional(integer('How many earlier migrations to the destination the link rate is the median of (linkSource previous-migration)')),
+  setupSeconds: optional(num("QEMU's setup before the first byte, the median of the earlier migrations to the destination; absent: none known, 0")),
   downtimeLimitMs: list(num(), "The downtime limit pass by pass (the domain's ramp; the last one holds)"),
 });
 export type ForecastInputs = Static<typeof forecastInputsSchema>;
@@ -84,7 +86,7 @@ export const migrationForecastSchema = record({
   inputs: forecastInputsSchema,
   converges: flag('Pre-copy switches over by itself within the passes predicted (and the --timeout, if any)'),
   passes: integer('Pre-copy passes before the switch-over (or before the prediction stopped)'),
-  totalSeconds: num('Seconds from the start of the transfer until the guest runs on the destination (or until the prediction stopped)'),
+  totalSeconds: num("Seconds from the start of QEMU's migration (its setup included) until the guest runs on the destination (or until the prediction stopped)"),
   downtimeMs: optional(num('The pause at switch-over, in ms; absent when it does not converge')),
   sentBytes: num('Guest bytes sent in all'),
   firstStall: optional(integer('The first pass that leaves about as much as the one before, if any')),

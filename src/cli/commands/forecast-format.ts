@@ -22,7 +22,8 @@ export function formatForecast(f: MigrationForecast): string {
   }
   lines.push(['First pass', `${mib(i.firstPassBytes)} of ${mib(i.guestRamBytes)} (${FIRST_PASS[i.firstPassSource]})`]);
   lines.push(['Dirty rate', dirtyRate(f)]);
-  lines.push(['Link', `${mib(i.linkBytesPerSec)}/s (${LINK[i.linkSource]})`]);
+  lines.push(['Link', `${mib(i.linkBytesPerSec)}/s (${linkSource(i)})`]);
+  if (i.setupSeconds !== undefined) lines.push(['QEMU setup', `${seconds(i.setupSeconds)} (the median of the earlier migrations to this destination)`]);
   // What the policy will do and when (docs/policies.md: the planner's steps).
   if (f.policy) {
     lines.push(['Policy', `${f.policy.policy}: ${f.policy.summary}`]);
@@ -40,9 +41,16 @@ const FIRST_PASS: Record<MigrationForecast['inputs']['firstPassSource'], string>
 
 const LINK: Record<MigrationForecast['inputs']['linkSource'], string> = {
   'bandwidth-cap': 'the --bandwidth cap',
-  'previous-migration': 'the last migration to this destination',
+  'previous-migration': 'earlier migrations to this destination',
   assumed: 'assumed: no earlier migration to this destination',
 };
+
+function linkSource(i: MigrationForecast['inputs']): string {
+  if (i.linkSource === 'previous-migration' && i.linkSamples !== undefined && i.linkSamples > 1) {
+    return `the median of the last ${i.linkSamples} migrations to this destination`;
+  }
+  return i.linkSource === 'previous-migration' ? 'the last migration to this destination' : LINK[i.linkSource];
+}
 
 function dirtyRate(f: MigrationForecast): string {
   const i = f.inputs;

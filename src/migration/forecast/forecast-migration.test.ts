@@ -74,10 +74,29 @@ describe('forecastMigration()', () => {
     assert.equal(f.inputs.linkSource, 'previous-migration');
     assert.equal(f.inputs.previousMigrationId, 'good');
     assert.equal(f.inputs.linkBytesPerSec, 400 * MiB);
+    assert.equal(f.inputs.linkSamples, 1);
     const g = await forecastMigration(request({}));
     assert.equal(g.inputs.linkSource, 'assumed');
     assert.equal(g.inputs.linkBytesPerSec, ASSUMED_LINK_BYTES_PER_SEC);
     assert.equal(g.converges, true);
+  });
+
+  it("the link is the median of the last five uncapped migrations to the destination, and QEMU's setup time is added", async () => {
+    const rates = [400, 1700, 420, 380, 410, 90]; // MiB/s, newest first: one outlier each way, and a sixth not counted
+    const history = rates.map((r, i) =>
+      entry({ id: `m${i}`, startedAt: 100 - i, stats: { dataProcessed: r * MiB, qemuTotalTimeMs: 1000 + 300 + i * 10, setupTimeMs: 300 + i * 10 } }),
+    );
+    const f = await forecastMigration(request({}, { history: () => history, measureDirtyRate: undefined }));
+    assert.equal(f.inputs.linkSource, 'previous-migration');
+    assert.equal(f.inputs.linkBytesPerSec, 410 * MiB, 'the median of 400, 1700, 420, 380, 410');
+    assert.equal(f.inputs.linkSamples, 5);
+    assert.equal(f.inputs.previousMigrationId, 'm0', 'the newest of them');
+    assert.ok(Math.abs((f.inputs.setupSeconds ?? 0) - 0.32) < 1e-9, 'the median of 300..340 ms');
+    // Not measured, the guest dirties nothing: one pass of the first-pass bytes at 410 MiB/s, after the setup.
+    const transfer = f.inputs.firstPassBytes / (410 * MiB);
+    assert.ok(Math.abs(f.totalSeconds - (0.32 + transfer + (f.downtimeMs ?? 0) / 1000)) < 1e-6, `total ${f.totalSeconds}`);
+    const none = await forecastMigration(request({}));
+    assert.equal(none.inputs.setupSeconds, undefined, 'no earlier migration: no setup time known');
   });
 
   it("the first pass: QEMU's resident guest RAM, else what the last migration sent, else all the RAM", async () => {

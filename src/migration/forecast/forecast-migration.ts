@@ -5,7 +5,7 @@ import { downtimeSteps, migrationTuning, mibsToBytes, UNLIMITED_BANDWIDTH_MIBS }
 import type { MigrationOptions } from '../../shared/migration-options-schema.js';
 import { forecastFromInputs, forecastShape } from './forecast-model.js';
 import { virshConvergenceFlags } from '../policy/policy-plan.js';
-import { firstPassFromHistory, linkFromHistory } from './history-estimates.js';
+import { firstPassFromHistory, linkFromHistory, setupFromHistory } from './history-estimates.js';
 
 /**
  * The link's rate ferry assumes when neither a --bandwidth cap nor an earlier
@@ -44,6 +44,7 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
   const history = r.history();
   const firstPass = firstPassOf(r, history);
   const link = linkOf(r, history);
+  const setupSeconds = setupFromHistory(history, r.destUri);
   const measuring =
     o.live && r.measureDirtyRate
       ? (plansFromIt(o) ? measureConfirmed(r.measureDirtyRate, link.bytesPerSec) : r.measureDirtyRate()).then(
@@ -62,6 +63,8 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
     linkSource: link.source,
     ...((link.id ?? firstPass.id) ? { previousMigrationId: (link.id ?? firstPass.id) as string } : {}),
     postcopyLinkBytesPerSec: link.uncappedBytesPerSec,
+    ...(link.samples !== undefined ? { linkSamples: link.samples } : {}),
+    ...(setupSeconds > 0 ? { setupSeconds } : {}),
     downtimeLimitMs: downtimeRamp(o, r.settings),
   };
   const measured = measuring ? await measuring : undefined;
@@ -114,11 +117,11 @@ function firstPassOf(r: ForecastRequest, history: MigrationHistoryEntry[]): { by
 function linkOf(
   r: ForecastRequest,
   history: MigrationHistoryEntry[],
-): { bytesPerSec: number; uncappedBytesPerSec: number; source: ForecastInputs['linkSource']; id?: string } {
+): { bytesPerSec: number; uncappedBytesPerSec: number; source: ForecastInputs['linkSource']; id?: string; samples?: number } {
   const previous = linkFromHistory(history, r.destUri);
   const uncapped = previous?.bytesPerSec ?? ASSUMED_LINK_BYTES_PER_SEC;
   const capMiBs = r.options.bandwidth ?? r.settings.bandwidthMiBs;
   if (capMiBs > 0 && capMiBs < UNLIMITED_BANDWIDTH_MIBS) return { bytesPerSec: mibsToBytes(capMiBs), uncappedBytesPerSec: uncapped, source: 'bandwidth-cap' };
-  if (previous) return { bytesPerSec: previous.bytesPerSec, uncappedBytesPerSec: uncapped, source: 'previous-migration', id: previous.id };
+  if (previous) return { bytesPerSec: previous.bytesPerSec, uncappedBytesPerSec: uncapped, source: 'previous-migration', id: previous.id, samples: previous.samples };
   return { bytesPerSec: uncapped, uncappedBytesPerSec: uncapped, source: 'assumed' };
 }

@@ -40,11 +40,13 @@ export function forecastFromInputs(inputs: ForecastInputs, shape: ForecastShape)
     ...(shape.deadlineSeconds !== undefined ? { deadlineSeconds: shape.deadlineSeconds } : {}),
   };
   const pre = predictPrecopy(model);
+  // QEMU's setup (channels, dirty bitmap) comes before the first byte; the model's clock starts at that byte.
+  const setup = inputs.setupSeconds ?? 0;
   const out: Omit<MigrationForecast, 'at' | 'gatherMs'> = {
     inputs,
     converges: pre.converges,
     passes: pre.passes.length,
-    totalSeconds: pre.totalSeconds,
+    totalSeconds: setup + pre.totalSeconds,
     sentBytes: pre.sentBytes,
     passDetail: pre.passes.map((p) => ({ ...p })),
   };
@@ -53,7 +55,7 @@ export function forecastFromInputs(inputs: ForecastInputs, shape: ForecastShape)
   if (pre.downtimeMs !== undefined) out.downtimeMs = shape.live ? pre.downtimeMs : pre.totalSeconds * 1000;
   if (shape.postcopyAfterPasses !== undefined && shape.live) {
     const post = predictPostcopy(model, shape.postcopyAfterPasses, inputs.postcopyLinkBytesPerSec);
-    out.postcopy = { switchAtSeconds: post.switchAt, totalSeconds: post.totalSeconds, postcopyBytes: post.postcopyBytes };
+    out.postcopy = { switchAtSeconds: setup + post.switchAt, totalSeconds: setup + post.totalSeconds, postcopyBytes: post.postcopyBytes };
   }
   return out;
 }

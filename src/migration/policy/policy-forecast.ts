@@ -31,6 +31,7 @@ export function policyRequest(options: MigrationOptions, c: PolicyContext, forec
     ...(c.settings.downtimeExplicit !== undefined ? { downtimeExplicit: c.settings.downtimeExplicit } : {}),
     host: { accel: c.accel },
     ...(forecast ? { inputs: precopyInputsOf(forecast.inputs) } : {}),
+    ...(forecast?.inputs.setupSeconds !== undefined ? { setupSeconds: forecast.inputs.setupSeconds } : {}),
   };
 }
 

@@ -79,6 +79,8 @@ export interface PolicyRequest {
   host?: { accel?: 'kvm' | 'tcg'; dirtyRing?: boolean; cpuIdle?: boolean };
   /** The model's inputs (the forecast's measurement); without them `auto` decides from the options and escalates from progress. */
   inputs?: PrecopyInputs;
+  /** QEMU's setup before the first byte (the forecast's), added to the totals the plan states. */
+  setupSeconds?: number;
 }
 
 /** The longest pause suspend-if-needed allows for the last pass when --max-downtime does not say (ms). */
@@ -180,9 +182,11 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
     downtimeLimitMs: plan.downtimeSteps ?? r.inputs.downtimeLimitMs,
     ...(plan.deadlineSeconds !== undefined ? { deadlineSeconds: plan.deadlineSeconds } : {}),
   };
+  // QEMU's setup comes before the model's first byte (forecastFromInputs adds it the same way).
+  const setup = r.setupSeconds ?? 0;
   const forecast = (f: ReturnType<typeof predictPrecopy>, step: string) => ({
     converges: f.converges,
-    totalSeconds: f.totalSeconds,
+    totalSeconds: setup + f.totalSeconds,
     step,
     ...(f.downtimeMs !== undefined ? { downtimeMs: f.downtimeMs } : {}),
   });
@@ -233,7 +237,7 @@ function planAuto(r: PolicyRequest, plan: Omit<Unstepped, 'start' | 'escalation'
       start: { ...base, postcopyRam: true },
       escalation: ['post-copy'],
       postcopyAtPass: atOnce ? 1 : 2,
-      forecast: { converges: true, totalSeconds: pc.totalSeconds, step: 'post-copy' },
+      forecast: { converges: true, totalSeconds: setup + pc.totalSeconds, step: 'post-copy' },
     };
   }
   const mib = (b: number) => Math.round(b / 1048576);
