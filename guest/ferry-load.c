@@ -15,7 +15,8 @@
  *
  * Parameters come from the kernel command line:
  *   ferry.touch=MiB   memory to touch (default 64)
- *   ferry.dirty=MiB/s rate at which touched memory is rewritten (default 0)
+ *   ferry.dirty=MiB/s rate at which touched memory is rewritten (default 0);
+ *                     a number written to /run/ferry-dirty replaces it (read every heartbeat)
  *   ferry.hb=ms       heartbeat interval (default 100)
  *   ferry.scrub=MiB/s rate of the integrity scrubber (default 16)
  *   ferry.acpi=ignore ignore the ACPI power button (default: power off)
@@ -336,6 +337,23 @@ static int power_pressed(int fd) {
   return 0;
 }
 
+/* The dirty rate a test sets at run time (through the guest agent's guest-exec): the number in
+ * /run/ferry-dirty, read every heartbeat; a change is said on the console. */
+static void dirty_rate_from_file(struct params *pr) {
+  int fd = open("/run/ferry-dirty", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[32];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return;
+  buf[n] = 0;
+  char *end;
+  long v = strtol(buf, &end, 10);
+  if (end == buf || v < 0 || v == pr->dirty_mibs) return;
+  pr->dirty_mibs = v;
+  say("ferry-load: dirty=%ldMiB/s from /run/ferry-dirty\n", v);
+}
+
 int main(void) {
   struct params pr;
   struct state s = {0};
@@ -379,6 +397,8 @@ int main(void) {
     }
     disk_step(&dk, &pr, dt);
     if (t >= next_hb) {
+      dirty_rate_from_file(&pr);
+      busy = busy || (s.pages > 0 && pr.dirty_mibs > 0);
       say("ferry-load: hb seq=%llu t=%.3f gen=%llu cursor=%zu pages=%zu written=%llu scrubbed=%llu errors=%llu dgen=%llu dblocks=%zu dwritten=%llu dscrubbed=%llu derrors=%llu\n",
           (unsigned long long)s.seq++, t - start, (unsigned long long)s.gen, s.cursor, s.pages,
           (unsigned long long)s.written, (unsigned long long)s.scrubbed, (unsigned long long)s.errors,

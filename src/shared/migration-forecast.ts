@@ -86,7 +86,9 @@ export const migrationForecastSchema = record({
   inputs: forecastInputsSchema,
   converges: flag('Pre-copy switches over by itself within the passes predicted (and the --timeout, if any)'),
   passes: integer('Pre-copy passes before the switch-over (or before the prediction stopped)'),
-  totalSeconds: num("Seconds from the start of QEMU's migration (its setup included) until the guest runs on the destination (or until the prediction stopped)"),
+  totalSeconds: num(
+    "Seconds from the start of QEMU's migration (its setup included) until the guest runs on the destination (or until the prediction stopped)",
+  ),
   downtimeMs: optional(num('The pause at switch-over, in ms; absent when it does not converge')),
   sentBytes: num('Guest bytes sent in all'),
   firstStall: optional(integer('The first pass that leaves about as much as the one before, if any')),

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FerrydHost } from '../helpers/ferryd.js';
+import { guestSh } from '../helpers/guest-exec.js';
 import { guestXml } from '../helpers/guest.js';
 import { pidsMatching, untilPasses } from '../helpers/processes.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
@@ -28,24 +29,6 @@ const PCR16_EXTENDED = createHash('sha256')
 function tpmCommand(hex: string): string {
   const bytes = hex.replace(/\s+/g, '').match(/../g) ?? [];
   return `exec 3<>/dev/tpm0; printf '${bytes.map((b) => `\\x${b}`).join('')}' >&3; dd bs=4096 count=1 <&3 2>/dev/null | od -An -tx1 | tr -d ' \\n'; exec 3>&-; echo`;
-}
-
-/** Runs a shell script in the guest through qemu-ga's guest-exec; its standard output. */
-async function guestSh(host: FerrydHost, name: string, script: string): Promise<string> {
-  const exec = { execute: 'guest-exec', arguments: { path: '/bin/sh', arg: ['-c', script], 'capture-output': true } };
-  const started = JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(exec))) as { return: { pid: number } };
-  return untilPasses('guest-exec finishes', async () => {
-    const status = { execute: 'guest-exec-status', arguments: { pid: started.return.pid } };
-    const r = (
-      JSON.parse(await host.ok('qemu-agent-command', name, JSON.stringify(status))) as {
-        return: { exited: boolean; exitcode?: number; 'out-data'?: string; 'err-data'?: string };
-      }
-    ).return;
-    if (!r.exited) throw new Error('still running');
-    const out = Buffer.from(r['out-data'] ?? '', 'base64').toString();
-    assert.equal(r.exitcode, 0, `${script}\n${out}\n${Buffer.from(r['err-data'] ?? '', 'base64').toString()}`);
-    return out;
-  });
 }
 
 const comm = (pid: number): string => {

@@ -122,6 +122,7 @@ function linkOf(
   const uncapped = previous?.bytesPerSec ?? ASSUMED_LINK_BYTES_PER_SEC;
   const capMiBs = r.options.bandwidth ?? r.settings.bandwidthMiBs;
   if (capMiBs > 0 && capMiBs < UNLIMITED_BANDWIDTH_MIBS) return { bytesPerSec: mibsToBytes(capMiBs), uncappedBytesPerSec: uncapped, source: 'bandwidth-cap' };
-  if (previous) return { bytesPerSec: previous.bytesPerSec, uncappedBytesPerSec: uncapped, source: 'previous-migration', id: previous.id, samples: previous.samples };
+  if (previous)
+    return { bytesPerSec: previous.bytesPerSec, uncappedBytesPerSec: uncapped, source: 'previous-migration', id: previous.id, samples: previous.samples };
   return { bytesPerSec: uncapped, uncappedBytesPerSec: uncapped, source: 'assumed' };
 }
