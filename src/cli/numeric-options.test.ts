@@ -14,6 +14,7 @@ const TABLE: Array<{ verb: string; flag: string; min: number; max: number; size?
   { verb: 'event', flag: '--timeout', min: 1, max: LIMITS.seconds },
   { verb: 'migrate', flag: '--timeout', min: 1, max: LIMITS.seconds },
   { verb: 'migrate', flag: '--bandwidth', min: 0, max: LIMITS.mibPerSecond },
+  { verb: 'migrate', flag: '--postcopy-bandwidth', min: 0, max: LIMITS.mibPerSecond },
   { verb: 'migrate', flag: '--parallel-connections', min: 1, max: 255 },
   { verb: 'migrate', flag: '--auto-converge-initial', min: 1, max: 99 },
   { verb: 'migrate', flag: '--auto-converge-increment', min: 1, max: 99 },

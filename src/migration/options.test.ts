@@ -44,4 +44,10 @@ describe('migrationTuning()', () => {
     assert.throws(() => tune({ compressed: true, compMethods: ['zlib'], postcopy: true }), /need parallel/);
     assert.throws(() => tune({ autoConvergeInitial: 50 }), /need --auto-converge/);
   });
+
+  it("maps --postcopy-bandwidth onto QEMU's max-postcopy-bandwidth (0: not capped), and leaves it alone without the flag", () => {
+    assert.equal(tune({ postcopy: true, postcopyBandwidth: 16 }).sourceParameters['max-postcopy-bandwidth'], 16 * 1024 * 1024);
+    assert.equal(tune({ postcopy: true, postcopyBandwidth: 0 }).sourceParameters['max-postcopy-bandwidth'], 0);
+    assert.equal('max-postcopy-bandwidth' in tune({ postcopy: true }).sourceParameters, false);
+  });
 });

@@ -108,6 +108,8 @@ export function migrationTuning(
     'max-bandwidth': mibsToBytes(bandwidth),
     'downtime-limit': steps ? steps[0] : (o.maxDowntime ?? current.downtimeMs),
   };
+  // QEMU's max-postcopy-bandwidth: 0 is no cap (its default), as virsh's --postcopy-bandwidth 0.
+  if (o.postcopyBandwidth !== undefined) sourceParameters['max-postcopy-bandwidth'] = o.postcopyBandwidth > 0 ? mibsToBytes(o.postcopyBandwidth) : 0;
   if (o.autoConvergeInitial !== undefined || o.autoConvergeIncrement !== undefined) {
     if (!o.autoConverge)
       throw new FerryError('INVALID_ARGUMENT', 'invalid argument: --auto-converge-initial and --auto-converge-increment need --auto-converge');

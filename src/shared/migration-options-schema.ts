@@ -28,6 +28,8 @@ export const migrationOptionsSchema = closed({
   parallelConnections: optional(int(1, 255)),
   /** MiB/s (QEMU's limit is INT64_MAX bytes/s); undefined keeps the domain's migrate-setspeed value (unlimited by default). */
   bandwidth: optional(int(0, 8796093022207)),
+  /** --postcopy-bandwidth, MiB/s: QEMU's max-postcopy-bandwidth; undefined or 0: post-copy is not capped (QEMU's default). */
+  postcopyBandwidth: optional(int(0, 8796093022207)),
   /** Seconds after which timeoutAction applies. */
   timeout: optional(int(1, 2_147_483)),
   timeoutAction: oneOf(['abort', 'suspend', 'postcopy']),

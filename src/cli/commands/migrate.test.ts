@@ -34,6 +34,7 @@ describe('migrationOptionsFrom()', () => {
       { live: true, persistent: true, undefineSource: true, methods: ['zstd'], parallel: true, pc: 4, bw: 100, t: 30, action: 'suspend', ac: true },
     );
     assert.equal(migrationOptionsFrom({ live: true, timeout: 5 }).timeoutAction, 'abort', '--timeout alone aborts');
+    assert.equal(migrationOptionsFrom({ live: true, postcopy: true, postcopyBandwidth: 16 }).postcopyBandwidth, 16, '--postcopy-bandwidth');
     assert.equal(migrationOptionsFrom({ parallel: false }).parallel, false, '--no-parallel');
     const tls = migrationOptionsFrom({ live: true, tls: true, tlsDestination: 'host-b.example' });
     assert.deepEqual({ tls: tls.tls, tlsDestination: tls.tlsDestination }, { tls: true, tlsDestination: 'host-b.example' });

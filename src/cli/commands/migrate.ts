@@ -41,6 +41,7 @@ interface MigrateFlags {
   parallel?: boolean;
   parallelConnections?: number;
   bandwidth?: number;
+  postcopyBandwidth?: number;
   timeout?: number;
   timeoutSuspend?: boolean;
   timeoutPostcopy?: boolean;
@@ -147,6 +148,7 @@ export function migrationOptionsFrom(f: MigrateFlags): Partial<MigrationOptions>
   if (f.maxDowntime !== undefined) o.maxDowntime = f.maxDowntime;
   if (f.deadline !== undefined) o.deadline = f.deadline;
   if (f.bandwidth !== undefined) o.bandwidth = f.bandwidth;
+  if (f.postcopyBandwidth !== undefined) o.postcopyBandwidth = f.postcopyBandwidth;
   if (f.timeout !== undefined) o.timeout = f.timeout;
   if (f.listenAddress) o.listenAddress = f.listenAddress;
   if (f.migrateuri) o.migrateUri = f.migrateuri;
@@ -214,6 +216,11 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
       '--bandwidth <MiB/s>',
       'bandwidth cap for the migration in MiB/s (default: migrate-setspeed value, unlimited)',
       numeric({ name: 'bandwidth', min: 0, max: LIMITS.mibPerSecond }),
+    )
+    .option(
+      '--postcopy-bandwidth <MiB/s>',
+      'bandwidth cap for the post-copy phase in MiB/s (default: not capped; 0: not capped)',
+      numeric({ name: 'postcopy-bandwidth', min: 0, max: LIMITS.mibPerSecond }),
     )
     .option(
       '--timeout <seconds>',

@@ -53,6 +53,8 @@ describe('forecastMigration()', () => {
     assert.equal(f.inputs.linkSource, 'bandwidth-cap');
     assert.equal(f.inputs.linkBytesPerSec, 100 * MiB);
     assert.equal(f.inputs.postcopyLinkBytesPerSec, ASSUMED_LINK_BYTES_PER_SEC);
+    const capped = await forecastMigration(request({ bandwidth: 100, postcopy: true, postcopyBandwidth: 20 }));
+    assert.equal(capped.inputs.postcopyLinkBytesPerSec, 20 * MiB, '--postcopy-bandwidth caps post-copy');
     assert.equal(f.inputs.dirtyRateSource, 'measured');
     assert.deepEqual(f.inputs.dirtyRate, { mode: 'page-sampling', windowMs: 503, samplePages: 4096 });
     assert.deepEqual(f.inputs.downtimeLimitMs, [50, 100, 150, 200, 300]);

@@ -62,7 +62,7 @@ export async function forecastMigration(r: ForecastRequest): Promise<MigrationFo
     linkBytesPerSec: link.bytesPerSec,
     linkSource: link.source,
     ...((link.id ?? firstPass.id) ? { previousMigrationId: (link.id ?? firstPass.id) as string } : {}),
-    postcopyLinkBytesPerSec: link.uncappedBytesPerSec,
+    postcopyLinkBytesPerSec: link.postcopyBytesPerSec,
     ...(link.samples !== undefined ? { linkSamples: link.samples } : {}),
     ...(setupSeconds > 0 ? { setupSeconds } : {}),
     downtimeLimitMs: downtimeRamp(o, r.settings),
@@ -117,12 +117,15 @@ function firstPassOf(r: ForecastRequest, history: MigrationHistoryEntry[]): { by
 function linkOf(
   r: ForecastRequest,
   history: MigrationHistoryEntry[],
-): { bytesPerSec: number; uncappedBytesPerSec: number; source: ForecastInputs['linkSource']; id?: string; samples?: number } {
+): { bytesPerSec: number; postcopyBytesPerSec: number; source: ForecastInputs['linkSource']; id?: string; samples?: number } {
   const previous = linkFromHistory(history, r.destUri);
-  const uncapped = previous?.bytesPerSec ?? ASSUMED_LINK_BYTES_PER_SEC;
+  const link = previous?.bytesPerSec ?? ASSUMED_LINK_BYTES_PER_SEC;
+  // Post-copy runs uncapped unless --postcopy-bandwidth says otherwise (QEMU's max-postcopy-bandwidth).
+  const postcopyCap = r.options.postcopyBandwidth ?? 0;
+  const postcopy = postcopyCap > 0 ? Math.min(link, mibsToBytes(postcopyCap)) : link;
   const capMiBs = r.options.bandwidth ?? r.settings.bandwidthMiBs;
-  if (capMiBs > 0 && capMiBs < UNLIMITED_BANDWIDTH_MIBS) return { bytesPerSec: mibsToBytes(capMiBs), uncappedBytesPerSec: uncapped, source: 'bandwidth-cap' };
+  if (capMiBs > 0 && capMiBs < UNLIMITED_BANDWIDTH_MIBS) return { bytesPerSec: mibsToBytes(capMiBs), postcopyBytesPerSec: postcopy, source: 'bandwidth-cap' };
   if (previous)
-    return { bytesPerSec: previous.bytesPerSec, uncappedBytesPerSec: uncapped, source: 'previous-migration', id: previous.id, samples: previous.samples };
-  return { bytesPerSec: uncapped, uncappedBytesPerSec: uncapped, source: 'assumed' };
+    return { bytesPerSec: previous.bytesPerSec, postcopyBytesPerSec: postcopy, source: 'previous-migration', id: previous.id, samples: previous.samples };
+  return { bytesPerSec: link, postcopyBytesPerSec: postcopy, source: 'assumed' };
 }
