@@ -388,6 +388,11 @@ export const ERROR_CODES = {
     status: 500,
     hint: "The VM keeps running on the source; QEMU's message and the domain logs say why",
   },
+  MIG_SOURCE_CRASHED: {
+    summary: 'The source QEMU exited during the migration',
+    status: 500,
+    hint: 'The domain is shut off (crashed) on the source and nothing of it runs on the destination: start it again with "ferry start"; the domain log says why QEMU exited',
+  },
   MIG_CANCELLED: { summary: 'The migration was aborted', status: 409, hint: 'The VM keeps running on the source' },
   MIG_TIMEOUT: {
     summary: 'The migration did not finish within --timeout',

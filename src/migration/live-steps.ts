@@ -357,10 +357,22 @@ export class LiveSteps implements SourceSteps {
     }
   }
 
+  /** A monitor that closed because the source QEMU died is said as that (MIG_SOURCE_CRASHED), with how it ended. */
+  private async sourceCrashed(err: unknown): Promise<unknown> {
+    if (!(err instanceof FerryError && err.code === 'QMP_DISCONNECTED') || !(await this.vm.process.waitExit(2000))) return err;
+    const exit = this.vm.process.exit;
+    const how = exit?.signal ? `killed by ${exit.signal}` : typeof exit?.code === 'number' ? `exit status ${exit.code}` : 'how is not known';
+    return new FerryError(
+      'MIG_SOURCE_CRASHED',
+      `operation failed: the source QEMU of domain '${this.vm.name}' exited during the migration (${how}); the domain is shut off (crashed) and nothing of it runs on the destination`,
+      { cause: err },
+    );
+  }
+
   async rollback(ctx: SourceContext, caught: unknown): Promise<unknown> {
     const { vm } = this;
     const { active, peer, log } = ctx;
-    const err = active.tls ? asTlsHandshakeError(caught) : caught;
+    const err = await this.sourceCrashed(active.tls ? asTlsHandshakeError(caught) : caught);
     log.warn({ err, phase: active.phase }, 'migration failed; rolling back');
     const cancelCodes = ['MIG_CANCELLED', 'MIG_TIMEOUT', 'MIG_NOT_CONVERGING', 'MIG_DOWNTIME_UNREACHABLE'];
     const outcome: Phase = err instanceof FerryError && cancelCodes.includes(err.code) ? 'Cancelled' : 'Failed';

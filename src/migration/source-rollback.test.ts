@@ -50,6 +50,13 @@ describe('rollbackSource()', () => {
     assert.deepEqual(vm!.status, { state: 'running', reason: 'migration canceled' });
   });
 
+  it('answers true (whole) when the source QEMU died during the migration: there is nothing left to resume', async () => {
+    const { qemu, vm } = await h.domain({ qemu: 'paused', status: { state: 'paused', reason: 'migrating' } });
+    await qemu!.crash();
+    assert.equal(await rollback(vm!), true);
+    assert.deepEqual(h.peer.calls(), ['POST /peer/v1/migrations/mig-1/abort'], 'the destination is still told to discard its copy');
+  });
+
   it('leaves a source that was paused before the migration paused (no cont)', async () => {
     const { qemu, vm } = await h.domain({ qemu: 'paused', status: { state: 'paused', reason: 'migrating' } });
     qemu!.server.override('query-migrate', { return: { status: 'cancelled' } });

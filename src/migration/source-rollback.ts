@@ -59,6 +59,12 @@ export async function rollbackSource(a: {
     }
     return true;
   } catch (err) {
+    // A source QEMU that died (killed, crashed) has nothing left to resume: its exit handler records the
+    // domain as crashed, and the rollback is as whole as it can be.
+    if (await a.vm.process.waitExit(2000)) {
+      a.log.warn({ exit: a.vm.process.exit }, 'the source QEMU exited during the migration: nothing to resume');
+      return true;
+    }
     a.log.error({ err }, 'cannot resume the domain on the source after a failed migration');
     return false;
   }
