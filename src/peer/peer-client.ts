@@ -61,7 +61,7 @@ export class PeerClient {
 function unreachable(endpoint: Endpoint, err: NodeJS.ErrnoException, delivered: 'no' | 'unknown'): FerryError {
   return new FerryError(
     'MIG_PEER_UNREACHABLE',
-    `operation failed: cannot talk to the destination ferryd at ${endpoint.describe}: ${explainTransportFailure(err)}`,
+    `operation failed: cannot talk to the destination ferryd at ${endpoint.describe}: ${explainTransportFailure(err, { tls: endpoint.target.transport === 'tls' })}`,
     {
       cause: err,
       details: { delivered, peer: endpoint.target.uri },

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { parseConnectionUri } from './connection-uri.js';
 import { endpointFor } from './endpoint.js';
-import { httpCall, TransportFailure } from './http-call.js';
+import { explainTransportFailure, httpCall, TransportFailure } from './http-call.js';
 
 describe('httpCall() over kept-alive connections', () => {
   let server: http.Server;
@@ -67,5 +67,14 @@ describe('httpCall() over kept-alive connections', () => {
     assert.ok(refused instanceof TransportFailure);
     assert.equal(refused.connected, false);
     closed.close();
+  });
+});
+
+describe('explainTransportFailure()', () => {
+  const reset = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+  it('names the certificate as a cause of a closed connection only where TLS is (or may be) in use', () => {
+    assert.equal(explainTransportFailure(reset, { tls: false }), 'the connection was closed by the other side');
+    assert.match(explainTransportFailure(reset, { tls: true }), /for TLS: it refused this certificate/);
+    assert.match(explainTransportFailure(reset), /for TLS/);
   });
 });

@@ -192,7 +192,7 @@ export async function httpEventStream(
 }
 
 /** Words a transport failure for people: what went wrong with the socket, TCP or TLS. */
-export function explainTransportFailure(err: NodeJS.ErrnoException): string {
+export function explainTransportFailure(err: NodeJS.ErrnoException, o: { tls?: boolean } = {}): string {
   const code = err.code ?? '';
   switch (code) {
     case 'ENOENT':
@@ -209,7 +209,9 @@ export function explainTransportFailure(err: NodeJS.ErrnoException): string {
     case 'EAI_AGAIN':
       return `unable to resolve host name '${(err as { hostname?: string }).hostname ?? ''}'`;
     case 'ECONNRESET':
-      return 'the connection was closed by the other side (for TLS: it refused this certificate, or none was given)';
+      return o.tls === false
+        ? 'the connection was closed by the other side'
+        : 'the connection was closed by the other side (for TLS: it refused this certificate, or none was given)';
     case 'SELF_SIGNED_CERT_IN_CHAIN':
     case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
