@@ -357,11 +357,22 @@ export class LiveSteps implements SourceSteps {
     }
   }
 
-  /** A monitor that closed because the source QEMU died is said as that (MIG_SOURCE_CRASHED), with how it ended. */
-  private async sourceCrashed(err: unknown): Promise<unknown> {
+  /**
+   * A monitor that closed because the source QEMU died is said as that, with how it ended: before post-copy
+   * nothing of the domain runs anywhere (MIG_SOURCE_CRASHED); in post-copy the pages the source had not sent are
+   * lost with it, and the domain is paused on the destination (MIG_POSTCOPY_FAILED: it never resumes here).
+   */
+  private async sourceCrashed(err: unknown, postcopy: boolean): Promise<unknown> {
     if (!(err instanceof FerryError && err.code === 'QMP_DISCONNECTED') || !(await this.vm.process.waitExit(2000))) return err;
     const exit = this.vm.process.exit;
     const how = exit?.signal ? `killed by ${exit.signal}` : typeof exit?.code === 'number' ? `exit status ${exit.code}` : 'how is not known';
+    if (postcopy) {
+      return new FerryError(
+        'MIG_POSTCOPY_FAILED',
+        `operation failed: the source QEMU of domain '${this.vm.name}' exited during post-copy (${how}): the memory it had not sent yet is lost; the domain is paused (post-copy failed) on the destination and cannot run on the source`,
+        { cause: err },
+      );
+    }
     return new FerryError(
       'MIG_SOURCE_CRASHED',
       `operation failed: the source QEMU of domain '${this.vm.name}' exited during the migration (${how}); the domain is shut off (crashed) and nothing of it runs on the destination`,
@@ -369,10 +380,28 @@ export class LiveSteps implements SourceSteps {
     );
   }
 
+  /**
+   * The source QEMU died after the switch to post-copy: nothing is left here to resume or to keep. If the
+   * destination resumed the domain (its Finish saved the definition), it owns the domain now: with
+   * --undefinesource the source's definition goes, as Confirm would, so exactly one host defines it.
+   */
+  private async handOverDefinition(ctx: SourceContext): Promise<void> {
+    const { active, peer, log } = ctx;
+    if (!peer || !ctx.plan.options.undefineSource) return;
+    const outcome = await askDestinationOutcome(peer, active.id, { maxMs: 10_000, log });
+    if (outcome !== 'resumed') {
+      log.warn({ outcome }, 'post-copy failed with the source QEMU gone; the destination does not say it resumed the domain: its definition stays here');
+      return;
+    }
+    const rec = this.deps.host.domainRecord(this.vm.uuid);
+    if (rec?.persistentXml) this.deps.host.undefineRecord(this.vm.uuid);
+    log.warn('post-copy failed with the source QEMU gone: the destination holds the domain, its definition here is removed (--undefinesource)');
+  }
+
   async rollback(ctx: SourceContext, caught: unknown): Promise<unknown> {
     const { vm } = this;
     const { active, peer, log } = ctx;
-    const err = await this.sourceCrashed(active.tls ? asTlsHandshakeError(caught) : caught);
+    const err = await this.sourceCrashed(active.tls ? asTlsHandshakeError(caught) : caught, active.postcopyStarted);
     log.warn({ err, phase: active.phase }, 'migration failed; rolling back');
     const cancelCodes = ['MIG_CANCELLED', 'MIG_TIMEOUT', 'MIG_NOT_CONVERGING', 'MIG_DOWNTIME_UNREACHABLE'];
     const outcome: Phase = err instanceof FerryError && cancelCodes.includes(err.code) ? 'Cancelled' : 'Failed';
@@ -392,6 +421,7 @@ export class LiveSteps implements SourceSteps {
     ctx.enter(outcome, { stats: { ...active.job }, error: message });
     if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
       // After the switch the source must never resume (invariant 4).
+      if (vm.process.exited) await this.handOverDefinition(ctx);
       this.deps.ledger.cleanedUp(active.id, 'source');
       return err;
     }
