@@ -1,0 +1,137 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import type { FerrydHost } from '../helpers/ferryd.js';
+import { guestXml } from '../helpers/guest.js';
+import { waitHeartbeats } from '../helpers/heartbeat.js';
+import { killLeftovers } from '../helpers/leftovers.js';
+import { pidsMatching } from '../helpers/processes.js';
+import { StoreWatch } from '../helpers/store-watch.js';
+import { TwoHosts } from '../helpers/two-hosts.js';
+
+/** How long a destination keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
+export const ORPHAN_MS = 6000;
+
+/**
+ * Two hosts and one guest for the fault matrix: 256 MiB, 96 MiB of it touched and rewritten at 8 MiB/s and
+ * scrubbed by ferry-load's memory oracle, and a 16 MiB region of its disk (a qcow2 both hosts see, the lease
+ * ferry takes on it) rewritten and re-read by the same oracle; `<on_lockfailure>poweroff`, so a lease check
+ * that took a migrating VM for one that lost its lease would show as a lost VM. The guest moves back and
+ * forth: each trial migrates it from the host it runs on to the other.
+ */
+export class FaultRig {
+  readonly hosts = new TwoHosts();
+  readonly name = 'fm';
+  uuid = '';
+  private readonly stores = new Map<FerrydHost, StoreWatch>();
+
+  async start(): Promise<void> {
+    const { hosts, name } = this;
+    await hosts.start({ config: `test_migration_orphan_timeout_ms = ${ORPHAN_MS}` });
+    mkdirSync(`${hosts.dir.path}/shared`, { recursive: true });
+    const disk = `${hosts.dir.path}/shared/fm.qcow2`;
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
+    const xml = guestXml({
+      name,
+      memoryMiB: 256,
+      touchMiB: 96,
+      dirtyMiBs: 8,
+      hbMs: 100,
+      extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=1 ferry.diskscrub=4',
+      disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>`,
+    }).replace('</on_crash>', '</on_crash>\n  <on_lockfailure>poweroff</on_lockfailure>');
+    writeFileSync(`${hosts.dir.path}/fm.xml`, xml);
+    await hosts.a.ok('define', `${hosts.dir.path}/fm.xml`);
+    await hosts.a.ok('start', name);
+    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 90_000 });
+    this.uuid = (await hosts.a.ok('domuuid', name)).trim();
+  }
+
+  /** Stops everything; `keep`: the hosts' directory (logs, stores, serial output) stays for a look, and is returned. */
+  async stop(o: { keep?: boolean } = {}): Promise<string | undefined> {
+    for (const s of this.stores.values()) s.close();
+    for (const h of [this.hosts.a, this.hosts.b]) if (h?.pid) this.thaw(h);
+    await this.hosts.stop().catch(() => undefined);
+    killLeftovers(this.hosts.dir.path);
+    if (o.keep) return this.hosts.dir.path;
+    this.hosts.dir.cleanup();
+    return undefined;
+  }
+
+  get both(): [FerrydHost, FerrydHost] {
+    return [this.hosts.a, this.hosts.b];
+  }
+
+  other(h: FerrydHost): FerrydHost {
+    return h === this.hosts.a ? this.hosts.b : this.hosts.a;
+  }
+
+  label(h: FerrydHost): 'A' | 'B' {
+    return h === this.hosts.a ? 'A' : 'B';
+  }
+
+  peerOf(h: FerrydHost): string {
+    return h === this.hosts.a ? this.hosts.aPeer : this.hosts.bPeer;
+  }
+
+  /** A host's store, opened once ferryd created it. */
+  store(h: FerrydHost): StoreWatch {
+    let s = this.stores.get(h);
+    if (!s) {
+      s = new StoreWatch(h.stateDir);
+      this.stores.set(h, s);
+    }
+    return s;
+  }
+
+  /** The domain's QEMU processes on a host (the kernel's process list). */
+  qemus(h: FerrydHost): number[] {
+    return pidsMatching(`${h.stateDir}/run/${this.uuid}`).filter((pid) => pidsMatching('qemu-system').includes(pid));
+  }
+
+  /** Every process of the domain on a host (QEMU, swtpm, a storage daemon): a clean host has none. */
+  domainProcesses(h: FerrydHost): number[] {
+    return pidsMatching(`${h.stateDir}/run/${this.uuid}`);
+  }
+
+  lockds(h: FerrydHost): number[] {
+    return pidsMatching(h.lockdSocket);
+  }
+
+  freeze(h: FerrydHost): void {
+    if (h.pid) process.kill(h.pid, 'SIGSTOP');
+  }
+
+  thaw(h: FerrydHost): void {
+    if (h.pid) process.kill(h.pid, 'SIGCONT');
+  }
+
+  /** Where the guest's QEMU runs; undefined when none does. */
+  runningOn(): FerrydHost | undefined {
+    return this.both.find((h) => this.qemus(h).length > 0);
+  }
+
+  async persistentOn(h: FerrydHost): Promise<boolean> {
+    return (await h.ok('list', '--all', '--persistent', '--name')).split('\n').includes(this.name);
+  }
+
+  /** Brings the guest back to a running state for the next trial (a trial may leave it crashed); the host it runs on. */
+  async ensureRunning(): Promise<FerrydHost> {
+    const on = this.runningOn();
+    if (on && /^running/.test(await on.state(this.name))) return on;
+    const home = (await this.persistentOn(this.hosts.a)) ? this.hosts.a : this.hosts.b;
+    if (on) await on.ferry('destroy', this.name);
+    const log = this.logAfter(home);
+    await home.ok('start', this.name);
+    await waitHeartbeats(log, 2, { timeoutMs: 90_000 });
+    return home;
+  }
+
+  /** The guest's serial output on a host from now on (the whole log if it was started anew). */
+  logAfter(h: FerrydHost): () => string {
+    const from = h.serialLog(this.name).length;
+    return () => {
+      const s = h.serialLog(this.name);
+      return s.length >= from ? s.slice(from) : s;
+    };
+  }
+}
