@@ -103,7 +103,10 @@ export class IncomingPreparation {
     const { cookie } = this;
     const mm = new MigrationMonitor(vm.monitor);
     const preempt = await agreePreempt(mm, cookie.postcopy?.preempt === true, cookie.tuning.capabilities['postcopy-ram'] === true);
-    await mm.setCapabilities(withPostcopyCapabilities(cookie.tuning.capabilities, preempt));
+    // late-block-activate, as libvirt sets it on every destination: the incoming QEMU opens the disk images for
+    // writing at `cont` (Finish), not as soon as the stream completes; until then the source may still take the VM
+    // back (a Finish lost or refused), and only one QEMU ever has the images active.
+    await mm.setCapabilities({ ...withPostcopyCapabilities(cookie.tuning.capabilities, preempt), 'late-block-activate': true });
     await mm.setParameters(cookie.tuning.sharedParameters);
     const tlsCreds = cookie.tls
       ? await addMigrationTlsCreds(vm.monitor, {
