@@ -1,10 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import type { FerrydHost } from '../helpers/ferryd.js';
-import { guestXml } from '../helpers/guest.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
 import { killLeftovers } from '../helpers/leftovers.js';
 import { pidsMatching } from '../helpers/processes.js';
+import { bootSharedDiskGuest } from '../helpers/shared-disk-guest.js';
 import { StoreWatch } from '../helpers/store-watch.js';
 import { TwoHosts } from '../helpers/two-hosts.js';
 
@@ -27,23 +25,15 @@ export class FaultRig {
   async start(): Promise<void> {
     const { hosts, name } = this;
     await hosts.start({ config: `test_migration_orphan_timeout_ms = ${ORPHAN_MS}` });
-    mkdirSync(`${hosts.dir.path}/shared`, { recursive: true });
-    const disk = `${hosts.dir.path}/shared/fm.qcow2`;
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
-    const xml = guestXml({
+    this.uuid = await bootSharedDiskGuest(hosts, {
       name,
       memoryMiB: 256,
       touchMiB: 96,
       dirtyMiBs: 8,
       hbMs: 100,
       extraCmdline: 'ferry.disk=/dev/vda ferry.diskmb=16 ferry.diskrate=1 ferry.diskscrub=4',
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${disk}'/><target dev='vda' bus='virtio'/></disk>`,
-    }).replace('</on_crash>', '</on_crash>\n  <on_lockfailure>poweroff</on_lockfailure>');
-    writeFileSync(`${hosts.dir.path}/fm.xml`, xml);
-    await hosts.a.ok('define', `${hosts.dir.path}/fm.xml`);
-    await hosts.a.ok('start', name);
-    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 90_000 });
-    this.uuid = (await hosts.a.ok('domuuid', name)).trim();
+      diskMiB: 64,
+    });
   }
 
   /** Stops everything; `keep`: the hosts' directory (logs, stores, serial output) stays for a look, and is returned. */

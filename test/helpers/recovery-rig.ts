@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { FerrydHost } from './ferryd.js';
-import { guestXml } from './guest.js';
 import { guestCorrupted, parseHeartbeats, waitHeartbeats } from './heartbeat.js';
 import { killLeftovers } from './leftovers.js';
 import { eventually, pidsMatching } from './processes.js';
+import { bootSharedDiskGuest } from './shared-disk-guest.js';
 import { StoreWatch, type StoredMigration } from './store-watch.js';
 import { TwoHosts } from './two-hosts.js';
 
@@ -29,21 +28,7 @@ export class RecoveryRig {
   readonly start = async (): Promise<void> => {
     const { hosts, name } = this;
     await hosts.start({ extraConfigB: `test_migration_orphan_timeout_ms = ${this.orphanMs}` });
-    mkdirSync(`${hosts.dir.path}/shared`, { recursive: true });
-    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', `${hosts.dir.path}/shared/rcv.qcow2`, '32M']);
-    const xml = guestXml({
-      name,
-      memoryMiB: 256,
-      touchMiB: 96,
-      dirtyMiBs: 4,
-      hbMs: 100,
-      disks: `<disk type='file' device='disk'><driver name='qemu' type='qcow2' cache='none'/><source file='${hosts.dir.path}/shared/rcv.qcow2'/><target dev='vda' bus='virtio'/></disk>`,
-    }).replace('</on_crash>', '</on_crash>\n  <on_lockfailure>poweroff</on_lockfailure>');
-    writeFileSync(`${hosts.dir.path}/rcv.xml`, xml);
-    await hosts.a.ok('define', `${hosts.dir.path}/rcv.xml`);
-    await hosts.a.ok('start', name);
-    await waitHeartbeats(() => hosts.a.serialLog(name), 2, { timeoutMs: 90_000 });
-    this.uuid = (await hosts.a.ok('domuuid', name)).trim();
+    this.uuid = await bootSharedDiskGuest(hosts, { name, memoryMiB: 256, touchMiB: 96, dirtyMiBs: 4, hbMs: 100, diskMiB: 32 });
     this.storeA = new StoreWatch(hosts.a.stateDir);
     this.storeB = new StoreWatch(hosts.b.stateDir);
   };
