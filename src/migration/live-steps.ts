@@ -337,10 +337,15 @@ export class LiveSteps implements SourceSteps {
     if (this.spice) await this.noteSpiceMoved(this.spice, ctx.log);
     await vm.destroy('migrated');
     if (o.undefineSource) {
-      const rec = this.deps.host.domainRecord(vm.uuid);
-      if (rec?.persistentXml) this.deps.host.undefineRecord(vm.uuid);
+      this.undefineSource();
       removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
     }
+  }
+
+  /** --undefinesource: the source's persistent definition goes once the destination owns the domain. */
+  private undefineSource(): void {
+    const rec = this.deps.host.domainRecord(this.vm.uuid);
+    if (rec?.persistentXml) this.deps.host.undefineRecord(this.vm.uuid);
   }
 
   /** What the source's SPICE server says of its clients' move (query-spice 'migrated'), in the domain log. */
@@ -393,8 +398,7 @@ export class LiveSteps implements SourceSteps {
       log.warn({ outcome }, 'post-copy failed with the source QEMU gone; the destination does not say it resumed the domain: its definition stays here');
       return;
     }
-    const rec = this.deps.host.domainRecord(this.vm.uuid);
-    if (rec?.persistentXml) this.deps.host.undefineRecord(this.vm.uuid);
+    this.undefineSource();
     log.warn('post-copy failed with the source QEMU gone: the destination holds the domain, its definition here is removed (--undefinesource)');
   }
 

@@ -75,7 +75,8 @@ export class FaultRig {
 
   /** The domain's QEMU processes on a host (the kernel's process list). */
   qemus(h: FerrydHost): number[] {
-    return pidsMatching(`${h.stateDir}/run/${this.uuid}`).filter((pid) => pidsMatching('qemu-system').includes(pid));
+    const qemu = new Set(pidsMatching('qemu-system'));
+    return pidsMatching(`${h.stateDir}/run/${this.uuid}`).filter((pid) => qemu.has(pid));
   }
 
   /** Every process of the domain on a host (QEMU, swtpm, a storage daemon): a clean host has none. */
