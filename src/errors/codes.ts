@@ -429,6 +429,11 @@ export const ERROR_CODES = {
     status: 500,
     hint: "The VM is paused on the destination and cannot resume on the source; see the destination's domain log",
   },
+  MIG_DEST_CRASHED: {
+    summary: 'The destination QEMU exited after the switch to post-copy: the guest is lost',
+    status: 500,
+    hint: "The guest's vCPUs ran there, so the source cannot take it back: its QEMU is stopped. Start the domain again where the message says it is defined (its disk holds what the guest wrote until the crash); the destination's domain log says why QEMU exited",
+  },
   MIG_POSTCOPY_UNSAFE: {
     summary: 'The switch to post-copy was refused: the return path is off or the destination does not answer',
     status: 409,

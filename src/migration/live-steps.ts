@@ -29,7 +29,8 @@ import type { Phase } from './phases.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 import { PostcopyControl } from './postcopy/control.js';
 import { withPostcopyCapabilities } from './postcopy/preempt.js';
-import { PostcopyRecovery } from './postcopy/recovery.js';
+import { isDestinationLost, PostcopyRecovery } from './postcopy/recovery.js';
+import { destinationGone, endLostPostcopy } from './postcopy/destination-lost.js';
 import { PostcopyGuard } from './postcopy/safety.js';
 
 export interface LiveStepsDeps {
@@ -214,6 +215,7 @@ export class LiveSteps implements SourceSteps {
       log,
       now: this.deps.now,
       askDestination: () => peer.call(PEER.postcopyRecover, { params: { id: active.id } }, { timeoutMs: 15_000 }),
+      destinationGone: () => destinationGone(peer, active.id, this.vm.name),
     });
     return new PostcopyControl(guard, recovery, { log, rearm: () => active.requestPostcopy() });
   }
@@ -423,6 +425,29 @@ export class LiveSteps implements SourceSteps {
       timeElapsedMs: this.deps.now() - active.startedAt,
     };
     ctx.enter(outcome, { stats: { ...active.job }, error: message });
+    if (isDestinationLost(err)) {
+      const lost = await endLostPostcopy({
+        vm,
+        name: vm.name,
+        id: active.id,
+        peer,
+        destUri: ctx.plan.destUri,
+        persistent: ctx.plan.options.persistent,
+        undefineSource: ctx.plan.options.undefineSource,
+        undefineHere: () => {
+          const had = Boolean(this.deps.host.domainRecord(vm.uuid)?.persistentXml);
+          this.undefineSource();
+          if (ctx.prepared) removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
+          return had;
+        },
+        definedHere: () => Boolean(this.deps.host.domainRecord(vm.uuid)?.persistentXml),
+        cause: err,
+        log,
+      });
+      active.job = { ...active.job, error: lost.message };
+      this.deps.ledger.cleanedUp(active.id, 'source');
+      return lost;
+    }
     if (err instanceof FerryError && err.code === 'MIG_POSTCOPY_FAILED') {
       // After the switch the source must never resume (invariant 4).
       if (vm.process.exited) await this.handOverDefinition(ctx);

@@ -7,13 +7,14 @@ import type { PeerClient } from '../peer/peer-client.js';
 import type { PeerConnector } from '../peer/peer-connector.js';
 import type { MigrationStore } from '../store/migration-store.js';
 import type { MigrationDestination } from './destination.js';
-import { isFinal, type Phase } from './phases.js';
+import { isFinal, type Phase, RECOVERY_TRANSITIONS } from './phases.js';
 import { type LedgerRecord, ledgerFor, type MigrationLedger } from './migration-ledger.js';
 import { askDestinationOutcome, rollbackSource } from './source-rollback.js';
 import type { RunningDomain } from '../host/running-domain.js';
 import { migrationHostOf } from '../peer/peer-address.js';
 import { migrateUriHost } from './data-host.js';
-import { PAUSED_STATES, PostcopyRecovery } from './postcopy/recovery.js';
+import { destinationGone, endLostPostcopy } from './postcopy/destination-lost.js';
+import { isDestinationLost, PAUSED_STATES, PostcopyRecovery } from './postcopy/recovery.js';
 
 export interface RecoveryDeps {
   host: MigrationHost;
@@ -196,6 +197,7 @@ export class MigrationRecovery {
       log,
       now: Date.now,
       askDestination: () => peer.call(PEER.postcopyRecover, { params: { id: rec.id } }, { timeoutMs: 15_000 }),
+      destinationGone: () => destinationGone(peer, rec.id, rec.name),
     });
     this.resolving.set(key, rec.uuid);
     this.draining.set(rec.uuid, recovery);
@@ -206,8 +208,13 @@ export class MigrationRecovery {
         const info = await mm.query();
         const status = info.status ?? 'none';
         if (!PAUSED_STATES.has(status) && status !== 'postcopy-active') break;
-        if (PAUSED_STATES.has(status)) await recovery.onPaused(info);
-        else recovery.onRunning();
+        if (PAUSED_STATES.has(status)) {
+          const lost = await recovery.onPaused(info).then(
+            () => undefined,
+            (err: unknown) => (isDestinationLost(err) ? err : Promise.reject(err)),
+          );
+          if (lost) return this.destinationLost(rec, vm, peer, lost, log);
+        } else recovery.onRunning();
         await new Promise((r) => setTimeout(r, 200));
       }
       await this.confirmSource(rec, log);
@@ -218,6 +225,31 @@ export class MigrationRecovery {
         this.resolving.delete(key);
         this.draining.delete(rec.uuid);
       });
+  }
+
+  /** The destination's QEMU exited while this restarted source drained post-copy: the migration ends, failed (postcopy/destination-lost.ts). */
+  private async destinationLost(rec: LedgerRecord<'source'>, vm: RunningDomain, peer: PeerClient, cause: FerryError, log: Logger): Promise<void> {
+    const { host } = this.deps;
+    const phase = this.ledger.get(rec.id, 'source')?.phase ?? rec.phase;
+    const err = await endLostPostcopy({
+      vm,
+      name: rec.name,
+      id: rec.id,
+      peer,
+      destUri: rec.peer,
+      persistent: rec.options.persistent,
+      undefineSource: rec.options.undefineSource,
+      undefineHere: () => {
+        const had = Boolean(host.domainRecord(rec.uuid)?.persistentXml);
+        if (had) host.undefineRecord(rec.uuid);
+        return had;
+      },
+      definedHere: () => Boolean(host.domainRecord(rec.uuid)?.persistentXml),
+      cause,
+      log,
+    });
+    if ((RECOVERY_TRANSITIONS.source[phase] ?? []).includes('Failed')) this.ledger.recover(rec.id, 'source', 'Failed', { error: err.message });
+    this.ledger.cleanedUp(rec.id, 'source');
   }
 
   /** The recovery of a post-copy migration this restarted source follows (migrate --postcopy-resume). */

@@ -28,7 +28,12 @@ export async function listenAgain(d: IncomingRecoverDeps, id: string): Promise<{
   const rec = d.ledger.get(id, 'destination');
   if (!rec) throw new FerryError('MIG_NOT_FOUND', `migration ${id} is unknown on this host`);
   const vm = d.host.runningDomain(rec.uuid);
-  if (!vm) throw new FerryError('MIG_PEER_REFUSED', `operation failed: the incoming QEMU of '${rec.name}' is not running here`);
+  // The record outlives its QEMU: a post-copy guest whose QEMU exited here is lost (the source cannot take it back).
+  if (!vm) {
+    throw new FerryError('MIG_DEST_CRASHED', `operation failed: the incoming QEMU of '${rec.name}' is not running here: it exited during post-copy`, {
+      details: { phase: rec.phase },
+    });
+  }
   const mm = new MigrationMonitor(vm.monitor);
   const status = (await mm.query()).status ?? 'none';
   if (status !== 'postcopy-paused') {

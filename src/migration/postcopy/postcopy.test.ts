@@ -191,4 +191,52 @@ describe('PostcopyRecovery (a broken post-copy connection)', () => {
     await assert.rejects(r.resumeNow(), /no reconnection within 20 s/);
     assert.equal(q.paused, 1);
   });
+
+  it("a destination whose QEMU exited ends the waiting: the attempt's MIG_DEST_CRASHED is thrown, then at every later look", async () => {
+    const q = pausedQemu([]);
+    const gone = new FerryError('MIG_DEST_CRASHED', "operation failed: the incoming QEMU of 'd' is not running here: it exited during post-copy");
+    const r = new PostcopyRecovery({
+      mm: q.mm,
+      askDestination: async () => Promise.reject(gone),
+      targetHost: 'h',
+      domain: 'd',
+      attempts: 3,
+      log,
+      now: clock().now,
+    });
+    await assert.rejects(r.onPaused({ status: 'postcopy-paused' }), (e: unknown) => e === gone);
+    await assert.rejects(r.onPaused({ status: 'postcopy-paused' }), (e: unknown) => e === gone, 'not an attempt counted as failed and retried');
+    await assert.rejects(r.resumeNow(), (e: unknown) => e === gone);
+    assert.equal(q.resumed.length, 0, 'the source QEMU is never told to reconnect');
+  });
+
+  it('once attempts are used up (or off), asks every 5 s whether the destination still has the guest; unreachable is not gone', async () => {
+    const q = pausedQemu([]);
+    const c = clock();
+    const answers: Array<() => Promise<FerryError | undefined>> = [
+      async () => undefined,
+      async () => Promise.reject(new Error('connect ECONNREFUSED')),
+      async () => new FerryError('MIG_DEST_CRASHED', "the destination reports domain 'd' shutoff"),
+    ];
+    let asked = 0;
+    const r = new PostcopyRecovery({
+      mm: q.mm,
+      askDestination: where,
+      targetHost: 'h',
+      domain: 'd',
+      attempts: 0,
+      log,
+      now: c.now,
+      destinationGone: () => (asked++, answers.shift()!()),
+    });
+    assert.match(await r.onPaused({ status: 'postcopy-paused' }), /automatic recovery off/);
+    c.advance(1000);
+    await r.onPaused({ status: 'postcopy-paused' });
+    assert.equal(asked, 1, 'not before 5 s');
+    c.advance(5000);
+    assert.match(await r.onPaused({ status: 'postcopy-paused' }), /automatic recovery off/, 'an unreachable destination leaves both sides waiting');
+    c.advance(5000);
+    await assert.rejects(r.onPaused({ status: 'postcopy-paused' }), (e: unknown) => e instanceof FerryError && e.code === 'MIG_DEST_CRASHED');
+    assert.equal(asked, 3);
+  });
 });

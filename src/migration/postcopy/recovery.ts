@@ -25,6 +25,13 @@ export interface PostcopyRecoveryDeps {
   backoffMs?: number;
   /** How long an attempt may stay in QEMU's recover states before it is given up (migrate-pause; default 30 s). */
   attemptMs?: number;
+  /**
+   * Between attempts (and once they are used up): asks the destination whether its QEMU is still there; an error
+   * (MIG_DEST_CRASHED) when it is gone. Unreachable is not gone.
+   */
+  destinationGone?: () => Promise<FerryError | undefined>;
+  /** How often destinationGone is asked (default 5 s). */
+  probeMs?: number;
 }
 
 /** QEMU's statuses of a broken post-copy, and of its repair. */
@@ -45,6 +52,9 @@ export class PostcopyRecovery {
   /** Successful recoveries of this migration. */
   recovered = 0;
   private lastError: string | undefined;
+  /** The destination's QEMU is gone: the guest is lost and no attempt can ever succeed (postcopy/destination-lost.ts). */
+  private lost: FerryError | undefined;
+  private probeAt = 0;
 
   constructor(private readonly d: PostcopyRecoveryDeps) {}
 
@@ -53,6 +63,7 @@ export class PostcopyRecovery {
    * Returns what domjobinfo shows of it.
    */
   async onPaused(info: QemuMigrationInfo): Promise<string> {
+    if (this.lost) throw this.lost;
     const now = this.d.now();
     if (this.pausedSince === undefined) {
       this.pausedSince = now;
@@ -61,11 +72,17 @@ export class PostcopyRecovery {
     if (info.status === 'postcopy-paused' && !this.busy && this.used < this.d.attempts && now >= this.nextAt) {
       this.used++;
       await this.attempt(`automatic ${this.used} of ${this.d.attempts}`).catch((err: unknown) => {
+        if (isDestinationLost(err)) throw err;
         this.lastError = (err as Error).message;
         this.d.log.warn({ err, attempt: this.used }, 'post-copy: recovery attempt failed');
       });
       this.nextAt = this.d.now() + Math.min(15_000, (this.d.backoffMs ?? 1000) * 2 ** (this.used - 1));
+    } else if (!this.busy && this.d.destinationGone && now >= this.probeAt) {
+      this.probeAt = now + (this.d.probeMs ?? 5000);
+      const gone = await this.d.destinationGone().catch(() => undefined);
+      if (gone) this.lost = gone;
     }
+    if (this.lost) throw this.lost;
     return this.note(info.status ?? 'postcopy-paused');
   }
 
@@ -113,6 +130,8 @@ export class PostcopyRecovery {
     this.busy = true;
     try {
       const where = await this.d.askDestination().catch((err: unknown) => {
+        // Its QEMU is gone: nothing can ever take these pages, and waiting for a resume would wait forever.
+        if (isDestinationLost(err)) throw (this.lost = err);
         throw recoverFailed(this.d.domain, `the destination cannot listen again: ${(err as Error).message}`);
       });
       const uri = formatTcpUri(where.connectHost ?? this.d.targetHost, where.port);
@@ -148,6 +167,11 @@ export class PostcopyRecovery {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** The destination's answer that its incoming QEMU exited: the post-copy guest is lost, not merely cut off. */
+export function isDestinationLost(err: unknown): err is FerryError {
+  return err instanceof FerryError && err.code === 'MIG_DEST_CRASHED';
 }
 
 function recoverFailed(domain: string, why: string): FerryError {
