@@ -255,6 +255,7 @@ async function startLocked(config: DaemonConfig, o: { log: Logger; paths: HostPa
     policyDefault: config.migrationPolicy,
     orphanTimeoutMs: config.testMigrationOrphanTimeoutMs,
     postcopyRecoverAttempts: config.migrationPostcopyRecoverAttempts,
+    progressTimeoutMs: config.migrationProgressTimeout * 1000,
     metrics,
     history: () => migrationHistory.list({ limit: 200 }),
     dirtyRateWindowMs: config.migrateDirtyRateWindowMs,

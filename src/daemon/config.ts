@@ -52,6 +52,8 @@ export interface DaemonConfig {
   migrationPortMax: number;
   /** Automatic recoveries of a post-copy migration whose connection broke, before it waits for migrate --postcopy-resume (0: none). */
   migrationPostcopyRecoverAttempts: number;
+  /** Seconds a running migration may move no data before it is aborted (pre-copy) or paused for recovery (post-copy); 0: never. */
+  migrationProgressTimeout: number;
   /** "lockd" (ferry-lockd holds disk leases; the default) or "nop". */
   lockManager: 'lockd' | 'nop';
   /** ferry-lockd's socket; empty: ferry-lockd.sock beside ferryd's socket. */
@@ -147,6 +149,7 @@ export function defaultConfig(): DaemonConfig {
     migrationPortMin: 49152,
     migrationPortMax: 49215,
     migrationPostcopyRecoverAttempts: 5,
+    migrationProgressTimeout: 150,
     lockManager: 'lockd',
     lockdSocket: '',
     lockdBackend: 'fcntl',
@@ -390,6 +393,13 @@ const SETTINGS: Record<string, Setter> = {
     'a whole number from 0 to 100',
     'count',
     'times a source reconnects by itself a post-copy migration whose connection broke (1 s apart, doubling); then, or with 0, both sides wait paused for ferry migrate --postcopy-resume',
+  ),
+  migration_progress_timeout: wholeNumber(
+    'migrationProgressTimeout',
+    (n) => n >= 0 && n <= 86_400,
+    'a whole number of seconds from 0 to 86400',
+    'seconds',
+    "seconds a running migration may move no data (a stalled or black-holed migration network) before ferry acts: a pre-copy is aborted (MIG_NO_PROGRESS, the VM keeps running on the source), a post-copy is paused (migrate-pause) so its recovery reconnects; 0: never (KubeVirt's progressTimeout, 150 s by default)",
   ),
   lock_manager: documented(
     (c, v, where) => {

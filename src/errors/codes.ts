@@ -409,6 +409,11 @@ export const ERROR_CODES = {
     status: 504,
     hint: "Raise --max-downtime, allow post-copy (--policy post-copy: its pause does not grow with the guest's load), raise --bandwidth, or move the VM when it writes less (docs/policies.md)",
   },
+  MIG_NO_PROGRESS: {
+    summary: 'The migration moved no data for migration_progress_timeout seconds and was aborted; the VM keeps running on the source',
+    status: 504,
+    hint: 'Check the migration network between the hosts (a firewall that drops the stream, a hung link or switch): "ferry migrate-check" tests the path. migration_progress_timeout in ferryd.conf sets the wait',
+  },
   MIG_UNSUPPORTED_DEVICE: {
     summary: 'The domain has a device that cannot be migrated live',
     status: 409,

@@ -230,6 +230,55 @@ describe('followMigration() over a scripted QEMU monitor', () => {
     assert.match(notes[0] ?? '', /^postcopy-paused: the connection broke \(automatic recovery off\); resume with ferry migrate --postcopy-resume/);
   });
 
+  /** A QEMU that says it migrates but moves `step` bytes per look (0: a stalled connection); `ended` by the command that ends it. */
+  function moving(status: 'active' | 'postcopy-active', step: number, endBy: string, looks = 1000): Array<[string, QmpOverride]> {
+    let ended: string | undefined;
+    let n = 0;
+    const reply = () => {
+      if (ended || n >= looks) return { status: ended ?? 'completed' };
+      n++;
+      return { status, ram: { 'dirty-sync-count': 1, remaining: 64 << 20, total: 256 << 20, transferred: n * step, mbps: 100 } };
+    };
+    return [
+      ['query-migrate', { handle: reply }],
+      [endBy, { handle: () => ((ended = endBy === 'migrate_cancel' ? 'cancelled' : 'completed'), {}) }],
+    ];
+  }
+
+  it('migration_progress_timeout: a pre-copy that moves no data is aborted with MIG_NO_PROGRESS', async () => {
+    const r = await follow({ transcript: 'migrate-source-completed', overrides: moving('active', 0, 'migrate_cancel'), extra: { progressTimeoutMs: 60 } });
+    assert.equal(r.err?.code, 'MIG_NO_PROGRESS');
+    assert.match(r.err?.message ?? '', /no data moved for 0 s \(migration_progress_timeout\); the domain keeps running on the source/);
+    assert.equal(r.server.count('migrate_cancel'), 1);
+  });
+
+  it('migration_progress_timeout: data that moves, however slowly, is progress', async () => {
+    const r = await follow({ transcript: 'migrate-source-completed', overrides: moving('active', 1, 'migrate_cancel', 40), extra: { progressTimeoutMs: 60 } });
+    assert.equal(r.ok?.info.status, 'completed');
+    assert.equal(r.server.count('migrate_cancel'), 0);
+  });
+
+  it('migration_progress_timeout: a stalled post-copy is broken off with migrate-pause (so its recovery reconnects), never aborted', async () => {
+    const notes: string[] = [];
+    const r = await follow({
+      transcript: 'migrate-source-completed',
+      overrides: moving('postcopy-active', 0, 'migrate-pause'),
+      extra: { progressTimeoutMs: 60, throughPostcopy: true },
+      before: (a) => {
+        a.active.postcopyStarted = true;
+        const progress = a.onProgress;
+        a.onProgress = () => {
+          if (a.active.job.postcopy) notes.push(a.active.job.postcopy);
+          progress();
+        };
+      },
+    });
+    assert.equal(r.ok?.info.status, 'completed');
+    assert.equal(r.server.count('migrate-pause'), 1);
+    assert.equal(r.server.count('migrate_cancel'), 0);
+    assert.deepEqual(notes, ['no data moved for 0 s: the connection is broken off to recover it'], 'domjobinfo says why');
+  });
+
   it('pause-before-switchover: runs the switch-over hook with the source stopped, then migrate-continue once (recorded)', async () => {
     const seen: string[] = [];
     const r = await follow({

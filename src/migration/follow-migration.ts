@@ -28,6 +28,11 @@ export interface FollowArgs {
   escalation?: Escalation;
   /** Each step the escalation takes (the migration.step event). */
   onStep?: (step: StepState) => void;
+  /**
+   * migration_progress_timeout: how long QEMU may move no data while it says it is migrating. Then a pre-copy is
+   * aborted (MIG_NO_PROGRESS) and a post-copy paused (migrate-pause), so its recovery reconnects. Undefined: never.
+   */
+  progressTimeoutMs?: number;
 }
 
 export interface FollowResult {
@@ -48,8 +53,9 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
   let timeoutFired = false;
   let cancelSent = false;
   let switchedOver = false;
-  let cancelReason: 'user' | 'timeout' | 'io-error' | 'policy' | undefined;
+  let cancelReason: 'user' | 'timeout' | 'io-error' | 'policy' | 'no-progress' | undefined;
   let policyError: FerryError | undefined;
+  const progress = new ProgressWatch(a.now);
   for (;;) {
     const info = await a.mm.query();
     const disk = a.active.job;
@@ -103,6 +109,25 @@ export async function followMigration(a: FollowArgs): Promise<FollowResult> {
         break;
       default:
         break;
+    }
+
+    if (a.progressTimeoutMs !== undefined && progress.stuckFor(info) >= a.progressTimeoutMs) {
+      progress.reset();
+      if (info.status === 'active' && !cancelSent) {
+        cancelReason = 'no-progress';
+        policyError = noProgress(a.progressTimeoutMs);
+        cancelSent = true;
+        await a.mm.cancel();
+      } else if (info.status === 'postcopy-active') {
+        // Post-copy cannot be aborted: break the stalled connection, so QEMU pauses and the recovery reconnects.
+        a.active.job = {
+          ...a.active.job,
+          postcopy: `no data moved for ${Math.round(a.progressTimeoutMs / 1000)} s: the connection is broken off to recover it`,
+        };
+        a.onProgress();
+        await a.mm.pause().catch(() => undefined);
+        continue;
+      }
     }
 
     if (a.escalation && !a.active.postcopyStarted && !cancelSent && info.status === 'active') {
@@ -213,7 +238,39 @@ function carriedPolicyFields(job: JobInfo): Partial<JobInfo> {
   return Object.fromEntries(Object.entries({ policy, policyStep, policyReason, downtimeLimitMs, maxDowntimeMs, pausedMs }).filter(([, v]) => v !== undefined));
 }
 
-function cancelled(reason: 'user' | 'timeout' | 'io-error' | 'policy' | undefined, o: MigrationOptions): FerryError {
+/**
+ * How long QEMU has moved no data while it says it migrates (active, post-copy active): the bytes it counts as
+ * transferred stand still. Any other status (setup, the switch-over, a paused post-copy) starts the count again.
+ */
+class ProgressWatch {
+  private bytes = -1;
+  private since = 0;
+  constructor(private readonly now: () => number) {}
+
+  stuckFor(info: QemuMigrationInfo): number {
+    const moving = info.status === 'active' || info.status === 'postcopy-active';
+    const bytes = info.ram?.transferred ?? 0;
+    if (!moving || bytes !== this.bytes) {
+      this.bytes = moving ? bytes : -1;
+      this.since = this.now();
+      return 0;
+    }
+    return this.now() - this.since;
+  }
+
+  reset(): void {
+    this.bytes = -1;
+  }
+}
+
+function noProgress(ms: number): FerryError {
+  return new FerryError(
+    'MIG_NO_PROGRESS',
+    `operation aborted: migration out: no data moved for ${Math.round(ms / 1000)} s (migration_progress_timeout); the domain keeps running on the source`,
+  );
+}
+
+function cancelled(reason: 'user' | 'timeout' | 'io-error' | 'policy' | 'no-progress' | undefined, o: MigrationOptions): FerryError {
   if (reason === 'timeout') {
     return new FerryError(
       'MIG_TIMEOUT',

@@ -44,6 +44,8 @@ export interface LiveStepsDeps {
   onUnresolved?: ((id: string) => void) | undefined;
   /** Automatic post-copy recovery attempts after a break (migration_postcopy_recover_attempts; default 5, 0: by hand only). */
   postcopyRecoverAttempts?: number | undefined;
+  /** migration_progress_timeout, in ms (0: never). */
+  progressTimeoutMs?: number | undefined;
   log: Logger;
   now: () => number;
 }
@@ -246,6 +248,7 @@ export class LiveSteps implements SourceSteps {
       options: ctx.plan.options,
       performStartedAt: this.performStartedAt,
       now: this.deps.now,
+      ...(this.deps.progressTimeoutMs ? { progressTimeoutMs: this.deps.progressTimeoutMs } : {}),
       onProgress: () =>
         this.deps.host.publish({ type: 'migration.progress', id: active.id, uuid: active.uuid, name: active.name, job: active.job, at: this.deps.now() }),
     };

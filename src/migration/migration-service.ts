@@ -57,6 +57,8 @@ export interface MigrationServiceDeps {
   dirtyRateWindowMs?: number;
   /** Automatic post-copy recovery attempts after a break (migration_postcopy_recover_attempts). */
   postcopyRecoverAttempts?: number;
+  /** migration_progress_timeout, in ms (0: never). */
+  progressTimeoutMs?: number;
   log: Logger;
 }
 
@@ -113,6 +115,7 @@ export class MigrationService {
       active: this.active,
       onUnresolved: (id) => this.recovery.retryLater(id, 'source'),
       ...(deps.postcopyRecoverAttempts !== undefined ? { postcopyRecoverAttempts: deps.postcopyRecoverAttempts } : {}),
+      ...(deps.progressTimeoutMs !== undefined ? { progressTimeoutMs: deps.progressTimeoutMs } : {}),
       ...(deps.metrics ? { metrics: deps.metrics } : {}),
       log: deps.log,
     });

@@ -72,6 +72,8 @@ export interface SourceDeps {
   onUnresolved?: (id: string) => void;
   /** Automatic post-copy recovery attempts (migration_postcopy_recover_attempts). */
   postcopyRecoverAttempts?: number;
+  /** migration_progress_timeout, in ms (0: never). */
+  progressTimeoutMs?: number;
   /** Where finished migrations are counted (ferry_migrations_total and the histograms). */
   metrics?: MigrationMetrics;
   log: Logger;

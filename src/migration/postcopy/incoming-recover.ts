@@ -35,7 +35,10 @@ export async function listenAgain(d: IncomingRecoverDeps, id: string): Promise<{
     });
   }
   const mm = new MigrationMonitor(vm.monitor);
-  const status = (await mm.query()).status ?? 'none';
+  let status = (await mm.query()).status ?? 'none';
+  // The source asks only once its own QEMU paused: a stream this side still calls active is a silent one (a
+  // black-holed link sends no reset). Break it off here too, so both sides wait for the new connection.
+  if (status === 'postcopy-active') status = await pauseSilentStream(mm, rec.name, d.log);
   if (status !== 'postcopy-paused') {
     throw new FerryError('OPERATION_INVALID', `Requested operation is not valid: post-copy migration of domain ${rec.name} has not failed here (${status})`);
   }
@@ -52,4 +55,16 @@ export async function listenAgain(d: IncomingRecoverDeps, id: string): Promise<{
   d.log.info({ vm: rec.name, migration: id, port, address }, 'post-copy: the incoming QEMU listens again for the source');
   const connectHost = advertisedDataHost(d.migrationHost ?? '', address);
   return { port, address, ...(connectHost ? { connectHost } : {}) };
+}
+
+/** migrate-pause on the destination (QEMU allows it on either side of a post-copy); its status once it settled (5 s at most). */
+async function pauseSilentStream(mm: MigrationMonitor, name: string, log: Logger): Promise<string> {
+  log.warn({ vm: name }, 'post-copy: the source lost the stream but it looks alive here (a silent link): breaking it off');
+  await mm.pause();
+  let status = 'postcopy-active';
+  for (let i = 0; i < 50 && status === 'postcopy-active'; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    status = (await mm.query()).status ?? 'none';
+  }
+  return status;
 }
