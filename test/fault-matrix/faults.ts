@@ -5,27 +5,55 @@ export type Side = 'source' | 'destination';
 export type Target = 'qemu' | 'ferryd' | 'lockd';
 
 /**
- * One fault of the matrix (issue 16): a process on one side killed (SIGKILL: a crash, the OOM killer) or
- * stopped (SIGSTOP, for longer than ferry's timeouts, then SIGCONT: a host that hangs and comes back).
+ * A process on one side killed (SIGKILL: a crash, the OOM killer) or stopped (SIGSTOP, for longer than ferry's
+ * timeouts, then SIGCONT: a host that hangs and comes back).
  */
-export interface Fault {
+export interface ProcessFault {
+  kind: 'process';
   name: string;
   side: Side;
   target: Target;
   signal: 'SIGKILL' | 'SIGSTOP';
 }
 
+/**
+ * A link between the hosts, through a proxy (test/helpers/fault-proxy.ts): the migration stream (QEMU to QEMU) or
+ * the management connection (the source ferryd's peer calls to the destination's). `cut`: the connections are
+ * reset and new ones refused for the hold; `stall`: nothing moves for the hold, the connections stay open.
+ */
+export interface NetworkFault {
+  kind: 'network';
+  name: string;
+  link: 'migration' | 'management';
+  action: 'cut' | 'stall';
+}
+
+export type Fault = ProcessFault | NetworkFault;
+
 const TARGETS: Target[] = ['qemu', 'ferryd', 'lockd'];
 const SIDES: Side[] = ['source', 'destination'];
 
 /** Every process fault: SIGKILL and SIGSTOP of QEMU, ferryd and ferry-lockd, on either side (12 in all). */
-export const FAULTS: Fault[] = (['SIGKILL', 'SIGSTOP'] as const).flatMap((signal) =>
+export const PROCESS_FAULTS: ProcessFault[] = (['SIGKILL', 'SIGSTOP'] as const).flatMap((signal) =>
   SIDES.flatMap((side) =>
-    TARGETS.map((target) => ({ name: `${signal === 'SIGKILL' ? 'kill' : 'stop'}-${side === 'source' ? 'src' : 'dst'}-${target}`, side, target, signal })),
+    TARGETS.map((target) => ({
+      kind: 'process' as const,
+      name: `${signal === 'SIGKILL' ? 'kill' : 'stop'}-${side === 'source' ? 'src' : 'dst'}-${target}`,
+      side,
+      target,
+      signal,
+    })),
   ),
 );
 
+/** The migration stream and the management connection, each cut and stalled (4 in all). */
+export const NETWORK_FAULTS: NetworkFault[] = (['cut', 'stall'] as const).flatMap((action) =>
+  (['migration', 'management'] as const).map((link) => ({ kind: 'network' as const, name: `${action}-${link}`, link, action })),
+);
+
+export const FAULTS: Fault[] = [...PROCESS_FAULTS, ...NETWORK_FAULTS];
+
 /** Whether a fault can kill the guest itself: its QEMU killed (a lost VM is then the right outcome, never a second one). */
 export function killsTheGuest(f: Fault): boolean {
-  return f.target === 'qemu' && f.signal === 'SIGKILL';
+  return f.kind === 'process' && f.target === 'qemu' && f.signal === 'SIGKILL';
 }

@@ -1,6 +1,7 @@
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { eventually } from '../helpers/processes.js';
 import type { StoredMigration } from '../helpers/store-watch.js';
+import type { Fault } from './faults.js';
 import type { FaultRig } from './rig.js';
 
 /** One migration of a trial: from the host the guest runs on to the other, started at t0. */
@@ -22,7 +23,7 @@ export interface Moment {
   flags: string[];
   reach: (m: MigrationUnderTest) => Promise<void>;
   /** Why a fault cannot strike at this moment (a process that does not exist yet), if so. */
-  notApplicable?: (f: { side: string; target: string }) => string | undefined;
+  notApplicable?: (f: Fault) => string | undefined;
 }
 
 const BASE = ['--live', '--persistent', '--undefinesource', '--policy', 'manual'];
@@ -63,8 +64,12 @@ async function atPass(m: MigrationUnderTest, atLeast: number): Promise<void> {
   hold(m, 'Perform');
 }
 
-const noDestinationYet = (f: { side: string; target: string }): string | undefined =>
-  f.side === 'destination' && f.target === 'qemu' ? 'the destination has no QEMU before Prepare' : undefined;
+const noDestinationYet = (f: Fault): string | undefined =>
+  f.kind === 'process' && f.side === 'destination' && f.target === 'qemu' ? 'the destination has no QEMU before Prepare' : undefined;
+
+/** Without post-copy the stream has ended when the source enters Finish: nothing is left to cut or stall. */
+const streamEnded = (f: Fault): string | undefined =>
+  f.kind === 'network' && f.link === 'migration' ? 'the migration stream has ended before Finish' : undefined;
 
 export const MOMENTS: Moment[] = [
   { name: 'begin', flags: BASE, reach: (m) => atSourcePhase(m, 'Begin'), notApplicable: noDestinationYet },
@@ -92,6 +97,6 @@ export const MOMENTS: Moment[] = [
       hold(m, 'Perform', 'Finish');
     },
   },
-  { name: 'finish', flags: BASE, reach: (m) => atSourcePhase(m, 'Finish') },
-  { name: 'confirm', flags: BASE, reach: (m) => atSourcePhase(m, 'Confirm') },
+  { name: 'finish', flags: BASE, reach: (m) => atSourcePhase(m, 'Finish'), notApplicable: streamEnded },
+  { name: 'confirm', flags: BASE, reach: (m) => atSourcePhase(m, 'Confirm'), notApplicable: streamEnded },
 ];

@@ -4,10 +4,22 @@ import { killLeftovers } from '../helpers/leftovers.js';
 import { pidsMatching } from '../helpers/processes.js';
 import { bootSharedDiskGuest } from '../helpers/shared-disk-guest.js';
 import { StoreWatch } from '../helpers/store-watch.js';
-import { TwoHosts } from '../helpers/two-hosts.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+import { freePort, TwoHosts } from '../helpers/two-hosts.js';
 
 /** How long a destination keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
 export const ORPHAN_MS = 6000;
+/** migration_progress_timeout: shorter than a stall's hold, so a stalled stream is acted on while it lasts. */
+export const PROGRESS_TIMEOUT_S = 10;
+
+/** A migration's two links through proxies: `flags` and `destUri` for `ferry migrate`. */
+export interface Links {
+  migration: FaultProxy;
+  management: FaultProxy;
+  flags: string[];
+  destUri: string;
+  close: () => Promise<void>;
+}
 
 /**
  * Two hosts and one guest for the fault matrix: 256 MiB, 96 MiB of it touched and rewritten at 8 MiB/s and
@@ -24,7 +36,7 @@ export class FaultRig {
 
   async start(): Promise<void> {
     const { hosts, name } = this;
-    await hosts.start({ config: `test_migration_orphan_timeout_ms = ${ORPHAN_MS}` });
+    await hosts.start({ config: `test_migration_orphan_timeout_ms = ${ORPHAN_MS}\nmigration_progress_timeout = ${PROGRESS_TIMEOUT_S}` });
     this.uuid = await bootSharedDiskGuest(hosts, {
       name,
       memoryMiB: 256,
@@ -61,6 +73,31 @@ export class FaultRig {
 
   peerOf(h: FerrydHost): string {
     return h === this.hosts.a ? this.hosts.aPeer : this.hosts.bPeer;
+  }
+
+  /**
+   * Routes a migration to `dst` through two proxies on 127.0.0.2: the stream (its QEMU listens on 127.0.0.1, the
+   * source is sent to the proxy with --migrateuri) and the source ferryd's peer calls (the destination URI names the
+   * proxy). A post-copy recovery reconnects to the fresh port the destination advertises, past the proxy.
+   */
+  async links(dst: FerrydHost): Promise<Links> {
+    const port = await freePort();
+    const migration = new FaultProxy({ host: '127.0.0.1', port });
+    await migration.listen('127.0.0.2', port);
+    const peer = new URL(this.peerOf(dst).replace(/^ferry\+tcp:/, 'http:'));
+    const management = new FaultProxy({ host: peer.hostname, port: Number(peer.port) });
+    const mport = await freePort('127.0.0.2');
+    await management.listen('127.0.0.2', mport);
+    return {
+      migration,
+      management,
+      flags: ['--listen-address', '127.0.0.1', '--migrateuri', `tcp://127.0.0.2:${port}`],
+      destUri: `ferry+tcp://127.0.0.2:${mport}/system`,
+      close: async () => {
+        await migration.close();
+        await management.close();
+      },
+    };
   }
 
   /** A host's store, opened once ferryd created it. */

@@ -1,10 +1,10 @@
 /**
- * The fault matrix (issue 16, docs/reliability.md): every process fault (faults.ts) at every moment of a live
+ * The fault matrix (issue 16, docs/reliability.md): every process and network fault (faults.ts) at every moment of a live
  * migration (moments.ts), `--trials` times per cell, on two real ferryd hosts and a guest that checks its own
  * memory and disk. One JSON line per trial, then a table of the cells (markdown, for docs/reliability.md).
  *
  *   npx tsc -p tsconfig.json
- *   flock /tmp/ferry-e2e.lock node dist/test/fault-matrix/run.js [--trials N] [--fault NAME ...] [--moment NAME ...] [--hold-ms MS]
+ *   flock /tmp/ferry-e2e.lock node dist/test/fault-matrix/run.js [--trials N] [--fault NAME ...] [--moment NAME ...] [--hold-ms MS] [--keep]
  *
  * Exit status 1 when any trial failed.
  */
@@ -23,6 +23,8 @@ const { values } = parseArgs({
     'hold-ms': { type: 'string', default: '20000' },
     /** A missed moment is tried again, up to this many times per trial. */
     retries: { type: 'string', default: '3' },
+    /** Keep the hosts' directory (logs, stores, serial output) even when every trial passed. */
+    keep: { type: 'boolean', default: false },
   },
 });
 const pick = <T extends { name: string }>(all: T[], names: string[] | undefined, what: string): T[] => {
@@ -54,8 +56,8 @@ try {
     }
   }
 } finally {
-  const kept = await rig.stop({ keep: results.some((r) => r.result === 'FAIL') });
-  if (kept) console.log(`\nthe hosts' logs, stores and serial output of the failed run: ${kept}`);
+  const kept = await rig.stop({ keep: values.keep || results.some((r) => r.result === 'FAIL') });
+  if (kept) console.log(`\nthe hosts' logs, stores and serial output of the run: ${kept}`);
 }
 console.log(`\nfault matrix, ${startedAt.toISOString()}, ${trials} trial(s) per cell, SIGSTOP held ${holdMs} ms\n`);
 console.log(matrixTable(results, faults, moments));

@@ -1,9 +1,9 @@
 import type { FerrydHost } from '../helpers/ferryd.js';
 import type { StoredMigration } from '../helpers/store-watch.js';
 import { checkEndState, type EndState } from './end-state.js';
-import { type Fault, killsTheGuest } from './faults.js';
+import { type Fault, killsTheGuest, type NetworkFault, type ProcessFault } from './faults.js';
 import type { Moment, MigrationUnderTest } from './moments.js';
-import type { FaultRig } from './rig.js';
+import type { FaultRig, Links } from './rig.js';
 
 /** One trial's line in the runner's output. */
 export interface TrialResult {
@@ -43,18 +43,42 @@ export async function runTrial(rig: FaultRig, fault: Fault, moment: Moment, o: T
   const direction = `${rig.label(src)}→${rig.label(dst)}`;
   const logsFrom = new Map(rig.both.map((h) => [h, rig.logAfter(h)] as const));
   const m: MigrationUnderTest = { rig, src, dst, t0: Date.now() };
-  const cli = src.ferry('migrate', ...moment.flags, rig.name, rig.peerOf(dst));
+  // A network fault needs both links through proxies; a process fault runs on the direct ones.
+  const links = fault.kind === 'network' ? await rig.links(dst) : undefined;
   try {
-    await moment.reach(m);
-  } catch (err) {
-    await cli;
-    await settle(m);
-    return { ...base, result: 'missed', direction, note: (err as Error).message, ms: Date.now() - started };
+    const cli = src.ferry('migrate', ...moment.flags, ...(links?.flags ?? []), rig.name, links?.destUri ?? rig.peerOf(dst));
+    try {
+      await moment.reach(m);
+    } catch (err) {
+      await cli;
+      await settle(m);
+      return { ...base, result: 'missed', direction, note: (err as Error).message, ms: Date.now() - started };
+    }
+    const note = fault.kind === 'network' && links ? await strikeLink(rig, m, links, fault, o) : await strike(rig, m, fault as ProcessFault, o);
+    const r = await cli;
+    const unsettled = await settle(m);
+    return await verdict(rig, { fault, moment, base, direction, logsFrom, note, r, unsettled, started });
+  } finally {
+    await links?.close();
   }
-  const victim = fault.side === 'source' ? src : dst;
-  const note = await strike(rig, m, victim, fault, o);
-  const r = await cli;
-  const unsettled = await settle(m);
+}
+
+/** The trial's line: the end state's invariants, the records settled, and an error that names a code. */
+async function verdict(
+  rig: FaultRig,
+  t: {
+    fault: Fault;
+    moment: Moment;
+    base: { fault: string; moment: string };
+    direction: string;
+    logsFrom: Map<FerrydHost, () => string>;
+    note: string | undefined;
+    r: { code: number; stderr: string };
+    unsettled: string | undefined;
+    started: number;
+  },
+): Promise<TrialResult> {
+  const { fault, moment, base, direction, logsFrom, note, r, unsettled, started } = t;
   const end = await checkEndState(rig, { guestMayBeLost: killsTheGuest(fault), pausedAllowed: moment.name === 'postcopy', logsFrom });
   const violations = [...end.violations];
   if (unsettled) violations.push(unsettled);
@@ -76,8 +100,23 @@ export async function runTrial(rig: FaultRig, fault: Fault, moment: Moment, o: T
   };
 }
 
+/**
+ * Cuts or stalls a link with the source's ferryd frozen at the moment, lets it run, and brings the link back after
+ * the hold. A link with no connection to hit and nothing that tried one during the hold is noted (not struck).
+ */
+async function strikeLink(rig: FaultRig, m: MigrationUnderTest, links: Links, fault: NetworkFault, o: TrialOptions): Promise<string | undefined> {
+  const proxy = fault.link === 'migration' ? links.migration : links.management;
+  if (fault.action === 'cut') proxy.cut(o.holdMs);
+  else proxy.stall();
+  rig.thaw(m.src);
+  await sleep(o.holdMs);
+  if (fault.action === 'stall') proxy.resume();
+  return proxy.hits === 0 ? `no ${fault.link} connection during the ${fault.action}` : undefined;
+}
+
 /** Injects the fault with the source's ferryd frozen at the moment, then lets everything run again. */
-async function strike(rig: FaultRig, m: MigrationUnderTest, victim: FerrydHost, fault: Fault, o: TrialOptions): Promise<string | undefined> {
+async function strike(rig: FaultRig, m: MigrationUnderTest, fault: ProcessFault, o: TrialOptions): Promise<string | undefined> {
+  const victim = fault.side === 'source' ? m.src : m.dst;
   if (fault.target === 'ferryd') {
     if (fault.signal === 'SIGKILL') {
       await victim.kill('SIGKILL');
