@@ -167,6 +167,8 @@ export class MigrationService {
     const r = await this.destination.prepare(cookie);
     const rec = this.deps.migrations.get(r.migrationId, 'destination');
     if (rec) this.active.set(rec.uuid, new ActiveMigration(r.migrationId, rec.uuid, rec.name, 'destination', rec.startedAt));
+    // A source that cannot reach this host any more (its Abort lost with the management link) must not leave the incoming QEMU here.
+    if (!r.nbd) this.recovery.watchIncoming(r.migrationId);
     return r;
   }
 

@@ -47,6 +47,9 @@ import { RecoveryHarness, UUID } from '../../test/fakes/recovery-harness.js';
  *   D11 discard, but the incoming migration is postcopy-active → kept
  *   D12 Finish, incoming VM paused (never ran here), source Cancelled → Failed, the paused copy destroyed
  *   D13 offline, no VM, source Cancelled         → Cancelled, the disk copies created here removed
+ * The watchdog of an incoming migration this ferryd prepared (watchIncoming), the same table while it runs, except:
+ *   W1  source Begin/Prepare (it waits for the reply) → kept, within the orphan timeout; source Failed → discarded
+ *   W2  the record left Prepare (Finish asked)    → the watchdog stops
  */
 describe('MigrationRecovery: source records', () => {
   let h: RecoveryHarness;
@@ -444,6 +447,43 @@ describe('MigrationRecovery: destination records', () => {
     assert.deepEqual(h.phases('destination'), ['Prepare', 'Cancelled']);
     assert.equal(existsSync(copy), false);
     assert.equal(h.get('destination').cleanupDone, true);
+  });
+});
+
+describe('MigrationRecovery: the watchdog of an incoming migration this ferryd prepared', () => {
+  let h: RecoveryHarness;
+  beforeEach(async () => {
+    h = await RecoveryHarness.start();
+  });
+  afterEach(() => h.close());
+
+  it('W1 a source in Prepare (waiting for the reply) is waited for; its rollback whose Abort was lost (Failed) discards the incoming VM', async () => {
+    const { qemu } = await h.domain({ qemu: 'paused', status: { state: 'paused', reason: 'migrating' }, persistent: false });
+    h.peer.phase('mig-1', 'Perform');
+    h.record({ side: 'destination', phase: 'Prepare' });
+    await h.recoverAll(); // adopted, as prepare() leaves it: tracked, its job held
+    h.peer.phase('mig-1', 'Prepare');
+    h.service.recovery.watchIncoming('mig-1', 10);
+    await until(() => h.peer.calls().length >= 3);
+    assert.deepEqual(h.phases('destination'), ['Prepare'], 'a source still in Prepare is not a failed one while it is watched');
+    assert.equal(qemu!.process.exited, false);
+    h.peer.phase('mig-1', 'Failed');
+    await until(() => qemu!.process.exited);
+    assert.deepEqual(h.phases('destination'), ['Prepare', 'Cancelled']);
+    assert.equal(h.get('destination').error, "the source's migration is Failed");
+  });
+
+  it('W2 once the record left Prepare (Finish asked), the watchdog stops asking', async () => {
+    await h.domain({ qemu: 'paused', status: { state: 'paused', reason: 'migrating' }, persistent: false });
+    h.peer.phase('mig-1', 'Perform');
+    h.record({ side: 'destination', phase: 'Prepare' });
+    await h.recoverAll();
+    const asked = h.peer.calls().length;
+    h.migrations.setPhase('mig-1', 'destination', 'Finish');
+    h.service.recovery.watchIncoming('mig-1', 10);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(h.peer.calls().length, asked);
+    assert.equal(h.service.recovery.resolves(UUID), false);
   });
 });
 

@@ -41,6 +41,8 @@ export class MigrationRecovery {
   private readonly resolving = new Map<string, string>();
   /** Incoming migrations whose source has not answered since this time (`id` → ms). */
   private readonly silentSince = new Map<string, number>();
+  /** Incoming migrations this ferryd prepared and watches until Finish: how often, and since when the source said Begin or Prepare (0: not yet). */
+  private readonly watching = new Map<string, { everyMs: number; since: number }>();
   /** Post-copy migrations a restarted source follows to their end (domain uuid → their recovery). */
   private readonly draining = new Map<string, PostcopyRecovery>();
   private closed = false;
@@ -55,6 +57,19 @@ export class MigrationRecovery {
     for (const rec of this.ledger.unfinished()) {
       await this.recover(rec).catch((err) => this.deps.log.error({ err, migration: rec.id }, 'migration recovery failed'));
     }
+  }
+
+  /**
+   * The watchdog of an incoming migration this ferryd just prepared: until the source asks for Finish, its record
+   * is looked at every `everyMs` as after a restart (the source is asked; silent past the orphan timeout, or failed,
+   * the incoming QEMU goes). A source whose Abort was lost with the management link cannot leave it behind.
+   */
+  watchIncoming(id: string, everyMs = 5000): void {
+    this.watching.set(id, { everyMs, since: 0 });
+    const key = `${id}/destination`;
+    clearTimeout(this.pending.get(key));
+    this.pending.delete(key);
+    this.retryLater(id, 'destination', everyMs);
   }
 
   /** Tries again in a while (a peer that did not answer). */
@@ -94,6 +109,7 @@ export class MigrationRecovery {
       if (!this.pending.has(key)) {
         this.resolving.delete(key);
         this.silentSince.delete(rec.id);
+        if (rec.side === 'destination') this.watching.delete(rec.id);
       }
     }
   }
@@ -274,6 +290,14 @@ export class MigrationRecovery {
     const { host, destination } = this.deps;
     const log = this.deps.log.child({ vm: rec.name, migration: rec.id, side: 'destination', recovery: true });
     const vm = host.runningDomain(rec.uuid);
+    const watched = this.watching.get(rec.id);
+    if (watched && (rec.phase !== 'Prepare' || !destination.tracks(rec.id))) {
+      // Finish reached (or the migration ended) while it was watched: the live calls own it from here.
+      this.watching.delete(rec.id);
+      this.silentSince.delete(rec.id);
+      return;
+    }
+    if (watched && !vm) return this.discardIncoming(rec, 'the incoming QEMU is gone', log);
     if (isFinal(rec.phase)) {
       this.ledger.cleanedUp(rec.id, 'destination');
       return;
@@ -322,11 +346,19 @@ export class MigrationRecovery {
     }
     this.silentSince.delete(rec.id);
     const s = source as { phase: string };
+    if (watched && (s.phase === 'Begin' || s.phase === 'Prepare')) {
+      // The source has not recorded Perform yet: it waits for this host's Prepare reply, or starts. Bounded as silence is.
+      watched.since ||= Date.now();
+      if (Date.now() < watched.since + (this.deps.orphanTimeoutMs ?? 10 * 60_000)) {
+        this.retryLater(rec.id, 'destination', watched.everyMs);
+        return;
+      }
+    }
     if (s.phase === 'Failed' || s.phase === 'Cancelled' || s.phase === 'Begin' || s.phase === 'Prepare') {
       return this.discardIncoming(rec, `the source's migration is ${s.phase}`, log);
     }
     // Perform / Finish / Confirm on the source: it will call finish or abort; wait.
-    this.retryLater(rec.id, 'destination', 5000);
+    this.retryLater(rec.id, 'destination', watched?.everyMs ?? 5000);
   }
 
   /**
@@ -365,7 +397,11 @@ export class MigrationRecovery {
       return;
     }
     log.warn({ why }, 'discarding an incoming migration left behind');
-    await this.deps.destination.discardLeftBehind(rec.id, why).catch((err) => log.error({ err }, 'cannot discard the incoming VM'));
+    await this.deps.destination.discardLeftBehind(rec.id, why).catch((err: unknown) => {
+      // A full disk or a busy store: the incoming QEMU stays until the discard can be recorded; asked again in a while.
+      log.error({ err }, 'cannot discard the incoming VM; trying again in 5 s');
+      this.retryLater(rec.id, 'destination', 5000);
+    });
   }
 }
 

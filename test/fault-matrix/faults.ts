@@ -28,7 +28,16 @@ export interface NetworkFault {
   action: 'cut' | 'stall';
 }
 
-export type Fault = ProcessFault | NetworkFault;
+/**
+ * The destination's state directory (its store, where an incoming definition and NVRAM are written, its logs)
+ * full, on a tmpfs of its own, for the hold; then space again.
+ */
+export interface DiskFault {
+  kind: 'disk';
+  name: string;
+}
+
+export type Fault = ProcessFault | NetworkFault | DiskFault;
 
 const TARGETS: Target[] = ['qemu', 'ferryd', 'lockd'];
 const SIDES: Side[] = ['source', 'destination'];
@@ -51,7 +60,9 @@ export const NETWORK_FAULTS: NetworkFault[] = (['cut', 'stall'] as const).flatMa
   (['migration', 'management'] as const).map((link) => ({ kind: 'network' as const, name: `${action}-${link}`, link, action })),
 );
 
-export const FAULTS: Fault[] = [...PROCESS_FAULTS, ...NETWORK_FAULTS];
+export const DISK_FAULTS: DiskFault[] = [{ kind: 'disk', name: 'full-dst-disk' }];
+
+export const FAULTS: Fault[] = [...PROCESS_FAULTS, ...NETWORK_FAULTS, ...DISK_FAULTS];
 
 /** Whether a fault can kill the guest itself: its QEMU killed (a lost VM is then the right outcome, never a second one). */
 export function killsTheGuest(f: Fault): boolean {

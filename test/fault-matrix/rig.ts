@@ -1,3 +1,5 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, statfsSync } from 'node:fs';
 import type { FerrydHost } from '../helpers/ferryd.js';
 import { waitHeartbeats } from '../helpers/heartbeat.js';
 import { killLeftovers } from '../helpers/leftovers.js';
@@ -6,6 +8,14 @@ import { bootSharedDiskGuest } from '../helpers/shared-disk-guest.js';
 import { StoreWatch } from '../helpers/store-watch.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
 import { freePort, TwoHosts } from '../helpers/two-hosts.js';
+
+/** The size of each host's state directory (a tmpfs). */
+const STATE_MiB = 256;
+
+/** A kept run's state directory, copied off its tmpfs before it is unmounted (to `<dir>.kept`). */
+function copyOut(dir: string): void {
+  spawnSync('cp', ['-a', dir, `${dir}.kept`]);
+}
 
 /** How long a destination keeps an incoming VM whose source stays silent (test_migration_orphan_timeout_ms). */
 export const ORPHAN_MS = 6000;
@@ -33,10 +43,19 @@ export class FaultRig {
   readonly name = 'fm';
   uuid = '';
   private readonly stores = new Map<FerrydHost, StoreWatch>();
+  private readonly mounts: string[] = [];
 
   async start(): Promise<void> {
     const { hosts, name } = this;
-    await hosts.start({ config: `test_migration_orphan_timeout_ms = ${ORPHAN_MS}\nmigration_progress_timeout = ${PROGRESS_TIMEOUT_S}` });
+    await hosts.start({
+      config: `test_migration_orphan_timeout_ms = ${ORPHAN_MS}\nmigration_progress_timeout = ${PROGRESS_TIMEOUT_S}`,
+      // Each state directory on a tmpfs of its own, so one host's disk can fill up (DiskFault) and not the other's.
+      beforeStart: (h) => {
+        mkdirSync(h.stateDir, { recursive: true });
+        execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${STATE_MiB}m,mode=0755`, 'tmpfs', h.stateDir]);
+        this.mounts.push(h.stateDir);
+      },
+    });
     this.uuid = await bootSharedDiskGuest(hosts, {
       name,
       memoryMiB: 256,
@@ -52,8 +71,10 @@ export class FaultRig {
   async stop(o: { keep?: boolean } = {}): Promise<string | undefined> {
     for (const s of this.stores.values()) s.close();
     for (const h of [this.hosts.a, this.hosts.b]) if (h?.pid) this.thaw(h);
-    await this.hosts.stop().catch(() => undefined);
+    await this.hosts.stop({ keep: true }).catch(() => undefined);
     killLeftovers(this.hosts.dir.path);
+    if (o.keep) for (const m of this.mounts) copyOut(m);
+    for (const m of this.mounts.splice(0)) spawnSync('umount', ['-l', m]);
     if (o.keep) return this.hosts.dir.path;
     this.hosts.dir.cleanup();
     return undefined;
@@ -98,6 +119,14 @@ export class FaultRig {
         await management.close();
       },
     };
+  }
+
+  /** Fills a host's state directory to the last byte; returns the undo. */
+  fillDisk(h: FerrydHost): () => void {
+    const filler = `${h.stateDir}/fault-filler`;
+    const free = statfsSync(h.stateDir);
+    execFileSync('fallocate', ['-l', String(free.bavail * free.bsize), filler]);
+    return () => rmSync(filler, { force: true });
   }
 
   /** A host's store, opened once ferryd created it. */

@@ -54,7 +54,12 @@ export async function runTrial(rig: FaultRig, fault: Fault, moment: Moment, o: T
       await settle(m);
       return { ...base, result: 'missed', direction, note: (err as Error).message, ms: Date.now() - started };
     }
-    const note = fault.kind === 'network' && links ? await strikeLink(rig, m, links, fault, o) : await strike(rig, m, fault as ProcessFault, o);
+    const note =
+      fault.kind === 'network' && links
+        ? await strikeLink(rig, m, links, fault, o)
+        : fault.kind === 'disk'
+          ? await fillDestination(rig, m, o)
+          : await strike(rig, m, fault as ProcessFault, o);
     const r = await cli;
     const unsettled = await settle(m);
     return await verdict(rig, { fault, moment, base, direction, logsFrom, note, r, unsettled, started });
@@ -112,6 +117,18 @@ async function strikeLink(rig: FaultRig, m: MigrationUnderTest, links: Links, fa
   await sleep(o.holdMs);
   if (fault.action === 'stall') proxy.resume();
   return proxy.hits === 0 ? `no ${fault.link} connection during the ${fault.action}` : undefined;
+}
+
+/** The destination's state directory full for the hold, from the moment on. */
+async function fillDestination(rig: FaultRig, m: MigrationUnderTest, o: TrialOptions): Promise<undefined> {
+  const undo = rig.fillDisk(m.dst);
+  try {
+    rig.thaw(m.src);
+    await sleep(o.holdMs);
+  } finally {
+    undo();
+  }
+  return undefined;
 }
 
 /** Injects the fault with the source's ferryd frozen at the moment, then lets everything run again. */

@@ -13,6 +13,8 @@ export class FaultProxy {
   private readonly server: net.Server;
   private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket }>();
   private refuseUntil = 0;
+  /** Each direction's flush of what a stall held back (called on resume). */
+  private readonly flushers = new Set<() => void>();
   private stalled = false;
   /** Connections reset by cut(), refused while cut, or held by a stall: whether the fault hit anything. */
   hits = 0;
@@ -54,19 +56,42 @@ export class FaultProxy {
 
   resume(): void {
     this.stalled = false;
-    for (const p of [...this.pairs]) {
-      if (p.client.destroyed || p.upstream.destroyed) {
-        this.drop(p);
-        continue;
-      }
-      p.client.resume();
-      p.upstream.resume();
-    }
+    for (const p of [...this.pairs]) if (p.client.destroyed || p.upstream.destroyed) this.drop(p);
+    for (const flush of this.flushers) flush();
   }
 
   close(): Promise<void> {
     for (const p of this.pairs) this.drop(p);
     return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /**
+   * Carries `from`'s bytes to `to`, every one, in order, with backpressure. Not pipe(): a pipe resumes its source on
+   * every drain, which would leak bytes through a stall. In a stall a chunk already read is held back with its socket
+   * paused, and written on resume().
+   */
+  private forward(from: net.Socket, to: net.Socket): void {
+    const held: Buffer[] = [];
+    const flush = (): void => {
+      if (to.destroyed) return;
+      while (!this.stalled && held.length > 0) {
+        if (!to.write(held.shift() as Buffer)) {
+          from.pause();
+          to.once('drain', flush);
+          return;
+        }
+      }
+      if (!this.stalled && !from.destroyed) from.resume();
+    };
+    from.on('data', (chunk: Buffer) => {
+      held.push(chunk);
+      if (this.stalled) from.pause();
+      else flush();
+    });
+    from.on('end', () => {
+      if (!this.stalled) to.end();
+    });
+    this.flushers.add(flush);
   }
 
   private drop(p: { client: net.Socket; upstream: net.Socket }): void {
@@ -86,14 +111,13 @@ export class FaultProxy {
     upstream.on('error', () => undefined);
     const p = { client, upstream };
     this.pairs.add(p);
+    this.forward(client, upstream);
+    this.forward(upstream, client);
     if (this.stalled) {
       this.hits++;
       client.pause();
       upstream.pause();
     }
-    // pipe() keeps every byte and honours backpressure; a paused socket stops reading, so its sender waits.
-    client.pipe(upstream);
-    upstream.pipe(client);
     const closed = (): void => {
       // In a stall the other end learns of it only once the link is back (resume()).
       if (!this.stalled) this.drop(p);

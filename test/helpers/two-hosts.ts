@@ -30,7 +30,7 @@ export class TwoHosts {
   bPeer = '';
 
   /** Starts both hosts; `config` is ferryd.conf text for both, `extraConfigB` is added for B only. */
-  async start(options: { config?: string; extraConfigB?: string } = {}): Promise<this> {
+  async start(options: { config?: string; extraConfigB?: string; beforeStart?: (h: FerrydHost) => void } = {}): Promise<this> {
     const [pa, pb] = [await freePort(), await freePort()];
     let configA: string | undefined;
     let configB: string | undefined;
@@ -46,6 +46,7 @@ export class TwoHosts {
     this.b = new FerrydHost({ dir: `${this.dir.path}/b`, listenTcp: `127.0.0.1:${pb}`, ...(configB ? { config: configB } : {}) });
     this.aPeer = `ferry+tcp://127.0.0.1:${pa}/system`;
     this.bPeer = `ferry+tcp://127.0.0.1:${pb}/system`;
+    for (const h of [this.a, this.b]) options.beforeStart?.(h);
     await Promise.all([this.a.start(), this.b.start()]);
     return this;
   }
@@ -67,13 +68,14 @@ export class TwoHosts {
     return this.a.serialLog(name) + this.b.serialLog(name);
   }
 
-  async stop(): Promise<void> {
+  /** Stops both hosts; the directory goes unless `keep` (the caller removes it). */
+  async stop(o: { keep?: boolean } = {}): Promise<void> {
     for (const h of [this.a, this.b]) {
       if (!h) continue;
       const names = (await h.ferry('list', '--name')).stdout.split('\n').filter(Boolean);
       for (const n of names) await h.ferry('destroy', n);
       await h.stopAll();
     }
-    this.dir.cleanup();
+    if (!o.keep) this.dir.cleanup();
   }
 }

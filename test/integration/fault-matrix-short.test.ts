@@ -14,7 +14,7 @@ import { runTrial } from '../fault-matrix/trial.js';
  * on exactly one host (or lost only where its QEMU was killed), one persistent definition, the other host
  * clean, the guest's memory and disk checks passing, and an error that names a code.
  */
-const SLICE: Array<[fault: string, moment: string, outcome?: { outcome: string; error: RegExp }]> = [
+const SLICE: Array<[fault: string, moment: string, expected?: { outcome?: string; error: RegExp }]> = [
   ['kill-src-qemu', 'perform-early'],
   ['kill-dst-qemu', 'perform-late'],
   ['kill-dst-ferryd', 'finish'],
@@ -23,6 +23,11 @@ const SLICE: Array<[fault: string, moment: string, outcome?: { outcome: string; 
   ['stop-dst-ferryd', 'prepare'],
   ['kill-src-qemu', 'postcopy'],
   ['kill-dst-qemu', 'postcopy', { outcome: 'crashed', error: /exited during post-copy: the guest is lost.*defined on the destination/ }],
+  // The network and disk faults' findings: an Abort lost with the management link left the incoming QEMU behind;
+  // a stalled stream waited for ever; a full disk on the destination left its incoming QEMU behind.
+  ['cut-management', 'prepare'],
+  ['stall-migration', 'perform-early', { error: /no data moved for 10 s \(migration_progress_timeout\)/ }],
+  ['full-dst-disk', 'prepare'],
 ];
 
 describe('the fault matrix, CI slice', () => {
@@ -41,7 +46,7 @@ describe('the fault matrix, CI slice', () => {
       t.diagnostic(JSON.stringify(r));
       assert.equal(r.result, 'ok', (r.violations ?? [r.note ?? '']).join('\n'));
       if (expected) {
-        assert.equal(r.outcome, expected.outcome);
+        if (expected.outcome) assert.equal(r.outcome, expected.outcome);
         assert.match(r.cli?.error ?? '', expected.error);
       }
     });
