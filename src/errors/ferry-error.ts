@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { ERROR_CODES, type ErrorCode, isErrorCode } from './codes.js';
 
 export interface FerryErrorOptions {
@@ -48,8 +49,20 @@ export interface SerializedFerryError {
 /** Normalizes anything thrown into a FerryError. Only edges (API, CLI) call this. */
 export function fromUnknown(err: unknown): FerryError {
   if (err instanceof FerryError) return err;
+  if (isStoreError(err)) {
+    return new FerryError('STORE_FAILED', `operation failed: the state database of ferryd on ${hostname()} cannot be written: ${err.message}`, {
+      cause: err,
+      details: { sqlite: err.code },
+    });
+  }
   if (err instanceof Error) {
     return new FerryError('INTERNAL_ERROR', `internal error: ${err.message}`, { cause: err });
   }
   return new FerryError('INTERNAL_ERROR', `internal error: ${String(err)}`);
+}
+
+/** SQLite's own failures (better-sqlite3's SqliteError: a full disk, an I/O error, a read-only or locked file). */
+function isStoreError(err: unknown): err is Error & { code: string } {
+  const code: unknown = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return err instanceof Error && err.name === 'SqliteError' && typeof code === 'string' && code.startsWith('SQLITE_');
 }
