@@ -34,7 +34,7 @@ fi
 
 need_pkgs=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'ok installed'; }
-for p in busybox-static cpio gcc libc6-dev qemu-guest-agent iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2 swtpm swtpm-tools ovmf dbus-daemon systemd libnss3-tools debootstrap systemd-container man-db groff-base; do have "$p" || need_pkgs+=("$p"); done
+for p in busybox-static cpio gcc libc6-dev qemu-guest-agent iproute2 xz-utils etcd-server etcd-client python3 dnsmasq-base openssl openssh-client openssh-server tcpdump iputils-ping tgt lvm2 swtpm swtpm-tools ovmf dbus-daemon systemd libnss3-tools debootstrap systemd-container man-db groff-base faketime; do have "$p" || need_pkgs+=("$p"); done
 # From bookworm-backports, like QEMU (whose libglusterfs0 they must match).
 bpo_pkgs=()
 for p in glusterfs-server glusterfs-client; do have "$p" || bpo_pkgs+=("$p"); done

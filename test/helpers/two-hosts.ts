@@ -30,7 +30,7 @@ export class TwoHosts {
   bPeer = '';
 
   /** Starts both hosts; `config` is ferryd.conf text for both, `extraConfigB` is added for B only. */
-  async start(options: { config?: string; extraConfigB?: string; beforeStart?: (h: FerrydHost) => void } = {}): Promise<this> {
+  async start(options: { config?: string; extraConfigB?: string; launcherB?: string[]; beforeStart?: (h: FerrydHost) => void } = {}): Promise<this> {
     const [pa, pb] = [await freePort(), await freePort()];
     let configA: string | undefined;
     let configB: string | undefined;
@@ -43,7 +43,12 @@ export class TwoHosts {
       writeFileSync(configB, `${options.config ?? ''}\n${options.extraConfigB ?? ''}\n`);
     }
     this.a = new FerrydHost({ dir: `${this.dir.path}/a`, listenTcp: `127.0.0.1:${pa}`, ...(configA ? { config: configA } : {}) });
-    this.b = new FerrydHost({ dir: `${this.dir.path}/b`, listenTcp: `127.0.0.1:${pb}`, ...(configB ? { config: configB } : {}) });
+    this.b = new FerrydHost({
+      dir: `${this.dir.path}/b`,
+      listenTcp: `127.0.0.1:${pb}`,
+      ...(configB ? { config: configB } : {}),
+      ...(options.launcherB ? { launcher: options.launcherB } : {}),
+    });
     this.aPeer = `ferry+tcp://127.0.0.1:${pa}/system`;
     this.bPeer = `ferry+tcp://127.0.0.1:${pb}/system`;
     for (const h of [this.a, this.b]) options.beforeStart?.(h);
