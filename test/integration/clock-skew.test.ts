@@ -93,7 +93,8 @@ describe('a host whose clock is 5 minutes off', () => {
       await assertIntactAfterSwitch(srcLog, dstLog, { disk: true, timeoutMs: 90_000 });
       assert.equal(guestCorrupted(dstLog()), false);
       // Each side's record: durations from its own clock, never negative or minutes long; times in its own frame.
-      const [out] = JSON.parse(await src.ok('migrate-history', name, '--json')) as MigrationHistoryEntry[];
+      // Newest first: this migration is the first of its side on each host.
+      const [out] = (JSON.parse(await src.ok('migrate-history', name, '--json')) as MigrationHistoryEntry[]).filter((m) => m.side === 'source');
       const [inc] = (JSON.parse(await dst.ok('migrate-history', name, '--json')) as MigrationHistoryEntry[]).filter((m) => m.side === 'destination');
       assert.ok(out && inc);
       assert.equal(out.id, inc.id);
