@@ -66,16 +66,19 @@ export class MigrationDestination {
     assertTlsAllowed(cookie, this.deps.tls, this.deps.hostname);
     const log = this.deps.log.child({ vm: def.name, migration: cookie.migrationId, side: 'destination' });
     const release = await host.beginMigrationJob(def.uuid, 'migration in');
-    this.ledger.begin({
-      id: cookie.migrationId,
-      side: 'destination',
-      uuid: def.uuid,
-      name: def.name,
-      phase: 'Prepare',
-      peer: cookie.source.peerUri ?? cookie.source.hostname,
-      options: { ...cookie.flags },
-      data: { sourceHostId: cookie.source.hostId },
-    });
+    // Nothing recorded (a full disk): the job goes with the refusal, or every later Prepare of this domain is refused.
+    this.ledgerOrRelease(release, () =>
+      this.ledger.begin({
+        id: cookie.migrationId,
+        side: 'destination',
+        uuid: def.uuid,
+        name: def.name,
+        phase: 'Prepare',
+        peer: cookie.source.peerUri ?? cookie.source.hostname,
+        options: { ...cookie.flags },
+        data: { sourceHostId: cookie.source.hostId },
+      }),
+    );
     const prep = new IncomingPreparation(this.deps, this.ledger, cookie, log);
     let vm: RunningDomain | undefined;
     const address = cookie.listen?.address ?? this.deps.migrationAddress;
@@ -110,10 +113,25 @@ export class MigrationDestination {
       };
     } catch (err) {
       log.warn({ err }, 'prepare failed');
-      await this.discard(def.uuid, vm);
-      prep.undo();
-      this.setPhase(cookie.migrationId, 'Failed', { error: (err as Error).message });
-      this.ledger.cleanedUp(cookie.migrationId, 'destination');
+      try {
+        await this.discard(def.uuid, vm);
+        prep.undo();
+        this.setPhase(cookie.migrationId, 'Failed', { error: (err as Error).message });
+        this.ledger.cleanedUp(cookie.migrationId, 'destination');
+      } catch (e) {
+        // The record stays in Prepare with no QEMU: recovery records it as failed once the store can be written.
+        log.error({ err: e }, 'cannot record the failed Prepare');
+      } finally {
+        release();
+      }
+      throw err;
+    }
+  }
+
+  private ledgerOrRelease(release: () => void, write: () => void): void {
+    try {
+      write();
+    } catch (err) {
       release();
       throw err;
     }

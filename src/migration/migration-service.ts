@@ -164,7 +164,13 @@ export class MigrationService {
   // ---- peer side ----
 
   async prepareIncoming(cookie: unknown): Promise<PrepareResult> {
-    const r = await this.destination.prepare(cookie);
+    const r = await this.destination.prepare(cookie).catch((err: unknown) => {
+      // A Prepare that failed and could not say so in its record (a full disk) is settled by recovery once it can.
+      const id = (cookie as { migrationId?: unknown } | null)?.migrationId;
+      const rec = typeof id === 'string' ? this.deps.migrations.get(id, 'destination') : undefined;
+      if (rec && rec.phase === 'Prepare' && typeof id === 'string') this.recovery.retryLater(id, 'destination', 5000);
+      throw err;
+    });
     const rec = this.deps.migrations.get(r.migrationId, 'destination');
     if (rec) this.active.set(rec.uuid, new ActiveMigration(r.migrationId, rec.uuid, rec.name, 'destination', rec.startedAt));
     // A source that cannot reach this host any more (its Abort lost with the management link) must not leave the incoming QEMU here.

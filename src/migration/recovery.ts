@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { PEER } from '../shared/peer-protocol/peer-calls.js';
-import { FerryError } from '../errors/ferry-error.js';
+import { FerryError, fromUnknown } from '../errors/ferry-error.js';
 import type { MigrationHost } from './migration-host.js';
 import { MigrationMonitor } from '../qemu/migration-monitor.js';
 import type { PeerClient } from '../peer/peer-client.js';
@@ -78,7 +78,12 @@ export class MigrationRecovery {
     const t = setTimeout(() => {
       this.pending.delete(`${id}/${side}`);
       const rec = this.ledger.get(id, side);
-      if (rec) void this.recover(rec).catch((err) => this.deps.log.error({ err, migration: id }, 'migration recovery failed'));
+      if (!rec) return;
+      void this.recover(rec).catch((err: unknown) => {
+        this.deps.log.error({ err, migration: id }, 'migration recovery failed');
+        // The store could not be written (a full disk): the decision stands, it is recorded once it can be.
+        if (fromUnknown(err).code === 'STORE_FAILED') this.retryLater(id, side, 5000);
+      });
     }, delayMs);
     t.unref();
     this.pending.set(`${id}/${side}`, t);

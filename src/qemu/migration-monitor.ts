@@ -1,3 +1,4 @@
+import { FerryError } from '../errors/ferry-error.js';
 import type { QemuMonitor } from './monitor.js';
 
 /** query-migrate's reply (qapi/migration.json MigrationInfo), the fields ferry reads. */
@@ -61,7 +62,21 @@ export class MigrationMonitor {
 
   /** Source: start sending to `uri` (tcp:host:port). */
   async migrate(uri: string): Promise<void> {
-    await this.monitor.call('migrate', { uri });
+    await this.monitor.call('migrate', { uri }).catch((err: unknown) => {
+      // Seen once with QEMU 10.0.2 after a migration whose connection was reset: the previous migration's yank instance
+      // was never unregistered, and every later `migrate` of this QEMU is refused. Only a new QEMU clears it.
+      if (err instanceof FerryError && /duplicate yank instance/.test(err.message)) {
+        throw new FerryError(
+          'MIG_FAILED',
+          `operation failed: QEMU refuses a new migration of this domain: ${err.message} (its previous migration was not cleaned up inside QEMU)`,
+          {
+            cause: err,
+            hint: 'The domain keeps running here. QEMU itself must be replaced to migrate it: shut the guest down and start it again (or managedsave and start), then migrate',
+          },
+        );
+      }
+      throw err;
+    });
   }
 
   /** Destination: start listening (QEMU was started with -incoming defer). */
