@@ -109,6 +109,13 @@ export class ApiClient {
     if (!(err instanceof TransportFailure)) return new FerryError('CONNECT_FAILED', String(err));
     const t = this.endpoint.target;
     const why = explainTransportFailure(err.cause);
+    // The request reached ferryd and the connection ended before its reply: virsh's "Disconnected ... due to end of file".
+    if (err.connected) {
+      return new FerryError('CONNECTION_LOST', `Disconnected from ${t.uri} due to end of file: ferryd closed the connection before it replied (${why})`, {
+        cause: err.cause,
+        details: { uri: t.uri },
+      });
+    }
     const message =
       t.transport === 'unix' || t.transport === 'ssh'
         ? `Failed to connect socket to '${t.socket}'${t.transport === 'ssh' ? ` on ${t.host}` : ''}: ${why}`

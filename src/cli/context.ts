@@ -70,6 +70,8 @@ export class CliContext {
 export function connectionFailure(err: unknown): CliFailure {
   if (err instanceof CliFailure) return err;
   const e = err instanceof FerryError ? err : new FerryError('CONNECT_FAILED', String(err));
+  // Connected, then cut off mid-call: not a failure to connect (virsh: "Disconnected from ... due to end of file").
+  if (e.code === 'CONNECTION_LOST') return new CliFailure([e.message], e.hint, e.code);
   return new CliFailure(['failed to connect to the hypervisor', e.message], e.hint, e.code);
 }
 

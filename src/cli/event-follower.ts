@@ -54,7 +54,7 @@ export async function followEvents(source: EventSource, o: FollowOptions): Promi
       if (!dropped) o.onDropped(undefined);
     } catch (err) {
       if (o.signal.aborted) return;
-      const reconnectable = everOpened && err instanceof FerryError && err.code === 'CONNECT_FAILED';
+      const reconnectable = everOpened && err instanceof FerryError && (err.code === 'CONNECT_FAILED' || err.code === 'CONNECTION_LOST');
       if (!reconnectable) throw err;
       if (!dropped) o.onDropped(err);
     }

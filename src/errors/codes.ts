@@ -43,6 +43,11 @@ export const ERROR_CODES = {
     status: 503,
     hint: 'Is ferryd running? Start it with "ferryd" (or check --connect / FERRY_DEFAULT_URI)',
   },
+  CONNECTION_LOST: {
+    summary: 'ferryd closed the connection while a call ran (it stopped, crashed or restarted)',
+    status: 503,
+    hint: 'What the call did is not known yet: look with "ferry domstate --reason", "ferry domjobinfo" and "ferry migrate-history" once ferryd is back; a migration is finished or rolled back by ferryd\'s recovery (docs/migration.md)',
+  },
   CLIENT_CONFIG_INVALID: {
     summary: 'A client config file (/etc/ferry/ferry.conf, ~/.config/ferry/ferry.conf) is malformed',
     status: 400,

@@ -125,8 +125,14 @@ export class FaultRig {
   fillDisk(h: FerrydHost): () => void {
     const filler = `${h.stateDir}/fault-filler`;
     const free = statfsSync(h.stateDir);
-    execFileSync('fallocate', ['-l', String(free.bavail * free.bsize), filler]);
-    return () => rmSync(filler, { force: true });
+    // Most of it at once, then the rest written until the disk says no (ferryd and QEMU write meanwhile).
+    execFileSync('fallocate', ['-l', String(Math.max(0, free.bavail - 64) * free.bsize), filler]);
+    spawnSync('dd', ['if=/dev/zero', `of=${filler}-rest`, 'bs=4k'], { stdio: 'ignore' });
+    if (statfsSync(h.stateDir).bavail > 0) throw new Error(`${h.stateDir} still has free blocks after filling it`);
+    return () => {
+      rmSync(filler, { force: true });
+      rmSync(`${filler}-rest`, { force: true });
+    };
   }
 
   /** A host's store, opened once ferryd created it. */
