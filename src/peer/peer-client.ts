@@ -53,8 +53,27 @@ export class PeerClient {
     } catch {
       throw new FerryError('MIG_PEER_REFUSED', `the destination sent a reply that is not JSON (HTTP ${reply.status})`);
     }
-    if (reply.status >= 400) throw FerryError.fromJSON((json as { error?: unknown }).error);
+    if (reply.status >= 400) throw this.refusal(reply.status, (json as { error?: unknown }).error);
     return json as T;
+  }
+
+  /**
+   * An error reply. ferryd's own carry a code; one without (Node's HTTP server answering before ferryd saw the
+   * request: 408 when the request did not arrive within its timeouts, as over a stalled link) is said as what it is.
+   */
+  private refusal(status: number, error: unknown): FerryError {
+    const own = error !== null && typeof error === 'object' && typeof (error as { code?: unknown }).code === 'string';
+    if (own) return FerryError.fromJSON(error);
+    if (status === 408) {
+      return new FerryError(
+        'MIG_PEER_UNREACHABLE',
+        `operation failed: cannot talk to the destination ferryd at ${this.endpoint.describe}: it timed out the request before it arrived whole (HTTP 408): the link to it stalled`,
+        { details: { delivered: 'no', peer: this.endpoint.target.uri } },
+      );
+    }
+    return new FerryError('MIG_PEER_REFUSED', `operation failed: the destination at ${this.endpoint.describe} answered HTTP ${status} without a ferryd error`, {
+      details: { status, peer: this.endpoint.target.uri },
+    });
   }
 }
 
