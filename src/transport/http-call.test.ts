@@ -68,6 +68,17 @@ describe('httpCall() over kept-alive connections', () => {
     assert.equal(refused.connected, false);
     closed.close();
   });
+
+  it('a GET whose kept-alive connection breaks before any reply is asked once more on a new connection (it changes nothing)', async () => {
+    const kept = endpointFor(target(), { keepAliveMs: 5000 });
+    await httpCall(kept, { method: 'GET', path: '/status' });
+    connections = 0;
+    dropNext = true;
+    const r = await httpCall(kept, { method: 'GET', path: '/status' });
+    assert.equal(r.status, 200);
+    assert.equal(connections, 1, 'the second try went over a new connection');
+    kept.close();
+  });
 });
 
 describe('explainTransportFailure()', () => {

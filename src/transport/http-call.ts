@@ -57,9 +57,37 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
     const { body: _json, ...rest } = call;
     return oneShotCall(endpoint, opts, { ...rest, headers, ...(payload !== undefined ? { body: payload } : {}) });
   }
+  try {
+    return await agentCall(endpoint, opts, call, headers, payload);
+  } catch (err) {
+    // A kept-alive connection that broke before any reply: most often one the daemon had closed while it sat idle
+    // (it restarted, or a stalled link made it give up on it). A GET may be asked again on a new connection (it changes
+    // nothing: RFC 9110's idempotent methods); anything else may have reached the daemon, and its caller decides.
+    if (!(err instanceof StaleConnection) || call.method !== 'GET') throw err;
+    try {
+      return await agentCall(endpoint, opts, call, headers, payload);
+    } catch (again) {
+      // The first one may have reached a daemon that died while it ran: whether it did is not known.
+      if (again instanceof TransportFailure && !again.connected) throw new TransportFailure(again.cause, true, again.endpoint);
+      throw again;
+    }
+  }
+}
+
+/** A reused keep-alive socket that failed before any byte of a reply came back. */
+class StaleConnection extends TransportFailure {}
+
+function agentCall(
+  endpoint: Endpoint,
+  opts: Awaited<ReturnType<Endpoint['requestOptions']>>,
+  call: HttpCall,
+  headers: Record<string, string | number>,
+  payload: string | undefined,
+): Promise<HttpReply> {
   const mod = opts.secure ? https : http;
   return new Promise<HttpReply>((resolve, reject) => {
     let connected = false;
+    let replied = false;
     const req = mod.request(
       {
         ...plainServerName(opts),
@@ -71,6 +99,7 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
       },
       (res) => {
         connected = true;
+        replied = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', (err: NodeJS.ErrnoException) => reject(new TransportFailure(err, true, endpoint.describe)));
@@ -90,7 +119,8 @@ export async function httpCall(endpoint: Endpoint, call: HttpCall): Promise<Http
     });
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new TransportFailure(err, connected, endpoint.describe));
+      const stale = req.reusedSocket && !replied && (err.code === 'ECONNRESET' || err.code === 'EPIPE');
+      reject(new (stale ? StaleConnection : TransportFailure)(err, connected, endpoint.describe));
     });
     if (payload !== undefined) req.write(payload);
     req.end();
