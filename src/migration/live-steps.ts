@@ -404,6 +404,8 @@ export class LiveSteps implements SourceSteps {
       return;
     }
     this.undefineSource();
+    // Its NVRAM goes with it, as Confirm would remove it (unless the destination uses the very same file).
+    if (ctx.prepared) removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
     log.warn('post-copy failed with the source QEMU gone: the destination holds the domain, its definition here is removed (--undefinesource)');
   }
 
