@@ -9,6 +9,8 @@ import { httpUpgrade, type UpgradedConnection, UpgradeRefused } from '../transpo
 /** The CLI's side of the HTTP API: JSON requests to ferryd over the URI's transport (unix socket, ssh, TLS). */
 export class ApiClient {
   private readonly headers: Record<string, string>;
+  /** ferryd has answered on this connection at least once (a later cut is a lost connection, not a failure to connect). */
+  private answered = false;
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -63,7 +65,11 @@ export class ApiClient {
     const { signal } = o;
     const headers = { ...this.headers, ...(o.lastEventId !== undefined ? { [LAST_EVENT_ID_HEADER]: o.lastEventId } : {}) };
     try {
-      await httpEventStream(this.endpoint, EVENTS_PATH, onFrame, { headers, ...(signal ? { signal } : {}), ...(o.onOpen ? { onOpen: o.onOpen } : {}) });
+      const onOpen = (): void => {
+        this.answered = true;
+        o.onOpen?.();
+      };
+      await httpEventStream(this.endpoint, EVENTS_PATH, onFrame, { headers, ...(signal ? { signal } : {}), onOpen });
     } catch (err) {
       if (signal?.aborted) return;
       const body = (err as { body?: string }).body;
@@ -94,6 +100,7 @@ export class ApiClient {
     } catch (err) {
       throw this.connectError(err);
     }
+    this.answered = true;
     let json: unknown;
     try {
       json = reply.text === '' ? {} : JSON.parse(reply.text);
@@ -109,8 +116,10 @@ export class ApiClient {
     if (!(err instanceof TransportFailure)) return new FerryError('CONNECT_FAILED', String(err));
     const t = this.endpoint.target;
     const why = explainTransportFailure(err.cause);
-    // The request reached ferryd and the connection ended before its reply: virsh's "Disconnected ... due to end of file".
-    if (err.connected) {
+    // ferryd had answered on this connection, and now it ended before a reply: virsh's "Disconnected ... due to end of
+    // file". A first call cut off the same way is a failure to connect, as virsh says it: ferryd over its client
+    // limit closes at once, and with TLS 1.3 a refused client certificate resets only after the client's handshake.
+    if (err.connected && this.answered) {
       return new FerryError('CONNECTION_LOST', `Disconnected from ${t.uri} due to end of file: ferryd closed the connection before it replied (${why})`, {
         cause: err.cause,
         details: { uri: t.uri },
