@@ -341,16 +341,17 @@ export class LiveSteps implements SourceSteps {
     const o = ctx.plan.options;
     if (this.spice) await this.noteSpiceMoved(this.spice, ctx.log);
     await vm.destroy('migrated');
-    if (o.undefineSource) {
-      this.undefineSource();
-      removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
-    }
+    if (o.undefineSource) this.giveUpDefinition(ctx);
   }
 
-  /** --undefinesource: the source's persistent definition goes once the destination owns the domain. */
-  private undefineSource(): void {
+  /**
+   * --undefinesource, once the destination owns the domain: the source's persistent definition goes, and its NVRAM
+   * with it (unless the destination uses the very same file).
+   */
+  private giveUpDefinition(ctx: SourceContext): void {
     const rec = this.deps.host.domainRecord(this.vm.uuid);
     if (rec?.persistentXml) this.deps.host.undefineRecord(this.vm.uuid);
+    if (ctx.prepared) removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
   }
 
   /** What the source's SPICE server says of its clients' move (query-spice 'migrated'), in the domain log. */
@@ -403,9 +404,7 @@ export class LiveSteps implements SourceSteps {
       log.warn({ outcome }, 'post-copy failed with the source QEMU gone; the destination does not say it resumed the domain: its definition stays here');
       return;
     }
-    this.undefineSource();
-    // Its NVRAM goes with it, as Confirm would remove it (unless the destination uses the very same file).
-    if (ctx.prepared) removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
+    this.giveUpDefinition(ctx);
     log.warn('post-copy failed with the source QEMU gone: the destination holds the domain, its definition here is removed (--undefinesource)');
   }
 
@@ -439,12 +438,7 @@ export class LiveSteps implements SourceSteps {
         destUri: ctx.plan.destUri,
         persistent: ctx.plan.options.persistent,
         undefineSource: ctx.plan.options.undefineSource,
-        undefineHere: () => {
-          const had = Boolean(this.deps.host.domainRecord(vm.uuid)?.persistentXml);
-          this.undefineSource();
-          if (ctx.prepared) removeSourceNvram(ctx.nvram, ctx.prepared.nvramShared);
-          return had;
-        },
+        undefineHere: () => this.giveUpDefinition(ctx),
         definedHere: () => Boolean(this.deps.host.domainRecord(vm.uuid)?.persistentXml),
         cause: err,
         log,

@@ -261,9 +261,7 @@ export class MigrationRecovery {
       persistent: rec.options.persistent,
       undefineSource: rec.options.undefineSource,
       undefineHere: () => {
-        const had = Boolean(host.domainRecord(rec.uuid)?.persistentXml);
-        if (had) host.undefineRecord(rec.uuid);
-        return had;
+        if (host.domainRecord(rec.uuid)?.persistentXml) host.undefineRecord(rec.uuid);
       },
       definedHere: () => Boolean(host.domainRecord(rec.uuid)?.persistentXml),
       cause,

@@ -16,8 +16,8 @@ export interface LostPostcopy {
   /** The migration was asked to leave the definition on the destination (--persistent). */
   persistent: boolean;
   undefineSource: boolean;
-  /** Removes the source's persistent definition (and what goes with it); true when there was one. */
-  undefineHere: () => boolean;
+  /** Removes the source's persistent definition (and what goes with it), as Confirm would. */
+  undefineHere: () => void;
   /** The source still holds a persistent definition. */
   definedHere: () => boolean;
   /** The destination's answer that its incoming QEMU exited (MIG_DEST_CRASHED). */
